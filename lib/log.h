@@ -1,0 +1,25 @@
+/* log.h -- structured logs: one JSON object per line on stderr.
+ *
+ *   {"ts":"2026-11-22T10:00:00.123Z","level":"info","service":"gateway","msg":"...",...}
+ *
+ * Safe to call from any thread; each line is written with a single write(2). */
+#ifndef AIOPS_LOG_H
+#define AIOPS_LOG_H
+
+#include <jansson.h>
+
+enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
+
+/* Names the component in every line and reads LOG_LEVEL (debug|info|warn|error). */
+void log_init(const char *service);
+int log_enabled(enum log_level level);
+/* Writes msg with the members of fields merged in. Takes ownership of fields (may be NULL). */
+void log_json(enum log_level level, const char *msg, json_t *fields);
+void log_printf(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_debug(...) log_printf(LOG_LEVEL_DEBUG, __VA_ARGS__)
+#define log_info(...) log_printf(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_warn(...) log_printf(LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_error(...) log_printf(LOG_LEVEL_ERROR, __VA_ARGS__)
+
+#endif

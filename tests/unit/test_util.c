@@ -1,0 +1,104 @@
+/* Unit tests for lib/buf.c and lib/util.c. */
+#include "unit.h"
+
+#include "buf.h"
+#include "err.h"
+#include "util.h"
+
+static void test_buf_grows_and_terminates(void)
+{
+    struct buf b = BUF_INIT;
+    for (int i = 0; i < 1000; i++)
+        CHECK_INT(buf_printf(&b, "%d,", i), 0);
+    CHECK(b.len > 3000);
+    CHECK_INT(b.data[b.len], '\0');
+    CHECK(strncmp(b.data, "0,1,2,", 6) == 0);
+    buf_reset(&b);
+    CHECK_INT(b.len, 0);
+    CHECK_STR(b.data, "");
+    buf_free(&b);
+}
+
+static void test_buf_json_str_escapes(void)
+{
+    struct buf b = BUF_INIT;
+    const char s[] = "a\"b\\c\n\x01\xed\x95\x9c";
+    CHECK_INT(buf_json_str(&b, s, sizeof s - 1), 0);
+    CHECK_STR(b.data, "\"a\\\"b\\\\c\\n\\u0001\xed\x95\x9c\"");
+    size_t n;
+    char *p = buf_detach(&b, &n);
+    CHECK_INT(n, strlen(p));
+    free(p);
+    CHECK(b.data == NULL);
+}
+
+static void test_base64url_roundtrip(void)
+{
+    const char *in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+    const char *want[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
+    for (size_t i = 0; i < ARRAY_LEN(in); i++) {
+        char enc[16];
+        base64url_encode(enc, in[i], strlen(in[i]));
+        CHECK_STR(enc, want[i]);
+        uint8_t dec[16];
+        size_t n = 0;
+        CHECK_INT(base64url_decode(enc, strlen(enc), dec, sizeof dec, &n), 0);
+        CHECK_MEM(dec, n, in[i], strlen(in[i]));
+    }
+    uint8_t out[8];
+    size_t n;
+    CHECK_INT(base64url_decode("Zm9v+", 5, out, sizeof out, &n), AIOPS_EPARSE);
+    CHECK_INT(base64url_decode("Zh", 2, out, sizeof out, &n), AIOPS_EPARSE); /* non-zero pad bits */
+    char std[16];
+    base64_encode(std, "fo", 2);
+    CHECK_STR(std, "Zm8=");
+}
+
+static void test_utf8_validation(void)
+{
+    size_t bad = 99;
+    CHECK(utf8_valid("plain ascii text that is long enough", 36, NULL));
+    CHECK(utf8_valid("\xea\xb0\x80\xf0\x9f\x98\x80", 7, NULL)); /* 가 😀 */
+    CHECK(!utf8_valid("ab\xc3", 3, &bad));                     /* truncated */
+    CHECK_INT(bad, 2);
+    CHECK(!utf8_valid("\xc0\xaf", 2, &bad)); /* overlong */
+    CHECK(!utf8_valid("\xed\xa0\x80", 3, &bad)); /* surrogate */
+    CHECK(!utf8_valid("12345678\xff", 9, &bad));
+    CHECK_INT(bad, 8);
+}
+
+static void test_uuid_format(void)
+{
+    char a[37], b[37];
+    uuid_v4(a);
+    uuid_v4(b);
+    CHECK(uuid_valid(a));
+    CHECK(strcmp(a, b) != 0);
+    CHECK_INT(a[14], '4');
+    CHECK(!uuid_valid("not-a-uuid"));
+    CHECK(!uuid_valid("123e4567-e89b-12d3-a456-4266141740000"));
+}
+
+static void test_sha256_and_hmac_vectors(void)
+{
+    uint8_t d[32];
+    char hex[65];
+    sha256("abc", 3, d);
+    hex_encode(hex, d, 32);
+    CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    /* RFC 4231 test case 2 */
+    hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, d);
+    hex_encode(hex, d, 32);
+    CHECK_STR(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+static void test_iso8601(void)
+{
+    char s[40];
+    time_iso8601(s, sizeof s, 1759707900.123);
+    CHECK_STR(s, "2025-10-05T23:45:00.123Z");
+}
+
+UNIT_MAIN(UNIT(test_buf_grows_and_terminates), UNIT(test_buf_json_str_escapes),
+          UNIT(test_base64url_roundtrip), UNIT(test_utf8_validation), UNIT(test_uuid_format),
+          UNIT(test_sha256_and_hmac_vectors), UNIT(test_iso8601))
