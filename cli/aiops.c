@@ -1,0 +1,87 @@
+/* aiops -- the suite's command line: offline verbs on local files, and verbs that talk
+ * to a gateway.
+ *
+ *   aiops [--url URL] [--api-key KEY] [--token JWT] VERB [ARGS...]
+ *
+ * Offline: inspect FILE.csv, profile FILE.csv. Against a gateway: upload FILE.csv. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "jsonx.h"
+#include "log.h"
+
+struct cli_globals cli_globals;
+
+int cli_print_json(json_t *j, int compact)
+{
+    char *s = compact ? json_to_string(j, NULL)
+                      : json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    json_decref(j);
+    if (s == NULL) {
+        fprintf(stderr, "aiops: out of memory\n");
+        return 1;
+    }
+    puts(s);
+    free(s);
+    return 0;
+}
+
+void cli_error(const char *verb, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "aiops %s: ", verb);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} verbs[] = {
+    {"inspect", cmd_inspect, "inspect FILE.csv [--target COL]   upload summary, offline"},
+    {"profile", cmd_profile, "profile FILE.csv [--target COL]   profile (EDA) JSON, offline"},
+    {"upload", cmd_upload, "upload FILE.csv [--target COL]    upload to the gateway"},
+};
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: aiops [--url URL] [--api-key KEY] [--token JWT] VERB [ARGS]\n\nverbs:\n");
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        fprintf(stderr, "  %s\n", verbs[i].help);
+    fprintf(stderr, "\nenvironment: AIOPS_URL, AIOPS_API_KEY, AIOPS_TOKEN\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    log_init("aiops");
+    cli_globals.url = getenv("AIOPS_URL") ? getenv("AIOPS_URL") : "http://127.0.0.1:8000";
+    cli_globals.api_key = getenv("AIOPS_API_KEY");
+    cli_globals.token = getenv("AIOPS_TOKEN");
+    int i = 1;
+    for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+        if (i + 1 >= argc)
+            return usage();
+        if (strcmp(argv[i], "--url") == 0)
+            cli_globals.url = argv[++i];
+        else if (strcmp(argv[i], "--api-key") == 0)
+            cli_globals.api_key = argv[++i];
+        else if (strcmp(argv[i], "--token") == 0)
+            cli_globals.token = argv[++i];
+        else
+            return usage();
+    }
+    if (i >= argc)
+        return usage();
+    for (size_t v = 0; v < sizeof verbs / sizeof verbs[0]; v++)
+        if (strcmp(argv[i], verbs[v].name) == 0)
+            return verbs[v].fn(argc - i, argv + i);
+    fprintf(stderr, "aiops: unknown verb \"%s\"\n", argv[i]);
+    return usage();
+}

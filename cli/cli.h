@@ -1,0 +1,28 @@
+/* cli.h -- what the `aiops` command's verbs share.
+ *
+ * Each verb is `int cmd_<verb>(int argc, char **argv)` with argv[0] the verb itself; it
+ * returns the process exit status (0 ok, 1 failure, 2 usage error) and prints its result
+ * on stdout, diagnostics on stderr. */
+#ifndef AIOPS_CLI_H
+#define AIOPS_CLI_H
+
+#include <jansson.h>
+
+/* Global options given before the verb (aiops --url URL --api-key KEY verb ...). */
+struct cli_globals {
+    const char *url;     /* gateway base URL; default $AIOPS_URL or http://127.0.0.1:8000 */
+    const char *api_key; /* $AIOPS_API_KEY */
+    const char *token;   /* $AIOPS_TOKEN (JWT) */
+};
+extern struct cli_globals cli_globals;
+
+/* Prints j on stdout as pretty JSON (compact when `compact`), then a newline. Takes j. */
+int cli_print_json(json_t *j, int compact);
+/* Prints "aiops VERB: message" on stderr. */
+void cli_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int cmd_inspect(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
+int cmd_upload(int argc, char **argv);
+
+#endif

@@ -1,0 +1,367 @@
+#include "auth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <event2/keyvalq_struct.h>
+
+#include "db.h"
+#include "err.h"
+#include "jwt.h"
+#include "kv.h"
+#include "log.h"
+#include "url.h"
+#include "util.h"
+
+/* Direct-mapped cache of key lookups, indexed by the key hash (loop thread only). A
+ * collision just evicts: the worst case is one more lookup. */
+#define CACHE_SLOTS 4096
+/* How often the readiness checks run. */
+#define READY_PERIOD_MS 1000
+
+struct key_entry {
+    uint8_t hash[32];
+    int used;
+    int found;
+    uint64_t expires_ns;
+    struct principal p;
+};
+
+struct auth {
+    struct gw *gw;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct gw_req *head, *tail;
+    int stopping;
+    struct key_entry cache[CACHE_SLOTS];
+};
+
+/* --- scopes -------------------------------------------------------------------------- */
+
+int auth_scope_parse(const char *name)
+{
+    for (int s = 0; s < SCOPE_COUNT; s++)
+        if (strcmp(name, scope_name((enum route_scope)s)) == 0)
+            return s;
+    return -1;
+}
+
+void auth_scope_names(uint32_t scopes, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (int s = 1; s < SCOPE_COUNT; s++) {
+        if (!(scopes & (1u << s)))
+            continue;
+        int n = snprintf(out + o, cap - o, "%s%s", o ? " " : "", scope_name((enum route_scope)s));
+        if (n < 0 || (size_t)n >= cap - o)
+            break;
+        o += (size_t)n;
+    }
+}
+
+int auth_allows(const struct principal *p, enum route_scope scope)
+{
+    if (scope == SCOPE_PUBLIC)
+        return 1;
+    return (p->scopes & (1u << scope)) || (p->scopes & (1u << SCOPE_ADMIN));
+}
+
+/* PostgreSQL text[] output: {read,write} */
+static uint32_t parse_pg_scopes(const char *s)
+{
+    uint32_t bits = 0;
+    char word[32];
+    size_t n = 0;
+    for (const char *p = s;; p++) {
+        if (*p == '{' || *p == '"')
+            continue;
+        if (*p == ',' || *p == '}' || *p == '\0') {
+            word[n] = '\0';
+            int sc = auth_scope_parse(word);
+            if (sc > 0)
+                bits |= 1u << sc;
+            n = 0;
+            if (*p == '\0' || *p == '}')
+                break;
+            continue;
+        }
+        if (n + 1 < sizeof word)
+            word[n++] = *p;
+    }
+    return bits;
+}
+
+/* --- the background thread ----------------------------------------------------------- */
+
+static void lookup_key(struct db *db, struct gw_req *r)
+{
+    const char *vals[1] = {(const char *)r->key_hash};
+    int lens[1] = {32}, fmts[1] = {1};
+    PGresult *res;
+    int rv = db_exec(db, &res,
+                     "SELECT id::text, project_id, scopes FROM api_keys "
+                     "WHERE key_hash = $1 AND revoked_at IS NULL",
+                     1, vals, lens, fmts);
+    if (rv != 0) {
+        r->auth_result = AIOPS_EUNAVAIL;
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        r->auth_result = AIOPS_EAUTH;
+    } else {
+        snprintf(r->principal.subject, sizeof r->principal.subject, "key:%s", PQgetvalue(res, 0, 0));
+        snprintf(r->principal.project, sizeof r->principal.project, "%s", PQgetvalue(res, 0, 1));
+        snprintf(r->principal.method, sizeof r->principal.method, "api_key");
+        r->principal.scopes = parse_pg_scopes(PQgetvalue(res, 0, 2));
+        r->auth_result = AIOPS_OK;
+    }
+    PQclear(res);
+}
+
+static void *auth_main(void *arg)
+{
+    struct auth *a = arg;
+    struct gw *gw = a->gw;
+    struct db *db = NULL;
+    struct kv *kv = NULL;
+    db_open(gw->cfg.db_url, &db);
+    kv_open(gw->cfg.redis_url, &kv);
+    uint64_t next_check = 0;
+    pthread_mutex_lock(&a->lock);
+    while (!a->stopping) {
+        struct gw_req *r = a->head;
+        if (r != NULL) {
+            a->head = r->next;
+            if (a->head == NULL)
+                a->tail = NULL;
+            r->next = NULL;
+            pthread_mutex_unlock(&a->lock);
+            lookup_key(db, r);
+            gw_post(gw, r);
+            pthread_mutex_lock(&a->lock);
+            continue;
+        }
+        uint64_t now = time_mono_ns();
+        if (now >= next_check) {
+            pthread_mutex_unlock(&a->lock);
+            int dbok = db != NULL && db_exec(db, NULL, "SELECT 1", 0, NULL, NULL, NULL) == 0;
+            int kvok = kv != NULL && kv_ping(kv) == 0;
+            atomic_store(&gw->db_up, dbok);
+            atomic_store(&gw->redis_up, kvok);
+            next_check = time_mono_ns() + (uint64_t)READY_PERIOD_MS * 1000000u;
+            pthread_mutex_lock(&a->lock);
+            continue;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t wait_ns = next_check - now;
+        ts.tv_sec += (time_t)(wait_ns / 1000000000u);
+        ts.tv_nsec += (long)(wait_ns % 1000000000u);
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&a->cond, &a->lock, &ts);
+    }
+    /* lookups still queued are answered as unavailable so that no request hangs */
+    while (a->head != NULL) {
+        struct gw_req *r = a->head;
+        a->head = r->next;
+        r->next = NULL;
+        r->auth_result = AIOPS_EUNAVAIL;
+        gw_post(gw, r);
+    }
+    pthread_mutex_unlock(&a->lock);
+    db_close(db);
+    kv_close(kv);
+    return NULL;
+}
+
+int auth_start(struct gw *gw)
+{
+    struct auth *a = calloc(1, sizeof *a);
+    if (a == NULL)
+        return AIOPS_ENOMEM;
+    a->gw = gw;
+    pthread_mutex_init(&a->lock, NULL);
+    pthread_cond_init(&a->cond, NULL);
+    gw->auth = a;
+    if (pthread_create(&a->thread, NULL, auth_main, a) != 0)
+        return AIOPS_ENOMEM;
+    return AIOPS_OK;
+}
+
+void auth_stop(struct gw *gw)
+{
+    struct auth *a = gw->auth;
+    if (a == NULL)
+        return;
+    pthread_mutex_lock(&a->lock);
+    a->stopping = 1;
+    pthread_cond_signal(&a->cond);
+    pthread_mutex_unlock(&a->lock);
+    pthread_join(a->thread, NULL);
+    pthread_mutex_destroy(&a->lock);
+    pthread_cond_destroy(&a->cond);
+    free(a);
+    gw->auth = NULL;
+}
+
+/* --- request side (loop thread) ------------------------------------------------------ */
+
+static struct key_entry *cache_slot(struct auth *a, const uint8_t hash[32])
+{
+    uint32_t i = ((uint32_t)hash[0] | (uint32_t)hash[1] << 8 | (uint32_t)hash[2] << 16) % CACHE_SLOTS;
+    return &a->cache[i];
+}
+
+static enum auth_outcome fail(int st, const char *c, const char *m, int *status,
+                              const char **code, const char **message)
+{
+    *status = st;
+    *code = c;
+    *message = m;
+    return AUTH_FAILED;
+}
+
+static enum auth_outcome check_scope(struct gw_req *r, int *status, const char **code,
+                                     const char **message)
+{
+    if (!auth_allows(&r->principal, r->route->scope))
+        return fail(403, "forbidden", "the credentials do not carry the scope this route needs",
+                    status, code, message);
+    return AUTH_OK;
+}
+
+static int key_well_formed(const char *k, size_t n)
+{
+    if (n < 16 || n > 128)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = k[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+static enum auth_outcome auth_key(struct gw_req *r, const char *key, int *status,
+                                  const char **code, const char **message)
+{
+    size_t n = strlen(key);
+    if (!key_well_formed(key, n))
+        return fail(401, "invalid_api_key", "the API key is not valid", status, code, message);
+    sha256(key, n, r->key_hash);
+    struct auth *a = r->gw->auth;
+    struct key_entry *e = cache_slot(a, r->key_hash);
+    if (e->used && memcmp(e->hash, r->key_hash, 32) == 0 && e->expires_ns > time_mono_ns()) {
+        if (!e->found)
+            return fail(401, "invalid_api_key", "the API key is not valid", status, code, message);
+        r->principal = e->p;
+        return check_scope(r, status, code, message);
+    }
+    r->stage = STAGE_AUTH_WAIT;
+    pthread_mutex_lock(&a->lock);
+    r->next = NULL;
+    if (a->tail)
+        a->tail->next = r;
+    else
+        a->head = r;
+    a->tail = r;
+    pthread_cond_signal(&a->cond);
+    pthread_mutex_unlock(&a->lock);
+    return AUTH_PENDING;
+}
+
+enum auth_outcome auth_lookup_done(struct gw_req *r, int *status, const char **code,
+                                   const char **message)
+{
+    if (r->auth_result == AIOPS_EUNAVAIL)
+        return fail(503, "auth_unavailable", "API keys cannot be checked: the database is down",
+                    status, code, message);
+    struct key_entry *e = cache_slot(r->gw->auth, r->key_hash);
+    memcpy(e->hash, r->key_hash, 32);
+    e->used = 1;
+    e->found = r->auth_result == AIOPS_OK;
+    e->expires_ns = time_mono_ns() +
+                    (uint64_t)(e->found ? AUTH_KEY_TTL_SECONDS : AUTH_MISS_TTL_SECONDS) * 1000000000u;
+    if (!e->found)
+        return fail(401, "invalid_api_key", "the API key is not valid", status, code, message);
+    e->p = r->principal;
+    return check_scope(r, status, code, message);
+}
+
+static enum auth_outcome auth_jwt(struct gw_req *r, const char *token, int *status,
+                                  const char **code, const char **message)
+{
+    const struct gw_config *cfg = &r->gw->cfg;
+    if (cfg->jwt_secret == NULL)
+        return fail(401, "invalid_token", "bearer tokens are not accepted (JWT_SECRET is unset)",
+                    status, code, message);
+    struct jwt_claims cl;
+    const char *reason = NULL;
+    int rv = jwt_verify_hs256(token, strlen(token), cfg->jwt_secret, strlen(cfg->jwt_secret),
+                              (int64_t)time_now(), cfg->jwt_leeway, 1, &cl, &reason);
+    if (rv != 0) {
+        static char msg[96];
+        snprintf(msg, sizeof msg, "the bearer token was refused: %s", reason ? reason : "invalid");
+        return fail(401, "invalid_token", msg, status, code, message);
+    }
+    struct principal *p = &r->principal;
+    snprintf(p->subject, sizeof p->subject, "jwt:%s", cl.has_sub ? cl.sub : "");
+    snprintf(p->project, sizeof p->project, "%s", cl.has_project ? cl.project : "default");
+    snprintf(p->method, sizeof p->method, "jwt");
+    p->scopes = 0;
+    for (size_t i = 0; i < cl.nscopes; i++) {
+        int sc = auth_scope_parse(cl.scopes[i]);
+        if (sc > 0)
+            p->scopes |= 1u << sc;
+    }
+    return check_scope(r, status, code, message);
+}
+
+enum auth_outcome auth_request(struct gw_req *r, int *status, const char **code,
+                               const char **message)
+{
+    struct principal *p = &r->principal;
+    memset(p, 0, sizeof *p);
+    if (r->gw->cfg.disable_auth || r->route->scope == SCOPE_PUBLIC) {
+        snprintf(p->subject, sizeof p->subject, "anonymous");
+        snprintf(p->project, sizeof p->project, "default");
+        snprintf(p->method, sizeof p->method, "none");
+        p->scopes = r->gw->cfg.disable_auth ? (1u << SCOPE_COUNT) - 2 : 0;
+        return AUTH_OK;
+    }
+    struct evkeyvalq *h = evhttp_request_get_input_headers(r->req);
+    const char *key = evhttp_find_header(h, "X-API-Key");
+    const char *authz = evhttp_find_header(h, "Authorization");
+    /* Browsers cannot set headers on a WebSocket handshake: allow the query there only. */
+    char qbuf[JWT_MAX_TOKEN + 1];
+    int ws = strcmp(r->route->method, "WS") == 0;
+    if (key == NULL && authz == NULL && ws && r->query != NULL) {
+        if (url_query_get(r->query, "api_key", qbuf, sizeof qbuf) == 0)
+            return auth_key(r, qbuf, status, code, message);
+        if (url_query_get(r->query, "token", qbuf, sizeof qbuf) == 0)
+            return auth_jwt(r, qbuf, status, code, message);
+    }
+    if (key != NULL)
+        return auth_key(r, key, status, code, message);
+    if (authz != NULL) {
+        if (strncasecmp(authz, "Bearer ", 7) != 0)
+            return fail(401, "invalid_token", "Authorization must be \"Bearer <token>\"", status,
+                        code, message);
+        const char *tok = authz + 7;
+        while (*tok == ' ')
+            tok++;
+        return auth_jwt(r, tok, status, code, message);
+    }
+    return fail(401, "missing_credentials",
+                "this route needs an X-API-Key header or an Authorization: Bearer token", status,
+                code, message);
+}

@@ -1,0 +1,24 @@
+/* forward.h -- the gateway's side of nng: one REQ socket per service for calls, one SUB
+ * socket for every service's events. */
+#ifndef AIOPS_FORWARD_H
+#define AIOPS_FORWARD_H
+
+#include <nng/nng.h>
+
+#include "gw.h"
+
+/* Opens the sockets and starts dialling every configured service (dialling retries in the
+ * background, so services may start later). */
+int fwd_start(struct gw *gw);
+/* Closes the sockets: calls in flight complete with NNG_ECLOSED. */
+void fwd_stop(struct gw *gw);
+/* 1 when at least one connection to the service is established. */
+int fwd_service_up(const struct gw *gw, enum svc_id id);
+/* Sends msg (taken) to the route's service; the answer or failure arrives on the loop
+ * thread through gw_after_forward(). AIOPS_EUNAVAIL when the service has no connection
+ * (the caller answers 503 at once). */
+int fwd_call(struct gw_req *r, nng_msg *msg, int timeout_ms);
+/* Frees r's nng context and aio (loop thread, after completion). */
+void fwd_release(struct gw_req *r);
+
+#endif

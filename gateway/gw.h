@@ -1,0 +1,141 @@
+/* gw.h -- the gateway's shared state and the life of one HTTP request.
+ *
+ * Threads: one libevent loop thread owns every HTTP and WebSocket connection. nng
+ * callbacks (replies from services, events) and the auth/readiness thread never touch
+ * libevent objects: they put finished work on the completion queue (gw_post) and the loop
+ * thread picks it up. */
+#ifndef AIOPS_GW_H
+#define AIOPS_GW_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <nng/nng.h>
+
+#include "aiops.pb-c.h"
+#include "routes.h"
+
+struct gw_config {
+    const char *bind;
+    int port;
+    size_t body_limit;
+    size_t upload_limit;
+    int timeout_scale_pct;      /* route timeouts are scaled by this (GATEWAY_TIMEOUT_PCT) */
+    int disable_auth;
+    const char *jwt_secret;     /* NULL: JWTs are not accepted */
+    int jwt_leeway;
+    char **cors_origins;
+    size_t n_cors_origins;
+    const char *db_url;
+    const char *redis_url;
+    const char *rpc_url[SVC_COUNT];
+    const char *events_url[SVC_COUNT];
+    size_t ws_max_clients;
+    size_t ws_queue_bytes;
+};
+
+/* The authenticated caller. Strings are owned. */
+struct principal {
+    char subject[80];
+    char project[72];
+    char method[12];            /* "api_key", "jwt", "none" */
+    uint32_t scopes;            /* bit (1 << enum route_scope) */
+};
+
+enum gw_stage {
+    STAGE_AUTH_WAIT,            /* waiting for an API key lookup */
+    STAGE_AUTH_DONE,
+    STAGE_FORWARD_WAIT,         /* waiting for a service's answer */
+    STAGE_FORWARD_DONE,
+};
+
+struct gw_req {
+    struct gw *gw;
+    struct evhttp_request *req;
+    const struct route *route;
+    struct route_params params;
+    char *path;                 /* owned copy of the raw path (params point into it) */
+    char *query;                /* owned, may be NULL */
+    char request_id[72];
+    char origin[256];           /* allowed Origin to echo, or "" */
+    const char *method;
+    char remote[48];            /* peer address, for the access log */
+    size_t bytes_in;
+    uint64_t t0;
+    int64_t deadline_ms;
+    struct principal principal;
+    enum gw_stage stage;
+    uint8_t key_hash[32];       /* API key lookup in flight */
+    int auth_result;            /* AIOPS_OK / AIOPS_EAUTH / AIOPS_EUNAVAIL */
+    /* forwarding */
+    nng_ctx ctx;
+    nng_aio *aio;
+    int rpc_phase;              /* 0 sending, 1 receiving */
+    int rpc_err;                /* nng error of the failed step, 0 when answered */
+    nng_msg *reply;
+    struct gw_req *next;        /* completion queue link */
+};
+
+struct gw_conn;
+struct ws_hub;
+struct auth;
+struct fwd;
+struct gw_metrics;
+
+struct gw {
+    struct gw_config cfg;
+    struct event_base *base;
+    struct evhttp *http;
+    char frame_secret[33];
+    double started;
+    int stopping;
+    int inflight;               /* HTTP requests not yet answered */
+    struct fwd *fwd;
+    struct auth *auth;
+    struct ws_hub *hub;
+    struct gw_metrics *metrics;
+    /* completion queue (any thread -> loop thread) */
+    pthread_mutex_t q_lock;
+    struct gw_req *q_head, *q_tail;
+    struct gw_event *ev_head, *ev_tail;
+    struct event *q_event;
+    /* readiness, written by the auth thread */
+    atomic_int db_up;
+    atomic_int redis_up;
+};
+
+/* An event received from a service, on its way to WebSocket subscribers. */
+struct gw_event {
+    Aiops__Event *ev;
+    struct gw_event *next;
+};
+
+/* Hands r back to the loop thread (callable from any thread). */
+void gw_post(struct gw *gw, struct gw_req *r);
+void gw_post_event(struct gw *gw, Aiops__Event *ev);
+
+/* Continues a request after auth (loop thread). */
+void gw_after_auth(struct gw_req *r);
+/* Finishes a forwarded request with the service's answer or the failure (loop thread). */
+void gw_after_forward(struct gw_req *r);
+
+/* Every response leaves through these: they add the request id, CORS and common headers,
+ * count the response in the metrics, write the access log line and free r. */
+void gw_reply(struct gw_req *r, int status, const char *content_type, const void *body,
+              size_t len);
+void gw_reply_json(struct gw_req *r, int status, json_t *body);
+void gw_reply_error(struct gw_req *r, int status, const char *code, const char *message,
+                    json_t *details);
+/* Accounts for a request answered outside evhttp (a WebSocket upgrade): metrics, access
+ * log, frees r. r->req must not be used afterwards. */
+void gw_request_done(struct gw_req *r, int status, size_t bytes_out);
+
+/* Local handlers (health.c). */
+void gw_handle_local(struct gw_req *r);
+
+#endif

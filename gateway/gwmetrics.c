@@ -1,0 +1,141 @@
+#include "gwmetrics.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "err.h"
+#include "forward.h"
+#include "log.h"
+#include "prom.h"
+#include "util.h"
+
+struct gw_metrics {
+    struct prom_registry *reg;
+    struct prom_family *requests;
+    struct prom_family *errors;
+    struct prom_family *latency;
+    struct prom_family *service_up;
+    struct prom_family *ws_dropped;
+    struct gw *gw;
+    int ws_clients;
+};
+
+static double uptime(void *arg)
+{
+    struct gw *gw = arg;
+    return time_now() - gw->started;
+}
+
+static double inflight(void *arg)
+{
+    struct gw *gw = arg;
+    return gw->inflight;
+}
+
+static double ws_clients(void *arg)
+{
+    struct gw_metrics *m = arg;
+    return m->ws_clients;
+}
+
+int gw_metrics_init(struct gw *gw)
+{
+    struct gw_metrics *m = calloc(1, sizeof *m);
+    if (m == NULL || (m->reg = prom_registry_new()) == NULL) {
+        free(m);
+        return AIOPS_ENOMEM;
+    }
+    m->gw = gw;
+    static const char *const req_labels[] = {"route", "method", "code"};
+    static const char *const err_labels[] = {"route", "code"};
+    static const char *const lat_labels[] = {"route", "method"};
+    static const char *const svc_labels[] = {"service"};
+    static const char *const drop_labels[] = {"reason"};
+    static const char *const build_labels[] = {"version"};
+    m->requests = prom_counter(m->reg, "aiops_http_requests_total",
+                               "HTTP requests answered, by route pattern, method and status.", 3,
+                               req_labels);
+    m->errors = prom_counter(m->reg, "aiops_http_errors_total",
+                             "HTTP responses with a status of 400 or more.", 2, err_labels);
+    m->latency = prom_histogram(m->reg, "aiops_http_request_duration_seconds",
+                                "Time from receiving a request to answering it.", 2, lat_labels,
+                                NULL, 0);
+    prom_gauge_fn(m->reg, "aiops_http_requests_in_flight", "HTTP requests not yet answered.",
+                  inflight, gw);
+    prom_gauge_fn(m->reg, "aiops_uptime_seconds", "Seconds since the gateway started.", uptime,
+                  gw);
+    m->service_up = prom_gauge(m->reg, "aiops_service_up",
+                               "1 when the gateway has a connection to the service.", 1, svc_labels);
+    prom_gauge_fn(m->reg, "aiops_websocket_clients", "Open WebSocket connections.", ws_clients, m);
+    m->ws_dropped = prom_counter(m->reg, "aiops_websocket_dropped_total",
+                                 "WebSocket clients closed by the gateway, by reason.", 1,
+                                 drop_labels);
+    struct prom_family *build = prom_gauge(m->reg, "aiops_build_info",
+                                           "Always 1; the labels name the build.", 1, build_labels);
+    prom_set(build, (const char *const[]){AIOPS_VERSION}, 1);
+    /* create every service's and every drop reason's series up front, so that dashboards
+     * see zeros instead of gaps */
+    for (int id = 1; id < SVC_COUNT; id++)
+        prom_set(m->service_up, (const char *const[]){svc_name((enum svc_id)id)}, 0);
+    prom_inc(m->ws_dropped, (const char *const[]){"slow_consumer"}, 0);
+    if (m->requests == NULL || m->errors == NULL || m->latency == NULL || m->service_up == NULL) {
+        prom_registry_free(m->reg);
+        free(m);
+        return AIOPS_EINVAL;
+    }
+    gw->metrics = m;
+    return AIOPS_OK;
+}
+
+void gw_metrics_free(struct gw *gw)
+{
+    if (gw->metrics == NULL)
+        return;
+    prom_registry_free(gw->metrics->reg);
+    free(gw->metrics);
+    gw->metrics = NULL;
+}
+
+void gw_metrics_observe(struct gw *gw, const struct route *route, const char *method,
+                        int status, double seconds)
+{
+    struct gw_metrics *m = gw->metrics;
+    /* unmatched paths share one label value: clients must not create series at will */
+    const char *rl = route ? route->pattern : "unmatched";
+    const char *ml = route ? method : "other";
+    char code[8];
+    snprintf(code, sizeof code, "%d", status);
+    prom_inc(m->requests, (const char *const[]){rl, ml, code}, 1);
+    if (status >= 400)
+        prom_inc(m->errors, (const char *const[]){rl, code}, 1);
+    prom_observe(m->latency, (const char *const[]){rl, ml}, seconds);
+}
+
+void gw_metrics_ws_clients(struct gw *gw, int delta)
+{
+    gw->metrics->ws_clients += delta;
+}
+
+void gw_metrics_ws_dropped(struct gw *gw, const char *reason)
+{
+    prom_inc(gw->metrics->ws_dropped, (const char *const[]){reason}, 1);
+}
+
+static void refresh_services(struct gw *gw)
+{
+    for (int id = 1; id < SVC_COUNT; id++)
+        prom_set(gw->metrics->service_up, (const char *const[]){svc_name((enum svc_id)id)},
+                 fwd_service_up(gw, (enum svc_id)id));
+}
+
+int gw_metrics_text(struct gw *gw, struct buf *out)
+{
+    refresh_services(gw);
+    return prom_render_text(gw->metrics->reg, out);
+}
+
+json_t *gw_metrics_json(struct gw *gw)
+{
+    refresh_services(gw);
+    return prom_render_json(gw->metrics->reg);
+}

@@ -1,0 +1,20 @@
+/* gwmetrics.h -- the gateway's Prometheus metrics (families named in deploy/, which the
+ * dashboards and alert rules rely on: rename here and there together). */
+#ifndef AIOPS_GWMETRICS_H
+#define AIOPS_GWMETRICS_H
+
+#include "buf.h"
+#include "gw.h"
+
+int gw_metrics_init(struct gw *gw);
+void gw_metrics_free(struct gw *gw);
+/* Counts one answered request. route may be NULL (unmatched). */
+void gw_metrics_observe(struct gw *gw, const struct route *route, const char *method,
+                        int status, double seconds);
+/* WebSocket client count changes and dropped clients/messages. */
+void gw_metrics_ws_clients(struct gw *gw, int delta);
+void gw_metrics_ws_dropped(struct gw *gw, const char *reason);
+int gw_metrics_text(struct gw *gw, struct buf *out);
+json_t *gw_metrics_json(struct gw *gw);
+
+#endif

@@ -1,0 +1,213 @@
+/* aiops-gateway: REST + WebSocket on one port, forwarding to the services over nng.
+ * Configuration comes from the environment; see README.md ("Configuration"). */
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "auth.h"
+#include "err.h"
+#include "forward.h"
+#include "gw.h"
+#include "gwmetrics.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+#include "websocket.h"
+
+/* How long a stopping gateway waits for requests in progress. */
+#define GRACE_SECONDS 30
+
+static const char *const rpc_env[SVC_COUNT] = {NULL, "INGEST_RPC_URL", "TRAIN_RPC_URL",
+                                               "EXPLAIN_RPC_URL", "REPORT_RPC_URL",
+                                               "MONITOR_RPC_URL"};
+static const char *const events_env[SVC_COUNT] = {NULL, "INGEST_EVENTS_URL", "TRAIN_EVENTS_URL",
+                                                  "EXPLAIN_EVENTS_URL", "REPORT_EVENTS_URL",
+                                                  "MONITOR_EVENTS_URL"};
+
+static int is_loopback(const char *addr)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (strcmp(addr, "localhost") == 0)
+        return 1;
+    if (inet_pton(AF_INET, addr, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, addr, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6);
+    return 0;
+}
+
+/* CORS_ORIGINS: comma-separated origins, "*" for any. */
+static int parse_origins(struct gw_config *c, const char *list)
+{
+    char *copy = strdup(list);
+    if (copy == NULL)
+        return AIOPS_ENOMEM;
+    size_t n = 1;
+    for (const char *p = list; *p; p++)
+        n += *p == ',';
+    c->cors_origins = calloc(n, sizeof *c->cors_origins);
+    if (c->cors_origins == NULL) {
+        free(copy);
+        return AIOPS_ENOMEM;
+    }
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        size_t len = strlen(tok);
+        while (len > 0 && tok[len - 1] == ' ')
+            tok[--len] = '\0';
+        if (len > 0)
+            c->cors_origins[c->n_cors_origins++] = strdup(tok);
+    }
+    free(copy);
+    return AIOPS_OK;
+}
+
+static int load_config(struct gw_config *c)
+{
+    long port, body, upload, leeway, wsmax, wsq, pct;
+    int disable;
+    c->bind = env_str("AIOPS_BIND", "127.0.0.1");
+    if (env_long("AIOPS_PORT", 8000, 0, 65535, &port) != 0 ||
+        env_long("BODY_LIMIT_BYTES", 5L << 20, 1024, 1L << 30, &body) != 0 ||
+        env_long("UPLOAD_LIMIT_BYTES", 64L << 20, 1024, 4L << 30, &upload) != 0 ||
+        env_long("JWT_LEEWAY_SECONDS", 0, 0, 3600, &leeway) != 0 ||
+        env_long("WS_MAX_CLIENTS", 10000, 1, 1000000, &wsmax) != 0 ||
+        env_long("WS_QUEUE_BYTES", 1L << 20, 4096, 1L << 30, &wsq) != 0 ||
+        env_long("GATEWAY_TIMEOUT_PCT", 100, 1, 1000, &pct) != 0 ||
+        env_bool("DISABLE_AUTH", 0, &disable) != 0)
+        return AIOPS_EINVAL;
+    c->port = (int)port;
+    c->body_limit = (size_t)body;
+    c->upload_limit = (size_t)upload;
+    c->jwt_leeway = (int)leeway;
+    c->ws_max_clients = (size_t)wsmax;
+    c->ws_queue_bytes = (size_t)wsq;
+    c->timeout_scale_pct = (int)pct;
+    c->disable_auth = disable;
+    if (disable && !is_loopback(c->bind)) {
+        log_error("config: DISABLE_AUTH=1 is refused unless AIOPS_BIND is a loopback address "
+                  "(it is %s)", c->bind);
+        return AIOPS_EINVAL;
+    }
+    c->jwt_secret = getenv("JWT_SECRET");
+    if (c->jwt_secret != NULL && c->jwt_secret[0] == '\0')
+        c->jwt_secret = NULL;
+    if (c->jwt_secret != NULL && strlen(c->jwt_secret) < 32) {
+        log_error("config: JWT_SECRET must be at least 32 bytes (HS256 needs a 256-bit key)");
+        return AIOPS_EINVAL;
+    }
+    c->db_url = getenv("DATABASE_URL");
+    c->redis_url = getenv("REDIS_URL");
+    if (c->db_url == NULL || c->redis_url == NULL) {
+        log_error("config: DATABASE_URL and REDIS_URL must be set");
+        return AIOPS_EINVAL;
+    }
+    static char urls[2][SVC_COUNT][64];
+    for (int id = 1; id < SVC_COUNT; id++) {
+        snprintf(urls[0][id], sizeof urls[0][id], "tcp://127.0.0.1:%d", 7100 + id);
+        snprintf(urls[1][id], sizeof urls[1][id], "tcp://127.0.0.1:%d", 7200 + id);
+        c->rpc_url[id] = env_str(rpc_env[id], urls[0][id]);
+        c->events_url[id] = env_str(events_env[id], urls[1][id]);
+    }
+    return parse_origins(c, env_str("CORS_ORIGINS", "http://localhost:3000"));
+}
+
+static struct gw gw_state;
+static struct event *grace_timer;
+static uint64_t grace_deadline;
+
+static void on_grace(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct gw *gw = arg;
+    if (gw->inflight <= 0 || time_mono_ns() > grace_deadline) {
+        if (gw->inflight > 0)
+            log_warn("stopping with %d requests unanswered after %d s", gw->inflight,
+                     GRACE_SECONDS);
+        event_base_loopexit(gw->base, NULL);
+        return;
+    }
+    struct timeval tv = {0, 50000};
+    evtimer_add(grace_timer, &tv);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    struct gw *gw = arg;
+    if (gw->stopping)
+        return;
+    gw->stopping = 1;
+    log_info("signal %d: stopping (%d requests in progress)", (int)sig, gw->inflight);
+    server_stop_accepting(gw);
+    ws_hub_close_all(gw, 1001, "server shutting down");
+    grace_deadline = time_mono_ns() + (uint64_t)GRACE_SECONDS * 1000000000u;
+    grace_timer = evtimer_new(gw->base, on_grace, gw);
+    on_grace(-1, 0, gw);
+}
+
+int main(int argc, char **argv)
+{
+    struct gw *gw = &gw_state;
+    log_init("gateway");
+    if (argc > 1) {
+        fprintf(stderr, "usage: %s\n(configuration is read from the environment; see README)\n",
+                argv[0]);
+        return 2;
+    }
+    if (load_config(&gw->cfg) != 0)
+        return 2;
+    signal(SIGPIPE, SIG_IGN);
+    evthread_use_pthreads();
+    gw->base = event_base_new();
+    gw->started = time_now();
+    uint8_t secret[16];
+    if (gw->base == NULL || random_bytes(secret, sizeof secret) != 0)
+        return 1;
+    hex_encode(gw->frame_secret, secret, sizeof secret);
+    int rv;
+    if ((rv = gw_metrics_init(gw)) != 0 || (rv = ws_hub_init(gw)) != 0 ||
+        (rv = server_start(gw)) != 0 || (rv = auth_start(gw)) != 0 || (rv = fwd_start(gw)) != 0) {
+        log_error("startup failed: %s", aiops_strerror(rv));
+        return 1;
+    }
+    struct event *sigterm = evsignal_new(gw->base, SIGTERM, on_signal, gw);
+    struct event *sigint = evsignal_new(gw->base, SIGINT, on_signal, gw);
+    event_add(sigterm, NULL);
+    event_add(sigint, NULL);
+    log_json(LOG_LEVEL_INFO, "listening",
+             json_pack("{s:s, s:i, s:b, s:b, s:s}", "bind", gw->cfg.bind, "port", gw->cfg.port,
+                       "auth", !gw->cfg.disable_auth, "jwt", gw->cfg.jwt_secret != NULL,
+                       "version", AIOPS_VERSION));
+
+    event_base_dispatch(gw->base);
+
+    /* Order matters: pending nng calls complete (with ECLOSED) into the queue, which
+     * server_stop() drains while the HTTP connections still exist. */
+    fwd_stop(gw);
+    auth_stop(gw);
+    ws_hub_free(gw);
+    server_stop(gw);
+    gw_metrics_free(gw);
+    event_free(sigterm);
+    event_free(sigint);
+    if (grace_timer)
+        event_free(grace_timer);
+    event_base_free(gw->base);
+    for (size_t i = 0; i < gw->cfg.n_cors_origins; i++)
+        free(gw->cfg.cors_origins[i]);
+    free(gw->cfg.cors_origins);
+    libevent_global_shutdown();
+    nng_fini();
+    log_info("stopped");
+    return 0;
+}

@@ -1,0 +1,726 @@
+/* server.c -- the HTTP side of the gateway: accept, route, authenticate, forward, reply.
+ *
+ * A request goes: on_request() -> (CORS preflight | WebSocket upgrade | route match) ->
+ * auth_request() [-> key lookup on the auth thread -> gw_after_auth()] -> a local handler
+ * or forward() -> the service's answer -> gw_after_forward() -> gw_reply(). Everything
+ * here runs on the loop thread. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "auth.h"
+#include "envelope.h"
+#include "err.h"
+#include "forward.h"
+#include "gw.h"
+#include "gwmetrics.h"
+#include "httpframe.h"
+#include "jsonx.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+#include "websocket.h"
+
+/* --- completion queue ---------------------------------------------------------------- */
+
+void gw_post(struct gw *gw, struct gw_req *r)
+{
+    pthread_mutex_lock(&gw->q_lock);
+    r->next = NULL;
+    if (gw->q_tail)
+        gw->q_tail->next = r;
+    else
+        gw->q_head = r;
+    gw->q_tail = r;
+    pthread_mutex_unlock(&gw->q_lock);
+    event_active(gw->q_event, EV_READ, 0);
+}
+
+void gw_post_event(struct gw *gw, Aiops__Event *ev)
+{
+    struct gw_event *e = malloc(sizeof *e);
+    if (e == NULL) {
+        aiops__event__free_unpacked(ev, NULL);
+        return;
+    }
+    e->ev = ev;
+    e->next = NULL;
+    pthread_mutex_lock(&gw->q_lock);
+    if (gw->ev_tail)
+        gw->ev_tail->next = e;
+    else
+        gw->ev_head = e;
+    gw->ev_tail = e;
+    pthread_mutex_unlock(&gw->q_lock);
+    event_active(gw->q_event, EV_READ, 0);
+}
+
+static void on_queue(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct gw *gw = arg;
+    pthread_mutex_lock(&gw->q_lock);
+    struct gw_req *r = gw->q_head;
+    struct gw_event *e = gw->ev_head;
+    gw->q_head = gw->q_tail = NULL;
+    gw->ev_head = gw->ev_tail = NULL;
+    pthread_mutex_unlock(&gw->q_lock);
+    while (r != NULL) {
+        struct gw_req *next = r->next;
+        r->next = NULL;
+        if (r->stage == STAGE_AUTH_WAIT) {
+            r->stage = STAGE_AUTH_DONE;
+            gw_after_auth(r);
+        } else {
+            r->stage = STAGE_FORWARD_DONE;
+            gw_after_forward(r);
+        }
+        r = next;
+    }
+    while (e != NULL) {
+        struct gw_event *next = e->next;
+        ws_hub_publish(gw, e->ev);
+        aiops__event__free_unpacked(e->ev, NULL);
+        free(e);
+        e = next;
+    }
+}
+
+/* --- replies ------------------------------------------------------------------------- */
+
+static void req_free(struct gw_req *r)
+{
+    fwd_release(r);
+    free(r->path);
+    free(r->query);
+    free(r);
+}
+
+static void add_common_headers(struct gw_req *r, struct evkeyvalq *out)
+{
+    evhttp_add_header(out, "X-Request-Id", r->request_id);
+    if (r->origin[0]) {
+        evhttp_add_header(out, "Access-Control-Allow-Origin", r->origin);
+        evhttp_add_header(out, "Access-Control-Allow-Credentials", "true");
+        evhttp_add_header(out, "Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
+    }
+    evhttp_add_header(out, "Vary", "Origin");
+    evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(out, "Cache-Control", "no-store");
+}
+
+/* One structured line per request (the access log). */
+static void log_request(struct gw_req *r, int status, size_t bytes_out)
+{
+    /* r->req may already be gone (a reply that closed the connection): use r only */
+    double ms = (double)(time_mono_ns() - r->t0) / 1e6;
+    json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:I, s:I, s:s}", "request_id",
+                          r->request_id, "method", r->method ? r->method : "?", "path",
+                          r->path ? r->path : "?", "route",
+                          r->route ? r->route->pattern : "", "status", status,
+                          "duration_ms", ms, "bytes_in", (json_int_t)r->bytes_in, "bytes_out",
+                          (json_int_t)bytes_out, "remote", r->remote);
+    if (f == NULL) /* a path that is not UTF-8: log without it */
+        f = json_pack("{s:s, s:i}", "request_id", r->request_id, "status", status);
+    if (r->principal.subject[0]) {
+        json_object_set_new(f, "principal", json_string(r->principal.subject));
+        json_object_set_new(f, "project", json_string(r->principal.project));
+    }
+    log_json(status >= 500 ? LOG_LEVEL_WARN : LOG_LEVEL_INFO, "request", f);
+}
+
+void gw_request_done(struct gw_req *r, int status, size_t bytes_out)
+{
+    struct gw *gw = r->gw;
+    gw_metrics_observe(gw, r->route, r->method, status, (double)(time_mono_ns() - r->t0) / 1e9);
+    log_request(r, status, bytes_out);
+    gw->inflight--;
+    req_free(r);
+}
+
+void gw_reply(struct gw_req *r, int status, const char *content_type, const void *body,
+              size_t len)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
+    add_common_headers(r, out);
+    /* after an Upgrade request the framer no longer frames this connection: an answer
+     * that is not a 101 must end it */
+    if (evhttp_find_header(evhttp_request_get_input_headers(r->req), "Upgrade") != NULL)
+        evhttp_add_header(out, "Connection", "close");
+    if (content_type)
+        evhttp_add_header(out, "Content-Type", content_type);
+    struct evbuffer *b = evbuffer_new();
+    if (b != NULL && len > 0)
+        evbuffer_add(b, body, len);
+    struct evhttp_connection *con = evhttp_request_get_connection(r->req);
+    evhttp_send_reply(r->req, status, NULL, b);
+    if (b)
+        evbuffer_free(b);
+    /* libevent 2.1's filter bufferevent does not pass on output that was queued while
+     * writing was disabled when writing is enabled again, which is what evhttp does when it
+     * sends a reply: push it through explicitly. */
+    if (con != NULL)
+        bufferevent_flush(evhttp_connection_get_bufferevent(con), EV_WRITE, BEV_NORMAL);
+    gw_request_done(r, status, len);
+}
+
+void gw_reply_json(struct gw_req *r, int status, json_t *body)
+{
+    size_t len = 0;
+    char *s = body ? json_to_string(body, &len) : NULL;
+    json_decref(body);
+    if (s == NULL) {
+        static const char oom[] = "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of "
+                                  "memory\",\"details\":{}}}";
+        gw_reply(r, 500, "application/json", oom, sizeof oom - 1);
+        return;
+    }
+    gw_reply(r, status, "application/json", s, len);
+    free(s);
+}
+
+void gw_reply_error(struct gw_req *r, int status, const char *code, const char *message,
+                    json_t *details)
+{
+    if (status == 405 && r->path != NULL) {
+        /* say which methods the path does take */
+        struct buf allow = BUF_INIT;
+        for (size_t i = 0; i < routes_count; i++) {
+            int other;
+            struct route_params p;
+            if (strcmp(routes[i].method, "WS") != 0 &&
+                route_match(routes[i].method, r->path, strlen(r->path), &p, &other) == &routes[i])
+                buf_printf(&allow, "%s%s", allow.len ? ", " : "", routes[i].method);
+        }
+        if (allow.len)
+            evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", allow.data);
+        buf_free(&allow);
+    }
+    gw_reply_json(r, status, json_error_body(code, message, details));
+}
+
+/* --- CORS ---------------------------------------------------------------------------- */
+
+/* Copies the request's Origin into r->origin when it is on the allow-list. Returns 1 when
+ * the request carries an Origin that is not allowed. */
+static int cors_check(struct gw_req *r)
+{
+    const char *origin = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Origin");
+    if (origin == NULL)
+        return 0;
+    for (size_t i = 0; i < r->gw->cfg.n_cors_origins; i++) {
+        const char *o = r->gw->cfg.cors_origins[i];
+        if (strcmp(o, "*") == 0 || strcmp(o, origin) == 0) {
+            snprintf(r->origin, sizeof r->origin, "%s", origin);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void cors_preflight(struct gw_req *r)
+{
+    if (r->origin[0] == '\0') {
+        gw_reply_error(r, 403, "cors_origin_not_allowed",
+                       "this Origin is not in CORS_ORIGINS", NULL);
+        return;
+    }
+    struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
+    evhttp_add_header(out, "Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+    const char *req_h = evhttp_find_header(evhttp_request_get_input_headers(r->req),
+                                           "Access-Control-Request-Headers");
+    evhttp_add_header(out, "Access-Control-Allow-Headers",
+                      req_h ? req_h : "Content-Type, Authorization, X-API-Key, X-Request-Id");
+    evhttp_add_header(out, "Access-Control-Max-Age", "600");
+    gw_reply(r, 204, NULL, NULL, 0);
+}
+
+/* --- forwarding ---------------------------------------------------------------------- */
+
+static const char *method_name(enum evhttp_cmd_type t)
+{
+    switch (t) {
+    case EVHTTP_REQ_GET: return "GET";
+    case EVHTTP_REQ_POST: return "POST";
+    case EVHTTP_REQ_HEAD: return "HEAD";
+    case EVHTTP_REQ_PUT: return "PUT";
+    case EVHTTP_REQ_DELETE: return "DELETE";
+    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+    case EVHTTP_REQ_TRACE: return "TRACE";
+    case EVHTTP_REQ_CONNECT: return "CONNECT";
+    case EVHTTP_REQ_PATCH: return "PATCH";
+    default: return "UNKNOWN";
+    }
+}
+
+/* Headers a service never needs: credentials stay in the gateway. */
+static int header_forwarded(const char *name)
+{
+    return strcasecmp(name, "Authorization") != 0 && strcasecmp(name, "X-API-Key") != 0 &&
+           strcasecmp(name, "Cookie") != 0 && strcasecmp(name, "X-Aiops-Frame-Error") != 0 &&
+           strcasecmp(name, "X-Aiops-Frame-Detail") != 0;
+}
+
+static void forward(struct gw_req *r)
+{
+    struct gw *gw = r->gw;
+    Aiops__Request m = AIOPS__REQUEST__INIT;
+    Aiops__Principal p = AIOPS__PRINCIPAL__INIT;
+    char *scope_list[SCOPE_COUNT];
+    size_t nscopes = 0;
+    for (int s = 1; s < SCOPE_COUNT; s++)
+        if (r->principal.scopes & (1u << s))
+            scope_list[nscopes++] = (char *)scope_name((enum route_scope)s);
+    p.subject = r->principal.subject;
+    p.project = r->principal.project;
+    p.method = r->principal.method;
+    p.scopes = scope_list;
+    p.n_scopes = nscopes;
+    m.request_id = r->request_id;
+    m.principal = &p;
+    m.deadline_ms = r->deadline_ms;
+    m.method = (char *)r->method;
+    m.path = r->path;
+    m.query = r->query ? r->query : "";
+    m.route = (char *)r->route->name;
+
+    /* path parameters, as raw (still percent-encoded) segments */
+    char *params[ROUTE_MAX_PARAMS];
+    for (int i = 0; i < r->params.n; i++) {
+        params[i] = strndup(r->params.value[i], r->params.len[i]);
+        if (params[i] == NULL) {
+            for (int k = 0; k < i; k++)
+                free(params[k]);
+            gw_reply_error(r, 500, "out_of_memory", "out of memory", NULL);
+            return;
+        }
+    }
+    m.path_params = params;
+    m.n_path_params = (size_t)r->params.n;
+
+    struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
+    size_t nh = 0;
+    for (struct evkeyval *kv = in->tqh_first; kv; kv = kv->next.tqe_next)
+        nh++;
+    Aiops__Header *hdr = calloc(nh ? nh : 1, sizeof *hdr);
+    Aiops__Header **hp = calloc(nh ? nh : 1, sizeof *hp);
+    size_t k = 0;
+    if (hdr != NULL && hp != NULL) {
+        for (struct evkeyval *kv = in->tqh_first; kv; kv = kv->next.tqe_next) {
+            if (!header_forwarded(kv->key))
+                continue;
+            aiops__header__init(&hdr[k]);
+            hdr[k].name = kv->key;
+            hdr[k].value = kv->value;
+            hp[k] = &hdr[k];
+            k++;
+        }
+    }
+    m.headers = hp;
+    m.n_headers = k;
+
+    struct evbuffer *body = evhttp_request_get_input_buffer(r->req);
+    size_t blen = evbuffer_get_length(body);
+    m.body.len = blen;
+    m.body.data = blen ? evbuffer_pullup(body, (ev_ssize_t)blen) : NULL;
+
+    nng_msg *msg = NULL;
+    int rv = (hdr && hp) ? envelope_pack_request(&m, &msg) : AIOPS_ENOMEM;
+    free(hdr);
+    free(hp);
+    for (int i = 0; i < r->params.n; i++)
+        free(params[i]);
+    if (rv != 0) {
+        gw_reply_error(r, 500, "out_of_memory", "out of memory", NULL);
+        return;
+    }
+    int64_t left = r->deadline_ms - time_now_ms();
+    rv = fwd_call(r, msg, (int)(left > 0 ? left : 1));
+    if (rv == AIOPS_EUNAVAIL) {
+        char msgtxt[128];
+        snprintf(msgtxt, sizeof msgtxt, "svc-%s is not available", svc_name(r->route->service));
+        gw_reply_error(r, 503, "service_unavailable", msgtxt,
+                       json_pack("{s:s}", "service", svc_name(r->route->service)));
+    } else if (rv != 0) {
+        gw_reply_error(r, 500, "internal_error", "cannot forward the request", NULL);
+    }
+    (void)gw;
+}
+
+void gw_after_forward(struct gw_req *r)
+{
+    const char *svc = svc_name(r->route->service);
+    if (r->rpc_err != 0) {
+        char msg[160];
+        if (r->rpc_err == NNG_ETIMEDOUT && fwd_service_up(r->gw, r->route->service)) {
+            snprintf(msg, sizeof msg, "svc-%s did not answer within %d ms", svc,
+                     (int)(r->deadline_ms > 0 ? r->route->timeout_ms : 0));
+            gw_reply_error(r, 504, "service_timeout", msg, json_pack("{s:s}", "service", svc));
+        } else {
+            snprintf(msg, sizeof msg, "svc-%s is not available", svc);
+            gw_reply_error(r, 503, "service_unavailable", msg, json_pack("{s:s}", "service", svc));
+        }
+        return;
+    }
+    Aiops__Response *resp;
+    int rv = envelope_unpack_response(nng_msg_body(r->reply), nng_msg_len(r->reply), &resp);
+    if (rv != 0) {
+        gw_reply_error(r, 502, "bad_service_response", "the service's answer could not be read",
+                       json_pack("{s:s}", "service", svc));
+        return;
+    }
+    int status = resp->status >= 100 && resp->status <= 599 ? resp->status : 502;
+    struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
+    for (size_t i = 0; i < resp->n_headers; i++) {
+        const char *n = resp->headers[i]->name;
+        /* framing headers are ours to set */
+        if (strcasecmp(n, "Content-Length") != 0 && strcasecmp(n, "Transfer-Encoding") != 0 &&
+            strcasecmp(n, "Connection") != 0 && strcasecmp(n, "Content-Type") != 0)
+            evhttp_add_header(out, n, resp->headers[i]->value);
+    }
+    gw_reply(r, status, resp->content_type[0] ? resp->content_type : "application/json",
+             resp->body.data, resp->body.len);
+    aiops__response__free_unpacked(resp, NULL);
+}
+
+/* --- the pipeline -------------------------------------------------------------------- */
+
+void gw_after_auth(struct gw_req *r)
+{
+    int status;
+    const char *code, *message;
+    if (r->stage == STAGE_AUTH_DONE) {
+        if (auth_lookup_done(r, &status, &code, &message) != AUTH_OK) {
+            gw_reply_error(r, status, code, message, NULL);
+            return;
+        }
+    }
+    if (strcmp(r->route->method, "WS") == 0) {
+        ws_accept(r);
+        return;
+    }
+    if (r->route->service == SVC_GATEWAY)
+        gw_handle_local(r);
+    else
+        forward(r);
+}
+
+static int request_id_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(isalnum((unsigned char)s[i]) || s[i] == '-' || s[i] == '_' || s[i] == '.'))
+            return 0;
+    return 1;
+}
+
+static size_t body_limit(const struct gw *gw, const struct route *rt)
+{
+    return (rt && rt->body == BODY_UPLOAD) ? gw->cfg.upload_limit : gw->cfg.body_limit;
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct gw *gw = arg;
+    struct gw_req *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        evhttp_send_error(req, 503, "Out Of Memory");
+        return;
+    }
+    r->gw = gw;
+    r->req = req;
+    r->t0 = time_mono_ns();
+    gw->inflight++;
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    const char *rid = evhttp_find_header(in, "X-Request-Id");
+    if (rid != NULL && request_id_ok(rid))
+        snprintf(r->request_id, sizeof r->request_id, "%s", rid);
+    else
+        uuid_v4(r->request_id);
+    r->method = method_name(evhttp_request_get_command(req));
+    r->bytes_in = evbuffer_get_length(evhttp_request_get_input_buffer(req));
+    struct evhttp_connection *con = evhttp_request_get_connection(req);
+    char *peer = NULL;
+    ev_uint16_t peer_port = 0;
+    if (con != NULL)
+        evhttp_connection_get_peer(con, &peer, &peer_port);
+    snprintf(r->remote, sizeof r->remote, "%s", peer ? peer : "");
+
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    r->path = strdup(path && path[0] ? path : "/");
+    r->query = query ? strdup(query) : NULL;
+    if (r->path == NULL || (query && r->query == NULL)) {
+        gw_reply_error(r, 500, "out_of_memory", "out of memory", NULL);
+        return;
+    }
+    int bad_origin = cors_check(r);
+
+    /* A request the framer replaced: answer the error it found. */
+    const char *frame = evhttp_find_header(in, "X-Aiops-Frame-Error");
+    if (frame != NULL) {
+        int status;
+        char code[64];
+        if (httpframe_parse_error_header(frame, gw->frame_secret, &status, code, sizeof code) == 0) {
+            const char *detail = evhttp_find_header(in, "X-Aiops-Frame-Detail");
+            json_t *details = detail ? httpframe_decode_detail(detail) : NULL;
+            const char *msg = status == 413   ? "the request body is over this route's limit"
+                              : status == 431 ? "the request headers are too large"
+                              : status == 505 ? "only HTTP/1.0 and HTTP/1.1 are supported"
+                                              : "the request is not valid HTTP";
+            gw_reply_error(r, status, code, msg, details);
+            return;
+        }
+    }
+
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_OPTIONS &&
+        evhttp_find_header(in, "Access-Control-Request-Method") != NULL) {
+        cors_preflight(r);
+        return;
+    }
+    if (bad_origin) {
+        gw_reply_error(r, 403, "cors_origin_not_allowed", "this Origin is not in CORS_ORIGINS",
+                       NULL);
+        return;
+    }
+
+    int path_exists = 0;
+    const char *upgrade = evhttp_find_header(in, "Upgrade");
+    int is_ws = upgrade != NULL && strcasecmp(upgrade, "websocket") == 0;
+    r->route = route_match(is_ws ? "WS" : r->method, r->path, strlen(r->path), &r->params,
+                           &path_exists);
+    if (r->route == NULL) {
+        int ws_path = 0;
+        struct route_params tmp;
+        const struct route *wsr = route_match("WS", r->path, strlen(r->path), &tmp, &ws_path);
+        if (!is_ws && wsr != NULL) {
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Upgrade", "websocket");
+            gw_reply_error(r, 426, "upgrade_required", "this path is a WebSocket endpoint", NULL);
+        } else if (path_exists) {
+            gw_reply_error(r, 405, "method_not_allowed", "the path does not take this method",
+                           NULL);
+        } else {
+            gw_reply_error(r, 404, "not_found", "no route for this path", NULL);
+        }
+        return;
+    }
+    /* The framer enforces limits before the body is read; this is the second line. */
+    if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) > body_limit(gw, r->route)) {
+        gw_reply_error(r, 413, "payload_too_large", "the request body is over this route's limit",
+                       json_pack("{s:I}", "limit", (json_int_t)body_limit(gw, r->route)));
+        return;
+    }
+    if (gw->stopping && !is_ws) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+    }
+    long scale = gw->cfg.timeout_scale_pct;
+    r->deadline_ms = time_now_ms() + (int64_t)r->route->timeout_ms * scale / 100;
+
+    int status;
+    const char *code, *message;
+    switch (auth_request(r, &status, &code, &message)) {
+    case AUTH_OK:
+        gw_after_auth(r);
+        break;
+    case AUTH_PENDING:
+        break; /* gw_after_auth follows from the queue */
+    case AUTH_FAILED:
+        if (status == 401)
+            evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+                              "Bearer, ApiKey");
+        gw_reply_error(r, status, code, message, NULL);
+        break;
+    }
+}
+
+/* --- connections: every client socket gets the request framer ------------------------ */
+
+/* Every client connection is a filter bufferevent over the socket's bufferevent:
+ *  - input goes through the request framer (httpframe.h) before evhttp sees it;
+ *  - output is written to the socket directly by out_filter(). evhttp frees a connection
+ *    ("Connection: close", errors) as soon as the filter's output buffer is empty; had the
+ *    bytes merely moved on to the socket bufferevent, they would be lost with it. Writing
+ *    them to the kernel first makes "empty" mean "sent". */
+struct gw_conn {
+    struct httpframe *frame;
+    struct bufferevent *under;
+    struct bufferevent *filter;
+    struct event *writable;     /* armed while the kernel refuses output */
+};
+
+static void conn_ready(struct gw_conn *c);
+
+static enum bufferevent_filter_result in_filter(struct evbuffer *src, struct evbuffer *dst,
+                                                ev_ssize_t lim, enum bufferevent_flush_mode mode,
+                                                void *ctx)
+{
+    (void)lim;
+    (void)mode;
+    struct gw_conn *c = ctx;
+    conn_ready(c);
+    struct evbuffer *to_client = bufferevent_get_output(c->under);
+    switch (httpframe_process(c->frame, src, dst, to_client)) {
+    case HTTPFRAME_OK:
+        return BEV_OK;
+    case HTTPFRAME_NEED_MORE:
+        return BEV_NEED_MORE;
+    default:
+        return BEV_ERROR;
+    }
+}
+
+static void on_writable(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct gw_conn *c = arg;
+    bufferevent_flush(c->filter, EV_WRITE, BEV_NORMAL);
+}
+
+static enum bufferevent_filter_result out_filter(struct evbuffer *src, struct evbuffer *dst,
+                                                 ev_ssize_t lim, enum bufferevent_flush_mode mode,
+                                                 void *ctx)
+{
+    (void)lim;
+    (void)mode;
+    struct gw_conn *c = ctx;
+    /* the framer's "100 Continue" goes out first: wait for the socket bufferevent to
+     * write it (its write callback brings us back here) */
+    if (evbuffer_get_length(dst) > 0)
+        return BEV_NEED_MORE;
+    evutil_socket_t fd = bufferevent_getfd(c->under);
+    size_t before = evbuffer_get_length(src);
+    int n = fd < 0 ? -1 : evbuffer_write(src, fd);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        /* the peer is gone: drop the output; the read side or evhttp's timeout ends the
+         * connection */
+        evbuffer_drain(src, evbuffer_get_length(src));
+        return BEV_OK;
+    }
+    if (evbuffer_get_length(src) > 0 && c->writable != NULL)
+        event_add(c->writable, NULL);
+    return evbuffer_get_length(src) < before ? BEV_OK : BEV_NEED_MORE;
+}
+
+static void conn_free(void *ctx)
+{
+    struct gw_conn *c = ctx;
+    if (c->writable)
+        event_free(c->writable);
+    httpframe_free(c->frame);
+    free(c);
+}
+
+static size_t frame_limit(void *arg, const char *method, size_t mlen, const char *target,
+                          size_t tlen)
+{
+    struct gw *gw = arg;
+    char m[16];
+    if (mlen >= sizeof m)
+        return gw->cfg.body_limit;
+    memcpy(m, method, mlen);
+    m[mlen] = '\0';
+    size_t plen = 0;
+    while (plen < tlen && target[plen] != '?' && target[plen] != '#')
+        plen++;
+    int exists;
+    struct route_params p;
+    const struct route *rt = route_match(m, target, plen, &p, &exists);
+    return body_limit(gw, rt);
+}
+
+static struct bufferevent *make_bev(struct event_base *base, void *arg)
+{
+    struct gw *gw = arg;
+    struct gw_conn *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    struct httpframe_config fc;
+    memset(&fc, 0, sizeof fc);
+    fc.body_limit = frame_limit;
+    fc.arg = gw;
+    fc.secret = gw->frame_secret;
+    c->frame = httpframe_new(&fc);
+    c->under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (c->frame != NULL && c->under != NULL)
+        c->filter = bufferevent_filter_new(c->under, in_filter, out_filter, BEV_OPT_CLOSE_ON_FREE,
+                                           conn_free, c);
+    if (c->filter == NULL) {
+        if (c->under)
+            bufferevent_free(c->under);
+        httpframe_free(c->frame);
+        free(c);
+        return NULL;
+    }
+    return c->filter;
+}
+
+/* The socket is known only once evhttp has set it: create the writability event then. */
+static void conn_ready(struct gw_conn *c)
+{
+    if (c->writable == NULL) {
+        evutil_socket_t fd = bufferevent_getfd(c->under);
+        if (fd >= 0)
+            c->writable = event_new(bufferevent_get_base(c->under), fd, EV_WRITE, on_writable, c);
+    }
+}
+
+static struct evhttp_bound_socket *bound;
+
+int server_start(struct gw *gw)
+{
+    gw->q_event = event_new(gw->base, -1, 0, on_queue, gw);
+    pthread_mutex_init(&gw->q_lock, NULL);
+    gw->http = evhttp_new(gw->base);
+    if (gw->http == NULL || gw->q_event == NULL)
+        return AIOPS_ENOMEM;
+    evhttp_set_allowed_methods(gw->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+    /* the framer enforces the real limits first and answers with JSON; these only keep
+     * evhttp from ever producing its own HTML errors for them */
+    evhttp_set_max_headers_size(gw->http, 1u << 20);
+    evhttp_set_max_body_size(gw->http, (ev_ssize_t)(gw->cfg.upload_limit + (1u << 20)));
+    evhttp_set_timeout(gw->http, 120);
+    evhttp_set_gencb(gw->http, on_request, gw);
+    evhttp_set_bevcb(gw->http, make_bev, gw);
+    bound = evhttp_bind_socket_with_handle(gw->http, gw->cfg.bind, (ev_uint16_t)gw->cfg.port);
+    if (bound == NULL) {
+        log_error("http: cannot listen on %s:%d", gw->cfg.bind, gw->cfg.port);
+        return AIOPS_EIO;
+    }
+    return AIOPS_OK;
+}
+
+void server_stop_accepting(struct gw *gw)
+{
+    if (bound != NULL)
+        evhttp_del_accept_socket(gw->http, bound);
+    bound = NULL;
+}
+
+void server_stop(struct gw *gw)
+{
+    if (gw->http)
+        evhttp_free(gw->http);
+    gw->http = NULL;
+    if (gw->q_event) {
+        /* drain what is left so that nothing leaks */
+        on_queue(-1, 0, gw);
+        event_free(gw->q_event);
+        gw->q_event = NULL;
+    }
+    pthread_mutex_destroy(&gw->q_lock);
+}

@@ -1,0 +1,11 @@
+/* sort.h -- fast sorting of numeric arrays (LSD radix sort on the IEEE-754 bit patterns). */
+#ifndef AIOPS_SORT_H
+#define AIOPS_SORT_H
+
+#include <stddef.h>
+
+/* Sorts v ascending in place; NaNs go to the end, -0.0 sorts before +0.0. Uses n doubles
+ * of scratch memory (AIOPS_ENOMEM when that cannot be had; v is then unchanged). */
+int sort_f64(double *v, size_t n);
+
+#endif

@@ -1,0 +1,42 @@
+#!/bin/sh
+# deps.sh -- the Debian packages the suite needs, in one place.
+#
+#   scripts/deps.sh [build|run|test|all]   (default: build + run)
+#
+# As root it installs whatever is missing (apt-get update, then apt-get install -y).
+# Otherwise it prints the exact apt-get line to run and exits 1 when something is missing.
+set -eu
+
+BUILD="build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libevent-dev
+libnng-dev libpq-dev libhiredis-dev libopenblas-dev libhpdf-dev libwslay-dev libjansson-dev
+libssl-dev"
+RUN="postgresql redis-server"
+TEST="python3 python3-yaml clang libclang-rt-14-dev prometheus docker-compose valgrind"
+
+case "${1:-default}" in
+  build) want="$BUILD" ;;
+  run) want="$RUN" ;;
+  test) want="$TEST" ;;
+  all) want="$BUILD $RUN $TEST" ;;
+  *) want="$BUILD $RUN" ;;
+esac
+
+missing=""
+for p in $want; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+  echo "installing:$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $missing >/dev/null
+else
+  echo "missing Debian packages; run as root:"
+  echo "  apt-get install -y$missing"
+  exit 1
+fi

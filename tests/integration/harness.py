@@ -1,0 +1,289 @@
+"""The integration-test stack: a private PostgreSQL and Redis, the five services and the
+gateway, all on free loopback ports, started once for the whole run (stack()) and spoken to
+over HTTP and WebSocket like any client would.
+
+Services run from the build under test (build/san by default: AddressSanitizer + UBSan); a
+sanitizer report or a non-zero exit of any process at shutdown fails the run (shutdown()).
+With AIOPS_VALGRIND=1 the services run under valgrind instead (use a release build).
+"""
+import http.client
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SERVICES = ["ingest", "train", "explain", "report", "monitor"]
+
+_build = None
+_stack = None
+
+
+def configure(build_dir):
+    global _build
+    _build = build_dir
+
+
+def data_dir():
+    """The shared public datasets (../shared/data beside the repository)."""
+    for d in (os.environ.get("AIOPS_DATA_DIR"), os.path.join(ROOT, "..", "shared", "data"),
+              "/work/shared/data"):
+        if d and os.path.isdir(d):
+            return os.path.abspath(d)
+    raise RuntimeError("the shared datasets are missing: set AIOPS_DATA_DIR or place them in "
+                       "../shared/data")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return "<%d %s>" % (self.status, self.body[:300])
+
+
+class Stack:
+    def __init__(self, build):
+        self.build = build
+        self.bin = os.path.join(build, "bin")
+        self.tmp = tempfile.mkdtemp(prefix="aiops-test-")
+        os.chmod(self.tmp, 0o755)  # the postgres user must reach its data directory
+        self.logdir = os.path.join(self.tmp, "log")
+        os.makedirs(self.logdir)
+        self.procs = {}
+        self.problems = []
+        pg_port, redis_port = free_port(), free_port()
+        env = dict(os.environ, PG_FSYNC="off")
+        out = subprocess.run([os.path.join(ROOT, "scripts/pg.sh"), "start",
+                              os.path.join(self.tmp, "pg"), str(pg_port)],
+                             env=env, check=True, capture_output=True, text=True).stdout
+        self.database_url = out.strip().split("DATABASE_URL=", 1)[1]
+        out = subprocess.run([os.path.join(ROOT, "scripts/redis.sh"), "start",
+                              os.path.join(self.tmp, "redis"), str(redis_port)],
+                             check=True, capture_output=True, text=True).stdout
+        self.redis_url = out.strip().split("REDIS_URL=", 1)[1]
+        self.port = free_port()
+        self.jwt_secret = secrets.token_urlsafe(48)
+        self.env = dict(os.environ)
+        self.env.update({
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "AIOPS_PORT": str(self.port),
+            "AIOPS_BIND": "127.0.0.1",
+            "JWT_SECRET": self.jwt_secret,
+            "DISABLE_AUTH": "0",
+            "CORS_ORIGINS": "http://localhost:3000",
+            "SERVICE_WORKERS": "4",
+            "LOG_LEVEL": "info",
+            "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:halt_on_error=1",
+            "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+        })
+        for s in SERVICES:
+            u = s.upper()
+            self.env["%s_RPC_URL" % u] = "tcp://127.0.0.1:%d" % free_port()
+            self.env["%s_EVENTS_URL" % u] = "tcp://127.0.0.1:%d" % free_port()
+        self.admin("migrate")
+        for s in SERVICES:
+            self.start(s)
+        self.start("gateway")
+        self.wait_ready()
+        key = json.loads(self.admin("key", "create", "--project", "default", "--name", "tests",
+                                    "--scopes", "read,write,predict"))
+        self.api_key = key["key"]
+
+    # --- processes -------------------------------------------------------------------
+    def service_env(self, name):
+        env = dict(self.env)
+        if name != "gateway":
+            u = name.upper()
+            env["RPC_LISTEN"] = self.env["%s_RPC_URL" % u]
+            env["EVENTS_LISTEN"] = self.env["%s_EVENTS_URL" % u]
+        return env
+
+    def command(self, name):
+        cmd = [os.path.join(self.bin, "aiops-" + name)]
+        if os.environ.get("AIOPS_VALGRIND") == "1":
+            cmd = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
+                   "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite",
+                   "--log-file=%s/%s.valgrind.%%p" % (self.logdir, name)] + cmd
+        return cmd
+
+    def start(self, name, extra_env=None, wait=True):
+        env = self.service_env(name)
+        env.update(extra_env or {})
+        log = open(os.path.join(self.logdir, name + ".log"), "ab")
+        p = subprocess.Popen(self.command(name), env=env, stdout=log, stderr=log,
+                             stdin=subprocess.DEVNULL)
+        log.close()
+        self.procs[name] = p
+        if wait and name != "gateway":
+            self.wait_service(name)
+        return p
+
+    def kill(self, name, sig=signal.SIGKILL):
+        p = self.procs.pop(name)
+        p.send_signal(sig)
+        p.wait(timeout=60)
+        return p.returncode
+
+    def stop(self, name, timeout=60):
+        """SIGTERM and wait; returns the exit status."""
+        return self.kill(name, signal.SIGTERM)
+
+    def wait_service(self, name, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            r = subprocess.run(self.command(name)[-1:] + ["--healthcheck"],
+                               env=self.service_env(name), capture_output=True)
+            if r.returncode == 0:
+                return
+            if self.procs[name].poll() is not None:
+                raise RuntimeError("aiops-%s exited (%s); log:\n%s" % (
+                    name, self.procs[name].returncode, self.log_tail(name)))
+            time.sleep(0.1)
+        raise RuntimeError("aiops-%s did not answer its health check" % name)
+
+    def wait_ready(self, timeout=60):
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            try:
+                last = self.http("GET", "/readyz", auth=False)
+                if last.status == 200:
+                    return
+            except OSError:
+                pass
+            if self.procs["gateway"].poll() is not None:
+                raise RuntimeError("the gateway exited; log:\n" + self.log_tail("gateway"))
+            time.sleep(0.1)
+        raise RuntimeError("the stack did not become ready: %r" % (last,))
+
+    def log_tail(self, name, n=40):
+        try:
+            with open(os.path.join(self.logdir, name + ".log"), errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def admin(self, *args, env=None):
+        e = dict(self.env)
+        e.update(env or {})
+        r = subprocess.run([os.path.join(self.bin, "aiops-admin")] + list(args), env=e,
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("aiops-admin %s failed: %s" % (" ".join(args), r.stderr))
+        return r.stdout
+
+    def psql(self, sql):
+        """Runs sql and returns the rows as lists of strings."""
+        r = subprocess.run(["psql", self.database_url, "-tAqX", "-F", "\t", "-c", sql],
+                           capture_output=True, text=True, timeout=60, check=True)
+        return [line.split("\t") for line in r.stdout.splitlines() if line]
+
+    # --- HTTP ------------------------------------------------------------------------
+    def http(self, method, path, body=None, headers=None, auth=True, timeout=60, port=None):
+        h = {}
+        if auth:
+            h["X-API-Key"] = self.api_key
+        h.update(headers or {})
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        c = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=timeout)
+        try:
+            c.request(method, path, body=body, headers=h)
+            r = c.getresponse()
+            data = r.read()
+            return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
+        finally:
+            c.close()
+
+    def url(self, path=""):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    # --- shutdown --------------------------------------------------------------------
+    def shutdown(self):
+        # the gateway first, so that no new work reaches the services
+        order = ["gateway"] + [s for s in SERVICES if s in self.procs]
+        for name in order:
+            p = self.procs.pop(name, None)
+            if p is None:
+                continue
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+                self.problems.append((name, "did not stop within 60 s of SIGTERM"))
+                continue
+            if p.returncode != 0:
+                self.problems.append((name, "exit status %d at shutdown:\n%s" % (
+                    p.returncode, self.log_tail(name, 80))))
+        for fname in sorted(os.listdir(self.logdir)):
+            path = os.path.join(self.logdir, fname)
+            with open(path, errors="replace") as f:
+                text = f.read()
+            for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+                if marker in text:
+                    i = text.index(marker)
+                    self.problems.append((fname, text[max(0, i - 200):i + 4000]))
+                    break
+            if ".valgrind." in fname and text.strip():
+                self.problems.append((fname, text[:6000]))
+        subprocess.run([os.path.join(ROOT, "scripts/redis.sh"), "stop",
+                        os.path.join(self.tmp, "redis")], capture_output=True)
+        subprocess.run([os.path.join(ROOT, "scripts/pg.sh"), "stop",
+                        os.path.join(self.tmp, "pg")], capture_output=True)
+        if not self.problems and os.environ.get("AIOPS_KEEP_TMP") != "1":
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        else:
+            print("stack logs kept in %s" % self.logdir)
+        return self.problems
+
+
+def stack():
+    global _stack
+    if _stack is None:
+        _stack = Stack(_build)
+    return _stack
+
+
+def after_failure():
+    """Puts back any process a failed test left stopped, so later tests see a full stack."""
+    if _stack is None:
+        return
+    for name in SERVICES + ["gateway"]:
+        p = _stack.procs.get(name)
+        if p is None or p.poll() is not None:
+            _stack.procs.pop(name, None)
+            try:
+                _stack.start(name)
+            except Exception as e:  # noqa: BLE001
+                print("could not restart %s: %s" % (name, e))
+    try:
+        _stack.wait_ready()
+    except Exception as e:  # noqa: BLE001
+        print("stack not ready after a failure: %s" % e)
+
+
+def shutdown():
+    if _stack is None:
+        return []
+    return _stack.shutdown()

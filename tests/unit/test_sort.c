@@ -1,0 +1,60 @@
+/* Unit tests for lib/sort.c. */
+#include "unit.h"
+
+#include "sort.h"
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    if (isnan(x))
+        return isnan(y) ? 0 : 1;
+    if (isnan(y))
+        return -1;
+    return (x > y) - (x < y);
+}
+
+static void check_against_qsort(size_t n, unsigned seed)
+{
+    double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    srand(seed);
+    for (size_t i = 0; i < n; i++) {
+        int r = rand();
+        double v = (r % 7 == 0) ? NAN : ((double)rand() / RAND_MAX - 0.5) * pow(10, r % 9 - 4);
+        if (r % 11 == 0)
+            v = (double)(r % 5); /* duplicates */
+        a[i] = b[i] = v;
+    }
+    CHECK_INT(sort_f64(a, n), 0);
+    qsort(b, n, sizeof *b, cmp);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(a[i] == b[i] || (isnan(a[i]) && isnan(b[i]))))
+            bad++;
+    CHECK_INT(bad, 0);
+    free(a);
+    free(b);
+}
+
+static void test_small_and_large_match_qsort(void)
+{
+    check_against_qsort(0, 1);
+    check_against_qsort(1, 1);
+    check_against_qsort(50, 2);
+    check_against_qsort(1000, 3);
+    check_against_qsort(200000, 4);
+}
+
+static void test_signed_zero_and_infinities(void)
+{
+    double v[] = {0.0, -0.0, INFINITY, -INFINITY, NAN, -1e-300, 1e-300};
+    CHECK_INT(sort_f64(v, 7), 0);
+    CHECK(v[0] == -INFINITY);
+    CHECK(v[1] == -1e-300);
+    CHECK(v[2] == 0.0 && signbit(v[2]));
+    CHECK(v[3] == 0.0 && !signbit(v[3]));
+    CHECK(v[4] == 1e-300);
+    CHECK(v[5] == INFINITY);
+    CHECK(isnan(v[6]));
+}
+
+UNIT_MAIN(UNIT(test_small_and_large_match_qsort), UNIT(test_signed_zero_and_infinities))
