@@ -123,7 +123,7 @@ $(MIGRATIONS_C): $(GEN)/embed $(MIGRATIONS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(PART_ARCHIVES) $(LIBA)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(WARN) -Itests/unit -o $@ $< $(PART_ARCHIVES) $(LIBA) $(LDSAN) $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) $(WARN) -Itests/unit -Igateway -o $@ $< $(PART_ARCHIVES) $(LIBA) $(LDSAN) $(LDLIBS_ALL)
 
 unit: $(UNIT_BINS)
 

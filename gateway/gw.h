@@ -37,6 +37,7 @@ struct gw_config {
     const char *events_url[SVC_COUNT];
     size_t ws_max_clients;
     size_t ws_queue_bytes;
+    size_t ws_sndbuf;           /* SO_SNDBUF of WebSocket sockets; 0: the system's */
 };
 
 /* The authenticated caller. Strings are owned. */

@@ -72,7 +72,7 @@ static int parse_origins(struct gw_config *c, const char *list)
 
 static int load_config(struct gw_config *c)
 {
-    long port, body, upload, leeway, wsmax, wsq, pct;
+    long port, body, upload, leeway, wsmax, wsq, wssnd, pct;
     int disable;
     c->bind = env_str("AIOPS_BIND", "127.0.0.1");
     if (env_long("AIOPS_PORT", 8000, 0, 65535, &port) != 0 ||
@@ -81,6 +81,7 @@ static int load_config(struct gw_config *c)
         env_long("JWT_LEEWAY_SECONDS", 0, 0, 3600, &leeway) != 0 ||
         env_long("WS_MAX_CLIENTS", 10000, 1, 1000000, &wsmax) != 0 ||
         env_long("WS_QUEUE_BYTES", 1L << 20, 4096, 1L << 30, &wsq) != 0 ||
+        env_long("WS_SNDBUF_BYTES", 0, 0, 64L << 20, &wssnd) != 0 ||
         env_long("GATEWAY_TIMEOUT_PCT", 100, 1, 1000, &pct) != 0 ||
         env_bool("DISABLE_AUTH", 0, &disable) != 0)
         return AIOPS_EINVAL;
@@ -90,6 +91,7 @@ static int load_config(struct gw_config *c)
     c->jwt_leeway = (int)leeway;
     c->ws_max_clients = (size_t)wsmax;
     c->ws_queue_bytes = (size_t)wsq;
+    c->ws_sndbuf = (size_t)wssnd;
     c->timeout_scale_pct = (int)pct;
     c->disable_auth = disable;
     if (disable && !is_loopback(c->bind)) {

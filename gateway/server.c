@@ -17,6 +17,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "auth.h"
+#include "conn.h"
 #include "envelope.h"
 #include "err.h"
 #include "forward.h"
@@ -430,6 +431,25 @@ static size_t body_limit(const struct gw *gw, const struct route *rt)
     return (rt && rt->body == BODY_UPLOAD) ? gw->cfg.upload_limit : gw->cfg.body_limit;
 }
 
+/* The message for a code of the request framer (httpframe.h). */
+static const char *frame_error_message(const char *code)
+{
+    static const struct {
+        const char *code, *message;
+    } msgs[] = {
+        {"payload_too_large", "the request body is over this route's limit"},
+        {"header_too_large", "the request headers are too large"},
+        {"http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are supported"},
+        {"unsupported_transfer_encoding", "Transfer-Encoding other than chunked is not supported"},
+        {"expectation_failed", "only Expect: 100-continue is supported"},
+        {"method_not_implemented", "the method is not one this server implements"},
+    };
+    for (size_t i = 0; i < sizeof msgs / sizeof msgs[0]; i++)
+        if (strcmp(code, msgs[i].code) == 0)
+            return msgs[i].message;
+    return "the request is not valid HTTP";
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct gw *gw = arg;
@@ -476,10 +496,7 @@ static void on_request(struct evhttp_request *req, void *arg)
         if (httpframe_parse_error_header(frame, gw->frame_secret, &status, code, sizeof code) == 0) {
             const char *detail = evhttp_find_header(in, "X-Aiops-Frame-Detail");
             json_t *details = detail ? httpframe_decode_detail(detail) : NULL;
-            const char *msg = status == 413   ? "the request body is over this route's limit"
-                              : status == 431 ? "the request headers are too large"
-                              : status == 505 ? "only HTTP/1.0 and HTTP/1.1 are supported"
-                                              : "the request is not valid HTTP";
+            const char *msg = frame_error_message(code);
             gw_reply_error(r, status, code, msg, details);
             return;
         }
@@ -547,82 +564,6 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 /* --- connections: every client socket gets the request framer ------------------------ */
 
-/* Every client connection is a filter bufferevent over the socket's bufferevent:
- *  - input goes through the request framer (httpframe.h) before evhttp sees it;
- *  - output is written to the socket directly by out_filter(). evhttp frees a connection
- *    ("Connection: close", errors) as soon as the filter's output buffer is empty; had the
- *    bytes merely moved on to the socket bufferevent, they would be lost with it. Writing
- *    them to the kernel first makes "empty" mean "sent". */
-struct gw_conn {
-    struct httpframe *frame;
-    struct bufferevent *under;
-    struct bufferevent *filter;
-    struct event *writable;     /* armed while the kernel refuses output */
-};
-
-static void conn_ready(struct gw_conn *c);
-
-static enum bufferevent_filter_result in_filter(struct evbuffer *src, struct evbuffer *dst,
-                                                ev_ssize_t lim, enum bufferevent_flush_mode mode,
-                                                void *ctx)
-{
-    (void)lim;
-    (void)mode;
-    struct gw_conn *c = ctx;
-    conn_ready(c);
-    struct evbuffer *to_client = bufferevent_get_output(c->under);
-    switch (httpframe_process(c->frame, src, dst, to_client)) {
-    case HTTPFRAME_OK:
-        return BEV_OK;
-    case HTTPFRAME_NEED_MORE:
-        return BEV_NEED_MORE;
-    default:
-        return BEV_ERROR;
-    }
-}
-
-static void on_writable(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct gw_conn *c = arg;
-    bufferevent_flush(c->filter, EV_WRITE, BEV_NORMAL);
-}
-
-static enum bufferevent_filter_result out_filter(struct evbuffer *src, struct evbuffer *dst,
-                                                 ev_ssize_t lim, enum bufferevent_flush_mode mode,
-                                                 void *ctx)
-{
-    (void)lim;
-    (void)mode;
-    struct gw_conn *c = ctx;
-    /* the framer's "100 Continue" goes out first: wait for the socket bufferevent to
-     * write it (its write callback brings us back here) */
-    if (evbuffer_get_length(dst) > 0)
-        return BEV_NEED_MORE;
-    evutil_socket_t fd = bufferevent_getfd(c->under);
-    size_t before = evbuffer_get_length(src);
-    int n = fd < 0 ? -1 : evbuffer_write(src, fd);
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        /* the peer is gone: drop the output; the read side or evhttp's timeout ends the
-         * connection */
-        evbuffer_drain(src, evbuffer_get_length(src));
-        return BEV_OK;
-    }
-    if (evbuffer_get_length(src) > 0 && c->writable != NULL)
-        event_add(c->writable, NULL);
-    return evbuffer_get_length(src) < before ? BEV_OK : BEV_NEED_MORE;
-}
-
-static void conn_free(void *ctx)
-{
-    struct gw_conn *c = ctx;
-    if (c->writable)
-        event_free(c->writable);
-    httpframe_free(c->frame);
-    free(c);
-}
-
 static size_t frame_limit(void *arg, const char *method, size_t mlen, const char *target,
                           size_t tlen)
 {
@@ -644,37 +585,7 @@ static size_t frame_limit(void *arg, const char *method, size_t mlen, const char
 static struct bufferevent *make_bev(struct event_base *base, void *arg)
 {
     struct gw *gw = arg;
-    struct gw_conn *c = calloc(1, sizeof *c);
-    if (c == NULL)
-        return NULL;
-    struct httpframe_config fc;
-    memset(&fc, 0, sizeof fc);
-    fc.body_limit = frame_limit;
-    fc.arg = gw;
-    fc.secret = gw->frame_secret;
-    c->frame = httpframe_new(&fc);
-    c->under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-    if (c->frame != NULL && c->under != NULL)
-        c->filter = bufferevent_filter_new(c->under, in_filter, out_filter, BEV_OPT_CLOSE_ON_FREE,
-                                           conn_free, c);
-    if (c->filter == NULL) {
-        if (c->under)
-            bufferevent_free(c->under);
-        httpframe_free(c->frame);
-        free(c);
-        return NULL;
-    }
-    return c->filter;
-}
-
-/* The socket is known only once evhttp has set it: create the writability event then. */
-static void conn_ready(struct gw_conn *c)
-{
-    if (c->writable == NULL) {
-        evutil_socket_t fd = bufferevent_getfd(c->under);
-        if (fd >= 0)
-            c->writable = event_new(bufferevent_get_base(c->under), fd, EV_WRITE, on_writable, c);
-    }
+    return conn_bev_new(base, frame_limit, gw, gw->frame_secret);
 }
 
 static struct evhttp_bound_socket *bound;

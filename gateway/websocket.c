@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -40,6 +41,7 @@ struct ws_client {
     uint64_t last_ping_ns;
     uint64_t close_deadline_ns; /* 0 while open */
     uint64_t sent;
+    int flushing, flush_again;
     struct ws_client *prev, *next;
 };
 
@@ -74,17 +76,28 @@ static void client_free(struct ws_client *c, const char *why)
     free(c);
 }
 
-/* Moves framed output to the socket while it has room; closes when the engine is done. */
+/* Moves framed output to the socket while it has room; closes when the engine is done.
+ * Adding output writes to the socket at once and may call on_write() from inside
+ * ws_conn_output_evbuffer(): that nested call only asks for another round. */
 static void client_flush(struct ws_client *c)
 {
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    while (ws_conn_want_output(c->conn)) {
-        size_t have = evbuffer_get_length(out);
-        if (have >= OUTPUT_HIGH_WATER)
-            break;
-        if (ws_conn_output_evbuffer(c->conn, out, OUTPUT_HIGH_WATER - have) == 0)
-            break;
+    if (c->flushing) {
+        c->flush_again = 1;
+        return;
     }
+    c->flushing = 1;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    do {
+        c->flush_again = 0;
+        while (ws_conn_want_output(c->conn)) {
+            size_t have = evbuffer_get_length(out);
+            if (have >= OUTPUT_HIGH_WATER)
+                break;
+            if (ws_conn_output_evbuffer(c->conn, out, OUTPUT_HIGH_WATER - have) == 0)
+                break;
+        }
+    } while (c->flush_again);
+    c->flushing = 0;
     if (ws_conn_done(c->conn) && evbuffer_get_length(out) == 0)
         client_free(c, "closed");
 }
@@ -314,6 +327,10 @@ void ws_accept(struct gw_req *r)
 
     /* Take the connection over: our callbacks from now on, no evhttp timeouts, and the 101
      * written straight to the socket. */
+    if (gw->cfg.ws_sndbuf > 0) {
+        int sz = (int)gw->cfg.ws_sndbuf;
+        setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+    }
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
     bufferevent_set_timeouts(c->bev, NULL, NULL);
     /* enabled before writing: the filter only moves output on while writing is enabled */

@@ -2,6 +2,7 @@
 # deps.sh -- the Debian packages the suite needs, in one place.
 #
 #   scripts/deps.sh [build|run|test|all]   (default: build + run)
+#   scripts/deps.sh list [build|run|test|all]   print the package names only
 #
 # As root it installs whatever is missing (apt-get update, then apt-get install -y).
 # Otherwise it prints the exact apt-get line to run and exits 1 when something is missing.
@@ -13,6 +14,11 @@ libssl-dev"
 RUN="postgresql redis-server"
 TEST="python3 python3-yaml clang libclang-rt-14-dev prometheus docker-compose valgrind"
 
+listing=0
+if [ "${1:-}" = list ]; then
+  listing=1
+  shift
+fi
 case "${1:-default}" in
   build) want="$BUILD" ;;
   run) want="$RUN" ;;
@@ -20,6 +26,11 @@ case "${1:-default}" in
   all) want="$BUILD $RUN $TEST" ;;
   *) want="$BUILD $RUN" ;;
 esac
+
+if [ $listing = 1 ]; then
+  echo $want
+  exit 0
+fi
 
 missing=""
 for p in $want; do

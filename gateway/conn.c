@@ -1,0 +1,113 @@
+#include "conn.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+struct conn {
+    struct httpframe *frame;
+    struct bufferevent *under;  /* the socket's bufferevent */
+    struct bufferevent *filter; /* what evhttp uses */
+    struct event *writable;     /* armed while the kernel refuses output */
+};
+
+static void on_writable(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct conn *c = arg;
+    bufferevent_flush(c->filter, EV_WRITE, BEV_NORMAL);
+}
+
+/* The socket is known only once evhttp has set it: create the writability event then. */
+static void conn_ready(struct conn *c)
+{
+    if (c->writable != NULL)
+        return;
+    evutil_socket_t fd = bufferevent_getfd(c->under);
+    if (fd >= 0)
+        c->writable = event_new(bufferevent_get_base(c->under), fd, EV_WRITE, on_writable, c);
+}
+
+static enum bufferevent_filter_result in_filter(struct evbuffer *src, struct evbuffer *dst,
+                                                ev_ssize_t lim, enum bufferevent_flush_mode mode,
+                                                void *ctx)
+{
+    (void)lim;
+    (void)mode;
+    struct conn *c = ctx;
+    conn_ready(c);
+    switch (httpframe_process(c->frame, src, dst, bufferevent_get_output(c->under))) {
+    case HTTPFRAME_OK:
+        return BEV_OK;
+    case HTTPFRAME_NEED_MORE:
+        return BEV_NEED_MORE;
+    default:
+        /* out of memory: the 2.1 filter ignores BEV_ERROR, so end the connection through
+         * evhttp's error path (deferred: we are inside the filter) */
+        bufferevent_trigger_event(c->filter, BEV_EVENT_ERROR, BEV_TRIG_DEFER_CALLBACKS);
+        return BEV_ERROR;
+    }
+}
+
+static enum bufferevent_filter_result out_filter(struct evbuffer *src, struct evbuffer *dst,
+                                                 ev_ssize_t lim, enum bufferevent_flush_mode mode,
+                                                 void *ctx)
+{
+    (void)lim;
+    (void)mode;
+    struct conn *c = ctx;
+    /* the framer's "100 Continue" (in the socket bufferevent) goes out first; its write
+     * callback brings us back here */
+    if (evbuffer_get_length(dst) > 0)
+        return BEV_NEED_MORE;
+    evutil_socket_t fd = bufferevent_getfd(c->under);
+    size_t before = evbuffer_get_length(src);
+    int n = fd < 0 ? -1 : evbuffer_write(src, fd);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        /* the peer is gone: drop the output; the read side or evhttp's timeout ends the
+         * connection */
+        evbuffer_drain(src, evbuffer_get_length(src));
+        return BEV_OK;
+    }
+    if (evbuffer_get_length(src) > 0 && c->writable != NULL)
+        event_add(c->writable, NULL);
+    return evbuffer_get_length(src) < before ? BEV_OK : BEV_NEED_MORE;
+}
+
+static void conn_free(void *ctx)
+{
+    struct conn *c = ctx;
+    if (c->writable)
+        event_free(c->writable);
+    httpframe_free(c->frame);
+    free(c);
+}
+
+struct bufferevent *conn_bev_new(struct event_base *base, httpframe_limit_fn body_limit, void *arg,
+                                 const char *secret)
+{
+    struct conn *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    struct httpframe_config fc;
+    memset(&fc, 0, sizeof fc);
+    fc.body_limit = body_limit;
+    fc.arg = arg;
+    fc.secret = secret;
+    c->frame = httpframe_new(&fc);
+    c->under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (c->frame != NULL && c->under != NULL)
+        c->filter = bufferevent_filter_new(c->under, in_filter, out_filter, BEV_OPT_CLOSE_ON_FREE,
+                                           conn_free, c);
+    if (c->filter == NULL) {
+        if (c->under)
+            bufferevent_free(c->under);
+        httpframe_free(c->frame);
+        free(c);
+        return NULL;
+    }
+    return c->filter;
+}

@@ -1,0 +1,113 @@
+/* httpframe.h -- the HTTP/1.1 request framer that sits in front of evhttp.
+ *
+ * libevent 2.1's evhttp answers malformed or oversized requests itself with HTML pages and
+ * cannot apply a per-route body limit before reading the body. The framer runs as the input
+ * filter of each client connection's bufferevent (bufferevent_filter_new): it reads every
+ * request first (RFC 9112) and hands evhttp only complete, well-formed requests within their
+ * limits. For anything else it hands evhttp one synthetic request naming the error, which the
+ * gateway's handler answers as JSON, and from then on discards the connection's input:
+ *
+ *   <METHOD or GET> <TARGET or /> HTTP/1.1
+ *   X-Aiops-Frame-Error: <secret> <status> <code>
+ *   X-Aiops-Frame-Detail: <percent-encoded JSON object>
+ *   Connection: close
+ *   Content-Length: 0
+ *
+ * codes: payload_too_large (413), header_too_large (431), bad_request (400),
+ * http_version_not_supported (505), unsupported_transfer_encoding (400),
+ * expectation_failed (417), method_not_implemented (501).
+ *
+ * What is forwarded, and why it is exactly what evhttp 2.1 will frame the same way:
+ * - heads pass unchanged, after leading empty lines (which evhttp refuses) are dropped;
+ * - methods are limited to GET HEAD POST PUT DELETE OPTIONS PATCH (others -> 501; evhttp
+ *   would answer them with HTML), and HEAD with a body is refused (evhttp ignores a HEAD
+ *   body and would read it as the next request);
+ * - chunked bodies are re-framed canonically ("HEX\r\n" data "\r\n" ... "0\r\n\r\n"): the data
+ *   bytes are moved, not copied, but chunk extensions (which evhttp 2.1 rejects) and trailer
+ *   fields (which it would merge into the request headers) are dropped;
+ * - a client's own X-Aiops-Frame-* headers are refused (400).
+ * After a request with an Upgrade header the framer passes all further bytes through
+ * untouched: the gateway either takes the connection over (101) or must close it after its
+ * answer, because nothing on that connection is framed any more.
+ *
+ * Each process() call consumes all of `in`, so the filter's loop never spins on bytes the
+ * framer holds; held bytes live in the framer (at most one request: its head, up to
+ * max_head_bytes, and its body, up to its limit). */
+#ifndef AIOPS_HTTPFRAME_H
+#define AIOPS_HTTPFRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/buffer.h>
+#include <jansson.h>
+
+#define HTTPFRAME_DEFAULT_MAX_HEAD ((size_t)64 << 10)
+#define HTTPFRAME_DEFAULT_MAX_DRAIN ((size_t)256 << 20)
+#define HTTPFRAME_DEFAULT_BODY_LIMIT ((size_t)5 << 20)
+#define HTTPFRAME_MAX_SECRET 128
+
+/* The body limit for one request, from its method and request-target (raw bytes, not
+ * NUL-terminated; the target may carry a query). Called once per request with a body. */
+typedef size_t (*httpframe_limit_fn)(void *arg, const char *method, size_t method_len,
+                                     const char *target, size_t target_len);
+
+struct httpframe_config {
+    /* request line + fields + blank line; 0: default 64 KiB. Over it: 431. Also bounds the
+     * trailer section of a chunked body. */
+    size_t max_head_bytes;
+    /* of an over-limit body without Expect this much is read and dropped before the 413, so
+     * that a client which sends its whole body before reading sees the answer; a body known
+     * to be larger gets the 413 at once (evhttp then closes the connection after it).
+     * 0: default 256 MiB */
+    size_t max_drain_bytes;
+    /* NULL: HTTPFRAME_DEFAULT_BODY_LIMIT for every request */
+    httpframe_limit_fn body_limit;
+    void *arg; /* passed to body_limit */
+    /* per-process random token marking synthetic requests: 1..128 visible ASCII characters,
+     * no space; copied */
+    const char *secret;
+};
+
+/* Returns a framer for one connection, or NULL when the config is invalid (no secret, bad
+ * secret) or memory is short. Free it with httpframe_free(). */
+struct httpframe *httpframe_new(const struct httpframe_config *cfg);
+void httpframe_free(struct httpframe *f);
+
+enum httpframe_status {
+    HTTPFRAME_OK,        /* something was appended to out */
+    HTTPFRAME_NEED_MORE, /* nothing for evhttp yet (bytes may have been held or dropped) */
+    HTTPFRAME_CLOSE      /* out of memory: the framer drops everything from now on. Note
+                            that libevent 2.1's filter ignores BEV_ERROR; to drop the
+                            connection trigger BEV_EVENT_ERROR on the filter bufferevent */
+};
+
+/* Consumes all of `in` (the socket side). Complete requests are appended to `out` (the
+ * evhttp side) whole, in order; "HTTP/1.1 100 Continue\r\n\r\n" may be appended to to_client
+ * (the socket's output; may be NULL). In a bufferevent filter callback map HTTPFRAME_OK to
+ * BEV_OK, HTTPFRAME_NEED_MORE to BEV_NEED_MORE and HTTPFRAME_CLOSE to BEV_ERROR. */
+enum httpframe_status httpframe_process(struct httpframe *f, struct evbuffer *in,
+                                        struct evbuffer *out, struct evbuffer *to_client);
+
+struct httpframe_stats {
+    uint64_t requests;          /* requests forwarded (synthetic one not counted) */
+    uint64_t framed_bytes;      /* bytes appended to out as whole requests, synthetic incl. */
+    uint64_t passthrough_bytes; /* bytes appended to out after an Upgrade request */
+    int passthrough;            /* 1 once the connection is in pass-through */
+    int error_status;           /* status of the synthetic request emitted, or 0 */
+    uint64_t error_at;          /* where in the stream given to evhttp it starts */
+};
+void httpframe_get_stats(const struct httpframe *f, struct httpframe_stats *st);
+
+/* For the handler: parses an X-Aiops-Frame-Error value. Returns 0 and fills *status and code
+ * (NUL-terminated, at most codesz-1 bytes) only when the value is well-formed and carries
+ * `secret` (compared in constant time); -1 otherwise (then treat the request as a normal one:
+ * a client cannot forge the header without the secret). */
+int httpframe_parse_error_header(const char *value, const char *secret, int *status, char *code,
+                                 size_t codesz);
+
+/* Decodes an X-Aiops-Frame-Detail value into a JSON object (new reference, the caller
+ * decrefs), or NULL when it is not one. */
+json_t *httpframe_decode_detail(const char *value);
+
+#endif

@@ -1,0 +1,323 @@
+"""The gateway as a client sees it: health, readiness, metrics, routing, limits, CORS,
+request ids, malformed HTTP, dead and slow services, concurrency."""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import harness
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+def assert_error(resp, status, code):
+    assert resp.status == status, resp
+    body = resp.json()
+    assert set(body) == {"error"}, body
+    assert body["error"]["code"] == code, body
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"], body
+    assert isinstance(body["error"]["details"], dict), body
+    assert resp.headers.get("content-type") == "application/json", resp.headers
+    assert resp.headers.get("x-request-id"), resp.headers
+    return body["error"]
+
+
+def raw_request(port, data, read_timeout=10):
+    """Sends raw bytes and returns the raw answer (until the server closes or timeout)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=read_timeout)
+    try:
+        s.sendall(data)
+        out = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            out += chunk
+            if b"\r\n\r\n" in out:
+                head, body = out.split(b"\r\n\r\n", 1)
+                m = re.search(rb"(?i)content-length:\s*(\d+)", head)
+                if m and len(body) >= int(m.group(1)):
+                    break
+        return out
+    finally:
+        s.close()
+
+
+def parse_raw(out):
+    head, body = out.split(b"\r\n\r\n", 1)
+    status = int(head.split(b" ", 2)[1])
+    return status, head.decode("latin-1"), body
+
+
+def test_health_has_the_seed_fields(stack):
+    r = stack.http("GET", "/api/health", auth=False)
+    assert r.status == 200, r
+    j = r.json()
+    assert j["status"] == "healthy", j
+    assert re.match(r"^\d+\.\d+\.\d+$", j["version"]), j
+    assert isinstance(j["uptime_seconds"], float) and j["uptime_seconds"] > 0, j
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", j["timestamp"]), j
+    assert all(v == "up" for v in j["checks"].values()), j
+
+
+def test_healthz_and_readyz(stack):
+    r = stack.http("GET", "/healthz", auth=False)
+    assert r.status == 200 and r.json() == {"status": "ok"}, r
+    r = stack.http("GET", "/readyz", auth=False)
+    assert r.status == 200, r
+    assert r.json()["status"] == "ready"
+    assert set(r.json()["checks"]) == {"postgres", "redis", "svc-ingest", "svc-train",
+                                       "svc-explain", "svc-report", "svc-monitor"}
+
+
+def test_request_id_is_echoed_or_generated(stack):
+    r = stack.http("GET", "/api/health", auth=False, headers={"X-Request-Id": "abc-123_x.y"})
+    assert r.headers["x-request-id"] == "abc-123_x.y"
+    r = stack.http("GET", "/api/health", auth=False, headers={"X-Request-Id": "bad id\x7f"})
+    assert UUID_RE.match(r.headers["x-request-id"]), r.headers
+    r = stack.http("GET", "/api/v1/ingest/health", auth=False)
+    assert UUID_RE.match(r.headers["x-request-id"]), r.headers
+
+
+def test_unknown_route_and_wrong_method(stack):
+    assert_error(stack.http("GET", "/api/nothing-here"), 404, "not_found")
+    r = stack.http("DELETE", "/api/health")
+    assert_error(r, 405, "method_not_allowed")
+    assert r.headers.get("allow") == "GET", r.headers
+    r = stack.http("GET", "/ws/performance")
+    assert_error(r, 426, "upgrade_required")
+
+
+def test_routes_of_later_issues_answer_501(stack):
+    for method, path, body in [("POST", "/api/train", {"file_id": "x"}),
+                               ("GET", "/api/train/runs", None),
+                               ("GET", "/api/report/ai/r1", None),
+                               ("GET", "/api/drift/status", None),
+                               ("GET", "/api/report/feature-importance/r1", None)]:
+        err = assert_error(stack.http(method, path, body=body), 501, "not_implemented")
+        assert err["details"]["route"], err
+
+
+def test_each_service_answers_its_health_through_the_gateway(stack):
+    for s in harness.SERVICES:
+        r = stack.http("GET", "/api/v1/%s/health" % s, auth=False)
+        assert r.status == 200, r
+        j = r.json()
+        assert j["service"] == s and j["status"] == "ok", j
+        assert j["database"] == "up" and j["redis"] == "up", j
+
+
+def test_metrics_pass_promtool(stack):
+    stack.http("GET", "/api/health", auth=False)
+    stack.http("GET", "/api/nothing-here")
+    r = stack.http("GET", "/api/metrics", auth=False)
+    assert r.status == 200, r
+    assert r.headers["content-type"].startswith("text/plain; version=0.0.4"), r.headers
+    text = r.body.decode()
+    assert re.search(r'aiops_http_requests_total\{route="/api/health",method="GET",code="200"\} \d+',
+                     text), text[:2000]
+    assert 'aiops_http_errors_total{route="unmatched",code="404"}' in text
+    assert 'aiops_http_request_duration_seconds_bucket{route="/api/health",method="GET",le="+Inf"}' in text
+    assert re.search(r"^aiops_uptime_seconds \d", text, re.M)
+    assert 'aiops_service_up{service="ingest"} 1' in text
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool (Debian package prometheus) is needed for this test"
+    p = subprocess.run([promtool, "check", "metrics"], input=r.body, capture_output=True)
+    assert p.returncode == 0, p.stdout.decode() + p.stderr.decode()
+
+
+def test_metrics_json(stack):
+    stack.http("GET", "/api/health", auth=False)
+    r = stack.http("GET", "/api/metrics/json", auth=False)
+    assert r.status == 200, r
+    j = r.json()
+    assert j["requests_total"] >= 1 and j["uptime_seconds"] > 0, j
+    fam = j["metrics"]["aiops_http_request_duration_seconds"]
+    assert fam["type"] == "histogram"
+    s = [x for x in fam["samples"] if x["labels"]["route"] == "/api/health"][0]
+    assert s["count"] >= 1 and s["buckets"]["+Inf"] == s["count"], s
+
+
+def test_openapi_lists_every_route(stack):
+    r = stack.http("GET", "/openapi.json", auth=False)
+    assert r.status == 200
+    doc = r.json()
+    assert doc["openapi"].startswith("3.")
+    for path, method in [("/api/upload", "post"), ("/api/v1/datasets/{id}", "get"),
+                         ("/api/v1/datasets/{id}", "delete"), ("/api/train/status/{run_id}", "get"),
+                         ("/ws/training/{run_id}", "get"), ("/api/health", "get")]:
+        assert method in doc["paths"][path], (path, method)
+    assert doc["paths"]["/api/v1/datasets/{id}"]["get"]["parameters"][0]["name"] == "id"
+
+
+def test_cors_allow_list(stack):
+    r = stack.http("OPTIONS", "/api/upload", auth=False,
+                   headers={"Origin": "http://localhost:3000",
+                            "Access-Control-Request-Method": "POST",
+                            "Access-Control-Request-Headers": "content-type,x-api-key"})
+    assert r.status == 204, r
+    assert r.headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert "POST" in r.headers["access-control-allow-methods"]
+    r = stack.http("GET", "/api/health", auth=False, headers={"Origin": "http://localhost:3000"})
+    assert r.headers["access-control-allow-origin"] == "http://localhost:3000"
+    r = stack.http("OPTIONS", "/api/upload", auth=False,
+                   headers={"Origin": "http://evil.example",
+                            "Access-Control-Request-Method": "POST"})
+    assert_error(r, 403, "cors_origin_not_allowed")
+    assert "access-control-allow-origin" not in r.headers
+    r = stack.http("GET", "/api/health", auth=False, headers={"Origin": "http://evil.example"})
+    assert_error(r, 403, "cors_origin_not_allowed")
+
+
+def test_json_body_over_the_limit_is_413(stack):
+    body = b"{" + b" " * (6 << 20) + b"}"
+    r = stack.http("POST", "/api/train", body=body, headers={"Content-Type": "application/json"})
+    err = assert_error(r, 413, "payload_too_large")
+    assert err["details"]["limit"] == 5 << 20, err
+    # and with Expect: 100-continue the answer comes before the body is sent
+    s = socket.create_connection(("127.0.0.1", stack.port), timeout=10)
+    s.sendall(b"POST /api/train HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"X-API-Key: " + stack.api_key.encode() + b"\r\nExpect: 100-continue\r\n"
+              b"Content-Length: 104857600\r\n\r\n")
+    out = b""
+    while b"\r\n\r\n" not in out:
+        out += s.recv(4096)
+    s.close()
+    assert out.startswith(b"HTTP/1.1 413"), out[:200]
+
+
+def test_malformed_http_gets_json_errors(stack):
+    cases = [
+        (b"GET /api/health HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", 400, "bad_request"),
+        (b"GET /api/health HTTP/2.0\r\nHost: x\r\n\r\n", 505, "http_version_not_supported"),
+        (b"POST /api/train HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+         b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, None),
+        (b"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * (70 << 10) + b"\r\n\r\n",
+         431, "header_too_large"),
+    ]
+    for raw, status, code in cases:
+        out = raw_request(stack.port, raw)
+        st, head, body = parse_raw(out)
+        assert st == status, (raw[:60], out[:300])
+        j = json.loads(body)
+        if code:
+            assert j["error"]["code"] == code, j
+        assert "x-request-id" in head.lower()
+
+
+def test_keepalive_and_pipelining(stack):
+    req = b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n"
+    s = socket.create_connection(("127.0.0.1", stack.port), timeout=10)
+    s.sendall(req * 3)
+    out = b""
+    deadline = time.time() + 10
+    while out.count(b"HTTP/1.1 200") < 3 and time.time() < deadline:
+        out += s.recv(65536)
+    s.close()
+    assert out.count(b"HTTP/1.1 200") == 3, out[:500]
+
+
+def test_many_requests_in_flight_to_several_services(stack):
+    paths = ["/api/v1/%s/health" % s for s in harness.SERVICES] + ["/api/health", "/api/v1/datasets"]
+    results = []
+    lock = threading.Lock()
+
+    def worker(i):
+        r = stack.http("GET", paths[i % len(paths)])
+        with lock:
+            results.append(r.status)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(120)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count(200) == 120, results
+
+
+def test_dead_service_is_503_fast_and_comes_back(stack):
+    t0 = time.time()
+    stack.kill("ingest")
+    try:
+        # a dead service is known at once: no waiting for the route timeout
+        for _ in range(50):
+            r = stack.http("GET", "/api/v1/datasets")
+            if r.status == 503:
+                break
+            time.sleep(0.05)
+        err = assert_error(r, 503, "service_unavailable")
+        assert err["details"]["service"] == "ingest"
+        t1 = time.time()
+        r = stack.http("GET", "/api/v1/datasets")
+        assert r.status == 503 and time.time() - t1 < 1.0, (r, time.time() - t1)
+        h = stack.http("GET", "/api/health", auth=False)
+        assert h.status == 200 and h.json()["checks"]["svc-ingest"] == "down", h
+        rz = stack.http("GET", "/readyz", auth=False)
+        err = assert_error(rz, 503, "not_ready")
+        assert "svc-ingest" in err["details"]["missing"], err
+    finally:
+        stack.start("ingest")
+    stack.wait_ready()
+    r = stack.http("POST", "/api/upload?filename=back.csv", body=b"a,b\n1,2\n3,%d\n" % int(t0),
+                   headers={"Content-Type": "text/csv"})
+    assert r.status == 200, r
+
+
+def test_slow_service_is_504_and_the_gateway_never_hangs(stack):
+    """A service that holds a request past the route timeout: 504 at the deadline, while a
+    second gateway (route timeouts scaled to 10%) keeps answering everything else."""
+    port = harness.free_port()
+    env = stack.service_env("gateway")
+    env.update({"AIOPS_PORT": str(port), "GATEWAY_TIMEOUT_PCT": "10"})
+    log = open(os.path.join(stack.logdir, "gateway-fast.log"), "ab")
+    gw = subprocess.Popen(stack.command("gateway"), env=env, stdout=log, stderr=log)
+    log.close()
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                if stack.http("GET", "/readyz", auth=False, port=port).status == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        victim = stack.procs["report"]
+        victim.send_signal(signal.SIGSTOP)
+        try:
+            t0 = time.time()
+            r = stack.http("GET", "/api/dashboard/si", port=port)
+            took = time.time() - t0
+            err = assert_error(r, 504, "service_timeout")
+            assert err["details"]["service"] == "report"
+            assert 0.9 <= took < 3.0, took  # 10 s route timeout scaled to 10%
+            r = stack.http("GET", "/api/health", auth=False, port=port)
+            assert r.status == 200
+            r = stack.http("GET", "/api/v1/ingest/health", auth=False, port=port)
+            assert r.status == 200
+        finally:
+            victim.send_signal(signal.SIGCONT)
+    finally:
+        gw.send_signal(signal.SIGTERM)
+        assert gw.wait(timeout=60) == 0
+
+
+def test_disable_auth_is_refused_off_loopback(stack):
+    env = stack.service_env("gateway")
+    env.update({"AIOPS_BIND": "0.0.0.0", "DISABLE_AUTH": "1", "AIOPS_PORT": str(harness.free_port())})
+    p = subprocess.run(stack.command("gateway"), env=env, capture_output=True, timeout=30)
+    assert p.returncode == 2, p
+    assert b"DISABLE_AUTH" in p.stderr
+
+
+def test_services_stop_cleanly_on_sigterm(stack):
+    assert stack.stop("explain") == 0
+    stack.start("explain")
+    stack.wait_ready()
