@@ -10,6 +10,7 @@
 # main.c is its entry point and the rest of the folder is linked beside it, tests/unit/test_*.c
 # are unit-test programs, tests/fuzz/fuzz_*.c are libFuzzer targets.
 
+.DEFAULT_GOAL := all
 SAN ?= 0
 ifeq ($(SAN),1)
 MODE := san

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "cli.h"
 #include "jsonx.h"
 #include "log.h"
@@ -17,15 +18,17 @@ struct cli_globals cli_globals;
 
 int cli_print_json(json_t *j, int compact)
 {
-    char *s = compact ? json_to_string(j, NULL)
-                      : json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    /* numbers are written exactly (shortest round trip), pretty or not */
+    struct buf b = BUF_INIT;
+    int rv = json_write_indent(j, compact ? 0 : 2, &b);
     json_decref(j);
-    if (s == NULL) {
+    if (rv != 0) {
+        buf_free(&b);
         fprintf(stderr, "aiops: out of memory\n");
         return 1;
     }
-    puts(s);
-    free(s);
+    puts(b.data);
+    buf_free(&b);
     return 0;
 }
 

@@ -16,6 +16,7 @@
 
 struct pending {
     struct cli_response *out;
+    struct event_base *base;
     int done;
     int failed;
 };
@@ -24,6 +25,8 @@ static void on_done(struct evhttp_request *req, void *arg)
 {
     struct pending *p = arg;
     p->done = 1;
+    /* the connection stays open (keep-alive): stop the loop ourselves */
+    event_base_loopexit(p->base, NULL);
     if (req == NULL || evhttp_request_get_response_code(req) == 0) {
         p->failed = 1;
         return;
@@ -59,7 +62,7 @@ int cli_http(const char *method, const char *path_and_query, const char *content
     struct evhttp_connection *con =
         evhttp_connection_base_new(base, NULL, host, (ev_uint16_t)port);
     evhttp_connection_set_timeout(con, timeout_s);
-    struct pending p = {out, 0, 0};
+    struct pending p = {out, base, 0, 0};
     struct evhttp_request *req = evhttp_request_new(on_done, &p);
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Host", host);

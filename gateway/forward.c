@@ -11,10 +11,26 @@
 #include "log.h"
 #include "util.h"
 
+/* An nng context and its aio, reused call after call: opening and closing them per
+ * request costs locks and allocations inside nng. Slots are taken and given back on the
+ * loop thread only; the aio callback runs on nng's threads and touches nothing else. */
+struct fwd_slot {
+    struct fwd_svc *svc;
+    nng_ctx ctx;
+    nng_aio *aio;
+    int phase;               /* 0 sending, 1 receiving */
+    struct gw_req *r;        /* the call in progress */
+    struct fwd_slot *next;   /* free list */
+};
+
 struct fwd_svc {
     nng_socket sock;
     int open;
     atomic_int pipes;
+    struct fwd_slot *free;   /* idle slots */
+    size_t nslots;
+    struct fwd_slot **slots; /* every slot ever made */
+    size_t slots_cap;
 };
 
 struct fwd {
@@ -53,6 +69,28 @@ static void sub_cb(void *arg)
     nng_recv_aio(f->sub, f->sub_aio);
 }
 
+/* Dials every URL of a comma-separated list: a service with several replicas is one socket
+ * with a connection to each (REQ spreads calls over them, SUB hears them all). */
+static int dial_all(nng_socket sock, const char *list)
+{
+    char url[512];
+    const char *p = list;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        if (n == 0 || n >= sizeof url)
+            return NNG_EADDRINVAL;
+        memcpy(url, p, n);
+        url[n] = '\0';
+        int rv = nng_dial(sock, url, NULL, NNG_FLAG_NONBLOCK);
+        if (rv != 0)
+            return rv;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
 int fwd_start(struct gw *gw)
 {
     struct fwd *f = calloc(1, sizeof *f);
@@ -76,7 +114,7 @@ int fwd_start(struct gw *gw)
         nng_socket_set_ms(s->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
         nng_socket_set_ms(s->sock, NNG_OPT_RECONNMINT, 50);
         nng_socket_set_ms(s->sock, NNG_OPT_RECONNMAXT, 1000);
-        if ((rv = nng_dial(s->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+        if ((rv = dial_all(s->sock, url)) != 0) {
             log_error("rpc: cannot dial svc-%s at %s: %s", svc_name((enum svc_id)id), url,
                       nng_strerror(rv));
             goto fail;
@@ -90,7 +128,7 @@ int fwd_start(struct gw *gw)
     nng_socket_set_ms(f->sub, NNG_OPT_RECONNMINT, 50);
     nng_socket_set_ms(f->sub, NNG_OPT_RECONNMAXT, 1000);
     for (int id = 1; id < SVC_COUNT; id++) {
-        if ((rv = nng_dial(f->sub, gw->cfg.events_url[id], NULL, NNG_FLAG_NONBLOCK)) != 0) {
+        if ((rv = dial_all(f->sub, gw->cfg.events_url[id])) != 0) {
             log_error("events: cannot dial %s: %s", gw->cfg.events_url[id], nng_strerror(rv));
             goto fail;
         }
@@ -115,9 +153,18 @@ void fwd_stop(struct gw *gw)
         nng_close(f->sub);
     if (f->sub_aio)
         nng_aio_free(f->sub_aio);
-    for (int id = 1; id < SVC_COUNT; id++)
-        if (f->svc[id].open)
-            nng_close(f->svc[id].sock);
+    for (int id = 1; id < SVC_COUNT; id++) {
+        struct fwd_svc *s = &f->svc[id];
+        /* calls in flight complete with NNG_ECLOSED and reach the queue; then the aios
+         * can go (nng_aio_free waits for a running callback) */
+        if (s->open)
+            nng_close(s->sock);
+        for (size_t i = 0; i < s->nslots; i++) {
+            nng_aio_free(s->slots[i]->aio);
+            free(s->slots[i]);
+        }
+        free(s->slots);
+    }
     free(f);
     gw->fwd = NULL;
 }
@@ -130,25 +177,58 @@ int fwd_service_up(const struct gw *gw, enum svc_id id)
 /* Runs on an nng thread when a step of the call finishes. */
 static void call_cb(void *arg)
 {
-    struct gw_req *r = arg;
-    int rv = nng_aio_result(r->aio);
+    struct fwd_slot *sl = arg;
+    struct gw_req *r = sl->r;
+    int rv = nng_aio_result(sl->aio);
     if (rv != 0) {
-        if (r->rpc_phase == 0)
-            nng_msg_free(nng_aio_get_msg(r->aio)); /* unsent: still ours */
+        if (sl->phase == 0)
+            nng_msg_free(nng_aio_get_msg(sl->aio)); /* unsent: still ours */
         r->rpc_err = rv;
         gw_post(r->gw, r);
         return;
     }
-    if (r->rpc_phase == 0) {
-        r->rpc_phase = 1;
+    if (sl->phase == 0) {
+        sl->phase = 1;
         int64_t left = r->deadline_ms - time_now_ms();
-        nng_aio_set_timeout(r->aio, left > 0 ? (nng_duration)left : 1);
-        nng_ctx_recv(r->ctx, r->aio);
+        nng_aio_set_timeout(sl->aio, left > 0 ? (nng_duration)left : 1);
+        nng_ctx_recv(sl->ctx, sl->aio);
         return;
     }
-    r->reply = nng_aio_get_msg(r->aio);
+    r->reply = nng_aio_get_msg(sl->aio);
     r->rpc_err = 0;
     gw_post(r->gw, r);
+}
+
+static struct fwd_slot *slot_get(struct fwd_svc *s)
+{
+    struct fwd_slot *sl = s->free;
+    if (sl != NULL) {
+        s->free = sl->next;
+        return sl;
+    }
+    if (s->nslots == s->slots_cap) {
+        size_t cap = s->slots_cap ? s->slots_cap * 2 : 64;
+        struct fwd_slot **v = realloc(s->slots, cap * sizeof *v);
+        if (v == NULL)
+            return NULL;
+        s->slots = v;
+        s->slots_cap = cap;
+    }
+    sl = calloc(1, sizeof *sl);
+    if (sl == NULL)
+        return NULL;
+    sl->svc = s;
+    if (nng_ctx_open(&sl->ctx, s->sock) != 0) {
+        free(sl);
+        return NULL;
+    }
+    if (nng_aio_alloc(&sl->aio, call_cb, sl) != 0) {
+        nng_ctx_close(sl->ctx);
+        free(sl);
+        return NULL;
+    }
+    s->slots[s->nslots++] = sl;
+    return sl;
 }
 
 int fwd_call(struct gw_req *r, nng_msg *msg, int timeout_ms)
@@ -162,29 +242,30 @@ int fwd_call(struct gw_req *r, nng_msg *msg, int timeout_ms)
         nng_msg_free(msg);
         return AIOPS_EUNAVAIL;
     }
-    if (nng_ctx_open(&r->ctx, s->sock) != 0) {
-        nng_msg_free(msg);
-        return AIOPS_ERPC;
-    }
-    if (nng_aio_alloc(&r->aio, call_cb, r) != 0) {
-        nng_ctx_close(r->ctx);
+    struct fwd_slot *sl = slot_get(s);
+    if (sl == NULL) {
         nng_msg_free(msg);
         return AIOPS_ENOMEM;
     }
-    r->rpc_phase = 0;
+    sl->r = r;
+    sl->phase = 0;
+    r->slot = sl;
     r->stage = STAGE_FORWARD_WAIT;
-    nng_aio_set_msg(r->aio, msg);
-    nng_aio_set_timeout(r->aio, timeout_ms);
-    nng_ctx_send(r->ctx, r->aio);
+    nng_aio_set_msg(sl->aio, msg);
+    nng_aio_set_timeout(sl->aio, timeout_ms);
+    nng_ctx_send(sl->ctx, sl->aio);
     return AIOPS_OK;
 }
 
 void fwd_release(struct gw_req *r)
 {
-    if (r->aio != NULL) {
-        nng_aio_free(r->aio);
-        r->aio = NULL;
-        nng_ctx_close(r->ctx);
+    struct fwd_slot *sl = r->slot;
+    r->slot = NULL;
+    /* after fwd_stop() the slots are gone already */
+    if (sl != NULL && r->gw->fwd != NULL) {
+        sl->r = NULL;
+        sl->next = sl->svc->free;
+        sl->svc->free = sl;
     }
     if (r->reply != NULL) {
         nng_msg_free(r->reply);

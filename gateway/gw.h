@@ -74,15 +74,13 @@ struct gw_req {
     uint8_t key_hash[32];       /* API key lookup in flight */
     int auth_result;            /* AIOPS_OK / AIOPS_EAUTH / AIOPS_EUNAVAIL */
     /* forwarding */
-    nng_ctx ctx;
-    nng_aio *aio;
-    int rpc_phase;              /* 0 sending, 1 receiving */
+    struct fwd_slot *slot;      /* the nng context carrying the call (forward.c) */
     int rpc_err;                /* nng error of the failed step, 0 when answered */
     nng_msg *reply;
     struct gw_req *next;        /* completion queue link */
 };
 
-struct gw_conn;
+struct fwd_slot;
 struct ws_hub;
 struct auth;
 struct fwd;

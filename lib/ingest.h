@@ -65,6 +65,10 @@ int ingest_csv(const char *data, size_t len, const struct ingest_options *opt,
 int ingest_csv_file(const char *path, const struct ingest_options *opt, struct ingest_result *out);
 void ingest_result_free(struct ingest_result *r);
 
+/* A delimiter as users name it: "," ";" "|" or "tab" (also "\t" and a TAB character).
+ * AIOPS_EINVAL for anything else. */
+int ingest_parse_delimiter(const char *name, char *out);
+
 /* Builds the upload summary:
  *   {"rows", "column_count", "columns": [{"name","type","missing","distinct","min","max",
  *    "mean"}], "validation": {"isValid","errors":[...],"warnings":[...]},

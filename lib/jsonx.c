@@ -6,25 +6,34 @@
 #include <string.h>
 
 #include "err.h"
+#include "util.h"
 
 static int write_real(double v, struct buf *out)
 {
     if (!isfinite(v))
         return buf_puts(out, "null");
     char tmp[40];
-    /* the shortest of 15, 16, 17 significant digits that reads back exactly */
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
-        if (prec == 17 || strtod(tmp, NULL) == v)
-            break;
-    }
+    fmt_double_shortest(tmp, sizeof tmp, v);
     /* keep it a real on the reader's side: 3 -> 3.0 */
     if (strpbrk(tmp, ".eEn") == NULL)
         strcat(tmp, ".0");
     return buf_puts(out, tmp);
 }
 
-int json_write(const json_t *j, struct buf *out)
+static int newline(struct buf *out, int indent, int depth)
+{
+    int rv;
+    if (indent <= 0)
+        return AIOPS_OK;
+    if ((rv = buf_putc(out, '\n')) != 0 || (rv = buf_reserve(out, (size_t)(indent * depth))) != 0)
+        return rv;
+    memset(out->data + out->len, ' ', (size_t)(indent * depth));
+    out->len += (size_t)(indent * depth);
+    out->data[out->len] = '\0';
+    return AIOPS_OK;
+}
+
+static int write_value(const json_t *j, struct buf *out, int indent, int depth)
 {
     int rv = AIOPS_OK;
     switch (json_typeof(j)) {
@@ -36,13 +45,17 @@ int json_write(const json_t *j, struct buf *out)
             return rv;
         json_object_foreach((json_t *)j, key, val)
         {
-            if (!first && (rv = buf_putc(out, ',')) != 0)
+            if ((!first && (rv = buf_putc(out, ',')) != 0) ||
+                (rv = newline(out, indent, depth + 1)) != 0)
                 return rv;
             first = 0;
-            if ((rv = buf_json_str(out, key, strlen(key))) != 0 || (rv = buf_putc(out, ':')) != 0 ||
-                (rv = json_write(val, out)) != 0)
+            if ((rv = buf_json_str(out, key, strlen(key))) != 0 ||
+                (rv = buf_puts(out, indent > 0 ? ": " : ":")) != 0 ||
+                (rv = write_value(val, out, indent, depth + 1)) != 0)
                 return rv;
         }
+        if (!first && (rv = newline(out, indent, depth)) != 0)
+            return rv;
         return buf_putc(out, '}');
     }
     case JSON_ARRAY: {
@@ -50,11 +63,13 @@ int json_write(const json_t *j, struct buf *out)
             return rv;
         size_t n = json_array_size(j);
         for (size_t i = 0; i < n; i++) {
-            if (i > 0 && (rv = buf_putc(out, ',')) != 0)
-                return rv;
-            if ((rv = json_write(json_array_get(j, i), out)) != 0)
+            if ((i > 0 && (rv = buf_putc(out, ',')) != 0) ||
+                (rv = newline(out, indent, depth + 1)) != 0 ||
+                (rv = write_value(json_array_get(j, i), out, indent, depth + 1)) != 0)
                 return rv;
         }
+        if (n > 0 && (rv = newline(out, indent, depth)) != 0)
+            return rv;
         return buf_putc(out, ']');
     }
     case JSON_STRING:
@@ -71,6 +86,16 @@ int json_write(const json_t *j, struct buf *out)
     default:
         return buf_puts(out, "null");
     }
+}
+
+int json_write(const json_t *j, struct buf *out)
+{
+    return write_value(j, out, 0, 0);
+}
+
+int json_write_indent(const json_t *j, int indent, struct buf *out)
+{
+    return write_value(j, out, indent, 0);
 }
 
 char *json_to_string(const json_t *j, size_t *len)
@@ -115,7 +140,38 @@ int json_parse_body(const void *p, size_t n, int any_value, json_t **out, json_t
     return AIOPS_OK;
 }
 
-json_t *json_num(double v)
+json_t *json_num(double v, int whole)
 {
-    return isfinite(v) ? json_real(v) : json_null();
+    if (!isfinite(v))
+        return json_null();
+    if (whole && v == floor(v) && fabs(v) <= 9007199254740992.0)
+        return json_integer((json_int_t)v);
+    return json_real(v);
+}
+
+json_t *json_stringn_lossy(const char *s, size_t len)
+{
+    if (utf8_valid(s, len, NULL))
+        return json_stringn(s, len);
+    struct buf b = BUF_INIT;
+    json_t *j = utf8_sanitize(s, len, &b) == 0 ? json_stringn(b.data ? b.data : "", b.len) : NULL;
+    buf_free(&b);
+    return j;
+}
+
+int json_set(json_t *o, const char *key, json_t *v)
+{
+    return v == NULL || json_object_set_new(o, key, v) != 0 ? AIOPS_ENOMEM : AIOPS_OK;
+}
+
+void json_set_or_fail(json_t *o, const char *key, json_t *v, int *failed)
+{
+    if (json_set(o, key, v) != 0)
+        *failed = 1;
+}
+
+void json_push_or_fail(json_t *a, json_t *v, int *failed)
+{
+    if (v == NULL || json_array_append_new(a, v) != 0)
+        *failed = 1;
 }

@@ -11,6 +11,8 @@
 /* Appends j as compact JSON. Reals are written in the shortest form that reads back to the
  * same double; NaN and infinities (which JSON cannot express) become null. */
 int json_write(const json_t *j, struct buf *out);
+/* json_write with `indent` spaces per level and one member per line (indent 0: compact). */
+int json_write_indent(const json_t *j, int indent, struct buf *out);
 /* json_write into a new string (caller frees); NULL when out of memory. */
 char *json_to_string(const json_t *j, size_t *len);
 
@@ -22,7 +24,18 @@ json_t *json_error_body(const char *code, const char *message, json_t *details);
  * "reason"} (caller owns). An empty body is an error too. */
 int json_parse_body(const void *p, size_t n, int any_value, json_t **out, json_t **error);
 
-/* A number that JSON can carry: NaN and infinities become null. */
-json_t *json_num(double v);
+/* A number JSON can carry: NaN and infinities become null. With `whole`, a whole number
+ * within +-2^53 becomes a JSON integer. */
+json_t *json_num(double v, int whole);
+/* A JSON string of len bytes; bytes that are not valid UTF-8 become U+FFFD (jansson refuses
+ * invalid UTF-8 outright). NULL only when out of memory. */
+json_t *json_stringn_lossy(const char *s, size_t len);
+
+/* Sets o[key] = v, taking v (NULL v, from an allocation that failed upstream, is accepted).
+ * AIOPS_ENOMEM when v is NULL or the set fails. */
+int json_set(json_t *o, const char *key, json_t *v);
+/* For building big documents: the same, remembering any failure in *failed. */
+void json_set_or_fail(json_t *o, const char *key, json_t *v, int *failed);
+void json_push_or_fail(json_t *a, json_t *v, int *failed);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "util.h"
 
 static const char *log_service = "aiops";
@@ -67,9 +68,11 @@ void log_printf(enum log_level level, const char *fmt, ...)
     va_end(ap);
     /* invalid UTF-8 in a message must not lose the line: jansson rejects it */
     if (!utf8_valid(msg, strlen(msg), NULL)) {
-        for (char *p = msg; *p; p++)
-            if ((unsigned char)*p >= 0x80)
-                *p = '?';
+        struct buf b = BUF_INIT;
+        if (utf8_sanitize(msg, strlen(msg), &b) == 0)
+            log_json(level, b.data, NULL);
+        buf_free(&b);
+        return;
     }
     log_json(level, msg, NULL);
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "jsonx.h"
 #include "log.h"
 #include "util.h"
 
@@ -100,11 +101,7 @@ void prom_fmt_double(double v, char out[PROM_DBL_MAX])
         strcpy(out, v > 0 ? "+Inf" : "-Inf");
         return;
     }
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(out, PROM_DBL_MAX, "%.*g", prec, v);
-        if (strtod(out, NULL) == v)
-            return;
-    }
+    fmt_double_shortest(out, PROM_DBL_MAX, v);
 }
 
 /* ---- name validation ------------------------------------------------------------------ */
@@ -798,55 +795,44 @@ int prom_render_text(struct prom_registry *reg, struct buf *out)
 
 /* ---- JSON rendering ------------------------------------------------------------------- */
 
-/* A JSON number for v, or null when v is not finite (JSON has no NaN/Inf). */
-static json_t *json_num(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
-/* json_object_set_new that reports failure (it frees value either way). */
-static int jset(json_t *obj, const char *key, json_t *value)
-{
-    return value == NULL || json_object_set_new(obj, key, value) != 0 ? AIOPS_ENOMEM : 0;
-}
-
 static json_t *child_json(const struct prom_family *f, const struct prom_child *ch)
 {
     json_t *s = json_object(), *labels = json_object();
     int rv = s == NULL || labels == NULL ? AIOPS_ENOMEM : 0;
     for (size_t i = 0; ch != NULL && i < f->nlabels && rv == 0; i++)
-        rv = jset(labels, f->labels[i], json_string(ch->values[i]));
+        rv = json_set(labels, f->labels[i], json_string(ch->values[i]));
     if (rv == 0) {
-        rv = jset(s, "labels", labels);
+        rv = json_set(s, "labels", labels);
         labels = NULL;
     }
     if (rv == 0 && f->fn != NULL) {
-        rv = jset(s, "value", json_num(f->fn(f->fn_arg)));
+        rv = json_set(s, "value", json_num(f->fn(f->fn_arg), 0));
     } else if (rv == 0 && f->type != PROM_HISTOGRAM) {
-        rv = jset(s, "value", json_num(load_dbl(&ch->value)));
+        rv = json_set(s, "value", json_num(load_dbl(&ch->value), 0));
     } else if (rv == 0) {
         uint64_t cum[PROM_MAX_BUCKETS + 1];
         uint64_t total = hist_snapshot(ch, cum);
         json_t *b = json_object();
-        rv = jset(s, "count", json_integer((json_int_t)total));
+        rv = json_set(s, "count", json_integer((json_int_t)total));
         if (rv == 0)
-            rv = jset(s, "sum", json_num(load_dbl(&ch->value)));
+            rv = json_set(s, "sum", json_num(load_dbl(&ch->value), 0));
         for (size_t i = 0; i <= f->nbounds && rv == 0 && b != NULL; i++) {
             char le[PROM_DBL_MAX];
             if (i < f->nbounds)
                 prom_fmt_double(f->bounds[i], le);
             else
                 strcpy(le, "+Inf");
-            rv = jset(b, le, json_integer((json_int_t)cum[i]));
+            rv = json_set(b, le, json_integer((json_int_t)cum[i]));
         }
         if (rv == 0)
-            rv = jset(s, "buckets", b);
+            rv = json_set(s, "buckets", b);
         else
             json_decref(b);
         static const double qs[] = {0.5, 0.95, 0.99};
         static const char *const qn[] = {"p50", "p95", "p99"};
         for (size_t i = 0; i < ARRAY_LEN(qs) && rv == 0; i++)
-            rv = jset(s, qn[i], json_num(bucket_quantile(qs[i], f->bounds, f->nbounds, cum)));
+            rv =
+                json_set(s, qn[i], json_num(bucket_quantile(qs[i], f->bounds, f->nbounds, cum), 0));
     }
     json_decref(labels);
     if (rv != 0) {
@@ -861,9 +847,9 @@ static json_t *family_json(struct prom_family *f)
     json_t *o = json_object(), *samples = json_array();
     int rv = o == NULL || samples == NULL ? AIOPS_ENOMEM : 0;
     if (rv == 0)
-        rv = jset(o, "type", json_string(type_name(f->type)));
+        rv = json_set(o, "type", json_string(type_name(f->type)));
     if (rv == 0)
-        rv = jset(o, "help", json_string(f->help));
+        rv = json_set(o, "help", json_string(f->help));
     if (f->fn != NULL) {
         if (rv == 0)
             rv = json_array_append_new(samples, child_json(f, NULL)) ? AIOPS_ENOMEM : 0;
@@ -876,7 +862,7 @@ static json_t *family_json(struct prom_family *f)
         pthread_mutex_unlock(&f->mu);
     }
     if (rv == 0) {
-        rv = jset(o, "samples", samples);
+        rv = json_set(o, "samples", samples);
         samples = NULL;
     }
     json_decref(samples);
@@ -895,7 +881,7 @@ json_t *prom_render_json(struct prom_registry *reg)
     int rv = root == NULL ? AIOPS_ENOMEM : 0;
     pthread_mutex_lock(&reg->mu);
     for (struct prom_family *f = reg->first; f != NULL && rv == 0; f = f->next)
-        rv = jset(root, f->name, family_json(f));
+        rv = json_set(root, f->name, family_json(f));
     pthread_mutex_unlock(&reg->mu);
     if (rv != 0) {
         json_decref(root);

@@ -85,6 +85,24 @@ static inline size_t strdict_len(const struct strdict *d, uint32_t code)
 /* Drops the hash index (lookups by string no longer work; codes and strings stay). */
 void strdict_freeze(struct strdict *d);
 
+/* --- the learning task a target implies ----------------------------------------------- */
+enum table_task { TASK_NONE, TASK_BINARY, TASK_MULTICLASS, TASK_REGRESSION };
+
+/* Whole-number targets with more distinct values than this are regression. */
+#define TABLE_MAX_NUMERIC_CLASSES 20
+
+/* The rule shared by the upload summary, the profile and training: a boolean target is
+ * binary (even with one class present); other strings are binary with 2 distinct values and
+ * multiclass with more; numbers are binary with 2 distinct values, multiclass when whole with
+ * 3..TABLE_MAX_NUMERIC_CLASSES, regression otherwise; datetimes, and anything with fewer than
+ * 2 distinct values (1 for booleans), imply no task. `distinct` counts the present values
+ * and `integral` says they are all whole numbers (both as the caller counted them: the
+ * column's own summary, or its rows with a target). Strings are told from numbers by the
+ * column's storage, so an id-like column is judged by what it holds. */
+enum table_task table_task(const struct column *c, size_t distinct, int integral);
+/* "binary", "multiclass", "regression", or NULL for TASK_NONE. */
+const char *table_task_name(enum table_task task);
+
 /* --- table --------------------------------------------------------------------------- */
 void table_free(struct table *t);
 /* Index of the column named name, or -1. */

@@ -13,6 +13,7 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
+#include "buf.h"
 #include "err.h"
 #include "log.h"
 
@@ -41,13 +42,25 @@ void time_iso8601(char *out, size_t outsz, double t)
 {
     /* round to the millisecond: t rarely holds .123 exactly */
     long long total_ms = llround(t * 1000.0);
-    time_t secs = (time_t)(total_ms / 1000);
-    int ms = (int)(total_ms % 1000);
+    long long rem = total_ms % 1000;
+    if (rem < 0) /* before 1970: floor, so that the milliseconds stay 0..999 */
+        rem += 1000;
+    time_t secs = (time_t)((total_ms - rem) / 1000);
+    int ms = (int)rem;
     struct tm tm;
     gmtime_r(&secs, &tm);
     char base[24];
     strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(out, outsz, "%s.%03dZ", base, ms);
+}
+
+void fmt_double_shortest(char *out, size_t cap, double v)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(out, cap, "%.*g", prec, v);
+        if (prec == 17 || !isfinite(v) || strtod(out, NULL) == v)
+            return;
+    }
 }
 
 const char *env_str(const char *name, const char *def)
@@ -297,4 +310,19 @@ bad:
     if (bad_offset)
         *bad_offset = i;
     return 0;
+}
+
+int utf8_sanitize(const void *p, size_t n, struct buf *out)
+{
+    const char *s = p;
+    size_t off = 0, bad;
+    int rv = AIOPS_OK;
+    while (rv == AIOPS_OK && off < n) {
+        if (utf8_valid(s + off, n - off, &bad))
+            return buf_append(out, s + off, n - off);
+        if ((rv = buf_append(out, s + off, bad)) == AIOPS_OK)
+            rv = buf_append(out, "\xef\xbf\xbd", 3);
+        off += bad + 1;
+    }
+    return rv;
 }

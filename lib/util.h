@@ -22,6 +22,10 @@ const char *env_str(const char *name, const char *def);
 int env_long(const char *name, long def, long min, long max, long *out);
 int env_bool(const char *name, int def, int *out);
 
+/* The shortest of v's %.15g, %.16g and %.17g forms that reads back as exactly v (finite v;
+ * "nan"/"inf" otherwise, as printf writes them). out needs 32 bytes. */
+void fmt_double_shortest(char *out, size_t cap, double v);
+
 /* Cryptographically secure random bytes (getrandom). AIOPS_EIO on failure. */
 int random_bytes(void *p, size_t n);
 /* A random RFC 4122 version-4 UUID, lower-case, into out[37]. */
@@ -48,5 +52,10 @@ void base64_encode(char *out, const void *p, size_t n);
 /* 1 when the n bytes at p are valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF);
  * otherwise 0 and *bad_offset (when not NULL) receives the offset of the first bad byte. */
 int utf8_valid(const void *p, size_t n, size_t *bad_offset);
+
+struct buf;
+/* Appends the n bytes at p to out with every byte that is not part of valid UTF-8 replaced
+ * by U+FFFD, so that text quoting bad input can still go into JSON. AIOPS_ENOMEM. */
+int utf8_sanitize(const void *p, size_t n, struct buf *out);
 
 #endif

@@ -32,8 +32,9 @@ CREATE TABLE datasets (
     target        text,
     delimiter     text NOT NULL,
     schema        jsonb NOT NULL,   -- [{name, type, storage, missing, distinct, min, max, mean}]
-    summary       jsonb NOT NULL,   -- the upload response, returned again on a duplicate upload
-    profile       jsonb,            -- cached profile for the stored target, filled on first read
+    -- json, not jsonb: these are returned as stored, key order included
+    summary       json NOT NULL,    -- the upload response, returned again on a duplicate upload
+    profile       json,             -- cached profile for the stored target, filled on first read
     created_at    timestamptz NOT NULL DEFAULT now(),
     UNIQUE (project_id, content_hash)
 );

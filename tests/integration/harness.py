@@ -61,7 +61,10 @@ class Response:
 class Stack:
     def __init__(self, build):
         self.build = build
+        # the sanitizer build keeps its programs in build/san/bin; the release build in bin/
         self.bin = os.path.join(build, "bin")
+        if not os.path.isdir(self.bin):
+            self.bin = os.path.join(ROOT, "bin")
         self.tmp = tempfile.mkdtemp(prefix="aiops-test-")
         os.chmod(self.tmp, 0o755)  # the postgres user must reach its data directory
         self.logdir = os.path.join(self.tmp, "log")

@@ -97,6 +97,8 @@ static void test_iso8601(void)
     char s[40];
     time_iso8601(s, sizeof s, 1759707900.123);
     CHECK_STR(s, "2025-10-05T23:45:00.123Z");
+    time_iso8601(s, sizeof s, -0.25);
+    CHECK_STR(s, "1969-12-31T23:59:59.750Z");
 }
 
 UNIT_MAIN(UNIT(test_buf_grows_and_terminates), UNIT(test_buf_json_str_escapes),

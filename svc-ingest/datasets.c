@@ -1,0 +1,209 @@
+/* GET/DELETE /api/v1/datasets[/{id}[/preview|/profile]]. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "datasets.h"
+#include "err.h"
+#include "ingest_svc.h"
+#include "jsonx.h"
+#include "log.h"
+#include "numparse.h"
+#include "profile.h"
+#include "table.h"
+#include "util.h"
+
+/* Reads an optional integer query parameter within [min, max]; replies 422 and returns -1
+ * when it is present but not acceptable. */
+static int query_long(struct svc_call *c, const char *name, long def, long min, long max,
+                      long *out)
+{
+    char buf[32];
+    *out = def;
+    int rv = svc_query(c, name, buf, sizeof buf);
+    if (rv == AIOPS_ENOTFOUND)
+        return 0;
+    char *end;
+    long v = rv == 0 ? strtol(buf, &end, 10) : 0;
+    if (rv != 0 || buf[0] == '\0' || *end != '\0' || v < min || v > max) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "%s must be an integer from %ld to %ld", name, min, max);
+        svc_reply_error(c, 422, "invalid_parameter", msg, json_pack("{s:s}", "field", name));
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static void not_found(struct svc_call *c, const char *id)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg, "no dataset %.60s", id);
+    svc_reply_error(c, 404, "dataset_not_found", msg, json_pack("{s:s}", "id", id));
+}
+
+void handle_datasets_list(struct svc_call *c)
+{
+    long limit, offset;
+    if (query_long(c, "limit", 50, 1, 1000, &limit) != 0 ||
+        query_long(c, "offset", 0, 0, 1L << 40, &offset) != 0)
+        return;
+    json_t *out;
+    int rv = datasets_list(svc_db(c), svc_project(c), limit, offset, &out);
+    if (rv != 0) {
+        svc_reply_failure(c, rv, "listing datasets");
+        return;
+    }
+    svc_reply_json(c, 200, out);
+}
+
+void handle_datasets_get(struct svc_call *c)
+{
+    const char *id = svc_param(c, 0);
+    json_t *out;
+    int rv = datasets_get(svc_db(c), svc_project(c), id, &out);
+    if (rv == AIOPS_ENOTFOUND) {
+        not_found(c, id);
+        return;
+    }
+    if (rv != 0) {
+        svc_reply_failure(c, rv, "reading the dataset");
+        return;
+    }
+    svc_reply_json(c, 200, out);
+}
+
+/* One row of a table as {column: value} with typed values. */
+static json_t *row_json(const struct table *t, size_t r)
+{
+    json_t *o = json_object();
+    for (size_t k = 0; k < t->ncols; k++) {
+        const struct column *col = &t->cols[k];
+        json_t *v;
+        if (column_is_missing(col, r)) {
+            v = json_null();
+        } else if (col->storage == COL_DICT) {
+            uint32_t code = col->codes[r];
+            if (col->type == COL_BOOLEAN)
+                v = json_boolean(code == 1);
+            else
+                v = json_stringn(strdict_str(&col->dict, code), strdict_len(&col->dict, code));
+        } else if (col->type == COL_DATETIME) {
+            char ts[40];
+            numparse_format_datetime(ts, sizeof ts, col->f64[r]);
+            v = json_string(ts);
+        } else {
+            v = json_num(col->f64[r], col->is_integer);
+        }
+        json_object_set_new(o, col->name, v);
+    }
+    return o;
+}
+
+void handle_datasets_preview(struct svc_call *c)
+{
+    const char *id = svc_param(c, 0);
+    long rows;
+    if (query_long(c, "rows", 10, 1, 1000, &rows) != 0)
+        return;
+    struct table t;
+    memset(&t, 0, sizeof t);
+    int rv = datasets_load(svc_db(c), svc_project(c), id, (size_t)rows, &t);
+    if (rv == AIOPS_ENOTFOUND) {
+        not_found(c, id);
+        return;
+    }
+    if (rv != 0) {
+        svc_reply_failure(c, rv, "reading the dataset");
+        return;
+    }
+    table_summarize(&t);
+    json_t *arr = json_array();
+    for (size_t r = 0; r < t.nrows && r < (size_t)rows; r++)
+        json_array_append_new(arr, row_json(&t, r));
+    json_t *cols = json_array();
+    for (size_t k = 0; k < t.ncols; k++)
+        json_array_append_new(cols, json_pack("{s:s, s:s}", "name", t.cols[k].name, "type",
+                                              col_type_name(t.cols[k].type)));
+    table_free(&t);
+    svc_reply_json(c, 200, json_pack("{s:s, s:o, s:o}", "id", id, "columns", cols, "rows", arr));
+}
+
+void handle_datasets_profile(struct svc_call *c)
+{
+    const char *id = svc_param(c, 0);
+    const char *project = svc_project(c);
+    char target[256];
+    int explicit_target = svc_query(c, "target", target, sizeof target) == 0 && target[0];
+    json_t *meta;
+    int rv = datasets_get(svc_db(c), project, id, &meta);
+    if (rv == AIOPS_ENOTFOUND) {
+        not_found(c, id);
+        return;
+    }
+    if (rv != 0) {
+        svc_reply_failure(c, rv, "reading the dataset");
+        return;
+    }
+    const char *stored_target = json_string_value(json_object_get(meta, "target"));
+    int default_target = !explicit_target || (stored_target && strcmp(stored_target, target) == 0);
+    if (!explicit_target && stored_target)
+        snprintf(target, sizeof target, "%s", stored_target);
+    json_decref(meta);
+    json_t *profile = NULL;
+    /* a dataset never changes: its profile for the stored target is computed once */
+    if (default_target && datasets_get_profile(svc_db(c), project, id, &profile) == 0 &&
+        profile != NULL) {
+        svc_reply_json(c, 200, profile);
+        return;
+    }
+    struct table t;
+    memset(&t, 0, sizeof t);
+    if ((rv = datasets_load(svc_db(c), project, id, 0, &t)) != 0) {
+        if (rv == AIOPS_ENOTFOUND)
+            not_found(c, id);
+        else
+            svc_reply_failure(c, rv, "reading the dataset");
+        return;
+    }
+    long tcol = -1;
+    if (explicit_target || stored_target) {
+        tcol = table_find(&t, target);
+        if (tcol < 0 && explicit_target) {
+            table_free(&t);
+            char msg[320];
+            snprintf(msg, sizeof msg, "the dataset has no column named %.256s", target);
+            svc_reply_error(c, 422, "unknown_target", msg, json_pack("{s:s}", "field", "target"));
+            return;
+        }
+    }
+    table_summarize(&t);
+    rv = profile_compute(&t, tcol, NULL, &profile);
+    table_free(&t);
+    if (rv != 0) {
+        svc_reply_failure(c, rv, "profiling the dataset");
+        return;
+    }
+    json_object_set_new(profile, "dataset_id", json_string(id));
+    if (default_target)
+        datasets_put_profile(svc_db(c), project, id, profile);
+    svc_reply_json(c, 200, profile);
+}
+
+void handle_datasets_delete(struct svc_call *c)
+{
+    const char *id = svc_param(c, 0);
+    const char *project = svc_project(c);
+    int rv = datasets_delete(svc_db(c), project, id);
+    if (rv == AIOPS_ENOTFOUND) {
+        not_found(c, id);
+        return;
+    }
+    if (rv != 0) {
+        svc_reply_failure(c, rv, "deleting the dataset");
+        return;
+    }
+    svc_publish(svc_of(c), project, "/ws/datasets", "dataset_deleted",
+                json_pack("{s:s}", "file_id", id));
+    svc_reply_json(c, 200, json_pack("{s:s, s:b}", "id", id, "deleted", 1));
+}

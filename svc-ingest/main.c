@@ -1,0 +1,21 @@
+/* svc-ingest: CSV upload, validation, storage, listing, preview and profiling of datasets. */
+#include "ingest_svc.h"
+
+static const struct svc_handler handlers[] = {
+    {"upload", handle_upload},
+    {"datasets.list", handle_datasets_list},
+    {"datasets.get", handle_datasets_get},
+    {"datasets.preview", handle_datasets_preview},
+    {"datasets.profile", handle_datasets_profile},
+    {"datasets.delete", handle_datasets_delete},
+};
+
+int main(int argc, char **argv)
+{
+    static const struct svc_def def = {
+        .id = SVC_INGEST,
+        .handlers = handlers,
+        .nhandlers = sizeof handlers / sizeof handlers[0],
+    };
+    return svc_main(&def, argc, argv);
+}

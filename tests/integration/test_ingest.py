@@ -1,0 +1,238 @@
+"""svc-ingest through the gateway: every shared dataset uploaded and checked against the
+file, the seed-000 response shape, dedup, bad inputs (exact status and code, nothing left
+behind in PostgreSQL), dataset listing, preview, profile and delete."""
+import csv
+import glob
+import io
+import math
+import os
+import uuid
+
+import harness
+from test_gateway import assert_error
+
+NA = {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+      "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
+
+
+def multipart(field, filename, data, boundary="----aiopsTestBoundary7MA4YWxk"):
+    body = (b"--" + boundary.encode() + b"\r\n"
+            b'Content-Disposition: form-data; name="' + field.encode() + b'"; filename="' +
+            filename.encode() + b'"\r\nContent-Type: text/csv\r\n\r\n' + data + b"\r\n--" +
+            boundary.encode() + b"--\r\n")
+    return body, {"Content-Type": "multipart/form-data; boundary=" + boundary}
+
+
+def upload(stack, data, filename="data.csv", query="", form=True, headers=None):
+    if form:
+        body, h = multipart("file", filename, data)
+        path = "/api/upload" + ("?" + query if query else "")
+    else:
+        body, h = data, {"Content-Type": "text/csv"}
+        path = "/api/upload?filename=%s%s" % (filename, "&" + query if query else "")
+    h.update(headers or {})
+    return stack.http("POST", path, body=body, headers=h, timeout=120)
+
+
+def is_number(s):
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def expected_columns(path):
+    """An independent reading of the file: header, rows, and which columns are numeric."""
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    header, data = rows[0], [r for r in rows[1:] if r]
+    numeric = []
+    for k in range(len(header)):
+        vals = [r[k] for r in data if r[k] not in NA]
+        numeric.append(bool(vals) and all(is_number(v) for v in vals))
+    return header, data, numeric
+
+
+def db_counts(stack):
+    return stack.psql("SELECT (SELECT count(*) FROM datasets), (SELECT count(*) FROM dataset_chunks)")[0]
+
+
+def test_every_shared_dataset_uploads_and_matches_its_file(stack):
+    files = sorted(glob.glob(os.path.join(harness.data_dir(), "*", "*.csv")))
+    assert len(files) >= 15, files
+    for i, path in enumerate(files):
+        with open(path, "rb") as f:
+            data = f.read()
+        r = upload(stack, data, filename=os.path.basename(path), form=(i % 2 == 0))
+        assert r.status == 200, (path, r)
+        j = r.json()
+        header, rows, numeric = expected_columns(path)
+        assert j["filename"] == os.path.basename(path)
+        assert uuid.UUID(j["file_id"])
+        assert j["rows"] == len(rows), (path, j["rows"], len(rows))
+        assert j["column_count"] == len(header), path
+        assert [c["name"] for c in j["columns"]] == header, path
+        assert j["validation"]["isValid"] is True and j["validation"]["errors"] == [], (path, j["validation"])
+        for c, num in zip(j["columns"], numeric):
+            if num:
+                assert c["type"] in ("numeric", "id"), (path, c)
+            else:
+                assert c["type"] not in ("numeric",), (path, c)
+            vals = [r[header.index(c["name"])] for r in rows]
+            assert c["missing"] == sum(v in NA for v in vals), (path, c)
+            if c["type"] == "numeric":
+                nums = [float(v) for v in vals if v not in NA]
+                assert c["min"] == min(nums) and c["max"] == max(nums), (path, c)
+                assert math.isclose(c["mean"], sum(nums) / len(nums), rel_tol=1e-9), (path, c)
+                assert c["distinct"] == len(set(nums)), (path, c)
+            else:
+                assert c["distinct"] == len(set(v for v in vals if v not in NA)), (path, c)
+        assert len(j["preview"]) == min(10, len(rows))
+        assert list(j["preview"][0].keys()) == header
+        # and it is stored: the dataset's metadata and preview read back
+        m = stack.http("GET", "/api/v1/datasets/" + j["file_id"]).json()
+        assert m["rows"] == len(rows) and m["columns"] == len(header), m
+        p = stack.http("GET", "/api/v1/datasets/%s/preview?rows=3" % j["file_id"]).json()
+        assert p["rows"][0] == j["preview"][0], (p["rows"][0], j["preview"][0])
+
+
+def test_seed_response_shape_and_ctr(stack):
+    path = os.path.join(harness.data_dir(), "uci_bank_marketing", "bank.csv")
+    with open(path, "rb") as f:
+        data = f.read()
+    r = upload(stack, data, filename="bank.csv")
+    assert r.status == 200, r
+    j = r.json()
+    for k in ("file_id", "filename", "rows", "columns", "validation", "info", "preview"):
+        assert k in j, k
+    assert set(j["validation"]) == {"isValid", "errors", "warnings"}
+    header, rows, _ = expected_columns(path)
+    yes = sum(1 for row in rows if row[header.index("y")] == "yes")
+    assert j["info"]["totalRows"] == len(rows)
+    assert j["info"]["clickedOne"] == yes, (j["info"], yes)
+    assert j["info"]["ctr"] == round(100.0 * yes / len(rows), 2), j["info"]
+    for c in j["columns"]:
+        assert set(c) >= {"name", "type", "missing", "distinct", "min", "max", "mean"}, c
+
+
+def test_explicit_target_and_unknown_target(stack):
+    path = os.path.join(harness.data_dir(), "sklearn_iris", "iris.csv")
+    with open(path, "rb") as f:
+        data = f.read()
+    r = upload(stack, data, query="target=species")
+    assert r.status == 200 and r.json()["info"]["target"] == "species", r
+    r = upload(stack, data + b"\n", query="target=no_such_column")
+    err = assert_error(r, 422, "unknown_target")
+    assert err["details"]["field"] == "target"
+
+
+def test_same_bytes_give_the_same_dataset(stack):
+    data = b"a,b,label\n1,x,0\n2,y,1\n3,x,%s\n" % uuid.uuid4().hex.encode()
+    before = db_counts(stack)
+    r1 = upload(stack, data, filename="one.csv")
+    r2 = upload(stack, data, filename="two.csv", form=False)
+    assert r1.status == 200 and r2.status == 200, (r1, r2)
+    assert r1.json()["file_id"] == r2.json()["file_id"]
+    assert r2.json().get("deduplicated") is True
+    after = db_counts(stack)
+    assert int(after[0]) == int(before[0]) + 1, (before, after)
+
+
+def check_rejected(stack, resp, status, code):
+    err = assert_error(resp, status, code)
+    return err
+
+
+def test_bad_inputs_have_exact_errors_and_leave_nothing(stack):
+    before = db_counts(stack)
+    # empty file
+    err = check_rejected(stack, upload(stack, b"", form=False), 400, "empty_file")
+    err = check_rejected(stack, upload(stack, b"a,b,c\n"), 400, "empty_file")
+    # ragged rows, with the row named
+    err = check_rejected(stack, upload(stack, b"a,b,c\n1,2,3\n4,5\n6,7,8\n"), 400, "ragged_row")
+    assert err["details"]["row"] == 3 and err["details"]["line"] == 3, err
+    v = err["details"]["validation"]
+    assert v["isValid"] is False and v["errors"][0]["code"] == "ragged_row", v
+    # not UTF-8
+    err = check_rejected(stack, upload(stack, b"name,v\nok,1\nbad\xff\xfe,2\n"), 400, "invalid_utf8")
+    assert err["details"]["row"] == 3, err
+    # unterminated quote
+    check_rejected(stack, upload(stack, b'a,b\n"open,1\n2,3\n'), 400, "unterminated_quote")
+    # duplicate header
+    check_rejected(stack, upload(stack, b"a,b,a\n1,2,3\n"), 400, "duplicate_header")
+    # malformed multipart: no closing delimiter, then no boundary at all
+    body, h = multipart("file", "x.csv", b"a,b\n1,2\n")
+    r = stack.http("POST", "/api/upload", body=body[:-30], headers=h)
+    err = check_rejected(stack, r, 400, "malformed_multipart")
+    assert "offset" in err["details"], err
+    r = stack.http("POST", "/api/upload", body=b"a,b\n1,2\n",
+                   headers={"Content-Type": "multipart/form-data"})
+    check_rejected(stack, r, 400, "malformed_multipart")
+    # a form without the file field
+    body, h = multipart("other", "x.csv", b"a,b\n1,2\n")
+    check_rejected(stack, stack.http("POST", "/api/upload", body=body, headers=h), 400, "missing_file")
+    # JSON is not a CSV
+    r = stack.http("POST", "/api/upload", body=b'{"a":1}', headers={"Content-Type": "application/json"})
+    check_rejected(stack, r, 415, "unsupported_media_type")
+    # 100 MB: over the upload limit (64 MiB)
+    big = b"a,b\n" + b"1,2\n" * (25 << 20)
+    r = upload(stack, big, form=False)
+    err = check_rejected(stack, r, 413, "payload_too_large")
+    assert err["details"]["limit"] == 64 << 20, err
+    # unknown dataset ids
+    for bad_id in (str(uuid.uuid4()), "not-a-uuid", "'; DROP TABLE datasets; --"):
+        r = stack.http("GET", "/api/v1/datasets/" + bad_id.replace(" ", "%20"))
+        check_rejected(stack, r, 404, "dataset_not_found")
+    check_rejected(stack, stack.http("DELETE", "/api/v1/datasets/" + str(uuid.uuid4())), 404,
+                   "dataset_not_found")
+    assert db_counts(stack) == before, (before, db_counts(stack))
+
+
+def test_warnings_are_reported_with_their_column(stack):
+    data = b"id,const,sparse,label\n" + b"".join(
+        b"%d,7,%s,%d\n" % (i, b"1" if i % 3 == 0 else b"", i % 2) for i in range(40))
+    data += b"%s,7,,0\n" % uuid.uuid4().hex[:6].encode()
+    r = upload(stack, data)
+    assert r.status == 200, r
+    warnings = r.json()["validation"]["warnings"]
+    codes = {(w["code"], w.get("column_name")) for w in warnings}
+    assert ("constant_column", "const") in codes, warnings
+    assert ("mostly_missing", "sparse") in codes, warnings
+
+
+def test_list_preview_profile_delete(stack):
+    path = os.path.join(harness.data_dir(), "sklearn_breast_cancer", "breast_cancer.csv")
+    with open(path, "rb") as f:
+        data = f.read()
+    fid = upload(stack, data, filename="bc.csv").json()["file_id"]
+    lst = stack.http("GET", "/api/v1/datasets?limit=2").json()
+    assert len(lst["datasets"]) <= 2 and lst["total"] >= 1 and lst["limit"] == 2
+    assert_error(stack.http("GET", "/api/v1/datasets?limit=0"), 422, "invalid_parameter")
+    assert_error(stack.http("GET", "/api/v1/datasets?limit=abc"), 422, "invalid_parameter")
+    prof = stack.http("GET", "/api/v1/datasets/%s/profile" % fid)
+    assert prof.status == 200, prof
+    p = prof.json()
+    header, rows, _ = expected_columns(path)
+    assert p["rows"] == len(rows) and p["target"] == "target" and p["task"] == "binary", p["target"]
+    ones = sum(1 for r in rows if r[header.index("target")] == "1")
+    bal = {str(b["class"]): b["count"] for b in p["class_balance"]}
+    assert bal["1"] == ones and bal["0"] == len(rows) - ones, p["class_balance"]
+    assert len(p["correlations"]["features"]) == len(header)
+    # cached: the second read is the same document
+    assert stack.http("GET", "/api/v1/datasets/%s/profile" % fid).json() == p
+    r = stack.http("DELETE", "/api/v1/datasets/" + fid)
+    assert r.status == 200 and r.json() == {"id": fid, "deleted": True}, r
+    assert_error(stack.http("GET", "/api/v1/datasets/" + fid), 404, "dataset_not_found")
+    assert stack.psql("SELECT count(*) FROM dataset_chunks WHERE dataset_id = '%s'" % fid) == [["0"]]
+
+
+def test_cli_upload_matches_the_api(stack):
+    import subprocess
+    path = os.path.join(harness.data_dir(), "sklearn_wine", "wine.csv")
+    p = subprocess.run([os.path.join(stack.bin, "aiops"), "--url", stack.url(), "--api-key",
+                        stack.api_key, "upload", path], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    import json
+    j = json.loads(p.stdout)
+    assert j["filename"] == "wine.csv" and j["rows"] == 178, j
