@@ -51,21 +51,32 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-run() { # name url -> "rps p99_ms"
-  wrk -t2 -c32 -d3s "$2" >/dev/null 2>&1 # warm up
-  local out
-  out=$(wrk -t2 -c32 -d"${secs}s" --latency "$2")
-  local rps p99
+cpu_ticks() { local t=0; for p in "$@"; do t=$((t + $(awk '{print $14+$15}' /proc/$p/stat))); done; echo $t; }
+tick=$(getconf CLK_TCK)
+gw_pid=${pids[5]}
+ingest_pid=${pids[0]}
+ceiling_pid=${pids[6]}
+run() { # name url pid... -> prints a line; echoes rps
+  local name=$1 url=$2
+  shift 2
+  wrk -t2 -c32 -d3s "$url" >/dev/null 2>&1 # warm up
+  local t0 out t1
+  t0=$(cpu_ticks "$@")
+  out=$(wrk -t2 -c32 -d"${secs}s" --latency "$url")
+  t1=$(cpu_ticks "$@")
+  local rps p99 reqs non2xx
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
-  local non2xx
+  reqs=$(echo "$out" | awk '/requests in/ {print $1}')
   non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
-  [ -z "$non2xx" ] || { echo "$1: $non2xx non-2xx answers" >&2; exit 1; }
-  printf "%-34s %10s req/s   p99 %s\n" "$1" "$rps" "$p99" >&2
+  [ -z "$non2xx" ] || { echo "$name: $non2xx non-2xx answers" >&2; exit 1; }
+  local us
+  us=$(python3 -c "print('%.0f' % (($t1 - $t0) / $tick * 1e6 / $reqs))")
+  printf "%-34s %10s req/s   p99 %-8s  server CPU %4s us/request\n" "$name" "$rps" "$p99" "$us" >&2
   echo "$rps"
 }
 echo "wrk -t2 -c32 -d${secs}s on $(nproc) cores, LOG_LEVEL=$LOG_LEVEL" >&2
-c=$(run "ceiling (minimal evhttp)" "http://127.0.0.1:$ceiling_port/")
-h=$(run "gateway GET /api/health" "http://127.0.0.1:$AIOPS_PORT/api/health")
-f=$(run "gateway GET /api/v1/ingest/health" "http://127.0.0.1:$AIOPS_PORT/api/v1/ingest/health")
+c=$(run "ceiling (minimal evhttp)" "http://127.0.0.1:$ceiling_port/" "$ceiling_pid")
+h=$(run "gateway GET /api/health" "http://127.0.0.1:$AIOPS_PORT/api/health" "$gw_pid")
+f=$(run "gateway GET /api/v1/ingest/health" "http://127.0.0.1:$AIOPS_PORT/api/v1/ingest/health" "$gw_pid" "$ingest_pid")
 python3 -c "c,h,f=$c,$h,$f; print('ratios to the ceiling: /api/health %.2f, forwarded %.2f (goal >= 0.50)' % (h/c, f/c))" >&2

@@ -11,14 +11,19 @@
 #include "log.h"
 #include "util.h"
 
-/* An nng context and its aio, reused call after call: opening and closing them per
+/* An nng context and its aios, reused call after call: opening and closing them per
  * request costs locks and allocations inside nng. Slots are taken and given back on the
- * loop thread only; the aio callback runs on nng's threads and touches nothing else. */
+ * loop thread only.
+ *
+ * The request goes out on `send` (no callback: nng completes it inline, saving a hop
+ * through its task threads) and the reply is awaited on `recv` at once -- a REQ context
+ * accepts the receive as soon as the send has been handed to it. Only `recv` has a callback,
+ * and it touches nothing but its request. */
 struct fwd_slot {
     struct fwd_svc *svc;
     nng_ctx ctx;
-    nng_aio *aio;
-    int phase;               /* 0 sending, 1 receiving */
+    nng_aio *send;
+    nng_aio *recv;
     struct gw_req *r;        /* the call in progress */
     struct fwd_slot *next;   /* free list */
 };
@@ -40,6 +45,13 @@ struct fwd {
     int sub_open;
     nng_aio *sub_aio;
 };
+
+static void slot_free(struct fwd_slot *sl)
+{
+    nng_aio_free(sl->send);
+    nng_aio_free(sl->recv);
+    free(sl);
+}
 
 static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
@@ -160,8 +172,11 @@ void fwd_stop(struct gw *gw)
         if (s->open)
             nng_close(s->sock);
         for (size_t i = 0; i < s->nslots; i++) {
-            nng_aio_free(s->slots[i]->aio);
-            free(s->slots[i]);
+            struct fwd_slot *sl = s->slots[i];
+            nng_aio_stop(sl->send);
+            if (nng_aio_result(sl->send) != 0)
+                nng_msg_free(nng_aio_get_msg(sl->send));
+            slot_free(sl);
         }
         free(s->slots);
     }
@@ -174,28 +189,14 @@ int fwd_service_up(const struct gw *gw, enum svc_id id)
     return gw->fwd != NULL && id > 0 && id < SVC_COUNT && atomic_load(&gw->fwd->svc[id].pipes) > 0;
 }
 
-/* Runs on an nng thread when a step of the call finishes. */
+/* Runs on an nng thread when the reply (or the failure) arrives. */
 static void call_cb(void *arg)
 {
     struct fwd_slot *sl = arg;
     struct gw_req *r = sl->r;
-    int rv = nng_aio_result(sl->aio);
-    if (rv != 0) {
-        if (sl->phase == 0)
-            nng_msg_free(nng_aio_get_msg(sl->aio)); /* unsent: still ours */
-        r->rpc_err = rv;
-        gw_post(r->gw, r);
-        return;
-    }
-    if (sl->phase == 0) {
-        sl->phase = 1;
-        int64_t left = r->deadline_ms - time_now_ms();
-        nng_aio_set_timeout(sl->aio, left > 0 ? (nng_duration)left : 1);
-        nng_ctx_recv(sl->ctx, sl->aio);
-        return;
-    }
-    r->reply = nng_aio_get_msg(sl->aio);
-    r->rpc_err = 0;
+    int rv = nng_aio_result(sl->recv);
+    r->rpc_err = rv;
+    r->reply = rv == 0 ? nng_aio_get_msg(sl->recv) : NULL;
     gw_post(r->gw, r);
 }
 
@@ -218,13 +219,9 @@ static struct fwd_slot *slot_get(struct fwd_svc *s)
     if (sl == NULL)
         return NULL;
     sl->svc = s;
-    if (nng_ctx_open(&sl->ctx, s->sock) != 0) {
-        free(sl);
-        return NULL;
-    }
-    if (nng_aio_alloc(&sl->aio, call_cb, sl) != 0) {
-        nng_ctx_close(sl->ctx);
-        free(sl);
+    if (nng_aio_alloc(&sl->send, NULL, NULL) != 0 || nng_aio_alloc(&sl->recv, call_cb, sl) != 0 ||
+        nng_ctx_open(&sl->ctx, s->sock) != 0) {
+        slot_free(sl);
         return NULL;
     }
     s->slots[s->nslots++] = sl;
@@ -248,12 +245,14 @@ int fwd_call(struct gw_req *r, nng_msg *msg, int timeout_ms)
         return AIOPS_ENOMEM;
     }
     sl->r = r;
-    sl->phase = 0;
     r->slot = sl;
     r->stage = STAGE_FORWARD_WAIT;
-    nng_aio_set_msg(sl->aio, msg);
-    nng_aio_set_timeout(sl->aio, timeout_ms);
-    nng_ctx_send(sl->ctx, sl->aio);
+    nng_aio_set_msg(sl->send, msg);
+    nng_aio_set_timeout(sl->send, timeout_ms);
+    nng_ctx_send(sl->ctx, sl->send);
+    /* a send that failed at once leaves no request: the receive then fails too (ESTATE) */
+    nng_aio_set_timeout(sl->recv, timeout_ms);
+    nng_ctx_recv(sl->ctx, sl->recv);
     return AIOPS_OK;
 }
 
@@ -263,6 +262,14 @@ void fwd_release(struct gw_req *r)
     r->slot = NULL;
     /* after fwd_stop() the slots are gone already */
     if (sl != NULL && r->gw->fwd != NULL) {
+        /* after a failure the send may still be queued (no connection): take it back, and
+         * the message with it (nng gives an unsent message back to the aio) */
+        if (r->rpc_err != 0)
+            nng_aio_cancel(sl->send);
+        /* the send completes just after the request is written; a reply can come first */
+        nng_aio_wait(sl->send);
+        if (nng_aio_result(sl->send) != 0)
+            nng_msg_free(nng_aio_get_msg(sl->send));
         sl->r = NULL;
         sl->next = sl->svc->free;
         sl->svc->free = sl;

@@ -124,6 +124,15 @@ static int load_config(struct gw_config *c)
 
 static struct gw gw_state;
 static struct event *grace_timer;
+
+/* The access log is buffered (one line per request); this pushes it out every 100 ms. */
+static void on_log_flush(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    log_flush();
+}
 static uint64_t grace_deadline;
 
 static void on_grace(evutil_socket_t fd, short what, void *arg)
@@ -182,6 +191,10 @@ int main(int argc, char **argv)
         log_error("startup failed: %s", aiops_strerror(rv));
         return 1;
     }
+    log_set_buffered(1);
+    struct event *log_timer = event_new(gw->base, -1, EV_PERSIST, on_log_flush, NULL);
+    struct timeval log_tv = {0, 100000};
+    event_add(log_timer, &log_tv);
     struct event *sigterm = evsignal_new(gw->base, SIGTERM, on_signal, gw);
     struct event *sigint = evsignal_new(gw->base, SIGINT, on_signal, gw);
     event_add(sigterm, NULL);
@@ -202,6 +215,7 @@ int main(int argc, char **argv)
     gw_metrics_free(gw);
     event_free(sigterm);
     event_free(sigint);
+    event_free(log_timer);
     if (grace_timer)
         event_free(grace_timer);
     event_base_free(gw->base);
@@ -211,5 +225,6 @@ int main(int argc, char **argv)
     libevent_global_shutdown();
     nng_fini();
     log_info("stopped");
+    log_set_buffered(0);
     return 0;
 }

@@ -16,8 +16,9 @@ void kv_close(struct kv *kv);
 /* Connects now if needed: AIOPS_OK or AIOPS_EUNAVAIL. */
 int kv_connect(struct kv *kv);
 int kv_is_up(const struct kv *kv);
-/* Runs a command (hiredis format string). Returns the reply (caller freeReplyObject()s it)
- * or NULL when Redis is unavailable. An error reply is returned as a reply of type
+/* Runs a command (hiredis format string: %s, %b, and d/i/o/u/x/f conversions with the
+ * hh/h/l/ll modifiers only -- no %zu). Returns the reply (caller freeReplyObject()s it) or
+ * NULL when Redis is unavailable. An error reply is returned as a reply of type
  * REDIS_REPLY_ERROR. */
 redisReply *kv_command(struct kv *kv, const char *fmt, ...);
 /* PING; AIOPS_OK or AIOPS_EUNAVAIL. */

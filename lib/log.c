@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "jsonx.h"
 #include "util.h"
 
 static const char *log_service = "aiops";
@@ -29,32 +31,93 @@ int log_enabled(enum log_level level)
     return level >= log_min;
 }
 
+/* Pending lines in buffered mode (any thread may log). */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct buf log_pending;
+static int log_buffered;
+#define LOG_FLUSH_BYTES (32u << 10)
+
+static void write_all(const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, p, n);
+        if (w <= 0)
+            return; /* nowhere to report a failing log: drop the rest */
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+void log_set_buffered(int on)
+{
+    log_buffered = on;
+    if (!on)
+        log_flush();
+}
+
+void log_flush(void)
+{
+    pthread_mutex_lock(&log_lock);
+    if (log_pending.len > 0) {
+        write_all(log_pending.data, log_pending.len);
+        buf_reset(&log_pending);
+    }
+    pthread_mutex_unlock(&log_lock);
+}
+
+/* Emits one complete line (the newline included). */
+static void emit(enum log_level level, const char *line, size_t n)
+{
+    pthread_mutex_lock(&log_lock);
+    if (log_buffered && level <= LOG_LEVEL_INFO && buf_append(&log_pending, line, n) == 0) {
+        if (log_pending.len >= LOG_FLUSH_BYTES) {
+            write_all(log_pending.data, log_pending.len);
+            buf_reset(&log_pending);
+        }
+    } else {
+        if (log_pending.len > 0) { /* keep the order of lines */
+            write_all(log_pending.data, log_pending.len);
+            buf_reset(&log_pending);
+        }
+        write_all(line, n);
+    }
+    pthread_mutex_unlock(&log_lock);
+}
+
+void log_fields(enum log_level level, const char *msg, const char *fields, size_t len)
+{
+    if (level < log_min)
+        return;
+    char ts[40];
+    time_iso8601(ts, sizeof ts, time_now());
+    struct buf b = BUF_INIT;
+    buf_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"service\":", ts, level_names[level]);
+    buf_json_str(&b, log_service, strlen(log_service));
+    buf_puts(&b, ",\"msg\":");
+    buf_json_str(&b, msg, strlen(msg));
+    if (len > 0) {
+        buf_putc(&b, ',');
+        buf_append(&b, fields, len);
+    }
+    if (buf_puts(&b, "}\n") == 0)
+        emit(level, b.data, b.len);
+    buf_free(&b);
+}
+
 void log_json(enum log_level level, const char *msg, json_t *fields)
 {
     if (level < log_min) {
         json_decref(fields);
         return;
     }
-    char ts[40];
-    time_iso8601(ts, sizeof ts, time_now());
-    json_t *line = json_object();
-    json_object_set_new(line, "ts", json_string(ts));
-    json_object_set_new(line, "level", json_string(level_names[level]));
-    json_object_set_new(line, "service", json_string(log_service));
-    json_object_set_new(line, "msg", json_stringn(msg, strlen(msg)));
-    if (fields != NULL) {
-        json_object_update(line, fields);
-        json_decref(fields);
-    }
-    char *s = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
-    json_decref(line);
-    if (s == NULL)
-        return;
-    size_t n = strlen(s);
-    s[n] = '\n'; /* overwrite the terminator: the line is written by length */
-    ssize_t w = write(STDERR_FILENO, s, n + 1);
-    (void)w;
-    free(s);
+    /* the members of fields, without the braces of the object */
+    struct buf f = BUF_INIT;
+    if (fields != NULL && json_write(fields, &f) == 0 && f.len >= 2)
+        log_fields(level, msg, f.data + 1, f.len - 2);
+    else
+        log_fields(level, msg, "", 0);
+    buf_free(&f);
+    json_decref(fields);
 }
 
 void log_printf(enum log_level level, const char *fmt, ...)

@@ -15,6 +15,17 @@ void log_init(const char *service);
 int log_enabled(enum log_level level);
 /* Writes msg with the members of fields merged in. Takes ownership of fields (may be NULL). */
 void log_json(enum log_level level, const char *msg, json_t *fields);
+/* Writes msg with `fields`: len bytes of JSON members ("\"k\":1,\"s\":\"x\"", no braces,
+ * may be empty) appended as they are -- for lines written per request, without building a
+ * jansson object. */
+void log_fields(enum log_level level, const char *msg, const char *fields, size_t len);
+
+/* Buffered mode, for a process that logs a line per request: debug and info lines collect
+ * in memory and go out when 32 KiB are pending or log_flush() is called (the caller runs it
+ * on a timer, e.g. every 100 ms, and before exit); a warning or an error flushes everything
+ * at once, in order. Without it every line is one write(2). */
+void log_set_buffered(int on);
+void log_flush(void);
 void log_printf(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_debug(...) log_printf(LOG_LEVEL_DEBUG, __VA_ARGS__)

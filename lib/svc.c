@@ -527,7 +527,7 @@ int svc_main(const struct svc_def *def, int argc, char **argv)
     s->db_url = getenv("DATABASE_URL");
     s->redis_url = getenv("REDIS_URL");
     long workers, upload_limit;
-    if (env_long("SERVICE_WORKERS", 8, 1, 256, &workers) != 0 ||
+    if (env_long("SERVICE_WORKERS", 4, 1, 256, &workers) != 0 ||
         env_long("UPLOAD_LIMIT_BYTES", 64L << 20, 1024, 4L << 30, &upload_limit) != 0)
         return 2;
     if (s->db_url == NULL || s->redis_url == NULL) {

@@ -30,6 +30,9 @@ void fmt_double_shortest(char *out, size_t cap, double v);
 int random_bytes(void *p, size_t n);
 /* A random RFC 4122 version-4 UUID, lower-case, into out[37]. */
 void uuid_v4(char out[37]);
+/* The same shape from a fast per-thread generator seeded from getrandom: for identifiers
+ * that must be unique, not unguessable (request ids). */
+void uuid_v4_fast(char out[37]);
 /* 1 when s is a canonical UUID text (8-4-4-4-12 hex). */
 int uuid_valid(const char *s);
 /* Lower-case hex of n bytes into out (2n+1 bytes). */

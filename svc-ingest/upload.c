@@ -68,7 +68,7 @@ static void count_upload(struct svc_call *c, size_t bytes, int stored)
     redisReply *r = kv_command(kv, "HINCRBY aiops:ingest uploads_total 1");
     if (r)
         freeReplyObject(r);
-    r = kv_command(kv, "HINCRBY aiops:ingest bytes_total %zu", bytes);
+    r = kv_command(kv, "HINCRBY aiops:ingest bytes_total %lld", (long long)bytes);
     if (r)
         freeReplyObject(r);
     if (!stored) {

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVICES = ["ingest", "train", "explain", "report", "monitor"]
@@ -198,6 +199,14 @@ class Stack:
         r = subprocess.run(["psql", self.database_url, "-tAqX", "-F", "\t", "-c", sql],
                            capture_output=True, text=True, timeout=60, check=True)
         return [line.split("\t") for line in r.stdout.splitlines() if line]
+
+    def redis(self, *args):
+        """Runs a Redis command with redis-cli; returns its output lines."""
+        u = urllib.parse.urlparse(self.redis_url)
+        r = subprocess.run(["redis-cli", "-h", u.hostname, "-p", str(u.port), "-a", u.password,
+                            "--no-auth-warning"] + list(args),
+                           capture_output=True, text=True, timeout=30, check=True)
+        return r.stdout.splitlines()
 
     # --- HTTP ------------------------------------------------------------------------
     def http(self, method, path, body=None, headers=None, auth=True, timeout=60, port=None):

@@ -127,9 +127,15 @@ def test_explicit_target_and_unknown_target(stack):
     assert err["details"]["field"] == "target"
 
 
+def redis_counters(stack):
+    lines = [l for l in stack.redis("HGETALL", "aiops:ingest") if l]
+    return {lines[i]: int(lines[i + 1]) for i in range(0, len(lines) - 1, 2)}
+
+
 def test_same_bytes_give_the_same_dataset(stack):
     data = b"a,b,label\n1,x,0\n2,y,1\n3,x,%s\n" % uuid.uuid4().hex.encode()
     before = db_counts(stack)
+    counters = redis_counters(stack)
     r1 = upload(stack, data, filename="one.csv")
     r2 = upload(stack, data, filename="two.csv", form=False)
     assert r1.status == 200 and r2.status == 200, (r1, r2)
@@ -137,6 +143,11 @@ def test_same_bytes_give_the_same_dataset(stack):
     assert r2.json().get("deduplicated") is True
     after = db_counts(stack)
     assert int(after[0]) == int(before[0]) + 1, (before, after)
+    # live counters in Redis: two uploads, one of them a duplicate
+    now = redis_counters(stack)
+    assert now.get("uploads_total", 0) == counters.get("uploads_total", 0) + 2, (counters, now)
+    assert now.get("duplicates_total", 0) == counters.get("duplicates_total", 0) + 1
+    assert now.get("bytes_total", 0) == counters.get("bytes_total", 0) + 2 * len(data)
 
 
 def check_rejected(stack, resp, status, code):
