@@ -72,16 +72,9 @@ class Stack:
         os.makedirs(self.logdir)
         self.procs = {}
         self.problems = []
-        pg_port, redis_port = free_port(), free_port()
-        env = dict(os.environ, PG_FSYNC="off")
-        out = subprocess.run([os.path.join(ROOT, "scripts/pg.sh"), "start",
-                              os.path.join(self.tmp, "pg"), str(pg_port)],
-                             env=env, check=True, capture_output=True, text=True).stdout
-        self.database_url = out.strip().split("DATABASE_URL=", 1)[1]
-        out = subprocess.run([os.path.join(ROOT, "scripts/redis.sh"), "start",
-                              os.path.join(self.tmp, "redis"), str(redis_port)],
-                             check=True, capture_output=True, text=True).stdout
-        self.redis_url = out.strip().split("REDIS_URL=", 1)[1]
+        self.pg_port, self.redis_port = free_port(), free_port()
+        self.database_url = self.start_postgres()
+        self.redis_url = self.start_redis()
         self.port = free_port()
         self.jwt_secret = secrets.token_urlsafe(48)
         self.env = dict(os.environ)
@@ -110,6 +103,28 @@ class Stack:
         key = json.loads(self.admin("key", "create", "--project", "default", "--name", "tests",
                                     "--scopes", "read,write,predict"))
         self.api_key = key["key"]
+
+    # --- PostgreSQL and Redis --------------------------------------------------------
+    def start_postgres(self):
+        env = dict(os.environ, PG_FSYNC="off")
+        out = subprocess.run([os.path.join(ROOT, "scripts/pg.sh"), "start",
+                              os.path.join(self.tmp, "pg"), str(self.pg_port)],
+                             env=env, check=True, capture_output=True, text=True).stdout
+        return out.strip().split("DATABASE_URL=", 1)[1]
+
+    def stop_postgres(self):
+        subprocess.run([os.path.join(ROOT, "scripts/pg.sh"), "stop", os.path.join(self.tmp, "pg")],
+                       check=True, capture_output=True)
+
+    def start_redis(self):
+        out = subprocess.run([os.path.join(ROOT, "scripts/redis.sh"), "start",
+                              os.path.join(self.tmp, "redis"), str(self.redis_port)],
+                             check=True, capture_output=True, text=True).stdout
+        return out.strip().split("REDIS_URL=", 1)[1]
+
+    def stop_redis(self):
+        subprocess.run([os.path.join(ROOT, "scripts/redis.sh"), "stop",
+                        os.path.join(self.tmp, "redis")], check=True, capture_output=True)
 
     # --- processes -------------------------------------------------------------------
     def service_env(self, name):
