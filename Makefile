@@ -3,6 +3,7 @@
 #   make            release build of every program into bin/
 #   make SAN=1      AddressSanitizer + UBSan build into build/san/bin/
 #   make test       sanitizer build, then every unit, fuzz-regression and integration test
+#   make test-valgrind  the integration tests with the services under valgrind
 #   make up / down  start / stop the local stack (PostgreSQL + Redis under var/, all services)
 #   make fuzz       libFuzzer targets (clang) into build/fuzz/
 #
@@ -87,7 +88,7 @@ ALL_BINS := $(foreach p,$(PROGRAMS),$(BINDIR)/$(BIN_$(p))) $(BINDIR)/aiops $(BIN
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all test unit up down fuzz fuzz-run clean format bench-data
+.PHONY: all test test-valgrind unit up down fuzz fuzz-run clean format
 all: $(ALL_BINS)
 
 $(BUILD)/cli/part.a: $(CLI_OBJ)
@@ -133,6 +134,10 @@ test:
 	$(MAKE) SAN=1 all unit
 	$(MAKE) fuzz-regress
 	/usr/bin/python3 tests/run.py --build build/san
+
+# The integration tests with every service under valgrind (release build).
+test-valgrind: all
+	AIOPS_VALGRIND=1 /usr/bin/python3 tests/run.py --build build/rel --integration-only
 
 # --- fuzzing (clang/libFuzzer): each target links the library compiled with clang --------
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)

@@ -56,13 +56,6 @@ struct httpframe {
 
 /* ---- small helpers ------------------------------------------------------------------ */
 
-static int is_tchar(unsigned char c)
-{
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return 1;
-    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 static int is_ows(unsigned char c)
 {
     return c == ' ' || c == '\t';
@@ -72,17 +65,6 @@ static int is_ows(unsigned char c)
 static int is_value_char(unsigned char c)
 {
     return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 static int ieq(const char *s, size_t n, const char *lit)
@@ -140,7 +122,7 @@ static int method_known(const char *m, size_t n)
 static int parse_request_line(const char *p, size_t n, struct head *h, struct ferr *e)
 {
     size_t i = 0;
-    while (i < n && is_tchar((unsigned char)p[i]))
+    while (i < n && http_tchar((unsigned char)p[i]))
         i++;
     if (i == 0 || i == n || p[i] != ' ') {
         bad_request(e, i, 1, "request line does not start with a method token and one space");
@@ -251,7 +233,7 @@ static int parse_head(const char *p, size_t n, struct head *h, struct ferr *e)
                 return -1;
             }
             size_t k = 0;
-            while (k < len && is_tchar((unsigned char)s[k]))
+            while (k < len && http_tchar((unsigned char)s[k]))
                 k++;
             if (k == 0 || k == len || s[k] != ':') {
                 bad_request(e, pos + k, line,
@@ -634,7 +616,7 @@ static int chunk_ext_valid(const char *s, size_t n)
         while (i < n && is_ows((unsigned char)s[i]))
             i++;
         size_t ns = i;
-        while (i < n && is_tchar((unsigned char)s[i]))
+        while (i < n && http_tchar((unsigned char)s[i]))
             i++;
         if (i == ns)
             return -1;
@@ -667,7 +649,7 @@ static int chunk_ext_valid(const char *s, size_t n)
                 }
             } else {
                 size_t vs = i;
-                while (i < n && is_tchar((unsigned char)s[i]))
+                while (i < n && http_tchar((unsigned char)s[i]))
                     i++;
                 if (i == vs)
                     return -1;
@@ -688,11 +670,11 @@ static enum step step_chunk_line(struct httpframe *f, struct evbuffer *out)
                              ll == -1 ? "chunk-size line too long" : "CR not followed by LF", out);
     uint64_t size = 0;
     size_t i = 0;
-    while (i < c && hexval((unsigned char)line[i]) >= 0) {
+    while (i < c && hex_value((unsigned char)line[i]) >= 0) {
         /* checked before the shift: 17 hex digits must not wrap around to a last-chunk 0 */
         if (size > MAX_CHUNK / 16)
             return framing_error(f, f->raw_bytes, "chunk size out of range", out);
-        size = size * 16 + (uint64_t)hexval((unsigned char)line[i]);
+        size = size * 16 + (uint64_t)hex_value((unsigned char)line[i]);
         i++;
     }
     if (i == 0)
@@ -770,7 +752,7 @@ static enum step step_trailer(struct httpframe *f, struct evbuffer *out)
     }
     if (c > 0) { /* a trailer field: checked, then dropped */
         size_t k = 0;
-        while (k < c && is_tchar((unsigned char)line[k]))
+        while (k < c && http_tchar((unsigned char)line[k]))
             k++;
         if (k == 0 || k == c || line[k] != ':')
             return framing_error(f, f->raw_bytes, "malformed trailer field", out);
@@ -946,13 +928,13 @@ json_t *httpframe_decode_detail(const char *value)
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         if (value[i] == '%') {
-            if (i + 2 >= n || hexval((unsigned char)value[i + 1]) < 0 ||
-                hexval((unsigned char)value[i + 2]) < 0) {
+            if (i + 2 >= n || hex_value((unsigned char)value[i + 1]) < 0 ||
+                hex_value((unsigned char)value[i + 2]) < 0) {
                 free(d);
                 return NULL;
             }
-            d[o++] = (char)(hexval((unsigned char)value[i + 1]) * 16 +
-                            hexval((unsigned char)value[i + 2]));
+            d[o++] = (char)(hex_value((unsigned char)value[i + 1]) * 16 +
+                            hex_value((unsigned char)value[i + 2]));
             i += 2;
         } else {
             d[o++] = value[i];

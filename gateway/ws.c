@@ -62,32 +62,14 @@ struct ws_conn {
 
 static const char ws_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-static int b64_value(char ch)
-{
-    if (ch >= 'A' && ch <= 'Z')
-        return ch - 'A';
-    if (ch >= 'a' && ch <= 'z')
-        return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9')
-        return ch - '0' + 52;
-    if (ch == '+')
-        return 62;
-    if (ch == '/')
-        return 63;
-    return -1;
-}
-
 int ws_accept_key(const char *key, size_t len, char out[29])
 {
     out[0] = '\0';
-    /* 16 bytes encode as 22 characters (the last carrying 4 zero bits) and "==" */
-    if (key == NULL || len != 24 || key[22] != '=' || key[23] != '=')
+    /* the canonical base64 of exactly 16 bytes: 22 characters and "==" */
+    uint8_t raw[18];
+    size_t n = 0;
+    if (key == NULL || len != 24 || base64_decode(key, len, raw, sizeof raw, &n) != 0 || n != 16)
         return AIOPS_EINVAL;
-    for (size_t i = 0; i < 22; i++) {
-        int v = b64_value(key[i]);
-        if (v < 0 || (i == 21 && (v & 0x0f) != 0))
-            return AIOPS_EINVAL;
-    }
     unsigned char cat[24 + sizeof ws_guid - 1];
     memcpy(cat, key, 24);
     memcpy(cat + 24, ws_guid, sizeof ws_guid - 1);

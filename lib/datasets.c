@@ -197,25 +197,39 @@ out:
     return rv;
 }
 
-int datasets_get(struct db *db, const char *project, const char *id, json_t **out)
+/* Runs sql (parameters $1 = project, $2 = id) and expects exactly one row: AIOPS_ENOTFOUND
+ * when id is not a UUID or no dataset of the project has it. *res is the caller's. */
+static int select_one(struct db *db, const char *project, const char *id, const char *sql,
+                      PGresult **res)
 {
-    *out = NULL;
+    *res = NULL;
     if (!uuid_valid(id))
         return AIOPS_ENOTFOUND;
     const char *vals[2] = {project, id};
     PGresult *r;
-    int rv = db_execv(db, &r,
-                      "SELECT id::text, filename, n_rows, n_cols, target, size_bytes, delimiter, "
-                      "encode(content_hash, 'hex'), "
-                      "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
-                      "schema::text FROM datasets WHERE project_id = $1 AND id = $2",
-                      2, vals);
+    int rv = db_execv(db, &r, sql, 2, vals);
     if (rv != 0)
         return rv;
     if (PQntuples(r) != 1) {
         PQclear(r);
         return AIOPS_ENOTFOUND;
     }
+    *res = r;
+    return AIOPS_OK;
+}
+
+int datasets_get(struct db *db, const char *project, const char *id, json_t **out)
+{
+    *out = NULL;
+    PGresult *r;
+    int rv = select_one(db, project, id,
+                        "SELECT id::text, filename, n_rows, n_cols, target, size_bytes, delimiter, "
+                        "encode(content_hash, 'hex'), "
+                        "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+                        "schema::text FROM datasets WHERE project_id = $1 AND id = $2",
+                        &r);
+    if (rv != 0)
+        return rv;
     json_t *schema = json_loads(PQgetvalue(r, 0, 9), 0, NULL);
     const char *delim = PQgetvalue(r, 0, 6);
     *out = json_pack("{s:s, s:s, s:I, s:I, s:o, s:I, s:s, s:s, s:s, s:o}", "id",
@@ -242,19 +256,12 @@ int datasets_load(struct db *db, const char *project, const char *id, size_t row
                   struct table *t)
 {
     memset(t, 0, sizeof *t);
-    if (!uuid_valid(id))
-        return AIOPS_ENOTFOUND;
-    const char *vals[2] = {project, id};
     PGresult *r;
-    int rv = db_execv(db, &r,
-                      "SELECT n_rows, schema::text FROM datasets WHERE project_id = $1 AND id = $2",
-                      2, vals);
+    int rv = select_one(db, project, id,
+                        "SELECT n_rows, schema::text FROM datasets WHERE project_id = $1 AND id = $2",
+                        &r);
     if (rv != 0)
         return rv;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return AIOPS_ENOTFOUND;
-    }
     size_t nrows = (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
     json_t *schema = json_loads(PQgetvalue(r, 0, 1), 0, NULL);
     PQclear(r);
@@ -367,35 +374,21 @@ int datasets_list(struct db *db, const char *project, long limit, long offset, j
 
 int datasets_delete(struct db *db, const char *project, const char *id)
 {
-    if (!uuid_valid(id))
-        return AIOPS_ENOTFOUND;
-    const char *vals[2] = {project, id};
     PGresult *r;
-    int rv = db_execv(db, &r, "DELETE FROM datasets WHERE project_id = $1 AND id = $2 RETURNING id",
-                      2, vals);
-    if (rv != 0)
-        return rv;
-    int n = PQntuples(r);
+    int rv = select_one(db, project, id,
+                        "DELETE FROM datasets WHERE project_id = $1 AND id = $2 RETURNING id", &r);
     PQclear(r);
-    return n == 1 ? AIOPS_OK : AIOPS_ENOTFOUND;
+    return rv;
 }
 
 int datasets_get_profile(struct db *db, const char *project, const char *id, json_t **profile)
 {
     *profile = NULL;
-    if (!uuid_valid(id))
-        return AIOPS_ENOTFOUND;
-    const char *vals[2] = {project, id};
     PGresult *r;
-    int rv = db_execv(db, &r,
-                      "SELECT profile::text FROM datasets WHERE project_id = $1 AND id = $2", 2,
-                      vals);
+    int rv = select_one(db, project, id,
+                        "SELECT profile::text FROM datasets WHERE project_id = $1 AND id = $2", &r);
     if (rv != 0)
         return rv;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return AIOPS_ENOTFOUND;
-    }
     if (!PQgetisnull(r, 0, 0))
         *profile = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
     PQclear(r);

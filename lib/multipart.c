@@ -44,13 +44,6 @@ static int fail(struct multipart_error *err, int rv, const char *code, size_t of
     return rv;
 }
 
-static int is_tchar(unsigned char c)
-{
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return 1;
-    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 /* RFC 2046 bchars, space excluded (it may not end a boundary; checked separately). */
 static int is_bchar(unsigned char c)
 {
@@ -62,17 +55,6 @@ static int is_bchar(unsigned char c)
 static int is_ows(unsigned char c)
 {
     return c == ' ' || c == '\t';
-}
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* Reads a quoted-string starting at s[*i] == '"' (RFC 9110 5.6.4) into out (unescaped).
@@ -115,7 +97,7 @@ static int parse_content_type(const char *ct, char *boundary, size_t *blen,
         i++;
     /* the media type, then end or something that cannot continue a token */
     if (n - i < sizeof want - 1 || strncasecmp(ct + i, want, sizeof want - 1) != 0 ||
-        (n - i > sizeof want - 1 && is_tchar((unsigned char)ct[i + sizeof want - 1])))
+        (n - i > sizeof want - 1 && http_tchar((unsigned char)ct[i + sizeof want - 1])))
         return fail(err, AIOPS_EPARSE, "bad_content_type", i,
                     "Content-Type is not multipart/form-data");
     i += sizeof want - 1;
@@ -137,7 +119,7 @@ static int parse_content_type(const char *ct, char *boundary, size_t *blen,
         if (i == n)
             break; /* a trailing ';' is harmless */
         size_t ns = i;
-        while (i < n && is_tchar((unsigned char)ct[i]))
+        while (i < n && http_tchar((unsigned char)ct[i]))
             i++;
         size_t nlen = i - ns;
         if (nlen == 0 || i == n || ct[i] != '=') {
@@ -162,7 +144,7 @@ static int parse_content_type(const char *ct, char *boundary, size_t *blen,
         } else {
             /* unquoted: a token, leniently extended to any boundary character but space */
             while (i < n && ct[i] != ';' && !is_ows((unsigned char)ct[i]) &&
-                   (is_tchar((unsigned char)ct[i]) || is_bchar((unsigned char)ct[i])))
+                   (http_tchar((unsigned char)ct[i]) || is_bchar((unsigned char)ct[i])))
                 i++;
             if (buf_append(&v, ct + vs, i - vs) != 0) {
                 rv = AIOPS_ENOMEM;
@@ -251,12 +233,12 @@ static int ext_value(const char *s, size_t n, struct buf *out)
             int h, l;
             if (i + 2 >= n)
                 return -1;
-            if ((h = hexval((unsigned char)s[i + 1])) < 0 ||
-                (l = hexval((unsigned char)s[i + 2])) < 0)
+            if ((h = hex_value((unsigned char)s[i + 1])) < 0 ||
+                (l = hex_value((unsigned char)s[i + 2])) < 0)
                 return -1;
             c = (unsigned char)(h * 16 + l);
             i += 2;
-        } else if (!(is_tchar(c) && c != '*' && c != '\'' && c != '%')) {
+        } else if (!(http_tchar(c) && c != '*' && c != '\'' && c != '%')) {
             return -1; /* attr-char only */
         }
         if (latin1 && c >= 0x80) {
@@ -274,7 +256,7 @@ static int ext_value(const char *s, size_t n, struct buf *out)
 static int parse_disposition(struct mp *m, const char *s, size_t n, size_t at, struct part_tmp *t)
 {
     size_t i = 0;
-    while (i < n && is_tchar((unsigned char)s[i]))
+    while (i < n && http_tchar((unsigned char)s[i]))
         i++;
     if (i != 9 || strncasecmp(s, "form-data", 9) != 0)
         return fail(m->err, AIOPS_EPARSE, "bad_content_disposition", at,
@@ -298,7 +280,7 @@ static int parse_disposition(struct mp *m, const char *s, size_t n, size_t at, s
         if (i == n)
             break;
         size_t ns = i;
-        while (i < n && is_tchar((unsigned char)s[i]))
+        while (i < n && http_tchar((unsigned char)s[i]))
             i++;
         size_t nlen = i - ns;
         while (i < n && is_ows((unsigned char)s[i]))
@@ -326,7 +308,7 @@ static int parse_disposition(struct mp *m, const char *s, size_t n, size_t at, s
                 goto out;
             }
         } else {
-            while (i < n && (is_tchar((unsigned char)s[i]) || (extended && s[i] == '\'')))
+            while (i < n && (http_tchar((unsigned char)s[i]) || (extended && s[i] == '\'')))
                 i++;
             if (i == vs) {
                 rv = fail(m->err, AIOPS_EPARSE, "bad_content_disposition", at + vs,
@@ -463,7 +445,7 @@ static int parse_part_headers(struct mp *m, size_t ps, size_t idx, struct part_t
         if (is_ows((unsigned char)s[0]))
             return fail(m->err, AIOPS_EPARSE, "bad_part_header", i,
                         "folded part header line (obs-fold)");
-        while (k < n && is_tchar((unsigned char)s[k]))
+        while (k < n && http_tchar((unsigned char)s[k]))
             k++;
         if (k == 0 || k == n || s[k] != ':')
             return fail(m->err, AIOPS_EPARSE, "bad_part_header", i + k,

@@ -331,7 +331,7 @@ static int numeric_purity(const double *x, const uint32_t *cls, size_t n, size_t
     int rv = AIOPS_ENOMEM;
     if (!c || !tot || !left || !miss)
         goto out;
-    if ((rv = stats_argsort(x, n, c)) != 0)
+    if ((rv = sort_f64_argsort(x, n, c)) != 0)
         goto out;
     /* compact in place: row numbers become classes, rank j <= i */
     size_t M = 0;

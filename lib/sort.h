@@ -3,9 +3,14 @@
 #define AIOPS_SORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Sorts v ascending in place; NaNs go to the end, -0.0 sorts before +0.0. Uses n doubles
  * of scratch memory (AIOPS_ENOMEM when that cannot be had; v is then unchanged). */
 int sort_f64(double *v, size_t n);
+
+/* Fills idx with the permutation that sorts x ascending (stable; NaNs last, in input order)
+ * without moving x. AIOPS_ENOMEM; AIOPS_ETOOBIG for n >= 2^32 - 1. */
+int sort_f64_argsort(const double *x, size_t n, uint32_t *idx);
 
 #endif

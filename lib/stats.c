@@ -154,76 +154,13 @@ size_t stats_distinct_sorted(const double *sorted, size_t n)
     return d;
 }
 
-/* Same order as lib/sort.c: negative numbers have every bit flipped, others the sign bit. */
-static inline uint64_t f64_key(double d)
-{
-    uint64_t u;
-    if (isnan(d))
-        return UINT64_MAX;
-    memcpy(&u, &d, 8);
-    return (u & 0x8000000000000000ull) ? ~u : (u | 0x8000000000000000ull);
-}
-
-int stats_argsort(const double *x, size_t n, uint32_t *idx)
-{
-    if (n >= UINT32_MAX)
-        return AIOPS_ETOOBIG;
-    if (n == 0)
-        return AIOPS_OK;
-    enum { BITS = 16, BUCKETS = 1 << BITS, PASSES = 64 / BITS };
-    uint64_t *k = malloc(2 * n * sizeof *k);
-    uint32_t *i2 = malloc(n * sizeof *i2);
-    uint32_t *count = calloc((size_t)PASSES * BUCKETS, sizeof *count);
-    if (k == NULL || i2 == NULL || count == NULL) {
-        free(k);
-        free(i2);
-        free(count);
-        return AIOPS_ENOMEM;
-    }
-    uint64_t *ka = k, *kb = k + n;
-    uint32_t *ia = idx, *ib = i2;
-    for (size_t i = 0; i < n; i++) {
-        ka[i] = f64_key(x[i]);
-        ia[i] = (uint32_t)i;
-        for (int p = 0; p < PASSES; p++)
-            count[(size_t)p * BUCKETS + ((ka[i] >> (p * BITS)) & (BUCKETS - 1))]++;
-    }
-    for (int p = 0; p < PASSES; p++) {
-        uint32_t *c = count + (size_t)p * BUCKETS;
-        if (c[(ka[0] >> (p * BITS)) & (BUCKETS - 1)] == n)
-            continue; /* one digit value everywhere: the pass would not move anything */
-        uint32_t sum = 0;
-        for (size_t b = 0; b < BUCKETS; b++) {
-            uint32_t t = c[b];
-            c[b] = sum;
-            sum += t;
-        }
-        for (size_t i = 0; i < n; i++) {
-            uint32_t pos = c[(ka[i] >> (p * BITS)) & (BUCKETS - 1)]++;
-            kb[pos] = ka[i];
-            ib[pos] = ia[i];
-        }
-        uint64_t *tk = ka;
-        ka = kb;
-        kb = tk;
-        uint32_t *ti = ia;
-        ia = ib;
-        ib = ti;
-    }
-    if (ia != idx)
-        memcpy(idx, ia, n * sizeof *idx);
-    free(k);
-    free(i2);
-    free(count);
-    return AIOPS_OK;
-}
 
 int stats_rank_average(const double *x, size_t n, double *ranks)
 {
     uint32_t *idx = malloc((n ? n : 1) * sizeof *idx);
     if (idx == NULL)
         return AIOPS_ENOMEM;
-    int rv = stats_argsort(x, n, idx);
+    int rv = sort_f64_argsort(x, n, idx);
     if (rv != 0) {
         free(idx);
         return rv;

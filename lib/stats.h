@@ -50,13 +50,9 @@ size_t stats_count_at_most(const double *sorted, size_t n, double v);
 /* Number of distinct values in sorted[0..n) (-0.0 and +0.0 are one value). */
 size_t stats_distinct_sorted(const double *sorted, size_t n);
 
-/* Stable ascending argsort of x[0..n) (LSD radix sort on the IEEE-754 bits; NaNs last,
- * -0.0 before +0.0): idx receives a permutation of 0..n-1. n must be < UINT32_MAX
- * (AIOPS_ETOOBIG otherwise); AIOPS_ENOMEM when scratch (12 n bytes) cannot be had. */
-int stats_argsort(const double *x, size_t n, uint32_t *idx);
 /* Average (1-based) ranks of x[0..n) into ranks (ties share the mean of their ranks, as
  * scipy.stats.rankdata / pandas rank(method="average")); NaN values get NaN ranks and are
- * not counted. AIOPS_ENOMEM / AIOPS_ETOOBIG as stats_argsort(). */
+ * not counted. AIOPS_ENOMEM / AIOPS_ETOOBIG as sort_f64_argsort() (lib/sort.h). */
 int stats_rank_average(const double *x, size_t n, double *ranks);
 
 /* --- histograms ---------------------------------------------------------------------- */

@@ -3,17 +3,7 @@
 #include <string.h>
 
 #include "err.h"
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "util.h"
 
 int url_decode(const char *s, size_t n, int plus_is_space, char *out, size_t cap, size_t *outlen)
 {
@@ -24,7 +14,7 @@ int url_decode(const char *s, size_t n, int plus_is_space, char *out, size_t cap
             int hi, lo;
             if (i + 2 >= n)
                 return AIOPS_EPARSE;
-            if ((hi = hexval(s[i + 1])) < 0 || (lo = hexval(s[i + 2])) < 0)
+            if ((hi = hex_value(s[i + 1])) < 0 || (lo = hex_value(s[i + 2])) < 0)
                 return AIOPS_EPARSE;
             c = (char)(hi << 4 | lo);
             if (c == '\0')

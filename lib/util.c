@@ -253,7 +253,23 @@ void base64_encode(char *out, const void *p, size_t n)
     b64_encode(out, p, n, b64std, 1);
 }
 
-int base64url_decode(const char *s, size_t slen, uint8_t *out, size_t outcap, size_t *outlen)
+static int b64_value(char c, int url)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == (url ? '-' : '+'))
+        return 62;
+    if (c == (url ? '_' : '/'))
+        return 63;
+    return -1;
+}
+
+static int b64_decode(const char *s, size_t slen, int url, uint8_t *out, size_t outcap,
+                      size_t *outlen)
 {
     uint32_t acc = 0;
     int bits = 0;
@@ -261,19 +277,8 @@ int base64url_decode(const char *s, size_t slen, uint8_t *out, size_t outcap, si
     if (slen % 4 == 1)
         return AIOPS_EPARSE;
     for (size_t i = 0; i < slen; i++) {
-        char c = s[i];
-        int v;
-        if (c >= 'A' && c <= 'Z')
-            v = c - 'A';
-        else if (c >= 'a' && c <= 'z')
-            v = c - 'a' + 26;
-        else if (c >= '0' && c <= '9')
-            v = c - '0' + 52;
-        else if (c == '-')
-            v = 62;
-        else if (c == '_')
-            v = 63;
-        else
+        int v = b64_value(s[i], url);
+        if (v < 0)
             return AIOPS_EPARSE;
         acc = (acc << 6) | (uint32_t)v;
         bits += 6;
@@ -289,6 +294,39 @@ int base64url_decode(const char *s, size_t slen, uint8_t *out, size_t outcap, si
         return AIOPS_EPARSE;
     *outlen = o;
     return AIOPS_OK;
+}
+
+int base64url_decode(const char *s, size_t slen, uint8_t *out, size_t outcap, size_t *outlen)
+{
+    return b64_decode(s, slen, 1, out, outcap, outlen);
+}
+
+int base64_decode(const char *s, size_t slen, uint8_t *out, size_t outcap, size_t *outlen)
+{
+    if (slen % 4 != 0)
+        return AIOPS_EPARSE;
+    size_t pad = 0;
+    while (pad < 2 && slen > pad && s[slen - 1 - pad] == '=')
+        pad++;
+    return b64_decode(s, slen - pad, 0, out, outcap, outlen);
+}
+
+int hex_value(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int http_tchar(int c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return 1;
+    return c > 0 && c < 0x80 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
 int utf8_valid(const void *p, size_t n, size_t *bad_offset)

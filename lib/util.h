@@ -49,8 +49,15 @@ int ct_memcmp(const void *a, const void *b, size_t n);
  * decode returns AIOPS_EPARSE on any character outside the alphabet. */
 void base64url_encode(char *out, const void *p, size_t n);
 int base64url_decode(const char *s, size_t slen, uint8_t *out, size_t outcap, size_t *outlen);
-/* Standard base64 with padding (used by the WebSocket handshake). */
+/* Standard base64 with padding (used by the WebSocket handshake). decode takes only the
+ * canonical form: padded to a multiple of 4, unused bits zero; AIOPS_EPARSE otherwise. */
 void base64_encode(char *out, const void *p, size_t n);
+int base64_decode(const char *s, size_t slen, uint8_t *out, size_t outcap, size_t *outlen);
+
+/* The value of a hex digit, or -1. */
+int hex_value(int c);
+/* 1 for a character of an HTTP token (RFC 9110 section 5.6.2: tchar). */
+int http_tchar(int c);
 
 /* 1 when the n bytes at p are valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF);
  * otherwise 0 and *bad_offset (when not NULL) receives the offset of the first bad byte. */

@@ -35,11 +35,17 @@ static int query_long(struct svc_call *c, const char *name, long def, long min, 
     return 0;
 }
 
-static void not_found(struct svc_call *c, const char *id)
+/* Answers a failed dataset operation: 404 dataset_not_found, or what svc_reply_failure()
+ * makes of the error. */
+static void reply_dataset_failure(struct svc_call *c, int rv, const char *id, const char *what)
 {
-    char msg[128];
-    snprintf(msg, sizeof msg, "no dataset %.60s", id);
-    svc_reply_error(c, 404, "dataset_not_found", msg, json_pack("{s:s}", "id", id));
+    if (rv == AIOPS_ENOTFOUND) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "no dataset %.60s", id);
+        svc_reply_error(c, 404, "dataset_not_found", msg, json_pack("{s:s}", "id", id));
+    } else {
+        svc_reply_failure(c, rv, what);
+    }
 }
 
 void handle_datasets_list(struct svc_call *c)
@@ -62,12 +68,8 @@ void handle_datasets_get(struct svc_call *c)
     const char *id = svc_param(c, 0);
     json_t *out;
     int rv = datasets_get(svc_db(c), svc_project(c), id, &out);
-    if (rv == AIOPS_ENOTFOUND) {
-        not_found(c, id);
-        return;
-    }
     if (rv != 0) {
-        svc_reply_failure(c, rv, "reading the dataset");
+        reply_dataset_failure(c, rv, id, "reading the dataset");
         return;
     }
     svc_reply_json(c, 200, out);
@@ -109,12 +111,8 @@ void handle_datasets_preview(struct svc_call *c)
     struct table t;
     memset(&t, 0, sizeof t);
     int rv = datasets_load(svc_db(c), svc_project(c), id, (size_t)rows, &t);
-    if (rv == AIOPS_ENOTFOUND) {
-        not_found(c, id);
-        return;
-    }
     if (rv != 0) {
-        svc_reply_failure(c, rv, "reading the dataset");
+        reply_dataset_failure(c, rv, id, "reading the dataset");
         return;
     }
     table_summarize(&t);
@@ -137,12 +135,8 @@ void handle_datasets_profile(struct svc_call *c)
     int explicit_target = svc_query(c, "target", target, sizeof target) == 0 && target[0];
     json_t *meta;
     int rv = datasets_get(svc_db(c), project, id, &meta);
-    if (rv == AIOPS_ENOTFOUND) {
-        not_found(c, id);
-        return;
-    }
     if (rv != 0) {
-        svc_reply_failure(c, rv, "reading the dataset");
+        reply_dataset_failure(c, rv, id, "reading the dataset");
         return;
     }
     const char *stored_target = json_string_value(json_object_get(meta, "target"));
@@ -160,10 +154,7 @@ void handle_datasets_profile(struct svc_call *c)
     struct table t;
     memset(&t, 0, sizeof t);
     if ((rv = datasets_load(svc_db(c), project, id, 0, &t)) != 0) {
-        if (rv == AIOPS_ENOTFOUND)
-            not_found(c, id);
-        else
-            svc_reply_failure(c, rv, "reading the dataset");
+        reply_dataset_failure(c, rv, id, "reading the dataset");
         return;
     }
     long tcol = -1;
@@ -195,12 +186,8 @@ void handle_datasets_delete(struct svc_call *c)
     const char *id = svc_param(c, 0);
     const char *project = svc_project(c);
     int rv = datasets_delete(svc_db(c), project, id);
-    if (rv == AIOPS_ENOTFOUND) {
-        not_found(c, id);
-        return;
-    }
     if (rv != 0) {
-        svc_reply_failure(c, rv, "deleting the dataset");
+        reply_dataset_failure(c, rv, id, "deleting the dataset");
         return;
     }
     svc_publish(svc_of(c), project, "/ws/datasets", "dataset_deleted",

@@ -6,6 +6,7 @@ Services run from the build under test (build/san by default: AddressSanitizer +
 sanitizer report or a non-zero exit of any process at shutdown fails the run (shutdown()).
 With AIOPS_VALGRIND=1 the services run under valgrind instead (use a release build).
 """
+import contextlib
 import http.client
 import json
 import os
@@ -155,6 +156,24 @@ class Stack:
             self.wait_service(name)
         return p
 
+    @contextlib.contextmanager
+    def extra_gateway(self, name, **env):
+        """A second gateway in front of the same services, with env overrides; yields its
+        port once it is ready and checks that it stops cleanly on SIGTERM."""
+        port = free_port()
+        e = self.service_env("gateway")
+        e.update({k: str(v) for k, v in env.items()})
+        e["AIOPS_PORT"] = str(port)
+        log = open(os.path.join(self.logdir, name + ".log"), "ab")
+        p = subprocess.Popen(self.command("gateway"), env=e, stdout=log, stderr=log)
+        log.close()
+        try:
+            self.wait_ready(port=port, proc=p)
+            yield port
+        finally:
+            p.send_signal(signal.SIGTERM)
+            assert p.wait(timeout=60) == 0, "%s exited with %s" % (name, p.returncode)
+
     def kill(self, name, sig=signal.SIGKILL):
         p = self.procs.pop(name)
         p.send_signal(sig)
@@ -178,17 +197,18 @@ class Stack:
             time.sleep(0.1)
         raise RuntimeError("aiops-%s did not answer its health check" % name)
 
-    def wait_ready(self, timeout=60):
+    def wait_ready(self, timeout=60, port=None, proc=None):
         deadline = time.time() + timeout
         last = None
+        proc = proc or self.procs["gateway"]
         while time.time() < deadline:
             try:
-                last = self.http("GET", "/readyz", auth=False)
+                last = self.http("GET", "/readyz", auth=False, port=port)
                 if last.status == 200:
                     return
             except OSError:
                 pass
-            if self.procs["gateway"].poll() is not None:
+            if proc.poll() is not None:
                 raise RuntimeError("the gateway exited; log:\n" + self.log_tail("gateway"))
             time.sleep(0.1)
         raise RuntimeError("the stack did not become ready: %r" % (last,))

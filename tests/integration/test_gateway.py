@@ -1,7 +1,6 @@
 """The gateway as a client sees it: health, readiness, metrics, routing, limits, CORS,
 request ids, malformed HTTP, dead and slow services, concurrency."""
 import json
-import os
 import re
 import shutil
 import signal
@@ -274,21 +273,7 @@ def test_dead_service_is_503_fast_and_comes_back(stack):
 def test_slow_service_is_504_and_the_gateway_never_hangs(stack):
     """A service that holds a request past the route timeout: 504 at the deadline, while a
     second gateway (route timeouts scaled to 10%) keeps answering everything else."""
-    port = harness.free_port()
-    env = stack.service_env("gateway")
-    env.update({"AIOPS_PORT": str(port), "GATEWAY_TIMEOUT_PCT": "10"})
-    log = open(os.path.join(stack.logdir, "gateway-fast.log"), "ab")
-    gw = subprocess.Popen(stack.command("gateway"), env=env, stdout=log, stderr=log)
-    log.close()
-    try:
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            try:
-                if stack.http("GET", "/readyz", auth=False, port=port).status == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.1)
+    with stack.extra_gateway("gateway-fast", GATEWAY_TIMEOUT_PCT=10) as port:
         victim = stack.procs["report"]
         victim.send_signal(signal.SIGSTOP)
         try:
@@ -304,9 +289,6 @@ def test_slow_service_is_504_and_the_gateway_never_hangs(stack):
             assert r.status == 200
         finally:
             victim.send_signal(signal.SIGCONT)
-    finally:
-        gw.send_signal(signal.SIGTERM)
-        assert gw.wait(timeout=60) == 0
 
 
 def test_disable_auth_is_refused_off_loopback(stack):

@@ -3,7 +3,6 @@ file, the seed-000 response shape, dedup, bad inputs (exact status and code, not
 behind in PostgreSQL), dataset listing, preview, profile and delete."""
 import csv
 import glob
-import io
 import math
 import os
 import uuid

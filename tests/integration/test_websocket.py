@@ -1,18 +1,13 @@
 """WebSocket through the gateway: handshake, events published by a service, project
 isolation, protocol errors, clean and abrupt closes, many clients, a slow reader."""
 import json
-import os
 import socket
-import struct
-import subprocess
 import threading
 import time
 import uuid
 
-import harness
 import wsclient
-from test_auth import bearer, claims, jwt
-from test_gateway import assert_error
+from test_auth import claims, jwt
 
 
 def key_headers(stack):
@@ -155,21 +150,7 @@ def test_a_slow_reader_is_dropped_without_stalling_others(stack):
     """A gateway with a 64 KiB per-client queue and small socket buffers; one client never
     reads. Events of ~50 KB (uploads with 800 long column names) overflow it; the fast
     client gets every event in time and the slow one is closed with 1008."""
-    port = harness.free_port()
-    env = stack.service_env("gateway")
-    env.update({"AIOPS_PORT": str(port), "WS_QUEUE_BYTES": "65536", "WS_SNDBUF_BYTES": "16384"})
-    log = open(os.path.join(stack.logdir, "gateway-ws.log"), "ab")
-    gw = subprocess.Popen(stack.command("gateway"), env=env, stdout=log, stderr=log)
-    log.close()
-    try:
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            try:
-                if stack.http("GET", "/readyz", auth=False, port=port).status == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.1)
+    with stack.extra_gateway("gateway-ws", WS_QUEUE_BYTES=65536, WS_SNDBUF_BYTES=16384) as port:
         slow_sock_opts = wsclient.WebSocket(port, "/ws/datasets", headers=key_headers(stack))
         slow_sock_opts.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         slow = slow_sock_opts
@@ -206,6 +187,3 @@ def test_a_slow_reader_is_dropped_without_stalling_others(stack):
         t.join(timeout=30)
         assert [m["file_id"] for m in got if isinstance(m, dict)] == ids, got[-1:]
         fast.close()
-    finally:
-        gw.send_signal(15)
-        assert gw.wait(timeout=60) == 0

@@ -57,4 +57,30 @@ static void test_signed_zero_and_infinities(void)
     CHECK(isnan(v[6]));
 }
 
-UNIT_MAIN(UNIT(test_small_and_large_match_qsort), UNIT(test_signed_zero_and_infinities))
+static void test_argsort_is_stable_with_nan_last(void)
+{
+    double x[] = {3.0, 1.0, NAN, 3.0, 2.0, 3.0};
+    uint32_t idx[6];
+    CHECK_INT(sort_f64_argsort(x, 6, idx), 0);
+    static const uint32_t want[] = {1, 4, 0, 3, 5, 2};
+    CHECK_MEM(idx, sizeof idx, want, sizeof want);
+    enum { N = 100000 };
+    double *v = malloc(N * sizeof *v);
+    uint32_t *ix = malloc(N * sizeof *ix);
+    srand(9);
+    for (size_t i = 0; i < N; i++)
+        v[i] = i % 10 == 0 ? NAN : (double)(rand() % 5000) - 2500;
+    CHECK_INT(sort_f64_argsort(v, N, ix), 0);
+    size_t bad = 0;
+    for (size_t i = 1; i < N; i++) {
+        double p = v[ix[i - 1]], q = v[ix[i]];
+        if (isnan(p) ? !isnan(q) || ix[i - 1] > ix[i] : (p > q || (p == q && ix[i - 1] > ix[i])))
+            bad++;
+    }
+    CHECK_INT(bad, 0);
+    free(v);
+    free(ix);
+}
+
+UNIT_MAIN(UNIT(test_small_and_large_match_qsort), UNIT(test_signed_zero_and_infinities),
+          UNIT(test_argsort_is_stable_with_nan_last))

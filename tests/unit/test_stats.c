@@ -351,33 +351,12 @@ static void test_auc_large_matches_rank_formula(void)
     free(y);
 }
 
-static void test_ranks_and_argsort(void)
+static void test_ranks(void)
 {
     /* pd.Series([3.0, 1.0, nan, 3.0, 2.0, 3.0]).rank() -> [4, 1, nan, 4, 2, 4] */
     double x[] = {3.0, 1.0, NAN, 3.0, 2.0, 3.0}, r[6];
     CHECK_INT(stats_rank_average(x, 6, r), 0);
     CHECK(r[0] == 4 && r[1] == 1 && isnan(r[2]) && r[3] == 4 && r[4] == 2 && r[5] == 4);
-    uint32_t idx[6];
-    CHECK_INT(stats_argsort(x, 6, idx), 0);
-    static const uint32_t want[] = {1, 4, 0, 3, 5, 2}; /* stable, NaN last */
-    CHECK_MEM(idx, sizeof idx, want, sizeof want);
-    /* large: the permutation sorts, and is stable */
-    enum { N = 100000 };
-    double *v = malloc(N * sizeof *v);
-    uint32_t *ix = malloc(N * sizeof *ix);
-    lcg(v, N, 9);
-    for (size_t i = 0; i < N; i++)
-        v[i] = i % 10 == 0 ? NAN : floor(v[i] * 5000) - 2500;
-    CHECK_INT(stats_argsort(v, N, ix), 0);
-    size_t bad = 0;
-    for (size_t i = 1; i < N; i++) {
-        double p = v[ix[i - 1]], q = v[ix[i]];
-        if (isnan(p) ? !isnan(q) || ix[i - 1] > ix[i] : (p > q || (p == q && ix[i - 1] > ix[i])))
-            bad++;
-    }
-    CHECK_INT(bad, 0);
-    free(v);
-    free(ix);
 }
 
 UNIT_MAIN(UNIT(test_moments_match_pandas), UNIT(test_moments_degenerate),
@@ -385,4 +364,4 @@ UNIT_MAIN(UNIT(test_moments_match_pandas), UNIT(test_moments_degenerate),
           UNIT(test_corr_matrix_pairwise_matches_pandas), UNIT(test_corr_matrix_offsets),
           UNIT(test_corr_matrix_mixed_gaps), UNIT(test_corr_matrix_edge_cases),
           UNIT(test_auc_ties_and_nan), UNIT(test_auc_large_matches_rank_formula),
-          UNIT(test_ranks_and_argsort))
+          UNIT(test_ranks))

@@ -52,6 +52,15 @@ static void test_base64url_roundtrip(void)
     char std[16];
     base64_encode(std, "fo", 2);
     CHECK_STR(std, "Zm8=");
+    CHECK_INT(base64_decode("Zm8=", 4, out, sizeof out, &n), 0);
+    CHECK_MEM(out, n, "fo", 2);
+    CHECK_INT(base64_decode("Zm9=", 4, out, sizeof out, &n), AIOPS_EPARSE); /* bits not zero */
+    CHECK_INT(base64_decode("Zm8", 3, out, sizeof out, &n), AIOPS_EPARSE);  /* unpadded */
+    CHECK_INT(base64_decode("Zm-_", 4, out, sizeof out, &n), AIOPS_EPARSE); /* url alphabet */
+    CHECK_INT(hex_value('f'), 15);
+    CHECK_INT(hex_value('G'), -1);
+    CHECK(http_tchar('~') && http_tchar('A') && !http_tchar(' ') && !http_tchar('(') &&
+          !http_tchar(0xc3));
 }
 
 static void test_utf8_validation(void)
