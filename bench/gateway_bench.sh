@@ -7,7 +7,8 @@
 # DISABLE_AUTH=1 on loopback, access logs on as in production), and a minimal evhttp server
 # returning a fixed body (bench/evhttp_ceiling.c: the most evhttp can do here). Measures
 # requests/s and p99 latency of: the ceiling; GET /api/health (answered by the gateway);
-# GET /api/v1/ingest/health (a round trip gateway -> svc-ingest over nng and back).
+# GET /api/v1/ingest/health (a round trip gateway -> svc-ingest over nng and back); and,
+# for reference, a bare nng REQ/REP round trip between two processes (bench/nng_roundtrip.c).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
@@ -26,6 +27,7 @@ cleanup() {
 trap cleanup EXIT
 
 gcc -O2 -o "$tmp/ceiling" bench/evhttp_ceiling.c -levent
+gcc -O2 -o "$tmp/nng_roundtrip" bench/nng_roundtrip.c -lnng -lpthread
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 export DATABASE_URL REDIS_URL
 DATABASE_URL=$(scripts/pg.sh start "$tmp/pg" "$(free_port)" | sed -n 's/^DATABASE_URL=//p')
@@ -80,3 +82,5 @@ c=$(run "ceiling (minimal evhttp)" "http://127.0.0.1:$ceiling_port/" "$ceiling_p
 h=$(run "gateway GET /api/health" "http://127.0.0.1:$AIOPS_PORT/api/health" "$gw_pid")
 f=$(run "gateway GET /api/v1/ingest/health" "http://127.0.0.1:$AIOPS_PORT/api/v1/ingest/health" "$gw_pid" "$ingest_pid")
 python3 -c "c,h,f=$c,$h,$f; print('ratios to the ceiling: /api/health %.2f, forwarded %.2f (goal >= 0.50)' % (h/c, f/c))" >&2
+# the floor under any forwarded route: nng REQ/REP alone, shaped like the gateway's calls
+echo "nng REQ/REP alone: $("$tmp/nng_roundtrip" "tcp://127.0.0.1:$(free_port)" 4 32 "$secs")" >&2

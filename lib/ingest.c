@@ -34,10 +34,9 @@
  * Header: an empty name becomes "column_<i>" (1-based; warning empty_header); a repeated
  * name is an error. Target: opt->target matched exactly, else case-insensitively (absent:
  * error unknown_target); without one, the first column named clicked, click, label,
- * target or y (any case, in that order of names). The summary's task: boolean target or
- * one with 2 distinct values -> binary; other strings -> multiclass; whole numbers with at
- * most 20 distinct values -> multiclass; other numbers -> regression; datetime, or fewer
- * than 2 distinct values -> null. Datetime min/max/mean are ISO-8601 strings (UTC).
+ * target or y (any case, in that order of names). The summary's task is table_task()'s
+ * rule (lib/table.h), shared with the profile. Datetime min/max/mean are ISO-8601 strings
+ * (UTC).
  * An option delimiter that cannot separate fields (quote, CR, LF) is ignored: sniffed.
  *
  * Positions in issues: row = record number with the header as row 1, line = the physical
