@@ -50,6 +50,11 @@ static const struct {
     {"inspect", cmd_inspect, "inspect FILE.csv [--target COL]   upload summary, offline"},
     {"profile", cmd_profile, "profile FILE.csv [--target COL]   profile (EDA) JSON, offline"},
     {"upload", cmd_upload, "upload FILE.csv [--target COL]    upload to the gateway"},
+    {"train", cmd_train,
+     "train DATA.csv --target COL [--model gbdt|rf|linear] [--valid VALID.csv]\n"
+     "        [--param NAME=VALUE]... --out MODEL     train a model, offline"},
+    {"predict", cmd_predict, "predict MODEL DATA.csv [--out PRED.csv]   predictions as CSV"},
+    {"eval", cmd_eval, "eval MODEL DATA.csv                metrics of MODEL on DATA (JSON)"},
 };
 
 static int usage(void)

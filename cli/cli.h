@@ -24,5 +24,8 @@ void cli_error(const char *verb, const char *fmt, ...) __attribute__((format(pri
 int cmd_inspect(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_upload(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

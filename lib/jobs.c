@@ -117,3 +117,26 @@ int jobs_finish(struct db *db, const struct job *j, const char *worker, const ch
     PQclear(r);
     return n == 1 ? AIOPS_OK : AIOPS_ENOTFOUND;
 }
+
+int jobs_release(struct db *db, const struct job *j, const char *worker)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)j->id);
+    const char *v[2] = {id, worker};
+    PGresult *r;
+    int rv = db_execv(db, &r,
+                      "WITH back AS (UPDATE jobs SET status = 'queued',"
+                      " attempts = greatest(attempts - 1, 0), worker = NULL, lease_until = NULL"
+                      " WHERE id = $1::bigint AND worker = $2 AND status = 'running'"
+                      " RETURNING run_id) "
+                      "UPDATE runs SET status = 'queued' FROM back WHERE runs.id = back.run_id"
+                      " RETURNING runs.id",
+                      2, v);
+    if (rv != 0)
+        return rv;
+    int n = PQntuples(r);
+    PQclear(r);
+    if (n == 1)
+        db_execv(db, NULL, "SELECT pg_notify('aiops_jobs', 'released')", 0, NULL);
+    return n == 1 ? AIOPS_OK : AIOPS_ENOTFOUND;
+}

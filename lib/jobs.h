@@ -41,4 +41,8 @@ int jobs_heartbeat(struct db *db, const struct job *j, const char *worker, int l
 int jobs_finish(struct db *db, const struct job *j, const char *worker, const char *status,
                 const char *error);
 
+/* Gives a claimed job back to the queue without counting the attempt (a worker that stops
+ * gracefully); its run goes back to "queued". */
+int jobs_release(struct db *db, const struct job *j, const char *worker);
+
 #endif

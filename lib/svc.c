@@ -207,6 +207,21 @@ const char *svc_service_name(const struct svc *s)
     return s->name;
 }
 
+const char *svc_database_url(const struct svc *s)
+{
+    return s->db_url;
+}
+
+const char *svc_redis_url(const struct svc *s)
+{
+    return s->redis_url;
+}
+
+int svc_stopping(const struct svc *s)
+{
+    return atomic_load(&s->stopping);
+}
+
 void svc_set_userdata(struct svc *s, void *p)
 {
     s->userdata = p;

@@ -81,6 +81,11 @@ int svc_publish(struct svc *s, const char *project, const char *topic, const cha
                 json_t *payload);
 /* Name of the service ("ingest", ...). */
 const char *svc_service_name(const struct svc *s);
+/* The connection settings, for threads of the service's own that need connections. */
+const char *svc_database_url(const struct svc *s);
+const char *svc_redis_url(const struct svc *s);
+/* 1 once SIGTERM/SIGINT arrived: long work of the service's own threads should wind down. */
+int svc_stopping(const struct svc *s);
 /* Per-service state for the service's own code (set in start()). */
 void svc_set_userdata(struct svc *s, void *p);
 void *svc_userdata(const struct svc *s);

@@ -1,9 +1,52 @@
-/* svc-train: its routes are declared in lib/routes.c; until their issue lands they answer
- * 501 "not_implemented" through the service runtime (lib/svc.h), and "health" works. */
-#include "svc.h"
+/* svc-train: training (a durable job queue shared by every replica), run tracking, the model
+ * registry, and predictions. Training runs on its own threads (TRAIN_WORKERS, default 1),
+ * never on the threads that answer requests, so predictions and health calls are never
+ * held up by it. */
+#include "train_svc.h"
+
+static int start(struct svc *s)
+{
+    int rv = serve_start(s);
+    return rv != 0 ? rv : workers_start(s);
+}
+
+static void stop(struct svc *s)
+{
+    (void)s;
+    workers_stop();
+    serve_stop();
+}
+
+static const struct svc_handler handlers[] = {
+    {"train.start", handle_train_start},
+    {"train.status", handle_train_status},
+    {"runs.list", handle_runs_list},
+    {"runs.get", handle_runs_get},
+    {"runs.compare", handle_runs_compare},
+    {"runs.metrics", handle_runs_metrics},
+    {"runs.tags", handle_runs_tags},
+    {"runs.cancel", handle_runs_cancel},
+    {"models.list", handle_models_list},
+    {"models.versions", handle_models_versions},
+    {"models.alias_set", handle_models_alias_set},
+    {"models.alias_delete", handle_models_alias_delete},
+    {"models.promote", handle_models_promote},
+    {"models.rollback", handle_models_rollback},
+    {"models.artifact", handle_models_artifact},
+    {"models.predict", handle_models_predict},
+    {"v2.infer", handle_v2_infer},
+    {"v2.ready", handle_v2_ready},
+    {"v2.metadata", handle_v2_metadata},
+};
 
 int main(int argc, char **argv)
 {
-    static const struct svc_def def = {.id = SVC_TRAIN};
+    static const struct svc_def def = {
+        .id = SVC_TRAIN,
+        .handlers = handlers,
+        .nhandlers = sizeof handlers / sizeof handlers[0],
+        .start = start,
+        .stop = stop,
+    };
     return svc_main(&def, argc, argv);
 }

@@ -88,6 +88,9 @@ class Stack:
             "DISABLE_AUTH": "0",
             "CORS_ORIGINS": "http://localhost:3000",
             "SERVICE_WORKERS": "4",
+            # short leases so that a killed training worker's job is taken over quickly
+            "TRAIN_LEASE_SECONDS": "3",
+            "TRAIN_WORKERS": "1",
             "LOG_LEVEL": "info",
             "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:halt_on_error=1",
             "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",

@@ -96,8 +96,7 @@ def test_unknown_route_and_wrong_method(stack):
 
 
 def test_routes_of_later_issues_answer_501(stack):
-    for method, path, body in [("POST", "/api/train", {"file_id": "x"}),
-                               ("GET", "/api/train/runs", None),
+    for method, path, body in [("GET", "/api/v1/models/info", None),
                                ("GET", "/api/report/ai/r1", None),
                                ("GET", "/api/drift/status", None),
                                ("GET", "/api/report/feature-importance/r1", None)]:

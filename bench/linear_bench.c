@@ -1,0 +1,132 @@
+/* linear_bench.c -- times linear_train / linear_predict (logistic regression) on a dataset in
+ * the benchmark's binary form (bench/linear_data.py writes it), so that CSV parsing is not
+ * part of what is measured. Built and run by bench/linear_bench.sh.
+ *
+ *   linear_bench TRAIN.bin TEST.bin [l2=X] [max_iter=N] [tol=X] [progress=0|1]
+ *
+ * The binary form: int64 nrows, int64 ncols, int64 ncat[ncols] (0: numeric, else the
+ * category count of a categorical column coded 0..ncat-1), ncols * nrows float64
+ * column-major features (NaN = missing), nrows float64 targets (class index).
+ * Prints one JSON object: train_s (wall; standardisation included), train_cpu_s (CPU time
+ * of all threads), iterations, converged,
+ * predict_s, and auc / accuracy / logloss on TEST. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "linear.h"
+#include "metrics.h"
+#include "util.h"
+
+static int load(const char *path, struct fmatrix *m, double **y)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return -1;
+    int64_t hdr[2];
+    if (fread(hdr, 8, 2, f) != 2 || hdr[0] <= 0 || hdr[1] <= 0 || hdr[1] > 100000) {
+        fclose(f);
+        return -1;
+    }
+    size_t n = (size_t)hdr[0], nc = (size_t)hdr[1];
+    int64_t *ncat = malloc(nc * 8);
+    m->nrows = n;
+    m->ncols = nc;
+    m->x = malloc(n * nc * sizeof *m->x);
+    m->is_cat = calloc(nc, 1);
+    m->ncat = calloc(nc, sizeof *m->ncat);
+    *y = malloc(n * sizeof **y);
+    int ok = ncat && m->x && m->is_cat && m->ncat && *y && fread(ncat, 8, nc, f) == nc &&
+             fread(m->x, 8, n * nc, f) == n * nc && fread(*y, 8, n, f) == n;
+    for (size_t j = 0; ok && j < nc; j++) {
+        m->is_cat[j] = ncat[j] > 0;
+        m->ncat[j] = (uint32_t)ncat[j];
+    }
+    free(ncat);
+    fclose(f);
+    return ok ? 0 : -1;
+}
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int quiet(void *arg, const struct train_progress *p)
+{
+    (void)arg;
+    (void)p;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s TRAIN.bin TEST.bin [l2=X] [max_iter=N] [tol=X] [progress=0|1]\n",
+                argv[0]);
+        return 2;
+    }
+    struct linear_params p;
+    linear_params_default(&p, LINEAR_LOGISTIC);
+    int progress = 0;
+    for (int i = 3; i < argc; i++) {
+        const char *v = strchr(argv[i], '=');
+        if (v == NULL)
+            return 2;
+        v++;
+        if (strncmp(argv[i], "l2=", 3) == 0)
+            p.l2 = atof(v);
+        else if (strncmp(argv[i], "max_iter=", 9) == 0)
+            p.max_iter = atoi(v);
+        else if (strncmp(argv[i], "tol=", 4) == 0)
+            p.tol = atof(v);
+        else if (strncmp(argv[i], "progress=", 9) == 0)
+            progress = atoi(v);
+        else
+            return 2;
+    }
+    struct fmatrix tr, te;
+    double *ytr, *yte;
+    if (load(argv[1], &tr, &ytr) != 0 || load(argv[2], &te, &yte) != 0) {
+        fprintf(stderr, "cannot read the inputs\n");
+        return 1;
+    }
+    char err[256];
+    struct linear *m = NULL;
+    double c0 = cpu_now();
+    uint64_t t0 = time_mono_ns();
+    int rc = linear_train(&tr, ytr, NULL, &p, progress ? quiet : NULL, NULL, &m, err, sizeof err);
+    uint64_t t1 = time_mono_ns();
+    double c1 = cpu_now();
+    if (rc != 0) {
+        fprintf(stderr, "train: %s: %s\n", aiops_strerror(rc), err);
+        return 1;
+    }
+    double *prob = malloc(te.nrows * 2 * sizeof *prob);
+    uint64_t t2 = time_mono_ns();
+    rc = linear_predict(m, &te, prob);
+    uint64_t t3 = time_mono_ns();
+    int iters = 0, conv = 0;
+    linear_fit_info(m, &iters, &conv);
+    printf("{\"train_s\": %.3f, \"train_cpu_s\": %.3f, \"iterations\": %d, \"converged\": %d, "
+           "\"predict_s\": %.4f, "
+           "\"auc\": %.6f, \"accuracy\": %.6f, \"logloss\": %.6f}\n",
+           (double)(t1 - t0) / 1e9, c1 - c0, iters, conv, (double)(t3 - t2) / 1e9,
+           metric_auc(yte, prob, te.nrows, 2), metric_accuracy(yte, prob, te.nrows, 2),
+           metric_logloss(yte, prob, te.nrows, 2));
+    linear_free(m);
+    free(prob);
+    free(tr.x);
+    free(tr.is_cat);
+    free(tr.ncat);
+    free(te.x);
+    free(te.is_cat);
+    free(te.ncat);
+    free(ytr);
+    free(yte);
+    return rc == 0 ? 0 : 1;
+}

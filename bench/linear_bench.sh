@@ -1,0 +1,86 @@
+#!/bin/bash
+# Logistic regression fit time: our linear_train (L-BFGS, standardisation included) against
+# scikit-learn's LogisticRegression(solver="lbfgs") with the same C (= 1 / l2), max_iter
+# and tol on inputs it gets already standardised (StandardScaler, timed apart), on
+# lightgbm_higgs_binary (7,000 rows x 28) and on a seeded 1,000,000 x 30 synthetic set.
+#
+#   bench/linear_bench.sh [--rows N] [--runs K] [--c C] [--max-iter N] [--keep DIR]
+#
+# Inputs are written by bench/linear_data.py into a temporary directory (or DIR, reused
+# when it already holds them; never the repository). Each side runs K times (default 3);
+# the table gives median wall and CPU seconds of the fit, iterations, and test AUC /
+# accuracy of both, and the wall-time ratio.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROWS=1000000
+RUNS=3
+C=1.0
+MAX_ITER=100
+TOL=1e-4
+KEEP=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --rows) ROWS=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    --c) C=$2; shift 2 ;;
+    --max-iter) MAX_ITER=$2; shift 2 ;;
+    --keep) KEEP=$2; shift 2 ;;
+    *) echo "usage: $0 [--rows N] [--runs K] [--c C] [--max-iter N] [--keep DIR]" >&2; exit 2 ;;
+    esac
+done
+
+PY=/usr/bin/python3
+DATA_DIR=${AIOPS_DATA_DIR:-}
+for d in "$DATA_DIR" ../shared/data /work/shared/data; do
+    if [ -n "$d" ] && [ -d "$d/lightgbm_higgs_binary" ]; then DATA_DIR=$d; break; fi
+done
+if [ -n "$KEEP" ]; then
+    DIR=$KEEP
+    mkdir -p "$DIR"
+else
+    DIR=$(mktemp -d /tmp/aiops-linear-bench.XXXXXX)
+    trap 'rm -rf "$DIR"' EXIT
+fi
+
+make -s build/rel/libaiops.a
+gcc -std=c11 -O2 -g -pthread -D_GNU_SOURCE -Ilib -o "$DIR/linear_bench" bench/linear_bench.c \
+    build/rel/libaiops.a -Wl,--as-needed -ljansson -lopenblas -lcrypto -lpthread -lm
+
+if [ ! -s "$DIR/lsynth_train.bin" ]; then
+    echo "generating the synthetic set ($ROWS rows) into $DIR ..." >&2
+    "$PY" bench/linear_data.py synth "$DIR" --rows "$ROWS"
+fi
+if [ ! -s "$DIR/higgs_train.bin" ]; then
+    "$PY" bench/linear_data.py higgs "$DIR" "$DATA_DIR"
+fi
+L2=$("$PY" -c "print(1.0 / float('$C'))")
+
+# runs a side RUNS times; prints the median of each field as one JSON object
+median_runs() {
+    local out
+    out=$(for _ in $(seq "$RUNS"); do "$@"; done)
+    "$PY" -c '
+import json, statistics, sys
+rows = [json.loads(l) for l in sys.stdin.read().splitlines() if l.strip()]
+print(json.dumps({k: statistics.median(r[k] for r in rows) for k in rows[0]}))' <<<"$out"
+}
+
+printf "| data | ours: fit wall / CPU s | iterations | AUC | accuracy | scikit-learn: fit wall / CPU s (+ StandardScaler) | iterations | AUC | accuracy | speed-up (wall) |\n"
+printf "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
+for name in higgs lsynth; do
+    ours=$(median_runs "$DIR/linear_bench" "$DIR/${name}_train.bin" "$DIR/${name}_test.bin" \
+        "l2=$L2" "max_iter=$MAX_ITER" "tol=$TOL")
+    sk=$(median_runs "$PY" bench/linear_data.py sklearn "$DIR/${name}_train.bin" \
+        "$DIR/${name}_test.bin" "$C" "$MAX_ITER" "$TOL")
+    "$PY" -c '
+import json, sys
+name, o, s = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+label = {"higgs": "lightgbm_higgs_binary 7,000 x 28", "lsynth": "synthetic %s x 30"}[name]
+if name == "lsynth":
+    label = label % format(int(sys.argv[4]), ",")
+print("| %s | %.3f / %.3f | %d | %.4f | %.4f | %.3f / %.3f (+ %.3f) | %d | %.4f | %.4f | %.1fx |" % (
+    label, o["train_s"], o["train_cpu_s"], o["iterations"], o["auc"], o["accuracy"],
+    s["train_s"], s["train_cpu_s"], s["scale_s"], s["iterations"], s["auc"], s["accuracy"],
+    s["train_s"] / o["train_s"]))' "$name" "$ours" "$sk" "$ROWS"
+done

@@ -1,0 +1,72 @@
+#!/bin/bash
+# Prediction serving: POST /api/v1/models/{name}/predict through our gateway against the
+# same endpoint served by FastAPI + uvicorn with XGBoost (bench/predict_fastapi.py), the
+# stack our users run today. Both models: gradient-boosted trees, 100 rounds, depth 6,
+# learning rate 0.1, trained on HIGGS (../shared/data, 7000 x 28); requests of 1 and of 100
+# rows from its test file; wrk -t2 -c32 (uvicorn with 1 worker as the seeds run it, and with
+# 2, one per core).
+#
+#   bench/predict_bench.sh [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)"; exit 1; }
+/usr/bin/python3 -c 'import fastapi, uvicorn, xgboost' 2>/dev/null ||
+  { echo "needs python3-fastapi python3-uvicorn python3-xgboost"; exit 1; }
+data=${AIOPS_DATA_DIR:-../shared/data}/lightgbm_higgs_binary
+make -s all
+tmp=$(mktemp -d /tmp/aiops-bench.XXXXXX)
+. bench/stack.sh
+stack_start
+base=http://127.0.0.1:$AIOPS_PORT
+
+# our model, through the API as a user would
+fid=$(curl -sf -H 'Content-Type: text/csv' --data-binary @"$data/higgs_train.csv" \
+  "$base/api/upload?filename=higgs.csv" | python3 -c 'import json,sys; print(json.load(sys.stdin)["file_id"])')
+run=$(curl -sf -H 'Content-Type: application/json' -d '{"file_id":"'"$fid"'","target":"label",
+  "model":"gbdt","model_name":"higgs","config":{"rounds":100,"max_depth":6,"learning_rate":0.1,
+  "valid_fraction":0}}' "$base/api/train" | python3 -c 'import json,sys; print(json.load(sys.stdin)["run_id"])')
+for _ in $(seq 1 600); do
+  st=$(curl -sf "$base/api/v1/runs/$run" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
+  [ "$st" = completed ] && break
+  [ "$st" = failed ] && { echo "training failed"; cat "$tmp/train.log"; exit 1; }
+  sleep 0.2
+done
+
+# theirs
+/usr/bin/python3 bench/predict_fastapi.py train "$data/higgs_train.csv" label "$tmp/xgb.json" 100 6 0.1
+api_port=$(free_port)
+api2_port=$(free_port)
+(cd bench && PREDICT_MODEL="$tmp/xgb.json" exec /usr/bin/python3 -m uvicorn predict_fastapi:app \
+  --host 127.0.0.1 --port "$api_port" --log-level warning --no-access-log) &
+pids+=($!); api_pid=$!
+(cd bench && PREDICT_MODEL="$tmp/xgb.json" exec /usr/bin/python3 -m uvicorn predict_fastapi:app \
+  --host 127.0.0.1 --port "$api2_port" --workers 2 --log-level warning --no-access-log) &
+pids+=($!); api2_pid=$!
+for p in $api_port $api2_port; do
+  for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$p/health" >/dev/null 2>&1 && break; sleep 0.1; done
+done
+
+# request bodies: the first row, and the first 100 rows, of the test file
+/usr/bin/python3 - "$data/higgs_test.csv" "$tmp" <<'PY'
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+for n in (1, 100):
+    inst = [{k: float(v) for k, v in r.items() if k != "label"} for r in rows[:n]]
+    body = json.dumps({"instances": inst})
+    with open("%s/post%d.lua" % (sys.argv[2], n), "w") as f:
+        f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
+        f.write("wrk.body = %s\n" % json.dumps(body))
+PY
+# both answer the same question alike (same data, same parameters, different trainers)
+curl -sf -H 'Content-Type: application/json' -d @<(sed -n 's/^wrk.body = //p' "$tmp/post1.lua" | python3 -c 'import json,sys; print(json.loads(sys.stdin.read()))') "$base/api/v1/models/higgs/predict" >&2; echo >&2
+curl -sf -H 'Content-Type: application/json' -d @<(sed -n 's/^wrk.body = //p' "$tmp/post1.lua" | python3 -c 'import json,sys; print(json.loads(sys.stdin.read()))') "http://127.0.0.1:$api_port/api/v1/models/higgs/predict" >&2; echo >&2
+
+echo "wrk -t2 -c${conns:-32} -d${secs}s on $(nproc) cores" >&2
+upids=$(pgrep -P "$api2_pid" | tr '\n' ' ')
+for n in 1 100; do
+  o=$(wrk_run "ours: $n row(s)" "$base/api/v1/models/higgs/predict" "$tmp/post$n.lua" "$gw_pid" "${svc_pid[train]}")
+  f1=$(wrk_run "FastAPI+uvicorn 1 worker: $n row(s)" "http://127.0.0.1:$api_port/api/v1/models/higgs/predict" "$tmp/post$n.lua" "$api_pid")
+  f2=$(wrk_run "FastAPI+uvicorn 2 workers: $n row(s)" "http://127.0.0.1:$api2_port/api/v1/models/higgs/predict" "$tmp/post$n.lua" $upids)
+  python3 -c "o,f1,f2=$o,$f1,$f2; print('$n row(s): ours / FastAPI = %.1fx (1 worker), %.1fx (2 workers); goal >= 10x' % (o/f1, o/f2))" >&2
+done

@@ -1,0 +1,78 @@
+# Sourced by the benchmarks: starts a private PostgreSQL and Redis, the five services and the
+# gateway (release build, DISABLE_AUTH=1 on loopback) under $tmp, and stops them on exit.
+#   stack_start          -> AIOPS_PORT, gw_pid, svc_pid[ingest|train|...] set; ready to serve
+#   cpu_ticks PID...     -> user+system clock ticks of those processes so far
+#   free_port
+# Callers set `tmp` (a fresh directory) first and may append to `pids` to have more
+# processes stopped on exit.
+pids=()
+declare -A svc_pid
+stack_cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  scripts/redis.sh stop "$tmp/redis" >/dev/null 2>&1 || true
+  scripts/pg.sh stop "$tmp/pg" >/dev/null 2>&1 || true
+  rm -rf "$tmp"
+}
+trap stack_cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cpu_ticks() { local t=0; for p in "$@"; do t=$((t + $(awk '{print $14+$15}' /proc/$p/stat))); done; echo $t; }
+tick=$(getconf CLK_TCK)
+
+stack_start() {
+  chmod 755 "$tmp"
+  export DATABASE_URL REDIS_URL
+  DATABASE_URL=$(scripts/pg.sh start "$tmp/pg" "$(free_port)" | sed -n 's/^DATABASE_URL=//p')
+  REDIS_URL=$(scripts/redis.sh start "$tmp/redis" "$(free_port)" | sed -n 's/^REDIS_URL=//p')
+  export DISABLE_AUTH=1 AIOPS_BIND=127.0.0.1 AIOPS_PORT=$(free_port) LOG_LEVEL=${LOG_LEVEL:-info}
+  local s u rpc ev
+  for s in INGEST TRAIN EXPLAIN REPORT MONITOR; do
+    if [ "${TRANSPORT:-tcp}" = ipc ]; then
+      export ${s}_RPC_URL=ipc://$tmp/$s.rpc ${s}_EVENTS_URL=ipc://$tmp/$s.events
+    else
+      export ${s}_RPC_URL=tcp://127.0.0.1:$(free_port) ${s}_EVENTS_URL=tcp://127.0.0.1:$(free_port)
+    fi
+  done
+  bin/aiops-admin migrate 2>/dev/null
+  for s in ingest train explain report monitor; do
+    u=$(echo $s | tr a-z A-Z)
+    rpc=${u}_RPC_URL; ev=${u}_EVENTS_URL
+    RPC_LISTEN=${!rpc} EVENTS_LISTEN=${!ev} bin/aiops-$s 2>"$tmp/$s.log" &
+    pids+=($!)
+    svc_pid[$s]=$!
+  done
+  bin/aiops-gateway 2>"$tmp/gateway.log" &
+  pids+=($!)
+  gw_pid=$!
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$AIOPS_PORT/readyz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "the stack did not become ready; see $tmp/*.log" >&2
+  return 1
+}
+
+# wrk_run NAME URL LUA PID... : wrk -t2 -c$conns for $secs seconds (after a 3 s warm-up) with
+# the Lua script LUA ("-": plain GET); prints a line with requests/s, p99 and the server CPU
+# per request (of the PIDs) on stderr and echoes the requests/s. Any non-2xx answer fails.
+wrk_run() {
+  local name=$1 url=$2 lua=$3
+  shift 3
+  local s=()
+  [ "$lua" = - ] || s=(-s "$lua")
+  wrk -t2 -c"${conns:-32}" -d3s "${s[@]}" "$url" >/dev/null 2>&1 # warm up
+  local t0 out t1
+  t0=$(cpu_ticks "$@")
+  out=$(wrk -t2 -c"${conns:-32}" -d"${secs}s" --latency "${s[@]}" "$url")
+  t1=$(cpu_ticks "$@")
+  local rps p99 reqs non2xx
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+  reqs=$(echo "$out" | awk '/requests in/ {print $1}')
+  non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+  [ -z "$non2xx" ] || { echo "$name: $non2xx non-2xx answers" >&2; exit 1; }
+  local us
+  us=$(python3 -c "print('%.0f' % (($t1 - $t0) / $tick * 1e6 / $reqs))")
+  printf "%-40s %10s req/s   p99 %-8s  server CPU %5s us/request\n" "$name" "$rps" "$p99" "$us" >&2
+  echo "$rps"
+}

@@ -1,0 +1,305 @@
+/* aiops train / predict / eval -- training and scoring on local files, no server.
+ *
+ *   aiops train DATA.csv --target COL [--model gbdt|rf|linear] [--valid VALID.csv]
+ *               [--param NAME=VALUE]... --out MODEL
+ *       last line of stdout: {"model", "task", "train_seconds", "metrics" (on VALID)}
+ *   aiops predict MODEL DATA.csv [--out PRED.csv]
+ *       CSV: prediction,probability (binary: of the positive class, the class that sorts
+ *       last) | prediction,p_<class>... (multiclass) | prediction (regression)
+ *   aiops eval MODEL DATA.csv
+ *       {"auc","accuracy","f1","logloss"} (+"macro_f1" multiclass) | {"rmse","mae","r2"} */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "err.h"
+#include "featureset.h"
+#include "ingest.h"
+#include "jsonx.h"
+#include "model.h"
+#include "train.h"
+#include "util.h"
+
+static int read_csv(const char *verb, const char *path, struct ingest_result *r)
+{
+    int rv = ingest_csv_file(path, NULL, r);
+    if (rv != 0) {
+        cli_error(verb, "cannot read %s: %s", path, aiops_strerror(rv));
+        return 1;
+    }
+    if (r->n_errors > 0) {
+        for (size_t i = 0; i < r->n_issues; i++)
+            if (r->issues[i].severity == ISSUE_ERROR)
+                cli_error(verb, "%s: %s", path, r->issues[i].message);
+        return 1;
+    }
+    return 0;
+}
+
+static int progress_dots(void *arg, const struct train_progress *p)
+{
+    (void)arg;
+    if (p->total > 0 && (p->iteration % 10 == 0 || p->iteration == p->total))
+        fprintf(stderr, "\r[%d/%d] train loss %.5f  valid loss %.5f", p->iteration, p->total,
+                p->train_loss, p->valid_loss);
+    return 0;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    const char *data = NULL, *target = NULL, *valid_path = NULL, *out_path = NULL;
+    const char *kind_name = "gbdt";
+    json_t *params = json_object();
+    int quiet = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has = i + 1 < argc;
+        if (strcmp(a, "--target") == 0 && has)
+            target = argv[++i];
+        else if (strcmp(a, "--model") == 0 && has)
+            kind_name = argv[++i];
+        else if (strcmp(a, "--valid") == 0 && has)
+            valid_path = argv[++i];
+        else if (strcmp(a, "--out") == 0 && has)
+            out_path = argv[++i];
+        else if (strcmp(a, "--quiet") == 0)
+            quiet = 1;
+        else if (strcmp(a, "--param") == 0 && has) {
+            const char *kv = argv[++i], *eq = strchr(kv, '=');
+            if (eq == NULL || eq == kv) {
+                cli_error("train", "--param takes NAME=VALUE, not \"%s\"", kv);
+                json_decref(params);
+                return 2;
+            }
+            char name[128];
+            snprintf(name, sizeof name, "%.*s", (int)(eq - kv), kv);
+            json_object_set_new(params, name, json_string(eq + 1));
+        } else if (a[0] != '-' && data == NULL) {
+            data = a;
+        } else {
+            cli_error("train", "usage: aiops train DATA.csv --target COL [--model gbdt|rf|linear] "
+                               "[--valid VALID.csv] [--param NAME=VALUE]... --out MODEL");
+            json_decref(params);
+            return 2;
+        }
+    }
+    int kind = model_kind_parse(kind_name);
+    if (data == NULL || target == NULL || out_path == NULL || kind < 0) {
+        cli_error("train", kind < 0 ? "--model must be gbdt, rf or linear"
+                                    : "DATA.csv, --target and --out are required");
+        json_decref(params);
+        return 2;
+    }
+    struct ingest_result tr, vr;
+    memset(&vr, 0, sizeof vr);
+    int status = 1;
+    if (read_csv("train", data, &tr) != 0 || (valid_path && read_csv("train", valid_path, &vr) != 0))
+        goto out;
+    struct train_config cfg = {(enum model_kind)kind, target, params, 0};
+    struct train_result res;
+    struct train_error err;
+    int rv = train_model(&tr.table, valid_path ? &vr.table : NULL, &cfg,
+                         quiet ? NULL : progress_dots, NULL, &res, &err);
+    if (!quiet)
+        fputc('\n', stderr);
+    if (rv != 0) {
+        if (rv == AIOPS_EINVAL)
+            cli_error("train", "%s: %s", err.field, err.message);
+        else
+            cli_error("train", "%s", aiops_strerror(rv));
+        goto out;
+    }
+    rv = model_save_file(res.model, out_path);
+    if (rv != 0) {
+        cli_error("train", "cannot write %s: %s", out_path, aiops_strerror(rv));
+        train_result_free(&res);
+        goto out;
+    }
+    json_t *line = json_pack("{s:s, s:s, s:f, s:I, s:I, s:i}", "model", out_path, "task",
+                             table_task_name(res.model->target.task), "train_seconds",
+                             res.train_seconds, "train_rows", (json_int_t)res.train_rows,
+                             "valid_rows", (json_int_t)res.valid_rows, "iterations",
+                             res.iterations);
+    json_object_set(line, "metrics", res.metrics ? res.metrics : json_null());
+    if (json_array_size(res.ignored) > 0)
+        json_object_set(line, "ignored_params", res.ignored);
+    train_result_free(&res);
+    status = cli_print_json(line, 1);
+out:
+    ingest_result_free(&tr);
+    ingest_result_free(&vr);
+    json_decref(params);
+    return status;
+}
+
+/* Loads MODEL and reads DATA into the model's feature matrix. */
+static int load_both(const char *verb, const char *model_path, const char *data,
+                     struct model **m, struct ingest_result *r)
+{
+    char why[256];
+    int rv = model_load_file(model_path, m, why, sizeof why);
+    if (rv != 0) {
+        cli_error(verb, "%s: %s", model_path, why);
+        return 1;
+    }
+    if (read_csv(verb, data, r) != 0) {
+        model_free(*m);
+        return 1;
+    }
+    return 0;
+}
+
+/* A CSV field: quoted when it holds a delimiter, quote or line break. */
+static void csv_field(struct buf *b, const char *s)
+{
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        buf_puts(b, s);
+        return;
+    }
+    buf_putc(b, '"');
+    for (; *s; s++) {
+        if (*s == '"')
+            buf_putc(b, '"');
+        buf_putc(b, *s);
+    }
+    buf_putc(b, '"');
+}
+
+int cmd_predict(int argc, char **argv)
+{
+    const char *model_path = NULL, *data = NULL, *out_path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+            out_path = argv[++i];
+        else if (argv[i][0] != '-' && model_path == NULL)
+            model_path = argv[i];
+        else if (argv[i][0] != '-' && data == NULL)
+            data = argv[i];
+        else {
+            model_path = NULL;
+            break;
+        }
+    }
+    if (model_path == NULL || data == NULL) {
+        cli_error("predict", "usage: aiops predict MODEL DATA.csv [--out PRED.csv]");
+        return 2;
+    }
+    struct model *m;
+    struct ingest_result r;
+    if (load_both("predict", model_path, data, &m, &r) != 0)
+        return 1;
+    int status = 1;
+    struct fmatrix x;
+    const char *missing;
+    size_t unseen = 0, type_errors = 0;
+    double *out = NULL;
+    int rv = features_matrix(&m->features, &r.table, &x, &missing, &type_errors, &unseen);
+    if (rv == AIOPS_ENOTFOUND) {
+        cli_error("predict", "%s has no column %s (a feature of the model)", data, missing);
+        goto out;
+    }
+    size_t k = model_outputs(m), n = x.nrows;
+    if (rv != 0 || (out = malloc((n ? n : 1) * k * sizeof *out)) == NULL ||
+        (rv = model_predict(m, &x, out)) != 0) {
+        cli_error("predict", "%s", aiops_strerror(rv ? rv : AIOPS_ENOMEM));
+        goto out;
+    }
+    if (unseen > 0 || type_errors > 0)
+        fprintf(stderr, "aiops predict: %zu values of unseen categories and %zu values of the "
+                        "wrong type were read as missing\n", unseen, type_errors);
+    struct buf b = BUF_INIT;
+    const struct target_spec *ts = &m->target;
+    if (ts->task == TASK_REGRESSION) {
+        buf_puts(&b, "prediction\n");
+    } else if (ts->task == TASK_BINARY) {
+        buf_puts(&b, "prediction,probability\n");
+    } else {
+        buf_puts(&b, "prediction");
+        for (size_t c = 0; c < k; c++) {
+            char name[300];
+            snprintf(name, sizeof name, "p_%s", ts->labels[c]);
+            buf_putc(&b, ',');
+            csv_field(&b, name);
+        }
+        buf_putc(&b, '\n');
+    }
+    for (size_t i = 0; i < n; i++) {
+        const double *row = out + i * k;
+        char num[40];
+        if (ts->task == TASK_REGRESSION) {
+            fmt_double_shortest(num, sizeof num, row[0]);
+            buf_printf(&b, "%s\n", num);
+            continue;
+        }
+        size_t best = 0;
+        for (size_t c = 1; c < k; c++)
+            if (row[c] > row[best])
+                best = c;
+        csv_field(&b, ts->labels[best]);
+        if (ts->task == TASK_BINARY) {
+            fmt_double_shortest(num, sizeof num, row[1]);
+            buf_printf(&b, ",%s", num);
+        } else {
+            for (size_t c = 0; c < k; c++) {
+                fmt_double_shortest(num, sizeof num, row[c]);
+                buf_printf(&b, ",%s", num);
+            }
+        }
+        buf_putc(&b, '\n');
+    }
+    FILE *f = out_path ? fopen(out_path, "w") : stdout;
+    if (f == NULL || fwrite(b.data, 1, b.len, f) != b.len || (out_path && fclose(f) != 0)) {
+        cli_error("predict", "cannot write %s", out_path ? out_path : "the output");
+    } else {
+        status = 0;
+    }
+    buf_free(&b);
+out:
+    free(out);
+    fmatrix_free(&x);
+    model_free(m);
+    ingest_result_free(&r);
+    return status;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    if (argc != 3) {
+        cli_error("eval", "usage: aiops eval MODEL DATA.csv");
+        return 2;
+    }
+    struct model *m;
+    struct ingest_result r;
+    if (load_both("eval", argv[1], argv[2], &m, &r) != 0)
+        return 1;
+    json_t *metrics = NULL;
+    struct train_error err;
+    int rv = train_evaluate(m, &r.table, &metrics, &err);
+    int status = 1;
+    if (rv == AIOPS_EINVAL) {
+        cli_error("eval", "%s", err.message);
+    } else if (rv != 0) {
+        cli_error("eval", "%s", aiops_strerror(rv));
+    } else {
+        /* the interface's keys first, the full report after them */
+        json_t *o = json_object();
+        static const char *const cls[] = {"auc", "accuracy", "f1", "logloss", "macro_f1"};
+        static const char *const reg[] = {"rmse", "mae", "r2"};
+        int regression = m->target.task == TASK_REGRESSION;
+        const char *const *keys = regression ? reg : cls;
+        size_t nk = regression ? 3 : (m->target.task == TASK_MULTICLASS ? 5 : 4);
+        for (size_t i = 0; i < nk; i++) {
+            json_t *v = json_object_get(metrics, keys[i]);
+            json_object_set(o, keys[i], v ? v : json_null());
+        }
+        json_object_update_missing(o, metrics);
+        status = cli_print_json(o, 1);
+    }
+    json_decref(metrics);
+    model_free(m);
+    ingest_result_free(&r);
+    return status;
+}

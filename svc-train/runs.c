@@ -1,0 +1,610 @@
+/* Runs: starting training (POST /api/train), status, listing, comparison, metric history,
+ * tags and cancellation -- run tracking as MLflow users expect it. */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "datasets.h"
+#include "err.h"
+#include "jobs.h"
+#include "jsonx.h"
+#include "log.h"
+#include "train.h"
+#include "train_svc.h"
+#include "util.h"
+
+int model_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 128)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(isalnum((unsigned char)name[i]) || name[i] == '.' || name[i] == '_' || name[i] == '-'))
+            return 0;
+    return name[0] != '.';
+}
+
+json_t *request_json(struct svc_call *c)
+{
+    const Aiops__Request *req = svc_request(c);
+    json_t *body, *err;
+    if (json_parse_body(req->body.data, req->body.len, 0, &body, &err) != 0) {
+        svc_reply_error(c, 400, "invalid_json", "the request body is not a JSON object", err);
+        return NULL;
+    }
+    return body;
+}
+
+static void unprocessable(struct svc_call *c, const char *field, const char *message)
+{
+    svc_reply_error(c, 422, "invalid_request", message, json_pack("{s:s}", "field", field));
+}
+
+/* A model name from a file name: its base name without a .csv/.tsv/.txt ending, every
+ * other character outside [A-Za-z0-9._-] replaced by '_'. */
+static void name_from_file(const char *filename, char *out, size_t cap)
+{
+    size_t n = strlen(filename);
+    static const char *const ends[] = {".csv", ".tsv", ".txt"};
+    for (size_t i = 0; i < ARRAY_LEN(ends); i++) {
+        size_t e = strlen(ends[i]);
+        if (n > e && strcasecmp(filename + n - e, ends[i]) == 0) {
+            n -= e;
+            break;
+        }
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 1 < cap && o < 128; i++) {
+        char ch = filename[i];
+        out[o++] = (isalnum((unsigned char)ch) || ch == '.' || ch == '_' || ch == '-') ? ch : '_';
+    }
+    out[o] = '\0';
+    if (o == 0 || out[0] == '.')
+        snprintf(out, cap, "model");
+}
+
+void handle_train_start(struct svc_call *c)
+{
+    json_t *body = request_json(c);
+    if (body == NULL)
+        return;
+    const char *project = svc_project(c);
+    const char *file_id = json_string_value(json_object_get(body, "file_id"));
+    if (file_id == NULL)
+        file_id = json_string_value(json_object_get(body, "dataset_id"));
+    json_t *config = json_object_get(body, "config");
+    const char *kind_name = json_string_value(json_object_get(body, "model"));
+    const char *target = json_string_value(json_object_get(body, "target"));
+    const char *task = json_string_value(json_object_get(body, "task"));
+    const char *model_name = json_string_value(json_object_get(body, "model_name"));
+    json_t *tags = json_object_get(body, "tags");
+    json_t *dataset = NULL, *params = NULL;
+    char run_id[37], name[160];
+
+    if (file_id == NULL) {
+        unprocessable(c, "file_id", "file_id (an uploaded dataset's id) is required");
+        goto out;
+    }
+    if (config != NULL && !json_is_object(config)) {
+        unprocessable(c, "config", "config must be a JSON object");
+        goto out;
+    }
+    if (tags != NULL && !json_is_object(tags)) {
+        unprocessable(c, "tags", "tags must be a JSON object");
+        goto out;
+    }
+    int kind = model_kind_parse(kind_name ? kind_name : "gbdt");
+    if (kind < 0) {
+        unprocessable(c, "model", "unknown model: use gbdt, rf or linear");
+        goto out;
+    }
+    int rv = datasets_get(svc_db(c), project, file_id, &dataset);
+    if (rv == AIOPS_ENOTFOUND) {
+        unprocessable(c, "file_id", "no dataset with this file_id");
+        goto out;
+    }
+    if (rv != 0) {
+        svc_reply_failure(c, rv, "reading the dataset");
+        goto out;
+    }
+    if (json_integer_value(json_object_get(dataset, "rows")) == 0) {
+        unprocessable(c, "file_id", "the dataset has no rows");
+        goto out;
+    }
+    if (target == NULL)
+        target = json_string_value(json_object_get(dataset, "target"));
+    if (target == NULL) {
+        unprocessable(c, "target", "target is required: the dataset has no column named like one");
+        goto out;
+    }
+    json_t *tcol = NULL;
+    size_t i;
+    json_t *col;
+    json_array_foreach(json_object_get(dataset, "schema"), i, col) if (
+        strcmp(json_string_value(json_object_get(col, "name")), target) == 0) tcol = col;
+    if (tcol == NULL) {
+        unprocessable(c, "target", "the dataset has no column with this name");
+        goto out;
+    }
+    if (json_integer_value(json_object_get(tcol, "missing")) >=
+        json_integer_value(json_object_get(dataset, "rows"))) {
+        unprocessable(c, "target", "no row has a value in the target column: 0 rows to train on");
+        goto out;
+    }
+    params = config ? json_deep_copy(config) : json_object();
+    if (task != NULL)
+        json_object_set_new(params, "task", json_string(task));
+    /* the service holds out validation rows unless told otherwise: the users' screens plot
+     * the validation curve */
+    if (json_object_get(params, "valid_fraction") == NULL)
+        json_object_set_new(params, "valid_fraction", json_real(0.2));
+    struct train_config cfg = {(enum model_kind)kind, target, params, 0.2};
+    struct train_error terr;
+    json_t *normalised;
+    if (train_check(&cfg, &normalised, &terr) != 0) {
+        unprocessable(c, terr.field, terr.message);
+        goto out;
+    }
+    /* the run records the parameters by their canonical names (epochs -> rounds, ...) */
+    json_decref(params);
+    params = normalised;
+    if (model_name != NULL) {
+        if (!model_name_valid(model_name)) {
+            unprocessable(c, "model_name", "model_name must be 1 to 128 of A-Z a-z 0-9 . _ -");
+            goto out;
+        }
+        snprintf(name, sizeof name, "%s", model_name);
+    } else {
+        name_from_file(json_string_value(json_object_get(dataset, "filename")), name, sizeof name);
+    }
+    /* iterations planned: rounds (trees) for tree models, max_iter for linear ones */
+    json_int_t rounds = json_integer_value(
+        json_object_get(params, kind == MODEL_LINEAR ? "max_iter" : "rounds"));
+    if (rounds == 0)
+        rounds = 100; /* both defaults (lib/train.c) */
+    char *params_s = json_to_string(params, NULL);
+    char *tags_s = tags ? json_to_string(tags, NULL) : strdup("{}");
+    char total[24];
+    snprintf(total, sizeof total, "%lld", (long long)rounds);
+    uuid_v4(run_id);
+    struct db *db = svc_db(c);
+    const char *v[9] = {run_id,  project, file_id,  model_kind_name((enum model_kind)kind),
+                        target,  name,    params_s, tags_s, total};
+    rv = params_s && tags_s ? db_begin(db) : AIOPS_ENOMEM;
+    if (rv == 0)
+        rv = db_execv(db, NULL,
+                      "INSERT INTO runs (id, project_id, dataset_id, model_kind, target, model_name,"
+                      " status, params, tags, total_epochs) VALUES ($1, $2, $3, $4, $5, $6,"
+                      " 'queued', $7::jsonb, $8::jsonb, $9::int)",
+                      9, v);
+    if (rv == 0)
+        rv = jobs_enqueue(db, "train", run_id, project, 3);
+    if (rv == 0)
+        rv = db_commit(db);
+    else
+        db_rollback(db);
+    free(params_s);
+    free(tags_s);
+    if (rv != 0) {
+        svc_reply_failure(c, rv, "queueing the training job");
+        goto out;
+    }
+    log_json(LOG_LEVEL_INFO, "run queued",
+             json_pack("{s:s, s:s, s:s, s:s}", "run_id", run_id, "project", project, "model",
+                       model_kind_name((enum model_kind)kind), "dataset", file_id));
+    svc_reply_json(c, 200, json_pack("{s:s, s:s, s:s, s:s}", "run_id", run_id, "status", "training",
+                                     "model_name", name, "state", "queued"));
+out:
+    json_decref(params);
+    json_decref(dataset);
+    json_decref(body);
+}
+
+/* --- reading runs ----------------------------------------------------------------------- */
+
+#define RUN_COLUMNS                                                                             \
+    "id::text, status, model_kind, coalesce(task, ''), target, model_name, params::text,"       \
+    " tags::text, coalesce(metrics::text, 'null'), coalesce(progress::text, 'null'),"          \
+    " current_epoch, total_epochs, coalesce(model_version, 0), coalesce(error, ''),"            \
+    " coalesce(dataset_id::text, ''),"                                                         \
+    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"             \
+    " coalesce(to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), ''),"  \
+    " coalesce(to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), ''),"\
+    " coalesce(extract(epoch FROM coalesce(finished_at, now()) - started_at), 0)"
+
+static json_t *parse_or_null(const char *s)
+{
+    json_t *j = json_loads(s, JSON_DECODE_ANY, NULL);
+    return j ? j : json_null();
+}
+
+static json_t *opt_str(const char *s)
+{
+    return s[0] ? json_string(s) : json_null();
+}
+
+/* One row of RUN_COLUMNS as the suite's run object. */
+static json_t *run_json(PGresult *r, int i)
+{
+    int version = atoi(PQgetvalue(r, i, 12));
+    json_t *j = json_pack(
+        "{s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:i, s:i, s:o, s:o, s:o, s:s, s:o, "
+        "s:o, s:f}",
+        "run_id", PQgetvalue(r, i, 0), "status", PQgetvalue(r, i, 1), "model", PQgetvalue(r, i, 2),
+        "task", opt_str(PQgetvalue(r, i, 3)), "target", PQgetvalue(r, i, 4), "model_name",
+        PQgetvalue(r, i, 5), "params", parse_or_null(PQgetvalue(r, i, 6)), "tags",
+        parse_or_null(PQgetvalue(r, i, 7)), "metrics", parse_or_null(PQgetvalue(r, i, 8)),
+        "progress", parse_or_null(PQgetvalue(r, i, 9)), "current_epoch",
+        atoi(PQgetvalue(r, i, 10)), "total_epochs", atoi(PQgetvalue(r, i, 11)), "model_version",
+        version ? json_integer(version) : json_null(), "error", opt_str(PQgetvalue(r, i, 13)),
+        "dataset_id", opt_str(PQgetvalue(r, i, 14)), "created_at", PQgetvalue(r, i, 15),
+        "started_at", opt_str(PQgetvalue(r, i, 16)), "finished_at", opt_str(PQgetvalue(r, i, 17)),
+        "duration_seconds", atof(PQgetvalue(r, i, 18)));
+    return j;
+}
+
+static int load_run(struct svc_call *c, const char *id, PGresult **res)
+{
+    *res = NULL;
+    if (!uuid_valid(id))
+        return AIOPS_ENOTFOUND;
+    const char *v[2] = {svc_project(c), id};
+    int rv = db_execv(svc_db(c), res,
+                      "SELECT " RUN_COLUMNS " FROM runs WHERE project_id = $1 AND id = $2", 2, v);
+    if (rv == 0 && PQntuples(*res) != 1) {
+        PQclear(*res);
+        *res = NULL;
+        return AIOPS_ENOTFOUND;
+    }
+    return rv;
+}
+
+static void run_failure(struct svc_call *c, int rv, const char *id)
+{
+    if (rv == AIOPS_ENOTFOUND)
+        svc_reply_error(c, 404, "run_not_found", "no run with this id", json_pack("{s:s}", "run_id", id));
+    else
+        svc_reply_failure(c, rv, "reading the run");
+}
+
+/* The seed's metric names from a run's last progress (or its final metrics). */
+static json_t *seed_metrics(json_t *run)
+{
+    json_t *p = json_object_get(run, "progress"), *m = json_object_get(run, "metrics");
+    json_t *o = json_object();
+    json_object_set(o, "train_loss", json_is_object(p) && json_object_get(p, "train_loss")
+                                          ? json_object_get(p, "train_loss")
+                                          : json_null());
+    json_object_set(o, "val_loss", json_is_object(p) && json_object_get(p, "val_loss")
+                                        ? json_object_get(p, "val_loss")
+                                        : json_null());
+    json_t *ta = json_is_object(p) ? json_object_get(p, "train_accuracy") : NULL;
+    json_t *va = json_is_object(p) ? json_object_get(p, "val_accuracy") : NULL;
+    /* once finished, the validation accuracy is the evaluation's */
+    if (json_is_object(m) && json_object_get(m, "accuracy"))
+        va = json_object_get(m, "accuracy");
+    json_object_set(o, "train_accuracy", ta ? ta : json_null());
+    json_object_set(o, "val_accuracy", va ? va : json_null());
+    return o;
+}
+
+/* queued/running are "training" to the users' frontend (seed 000) */
+static const char *seed_status(const char *s)
+{
+    return strcmp(s, "queued") == 0 || strcmp(s, "running") == 0 ? "training" : s;
+}
+
+void handle_train_status(struct svc_call *c)
+{
+    const char *id = svc_param(c, 0);
+    PGresult *r;
+    int rv = load_run(c, id, &r);
+    if (rv != 0) {
+        run_failure(c, rv, id);
+        return;
+    }
+    json_t *run = run_json(r, 0);
+    PQclear(r);
+    json_t *o = json_pack("{s:s, s:O, s:O, s:o}", "status",
+                          seed_status(json_string_value(json_object_get(run, "status"))),
+                          "current_epoch", json_object_get(run, "current_epoch"), "total_epochs",
+                          json_object_get(run, "total_epochs"), "metrics", seed_metrics(run));
+    json_object_set(o, "state", json_object_get(run, "status"));
+    if (json_string_value(json_object_get(run, "error")))
+        json_object_set(o, "error", json_object_get(run, "error"));
+    if (json_is_integer(json_object_get(run, "model_version"))) {
+        json_object_set(o, "model_name", json_object_get(run, "model_name"));
+        json_object_set(o, "model_version", json_object_get(run, "model_version"));
+    }
+    json_decref(run);
+    svc_reply_json(c, 200, o);
+}
+
+/* Reads an optional integer query parameter; answers 422 and returns -1 when bad. */
+static int query_int(struct svc_call *c, const char *name, long def, long min, long max, long *out)
+{
+    char buf[32];
+    *out = def;
+    int rv = svc_query(c, name, buf, sizeof buf);
+    if (rv == AIOPS_ENOTFOUND)
+        return 0;
+    char *end;
+    long v = rv == 0 ? strtol(buf, &end, 10) : 0;
+    if (rv != 0 || buf[0] == '\0' || *end != '\0' || v < min || v > max) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "%s must be a whole number from %ld to %ld", name, min, max);
+        unprocessable(c, name, msg);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+void handle_runs_list(struct svc_call *c)
+{
+    int seed = strcmp(svc_request(c)->path, "/api/train/runs") == 0;
+    long limit, offset;
+    if (query_int(c, "limit", seed ? 100 : 50, 1, 1000, &limit) != 0 ||
+        query_int(c, "offset", 0, 0, 1L << 40, &offset) != 0)
+        return;
+    char status[32] = "", model[160] = "", kind[16] = "", dataset[64] = "";
+    svc_query(c, "status", status, sizeof status);
+    svc_query(c, "model_name", model, sizeof model);
+    svc_query(c, "model", kind, sizeof kind);
+    svc_query(c, "dataset_id", dataset, sizeof dataset);
+    if (dataset[0] && !uuid_valid(dataset)) {
+        unprocessable(c, "dataset_id", "dataset_id must be a UUID");
+        return;
+    }
+    char lim[24], off[24];
+    snprintf(lim, sizeof lim, "%ld", limit);
+    snprintf(off, sizeof off, "%ld", offset);
+    const char *v[7] = {svc_project(c), status, model, kind, dataset[0] ? dataset : NULL, lim, off};
+    PGresult *r;
+    int rv = db_execv(svc_db(c), &r,
+                      "SELECT " RUN_COLUMNS ", count(*) OVER () FROM runs WHERE project_id = $1"
+                      " AND ($2 = '' OR status = $2) AND ($3 = '' OR model_name = $3)"
+                      " AND ($4 = '' OR model_kind = $4) AND ($5::uuid IS NULL OR dataset_id = $5)"
+                      " ORDER BY created_at DESC, id LIMIT $6::bigint OFFSET $7::bigint",
+                      7, v);
+    if (rv != 0) {
+        svc_reply_failure(c, rv, "listing runs");
+        return;
+    }
+    json_t *arr = json_array();
+    long long total = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_t *run = run_json(r, i);
+        total = strtoll(PQgetvalue(r, i, 19), NULL, 10);
+        if (seed) {
+            /* seed 000: {run_id, created_at, status, accuracy, file_id} */
+            json_t *m = json_object_get(run, "metrics");
+            json_t *acc = json_is_object(m) ? json_object_get(m, "accuracy") : NULL;
+            json_array_append_new(
+                arr, json_pack("{s:O, s:O, s:s, s:O, s:O, s:O, s:O}", "run_id",
+                               json_object_get(run, "run_id"), "created_at",
+                               json_object_get(run, "created_at"), "status",
+                               seed_status(json_string_value(json_object_get(run, "status"))),
+                               "accuracy", acc ? acc : json_null(), "file_id",
+                               json_object_get(run, "dataset_id"), "model",
+                               json_object_get(run, "model"), "model_name",
+                               json_object_get(run, "model_name")));
+            json_decref(run);
+        } else {
+            json_array_append_new(arr, run);
+        }
+    }
+    PQclear(r);
+    if (seed)
+        svc_reply_json(c, 200, arr);
+    else
+        svc_reply_json(c, 200, json_pack("{s:o, s:I, s:I, s:I}", "runs", arr, "total",
+                                         (json_int_t)total, "limit", (json_int_t)limit, "offset",
+                                         (json_int_t)offset));
+}
+
+void handle_runs_get(struct svc_call *c)
+{
+    const char *id = svc_param(c, 0);
+    PGresult *r;
+    int rv = load_run(c, id, &r);
+    if (rv != 0) {
+        run_failure(c, rv, id);
+        return;
+    }
+    json_t *run = run_json(r, 0);
+    PQclear(r);
+    svc_reply_json(c, 200, run);
+}
+
+void handle_runs_compare(struct svc_call *c)
+{
+    char ids[2048];
+    if (svc_query(c, "ids", ids, sizeof ids) != 0 || ids[0] == '\0') {
+        unprocessable(c, "ids", "ids: a comma-separated list of run ids");
+        return;
+    }
+    json_t *runs = json_array(), *params = json_object(), *metrics = json_object();
+    size_t n = 0;
+    for (char *save = NULL, *id = strtok_r(ids, ",", &save); id; id = strtok_r(NULL, ",", &save)) {
+        PGresult *r;
+        int rv = load_run(c, id, &r);
+        if (rv != 0) {
+            json_decref(runs);
+            json_decref(params);
+            json_decref(metrics);
+            run_failure(c, rv, id);
+            return;
+        }
+        json_t *run = run_json(r, 0);
+        PQclear(r);
+        /* one row per key, one cell per run (null where a run lacks it) */
+        const char *key;
+        json_t *val;
+        json_object_foreach(json_object_get(run, "params"), key, val)
+        {
+            json_t *row = json_object_get(params, key);
+            if (row == NULL) {
+                row = json_array();
+                for (size_t k = 0; k < n; k++)
+                    json_array_append_new(row, json_null());
+                json_object_set_new(params, key, row);
+            }
+            json_array_append(row, val);
+        }
+        json_t *m = json_object_get(run, "metrics");
+        json_object_foreach(json_is_object(m) ? m : NULL, key, val)
+        {
+            if (!json_is_number(val))
+                continue;
+            json_t *row = json_object_get(metrics, key);
+            if (row == NULL) {
+                row = json_array();
+                for (size_t k = 0; k < n; k++)
+                    json_array_append_new(row, json_null());
+                json_object_set_new(metrics, key, row);
+            }
+            json_array_append(row, val);
+        }
+        n++;
+        /* rows a run did not extend get a null for it */
+        json_object_foreach(params, key, val) while (json_array_size(val) < n)
+            json_array_append_new(val, json_null());
+        json_object_foreach(metrics, key, val) while (json_array_size(val) < n)
+            json_array_append_new(val, json_null());
+        json_array_append_new(runs, json_pack("{s:O, s:O, s:O, s:O, s:O}", "run_id",
+                                              json_object_get(run, "run_id"), "model",
+                                              json_object_get(run, "model"), "status",
+                                              json_object_get(run, "status"), "model_name",
+                                              json_object_get(run, "model_name"), "model_version",
+                                              json_object_get(run, "model_version")));
+        json_decref(run);
+    }
+    svc_reply_json(c, 200, json_pack("{s:o, s:o, s:o}", "runs", runs, "params", params,
+                                     "metrics", metrics));
+}
+
+void handle_runs_metrics(struct svc_call *c)
+{
+    const char *id = svc_param(c, 0);
+    PGresult *r;
+    int rv = load_run(c, id, &r);
+    if (rv != 0) {
+        run_failure(c, rv, id);
+        return;
+    }
+    PQclear(r);
+    long limit, offset;
+    if (query_int(c, "limit", 1000, 1, 25000, &limit) != 0 ||
+        query_int(c, "offset", 0, 0, 1L << 40, &offset) != 0)
+        return;
+    char key[64] = "";
+    svc_query(c, "key", key, sizeof key);
+    char lim[24], off[24];
+    snprintf(lim, sizeof lim, "%ld", limit);
+    snprintf(off, sizeof off, "%ld", offset);
+    const char *v[4] = {id, key, lim, off};
+    rv = db_execv(svc_db(c), &r,
+                  "SELECT key, step, value, extract(epoch FROM ts) * 1000, count(*) OVER ()"
+                  " FROM run_metrics WHERE run_id = $1 AND ($2 = '' OR key = $2)"
+                  " ORDER BY key, step LIMIT $3::bigint OFFSET $4::bigint",
+                  4, v);
+    if (rv != 0) {
+        svc_reply_failure(c, rv, "reading the metric history");
+        return;
+    }
+    json_t *hist = json_array();
+    long long total = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_array_append_new(
+            hist, json_pack("{s:s, s:i, s:o, s:I}", "key", PQgetvalue(r, i, 0), "step",
+                            atoi(PQgetvalue(r, i, 1)),
+                            "value", PQgetisnull(r, i, 2) ? json_null() : json_num(atof(PQgetvalue(r, i, 2)), 0),
+                            "timestamp", (json_int_t)atof(PQgetvalue(r, i, 3))));
+        total = strtoll(PQgetvalue(r, i, 4), NULL, 10);
+    }
+    PQclear(r);
+    svc_reply_json(c, 200, json_pack("{s:s, s:o, s:I, s:I, s:I}", "run_id", id, "history", hist,
+                                     "total", (json_int_t)total, "limit", (json_int_t)limit,
+                                     "offset", (json_int_t)offset));
+}
+
+void handle_runs_tags(struct svc_call *c)
+{
+    const char *id = svc_param(c, 0);
+    json_t *body = request_json(c);
+    if (body == NULL)
+        return;
+    const char *key;
+    json_t *val;
+    json_object_foreach(body, key, val) if (!json_is_string(val) || strlen(key) > 250 ||
+                                            json_string_length(val) > 5000)
+    {
+        unprocessable(c, key, "tags are string values (keys up to 250, values up to 5000 bytes)");
+        json_decref(body);
+        return;
+    }
+    char *s = json_to_string(body, NULL);
+    json_decref(body);
+    PGresult *r;
+    const char *v[3] = {svc_project(c), id, s};
+    int rv = uuid_valid(id) ? db_execv(svc_db(c), &r,
+                                       "UPDATE runs SET tags = tags || $3::jsonb WHERE project_id"
+                                       " = $1 AND id = $2 RETURNING tags::text",
+                                       3, v)
+                            : AIOPS_ENOTFOUND;
+    free(s);
+    if (rv == 0 && PQntuples(r) != 1) {
+        PQclear(r);
+        rv = AIOPS_ENOTFOUND;
+    }
+    if (rv != 0) {
+        run_failure(c, rv, id);
+        return;
+    }
+    json_t *tags = parse_or_null(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    svc_reply_json(c, 200, json_pack("{s:s, s:o}", "run_id", id, "tags", tags));
+}
+
+void handle_runs_cancel(struct svc_call *c)
+{
+    const char *id = svc_param(c, 0);
+    const char *v[2] = {svc_project(c), id};
+    PGresult *r;
+    struct db *db = svc_db(c);
+    if (!uuid_valid(id)) {
+        run_failure(c, AIOPS_ENOTFOUND, id);
+        return;
+    }
+    /* a queued run is canceled at once; a running one is asked to stop (its worker sees
+     * the request at its next heartbeat) */
+    int rv = db_execv(db, &r,
+                      "WITH q AS (UPDATE jobs SET status = 'canceled', finished_at = now()"
+                      "  WHERE run_id = $2 AND project_id = $1 AND status = 'queued' RETURNING run_id)"
+                      " UPDATE runs SET cancel_requested = true,"
+                      "  status = CASE WHEN id IN (SELECT run_id FROM q) THEN 'canceled' ELSE status END,"
+                      "  finished_at = CASE WHEN id IN (SELECT run_id FROM q) THEN now() ELSE finished_at END"
+                      " WHERE project_id = $1 AND id = $2 RETURNING status",
+                      2, v);
+    if (rv == 0 && PQntuples(r) != 1) {
+        PQclear(r);
+        rv = AIOPS_ENOTFOUND;
+    }
+    if (rv != 0) {
+        run_failure(c, rv, id);
+        return;
+    }
+    char status[32];
+    snprintf(status, sizeof status, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (strcmp(status, "completed") == 0 || strcmp(status, "failed") == 0) {
+        svc_reply_error(c, 409, "run_finished", "the run has already finished",
+                        json_pack("{s:s, s:s}", "run_id", id, "status", status));
+        return;
+    }
+    svc_reply_json(c, 200, json_pack("{s:s, s:s, s:b}", "run_id", id, "status", status,
+                                     "cancel_requested", 1));
+}

@@ -1,0 +1,855 @@
+/* Serving predictions: POST /api/v1/models/{name}/predict and the Open Inference (V2)
+ * protocol, from models cached in memory.
+ *
+ * The cache holds loaded model versions (MODEL_CACHE_SIZE, default 16, least recently used
+ * out first) with reference counts, so a version being evicted or replaced is freed only
+ * when the last request using it has answered. Which version a name (or alias) means is
+ * cached for one second: a promotion made through this process is seen at once
+ * (serve_forget), one made through another replica within a second -- requests in flight
+ * finish on the version they started with, none fails.
+ *
+ * Every prediction is counted for monitoring: a background thread adds the counts and
+ * latencies to Redis once a second (layout below), never on the request's path. */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "jsonx.h"
+#include "kv.h"
+#include "log.h"
+#include "train_svc.h"
+#include "util.h"
+
+#define ALIAS_TTL_NS 1000000000ull
+#define ALIAS_SLOTS 256
+#define STATS_MAX 256
+
+/* Latency buckets (seconds) of the Redis histogram: Prometheus client defaults, finer at
+ * the low end where predictions live. */
+static const double latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                         0.05,   0.1,   0.25,   0.5,   1,    2.5};
+#define NBUCKETS (sizeof latency_buckets / sizeof latency_buckets[0])
+
+struct served {
+    char project[72];
+    char name[136];
+    int version;
+    struct model *m;
+    json_t **labels;      /* classification: each class's label as JSON */
+    int refs;             /* under cache.mu */
+    int evicted;          /* out of the list; freed when refs drops to 0 */
+    uint64_t used;        /* LRU tick */
+    struct served *next;
+};
+
+struct alias_slot {
+    char key[288];        /* project \x1f name \x1f alias */
+    int version;
+    uint64_t expires_ns;
+};
+
+/* Prediction counts of one model since the last flush. */
+struct pred_stats {
+    char project[72];
+    char name[136];
+    long long requests, rows, errors, latency_us;
+    long long buckets[NBUCKETS + 1]; /* non-cumulative; last = over the largest bound */
+};
+
+static struct {
+    pthread_mutex_t mu;
+    struct served *models;
+    size_t nmodels, cap;
+    uint64_t tick;
+    struct alias_slot aliases[ALIAS_SLOTS];
+
+    pthread_mutex_t stats_mu;
+    struct pred_stats stats[STATS_MAX];
+    size_t nstats;
+
+    pthread_t flusher;
+    int flusher_started;
+    pthread_cond_t cv;
+    int stop;
+    struct svc *svc;
+} cache = {.mu = PTHREAD_MUTEX_INITIALIZER,
+           .stats_mu = PTHREAD_MUTEX_INITIALIZER,
+           .cv = PTHREAD_COND_INITIALIZER};
+
+/* --- the cache ------------------------------------------------------------------------- */
+
+static void served_free(struct served *s)
+{
+    if (s->labels != NULL)
+        for (size_t k = 0; k < s->m->target.nclasses; k++)
+            json_decref(s->labels[k]);
+    free(s->labels);
+    model_free(s->m);
+    free(s);
+}
+
+static void served_put(struct served *s)
+{
+    pthread_mutex_lock(&cache.mu);
+    int last = --s->refs == 0 && s->evicted;
+    pthread_mutex_unlock(&cache.mu);
+    if (last)
+        served_free(s);
+}
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static void alias_key(char *key, size_t cap, const char *project, const char *name,
+                      const char *alias)
+{
+    snprintf(key, cap, "%s\x1f%s\x1f%s", project, name, alias ? alias : "");
+}
+
+void serve_forget(const char *project, const char *name)
+{
+    char prefix[220];
+    int n = snprintf(prefix, sizeof prefix, "%s\x1f%s\x1f", project, name);
+    pthread_mutex_lock(&cache.mu);
+    for (size_t i = 0; i < ALIAS_SLOTS; i++)
+        if (strncmp(cache.aliases[i].key, prefix, (size_t)n) == 0)
+            cache.aliases[i].key[0] = '\0';
+    pthread_mutex_unlock(&cache.mu);
+}
+
+/* The version `alias` (NULL: the default) of a model means now. */
+static int resolve(struct svc_call *c, const char *name, const char *alias, int *version)
+{
+    char key[288];
+    alias_key(key, sizeof key, svc_project(c), name, alias);
+    struct alias_slot *slot = &cache.aliases[fnv1a(key) % ALIAS_SLOTS];
+    uint64_t now = time_mono_ns();
+    pthread_mutex_lock(&cache.mu);
+    int hit = strcmp(slot->key, key) == 0 && slot->expires_ns > now;
+    if (hit)
+        *version = slot->version;
+    pthread_mutex_unlock(&cache.mu);
+    if (hit)
+        return AIOPS_OK;
+    int rv = registry_resolve(svc_db(c), svc_project(c), name, alias, version);
+    if (rv != 0)
+        return rv;
+    pthread_mutex_lock(&cache.mu);
+    snprintf(slot->key, sizeof slot->key, "%s", key);
+    slot->version = *version;
+    slot->expires_ns = now + ALIAS_TTL_NS;
+    pthread_mutex_unlock(&cache.mu);
+    return AIOPS_OK;
+}
+
+static struct served *find_locked(const char *project, const char *name, int version)
+{
+    for (struct served *s = cache.models; s; s = s->next)
+        if (s->version == version && strcmp(s->name, name) == 0 && strcmp(s->project, project) == 0)
+            return s;
+    return NULL;
+}
+
+/* Reads a version's file from the registry and loads it. */
+static int load_version(struct svc_call *c, const char *name, int version, struct served **out,
+                        char *why, size_t whysz)
+{
+    char ver[16];
+    snprintf(ver, sizeof ver, "%d", version);
+    const char *v[3] = {svc_project(c), name, ver};
+    PGresult *r;
+    int rv = db_execv(svc_db(c), &r,
+                      "SELECT artifact, sha256 FROM model_versions WHERE project_id = $1"
+                      " AND name = $2 AND version = $3::int",
+                      3, v);
+    if (rv != 0)
+        return rv;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return AIOPS_ENOTFOUND;
+    }
+    size_t n = 0, hn = 0;
+    unsigned char *file = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 0), &n);
+    unsigned char *digest = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 1), &hn);
+    PQclear(r);
+    uint8_t mine[32];
+    struct model *m = NULL;
+    if (file == NULL || digest == NULL)
+        rv = AIOPS_ENOMEM;
+    else if (sha256(file, n, mine), hn != 32 || memcmp(mine, digest, 32) != 0) {
+        snprintf(why, whysz, "the stored model file does not match its checksum");
+        rv = AIOPS_ECORRUPT;
+    } else {
+        rv = model_load(file, n, &m, why, whysz);
+    }
+    PQfreemem(file);
+    PQfreemem(digest);
+    if (rv != 0)
+        return rv;
+    struct served *s = calloc(1, sizeof *s);
+    size_t K = m->target.task == TASK_REGRESSION ? 0 : m->target.nclasses;
+    if (s == NULL || (K > 0 && (s->labels = calloc(K, sizeof *s->labels)) == NULL)) {
+        free(s);
+        model_free(m);
+        return AIOPS_ENOMEM;
+    }
+    snprintf(s->project, sizeof s->project, "%s", svc_project(c));
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->version = version;
+    s->m = m;
+    for (size_t k = 0; k < K; k++)
+        s->labels[k] = target_label_json(&m->target, k);
+    *out = s;
+    return AIOPS_OK;
+}
+
+/* A referenced model version (served_put when done), loading it on a miss. */
+static int served_get(struct svc_call *c, const char *name, int version, struct served **out,
+                      char *why, size_t whysz)
+{
+    const char *project = svc_project(c);
+    pthread_mutex_lock(&cache.mu);
+    struct served *s = find_locked(project, name, version);
+    if (s != NULL) {
+        s->refs++;
+        s->used = ++cache.tick;
+    }
+    pthread_mutex_unlock(&cache.mu);
+    if (s != NULL) {
+        *out = s;
+        return AIOPS_OK;
+    }
+    /* loaded outside the lock: a large model must not hold up requests for others */
+    struct served *fresh;
+    int rv = load_version(c, name, version, &fresh, why, whysz);
+    if (rv != 0)
+        return rv;
+    pthread_mutex_lock(&cache.mu);
+    s = find_locked(project, name, version);
+    if (s == NULL) {
+        s = fresh;
+        fresh = NULL;
+        s->next = cache.models;
+        cache.models = s;
+        cache.nmodels++;
+        /* evict the least recently used beyond the capacity */
+        while (cache.nmodels > cache.cap) {
+            struct served **lru = NULL;
+            for (struct served **p = &cache.models; *p; p = &(*p)->next)
+                if (*p != s && (lru == NULL || (*p)->used < (*lru)->used))
+                    lru = p;
+            if (lru == NULL)
+                break;
+            struct served *victim = *lru;
+            *lru = victim->next;
+            cache.nmodels--;
+            victim->evicted = 1;
+            if (victim->refs == 0)
+                served_free(victim);
+        }
+    }
+    s->refs++;
+    s->used = ++cache.tick;
+    pthread_mutex_unlock(&cache.mu);
+    if (fresh != NULL)
+        served_free(fresh);
+    *out = s;
+    return AIOPS_OK;
+}
+
+/* --- statistics -------------------------------------------------------------------------- */
+
+static void count_prediction(const char *project, const char *name, size_t rows, int error,
+                             uint64_t ns)
+{
+    double sec = (double)ns / 1e9;
+    pthread_mutex_lock(&cache.stats_mu);
+    struct pred_stats *st = NULL;
+    for (size_t i = 0; i < cache.nstats && st == NULL; i++)
+        if (strcmp(cache.stats[i].name, name) == 0 && strcmp(cache.stats[i].project, project) == 0)
+            st = &cache.stats[i];
+    if (st == NULL && cache.nstats < STATS_MAX) {
+        st = &cache.stats[cache.nstats++];
+        memset(st, 0, sizeof *st);
+        snprintf(st->project, sizeof st->project, "%s", project);
+        snprintf(st->name, sizeof st->name, "%s", name);
+    }
+    if (st != NULL) {
+        st->requests++;
+        st->rows += (long long)rows;
+        st->errors += error;
+        st->latency_us += (long long)(ns / 1000);
+        size_t b = 0;
+        while (b < NBUCKETS && sec > latency_buckets[b])
+            b++;
+        st->buckets[b]++;
+    }
+    pthread_mutex_unlock(&cache.stats_mu);
+}
+
+/* Redis layout (read by monitoring):
+ *   aiops:predictions:{project}:{model}            hash: requests, rows, errors, latency_us
+ *   aiops:predictions:{project}:{model}:latency    hash: le_<seconds> cumulative counts, le_+Inf
+ *   aiops:predictions:{project}:{model}:m:{minute} the first hash's fields per Unix minute,
+ *                                                   kept two days */
+static void flush_stats(struct kv *kv)
+{
+    static struct pred_stats batch[STATS_MAX];
+    pthread_mutex_lock(&cache.stats_mu);
+    size_t n = cache.nstats;
+    memcpy(batch, cache.stats, n * sizeof batch[0]);
+    cache.nstats = 0;
+    pthread_mutex_unlock(&cache.stats_mu);
+    long long minute = (long long)(time_now() / 60);
+    for (size_t i = 0; i < n; i++) {
+        const struct pred_stats *st = &batch[i];
+        char key[300], mkey[340];
+        snprintf(key, sizeof key, "aiops:predictions:%.71s:%.135s", st->project, st->name);
+        snprintf(mkey, sizeof mkey, "%s:m:%lld", key, minute);
+        const char *keys[2] = {key, mkey};
+        int ok = 1;
+        for (int k = 0; k < 2 && ok; k++) {
+            redisReply *r = kv_command(kv,
+                                       "HINCRBY %s requests %lld", keys[k], st->requests);
+            ok = r != NULL;
+            freeReplyObject(r);
+            static const char *const fields[3] = {"rows", "errors", "latency_us"};
+            const long long vals[3] = {st->rows, st->errors, st->latency_us};
+            for (int f = 0; f < 3 && ok; f++) {
+                r = kv_command(kv, "HINCRBY %s %s %lld", keys[k], fields[f], vals[f]);
+                ok = r != NULL;
+                freeReplyObject(r);
+            }
+        }
+        if (ok) {
+            redisReply *r = kv_command(kv, "EXPIRE %s 172800", mkey);
+            freeReplyObject(r);
+        }
+        long long cum = 0;
+        char lkey[340];
+        snprintf(lkey, sizeof lkey, "%s:latency", key);
+        for (size_t b = 0; b <= NBUCKETS && ok; b++) {
+            cum += st->buckets[b];
+            char field[32];
+            if (b < NBUCKETS)
+                snprintf(field, sizeof field, "le_%g", latency_buckets[b]);
+            else
+                snprintf(field, sizeof field, "le_+Inf");
+            /* cumulative: a bucket counts every request at or below its bound */
+            redisReply *r = kv_command(kv, "HINCRBY %s %s %lld", lkey, field, cum);
+            ok = r != NULL;
+            freeReplyObject(r);
+        }
+        if (!ok)
+            log_warn("prediction counts for %s not written: Redis unavailable",
+                    key);
+    }
+}
+
+static void *flusher_main(void *arg)
+{
+    (void)arg;
+    struct kv *kv = NULL;
+    if (kv_open(svc_redis_url(cache.svc), &kv) != 0)
+        kv = NULL;
+    pthread_mutex_lock(&cache.mu);
+    while (!cache.stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 1;
+        pthread_cond_timedwait(&cache.cv, &cache.mu, &until);
+        pthread_mutex_unlock(&cache.mu);
+        if (kv != NULL)
+            flush_stats(kv);
+        pthread_mutex_lock(&cache.mu);
+    }
+    pthread_mutex_unlock(&cache.mu);
+    if (kv != NULL) {
+        flush_stats(kv); /* what came in since the last tick */
+        kv_close(kv);
+    }
+    return NULL;
+}
+
+int serve_start(struct svc *s)
+{
+    const char *cap = getenv("MODEL_CACHE_SIZE");
+    long n = cap ? strtol(cap, NULL, 10) : 16;
+    cache.cap = n >= 1 && n <= 10000 ? (size_t)n : 16;
+    cache.svc = s;
+    cache.stop = 0;
+    if (pthread_create(&cache.flusher, NULL, flusher_main, NULL) != 0)
+        return AIOPS_ENOMEM;
+    cache.flusher_started = 1;
+    return AIOPS_OK;
+}
+
+void serve_stop(void)
+{
+    if (cache.flusher_started) {
+        pthread_mutex_lock(&cache.mu);
+        cache.stop = 1;
+        pthread_cond_broadcast(&cache.cv);
+        pthread_mutex_unlock(&cache.mu);
+        pthread_join(cache.flusher, NULL);
+        cache.flusher_started = 0;
+    }
+    pthread_mutex_lock(&cache.mu);
+    struct served *s = cache.models;
+    cache.models = NULL;
+    cache.nmodels = 0;
+    pthread_mutex_unlock(&cache.mu);
+    while (s) {
+        struct served *next = s->next;
+        served_free(s); /* no request is in flight once the service stopped */
+        s = next;
+    }
+}
+
+/* --- the request path ---------------------------------------------------------------------- */
+
+struct predict_ctx {
+    uint64_t t0;
+    const char *name;
+    size_t rows;
+    int counted;
+};
+
+/* Which version the request asks for: ?version=N, ?alias=A, else the default. Replies and
+ * returns -1 on a bad parameter or an unknown model/alias. */
+static int requested_version(struct svc_call *c, const char *name, const char *path_version,
+                             int *version)
+{
+    char buf[80];
+    const char *alias = NULL;
+    char alias_buf[80];
+    if (!model_name_valid(name)) {
+        svc_reply_error(c, 404, "model_not_found", "no model with this name",
+                        json_pack("{s:s}", "name", name));
+        return -1;
+    }
+    const char *vs = path_version;
+    if (vs == NULL && svc_query(c, "version", buf, sizeof buf) == 0)
+        vs = buf;
+    if (vs != NULL) {
+        char *end;
+        long v = strtol(vs, &end, 10);
+        if (vs[0] == '\0' || *end != '\0' || v < 1 || v > 1000000000) {
+            svc_reply_error(c, 422, "invalid_request", "version must be a version number",
+                            json_pack("{s:s}", "field", "version"));
+            return -1;
+        }
+        *version = (int)v;
+        return 0;
+    }
+    if (svc_query(c, "alias", alias_buf, sizeof alias_buf) == 0)
+        alias = alias_buf;
+    int rv = resolve(c, name, alias, version);
+    if (rv == AIOPS_ENOTFOUND) {
+        if (alias)
+            svc_reply_error(c, 404, "alias_not_found", "the model has no such alias",
+                            json_pack("{s:s, s:s}", "name", name, "alias", alias));
+        else
+            svc_reply_error(c, 404, "model_not_found", "no model with this name",
+                            json_pack("{s:s}", "name", name));
+        return -1;
+    }
+    if (rv != 0) {
+        svc_reply_failure(c, rv, "finding the model");
+        return -1;
+    }
+    return 0;
+}
+
+/* The model for this request (served_put after use), or NULL after replying. */
+static struct served *request_model(struct svc_call *c, const char *name, const char *path_version)
+{
+    int version;
+    if (requested_version(c, name, path_version, &version) != 0)
+        return NULL;
+    struct served *s;
+    char why[256] = "";
+    int rv = served_get(c, name, version, &s, why, sizeof why);
+    if (rv == AIOPS_ENOTFOUND) {
+        svc_reply_error(c, 404, "version_not_found", "the model has no such version",
+                        json_pack("{s:s, s:i}", "name", name, "version", version));
+        return NULL;
+    }
+    if (rv == AIOPS_ECORRUPT || rv == AIOPS_EUNSUPPORTED) {
+        svc_reply_error(c, 500, "model_unreadable", why[0] ? why : "the stored model cannot be read",
+                        json_pack("{s:s, s:i}", "name", name, "version", version));
+        return NULL;
+    }
+    if (rv != 0) {
+        svc_reply_failure(c, rv, "loading the model");
+        return NULL;
+    }
+    return s;
+}
+
+/* Predicts the rows of instances (a JSON array of objects); out[nrows * outputs]. Replies
+ * and returns -1 for rows that do not fit the model. */
+static int predict_rows(struct svc_call *c, const struct served *s, const json_t *instances,
+                        double **out)
+{
+    struct fmatrix x;
+    json_t *errs = NULL;
+    int rv = features_matrix_json(&s->m->features, instances, &x, &errs);
+    if (rv == AIOPS_EINVAL) {
+        svc_reply_error(c, 422, "invalid_instances",
+                        "some instances do not fit the model's features",
+                        json_pack("{s:o}", "errors", errs ? errs : json_array()));
+        return -1;
+    }
+    if (rv != 0) {
+        json_decref(errs);
+        svc_reply_failure(c, rv, "reading the instances");
+        return -1;
+    }
+    size_t k = model_outputs(s->m);
+    *out = malloc((x.nrows ? x.nrows : 1) * k * sizeof **out);
+    rv = *out ? model_predict(s->m, &x, *out) : AIOPS_ENOMEM;
+    fmatrix_free(&x);
+    if (rv != 0) {
+        free(*out);
+        svc_reply_failure(c, rv, "predicting");
+        return -1;
+    }
+    return 0;
+}
+
+static size_t argmax(const double *p, size_t k)
+{
+    size_t best = 0;
+    for (size_t j = 1; j < k; j++)
+        if (p[j] > p[best])
+            best = j;
+    return best;
+}
+
+static int instances_valid(struct svc_call *c, const json_t *instances, const char *field)
+{
+    if (!json_is_array(instances) || json_array_size(instances) == 0) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "%s must be a non-empty array of rows", field);
+        svc_reply_error(c, 422, "invalid_request", msg, json_pack("{s:s}", "field", field));
+        return 0;
+    }
+    return 1;
+}
+
+void handle_models_predict(struct svc_call *c)
+{
+    uint64_t t0 = time_mono_ns();
+    const char *name = svc_param(c, 0);
+    json_t *body = request_json(c);
+    if (body == NULL)
+        return;
+    /* {"instances": [...]} is the batch form; {"instances": {...}} or {"instance": {...}} one row */
+    json_t *instances = json_object_get(body, "instances");
+    if (instances == NULL)
+        instances = json_object_get(body, "instance");
+    json_t *one = NULL;
+    if (json_is_object(instances)) {
+        one = json_array();
+        json_array_append(one, instances);
+        instances = one;
+    }
+    struct served *s = NULL;
+    double *out = NULL;
+    int ok = 0;
+    size_t n = json_array_size(instances);
+    if (!instances_valid(c, instances, "instances"))
+        goto done;
+    if ((s = request_model(c, name, NULL)) == NULL)
+        goto done;
+    if (predict_rows(c, s, instances, &out) != 0)
+        goto done;
+    const struct model *m = s->m;
+    size_t k = model_outputs(m);
+    json_t *preds = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const double *row = out + i * k;
+        json_t *p;
+        if (m->target.task == TASK_REGRESSION) {
+            p = json_pack("{s:o}", "prediction", json_num(row[0], 0));
+        } else {
+            json_t *probs = json_object();
+            for (size_t j = 0; j < k; j++)
+                json_object_set_new(probs, m->target.labels[j], json_num(row[j], 0));
+            p = json_pack("{s:O, s:o}", "prediction", s->labels[argmax(row, k)], "probabilities",
+                          probs);
+        }
+        json_array_append_new(preds, p);
+    }
+    svc_reply_json(c, 200, json_pack("{s:o, s:s, s:i}", "predictions", preds, "model_name", name,
+                                     "model_version", s->version));
+    ok = 1;
+done:
+    if (s != NULL)
+        count_prediction(svc_project(c), name, ok ? n : 0, !ok, time_mono_ns() - t0);
+    if (s != NULL)
+        served_put(s);
+    free(out);
+    json_decref(one);
+    json_decref(body);
+}
+
+/* --- Open Inference Protocol (V2) ---------------------------------------------------------- */
+
+/* Appends the scalars of a (possibly nested) JSON array to flat. */
+static void flatten(const json_t *data, json_t *flat)
+{
+    size_t i;
+    json_t *v;
+    if (!json_is_array(data)) {
+        json_array_append(flat, (json_t *)data);
+        return;
+    }
+    json_array_foreach(data, i, v) flatten(v, flat);
+}
+
+static int v2_fail(struct svc_call *c, const char *field, const char *msg)
+{
+    svc_reply_error(c, 422, "invalid_request", msg, json_pack("{s:s}", "field", field));
+    return -1;
+}
+
+/* The rows of a V2 request as JSON objects: either one input per feature (named as the
+ * feature, shape [N] or [N,1]) or a single input of shape [N, F] whose columns are the
+ * model's features in order. Replies and returns -1 when the inputs do not fit. */
+static int v2_rows(struct svc_call *c, const struct model *m, const json_t *inputs, json_t **rows)
+{
+    *rows = NULL;
+    size_t nin = json_array_size(inputs), F = m->features.n;
+    if (!json_is_array(inputs) || nin == 0)
+        return v2_fail(c, "inputs", "inputs must be a non-empty array of tensors");
+    json_t *flat[256];
+    size_t N = 0;
+    int matrix = 0;
+    if (nin > 256 || nin > F)
+        return v2_fail(c, "inputs", "more inputs than the model has features");
+    for (size_t i = 0; i < nin; i++) {
+        const json_t *in = json_array_get(inputs, i);
+        const json_t *shape = json_object_get(in, "shape");
+        const char *iname = json_string_value(json_object_get(in, "name"));
+        if (!json_is_object(in) || iname == NULL || !json_is_array(shape) ||
+            json_object_get(in, "data") == NULL)
+            return v2_fail(c, "inputs", "each input needs name, shape, datatype and data");
+        size_t d = json_array_size(shape);
+        json_int_t rows_n = json_integer_value(json_array_get(shape, 0));
+        json_int_t cols_n = d >= 2 ? json_integer_value(json_array_get(shape, 1)) : 1;
+        if (d < 1 || d > 2 || rows_n < 1 || cols_n < 1 || rows_n > 10000000)
+            return v2_fail(c, "shape", "shape must be [rows] or [rows, columns]");
+        if (i == 0)
+            N = (size_t)rows_n;
+        else if ((size_t)rows_n != N)
+            return v2_fail(c, "shape", "every input must have the same number of rows");
+        if (nin == 1 && cols_n > 1)
+            matrix = 1;
+        if (!matrix && cols_n != 1)
+            return v2_fail(c, "shape", "a per-feature input has shape [rows] or [rows, 1]");
+        if (matrix && (size_t)cols_n != F)
+            return v2_fail(c, "shape", "a matrix input needs one column per model feature");
+    }
+    for (size_t i = 0; i < nin; i++)
+        flat[i] = json_array();
+    int rv = 0;
+    for (size_t i = 0; i < nin && rv == 0; i++) {
+        flatten(json_object_get(json_array_get(inputs, i), "data"), flat[i]);
+        if (json_array_size(flat[i]) != N * (matrix ? F : 1))
+            rv = v2_fail(c, "data", "the data does not hold shape's number of values");
+    }
+    /* per-feature inputs: map each to its feature */
+    long which[256];
+    for (size_t i = 0; i < nin && rv == 0 && !matrix; i++) {
+        const char *iname = json_string_value(json_object_get(json_array_get(inputs, i), "name"));
+        which[i] = -1;
+        for (size_t j = 0; j < F; j++)
+            if (strcmp(m->features.f[j].name, iname) == 0)
+                which[i] = (long)j;
+        if (which[i] < 0) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "the model has no feature %.120s", iname);
+            rv = v2_fail(c, "inputs", msg);
+        }
+    }
+    if (rv == 0) {
+        *rows = json_array();
+        for (size_t r = 0; r < N; r++) {
+            json_t *row = json_object();
+            if (matrix)
+                for (size_t j = 0; j < F; j++)
+                    json_object_set(row, m->features.f[j].name, json_array_get(flat[0], r * F + j));
+            else
+                for (size_t i = 0; i < nin; i++)
+                    json_object_set(row, m->features.f[which[i]].name, json_array_get(flat[i], r));
+            json_array_append_new(*rows, row);
+        }
+    }
+    for (size_t i = 0; i < nin; i++)
+        json_decref(flat[i]);
+    return rv;
+}
+
+static int labels_are_integers(const struct served *s)
+{
+    if (!s->m->target.numeric_labels)
+        return 0;
+    for (size_t k = 0; k < s->m->target.nclasses; k++)
+        if (!json_is_integer(s->labels[k]))
+            return 0;
+    return 1;
+}
+
+static const char *label_datatype(const struct served *s)
+{
+    if (s->m->target.task == TASK_REGRESSION)
+        return "FP64";
+    if (labels_are_integers(s))
+        return "INT64";
+    return s->m->target.numeric_labels ? "FP64" : "BYTES";
+}
+
+/* 1 when the request's "outputs" (absent: all) asks for name. */
+static int wants_output(const json_t *outputs, const char *name)
+{
+    if (!json_is_array(outputs) || json_array_size(outputs) == 0)
+        return 1;
+    size_t i;
+    json_t *o;
+    json_array_foreach(outputs, i, o)
+    {
+        const char *n = json_string_value(json_object_get(o, "name"));
+        if (n && strcmp(n, name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+void handle_v2_infer(struct svc_call *c)
+{
+    uint64_t t0 = time_mono_ns();
+    const char *name = svc_param(c, 0);
+    const char *path_version = svc_param(c, 1)[0] ? svc_param(c, 1) : NULL;
+    json_t *body = request_json(c), *rows = NULL;
+    if (body == NULL)
+        return;
+    struct served *s = request_model(c, name, path_version);
+    double *out = NULL;
+    int ok = 0;
+    size_t n = 0;
+    if (s == NULL)
+        goto done;
+    if (v2_rows(c, s->m, json_object_get(body, "inputs"), &rows) != 0)
+        goto done;
+    n = json_array_size(rows);
+    if (predict_rows(c, s, rows, &out) != 0)
+        goto done;
+    const struct model *m = s->m;
+    size_t k = model_outputs(m);
+    json_t *outputs = json_array(), *want = json_object_get(body, "outputs");
+    if (wants_output(want, "predict")) {
+        json_t *data = json_array();
+        for (size_t i = 0; i < n; i++)
+            if (m->target.task == TASK_REGRESSION)
+                json_array_append_new(data, json_num(out[i], 0));
+            else
+                json_array_append(data, s->labels[argmax(out + i * k, k)]);
+        json_array_append_new(outputs, json_pack("{s:s, s:[I], s:s, s:o}", "name", "predict",
+                                                 "shape", (json_int_t)n, "datatype",
+                                                 label_datatype(s), "data", data));
+    }
+    if (m->target.task != TASK_REGRESSION && wants_output(want, "probabilities")) {
+        json_t *data = json_array();
+        for (size_t i = 0; i < n * k; i++)
+            json_array_append_new(data, json_num(out[i], 0));
+        json_t *classes = json_array();
+        for (size_t j = 0; j < k; j++)
+            json_array_append(classes, s->labels[j]);
+        json_array_append_new(outputs,
+                              json_pack("{s:s, s:[I, I], s:s, s:o, s:{s:o}}", "name",
+                                        "probabilities", "shape", (json_int_t)n, (json_int_t)k,
+                                        "datatype", "FP64", "data", data, "parameters",
+                                        "classes", classes));
+    }
+    char ver[16];
+    snprintf(ver, sizeof ver, "%d", s->version);
+    json_t *reply = json_pack("{s:s, s:s, s:o}", "model_name", name, "model_version", ver,
+                              "outputs", outputs);
+    json_t *id = json_object_get(body, "id");
+    if (json_is_string(id))
+        json_object_set(reply, "id", id);
+    svc_reply_json(c, 200, reply);
+    ok = 1;
+done:
+    if (s != NULL) {
+        count_prediction(svc_project(c), name, ok ? n : 0, !ok, time_mono_ns() - t0);
+        served_put(s);
+    }
+    free(out);
+    json_decref(rows);
+    json_decref(body);
+}
+
+void handle_v2_ready(struct svc_call *c)
+{
+    const char *name = svc_param(c, 0);
+    struct served *s = request_model(c, name, NULL);
+    if (s == NULL)
+        return;
+    char ver[16];
+    snprintf(ver, sizeof ver, "%d", s->version);
+    served_put(s);
+    svc_reply_json(c, 200, json_pack("{s:s, s:b, s:s}", "name", name, "ready", 1, "version", ver));
+}
+
+void handle_v2_metadata(struct svc_call *c)
+{
+    const char *name = svc_param(c, 0);
+    struct served *s = request_model(c, name, NULL);
+    if (s == NULL)
+        return;
+    const struct model *m = s->m;
+    const char *pv[2] = {svc_project(c), name};
+    PGresult *r;
+    json_t *versions = json_array();
+    if (db_execv(svc_db(c), &r,
+                 "SELECT version FROM model_versions WHERE project_id = $1 AND name = $2"
+                 " ORDER BY version",
+                 2, pv) == 0) {
+        for (int i = 0; i < PQntuples(r); i++)
+            json_array_append_new(versions, json_string(PQgetvalue(r, i, 0)));
+        PQclear(r);
+    }
+    json_t *inputs = json_array();
+    for (size_t j = 0; j < m->features.n; j++)
+        json_array_append_new(inputs, json_pack("{s:s, s:s, s:[i]}", "name", m->features.f[j].name,
+                                                "datatype",
+                                                m->features.f[j].kind == FEAT_CATEGORICAL ? "BYTES"
+                                                                                          : "FP64",
+                                                "shape", -1));
+    json_t *outputs = json_array();
+    json_array_append_new(outputs, json_pack("{s:s, s:s, s:[i]}", "name", "predict", "datatype",
+                                             label_datatype(s), "shape", -1));
+    if (m->target.task != TASK_REGRESSION)
+        json_array_append_new(outputs, json_pack("{s:s, s:s, s:[i, I]}", "name", "probabilities",
+                                                 "datatype", "FP64", "shape", -1,
+                                                 (json_int_t)m->target.nclasses));
+    char platform[48];
+    snprintf(platform, sizeof platform, "aiops-%s", model_kind_name(m->kind));
+    svc_reply_json(c, 200, json_pack("{s:s, s:o, s:s, s:i, s:s, s:o, s:o}", "name", name,
+                                     "versions", versions, "platform", platform, "version",
+                                     s->version, "task", table_task_name(m->target.task),
+                                     "inputs", inputs, "outputs", outputs));
+    served_put(s);
+}

@@ -1,0 +1,59 @@
+/* train_svc.h -- svc-train: training jobs (worker.c), runs (runs.c), the model registry
+ * (registry.c) and serving predictions (serve.c). */
+#ifndef AIOPS_TRAIN_SVC_H
+#define AIOPS_TRAIN_SVC_H
+
+#include <jansson.h>
+
+#include "db.h"
+#include "model.h"
+#include "svc.h"
+
+/* runs.c */
+void handle_train_start(struct svc_call *c);
+void handle_train_status(struct svc_call *c);
+void handle_runs_list(struct svc_call *c);
+void handle_runs_get(struct svc_call *c);
+void handle_runs_compare(struct svc_call *c);
+void handle_runs_metrics(struct svc_call *c);
+void handle_runs_tags(struct svc_call *c);
+void handle_runs_cancel(struct svc_call *c);
+
+/* registry.c */
+void handle_models_list(struct svc_call *c);
+void handle_models_versions(struct svc_call *c);
+void handle_models_alias_set(struct svc_call *c);
+void handle_models_alias_delete(struct svc_call *c);
+void handle_models_promote(struct svc_call *c);
+void handle_models_rollback(struct svc_call *c);
+void handle_models_artifact(struct svc_call *c);
+/* Stores a trained model as the next version of `name` inside the caller's transaction;
+ * the first version of a name becomes its champion. *version receives the number. */
+int registry_add_version(struct db *db, const char *project, const char *name, const char *run_id,
+                         const struct model *m, const json_t *metrics, int *version);
+/* The version an alias (or, with alias NULL, the champion -- else the latest) points at.
+ * AIOPS_ENOTFOUND when the model or alias does not exist. */
+int registry_resolve(struct db *db, const char *project, const char *name, const char *alias,
+                     int *version);
+
+/* serve.c */
+int serve_start(struct svc *s);
+void serve_stop(void);
+void handle_models_predict(struct svc_call *c);
+void handle_v2_infer(struct svc_call *c);
+void handle_v2_ready(struct svc_call *c);
+void handle_v2_metadata(struct svc_call *c);
+/* Drops the cached meaning of the aliases of a model (after an alias changed here). */
+void serve_forget(const char *project, const char *name);
+
+/* worker.c */
+int workers_start(struct svc *s);
+void workers_stop(void);
+
+/* Model names: 1..128 characters of [A-Za-z0-9._-] (they appear in URLs). */
+int model_name_valid(const char *name);
+/* Reads a JSON request body (a JSON object) or answers 400 with the parse position;
+ * returns NULL then. */
+json_t *request_json(struct svc_call *c);
+
+#endif

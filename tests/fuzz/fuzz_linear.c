@@ -1,0 +1,83 @@
+/* libFuzzer target: bytes -> linear_load. A model that loads must save back to the same
+ * bytes (the format is canonical), predict on a small matrix of its shape (probabilities
+ * finite and summing to 1), and list its coefficients when it is small enough. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "err.h"
+#include "linear.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size > (1u << 20))
+        return 0;
+    struct linear *m = NULL;
+    int rc = linear_load(data, size, &m);
+    if (rc != 0) {
+        if (m != NULL || (rc != AIOPS_ECORRUPT && rc != AIOPS_ENOMEM))
+            abort();
+        return 0;
+    }
+    struct buf b = BUF_INIT;
+    if (linear_save(m, &b) != 0 || b.len != size || memcmp(b.data, data, size) != 0)
+        abort();
+    buf_free(&b);
+
+    /* the model's shape, read back from its own header: ncols columns of 21 bytes each */
+    uint32_t ncols;
+    memcpy(&ncols, data + 16, 4);
+    const uint8_t *col = data + 40;
+    size_t nrows = 3, K = linear_outputs(m);
+    if (ncols <= 4096) {
+        struct fmatrix x;
+        x.nrows = nrows;
+        x.ncols = ncols;
+        x.x = malloc((ncols ? ncols : 1) * nrows * sizeof *x.x);
+        x.is_cat = calloc(ncols ? ncols : 1, 1);
+        x.ncat = calloc(ncols ? ncols : 1, sizeof *x.ncat);
+        double *out = malloc(nrows * K * sizeof *out);
+        if (x.x == NULL || x.is_cat == NULL || x.ncat == NULL || out == NULL)
+            abort();
+        for (uint32_t j = 0; j < ncols; j++) {
+            x.is_cat[j] = col[21 * j];
+            memcpy(&x.ncat[j], col + 21 * j + 1, 4);
+            /* a present value, a missing one, and an out-of-range code / huge number */
+            x.x[j * nrows] = x.is_cat[j] ? 0 : 1.5;
+            x.x[j * nrows + 1] = NAN;
+            x.x[j * nrows + 2] = x.is_cat[j] ? 1e9 : -1e300;
+        }
+        if (linear_predict(m, &x, out) != 0)
+            abort();
+        if (linear_get_kind(m) != LINEAR_REGRESSION) {
+            for (size_t i = 0; i < nrows; i++) {
+                double s = 0;
+                for (size_t k = 0; k < K; k++) {
+                    if (!(out[i * K + k] >= 0 && out[i * K + k] <= 1))
+                        abort();
+                    s += out[i * K + k];
+                }
+                if (!(fabs(s - 1) < 1e-9))
+                    abort();
+            }
+        }
+        free(x.x);
+        free(x.is_cat);
+        free(x.ncat);
+        free(out);
+    }
+    if (size < 65536) {
+        json_t *j = NULL;
+        if (linear_coefficients(m, NULL, NULL, &j) != 0)
+            abort();
+        json_decref(j);
+    }
+    linear_free(m);
+    return 0;
+}

@@ -1,0 +1,572 @@
+/* Unit tests for lib/forest.c: exact behaviour on tiny hand-made data, importance,
+ * persistence, corruption, determinism, and quality against scikit-learn 1.2's random
+ * forests on the shared datasets. */
+#include "unit.h"
+
+#include "colstore.h"
+#include "err.h"
+#include "featureset.h"
+#include "forest.h"
+#include "ingest.h"
+#include "stats.h"
+#include "testdata.h"
+#include "util.h"
+
+static void mat_init(struct fmatrix *m, size_t n, size_t ncols)
+{
+    m->nrows = n;
+    m->ncols = ncols;
+    m->x = calloc(n * ncols, sizeof *m->x);
+    m->is_cat = calloc(ncols, 1);
+    m->ncat = calloc(ncols, sizeof *m->ncat);
+}
+
+static void mat_free(struct fmatrix *m)
+{
+    free(m->x);
+    free(m->is_cat);
+    free(m->ncat);
+}
+
+#define AT(m, r, j) ((m)->x[(size_t)(j) * (m)->nrows + (r)])
+
+static uint64_t rng_state = 777;
+static double urand(void)
+{
+    return tree_rand_unit(&rng_state);
+}
+
+static struct forest *train_ok(const struct fmatrix *x, const double *y, const double *w,
+                               const struct forest_params *p)
+{
+    struct forest *f = NULL;
+    char err[256] = "";
+    int rv = forest_train(x, y, w, p, NULL, NULL, &f, err, sizeof err);
+    if (rv != 0)
+        UNIT_FAIL("forest_train: %s (%s)", aiops_strerror(rv), err);
+    return f;
+}
+
+static double predict_row(const struct forest *f, const double *row, size_t ncols,
+                          const uint8_t *is_cat, const uint32_t *ncat, size_t k)
+{
+    struct fmatrix m = {1, ncols, (double *)row, (uint8_t *)is_cat, (uint32_t *)ncat};
+    double out[16] = {0};
+    CHECK_INT(forest_predict(f, &m, out), 0);
+    return out[k];
+}
+
+static void test_single_tree_pure_split(void)
+{
+    /* one tree, no bootstrap, every feature: the root splits x0 between 0.49 and 0.50 and
+     * both leaves are pure */
+    struct fmatrix x;
+    mat_init(&x, 100, 2);
+    double y[100];
+    for (size_t r = 0; r < 100; r++) {
+        AT(&x, r, 0) = (double)r / 100.0;
+        AT(&x, r, 1) = urand();
+        y[r] = r >= 50;
+    }
+    struct forest_params p = {0};
+    p.trees = 1;
+    p.bootstrap = -1;
+    p.max_features = 1.0;
+    p.classification = 1;
+    p.num_class = 2;
+    p.threads = 1;
+    struct forest *f = train_ok(&x, y, NULL, &p);
+    if (f) {
+        const struct tree *t = forest_tree(f, 0);
+        CHECK_INT(t->nnodes, 3);
+        CHECK_INT(t->nodes[0].feature, 0);
+        CHECK_NEAR(t->nodes[0].threshold, 0.495, 1e-12);
+        CHECK_NEAR(t->cover[0], 100, 0);
+        /* Gini decrease, weighted: 100 * 0.5 - 0 - 0 */
+        CHECK_NEAR(t->gain[0], 50.0, 1e-9);
+        double row[2] = {0.3, 0.5};
+        CHECK_NEAR(predict_row(f, row, 2, x.is_cat, x.ncat, 1), 0.0, 0);
+        row[0] = 0.7;
+        CHECK_NEAR(predict_row(f, row, 2, x.is_cat, x.ncat, 1), 1.0, 0);
+        double imp[2];
+        CHECK_INT(forest_importance(f, imp), 0);
+        CHECK_NEAR(imp[0], 1.0, 0);
+        CHECK_NEAR(imp[1], 0.0, 0);
+    }
+    forest_free(f);
+    mat_free(&x);
+}
+
+static void test_regression_leaves_are_means(void)
+{
+    /* x takes 4 values; fully grown, each leaf holds one value of x and predicts the mean
+     * of its y */
+    struct fmatrix x;
+    mat_init(&x, 200, 1);
+    double y[200], sum[4] = {0}, cnt[4] = {0};
+    for (size_t r = 0; r < 200; r++) {
+        size_t g = r % 4;
+        AT(&x, r, 0) = (double)g * 1.5;
+        y[r] = (double)g * 10 + urand();
+        sum[g] += y[r];
+        cnt[g]++;
+    }
+    struct forest_params p = {0};
+    p.trees = 1;
+    p.bootstrap = -1;
+    p.threads = 1;
+    struct forest *f = train_ok(&x, y, NULL, &p);
+    if (f) {
+        CHECK_INT(forest_tree(f, 0)->nnodes, 7);
+        for (size_t g = 0; g < 4; g++) {
+            double row[1] = {(double)g * 1.5};
+            CHECK_NEAR(predict_row(f, row, 1, x.is_cat, x.ncat, 0), sum[g] / cnt[g], 1e-9);
+        }
+    }
+    forest_free(f);
+    /* min_samples_leaf and max_depth are respected */
+    for (size_t r = 0; r < 200; r++)
+        AT(&x, r, 0) = urand();
+    p.trees = 5;
+    p.bootstrap = 0;
+    p.min_samples_leaf = 15;
+    f = train_ok(&x, y, NULL, &p);
+    for (size_t t = 0; f && t < forest_num_trees(f); t++) {
+        const struct tree *tr = forest_tree(f, t);
+        for (uint32_t i = 0; i < tr->nnodes; i++)
+            if (tr->nodes[i].feature < 0)
+                CHECK(tr->cover[i] >= 15); /* bootstrap counts are >= distinct rows */
+    }
+    forest_free(f);
+    p.min_samples_leaf = 0;
+    p.max_depth = 3;
+    f = train_ok(&x, y, NULL, &p);
+    for (size_t t = 0; f && t < forest_num_trees(f); t++)
+        CHECK(forest_tree(f, t)->nnodes <= 15);
+    forest_free(f);
+    mat_free(&x);
+}
+
+static void test_missing_and_categories(void)
+{
+    /* class 1: categories {0, 2, 5} of feature 0 and missing values of it */
+    struct fmatrix x;
+    mat_init(&x, 700, 1);
+    x.is_cat[0] = 1;
+    x.ncat[0] = 6;
+    double y[700];
+    for (size_t r = 0; r < 700; r++) {
+        size_t c = r % 7;
+        AT(&x, r, 0) = c == 6 ? NAN : (double)c;
+        y[r] = c == 0 || c == 2 || c == 5 || c == 6;
+    }
+    struct forest_params p = {0};
+    p.trees = 3;
+    p.classification = 1;
+    p.num_class = 2;
+    p.threads = 1;
+    struct forest *f = train_ok(&x, y, NULL, &p);
+    if (f) {
+        CHECK_INT(forest_tree(f, 0)->nnodes, 3); /* one split separates the classes */
+        CHECK(forest_tree(f, 0)->nodes[0].flags & TREE_CATEGORICAL);
+        for (int c = 0; c < 6; c++) {
+            double row[1] = {c};
+            CHECK_NEAR(predict_row(f, row, 1, x.is_cat, x.ncat, 1),
+                       (c == 0 || c == 2 || c == 5) ? 1.0 : 0.0, 0);
+        }
+        double odd[] = {NAN, 17, -3, 0.5};
+        for (size_t i = 0; i < ARRAY_LEN(odd); i++) {
+            double row[1] = {odd[i]};
+            CHECK_NEAR(predict_row(f, row, 1, x.is_cat, x.ncat, 1), 1.0, 0);
+        }
+    }
+    forest_free(f);
+    /* numeric: missing values behave like the large ones */
+    x.is_cat[0] = 0;
+    x.ncat[0] = 0;
+    for (size_t r = 0; r < 700; r++) {
+        AT(&x, r, 0) = r % 5 == 0 ? NAN : (double)(r % 10);
+        y[r] = r % 5 == 0 || r % 10 > 6;
+    }
+    f = train_ok(&x, y, NULL, &p);
+    if (f) {
+        double nanrow[1] = {NAN}, hi[1] = {9}, lo[1] = {1};
+        CHECK_NEAR(predict_row(f, nanrow, 1, x.is_cat, x.ncat, 1), 1.0, 0);
+        CHECK_NEAR(predict_row(f, hi, 1, x.is_cat, x.ncat, 1), 1.0, 0);
+        CHECK_NEAR(predict_row(f, lo, 1, x.is_cat, x.ncat, 1), 0.0, 0);
+    }
+    forest_free(f);
+    mat_free(&x);
+}
+
+static struct forest *mixed_forest(struct fmatrix *x, int classification, int threads, size_t n)
+{
+    mat_init(x, n, 4);
+    x->is_cat[2] = 1;
+    x->ncat[2] = 9;
+    double *y = malloc(n * sizeof *y);
+    for (size_t r = 0; r < n; r++) {
+        AT(x, r, 0) = urand() < 0.1 ? NAN : urand() * 10;
+        AT(x, r, 1) = floor(urand() * 5);
+        AT(x, r, 2) = urand() < 0.05 ? NAN : floor(urand() * 9);
+        AT(x, r, 3) = urand() - 0.5;
+        double m = (isnan(AT(x, r, 0)) ? 3 : AT(x, r, 0)) * 0.3 + AT(x, r, 1) * 0.2 +
+                   (fmod(AT(x, r, 2), 3) == 1 ? 1.5 : 0) + AT(x, r, 3);
+        y[r] = classification ? (double)((int)(m + urand()) % 3) : m + urand();
+    }
+    struct forest_params p = {0};
+    p.trees = 12;
+    p.classification = classification;
+    p.num_class = 3;
+    p.threads = threads;
+    p.seed = 3;
+    p.max_depth = 8;
+    struct forest *f = train_ok(x, y, NULL, &p);
+    free(y);
+    return f;
+}
+
+static void test_save_load_and_threads(void)
+{
+    for (int cls = 0; cls < 2; cls++) {
+        struct fmatrix x, x2;
+        uint64_t saved = rng_state;
+        struct forest *f = mixed_forest(&x, cls, 1, 3000), *h = NULL;
+        rng_state = saved;
+        struct forest *f2 = mixed_forest(&x2, cls, 2, 3000);
+        struct buf b = BUF_INIT, b2 = BUF_INIT;
+        if (f == NULL || f2 == NULL)
+            goto next;
+        CHECK_INT(forest_save(f, &b), 0);
+        CHECK_INT(forest_save(f2, &b2), 0);
+        CHECK_MEM(b.data, b.len, b2.data, b2.len); /* same forest on 1 or 2 threads */
+        CHECK_INT(forest_load((const uint8_t *)b.data, b.len, &h), 0);
+        if (h) {
+            size_t k = forest_outputs(f);
+            CHECK_INT(k, cls ? 3 : 1);
+            double *pa = malloc(x.nrows * k * sizeof *pa), *pb = malloc(x.nrows * k * sizeof *pb);
+            CHECK_INT(forest_predict(f, &x, pa), 0);
+            CHECK_INT(forest_predict(h, &x, pb), 0);
+            CHECK_MEM(pa, x.nrows * k * sizeof *pa, pb, x.nrows * k * sizeof *pb);
+            for (size_t r = 0; cls && r < x.nrows; r++)
+                CHECK_NEAR(pa[3 * r] + pa[3 * r + 1] + pa[3 * r + 2], 1.0, 1e-12);
+            free(pa);
+            free(pb);
+            double imp[4], s = 0;
+            CHECK_INT(forest_importance(h, imp), 0);
+            for (int j = 0; j < 4; j++)
+                s += imp[j];
+            CHECK_NEAR(s, 1.0, 1e-12);
+        }
+        forest_free(h);
+        h = NULL;
+        /* corruption: truncations, flipped bytes, a bad child under a valid checksum */
+        uint8_t *p = malloc(b.len);
+        for (size_t n = 0; n < b.len; n += 1 + b.len / 500)
+            CHECK_INT(forest_load((const uint8_t *)b.data, n, &h), AIOPS_ECORRUPT);
+        for (size_t i = 0; i < b.len; i += 1 + b.len / 500) {
+            memcpy(p, b.data, b.len);
+            p[i] ^= 0x21;
+            CHECK_INT(forest_load(p, b.len, &h), AIOPS_ECORRUPT);
+        }
+        memcpy(p, b.data, b.len);
+        size_t node0 = 24 + 8 * 4 + 8;
+        p[node0 + 8] = 0; /* node 0's left child := 0 */
+        p[node0 + 9] = p[node0 + 10] = p[node0 + 11] = 0;
+        uint32_t crc = colstore_crc32c(0, p, b.len - 4);
+        for (int i = 0; i < 4; i++)
+            p[b.len - 4 + (size_t)i] = (uint8_t)(crc >> (8 * i));
+        CHECK_INT(forest_load(p, b.len, &h), AIOPS_ECORRUPT);
+        CHECK(h == NULL);
+        free(p);
+    next:
+        forest_free(f);
+        forest_free(f2);
+        buf_free(&b);
+        buf_free(&b2);
+        mat_free(&x);
+        mat_free(&x2);
+    }
+}
+
+static int count_progress(void *arg, const struct train_progress *pr)
+{
+    int *calls = arg;
+    (*calls)++;
+    CHECK(pr->iteration >= 1 && pr->iteration <= pr->total);
+    return *calls >= 2;
+}
+
+static void test_progress_cancel_and_bad_params(void)
+{
+    struct fmatrix x;
+    mat_init(&x, 50, 2);
+    double y[50];
+    for (size_t r = 0; r < 50; r++) {
+        AT(&x, r, 0) = urand();
+        AT(&x, r, 1) = urand();
+        y[r] = (double)(r % 2);
+    }
+    struct forest_params p = {0};
+    p.trees = 40;
+    p.classification = 1;
+    p.num_class = 2;
+    p.threads = 1;
+    int calls = 0;
+    struct forest *f = NULL;
+    char err[256];
+    CHECK_INT(forest_train(&x, y, NULL, &p, count_progress, &calls, &f, err, sizeof err),
+              AIOPS_ECANCELED);
+    CHECK(f == NULL);
+    CHECK_INT(calls, 2);
+    p.num_class = 1;
+    CHECK_INT(forest_train(&x, y, NULL, &p, NULL, NULL, &f, err, sizeof err), AIOPS_EINVAL);
+    p.num_class = 2;
+    y[7] = 2;
+    CHECK_INT(forest_train(&x, y, NULL, &p, NULL, NULL, &f, err, sizeof err), AIOPS_EINVAL);
+    CHECK(strstr(err, "row 7") != NULL);
+    y[7] = 1;
+    p.max_features = -1;
+    CHECK_INT(forest_train(&x, y, NULL, &p, NULL, NULL, &f, err, sizeof err), AIOPS_EINVAL);
+    p.max_features = 0;
+    p.trees = -5;
+    CHECK_INT(forest_train(&x, y, NULL, &p, NULL, NULL, &f, err, sizeof err), AIOPS_EINVAL);
+    CHECK(f == NULL);
+    mat_free(&x);
+}
+
+struct dataset {
+    struct ingest_result tr, te;
+    int have_te;
+    struct feature_set fs;
+    struct target_spec ts;
+    struct fmatrix xtr, xte;
+    double *ytr, *yte;
+};
+
+/* Row r of a single-file dataset is a test row when splitmix64(42 << 32 | r) % 5 == 0 (the
+ * rule bench/gbdt_reference.py applies). */
+static int hash_test_row(size_t r)
+{
+    uint64_t s = (42ull << 32) | r;
+    return tree_rand(&s) % 5 == 0;
+}
+
+static void dataset_free(struct dataset *d)
+{
+    ingest_result_free(&d->tr);
+    if (d->have_te)
+        ingest_result_free(&d->te);
+    feature_set_free(&d->fs);
+    target_spec_free(&d->ts);
+    fmatrix_free(&d->xtr);
+    fmatrix_free(&d->xte);
+    free(d->ytr);
+    free(d->yte);
+}
+
+/* Loads dir/train (and dir/test, or a hash split of train when test is NULL). */
+static int dataset_load(struct dataset *d, const char *dir, const char *train, const char *test,
+                        const char *target)
+{
+    memset(d, 0, sizeof *d);
+    const char *root = test_data_dir();
+    if (root == NULL) {
+        printf("# no data directory: skipped\n");
+        return -1;
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s/%s", root, dir, train);
+    struct ingest_options o = {0};
+    o.target = target;
+    if (ingest_csv_file(path, &o, &d->tr) != 0 || d->tr.n_errors > 0) {
+        UNIT_FAIL("cannot read %s", path);
+        return -1;
+    }
+    if (test != NULL) {
+        snprintf(path, sizeof path, "%s/%s/%s", root, dir, test);
+        d->have_te = 1;
+        if (ingest_csv_file(path, &o, &d->te) != 0 || d->te.n_errors > 0) {
+            UNIT_FAIL("cannot read %s", path);
+            return -1;
+        }
+    }
+    const struct table *t = &d->tr.table;
+    long tc = table_find(t, target);
+    const char *bad = NULL, *why = NULL, *missing = NULL;
+    CHECK(tc >= 0);
+    if (features_fit(t, tc, NULL, NULL, &d->fs, &bad) != 0)
+        return -1;
+    double *y = malloc(t->nrows * sizeof *y);
+    if (target_fit(t, tc, TASK_NONE, &d->ts, y, &why) != 0) {
+        free(y);
+        return -1;
+    }
+    if (test != NULL) {
+        const struct table *tt = &d->te.table;
+        d->ytr = y;
+        d->yte = malloc(tt->nrows * sizeof *d->yte);
+        CHECK_INT(features_matrix(&d->fs, t, &d->xtr, &missing, NULL, NULL), 0);
+        CHECK_INT(features_matrix(&d->fs, tt, &d->xte, &missing, NULL, NULL), 0);
+        size_t unknown = 0;
+        CHECK_INT(target_apply(&d->ts, tt, table_find(tt, target), d->yte, &unknown), 0);
+        CHECK_INT(unknown, 0);
+    } else {
+        size_t *rtr = malloc(t->nrows * sizeof *rtr), *rte = malloc(t->nrows * sizeof *rte);
+        size_t ntr = 0, nte = 0;
+        for (size_t r = 0; r < t->nrows; r++) {
+            if (hash_test_row(r))
+                rte[nte++] = r;
+            else
+                rtr[ntr++] = r;
+        }
+        d->ytr = malloc(ntr * sizeof *d->ytr);
+        d->yte = malloc(nte * sizeof *d->yte);
+        for (size_t i = 0; i < ntr; i++)
+            d->ytr[i] = y[rtr[i]];
+        for (size_t i = 0; i < nte; i++)
+            d->yte[i] = y[rte[i]];
+        CHECK_INT(features_matrix_rows(&d->fs, t, rtr, ntr, &d->xtr, &missing, NULL, NULL), 0);
+        CHECK_INT(features_matrix_rows(&d->fs, t, rte, nte, &d->xte, &missing, NULL, NULL), 0);
+        free(rtr);
+        free(rte);
+        free(y);
+    }
+    for (size_t r = 0; r < d->xtr.nrows; r++)
+        if (isnan(d->ytr[r])) {
+            UNIT_FAIL("unlabelled training row %zu", r);
+            return -1;
+        }
+    return 0;
+}
+
+
+static struct forest *train_like_sklearn(const struct dataset *d, int trees)
+{
+    struct forest_params p = {0};
+    p.trees = trees;
+    p.classification = d->ts.task != TASK_REGRESSION;
+    p.num_class = (int)d->ts.nclasses;
+    p.threads = 2;
+    return train_ok(&d->xtr, d->ytr, NULL, &p);
+}
+
+static double accuracy(const struct forest *f, const struct dataset *d, double *auc)
+{
+    size_t n = d->xte.nrows, K = forest_outputs(f), right = 0;
+    double *pr = malloc(n * K * sizeof *pr);
+    CHECK_INT(forest_predict(f, &d->xte, pr), 0);
+    for (size_t r = 0; r < n; r++) {
+        size_t am = 0;
+        for (size_t k = 1; k < K; k++)
+            if (pr[r * K + k] > pr[r * K + am])
+                am = k;
+        right += am == (size_t)d->yte[r];
+    }
+    if (auc != NULL && K == 2) {
+        double *s = malloc(n * sizeof *s);
+        uint8_t *yb = malloc(n);
+        for (size_t r = 0; r < n; r++) {
+            s[r] = pr[2 * r + 1];
+            yb[r] = d->yte[r] > 0.5;
+        }
+        CHECK_INT(stats_roc_auc(s, yb, n, auc), 0);
+        free(s);
+        free(yb);
+    }
+    free(pr);
+    return (double)right / (double)n;
+}
+
+/* Reference values: `/usr/bin/python3 bench/gbdt_reference.py` (scikit-learn 1.2.1
+ * RandomForestClassifier / RandomForestRegressor, n_estimators as below, random_state=0,
+ * defaults otherwise; categorical columns as ordinal codes, missing as -1). Bounds: accuracy
+ * >= scikit-learn - 0.01, AUC >= scikit-learn - 0.005, R^2 >= scikit-learn - 0.005. */
+#define SK_HIGGS_AUC 0.805897 /* 100 trees */
+#define SK_ADULT_ACCURACY 0.855721 /* 50 trees */
+#define SK_LETTER_ACCURACY 0.963086 /* 50 trees */
+#define SK_DIAMONDS_R2 0.981874 /* 50 trees */
+
+static void test_higgs_vs_sklearn(void)
+{
+    struct dataset d;
+    if (dataset_load(&d, "lightgbm_higgs_binary", "higgs_train.csv", "higgs_test.csv",
+                     "label") == 0) {
+        struct forest *f = train_like_sklearn(&d, 100);
+        if (f) {
+            double auc = NAN, acc = accuracy(f, &d, &auc);
+            printf("# higgs: AUC %.6f accuracy %.6f (scikit-learn AUC %.6f)\n", auc, acc,
+                   SK_HIGGS_AUC);
+            CHECK(auc >= SK_HIGGS_AUC - 0.005);
+        }
+        forest_free(f);
+    }
+    dataset_free(&d);
+}
+
+static void test_adult_vs_sklearn(void)
+{
+    struct dataset d;
+    if (dataset_load(&d, "uci_adult", "adult_train.csv", "adult_test.csv", "income") == 0) {
+        struct forest *f = train_like_sklearn(&d, 50);
+        if (f) {
+            double auc = NAN, acc = accuracy(f, &d, &auc);
+            printf("# adult: accuracy %.6f AUC %.6f (scikit-learn accuracy %.6f)\n", acc, auc,
+                   SK_ADULT_ACCURACY);
+            CHECK(acc >= SK_ADULT_ACCURACY - 0.01);
+            double imp[14], s = 0;
+            CHECK_INT(forest_importance(f, imp), 0);
+            for (int j = 0; j < 14; j++)
+                s += imp[j];
+            CHECK_NEAR(s, 1.0, 1e-9);
+        }
+        forest_free(f);
+    }
+    dataset_free(&d);
+}
+
+static void test_letter_vs_sklearn(void)
+{
+    struct dataset d;
+    if (dataset_load(&d, "mlbench_letter_recognition", "LetterRecognition.csv", NULL,
+                     "lettr") == 0) {
+        struct forest *f = train_like_sklearn(&d, 50);
+        if (f) {
+            double acc = accuracy(f, &d, NULL);
+            printf("# letter: accuracy %.6f (scikit-learn %.6f)\n", acc, SK_LETTER_ACCURACY);
+            CHECK(acc >= SK_LETTER_ACCURACY - 0.01);
+        }
+        forest_free(f);
+    }
+    dataset_free(&d);
+}
+
+static void test_diamonds_vs_sklearn(void)
+{
+    struct dataset d;
+    if (dataset_load(&d, "ggplot2_diamonds", "diamonds.csv", NULL, "price") == 0) {
+        struct forest *f = train_like_sklearn(&d, 50);
+        if (f) {
+            size_t n = d.xte.nrows;
+            double *pr = malloc(n * sizeof *pr), se = 0;
+            CHECK_INT(forest_predict(f, &d.xte, pr), 0);
+            struct stats_moments mo;
+            stats_moments(d.yte, n, &mo);
+            for (size_t r = 0; r < n; r++)
+                se += (pr[r] - d.yte[r]) * (pr[r] - d.yte[r]);
+            double r2 = 1 - se / mo.m2;
+            printf("# diamonds: R^2 %.6f RMSE %.4f (scikit-learn R^2 %.6f)\n", r2,
+                   sqrt(se / (double)n), SK_DIAMONDS_R2);
+            CHECK(r2 >= SK_DIAMONDS_R2 - 0.005);
+            free(pr);
+        }
+        forest_free(f);
+    }
+    dataset_free(&d);
+}
+
+UNIT_MAIN(UNIT(test_single_tree_pure_split), UNIT(test_regression_leaves_are_means),
+          UNIT(test_missing_and_categories), UNIT(test_save_load_and_threads),
+          UNIT(test_progress_cancel_and_bad_params), UNIT(test_higgs_vs_sklearn),
+          UNIT(test_adult_vs_sklearn), UNIT(test_letter_vs_sklearn),
+          UNIT(test_diamonds_vs_sklearn))

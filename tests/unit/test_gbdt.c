@@ -1,0 +1,900 @@
+/* Unit tests for lib/gbdt.c (and the tree and binning code under it): exact behaviour on
+ * tiny hand-made data, persistence, corruption, determinism, and quality against XGBoost
+ * 1.7.4 on the shared datasets. */
+#include "unit.h"
+
+#include "colstore.h"
+#include "err.h"
+#include "featureset.h"
+#include "gbdt.h"
+#include "ingest.h"
+#include "stats.h"
+#include "testdata.h"
+#include "util.h"
+
+/* --- helpers ---------------------------------------------------------------------------- */
+
+/* A matrix of ncols columns over n rows, all numeric, zeroed. */
+static void mat_init(struct fmatrix *m, size_t n, size_t ncols)
+{
+    m->nrows = n;
+    m->ncols = ncols;
+    m->x = calloc(n * ncols, sizeof *m->x);
+    m->is_cat = calloc(ncols, 1);
+    m->ncat = calloc(ncols, sizeof *m->ncat);
+}
+
+static void mat_free(struct fmatrix *m)
+{
+    free(m->x);
+    free(m->is_cat);
+    free(m->ncat);
+}
+
+#define AT(m, r, j) ((m)->x[(size_t)(j) * (m)->nrows + (r)])
+
+static uint64_t rng_state = 12345;
+static double urand(void)
+{
+    return tree_rand_unit(&rng_state);
+}
+
+static struct gbdt *train_ok(const struct fmatrix *x, const double *y, const double *w,
+                             const struct gbdt_params *p)
+{
+    struct gbdt *g = NULL;
+    char err[256] = "";
+    int rv = gbdt_train(x, y, w, NULL, NULL, p, NULL, NULL, &g, err, sizeof err);
+    if (rv != 0)
+        UNIT_FAIL("gbdt_train: %s (%s)", aiops_strerror(rv), err);
+    return g;
+}
+
+/* P(class 1) of one row given as values */
+static double predict1(const struct gbdt *g, const double *row, size_t ncols,
+                       const uint8_t *is_cat, const uint32_t *ncat)
+{
+    struct fmatrix m = {1, ncols, (double *)row, (uint8_t *)is_cat, (uint32_t *)ncat};
+    double out[2];
+    CHECK_INT(gbdt_predict(g, &m, out), 0);
+    return out[1];
+}
+
+/* --- exact behaviour on tiny data -------------------------------------------------------- */
+
+static void test_perfect_split(void)
+{
+    /* y = (x0 >= 0.5) with a noise column beside it: one stump finds the split between 0.49
+     * and 0.50, and with lambda 0 and eta 1 its leaves are exactly -G/H = -+2. */
+    struct fmatrix x;
+    mat_init(&x, 100, 2);
+    double y[100];
+    for (size_t r = 0; r < 100; r++) {
+        AT(&x, r, 0) = (double)r / 100.0;
+        AT(&x, r, 1) = urand();
+        y[r] = r >= 50;
+    }
+    struct gbdt_params p = {0};
+    p.objective = GBDT_BINARY;
+    p.rounds = 1;
+    p.max_depth = 1;
+    p.learning_rate = 1.0;
+    p.lambda = -1;           /* 0 */
+    p.min_child_weight = -1; /* 0 */
+    p.threads = 1;
+    struct gbdt *g = train_ok(&x, y, NULL, &p);
+    if (g == NULL)
+        goto out;
+    CHECK_INT(gbdt_iterations(g), 1);
+    CHECK_INT(gbdt_num_trees(g), 1);
+    CHECK_NEAR(gbdt_base_score(g, 0), 0.0, 1e-12);
+    const struct tree *t = gbdt_tree(g, 0);
+    CHECK_INT(t->nnodes, 3);
+    CHECK_INT(t->nodes[0].feature, 0);
+    CHECK(t->nodes[0].threshold > 0.49 && t->nodes[0].threshold < 0.50);
+    CHECK_NEAR(t->nodes[0].threshold, 0.495, 1e-12);
+    int l = t->nodes[0].left, r = t->nodes[0].right;
+    CHECK_NEAR(t->value[l], -2.0, 1e-9);
+    CHECK_NEAR(t->value[r], 2.0, 1e-9);
+    CHECK_NEAR(t->cover[0], 25.0, 1e-9); /* 100 rows of hessian 0.25 */
+    /* the gain of the split: GL^2/HL + GR^2/HR - G^2/H = 25^2/12.5 * 2 - 0 */
+    CHECK_NEAR(t->gain[0], 100.0, 1e-6);
+    double row[2] = {0.2, 0.7};
+    CHECK_NEAR(predict1(g, row, 2, x.is_cat, x.ncat), 1.0 / (1.0 + exp(2.0)), 1e-9);
+    row[0] = 0.9;
+    CHECK_NEAR(predict1(g, row, 2, x.is_cat, x.ncat), 1.0 / (1.0 + exp(-2.0)), 1e-9);
+    double imp[2];
+    CHECK_INT(gbdt_importance(g, 0, imp), 0);
+    CHECK_NEAR(imp[0], 1.0, 0);
+    CHECK_NEAR(imp[1], 0.0, 0);
+out:
+    gbdt_free(g);
+    mat_free(&x);
+}
+
+static void test_missing_direction_is_learned(void)
+{
+    /* x0 > 5 means class 1; missing x0 is class 1 in the first data set and class 0 in the
+     * second: the split sends missing values right, then left. */
+    for (int flip = 0; flip < 2; flip++) {
+        struct fmatrix x;
+        mat_init(&x, 300, 1);
+        double y[300];
+        for (size_t r = 0; r < 300; r++) {
+            if (r % 3 == 0) {
+                AT(&x, r, 0) = NAN;
+                y[r] = flip ? 0 : 1;
+            } else {
+                AT(&x, r, 0) = (double)(r % 10);
+                y[r] = AT(&x, r, 0) > 5;
+            }
+        }
+        struct gbdt_params p = {0};
+        p.objective = GBDT_BINARY;
+        p.rounds = 1;
+        p.max_depth = 1;
+        p.learning_rate = 1;
+        p.threads = 1;
+        struct gbdt *g = train_ok(&x, y, NULL, &p);
+        if (g == NULL) {
+            mat_free(&x);
+            continue;
+        }
+        const struct tree *t = gbdt_tree(g, 0);
+        CHECK_INT(t->nodes[0].feature, 0);
+        CHECK(t->nodes[0].threshold > 5 && t->nodes[0].threshold < 6);
+        CHECK_INT(t->nodes[0].flags & TREE_DEFAULT_LEFT, flip ? TREE_DEFAULT_LEFT : 0);
+        double nan_row[1] = {NAN}, low[1] = {1}, high[1] = {8};
+        double pn = predict1(g, nan_row, 1, x.is_cat, x.ncat);
+        double pl = predict1(g, low, 1, x.is_cat, x.ncat);
+        double ph = predict1(g, high, 1, x.is_cat, x.ncat);
+        CHECK(pl < 0.5 && ph > 0.5);
+        CHECK_NEAR(pn, flip ? pl : ph, 0);
+        gbdt_free(g);
+        mat_free(&x);
+    }
+}
+
+static void test_categorical_split_groups_categories(void)
+{
+    /* 8 categories, class 1 exactly for {1, 3, 4, 6}: one sorted categorical split separates
+     * them; with 3 categories (one-vs-rest) category 2 is cut from the others. */
+    struct fmatrix x;
+    mat_init(&x, 400, 1);
+    x.is_cat[0] = 1;
+    x.ncat[0] = 8;
+    double y[400];
+    for (size_t r = 0; r < 400; r++) {
+        size_t c = r % 8;
+        AT(&x, r, 0) = (double)c;
+        y[r] = (c == 1 || c == 3 || c == 4 || c == 6) ? 1 : 0;
+    }
+    struct gbdt_params p = {0};
+    p.objective = GBDT_BINARY;
+    p.rounds = 1;
+    p.max_depth = 1;
+    p.learning_rate = 1;
+    p.threads = 1;
+    struct gbdt *g = train_ok(&x, y, NULL, &p);
+    if (g != NULL) {
+        const struct tree *t = gbdt_tree(g, 0);
+        CHECK_INT(t->nnodes, 3);
+        CHECK(t->nodes[0].flags & TREE_CATEGORICAL);
+        for (int c = 0; c < 8; c++) {
+            double row[1] = {c};
+            double pc = predict1(g, row, 1, x.is_cat, x.ncat);
+            if (c == 1 || c == 3 || c == 4 || c == 6)
+                CHECK(pc > 0.5);
+            else
+                CHECK(pc < 0.5);
+        }
+        /* unseen / missing / not-a-code values do not crash and go the default way */
+        double nanrow[1] = {NAN};
+        double pdef = predict1(g, nanrow, 1, x.is_cat, x.ncat);
+        double odd[] = {99, -1, 2.5, 1e300, -INFINITY, INFINITY, 4294967296.0};
+        for (size_t i = 0; i < ARRAY_LEN(odd); i++) {
+            double row[1] = {odd[i]};
+            CHECK_NEAR(predict1(g, row, 1, x.is_cat, x.ncat), pdef, 0);
+        }
+    }
+    gbdt_free(g);
+    mat_free(&x);
+
+    mat_init(&x, 300, 1);
+    x.is_cat[0] = 1;
+    x.ncat[0] = 3;
+    for (size_t r = 0; r < 300; r++) {
+        AT(&x, r, 0) = (double)(r % 3);
+        y[r] = r % 3 == 2;
+    }
+    g = train_ok(&x, y, NULL, &p);
+    if (g != NULL) {
+        const struct tree *t = gbdt_tree(g, 0);
+        CHECK(t->nodes[0].flags & TREE_CATEGORICAL);
+        double r0[1] = {0}, r1[1] = {1}, r2[1] = {2};
+        CHECK(predict1(g, r2, 1, x.is_cat, x.ncat) > 0.5);
+        CHECK(predict1(g, r0, 1, x.is_cat, x.ncat) < 0.5);
+        CHECK_NEAR(predict1(g, r0, 1, x.is_cat, x.ncat), predict1(g, r1, 1, x.is_cat, x.ncat),
+                   0);
+    }
+    gbdt_free(g);
+    mat_free(&x);
+}
+
+static void test_categorical_missing_goes_with_its_group(void)
+{
+    /* categories 0..5 plus missing values that behave like categories 4 and 5 */
+    struct fmatrix x;
+    mat_init(&x, 700, 1);
+    x.is_cat[0] = 1;
+    x.ncat[0] = 6;
+    double y[700];
+    for (size_t r = 0; r < 700; r++) {
+        size_t c = r % 7;
+        AT(&x, r, 0) = c == 6 ? NAN : (double)c;
+        y[r] = c >= 4;
+    }
+    struct gbdt_params p = {0};
+    p.objective = GBDT_BINARY;
+    p.rounds = 1;
+    p.max_depth = 1;
+    p.learning_rate = 1;
+    p.threads = 1;
+    struct gbdt *g = train_ok(&x, y, NULL, &p);
+    if (g != NULL) {
+        double nanrow[1] = {NAN}, c5[1] = {5}, c0[1] = {0};
+        CHECK(predict1(g, nanrow, 1, x.is_cat, x.ncat) > 0.5);
+        CHECK_NEAR(predict1(g, nanrow, 1, x.is_cat, x.ncat),
+                   predict1(g, c5, 1, x.is_cat, x.ncat), 0);
+        CHECK(predict1(g, c0, 1, x.is_cat, x.ncat) < 0.5);
+    }
+    gbdt_free(g);
+    mat_free(&x);
+}
+
+struct loss_log {
+    int n;
+    double valid[512];
+    int cancel_at;
+};
+
+static int log_progress(void *arg, const struct train_progress *pr)
+{
+    struct loss_log *lg = arg;
+    if (lg->n < 512)
+        lg->valid[lg->n++] = pr->valid_loss;
+    CHECK_INT(pr->iteration, lg->n);
+    CHECK(pr->metric_name != NULL);
+    return lg->cancel_at > 0 && pr->iteration >= lg->cancel_at;
+}
+
+static void test_early_stopping_keeps_best_round(void)
+{
+    /* a weak signal plus heavy label noise: validation loss improves, then worsens */
+    size_t n = 600;
+    struct fmatrix x, vx;
+    mat_init(&x, n, 3);
+    mat_init(&vx, n, 3);
+    double *y = malloc(n * sizeof *y), *vy = malloc(n * sizeof *vy);
+    for (size_t r = 0; r < n; r++) {
+        for (int j = 0; j < 3; j++) {
+            AT(&x, r, j) = urand();
+            AT(&vx, r, j) = urand();
+        }
+        y[r] = urand() < (AT(&x, r, 0) > 0.5 ? 0.7 : 0.3);
+        vy[r] = urand() < (AT(&vx, r, 0) > 0.5 ? 0.7 : 0.3);
+    }
+    struct gbdt_params p = {0};
+    p.objective = GBDT_BINARY;
+    p.rounds = 300;
+    p.learning_rate = 0.3;
+    p.early_stopping = 5;
+    p.threads = 1;
+    struct loss_log lg = {0};
+    struct gbdt *g = NULL;
+    char err[128];
+    CHECK_INT(gbdt_train(&x, y, NULL, &vx, vy, &p, log_progress, &lg, &g, err, sizeof err), 0);
+    if (g != NULL) {
+        int best = 0;
+        for (int i = 1; i < lg.n; i++)
+            if (lg.valid[i] < lg.valid[best])
+                best = i;
+        CHECK(lg.n < 300);                      /* it stopped */
+        CHECK_INT(lg.n, best + 1 + 5);          /* 5 rounds after the best */
+        CHECK_INT(gbdt_iterations(g), best + 1); /* and kept the best */
+        /* the kept model's validation loss is the best one seen */
+        double *pr = malloc(2 * n * sizeof *pr), loss = 0;
+        CHECK_INT(gbdt_predict(g, &vx, pr), 0);
+        for (size_t r = 0; r < n; r++)
+            loss -= log(vy[r] > 0.5 ? pr[2 * r + 1] : pr[2 * r]);
+        CHECK_NEAR(loss / (double)n, lg.valid[best], 1e-9);
+        free(pr);
+    }
+    gbdt_free(g);
+    /* cancellation */
+    struct loss_log lc = {0};
+    lc.cancel_at = 3;
+    g = (struct gbdt *)&lc; /* must be reset to NULL */
+    p.early_stopping = 0;
+    CHECK_INT(gbdt_train(&x, y, NULL, &vx, vy, &p, log_progress, &lc, &g, err, sizeof err),
+              AIOPS_ECANCELED);
+    CHECK(g == NULL);
+    CHECK_INT(lc.n, 3);
+    free(y);
+    free(vy);
+    mat_free(&x);
+    mat_free(&vx);
+}
+
+static void test_weights_change_the_model(void)
+{
+    size_t n = 400;
+    struct fmatrix x;
+    mat_init(&x, n, 2);
+    double *y = malloc(2 * n * sizeof *y), *w = malloc(2 * n * sizeof *w);
+    for (size_t r = 0; r < n; r++) {
+        AT(&x, r, 0) = (double)(r % 50);
+        AT(&x, r, 1) = (double)(r % 7);
+        y[r] = urand() < (AT(&x, r, 0) > 25 ? 0.8 : 0.2);
+        w[r] = AT(&x, r, 1) == 3 ? 10.0 : 1.0;
+    }
+    struct gbdt_params p = {0};
+    p.objective = GBDT_BINARY;
+    p.rounds = 10;
+    p.threads = 1;
+    struct gbdt *a = train_ok(&x, y, NULL, &p), *b = train_ok(&x, y, w, &p);
+    double *pa = malloc(2 * n * sizeof *pa), *pb = malloc(2 * n * sizeof *pb);
+    if (a && b) {
+        CHECK_INT(gbdt_predict(a, &x, pa), 0);
+        CHECK_INT(gbdt_predict(b, &x, pb), 0);
+        double maxd = 0;
+        for (size_t r = 0; r < 2 * n; r++)
+            maxd = fmax(maxd, fabs(pa[r] - pb[r]));
+        CHECK(maxd > 0.01);
+    }
+    gbdt_free(b);
+    /* Rows of weight 0 change nothing: the same data plus junk rows (same x values, so the
+     * same bins, flipped labels) weighted 0 gives the same predictions. */
+    struct fmatrix x2;
+    mat_init(&x2, 2 * n, 2);
+    for (size_t r = 0; r < 2 * n; r++) {
+        AT(&x2, r, 0) = AT(&x, r % n, 0);
+        AT(&x2, r, 1) = AT(&x, r % n, 1);
+        y[r] = r < n ? y[r] : 1 - y[r - n];
+        w[r] = r < n ? 1.0 : 0.0;
+    }
+    b = train_ok(&x2, y, w, &p);
+    if (a && b) {
+        CHECK_INT(gbdt_predict(b, &x, pb), 0);
+        double maxd = 0;
+        for (size_t r = 0; r < 2 * n; r++)
+            maxd = fmax(maxd, fabs(pa[r] - pb[r]));
+        CHECK(maxd < 1e-9);
+    }
+    gbdt_free(a);
+    gbdt_free(b);
+    free(pa);
+    free(pb);
+    free(y);
+    free(w);
+    mat_free(&x);
+    mat_free(&x2);
+}
+
+/* A model with numeric, missing and categorical splits for persistence tests. */
+static struct gbdt *mixed_model(struct fmatrix *x, enum gbdt_objective obj, int threads,
+                                size_t n)
+{
+    mat_init(x, n, 4);
+    x->is_cat[2] = 1;
+    x->ncat[2] = 12;
+    double *y = malloc(n * sizeof *y);
+    for (size_t r = 0; r < n; r++) {
+        AT(x, r, 0) = urand() < 0.1 ? NAN : urand() * 10;
+        AT(x, r, 1) = floor(urand() * 5);
+        AT(x, r, 2) = urand() < 0.05 ? NAN : floor(urand() * 12);
+        AT(x, r, 3) = urand() - 0.5;
+        double m = (isnan(AT(x, r, 0)) ? 3 : AT(x, r, 0)) * 0.3 + AT(x, r, 1) * 0.2 +
+                   (fmod(AT(x, r, 2), 3) == 1 ? 1.5 : 0) + AT(x, r, 3);
+        if (obj == GBDT_REGRESSION)
+            y[r] = m + urand();
+        else if (obj == GBDT_BINARY)
+            y[r] = urand() < 1 / (1 + exp(-(m - 2)));
+        else
+            y[r] = (double)((int)(m + urand()) % 3);
+    }
+    struct gbdt_params p = {0};
+    p.objective = obj;
+    p.num_class = 3;
+    p.rounds = 20;
+    p.threads = threads;
+    p.subsample = 0.8;
+    p.colsample = 0.75;
+    p.seed = 7;
+    struct gbdt *g = train_ok(x, y, NULL, &p);
+    free(y);
+    return g;
+}
+
+static void test_save_load_predict_identical(void)
+{
+    enum gbdt_objective objs[] = {GBDT_BINARY, GBDT_MULTICLASS, GBDT_REGRESSION};
+    for (size_t o = 0; o < 3; o++) {
+        struct fmatrix x;
+        struct gbdt *g = mixed_model(&x, objs[o], 1, 2000), *h = NULL;
+        if (g == NULL) {
+            mat_free(&x);
+            continue;
+        }
+        struct buf b = BUF_INIT, b2 = BUF_INIT;
+        CHECK_INT(gbdt_save(g, &b), 0);
+        CHECK_INT(gbdt_load((const uint8_t *)b.data, b.len, &h), 0);
+        if (h != NULL) {
+            size_t k = gbdt_outputs(g);
+            CHECK_INT(gbdt_outputs(h), k);
+            CHECK_INT(k, objs[o] == GBDT_MULTICLASS ? 3 : objs[o] == GBDT_BINARY ? 2 : 1);
+            double *pa = malloc(x.nrows * k * sizeof *pa), *pb = malloc(x.nrows * k * sizeof *pb);
+            CHECK_INT(gbdt_predict(g, &x, pa), 0);
+            CHECK_INT(gbdt_predict(h, &x, pb), 0);
+            CHECK_MEM(pa, x.nrows * k * sizeof *pa, pb, x.nrows * k * sizeof *pb);
+            for (size_t r = 0; r < x.nrows && k > 1; r++) {
+                double s = 0;
+                for (size_t c = 0; c < k; c++)
+                    s += pa[r * k + c];
+                CHECK_NEAR(s, 1.0, 1e-12);
+            }
+            CHECK_INT(gbdt_save(h, &b2), 0);
+            CHECK_MEM(b.data, b.len, b2.data, b2.len);
+            free(pa);
+            free(pb);
+        }
+        /* a categorical split exists in at least one tree */
+        int cat = 0;
+        for (size_t t = 0; t < gbdt_num_trees(g); t++)
+            for (uint32_t i = 0; i < gbdt_tree(g, t)->nnodes; i++)
+                cat |= (gbdt_tree(g, t)->nodes[i].flags & TREE_CATEGORICAL) != 0;
+        CHECK(cat);
+        gbdt_free(h);
+        gbdt_free(g);
+        buf_free(&b);
+        buf_free(&b2);
+        mat_free(&x);
+    }
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void test_load_refuses_corruption(void)
+{
+    struct fmatrix x;
+    struct gbdt *g = mixed_model(&x, GBDT_BINARY, 1, 300), *h = NULL;
+    struct buf b = BUF_INIT;
+    if (g == NULL)
+        goto out;
+    CHECK_INT(gbdt_save(g, &b), 0);
+    uint8_t *p = malloc(b.len);
+    /* every truncation */
+    for (size_t n = 0; n < b.len; n++) {
+        CHECK_INT(gbdt_load((const uint8_t *)b.data, n, &h), AIOPS_ECORRUPT);
+        CHECK(h == NULL);
+    }
+    /* every single-byte change (the checksum catches them) */
+    size_t step = b.len / 2000 + 1;
+    for (size_t i = 0; i < b.len; i += step) {
+        memcpy(p, b.data, b.len);
+        p[i] ^= 0x5a;
+        CHECK_INT(gbdt_load(p, b.len, &h), AIOPS_ECORRUPT);
+    }
+    /* structural damage under a valid checksum: a child pointing back at the root, a split
+     * feature out of range, an absurd tree count */
+    size_t first_tree = 4 * 6 + 8 + 8 + 8 * 4; /* header, base score, 4 features */
+    size_t node0 = first_tree + 8;
+    struct {
+        size_t off;
+        uint32_t v;
+    } edits[] = {{node0 + 8, 0}, {node0, 99}, {20, 0x7fffffff}, {first_tree, 0},
+                 {node0 + 4, 7}};
+    for (size_t e = 0; e < ARRAY_LEN(edits); e++) {
+        memcpy(p, b.data, b.len);
+        put32(p + edits[e].off, edits[e].v);
+        put32(p + b.len - 4, colstore_crc32c(0, p, b.len - 4));
+        CHECK_INT(gbdt_load(p, b.len, &h), AIOPS_ECORRUPT);
+        CHECK(h == NULL);
+    }
+    /* unchanged bytes load */
+    memcpy(p, b.data, b.len);
+    CHECK_INT(gbdt_load(p, b.len, &h), 0);
+    gbdt_free(h);
+    free(p);
+out:
+    gbdt_free(g);
+    buf_free(&b);
+    mat_free(&x);
+}
+
+static void test_same_model_whatever_the_threads(void)
+{
+    /* enough rows for the parallel histogram and partition paths */
+    struct fmatrix x1, x2;
+    uint64_t saved = rng_state;
+    struct gbdt *a = mixed_model(&x1, GBDT_BINARY, 1, 60000);
+    rng_state = saved;
+    struct gbdt *b = mixed_model(&x2, GBDT_BINARY, 2, 60000);
+    struct buf ba = BUF_INIT, bb = BUF_INIT;
+    if (a && b) {
+        CHECK_INT(gbdt_save(a, &ba), 0);
+        CHECK_INT(gbdt_save(b, &bb), 0);
+        CHECK_MEM(ba.data, ba.len, bb.data, bb.len);
+    }
+    gbdt_free(a);
+    gbdt_free(b);
+    buf_free(&ba);
+    buf_free(&bb);
+    mat_free(&x1);
+    mat_free(&x2);
+}
+
+static void test_leafwise_and_depth_limits(void)
+{
+    size_t n = 3000;
+    struct fmatrix x;
+    mat_init(&x, n, 5);
+    double *y = malloc(n * sizeof *y);
+    for (size_t r = 0; r < n; r++) {
+        double s = 0;
+        for (int j = 0; j < 5; j++)
+            s += (AT(&x, r, j) = urand()) * (j + 1);
+        y[r] = sin(s) + urand() * 0.1;
+    }
+    struct gbdt_params p = {0};
+    p.objective = GBDT_REGRESSION;
+    p.rounds = 5;
+    p.num_leaves = 7;
+    p.threads = 1;
+    struct gbdt *g = train_ok(&x, y, NULL, &p);
+    for (size_t t = 0; g && t < gbdt_num_trees(g); t++) {
+        const struct tree *tr = gbdt_tree(g, t);
+        CHECK_INT(tr->nnodes, 13); /* 7 leaves */
+    }
+    gbdt_free(g);
+    p.num_leaves = 0;
+    p.max_depth = 2;
+    g = train_ok(&x, y, NULL, &p);
+    for (size_t t = 0; g && t < gbdt_num_trees(g); t++)
+        CHECK_INT(gbdt_tree(g, t)->nnodes, 7); /* a full tree of depth 2 */
+    gbdt_free(g);
+    /* regression fits: training RMSE drops well below the target's spread */
+    p.max_depth = 0;
+    p.rounds = 100;
+    g = train_ok(&x, y, NULL, &p);
+    if (g) {
+        double *pr = malloc(n * sizeof *pr), se = 0;
+        struct stats_moments mo;
+        stats_moments(y, n, &mo);
+        CHECK_INT(gbdt_predict(g, &x, pr), 0);
+        for (size_t r = 0; r < n; r++)
+            se += (pr[r] - y[r]) * (pr[r] - y[r]);
+        CHECK(sqrt(se / (double)n) < 0.3 * mo.std);
+        free(pr);
+    }
+    gbdt_free(g);
+    free(y);
+    mat_free(&x);
+}
+
+static void test_bad_input_is_refused(void)
+{
+    struct fmatrix x;
+    mat_init(&x, 10, 1);
+    double y[10] = {0, 1, 0, 1, 0, 1, 0, 1, 0, 1};
+    struct gbdt *g = NULL;
+    char err[256];
+    struct gbdt_params p = {0};
+    p.objective = GBDT_BINARY;
+    p.rounds = -1;
+    CHECK_INT(gbdt_train(&x, y, NULL, NULL, NULL, &p, NULL, NULL, &g, err, sizeof err),
+              AIOPS_EINVAL);
+    CHECK(strstr(err, "rounds") != NULL);
+    p.rounds = 0;
+    p.subsample = 1.5;
+    CHECK_INT(gbdt_train(&x, y, NULL, NULL, NULL, &p, NULL, NULL, &g, err, sizeof err),
+              AIOPS_EINVAL);
+    p.subsample = 0;
+    p.objective = GBDT_MULTICLASS;
+    p.num_class = 1;
+    CHECK_INT(gbdt_train(&x, y, NULL, NULL, NULL, &p, NULL, NULL, &g, err, sizeof err),
+              AIOPS_EINVAL);
+    p.objective = GBDT_BINARY;
+    y[3] = 2;
+    CHECK_INT(gbdt_train(&x, y, NULL, NULL, NULL, &p, NULL, NULL, &g, err, sizeof err),
+              AIOPS_EINVAL);
+    CHECK(strstr(err, "row 3") != NULL);
+    y[3] = 1;
+    double w[10] = {1, 1, 1, -1, 1, 1, 1, 1, 1, 1};
+    CHECK_INT(gbdt_train(&x, y, w, NULL, NULL, &p, NULL, NULL, &g, err, sizeof err),
+              AIOPS_EINVAL);
+    CHECK(g == NULL);
+    /* a constant feature trains to a model of stumps that predicts the prior */
+    p.rounds = 3;
+    g = train_ok(&x, y, NULL, &p);
+    if (g) {
+        double out[20];
+        CHECK_INT(gbdt_predict(g, &x, out), 0);
+        CHECK_NEAR(out[1], 0.5, 1e-12);
+        CHECK_INT(gbdt_tree(g, 0)->nnodes, 1);
+        /* a matrix with the wrong column count is refused */
+        struct fmatrix x2;
+        mat_init(&x2, 2, 3);
+        CHECK_INT(gbdt_predict(g, &x2, out), AIOPS_EINVAL);
+        mat_free(&x2);
+    }
+    gbdt_free(g);
+    mat_free(&x);
+}
+
+/* --- the shared datasets against XGBoost ------------------------------------------------- */
+
+struct dataset {
+    struct ingest_result tr, te;
+    int have_te;
+    struct feature_set fs;
+    struct target_spec ts;
+    struct fmatrix xtr, xte;
+    double *ytr, *yte;
+};
+
+/* Row r of a single-file dataset is a test row when splitmix64(42 << 32 | r) % 5 == 0 (the
+ * rule bench/gbdt_reference.py applies). */
+static int hash_test_row(size_t r)
+{
+    uint64_t s = (42ull << 32) | r;
+    return tree_rand(&s) % 5 == 0;
+}
+
+static void dataset_free(struct dataset *d)
+{
+    ingest_result_free(&d->tr);
+    if (d->have_te)
+        ingest_result_free(&d->te);
+    feature_set_free(&d->fs);
+    target_spec_free(&d->ts);
+    fmatrix_free(&d->xtr);
+    fmatrix_free(&d->xte);
+    free(d->ytr);
+    free(d->yte);
+}
+
+/* Loads dir/train (and dir/test, or a hash split of train when test is NULL). */
+static int dataset_load(struct dataset *d, const char *dir, const char *train, const char *test,
+                        const char *target)
+{
+    memset(d, 0, sizeof *d);
+    const char *root = test_data_dir();
+    if (root == NULL) {
+        printf("# no data directory: skipped\n");
+        return -1;
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s/%s", root, dir, train);
+    struct ingest_options o = {0};
+    o.target = target;
+    if (ingest_csv_file(path, &o, &d->tr) != 0 || d->tr.n_errors > 0) {
+        UNIT_FAIL("cannot read %s", path);
+        return -1;
+    }
+    if (test != NULL) {
+        snprintf(path, sizeof path, "%s/%s/%s", root, dir, test);
+        d->have_te = 1;
+        if (ingest_csv_file(path, &o, &d->te) != 0 || d->te.n_errors > 0) {
+            UNIT_FAIL("cannot read %s", path);
+            return -1;
+        }
+    }
+    const struct table *t = &d->tr.table;
+    long tc = table_find(t, target);
+    const char *bad = NULL, *why = NULL, *missing = NULL;
+    CHECK(tc >= 0);
+    if (features_fit(t, tc, NULL, NULL, &d->fs, &bad) != 0)
+        return -1;
+    double *y = malloc(t->nrows * sizeof *y);
+    if (target_fit(t, tc, TASK_NONE, &d->ts, y, &why) != 0) {
+        free(y);
+        return -1;
+    }
+    if (test != NULL) {
+        const struct table *tt = &d->te.table;
+        d->ytr = y;
+        d->yte = malloc(tt->nrows * sizeof *d->yte);
+        CHECK_INT(features_matrix(&d->fs, t, &d->xtr, &missing, NULL, NULL), 0);
+        CHECK_INT(features_matrix(&d->fs, tt, &d->xte, &missing, NULL, NULL), 0);
+        size_t unknown = 0;
+        CHECK_INT(target_apply(&d->ts, tt, table_find(tt, target), d->yte, &unknown), 0);
+        CHECK_INT(unknown, 0);
+    } else {
+        size_t *rtr = malloc(t->nrows * sizeof *rtr), *rte = malloc(t->nrows * sizeof *rte);
+        size_t ntr = 0, nte = 0;
+        for (size_t r = 0; r < t->nrows; r++) {
+            if (hash_test_row(r))
+                rte[nte++] = r;
+            else
+                rtr[ntr++] = r;
+        }
+        d->ytr = malloc(ntr * sizeof *d->ytr);
+        d->yte = malloc(nte * sizeof *d->yte);
+        for (size_t i = 0; i < ntr; i++)
+            d->ytr[i] = y[rtr[i]];
+        for (size_t i = 0; i < nte; i++)
+            d->yte[i] = y[rte[i]];
+        CHECK_INT(features_matrix_rows(&d->fs, t, rtr, ntr, &d->xtr, &missing, NULL, NULL), 0);
+        CHECK_INT(features_matrix_rows(&d->fs, t, rte, nte, &d->xte, &missing, NULL, NULL), 0);
+        free(rtr);
+        free(rte);
+        free(y);
+    }
+    for (size_t r = 0; r < d->xtr.nrows; r++)
+        if (isnan(d->ytr[r])) {
+            UNIT_FAIL("unlabelled training row %zu", r);
+            return -1;
+        }
+    return 0;
+}
+
+/* XGBoost's parameters in bench/gbdt_reference.py: 100 rounds, eta 0.1, depth 6, lambda 1,
+ * min_child_weight 1, 255 bins, seed 0. */
+static struct gbdt *train_like_xgboost(const struct dataset *d, enum gbdt_objective obj)
+{
+    struct gbdt_params p = {0};
+    p.objective = obj;
+    p.num_class = (int)d->ts.nclasses;
+    p.rounds = 100;
+    p.learning_rate = 0.1;
+    p.max_depth = 6;
+    p.max_bin = 255;
+    p.threads = 2;
+    return train_ok(&d->xtr, d->ytr, NULL, &p);
+}
+
+static double test_auc(const struct gbdt *g, const struct dataset *d)
+{
+    size_t n = d->xte.nrows;
+    double *pr = malloc(2 * n * sizeof *pr), *s = malloc(n * sizeof *s), auc = NAN;
+    uint8_t *yb = malloc(n);
+    CHECK_INT(gbdt_predict(g, &d->xte, pr), 0);
+    for (size_t r = 0; r < n; r++) {
+        s[r] = pr[2 * r + 1];
+        yb[r] = d->yte[r] > 0.5;
+    }
+    CHECK_INT(stats_roc_auc(s, yb, n, &auc), 0);
+    free(pr);
+    free(s);
+    free(yb);
+    return auc;
+}
+
+/* Reference values: `/usr/bin/python3 bench/gbdt_reference.py` (XGBoost 1.7.4,
+ * tree_method="hist", the parameters of train_like_xgboost; categoricals as pandas category
+ * dtype with enable_categorical=True). Bounds: AUC >= XGBoost - 0.005, accuracy >= XGBoost
+ * - 0.01, RMSE <= XGBoost * 1.03. */
+#define XGB_HIGGS_AUC 0.828576
+#define XGB_ADULT_AUC 0.927505
+#define XGB_LETTER_ACCURACY 0.947193
+#define XGB_DIAMONDS_RMSE 540.0161
+
+static void test_higgs_vs_xgboost(void)
+{
+    struct dataset d;
+    if (dataset_load(&d, "lightgbm_higgs_binary", "higgs_train.csv", "higgs_test.csv",
+                     "label") == 0) {
+        CHECK_INT(d.xtr.nrows, 7000);
+        CHECK_INT(d.xte.nrows, 500);
+        struct gbdt *g = train_like_xgboost(&d, GBDT_BINARY);
+        if (g) {
+            double auc = test_auc(g, &d);
+            printf("# higgs: AUC %.6f (XGBoost %.6f)\n", auc, XGB_HIGGS_AUC);
+            CHECK(auc >= XGB_HIGGS_AUC - 0.005);
+        }
+        gbdt_free(g);
+    }
+    dataset_free(&d);
+}
+
+static void test_adult_vs_xgboost(void)
+{
+    struct dataset d;
+    if (dataset_load(&d, "uci_adult", "adult_train.csv", "adult_test.csv", "income") == 0) {
+        CHECK_INT(d.xtr.nrows, 32561);
+        CHECK_INT(d.xte.nrows, 16281);
+        struct gbdt *g = train_like_xgboost(&d, GBDT_BINARY);
+        if (g) {
+            double auc = test_auc(g, &d);
+            printf("# adult: AUC %.6f (XGBoost %.6f)\n", auc, XGB_ADULT_AUC);
+            CHECK(auc >= XGB_ADULT_AUC - 0.005);
+            /* the categorical features are split as categories */
+            int cat = 0;
+            for (size_t t = 0; t < gbdt_num_trees(g); t++)
+                for (uint32_t i = 0; i < gbdt_tree(g, t)->nnodes; i++)
+                    cat += (gbdt_tree(g, t)->nodes[i].flags & TREE_CATEGORICAL) != 0;
+            CHECK(cat > 0);
+            /* relationship / marital status / capital gain lead the gain importance */
+            double imp[14];
+            CHECK_INT(gbdt_importance(g, 1, imp), 0);
+            size_t top = 0;
+            for (size_t j = 1; j < 14; j++)
+                if (imp[j] > imp[top])
+                    top = j;
+            const char *name = d.fs.f[top].name;
+            CHECK(!strcmp(name, "relationship") || !strcmp(name, "marital_status") ||
+                  !strcmp(name, "capital_gain"));
+        }
+        gbdt_free(g);
+    }
+    dataset_free(&d);
+}
+
+static void test_letter_vs_xgboost(void)
+{
+    struct dataset d;
+    if (dataset_load(&d, "mlbench_letter_recognition", "LetterRecognition.csv", NULL,
+                     "lettr") == 0) {
+        CHECK_INT(d.ts.nclasses, 26);
+        CHECK_INT(d.xtr.nrows, 16099);
+        CHECK_INT(d.xte.nrows, 3901);
+        struct gbdt *g = train_like_xgboost(&d, GBDT_MULTICLASS);
+        if (g) {
+            size_t n = d.xte.nrows, right = 0;
+            double *pr = malloc(n * 26 * sizeof *pr);
+            CHECK_INT(gbdt_predict(g, &d.xte, pr), 0);
+            for (size_t r = 0; r < n; r++) {
+                size_t am = 0;
+                for (size_t k = 1; k < 26; k++)
+                    if (pr[r * 26 + k] > pr[r * 26 + am])
+                        am = k;
+                right += am == (size_t)d.yte[r];
+            }
+            double acc = (double)right / (double)n;
+            printf("# letter: accuracy %.6f (XGBoost %.6f)\n", acc, XGB_LETTER_ACCURACY);
+            CHECK(acc >= XGB_LETTER_ACCURACY - 0.01);
+            free(pr);
+        }
+        gbdt_free(g);
+    }
+    dataset_free(&d);
+}
+
+static void test_diamonds_vs_xgboost(void)
+{
+    struct dataset d;
+    if (dataset_load(&d, "ggplot2_diamonds", "diamonds.csv", NULL, "price") == 0) {
+        CHECK_INT(d.ts.task, TASK_REGRESSION);
+        CHECK_INT(d.xtr.nrows, 43244);
+        CHECK_INT(d.xte.nrows, 10696);
+        struct gbdt *g = train_like_xgboost(&d, GBDT_REGRESSION);
+        if (g) {
+            size_t n = d.xte.nrows;
+            double *pr = malloc(n * sizeof *pr), se = 0;
+            CHECK_INT(gbdt_predict(g, &d.xte, pr), 0);
+            for (size_t r = 0; r < n; r++)
+                se += (pr[r] - d.yte[r]) * (pr[r] - d.yte[r]);
+            double rmse = sqrt(se / (double)n);
+            printf("# diamonds: RMSE %.4f (XGBoost %.4f)\n", rmse, XGB_DIAMONDS_RMSE);
+            CHECK(rmse <= XGB_DIAMONDS_RMSE * 1.03);
+            free(pr);
+        }
+        gbdt_free(g);
+    }
+    dataset_free(&d);
+}
+
+UNIT_MAIN(UNIT(test_perfect_split), UNIT(test_missing_direction_is_learned),
+          UNIT(test_categorical_split_groups_categories),
+          UNIT(test_categorical_missing_goes_with_its_group),
+          UNIT(test_early_stopping_keeps_best_round), UNIT(test_weights_change_the_model),
+          UNIT(test_save_load_predict_identical), UNIT(test_load_refuses_corruption),
+          UNIT(test_same_model_whatever_the_threads), UNIT(test_leafwise_and_depth_limits),
+          UNIT(test_bad_input_is_refused), UNIT(test_higgs_vs_xgboost),
+          UNIT(test_adult_vs_xgboost), UNIT(test_letter_vs_xgboost),
+          UNIT(test_diamonds_vs_xgboost))
