@@ -148,13 +148,15 @@ FUZZ_LIB_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRC) $(gateway_SRC) $(sv
                 $(patsubst $(GEN)/%.c,build/fuzz/obj/gen/%.o,$(PROTO_C) $(MIGRATIONS_C))
 build/fuzz/obj/%.o: %.c | $(PROTO_H)
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -Wall -Werror -c -o $@ $<
+	clang $(FUZZ_CFLAGS) -MMD -MP -Wall -Werror -c -o $@ $<
 build/fuzz/obj/gen/%.o: $(GEN)/%.c | $(PROTO_H)
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -c -o $@ $<
+	clang $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_ALL)
-fuzz: $(FUZZ_BINS)
+# the objects are named here so that make keeps them (not intermediates) and rebuilds them
+# when a header changes
+fuzz: $(FUZZ_LIB_OBJ) $(FUZZ_BINS)
 # Replays each target's checked-in corpus once (fast; part of make test).
 fuzz-regress: fuzz
 	@for f in $(FUZZ_BINS); do n=$$(basename $$f); \

@@ -50,11 +50,28 @@ gcc -std=c11 -O2 -D_GNU_SOURCE -Ilib -o "$DIR/gbdt_bench" bench/gbdt_bench.c bui
 PARAMS="model=rf trees=$TREES threads=$THREADS objective=binary"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)   parameters: $PARAMS"
 
+# The machine is shared: before each run wait (up to 2 minutes) until the CPUs were at
+# least 90% idle over 2 seconds, and say when a run had to start on a busy machine.
+wait_idle() {
+    local end=$((SECONDS + 120)) a b busy idle
+    while [ $SECONDS -lt $end ]; do
+        read -r -a a < /proc/stat
+        sleep 2
+        read -r -a b < /proc/stat
+        busy=$(( (b[1]+b[2]+b[3]+b[6]+b[7]+b[8]) - (a[1]+a[2]+a[3]+a[6]+a[7]+a[8]) ))
+        idle=$(( (b[4]+b[5]) - (a[4]+a[5]) ))
+        [ $((100 * idle / (busy + idle + 1))) -ge 90 ] && return 0
+    done
+    echo "warning: the machine stayed busy; the next run shares the CPUs" >&2
+}
+
 bench() {
     local name=$1 res="$DIR/$1.rf.results"
     : > "$res"
     for i in $(seq "$RUNS"); do
+        wait_idle
         "$DIR/gbdt_bench" "$DIR/${name}_train.bin" "$DIR/${name}_test.bin" $PARAMS >> "$res"
+        wait_idle
         "$PY" bench/gbdt_xgb.py "$DIR/${name}_train.bin" "$DIR/${name}_test.bin" $PARAMS >> "$res"
     done
     "$PY" - "$res" "$name" <<'EOF'

@@ -12,8 +12,9 @@
 # side's time includes its own binning (XGBoost sketches its cuts inside xgb.train).
 # Parameters: rounds 100, eta 0.1, max_depth 6, max_bin 256, lambda 1, min_child_weight 1,
 # threads 2. Each run alternates the two tools; the table shows the fastest of K runs
-# (default 3) -- on a shared machine the minimum is the least disturbed -- with AUC on the
-# test rows and predict throughput (rows/s, XGBoost's inplace_predict).
+# (default 3), each started once the CPUs are idle (on a shared machine the minimum is the
+# least disturbed), with AUC on the test rows and predict throughput (rows/s; XGBoost's
+# inplace_predict on the same threads, ours single-threaded).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -61,12 +62,29 @@ fi
 PARAMS="rounds=$ROUNDS eta=0.1 max_depth=6 max_bin=256 lambda=1 min_child_weight=1 threads=$THREADS"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)   parameters: $PARAMS"
 
+# The machine is shared: before each run wait (up to 2 minutes) until the CPUs were at
+# least 90% idle over 2 seconds, and say when a run had to start on a busy machine.
+wait_idle() {
+    local end=$((SECONDS + 120)) a b busy idle
+    while [ $SECONDS -lt $end ]; do
+        read -r -a a < /proc/stat
+        sleep 2
+        read -r -a b < /proc/stat
+        busy=$(( (b[1]+b[2]+b[3]+b[6]+b[7]+b[8]) - (a[1]+a[2]+a[3]+a[6]+a[7]+a[8]) ))
+        idle=$(( (b[4]+b[5]) - (a[4]+a[5]) ))
+        [ $((100 * idle / (busy + idle + 1))) -ge 90 ] && return 0
+    done
+    echo "warning: the machine stayed busy; the next run shares the CPUs" >&2
+}
+
 # bench NAME: runs both tools RUNS times, alternating, and prints the summary row
 bench() {
     local name=$1 res="$DIR/$1.results"
     : > "$res"
     for i in $(seq "$RUNS"); do
+        wait_idle
         "$DIR/gbdt_bench" "$DIR/${name}_train.bin" "$DIR/${name}_test.bin" $PARAMS >> "$res"
+        wait_idle
         "$PY" bench/gbdt_xgb.py "$DIR/${name}_train.bin" "$DIR/${name}_test.bin" $PARAMS >> "$res"
     done
     "$PY" - "$res" "$name" <<'EOF'

@@ -230,26 +230,62 @@ static int fit_categorical(const double *col, const uint32_t *rows, size_t n,
     return 0;
 }
 
+struct fit_job {
+    const struct fmatrix *x;
+    const uint32_t *rows;
+    size_t n;
+    const uint32_t *samp;
+    size_t ns;
+    uint32_t max_bin;
+    struct binner *out;
+    int *rv; /* per feature */
+};
+
+/* Fits features tid, tid + nth, ... with this thread's own scratch buffers. */
+static void fit_part(void *arg, int tid, int nth)
+{
+    const struct fit_job *jb = arg;
+    size_t ns = jb->ns, mb = jb->max_bin;
+    double *vals = malloc(ns * sizeof *vals);
+    size_t *counts = malloc(ns * sizeof *counts);
+    uint8_t *is_big = malloc(ns);
+    double *ub = malloc((mb + 1) * sizeof *ub);
+    double *lb = malloc((mb + 1) * sizeof *lb);
+    const struct fmatrix *x = jb->x;
+    for (size_t j = (size_t)tid; j < x->ncols; j += (size_t)nth) {
+        struct bin_feature *f = &jb->out->f[j];
+        const double *col = x->x + j * x->nrows;
+        f->is_cat = x->is_cat != NULL && x->is_cat[j];
+        if (vals == NULL || counts == NULL || is_big == NULL || ub == NULL || lb == NULL)
+            jb->rv[j] = AIOPS_ENOMEM;
+        else if (f->is_cat)
+            jb->rv[j] = fit_categorical(col, jb->rows, jb->n, jb->samp, ns,
+                                        x->ncat ? x->ncat[j] : 0, jb->max_bin, f);
+        else
+            jb->rv[j] = fit_numeric(col, jb->rows, jb->n, jb->samp, ns, jb->max_bin, f, vals,
+                                    counts, is_big, ub, lb);
+    }
+    free(vals);
+    free(counts);
+    free(is_big);
+    free(ub);
+    free(lb);
+}
+
 int binner_fit(const struct fmatrix *x, const uint32_t *rows, size_t n, int max_bin,
-               unsigned seed, struct binner *out)
+               unsigned seed, struct tree_pool *pool, struct binner *out)
 {
     memset(out, 0, sizeof *out);
     if (max_bin < 2 || max_bin > 65535 || x->ncols == 0 || n == 0 || n > UINT32_MAX)
         return AIOPS_EINVAL;
     size_t ns = n < BIN_SAMPLE_ROWS ? n : BIN_SAMPLE_ROWS;
-    uint32_t mb = (uint32_t)max_bin;
     uint32_t *samp = malloc(ns * sizeof *samp);
-    double *vals = malloc(ns * sizeof *vals);
-    size_t *counts = malloc(ns * sizeof *counts);
-    uint8_t *is_big = malloc(ns);
-    double *ub = malloc(((size_t)mb + 1) * sizeof *ub);
-    double *lb = malloc(((size_t)mb + 1) * sizeof *lb);
+    int *frv = calloc(x->ncols, sizeof *frv);
     out->nfeat = x->ncols;
     out->f = calloc(x->ncols, sizeof *out->f);
     out->offset = malloc((x->ncols + 1) * sizeof *out->offset);
     int rv = AIOPS_ENOMEM;
-    if (samp == NULL || vals == NULL || counts == NULL || is_big == NULL || ub == NULL ||
-        lb == NULL || out->f == NULL || out->offset == NULL)
+    if (samp == NULL || frv == NULL || out->f == NULL || out->offset == NULL)
         goto out;
     if (ns == n) {
         for (size_t i = 0; i < n; i++)
@@ -257,16 +293,15 @@ int binner_fit(const struct fmatrix *x, const uint32_t *rows, size_t n, int max_
     } else {
         sample_rows(n, ns, seed, samp);
     }
+    struct fit_job jb = {x, rows, n, samp, ns, (uint32_t)max_bin, out, frv};
+    if (pool != NULL && x->ncols > 1 && n >= 8192)
+        tree_pool_run(pool, tree_pool_threads(pool), fit_part, &jb);
+    else
+        fit_part(&jb, 0, 1);
     uint64_t total = 0;
     for (size_t j = 0; j < x->ncols; j++) {
         struct bin_feature *f = &out->f[j];
-        const double *col = x->x + j * x->nrows;
-        f->is_cat = x->is_cat != NULL && x->is_cat[j];
-        if (f->is_cat)
-            rv = fit_categorical(col, rows, n, samp, ns, x->ncat ? x->ncat[j] : 0, mb, f);
-        else
-            rv = fit_numeric(col, rows, n, samp, ns, mb, f, vals, counts, is_big, ub, lb);
-        if (rv != 0)
+        if ((rv = frv[j]) != 0)
             goto out;
         f->nbins = f->nvalue + (uint32_t)f->has_missing;
         out->offset[j] = (uint32_t)total;
@@ -282,11 +317,7 @@ int binner_fit(const struct fmatrix *x, const uint32_t *rows, size_t n, int max_
     rv = 0;
 out:
     free(samp);
-    free(vals);
-    free(counts);
-    free(is_big);
-    free(ub);
-    free(lb);
+    free(frv);
     if (rv != 0)
         binner_free(out);
     return rv;

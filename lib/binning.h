@@ -44,10 +44,12 @@ struct binner {
 };
 
 /* Finds the bins of every column of x (rows: the rows to learn from, NULL = all nrows of x;
- * n of them). max_bin: 2 .. 65535 value bins per feature. AIOPS_EINVAL for a bad max_bin or
- * an empty matrix, AIOPS_ENOMEM. The caller frees with binner_free. */
+ * n of them). max_bin: 2 .. 65535 value bins per feature. pool (may be NULL) shares the
+ * features among its threads. AIOPS_EINVAL for a bad max_bin or an empty matrix,
+ * AIOPS_ENOMEM. The caller frees with binner_free. */
+struct tree_pool;
 int binner_fit(const struct fmatrix *x, const uint32_t *rows, size_t n, int max_bin,
-               unsigned seed, struct binner *out);
+               unsigned seed, struct tree_pool *pool, struct binner *out);
 void binner_free(struct binner *b);
 
 /* The bin of value v for feature f. */
@@ -59,7 +61,6 @@ uint32_t binner_bin(const struct bin_feature *f, double v);
  * a uint16 when b->wide; with cols_out (may be NULL) also the same bins column-major
  * (feature j's n bins at *cols_out + j * n). *out is 64-byte aligned. pool (may be NULL)
  * shares the work. The caller frees *out and *cols_out. AIOPS_ENOMEM, AIOPS_EINVAL. */
-struct tree_pool;
 int binner_apply(const struct binner *b, const struct fmatrix *x, const uint32_t *rows,
                  size_t n, size_t stride, struct tree_pool *pool, void **out, void **cols_out);
 

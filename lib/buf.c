@@ -1,5 +1,6 @@
 #include "buf.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,38 @@ int buf_printf(struct buf *b, const char *fmt, ...)
     int rv = buf_vprintf(b, fmt, ap);
     va_end(ap);
     return rv;
+}
+
+int buf_json_double(struct buf *b, double v)
+{
+    if (!isfinite(v))
+        return buf_append(b, "null", 4);
+    if (buf_reserve(b, 32) != 0)
+        return AIOPS_ENOMEM;
+    char *o = b->data + b->len;
+    int n = snprintf(o, 32, "%.17g", v);
+    if (n <= 0 || n >= 32)
+        return AIOPS_EINVAL;
+    char *e = memchr(o, 'e', (size_t)n);
+    if (e == NULL && memchr(o, '.', (size_t)n) == NULL) {
+        o[n++] = '.';
+        o[n++] = '0';
+    } else if (e != NULL) {
+        /* 1e+20 -> 1e20, 1e-05 -> 1e-5 */
+        char *d = e + 1, *src = e + 1;
+        if (*src == '+')
+            src++;
+        else if (*src == '-')
+            *d++ = *src++;
+        while (*src == '0' && src[1] != '\0')
+            src++;
+        while (*src)
+            *d++ = *src++;
+        n = (int)(d - o);
+    }
+    o[n] = '\0';
+    b->len += (size_t)n;
+    return AIOPS_OK;
 }
 
 int buf_json_str(struct buf *b, const char *s, size_t len)

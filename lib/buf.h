@@ -26,6 +26,9 @@ int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 /* Appends s as a JSON string literal, quotes included (s is len bytes of UTF-8). */
 int buf_json_str(struct buf *b, const char *s, size_t len);
+/* Appends v as a JSON number exactly as jansson writes a real (%.17g, ".0" added to a whole
+ * number, no '+' or leading zeros in the exponent); null when v is not finite. */
+int buf_json_double(struct buf *b, double v);
 /* Empties the buffer, keeping its memory. */
 void buf_reset(struct buf *b);
 void buf_free(struct buf *b);

@@ -65,6 +65,59 @@ static int numeric_stats(const struct column *c, size_t n, struct feature *f)
     return rv;
 }
 
+static uint64_t name_hash(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
+
+/* The name index of features_find (the first feature of a repeated name wins). */
+static int index_build(struct feature_set *fs)
+{
+    size_t cap = 8;
+    while (cap < fs->n * 2)
+        cap *= 2;
+    fs->index = malloc(cap * sizeof *fs->index);
+    if (fs->index == NULL)
+        return AIOPS_ENOMEM;
+    fs->index_cap = cap;
+    memset(fs->index, 0xFF, cap * sizeof *fs->index);
+    for (size_t j = 0; j < fs->n; j++) {
+        const char *name = fs->f[j].name;
+        size_t len = strlen(name);
+        for (size_t h = name_hash(name, len) & (cap - 1);; h = (h + 1) & (cap - 1)) {
+            if (fs->index[h] == UINT32_MAX) {
+                fs->index[h] = (uint32_t)j;
+                break;
+            }
+            if (strcmp(fs->f[fs->index[h]].name, name) == 0)
+                break;
+        }
+    }
+    return AIOPS_OK;
+}
+
+long features_find(const struct feature_set *fs, const char *name, size_t len)
+{
+    if (fs->index == NULL) {
+        for (size_t j = 0; j < fs->n; j++)
+            if (strlen(fs->f[j].name) == len && memcmp(fs->f[j].name, name, len) == 0)
+                return (long)j;
+        return -1;
+    }
+    size_t mask = fs->index_cap - 1;
+    for (size_t h = name_hash(name, len) & mask;; h = (h + 1) & mask) {
+        uint32_t j = fs->index[h];
+        if (j == UINT32_MAX)
+            return -1;
+        const char *fn = fs->f[j].name;
+        if (strncmp(fn, name, len) == 0 && fn[len] == '\0' && memchr(name, 0, len) == NULL)
+            return (long)j;
+    }
+}
+
 int features_fit(const struct table *t, long target, const char *const *only,
                  const char *const *exclude, struct feature_set *out, const char **bad)
 {
@@ -111,6 +164,8 @@ int features_fit(const struct table *t, long target, const char *const *only,
         *bad = "(no usable feature column)";
         rv = AIOPS_EINVAL;
     }
+    if (rv == 0)
+        rv = index_build(out);
     if (rv != 0)
         feature_set_free(out);
     return rv;
@@ -123,12 +178,13 @@ void feature_set_free(struct feature_set *fs)
         strdict_free(&fs->f[j].cats);
     }
     free(fs->f);
+    free(fs->index);
     memset(fs, 0, sizeof *fs);
 }
 
 /* --- matrices ------------------------------------------------------------------------ */
 
-static int fmatrix_alloc(struct fmatrix *m, const struct feature_set *fs, size_t nrows)
+int features_matrix_alloc(const struct feature_set *fs, size_t nrows, struct fmatrix *m)
 {
     memset(m, 0, sizeof *m);
     m->nrows = nrows;
@@ -247,7 +303,7 @@ int features_matrix_rows(const struct feature_set *fs, const struct table *t, co
             memset(out, 0, sizeof *out);
             return AIOPS_ENOTFOUND;
         }
-    int rv = fmatrix_alloc(out, fs, n);
+    int rv = features_matrix_alloc(fs, n, out);
     if (rv != 0)
         return rv;
     for (size_t j = 0; j < fs->n; j++) {
@@ -267,6 +323,35 @@ int features_matrix(const struct feature_set *fs, const struct table *t, struct 
     return features_matrix_rows(fs, t, NULL, t->nrows, out, missing_name, type_errors, unseen);
 }
 
+double feature_value_json(const struct feature *f, enum json_value_kind kind, double num,
+                          const char *s, size_t len, const char **reason)
+{
+    *reason = NULL;
+    if (kind == JV_NULL)
+        return NAN;
+    if (f->kind == FEAT_NUMERIC) {
+        double x;
+        unsigned flags;
+        if (kind == JV_NUMBER)
+            return num;
+        if (kind == JV_STRING && numparse_f64(s, len, &x, &flags))
+            return x;
+        *reason = "expected a number";
+        return NAN;
+    }
+    if (kind == JV_STRING)
+        return category_code(f, s, len);
+    if (kind == JV_NUMBER) {
+        char text[40];
+        size_t n = number_text(num, text, sizeof text);
+        return category_code(f, text, n);
+    }
+    if ((kind == JV_TRUE || kind == JV_FALSE) && f->type == COL_BOOLEAN)
+        return kind == JV_TRUE && f->cats.count > 1 ? 1.0 : 0.0;
+    *reason = "expected a string (a category)";
+    return NAN;
+}
+
 static void json_error_add(json_t *errs, size_t row, const char *col, const char *reason)
 {
     if (json_array_size(errs) < 20)
@@ -282,7 +367,7 @@ int features_matrix_json(const struct feature_set *fs, const json_t *rows, struc
     if (!json_is_array(rows))
         return AIOPS_EINVAL;
     size_t n = json_array_size(rows);
-    int rv = fmatrix_alloc(out, fs, n);
+    int rv = features_matrix_alloc(fs, n, out);
     if (rv != 0)
         return rv;
     json_t *errs = json_array();
@@ -295,27 +380,22 @@ int features_matrix_json(const struct feature_set *fs, const json_t *rows, struc
         for (size_t j = 0; j < fs->n; j++) {
             const struct feature *f = &fs->f[j];
             const json_t *v = json_object_get(row, f->name);
-            double x = NAN;
-            if (v == NULL || json_is_null(v)) {
-                /* missing */
-            } else if (f->kind == FEAT_NUMERIC) {
-                unsigned flags;
-                if (json_is_number(v))
-                    x = json_number_value(v);
-                else if (!json_is_string(v) ||
-                         !numparse_f64(json_string_value(v), json_string_length(v), &x, &flags))
-                    json_error_add(errs, i, f->name, "expected a number");
-            } else if (json_is_string(v)) {
-                x = category_code(f, json_string_value(v), json_string_length(v));
-            } else if (json_is_number(v)) {
-                char text[40];
-                size_t len = number_text(json_number_value(v), text, sizeof text);
-                x = category_code(f, text, len);
-            } else if (json_is_boolean(v) && f->type == COL_BOOLEAN) {
-                x = json_is_true(v) && f->cats.count > 1 ? 1.0 : 0.0;
-            } else {
-                json_error_add(errs, i, f->name, "expected a string (a category)");
-            }
+            const char *reason = NULL;
+            double x;
+            if (v == NULL || json_is_null(v))
+                x = NAN;
+            else if (json_is_number(v))
+                x = feature_value_json(f, JV_NUMBER, json_number_value(v), NULL, 0, &reason);
+            else if (json_is_string(v))
+                x = feature_value_json(f, JV_STRING, 0, json_string_value(v),
+                                       json_string_length(v), &reason);
+            else if (json_is_boolean(v))
+                x = feature_value_json(f, json_is_true(v) ? JV_TRUE : JV_FALSE, 0, NULL, 0,
+                                       &reason);
+            else
+                x = feature_value_json(f, JV_CONTAINER, 0, NULL, 0, &reason);
+            if (reason)
+                json_error_add(errs, i, f->name, reason);
             out->x[j * n + i] = x;
         }
     }
@@ -782,5 +862,10 @@ int features_load(const uint8_t *p, size_t n, struct feature_set *fs, struct tar
             target_spec_free(ts);
             return AIOPS_ECORRUPT;
         }
+    if (index_build(fs) != 0) {
+        feature_set_free(fs);
+        target_spec_free(ts);
+        return AIOPS_ENOMEM;
+    }
     return AIOPS_OK;
 }

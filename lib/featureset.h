@@ -38,6 +38,8 @@ struct feature {
 struct feature_set {
     size_t n;
     struct feature *f;     /* n entries, owned */
+    uint32_t *index;       /* open-addressing hash of the names (features_find), owned */
+    size_t index_cap;      /* power of two, or 0 */
 };
 
 struct fmatrix {
@@ -75,6 +77,19 @@ void fmatrix_free(struct fmatrix *m);
  * {"row", "column", "reason"} (caller owns; at most 20 entries). */
 int features_matrix_json(const struct feature_set *fs, const json_t *rows, struct fmatrix *out,
                          json_t **err);
+
+/* The feature named name[0..len), or -1. */
+long features_find(const struct feature_set *fs, const char *name, size_t len);
+
+/* What a JSON row holds for a feature. */
+enum json_value_kind { JV_NULL, JV_NUMBER, JV_STRING, JV_TRUE, JV_FALSE, JV_CONTAINER };
+/* The matrix value of one JSON value for feature f, by the rules of features_matrix_json
+ * (num for JV_NUMBER, s/len for JV_STRING). NaN with *reason set for a value of the wrong
+ * type; NaN without one for a missing value or an unseen category. */
+double feature_value_json(const struct feature *f, enum json_value_kind kind, double num,
+                          const char *s, size_t len, const char **reason);
+/* An empty matrix of nrows rows for fs (values to be filled in). */
+int features_matrix_alloc(const struct feature_set *fs, size_t nrows, struct fmatrix *out);
 
 /* --- the target ------------------------------------------------------------------------- */
 

@@ -642,7 +642,7 @@ int forest_train(const struct fmatrix *x, const double *y, const double *w,
     }
     if ((rv = tree_pool_create(p->threads, &pool)) != 0)
         goto fail;
-    if ((rv = binner_fit(x, NULL, n, FOREST_MAX_BIN, p->seed, &bn)) != 0 ||
+    if ((rv = binner_fit(x, NULL, n, FOREST_MAX_BIN, p->seed, pool, &bn)) != 0 ||
         (rv = binner_apply(&bn, x, NULL, n, nf, pool, NULL, &cbins)) != 0)
         goto fail;
     s.n = n;

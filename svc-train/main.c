@@ -7,7 +7,9 @@
 static int start(struct svc *s)
 {
     int rv = serve_start(s);
-    return rv != 0 ? rv : workers_start(s);
+    if (rv == 0 && (rv = workers_start(s)) != 0)
+        serve_stop();
+    return rv;
 }
 
 static void stop(struct svc *s)

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "err.h"
+#include "jscan.h"
 #include "jsonx.h"
 #include "kv.h"
 #include "log.h"
@@ -40,6 +41,9 @@ struct served {
     int version;
     struct model *m;
     json_t **labels;      /* classification: each class's label as JSON */
+    struct buf label_text; /* classification: per class, its label as a JSON value and as a
+                              JSON object key, written out once for the fast reply */
+    size_t *label_off;    /* 4 offsets per class: value start, value end, key start, key end */
     int refs;             /* under cache.mu */
     int evicted;          /* out of the list; freed when refs drops to 0 */
     uint64_t used;        /* LRU tick */
@@ -88,6 +92,8 @@ static void served_free(struct served *s)
         for (size_t k = 0; k < s->m->target.nclasses; k++)
             json_decref(s->labels[k]);
     free(s->labels);
+    buf_free(&s->label_text);
+    free(s->label_off);
     model_free(s->m);
     free(s);
 }
@@ -206,8 +212,25 @@ static int load_version(struct svc_call *c, const char *name, int version, struc
     snprintf(s->name, sizeof s->name, "%s", name);
     s->version = version;
     s->m = m;
-    for (size_t k = 0; k < K; k++)
+    if (K > 0 && (s->label_off = calloc(4 * K, sizeof *s->label_off)) == NULL) {
+        served_free(s);
+        return AIOPS_ENOMEM;
+    }
+    for (size_t k = 0; k < K; k++) {
         s->labels[k] = target_label_json(&m->target, k);
+        char *text = json_dumps(s->labels[k], JSON_ENCODE_ANY | JSON_COMPACT);
+        size_t *o = s->label_off + 4 * k;
+        o[0] = s->label_text.len;
+        if (text == NULL || buf_puts(&s->label_text, text) != 0) {
+            free(text);
+            served_free(s);
+            return AIOPS_ENOMEM;
+        }
+        free(text);
+        o[1] = o[2] = s->label_text.len;
+        buf_json_str(&s->label_text, m->target.labels[k], strlen(m->target.labels[k]));
+        o[3] = s->label_text.len;
+    }
     *out = s;
     return AIOPS_OK;
 }
@@ -382,9 +405,10 @@ static void *flusher_main(void *arg)
 
 int serve_start(struct svc *s)
 {
-    const char *cap = getenv("MODEL_CACHE_SIZE");
-    long n = cap ? strtol(cap, NULL, 10) : 16;
-    cache.cap = n >= 1 && n <= 10000 ? (size_t)n : 16;
+    long n;
+    if (env_long("MODEL_CACHE_SIZE", 16, 1, 10000, &n) != 0)
+        return AIOPS_EINVAL;
+    cache.cap = (size_t)n;
     cache.svc = s;
     cache.stop = 0;
     if (pthread_create(&cache.flusher, NULL, flusher_main, NULL) != 0)
@@ -527,6 +551,191 @@ static int predict_rows(struct svc_call *c, const struct served *s, const json_t
     return 0;
 }
 
+
+
+/* --- POST /api/v1/models/{name}/predict: read straight into the matrix, write straight out --- */
+
+#define MAX_ROW_ERRORS 20
+
+struct row_reader {
+    const struct feature_set *fs;
+    double *v;            /* row-major: F values per row */
+    size_t nrows, cap;
+    uint32_t *seen;       /* per feature: 1 + the last row that set it (duplicate keys) */
+    json_t *errors;       /* [{"row", "column", "reason"}], at most MAX_ROW_ERRORS */
+    size_t nerrors;
+};
+
+static void row_error(struct row_reader *rr, size_t row, const char *col, const char *reason)
+{
+    if (rr->nerrors++ < MAX_ROW_ERRORS)
+        json_array_append_new(rr->errors, json_pack("{s:I, s:s, s:s}", "row", (json_int_t)row,
+                                                     "column", col, "reason", reason));
+}
+
+/* A new row of missing values. NULL (and the scan stopped) when out of memory. */
+static double *add_row(struct jscan *js, struct row_reader *rr)
+{
+    size_t F = rr->fs->n;
+    if (rr->nrows == rr->cap) {
+        size_t cap = rr->cap ? rr->cap * 2 : 16;
+        double *nv = realloc(rr->v, cap * (F ? F : 1) * sizeof *nv);
+        if (nv == NULL) {
+            jscan_fail(js, "out of memory");
+            return NULL;
+        }
+        rr->v = nv;
+        rr->cap = cap;
+    }
+    double *dst = rr->v + rr->nrows++ * F;
+    for (size_t j = 0; j < F; j++)
+        dst[j] = NAN;
+    return dst;
+}
+
+/* One row (the scanner is just past its '{'). -1 on a syntax error or out of memory. */
+static int read_row(struct jscan *js, struct row_reader *rr)
+{
+    size_t F = rr->fs->n, row = rr->nrows;
+    double *dst = add_row(js, rr);
+    if (dst == NULL)
+        return -1;
+    size_t guess = 0; /* clients usually send the columns in the model's order */
+    for (;;) {
+        enum jtok t = jscan_next(js);
+        if (t == JT_OBJ_END)
+            return 0;
+        if (t != JT_KEY)
+            return -1;
+        long j = -1;
+        if (guess < F) {
+            const char *gn = rr->fs->f[guess].name;
+            if (strncmp(gn, js->s, js->len) == 0 && gn[js->len] == '\0')
+                j = (long)guess;
+        }
+        if (j < 0)
+            j = features_find(rr->fs, js->s, js->len);
+        t = jscan_next(js);
+        if (j < 0) { /* not a feature: ignored */
+            if (jscan_skip(js, t) != 0)
+                return -1;
+            continue;
+        }
+        guess = (size_t)j + 1;
+        if (rr->seen[j] == row + 1) {
+            jscan_fail(js, "duplicate object key");
+            return -1;
+        }
+        rr->seen[j] = (uint32_t)(row + 1);
+        const struct feature *f = &rr->fs->f[j];
+        const char *reason = NULL;
+        switch (t) {
+        case JT_NULL:
+            break;
+        case JT_NUMBER:
+            dst[j] = feature_value_json(f, JV_NUMBER, js->num, NULL, 0, &reason);
+            break;
+        case JT_STRING:
+            dst[j] = feature_value_json(f, JV_STRING, 0, js->s, js->len, &reason);
+            break;
+        case JT_TRUE:
+        case JT_FALSE:
+            dst[j] = feature_value_json(f, t == JT_TRUE ? JV_TRUE : JV_FALSE, 0, NULL, 0, &reason);
+            break;
+        case JT_OBJ_BEGIN:
+        case JT_ARR_BEGIN:
+            dst[j] = feature_value_json(f, JV_CONTAINER, 0, NULL, 0, &reason);
+            if (jscan_skip(js, t) != 0)
+                return -1;
+            break;
+        default:
+            return -1;
+        }
+        if (reason)
+            row_error(rr, row, f->name, reason);
+    }
+}
+
+/* The instances of a predict body as a matrix for s's model: {"instances": [row, ...]}, or
+ * one row as {"instances": row} or {"instance": row}; other members are ignored. Replies
+ * (400 with the position of a syntax error, 422 for rows that do not fit) and returns -1
+ * when the body cannot be used. */
+static int read_instances(struct svc_call *c, const struct served *s, struct fmatrix *x)
+{
+    const Aiops__Request *req = svc_request(c);
+    const struct feature_set *fs = &s->m->features;
+    struct row_reader rr = {.fs = fs, .errors = json_array()};
+    rr.seen = calloc(fs->n ? fs->n : 1, sizeof *rr.seen);
+    struct jscan js;
+    jscan_init(&js, req->body.data, req->body.len);
+    int found = 0, shape_ok = 1, rv = -1;
+    enum jtok t = rr.seen ? jscan_next(&js) : JT_ERROR;
+    if (t != JT_OBJ_BEGIN && t != JT_ERROR)
+        jscan_fail(&js, "the body must be a JSON object");
+    while (t != JT_ERROR && !js.reason) {
+        t = jscan_next(&js);
+        if (t == JT_OBJ_END)
+            break;
+        if (t != JT_KEY)
+            break;
+        int is_rows = jscan_is(&js, "instances") || jscan_is(&js, "instance");
+        t = jscan_next(&js);
+        if (!is_rows) {
+            jscan_skip(&js, t);
+            continue;
+        }
+        if (found++) {
+            jscan_fail(&js, "duplicate object key");
+            break;
+        }
+        if (t == JT_OBJ_BEGIN) {
+            read_row(&js, &rr);
+        } else if (t == JT_ARR_BEGIN) {
+            while ((t = jscan_next(&js)) != JT_ARR_END && t != JT_ERROR) {
+                if (t == JT_OBJ_BEGIN) {
+                    if (read_row(&js, &rr) != 0)
+                        break;
+                } else {
+                    row_error(&rr, rr.nrows, "", "each instance must be a JSON object");
+                    /* a row all the same, so that later rows keep their numbers */
+                    if (add_row(&js, &rr) == NULL || jscan_skip(&js, t) != 0)
+                        break;
+                }
+            }
+        } else {
+            shape_ok = 0;
+            jscan_skip(&js, t);
+        }
+    }
+    if (!js.reason && jscan_next(&js) != JT_END && !js.reason)
+        jscan_fail(&js, "end of file expected");
+    if (js.reason) {
+        svc_reply_error(c, rr.seen ? 400 : 500, rr.seen ? "invalid_json" : "out_of_memory",
+                        rr.seen ? "the request body is not valid JSON" : "out of memory",
+                        jscan_error_json(&js));
+    } else if (!found || !shape_ok || rr.nrows == 0) {
+        svc_reply_error(c, 422, "invalid_request", "instances must be a non-empty array of rows",
+                        json_pack("{s:s}", "field", "instances"));
+    } else if (rr.nerrors > 0) {
+        svc_reply_error(c, 422, "invalid_instances",
+                        "some instances do not fit the model's features",
+                        json_pack("{s:O}", "errors", rr.errors));
+    } else if (features_matrix_alloc(fs, rr.nrows, x) != 0) {
+        svc_reply_failure(c, AIOPS_ENOMEM, "reading the instances");
+    } else {
+        size_t n = rr.nrows, F = fs->n;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < F; j++)
+                x->x[j * n + i] = rr.v[i * F + j];
+        rv = 0;
+    }
+    jscan_free(&js);
+    json_decref(rr.errors);
+    free(rr.seen);
+    free(rr.v);
+    return rv;
+}
+
 static size_t argmax(const double *p, size_t k)
 {
     size_t best = 0;
@@ -536,72 +745,70 @@ static size_t argmax(const double *p, size_t k)
     return best;
 }
 
-static int instances_valid(struct svc_call *c, const json_t *instances, const char *field)
+/* {"predictions": [...], "model_name", "model_version"} into b. */
+static int write_predictions(struct buf *b, const struct served *s, const double *out, size_t n)
 {
-    if (!json_is_array(instances) || json_array_size(instances) == 0) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "%s must be a non-empty array of rows", field);
-        svc_reply_error(c, 422, "invalid_request", msg, json_pack("{s:s}", "field", field));
-        return 0;
+    const struct model *m = s->m;
+    size_t k = model_outputs(m);
+    const char *text = s->label_text.data;
+    int rv = buf_puts(b, "{\"predictions\":[");
+    for (size_t i = 0; i < n && rv == 0; i++) {
+        const double *row = out + i * k;
+        rv |= buf_puts(b, i ? ",{\"prediction\":" : "{\"prediction\":");
+        if (m->target.task == TASK_REGRESSION) {
+            rv |= buf_json_double(b, row[0]);
+        } else {
+            const size_t *o = s->label_off + 4 * argmax(row, k);
+            rv |= buf_append(b, text + o[0], o[1] - o[0]);
+            rv |= buf_puts(b, ",\"probabilities\":{");
+            for (size_t j = 0; j < k; j++) {
+                o = s->label_off + 4 * j;
+                if (j)
+                    rv |= buf_putc(b, ',');
+                rv |= buf_append(b, text + o[2], o[3] - o[2]);
+                rv |= buf_putc(b, ':');
+                rv |= buf_json_double(b, row[j]);
+            }
+            rv |= buf_putc(b, '}');
+        }
+        rv |= buf_putc(b, '}');
     }
-    return 1;
+    rv |= buf_puts(b, "],\"model_name\":");
+    rv |= buf_json_str(b, s->name, strlen(s->name));
+    rv |= buf_printf(b, ",\"model_version\":%d}", s->version);
+    return rv ? AIOPS_ENOMEM : AIOPS_OK;
 }
 
 void handle_models_predict(struct svc_call *c)
 {
     uint64_t t0 = time_mono_ns();
     const char *name = svc_param(c, 0);
-    json_t *body = request_json(c);
-    if (body == NULL)
+    struct served *s = request_model(c, name, NULL);
+    if (s == NULL)
         return;
-    /* {"instances": [...]} is the batch form; {"instances": {...}} or {"instance": {...}} one row */
-    json_t *instances = json_object_get(body, "instances");
-    if (instances == NULL)
-        instances = json_object_get(body, "instance");
-    json_t *one = NULL;
-    if (json_is_object(instances)) {
-        one = json_array();
-        json_array_append(one, instances);
-        instances = one;
-    }
-    struct served *s = NULL;
+    struct fmatrix x;
     double *out = NULL;
+    struct buf reply = {0};
     int ok = 0;
-    size_t n = json_array_size(instances);
-    if (!instances_valid(c, instances, "instances"))
-        goto done;
-    if ((s = request_model(c, name, NULL)) == NULL)
-        goto done;
-    if (predict_rows(c, s, instances, &out) != 0)
-        goto done;
-    const struct model *m = s->m;
-    size_t k = model_outputs(m);
-    json_t *preds = json_array();
-    for (size_t i = 0; i < n; i++) {
-        const double *row = out + i * k;
-        json_t *p;
-        if (m->target.task == TASK_REGRESSION) {
-            p = json_pack("{s:o}", "prediction", json_num(row[0], 0));
+    size_t n = 0;
+    if (read_instances(c, s, &x) == 0) {
+        n = x.nrows;
+        out = malloc(n * model_outputs(s->m) * sizeof *out);
+        int rv = out ? model_predict(s->m, &x, out) : AIOPS_ENOMEM;
+        if (rv == 0)
+            rv = write_predictions(&reply, s, out, n);
+        if (rv == 0) {
+            svc_reply_raw(c, 200, "application/json", reply.data, reply.len);
+            ok = 1;
         } else {
-            json_t *probs = json_object();
-            for (size_t j = 0; j < k; j++)
-                json_object_set_new(probs, m->target.labels[j], json_num(row[j], 0));
-            p = json_pack("{s:O, s:o}", "prediction", s->labels[argmax(row, k)], "probabilities",
-                          probs);
+            svc_reply_failure(c, rv, "predicting");
         }
-        json_array_append_new(preds, p);
+        fmatrix_free(&x);
     }
-    svc_reply_json(c, 200, json_pack("{s:o, s:s, s:i}", "predictions", preds, "model_name", name,
-                                     "model_version", s->version));
-    ok = 1;
-done:
-    if (s != NULL)
-        count_prediction(svc_project(c), name, ok ? n : 0, !ok, time_mono_ns() - t0);
-    if (s != NULL)
-        served_put(s);
+    count_prediction(svc_project(c), name, ok ? n : 0, !ok, time_mono_ns() - t0);
+    served_put(s);
+    buf_free(&reply);
     free(out);
-    json_decref(one);
-    json_decref(body);
 }
 
 /* --- Open Inference Protocol (V2) ---------------------------------------------------------- */

@@ -553,20 +553,14 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static int env_int(const char *name, int def, int min, int max)
-{
-    const char *s = getenv(name);
-    if (s == NULL || s[0] == '\0')
-        return def;
-    char *end;
-    long v = strtol(s, &end, 10);
-    return *end == '\0' && v >= min && v <= max ? (int)v : def;
-}
-
 int workers_start(struct svc *s)
 {
-    pool.n = env_int("TRAIN_WORKERS", 1, 0, MAX_WORKERS);
-    pool.lease = env_int("TRAIN_LEASE_SECONDS", 30, 3, 3600);
+    long n, lease;
+    if (env_long("TRAIN_WORKERS", 1, 0, MAX_WORKERS, &n) != 0 ||
+        env_long("TRAIN_LEASE_SECONDS", 30, 3, 3600, &lease) != 0)
+        return AIOPS_EINVAL;
+    pool.n = (int)n;
+    pool.lease = (int)lease;
     atomic_store(&pool.quit, 0);
     char host[64] = "host";
     gethostname(host, sizeof host - 1);

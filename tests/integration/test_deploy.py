@@ -11,6 +11,15 @@ The metric-name checks are the contract between the dashboards/alerts and the ga
 every metric named in an alert or dashboard expression must be one the gateway exports
 (METRICS below), and test_deploy_metrics_are_exported checks on the running stack that the
 gateway exports each of them. Renaming a metric on either side fails a test.
+
+The replica checks are the contract between the manifests and the gateway's dialer
+(gateway/forward.c): the gateway holds one nng connection per URL in <SVC>_RPC_URL and
+<SVC>_EVENTS_URL, so every replica of a service must be named there on its own. A name that
+stands for several replicas (a compose service with deploy.replicas, a k8s ClusterIP Service in
+front of several pods) is one connection to ONE of them: the others' events (training progress
+on /ws/training/{run_id}) never reach the gateway. svc-train is the service with replicas:
+compose runs svc-train and svc-train-2, k8s a StatefulSet whose pods svc-train-N.svc-train-pods
+(N < the HPA's maxReplicas) all appear in the gateway's lists.
 """
 import json
 import os
@@ -181,6 +190,22 @@ def _port_of(url):
     return m.group(1), int(m.group(2))
 
 
+def _url_list(var, value):
+    """[(host, port)] of a gateway URL variable: a comma-separated list, as gateway/forward.c
+    (dial_all) reads it -- no spaces, no empty entries, each URL under 512 bytes."""
+    assert value and not re.search(r"\s", value), "%s has whitespace: %r" % (var, value)
+    urls = value.split(",")
+    assert all(0 < len(u) < 512 for u in urls), "%s: empty or overlong entry: %r" % (var, value)
+    out = [_port_of(u) for u in urls]
+    assert len(set(out)) == len(out), "%s lists a URL twice: %r" % (var, value)
+    return out
+
+
+def _replicas(spec):
+    """A workload's replica count (the API's default is 1)."""
+    return int(spec.get("replicas", 1))
+
+
 def _k8s_docs():
     """(file name, document) for every YAML document under deploy/k8s."""
     docs = []
@@ -252,7 +277,6 @@ def test_deploy_compose_services():
     assert str(mig.get("restart", "no")) == "no", "the one-shot migrate must not restart"
     assert mig["depends_on"]["postgres"]["condition"] == "service_healthy"
 
-    listen = {}
     for s in SERVICES:
         name = "svc-" + s
         svc = services[name]
@@ -269,13 +293,10 @@ def test_deploy_compose_services():
         ev_host, ev_port = _port_of(env["EVENTS_LISTEN"])
         assert rpc_host == ev_host == "0.0.0.0", "%s must listen on every interface" % name
         assert rpc_port != ev_port, name
-        listen[s] = (rpc_port, ev_port)
         deps = svc["depends_on"]
         assert deps["migrate"]["condition"] == "service_completed_successfully", (name, deps)
-        assert "ports" not in svc or name != "svc-train", "a scaled service cannot publish ports"
-    assert int(services["svc-train"]["deploy"]["replicas"]) >= 2, "svc-train replicas"
     assert not any("container_name" in services[n] for n in services), \
-        "container_name prevents scaling"
+        "container_name would clash between the copies of one service config"
 
     gw = services["gateway"]
     assert gw["command"] == ["aiops-gateway"], gw["command"]
@@ -286,13 +307,12 @@ def test_deploy_compose_services():
         assert env.get(var), "gateway: %s not set" % var
     port = env.get("AIOPS_PORT", "8000")
     assert any(str(p).endswith(":%s" % port) for p in gw["ports"]), gw["ports"]
+    # every replica of every service (test_deploy_compose_gateway_dials_every_replica checks
+    # the lists in detail) is healthy before the gateway starts
     for s in SERVICES:
-        for kind, want_port in zip(("RPC", "EVENTS"), listen[s]):
-            var = "%s_%s_URL" % (s.upper(), kind)
-            host, p = _port_of(env[var])
-            assert host == "svc-" + s and p == want_port, \
-                "%s=%s but svc-%s listens on %d" % (var, env[var], s, want_port)
-        assert gw["depends_on"]["svc-" + s]["condition"] == "service_healthy", s
+        for name in _compose_replicas(services, s):
+            assert gw["depends_on"].get(name, {}).get("condition") == "service_healthy", \
+                "the gateway must wait for %s to be healthy" % name
     hc = " ".join(gw["healthcheck"]["test"])
     assert "/healthz" in hc and port in hc, hc
 
@@ -302,6 +322,46 @@ def test_deploy_compose_services():
     vols = graf["volumes"]
     assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in vols, vols
     assert "./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro" in vols, vols
+
+
+def _compose_replicas(services, s):
+    """Names of the compose services that run service s (its program is their command)."""
+    return sorted(n for n, svc in services.items()
+                  if svc.get("command") == [SERVICE_PROGRAMS[s]])
+
+
+def test_deploy_compose_gateway_dials_every_replica():
+    """Each compose service is one container (no deploy.replicas, which compose's DNS would hide
+    behind one name), svc-train has at least two such copies sharing one configuration, and the
+    gateway's URL lists name every copy with the ports it listens on."""
+    services = _compose()["services"]
+    env = _env(services["gateway"])
+    for s in SERVICES:
+        names = _compose_replicas(services, s)
+        assert names and names[0] == "svc-" + s, (s, names)
+        for kind, listen_var in (("RPC", "RPC_LISTEN"), ("EVENTS", "EVENTS_LISTEN")):
+            var = "%s_%s_URL" % (s.upper(), kind)
+            want = {(n, _port_of(_env(services[n])[listen_var])[1]) for n in names}
+            got = _url_list(var, env.get(var, ""))
+            assert set(got) == want, \
+                "gateway %s=%s, but the %s replicas listen at %s" % (
+                    var, env.get(var), s, sorted("%s:%d" % w for w in want))
+        for n in names:
+            svc = services[n]
+            reps = svc.get("deploy", {}).get("replicas", 1)
+            assert int(reps) == 1, \
+                "%s: deploy.replicas %s -- the gateway would reach only one of them; add a " \
+                "service per replica instead (see x-svc-train in docker-compose.yml)" % (n, reps)
+            assert "ports" not in svc, "%s must not publish its nng ports" % n
+
+    trainers = _compose_replicas(services, "train")
+    assert len(trainers) >= 2, "svc-train needs at least two replicas: %s" % trainers
+    first = services[trainers[0]]
+    for n in trainers[1:]:
+        for k in ("image", "environment", "healthcheck", "depends_on", "deploy",
+                  "stop_grace_period"):
+            assert services[n].get(k) == first.get(k), \
+                "%s and %s differ in %s: both come from x-svc-train" % (trainers[0], n, k)
 
 
 # --- Dockerfile -------------------------------------------------------------------------------
@@ -560,7 +620,7 @@ def test_deploy_k8s_manifests_parse():
         "kustomization.yaml resources %s != manifests %s" % (
             sorted(kust["resources"]), sorted(files))
     kinds = {k for k, _ in seen}
-    for k in ("Namespace", "ConfigMap", "Secret", "Deployment", "Service", "Job",
+    for k in ("Namespace", "ConfigMap", "Secret", "Deployment", "StatefulSet", "Service", "Job",
               "HorizontalPodAutoscaler", "PodDisruptionBudget", "Ingress"):
         assert k in kinds, "no %s in deploy/k8s" % k
 
@@ -578,11 +638,38 @@ def _assert_resources(where, c):
                 where, c["name"], k, r)
 
 
-def test_deploy_k8s_deployments():
-    deps = {d["metadata"]["name"]: d for d in _k8s_objects("Deployment")}
-    assert set(deps) == {"gateway"} | {"svc-" + s for s in SERVICES}, sorted(deps)
+def _workloads():
+    """{name: object} for every Deployment and StatefulSet."""
+    out = {}
+    for kind in ("Deployment", "StatefulSet"):
+        for d in _k8s_objects(kind):
+            assert d["metadata"]["name"] not in out, "two workloads named %s" % d["metadata"]
+            out[d["metadata"]["name"]] = d
+    return out
+
+
+def _selects(selector, labels):
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def _hpa_for(kind, name):
+    """The HorizontalPodAutoscaler scaling kind/name, or None."""
+    hits = [h for h in _k8s_objects("HorizontalPodAutoscaler")
+            if h["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": kind,
+                                                "name": name}]
+    assert len(hits) <= 1, "two HPAs scale %s/%s" % (kind, name)
+    return hits[0] if hits else None
+
+
+def test_deploy_k8s_workloads():
+    work = _workloads()
+    deps = {n: d for n, d in work.items() if d["kind"] == "Deployment"}
+    sts = {n: d for n, d in work.items() if d["kind"] == "StatefulSet"}
+    assert set(work) == {"gateway"} | {"svc-" + s for s in SERVICES}, sorted(work)
+    # svc-train has several replicas, each dialled by its own name: a StatefulSet
+    assert set(sts) == {"svc-train"}, "StatefulSets: %s" % sorted(sts)
     services = {s["metadata"]["name"]: s for s in _k8s_objects("Service")}
-    for name, dep in deps.items():
+    for name, dep in work.items():
         spec = dep["spec"]
         labels = spec["template"]["metadata"]["labels"]
         sel = spec["selector"]["matchLabels"]
@@ -623,25 +710,97 @@ def test_deploy_k8s_deployments():
                 assert c[probe].get("timeoutSeconds", 1) > 2, (name, probe)
             assert set(ports.values()) == {7100, 7200}, (name, ports)
 
-        svc = services.get(name)
-        assert svc, "Deployment %s has no Service" % name
-        assert all(labels.get(k) == v for k, v in svc["spec"]["selector"].items()), name
+        # a Deployment's Service has its name; a StatefulSet's is its governing serviceName
+        svc_name = spec["serviceName"] if dep["kind"] == "StatefulSet" else name
+        svc = services.get(svc_name)
+        assert svc, "%s %s has no Service %s" % (dep["kind"], name, svc_name)
+        assert _selects(svc["spec"]["selector"], labels), (name, svc_name)
         for p in svc["spec"]["ports"]:
             tp = p.get("targetPort", p["port"])
             assert tp in ports or tp in ports.values(), "%s: Service targetPort %s" % (name, tp)
 
-    assert int(deps["svc-train"]["spec"]["replicas"]) >= 2, "svc-train replicas"
-    train_res = deps["svc-train"]["spec"]["template"]["spec"]["containers"][0]["resources"]
+    train = sts["svc-train"]
+    assert _replicas(train["spec"]) >= 2, "svc-train replicas"
+    train_res = train["spec"]["template"]["spec"]["containers"][0]["resources"]
     other_res = deps["svc-ingest"]["spec"]["template"]["spec"]["containers"][0]["resources"]
     assert _mem_bytes(train_res["limits"]["memory"]) > _mem_bytes(other_res["limits"]["memory"])
+    # jobs in progress get time to finish or hand back their lease
+    assert train["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] >= 60
 
-    hpas = _k8s_objects("HorizontalPodAutoscaler")
-    assert any(h["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
-                                               "name": "svc-train"}
-               and h["spec"]["minReplicas"] >= 2 for h in hpas), hpas
+    hpa = _hpa_for("StatefulSet", "svc-train")
+    assert hpa, "no HorizontalPodAutoscaler scales StatefulSet svc-train: %s" % (
+        _k8s_objects("HorizontalPodAutoscaler"))
+    lo, hi = hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]
+    assert 2 <= lo <= _replicas(train["spec"]) <= hi, (lo, _replicas(train["spec"]), hi)
+    for h in _k8s_objects("HorizontalPodAutoscaler"):
+        ref = h["spec"]["scaleTargetRef"]
+        assert ref["name"] in work and work[ref["name"]]["kind"] == ref["kind"], \
+            "HPA %s scales %s/%s, which does not exist" % (h["metadata"]["name"], ref["kind"],
+                                                          ref["name"])
+
     pdbs = _k8s_objects("PodDisruptionBudget")
     assert any(p["spec"]["selector"]["matchLabels"].get("app.kubernetes.io/name") == "gateway"
                for p in pdbs), pdbs
+    for p in pdbs:
+        sel = p["spec"]["selector"]["matchLabels"]
+        assert any(_selects(sel, w["spec"]["template"]["metadata"]["labels"])
+                   for w in work.values()), "PDB %s selects no pods" % p["metadata"]["name"]
+
+
+# svc-train-3.svc-train-pods, optionally with .<namespace>.svc[.cluster.local]
+_POD_HOST = re.compile(r"([a-z0-9-]+)-(\d+)\.([a-z0-9-]+)"
+                       r"(?:\.[a-z0-9-]+\.svc(?:\.cluster\.local)?)?")
+
+
+def test_deploy_k8s_gateway_dials_every_train_pod():
+    """svc-train's pods have stable names through a headless Service, and the gateway's
+    TRAIN_RPC_URL and TRAIN_EVENTS_URL name every pod the HPA may create (ordinals 0 ..
+    maxReplicas - 1), each with the right port: the gateway hears every replica's events."""
+    train = _workloads()["svc-train"]
+    spec = train["spec"]
+    assert train["kind"] == "StatefulSet", train["kind"]
+    assert spec.get("podManagementPolicy") == "Parallel", spec.get("podManagementPolicy")
+    labels = spec["template"]["metadata"]["labels"]
+    assert _selects(spec["selector"]["matchLabels"], labels), "selector/labels"
+
+    services = {s["metadata"]["name"]: s for s in _k8s_objects("Service")}
+    head = services.get(spec.get("serviceName"))
+    assert head, "StatefulSet svc-train: serviceName %r is no Service" % spec.get("serviceName")
+    hspec = head["spec"]
+    assert hspec.get("clusterIP") == "None", "%s must be headless" % spec["serviceName"]
+    # only ready pods get a DNS name; the gateway's dialer retries until then
+    assert hspec.get("publishNotReadyAddresses", False) is False, hspec
+    assert _selects(hspec["selector"], labels), "%s does not select svc-train's pods" % (
+        spec["serviceName"])
+
+    c = spec["template"]["spec"]["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    data = {m["metadata"]["name"]: m for m in _k8s_objects("ConfigMap")}["aiops-config"]["data"]
+    want_ports = {"RPC": _port_of(data["RPC_LISTEN"])[1],
+                  "EVENTS": _port_of(data["EVENTS_LISTEN"])[1]}
+    assert set(want_ports.values()) == set(ports.values()), (want_ports, ports)
+    hport = {p["port"]: p.get("targetPort", p["port"]) for p in hspec["ports"]}
+    for kind, port in want_ports.items():
+        tp = hport.get(port)
+        assert tp == port or ports.get(tp) == port, \
+            "%s: port %d not served for %s" % (spec["serviceName"], port, kind)
+
+    hpa = _hpa_for("StatefulSet", "svc-train")
+    most = hpa["spec"]["maxReplicas"] if hpa else _replicas(spec)
+    why = "HPA maxReplicas" if hpa else "replicas, no HPA"
+    assert most >= _replicas(spec), (most, _replicas(spec))
+    for kind, port in want_ports.items():
+        var = "TRAIN_%s_URL" % kind
+        ordinals = []
+        for host, p in _url_list(var, data[var]):
+            m = _POD_HOST.fullmatch(host)
+            assert m and m.group(1) == "svc-train" and m.group(3) == spec["serviceName"], \
+                "%s: %s is not svc-train-N.%s" % (var, host, spec["serviceName"])
+            assert p == port, "%s: %s:%d, but svc-train listens on %d" % (var, host, p, port)
+            ordinals.append(int(m.group(2)))
+        assert sorted(ordinals) == list(range(most)), \
+            "%s names pods %s, but the StatefulSet may have pods 0..%d (%s %d): the gateway " \
+            "would not hear the others" % (var, sorted(ordinals), most - 1, why, most)
 
 
 def _mem_bytes(q):
@@ -659,13 +818,37 @@ def test_deploy_k8s_config_job_ingress():
     services = {s["metadata"]["name"]: s for s in _k8s_objects("Service")}
     rpc_port = _port_of(data["RPC_LISTEN"])[1]
     ev_port = _port_of(data["EVENTS_LISTEN"])[1]
+    work = _workloads()
     for var in GATEWAY_URL_VARS:
-        host, port = _port_of(data[var])
-        svc = services.get(host)
-        assert svc, "%s points at %s, which is no Service" % (var, host)
         want = rpc_port if "_RPC_" in var else ev_port
-        assert port == want and port in [p["port"] for p in svc["spec"]["ports"]], (var, port)
-        assert host == "svc-" + var.split("_")[0].lower(), var
+        svc_name = "svc-" + var.split("_")[0].lower()
+        for host, port in _url_list(var, data[var]):
+            m = _POD_HOST.fullmatch(host)
+            if m:  # one pod of a StatefulSet (test_deploy_k8s_gateway_dials_every_train_pod)
+                sts = work.get(m.group(1))
+                assert sts and sts["kind"] == "StatefulSet" and m.group(1) == svc_name, \
+                    "%s: %s is no pod of StatefulSet %s" % (var, host, svc_name)
+                svc = services.get(m.group(3))
+                assert svc and m.group(3) == sts["spec"]["serviceName"], \
+                    "%s: %s is not under %s's serviceName %s" % (
+                        var, host, svc_name, sts["spec"]["serviceName"])
+            else:
+                assert host == svc_name, "%s points at %s" % (var, host)
+                svc = services.get(host)
+                assert svc, "%s points at %s, which is no Service" % (var, host)
+                # a Service name is one connection to one pod: fine only for a single replica
+                behind = [w for w in work.values()
+                          if _selects(svc["spec"]["selector"],
+                                      w["spec"]["template"]["metadata"]["labels"])]
+                assert len(behind) == 1, "%s: Service %s selects %s" % (
+                    var, host, [w["metadata"]["name"] for w in behind])
+                w = behind[0]
+                assert _replicas(w["spec"]) == 1 and not _hpa_for(w["kind"], host), \
+                    "%s=%s: %s has several replicas, but the gateway reaches only one pod " \
+                    "through a Service name; dial each pod by name (see svc-train.yaml)" % (
+                        var, data[var], host)
+            assert port == want and port in [p["port"] for p in svc["spec"]["ports"]], \
+                (var, port)
 
     sec = {s["metadata"]["name"]: s for s in _k8s_objects("Secret")}["aiops-secrets"]
     vals = sec.get("stringData") or {}
@@ -708,6 +891,10 @@ def test_deploy_k8s_kustomize_builds():
     for d in built:
         if d["kind"] != "Namespace":
             assert d["metadata"].get("namespace") == "aiops", d["metadata"]
+    # kubectl's YAML parser reads the multi-line URL lists as python3-yaml does
+    cm = [d for d in built if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "aiops-config"]
+    src = {c["metadata"]["name"]: c for c in _k8s_objects("ConfigMap")}["aiops-config"]
+    assert cm and cm[0]["data"] == src["data"], "kustomize changed aiops-config's data"
 
 
 # --- the running gateway exports what the dashboards and alerts read --------------------------

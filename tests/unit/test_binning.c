@@ -32,7 +32,7 @@ static void test_few_values_one_bin_each(void)
     double v[] = {2, 1, 4, 4, 1, 2, 2, 4, 1};
     memcpy(x.x, v, sizeof v);
     struct binner b;
-    CHECK_INT(binner_fit(&x, NULL, 9, 255, 0, &b), 0);
+    CHECK_INT(binner_fit(&x, NULL, 9, 255, 0, NULL, &b), 0);
     const struct bin_feature *f = &b.f[0];
     CHECK_INT(f->nvalue, 3);
     CHECK_INT(f->nbins, 3);
@@ -59,7 +59,7 @@ static void test_missing_gets_the_last_bin(void)
     double v[] = {1, NAN, 2, 3, NAN, 1, /* column 1: no missing */ 5, 6, 5, 6, 5, 6};
     memcpy(x.x, v, sizeof v);
     struct binner b;
-    CHECK_INT(binner_fit(&x, NULL, 6, 255, 0, &b), 0);
+    CHECK_INT(binner_fit(&x, NULL, 6, 255, 0, NULL, &b), 0);
     CHECK_INT(b.f[0].has_missing, 1);
     CHECK_INT(b.f[0].nvalue, 3);
     CHECK_INT(b.f[0].nbins, 4);
@@ -71,7 +71,7 @@ static void test_missing_gets_the_last_bin(void)
     CHECK_INT(b.offset[2], 6);
     CHECK_INT(b.total_bins, 6);
     void *rows = NULL, *cols = NULL;
-    CHECK_INT(binner_apply(&b, &x, NULL, 6, NULL, &rows, &cols), 0);
+    CHECK_INT(binner_apply(&b, &x, NULL, 6, 2, NULL, &rows, &cols), 0);
     const uint8_t *rm = rows, *cm = cols;
     uint8_t want0[] = {0, 3, 1, 2, 3, 0}, want1[] = {0, 1, 0, 1, 0, 1};
     for (size_t r = 0; r < 6; r++) {
@@ -99,7 +99,7 @@ static void test_quantile_bins_even_and_heavy_values(void)
         AT(&x, r, 1) = r % 2 ? 0.0 : 1 + tree_rand_unit(&st);
     }
     struct binner b;
-    CHECK_INT(binner_fit(&x, NULL, n, 16, 0, &b), 0);
+    CHECK_INT(binner_fit(&x, NULL, n, 16, 0, NULL, &b), 0);
     CHECK_INT(b.f[0].nvalue, 16);
     size_t cnt[16] = {0};
     for (size_t r = 0; r < n; r++)
@@ -130,7 +130,7 @@ static void test_categorical_bins(void)
     double v[] = {0, 1, 1, 2, 2, 2, 3, 3, 3, 3, 5, NAN};
     memcpy(x.x, v, sizeof v);
     struct binner b;
-    CHECK_INT(binner_fit(&x, NULL, 12, 255, 0, &b), 0);
+    CHECK_INT(binner_fit(&x, NULL, 12, 255, 0, NULL, &b), 0);
     const struct bin_feature *f = &b.f[0];
     CHECK(f->is_cat);
     CHECK_INT(f->nvalue, 5); /* 0, 1, 2, 3, 5 */
@@ -145,7 +145,7 @@ static void test_categorical_bins(void)
     CHECK_INT(binner_bin(f, -1), 5);
     CHECK_INT(binner_bin(f, 6), 5);
     binner_free(&b);
-    CHECK_INT(binner_fit(&x, NULL, 12, 3, 0, &b), 0);
+    CHECK_INT(binner_fit(&x, NULL, 12, 3, 0, NULL, &b), 0);
     f = &b.f[0];
     CHECK_INT(f->nvalue, 3); /* 1, 2, 3 kept, in code order */
     CHECK_INT(f->bin_cat[0], 1);
@@ -171,9 +171,11 @@ static void test_wide_bins_and_sampling(void)
         AT(&x, r, 1) = tree_rand_unit(&st);
     }
     struct binner a, b, c;
-    CHECK_INT(binner_fit(&x, NULL, n, 1000, 1, &a), 0);
-    CHECK_INT(binner_fit(&x, NULL, n, 1000, 1, &b), 0);
-    CHECK_INT(binner_fit(&x, NULL, n, 1000, 2, &c), 0);
+    struct tree_pool *pool = NULL;
+    CHECK_INT(tree_pool_create(2, &pool), 0);
+    CHECK_INT(binner_fit(&x, NULL, n, 1000, 1, NULL, &a), 0);
+    CHECK_INT(binner_fit(&x, NULL, n, 1000, 1, pool, &b), 0); /* threads: the same bins */
+    CHECK_INT(binner_fit(&x, NULL, n, 1000, 2, NULL, &c), 0);
     CHECK(a.wide);
     CHECK_INT(a.f[0].nvalue, 300);
     CHECK_INT(a.f[1].nvalue, b.f[1].nvalue);
@@ -181,10 +183,8 @@ static void test_wide_bins_and_sampling(void)
               b.f[1].nvalue * sizeof(double));
     CHECK(c.f[1].nvalue != a.f[1].nvalue ||
           memcmp(a.f[1].upper, c.f[1].upper, a.f[1].nvalue * sizeof(double)) != 0);
-    struct tree_pool *pool = NULL;
-    CHECK_INT(tree_pool_create(2, &pool), 0);
     void *rows = NULL, *cols = NULL;
-    CHECK_INT(binner_apply(&a, &x, NULL, n, pool, &rows, &cols), 0);
+    CHECK_INT(binner_apply(&a, &x, NULL, n, 2, pool, &rows, &cols), 0);
     const uint16_t *rm = rows, *cm = cols;
     size_t bad = 0;
     for (size_t r = 0; r < n; r++)
@@ -197,7 +197,7 @@ static void test_wide_bins_and_sampling(void)
     free(cols);
     /* a subset of rows, column-major only */
     uint32_t sub[3] = {7, 300, 299};
-    CHECK_INT(binner_apply(&a, &x, sub, 3, NULL, NULL, &cols), 0);
+    CHECK_INT(binner_apply(&a, &x, sub, 3, 2, NULL, NULL, &cols), 0);
     cm = cols;
     CHECK_INT(cm[0], 7);
     CHECK_INT(cm[1], 0);
@@ -207,8 +207,8 @@ static void test_wide_bins_and_sampling(void)
     binner_free(&a);
     binner_free(&b);
     binner_free(&c);
-    CHECK_INT(binner_fit(&x, NULL, n, 1, 0, &a), AIOPS_EINVAL);
-    CHECK_INT(binner_fit(&x, NULL, 0, 255, 0, &a), AIOPS_EINVAL);
+    CHECK_INT(binner_fit(&x, NULL, n, 1, 0, NULL, &a), AIOPS_EINVAL);
+    CHECK_INT(binner_fit(&x, NULL, 0, 255, 0, NULL, &a), AIOPS_EINVAL);
     mat_free(&x);
 }
 

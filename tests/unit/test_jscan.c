@@ -1,0 +1,182 @@
+/* Unit tests for lib/jscan.c: the token stream, escapes, numbers, skipping, and the error
+ * position/line/column that a client sees in a 400. */
+#include "unit.h"
+
+#include "jscan.h"
+
+/* The tokens of text as one letter each ({}[]k s n t f z), "!" for an error. */
+static void tokens(const char *text, char *out, size_t cap)
+{
+    struct jscan js;
+    jscan_init(&js, text, strlen(text));
+    size_t n = 0;
+    for (;;) {
+        enum jtok t = jscan_next(&js);
+        static const char letter[] = "!.{}[]ksntfz";
+        if (n + 1 < cap)
+            out[n++] = letter[t + 1];
+        if (t <= JT_END)
+            break;
+    }
+    out[n] = '\0';
+    jscan_free(&js);
+}
+
+static void test_token_stream(void)
+{
+    char got[64];
+    tokens("{\"a\": [1, \"x\", true, false, null], \"b\": {}}", got, sizeof got);
+    CHECK_STR(got, "{k[nstfz]k{}}.");
+    tokens("  42  ", got, sizeof got);
+    CHECK_STR(got, "n.");
+    tokens("[]", got, sizeof got);
+    CHECK_STR(got, "[].");
+    tokens("[[[]],{}]", got, sizeof got);
+    CHECK_STR(got, "[[[]]{}].");
+}
+
+static void test_syntax_errors(void)
+{
+    static const char *bad[] = {
+        "", "   ", "{", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{1:2}", "[1 2]", "01", "1.",
+        ".5", "-", "1e", "+1", "tru", "nul", "\"abc", "\"a\\q\"", "\"\\u12\"", "[1]]",
+        "1 2", "\"tab\there\"", "NaN", "Infinity", "{\"a\":1}x",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char got[64];
+        tokens(bad[i], got, sizeof got);
+        size_t n = strlen(got);
+        if (n == 0 || got[n - 1] != '!')
+            UNIT_FAIL("\"%s\" scanned as \"%s\", expected an error", bad[i], got);
+    }
+}
+
+static void test_strings_and_escapes(void)
+{
+    const char *text = "[\"plain\", \"a\\\"b\\\\c\\/\\n\", \"\\u00e9\\ud83d\\ude00\", \"\xc3\xa9\"]";
+    struct jscan js;
+    jscan_init(&js, text, strlen(text));
+    CHECK_INT(jscan_next(&js), JT_ARR_BEGIN);
+    CHECK_INT(jscan_next(&js), JT_STRING);
+    CHECK(jscan_is(&js, "plain"));
+    CHECK(js.s > text && js.s < text + strlen(text)); /* unescaped: points into the input */
+    CHECK_INT(jscan_next(&js), JT_STRING);
+    CHECK_MEM(js.s, js.len, "a\"b\\c/\n", 7);
+    CHECK_INT(jscan_next(&js), JT_STRING);
+    CHECK_MEM(js.s, js.len, "\xc3\xa9\xf0\x9f\x98\x80", 6);
+    CHECK_INT(jscan_next(&js), JT_STRING);
+    CHECK_MEM(js.s, js.len, "\xc3\xa9", 2);
+    CHECK_INT(jscan_next(&js), JT_ARR_END);
+    CHECK_INT(jscan_next(&js), JT_END);
+    jscan_free(&js);
+
+    /* invalid UTF-8, a lone surrogate escape; \u0000 is refused as jansson refuses it (the
+     * strings become C strings downstream) */
+    char got[32];
+    tokens("\"\xff\"", got, sizeof got);
+    CHECK_STR(got, "!");
+    tokens("\"\xc3\"", got, sizeof got);
+    CHECK_STR(got, "!");
+    tokens("\"\\ud83d\"", got, sizeof got);
+    CHECK_STR(got, "!");
+    tokens("\"\\u0000\"", got, sizeof got);
+    CHECK_STR(got, "!");
+}
+
+static void test_numbers(void)
+{
+    static const struct {
+        const char *text;
+        double want;
+    } cases[] = {
+        {"0", 0},        {"-0", -0.0},      {"1.5", 1.5},   {"-2e3", -2000},
+        {"1E-2", 0.01},  {"0.1", 0.1},      {"123456789012345678", 123456789012345678.0},
+        {"2.2250738585072014e-308", 2.2250738585072014e-308},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct jscan js;
+        jscan_init(&js, cases[i].text, strlen(cases[i].text));
+        CHECK_INT(jscan_next(&js), JT_NUMBER);
+        CHECK(js.num == cases[i].want); /* correctly rounded: exact equality */
+        CHECK_INT(js.len, strlen(cases[i].text));
+        CHECK_INT(jscan_next(&js), JT_END);
+        jscan_free(&js);
+    }
+    /* out of double's range: an error, not infinity */
+    char got[8];
+    tokens("1e400", got, sizeof got);
+    CHECK_STR(got, "!");
+}
+
+static void test_skip(void)
+{
+    const char *text = "{\"skip\": {\"a\": [1, {\"b\": [[]]}], \"c\": \"}\"}, \"keep\": 7}";
+    struct jscan js;
+    jscan_init(&js, text, strlen(text));
+    CHECK_INT(jscan_next(&js), JT_OBJ_BEGIN);
+    CHECK_INT(jscan_next(&js), JT_KEY);
+    CHECK(jscan_is(&js, "skip"));
+    CHECK_INT(jscan_skip(&js, jscan_next(&js)), 0);
+    CHECK_INT(jscan_next(&js), JT_KEY);
+    CHECK(jscan_is(&js, "keep"));
+    CHECK_INT(jscan_next(&js), JT_NUMBER);
+    CHECK(js.num == 7);
+    CHECK_INT(jscan_next(&js), JT_OBJ_END);
+    CHECK_INT(jscan_next(&js), JT_END);
+    jscan_free(&js);
+}
+
+static void test_depth_limit(void)
+{
+    char text[2 * JSCAN_MAX_DEPTH + 8];
+    size_t n = 0;
+    for (int i = 0; i < JSCAN_MAX_DEPTH; i++)
+        text[n++] = '[';
+    for (int i = 0; i < JSCAN_MAX_DEPTH; i++)
+        text[n++] = ']';
+    text[n] = '\0';
+    char got[2 * JSCAN_MAX_DEPTH + 8];
+    tokens(text, got, sizeof got);
+    CHECK(got[strlen(got) - 1] == '.'); /* exactly the limit: fine */
+    memmove(text + 1, text, n + 1);
+    text[0] = '[';
+    text[n + 1] = ']';
+    text[n + 2] = '\0';
+    tokens(text, got, sizeof got);
+    CHECK(got[strlen(got) - 1] == '!');
+}
+
+static void test_error_position(void)
+{
+    const char *text = "{\"a\": 1,\n  \"b\": tru}";
+    struct jscan js;
+    jscan_init(&js, text, strlen(text));
+    enum jtok t;
+    while ((t = jscan_next(&js)) > JT_END)
+        ;
+    CHECK_INT(t, JT_ERROR);
+    json_t *e = jscan_error_json(&js);
+    CHECK(e != NULL);
+    CHECK_INT(json_integer_value(json_object_get(e, "line")), 2);
+    CHECK_INT(json_integer_value(json_object_get(e, "position")),
+              (long long)(strstr(text, "tru") - text));
+    CHECK_INT(json_integer_value(json_object_get(e, "column")), 8);
+    CHECK(json_string_value(json_object_get(e, "reason")) != NULL);
+    json_decref(e);
+    /* a caller's own rule stops the scan the same way */
+    jscan_init(&js, "{\"x\":1,\"x\":2}", 13);
+    CHECK_INT(jscan_next(&js), JT_OBJ_BEGIN);
+    CHECK_INT(jscan_next(&js), JT_KEY);
+    CHECK_INT(jscan_next(&js), JT_NUMBER);
+    CHECK_INT(jscan_next(&js), JT_KEY);
+    jscan_fail(&js, "duplicate key");
+    CHECK_INT(jscan_next(&js), JT_ERROR);
+    e = jscan_error_json(&js);
+    CHECK_STR(json_string_value(json_object_get(e, "reason")), "duplicate key");
+    json_decref(e);
+    jscan_free(&js);
+}
+
+UNIT_MAIN(UNIT(test_token_stream), UNIT(test_syntax_errors), UNIT(test_strings_and_escapes),
+          UNIT(test_numbers), UNIT(test_skip), UNIT(test_depth_limit),
+          UNIT(test_error_position))
