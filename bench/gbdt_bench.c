@@ -130,11 +130,15 @@ int main(int argc, char **argv)
         return 1;
     }
     double *out = malloc(te.nrows * (size_t)K * sizeof *out);
-    /* predict throughput over the test rows, repeated until at least 0.5 s has passed */
+    /* predict throughput over the test rows on the same threads, repeated until at least
+     * 0.5 s has passed (the pool is started beforehand, as XGBoost's threads are) */
+    struct tree_pool *pool = NULL;
+    if (tree_pool_create(gp.threads > 0 ? gp.threads : 0, &pool) != 0)
+        return 1;
     uint64_t p0 = time_mono_ns(), p1;
     size_t reps = 0;
     do {
-        rv = rf ? forest_predict(f, &te, out) : gbdt_predict(g, &te, out);
+        rv = rf ? forest_predict_pool(f, &te, pool, out) : gbdt_predict_pool(g, &te, pool, out);
         reps++;
         p1 = time_mono_ns();
     } while (rv == 0 && p1 - p0 < 500000000ull);
@@ -173,6 +177,7 @@ int main(int argc, char **argv)
            "\"predict_rows_per_s\": %.0f, \"%s\": %.6f, \"iterations\": %zu}\n",
            (double)(t1 - t0) / 1e9, ps, (double)te.nrows / ps, mname, metric,
            rf ? forest_num_trees(f) : gbdt_iterations(g));
+    tree_pool_free(pool);
     gbdt_free(g);
     forest_free(f);
     free(out);

@@ -13,8 +13,8 @@
 # Parameters: rounds 100, eta 0.1, max_depth 6, max_bin 256, lambda 1, min_child_weight 1,
 # threads 2. Each run alternates the two tools; the table shows the fastest of K runs
 # (default 3), each started once the CPUs are idle (on a shared machine the minimum is the
-# least disturbed), with AUC on the test rows and predict throughput (rows/s; XGBoost's
-# inplace_predict on the same threads, ours single-threaded).
+# least disturbed), with AUC on the test rows and predict throughput (rows/s, both on the
+# same threads: XGBoost's inplace_predict, our gbdt_predict_pool).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

@@ -203,7 +203,7 @@ int cmd_predict(int argc, char **argv)
     }
     size_t k = model_outputs(m), n = x.nrows;
     if (rv != 0 || (out = malloc((n ? n : 1) * k * sizeof *out)) == NULL ||
-        (rv = model_predict(m, &x, out)) != 0) {
+        (rv = model_predict_threads(m, &x, 0, out)) != 0) {
         cli_error("predict", "%s", aiops_strerror(rv ? rv : AIOPS_ENOMEM));
         goto out;
     }

@@ -711,35 +711,45 @@ fail:
  * Prediction, importance
  * ====================================================================================== */
 
+struct forest_job {
+    const struct forest *f;
+    double *out;
+};
+
+static void forest_block(void *arg, size_t r0, size_t nb, const double *rows)
+{
+    const struct forest_job *j = arg;
+    const struct forest *f = j->f;
+    size_t K = f->nout;
+    double inv = f->ntrees ? 1.0 / f->ntrees : 0;
+    double *o = j->out + r0 * K;
+    uint32_t leaf[TREE_BLOCK];
+    memset(o, 0, nb * K * sizeof *o);
+    for (size_t t = 0; t < f->ntrees; t++) {
+        const struct tree *tr = &f->trees[t];
+        tree_leaves(tr, rows, nb, f->nfeat, leaf);
+        for (size_t i = 0; i < nb; i++) {
+            const double *v = tr->value + (size_t)leaf[i] * K;
+            for (size_t k = 0; k < K; k++)
+                o[i * K + k] += v[k];
+        }
+    }
+    for (size_t i = 0; i < nb * K; i++)
+        o[i] *= inv;
+}
+
 int forest_predict(const struct forest *f, const struct fmatrix *x, double *out)
+{
+    return forest_predict_pool(f, x, NULL, out);
+}
+
+int forest_predict_pool(const struct forest *f, const struct fmatrix *x, struct tree_pool *pool,
+                        double *out)
 {
     if (x->ncols != f->nfeat)
         return AIOPS_EINVAL;
-    size_t K = f->nout, nf = x->ncols;
-    double *blk = malloc(TREE_BLOCK * (nf ? nf : 1) * sizeof *blk);
-    if (blk == NULL)
-        return AIOPS_ENOMEM;
-    double inv = f->ntrees ? 1.0 / f->ntrees : 0;
-    for (size_t r0 = 0; r0 < x->nrows; r0 += TREE_BLOCK) {
-        size_t nb = x->nrows - r0 < TREE_BLOCK ? x->nrows - r0 : TREE_BLOCK;
-        tree_block_rows(x, r0, nb, blk);
-        double *o = out + r0 * K;
-        memset(o, 0, nb * K * sizeof *o);
-        for (size_t t = 0; t < f->ntrees; t++) {
-            const struct tree *tr = &f->trees[t];
-            uint32_t leaf[TREE_BLOCK];
-            tree_leaves(tr, blk, nb, nf, leaf);
-            for (size_t i = 0; i < nb; i++) {
-                const double *v = tr->value + (size_t)leaf[i] * K;
-                for (size_t k = 0; k < K; k++)
-                    o[i * K + k] += v[k];
-            }
-        }
-        for (size_t i = 0; i < nb * K; i++)
-            o[i] *= inv;
-    }
-    free(blk);
-    return 0;
+    struct forest_job j = {f, out};
+    return tree_for_blocks(x, pool, forest_block, &j);
 }
 
 int forest_importance(const struct forest *f, double *out)

@@ -49,6 +49,9 @@ int forest_train(const struct fmatrix *x, const double *y, const double *w,
  * shares (as scikit-learn), out[nrows * num_class] row-major; regression: the mean of the
  * trees' leaf means, out[nrows]. AIOPS_EINVAL when x has another column count. */
 int forest_predict(const struct forest *f, const struct fmatrix *x, double *out);
+/* The same, with the rows shared among pool's threads (pool may be NULL). */
+int forest_predict_pool(const struct forest *f, const struct fmatrix *x, struct tree_pool *pool,
+                        double *out);
 /* Columns forest_predict writes per row: num_class, or 1. */
 size_t forest_outputs(const struct forest *f);
 

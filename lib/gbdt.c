@@ -1549,40 +1549,56 @@ fail:
  * Prediction, importance
  * ====================================================================================== */
 
-int gbdt_predict_margin(const struct gbdt *g, const struct fmatrix *x, double *out)
+struct margin_job {
+    const struct gbdt *g;
+    double *out;
+};
+
+static void margin_block(void *arg, size_t r0, size_t nb, const double *rows)
+{
+    const struct margin_job *j = arg;
+    const struct gbdt *g = j->g;
+    size_t K = g->groups;
+    uint32_t leaf[TREE_BLOCK];
+    double *o = j->out + r0 * K;
+    for (size_t i = 0; i < nb; i++)
+        for (size_t k = 0; k < K; k++)
+            o[i * K + k] = g->base[k];
+    for (size_t t = 0; t < g->ntrees; t++) {
+        const struct tree *tr = &g->trees[t];
+        size_t k = t % K;
+        tree_leaves(tr, rows, nb, g->nfeat, leaf);
+        for (size_t i = 0; i < nb; i++)
+            o[i * K + k] += tr->value[leaf[i]];
+    }
+}
+
+static int predict_margin(const struct gbdt *g, const struct fmatrix *x, struct tree_pool *pool,
+                          double *out)
 {
     if (x->ncols != g->nfeat)
         return AIOPS_EINVAL;
-    size_t K = g->groups, nf = x->ncols;
-    double *blk = malloc(TREE_BLOCK * (nf ? nf : 1) * sizeof *blk);
-    uint32_t leaf[TREE_BLOCK];
-    if (blk == NULL)
-        return AIOPS_ENOMEM;
-    for (size_t r0 = 0; r0 < x->nrows; r0 += TREE_BLOCK) {
-        size_t nb = x->nrows - r0 < TREE_BLOCK ? x->nrows - r0 : TREE_BLOCK;
-        tree_block_rows(x, r0, nb, blk);
-        double *o = out + r0 * K;
-        for (size_t i = 0; i < nb; i++)
-            for (size_t k = 0; k < K; k++)
-                o[i * K + k] = g->base[k];
-        for (size_t t = 0; t < g->ntrees; t++) {
-            const struct tree *tr = &g->trees[t];
-            size_t k = t % K;
-            tree_leaves(tr, blk, nb, nf, leaf);
-            for (size_t i = 0; i < nb; i++)
-                o[i * K + k] += tr->value[leaf[i]];
-        }
-    }
-    free(blk);
-    return 0;
+    struct margin_job j = {g, out};
+    return tree_for_blocks(x, pool, margin_block, &j);
+}
+
+int gbdt_predict_margin(const struct gbdt *g, const struct fmatrix *x, double *out)
+{
+    return predict_margin(g, x, NULL, out);
 }
 
 int gbdt_predict(const struct gbdt *g, const struct fmatrix *x, double *out)
 {
+    return gbdt_predict_pool(g, x, NULL, out);
+}
+
+int gbdt_predict_pool(const struct gbdt *g, const struct fmatrix *x, struct tree_pool *pool,
+                      double *out)
+{
     size_t n = x->nrows;
     if (g->obj == GBDT_BINARY) {
         /* margins into the second half of out, then expanded to (1 - p, p) pairs */
-        int rv = gbdt_predict_margin(g, x, out + n);
+        int rv = predict_margin(g, x, pool, out + n);
         if (rv != 0)
             return rv;
         for (size_t r = 0; r < n; r++) {
@@ -1592,7 +1608,7 @@ int gbdt_predict(const struct gbdt *g, const struct fmatrix *x, double *out)
         }
         return 0;
     }
-    int rv = gbdt_predict_margin(g, x, out);
+    int rv = predict_margin(g, x, pool, out);
     if (rv != 0 || g->obj != GBDT_MULTICLASS)
         return rv;
     size_t K = g->groups;

@@ -70,6 +70,9 @@ int gbdt_train(const struct fmatrix *x, const double *y, const double *w,
  * binary: (1 - p, p) per row into out[nrows * 2]; multiclass: softmax into out[nrows * K];
  * regression: out[nrows]. AIOPS_EINVAL when x does not fit the model. */
 int gbdt_predict(const struct gbdt *g, const struct fmatrix *x, double *out);
+/* The same, with the rows shared among pool's threads (pool may be NULL). */
+int gbdt_predict_pool(const struct gbdt *g, const struct fmatrix *x, struct tree_pool *pool,
+                      double *out);
 /* Raw margins (before the sigmoid / softmax): out[nrows * gbdt_tree_groups(g)]. */
 int gbdt_predict_margin(const struct gbdt *g, const struct fmatrix *x, double *out);
 /* Number of columns gbdt_predict writes per row (2 for binary, K, or 1). */

@@ -15,6 +15,7 @@
 #include "gbdt.h"
 #include "jsonx.h"
 #include "linear.h"
+#include "tree.h"
 
 #define TAG(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
 #define TAG_META TAG('M', 'E', 'T', 'A')
@@ -86,6 +87,27 @@ int model_predict(const struct model *m, const struct fmatrix *x, double *out)
     default:
         return AIOPS_EINVAL;
     }
+}
+
+int model_predict_threads(const struct model *m, const struct fmatrix *x, int threads,
+                          double *out)
+{
+    if (m->kind == MODEL_LINEAR || x->nrows < 4 * TREE_BLOCK || threads == 1)
+        return model_predict(m, x, out);
+    if (x->ncols != m->features.n)
+        return AIOPS_EINVAL;
+    struct tree_pool *pool = NULL;
+    int rv = tree_pool_create(threads, &pool);
+    if (rv != 0)
+        return rv;
+    if (m->kind == MODEL_GBDT)
+        rv = gbdt_predict_pool(m->algo.gbdt, x, pool, out);
+    else if (m->kind == MODEL_FOREST)
+        rv = forest_predict_pool(m->algo.forest, x, pool, out);
+    else
+        rv = AIOPS_EINVAL;
+    tree_pool_free(pool);
+    return rv;
 }
 
 /* --- writing -------------------------------------------------------------------------- */

@@ -59,6 +59,10 @@ int model_load_file(const char *path, struct model **out, char *err, size_t errs
  * prob[nrows * nclasses] (row-major, rows sum to 1); regression fills value[nrows]. The
  * caller allocates the output. */
 int model_predict(const struct model *m, const struct fmatrix *x, double *out);
+/* The same on `threads` threads (<= 0: the online CPUs) for tree models; worth it for
+ * batches of thousands of rows (a pool is started and stopped per call). */
+int model_predict_threads(const struct model *m, const struct fmatrix *x, int threads,
+                          double *out);
 /* Number of outputs per row: nclasses, or 1 for regression. */
 size_t model_outputs(const struct model *m);
 

@@ -301,7 +301,7 @@ int train_evaluate(const struct model *m, const struct table *t, json_t **metric
     if (rv == 0 && out == NULL)
         rv = AIOPS_ENOMEM;
     if (rv == 0)
-        rv = model_predict(m, &x, out);
+        rv = model_predict_threads(m, &x, 0, out);
     if (rv == 0) {
         if (m->target.task == TASK_REGRESSION)
             rv = metrics_regression(y, out, n, metrics);
@@ -567,7 +567,7 @@ int train_model(const struct table *t, const struct table *valid, const struct t
             rv = AIOPS_ENOMEM;
             goto out;
         }
-        if ((rv = model_predict(m, &vx, vpred)) != 0)
+        if ((rv = model_predict_threads(m, &vx, threads, vpred)) != 0)
             goto out;
         rv = m->target.task == TASK_REGRESSION
                  ? metrics_regression(yv, vpred, vx.nrows, &out->metrics)

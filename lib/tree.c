@@ -38,6 +38,54 @@ void tree_block_rows(const struct fmatrix *x, size_t r0, size_t n, double *buf)
     }
 }
 
+struct blocks_job {
+    const struct fmatrix *x;
+    void (*block)(void *arg, size_t r0, size_t nb, const double *rows);
+    void *arg;
+    size_t nblocks;
+    atomic_size_t next; /* the next block to take */
+    atomic_int failed;
+};
+
+static void blocks_worker(void *v, int tid, int nth)
+{
+    (void)tid;
+    (void)nth;
+    struct blocks_job *j = v;
+    size_t nc = j->x->ncols ? j->x->ncols : 1;
+    double *rows = malloc(TREE_BLOCK * nc * sizeof *rows);
+    if (rows == NULL) {
+        atomic_store(&j->failed, 1);
+        return;
+    }
+    /* blocks taken one at a time: trees make some rows slower than others */
+    for (size_t b; (b = atomic_fetch_add(&j->next, 1)) < j->nblocks;) {
+        size_t r0 = b * TREE_BLOCK;
+        size_t nb = j->x->nrows - r0 < TREE_BLOCK ? j->x->nrows - r0 : TREE_BLOCK;
+        tree_block_rows(j->x, r0, nb, rows);
+        j->block(j->arg, r0, nb, rows);
+    }
+    free(rows);
+}
+
+int tree_for_blocks(const struct fmatrix *x, struct tree_pool *pool,
+                    void (*block)(void *arg, size_t r0, size_t nb, const double *rows),
+                    void *arg)
+{
+    struct blocks_job j = {.x = x, .block = block, .arg = arg,
+                           .nblocks = (x->nrows + TREE_BLOCK - 1) / TREE_BLOCK};
+    atomic_init(&j.next, 0);
+    atomic_init(&j.failed, 0);
+    int nth = pool ? tree_pool_threads(pool) : 1;
+    if ((size_t)nth > j.nblocks)
+        nth = j.nblocks ? (int)j.nblocks : 1;
+    if (nth > 1)
+        tree_pool_run(pool, nth, blocks_worker, &j);
+    else
+        blocks_worker(&j, 0, 1);
+    return atomic_load(&j.failed) ? AIOPS_ENOMEM : AIOPS_OK;
+}
+
 /* One step from split node i: numeric nodes without a branch on the outcome. */
 static inline uint32_t tree_step(const struct tree *t, uint32_t i, const double *row)
 {

@@ -88,6 +88,15 @@ void tree_leaves(const struct tree *t, const double *rows, size_t n, size_t ncol
 /* Copies rows [r0, r0 + n) of x (n <= TREE_BLOCK) row-major into buf (n * x->ncols). */
 void tree_block_rows(const struct fmatrix *x, size_t r0, size_t n, double *buf);
 
+struct tree_pool;
+/* Calls block(arg, r0, nb, rows) for every block of TREE_BLOCK rows of x (the last may be
+ * shorter), rows being the block copied row-major into the calling thread's scratch. With a
+ * pool (may be NULL) the blocks are shared out among its threads, so block() must only
+ * write the outputs of its own rows. AIOPS_ENOMEM. */
+int tree_for_blocks(const struct fmatrix *x, struct tree_pool *pool,
+                    void (*block)(void *arg, size_t r0, size_t nb, const double *rows),
+                    void *arg);
+
 /* Checks a tree's structure against a model of nfeat features whose categorical flags are
  * is_cat: child indices after their parent and in range, each node reached once, leaves
  * marked consistently, split features in range and of the right kind, bitsets inside
@@ -130,7 +139,6 @@ int tree_read(struct tree_reader *r, uint32_t nout, size_t nfeat, const uint8_t 
 
 /* --- thread pool ------------------------------------------------------------------------- */
 
-struct tree_pool;
 /* threads <= 0: the online CPUs. The caller's thread counts as one: threads - 1 workers
  * are started. AIOPS_ENOMEM / AIOPS_EIO. */
 int tree_pool_create(int threads, struct tree_pool **out);

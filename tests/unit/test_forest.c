@@ -248,6 +248,12 @@ static void test_save_load_and_threads(void)
             CHECK_INT(forest_predict(f, &x, pa), 0);
             CHECK_INT(forest_predict(h, &x, pb), 0);
             CHECK_MEM(pa, x.nrows * k * sizeof *pa, pb, x.nrows * k * sizeof *pb);
+            struct tree_pool *pool = NULL; /* rows shared among threads: the same outputs */
+            CHECK_INT(tree_pool_create(2, &pool), 0);
+            memset(pb, 0, x.nrows * k * sizeof *pb);
+            CHECK_INT(forest_predict_pool(h, &x, pool, pb), 0);
+            CHECK_MEM(pa, x.nrows * k * sizeof *pa, pb, x.nrows * k * sizeof *pb);
+            tree_pool_free(pool);
             for (size_t r = 0; cls && r < x.nrows; r++)
                 CHECK_NEAR(pa[3 * r] + pa[3 * r + 1] + pa[3 * r + 2], 1.0, 1e-12);
             free(pa);

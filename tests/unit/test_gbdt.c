@@ -529,6 +529,17 @@ static void test_same_model_whatever_the_threads(void)
         CHECK_INT(gbdt_save(a, &ba), 0);
         CHECK_INT(gbdt_save(b, &bb), 0);
         CHECK_MEM(ba.data, ba.len, bb.data, bb.len);
+        /* predictions shared among threads equal the single-threaded ones */
+        struct tree_pool *pool = NULL;
+        CHECK_INT(tree_pool_create(3, &pool), 0);
+        size_t n = x1.nrows;
+        double *p1 = malloc(n * 2 * sizeof *p1), *p2 = malloc(n * 2 * sizeof *p2);
+        CHECK_INT(gbdt_predict(a, &x1, p1), 0);
+        CHECK_INT(gbdt_predict_pool(a, &x1, pool, p2), 0);
+        CHECK_MEM(p1, n * 2 * sizeof *p1, p2, n * 2 * sizeof *p2);
+        free(p1);
+        free(p2);
+        tree_pool_free(pool);
     }
     gbdt_free(a);
     gbdt_free(b);
