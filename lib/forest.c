@@ -723,7 +723,7 @@ static void forest_block(void *arg, size_t r0, size_t nb, const double *rows)
     size_t K = f->nout;
     double inv = f->ntrees ? 1.0 / f->ntrees : 0;
     double *o = j->out + r0 * K;
-    uint32_t leaf[TREE_BLOCK];
+    uint32_t leaf[TREE_BIG_BLOCK];
     memset(o, 0, nb * K * sizeof *o);
     for (size_t t = 0; t < f->ntrees; t++) {
         const struct tree *tr = &f->trees[t];
@@ -749,7 +749,18 @@ int forest_predict_pool(const struct forest *f, const struct fmatrix *x, struct 
     if (x->ncols != f->nfeat)
         return AIOPS_EINVAL;
     struct forest_job j = {f, out};
-    return tree_for_blocks(x, pool, forest_block, &j);
+    /* fully grown trees: walk each tree over big blocks (see TREE_BIG_BLOCK), yet keep at
+     * least four blocks per thread so that the threads finish together */
+    size_t node_bytes = 0;
+    for (size_t t = 0; t < f->ntrees; t++)
+        node_bytes += f->trees[t].nnodes * sizeof(struct tree_node);
+    size_t rows = TREE_BLOCK;
+    if (node_bytes > ((size_t)4 << 20)) {
+        size_t nth = pool ? (size_t)tree_pool_threads(pool) : 1;
+        rows = x->nrows / (4 * nth);
+        rows = rows < TREE_BLOCK ? TREE_BLOCK : rows > TREE_BIG_BLOCK ? TREE_BIG_BLOCK : rows;
+    }
+    return tree_for_blocks(x, pool, rows, forest_block, &j);
 }
 
 int forest_importance(const struct forest *f, double *out)

@@ -1579,7 +1579,7 @@ static int predict_margin(const struct gbdt *g, const struct fmatrix *x, struct 
     if (x->ncols != g->nfeat)
         return AIOPS_EINVAL;
     struct margin_job j = {g, out};
-    return tree_for_blocks(x, pool, margin_block, &j);
+    return tree_for_blocks(x, pool, TREE_BLOCK, margin_block, &j);
 }
 
 int gbdt_predict_margin(const struct gbdt *g, const struct fmatrix *x, double *out)

@@ -42,7 +42,7 @@ struct blocks_job {
     const struct fmatrix *x;
     void (*block)(void *arg, size_t r0, size_t nb, const double *rows);
     void *arg;
-    size_t nblocks;
+    size_t nblocks, block_rows;
     atomic_size_t next; /* the next block to take */
     atomic_int failed;
 };
@@ -53,27 +53,29 @@ static void blocks_worker(void *v, int tid, int nth)
     (void)nth;
     struct blocks_job *j = v;
     size_t nc = j->x->ncols ? j->x->ncols : 1;
-    double *rows = malloc(TREE_BLOCK * nc * sizeof *rows);
+    double *rows = malloc(j->block_rows * nc * sizeof *rows);
     if (rows == NULL) {
         atomic_store(&j->failed, 1);
         return;
     }
     /* blocks taken one at a time: trees make some rows slower than others */
     for (size_t b; (b = atomic_fetch_add(&j->next, 1)) < j->nblocks;) {
-        size_t r0 = b * TREE_BLOCK;
-        size_t nb = j->x->nrows - r0 < TREE_BLOCK ? j->x->nrows - r0 : TREE_BLOCK;
+        size_t r0 = b * j->block_rows;
+        size_t nb = j->x->nrows - r0 < j->block_rows ? j->x->nrows - r0 : j->block_rows;
         tree_block_rows(j->x, r0, nb, rows);
         j->block(j->arg, r0, nb, rows);
     }
     free(rows);
 }
 
-int tree_for_blocks(const struct fmatrix *x, struct tree_pool *pool,
+int tree_for_blocks(const struct fmatrix *x, struct tree_pool *pool, size_t block_rows,
                     void (*block)(void *arg, size_t r0, size_t nb, const double *rows),
                     void *arg)
 {
-    struct blocks_job j = {.x = x, .block = block, .arg = arg,
-                           .nblocks = (x->nrows + TREE_BLOCK - 1) / TREE_BLOCK};
+    if (block_rows < 1 || block_rows > TREE_BIG_BLOCK)
+        return AIOPS_EINVAL;
+    struct blocks_job j = {.x = x, .block = block, .arg = arg, .block_rows = block_rows,
+                           .nblocks = (x->nrows + block_rows - 1) / block_rows};
     atomic_init(&j.next, 0);
     atomic_init(&j.failed, 0);
     int nth = pool ? tree_pool_threads(pool) : 1;

@@ -85,15 +85,21 @@ void tree_leaves(const struct tree *t, const double *rows, size_t n, size_t ncol
 /* Rows of a column-major matrix are predicted in blocks of TREE_BLOCK rows, copied row-major
  * first so that a walk reads one row's features from one place. */
 #define TREE_BLOCK 64
-/* Copies rows [r0, r0 + n) of x (n <= TREE_BLOCK) row-major into buf (n * x->ncols). */
+/* Copies rows [r0, r0 + n) of x row-major into buf (n * x->ncols). */
 void tree_block_rows(const struct fmatrix *x, size_t r0, size_t n, double *buf);
 
+/* Large ensembles (deep forests: megabytes of nodes per tree) walk each tree over this many
+ * rows at a time instead, so that a tree's nodes are fetched once per block, not once per
+ * TREE_BLOCK rows. */
+#define TREE_BIG_BLOCK 2048
+
 struct tree_pool;
-/* Calls block(arg, r0, nb, rows) for every block of TREE_BLOCK rows of x (the last may be
- * shorter), rows being the block copied row-major into the calling thread's scratch. With a
- * pool (may be NULL) the blocks are shared out among its threads, so block() must only
- * write the outputs of its own rows. AIOPS_ENOMEM. */
-int tree_for_blocks(const struct fmatrix *x, struct tree_pool *pool,
+/* Calls block(arg, r0, nb, rows) for every block of block_rows rows of x (1 ..
+ * TREE_BIG_BLOCK; the last block may be shorter), rows being the block copied row-major
+ * into the calling thread's scratch. With a pool (may be NULL) the blocks are shared out
+ * among its threads, so block() must only write the outputs of its own rows. AIOPS_ENOMEM,
+ * AIOPS_EINVAL for a block size out of range. */
+int tree_for_blocks(const struct fmatrix *x, struct tree_pool *pool, size_t block_rows,
                     void (*block)(void *arg, size_t r0, size_t nb, const double *rows),
                     void *arg);
 

@@ -226,6 +226,54 @@ static struct forest *mixed_forest(struct fmatrix *x, int classification, int th
     return f;
 }
 
+/* A forest of fully grown trees over noisy data holds megabytes of nodes, so prediction walks
+ * each tree over big blocks of rows (TREE_BIG_BLOCK): the same answers as row by row. */
+static void test_big_forest_predicts_like_row_by_row(void)
+{
+    size_t n = 20000;
+    struct fmatrix x;
+    mat_init(&x, n, 4);
+    double *y = malloc(n * sizeof *y);
+    for (size_t r = 0; r < n; r++) {
+        for (int j = 0; j < 4; j++)
+            AT(&x, r, j) = urand();
+        y[r] = (double)(urand() < 0.3 + 0.4 * AT(&x, r, 0)); /* mostly noise: deep trees */
+    }
+    struct forest_params p = {0};
+    p.trees = 24;
+    p.classification = 1;
+    p.num_class = 2;
+    p.threads = 2;
+    p.seed = 5;
+    struct forest *f = train_ok(&x, y, NULL, &p);
+    if (f != NULL) {
+        size_t nodes = 0;
+        size_t nt = forest_num_trees(f);
+        for (size_t t = 0; t < nt; t++)
+            nodes += forest_tree(f, t)->nnodes;
+        CHECK(nodes * sizeof(struct tree_node) > ((size_t)4 << 20)); /* the big-block path */
+        struct tree_pool *pool = NULL;
+        CHECK_INT(tree_pool_create(2, &pool), 0);
+        double *out = malloc(n * 2 * sizeof *out);
+        CHECK_INT(forest_predict_pool(f, &x, pool, out), 0);
+        size_t bad = 0;
+        for (size_t r = 0; r < n; r += 7) {
+            double row[4], p1 = 0;
+            for (int j = 0; j < 4; j++)
+                row[j] = AT(&x, r, j);
+            for (size_t t = 0; t < nt; t++)
+                p1 += forest_tree(f, t)->value[2 * tree_leaf(forest_tree(f, t), row) + 1];
+            bad += fabs(p1 / (double)nt - out[2 * r + 1]) > 1e-12;
+        }
+        CHECK_INT(bad, 0);
+        free(out);
+        tree_pool_free(pool);
+    }
+    forest_free(f);
+    free(y);
+    mat_free(&x);
+}
+
 static void test_save_load_and_threads(void)
 {
     for (int cls = 0; cls < 2; cls++) {
@@ -572,7 +620,7 @@ static void test_diamonds_vs_sklearn(void)
 }
 
 UNIT_MAIN(UNIT(test_single_tree_pure_split), UNIT(test_regression_leaves_are_means),
-          UNIT(test_missing_and_categories), UNIT(test_save_load_and_threads),
+          UNIT(test_missing_and_categories), UNIT(test_save_load_and_threads), UNIT(test_big_forest_predicts_like_row_by_row),
           UNIT(test_progress_cancel_and_bad_params), UNIT(test_higgs_vs_sklearn),
           UNIT(test_adult_vs_sklearn), UNIT(test_letter_vs_sklearn),
           UNIT(test_diamonds_vs_sklearn))
