@@ -1,8 +1,11 @@
 #!/bin/sh
 # deps.sh -- the Debian packages the suite needs, in one place.
 #
-#   scripts/deps.sh [build|run|test|all]   (default: build + run)
-#   scripts/deps.sh list [build|run|test|all]   print the package names only
+#   scripts/deps.sh [build|run|test|all|bench]   (default: build + run)
+#   scripts/deps.sh list [build|run|test|all|bench]   print the package names only
+#
+# "all" is what `make up` and `make test` need (CI installs it); "bench" adds the peers that
+# bench/ measures against, kept out of CI's critical path.
 #
 # As root it installs whatever is missing (apt-get update, then apt-get install -y).
 # Otherwise it prints the exact apt-get line to run and exits 1 when something is missing.
@@ -13,6 +16,7 @@ libnng-dev libpq-dev libhiredis-dev libopenblas-dev libhpdf-dev libwslay-dev lib
 libssl-dev"
 RUN="postgresql redis-server"
 TEST="python3 python3-yaml clang libclang-rt-14-dev prometheus docker-compose valgrind"
+BENCH="wrk python3-pandas python3-sklearn python3-xgboost python3-fastapi python3-uvicorn"
 
 listing=0
 if [ "${1:-}" = list ]; then
@@ -24,6 +28,7 @@ case "${1:-default}" in
   run) want="$RUN" ;;
   test) want="$TEST" ;;
   all) want="$BUILD $RUN $TEST" ;;
+  bench) want="$BUILD $RUN $TEST $BENCH" ;;
   *) want="$BUILD $RUN" ;;
 esac
 
