@@ -63,7 +63,7 @@ static int hex4(const char *p, unsigned *out)
     return 1;
 }
 
-static void put_utf8(struct buf *b, unsigned cp)
+static int put_utf8(struct buf *b, unsigned cp)
 {
     char u[4];
     size_t n;
@@ -86,7 +86,7 @@ static void put_utf8(struct buf *b, unsigned cp)
         u[3] = (char)(0x80 | (cp & 0x3F));
         n = 4;
     }
-    buf_append(b, u, n);
+    return buf_append(b, u, n);
 }
 
 /* A string at js->p (on its opening quote) into js->s / js->len. */
@@ -105,10 +105,12 @@ static int scan_string(struct jscan *js)
     }
     struct buf *b = &js->scratch;
     buf_reset(b);
-    buf_append(b, start, (size_t)(p - start));
+    int oom = buf_append(b, start, (size_t)(p - start)) != 0; /* checked at the end */
     while (p < js->end) {
         unsigned char ch = (unsigned char)*p;
         if (ch == '"') {
+            if (oom)
+                return fail_at(js, start, "out of memory"), -1;
             if (!utf8_valid(b->data, b->len, NULL))
                 return fail_at(js, start, "invalid UTF-8 in a string"), -1;
             js->s = b->data ? b->data : "";
@@ -122,7 +124,7 @@ static int scan_string(struct jscan *js)
             const char *q = p;
             while (q < js->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
                 q++;
-            buf_append(b, p, (size_t)(q - p));
+            oom |= buf_append(b, p, (size_t)(q - p)) != 0;
             p = q;
             continue;
         }
@@ -131,14 +133,14 @@ static int scan_string(struct jscan *js)
         char e = p[1];
         p += 2;
         switch (e) {
-        case '"': buf_putc(b, '"'); break;
-        case '\\': buf_putc(b, '\\'); break;
-        case '/': buf_putc(b, '/'); break;
-        case 'b': buf_putc(b, '\b'); break;
-        case 'f': buf_putc(b, '\f'); break;
-        case 'n': buf_putc(b, '\n'); break;
-        case 'r': buf_putc(b, '\r'); break;
-        case 't': buf_putc(b, '\t'); break;
+        case '"': oom |= buf_putc(b, '"') != 0; break;
+        case '\\': oom |= buf_putc(b, '\\') != 0; break;
+        case '/': oom |= buf_putc(b, '/') != 0; break;
+        case 'b': oom |= buf_putc(b, '\b') != 0; break;
+        case 'f': oom |= buf_putc(b, '\f') != 0; break;
+        case 'n': oom |= buf_putc(b, '\n') != 0; break;
+        case 'r': oom |= buf_putc(b, '\r') != 0; break;
+        case 't': oom |= buf_putc(b, '\t') != 0; break;
         case 'u': {
             unsigned cp, lo;
             if (js->end - p < 4 || !hex4(p, &cp))
@@ -155,7 +157,7 @@ static int scan_string(struct jscan *js)
             } else if (cp == 0) {
                 return fail_at(js, p - 6, "\\u0000 is not allowed in a string"), -1;
             }
-            put_utf8(b, cp);
+            oom |= put_utf8(b, cp) != 0;
             break;
         }
         default:
