@@ -39,9 +39,8 @@ else
     trap 'rm -rf "$DIR"' EXIT
 fi
 
-make -s build/rel/libaiops.a
-LIBS="-Wl,--as-needed -lopenblas -ljansson -lcrypto -lpthread -lm"
-gcc -std=c11 -O2 -D_GNU_SOURCE -Ilib -o "$DIR/gbdt_bench" bench/gbdt_bench.c build/rel/libaiops.a $LIBS
+. bench/trees_common.sh
+trees_build_driver
 
 [ -s "$DIR/higgs_train.bin" ] || "$PY" bench/gbdt_data.py higgs "$DIR" "$DATA"
 [ -s "$DIR/rf_train.bin" ] ||
@@ -50,48 +49,6 @@ gcc -std=c11 -O2 -D_GNU_SOURCE -Ilib -o "$DIR/gbdt_bench" bench/gbdt_bench.c bui
 PARAMS="model=rf trees=$TREES threads=$THREADS objective=binary"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)   parameters: $PARAMS"
 
-# The machine is shared: before each run wait (up to 2 minutes) until the CPUs were at
-# least 90% idle over 2 seconds, and say when a run had to start on a busy machine.
-wait_idle() {
-    local end=$((SECONDS + 120)) a b busy idle
-    while [ $SECONDS -lt $end ]; do
-        read -r -a a < /proc/stat
-        sleep 2
-        read -r -a b < /proc/stat
-        busy=$(( (b[1]+b[2]+b[3]+b[6]+b[7]+b[8]) - (a[1]+a[2]+a[3]+a[6]+a[7]+a[8]) ))
-        idle=$(( (b[4]+b[5]) - (a[4]+a[5]) ))
-        [ $((100 * idle / (busy + idle + 1))) -ge 90 ] && return 0
-    done
-    echo "warning: the machine stayed busy; the next run shares the CPUs" >&2
-}
-
-bench() {
-    local name=$1 res="$DIR/$1.rf.results"
-    : > "$res"
-    for i in $(seq "$RUNS"); do
-        wait_idle
-        "$DIR/gbdt_bench" "$DIR/${name}_train.bin" "$DIR/${name}_test.bin" $PARAMS >> "$res"
-        wait_idle
-        "$PY" bench/gbdt_xgb.py "$DIR/${name}_train.bin" "$DIR/${name}_test.bin" $PARAMS >> "$res"
-    done
-    "$PY" - "$res" "$name" <<'EOF'
-import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-def best(impl):
-    rs = [r for r in rows if r["impl"] == impl]
-    times = sorted(r["train_s"] for r in rs)
-    return (min(times), times[len(times) // 2], max(r["predict_rows_per_s"] for r in rs),
-            rs[0]["auc"])
-a, s = best("aiops"), best("sklearn")
-print(f"{sys.argv[2]:6s}  aiops    fit {a[0]:8.3f} s (median {a[1]:.3f})  AUC {a[3]:.6f}  "
-      f"predict {a[2]:>10,.0f} rows/s")
-print(f"{'':6s}  sklearn  fit {s[0]:8.3f} s (median {s[1]:.3f})  AUC {s[3]:.6f}  "
-      f"predict {s[2]:>10,.0f} rows/s")
-print(f"{'':6s}  ratio    fit {a[0] / s[0]:.2f}x scikit-learn's time   AUC {a[3] - s[3]:+.6f}   "
-      f"predict {a[2] / s[2]:.2f}x")
-EOF
-}
-
-bench higgs
-bench rf
+trees_bench higgs sklearn sklearn "scikit-learn's" fit
+trees_bench rf sklearn sklearn "scikit-learn's" fit
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -65,57 +65,26 @@ static int numeric_stats(const struct column *c, size_t n, struct feature *f)
     return rv;
 }
 
-static uint64_t name_hash(const char *s, size_t n)
+/* The name index of features_find: code j of fs->names is feature j. AIOPS_EEXIST when two
+ * features share a name (a table cannot have that; a model file must not). */
+static int names_build(struct feature_set *fs)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
-}
-
-/* The name index of features_find (the first feature of a repeated name wins). */
-static int index_build(struct feature_set *fs)
-{
-    size_t cap = 8;
-    while (cap < fs->n * 2)
-        cap *= 2;
-    fs->index = malloc(cap * sizeof *fs->index);
-    if (fs->index == NULL)
-        return AIOPS_ENOMEM;
-    fs->index_cap = cap;
-    memset(fs->index, 0xFF, cap * sizeof *fs->index);
+    strdict_init(&fs->names);
     for (size_t j = 0; j < fs->n; j++) {
-        const char *name = fs->f[j].name;
-        size_t len = strlen(name);
-        for (size_t h = name_hash(name, len) & (cap - 1);; h = (h + 1) & (cap - 1)) {
-            if (fs->index[h] == UINT32_MAX) {
-                fs->index[h] = (uint32_t)j;
-                break;
-            }
-            if (strcmp(fs->f[fs->index[h]].name, name) == 0)
-                break;
-        }
+        uint32_t code;
+        int rv = strdict_intern(&fs->names, fs->f[j].name, strlen(fs->f[j].name), &code);
+        if (rv != 0)
+            return rv;
+        if (code != j)
+            return AIOPS_EEXIST;
     }
     return AIOPS_OK;
 }
 
 long features_find(const struct feature_set *fs, const char *name, size_t len)
 {
-    if (fs->index == NULL) {
-        for (size_t j = 0; j < fs->n; j++)
-            if (strlen(fs->f[j].name) == len && memcmp(fs->f[j].name, name, len) == 0)
-                return (long)j;
-        return -1;
-    }
-    size_t mask = fs->index_cap - 1;
-    for (size_t h = name_hash(name, len) & mask;; h = (h + 1) & mask) {
-        uint32_t j = fs->index[h];
-        if (j == UINT32_MAX)
-            return -1;
-        const char *fn = fs->f[j].name;
-        if (strncmp(fn, name, len) == 0 && fn[len] == '\0' && memchr(name, 0, len) == NULL)
-            return (long)j;
-    }
+    uint32_t j;
+    return strdict_find(&fs->names, name, len, &j) == 0 ? (long)j : -1;
 }
 
 int features_fit(const struct table *t, long target, const char *const *only,
@@ -164,8 +133,10 @@ int features_fit(const struct table *t, long target, const char *const *only,
         *bad = "(no usable feature column)";
         rv = AIOPS_EINVAL;
     }
-    if (rv == 0)
-        rv = index_build(out);
+    if (rv == 0 && (rv = names_build(out)) == AIOPS_EEXIST) {
+        *bad = "(a repeated column name)";
+        rv = AIOPS_EINVAL;
+    }
     if (rv != 0)
         feature_set_free(out);
     return rv;
@@ -178,7 +149,7 @@ void feature_set_free(struct feature_set *fs)
         strdict_free(&fs->f[j].cats);
     }
     free(fs->f);
-    free(fs->index);
+    strdict_free(&fs->names);
     memset(fs, 0, sizeof *fs);
 }
 
@@ -862,10 +833,11 @@ int features_load(const uint8_t *p, size_t n, struct feature_set *fs, struct tar
             target_spec_free(ts);
             return AIOPS_ECORRUPT;
         }
-    if (index_build(fs) != 0) {
+    int rv = names_build(fs);
+    if (rv != 0) {
         feature_set_free(fs);
         target_spec_free(ts);
-        return AIOPS_ENOMEM;
+        return rv == AIOPS_EEXIST ? AIOPS_ECORRUPT : rv;
     }
     return AIOPS_OK;
 }

@@ -38,8 +38,7 @@ struct feature {
 struct feature_set {
     size_t n;
     struct feature *f;     /* n entries, owned */
-    uint32_t *index;       /* open-addressing hash of the names (features_find), owned */
-    size_t index_cap;      /* power of two, or 0 */
+    struct strdict names;  /* the names again, code j = feature j (features_find), owned */
 };
 
 struct fmatrix {

@@ -60,11 +60,10 @@ static int read_row(struct jscan *js, struct row_reader *rr)
         if (t != JT_KEY)
             return -1;
         long j = -1;
-        if (guess < F) {
-            const char *gn = rr->fs->f[guess].name;
-            if (strncmp(gn, js->s, js->len) == 0 && gn[js->len] == '\0')
-                j = (long)guess;
-        }
+        const struct strdict *names = &rr->fs->names;
+        if (guess < F && strdict_len(names, (uint32_t)guess) == js->len &&
+            memcmp(strdict_str(names, (uint32_t)guess), js->s, js->len) == 0)
+            j = (long)guess;
         if (j < 0)
             j = features_find(rr->fs, js->s, js->len);
         t = jscan_next(js);

@@ -551,8 +551,6 @@ static int predict_rows(struct svc_call *c, const struct served *s, const json_t
     return 0;
 }
 
-
-
 /* --- POST /api/v1/models/{name}/predict: read straight into the matrix, write straight out --- */
 
 /* The instances of a predict body as a matrix for s's model (lib/instances.h). Replies (400
