@@ -7,9 +7,10 @@
 #   make up / down  start / stop the local stack (PostgreSQL + Redis under var/, all services)
 #   make fuzz       libFuzzer targets (clang) into build/fuzz/
 #
-# Sources are discovered by folder: lib/*.c is the shared library, each program folder's
-# main.c is its entry point and the rest of the folder is linked beside it, tests/unit/test_*.c
-# are unit-test programs, tests/fuzz/fuzz_*.c are libFuzzer targets.
+# Sources are discovered by folder: lib/*/*.c is the shared library (one folder per layer,
+# checked by scripts/check-layers.sh), each program folder's main.c is its entry point and
+# the rest of the folder is linked beside it, tests/unit/test_*.c are unit-test programs,
+# tests/fuzz/fuzz_*.c are libFuzzer targets.
 
 .DEFAULT_GOAL := all
 SAN ?= 0
@@ -61,7 +62,7 @@ PROTO_H := $(PROTO_C:.c=.h)
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 MIGRATIONS_C := $(GEN)/migrations_embed.c
 
-LIB_SRC := $(wildcard lib/*.c)
+LIB_SRC := $(wildcard lib/*/*.c)
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) \
            $(patsubst $(GEN)/%.c,$(BUILD)/gen/%.o,$(PROTO_C) $(MIGRATIONS_C))
 LIBA := $(BUILD)/libaiops.a
@@ -131,6 +132,7 @@ unit: $(UNIT_BINS)
 
 # The whole suite always runs against the sanitizer build.
 test:
+	scripts/check-layers.sh
 	$(MAKE) SAN=1 all unit
 	$(MAKE) fuzz-regress
 	/usr/bin/python3 tests/run.py --build build/san

@@ -17,10 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "forest.h"
-#include "gbdt.h"
-#include "stats.h"
-#include "util.h"
+#include "algo/forest.h"
+#include "algo/gbdt.h"
+#include "core/pool.h"
+#include "core/time.h"
+#include "math/stats.h"
 
 static int load(const char *path, struct fmatrix *m, double **y)
 {
@@ -132,8 +133,8 @@ int main(int argc, char **argv)
     double *out = malloc(te.nrows * (size_t)K * sizeof *out);
     /* predict throughput over the test rows on the same threads, repeated until at least
      * 0.5 s has passed (the pool is started beforehand, as XGBoost's threads are) */
-    struct tree_pool *pool = NULL;
-    if (tree_pool_create(gp.threads > 0 ? gp.threads : 0, &pool) != 0)
+    struct pool *pool = NULL;
+    if (pool_create(gp.threads > 0 ? gp.threads : 0, &pool) != 0)
         return 1;
     uint64_t p0 = time_mono_ns(), p1;
     size_t reps = 0;
@@ -177,7 +178,7 @@ int main(int argc, char **argv)
            "\"predict_rows_per_s\": %.0f, \"%s\": %.6f, \"iterations\": %zu}\n",
            (double)(t1 - t0) / 1e9, ps, (double)te.nrows / ps, mname, metric,
            rf ? forest_num_trees(f) : gbdt_iterations(g));
-    tree_pool_free(pool);
+    pool_free(pool);
     gbdt_free(g);
     forest_free(f);
     free(out);

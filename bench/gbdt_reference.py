@@ -7,7 +7,7 @@ parameters and row splits the C tests use.
 
 Splits: HIGGS and Adult come with train/test files; Letter and Diamonds are split 80/20 by
 a seeded hash of the row index, the same rule as the tests (row r is a test row when
-splitmix64(42 << 32 | r) % 5 == 0; splitmix64 as lib/tree.h's tree_rand).
+splitmix64(42 << 32 | r) % 5 == 0; splitmix64 as lib/algo/tree.h's tree_rand).
 Categorical columns (Adult's 8 strings, Diamonds' cut/color/clarity) go to XGBoost as pandas
 category dtype with enable_categorical=True (the test file's categories mapped onto the
 training categories; unseen ones missing); scikit-learn's forests get their codes as numbers,

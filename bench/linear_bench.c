@@ -15,10 +15,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "err.h"
-#include "linear.h"
-#include "metrics.h"
-#include "util.h"
+#include "algo/linear.h"
+#include "core/err.h"
+#include "core/time.h"
+#include "ml/eval.h"
 
 static int load(const char *path, struct fmatrix *m, double **y)
 {
@@ -116,8 +116,8 @@ int main(int argc, char **argv)
            "\"predict_s\": %.4f, "
            "\"auc\": %.6f, \"accuracy\": %.6f, \"logloss\": %.6f}\n",
            (double)(t1 - t0) / 1e9, c1 - c0, iters, conv, (double)(t3 - t2) / 1e9,
-           metric_auc(yte, prob, te.nrows, 2), metric_accuracy(yte, prob, te.nrows, 2),
-           metric_logloss(yte, prob, te.nrows, 2));
+           eval_auc(yte, prob, te.nrows, 2), eval_accuracy(yte, prob, te.nrows, 2),
+           eval_logloss(yte, prob, te.nrows, 2));
     linear_free(m);
     free(prob);
     free(tr.x);

@@ -1,6 +1,6 @@
 /* nng_roundtrip -- what nng REQ/REP alone costs on this machine: the floor under the
  * gateway's forwarded routes (bench/gateway_bench.sh). A server process answers every
- * request with its own bytes from W worker threads, each with a context (as lib/svc.c does);
+ * request with its own bytes from W worker threads, each with a context (as lib/rpc/svc.c does);
  * a client keeps C requests in flight on C contexts (as gateway/forward.c does) for S
  * seconds. Prints round trips per second and the CPU time per round trip of both sides.
  *

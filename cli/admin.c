@@ -13,12 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
-#include "err.h"
-#include "jsonx.h"
-#include "jwt.h"
-#include "log.h"
-#include "util.h"
+#include "core/crypto.h"
+#include "core/encode.h"
+#include "core/err.h"
+#include "core/jsonx.h"
+#include "core/log.h"
+#include "core/time.h"
+#include "http/jwt.h"
+#include "store/db.h"
 
 static const char *const known_scopes[] = {"read", "write", "predict", "admin"};
 
@@ -213,7 +215,7 @@ static int token_create(int argc, char **argv)
     json_t *claims = json_pack("{s:s, s:s, s:s, s:I, s:I}", "sub", sub, "project", project,
                                "scope", scope_str, "iat", (json_int_t)now, "exp",
                                (json_int_t)(now + ttl));
-    char *cj = json_to_string(claims, NULL);
+    char *cj = jsonx_to_string(claims, NULL);
     json_decref(claims);
     char *tok = NULL;
     int rv = cj ? jwt_sign_hs256(cj, secret, strlen(secret), &tok) : AIOPS_ENOMEM;

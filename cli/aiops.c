@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
 #include "cli.h"
-#include "jsonx.h"
-#include "log.h"
+#include "core/buf.h"
+#include "core/jsonx.h"
+#include "core/log.h"
 
 struct cli_globals cli_globals;
 
@@ -20,7 +20,7 @@ int cli_print_json(json_t *j, int compact)
 {
     /* numbers are written exactly (shortest round trip), pretty or not */
     struct buf b = BUF_INIT;
-    int rv = json_write_indent(j, compact ? 0 : 2, &b);
+    int rv = jsonx_write_indent(j, compact ? 0 : 2, &b);
     json_decref(j);
     if (rv != 0) {
         buf_free(&b);

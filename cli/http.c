@@ -12,7 +12,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "cli.h"
-#include "err.h"
+#include "core/err.h"
 
 struct pending {
     struct cli_response *out;

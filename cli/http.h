@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "buf.h"
+#include "core/buf.h"
 
 struct cli_response {
     int status;          /* HTTP status; 0 when no answer */

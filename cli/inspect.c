@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "err.h"
-#include "ingest.h"
+#include "core/err.h"
+#include "data/ingest.h"
 
 static void usage(void)
 {

@@ -1,14 +1,16 @@
 /* `aiops profile FILE.csv [--target COL] [--delimiter C] [--bins N] [--top N] [--compact]`:
- * reads a CSV locally and prints its profile (lib/profile.h) as JSON. */
+ * reads a CSV locally and prints its profile (lib/data/profile.h) as JSON. */
+
+#include "data/profile.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "err.h"
-#include "ingest.h"
-#include "profile.h"
+#include "core/err.h"
+#include "data/ingest.h"
 
 static const char usage[] =
     "usage: aiops profile FILE.csv [--target COL] [--delimiter C] [--bins N] [--top N] "

@@ -8,20 +8,22 @@
  *       last) | prediction,p_<class>... (multiclass) | prediction (regression)
  *   aiops eval MODEL DATA.csv
  *       {"auc","accuracy","f1","logloss"} (+"macro_f1" multiclass) | {"rmse","mae","r2"} */
+
+#include "ml/train.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
 #include "cli.h"
-#include "err.h"
-#include "featureset.h"
-#include "ingest.h"
-#include "jsonx.h"
-#include "model.h"
-#include "train.h"
-#include "util.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/jsonx.h"
+#include "core/numparse.h"
+#include "data/ingest.h"
+#include "ml/featureset.h"
+#include "ml/model.h"
 
 static int read_csv(const char *verb, const char *path, struct ingest_result *r)
 {

@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "core/jsonx.h"
 #include "http.h"
-#include "jsonx.h"
-#include "url.h"
+#include "http/url.h"
 
 /* Percent-encodes s for a query value. */
 static void qencode(char *out, size_t cap, const char *s)

@@ -8,13 +8,14 @@
 
 #include <event2/keyvalq_struct.h>
 
-#include "db.h"
-#include "err.h"
-#include "jwt.h"
-#include "kv.h"
-#include "log.h"
-#include "url.h"
-#include "util.h"
+#include "core/crypto.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/time.h"
+#include "http/jwt.h"
+#include "http/url.h"
+#include "store/db.h"
+#include "store/kv.h"
 
 /* Direct-mapped cache of key lookups, indexed by the key hash (loop thread only). A
  * collision just evicts: the worst case is one more lookup. */

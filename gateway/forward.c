@@ -6,10 +6,9 @@
 #include <nng/protocol/pubsub0/sub.h>
 #include <nng/protocol/reqrep0/req.h>
 
-#include "envelope.h"
-#include "err.h"
-#include "log.h"
-#include "util.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "rpc/envelope.h"
 
 /* An nng context and its aios, reused call after call: opening and closing them per
  * request costs locks and allocations inside nng. Slots are taken and given back on the

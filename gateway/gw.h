@@ -18,7 +18,7 @@
 #include <nng/nng.h>
 
 #include "aiops.pb-c.h"
-#include "routes.h"
+#include "rpc/routes.h"
 
 struct gw_config {
     const char *bind;

@@ -3,11 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "err.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/time.h"
 #include "forward.h"
-#include "log.h"
-#include "prom.h"
-#include "util.h"
+#include "http/prom.h"
 
 struct gw_metrics {
     struct prom_registry *reg;

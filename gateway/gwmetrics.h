@@ -3,7 +3,7 @@
 #ifndef AIOPS_GWMETRICS_H
 #define AIOPS_GWMETRICS_H
 
-#include "buf.h"
+#include "core/buf.h"
 #include "gw.h"
 
 int gw_metrics_init(struct gw *gw);

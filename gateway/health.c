@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "core/buf.h"
+#include "core/jsonx.h"
+#include "core/time.h"
 #include "forward.h"
 #include "gw.h"
 #include "gwmetrics.h"
-#include "jsonx.h"
-#include "util.h"
 
 /* The checks behind /readyz and /api/health: name -> up. */
 static json_t *dependency_checks(struct gw *gw, json_t **missing)

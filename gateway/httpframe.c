@@ -1,4 +1,5 @@
 /* httpframe.c -- HTTP/1.1 request framer in front of evhttp. See httpframe.h. */
+
 #include "httpframe.h"
 
 #include <stdarg.h>
@@ -9,9 +10,12 @@
 
 #include <event2/http.h>
 
-#include "buf.h"
-#include "err.h"
-#include "util.h"
+#include "core/array.h"
+#include "core/buf.h"
+#include "core/crypto.h"
+#include "core/encode.h"
+#include "core/err.h"
+#include "http/token.h"
 
 /* A chunk-size line (with extensions) or one trailer line may not be longer than this. */
 #define LINE_MAX_BYTES 8192

@@ -10,13 +10,16 @@
 #include <event2/thread.h>
 
 #include "auth.h"
-#include "err.h"
+#include "core/crypto.h"
+#include "core/encode.h"
+#include "core/env.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/time.h"
 #include "forward.h"
 #include "gw.h"
 #include "gwmetrics.h"
-#include "log.h"
 #include "server.h"
-#include "util.h"
 #include "websocket.h"
 
 /* How long a stopping gateway waits for requests in progress. */

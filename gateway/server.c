@@ -4,6 +4,9 @@
  * auth_request() [-> key lookup on the auth thread -> gw_after_auth()] -> a local handler
  * or forward() -> the service's answer -> gw_after_forward() -> gw_reply(). Everything
  * here runs on the loop thread. */
+
+#include "server.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -18,16 +21,17 @@
 
 #include "auth.h"
 #include "conn.h"
-#include "envelope.h"
-#include "err.h"
+#include "core/crypto.h"
+#include "core/encode.h"
+#include "core/err.h"
+#include "core/jsonx.h"
+#include "core/log.h"
+#include "core/time.h"
 #include "forward.h"
 #include "gw.h"
 #include "gwmetrics.h"
 #include "httpframe.h"
-#include "jsonx.h"
-#include "log.h"
-#include "server.h"
-#include "util.h"
+#include "rpc/envelope.h"
 #include "websocket.h"
 
 /* --- completion queue ---------------------------------------------------------------- */
@@ -191,7 +195,7 @@ void gw_reply(struct gw_req *r, int status, const char *content_type, const void
 void gw_reply_json(struct gw_req *r, int status, json_t *body)
 {
     size_t len = 0;
-    char *s = body ? json_to_string(body, &len) : NULL;
+    char *s = body ? jsonx_to_string(body, &len) : NULL;
     json_decref(body);
     if (s == NULL) {
         static const char oom[] = "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of "
@@ -220,7 +224,7 @@ void gw_reply_error(struct gw_req *r, int status, const char *code, const char *
             evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", allow.data);
         buf_free(&allow);
     }
-    gw_reply_json(r, status, json_error_body(code, message, details));
+    gw_reply_json(r, status, jsonx_error_body(code, message, details));
 }
 
 /* --- CORS ---------------------------------------------------------------------------- */

@@ -11,10 +11,10 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
-#include "err.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/time.h"
 #include "gwmetrics.h"
-#include "log.h"
-#include "util.h"
 #include "ws.h"
 
 /* Bytes of framed output we keep in a socket's buffer; the rest waits in the engine, where

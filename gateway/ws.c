@@ -14,6 +14,7 @@
  * Input is handed to wslay straight from the caller's buffer (the recv callback copies
  * from it); output is framed only when the caller asks for bytes, so queued messages stay
  * inside wslay until the transport can take them. */
+
 #include "ws.h"
 
 #include <stdlib.h>
@@ -24,8 +25,8 @@
 #include <openssl/sha.h>
 #include <wslay/wslay.h>
 
-#include "err.h"
-#include "util.h"
+#include "core/encode.h"
+#include "core/err.h"
 
 /* Follows frame boundaries in the input (header bytes, then payload to skip). */
 struct frame_tracker {

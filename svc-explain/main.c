@@ -1,6 +1,6 @@
-/* svc-explain: its routes are declared in lib/routes.c; until their issue lands they answer
- * 501 "not_implemented" through the service runtime (lib/svc.h), and "health" works. */
-#include "svc.h"
+/* svc-explain: its routes are declared in lib/rpc/routes.c; until their issue lands they answer
+ * 501 "not_implemented" through the service runtime (lib/rpc/svc.h), and "health" works. */
+#include "rpc/svc.h"
 
 int main(int argc, char **argv)
 {

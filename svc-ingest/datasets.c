@@ -1,17 +1,18 @@
 /* GET/DELETE /api/v1/datasets[/{id}[/preview|/profile]]. */
+
+#include "store/datasets.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "datasets.h"
-#include "err.h"
+#include "core/err.h"
+#include "core/jsonx.h"
+#include "core/log.h"
+#include "core/numparse.h"
+#include "data/profile.h"
+#include "data/table.h"
 #include "ingest_svc.h"
-#include "jsonx.h"
-#include "log.h"
-#include "numparse.h"
-#include "profile.h"
-#include "table.h"
-#include "util.h"
 
 /* Reads an optional integer query parameter within [min, max]; replies 422 and returns -1
  * when it is present but not acceptable. */
@@ -95,7 +96,7 @@ static json_t *row_json(const struct table *t, size_t r)
             numparse_format_datetime(ts, sizeof ts, col->f64[r]);
             v = json_string(ts);
         } else {
-            v = json_num(col->f64[r], col->is_integer);
+            v = jsonx_num(col->f64[r], col->is_integer);
         }
         json_object_set_new(o, col->name, v);
     }

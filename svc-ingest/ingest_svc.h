@@ -2,7 +2,7 @@
 #ifndef AIOPS_INGEST_SVC_H
 #define AIOPS_INGEST_SVC_H
 
-#include "svc.h"
+#include "rpc/svc.h"
 
 void handle_upload(struct svc_call *c);
 void handle_datasets_list(struct svc_call *c);

@@ -7,16 +7,17 @@
 #include <string.h>
 #include <strings.h>
 
-#include "datasets.h"
-#include "envelope.h"
-#include "err.h"
-#include "ingest.h"
+#include "core/crypto.h"
+#include "core/encode.h"
+#include "core/err.h"
+#include "core/jsonx.h"
+#include "core/log.h"
+#include "data/ingest.h"
+#include "http/multipart.h"
 #include "ingest_svc.h"
-#include "jsonx.h"
-#include "kv.h"
-#include "log.h"
-#include "multipart.h"
-#include "util.h"
+#include "rpc/envelope.h"
+#include "store/datasets.h"
+#include "store/kv.h"
 
 /* Content types taken as CSV text when the body is not a form. */
 static int csv_content_type(const char *ct)

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "jsonx.h"
-#include "log.h"
+#include "core/crypto.h"
+#include "core/err.h"
+#include "core/jsonx.h"
+#include "core/log.h"
 #include "train_svc.h"
-#include "util.h"
 
 #define CHAMPION "champion"
 

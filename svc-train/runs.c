@@ -6,14 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "datasets.h"
-#include "err.h"
-#include "jobs.h"
-#include "jsonx.h"
-#include "log.h"
-#include "train.h"
+#include "core/array.h"
+#include "core/crypto.h"
+#include "core/err.h"
+#include "core/jsonx.h"
+#include "core/log.h"
+#include "ml/train.h"
+#include "store/datasets.h"
+#include "store/jobs.h"
 #include "train_svc.h"
-#include "util.h"
 
 int model_name_valid(const char *name)
 {
@@ -30,7 +31,7 @@ json_t *request_json(struct svc_call *c)
 {
     const Aiops__Request *req = svc_request(c);
     json_t *body, *err;
-    if (json_parse_body(req->body.data, req->body.len, 0, &body, &err) != 0) {
+    if (jsonx_parse_body(req->body.data, req->body.len, 0, &body, &err) != 0) {
         svc_reply_error(c, 400, "invalid_json", "the request body is not a JSON object", err);
         return NULL;
     }
@@ -163,9 +164,9 @@ void handle_train_start(struct svc_call *c)
     json_int_t rounds = json_integer_value(
         json_object_get(params, kind == MODEL_LINEAR ? "max_iter" : "rounds"));
     if (rounds == 0)
-        rounds = 100; /* both defaults (lib/train.c) */
-    char *params_s = json_to_string(params, NULL);
-    char *tags_s = tags ? json_to_string(tags, NULL) : strdup("{}");
+        rounds = 100; /* both defaults (lib/ml/train.c) */
+    char *params_s = jsonx_to_string(params, NULL);
+    char *tags_s = tags ? jsonx_to_string(tags, NULL) : strdup("{}");
     char total[24];
     snprintf(total, sizeof total, "%lld", (long long)rounds);
     uuid_v4(run_id);
@@ -521,7 +522,7 @@ void handle_runs_metrics(struct svc_call *c)
         json_array_append_new(
             hist, json_pack("{s:s, s:i, s:o, s:I}", "key", PQgetvalue(r, i, 0), "step",
                             atoi(PQgetvalue(r, i, 1)),
-                            "value", PQgetisnull(r, i, 2) ? json_null() : json_num(atof(PQgetvalue(r, i, 2)), 0),
+                            "value", PQgetisnull(r, i, 2) ? json_null() : jsonx_num(atof(PQgetvalue(r, i, 2)), 0),
                             "timestamp", (json_int_t)atof(PQgetvalue(r, i, 3))));
         total = strtoll(PQgetvalue(r, i, 4), NULL, 10);
     }
@@ -546,7 +547,7 @@ void handle_runs_tags(struct svc_call *c)
         json_decref(body);
         return;
     }
-    char *s = json_to_string(body, NULL);
+    char *s = jsonx_to_string(body, NULL);
     json_decref(body);
     PGresult *r;
     const char *v[3] = {svc_project(c), id, s};

@@ -17,13 +17,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "err.h"
-#include "instances.h"
-#include "jsonx.h"
-#include "kv.h"
-#include "log.h"
+#include "core/crypto.h"
+#include "core/env.h"
+#include "core/err.h"
+#include "core/jsonx.h"
+#include "core/log.h"
+#include "core/time.h"
+#include "ml/instances.h"
+#include "store/kv.h"
 #include "train_svc.h"
-#include "util.h"
 
 #define ALIAS_TTL_NS 1000000000ull
 #define ALIAS_SLOTS 256
@@ -553,7 +555,7 @@ static int predict_rows(struct svc_call *c, const struct served *s, const json_t
 
 /* --- POST /api/v1/models/{name}/predict: read straight into the matrix, write straight out --- */
 
-/* The instances of a predict body as a matrix for s's model (lib/instances.h). Replies (400
+/* The instances of a predict body as a matrix for s's model (lib/ml/instances.h). Replies (400
  * with the position of a syntax error, 422 for rows that do not fit) and returns -1 when the
  * body cannot be used. */
 static int read_instances(struct svc_call *c, const struct served *s, struct fmatrix *x)
@@ -811,7 +813,7 @@ void handle_v2_infer(struct svc_call *c)
         json_t *data = json_array();
         for (size_t i = 0; i < n; i++)
             if (m->target.task == TASK_REGRESSION)
-                json_array_append_new(data, json_num(out[i], 0));
+                json_array_append_new(data, jsonx_num(out[i], 0));
             else
                 json_array_append(data, s->labels[argmax(out + i * k, k)]);
         json_array_append_new(outputs, json_pack("{s:s, s:[I], s:s, s:o}", "name", "predict",
@@ -821,7 +823,7 @@ void handle_v2_infer(struct svc_call *c)
     if (m->target.task != TASK_REGRESSION && wants_output(want, "probabilities")) {
         json_t *data = json_array();
         for (size_t i = 0; i < n * k; i++)
-            json_array_append_new(data, json_num(out[i], 0));
+            json_array_append_new(data, jsonx_num(out[i], 0));
         json_t *classes = json_array();
         for (size_t j = 0; j < k; j++)
             json_array_append(classes, s->labels[j]);

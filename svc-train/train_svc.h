@@ -5,9 +5,9 @@
 
 #include <jansson.h>
 
-#include "db.h"
-#include "model.h"
-#include "svc.h"
+#include "ml/model.h"
+#include "rpc/svc.h"
+#include "store/db.h"
 
 /* runs.c */
 void handle_train_start(struct svc_call *c);

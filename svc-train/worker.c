@@ -1,5 +1,5 @@
 /* Training workers: TRAIN_WORKERS threads (default 1) that take jobs from the durable queue
- * (lib/jobs.h), train, and record the outcome.
+ * (lib/store/jobs.h), train, and record the outcome.
  *
  * While a job trains, a companion thread (with its own PostgreSQL connection) extends the
  * job's lease, notices cancellation or a lost lease, and every FLUSH_MS writes the
@@ -24,14 +24,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "datasets.h"
-#include "err.h"
-#include "jobs.h"
-#include "jsonx.h"
-#include "log.h"
-#include "train.h"
+#include "core/env.h"
+#include "core/err.h"
+#include "core/jsonx.h"
+#include "core/log.h"
+#include "core/time.h"
+#include "ml/train.h"
+#include "store/datasets.h"
+#include "store/jobs.h"
 #include "train_svc.h"
-#include "util.h"
 
 #define FLUSH_MS 250
 #define REAP_EVERY_NS (5ull * 1000000000ull)
@@ -100,7 +101,7 @@ static int on_progress(void *arg, const struct train_progress *p)
 
 static json_t *num_or_null(double v)
 {
-    return json_num(v, 0);
+    return jsonx_num(v, 0);
 }
 
 /* An iteration's metrics with the seed's names (train_loss, val_loss, train_accuracy,

@@ -1,4 +1,4 @@
-/* libFuzzer target for lib/colstore.c.
+/* libFuzzer target for lib/data/colstore.c.
  *
  * Input: a 4-byte skeleton (row count, columns and their storages, whether to re-seal
  * chunk checksums) and then chunks, each [u8 col][i8 chunk_index][u16 length][bytes]. The
@@ -13,15 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "colstore.h"
-#include "err.h"
+#include "core/bytes.h"
+#include "core/err.h"
+#include "data/colstore.h"
 
 static void reseal(uint8_t *p, size_t len)
 {
     if (len < COLSTORE_HEADER_BYTES)
         return;
-    uint32_t crc = colstore_crc32c(0, p, 44);
-    crc = colstore_crc32c(crc, p + COLSTORE_HEADER_BYTES, len - COLSTORE_HEADER_BYTES);
+    uint32_t crc = crc32c(0, p, 44);
+    crc = crc32c(crc, p + COLSTORE_HEADER_BYTES, len - COLSTORE_HEADER_BYTES);
     for (int i = 0; i < 4; i++)
         p[44 + i] = (uint8_t)(crc >> (8 * i));
 }

@@ -1,4 +1,4 @@
-/* libFuzzer target for lib/csv.c, lib/ingest.c and lib/numparse.c.
+/* libFuzzer target for lib/data/csv.c, lib/data/ingest.c and lib/core/numparse.c.
  *
  * Input: 1 byte of configuration (delimiter, window step), then CSV bytes. Checked:
  *  - ingest_csv() and the summary JSON never fail on any input (only on memory);
@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "csv.h"
-#include "err.h"
-#include "ingest.h"
-#include "numparse.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/numparse.h"
+#include "data/csv.h"
+#include "data/ingest.h"
 
 static void check_numbers(const char *p, size_t len)
 {

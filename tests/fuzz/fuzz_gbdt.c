@@ -1,5 +1,5 @@
-/* libFuzzer target for the tree models' loaders (lib/gbdt.c gbdt_load, lib/forest.c
- * forest_load, lib/tree.c tree_read).
+/* libFuzzer target for the tree models' loaders (lib/algo/gbdt.c gbdt_load, lib/algo/forest.c
+ * forest_load, lib/algo/tree.c tree_read).
  *
  * Input: one control byte, then the model bytes. Control bit 0 picks the loader (0: gbdt,
  * 1: forest); bit 1 re-seals the trailing CRC-32C so that the checks behind the checksum are
@@ -11,10 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "colstore.h"
-#include "err.h"
-#include "forest.h"
-#include "gbdt.h"
+#include "algo/forest.h"
+#include "algo/gbdt.h"
+#include "core/bytes.h"
+#include "core/err.h"
+#include "data/colstore.h"
 
 #define ROWS 8
 
@@ -22,7 +23,7 @@ static void reseal(uint8_t *p, size_t len)
 {
     if (len < 4)
         return;
-    uint32_t crc = colstore_crc32c(0, p, len - 4);
+    uint32_t crc = crc32c(0, p, len - 4);
     for (int i = 0; i < 4; i++)
         p[len - 4 + (size_t)i] = (uint8_t)(crc >> (8 * i));
 }

@@ -1,4 +1,4 @@
-/* libFuzzer target for lib/instances.c: predict request bodies against a fixed feature set
+/* libFuzzer target for lib/ml/instances.c: predict request bodies against a fixed feature set
  * (a categorical, a numeric and a boolean feature).
  *
  * Any refusal is fine; a crash, a leak or a read out of bounds is not. A body that is read
@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "ingest.h"
-#include "instances.h"
+#include "core/err.h"
+#include "data/ingest.h"
+#include "ml/instances.h"
 
 static struct feature_set fs;
 

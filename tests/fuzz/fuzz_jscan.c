@@ -1,4 +1,4 @@
-/* libFuzzer target for lib/jscan.c, differential against jansson.
+/* libFuzzer target for lib/core/jscan.c, differential against jansson.
  *
  * The input is parsed by jscan (tokens rebuilt into a value) and by jansson. Both must agree
  * on whether it is JSON, and on the value when it is -- numbers compared as doubles (jscan
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jscan.h"
+#include "core/jscan.h"
 
 /* The value whose first token is t, rebuilt from the scanner. NULL on a scan error. */
 static json_t *build(struct jscan *js, enum jtok t)

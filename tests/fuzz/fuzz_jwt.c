@@ -1,11 +1,11 @@
-/* libFuzzer target for lib/jwt.c: verifies arbitrary tokens, and signs arbitrary claims to
+/* libFuzzer target for lib/http/jwt.c: verifies arbitrary tokens, and signs arbitrary claims to
  * check that what we sign ourselves is never refused for its form or signature. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "jwt.h"
+#include "core/err.h"
+#include "http/jwt.h"
 
 static const char key[] = "fuzz-secret";
 

@@ -8,9 +8,9 @@
 
 #include <jansson.h>
 
-#include "buf.h"
-#include "err.h"
-#include "linear.h"
+#include "algo/linear.h"
+#include "core/buf.h"
+#include "core/err.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

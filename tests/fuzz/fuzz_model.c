@@ -1,4 +1,4 @@
-/* libFuzzer target for lib/model.c (and through it the feature set, gbdt, forest and linear
+/* libFuzzer target for lib/ml/model.c (and through it the feature set, gbdt, forest and linear
  * loaders).
  *
  * Input: one flag byte, then a model file. Flag bit 0 reseals the file's CRC-32C before
@@ -12,15 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "colstore.h"
-#include "err.h"
-#include "model.h"
+#include "core/bytes.h"
+#include "core/err.h"
+#include "data/colstore.h"
+#include "ml/model.h"
 
 static void reseal(uint8_t *p, size_t len)
 {
     if (len < 20)
         return;
-    uint32_t crc = colstore_crc32c(0, p + 20, len - 20);
+    uint32_t crc = crc32c(0, p + 20, len - 20);
     for (int i = 0; i < 4; i++)
         p[16 + i] = (uint8_t)(crc >> (8 * i));
 }

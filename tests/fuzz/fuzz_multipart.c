@@ -1,13 +1,13 @@
-/* libFuzzer target for lib/multipart.c. The input's first line (up to LF) is the
+/* libFuzzer target for lib/http/multipart.c. The input's first line (up to LF) is the
  * Content-Type value; when it does not start with "multipart" a fixed boundary is used and
  * the whole input is the body. Checks that every part lies inside the body, in order. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "multipart.h"
-#include "util.h"
+#include "core/encode.h"
+#include "core/err.h"
+#include "http/multipart.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -7,9 +7,9 @@
 
 #include <jansson.h>
 
-#include "ingest.h"
-#include "jsonx.h"
-#include "profile.h"
+#include "core/jsonx.h"
+#include "data/ingest.h"
+#include "data/profile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         po.threads = 1u + (sel >> 7);
         json_t *doc = NULL;
         if (profile_compute(&r.table, target, &po, &doc) == 0) {
-            char *s = json_to_string(doc, NULL);
+            char *s = jsonx_to_string(doc, NULL);
             if (s == NULL)
                 abort();
             free(s);

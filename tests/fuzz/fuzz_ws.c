@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+#include "core/encode.h"
 #include "ws.h"
-#include "buf.h"
-#include "util.h"
 
 struct script {
     const uint8_t *p;

@@ -1,10 +1,12 @@
-/* Unit tests for lib/binning.c: bin edges, missing and categorical bins, the binned
+/* Unit tests for lib/algo/binning.c: bin edges, missing and categorical bins, the binned
  * matrices. */
 #include "unit.h"
 
-#include "binning.h"
-#include "err.h"
-#include "tree.h"
+#include "algo/binning.h"
+#include "algo/tree.h"
+#include "core/err.h"
+#include "core/pool.h"
+#include "core/rand.h"
 
 static void mat_init(struct fmatrix *m, size_t n, size_t ncols)
 {
@@ -94,9 +96,9 @@ static void test_quantile_bins_even_and_heavy_values(void)
     mat_init(&x, n, 2);
     uint64_t st = 99;
     for (size_t r = 0; r < n; r++) {
-        AT(&x, r, 0) = tree_rand_unit(&st) * 1000;
+        AT(&x, r, 0) = rand_unit(&st) * 1000;
         /* half the rows are exactly 0: that value fills a bin alone */
-        AT(&x, r, 1) = r % 2 ? 0.0 : 1 + tree_rand_unit(&st);
+        AT(&x, r, 1) = r % 2 ? 0.0 : 1 + rand_unit(&st);
     }
     struct binner b;
     CHECK_INT(binner_fit(&x, NULL, n, 16, 0, NULL, &b), 0);
@@ -168,11 +170,11 @@ static void test_wide_bins_and_sampling(void)
     uint64_t st = 5;
     for (size_t r = 0; r < n; r++) {
         AT(&x, r, 0) = (double)(r % 300);
-        AT(&x, r, 1) = tree_rand_unit(&st);
+        AT(&x, r, 1) = rand_unit(&st);
     }
     struct binner a, b, c;
-    struct tree_pool *pool = NULL;
-    CHECK_INT(tree_pool_create(2, &pool), 0);
+    struct pool *pool = NULL;
+    CHECK_INT(pool_create(2, &pool), 0);
     CHECK_INT(binner_fit(&x, NULL, n, 1000, 1, NULL, &a), 0);
     CHECK_INT(binner_fit(&x, NULL, n, 1000, 1, pool, &b), 0); /* threads: the same bins */
     CHECK_INT(binner_fit(&x, NULL, n, 1000, 2, NULL, &c), 0);
@@ -203,7 +205,7 @@ static void test_wide_bins_and_sampling(void)
     CHECK_INT(cm[1], 0);
     CHECK_INT(cm[2], 299);
     free(cols);
-    tree_pool_free(pool);
+    pool_free(pool);
     binner_free(&a);
     binner_free(&b);
     binner_free(&c);

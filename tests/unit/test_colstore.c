@@ -1,14 +1,15 @@
-/* Unit tests for lib/colstore.c: bit-exact round trips of every CSV under shared/data
+/* Unit tests for lib/data/colstore.c: bit-exact round trips of every CSV under shared/data
  * and of synthetic tables that exercise each encoding, and rejection of corrupt chunks. */
-#include "unit.h"
-#include "testdata.h"
 
 #include <dirent.h>
 #include <jansson.h>
 
-#include "colstore.h"
-#include "err.h"
-#include "ingest.h"
+#include "core/bytes.h"
+#include "core/err.h"
+#include "data/colstore.h"
+#include "data/ingest.h"
+#include "testdata.h"
+#include "unit.h"
 
 struct stored {
     int col, chunk;
@@ -288,8 +289,8 @@ static void test_encodings(void)
 /* Re-seals a tampered chunk with a valid checksum. */
 static void reseal(uint8_t *p, size_t len)
 {
-    uint32_t crc = colstore_crc32c(0, p, 44);
-    crc = colstore_crc32c(crc, p + COLSTORE_HEADER_BYTES, len - COLSTORE_HEADER_BYTES);
+    uint32_t crc = crc32c(0, p, 44);
+    crc = crc32c(crc, p + COLSTORE_HEADER_BYTES, len - COLSTORE_HEADER_BYTES);
     for (int i = 0; i < 4; i++)
         p[44 + i] = (uint8_t)(crc >> (8 * i));
 }
@@ -398,13 +399,13 @@ static void test_corruption(void)
 static void test_crc32c(void)
 {
     /* RFC 3720 test vectors */
-    CHECK_INT(colstore_crc32c(0, "123456789", 9), 0xe3069283);
+    CHECK_INT(crc32c(0, "123456789", 9), 0xe3069283);
     uint8_t zeros[32] = {0}, ones[32];
     memset(ones, 0xff, sizeof ones);
-    CHECK_INT(colstore_crc32c(0, zeros, 32), 0x8a9136aa);
-    CHECK_INT(colstore_crc32c(0, ones, 32), 0x62a8ab43);
+    CHECK_INT(crc32c(0, zeros, 32), 0x8a9136aa);
+    CHECK_INT(crc32c(0, ones, 32), 0x62a8ab43);
     /* continuing equals one pass */
-    CHECK_INT(colstore_crc32c(colstore_crc32c(0, "12345", 5), "6789", 4), 0xe3069283);
+    CHECK_INT(crc32c(crc32c(0, "12345", 5), "6789", 4), 0xe3069283);
 }
 
 UNIT_MAIN(UNIT(test_real_datasets), UNIT(test_encodings), UNIT(test_corruption), UNIT(test_crc32c))

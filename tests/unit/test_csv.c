@@ -1,13 +1,13 @@
-/* Unit tests for lib/csv.c (tokenizer, sniffing, streams) and the CSV-level checks of
- * lib/ingest.c (UTF-8 positions, ragged rows, unterminated quotes). */
-#include "unit.h"
+/* Unit tests for lib/data/csv.c (tokenizer, sniffing, streams) and the CSV-level checks of
+ * lib/data/ingest.c (UTF-8 positions, ragged rows, unterminated quotes). */
 
 #include <unistd.h>
 
-#include "buf.h"
-#include "csv.h"
-#include "err.h"
-#include "ingest.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "data/csv.h"
+#include "data/ingest.h"
+#include "unit.h"
 
 /* Every record of a stream as "f1|f2|...@line" lines joined by '\n'; on an error, "ERR n"
  * for csv_error n is appended. */

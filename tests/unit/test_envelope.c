@@ -1,10 +1,10 @@
-/* Unit tests for lib/envelope.c: the protobuf-c wire messages between gateway and services. */
-#include "unit.h"
+/* Unit tests for lib/rpc/envelope.c: the protobuf-c wire messages between gateway and services. */
 
 #include <nng/nng.h>
 
-#include "envelope.h"
-#include "err.h"
+#include "core/err.h"
+#include "rpc/envelope.h"
+#include "unit.h"
 
 static void test_request_round_trip(void)
 {

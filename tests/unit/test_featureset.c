@@ -1,10 +1,10 @@
-/* Unit tests for lib/featureset.c: features and targets fitted on one table and applied to
+/* Unit tests for lib/ml/featureset.c: features and targets fitted on one table and applied to
  * others by name and by text. */
 #include "unit.h"
 
-#include "err.h"
-#include "featureset.h"
-#include "ingest.h"
+#include "core/err.h"
+#include "data/ingest.h"
+#include "ml/featureset.h"
 
 static struct ingest_result load(const char *csv)
 {

@@ -1,16 +1,19 @@
-/* Unit tests for lib/forest.c: exact behaviour on tiny hand-made data, importance,
+/* Unit tests for lib/algo/forest.c: exact behaviour on tiny hand-made data, importance,
  * persistence, corruption, determinism, and quality against scikit-learn 1.2's random
  * forests on the shared datasets. */
+#include "core/bytes.h"
 #include "unit.h"
 
-#include "colstore.h"
-#include "err.h"
-#include "featureset.h"
-#include "forest.h"
-#include "ingest.h"
-#include "stats.h"
+#include "algo/forest.h"
+#include "core/array.h"
+#include "core/err.h"
+#include "core/pool.h"
+#include "core/rand.h"
+#include "data/colstore.h"
+#include "data/ingest.h"
+#include "math/stats.h"
+#include "ml/featureset.h"
 #include "testdata.h"
-#include "util.h"
 
 static void mat_init(struct fmatrix *m, size_t n, size_t ncols)
 {
@@ -33,7 +36,7 @@ static void mat_free(struct fmatrix *m)
 static uint64_t rng_state = 777;
 static double urand(void)
 {
-    return tree_rand_unit(&rng_state);
+    return rand_unit(&rng_state);
 }
 
 static struct forest *train_ok(const struct fmatrix *x, const double *y, const double *w,
@@ -252,8 +255,8 @@ static void test_big_forest_predicts_like_row_by_row(void)
         for (size_t t = 0; t < nt; t++)
             nodes += forest_tree(f, t)->nnodes;
         CHECK(nodes * sizeof(struct tree_node) > ((size_t)4 << 20)); /* the big-block path */
-        struct tree_pool *pool = NULL;
-        CHECK_INT(tree_pool_create(2, &pool), 0);
+        struct pool *pool = NULL;
+        CHECK_INT(pool_create(2, &pool), 0);
         double *out = malloc(n * 2 * sizeof *out);
         CHECK_INT(forest_predict_pool(f, &x, pool, out), 0);
         size_t bad = 0;
@@ -267,7 +270,7 @@ static void test_big_forest_predicts_like_row_by_row(void)
         }
         CHECK_INT(bad, 0);
         free(out);
-        tree_pool_free(pool);
+        pool_free(pool);
     }
     forest_free(f);
     free(y);
@@ -296,12 +299,12 @@ static void test_save_load_and_threads(void)
             CHECK_INT(forest_predict(f, &x, pa), 0);
             CHECK_INT(forest_predict(h, &x, pb), 0);
             CHECK_MEM(pa, x.nrows * k * sizeof *pa, pb, x.nrows * k * sizeof *pb);
-            struct tree_pool *pool = NULL; /* rows shared among threads: the same outputs */
-            CHECK_INT(tree_pool_create(2, &pool), 0);
+            struct pool *pool = NULL; /* rows shared among threads: the same outputs */
+            CHECK_INT(pool_create(2, &pool), 0);
             memset(pb, 0, x.nrows * k * sizeof *pb);
             CHECK_INT(forest_predict_pool(h, &x, pool, pb), 0);
             CHECK_MEM(pa, x.nrows * k * sizeof *pa, pb, x.nrows * k * sizeof *pb);
-            tree_pool_free(pool);
+            pool_free(pool);
             for (size_t r = 0; cls && r < x.nrows; r++)
                 CHECK_NEAR(pa[3 * r] + pa[3 * r + 1] + pa[3 * r + 2], 1.0, 1e-12);
             free(pa);
@@ -327,7 +330,7 @@ static void test_save_load_and_threads(void)
         size_t node0 = 24 + 8 * 4 + 8;
         p[node0 + 8] = 0; /* node 0's left child := 0 */
         p[node0 + 9] = p[node0 + 10] = p[node0 + 11] = 0;
-        uint32_t crc = colstore_crc32c(0, p, b.len - 4);
+        uint32_t crc = crc32c(0, p, b.len - 4);
         for (int i = 0; i < 4; i++)
             p[b.len - 4 + (size_t)i] = (uint8_t)(crc >> (8 * i));
         CHECK_INT(forest_load(p, b.len, &h), AIOPS_ECORRUPT);
@@ -403,7 +406,7 @@ struct dataset {
 static int hash_test_row(size_t r)
 {
     uint64_t s = (42ull << 32) | r;
-    return tree_rand(&s) % 5 == 0;
+    return rand_splitmix64(&s) % 5 == 0;
 }
 
 static void dataset_free(struct dataset *d)

@@ -1,16 +1,19 @@
-/* Unit tests for lib/gbdt.c (and the tree and binning code under it): exact behaviour on
+/* Unit tests for lib/algo/gbdt.c (and the tree and binning code under it): exact behaviour on
  * tiny hand-made data, persistence, corruption, determinism, and quality against XGBoost
  * 1.7.4 on the shared datasets. */
+#include "core/bytes.h"
 #include "unit.h"
 
-#include "colstore.h"
-#include "err.h"
-#include "featureset.h"
-#include "gbdt.h"
-#include "ingest.h"
-#include "stats.h"
+#include "algo/gbdt.h"
+#include "core/array.h"
+#include "core/err.h"
+#include "core/pool.h"
+#include "core/rand.h"
+#include "data/colstore.h"
+#include "data/ingest.h"
+#include "math/stats.h"
+#include "ml/featureset.h"
 #include "testdata.h"
-#include "util.h"
 
 /* --- helpers ---------------------------------------------------------------------------- */
 
@@ -36,7 +39,7 @@ static void mat_free(struct fmatrix *m)
 static uint64_t rng_state = 12345;
 static double urand(void)
 {
-    return tree_rand_unit(&rng_state);
+    return rand_unit(&rng_state);
 }
 
 static struct gbdt *train_ok(const struct fmatrix *x, const double *y, const double *w,
@@ -501,7 +504,7 @@ static void test_load_refuses_corruption(void)
     for (size_t e = 0; e < ARRAY_LEN(edits); e++) {
         memcpy(p, b.data, b.len);
         put32(p + edits[e].off, edits[e].v);
-        put32(p + b.len - 4, colstore_crc32c(0, p, b.len - 4));
+        put32(p + b.len - 4, crc32c(0, p, b.len - 4));
         CHECK_INT(gbdt_load(p, b.len, &h), AIOPS_ECORRUPT);
         CHECK(h == NULL);
     }
@@ -530,8 +533,8 @@ static void test_same_model_whatever_the_threads(void)
         CHECK_INT(gbdt_save(b, &bb), 0);
         CHECK_MEM(ba.data, ba.len, bb.data, bb.len);
         /* predictions shared among threads equal the single-threaded ones */
-        struct tree_pool *pool = NULL;
-        CHECK_INT(tree_pool_create(3, &pool), 0);
+        struct pool *pool = NULL;
+        CHECK_INT(pool_create(3, &pool), 0);
         size_t n = x1.nrows;
         double *p1 = malloc(n * 2 * sizeof *p1), *p2 = malloc(n * 2 * sizeof *p2);
         CHECK_INT(gbdt_predict(a, &x1, p1), 0);
@@ -539,7 +542,7 @@ static void test_same_model_whatever_the_threads(void)
         CHECK_MEM(p1, n * 2 * sizeof *p1, p2, n * 2 * sizeof *p2);
         free(p1);
         free(p2);
-        tree_pool_free(pool);
+        pool_free(pool);
     }
     gbdt_free(a);
     gbdt_free(b);
@@ -663,7 +666,7 @@ struct dataset {
 static int hash_test_row(size_t r)
 {
     uint64_t s = (42ull << 32) | r;
-    return tree_rand(&s) % 5 == 0;
+    return rand_splitmix64(&s) % 5 == 0;
 }
 
 static void dataset_free(struct dataset *d)

@@ -1,6 +1,5 @@
 /* Unit tests for gateway/httpframe.c, ending with the framer wired into a real evhttp as
  * a bufferevent filter (the way the gateway uses it). */
-#include "unit.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -13,9 +12,10 @@
 #include <event2/http.h>
 
 #include "conn.h"
+#include "core/array.h"
+#include "core/buf.h"
 #include "httpframe.h"
-#include "buf.h"
-#include "util.h"
+#include "unit.h"
 
 #define SECRET "0123456789abcdef0123456789abcdef"
 

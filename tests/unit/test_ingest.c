@@ -1,14 +1,14 @@
-/* Unit tests for lib/ingest.c and lib/numparse.c: type inference on the real datasets under
+/* Unit tests for lib/data/ingest.c and lib/core/numparse.c: type inference on the real datasets under
  * shared/data beside the repository (see each SOURCE.md), target detection, warnings, the upload
  * summary JSON, and exact number parsing. */
-#include "unit.h"
-#include "testdata.h"
 
 #include <jansson.h>
 
-#include "err.h"
-#include "ingest.h"
-#include "numparse.h"
+#include "core/err.h"
+#include "core/numparse.h"
+#include "data/ingest.h"
+#include "testdata.h"
+#include "unit.h"
 
 #include <sys/stat.h>
 

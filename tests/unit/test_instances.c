@@ -1,11 +1,11 @@
-/* Unit tests for lib/instances.c: predict bodies read straight from JSON text agree with
+/* Unit tests for lib/ml/instances.c: predict bodies read straight from JSON text agree with
  * features_matrix_json on the same rows, and every way a body can be wrong is told apart. */
 #include "unit.h"
 
-#include "err.h"
-#include "featureset.h"
-#include "ingest.h"
-#include "instances.h"
+#include "core/err.h"
+#include "data/ingest.h"
+#include "ml/featureset.h"
+#include "ml/instances.h"
 
 /* color (categorical: red, blue), size (numeric), ok (boolean) */
 static struct feature_set fit(void)

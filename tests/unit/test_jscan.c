@@ -1,8 +1,8 @@
-/* Unit tests for lib/jscan.c: the token stream, escapes, numbers, skipping, and the error
+/* Unit tests for lib/core/jscan.c: the token stream, escapes, numbers, skipping, and the error
  * position/line/column that a client sees in a 400. */
 #include "unit.h"
 
-#include "jscan.h"
+#include "core/jscan.h"
 
 /* The tokens of text as one letter each ({}[]k s n t f z), "!" for an error. */
 static void tokens(const char *text, char *out, size_t cap)

@@ -1,9 +1,11 @@
-/* Unit tests for lib/jwt.c. */
+/* Unit tests for lib/http/jwt.c. */
 #include "unit.h"
 
-#include "err.h"
-#include "jwt.h"
-#include "util.h"
+#include "core/array.h"
+#include "core/crypto.h"
+#include "core/encode.h"
+#include "core/err.h"
+#include "http/jwt.h"
 
 static const char key[] = "test-secret-key-0123456789abcdef";
 #define KEYLEN (sizeof key - 1)

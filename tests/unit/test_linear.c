@@ -1,4 +1,4 @@
-/* Unit tests for lib/linear.c.
+/* Unit tests for lib/algo/linear.c.
  *
  * The reference coefficients come from scikit-learn 1.2.1 on the same synthetic data (the
  * generator below is reproduced bit for bit in Python), standardised the way linear.c does
@@ -54,9 +54,9 @@
  * softmax are compared to 1e-4, the closed-form ridge to 1e-9. */
 #include "unit.h"
 
-#include "buf.h"
-#include "err.h"
-#include "linear.h"
+#include "algo/linear.h"
+#include "core/buf.h"
+#include "core/err.h"
 
 #define N 300
 

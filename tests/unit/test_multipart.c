@@ -1,10 +1,10 @@
-/* Unit tests for lib/multipart.c. */
+/* Unit tests for lib/http/multipart.c. */
 #include "unit.h"
 
-#include "buf.h"
-#include "err.h"
-#include "multipart.h"
-#include "util.h"
+#include "core/array.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "http/multipart.h"
 
 #define CURL_B "------------------------d74496d66958873e"
 #define CURL_CT "multipart/form-data; boundary=" CURL_B

@@ -1,16 +1,15 @@
-/* Unit tests for lib/profile.c: hand-built tables with known answers, then real datasets
- * through lib/ingest.c. Reference numbers come from pandas 1.5.3 / numpy 1.24.2
+/* Unit tests for lib/data/profile.c: hand-built tables with known answers, then real datasets
+ * through lib/data/ingest.c. Reference numbers come from pandas 1.5.3 / numpy 1.24.2
  * (/usr/bin/python3); each block quotes the expression. */
-#include "unit.h"
-#include "testdata.h"
 
 #include <jansson.h>
 
-#include "err.h"
-#include "ingest.h"
-#include "profile.h"
-#include "table.h"
-
+#include "core/err.h"
+#include "data/ingest.h"
+#include "data/profile.h"
+#include "data/table.h"
+#include "testdata.h"
+#include "unit.h"
 
 /* --- building tables by hand --------------------------------------------------------- */
 

@@ -1,14 +1,14 @@
-/* Unit tests for lib/prom.c. */
-#include "unit.h"
+/* Unit tests for lib/http/prom.c. */
 
 #include <pthread.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "err.h"
-#include "log.h"
-#include "prom.h"
-#include "util.h"
+#include "core/array.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "http/prom.h"
+#include "unit.h"
 
 static double uptime_fn(void *arg)
 {

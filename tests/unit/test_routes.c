@@ -1,7 +1,7 @@
-/* Unit tests for lib/routes.c: the route table and its matcher. */
+/* Unit tests for lib/rpc/routes.c: the route table and its matcher. */
 #include "unit.h"
 
-#include "routes.h"
+#include "rpc/routes.h"
 
 static const struct route *match(const char *method, const char *path, struct route_params *p,
                                  int *exists)

@@ -1,7 +1,7 @@
-/* Unit tests for lib/sort.c. */
+/* Unit tests for lib/math/sort.c. */
 #include "unit.h"
 
-#include "sort.h"
+#include "math/sort.h"
 
 static int cmp(const void *a, const void *b)
 {

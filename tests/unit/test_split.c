@@ -1,4 +1,4 @@
-/* Unit tests for lib/split.c. Reference splits from scikit-learn 1.2.1, computed with:
+/* Unit tests for lib/ml/split.c. Reference splits from scikit-learn 1.2.1, computed with:
  *
  * /usr/bin/python3 -c "
  * import numpy as np
@@ -16,8 +16,8 @@
  */
 #include "unit.h"
 
-#include "err.h"
-#include "split.h"
+#include "core/err.h"
+#include "ml/split.h"
 
 /* Every fold: ascending, disjoint train/test, in range; *cover counts test appearances. */
 static void check_fold_shape(const struct split_fold *f, size_t n, unsigned *cover)

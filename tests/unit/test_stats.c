@@ -1,4 +1,4 @@
-/* Unit tests for lib/stats.c.
+/* Unit tests for lib/math/stats.c.
  *
  * Reference values come from numpy 1.24.2 / pandas 1.5.3 (/usr/bin/python3); each block
  * says the expression that produced them. lcg(n, seed) below is reproduced in Python as
@@ -10,9 +10,9 @@
  * (exact in doubles, so both sides see identical data). */
 #include "unit.h"
 
-#include "err.h"
-#include "sort.h"
-#include "stats.h"
+#include "core/err.h"
+#include "math/sort.h"
+#include "math/stats.h"
 
 static void lcg(double *out, size_t n, uint64_t seed)
 {

@@ -1,9 +1,13 @@
-/* Unit tests for lib/buf.c and lib/util.c. */
+/* Unit tests for lib/core/buf.c and lib/core/util.c. */
 #include "unit.h"
 
-#include "buf.h"
-#include "err.h"
-#include "util.h"
+#include "core/array.h"
+#include "core/buf.h"
+#include "core/crypto.h"
+#include "core/encode.h"
+#include "core/err.h"
+#include "core/time.h"
+#include "http/token.h"
 
 static void test_buf_grows_and_terminates(void)
 {

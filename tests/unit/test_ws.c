@@ -1,13 +1,13 @@
 /* Unit tests for gateway/ws.c: a tiny client-side frame encoder drives the engine and a
  * server-frame parser checks what it writes. */
-#include "unit.h"
 
 #include <event2/buffer.h>
 
+#include "core/array.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "unit.h"
 #include "ws.h"
-#include "buf.h"
-#include "err.h"
-#include "util.h"
 
 /* ---- client side ------------------------------------------------------------------------ */
 

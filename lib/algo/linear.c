@@ -1,0 +1,1465 @@
+/* linear.c -- logistic, softmax and ridge regression with their own preprocessing; an
+ * L-BFGS solver; closed-form ridge through LAPACK (see linear.h). */
+
+#include "algo/linear.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/bytes.h"
+#include "core/err.h"
+#include "core/pool.h"
+#include "core/jsonx.h"
+#include "math/stats.h"
+
+/* LAPACK's Cholesky solve, exported by libopenblas (Debian ships no lapacke.h with it). The
+ * trailing length is gfortran's hidden length of the `uplo` string. */
+extern void dposv_(const char *uplo, const int *n, const int *nrhs, double *a, const int *lda,
+                   double *b, const int *ldb, int *info, size_t uplo_len);
+
+#define CODE_NONE UINT32_MAX
+#define MAX_COLS (1u << 20)
+#define MAX_NCAT (1u << 24)
+#define MAX_CLASSES 65536u
+#define PREDICT_BLOCK 4096
+/* Rows per unit of parallel work. Fixed, so that sums (added per chunk, then in chunk
+ * order) do not depend on the number of threads. */
+#define ROW_CHUNK 16384
+#define MAX_THREADS 64
+/* The per-iteration training AUC looks at most this many rows (see fit_metric). */
+#define METRIC_ROWS 200000
+
+struct linear {
+    enum linear_kind kind;
+    uint32_t nclass; /* values per predicted row: K, or 1 for regression */
+    uint32_t nout;   /* coefficient vectors: logistic 1, softmax K, regression 1 */
+    uint32_t ncols;  /* input columns */
+    int fit_intercept;
+    int iterations, converged;
+    double l2;
+    uint8_t *is_cat;      /* ncols */
+    uint32_t *ncat;       /* ncols; 0 for numeric columns */
+    double *mean, *scale; /* ncols; categorical columns: 0 and 1 */
+    double *theta;        /* nout * q: per output c at theta + c * q: the numeric block
+                             (nnum), the one-hot blocks (pc), the intercept */
+    /* derived from is_cat / ncat (linear_derive) */
+    uint32_t nnum, ncatcols;
+    uint32_t *num_cols; /* nnum: the input column of each numeric slot */
+    uint32_t *cat_cols; /* ncatcols */
+    size_t *cat_off;    /* ncatcols: start of the column's one-hot block after nnum */
+    size_t pc, q;       /* one-hot width; coefficients per output (nnum + pc + 1) */
+};
+
+static void seterr(char *err, size_t errsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errsz, const char *fmt, ...)
+{
+    if (err == NULL || errsz == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errsz, fmt, ap);
+    va_end(ap);
+}
+
+void linear_free(struct linear *m)
+{
+    if (m == NULL)
+        return;
+    free(m->is_cat);
+    free(m->ncat);
+    free(m->mean);
+    free(m->scale);
+    free(m->theta);
+    free(m->num_cols);
+    free(m->cat_cols);
+    free(m->cat_off);
+    free(m);
+}
+
+/* Fills the derived layout; AIOPS_ETOOBIG past LINEAR_MAX_COEFS. */
+static int linear_derive(struct linear *m)
+{
+    uint32_t nnum = 0, ncc = 0;
+    for (uint32_t j = 0; j < m->ncols; j++) {
+        if (m->is_cat[j])
+            ncc++;
+        else
+            nnum++;
+    }
+    m->nnum = nnum;
+    m->ncatcols = ncc;
+    m->num_cols = malloc((nnum ? nnum : 1) * sizeof *m->num_cols);
+    m->cat_cols = malloc((ncc ? ncc : 1) * sizeof *m->cat_cols);
+    m->cat_off = malloc((ncc ? ncc : 1) * sizeof *m->cat_off);
+    if (m->num_cols == NULL || m->cat_cols == NULL || m->cat_off == NULL)
+        return AIOPS_ENOMEM;
+    size_t pc = 0;
+    for (uint32_t j = 0, a = 0, d = 0; j < m->ncols; j++) {
+        if (m->is_cat[j]) {
+            m->cat_cols[a] = j;
+            m->cat_off[a++] = pc;
+            pc += m->ncat[j];
+        } else {
+            m->num_cols[d++] = j;
+        }
+    }
+    m->pc = pc;
+    m->q = (size_t)nnum + pc + 1;
+    if (m->q > LINEAR_MAX_COEFS || m->q * m->nout > LINEAR_MAX_COEFS)
+        return AIOPS_ETOOBIG;
+    return 0;
+}
+
+size_t linear_num_features(const struct linear *m)
+{
+    return m->ncols;
+}
+
+size_t linear_outputs(const struct linear *m)
+{
+    return m->nclass;
+}
+
+enum linear_kind linear_get_kind(const struct linear *m)
+{
+    return m->kind;
+}
+
+void linear_fit_info(const struct linear *m, int *iterations, int *converged)
+{
+    if (iterations != NULL)
+        *iterations = m->iterations;
+    if (converged != NULL)
+        *converged = m->converged;
+}
+
+void linear_params_default(struct linear_params *p, enum linear_kind kind)
+{
+    memset(p, 0, sizeof *p);
+    p->kind = kind;
+    p->num_class = kind == LINEAR_SOFTMAX ? 3 : kind == LINEAR_LOGISTIC ? 2 : 0;
+    p->l2 = 1.0;
+    p->max_iter = 100;
+    p->tol = 1e-4;
+    p->fit_intercept = 1;
+    p->threads = 0;
+}
+
+/* The category code of a stored value, or CODE_NONE (missing, unseen, not a code). */
+static inline uint32_t code_of(double v, uint32_t ncat)
+{
+    if (v >= 0 && v < (double)ncat) {
+        uint32_t c = (uint32_t)v;
+        if ((double)c == v)
+            return c;
+    }
+    return CODE_NONE;
+}
+
+/* Keeps v inside +-1e300: finite, and far enough from DBL_MAX that differences of two such
+ * values stay finite (NaN -> 0). Extreme inputs then give extreme but well-defined
+ * predictions instead of inf - inf = NaN. */
+static inline double clampv(double v)
+{
+    return v > 1e300 ? 1e300 : v < -1e300 ? -1e300 : v == v ? v : 0.0;
+}
+
+/* The standardised value of a numeric input: missing (and non-finite) -> the mean -> 0. */
+static inline double std_of(double v, double mean, double scale)
+{
+    return isfinite(v) ? clampv((v - mean) / scale) : 0.0;
+}
+
+static inline double sigmoid(double x)
+{
+    double e = exp(-fabs(x));
+    return (x >= 0 ? 1.0 : e) / (1.0 + e);
+}
+
+static int resolve_threads(int threads)
+{
+    if (threads <= 0)
+        threads = pool_cpus();
+    return threads < MAX_THREADS ? threads : MAX_THREADS;
+}
+
+/* --- L-BFGS --------------------------------------------------------------------------- */
+
+/* Returns the objective at x and writes its gradient into g. */
+typedef double (*lbfgs_fn)(void *ctx, const double *x, double *g);
+/* Called after each iteration (the last evaluation was at the new point); non-zero stops. */
+typedef int (*lbfgs_iter_fn)(void *ctx, int iteration, double f);
+
+#define LBFGS_M 10
+#define LBFGS_MAXLS 20
+/* scipy's L-BFGS-B default ftol (factr * epsmch): the relative-reduction stopping test */
+#define LBFGS_FTOL 2.2204460492503131e-09
+
+struct lbfgs_ls {
+    size_t dim;
+    const double *x, *d;
+    double *xt, *gt;
+    lbfgs_fn fn;
+    void *ctx;
+    double last_a; /* the step of the last evaluation (whose gradient is in gt) */
+};
+
+static double dot(const double *a, const double *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+static double ls_eval(struct lbfgs_ls *L, double a, double *dphi)
+{
+    for (size_t i = 0; i < L->dim; i++)
+        L->xt[i] = L->x[i] + a * L->d[i];
+    double f = L->fn(L->ctx, L->xt, L->gt);
+    *dphi = dot(L->gt, L->d, L->dim);
+    L->last_a = a;
+    return isnan(f) ? INFINITY : f;
+}
+
+/* The minimiser of the cubic through (a, fa, da) and (b, fb, db), kept inside the middle
+ * 80% of the interval; bisection when the cubic is of no use. */
+static double cubic_step(double a, double fa, double da, double b, double fb, double db)
+{
+    double lo = a < b ? a : b, hi = a < b ? b : a, w = hi - lo;
+    double d1 = da + db - 3 * (fa - fb) / (a - b);
+    double disc = d1 * d1 - da * db;
+    double t = NAN;
+    if (disc >= 0 && isfinite(disc)) {
+        double d2 = (b > a ? 1 : -1) * sqrt(disc);
+        t = b - (b - a) * (db + d2 - d1) / (db - da + 2 * d2);
+    }
+    if (!(t >= lo + 0.1 * w && t <= hi - 0.1 * w))
+        t = lo + 0.5 * w;
+    return t;
+}
+
+/* The rounding noise of an objective near f0 (a sum over many rows): changes below it are
+ * not measurable, so the sufficient-decrease test allows them (the "approximate Wolfe"
+ * idea of Hager & Zhang); near the optimum the step is then judged by the slope alone. */
+static double ls_noise(double f0)
+{
+    return 1e-13 * fmax(fabs(f0), 1.0);
+}
+
+/* Nocedal & Wright's zoom (algorithm 3.6) between lo (sufficient decrease holds) and hi. */
+static int ls_zoom(struct lbfgs_ls *L, double f0, double dphi0, double lo, double flo, double dlo,
+                   double hi, double fhi, double dhi, int evals, double *a_out, double *f_out)
+{
+    const double c1 = 1e-4, c2 = 0.9, feps = ls_noise(f0);
+    while (evals < LBFGS_MAXLS && fabs(hi - lo) > 1e-16 * (fabs(lo) > 1 ? fabs(lo) : 1)) {
+        double a = cubic_step(lo, flo, dlo, hi, fhi, dhi);
+        double dphi, f = ls_eval(L, a, &dphi);
+        evals++;
+        if (!(f <= f0 + c1 * a * dphi0 + feps) || f >= flo) {
+            hi = a;
+            fhi = f;
+            dhi = dphi;
+        } else {
+            if (fabs(dphi) <= -c2 * dphi0) {
+                *a_out = a;
+                *f_out = f;
+                return 0;
+            }
+            if (dphi * (hi - lo) >= 0) {
+                hi = lo;
+                fhi = flo;
+                dhi = dlo;
+            }
+            lo = a;
+            flo = f;
+            dlo = dphi;
+        }
+    }
+    /* no point met the curvature condition: take the best decrease seen */
+    if (lo > 0 && flo < f0) {
+        *a_out = lo;
+        *f_out = flo;
+        return 0;
+    }
+    return -1;
+}
+
+/* A step along d meeting the strong Wolfe conditions (c1 = 1e-4, c2 = 0.9), starting at a1
+ * and doubling while the slope stays negative. 0 and the step in *a_out, or -1. */
+static int line_search(struct lbfgs_ls *L, double f0, double dphi0, double a1, double *a_out,
+                       double *f_out)
+{
+    const double c1 = 1e-4, c2 = 0.9, feps = ls_noise(f0);
+    double a_prev = 0, f_prev = f0, d_prev = dphi0, a = a1;
+    for (int evals = 1;; evals++) {
+        double dphi, f = ls_eval(L, a, &dphi);
+        if (!(f <= f0 + c1 * a * dphi0 + feps) || (evals > 1 && f >= f_prev))
+            return ls_zoom(L, f0, dphi0, a_prev, f_prev, d_prev, a, f, dphi, evals, a_out, f_out);
+        if (fabs(dphi) <= -c2 * dphi0 || evals >= LBFGS_MAXLS) {
+            *a_out = a;
+            *f_out = f;
+            return 0;
+        }
+        if (dphi >= 0)
+            return ls_zoom(L, f0, dphi0, a, f, dphi, a_prev, f_prev, d_prev, evals, a_out, f_out);
+        a_prev = a;
+        f_prev = f;
+        d_prev = dphi;
+        a *= 2;
+    }
+}
+
+struct lbfgs_result {
+    int iterations, converged, canceled;
+    double f;
+};
+
+static double max_abs(const double *g, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double a = fabs(g[i]);
+        m = a > m ? a : m;
+    }
+    return m;
+}
+
+/* Minimises fn from x (updated in place) until max |g| <= gtol, an iteration lowers f by
+ * less than ftol relative to it, or max_iter iterations. AIOPS_ENOMEM, or AIOPS_EINVAL when
+ * the objective is not finite at the start. */
+static int lbfgs_minimize(size_t dim, double *x, lbfgs_fn fn, lbfgs_iter_fn on_iter, void *ctx,
+                          int max_iter, double gtol, double ftol, struct lbfgs_result *res)
+{
+    memset(res, 0, sizeof *res);
+    size_t m = LBFGS_M;
+    double *mem = malloc((4 + 2 * m) * dim * sizeof *mem);
+    double rho[LBFGS_M], alpha[LBFGS_M];
+    if (mem == NULL)
+        return AIOPS_ENOMEM;
+    double *g = mem, *d = g + dim, *xt = d + dim, *gt = xt + dim, *S = gt + dim, *Y = S + m * dim;
+    double f = fn(ctx, x, g);
+    if (!isfinite(f)) {
+        free(mem);
+        return AIOPS_EINVAL;
+    }
+    size_t nhist = 0, head = 0; /* the newest pair is at head - 1 (mod m) */
+    int it = 0, converged = max_abs(g, dim) <= gtol, restarted = 0;
+    struct lbfgs_ls L = {dim, x, d, xt, gt, fn, ctx, 0};
+    while (!converged && it < max_iter) {
+        /* d = -H g by the two-loop recursion */
+        memcpy(d, g, dim * sizeof *d);
+        for (size_t k = 0; k < nhist; k++) {
+            size_t i = (head + m - 1 - k) % m;
+            alpha[i] = rho[i] * dot(S + i * dim, d, dim);
+            cblas_daxpy((int)dim, -alpha[i], Y + i * dim, 1, d, 1);
+        }
+        if (nhist > 0) {
+            size_t i = (head + m - 1) % m;
+            double yy = dot(Y + i * dim, Y + i * dim, dim);
+            cblas_dscal((int)dim, 1.0 / (rho[i] * yy), d, 1);
+        }
+        for (size_t k = nhist; k-- > 0;) {
+            size_t i = (head + m - 1 - k) % m;
+            double beta = rho[i] * dot(Y + i * dim, d, dim);
+            cblas_daxpy((int)dim, alpha[i] - beta, S + i * dim, 1, d, 1);
+        }
+        for (size_t i = 0; i < dim; i++)
+            d[i] = -d[i];
+        double gd = dot(g, d, dim);
+        if (!(gd < 0)) { /* not a descent direction: restart from steepest descent */
+            nhist = 0;
+            for (size_t i = 0; i < dim; i++)
+                d[i] = -g[i];
+            gd = -dot(g, g, dim);
+        }
+        /* scipy's first step has unit length; later ones try the quasi-Newton step */
+        double a0 = nhist == 0 ? 1.0 / sqrt(-gd) : 1.0, a, fnew;
+        if (line_search(&L, f, gd, a0, &a, &fnew) != 0) {
+            if (nhist > 0 && !restarted) {
+                nhist = 0; /* retry once from steepest descent */
+                restarted = 1;
+                continue;
+            }
+            break; /* no progress possible along any direction tried: stop */
+        }
+        restarted = 0;
+        if (L.last_a != a) /* the accepted step was not the last evaluated */
+            fnew = ls_eval(&L, a, &(double){0});
+        /* the new correction pair, kept only when the curvature is positive */
+        double *s = S + head * dim, *yv = Y + head * dim;
+        for (size_t i = 0; i < dim; i++) {
+            s[i] = xt[i] - x[i];
+            yv[i] = gt[i] - g[i];
+        }
+        double sy = dot(s, yv, dim), yy = dot(yv, yv, dim);
+        if (sy > DBL_EPSILON * yy && sy > 0) {
+            rho[head] = 1.0 / sy;
+            head = (head + 1) % m;
+            nhist += nhist < m;
+        }
+        double fold = f;
+        memcpy(x, xt, dim * sizeof *x);
+        memcpy(g, gt, dim * sizeof *g);
+        f = fnew;
+        it++;
+        if (on_iter != NULL && on_iter(ctx, it, f) != 0) {
+            res->canceled = 1;
+            break;
+        }
+        double scale = fmax(fmax(fabs(fold), fabs(f)), 1.0);
+        if (max_abs(g, dim) <= gtol || (fold - f) <= ftol * scale)
+            converged = 1;
+    }
+    res->iterations = it;
+    res->converged = converged;
+    res->f = f;
+    free(mem);
+    return 0;
+}
+
+/* --- the training problem --------------------------------------------------------------- */
+
+struct fit {
+    struct linear *m;
+    size_t n;         /* rows used: with a target and a positive weight */
+    double *Z;        /* n x nnum, column-major, standardised (NULL in direct mode) */
+    const double *X;  /* direct mode: the input matrix itself (n x nnum, every row used, every
+                         column numeric and finite), the standardisation folded into the
+                         coefficients: no copy */
+    double *v, *graw; /* direct mode: nnum x nout scratch (raw-scale coefficients, X'R) */
+    uint32_t *codes;  /* ncatcols x n (CODE_NONE: no one-hot) */
+    double *y, *w;    /* n */
+    double sw;        /* sum of weights */
+    double *M, *R;    /* n x nout: margins and weighted residuals of the last evaluation */
+    uint8_t *y01;     /* binary: the class as 0/1 for the AUC */
+    double data_loss; /* of the last evaluation, unpenalised */
+    double *partial;  /* per row chunk: its share of a sum */
+    size_t nchunks;
+    int threads;
+    struct pool *pool; /* the row loops' threads (NULL: started per loop) */
+    int total; /* iterations announced to progress */
+    train_progress_fn progress;
+    void *arg;
+};
+
+/* M = margins of every row for theta (intercept, numeric block by BLAS, one-hot by code). */
+static void fit_margins(struct fit *F, const double *theta)
+{
+    const struct linear *m = F->m;
+    size_t n = F->n, q = m->q, nout = m->nout, nnum = m->nnum;
+    if (F->X != NULL) {
+        /* b + sum_d theta_d (x_d - mean_d) / scale_d = b' + x . v */
+        for (size_t c = 0; c < nout; c++) {
+            double b = theta[c * q + q - 1];
+            for (size_t d = 0; d < nnum; d++) {
+                double v = theta[c * q + d] / m->scale[d];
+                F->v[c * nnum + d] = v;
+                b -= v * m->mean[d];
+            }
+            double *Mc = F->M + c * n;
+            for (size_t i = 0; i < n; i++)
+                Mc[i] = b;
+        }
+        if (nout == 1)
+            cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, (int)nnum, 1.0, F->X, (int)n, F->v, 1,
+                        1.0, F->M, 1);
+        else
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)nout, (int)nnum,
+                        1.0, F->X, (int)n, F->v, (int)nnum, 1.0, F->M, (int)n);
+        return;
+    }
+    for (size_t c = 0; c < nout; c++) {
+        double b = theta[c * q + q - 1];
+        double *Mc = F->M + c * n;
+        for (size_t i = 0; i < n; i++)
+            Mc[i] = b;
+    }
+    if (nnum > 0) {
+        if (nout == 1)
+            cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, (int)nnum, 1.0, F->Z, (int)n, theta, 1,
+                        1.0, F->M, 1);
+        else
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)nout, (int)nnum,
+                        1.0, F->Z, (int)n, theta, (int)q, 1.0, F->M, (int)n);
+    }
+    for (size_t a = 0; a < m->ncatcols; a++) {
+        const uint32_t *code = F->codes + a * n;
+        size_t off = nnum + m->cat_off[a];
+        for (size_t c = 0; c < nout; c++) {
+            const double *t = theta + c * q + off;
+            double *Mc = F->M + c * n;
+            for (size_t i = 0; i < n; i++)
+                if (code[i] != CODE_NONE)
+                    Mc[i] += t[code[i]];
+        }
+    }
+}
+
+/* g = the gradient of the data term given the residuals R, plus the penalty's. */
+static double fit_gradient(struct fit *F, const double *theta, double *g)
+{
+    const struct linear *m = F->m;
+    size_t n = F->n, q = m->q, nout = m->nout, nnum = m->nnum;
+    if (F->X != NULL) {
+        /* d/dtheta_d = sum_i r_i (x_id - mean_d) / scale_d = ((X'R)_d - mean_d sum r) / scale_d */
+        if (nout == 1)
+            cblas_dgemv(CblasColMajor, CblasTrans, (int)n, (int)nnum, 1.0, F->X, (int)n, F->R, 1,
+                        0.0, F->graw, 1);
+        else
+            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)nnum, (int)nout, (int)n, 1.0,
+                        F->X, (int)n, F->R, (int)n, 0.0, F->graw, (int)nnum);
+        for (size_t c = 0; c < nout; c++) {
+            const double *Rc = F->R + c * n;
+            double sr = 0;
+            for (size_t i = 0; i < n; i++)
+                sr += Rc[i];
+            for (size_t d = 0; d < nnum; d++)
+                g[c * q + d] = (F->graw[c * nnum + d] - m->mean[d] * sr) / m->scale[d];
+            g[c * q + q - 1] = m->fit_intercept ? sr : 0;
+        }
+    } else if (nnum > 0) {
+        if (nout == 1)
+            cblas_dgemv(CblasColMajor, CblasTrans, (int)n, (int)nnum, 1.0, F->Z, (int)n, F->R, 1,
+                        0.0, g, 1);
+        else
+            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)nnum, (int)nout, (int)n, 1.0,
+                        F->Z, (int)n, F->R, (int)n, 0.0, g, (int)q);
+    }
+    for (size_t c = 0; c < nout && F->X == NULL; c++) {
+        double *gc = g + c * q;
+        const double *Rc = F->R + c * n;
+        memset(gc + nnum, 0, (q - nnum) * sizeof *gc);
+        for (size_t a = 0; a < m->ncatcols; a++) {
+            const uint32_t *code = F->codes + a * n;
+            double *ga = gc + nnum + m->cat_off[a];
+            for (size_t i = 0; i < n; i++)
+                if (code[i] != CODE_NONE)
+                    ga[code[i]] += Rc[i];
+        }
+        if (m->fit_intercept) {
+            double s = 0;
+            for (size_t i = 0; i < n; i++)
+                s += Rc[i];
+            gc[q - 1] = s;
+        }
+    }
+    /* the penalty l2 / 2 ||beta||^2 over everything but the intercepts */
+    double pen = 0;
+    for (size_t c = 0; c < nout; c++) {
+        const double *tc = theta + c * q;
+        double *gc = g + c * q;
+        for (size_t j = 0; j + 1 < q; j++) {
+            pen += tc[j] * tc[j];
+            gc[j] += m->l2 * tc[j];
+        }
+    }
+    return 0.5 * m->l2 * pen;
+}
+
+/* The loss of rows [lo, hi) into F->partial[chunk], their weighted residuals into R. */
+static void objective_rows(void *ctx, int tid, size_t chunk)
+{
+    (void)tid;
+    struct fit *F = ctx;
+    const struct linear *m = F->m;
+    size_t n = F->n, K = m->nout, lo = chunk * ROW_CHUNK;
+    size_t hi = lo + ROW_CHUNK < n ? lo + ROW_CHUNK : n;
+    double loss = 0;
+    if (m->kind == LINEAR_LOGISTIC) {
+        for (size_t i = lo; i < hi; i++) {
+            /* one exp serves both ln(1 + e^z) and the sigmoid, without overflow */
+            double z = F->M[i], y = F->y[i], w = F->w[i];
+            double e = exp(-fabs(z)), p = (z >= 0 ? 1.0 : e) / (1.0 + e);
+            loss += w * ((z > 0 ? z : 0) + log1p(e) - y * z);
+            F->R[i] = w * (p - y);
+        }
+    } else if (m->kind == LINEAR_SOFTMAX) {
+        for (size_t i = lo; i < hi; i++) {
+            double mx = -INFINITY, sum = 0, w = F->w[i];
+            for (size_t c = 0; c < K; c++)
+                mx = F->M[c * n + i] > mx ? F->M[c * n + i] : mx;
+            for (size_t c = 0; c < K; c++) {
+                double e = exp(F->M[c * n + i] - mx);
+                F->R[c * n + i] = e;
+                sum += e;
+            }
+            size_t yi = (size_t)F->y[i];
+            loss += w * (log(sum) + mx - F->M[yi * n + i]);
+            for (size_t c = 0; c < K; c++)
+                F->R[c * n + i] = w * (F->R[c * n + i] / sum - (double)(c == yi));
+        }
+    } else {
+        for (size_t i = lo; i < hi; i++) {
+            double r = F->M[i] - F->y[i], w = F->w[i];
+            loss += 0.5 * w * r * r;
+            F->R[i] = w * r;
+        }
+    }
+    F->partial[chunk] = loss;
+}
+
+static double fit_objective(void *ctx, const double *theta, double *g)
+{
+    struct fit *F = ctx;
+    fit_margins(F, theta);
+    pool_for(F->pool, F->threads, F->nchunks, objective_rows, F);
+    double loss = 0;
+    for (size_t c = 0; c < F->nchunks; c++)
+        loss += F->partial[c];
+    F->data_loss = loss;
+    return loss + fit_gradient(F, theta, g);
+}
+
+/* The training metric from the margins of the last evaluation (NaN when undefined). */
+static double fit_metric(struct fit *F)
+{
+    const struct linear *m = F->m;
+    size_t n = F->n;
+    if (m->kind == LINEAR_LOGISTIC) {
+        /* an exact AUC sorts every row; past METRIC_ROWS rows it is taken over evenly spaced
+         * rows, which is plenty for a progress display and keeps it from doubling the
+         * iteration time */
+        double auc = NAN;
+        if (n <= METRIC_ROWS)
+            return stats_roc_auc(F->M, F->y01, n, &auc) == 0 ? auc : NAN;
+        size_t stride = (n + METRIC_ROWS - 1) / METRIC_ROWS, k = 0;
+        double *sc = malloc((n / stride + 1) * sizeof *sc);
+        uint8_t *yy = malloc(n / stride + 1);
+        if (sc != NULL && yy != NULL) {
+            for (size_t i = 0; i < n; i += stride, k++) {
+                sc[k] = F->M[i];
+                yy[k] = F->y01[i];
+            }
+            if (stats_roc_auc(sc, yy, k, &auc) != 0)
+                auc = NAN;
+        }
+        free(sc);
+        free(yy);
+        return auc;
+    }
+    if (m->kind == LINEAR_SOFTMAX) {
+        double hit = 0;
+        for (size_t i = 0; i < n; i++) {
+            size_t best = 0;
+            for (size_t c = 1; c < m->nout; c++)
+                if (F->M[c * n + i] > F->M[best * n + i])
+                    best = c;
+            hit += F->w[i] * (double)(best == (size_t)F->y[i]);
+        }
+        return hit / F->sw;
+    }
+    return sqrt(2 * F->data_loss / F->sw);
+}
+
+static int fit_report(struct fit *F, int iteration, int total)
+{
+    if (F->progress == NULL)
+        return 0;
+    const struct linear *m = F->m;
+    struct train_progress p = {
+        .iteration = iteration,
+        .total = total,
+        .train_loss =
+            m->kind == LINEAR_REGRESSION ? 2 * F->data_loss / F->sw : F->data_loss / F->sw,
+        .valid_loss = NAN,
+        .train_metric = fit_metric(F),
+        .valid_metric = NAN,
+        .metric_name = m->kind == LINEAR_LOGISTIC  ? "auc"
+                       : m->kind == LINEAR_SOFTMAX ? "accuracy"
+                                                   : "rmse",
+    };
+    return F->progress(F->arg, &p);
+}
+
+static int fit_on_iter(void *ctx, int iteration, double f)
+{
+    struct fit *F = ctx;
+    (void)f;
+    return fit_report(F, iteration, F->total);
+}
+
+/* Ridge by the normal equations of the centred problem (see linear.h); 0, AIOPS_ENOMEM or
+ * AIOPS_EINVAL when the system is singular. */
+static int ridge_closed_form(struct fit *F, double *theta, char *err, size_t errsz)
+{
+    const struct linear *m = F->m;
+    size_t n = F->n, nnum = m->nnum, p = nnum + m->pc;
+    if (p == 0) { /* intercept only */
+        double sy = 0;
+        for (size_t i = 0; i < n; i++)
+            sy += F->w[i] * F->y[i];
+        theta[0] = m->fit_intercept ? sy / F->sw : 0;
+        return 0;
+    }
+    double *A = calloc(p * p, sizeof *A), *b = calloc(p, sizeof *b), *s = calloc(p, sizeof *s);
+    double *wy = malloc(n * sizeof *wy), *blk = NULL;
+    int rc = 0, unit = 1;
+    if (A == NULL || b == NULL || s == NULL || wy == NULL) {
+        rc = AIOPS_ENOMEM;
+        goto done;
+    }
+    double sy = 0;
+    for (size_t i = 0; i < n; i++) {
+        wy[i] = F->w[i] * F->y[i];
+        sy += wy[i];
+        unit &= F->w[i] == 1.0;
+    }
+    if (nnum > 0) {
+        /* numeric x numeric: Z' W Z, by blocks of sqrt(w)-scaled rows unless unweighted */
+        if (unit) {
+            cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)nnum, (int)n, 1.0, F->Z, (int)n,
+                        0.0, A, (int)p);
+        } else {
+            size_t B = 1024;
+            if ((blk = malloc(B * nnum * sizeof *blk)) == NULL) {
+                rc = AIOPS_ENOMEM;
+                goto done;
+            }
+            for (size_t r0 = 0; r0 < n; r0 += B) {
+                size_t nb = n - r0 < B ? n - r0 : B;
+                for (size_t d = 0; d < nnum; d++)
+                    for (size_t i = 0; i < nb; i++)
+                        blk[d * nb + i] = sqrt(F->w[r0 + i]) * F->Z[d * n + r0 + i];
+                cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)nnum, (int)nb, 1.0, blk,
+                            (int)nb, 1.0, A, (int)p);
+            }
+        }
+        cblas_dgemv(CblasColMajor, CblasTrans, (int)n, (int)nnum, 1.0, F->Z, (int)n, F->w, 1, 0.0,
+                    s, 1);
+        cblas_dgemv(CblasColMajor, CblasTrans, (int)n, (int)nnum, 1.0, F->Z, (int)n, wy, 1, 0.0, b,
+                    1);
+    }
+    /* one-hot columns: their sums, their products with the numeric block and with each
+     * other (indexes of a later column are larger, so everything lands in the upper half) */
+    for (size_t a = 0; a < m->ncatcols; a++) {
+        const uint32_t *ca = F->codes + a * n;
+        size_t oa = nnum + m->cat_off[a];
+        for (size_t i = 0; i < n; i++) {
+            if (ca[i] == CODE_NONE)
+                continue;
+            size_t k = oa + ca[i];
+            s[k] += F->w[i];
+            b[k] += wy[i];
+            A[k * p + k] += F->w[i];
+        }
+        for (size_t d = 0; d < nnum; d++) {
+            const double *zd = F->Z + d * n;
+            for (size_t i = 0; i < n; i++)
+                if (ca[i] != CODE_NONE)
+                    A[(oa + ca[i]) * p + d] += F->w[i] * zd[i];
+        }
+        for (size_t a2 = a + 1; a2 < m->ncatcols; a2++) {
+            const uint32_t *cb = F->codes + a2 * n;
+            size_t ob = nnum + m->cat_off[a2];
+            for (size_t i = 0; i < n; i++)
+                if (ca[i] != CODE_NONE && cb[i] != CODE_NONE)
+                    A[(ob + cb[i]) * p + oa + ca[i]] += F->w[i];
+        }
+    }
+    if (m->fit_intercept) { /* centre: an unpenalised intercept */
+        for (size_t c = 0; c < p; c++) {
+            for (size_t r = 0; r <= c; r++)
+                A[c * p + r] -= s[r] * s[c] / F->sw;
+            b[c] -= s[c] * sy / F->sw;
+        }
+    }
+    double dmax = 0;
+    for (size_t j = 0; j < p; j++)
+        dmax = A[j * p + j] > dmax ? A[j * p + j] : dmax;
+    /* l2 = 0 is nudged so that collinear one-hot blocks still solve (to a tiny-norm answer) */
+    double ridge = m->l2 > 0 ? m->l2 : 1e-10 * (dmax > 0 ? dmax : 1);
+    for (size_t j = 0; j < p; j++) {
+        if (!(A[j * p + j] > 1e-12 * dmax)) {
+            /* a column with no weight (a category never seen, a constant): coefficient 0 */
+            for (size_t r = 0; r < j; r++)
+                A[j * p + r] = 0;
+            for (size_t c = j + 1; c < p; c++)
+                A[c * p + j] = 0;
+            A[j * p + j] = 0;
+            b[j] = 0;
+        }
+        A[j * p + j] += ridge;
+    }
+    int ip = (int)p, one = 1, info = 0;
+    dposv_("U", &ip, &one, A, &ip, b, &ip, &info, 1);
+    if (info != 0) {
+        seterr(err, errsz, "ridge: the normal equations are singular (LAPACK dposv info %d)", info);
+        rc = AIOPS_EINVAL;
+        goto done;
+    }
+    memcpy(theta, b, p * sizeof *theta);
+    theta[p] = m->fit_intercept ? (sy - dot(s, b, p)) / F->sw : 0;
+done:
+    free(A);
+    free(b);
+    free(s);
+    free(wy);
+    free(blk);
+    return rc;
+}
+
+static void fit_free(struct fit *F)
+{
+    free(F->Z);
+    free(F->codes);
+    free(F->y);
+    free(F->w);
+    free(F->M);
+    free(F->R);
+    free(F->y01);
+    free(F->partial);
+    free(F->v);
+    free(F->graw);
+    pool_free(F->pool);
+}
+
+static int check_params(const struct linear_params *p, char *err, size_t errsz)
+{
+    if (p->kind != LINEAR_LOGISTIC && p->kind != LINEAR_SOFTMAX && p->kind != LINEAR_REGRESSION) {
+        seterr(err, errsz, "unknown linear model kind %d", (int)p->kind);
+        return AIOPS_EINVAL;
+    }
+    if (p->kind == LINEAR_SOFTMAX && (p->num_class < 2 || (unsigned)p->num_class > MAX_CLASSES)) {
+        seterr(err, errsz, "num_class must be in [2, %u], got %d", MAX_CLASSES, p->num_class);
+        return AIOPS_EINVAL;
+    }
+    if (!(p->l2 >= 0) || !isfinite(p->l2)) {
+        seterr(err, errsz, "l2 must be a finite number >= 0");
+        return AIOPS_EINVAL;
+    }
+    if (p->max_iter < 1 || p->max_iter > 1000000) {
+        seterr(err, errsz, "max_iter must be in [1, 1000000], got %d", p->max_iter);
+        return AIOPS_EINVAL;
+    }
+    if (!(p->tol >= 0) || !isfinite(p->tol)) {
+        seterr(err, errsz, "tol must be a finite number >= 0");
+        return AIOPS_EINVAL;
+    }
+    return 0;
+}
+
+struct prep {
+    struct fit *F;
+    const struct fmatrix *x;
+    const size_t *rows; /* the used rows; NULL when every row is used */
+    uint8_t *finite;    /* per numeric slot: 1 when every used value is finite */
+};
+
+/* The value of used row r in input column col. */
+static inline double used_value(const struct prep *P, const double *col, size_t r)
+{
+    return P->rows != NULL ? col[P->rows[r]] : col[r];
+}
+
+/* Numeric slot d: the weighted mean of the present values and the population std of the
+ * mean-imputed column (scikit-learn's SimpleImputer + StandardScaler). */
+static void column_stats(void *ctx, int tid, size_t d)
+{
+    (void)tid;
+    struct prep *P = ctx;
+    struct fit *F = P->F;
+    struct linear *m = F->m;
+    size_t n = F->n;
+    uint32_t j = m->num_cols[d];
+    const double *col = P->x->x + (size_t)j * P->x->nrows;
+    double sw = 0, sx = 0;
+    uint8_t fin = 1;
+    for (size_t r = 0; r < n; r++) {
+        double v = used_value(P, col, r);
+        if (isfinite(v)) {
+            sw += F->w[r];
+            sx += F->w[r] * v;
+        } else {
+            fin = 0;
+        }
+    }
+    double mean = sw > 0 ? sx / sw : 0, ss = 0;
+    if (!isfinite(mean))
+        mean = 0;
+    for (size_t r = 0; r < n; r++) {
+        double v = used_value(P, col, r);
+        if (isfinite(v))
+            ss += F->w[r] * (v - mean) * (v - mean);
+    }
+    double var = ss / F->sw, dn = (double)n;
+    /* scikit-learn's constant-feature test, then its near-zero scale rule */
+    double eps_mean = dn * mean * DBL_EPSILON;
+    double bound = dn * DBL_EPSILON * var + eps_mean * eps_mean;
+    double sd = sqrt(var);
+    if (var <= bound || sd < 10 * DBL_EPSILON || !isfinite(sd))
+        sd = 1.0;
+    m->mean[j] = mean;
+    m->scale[j] = sd;
+    P->finite[d] = fin;
+}
+
+/* Numeric slot d: its standardised copy in Z. */
+static void column_fill(void *ctx, int tid, size_t d)
+{
+    (void)tid;
+    struct prep *P = ctx;
+    struct fit *F = P->F;
+    const struct linear *m = F->m;
+    uint32_t j = m->num_cols[d];
+    const double *col = P->x->x + (size_t)j * P->x->nrows;
+    double *z = F->Z + d * F->n, mean = m->mean[j], sd = m->scale[j];
+    for (size_t r = 0; r < F->n; r++)
+        z[r] = std_of(used_value(P, col, r), mean, sd);
+}
+
+/* Direct mode (see struct fit) saves the copy when the gradient stays accurate without it:
+ * classifiers on all-numeric, finite inputs using every row, whose columns are not so far
+ * from zero relative to their spread that (X'R)_d - mean_d sum r cancels badly. */
+static int direct_ok(const struct fit *F, const struct prep *P)
+{
+    const struct linear *m = F->m;
+    if (m->kind == LINEAR_REGRESSION || m->ncatcols > 0 || m->nnum == 0 || P->rows != NULL)
+        return 0;
+    for (size_t d = 0; d < m->nnum; d++)
+        if (!P->finite[d] || fabs(m->mean[d]) > 1e4 * m->scale[d])
+            return 0;
+    return 1;
+}
+
+/* Selects the rows, fits the preprocessing and builds the standardised problem. */
+static int fit_prepare(struct fit *F, const struct fmatrix *x, const double *y, const double *w,
+                       char *err, size_t errsz)
+{
+    struct linear *m = F->m;
+    size_t N = x->nrows, K = m->nclass;
+    size_t n = 0;
+    for (size_t i = 0; i < N; i++) {
+        double wi = w ? w[i] : 1.0;
+        if (!(wi >= 0) || !isfinite(wi)) {
+            seterr(err, errsz, "row %zu: the sample weight must be a finite number >= 0", i);
+            return AIOPS_EINVAL;
+        }
+        if (isnan(y[i]) || wi == 0)
+            continue;
+        if (m->kind != LINEAR_REGRESSION &&
+            (!(y[i] >= 0 && y[i] < (double)K) || y[i] != floor(y[i]))) {
+            seterr(err, errsz, "row %zu: the target %g is not a class index in [0, %zu)", i, y[i],
+                   K);
+            return AIOPS_EINVAL;
+        }
+        if (m->kind == LINEAR_REGRESSION && !isfinite(y[i])) {
+            seterr(err, errsz, "row %zu: the target is not finite", i);
+            return AIOPS_EINVAL;
+        }
+        n++;
+    }
+    if (n == 0) {
+        seterr(err, errsz, "no training row has a target and a positive weight");
+        return AIOPS_EINVAL;
+    }
+    if (n >= INT_MAX) {
+        seterr(err, errsz, "too many training rows (%zu)", n);
+        return AIOPS_ETOOBIG;
+    }
+    F->n = n;
+    size_t nnum = m->nnum, nout = m->nout;
+    F->y = malloc(n * sizeof *F->y);
+    F->w = malloc(n * sizeof *F->w);
+    F->codes = malloc((m->ncatcols ? m->ncatcols * n : 1) * sizeof *F->codes);
+    F->M = malloc(nout * n * sizeof *F->M);
+    F->R = malloc(nout * n * sizeof *F->R);
+    size_t *rows = malloc(n * sizeof *rows);
+    if (!F->y || !F->w || !F->codes || !F->M || !F->R || !rows) {
+        free(rows);
+        return AIOPS_ENOMEM;
+    }
+    F->sw = 0;
+    for (size_t i = 0, r = 0; i < N; i++) {
+        double wi = w ? w[i] : 1.0;
+        if (isnan(y[i]) || wi == 0)
+            continue;
+        rows[r] = i;
+        F->y[r] = y[i];
+        F->w[r] = wi;
+        F->sw += wi;
+        r++;
+    }
+    F->nchunks = (n + ROW_CHUNK - 1) / ROW_CHUNK;
+    if ((F->partial = calloc(F->nchunks, sizeof *F->partial)) == NULL) {
+        free(rows);
+        return AIOPS_ENOMEM;
+    }
+    struct prep P = {F, x, n == N ? NULL : rows, malloc(nnum ? nnum : 1)};
+    if (P.finite == NULL) {
+        free(rows);
+        return AIOPS_ENOMEM;
+    }
+    pool_for(F->pool, F->threads, nnum, column_stats, &P);
+    if (direct_ok(F, &P)) {
+        F->X = x->x;
+        F->v = malloc(nnum * nout * sizeof *F->v);
+        F->graw = malloc(nnum * nout * sizeof *F->graw);
+    } else if ((F->Z = malloc((nnum ? nnum * n : 1) * sizeof *F->Z)) != NULL) {
+        pool_for(F->pool, F->threads, nnum, column_fill, &P);
+    }
+    free(P.finite);
+    if ((F->X != NULL && (F->v == NULL || F->graw == NULL)) || (F->X == NULL && F->Z == NULL)) {
+        free(rows);
+        return AIOPS_ENOMEM;
+    }
+    for (size_t a = 0; a < m->ncatcols; a++) {
+        uint32_t j = m->cat_cols[a];
+        const double *col = x->x + (size_t)j * N;
+        uint32_t *code = F->codes + a * n;
+        for (size_t r = 0; r < n; r++)
+            code[r] = code_of(col[rows[r]], m->ncat[j]);
+    }
+    free(rows);
+    if (m->kind == LINEAR_LOGISTIC) {
+        size_t npos = 0;
+        if ((F->y01 = malloc(n)) == NULL)
+            return AIOPS_ENOMEM;
+        for (size_t r = 0; r < n; r++) {
+            F->y01[r] = (uint8_t)(F->y[r] == 1);
+            npos += F->y01[r];
+        }
+        if (npos == 0 || npos == n) {
+            seterr(err, errsz,
+                   "logistic regression needs rows of both classes; only class %d "
+                   "has any",
+                   npos ? 1 : 0);
+            return AIOPS_EINVAL;
+        }
+    }
+    return 0;
+}
+
+int linear_train(const struct fmatrix *x, const double *y, const double *w,
+                 const struct linear_params *p, train_progress_fn progress, void *arg,
+                 struct linear **out, char *err, size_t errsz)
+{
+    *out = NULL;
+    seterr(err, errsz, "%s", "");
+    int rc = check_params(p, err, errsz);
+    if (rc != 0)
+        return rc;
+    if (x->ncols > MAX_COLS) {
+        seterr(err, errsz, "too many columns (%zu)", x->ncols);
+        return AIOPS_ETOOBIG;
+    }
+    struct linear *m = calloc(1, sizeof *m);
+    struct fit F = {0};
+    double *theta = NULL;
+    if (m == NULL)
+        return AIOPS_ENOMEM;
+    m->kind = p->kind;
+    m->nclass = p->kind == LINEAR_LOGISTIC  ? 2
+                : p->kind == LINEAR_SOFTMAX ? (uint32_t)p->num_class
+                                            : 1;
+    m->nout = p->kind == LINEAR_SOFTMAX ? m->nclass : 1;
+    m->ncols = (uint32_t)x->ncols;
+    m->fit_intercept = p->fit_intercept != 0;
+    m->l2 = p->l2;
+    size_t nc = x->ncols ? x->ncols : 1;
+    m->is_cat = calloc(nc, 1);
+    m->ncat = calloc(nc, sizeof *m->ncat);
+    m->mean = calloc(nc, sizeof *m->mean);
+    m->scale = calloc(nc, sizeof *m->scale);
+    if (!m->is_cat || !m->ncat || !m->mean || !m->scale) {
+        rc = AIOPS_ENOMEM;
+        goto fail;
+    }
+    for (size_t j = 0; j < x->ncols; j++) {
+        m->is_cat[j] = x->is_cat[j] != 0;
+        m->ncat[j] = m->is_cat[j] ? x->ncat[j] : 0;
+        m->scale[j] = 1;
+        if (m->ncat[j] > MAX_NCAT) {
+            seterr(err, errsz, "column %zu: too many categories (%u)", j, m->ncat[j]);
+            rc = AIOPS_ETOOBIG;
+            goto fail;
+        }
+    }
+    if ((rc = linear_derive(m)) != 0) {
+        if (rc == AIOPS_ETOOBIG)
+            seterr(err, errsz,
+                   "too many coefficients: one-hot encoding makes %zu per output, "
+                   "at most %u in all",
+                   m->q, LINEAR_MAX_COEFS);
+        goto fail;
+    }
+    F.m = m;
+    F.threads = resolve_threads(p->threads);
+    /* one pool for the run: the row loops run once per objective evaluation */
+    if (F.threads > 1 && pool_create(F.threads, &F.pool) != 0)
+        F.pool = NULL;
+    F.progress = progress;
+    F.arg = arg;
+    if ((rc = fit_prepare(&F, x, y, w, err, errsz)) != 0)
+        goto fail;
+    size_t dim = m->q * m->nout;
+    if ((theta = calloc(dim, sizeof *theta)) == NULL) {
+        rc = AIOPS_ENOMEM;
+        goto fail;
+    }
+    if (m->kind == LINEAR_REGRESSION && m->q - 1 <= LINEAR_MAX_CLOSED_FORM) {
+        if ((rc = ridge_closed_form(&F, theta, err, errsz)) != 0)
+            goto fail;
+        m->iterations = 0;
+        m->converged = 1;
+        double *g = malloc(dim * sizeof *g);
+        if (g == NULL) {
+            rc = AIOPS_ENOMEM;
+            goto fail;
+        }
+        fit_objective(&F, theta, g); /* the loss and margins for the report */
+        free(g);
+        if (fit_report(&F, 1, 1) != 0) {
+            rc = AIOPS_ECANCELED;
+            goto fail;
+        }
+    } else {
+        struct lbfgs_result res;
+        F.total = p->max_iter;
+        /* scipy's relative-reduction test as scikit-learn meets it for the classifiers; the
+         * L-BFGS ridge (no scikit-learn twin) runs to the gradient tolerance instead */
+        double ftol = m->kind == LINEAR_REGRESSION ? 0.0 : LBFGS_FTOL;
+        rc = lbfgs_minimize(dim, theta, fit_objective, fit_on_iter, &F, p->max_iter, p->tol, ftol,
+                            &res);
+        if (rc == AIOPS_EINVAL)
+            seterr(err, errsz, "the objective is not finite at the start");
+        if (rc != 0)
+            goto fail;
+        if (res.canceled) {
+            rc = AIOPS_ECANCELED;
+            goto fail;
+        }
+        m->iterations = res.iterations;
+        m->converged = res.converged;
+    }
+    if (!m->fit_intercept)
+        for (size_t c = 0; c < m->nout; c++)
+            theta[c * m->q + m->q - 1] = 0;
+    m->theta = theta;
+    fit_free(&F);
+    *out = m;
+    return 0;
+fail:
+    free(theta);
+    fit_free(&F);
+    linear_free(m);
+    return rc;
+}
+
+/* --- prediction ------------------------------------------------------------------------- */
+
+int linear_predict(const struct linear *m, const struct fmatrix *x, double *out)
+{
+    if (x->ncols != m->ncols)
+        return AIOPS_EINVAL;
+    for (size_t j = 0; j < x->ncols; j++)
+        if ((x->is_cat[j] != 0) != (m->is_cat[j] != 0))
+            return AIOPS_EINVAL;
+    size_t N = x->nrows, nnum = m->nnum, nout = m->nout, q = m->q, K = m->nclass;
+    size_t B = PREDICT_BLOCK;
+    double *Zb = malloc((nnum ? nnum : 1) * B * sizeof *Zb);
+    double *Mb = malloc(nout * B * sizeof *Mb);
+    if (Zb == NULL || Mb == NULL) {
+        free(Zb);
+        free(Mb);
+        return AIOPS_ENOMEM;
+    }
+    for (size_t r0 = 0; r0 < N; r0 += B) {
+        size_t nb = N - r0 < B ? N - r0 : B;
+        for (size_t d = 0; d < nnum; d++) {
+            uint32_t j = m->num_cols[d];
+            const double *col = x->x + (size_t)j * N + r0;
+            for (size_t i = 0; i < nb; i++)
+                Zb[d * nb + i] = std_of(col[i], m->mean[j], m->scale[j]);
+        }
+        for (size_t c = 0; c < nout; c++)
+            for (size_t i = 0; i < nb; i++)
+                Mb[c * nb + i] = m->theta[c * q + q - 1];
+        if (nnum > 0)
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)nout, (int)nnum,
+                        1.0, Zb, (int)nb, m->theta, (int)q, 1.0, Mb, (int)nb);
+        for (size_t a = 0; a < m->ncatcols; a++) {
+            uint32_t j = m->cat_cols[a];
+            const double *col = x->x + (size_t)j * N + r0;
+            size_t off = nnum + m->cat_off[a];
+            for (size_t i = 0; i < nb; i++) {
+                uint32_t k = code_of(col[i], m->ncat[j]);
+                if (k == CODE_NONE)
+                    continue;
+                for (size_t c = 0; c < nout; c++)
+                    Mb[c * nb + i] += m->theta[c * q + off + k];
+            }
+        }
+        for (size_t i = 0; i < nout * nb; i++)
+            Mb[i] = clampv(Mb[i]);
+        double *o = out + r0 * K;
+        if (m->kind == LINEAR_LOGISTIC) {
+            for (size_t i = 0; i < nb; i++) {
+                o[2 * i] = sigmoid(-Mb[i]);
+                o[2 * i + 1] = sigmoid(Mb[i]);
+            }
+        } else if (m->kind == LINEAR_SOFTMAX) {
+            for (size_t i = 0; i < nb; i++) {
+                double mx = -INFINITY, s = 0;
+                for (size_t c = 0; c < K; c++)
+                    mx = Mb[c * nb + i] > mx ? Mb[c * nb + i] : mx;
+                for (size_t c = 0; c < K; c++) {
+                    o[i * K + c] = exp(Mb[c * nb + i] - mx);
+                    s += o[i * K + c];
+                }
+                for (size_t c = 0; c < K; c++)
+                    o[i * K + c] /= s;
+            }
+        } else {
+            memcpy(o, Mb, nb * sizeof *o);
+        }
+    }
+    free(Zb);
+    free(Mb);
+    return 0;
+}
+
+/* --- coefficients as JSON ------------------------------------------------------------------ */
+
+static json_t *num_array(const double *v, size_t n, size_t stride, int *failed)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        jsonx_push_or_fail(a, jsonx_num(v[i * stride], 0), failed);
+    if (a == NULL)
+        *failed = 1;
+    return a;
+}
+
+static const char *kind_name(enum linear_kind k)
+{
+    return k == LINEAR_LOGISTIC ? "logistic" : k == LINEAR_SOFTMAX ? "softmax" : "regression";
+}
+
+int linear_coefficients(const struct linear *m, const struct linear_names *names,
+                        const char *const *labels, json_t **out)
+{
+    *out = NULL;
+    if (names != NULL)
+        for (size_t j = 0; j < m->ncols; j++)
+            if ((names->cats[j] != NULL) != (m->is_cat[j] != 0) ||
+                (m->is_cat[j] && names->cats[j]->count != m->ncat[j]))
+                return AIOPS_EINVAL;
+    size_t nout = m->nout, q = m->q;
+    double *tmp = malloc(nout * sizeof *tmp);
+    json_t *o = json_object();
+    int failed = o == NULL || tmp == NULL;
+    struct buf name = BUF_INIT;
+    jsonx_set_or_fail(o, "kind", json_string(kind_name(m->kind)), &failed);
+    jsonx_set_or_fail(o, "l2", jsonx_num(m->l2, 0), &failed);
+    jsonx_set_or_fail(o, "iterations", json_integer(m->iterations), &failed);
+    jsonx_set_or_fail(o, "converged", json_boolean(m->converged), &failed);
+    json_t *outs = json_array();
+    for (size_t c = 0; c < nout && !failed; c++) {
+        size_t k = m->kind == LINEAR_LOGISTIC ? 1 : c;
+        if (m->kind == LINEAR_REGRESSION)
+            jsonx_push_or_fail(outs, json_string("value"), &failed);
+        else if (labels != NULL && labels[k] != NULL)
+            jsonx_push_or_fail(outs, jsonx_string_lossy(labels[k], strlen(labels[k])), &failed);
+        else
+            jsonx_push_or_fail(outs, json_integer((json_int_t)k), &failed);
+    }
+    jsonx_set_or_fail(o, "outputs", outs, &failed);
+    jsonx_set_or_fail(o, "intercept", num_array(m->theta + q - 1, nout, q, &failed), &failed);
+    /* the intercept for raw inputs: b - sum_j beta_j mean_j / std_j */
+    for (size_t c = 0; c < nout && tmp != NULL; c++) {
+        double b = m->theta[c * q + q - 1];
+        for (size_t d = 0; d < m->nnum; d++) {
+            uint32_t j = m->num_cols[d];
+            b -= m->theta[c * q + d] * m->mean[j] / m->scale[j];
+        }
+        tmp[c] = b;
+    }
+    if (tmp != NULL)
+        jsonx_set_or_fail(o, "intercept_unscaled", num_array(tmp, nout, 1, &failed), &failed);
+    json_t *coefs = json_array();
+    size_t d = 0, a = 0;
+    for (uint32_t j = 0; j < m->ncols && !failed; j++) {
+        const char *cname = names != NULL ? names->columns[j] : NULL;
+        if (!m->is_cat[j]) {
+            buf_reset(&name);
+            failed |= (cname ? buf_puts(&name, cname) : buf_printf(&name, "x%u", j)) != 0;
+            json_t *e = json_object();
+            jsonx_set_or_fail(e, "name", jsonx_string_lossy(name.data, name.len), &failed);
+            jsonx_set_or_fail(e, "column", json_integer(j), &failed);
+            jsonx_set_or_fail(e, "category", json_null(), &failed);
+            jsonx_set_or_fail(e, "coef", num_array(m->theta + d, nout, q, &failed), &failed);
+            for (size_t c = 0; c < nout; c++)
+                tmp[c] = m->theta[c * q + d] / m->scale[j];
+            jsonx_set_or_fail(e, "coef_unscaled", num_array(tmp, nout, 1, &failed), &failed);
+            jsonx_push_or_fail(coefs, e, &failed);
+            d++;
+            continue;
+        }
+        size_t off = m->nnum + m->cat_off[a++];
+        for (uint32_t k = 0; k < m->ncat[j] && !failed; k++) {
+            buf_reset(&name);
+            json_t *cat;
+            if (names != NULL) {
+                const struct strdict *sd = names->cats[j];
+                failed |= buf_printf(&name, "%s=", cname) != 0 ||
+                          buf_append(&name, strdict_str(sd, k), strdict_len(sd, k)) != 0;
+                cat = jsonx_string_lossy(strdict_str(sd, k), strdict_len(sd, k));
+            } else {
+                failed |= buf_printf(&name, "x%u=%u", j, k) != 0;
+                cat = json_integer(k);
+            }
+            json_t *e = json_object();
+            jsonx_set_or_fail(e, "name", jsonx_string_lossy(name.data, name.len), &failed);
+            jsonx_set_or_fail(e, "column", json_integer(j), &failed);
+            jsonx_set_or_fail(e, "category", cat, &failed);
+            jsonx_set_or_fail(e, "coef", num_array(m->theta + off + k, nout, q, &failed), &failed);
+            jsonx_set_or_fail(e, "coef_unscaled", num_array(m->theta + off + k, nout, q, &failed),
+                             &failed);
+            jsonx_push_or_fail(coefs, e, &failed);
+        }
+    }
+    jsonx_set_or_fail(o, "coefficients", coefs, &failed);
+    buf_free(&name);
+    free(tmp);
+    if (failed) {
+        json_decref(o);
+        return AIOPS_ENOMEM;
+    }
+    *out = o;
+    return 0;
+}
+
+/* --- persistence ------------------------------------------------------------------------
+ *
+ * Little-endian:
+ *   "LIN1"
+ *   u32 kind, u32 nclass, u32 nout, u32 ncols, u32 fit_intercept, u32 iterations,
+ *   u32 converged, f64 l2
+ *   per column: u8 is_cat, u32 ncat, f64 mean, f64 scale
+ *   u64 q, then nout * q f64 coefficients
+ */
+
+int linear_save(const struct linear *m, struct buf *out)
+{
+    size_t need = 48 + (size_t)m->ncols * 21 + 8 + m->nout * m->q * 8;
+    int rc = buf_reserve(out, need);
+    if (rc != 0)
+        return rc;
+    rc |= buf_append(out, "LIN1", 4);
+    rc |= bytes_put_u32(out, (uint32_t)m->kind);
+    rc |= bytes_put_u32(out, m->nclass);
+    rc |= bytes_put_u32(out, m->nout);
+    rc |= bytes_put_u32(out, m->ncols);
+    rc |= bytes_put_u32(out, (uint32_t)m->fit_intercept);
+    rc |= bytes_put_u32(out, (uint32_t)m->iterations);
+    rc |= bytes_put_u32(out, (uint32_t)m->converged);
+    rc |= bytes_put_f64(out, m->l2);
+    for (uint32_t j = 0; j < m->ncols; j++) {
+        uint8_t c = m->is_cat[j];
+        rc |= bytes_put_u8(out, c);
+        rc |= bytes_put_u32(out, m->ncat[j]);
+        rc |= bytes_put_f64(out, m->mean[j]);
+        rc |= bytes_put_f64(out, m->scale[j]);
+    }
+    rc |= bytes_put_u64(out, m->q);
+    for (size_t i = 0; i < m->nout * m->q; i++)
+        rc |= bytes_put_f64(out, m->theta[i]);
+    return rc ? AIOPS_ENOMEM : 0;
+}
+
+int linear_load(const uint8_t *p, size_t n, struct linear **out)
+{
+    *out = NULL;
+    struct bytes_reader r = {p, n, 0, 0};
+    if (n < 4 || memcmp(p, "LIN1", 4) != 0)
+        return AIOPS_ECORRUPT;
+    r.off = 4;
+    uint32_t kind = bytes_get_u32(&r), nclass = bytes_get_u32(&r);
+    uint32_t nout = bytes_get_u32(&r), ncols = bytes_get_u32(&r);
+    uint32_t fi = bytes_get_u32(&r), iters = bytes_get_u32(&r);
+    uint32_t conv = bytes_get_u32(&r);
+    double l2 = bytes_get_f64(&r);
+    if (r.bad || kind > LINEAR_REGRESSION || fi > 1 || conv > 1 || iters > 1000000 || !(l2 >= 0) ||
+        !isfinite(l2) || ncols > MAX_COLS)
+        return AIOPS_ECORRUPT;
+    if ((kind == LINEAR_LOGISTIC && (nclass != 2 || nout != 1)) ||
+        (kind == LINEAR_SOFTMAX && (nclass < 2 || nclass > MAX_CLASSES || nout != nclass)) ||
+        (kind == LINEAR_REGRESSION && (nclass != 1 || nout != 1)))
+        return AIOPS_ECORRUPT;
+    /* each column takes 21 bytes: refuse a count the input cannot hold before allocating */
+    if ((size_t)ncols > (n - r.off) / 21)
+        return AIOPS_ECORRUPT;
+    struct linear *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return AIOPS_ENOMEM;
+    m->kind = (enum linear_kind)kind;
+    m->nclass = nclass;
+    m->nout = nout;
+    m->ncols = ncols;
+    m->fit_intercept = (int)fi;
+    m->iterations = (int)iters;
+    m->converged = (int)conv;
+    m->l2 = l2;
+    size_t nc = ncols ? ncols : 1;
+    m->is_cat = calloc(nc, 1);
+    m->ncat = calloc(nc, sizeof *m->ncat);
+    m->mean = calloc(nc, sizeof *m->mean);
+    m->scale = calloc(nc, sizeof *m->scale);
+    int rc = AIOPS_ECORRUPT;
+    if (!m->is_cat || !m->ncat || !m->mean || !m->scale) {
+        rc = AIOPS_ENOMEM;
+        goto fail;
+    }
+    uint64_t total_cat = 0;
+    for (uint32_t j = 0; j < ncols; j++) {
+        uint64_t c = bytes_get_u8(&r);
+        uint32_t k = bytes_get_u32(&r);
+        double mean = bytes_get_f64(&r), scale = bytes_get_f64(&r);
+        if (r.bad || c > 1 || (c == 0 && k != 0) || (c == 1 && k > MAX_NCAT) || !isfinite(mean) ||
+            !(scale > 0) || !isfinite(scale))
+            goto fail;
+        m->is_cat[j] = (uint8_t)c;
+        m->ncat[j] = k;
+        m->mean[j] = mean;
+        m->scale[j] = scale;
+        total_cat += k;
+    }
+    uint64_t q = bytes_get_u64(&r);
+    /* q must be what the columns imply, and the coefficients must fill the rest exactly */
+    uint64_t nnum = 0;
+    for (uint32_t j = 0; j < ncols; j++)
+        nnum += m->is_cat[j] == 0;
+    if (r.bad || total_cat > LINEAR_MAX_COEFS || q != nnum + total_cat + 1 ||
+        q * nout > LINEAR_MAX_COEFS || (n - r.off) / 8 != q * nout || (n - r.off) % 8 != 0)
+        goto fail;
+    if ((rc = linear_derive(m)) != 0) {
+        if (rc == AIOPS_ETOOBIG)
+            rc = AIOPS_ECORRUPT;
+        goto fail;
+    }
+    rc = AIOPS_ECORRUPT;
+    if ((m->theta = malloc(q * nout * sizeof *m->theta)) == NULL) {
+        rc = AIOPS_ENOMEM;
+        goto fail;
+    }
+    for (size_t i = 0; i < q * nout; i++) {
+        m->theta[i] = bytes_get_f64(&r);
+        if (!isfinite(m->theta[i]))
+            goto fail;
+    }
+    if (r.bad || r.off != n)
+        goto fail;
+    *out = m;
+    return 0;
+fail:
+    linear_free(m);
+    return rc;
+}

@@ -1,0 +1,133 @@
+#include "math/sort.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+
+/* Maps a double's bits to an unsigned key with the same order: negative numbers have all
+ * bits flipped, positive ones only the sign bit. NaNs are made the largest keys. */
+static inline uint64_t f64_key(double d)
+{
+    uint64_t u;
+    if (isnan(d))
+        return UINT64_MAX;
+    memcpy(&u, &d, 8);
+    return (u & 0x8000000000000000ull) ? ~u : (u | 0x8000000000000000ull);
+}
+
+static inline double key_f64(uint64_t k, double nan_value)
+{
+    if (k == UINT64_MAX)
+        return nan_value;
+    uint64_t u = (k & 0x8000000000000000ull) ? (k & ~0x8000000000000000ull) : ~k;
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
+
+static void insertion_sort(uint64_t *k, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        uint64_t x = k[i];
+        size_t j = i;
+        while (j > 0 && k[j - 1] > x) {
+            k[j] = k[j - 1];
+            j--;
+        }
+        k[j] = x;
+    }
+}
+
+/* LSD radix sort of n keys, 16 bits a pass, carrying an optional payload (idx) along:
+ * stable, so equal keys keep their order. A pass whose digit is the same for every key is
+ * skipped. keys and idx are sorted in place; scratch is allocated here. */
+static int radix_u64(uint64_t *keys, uint32_t *idx, size_t n)
+{
+    enum { BITS = 16, BUCKETS = 1 << BITS, PASSES = 64 / BITS };
+    uint64_t *tk = malloc(n * sizeof *tk);
+    uint32_t *ti = idx ? malloc(n * sizeof *ti) : NULL;
+    uint32_t *count = calloc((size_t)PASSES * BUCKETS, sizeof *count);
+    if (tk == NULL || (idx && ti == NULL) || count == NULL) {
+        free(tk);
+        free(ti);
+        free(count);
+        return AIOPS_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (int p = 0; p < PASSES; p++)
+            count[(size_t)p * BUCKETS + ((keys[i] >> (p * BITS)) & (BUCKETS - 1))]++;
+    uint64_t *ka = keys, *kb = tk;
+    uint32_t *ia = idx, *ib = ti;
+    for (int p = 0; p < PASSES; p++) {
+        uint32_t *c = count + (size_t)p * BUCKETS;
+        if (c[(ka[0] >> (p * BITS)) & (BUCKETS - 1)] == n)
+            continue;
+        size_t sum = 0;
+        for (size_t b = 0; b < BUCKETS; b++) {
+            size_t t = c[b];
+            c[b] = (uint32_t)sum;
+            sum += t;
+        }
+        for (size_t i = 0; i < n; i++) {
+            uint32_t pos = c[(ka[i] >> (p * BITS)) & (BUCKETS - 1)]++;
+            kb[pos] = ka[i];
+            if (idx)
+                ib[pos] = ia[i];
+        }
+        uint64_t *t = ka;
+        ka = kb;
+        kb = t;
+        uint32_t *u = ia;
+        ia = ib;
+        ib = u;
+    }
+    if (ka != keys) {
+        memcpy(keys, ka, n * sizeof *keys);
+        if (idx)
+            memcpy(idx, ia, n * sizeof *idx);
+    }
+    free(count);
+    free(tk);
+    free(ti);
+    return AIOPS_OK;
+}
+
+int sort_f64(double *v, size_t n)
+{
+    if (n < 2)
+        return AIOPS_OK;
+    /* keys are computed into v's own storage (same size) */
+    uint64_t *keys = (uint64_t *)(void *)v;
+    for (size_t i = 0; i < n; i++)
+        keys[i] = f64_key(v[i]);
+    int rv = AIOPS_OK;
+    if (n <= 64)
+        insertion_sort(keys, n);
+    else
+        rv = radix_u64(keys, NULL, n);
+    /* on failure the keys are still a permutation of the input: put it back */
+    for (size_t i = 0; i < n; i++)
+        v[i] = key_f64(keys[i], NAN);
+    return rv;
+}
+
+int sort_f64_argsort(const double *x, size_t n, uint32_t *idx)
+{
+    if (n >= UINT32_MAX)
+        return AIOPS_ETOOBIG;
+    if (n == 0)
+        return AIOPS_OK;
+    uint64_t *keys = malloc(n * sizeof *keys);
+    if (keys == NULL)
+        return AIOPS_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        keys[i] = f64_key(x[i]);
+        idx[i] = (uint32_t)i;
+    }
+    int rv = radix_u64(keys, idx, n);
+    free(keys);
+    return rv;
+}

@@ -1,0 +1,575 @@
+#include "math/stats.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "math/sort.h"
+
+/* --- moments ------------------------------------------------------------------------- */
+
+void stats_moments(const double *x, size_t n, struct stats_moments *out)
+{
+    struct stats_moments m = {0};
+    double sum = 0, lo = INFINITY, hi = -INFINITY;
+    size_t cnt = 0;
+    /* a plain first pass: the second one corrects the mean (corrected two-pass algorithm,
+     * Chan, Golub & LeVeque), so compensated summation buys nothing here */
+    for (size_t i = 0; i < n; i++) {
+        double v = x[i];
+        if (isnan(v))
+            continue;
+        cnt++;
+        sum += v;
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+    }
+    m.n = cnt;
+    m.mean = m.var = m.std = m.skewness = m.kurtosis = m.min = m.max = NAN;
+    if (cnt == 0) {
+        *out = m;
+        return;
+    }
+    double dn = (double)cnt;
+    m.min = lo;
+    m.max = hi;
+    if (lo == hi) {
+        /* constant: exact answers instead of rounding noise around zero */
+        m.mean = lo;
+        m.m2 = 0;
+        if (cnt >= 2)
+            m.var = m.std = 0;
+        if (cnt >= 3)
+            m.skewness = 0;
+        if (cnt >= 4)
+            m.kurtosis = 0;
+        *out = m;
+        return;
+    }
+    double mean = sum / dn;
+    double s1 = 0, s2 = 0, s3 = 0, s4 = 0;
+    for (size_t i = 0; i < n; i++) {
+        double v = x[i];
+        if (isnan(v))
+            continue;
+        double d = v - mean, d2 = d * d;
+        s1 += d;
+        s2 += d2;
+        s3 += d2 * d;
+        s4 += d2 * d2;
+    }
+    /* shift the central sums by the residual mean error delta = s1 / n */
+    double dl = s1 / dn;
+    double M2 = s2 - s1 * dl;
+    double M3 = s3 - 3 * dl * s2 + 3 * dl * dl * s1 - dn * dl * dl * dl;
+    double M4 =
+        s4 - 4 * dl * s3 + 6 * dl * dl * s2 - 4 * dl * dl * dl * s1 + dn * dl * dl * dl * dl;
+    m.mean = mean + dl;
+    if (M2 < 0)
+        M2 = 0;
+    m.m2 = M2;
+    if (cnt >= 2) {
+        m.var = M2 / (dn - 1);
+        m.std = sqrt(m.var);
+    }
+    if (cnt >= 3)
+        m.skewness = M2 == 0 ? 0 : dn * sqrt(dn - 1) / (dn - 2) * (M3 / pow(M2, 1.5));
+    if (cnt >= 4) {
+        double num = dn * (dn + 1) * (dn - 1) * M4;
+        double den = (dn - 2) * (dn - 3) * M2 * M2;
+        double adj = 3 * (dn - 1) * (dn - 1) / ((dn - 2) * (dn - 3));
+        m.kurtosis = den == 0 ? 0 : num / den - adj;
+    }
+    *out = m;
+}
+
+double stats_mean(const double *x, size_t n)
+{
+    struct stats_moments m;
+    stats_moments(x, n, &m);
+    return m.mean;
+}
+
+double stats_variance(const double *x, size_t n, unsigned ddof)
+{
+    struct stats_moments m;
+    stats_moments(x, n, &m);
+    if (m.n <= ddof)
+        return NAN;
+    return m.m2 / (double)(m.n - ddof);
+}
+
+/* --- order statistics ---------------------------------------------------------------- */
+
+double stats_quantile_sorted(const double *sorted, size_t n, double q)
+{
+    if (n == 0 || !(q >= 0 && q <= 1))
+        return NAN;
+    /* numpy: virtual index (n-1) q, neighbours floor/floor+1 clipped, gamma = the fraction,
+     * and _lerp(a, b, t) = t >= 0.5 ? b - (b-a)(1-t) : a + (b-a) t */
+    double vi = (double)(n - 1) * q;
+    if (vi >= (double)(n - 1))
+        return sorted[n - 1];
+    double fl = floor(vi);
+    size_t lo = (size_t)fl;
+    double a = sorted[lo], b = sorted[lo + 1], t = vi - fl;
+    double diff = b - a;
+    return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
+}
+
+size_t stats_count_below(const double *sorted, size_t n, double v)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sorted[mid] < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+size_t stats_count_at_most(const double *sorted, size_t n, double v)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sorted[mid] <= v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+size_t stats_distinct_sorted(const double *sorted, size_t n)
+{
+    size_t d = n > 0;
+    for (size_t i = 1; i < n; i++)
+        d += sorted[i] != sorted[i - 1];
+    return d;
+}
+
+
+int stats_rank_average(const double *x, size_t n, double *ranks)
+{
+    uint32_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    if (idx == NULL)
+        return AIOPS_ENOMEM;
+    int rv = sort_f64_argsort(x, n, idx);
+    if (rv != 0) {
+        free(idx);
+        return rv;
+    }
+    size_t i = 0;
+    while (i < n && !isnan(x[idx[i]])) {
+        size_t j = i + 1;
+        while (j < n && x[idx[j]] == x[idx[i]])
+            j++;
+        double r = ((double)i + 1 + (double)j) / 2; /* mean of ranks i+1 .. j */
+        for (size_t t = i; t < j; t++)
+            ranks[idx[t]] = r;
+        i = j;
+    }
+    for (; i < n; i++)
+        ranks[idx[i]] = NAN;
+    free(idx);
+    return AIOPS_OK;
+}
+
+/* --- histograms ---------------------------------------------------------------------- */
+
+int stats_histogram_edges(double min, double max, size_t bins, double *edges)
+{
+    if (bins == 0 || !isfinite(min) || !isfinite(max) || min > max)
+        return AIOPS_EINVAL;
+    if (min == max) {
+        min -= 0.5;
+        max += 0.5;
+    }
+    double delta = max - min;
+    if (!isfinite(delta))
+        return AIOPS_EINVAL;
+    /* numpy.linspace(min, max, bins + 1): i * step + start, the last edge exactly max */
+    double step = delta / (double)bins;
+    for (size_t i = 0; i < bins; i++)
+        edges[i] = (double)i * step + min;
+    edges[bins] = max;
+    return AIOPS_OK;
+}
+
+void stats_histogram_sorted(const double *sorted, size_t n, const double *edges, size_t bins,
+                            uint64_t *counts)
+{
+    size_t prev = stats_count_below(sorted, n, edges[0]);
+    for (size_t i = 0; i < bins; i++) {
+        size_t upto = i + 1 < bins ? stats_count_below(sorted, n, edges[i + 1])
+                                   : stats_count_at_most(sorted, n, edges[bins]);
+        counts[i] = upto - prev;
+        prev = upto;
+    }
+}
+
+int stats_histogram(const double *x, size_t n, size_t bins, double *edges, uint64_t *counts)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    size_t cnt = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(x[i]))
+            continue;
+        cnt++;
+        if (x[i] < lo)
+            lo = x[i];
+        if (x[i] > hi)
+            hi = x[i];
+    }
+    if (cnt == 0)
+        lo = 0, hi = 1;
+    int rv = stats_histogram_edges(lo, hi, bins, edges);
+    if (rv != 0)
+        return rv;
+    memset(counts, 0, bins * sizeof *counts);
+    double first = edges[0], last = edges[bins], norm = (double)bins / (last - first);
+    for (size_t i = 0; i < n; i++) {
+        double v = x[i];
+        if (!(v >= first && v <= last))
+            continue;
+        /* numpy's estimate-then-correct against the actual edges */
+        size_t b = (size_t)((v - first) * norm);
+        if (b >= bins)
+            b = bins - 1;
+        if (v < edges[b] && b > 0)
+            b--;
+        else if (b + 1 < bins && v >= edges[b + 1])
+            b++;
+        counts[b]++;
+    }
+    return AIOPS_OK;
+}
+
+/* --- association --------------------------------------------------------------------- */
+
+double stats_pearson(const double *x, const double *y, size_t n, size_t *n_used)
+{
+    size_t m = 0;
+    double sx = 0, sy = 0, x0 = NAN, y0 = NAN;
+    int xvar = 0, yvar = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(x[i]) || isnan(y[i]))
+            continue;
+        if (m++ == 0)
+            x0 = x[i], y0 = y[i];
+        xvar |= x[i] != x0;
+        yvar |= y[i] != y0;
+        sx += x[i];
+        sy += y[i];
+    }
+    if (n_used)
+        *n_used = m;
+    /* a constant side is decided exactly, not from rounding noise in its sum of squares */
+    if (m < 2 || !xvar || !yvar)
+        return NAN;
+    double mx = sx / (double)m, my = sy / (double)m;
+    double dx1 = 0, dy1 = 0, sxx = 0, syy = 0, sxy = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(x[i]) || isnan(y[i]))
+            continue;
+        double dx = x[i] - mx, dy = y[i] - my;
+        dx1 += dx;
+        dy1 += dy;
+        sxx += dx * dx;
+        syy += dy * dy;
+        sxy += dx * dy;
+    }
+    double dm = (double)m;
+    sxx -= dx1 * dx1 / dm;
+    syy -= dy1 * dy1 / dm;
+    sxy -= dx1 * dy1 / dm;
+    if (!(sxx > 0) || !(syy > 0))
+        return NAN;
+    double r = sxy / sqrt(sxx * syy);
+    if (!isfinite(r))
+        return NAN;
+    return r > 1 ? 1 : r < -1 ? -1 : r;
+}
+
+/* rows per BLAS call: large enough that each call does real work, small enough that the
+ * three block buffers stay in the tens of megabytes whatever k is */
+static size_t corr_block_rows(size_t k)
+{
+    size_t b = ((size_t)1 << 21) / (k ? k : 1);
+    if (b < 256)
+        b = 256;
+    if (b > 16384)
+        b = 16384;
+    return b;
+}
+
+int stats_corr_matrix(const double *const *cols, size_t k, size_t n, double *r)
+{
+    if (k == 0)
+        return AIOPS_OK;
+    if (k > (size_t)INT32_MAX / 2 || n > (size_t)INT32_MAX / 2)
+        return AIOPS_ETOOBIG; /* BLAS takes int dimensions */
+    int rv = AIOPS_ENOMEM;
+    size_t B = corr_block_rows(k), q = 0, d = 0;
+    double *shift = malloc(k * sizeof *shift), *scale = malloc(k * sizeof *scale);
+    double *zs = calloc(k, sizeof *zs), *zq = calloc(k, sizeof *zq);
+    size_t *cnt = malloc(k * sizeof *cnt), *inc = malloc(k * sizeof *inc);
+    uint8_t *bad = calloc(k, 1);
+    double *P = calloc(k * k, sizeof *P), *Z = malloc(B * k * sizeof *Z);
+    double *S = NULL, *Q = NULL, *N = NULL, *M = NULL, *Z2 = NULL, *SN = NULL;
+    uint8_t *pres = NULL;
+    uint32_t *rows = NULL;
+    if (!shift || !scale || !zs || !zq || !cnt || !inc || !bad || !P || !Z)
+        goto out;
+    /* One pass per column for the centre and the scale. Neither needs to be exact: every
+     * sum below is corrected for the centre's residual, and r does not depend on scale. */
+    for (size_t j = 0; j < k; j++) {
+        const double *x = cols[j];
+        double sum = 0, lo = INFINITY, hi = -INFINITY;
+        size_t c = 0;
+        for (size_t i = 0; i < n; i++) {
+            double v = x[i];
+            if (isnan(v))
+                continue;
+            c++;
+            sum += v;
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+        cnt[j] = c;
+        shift[j] = c ? sum / (double)c : 0;
+        scale[j] = 1 / (hi - lo);
+        /* constant overall is constant on every subset; +-inf poisons every sum */
+        bad[j] = c < 2 || !(hi > lo) || !isfinite(hi - lo) || !isfinite(shift[j]);
+        inc[j] = SIZE_MAX;
+    }
+    /* Columns with gaps: "dense" ones (over a quarter missing) go through BLAS with their
+     * presence masks; the others are handled by walking their missing rows, which costs
+     * k per missing cell instead of 2k per row. Dense columns are numbered first. */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t j = 0; j < k; j++) {
+            if (bad[j] || cnt[j] == n)
+                continue;
+            int dense = n - cnt[j] > n / 4;
+            if (dense == (pass == 0)) {
+                inc[j] = q++;
+                d += (size_t)dense;
+            }
+        }
+    if (q > 0) {
+        S = calloc(k * q, sizeof *S);
+        Q = calloc(k * q, sizeof *Q);
+        SN = calloc(k * q, sizeof *SN);
+        N = calloc(q * q, sizeof *N);
+        pres = malloc(B * k);
+        rows = malloc(B * sizeof *rows);
+        if (!S || !Q || !SN || !N || !pres || !rows)
+            goto out;
+    }
+    if (d > 0 &&
+        ((M = malloc(B * d * sizeof *M)) == NULL || (Z2 = malloc(B * k * sizeof *Z2)) == NULL))
+        goto out;
+    int ik = (int)k, id = (int)d, ib = (int)B;
+    for (size_t r0 = 0; r0 < n; r0 += B) {
+        size_t m = n - r0 < B ? n - r0 : B;
+        for (size_t j = 0; j < k; j++) {
+            const double *x = cols[j] + r0;
+            double *z = Z + j * B, mu = shift[j], sc = scale[j], s1 = 0, s2 = 0;
+            if (bad[j]) {
+                /* zeros keep NaN/inf out of the other columns' sums */
+                memset(z, 0, m * sizeof *z);
+                if (d > 0)
+                    memset(Z2 + j * B, 0, m * sizeof *Z2);
+                if (q > 0)
+                    memset(pres + j * B, 0, m);
+                continue;
+            }
+            for (size_t i = 0; i < m; i++) {
+                double v = isnan(x[i]) ? 0 : (x[i] - mu) * sc;
+                z[i] = v;
+                s1 += v;
+                s2 += v * v;
+            }
+            zs[j] += s1;
+            zq[j] += s2;
+            if (d > 0) {
+                double *z2 = Z2 + j * B;
+                for (size_t i = 0; i < m; i++)
+                    z2[i] = z[i] * z[i];
+            }
+            if (q > 0) {
+                uint8_t *p = pres + j * B;
+                for (size_t i = 0; i < m; i++)
+                    p[i] = (uint8_t)!isnan(x[i]);
+            }
+            if (inc[j] < d) {
+                double *mk = M + inc[j] * B;
+                for (size_t i = 0; i < m; i++)
+                    mk[i] = !isnan(x[i]);
+            }
+        }
+        int im = (int)m;
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, ik, im, 1.0, Z, ib, 1.0, P, ik);
+        if (d > 0) {
+            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, ik, id, im, 1.0, Z, ib, M, ib, 1.0,
+                        S, ik);
+            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, ik, id, im, 1.0, Z2, ib, M, ib,
+                        1.0, Q, ik);
+            cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, id, im, 1.0, M, ib, 1.0, N, (int)q);
+        }
+        /* sparse columns: what each column loses on the rows where b is missing */
+        for (size_t b = 0; b < k; b++) {
+            if (inc[b] == SIZE_MAX || inc[b] < d)
+                continue;
+            const uint8_t *pb = pres + b * B;
+            size_t nm = 0;
+            for (size_t i = 0; i < m; i++)
+                if (!pb[i])
+                    rows[nm++] = (uint32_t)i;
+            double *s = S + inc[b] * k, *qq = Q + inc[b] * k, *sn = SN + inc[b] * k;
+            for (size_t a = 0; a < k; a++) {
+                const double *z = Z + a * B;
+                const uint8_t *pa = pres + a * B;
+                double s1 = 0, s2 = 0;
+                size_t c = 0;
+                for (size_t t = 0; t < nm; t++) {
+                    double v = z[rows[t]];
+                    s1 += v;
+                    s2 += v * v;
+                    c += pa[rows[t]];
+                }
+                s[a] += s1;
+                qq[a] += s2;
+                sn[a] += (double)c;
+            }
+        }
+    }
+    /* Pair (a, b), over the rows where both are present (z is 0 where missing):
+     *   sa = sum of z_a over b's rows: zs[a] when b has no gaps; S[a, b'] (S = Z'M) when
+     *   b is dense; zs[a] minus the sum over b's missing rows when b is sparse;
+     *   qa = the same for z_a^2 (zq, Q); P[a, b] = sum of z_a z_b;
+     *   the count: n, one side's count, N[a', b'] (N = M'M) for two dense columns, or the
+     *   present side's count minus its rows among the sparse side's missing ones.
+     * Column-major: X[i, j] = X[i + j ld]. */
+    for (size_t b = 0; b < k; b++) {
+        for (size_t a = 0; a <= b; a++) {
+            double v = NAN;
+            if (!bad[a] && !bad[b]) {
+                size_t ia = inc[a], jb = inc[b];
+                double c, sa, sb, qa, qb;
+                if (ia == SIZE_MAX)
+                    c = (double)cnt[b];
+                else if (jb == SIZE_MAX)
+                    c = (double)cnt[a];
+                else if (jb >= d)
+                    c = (double)cnt[a] - SN[a + jb * k];
+                else if (ia >= d)
+                    c = (double)cnt[b] - SN[b + ia * k];
+                else
+                    c = ia <= jb ? N[ia + jb * q] : N[jb + ia * q];
+                if (jb == SIZE_MAX)
+                    sa = zs[a], qa = zq[a];
+                else if (jb < d)
+                    sa = S[a + jb * k], qa = Q[a + jb * k];
+                else
+                    sa = zs[a] - S[a + jb * k], qa = zq[a] - Q[a + jb * k];
+                if (ia == SIZE_MAX)
+                    sb = zs[b], qb = zq[b];
+                else if (ia < d)
+                    sb = S[b + ia * k], qb = Q[b + ia * k];
+                else
+                    sb = zs[b] - S[b + ia * k], qb = zq[b] - Q[b + ia * k];
+                if (c >= 2) {
+                    double va = qa - sa * sa / c, vb = qb - sb * sb / c;
+                    double cab = P[a + b * k] - sa * sb / c;
+                    /* below the rounding noise of q - s^2/c the side is constant there */
+                    if (va > 1e-12 * qa && vb > 1e-12 * qb)
+                        v = a == b ? 1 : cab / sqrt(va * vb);
+                }
+            }
+            if (v > 1)
+                v = 1;
+            else if (v < -1)
+                v = -1;
+            r[a * k + b] = r[b * k + a] = v;
+        }
+    }
+    rv = AIOPS_OK;
+out:
+    free(shift);
+    free(scale);
+    free(zs);
+    free(zq);
+    free(cnt);
+    free(inc);
+    free(bad);
+    free(P);
+    free(Z);
+    free(S);
+    free(Q);
+    free(SN);
+    free(N);
+    free(M);
+    free(Z2);
+    free(pres);
+    free(rows);
+    return rv;
+}
+
+double stats_auc_sorted(const double *pos, size_t npos, const double *neg, size_t nneg)
+{
+    if (npos == 0 || nneg == 0)
+        return NAN;
+    /* twice U: each positive scores 2 per lower negative and 1 per tied one */
+    uint64_t u2 = 0;
+    size_t i = 0, j = 0;
+    while (i < npos) {
+        double v = pos[i];
+        size_t cp = 0;
+        while (i < npos && pos[i] == v)
+            i++, cp++;
+        while (j < nneg && neg[j] < v)
+            j++;
+        size_t jt = j;
+        while (jt < nneg && neg[jt] == v)
+            jt++;
+        u2 += (uint64_t)cp * (2 * (uint64_t)j + (uint64_t)(jt - j));
+        j = jt;
+    }
+    return (double)u2 / (2.0 * (double)npos * (double)nneg);
+}
+
+int stats_roc_auc(const double *score, const uint8_t *y, size_t n, double *auc)
+{
+    *auc = NAN;
+    double *pos = malloc((n ? n : 1) * sizeof *pos);
+    double *neg = malloc((n ? n : 1) * sizeof *neg);
+    if (pos == NULL || neg == NULL) {
+        free(pos);
+        free(neg);
+        return AIOPS_ENOMEM;
+    }
+    size_t np = 0, nn = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(score[i]))
+            continue;
+        if (y[i] == 1)
+            pos[np++] = score[i];
+        else if (y[i] == 0)
+            neg[nn++] = score[i];
+    }
+    int rv = sort_f64(pos, np);
+    if (rv == 0)
+        rv = sort_f64(neg, nn);
+    if (rv == 0)
+        *auc = stats_auc_sorted(pos, np, neg, nn);
+    free(pos);
+    free(neg);
+    return rv;
+}

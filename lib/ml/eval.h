@@ -1,0 +1,76 @@
+/* eval.h -- evaluation metrics of predictions, with scikit-learn 1.2.1's definitions.
+ *
+ * Classification takes y[i] = the true class index (0 .. K-1 as a double, NaN = no target:
+ * the row is skipped) and prob = the predicted class probabilities, row-major n x K (binary:
+ * K = 2, column 1 = the positive class, which is the last class as lib/ml/featureset.h orders
+ * them). The predicted class is the first arg-max of a row (so a binary row predicts the
+ * positive class when p > 0.5, as LogisticRegression.predict does).
+ *
+ * Conventions, where scikit-learn has a choice:
+ *  - precision / recall / F1 of a class never predicted (or never present) are 0:
+ *    scikit-learn's zero_division="warn" default, which returns 0 (and warns);
+ *  - macro and weighted averages run over the classes present in y or in the predictions,
+ *    scikit-learn's labels=None default; the per-class report lists all K classes;
+ *  - ROC AUC and average precision of a multiclass task are the macro mean one-vs-rest over
+ *    the classes that occur in y with other classes beside them (scikit-learn's
+ *    roc_auc_score(multi_class="ovr") refuses a class absent from y instead); undefined
+ *    values (one class only) are NaN, written as JSON null;
+ *  - log loss clips probabilities to [eps, 1 - eps] with eps = DBL_EPSILON, renormalises
+ *    each row, and averages -ln p(true class) (log_loss(eps="auto"));
+ *  - Brier: binary is brier_score_loss, mean (p1 - y)^2; multiclass is Brier's original
+ *    mean over rows of sum_k (p_k - [y = k])^2 (scikit-learn 1.2 has no multiclass Brier;
+ *    for two classes it is twice the binary figure);
+ *  - R^2 of a constant target is 1 when the predictions are exact, else 0 (force_finite). */
+#ifndef AIOPS_METRICS_H
+#define AIOPS_METRICS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Number of calibration bins and of lift/gains groups. */
+#define METRICS_CALIBRATION_BINS 10
+#define METRICS_LIFT_GROUPS 10
+
+/* Every classification metric as one JSON object (the caller owns *out):
+ *   "n", "accuracy", "macro_precision", "macro_recall", "macro_f1", "weighted_precision",
+ *   "weighted_recall", "weighted_f1", "auc", "pr_auc", "logloss", "brier",
+ *   "confusion_matrix": K rows (true class) of K counts (predicted class),
+ *   "per_class": [{"class", "precision", "recall", "f1", "support"}] for every class;
+ * binary tasks add
+ *   "positive_class", "precision", "recall", "f1" (of the positive class),
+ *   "calibration": 10 bins [{"lower", "upper", "count", "mean_predicted",
+ *      "observed_rate"}] of the positive-class probability, as calibration_curve(n_bins=10,
+ *      strategy="uniform") bins it (bin 0 is [0, 0.1], bin i is (i/10, (i+1)/10]); empty
+ *      bins have count 0 and null means,
+ *   "lift": 10 groups of rows sorted by that probability, highest first (group g holds rows
+ *      [g n / 10, (g + 1) n / 10) of that order; ties keep row order): [{"decile", "rows",
+ *      "positives", "rate", "lift", "cumulative_lift"}] (lift = rate / overall rate),
+ *   "gains": [{"decile", "rows_pct", "gain_pct"}]: cumulative share of rows and of
+ *      positives reached after each group, in percent.
+ * labels (may be NULL: classes are then named by index) names the K classes.
+ * AIOPS_EINVAL when K < 2, a y is not a class index or NaN, or a probability is not finite;
+ * AIOPS_ENOMEM. Rows whose y is NaN are skipped ("n" counts the others). */
+int eval_classification(const double *y, const double *prob, size_t n, size_t K,
+                           const char *const *labels, json_t **out);
+
+/* {"n", "mse", "rmse", "mae", "r2"} of pred against y, rows with a NaN y skipped.
+ * AIOPS_EINVAL when a prediction is not finite; AIOPS_ENOMEM. */
+int eval_regression(const double *y, const double *pred, size_t n, json_t **out);
+
+/* Single numbers for per-iteration reporting. Rows with a NaN y are skipped; the result is
+ * NaN when no row is left, when an input is out of range, or when the metric is undefined. */
+double eval_logloss(const double *y, const double *prob, size_t n, size_t K);
+double eval_accuracy(const double *y, const double *prob, size_t n, size_t K);
+/* Binary: ROC AUC of prob[:, 1]; multiclass: macro one-vs-rest AUC. */
+double eval_auc(const double *y, const double *prob, size_t n, size_t K);
+/* Average precision (scikit-learn's average_precision_score, the step-function sum
+ * sum_t (R_t - R_{t-1}) P_t over descending distinct scores) of score against y01 (1 =
+ * positive, 0 = negative, other values skipped). NaN without positives. */
+double eval_average_precision(const double *score, const uint8_t *y01, size_t n);
+double eval_mse(const double *y, const double *pred, size_t n);
+double eval_rmse(const double *y, const double *pred, size_t n);
+double eval_mae(const double *y, const double *pred, size_t n);
+double eval_r2(const double *y, const double *pred, size_t n);
+
+#endif

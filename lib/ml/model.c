@@ -1,0 +1,362 @@
+#include "ml/model.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "algo/forest.h"
+#include "algo/gbdt.h"
+#include "algo/linear.h"
+#include "algo/tree.h"
+#include "core/bytes.h"
+#include "core/err.h"
+#include "core/jsonx.h"
+#include "core/pool.h"
+#include "data/colstore.h"
+
+#define TAG(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+#define TAG_META TAG('M', 'E', 'T', 'A')
+#define TAG_FEAT TAG('F', 'E', 'A', 'T')
+#define TAG_ALGO TAG('A', 'L', 'G', 'O')
+#define HEADER_BYTES 20
+/* A model file is read whole: bound what a hostile one can make us allocate. */
+#define MODEL_MAX_BYTES ((size_t)2 << 30)
+
+static const char magic[8] = {'A', 'I', 'O', 'P', 'S', 'M', 'D', 'L'};
+static const char *const kind_names[MODEL_KIND_COUNT] = {"gbdt", "rf", "linear"};
+
+const char *model_kind_name(enum model_kind k)
+{
+    return (unsigned)k < MODEL_KIND_COUNT ? kind_names[k] : "unknown";
+}
+
+int model_kind_parse(const char *name)
+{
+    for (int k = 0; k < MODEL_KIND_COUNT; k++)
+        if (strcmp(name, kind_names[k]) == 0)
+            return k;
+    if (strcmp(name, "forest") == 0 || strcmp(name, "random_forest") == 0)
+        return MODEL_FOREST;
+    if (strcmp(name, "logistic") == 0 || strcmp(name, "xgboost") == 0)
+        return strcmp(name, "logistic") == 0 ? MODEL_LINEAR : MODEL_GBDT;
+    return -1;
+}
+
+void model_free(struct model *m)
+{
+    if (m == NULL)
+        return;
+    switch (m->kind) {
+    case MODEL_GBDT:
+        gbdt_free(m->algo.gbdt);
+        break;
+    case MODEL_FOREST:
+        forest_free(m->algo.forest);
+        break;
+    case MODEL_LINEAR:
+        linear_free(m->algo.linear);
+        break;
+    default:
+        break;
+    }
+    feature_set_free(&m->features);
+    target_spec_free(&m->target);
+    json_decref(m->meta);
+    free(m);
+}
+
+size_t model_outputs(const struct model *m)
+{
+    return m->target.task == TASK_REGRESSION ? 1 : m->target.nclasses;
+}
+
+int model_predict(const struct model *m, const struct fmatrix *x, double *out)
+{
+    if (x->ncols != m->features.n)
+        return AIOPS_EINVAL;
+    switch (m->kind) {
+    case MODEL_GBDT:
+        return gbdt_predict(m->algo.gbdt, x, out);
+    case MODEL_FOREST:
+        return forest_predict(m->algo.forest, x, out);
+    case MODEL_LINEAR:
+        return linear_predict(m->algo.linear, x, out);
+    default:
+        return AIOPS_EINVAL;
+    }
+}
+
+int model_predict_threads(const struct model *m, const struct fmatrix *x, int threads,
+                          double *out)
+{
+    if (m->kind == MODEL_LINEAR || x->nrows < 4 * TREE_BLOCK || threads == 1)
+        return model_predict(m, x, out);
+    if (x->ncols != m->features.n)
+        return AIOPS_EINVAL;
+    struct pool *pool = NULL;
+    int rv = pool_create(threads, &pool);
+    if (rv != 0)
+        return rv;
+    if (m->kind == MODEL_GBDT)
+        rv = gbdt_predict_pool(m->algo.gbdt, x, pool, out);
+    else if (m->kind == MODEL_FOREST)
+        rv = forest_predict_pool(m->algo.forest, x, pool, out);
+    else
+        rv = AIOPS_EINVAL;
+    pool_free(pool);
+    return rv;
+}
+
+/* --- writing -------------------------------------------------------------------------- */
+
+static void section(struct buf *b, uint32_t tag, const void *p, size_t n)
+{
+    uint64_t len = n;
+    buf_append(b, &tag, 4);
+    buf_append(b, &len, 8);
+    buf_append(b, p, n);
+}
+
+int model_save(const struct model *m, struct buf *out)
+{
+    struct buf meta = BUF_INIT, feat = BUF_INIT, algo = BUF_INIT;
+    json_t *full = json_deep_copy(m->meta ? m->meta : json_object());
+    int rv = full ? AIOPS_OK : AIOPS_ENOMEM;
+    if (rv == 0) {
+        json_object_set_new(full, "kind", json_string(model_kind_name(m->kind)));
+        rv = jsonx_write(full, &meta);
+    }
+    json_decref(full);
+    if (rv == 0)
+        rv = features_save(&m->features, &m->target, &feat);
+    if (rv == 0) {
+        switch (m->kind) {
+        case MODEL_GBDT:
+            rv = gbdt_save(m->algo.gbdt, &algo);
+            break;
+        case MODEL_FOREST:
+            rv = forest_save(m->algo.forest, &algo);
+            break;
+        case MODEL_LINEAR:
+            rv = linear_save(m->algo.linear, &algo);
+            break;
+        default:
+            rv = AIOPS_EINVAL;
+        }
+    }
+    if (rv == 0) {
+        size_t start = out->len;
+        uint32_t version = MODEL_FORMAT_VERSION, count = 3, crc = 0;
+        buf_append(out, magic, 8);
+        buf_append(out, &version, 4);
+        buf_append(out, &count, 4);
+        buf_append(out, &crc, 4);
+        section(out, TAG_META, meta.data, meta.len);
+        section(out, TAG_FEAT, feat.data, feat.len);
+        section(out, TAG_ALGO, algo.data, algo.len);
+        if (out->data == NULL || out->len < start + HEADER_BYTES) {
+            rv = AIOPS_ENOMEM;
+        } else {
+            crc = crc32c(0, out->data + start + HEADER_BYTES,
+                                  out->len - start - HEADER_BYTES);
+            memcpy(out->data + start + 16, &crc, 4);
+        }
+    }
+    buf_free(&meta);
+    buf_free(&feat);
+    buf_free(&algo);
+    return rv;
+}
+
+int model_save_file(const struct model *m, const char *path)
+{
+    struct buf b = BUF_INIT;
+    int rv = model_save(m, &b);
+    if (rv != 0) {
+        buf_free(&b);
+        return rv;
+    }
+    /* write to a temporary name, then rename: a crash never leaves half a model */
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        buf_free(&b);
+        return AIOPS_EIO;
+    }
+    size_t off = 0;
+    while (off < b.len) {
+        ssize_t w = write(fd, b.data + off, b.len - off);
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    int ok = off == b.len && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    buf_free(&b);
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return AIOPS_EIO;
+    }
+    return AIOPS_OK;
+}
+
+/* --- reading -------------------------------------------------------------------------- */
+
+static int refuse(char *err, size_t errsz, int rv, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int refuse(char *err, size_t errsz, int rv, const char *fmt, ...)
+{
+    if (err != NULL && errsz > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errsz, fmt, ap);
+        va_end(ap);
+    }
+    return rv;
+}
+
+/* The algorithm read from a file must take as many inputs as the feature set holds and give
+ * as many outputs as the target needs, or predicting would read or write out of bounds. */
+static int algo_fits(const struct model *m)
+{
+    size_t nin = 0, nout = 0;
+    switch (m->kind) {
+    case MODEL_GBDT:
+        nin = gbdt_num_features(m->algo.gbdt);
+        nout = gbdt_outputs(m->algo.gbdt);
+        break;
+    case MODEL_FOREST:
+        nin = forest_num_features(m->algo.forest);
+        nout = forest_outputs(m->algo.forest);
+        break;
+    case MODEL_LINEAR:
+        nin = linear_num_features(m->algo.linear);
+        nout = linear_outputs(m->algo.linear);
+        break;
+    default:
+        return 0;
+    }
+    return nin == m->features.n && nout == model_outputs(m);
+}
+
+int model_load(const void *data, size_t n, struct model **out, char *err, size_t errsz)
+{
+    const uint8_t *p = data;
+    *out = NULL;
+    if (err && errsz)
+        err[0] = '\0';
+    if (n < HEADER_BYTES || memcmp(p, magic, 8) != 0)
+        return refuse(err, errsz, AIOPS_ECORRUPT, "not a model file");
+    uint32_t version, count, crc;
+    memcpy(&version, p + 8, 4);
+    memcpy(&count, p + 12, 4);
+    memcpy(&crc, p + 16, 4);
+    if (version != MODEL_FORMAT_VERSION)
+        return refuse(err, errsz, AIOPS_EUNSUPPORTED,
+                      "model format version %u, this program reads version %u", version,
+                      MODEL_FORMAT_VERSION);
+    if (crc32c(0, p + HEADER_BYTES, n - HEADER_BYTES) != crc)
+        return refuse(err, errsz, AIOPS_ECORRUPT, "checksum mismatch: the model file is damaged");
+    const uint8_t *sec[3] = {NULL, NULL, NULL};
+    size_t len[3] = {0, 0, 0};
+    size_t off = HEADER_BYTES;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t tag;
+        uint64_t l;
+        if (n - off < 12)
+            return refuse(err, errsz, AIOPS_ECORRUPT, "truncated section header");
+        memcpy(&tag, p + off, 4);
+        memcpy(&l, p + off + 4, 8);
+        off += 12;
+        if (l > n - off)
+            return refuse(err, errsz, AIOPS_ECORRUPT, "a section runs past the end");
+        int k = tag == TAG_META ? 0 : tag == TAG_FEAT ? 1 : tag == TAG_ALGO ? 2 : -1;
+        if (k < 0)
+            return refuse(err, errsz, AIOPS_ECORRUPT, "unknown section");
+        if (sec[k] != NULL)
+            return refuse(err, errsz, AIOPS_ECORRUPT, "repeated section");
+        sec[k] = p + off;
+        len[k] = (size_t)l;
+        off += (size_t)l;
+    }
+    if (off != n || !sec[0] || !sec[1] || !sec[2])
+        return refuse(err, errsz, AIOPS_ECORRUPT, "missing section or trailing bytes");
+    struct model *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return AIOPS_ENOMEM;
+    json_error_t je;
+    m->kind = MODEL_KIND_COUNT; /* nothing to free in algo until it is read */
+    m->meta = json_loadb((const char *)sec[0], len[0], JSON_REJECT_DUPLICATES, &je);
+    const char *kind = json_string_value(json_object_get(m->meta, "kind"));
+    int k = kind ? model_kind_parse(kind) : -1;
+    int rv;
+    if (!json_is_object(m->meta) || k < 0) {
+        rv = refuse(err, errsz, AIOPS_ECORRUPT, "bad metadata");
+    } else if ((rv = features_load(sec[1], len[1], &m->features, &m->target)) != 0) {
+        rv = refuse(err, errsz, AIOPS_ECORRUPT, "bad feature section");
+    } else {
+        switch ((enum model_kind)k) {
+        case MODEL_GBDT:
+            rv = gbdt_load(sec[2], len[2], &m->algo.gbdt);
+            break;
+        case MODEL_FOREST:
+            rv = forest_load(sec[2], len[2], &m->algo.forest);
+            break;
+        default:
+            rv = linear_load(sec[2], len[2], &m->algo.linear);
+            break;
+        }
+        if (rv == 0)
+            m->kind = (enum model_kind)k;
+        else
+            rv = refuse(err, errsz, rv == AIOPS_ENOMEM ? rv : AIOPS_ECORRUPT,
+                        "bad %s section", kind);
+    }
+    if (rv == 0 && !algo_fits(m))
+        rv = refuse(err, errsz, AIOPS_ECORRUPT,
+                    "the algorithm section does not match the features or the target");
+    if (rv != 0) {
+        model_free(m);
+        return rv;
+    }
+    *out = m;
+    return AIOPS_OK;
+}
+
+int model_load_file(const char *path, struct model **out, char *err, size_t errsz)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return refuse(err, errsz, AIOPS_EIO, "cannot read %s: %s", path, strerror(errno));
+    }
+    if ((size_t)st.st_size > MODEL_MAX_BYTES) {
+        close(fd);
+        return refuse(err, errsz, AIOPS_ETOOBIG, "%s is too large to be a model", path);
+    }
+    size_t n = (size_t)st.st_size, off = 0;
+    uint8_t *b = malloc(n ? n : 1);
+    while (b != NULL && off < n) {
+        ssize_t r = read(fd, b + off, n - off);
+        if (r <= 0)
+            break;
+        off += (size_t)r;
+    }
+    close(fd);
+    if (b == NULL || off != n) {
+        free(b);
+        return refuse(err, errsz, AIOPS_EIO, "cannot read %s", path);
+    }
+    int rv = model_load(b, n, out, err, errsz);
+    free(b);
+    return rv;
+}

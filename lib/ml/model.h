@@ -1,0 +1,69 @@
+/* model.h -- a trained model: its features, target, algorithm and metadata; saving it to
+ * bytes and reading it back; predicting.
+ *
+ * File format (little-endian), version MODEL_FORMAT_VERSION:
+ *    0  8 bytes  magic "AIOPSMDL"
+ *    8  u32      format version
+ *   12  u32      section count
+ *   16  u32      CRC-32C (lib/data/colstore.h) of every byte after this field
+ *   20  sections, each: u32 tag, u64 length, bytes
+ *         'META' JSON metadata {"kind", "task", "params", "metrics", "created_at", ...}
+ *         'FEAT' features_save() of the feature set and target
+ *         'ALGO' the algorithm's own bytes (gbdt_save / forest_save / linear_save)
+ * A file of another version, a bad checksum, a missing or repeated section, or any
+ * inconsistency inside one is refused with a message; nothing in a file can crash the
+ * loader (fuzzed: tests/fuzz/fuzz_model.c). */
+#ifndef AIOPS_MODEL_H
+#define AIOPS_MODEL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "ml/featureset.h"
+
+#define MODEL_FORMAT_VERSION 1u
+
+enum model_kind { MODEL_GBDT, MODEL_FOREST, MODEL_LINEAR, MODEL_KIND_COUNT };
+
+struct gbdt;
+struct forest;
+struct linear;
+
+struct model {
+    enum model_kind kind;
+    struct feature_set features;
+    struct target_spec target;
+    json_t *meta;              /* owned: params, training metrics, timings, created_at */
+    union {
+        struct gbdt *gbdt;
+        struct forest *forest;
+        struct linear *linear;
+    } algo;
+};
+
+const char *model_kind_name(enum model_kind k); /* "gbdt", "rf", "linear" */
+int model_kind_parse(const char *name);          /* -1 when unknown */
+
+void model_free(struct model *m);
+
+int model_save(const struct model *m, struct buf *out);
+/* Reads a model; on failure returns AIOPS_ECORRUPT (or AIOPS_EUNSUPPORTED for another format
+ * version) with a human-readable reason in err. The caller owns *out (model_free). */
+int model_load(const void *p, size_t n, struct model **out, char *err, size_t errsz);
+int model_save_file(const struct model *m, const char *path);
+int model_load_file(const char *path, struct model **out, char *err, size_t errsz);
+
+/* Predictions for the rows of x (a matrix for m->features): classification fills
+ * prob[nrows * nclasses] (row-major, rows sum to 1); regression fills value[nrows]. The
+ * caller allocates the output. */
+int model_predict(const struct model *m, const struct fmatrix *x, double *out);
+/* The same on `threads` threads (<= 0: the online CPUs) for tree models; worth it for
+ * batches of thousands of rows (a pool is started and stopped per call). */
+int model_predict_threads(const struct model *m, const struct fmatrix *x, int threads,
+                          double *out);
+/* Number of outputs per row: nclasses, or 1 for regression. */
+size_t model_outputs(const struct model *m);
+
+#endif

@@ -1,0 +1,229 @@
+#include "rpc/routes.h"
+
+#include <string.h>
+
+#define G SVC_GATEWAY
+#define I SVC_INGEST
+#define T SVC_TRAIN
+#define E SVC_EXPLAIN
+#define R SVC_REPORT
+#define M SVC_MONITOR
+
+/* Timeouts: short calls 10 s; uploads and profiling read or write whole datasets. */
+#define SHORT 10000
+#define LONG 120000
+
+const struct route routes[] = {
+    /* the gateway's own */
+    {"GET", "/api/health", "health", G, SCOPE_PUBLIC, BODY_NONE, SHORT, "Service status"},
+    {"GET", "/healthz", "healthz", G, SCOPE_PUBLIC, BODY_NONE, SHORT, "Liveness"},
+    {"GET", "/readyz", "readyz", G, SCOPE_PUBLIC, BODY_NONE, SHORT,
+     "Readiness: 503 naming what is missing"},
+    {"GET", "/api/metrics", "metrics", G, SCOPE_PUBLIC, BODY_NONE, SHORT, "Prometheus metrics"},
+    {"GET", "/api/metrics/json", "metrics.json", G, SCOPE_PUBLIC, BODY_NONE, SHORT,
+     "Metrics as JSON"},
+    {"GET", "/openapi.json", "openapi", G, SCOPE_PUBLIC, BODY_NONE, SHORT, "This API's description"},
+    {"GET", "/v2/health/live", "healthz", G, SCOPE_PUBLIC, BODY_NONE, SHORT,
+     "Open Inference Protocol (V2) liveness"},
+    {"GET", "/v2/health/ready", "readyz", G, SCOPE_PUBLIC, BODY_NONE, SHORT,
+     "Open Inference Protocol (V2) readiness"},
+    {"WS", "/ws/training/{run_id}", "ws.training", G, SCOPE_READ, BODY_NONE, SHORT,
+     "Live training progress of one run"},
+    {"WS", "/ws/performance", "ws.performance", G, SCOPE_READ, BODY_NONE, SHORT,
+     "Live performance metrics and alerts"},
+    {"WS", "/ws/datasets", "ws.datasets", G, SCOPE_READ, BODY_NONE, SHORT,
+     "Datasets as they are uploaded and deleted"},
+
+    /* each service's health, through the gateway (a round trip to the service) */
+    {"GET", "/api/v1/ingest/health", "health", I, SCOPE_PUBLIC, BODY_NONE, SHORT, "svc-ingest health"},
+    {"GET", "/api/v1/train/health", "health", T, SCOPE_PUBLIC, BODY_NONE, SHORT, "svc-train health"},
+    {"GET", "/api/v1/explain/health", "health", E, SCOPE_PUBLIC, BODY_NONE, SHORT, "svc-explain health"},
+    {"GET", "/api/v1/report/health", "health", R, SCOPE_PUBLIC, BODY_NONE, SHORT, "svc-report health"},
+    {"GET", "/api/v1/monitor/health", "health", M, SCOPE_PUBLIC, BODY_NONE, SHORT, "svc-monitor health"},
+
+    /* svc-ingest */
+    {"POST", "/api/upload", "upload", I, SCOPE_WRITE, BODY_UPLOAD, LONG,
+     "Upload a CSV (multipart field `file` or a text/csv body) [seed 000]"},
+    {"POST", "/api/v1/datasets", "upload", I, SCOPE_WRITE, BODY_UPLOAD, LONG, "Upload a CSV"},
+    {"GET", "/api/v1/datasets", "datasets.list", I, SCOPE_READ, BODY_NONE, SHORT, "List datasets"},
+    {"GET", "/api/v1/datasets/{id}", "datasets.get", I, SCOPE_READ, BODY_NONE, SHORT,
+     "One dataset's metadata"},
+    {"GET", "/api/v1/datasets/{id}/preview", "datasets.preview", I, SCOPE_READ, BODY_NONE, SHORT,
+     "First rows of a dataset"},
+    {"GET", "/api/v1/datasets/{id}/profile", "datasets.profile", I, SCOPE_READ, BODY_NONE, LONG,
+     "Profile (EDA) of a dataset"},
+    {"DELETE", "/api/v1/datasets/{id}", "datasets.delete", I, SCOPE_WRITE, BODY_NONE, SHORT,
+     "Delete a dataset"},
+    {"POST", "/api/v1/data/upload", "data.upload", I, SCOPE_WRITE, BODY_JSON, SHORT,
+     "Upload one JSON record or session [seed 004]"},
+    {"POST", "/api/v1/data/batch-upload", "data.batch_upload", I, SCOPE_WRITE, BODY_JSON, LONG,
+     "Upload JSON records in a batch [seed 004]"},
+    {"GET", "/api/v1/data/{session_id}", "data.get", I, SCOPE_READ, BODY_NONE, SHORT,
+     "One uploaded session [seed 004]"},
+    {"DELETE", "/api/v1/data/{session_id}", "data.delete", I, SCOPE_WRITE, BODY_NONE, SHORT,
+     "Delete an uploaded session [seed 004]"},
+
+    /* svc-train: training, runs, registry, serving */
+    {"POST", "/api/train", "train.start", T, SCOPE_WRITE, BODY_JSON, SHORT, "Start training [seed 000]"},
+    {"GET", "/api/train/status/{run_id}", "train.status", T, SCOPE_READ, BODY_NONE, SHORT,
+     "Training status [seed 000]"},
+    {"GET", "/api/train/runs", "runs.list", T, SCOPE_READ, BODY_NONE, SHORT, "All runs [seed 000]"},
+    {"GET", "/api/v1/runs", "runs.list", T, SCOPE_READ, BODY_NONE, SHORT, "List runs"},
+    {"GET", "/api/v1/runs/compare", "runs.compare", T, SCOPE_READ, BODY_NONE, SHORT,
+     "Compare runs side by side (?ids=a,b,...)"},
+    {"GET", "/api/v1/runs/{id}", "runs.get", T, SCOPE_READ, BODY_NONE, SHORT, "One run"},
+    {"GET", "/api/v1/runs/{id}/metrics", "runs.metrics", T, SCOPE_READ, BODY_NONE, SHORT,
+     "A run's metric history (?key=, paginated)"},
+    {"POST", "/api/v1/runs/{id}/tags", "runs.tags", T, SCOPE_WRITE, BODY_JSON, SHORT,
+     "Set tags on a run"},
+    {"POST", "/api/v1/runs/{id}/cancel", "runs.cancel", T, SCOPE_WRITE, BODY_JSON, SHORT, "Cancel a run"},
+    {"GET", "/api/v1/models", "models.list", T, SCOPE_READ, BODY_NONE, SHORT, "Registered models"},
+    {"GET", "/api/v1/models/{name}/versions", "models.versions", T, SCOPE_READ, BODY_NONE, SHORT,
+     "Versions of a model"},
+    {"GET", "/api/v1/models/{name}/versions/{version}/artifact", "models.artifact", T, SCOPE_READ,
+     BODY_NONE, SHORT, "Download a version's model file (for aiops predict/eval)"},
+    {"POST", "/api/v1/models/{name}/aliases", "models.alias_set", T, SCOPE_WRITE, BODY_JSON, SHORT,
+     "Point an alias (champion, challenger, ...) at a version"},
+    {"DELETE", "/api/v1/models/{name}/aliases/{alias}", "models.alias_delete", T, SCOPE_WRITE,
+     BODY_NONE, SHORT, "Remove an alias"},
+    {"POST", "/api/v1/models/{name}/promote", "models.promote", T, SCOPE_WRITE, BODY_JSON, SHORT,
+     "Make a version the champion"},
+    {"POST", "/api/v1/models/{name}/rollback", "models.rollback", T, SCOPE_WRITE, BODY_JSON, SHORT,
+     "Make the champion's predecessor the champion again"},
+    {"POST", "/api/v1/models/{name}/predict", "models.predict", T, SCOPE_PREDICT, BODY_JSON, SHORT,
+     "Predict with a model (?version= or ?alias=; default the champion)"},
+    {"GET", "/v2/models/{name}", "v2.metadata", T, SCOPE_PREDICT, BODY_NONE, SHORT,
+     "Open Inference Protocol (V2) model metadata"},
+    {"POST", "/v2/models/{name}/infer", "v2.infer", T, SCOPE_PREDICT, BODY_JSON, SHORT,
+     "Open Inference Protocol (V2) inference"},
+    {"POST", "/v2/models/{name}/versions/{version}/infer", "v2.infer", T, SCOPE_PREDICT, BODY_JSON,
+     SHORT, "Open Inference Protocol (V2) inference with one version"},
+    {"GET", "/v2/models/{name}/ready", "v2.ready", T, SCOPE_PREDICT, BODY_NONE, SHORT,
+     "Open Inference Protocol (V2) model readiness"},
+    {"GET", "/api/v1/models/info", "models.info", T, SCOPE_READ, BODY_NONE, SHORT,
+     "Current model [seed 004]"},
+    {"POST", "/api/v1/models/retrain", "models.retrain", T, SCOPE_WRITE, BODY_JSON, SHORT,
+     "Retrain the current model [seed 004]"},
+    {"GET", "/api/v1/models/metrics", "models.metrics", T, SCOPE_READ, BODY_NONE, SHORT,
+     "Current model's metrics [seed 004]"},
+    {"POST", "/api/analysis", "analysis.one", T, SCOPE_PREDICT, BODY_JSON, SHORT,
+     "Segment one customer profile [seed 003]"},
+    {"POST", "/api/analysis/batch", "analysis.batch", T, SCOPE_PREDICT, BODY_JSON, SHORT,
+     "Segment customer profiles [seed 003]"},
+    {"POST", "/api/rag/query", "rag.query", T, SCOPE_PREDICT, BODY_JSON, SHORT,
+     "Most similar persona documents [seed 003]"},
+    {"POST", "/api/v1/callytics/process-data", "callytics.process", T, SCOPE_PREDICT, BODY_JSON, SHORT,
+     "Classify a counseling session [seed 004]"},
+    {"GET", "/api/v1/callytics/status/{id}", "callytics.status", T, SCOPE_READ, BODY_NONE, SHORT,
+     "Processing status of a session [seed 004]"},
+    {"POST", "/api/v1/callytics/batch-process", "callytics.batch", T, SCOPE_PREDICT, BODY_JSON, LONG,
+     "Classify sessions in a batch [seed 004]"},
+    {"GET", "/api/v1/callytics/results/{id}", "callytics.results", T, SCOPE_READ, BODY_NONE, SHORT,
+     "Result of a session [seed 004]"},
+    {"GET", "/api/v1/predictions/history", "predictions.history", T, SCOPE_READ, BODY_NONE, SHORT,
+     "Prediction history [seed 004]"},
+    {"POST", "/api/v1/predictions/batch", "predictions.batch", T, SCOPE_PREDICT, BODY_JSON, LONG,
+     "Batch prediction [seed 004]"},
+    {"GET", "/api/v1/predictions/{session_id}", "predictions.get", T, SCOPE_READ, BODY_NONE, SHORT,
+     "Prediction of a session [seed 004]"},
+
+    /* svc-explain */
+    {"GET", "/api/report/feature-importance/{run_id}", "explain.importance", E, SCOPE_READ,
+     BODY_NONE, LONG, "Feature importance with significance [seed 000]"},
+    {"GET", "/api/report/correlation/{run_id}", "explain.correlation", E, SCOPE_READ, BODY_NONE,
+     LONG, "Correlation matrix [seed 000]"},
+
+    /* svc-report */
+    {"GET", "/api/report/ai/{run_id}", "report.ai", R, SCOPE_READ, BODY_NONE, LONG,
+     "AI report [seed 000]"},
+    {"POST", "/api/report/generate-pdf/{run_id}", "report.generate_pdf", R, SCOPE_WRITE, BODY_JSON,
+     LONG, "Generate the PDF report [seed 000]"},
+    {"GET", "/api/report/pdf/{run_id}", "report.pdf", R, SCOPE_READ, BODY_NONE, LONG,
+     "Download the PDF report [seed 000]"},
+    {"GET", "/api/dashboard/si", "dashboard.si", R, SCOPE_READ, BODY_NONE, SHORT,
+     "Operator dashboard [seed 000]"},
+    {"GET", "/api/dashboard/client", "dashboard.client", R, SCOPE_READ, BODY_NONE, SHORT,
+     "Customer dashboard [seed 000]"},
+
+    /* svc-monitor */
+    {"GET", "/api/performance/{run_id}", "performance.get", M, SCOPE_READ, BODY_NONE, SHORT,
+     "Model performance [seed 000]"},
+    {"GET", "/api/drift/status", "drift.status", M, SCOPE_READ, BODY_NONE, SHORT,
+     "Current drift state [seed 001]"},
+    {"GET", "/api/drift/summary", "drift.summary", M, SCOPE_READ, BODY_NONE, SHORT,
+     "Drift over the last days [seed 001]"},
+    {"POST", "/api/drift/reset", "drift.reset", M, SCOPE_WRITE, BODY_JSON, SHORT,
+     "Reset the drift window [seed 001]"},
+    {"GET", "/api/v1/stats", "stats", M, SCOPE_READ, BODY_NONE, SHORT, "System statistics [seed 004]"},
+};
+
+const size_t routes_count = sizeof routes / sizeof routes[0];
+
+/* Matches pattern against path segment by segment; {x} takes one non-empty segment. */
+static int pattern_match(const char *pat, const char *path, size_t pathlen,
+                         struct route_params *params)
+{
+    const char *p = path, *end = path + pathlen;
+    int n = 0;
+    while (*pat != '\0') {
+        if (*pat == '{') {
+            const char *close = strchr(pat, '}');
+            const char *seg = p;
+            while (p < end && *p != '/')
+                p++;
+            if (p == seg || n >= ROUTE_MAX_PARAMS)
+                return 0;
+            if (params != NULL) {
+                params->value[n] = seg;
+                params->len[n] = (size_t)(p - seg);
+            }
+            n++;
+            pat = close + 1;
+        } else {
+            if (p >= end || *p != *pat)
+                return 0;
+            p++;
+            pat++;
+        }
+    }
+    if (p != end)
+        return 0;
+    if (params != NULL)
+        params->n = n;
+    return 1;
+}
+
+const struct route *route_match(const char *method, const char *path, size_t pathlen,
+                                struct route_params *params, int *path_exists)
+{
+    *path_exists = 0;
+    /* A literal route wins over a pattern route for the same path (e.g. /api/v1/models/info
+     * versus /api/v1/models/{name}/...): try routes without placeholders first. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < routes_count; i++) {
+            const struct route *r = &routes[i];
+            int has_param = strchr(r->pattern, '{') != NULL;
+            if (has_param != pass)
+                continue;
+            if (!pattern_match(r->pattern, path, pathlen, params))
+                continue;
+            if (strcmp(r->method, method) == 0)
+                return r;
+            *path_exists = 1;
+        }
+    }
+    return NULL;
+}
+
+const char *svc_name(enum svc_id id)
+{
+    static const char *const names[SVC_COUNT] = {"gateway", "ingest", "train",
+                                                 "explain", "report", "monitor"};
+    return (unsigned)id < SVC_COUNT ? names[id] : "unknown";
+}
+
+const char *scope_name(enum route_scope s)
+{
+    static const char *const names[SCOPE_COUNT] = {"public", "read", "write", "predict", "admin"};
+    return (unsigned)s < SCOPE_COUNT ? names[s] : "unknown";
+}

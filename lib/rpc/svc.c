@@ -1,0 +1,634 @@
+#include "rpc/svc.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "core/buf.h"
+#include "core/crypto.h"
+#include "core/env.h"
+#include "core/err.h"
+#include "core/jsonx.h"
+#include "core/log.h"
+#include "core/time.h"
+#include "http/url.h"
+#include "rpc/envelope.h"
+
+/* How often an idle worker wakes up to notice a shutdown. */
+#define WORKER_POLL_MS 200
+/* How often the dependency monitor checks PostgreSQL and Redis. */
+#define MONITOR_PERIOD_MS 2000
+
+struct svc_worker {
+    struct svc *svc;
+    pthread_t thread;
+    nng_ctx ctx;
+    nng_aio *aio;
+    struct db *db;
+    struct kv *kv;
+};
+
+struct svc {
+    const struct svc_def *def;
+    const char *name;
+    nng_socket rep;
+    nng_socket pub;
+    struct svc_worker *workers;
+    int nworkers;
+    atomic_int stopping;
+    atomic_int busy;
+    atomic_int db_up;
+    atomic_int redis_up;
+    atomic_long served;
+    double started;
+    const char *db_url;
+    const char *redis_url;
+    pthread_t monitor;
+    pthread_mutex_t monitor_lock;
+    pthread_cond_t monitor_cond;
+    void *userdata;
+};
+
+struct svc_call {
+    struct svc_worker *w;
+    Aiops__Request *req;
+    char *params[ROUTE_MAX_PARAMS];
+    int replied;
+    int status;
+    const char *content_type;
+    struct buf body;
+};
+
+/* --- configuration ------------------------------------------------------------------- */
+
+static const char *default_rpc[SVC_COUNT] = {
+    NULL, "tcp://127.0.0.1:7101", "tcp://127.0.0.1:7102", "tcp://127.0.0.1:7103",
+    "tcp://127.0.0.1:7104", "tcp://127.0.0.1:7105"};
+static const char *default_events[SVC_COUNT] = {
+    NULL, "tcp://127.0.0.1:7201", "tcp://127.0.0.1:7202", "tcp://127.0.0.1:7203",
+    "tcp://127.0.0.1:7204", "tcp://127.0.0.1:7205"};
+
+/* --- replies ------------------------------------------------------------------------- */
+
+void svc_reply_raw(struct svc_call *c, int status, const char *content_type, const void *body,
+                   size_t len)
+{
+    if (c->replied) {
+        log_error("%s: second reply to one request ignored", c->req->route);
+        return;
+    }
+    c->replied = 1;
+    c->status = status;
+    c->content_type = content_type;
+    buf_reset(&c->body);
+    if (buf_append(&c->body, body, len) != 0) {
+        c->status = 500;
+        c->content_type = "application/json";
+        buf_reset(&c->body);
+        buf_puts(&c->body, "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of "
+                           "memory\",\"details\":{}}}");
+    }
+}
+
+void svc_reply_json(struct svc_call *c, int status, json_t *body)
+{
+    if (c->replied) {
+        log_error("%s: second reply to one request ignored", c->req->route);
+        json_decref(body);
+        return;
+    }
+    struct buf b = BUF_INIT;
+    if (body == NULL || jsonx_write(body, &b) != 0) {
+        buf_free(&b);
+        json_decref(body);
+        static const char oom[] = "{\"error\":{\"code\":\"out_of_memory\","
+                                  "\"message\":\"out of memory\",\"details\":{}}}";
+        svc_reply_raw(c, 500, "application/json", oom, sizeof oom - 1);
+        return;
+    }
+    json_decref(body);
+    c->replied = 1;
+    c->status = status;
+    c->content_type = "application/json";
+    buf_free(&c->body);
+    c->body = b;
+}
+
+void svc_reply_error(struct svc_call *c, int status, const char *code, const char *message,
+                     json_t *details)
+{
+    svc_reply_json(c, status, jsonx_error_body(code, message, details));
+}
+
+void svc_reply_failure(struct svc_call *c, int err, const char *what)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s: %s", what, aiops_strerror(err));
+    switch (err) {
+    case AIOPS_ENOTFOUND:
+        svc_reply_error(c, 404, "not_found", msg, NULL);
+        break;
+    case AIOPS_EUNAVAIL:
+    case AIOPS_EREDIS:
+        svc_reply_error(c, 503, "dependency_unavailable", msg, NULL);
+        break;
+    case AIOPS_ETIMEDOUT:
+        svc_reply_error(c, 504, "deadline_exceeded", msg, NULL);
+        break;
+    case AIOPS_ETOOBIG:
+        svc_reply_error(c, 413, "payload_too_large", msg, NULL);
+        break;
+    case AIOPS_EINVAL:
+    case AIOPS_EPARSE:
+        svc_reply_error(c, 400, "bad_request", msg, NULL);
+        break;
+    case AIOPS_ECORRUPT:
+        svc_reply_error(c, 500, "corrupt_data", msg, NULL);
+        break;
+    default:
+        svc_reply_error(c, 500, "internal_error", msg, NULL);
+    }
+}
+
+/* --- accessors ----------------------------------------------------------------------- */
+
+const Aiops__Request *svc_request(const struct svc_call *c)
+{
+    return c->req;
+}
+
+const char *svc_param(const struct svc_call *c, int i)
+{
+    return (i >= 0 && i < ROUTE_MAX_PARAMS && c->params[i]) ? c->params[i] : "";
+}
+
+int svc_query(const struct svc_call *c, const char *name, char *out, size_t cap)
+{
+    return url_query_get(c->req->query, name, out, cap);
+}
+
+const char *svc_project(const struct svc_call *c)
+{
+    const Aiops__Principal *p = c->req->principal;
+    return (p && p->project && p->project[0]) ? p->project : "default";
+}
+
+struct db *svc_db(struct svc_call *c)
+{
+    return c->w->db;
+}
+
+struct kv *svc_kv(struct svc_call *c)
+{
+    return c->w->kv;
+}
+
+struct svc *svc_of(struct svc_call *c)
+{
+    return c->w->svc;
+}
+
+int svc_expired(const struct svc_call *c)
+{
+    return c->req->deadline_ms > 0 && time_now_ms() > c->req->deadline_ms;
+}
+
+const char *svc_service_name(const struct svc *s)
+{
+    return s->name;
+}
+
+const char *svc_database_url(const struct svc *s)
+{
+    return s->db_url;
+}
+
+const char *svc_redis_url(const struct svc *s)
+{
+    return s->redis_url;
+}
+
+int svc_stopping(const struct svc *s)
+{
+    return atomic_load(&s->stopping);
+}
+
+void svc_set_userdata(struct svc *s, void *p)
+{
+    s->userdata = p;
+}
+
+void *svc_userdata(const struct svc *s)
+{
+    return s->userdata;
+}
+
+int svc_publish(struct svc *s, const char *project, const char *topic, const char *type,
+                json_t *payload)
+{
+    if (payload == NULL)
+        payload = json_object();
+    /* "type" first, as the users' frontends read it */
+    json_t *full = json_pack("{s:s}", "type", type);
+    json_object_update_missing(full, payload);
+    json_decref(payload);
+    char *text = jsonx_to_string(full, NULL);
+    json_decref(full);
+    if (text == NULL)
+        return AIOPS_ENOMEM;
+    Aiops__Event ev = AIOPS__EVENT__INIT;
+    ev.topic = (char *)topic;
+    ev.type = (char *)type;
+    ev.payload.data = (uint8_t *)text;
+    ev.payload.len = strlen(text);
+    ev.timestamp_ms = time_now_ms();
+    ev.source = (char *)s->name;
+    ev.project = (char *)(project ? project : "");
+    nng_msg *msg;
+    int rv = envelope_pack_event(&ev, &msg);
+    free(text);
+    if (rv != 0)
+        return rv;
+    if (nng_sendmsg(s->pub, msg, NNG_FLAG_NONBLOCK) != 0) {
+        nng_msg_free(msg);
+        return AIOPS_ERPC;
+    }
+    return AIOPS_OK;
+}
+
+/* --- the built-in health route ------------------------------------------------------- */
+
+static void handle_health(struct svc_call *c)
+{
+    struct svc *s = c->w->svc;
+    int db_up = atomic_load(&s->db_up), redis_up = atomic_load(&s->redis_up);
+    json_t *j = json_object();
+    json_object_set_new(j, "service", json_string(s->name));
+    json_object_set_new(j, "status", json_string(db_up && redis_up ? "ok" : "degraded"));
+    json_object_set_new(j, "version", json_string(AIOPS_VERSION));
+    json_object_set_new(j, "uptime_seconds", json_real(time_now() - s->started));
+    json_object_set_new(j, "database", json_string(db_up ? "up" : "down"));
+    json_object_set_new(j, "redis", json_string(redis_up ? "up" : "down"));
+    json_object_set_new(j, "workers", json_integer(s->nworkers));
+    json_object_set_new(j, "busy", json_integer(atomic_load(&s->busy)));
+    json_object_set_new(j, "served", json_integer(atomic_load(&s->served)));
+    svc_reply_json(c, 200, j);
+}
+
+/* --- request dispatch ---------------------------------------------------------------- */
+
+static const struct svc_handler *find_handler(const struct svc_def *def, const char *route)
+{
+    for (size_t i = 0; i < def->nhandlers; i++)
+        if (strcmp(def->handlers[i].route, route) == 0)
+            return &def->handlers[i];
+    return NULL;
+}
+
+static int route_belongs(enum svc_id id, const char *route)
+{
+    for (size_t i = 0; i < routes_count; i++)
+        if (routes[i].service == id && strcmp(routes[i].name, route) == 0)
+            return 1;
+    return 0;
+}
+
+static void dispatch(struct svc_call *c)
+{
+    struct svc *s = c->w->svc;
+    const char *route = c->req->route;
+    for (size_t i = 0; i < c->req->n_path_params && i < ROUTE_MAX_PARAMS; i++) {
+        const char *v = c->req->path_params[i];
+        size_t n = strlen(v);
+        c->params[i] = malloc(n + 1);
+        if (c->params[i] == NULL || url_decode(v, n, 0, c->params[i], n + 1, NULL) != 0) {
+            svc_reply_error(c, 400, "bad_path", "a path segment is not valid percent-encoding",
+                            json_pack("{s:s}", "segment", v));
+            return;
+        }
+    }
+    if (strcmp(route, "health") == 0) {
+        handle_health(c);
+        return;
+    }
+    const struct svc_handler *h = find_handler(s->def, route);
+    if (h != NULL) {
+        h->fn(c);
+        if (!c->replied) {
+            log_error("%s: handler returned without replying", route);
+            svc_reply_error(c, 500, "internal_error", "the handler did not answer", NULL);
+        }
+        return;
+    }
+    char msg[300];
+    if (route_belongs(s->def->id, route)) {
+        snprintf(msg, sizeof msg, "%s %s is not implemented yet", c->req->method, c->req->path);
+        svc_reply_error(c, 501, "not_implemented", msg, json_pack("{s:s}", "route", route));
+    } else {
+        snprintf(msg, sizeof msg, "svc-%s has no route named %s", s->name, route);
+        svc_reply_error(c, 404, "unknown_route", msg, NULL);
+    }
+}
+
+static nng_msg *serve_one(struct svc_worker *w, nng_msg *in)
+{
+    struct svc_call c;
+    memset(&c, 0, sizeof c);
+    c.w = w;
+    Aiops__Request *req = NULL;
+    int rv = envelope_unpack_request(nng_msg_body(in), nng_msg_len(in), &req);
+    Aiops__Response resp = AIOPS__RESPONSE__INIT;
+    if (rv != 0) {
+        /* no request id to echo: the gateway matches replies by context, not id */
+        static Aiops__Request empty = AIOPS__REQUEST__INIT;
+        c.req = &empty;
+        svc_reply_error(&c, 400, "bad_envelope",
+                        rv == AIOPS_EUNSUPPORTED ? "protocol version not supported"
+                                                 : "malformed request envelope",
+                        NULL);
+    } else {
+        c.req = req;
+        resp.request_id = req->request_id;
+        if (svc_expired(&c)) {
+            svc_reply_error(&c, 504, "deadline_exceeded",
+                            "the request's deadline passed before it was served", NULL);
+        } else {
+            uint64_t t0 = time_mono_ns();
+            dispatch(&c);
+            if (log_enabled(LOG_LEVEL_DEBUG))
+                log_json(LOG_LEVEL_DEBUG, "served",
+                         json_pack("{s:s, s:s, s:i, s:f}", "request_id", req->request_id,
+                                   "route", req->route, "status", c.status, "duration_ms",
+                                   (double)(time_mono_ns() - t0) / 1e6));
+        }
+    }
+    resp.status = c.status;
+    resp.content_type = (char *)(c.content_type ? c.content_type : "application/json");
+    resp.body.data = (uint8_t *)c.body.data;
+    resp.body.len = c.body.len;
+    nng_msg *out = NULL;
+    if (envelope_pack_response(&resp, &out) != 0)
+        out = NULL;
+    for (int i = 0; i < ROUTE_MAX_PARAMS; i++)
+        free(c.params[i]);
+    buf_free(&c.body);
+    if (req)
+        aiops__request__free_unpacked(req, NULL);
+    return out;
+}
+
+static void *worker_main(void *arg)
+{
+    struct svc_worker *w = arg;
+    struct svc *s = w->svc;
+    while (!atomic_load(&s->stopping)) {
+        nng_aio_set_timeout(w->aio, WORKER_POLL_MS);
+        nng_ctx_recv(w->ctx, w->aio);
+        nng_aio_wait(w->aio);
+        int rv = nng_aio_result(w->aio);
+        if (rv == NNG_ETIMEDOUT)
+            continue;
+        if (rv == NNG_ECLOSED)
+            break;
+        if (rv != 0) {
+            log_warn("rpc: receive failed: %s", nng_strerror(rv));
+            continue;
+        }
+        nng_msg *in = nng_aio_get_msg(w->aio);
+        atomic_fetch_add(&s->busy, 1);
+        nng_msg *out = serve_one(w, in);
+        nng_msg_free(in);
+        atomic_fetch_sub(&s->busy, 1);
+        atomic_fetch_add(&s->served, 1);
+        if (out == NULL)
+            continue;
+        nng_aio_set_msg(w->aio, out);
+        nng_aio_set_timeout(w->aio, 5000);
+        nng_ctx_send(w->ctx, w->aio);
+        nng_aio_wait(w->aio);
+        if (nng_aio_result(w->aio) != 0)
+            nng_msg_free(out); /* the gateway went away; nobody waits for this answer */
+    }
+    return NULL;
+}
+
+/* --- dependency monitor -------------------------------------------------------------- */
+
+static void *monitor_main(void *arg)
+{
+    struct svc *s = arg;
+    struct db *db = NULL;
+    struct kv *kv = NULL;
+    db_open(s->db_url, &db);
+    kv_open(s->redis_url, &kv);
+    pthread_mutex_lock(&s->monitor_lock);
+    while (!atomic_load(&s->stopping)) {
+        pthread_mutex_unlock(&s->monitor_lock);
+        int dbok = db != NULL && db_exec(db, NULL, "SELECT 1", 0, NULL, NULL, NULL) == 0;
+        int kvok = kv != NULL && kv_ping(kv) == 0;
+        if (dbok != atomic_load(&s->db_up))
+            log_json(dbok ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "dependency",
+                     json_pack("{s:s,s:s}", "postgres", dbok ? "up" : "down", "service", s->name));
+        if (kvok != atomic_load(&s->redis_up))
+            log_json(kvok ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "dependency",
+                     json_pack("{s:s,s:s}", "redis", kvok ? "up" : "down", "service", s->name));
+        atomic_store(&s->db_up, dbok);
+        atomic_store(&s->redis_up, kvok);
+        pthread_mutex_lock(&s->monitor_lock);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += MONITOR_PERIOD_MS / 1000;
+        if (!atomic_load(&s->stopping))
+            pthread_cond_timedwait(&s->monitor_cond, &s->monitor_lock, &ts);
+    }
+    pthread_mutex_unlock(&s->monitor_lock);
+    db_close(db);
+    kv_close(kv);
+    return NULL;
+}
+
+/* --- health check client ------------------------------------------------------------- */
+
+/* Maps a listen URL to one a client can dial: a wildcard address becomes loopback. */
+static void dial_url(const char *listen, char *out, size_t cap)
+{
+    const char *p = strstr(listen, "0.0.0.0");
+    if (p == NULL)
+        p = strstr(listen, "[::]");
+    if (p == NULL) {
+        snprintf(out, cap, "%s", listen);
+        return;
+    }
+    size_t skip = p[0] == '0' ? 7 : 4;
+    snprintf(out, cap, "%.*s127.0.0.1%s", (int)(p - listen), listen, p + skip);
+}
+
+static int healthcheck(const char *listen)
+{
+    char url[512];
+    dial_url(listen, url, sizeof url);
+    nng_socket sock;
+    if (nng_req0_open(&sock) != 0)
+        return 1;
+    nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, 2000);
+    nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, 2000);
+    int status = 1;
+    nng_msg *msg = NULL;
+    Aiops__Request req = AIOPS__REQUEST__INIT;
+    char rid[37];
+    uuid_v4(rid);
+    req.request_id = rid;
+    req.method = "GET";
+    req.path = "/healthcheck";
+    req.route = "health";
+    req.deadline_ms = time_now_ms() + 2000;
+    if (nng_dial(sock, url, NULL, 0) != 0) {
+        fprintf(stderr, "healthcheck: cannot connect to %s\n", url);
+        goto done;
+    }
+    if (envelope_pack_request(&req, &msg) != 0 || nng_sendmsg(sock, msg, 0) != 0) {
+        nng_msg_free(msg);
+        goto done;
+    }
+    if (nng_recvmsg(sock, &msg, 0) != 0) {
+        fprintf(stderr, "healthcheck: no answer from %s within 2 s\n", url);
+        goto done;
+    }
+    Aiops__Response *resp;
+    if (envelope_unpack_response(nng_msg_body(msg), nng_msg_len(msg), &resp) == 0) {
+        printf("%.*s\n", (int)resp->body.len, (const char *)resp->body.data);
+        status = resp->status == 200 ? 0 : 1;
+        aiops__response__free_unpacked(resp, NULL);
+    }
+    nng_msg_free(msg);
+done:
+    nng_close(sock);
+    return status;
+}
+
+/* --- main ---------------------------------------------------------------------------- */
+
+int svc_main(const struct svc_def *def, int argc, char **argv)
+{
+    static struct svc svc_state;
+    struct svc *s = &svc_state;
+    const char *name = svc_name(def->id);
+    char logname[32];
+    snprintf(logname, sizeof logname, "svc-%s", name);
+    log_init(strdup(logname));
+
+    const char *rpc = env_str("RPC_LISTEN", default_rpc[def->id]);
+    const char *events = env_str("EVENTS_LISTEN", default_events[def->id]);
+    if (argc > 1 && strcmp(argv[1], "--healthcheck") == 0)
+        return healthcheck(rpc);
+    if (argc > 1) {
+        fprintf(stderr, "usage: %s [--healthcheck]\n(configuration is read from the environment; see README)\n", argv[0]);
+        return 2;
+    }
+
+    memset(s, 0, sizeof *s);
+    s->def = def;
+    s->name = name;
+    s->started = time_now();
+    s->db_url = getenv("DATABASE_URL");
+    s->redis_url = getenv("REDIS_URL");
+    long workers, upload_limit;
+    if (env_long("SERVICE_WORKERS", 4, 1, 256, &workers) != 0 ||
+        env_long("UPLOAD_LIMIT_BYTES", 64L << 20, 1024, 4L << 30, &upload_limit) != 0)
+        return 2;
+    if (s->db_url == NULL || s->redis_url == NULL) {
+        log_error("DATABASE_URL and REDIS_URL must be set");
+        return 2;
+    }
+    struct kv *probe;
+    if (kv_open(s->redis_url, &probe) != 0)
+        return 2;
+    kv_close(probe);
+
+    /* Signals are taken by sigwait() in this thread only: block them before any thread
+     * (ours or nng's) starts, so that every thread inherits the mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rv;
+    if ((rv = nng_rep0_open(&s->rep)) != 0 || (rv = nng_pub0_open(&s->pub)) != 0) {
+        log_error("rpc: cannot open sockets: %s", nng_strerror(rv));
+        return 1;
+    }
+    nng_socket_set_size(s->rep, NNG_OPT_RECVMAXSZ, (size_t)upload_limit + (1u << 20));
+    if ((rv = nng_listen(s->rep, rpc, NULL, 0)) != 0) {
+        log_error("rpc: cannot listen on %s: %s", rpc, nng_strerror(rv));
+        return 1;
+    }
+    if ((rv = nng_listen(s->pub, events, NULL, 0)) != 0) {
+        log_error("events: cannot listen on %s: %s", events, nng_strerror(rv));
+        return 1;
+    }
+
+    pthread_mutex_init(&s->monitor_lock, NULL);
+    pthread_cond_init(&s->monitor_cond, NULL);
+    if (def->start != NULL && def->start(s) != 0) {
+        log_error("start failed");
+        return 1;
+    }
+    pthread_create(&s->monitor, NULL, monitor_main, s);
+
+    s->nworkers = (int)workers;
+    s->workers = calloc((size_t)workers, sizeof *s->workers);
+    for (int i = 0; i < s->nworkers; i++) {
+        struct svc_worker *w = &s->workers[i];
+        w->svc = s;
+        if ((rv = nng_ctx_open(&w->ctx, s->rep)) != 0 ||
+            (rv = nng_aio_alloc(&w->aio, NULL, NULL)) != 0 || db_open(s->db_url, &w->db) != 0 ||
+            kv_open(s->redis_url, &w->kv) != 0) {
+            log_error("worker %d: setup failed", i);
+            return 1;
+        }
+        pthread_create(&w->thread, NULL, worker_main, w);
+    }
+    log_json(LOG_LEVEL_INFO, "started",
+             json_pack("{s:s, s:s, s:i, s:s}", "rpc", rpc, "events", events, "workers",
+                       (int)workers, "version", AIOPS_VERSION));
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    log_info("signal %d: stopping (finishing %d requests in progress)", sig,
+             atomic_load(&s->busy));
+    atomic_store(&s->stopping, 1);
+    pthread_mutex_lock(&s->monitor_lock);
+    pthread_cond_signal(&s->monitor_cond);
+    pthread_mutex_unlock(&s->monitor_lock);
+    for (int i = 0; i < s->nworkers; i++)
+        pthread_join(s->workers[i].thread, NULL);
+    pthread_join(s->monitor, NULL);
+    if (def->stop != NULL)
+        def->stop(s);
+    for (int i = 0; i < s->nworkers; i++) {
+        struct svc_worker *w = &s->workers[i];
+        nng_aio_free(w->aio);
+        nng_ctx_close(w->ctx);
+        db_close(w->db);
+        kv_close(w->kv);
+    }
+    free(s->workers);
+    nng_close(s->rep);
+    nng_close(s->pub);
+    log_info("stopped");
+    nng_fini();
+    return 0;
+}

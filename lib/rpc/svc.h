@@ -1,0 +1,93 @@
+/* svc.h -- the runtime every service is built on.
+ *
+ * A service is a set of handlers keyed by route name (lib/rpc/routes.c). svc_main() reads the
+ * configuration from the environment, listens on its nng REP socket (RPC_LISTEN) with
+ * SERVICE_WORKERS worker threads -- each owning its own PostgreSQL and Redis connection,
+ * so requests are served concurrently without sharing them -- opens its nng PUB socket
+ * (EVENTS_LISTEN) for events, and stops gracefully on SIGTERM/SIGINT: no new requests are
+ * taken, requests in progress finish and are answered.
+ *
+ * Routes of this service that have no handler yet are answered 501 "not_implemented".
+ * The route "health" is built in. `PROGRAM --healthcheck` asks a running instance for its
+ * health over RPC_LISTEN and exits 0 when it answers within 2 s. */
+#ifndef AIOPS_SVC_H
+#define AIOPS_SVC_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aiops.pb-c.h"
+#include "rpc/routes.h"
+#include "store/db.h"
+#include "store/kv.h"
+
+struct svc;
+struct svc_call;
+
+typedef void (*svc_handler_fn)(struct svc_call *call);
+
+struct svc_handler {
+    const char *route; /* route name, e.g. "datasets.get" */
+    svc_handler_fn fn;
+};
+
+struct svc_def {
+    enum svc_id id;
+    const struct svc_handler *handlers;
+    size_t nhandlers;
+    /* optional: called once before serving; non-zero refuses to start */
+    int (*start)(struct svc *s);
+    /* optional: called once after the last request was answered */
+    void (*stop)(struct svc *s);
+};
+
+/* Runs the service until SIGTERM/SIGINT; returns the process exit status. */
+int svc_main(const struct svc_def *def, int argc, char **argv);
+
+/* --- inside a handler -------------------------------------------------------------- */
+const Aiops__Request *svc_request(const struct svc_call *c);
+/* Path parameter i ({placeholders} in order), percent-decoded; "" when absent. */
+const char *svc_param(const struct svc_call *c, int i);
+/* Decoded query parameter into out; AIOPS_ENOTFOUND when absent, AIOPS_EPARSE/ETOOBIG. */
+int svc_query(const struct svc_call *c, const char *name, char *out, size_t cap);
+/* The calling principal's project (never NULL). */
+const char *svc_project(const struct svc_call *c);
+/* The worker's connections (connect lazily; calls report AIOPS_EUNAVAIL when down). */
+struct db *svc_db(struct svc_call *c);
+struct kv *svc_kv(struct svc_call *c);
+struct svc *svc_of(struct svc_call *c);
+/* 1 once the request's deadline has passed: long handlers check it between steps. */
+int svc_expired(const struct svc_call *c);
+
+/* Replies. Exactly one per call; a handler that replies nothing gets a 500. Each takes
+ * ownership of the json_t it is given. */
+void svc_reply_json(struct svc_call *c, int status, json_t *body);
+void svc_reply_raw(struct svc_call *c, int status, const char *content_type, const void *body,
+                   size_t len);
+/* {"error": {"code", "message", "details"}}; details may be NULL. */
+void svc_reply_error(struct svc_call *c, int status, const char *code, const char *message,
+                     json_t *details);
+/* Maps a failed operation's AIOPS_E* to the right status and code (503 for a database
+ * that is down, 404 for ENOTFOUND, 500 otherwise) naming `what` failed. */
+void svc_reply_failure(struct svc_call *c, int err, const char *what);
+
+/* --- outside a handler --------------------------------------------------------------- */
+/* Publishes an event to the WebSocket subscribers of topic (e.g. "/ws/training/<id>") who
+ * belong to project (NULL: to everyone). The payload object is sent as the message, with
+ * "type" set to type. Never blocks; a message that cannot be queued is dropped.
+ * Thread-safe. Takes payload. */
+int svc_publish(struct svc *s, const char *project, const char *topic, const char *type,
+                json_t *payload);
+/* Name of the service ("ingest", ...). */
+const char *svc_service_name(const struct svc *s);
+/* The connection settings, for threads of the service's own that need connections. */
+const char *svc_database_url(const struct svc *s);
+const char *svc_redis_url(const struct svc *s);
+/* 1 once SIGTERM/SIGINT arrived: long work of the service's own threads should wind down. */
+int svc_stopping(const struct svc *s);
+/* Per-service state for the service's own code (set in start()). */
+void svc_set_userdata(struct svc *s, void *p);
+void *svc_userdata(const struct svc *s);
+
+#endif

@@ -1,0 +1,50 @@
+/* datasets.h -- datasets in PostgreSQL: metadata in `datasets`, values in `dataset_chunks`
+ * (the columnar form of lib/data/colstore.h). Shared by every service that reads data.
+ *
+ * Every function is scoped to a project: a dataset of another project is "not found". A
+ * stored dataset is immutable; it can only be deleted whole. */
+#ifndef AIOPS_DATASETS_H
+#define AIOPS_DATASETS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "data/ingest.h"
+#include "data/table.h"
+#include "store/db.h"
+
+/* The dataset with this content hash in project: AIOPS_OK with its id (37 bytes), its
+ * stored upload summary (*summary, caller owns) and target (*target, caller frees, NULL
+ * when none); AIOPS_ENOTFOUND. */
+int datasets_find_by_hash(struct db *db, const char *project, const uint8_t hash[32],
+                          char id[37], json_t **summary, char **target);
+
+/* Stores a parsed upload (r->table, already summarised) under id in one transaction:
+ * metadata, schema, summary and every chunk, or nothing. When the same content was stored
+ * concurrently, returns AIOPS_EEXIST with that dataset's id in existing_id. */
+int datasets_store(struct db *db, const char *project, const char *id, const char *filename,
+                   const uint8_t hash[32], size_t size_bytes, const struct ingest_result *r,
+                   json_t *summary, char existing_id[37]);
+
+/* The metadata of one dataset as the API shows it: {"id", "filename", "rows", "columns",
+ * "target", "size_bytes", "delimiter", "content_sha256", "created_at", "schema": [...]}.
+ * AIOPS_ENOTFOUND when absent (or id is not a UUID). */
+int datasets_get(struct db *db, const char *project, const char *id, json_t **out);
+
+/* Reads a dataset back into *t (caller table_free()s it). rows_limit > 0 reads only the
+ * first chunks needed for that many rows (t->nrows may then be less than the dataset's).
+ * AIOPS_ENOTFOUND, AIOPS_ECORRUPT when stored bytes fail their checks. */
+int datasets_load(struct db *db, const char *project, const char *id, size_t rows_limit,
+                  struct table *t);
+
+/* A page of datasets, newest first: {"datasets": [...], "total", "limit", "offset"}. */
+int datasets_list(struct db *db, const char *project, long limit, long offset, json_t **out);
+
+/* Deletes a dataset and its chunks. AIOPS_ENOTFOUND when absent. */
+int datasets_delete(struct db *db, const char *project, const char *id);
+
+/* The cached profile for the stored target (NULL when not computed yet) and storing it. */
+int datasets_get_profile(struct db *db, const char *project, const char *id, json_t **profile);
+int datasets_put_profile(struct db *db, const char *project, const char *id, json_t *profile);
+
+#endif
