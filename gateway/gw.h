@@ -114,6 +114,10 @@ struct gw_event {
     struct gw_event *next;
 };
 
+/* The completion queue (request.c): made before the first request, freed after the last;
+ * gw_queue_free answers nothing, it frees what is still queued. AIOPS_ENOMEM. */
+int gw_queue_init(struct gw *gw);
+void gw_queue_free(struct gw *gw);
 /* Hands r back to the loop thread (callable from any thread). */
 void gw_post(struct gw *gw, struct gw_req *r);
 void gw_post_event(struct gw *gw, Aiops__Event *ev);
@@ -123,7 +127,7 @@ void gw_after_auth(struct gw_req *r);
 /* Finishes a forwarded request with the service's answer or the failure (loop thread). */
 void gw_after_forward(struct gw_req *r);
 
-/* Every response leaves through these: they add the request id, CORS and common headers,
+/* Every response leaves through these (request.c): they add the request id, CORS and common headers,
  * count the response in the metrics, write the access log line and free r. */
 void gw_reply(struct gw_req *r, int status, const char *content_type, const void *body,
               size_t len);

@@ -20,7 +20,7 @@
 #include "gw.h"
 #include "gwmetrics.h"
 #include "server.h"
-#include "websocket.h"
+#include "wshub.h"
 
 /* How long a stopping gateway waits for requests in progress. */
 #define GRACE_SECONDS 30

@@ -14,18 +14,8 @@
 #include "ml/train.h"
 #include "store/datasets.h"
 #include "store/jobs.h"
+#include "store/registry.h"
 #include "train_svc.h"
-
-int model_name_valid(const char *name)
-{
-    size_t n = strlen(name);
-    if (n == 0 || n > 128)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!(isalnum((unsigned char)name[i]) || name[i] == '.' || name[i] == '_' || name[i] == '-'))
-            return 0;
-    return name[0] != '.';
-}
 
 json_t *request_json(struct svc_call *c)
 {
@@ -152,7 +142,7 @@ void handle_train_start(struct svc_call *c)
     json_decref(params);
     params = normalised;
     if (model_name != NULL) {
-        if (!model_name_valid(model_name)) {
+        if (!registry_name_valid(model_name)) {
             unprocessable(c, "model_name", "model_name must be 1 to 128 of A-Z a-z 0-9 . _ -");
             goto out;
         }

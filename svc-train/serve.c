@@ -1,12 +1,12 @@
 /* Serving predictions: POST /api/v1/models/{name}/predict and the Open Inference (V2)
  * protocol, from models cached in memory.
  *
- * The cache holds loaded model versions (MODEL_CACHE_SIZE, default 16, least recently used
- * out first) with reference counts, so a version being evicted or replaced is freed only
- * when the last request using it has answered. Which version a name (or alias) means is
- * cached for one second: a promotion made through this process is seen at once
- * (serve_forget), one made through another replica within a second -- requests in flight
- * finish on the version they started with, none fails.
+ * Models come from lib/ml/modelcache.h (MODEL_CACHE_SIZE versions, default 16, least
+ * recently used out first; a version being evicted or replaced is freed only when the last
+ * request using it has answered) loaded from lib/store/registry.h. Which version a name (or
+ * alias) means is cached for one second: a promotion made through this process is seen at
+ * once (serve_forget), one made through another replica within a second -- requests in
+ * flight finish on the version they started with, none fails.
  *
  * Every prediction is counted for monitoring: a background thread adds the counts and
  * latencies to Redis once a second (layout below), never on the request's path. */
@@ -24,11 +24,12 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "ml/instances.h"
+#include "ml/modelcache.h"
 #include "store/kv.h"
+#include "store/registry.h"
 #include "train_svc.h"
 
 #define ALIAS_TTL_NS 1000000000ull
-#define ALIAS_SLOTS 256
 #define STATS_MAX 256
 
 /* Latency buckets (seconds) of the Redis histogram: Prometheus client defaults, finer at
@@ -36,27 +37,6 @@
 static const double latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                          0.05,   0.1,   0.25,   0.5,   1,    2.5};
 #define NBUCKETS (sizeof latency_buckets / sizeof latency_buckets[0])
-
-struct served {
-    char project[72];
-    char name[136];
-    int version;
-    struct model *m;
-    json_t **labels;      /* classification: each class's label as JSON */
-    struct buf label_text; /* classification: per class, its label as a JSON value and as a
-                              JSON object key, written out once for the fast reply */
-    size_t *label_off;    /* 4 offsets per class: value start, value end, key start, key end */
-    int refs;             /* under cache.mu */
-    int evicted;          /* out of the list; freed when refs drops to 0 */
-    uint64_t used;        /* LRU tick */
-    struct served *next;
-};
-
-struct alias_slot {
-    char key[288];        /* project \x1f name \x1f alias */
-    int version;
-    uint64_t expires_ns;
-};
 
 /* Prediction counts of one model since the last flush. */
 struct pred_stats {
@@ -67,11 +47,8 @@ struct pred_stats {
 };
 
 static struct {
-    pthread_mutex_t mu;
-    struct served *models;
-    size_t nmodels, cap;
-    uint64_t tick;
-    struct alias_slot aliases[ALIAS_SLOTS];
+    pthread_mutex_t mu; /* the flusher's stop flag and cv */
+    struct model_cache *models;
 
     pthread_mutex_t stats_mu;
     struct pred_stats stats[STATS_MAX];
@@ -88,207 +65,22 @@ static struct {
 
 /* --- the cache ------------------------------------------------------------------------- */
 
-static void served_free(struct served *s)
-{
-    if (s->labels != NULL)
-        for (size_t k = 0; k < s->m->target.nclasses; k++)
-            json_decref(s->labels[k]);
-    free(s->labels);
-    buf_free(&s->label_text);
-    free(s->label_off);
-    model_free(s->m);
-    free(s);
-}
-
-static void served_put(struct served *s)
-{
-    pthread_mutex_lock(&cache.mu);
-    int last = --s->refs == 0 && s->evicted;
-    pthread_mutex_unlock(&cache.mu);
-    if (last)
-        served_free(s);
-}
-
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-static void alias_key(char *key, size_t cap, const char *project, const char *name,
-                      const char *alias)
-{
-    snprintf(key, cap, "%s\x1f%s\x1f%s", project, name, alias ? alias : "");
-}
-
 void serve_forget(const char *project, const char *name)
 {
-    char prefix[220];
-    int n = snprintf(prefix, sizeof prefix, "%s\x1f%s\x1f", project, name);
-    pthread_mutex_lock(&cache.mu);
-    for (size_t i = 0; i < ALIAS_SLOTS; i++)
-        if (strncmp(cache.aliases[i].key, prefix, (size_t)n) == 0)
-            cache.aliases[i].key[0] = '\0';
-    pthread_mutex_unlock(&cache.mu);
+    model_cache_forget(cache.models, project, name);
 }
 
-/* The version `alias` (NULL: the default) of a model means now. */
-static int resolve(struct svc_call *c, const char *name, const char *alias, int *version)
+/* The cache's callbacks: the registry on the calling worker's connection (arg). */
+static int registry_resolve_cb(void *arg, const char *project, const char *name,
+                               const char *alias, int *version)
 {
-    char key[288];
-    alias_key(key, sizeof key, svc_project(c), name, alias);
-    struct alias_slot *slot = &cache.aliases[fnv1a(key) % ALIAS_SLOTS];
-    uint64_t now = time_mono_ns();
-    pthread_mutex_lock(&cache.mu);
-    int hit = strcmp(slot->key, key) == 0 && slot->expires_ns > now;
-    if (hit)
-        *version = slot->version;
-    pthread_mutex_unlock(&cache.mu);
-    if (hit)
-        return AIOPS_OK;
-    int rv = registry_resolve(svc_db(c), svc_project(c), name, alias, version);
-    if (rv != 0)
-        return rv;
-    pthread_mutex_lock(&cache.mu);
-    snprintf(slot->key, sizeof slot->key, "%s", key);
-    slot->version = *version;
-    slot->expires_ns = now + ALIAS_TTL_NS;
-    pthread_mutex_unlock(&cache.mu);
-    return AIOPS_OK;
+    return registry_resolve(svc_db(arg), project, name, alias, version);
 }
 
-static struct served *find_locked(const char *project, const char *name, int version)
+static int registry_load_cb(void *arg, const char *project, const char *name, int version,
+                            struct model **out, char *why, size_t whysz)
 {
-    for (struct served *s = cache.models; s; s = s->next)
-        if (s->version == version && strcmp(s->name, name) == 0 && strcmp(s->project, project) == 0)
-            return s;
-    return NULL;
-}
-
-/* Reads a version's file from the registry and loads it. */
-static int load_version(struct svc_call *c, const char *name, int version, struct served **out,
-                        char *why, size_t whysz)
-{
-    char ver[16];
-    snprintf(ver, sizeof ver, "%d", version);
-    const char *v[3] = {svc_project(c), name, ver};
-    PGresult *r;
-    int rv = db_execv(svc_db(c), &r,
-                      "SELECT artifact, sha256 FROM model_versions WHERE project_id = $1"
-                      " AND name = $2 AND version = $3::int",
-                      3, v);
-    if (rv != 0)
-        return rv;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return AIOPS_ENOTFOUND;
-    }
-    size_t n = 0, hn = 0;
-    unsigned char *file = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 0), &n);
-    unsigned char *digest = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 1), &hn);
-    PQclear(r);
-    uint8_t mine[32];
-    struct model *m = NULL;
-    if (file == NULL || digest == NULL)
-        rv = AIOPS_ENOMEM;
-    else if (sha256(file, n, mine), hn != 32 || memcmp(mine, digest, 32) != 0) {
-        snprintf(why, whysz, "the stored model file does not match its checksum");
-        rv = AIOPS_ECORRUPT;
-    } else {
-        rv = model_load(file, n, &m, why, whysz);
-    }
-    PQfreemem(file);
-    PQfreemem(digest);
-    if (rv != 0)
-        return rv;
-    struct served *s = calloc(1, sizeof *s);
-    size_t K = m->target.task == TASK_REGRESSION ? 0 : m->target.nclasses;
-    if (s == NULL || (K > 0 && (s->labels = calloc(K, sizeof *s->labels)) == NULL)) {
-        free(s);
-        model_free(m);
-        return AIOPS_ENOMEM;
-    }
-    snprintf(s->project, sizeof s->project, "%s", svc_project(c));
-    snprintf(s->name, sizeof s->name, "%s", name);
-    s->version = version;
-    s->m = m;
-    if (K > 0 && (s->label_off = calloc(4 * K, sizeof *s->label_off)) == NULL) {
-        served_free(s);
-        return AIOPS_ENOMEM;
-    }
-    for (size_t k = 0; k < K; k++) {
-        s->labels[k] = target_label_json(&m->target, k);
-        char *text = json_dumps(s->labels[k], JSON_ENCODE_ANY | JSON_COMPACT);
-        size_t *o = s->label_off + 4 * k;
-        o[0] = s->label_text.len;
-        if (text == NULL || buf_puts(&s->label_text, text) != 0) {
-            free(text);
-            served_free(s);
-            return AIOPS_ENOMEM;
-        }
-        free(text);
-        o[1] = o[2] = s->label_text.len;
-        buf_json_str(&s->label_text, m->target.labels[k], strlen(m->target.labels[k]));
-        o[3] = s->label_text.len;
-    }
-    *out = s;
-    return AIOPS_OK;
-}
-
-/* A referenced model version (served_put when done), loading it on a miss. */
-static int served_get(struct svc_call *c, const char *name, int version, struct served **out,
-                      char *why, size_t whysz)
-{
-    const char *project = svc_project(c);
-    pthread_mutex_lock(&cache.mu);
-    struct served *s = find_locked(project, name, version);
-    if (s != NULL) {
-        s->refs++;
-        s->used = ++cache.tick;
-    }
-    pthread_mutex_unlock(&cache.mu);
-    if (s != NULL) {
-        *out = s;
-        return AIOPS_OK;
-    }
-    /* loaded outside the lock: a large model must not hold up requests for others */
-    struct served *fresh;
-    int rv = load_version(c, name, version, &fresh, why, whysz);
-    if (rv != 0)
-        return rv;
-    pthread_mutex_lock(&cache.mu);
-    s = find_locked(project, name, version);
-    if (s == NULL) {
-        s = fresh;
-        fresh = NULL;
-        s->next = cache.models;
-        cache.models = s;
-        cache.nmodels++;
-        /* evict the least recently used beyond the capacity */
-        while (cache.nmodels > cache.cap) {
-            struct served **lru = NULL;
-            for (struct served **p = &cache.models; *p; p = &(*p)->next)
-                if (*p != s && (lru == NULL || (*p)->used < (*lru)->used))
-                    lru = p;
-            if (lru == NULL)
-                break;
-            struct served *victim = *lru;
-            *lru = victim->next;
-            cache.nmodels--;
-            victim->evicted = 1;
-            if (victim->refs == 0)
-                served_free(victim);
-        }
-    }
-    s->refs++;
-    s->used = ++cache.tick;
-    pthread_mutex_unlock(&cache.mu);
-    if (fresh != NULL)
-        served_free(fresh);
-    *out = s;
-    return AIOPS_OK;
+    return registry_load_model(svc_db(arg), project, name, version, out, why, whysz);
 }
 
 /* --- statistics -------------------------------------------------------------------------- */
@@ -410,7 +202,8 @@ int serve_start(struct svc *s)
     long n;
     if (env_long("MODEL_CACHE_SIZE", 16, 1, 10000, &n) != 0)
         return AIOPS_EINVAL;
-    cache.cap = (size_t)n;
+    if (model_cache_create((size_t)n, ALIAS_TTL_NS, &cache.models) != 0)
+        return AIOPS_ENOMEM;
     cache.svc = s;
     cache.stop = 0;
     if (pthread_create(&cache.flusher, NULL, flusher_main, NULL) != 0)
@@ -429,16 +222,8 @@ void serve_stop(void)
         pthread_join(cache.flusher, NULL);
         cache.flusher_started = 0;
     }
-    pthread_mutex_lock(&cache.mu);
-    struct served *s = cache.models;
+    model_cache_free(cache.models); /* no request is in flight once the service stopped */
     cache.models = NULL;
-    cache.nmodels = 0;
-    pthread_mutex_unlock(&cache.mu);
-    while (s) {
-        struct served *next = s->next;
-        served_free(s); /* no request is in flight once the service stopped */
-        s = next;
-    }
 }
 
 /* --- the request path ---------------------------------------------------------------------- */
@@ -458,7 +243,7 @@ static int requested_version(struct svc_call *c, const char *name, const char *p
     char buf[80];
     const char *alias = NULL;
     char alias_buf[80];
-    if (!model_name_valid(name)) {
+    if (!registry_name_valid(name)) {
         svc_reply_error(c, 404, "model_not_found", "no model with this name",
                         json_pack("{s:s}", "name", name));
         return -1;
@@ -479,7 +264,8 @@ static int requested_version(struct svc_call *c, const char *name, const char *p
     }
     if (svc_query(c, "alias", alias_buf, sizeof alias_buf) == 0)
         alias = alias_buf;
-    int rv = resolve(c, name, alias, version);
+    int rv = model_cache_resolve(cache.models, svc_project(c), name, alias, registry_resolve_cb, c,
+                                 version);
     if (rv == AIOPS_ENOTFOUND) {
         if (alias)
             svc_reply_error(c, 404, "alias_not_found", "the model has no such alias",
@@ -496,15 +282,16 @@ static int requested_version(struct svc_call *c, const char *name, const char *p
     return 0;
 }
 
-/* The model for this request (served_put after use), or NULL after replying. */
-static struct served *request_model(struct svc_call *c, const char *name, const char *path_version)
+/* The model for this request (model_cache_put after use), or NULL after replying. */
+static struct cached_model *request_model(struct svc_call *c, const char *name, const char *path_version)
 {
     int version;
     if (requested_version(c, name, path_version, &version) != 0)
         return NULL;
-    struct served *s;
+    struct cached_model *s;
     char why[256] = "";
-    int rv = served_get(c, name, version, &s, why, sizeof why);
+    int rv = model_cache_get(cache.models, svc_project(c), name, version, registry_load_cb, c, &s,
+                             why, sizeof why);
     if (rv == AIOPS_ENOTFOUND) {
         svc_reply_error(c, 404, "version_not_found", "the model has no such version",
                         json_pack("{s:s, s:i}", "name", name, "version", version));
@@ -524,7 +311,7 @@ static struct served *request_model(struct svc_call *c, const char *name, const 
 
 /* Predicts the rows of instances (a JSON array of objects); out[nrows * outputs]. Replies
  * and returns -1 for rows that do not fit the model. */
-static int predict_rows(struct svc_call *c, const struct served *s, const json_t *instances,
+static int predict_rows(struct svc_call *c, const struct cached_model *s, const json_t *instances,
                         double **out)
 {
     struct fmatrix x;
@@ -558,7 +345,7 @@ static int predict_rows(struct svc_call *c, const struct served *s, const json_t
 /* The instances of a predict body as a matrix for s's model (lib/ml/instances.h). Replies (400
  * with the position of a syntax error, 422 for rows that do not fit) and returns -1 when the
  * body cannot be used. */
-static int read_instances(struct svc_call *c, const struct served *s, struct fmatrix *x)
+static int read_instances(struct svc_call *c, const struct cached_model *s, struct fmatrix *x)
 {
     const Aiops__Request *req = svc_request(c);
     enum instances_problem problem;
@@ -590,7 +377,7 @@ static size_t argmax(const double *p, size_t k)
 }
 
 /* {"predictions": [...], "model_name", "model_version"} into b. */
-static int write_predictions(struct buf *b, const struct served *s, const double *out, size_t n)
+static int write_predictions(struct buf *b, const struct cached_model *s, const double *out, size_t n)
 {
     const struct model *m = s->m;
     size_t k = model_outputs(m);
@@ -627,7 +414,7 @@ void handle_models_predict(struct svc_call *c)
 {
     uint64_t t0 = time_mono_ns();
     const char *name = svc_param(c, 0);
-    struct served *s = request_model(c, name, NULL);
+    struct cached_model *s = request_model(c, name, NULL);
     if (s == NULL)
         return;
     struct fmatrix x;
@@ -650,7 +437,7 @@ void handle_models_predict(struct svc_call *c)
         fmatrix_free(&x);
     }
     count_prediction(svc_project(c), name, ok ? n : 0, !ok, time_mono_ns() - t0);
-    served_put(s);
+    model_cache_put(cache.models, s);
     buf_free(&reply);
     free(out);
 }
@@ -752,7 +539,7 @@ static int v2_rows(struct svc_call *c, const struct model *m, const json_t *inpu
     return rv;
 }
 
-static int labels_are_integers(const struct served *s)
+static int labels_are_integers(const struct cached_model *s)
 {
     if (!s->m->target.numeric_labels)
         return 0;
@@ -762,7 +549,7 @@ static int labels_are_integers(const struct served *s)
     return 1;
 }
 
-static const char *label_datatype(const struct served *s)
+static const char *label_datatype(const struct cached_model *s)
 {
     if (s->m->target.task == TASK_REGRESSION)
         return "FP64";
@@ -795,7 +582,7 @@ void handle_v2_infer(struct svc_call *c)
     json_t *body = request_json(c), *rows = NULL;
     if (body == NULL)
         return;
-    struct served *s = request_model(c, name, path_version);
+    struct cached_model *s = request_model(c, name, path_version);
     double *out = NULL;
     int ok = 0;
     size_t n = 0;
@@ -845,7 +632,7 @@ void handle_v2_infer(struct svc_call *c)
 done:
     if (s != NULL) {
         count_prediction(svc_project(c), name, ok ? n : 0, !ok, time_mono_ns() - t0);
-        served_put(s);
+        model_cache_put(cache.models, s);
     }
     free(out);
     json_decref(rows);
@@ -855,19 +642,19 @@ done:
 void handle_v2_ready(struct svc_call *c)
 {
     const char *name = svc_param(c, 0);
-    struct served *s = request_model(c, name, NULL);
+    struct cached_model *s = request_model(c, name, NULL);
     if (s == NULL)
         return;
     char ver[16];
     snprintf(ver, sizeof ver, "%d", s->version);
-    served_put(s);
+    model_cache_put(cache.models, s);
     svc_reply_json(c, 200, json_pack("{s:s, s:b, s:s}", "name", name, "ready", 1, "version", ver));
 }
 
 void handle_v2_metadata(struct svc_call *c)
 {
     const char *name = svc_param(c, 0);
-    struct served *s = request_model(c, name, NULL);
+    struct cached_model *s = request_model(c, name, NULL);
     if (s == NULL)
         return;
     const struct model *m = s->m;
@@ -902,5 +689,5 @@ void handle_v2_metadata(struct svc_call *c)
                                      "versions", versions, "platform", platform, "version",
                                      s->version, "task", table_task_name(m->target.task),
                                      "inputs", inputs, "outputs", outputs));
-    served_put(s);
+    model_cache_put(cache.models, s);
 }

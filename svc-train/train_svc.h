@@ -1,5 +1,6 @@
-/* train_svc.h -- svc-train: training jobs (worker.c), runs (runs.c), the model registry
- * (registry.c) and serving predictions (serve.c). */
+/* train_svc.h -- svc-train: training jobs (worker.c), runs (runs.c), the model registry's
+ * routes (registry.c, over lib/store/registry.h) and serving predictions (serve.c, over
+ * lib/ml/modelcache.h). */
 #ifndef AIOPS_TRAIN_SVC_H
 #define AIOPS_TRAIN_SVC_H
 
@@ -27,14 +28,6 @@ void handle_models_alias_delete(struct svc_call *c);
 void handle_models_promote(struct svc_call *c);
 void handle_models_rollback(struct svc_call *c);
 void handle_models_artifact(struct svc_call *c);
-/* Stores a trained model as the next version of `name` inside the caller's transaction;
- * the first version of a name becomes its champion. *version receives the number. */
-int registry_add_version(struct db *db, const char *project, const char *name, const char *run_id,
-                         const struct model *m, const json_t *metrics, int *version);
-/* The version an alias (or, with alias NULL, the champion -- else the latest) points at.
- * AIOPS_ENOTFOUND when the model or alias does not exist. */
-int registry_resolve(struct db *db, const char *project, const char *name, const char *alias,
-                     int *version);
 
 /* serve.c */
 int serve_start(struct svc *s);
@@ -50,8 +43,6 @@ void serve_forget(const char *project, const char *name);
 int workers_start(struct svc *s);
 void workers_stop(void);
 
-/* Model names: 1..128 characters of [A-Za-z0-9._-] (they appear in URLs). */
-int model_name_valid(const char *name);
 /* Reads a JSON request body (a JSON object) or answers 400 with the parse position;
  * returns NULL then. */
 json_t *request_json(struct svc_call *c);

@@ -32,6 +32,7 @@
 #include "ml/train.h"
 #include "store/datasets.h"
 #include "store/jobs.h"
+#include "store/registry.h"
 #include "train_svc.h"
 
 #define FLUSH_MS 250

@@ -14,8 +14,8 @@
 
 #include "core/bytes.h"
 #include "core/err.h"
-#include "core/pool.h"
 #include "core/jsonx.h"
+#include "core/pool.h"
 #include "math/stats.h"
 
 /* LAPACK's Cholesky solve, exported by libopenblas (Debian ships no lapacke.h with it). The

@@ -8,9 +8,9 @@
 
 #include "core/buf.h"
 #include "core/err.h"
-#include "core/pool.h"
 #include "core/jsonx.h"
 #include "core/numparse.h"
+#include "core/pool.h"
 #include "math/sort.h"
 #include "math/stats.h"
 

@@ -1,4 +1,4 @@
-/* libFuzzer target for gateway/ws.c: the input is a script of operations on one
+/* libFuzzer target for gateway/wsframe.c: the input is a script of operations on one
  * connection -- raw peer bytes fed in random splits, well-formed masked frames built from
  * fuzzed header fields, server sends, pings, closes and partial output -- and everything the
  * engine writes is checked to be a clean sequence of valid server frames. */
@@ -9,7 +9,7 @@
 
 #include "core/buf.h"
 #include "core/encode.h"
-#include "ws.h"
+#include "wsframe.h"
 
 struct script {
     const uint8_t *p;

@@ -1,4 +1,4 @@
-/* Unit tests for gateway/ws.c: a tiny client-side frame encoder drives the engine and a
+/* Unit tests for gateway/wsframe.c: a tiny client-side frame encoder drives the engine and a
  * server-frame parser checks what it writes. */
 
 #include <event2/buffer.h>
@@ -7,7 +7,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "unit.h"
-#include "ws.h"
+#include "wsframe.h"
 
 /* ---- client side ------------------------------------------------------------------------ */
 

@@ -1,4 +1,4 @@
-#include "websocket.h"
+#include "wshub.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +15,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "gwmetrics.h"
-#include "ws.h"
+#include "wsframe.h"
 
 /* Bytes of framed output we keep in a socket's buffer; the rest waits in the engine, where
  * it counts against the client's queue limit. */

@@ -1,4 +1,4 @@
-/* ws.h -- a server-side WebSocket (RFC 6455) connection engine on wslay.
+/* wsframe.h -- a server-side WebSocket (RFC 6455) connection engine on wslay.
  *
  * Transport-agnostic: the gateway takes a client's connection over after the HTTP upgrade
  * handshake, feeds the bytes it reads to ws_conn_feed(), writes out whatever
@@ -23,8 +23,8 @@
  * limits: ws_conn_send_text() refuses with AIOPS_ETOOBIG when a message would not fit.
  *
  * Not thread-safe: one connection is used by one thread (the gateway's event loop). */
-#ifndef AIOPS_WS_H
-#define AIOPS_WS_H
+#ifndef AIOPS_WSFRAME_H
+#define AIOPS_WSFRAME_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -15,7 +15,7 @@
  * from it); output is framed only when the caller asks for bytes, so queued messages stay
  * inside wslay until the transport can take them. */
 
-#include "ws.h"
+#include "wsframe.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* websocket.h -- WebSocket clients of the gateway: the upgrade from evhttp, topics, and the
+/* wshub.h -- WebSocket clients of the gateway: the upgrade from evhttp, topics, and the
  * fan-out of service events.
  *
  * libevent 2.1's evhttp has no WebSocket support and no way to hand a connection back after
@@ -7,14 +7,14 @@
  * ws_accept() writes the 101 itself to the connection's bufferevent, replaces evhttp's
  * callbacks with its own, and keeps the evhttp_connection -- whose request is never answered
  * -- alive until the WebSocket closes; freeing it then closes the socket. Framing is done by
- * the transport-agnostic engine in ws.h (wslay underneath).
+ * the transport-agnostic engine in wsframe.h (wslay underneath).
  *
  * A client subscribes to exactly the topic of its path (e.g. /ws/training/<run_id>); each
  * event a service publishes for that topic is sent to it as a text message holding the
  * event's JSON payload. A client that does not read fast enough overflows its bounded queue
  * and is closed with 1008 "slow consumer" -- it never holds up the others. */
-#ifndef AIOPS_WEBSOCKET_H
-#define AIOPS_WEBSOCKET_H
+#ifndef AIOPS_WSHUB_H
+#define AIOPS_WSHUB_H
 
 #include <stdint.h>
 

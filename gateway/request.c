@@ -1,0 +1,235 @@
+/* request.c -- the request core of the gateway: the completion queue that hands requests
+ * and events back to the loop thread, and the one way out of every request (gw_reply*,
+ * gw_request_done): common headers, metrics, the access log line, freeing the request. */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "core/encode.h"
+#include "core/err.h"
+#include "core/jsonx.h"
+#include "core/log.h"
+#include "core/time.h"
+#include "forward.h"
+#include "gw.h"
+#include "gwmetrics.h"
+#include "rpc/envelope.h"
+#include "wshub.h"
+
+/* --- completion queue ---------------------------------------------------------------- */
+
+void gw_post(struct gw *gw, struct gw_req *r)
+{
+    pthread_mutex_lock(&gw->q_lock);
+    r->next = NULL;
+    if (gw->q_tail)
+        gw->q_tail->next = r;
+    else
+        gw->q_head = r;
+    gw->q_tail = r;
+    pthread_mutex_unlock(&gw->q_lock);
+    event_active(gw->q_event, EV_READ, 0);
+}
+
+void gw_post_event(struct gw *gw, Aiops__Event *ev)
+{
+    struct gw_event *e = malloc(sizeof *e);
+    if (e == NULL) {
+        aiops__event__free_unpacked(ev, NULL);
+        return;
+    }
+    e->ev = ev;
+    e->next = NULL;
+    pthread_mutex_lock(&gw->q_lock);
+    if (gw->ev_tail)
+        gw->ev_tail->next = e;
+    else
+        gw->ev_head = e;
+    gw->ev_tail = e;
+    pthread_mutex_unlock(&gw->q_lock);
+    event_active(gw->q_event, EV_READ, 0);
+}
+
+static void on_queue(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct gw *gw = arg;
+    pthread_mutex_lock(&gw->q_lock);
+    struct gw_req *r = gw->q_head;
+    struct gw_event *e = gw->ev_head;
+    gw->q_head = gw->q_tail = NULL;
+    gw->ev_head = gw->ev_tail = NULL;
+    pthread_mutex_unlock(&gw->q_lock);
+    while (r != NULL) {
+        struct gw_req *next = r->next;
+        r->next = NULL;
+        if (r->stage == STAGE_AUTH_WAIT) {
+            r->stage = STAGE_AUTH_DONE;
+            gw_after_auth(r);
+        } else {
+            r->stage = STAGE_FORWARD_DONE;
+            gw_after_forward(r);
+        }
+        r = next;
+    }
+    while (e != NULL) {
+        struct gw_event *next = e->next;
+        ws_hub_publish(gw, e->ev);
+        aiops__event__free_unpacked(e->ev, NULL);
+        free(e);
+        e = next;
+    }
+}
+
+int gw_queue_init(struct gw *gw)
+{
+    pthread_mutex_init(&gw->q_lock, NULL);
+    gw->q_event = event_new(gw->base, -1, 0, on_queue, gw);
+    return gw->q_event != NULL ? AIOPS_OK : AIOPS_ENOMEM;
+}
+
+void gw_queue_free(struct gw *gw)
+{
+    if (gw->q_event) {
+        /* drain what is left so that nothing leaks */
+        on_queue(-1, 0, gw);
+        event_free(gw->q_event);
+        gw->q_event = NULL;
+    }
+    pthread_mutex_destroy(&gw->q_lock);
+}
+
+/* --- replies ------------------------------------------------------------------------- */
+
+static void req_free(struct gw_req *r)
+{
+    fwd_release(r);
+    free(r->path);
+    free(r->query);
+    free(r);
+}
+
+static void add_common_headers(struct gw_req *r, struct evkeyvalq *out)
+{
+    evhttp_add_header(out, "X-Request-Id", r->request_id);
+    if (r->origin[0]) {
+        evhttp_add_header(out, "Access-Control-Allow-Origin", r->origin);
+        evhttp_add_header(out, "Access-Control-Allow-Credentials", "true");
+        evhttp_add_header(out, "Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
+    }
+    evhttp_add_header(out, "Vary", "Origin");
+    evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(out, "Cache-Control", "no-store");
+}
+
+/* One structured line per request (the access log), formatted directly: it runs for every
+ * request, and building a jansson object for it costs more than the rest of the line. */
+static void log_request(struct gw_req *r, int status, size_t bytes_out)
+{
+    /* r->req may already be gone (a reply that closed the connection): use r only */
+    double ms = (double)(time_mono_ns() - r->t0) / 1e6;
+    enum log_level level = status >= 500 ? LOG_LEVEL_WARN : LOG_LEVEL_INFO;
+    if (!log_enabled(level))
+        return;
+    struct buf b = BUF_INIT;
+    const char *path = r->path ? r->path : "?";
+    buf_printf(&b, "\"request_id\":\"%s\",\"method\":\"%s\",\"path\":", r->request_id,
+               r->method ? r->method : "?");
+    /* a path that is not UTF-8 still gets its line */
+    if (utf8_valid(path, strlen(path), NULL))
+        buf_json_str(&b, path, strlen(path));
+    else
+        buf_puts(&b, "\"(not UTF-8)\"");
+    buf_puts(&b, ",\"route\":");
+    buf_json_str(&b, r->route ? r->route->pattern : "", r->route ? strlen(r->route->pattern) : 0);
+    buf_printf(&b, ",\"status\":%d,\"duration_ms\":%.3f,\"bytes_in\":%zu,\"bytes_out\":%zu,"
+                   "\"remote\":\"%s\"",
+               status, ms, r->bytes_in, bytes_out, r->remote);
+    if (r->principal.subject[0]) {
+        buf_puts(&b, ",\"principal\":");
+        buf_json_str(&b, r->principal.subject, strlen(r->principal.subject));
+        buf_puts(&b, ",\"project\":");
+        buf_json_str(&b, r->principal.project, strlen(r->principal.project));
+    }
+    if (b.data != NULL)
+        log_fields(level, "request", b.data, b.len);
+    buf_free(&b);
+}
+
+void gw_request_done(struct gw_req *r, int status, size_t bytes_out)
+{
+    struct gw *gw = r->gw;
+    gw_metrics_observe(gw, r->route, r->method, status, (double)(time_mono_ns() - r->t0) / 1e9);
+    log_request(r, status, bytes_out);
+    gw->inflight--;
+    req_free(r);
+}
+
+void gw_reply(struct gw_req *r, int status, const char *content_type, const void *body,
+              size_t len)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
+    add_common_headers(r, out);
+    /* after an Upgrade request the framer no longer frames this connection: an answer
+     * that is not a 101 must end it */
+    if (evhttp_find_header(evhttp_request_get_input_headers(r->req), "Upgrade") != NULL)
+        evhttp_add_header(out, "Connection", "close");
+    if (content_type)
+        evhttp_add_header(out, "Content-Type", content_type);
+    struct evbuffer *b = evbuffer_new();
+    if (b != NULL && len > 0)
+        evbuffer_add(b, body, len);
+    struct evhttp_connection *con = evhttp_request_get_connection(r->req);
+    evhttp_send_reply(r->req, status, NULL, b);
+    if (b)
+        evbuffer_free(b);
+    /* libevent 2.1's filter bufferevent does not pass on output that was queued while
+     * writing was disabled when writing is enabled again, which is what evhttp does when it
+     * sends a reply: push it through explicitly. */
+    if (con != NULL)
+        bufferevent_flush(evhttp_connection_get_bufferevent(con), EV_WRITE, BEV_NORMAL);
+    gw_request_done(r, status, len);
+}
+
+void gw_reply_json(struct gw_req *r, int status, json_t *body)
+{
+    size_t len = 0;
+    char *s = body ? jsonx_to_string(body, &len) : NULL;
+    json_decref(body);
+    if (s == NULL) {
+        static const char oom[] = "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of "
+                                  "memory\",\"details\":{}}}";
+        gw_reply(r, 500, "application/json", oom, sizeof oom - 1);
+        return;
+    }
+    gw_reply(r, status, "application/json", s, len);
+    free(s);
+}
+
+void gw_reply_error(struct gw_req *r, int status, const char *code, const char *message,
+                    json_t *details)
+{
+    if (status == 405 && r->path != NULL) {
+        /* say which methods the path does take */
+        struct buf allow = BUF_INIT;
+        for (size_t i = 0; i < routes_count; i++) {
+            int other;
+            struct route_params p;
+            if (strcmp(routes[i].method, "WS") != 0 &&
+                route_match(routes[i].method, r->path, strlen(r->path), &p, &other) == &routes[i])
+                buf_printf(&allow, "%s%s", allow.len ? ", " : "", routes[i].method);
+        }
+        if (allow.len)
+            evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", allow.data);
+        buf_free(&allow);
+    }
+    gw_reply_json(r, status, jsonx_error_body(code, message, details));
+}
