@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# One image holds every program of the suite (gateway, the five services, aiops, aiops-admin);
+# One image holds every program of the suite (gateway, the five services, the event relay,
+# aiops, aiops-admin);
 # docker-compose.yml and deploy/k8s pick the program with the container command.
 #
 #   docker build -t aiops:latest .
@@ -20,7 +21,7 @@ COPY . .
 # image if a program is missing.
 RUN make -j"$(nproc)" all \
  && for p in aiops-gateway aiops-ingest aiops-train aiops-explain aiops-report aiops-monitor \
-             aiops aiops-admin; do test -x "bin/$p" || { echo "missing bin/$p" >&2; exit 1; }; done
+             aiops-relay aiops aiops-admin; do test -x "bin/$p" || { echo "missing bin/$p" >&2; exit 1; }; done
 
 # ---- runtime stage: shared libraries only, non-root ----------------------------------------
 FROM debian:bookworm-slim

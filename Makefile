@@ -48,13 +48,14 @@ CFLAGS_ALL := -std=c11 $(OPT) -pthread -MMD -MP $(CPPFLAGS_ALL) $(CFLAGS)
 LDLIBS_ALL := -Wl,--as-needed -levent -levent_pthreads -lnng -lprotobuf-c -lpq -lhiredis \
               -lopenblas -lhpdf -lwslay -ljansson -lcrypto -lpthread -lm
 
-PROGRAMS := gateway svc-ingest svc-train svc-explain svc-report svc-monitor
+PROGRAMS := gateway svc-ingest svc-train svc-explain svc-report svc-monitor relay
 BIN_gateway := aiops-gateway
 BIN_svc-ingest := aiops-ingest
 BIN_svc-train := aiops-train
 BIN_svc-explain := aiops-explain
 BIN_svc-report := aiops-report
 BIN_svc-monitor := aiops-monitor
+BIN_relay := aiops-relay
 
 PROTO_SRC := $(wildcard proto/*.proto)
 PROTO_C := $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTO_SRC))

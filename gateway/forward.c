@@ -8,6 +8,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "gwmetrics.h"
 #include "rpc/envelope.h"
 
 /* An nng context and its aios, reused call after call: opening and closing them per
@@ -42,6 +43,7 @@ struct fwd {
     struct fwd_svc svc[SVC_COUNT];
     nng_socket sub;
     int sub_open;
+    atomic_int relay_pipes;
     nng_aio *sub_aio;
 };
 
@@ -62,6 +64,16 @@ static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
         atomic_fetch_sub(&s->pipes, 1);
 }
 
+static void relay_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    (void)p;
+    struct fwd *f = arg;
+    if (ev == NNG_PIPE_EV_ADD_POST)
+        atomic_fetch_add(&f->relay_pipes, 1);
+    else if (ev == NNG_PIPE_EV_REM_POST)
+        atomic_fetch_sub(&f->relay_pipes, 1);
+}
+
 static void sub_cb(void *arg)
 {
     struct fwd *f = arg;
@@ -71,18 +83,26 @@ static void sub_cb(void *arg)
     if (rv == 0) {
         nng_msg *msg = nng_aio_get_msg(f->sub_aio);
         Aiops__Event *ev;
-        if (envelope_unpack_event(nng_msg_body(msg), nng_msg_len(msg), &ev) == 0)
+        int rv2 = envelope_unpack_event(&f->gw->cfg.key, nng_msg_body(msg), nng_msg_len(msg),
+                                        &ev);
+        if (rv2 == 0) {
             gw_post_event(f->gw, ev);
-        else
+        } else if (rv2 == AIOPS_EAUTH) {
+            /* not from a service of ours: nobody's WebSocket hears it */
+            gw_metrics_envelope_refused(f->gw, "event");
+        } else {
             log_warn("events: dropped a malformed event");
+        }
         nng_msg_free(msg);
     }
     nng_recv_aio(f->sub, f->sub_aio);
 }
 
-/* Dials every URL of a comma-separated list: a service with several replicas is one socket
- * with a connection to each (REQ spreads calls over them, SUB hears them all). */
-static int dial_all(nng_socket sock, const char *list)
+/* Dials every URL of a comma-separated list `copies` times: a service with several replicas
+ * is one socket with connections to each, and REQ spreads calls over them. One address that
+ * balances connections (a Kubernetes Service, a scaled compose service) dialled N times gives
+ * N connections spread over its replicas. */
+static int dial_all(nng_socket sock, const char *list, int copies)
 {
     char url[512];
     const char *p = list;
@@ -92,9 +112,11 @@ static int dial_all(nng_socket sock, const char *list)
             return NNG_EADDRINVAL;
         memcpy(url, p, n);
         url[n] = '\0';
-        int rv = nng_dial(sock, url, NULL, NNG_FLAG_NONBLOCK);
-        if (rv != 0)
-            return rv;
+        for (int i = 0; i < copies; i++) {
+            int rv = nng_dial(sock, url, NULL, NNG_FLAG_NONBLOCK);
+            if (rv != 0)
+                return rv;
+        }
         p += n;
         if (*p == ',')
             p++;
@@ -125,7 +147,7 @@ int fwd_start(struct gw *gw)
         nng_socket_set_ms(s->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
         nng_socket_set_ms(s->sock, NNG_OPT_RECONNMINT, 50);
         nng_socket_set_ms(s->sock, NNG_OPT_RECONNMAXT, 1000);
-        if ((rv = dial_all(s->sock, url)) != 0) {
+        if ((rv = dial_all(s->sock, url, gw->cfg.rpc_connections)) != 0) {
             log_error("rpc: cannot dial svc-%s at %s: %s", svc_name((enum svc_id)id), url,
                       nng_strerror(rv));
             goto fail;
@@ -138,11 +160,13 @@ int fwd_start(struct gw *gw)
     nng_socket_set_size(f->sub, NNG_OPT_RECVMAXSZ, 4u << 20);
     nng_socket_set_ms(f->sub, NNG_OPT_RECONNMINT, 50);
     nng_socket_set_ms(f->sub, NNG_OPT_RECONNMAXT, 1000);
-    for (int id = 1; id < SVC_COUNT; id++) {
-        if ((rv = dial_all(f->sub, gw->cfg.events_url[id])) != 0) {
-            log_error("events: cannot dial %s: %s", gw->cfg.events_url[id], nng_strerror(rv));
-            goto fail;
-        }
+    /* every service publishes to the relay: one address, whatever the replicas */
+    nng_pipe_notify(f->sub, NNG_PIPE_EV_ADD_POST, relay_pipe_event, f);
+    nng_pipe_notify(f->sub, NNG_PIPE_EV_REM_POST, relay_pipe_event, f);
+    if ((rv = nng_dial(f->sub, gw->cfg.events_url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+        log_error("events: cannot dial the relay at %s: %s", gw->cfg.events_url,
+                  nng_strerror(rv));
+        goto fail;
     }
     if ((rv = nng_aio_alloc(&f->sub_aio, sub_cb, f)) != 0)
         goto fail;
@@ -181,6 +205,11 @@ void fwd_stop(struct gw *gw)
     }
     free(f);
     gw->fwd = NULL;
+}
+
+int fwd_relay_up(const struct gw *gw)
+{
+    return gw->fwd != NULL && atomic_load(&gw->fwd->relay_pipes) > 0;
 }
 
 int fwd_service_up(const struct gw *gw, enum svc_id id)

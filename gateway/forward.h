@@ -1,5 +1,5 @@
 /* forward.h -- the gateway's side of nng: one REQ socket per service for calls, one SUB
- * socket for every service's events. */
+ * socket dialling the event relay, which every service publishes to. */
 #ifndef AIOPS_FORWARD_H
 #define AIOPS_FORWARD_H
 
@@ -12,6 +12,8 @@
 int fwd_start(struct gw *gw);
 /* Closes the sockets: calls in flight complete with NNG_ECLOSED. */
 void fwd_stop(struct gw *gw);
+/* 1 when the event relay is connected. */
+int fwd_relay_up(const struct gw *gw);
 /* 1 when at least one connection to the service is established. */
 int fwd_service_up(const struct gw *gw, enum svc_id id);
 /* Sends msg (taken) to the route's service; the answer or failure arrives on the loop

@@ -18,6 +18,8 @@
 #include <nng/nng.h>
 
 #include "aiops.pb-c.h"
+#include "rpc/addr.h"
+#include "rpc/envelope.h"
 #include "rpc/routes.h"
 
 struct gw_config {
@@ -33,8 +35,10 @@ struct gw_config {
     size_t n_cors_origins;
     const char *db_url;
     const char *redis_url;
-    const char *rpc_url[SVC_COUNT];
-    const char *events_url[SVC_COUNT];
+    char rpc_url[SVC_COUNT][ADDR_MAX];  /* a service's address, or a list of its replicas */
+    int rpc_connections;                /* connections per address (RPC_CONNECTIONS) */
+    char events_url[ADDR_MAX];          /* the event relay's outlet (EVENTS_OUT_URL) */
+    struct envelope_key key;            /* SERVICE_SECRET: seals what goes to the services */
     size_t ws_max_clients;
     size_t ws_queue_bytes;
     size_t ws_sndbuf;           /* SO_SNDBUF of WebSocket sockets; 0: the system's */

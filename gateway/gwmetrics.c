@@ -16,6 +16,7 @@ struct gw_metrics {
     struct prom_family *latency;
     struct prom_family *service_up;
     struct prom_family *ws_dropped;
+    struct prom_family *refused;
     struct gw *gw;
     int ws_clients;
 };
@@ -52,6 +53,7 @@ int gw_metrics_init(struct gw *gw)
     static const char *const svc_labels[] = {"service"};
     static const char *const drop_labels[] = {"reason"};
     static const char *const build_labels[] = {"version"};
+    static const char *const refused_labels[] = {"kind"};
     m->requests = prom_counter(m->reg, "aiops_http_requests_total",
                                "HTTP requests answered, by route pattern, method and status.", 3,
                                req_labels);
@@ -70,6 +72,9 @@ int gw_metrics_init(struct gw *gw)
     m->ws_dropped = prom_counter(m->reg, "aiops_websocket_dropped_total",
                                  "WebSocket clients closed by the gateway, by reason.", 1,
                                  drop_labels);
+    m->refused = prom_counter(m->reg, "aiops_envelopes_refused_total",
+                              "Messages from the service side whose SERVICE_SECRET seal failed.",
+                              1, refused_labels);
     struct prom_family *build = prom_gauge(m->reg, "aiops_build_info",
                                            "Always 1; the labels name the build.", 1, build_labels);
     prom_set(build, (const char *const[]){AIOPS_VERSION}, 1);
@@ -78,7 +83,10 @@ int gw_metrics_init(struct gw *gw)
     for (int id = 1; id < SVC_COUNT; id++)
         prom_set(m->service_up, (const char *const[]){svc_name((enum svc_id)id)}, 0);
     prom_inc(m->ws_dropped, (const char *const[]){"slow_consumer"}, 0);
-    if (m->requests == NULL || m->errors == NULL || m->latency == NULL || m->service_up == NULL) {
+    prom_inc(m->refused, (const char *const[]){"event"}, 0);
+    prom_inc(m->refused, (const char *const[]){"reply"}, 0);
+    if (m->requests == NULL || m->errors == NULL || m->latency == NULL || m->service_up == NULL ||
+        m->refused == NULL) {
         prom_registry_free(m->reg);
         free(m);
         return AIOPS_EINVAL;
@@ -119,6 +127,11 @@ void gw_metrics_ws_clients(struct gw *gw, int delta)
 void gw_metrics_ws_dropped(struct gw *gw, const char *reason)
 {
     prom_inc(gw->metrics->ws_dropped, (const char *const[]){reason}, 1);
+}
+
+void gw_metrics_envelope_refused(struct gw *gw, const char *what)
+{
+    prom_inc(gw->metrics->refused, (const char *const[]){what}, 1);
 }
 
 static void refresh_services(struct gw *gw)

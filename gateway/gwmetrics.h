@@ -14,6 +14,8 @@ void gw_metrics_observe(struct gw *gw, const struct route *route, const char *me
 /* WebSocket client count changes and dropped clients/messages. */
 void gw_metrics_ws_clients(struct gw *gw, int delta);
 void gw_metrics_ws_dropped(struct gw *gw, const char *reason);
+/* A message from the service side whose seal failed ("event" or "reply"); any thread. */
+void gw_metrics_envelope_refused(struct gw *gw, const char *what);
 int gw_metrics_text(struct gw *gw, struct buf *out);
 json_t *gw_metrics_json(struct gw *gw);
 

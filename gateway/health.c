@@ -23,6 +23,10 @@ static json_t *dependency_checks(struct gw *gw, json_t **missing)
         json_array_append_new(*missing, json_string("postgres"));
     if (!redis)
         json_array_append_new(*missing, json_string("redis"));
+    int relay = fwd_relay_up(gw);
+    json_object_set_new(checks, "event-relay", json_string(relay ? "up" : "down"));
+    if (!relay)
+        json_array_append_new(*missing, json_string("event-relay"));
     for (int id = 1; id < SVC_COUNT; id++) {
         char name[32];
         snprintf(name, sizeof name, "svc-%s", svc_name((enum svc_id)id));

@@ -28,9 +28,6 @@
 static const char *const rpc_env[SVC_COUNT] = {NULL, "INGEST_RPC_URL", "TRAIN_RPC_URL",
                                                "EXPLAIN_RPC_URL", "REPORT_RPC_URL",
                                                "MONITOR_RPC_URL"};
-static const char *const events_env[SVC_COUNT] = {NULL, "INGEST_EVENTS_URL", "TRAIN_EVENTS_URL",
-                                                  "EXPLAIN_EVENTS_URL", "REPORT_EVENTS_URL",
-                                                  "MONITOR_EVENTS_URL"};
 
 static int is_loopback(const char *addr)
 {
@@ -75,7 +72,7 @@ static int parse_origins(struct gw_config *c, const char *list)
 
 static int load_config(struct gw_config *c)
 {
-    long port, body, upload, leeway, wsmax, wsq, wssnd, pct;
+    long port, body, upload, leeway, wsmax, wsq, wssnd, pct, conns;
     int disable;
     c->bind = env_str("AIOPS_BIND", "127.0.0.1");
     if (env_long("AIOPS_PORT", 8000, 0, 65535, &port) != 0 ||
@@ -86,6 +83,7 @@ static int load_config(struct gw_config *c)
         env_long("WS_QUEUE_BYTES", 1L << 20, 4096, 1L << 30, &wsq) != 0 ||
         env_long("WS_SNDBUF_BYTES", 0, 0, 64L << 20, &wssnd) != 0 ||
         env_long("GATEWAY_TIMEOUT_PCT", 100, 1, 1000, &pct) != 0 ||
+        env_long("RPC_CONNECTIONS", 1, 1, 64, &conns) != 0 ||
         env_bool("DISABLE_AUTH", 0, &disable) != 0)
         return AIOPS_EINVAL;
     c->port = (int)port;
@@ -96,6 +94,7 @@ static int load_config(struct gw_config *c)
     c->ws_queue_bytes = (size_t)wsq;
     c->ws_sndbuf = (size_t)wssnd;
     c->timeout_scale_pct = (int)pct;
+    c->rpc_connections = (int)conns;
     c->disable_auth = disable;
     if (disable && !is_loopback(c->bind)) {
         log_error("config: DISABLE_AUTH=1 is refused unless AIOPS_BIND is a loopback address "
@@ -115,13 +114,14 @@ static int load_config(struct gw_config *c)
         log_error("config: DATABASE_URL and REDIS_URL must be set");
         return AIOPS_EINVAL;
     }
-    static char urls[2][SVC_COUNT][64];
+    if (envelope_key_from_env(&c->key) != 0)
+        return AIOPS_EINVAL;
     for (int id = 1; id < SVC_COUNT; id++) {
-        snprintf(urls[0][id], sizeof urls[0][id], "tcp://127.0.0.1:%d", 7100 + id);
-        snprintf(urls[1][id], sizeof urls[1][id], "tcp://127.0.0.1:%d", 7200 + id);
-        c->rpc_url[id] = env_str(rpc_env[id], urls[0][id]);
-        c->events_url[id] = env_str(events_env[id], urls[1][id]);
+        char name[32];
+        snprintf(name, sizeof name, "%s.rpc", svc_name((enum svc_id)id));
+        addr_from_env(rpc_env[id], name, c->rpc_url[id], sizeof c->rpc_url[id]);
     }
+    addr_from_env("EVENTS_OUT_URL", "events.out", c->events_url, sizeof c->events_url);
     return parse_origins(c, env_str("CORS_ORIGINS", "http://localhost:3000"));
 }
 

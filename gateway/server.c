@@ -160,7 +160,7 @@ static void forward(struct gw_req *r)
     m.body.data = blen ? evbuffer_pullup(body, (ev_ssize_t)blen) : NULL;
 
     nng_msg *msg = NULL;
-    int rv = (hdr && hp) ? envelope_pack_request(&m, &msg) : AIOPS_ENOMEM;
+    int rv = (hdr && hp) ? envelope_pack_request(&gw->cfg.key, &m, &msg) : AIOPS_ENOMEM;
     free(hdr);
     free(hp);
     for (int i = 0; i < r->params.n; i++)
@@ -198,7 +198,18 @@ void gw_after_forward(struct gw_req *r)
         return;
     }
     Aiops__Response *resp;
-    int rv = envelope_unpack_response(nng_msg_body(r->reply), nng_msg_len(r->reply), &resp);
+    const void *reply = nng_msg_body(r->reply);
+    size_t reply_len = nng_msg_len(r->reply);
+    if (envelope_is_refusal(reply, reply_len)) {
+        log_error("rpc: svc-%s refused the gateway's envelope: SERVICE_SECRET differs", svc);
+        gw_reply_error(r, 502, "service_auth_failed",
+                       "the service refused the gateway's credentials",
+                       json_pack("{s:s}", "service", svc));
+        return;
+    }
+    int rv = envelope_unpack_response(&r->gw->cfg.key, reply, reply_len, &resp);
+    if (rv == AIOPS_EAUTH)
+        gw_metrics_envelope_refused(r->gw, "reply");
     if (rv != 0) {
         gw_reply_error(r, 502, "bad_service_response", "the service's answer could not be read",
                        json_pack("{s:s}", "service", svc));

@@ -16,7 +16,7 @@ stop() {
   fi
   rm -f "$f"
 }
-for s in gateway ingest train explain report monitor; do
+for s in gateway ingest train explain report monitor relay; do
   stop "$s"
 done
 [ -d "$var/redis" ] && scripts/redis.sh stop "$var/redis"

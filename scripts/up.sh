@@ -1,8 +1,10 @@
 #!/bin/bash
 # up.sh -- `make up`: install what is missing, build, start PostgreSQL and Redis under var/
-# (unless DATABASE_URL / REDIS_URL point elsewhere), apply migrations, start the five
-# services and the gateway in the background (logs in var/log/), wait for /readyz and print
-# the gateway URL. Running it again starts only what is not running.
+# (unless DATABASE_URL / REDIS_URL point elsewhere), apply migrations, start the event relay,
+# the five services and the gateway in the background (logs in var/log/), wait until every
+# one of them answers, and print the gateway URL. Running it again starts only what is not
+# running. The programs meet on ipc:// sockets in var/run/ (mode 0700): nobody else can
+# reach the services, and a second checkout's stack never meets this one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -13,6 +15,7 @@ make -s all
 var="$root/var"
 mkdir -p "$var/log" "$var/run"
 chmod 755 "$var"
+chmod 700 "$var/run"
 port=${AIOPS_PORT:-8000}
 pg_port=${AIOPS_PG_PORT:-55432}
 redis_port=${AIOPS_REDIS_PORT:-56379}
@@ -30,6 +33,15 @@ export AIOPS_BIND=${AIOPS_BIND:-127.0.0.1}
 # the embedded default is a local playground: no credentials needed (the gateway refuses
 # this on anything but a loopback bind)
 export DISABLE_AUTH=${DISABLE_AUTH:-1}
+export AIOPS_RUN_DIR="$var/run"
+# the gateway seals every call to the services with this; made once, kept with the data
+if [ -z "${SERVICE_SECRET:-}" ]; then
+  if [ ! -s "$var/service_secret" ]; then
+    (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$var/service_secret")
+  fi
+  SERVICE_SECRET=$(cat "$var/service_secret")
+fi
+export SERVICE_SECRET
 
 # what the services were started with, for `make down` and for running tools by hand
 umask 077
@@ -39,6 +51,8 @@ umask 077
   echo "AIOPS_PORT=$port"
   echo "AIOPS_BIND=$AIOPS_BIND"
   echo "DISABLE_AUTH=$DISABLE_AUTH"
+  echo "AIOPS_RUN_DIR=$AIOPS_RUN_DIR"
+  echo "SERVICE_SECRET=$SERVICE_SECRET"
 } > "$var/env"
 umask 022
 
@@ -53,7 +67,8 @@ start() {
   nohup "bin/aiops-$name" >> "$var/log/$name.log" 2>&1 < /dev/null &
   echo $! > "$var/run/$name.pid"
 }
-for s in ingest train explain report monitor gateway; do
+programs="relay ingest train explain report monitor gateway"
+for s in $programs; do
   start "$s"
 done
 
@@ -63,12 +78,19 @@ ready() (
   printf 'GET /readyz HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
   [ "$(head -n 1 <&3 | cut -d' ' -f2)" = "200" ]
 ) 2>/dev/null
+# every program answers its own health check (the gateway's /readyz alone could be answered
+# by another stack's gateway on the same port)
+alive() {
+  for s in relay ingest train explain report monitor; do
+    "bin/aiops-$s" --healthcheck > /dev/null 2>&1 || return 1
+  done
+}
 for _ in $(seq 1 150); do
-  if ready; then
+  if ready && alive; then
     echo "AIOps gateway listening on http://$AIOPS_BIND:$port (logs in var/log/, stop with: make down)"
     exit 0
   fi
-  for s in ingest train explain report monitor gateway; do
+  for s in $programs; do
     if ! running "$s"; then
       echo "aiops-$s exited; last lines of var/log/$s.log:" >&2
       tail -n 20 "$var/log/$s.log" >&2

@@ -1,4 +1,17 @@
-/* envelope.h -- packing the wire messages of proto/aiops.proto into nng messages.
+/* envelope.h -- packing the wire messages of proto/aiops.proto into sealed nng messages.
+ *
+ * Services accept requests only from a gateway, and a gateway believes answers and events
+ * only from a service: every message is sealed with the secret they share (SERVICE_SECRET):
+ *
+ *    0  4 bytes   "AIO1"
+ *    4  8         sent at, Unix milliseconds (little-endian)
+ *   12  n         the protobuf message
+ *   12+n  32      HMAC-SHA256 under the secret of bytes 0 .. 12+n
+ *
+ * A message whose seal does not verify, or that was sent more than the key's window away
+ * from now (a replayed capture, or clocks far apart), is refused with AIOPS_EAUTH before
+ * anything in it is parsed. A service answers a refused request with ENVELOPE_REFUSAL
+ * (4 bytes, no seal, nothing else) so that a misconfigured gateway can say so.
  *
  * Every message carries PROTOCOL_VERSION; an unpacked message of another version is
  * refused (AIOPS_EUNSUPPORTED) rather than misread. Unpacked messages are owned by the
@@ -8,20 +21,52 @@
 
 #include <nng/nng.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "aiops.pb-c.h"
 
 #define PROTOCOL_VERSION 1u
 
-/* Packs m into a new nng message (*out, owned by the caller until sent). */
-int envelope_pack_request(Aiops__Request *m, nng_msg **out);
-int envelope_pack_response(Aiops__Response *m, nng_msg **out);
-int envelope_pack_event(Aiops__Event *m, nng_msg **out);
+#define ENVELOPE_SEAL_BYTES 44
+#define ENVELOPE_REFUSAL "AIOX"
+/* How far a message's time may be from the receiver's clock. */
+#define ENVELOPE_WINDOW_MS 60000
+/* SERVICE_SECRET must have at least this many bytes. */
+#define ENVELOPE_MIN_SECRET 32
 
-/* Unpacks n bytes. AIOPS_EPARSE when malformed, AIOPS_EUNSUPPORTED for another version. */
-int envelope_unpack_request(const void *p, size_t n, Aiops__Request **out);
-int envelope_unpack_response(const void *p, size_t n, Aiops__Response **out);
-int envelope_unpack_event(const void *p, size_t n, Aiops__Event **out);
+/* The shared secret; filled by envelope_key_init, then read-only (shared by threads). */
+struct envelope_key {
+    uint8_t secret[256];
+    size_t len;
+    int64_t window_ms;
+};
+
+/* A key from secret (NUL-terminated, ENVELOPE_MIN_SECRET to 256 bytes) with the default
+ * window. AIOPS_EINVAL for a missing, short or long secret. */
+int envelope_key_init(struct envelope_key *key, const char *secret);
+/* The same from the environment's SERVICE_SECRET, logging what is wrong. */
+int envelope_key_from_env(struct envelope_key *key);
+
+/* Packs and seals m into a new nng message (*out, owned by the caller until sent). */
+int envelope_pack_request(const struct envelope_key *key, Aiops__Request *m, nng_msg **out);
+int envelope_pack_response(const struct envelope_key *key, Aiops__Response *m, nng_msg **out);
+int envelope_pack_event(const struct envelope_key *key, Aiops__Event *m, nng_msg **out);
+
+/* Checks the seal of n bytes against key at time now_ms and points *payload / *len at the
+ * protobuf message inside them. AIOPS_EAUTH when the seal or the time is wrong (or the
+ * bytes are too short to be sealed). */
+int envelope_open(const struct envelope_key *key, const void *p, size_t n, int64_t now_ms,
+                  const uint8_t **payload, size_t *len);
+/* Checks the seal (now) and unpacks. AIOPS_EAUTH as envelope_open, AIOPS_EPARSE when the
+ * message inside is malformed, AIOPS_EUNSUPPORTED for another version. */
+int envelope_unpack_request(const struct envelope_key *key, const void *p, size_t n,
+                            Aiops__Request **out);
+int envelope_unpack_response(const struct envelope_key *key, const void *p, size_t n,
+                             Aiops__Response **out);
+int envelope_unpack_event(const struct envelope_key *key, const void *p, size_t n,
+                          Aiops__Event **out);
+/* 1 when the n bytes are a service's ENVELOPE_REFUSAL. */
+int envelope_is_refusal(const void *p, size_t n);
 
 /* The value of the first header named name (case-insensitive) in a request, or NULL. */
 const char *envelope_header(const Aiops__Request *m, const char *name);

@@ -23,7 +23,9 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "http/url.h"
+#include "rpc/addr.h"
 #include "rpc/envelope.h"
+#include "rpc/listener.h"
 
 /* How often an idle worker wakes up to notice a shutdown. */
 #define WORKER_POLL_MS 200
@@ -44,6 +46,7 @@ struct svc {
     const char *name;
     nng_socket rep;
     nng_socket pub;
+    struct listener rpc; /* rep's listener, watched by the monitor thread */
     struct svc_worker *workers;
     int nworkers;
     atomic_int stopping;
@@ -51,6 +54,9 @@ struct svc {
     atomic_int db_up;
     atomic_int redis_up;
     atomic_long served;
+    atomic_long refused;      /* envelopes that failed their seal */
+    atomic_llong refused_logged_ms;
+    struct envelope_key key;
     double started;
     const char *db_url;
     const char *redis_url;
@@ -69,15 +75,6 @@ struct svc_call {
     const char *content_type;
     struct buf body;
 };
-
-/* --- configuration ------------------------------------------------------------------- */
-
-static const char *default_rpc[SVC_COUNT] = {
-    NULL, "tcp://127.0.0.1:7101", "tcp://127.0.0.1:7102", "tcp://127.0.0.1:7103",
-    "tcp://127.0.0.1:7104", "tcp://127.0.0.1:7105"};
-static const char *default_events[SVC_COUNT] = {
-    NULL, "tcp://127.0.0.1:7201", "tcp://127.0.0.1:7202", "tcp://127.0.0.1:7203",
-    "tcp://127.0.0.1:7204", "tcp://127.0.0.1:7205"};
 
 /* --- replies ------------------------------------------------------------------------- */
 
@@ -256,7 +253,7 @@ int svc_publish(struct svc *s, const char *project, const char *topic, const cha
     ev.source = (char *)s->name;
     ev.project = (char *)(project ? project : "");
     nng_msg *msg;
-    int rv = envelope_pack_event(&ev, &msg);
+    int rv = envelope_pack_event(&s->key, &ev, &msg);
     free(text);
     if (rv != 0)
         return rv;
@@ -283,6 +280,7 @@ static void handle_health(struct svc_call *c)
     json_object_set_new(j, "workers", json_integer(s->nworkers));
     json_object_set_new(j, "busy", json_integer(atomic_load(&s->busy)));
     json_object_set_new(j, "served", json_integer(atomic_load(&s->served)));
+    json_object_set_new(j, "refused_envelopes", json_integer(atomic_load(&s->refused)));
     svc_reply_json(c, 200, j);
 }
 
@@ -341,14 +339,33 @@ static void dispatch(struct svc_call *c)
     }
 }
 
+/* Counts a request whose seal failed and says so in the log at most once a minute. */
+static void refused(struct svc *s)
+{
+    long n = atomic_fetch_add(&s->refused, 1) + 1;
+    long long now = (long long)time_now_ms(), last = atomic_load(&s->refused_logged_ms);
+    if (now - last >= 60000 && atomic_compare_exchange_strong(&s->refused_logged_ms, &last, now))
+        log_warn("rpc: refused a request that is not sealed with SERVICE_SECRET (%ld so far)", n);
+}
+
 static nng_msg *serve_one(struct svc_worker *w, nng_msg *in)
 {
     struct svc_call c;
     memset(&c, 0, sizeof c);
     c.w = w;
     Aiops__Request *req = NULL;
-    int rv = envelope_unpack_request(nng_msg_body(in), nng_msg_len(in), &req);
+    int rv = envelope_unpack_request(&w->svc->key, nng_msg_body(in), nng_msg_len(in), &req);
     Aiops__Response resp = AIOPS__RESPONSE__INIT;
+    if (rv == AIOPS_EAUTH) {
+        /* nothing in it is believed, not even its request id: a bare refusal */
+        refused(w->svc);
+        nng_msg *out = NULL;
+        if (nng_msg_alloc(&out, 0) == 0 && nng_msg_append(out, ENVELOPE_REFUSAL, 4) != 0) {
+            nng_msg_free(out);
+            out = NULL;
+        }
+        return out;
+    }
     if (rv != 0) {
         /* no request id to echo: the gateway matches replies by context, not id */
         static Aiops__Request empty = AIOPS__REQUEST__INIT;
@@ -378,7 +395,7 @@ static nng_msg *serve_one(struct svc_worker *w, nng_msg *in)
     resp.body.data = (uint8_t *)c.body.data;
     resp.body.len = c.body.len;
     nng_msg *out = NULL;
-    if (envelope_pack_response(&resp, &out) != 0)
+    if (envelope_pack_response(&w->svc->key, &resp, &out) != 0)
         out = NULL;
     for (int i = 0; i < ROUTE_MAX_PARAMS; i++)
         free(c.params[i]);
@@ -445,6 +462,7 @@ static void *monitor_main(void *arg)
                      json_pack("{s:s,s:s}", "redis", kvok ? "up" : "down", "service", s->name));
         atomic_store(&s->db_up, dbok);
         atomic_store(&s->redis_up, kvok);
+        listener_check(&s->rpc);
         pthread_mutex_lock(&s->monitor_lock);
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -460,24 +478,10 @@ static void *monitor_main(void *arg)
 
 /* --- health check client ------------------------------------------------------------- */
 
-/* Maps a listen URL to one a client can dial: a wildcard address becomes loopback. */
-static void dial_url(const char *listen, char *out, size_t cap)
+static int healthcheck(const char *listen, const struct envelope_key *key)
 {
-    const char *p = strstr(listen, "0.0.0.0");
-    if (p == NULL)
-        p = strstr(listen, "[::]");
-    if (p == NULL) {
-        snprintf(out, cap, "%s", listen);
-        return;
-    }
-    size_t skip = p[0] == '0' ? 7 : 4;
-    snprintf(out, cap, "%.*s127.0.0.1%s", (int)(p - listen), listen, p + skip);
-}
-
-static int healthcheck(const char *listen)
-{
-    char url[512];
-    dial_url(listen, url, sizeof url);
+    char url[ADDR_MAX];
+    addr_dialable(listen, url, sizeof url);
     nng_socket sock;
     if (nng_req0_open(&sock) != 0)
         return 1;
@@ -497,7 +501,7 @@ static int healthcheck(const char *listen)
         fprintf(stderr, "healthcheck: cannot connect to %s\n", url);
         goto done;
     }
-    if (envelope_pack_request(&req, &msg) != 0 || nng_sendmsg(sock, msg, 0) != 0) {
+    if (envelope_pack_request(key, &req, &msg) != 0 || nng_sendmsg(sock, msg, 0) != 0) {
         nng_msg_free(msg);
         goto done;
     }
@@ -506,7 +510,9 @@ static int healthcheck(const char *listen)
         goto done;
     }
     Aiops__Response *resp;
-    if (envelope_unpack_response(nng_msg_body(msg), nng_msg_len(msg), &resp) == 0) {
+    if (envelope_is_refusal(nng_msg_body(msg), nng_msg_len(msg)))
+        fprintf(stderr, "healthcheck: %s refused our SERVICE_SECRET\n", url);
+    else if (envelope_unpack_response(key, nng_msg_body(msg), nng_msg_len(msg), &resp) == 0) {
         printf("%.*s\n", (int)resp->body.len, (const char *)resp->body.data);
         status = resp->status == 200 ? 0 : 1;
         aiops__response__free_unpacked(resp, NULL);
@@ -528,16 +534,22 @@ int svc_main(const struct svc_def *def, int argc, char **argv)
     snprintf(logname, sizeof logname, "svc-%s", name);
     log_init(strdup(logname));
 
-    const char *rpc = env_str("RPC_LISTEN", default_rpc[def->id]);
-    const char *events = env_str("EVENTS_LISTEN", default_events[def->id]);
+    char rpc[ADDR_MAX], events[ADDR_MAX], rpc_name[32];
+    snprintf(rpc_name, sizeof rpc_name, "%s.rpc", name);
+    addr_from_env("RPC_LISTEN", rpc_name, rpc, sizeof rpc);
+    addr_from_env("EVENTS_IN_URL", "events.in", events, sizeof events);
+    if (envelope_key_from_env(&s->key) != 0)
+        return 2;
     if (argc > 1 && strcmp(argv[1], "--healthcheck") == 0)
-        return healthcheck(rpc);
+        return healthcheck(rpc, &s->key);
     if (argc > 1) {
         fprintf(stderr, "usage: %s [--healthcheck]\n(configuration is read from the environment; see README)\n", argv[0]);
         return 2;
     }
 
+    struct envelope_key key = s->key;
     memset(s, 0, sizeof *s);
+    s->key = key;
     s->def = def;
     s->name = name;
     s->started = time_now();
@@ -571,12 +583,16 @@ int svc_main(const struct svc_def *def, int argc, char **argv)
         return 1;
     }
     nng_socket_set_size(s->rep, NNG_OPT_RECVMAXSZ, (size_t)upload_limit + (1u << 20));
-    if ((rv = nng_listen(s->rep, rpc, NULL, 0)) != 0) {
+    if ((rv = listener_start(&s->rpc, s->rep, rpc, SP_PROTO_REQ, SP_PROTO_REP)) != 0) {
         log_error("rpc: cannot listen on %s: %s", rpc, nng_strerror(rv));
         return 1;
     }
-    if ((rv = nng_listen(s->pub, events, NULL, 0)) != 0) {
-        log_error("events: cannot listen on %s: %s", events, nng_strerror(rv));
+    /* events go to the relay, which every gateway hears: dialled, so that replicas of any
+     * service come and go without anyone listing them (nng redials while it is away) */
+    nng_socket_set_ms(s->pub, NNG_OPT_RECONNMINT, 50);
+    nng_socket_set_ms(s->pub, NNG_OPT_RECONNMAXT, 1000);
+    if ((rv = nng_dial(s->pub, events, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+        log_error("events: cannot dial the relay at %s: %s", events, nng_strerror(rv));
         return 1;
     }
 

@@ -1,11 +1,19 @@
 /* svc.h -- the runtime every service is built on.
  *
  * A service is a set of handlers keyed by route name (lib/rpc/routes.c). svc_main() reads the
- * configuration from the environment, listens on its nng REP socket (RPC_LISTEN) with
- * SERVICE_WORKERS worker threads -- each owning its own PostgreSQL and Redis connection,
- * so requests are served concurrently without sharing them -- opens its nng PUB socket
- * (EVENTS_LISTEN) for events, and stops gracefully on SIGTERM/SIGINT: no new requests are
- * taken, requests in progress finish and are answered.
+ * configuration from the environment, listens on its nng REP socket (RPC_LISTEN, default
+ * ipc://$AIOPS_RUN_DIR/<name>.rpc: lib/rpc/addr.h) with SERVICE_WORKERS worker threads --
+ * each owning its own PostgreSQL and Redis connection, so requests are served concurrently
+ * without sharing them -- dials the event relay with its nng PUB socket (EVENTS_IN_URL), and
+ * stops gracefully on SIGTERM/SIGINT: no new requests are taken, requests in progress finish
+ * and are answered.
+ *
+ * Only requests sealed with SERVICE_SECRET (lib/rpc/envelope.h) are served; the rest are
+ * answered with a bare refusal, counted ("refused_envelopes" in the health answer) and
+ * logged at most once a minute. Events and answers are sealed the same way.
+ *
+ * The RPC listener is probed every few seconds and made again if it stopped accepting
+ * (lib/rpc/listener.h: a bug of Debian's nng).
  *
  * Routes of this service that have no handler yet are answered 501 "not_implemented".
  * The route "health" is built in. `PROGRAM --healthcheck` asks a running instance for its

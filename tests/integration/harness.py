@@ -78,6 +78,10 @@ class Stack:
         self.redis_url = self.start_redis()
         self.port = free_port()
         self.jwt_secret = secrets.token_urlsafe(48)
+        self.service_secret = secrets.token_hex(32)
+        # the services' ipc:// sockets live here, reachable by nobody else (lib/rpc/addr.h)
+        self.run_dir = os.path.join(self.tmp, "run")
+        os.makedirs(self.run_dir, mode=0o700)
         self.env = dict(os.environ)
         self.env.update({
             "DATABASE_URL": self.database_url,
@@ -85,6 +89,8 @@ class Stack:
             "AIOPS_PORT": str(self.port),
             "AIOPS_BIND": "127.0.0.1",
             "JWT_SECRET": self.jwt_secret,
+            "SERVICE_SECRET": self.service_secret,
+            "AIOPS_RUN_DIR": self.run_dir,
             "DISABLE_AUTH": "0",
             "CORS_ORIGINS": "http://localhost:3000",
             "SERVICE_WORKERS": "4",
@@ -95,11 +101,8 @@ class Stack:
             "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:halt_on_error=1",
             "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
         })
-        for s in SERVICES:
-            u = s.upper()
-            self.env["%s_RPC_URL" % u] = "tcp://127.0.0.1:%d" % free_port()
-            self.env["%s_EVENTS_URL" % u] = "tcp://127.0.0.1:%d" % free_port()
         self.admin("migrate")
+        self.start("relay")
         for s in SERVICES:
             self.start(s)
         self.start("gateway")
@@ -132,12 +135,8 @@ class Stack:
 
     # --- processes -------------------------------------------------------------------
     def service_env(self, name):
-        env = dict(self.env)
-        if name != "gateway":
-            u = name.upper()
-            env["RPC_LISTEN"] = self.env["%s_RPC_URL" % u]
-            env["EVENTS_LISTEN"] = self.env["%s_EVENTS_URL" % u]
-        return env
+        # every address defaults to an ipc:// socket under AIOPS_RUN_DIR
+        return dict(self.env)
 
     def command(self, name):
         cmd = [os.path.join(self.bin, "aiops-" + name)]
@@ -176,6 +175,29 @@ class Stack:
         finally:
             p.send_signal(signal.SIGTERM)
             assert p.wait(timeout=60) == 0, "%s exited with %s" % (name, p.returncode)
+
+    @contextlib.contextmanager
+    def replica(self, program, name, **env):
+        """Another instance of a service (program "train", ...) logging to <name>.log, with
+        env overrides (e.g. its own RPC_LISTEN); yields the process once it answers its health
+        check and checks that it stops cleanly on SIGTERM."""
+        e = self.service_env(program)
+        e.update({k: str(v) for k, v in env.items()})
+        log = open(os.path.join(self.logdir, name + ".log"), "ab")
+        p = subprocess.Popen(self.command(program), env=e, stdout=log, stderr=log,
+                             stdin=subprocess.DEVNULL)
+        log.close()
+        try:
+            deadline = time.time() + 30
+            while subprocess.run(self.command(program)[-1:] + ["--healthcheck"], env=e,
+                                 capture_output=True).returncode != 0:
+                if p.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("%s did not start:\n%s" % (name, self.log_tail(name)))
+                time.sleep(0.1)
+            yield p
+        finally:
+            p.send_signal(signal.SIGTERM)
+            assert p.wait(timeout=120) == 0, "%s exited with %s" % (name, p.returncode)
 
     def kill(self, name, sig=signal.SIGKILL):
         p = self.procs.pop(name)
@@ -270,7 +292,7 @@ class Stack:
     # --- shutdown --------------------------------------------------------------------
     def shutdown(self):
         # the gateway first, so that no new work reaches the services
-        order = ["gateway"] + [s for s in SERVICES if s in self.procs]
+        order = ["gateway"] + [s for s in SERVICES if s in self.procs] + ["relay"]
         for name in order:
             p = self.procs.pop(name, None)
             if p is None:
@@ -319,7 +341,7 @@ def after_failure():
     """Puts back any process a failed test left stopped, so later tests see a full stack."""
     if _stack is None:
         return
-    for name in SERVICES + ["gateway"]:
+    for name in ["relay"] + SERVICES + ["gateway"]:
         p = _stack.procs.get(name)
         if p is None or p.poll() is not None:
             _stack.procs.pop(name, None)

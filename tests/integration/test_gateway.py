@@ -73,7 +73,7 @@ def test_healthz_and_readyz(stack):
     r = stack.http("GET", "/readyz", auth=False)
     assert r.status == 200, r
     assert r.json()["status"] == "ready"
-    assert set(r.json()["checks"]) == {"postgres", "redis", "svc-ingest", "svc-train",
+    assert set(r.json()["checks"]) == {"postgres", "redis", "event-relay", "svc-ingest", "svc-train",
                                        "svc-explain", "svc-report", "svc-monitor"}
 
 

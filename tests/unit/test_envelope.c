@@ -2,9 +2,23 @@
 
 #include <nng/nng.h>
 
+#include <string.h>
+
+#include "core/bytes.h"
+#include "core/crypto.h"
 #include "core/err.h"
+#include "core/time.h"
 #include "rpc/envelope.h"
 #include "unit.h"
+
+/* The key both ends of these tests share. */
+static const struct envelope_key *shared_key(void)
+{
+    static struct envelope_key key;
+    if (key.len == 0)
+        CHECK_INT(envelope_key_init(&key, "0123456789abcdef0123456789abcdef-secret"), 0);
+    return &key;
+}
 
 static void test_request_round_trip(void)
 {
@@ -38,10 +52,10 @@ static void test_request_round_trip(void)
     m.path_params = params;
     m.n_path_params = 1;
     nng_msg *msg = NULL;
-    CHECK_INT(envelope_pack_request(&m, &msg), 0);
+    CHECK_INT(envelope_pack_request(shared_key(), &m, &msg), 0);
     CHECK_INT(m.version, PROTOCOL_VERSION);
     Aiops__Request *back = NULL;
-    CHECK_INT(envelope_unpack_request(nng_msg_body(msg), nng_msg_len(msg), &back), 0);
+    CHECK_INT(envelope_unpack_request(shared_key(), nng_msg_body(msg), nng_msg_len(msg), &back), 0);
     CHECK_STR(back->request_id, "rid-1");
     CHECK_STR(back->principal->project, "team-a");
     CHECK_INT(back->principal->n_scopes, 2);
@@ -76,9 +90,9 @@ static void test_response_and_event(void)
     r.body.data = (uint8_t *)"{}";
     r.body.len = 2;
     nng_msg *msg;
-    CHECK_INT(envelope_pack_response(&r, &msg), 0);
+    CHECK_INT(envelope_pack_response(shared_key(), &r, &msg), 0);
     Aiops__Response *rb;
-    CHECK_INT(envelope_unpack_response(nng_msg_body(msg), nng_msg_len(msg), &rb), 0);
+    CHECK_INT(envelope_unpack_response(shared_key(), nng_msg_body(msg), nng_msg_len(msg), &rb), 0);
     CHECK_INT(rb->status, 413);
     CHECK_MEM(rb->body.data, rb->body.len, "{}", 2);
     aiops__response__free_unpacked(rb, NULL);
@@ -90,9 +104,9 @@ static void test_response_and_event(void)
     e.project = "p";
     e.payload.data = (uint8_t *)"{\"epoch\":5}";
     e.payload.len = 11;
-    CHECK_INT(envelope_pack_event(&e, &msg), 0);
+    CHECK_INT(envelope_pack_event(shared_key(), &e, &msg), 0);
     Aiops__Event *eb;
-    CHECK_INT(envelope_unpack_event(nng_msg_body(msg), nng_msg_len(msg), &eb), 0);
+    CHECK_INT(envelope_unpack_event(shared_key(), nng_msg_body(msg), nng_msg_len(msg), &eb), 0);
     CHECK_STR(eb->topic, "/ws/training/r1");
     CHECK_STR(eb->project, "p");
     CHECK_INT(eb->payload.len, 11);
@@ -100,28 +114,102 @@ static void test_response_and_event(void)
     nng_msg_free(msg);
 }
 
+/* Seals n payload bytes by hand, as a peer holding the key (or not) would, sent at sent_ms. */
+static size_t seal_by_hand(const char *secret, int64_t sent_ms, const uint8_t *payload, size_t n,
+                           uint8_t *out)
+{
+    memcpy(out, "AIO1", 4);
+    bytes_store_le64(out + 4, (uint64_t)sent_ms);
+    memcpy(out + 12, payload, n);
+    hmac_sha256(secret, strlen(secret), out, 12 + n, out + 12 + n);
+    return n + ENVELOPE_SEAL_BYTES;
+}
+
 static void test_garbage_and_other_versions_are_refused(void)
 {
+    static const char *secret = "0123456789abcdef0123456789abcdef-secret";
     static const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x12};
+    uint8_t buf[256];
     Aiops__Request *m = NULL;
-    CHECK_INT(envelope_unpack_request(garbage, sizeof garbage, &m), AIOPS_EPARSE);
+    size_t n = seal_by_hand(secret, time_now_ms(), garbage, sizeof garbage, buf);
+    CHECK_INT(envelope_unpack_request(shared_key(), buf, n, &m), AIOPS_EPARSE);
     CHECK(m == NULL);
-    /* a well-formed message of another protocol version */
+    /* a well-formed, sealed message of another protocol version */
     Aiops__Request r = AIOPS__REQUEST__INIT;
     r.version = PROTOCOL_VERSION + 1;
     r.route = "health";
-    uint8_t buf[64];
-    size_t n = aiops__request__pack(&r, buf);
-    CHECK_INT(envelope_unpack_request(buf, n, &m), AIOPS_EUNSUPPORTED);
-    /* a truncated one */
+    uint8_t pb[64];
+    n = seal_by_hand(secret, time_now_ms(), pb, aiops__request__pack(&r, pb), buf);
+    CHECK_INT(envelope_unpack_request(shared_key(), buf, n, &m), AIOPS_EUNSUPPORTED);
+    /* a truncated one fails its seal */
     Aiops__Request ok = AIOPS__REQUEST__INIT;
     ok.route = "health";
     ok.path = "/a/long/enough/path";
     nng_msg *msg;
-    CHECK_INT(envelope_pack_request(&ok, &msg), 0);
-    CHECK_INT(envelope_unpack_request(nng_msg_body(msg), nng_msg_len(msg) - 3, &m), AIOPS_EPARSE);
+    CHECK_INT(envelope_pack_request(shared_key(), &ok, &msg), 0);
+    CHECK_INT(envelope_unpack_request(shared_key(), nng_msg_body(msg), nng_msg_len(msg) - 3, &m),
+              AIOPS_EAUTH);
     nng_msg_free(msg);
 }
 
+/* The seal: only the shared secret makes a message a peer believes, within the window. */
+static void test_seal_refuses_strangers_tampering_and_replays(void)
+{
+    Aiops__Request r = AIOPS__REQUEST__INIT;
+    Aiops__Principal p = AIOPS__PRINCIPAL__INIT;
+    p.project = "victim";
+    r.principal = &p;
+    r.route = "datasets.list";
+    r.version = PROTOCOL_VERSION;
+    uint8_t pb[128], buf[256];
+    size_t pn = aiops__request__pack(&r, pb);
+    Aiops__Request *m = NULL;
+    /* a bare protobuf message, as a 30-line nng client would send it */
+    CHECK_INT(envelope_unpack_request(shared_key(), pb, pn, &m), AIOPS_EAUTH);
+    /* sealed with another secret */
+    size_t n = seal_by_hand("another-secret-of-at-least-32-bytes!!", time_now_ms(), pb, pn, buf);
+    CHECK_INT(envelope_unpack_request(shared_key(), buf, n, &m), AIOPS_EAUTH);
+    /* the right secret, then one byte changed anywhere */
+    const char *secret = "0123456789abcdef0123456789abcdef-secret";
+    n = seal_by_hand(secret, time_now_ms(), pb, pn, buf);
+    CHECK_INT(envelope_unpack_request(shared_key(), buf, n, &m), 0);
+    aiops__request__free_unpacked(m, NULL);
+    for (size_t i = 0; i < n; i++) {
+        buf[i] ^= 0x20;
+        CHECK_INT(envelope_unpack_request(shared_key(), buf, n, &m), AIOPS_EAUTH);
+        buf[i] ^= 0x20;
+    }
+    /* outside the window, either way */
+    int64_t now = time_now_ms();
+    const uint8_t *payload;
+    size_t len;
+    n = seal_by_hand(secret, now - ENVELOPE_WINDOW_MS - 1000, pb, pn, buf);
+    CHECK_INT(envelope_open(shared_key(), buf, n, now, &payload, &len), AIOPS_EAUTH);
+    n = seal_by_hand(secret, now + ENVELOPE_WINDOW_MS + 1000, pb, pn, buf);
+    CHECK_INT(envelope_open(shared_key(), buf, n, now, &payload, &len), AIOPS_EAUTH);
+    n = seal_by_hand(secret, now - ENVELOPE_WINDOW_MS + 1000, pb, pn, buf);
+    CHECK_INT(envelope_open(shared_key(), buf, n, now, &payload, &len), 0);
+    CHECK_MEM(payload, len, pb, pn);
+    /* short inputs and the refusal frame */
+    CHECK_INT(envelope_open(shared_key(), buf, ENVELOPE_SEAL_BYTES - 1, now, &payload, &len), AIOPS_EAUTH);
+    CHECK(envelope_is_refusal(ENVELOPE_REFUSAL, 4));
+    CHECK(!envelope_is_refusal(buf, n));
+}
+
+static void test_secrets_must_be_long_enough(void)
+{
+    struct envelope_key k;
+    CHECK_INT(envelope_key_init(&k, NULL), AIOPS_EINVAL);
+    CHECK_INT(envelope_key_init(&k, ""), AIOPS_EINVAL);
+    CHECK_INT(envelope_key_init(&k, "0123456789abcdef0123456789abcde"), AIOPS_EINVAL); /* 31 */
+    CHECK_INT(envelope_key_init(&k, "0123456789abcdef0123456789abcdef"), 0);
+    char longer[300];
+    memset(longer, 'x', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    CHECK_INT(envelope_key_init(&k, longer), AIOPS_EINVAL);
+}
+
 UNIT_MAIN(UNIT(test_request_round_trip), UNIT(test_admin_scope_covers_everything),
-          UNIT(test_response_and_event), UNIT(test_garbage_and_other_versions_are_refused))
+          UNIT(test_response_and_event), UNIT(test_garbage_and_other_versions_are_refused),
+          UNIT(test_seal_refuses_strangers_tampering_and_replays),
+          UNIT(test_secrets_must_be_long_enough))
