@@ -53,7 +53,7 @@ static int progress_dots(void *arg, const struct train_progress *p)
 int cmd_train(int argc, char **argv)
 {
     const char *data = NULL, *target = NULL, *valid_path = NULL, *out_path = NULL;
-    const char *kind_name = "gbdt";
+    const char *model = NULL;
     json_t *params = json_object();
     int quiet = 0;
     for (int i = 1; i < argc; i++) {
@@ -62,7 +62,7 @@ int cmd_train(int argc, char **argv)
         if (strcmp(a, "--target") == 0 && has)
             target = argv[++i];
         else if (strcmp(a, "--model") == 0 && has)
-            kind_name = argv[++i];
+            model = argv[++i];
         else if (strcmp(a, "--valid") == 0 && has)
             valid_path = argv[++i];
         else if (strcmp(a, "--out") == 0 && has)
@@ -88,10 +88,16 @@ int cmd_train(int argc, char **argv)
             return 2;
         }
     }
-    int kind = model_kind_parse(kind_name);
-    if (data == NULL || target == NULL || out_path == NULL || kind < 0) {
-        cli_error("train", kind < 0 ? "--model must be gbdt, rf or linear"
-                                    : "DATA.csv, --target and --out are required");
+    const struct learner *learner = learner_find(model ? model : "gbdt");
+    if (learner == NULL) {
+        char names[128];
+        learner_names(names, sizeof names);
+        cli_error("train", "--model must be %s", names);
+        json_decref(params);
+        return 2;
+    }
+    if (data == NULL || target == NULL || out_path == NULL) {
+        cli_error("train", "DATA.csv, --target and --out are required");
         json_decref(params);
         return 2;
     }
@@ -100,7 +106,7 @@ int cmd_train(int argc, char **argv)
     int status = 1;
     if (read_csv("train", data, &tr) != 0 || (valid_path && read_csv("train", valid_path, &vr) != 0))
         goto out;
-    struct train_config cfg = {(enum model_kind)kind, target, params, 0};
+    struct train_config cfg = {learner, target, params, 0};
     struct train_result res;
     struct train_error err;
     int rv = train_model(&tr.table, valid_path ? &vr.table : NULL, &cfg,
