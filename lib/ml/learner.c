@@ -32,7 +32,8 @@ struct common_param {
 static const struct common_param common[] = {
     {{.name = "valid_fraction", .type = PARAM_NUMBER, .min = 0, .max = 0.9, .def = 0,
       .help = "rows held out for validation and early stopping when no validation data is "
-              "given (stratified for classification); svc-train holds out 0.2"},
+              "given (stratified for classification); POST /api/train holds out 0.2 unless "
+              "told"},
      FOR_SUPERVISED},
     {{.name = "task", .type = PARAM_STRING,
       .choices = PARAM_LIST("binary", "multiclass", "classification", "regression"),
@@ -249,4 +250,128 @@ long learner_iterations(const struct learner *l, const json_t *normalised)
     const struct param_def *d = learner_param_find(l, l->iterations_param);
     assert(d != NULL);
     return (long)d->def;
+}
+
+/* --- OpenAPI ------------------------------------------------------------------------------ */
+
+static json_t *string_array(const char *const *list, int *failed)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; list != NULL && list[i] != NULL; i++)
+        jsonx_push_or_fail(a, json_string(list[i]), failed);
+    return a; /* NULL (out of memory) fails where it is set */
+}
+
+static json_t *param_schema(const struct param_def *d, int *failed)
+{
+    /* by enum param_type */
+    static const char *const types[] = {"integer", "number", "boolean", "string", "array"};
+    json_t *s = json_object();
+    jsonx_set_or_fail(s, "type", json_string(types[d->type]), failed);
+    if (d->type == PARAM_INT || d->type == PARAM_NUMBER) {
+        jsonx_set_or_fail(s, "minimum", jsonx_num(d->min, d->type == PARAM_INT), failed);
+        jsonx_set_or_fail(s, "maximum", jsonx_num(d->max, d->type == PARAM_INT), failed);
+    }
+    json_t *def = default_json(d);
+    if (def != NULL)
+        jsonx_set_or_fail(s, "default", def, failed);
+    if (d->choices != NULL)
+        jsonx_set_or_fail(s, "enum", string_array(d->choices, failed), failed);
+    if (d->type == PARAM_COLUMNS)
+        jsonx_set_or_fail(s, "items", json_pack("{s:s}", "type", "string"), failed);
+    jsonx_set_or_fail(s, "description", json_string(d->help), failed);
+    if (d->aliases != NULL)
+        jsonx_set_or_fail(s, "x-aliases", string_array(d->aliases, failed), failed);
+    return s;
+}
+
+static json_t *config_schema(const struct learner *l, int *failed)
+{
+    json_t *props = json_object(), *s = json_object();
+    size_t n = learner_param_count(l);
+    for (size_t i = 0; i < n; i++) {
+        const struct param_def *d = learner_param_at(l, i);
+        jsonx_set_or_fail(props, d->name, param_schema(d, failed), failed);
+    }
+    char tasks[128], text[1024];
+    learner_tasks_text(l, tasks, sizeof tasks);
+    snprintf(text, sizeof text,
+             "%s. Learns %s. A parameter's x-aliases name it too; the names in x-ignored "
+             "(seed 000's neural-network settings) are accepted and ignored; any other name is "
+             "refused (422 naming it).",
+             l->summary, tasks);
+    jsonx_set_or_fail(s, "type", json_string("object"), failed);
+    jsonx_set_or_fail(s, "title", json_string(l->name), failed);
+    jsonx_set_or_fail(s, "description", json_string(text), failed);
+    jsonx_set_or_fail(s, "properties", props, failed);
+    jsonx_set_or_fail(s, "x-ignored", string_array(ignored_names, failed), failed);
+    return s;
+}
+
+static json_t *field(const char *type, const char *description)
+{
+    return json_pack("{s:s, s:s}", "type", type, "description", description);
+}
+
+/* The body of svc-train's train.start (svc-train/runs.c handle_train_start). */
+static json_t *train_request_schema(int *failed)
+{
+    json_t *models = json_array(), *configs = json_array(), *props = json_object();
+    for (size_t i = 0; i < ARRAY_LEN(registry); i++) {
+        const struct learner *l = registry[i];
+        char ref[128];
+        snprintf(ref, sizeof ref, "#/components/schemas/%s_config", l->name);
+        jsonx_push_or_fail(models, json_string(l->name), failed);
+        for (size_t k = 0; l->aliases != NULL && l->aliases[k] != NULL; k++)
+            jsonx_push_or_fail(models, json_string(l->aliases[k]), failed);
+        jsonx_push_or_fail(configs, json_pack("{s:s}", "$ref", ref), failed);
+    }
+    json_t *file_id = field("string", "an uploaded dataset's id");
+    jsonx_set_or_fail(file_id, "format", json_string("uuid"), failed);
+    jsonx_set_or_fail(props, "file_id", file_id, failed);
+    json_t *target = field("string", "the target column (default: the dataset's)");
+    jsonx_set_or_fail(props, "target", target, failed);
+    json_t *model = field("string", "the learner, by name or alias (default gbdt)");
+    jsonx_set_or_fail(model, "enum", models, failed);
+    jsonx_set_or_fail(props, "model", model, failed);
+    for (size_t i = 0; i < ARRAY_LEN(common); i++)
+        if (strcmp(common[i].def.name, "task") == 0)
+            jsonx_set_or_fail(props, "task", param_schema(&common[i].def, failed), failed);
+    jsonx_set_or_fail(props, "config",
+                      json_pack("{s:o, s:s}", "anyOf", configs, "description",
+                                "the learner's parameters: the schema named for it"),
+                      failed);
+    jsonx_set_or_fail(props, "model_name",
+                      field("string", "the registered model's name, 1 to 128 of A-Z a-z 0-9 . _ "
+                                      "- (default: from the dataset's file name)"),
+                      failed);
+    jsonx_set_or_fail(props, "tags", field("object", "the run's tags: name -> text"), failed);
+    json_t *s = json_pack("{s:s, s:[s], s:o}", "type", "object", "required", "file_id",
+                          "properties", props);
+    if (s == NULL)
+        *failed = 1;
+    return s;
+}
+
+json_t *learner_openapi_schemas(void)
+{
+    int failed = 0;
+    json_t *schemas = json_object();
+    for (size_t i = 0; i < ARRAY_LEN(registry); i++) {
+        char key[128];
+        snprintf(key, sizeof key, "%s_config", registry[i]->name);
+        jsonx_set_or_fail(schemas, key, config_schema(registry[i], &failed), &failed);
+    }
+    jsonx_set_or_fail(schemas, "train_request", train_request_schema(&failed), &failed);
+    if (failed || schemas == NULL) {
+        json_decref(schemas);
+        return NULL;
+    }
+    return schemas;
+}
+
+json_t *learner_openapi_train_body(void)
+{
+    return json_pack("{s:b, s:{s:{s:{s:s}}}}", "required", 1, "content", "application/json",
+                     "schema", "$ref", "#/components/schemas/train_request");
 }

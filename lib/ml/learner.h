@@ -5,8 +5,8 @@
  * Adding a learner is one file in lib/ml/ (learn_<name>.c: its parameter table and its
  * operations over lib/algo/'s API, ending with `const struct learner learner_<name>`) and
  * one line in the registry of learner.c. Everything else -- the model file's "kind",
- * parameter validation and its 422 messages (lib/ml/train.h), svc-train's total_epochs --
- * reads the table.
+ * parameter validation and its 422 messages (lib/ml/train.h), `aiops train --help`,
+ * /openapi.json, svc-train's total_epochs -- reads the table.
  *
  * Parameters have one definition each (struct param_def): a learner's own ones in its
  * table, the ones every learner shares (features, exclude, seed, threads; for learners
@@ -145,5 +145,15 @@ int learner_params_full(const struct learner *l, const json_t *normalised, json_
 double learner_param(const json_t *params, const char *name);
 /* The iterations a run with normalised params plans: iterations_param's value or default. */
 long learner_iterations(const struct learner *l, const json_t *normalised);
+
+/* --- the API description -------------------------------------------------------------- */
+
+/* OpenAPI 3 schemas (components.schemas) from the tables: "<name>_config" per learner (its
+ * parameters: type, range, default, aliases as x-aliases, help; the names accepted and
+ * ignored as x-ignored) and "train_request", the body of POST /api/train, whose "config" is
+ * one of them. The caller owns the object; NULL when out of memory. */
+json_t *learner_openapi_schemas(void);
+/* The requestBody of POST /api/train: a reference to "train_request". Caller owns. */
+json_t *learner_openapi_train_body(void);
 
 #endif
