@@ -1512,6 +1512,7 @@ static int fit_tree(struct train_state *s, struct gbdt *m, uint32_t nr)
     int rv;
     if ((rv = grow(c, nr, G, H)) != 0 || (rv = emit_tree(c, &t)) != 0)
         return rv;
+    tree_assert_grown(&t, m->nfeat, m->is_cat);
     if ((rv = add_tree(m, &s->tcap, &t)) != 0)
         tree_free(&t);
     return rv;
