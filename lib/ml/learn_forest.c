@@ -34,7 +34,7 @@ static int forest_learn(const struct learner_input *in, void **algo, int *iterat
     fp.max_depth = (int)learner_param(p, "max_depth");
     fp.min_samples_leaf = (int)learner_param(p, "min_samples_leaf");
     fp.max_features = learner_param(p, "max_features");
-    fp.bootstrap = (int)learner_param(p, "bootstrap");
+    fp.bootstrap = learner_param(p, "bootstrap") != 0 ? 1 : -1; /* forest.h: 0 is the default */
     fp.seed = (unsigned)learner_param(p, "seed");
     fp.threads = (int)learner_param(p, "threads");
     fp.classification = in->task != TASK_REGRESSION;

@@ -338,6 +338,15 @@ static void test_forest_gets_its_parameters(void)
     CHECK_INT(forest_save(f, &want), 0);
     same_bytes(&got, &want);
     forest_free(f);
+    buf_reset(&got);
+    buf_reset(&want);
+    /* bootstrap false: every tree sees every row (forest.h's -1; its 0 means the default) */
+    learner_bytes("rf", "{\"rounds\": 3, \"bootstrap\": false}", &x, y, &got);
+    struct forest_params fb = {.trees = 3, .bootstrap = -1, .classification = 1, .num_class = 2};
+    CHECK_INT(forest_train(&x, y, NULL, &fb, NULL, NULL, &f, err, sizeof err), 0);
+    CHECK_INT(forest_save(f, &want), 0);
+    same_bytes(&got, &want);
+    forest_free(f);
     buf_free(&got);
     buf_free(&want);
     free(x.x);
