@@ -247,139 +247,121 @@ static void learner_bytes(const char *name, const char *params, const struct fma
     json_decref(full);
 }
 
-static void same_bytes(const struct buf *a, const struct buf *b)
+/* lib/algo's own training, called directly: trains on x, y with its params struct and
+ * appends the model's bytes to out. */
+typedef void (*algo_train_fn)(const struct fmatrix *x, const double *y, const void *params,
+                              struct buf *out);
+
+static void gbdt_direct(const struct fmatrix *x, const double *y, const void *params,
+                        struct buf *out)
 {
-    CHECK(a->len > 0);
-    CHECK_MEM(a->data, a->len, b->data, b->len);
+    struct gbdt *g = NULL;
+    char err[256];
+    CHECK_INT(gbdt_train(x, y, NULL, NULL, NULL, params, NULL, NULL, &g, err, sizeof err), 0);
+    if (g != NULL)
+        CHECK_INT(gbdt_save(g, out), 0);
+    gbdt_free(g);
+}
+
+static void forest_direct(const struct fmatrix *x, const double *y, const void *params,
+                          struct buf *out)
+{
+    struct forest *f = NULL;
+    char err[256];
+    CHECK_INT(forest_train(x, y, NULL, params, NULL, NULL, &f, err, sizeof err), 0);
+    if (f != NULL)
+        CHECK_INT(forest_save(f, out), 0);
+    forest_free(f);
+}
+
+static void linear_direct(const struct fmatrix *x, const double *y, const void *params,
+                          struct buf *out)
+{
+    struct linear *m = NULL;
+    char err[256];
+    CHECK_INT(linear_train(x, y, NULL, params, NULL, NULL, &m, err, sizeof err), 0);
+    if (m != NULL)
+        CHECK_INT(linear_save(m, out), 0);
+    linear_free(m);
+}
+
+/* The learner given params (JSON) makes the same model as its algorithm given algo_params. */
+static void same_as_algo(const char *learner, const char *params, algo_train_fn direct,
+                         const void *algo_params)
+{
+    struct fmatrix x;
+    double y[NROWS];
+    make_matrix(&x, y);
+    struct buf got = BUF_INIT, want = BUF_INIT;
+    learner_bytes(learner, params, &x, y, &got);
+    direct(&x, y, algo_params, &want);
+    CHECK(got.len > 0);
+    CHECK_MEM(got.data, got.len, want.data, want.len);
+    buf_free(&got);
+    buf_free(&want);
+    free(x.x);
 }
 
 static void test_gbdt_gets_its_parameters(void)
 {
-    struct fmatrix x;
-    double y[NROWS];
-    make_matrix(&x, y);
-    struct buf got = BUF_INIT, want = BUF_INIT;
-    struct gbdt *g = NULL;
-    char err[256];
     /* the table's defaults are the algorithm's */
-    learner_bytes("gbdt", "{}", &x, y, &got);
-    struct gbdt_params gp = {.objective = GBDT_BINARY, .num_class = 2};
-    CHECK_INT(gbdt_train(&x, y, NULL, NULL, NULL, &gp, NULL, NULL, &g, err, sizeof err), 0);
-    CHECK_INT(gbdt_save(g, &want), 0);
-    same_bytes(&got, &want);
-    gbdt_free(g);
-    buf_reset(&got);
-    buf_reset(&want);
+    struct gbdt_params defaults = {.objective = GBDT_BINARY, .num_class = 2};
+    same_as_algo("gbdt", "{}", gbdt_direct, &defaults);
     /* every parameter reaches the algorithm, under each of its names */
-    learner_bytes("gbdt",
-                  "{\"num_boost_round\": 9, \"eta\": 0.3, \"max_depth\": 3, \"max_bin\": 31, "
-                  "\"l2\": 2, \"min_child_weight\": 0.5, \"subsample\": 0.8, "
-                  "\"colsample_bytree\": 0.7, \"seed\": 11, \"threads\": 2}",
-                  &x, y, &got);
-    struct gbdt_params gq = {.objective = GBDT_BINARY,
-                             .num_class = 2,
-                             .rounds = 9,
-                             .learning_rate = 0.3,
-                             .max_depth = 3,
-                             .max_bin = 31,
-                             .lambda = 2,
-                             .min_child_weight = 0.5,
-                             .subsample = 0.8,
-                             .colsample = 0.7,
-                             .seed = 11,
-                             .threads = 2};
-    CHECK_INT(gbdt_train(&x, y, NULL, NULL, NULL, &gq, NULL, NULL, &g, err, sizeof err), 0);
-    CHECK_INT(gbdt_save(g, &want), 0);
-    same_bytes(&got, &want);
-    gbdt_free(g);
-    buf_reset(&got);
-    buf_reset(&want);
-    learner_bytes("gbdt", "{\"num_leaves\": 6, \"max_depth\": -1, \"rounds\": 5}", &x, y, &got);
-    struct gbdt_params gl = {
+    struct gbdt_params every = {.objective = GBDT_BINARY,
+                                .num_class = 2,
+                                .rounds = 9,
+                                .learning_rate = 0.3,
+                                .max_depth = 3,
+                                .max_bin = 31,
+                                .lambda = 2,
+                                .min_child_weight = 0.5,
+                                .subsample = 0.8,
+                                .colsample = 0.7,
+                                .seed = 11,
+                                .threads = 2};
+    same_as_algo("gbdt",
+                 "{\"num_boost_round\": 9, \"eta\": 0.3, \"max_depth\": 3, \"max_bin\": 31, "
+                 "\"l2\": 2, \"min_child_weight\": 0.5, \"subsample\": 0.8, "
+                 "\"colsample_bytree\": 0.7, \"seed\": 11, \"threads\": 2}",
+                 gbdt_direct, &every);
+    struct gbdt_params leafwise = {
         .objective = GBDT_BINARY, .num_class = 2, .rounds = 5, .num_leaves = 6, .max_depth = -1};
-    CHECK_INT(gbdt_train(&x, y, NULL, NULL, NULL, &gl, NULL, NULL, &g, err, sizeof err), 0);
-    CHECK_INT(gbdt_save(g, &want), 0);
-    same_bytes(&got, &want);
-    gbdt_free(g);
-    buf_free(&got);
-    buf_free(&want);
-    free(x.x);
+    same_as_algo("gbdt", "{\"num_leaves\": 6, \"max_depth\": -1, \"rounds\": 5}", gbdt_direct,
+                 &leafwise);
 }
 
 static void test_forest_gets_its_parameters(void)
 {
-    struct fmatrix x;
-    double y[NROWS];
-    make_matrix(&x, y);
-    struct buf got = BUF_INIT, want = BUF_INIT;
-    struct forest *f = NULL;
-    char err[256];
-    learner_bytes("rf", "{\"rounds\": 12}", &x, y, &got);
-    struct forest_params fp = {.trees = 12, .classification = 1, .num_class = 2};
-    CHECK_INT(forest_train(&x, y, NULL, &fp, NULL, NULL, &f, err, sizeof err), 0);
-    CHECK_INT(forest_save(f, &want), 0);
-    same_bytes(&got, &want);
-    forest_free(f);
-    buf_reset(&got);
-    buf_reset(&want);
-    learner_bytes("rf",
-                  "{\"n_estimators\": 6, \"max_depth\": 4, \"min_samples_leaf\": 3, "
-                  "\"max_features\": 0.5, \"seed\": 5, \"threads\": 1}",
-                  &x, y, &got);
-    struct forest_params fq = {.trees = 6,
-                               .max_depth = 4,
-                               .min_samples_leaf = 3,
-                               .max_features = 0.5,
-                               .seed = 5,
-                               .threads = 1,
-                               .classification = 1,
-                               .num_class = 2};
-    CHECK_INT(forest_train(&x, y, NULL, &fq, NULL, NULL, &f, err, sizeof err), 0);
-    CHECK_INT(forest_save(f, &want), 0);
-    same_bytes(&got, &want);
-    forest_free(f);
-    buf_reset(&got);
-    buf_reset(&want);
+    struct forest_params defaults = {.trees = 12, .classification = 1, .num_class = 2};
+    same_as_algo("rf", "{\"rounds\": 12}", forest_direct, &defaults);
+    struct forest_params every = {.trees = 6,
+                                  .max_depth = 4,
+                                  .min_samples_leaf = 3,
+                                  .max_features = 0.5,
+                                  .seed = 5,
+                                  .threads = 1,
+                                  .classification = 1,
+                                  .num_class = 2};
+    same_as_algo("rf",
+                 "{\"n_estimators\": 6, \"max_depth\": 4, \"min_samples_leaf\": 3, "
+                 "\"max_features\": 0.5, \"seed\": 5, \"threads\": 1}",
+                 forest_direct, &every);
     /* bootstrap false: every tree sees every row (forest.h's -1; its 0 means the default) */
-    learner_bytes("rf", "{\"rounds\": 3, \"bootstrap\": false}", &x, y, &got);
-    struct forest_params fb = {.trees = 3, .bootstrap = -1, .classification = 1, .num_class = 2};
-    CHECK_INT(forest_train(&x, y, NULL, &fb, NULL, NULL, &f, err, sizeof err), 0);
-    CHECK_INT(forest_save(f, &want), 0);
-    same_bytes(&got, &want);
-    forest_free(f);
-    buf_free(&got);
-    buf_free(&want);
-    free(x.x);
+    struct forest_params all_rows = {
+        .trees = 3, .bootstrap = -1, .classification = 1, .num_class = 2};
+    same_as_algo("rf", "{\"rounds\": 3, \"bootstrap\": false}", forest_direct, &all_rows);
 }
 
 static void test_linear_gets_its_parameters(void)
 {
-    struct fmatrix x;
-    double y[NROWS];
-    make_matrix(&x, y);
-    struct buf got = BUF_INIT, want = BUF_INIT;
-    struct linear *m = NULL;
-    char err[256];
-    learner_bytes("linear", "{}", &x, y, &got);
     struct linear_params lp;
     linear_params_default(&lp, LINEAR_LOGISTIC);
-    CHECK_INT(linear_train(&x, y, NULL, &lp, NULL, NULL, &m, err, sizeof err), 0);
-    CHECK_INT(linear_save(m, &want), 0);
-    same_bytes(&got, &want);
-    linear_free(m);
-    buf_reset(&got);
-    buf_reset(&want);
-    learner_bytes("linear", "{\"l2\": 0.25, \"epochs\": 7, \"tol\": 1e-8}", &x, y, &got);
+    same_as_algo("linear", "{}", linear_direct, &lp);
     lp.l2 = 0.25;
     lp.max_iter = 7;
     lp.tol = 1e-8;
-    CHECK_INT(linear_train(&x, y, NULL, &lp, NULL, NULL, &m, err, sizeof err), 0);
-    CHECK_INT(linear_save(m, &want), 0);
-    same_bytes(&got, &want);
-    linear_free(m);
-    buf_free(&got);
-    buf_free(&want);
-    free(x.x);
+    same_as_algo("linear", "{\"l2\": 0.25, \"epochs\": 7, \"tol\": 1e-8}", linear_direct, &lp);
 }
 
 /* --- through train_model and the model file ----------------------------------------------- */
