@@ -10,8 +10,8 @@
 #include "core/err.h"
 #include "core/jsonx.h"
 
-/* The registry, in the order help lists the learners. A new learner: its learn_*.c and its
- * name on both lines. */
+/* The registry, in the order help lists the learners. A new learner: its learn_*.c, and its
+ * name on both lines here. */
 extern const struct learner learner_gbdt, learner_forest, learner_linear;
 static const struct learner *const registry[] = {&learner_gbdt, &learner_forest, &learner_linear};
 

@@ -3,10 +3,12 @@
  * trains, predicts, saves and loads the algorithm object it makes (lib/algo/).
  *
  * Adding a learner is one file in lib/ml/ (learn_<name>.c: its parameter table and its
- * operations over lib/algo/'s API, ending with `const struct learner learner_<name>`) and
- * one line in the registry of learner.c. Everything else -- the model file's "kind",
- * parameter validation and its 422 messages (lib/ml/train.h), `aiops train --help`,
- * /openapi.json, svc-train's total_epochs -- reads the table.
+ * operations, small functions adapting its lib/algo/ API to the void * algorithm object,
+ * ending with `const struct learner learner_<name>`) and its name in the registry at the
+ * top of learner.c. Everything else -- the model file's "kind", parameter validation and
+ * its 422 messages (lib/ml/train.h), `aiops train --help`, /openapi.json, svc-train's
+ * total_epochs -- reads the table. train_model trains learners that need a target; one
+ * without (clustering) is refused there until train_model has a path for it.
  *
  * Parameters have one definition each (struct param_def): a learner's own ones in its
  * table, the ones every learner shares (features, exclude, seed, threads; for learners
