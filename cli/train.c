@@ -3,6 +3,8 @@
  *   aiops train DATA.csv --target COL [--model gbdt|rf|linear] [--valid VALID.csv]
  *               [--param NAME=VALUE]... --out MODEL
  *       last line of stdout: {"model", "task", "train_seconds", "metrics" (on VALID)}
+ *   aiops train [--model NAME] --help
+ *       the learners and their parameters (of one learner with --model), from their tables
  *   aiops predict MODEL DATA.csv [--out PRED.csv]
  *       CSV: prediction,probability (binary: of the positive class, the class that sorts
  *       last) | prediction,p_<class>... (multiclass) | prediction (regression)
@@ -17,6 +19,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/array.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/jsonx.h"
@@ -41,6 +44,92 @@ static int read_csv(const char *verb, const char *path, struct ingest_result *r)
     return 0;
 }
 
+/* --- help: the learners' tables as text ---------------------------------------------------- */
+
+static const char train_usage[] =
+    "usage: aiops train DATA.csv --target COL [--model NAME] [--valid VALID.csv] "
+    "[--param NAME=VALUE]... --out MODEL\n"
+    "       aiops train [--model NAME] --help";
+
+/* "<lead>a, b<tail>" for a NULL-terminated list of names; nothing for none. */
+static void print_names(const char *lead, const char *const *names, const char *tail)
+{
+    for (size_t i = 0; names != NULL && names[i] != NULL; i++)
+        printf("%s%s%s", i ? ", " : lead, names[i], names[i + 1] == NULL ? tail : "");
+}
+
+static void print_param(const struct param_def *d)
+{
+    char choices[256];
+    printf("  %-18s ", d->name);
+    switch (d->type) {
+    case PARAM_INT:
+    case PARAM_NUMBER:
+        printf("%s %.10g to %.10g, default %.10g",
+               d->type == PARAM_INT ? "whole number" : "number", d->min, d->max, d->def);
+        break;
+    case PARAM_BOOL:
+        printf("true or false, default %s", d->def != 0 ? "true" : "false");
+        break;
+    case PARAM_STRING:
+        param_choices_text(d, choices, sizeof choices);
+        printf("%s", d->choices ? choices : "text");
+        break;
+    case PARAM_COLUMNS:
+        printf("column names, NAME,NAME,...");
+        break;
+    }
+    print_names("; also ", d->aliases, "");
+    printf("\n  %-18s %s\n", "", d->help);
+}
+
+static void print_learner(const struct learner *l)
+{
+    char tasks[128];
+    learner_tasks_text(l, tasks, sizeof tasks);
+    printf("%s", l->name);
+    print_names(" (also ", l->aliases, ")");
+    printf(": %s\n  learns %s\n", l->summary, tasks);
+}
+
+/* One learner with every parameter it takes; or (l NULL) every learner, each one's own
+ * parameters, and once the ones they share. */
+static void print_help(const struct learner *l)
+{
+    printf("%s\n\n", train_usage);
+    if (l != NULL) {
+        print_learner(l);
+        printf("\n--param NAME=VALUE:\n");
+        for (size_t i = 0; i < learner_param_count(l); i++)
+            print_param(learner_param_at(l, i));
+        return;
+    }
+    const struct param_def *shared[32];
+    size_t nshared = 0;
+    for (size_t k = 0; k < learner_count(); k++) {
+        l = learner_at(k);
+        print_learner(l);
+        printf("\n--param NAME=VALUE for %s:\n", l->name);
+        for (size_t i = 0; i < learner_param_count(l); i++) {
+            const struct param_def *d = learner_param_at(l, i), **s = shared;
+            if (i < l->nparams) {
+                print_param(d);
+                continue;
+            }
+            while (s < shared + nshared && *s != d)
+                s++;
+            if (s == shared + nshared && nshared < ARRAY_LEN(shared))
+                shared[nshared++] = d;
+        }
+        printf("\n");
+    }
+    printf("--param NAME=VALUE for every learner they apply to:\n");
+    for (size_t i = 0; i < nshared; i++)
+        print_param(shared[i]);
+}
+
+/* --- train ------------------------------------------------------------------------------- */
+
 static int progress_dots(void *arg, const struct train_progress *p)
 {
     (void)arg;
@@ -53,22 +142,24 @@ static int progress_dots(void *arg, const struct train_progress *p)
 int cmd_train(int argc, char **argv)
 {
     const char *data = NULL, *target = NULL, *valid_path = NULL, *out_path = NULL;
-    const char *kind_name = "gbdt";
+    const char *model = NULL;
     json_t *params = json_object();
-    int quiet = 0;
+    int quiet = 0, help = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
         if (strcmp(a, "--target") == 0 && has)
             target = argv[++i];
         else if (strcmp(a, "--model") == 0 && has)
-            kind_name = argv[++i];
+            model = argv[++i];
         else if (strcmp(a, "--valid") == 0 && has)
             valid_path = argv[++i];
         else if (strcmp(a, "--out") == 0 && has)
             out_path = argv[++i];
         else if (strcmp(a, "--quiet") == 0)
             quiet = 1;
+        else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+            help = 1;
         else if (strcmp(a, "--param") == 0 && has) {
             const char *kv = argv[++i], *eq = strchr(kv, '=');
             if (eq == NULL || eq == kv) {
@@ -82,16 +173,26 @@ int cmd_train(int argc, char **argv)
         } else if (a[0] != '-' && data == NULL) {
             data = a;
         } else {
-            cli_error("train", "usage: aiops train DATA.csv --target COL [--model gbdt|rf|linear] "
-                               "[--valid VALID.csv] [--param NAME=VALUE]... --out MODEL");
+            cli_error("train", "%s", train_usage);
             json_decref(params);
             return 2;
         }
     }
-    int kind = model_kind_parse(kind_name);
-    if (data == NULL || target == NULL || out_path == NULL || kind < 0) {
-        cli_error("train", kind < 0 ? "--model must be gbdt, rf or linear"
-                                    : "DATA.csv, --target and --out are required");
+    const struct learner *learner = learner_find(model ? model : "gbdt");
+    if (learner == NULL) {
+        char names[128];
+        learner_names(names, sizeof names);
+        cli_error("train", "--model must be %s", names);
+        json_decref(params);
+        return 2;
+    }
+    if (help) {
+        print_help(model ? learner : NULL);
+        json_decref(params);
+        return 0;
+    }
+    if (data == NULL || target == NULL || out_path == NULL) {
+        cli_error("train", "DATA.csv, --target and --out are required");
         json_decref(params);
         return 2;
     }
@@ -100,7 +201,7 @@ int cmd_train(int argc, char **argv)
     int status = 1;
     if (read_csv("train", data, &tr) != 0 || (valid_path && read_csv("train", valid_path, &vr) != 0))
         goto out;
-    struct train_config cfg = {(enum model_kind)kind, target, params, 0};
+    struct train_config cfg = {learner, target, params, 0};
     struct train_result res;
     struct train_error err;
     int rv = train_model(&tr.table, valid_path ? &vr.table : NULL, &cfg,

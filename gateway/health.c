@@ -10,6 +10,7 @@
 #include "forward.h"
 #include "gw.h"
 #include "gwmetrics.h"
+#include "ml/learner.h"
 
 /* The checks behind /readyz and /api/health: name -> up. */
 static json_t *dependency_checks(struct gw *gw, json_t **missing)
@@ -118,7 +119,8 @@ static void handle_metrics_json(struct gw_req *r)
     gw_reply_json(r, 200, j);
 }
 
-/* OpenAPI 3 from the route table: one source of truth for what exists. */
+/* OpenAPI 3 from the route table: one source of truth for what exists; the training
+ * parameters from the learners' tables (lib/ml/learner.h). */
 static void handle_openapi(struct gw_req *r)
 {
     json_t *paths = json_object();
@@ -152,6 +154,8 @@ static void handle_openapi(struct gw_req *r)
                                             "schema", "type", "string"));
         }
         json_object_set_new(op, "parameters", params);
+        if (strcmp(rt->name, "train.start") == 0) /* the learners' parameters */
+            json_object_set_new(op, "requestBody", learner_openapi_train_body());
         json_object_set_new(op, "responses",
                             json_pack("{s:{s:s}, s:{s:s}}", "200", "description", "OK",
                                       "default", "description",
@@ -163,6 +167,7 @@ static void handle_openapi(struct gw_req *r)
         "info", "title", "AIOps suite", "version", AIOPS_VERSION, "paths", paths, "components",
         "securitySchemes", "apiKey", "type", "apiKey", "in", "header", "name", "X-API-Key",
         "bearer", "type", "http", "scheme", "bearer");
+    json_object_set_new(json_object_get(doc, "components"), "schemas", learner_openapi_schemas());
     gw_reply_json(r, 200, doc);
 }
 

@@ -86,8 +86,8 @@ void handle_train_start(struct svc_call *c)
         unprocessable(c, "tags", "tags must be a JSON object");
         goto out;
     }
-    int kind = model_kind_parse(kind_name ? kind_name : "gbdt");
-    if (kind < 0) {
+    const struct learner *learner = learner_find(kind_name ? kind_name : "gbdt");
+    if (learner == NULL) {
         unprocessable(c, "model", "unknown model: use gbdt, rf or linear");
         goto out;
     }
@@ -131,7 +131,7 @@ void handle_train_start(struct svc_call *c)
      * the validation curve */
     if (json_object_get(params, "valid_fraction") == NULL)
         json_object_set_new(params, "valid_fraction", json_real(0.2));
-    struct train_config cfg = {(enum model_kind)kind, target, params, 0.2};
+    struct train_config cfg = {learner, target, params, 0.2};
     struct train_error terr;
     json_t *normalised;
     if (train_check(&cfg, &normalised, &terr) != 0) {
@@ -150,18 +150,15 @@ void handle_train_start(struct svc_call *c)
     } else {
         name_from_file(json_string_value(json_object_get(dataset, "filename")), name, sizeof name);
     }
-    /* iterations planned: rounds (trees) for tree models, max_iter for linear ones */
-    json_int_t rounds = json_integer_value(
-        json_object_get(params, kind == MODEL_LINEAR ? "max_iter" : "rounds"));
-    if (rounds == 0)
-        rounds = 100; /* both defaults (lib/ml/train.c) */
+    /* iterations planned: the learner's rounds (trees) or max_iter */
+    json_int_t rounds = learner_iterations(learner, params);
     char *params_s = jsonx_to_string(params, NULL);
     char *tags_s = tags ? jsonx_to_string(tags, NULL) : strdup("{}");
     char total[24];
     snprintf(total, sizeof total, "%lld", (long long)rounds);
     uuid_v4(run_id);
     struct db *db = svc_db(c);
-    const char *v[9] = {run_id,  project, file_id,  model_kind_name((enum model_kind)kind),
+    const char *v[9] = {run_id,  project, file_id,  learner->name,
                         target,  name,    params_s, tags_s, total};
     rv = params_s && tags_s ? db_begin(db) : AIOPS_ENOMEM;
     if (rv == 0)
@@ -184,7 +181,7 @@ void handle_train_start(struct svc_call *c)
     }
     log_json(LOG_LEVEL_INFO, "run queued",
              json_pack("{s:s, s:s, s:s, s:s}", "run_id", run_id, "project", project, "model",
-                       model_kind_name((enum model_kind)kind), "dataset", file_id));
+                       learner->name, "dataset", file_id));
     svc_reply_json(c, 200, json_pack("{s:s, s:s, s:s, s:s}", "run_id", run_id, "status", "training",
                                      "model_name", name, "state", "queued"));
 out:

@@ -684,7 +684,7 @@ void handle_v2_metadata(struct svc_call *c)
                                                  "datatype", "FP64", "shape", -1,
                                                  (json_int_t)m->target.nclasses));
     char platform[48];
-    snprintf(platform, sizeof platform, "aiops-%s", model_kind_name(m->kind));
+    snprintf(platform, sizeof platform, "aiops-%s", m->learner->name);
     svc_reply_json(c, 200, json_pack("{s:s, s:o, s:s, s:i, s:s, s:o, s:o}", "name", name,
                                      "versions", versions, "platform", platform, "version",
                                      s->version, "task", table_task_name(m->target.task),

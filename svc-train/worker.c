@@ -454,13 +454,13 @@ static void run_job(struct worker *w, const struct job *job)
         finish_unsuccessful(&jr, "failed", "out of resources (thread)", NULL);
         goto out;
     }
-    int kind = model_kind_parse(rr.kind);
-    struct train_config cfg = {(enum model_kind)(kind < 0 ? 0 : kind), rr.target, rr.params, 0};
+    const struct learner *learner = learner_find(rr.kind);
+    struct train_config cfg = {learner, rr.target, rr.params, 0};
     struct train_result res;
     struct train_error terr;
     memset(&res, 0, sizeof res);
     memset(&terr, 0, sizeof terr);
-    rv = kind < 0 ? AIOPS_EINVAL : train_model(&t, NULL, &cfg, on_progress, &jr, &res, &terr);
+    rv = train_model(&t, NULL, &cfg, on_progress, &jr, &res, &terr); /* refuses NULL learner */
     pthread_mutex_lock(&jr.mu);
     jr.done = 1;
     pthread_cond_signal(&jr.cv);

@@ -82,6 +82,7 @@ struct fshared {
     const uint8_t *cb8; /* column-major bins */
     const uint16_t *cb16;
     const double *y, *w;
+    const uint8_t *is_cat; /* nf: the categorical features */
     size_t K;           /* classes (classification) */
     size_t D;           /* statistics per bin: K class weights, or (w, w*y) */
     int classification, bootstrap, max_depth;
@@ -553,6 +554,7 @@ static void train_part(void *arg, int tid, int nth)
             atomic_store(&s->failed, rv);
             break;
         }
+        tree_assert_grown(&wk.t, s->nf, s->is_cat);
         s->trees[ti] = wk.t;
         memset(&wk.t, 0, sizeof wk.t);
         int done = atomic_fetch_add(&s->done, 1) + 1;
@@ -655,6 +657,7 @@ int forest_train(const struct fmatrix *x, const double *y, const double *w,
     s.cb16 = bn.wide ? cbins : NULL;
     s.y = y;
     s.w = w;
+    s.is_cat = f->is_cat;
     s.classification = f->classification;
     s.K = p->classification ? (size_t)p->num_class : 1;
     s.D = p->classification ? s.K : 2;

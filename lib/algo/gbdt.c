@@ -1145,13 +1145,21 @@ static int check_targets(enum gbdt_objective obj, int K, const double *y, size_t
     return 0;
 }
 
+/* Everything a training run works in between rounds; state_free releases it. */
 struct train_state {
     struct gctx c;
+    struct gparams q;
+    unsigned seed;
+    const struct fmatrix *x, *vx; /* training and validation rows (vx may be NULL) */
+    const double *y, *w, *vy;     /* their targets; w: row weights or NULL */
+    size_t K;                     /* trees per round */
     struct binner bn;
     void *bins, *cbins;
-    double *F, *P, *gd, *hd, *vF;
+    double *F, *P, *gd, *hd, *vF; /* margins (n x K), softmax of F, gradients, valid margins */
     double gmax[1024], hmax[1024];
     uint8_t *in_tree; /* rows of the current tree's sample */
+    double *blk;      /* TREE_BLOCK validation rows, row-major */
+    size_t tcap;      /* trees allocated in the model */
 };
 
 static void state_free(struct train_state *s)
@@ -1183,6 +1191,7 @@ static void state_free(struct train_state *s)
     free(s->hd);
     free(s->vF);
     free(s->in_tree);
+    free(s->blk);
 }
 
 static int add_tree(struct gbdt *m, size_t *cap, struct tree *t)
@@ -1238,19 +1247,15 @@ static void tree_add_rows(const struct tree *t, const struct fmatrix *x, double 
     }
 }
 
-int gbdt_train(const struct fmatrix *x, const double *y, const double *w,
-               const struct fmatrix *vx, const double *vy, const struct gbdt_params *p,
-               train_progress_fn progress, void *arg, struct gbdt **out, char *err,
-               size_t errsz)
+/* --- before the first round ------------------------------------------------------------- */
+
+/* What the parameters cannot say about the data: its shape, targets and weights. */
+static int check_inputs(const struct fmatrix *x, const double *y, const double *w,
+                        const struct fmatrix *vx, const double *vy, const struct gbdt_params *p,
+                        char *err, size_t errsz)
 {
-    *out = NULL;
-    if (err && errsz)
-        err[0] = '\0';
-    struct gparams q;
-    int rv = resolve_params(p, &q, err, errsz);
-    if (rv != 0)
-        return rv;
     size_t n = x->nrows, nf = x->ncols;
+    int rv;
     if (n == 0 || nf == 0 || n >= UINT32_MAX) {
         set_err(err, errsz, "the training matrix has %zu rows and %zu columns", n, nf);
         return AIOPS_EINVAL;
@@ -1259,11 +1264,10 @@ int gbdt_train(const struct fmatrix *x, const double *y, const double *w,
         set_err(err, errsz, "the validation set must have targets and the training columns");
         return AIOPS_EINVAL;
     }
-    size_t K = p->objective == GBDT_MULTICLASS ? (size_t)p->num_class : 1;
-    if ((rv = check_targets(p->objective, (int)K, y, n, "training", err, errsz)) != 0)
+    int K = p->objective == GBDT_MULTICLASS ? p->num_class : 1;
+    if ((rv = check_targets(p->objective, K, y, n, "training", err, errsz)) != 0)
         return rv;
-    if (vx && (rv = check_targets(p->objective, (int)K, vy, vx->nrows, "validation", err,
-                                  errsz)) != 0)
+    if (vx && (rv = check_targets(p->objective, K, vy, vx->nrows, "validation", err, errsz)) != 0)
         return rv;
     double wsum = 0;
     for (size_t r = 0; w && r < n; r++) {
@@ -1278,97 +1282,116 @@ int gbdt_train(const struct fmatrix *x, const double *y, const double *w,
         set_err(err, errsz, "every row has weight 0");
         return AIOPS_EINVAL;
     }
+    return 0;
+}
 
-    struct gbdt *m = calloc(1, sizeof *m);
-    struct train_state s;
-    memset(&s, 0, sizeof s);
-    struct gctx *c = &s.c;
-    size_t tcap = 0;
-    if (m == NULL)
+/* Base scores: log-odds of the weighted prior, the weighted mean, log class priors. */
+static int base_scores(struct gbdt *m, const double *y, const double *w, size_t n)
+{
+    size_t K = m->groups;
+    double *cls = calloc(K + 1, sizeof *cls), sw = 0, sy = 0;
+    if (cls == NULL)
         return AIOPS_ENOMEM;
-    m->obj = p->objective;
+    for (size_t r = 0; r < n; r++) {
+        double wr = w ? w[r] : 1.0;
+        sw += wr;
+        sy += wr * y[r];
+        if (m->obj == GBDT_MULTICLASS)
+            cls[(size_t)y[r]] += wr;
+    }
+    if (m->obj == GBDT_BINARY) {
+        double pr = fmin(fmax(sy / sw, 1e-6), 1 - 1e-6);
+        m->base[0] = log(pr / (1 - pr));
+    } else if (m->obj == GBDT_REGRESSION) {
+        m->base[0] = sy / sw;
+    } else {
+        for (size_t k = 0; k < K; k++)
+            m->base[k] = log(fmax(cls[k] / sw, 1e-6));
+    }
+    free(cls);
+    return 0;
+}
+
+/* A model without trees: the features' kinds and the base scores. */
+static int model_start(const struct train_state *s, enum gbdt_objective obj, struct gbdt **out)
+{
+    const struct fmatrix *x = s->x;
+    size_t nf = x->ncols;
+    struct gbdt *m = calloc(1, sizeof *m);
+    if ((*out = m) == NULL)
+        return AIOPS_ENOMEM;
+    m->obj = obj;
     m->nfeat = (uint32_t)nf;
-    m->groups = (uint32_t)K;
-    m->learning_rate = q.eta;
+    m->groups = (uint32_t)s->K;
+    m->learning_rate = s->q.eta;
     m->is_cat = calloc(nf, 1);
     m->ncat = calloc(nf, sizeof *m->ncat);
-    m->base = calloc(K, sizeof *m->base);
-    rv = AIOPS_ENOMEM;
+    m->base = calloc(s->K, sizeof *m->base);
     if (m->is_cat == NULL || m->ncat == NULL || m->base == NULL)
-        goto fail;
+        return AIOPS_ENOMEM;
     for (size_t j = 0; j < nf; j++) {
         m->is_cat[j] = x->is_cat ? (x->is_cat[j] != 0) : 0;
         m->ncat[j] = m->is_cat[j] && x->ncat ? x->ncat[j] : 0;
     }
+    return base_scores(m, s->y, s->w, x->nrows);
+}
 
-    /* Base scores: log-odds of the weighted prior, the weighted mean, log class priors. */
-    {
-        double *cls = calloc(K + 1, sizeof *cls), sw = 0, sy = 0;
-        if (cls == NULL)
-            goto fail;
-        for (size_t r = 0; r < n; r++) {
-            double wr = w ? w[r] : 1.0;
-            sw += wr;
-            sy += wr * y[r];
-            if (m->obj == GBDT_MULTICLASS)
-                cls[(size_t)y[r]] += wr;
-        }
-        if (m->obj == GBDT_BINARY) {
-            double pr = fmin(fmax(sy / sw, 1e-6), 1 - 1e-6);
-            m->base[0] = log(pr / (1 - pr));
-        } else if (m->obj == GBDT_REGRESSION) {
-            m->base[0] = sy / sw;
-        } else {
-            for (size_t k = 0; k < K; k++)
-                m->base[k] = log(fmax(cls[k] / sw, 1e-6));
-        }
-        free(cls);
-    }
-
-    if ((rv = pool_create(q.threads, &c->pool)) != 0)
-        goto fail;
+/* Bins every feature into s->bins (row-major) and s->cbins (column-major). */
+static int bin_features(struct train_state *s, char *err, size_t errsz)
+{
+    struct gctx *c = &s->c;
+    const struct fmatrix *x = s->x;
+    size_t n = x->nrows, nf = x->ncols;
+    int rv;
+    if ((rv = pool_create(s->q.threads, &c->pool)) != 0)
+        return rv;
     c->threads = pool_threads(c->pool);
-    if ((rv = binner_fit(x, NULL, n, q.max_bin, p->seed, c->pool, &s.bn)) != 0) {
+    if ((rv = binner_fit(x, NULL, n, s->q.max_bin, s->seed, c->pool, &s->bn)) != 0) {
         set_err(err, errsz, "binning the features failed");
-        goto fail;
+        return rv;
     }
     /* rows padded to a power of two bytes (up to a cache line; whole lines beyond) never
      * straddle two cache lines */
-    size_t width = s.bn.wide ? 2 : 1, rowbytes = nf * width, sb = 1;
+    size_t width = s->bn.wide ? 2 : 1, rowbytes = nf * width, sb = 1;
     if (rowbytes <= 64) {
         while (sb < rowbytes)
             sb *= 2;
     } else {
         sb = (rowbytes + 63) / 64 * 64;
     }
-    size_t stride = sb / width;
-    if ((rv = binner_apply(&s.bn, x, NULL, n, stride, c->pool, &s.bins, &s.cbins)) != 0)
-        goto fail;
-    c->stride = stride;
-    rv = AIOPS_ENOMEM;
+    c->stride = sb / width;
+    return binner_apply(&s->bn, x, NULL, n, c->stride, c->pool, &s->bins, &s->cbins);
+}
+
+/* The tree grower's settings and buffers, and the margins at the base scores. */
+static int state_alloc(struct train_state *s, const struct gbdt *m)
+{
+    struct gctx *c = &s->c;
+    const struct gparams *q = &s->q;
+    size_t n = s->x->nrows, nf = s->x->ncols, K = s->K, vn = s->vx ? s->vx->nrows : 0;
     c->n = n;
     c->nf = nf;
-    c->bn = &s.bn;
-    c->b8 = s.bn.wide ? NULL : s.bins;
-    c->b16 = s.bn.wide ? s.bins : NULL;
-    c->cb8 = s.bn.wide ? NULL : s.cbins;
-    c->cb16 = s.bn.wide ? s.cbins : NULL;
-    c->lambda = q.lambda;
-    c->mcw = q.mcw;
-    c->min_gain = q.min_gain;
-    c->eta = q.eta;
-    c->cat_smooth = q.cat_smooth;
-    c->cat_l2 = q.cat_l2;
-    c->max_depth = q.max_depth;
-    c->max_leaves = q.num_leaves;
-    c->leafwise = q.leafwise;
-    c->onehot_max = q.onehot_max;
-    c->cat_threshold = q.cat_threshold;
-    c->hlen = 2 * (size_t)s.bn.total_bins;
+    c->bn = &s->bn;
+    c->b8 = s->bn.wide ? NULL : s->bins;
+    c->b16 = s->bn.wide ? s->bins : NULL;
+    c->cb8 = s->bn.wide ? NULL : s->cbins;
+    c->cb16 = s->bn.wide ? s->cbins : NULL;
+    c->lambda = q->lambda;
+    c->mcw = q->mcw;
+    c->min_gain = q->min_gain;
+    c->eta = q->eta;
+    c->cat_smooth = q->cat_smooth;
+    c->cat_l2 = q->cat_l2;
+    c->max_depth = q->max_depth;
+    c->max_leaves = q->num_leaves;
+    c->leafwise = q->leafwise;
+    c->onehot_max = q->onehot_max;
+    c->cat_threshold = q->cat_threshold;
+    c->hlen = 2 * (size_t)s->bn.total_bins;
     uint32_t maxcat = 0;
     for (size_t j = 0; j < nf; j++)
-        if (s.bn.f[j].is_cat && s.bn.f[j].nbins > maxcat)
-            maxcat = s.bn.f[j].nbins;
+        if (s->bn.f[j].is_cat && s->bn.f[j].nbins > maxcat)
+            maxcat = s->bn.f[j].nbins;
     c->cwords = maxcat ? (maxcat + 31) / 32 : 0;
     c->cand_set = calloc(c->cwords + 1, sizeof *c->cand_set);
     c->cc = malloc(((size_t)maxcat + 1) * sizeof *c->cc);
@@ -1378,162 +1401,227 @@ int gbdt_train(const struct fmatrix *x, const double *y, const double *w,
     c->gh = malloc(2 * n * sizeof *c->gh);
     c->nleft_t = calloc((size_t)c->threads, sizeof *c->nleft_t);
     c->thist = calloc((size_t)c->threads, sizeof *c->thist);
-    s.F = malloc(n * K * sizeof *s.F);
-    s.gd = malloc(n * sizeof *s.gd);
-    s.hd = malloc(n * sizeof *s.hd);
-    s.in_tree = malloc(n);
+    s->F = malloc(n * K * sizeof *s->F);
+    s->gd = malloc(n * sizeof *s->gd);
+    s->hd = malloc(n * sizeof *s->hd);
+    s->in_tree = malloc(n);
+    s->blk = malloc(TREE_BLOCK * nf * sizeof *s->blk);
     if (c->cand_set == NULL || c->cc == NULL || c->feats == NULL || c->rows == NULL ||
         c->tmp == NULL || c->gh == NULL || c->nleft_t == NULL || c->thist == NULL ||
-        s.F == NULL || s.gd == NULL || s.hd == NULL || s.in_tree == NULL)
-        goto fail;
+        s->F == NULL || s->gd == NULL || s->hd == NULL || s->in_tree == NULL || s->blk == NULL)
+        return AIOPS_ENOMEM;
     for (int t = 0; t + 1 < c->threads; t++)
         if ((c->thist[t] = malloc(c->hlen * sizeof(int64_t))) == NULL)
-            goto fail;
-    if (K > 1 && (s.P = malloc(n * K * sizeof *s.P)) == NULL)
-        goto fail;
+            return AIOPS_ENOMEM;
+    if (K > 1 && (s->P = malloc(n * K * sizeof *s->P)) == NULL)
+        return AIOPS_ENOMEM;
+    if (s->vx && (s->vF = malloc((vn ? vn : 1) * K * sizeof *s->vF)) == NULL)
+        return AIOPS_ENOMEM;
     for (size_t r = 0; r < n; r++)
         for (size_t k = 0; k < K; k++)
-            s.F[r * K + k] = m->base[k];
-    size_t vn = vx ? vx->nrows : 0;
-    double *blk = malloc(TREE_BLOCK * nf * sizeof *blk);
-    if (blk == NULL)
-        goto fail;
-    if (vx) {
-        if ((s.vF = malloc((vn ? vn : 1) * K * sizeof *s.vF)) == NULL) {
-            free(blk);
-            goto fail;
-        }
-        for (size_t r = 0; r < vn; r++)
-            for (size_t k = 0; k < K; k++)
-                s.vF[r * K + k] = m->base[k];
-    }
+            s->F[r * K + k] = m->base[k];
+    for (size_t r = 0; r < vn; r++)
+        for (size_t k = 0; k < K; k++)
+            s->vF[r * K + k] = m->base[k];
+    return 0;
+}
 
+/* --- one round ---------------------------------------------------------------------------- */
+
+/* The rows of the next tree into c->rows[0 .. return value), marked in s->in_tree: every
+ * row, or each with probability subsample (at least one). */
+static uint32_t sample_rows(struct train_state *s, uint64_t *rs)
+{
+    struct gctx *c = &s->c;
+    size_t n = c->n;
+    uint32_t nr = 0;
+    if (s->q.subsample >= 1.0) {
+        for (size_t r = 0; r < n; r++)
+            c->rows[r] = (uint32_t)r;
+        return (uint32_t)n;
+    }
+    for (size_t r = 0; r < n; r++) {
+        s->in_tree[r] = rand_unit(rs) < s->q.subsample;
+        if (s->in_tree[r])
+            c->rows[nr++] = (uint32_t)r;
+    }
+    if (nr == 0) {
+        s->in_tree[0] = 1;
+        c->rows[nr++] = 0;
+    }
+    return nr;
+}
+
+/* The features of the next tree into c->feats[0 .. c->nsel), ascending (histograms are then
+ * read in memory order): every feature, or colsample of them drawn at random. */
+static void sample_features(struct gctx *c, double colsample, uint64_t *rs)
+{
+    size_t nf = c->nf;
+    for (size_t j = 0; j < nf; j++)
+        c->feats[j] = (uint32_t)j;
+    c->nsel = nf;
+    if (colsample >= 1.0)
+        return;
+    size_t want = (size_t)llround(colsample * (double)nf);
+    if (want < 1)
+        want = 1;
+    for (size_t j = 0; j < want; j++) {
+        size_t pick_j = j + (size_t)(rand_splitmix64(rs) % (nf - j));
+        uint32_t t = c->feats[j];
+        c->feats[j] = c->feats[pick_j];
+        c->feats[pick_j] = t;
+    }
+    for (size_t a = 1; a < want; a++)
+        for (size_t b = a; b > 0 && c->feats[b - 1] > c->feats[b]; b--) {
+            uint32_t t = c->feats[b];
+            c->feats[b] = c->feats[b - 1];
+            c->feats[b - 1] = t;
+        }
+    c->nsel = want;
+}
+
+/* Gradients and hessians of output k at the current margins, into c->gh in fixed point. */
+static void gradients(struct train_state *s, const struct gbdt *m, size_t k)
+{
+    struct gctx *c = &s->c;
+    size_t n = c->n;
+    struct grad_job gj = {m, n, s->K, k, s->y, s->w, s->F, s->P, s->gd, s->hd, s->gmax, s->hmax};
+    int gth = n >= 65536 ? c->threads : 1;
+    pool_run(c->pool, gth, grad_part, &gj);
+    double gmax = 0, hmax = 0;
+    for (int t = 0; t < gth; t++) {
+        gmax = fmax(gmax, s->gmax[t]);
+        hmax = fmax(hmax, s->hmax[t]);
+    }
+    struct quant_job qj = {n, s->gd, s->hd, fixed_scale(gmax), fixed_scale(hmax), c->gh};
+    pool_run(c->pool, gth, quant_part, &qj);
+    c->ginv = 1.0 / qj.gs;
+    c->hinv = 1.0 / qj.hs;
+}
+
+/* Grows a tree on the nr sampled rows and appends it to the model. */
+static int fit_tree(struct train_state *s, struct gbdt *m, uint32_t nr)
+{
+    struct gctx *c = &s->c;
+    int64_t G = 0, H = 0;
+    for (uint32_t i = 0; i < nr; i++) {
+        G += c->gh[2 * (size_t)c->rows[i]];
+        H += c->gh[2 * (size_t)c->rows[i] + 1];
+    }
+    struct tree t;
+    int rv;
+    if ((rv = grow(c, nr, G, H)) != 0 || (rv = emit_tree(c, &t)) != 0)
+        return rv;
+    tree_assert_grown(&t, m->nfeat, m->is_cat);
+    if ((rv = add_tree(m, &s->tcap, &t)) != 0)
+        tree_free(&t);
+    return rv;
+}
+
+/* Adds the newest tree (output k) to the margins: sampled rows through their leaf's rows,
+ * the others by walking the bins, validation rows by walking the tree. */
+static void update_margins(struct train_state *s, const struct gbdt *m, size_t k, uint32_t nr)
+{
+    struct gctx *c = &s->c;
+    const struct tree *t = &m->trees[m->ntrees - 1];
+    struct upd_job uj = {c, t, s->F, s->K, k};
+    pool_run(c->pool, nr >= 65536 ? c->threads : 1, upd_part, &uj);
+    if (nr < c->n)
+        for (size_t r = 0; r < c->n; r++)
+            if (!s->in_tree[r])
+                s->F[r * s->K + k] += t->value[leaf_of_row(c, r)];
+    if (s->vx)
+        tree_add_rows(t, s->vx, s->vF, s->K, k, s->blk);
+}
+
+/* One boosting round: a tree per output, each fitted to the gradients of the margins. */
+static int boost_round(struct train_state *s, struct gbdt *m, int round)
+{
+    size_t K = s->K;
+    if (K > 1)
+        softmax_rows(s->F, s->c.n, K, s->P);
+    for (size_t k = 0; k < K; k++) {
+        uint64_t rs = ((uint64_t)s->seed << 32) ^ ((uint64_t)round * K + k + 1) * 0x9e37ull;
+        uint32_t nr = sample_rows(s, &rs);
+        sample_features(&s->c, s->q.colsample, &rs);
+        gradients(s, m, k);
+        int rv = fit_tree(s, m, nr);
+        if (rv != 0)
+            return rv;
+        update_margins(s, m, k, nr);
+    }
+    return 0;
+}
+
+/* The validation loss after a round (*vloss; NaN without validation rows) and the
+ * progress report; AIOPS_ECANCELED when progress asks to stop. */
+static int report_round(struct train_state *s, const struct gbdt *m, int round,
+                        train_progress_fn progress, void *arg, double *vloss, char *err,
+                        size_t errsz)
+{
+    double vmetric = NAN, tloss = NAN, tmetric = NAN;
+    int rv;
+    *vloss = NAN;
+    if (s->vx && (rv = eval_metrics(m, s->vF, s->vy, NULL, s->vx->nrows, progress != NULL,
+                                    vloss, &vmetric)) != 0)
+        return rv;
+    if (progress == NULL)
+        return 0;
+    if ((rv = eval_metrics(m, s->F, s->y, s->w, s->c.n, 1, &tloss, &tmetric)) != 0)
+        return rv;
+    struct train_progress pr = {round + 1, s->q.rounds, tloss, *vloss, tmetric, vmetric,
+                                m->obj == GBDT_BINARY       ? "auc"
+                                : m->obj == GBDT_MULTICLASS ? "accuracy"
+                                                            : "rmse"};
+    if (progress(arg, &pr) != 0) {
+        set_err(err, errsz, "training was cancelled after round %d", round + 1);
+        return AIOPS_ECANCELED;
+    }
+    return 0;
+}
+
+int gbdt_train(const struct fmatrix *x, const double *y, const double *w,
+               const struct fmatrix *vx, const double *vy, const struct gbdt_params *p,
+               train_progress_fn progress, void *arg, struct gbdt **out, char *err,
+               size_t errsz)
+{
+    *out = NULL;
+    if (err && errsz)
+        err[0] = '\0';
+    struct train_state s;
+    memset(&s, 0, sizeof s);
+    int rv;
+    if ((rv = resolve_params(p, &s.q, err, errsz)) != 0 ||
+        (rv = check_inputs(x, y, w, vx, vy, p, err, errsz)) != 0)
+        return rv;
+    s.seed = p->seed;
+    s.x = x;
+    s.y = y;
+    s.w = w;
+    s.vx = vx;
+    s.vy = vy;
+    s.K = p->objective == GBDT_MULTICLASS ? (size_t)p->num_class : 1;
+    struct gbdt *m = NULL;
+    if ((rv = model_start(&s, p->objective, &m)) != 0 ||
+        (rv = bin_features(&s, err, errsz)) != 0 || (rv = state_alloc(&s, m)) != 0)
+        goto fail;
+    /* early stopping keeps the trees of the round with the lowest validation loss */
+    int stopping = vx != NULL && s.q.early_stopping > 0, best_round = -1;
     double best_loss = INFINITY;
-    int best_round = -1;
-    for (int round = 0; round < q.rounds; round++) {
-        if (K > 1)
-            softmax_rows(s.F, n, K, s.P);
-        for (size_t k = 0; k < K; k++) {
-            uint64_t rs = ((uint64_t)p->seed << 32) ^ ((uint64_t)round * K + k + 1) * 0x9e37ull;
-            /* this tree's rows and features */
-            uint32_t nr = 0;
-            if (q.subsample < 1.0) {
-                for (size_t r = 0; r < n; r++) {
-                    s.in_tree[r] = rand_unit(&rs) < q.subsample;
-                    if (s.in_tree[r])
-                        c->rows[nr++] = (uint32_t)r;
-                }
-                if (nr == 0) {
-                    s.in_tree[0] = 1;
-                    c->rows[nr++] = 0;
-                }
-            } else {
-                for (size_t r = 0; r < n; r++)
-                    c->rows[r] = (uint32_t)r;
-                nr = (uint32_t)n;
-            }
-            if (q.colsample < 1.0) {
-                size_t want = (size_t)llround(q.colsample * (double)nf);
-                if (want < 1)
-                    want = 1;
-                for (size_t j = 0; j < nf; j++)
-                    c->feats[j] = (uint32_t)j;
-                for (size_t j = 0; j < want; j++) {
-                    size_t pick_j = j + (size_t)(rand_splitmix64(&rs) % (nf - j));
-                    uint32_t t = c->feats[j];
-                    c->feats[j] = c->feats[pick_j];
-                    c->feats[pick_j] = t;
-                }
-                /* ascending, so that histograms are read in memory order */
-                for (size_t a = 1; a < want; a++)
-                    for (size_t b = a; b > 0 && c->feats[b - 1] > c->feats[b]; b--) {
-                        uint32_t t = c->feats[b];
-                        c->feats[b] = c->feats[b - 1];
-                        c->feats[b - 1] = t;
-                    }
-                c->nsel = want;
-            } else {
-                for (size_t j = 0; j < nf; j++)
-                    c->feats[j] = (uint32_t)j;
-                c->nsel = nf;
-            }
-            /* gradients, in fixed point */
-            struct grad_job gj = {m, n, K, k, y, w, s.F, s.P, s.gd, s.hd, s.gmax, s.hmax};
-            int gth = n >= 65536 ? c->threads : 1;
-            pool_run(c->pool, gth, grad_part, &gj);
-            double gmax = 0, hmax = 0;
-            for (int t = 0; t < gth; t++) {
-                gmax = fmax(gmax, s.gmax[t]);
-                hmax = fmax(hmax, s.hmax[t]);
-            }
-            struct quant_job qj = {n, s.gd, s.hd, fixed_scale(gmax), fixed_scale(hmax),
-                                   c->gh};
-            pool_run(c->pool, gth, quant_part, &qj);
-            c->ginv = 1.0 / qj.gs;
-            c->hinv = 1.0 / qj.hs;
-            int64_t G = 0, H = 0;
-            for (uint32_t i = 0; i < nr; i++) {
-                G += c->gh[2 * (size_t)c->rows[i]];
-                H += c->gh[2 * (size_t)c->rows[i] + 1];
-            }
-            if ((rv = grow(c, nr, G, H)) != 0) {
-                free(blk);
-                goto fail;
-            }
-            struct tree t;
-            if ((rv = emit_tree(c, &t)) != 0) {
-                free(blk);
-                goto fail;
-            }
-            if ((rv = add_tree(m, &tcap, &t)) != 0) {
-                tree_free(&t);
-                free(blk);
-                goto fail;
-            }
-            /* margins: sampled rows by their leaf's rows, the others by walking the bins */
-            struct upd_job uj = {c, &t, s.F, K, k};
-            pool_run(c->pool, nr >= 65536 ? c->threads : 1, upd_part, &uj);
-            if (nr < n)
-                for (size_t r = 0; r < n; r++)
-                    if (!s.in_tree[r])
-                        s.F[r * K + k] += t.value[leaf_of_row(c, r)];
-            if (vx)
-                tree_add_rows(&m->trees[m->ntrees - 1], vx, s.vF, K, k, blk);
-        }
-        double vloss = NAN, vmetric = NAN, tloss = NAN, tmetric = NAN;
-        if (vx && (rv = eval_metrics(m, s.vF, vy, NULL, vn, progress != NULL, &vloss,
-                                     &vmetric)) != 0) {
-            free(blk);
+    for (int round = 0; round < s.q.rounds; round++) {
+        double vloss;
+        if ((rv = boost_round(&s, m, round)) != 0 ||
+            (rv = report_round(&s, m, round, progress, arg, &vloss, err, errsz)) != 0)
             goto fail;
-        }
-        if (progress) {
-            if ((rv = eval_metrics(m, s.F, y, w, n, 1, &tloss, &tmetric)) != 0) {
-                free(blk);
-                goto fail;
-            }
-            struct train_progress pr = {round + 1, q.rounds, tloss, vloss, tmetric, vmetric,
-                                        m->obj == GBDT_BINARY       ? "auc"
-                                        : m->obj == GBDT_MULTICLASS ? "accuracy"
-                                                                    : "rmse"};
-            if (progress(arg, &pr) != 0) {
-                set_err(err, errsz, "training was cancelled after round %d", round + 1);
-                rv = AIOPS_ECANCELED;
-                free(blk);
-                goto fail;
-            }
-        }
-        if (vx && q.early_stopping > 0) {
-            if (vloss < best_loss) {
-                best_loss = vloss;
-                best_round = round;
-            } else if (round - best_round >= q.early_stopping) {
-                break;
-            }
+        if (stopping && vloss < best_loss) {
+            best_loss = vloss;
+            best_round = round;
+        } else if (stopping && round - best_round >= s.q.early_stopping) {
+            break;
         }
     }
-    free(blk);
-    if (vx && q.early_stopping > 0 && best_round >= 0) {
-        size_t keep = (size_t)(best_round + 1) * K;
+    if (stopping && best_round >= 0) {
+        size_t keep = (size_t)(best_round + 1) * s.K;
         while (m->ntrees > keep)
             tree_free(&m->trees[--m->ntrees]);
     }

@@ -1,5 +1,6 @@
 #include "algo/tree.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -192,6 +193,42 @@ int tree_check(const struct tree *t, size_t nfeat, const uint8_t *is_cat)
 out:
     free(seen);
     return rv;
+}
+
+void tree_assert_grown(const struct tree *t, size_t nfeat, const uint8_t *is_cat)
+{
+#ifdef NDEBUG
+    (void)t;
+    (void)nfeat;
+    (void)is_cat;
+#else
+    assert(t->nnodes > 0 && t->nout > 0);
+    /* each node but the root is the child of exactly one node (when there is memory to see) */
+    uint8_t *seen = calloc(t->nnodes, 1);
+    for (uint32_t i = 0; i < t->nnodes; i++) {
+        const struct tree_node *nd = &t->nodes[i];
+        if (nd->feature < 0) {
+            assert(nd->feature == -1 && nd->left == -1 && nd->right == -1);
+            continue;
+        }
+        assert((size_t)nd->feature < nfeat);
+        assert(nd->left > (int32_t)i && nd->right > (int32_t)i && nd->left != nd->right);
+        assert((uint32_t)nd->left < t->nnodes && (uint32_t)nd->right < t->nnodes);
+        int cat = (nd->flags & TREE_CATEGORICAL) != 0;
+        assert(cat == (is_cat[nd->feature] != 0));
+        assert(!cat || (nd->cat_off <= t->ncatwords &&
+                        nd->cat_nwords <= t->ncatwords - nd->cat_off));
+        assert(cat || !isnan(nd->threshold));
+        (void)cat;
+        if (seen != NULL) {
+            assert(!seen[nd->left] && !seen[nd->right]);
+            seen[nd->left] = seen[nd->right] = 1;
+        }
+    }
+    for (uint32_t i = 1; seen != NULL && i < t->nnodes; i++)
+        assert(seen[i]);
+    free(seen);
+#endif
 }
 
 int tree_set_catsplit(struct tree *t, uint32_t *cap, struct tree_node *nd,

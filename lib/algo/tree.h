@@ -9,7 +9,8 @@
  *   missing (NaN), and for categorical nodes anything that is not a code (negative, not
  *   whole, or past the bitset: an unseen category), goes the default way.
  * Children always have larger indices than their parent (node 0 is the root), so every walk
- * from the root ends; tree_check() enforces that on loaded bytes. */
+ * from the root ends; tree_check() enforces that on loaded bytes, tree_assert_grown() asserts
+ * it of trees the learners grow. */
 #ifndef AIOPS_TREE_H
 #define AIOPS_TREE_H
 
@@ -108,6 +109,12 @@ int tree_for_blocks(const struct fmatrix *x, struct pool *pool, size_t block_row
  * marked consistently, split features in range and of the right kind, bitsets inside
  * catwords, finite values. AIOPS_ECORRUPT when anything is off. */
 int tree_check(const struct tree *t, size_t nfeat, const uint8_t *is_cat);
+
+/* Asserts the structure this header promises of a tree a learner has just grown (the
+ * checks of tree_check but the values, which the data decide): a grower that breaks it is a
+ * programming error, caught where it happens in the sanitizer build rather than as a model
+ * file that will not load. */
+void tree_assert_grown(const struct tree *t, size_t nfeat, const uint8_t *is_cat);
 
 /* Makes nd (of t) a split on categorical feature f from its training form, a set of bins:
  * value bins whose bit in left_bins (bit b of word b / 32) differs from default_left go to

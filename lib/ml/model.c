@@ -9,10 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "algo/forest.h"
-#include "algo/gbdt.h"
-#include "algo/linear.h"
-#include "algo/tree.h"
 #include "core/bytes.h"
 #include "core/err.h"
 #include "core/jsonx.h"
@@ -28,42 +24,13 @@
 #define MODEL_MAX_BYTES ((size_t)2 << 30)
 
 static const char magic[8] = {'A', 'I', 'O', 'P', 'S', 'M', 'D', 'L'};
-static const char *const kind_names[MODEL_KIND_COUNT] = {"gbdt", "rf", "linear"};
-
-const char *model_kind_name(enum model_kind k)
-{
-    return (unsigned)k < MODEL_KIND_COUNT ? kind_names[k] : "unknown";
-}
-
-int model_kind_parse(const char *name)
-{
-    for (int k = 0; k < MODEL_KIND_COUNT; k++)
-        if (strcmp(name, kind_names[k]) == 0)
-            return k;
-    if (strcmp(name, "forest") == 0 || strcmp(name, "random_forest") == 0)
-        return MODEL_FOREST;
-    if (strcmp(name, "logistic") == 0 || strcmp(name, "xgboost") == 0)
-        return strcmp(name, "logistic") == 0 ? MODEL_LINEAR : MODEL_GBDT;
-    return -1;
-}
 
 void model_free(struct model *m)
 {
     if (m == NULL)
         return;
-    switch (m->kind) {
-    case MODEL_GBDT:
-        gbdt_free(m->algo.gbdt);
-        break;
-    case MODEL_FOREST:
-        forest_free(m->algo.forest);
-        break;
-    case MODEL_LINEAR:
-        linear_free(m->algo.linear);
-        break;
-    default:
-        break;
-    }
+    if (m->learner != NULL)
+        m->learner->free(m->algo);
     feature_set_free(&m->features);
     target_spec_free(&m->target);
     json_decref(m->meta);
@@ -79,22 +46,14 @@ int model_predict(const struct model *m, const struct fmatrix *x, double *out)
 {
     if (x->ncols != m->features.n)
         return AIOPS_EINVAL;
-    switch (m->kind) {
-    case MODEL_GBDT:
-        return gbdt_predict(m->algo.gbdt, x, out);
-    case MODEL_FOREST:
-        return forest_predict(m->algo.forest, x, out);
-    case MODEL_LINEAR:
-        return linear_predict(m->algo.linear, x, out);
-    default:
-        return AIOPS_EINVAL;
-    }
+    return m->learner->predict(m->algo, x, NULL, out);
 }
 
 int model_predict_threads(const struct model *m, const struct fmatrix *x, int threads,
                           double *out)
 {
-    if (m->kind == MODEL_LINEAR || x->nrows < 4 * TREE_BLOCK || threads == 1)
+    size_t from = m->learner->parallel_rows;
+    if (from == 0 || x->nrows < from || threads == 1)
         return model_predict(m, x, out);
     if (x->ncols != m->features.n)
         return AIOPS_EINVAL;
@@ -102,12 +61,7 @@ int model_predict_threads(const struct model *m, const struct fmatrix *x, int th
     int rv = pool_create(threads, &pool);
     if (rv != 0)
         return rv;
-    if (m->kind == MODEL_GBDT)
-        rv = gbdt_predict_pool(m->algo.gbdt, x, pool, out);
-    else if (m->kind == MODEL_FOREST)
-        rv = forest_predict_pool(m->algo.forest, x, pool, out);
-    else
-        rv = AIOPS_EINVAL;
+    rv = m->learner->predict(m->algo, x, pool, out);
     pool_free(pool);
     return rv;
 }
@@ -128,27 +82,14 @@ int model_save(const struct model *m, struct buf *out)
     json_t *full = json_deep_copy(m->meta ? m->meta : json_object());
     int rv = full ? AIOPS_OK : AIOPS_ENOMEM;
     if (rv == 0) {
-        json_object_set_new(full, "kind", json_string(model_kind_name(m->kind)));
+        json_object_set_new(full, "kind", json_string(m->learner->name));
         rv = jsonx_write(full, &meta);
     }
     json_decref(full);
     if (rv == 0)
         rv = features_save(&m->features, &m->target, &feat);
-    if (rv == 0) {
-        switch (m->kind) {
-        case MODEL_GBDT:
-            rv = gbdt_save(m->algo.gbdt, &algo);
-            break;
-        case MODEL_FOREST:
-            rv = forest_save(m->algo.forest, &algo);
-            break;
-        case MODEL_LINEAR:
-            rv = linear_save(m->algo.linear, &algo);
-            break;
-        default:
-            rv = AIOPS_EINVAL;
-        }
-    }
+    if (rv == 0)
+        rv = m->learner->save(m->algo, &algo);
     if (rv == 0) {
         size_t start = out->len;
         uint32_t version = MODEL_FORMAT_VERSION, count = 3, crc = 0;
@@ -226,24 +167,8 @@ static int refuse(char *err, size_t errsz, int rv, const char *fmt, ...)
  * as many outputs as the target needs, or predicting would read or write out of bounds. */
 static int algo_fits(const struct model *m)
 {
-    size_t nin = 0, nout = 0;
-    switch (m->kind) {
-    case MODEL_GBDT:
-        nin = gbdt_num_features(m->algo.gbdt);
-        nout = gbdt_outputs(m->algo.gbdt);
-        break;
-    case MODEL_FOREST:
-        nin = forest_num_features(m->algo.forest);
-        nout = forest_outputs(m->algo.forest);
-        break;
-    case MODEL_LINEAR:
-        nin = linear_num_features(m->algo.linear);
-        nout = linear_outputs(m->algo.linear);
-        break;
-    default:
-        return 0;
-    }
-    return nin == m->features.n && nout == model_outputs(m);
+    return m->learner->num_features(m->algo) == m->features.n &&
+           m->learner->outputs(m->algo) == model_outputs(m);
 }
 
 int model_load(const void *data, size_t n, struct model **out, char *err, size_t errsz)
@@ -292,32 +217,19 @@ int model_load(const void *data, size_t n, struct model **out, char *err, size_t
     if (m == NULL)
         return AIOPS_ENOMEM;
     json_error_t je;
-    m->kind = MODEL_KIND_COUNT; /* nothing to free in algo until it is read */
     m->meta = json_loadb((const char *)sec[0], len[0], JSON_REJECT_DUPLICATES, &je);
     const char *kind = json_string_value(json_object_get(m->meta, "kind"));
-    int k = kind ? model_kind_parse(kind) : -1;
+    const struct learner *l = learner_find(kind);
     int rv;
-    if (!json_is_object(m->meta) || k < 0) {
+    if (!json_is_object(m->meta) || l == NULL) {
         rv = refuse(err, errsz, AIOPS_ECORRUPT, "bad metadata");
     } else if ((rv = features_load(sec[1], len[1], &m->features, &m->target)) != 0) {
         rv = refuse(err, errsz, AIOPS_ECORRUPT, "bad feature section");
+    } else if ((rv = l->load(sec[2], len[2], &m->algo)) != 0) {
+        rv = refuse(err, errsz, rv == AIOPS_ENOMEM ? rv : AIOPS_ECORRUPT, "bad %s section",
+                    kind);
     } else {
-        switch ((enum model_kind)k) {
-        case MODEL_GBDT:
-            rv = gbdt_load(sec[2], len[2], &m->algo.gbdt);
-            break;
-        case MODEL_FOREST:
-            rv = forest_load(sec[2], len[2], &m->algo.forest);
-            break;
-        default:
-            rv = linear_load(sec[2], len[2], &m->algo.linear);
-            break;
-        }
-        if (rv == 0)
-            m->kind = (enum model_kind)k;
-        else
-            rv = refuse(err, errsz, rv == AIOPS_ENOMEM ? rv : AIOPS_ECORRUPT,
-                        "bad %s section", kind);
+        m->learner = l; /* from here model_free frees algo through it */
     }
     if (rv == 0 && !algo_fits(m))
         rv = refuse(err, errsz, AIOPS_ECORRUPT,

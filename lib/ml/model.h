@@ -7,9 +7,10 @@
  *   12  u32      section count
  *   16  u32      CRC-32C (lib/data/colstore.h) of every byte after this field
  *   20  sections, each: u32 tag, u64 length, bytes
- *         'META' JSON metadata {"kind", "task", "params", "metrics", "created_at", ...}
+ *         'META' JSON metadata {"kind", "task", "params", "metrics", "created_at", ...};
+ *                "kind" is the learner's name (lib/ml/learner.h; an alias is read too)
  *         'FEAT' features_save() of the feature set and target
- *         'ALGO' the algorithm's own bytes (gbdt_save / forest_save / linear_save)
+ *         'ALGO' the algorithm's own bytes (the learner's save: gbdt_save, forest_save, ...)
  * A file of another version, a bad checksum, a missing or repeated section, or any
  * inconsistency inside one is refused with a message; nothing in a file can crash the
  * loader (fuzzed: tests/fuzz/fuzz_model.c). */
@@ -22,32 +23,23 @@
 
 #include "core/buf.h"
 #include "ml/featureset.h"
+#include "ml/learner.h"
 
 #define MODEL_FORMAT_VERSION 1u
 
-enum model_kind { MODEL_GBDT, MODEL_FOREST, MODEL_LINEAR, MODEL_KIND_COUNT };
-
-struct gbdt;
-struct forest;
-struct linear;
-
 struct model {
-    enum model_kind kind;
+    const struct learner *learner; /* what algo is (static; never NULL in a model that
+                                      train_model or model_load made) */
+    void *algo;                    /* the learner's trained object, owned (learner->free) */
     struct feature_set features;
     struct target_spec target;
-    json_t *meta;              /* owned: params, training metrics, timings, created_at */
-    union {
-        struct gbdt *gbdt;
-        struct forest *forest;
-        struct linear *linear;
-    } algo;
+    json_t *meta;                  /* owned: params, training metrics, timings, created_at */
 };
 
-const char *model_kind_name(enum model_kind k); /* "gbdt", "rf", "linear" */
-int model_kind_parse(const char *name);          /* -1 when unknown */
-
+/* Frees m, its algorithm, features, target and metadata. NULL is a no-op. */
 void model_free(struct model *m);
 
+/* Appends m as a model file (the format above) to out. AIOPS_ENOMEM. */
 int model_save(const struct model *m, struct buf *out);
 /* Reads a model; on failure returns AIOPS_ECORRUPT (or AIOPS_EUNSUPPORTED for another format
  * version) with a human-readable reason in err. The caller owns *out (model_free). */
@@ -59,8 +51,9 @@ int model_load_file(const char *path, struct model **out, char *err, size_t errs
  * prob[nrows * nclasses] (row-major, rows sum to 1); regression fills value[nrows]. The
  * caller allocates the output. */
 int model_predict(const struct model *m, const struct fmatrix *x, double *out);
-/* The same on `threads` threads (<= 0: the online CPUs) for tree models; worth it for
- * batches of thousands of rows (a pool is started and stopped per call). */
+/* The same on `threads` threads (<= 0: the online CPUs) when the learner predicts in
+ * parallel and x has at least its parallel_rows rows; worth it for batches of thousands of
+ * rows (a pool is started and stopped per call). */
 int model_predict_threads(const struct model *m, const struct fmatrix *x, int threads,
                           double *out);
 /* Number of outputs per row: nclasses, or 1 for regression. */

@@ -7,10 +7,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "algo/forest.h"
-#include "algo/gbdt.h"
-#include "algo/linear.h"
-#include "core/array.h"
 #include "core/err.h"
 #include "core/jsonx.h"
 #include "core/numparse.h"
@@ -20,48 +16,6 @@
 #include "ml/split.h"
 
 /* --- parameters ------------------------------------------------------------------------ */
-
-enum ptype { P_INT, P_NUM, P_BOOL, P_STR, P_LIST };
-
-#define K_GBDT (1u << MODEL_GBDT)
-#define K_RF (1u << MODEL_FOREST)
-#define K_LIN (1u << MODEL_LINEAR)
-#define K_ALL (K_GBDT | K_RF | K_LIN)
-
-struct param_def {
-    const char *name;
-    unsigned kinds;
-    enum ptype type;
-    double min, max;
-};
-
-static const struct param_def param_defs[] = {
-    {"rounds", K_GBDT | K_RF, P_INT, 1, 100000},
-    {"learning_rate", K_GBDT, P_NUM, 1e-6, 10},
-    {"max_depth", K_GBDT | K_RF, P_INT, -1, 64},
-    {"num_leaves", K_GBDT, P_INT, 0, 1 << 20},
-    {"max_bin", K_GBDT, P_INT, 2, 65535},
-    {"lambda", K_GBDT | K_LIN, P_NUM, 0, 1e12},
-    {"min_child_weight", K_GBDT, P_NUM, 0, 1e12},
-    {"subsample", K_GBDT, P_NUM, 1e-6, 1},
-    {"colsample", K_GBDT, P_NUM, 1e-6, 1},
-    {"early_stopping", K_GBDT, P_INT, 0, 100000},
-    {"min_samples_leaf", K_RF, P_INT, 1, 1 << 30},
-    {"max_features", K_RF, P_NUM, 0, 1e9},
-    {"bootstrap", K_RF, P_BOOL, 0, 1},
-    {"max_iter", K_LIN, P_INT, 1, 1000000},
-    {"tol", K_LIN, P_NUM, 0, 1},
-    {"class_weight", K_ALL, P_STR, 0, 0},
-    {"seed", K_ALL, P_INT, 0, 4294967295.0},
-    {"threads", K_ALL, P_INT, 0, 256},
-    {"valid_fraction", K_ALL, P_NUM, 0, 0.9},
-    {"task", K_ALL, P_STR, 0, 0},
-    {"features", K_ALL, P_LIST, 0, 0},
-    {"exclude", K_ALL, P_LIST, 0, 0},
-};
-
-/* Names the users of seed 000 send for a neural network: accepted, reported as ignored. */
-static const char *const nn_only[] = {"batch_size", "lstm_hidden", "mlp_hidden", "dropout"};
 
 static int fail(struct train_error *err, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -76,31 +30,117 @@ static int fail(struct train_error *err, const char *field, const char *fmt, ...
     return AIOPS_EINVAL;
 }
 
-static const char *canonical_name(const char *name, enum model_kind kind)
+/* v, sent as `key` for parameter d, as the JSON value normalised parameters hold (*out,
+ * owned by the caller) -- or the 422 reason it is refused. */
+static int number_value(const struct param_def *d, const char *key, const json_t *v,
+                        json_t **out, struct train_error *err)
 {
-    if (strcmp(name, "epochs") == 0)
-        return kind == MODEL_LINEAR ? "max_iter" : "rounds";
-    if (strcmp(name, "n_estimators") == 0 || strcmp(name, "trees") == 0 ||
-        strcmp(name, "num_boost_round") == 0)
-        return "rounds";
-    if (strcmp(name, "eta") == 0)
-        return "learning_rate";
-    if (strcmp(name, "reg_lambda") == 0 || strcmp(name, "l2") == 0)
-        return "lambda";
-    if (strcmp(name, "colsample_bytree") == 0)
-        return "colsample";
-    if (strcmp(name, "early_stopping_rounds") == 0)
-        return "early_stopping";
-    return name;
+    double x = 0;
+    unsigned flags;
+    if (json_is_number(v))
+        x = json_number_value(v);
+    else if (!json_is_string(v) ||
+             !numparse_f64(json_string_value(v), json_string_length(v), &x, &flags))
+        return fail(err, key, "%s must be a number", key);
+    int whole = d->type == PARAM_INT;
+    if (!(x >= d->min && x <= d->max) || (whole && x != floor(x)))
+        return fail(err, key, "%s must be %s from %g to %g", key,
+                    whole ? "a whole number" : "a number", d->min, d->max);
+    *out = whole ? json_integer((json_int_t)x) : json_real(x);
+    return AIOPS_OK;
+}
+
+static int bool_value(const char *key, const json_t *v, json_t **out, struct train_error *err)
+{
+    int b;
+    if (json_is_boolean(v))
+        b = json_is_true(v);
+    else if (json_is_string(v) &&
+             (b = numparse_bool(json_string_value(v), json_string_length(v))) >= 0)
+        ;
+    else if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1))
+        b = (int)json_integer_value(v);
+    else
+        return fail(err, key, "%s must be true or false", key);
+    *out = json_boolean(b);
+    return AIOPS_OK;
+}
+
+static int columns_value(const char *key, const json_t *v, json_t **out,
+                         struct train_error *err)
+{
+    if (json_is_string(v)) { /* "a,b,c" from the command line */
+        json_t *list = json_array();
+        const char *s = json_string_value(v);
+        while (*s) {
+            size_t n = strcspn(s, ",");
+            if (n > 0)
+                json_array_append_new(list, json_stringn(s, n));
+            s += n + (s[n] == ',');
+        }
+        *out = list;
+        return AIOPS_OK;
+    }
+    if (!json_is_array(v))
+        return fail(err, key, "%s must be a list of column names", key);
+    size_t i;
+    const json_t *e;
+    json_array_foreach(v, i, e) if (!json_is_string(e)) return fail(
+        err, key, "%s must be a list of column names", key);
+    *out = json_copy((json_t *)v);
+    return AIOPS_OK;
+}
+
+static int param_value(const struct param_def *d, const char *key, const json_t *v,
+                       json_t **out, struct train_error *err)
+{
+    switch (d->type) {
+    case PARAM_INT:
+    case PARAM_NUMBER:
+        return number_value(d, key, v, out, err);
+    case PARAM_BOOL:
+        return bool_value(key, v, out, err);
+    case PARAM_STRING:
+        if (!json_is_string(v))
+            return fail(err, key, "%s must be a string", key);
+        *out = json_copy((json_t *)v);
+        return AIOPS_OK;
+    default:
+        return columns_value(key, v, out, err);
+    }
+}
+
+/* A text parameter with choices holds one of them (checked once every name is known). */
+static int check_choices(const struct learner *l, const json_t *norm, struct train_error *err)
+{
+    size_t n = learner_param_count(l);
+    for (size_t i = 0; i < n; i++) {
+        const struct param_def *d = learner_param_at(l, i);
+        const char *v = json_string_value(json_object_get(norm, d->name));
+        if (d->choices == NULL || v == NULL)
+            continue;
+        int ok = 0;
+        for (size_t k = 0; d->choices[k] != NULL; k++)
+            ok |= strcmp(v, d->choices[k]) == 0;
+        if (!ok) {
+            char text[256];
+            param_choices_text(d, text, sizeof text);
+            return fail(err, d->name, "%s must be %s", d->name, text);
+        }
+    }
+    return AIOPS_OK;
 }
 
 /* Normalises params into *out (canonical names, typed values), refusing what is unknown,
- * mistyped or out of range. */
-static int normalise(enum model_kind kind, const json_t *params, json_t **out, json_t **ignored,
-                     struct train_error *err)
+ * mistyped or out of range; names accepted but ignored go to *ignored. The caller owns both,
+ * whatever the outcome. */
+static int normalise(const struct learner *l, const json_t *params, json_t **out,
+                     json_t **ignored, struct train_error *err)
 {
     *out = json_object();
     *ignored = json_array();
+    if (*out == NULL || *ignored == NULL)
+        return AIOPS_ENOMEM;
     if (params == NULL)
         return AIOPS_OK;
     if (!json_is_object(params))
@@ -109,98 +149,39 @@ static int normalise(enum model_kind kind, const json_t *params, json_t **out, j
     json_t *v;
     json_object_foreach((json_t *)params, key, v)
     {
-        int nn = 0;
-        for (size_t i = 0; i < ARRAY_LEN(nn_only); i++)
-            nn |= strcmp(key, nn_only[i]) == 0;
-        if (nn) {
+        if (learner_param_ignored(key)) {
             json_array_append_new(*ignored, json_string(key));
             continue;
         }
-        const char *name = canonical_name(key, kind);
-        const struct param_def *d = NULL;
-        for (size_t i = 0; i < ARRAY_LEN(param_defs); i++)
-            if (strcmp(param_defs[i].name, name) == 0)
-                d = &param_defs[i];
-        if (d == NULL || !(d->kinds & (1u << kind)))
-            return fail(err, key, "%s is not a parameter of the %s model", key,
-                        model_kind_name(kind));
-        double x = 0;
-        unsigned flags;
-        switch (d->type) {
-        case P_INT:
-        case P_NUM:
-            if (json_is_number(v))
-                x = json_number_value(v);
-            else if (!json_is_string(v) ||
-                     !numparse_f64(json_string_value(v), json_string_length(v), &x, &flags))
-                return fail(err, key, "%s must be a number", key);
-            if (!(x >= d->min && x <= d->max) || (d->type == P_INT && x != floor(x)))
-                return fail(err, key, "%s must be %s from %g to %g", key,
-                            d->type == P_INT ? "a whole number" : "a number", d->min, d->max);
-            json_object_set_new(*out, name,
-                                d->type == P_INT ? json_integer((json_int_t)x) : json_real(x));
-            break;
-        case P_BOOL:
-            if (json_is_boolean(v))
-                x = json_is_true(v);
-            else if (json_is_string(v) &&
-                     (x = numparse_bool(json_string_value(v), json_string_length(v))) >= 0)
-                ;
-            else if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1))
-                x = (double)json_integer_value(v);
-            else
-                return fail(err, key, "%s must be true or false", key);
-            json_object_set_new(*out, name, json_boolean(x != 0));
-            break;
-        case P_STR:
-            if (!json_is_string(v))
-                return fail(err, key, "%s must be a string", key);
-            json_object_set_new(*out, name, json_copy(v));
-            break;
-        case P_LIST:
-            if (json_is_string(v)) { /* "a,b,c" from the command line */
-                json_t *list = json_array();
-                const char *s = json_string_value(v);
-                while (*s) {
-                    size_t n = strcspn(s, ",");
-                    if (n > 0)
-                        json_array_append_new(list, json_stringn(s, n));
-                    s += n + (s[n] == ',');
-                }
-                json_object_set_new(*out, name, list);
-            } else if (json_is_array(v)) {
-                size_t i;
-                json_t *e;
-                json_array_foreach(v, i, e) if (!json_is_string(e)) return fail(
-                    err, key, "%s must be a list of column names", key);
-                json_object_set_new(*out, name, json_copy(v));
-            } else {
-                return fail(err, key, "%s must be a list of column names", key);
-            }
-            break;
-        }
+        const struct param_def *d = learner_param_find(l, key);
+        if (d == NULL)
+            return fail(err, key, "%s is not a parameter of the %s model", key, l->name);
+        json_t *value = NULL;
+        int rv = param_value(d, key, v, &value, err);
+        if (rv != 0)
+            return rv;
+        json_object_set_new(*out, d->name, value);
     }
-    const char *task = json_string_value(json_object_get(*out, "task"));
-    if (task && strcmp(task, "binary") && strcmp(task, "multiclass") &&
-        strcmp(task, "classification") && strcmp(task, "regression"))
-        return fail(err, "task", "task must be binary, multiclass, classification or regression");
-    return AIOPS_OK;
+    return check_choices(l, *out, err);
 }
 
-static double num(const json_t *p, const char *name, double def)
+static int known_learner(const struct train_config *cfg, struct train_error *err)
 {
-    const json_t *v = json_object_get(p, name);
-    return v ? json_number_value(v) : def;
+    if (cfg->learner != NULL)
+        return AIOPS_OK;
+    char names[128];
+    learner_names(names, sizeof names);
+    return fail(err, "model", "unknown model (%s)", names);
 }
 
 int train_check(const struct train_config *cfg, json_t **normalised, struct train_error *err)
 {
-    json_t *norm, *ignored;
+    json_t *norm = NULL, *ignored = NULL;
     if (normalised)
         *normalised = NULL;
-    if ((unsigned)cfg->kind >= MODEL_KIND_COUNT)
-        return fail(err, "model", "unknown model (gbdt, rf or linear)");
-    int rv = normalise(cfg->kind, cfg->params, &norm, &ignored, err);
+    int rv = known_learner(cfg, err);
+    if (rv == 0)
+        rv = normalise(cfg->learner, cfg->params, &norm, &ignored, err);
     if (rv == 0 && normalised) {
         *normalised = norm;
         norm = NULL;
@@ -249,9 +230,8 @@ static json_t *importance_json(const struct model *m)
     double *imp = calloc(n ? n : 1, sizeof *imp);
     if (imp == NULL)
         return json_null();
-    int rv = m->kind == MODEL_GBDT     ? gbdt_importance(m->algo.gbdt, 1, imp)
-             : m->kind == MODEL_FOREST ? forest_importance(m->algo.forest, imp)
-                                       : AIOPS_EUNSUPPORTED;
+    const struct learner *l = m->learner;
+    int rv = l->importance ? l->importance(m->algo, imp) : AIOPS_EUNSUPPORTED;
     json_t *o = json_object();
     double total = 0;
     for (size_t j = 0; rv == 0 && j < n; j++)
@@ -320,263 +300,249 @@ int train_evaluate(const struct model *m, const struct table *t, json_t **metric
 
 /* --- training ----------------------------------------------------------------------------- */
 
-int train_model(const struct table *t, const struct table *valid, const struct train_config *cfg,
-                train_progress_fn progress, void *arg, struct train_result *out,
-                struct train_error *err)
+/* What train_model's steps hand on to each other; run_free releases what is still here. */
+struct run {
+    const struct train_config *cfg;
+    const struct learner *l;
+    json_t *p;                /* the normalised parameters: what META records */
+    json_t *full;             /* the same with every default: what the learner reads */
+    long tcol;                /* the target column */
+    struct target_spec ts;    /* handed to the model once it is trained */
+    struct feature_set fs;    /* likewise */
+    double *y;                /* t->nrows targets (NaN: unlabelled) */
+    size_t *rows, nl;         /* the labelled rows of t */
+    struct split_folds folds; /* held-out validation rows (when held out) */
+    const size_t *train_rows; /* rows or the fold's training rows */
+    size_t ntrain;
+    struct fmatrix x, vx;     /* the training and validation matrices (vx.x NULL: none) */
+    double *yt, *w, *yv;      /* the targets and weights of x, the targets of vx */
+    int weighted;             /* w holds class weights (else all rows weigh 1) */
+};
+
+static void run_free(struct run *r)
 {
-    memset(out, 0, sizeof *out);
-    memset(err, 0, sizeof *err);
-    json_t *p = NULL;
-    int rv;
-    if ((unsigned)cfg->kind >= MODEL_KIND_COUNT)
-        return fail(err, "model", "unknown model (gbdt, rf or linear)");
-    if ((rv = normalise(cfg->kind, cfg->params, &p, &out->ignored, err)) != 0) {
-        json_decref(p);
-        return rv;
-    }
-    struct feature_set fs = {0};
-    struct target_spec ts = {0};
-    struct fmatrix x = {0}, vx = {0};
-    double *y = NULL, *yt = NULL, *yv = NULL, *w = NULL, *vpred = NULL;
-    size_t *rows = NULL;
-    struct split_folds folds = {0};
-    const char **only = string_list(json_object_get(p, "features"));
-    const char **exclude = string_list(json_object_get(p, "exclude"));
-    struct model *m = NULL;
-    uint64_t t0 = time_mono_ns();
+    json_decref(r->p);
+    json_decref(r->full);
+    feature_set_free(&r->fs);
+    target_spec_free(&r->ts);
+    fmatrix_free(&r->x);
+    fmatrix_free(&r->vx);
+    split_folds_free(&r->folds);
+    free(r->y);
+    free(r->yt);
+    free(r->yv);
+    free(r->w);
+    free(r->rows);
+}
 
-    long tcol = cfg->target ? table_find(t, cfg->target) : -1;
-    if (tcol < 0) {
-        rv = fail(err, "target", "the data has no column %s", cfg->target ? cfg->target : "(none given)");
-        goto out;
-    }
-    if (t->nrows == 0) {
-        rv = fail(err, "file_id", "the data has no rows");
-        goto out;
-    }
+/* The target column, its task and every row's target; the learner must learn that task. */
+static int resolve_target(struct run *r, const struct table *t, struct train_error *err)
+{
+    const char *target = r->cfg->target;
+    r->tcol = target ? table_find(t, target) : -1;
+    if (r->tcol < 0)
+        return fail(err, "target", "the data has no column %s", target ? target : "(none given)");
+    if (t->nrows == 0)
+        return fail(err, "file_id", "the data has no rows");
+    if ((r->y = malloc(t->nrows * sizeof *r->y)) == NULL)
+        return AIOPS_ENOMEM;
     const char *why = NULL;
-    if ((y = malloc(t->nrows * sizeof *y)) == NULL) {
-        rv = AIOPS_ENOMEM;
-        goto out;
-    }
-    if ((rv = target_fit(t, tcol, task_override(p), &ts, y, &why)) != 0) {
-        if (rv == AIOPS_EINVAL)
-            fail(err, "target", "%s: %s", cfg->target, why);
-        goto out;
-    }
-    if ((rv = features_fit(t, tcol, only, exclude, &fs, &why)) != 0) {
-        if (rv == AIOPS_EINVAL)
-            fail(err, "features", "%s", strcmp(why, "(no usable feature column)") == 0
-                                            ? "no usable feature column"
-                                            : why);
-        goto out;
-    }
-    /* labelled rows only */
-    if ((rows = malloc(t->nrows * sizeof *rows)) == NULL) {
-        rv = AIOPS_ENOMEM;
-        goto out;
-    }
-    size_t nl = 0;
-    for (size_t r = 0; r < t->nrows; r++)
-        if (!isnan(y[r]))
-            rows[nl++] = r;
-    out->unlabelled_rows = t->nrows - nl;
-    if (nl == 0) {
-        rv = fail(err, "target", "no row has a value in %s", cfg->target);
-        goto out;
-    }
-    size_t *train_rows = rows, ntrain = nl;
-    double vf = num(p, "valid_fraction", cfg->valid_fraction);
-    uint64_t seed = (uint64_t)num(p, "seed", 0);
-    if (valid != NULL) {
-        long vt = table_find(valid, cfg->target);
-        const char *missing;
-        size_t unk = 0;
-        if (vt < 0) {
-            rv = fail(err, "valid", "the validation data has no column %s", cfg->target);
-            goto out;
-        }
-        double *vy_all = malloc((valid->nrows ? valid->nrows : 1) * sizeof *vy_all);
-        size_t *vrows = malloc((valid->nrows ? valid->nrows : 1) * sizeof *vrows), nv = 0;
-        if (vy_all == NULL || vrows == NULL || target_apply(&ts, valid, vt, vy_all, &unk) != 0) {
-            free(vy_all);
-            free(vrows);
-            rv = fail(err, "valid", "the validation target does not fit the training target");
-            goto out;
-        }
-        for (size_t r = 0; r < valid->nrows; r++)
-            if (!isnan(vy_all[r]))
-                vrows[nv] = r, vy_all[nv++] = vy_all[r];
-        rv = features_matrix_rows(&fs, valid, vrows, nv, &vx, &missing, NULL, NULL);
+    int rv = target_fit(t, r->tcol, task_override(r->p), &r->ts, r->y, &why);
+    if (rv == AIOPS_EINVAL)
+        fail(err, "target", "%s: %s", target, why);
+    if (rv == 0 && !(r->l->tasks & learner_task_bit(r->ts.task)))
+        rv = fail(err, "model", "the %s model does not learn %s tasks", r->l->name,
+                  table_task_name(r->ts.task));
+    return rv;
+}
+
+static int fit_features(struct run *r, const struct table *t, struct train_error *err)
+{
+    const char **only = string_list(json_object_get(r->p, "features"));
+    const char **exclude = string_list(json_object_get(r->p, "exclude"));
+    const char *why = NULL;
+    int rv = features_fit(t, r->tcol, only, exclude, &r->fs, &why);
+    if (rv == AIOPS_EINVAL)
+        fail(err, "features", "%s", strcmp(why, "(no usable feature column)") == 0
+                                        ? "no usable feature column"
+                                        : why);
+    free(only);
+    free(exclude);
+    return rv;
+}
+
+/* The rows with a target: training takes them all unless validation rows are held out. */
+static int pick_labelled(struct run *r, const struct table *t, struct train_result *out,
+                         struct train_error *err)
+{
+    if ((r->rows = malloc(t->nrows * sizeof *r->rows)) == NULL)
+        return AIOPS_ENOMEM;
+    for (size_t i = 0; i < t->nrows; i++)
+        if (!isnan(r->y[i]))
+            r->rows[r->nl++] = i;
+    out->unlabelled_rows = t->nrows - r->nl;
+    if (r->nl == 0)
+        return fail(err, "target", "no row has a value in %s", r->cfg->target);
+    r->train_rows = r->rows;
+    r->ntrain = r->nl;
+    return AIOPS_OK;
+}
+
+/* The validation matrix from a table of its own: its labelled rows. */
+static int valid_given(struct run *r, const struct table *valid, struct train_result *out,
+                       struct train_error *err)
+{
+    long vt = table_find(valid, r->cfg->target);
+    if (vt < 0)
+        return fail(err, "valid", "the validation data has no column %s", r->cfg->target);
+    size_t unknown = 0, nv = 0;
+    double *vy = malloc((valid->nrows ? valid->nrows : 1) * sizeof *vy);
+    size_t *vrows = malloc((valid->nrows ? valid->nrows : 1) * sizeof *vrows);
+    if (vy == NULL || vrows == NULL || target_apply(&r->ts, valid, vt, vy, &unknown) != 0) {
+        free(vy);
         free(vrows);
-        yv = vy_all;
-        if (rv == AIOPS_ENOTFOUND) {
-            fail(err, "valid", "the validation data has no column %s", missing);
-            goto out;
-        }
-        if (rv != 0)
-            goto out;
-        out->valid_rows = nv;
-    } else if (vf > 0 && nl >= 10) {
-        /* hold out validation rows (stratified for classification) */
-        double *yl = malloc(nl * sizeof *yl);
-        if (yl == NULL) {
-            rv = AIOPS_ENOMEM;
-            goto out;
-        }
-        for (size_t i = 0; i < nl; i++)
-            yl[i] = y[rows[i]];
-        rv = ts.task == TASK_REGRESSION ? split_holdout(nl, vf, seed, &folds, &why)
-                                        : split_holdout_stratified(yl, nl, vf, seed, &folds, &why);
-        free(yl);
-        if (rv == AIOPS_EINVAL) {
-            rv = fail(err, "valid_fraction", "%s", why ? why : "cannot hold out validation rows");
-            goto out;
-        }
-        if (rv != 0)
-            goto out;
-        /* map fold positions back to table rows */
-        struct split_fold *f = &folds.fold[0];
-        for (size_t i = 0; i < f->ntrain; i++)
-            f->train[i] = rows[f->train[i]];
-        for (size_t i = 0; i < f->ntest; i++)
-            f->test[i] = rows[f->test[i]];
-        train_rows = f->train;
-        ntrain = f->ntrain;
-        const char *missing;
-        if ((rv = features_matrix_rows(&fs, t, f->test, f->ntest, &vx, &missing, NULL, NULL)) != 0)
-            goto out;
-        if ((yv = malloc((f->ntest ? f->ntest : 1) * sizeof *yv)) == NULL) {
-            rv = AIOPS_ENOMEM;
-            goto out;
-        }
-        for (size_t i = 0; i < f->ntest; i++)
-            yv[i] = y[f->test[i]];
-        out->valid_rows = f->ntest;
+        return fail(err, "valid", "the validation target does not fit the training target");
     }
+    for (size_t i = 0; i < valid->nrows; i++)
+        if (!isnan(vy[i]))
+            vrows[nv] = i, vy[nv++] = vy[i];
     const char *missing;
-    if ((rv = features_matrix_rows(&fs, t, train_rows, ntrain, &x, &missing, NULL, NULL)) != 0)
-        goto out;
-    yt = malloc(ntrain * sizeof *yt);
-    w = malloc(ntrain * sizeof *w);
-    if (yt == NULL || w == NULL) {
-        rv = AIOPS_ENOMEM;
-        goto out;
-    }
-    for (size_t i = 0; i < ntrain; i++)
-        yt[i] = y[train_rows[i]];
-    out->train_rows = ntrain;
-    const char *cw = json_string_value(json_object_get(p, "class_weight"));
-    int weighted = cw != NULL && cw[0] != '\0';
-    if (weighted && ts.task == TASK_REGRESSION) {
-        rv = fail(err, "class_weight", "class_weight applies to classification only");
-        goto out;
-    }
-    if (weighted && (rv = class_weights(&ts, cw, yt, ntrain, w, &why)) != 0) {
-        fail(err, "class_weight", "%s", why);
-        goto out;
-    }
+    int rv = features_matrix_rows(&r->fs, valid, vrows, nv, &r->vx, &missing, NULL, NULL);
+    free(vrows);
+    r->yv = vy;
+    if (rv == AIOPS_ENOTFOUND)
+        return fail(err, "valid", "the validation data has no column %s", missing);
+    if (rv == 0)
+        out->valid_rows = nv;
+    return rv;
+}
 
-    if ((m = calloc(1, sizeof *m)) == NULL) {
-        rv = AIOPS_ENOMEM;
-        goto out;
-    }
-    m->kind = cfg->kind;
-    char msg[256] = "";
-    int K = ts.task == TASK_REGRESSION ? 1 : (int)ts.nclasses;
-    int threads = (int)num(p, "threads", 0);
-    const struct fmatrix *vxp = vx.x ? &vx : NULL;
-    switch (cfg->kind) {
-    case MODEL_GBDT: {
-        struct gbdt_params gp;
-        memset(&gp, 0, sizeof gp);
-        gp.objective = ts.task == TASK_REGRESSION ? GBDT_REGRESSION
-                       : K == 2                   ? GBDT_BINARY
-                                                  : GBDT_MULTICLASS;
-        gp.num_class = K;
-        gp.rounds = (int)num(p, "rounds", 100);
-        gp.learning_rate = num(p, "learning_rate", 0.1);
-        gp.max_depth = (int)num(p, "max_depth", 6);
-        gp.num_leaves = (int)num(p, "num_leaves", 0);
-        gp.max_bin = (int)num(p, "max_bin", 255);
-        gp.lambda = num(p, "lambda", 1.0);
-        gp.min_child_weight = num(p, "min_child_weight", 1.0);
-        gp.subsample = num(p, "subsample", 1.0);
-        gp.colsample = num(p, "colsample", 1.0);
-        gp.early_stopping = (int)num(p, "early_stopping", 0);
-        gp.seed = (unsigned)seed;
-        gp.threads = threads;
-        rv = gbdt_train(&x, yt, weighted ? w : NULL, vxp, vxp ? yv : NULL, &gp, progress, arg,
-                        &m->algo.gbdt, msg, sizeof msg);
-        if (rv == 0)
-            out->iterations = (int)gbdt_iterations(m->algo.gbdt);
-        break;
-    }
-    case MODEL_FOREST: {
-        struct forest_params fp;
-        memset(&fp, 0, sizeof fp);
-        fp.trees = (int)num(p, "rounds", 100);
-        fp.max_depth = (int)num(p, "max_depth", -1);
-        fp.min_samples_leaf = (int)num(p, "min_samples_leaf", 1);
-        fp.max_features = num(p, "max_features", 0);
-        fp.bootstrap = json_object_get(p, "bootstrap") ? json_is_true(json_object_get(p, "bootstrap")) : 1;
-        fp.seed = (unsigned)seed;
-        fp.threads = threads;
-        fp.classification = ts.task != TASK_REGRESSION;
-        fp.num_class = K;
-        rv = forest_train(&x, yt, weighted ? w : NULL, &fp, progress, arg, &m->algo.forest, msg,
-                          sizeof msg);
-        out->iterations = fp.trees;
-        break;
-    }
-    case MODEL_LINEAR: {
-        struct linear_params lp;
-        memset(&lp, 0, sizeof lp);
-        lp.kind = ts.task == TASK_REGRESSION ? LINEAR_REGRESSION
-                  : K == 2                   ? LINEAR_LOGISTIC
-                                             : LINEAR_SOFTMAX;
-        lp.num_class = K;
-        lp.l2 = num(p, "lambda", 1.0);
-        lp.max_iter = (int)num(p, "max_iter", 100);
-        lp.tol = num(p, "tol", 1e-4);
-        lp.fit_intercept = 1;
-        lp.threads = threads;
-        rv = linear_train(&x, yt, weighted ? w : NULL, &lp, progress, arg, &m->algo.linear, msg,
-                          sizeof msg);
-        out->iterations = lp.max_iter;
-        break;
-    }
-    default:
-        rv = AIOPS_EINVAL;
-    }
-    if (rv == AIOPS_EINVAL) {
-        fail(err, "config", "%s", msg[0] ? msg : "the parameters are not valid for this data");
-        goto out;
-    }
+/* Validation rows held out of the labelled ones (stratified for classification) when
+ * valid_fraction asks for them and there are enough rows to spare. */
+static int valid_held_out(struct run *r, const struct table *t, struct train_result *out,
+                          struct train_error *err)
+{
+    const json_t *given = json_object_get(r->p, "valid_fraction");
+    double vf = given ? json_number_value(given) : r->cfg->valid_fraction;
+    if (!(vf > 0) || r->nl < 10)
+        return AIOPS_OK;
+    uint64_t seed = (uint64_t)learner_param(r->full, "seed");
+    double *yl = malloc(r->nl * sizeof *yl);
+    if (yl == NULL)
+        return AIOPS_ENOMEM;
+    for (size_t i = 0; i < r->nl; i++)
+        yl[i] = r->y[r->rows[i]];
+    const char *why = NULL;
+    int rv = r->ts.task == TASK_REGRESSION
+                 ? split_holdout(r->nl, vf, seed, &r->folds, &why)
+                 : split_holdout_stratified(yl, r->nl, vf, seed, &r->folds, &why);
+    free(yl);
+    if (rv == AIOPS_EINVAL)
+        return fail(err, "valid_fraction", "%s", why ? why : "cannot hold out validation rows");
     if (rv != 0)
-        goto out;
-    out->train_seconds = (double)(time_mono_ns() - t0) / 1e9;
-    /* the model owns the features and target from here */
-    m->features = fs;
-    m->target = ts;
-    memset(&fs, 0, sizeof fs);
-    memset(&ts, 0, sizeof ts);
+        return rv;
+    /* fold positions -> table rows */
+    struct split_fold *f = &r->folds.fold[0];
+    for (size_t i = 0; i < f->ntrain; i++)
+        f->train[i] = r->rows[f->train[i]];
+    for (size_t i = 0; i < f->ntest; i++)
+        f->test[i] = r->rows[f->test[i]];
+    r->train_rows = f->train;
+    r->ntrain = f->ntrain;
+    const char *missing;
+    if ((rv = features_matrix_rows(&r->fs, t, f->test, f->ntest, &r->vx, &missing, NULL,
+                                   NULL)) != 0)
+        return rv;
+    if ((r->yv = malloc((f->ntest ? f->ntest : 1) * sizeof *r->yv)) == NULL)
+        return AIOPS_ENOMEM;
+    for (size_t i = 0; i < f->ntest; i++)
+        r->yv[i] = r->y[f->test[i]];
+    out->valid_rows = f->ntest;
+    return AIOPS_OK;
+}
 
-    if (vx.x != NULL) {
-        size_t k = model_outputs(m);
-        if ((vpred = malloc((vx.nrows ? vx.nrows : 1) * k * sizeof *vpred)) == NULL) {
-            rv = AIOPS_ENOMEM;
-            goto out;
-        }
-        if ((rv = model_predict_threads(m, &vx, threads, vpred)) != 0)
-            goto out;
+/* The training matrix, its targets and, with class_weight, its row weights. */
+static int training_matrix(struct run *r, const struct table *t, struct train_result *out,
+                           struct train_error *err)
+{
+    const char *missing, *why = NULL;
+    int rv = features_matrix_rows(&r->fs, t, r->train_rows, r->ntrain, &r->x, &missing, NULL,
+                                  NULL);
+    if (rv != 0)
+        return rv;
+    r->yt = malloc(r->ntrain * sizeof *r->yt);
+    r->w = malloc(r->ntrain * sizeof *r->w);
+    if (r->yt == NULL || r->w == NULL)
+        return AIOPS_ENOMEM;
+    for (size_t i = 0; i < r->ntrain; i++)
+        r->yt[i] = r->y[r->train_rows[i]];
+    out->train_rows = r->ntrain;
+    const char *cw = json_string_value(json_object_get(r->p, "class_weight"));
+    r->weighted = cw != NULL && cw[0] != '\0';
+    if (r->weighted && r->ts.task == TASK_REGRESSION)
+        return fail(err, "class_weight", "class_weight applies to classification only");
+    if (r->weighted && (rv = class_weights(&r->ts, cw, r->yt, r->ntrain, r->w, &why)) != 0)
+        fail(err, "class_weight", "%s", why);
+    return rv;
+}
+
+/* Trains the learner into a new model (*m, the caller's), which takes the features and
+ * target over from r. */
+static int run_learner(struct run *r, train_progress_fn progress, void *arg, struct model **m,
+                       struct train_result *out, struct train_error *err)
+{
+    if ((*m = calloc(1, sizeof **m)) == NULL)
+        return AIOPS_ENOMEM;
+    int has_valid = r->vx.x != NULL;
+    struct learner_input in = {
+        .x = &r->x,
+        .y = r->yt,
+        .w = r->weighted ? r->w : NULL,
+        .vx = has_valid ? &r->vx : NULL,
+        .vy = has_valid ? r->yv : NULL,
+        .task = r->ts.task,
+        .nclasses = r->ts.nclasses,
+        .params = r->full,
+        .progress = progress,
+        .progress_arg = arg,
+    };
+    char msg[256] = "";
+    int rv = r->l->train(&in, &(*m)->algo, &out->iterations, msg, sizeof msg);
+    if (rv == AIOPS_EINVAL)
+        fail(err, "config", "%s", msg[0] ? msg : "the parameters are not valid for this data");
+    if (rv != 0)
+        return rv;
+    (*m)->learner = r->l;
+    (*m)->features = r->fs;
+    (*m)->target = r->ts;
+    memset(&r->fs, 0, sizeof r->fs);
+    memset(&r->ts, 0, sizeof r->ts);
+    return AIOPS_OK;
+}
+
+/* Metrics of m on the validation rows (*metrics NULL without them). */
+static int evaluate_valid(const struct run *r, const struct model *m, json_t **metrics)
+{
+    const struct fmatrix *vx = &r->vx;
+    if (vx->x == NULL)
+        return AIOPS_OK;
+    size_t k = model_outputs(m);
+    double *pred = malloc((vx->nrows ? vx->nrows : 1) * k * sizeof *pred);
+    if (pred == NULL)
+        return AIOPS_ENOMEM;
+    int rv = model_predict_threads(m, vx, (int)learner_param(r->full, "threads"), pred);
+    if (rv == 0)
         rv = m->target.task == TASK_REGRESSION
-                 ? eval_regression(yv, vpred, vx.nrows, &out->metrics)
-                 : eval_classification(yv, vpred, vx.nrows, m->target.nclasses,
-                                          (const char *const *)m->target.labels, &out->metrics);
-        if (rv != 0)
-            goto out;
-    }
+                 ? eval_regression(r->yv, pred, vx->nrows, metrics)
+                 : eval_classification(r->yv, pred, vx->nrows, m->target.nclasses,
+                                       (const char *const *)m->target.labels, metrics);
+    free(pred);
+    return rv;
+}
+
+/* The model's metadata: what was trained, on what, how, how well. */
+static int build_meta(const struct run *r, struct model *m, const struct train_result *out)
+{
     char created[40];
     time_iso8601(created, sizeof created, time_now());
     json_t *feats = json_array();
@@ -586,39 +552,50 @@ int train_model(const struct table *t, const struct table *valid, const struct t
                                                    ? "categorical"
                                                    : "numeric"));
     m->meta = json_pack("{s:s, s:s, s:s, s:O, s:O, s:o, s:I, s:I, s:f, s:i, s:s, s:s, s:o}",
-                        "kind", model_kind_name(m->kind), "task", table_task_name(m->target.task),
-                        "target", m->target.name, "params", p, "metrics",
+                        "kind", m->learner->name, "task", table_task_name(m->target.task),
+                        "target", m->target.name, "params", r->p, "metrics",
                         out->metrics ? out->metrics : json_null(), "features", feats,
                         "train_rows", (json_int_t)out->train_rows, "valid_rows",
                         (json_int_t)out->valid_rows, "train_seconds", out->train_seconds,
                         "iterations", out->iterations, "created_at", created, "version",
                         AIOPS_VERSION, "importance", importance_json(m));
-    if (m->meta == NULL) {
-        rv = AIOPS_ENOMEM;
+    return m->meta ? AIOPS_OK : AIOPS_ENOMEM;
+}
+
+int train_model(const struct table *t, const struct table *valid, const struct train_config *cfg,
+                train_progress_fn progress, void *arg, struct train_result *out,
+                struct train_error *err)
+{
+    memset(out, 0, sizeof *out);
+    memset(err, 0, sizeof *err);
+    struct run r;
+    memset(&r, 0, sizeof r);
+    r.cfg = cfg;
+    r.l = cfg->learner;
+    struct model *m = NULL;
+    int rv;
+    if ((rv = known_learner(cfg, err)) != 0 ||
+        (rv = normalise(r.l, cfg->params, &r.p, &out->ignored, err)) != 0 ||
+        (rv = learner_params_full(r.l, r.p, &r.full)) != 0)
         goto out;
-    }
+    uint64_t t0 = time_mono_ns();
+    if ((rv = resolve_target(&r, t, err)) != 0 || (rv = fit_features(&r, t, err)) != 0 ||
+        (rv = pick_labelled(&r, t, out, err)) != 0)
+        goto out;
+    rv = valid != NULL ? valid_given(&r, valid, out, err) : valid_held_out(&r, t, out, err);
+    if (rv != 0 || (rv = training_matrix(&r, t, out, err)) != 0 ||
+        (rv = run_learner(&r, progress, arg, &m, out, err)) != 0)
+        goto out;
+    out->train_seconds = (double)(time_mono_ns() - t0) / 1e9;
+    if ((rv = evaluate_valid(&r, m, &out->metrics)) != 0 || (rv = build_meta(&r, m, out)) != 0)
+        goto out;
     out->model = m;
     m = NULL;
 out:
-    if (m != NULL)
-        model_free(m);
-    feature_set_free(&fs);
-    target_spec_free(&ts);
-    fmatrix_free(&x);
-    fmatrix_free(&vx);
-    split_folds_free(&folds);
-    free(y);
-    free(yt);
-    free(yv);
-    free(w);
-    free(vpred);
-    free(rows);
-    free(only);
-    free(exclude);
-    json_decref(p);
+    run_free(&r);
     if (rv != 0) {
-        json_decref(out->metrics);
-        out->metrics = NULL;
+        model_free(m);
+        train_result_free(out);
     }
     return rv;
 }

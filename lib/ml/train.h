@@ -1,19 +1,13 @@
 /* train.h -- from a table to a trained, evaluated model: the one training path behind both
  * `aiops train` and svc-train's jobs.
  *
- * Parameters use the names users know from XGBoost/LightGBM/scikit-learn:
- *   gbdt:   rounds, learning_rate, max_depth, num_leaves, max_bin, lambda, min_child_weight,
- *           subsample, colsample, early_stopping, class_weight, seed, threads
- *   rf:     rounds (trees), max_depth, min_samples_leaf, max_features, bootstrap,
- *           class_weight, seed, threads
- *   linear: lambda, max_iter, tol, class_weight, threads
- * plus, for every model, valid_fraction (rows held out for validation and early stopping
- * when no validation table is given), features / exclude (lists of column names) and task
- * ("binary", "multiclass", "regression", "classification"). Seed-000 aliases: epochs =
- * rounds for tree models and max_iter for linear ones; n_estimators = rounds; eta =
- * learning_rate. The seed's neural-network settings (batch_size, lstm_hidden, mlp_hidden,
- * dropout) are accepted and reported as ignored for these models. Anything else is an
- * error naming the field. */
+ * A learner (lib/ml/learner.h) trains the model; its table defines its parameters -- names,
+ * aliases (epochs = rounds for tree models and max_iter for linear ones, eta =
+ * learning_rate, ...), types, ranges, defaults -- besides the ones every learner shares
+ * (features, exclude, seed, threads, valid_fraction, task, class_weight); `aiops train
+ * --help` lists them. The seed's neural-network settings (batch_size, lstm_hidden,
+ * mlp_hidden, dropout) are accepted and reported as ignored. Anything else is an error
+ * naming the field. */
 #ifndef AIOPS_TRAIN_H
 #define AIOPS_TRAIN_H
 
@@ -32,7 +26,7 @@ struct train_error {
 };
 
 struct train_config {
-    enum model_kind kind;
+    const struct learner *learner; /* learner_find(); NULL is refused as an unknown model */
     const char *target;   /* the target column's name */
     const json_t *params; /* object of parameters (borrowed; NULL: defaults) */
     double valid_fraction; /* default when params has none: 0 = none */
@@ -47,7 +41,7 @@ struct train_result {
     int iterations;
 };
 
-/* Checks a configuration without training: the model kind's parameters, their types and
+/* Checks a configuration without training: the learner's parameters, their types and
  * ranges. AIOPS_EINVAL with err set. *normalised (may be NULL; caller owns) receives the
  * parameters under their canonical names (epochs -> rounds, eta -> learning_rate, ...),
  * typed, without the ignored ones. */
@@ -57,7 +51,8 @@ int train_check(const struct train_config *cfg, json_t **normalised, struct trai
  * valid_fraction, stratified for classification), evaluates, and builds the model. Progress
  * goes to progress(arg, ...) after every iteration; a non-zero return cancels
  * (AIOPS_ECANCELED). AIOPS_EINVAL with err for a request that cannot be trained (unknown
- * target, no labelled rows, bad parameters, ...). */
+ * target, no labelled rows, bad parameters, a task the learner does not learn, ...). On
+ * failure *out is left empty (nothing to free). */
 int train_model(const struct table *t, const struct table *valid, const struct train_config *cfg,
                 train_progress_fn progress, void *arg, struct train_result *out,
                 struct train_error *err);

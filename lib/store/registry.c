@@ -113,7 +113,7 @@ int registry_add_version(struct db *db, const char *project, const char *name, c
                            name,
                            ver,
                            run_id,
-                           model_kind_name(m->kind),
+                           m->learner->name,
                            table_task_name(m->target.task),
                            file.data,
                            (const char *)digest,

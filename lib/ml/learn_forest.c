@@ -1,0 +1,106 @@
+/* learn_forest.c -- random forests (lib/algo/forest.h) as a learner: its parameters under
+ * scikit-learn's names, and its operations. */
+#include <string.h>
+
+#include "algo/forest.h"
+#include "algo/tree.h"
+#include "core/array.h"
+#include "ml/learner.h"
+
+/* clang-format off */
+static const struct param_def forest_params[] = {
+    {.name = "rounds", .type = PARAM_INT, .min = 1, .max = 100000, .def = 100,
+     .aliases = PARAM_LIST("epochs", "n_estimators", "trees", "num_boost_round"),
+     .help = "trees"},
+    {.name = "max_depth", .type = PARAM_INT, .min = -1, .max = 64, .def = -1,
+     .help = "deepest level of a tree (-1 or 0: grown until its leaves are pure)"},
+    {.name = "min_samples_leaf", .type = PARAM_INT, .min = 1, .max = 1 << 30, .def = 1,
+     .help = "fewest rows in a leaf"},
+    {.name = "max_features", .type = PARAM_NUMBER, .min = 0, .max = 1e9, .def = 0,
+     .help = "features tried per split: 0: sqrt(n) for classification, all for regression; "
+             "(0, 1]: that fraction; > 1: that many"},
+    {.name = "bootstrap", .type = PARAM_BOOL, .def = 1,
+     .help = "grow each tree on a bootstrap sample of the rows"},
+};
+/* clang-format on */
+
+static int forest_learn(const struct learner_input *in, void **algo, int *iterations, char *err,
+                        size_t errsz)
+{
+    const json_t *p = in->params;
+    struct forest_params fp;
+    memset(&fp, 0, sizeof fp);
+    fp.trees = (int)learner_param(p, "rounds");
+    fp.max_depth = (int)learner_param(p, "max_depth");
+    fp.min_samples_leaf = (int)learner_param(p, "min_samples_leaf");
+    fp.max_features = learner_param(p, "max_features");
+    fp.bootstrap = learner_param(p, "bootstrap") != 0 ? 1 : -1; /* forest.h: 0 is the default */
+    fp.seed = (unsigned)learner_param(p, "seed");
+    fp.threads = (int)learner_param(p, "threads");
+    fp.classification = in->task != TASK_REGRESSION;
+    fp.num_class = in->task == TASK_REGRESSION ? 1 : (int)in->nclasses;
+    struct forest *f = NULL;
+    int rv = forest_train(in->x, in->y, in->w, &fp, in->progress, in->progress_arg, &f, err, errsz);
+    *algo = f;
+    *iterations = fp.trees;
+    return rv;
+}
+
+static int forest_op_predict(const void *algo, const struct fmatrix *x, struct pool *pool,
+                             double *out)
+{
+    return forest_predict_pool(algo, x, pool, out);
+}
+
+static int forest_op_save(const void *algo, struct buf *out)
+{
+    return forest_save(algo, out);
+}
+
+static int forest_op_load(const uint8_t *p, size_t n, void **algo)
+{
+    struct forest *f = NULL;
+    int rv = forest_load(p, n, &f);
+    *algo = f;
+    return rv;
+}
+
+static void forest_op_free(void *algo)
+{
+    forest_free(algo);
+}
+
+static size_t forest_op_num_features(const void *algo)
+{
+    return forest_num_features(algo);
+}
+
+static size_t forest_op_outputs(const void *algo)
+{
+    return forest_outputs(algo);
+}
+
+static int forest_op_importance(const void *algo, double *out)
+{
+    return forest_importance(algo, out);
+}
+
+const struct learner learner_forest = {
+    .name = "rf",
+    .aliases = PARAM_LIST("forest", "random_forest"),
+    .summary = "random forest of decision trees (scikit-learn's RandomForest)",
+    .tasks = LEARN_BINARY | LEARN_MULTICLASS | LEARN_REGRESSION,
+    .needs_target = 1,
+    .params = forest_params,
+    .nparams = ARRAY_LEN(forest_params),
+    .iterations_param = "rounds",
+    .parallel_rows = 4 * TREE_BLOCK,
+    .train = forest_learn,
+    .predict = forest_op_predict,
+    .save = forest_op_save,
+    .load = forest_op_load,
+    .free = forest_op_free,
+    .num_features = forest_op_num_features,
+    .outputs = forest_op_outputs,
+    .importance = forest_op_importance,
+};

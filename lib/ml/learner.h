@@ -1,0 +1,161 @@
+/* learner.h -- a learner is one table of operations, as SQLite's sqlite3_module or nng's
+ * protocol ops: its name and aliases, the tasks it learns, its parameters, and how it
+ * trains, predicts, saves and loads the algorithm object it makes (lib/algo/).
+ *
+ * Adding a learner is one file in lib/ml/ (learn_<name>.c: its parameter table and its
+ * operations, small functions adapting its lib/algo/ API to the void * algorithm object,
+ * ending with `const struct learner learner_<name>`) and its name in the registry at the
+ * top of learner.c. Everything else -- the model file's "kind", parameter validation and
+ * its 422 messages (lib/ml/train.h), `aiops train --help`, /openapi.json, svc-train's
+ * total_epochs -- reads the table. train_model trains learners that need a target; one
+ * without (clustering) is refused there until train_model has a path for it.
+ *
+ * Parameters have one definition each (struct param_def): a learner's own ones in its
+ * table, the ones every learner shares (features, exclude, seed, threads; for learners
+ * with a target valid_fraction and task; for classifiers class_weight) once, in
+ * learner.c. Learners are static and immutable: share them across threads freely. */
+#ifndef AIOPS_LEARNER_H
+#define AIOPS_LEARNER_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "algo/progress.h"
+#include "core/buf.h"
+#include "core/pool.h"
+#include "data/fmatrix.h"
+#include "data/table.h"
+
+/* --- parameters -------------------------------------------------------------------------- */
+
+enum param_type {
+    PARAM_INT,     /* a whole number in [min, max] */
+    PARAM_NUMBER,  /* a number in [min, max] */
+    PARAM_BOOL,    /* true / false (also "yes"/"no", 0/1, ...) */
+    PARAM_STRING,  /* text, one of choices when the definition has them */
+    PARAM_COLUMNS, /* column names: a JSON list, or "a,b,c" */
+};
+
+struct param_def {
+    const char *name; /* the canonical name: what normalised parameters hold */
+    enum param_type type;
+    double min, max;            /* PARAM_INT / PARAM_NUMBER: the range accepted, inclusive */
+    double def;                 /* PARAM_INT / PARAM_NUMBER / PARAM_BOOL (0 or 1): the
+                                   default; text parameters have none (help says why) */
+    const char *const *aliases; /* other names accepted for it, NULL-terminated; may be NULL */
+    const char *const *choices; /* PARAM_STRING: the values accepted, NULL-terminated; NULL:
+                                   any text (checked by whoever reads it) */
+    const char *help;           /* one line */
+};
+
+/* A NULL-terminated list for param_def.aliases / .choices and learner.aliases. */
+#define PARAM_LIST(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* --- learners ---------------------------------------------------------------------------- */
+
+/* The tasks a learner learns: bits of struct learner.tasks. */
+enum learner_task {
+    LEARN_BINARY = 1u << 0,
+    LEARN_MULTICLASS = 1u << 1,
+    LEARN_REGRESSION = 1u << 2,
+    LEARN_CLUSTERING = 1u << 3, /* no target: rows are grouped */
+};
+
+/* What a learner trains on. Every pointer is borrowed for the call. */
+struct learner_input {
+    const struct fmatrix *x;    /* the training rows */
+    const double *y;            /* x->nrows targets (class index 0 .. nclasses-1, or the value;
+                                   never NaN); NULL for a learner that needs no target */
+    const double *w;            /* x->nrows row weights (finite, >= 0), or NULL: all 1 */
+    const struct fmatrix *vx;   /* validation rows (x's columns), or NULL */
+    const double *vy;           /* vx->nrows targets; NULL exactly when vx is */
+    enum table_task task;       /* TASK_BINARY, TASK_MULTICLASS, TASK_REGRESSION; TASK_NONE
+                                   without a target */
+    size_t nclasses;            /* classification: >= 2 */
+    const json_t *params;       /* normalised parameters (lib/ml/train.h train_check) with
+                                   every numeric and boolean one present: learner_params_full() */
+    train_progress_fn progress; /* may be NULL; non-zero return cancels (lib/algo/progress.h) */
+    void *progress_arg;
+};
+
+struct learner {
+    const char *name;               /* recorded as the model file's and the run's "kind" */
+    const char *const *aliases;     /* other names learner_find() answers to; may be NULL */
+    const char *summary;            /* one line, for --help and /openapi.json */
+    unsigned tasks;                 /* enum learner_task bits */
+    int needs_target;               /* 1: supervised, rows need a target; 0: none is read */
+    const struct param_def *params; /* its own parameters (the common ones are added) */
+    size_t nparams;
+    const char *iterations_param; /* the parameter counting iterations ("rounds"): svc-train
+                                     plans total_epochs with it (learner_iterations) */
+    size_t parallel_rows;         /* predict on a thread pool from this many rows on; 0: never */
+
+    /* Trains on in. Returns 0 with *algo (the caller owns it: free) and *iterations (what
+     * the run reports: rounds kept, trees, or max_iter); AIOPS_EINVAL with a message in err
+     * for parameters or data the algorithm refuses; AIOPS_ECANCELED when progress asked to
+     * stop; AIOPS_ENOMEM, AIOPS_ETOOBIG. On failure *algo is NULL. */
+    int (*train)(const struct learner_input *in, void **algo, int *iterations, char *err,
+                 size_t errsz);
+    /* Predictions for the rows of x (num_features columns) into out[x->nrows * outputs]:
+     * class probabilities row-major, or values. pool (may be NULL) shares the rows out;
+     * learners with parallel_rows 0 ignore it. AIOPS_EINVAL when x does not fit. */
+    int (*predict)(const void *algo, const struct fmatrix *x, struct pool *pool, double *out);
+    /* Appends the algorithm's bytes (the model file's ALGO section). AIOPS_ENOMEM. */
+    int (*save)(const void *algo, struct buf *out);
+    /* Reads what save wrote; AIOPS_ECORRUPT for anything inconsistent (never crashes on any
+     * bytes), AIOPS_ENOMEM. The caller owns *algo (free). */
+    int (*load)(const uint8_t *p, size_t n, void **algo);
+    void (*free)(void *algo); /* algo NULL is a no-op */
+    size_t (*num_features)(const void *algo);
+    size_t (*outputs)(const void *algo); /* values predict writes per row */
+    /* Per feature importance into out[num_features] (any scale: callers normalise); NULL
+     * for a learner that has none. */
+    int (*importance)(const void *algo, double *out);
+};
+
+/* The learner called name, or answering to it as an alias ("xgboost" is gbdt); NULL when
+ * none does (or name is NULL). */
+const struct learner *learner_find(const char *name);
+/* The registered learners, i in 0 .. learner_count() - 1, in the order help lists them. */
+size_t learner_count(void);
+const struct learner *learner_at(size_t i);
+/* "gbdt, rf or linear": every learner's name, for messages (truncated to fit n bytes). */
+void learner_names(char *out, size_t n);
+/* The task bit of a target's task (0 for TASK_NONE). */
+unsigned learner_task_bit(enum table_task task);
+/* "binary, multiclass or regression": the tasks l learns (truncated to fit n bytes). */
+void learner_tasks_text(const struct learner *l, char *out, size_t n);
+
+/* Parameters of learner l: its own, then the common ones that apply to it; i in
+ * 0 .. learner_param_count(l) - 1. */
+size_t learner_param_count(const struct learner *l);
+const struct param_def *learner_param_at(const struct learner *l, size_t i);
+/* l's parameter called name or answering to it as an alias; NULL when l has none. */
+const struct param_def *learner_param_find(const struct learner *l, const char *name);
+/* 1 for the names seed 000's neural networks took (batch_size, lstm_hidden, mlp_hidden,
+ * dropout): accepted and reported as ignored by every learner. */
+int learner_param_ignored(const char *name);
+/* "a, b or c" for d's choices (empty without choices), truncated to fit n bytes. */
+void param_choices_text(const struct param_def *d, char *out, size_t n);
+
+/* *out (the caller owns it) = the normalised parameters with every numeric and boolean
+ * parameter of l that they lack added at its default: what l->train reads. AIOPS_ENOMEM. */
+int learner_params_full(const struct learner *l, const json_t *normalised, json_t **out);
+/* A numeric or boolean parameter of params made by learner_params_full (booleans as 0/1).
+ * Asking for one that is not there is a programming error (asserted). */
+double learner_param(const json_t *params, const char *name);
+/* The iterations a run with normalised params plans: iterations_param's value or default. */
+long learner_iterations(const struct learner *l, const json_t *normalised);
+
+/* --- the API description -------------------------------------------------------------- */
+
+/* OpenAPI 3 schemas (components.schemas) from the tables: "<name>_config" per learner (its
+ * parameters: type, range, default, aliases as x-aliases, help; the names accepted and
+ * ignored as x-ignored) and "train_request", the body of POST /api/train, whose "config" is
+ * one of them. The caller owns the object; NULL when out of memory. */
+json_t *learner_openapi_schemas(void);
+/* The requestBody of POST /api/train: a reference to "train_request". Caller owns. */
+json_t *learner_openapi_train_body(void);
+
+#endif
