@@ -9,6 +9,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "gwmetrics.h"
+#include "rpc/dialer.h"
 #include "rpc/envelope.h"
 
 /* An nng context and its aios, reused call after call: opening and closing them per
@@ -31,7 +32,7 @@ struct fwd_slot {
 struct fwd_svc {
     nng_socket sock;
     int open;
-    atomic_int pipes;
+    struct dialset dial;     /* its address(es), watched (lib/rpc/dialer.h) */
     struct fwd_slot *free;   /* idle slots */
     size_t nslots;
     struct fwd_slot **slots; /* every slot ever made */
@@ -43,7 +44,7 @@ struct fwd {
     struct fwd_svc svc[SVC_COUNT];
     nng_socket sub;
     int sub_open;
-    atomic_int relay_pipes;
+    struct dialset relay;
     nng_aio *sub_aio;
 };
 
@@ -52,26 +53,6 @@ static void slot_free(struct fwd_slot *sl)
     nng_aio_free(sl->send);
     nng_aio_free(sl->recv);
     free(sl);
-}
-
-static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-    (void)p;
-    struct fwd_svc *s = arg;
-    if (ev == NNG_PIPE_EV_ADD_POST)
-        atomic_fetch_add(&s->pipes, 1);
-    else if (ev == NNG_PIPE_EV_REM_POST)
-        atomic_fetch_sub(&s->pipes, 1);
-}
-
-static void relay_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-    (void)p;
-    struct fwd *f = arg;
-    if (ev == NNG_PIPE_EV_ADD_POST)
-        atomic_fetch_add(&f->relay_pipes, 1);
-    else if (ev == NNG_PIPE_EV_REM_POST)
-        atomic_fetch_sub(&f->relay_pipes, 1);
 }
 
 static void sub_cb(void *arg)
@@ -98,32 +79,6 @@ static void sub_cb(void *arg)
     nng_recv_aio(f->sub, f->sub_aio);
 }
 
-/* Dials every URL of a comma-separated list `copies` times: a service with several replicas
- * is one socket with connections to each, and REQ spreads calls over them. One address that
- * balances connections (a Kubernetes Service, a scaled compose service) dialled N times gives
- * N connections spread over its replicas. */
-static int dial_all(nng_socket sock, const char *list, int copies)
-{
-    char url[512];
-    const char *p = list;
-    while (*p) {
-        size_t n = strcspn(p, ",");
-        if (n == 0 || n >= sizeof url)
-            return NNG_EADDRINVAL;
-        memcpy(url, p, n);
-        url[n] = '\0';
-        for (int i = 0; i < copies; i++) {
-            int rv = nng_dial(sock, url, NULL, NNG_FLAG_NONBLOCK);
-            if (rv != 0)
-                return rv;
-        }
-        p += n;
-        if (*p == ',')
-            p++;
-    }
-    return 0;
-}
-
 int fwd_start(struct gw *gw)
 {
     struct fwd *f = calloc(1, sizeof *f);
@@ -138,8 +93,6 @@ int fwd_start(struct gw *gw)
         if ((rv = nng_req0_open(&s->sock)) != 0)
             goto fail;
         s->open = 1;
-        nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_POST, pipe_event, s);
-        nng_pipe_notify(s->sock, NNG_PIPE_EV_REM_POST, pipe_event, s);
         /* replies may carry whole dataset previews and profiles */
         nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, 256u << 20);
         /* never resend on a timer: a slow upload must not run twice. (A request whose
@@ -147,7 +100,11 @@ int fwd_start(struct gw *gw)
         nng_socket_set_ms(s->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
         nng_socket_set_ms(s->sock, NNG_OPT_RECONNMINT, 50);
         nng_socket_set_ms(s->sock, NNG_OPT_RECONNMAXT, 1000);
-        if ((rv = dial_all(s->sock, url, gw->cfg.rpc_connections)) != 0) {
+        /* every address RPC_CONNECTIONS times: a service with several replicas is one
+         * socket with connections to each, and REQ spreads calls over them; one address
+         * that balances connections (a Kubernetes Service) dialled N times gives N
+         * connections spread over its replicas */
+        if ((rv = dialset_start(&s->dial, s->sock, url, gw->cfg.rpc_connections)) != 0) {
             log_error("rpc: cannot dial svc-%s at %s: %s", svc_name((enum svc_id)id), url,
                       nng_strerror(rv));
             goto fail;
@@ -161,9 +118,7 @@ int fwd_start(struct gw *gw)
     nng_socket_set_ms(f->sub, NNG_OPT_RECONNMINT, 50);
     nng_socket_set_ms(f->sub, NNG_OPT_RECONNMAXT, 1000);
     /* every service publishes to the relay: one address, whatever the replicas */
-    nng_pipe_notify(f->sub, NNG_PIPE_EV_ADD_POST, relay_pipe_event, f);
-    nng_pipe_notify(f->sub, NNG_PIPE_EV_REM_POST, relay_pipe_event, f);
-    if ((rv = nng_dial(f->sub, gw->cfg.events_url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+    if ((rv = dialset_start(&f->relay, f->sub, gw->cfg.events_url, 1)) != 0) {
         log_error("events: cannot dial the relay at %s: %s", gw->cfg.events_url,
                   nng_strerror(rv));
         goto fail;
@@ -209,12 +164,21 @@ void fwd_stop(struct gw *gw)
 
 int fwd_relay_up(const struct gw *gw)
 {
-    return gw->fwd != NULL && atomic_load(&gw->fwd->relay_pipes) > 0;
+    return gw->fwd != NULL && dialset_up(&gw->fwd->relay);
+}
+
+void fwd_check(struct gw *gw)
+{
+    if (gw->fwd == NULL)
+        return;
+    for (int id = 1; id < SVC_COUNT; id++)
+        dialset_check(&gw->fwd->svc[id].dial);
+    dialset_check(&gw->fwd->relay);
 }
 
 int fwd_service_up(const struct gw *gw, enum svc_id id)
 {
-    return gw->fwd != NULL && id > 0 && id < SVC_COUNT && atomic_load(&gw->fwd->svc[id].pipes) > 0;
+    return gw->fwd != NULL && id > 0 && id < SVC_COUNT && dialset_up(&gw->fwd->svc[id].dial);
 }
 
 /* Runs on an nng thread when the reply (or the failure) arrives. */
@@ -263,7 +227,7 @@ int fwd_call(struct gw_req *r, nng_msg *msg, int timeout_ms)
         return AIOPS_EUNAVAIL;
     }
     struct fwd_svc *s = &r->gw->fwd->svc[r->route->service];
-    if (atomic_load(&s->pipes) <= 0) {
+    if (!dialset_up(&s->dial)) {
         nng_msg_free(msg);
         return AIOPS_EUNAVAIL;
     }

@@ -12,6 +12,9 @@
 int fwd_start(struct gw *gw);
 /* Closes the sockets: calls in flight complete with NNG_ECLOSED. */
 void fwd_stop(struct gw *gw);
+/* Dials again what has been cut off for a while (lib/rpc/dialer.h); loop thread, every
+ * second. */
+void fwd_check(struct gw *gw);
 /* 1 when the event relay is connected. */
 int fwd_relay_up(const struct gw *gw);
 /* 1 when at least one connection to the service is established. */

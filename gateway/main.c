@@ -138,6 +138,14 @@ static void on_log_flush(evutil_socket_t fd, short what, void *arg)
 }
 static uint64_t grace_deadline;
 
+/* Every second: dial again what nng's dialers gave up on (lib/rpc/dialer.h). */
+static void on_dial_check(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    fwd_check(arg);
+}
+
 static void on_grace(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -198,6 +206,9 @@ int main(int argc, char **argv)
     struct event *log_timer = event_new(gw->base, -1, EV_PERSIST, on_log_flush, NULL);
     struct timeval log_tv = {0, 100000};
     event_add(log_timer, &log_tv);
+    struct event *dial_timer = event_new(gw->base, -1, EV_PERSIST, on_dial_check, gw);
+    struct timeval dial_tv = {1, 0};
+    event_add(dial_timer, &dial_tv);
     struct event *sigterm = evsignal_new(gw->base, SIGTERM, on_signal, gw);
     struct event *sigint = evsignal_new(gw->base, SIGINT, on_signal, gw);
     event_add(sigterm, NULL);
@@ -208,6 +219,7 @@ int main(int argc, char **argv)
                        "version", AIOPS_VERSION));
 
     event_base_dispatch(gw->base);
+    event_free(dial_timer);
 
     /* Order matters: pending nng calls complete (with ECLOSED) into the queue, which
      * server_stop() drains while the HTTP connections still exist. */

@@ -482,219 +482,266 @@ static void put_common(json_t *o, const struct column *c, size_t n, size_t miss,
     jsonx_set_or_fail(o, "distinct", jint(distinct), bad);
 }
 
-/* Numbers: one sort of the present values (split by class for a binary target, so that
- * the AUC comes from a merge) and everything else from the sorted array. a and b hold n
- * doubles each. */
-static int profile_f64(const struct shared *sh, size_t j, double *a, double *b, struct colres *res)
+/* The present values of column x sorted into a[0..*m) (a and b hold n doubles each); *miss
+ * missing, per-class counts of present (pc) and missing (mc) values when classifying. For a
+ * binary target the values are sorted by class first, so that the single-feature AUC comes
+ * from a merge (*auc; NaN otherwise). */
+static int gather_sorted(const struct shared *sh, const double *x, int classify, int binary,
+                         double *a, double *b, uint64_t *pc, uint64_t *mc, size_t *m,
+                         size_t *miss, double *auc)
 {
-    const struct table *t = sh->t;
-    const struct column *c = &t->cols[j];
     const struct target_info *ti = sh->ti;
-    const double *x = c->f64;
-    size_t n = t->nrows, K = ti->nclass;
-    int is_target = (long)j == sh->target;
-    int classify = ti->cls != NULL && !is_target;
-    int binary = classify && ti->task == TASK_BINARY && K == 2; /* a boolean may have one */
-    int numeric = c->type == COL_NUMERIC || c->type == COL_DATETIME;
-    int rv = AIOPS_ENOMEM, bad = 0;
-    uint64_t *pc = NULL, *mc = NULL;
-    uint32_t *ct = NULL;
-    size_t *runlen = NULL, *items = NULL;
-    double *edges = NULL;
-    uint64_t *counts = NULL;
-    if (classify && ((pc = calloc(K, sizeof *pc)) == NULL || (mc = calloc(K, sizeof *mc)) == NULL))
-        goto out;
-
-    size_t m = 0, miss = 0;
-    double auc = NAN;
-    if (binary) {
-        size_t np = 0, nn = 0, nr = 0;
-        for (size_t r = 0; r < n; r++) {
-            double v = x[r];
-            uint32_t k = ti->cls[r];
-            if (isnan(v)) {
-                miss++;
-                if (k != CLS_NONE)
-                    mc[k]++;
-            } else if (k == 1) {
-                a[np++] = v;
-            } else if (k == 0) {
-                a[n - 1 - nn++] = v;
-            } else {
-                b[nr++] = v;
-            }
-        }
-        pc[0] = nn;
-        pc[1] = np;
-        if ((rv = sort_f64(a, np)) != 0 || (rv = sort_f64(a + n - nn, nn)) != 0 ||
-            (rv = sort_f64(b, nr)) != 0)
-            goto out;
-        auc = stats_auc_sorted(a, np, a + n - nn, nn);
-        merge_sorted(a, np, a + n - nn, nn, b + nr);
-        merge_sorted(b, nr, b + nr, np + nn, a);
-        m = np + nn + nr;
-    } else {
+    size_t n = sh->t->nrows;
+    int rv;
+    *m = *miss = 0;
+    *auc = NAN;
+    if (!binary) {
         for (size_t r = 0; r < n; r++) {
             double v = x[r];
             uint32_t k = classify ? ti->cls[r] : CLS_NONE;
             if (isnan(v)) {
-                miss++;
+                (*miss)++;
                 if (k != CLS_NONE)
                     mc[k]++;
                 continue;
             }
-            a[m++] = v;
+            a[(*m)++] = v;
             if (k != CLS_NONE)
                 pc[k]++;
         }
-        if ((rv = sort_f64(a, m)) != 0)
-            goto out;
+        return sort_f64(a, *m);
     }
-    rv = AIOPS_ENOMEM;
-    res->missing = miss;
-    size_t distinct = stats_distinct_sorted(a, m);
-    json_t *o = res->j = json_object();
-    put_common(o, c, n, miss, distinct, &bad);
-
-    if (numeric) {
-        struct stats_moments mo;
-        stats_moments(a, m, &mo);
-        jsonx_set_or_fail(o, "mean", json_num_real(mo.mean), &bad);
-        jsonx_set_or_fail(o, "std", json_num_real(mo.std), &bad);
-        jsonx_set_or_fail(o, "min", json_num_real(mo.min), &bad);
-        jsonx_set_or_fail(o, "max", json_num_real(mo.max), &bad);
-        if (c->type == COL_DATETIME) {
-            char iso[40];
-            numparse_format_datetime(iso, sizeof iso, mo.min);
-            jsonx_set_or_fail(o, "min_iso", isfinite(mo.min) ? json_string(iso) : json_null(), &bad);
-            numparse_format_datetime(iso, sizeof iso, mo.max);
-            jsonx_set_or_fail(o, "max_iso", isfinite(mo.max) ? json_string(iso) : json_null(), &bad);
-        }
-        static const double qs[] = {0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99};
-        static const char *const qn[] = {"p1", "p5", "p25", "p50", "p75", "p95", "p99"};
-        json_t *q = json_object();
-        for (size_t i = 0; i < 7; i++)
-            jsonx_set_or_fail(q, qn[i], json_num_real(stats_quantile_sorted(a, m, qs[i])), &bad);
-        jsonx_set_or_fail(o, "quantiles", q, &bad);
-        double q1 = stats_quantile_sorted(a, m, 0.25), q3 = stats_quantile_sorted(a, m, 0.75);
-        double iqr = q3 - q1, lo = q1 - 1.5 * iqr, hi = q3 + 1.5 * iqr;
-        jsonx_set_or_fail(o, "iqr", json_num_real(iqr), &bad);
-        if (isfinite(lo) && isfinite(hi))
-            jsonx_set_or_fail(
-                o, "outliers_iqr",
-                jint(stats_count_below(a, m, lo) + (m - stats_count_at_most(a, m, hi))), &bad);
-        else
-            jsonx_set_or_fail(o, "outliers_iqr", m ? json_null() : jint(0), &bad);
-        size_t zout = 0;
-        if (mo.std > 0 && isfinite(mo.std) && isfinite(mo.mean)) {
-            /* |x - mean| / std > 3 holds on a prefix and a suffix of the sorted values */
-            size_t l = 0, h = m;
-            while (l < h) {
-                size_t mid = l + (h - l) / 2;
-                if ((mo.mean - a[mid]) / mo.std > 3)
-                    l = mid + 1;
-                else
-                    h = mid;
-            }
-            zout = l;
-            l = zout, h = m;
-            while (l < h) {
-                size_t mid = l + (h - l) / 2;
-                if ((a[mid] - mo.mean) / mo.std > 3)
-                    h = mid;
-                else
-                    l = mid + 1;
-            }
-            zout += m - l;
-        }
-        jsonx_set_or_fail(o, "outliers_zscore", jint(zout), &bad);
-        jsonx_set_or_fail(o, "skewness", json_num_real(mo.skewness), &bad);
-        jsonx_set_or_fail(o, "kurtosis", json_num_real(mo.kurtosis), &bad);
-        jsonx_set_or_fail(o, "zeros",
-                         jint(stats_count_at_most(a, m, 0.0) - stats_count_below(a, m, 0.0)), &bad);
-        /* the histogram spans the finite values; +-inf sit at the ends of the sorted run */
-        size_t f0 = stats_count_at_most(a, m, -INFINITY), f1 = stats_count_below(a, m, INFINITY);
-        edges = malloc((sh->bins + 1) * sizeof *edges);
-        counts = malloc(sh->bins * sizeof *counts);
-        if (!edges || !counts)
-            goto out;
-        if (f1 > f0 && stats_histogram_edges(a[f0], a[f1 - 1], sh->bins, edges) == 0) {
-            stats_histogram_sorted(a + f0, f1 - f0, edges, sh->bins, counts);
-            json_t *hj = json_object(), *ej = json_array(), *cj = json_array();
-            for (size_t i = 0; i <= sh->bins; i++)
-                jsonx_push_or_fail(ej, json_real(edges[i]), &bad);
-            for (size_t i = 0; i < sh->bins; i++)
-                jsonx_push_or_fail(cj, json_integer((json_int_t)counts[i]), &bad);
-            jsonx_set_or_fail(hj, "edges", ej, &bad);
-            jsonx_set_or_fail(hj, "counts", cj, &bad);
-            jsonx_set_or_fail(o, "histogram", hj, &bad);
+    size_t np = 0, nn = 0, nr = 0;
+    for (size_t r = 0; r < n; r++) {
+        double v = x[r];
+        uint32_t k = ti->cls[r];
+        if (isnan(v)) {
+            (*miss)++;
+            if (k != CLS_NONE)
+                mc[k]++;
+        } else if (k == 1) {
+            a[np++] = v;
+        } else if (k == 0) {
+            a[n - 1 - nn++] = v;
         } else {
-            jsonx_set_or_fail(o, "histogram", json_null(), &bad);
+            b[nr++] = v;
         }
-        if (binary) {
-            jsonx_set_or_fail(o, "target_auc", json_num_real(auc), &bad);
-            double s = auc > 0.5 ? auc : 1 - auc;
-            if (s >= LEAK_AUC)
-                add_leak(res, "separates_target", s,
-                         "single-feature ROC AUC %.4f for class \"%.*s\" (1 or 0 = perfect "
-                         "separation)",
-                         auc, (int)(ti->label_len[1] > 40 ? 40 : ti->label_len[1]), ti->label[1]);
-        } else if (classify && ti->task == TASK_MULTICLASS && m > 0) {
-            double p;
-            size_t nb;
-            if ((rv = numeric_purity(x, ti->cls, n, K, ti->present, b, &p, &nb)) != 0)
-                goto out;
-            rv = AIOPS_ENOMEM;
-            if (p >= LEAK_PURITY)
-                add_leak(res, "separates_target", p,
-                         "%zu equal-frequency bins of the column (one extra cut each) are "
-                         "%.2f%% pure in the target class",
-                         nb, 100 * p);
-        } else if (ti->task == TASK_REGRESSION && !is_target) {
-            double r = stats_pearson(x, ti->yreg, n, NULL);
-            if (fabs(r) >= LEAK_PEARSON)
-                add_leak(res, "separates_target", fabs(r),
-                         "Pearson correlation with the target %.4f", r);
-        }
-    } else {
-        /* numbers that are not measurements (an id): the most frequent values */
-        runlen = malloc((m ? m : 1) * sizeof *runlen);
-        items = malloc((sh->topk ? sh->topk : 1) * sizeof *items);
-        if (!runlen || !items)
-            goto out;
-        struct run_rank rr = {a, runlen};
-        struct topk tk = {items, 0, sh->topk};
-        for (size_t i = 0; i < m;) {
-            size_t e = i + 1;
-            while (e < m && a[e] == a[i])
-                e++;
-            runlen[i] = e - i;
-            topk_offer(&tk, i, run_better, &rr);
-            i = e;
-        }
-        json_t *top = json_array();
-        for (size_t i = 0; i < tk.n; i++) {
-            char s[32];
-            fmt_double_shortest(s, sizeof s, a[items[i]]);
-            json_t *e = json_object();
-            jsonx_set_or_fail(e, "value", json_string(s), &bad);
-            jsonx_set_or_fail(e, "count", jint(runlen[items[i]]), &bad);
-            jsonx_set_or_fail(e, "pct", json_real(pct(runlen[items[i]], m)), &bad);
-            jsonx_push_or_fail(top, e, &bad);
-        }
-        jsonx_set_or_fail(o, "top_values", top, &bad);
     }
-    if (classify)
+    pc[0] = nn;
+    pc[1] = np;
+    if ((rv = sort_f64(a, np)) != 0 || (rv = sort_f64(a + n - nn, nn)) != 0 ||
+        (rv = sort_f64(b, nr)) != 0)
+        return rv;
+    *auc = stats_auc_sorted(a, np, a + n - nn, nn);
+    merge_sorted(a, np, a + n - nn, nn, b + nr);
+    merge_sorted(b, nr, b + nr, np + nn, a);
+    *m = np + nn + nr;
+    return AIOPS_OK;
+}
+
+/* Values of the sorted a[0..m) more than 3 standard deviations from the mean: they hold a
+ * prefix and a suffix of the sorted values. */
+static size_t zscore_outliers(const double *a, size_t m, double mean, double std)
+{
+    if (!(std > 0) || !isfinite(std) || !isfinite(mean))
+        return 0;
+    size_t l = 0, h = m;
+    while (l < h) {
+        size_t mid = l + (h - l) / 2;
+        if ((mean - a[mid]) / std > 3)
+            l = mid + 1;
+        else
+            h = mid;
+    }
+    size_t out = l;
+    l = out, h = m;
+    while (l < h) {
+        size_t mid = l + (h - l) / 2;
+        if ((a[mid] - mean) / std > 3)
+            h = mid;
+        else
+            l = mid + 1;
+    }
+    return out + m - l;
+}
+
+/* Moments, datetime bounds, quantiles, IQR and z-score outliers, zeros of sorted a[0..m). */
+static void put_distribution(json_t *o, const struct column *c, const double *a, size_t m,
+                             int *bad)
+{
+    struct stats_moments mo;
+    stats_moments(a, m, &mo);
+    jsonx_set_or_fail(o, "mean", json_num_real(mo.mean), bad);
+    jsonx_set_or_fail(o, "std", json_num_real(mo.std), bad);
+    jsonx_set_or_fail(o, "min", json_num_real(mo.min), bad);
+    jsonx_set_or_fail(o, "max", json_num_real(mo.max), bad);
+    if (c->type == COL_DATETIME) {
+        char iso[40];
+        numparse_format_datetime(iso, sizeof iso, mo.min);
+        jsonx_set_or_fail(o, "min_iso", isfinite(mo.min) ? json_string(iso) : json_null(), bad);
+        numparse_format_datetime(iso, sizeof iso, mo.max);
+        jsonx_set_or_fail(o, "max_iso", isfinite(mo.max) ? json_string(iso) : json_null(), bad);
+    }
+    static const double qs[] = {0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99};
+    static const char *const qn[] = {"p1", "p5", "p25", "p50", "p75", "p95", "p99"};
+    json_t *q = json_object();
+    for (size_t i = 0; i < 7; i++)
+        jsonx_set_or_fail(q, qn[i], json_num_real(stats_quantile_sorted(a, m, qs[i])), bad);
+    jsonx_set_or_fail(o, "quantiles", q, bad);
+    double q1 = stats_quantile_sorted(a, m, 0.25), q3 = stats_quantile_sorted(a, m, 0.75);
+    double iqr = q3 - q1, lo = q1 - 1.5 * iqr, hi = q3 + 1.5 * iqr;
+    jsonx_set_or_fail(o, "iqr", json_num_real(iqr), bad);
+    if (isfinite(lo) && isfinite(hi))
+        jsonx_set_or_fail(
+            o, "outliers_iqr",
+            jint(stats_count_below(a, m, lo) + (m - stats_count_at_most(a, m, hi))), bad);
+    else
+        jsonx_set_or_fail(o, "outliers_iqr", m ? json_null() : jint(0), bad);
+    jsonx_set_or_fail(o, "outliers_zscore", jint(zscore_outliers(a, m, mo.mean, mo.std)), bad);
+    jsonx_set_or_fail(o, "skewness", json_num_real(mo.skewness), bad);
+    jsonx_set_or_fail(o, "kurtosis", json_num_real(mo.kurtosis), bad);
+    jsonx_set_or_fail(o, "zeros",
+                      jint(stats_count_at_most(a, m, 0.0) - stats_count_below(a, m, 0.0)), bad);
+}
+
+/* The histogram of sorted a[0..m) in `bins` bins over its finite values (+-inf sit at the
+ * ends of the sorted run); null when there are none. AIOPS_ENOMEM. */
+static int put_histogram(json_t *o, const double *a, size_t m, size_t bins, int *bad)
+{
+    size_t f0 = stats_count_at_most(a, m, -INFINITY), f1 = stats_count_below(a, m, INFINITY);
+    double *edges = malloc((bins + 1) * sizeof *edges);
+    uint64_t *counts = malloc(bins * sizeof *counts);
+    if (!edges || !counts) {
+        free(edges);
+        free(counts);
+        return AIOPS_ENOMEM;
+    }
+    if (f1 > f0 && stats_histogram_edges(a[f0], a[f1 - 1], bins, edges) == 0) {
+        stats_histogram_sorted(a + f0, f1 - f0, edges, bins, counts);
+        json_t *hj = json_object(), *ej = json_array(), *cj = json_array();
+        for (size_t i = 0; i <= bins; i++)
+            jsonx_push_or_fail(ej, json_real(edges[i]), bad);
+        for (size_t i = 0; i < bins; i++)
+            jsonx_push_or_fail(cj, json_integer((json_int_t)counts[i]), bad);
+        jsonx_set_or_fail(hj, "edges", ej, bad);
+        jsonx_set_or_fail(hj, "counts", cj, bad);
+        jsonx_set_or_fail(o, "histogram", hj, bad);
+    } else {
+        jsonx_set_or_fail(o, "histogram", json_null(), bad);
+    }
+    free(edges);
+    free(counts);
+    return AIOPS_OK;
+}
+
+/* Whether numeric column j (x, m present values) alone gives the target away: its AUC for
+ * a binary target, its purity in equal-frequency bins for a multiclass one (b: n doubles of
+ * scratch), its Pearson r for a regression target. */
+static int check_numeric_leak(const struct shared *sh, size_t j, const double *x, size_t m,
+                              double auc, double *b, struct colres *res, json_t *o, int *bad)
+{
+    const struct target_info *ti = sh->ti;
+    int is_target = (long)j == sh->target;
+    int classify = ti->cls != NULL && !is_target;
+    if (classify && ti->task == TASK_BINARY && ti->nclass == 2) {
+        jsonx_set_or_fail(o, "target_auc", json_num_real(auc), bad);
+        double s = auc > 0.5 ? auc : 1 - auc;
+        if (s >= LEAK_AUC)
+            add_leak(res, "separates_target", s,
+                     "single-feature ROC AUC %.4f for class \"%.*s\" (1 or 0 = perfect "
+                     "separation)",
+                     auc, (int)(ti->label_len[1] > 40 ? 40 : ti->label_len[1]), ti->label[1]);
+    } else if (classify && ti->task == TASK_MULTICLASS && m > 0) {
+        double p;
+        size_t nb;
+        int rv = numeric_purity(x, ti->cls, sh->t->nrows, ti->nclass, ti->present, b, &p, &nb);
+        if (rv != 0)
+            return rv;
+        if (p >= LEAK_PURITY)
+            add_leak(res, "separates_target", p,
+                     "%zu equal-frequency bins of the column (one extra cut each) are "
+                     "%.2f%% pure in the target class",
+                     nb, 100 * p);
+    } else if (ti->task == TASK_REGRESSION && !is_target) {
+        double r = stats_pearson(x, ti->yreg, sh->t->nrows, NULL);
+        if (fabs(r) >= LEAK_PEARSON)
+            add_leak(res, "separates_target", fabs(r), "Pearson correlation with the target %.4f",
+                     r);
+    }
+    return AIOPS_OK;
+}
+
+/* Numbers that are not measurements (an id): the most frequent values of sorted a[0..m). */
+static int put_top_values(json_t *o, const double *a, size_t m, size_t topk, int *bad)
+{
+    size_t *runlen = malloc((m ? m : 1) * sizeof *runlen);
+    size_t *items = malloc((topk ? topk : 1) * sizeof *items);
+    if (!runlen || !items) {
+        free(runlen);
+        free(items);
+        return AIOPS_ENOMEM;
+    }
+    struct run_rank rr = {a, runlen};
+    struct topk tk = {items, 0, topk};
+    for (size_t i = 0; i < m;) {
+        size_t e = i + 1;
+        while (e < m && a[e] == a[i])
+            e++;
+        runlen[i] = e - i;
+        topk_offer(&tk, i, run_better, &rr);
+        i = e;
+    }
+    json_t *top = json_array();
+    for (size_t i = 0; i < tk.n; i++) {
+        char s[32];
+        fmt_double_shortest(s, sizeof s, a[items[i]]);
+        json_t *e = json_object();
+        jsonx_set_or_fail(e, "value", json_string(s), bad);
+        jsonx_set_or_fail(e, "count", jint(runlen[items[i]]), bad);
+        jsonx_set_or_fail(e, "pct", json_real(pct(runlen[items[i]], m)), bad);
+        jsonx_push_or_fail(top, e, bad);
+    }
+    jsonx_set_or_fail(o, "top_values", top, bad);
+    free(runlen);
+    free(items);
+    return AIOPS_OK;
+}
+
+/* Numbers: one sort of the present values and everything else from the sorted array. a and
+ * b hold n doubles each. */
+static int profile_f64(const struct shared *sh, size_t j, double *a, double *b, struct colres *res)
+{
+    const struct column *c = &sh->t->cols[j];
+    const struct target_info *ti = sh->ti;
+    size_t n = sh->t->nrows, K = ti->nclass;
+    int classify = ti->cls != NULL && (long)j != sh->target;
+    int binary = classify && ti->task == TASK_BINARY && K == 2; /* a boolean may have one */
+    int bad = 0;
+    uint64_t *pc = NULL, *mc = NULL;
+    size_t m, miss;
+    double auc;
+    int rv = AIOPS_ENOMEM;
+    if (classify && ((pc = calloc(K, sizeof *pc)) == NULL || (mc = calloc(K, sizeof *mc)) == NULL))
+        goto out;
+    if ((rv = gather_sorted(sh, c->f64, classify, binary, a, b, pc, mc, &m, &miss, &auc)) != 0)
+        goto out;
+    res->missing = miss;
+    json_t *o = res->j = json_object();
+    put_common(o, c, n, miss, stats_distinct_sorted(a, m), &bad);
+    if (c->type == COL_NUMERIC || c->type == COL_DATETIME) {
+        put_distribution(o, c, a, m, &bad);
+        if ((rv = put_histogram(o, a, m, sh->bins, &bad)) == 0)
+            rv = check_numeric_leak(sh, j, c->f64, m, auc, b, res, o, &bad);
+    } else {
+        rv = put_top_values(o, a, m, sh->topk, &bad);
+    }
+    if (rv == 0 && classify)
         check_present_only(ti, pc, mc, res);
-    rv = bad ? AIOPS_ENOMEM : AIOPS_OK;
+    if (rv == 0 && bad)
+        rv = AIOPS_ENOMEM;
 out:
     free(pc);
     free(mc);
-    free(ct);
-    free(runlen);
-    free(items);
-    free(edges);
-    free(counts);
     return rv;
 }
 
@@ -1083,15 +1130,10 @@ static int cmp_miss(const void *pa, const void *pb)
     return (a->col > b->col) - (a->col < b->col);
 }
 
-int profile_compute(const struct table *t, long target, const struct profile_options *opt_in,
-                    json_t **out)
+/* The options with every zero replaced by its default and every value capped. */
+static struct profile_options options_resolved(const struct profile_options *in)
 {
-    *out = NULL;
-    if (target < -1 || (target >= 0 && (size_t)target >= t->ncols))
-        return AIOPS_EINVAL;
-    if (t->nrows >= UINT32_MAX - 1)
-        return AIOPS_ETOOBIG;
-    struct profile_options opt = opt_in ? *opt_in : (struct profile_options){0};
+    struct profile_options opt = in ? *in : (struct profile_options){0};
     if (opt.hist_bins == 0)
         opt.hist_bins = 20;
     if (opt.hist_bins > 1000)
@@ -1106,18 +1148,150 @@ int profile_compute(const struct table *t, long target, const struct profile_opt
         opt.max_corr_columns = 200;
     if (opt.max_corr_columns > 2000)
         opt.max_corr_columns = 2000;
+    return opt;
+}
 
-    size_t n = t->nrows, ncols = t->ncols;
+/* "missing": cells, rows with a gap, and every column by its missing count. */
+static void put_missing(json_t *root, const struct table *t, const struct shared *sh, int *bad)
+{
+    size_t n = t->nrows, ncols = t->ncols, cells = 0;
+    struct miss_ref *miss = calloc(ncols ? ncols : 1, sizeof *miss);
+    if (miss == NULL) {
+        *bad = 1;
+        return;
+    }
+    for (size_t j = 0; j < ncols; j++) {
+        miss[j] = (struct miss_ref){sh->res[j].missing, j};
+        cells += sh->res[j].missing;
+    }
+    qsort(miss, ncols, sizeof *miss, cmp_miss);
+    json_t *mj = json_object(), *mcols = json_array();
+    jsonx_set_or_fail(mj, "cells", jint(cells), bad);
+    jsonx_set_or_fail(mj, "cells_pct", json_real(ncols ? pct(cells, n * ncols) : 0), bad);
+    jsonx_set_or_fail(mj, "rows_with_missing", jint(sh->rows_missing), bad);
+    jsonx_set_or_fail(mj, "rows_with_missing_pct", json_real(pct(sh->rows_missing, n)), bad);
+    for (size_t j = 0; j < ncols; j++) {
+        json_t *e = json_object();
+        jsonx_set_or_fail(e, "column", jstr(t->cols[miss[j].col].name), bad);
+        jsonx_set_or_fail(e, "missing", jint(miss[j].missing), bad);
+        jsonx_set_or_fail(e, "missing_pct", json_real(pct(miss[j].missing, n)), bad);
+        jsonx_push_or_fail(mcols, e, bad);
+    }
+    jsonx_set_or_fail(mj, "columns", mcols, bad);
+    jsonx_set_or_fail(root, "missing", mj, bad);
+    free(miss);
+}
+
+/* "class_balance" (the first MAX_CLASS_BALANCE classes) and "imbalance_ratio". */
+static void put_class_balance(json_t *root, const struct target_info *ti, json_t *notes, int *bad)
+{
+    if (ti->cls == NULL) {
+        jsonx_set_or_fail(root, "class_balance", json_null(), bad);
+        jsonx_set_or_fail(root, "imbalance_ratio", json_null(), bad);
+        return;
+    }
+    json_t *cb = json_array();
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (size_t k = 0; k < ti->nclass; k++) {
+        if (ti->class_count[k] < lo)
+            lo = ti->class_count[k];
+        if (ti->class_count[k] > hi)
+            hi = ti->class_count[k];
+        if (k >= MAX_CLASS_BALANCE)
+            continue;
+        json_t *e = json_object();
+        jsonx_set_or_fail(e, "class", jsonx_string_lossy(ti->label[k], ti->label_len[k]), bad);
+        jsonx_set_or_fail(e, "count", jint(ti->class_count[k]), bad);
+        jsonx_set_or_fail(e, "pct", json_real(pct(ti->class_count[k], ti->present)), bad);
+        jsonx_push_or_fail(cb, e, bad);
+    }
+    if (ti->nclass > MAX_CLASS_BALANCE) {
+        char s[120];
+        snprintf(s, sizeof s, "class_balance lists the first %d of %zu classes",
+                 MAX_CLASS_BALANCE, ti->nclass);
+        jsonx_push_or_fail(notes, json_string(s), bad);
+    }
+    jsonx_set_or_fail(root, "class_balance", cb, bad);
+    jsonx_set_or_fail(root, "imbalance_ratio", json_real((double)hi / (double)lo), bad);
+}
+
+/* "leakage": every column's leak suspects, strongest first. */
+static void put_leakage(json_t *root, const struct table *t, const struct colres *res, int *bad)
+{
+    size_t ncols = t->ncols, nl = 0;
+    struct leak_ref *leaks = calloc(2 * ncols + 1, sizeof *leaks);
+    if (leaks == NULL) {
+        *bad = 1;
+        return;
+    }
+    for (size_t j = 0; j < ncols; j++)
+        for (int i = 0; i < res[j].nleak; i++)
+            leaks[nl++] = (struct leak_ref){&res[j].leak[i], j};
+    qsort(leaks, nl, sizeof *leaks, cmp_leak);
+    json_t *lj = json_array();
+    for (size_t i = 0; i < nl; i++) {
+        json_t *e = json_object();
+        jsonx_set_or_fail(e, "column", jstr(t->cols[leaks[i].col].name), bad);
+        jsonx_set_or_fail(e, "reason", json_string(leaks[i].l->reason), bad);
+        jsonx_set_or_fail(e, "score", json_real(leaks[i].l->score), bad);
+        jsonx_set_or_fail(e, "detail", jstr(leaks[i].l->detail), bad);
+        jsonx_push_or_fail(lj, e, bad);
+    }
+    jsonx_set_or_fail(root, "leakage", lj, bad);
+    free(leaks);
+}
+
+/* The first failure of the parallel jobs, or 0. */
+static int jobs_failure(const struct shared *sh)
+{
+    for (size_t j = 0; j < sh->t->ncols; j++)
+        if (sh->res[j].rv != 0)
+            return sh->res[j].rv;
+    return sh->dup_rv ? sh->dup_rv : sh->corr->rv;
+}
+
+/* Everything but the correlations into root, from the jobs' results (taking the columns'
+ * JSON out of res). */
+static void put_results(json_t *root, const struct shared *sh, json_t *notes, int *bad)
+{
+    const struct table *t = sh->t;
+    size_t n = t->nrows;
+    long target = sh->target;
+    const struct target_info *ti = sh->ti;
+    jsonx_set_or_fail(root, "rows", jint(n), bad);
+    jsonx_set_or_fail(root, "column_count", jint(t->ncols), bad);
+    jsonx_set_or_fail(root, "target", target >= 0 ? jstr(t->cols[target].name) : json_null(), bad);
+    jsonx_set_or_fail(root, "task", ti->task ? json_string(table_task_name(ti->task)) : json_null(),
+                      bad);
+    jsonx_set_or_fail(root, "target_missing", target >= 0 ? jint(n - ti->present) : json_null(),
+                      bad);
+    put_missing(root, t, sh, bad);
+    json_t *cols = json_array();
+    for (size_t j = 0; j < t->ncols; j++) {
+        jsonx_push_or_fail(cols, sh->res[j].j, bad);
+        sh->res[j].j = NULL;
+    }
+    jsonx_set_or_fail(root, "columns", cols, bad);
+    put_class_balance(root, ti, notes, bad);
+}
+
+int profile_compute(const struct table *t, long target, const struct profile_options *opt_in,
+                    json_t **out)
+{
+    *out = NULL;
+    if (target < -1 || (target >= 0 && (size_t)target >= t->ncols))
+        return AIOPS_EINVAL;
+    if (t->nrows >= UINT32_MAX - 1)
+        return AIOPS_ETOOBIG;
+    struct profile_options opt = options_resolved(opt_in);
+    size_t ncols = t->ncols;
     int rv = AIOPS_ENOMEM, bad = 0;
     struct target_info ti = {0};
     struct corr corr = {0};
     struct colres *res = calloc(ncols ? ncols : 1, sizeof *res);
-    struct leak_ref *leaks = calloc(2 * ncols + 1, sizeof *leaks);
-    struct miss_ref *miss = calloc(ncols ? ncols : 1, sizeof *miss);
     json_t *root = json_object(), *notes = json_array();
-    if (!res || !leaks || !miss || !root || !notes)
+    if (!res || !root || !notes)
         goto out;
-
     char tnote[DETAIL_LEN] = "";
     if (target >= 0) {
         const struct column *tc = &t->cols[target];
@@ -1125,11 +1299,9 @@ int profile_compute(const struct table *t, long target, const struct profile_opt
                                      : target_f64(t, tc, &ti, tnote, sizeof tnote);
         if (rv != 0)
             goto out;
-        rv = AIOPS_ENOMEM;
         if (tnote[0])
             jsonx_push_or_fail(notes, jstr(tnote), &bad);
     }
-
     if ((rv = corr_prepare(t, &opt, &corr)) != 0)
         goto out;
     struct shared sh = {.t = t,
@@ -1140,126 +1312,31 @@ int profile_compute(const struct table *t, long target, const struct profile_opt
                         .njobs = ncols + 2,
                         .res = res,
                         .corr = &corr};
-    if ((rv = run_jobs(&sh, pick_threads(&opt, t))) != 0)
+    if ((rv = run_jobs(&sh, pick_threads(&opt, t))) != 0 || (rv = jobs_failure(&sh)) != 0)
         goto out;
-    for (size_t j = 0; j < ncols; j++)
-        if (res[j].rv != 0) {
-            rv = res[j].rv;
-            goto out;
-        }
-    if (sh.dup_rv != 0 || corr.rv != 0) {
-        rv = sh.dup_rv ? sh.dup_rv : corr.rv;
-        goto out;
-    }
-
-    jsonx_set_or_fail(root, "rows", jint(n), &bad);
-    jsonx_set_or_fail(root, "column_count", jint(ncols), &bad);
-    jsonx_set_or_fail(root, "target", target >= 0 ? jstr(t->cols[target].name) : json_null(), &bad);
-    jsonx_set_or_fail(root, "task", ti.task ? json_string(table_task_name(ti.task)) : json_null(),
-                     &bad);
-    jsonx_set_or_fail(root, "target_missing", target >= 0 ? jint(n - ti.present) : json_null(),
-                     &bad);
-
-    /* missing values */
-    size_t cells = 0;
-    for (size_t j = 0; j < ncols; j++) {
-        miss[j] = (struct miss_ref){res[j].missing, j};
-        cells += res[j].missing;
-    }
-    qsort(miss, ncols, sizeof *miss, cmp_miss);
-    json_t *mj = json_object(), *mcols = json_array();
-    jsonx_set_or_fail(mj, "cells", jint(cells), &bad);
-    jsonx_set_or_fail(mj, "cells_pct", json_real(ncols ? pct(cells, n * ncols) : 0), &bad);
-    jsonx_set_or_fail(mj, "rows_with_missing", jint(sh.rows_missing), &bad);
-    jsonx_set_or_fail(mj, "rows_with_missing_pct", json_real(pct(sh.rows_missing, n)), &bad);
-    for (size_t j = 0; j < ncols; j++) {
-        json_t *e = json_object();
-        jsonx_set_or_fail(e, "column", jstr(t->cols[miss[j].col].name), &bad);
-        jsonx_set_or_fail(e, "missing", jint(miss[j].missing), &bad);
-        jsonx_set_or_fail(e, "missing_pct", json_real(pct(miss[j].missing, n)), &bad);
-        jsonx_push_or_fail(mcols, e, &bad);
-    }
-    jsonx_set_or_fail(mj, "columns", mcols, &bad);
-    jsonx_set_or_fail(root, "missing", mj, &bad);
-
-    json_t *cols = json_array();
-    for (size_t j = 0; j < ncols; j++) {
-        jsonx_push_or_fail(cols, res[j].j, &bad);
-        res[j].j = NULL;
-    }
-    jsonx_set_or_fail(root, "columns", cols, &bad);
-
-    /* class balance */
-    if (ti.cls != NULL) {
-        json_t *cb = json_array();
-        uint64_t lo = UINT64_MAX, hi = 0;
-        for (size_t k = 0; k < ti.nclass; k++) {
-            if (ti.class_count[k] < lo)
-                lo = ti.class_count[k];
-            if (ti.class_count[k] > hi)
-                hi = ti.class_count[k];
-            if (k >= MAX_CLASS_BALANCE)
-                continue;
-            json_t *e = json_object();
-            jsonx_set_or_fail(e, "class", jsonx_string_lossy(ti.label[k], ti.label_len[k]), &bad);
-            jsonx_set_or_fail(e, "count", jint(ti.class_count[k]), &bad);
-            jsonx_set_or_fail(e, "pct", json_real(pct(ti.class_count[k], ti.present)), &bad);
-            jsonx_push_or_fail(cb, e, &bad);
-        }
-        if (ti.nclass > MAX_CLASS_BALANCE) {
-            char s[120];
-            snprintf(s, sizeof s, "class_balance lists the first %d of %zu classes",
-                     MAX_CLASS_BALANCE, ti.nclass);
-            jsonx_push_or_fail(notes, json_string(s), &bad);
-        }
-        jsonx_set_or_fail(root, "class_balance", cb, &bad);
-        jsonx_set_or_fail(root, "imbalance_ratio", json_real((double)hi / (double)lo), &bad);
-    } else {
-        jsonx_set_or_fail(root, "class_balance", json_null(), &bad);
-        jsonx_set_or_fail(root, "imbalance_ratio", json_null(), &bad);
-    }
-
+    put_results(root, &sh, notes, &bad);
     if ((rv = build_correlations(t, &opt, &corr, root, notes, &bad)) != 0)
         goto out;
-    rv = AIOPS_ENOMEM;
-
     json_t *dj = json_object();
     jsonx_set_or_fail(dj, "rows", jint(sh.dup_rows), &bad);
-    jsonx_set_or_fail(dj, "pct", json_real(pct(sh.dup_rows, n)), &bad);
+    jsonx_set_or_fail(dj, "pct", json_real(pct(sh.dup_rows, t->nrows)), &bad);
     jsonx_set_or_fail(root, "duplicates", dj, &bad);
-
-    size_t nl = 0;
-    for (size_t j = 0; j < ncols; j++)
-        for (int i = 0; i < res[j].nleak; i++)
-            leaks[nl++] = (struct leak_ref){&res[j].leak[i], j};
-    qsort(leaks, nl, sizeof *leaks, cmp_leak);
-    json_t *lj = json_array();
-    for (size_t i = 0; i < nl; i++) {
-        json_t *e = json_object();
-        jsonx_set_or_fail(e, "column", jstr(t->cols[leaks[i].col].name), &bad);
-        jsonx_set_or_fail(e, "reason", json_string(leaks[i].l->reason), &bad);
-        jsonx_set_or_fail(e, "score", json_real(leaks[i].l->score), &bad);
-        jsonx_set_or_fail(e, "detail", jstr(leaks[i].l->detail), &bad);
-        jsonx_push_or_fail(lj, e, &bad);
-    }
-    jsonx_set_or_fail(root, "leakage", lj, &bad);
+    put_leakage(root, t, res, &bad);
     for (size_t j = 0; j < ncols; j++)
         if (res[j].note[0])
             jsonx_push_or_fail(notes, jstr(res[j].note), &bad);
     jsonx_set_or_fail(root, "notes", notes, &bad);
     notes = NULL;
-    if (bad)
-        goto out;
-    *out = root;
-    root = NULL;
-    rv = AIOPS_OK;
+    rv = bad ? AIOPS_ENOMEM : AIOPS_OK;
+    if (rv == 0) {
+        *out = root;
+        root = NULL;
+    }
 out:
     if (res)
         for (size_t j = 0; j < ncols; j++)
             json_decref(res[j].j);
     free(res);
-    free(leaks);
-    free(miss);
     json_decref(root);
     json_decref(notes);
     target_free(&ti);

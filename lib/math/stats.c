@@ -309,31 +309,49 @@ static size_t corr_block_rows(size_t k)
     return b;
 }
 
-int stats_corr_matrix(const double *const *cols, size_t k, size_t n, double *r)
+/* The state of one correlation matrix: per column its centre, scale and sums; the BLAS
+ * block buffers; and, for columns with gaps, their index among them (inc: dense ones first,
+ * SIZE_MAX for a column without gaps or a bad one). */
+struct corr_work {
+    size_t k, n, B, q, d; /* columns, rows, rows per block, columns with gaps, dense ones */
+    double *shift, *scale, *zs, *zq;
+    size_t *cnt, *inc;
+    uint8_t *bad;
+    double *P, *Z, *S, *Q, *N, *M, *Z2, *SN;
+    uint8_t *pres;
+    uint32_t *rows;
+};
+
+static void corr_work_free(struct corr_work *w)
 {
-    if (k == 0)
-        return AIOPS_OK;
-    if (k > (size_t)INT32_MAX / 2 || n > (size_t)INT32_MAX / 2)
-        return AIOPS_ETOOBIG; /* BLAS takes int dimensions */
-    int rv = AIOPS_ENOMEM;
-    size_t B = corr_block_rows(k), q = 0, d = 0;
-    double *shift = malloc(k * sizeof *shift), *scale = malloc(k * sizeof *scale);
-    double *zs = calloc(k, sizeof *zs), *zq = calloc(k, sizeof *zq);
-    size_t *cnt = malloc(k * sizeof *cnt), *inc = malloc(k * sizeof *inc);
-    uint8_t *bad = calloc(k, 1);
-    double *P = calloc(k * k, sizeof *P), *Z = malloc(B * k * sizeof *Z);
-    double *S = NULL, *Q = NULL, *N = NULL, *M = NULL, *Z2 = NULL, *SN = NULL;
-    uint8_t *pres = NULL;
-    uint32_t *rows = NULL;
-    if (!shift || !scale || !zs || !zq || !cnt || !inc || !bad || !P || !Z)
-        goto out;
-    /* One pass per column for the centre and the scale. Neither needs to be exact: every
-     * sum below is corrected for the centre's residual, and r does not depend on scale. */
-    for (size_t j = 0; j < k; j++) {
+    free(w->shift);
+    free(w->scale);
+    free(w->zs);
+    free(w->zq);
+    free(w->cnt);
+    free(w->inc);
+    free(w->bad);
+    free(w->P);
+    free(w->Z);
+    free(w->S);
+    free(w->Q);
+    free(w->SN);
+    free(w->N);
+    free(w->M);
+    free(w->Z2);
+    free(w->pres);
+    free(w->rows);
+}
+
+/* One pass per column for the centre and the scale. Neither needs to be exact: every sum
+ * below is corrected for the centre's residual, and r does not depend on scale. */
+static void corr_centres(struct corr_work *w, const double *const *cols)
+{
+    for (size_t j = 0; j < w->k; j++) {
         const double *x = cols[j];
         double sum = 0, lo = INFINITY, hi = -INFINITY;
         size_t c = 0;
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < w->n; i++) {
             double v = x[i];
             if (isnan(v))
                 continue;
@@ -342,183 +360,213 @@ int stats_corr_matrix(const double *const *cols, size_t k, size_t n, double *r)
             lo = v < lo ? v : lo;
             hi = v > hi ? v : hi;
         }
-        cnt[j] = c;
-        shift[j] = c ? sum / (double)c : 0;
-        scale[j] = 1 / (hi - lo);
+        w->cnt[j] = c;
+        w->shift[j] = c ? sum / (double)c : 0;
+        w->scale[j] = 1 / (hi - lo);
         /* constant overall is constant on every subset; +-inf poisons every sum */
-        bad[j] = c < 2 || !(hi > lo) || !isfinite(hi - lo) || !isfinite(shift[j]);
-        inc[j] = SIZE_MAX;
+        w->bad[j] = c < 2 || !(hi > lo) || !isfinite(hi - lo) || !isfinite(w->shift[j]);
+        w->inc[j] = SIZE_MAX;
     }
-    /* Columns with gaps: "dense" ones (over a quarter missing) go through BLAS with their
-     * presence masks; the others are handled by walking their missing rows, which costs
-     * k per missing cell instead of 2k per row. Dense columns are numbered first. */
+}
+
+/* Columns with gaps: "dense" ones (over a quarter missing) go through BLAS with their
+ * presence masks; the others are handled by walking their missing rows, which costs k per
+ * missing cell instead of 2k per row. Dense columns are numbered first. Then the buffers
+ * those need. AIOPS_ENOMEM. */
+static int corr_gaps(struct corr_work *w)
+{
+    size_t k = w->k, n = w->n, B = w->B;
     for (int pass = 0; pass < 2; pass++)
         for (size_t j = 0; j < k; j++) {
-            if (bad[j] || cnt[j] == n)
+            if (w->bad[j] || w->cnt[j] == n)
                 continue;
-            int dense = n - cnt[j] > n / 4;
+            int dense = n - w->cnt[j] > n / 4;
             if (dense == (pass == 0)) {
-                inc[j] = q++;
-                d += (size_t)dense;
+                w->inc[j] = w->q++;
+                w->d += (size_t)dense;
             }
         }
-    if (q > 0) {
-        S = calloc(k * q, sizeof *S);
-        Q = calloc(k * q, sizeof *Q);
-        SN = calloc(k * q, sizeof *SN);
-        N = calloc(q * q, sizeof *N);
-        pres = malloc(B * k);
-        rows = malloc(B * sizeof *rows);
-        if (!S || !Q || !SN || !N || !pres || !rows)
-            goto out;
+    if (w->q > 0) {
+        size_t q = w->q;
+        w->S = calloc(k * q, sizeof *w->S);
+        w->Q = calloc(k * q, sizeof *w->Q);
+        w->SN = calloc(k * q, sizeof *w->SN);
+        w->N = calloc(q * q, sizeof *w->N);
+        w->pres = malloc(B * k);
+        w->rows = malloc(B * sizeof *w->rows);
+        if (!w->S || !w->Q || !w->SN || !w->N || !w->pres || !w->rows)
+            return AIOPS_ENOMEM;
     }
-    if (d > 0 &&
-        ((M = malloc(B * d * sizeof *M)) == NULL || (Z2 = malloc(B * k * sizeof *Z2)) == NULL))
-        goto out;
-    int ik = (int)k, id = (int)d, ib = (int)B;
-    for (size_t r0 = 0; r0 < n; r0 += B) {
-        size_t m = n - r0 < B ? n - r0 : B;
-        for (size_t j = 0; j < k; j++) {
-            const double *x = cols[j] + r0;
-            double *z = Z + j * B, mu = shift[j], sc = scale[j], s1 = 0, s2 = 0;
-            if (bad[j]) {
-                /* zeros keep NaN/inf out of the other columns' sums */
-                memset(z, 0, m * sizeof *z);
-                if (d > 0)
-                    memset(Z2 + j * B, 0, m * sizeof *Z2);
-                if (q > 0)
-                    memset(pres + j * B, 0, m);
-                continue;
-            }
-            for (size_t i = 0; i < m; i++) {
-                double v = isnan(x[i]) ? 0 : (x[i] - mu) * sc;
-                z[i] = v;
+    if (w->d > 0 && ((w->M = malloc(B * w->d * sizeof *w->M)) == NULL ||
+                     (w->Z2 = malloc(B * k * sizeof *w->Z2)) == NULL))
+        return AIOPS_ENOMEM;
+    return AIOPS_OK;
+}
+
+/* Rows [r0, r0 + m) of every column into the block buffers: z = (x - centre) * scale (0 where
+ * missing), z^2, presence bytes and, for dense gap columns, presence as doubles. */
+static void corr_fill_block(struct corr_work *w, const double *const *cols, size_t r0, size_t m)
+{
+    size_t B = w->B;
+    for (size_t j = 0; j < w->k; j++) {
+        const double *x = cols[j] + r0;
+        double *z = w->Z + j * B, mu = w->shift[j], sc = w->scale[j], s1 = 0, s2 = 0;
+        if (w->bad[j]) {
+            /* zeros keep NaN/inf out of the other columns' sums */
+            memset(z, 0, m * sizeof *z);
+            if (w->d > 0)
+                memset(w->Z2 + j * B, 0, m * sizeof *w->Z2);
+            if (w->q > 0)
+                memset(w->pres + j * B, 0, m);
+            continue;
+        }
+        for (size_t i = 0; i < m; i++) {
+            double v = isnan(x[i]) ? 0 : (x[i] - mu) * sc;
+            z[i] = v;
+            s1 += v;
+            s2 += v * v;
+        }
+        w->zs[j] += s1;
+        w->zq[j] += s2;
+        if (w->d > 0) {
+            double *z2 = w->Z2 + j * B;
+            for (size_t i = 0; i < m; i++)
+                z2[i] = z[i] * z[i];
+        }
+        if (w->q > 0) {
+            uint8_t *p = w->pres + j * B;
+            for (size_t i = 0; i < m; i++)
+                p[i] = (uint8_t)!isnan(x[i]);
+        }
+        if (w->inc[j] < w->d) {
+            double *mk = w->M + w->inc[j] * B;
+            for (size_t i = 0; i < m; i++)
+                mk[i] = !isnan(x[i]);
+        }
+    }
+}
+
+/* Adds a block of m rows to the sums: P += Z'Z, and for dense gap columns S += Z'M,
+ * Q += Z2'M, N += M'M (BLAS); for sparse gap columns, what each column loses on their
+ * missing rows. */
+static void corr_add_block(struct corr_work *w, size_t m)
+{
+    size_t k = w->k, d = w->d, B = w->B;
+    int ik = (int)k, id = (int)d, ib = (int)B, im = (int)m;
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, ik, im, 1.0, w->Z, ib, 1.0, w->P, ik);
+    if (d > 0) {
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, ik, id, im, 1.0, w->Z, ib, w->M, ib,
+                    1.0, w->S, ik);
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, ik, id, im, 1.0, w->Z2, ib, w->M, ib,
+                    1.0, w->Q, ik);
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, id, im, 1.0, w->M, ib, 1.0, w->N,
+                    (int)w->q);
+    }
+    for (size_t b = 0; b < k; b++) {
+        if (w->inc[b] == SIZE_MAX || w->inc[b] < d)
+            continue;
+        const uint8_t *pb = w->pres + b * B;
+        size_t nm = 0;
+        for (size_t i = 0; i < m; i++)
+            if (!pb[i])
+                w->rows[nm++] = (uint32_t)i;
+        double *s = w->S + w->inc[b] * k, *qq = w->Q + w->inc[b] * k, *sn = w->SN + w->inc[b] * k;
+        for (size_t a = 0; a < k; a++) {
+            const double *z = w->Z + a * B;
+            const uint8_t *pa = w->pres + a * B;
+            double s1 = 0, s2 = 0;
+            size_t c = 0;
+            for (size_t t = 0; t < nm; t++) {
+                double v = z[w->rows[t]];
                 s1 += v;
                 s2 += v * v;
+                c += pa[w->rows[t]];
             }
-            zs[j] += s1;
-            zq[j] += s2;
-            if (d > 0) {
-                double *z2 = Z2 + j * B;
-                for (size_t i = 0; i < m; i++)
-                    z2[i] = z[i] * z[i];
-            }
-            if (q > 0) {
-                uint8_t *p = pres + j * B;
-                for (size_t i = 0; i < m; i++)
-                    p[i] = (uint8_t)!isnan(x[i]);
-            }
-            if (inc[j] < d) {
-                double *mk = M + inc[j] * B;
-                for (size_t i = 0; i < m; i++)
-                    mk[i] = !isnan(x[i]);
-            }
-        }
-        int im = (int)m;
-        cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, ik, im, 1.0, Z, ib, 1.0, P, ik);
-        if (d > 0) {
-            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, ik, id, im, 1.0, Z, ib, M, ib, 1.0,
-                        S, ik);
-            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, ik, id, im, 1.0, Z2, ib, M, ib,
-                        1.0, Q, ik);
-            cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, id, im, 1.0, M, ib, 1.0, N, (int)q);
-        }
-        /* sparse columns: what each column loses on the rows where b is missing */
-        for (size_t b = 0; b < k; b++) {
-            if (inc[b] == SIZE_MAX || inc[b] < d)
-                continue;
-            const uint8_t *pb = pres + b * B;
-            size_t nm = 0;
-            for (size_t i = 0; i < m; i++)
-                if (!pb[i])
-                    rows[nm++] = (uint32_t)i;
-            double *s = S + inc[b] * k, *qq = Q + inc[b] * k, *sn = SN + inc[b] * k;
-            for (size_t a = 0; a < k; a++) {
-                const double *z = Z + a * B;
-                const uint8_t *pa = pres + a * B;
-                double s1 = 0, s2 = 0;
-                size_t c = 0;
-                for (size_t t = 0; t < nm; t++) {
-                    double v = z[rows[t]];
-                    s1 += v;
-                    s2 += v * v;
-                    c += pa[rows[t]];
-                }
-                s[a] += s1;
-                qq[a] += s2;
-                sn[a] += (double)c;
-            }
+            s[a] += s1;
+            qq[a] += s2;
+            sn[a] += (double)c;
         }
     }
-    /* Pair (a, b), over the rows where both are present (z is 0 where missing):
-     *   sa = sum of z_a over b's rows: zs[a] when b has no gaps; S[a, b'] (S = Z'M) when
-     *   b is dense; zs[a] minus the sum over b's missing rows when b is sparse;
-     *   qa = the same for z_a^2 (zq, Q); P[a, b] = sum of z_a z_b;
-     *   the count: n, one side's count, N[a', b'] (N = M'M) for two dense columns, or the
-     *   present side's count minus its rows among the sparse side's missing ones.
-     * Column-major: X[i, j] = X[i + j ld]. */
-    for (size_t b = 0; b < k; b++) {
-        for (size_t a = 0; a <= b; a++) {
-            double v = NAN;
-            if (!bad[a] && !bad[b]) {
-                size_t ia = inc[a], jb = inc[b];
-                double c, sa, sb, qa, qb;
-                if (ia == SIZE_MAX)
-                    c = (double)cnt[b];
-                else if (jb == SIZE_MAX)
-                    c = (double)cnt[a];
-                else if (jb >= d)
-                    c = (double)cnt[a] - SN[a + jb * k];
-                else if (ia >= d)
-                    c = (double)cnt[b] - SN[b + ia * k];
-                else
-                    c = ia <= jb ? N[ia + jb * q] : N[jb + ia * q];
-                if (jb == SIZE_MAX)
-                    sa = zs[a], qa = zq[a];
-                else if (jb < d)
-                    sa = S[a + jb * k], qa = Q[a + jb * k];
-                else
-                    sa = zs[a] - S[a + jb * k], qa = zq[a] - Q[a + jb * k];
-                if (ia == SIZE_MAX)
-                    sb = zs[b], qb = zq[b];
-                else if (ia < d)
-                    sb = S[b + ia * k], qb = Q[b + ia * k];
-                else
-                    sb = zs[b] - S[b + ia * k], qb = zq[b] - Q[b + ia * k];
-                if (c >= 2) {
-                    double va = qa - sa * sa / c, vb = qb - sb * sb / c;
-                    double cab = P[a + b * k] - sa * sb / c;
-                    /* below the rounding noise of q - s^2/c the side is constant there */
-                    if (va > 1e-12 * qa && vb > 1e-12 * qb)
-                        v = a == b ? 1 : cab / sqrt(va * vb);
-                }
-            }
-            if (v > 1)
-                v = 1;
-            else if (v < -1)
-                v = -1;
-            r[a * k + b] = r[b * k + a] = v;
-        }
+}
+
+/* r of columns a and b from the sums, over the rows where both are present (z is 0 where
+ * missing):
+ *   sa = sum of z_a over b's rows: zs[a] when b has no gaps; S[a, b'] (S = Z'M) when b is
+ *   dense; zs[a] minus the sum over b's missing rows when b is sparse;
+ *   qa = the same for z_a^2 (zq, Q); P[a, b] = sum of z_a z_b;
+ *   the count: n, one side's count, N[a', b'] (N = M'M) for two dense columns, or the
+ *   present side's count minus its rows among the sparse side's missing ones.
+ * Column-major: X[i, j] = X[i + j ld]. */
+static double corr_pair(const struct corr_work *w, size_t a, size_t b)
+{
+    size_t k = w->k, d = w->d, ia = w->inc[a], jb = w->inc[b];
+    const double *S = w->S, *Q = w->Q;
+    double c, sa, sb, qa, qb;
+    if (w->bad[a] || w->bad[b])
+        return NAN;
+    if (ia == SIZE_MAX)
+        c = (double)w->cnt[b];
+    else if (jb == SIZE_MAX)
+        c = (double)w->cnt[a];
+    else if (jb >= d)
+        c = (double)w->cnt[a] - w->SN[a + jb * k];
+    else if (ia >= d)
+        c = (double)w->cnt[b] - w->SN[b + ia * k];
+    else
+        c = ia <= jb ? w->N[ia + jb * w->q] : w->N[jb + ia * w->q];
+    if (jb == SIZE_MAX)
+        sa = w->zs[a], qa = w->zq[a];
+    else if (jb < d)
+        sa = S[a + jb * k], qa = Q[a + jb * k];
+    else
+        sa = w->zs[a] - S[a + jb * k], qa = w->zq[a] - Q[a + jb * k];
+    if (ia == SIZE_MAX)
+        sb = w->zs[b], qb = w->zq[b];
+    else if (ia < d)
+        sb = S[b + ia * k], qb = Q[b + ia * k];
+    else
+        sb = w->zs[b] - S[b + ia * k], qb = w->zq[b] - Q[b + ia * k];
+    if (c < 2)
+        return NAN;
+    double va = qa - sa * sa / c, vb = qb - sb * sb / c;
+    double cab = w->P[a + b * k] - sa * sb / c;
+    /* below the rounding noise of q - s^2/c the side is constant there */
+    if (!(va > 1e-12 * qa && vb > 1e-12 * qb))
+        return NAN;
+    double v = a == b ? 1 : cab / sqrt(va * vb);
+    return v > 1 ? 1 : v < -1 ? -1 : v;
+}
+
+int stats_corr_matrix(const double *const *cols, size_t k, size_t n, double *r)
+{
+    if (k == 0)
+        return AIOPS_OK;
+    if (k > (size_t)INT32_MAX / 2 || n > (size_t)INT32_MAX / 2)
+        return AIOPS_ETOOBIG; /* BLAS takes int dimensions */
+    struct corr_work w = {.k = k, .n = n, .B = corr_block_rows(k)};
+    w.shift = malloc(k * sizeof *w.shift);
+    w.scale = malloc(k * sizeof *w.scale);
+    w.zs = calloc(k, sizeof *w.zs);
+    w.zq = calloc(k, sizeof *w.zq);
+    w.cnt = malloc(k * sizeof *w.cnt);
+    w.inc = malloc(k * sizeof *w.inc);
+    w.bad = calloc(k, 1);
+    w.P = calloc(k * k, sizeof *w.P);
+    w.Z = malloc(w.B * k * sizeof *w.Z);
+    int rv = AIOPS_ENOMEM;
+    if (w.shift && w.scale && w.zs && w.zq && w.cnt && w.inc && w.bad && w.P && w.Z) {
+        corr_centres(&w, cols);
+        rv = corr_gaps(&w);
     }
-    rv = AIOPS_OK;
-out:
-    free(shift);
-    free(scale);
-    free(zs);
-    free(zq);
-    free(cnt);
-    free(inc);
-    free(bad);
-    free(P);
-    free(Z);
-    free(S);
-    free(Q);
-    free(SN);
-    free(N);
-    free(M);
-    free(Z2);
-    free(pres);
-    free(rows);
+    for (size_t r0 = 0; rv == 0 && r0 < n; r0 += w.B) {
+        size_t m = n - r0 < w.B ? n - r0 : w.B;
+        corr_fill_block(&w, cols, r0, m);
+        corr_add_block(&w, m);
+    }
+    for (size_t b = 0; rv == 0 && b < k; b++)
+        for (size_t a = 0; a <= b; a++)
+            r[a * k + b] = r[b * k + a] = corr_pair(&w, a, b);
+    corr_work_free(&w);
     return rv;
 }
 

@@ -24,6 +24,7 @@
 #include "core/time.h"
 #include "http/url.h"
 #include "rpc/addr.h"
+#include "rpc/dialer.h"
 #include "rpc/envelope.h"
 #include "rpc/listener.h"
 
@@ -47,6 +48,7 @@ struct svc {
     nng_socket rep;
     nng_socket pub;
     struct listener rpc; /* rep's listener, watched by the monitor thread */
+    struct dialset relay; /* pub's dialer to the event relay, likewise */
     struct svc_worker *workers;
     int nworkers;
     atomic_int stopping;
@@ -463,6 +465,7 @@ static void *monitor_main(void *arg)
         atomic_store(&s->db_up, dbok);
         atomic_store(&s->redis_up, kvok);
         listener_check(&s->rpc);
+        dialset_check(&s->relay);
         pthread_mutex_lock(&s->monitor_lock);
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -591,7 +594,7 @@ int svc_main(const struct svc_def *def, int argc, char **argv)
      * service come and go without anyone listing them (nng redials while it is away) */
     nng_socket_set_ms(s->pub, NNG_OPT_RECONNMINT, 50);
     nng_socket_set_ms(s->pub, NNG_OPT_RECONNMAXT, 1000);
-    if ((rv = nng_dial(s->pub, events, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+    if ((rv = dialset_start(&s->relay, s->pub, events, 1)) != 0) {
         log_error("events: cannot dial the relay at %s: %s", events, nng_strerror(rv));
         return 1;
     }

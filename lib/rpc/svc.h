@@ -12,8 +12,9 @@
  * answered with a bare refusal, counted ("refused_envelopes" in the health answer) and
  * logged at most once a minute. Events and answers are sealed the same way.
  *
- * The RPC listener is probed every few seconds and made again if it stopped accepting
- * (lib/rpc/listener.h: a bug of Debian's nng).
+ * The RPC listener is probed every few seconds and made again if it stopped accepting, and
+ * the dialer to the relay started again if it gave up (lib/rpc/listener.h, dialer.h: a bug
+ * of Debian's nng).
  *
  * Routes of this service that have no handler yet are answered 501 "not_implemented".
  * The route "health" is built in. `PROGRAM --healthcheck` asks a running instance for its

@@ -93,12 +93,17 @@ int registry_add_version(struct db *db, const char *project, const char *name, c
     rv = db_execv(db, NULL,
                   "INSERT INTO models (project_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                   2, v2);
-    /* the model row's lock numbers versions one at a time */
+    /* The model row's lock numbers versions one at a time. The next number is read by a
+     * statement of its own, after the lock is held: a subquery of the locking statement
+     * would see the snapshot taken before it waited, without the version the holder of the
+     * lock just added (two runs of one model finishing together got the same number). */
+    if (rv == 0)
+        rv = db_execv(db, NULL, "SELECT 1 FROM models WHERE project_id = $1 AND name = $2 FOR UPDATE",
+                      2, v2);
     if (rv == 0)
         rv = db_execv(db, &r,
-                      "SELECT (SELECT coalesce(max(version), 0) + 1 FROM model_versions v"
-                      "  WHERE v.project_id = m.project_id AND v.name = m.name)"
-                      " FROM models m WHERE project_id = $1 AND name = $2 FOR UPDATE",
+                      "SELECT coalesce(max(version), 0) + 1 FROM model_versions"
+                      " WHERE project_id = $1 AND name = $2",
                       2, v2);
     if (rv != 0) {
         buf_free(&file);

@@ -159,9 +159,10 @@ class Stack:
         return p
 
     @contextlib.contextmanager
-    def extra_gateway(self, name, **env):
+    def extra_gateway(self, name, ready=True, **env):
         """A second gateway in front of the same services, with env overrides; yields its
-        port once it is ready and checks that it stops cleanly on SIGTERM."""
+        port once it is ready (with ready=False: once it is alive) and checks that it stops
+        cleanly on SIGTERM."""
         port = free_port()
         e = self.service_env("gateway")
         e.update({k: str(v) for k, v in env.items()})
@@ -170,7 +171,7 @@ class Stack:
         p = subprocess.Popen(self.command("gateway"), env=e, stdout=log, stderr=log)
         log.close()
         try:
-            self.wait_ready(port=port, proc=p)
+            self.wait_ready(port=port, proc=p, path="/readyz" if ready else "/healthz")
             yield port
         finally:
             p.send_signal(signal.SIGTERM)
@@ -222,13 +223,13 @@ class Stack:
             time.sleep(0.1)
         raise RuntimeError("aiops-%s did not answer its health check" % name)
 
-    def wait_ready(self, timeout=60, port=None, proc=None):
+    def wait_ready(self, timeout=60, port=None, proc=None, path="/readyz"):
         deadline = time.time() + timeout
         last = None
         proc = proc or self.procs["gateway"]
         while time.time() < deadline:
             try:
-                last = self.http("GET", "/readyz", auth=False, port=port)
+                last = self.http("GET", path, auth=False, port=port)
                 if last.status == 200:
                     return
             except OSError:

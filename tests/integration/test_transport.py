@@ -6,6 +6,7 @@ import socket
 import stat
 import struct
 import subprocess
+import threading
 import time
 
 
@@ -183,3 +184,41 @@ def test_hangups_mid_handshake_do_not_take_the_relay_down(stack):
         while not relays(inlet, outlet, b"after"):
             assert time.time() < deadline, "the relay no longer forwards"
             time.sleep(0.2)
+
+
+def test_a_gateway_reaches_a_service_restarted_after_a_hangup_mid_handshake(stack):
+    """nng 1.5.2's dialer gives up for good when the peer hangs up during the SP handshake
+    (a service killed at the wrong moment); the gateway starts such dialers again."""
+    path = os.path.join(stack.run_dir, "explain-b.rpc")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(16)
+    srv.settimeout(0.2)
+    stop = threading.Event()
+
+    def hang_up_on_everyone():
+        while not stop.is_set():
+            try:
+                c, _ = srv.accept()
+                c.close()
+            except OSError:
+                pass
+
+    t = threading.Thread(target=hang_up_on_everyone)
+    t.start()
+    try:
+        with stack.extra_gateway("gateway-c", ready=False, EXPLAIN_RPC_URL="ipc://" + path) as port:
+            time.sleep(1.5)  # the gateway dialled and was hung up on
+            stop.set()
+            t.join()
+            srv.close()
+            os.unlink(path)
+            with stack.replica("explain", "explain-b", RPC_LISTEN="ipc://" + path, **NNG_LEAKS):
+                deadline = time.time() + 20
+                while stack.http("GET", "/api/v1/explain/health", port=port).status != 200:
+                    assert time.time() < deadline, "the gateway never reached svc-explain again"
+                    time.sleep(0.2)
+    finally:
+        stop.set()
+        t.join()
+        srv.close()
