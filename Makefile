@@ -130,7 +130,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(PART_ARCHIVES) $(LIBA)
 
 unit: $(UNIT_BINS)
 
-# The whole suite always runs against the sanitizer build.
+# The whole suite always runs against the sanitizer build. AIOPS_FAIL_ON_SKIP=1 in the
+# environment (CI sets it) makes a skipped test (a missing dataset) fail the run.
 test:
 	scripts/check-layers.sh
 	$(MAKE) SAN=1 all unit

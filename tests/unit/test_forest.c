@@ -427,11 +427,9 @@ static int dataset_load(struct dataset *d, const char *dir, const char *train, c
                         const char *target)
 {
     memset(d, 0, sizeof *d);
-    const char *root = test_data_dir();
-    if (root == NULL) {
-        printf("# no data directory: skipped\n");
+    const char *root = test_data_dir_or_skip();
+    if (root == NULL)
         return -1;
-    }
     char path[1024];
     snprintf(path, sizeof path, "%s/%s/%s", root, dir, train);
     struct ingest_options o = {0};
