@@ -2,7 +2,7 @@
 #
 #   make            release build of every program into bin/
 #   make SAN=1      AddressSanitizer + UBSan build into build/san/bin/
-#   make test       sanitizer build, then every unit, fuzz-regression and integration test
+#   make test       sanitizer build, then every unit, fuzz-regression, static and integration test
 #   make test-valgrind  the integration tests with the services under valgrind
 #   make up / down  start / stop the local stack (PostgreSQL + Redis under var/, all services)
 #   make fuzz       libFuzzer targets (clang) into build/fuzz/
