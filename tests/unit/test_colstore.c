@@ -58,8 +58,7 @@ static void store_free(struct store *s)
 static void shuffle(struct store *s, uint64_t seed)
 {
     for (size_t i = s->n; i > 1; i--) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        size_t j = (size_t)(seed >> 33) % i;
+        size_t j = (size_t)(lcg_next(&seed) >> 33) % i;
         struct stored tmp = s->v[i - 1];
         s->v[i - 1] = s->v[j];
         s->v[j] = tmp;

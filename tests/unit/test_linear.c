@@ -57,6 +57,7 @@
 #include "algo/linear.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "testdata.h"
 
 #define N 300
 
@@ -71,8 +72,7 @@ struct data {
 static uint64_t lcg_state;
 static double lcg_u(void)
 {
-    lcg_state = lcg_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (double)(lcg_state >> 11) * 0x1p-53;
+    return (double)(lcg_next(&lcg_state) >> 11) * 0x1p-53;
 }
 
 static void make_data(struct data *d)

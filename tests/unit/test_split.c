@@ -18,6 +18,7 @@
 
 #include "core/err.h"
 #include "ml/split.h"
+#include "testdata.h"
 
 /* Every fold: ascending, disjoint train/test, in range; *cover counts test appearances. */
 static void check_fold_shape(const struct split_fold *f, size_t n, unsigned *cover)
@@ -175,8 +176,7 @@ static void test_stratified_holdout_large_proportions_and_seed(void)
     uint64_t x = 1;
     size_t cls[3] = {0};
     for (size_t i = 0; i < n; i++) {
-        x = x * 6364136223846793005ull + 1442695040888963407ull;
-        unsigned v = (unsigned)(x >> 33) % 100;
+        unsigned v = (unsigned)(lcg_next(&x) >> 33) % 100;
         y[i] = v < 70 ? 0 : v < 95 ? 1 : 2;
         cls[(size_t)y[i]]++;
     }

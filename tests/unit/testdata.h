@@ -66,6 +66,14 @@ static inline const char *test_data_file(const char *rel)
 
 /* --- random data --------------------------------------------------------------------------- */
 
+/* Steps a 64-bit LCG (Knuth's MMIX constants) and returns its new state: cheap data that a
+ * few lines of Python reproduce (tests/unit/test_linear.c quotes them). */
+static inline uint64_t lcg_next(uint64_t *state)
+{
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    return *state;
+}
+
 /* Defines the file's seeded generator: rng_state (save and restore it to draw the same data
  * again) and urand(), uniform in [0, 1). */
 #define TEST_RNG(seed)                                                                         \
