@@ -155,8 +155,9 @@ build/fuzz/obj/%.o: %.c | $(PROTO_H)
 build/fuzz/obj/gen/%.o: $(GEN)/%.c | $(PROTO_H)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+# (-MMD: the headers a target includes become prerequisites, rebuilt for; not inputs)
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_ALL)
+	clang $(FUZZ_CFLAGS) -MMD -MP -fsanitize=fuzzer -o $@ $(filter-out %.h,$^) $(LDLIBS_ALL)
 # the objects are named here so that make keeps them (not intermediates) and rebuilds them
 # when a header changes
 fuzz: $(FUZZ_LIB_OBJ) $(FUZZ_BINS)
