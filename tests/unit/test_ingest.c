@@ -45,6 +45,15 @@ static size_t count_issues(const struct ingest_result *r, const char *code)
     return n;
 }
 
+/* Column name of r is categorical with `distinct` distinct values. */
+static void check_categorical(const struct ingest_result *r, const char *name, size_t distinct)
+{
+    const struct column *c = col(r, name);
+    if (c->type != COL_CATEGORICAL || c->distinct != distinct)
+        UNIT_FAIL("column %s: type %d with %zu distinct values, expected categorical with %zu",
+                  name, (int)c->type, c->distinct, distinct);
+}
+
 static void test_adult(void)
 {
     struct ingest_result r;
@@ -91,12 +100,9 @@ static void test_diamonds(void)
     if (load(test_data_file("ggplot2_diamonds/diamonds.csv"), "price", &r) != 0)
         return;
     CHECK_INT(r.table.nrows, 53940);
-    CHECK_INT(col(&r, "cut")->type, COL_CATEGORICAL);
-    CHECK_INT(col(&r, "cut")->distinct, 5);
-    CHECK_INT(col(&r, "color")->type, COL_CATEGORICAL);
-    CHECK_INT(col(&r, "color")->distinct, 7);
-    CHECK_INT(col(&r, "clarity")->type, COL_CATEGORICAL);
-    CHECK_INT(col(&r, "clarity")->distinct, 8);
+    check_categorical(&r, "cut", 5);
+    check_categorical(&r, "color", 7);
+    check_categorical(&r, "clarity", 8);
     const struct column *price = col(&r, "price");
     CHECK_INT(price->type, COL_NUMERIC);
     CHECK_INT(price->is_integer, 1);
@@ -133,8 +139,7 @@ static void test_penguins_iris(void)
     if (load(test_data_file("palmerpenguins_penguins/penguins.csv"), NULL, &r) != 0)
         return;
     CHECK_INT(r.table.nrows, 344);
-    CHECK_INT(col(&r, "species")->type, COL_CATEGORICAL);
-    CHECK_INT(col(&r, "species")->distinct, 3);
+    check_categorical(&r, "species", 3);
     CHECK_INT(col(&r, "island")->type, COL_CATEGORICAL);
     CHECK_INT(col(&r, "sex")->type, COL_CATEGORICAL);
     CHECK_INT(col(&r, "sex")->missing, 11);
@@ -150,8 +155,7 @@ static void test_penguins_iris(void)
     if (load(test_data_file("sklearn_iris/iris.csv"), "species", &r) != 0)
         return;
     CHECK_INT(r.table.nrows, 150);
-    CHECK_INT(col(&r, "species")->type, COL_CATEGORICAL);
-    CHECK_INT(col(&r, "species")->distinct, 3);
+    check_categorical(&r, "species", 3);
     CHECK_INT(col(&r, "petal_width_cm")->type, COL_NUMERIC);
     json_t *j;
     CHECK_INT(ingest_summary_json(&r, &j), 0);
