@@ -40,15 +40,22 @@ static double predict1(const struct gbdt *g, const double *row, size_t ncols,
     return out[1];
 }
 
-/* One binary stump: a single round of depth 1, learning rate 1, one thread. */
-static struct gbdt_params stump_params(void)
+/* Binary classification on one thread: rounds rounds at learning_rate (0: the default). */
+static struct gbdt_params binary_params(int rounds, double learning_rate)
 {
     struct gbdt_params p = {0};
     p.objective = GBDT_BINARY;
-    p.rounds = 1;
-    p.max_depth = 1;
-    p.learning_rate = 1;
+    p.rounds = rounds;
+    p.learning_rate = learning_rate;
     p.threads = 1;
+    return p;
+}
+
+/* One binary stump: a single round of depth 1, learning rate 1, one thread. */
+static struct gbdt_params stump_params(void)
+{
+    struct gbdt_params p = binary_params(1, 1);
+    p.max_depth = 1;
     return p;
 }
 
@@ -239,12 +246,8 @@ static void test_early_stopping_keeps_best_round(void)
         y[r] = urand() < (AT(&x, r, 0) > 0.5 ? 0.7 : 0.3);
         vy[r] = urand() < (AT(&vx, r, 0) > 0.5 ? 0.7 : 0.3);
     }
-    struct gbdt_params p = {0};
-    p.objective = GBDT_BINARY;
-    p.rounds = 300;
-    p.learning_rate = 0.3;
+    struct gbdt_params p = binary_params(300, 0.3);
     p.early_stopping = 5;
-    p.threads = 1;
     struct loss_log lg = {0};
     struct gbdt *g = NULL;
     char err[128];
@@ -293,10 +296,7 @@ static void test_weights_change_the_model(void)
         y[r] = urand() < (AT(&x, r, 0) > 25 ? 0.8 : 0.2);
         w[r] = AT(&x, r, 1) == 3 ? 10.0 : 1.0;
     }
-    struct gbdt_params p = {0};
-    p.objective = GBDT_BINARY;
-    p.rounds = 10;
-    p.threads = 1;
+    struct gbdt_params p = binary_params(10, 0);
     struct gbdt *a = train_ok(&x, y, NULL, &p), *b = train_ok(&x, y, w, &p);
     double *pa = malloc(2 * n * sizeof *pa), *pb = malloc(2 * n * sizeof *pb);
     if (a && b) {
