@@ -2,7 +2,7 @@
 #
 #   make            release build of every program into bin/
 #   make SAN=1      AddressSanitizer + UBSan build into build/san/bin/
-#   make test       sanitizer build, then every unit, fuzz-regression and integration test
+#   make test       sanitizer build, then every unit, fuzz-regression, static and integration test
 #   make test-valgrind  the integration tests with the services under valgrind
 #   make up / down  start / stop the local stack (PostgreSQL + Redis under var/, all services)
 #   make fuzz       libFuzzer targets (clang) into build/fuzz/
@@ -131,7 +131,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(PART_ARCHIVES) $(LIBA)
 
 unit: $(UNIT_BINS)
 
-# The whole suite always runs against the sanitizer build.
+# The whole suite always runs against the sanitizer build. AIOPS_FAIL_ON_SKIP=1 in the
+# environment (CI sets it) makes a skipped test (a missing dataset) fail the run.
 test:
 	scripts/check-layers.sh
 	$(MAKE) SAN=1 all unit
@@ -155,8 +156,9 @@ build/fuzz/obj/%.o: %.c | $(PROTO_H)
 build/fuzz/obj/gen/%.o: $(GEN)/%.c | $(PROTO_H)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+# (-MMD: the headers a target includes become prerequisites, rebuilt for; not inputs)
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_ALL)
+	clang $(FUZZ_CFLAGS) -MMD -MP -fsanitize=fuzzer -o $@ $(filter-out %.h,$^) $(LDLIBS_ALL)
 # the objects are named here so that make keeps them (not intermediates) and rebuilds them
 # when a header changes
 fuzz: $(FUZZ_LIB_OBJ) $(FUZZ_BINS)

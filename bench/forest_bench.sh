@@ -12,34 +12,12 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-ROWS=100000
-RUNS=3
-THREADS=2
-TREES=100
-KEEP=""
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --rows) ROWS=$2; shift 2 ;;
-    --runs) RUNS=$2; shift 2 ;;
-    --threads) THREADS=$2; shift 2 ;;
-    --trees) TREES=$2; shift 2 ;;
-    --keep) KEEP=$2; shift 2 ;;
-    *) echo "usage: $0 [--rows N] [--runs K] [--threads T] [--trees N] [--keep DIR]" >&2; exit 2 ;;
-    esac
-done
-
-PY=/usr/bin/python3
-DATA=${AIOPS_DATA_DIR:-../shared/data}
-[ -d "$DATA" ] || DATA=/work/shared/data
-if [ -n "$KEEP" ]; then
-    DIR=$KEEP
-    mkdir -p "$DIR"
-else
-    DIR=$(mktemp -d /tmp/aiops-forest-bench.XXXXXX)
-    trap 'rm -rf "$DIR"' EXIT
-fi
-
+. bench/common.sh
 . bench/trees_common.sh
+ROWS=100000 RUNS=3 THREADS=2 TREES=100 KEEP=""
+bench_options "--rows N --runs K --threads T --trees N --keep DIR" "$@"
+DATA=$(bench_data_dir)
+bench_workdir forest-bench
 trees_build_driver
 
 [ -s "$DIR/higgs_train.bin" ] || "$PY" bench/gbdt_data.py higgs "$DIR" "$DATA"

@@ -7,53 +7,20 @@
  *     max_depth=D  num_leaves=L  max_bin=B  lambda=X  min_child_weight=X  subsample=X
  *     colsample=X  threads=T  seed=S  trees=N  min_samples_leaf=N  max_features=X
  *
- * The binary form: int64 nrows, int64 ncols, int64 ncat[ncols] (0: numeric, else the
- * category count of a categorical column coded 0..ncat-1), ncols * nrows float64
- * column-major features (NaN = missing), nrows float64 targets.
- * Prints one JSON object: train_s, predict_s, predict_rows_per_s and the metric (auc,
- * accuracy or rmse) on TEST. */
+ * The binary form: see bench_data.h. Prints one JSON object: train_s, predict_s,
+ * predict_rows_per_s and the metric (auc, accuracy or rmse) on TEST. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "bench_data.h"
 
 #include "algo/forest.h"
 #include "algo/gbdt.h"
 #include "core/pool.h"
 #include "core/time.h"
 #include "math/stats.h"
-
-static int load(const char *path, struct fmatrix *m, double **y)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return -1;
-    int64_t hdr[2];
-    if (fread(hdr, 8, 2, f) != 2 || hdr[0] <= 0 || hdr[1] <= 0) {
-        fclose(f);
-        return -1;
-    }
-    size_t n = (size_t)hdr[0], nc = (size_t)hdr[1];
-    int64_t *ncat = malloc(nc * 8);
-    m->nrows = n;
-    m->ncols = nc;
-    m->x = malloc(n * nc * sizeof *m->x);
-    m->is_cat = calloc(nc, 1);
-    m->ncat = calloc(nc, sizeof *m->ncat);
-    *y = malloc(n * sizeof **y);
-    if (ncat == NULL || m->x == NULL || *y == NULL || fread(ncat, 8, nc, f) != nc ||
-        fread(m->x, 8, n * nc, f) != n * nc || fread(*y, 8, n, f) != n) {
-        fclose(f);
-        return -1;
-    }
-    for (size_t j = 0; j < nc; j++) {
-        m->is_cat[j] = ncat[j] > 0;
-        m->ncat[j] = (uint32_t)ncat[j];
-    }
-    free(ncat);
-    fclose(f);
-    return 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -63,7 +30,7 @@ int main(int argc, char **argv)
     }
     struct fmatrix tr, te;
     double *ytr, *yte;
-    if (load(argv[1], &tr, &ytr) != 0 || load(argv[2], &te, &yte) != 0) {
+    if (bench_load(argv[1], &tr, &ytr) != 0 || bench_load(argv[2], &te, &yte) != 0) {
         fprintf(stderr, "cannot read %s or %s\n", argv[1], argv[2]);
         return 1;
     }
@@ -72,6 +39,27 @@ int main(int argc, char **argv)
     struct forest_params fp;
     memset(&fp, 0, sizeof fp);
     int rf = 0;
+    /* the numeric settings, each written into the gbdt and/or the forest parameters */
+    const struct {
+        const char *key;
+        int *i[2];
+        double *d;
+    } settings[] = {
+        {"num_class", {&gp.num_class, &fp.num_class}, NULL},
+        {"rounds", {&gp.rounds, NULL}, NULL},
+        {"eta", {NULL, NULL}, &gp.learning_rate},
+        {"max_depth", {&gp.max_depth, &fp.max_depth}, NULL},
+        {"num_leaves", {&gp.num_leaves, NULL}, NULL},
+        {"max_bin", {&gp.max_bin, NULL}, NULL},
+        {"lambda", {NULL, NULL}, &gp.lambda},
+        {"min_child_weight", {NULL, NULL}, &gp.min_child_weight},
+        {"subsample", {NULL, NULL}, &gp.subsample},
+        {"colsample", {NULL, NULL}, &gp.colsample},
+        {"threads", {&gp.threads, &fp.threads}, NULL},
+        {"trees", {&fp.trees, NULL}, NULL},
+        {"min_samples_leaf", {&fp.min_samples_leaf, NULL}, NULL},
+        {"max_features", {NULL, NULL}, &fp.max_features},
+    };
     for (int i = 3; i < argc; i++) {
         char *eq = strchr(argv[i], '=');
         if (eq == NULL)
@@ -84,36 +72,17 @@ int main(int argc, char **argv)
             gp.objective = !strcmp(v, "binary")       ? GBDT_BINARY
                            : !strcmp(v, "multiclass") ? GBDT_MULTICLASS
                                                       : GBDT_REGRESSION;
-        else if (!strcmp(k, "num_class"))
-            gp.num_class = fp.num_class = atoi(v);
-        else if (!strcmp(k, "rounds"))
-            gp.rounds = atoi(v);
-        else if (!strcmp(k, "eta"))
-            gp.learning_rate = atof(v);
-        else if (!strcmp(k, "max_depth"))
-            gp.max_depth = fp.max_depth = atoi(v);
-        else if (!strcmp(k, "num_leaves"))
-            gp.num_leaves = atoi(v);
-        else if (!strcmp(k, "max_bin"))
-            gp.max_bin = atoi(v);
-        else if (!strcmp(k, "lambda"))
-            gp.lambda = atof(v);
-        else if (!strcmp(k, "min_child_weight"))
-            gp.min_child_weight = atof(v);
-        else if (!strcmp(k, "subsample"))
-            gp.subsample = atof(v);
-        else if (!strcmp(k, "colsample"))
-            gp.colsample = atof(v);
-        else if (!strcmp(k, "threads"))
-            gp.threads = fp.threads = atoi(v);
         else if (!strcmp(k, "seed"))
             gp.seed = fp.seed = (unsigned)atoi(v);
-        else if (!strcmp(k, "trees"))
-            fp.trees = atoi(v);
-        else if (!strcmp(k, "min_samples_leaf"))
-            fp.min_samples_leaf = atoi(v);
-        else if (!strcmp(k, "max_features"))
-            fp.max_features = atof(v);
+        for (size_t s = 0; s < sizeof settings / sizeof settings[0]; s++) {
+            if (strcmp(k, settings[s].key) != 0)
+                continue;
+            for (int t = 0; t < 2; t++)
+                if (settings[s].i[t] != NULL)
+                    *settings[s].i[t] = atoi(v);
+            if (settings[s].d != NULL)
+                *settings[s].d = atof(v);
+        }
     }
     int K = gp.objective == GBDT_MULTICLASS ? gp.num_class : gp.objective == GBDT_BINARY ? 2 : 1;
     fp.classification = gp.objective != GBDT_REGRESSION;

@@ -18,36 +18,12 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-ROWS=1000000
-RUNS=3
-THREADS=2
-ROUNDS=100
-KEEP=""
-ONLY=""
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --rows) ROWS=$2; shift 2 ;;
-    --runs) RUNS=$2; shift 2 ;;
-    --threads) THREADS=$2; shift 2 ;;
-    --rounds) ROUNDS=$2; shift 2 ;;
-    --keep) KEEP=$2; shift 2 ;;
-    --only) ONLY=$2; shift 2 ;;
-    *) echo "usage: $0 [--rows N] [--runs K] [--threads T] [--rounds R] [--keep DIR] [--only higgs|synth]" >&2; exit 2 ;;
-    esac
-done
-
-PY=/usr/bin/python3
-DATA=${AIOPS_DATA_DIR:-../shared/data}
-[ -d "$DATA" ] || DATA=/work/shared/data
-if [ -n "$KEEP" ]; then
-    DIR=$KEEP
-    mkdir -p "$DIR"
-else
-    DIR=$(mktemp -d /tmp/aiops-gbdt-bench.XXXXXX)
-    trap 'rm -rf "$DIR"' EXIT
-fi
-
+. bench/common.sh
 . bench/trees_common.sh
+ROWS=1000000 RUNS=3 THREADS=2 ROUNDS=100 KEEP="" ONLY=""
+bench_options "--rows N --runs K --threads T --rounds R --keep DIR --only higgs|synth" "$@"
+DATA=$(bench_data_dir)
+bench_workdir gbdt-bench
 trees_build_driver
 
 if [ "$ONLY" != "synth" ] && [ ! -s "$DIR/higgs_train.bin" ]; then

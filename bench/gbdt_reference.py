@@ -68,49 +68,71 @@ def rf(cls, Xtr, ytr, Xte, trees):
     return m.predict_proba(Xte) if cls is RandomForestClassifier else m.predict(Xte)
 
 
-def main():
-    data = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/data"
-    # HIGGS
+def higgs(data):
     tr = pd.read_csv(f"{data}/lightgbm_higgs_binary/higgs_train.csv")
     te = pd.read_csv(f"{data}/lightgbm_higgs_binary/higgs_test.csv")
-    Xtr, ytr, Xte, yte = prep(tr, te, "label")
-    p = xgb_fit(Xtr, ytr, Xte, {"objective": "binary:logistic"})
-    print(f"higgs xgboost auc {roc_auc_score(yte, p):.6f}")
-    p = rf(RandomForestClassifier, Xtr.values, ytr, Xte.values, 100)
-    print(f"higgs sklearn-rf(100) auc {roc_auc_score(yte, p[:, 1]):.6f} "
-          f"accuracy {accuracy_score(yte, p.argmax(1)):.6f}")
-    # Adult
+    return prep(tr, te, "label")
+
+
+def adult(data):
     tr = pd.read_csv(f"{data}/uci_adult/adult_train.csv")
     te = pd.read_csv(f"{data}/uci_adult/adult_test.csv")
     tr["income"] = (tr["income"] == ">50K").astype(int)
     te["income"] = (te["income"] == ">50K").astype(int)
-    Xtr, ytr, Xte, yte = prep(tr, te, "income")
-    p = xgb_fit(Xtr, ytr, Xte, {"objective": "binary:logistic"})
-    print(f"adult xgboost auc {roc_auc_score(yte, p):.6f} "
-          f"accuracy {accuracy_score(yte, p > 0.5):.6f}")
-    p = rf(RandomForestClassifier, codes(Xtr), ytr, codes(Xte), 50)
-    print(f"adult sklearn-rf(50) auc {roc_auc_score(yte, p[:, 1]):.6f} "
-          f"accuracy {accuracy_score(yte, p.argmax(1)):.6f}")
-    # Letter
+    return prep(tr, te, "income")
+
+
+def letter(data):
     df = pd.read_csv(f"{data}/mlbench_letter_recognition/LetterRecognition.csv")
     trm, tem = hash_split(len(df))
     df["lettr"] = pd.Categorical(df["lettr"]).codes
-    Xtr, ytr, Xte, yte = prep(df[trm].copy(), df[tem].copy(), "lettr")
-    p = xgb_fit(Xtr, ytr, Xte, {"objective": "multi:softprob", "num_class": 26})
-    print(f"letter xgboost accuracy {accuracy_score(yte, p.argmax(1)):.6f} "
-          f"(train {len(ytr)} test {len(yte)})")
-    p = rf(RandomForestClassifier, Xtr.values, ytr, Xte.values, 50)
-    print(f"letter sklearn-rf(50) accuracy {accuracy_score(yte, p.argmax(1)):.6f}")
-    # Diamonds
+    return prep(df[trm].copy(), df[tem].copy(), "lettr")
+
+
+def diamonds(data):
     df = pd.read_csv(f"{data}/ggplot2_diamonds/diamonds.csv")
     trm, tem = hash_split(len(df))
-    Xtr, ytr, Xte, yte = prep(df[trm].copy(), df[tem].copy(), "price")
-    p = xgb_fit(Xtr, ytr, Xte, {"objective": "reg:squarederror"})
-    print(f"diamonds xgboost rmse {np.sqrt(np.mean((p - yte) ** 2)):.4f} "
-          f"(train {len(ytr)} test {len(yte)})")
-    p = rf(RandomForestRegressor, codes(Xtr), ytr, codes(Xte), 50)
-    print(f"diamonds sklearn-rf(50) r2 {r2_score(yte, p):.6f} "
-          f"rmse {np.sqrt(np.mean((p - yte) ** 2)):.4f}")
+    return prep(df[trm].copy(), df[tem].copy(), "price")
+
+
+# What each line reports, from the true values y and the predictions p (class probabilities,
+# one column per class, or values); "sizes" is the train/test row counts.
+METRICS = {
+    "auc": lambda y, p: "auc %.6f" % roc_auc_score(y, p[:, 1]),
+    "accuracy": lambda y, p: "accuracy %.6f" % accuracy_score(y, p.argmax(1)),
+    "rmse": lambda y, p: "rmse %.4f" % np.sqrt(np.mean((p - y) ** 2)),
+    "r2": lambda y, p: "r2 %.6f" % r2_score(y, p),
+}
+
+# name, loader, XGBoost's objective, its metrics, scikit-learn's forest, its trees, its metrics
+DATASETS = [
+    ("higgs", higgs, {"objective": "binary:logistic"}, ["auc"],
+     RandomForestClassifier, 100, ["auc", "accuracy"]),
+    ("adult", adult, {"objective": "binary:logistic"}, ["auc", "accuracy"],
+     RandomForestClassifier, 50, ["auc", "accuracy"]),
+    ("letter", letter, {"objective": "multi:softprob", "num_class": 26}, ["accuracy", "sizes"],
+     RandomForestClassifier, 50, ["accuracy"]),
+    ("diamonds", diamonds, {"objective": "reg:squarederror"}, ["rmse", "sizes"],
+     RandomForestRegressor, 50, ["r2", "rmse"]),
+]
+
+
+def report(name, model, metrics, y, p, ntrain):
+    words = ["(train %d test %d)" % (ntrain, len(y)) if m == "sizes" else METRICS[m](y, p)
+             for m in metrics]
+    print(f"{name} {model} " + " ".join(words))
+
+
+def main():
+    data = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/data"
+    for name, load, xgb_params, xgb_metrics, forest, trees, rf_metrics in DATASETS:
+        Xtr, ytr, Xte, yte = load(data)
+        p = xgb_fit(Xtr, ytr, Xte, xgb_params)
+        if xgb_params["objective"] == "binary:logistic":
+            p = np.column_stack([1 - p, p])
+        report(name, "xgboost", xgb_metrics, yte, p, len(ytr))
+        p = rf(forest, codes(Xtr), ytr, codes(Xte), trees)
+        report(name, "sklearn-rf(%d)" % trees, rf_metrics, yte, p, len(ytr))
 
 
 if __name__ == "__main__":

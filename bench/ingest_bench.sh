@@ -14,29 +14,11 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-ROWS_NUMERIC=1000000
-ROWS_MIXED=500000
-RUNS=3
-KEEP=""
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --rows-numeric) ROWS_NUMERIC=$2; shift 2 ;;
-    --rows-mixed) ROWS_MIXED=$2; shift 2 ;;
-    --runs) RUNS=$2; shift 2 ;;
-    --keep) KEEP=$2; shift 2 ;;
-    *) echo "usage: $0 [--rows-numeric N] [--rows-mixed N] [--runs K] [--keep DIR]" >&2; exit 2 ;;
-    esac
-done
-
-PY=/usr/bin/python3
+. bench/common.sh
+ROWS_NUMERIC=1000000 ROWS_MIXED=500000 RUNS=3 KEEP=""
+bench_options "--rows-numeric N --rows-mixed N --runs K --keep DIR" "$@"
 [ -x bin/aiops ] || make -s bin/aiops
-if [ -n "$KEEP" ]; then
-    DIR=$KEEP
-    mkdir -p "$DIR"
-else
-    DIR=$(mktemp -d /tmp/aiops-bench.XXXXXX)
-    trap 'rm -rf "$DIR"' EXIT
-fi
+bench_workdir bench
 if [ ! -s "$DIR/numeric.csv" ] || [ ! -s "$DIR/mixed.csv" ]; then
     echo "generating inputs into $DIR ..." >&2
     "$PY" bench/gen_csv.py "$DIR" --rows-numeric "$ROWS_NUMERIC" --rows-mixed "$ROWS_MIXED"

@@ -4,50 +4,20 @@
  *
  *   linear_bench TRAIN.bin TEST.bin [l2=X] [max_iter=N] [tol=X] [progress=0|1]
  *
- * The binary form: int64 nrows, int64 ncols, int64 ncat[ncols] (0: numeric, else the
- * category count of a categorical column coded 0..ncat-1), ncols * nrows float64
- * column-major features (NaN = missing), nrows float64 targets (class index).
- * Prints one JSON object: train_s (wall; standardisation included), train_cpu_s (CPU time
- * of all threads), iterations, converged,
- * predict_s, and auc / accuracy / logloss on TEST. */
+ * The binary form: see bench_data.h (the targets are class indices). Prints one JSON object:
+ * train_s (wall; standardisation included), train_cpu_s (CPU time of all threads),
+ * iterations, converged, predict_s, and auc / accuracy / logloss on TEST. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "bench_data.h"
+
 #include "algo/linear.h"
 #include "core/err.h"
 #include "core/time.h"
 #include "ml/eval.h"
-
-static int load(const char *path, struct fmatrix *m, double **y)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return -1;
-    int64_t hdr[2];
-    if (fread(hdr, 8, 2, f) != 2 || hdr[0] <= 0 || hdr[1] <= 0 || hdr[1] > 100000) {
-        fclose(f);
-        return -1;
-    }
-    size_t n = (size_t)hdr[0], nc = (size_t)hdr[1];
-    int64_t *ncat = malloc(nc * 8);
-    m->nrows = n;
-    m->ncols = nc;
-    m->x = malloc(n * nc * sizeof *m->x);
-    m->is_cat = calloc(nc, 1);
-    m->ncat = calloc(nc, sizeof *m->ncat);
-    *y = malloc(n * sizeof **y);
-    int ok = ncat && m->x && m->is_cat && m->ncat && *y && fread(ncat, 8, nc, f) == nc &&
-             fread(m->x, 8, n * nc, f) == n * nc && fread(*y, 8, n, f) == n;
-    for (size_t j = 0; ok && j < nc; j++) {
-        m->is_cat[j] = ncat[j] > 0;
-        m->ncat[j] = (uint32_t)ncat[j];
-    }
-    free(ncat);
-    fclose(f);
-    return ok ? 0 : -1;
-}
 
 static double cpu_now(void)
 {
@@ -91,7 +61,7 @@ int main(int argc, char **argv)
     }
     struct fmatrix tr, te;
     double *ytr, *yte;
-    if (load(argv[1], &tr, &ytr) != 0 || load(argv[2], &te, &yte) != 0) {
+    if (bench_load(argv[1], &tr, &ytr) != 0 || bench_load(argv[2], &te, &yte) != 0) {
         fprintf(stderr, "cannot read the inputs\n");
         return 1;
     }
@@ -120,12 +90,8 @@ int main(int argc, char **argv)
            eval_logloss(yte, prob, te.nrows, 2));
     linear_free(m);
     free(prob);
-    free(tr.x);
-    free(tr.is_cat);
-    free(tr.ncat);
-    free(te.x);
-    free(te.is_cat);
-    free(te.ncat);
+    fmatrix_free(&tr);
+    fmatrix_free(&te);
     free(ytr);
     free(yte);
     return rc == 0 ? 0 : 1;

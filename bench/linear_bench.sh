@@ -13,39 +13,12 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-ROWS=1000000
-RUNS=3
-C=1.0
-MAX_ITER=100
-TOL=1e-4
-KEEP=""
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --rows) ROWS=$2; shift 2 ;;
-    --runs) RUNS=$2; shift 2 ;;
-    --c) C=$2; shift 2 ;;
-    --max-iter) MAX_ITER=$2; shift 2 ;;
-    --keep) KEEP=$2; shift 2 ;;
-    *) echo "usage: $0 [--rows N] [--runs K] [--c C] [--max-iter N] [--keep DIR]" >&2; exit 2 ;;
-    esac
-done
-
-PY=/usr/bin/python3
-DATA_DIR=${AIOPS_DATA_DIR:-}
-for d in "$DATA_DIR" ../shared/data /work/shared/data; do
-    if [ -n "$d" ] && [ -d "$d/lightgbm_higgs_binary" ]; then DATA_DIR=$d; break; fi
-done
-if [ -n "$KEEP" ]; then
-    DIR=$KEEP
-    mkdir -p "$DIR"
-else
-    DIR=$(mktemp -d /tmp/aiops-linear-bench.XXXXXX)
-    trap 'rm -rf "$DIR"' EXIT
-fi
-
-make -s build/rel/libaiops.a
-gcc -std=c11 -O2 -g -pthread -D_GNU_SOURCE -Ilib -o "$DIR/linear_bench" bench/linear_bench.c \
-    build/rel/libaiops.a -Wl,--as-needed -ljansson -lopenblas -lcrypto -lpthread -lm
+. bench/common.sh
+ROWS=1000000 RUNS=3 C=1.0 MAX_ITER=100 TOL=1e-4 KEEP=""
+bench_options "--rows N --runs K --c C --max-iter N --keep DIR" "$@"
+DATA_DIR=$(bench_data_dir)
+bench_workdir linear-bench
+bench_build_driver bench/linear_bench.c "$DIR/linear_bench"
 
 if [ ! -s "$DIR/lsynth_train.bin" ]; then
     echo "generating the synthetic set ($ROWS rows) into $DIR ..." >&2

@@ -13,7 +13,8 @@ secs=${1:-10}
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)"; exit 1; }
 /usr/bin/python3 -c 'import fastapi, uvicorn, xgboost' 2>/dev/null ||
   { echo "needs python3-fastapi python3-uvicorn python3-xgboost"; exit 1; }
-data=${AIOPS_DATA_DIR:-../shared/data}/lightgbm_higgs_binary
+. bench/common.sh
+data=$(bench_data_dir)/lightgbm_higgs_binary
 make -s all
 tmp=$(mktemp -d /tmp/aiops-bench.XXXXXX)
 . bench/stack.sh

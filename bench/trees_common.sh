@@ -1,11 +1,9 @@
-# trees_common.sh -- what bench/gbdt_bench.sh and bench/forest_bench.sh share; sourced after
-# they set DIR, PY, RUNS and PARAMS.
+# trees_common.sh -- what bench/gbdt_bench.sh and bench/forest_bench.sh share beyond
+# bench/common.sh; sourced after it. The functions use DIR, PY, RUNS and PARAMS.
 
 # Builds the C driver (bench/gbdt_bench.c) against the release library into $DIR.
 trees_build_driver() {
-    make -s build/rel/libaiops.a
-    gcc -std=c11 -O2 -D_GNU_SOURCE -Ilib -o "$DIR/gbdt_bench" bench/gbdt_bench.c \
-        build/rel/libaiops.a -Wl,--as-needed -lopenblas -ljansson -lcrypto -lpthread -lm
+    bench_build_driver bench/gbdt_bench.c "$DIR/gbdt_bench"
 }
 
 # The machine is shared: before each run wait (up to 2 minutes) until the CPUs were at

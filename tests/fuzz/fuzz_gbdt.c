@@ -16,6 +16,7 @@
 #include "core/bytes.h"
 #include "core/err.h"
 #include "data/colstore.h"
+#include "fuzz.h"
 
 #define ROWS 8
 
@@ -35,26 +36,13 @@ static int make_rows(struct fmatrix *m, size_t nfeat, const uint8_t *data, size_
                                      0.5, 1.0, 2.0, 3.0, 31.0, 32.0, 4294967296.0, -1.0};
     if (nfeat > 4096)
         return -1;
-    m->nrows = ROWS;
-    m->ncols = nfeat;
-    m->x = malloc(nfeat * ROWS * sizeof *m->x);
-    m->is_cat = calloc(nfeat, 1);
-    m->ncat = calloc(nfeat, sizeof *m->ncat);
-    if (m->x == NULL || m->is_cat == NULL || m->ncat == NULL)
-        abort();
+    fuzz_matrix(m, ROWS, nfeat);
     for (size_t i = 0; i < nfeat * ROWS; i++) {
         uint8_t b = size ? data[i % size] : 0;
         m->x[i] = b < 0x80 ? special[b % (sizeof special / sizeof special[0])]
                            : (double)(b - 0x80) / 7.0 - 3.0;
     }
     return 0;
-}
-
-static void free_rows(struct fmatrix *m)
-{
-    free(m->x);
-    free(m->is_cat);
-    free(m->ncat);
 }
 
 static void check_gbdt(const uint8_t *p, size_t n, const uint8_t *data, size_t size)
@@ -76,7 +64,7 @@ static void check_gbdt(const uint8_t *p, size_t n, const uint8_t *data, size_t s
         if (imp == NULL || gbdt_importance(g, 1, imp) != 0)
             abort();
         free(imp);
-        free_rows(&m);
+        fmatrix_free(&m);
     }
     struct buf b1 = BUF_INIT, b2 = BUF_INIT;
     struct gbdt *h = NULL;
@@ -108,7 +96,7 @@ static void check_forest(const uint8_t *p, size_t n, const uint8_t *data, size_t
         if (imp == NULL || forest_importance(f, imp) != 0)
             abort();
         free(imp);
-        free_rows(&m);
+        fmatrix_free(&m);
     }
     struct buf b1 = BUF_INIT, b2 = BUF_INIT;
     struct forest *h = NULL;

@@ -11,6 +11,7 @@
 #include "algo/linear.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,13 +38,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t nrows = 3, K = linear_outputs(m);
     if (ncols <= 4096) {
         struct fmatrix x;
-        x.nrows = nrows;
-        x.ncols = ncols;
-        x.x = malloc((ncols ? ncols : 1) * nrows * sizeof *x.x);
-        x.is_cat = calloc(ncols ? ncols : 1, 1);
-        x.ncat = calloc(ncols ? ncols : 1, sizeof *x.ncat);
+        fuzz_matrix(&x, nrows, ncols);
         double *out = malloc(nrows * K * sizeof *out);
-        if (x.x == NULL || x.is_cat == NULL || x.ncat == NULL || out == NULL)
+        if (out == NULL)
             abort();
         for (uint32_t j = 0; j < ncols; j++) {
             x.is_cat[j] = col[21 * j];
@@ -55,21 +52,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (linear_predict(m, &x, out) != 0)
             abort();
-        if (linear_get_kind(m) != LINEAR_REGRESSION) {
-            for (size_t i = 0; i < nrows; i++) {
-                double s = 0;
-                for (size_t k = 0; k < K; k++) {
-                    if (!(out[i * K + k] >= 0 && out[i * K + k] <= 1))
-                        abort();
-                    s += out[i * K + k];
-                }
-                if (!(fabs(s - 1) < 1e-9))
-                    abort();
-            }
-        }
-        free(x.x);
-        free(x.is_cat);
-        free(x.ncat);
+        if (linear_get_kind(m) != LINEAR_REGRESSION)
+            fuzz_check_distributions(out, nrows, K, 1e-9);
+        fmatrix_free(&x);
         free(out);
     }
     if (size < 65536) {

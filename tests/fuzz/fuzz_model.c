@@ -15,6 +15,7 @@
 #include "core/bytes.h"
 #include "core/err.h"
 #include "data/colstore.h"
+#include "fuzz.h"
 #include "ml/model.h"
 
 static void reseal(uint8_t *p, size_t len)
@@ -31,15 +32,10 @@ static void check_predict(const struct model *m)
     enum { ROWS = 4 };
     size_t nf = m->features.n;
     struct fmatrix x;
-    memset(&x, 0, sizeof x);
-    x.nrows = ROWS;
-    x.ncols = nf;
-    x.x = calloc(nf * ROWS + 1, sizeof *x.x);
-    x.is_cat = calloc(nf + 1, 1);
-    x.ncat = calloc(nf + 1, sizeof *x.ncat);
+    fuzz_matrix(&x, ROWS, nf);
     size_t k = model_outputs(m);
     double *out = calloc(ROWS * k + 1, sizeof *out);
-    if (x.x == NULL || x.is_cat == NULL || x.ncat == NULL || out == NULL)
+    if (out == NULL)
         abort();
     for (size_t j = 0; j < nf; j++) {
         int cat = m->features.f[j].kind == FEAT_CATEGORICAL;
@@ -51,18 +47,8 @@ static void check_predict(const struct model *m)
         col[2] = cat ? NAN : 1e300;       /* unseen category reads as missing */
         col[3] = cat ? (double)(x.ncat[j] ? x.ncat[j] - 1 : 0) : 0.5;
     }
-    if (model_predict(m, &x, out) == 0 && m->target.task != TASK_REGRESSION) {
-        for (size_t r = 0; r < ROWS; r++) {
-            double s = 0;
-            for (size_t c = 0; c < k; c++) {
-                if (!(out[r * k + c] >= 0 && out[r * k + c] <= 1))
-                    abort();
-                s += out[r * k + c];
-            }
-            if (fabs(s - 1) > 1e-6)
-                abort();
-        }
-    }
+    if (model_predict(m, &x, out) == 0 && m->target.task != TASK_REGRESSION)
+        fuzz_check_distributions(out, ROWS, k, 1e-6);
     free(out);
     fmatrix_free(&x);
 }

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import unittest
 import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -32,13 +33,28 @@ def configure(build_dir):
 
 
 def data_dir():
-    """The shared public datasets (../shared/data beside the repository)."""
-    for d in (os.environ.get("AIOPS_DATA_DIR"), os.path.join(ROOT, "..", "shared", "data"),
-              "/work/shared/data"):
-        if d and os.path.isdir(d):
+    """The shared public datasets: $AIOPS_DATA_DIR when set (and only it), else ../shared/data
+    beside the repository (or /work/shared/data). Skips the calling test (unittest.SkipTest,
+    which tests/run.py reports) when the directory does not exist."""
+    env = os.environ.get("AIOPS_DATA_DIR")
+    cands = [env] if env else [os.path.join(ROOT, "..", "shared", "data"), "/work/shared/data"]
+    for d in cands:
+        if os.path.isdir(d):
             return os.path.abspath(d)
-    raise RuntimeError("the shared datasets are missing: set AIOPS_DATA_DIR or place them in "
-                       "../shared/data")
+    if env:
+        raise unittest.SkipTest("no shared datasets: AIOPS_DATA_DIR=%s is not a directory" % env)
+    raise unittest.SkipTest("no shared datasets: set AIOPS_DATA_DIR or place them in "
+                            "../shared/data")
+
+
+def data_file(*parts):
+    """The path of a file of the shared datasets (data_file("uci_adult", "adult_train.csv"));
+    skips the calling test when it is missing."""
+    path = os.path.join(data_dir(), *parts)
+    if not os.path.isfile(path):
+        raise unittest.SkipTest("no %s in the shared datasets (%s)" % (
+            "/".join(parts), data_dir()))
+    return path
 
 
 def free_port():

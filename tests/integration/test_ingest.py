@@ -97,7 +97,7 @@ def test_every_shared_dataset_uploads_and_matches_its_file(stack):
 
 
 def test_seed_response_shape_and_ctr(stack):
-    path = os.path.join(harness.data_dir(), "uci_bank_marketing", "bank.csv")
+    path = harness.data_file("uci_bank_marketing", "bank.csv")
     with open(path, "rb") as f:
         data = f.read()
     r = upload(stack, data, filename="bank.csv")
@@ -116,7 +116,7 @@ def test_seed_response_shape_and_ctr(stack):
 
 
 def test_explicit_target_and_unknown_target(stack):
-    path = os.path.join(harness.data_dir(), "sklearn_iris", "iris.csv")
+    path = harness.data_file("sklearn_iris", "iris.csv")
     with open(path, "rb") as f:
         data = f.read()
     r = upload(stack, data, query="target=species")
@@ -212,7 +212,7 @@ def test_warnings_are_reported_with_their_column(stack):
 
 
 def test_list_preview_profile_delete(stack):
-    path = os.path.join(harness.data_dir(), "sklearn_breast_cancer", "breast_cancer.csv")
+    path = harness.data_file("sklearn_breast_cancer", "breast_cancer.csv")
     with open(path, "rb") as f:
         data = f.read()
     fid = upload(stack, data, filename="bc.csv").json()["file_id"]
@@ -239,7 +239,7 @@ def test_list_preview_profile_delete(stack):
 
 def test_cli_upload_matches_the_api(stack):
     import subprocess
-    path = os.path.join(harness.data_dir(), "sklearn_wine", "wine.csv")
+    path = harness.data_file("sklearn_wine", "wine.csv")
     p = subprocess.run([os.path.join(stack.bin, "aiops"), "--url", stack.url(), "--api-key",
                         stack.api_key, "upload", path], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr

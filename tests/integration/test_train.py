@@ -20,7 +20,7 @@ DATA = None
 
 
 def data(*parts):
-    return os.path.join(harness.data_dir(), *parts)
+    return harness.data_file(*parts)
 
 
 def upload_path(stack, path, filename=None):

@@ -24,6 +24,19 @@ def upload_small(stack, tag, columns=3, name_len=8):
     return r.json()["file_id"]
 
 
+def raw_upgrade(stack, key, version):
+    """The start of the gateway's answer to a hand-written upgrade to /ws/performance."""
+    s = socket.create_connection(("127.0.0.1", stack.port), timeout=10)
+    try:
+        s.sendall(("GET /ws/performance HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                   "Sec-WebSocket-Version: %d\r\nX-API-Key: %s\r\n\r\n"
+                   % (key, version, stack.api_key)).encode())
+        return s.recv(4096)
+    finally:
+        s.close()
+
+
 def test_client_receives_an_event_published_by_a_service(stack):
     ws = wsclient.WebSocket(stack.port, "/ws/datasets", headers=key_headers(stack))
     try:
@@ -56,20 +69,10 @@ def test_handshake_is_authenticated_and_checked(stack):
     except wsclient.HandshakeError as e:
         assert e.status == 404, e
     # wrong version
-    s = socket.create_connection(("127.0.0.1", stack.port), timeout=10)
-    s.sendall(("GET /ws/performance HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-               "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-               "Sec-WebSocket-Version: 8\r\nX-API-Key: %s\r\n\r\n" % stack.api_key).encode())
-    out = s.recv(4096)
-    s.close()
+    out = raw_upgrade(stack, "dGhlIHNhbXBsZSBub25jZQ==", 8)
     assert out.startswith(b"HTTP/1.1 426") and b"Sec-WebSocket-Version: 13" in out, out
     # a bad key
-    s = socket.create_connection(("127.0.0.1", stack.port), timeout=10)
-    s.sendall(("GET /ws/performance HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-               "Connection: Upgrade\r\nSec-WebSocket-Key: short\r\n"
-               "Sec-WebSocket-Version: 13\r\nX-API-Key: %s\r\n\r\n" % stack.api_key).encode())
-    out = s.recv(4096)
-    s.close()
+    out = raw_upgrade(stack, "short", 13)
     assert out.startswith(b"HTTP/1.1 400"), out
 
 

@@ -7,32 +7,14 @@
 #include "core/err.h"
 #include "core/pool.h"
 #include "core/rand.h"
-
-static void mat_init(struct fmatrix *m, size_t n, size_t ncols)
-{
-    m->nrows = n;
-    m->ncols = ncols;
-    m->x = calloc(n * ncols, sizeof *m->x);
-    m->is_cat = calloc(ncols, 1);
-    m->ncat = calloc(ncols, sizeof *m->ncat);
-}
-
-static void mat_free(struct fmatrix *m)
-{
-    free(m->x);
-    free(m->is_cat);
-    free(m->ncat);
-}
-
-#define AT(m, r, j) ((m)->x[(size_t)(j) * (m)->nrows + (r)])
+#include "testdata.h"
 
 static void test_few_values_one_bin_each(void)
 {
     /* 3 distinct values: 3 bins with edges halfway between them */
     struct fmatrix x;
-    mat_init(&x, 9, 1);
     double v[] = {2, 1, 4, 4, 1, 2, 2, 4, 1};
-    memcpy(x.x, v, sizeof v);
+    mat_init_values(&x, 9, 1, v);
     struct binner b;
     CHECK_INT(binner_fit(&x, NULL, 9, 255, 0, NULL, &b), 0);
     const struct bin_feature *f = &b.f[0];
@@ -57,9 +39,8 @@ static void test_few_values_one_bin_each(void)
 static void test_missing_gets_the_last_bin(void)
 {
     struct fmatrix x;
-    mat_init(&x, 6, 2);
     double v[] = {1, NAN, 2, 3, NAN, 1, /* column 1: no missing */ 5, 6, 5, 6, 5, 6};
-    memcpy(x.x, v, sizeof v);
+    mat_init_values(&x, 6, 2, v);
     struct binner b;
     CHECK_INT(binner_fit(&x, NULL, 6, 255, 0, NULL, &b), 0);
     CHECK_INT(b.f[0].has_missing, 1);
@@ -126,11 +107,10 @@ static void test_categorical_bins(void)
 {
     /* codes 0..5 with code 4 absent, code 5 rare; a max_bin of 3 keeps the 3 most frequent */
     struct fmatrix x;
-    mat_init(&x, 12, 1);
+    double v[] = {0, 1, 1, 2, 2, 2, 3, 3, 3, 3, 5, NAN};
+    mat_init_values(&x, 12, 1, v);
     x.is_cat[0] = 1;
     x.ncat[0] = 6;
-    double v[] = {0, 1, 1, 2, 2, 2, 3, 3, 3, 3, 5, NAN};
-    memcpy(x.x, v, sizeof v);
     struct binner b;
     CHECK_INT(binner_fit(&x, NULL, 12, 255, 0, NULL, &b), 0);
     const struct bin_feature *f = &b.f[0];

@@ -67,34 +67,87 @@ static char *dump_file(const char *data, size_t len, char delim, size_t block)
     return out;
 }
 
-#define CHECK_DUMP(data, delim, want)                                                              \
-    do {                                                                                           \
-        char *got_ = dump_mem((data), sizeof(data) - 1, (delim));                                  \
-        CHECK_STR(got_, (want));                                                                   \
-        free(got_);                                                                                \
-    } while (0)
+/* Opens s on the string in and reads its first record into *rec. */
+static void first_record(struct csv_stream *s, const char *in, const struct csv_config *cfg,
+                         struct csv_record *rec)
+{
+    csv_stream_open_mem(s, in, strlen(in), cfg);
+    int got = 0;
+    CHECK_INT(csv_stream_next(s, rec, &got), 0);
+    CHECK_INT(got, 1);
+}
+
+/* Ingests in[0..len) (o may be NULL) into *r, which holds n_errors errors, the first with
+ * code (NULL: none). The caller frees *r. */
+static void ingest_expect(const char *in, size_t len, const struct ingest_options *o,
+                          size_t n_errors, const char *code, struct ingest_result *r)
+{
+    CHECK_INT(ingest_csv(in, len, o, r), 0);
+    CHECK_INT(r->n_errors, n_errors);
+    if (code != NULL)
+        CHECK_STR(r->n_issues > 0 ? r->issues[0].code : NULL, code);
+}
+
+/* The first issue of r is at row, column (named column_name unless that is NULL) and, when
+ * line is not 0, line. */
+static void check_first_issue_at(const struct ingest_result *r, long row, long line, long column,
+                                 const char *column_name)
+{
+    if (r->n_issues == 0) {
+        UNIT_FAIL("no issue");
+        return;
+    }
+    CHECK_INT(r->issues[0].row, row);
+    if (line != 0)
+        CHECK_INT(r->issues[0].line, line);
+    CHECK_INT(r->issues[0].column, column);
+    if (column_name != NULL)
+        CHECK_STR(r->issues[0].column_name, column_name);
+}
+
+/* Each input, read from memory with ',' as the delimiter, dumps as want. */
+struct dump_case {
+    const char *in, *want;
+};
+
+static void check_dumps(const struct dump_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *got = dump_mem(cases[i].in, strlen(cases[i].in), ',');
+        if (strcmp(got, cases[i].want) != 0)
+            UNIT_FAIL("case %zu: \"%s\" dumps as \"%s\", expected \"%s\"", i, cases[i].in, got,
+                      cases[i].want);
+        free(got);
+    }
+}
 
 static void test_quoting(void)
 {
-    CHECK_DUMP("a,\"b,c\",\"d\"\"e\"\n", ',', "a|b,c|d\"e@1\n");
-    CHECK_DUMP("\"\",\"\"\"\",x\n", ',', "|\"|x@1\n");
-    /* a quote inside an unquoted field is data; bytes after a closing quote continue it */
-    CHECK_DUMP("ab\"c,d\n", ',', "ab\"c|d@1\n");
-    CHECK_DUMP("\"ab\"cd,e\n", ',', "abcd|e@1\n");
-    CHECK_DUMP("\"a\"\"b\"c\"d,e\n", ',', "a\"bc\"d|e@1\n");
-    /* empty fields, a trailing delimiter, no final line end */
-    CHECK_DUMP(",,\n1,2,", ',', "||@1\n1|2|@2\n");
-    CHECK_DUMP("\"x\"", ',', "x@1\n");
+    static const struct dump_case cases[] = {
+        {"a,\"b,c\",\"d\"\"e\"\n", "a|b,c|d\"e@1\n"},
+        {"\"\",\"\"\"\",x\n", "|\"|x@1\n"},
+        /* a quote inside an unquoted field is data; bytes after a closing quote continue it */
+        {"ab\"c,d\n", "ab\"c|d@1\n"},
+        {"\"ab\"cd,e\n", "abcd|e@1\n"},
+        {"\"a\"\"b\"c\"d,e\n", "a\"bc\"d|e@1\n"},
+        /* empty fields, a trailing delimiter, no final line end */
+        {",,\n1,2,", "||@1\n1|2|@2\n"},
+        {"\"x\"", "x@1\n"},
+    };
+    check_dumps(cases, sizeof cases / sizeof cases[0]);
 }
 
 static void test_line_ends(void)
 {
-    CHECK_DUMP("a,b\r\nc,d\r\n", ',', "a|b@1\nc|d@2\n");
-    CHECK_DUMP("a,b\rc,d\r", ',', "a|b@1\nc|d@2\n");
-    CHECK_DUMP("a\r\n\r\n\nb\n\n\n", ',', "a@1\nb@4\n");
-    CHECK_DUMP("\n\na\n", ',', "a@3\n");
-    /* quoted line breaks of every kind, counted as lines */
-    CHECK_DUMP("\"x\ny\",1\n\"p\r\nq\rr\",2\nz,3\n", ',', "x\ny|1@1\np\r\nq\rr|2@3\nz|3@6\n");
+    static const struct dump_case cases[] = {
+        {"a,b\r\nc,d\r\n", "a|b@1\nc|d@2\n"},
+        {"a,b\rc,d\r", "a|b@1\nc|d@2\n"},
+        {"a\r\n\r\n\nb\n\n\n", "a@1\nb@4\n"},
+        {"\n\na\n", "a@3\n"},
+        /* quoted line breaks of every kind, counted as lines */
+        {"\"x\ny\",1\n\"p\r\nq\rr\",2\nz,3\n", "x\ny|1@1\np\r\nq\rr|2@3\nz|3@6\n"},
+    };
+    check_dumps(cases, sizeof cases / sizeof cases[0]);
 }
 
 static void test_bom_and_delimiters(void)
@@ -111,18 +164,25 @@ static void test_bom_and_delimiters(void)
     free(got);
     csv_stream_close(&s);
 
-    CHECK_INT(csv_sniff("a,b,c\n1,2,3\n", 12), ',');
-    CHECK_INT(csv_sniff("a\tb\tc\n1\t2\t3\n", 12), '\t');
-    CHECK_INT(csv_sniff("a|b\n1|2\n", 8), '|');
-    /* commas inside quotes do not count; the consistent candidate wins */
-    const char q[] = "name;note\n\"x\";\"a, b, c\"\n\"y\";\"d, e\"\n";
-    CHECK_INT(csv_sniff(q, sizeof q - 1), ';');
-    /* ',' appears more often on the header but is not consistent across records */
-    const char r[] = "a,b,c;d\n1,2;3\n4;5\n";
-    CHECK_INT(csv_sniff(r, sizeof r - 1), ';');
-    CHECK_INT(csv_sniff("single\nvalue\n", 13), ',');
-    CHECK_INT(csv_sniff("", 0), ',');
-    CHECK_INT(csv_sniff("\xef\xbb\xbfx;y", 6), ';');
+    static const struct {
+        const char *in;
+        char want;
+    } sniff[] = {
+        {"a,b,c\n1,2,3\n", ','},
+        {"a\tb\tc\n1\t2\t3\n", '\t'},
+        {"a|b\n1|2\n", '|'},
+        /* commas inside quotes do not count; the consistent candidate wins */
+        {"name;note\n\"x\";\"a, b, c\"\n\"y\";\"d, e\"\n", ';'},
+        /* ',' appears more often on the header but is not consistent across records */
+        {"a,b,c;d\n1,2;3\n4;5\n", ';'},
+        {"single\nvalue\n", ','},
+        {"", ','},
+        {"\xef\xbb\xbfx;y", ';'},
+    };
+    for (size_t i = 0; i < sizeof sniff / sizeof sniff[0]; i++)
+        if (csv_sniff(sniff[i].in, strlen(sniff[i].in)) != sniff[i].want)
+            UNIT_FAIL("csv_sniff(\"%s\") = '%c', expected '%c'", sniff[i].in,
+                      csv_sniff(sniff[i].in, strlen(sniff[i].in)), sniff[i].want);
 }
 
 static void test_unterminated_quote(void)
@@ -130,11 +190,9 @@ static void test_unterminated_quote(void)
     struct csv_stream s;
     struct csv_config cfg = {.delimiter = ','};
     const char in[] = "a,b\n1,\"open\n2,3\n";
-    csv_stream_open_mem(&s, in, sizeof in - 1, &cfg);
     struct csv_record rec;
+    first_record(&s, in, &cfg, &rec);
     int got;
-    CHECK_INT(csv_stream_next(&s, &rec, &got), 0);
-    CHECK_INT(got, 1);
     CHECK_INT(csv_stream_next(&s, &rec, &got), AIOPS_EPARSE);
     CHECK_INT(s.rd.err, CSV_ERR_UNTERMINATED_QUOTE);
     CHECK_INT(s.rd.err_line, 2);
@@ -144,13 +202,8 @@ static void test_unterminated_quote(void)
     csv_stream_close(&s);
 
     struct ingest_result r;
-    CHECK_INT(ingest_csv(in, sizeof in - 1, NULL, &r), 0);
-    CHECK_INT(r.n_errors, 1);
-    CHECK_STR(r.issues[0].code, "unterminated_quote");
-    CHECK_INT(r.issues[0].row, 2);
-    CHECK_INT(r.issues[0].line, 2);
-    CHECK_INT(r.issues[0].column, 2);
-    CHECK_STR(r.issues[0].column_name, "b");
+    ingest_expect(in, sizeof in - 1, NULL, 1, "unterminated_quote", &r);
+    check_first_issue_at(&r, 2, 2, 2, "b");
     CHECK_INT(r.table.ncols, 0);
     ingest_result_free(&r);
 }
@@ -167,13 +220,9 @@ static void test_empty_input(void)
     CHECK_STR(got, "");
     free(got);
     struct ingest_result r;
-    CHECK_INT(ingest_csv("", 0, NULL, &r), 0);
-    CHECK_INT(r.n_errors, 1);
-    CHECK_STR(r.issues[0].code, "empty_file");
+    ingest_expect("", 0, NULL, 1, "empty_file", &r);
     ingest_result_free(&r);
-    CHECK_INT(ingest_csv("a,b\n\n", 5, NULL, &r), 0);
-    CHECK_INT(r.n_errors, 1);
-    CHECK_STR(r.issues[0].code, "empty_file");
+    ingest_expect("a,b\n\n", 5, NULL, 1, "empty_file", &r);
     ingest_result_free(&r);
 }
 
@@ -184,28 +233,20 @@ static void test_invalid_utf8_position(void)
     const char in[] = "id,name\n1,\"caf\xc3\xa9\nbar\"\n2,ab\xff"
                       "cd\n3,ok\n";
     struct ingest_result r;
-    CHECK_INT(ingest_csv(in, sizeof in - 1, NULL, &r), 0);
-    CHECK_INT(r.n_errors, 1);
-    CHECK_STR(r.issues[0].code, "invalid_utf8");
-    CHECK_INT(r.issues[0].row, 3);
-    CHECK_INT(r.issues[0].line, 4);
-    CHECK_INT(r.issues[0].column, 2);
-    CHECK_STR(r.issues[0].column_name, "name");
+    ingest_expect(in, sizeof in - 1, NULL, 1, "invalid_utf8", &r);
+    check_first_issue_at(&r, 3, 4, 2, "name");
     CHECK(strstr(r.issues[0].message, "byte offset 26") != NULL);
     ingest_result_free(&r);
 
     /* a truncated sequence at the very end, and an overlong encoding in the header */
     const char in2[] = "a,b\n1,\xe2\x82";
-    CHECK_INT(ingest_csv(in2, sizeof in2 - 1, NULL, &r), 0);
-    CHECK_INT(r.n_errors, 1);
-    CHECK_INT(r.issues[0].row, 2);
-    CHECK_INT(r.issues[0].column, 2);
+    ingest_expect(in2, sizeof in2 - 1, NULL, 1, NULL, &r);
+    check_first_issue_at(&r, 2, 0, 2, NULL);
     ingest_result_free(&r);
     const char in3[] = "a,\xc0\xaf\n1,2\n";
     CHECK_INT(ingest_csv(in3, sizeof in3 - 1, NULL, &r), 0);
     CHECK_STR(r.issues[0].code, "invalid_utf8");
-    CHECK_INT(r.issues[0].row, 1);
-    CHECK_INT(r.issues[0].column, 2);
+    check_first_issue_at(&r, 1, 0, 2, NULL);
     ingest_result_free(&r);
 }
 
@@ -213,9 +254,7 @@ static void test_ragged_rows(void)
 {
     const char in[] = "a,b,c\n1,2,3\n4,5\n\"x\ny\",7,8,9\n10,11,12\n";
     struct ingest_result r;
-    CHECK_INT(ingest_csv(in, sizeof in - 1, NULL, &r), 0);
-    CHECK_INT(r.n_errors, 2);
-    CHECK_STR(r.issues[0].code, "ragged_row");
+    ingest_expect(in, sizeof in - 1, NULL, 2, "ragged_row", &r);
     CHECK_INT(r.issues[0].row, 3);
     CHECK_INT(r.issues[0].line, 3);
     CHECK_STR(r.issues[0].message, "row 3 (line 3) has 2 fields, expected 3");
@@ -307,11 +346,8 @@ static void test_huge_fields(void)
     k += (size_t)sprintf(in + k, "\"\n2,y\n");
     /* over the default limit of 1 MiB */
     struct ingest_result r;
-    CHECK_INT(ingest_csv(in, k, NULL, &r), 0);
-    CHECK_INT(r.n_errors, 1);
-    CHECK_STR(r.issues[0].code, "field_too_long");
-    CHECK_INT(r.issues[0].row, 2);
-    CHECK_INT(r.issues[0].column, 2);
+    ingest_expect(in, k, NULL, 1, "field_too_long", &r);
+    check_first_issue_at(&r, 2, 0, 2, NULL);
     ingest_result_free(&r);
     /* under a raised limit, also in file mode with small blocks */
     struct ingest_options o = {.max_field_bytes = (size_t)4 << 20};
@@ -345,18 +381,14 @@ static void test_too_many_fields(void)
     struct csv_stream s;
     struct csv_config cfg = {.delimiter = ',', .max_fields = 3};
     const char in[] = "a,b,c,d,e\n";
-    csv_stream_open_mem(&s, in, sizeof in - 1, &cfg);
     struct csv_record rec;
-    int got;
-    CHECK_INT(csv_stream_next(&s, &rec, &got), 0);
+    first_record(&s, in, &cfg, &rec);
     CHECK_INT(rec.nfields, 5);
     CHECK_INT(rec.nstored, 3);
     csv_stream_close(&s);
     struct ingest_options o = {.max_columns = 4};
     struct ingest_result r;
-    CHECK_INT(ingest_csv(in, sizeof in - 1, &o, &r), 0);
-    CHECK_INT(r.n_errors, 1);
-    CHECK_STR(r.issues[0].code, "too_many_columns");
+    ingest_expect(in, sizeof in - 1, &o, 1, "too_many_columns", &r);
     ingest_result_free(&r);
 }
 
@@ -364,11 +396,9 @@ static void test_record_offsets(void)
 {
     struct csv_stream s;
     struct csv_config cfg = {.delimiter = ','};
-    const char in[] = "ab,c\n\"d\",e\n";
-    csv_stream_open_mem(&s, in, sizeof in - 1, &cfg);
     struct csv_record rec;
+    first_record(&s, "ab,c\n\"d\",e\n", &cfg, &rec);
     int got;
-    CHECK_INT(csv_stream_next(&s, &rec, &got), 0);
     CHECK_INT(rec.offset, 0);
     CHECK_INT(rec.fields[1].raw, 3);
     CHECK_INT(rec.maybe_high, 0);

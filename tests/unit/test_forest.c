@@ -15,29 +15,7 @@
 #include "ml/featureset.h"
 #include "testdata.h"
 
-static void mat_init(struct fmatrix *m, size_t n, size_t ncols)
-{
-    m->nrows = n;
-    m->ncols = ncols;
-    m->x = calloc(n * ncols, sizeof *m->x);
-    m->is_cat = calloc(ncols, 1);
-    m->ncat = calloc(ncols, sizeof *m->ncat);
-}
-
-static void mat_free(struct fmatrix *m)
-{
-    free(m->x);
-    free(m->is_cat);
-    free(m->ncat);
-}
-
-#define AT(m, r, j) ((m)->x[(size_t)(j) * (m)->nrows + (r)])
-
-static uint64_t rng_state = 777;
-static double urand(void)
-{
-    return rand_unit(&rng_state);
-}
+TEST_RNG(777)
 
 static struct forest *train_ok(const struct fmatrix *x, const double *y, const double *w,
                                const struct forest_params *p)
@@ -64,13 +42,8 @@ static void test_single_tree_pure_split(void)
     /* one tree, no bootstrap, every feature: the root splits x0 between 0.49 and 0.50 and
      * both leaves are pure */
     struct fmatrix x;
-    mat_init(&x, 100, 2);
     double y[100];
-    for (size_t r = 0; r < 100; r++) {
-        AT(&x, r, 0) = (double)r / 100.0;
-        AT(&x, r, 1) = urand();
-        y[r] = r >= 50;
-    }
+    mat_init_step(&x, y, 100, &rng_state);
     struct forest_params p = {0};
     p.trees = 1;
     p.bootstrap = -1;
@@ -154,13 +127,10 @@ static void test_missing_and_categories(void)
 {
     /* class 1: categories {0, 2, 5} of feature 0 and missing values of it */
     struct fmatrix x;
-    mat_init(&x, 700, 1);
-    x.is_cat[0] = 1;
-    x.ncat[0] = 6;
+    mat_init_codes(&x, 700, 6, 7); /* code 6: missing */
     double y[700];
     for (size_t r = 0; r < 700; r++) {
         size_t c = r % 7;
-        AT(&x, r, 0) = c == 6 ? NAN : (double)c;
         y[r] = c == 0 || c == 2 || c == 5 || c == 6;
     }
     struct forest_params p = {0};
@@ -204,17 +174,10 @@ static void test_missing_and_categories(void)
 
 static struct forest *mixed_forest(struct fmatrix *x, int classification, int threads, size_t n)
 {
-    mat_init(x, n, 4);
-    x->is_cat[2] = 1;
-    x->ncat[2] = 9;
+    mat_init_mixed(x, n, 9);
     double *y = malloc(n * sizeof *y);
     for (size_t r = 0; r < n; r++) {
-        AT(x, r, 0) = urand() < 0.1 ? NAN : urand() * 10;
-        AT(x, r, 1) = floor(urand() * 5);
-        AT(x, r, 2) = urand() < 0.05 ? NAN : floor(urand() * 9);
-        AT(x, r, 3) = urand() - 0.5;
-        double m = (isnan(AT(x, r, 0)) ? 3 : AT(x, r, 0)) * 0.3 + AT(x, r, 1) * 0.2 +
-                   (fmod(AT(x, r, 2), 3) == 1 ? 1.5 : 0) + AT(x, r, 3);
+        double m = mixed_row(x, r, &rng_state);
         y[r] = classification ? (double)((int)(m + urand()) % 3) : m + urand();
     }
     struct forest_params p = {0};
@@ -391,112 +354,6 @@ static void test_progress_cancel_and_bad_params(void)
     CHECK(f == NULL);
     mat_free(&x);
 }
-
-struct dataset {
-    struct ingest_result tr, te;
-    int have_te;
-    struct feature_set fs;
-    struct target_spec ts;
-    struct fmatrix xtr, xte;
-    double *ytr, *yte;
-};
-
-/* Row r of a single-file dataset is a test row when splitmix64(42 << 32 | r) % 5 == 0 (the
- * rule bench/gbdt_reference.py applies). */
-static int hash_test_row(size_t r)
-{
-    uint64_t s = (42ull << 32) | r;
-    return rand_splitmix64(&s) % 5 == 0;
-}
-
-static void dataset_free(struct dataset *d)
-{
-    ingest_result_free(&d->tr);
-    if (d->have_te)
-        ingest_result_free(&d->te);
-    feature_set_free(&d->fs);
-    target_spec_free(&d->ts);
-    fmatrix_free(&d->xtr);
-    fmatrix_free(&d->xte);
-    free(d->ytr);
-    free(d->yte);
-}
-
-/* Loads dir/train (and dir/test, or a hash split of train when test is NULL). */
-static int dataset_load(struct dataset *d, const char *dir, const char *train, const char *test,
-                        const char *target)
-{
-    memset(d, 0, sizeof *d);
-    const char *root = test_data_dir();
-    if (root == NULL) {
-        printf("# no data directory: skipped\n");
-        return -1;
-    }
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s/%s", root, dir, train);
-    struct ingest_options o = {0};
-    o.target = target;
-    if (ingest_csv_file(path, &o, &d->tr) != 0 || d->tr.n_errors > 0) {
-        UNIT_FAIL("cannot read %s", path);
-        return -1;
-    }
-    if (test != NULL) {
-        snprintf(path, sizeof path, "%s/%s/%s", root, dir, test);
-        d->have_te = 1;
-        if (ingest_csv_file(path, &o, &d->te) != 0 || d->te.n_errors > 0) {
-            UNIT_FAIL("cannot read %s", path);
-            return -1;
-        }
-    }
-    const struct table *t = &d->tr.table;
-    long tc = table_find(t, target);
-    const char *bad = NULL, *why = NULL, *missing = NULL;
-    CHECK(tc >= 0);
-    if (features_fit(t, tc, NULL, NULL, &d->fs, &bad) != 0)
-        return -1;
-    double *y = malloc(t->nrows * sizeof *y);
-    if (target_fit(t, tc, TASK_NONE, &d->ts, y, &why) != 0) {
-        free(y);
-        return -1;
-    }
-    if (test != NULL) {
-        const struct table *tt = &d->te.table;
-        d->ytr = y;
-        d->yte = malloc(tt->nrows * sizeof *d->yte);
-        CHECK_INT(features_matrix(&d->fs, t, &d->xtr, &missing, NULL, NULL), 0);
-        CHECK_INT(features_matrix(&d->fs, tt, &d->xte, &missing, NULL, NULL), 0);
-        size_t unknown = 0;
-        CHECK_INT(target_apply(&d->ts, tt, table_find(tt, target), d->yte, &unknown), 0);
-        CHECK_INT(unknown, 0);
-    } else {
-        size_t *rtr = malloc(t->nrows * sizeof *rtr), *rte = malloc(t->nrows * sizeof *rte);
-        size_t ntr = 0, nte = 0;
-        for (size_t r = 0; r < t->nrows; r++) {
-            if (hash_test_row(r))
-                rte[nte++] = r;
-            else
-                rtr[ntr++] = r;
-        }
-        d->ytr = malloc(ntr * sizeof *d->ytr);
-        d->yte = malloc(nte * sizeof *d->yte);
-        for (size_t i = 0; i < ntr; i++)
-            d->ytr[i] = y[rtr[i]];
-        for (size_t i = 0; i < nte; i++)
-            d->yte[i] = y[rte[i]];
-        CHECK_INT(features_matrix_rows(&d->fs, t, rtr, ntr, &d->xtr, &missing, NULL, NULL), 0);
-        CHECK_INT(features_matrix_rows(&d->fs, t, rte, nte, &d->xte, &missing, NULL, NULL), 0);
-        free(rtr);
-        free(rte);
-        free(y);
-    }
-    for (size_t r = 0; r < d->xtr.nrows; r++)
-        if (isnan(d->ytr[r])) {
-            UNIT_FAIL("unlabelled training row %zu", r);
-            return -1;
-        }
-    return 0;
-}
-
 
 static struct forest *train_like_sklearn(const struct dataset *d, int trees)
 {

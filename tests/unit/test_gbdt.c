@@ -17,30 +17,7 @@
 
 /* --- helpers ---------------------------------------------------------------------------- */
 
-/* A matrix of ncols columns over n rows, all numeric, zeroed. */
-static void mat_init(struct fmatrix *m, size_t n, size_t ncols)
-{
-    m->nrows = n;
-    m->ncols = ncols;
-    m->x = calloc(n * ncols, sizeof *m->x);
-    m->is_cat = calloc(ncols, 1);
-    m->ncat = calloc(ncols, sizeof *m->ncat);
-}
-
-static void mat_free(struct fmatrix *m)
-{
-    free(m->x);
-    free(m->is_cat);
-    free(m->ncat);
-}
-
-#define AT(m, r, j) ((m)->x[(size_t)(j) * (m)->nrows + (r)])
-
-static uint64_t rng_state = 12345;
-static double urand(void)
-{
-    return rand_unit(&rng_state);
-}
+TEST_RNG(12345)
 
 static struct gbdt *train_ok(const struct fmatrix *x, const double *y, const double *w,
                              const struct gbdt_params *p)
@@ -63,6 +40,25 @@ static double predict1(const struct gbdt *g, const double *row, size_t ncols,
     return out[1];
 }
 
+/* Binary classification on one thread: rounds rounds at learning_rate (0: the default). */
+static struct gbdt_params binary_params(int rounds, double learning_rate)
+{
+    struct gbdt_params p = {0};
+    p.objective = GBDT_BINARY;
+    p.rounds = rounds;
+    p.learning_rate = learning_rate;
+    p.threads = 1;
+    return p;
+}
+
+/* One binary stump: a single round of depth 1, learning rate 1, one thread. */
+static struct gbdt_params stump_params(void)
+{
+    struct gbdt_params p = binary_params(1, 1);
+    p.max_depth = 1;
+    return p;
+}
+
 /* --- exact behaviour on tiny data -------------------------------------------------------- */
 
 static void test_perfect_split(void)
@@ -70,21 +66,11 @@ static void test_perfect_split(void)
     /* y = (x0 >= 0.5) with a noise column beside it: one stump finds the split between 0.49
      * and 0.50, and with lambda 0 and eta 1 its leaves are exactly -G/H = -+2. */
     struct fmatrix x;
-    mat_init(&x, 100, 2);
     double y[100];
-    for (size_t r = 0; r < 100; r++) {
-        AT(&x, r, 0) = (double)r / 100.0;
-        AT(&x, r, 1) = urand();
-        y[r] = r >= 50;
-    }
-    struct gbdt_params p = {0};
-    p.objective = GBDT_BINARY;
-    p.rounds = 1;
-    p.max_depth = 1;
-    p.learning_rate = 1.0;
+    mat_init_step(&x, y, 100, &rng_state);
+    struct gbdt_params p = stump_params();
     p.lambda = -1;           /* 0 */
     p.min_child_weight = -1; /* 0 */
-    p.threads = 1;
     struct gbdt *g = train_ok(&x, y, NULL, &p);
     if (g == NULL)
         goto out;
@@ -132,12 +118,7 @@ static void test_missing_direction_is_learned(void)
                 y[r] = AT(&x, r, 0) > 5;
             }
         }
-        struct gbdt_params p = {0};
-        p.objective = GBDT_BINARY;
-        p.rounds = 1;
-        p.max_depth = 1;
-        p.learning_rate = 1;
-        p.threads = 1;
+        struct gbdt_params p = stump_params();
         struct gbdt *g = train_ok(&x, y, NULL, &p);
         if (g == NULL) {
             mat_free(&x);
@@ -163,21 +144,13 @@ static void test_categorical_split_groups_categories(void)
     /* 8 categories, class 1 exactly for {1, 3, 4, 6}: one sorted categorical split separates
      * them; with 3 categories (one-vs-rest) category 2 is cut from the others. */
     struct fmatrix x;
-    mat_init(&x, 400, 1);
-    x.is_cat[0] = 1;
-    x.ncat[0] = 8;
+    mat_init_codes(&x, 400, 8, 8);
     double y[400];
     for (size_t r = 0; r < 400; r++) {
         size_t c = r % 8;
-        AT(&x, r, 0) = (double)c;
         y[r] = (c == 1 || c == 3 || c == 4 || c == 6) ? 1 : 0;
     }
-    struct gbdt_params p = {0};
-    p.objective = GBDT_BINARY;
-    p.rounds = 1;
-    p.max_depth = 1;
-    p.learning_rate = 1;
-    p.threads = 1;
+    struct gbdt_params p = stump_params();
     struct gbdt *g = train_ok(&x, y, NULL, &p);
     if (g != NULL) {
         const struct tree *t = gbdt_tree(g, 0);
@@ -203,13 +176,9 @@ static void test_categorical_split_groups_categories(void)
     gbdt_free(g);
     mat_free(&x);
 
-    mat_init(&x, 300, 1);
-    x.is_cat[0] = 1;
-    x.ncat[0] = 3;
-    for (size_t r = 0; r < 300; r++) {
-        AT(&x, r, 0) = (double)(r % 3);
+    mat_init_codes(&x, 300, 3, 3);
+    for (size_t r = 0; r < 300; r++)
         y[r] = r % 3 == 2;
-    }
     g = train_ok(&x, y, NULL, &p);
     if (g != NULL) {
         const struct tree *t = gbdt_tree(g, 0);
@@ -228,21 +197,11 @@ static void test_categorical_missing_goes_with_its_group(void)
 {
     /* categories 0..5 plus missing values that behave like categories 4 and 5 */
     struct fmatrix x;
-    mat_init(&x, 700, 1);
-    x.is_cat[0] = 1;
-    x.ncat[0] = 6;
+    mat_init_codes(&x, 700, 6, 7); /* code 6: missing */
     double y[700];
-    for (size_t r = 0; r < 700; r++) {
-        size_t c = r % 7;
-        AT(&x, r, 0) = c == 6 ? NAN : (double)c;
-        y[r] = c >= 4;
-    }
-    struct gbdt_params p = {0};
-    p.objective = GBDT_BINARY;
-    p.rounds = 1;
-    p.max_depth = 1;
-    p.learning_rate = 1;
-    p.threads = 1;
+    for (size_t r = 0; r < 700; r++)
+        y[r] = r % 7 >= 4;
+    struct gbdt_params p = stump_params();
     struct gbdt *g = train_ok(&x, y, NULL, &p);
     if (g != NULL) {
         double nanrow[1] = {NAN}, c5[1] = {5}, c0[1] = {0};
@@ -287,12 +246,8 @@ static void test_early_stopping_keeps_best_round(void)
         y[r] = urand() < (AT(&x, r, 0) > 0.5 ? 0.7 : 0.3);
         vy[r] = urand() < (AT(&vx, r, 0) > 0.5 ? 0.7 : 0.3);
     }
-    struct gbdt_params p = {0};
-    p.objective = GBDT_BINARY;
-    p.rounds = 300;
-    p.learning_rate = 0.3;
+    struct gbdt_params p = binary_params(300, 0.3);
     p.early_stopping = 5;
-    p.threads = 1;
     struct loss_log lg = {0};
     struct gbdt *g = NULL;
     char err[128];
@@ -341,10 +296,7 @@ static void test_weights_change_the_model(void)
         y[r] = urand() < (AT(&x, r, 0) > 25 ? 0.8 : 0.2);
         w[r] = AT(&x, r, 1) == 3 ? 10.0 : 1.0;
     }
-    struct gbdt_params p = {0};
-    p.objective = GBDT_BINARY;
-    p.rounds = 10;
-    p.threads = 1;
+    struct gbdt_params p = binary_params(10, 0);
     struct gbdt *a = train_ok(&x, y, NULL, &p), *b = train_ok(&x, y, w, &p);
     double *pa = malloc(2 * n * sizeof *pa), *pb = malloc(2 * n * sizeof *pb);
     if (a && b) {
@@ -388,17 +340,10 @@ static void test_weights_change_the_model(void)
 static struct gbdt *mixed_model(struct fmatrix *x, enum gbdt_objective obj, int threads,
                                 size_t n)
 {
-    mat_init(x, n, 4);
-    x->is_cat[2] = 1;
-    x->ncat[2] = 12;
+    mat_init_mixed(x, n, 12);
     double *y = malloc(n * sizeof *y);
     for (size_t r = 0; r < n; r++) {
-        AT(x, r, 0) = urand() < 0.1 ? NAN : urand() * 10;
-        AT(x, r, 1) = floor(urand() * 5);
-        AT(x, r, 2) = urand() < 0.05 ? NAN : floor(urand() * 12);
-        AT(x, r, 3) = urand() - 0.5;
-        double m = (isnan(AT(x, r, 0)) ? 3 : AT(x, r, 0)) * 0.3 + AT(x, r, 1) * 0.2 +
-                   (fmod(AT(x, r, 2), 3) == 1 ? 1.5 : 0) + AT(x, r, 3);
+        double m = mixed_row(x, r, &rng_state);
         if (obj == GBDT_REGRESSION)
             y[r] = m + urand();
         else if (obj == GBDT_BINARY)
@@ -651,111 +596,6 @@ static void test_bad_input_is_refused(void)
 }
 
 /* --- the shared datasets against XGBoost ------------------------------------------------- */
-
-struct dataset {
-    struct ingest_result tr, te;
-    int have_te;
-    struct feature_set fs;
-    struct target_spec ts;
-    struct fmatrix xtr, xte;
-    double *ytr, *yte;
-};
-
-/* Row r of a single-file dataset is a test row when splitmix64(42 << 32 | r) % 5 == 0 (the
- * rule bench/gbdt_reference.py applies). */
-static int hash_test_row(size_t r)
-{
-    uint64_t s = (42ull << 32) | r;
-    return rand_splitmix64(&s) % 5 == 0;
-}
-
-static void dataset_free(struct dataset *d)
-{
-    ingest_result_free(&d->tr);
-    if (d->have_te)
-        ingest_result_free(&d->te);
-    feature_set_free(&d->fs);
-    target_spec_free(&d->ts);
-    fmatrix_free(&d->xtr);
-    fmatrix_free(&d->xte);
-    free(d->ytr);
-    free(d->yte);
-}
-
-/* Loads dir/train (and dir/test, or a hash split of train when test is NULL). */
-static int dataset_load(struct dataset *d, const char *dir, const char *train, const char *test,
-                        const char *target)
-{
-    memset(d, 0, sizeof *d);
-    const char *root = test_data_dir();
-    if (root == NULL) {
-        printf("# no data directory: skipped\n");
-        return -1;
-    }
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s/%s", root, dir, train);
-    struct ingest_options o = {0};
-    o.target = target;
-    if (ingest_csv_file(path, &o, &d->tr) != 0 || d->tr.n_errors > 0) {
-        UNIT_FAIL("cannot read %s", path);
-        return -1;
-    }
-    if (test != NULL) {
-        snprintf(path, sizeof path, "%s/%s/%s", root, dir, test);
-        d->have_te = 1;
-        if (ingest_csv_file(path, &o, &d->te) != 0 || d->te.n_errors > 0) {
-            UNIT_FAIL("cannot read %s", path);
-            return -1;
-        }
-    }
-    const struct table *t = &d->tr.table;
-    long tc = table_find(t, target);
-    const char *bad = NULL, *why = NULL, *missing = NULL;
-    CHECK(tc >= 0);
-    if (features_fit(t, tc, NULL, NULL, &d->fs, &bad) != 0)
-        return -1;
-    double *y = malloc(t->nrows * sizeof *y);
-    if (target_fit(t, tc, TASK_NONE, &d->ts, y, &why) != 0) {
-        free(y);
-        return -1;
-    }
-    if (test != NULL) {
-        const struct table *tt = &d->te.table;
-        d->ytr = y;
-        d->yte = malloc(tt->nrows * sizeof *d->yte);
-        CHECK_INT(features_matrix(&d->fs, t, &d->xtr, &missing, NULL, NULL), 0);
-        CHECK_INT(features_matrix(&d->fs, tt, &d->xte, &missing, NULL, NULL), 0);
-        size_t unknown = 0;
-        CHECK_INT(target_apply(&d->ts, tt, table_find(tt, target), d->yte, &unknown), 0);
-        CHECK_INT(unknown, 0);
-    } else {
-        size_t *rtr = malloc(t->nrows * sizeof *rtr), *rte = malloc(t->nrows * sizeof *rte);
-        size_t ntr = 0, nte = 0;
-        for (size_t r = 0; r < t->nrows; r++) {
-            if (hash_test_row(r))
-                rte[nte++] = r;
-            else
-                rtr[ntr++] = r;
-        }
-        d->ytr = malloc(ntr * sizeof *d->ytr);
-        d->yte = malloc(nte * sizeof *d->yte);
-        for (size_t i = 0; i < ntr; i++)
-            d->ytr[i] = y[rtr[i]];
-        for (size_t i = 0; i < nte; i++)
-            d->yte[i] = y[rte[i]];
-        CHECK_INT(features_matrix_rows(&d->fs, t, rtr, ntr, &d->xtr, &missing, NULL, NULL), 0);
-        CHECK_INT(features_matrix_rows(&d->fs, t, rte, nte, &d->xte, &missing, NULL, NULL), 0);
-        free(rtr);
-        free(rte);
-        free(y);
-    }
-    for (size_t r = 0; r < d->xtr.nrows; r++)
-        if (isnan(d->ytr[r])) {
-            UNIT_FAIL("unlabelled training row %zu", r);
-            return -1;
-        }
-    return 0;
-}
 
 /* XGBoost's parameters in bench/gbdt_reference.py: 100 rounds, eta 0.1, depth 6, lambda 1,
  * min_child_weight 1, 255 bins, seed 0. */

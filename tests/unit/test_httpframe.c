@@ -46,30 +46,43 @@ static struct httpframe *mk(size_t max_head, size_t max_drain)
     return f;
 }
 
+/* What a synthetic error request says. */
+struct synth {
+    char code[64], rl[256]; /* the error code; the request line */
+    json_t *d;              /* the detail (run_free releases it) */
+};
+
+/* A framer (mk's limits), what it has written so far, and the synthetic error request in out
+ * (synthetic()). */
 struct run {
+    struct httpframe *f;
     struct evbuffer *out, *to_client;
     enum httpframe_status last;
     int closed;
     size_t calls;
+    struct synth sy;
 };
 
-static void run_init(struct run *r)
+static void run_init(struct run *r, size_t max_head, size_t max_drain)
 {
     memset(r, 0, sizeof *r);
+    r->f = mk(max_head, max_drain);
     r->out = evbuffer_new();
     r->to_client = evbuffer_new();
 }
 
 static void run_free(struct run *r)
 {
+    json_decref(r->sy.d);
+    httpframe_free(r->f);
     evbuffer_free(r->out);
     evbuffer_free(r->to_client);
 }
 
 /* Feeds data in pieces of `step` bytes (0: all at once); checks that `in` is always consumed.
  * When boundaries is not NULL, out must only ever end at one of them (whole requests). */
-static void feed(struct httpframe *f, const char *data, size_t n, size_t step, struct run *r,
-                 const size_t *boundaries, size_t nb)
+static void feed(struct run *r, const char *data, size_t n, size_t step, const size_t *boundaries,
+                 size_t nb)
 {
     struct evbuffer *in = evbuffer_new();
     size_t o = 0;
@@ -77,7 +90,7 @@ static void feed(struct httpframe *f, const char *data, size_t n, size_t step, s
         size_t k = step == 0 || n - o < step ? n - o : step;
         evbuffer_add(in, data + o, k);
         o += k;
-        r->last = httpframe_process(f, in, r->out, r->to_client);
+        r->last = httpframe_process(r->f, in, r->out, r->to_client);
         r->calls++;
         if (evbuffer_get_length(in) != 0)
             UNIT_FAIL("process left %zu bytes in `in`", evbuffer_get_length(in));
@@ -107,17 +120,49 @@ static char *str(struct evbuffer *b)
     return s;
 }
 
-/* Checks out holds exactly one synthetic error request and returns its status; code and
- * detail (new reference) are filled. */
-static int synthetic(struct evbuffer *out, char *code, size_t codesz, json_t **detail,
-                     char *reqline, size_t rlsz)
+/* Fed to a new framer in pieces of every size from 0 (all at once) to max_step, in comes
+ * out as want each time (whole requests only, when boundaries is not NULL). */
+static void check_output(const char *in, const char *want, size_t max_step,
+                         const size_t *boundaries, size_t nb)
+{
+    for (size_t step = 0; step <= max_step; step++) {
+        struct run r;
+        run_init(&r, 0, 0);
+        feed(&r, in, strlen(in), step, boundaries, nb);
+        char *s = str(r.out);
+        if (strcmp(s, want) != 0)
+            UNIT_FAIL("step %zu: got %s", step, s);
+        free(s);
+        run_free(&r);
+    }
+}
+
+/* Feeds the request built in req (emptied after) in pieces of step bytes. */
+static void feed_buf(struct run *r, struct buf *req, size_t step)
+{
+    feed(r, req->data, req->len, step, NULL, 0);
+    buf_free(req);
+}
+
+
+/* An integer of the detail of the synthetic request synthetic() read. */
+static long long detail_int(const struct run *r, const char *key)
+{
+    return json_integer_value(json_object_get(r->sy.d, key));
+}
+
+/* Checks r->out holds exactly one synthetic error request and returns its status; r->sy says
+ * the rest. */
+static int synthetic(struct run *r)
 {
     static const char tail_lit[] = "\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
-    char *s = str(out);
+    struct synth *sy = &r->sy;
+    char *s = str(r->out);
     int status = -1;
-    *detail = NULL;
-    code[0] = '\0';
-    reqline[0] = '\0';
+    json_decref(sy->d);
+    sy->d = NULL;
+    sy->code[0] = '\0';
+    sy->rl[0] = '\0';
     char *eol = strstr(s, "\r\n");
     char *h = strstr(s, "\r\nX-Aiops-Frame-Error: ");
     char *d = strstr(s, "\r\nX-Aiops-Frame-Detail: ");
@@ -128,14 +173,14 @@ static int synthetic(struct evbuffer *out, char *code, size_t codesz, json_t **d
         free(s);
         return -1;
     }
-    snprintf(reqline, rlsz, "%.*s", (int)(eol - s), s);
+    snprintf(sy->rl, sizeof sy->rl, "%.*s", (int)(eol - s), s);
     char val[512];
     snprintf(val, sizeof val, "%.*s", (int)(d - h - 23), h + 23);
-    if (httpframe_parse_error_header(val, SECRET, &status, code, codesz) != 0)
+    if (httpframe_parse_error_header(val, SECRET, &status, sy->code, sizeof sy->code) != 0)
         UNIT_FAIL("bad X-Aiops-Frame-Error: %s", val);
     snprintf(val, sizeof val, "%.*s", (int)(tail - d - 24), d + 24);
-    *detail = httpframe_decode_detail(val);
-    if (*detail == NULL)
+    sy->d = httpframe_decode_detail(val);
+    if (sy->d == NULL)
         UNIT_FAIL("bad X-Aiops-Frame-Detail: %s", val);
     free(s);
     return status;
@@ -160,22 +205,20 @@ static void test_pipelined_requests(void)
 {
     size_t b[4];
     pipe_boundaries(b);
-    struct httpframe *f = mk(0, 0);
     struct run r;
-    run_init(&r);
-    feed(f, PIPE, strlen(PIPE), 0, &r, b, 4);
+    run_init(&r, 0, 0);
+    feed(&r, PIPE, strlen(PIPE), 0, b, 4);
     char *s = str(r.out);
     CHECK_STR(s, PIPE); /* forwarded unchanged */
     free(s);
     CHECK_INT(r.last, HTTPFRAME_OK);
     CHECK_INT(evbuffer_get_length(r.to_client), 0);
     struct httpframe_stats st;
-    httpframe_get_stats(f, &st);
+    httpframe_get_stats(r.f, &st);
     CHECK_INT(st.requests, 4);
     CHECK_INT(st.framed_bytes, strlen(PIPE));
     CHECK_INT(st.error_status, 0);
     run_free(&r);
-    httpframe_free(f);
 }
 
 static void test_split_at_every_byte(void)
@@ -185,28 +228,18 @@ static void test_split_at_every_byte(void)
     size_t n = strlen(PIPE);
     /* two pieces split at every point */
     for (size_t cut = 0; cut <= n; cut++) {
-        struct httpframe *f = mk(0, 0);
         struct run r;
-        run_init(&r);
-        feed(f, PIPE, cut, 0, &r, b, 4);
-        feed(f, PIPE + cut, n - cut, 0, &r, b, 4);
+        run_init(&r, 0, 0);
+        feed(&r, PIPE, cut, 0, b, 4);
+        feed(&r, PIPE + cut, n - cut, 0, b, 4);
         char *s = str(r.out);
         if (strcmp(s, PIPE) != 0)
             UNIT_FAIL("cut at %zu: output differs", cut);
         free(s);
         run_free(&r);
-        httpframe_free(f);
     }
-    /* one byte at a time */
-    struct httpframe *f = mk(0, 0);
-    struct run r;
-    run_init(&r);
-    feed(f, PIPE, n, 1, &r, b, 4);
-    char *s = str(r.out);
-    CHECK_STR(s, PIPE);
-    free(s);
-    run_free(&r);
-    httpframe_free(f);
+    /* at once, and one byte at a time */
+    check_output(PIPE, PIPE, 1, b, 4);
 }
 
 static void test_chunked_extensions_trailers(void)
@@ -220,18 +253,7 @@ static void test_chunked_extensions_trailers(void)
                        "5\r\nhello\r\na\r\n0123456789\r\n0\r\n\r\n"
                        "GET /next HTTP/1.1\r\n\r\n";
     size_t b[2] = {strlen(want) - strlen("GET /next HTTP/1.1\r\n\r\n"), strlen(want)};
-    for (size_t step = 0; step <= 7; step++) {
-        struct httpframe *f = mk(0, 0);
-        struct run r;
-        run_init(&r);
-        feed(f, in, strlen(in), step, &r, b, 2);
-        char *s = str(r.out);
-        if (strcmp(s, want) != 0)
-            UNIT_FAIL("step %zu: got %s", step, s);
-        free(s);
-        run_free(&r);
-        httpframe_free(f);
-    }
+    check_output(in, want, 7, b, 2);
     /* malformed chunk framing */
     const char *bad[] = {"x\r\n",
                          "5;\r\nhello\r\n0\r\n\r\n",
@@ -244,22 +266,16 @@ static void test_chunked_extensions_trailers(void)
     for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
         struct buf req = BUF_INIT;
         buf_printf(&req, "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n%s", bad[i]);
-        struct httpframe *f = mk(0, 0);
         struct run r;
-        run_init(&r);
-        feed(f, req.data, req.len, 0, &r, NULL, 0);
-        char code[64], rl[256];
-        json_t *d;
-        int st = synthetic(r.out, code, sizeof code, &d, rl, sizeof rl);
+        run_init(&r, 0, 0);
+        feed_buf(&r, &req, 0);
+        int st = synthetic(&r);
         if (st != 400)
             UNIT_FAIL("case %zu: status %d", i, st);
-        CHECK_STR(code, "bad_request");
-        CHECK_STR(rl, "POST /x HTTP/1.1");
-        CHECK(json_is_integer(json_object_get(d, "offset")));
-        json_decref(d);
+        CHECK_STR(r.sy.code, "bad_request");
+        CHECK_STR(r.sy.rl, "POST /x HTTP/1.1");
+        CHECK(json_is_integer(json_object_get(r.sy.d, "offset")));
         run_free(&r);
-        httpframe_free(f);
-        buf_free(&req);
     }
 }
 
@@ -295,218 +311,170 @@ static void test_cl_te_conflict_and_te_forms(void)
         {"TRACE / HTTP/1.1\r\n\r\n", "method_not_implemented", 501},
     };
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
-        struct httpframe *f = mk(0, 0);
         struct run r;
-        run_init(&r);
-        feed(f, cases[i].head, strlen(cases[i].head), 0, &r, NULL, 0);
-        char code[64], rl[256];
-        json_t *d;
-        int st = synthetic(r.out, code, sizeof code, &d, rl, sizeof rl);
-        if (st != cases[i].status || strcmp(code, cases[i].code) != 0)
-            UNIT_FAIL("case %zu: %d %s, expected %d %s", i, st, code, cases[i].status,
+        run_init(&r, 0, 0);
+        feed(&r, cases[i].head, strlen(cases[i].head), 0, NULL, 0);
+        int st = synthetic(&r);
+        if (st != cases[i].status || strcmp(r.sy.code, cases[i].code) != 0)
+            UNIT_FAIL("case %zu: %d %s, expected %d %s", i, st, r.sy.code, cases[i].status,
                       cases[i].code);
-        json_decref(d);
         /* the connection is dead: nothing more passes */
         size_t before = evbuffer_get_length(r.out);
-        feed(f, "GET / HTTP/1.1\r\n\r\n", 18, 0, &r, NULL, 0);
+        feed(&r, "GET / HTTP/1.1\r\n\r\n", 18, 0, NULL, 0);
         CHECK_INT(evbuffer_get_length(r.out), before);
         CHECK_INT(r.last, HTTPFRAME_NEED_MORE);
         run_free(&r);
-        httpframe_free(f);
     }
     /* the 501 keeps the target but not the method; HEAD with a body keeps both */
-    struct httpframe *f = mk(0, 0);
     struct run r;
-    run_init(&r);
-    feed(f, "BREW /pot?x HTTP/1.1\r\n\r\n", 24, 0, &r, NULL, 0);
-    char code[64], rl[256];
-    json_t *d;
-    CHECK_INT(synthetic(r.out, code, sizeof code, &d, rl, sizeof rl), 501);
-    CHECK_STR(rl, "GET /pot?x HTTP/1.1");
-    CHECK_STR(json_string_value(json_object_get(d, "method")), "BREW");
-    json_decref(d);
+    run_init(&r, 0, 0);
+    feed(&r, "BREW /pot?x HTTP/1.1\r\n\r\n", 24, 0, NULL, 0);
+    CHECK_INT(synthetic(&r), 501);
+    CHECK_STR(r.sy.rl, "GET /pot?x HTTP/1.1");
+    CHECK_STR(json_string_value(json_object_get(r.sy.d, "method")), "BREW");
     run_free(&r);
-    httpframe_free(f);
 }
 
 static void test_expect_100_continue(void)
 {
     const char *head =
         "PUT /upload/x HTTP/1.1\r\nContent-Length: 10\r\nExpect: 100-Continue\r\n\r\n";
-    struct httpframe *f = mk(0, 0);
     struct run r;
-    run_init(&r);
-    feed(f, head, strlen(head), 0, &r, NULL, 0);
+    run_init(&r, 0, 0);
+    feed(&r, head, strlen(head), 0, NULL, 0);
     char *s = str(r.to_client);
     CHECK_STR(s, "HTTP/1.1 100 Continue\r\n\r\n");
     free(s);
     CHECK_INT(evbuffer_get_length(r.out), 0);
     CHECK_INT(r.last, HTTPFRAME_NEED_MORE);
-    feed(f, "01234", 5, 0, &r, NULL, 0);
+    feed(&r, "01234", 5, 0, NULL, 0);
     CHECK_INT(evbuffer_get_length(r.out), 0);
-    feed(f, "56789", 5, 0, &r, NULL, 0);
+    feed(&r, "56789", 5, 0, NULL, 0);
     CHECK_INT(r.last, HTTPFRAME_OK);
     CHECK_INT(evbuffer_get_length(r.out), strlen(head) + 10);
     CHECK_INT(evbuffer_get_length(r.to_client), 25); /* only once */
     run_free(&r);
-    httpframe_free(f);
 
     /* no 100 for a request without a body, nor for HTTP/1.0 */
     const char *h0 = "GET /x HTTP/1.1\r\nExpect: 100-continue\r\n\r\n"
                      "POST /y HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nz";
-    f = mk(0, 0);
-    run_init(&r);
-    feed(f, h0, strlen(h0), 0, &r, NULL, 0);
+    run_init(&r, 0, 0);
+    feed(&r, h0, strlen(h0), 0, NULL, 0);
     CHECK_INT(evbuffer_get_length(r.to_client), 0);
     CHECK_INT(evbuffer_get_length(r.out), strlen(h0));
     run_free(&r);
-    httpframe_free(f);
 }
 
 static void test_over_limit_with_expect(void)
 {
     const char *head = "POST /small?a=b HTTP/1.1\r\nContent-Length: 101\r\n"
                        "Expect: 100-continue\r\n\r\n";
-    struct httpframe *f = mk(0, 0);
     struct run r;
-    run_init(&r);
-    feed(f, head, strlen(head), 0, &r, NULL, 0);
+    run_init(&r, 0, 0);
+    feed(&r, head, strlen(head), 0, NULL, 0);
     CHECK_INT(evbuffer_get_length(r.to_client), 0); /* no 100: the answer is 413 at once */
     CHECK_INT(r.last, HTTPFRAME_OK);
-    char code[64], rl[256];
-    json_t *d;
-    CHECK_INT(synthetic(r.out, code, sizeof code, &d, rl, sizeof rl), 413);
-    CHECK_STR(code, "payload_too_large");
-    CHECK_STR(rl, "POST /small?a=b HTTP/1.1");
-    CHECK_INT(json_integer_value(json_object_get(d, "limit")), 100);
-    CHECK_INT(json_integer_value(json_object_get(d, "received")), 101);
-    json_decref(d);
+    CHECK_INT(synthetic(&r), 413);
+    CHECK_STR(r.sy.code, "payload_too_large");
+    CHECK_STR(r.sy.rl, "POST /small?a=b HTTP/1.1");
+    CHECK_INT(detail_int(&r, "limit"), 100);
+    CHECK_INT(detail_int(&r, "received"), 101);
     size_t before = evbuffer_get_length(r.out);
     char body[101];
     memset(body, 'b', sizeof body);
-    feed(f, body, sizeof body, 0, &r, NULL, 0);
+    feed(&r, body, sizeof body, 0, NULL, 0);
     CHECK_INT(evbuffer_get_length(r.out), before);
     run_free(&r);
-    httpframe_free(f);
 }
 
 static void test_over_limit_without_expect(void)
 {
     /* Content-Length: the body is read and dropped, then the 413 */
-    struct httpframe *f = mk(0, 1000);
     struct run r;
-    run_init(&r);
+    run_init(&r, 0, 1000);
     const char *head = "POST /small HTTP/1.1\r\nContent-Length: 500\r\n\r\n";
-    feed(f, head, strlen(head), 0, &r, NULL, 0);
+    feed(&r, head, strlen(head), 0, NULL, 0);
     char body[500];
     memset(body, 'x', sizeof body);
-    feed(f, body, 499, 0, &r, NULL, 0);
+    feed(&r, body, 499, 0, NULL, 0);
     CHECK_INT(evbuffer_get_length(r.out), 0);
     CHECK_INT(r.last, HTTPFRAME_NEED_MORE);
-    feed(f, body, 1, 0, &r, NULL, 0);
+    feed(&r, body, 1, 0, NULL, 0);
     CHECK_INT(r.last, HTTPFRAME_OK);
-    char code[64], rl[256];
-    json_t *d;
-    CHECK_INT(synthetic(r.out, code, sizeof code, &d, rl, sizeof rl), 413);
-    CHECK_INT(json_integer_value(json_object_get(d, "received")), 500);
-    json_decref(d);
+    CHECK_INT(synthetic(&r), 413);
+    CHECK_INT(detail_int(&r, "received"), 500);
     run_free(&r);
-    httpframe_free(f);
 
     /* beyond max_drain: the 413 at once, nothing is read */
-    f = mk(0, 1000);
-    run_init(&r);
+    run_init(&r, 0, 1000);
     const char *h2 = "POST /small HTTP/1.1\r\nContent-Length: 1001\r\n\r\n";
-    feed(f, h2, strlen(h2), 0, &r, NULL, 0);
+    feed(&r, h2, strlen(h2), 0, NULL, 0);
     CHECK_INT(r.closed, 0);
     CHECK_INT(r.last, HTTPFRAME_OK);
-    CHECK_INT(synthetic(r.out, code, sizeof code, &d, rl, sizeof rl), 413);
-    CHECK_INT(json_integer_value(json_object_get(d, "received")), 1001);
-    json_decref(d);
+    CHECK_INT(synthetic(&r), 413);
+    CHECK_INT(detail_int(&r, "received"), 1001);
     run_free(&r);
-    httpframe_free(f);
 
     /* chunked: the limit is found mid-body; the rest is discarded, then 413 */
-    f = mk(0, 1000);
-    run_init(&r);
+    run_init(&r, 0, 1000);
     struct buf req = BUF_INIT;
     buf_puts(&req, "PATCH /small HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
     for (int i = 0; i < 12; i++)
         buf_puts(&req, "a\r\n0123456789\r\n");
     buf_puts(&req, "0\r\nT: 1\r\n\r\nGET /after HTTP/1.1\r\n\r\n");
-    feed(f, req.data, req.len, 3, &r, NULL, 0);
-    CHECK_INT(synthetic(r.out, code, sizeof code, &d, rl, sizeof rl), 413);
-    CHECK_STR(rl, "PATCH /small HTTP/1.1");
-    CHECK_INT(json_integer_value(json_object_get(d, "received")), 120);
-    json_decref(d);
+    feed_buf(&r, &req, 3);
+    CHECK_INT(synthetic(&r), 413);
+    CHECK_STR(r.sy.rl, "PATCH /small HTTP/1.1");
+    CHECK_INT(detail_int(&r, "received"), 120);
     run_free(&r);
-    httpframe_free(f);
-    buf_free(&req);
 
     /* chunked beyond max_drain: the 413 as soon as the drain passes it */
-    f = mk(0, 200);
-    run_init(&r);
+    run_init(&r, 0, 200);
     buf_puts(&req, "POST /small HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
     for (int i = 0; i < 30; i++)
         buf_puts(&req, "a\r\n0123456789\r\n");
-    feed(f, req.data, req.len, 0, &r, NULL, 0);
+    feed_buf(&r, &req, 0);
     CHECK_INT(r.closed, 0);
-    CHECK_INT(synthetic(r.out, code, sizeof code, &d, rl, sizeof rl), 413);
-    CHECK(json_integer_value(json_object_get(d, "received")) < 300);
-    json_decref(d);
+    CHECK_INT(synthetic(&r), 413);
+    CHECK(detail_int(&r, "received") < 300);
     run_free(&r);
-    httpframe_free(f);
-    buf_free(&req);
 }
 
 static void test_header_too_large(void)
 {
-    struct httpframe *f = mk(1024, 0);
     struct run r;
-    run_init(&r);
+    run_init(&r, 1024, 0);
     struct buf req = BUF_INIT;
     buf_puts(&req, "GET /big HTTP/1.1\r\n");
     while (req.len < 1100)
         buf_puts(&req, "X-Filler: 0123456789012345678901234567890123456789\r\n");
-    feed(f, req.data, req.len, 100, &r, NULL, 0);
-    char code[64], rl[256];
-    json_t *d;
-    CHECK_INT(synthetic(r.out, code, sizeof code, &d, rl, sizeof rl), 431);
-    CHECK_STR(code, "header_too_large");
-    CHECK_STR(rl, "GET /big HTTP/1.1");
-    CHECK_INT(json_integer_value(json_object_get(d, "limit")), 1024);
-    json_decref(d);
+    feed_buf(&r, &req, 100);
+    CHECK_INT(synthetic(&r), 431);
+    CHECK_STR(r.sy.code, "header_too_large");
+    CHECK_STR(r.sy.rl, "GET /big HTTP/1.1");
+    CHECK_INT(detail_int(&r, "limit"), 1024);
     run_free(&r);
-    httpframe_free(f);
-    buf_free(&req);
 
     /* exactly at the limit passes */
-    f = mk(64, 0);
-    run_init(&r);
+    run_init(&r, 64, 0);
     buf_puts(&req, "GET / HTTP/1.1\r\nX: ");
     while (req.len < 60)
         buf_putc(&req, 'v');
     buf_puts(&req, "\r\n\r\n");
     CHECK_INT(req.len, 64);
-    feed(f, req.data, req.len, 0, &r, NULL, 0);
+    feed_buf(&r, &req, 0);
     CHECK_INT(evbuffer_get_length(r.out), 64);
     run_free(&r);
-    httpframe_free(f);
-    buf_free(&req);
 
     /* a request line alone over the limit: GET / in the synthetic request */
-    f = mk(64, 0);
-    run_init(&r);
+    run_init(&r, 64, 0);
     buf_puts(&req, "GET /");
     while (req.len < 100)
         buf_putc(&req, 'a');
-    feed(f, req.data, req.len, 0, &r, NULL, 0);
-    CHECK_INT(synthetic(r.out, code, sizeof code, &d, rl, sizeof rl), 431);
-    CHECK_STR(rl, "GET / HTTP/1.1");
-    json_decref(d);
+    feed_buf(&r, &req, 0);
+    CHECK_INT(synthetic(&r), 431);
+    CHECK_STR(r.sy.rl, "GET / HTTP/1.1");
     run_free(&r);
-    httpframe_free(f);
-    buf_free(&req);
 }
 
 static void test_bad_version_and_request_line(void)
@@ -533,59 +501,38 @@ static void test_bad_version_and_request_line(void)
         {"GET /x HTTP/1.1\r\nX: a\0b\r\n\r\n", "bad_request", "GET /x HTTP/1.1", 400},
     };
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
-        struct httpframe *f = mk(0, 0);
         struct run r;
-        run_init(&r);
+        run_init(&r, 0, 0);
         size_t n = strlen(cases[i].req);
         if (i == ARRAY_LEN(cases) - 1)
             n = 27; /* the one with an embedded NUL */
-        feed(f, cases[i].req, n, 0, &r, NULL, 0);
-        char code[64], rl[256];
-        json_t *d;
-        int st = synthetic(r.out, code, sizeof code, &d, rl, sizeof rl);
-        if (st != cases[i].status || strcmp(code, cases[i].code) != 0 ||
-            strcmp(rl, cases[i].rl) != 0)
-            UNIT_FAIL("case %zu: %d %s [%s]", i, st, code, rl);
-        json_decref(d);
+        feed(&r, cases[i].req, n, 0, NULL, 0);
+        int st = synthetic(&r);
+        if (st != cases[i].status || strcmp(r.sy.code, cases[i].code) != 0 ||
+            strcmp(r.sy.rl, cases[i].rl) != 0)
+            UNIT_FAIL("case %zu: %d %s [%s]", i, st, r.sy.code, r.sy.rl);
         run_free(&r);
-        httpframe_free(f);
     }
 }
 
 static void test_obs_fold_position(void)
 {
     const char *req = "GET /f HTTP/1.1\r\nHost: x\r\nX-Long: a\r\n  continued\r\n\r\n";
-    struct httpframe *f = mk(0, 0);
     struct run r;
-    run_init(&r);
-    feed(f, req, strlen(req), 0, &r, NULL, 0);
-    char code[64], rl[256];
-    json_t *d;
-    CHECK_INT(synthetic(r.out, code, sizeof code, &d, rl, sizeof rl), 400);
-    CHECK_INT(json_integer_value(json_object_get(d, "line")), 4);
-    CHECK_INT(json_integer_value(json_object_get(d, "offset")), strstr(req, "  cont") - req);
-    CHECK_STR(json_string_value(json_object_get(d, "reason")), "obsolete line folding");
-    json_decref(d);
+    run_init(&r, 0, 0);
+    feed(&r, req, strlen(req), 0, NULL, 0);
+    CHECK_INT(synthetic(&r), 400);
+    CHECK_INT(detail_int(&r, "line"), 4);
+    CHECK_INT(detail_int(&r, "offset"), strstr(req, "  cont") - req);
+    CHECK_STR(json_string_value(json_object_get(r.sy.d, "reason")), "obsolete line folding");
     run_free(&r);
-    httpframe_free(f);
 }
 
 static void test_leading_empty_lines_and_lf(void)
 {
     const char *in = "\r\n\n\r\nGET /a HTTP/1.1\nHost: x\n\n\r\nGET /b HTTP/1.1\r\n\r\n";
     const char *want = "GET /a HTTP/1.1\nHost: x\n\nGET /b HTTP/1.1\r\n\r\n";
-    for (size_t step = 0; step <= 3; step++) {
-        struct httpframe *f = mk(0, 0);
-        struct run r;
-        run_init(&r);
-        feed(f, in, strlen(in), step, &r, NULL, 0);
-        char *s = str(r.out);
-        if (strcmp(s, want) != 0)
-            UNIT_FAIL("step %zu: %s", step, s);
-        free(s);
-        run_free(&r);
-        httpframe_free(f);
-    }
+    check_output(in, want, 3, NULL, 0);
 }
 
 static void test_upgrade_passthrough(void)
@@ -599,23 +546,21 @@ static void test_upgrade_passthrough(void)
     size_t n = sizeof in - 1;
     size_t head = (size_t)(strstr(in, "\r\n\r\n") - in) + 4;
     for (size_t step = 0; step <= 5; step++) {
-        struct httpframe *f = mk(0, 0);
         struct run r;
-        run_init(&r);
-        feed(f, in, n, step, &r, NULL, 0);
+        run_init(&r, 0, 0);
+        feed(&r, in, n, step, NULL, 0);
         CHECK_INT(evbuffer_get_length(r.out), n);
         char *s = malloc(n);
         evbuffer_copyout(r.out, s, n);
         CHECK_MEM(s, n, in, n);
         free(s);
         struct httpframe_stats st;
-        httpframe_get_stats(f, &st);
+        httpframe_get_stats(r.f, &st);
         CHECK_INT(st.passthrough, 1);
         CHECK_INT(st.requests, 1);
         CHECK_INT(st.framed_bytes, head);
         CHECK_INT(st.passthrough_bytes, n - head);
         run_free(&r);
-        httpframe_free(f);
     }
 }
 

@@ -12,24 +12,11 @@
 
 #include <sys/stat.h>
 
-static const char *data_dir(void)
-{
-    const char *d = test_data_dir();
-    return d ? d : "";
-}
-
-/* data_dir()/rel, in one of a few rotating buffers. */
-static const char *P(const char *rel)
-{
-    static char bufs[8][1024];
-    static unsigned next;
-    char *b = bufs[next++ % 8];
-    snprintf(b, sizeof bufs[0], "%s/%s", data_dir(), rel);
-    return b;
-}
-
+/* -1 without a path (test_data_file marked the test skipped) or after a failed check. */
 static int load(const char *path, const char *target, struct ingest_result *r)
 {
+    if (path == NULL)
+        return -1;
     struct ingest_options o = {.target = target};
     int rv = ingest_csv_file(path, &o, r);
     if (rv != 0)
@@ -58,10 +45,19 @@ static size_t count_issues(const struct ingest_result *r, const char *code)
     return n;
 }
 
+/* Column name of r is categorical with `distinct` distinct values. */
+static void check_categorical(const struct ingest_result *r, const char *name, size_t distinct)
+{
+    const struct column *c = col(r, name);
+    if (c->type != COL_CATEGORICAL || c->distinct != distinct)
+        UNIT_FAIL("column %s: type %d with %zu distinct values, expected categorical with %zu",
+                  name, (int)c->type, c->distinct, distinct);
+}
+
 static void test_adult(void)
 {
     struct ingest_result r;
-    if (load(P("uci_adult/adult_train.csv"), "income", &r) != 0)
+    if (load(test_data_file("uci_adult/adult_train.csv"), "income", &r) != 0)
         return;
     CHECK_INT(r.table.nrows, 32561);
     CHECK_INT(r.table.ncols, 15);
@@ -101,15 +97,12 @@ static void test_adult(void)
 static void test_diamonds(void)
 {
     struct ingest_result r;
-    if (load(P("ggplot2_diamonds/diamonds.csv"), "price", &r) != 0)
+    if (load(test_data_file("ggplot2_diamonds/diamonds.csv"), "price", &r) != 0)
         return;
     CHECK_INT(r.table.nrows, 53940);
-    CHECK_INT(col(&r, "cut")->type, COL_CATEGORICAL);
-    CHECK_INT(col(&r, "cut")->distinct, 5);
-    CHECK_INT(col(&r, "color")->type, COL_CATEGORICAL);
-    CHECK_INT(col(&r, "color")->distinct, 7);
-    CHECK_INT(col(&r, "clarity")->type, COL_CATEGORICAL);
-    CHECK_INT(col(&r, "clarity")->distinct, 8);
+    check_categorical(&r, "cut", 5);
+    check_categorical(&r, "color", 7);
+    check_categorical(&r, "clarity", 8);
     const struct column *price = col(&r, "price");
     CHECK_INT(price->type, COL_NUMERIC);
     CHECK_INT(price->is_integer, 1);
@@ -135,7 +128,7 @@ static void test_diamonds(void)
     ingest_result_free(&r);
 
     /* without an explicit target the first column named like one wins: "y" here */
-    CHECK_INT(ingest_csv_file(P("ggplot2_diamonds/diamonds.csv"), NULL, &r), 0);
+    CHECK_INT(ingest_csv_file(test_data_file("ggplot2_diamonds/diamonds.csv"), NULL, &r), 0);
     CHECK_INT(r.target, table_find(&r.table, "y"));
     ingest_result_free(&r);
 }
@@ -143,11 +136,10 @@ static void test_diamonds(void)
 static void test_penguins_iris(void)
 {
     struct ingest_result r;
-    if (load(P("palmerpenguins_penguins/penguins.csv"), NULL, &r) != 0)
+    if (load(test_data_file("palmerpenguins_penguins/penguins.csv"), NULL, &r) != 0)
         return;
     CHECK_INT(r.table.nrows, 344);
-    CHECK_INT(col(&r, "species")->type, COL_CATEGORICAL);
-    CHECK_INT(col(&r, "species")->distinct, 3);
+    check_categorical(&r, "species", 3);
     CHECK_INT(col(&r, "island")->type, COL_CATEGORICAL);
     CHECK_INT(col(&r, "sex")->type, COL_CATEGORICAL);
     CHECK_INT(col(&r, "sex")->missing, 11);
@@ -160,11 +152,10 @@ static void test_penguins_iris(void)
     CHECK_INT(count_issues(&r, "no_target"), 1);
     ingest_result_free(&r);
 
-    if (load(P("sklearn_iris/iris.csv"), "species", &r) != 0)
+    if (load(test_data_file("sklearn_iris/iris.csv"), "species", &r) != 0)
         return;
     CHECK_INT(r.table.nrows, 150);
-    CHECK_INT(col(&r, "species")->type, COL_CATEGORICAL);
-    CHECK_INT(col(&r, "species")->distinct, 3);
+    check_categorical(&r, "species", 3);
     CHECK_INT(col(&r, "petal_width_cm")->type, COL_NUMERIC);
     json_t *j;
     CHECK_INT(ingest_summary_json(&r, &j), 0);
@@ -197,7 +188,7 @@ static long count_yes(const char *path, long *rows)
 
 static void test_bank_ctr(void)
 {
-    const char *path = P("uci_bank_marketing/bank.csv");
+    const char *path = test_data_file("uci_bank_marketing/bank.csv");
     struct ingest_result r;
     if (load(path, NULL, &r) != 0)
         return;
@@ -263,7 +254,7 @@ static void test_other_datasets(void)
     };
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
         struct ingest_result r;
-        if (load(P(sets[i].path), NULL, &r) != 0)
+        if (load(test_data_file(sets[i].path), NULL, &r) != 0)
             continue;
         CHECK_INT(r.table.nrows, sets[i].rows);
         CHECK_INT(r.table.ncols, sets[i].cols);
@@ -280,7 +271,7 @@ static void test_other_datasets(void)
         ingest_result_free(&r);
     }
     struct ingest_result r;
-    if (load(P("deepctr_avazu_sample/avazu_sample.csv"), NULL, &r) == 0) {
+    if (load(test_data_file("deepctr_avazu_sample/avazu_sample.csv"), NULL, &r) == 0) {
         /* 19-20 digit ids are beyond 2^53: kept as their text, all distinct */
         const struct column *id = col(&r, "id");
         CHECK_INT(id->type, COL_ID);
@@ -292,7 +283,7 @@ static void test_other_datasets(void)
         CHECK_INT(count_issues(&r, "constant_column"), 1);
         ingest_result_free(&r);
     }
-    if (load(P("deepctr_criteo_sample/criteo_sample.csv"), NULL, &r) == 0) {
+    if (load(test_data_file("deepctr_criteo_sample/criteo_sample.csv"), NULL, &r) == 0) {
         CHECK_INT(col(&r, "I1")->type, COL_NUMERIC);
         CHECK_INT(col(&r, "C1")->type, COL_CATEGORICAL);
         size_t missing = 0;

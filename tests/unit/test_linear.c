@@ -57,6 +57,7 @@
 #include "algo/linear.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "testdata.h"
 
 #define N 300
 
@@ -71,8 +72,7 @@ struct data {
 static uint64_t lcg_state;
 static double lcg_u(void)
 {
-    lcg_state = lcg_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (double)(lcg_state >> 11) * 0x1p-53;
+    return (double)(lcg_next(&lcg_state) >> 11) * 0x1p-53;
 }
 
 static void make_data(struct data *d)
@@ -119,6 +119,30 @@ static void make_data(struct data *d)
     d->fm = (struct fmatrix){N, 4, d->x, d->is_cat, d->ncat};
 }
 
+static struct data *new_data(void)
+{
+    struct data *d = malloc(sizeof *d);
+    make_data(d);
+    return d;
+}
+
+/* The default parameters of a kind. */
+static struct linear_params params(enum linear_kind kind)
+{
+    struct linear_params p;
+    linear_params_default(&p, kind);
+    return p;
+}
+
+/* The same, run to scikit-learn's precision: tol 1e-10, 10000 iterations. */
+static struct linear_params exact_params(enum linear_kind kind)
+{
+    struct linear_params p = params(kind);
+    p.tol = 1e-10;
+    p.max_iter = 10000;
+    return p;
+}
+
 /* coef[c][k] of output c, k-th expanded column (x0, x1, x2, cat=0, cat=1, cat=2) */
 static double coef(const json_t *j, size_t k, size_t c)
 {
@@ -131,10 +155,37 @@ static double intercept(const json_t *j, size_t c)
     return json_number_value(json_array_get(json_object_get(j, "intercept"), c));
 }
 
+/* Output c's ncoef coefficients are want[c * ncoef + k] and its intercept want_b[c], within
+ * eps, for each of nout outputs. */
+static void check_coefs(const json_t *j, size_t nout, size_t ncoef, const double *want,
+                        const double *want_b, double eps)
+{
+    for (size_t c = 0; c < nout; c++) {
+        for (size_t k = 0; k < ncoef; k++)
+            CHECK_NEAR(coef(j, k, c), want[c * ncoef + k], eps);
+        CHECK_NEAR(intercept(j, c), want_b[c], eps);
+    }
+}
+
+/* Trains on fm (the test fails if that fails) and returns the coefficients JSON; *m is the
+ * model. */
+static json_t *fit(const struct fmatrix *fm, const double *y, const double *w,
+                   const struct linear_params *p, struct linear **m)
+{
+    char err[256] = "";
+    json_t *j = NULL;
+    int rv = linear_train(fm, y, w, p, NULL, NULL, m, err, sizeof err);
+    if (rv != 0) {
+        UNIT_FAIL("linear_train: %s (%s)", aiops_strerror(rv), err);
+        return NULL;
+    }
+    CHECK_INT(linear_coefficients(*m, NULL, NULL, &j), 0);
+    return j;
+}
+
 static void test_data_matches_python_generator(void)
 {
-    struct data *d = malloc(sizeof *d);
-    make_data(d);
+    struct data *d = new_data();
     /* first rows as printed by the script */
     CHECK_NEAR(d->x[0], -0.6712641820435161, 1e-15);
     CHECK_NEAR(d->x[N], 12.43373349132999, 1e-13);
@@ -158,22 +209,14 @@ static void test_data_matches_python_generator(void)
 
 static void test_logistic_weighted_matches_sklearn(void)
 {
-    struct data *d = malloc(sizeof *d);
-    make_data(d);
-    struct linear_params p;
-    linear_params_default(&p, LINEAR_LOGISTIC);
-    p.tol = 1e-10;
-    p.max_iter = 10000;
+    struct data *d = new_data();
+    struct linear_params p = exact_params(LINEAR_LOGISTIC);
     struct linear *m = NULL;
-    char err[256];
-    CHECK_INT(linear_train(&d->fm, d->yb, d->w, &p, NULL, NULL, &m, err, sizeof err), 0);
-    json_t *j = NULL;
-    CHECK_INT(linear_coefficients(m, NULL, NULL, &j), 0);
+    json_t *j = fit(&d->fm, d->yb, d->w, &p, &m);
     static const double want[6] = {1.166686221154207,  -0.5995238229540143, 0.6527240971476064,
                                    0.1928993732803082, -0.5844018386685644, 0.1475203938933408};
-    for (size_t k = 0; k < 6; k++)
-        CHECK_NEAR(coef(j, k, 0), want[k], 1e-4);
-    CHECK_NEAR(intercept(j, 0), 0.8878557865534411, 1e-4);
+    static const double want_b[1] = {0.8878557865534411};
+    check_coefs(j, 1, 6, want, want_b, 1e-4);
     CHECK_STR(json_string_value(
                   json_object_get(json_array_get(json_object_get(j, "coefficients"), 4), "name")),
               "x3=1");
@@ -192,19 +235,12 @@ static void test_logistic_weighted_matches_sklearn(void)
 
 static void test_softmax_matches_sklearn(void)
 {
-    struct data *d = malloc(sizeof *d);
-    make_data(d);
-    struct linear_params p;
-    linear_params_default(&p, LINEAR_SOFTMAX);
+    struct data *d = new_data();
+    struct linear_params p = exact_params(LINEAR_SOFTMAX);
     p.num_class = 3;
     p.l2 = 0.5; /* C = 2 */
-    p.tol = 1e-10;
-    p.max_iter = 10000;
     struct linear *m = NULL;
-    char err[256];
-    CHECK_INT(linear_train(&d->fm, d->ys, NULL, &p, NULL, NULL, &m, err, sizeof err), 0);
-    json_t *j = NULL;
-    CHECK_INT(linear_coefficients(m, NULL, NULL, &j), 0);
+    json_t *j = fit(&d->fm, d->ys, NULL, &p, &m);
     static const double want[3][6] = {
         {0.8314782069943057, -0.29356447430438737, -0.1688449285379409, -0.3234674377750712,
          0.03620839328673597, -0.37281196273796174},
@@ -213,11 +249,7 @@ static void test_softmax_matches_sklearn(void)
         {-0.495174182787519, -0.21869294673274986, 0.25007651614316706, 0.08632026932299802,
          -0.5455736920178877, 0.43242729403160746}};
     static const double want_b[3] = {0.2948732266486867, -0.3746545432986002, 0.07978131664991472};
-    for (size_t c = 0; c < 3; c++) {
-        for (size_t k = 0; k < 6; k++)
-            CHECK_NEAR(coef(j, k, c), want[c][k], 1e-4);
-        CHECK_NEAR(intercept(j, c), want_b[c], 1e-4);
-    }
+    check_coefs(j, 3, 6, &want[0][0], want_b, 1e-4);
     CHECK_INT(json_array_size(json_object_get(j, "outputs")), 3);
     json_decref(j);
     double prob[3 * N];
@@ -233,21 +265,15 @@ static void test_softmax_matches_sklearn(void)
 
 static void test_ridge_weighted_matches_sklearn(void)
 {
-    struct data *d = malloc(sizeof *d);
-    make_data(d);
-    struct linear_params p;
-    linear_params_default(&p, LINEAR_REGRESSION);
+    struct data *d = new_data();
+    struct linear_params p = params(LINEAR_REGRESSION);
     p.l2 = 2.0;
     struct linear *m = NULL;
-    char err[256];
-    CHECK_INT(linear_train(&d->fm, d->yr, d->w, &p, NULL, NULL, &m, err, sizeof err), 0);
-    json_t *j = NULL;
-    CHECK_INT(linear_coefficients(m, NULL, NULL, &j), 0);
+    json_t *j = fit(&d->fm, d->yr, d->w, &p, &m);
     static const double want[6] = {1.7070025008600787, -1.1938571942198377, 0.8045303944748893,
                                    0.4080979321441479, -0.5741852228524661, 0.8873175700789914};
-    for (size_t k = 0; k < 6; k++)
-        CHECK_NEAR(coef(j, k, 0), want[k], 1e-9);
-    CHECK_NEAR(intercept(j, 0), 2.8096533845107956, 1e-9);
+    static const double want_b[1] = {2.8096533845107956};
+    check_coefs(j, 1, 6, want, want_b, 1e-9);
     CHECK_INT(json_integer_value(json_object_get(j, "iterations")), 0);
     json_decref(j);
     /* a prediction is the intercept plus the coefficients on the standardised row */
@@ -264,8 +290,7 @@ static void test_ridge_weighted_matches_sklearn(void)
  * one extra row without a target). */
 static void test_direct_mode_matches_sklearn_and_copy_path(void)
 {
-    struct data *d = malloc(sizeof *d);
-    make_data(d);
+    struct data *d = new_data();
     double *x = malloc(2 * (N + 1) * sizeof *x), yb[N + 1], ys[N + 1];
     for (size_t i = 0; i < N; i++) {
         x[i] = d->x[i];
@@ -274,15 +299,9 @@ static void test_direct_mode_matches_sklearn_and_copy_path(void)
     uint8_t ic[2] = {0, 0};
     uint32_t nc[2] = {0, 0};
     struct fmatrix fm = {N, 2, x, ic, nc};
-    struct linear_params p;
-    linear_params_default(&p, LINEAR_LOGISTIC);
-    p.tol = 1e-10;
-    p.max_iter = 10000;
+    struct linear_params p = exact_params(LINEAR_LOGISTIC);
     struct linear *m = NULL;
-    char err[256];
-    json_t *j = NULL;
-    CHECK_INT(linear_train(&fm, d->yb, NULL, &p, NULL, NULL, &m, err, sizeof err), 0);
-    CHECK_INT(linear_coefficients(m, NULL, NULL, &j), 0);
+    json_t *j = fit(&fm, d->yb, NULL, &p, &m);
     CHECK_NEAR(coef(j, 0, 0), 1.0811603952164885, 1e-4);
     CHECK_NEAR(coef(j, 1, 0), 0.6640891546478319, 1e-4);
     CHECK_NEAR(intercept(j, 0), 0.7760811263919679, 1e-4);
@@ -301,30 +320,23 @@ static void test_direct_mode_matches_sklearn_and_copy_path(void)
     x2[N] = x2[2 * N + 1] = 123.0;
     yb[N] = ys[N] = NAN;
     struct fmatrix f2 = {N + 1, 2, x2, ic, nc};
-    CHECK_INT(linear_train(&f2, yb, NULL, &p, NULL, NULL, &m, err, sizeof err), 0);
-    CHECK_INT(linear_coefficients(m, NULL, NULL, &j), 0);
+    j = fit(&f2, yb, NULL, &p, &m);
     CHECK_NEAR(coef(j, 0, 0), direct0, 1e-6);
     json_decref(j);
     linear_free(m);
 
-    linear_params_default(&p, LINEAR_SOFTMAX);
+    p = exact_params(LINEAR_SOFTMAX);
     p.num_class = 3;
-    p.tol = 1e-10;
-    p.max_iter = 10000;
-    CHECK_INT(linear_train(&fm, d->ys, NULL, &p, NULL, NULL, &m, err, sizeof err), 0);
-    CHECK_INT(linear_coefficients(m, NULL, NULL, &j), 0);
+    j = fit(&fm, d->ys, NULL, &p, &m);
     static const double want[3][2] = {{0.8147345441951717, -0.17593864162284145},
                                       {-0.32818274546392756, -0.08959853918739573},
                                       {-0.48655179873124366, 0.26553718081023725}};
     static const double want_b[3] = {0.0376673149107012, -0.07990538712461741, 0.04223807221391558};
-    for (size_t c = 0; c < 3; c++) {
-        CHECK_NEAR(coef(j, 0, c), want[c][0], 1e-4);
-        CHECK_NEAR(coef(j, 1, c), want[c][1], 1e-4);
-        CHECK_NEAR(intercept(j, c), want_b[c], 1e-4);
-    }
+    check_coefs(j, 3, 2, &want[0][0], want_b, 1e-4);
     json_decref(j);
     /* predictions from the saved model agree with those of the copy-path model */
     struct linear *m2 = NULL;
+    char err[256];
     CHECK_INT(linear_train(&f2, ys, NULL, &p, NULL, NULL, &m2, err, sizeof err), 0);
     double pa[3 * N], pb[3 * N];
     CHECK_INT(linear_predict(m, &fm, pa), 0);
@@ -356,8 +368,7 @@ static void test_threads_do_not_change_the_result(void)
     uint8_t ic[3] = {0, 0, 1};
     uint32_t nc[3] = {0, 0, 5};
     struct fmatrix fm = {n, 3, x, ic, nc};
-    struct linear_params p;
-    linear_params_default(&p, LINEAR_LOGISTIC);
+    struct linear_params p = params(LINEAR_LOGISTIC);
     struct linear *a = NULL, *b = NULL;
     char err[256];
     p.threads = 1;
@@ -396,8 +407,7 @@ static void test_ridge_lbfgs_many_categories(void)
     uint8_t is_cat = 1;
     uint32_t ncat = (uint32_t)K;
     struct fmatrix fm = {n, 1, x, &is_cat, &ncat};
-    struct linear_params p;
-    linear_params_default(&p, LINEAR_REGRESSION);
+    struct linear_params p = params(LINEAR_REGRESSION);
     p.l2 = 3.0;
     p.fit_intercept = 0;
     p.tol = 1e-6;
@@ -431,10 +441,8 @@ static void test_ridge_lbfgs_many_categories(void)
 
 static void test_save_load_roundtrip_and_unseen_category(void)
 {
-    struct data *d = malloc(sizeof *d);
-    make_data(d);
-    struct linear_params p;
-    linear_params_default(&p, LINEAR_SOFTMAX);
+    struct data *d = new_data();
+    struct linear_params p = params(LINEAR_SOFTMAX);
     p.num_class = 3;
     struct linear *m = NULL, *m2 = NULL;
     char err[256];
@@ -495,10 +503,8 @@ static int on_progress(void *arg, const struct train_progress *p)
 
 static void test_progress_and_cancel(void)
 {
-    struct data *d = malloc(sizeof *d);
-    make_data(d);
-    struct linear_params p;
-    linear_params_default(&p, LINEAR_LOGISTIC);
+    struct data *d = new_data();
+    struct linear_params p = params(LINEAR_LOGISTIC);
     struct linear *m = NULL;
     char err[256];
     struct progress_log log = {0};
@@ -519,7 +525,7 @@ static void test_progress_and_cancel(void)
     CHECK_INT(stop.last_iter, 3);
     /* ridge reports once, with RMSE */
     struct progress_log rl = {0};
-    linear_params_default(&p, LINEAR_REGRESSION);
+    p = params(LINEAR_REGRESSION);
     CHECK_INT(linear_train(&d->fm, d->yr, NULL, &p, on_progress, &rl, &m, err, sizeof err), 0);
     CHECK_INT(rl.calls, 1);
     CHECK_STR(rl.name, "rmse");
@@ -530,10 +536,8 @@ static void test_progress_and_cancel(void)
 
 static void test_refusals(void)
 {
-    struct data *d = malloc(sizeof *d);
-    make_data(d);
-    struct linear_params p;
-    linear_params_default(&p, LINEAR_LOGISTIC);
+    struct data *d = new_data();
+    struct linear_params p = params(LINEAR_LOGISTIC);
     struct linear *m = NULL;
     char err[256];
     double *y = malloc(N * sizeof *y), *w = malloc(N * sizeof *w);
@@ -554,14 +558,14 @@ static void test_refusals(void)
     CHECK_INT(linear_train(&d->fm, y, NULL, &p, NULL, NULL, &m, err, sizeof err), AIOPS_EINVAL);
     p.l2 = -1;
     CHECK_INT(linear_train(&d->fm, d->yb, NULL, &p, NULL, NULL, &m, err, sizeof err), AIOPS_EINVAL);
-    linear_params_default(&p, LINEAR_SOFTMAX);
+    p = params(LINEAR_SOFTMAX);
     p.num_class = 1;
     CHECK_INT(linear_train(&d->fm, d->ys, NULL, &p, NULL, NULL, &m, err, sizeof err), AIOPS_EINVAL);
     /* too many one-hot coefficients */
     uint32_t big[4] = {0, 0, 0, 1u << 23};
     struct fmatrix fb = d->fm;
     fb.ncat = big;
-    linear_params_default(&p, LINEAR_LOGISTIC);
+    p = params(LINEAR_LOGISTIC);
     CHECK_INT(linear_train(&fb, d->yb, NULL, &p, NULL, NULL, &m, err, sizeof err), AIOPS_ETOOBIG);
     CHECK(m == NULL);
     free(y);
@@ -572,16 +576,13 @@ static void test_refusals(void)
 static void test_missing_targets_and_zero_weights_are_skipped(void)
 {
     /* rows with a NaN target or weight 0 must not change the fit */
-    struct data *d = malloc(sizeof *d);
-    make_data(d);
-    struct linear_params p;
-    linear_params_default(&p, LINEAR_REGRESSION);
+    struct data *d = new_data();
+    struct linear_params p = params(LINEAR_REGRESSION);
     struct linear *a = NULL, *b = NULL;
     char err[256];
     CHECK_INT(linear_train(&d->fm, d->yr, d->w, &p, NULL, NULL, &a, err, sizeof err), 0);
     /* the same rows plus 300 extra rows that carry no weight / no target */
-    struct data *e = malloc(sizeof *e);
-    make_data(e);
+    struct data *e = new_data();
     size_t n2 = 2 * N;
     double *x2 = malloc(4 * n2 * sizeof *x2), *y2 = malloc(n2 * sizeof *y2),
            *w2 = malloc(n2 * sizeof *w2);

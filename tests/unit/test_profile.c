@@ -13,16 +13,12 @@
 
 /* --- building tables by hand --------------------------------------------------------- */
 
-
-/* test_data_dir()/rel (one buffer per call site is enough: each use is short-lived). */
-static const char *data_path(const char *rel)
+/* A table of nrows rows and no columns yet (add_f64, add_str). */
+static struct table empty_table(size_t nrows)
 {
-    static char bufs[4][1024];
-    static unsigned next;
-    char *b = bufs[next++ % 4];
-    const char *d = test_data_dir();
-    snprintf(b, sizeof bufs[0], "%s/%s", d ? d : ".", rel);
-    return b;
+    struct table t = {0};
+    t.nrows = nrows;
+    return t;
 }
 
 static struct column *add_col(struct table *t, const char *name, enum col_type type,
@@ -74,6 +70,17 @@ static double num(json_t *o, const char *key)
 {
     json_t *v = json_object_get(o, key);
     return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* Entry i of arr (class_balance, top_values) names `name` under key and counts count. */
+static void check_counted(json_t *arr, size_t i, const char *key, const char *name,
+                          long long count)
+{
+    json_t *e = json_array_get(arr, i);
+    const char *got = json_string_value(json_object_get(e, key));
+    if (got == NULL || strcmp(got, name) != 0)
+        UNIT_FAIL("entry %zu: %s is \"%s\", expected \"%s\"", i, key, got ? got : "(none)", name);
+    CHECK_INT(json_integer_value(json_object_get(e, "count")), count);
 }
 
 static json_t *find_leak(json_t *doc, const char *col, const char *reason)
@@ -141,10 +148,8 @@ static void test_small_table_known_answers(void)
      * row 38, a "no") */
     json_t *cb = json_object_get(doc, "class_balance");
     CHECK_INT(json_array_size(cb), 2);
-    CHECK_STR(json_string_value(json_object_get(json_array_get(cb, 0), "class")), "no");
-    CHECK_INT(json_integer_value(json_object_get(json_array_get(cb, 0), "count")), 27);
-    CHECK_STR(json_string_value(json_object_get(json_array_get(cb, 1), "class")), "yes");
-    CHECK_INT(json_integer_value(json_object_get(json_array_get(cb, 1), "count")), 13);
+    check_counted(cb, 0, "class", "no", 27);
+    check_counted(cb, 1, "class", "yes", 13);
     CHECK_NEAR(num(json_array_get(cb, 1), "pct"), 32.5, 1e-12);
     CHECK_NEAR(num(doc, "imbalance_ratio"), 27.0 / 13.0, 1e-15);
 
@@ -199,10 +204,8 @@ static void test_small_table_known_answers(void)
     CHECK_INT(json_integer_value(json_object_get(rc, "distinct")), 2);
     json_t *tv = json_object_get(rc, "top_values");
     CHECK_INT(json_array_size(tv), 2);
-    CHECK_STR(json_string_value(json_object_get(json_array_get(tv, 0), "value")), "late_payment");
-    CHECK_INT(json_integer_value(json_object_get(json_array_get(tv, 0), "count")), 7);
-    CHECK_STR(json_string_value(json_object_get(json_array_get(tv, 1), "value")), "fraud");
-    CHECK_INT(json_integer_value(json_object_get(json_array_get(tv, 1), "count")), 6);
+    check_counted(tv, 0, "value", "late_payment", 7);
+    check_counted(tv, 1, "value", "fraud", 6);
     CHECK_NEAR(num(json_array_get(tv, 0), "pct"), 53.85, 1e-12); /* of the 13 present */
 
     /* missing table: reason first (27), the rest 0 in column order */
@@ -242,13 +245,11 @@ static void test_small_table_known_answers(void)
 static void test_multiclass_and_regression_leaks(void)
 {
     enum { N = 300 };
-    struct table t = {0};
-    t.nrows = N;
+    struct table t = empty_table(N);
     double cls[N], sep[N], noise[N], yreg[N], lin[N];
     uint64_t st = 12345;
     for (int i = 0; i < N; i++) {
-        st = st * 6364136223846793005ull + 1442695040888963407ull;
-        double u = (double)(st >> 11) / 9007199254740992.0;
+        double u = (double)(lcg_next(&st) >> 11) / 9007199254740992.0;
         cls[i] = 1 + i % 3;
         sep[i] = cls[i] * 10 + u; /* disjoint ranges per class */
         noise[i] = u;
@@ -324,8 +325,7 @@ static void test_edge_tables(void)
     CHECK_NEAR(json_number_value(json_array_get(h, 0)), 1.0, 0); /* finite values only */
     json_t *idc = col_by_name(doc, "id");
     json_t *tv = json_object_get(idc, "top_values");
-    CHECK_STR(json_string_value(json_object_get(json_array_get(tv, 0), "value")), "12");
-    CHECK_INT(json_integer_value(json_object_get(json_array_get(tv, 0), "count")), 2);
+    check_counted(tv, 0, "value", "12", 2);
     CHECK_STR(json_string_value(json_object_get(json_array_get(tv, 1), "value")), "10");
     json_t *tc = col_by_name(doc, "text");
     CHECK_NEAR(num(tc, "mean_length"), (5 + 3 + 1) / 3.0, 1e-15); /* code points */
@@ -347,8 +347,7 @@ static void test_edge_tables(void)
 
 static void test_target_edge_cases(void)
 {
-    struct table t = {0};
-    t.nrows = 6;
+    struct table t = empty_table(6);
     const char *y1[] = {"a", "a", NULL, "a", "a", "a"};
     const char *b1[] = {"true", "true", "true", NULL, "true", "true"};
     double d[] = {1e9, 1e9 + 1, 1e9 + 2, 1e9 + 3, 1e9 + 4, 1e9 + 5};
@@ -378,15 +377,13 @@ static void test_target_edge_cases(void)
 static void test_deterministic_across_threads(void)
 {
     enum { N = 60000 };
-    struct table t = {0};
-    t.nrows = N;
+    struct table t = empty_table(N);
     double *a = malloc(N * sizeof *a), *b = malloc(N * sizeof *b);
     const char **s = malloc(N * sizeof *s);
     static const char *const words[] = {"alpha", "beta", "gamma", "delta"};
     uint64_t st = 99;
     for (int i = 0; i < N; i++) {
-        st = st * 6364136223846793005ull + 1442695040888963407ull;
-        a[i] = (double)(st >> 40) / 1000.0;
+        a[i] = (double)(lcg_next(&st) >> 40) / 1000.0;
         b[i] = i % 9 == 0 ? NAN : a[i] * 0.5 + (double)(i % 100);
         s[i] = words[(st >> 20) % 4];
     }
@@ -420,8 +417,11 @@ static void test_deterministic_across_threads(void)
 
 /* --- real datasets ------------------------------------------------------------------- */
 
+/* NULL when path is NULL (test_data_file marked the test skipped) or after a failed check. */
 static json_t *profile_file(const char *path, const char *target)
 {
+    if (path == NULL)
+        return NULL;
     struct ingest_options io = {0};
     io.target = target;
     struct ingest_result r;
@@ -437,8 +437,11 @@ static json_t *profile_file(const char *path, const char *target)
 
 static void test_bank_marketing(void)
 {
+    const char *path = test_data_file("uci_bank_marketing/bank.csv");
+    if (path == NULL)
+        return;
     /* count the classes straight from the file: the last field of each line */
-    FILE *f = fopen(data_path("uci_bank_marketing/bank.csv"), "r");
+    FILE *f = fopen(path, "r");
     CHECK(f != NULL);
     if (f == NULL)
         return;
@@ -455,17 +458,15 @@ static void test_bank_marketing(void)
     }
     fclose(f);
     CHECK_INT(yes + no, 4521);
-    json_t *doc = profile_file(data_path("uci_bank_marketing/bank.csv"), "y");
+    json_t *doc = profile_file(path, "y");
     if (doc == NULL)
         return;
     CHECK_INT(json_integer_value(json_object_get(doc, "rows")), 4521);
     CHECK_STR(json_string_value(json_object_get(doc, "task")), "binary");
     json_t *cb = json_object_get(doc, "class_balance");
     CHECK_INT(json_array_size(cb), 2);
-    CHECK_STR(json_string_value(json_object_get(json_array_get(cb, 0), "class")), "no");
-    CHECK_INT(json_integer_value(json_object_get(json_array_get(cb, 0), "count")), no);
-    CHECK_STR(json_string_value(json_object_get(json_array_get(cb, 1), "class")), "yes");
-    CHECK_INT(json_integer_value(json_object_get(json_array_get(cb, 1), "count")), yes);
+    check_counted(cb, 0, "class", "no", no);
+    check_counted(cb, 1, "class", "yes", yes);
     CHECK_NEAR(num(json_array_get(cb, 1), "pct"), 11.52, 1e-12); /* 521 / 4521 */
     CHECK_NEAR(num(doc, "imbalance_ratio"), 4000.0 / 521.0, 1e-12);
     /* bank.duplicated().sum() == 0; bank.age.mean/std/skew/kurt, quantile(0.99) */
@@ -498,7 +499,8 @@ static void test_breast_cancer_correlations(void)
         {"mean_fractal_dimension", "target", 0.0128376026984319},
         {"radius_error", "worst_concavity", 0.38058463462872194},
     };
-    json_t *doc = profile_file(data_path("sklearn_breast_cancer/breast_cancer.csv"), "target");
+    json_t *doc =
+        profile_file(test_data_file("sklearn_breast_cancer/breast_cancer.csv"), "target");
     if (doc == NULL)
         return;
     CHECK_STR(json_string_value(json_object_get(doc, "task")), "binary");

@@ -9,8 +9,11 @@ promtool (Debian package prometheus) and python3-yaml are required.
 
 The metric-name checks are the contract between the dashboards/alerts and the gateway:
 every metric named in an alert or dashboard expression must be one the gateway exports
-(METRICS below), and test_deploy_metrics_are_exported checks on the running stack that the
-gateway exports each of them. Renaming a metric on either side fails a test.
+(METRICS below), and tests/integration/test_deploy_metrics.py checks on the running stack that
+the gateway exports each of them. Renaming a metric on either side fails a test.
+
+These are static checks: they read files and run linters, with no build and no running
+services, and tests/run.py runs them as the "static" group (before the integration tests).
 
 The replica checks are the contract between the manifests and the gateway's dialer
 (gateway/forward.c): the gateway holds one nng connection per URL in <SVC>_RPC_URL and
@@ -896,32 +899,3 @@ def test_deploy_k8s_kustomize_builds():
     src = {c["metadata"]["name"]: c for c in _k8s_objects("ConfigMap")}["aiops-config"]
     assert cm and cm[0]["data"] == src["data"], "kustomize changed aiops-config's data"
 
-
-# --- the running gateway exports what the dashboards and alerts read --------------------------
-
-def test_deploy_metrics_are_exported(stack):
-    r = stack.http("GET", "/api/metrics")
-    # the harness's Response, or a plain (status, headers, body) tuple
-    status, headers, body = (r.status, r.headers, r.body) if hasattr(r, "status") else r
-    assert status == 200, (status, body[:500])
-    ctype = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
-    assert ctype.startswith("text/plain"), ctype
-    text = body.decode("utf-8")
-    types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M))
-    missing = [m for m in METRICS if m not in types]
-    assert not missing, "families missing from /api/metrics: %s\n%s" % (missing, text[:2000])
-    wrong = {m: types[m] for m, t in METRICS.items() if types[m] != t}
-    assert not wrong, "wrong metric types: %s (expected %s)" % (
-        wrong, {m: METRICS[m] for m in wrong})
-    # one aiops_service_up sample per service
-    up = {}
-    for svc, val in re.findall(r'^aiops_service_up\{[^}]*service="(\w+)"[^}]*\} (\S+)', text, re.M):
-        assert float(val) in (0.0, 1.0), "aiops_service_up{service=%s} is %s" % (svc, val)
-        up[svc] = val
-    assert set(up) == set(SERVICES), "aiops_service_up has %s, expected %s" % (sorted(up), SERVICES)
-    info = re.findall(r'^aiops_build_info\{[^}]*version="[^"]+"[^}]*\} (\S+)', text, re.M)
-    assert info and float(info[0]) == 1.0, "aiops_build_info{version=...} 1 missing"
-    promtool = shutil.which("promtool")
-    if promtool:
-        rc, out = _run([promtool, "check", "metrics"], stdin=body)
-        assert rc == 0, "promtool check metrics:\n%s" % out

@@ -1,0 +1,59 @@
+# common.sh -- what the benchmark scripts share; sourced from the repository's root (each
+# script cds there first).
+
+PY=/usr/bin/python3
+
+# bench_options SPEC "$@": SPEC lists the options with a word for their value ("--rows N
+# --runs K --keep DIR"); each option given sets the variable named after it (--rows -> ROWS,
+# --max-iter -> MAX_ITER, --c -> C), to be given its default beforehand. Anything else
+# prints the usage and exits 2.
+bench_options() {
+    local spec=$1 opt var usage="" words i
+    shift
+    read -r -a words <<<"$spec"
+    for ((i = 0; i + 1 < ${#words[@]}; i += 2)); do
+        usage+=" [${words[i]} ${words[i + 1]}]"
+    done
+    while [ $# -gt 0 ]; do
+        opt=$1
+        if [[ $opt != --* || " $spec " != *" $opt "* || $# -lt 2 ]]; then
+            echo "usage: $0$usage" >&2
+            exit 2
+        fi
+        var=${opt#--}
+        var=${var//-/_}
+        printf -v "${var^^}" '%s' "$2"
+        shift 2
+    done
+}
+
+# bench_data_dir: prints where the shared datasets are: $AIOPS_DATA_DIR when set, else
+# ../shared/data beside the repository, else /work/shared/data.
+bench_data_dir() {
+    if [ -n "${AIOPS_DATA_DIR:-}" ]; then
+        echo "$AIOPS_DATA_DIR"
+    elif [ -d ../shared/data ]; then
+        echo ../shared/data
+    else
+        echo /work/shared/data
+    fi
+}
+
+# bench_workdir NAME: sets DIR to $KEEP (created if need be: its inputs are reused by the
+# next run), or to a new temporary directory /tmp/aiops-NAME.XXXXXX removed on exit.
+bench_workdir() {
+    if [ -n "$KEEP" ]; then
+        DIR=$KEEP
+        mkdir -p "$DIR"
+    else
+        DIR=$(mktemp -d "/tmp/aiops-$1.XXXXXX")
+        trap 'rm -rf "$DIR"' EXIT
+    fi
+}
+
+# bench_build_driver SRC OUT: builds a C driver in bench/ against the release library.
+bench_build_driver() {
+    make -s build/rel/libaiops.a
+    gcc -std=c11 -O2 -g -pthread -D_GNU_SOURCE -Ilib -o "$2" "$1" build/rel/libaiops.a \
+        -Wl,--as-needed -lopenblas -ljansson -lcrypto -lpthread -lm
+}
