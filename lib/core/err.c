@@ -10,7 +10,6 @@ static const char *const err_names[AIOPS_ERR_COUNT] = {
     [AIOPS_EEXIST] = "already exists",
     [AIOPS_EIO] = "input/output error",
     [AIOPS_EDB] = "database error",
-    [AIOPS_EREDIS] = "redis error",
     [AIOPS_ERPC] = "rpc error",
     [AIOPS_ETIMEDOUT] = "timed out",
     [AIOPS_EUNAVAIL] = "unavailable",

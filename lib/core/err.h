@@ -8,17 +8,19 @@
 enum aiops_err {
     AIOPS_OK = 0,
     AIOPS_ENOMEM,       /* an allocation failed */
-    AIOPS_EINVAL,       /* an argument or input value is not acceptable */
+    AIOPS_EINVAL,       /* an argument or input value is not acceptable (also PostgreSQL's
+                           "bad data" and CHECK violations, lib/store/db.h) */
     AIOPS_EPARSE,       /* input is malformed; the caller's detail says where */
     AIOPS_ETOOBIG,      /* input is over a size limit */
     AIOPS_ENOTFOUND,    /* the named thing does not exist */
-    AIOPS_EEXIST,       /* the thing already exists */
+    AIOPS_EEXIST,       /* the thing already exists (PostgreSQL: a unique violation) */
     AIOPS_EIO,          /* a system call failed; errno has the reason */
-    AIOPS_EDB,          /* PostgreSQL refused or is unreachable */
-    AIOPS_EREDIS,       /* Redis refused or is unreachable */
+    AIOPS_EDB,          /* PostgreSQL refused a statement or a COPY for a reason not mapped
+                           to another code (logged where it happened). A server that is
+                           down or a connection that broke is AIOPS_EUNAVAIL. */
     AIOPS_ERPC,         /* an nng operation failed */
     AIOPS_ETIMEDOUT,    /* a deadline passed */
-    AIOPS_EUNAVAIL,     /* a dependency is down */
+    AIOPS_EUNAVAIL,     /* a dependency (PostgreSQL, Redis, a service) is down or unreachable */
     AIOPS_EAUTH,        /* credentials missing or wrong */
     AIOPS_ECORRUPT,     /* stored bytes failed their check */
     AIOPS_ECANCELED,    /* the operation was cancelled */

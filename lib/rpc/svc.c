@@ -140,7 +140,6 @@ void svc_reply_failure(struct svc_call *c, int err, const char *what)
         svc_reply_error(c, 404, "not_found", msg, NULL);
         break;
     case AIOPS_EUNAVAIL:
-    case AIOPS_EREDIS:
         svc_reply_error(c, 503, "dependency_unavailable", msg, NULL);
         break;
     case AIOPS_ETIMEDOUT:
