@@ -236,20 +236,16 @@ static json_t *run_json(PGresult *r, int i)
     return j;
 }
 
+/* The run of the caller's project with this id, as RUN_COLUMNS (*res: the caller
+ * PQclear()s it). AIOPS_ENOTFOUND also when id is not a UUID. */
 static int load_run(struct svc_call *c, const char *id, PGresult **res)
 {
     *res = NULL;
     if (!uuid_valid(id))
         return AIOPS_ENOTFOUND;
     const char *v[2] = {svc_project(c), id};
-    int rv = db_execv(svc_db(c), res,
-                      "SELECT " RUN_COLUMNS " FROM runs WHERE project_id = $1 AND id = $2", 2, v);
-    if (rv == 0 && PQntuples(*res) != 1) {
-        PQclear(*res);
-        *res = NULL;
-        return AIOPS_ENOTFOUND;
-    }
-    return rv;
+    return db_execv_one(svc_db(c), res,
+                        "SELECT " RUN_COLUMNS " FROM runs WHERE project_id = $1 AND id = $2", 2, v);
 }
 
 static void run_failure(struct svc_call *c, int rv, const char *id)
@@ -541,16 +537,13 @@ void handle_runs_tags(struct svc_call *c)
     json_decref(body);
     PGresult *r;
     const char *v[3] = {svc_project(c), id, s};
-    int rv = uuid_valid(id) ? db_execv(svc_db(c), &r,
-                                       "UPDATE runs SET tags = tags || $3::jsonb WHERE project_id"
-                                       " = $1 AND id = $2 RETURNING tags::text",
-                                       3, v)
-                            : AIOPS_ENOTFOUND;
+    int rv = s == NULL           ? AIOPS_ENOMEM
+             : !uuid_valid(id) ? AIOPS_ENOTFOUND
+                               : db_execv_one(svc_db(c), &r,
+                                              "UPDATE runs SET tags = tags || $3::jsonb WHERE"
+                                              " project_id = $1 AND id = $2 RETURNING tags::text",
+                                              3, v);
     free(s);
-    if (rv == 0 && PQntuples(r) != 1) {
-        PQclear(r);
-        rv = AIOPS_ENOTFOUND;
-    }
     if (rv != 0) {
         run_failure(c, rv, id);
         return;
@@ -565,25 +558,21 @@ void handle_runs_cancel(struct svc_call *c)
     const char *id = svc_param(c, 0);
     const char *v[2] = {svc_project(c), id};
     PGresult *r;
-    struct db *db = svc_db(c);
-    if (!uuid_valid(id)) {
-        run_failure(c, AIOPS_ENOTFOUND, id);
-        return;
-    }
     /* a queued run is canceled at once; a running one is asked to stop (its worker sees
      * the request at its next heartbeat) */
-    int rv = db_execv(db, &r,
-                      "WITH q AS (UPDATE jobs SET status = 'canceled', finished_at = now()"
-                      "  WHERE run_id = $2 AND project_id = $1 AND status = 'queued' RETURNING run_id)"
-                      " UPDATE runs SET cancel_requested = true,"
-                      "  status = CASE WHEN id IN (SELECT run_id FROM q) THEN 'canceled' ELSE status END,"
-                      "  finished_at = CASE WHEN id IN (SELECT run_id FROM q) THEN now() ELSE finished_at END"
-                      " WHERE project_id = $1 AND id = $2 RETURNING status",
-                      2, v);
-    if (rv == 0 && PQntuples(r) != 1) {
-        PQclear(r);
-        rv = AIOPS_ENOTFOUND;
-    }
+    int rv = !uuid_valid(id)
+                 ? AIOPS_ENOTFOUND
+                 : db_execv_one(svc_db(c), &r,
+                                "WITH q AS (UPDATE jobs SET status = 'canceled', finished_at = now()"
+                                "  WHERE run_id = $2 AND project_id = $1 AND status = 'queued'"
+                                "  RETURNING run_id)"
+                                " UPDATE runs SET cancel_requested = true,"
+                                "  status = CASE WHEN id IN (SELECT run_id FROM q) THEN 'canceled'"
+                                "   ELSE status END,"
+                                "  finished_at = CASE WHEN id IN (SELECT run_id FROM q) THEN now()"
+                                "   ELSE finished_at END"
+                                " WHERE project_id = $1 AND id = $2 RETURNING status",
+                                2, v);
     if (rv != 0) {
         run_failure(c, rv, id);
         return;

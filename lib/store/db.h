@@ -30,6 +30,15 @@ int db_exec(struct db *db, PGresult **res, const char *sql, int nparams,
             const char *const *values, const int *lengths, const int *formats);
 /* Shorthand for text parameters only. */
 int db_execv(struct db *db, PGresult **res, const char *sql, int nparams, const char *const *values);
+/* db_exec for a statement that must give exactly one row (a SELECT of one thing, an UPDATE
+ * or DELETE ... RETURNING of one row): AIOPS_OK with the result in *res (when res is not
+ * NULL; the caller PQclear()s it), AIOPS_ENOTFOUND when no row (or more than one) came
+ * back, or db_exec's errors; *res is NULL on every failure. */
+int db_exec_one(struct db *db, PGresult **res, const char *sql, int nparams,
+                const char *const *values, const int *lengths, const int *formats);
+/* db_exec_one for text parameters only. */
+int db_execv_one(struct db *db, PGresult **res, const char *sql, int nparams,
+                 const char *const *values);
 
 int db_begin(struct db *db);
 int db_commit(struct db *db);
