@@ -306,12 +306,12 @@ static enum auth_outcome auth_jwt(struct gw_req *r, const char *token, int *stat
         return fail(401, "invalid_token", "bearer tokens are not accepted (JWT_SECRET is unset)",
                     status, code, message);
     struct jwt_claims cl;
-    const char *reason = NULL;
+    struct aiops_error why;
     int rv = jwt_verify_hs256(token, strlen(token), cfg->jwt_secret, strlen(cfg->jwt_secret),
-                              (int64_t)time_now(), cfg->jwt_leeway, 1, &cl, &reason);
+                              (int64_t)time_now(), cfg->jwt_leeway, 1, &cl, &why);
     if (rv != 0) {
-        static char msg[96];
-        snprintf(msg, sizeof msg, "the bearer token was refused: %s", reason ? reason : "invalid");
+        static char msg[AIOPS_ERROR_MESSAGE + 32]; /* loop thread only */
+        snprintf(msg, sizeof msg, "the bearer token was refused: %s", why.message);
         return fail(401, "invalid_token", msg, status, code, message);
     }
     struct principal *p = &r->principal;

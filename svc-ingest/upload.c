@@ -121,8 +121,12 @@ void handle_upload(struct svc_call *c)
         snprintf(filename, sizeof filename, "upload.csv");
 
     if (ct != NULL && strncasecmp(ct, "multipart/form-data", 19) == 0) {
-        struct multipart_error err;
+        struct aiops_error err;
         int rv = multipart_parse(ct, data, len, &form, &err);
+        if (rv == AIOPS_ENOMEM) {
+            svc_reply_failure(c, rv, "reading the form");
+            return;
+        }
         if (rv != 0) {
             svc_reply_error(c, 400, "malformed_multipart", err.message,
                             json_pack("{s:s, s:I}", "reason", err.code, "offset",

@@ -20,9 +20,11 @@
 json_t *request_json(struct svc_call *c)
 {
     const Aiops__Request *req = svc_request(c);
-    json_t *body, *err;
+    json_t *body;
+    struct aiops_error err;
     if (jsonx_parse_body(req->body.data, req->body.len, 0, &body, &err) != 0) {
-        svc_reply_error(c, 400, "invalid_json", "the request body is not a JSON object", err);
+        svc_reply_error(c, 400, "invalid_json", "the request body is not a JSON object",
+                        jsonx_error_details(&err));
         return NULL;
     }
     return body;

@@ -78,9 +78,9 @@ static int registry_resolve_cb(void *arg, const char *project, const char *name,
 }
 
 static int registry_load_cb(void *arg, const char *project, const char *name, int version,
-                            struct model **out, char *why, size_t whysz)
+                            struct model **out, struct aiops_error *err)
 {
-    return registry_load_model(svc_db(arg), project, name, version, out, why, whysz);
+    return registry_load_model(svc_db(arg), project, name, version, out, err);
 }
 
 /* --- statistics -------------------------------------------------------------------------- */
@@ -289,16 +289,17 @@ static struct cached_model *request_model(struct svc_call *c, const char *name, 
     if (requested_version(c, name, path_version, &version) != 0)
         return NULL;
     struct cached_model *s;
-    char why[256] = "";
+    struct aiops_error err;
     int rv = model_cache_get(cache.models, svc_project(c), name, version, registry_load_cb, c, &s,
-                             why, sizeof why);
+                             &err);
     if (rv == AIOPS_ENOTFOUND) {
         svc_reply_error(c, 404, "version_not_found", "the model has no such version",
                         json_pack("{s:s, s:i}", "name", name, "version", version));
         return NULL;
     }
     if (rv == AIOPS_ECORRUPT || rv == AIOPS_EUNSUPPORTED) {
-        svc_reply_error(c, 500, "model_unreadable", why[0] ? why : "the stored model cannot be read",
+        svc_reply_error(c, 500, "model_unreadable",
+                        err.message[0] ? err.message : "the stored model cannot be read",
                         json_pack("{s:s, s:i}", "name", name, "version", version));
         return NULL;
     }
@@ -348,22 +349,23 @@ static int predict_rows(struct svc_call *c, const struct cached_model *s, const 
 static int read_instances(struct svc_call *c, const struct cached_model *s, struct fmatrix *x)
 {
     const Aiops__Request *req = svc_request(c);
-    enum instances_problem problem;
-    json_t *details = NULL;
-    int rv = instances_read(&s->m->features, req->body.data, req->body.len, x, &problem,
-                            &details);
+    struct aiops_error err;
+    json_t *rows = NULL;
+    int rv = instances_read(&s->m->features, req->body.data, req->body.len, x, &err, &rows);
     if (rv == 0)
         return 0;
-    if (rv != AIOPS_EINVAL)
-        svc_reply_failure(c, rv, "reading the instances");
-    else if (problem == INSTANCES_BAD_JSON)
-        svc_reply_error(c, 400, "invalid_json", "the request body is not valid JSON", details);
-    else if (problem == INSTANCES_BAD_SHAPE)
-        svc_reply_error(c, 422, "invalid_request", "instances must be a non-empty array of rows",
-                        details);
-    else
+    if (rv == AIOPS_EPARSE)
+        svc_reply_error(c, 400, "invalid_json", "the request body is not valid JSON",
+                        jsonx_error_details(&err));
+    else if (rv == AIOPS_EINVAL && rows != NULL)
         svc_reply_error(c, 422, "invalid_instances",
-                        "some instances do not fit the model's features", details);
+                        "some instances do not fit the model's features",
+                        json_pack("{s:o}", "errors", rows));
+    else if (rv == AIOPS_EINVAL)
+        svc_reply_error(c, 422, "invalid_request", err.message,
+                        json_pack("{s:s}", "field", err.field));
+    else
+        svc_reply_failure(c, rv, "reading the instances");
     return -1;
 }
 

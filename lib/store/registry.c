@@ -386,17 +386,19 @@ int registry_artifact(struct db *db, const char *project, const char *name, int 
 }
 
 int registry_load_model(struct db *db, const char *project, const char *name, int version,
-                        struct model **out, char *why, size_t whysz)
+                        struct model **out, struct aiops_error *err)
 {
     unsigned char *file;
     size_t n;
     *out = NULL;
+    aiops_error_clear(err);
     int rv = registry_artifact(db, project, name, version, 1, &file, &n);
     if (rv == AIOPS_ECORRUPT)
-        snprintf(why, whysz, "the stored model file does not match its checksum");
+        return aiops_error_set(err, rv, NULL, "the stored model file does not match its checksum");
     if (rv != 0)
         return rv;
-    rv = model_load(file, n, out, why, whysz);
+    /* model_load speaks the older (message, size) form of the same detail */
+    rv = model_load(file, n, out, err ? err->message : NULL, err ? sizeof err->message : 0);
     PQfreemem(file);
     return rv;
 }

@@ -6,6 +6,7 @@
 #include <ctype.h>
 
 #include "core/err.h"
+#include "core/jsonx.h"
 #include "data/ingest.h"
 #include "http/apierr.h"
 
@@ -203,6 +204,38 @@ static void test_csv_errors_are_rows(void)
     }
 }
 
+/* The detail struct turned into "details": only what it holds. */
+static void test_error_details(void)
+{
+    struct aiops_error e = AIOPS_ERROR_INIT;
+    json_t *d = jsonx_error_details(&e);
+    CHECK_INT(json_object_size(d), 0);
+    json_decref(d);
+    CHECK_INT(aiops_error_set(&e, AIOPS_EINVAL, "rounds", "rounds must be %s", "positive"),
+              AIOPS_EINVAL);
+    e.code = "bad_rounds";
+    e.offset = 0;
+    e.line = 3;
+    d = jsonx_error_details(&e);
+    CHECK_STR(json_string_value(json_object_get(d, "field")), "rounds");
+    CHECK_STR(json_string_value(json_object_get(d, "reason")), "rounds must be positive");
+    CHECK_STR(json_string_value(json_object_get(d, "code")), "bad_rounds");
+    CHECK_INT(json_integer_value(json_object_get(d, "offset")), 0);
+    CHECK_INT(json_integer_value(json_object_get(d, "line")), 3);
+    CHECK(json_object_get(d, "column") == NULL);
+    json_decref(d);
+    aiops_error_clear(&e);
+    CHECK(e.code == NULL && e.field[0] == '\0' && e.message[0] == '\0' && e.offset == -1);
+    CHECK_INT(aiops_error_set(NULL, AIOPS_EPARSE, NULL, "ignored"), AIOPS_EPARSE);
+    /* truncated, never overrun */
+    char longname[300];
+    memset(longname, 'x', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    aiops_error_set(&e, 0, longname, "%s", longname);
+    CHECK_INT(strlen(e.field), AIOPS_ERROR_FIELD - 1);
+    CHECK_INT(strlen(e.message), AIOPS_ERROR_MESSAGE - 1);
+}
+
 UNIT_MAIN(UNIT(test_rows_are_well_formed), UNIT(test_status_of_well_known_codes),
           UNIT(test_aiops_errors_map_onto_rows), UNIT(test_error_body), UNIT(test_static_body),
-          UNIT(test_catalogue_json), UNIT(test_csv_errors_are_rows))
+          UNIT(test_catalogue_json), UNIT(test_csv_errors_are_rows), UNIT(test_error_details))

@@ -32,9 +32,9 @@ static char *forge(const char *header, const char *payload, const char *sig_key)
 }
 
 static int verify(const char *tok, int64_t now, int64_t leeway, int require_exp,
-                  struct jwt_claims *c, const char **reason)
+                  struct jwt_claims *c, struct aiops_error *why)
 {
-    return jwt_verify_hs256(tok, strlen(tok), key, KEYLEN, now, leeway, require_exp, c, reason);
+    return jwt_verify_hs256(tok, strlen(tok), key, KEYLEN, now, leeway, require_exp, c, why);
 }
 
 /* RFC 7515 appendix A.1: the example HS256 JWS with the JWK key from the RFC. */
@@ -66,21 +66,20 @@ static void test_rfc7515_a1_vector(void)
     CHECK_MEM(sig, siglen, want_sig, 32);
 
     struct jwt_claims c;
-    const char *reason = "unset";
-    CHECK_INT(jwt_verify_hs256(tok, strlen(tok), k, klen, 1300819379, 0, 1, &c, &reason), 0);
-    CHECK(reason == NULL);
+    struct aiops_error why;
+    CHECK_INT(jwt_verify_hs256(tok, strlen(tok), k, klen, 1300819379, 0, 1, &c, &why), 0);
+    CHECK(why.code == NULL && why.message[0] == '\0');
     CHECK_INT(c.has_exp, 1);
     CHECK_INT(c.exp, 1300819380);
     CHECK_INT(c.has_sub, 0);
     CHECK_INT(c.nscopes, 0);
     /* exp is exclusive: at the exp second the token is expired */
-    CHECK_INT(jwt_verify_hs256(tok, strlen(tok), k, klen, 1300819380, 0, 1, &c, &reason),
-              AIOPS_EAUTH);
-    CHECK_STR(reason, "expired");
+    CHECK_INT(jwt_verify_hs256(tok, strlen(tok), k, klen, 1300819380, 0, 1, &c, &why), AIOPS_EAUTH);
+    CHECK_STR(why.code, "expired");
     /* a different key */
-    CHECK_INT(jwt_verify_hs256(tok, strlen(tok), key, KEYLEN, 1300819379, 0, 1, &c, &reason),
+    CHECK_INT(jwt_verify_hs256(tok, strlen(tok), key, KEYLEN, 1300819379, 0, 1, &c, &why),
               AIOPS_EAUTH);
-    CHECK_STR(reason, "bad_signature");
+    CHECK_STR(why.code, "bad_signature");
 }
 
 static void test_sign_verify_roundtrip(void)
@@ -93,8 +92,8 @@ static void test_sign_verify_roundtrip(void)
     CHECK(tok != NULL);
     CHECK(strncmp(tok, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.", 37) == 0);
     struct jwt_claims c;
-    const char *reason = "unset";
-    CHECK_INT(verify(tok, 1800000000, 0, 1, &c, &reason), 0);
+    struct aiops_error why;
+    CHECK_INT(verify(tok, 1800000000, 0, 1, &c, &why), 0);
     CHECK_STR(c.sub, "user-1");
     CHECK_STR(c.project, "p-42");
     CHECK_INT(c.has_project, 1);
@@ -120,61 +119,55 @@ static void test_sign_verify_roundtrip(void)
 static void test_alg_none_and_confusion(void)
 {
     struct jwt_claims c;
-    const char *reason = NULL;
+    struct aiops_error why;
     const char *payload = "{\"sub\":\"admin\",\"exp\":2000000000}";
     /* alg none, with and without a signature */
-    CHECK_INT(
-        verify(forge("{\"alg\":\"none\",\"typ\":\"JWT\"}", payload, NULL), 1, 0, 1, &c, &reason),
-        AIOPS_EAUTH);
-    CHECK_STR(reason, "bad_alg");
-    CHECK_INT(verify(forge("{\"alg\":\"none\"}", payload, key), 1, 0, 1, &c, &reason), AIOPS_EAUTH);
-    CHECK_STR(reason, "bad_alg");
-    CHECK_INT(verify(forge("{\"alg\":\"None\"}", payload, key), 1, 0, 1, &c, &reason), AIOPS_EAUTH);
-    CHECK_STR(reason, "bad_alg");
+    CHECK_INT(verify(forge("{\"alg\":\"none\",\"typ\":\"JWT\"}", payload, NULL), 1, 0, 1, &c, &why),
+              AIOPS_EAUTH);
+    CHECK_STR(why.code, "bad_alg");
+    CHECK_INT(verify(forge("{\"alg\":\"none\"}", payload, key), 1, 0, 1, &c, &why), AIOPS_EAUTH);
+    CHECK_STR(why.code, "bad_alg");
+    CHECK_INT(verify(forge("{\"alg\":\"None\"}", payload, key), 1, 0, 1, &c, &why), AIOPS_EAUTH);
+    CHECK_STR(why.code, "bad_alg");
     /* confusion: an RS256 header whose "signature" is an HMAC with our key must not pass */
-    CHECK_INT(verify(forge("{\"alg\":\"RS256\"}", payload, key), 1, 0, 1, &c, &reason),
-              AIOPS_EAUTH);
-    CHECK_STR(reason, "bad_alg");
-    CHECK_INT(verify(forge("{\"alg\":\"HS512\"}", payload, key), 1, 0, 1, &c, &reason),
-              AIOPS_EAUTH);
-    CHECK_STR(reason, "bad_alg");
-    CHECK_INT(verify(forge("{\"alg\":\"hs256\"}", payload, key), 1, 0, 1, &c, &reason),
-              AIOPS_EAUTH);
-    CHECK_STR(reason, "bad_alg");
-    CHECK_INT(verify(forge("{\"typ\":\"JWT\"}", payload, key), 1, 0, 1, &c, &reason), AIOPS_EAUTH);
-    CHECK_STR(reason, "bad_alg");
-    CHECK_INT(verify(forge("{\"alg\":[\"HS256\"]}", payload, key), 1, 0, 1, &c, &reason),
-              AIOPS_EAUTH);
-    CHECK_STR(reason, "bad_alg");
+    CHECK_INT(verify(forge("{\"alg\":\"RS256\"}", payload, key), 1, 0, 1, &c, &why), AIOPS_EAUTH);
+    CHECK_STR(why.code, "bad_alg");
+    CHECK_INT(verify(forge("{\"alg\":\"HS512\"}", payload, key), 1, 0, 1, &c, &why), AIOPS_EAUTH);
+    CHECK_STR(why.code, "bad_alg");
+    CHECK_INT(verify(forge("{\"alg\":\"hs256\"}", payload, key), 1, 0, 1, &c, &why), AIOPS_EAUTH);
+    CHECK_STR(why.code, "bad_alg");
+    CHECK_INT(verify(forge("{\"typ\":\"JWT\"}", payload, key), 1, 0, 1, &c, &why), AIOPS_EAUTH);
+    CHECK_STR(why.code, "bad_alg");
+    CHECK_INT(verify(forge("{\"alg\":[\"HS256\"]}", payload, key), 1, 0, 1, &c, &why), AIOPS_EAUTH);
+    CHECK_STR(why.code, "bad_alg");
     /* crit we do not understand, wrong typ, duplicate alg */
     CHECK_INT(
-        verify(forge("{\"alg\":\"HS256\",\"crit\":[\"exp\"]}", payload, key), 1, 0, 1, &c, &reason),
+        verify(forge("{\"alg\":\"HS256\",\"crit\":[\"exp\"]}", payload, key), 1, 0, 1, &c, &why),
         AIOPS_EAUTH);
-    CHECK_STR(reason, "malformed");
+    CHECK_STR(why.code, "malformed");
+    CHECK_INT(verify(forge("{\"alg\":\"HS256\",\"typ\":\"JWE\"}", payload, key), 1, 0, 1, &c, &why),
+              AIOPS_EAUTH);
+    CHECK_STR(why.code, "malformed");
     CHECK_INT(
-        verify(forge("{\"alg\":\"HS256\",\"typ\":\"JWE\"}", payload, key), 1, 0, 1, &c, &reason),
+        verify(forge("{\"alg\":\"none\",\"alg\":\"HS256\"}", payload, key), 1, 0, 1, &c, &why),
         AIOPS_EAUTH);
-    CHECK_STR(reason, "malformed");
-    CHECK_INT(
-        verify(forge("{\"alg\":\"none\",\"alg\":\"HS256\"}", payload, key), 1, 0, 1, &c, &reason),
-        AIOPS_EAUTH);
-    CHECK_STR(reason, "malformed");
+    CHECK_STR(why.code, "malformed");
     /* the accepted shapes */
-    CHECK_INT(verify(forge("{\"alg\":\"HS256\"}", payload, key), 1, 0, 1, &c, &reason), 0);
+    CHECK_INT(verify(forge("{\"alg\":\"HS256\"}", payload, key), 1, 0, 1, &c, &why), 0);
     CHECK_STR(c.sub, "admin");
     CHECK_INT(verify(forge("{\"alg\":\"HS256\",\"typ\":\"jwt\",\"kid\":\"k1\"}", payload, key), 1,
-                     0, 1, &c, &reason),
+                     0, 1, &c, &why),
               0);
 }
 
 static void test_tampered_and_malformed(void)
 {
     struct jwt_claims c;
-    const char *reason = NULL;
+    struct aiops_error why;
     char tok[1024];
     snprintf(tok, sizeof tok, "%s",
              forge("{\"alg\":\"HS256\"}", "{\"sub\":\"alice\",\"exp\":2000000000}", key));
-    CHECK_INT(verify(tok, 1, 0, 1, &c, &reason), 0);
+    CHECK_INT(verify(tok, 1, 0, 1, &c, &why), 0);
 
     /* swap in a payload naming someone else, keep the signature */
     char other[1024];
@@ -184,8 +177,8 @@ static void test_tampered_and_malformed(void)
     char *q1 = strchr(other, '.'), *q2 = strrchr(other, '.');
     char spliced[1024];
     snprintf(spliced, sizeof spliced, "%.*s%.*s%s", (int)(p1 - tok), tok, (int)(q2 - q1), q1, p2);
-    CHECK_INT(verify(spliced, 1, 0, 1, &c, &reason), AIOPS_EAUTH);
-    CHECK_STR(reason, "bad_signature");
+    CHECK_INT(verify(spliced, 1, 0, 1, &c, &why), AIOPS_EAUTH);
+    CHECK_STR(why.code, "bad_signature");
     CHECK_INT(c.has_sub, 0); /* nothing leaks out of a refused token */
 
     /* flip one bit of the signature's last character (canonical change) */
@@ -193,8 +186,8 @@ static void test_tampered_and_malformed(void)
     snprintf(flip, sizeof flip, "%s", tok);
     size_t n = strlen(flip);
     flip[n - 1] = flip[n - 1] == 'A' ? 'E' : 'A';
-    CHECK_INT(verify(flip, 1, 0, 1, &c, &reason), AIOPS_EAUTH);
-    CHECK(strcmp(reason, "bad_signature") == 0 || strcmp(reason, "malformed") == 0);
+    CHECK_INT(verify(flip, 1, 0, 1, &c, &why), AIOPS_EAUTH);
+    CHECK(strcmp(why.code, "bad_signature") == 0 || strcmp(why.code, "malformed") == 0);
 
     const char *bad[] = {"",
                          "abc",
@@ -206,85 +199,85 @@ static void test_tampered_and_malformed(void)
                          "eyJhbGciOiJIUzI1NiJ9=.e30.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
                          "W10.e30.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk" /* header [] */};
     for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
-        CHECK_INT(verify(bad[i], 1, 0, 0, &c, &reason), AIOPS_EAUTH);
-        CHECK_STR(reason, "malformed");
+        CHECK_INT(verify(bad[i], 1, 0, 0, &c, &why), AIOPS_EAUTH);
+        CHECK_STR(why.code, "malformed");
     }
     /* the signature is checked before the payload is even decoded */
     const char *padded = "eyJhbGciOiJIUzI1NiJ9.e30=.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    CHECK_INT(verify(padded, 1, 0, 0, &c, &reason), AIOPS_EAUTH);
-    CHECK_STR(reason, "bad_signature");
+    CHECK_INT(verify(padded, 1, 0, 0, &c, &why), AIOPS_EAUTH);
+    CHECK_STR(why.code, "bad_signature");
     /* payload that is not JSON, correctly signed */
-    CHECK_INT(verify(forge("{\"alg\":\"HS256\"}", "not json", key), 1, 0, 0, &c, &reason),
+    CHECK_INT(verify(forge("{\"alg\":\"HS256\"}", "not json", key), 1, 0, 0, &c, &why),
               AIOPS_EAUTH);
-    CHECK_STR(reason, "malformed");
+    CHECK_STR(why.code, "malformed");
     /* over 8 KiB */
     static char huge[9000];
     memset(huge, 'A', sizeof huge - 1);
     huge[100] = '.';
     huge[200] = '.';
-    CHECK_INT(verify(huge, 1, 0, 0, &c, &reason), AIOPS_EAUTH);
-    CHECK_STR(reason, "malformed");
-    CHECK_INT(jwt_verify_hs256(tok, strlen(tok), key, 0, 1, 0, 1, &c, &reason), AIOPS_EINVAL);
+    CHECK_INT(verify(huge, 1, 0, 0, &c, &why), AIOPS_EAUTH);
+    CHECK_STR(why.code, "malformed");
+    CHECK_INT(jwt_verify_hs256(tok, strlen(tok), key, 0, 1, 0, 1, &c, &why), AIOPS_EINVAL);
 }
 
 static void test_time_claims_with_leeway(void)
 {
     struct jwt_claims c;
-    const char *reason = NULL;
+    struct aiops_error why;
     const char *h = "{\"alg\":\"HS256\"}";
     const char *tok = forge(h, "{\"exp\":1000,\"nbf\":900}", key);
     char t[512];
     snprintf(t, sizeof t, "%s", tok);
-    CHECK_INT(verify(t, 999, 0, 1, &c, &reason), 0);
-    CHECK_INT(verify(t, 1000, 0, 1, &c, &reason), AIOPS_EAUTH);
-    CHECK_STR(reason, "expired");
-    CHECK_INT(verify(t, 1029, 30, 1, &c, &reason), 0);
-    CHECK_INT(verify(t, 1030, 30, 1, &c, &reason), AIOPS_EAUTH);
-    CHECK_STR(reason, "expired");
-    CHECK_INT(verify(t, 900, 0, 1, &c, &reason), 0);
-    CHECK_INT(verify(t, 899, 0, 1, &c, &reason), AIOPS_EAUTH);
-    CHECK_STR(reason, "not_yet_valid");
-    CHECK_INT(verify(t, 870, 30, 1, &c, &reason), 0);
-    CHECK_INT(verify(t, 869, 30, 1, &c, &reason), AIOPS_EAUTH);
-    CHECK_STR(reason, "not_yet_valid");
+    CHECK_INT(verify(t, 999, 0, 1, &c, &why), 0);
+    CHECK_INT(verify(t, 1000, 0, 1, &c, &why), AIOPS_EAUTH);
+    CHECK_STR(why.code, "expired");
+    CHECK_INT(verify(t, 1029, 30, 1, &c, &why), 0);
+    CHECK_INT(verify(t, 1030, 30, 1, &c, &why), AIOPS_EAUTH);
+    CHECK_STR(why.code, "expired");
+    CHECK_INT(verify(t, 900, 0, 1, &c, &why), 0);
+    CHECK_INT(verify(t, 899, 0, 1, &c, &why), AIOPS_EAUTH);
+    CHECK_STR(why.code, "not_yet_valid");
+    CHECK_INT(verify(t, 870, 30, 1, &c, &why), 0);
+    CHECK_INT(verify(t, 869, 30, 1, &c, &why), AIOPS_EAUTH);
+    CHECK_STR(why.code, "not_yet_valid");
     /* a negative leeway counts as none; a huge one is clamped to a day */
-    CHECK_INT(verify(t, 1000, -5, 1, &c, &reason), AIOPS_EAUTH);
-    CHECK_INT(verify(t, 1000 + 86400, INT64_MAX, 1, &c, &reason), AIOPS_EAUTH);
-    CHECK_STR(reason, "expired");
+    CHECK_INT(verify(t, 1000, -5, 1, &c, &why), AIOPS_EAUTH);
+    CHECK_INT(verify(t, 1000 + 86400, INT64_MAX, 1, &c, &why), AIOPS_EAUTH);
+    CHECK_STR(why.code, "expired");
 
     /* missing exp */
     snprintf(t, sizeof t, "%s", forge(h, "{\"sub\":\"x\"}", key));
-    CHECK_INT(verify(t, 5, 0, 1, &c, &reason), AIOPS_EAUTH);
-    CHECK_STR(reason, "missing_exp");
-    CHECK_INT(verify(t, 5, 0, 0, &c, &reason), 0);
+    CHECK_INT(verify(t, 5, 0, 1, &c, &why), AIOPS_EAUTH);
+    CHECK_STR(why.code, "missing_exp");
+    CHECK_INT(verify(t, 5, 0, 0, &c, &why), 0);
     /* real-valued dates are floored; extremes do not overflow */
     snprintf(t, sizeof t, "%s", forge(h, "{\"exp\":1000.9}", key));
-    CHECK_INT(verify(t, 999, 0, 1, &c, &reason), 0);
+    CHECK_INT(verify(t, 999, 0, 1, &c, &why), 0);
     CHECK_INT(c.exp, 1000);
-    CHECK_INT(verify(t, 1000, 0, 1, &c, &reason), AIOPS_EAUTH);
+    CHECK_INT(verify(t, 1000, 0, 1, &c, &why), AIOPS_EAUTH);
     snprintf(t, sizeof t, "%s", forge(h, "{\"exp\":1e300,\"nbf\":-1e300}", key));
-    CHECK_INT(verify(t, INT64_MAX, 86400, 1, &c, &reason), 0);
+    CHECK_INT(verify(t, INT64_MAX, 86400, 1, &c, &why), 0);
     snprintf(t, sizeof t, "%s", forge(h, "{\"exp\":9223372036854775807}", key));
-    CHECK_INT(verify(t, INT64_MIN, INT64_MAX, 1, &c, &reason), 0);
+    CHECK_INT(verify(t, INT64_MIN, INT64_MAX, 1, &c, &why), 0);
     /* wrong types */
     const char *bad[] = {"{\"exp\":\"2000000000\"}", "{\"exp\":null}", "{\"nbf\":true}",
                          "{\"exp\":2000000000,\"iat\":\"now\"}"};
     for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
         snprintf(t, sizeof t, "%s", forge(h, bad[i], key));
-        CHECK_INT(verify(t, 5, 0, 0, &c, &reason), AIOPS_EAUTH);
-        CHECK_STR(reason, "bad_claims");
+        CHECK_INT(verify(t, 5, 0, 0, &c, &why), AIOPS_EAUTH);
+        CHECK_STR(why.code, "bad_claims");
     }
 }
 
 static void test_scope_parsing(void)
 {
     struct jwt_claims c;
-    const char *reason = NULL;
+    struct aiops_error why;
     const char *h = "{\"alg\":\"HS256\"}";
     static char t[16384];
     snprintf(t, sizeof t, "%s",
              forge(h, "{\"scope\":\"  a  b:c a \",\"scopes\":[\"d\",\"b:c\"],\"sub\":\"\"}", key));
-    CHECK_INT(verify(t, 5, 0, 0, &c, &reason), 0);
+    CHECK_INT(verify(t, 5, 0, 0, &c, &why), 0);
     CHECK_INT(c.nscopes, 3);
     CHECK_STR(c.scopes[0], "a");
     CHECK_STR(c.scopes[1], "b:c");
@@ -305,14 +298,14 @@ static void test_scope_parsing(void)
     }
     snprintf(payload + o, sizeof payload - o, "]}");
     snprintf(t, sizeof t, "%s", forge(h, payload, key));
-    CHECK_INT(verify(t, 5, 0, 0, &c, &reason), 0);
+    CHECK_INT(verify(t, 5, 0, 0, &c, &why), 0);
     CHECK_INT(c.nscopes, 32);
     CHECK_INT(strlen(c.scopes[31]), 64);
 
     snprintf(payload + o, sizeof payload - o, ",\"zz\"]}");
     snprintf(t, sizeof t, "%s", forge(h, payload, key));
-    CHECK_INT(verify(t, 5, 0, 0, &c, &reason), AIOPS_EAUTH);
-    CHECK_STR(reason, "bad_claims");
+    CHECK_INT(verify(t, 5, 0, 0, &c, &why), AIOPS_EAUTH);
+    CHECK_STR(why.code, "bad_claims");
 
     const char *bad[] = {
         "{\"scope\":[\"a\"]}",
@@ -329,9 +322,9 @@ static void test_scope_parsing(void)
     };
     for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
         snprintf(t, sizeof t, "%s", forge(h, bad[i], key));
-        CHECK_INT(verify(t, 5, 0, 0, &c, &reason), AIOPS_EAUTH);
-        if (strcmp(reason, "bad_claims") != 0)
-            UNIT_FAIL("%s: %s", bad[i], reason);
+        CHECK_INT(verify(t, 5, 0, 0, &c, &why), AIOPS_EAUTH);
+        if (strcmp(why.code, "bad_claims") != 0)
+            UNIT_FAIL("%s: %s", bad[i], why.code);
         CHECK_INT(c.nscopes, 0);
     }
 }

@@ -9,8 +9,7 @@
 #define CURL_B "------------------------d74496d66958873e"
 #define CURL_CT "multipart/form-data; boundary=" CURL_B
 
-static int parse(const char *ct, const char *body, struct multipart_form *f,
-                 struct multipart_error *e)
+static int parse(const char *ct, const char *body, struct multipart_form *f, struct aiops_error *e)
 {
     return multipart_parse(ct, body, strlen(body), f, e);
 }
@@ -29,7 +28,7 @@ static void test_curl_body(void)
                        "clicked"
                        "\r\n--" CURL_B "--\r\n";
     struct multipart_form f;
-    struct multipart_error e;
+    struct aiops_error e;
     CHECK_INT(parse(CURL_CT, body, &f, &e), 0);
     CHECK_INT(f.nparts, 2);
     CHECK_STR(f.parts[0].name, "file");
@@ -68,7 +67,7 @@ static void test_browser_body_preamble_epilogue(void)
                        "\r\n------WebKitFormBoundary7MA4YWxkTrZu0gW--\r\n"
                        "epilogue\r\n--not a delimiter\r\n";
     struct multipart_form f;
-    struct multipart_error e;
+    struct aiops_error e;
     CHECK_INT(parse(ct, body, &f, &e), 0);
     CHECK_INT(f.nparts, 2);
     CHECK_MEM(f.parts[0].data, f.parts[0].len, "Quarterly \"report\"", 18);
@@ -91,7 +90,7 @@ static void test_boundary_in_data_is_not_delimiter(void)
                        "end"
                        "\r\n--B--";
     struct multipart_form f;
-    struct multipart_error e;
+    struct aiops_error e;
     CHECK_INT(parse("multipart/form-data; boundary=B", body, &f, &e), 0);
     CHECK_INT(f.nparts, 1);
     const char *want = "x--B\r\n--BX\r\n--B-\r\n--B x\r\nend";
@@ -108,7 +107,7 @@ static void test_csv_with_dash_lines(void)
                "filename=\"c.csv\"\r\nContent-Type: text/csv\r\n\r\n%s\r\n--" CURL_B "--",
                csv);
     struct multipart_form f;
-    struct multipart_error e;
+    struct aiops_error e;
     CHECK_INT(multipart_parse(CURL_CT, b.data, b.len, &f, &e), 0);
     CHECK_INT(f.nparts, 1);
     CHECK_MEM(f.parts[0].data, f.parts[0].len, csv, strlen(csv));
@@ -128,7 +127,7 @@ static void test_empty_parts(void)
                        "Content-Disposition: form-data; name=\"\"\r\n"
                        "\r\n--B--\r\n";
     struct multipart_form f;
-    struct multipart_error e;
+    struct aiops_error e;
     CHECK_INT(parse("multipart/form-data;boundary=B", body, &f, &e), 0);
     CHECK_INT(f.nparts, 2);
     CHECK_STR(f.parts[0].filename, "");
@@ -148,7 +147,7 @@ static void test_missing_close_delimiter(void)
                        "\r\n"
                        "2,3,4\r\n"; /* truncated upload */
     struct multipart_form f;
-    struct multipart_error e;
+    struct aiops_error e;
     CHECK_INT(parse("multipart/form-data; boundary=B", body, &f, &e), AIOPS_EPARSE);
     CHECK_STR(e.code, "unterminated_part");
     const char *data2 = strstr(body, "2,3,4");
@@ -217,12 +216,12 @@ static void test_malformed_content_disposition(void)
         struct buf b = BUF_INIT;
         buf_printf(&b, "--B\r\n%s\r\ndata\r\n--B--\r\n", cases[i].hdrs);
         struct multipart_form f;
-        struct multipart_error e;
+        struct aiops_error e;
         int rv = multipart_parse("multipart/form-data; boundary=B", b.data, b.len, &f, &e);
         if (rv != AIOPS_EPARSE || strcmp(e.code, cases[i].code) != 0)
             UNIT_FAIL("case %zu: rv %d code %s, expected %s", i, rv, e.code ? e.code : "-",
                       cases[i].code);
-        CHECK(e.offset >= 5 && e.offset < b.len);
+        CHECK(e.offset >= 5 && (size_t)e.offset < b.len);
         buf_free(&b);
     }
 }
@@ -245,7 +244,7 @@ static void test_filename_rfc5987_korean(void)
         "a\\\".csv\"\r\n"
         "\r\nv\r\n--B--";
     struct multipart_form f;
-    struct multipart_error e;
+    struct aiops_error e;
     CHECK_INT(parse("multipart/form-data; boundary=B", body, &f, &e), 0);
     CHECK_INT(f.nparts, 5);
     CHECK_STR(f.parts[0].filename,
@@ -282,7 +281,7 @@ static void test_content_type_errors(void)
     };
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
         struct multipart_form f;
-        struct multipart_error e;
+        struct aiops_error e;
         int rv = parse(cases[i].ct,
                        "--B\r\nContent-Disposition: form-data; name=a\r\n\r\n\r\n--B--", &f, &e);
         if (rv != AIOPS_EPARSE || strcmp(e.code, cases[i].code) != 0)
@@ -297,7 +296,7 @@ static void test_content_type_errors(void)
     buf_printf(&body, "--%s\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--%s--", b70,
                b70);
     struct multipart_form f;
-    struct multipart_error e;
+    struct aiops_error e;
     CHECK_INT(multipart_parse(ct.data, body.data, body.len, &f, &e), 0);
     CHECK_INT(f.nparts, 1);
     CHECK_STR(f.parts[0].name, "a");
@@ -310,7 +309,7 @@ static void test_content_type_errors(void)
 static void test_limits(void)
 {
     struct multipart_form f;
-    struct multipart_error e;
+    struct aiops_error e;
     struct buf b = BUF_INIT;
     /* 64 parts pass, 65 do not */
     for (int i = 0; i < 65; i++)
