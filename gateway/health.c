@@ -66,7 +66,7 @@ static void handle_readyz(struct gw_req *r)
     buf_puts(&msg, "not ready: missing ");
     for (size_t i = 0; i < json_array_size(missing); i++)
         buf_printf(&msg, "%s%s", i ? ", " : "", json_string_value(json_array_get(missing, i)));
-    gw_reply_error(r, 503, "not_ready", msg.data,
+    gw_reply_error(r, API_NOT_READY, msg.data,
                    json_pack("{s:o, s:o}", "missing", missing, "checks", checks));
     buf_free(&msg);
 }
@@ -76,7 +76,7 @@ static void handle_metrics(struct gw_req *r)
     struct buf b = BUF_INIT;
     if (gw_metrics_text(r->gw, &b) != 0) {
         buf_free(&b);
-        gw_reply_error(r, 500, "out_of_memory", "out of memory", NULL);
+        gw_reply_error(r, API_OUT_OF_MEMORY, NULL, NULL);
         return;
     }
     gw_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
@@ -98,7 +98,7 @@ static void handle_metrics_json(struct gw_req *r)
 {
     json_t *all = gw_metrics_json(r->gw);
     if (all == NULL) {
-        gw_reply_error(r, 500, "out_of_memory", "out of memory", NULL);
+        gw_reply_error(r, API_OUT_OF_MEMORY, NULL, NULL);
         return;
     }
     json_t *missing;
@@ -178,5 +178,5 @@ void gw_handle_local(struct gw_req *r)
     else if (strcmp(n, "openapi") == 0)
         handle_openapi(r);
     else
-        gw_reply_error(r, 500, "internal_error", "no local handler for this route", NULL);
+        gw_reply_error(r, API_INTERNAL_ERROR, "no local handler for this route", NULL);
 }

@@ -13,6 +13,7 @@
 #include "core/jsonx.h"
 #include "core/log.h"
 #include "data/ingest.h"
+#include "http/apierr.h"
 #include "http/multipart.h"
 #include "ingest_svc.h"
 #include "rpc/envelope.h"
@@ -79,30 +80,30 @@ static void count_upload(struct svc_call *c, size_t bytes, int stored)
     }
 }
 
-/* Answers the first validation error: 422 when the request named a missing target
- * column, 400 when the CSV itself is at fault. */
+/* Answers the first validation error with its own code (a row of the catalogue: 400 for a
+ * CSV at fault, 422 unknown_target for a ?target= that names no column), the validation
+ * object and the place in details. */
 static void reply_invalid(struct svc_call *c, const struct ingest_result *res, json_t *summary)
 {
     const struct ingest_issue *first = NULL;
-    for (size_t i = 0; i < res->n_issues; i++)
-        if (res->issues[i].severity == ISSUE_ERROR) {
+    for (size_t i = 0; i < res->n_issues && first == NULL; i++)
+        if (res->issues[i].severity == ISSUE_ERROR)
             first = &res->issues[i];
-            break;
-        }
-    const char *code = first ? first->code : "invalid_csv";
-    int status = strcmp(code, "unknown_target") == 0 ? 422 : 400;
+    enum api_error e = API_INVALID_CSV;
+    if (first != NULL && apierr_find(first->code, &e) != 0)
+        log_error("upload: the CSV error %s is not in the catalogue", first->code);
     json_t *details = json_object();
     json_t *validation = summary ? json_object_get(summary, "validation") : NULL;
-    if (validation)
+    if (details != NULL && validation != NULL)
         json_object_set(details, "validation", validation);
-    if (first) {
+    if (details != NULL && first != NULL) {
         json_object_set_new(details, "row", json_integer(first->row));
         json_object_set_new(details, "line", json_integer(first->line));
         json_object_set_new(details, "column", json_integer(first->column));
-        if (strcmp(code, "unknown_target") == 0)
+        if (e == API_UNKNOWN_TARGET)
             json_object_set_new(details, "field", json_string("target"));
     }
-    svc_reply_error(c, status, code, first ? first->message : "the CSV is not valid", details);
+    svc_reply_error(c, e, first ? first->message : NULL, details);
 }
 
 void handle_upload(struct svc_call *c)
@@ -123,21 +124,18 @@ void handle_upload(struct svc_call *c)
     if (ct != NULL && strncasecmp(ct, "multipart/form-data", 19) == 0) {
         struct aiops_error err;
         int rv = multipart_parse(ct, data, len, &form, &err);
-        if (rv == AIOPS_ENOMEM) {
-            svc_reply_failure(c, rv, "reading the form");
+        if (rv == AIOPS_EPARSE || rv == AIOPS_ETOOBIG) {
+            svc_reply_detail(c, API_MALFORMED_MULTIPART, NULL, &err);
             return;
         }
         if (rv != 0) {
-            svc_reply_error(c, 400, "malformed_multipart", err.message,
-                            json_pack("{s:s, s:I}", "reason", err.code, "offset",
-                                      (json_int_t)err.offset));
+            svc_reply_failure(c, rv, "reading the form");
             return;
         }
         const struct multipart_part *part = multipart_find(&form, "file");
         if (part == NULL) {
             multipart_form_free(&form);
-            svc_reply_error(c, 400, "missing_file", "the form has no field named \"file\"",
-                            json_pack("{s:s}", "field", "file"));
+            svc_reply_error(c, API_MISSING_FILE, NULL, json_pack("{s:s}", "field", "file"));
             return;
         }
         data = (const char *)part->data;
@@ -145,7 +143,7 @@ void handle_upload(struct svc_call *c)
         if (part->filename != NULL)
             clean_filename(part->filename, filename, sizeof filename, filename);
     } else if (!csv_content_type(ct)) {
-        svc_reply_error(c, 415, "unsupported_media_type",
+        svc_reply_error(c, API_UNSUPPORTED_MEDIA_TYPE,
                         "send the CSV as multipart/form-data (field \"file\") or as text/csv",
                         json_pack("{s:s}", "content_type", ct));
         return;
@@ -159,8 +157,8 @@ void handle_upload(struct svc_call *c)
     if (svc_query(c, "delimiter", delim, sizeof delim) == 0 &&
         ingest_parse_delimiter(delim, &opt.delimiter) != 0) {
         multipart_form_free(&form);
-        svc_reply_error(c, 422, "invalid_parameter", "delimiter must be one of , ; | tab",
-                        json_pack("{s:s}", "field", "delimiter"));
+        svc_reply_field(c, API_INVALID_PARAMETER, "delimiter",
+                        "delimiter must be one of , ; | tab");
         return;
     }
 

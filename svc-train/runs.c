@@ -17,24 +17,6 @@
 #include "store/registry.h"
 #include "train_svc.h"
 
-json_t *request_json(struct svc_call *c)
-{
-    const Aiops__Request *req = svc_request(c);
-    json_t *body;
-    struct aiops_error err;
-    if (jsonx_parse_body(req->body.data, req->body.len, 0, &body, &err) != 0) {
-        svc_reply_error(c, 400, "invalid_json", "the request body is not a JSON object",
-                        jsonx_error_details(&err));
-        return NULL;
-    }
-    return body;
-}
-
-static void unprocessable(struct svc_call *c, const char *field, const char *message)
-{
-    svc_reply_error(c, 422, "invalid_request", message, json_pack("{s:s}", "field", field));
-}
-
 /* A model name from a file name: its base name without a .csv/.tsv/.txt ending, every
  * other character outside [A-Za-z0-9._-] replaced by '_'. */
 static void name_from_file(const char *filename, char *out, size_t cap)
@@ -60,8 +42,8 @@ static void name_from_file(const char *filename, char *out, size_t cap)
 
 void handle_train_start(struct svc_call *c)
 {
-    json_t *body = request_json(c);
-    if (body == NULL)
+    json_t *body;
+    if (svc_json_body(c, &body) != 0)
         return;
     const char *project = svc_project(c);
     const char *file_id = json_string_value(json_object_get(body, "file_id"));
@@ -77,25 +59,26 @@ void handle_train_start(struct svc_call *c)
     char run_id[37], name[160];
 
     if (file_id == NULL) {
-        unprocessable(c, "file_id", "file_id (an uploaded dataset's id) is required");
+        svc_reply_field(c, API_INVALID_REQUEST, "file_id",
+                        "file_id (an uploaded dataset's id) is required");
         goto out;
     }
     if (config != NULL && !json_is_object(config)) {
-        unprocessable(c, "config", "config must be a JSON object");
+        svc_reply_field(c, API_INVALID_REQUEST, "config", "config must be a JSON object");
         goto out;
     }
     if (tags != NULL && !json_is_object(tags)) {
-        unprocessable(c, "tags", "tags must be a JSON object");
+        svc_reply_field(c, API_INVALID_REQUEST, "tags", "tags must be a JSON object");
         goto out;
     }
     int kind = model_kind_parse(kind_name ? kind_name : "gbdt");
     if (kind < 0) {
-        unprocessable(c, "model", "unknown model: use gbdt, rf or linear");
+        svc_reply_field(c, API_INVALID_REQUEST, "model", "model must be one of gbdt, rf, linear");
         goto out;
     }
     int rv = datasets_get(svc_db(c), project, file_id, &dataset);
     if (rv == AIOPS_ENOTFOUND) {
-        unprocessable(c, "file_id", "no dataset with this file_id");
+        svc_reply_field(c, API_INVALID_REQUEST, "file_id", "no dataset with this file_id");
         goto out;
     }
     if (rv != 0) {
@@ -103,13 +86,14 @@ void handle_train_start(struct svc_call *c)
         goto out;
     }
     if (json_integer_value(json_object_get(dataset, "rows")) == 0) {
-        unprocessable(c, "file_id", "the dataset has no rows");
+        svc_reply_field(c, API_INVALID_REQUEST, "file_id", "the dataset has no rows");
         goto out;
     }
     if (target == NULL)
         target = json_string_value(json_object_get(dataset, "target"));
     if (target == NULL) {
-        unprocessable(c, "target", "target is required: the dataset has no column named like one");
+        svc_reply_field(c, API_INVALID_REQUEST, "target",
+                        "target is required: the dataset has no column named like one");
         goto out;
     }
     json_t *tcol = NULL;
@@ -118,12 +102,14 @@ void handle_train_start(struct svc_call *c)
     json_array_foreach(json_object_get(dataset, "schema"), i, col) if (
         strcmp(json_string_value(json_object_get(col, "name")), target) == 0) tcol = col;
     if (tcol == NULL) {
-        unprocessable(c, "target", "the dataset has no column with this name");
+        svc_reply_field(c, API_UNKNOWN_TARGET, "target", "the dataset has no column named %.256s",
+                        target);
         goto out;
     }
     if (json_integer_value(json_object_get(tcol, "missing")) >=
         json_integer_value(json_object_get(dataset, "rows"))) {
-        unprocessable(c, "target", "no row has a value in the target column: 0 rows to train on");
+        svc_reply_field(c, API_INVALID_REQUEST, "target",
+                        "no row has a value in the target column: 0 rows to train on");
         goto out;
     }
     params = config ? json_deep_copy(config) : json_object();
@@ -137,7 +123,7 @@ void handle_train_start(struct svc_call *c)
     struct train_error terr;
     json_t *normalised;
     if (train_check(&cfg, &normalised, &terr) != 0) {
-        unprocessable(c, terr.field, terr.message);
+        svc_reply_field(c, API_INVALID_REQUEST, terr.field, "%s", terr.message);
         goto out;
     }
     /* the run records the parameters by their canonical names (epochs -> rounds, ...) */
@@ -145,7 +131,8 @@ void handle_train_start(struct svc_call *c)
     params = normalised;
     if (model_name != NULL) {
         if (!registry_name_valid(model_name)) {
-            unprocessable(c, "model_name", "model_name must be 1 to 128 of A-Z a-z 0-9 . _ -");
+            svc_reply_field(c, API_INVALID_REQUEST, "model_name",
+                            "model_name must be 1 to 128 of A-Z a-z 0-9 . _ -, not starting with .");
             goto out;
         }
         snprintf(name, sizeof name, "%s", model_name);
@@ -250,12 +237,14 @@ static int load_run(struct svc_call *c, const char *id, PGresult **res)
                         "SELECT " RUN_COLUMNS " FROM runs WHERE project_id = $1 AND id = $2", 2, v);
 }
 
-static void run_failure(struct svc_call *c, int rv, const char *id)
+/* Answers an operation on run id that failed with rv: 404 run_not_found, or what
+ * svc_reply_failure makes of it. */
+static void run_failure(struct svc_call *c, int rv, const char *id, const char *what)
 {
     if (rv == AIOPS_ENOTFOUND)
-        svc_reply_error(c, 404, "run_not_found", "no run with this id", json_pack("{s:s}", "run_id", id));
+        svc_reply_error(c, API_RUN_NOT_FOUND, NULL, json_pack("{s:s}", "run_id", id));
     else
-        svc_reply_failure(c, rv, "reading the run");
+        svc_reply_failure(c, rv, what);
 }
 
 /* The seed's metric names from a run's last progress (or its final metrics). */
@@ -291,7 +280,7 @@ void handle_train_status(struct svc_call *c)
     PGresult *r;
     int rv = load_run(c, id, &r);
     if (rv != 0) {
-        run_failure(c, rv, id);
+        run_failure(c, rv, id, "reading the run");
         return;
     }
     json_t *run = run_json(r, 0);
@@ -311,32 +300,12 @@ void handle_train_status(struct svc_call *c)
     svc_reply_json(c, 200, o);
 }
 
-/* Reads an optional integer query parameter; answers 422 and returns -1 when bad. */
-static int query_int(struct svc_call *c, const char *name, long def, long min, long max, long *out)
-{
-    char buf[32];
-    *out = def;
-    int rv = svc_query(c, name, buf, sizeof buf);
-    if (rv == AIOPS_ENOTFOUND)
-        return 0;
-    char *end;
-    long v = rv == 0 ? strtol(buf, &end, 10) : 0;
-    if (rv != 0 || buf[0] == '\0' || *end != '\0' || v < min || v > max) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "%s must be a whole number from %ld to %ld", name, min, max);
-        unprocessable(c, name, msg);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 void handle_runs_list(struct svc_call *c)
 {
     int seed = strcmp(svc_request(c)->path, "/api/train/runs") == 0;
     long limit, offset;
-    if (query_int(c, "limit", seed ? 100 : 50, 1, 1000, &limit) != 0 ||
-        query_int(c, "offset", 0, 0, 1L << 40, &offset) != 0)
+    if (svc_query_long(c, "limit", seed ? 100 : 50, 1, 1000, &limit) != 0 ||
+        svc_query_long(c, "offset", 0, 0, 1L << 40, &offset) != 0)
         return;
     char status[32] = "", model[160] = "", kind[16] = "", dataset[64] = "";
     svc_query(c, "status", status, sizeof status);
@@ -344,7 +313,7 @@ void handle_runs_list(struct svc_call *c)
     svc_query(c, "model", kind, sizeof kind);
     svc_query(c, "dataset_id", dataset, sizeof dataset);
     if (dataset[0] && !uuid_valid(dataset)) {
-        unprocessable(c, "dataset_id", "dataset_id must be a UUID");
+        svc_reply_field(c, API_INVALID_PARAMETER, "dataset_id", "dataset_id must be a UUID");
         return;
     }
     char lim[24], off[24];
@@ -400,7 +369,7 @@ void handle_runs_get(struct svc_call *c)
     PGresult *r;
     int rv = load_run(c, id, &r);
     if (rv != 0) {
-        run_failure(c, rv, id);
+        run_failure(c, rv, id, "reading the run");
         return;
     }
     json_t *run = run_json(r, 0);
@@ -412,7 +381,8 @@ void handle_runs_compare(struct svc_call *c)
 {
     char ids[2048];
     if (svc_query(c, "ids", ids, sizeof ids) != 0 || ids[0] == '\0') {
-        unprocessable(c, "ids", "ids: a comma-separated list of run ids");
+        svc_reply_field(c, API_INVALID_PARAMETER, "ids",
+                        "ids must be a comma-separated list of run ids");
         return;
     }
     json_t *runs = json_array(), *params = json_object(), *metrics = json_object();
@@ -424,7 +394,7 @@ void handle_runs_compare(struct svc_call *c)
             json_decref(runs);
             json_decref(params);
             json_decref(metrics);
-            run_failure(c, rv, id);
+            run_failure(c, rv, id, "reading the run");
             return;
         }
         json_t *run = run_json(r, 0);
@@ -481,13 +451,13 @@ void handle_runs_metrics(struct svc_call *c)
     PGresult *r;
     int rv = load_run(c, id, &r);
     if (rv != 0) {
-        run_failure(c, rv, id);
+        run_failure(c, rv, id, "reading the run");
         return;
     }
     PQclear(r);
     long limit, offset;
-    if (query_int(c, "limit", 1000, 1, 25000, &limit) != 0 ||
-        query_int(c, "offset", 0, 0, 1L << 40, &offset) != 0)
+    if (svc_query_long(c, "limit", 1000, 1, 25000, &limit) != 0 ||
+        svc_query_long(c, "offset", 0, 0, 1L << 40, &offset) != 0)
         return;
     char key[64] = "";
     svc_query(c, "key", key, sizeof key);
@@ -523,23 +493,25 @@ void handle_runs_metrics(struct svc_call *c)
 void handle_runs_tags(struct svc_call *c)
 {
     const char *id = svc_param(c, 0);
-    json_t *body = request_json(c);
-    if (body == NULL)
+    json_t *body;
+    if (svc_json_body(c, &body) != 0)
         return;
     const char *key;
     json_t *val;
-    json_object_foreach(body, key, val) if (!json_is_string(val) || strlen(key) > 250 ||
-                                            json_string_length(val) > 5000)
+    json_object_foreach(body, key, val)
     {
-        unprocessable(c, key, "tags are string values (keys up to 250, values up to 5000 bytes)");
-        json_decref(body);
-        return;
+        if (!json_is_string(val) || strlen(key) > 250 || json_string_length(val) > 5000) {
+            svc_reply_field(c, API_INVALID_REQUEST, key,
+                            "tags must be strings (keys up to 250, values up to 5000 bytes)");
+            json_decref(body);
+            return;
+        }
     }
     char *s = jsonx_to_string(body, NULL);
     json_decref(body);
     PGresult *r;
     const char *v[3] = {svc_project(c), id, s};
-    int rv = s == NULL           ? AIOPS_ENOMEM
+    int rv = s == NULL         ? AIOPS_ENOMEM
              : !uuid_valid(id) ? AIOPS_ENOTFOUND
                                : db_execv_one(svc_db(c), &r,
                                               "UPDATE runs SET tags = tags || $3::jsonb WHERE"
@@ -547,7 +519,7 @@ void handle_runs_tags(struct svc_call *c)
                                               3, v);
     free(s);
     if (rv != 0) {
-        run_failure(c, rv, id);
+        run_failure(c, rv, id, "setting the tags");
         return;
     }
     json_t *tags = parse_or_null(PQgetvalue(r, 0, 0));
@@ -562,28 +534,29 @@ void handle_runs_cancel(struct svc_call *c)
     PGresult *r;
     /* a queued run is canceled at once; a running one is asked to stop (its worker sees
      * the request at its next heartbeat) */
-    int rv = !uuid_valid(id)
-                 ? AIOPS_ENOTFOUND
-                 : db_execv_one(svc_db(c), &r,
-                                "WITH q AS (UPDATE jobs SET status = 'canceled', finished_at = now()"
-                                "  WHERE run_id = $2 AND project_id = $1 AND status = 'queued'"
-                                "  RETURNING run_id)"
-                                " UPDATE runs SET cancel_requested = true,"
-                                "  status = CASE WHEN id IN (SELECT run_id FROM q) THEN 'canceled'"
-                                "   ELSE status END,"
-                                "  finished_at = CASE WHEN id IN (SELECT run_id FROM q) THEN now()"
-                                "   ELSE finished_at END"
-                                " WHERE project_id = $1 AND id = $2 RETURNING status",
-                                2, v);
+    int rv =
+        !uuid_valid(id)
+            ? AIOPS_ENOTFOUND
+            : db_execv_one(svc_db(c), &r,
+                           "WITH q AS (UPDATE jobs SET status = 'canceled', finished_at = now()"
+                           "  WHERE run_id = $2 AND project_id = $1 AND status = 'queued'"
+                           "  RETURNING run_id)"
+                           " UPDATE runs SET cancel_requested = true,"
+                           "  status = CASE WHEN id IN (SELECT run_id FROM q) THEN 'canceled'"
+                           "   ELSE status END,"
+                           "  finished_at = CASE WHEN id IN (SELECT run_id FROM q) THEN now()"
+                           "   ELSE finished_at END"
+                           " WHERE project_id = $1 AND id = $2 RETURNING status",
+                           2, v);
     if (rv != 0) {
-        run_failure(c, rv, id);
+        run_failure(c, rv, id, "canceling the run");
         return;
     }
     char status[32];
     snprintf(status, sizeof status, "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
     if (strcmp(status, "completed") == 0 || strcmp(status, "failed") == 0) {
-        svc_reply_error(c, 409, "run_finished", "the run has already finished",
+        svc_reply_error(c, API_RUN_FINISHED, NULL,
                         json_pack("{s:s, s:s}", "run_id", id, "status", status));
         return;
     }

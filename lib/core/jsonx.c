@@ -110,17 +110,6 @@ char *jsonx_to_string(const json_t *j, size_t *len)
     return buf_detach(&b, len);
 }
 
-json_t *jsonx_error_body(const char *code, const char *message, json_t *details)
-{
-    json_t *err = json_object();
-    json_object_set_new(err, "code", json_string(code));
-    json_object_set_new(err, "message", json_string(message));
-    json_object_set_new(err, "details", details ? details : json_object());
-    json_t *body = json_object();
-    json_object_set_new(body, "error", err);
-    return body;
-}
-
 json_t *jsonx_error_details(const struct aiops_error *e)
 {
     json_t *d = json_object();

@@ -17,9 +17,6 @@ int jsonx_write_indent(const json_t *j, int indent, struct buf *out);
 /* jsonx_write into a new string (caller frees); NULL when out of memory. */
 char *jsonx_to_string(const json_t *j, size_t *len);
 
-/* {"error": {"code": code, "message": message, "details": details or {}}}; takes details. */
-json_t *jsonx_error_body(const char *code, const char *message, json_t *details);
-
 /* The "details" of an API error from e: {"code": e->code, "field", "reason": e->message,
  * "offset", "line", "column"}, each member only when e has it (an empty e gives {}). A new
  * object the caller owns; NULL only when out of memory. */

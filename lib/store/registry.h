@@ -18,6 +18,8 @@
 #include "store/db.h"
 
 #define REGISTRY_CHAMPION "champion"
+/* Versions are numbered from 1 to this. */
+#define REGISTRY_MAX_VERSION 1000000000
 
 /* Model names: 1..128 characters of [A-Za-z0-9._-], not starting with '.' (they appear in
  * URLs). */
