@@ -40,119 +40,169 @@ static void name_from_file(const char *filename, char *out, size_t cap)
         snprintf(out, cap, "model");
 }
 
-void handle_train_start(struct svc_call *c)
-{
-    json_t *body;
-    if (svc_json_body(c, &body) != 0)
-        return;
-    const char *project = svc_project(c);
-    const char *file_id = json_string_value(json_object_get(body, "file_id"));
-    if (file_id == NULL)
-        file_id = json_string_value(json_object_get(body, "dataset_id"));
-    json_t *config = json_object_get(body, "config");
-    const char *kind_name = json_string_value(json_object_get(body, "model"));
-    const char *target = json_string_value(json_object_get(body, "target"));
-    const char *task = json_string_value(json_object_get(body, "task"));
-    const char *model_name = json_string_value(json_object_get(body, "model_name"));
-    json_t *tags = json_object_get(body, "tags");
-    json_t *dataset = NULL, *params = NULL;
-    char run_id[37], name[160];
+/* --- POST /api/train ----------------------------------------------------------------------- */
 
-    if (file_id == NULL) {
+/* A training request on its way to the queue; each step below fills some of it. */
+struct train_request {
+    json_t *body;        /* owned: the request body */
+    const char *file_id; /* the members of the body (borrowed from it) */
+    const char *target;  /* the body's, else the dataset's (borrowed from either) */
+    const char *task, *model_name;
+    json_t *config, *tags;
+    enum model_kind kind;
+    json_t *dataset; /* owned: the dataset's metadata (datasets_get) */
+    json_t *params;  /* owned: the parameters by their canonical names */
+    char name[160];  /* the model name the run registers under */
+};
+
+static void train_request_free(struct train_request *tr)
+{
+    json_decref(tr->params);
+    json_decref(tr->dataset);
+    json_decref(tr->body);
+}
+
+/* The body's members and the checks that need nothing else. 0; an error after replying. */
+static int read_train_body(struct svc_call *c, struct train_request *tr)
+{
+    int rv = svc_json_body(c, &tr->body);
+    if (rv != 0)
+        return rv;
+    json_t *b = tr->body;
+    tr->file_id = json_string_value(json_object_get(b, "file_id"));
+    if (tr->file_id == NULL)
+        tr->file_id = json_string_value(json_object_get(b, "dataset_id"));
+    tr->config = json_object_get(b, "config");
+    tr->target = json_string_value(json_object_get(b, "target"));
+    tr->task = json_string_value(json_object_get(b, "task"));
+    tr->model_name = json_string_value(json_object_get(b, "model_name"));
+    tr->tags = json_object_get(b, "tags");
+    const char *kind_name = json_string_value(json_object_get(b, "model"));
+    int kind = model_kind_parse(kind_name ? kind_name : "gbdt");
+    if (tr->file_id == NULL)
         svc_reply_field(c, API_INVALID_REQUEST, "file_id",
                         "file_id (an uploaded dataset's id) is required");
-        goto out;
-    }
-    if (config != NULL && !json_is_object(config)) {
+    else if (tr->config != NULL && !json_is_object(tr->config))
         svc_reply_field(c, API_INVALID_REQUEST, "config", "config must be a JSON object");
-        goto out;
-    }
-    if (tags != NULL && !json_is_object(tags)) {
+    else if (tr->tags != NULL && !json_is_object(tr->tags))
         svc_reply_field(c, API_INVALID_REQUEST, "tags", "tags must be a JSON object");
-        goto out;
-    }
-    int kind = model_kind_parse(kind_name ? kind_name : "gbdt");
-    if (kind < 0) {
+    else if (kind < 0)
         svc_reply_field(c, API_INVALID_REQUEST, "model", "model must be one of gbdt, rf, linear");
-        goto out;
+    else {
+        tr->kind = (enum model_kind)kind;
+        return AIOPS_OK;
     }
-    int rv = datasets_get(svc_db(c), project, file_id, &dataset);
+    return AIOPS_EINVAL;
+}
+
+/* The dataset exists, has rows, and its target column has values. 0; an error after
+ * replying. */
+static int check_dataset(struct svc_call *c, struct train_request *tr)
+{
+    int rv = datasets_get(svc_db(c), svc_project(c), tr->file_id, &tr->dataset);
     if (rv == AIOPS_ENOTFOUND) {
         svc_reply_field(c, API_INVALID_REQUEST, "file_id", "no dataset with this file_id");
-        goto out;
+        return rv;
     }
     if (rv != 0) {
         svc_reply_failure(c, rv, "reading the dataset");
-        goto out;
+        return rv;
     }
-    if (json_integer_value(json_object_get(dataset, "rows")) == 0) {
+    json_int_t rows = json_integer_value(json_object_get(tr->dataset, "rows"));
+    if (rows == 0) {
         svc_reply_field(c, API_INVALID_REQUEST, "file_id", "the dataset has no rows");
-        goto out;
+        return AIOPS_EINVAL;
     }
-    if (target == NULL)
-        target = json_string_value(json_object_get(dataset, "target"));
-    if (target == NULL) {
+    if (tr->target == NULL)
+        tr->target = json_string_value(json_object_get(tr->dataset, "target"));
+    if (tr->target == NULL) {
         svc_reply_field(c, API_INVALID_REQUEST, "target",
                         "target is required: the dataset has no column named like one");
-        goto out;
+        return AIOPS_EINVAL;
     }
-    json_t *tcol = NULL;
+    json_t *tcol = NULL, *col;
     size_t i;
-    json_t *col;
-    json_array_foreach(json_object_get(dataset, "schema"), i, col) if (
-        strcmp(json_string_value(json_object_get(col, "name")), target) == 0) tcol = col;
+    json_array_foreach(json_object_get(tr->dataset, "schema"), i, col)
+    {
+        if (strcmp(json_string_value(json_object_get(col, "name")), tr->target) == 0)
+            tcol = col;
+    }
     if (tcol == NULL) {
         svc_reply_field(c, API_UNKNOWN_TARGET, "target", "the dataset has no column named %.256s",
-                        target);
-        goto out;
+                        tr->target);
+        return AIOPS_EINVAL;
     }
-    if (json_integer_value(json_object_get(tcol, "missing")) >=
-        json_integer_value(json_object_get(dataset, "rows"))) {
+    if (json_integer_value(json_object_get(tcol, "missing")) >= rows) {
         svc_reply_field(c, API_INVALID_REQUEST, "target",
                         "no row has a value in the target column: 0 rows to train on");
-        goto out;
+        return AIOPS_EINVAL;
     }
-    params = config ? json_deep_copy(config) : json_object();
-    if (task != NULL)
-        json_object_set_new(params, "task", json_string(task));
+    return AIOPS_OK;
+}
+
+/* The parameters, checked and under their canonical names (epochs -> rounds, ...), which
+ * the run records. 0; an error after replying. */
+static int check_params(struct svc_call *c, struct train_request *tr)
+{
+    json_t *params = tr->config ? json_deep_copy(tr->config) : json_object();
+    int failed = params == NULL;
+    if (!failed && tr->task != NULL)
+        jsonx_set_or_fail(params, "task", json_string(tr->task), &failed);
     /* the service holds out validation rows unless told otherwise: the users' screens plot
      * the validation curve */
-    if (json_object_get(params, "valid_fraction") == NULL)
-        json_object_set_new(params, "valid_fraction", json_real(0.2));
-    struct train_config cfg = {(enum model_kind)kind, target, params, 0.2};
+    if (!failed && json_object_get(params, "valid_fraction") == NULL)
+        jsonx_set_or_fail(params, "valid_fraction", json_real(0.2), &failed);
+    if (failed) {
+        json_decref(params);
+        svc_reply_failure(c, AIOPS_ENOMEM, "checking the parameters");
+        return AIOPS_ENOMEM;
+    }
+    struct train_config cfg = {tr->kind, tr->target, params, 0.2};
     struct train_error terr;
-    json_t *normalised;
-    if (train_check(&cfg, &normalised, &terr) != 0) {
-        svc_reply_field(c, API_INVALID_REQUEST, terr.field, "%s", terr.message);
-        goto out;
-    }
-    /* the run records the parameters by their canonical names (epochs -> rounds, ...) */
+    int rv = train_check(&cfg, &tr->params, &terr);
     json_decref(params);
-    params = normalised;
-    if (model_name != NULL) {
-        if (!registry_name_valid(model_name)) {
-            svc_reply_field(c, API_INVALID_REQUEST, "model_name",
-                            "model_name must be 1 to 128 of A-Z a-z 0-9 . _ -, not starting with .");
-            goto out;
-        }
-        snprintf(name, sizeof name, "%s", model_name);
-    } else {
-        name_from_file(json_string_value(json_object_get(dataset, "filename")), name, sizeof name);
+    if (rv == AIOPS_EINVAL)
+        svc_reply_field(c, API_INVALID_REQUEST, terr.field, "%s", terr.message);
+    else if (rv != 0)
+        svc_reply_failure(c, rv, "checking the parameters");
+    return rv;
+}
+
+/* The model name: the body's, else the dataset's file name. 0; an error after replying. */
+static int choose_model_name(struct svc_call *c, struct train_request *tr)
+{
+    if (tr->model_name == NULL) {
+        name_from_file(json_string_value(json_object_get(tr->dataset, "filename")), tr->name,
+                       sizeof tr->name);
+        return AIOPS_OK;
     }
+    if (!registry_name_valid(tr->model_name)) {
+        svc_reply_field(c, API_INVALID_REQUEST, "model_name",
+                        "model_name must be 1 to 128 of A-Z a-z 0-9 . _ -, not starting with .");
+        return AIOPS_EINVAL;
+    }
+    snprintf(tr->name, sizeof tr->name, "%s", tr->model_name);
+    return AIOPS_OK;
+}
+
+/* The run row and its job, in one transaction. 0; an error after replying. */
+static int queue_run(struct svc_call *c, const struct train_request *tr, const char *run_id)
+{
     /* iterations planned: rounds (trees) for tree models, max_iter for linear ones */
     json_int_t rounds = json_integer_value(
-        json_object_get(params, kind == MODEL_LINEAR ? "max_iter" : "rounds"));
+        json_object_get(tr->params, tr->kind == MODEL_LINEAR ? "max_iter" : "rounds"));
     if (rounds == 0)
         rounds = 100; /* both defaults (lib/ml/train.c) */
-    char *params_s = jsonx_to_string(params, NULL);
-    char *tags_s = tags ? jsonx_to_string(tags, NULL) : strdup("{}");
+    char *params_s = jsonx_to_string(tr->params, NULL);
+    char *tags_s = tr->tags ? jsonx_to_string(tr->tags, NULL) : strdup("{}");
     char total[24];
     snprintf(total, sizeof total, "%lld", (long long)rounds);
-    uuid_v4(run_id);
     struct db *db = svc_db(c);
-    const char *v[9] = {run_id,  project, file_id,  model_kind_name((enum model_kind)kind),
-                        target,  name,    params_s, tags_s, total};
-    rv = params_s && tags_s ? db_begin(db) : AIOPS_ENOMEM;
+    const char *project = svc_project(c);
+    const char *v[9] = {run_id,     project,  tr->file_id, model_kind_name(tr->kind),
+                        tr->target, tr->name, params_s,    tags_s,
+                        total};
+    int rv = params_s && tags_s ? db_begin(db) : AIOPS_ENOMEM;
     if (rv == 0)
         rv = db_execv(db, NULL,
                       "INSERT INTO runs (id, project_id, dataset_id, model_kind, target, model_name,"
@@ -167,19 +217,27 @@ void handle_train_start(struct svc_call *c)
         db_rollback(db);
     free(params_s);
     free(tags_s);
-    if (rv != 0) {
+    if (rv != 0)
         svc_reply_failure(c, rv, "queueing the training job");
-        goto out;
+    return rv;
+}
+
+void handle_train_start(struct svc_call *c)
+{
+    struct train_request tr;
+    memset(&tr, 0, sizeof tr);
+    char run_id[37];
+    uuid_v4(run_id);
+    if (read_train_body(c, &tr) == 0 && check_dataset(c, &tr) == 0 && check_params(c, &tr) == 0 &&
+        choose_model_name(c, &tr) == 0 && queue_run(c, &tr, run_id) == 0) {
+        log_json(LOG_LEVEL_INFO, "run queued",
+                 json_pack("{s:s, s:s, s:s, s:s}", "run_id", run_id, "project", svc_project(c),
+                           "model", model_kind_name(tr.kind), "dataset", tr.file_id));
+        svc_reply_json(c, 200,
+                       json_pack("{s:s, s:s, s:s, s:s}", "run_id", run_id, "status", "training",
+                                 "model_name", tr.name, "state", "queued"));
     }
-    log_json(LOG_LEVEL_INFO, "run queued",
-             json_pack("{s:s, s:s, s:s, s:s}", "run_id", run_id, "project", project, "model",
-                       model_kind_name((enum model_kind)kind), "dataset", file_id));
-    svc_reply_json(c, 200, json_pack("{s:s, s:s, s:s, s:s}", "run_id", run_id, "status", "training",
-                                     "model_name", name, "state", "queued"));
-out:
-    json_decref(params);
-    json_decref(dataset);
-    json_decref(body);
+    train_request_free(&tr);
 }
 
 /* --- reading runs ----------------------------------------------------------------------- */
