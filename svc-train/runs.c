@@ -305,6 +305,23 @@ static void run_failure(struct svc_call *c, int rv, const char *id, const char *
         svc_reply_failure(c, rv, what);
 }
 
+/* Run id of the caller's project as the run object (*run: the caller owns it): 0, or an
+ * error after answering (404 run_not_found, ...). */
+static int read_run_json(struct svc_call *c, const char *id, json_t **run)
+{
+    PGresult *r;
+    *run = NULL;
+    int rv = load_run(c, id, &r);
+    if (rv == 0) {
+        *run = run_json(r, 0);
+        PQclear(r);
+        rv = *run != NULL ? AIOPS_OK : AIOPS_ENOMEM;
+    }
+    if (rv != 0)
+        run_failure(c, rv, id, "reading the run");
+    return rv;
+}
+
 /* The seed's metric names from a run's last progress (or its final metrics). */
 static json_t *seed_metrics(json_t *run)
 {
@@ -334,15 +351,9 @@ static const char *seed_status(const char *s)
 
 void handle_train_status(struct svc_call *c)
 {
-    const char *id = svc_param(c, 0);
-    PGresult *r;
-    int rv = load_run(c, id, &r);
-    if (rv != 0) {
-        run_failure(c, rv, id, "reading the run");
+    json_t *run;
+    if (read_run_json(c, svc_param(c, 0), &run) != 0)
         return;
-    }
-    json_t *run = run_json(r, 0);
-    PQclear(r);
     json_t *o = json_pack("{s:s, s:O, s:O, s:o}", "status",
                           seed_status(json_string_value(json_object_get(run, "status"))),
                           "current_epoch", json_object_get(run, "current_epoch"), "total_epochs",
@@ -423,16 +434,9 @@ void handle_runs_list(struct svc_call *c)
 
 void handle_runs_get(struct svc_call *c)
 {
-    const char *id = svc_param(c, 0);
-    PGresult *r;
-    int rv = load_run(c, id, &r);
-    if (rv != 0) {
-        run_failure(c, rv, id, "reading the run");
-        return;
-    }
-    json_t *run = run_json(r, 0);
-    PQclear(r);
-    svc_reply_json(c, 200, run);
+    json_t *run;
+    if (read_run_json(c, svc_param(c, 0), &run) == 0)
+        svc_reply_json(c, 200, run);
 }
 
 void handle_runs_compare(struct svc_call *c)
@@ -446,17 +450,13 @@ void handle_runs_compare(struct svc_call *c)
     json_t *runs = json_array(), *params = json_object(), *metrics = json_object();
     size_t n = 0;
     for (char *save = NULL, *id = strtok_r(ids, ",", &save); id; id = strtok_r(NULL, ",", &save)) {
-        PGresult *r;
-        int rv = load_run(c, id, &r);
-        if (rv != 0) {
+        json_t *run;
+        if (read_run_json(c, id, &run) != 0) {
             json_decref(runs);
             json_decref(params);
             json_decref(metrics);
-            run_failure(c, rv, id, "reading the run");
             return;
         }
-        json_t *run = run_json(r, 0);
-        PQclear(r);
         /* one row per key, one cell per run (null where a run lacks it) */
         const char *key;
         json_t *val;
@@ -506,13 +506,10 @@ void handle_runs_compare(struct svc_call *c)
 void handle_runs_metrics(struct svc_call *c)
 {
     const char *id = svc_param(c, 0);
-    PGresult *r;
-    int rv = load_run(c, id, &r);
-    if (rv != 0) {
-        run_failure(c, rv, id, "reading the run");
+    json_t *run;
+    if (read_run_json(c, id, &run) != 0)
         return;
-    }
-    PQclear(r);
+    json_decref(run);
     long limit, offset;
     if (svc_query_long(c, "limit", 1000, 1, 25000, &limit) != 0 ||
         svc_query_long(c, "offset", 0, 0, 1L << 40, &offset) != 0)
@@ -523,11 +520,12 @@ void handle_runs_metrics(struct svc_call *c)
     snprintf(lim, sizeof lim, "%ld", limit);
     snprintf(off, sizeof off, "%ld", offset);
     const char *v[4] = {id, key, lim, off};
-    rv = db_execv(svc_db(c), &r,
-                  "SELECT key, step, value, extract(epoch FROM ts) * 1000, count(*) OVER ()"
-                  " FROM run_metrics WHERE run_id = $1 AND ($2 = '' OR key = $2)"
-                  " ORDER BY key, step LIMIT $3::bigint OFFSET $4::bigint",
-                  4, v);
+    PGresult *r;
+    int rv = db_execv(svc_db(c), &r,
+                      "SELECT key, step, value, extract(epoch FROM ts) * 1000, count(*) OVER ()"
+                      " FROM run_metrics WHERE run_id = $1 AND ($2 = '' OR key = $2)"
+                      " ORDER BY key, step LIMIT $3::bigint OFFSET $4::bigint",
+                      4, v);
     if (rv != 0) {
         svc_reply_failure(c, rv, "reading the metric history");
         return;
