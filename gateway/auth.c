@@ -221,21 +221,19 @@ static struct key_entry *cache_slot(struct auth *a, const uint8_t hash[32])
     return &a->cache[i];
 }
 
-static enum auth_outcome fail(int st, const char *c, const char *m, int *status,
-                              const char **code, const char **message)
+/* message NULL: the catalogue's message for e. */
+static enum auth_outcome fail(enum api_error e, const char *m, enum api_error *err,
+                              const char **message)
 {
-    *status = st;
-    *code = c;
+    *err = e;
     *message = m;
     return AUTH_FAILED;
 }
 
-static enum auth_outcome check_scope(struct gw_req *r, int *status, const char **code,
-                                     const char **message)
+static enum auth_outcome check_scope(struct gw_req *r, enum api_error *err, const char **message)
 {
     if (!auth_allows(&r->principal, r->route->scope))
-        return fail(403, "forbidden", "the credentials do not carry the scope this route needs",
-                    status, code, message);
+        return fail(API_FORBIDDEN, NULL, err, message);
     return AUTH_OK;
 }
 
@@ -252,20 +250,20 @@ static int key_well_formed(const char *k, size_t n)
     return 1;
 }
 
-static enum auth_outcome auth_key(struct gw_req *r, const char *key, int *status,
-                                  const char **code, const char **message)
+static enum auth_outcome auth_key(struct gw_req *r, const char *key, enum api_error *err,
+                                  const char **message)
 {
     size_t n = strlen(key);
     if (!key_well_formed(key, n))
-        return fail(401, "invalid_api_key", "the API key is not valid", status, code, message);
+        return fail(API_INVALID_API_KEY, NULL, err, message);
     sha256(key, n, r->key_hash);
     struct auth *a = r->gw->auth;
     struct key_entry *e = cache_slot(a, r->key_hash);
     if (e->used && memcmp(e->hash, r->key_hash, 32) == 0 && e->expires_ns > time_mono_ns()) {
         if (!e->found)
-            return fail(401, "invalid_api_key", "the API key is not valid", status, code, message);
+            return fail(API_INVALID_API_KEY, NULL, err, message);
         r->principal = e->p;
-        return check_scope(r, status, code, message);
+        return check_scope(r, err, message);
     }
     r->stage = STAGE_AUTH_WAIT;
     pthread_mutex_lock(&a->lock);
@@ -280,12 +278,10 @@ static enum auth_outcome auth_key(struct gw_req *r, const char *key, int *status
     return AUTH_PENDING;
 }
 
-enum auth_outcome auth_lookup_done(struct gw_req *r, int *status, const char **code,
-                                   const char **message)
+enum auth_outcome auth_lookup_done(struct gw_req *r, enum api_error *err, const char **message)
 {
     if (r->auth_result == AIOPS_EUNAVAIL)
-        return fail(503, "auth_unavailable", "API keys cannot be checked: the database is down",
-                    status, code, message);
+        return fail(API_AUTH_UNAVAILABLE, NULL, err, message);
     struct key_entry *e = cache_slot(r->gw->auth, r->key_hash);
     memcpy(e->hash, r->key_hash, 32);
     e->used = 1;
@@ -293,26 +289,26 @@ enum auth_outcome auth_lookup_done(struct gw_req *r, int *status, const char **c
     e->expires_ns = time_mono_ns() +
                     (uint64_t)(e->found ? AUTH_KEY_TTL_SECONDS : AUTH_MISS_TTL_SECONDS) * 1000000000u;
     if (!e->found)
-        return fail(401, "invalid_api_key", "the API key is not valid", status, code, message);
+        return fail(API_INVALID_API_KEY, NULL, err, message);
     e->p = r->principal;
-    return check_scope(r, status, code, message);
+    return check_scope(r, err, message);
 }
 
-static enum auth_outcome auth_jwt(struct gw_req *r, const char *token, int *status,
-                                  const char **code, const char **message)
+static enum auth_outcome auth_jwt(struct gw_req *r, const char *token, enum api_error *err,
+                                  const char **message)
 {
     const struct gw_config *cfg = &r->gw->cfg;
     if (cfg->jwt_secret == NULL)
-        return fail(401, "invalid_token", "bearer tokens are not accepted (JWT_SECRET is unset)",
-                    status, code, message);
+        return fail(API_INVALID_TOKEN, "bearer tokens are not accepted (JWT_SECRET is unset)", err,
+                    message);
     struct jwt_claims cl;
-    const char *reason = NULL;
+    struct aiops_error why;
     int rv = jwt_verify_hs256(token, strlen(token), cfg->jwt_secret, strlen(cfg->jwt_secret),
-                              (int64_t)time_now(), cfg->jwt_leeway, 1, &cl, &reason);
+                              (int64_t)time_now(), cfg->jwt_leeway, 1, &cl, &why);
     if (rv != 0) {
-        static char msg[96];
-        snprintf(msg, sizeof msg, "the bearer token was refused: %s", reason ? reason : "invalid");
-        return fail(401, "invalid_token", msg, status, code, message);
+        static char msg[AIOPS_ERROR_MESSAGE + 32]; /* loop thread only */
+        snprintf(msg, sizeof msg, "the bearer token was refused: %s", why.message);
+        return fail(API_INVALID_TOKEN, msg, err, message);
     }
     struct principal *p = &r->principal;
     snprintf(p->subject, sizeof p->subject, "jwt:%s", cl.has_sub ? cl.sub : "");
@@ -324,11 +320,10 @@ static enum auth_outcome auth_jwt(struct gw_req *r, const char *token, int *stat
         if (sc > 0)
             p->scopes |= 1u << sc;
     }
-    return check_scope(r, status, code, message);
+    return check_scope(r, err, message);
 }
 
-enum auth_outcome auth_request(struct gw_req *r, int *status, const char **code,
-                               const char **message)
+enum auth_outcome auth_request(struct gw_req *r, enum api_error *err, const char **message)
 {
     struct principal *p = &r->principal;
     memset(p, 0, sizeof *p);
@@ -347,22 +342,20 @@ enum auth_outcome auth_request(struct gw_req *r, int *status, const char **code,
     int ws = strcmp(r->route->method, "WS") == 0;
     if (key == NULL && authz == NULL && ws && r->query != NULL) {
         if (url_query_get(r->query, "api_key", qbuf, sizeof qbuf) == 0)
-            return auth_key(r, qbuf, status, code, message);
+            return auth_key(r, qbuf, err, message);
         if (url_query_get(r->query, "token", qbuf, sizeof qbuf) == 0)
-            return auth_jwt(r, qbuf, status, code, message);
+            return auth_jwt(r, qbuf, err, message);
     }
     if (key != NULL)
-        return auth_key(r, key, status, code, message);
+        return auth_key(r, key, err, message);
     if (authz != NULL) {
         if (strncasecmp(authz, "Bearer ", 7) != 0)
-            return fail(401, "invalid_token", "Authorization must be \"Bearer <token>\"", status,
-                        code, message);
+            return fail(API_INVALID_TOKEN, "Authorization must be \"Bearer <token>\"", err,
+                        message);
         const char *tok = authz + 7;
         while (*tok == ' ')
             tok++;
-        return auth_jwt(r, tok, status, code, message);
+        return auth_jwt(r, tok, err, message);
     }
-    return fail(401, "missing_credentials",
-                "this route needs an X-API-Key header or an Authorization: Bearer token", status,
-                code, message);
+    return fail(API_MISSING_CREDENTIALS, NULL, err, message);
 }

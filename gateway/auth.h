@@ -10,7 +10,8 @@
 enum auth_outcome {
     AUTH_OK,      /* r->principal is filled */
     AUTH_PENDING, /* a key lookup is queued; gw_after_auth(r) follows on the loop thread */
-    AUTH_FAILED   /* *status, *code and *message say why */
+    AUTH_FAILED   /* *err says why: its catalogue row, and *message, when not NULL, a
+                     more precise message (static) */
 };
 
 /* Seconds a looked-up key stays cached: a revoked key stops working within this time. */
@@ -21,12 +22,10 @@ int auth_start(struct gw *gw);
 void auth_stop(struct gw *gw);
 
 /* Establishes r's principal for r->route (loop thread). */
-enum auth_outcome auth_request(struct gw_req *r, int *status, const char **code,
-                               const char **message);
+enum auth_outcome auth_request(struct gw_req *r, enum api_error *err, const char **message);
 /* Records a finished lookup in the cache and checks it (loop thread). Returns AUTH_OK or
  * AUTH_FAILED like auth_request. */
-enum auth_outcome auth_lookup_done(struct gw_req *r, int *status, const char **code,
-                                   const char **message);
+enum auth_outcome auth_lookup_done(struct gw_req *r, enum api_error *err, const char **message);
 /* Whether the principal may use a route of this scope. */
 int auth_allows(const struct principal *p, enum route_scope scope);
 /* Scope names ("read write") into out. */

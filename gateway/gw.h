@@ -18,6 +18,7 @@
 #include <nng/nng.h>
 
 #include "aiops.pb-c.h"
+#include "http/apierr.h"
 #include "rpc/addr.h"
 #include "rpc/envelope.h"
 #include "rpc/routes.h"
@@ -77,6 +78,8 @@ struct gw_req {
     enum gw_stage stage;
     uint8_t key_hash[32];       /* API key lookup in flight */
     int auth_result;            /* AIOPS_OK / AIOPS_EAUTH / AIOPS_EUNAVAIL */
+    const char *error_code;     /* the catalogue code of a gateway error reply, for the
+                                   access log; NULL otherwise */
     /* forwarding */
     struct fwd_slot *slot;      /* the nng context carrying the call (forward.c) */
     int rpc_err;                /* nng error of the failed step, 0 when answered */
@@ -131,13 +134,17 @@ void gw_after_auth(struct gw_req *r);
 /* Finishes a forwarded request with the service's answer or the failure (loop thread). */
 void gw_after_forward(struct gw_req *r);
 
-/* Every response leaves through these (request.c): they add the request id, CORS and common headers,
- * count the response in the metrics, write the access log line and free r. */
+/* Every response leaves through these (request.c): they add the request id, CORS and common
+ * headers, count the response in the metrics, write the access log line and free r. Each takes
+ * ownership of the json_t it is given. */
 void gw_reply(struct gw_req *r, int status, const char *content_type, const void *body,
               size_t len);
 void gw_reply_json(struct gw_req *r, int status, json_t *body);
-void gw_reply_error(struct gw_req *r, int status, const char *code, const char *message,
-                    json_t *details);
+/* Every error the gateway answers itself: {"error": {"code", "message", "details"}} with
+ * the status of e's row in the catalogue (lib/http/apierr.h), its code in the access log
+ * line; message NULL: the row's message; details may be NULL ({}). A 405 also says which
+ * methods the path takes (Allow). */
+void gw_reply_error(struct gw_req *r, enum api_error e, const char *message, json_t *details);
 /* Accounts for a request answered outside evhttp (a WebSocket upgrade): metrics, access
  * log, frees r. r->req must not be used afterwards. */
 void gw_request_done(struct gw_req *r, int status, size_t bytes_out);

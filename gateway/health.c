@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/err.h"
 #include "core/jsonx.h"
 #include "core/time.h"
 #include "forward.h"
@@ -71,7 +72,7 @@ static void handle_readyz(struct gw_req *r)
     buf_puts(&msg, "not ready: missing ");
     for (size_t i = 0; i < json_array_size(missing); i++)
         buf_printf(&msg, "%s%s", i ? ", " : "", json_string_value(json_array_get(missing, i)));
-    gw_reply_error(r, 503, "not_ready", msg.data,
+    gw_reply_error(r, API_NOT_READY, msg.data,
                    json_pack("{s:o, s:o}", "missing", missing, "checks", checks));
     buf_free(&msg);
 }
@@ -81,7 +82,7 @@ static void handle_metrics(struct gw_req *r)
     struct buf b = BUF_INIT;
     if (gw_metrics_text(r->gw, &b) != 0) {
         buf_free(&b);
-        gw_reply_error(r, 500, "out_of_memory", "out of memory", NULL);
+        gw_reply_error(r, API_OUT_OF_MEMORY, NULL, NULL);
         return;
     }
     gw_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
@@ -103,7 +104,7 @@ static void handle_metrics_json(struct gw_req *r)
 {
     json_t *all = gw_metrics_json(r->gw);
     if (all == NULL) {
-        gw_reply_error(r, 500, "out_of_memory", "out of memory", NULL);
+        gw_reply_error(r, API_OUT_OF_MEMORY, NULL, NULL);
         return;
     }
     json_t *missing;
@@ -117,6 +118,55 @@ static void handle_metrics_json(struct gw_req *r)
     json_object_set_new(j, "checks", checks);
     json_object_set_new(j, "metrics", all);
     gw_reply_json(r, 200, j);
+}
+
+/* The errors of the API in an OpenAPI document: components.schemas.Error (the error body,
+ * its code an enum of the catalogue's codes), x-error-codes (the catalogue: code, status,
+ * message, lib/http/apierr.h), and every operation's default response pointing at the
+ * schema. AIOPS_ENOMEM (doc is then incomplete; the caller drops it). */
+static int openapi_add_errors(json_t *doc)
+{
+    json_t *codes = json_array(), *catalogue = apierr_catalogue_json();
+    int failed = codes == NULL || catalogue == NULL;
+    for (int i = 0; i < API_ERROR_COUNT && !failed; i++)
+        jsonx_push_or_fail(codes, json_string(apierr_def((enum api_error)i)->code), &failed);
+    json_t *schema = failed
+                         ? NULL
+                         : json_pack("{s:s, s:[s], s:{s:{s:s, s:[s, s, s], s:{s:{s:s, s:O},"
+                                     " s:{s:s}, s:{s:s}}}}}",
+                                     "type", "object", "required", "error", "properties", "error",
+                                     "type", "object", "required", "code", "message", "details",
+                                     "properties", "code", "type", "string", "enum", codes,
+                                     "message", "type", "string", "details", "type", "object");
+    json_t *components = json_object_get(doc, "components");
+    json_t *schemas = json_object_get(components, "schemas");
+    if (schemas == NULL && !failed) {
+        schemas = json_object();
+        jsonx_set_or_fail(components, "schemas", schemas, &failed);
+    }
+    if (!failed)
+        jsonx_set_or_fail(schemas, "Error", schema, &failed);
+    else
+        json_decref(schema);
+    json_decref(codes);
+    jsonx_set_or_fail(doc, "x-error-codes", catalogue, &failed);
+    const char *path, *method;
+    json_t *item, *op;
+    json_object_foreach(json_object_get(doc, "paths"), path, item)
+    {
+        json_object_foreach(item, method, op)
+        {
+            if (failed)
+                break;
+            jsonx_set_or_fail(json_object_get(op, "responses"), "default",
+                              json_pack("{s:s, s:{s:{s:{s:s}}}}", "description",
+                                        "an error: code in x-error-codes", "content",
+                                        "application/json", "schema", "$ref",
+                                        "#/components/schemas/Error"),
+                              &failed);
+        }
+    }
+    return failed ? AIOPS_ENOMEM : AIOPS_OK;
 }
 
 /* OpenAPI 3 from the route table: one source of truth for what exists; the training
@@ -168,6 +218,11 @@ static void handle_openapi(struct gw_req *r)
         "securitySchemes", "apiKey", "type", "apiKey", "in", "header", "name", "X-API-Key",
         "bearer", "type", "http", "scheme", "bearer");
     json_object_set_new(json_object_get(doc, "components"), "schemas", learner_openapi_schemas());
+    if (doc == NULL || openapi_add_errors(doc) != 0) {
+        json_decref(doc);
+        gw_reply_error(r, API_OUT_OF_MEMORY, NULL, NULL);
+        return;
+    }
     gw_reply_json(r, 200, doc);
 }
 
@@ -187,5 +242,5 @@ void gw_handle_local(struct gw_req *r)
     else if (strcmp(n, "openapi") == 0)
         handle_openapi(r);
     else
-        gw_reply_error(r, 500, "internal_error", "no local handler for this route", NULL);
+        gw_reply_error(r, API_INTERNAL_ERROR, "no local handler for this route", NULL);
 }

@@ -15,6 +15,8 @@
 #include "core/crypto.h"
 #include "core/encode.h"
 #include "core/err.h"
+#include "core/jsonx.h"
+#include "http/apierr.h"
 #include "http/token.h"
 
 /* A chunk-size line (with extensions) or one trailer line may not be longer than this. */
@@ -76,30 +78,34 @@ static int ieq(const char *s, size_t n, const char *lit)
     return strlen(lit) == n && strncasecmp(s, lit, n) == 0;
 }
 
-/* A framing error: status, code, and a JSON detail object (owned). */
+/* A framing error: its catalogue row (the status and code the gateway answers) and a JSON
+ * detail object (owned; may be NULL). err API_ERROR_COUNT: none (out of memory). */
 struct ferr {
-    int status;
-    const char *code;
+    enum api_error err;
     json_t *detail;
 };
 
-static void set_err(struct ferr *e, int status, const char *code, json_t *detail)
+static void set_err(struct ferr *e, enum api_error err, json_t *detail)
 {
-    e->status = status;
-    e->code = code;
+    e->err = err;
     e->detail = detail;
+}
+
+/* err with details {"reason", "offset", "line"} (line 0: left out), as every parser of the
+ * suite reports where input went wrong (jsonx_error_details). */
+static void set_err_at(struct ferr *e, enum api_error err, uint64_t offset, size_t line,
+                       const char *reason)
+{
+    struct aiops_error where = AIOPS_ERROR_INIT;
+    aiops_error_set(&where, 0, NULL, "%s", reason);
+    where.offset = (long)offset;
+    where.line = (long)line;
+    set_err(e, err, jsonx_error_details(&where));
 }
 
 static void bad_request(struct ferr *e, uint64_t offset, size_t line, const char *reason)
 {
-    json_t *d = json_object();
-    if (d != NULL) {
-        json_object_set_new(d, "offset", json_integer((json_int_t)offset));
-        if (line > 0)
-            json_object_set_new(d, "line", json_integer((json_int_t)line));
-        json_object_set_new(d, "reason", json_string(reason));
-    }
-    set_err(e, 400, "bad_request", d);
+    set_err_at(e, API_BAD_REQUEST, offset, line, reason);
 }
 
 /* ---- the request head --------------------------------------------------------------- */
@@ -155,7 +161,7 @@ static int parse_request_line(const char *p, size_t n, struct head *h, struct fe
     /* (not strndup: the target is not NUL-terminated, and strict string checks say so) */
     char *t = malloc(h->target_len + 1);
     if (t == NULL) {
-        set_err(e, 0, NULL, NULL);
+        set_err(e, API_ERROR_COUNT, NULL);
         return -2;
     }
     memcpy(t, h->target, h->target_len);
@@ -172,7 +178,7 @@ static int parse_request_line(const char *p, size_t n, struct head *h, struct fe
         json_t *d = json_object();
         if (d != NULL)
             json_object_set_new(d, "version", json_stringn(v, 8));
-        set_err(e, 505, "http_version_not_supported", d);
+        set_err(e, API_HTTP_VERSION_NOT_SUPPORTED, d);
         return -1;
     }
     h->http10 = v[7] == '0';
@@ -180,7 +186,7 @@ static int parse_request_line(const char *p, size_t n, struct head *h, struct fe
         json_t *d = json_object();
         if (d != NULL)
             json_object_set_new(d, "method", json_stringn(h->method, h->method_len));
-        set_err(e, 501, "method_not_implemented", d);
+        set_err(e, API_METHOD_NOT_IMPLEMENTED, d);
         return -1;
     }
     return 0;
@@ -197,10 +203,11 @@ static void usable_request_line(const char *p, size_t n, struct head *rl)
     size_t l = (size_t)(lf - p);
     if (l > 0 && p[l - 1] == '\r')
         l--;
-    struct ferr e = {0, NULL, NULL};
+    struct ferr e = {API_ERROR_COUNT, NULL};
     int rv = parse_request_line(p, l, rl, &e);
     json_decref(e.detail);
-    if (rv != 0 && !(rv == -1 && (e.status == 505 || e.status == 501)))
+    if (rv != 0 && !(rv == -1 && (e.err == API_HTTP_VERSION_NOT_SUPPORTED ||
+                                  e.err == API_METHOD_NOT_IMPLEMENTED)))
         memset(rl, 0, sizeof *rl);
 }
 
@@ -316,10 +323,7 @@ static int parse_head(const char *p, size_t n, struct head *h, struct ferr *e)
         else if (h->http10)
             why = "Transfer-Encoding in an HTTP/1.0 request";
         if (why != NULL) {
-            json_t *d = json_object();
-            if (d != NULL)
-                json_object_set_new(d, "reason", json_string(why));
-            set_err(e, 400, "unsupported_transfer_encoding", d);
+            set_err_at(e, API_UNSUPPORTED_TRANSFER_ENCODING, 0, 0, why);
             return -1;
         }
         h->chunked = 1;
@@ -327,10 +331,7 @@ static int parse_head(const char *p, size_t n, struct head *h, struct ferr *e)
     if (h->http10)
         h->expect = 0; /* RFC 9110 10.1.1: ignored in HTTP/1.0 */
     else if (expect_bad) {
-        json_t *d = json_object();
-        if (d != NULL)
-            json_object_set_new(d, "reason", json_string("only 100-continue is supported"));
-        set_err(e, 417, "expectation_failed", d);
+        set_err_at(e, API_EXPECTATION_FAILED, 0, 0, "only 100-continue is supported");
         return -1;
     }
     if (h->method_len == 4 && memcmp(h->method, "HEAD", 4) == 0 &&
@@ -379,7 +380,7 @@ static int emit_error(struct httpframe *f, struct ferr *e, const char *method, s
     if (buf_append(&b, method, mlen) != 0 || buf_putc(&b, ' ') != 0 ||
         buf_append(&b, target, tlen) != 0 ||
         buf_printf(&b, " HTTP/1.1\r\nX-Aiops-Frame-Error: %s %d %s\r\nX-Aiops-Frame-Detail: ",
-                   f->secret, e->status, e->code) != 0 ||
+                   f->secret, apierr_def(e->err)->status, apierr_def(e->err)->code) != 0 ||
         pct_encode(&b, dj ? dj : "{}", dj ? strlen(dj) : 2) != 0 ||
         buf_puts(&b, "\r\nConnection: close\r\nContent-Length: 0\r\n\r\n") != 0 ||
         evbuffer_add(out, b.data, b.len) != 0)
@@ -390,7 +391,7 @@ static int emit_error(struct httpframe *f, struct ferr *e, const char *method, s
     if (rv == AIOPS_OK) {
         f->stats.error_at = f->stats.framed_bytes;
         f->stats.framed_bytes += b.len;
-        f->stats.error_status = e->status;
+        f->stats.error_status = apierr_def(e->err)->status;
     }
     buf_free(&b);
     evbuffer_drain(f->req, evbuffer_get_length(f->req));
@@ -413,7 +414,7 @@ static int emit_too_large(struct httpframe *f, uint64_t received, struct evbuffe
         json_object_set_new(d, "limit", json_integer((json_int_t)f->limit));
         json_object_set_new(d, "received", json_integer((json_int_t)received));
     }
-    set_err(&e, 413, "payload_too_large", d);
+    set_err(&e, API_PAYLOAD_TOO_LARGE, d);
     return emit_error_cur(f, &e, out);
 }
 
@@ -481,14 +482,14 @@ static enum step step_head(struct httpframe *f, struct evbuffer *out, struct evb
         }
     }
     f->scan = ls;
-    struct ferr e = {0, NULL, NULL};
+    struct ferr e = {API_ERROR_COUNT, NULL};
     if (head_end == 0) {
         if (n < f->max_head)
             return STEP_WAIT;
         json_t *d = json_object();
         if (d != NULL)
             json_object_set_new(d, "limit", json_integer((json_int_t)f->max_head));
-        set_err(&e, 431, "header_too_large", d);
+        set_err(&e, API_HEADER_TOO_LARGE, d);
         struct head h;
         usable_request_line(p, n, &h);
         return emit_error(f, &e, h.method, h.method_len, h.target, h.target_len, out) == 0
@@ -751,7 +752,7 @@ static enum step step_trailer(struct httpframe *f, struct evbuffer *out)
         json_t *d = json_object();
         if (d != NULL)
             json_object_set_new(d, "limit", json_integer((json_int_t)f->max_head));
-        set_err(&e, 431, "header_too_large", d);
+        set_err(&e, API_HEADER_TOO_LARGE, d);
         return emit_error_cur(f, &e, out) == 0 ? STEP_PROGRESS : STEP_CLOSE;
     }
     if (c > 0) { /* a trailer field: checked, then dropped */

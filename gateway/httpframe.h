@@ -13,9 +13,11 @@
  *   Connection: close
  *   Content-Length: 0
  *
- * codes: payload_too_large (413), header_too_large (431), bad_request (400),
+ * code is a row of the error catalogue (lib/http/apierr.h) and status its status:
+ * payload_too_large (413), header_too_large (431), bad_request (400),
  * http_version_not_supported (505), unsupported_transfer_encoding (400),
- * expectation_failed (417), method_not_implemented (501).
+ * expectation_failed (417), method_not_implemented (501). The detail of a malformed request
+ * is {"reason", "offset", "line"}, as every parser of the suite reports a place.
  *
  * What is forwarded, and why it is exactly what evhttp 2.1 will frame the same way:
  * - heads pass unchanged, after leading empty lines (which evhttp refuses) are dropped;

@@ -153,6 +153,8 @@ static void log_request(struct gw_req *r, int status, size_t bytes_out)
     buf_printf(&b, ",\"status\":%d,\"duration_ms\":%.3f,\"bytes_in\":%zu,\"bytes_out\":%zu,"
                    "\"remote\":\"%s\"",
                status, ms, r->bytes_in, bytes_out, r->remote);
+    if (r->error_code != NULL) /* a catalogue code: [a-z_], nothing to escape */
+        buf_printf(&b, ",\"error\":\"%s\"", r->error_code);
     if (r->principal.subject[0]) {
         buf_puts(&b, ",\"principal\":");
         buf_json_str(&b, r->principal.subject, strlen(r->principal.subject));
@@ -205,31 +207,37 @@ void gw_reply_json(struct gw_req *r, int status, json_t *body)
     char *s = body ? jsonx_to_string(body, &len) : NULL;
     json_decref(body);
     if (s == NULL) {
-        static const char oom[] = "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of "
-                                  "memory\",\"details\":{}}}";
-        gw_reply(r, 500, "application/json", oom, sizeof oom - 1);
+        char oom[256];
+        len = apierr_body_static(API_OUT_OF_MEMORY, oom, sizeof oom);
+        r->error_code = apierr_def(API_OUT_OF_MEMORY)->code;
+        gw_reply(r, apierr_def(API_OUT_OF_MEMORY)->status, "application/json", oom, len);
         return;
     }
     gw_reply(r, status, "application/json", s, len);
     free(s);
 }
 
-void gw_reply_error(struct gw_req *r, int status, const char *code, const char *message,
-                    json_t *details)
+/* Allow: the methods path takes (for a 405). */
+static void add_allow(struct gw_req *r)
 {
-    if (status == 405 && r->path != NULL) {
-        /* say which methods the path does take */
-        struct buf allow = BUF_INIT;
-        for (size_t i = 0; i < routes_count; i++) {
-            int other;
-            struct route_params p;
-            if (strcmp(routes[i].method, "WS") != 0 &&
-                route_match(routes[i].method, r->path, strlen(r->path), &p, &other) == &routes[i])
-                buf_printf(&allow, "%s%s", allow.len ? ", " : "", routes[i].method);
-        }
-        if (allow.len)
-            evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", allow.data);
-        buf_free(&allow);
+    struct buf allow = BUF_INIT;
+    for (size_t i = 0; i < routes_count; i++) {
+        int other;
+        struct route_params p;
+        if (strcmp(routes[i].method, "WS") != 0 &&
+            route_match(routes[i].method, r->path, strlen(r->path), &p, &other) == &routes[i])
+            buf_printf(&allow, "%s%s", allow.len ? ", " : "", routes[i].method);
     }
-    gw_reply_json(r, status, jsonx_error_body(code, message, details));
+    if (allow.len)
+        evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", allow.data);
+    buf_free(&allow);
+}
+
+void gw_reply_error(struct gw_req *r, enum api_error e, const char *message, json_t *details)
+{
+    const struct api_error_def *d = apierr_def(e);
+    if (d->status == 405 && r->path != NULL)
+        add_allow(r);
+    r->error_code = d->code;
+    gw_reply_json(r, d->status, apierr_body(e, message, details));
 }

@@ -56,8 +56,7 @@ static int cors_check(struct gw_req *r)
 static void cors_preflight(struct gw_req *r)
 {
     if (r->origin[0] == '\0') {
-        gw_reply_error(r, 403, "cors_origin_not_allowed",
-                       "this Origin is not in CORS_ORIGINS", NULL);
+        gw_reply_error(r, API_CORS_ORIGIN_NOT_ALLOWED, NULL, NULL);
         return;
     }
     struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
@@ -96,6 +95,19 @@ static int header_forwarded(const char *name)
            strcasecmp(name, "X-Aiops-Frame-Detail") != 0;
 }
 
+/* 503 service_unavailable or 504 service_timeout for r's service, named in details. */
+static void reply_service_down(struct gw_req *r, enum api_error e)
+{
+    const char *svc = svc_name(r->route->service);
+    char msg[160];
+    if (e == API_SERVICE_TIMEOUT)
+        snprintf(msg, sizeof msg, "svc-%s did not answer within %d ms", svc,
+                 (int)(r->deadline_ms > 0 ? r->route->timeout_ms : 0));
+    else
+        snprintf(msg, sizeof msg, "svc-%s is not available", svc);
+    gw_reply_error(r, e, msg, json_pack("{s:s}", "service", svc));
+}
+
 static void forward(struct gw_req *r)
 {
     struct gw *gw = r->gw;
@@ -126,7 +138,7 @@ static void forward(struct gw_req *r)
         if (params[i] == NULL) {
             for (int k = 0; k < i; k++)
                 free(params[k]);
-            gw_reply_error(r, 500, "out_of_memory", "out of memory", NULL);
+            gw_reply_error(r, API_OUT_OF_MEMORY, NULL, NULL);
             return;
         }
     }
@@ -166,19 +178,15 @@ static void forward(struct gw_req *r)
     for (int i = 0; i < r->params.n; i++)
         free(params[i]);
     if (rv != 0) {
-        gw_reply_error(r, 500, "out_of_memory", "out of memory", NULL);
+        gw_reply_error(r, API_OUT_OF_MEMORY, NULL, NULL);
         return;
     }
     int64_t left = r->deadline_ms - time_now_ms();
     rv = fwd_call(r, msg, (int)(left > 0 ? left : 1));
-    if (rv == AIOPS_EUNAVAIL) {
-        char msgtxt[128];
-        snprintf(msgtxt, sizeof msgtxt, "svc-%s is not available", svc_name(r->route->service));
-        gw_reply_error(r, 503, "service_unavailable", msgtxt,
-                       json_pack("{s:s}", "service", svc_name(r->route->service)));
-    } else if (rv != 0) {
-        gw_reply_error(r, 500, "internal_error", "cannot forward the request", NULL);
-    }
+    if (rv == AIOPS_EUNAVAIL)
+        reply_service_down(r, API_SERVICE_UNAVAILABLE);
+    else if (rv != 0)
+        gw_reply_error(r, API_INTERNAL_ERROR, "cannot forward the request", NULL);
     (void)gw;
 }
 
@@ -186,15 +194,8 @@ void gw_after_forward(struct gw_req *r)
 {
     const char *svc = svc_name(r->route->service);
     if (r->rpc_err != 0) {
-        char msg[160];
-        if (r->rpc_err == NNG_ETIMEDOUT && fwd_service_up(r->gw, r->route->service)) {
-            snprintf(msg, sizeof msg, "svc-%s did not answer within %d ms", svc,
-                     (int)(r->deadline_ms > 0 ? r->route->timeout_ms : 0));
-            gw_reply_error(r, 504, "service_timeout", msg, json_pack("{s:s}", "service", svc));
-        } else {
-            snprintf(msg, sizeof msg, "svc-%s is not available", svc);
-            gw_reply_error(r, 503, "service_unavailable", msg, json_pack("{s:s}", "service", svc));
-        }
+        int timed_out = r->rpc_err == NNG_ETIMEDOUT && fwd_service_up(r->gw, r->route->service);
+        reply_service_down(r, timed_out ? API_SERVICE_TIMEOUT : API_SERVICE_UNAVAILABLE);
         return;
     }
     Aiops__Response *resp;
@@ -202,17 +203,14 @@ void gw_after_forward(struct gw_req *r)
     size_t reply_len = nng_msg_len(r->reply);
     if (envelope_is_refusal(reply, reply_len)) {
         log_error("rpc: svc-%s refused the gateway's envelope: SERVICE_SECRET differs", svc);
-        gw_reply_error(r, 502, "service_auth_failed",
-                       "the service refused the gateway's credentials",
-                       json_pack("{s:s}", "service", svc));
+        gw_reply_error(r, API_SERVICE_AUTH_FAILED, NULL, json_pack("{s:s}", "service", svc));
         return;
     }
     int rv = envelope_unpack_response(&r->gw->cfg.key, reply, reply_len, &resp);
     if (rv == AIOPS_EAUTH)
         gw_metrics_envelope_refused(r->gw, "reply");
     if (rv != 0) {
-        gw_reply_error(r, 502, "bad_service_response", "the service's answer could not be read",
-                       json_pack("{s:s}", "service", svc));
+        gw_reply_error(r, API_BAD_SERVICE_RESPONSE, NULL, json_pack("{s:s}", "service", svc));
         return;
     }
     int status = resp->status >= 100 && resp->status <= 599 ? resp->status : 502;
@@ -233,11 +231,11 @@ void gw_after_forward(struct gw_req *r)
 
 void gw_after_auth(struct gw_req *r)
 {
-    int status;
-    const char *code, *message;
+    enum api_error err;
+    const char *message;
     if (r->stage == STAGE_AUTH_DONE) {
-        if (auth_lookup_done(r, &status, &code, &message) != AUTH_OK) {
-            gw_reply_error(r, status, code, message, NULL);
+        if (auth_lookup_done(r, &err, &message) != AUTH_OK) {
+            gw_reply_error(r, err, message, NULL);
             return;
         }
     }
@@ -265,25 +263,6 @@ static int request_id_ok(const char *s)
 static size_t body_limit(const struct gw *gw, const struct route *rt)
 {
     return (rt && rt->body == BODY_UPLOAD) ? gw->cfg.upload_limit : gw->cfg.body_limit;
-}
-
-/* The message for a code of the request framer (httpframe.h). */
-static const char *frame_error_message(const char *code)
-{
-    static const struct {
-        const char *code, *message;
-    } msgs[] = {
-        {"payload_too_large", "the request body is over this route's limit"},
-        {"header_too_large", "the request headers are too large"},
-        {"http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are supported"},
-        {"unsupported_transfer_encoding", "Transfer-Encoding other than chunked is not supported"},
-        {"expectation_failed", "only Expect: 100-continue is supported"},
-        {"method_not_implemented", "the method is not one this server implements"},
-    };
-    for (size_t i = 0; i < sizeof msgs / sizeof msgs[0]; i++)
-        if (strcmp(code, msgs[i].code) == 0)
-            return msgs[i].message;
-    return "the request is not valid HTTP";
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
@@ -319,7 +298,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     r->path = strdup(path && path[0] ? path : "/");
     r->query = query ? strdup(query) : NULL;
     if (r->path == NULL || (query && r->query == NULL)) {
-        gw_reply_error(r, 500, "out_of_memory", "out of memory", NULL);
+        gw_reply_error(r, API_OUT_OF_MEMORY, NULL, NULL);
         return;
     }
     int bad_origin = cors_check(r);
@@ -332,8 +311,10 @@ static void on_request(struct evhttp_request *req, void *arg)
         if (httpframe_parse_error_header(frame, gw->frame_secret, &status, code, sizeof code) == 0) {
             const char *detail = evhttp_find_header(in, "X-Aiops-Frame-Detail");
             json_t *details = detail ? httpframe_decode_detail(detail) : NULL;
-            const char *msg = frame_error_message(code);
-            gw_reply_error(r, status, code, msg, details);
+            enum api_error e;
+            if (apierr_find(code, &e) != 0)
+                e = API_BAD_REQUEST; /* the framer names only catalogue codes */
+            gw_reply_error(r, e, NULL, details);
             return;
         }
     }
@@ -344,8 +325,7 @@ static void on_request(struct evhttp_request *req, void *arg)
         return;
     }
     if (bad_origin) {
-        gw_reply_error(r, 403, "cors_origin_not_allowed", "this Origin is not in CORS_ORIGINS",
-                       NULL);
+        gw_reply_error(r, API_CORS_ORIGIN_NOT_ALLOWED, NULL, NULL);
         return;
     }
 
@@ -360,18 +340,17 @@ static void on_request(struct evhttp_request *req, void *arg)
         const struct route *wsr = route_match("WS", r->path, strlen(r->path), &tmp, &ws_path);
         if (!is_ws && wsr != NULL) {
             evhttp_add_header(evhttp_request_get_output_headers(req), "Upgrade", "websocket");
-            gw_reply_error(r, 426, "upgrade_required", "this path is a WebSocket endpoint", NULL);
+            gw_reply_error(r, API_UPGRADE_REQUIRED, NULL, NULL);
         } else if (path_exists) {
-            gw_reply_error(r, 405, "method_not_allowed", "the path does not take this method",
-                           NULL);
+            gw_reply_error(r, API_METHOD_NOT_ALLOWED, NULL, NULL);
         } else {
-            gw_reply_error(r, 404, "not_found", "no route for this path", NULL);
+            gw_reply_error(r, API_NOT_FOUND, "no route for this path", NULL);
         }
         return;
     }
     /* The framer enforces limits before the body is read; this is the second line. */
     if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) > body_limit(gw, r->route)) {
-        gw_reply_error(r, 413, "payload_too_large", "the request body is over this route's limit",
+        gw_reply_error(r, API_PAYLOAD_TOO_LARGE, NULL,
                        json_pack("{s:I}", "limit", (json_int_t)body_limit(gw, r->route)));
         return;
     }
@@ -381,19 +360,19 @@ static void on_request(struct evhttp_request *req, void *arg)
     long scale = gw->cfg.timeout_scale_pct;
     r->deadline_ms = time_now_ms() + (int64_t)r->route->timeout_ms * scale / 100;
 
-    int status;
-    const char *code, *message;
-    switch (auth_request(r, &status, &code, &message)) {
+    enum api_error err;
+    const char *message;
+    switch (auth_request(r, &err, &message)) {
     case AUTH_OK:
         gw_after_auth(r);
         break;
     case AUTH_PENDING:
         break; /* gw_after_auth follows from the queue */
     case AUTH_FAILED:
-        if (status == 401)
+        if (apierr_def(err)->status == 401)
             evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
                               "Bearer, ApiKey");
-        gw_reply_error(r, status, code, message, NULL);
+        gw_reply_error(r, err, message, NULL);
         break;
     }
 }

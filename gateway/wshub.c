@@ -278,27 +278,24 @@ void ws_accept(struct gw_req *r)
     const char *key = evhttp_find_header(in, "Sec-WebSocket-Key");
     if (evhttp_request_get_command(r->req) != EVHTTP_REQ_GET || conn == NULL ||
         !header_has_token(conn, "upgrade")) {
-        gw_reply_error(r, 400, "bad_websocket_handshake",
+        gw_reply_error(r, API_BAD_WEBSOCKET_HANDSHAKE,
                        "a WebSocket handshake is a GET with Connection: Upgrade", NULL);
         return;
     }
     if (version == NULL || strcmp(version, "13") != 0) {
         evhttp_add_header(evhttp_request_get_output_headers(r->req), "Sec-WebSocket-Version", "13");
-        gw_reply_error(r, 426, "unsupported_websocket_version",
-                       "only WebSocket version 13 (RFC 6455) is supported", NULL);
+        gw_reply_error(r, API_UNSUPPORTED_WEBSOCKET_VERSION, NULL, NULL);
         return;
     }
     char accept[29];
     if (key == NULL || ws_accept_key(key, strlen(key), accept) != 0) {
-        gw_reply_error(r, 400, "bad_websocket_handshake",
+        gw_reply_error(r, API_BAD_WEBSOCKET_HANDSHAKE,
                        "Sec-WebSocket-Key must be the base64 of 16 bytes", NULL);
         return;
     }
     if (gw->hub->count >= gw->cfg.ws_max_clients || gw->stopping) {
-        gw_reply_error(r, 503, "too_many_websocket_clients",
-                       gw->stopping ? "the gateway is shutting down"
-                                    : "the gateway holds its maximum of WebSocket clients",
-                       NULL);
+        gw_reply_error(r, API_TOO_MANY_WEBSOCKET_CLIENTS,
+                       gw->stopping ? "the gateway is shutting down" : NULL, NULL);
         return;
     }
     struct ws_client *c = calloc(1, sizeof *c);
@@ -314,7 +311,7 @@ void ws_accept(struct gw_req *r)
             free(c->topic);
             free(c);
         }
-        gw_reply_error(r, 503, "out_of_memory", "out of memory", NULL);
+        gw_reply_error(r, API_OUT_OF_MEMORY, NULL, NULL);
         return;
     }
     c->gw = gw;

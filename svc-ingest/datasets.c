@@ -14,46 +14,22 @@
 #include "data/table.h"
 #include "ingest_svc.h"
 
-/* Reads an optional integer query parameter within [min, max]; replies 422 and returns -1
- * when it is present but not acceptable. */
-static int query_long(struct svc_call *c, const char *name, long def, long min, long max,
-                      long *out)
-{
-    char buf[32];
-    *out = def;
-    int rv = svc_query(c, name, buf, sizeof buf);
-    if (rv == AIOPS_ENOTFOUND)
-        return 0;
-    char *end;
-    long v = rv == 0 ? strtol(buf, &end, 10) : 0;
-    if (rv != 0 || buf[0] == '\0' || *end != '\0' || v < min || v > max) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "%s must be an integer from %ld to %ld", name, min, max);
-        svc_reply_error(c, 422, "invalid_parameter", msg, json_pack("{s:s}", "field", name));
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 /* Answers a failed dataset operation: 404 dataset_not_found, or what svc_reply_failure()
  * makes of the error. */
 static void reply_dataset_failure(struct svc_call *c, int rv, const char *id, const char *what)
 {
-    if (rv == AIOPS_ENOTFOUND) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "no dataset %.60s", id);
-        svc_reply_error(c, 404, "dataset_not_found", msg, json_pack("{s:s}", "id", id));
-    } else {
+    if (rv == AIOPS_ENOTFOUND)
+        svc_reply_errorf(c, API_DATASET_NOT_FOUND, json_pack("{s:s}", "id", id), "no dataset %.60s",
+                         id);
+    else
         svc_reply_failure(c, rv, what);
-    }
 }
 
 void handle_datasets_list(struct svc_call *c)
 {
     long limit, offset;
-    if (query_long(c, "limit", 50, 1, 1000, &limit) != 0 ||
-        query_long(c, "offset", 0, 0, 1L << 40, &offset) != 0)
+    if (svc_query_long(c, "limit", 50, 1, 1000, &limit) != 0 ||
+        svc_query_long(c, "offset", 0, 0, 1L << 40, &offset) != 0)
         return;
     json_t *out;
     int rv = datasets_list(svc_db(c), svc_project(c), limit, offset, &out);
@@ -107,7 +83,7 @@ void handle_datasets_preview(struct svc_call *c)
 {
     const char *id = svc_param(c, 0);
     long rows;
-    if (query_long(c, "rows", 10, 1, 1000, &rows) != 0)
+    if (svc_query_long(c, "rows", 10, 1, 1000, &rows) != 0)
         return;
     struct table t;
     memset(&t, 0, sizeof t);
@@ -163,9 +139,8 @@ void handle_datasets_profile(struct svc_call *c)
         tcol = table_find(&t, target);
         if (tcol < 0 && explicit_target) {
             table_free(&t);
-            char msg[320];
-            snprintf(msg, sizeof msg, "the dataset has no column named %.256s", target);
-            svc_reply_error(c, 422, "unknown_target", msg, json_pack("{s:s}", "field", "target"));
+            svc_reply_field(c, API_UNKNOWN_TARGET, "target",
+                            "the dataset has no column named %.256s", target);
             return;
         }
     }

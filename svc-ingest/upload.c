@@ -13,6 +13,7 @@
 #include "core/jsonx.h"
 #include "core/log.h"
 #include "data/ingest.h"
+#include "http/apierr.h"
 #include "http/multipart.h"
 #include "ingest_svc.h"
 #include "rpc/envelope.h"
@@ -79,179 +80,228 @@ static void count_upload(struct svc_call *c, size_t bytes, int stored)
     }
 }
 
-/* Answers the first validation error: 422 when the request named a missing target
- * column, 400 when the CSV itself is at fault. */
+/* Answers the first validation error with its own code (a row of the catalogue: 400 for a
+ * CSV at fault, 422 unknown_target for a ?target= that names no column), the validation
+ * object and the place in details. */
 static void reply_invalid(struct svc_call *c, const struct ingest_result *res, json_t *summary)
 {
     const struct ingest_issue *first = NULL;
-    for (size_t i = 0; i < res->n_issues; i++)
-        if (res->issues[i].severity == ISSUE_ERROR) {
+    for (size_t i = 0; i < res->n_issues && first == NULL; i++)
+        if (res->issues[i].severity == ISSUE_ERROR)
             first = &res->issues[i];
-            break;
-        }
-    const char *code = first ? first->code : "invalid_csv";
-    int status = strcmp(code, "unknown_target") == 0 ? 422 : 400;
+    enum api_error e = API_INVALID_CSV;
+    if (first != NULL && apierr_find(first->code, &e) != 0)
+        log_error("upload: the CSV error %s is not in the catalogue", first->code);
     json_t *details = json_object();
     json_t *validation = summary ? json_object_get(summary, "validation") : NULL;
-    if (validation)
+    if (details != NULL && validation != NULL)
         json_object_set(details, "validation", validation);
-    if (first) {
+    if (details != NULL && first != NULL) {
         json_object_set_new(details, "row", json_integer(first->row));
         json_object_set_new(details, "line", json_integer(first->line));
         json_object_set_new(details, "column", json_integer(first->column));
-        if (strcmp(code, "unknown_target") == 0)
+        if (e == API_UNKNOWN_TARGET)
             json_object_set_new(details, "field", json_string("target"));
     }
-    svc_reply_error(c, status, code, first ? first->message : "the CSV is not valid", details);
+    svc_reply_error(c, e, first ? first->message : NULL, details);
+}
+
+/* An upload on its way to storage. */
+struct upload {
+    struct multipart_form form; /* owned: the parsed form; empty for a text/csv body */
+    const char *data;           /* the CSV bytes: into the request body */
+    size_t len;
+    char filename[256];
+    char target[256], delimiter[16];
+    struct ingest_options opt; /* its target points into `target` */
+    uint8_t hash[32];          /* SHA-256 of the CSV bytes */
+};
+
+/* Where the CSV is (a form's "file" field or the whole body), what it is called, and the
+ * options of the query. 0; an error after replying. */
+static int read_upload(struct svc_call *c, struct upload *up)
+{
+    const Aiops__Request *req = svc_request(c);
+    const char *ct = envelope_header(req, "Content-Type");
+    char qbuf[1024];
+    up->data = (const char *)req->body.data;
+    up->len = req->body.len;
+    if (svc_query(c, "filename", qbuf, sizeof qbuf) == 0)
+        clean_filename(qbuf, up->filename, sizeof up->filename, "upload.csv");
+    else
+        snprintf(up->filename, sizeof up->filename, "upload.csv");
+
+    if (ct != NULL && strncasecmp(ct, "multipart/form-data", 19) == 0) {
+        struct aiops_error err;
+        int rv = multipart_parse(ct, up->data, up->len, &up->form, &err);
+        if (rv == AIOPS_EPARSE || rv == AIOPS_ETOOBIG) {
+            svc_reply_detail(c, API_MALFORMED_MULTIPART, NULL, &err);
+            return rv;
+        }
+        if (rv != 0) {
+            svc_reply_failure(c, rv, "reading the form");
+            return rv;
+        }
+        const struct multipart_part *part = multipart_find(&up->form, "file");
+        if (part == NULL) {
+            svc_reply_error(c, API_MISSING_FILE, NULL, json_pack("{s:s}", "field", "file"));
+            return AIOPS_EINVAL;
+        }
+        up->data = (const char *)part->data;
+        up->len = part->len;
+        if (part->filename != NULL)
+            clean_filename(part->filename, up->filename, sizeof up->filename, up->filename);
+    } else if (!csv_content_type(ct)) {
+        svc_reply_error(c, API_UNSUPPORTED_MEDIA_TYPE,
+                        "send the CSV as multipart/form-data (field \"file\") or as text/csv",
+                        json_pack("{s:s}", "content_type", ct));
+        return AIOPS_EINVAL;
+    }
+
+    if (svc_query(c, "target", up->target, sizeof up->target) == 0 && up->target[0] != '\0')
+        up->opt.target = up->target;
+    if (svc_query(c, "delimiter", up->delimiter, sizeof up->delimiter) == 0 &&
+        ingest_parse_delimiter(up->delimiter, &up->opt.delimiter) != 0) {
+        svc_reply_field(c, API_INVALID_PARAMETER, "delimiter",
+                        "delimiter must be one of , ; | tab");
+        return AIOPS_EINVAL;
+    }
+    sha256(up->data, up->len, up->hash);
+    return AIOPS_OK;
+}
+
+/* The same bytes were stored before in this project: their dataset's id into existing
+ * (else ""). When it was stored for the same target the upload is answered with it and
+ * *answered is set. 0; an error after replying. */
+static int find_duplicate(struct svc_call *c, const struct upload *up, char existing[37],
+                          int *answered)
+{
+    json_t *summary = NULL;
+    char *stored_target = NULL;
+    *answered = 0;
+    existing[0] = '\0';
+    int rv = datasets_find_by_hash(svc_db(c), svc_project(c), up->hash, existing, &summary,
+                                   &stored_target);
+    if (rv == AIOPS_ENOTFOUND)
+        return AIOPS_OK;
+    if (rv != 0) {
+        svc_reply_failure(c, rv, "looking up the dataset");
+        return rv;
+    }
+    int same_target = up->opt.target == NULL ||
+                      (stored_target != NULL && strcmp(stored_target, up->opt.target) == 0);
+    free(stored_target);
+    if (!same_target) {
+        json_decref(summary);
+        return AIOPS_OK;
+    }
+    /* the same bytes again: the same dataset, nothing parsed or stored */
+    json_object_set_new(summary, "deduplicated", json_true());
+    count_upload(c, up->len, 0);
+    svc_reply_json(c, 200, summary);
+    *answered = 1;
+    return AIOPS_OK;
+}
+
+/* Reads and validates the CSV into *res (the caller frees it with ingest_result_free, also
+ * on failure) and its summary (*summary, the caller's). 0; an error after replying -- 400
+ * (or 422 unknown_target) naming the first problem when the CSV is not valid. */
+static int parse_csv(struct svc_call *c, const struct upload *up, struct ingest_result *res,
+                     json_t **summary)
+{
+    *summary = NULL;
+    int rv = ingest_csv(up->data, up->len, &up->opt, res);
+    if (rv != 0) {
+        svc_reply_failure(c, rv, "reading the CSV");
+        return rv;
+    }
+    if ((rv = ingest_summary_json(res, summary)) != 0) {
+        svc_reply_failure(c, rv, "summarising the CSV");
+        return rv;
+    }
+    if (res->n_errors > 0) {
+        reply_invalid(c, res, *summary);
+        return AIOPS_EINVAL;
+    }
+    return AIOPS_OK;
+}
+
+/* Stores the parsed upload under a new id (into id), unless the same bytes are stored
+ * already (existing: that id, for another target) or a concurrent upload of them won the
+ * race -- then id is that dataset's. *stored says whether this call stored it. 0; an error
+ * after replying. */
+static int store_upload(struct svc_call *c, const struct upload *up,
+                        const struct ingest_result *res, json_t *summary, const char *existing,
+                        char id[37], int *stored)
+{
+    *stored = 0;
+    if (existing[0] != '\0') {
+        /* same bytes, another target: answer for this target, keep the stored dataset */
+        snprintf(id, 37, "%s", existing);
+        return AIOPS_OK;
+    }
+    uuid_v4(id);
+    char winner[37] = "";
+    json_t *resp = upload_response(id, up->filename, summary);
+    int rv = resp != NULL ? datasets_store(svc_db(c), svc_project(c), id, up->filename, up->hash,
+                                           up->len, res, resp, winner)
+                          : AIOPS_ENOMEM;
+    json_decref(resp);
+    if (rv == AIOPS_EEXIST) {
+        snprintf(id, 37, "%s", winner); /* a concurrent upload won the race */
+        return AIOPS_OK;
+    }
+    if (rv != 0) {
+        svc_reply_failure(c, rv, "storing the dataset");
+        return rv;
+    }
+    *stored = 1;
+    return AIOPS_OK;
+}
+
+/* Tells the project's WebSocket clients about a stored dataset, and the log about every
+ * upload. */
+static void announce_upload(struct svc_call *c, const struct upload *up,
+                            const struct ingest_result *res, const char *id, int stored)
+{
+    const struct table *t = &res->table;
+    if (stored) {
+        json_t *schema = json_array();
+        for (size_t k = 0; k < t->ncols; k++)
+            json_array_append_new(schema, json_pack("{s:s, s:s}", "name", t->cols[k].name, "type",
+                                                    col_type_name(t->cols[k].type)));
+        svc_publish(svc_of(c), svc_project(c), "/ws/datasets", "dataset_uploaded",
+                    json_pack("{s:s, s:s, s:I, s:I, s:o}", "file_id", id, "filename", up->filename,
+                              "rows", (json_int_t)t->nrows, "columns", (json_int_t)t->ncols,
+                              "schema", schema));
+    }
+    log_json(LOG_LEVEL_INFO, "dataset uploaded",
+             json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:b}", "request_id",
+                       svc_request(c)->request_id, "file_id", id, "project", svc_project(c), "rows",
+                       (json_int_t)t->nrows, "columns", (json_int_t)t->ncols, "bytes",
+                       (json_int_t)up->len, "stored", stored));
 }
 
 void handle_upload(struct svc_call *c)
 {
-    const Aiops__Request *req = svc_request(c);
-    const char *ct = envelope_header(req, "Content-Type");
-    const char *data = (const char *)req->body.data;
-    size_t len = req->body.len;
-    char filename[256], qbuf[1024];
-    struct multipart_form form;
-    memset(&form, 0, sizeof form);
-
-    if (svc_query(c, "filename", qbuf, sizeof qbuf) == 0)
-        clean_filename(qbuf, filename, sizeof filename, "upload.csv");
-    else
-        snprintf(filename, sizeof filename, "upload.csv");
-
-    if (ct != NULL && strncasecmp(ct, "multipart/form-data", 19) == 0) {
-        struct multipart_error err;
-        int rv = multipart_parse(ct, data, len, &form, &err);
-        if (rv != 0) {
-            svc_reply_error(c, 400, "malformed_multipart", err.message,
-                            json_pack("{s:s, s:I}", "reason", err.code, "offset",
-                                      (json_int_t)err.offset));
-            return;
-        }
-        const struct multipart_part *part = multipart_find(&form, "file");
-        if (part == NULL) {
-            multipart_form_free(&form);
-            svc_reply_error(c, 400, "missing_file", "the form has no field named \"file\"",
-                            json_pack("{s:s}", "field", "file"));
-            return;
-        }
-        data = (const char *)part->data;
-        len = part->len;
-        if (part->filename != NULL)
-            clean_filename(part->filename, filename, sizeof filename, filename);
-    } else if (!csv_content_type(ct)) {
-        svc_reply_error(c, 415, "unsupported_media_type",
-                        "send the CSV as multipart/form-data (field \"file\") or as text/csv",
-                        json_pack("{s:s}", "content_type", ct));
-        return;
-    }
-
-    struct ingest_options opt;
-    memset(&opt, 0, sizeof opt);
-    char target[256], delim[16];
-    if (svc_query(c, "target", target, sizeof target) == 0 && target[0] != '\0')
-        opt.target = target;
-    if (svc_query(c, "delimiter", delim, sizeof delim) == 0 &&
-        ingest_parse_delimiter(delim, &opt.delimiter) != 0) {
-        multipart_form_free(&form);
-        svc_reply_error(c, 422, "invalid_parameter", "delimiter must be one of , ; | tab",
-                        json_pack("{s:s}", "field", "delimiter"));
-        return;
-    }
-
-    const char *project = svc_project(c);
-    uint8_t hash[32];
-    sha256(data, len, hash);
-    char existing[37] = "";
-    json_t *stored_summary = NULL;
-    char *stored_target = NULL;
-    int rv = datasets_find_by_hash(svc_db(c), project, hash, existing, &stored_summary,
-                                   &stored_target);
-    if (rv != 0 && rv != AIOPS_ENOTFOUND) {
-        multipart_form_free(&form);
-        svc_reply_failure(c, rv, "looking up the dataset");
-        return;
-    }
-    int same_target = opt.target == NULL ||
-                      (stored_target != NULL && strcmp(stored_target, opt.target) == 0);
-    free(stored_target);
-    if (rv == 0 && same_target) {
-        /* the same bytes again: the same dataset, nothing parsed or stored */
-        multipart_form_free(&form);
-        json_object_set_new(stored_summary, "deduplicated", json_true());
-        count_upload(c, len, 0);
-        svc_reply_json(c, 200, stored_summary);
-        return;
-    }
-    json_decref(stored_summary);
-
+    struct upload up;
+    memset(&up, 0, sizeof up);
     struct ingest_result res;
-    rv = ingest_csv(data, len, &opt, &res);
-    if (rv != 0) {
-        ingest_result_free(&res);
-        multipart_form_free(&form);
-        svc_reply_failure(c, rv, "reading the CSV");
-        return;
-    }
+    memset(&res, 0, sizeof res);
     json_t *summary = NULL;
-    if (ingest_summary_json(&res, &summary) != 0) {
-        ingest_result_free(&res);
-        multipart_form_free(&form);
-        svc_reply_failure(c, AIOPS_ENOMEM, "summarising the CSV");
-        return;
+    char existing[37] = "", id[37];
+    int answered = 0, stored = 0;
+    if (read_upload(c, &up) == 0 && find_duplicate(c, &up, existing, &answered) == 0 && !answered &&
+        parse_csv(c, &up, &res, &summary) == 0 &&
+        store_upload(c, &up, &res, summary, existing, id, &stored) == 0) {
+        json_t *resp = upload_response(id, up.filename, summary);
+        if (resp != NULL && !stored)
+            json_object_set_new(resp, "deduplicated", json_true());
+        count_upload(c, up.len, stored);
+        announce_upload(c, &up, &res, id, stored);
+        svc_reply_json(c, 200, resp);
     }
-    if (res.n_errors > 0) {
-        reply_invalid(c, &res, summary);
-        json_decref(summary);
-        ingest_result_free(&res);
-        multipart_form_free(&form);
-        return;
-    }
-
-    int stored = 0;
-    char id[37];
-    if (existing[0] != '\0') {
-        /* same bytes, another target: answer for this target, keep the stored dataset */
-        snprintf(id, sizeof id, "%s", existing);
-    } else {
-        uuid_v4(id);
-        json_t *resp = upload_response(id, filename, summary);
-        rv = datasets_store(svc_db(c), project, id, filename, hash, len, &res, resp, existing);
-        json_decref(resp);
-        if (rv == AIOPS_EEXIST) {
-            snprintf(id, sizeof id, "%s", existing); /* a concurrent upload won the race */
-        } else if (rv != 0) {
-            json_decref(summary);
-            ingest_result_free(&res);
-            multipart_form_free(&form);
-            svc_reply_failure(c, rv, "storing the dataset");
-            return;
-        } else {
-            stored = 1;
-        }
-    }
-    json_t *resp = upload_response(id, filename, summary);
     json_decref(summary);
-    if (!stored)
-        json_object_set_new(resp, "deduplicated", json_true());
-    count_upload(c, len, stored);
-    if (stored) {
-        json_t *schema = json_array();
-        for (size_t k = 0; k < res.table.ncols; k++)
-            json_array_append_new(schema, json_pack("{s:s, s:s}", "name", res.table.cols[k].name,
-                                                    "type", col_type_name(res.table.cols[k].type)));
-        svc_publish(svc_of(c), project, "/ws/datasets", "dataset_uploaded",
-                    json_pack("{s:s, s:s, s:I, s:I, s:o}", "file_id", id, "filename", filename,
-                              "rows", (json_int_t)res.table.nrows, "columns",
-                              (json_int_t)res.table.ncols, "schema", schema));
-    }
-    log_json(LOG_LEVEL_INFO, "dataset uploaded",
-             json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:b}", "request_id", req->request_id,
-                       "file_id", id, "project", project, "rows", (json_int_t)res.table.nrows,
-                       "columns", (json_int_t)res.table.ncols, "bytes", (json_int_t)len,
-                       "stored", stored));
     ingest_result_free(&res);
-    multipart_form_free(&form);
-    svc_reply_json(c, 200, resp);
+    multipart_form_free(&up.form);
 }

@@ -13,15 +13,28 @@
 
 /* --- handlers ---------------------------------------------------------------------------- */
 
-static void unprocessable(struct svc_call *c, const char *field, const char *message)
+void reply_model_not_found(struct svc_call *c, const char *name)
 {
-    svc_reply_error(c, 422, "invalid_request", message, json_pack("{s:s}", "field", field));
+    svc_reply_error(c, API_MODEL_NOT_FOUND, NULL, json_pack("{s:s}", "name", name));
 }
 
-static void model_not_found(struct svc_call *c, const char *name)
+void reply_version_not_found(struct svc_call *c, const char *name, int version)
 {
-    svc_reply_error(c, 404, "model_not_found", "no model with this name",
-                    json_pack("{s:s}", "name", name));
+    svc_reply_error(c, API_VERSION_NOT_FOUND, NULL,
+                    json_pack("{s:s, s:i}", "name", name, "version", version));
+}
+
+void reply_alias_not_found(struct svc_call *c, const char *name, const char *alias)
+{
+    svc_reply_error(c, API_ALIAS_NOT_FOUND, NULL,
+                    json_pack("{s:s, s:s}", "name", name, "alias", alias));
+}
+
+/* 422 invalid_request for an alias that is not a valid alias name. */
+static void reply_bad_alias(struct svc_call *c)
+{
+    svc_reply_field(c, API_INVALID_REQUEST, "alias",
+                    "alias must be a letter then up to 63 of A-Z a-z 0-9 _ . -");
 }
 
 void handle_models_list(struct svc_call *c)
@@ -40,7 +53,7 @@ void handle_models_versions(struct svc_call *c)
     json_t *versions, *aliases;
     int rv = registry_versions(svc_db(c), svc_project(c), name, &versions, &aliases);
     if (rv == AIOPS_ENOTFOUND)
-        model_not_found(c, name);
+        reply_model_not_found(c, name);
     else if (rv != 0)
         svc_reply_failure(c, rv, "listing model versions");
     else
@@ -48,22 +61,20 @@ void handle_models_versions(struct svc_call *c)
                                          "versions", versions));
 }
 
-/* Reads {"version": n} (and "alias" when alias_field) from the body. -1 after replying. */
-static int body_version(struct svc_call *c, json_t *body, int required, int *version)
+/* The body's "version" (a number, or a string of one): 0 with *version; AIOPS_EINVAL after
+ * answering 422 naming it. */
+static int body_version(struct svc_call *c, json_t *body, int *version)
 {
     json_t *v = json_object_get(body, "version");
-    *version = 0;
-    if (v == NULL && !required)
-        return 0;
-    json_int_t n = json_is_integer(v) ? json_integer_value(v)
-                   : json_is_string(v) ? strtoll(json_string_value(v), NULL, 10)
-                                       : 0;
-    if (n < 1 || n > 1000000000) {
-        unprocessable(c, "version", "version must be a version number (1, 2, ...)");
-        return -1;
-    }
-    *version = (int)n;
-    return 0;
+    char text[32] = "";
+    if (json_is_integer(v))
+        snprintf(text, sizeof text, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else if (json_is_string(v))
+        snprintf(text, sizeof text, "%s", json_string_value(v));
+    long n;
+    int rv = svc_parse_long(c, API_INVALID_REQUEST, "version", text, 1, REGISTRY_MAX_VERSION, &n);
+    *version = (int)(rv == 0 ? n : 0);
+    return rv;
 }
 
 /* Sets alias to version in one transaction; answers the model's aliases. */
@@ -83,8 +94,7 @@ static void set_alias(struct svc_call *c, const char *name, const char *alias, i
     else
         db_rollback(db);
     if (rv == AIOPS_ENOTFOUND) {
-        svc_reply_error(c, 404, "version_not_found", "the model has no such version",
-                        json_pack("{s:s, s:i}", "name", name, "version", version));
+        reply_version_not_found(c, name, version);
         return;
     }
     if (rv != 0) {
@@ -103,38 +113,38 @@ static void set_alias(struct svc_call *c, const char *name, const char *alias, i
                                      from ? json_integer(from) : json_null(), "aliases", aliases));
 }
 
-void handle_models_alias_set(struct svc_call *c)
+/* {"alias", "version"} points alias (default_alias when the body has none; NULL: it must
+ * have one) at version. */
+static void alias_from_body(struct svc_call *c, const char *default_alias, const char *action)
 {
-    json_t *body = request_json(c);
-    if (body == NULL)
+    json_t *body;
+    if (svc_json_body(c, &body) != 0)
         return;
     const char *alias = json_string_value(json_object_get(body, "alias"));
+    if (alias == NULL)
+        alias = default_alias;
     int version;
     if (alias == NULL || !registry_alias_valid(alias))
-        unprocessable(c, "alias", "alias: a letter then up to 63 of A-Z a-z 0-9 _ . -");
-    else if (body_version(c, body, 1, &version) == 0)
-        set_alias(c, svc_param(c, 0), alias, version, "set");
+        reply_bad_alias(c);
+    else if (body_version(c, body, &version) == 0)
+        set_alias(c, svc_param(c, 0), alias, version, action);
     json_decref(body);
+}
+
+void handle_models_alias_set(struct svc_call *c)
+{
+    alias_from_body(c, NULL, "set");
 }
 
 void handle_models_promote(struct svc_call *c)
 {
-    json_t *body = request_json(c);
-    if (body == NULL)
-        return;
-    const char *alias = json_string_value(json_object_get(body, "alias"));
-    int version;
-    if (alias != NULL && !registry_alias_valid(alias))
-        unprocessable(c, "alias", "alias: a letter then up to 63 of A-Z a-z 0-9 _ . -");
-    else if (body_version(c, body, 1, &version) == 0)
-        set_alias(c, svc_param(c, 0), alias ? alias : REGISTRY_CHAMPION, version, "promote");
-    json_decref(body);
+    alias_from_body(c, REGISTRY_CHAMPION, "promote");
 }
 
 void handle_models_rollback(struct svc_call *c)
 {
-    json_t *body = request_json(c);
-    if (body == NULL)
+    json_t *body;
+    if (svc_json_body(c, &body) != 0)
         return;
     const char *alias = json_string_value(json_object_get(body, "alias"));
     if (alias == NULL)
@@ -144,15 +154,14 @@ void handle_models_rollback(struct svc_call *c)
     snprintf(alias_copy, sizeof alias_copy, "%s", alias);
     json_decref(body);
     if (!registry_alias_valid(alias_copy)) {
-        unprocessable(c, "alias", "alias: a letter then up to 63 of A-Z a-z 0-9 _ . -");
+        reply_bad_alias(c);
         return;
     }
     int current, previous;
     int rv = registry_rollback_target(svc_db(c), svc_project(c), name, alias_copy, &current,
                                       &previous);
     if (rv == AIOPS_ENOTFOUND) {
-        svc_reply_error(c, 404, "alias_not_found", "the model has no such alias",
-                        json_pack("{s:s, s:s}", "name", name, "alias", alias_copy));
+        reply_alias_not_found(c, name, alias_copy);
         return;
     }
     if (rv != 0) {
@@ -160,10 +169,9 @@ void handle_models_rollback(struct svc_call *c)
         return;
     }
     if (previous == 0) {
-        svc_reply_error(c, 409, "nothing_to_roll_back",
-                        "the alias has no earlier version to go back to",
-                        json_pack("{s:s, s:s, s:i}", "name", name, "alias", alias_copy,
-                                  "version", current));
+        svc_reply_error(
+            c, API_NOTHING_TO_ROLL_BACK, NULL,
+            json_pack("{s:s, s:s, s:i}", "name", name, "alias", alias_copy, "version", current));
         return;
     }
     set_alias(c, name, alias_copy, previous, "rollback");
@@ -183,8 +191,7 @@ void handle_models_alias_delete(struct svc_call *c)
     else
         db_rollback(db);
     if (rv == AIOPS_ENOTFOUND) {
-        svc_reply_error(c, 404, "alias_not_found", "the model has no such alias",
-                        json_pack("{s:s, s:s}", "name", name, "alias", alias));
+        reply_alias_not_found(c, name, alias);
         return;
     }
     if (rv != 0) {
@@ -198,19 +205,16 @@ void handle_models_alias_delete(struct svc_call *c)
 
 void handle_models_artifact(struct svc_call *c)
 {
-    const char *name = svc_param(c, 0), *ver = svc_param(c, 1);
-    char *end;
-    long v = strtol(ver, &end, 10);
-    if (ver[0] == '\0' || *end != '\0' || v < 1 || v > 1000000000) {
-        unprocessable(c, "version", "version must be a version number (1, 2, ...)");
+    const char *name = svc_param(c, 0);
+    long v;
+    if (svc_parse_long(c, API_INVALID_PARAMETER, "version", svc_param(c, 1), 1,
+                       REGISTRY_MAX_VERSION, &v) != 0)
         return;
-    }
     unsigned char *file;
     size_t n;
     int rv = registry_artifact(svc_db(c), svc_project(c), name, (int)v, 0, &file, &n);
     if (rv == AIOPS_ENOTFOUND) {
-        svc_reply_error(c, 404, "version_not_found", "the model has no such version",
-                        json_pack("{s:s, s:s}", "name", name, "version", ver));
+        reply_version_not_found(c, name, (int)v);
         return;
     }
     if (rv != 0) {

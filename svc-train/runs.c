@@ -11,27 +11,12 @@
 #include "core/err.h"
 #include "core/jsonx.h"
 #include "core/log.h"
+#include "ml/learner.h"
 #include "ml/train.h"
 #include "store/datasets.h"
 #include "store/jobs.h"
 #include "store/registry.h"
 #include "train_svc.h"
-
-json_t *request_json(struct svc_call *c)
-{
-    const Aiops__Request *req = svc_request(c);
-    json_t *body, *err;
-    if (jsonx_parse_body(req->body.data, req->body.len, 0, &body, &err) != 0) {
-        svc_reply_error(c, 400, "invalid_json", "the request body is not a JSON object", err);
-        return NULL;
-    }
-    return body;
-}
-
-static void unprocessable(struct svc_call *c, const char *field, const char *message)
-{
-    svc_reply_error(c, 422, "invalid_request", message, json_pack("{s:s}", "field", field));
-}
 
 /* A model name from a file name: its base name without a .csv/.tsv/.txt ending, every
  * other character outside [A-Za-z0-9._-] replaced by '_'. */
@@ -56,111 +41,168 @@ static void name_from_file(const char *filename, char *out, size_t cap)
         snprintf(out, cap, "model");
 }
 
-void handle_train_start(struct svc_call *c)
-{
-    json_t *body = request_json(c);
-    if (body == NULL)
-        return;
-    const char *project = svc_project(c);
-    const char *file_id = json_string_value(json_object_get(body, "file_id"));
-    if (file_id == NULL)
-        file_id = json_string_value(json_object_get(body, "dataset_id"));
-    json_t *config = json_object_get(body, "config");
-    const char *kind_name = json_string_value(json_object_get(body, "model"));
-    const char *target = json_string_value(json_object_get(body, "target"));
-    const char *task = json_string_value(json_object_get(body, "task"));
-    const char *model_name = json_string_value(json_object_get(body, "model_name"));
-    json_t *tags = json_object_get(body, "tags");
-    json_t *dataset = NULL, *params = NULL;
-    char run_id[37], name[160];
+/* --- POST /api/train ----------------------------------------------------------------------- */
 
-    if (file_id == NULL) {
-        unprocessable(c, "file_id", "file_id (an uploaded dataset's id) is required");
-        goto out;
-    }
-    if (config != NULL && !json_is_object(config)) {
-        unprocessable(c, "config", "config must be a JSON object");
-        goto out;
-    }
-    if (tags != NULL && !json_is_object(tags)) {
-        unprocessable(c, "tags", "tags must be a JSON object");
-        goto out;
-    }
+/* A training request on its way to the queue; each step below fills some of it. */
+struct train_request {
+    json_t *body;        /* owned: the request body */
+    const char *file_id; /* the members of the body (borrowed from it) */
+    const char *target;  /* the body's, else the dataset's (borrowed from either) */
+    const char *task, *model_name;
+    json_t *config, *tags;
+    const struct learner *learner;
+    json_t *dataset; /* owned: the dataset's metadata (datasets_get) */
+    json_t *params;  /* owned: the parameters by their canonical names */
+    char name[160];  /* the model name the run registers under */
+};
+
+static void train_request_free(struct train_request *tr)
+{
+    json_decref(tr->params);
+    json_decref(tr->dataset);
+    json_decref(tr->body);
+}
+
+/* The body's members and the checks that need nothing else. 0; an error after replying. */
+static int read_train_body(struct svc_call *c, struct train_request *tr)
+{
+    int rv = svc_json_body(c, &tr->body);
+    if (rv != 0)
+        return rv;
+    json_t *b = tr->body;
+    tr->file_id = json_string_value(json_object_get(b, "file_id"));
+    if (tr->file_id == NULL)
+        tr->file_id = json_string_value(json_object_get(b, "dataset_id"));
+    tr->config = json_object_get(b, "config");
+    tr->target = json_string_value(json_object_get(b, "target"));
+    tr->task = json_string_value(json_object_get(b, "task"));
+    tr->model_name = json_string_value(json_object_get(b, "model_name"));
+    tr->tags = json_object_get(b, "tags");
+    const char *kind_name = json_string_value(json_object_get(b, "model"));
     const struct learner *learner = learner_find(kind_name ? kind_name : "gbdt");
-    if (learner == NULL) {
-        unprocessable(c, "model", "unknown model: use gbdt, rf or linear");
-        goto out;
+    if (tr->file_id == NULL)
+        svc_reply_field(c, API_INVALID_REQUEST, "file_id",
+                        "file_id (an uploaded dataset's id) is required");
+    else if (tr->config != NULL && !json_is_object(tr->config))
+        svc_reply_field(c, API_INVALID_REQUEST, "config", "config must be a JSON object");
+    else if (tr->tags != NULL && !json_is_object(tr->tags))
+        svc_reply_field(c, API_INVALID_REQUEST, "tags", "tags must be a JSON object");
+    else if (learner == NULL) {
+        char names[128];
+        learner_names(names, sizeof names);
+        svc_reply_field(c, API_INVALID_REQUEST, "model", "model must be one of %s", names);
+    } else {
+        tr->learner = learner;
+        return AIOPS_OK;
     }
-    int rv = datasets_get(svc_db(c), project, file_id, &dataset);
+    return AIOPS_EINVAL;
+}
+
+/* The dataset exists, has rows, and its target column has values. 0; an error after
+ * replying. */
+static int check_dataset(struct svc_call *c, struct train_request *tr)
+{
+    int rv = datasets_get(svc_db(c), svc_project(c), tr->file_id, &tr->dataset);
     if (rv == AIOPS_ENOTFOUND) {
-        unprocessable(c, "file_id", "no dataset with this file_id");
-        goto out;
+        svc_reply_field(c, API_INVALID_REQUEST, "file_id", "no dataset with this file_id");
+        return rv;
     }
     if (rv != 0) {
         svc_reply_failure(c, rv, "reading the dataset");
-        goto out;
+        return rv;
     }
-    if (json_integer_value(json_object_get(dataset, "rows")) == 0) {
-        unprocessable(c, "file_id", "the dataset has no rows");
-        goto out;
+    json_int_t rows = json_integer_value(json_object_get(tr->dataset, "rows"));
+    if (rows == 0) {
+        svc_reply_field(c, API_INVALID_REQUEST, "file_id", "the dataset has no rows");
+        return AIOPS_EINVAL;
     }
-    if (target == NULL)
-        target = json_string_value(json_object_get(dataset, "target"));
-    if (target == NULL) {
-        unprocessable(c, "target", "target is required: the dataset has no column named like one");
-        goto out;
+    if (tr->target == NULL)
+        tr->target = json_string_value(json_object_get(tr->dataset, "target"));
+    if (tr->target == NULL) {
+        svc_reply_field(c, API_INVALID_REQUEST, "target",
+                        "target is required: the dataset has no column named like one");
+        return AIOPS_EINVAL;
     }
-    json_t *tcol = NULL;
+    json_t *tcol = NULL, *col;
     size_t i;
-    json_t *col;
-    json_array_foreach(json_object_get(dataset, "schema"), i, col) if (
-        strcmp(json_string_value(json_object_get(col, "name")), target) == 0) tcol = col;
+    json_array_foreach(json_object_get(tr->dataset, "schema"), i, col)
+    {
+        if (strcmp(json_string_value(json_object_get(col, "name")), tr->target) == 0)
+            tcol = col;
+    }
     if (tcol == NULL) {
-        unprocessable(c, "target", "the dataset has no column with this name");
-        goto out;
+        svc_reply_field(c, API_UNKNOWN_TARGET, "target", "the dataset has no column named %.256s",
+                        tr->target);
+        return AIOPS_EINVAL;
     }
-    if (json_integer_value(json_object_get(tcol, "missing")) >=
-        json_integer_value(json_object_get(dataset, "rows"))) {
-        unprocessable(c, "target", "no row has a value in the target column: 0 rows to train on");
-        goto out;
+    if (json_integer_value(json_object_get(tcol, "missing")) >= rows) {
+        svc_reply_field(c, API_INVALID_REQUEST, "target",
+                        "no row has a value in the target column: 0 rows to train on");
+        return AIOPS_EINVAL;
     }
-    params = config ? json_deep_copy(config) : json_object();
-    if (task != NULL)
-        json_object_set_new(params, "task", json_string(task));
+    return AIOPS_OK;
+}
+
+/* The parameters, checked and under their canonical names (epochs -> rounds, ...), which
+ * the run records. 0; an error after replying. */
+static int check_params(struct svc_call *c, struct train_request *tr)
+{
+    json_t *params = tr->config ? json_deep_copy(tr->config) : json_object();
+    int failed = params == NULL;
+    if (!failed && tr->task != NULL)
+        jsonx_set_or_fail(params, "task", json_string(tr->task), &failed);
     /* the service holds out validation rows unless told otherwise: the users' screens plot
      * the validation curve */
-    if (json_object_get(params, "valid_fraction") == NULL)
-        json_object_set_new(params, "valid_fraction", json_real(0.2));
-    struct train_config cfg = {learner, target, params, 0.2};
+    if (!failed && json_object_get(params, "valid_fraction") == NULL)
+        jsonx_set_or_fail(params, "valid_fraction", json_real(0.2), &failed);
+    if (failed) {
+        json_decref(params);
+        svc_reply_failure(c, AIOPS_ENOMEM, "checking the parameters");
+        return AIOPS_ENOMEM;
+    }
+    struct train_config cfg = {tr->learner, tr->target, params, 0.2};
     struct train_error terr;
-    json_t *normalised;
-    if (train_check(&cfg, &normalised, &terr) != 0) {
-        unprocessable(c, terr.field, terr.message);
-        goto out;
-    }
-    /* the run records the parameters by their canonical names (epochs -> rounds, ...) */
+    int rv = train_check(&cfg, &tr->params, &terr);
     json_decref(params);
-    params = normalised;
-    if (model_name != NULL) {
-        if (!registry_name_valid(model_name)) {
-            unprocessable(c, "model_name", "model_name must be 1 to 128 of A-Z a-z 0-9 . _ -");
-            goto out;
-        }
-        snprintf(name, sizeof name, "%s", model_name);
-    } else {
-        name_from_file(json_string_value(json_object_get(dataset, "filename")), name, sizeof name);
+    if (rv == AIOPS_EINVAL)
+        svc_reply_field(c, API_INVALID_REQUEST, terr.field, "%s", terr.message);
+    else if (rv != 0)
+        svc_reply_failure(c, rv, "checking the parameters");
+    return rv;
+}
+
+/* The model name: the body's, else the dataset's file name. 0; an error after replying. */
+static int choose_model_name(struct svc_call *c, struct train_request *tr)
+{
+    if (tr->model_name == NULL) {
+        name_from_file(json_string_value(json_object_get(tr->dataset, "filename")), tr->name,
+                       sizeof tr->name);
+        return AIOPS_OK;
     }
+    if (!registry_name_valid(tr->model_name)) {
+        svc_reply_field(c, API_INVALID_REQUEST, "model_name",
+                        "model_name must be 1 to 128 of A-Z a-z 0-9 . _ -, not starting with .");
+        return AIOPS_EINVAL;
+    }
+    snprintf(tr->name, sizeof tr->name, "%s", tr->model_name);
+    return AIOPS_OK;
+}
+
+/* The run row and its job, in one transaction. 0; an error after replying. */
+static int queue_run(struct svc_call *c, const struct train_request *tr, const char *run_id)
+{
     /* iterations planned: the learner's rounds (trees) or max_iter */
-    json_int_t rounds = learner_iterations(learner, params);
-    char *params_s = jsonx_to_string(params, NULL);
-    char *tags_s = tags ? jsonx_to_string(tags, NULL) : strdup("{}");
+    json_int_t rounds = learner_iterations(tr->learner, tr->params);
+    char *params_s = jsonx_to_string(tr->params, NULL);
+    char *tags_s = tr->tags ? jsonx_to_string(tr->tags, NULL) : strdup("{}");
     char total[24];
     snprintf(total, sizeof total, "%lld", (long long)rounds);
-    uuid_v4(run_id);
     struct db *db = svc_db(c);
-    const char *v[9] = {run_id,  project, file_id,  learner->name,
-                        target,  name,    params_s, tags_s, total};
-    rv = params_s && tags_s ? db_begin(db) : AIOPS_ENOMEM;
+    const char *project = svc_project(c);
+    const char *v[9] = {run_id,     project,  tr->file_id, tr->learner->name,
+                        tr->target, tr->name, params_s,    tags_s,
+                        total};
+    int rv = params_s && tags_s ? db_begin(db) : AIOPS_ENOMEM;
     if (rv == 0)
         rv = db_execv(db, NULL,
                       "INSERT INTO runs (id, project_id, dataset_id, model_kind, target, model_name,"
@@ -175,19 +217,27 @@ void handle_train_start(struct svc_call *c)
         db_rollback(db);
     free(params_s);
     free(tags_s);
-    if (rv != 0) {
+    if (rv != 0)
         svc_reply_failure(c, rv, "queueing the training job");
-        goto out;
+    return rv;
+}
+
+void handle_train_start(struct svc_call *c)
+{
+    struct train_request tr;
+    memset(&tr, 0, sizeof tr);
+    char run_id[37];
+    uuid_v4(run_id);
+    if (read_train_body(c, &tr) == 0 && check_dataset(c, &tr) == 0 && check_params(c, &tr) == 0 &&
+        choose_model_name(c, &tr) == 0 && queue_run(c, &tr, run_id) == 0) {
+        log_json(LOG_LEVEL_INFO, "run queued",
+                 json_pack("{s:s, s:s, s:s, s:s}", "run_id", run_id, "project", svc_project(c),
+                           "model", tr.learner->name, "dataset", tr.file_id));
+        svc_reply_json(c, 200,
+                       json_pack("{s:s, s:s, s:s, s:s}", "run_id", run_id, "status", "training",
+                                 "model_name", tr.name, "state", "queued"));
     }
-    log_json(LOG_LEVEL_INFO, "run queued",
-             json_pack("{s:s, s:s, s:s, s:s}", "run_id", run_id, "project", project, "model",
-                       learner->name, "dataset", file_id));
-    svc_reply_json(c, 200, json_pack("{s:s, s:s, s:s, s:s}", "run_id", run_id, "status", "training",
-                                     "model_name", name, "state", "queued"));
-out:
-    json_decref(params);
-    json_decref(dataset);
-    json_decref(body);
+    train_request_free(&tr);
 }
 
 /* --- reading runs ----------------------------------------------------------------------- */
@@ -233,28 +283,43 @@ static json_t *run_json(PGresult *r, int i)
     return j;
 }
 
+/* The run of the caller's project with this id, as RUN_COLUMNS (*res: the caller
+ * PQclear()s it). AIOPS_ENOTFOUND also when id is not a UUID. */
 static int load_run(struct svc_call *c, const char *id, PGresult **res)
 {
     *res = NULL;
     if (!uuid_valid(id))
         return AIOPS_ENOTFOUND;
     const char *v[2] = {svc_project(c), id};
-    int rv = db_execv(svc_db(c), res,
-                      "SELECT " RUN_COLUMNS " FROM runs WHERE project_id = $1 AND id = $2", 2, v);
-    if (rv == 0 && PQntuples(*res) != 1) {
-        PQclear(*res);
-        *res = NULL;
-        return AIOPS_ENOTFOUND;
-    }
-    return rv;
+    return db_execv_one(svc_db(c), res,
+                        "SELECT " RUN_COLUMNS " FROM runs WHERE project_id = $1 AND id = $2", 2, v);
 }
 
-static void run_failure(struct svc_call *c, int rv, const char *id)
+/* Answers an operation on run id that failed with rv: 404 run_not_found, or what
+ * svc_reply_failure makes of it. */
+static void run_failure(struct svc_call *c, int rv, const char *id, const char *what)
 {
     if (rv == AIOPS_ENOTFOUND)
-        svc_reply_error(c, 404, "run_not_found", "no run with this id", json_pack("{s:s}", "run_id", id));
+        svc_reply_error(c, API_RUN_NOT_FOUND, NULL, json_pack("{s:s}", "run_id", id));
     else
-        svc_reply_failure(c, rv, "reading the run");
+        svc_reply_failure(c, rv, what);
+}
+
+/* Run id of the caller's project as the run object (*run: the caller owns it): 0, or an
+ * error after answering (404 run_not_found, ...). */
+static int read_run_json(struct svc_call *c, const char *id, json_t **run)
+{
+    PGresult *r;
+    *run = NULL;
+    int rv = load_run(c, id, &r);
+    if (rv == 0) {
+        *run = run_json(r, 0);
+        PQclear(r);
+        rv = *run != NULL ? AIOPS_OK : AIOPS_ENOMEM;
+    }
+    if (rv != 0)
+        run_failure(c, rv, id, "reading the run");
+    return rv;
 }
 
 /* The seed's metric names from a run's last progress (or its final metrics). */
@@ -286,15 +351,9 @@ static const char *seed_status(const char *s)
 
 void handle_train_status(struct svc_call *c)
 {
-    const char *id = svc_param(c, 0);
-    PGresult *r;
-    int rv = load_run(c, id, &r);
-    if (rv != 0) {
-        run_failure(c, rv, id);
+    json_t *run;
+    if (read_run_json(c, svc_param(c, 0), &run) != 0)
         return;
-    }
-    json_t *run = run_json(r, 0);
-    PQclear(r);
     json_t *o = json_pack("{s:s, s:O, s:O, s:o}", "status",
                           seed_status(json_string_value(json_object_get(run, "status"))),
                           "current_epoch", json_object_get(run, "current_epoch"), "total_epochs",
@@ -310,32 +369,12 @@ void handle_train_status(struct svc_call *c)
     svc_reply_json(c, 200, o);
 }
 
-/* Reads an optional integer query parameter; answers 422 and returns -1 when bad. */
-static int query_int(struct svc_call *c, const char *name, long def, long min, long max, long *out)
-{
-    char buf[32];
-    *out = def;
-    int rv = svc_query(c, name, buf, sizeof buf);
-    if (rv == AIOPS_ENOTFOUND)
-        return 0;
-    char *end;
-    long v = rv == 0 ? strtol(buf, &end, 10) : 0;
-    if (rv != 0 || buf[0] == '\0' || *end != '\0' || v < min || v > max) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "%s must be a whole number from %ld to %ld", name, min, max);
-        unprocessable(c, name, msg);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 void handle_runs_list(struct svc_call *c)
 {
     int seed = strcmp(svc_request(c)->path, "/api/train/runs") == 0;
     long limit, offset;
-    if (query_int(c, "limit", seed ? 100 : 50, 1, 1000, &limit) != 0 ||
-        query_int(c, "offset", 0, 0, 1L << 40, &offset) != 0)
+    if (svc_query_long(c, "limit", seed ? 100 : 50, 1, 1000, &limit) != 0 ||
+        svc_query_long(c, "offset", 0, 0, 1L << 40, &offset) != 0)
         return;
     char status[32] = "", model[160] = "", kind[16] = "", dataset[64] = "";
     svc_query(c, "status", status, sizeof status);
@@ -343,7 +382,7 @@ void handle_runs_list(struct svc_call *c)
     svc_query(c, "model", kind, sizeof kind);
     svc_query(c, "dataset_id", dataset, sizeof dataset);
     if (dataset[0] && !uuid_valid(dataset)) {
-        unprocessable(c, "dataset_id", "dataset_id must be a UUID");
+        svc_reply_field(c, API_INVALID_PARAMETER, "dataset_id", "dataset_id must be a UUID");
         return;
     }
     char lim[24], off[24];
@@ -395,39 +434,29 @@ void handle_runs_list(struct svc_call *c)
 
 void handle_runs_get(struct svc_call *c)
 {
-    const char *id = svc_param(c, 0);
-    PGresult *r;
-    int rv = load_run(c, id, &r);
-    if (rv != 0) {
-        run_failure(c, rv, id);
-        return;
-    }
-    json_t *run = run_json(r, 0);
-    PQclear(r);
-    svc_reply_json(c, 200, run);
+    json_t *run;
+    if (read_run_json(c, svc_param(c, 0), &run) == 0)
+        svc_reply_json(c, 200, run);
 }
 
 void handle_runs_compare(struct svc_call *c)
 {
     char ids[2048];
     if (svc_query(c, "ids", ids, sizeof ids) != 0 || ids[0] == '\0') {
-        unprocessable(c, "ids", "ids: a comma-separated list of run ids");
+        svc_reply_field(c, API_INVALID_PARAMETER, "ids",
+                        "ids must be a comma-separated list of run ids");
         return;
     }
     json_t *runs = json_array(), *params = json_object(), *metrics = json_object();
     size_t n = 0;
     for (char *save = NULL, *id = strtok_r(ids, ",", &save); id; id = strtok_r(NULL, ",", &save)) {
-        PGresult *r;
-        int rv = load_run(c, id, &r);
-        if (rv != 0) {
+        json_t *run;
+        if (read_run_json(c, id, &run) != 0) {
             json_decref(runs);
             json_decref(params);
             json_decref(metrics);
-            run_failure(c, rv, id);
             return;
         }
-        json_t *run = run_json(r, 0);
-        PQclear(r);
         /* one row per key, one cell per run (null where a run lacks it) */
         const char *key;
         json_t *val;
@@ -477,16 +506,13 @@ void handle_runs_compare(struct svc_call *c)
 void handle_runs_metrics(struct svc_call *c)
 {
     const char *id = svc_param(c, 0);
-    PGresult *r;
-    int rv = load_run(c, id, &r);
-    if (rv != 0) {
-        run_failure(c, rv, id);
+    json_t *run;
+    if (read_run_json(c, id, &run) != 0)
         return;
-    }
-    PQclear(r);
+    json_decref(run);
     long limit, offset;
-    if (query_int(c, "limit", 1000, 1, 25000, &limit) != 0 ||
-        query_int(c, "offset", 0, 0, 1L << 40, &offset) != 0)
+    if (svc_query_long(c, "limit", 1000, 1, 25000, &limit) != 0 ||
+        svc_query_long(c, "offset", 0, 0, 1L << 40, &offset) != 0)
         return;
     char key[64] = "";
     svc_query(c, "key", key, sizeof key);
@@ -494,11 +520,12 @@ void handle_runs_metrics(struct svc_call *c)
     snprintf(lim, sizeof lim, "%ld", limit);
     snprintf(off, sizeof off, "%ld", offset);
     const char *v[4] = {id, key, lim, off};
-    rv = db_execv(svc_db(c), &r,
-                  "SELECT key, step, value, extract(epoch FROM ts) * 1000, count(*) OVER ()"
-                  " FROM run_metrics WHERE run_id = $1 AND ($2 = '' OR key = $2)"
-                  " ORDER BY key, step LIMIT $3::bigint OFFSET $4::bigint",
-                  4, v);
+    PGresult *r;
+    int rv = db_execv(svc_db(c), &r,
+                      "SELECT key, step, value, extract(epoch FROM ts) * 1000, count(*) OVER ()"
+                      " FROM run_metrics WHERE run_id = $1 AND ($2 = '' OR key = $2)"
+                      " ORDER BY key, step LIMIT $3::bigint OFFSET $4::bigint",
+                      4, v);
     if (rv != 0) {
         svc_reply_failure(c, rv, "reading the metric history");
         return;
@@ -522,34 +549,33 @@ void handle_runs_metrics(struct svc_call *c)
 void handle_runs_tags(struct svc_call *c)
 {
     const char *id = svc_param(c, 0);
-    json_t *body = request_json(c);
-    if (body == NULL)
+    json_t *body;
+    if (svc_json_body(c, &body) != 0)
         return;
     const char *key;
     json_t *val;
-    json_object_foreach(body, key, val) if (!json_is_string(val) || strlen(key) > 250 ||
-                                            json_string_length(val) > 5000)
+    json_object_foreach(body, key, val)
     {
-        unprocessable(c, key, "tags are string values (keys up to 250, values up to 5000 bytes)");
-        json_decref(body);
-        return;
+        if (!json_is_string(val) || strlen(key) > 250 || json_string_length(val) > 5000) {
+            svc_reply_field(c, API_INVALID_REQUEST, key,
+                            "tags must be strings (keys up to 250, values up to 5000 bytes)");
+            json_decref(body);
+            return;
+        }
     }
     char *s = jsonx_to_string(body, NULL);
     json_decref(body);
     PGresult *r;
     const char *v[3] = {svc_project(c), id, s};
-    int rv = uuid_valid(id) ? db_execv(svc_db(c), &r,
-                                       "UPDATE runs SET tags = tags || $3::jsonb WHERE project_id"
-                                       " = $1 AND id = $2 RETURNING tags::text",
-                                       3, v)
-                            : AIOPS_ENOTFOUND;
+    int rv = s == NULL         ? AIOPS_ENOMEM
+             : !uuid_valid(id) ? AIOPS_ENOTFOUND
+                               : db_execv_one(svc_db(c), &r,
+                                              "UPDATE runs SET tags = tags || $3::jsonb WHERE"
+                                              " project_id = $1 AND id = $2 RETURNING tags::text",
+                                              3, v);
     free(s);
-    if (rv == 0 && PQntuples(r) != 1) {
-        PQclear(r);
-        rv = AIOPS_ENOTFOUND;
-    }
     if (rv != 0) {
-        run_failure(c, rv, id);
+        run_failure(c, rv, id, "setting the tags");
         return;
     }
     json_t *tags = parse_or_null(PQgetvalue(r, 0, 0));
@@ -562,34 +588,31 @@ void handle_runs_cancel(struct svc_call *c)
     const char *id = svc_param(c, 0);
     const char *v[2] = {svc_project(c), id};
     PGresult *r;
-    struct db *db = svc_db(c);
-    if (!uuid_valid(id)) {
-        run_failure(c, AIOPS_ENOTFOUND, id);
-        return;
-    }
     /* a queued run is canceled at once; a running one is asked to stop (its worker sees
      * the request at its next heartbeat) */
-    int rv = db_execv(db, &r,
-                      "WITH q AS (UPDATE jobs SET status = 'canceled', finished_at = now()"
-                      "  WHERE run_id = $2 AND project_id = $1 AND status = 'queued' RETURNING run_id)"
-                      " UPDATE runs SET cancel_requested = true,"
-                      "  status = CASE WHEN id IN (SELECT run_id FROM q) THEN 'canceled' ELSE status END,"
-                      "  finished_at = CASE WHEN id IN (SELECT run_id FROM q) THEN now() ELSE finished_at END"
-                      " WHERE project_id = $1 AND id = $2 RETURNING status",
-                      2, v);
-    if (rv == 0 && PQntuples(r) != 1) {
-        PQclear(r);
-        rv = AIOPS_ENOTFOUND;
-    }
+    int rv =
+        !uuid_valid(id)
+            ? AIOPS_ENOTFOUND
+            : db_execv_one(svc_db(c), &r,
+                           "WITH q AS (UPDATE jobs SET status = 'canceled', finished_at = now()"
+                           "  WHERE run_id = $2 AND project_id = $1 AND status = 'queued'"
+                           "  RETURNING run_id)"
+                           " UPDATE runs SET cancel_requested = true,"
+                           "  status = CASE WHEN id IN (SELECT run_id FROM q) THEN 'canceled'"
+                           "   ELSE status END,"
+                           "  finished_at = CASE WHEN id IN (SELECT run_id FROM q) THEN now()"
+                           "   ELSE finished_at END"
+                           " WHERE project_id = $1 AND id = $2 RETURNING status",
+                           2, v);
     if (rv != 0) {
-        run_failure(c, rv, id);
+        run_failure(c, rv, id, "canceling the run");
         return;
     }
     char status[32];
     snprintf(status, sizeof status, "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
     if (strcmp(status, "completed") == 0 || strcmp(status, "failed") == 0) {
-        svc_reply_error(c, 409, "run_finished", "the run has already finished",
+        svc_reply_error(c, API_RUN_FINISHED, NULL,
                         json_pack("{s:s, s:s}", "run_id", id, "status", status));
         return;
     }

@@ -78,9 +78,9 @@ static int registry_resolve_cb(void *arg, const char *project, const char *name,
 }
 
 static int registry_load_cb(void *arg, const char *project, const char *name, int version,
-                            struct model **out, char *why, size_t whysz)
+                            struct model **out, struct aiops_error *err)
 {
-    return registry_load_model(svc_db(arg), project, name, version, out, why, whysz);
+    return registry_load_model(svc_db(arg), project, name, version, out, err);
 }
 
 /* --- statistics -------------------------------------------------------------------------- */
@@ -235,51 +235,38 @@ struct predict_ctx {
     int counted;
 };
 
-/* Which version the request asks for: ?version=N, ?alias=A, else the default. Replies and
- * returns -1 on a bad parameter or an unknown model/alias. */
+/* Which version the request asks for: the path's, ?version=N, ?alias=A, else the default.
+ * 0 with *version; an error after replying (a bad version, an unknown model or alias). */
 static int requested_version(struct svc_call *c, const char *name, const char *path_version,
                              int *version)
 {
-    char buf[80];
     const char *alias = NULL;
     char alias_buf[80];
+    long v;
     if (!registry_name_valid(name)) {
-        svc_reply_error(c, 404, "model_not_found", "no model with this name",
-                        json_pack("{s:s}", "name", name));
-        return -1;
+        reply_model_not_found(c, name);
+        return AIOPS_ENOTFOUND;
     }
-    const char *vs = path_version;
-    if (vs == NULL && svc_query(c, "version", buf, sizeof buf) == 0)
-        vs = buf;
-    if (vs != NULL) {
-        char *end;
-        long v = strtol(vs, &end, 10);
-        if (vs[0] == '\0' || *end != '\0' || v < 1 || v > 1000000000) {
-            svc_reply_error(c, 422, "invalid_request", "version must be a version number",
-                            json_pack("{s:s}", "field", "version"));
-            return -1;
-        }
+    int rv = path_version != NULL ? svc_parse_long(c, API_INVALID_PARAMETER, "version",
+                                                   path_version, 1, REGISTRY_MAX_VERSION, &v)
+                                  : svc_query_long(c, "version", 0, 1, REGISTRY_MAX_VERSION, &v);
+    if (rv != 0)
+        return rv;
+    if (v > 0) {
         *version = (int)v;
-        return 0;
+        return AIOPS_OK;
     }
     if (svc_query(c, "alias", alias_buf, sizeof alias_buf) == 0)
         alias = alias_buf;
-    int rv = model_cache_resolve(cache.models, svc_project(c), name, alias, registry_resolve_cb, c,
-                                 version);
-    if (rv == AIOPS_ENOTFOUND) {
-        if (alias)
-            svc_reply_error(c, 404, "alias_not_found", "the model has no such alias",
-                            json_pack("{s:s, s:s}", "name", name, "alias", alias));
-        else
-            svc_reply_error(c, 404, "model_not_found", "no model with this name",
-                            json_pack("{s:s}", "name", name));
-        return -1;
-    }
-    if (rv != 0) {
+    rv = model_cache_resolve(cache.models, svc_project(c), name, alias, registry_resolve_cb, c,
+                             version);
+    if (rv == AIOPS_ENOTFOUND && alias != NULL)
+        reply_alias_not_found(c, name, alias);
+    else if (rv == AIOPS_ENOTFOUND)
+        reply_model_not_found(c, name);
+    else if (rv != 0)
         svc_reply_failure(c, rv, "finding the model");
-        return -1;
-    }
-    return 0;
+    return rv;
 }
 
 /* The model for this request (model_cache_put after use), or NULL after replying. */
@@ -289,16 +276,15 @@ static struct cached_model *request_model(struct svc_call *c, const char *name, 
     if (requested_version(c, name, path_version, &version) != 0)
         return NULL;
     struct cached_model *s;
-    char why[256] = "";
-    int rv = model_cache_get(cache.models, svc_project(c), name, version, registry_load_cb, c, &s,
-                             why, sizeof why);
+    struct aiops_error err;
+    int rv =
+        model_cache_get(cache.models, svc_project(c), name, version, registry_load_cb, c, &s, &err);
     if (rv == AIOPS_ENOTFOUND) {
-        svc_reply_error(c, 404, "version_not_found", "the model has no such version",
-                        json_pack("{s:s, s:i}", "name", name, "version", version));
+        reply_version_not_found(c, name, version);
         return NULL;
     }
     if (rv == AIOPS_ECORRUPT || rv == AIOPS_EUNSUPPORTED) {
-        svc_reply_error(c, 500, "model_unreadable", why[0] ? why : "the stored model cannot be read",
+        svc_reply_error(c, API_MODEL_UNREADABLE, err.message[0] ? err.message : NULL,
                         json_pack("{s:s, s:i}", "name", name, "version", version));
         return NULL;
     }
@@ -309,24 +295,25 @@ static struct cached_model *request_model(struct svc_call *c, const char *name, 
     return s;
 }
 
-/* Predicts the rows of instances (a JSON array of objects); out[nrows * outputs]. Replies
- * and returns -1 for rows that do not fit the model. */
+/* Predicts the rows of instances (a JSON array of objects): 0 with *out[nrows * outputs]
+ * (the caller frees it); an error after replying (422 invalid_instances for rows that do
+ * not fit the model), *out NULL. */
 static int predict_rows(struct svc_call *c, const struct cached_model *s, const json_t *instances,
                         double **out)
 {
     struct fmatrix x;
     json_t *errs = NULL;
+    *out = NULL;
     int rv = features_matrix_json(&s->m->features, instances, &x, &errs);
     if (rv == AIOPS_EINVAL) {
-        svc_reply_error(c, 422, "invalid_instances",
-                        "some instances do not fit the model's features",
+        svc_reply_error(c, API_INVALID_INSTANCES, NULL,
                         json_pack("{s:o}", "errors", errs ? errs : json_array()));
-        return -1;
+        return rv;
     }
     if (rv != 0) {
         json_decref(errs);
         svc_reply_failure(c, rv, "reading the instances");
-        return -1;
+        return rv;
     }
     size_t k = model_outputs(s->m);
     *out = malloc((x.nrows ? x.nrows : 1) * k * sizeof **out);
@@ -334,37 +321,32 @@ static int predict_rows(struct svc_call *c, const struct cached_model *s, const 
     fmatrix_free(&x);
     if (rv != 0) {
         free(*out);
+        *out = NULL;
         svc_reply_failure(c, rv, "predicting");
-        return -1;
     }
-    return 0;
+    return rv;
 }
 
 /* --- POST /api/v1/models/{name}/predict: read straight into the matrix, write straight out --- */
 
-/* The instances of a predict body as a matrix for s's model (lib/ml/instances.h). Replies (400
- * with the position of a syntax error, 422 for rows that do not fit) and returns -1 when the
- * body cannot be used. */
+/* The instances of a predict body as a matrix for s's model (lib/ml/instances.h). 0; an
+ * error after replying (400 invalid_json with the place of a syntax error, 422
+ * invalid_instances naming the rows that do not fit, 422 invalid_request). */
 static int read_instances(struct svc_call *c, const struct cached_model *s, struct fmatrix *x)
 {
     const Aiops__Request *req = svc_request(c);
-    enum instances_problem problem;
-    json_t *details = NULL;
-    int rv = instances_read(&s->m->features, req->body.data, req->body.len, x, &problem,
-                            &details);
-    if (rv == 0)
-        return 0;
-    if (rv != AIOPS_EINVAL)
+    struct aiops_error err;
+    json_t *rows = NULL;
+    int rv = instances_read(&s->m->features, req->body.data, req->body.len, x, &err, &rows);
+    if (rv == AIOPS_EPARSE)
+        svc_reply_detail(c, API_INVALID_JSON, NULL, &err);
+    else if (rv == AIOPS_EINVAL && rows != NULL)
+        svc_reply_error(c, API_INVALID_INSTANCES, NULL, json_pack("{s:o}", "errors", rows));
+    else if (rv == AIOPS_EINVAL)
+        svc_reply_field(c, API_INVALID_REQUEST, err.field, "%s", err.message);
+    else if (rv != 0)
         svc_reply_failure(c, rv, "reading the instances");
-    else if (problem == INSTANCES_BAD_JSON)
-        svc_reply_error(c, 400, "invalid_json", "the request body is not valid JSON", details);
-    else if (problem == INSTANCES_BAD_SHAPE)
-        svc_reply_error(c, 422, "invalid_request", "instances must be a non-empty array of rows",
-                        details);
-    else
-        svc_reply_error(c, 422, "invalid_instances",
-                        "some instances do not fit the model's features", details);
-    return -1;
+    return rv;
 }
 
 static size_t argmax(const double *p, size_t k)
@@ -456,15 +438,17 @@ static void flatten(const json_t *data, json_t *flat)
     json_array_foreach(data, i, v) flatten(v, flat);
 }
 
+/* 422 invalid_request naming field; AIOPS_EINVAL. */
 static int v2_fail(struct svc_call *c, const char *field, const char *msg)
 {
-    svc_reply_error(c, 422, "invalid_request", msg, json_pack("{s:s}", "field", field));
-    return -1;
+    svc_reply_field(c, API_INVALID_REQUEST, field, "%s", msg);
+    return AIOPS_EINVAL;
 }
 
 /* The rows of a V2 request as JSON objects: either one input per feature (named as the
  * feature, shape [N] or [N,1]) or a single input of shape [N, F] whose columns are the
- * model's features in order. Replies and returns -1 when the inputs do not fit. */
+ * model's features in order. 0 with *rows (the caller owns it); AIOPS_EINVAL after answering
+ * 422 invalid_request naming the field when the inputs do not fit. */
 static int v2_rows(struct svc_call *c, const struct model *m, const json_t *inputs, json_t **rows)
 {
     *rows = NULL;
@@ -516,9 +500,9 @@ static int v2_rows(struct svc_call *c, const struct model *m, const json_t *inpu
             if (strcmp(m->features.f[j].name, iname) == 0)
                 which[i] = (long)j;
         if (which[i] < 0) {
-            char msg[200];
-            snprintf(msg, sizeof msg, "the model has no feature %.120s", iname);
-            rv = v2_fail(c, "inputs", msg);
+            svc_reply_field(c, API_INVALID_REQUEST, "inputs", "the model has no feature %.120s",
+                            iname);
+            rv = AIOPS_EINVAL;
         }
     }
     if (rv == 0) {
@@ -579,8 +563,8 @@ void handle_v2_infer(struct svc_call *c)
     uint64_t t0 = time_mono_ns();
     const char *name = svc_param(c, 0);
     const char *path_version = svc_param(c, 1)[0] ? svc_param(c, 1) : NULL;
-    json_t *body = request_json(c), *rows = NULL;
-    if (body == NULL)
+    json_t *body, *rows = NULL;
+    if (svc_json_body(c, &body) != 0)
         return;
     struct cached_model *s = request_model(c, name, path_version);
     double *out = NULL;

@@ -21,6 +21,10 @@ void handle_runs_tags(struct svc_call *c);
 void handle_runs_cancel(struct svc_call *c);
 
 /* registry.c */
+/* 404 model_not_found / version_not_found / alias_not_found naming what was asked for. */
+void reply_model_not_found(struct svc_call *c, const char *name);
+void reply_version_not_found(struct svc_call *c, const char *name, int version);
+void reply_alias_not_found(struct svc_call *c, const char *name, const char *alias);
 void handle_models_list(struct svc_call *c);
 void handle_models_versions(struct svc_call *c);
 void handle_models_alias_set(struct svc_call *c);
@@ -42,9 +46,5 @@ void serve_forget(const char *project, const char *name);
 /* worker.c */
 int workers_start(struct svc *s);
 void workers_stop(void);
-
-/* Reads a JSON request body (a JSON object) or answers 400 with the parse position;
- * returns NULL then. */
-json_t *request_json(struct svc_call *c);
 
 #endif

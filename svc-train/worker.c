@@ -369,16 +369,12 @@ static int read_run(struct db *db, const char *run_id, struct run_row *rr)
 {
     const char *v[1] = {run_id};
     PGresult *r;
-    int rv = db_execv(db, &r,
-                      "SELECT coalesce(dataset_id::text, ''), model_kind, target, model_name,"
-                      " params::text, cancel_requested FROM runs WHERE id = $1",
-                      1, v);
+    int rv = db_execv_one(db, &r,
+                          "SELECT coalesce(dataset_id::text, ''), model_kind, target, model_name,"
+                          " params::text, cancel_requested FROM runs WHERE id = $1",
+                          1, v);
     if (rv != 0)
         return rv;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return AIOPS_ENOTFOUND;
-    }
     snprintf(rr->dataset, sizeof rr->dataset, "%s", PQgetvalue(r, 0, 0));
     snprintf(rr->kind, sizeof rr->kind, "%s", PQgetvalue(r, 0, 1));
     snprintf(rr->target, sizeof rr->target, "%s", PQgetvalue(r, 0, 2));

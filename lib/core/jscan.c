@@ -322,9 +322,11 @@ int jscan_skip(struct jscan *js, enum jtok t)
     }
 }
 
-json_t *jscan_error_json(const struct jscan *js)
+void jscan_error(const struct jscan *js, struct aiops_error *e)
 {
-    int line = 1, column = 1;
+    if (e == NULL)
+        return;
+    long line = 1, column = 1;
     for (size_t i = 0; i < js->error_pos; i++) {
         if (js->text[i] == '\n') {
             line++;
@@ -333,6 +335,9 @@ json_t *jscan_error_json(const struct jscan *js)
             column++;
         }
     }
-    return json_pack("{s:i, s:i, s:I, s:s}", "line", line, "column", column, "position",
-                     (json_int_t)js->error_pos, "reason", js->reason ? js->reason : "invalid JSON");
+    aiops_error_clear(e);
+    aiops_error_set(e, 0, NULL, "%s", js->reason ? js->reason : "invalid JSON");
+    e->offset = (long)js->error_pos;
+    e->line = line;
+    e->column = column;
 }

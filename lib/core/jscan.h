@@ -5,7 +5,8 @@
  * decoded into a scratch buffer (valid until the next token). Numbers are checked against
  * JSON's grammar and converted correctly rounded (lib/core/numparse.h). Strings must be valid
  * UTF-8. Nesting is limited to JSCAN_MAX_DEPTH. The first error stops the scan with a
- * reason and a byte position, line and column (1-based) as jsonx_parse_body reports them.
+ * reason and a byte position; jscan_error() reports it, with line and column (1-based), the
+ * way jsonx_parse_body reports jansson's.
  *
  *   struct jscan js;
  *   jscan_init(&js, body, len);
@@ -20,6 +21,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/err.h"
 
 #define JSCAN_MAX_DEPTH 64
 
@@ -63,8 +65,10 @@ int jscan_skip(struct jscan *js, enum jtok t);
 /* Stops the scan with a reason at the current position (for a caller's structural rule,
  * e.g. a duplicate key). */
 void jscan_fail(struct jscan *js, const char *reason);
-/* {"line", "column", "position", "reason"} of the error (as jsonx_parse_body's details). */
-json_t *jscan_error_json(const struct jscan *js);
+/* The scan's error into e (NULL: nothing): the reason as message ("invalid JSON" when the
+ * scan stopped without one), its byte offset, line and column (1-based, columns counted in
+ * UTF-8 characters). code and field are left empty. */
+void jscan_error(const struct jscan *js, struct aiops_error *e);
 /* 1 when the token's string equals the NUL-terminated lit. */
 int jscan_is(const struct jscan *js, const char *lit);
 

@@ -7,6 +7,7 @@
 
 #include "core/encode.h"
 #include "core/err.h"
+#include "core/jscan.h"
 #include "core/numparse.h"
 
 static int write_real(double v, struct buf *out)
@@ -109,33 +110,69 @@ char *jsonx_to_string(const json_t *j, size_t *len)
     return buf_detach(&b, len);
 }
 
-json_t *jsonx_error_body(const char *code, const char *message, json_t *details)
+json_t *jsonx_error_details(const struct aiops_error *e)
 {
-    json_t *err = json_object();
-    json_object_set_new(err, "code", json_string(code));
-    json_object_set_new(err, "message", json_string(message));
-    json_object_set_new(err, "details", details ? details : json_object());
-    json_t *body = json_object();
-    json_object_set_new(body, "error", err);
-    return body;
+    json_t *d = json_object();
+    int failed = d == NULL;
+    if (failed)
+        return NULL;
+    if (e->code != NULL)
+        jsonx_set_or_fail(d, "code", json_string(e->code), &failed);
+    if (e->field[0] != '\0')
+        jsonx_set_or_fail(d, "field", jsonx_string_lossy(e->field, strlen(e->field)), &failed);
+    if (e->message[0] != '\0')
+        jsonx_set_or_fail(d, "reason", jsonx_string_lossy(e->message, strlen(e->message)), &failed);
+    if (e->offset >= 0)
+        jsonx_set_or_fail(d, "offset", json_integer(e->offset), &failed);
+    if (e->line > 0)
+        jsonx_set_or_fail(d, "line", json_integer(e->line), &failed);
+    if (e->column > 0)
+        jsonx_set_or_fail(d, "column", json_integer(e->column), &failed);
+    if (failed) {
+        json_decref(d);
+        return NULL;
+    }
+    return d;
 }
 
-int jsonx_parse_body(const void *p, size_t n, int any_value, json_t **out, json_t **error)
+int jsonx_parse_body(const void *p, size_t n, int any_value, json_t **out, struct aiops_error *err)
 {
     json_error_t e;
     *out = NULL;
-    *error = NULL;
+    aiops_error_clear(err);
     json_t *j = json_loadb(p, n, JSON_REJECT_DUPLICATES | (any_value ? JSON_DECODE_ANY : 0), &e);
     if (j == NULL) {
-        *error = json_pack("{s:i, s:i, s:i, s:s}", "line", e.line, "column", e.column,
-                           "position", e.position, "reason", e.text);
+        if (json_error_code(&e) == json_error_out_of_memory)
+            return AIOPS_ENOMEM;
+        if (err == NULL)
+            return AIOPS_EPARSE;
+        /* jansson says where it stopped reading; the scanner says where the bad token starts,
+         * as the predict path (lib/ml/instances.c) reports it -- so that a syntax error gets
+         * one answer on every route. What the scanner does not see (a repeated key) keeps
+         * jansson's place. */
+        struct jscan js;
+        enum jtok t;
+        jscan_init(&js, p, n);
+        while ((t = jscan_next(&js)) > JT_END)
+            ;
+        if (t == JT_ERROR && json_error_code(&e) != json_error_duplicate_key) {
+            jscan_error(&js, err);
+        } else {
+            aiops_error_set(err, 0, NULL, "%s", e.text);
+            err->offset = (long)e.position;
+            err->line = e.line > 0 ? e.line : 1;
+            err->column = e.column > 0 ? e.column : 1;
+        }
+        jscan_free(&js);
         return AIOPS_EPARSE;
     }
     if (!any_value && !json_is_object(j)) {
         json_decref(j);
-        *error = json_pack("{s:i, s:i, s:i, s:s}", "line", 1, "column", 1, "position", 0,
-                           "reason", "the body must be a JSON object");
-        return AIOPS_EPARSE;
+        if (err != NULL) {
+            err->offset = 0;
+            err->line = err->column = 1;
+        }
+        return aiops_error_set(err, AIOPS_EPARSE, NULL, "the body must be a JSON object");
     }
     *out = j;
     return AIOPS_OK;

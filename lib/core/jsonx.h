@@ -1,5 +1,5 @@
 /* jsonx.h -- JSON helpers on top of jansson: compact output with shortest round-trip
- * numbers, the suite's error body, and body parsing that reports where it failed. */
+ * numbers, an error's detail as JSON, and body parsing that reports where it failed. */
 #ifndef AIOPS_JSONX_H
 #define AIOPS_JSONX_H
 
@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "core/buf.h"
+#include "core/err.h"
 
 /* Appends j as compact JSON. Reals are written in the shortest form that reads back to the
  * same double; NaN and infinities (which JSON cannot express) become null. */
@@ -16,13 +17,17 @@ int jsonx_write_indent(const json_t *j, int indent, struct buf *out);
 /* jsonx_write into a new string (caller frees); NULL when out of memory. */
 char *jsonx_to_string(const json_t *j, size_t *len);
 
-/* {"error": {"code": code, "message": message, "details": details or {}}}; takes details. */
-json_t *jsonx_error_body(const char *code, const char *message, json_t *details);
+/* The "details" of an API error from e: {"code": e->code, "field", "reason": e->message,
+ * "offset", "line", "column"}, each member only when e has it (an empty e gives {}). A new
+ * object the caller owns; NULL only when out of memory. */
+json_t *jsonx_error_details(const struct aiops_error *e);
 
-/* Parses a request body that must be a JSON object (or any value when any_value). On
- * failure returns AIOPS_EPARSE and *error receives details {"line","column","position",
- * "reason"} (caller owns). An empty body is an error too. */
-int jsonx_parse_body(const void *p, size_t n, int any_value, json_t **out, json_t **error);
+/* Parses a request body that must be a JSON object (or any value when any_value): 0 with
+ * *out (caller owns). AIOPS_EPARSE when it is not JSON, or not an object, or empty: *out is
+ * NULL and err (may be NULL) holds the reason as its message, with the offset, line and
+ * column where the offending token starts -- the place lib/core/jscan.h reports for the
+ * same text. AIOPS_ENOMEM. */
+int jsonx_parse_body(const void *p, size_t n, int any_value, json_t **out, struct aiops_error *err);
 
 /* A number JSON can carry: NaN and infinities become null. With `whole`, a whole number
  * within +-2^53 becomes a JSON integer. */

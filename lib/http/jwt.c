@@ -157,27 +157,51 @@ static int read_claims(const json_t *p, struct jwt_claims *c)
     return 0;
 }
 
+/* Records why a token was refused: reason (static, one of jwt.h's) as the code, and what it
+ * means as the message. Returns rv. */
+static int refuse(struct aiops_error *err, int rv, const char *reason)
+{
+    static const struct {
+        const char *reason, *message;
+    } words[] = {
+        {"malformed", "the token is not a well-formed JWT"},
+        {"bad_key", "the verification key is empty"},
+        {"bad_alg", "the token's alg is not HS256"},
+        {"bad_signature", "the signature does not match"},
+        {"expired", "the token has expired"},
+        {"not_yet_valid", "the token is not valid yet (nbf)"},
+        {"missing_exp", "the token has no exp claim"},
+        {"bad_claims", "a claim has the wrong type or is too long"},
+    };
+    if (err == NULL)
+        return rv;
+    err->code = reason;
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strcmp(words[i].reason, reason) == 0)
+            return aiops_error_set(err, rv, NULL, "%s", words[i].message);
+    return aiops_error_set(err, rv, NULL, "%s", reason);
+}
+
 int jwt_verify_hs256(const char *token, size_t len, const void *secret, size_t secretlen,
                      int64_t now_unix, int64_t leeway_seconds, int require_exp,
-                     struct jwt_claims *out, const char **reason)
+                     struct jwt_claims *out, struct aiops_error *err)
 {
     json_t *hdr = NULL, *pl = NULL;
     int rv = AIOPS_EAUTH;
+    const char *reason = "malformed";
     memset(out, 0, sizeof *out);
-    *reason = "malformed";
-    if (secret == NULL || secretlen == 0) {
-        *reason = "bad_key";
-        return AIOPS_EINVAL;
-    }
+    aiops_error_clear(err);
+    if (secret == NULL || secretlen == 0)
+        return refuse(err, AIOPS_EINVAL, "bad_key");
     if (token == NULL || len == 0 || len > JWT_MAX_TOKEN)
-        return AIOPS_EAUTH;
+        return refuse(err, AIOPS_EAUTH, reason);
 
     const char *d1 = memchr(token, '.', len);
     if (d1 == NULL)
-        return AIOPS_EAUTH;
+        return refuse(err, AIOPS_EAUTH, reason);
     const char *d2 = memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token));
     if (d2 == NULL || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)) != NULL)
-        return AIOPS_EAUTH;
+        return refuse(err, AIOPS_EAUTH, reason);
     size_t hlen = (size_t)(d1 - token), plen = (size_t)(d2 - d1 - 1);
     size_t slen = len - (size_t)(d2 + 1 - token);
 
@@ -185,7 +209,7 @@ int jwt_verify_hs256(const char *token, size_t len, const void *secret, size_t s
         goto out;
     /* the verifier decides the algorithm; the token only has to agree */
     if (!str_is(json_object_get(hdr, "alg"), "HS256")) {
-        *reason = "bad_alg";
+        reason = "bad_alg";
         goto out;
     }
     const json_t *typ = json_object_get(hdr, "typ");
@@ -201,14 +225,14 @@ int jwt_verify_hs256(const char *token, size_t len, const void *secret, size_t s
         goto out;
     hmac_sha256(secret, secretlen, token, (size_t)(d2 - token), mac);
     if (ct_memcmp(sig, mac, sizeof mac) != 0) {
-        *reason = "bad_signature";
+        reason = "bad_signature";
         goto out;
     }
 
     if ((pl = segment_json(d1 + 1, plen)) == NULL)
         goto out;
     if (read_claims(pl, out) != 0) {
-        *reason = "bad_claims";
+        reason = "bad_claims";
         goto out;
     }
     int64_t leeway = leeway_seconds < 0 ? 0 : leeway_seconds;
@@ -220,24 +244,25 @@ int jwt_verify_hs256(const char *token, size_t len, const void *secret, size_t s
     if (now < -JWT_TIME_CLAMP)
         now = -JWT_TIME_CLAMP;
     if (!out->has_exp && require_exp) {
-        *reason = "missing_exp";
+        reason = "missing_exp";
         goto out;
     }
     if (out->has_exp && now >= out->exp + leeway) {
-        *reason = "expired";
+        reason = "expired";
         goto out;
     }
     if (out->has_nbf && now + leeway < out->nbf) {
-        *reason = "not_yet_valid";
+        reason = "not_yet_valid";
         goto out;
     }
-    *reason = NULL;
     rv = AIOPS_OK;
 out:
     json_decref(hdr);
     json_decref(pl);
-    if (rv != AIOPS_OK)
+    if (rv != AIOPS_OK) {
         memset(out, 0, sizeof *out);
+        refuse(err, rv, reason);
+    }
     return rv;
 }
 

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
+
 #define JWT_MAX_TOKEN 8192   /* bytes of compact serialisation */
 #define JWT_MAX_SCOPES 32    /* distinct scopes per token */
 #define JWT_MAX_SCOPE_LEN 64 /* bytes per scope */
@@ -26,7 +28,7 @@ struct jwt_claims {
     char scopes[JWT_MAX_SCOPES][JWT_MAX_SCOPE_LEN + 1];
 };
 
-/* Reason strings (static) set by jwt_verify_hs256 when it refuses a token:
+/* Reason codes (static) jwt_verify_hs256 sets as err->code when it refuses a token:
  *   "malformed"      not three base64url segments, over JWT_MAX_TOKEN, header or payload
  *                    not a JSON object, typ not "JWT", or a "crit" header
  *   "bad_alg"        header alg missing or anything but exactly "HS256"
@@ -39,12 +41,13 @@ struct jwt_claims {
 
 /* Verifies a compact HS256 token of len bytes against secret and checks its time claims
  * at now_unix with leeway_seconds of tolerated clock skew (clamped to 0..1 day).
- * Returns 0 and fills *out on success; AIOPS_EAUTH with *reason set when the token is
- * refused; AIOPS_EINVAL for an empty secret (a programming error, *reason "bad_key");
- * AIOPS_ENOMEM. out and reason may not be NULL; *out is zeroed on failure. */
+ * Returns 0 and fills *out on success (err is left empty); AIOPS_EAUTH when the token is
+ * refused, AIOPS_EINVAL for an empty secret (a programming error, code "bad_key"): err (may
+ * be NULL) gets the reason code above as its code and what it means as its message. out may
+ * not be NULL; *out is zeroed on failure. */
 int jwt_verify_hs256(const char *token, size_t len, const void *secret, size_t secretlen,
                      int64_t now_unix, int64_t leeway_seconds, int require_exp,
-                     struct jwt_claims *out, const char **reason);
+                     struct jwt_claims *out, struct aiops_error *err);
 
 /* Signs claims_json (a JSON object, used byte for byte as the payload) with header
  * {"alg":"HS256","typ":"JWT"}. On success *out_token is a NUL-terminated token the caller

@@ -26,21 +26,21 @@ struct mp {
     size_t len;
     struct buf strings;
     struct part_tmp tmp[MULTIPART_MAX_PARTS];
-    struct multipart_error *err;
+    struct aiops_error *err;
 };
 
-static int fail(struct multipart_error *err, int rv, const char *code, size_t offset,
-                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int fail(struct aiops_error *err, int rv, const char *code, size_t offset, const char *fmt,
+                ...) __attribute__((format(printf, 5, 6)));
 
-static int fail(struct multipart_error *err, int rv, const char *code, size_t offset,
-                const char *fmt, ...)
+static int fail(struct aiops_error *err, int rv, const char *code, size_t offset, const char *fmt,
+                ...)
 {
     if (err != NULL) {
         va_list ap;
         err->code = code;
-        err->offset = offset;
+        err->offset = (long)offset;
         va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        aiops_error_vset(err, rv, NULL, fmt, ap);
         va_end(ap);
     }
     return rv;
@@ -90,8 +90,7 @@ static int quoted_string(const char *s, size_t n, size_t *i, struct buf *out)
 
 /* ---- Content-Type of the whole body ------------------------------------------------- */
 
-static int parse_content_type(const char *ct, char *boundary, size_t *blen,
-                              struct multipart_error *err)
+static int parse_content_type(const char *ct, char *boundary, size_t *blen, struct aiops_error *err)
 {
     static const char want[] = "multipart/form-data";
     size_t n = strlen(ct), i = 0;
@@ -486,18 +485,14 @@ static int parse_part_headers(struct mp *m, size_t ps, size_t idx, struct part_t
 }
 
 int multipart_parse(const char *content_type, const void *body, size_t len,
-                    struct multipart_form *out, struct multipart_error *err)
+                    struct multipart_form *out, struct aiops_error *err)
 {
     char boundary[MULTIPART_MAX_BOUNDARY + 1];
     char needle[MULTIPART_MAX_BOUNDARY + 4]; /* CRLF "--" boundary */
     size_t blen = 0;
     int rv;
     memset(out, 0, sizeof *out);
-    if (err != NULL) {
-        err->code = NULL;
-        err->message[0] = '\0';
-        err->offset = 0;
-    }
+    aiops_error_clear(err);
     if (content_type == NULL)
         return fail(err, AIOPS_EPARSE, "bad_content_type", 0, "no Content-Type");
     if ((rv = parse_content_type(content_type, boundary, &blen, err)) != 0)

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
+
 #define MULTIPART_MAX_PARTS 64
 #define MULTIPART_MAX_HEADER_BYTES 8192 /* per part, up to and including the blank line */
 #define MULTIPART_MAX_NAME 1024         /* bytes of a decoded name or filename */
@@ -39,23 +41,20 @@ struct multipart_form {
     char *strings;
 };
 
-struct multipart_error {
-    const char *code;  /* static: "bad_content_type", "missing_boundary", "bad_boundary",
-                          "no_parts", "unterminated_part", "bad_part_header",
-                          "missing_content_disposition", "bad_content_disposition",
-                          "header_too_large", "name_too_long", "too_many_parts" */
-    char message[160]; /* human-readable, names the problem */
-    size_t offset;     /* byte offset of the problem in the body (for "bad_content_type",
-                          "missing_boundary" and "bad_boundary": in the content_type value) */
-};
-
 /* Parses body (len bytes) announced by the Content-Type header value content_type.
- * Returns 0 with *out filled; AIOPS_EPARSE for malformed input, AIOPS_ETOOBIG for a limit
- * ("header_too_large", "name_too_long", "too_many_parts"), AIOPS_ENOMEM; on failure *out is
- * an empty form (nothing to free) and *err (when not NULL) says what and where. The caller
- * frees a successful form with multipart_form_free(). */
+ * Returns 0 with *out filled; AIOPS_EPARSE for malformed input, AIOPS_ETOOBIG for a limit,
+ * AIOPS_ENOMEM. On failure *out is an empty form (nothing to free) and err (may be NULL)
+ * says what and where:
+ *   err->code     static: "bad_content_type", "missing_boundary", "bad_boundary",
+ *                 "no_parts", "unterminated_part", "bad_part_header",
+ *                 "missing_content_disposition", "bad_content_disposition" (AIOPS_EPARSE);
+ *                 "header_too_large", "name_too_long", "too_many_parts" (AIOPS_ETOOBIG)
+ *   err->message  names the problem
+ *   err->offset   byte offset of the problem in the body (for "bad_content_type",
+ *                 "missing_boundary" and "bad_boundary": in the content_type value)
+ * The caller frees a successful form with multipart_form_free(). */
 int multipart_parse(const char *content_type, const void *body, size_t len,
-                    struct multipart_form *out, struct multipart_error *err);
+                    struct multipart_form *out, struct aiops_error *err);
 
 /* The first part whose name equals name, or NULL. Borrowed from form. */
 const struct multipart_part *multipart_find(const struct multipart_form *form, const char *name);

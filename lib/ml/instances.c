@@ -108,11 +108,13 @@ static int read_row(struct jscan *js, struct row_reader *rr)
     }
 }
 
-int instances_read(const struct feature_set *fs, const void *body, size_t len,
-                   struct fmatrix *x, enum instances_problem *problem, json_t **details)
+int instances_read(const struct feature_set *fs, const void *body, size_t len, struct fmatrix *x,
+                   struct aiops_error *err, json_t **row_errors)
 {
     memset(x, 0, sizeof *x);
-    *details = NULL;
+    aiops_error_clear(err);
+    if (row_errors != NULL)
+        *row_errors = NULL;
     struct row_reader rr = {.fs = fs, .errors = json_array()};
     rr.seen = calloc(fs->n ? fs->n : 1, sizeof *rr.seen);
     if (rr.seen == NULL || rr.errors == NULL) {
@@ -122,7 +124,7 @@ int instances_read(const struct feature_set *fs, const void *body, size_t len,
     }
     struct jscan js;
     jscan_init(&js, body, len);
-    int found = 0, shape_ok = 1, rv = AIOPS_EINVAL, nomem = 0;
+    int found = 0, shape_ok = 1, rv;
     enum jtok t = jscan_next(&js);
     if (t != JT_OBJ_BEGIN && t != JT_ERROR)
         jscan_fail(&js, "the body must be a JSON object");
@@ -164,18 +166,26 @@ int instances_read(const struct feature_set *fs, const void *body, size_t len,
     if (!js.reason && jscan_next(&js) != JT_END && !js.reason)
         jscan_fail(&js, "end of file expected");
     if (js.reason && strcmp(js.reason, "out of memory") == 0) {
-        nomem = 1;
+        rv = AIOPS_ENOMEM;
     } else if (js.reason) {
-        *problem = INSTANCES_BAD_JSON;
-        *details = jscan_error_json(&js);
+        jscan_error(&js, err);
+        rv = AIOPS_EPARSE;
     } else if (!found || !shape_ok || rr.nrows == 0) {
-        *problem = INSTANCES_BAD_SHAPE;
-        *details = json_pack("{s:s}", "field", "instances");
+        rv = aiops_error_set(err, AIOPS_EINVAL, "instances",
+                             "instances must be a non-empty array of rows");
     } else if (rr.nerrors > 0) {
-        *problem = INSTANCES_BAD_ROWS;
-        *details = json_pack("{s:O}", "errors", rr.errors);
+        rv = rr.nerrors == 1
+                 ? aiops_error_set(err, AIOPS_EINVAL, "instances",
+                                   "a value of the instances does not fit the model's features")
+                 : aiops_error_set(err, AIOPS_EINVAL, "instances",
+                                   "%zu values of the instances do not fit the model's features",
+                                   rr.nerrors);
+        if (row_errors != NULL) {
+            *row_errors = rr.errors;
+            rr.errors = NULL;
+        }
     } else if (features_matrix_alloc(fs, rr.nrows, x) != 0) {
-        nomem = 1;
+        rv = AIOPS_ENOMEM;
     } else {
         size_t n = rr.nrows, F = fs->n;
         for (size_t i = 0; i < n; i++)
@@ -183,8 +193,6 @@ int instances_read(const struct feature_set *fs, const void *body, size_t len,
                 x->x[j * n + i] = rr.v[i * F + j];
         rv = 0;
     }
-    if (nomem || (rv != 0 && *details == NULL))
-        rv = AIOPS_ENOMEM;
     jscan_free(&js);
     json_decref(rr.errors);
     free(rr.seen);

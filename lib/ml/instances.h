@@ -12,24 +12,24 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "core/err.h"
 #include "ml/featureset.h"
 
 /* Row errors reported at most (the rest are counted only). */
 #define INSTANCES_MAX_ERRORS 20
 
-enum instances_problem {
-    INSTANCES_BAD_JSON = 1, /* not JSON, a repeated key, not an object: *details = {"line",
-                               "column", "position", "reason"} */
-    INSTANCES_BAD_SHAPE,    /* no rows, or "instances" neither a row nor an array:
-                               *details = {"field": "instances"} */
-    INSTANCES_BAD_ROWS,     /* rows that do not fit the features: *details = {"errors":
-                               [{"row", "column", "reason"}, ...]} */
-};
-
-/* Reads body[0..len) into *x (features_matrix_alloc'd; the caller frees with fmatrix_free).
- * 0; AIOPS_EINVAL with *problem and *details (caller owns) when the body cannot be used;
- * AIOPS_ENOMEM. */
-int instances_read(const struct feature_set *fs, const void *body, size_t len,
-                   struct fmatrix *x, enum instances_problem *problem, json_t **details);
+/* Reads body[0..len) into *x (features_matrix_alloc'd; the caller frees it with
+ * fmatrix_free). Returns 0, or, with *x empty:
+ *   AIOPS_EPARSE  not JSON, a repeated key, not an object: err (may be NULL) has the reason
+ *                 as its message, with offset, line and column;
+ *   AIOPS_EINVAL  JSON that cannot be used: err->field is "instances" and err->message says
+ *                 why -- no rows, "instances" neither a row nor an array, or rows that do not
+ *                 fit the features; for the last, *row_errors (when row_errors is not NULL;
+ *                 the caller owns it) receives [{"row", "column", "reason"}] for the first
+ *                 INSTANCES_MAX_ERRORS of them (rows counted from 0);
+ *   AIOPS_ENOMEM.
+ * *row_errors is NULL in every other case. */
+int instances_read(const struct feature_set *fs, const void *body, size_t len, struct fmatrix *x,
+                   struct aiops_error *err, json_t **row_errors);
 
 #endif

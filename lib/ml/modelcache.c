@@ -189,9 +189,10 @@ static void insert_locked(struct model_cache *mc, struct cached_model *s)
 }
 
 int model_cache_get(struct model_cache *mc, const char *project, const char *name, int version,
-                    model_load_fn load, void *arg, struct cached_model **out, char *why,
-                    size_t whysz)
+                    model_load_fn load, void *arg, struct cached_model **out,
+                    struct aiops_error *err)
 {
+    aiops_error_clear(err);
     pthread_mutex_lock(&mc->mu);
     struct cached_model *s = find_locked(mc, project, name, version);
     if (s != NULL) {
@@ -205,7 +206,7 @@ int model_cache_get(struct model_cache *mc, const char *project, const char *nam
     }
     struct model *m;
     struct cached_model *fresh;
-    int rv = load(arg, project, name, version, &m, why, whysz);
+    int rv = load(arg, project, name, version, &m, err);
     if (rv == 0)
         rv = entry_new(project, name, version, m, &fresh);
     if (rv != 0)

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/err.h"
 #include "ml/model.h"
 
 struct cached_model {
@@ -35,10 +36,10 @@ struct cached_model {
 };
 
 /* Loads version `version` of a model (caller-side storage). The cache owns *out on success.
- * AIOPS_ENOTFOUND, AIOPS_ECORRUPT/AIOPS_EUNSUPPORTED with a reason in why, or another
- * AIOPS_E*: passed on as is. */
+ * AIOPS_ENOTFOUND, AIOPS_ECORRUPT/AIOPS_EUNSUPPORTED with the reason in err->message, or
+ * another AIOPS_E*: passed on as is. err may be NULL. */
 typedef int (*model_load_fn)(void *arg, const char *project, const char *name, int version,
-                             struct model **out, char *why, size_t whysz);
+                             struct model **out, struct aiops_error *err);
 /* The version alias (NULL: the default) of a model means now; AIOPS_ENOTFOUND. */
 typedef int (*model_resolve_fn)(void *arg, const char *project, const char *name,
                                 const char *alias, int *version);
@@ -51,10 +52,10 @@ int model_cache_create(size_t capacity, uint64_t alias_ttl_ns, struct model_cach
 void model_cache_free(struct model_cache *mc);
 
 /* A held reference to a version (model_cache_put when done), loaded through load(arg, ...)
- * on a miss. Errors are load's. */
+ * on a miss. Errors (and err, which may be NULL) are load's; AIOPS_ENOMEM. */
 int model_cache_get(struct model_cache *mc, const char *project, const char *name, int version,
-                    model_load_fn load, void *arg, struct cached_model **out, char *why,
-                    size_t whysz);
+                    model_load_fn load, void *arg, struct cached_model **out,
+                    struct aiops_error *err);
 void model_cache_put(struct model_cache *mc, struct cached_model *cm);
 
 /* What alias (NULL: the default) of a model means, remembered for the TTL; asks

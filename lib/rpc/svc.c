@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,17 @@ struct svc_call {
 
 /* --- replies ------------------------------------------------------------------------- */
 
+/* The answer when the answer itself cannot be built. */
+static void reply_out_of_memory(struct svc_call *c)
+{
+    char text[256];
+    size_t n = apierr_body_static(API_OUT_OF_MEMORY, text, sizeof text);
+    c->status = apierr_def(API_OUT_OF_MEMORY)->status;
+    c->content_type = "application/json";
+    buf_reset(&c->body);
+    buf_append(&c->body, text, n);
+}
+
 void svc_reply_raw(struct svc_call *c, int status, const char *content_type, const void *body,
                    size_t len)
 {
@@ -91,13 +103,8 @@ void svc_reply_raw(struct svc_call *c, int status, const char *content_type, con
     c->status = status;
     c->content_type = content_type;
     buf_reset(&c->body);
-    if (buf_append(&c->body, body, len) != 0) {
-        c->status = 500;
-        c->content_type = "application/json";
-        buf_reset(&c->body);
-        buf_puts(&c->body, "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of "
-                           "memory\",\"details\":{}}}");
-    }
+    if (buf_append(&c->body, body, len) != 0)
+        reply_out_of_memory(c);
 }
 
 void svc_reply_json(struct svc_call *c, int status, json_t *body)
@@ -108,56 +115,66 @@ void svc_reply_json(struct svc_call *c, int status, json_t *body)
         return;
     }
     struct buf b = BUF_INIT;
-    if (body == NULL || jsonx_write(body, &b) != 0) {
-        buf_free(&b);
-        json_decref(body);
-        static const char oom[] = "{\"error\":{\"code\":\"out_of_memory\","
-                                  "\"message\":\"out of memory\",\"details\":{}}}";
-        svc_reply_raw(c, 500, "application/json", oom, sizeof oom - 1);
-        return;
-    }
+    int rv = body != NULL ? jsonx_write(body, &b) : AIOPS_ENOMEM;
     json_decref(body);
     c->replied = 1;
+    if (rv != 0) {
+        buf_free(&b);
+        reply_out_of_memory(c);
+        return;
+    }
     c->status = status;
     c->content_type = "application/json";
     buf_free(&c->body);
     c->body = b;
 }
 
-void svc_reply_error(struct svc_call *c, int status, const char *code, const char *message,
-                     json_t *details)
+void svc_reply_error(struct svc_call *c, enum api_error e, const char *message, json_t *details)
 {
-    svc_reply_json(c, status, jsonx_error_body(code, message, details));
+    const struct api_error_def *d = apierr_def(e);
+    const char *msg = message != NULL ? message : d->message;
+    enum log_level level = d->status >= 500 ? LOG_LEVEL_WARN : LOG_LEVEL_DEBUG;
+    if (log_enabled(level) && !c->replied)
+        log_json(level, "error reply",
+                 json_pack("{s:s?, s:s?, s:i, s:s, s:s%}", "request_id", c->req->request_id,
+                           "route", c->req->route, "status", d->status, "code", d->code, "message",
+                           msg, strnlen(msg, 512)));
+    svc_reply_json(c, d->status, apierr_body(e, msg, details));
+}
+
+void svc_reply_errorf(struct svc_call *c, enum api_error e, json_t *details, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    svc_reply_error(c, e, msg, details);
+}
+
+void svc_reply_field(struct svc_call *c, enum api_error e, const char *field, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    svc_reply_error(c, e, msg, json_pack("{s:s%}", "field", field, strnlen(field, 256)));
+}
+
+void svc_reply_detail(struct svc_call *c, enum api_error e, const char *message,
+                      const struct aiops_error *detail)
+{
+    json_t *details = jsonx_error_details(detail);
+    if (details == NULL)
+        svc_reply_error(c, API_OUT_OF_MEMORY, NULL, NULL);
+    else
+        svc_reply_error(c, e, message, details);
 }
 
 void svc_reply_failure(struct svc_call *c, int err, const char *what)
 {
-    char msg[256];
-    snprintf(msg, sizeof msg, "%s: %s", what, aiops_strerror(err));
-    switch (err) {
-    case AIOPS_ENOTFOUND:
-        svc_reply_error(c, 404, "not_found", msg, NULL);
-        break;
-    case AIOPS_EUNAVAIL:
-    case AIOPS_EREDIS:
-        svc_reply_error(c, 503, "dependency_unavailable", msg, NULL);
-        break;
-    case AIOPS_ETIMEDOUT:
-        svc_reply_error(c, 504, "deadline_exceeded", msg, NULL);
-        break;
-    case AIOPS_ETOOBIG:
-        svc_reply_error(c, 413, "payload_too_large", msg, NULL);
-        break;
-    case AIOPS_EINVAL:
-    case AIOPS_EPARSE:
-        svc_reply_error(c, 400, "bad_request", msg, NULL);
-        break;
-    case AIOPS_ECORRUPT:
-        svc_reply_error(c, 500, "corrupt_data", msg, NULL);
-        break;
-    default:
-        svc_reply_error(c, 500, "internal_error", msg, NULL);
-    }
+    svc_reply_errorf(c, apierr_from_err(err), NULL, "%s: %s", what, aiops_strerror(err));
 }
 
 /* --- accessors ----------------------------------------------------------------------- */
@@ -175,6 +192,42 @@ const char *svc_param(const struct svc_call *c, int i)
 int svc_query(const struct svc_call *c, const char *name, char *out, size_t cap)
 {
     return url_query_get(c->req->query, name, out, cap);
+}
+
+int svc_parse_long(struct svc_call *c, enum api_error e, const char *name, const char *text,
+                   long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (text[0] == '\0' || *end != '\0' || errno != 0 || v < min || v > max) {
+        svc_reply_field(c, e, name, "%s must be a whole number from %ld to %ld", name, min, max);
+        return AIOPS_EINVAL;
+    }
+    *out = v;
+    return AIOPS_OK;
+}
+
+int svc_query_long(struct svc_call *c, const char *name, long def, long min, long max, long *out)
+{
+    char text[32];
+    *out = def;
+    int rv = svc_query(c, name, text, sizeof text);
+    if (rv == AIOPS_ENOTFOUND)
+        return AIOPS_OK;
+    /* too long or not decodable: not a number in range either */
+    return svc_parse_long(c, API_INVALID_PARAMETER, name, rv == 0 ? text : "", min, max, out);
+}
+
+int svc_json_body(struct svc_call *c, json_t **out)
+{
+    struct aiops_error err;
+    int rv = jsonx_parse_body(c->req->body.data, c->req->body.len, 0, out, &err);
+    if (rv == AIOPS_EPARSE)
+        svc_reply_detail(c, API_INVALID_JSON, NULL, &err);
+    else if (rv != 0)
+        svc_reply_failure(c, rv, "reading the request body");
+    return rv;
 }
 
 const char *svc_project(const struct svc_call *c)
@@ -313,7 +366,7 @@ static void dispatch(struct svc_call *c)
         size_t n = strlen(v);
         c->params[i] = malloc(n + 1);
         if (c->params[i] == NULL || url_decode(v, n, 0, c->params[i], n + 1, NULL) != 0) {
-            svc_reply_error(c, 400, "bad_path", "a path segment is not valid percent-encoding",
+            svc_reply_error(c, c->params[i] == NULL ? API_OUT_OF_MEMORY : API_BAD_PATH, NULL,
                             json_pack("{s:s}", "segment", v));
             return;
         }
@@ -327,18 +380,16 @@ static void dispatch(struct svc_call *c)
         h->fn(c);
         if (!c->replied) {
             log_error("%s: handler returned without replying", route);
-            svc_reply_error(c, 500, "internal_error", "the handler did not answer", NULL);
+            svc_reply_error(c, API_INTERNAL_ERROR, "the handler did not answer", NULL);
         }
         return;
     }
-    char msg[300];
-    if (route_belongs(s->def->id, route)) {
-        snprintf(msg, sizeof msg, "%s %s is not implemented yet", c->req->method, c->req->path);
-        svc_reply_error(c, 501, "not_implemented", msg, json_pack("{s:s}", "route", route));
-    } else {
-        snprintf(msg, sizeof msg, "svc-%s has no route named %s", s->name, route);
-        svc_reply_error(c, 404, "unknown_route", msg, NULL);
-    }
+    if (route_belongs(s->def->id, route))
+        svc_reply_errorf(c, API_NOT_IMPLEMENTED, json_pack("{s:s}", "route", route),
+                         "%s %s is not implemented yet", c->req->method, c->req->path);
+    else
+        svc_reply_errorf(c, API_UNKNOWN_ROUTE, NULL, "svc-%s has no route named %s", s->name,
+                         route);
 }
 
 /* Counts a request whose seal failed and says so in the log at most once a minute. */
@@ -372,15 +423,13 @@ static nng_msg *serve_one(struct svc_worker *w, nng_msg *in)
         /* no request id to echo: the gateway matches replies by context, not id */
         static Aiops__Request empty = AIOPS__REQUEST__INIT;
         c.req = &empty;
-        svc_reply_error(&c, 400, "bad_envelope",
-                        rv == AIOPS_EUNSUPPORTED ? "protocol version not supported"
-                                                 : "malformed request envelope",
-                        NULL);
+        svc_reply_error(&c, API_BAD_ENVELOPE,
+                        rv == AIOPS_EUNSUPPORTED ? "protocol version not supported" : NULL, NULL);
     } else {
         c.req = req;
         resp.request_id = req->request_id;
         if (svc_expired(&c)) {
-            svc_reply_error(&c, 504, "deadline_exceeded",
+            svc_reply_error(&c, API_DEADLINE_EXCEEDED,
                             "the request's deadline passed before it was served", NULL);
         } else {
             uint64_t t0 = time_mono_ns();

@@ -16,7 +16,7 @@
  * the dialer to the relay started again if it gave up (lib/rpc/listener.h, dialer.h: a bug
  * of Debian's nng).
  *
- * Routes of this service that have no handler yet are answered 501 "not_implemented".
+ * Routes of this service that have no handler yet are answered 501 not_implemented.
  * The route "health" is built in. `PROGRAM --healthcheck` asks a running instance for its
  * health over RPC_LISTEN and exits 0 when it answers within 2 s. */
 #ifndef AIOPS_SVC_H
@@ -27,6 +27,8 @@
 #include <stdint.h>
 
 #include "aiops.pb-c.h"
+#include "core/err.h"
+#include "http/apierr.h"
 #include "rpc/routes.h"
 #include "store/db.h"
 #include "store/kv.h"
@@ -60,6 +62,20 @@ const Aiops__Request *svc_request(const struct svc_call *c);
 const char *svc_param(const struct svc_call *c, int i);
 /* Decoded query parameter into out; AIOPS_ENOTFOUND when absent, AIOPS_EPARSE/ETOOBIG. */
 int svc_query(const struct svc_call *c, const char *name, char *out, size_t cap);
+/* Query parameter `name` as a whole number from min to max into *out (def when absent):
+ * 0, or AIOPS_EINVAL after answering 422 invalid_parameter naming it -- the handler then
+ * returns. */
+int svc_query_long(struct svc_call *c, const char *name, long def, long min, long max, long *out);
+/* text (a path segment, a body member's text) as a whole number from min to max into *out:
+ * 0, or AIOPS_EINVAL after answering 422 `e` (API_INVALID_PARAMETER for a path segment,
+ * API_INVALID_REQUEST for the body) naming `name`: "NAME must be a whole number from MIN to
+ * MAX", the one wording of this problem. */
+int svc_parse_long(struct svc_call *c, enum api_error e, const char *name, const char *text,
+                   long min, long max, long *out);
+/* The request body, which must be a JSON object: 0 with *out (the caller owns it); on
+ * failure *out is NULL and the call is answered -- AIOPS_EPARSE: 400 invalid_json with the
+ * parser's reason, offset, line and column in details; AIOPS_ENOMEM: 503 out_of_memory. */
+int svc_json_body(struct svc_call *c, json_t **out);
 /* The calling principal's project (never NULL). */
 const char *svc_project(const struct svc_call *c);
 /* The worker's connections (connect lazily; calls report AIOPS_EUNAVAIL when down). */
@@ -69,16 +85,36 @@ struct svc *svc_of(struct svc_call *c);
 /* 1 once the request's deadline has passed: long handlers check it between steps. */
 int svc_expired(const struct svc_call *c);
 
-/* Replies. Exactly one per call; a handler that replies nothing gets a 500. Each takes
- * ownership of the json_t it is given. */
+/* Replies. Exactly one per call (a second is logged and dropped); a handler that replies
+ * nothing gets a 500. Each takes ownership of the json_t it is given, whatever happens. */
 void svc_reply_json(struct svc_call *c, int status, json_t *body);
 void svc_reply_raw(struct svc_call *c, int status, const char *content_type, const void *body,
                    size_t len);
-/* {"error": {"code", "message", "details"}}; details may be NULL. */
-void svc_reply_error(struct svc_call *c, int status, const char *code, const char *message,
-                     json_t *details);
-/* Maps a failed operation's AIOPS_E* to the right status and code (503 for a database
- * that is down, 404 for ENOTFOUND, 500 otherwise) naming `what` failed. */
+
+/* Error replies: every error a service sends leaves through svc_reply_error, which writes
+ * {"error": {"code", "message", "details"}} with the status of e's row in the catalogue
+ * (lib/http/apierr.h) and logs it with the request id (5xx at warn level, 4xx at debug;
+ * the gateway counts it in its metrics). message NULL: the row's message. details may be
+ * NULL ({}). Which to use:
+ *   - a request field or parameter at fault: svc_reply_field -- the message says what is
+ *     wrong, details {"field"};
+ *   - input that cannot be read, with a place (JSON, multipart): svc_reply_detail -- the
+ *     row's message, details from a struct aiops_error ({"reason", "offset", ...});
+ *   - an operation that failed with an AIOPS_E* code: svc_reply_failure. */
+void svc_reply_error(struct svc_call *c, enum api_error e, const char *message, json_t *details);
+/* svc_reply_error with a printf-style message (truncated at 512 bytes). */
+void svc_reply_errorf(struct svc_call *c, enum api_error e, json_t *details, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* e (API_INVALID_REQUEST, API_INVALID_PARAMETER, ...) with the printf-style message and
+ * details {"field": field}. */
+void svc_reply_field(struct svc_call *c, enum api_error e, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* e with message (NULL: the row's) and details jsonx_error_details(detail) (borrowed). */
+void svc_reply_detail(struct svc_call *c, enum api_error e, const char *message,
+                      const struct aiops_error *detail);
+/* A failed operation: the row apierr_from_err(err) gives (404 not_found, 503
+ * dependency_unavailable, 422 invalid_request, ...) with the message "WHAT: <what
+ * aiops_strerror says>". */
 void svc_reply_failure(struct svc_call *c, int err, const char *what);
 
 /* --- outside a handler --------------------------------------------------------------- */

@@ -20,16 +20,12 @@ int datasets_find_by_hash(struct db *db, const char *project, const uint8_t hash
     const char *vals[2] = {project, (const char *)hash};
     int lens[2] = {0, 32}, fmts[2] = {0, 1};
     PGresult *r;
-    int rv = db_exec(db, &r,
-                     "SELECT id::text, summary::text, target FROM datasets "
-                     "WHERE project_id = $1 AND content_hash = $2",
-                     2, vals, lens, fmts);
+    int rv = db_exec_one(db, &r,
+                         "SELECT id::text, summary::text, target FROM datasets "
+                         "WHERE project_id = $1 AND content_hash = $2",
+                         2, vals, lens, fmts);
     if (rv != 0)
         return rv;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return AIOPS_ENOTFOUND;
-    }
     snprintf(id, 37, "%s", PQgetvalue(r, 0, 0));
     *summary = json_loads(PQgetvalue(r, 0, 1), 0, NULL);
     if (!PQgetisnull(r, 0, 2))
@@ -206,16 +202,7 @@ static int select_one(struct db *db, const char *project, const char *id, const 
     if (!uuid_valid(id))
         return AIOPS_ENOTFOUND;
     const char *vals[2] = {project, id};
-    PGresult *r;
-    int rv = db_execv(db, &r, sql, 2, vals);
-    if (rv != 0)
-        return rv;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return AIOPS_ENOTFOUND;
-    }
-    *res = r;
-    return AIOPS_OK;
+    return db_execv_one(db, res, sql, 2, vals);
 }
 
 int datasets_get(struct db *db, const char *project, const char *id, json_t **out)

@@ -139,6 +139,32 @@ int db_execv(struct db *db, PGresult **res, const char *sql, int nparams, const 
     return db_exec(db, res, sql, nparams, values, NULL, NULL);
 }
 
+int db_exec_one(struct db *db, PGresult **res, const char *sql, int nparams,
+                const char *const *values, const int *lengths, const int *formats)
+{
+    PGresult *r;
+    if (res != NULL)
+        *res = NULL;
+    int rv = db_exec(db, &r, sql, nparams, values, lengths, formats);
+    if (rv != 0)
+        return rv;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return AIOPS_ENOTFOUND;
+    }
+    if (res != NULL)
+        *res = r;
+    else
+        PQclear(r);
+    return AIOPS_OK;
+}
+
+int db_execv_one(struct db *db, PGresult **res, const char *sql, int nparams,
+                 const char *const *values)
+{
+    return db_exec_one(db, res, sql, nparams, values, NULL, NULL);
+}
+
 int db_begin(struct db *db)
 {
     int rv = db_exec(db, NULL, "BEGIN", 0, NULL, NULL, NULL);

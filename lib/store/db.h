@@ -22,13 +22,23 @@ int db_is_up(const struct db *db);
 
 /* Runs one statement with text (formats NULL) or binary parameters. On success *res, when
  * res is not NULL, receives the result (caller PQclear()s it). Errors: AIOPS_EUNAVAIL
- * (connection lost or server down), AIOPS_EEXIST (unique violation, SQLSTATE 23505),
- * AIOPS_EINVAL (invalid text representation, 22P02 and friends), AIOPS_EDB (anything else,
- * logged with the statement's first words). */
+ * (connection lost or server down, SQLSTATE class 08 or 57P01), AIOPS_EEXIST (unique
+ * violation, 23505), AIOPS_EINVAL (bad data, class 22, and CHECK violations, 23514),
+ * AIOPS_ENOMEM (no result at all), AIOPS_EDB (anything else, logged with the statement's
+ * first words). */
 int db_exec(struct db *db, PGresult **res, const char *sql, int nparams,
             const char *const *values, const int *lengths, const int *formats);
 /* Shorthand for text parameters only. */
 int db_execv(struct db *db, PGresult **res, const char *sql, int nparams, const char *const *values);
+/* db_exec for a statement that must give exactly one row (a SELECT of one thing, an UPDATE
+ * or DELETE ... RETURNING of one row): AIOPS_OK with the result in *res (when res is not
+ * NULL; the caller PQclear()s it), AIOPS_ENOTFOUND when no row (or more than one) came
+ * back, or db_exec's errors; *res is NULL on every failure. */
+int db_exec_one(struct db *db, PGresult **res, const char *sql, int nparams,
+                const char *const *values, const int *lengths, const int *formats);
+/* db_exec_one for text parameters only. */
+int db_execv_one(struct db *db, PGresult **res, const char *sql, int nparams,
+                 const char *const *values);
 
 int db_begin(struct db *db);
 int db_commit(struct db *db);

@@ -51,22 +51,18 @@ int jobs_claim(struct db *db, const char *kind, const char *worker, int lease_se
     snprintf(lease, sizeof lease, "%d", lease_seconds);
     const char *v[3] = {kind, worker, lease};
     PGresult *r;
-    int rv = db_execv(
-        db, &r,
-        "UPDATE jobs SET status = 'running', attempts = attempts + 1, worker = $2,"
-        " lease_until = now() + make_interval(secs => $3::int), heartbeat_at = now(),"
-        " started_at = coalesce(started_at, now()) "
-        "WHERE id = (SELECT id FROM jobs WHERE kind = $1 AND (status = 'queued' OR"
-        "  (status = 'running' AND lease_until < now() AND attempts < max_attempts))"
-        "  ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1) "
-        "RETURNING id, run_id::text, project_id, attempts, max_attempts",
-        3, v);
+    int rv =
+        db_execv_one(db, &r,
+                     "UPDATE jobs SET status = 'running', attempts = attempts + 1, worker = $2,"
+                     " lease_until = now() + make_interval(secs => $3::int), heartbeat_at = now(),"
+                     " started_at = coalesce(started_at, now()) "
+                     "WHERE id = (SELECT id FROM jobs WHERE kind = $1 AND (status = 'queued' OR"
+                     "  (status = 'running' AND lease_until < now() AND attempts < max_attempts))"
+                     "  ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1) "
+                     "RETURNING id, run_id::text, project_id, attempts, max_attempts",
+                     3, v);
     if (rv != 0)
         return rv;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return AIOPS_ENOTFOUND;
-    }
     memset(out, 0, sizeof *out);
     out->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     snprintf(out->run_id, sizeof out->run_id, "%s", PQgetvalue(r, 0, 1));
@@ -85,19 +81,19 @@ int jobs_heartbeat(struct db *db, const struct job *j, const char *worker, int l
     snprintf(lease, sizeof lease, "%d", lease_seconds);
     const char *v[3] = {id, worker, lease};
     PGresult *r;
-    int rv = db_execv(db, &r,
-                      "UPDATE jobs SET lease_until = now() + make_interval(secs => $3::int),"
-                      " heartbeat_at = now() WHERE id = $1::bigint AND worker = $2"
-                      " AND status = 'running'"
-                      " RETURNING (SELECT cancel_requested FROM runs WHERE runs.id = jobs.run_id)",
-                      3, v);
+    int rv = db_execv_one(db, &r,
+                          "UPDATE jobs SET lease_until = now() + make_interval(secs => $3::int),"
+                          " heartbeat_at = now() WHERE id = $1::bigint AND worker = $2"
+                          " AND status = 'running'"
+                          " RETURNING (SELECT cancel_requested FROM runs"
+                          "  WHERE runs.id = jobs.run_id)",
+                          3, v);
     if (rv != 0)
         return rv;
-    int n = PQntuples(r);
-    if (n == 1 && cancel)
+    if (cancel)
         *cancel = PQgetvalue(r, 0, 0)[0] == 't';
     PQclear(r);
-    return n == 1 ? AIOPS_OK : AIOPS_ENOTFOUND;
+    return AIOPS_OK;
 }
 
 int jobs_finish(struct db *db, const struct job *j, const char *worker, const char *status,
@@ -106,16 +102,11 @@ int jobs_finish(struct db *db, const struct job *j, const char *worker, const ch
     char id[24];
     snprintf(id, sizeof id, "%lld", (long long)j->id);
     const char *v[4] = {id, worker, status, error};
-    PGresult *r;
-    int rv = db_execv(db, &r,
-                      "UPDATE jobs SET status = $3, error = $4, finished_at = now()"
-                      " WHERE id = $1::bigint AND worker = $2 AND status = 'running' RETURNING id",
-                      4, v);
-    if (rv != 0)
-        return rv;
-    int n = PQntuples(r);
-    PQclear(r);
-    return n == 1 ? AIOPS_OK : AIOPS_ENOTFOUND;
+    return db_execv_one(db, NULL,
+                        "UPDATE jobs SET status = $3, error = $4, finished_at = now()"
+                        " WHERE id = $1::bigint AND worker = $2 AND status = 'running'"
+                        " RETURNING id",
+                        4, v);
 }
 
 int jobs_release(struct db *db, const struct job *j, const char *worker)
@@ -123,20 +114,16 @@ int jobs_release(struct db *db, const struct job *j, const char *worker)
     char id[24];
     snprintf(id, sizeof id, "%lld", (long long)j->id);
     const char *v[2] = {id, worker};
-    PGresult *r;
-    int rv = db_execv(db, &r,
-                      "WITH back AS (UPDATE jobs SET status = 'queued',"
-                      " attempts = greatest(attempts - 1, 0), worker = NULL, lease_until = NULL"
-                      " WHERE id = $1::bigint AND worker = $2 AND status = 'running'"
-                      " RETURNING run_id) "
-                      "UPDATE runs SET status = 'queued' FROM back WHERE runs.id = back.run_id"
-                      " RETURNING runs.id",
-                      2, v);
-    if (rv != 0)
-        return rv;
-    int n = PQntuples(r);
-    PQclear(r);
-    if (n == 1)
+    int rv = db_execv_one(db, NULL,
+                          "WITH back AS (UPDATE jobs SET status = 'queued',"
+                          " attempts = greatest(attempts - 1, 0), worker = NULL,"
+                          " lease_until = NULL"
+                          " WHERE id = $1::bigint AND worker = $2 AND status = 'running'"
+                          " RETURNING run_id) "
+                          "UPDATE runs SET status = 'queued' FROM back"
+                          " WHERE runs.id = back.run_id RETURNING runs.id",
+                          2, v);
+    if (rv == 0)
         db_execv(db, NULL, "SELECT pg_notify('aiops_jobs', 'released')", 0, NULL);
-    return n == 1 ? AIOPS_OK : AIOPS_ENOTFOUND;
+    return rv;
 }

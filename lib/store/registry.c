@@ -158,16 +158,17 @@ int registry_resolve(struct db *db, const char *project, const char *name, const
     const char *v[3] = {project, name, alias ? alias : REGISTRY_CHAMPION};
     PGresult *r;
     /* the alias; without one asked for, the champion and else the latest version */
-    int rv = db_execv(db, &r,
-                      alias ? "SELECT version FROM model_aliases WHERE project_id = $1 AND name = $2"
-                              " AND alias = $3"
-                            : "SELECT coalesce((SELECT version FROM model_aliases WHERE project_id"
-                              " = $1 AND name = $2 AND alias = $3), (SELECT max(version) FROM"
-                              " model_versions WHERE project_id = $1 AND name = $2))",
-                      3, v);
+    int rv = db_execv_one(db, &r,
+                          alias ? "SELECT version FROM model_aliases WHERE project_id = $1"
+                                  " AND name = $2 AND alias = $3"
+                                : "SELECT coalesce((SELECT version FROM model_aliases WHERE"
+                                  " project_id = $1 AND name = $2 AND alias = $3), (SELECT"
+                                  " max(version) FROM model_versions WHERE project_id = $1"
+                                  " AND name = $2))",
+                          3, v);
     if (rv != 0)
         return rv;
-    rv = PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) ? AIOPS_OK : AIOPS_ENOTFOUND;
+    rv = !PQgetisnull(r, 0, 0) ? AIOPS_OK : AIOPS_ENOTFOUND;
     if (rv == 0)
         *version = atoi(PQgetvalue(r, 0, 0));
     PQclear(r);
@@ -180,16 +181,10 @@ int registry_version_exists(struct db *db, const char *project, const char *name
     char ver[16];
     snprintf(ver, sizeof ver, "%d", version);
     const char *v[3] = {project, name, ver};
-    PGresult *r;
-    int rv = db_execv(db, &r,
-                      "SELECT 1 FROM model_versions WHERE project_id = $1 AND name = $2"
-                      " AND version = $3::int",
-                      3, v);
-    if (rv != 0)
-        return rv;
-    rv = PQntuples(r) == 1 ? AIOPS_OK : AIOPS_ENOTFOUND;
-    PQclear(r);
-    return rv;
+    return db_execv_one(db, NULL,
+                        "SELECT 1 FROM model_versions WHERE project_id = $1 AND name = $2"
+                        " AND version = $3::int",
+                        3, v);
 }
 
 int registry_delete_alias(struct db *db, const char *project, const char *name, const char *alias,
@@ -198,16 +193,15 @@ int registry_delete_alias(struct db *db, const char *project, const char *name, 
     const char *v[3] = {project, name, alias};
     PGresult *r;
     *from = 0;
-    int rv = db_execv(db, &r,
-                      "DELETE FROM model_aliases WHERE project_id = $1 AND name = $2"
-                      " AND alias = $3 RETURNING version",
-                      3, v);
+    int rv = db_execv_one(db, &r,
+                          "DELETE FROM model_aliases WHERE project_id = $1 AND name = $2"
+                          " AND alias = $3 RETURNING version",
+                          3, v);
     if (rv != 0)
         return rv;
-    int found = PQntuples(r) == 1;
-    *from = found ? atoi(PQgetvalue(r, 0, 0)) : 0;
+    *from = atoi(PQgetvalue(r, 0, 0));
     PQclear(r);
-    return found ? record_history(db, project, name, alias, *from, 0, "delete") : AIOPS_ENOTFOUND;
+    return record_history(db, project, name, alias, *from, 0, "delete");
 }
 
 int registry_rollback_target(struct db *db, const char *project, const char *name,
@@ -215,22 +209,18 @@ int registry_rollback_target(struct db *db, const char *project, const char *nam
 {
     const char *v[3] = {project, name, alias};
     PGresult *r;
-    int rv = db_execv(db, &r,
-                      "SELECT a.version, (SELECT h.from_version FROM model_alias_history h"
-                      "  JOIN model_versions mv ON mv.project_id = h.project_id AND mv.name ="
-                      "  h.name AND mv.version = h.from_version"
-                      "  WHERE h.project_id = a.project_id AND h.name = a.name AND h.alias ="
-                      "  a.alias AND h.to_version = a.version AND h.action <> 'rollback'"
-                      "  ORDER BY h.id DESC LIMIT 1)"
-                      " FROM model_aliases a WHERE a.project_id = $1 AND a.name = $2"
-                      " AND a.alias = $3",
-                      3, v);
+    int rv = db_execv_one(db, &r,
+                          "SELECT a.version, (SELECT h.from_version FROM model_alias_history h"
+                          "  JOIN model_versions mv ON mv.project_id = h.project_id AND mv.name ="
+                          "  h.name AND mv.version = h.from_version"
+                          "  WHERE h.project_id = a.project_id AND h.name = a.name AND h.alias ="
+                          "  a.alias AND h.to_version = a.version AND h.action <> 'rollback'"
+                          "  ORDER BY h.id DESC LIMIT 1)"
+                          " FROM model_aliases a WHERE a.project_id = $1 AND a.name = $2"
+                          " AND a.alias = $3",
+                          3, v);
     if (rv != 0)
         return rv;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return AIOPS_ENOTFOUND;
-    }
     *current = atoi(PQgetvalue(r, 0, 0));
     *previous = PQgetisnull(r, 0, 1) ? 0 : atoi(PQgetvalue(r, 0, 1));
     PQclear(r);
@@ -368,18 +358,14 @@ int registry_artifact(struct db *db, const char *project, const char *name, int 
     PGresult *r;
     *file = NULL;
     *n = 0;
-    int rv = db_execv(db, &r,
-                      verify ? "SELECT artifact, sha256 FROM model_versions WHERE project_id = $1"
-                               " AND name = $2 AND version = $3::int"
-                             : "SELECT artifact FROM model_versions WHERE project_id = $1"
-                               " AND name = $2 AND version = $3::int",
-                      3, v);
+    int rv = db_execv_one(db, &r,
+                          verify ? "SELECT artifact, sha256 FROM model_versions WHERE"
+                                   " project_id = $1 AND name = $2 AND version = $3::int"
+                                 : "SELECT artifact FROM model_versions WHERE project_id = $1"
+                                   " AND name = $2 AND version = $3::int",
+                          3, v);
     if (rv != 0)
         return rv;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return AIOPS_ENOTFOUND;
-    }
     size_t hn = 0;
     unsigned char *f = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 0), n);
     unsigned char *digest =
@@ -405,17 +391,19 @@ int registry_artifact(struct db *db, const char *project, const char *name, int 
 }
 
 int registry_load_model(struct db *db, const char *project, const char *name, int version,
-                        struct model **out, char *why, size_t whysz)
+                        struct model **out, struct aiops_error *err)
 {
     unsigned char *file;
     size_t n;
     *out = NULL;
+    aiops_error_clear(err);
     int rv = registry_artifact(db, project, name, version, 1, &file, &n);
     if (rv == AIOPS_ECORRUPT)
-        snprintf(why, whysz, "the stored model file does not match its checksum");
+        return aiops_error_set(err, rv, NULL, "the stored model file does not match its checksum");
     if (rv != 0)
         return rv;
-    rv = model_load(file, n, out, why, whysz);
+    /* model_load speaks the older (message, size) form of the same detail */
+    rv = model_load(file, n, out, err ? err->message : NULL, err ? sizeof err->message : 0);
     PQfreemem(file);
     return rv;
 }

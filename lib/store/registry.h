@@ -13,10 +13,13 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "core/err.h"
 #include "ml/model.h"
 #include "store/db.h"
 
 #define REGISTRY_CHAMPION "champion"
+/* Versions are numbered from 1 to this. */
+#define REGISTRY_MAX_VERSION 1000000000
 
 /* Model names: 1..128 characters of [A-Za-z0-9._-], not starting with '.' (they appear in
  * URLs). */
@@ -67,9 +70,10 @@ int registry_versions(struct db *db, const char *project, const char *name, json
  * checked against the stored one: AIOPS_ECORRUPT when they differ. AIOPS_ENOTFOUND. */
 int registry_artifact(struct db *db, const char *project, const char *name, int version,
                       int verify, unsigned char **file, size_t *n);
-/* A version's model, read and checked (caller owns *out: model_free). AIOPS_ECORRUPT with a
- * reason in why for a damaged file; AIOPS_ENOTFOUND. */
+/* A version's model, read and checked (caller owns *out: model_free). AIOPS_ECORRUPT (or
+ * AIOPS_EUNSUPPORTED for a file of another format) with the reason in err->message (err may
+ * be NULL); AIOPS_ENOTFOUND. */
 int registry_load_model(struct db *db, const char *project, const char *name, int version,
-                        struct model **out, char *why, size_t whysz);
+                        struct model **out, struct aiops_error *err);
 
 #endif

@@ -39,11 +39,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     setup();
     struct fmatrix x;
-    enum instances_problem problem = 0;
-    json_t *details = NULL;
-    int rv = instances_read(&fs, data, size, &x, &problem, &details);
+    struct aiops_error e;
+    json_t *rows = NULL;
+    int rv = instances_read(&fs, data, size, &x, &e, &rows);
     if (rv == 0) {
-        if (x.nrows < 1 || x.ncols != fs.n || details != NULL)
+        if (x.nrows < 1 || x.ncols != fs.n || rows != NULL)
             abort();
         for (size_t j = 0; j < x.ncols; j++)
             for (size_t i = 0; i < x.nrows; i++) {
@@ -57,10 +57,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (j == NULL && strstr(e.text, "too big") == NULL)
             abort();
         json_decref(j);
-    } else if (rv == AIOPS_EINVAL) {
-        if (details == NULL || problem < INSTANCES_BAD_JSON || problem > INSTANCES_BAD_ROWS)
+    } else if (rv == AIOPS_EPARSE) {
+        if (rows != NULL || e.message[0] == '\0' || e.offset < 0 || (size_t)e.offset > size ||
+            e.line < 1 || e.column < 1)
             abort();
-        json_decref(details);
+    } else if (rv == AIOPS_EINVAL) {
+        if (strcmp(e.field, "instances") != 0 || e.message[0] == '\0' ||
+            (rows != NULL &&
+             (json_array_size(rows) < 1 || json_array_size(rows) > INSTANCES_MAX_ERRORS)))
+            abort();
+        json_decref(rows);
     } else if (rv != AIOPS_ENOMEM) {
         abort();
     }

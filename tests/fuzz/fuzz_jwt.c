@@ -22,15 +22,15 @@ static void check_claims(const struct jwt_claims *c)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct jwt_claims c;
-    const char *reason = NULL;
+    struct aiops_error why;
     if (size > 16384)
         return 0;
     /* 1. the input as a token */
     int rv = jwt_verify_hs256((const char *)data, size, key, sizeof key - 1, 1700000000, 30, 0, &c,
-                              &reason);
+                              &why);
     if (rv == 0)
         check_claims(&c);
-    else if (rv != AIOPS_EAUTH || reason == NULL)
+    else if (rv != AIOPS_EAUTH || why.code == NULL || why.message[0] == '\0')
         abort();
 
     /* 2. the input as claims: sign, then verify */
@@ -42,17 +42,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *tok = NULL;
     rv = jwt_sign_hs256(claims, key, sizeof key - 1, &tok);
     if (rv == 0) {
-        rv =
-            jwt_verify_hs256(tok, strlen(tok), key, sizeof key - 1, 1700000000, 30, 1, &c, &reason);
+        rv = jwt_verify_hs256(tok, strlen(tok), key, sizeof key - 1, 1700000000, 30, 1, &c, &why);
         if (rv == 0)
             check_claims(&c);
-        else if (strcmp(reason, "bad_claims") != 0 && strcmp(reason, "expired") != 0 &&
-                 strcmp(reason, "not_yet_valid") != 0 && strcmp(reason, "missing_exp") != 0)
+        else if (strcmp(why.code, "bad_claims") != 0 && strcmp(why.code, "expired") != 0 &&
+                 strcmp(why.code, "not_yet_valid") != 0 && strcmp(why.code, "missing_exp") != 0)
             abort(); /* malformed / bad_alg / bad_signature on our own token */
         /* one flipped character of the signature must never verify */
         size_t n = strlen(tok);
         tok[n - 2] = tok[n - 2] == 'A' ? 'B' : 'A';
-        if (jwt_verify_hs256(tok, n, key, sizeof key - 1, 1700000000, 30, 0, &c, &reason) == 0)
+        if (jwt_verify_hs256(tok, n, key, sizeof key - 1, 1700000000, 30, 0, &c, &why) == 0)
             abort();
         free(tok);
     } else if (tok != NULL) {

@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(copy, body, len);
 
     struct multipart_form f;
-    struct multipart_error e;
+    struct aiops_error e;
     int rv = multipart_parse(ct, copy, len, &f, &e);
     if (rv == 0) {
         size_t prev_end = 0;
@@ -55,7 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if ((rv != AIOPS_EPARSE && rv != AIOPS_ETOOBIG && rv != AIOPS_ENOMEM) ||
             (rv != AIOPS_ENOMEM && e.code == NULL) || f.nparts != 0 || f.strings != NULL)
             abort();
-        if (rv != AIOPS_ENOMEM && e.offset > (len > strlen(ct) ? len : strlen(ct)))
+        if (rv != AIOPS_ENOMEM &&
+            (e.offset < 0 || (size_t)e.offset > (len > strlen(ct) ? len : strlen(ct))))
             abort();
     }
     free(copy);

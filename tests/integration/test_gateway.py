@@ -154,6 +154,21 @@ def test_openapi_lists_every_route(stack):
                          ("/ws/training/{run_id}", "get"), ("/api/health", "get")]:
         assert method in doc["paths"][path], (path, method)
     assert doc["paths"]["/api/v1/datasets/{id}"]["get"]["parameters"][0]["name"] == "id"
+    # the error catalogue: every code once, with its status; the error body's schema
+    catalogue = doc["x-error-codes"]
+    codes = [e["code"] for e in catalogue]
+    assert len(codes) == len(set(codes)), codes
+    by_code = {e["code"]: e for e in catalogue}
+    assert by_code["invalid_request"]["status"] == 422 and by_code["out_of_memory"]["status"] == 503
+    assert all(400 <= e["status"] <= 599 and e["message"] for e in catalogue), catalogue
+    schema = doc["components"]["schemas"]["Error"]
+    assert schema["properties"]["error"]["properties"]["code"]["enum"] == codes, schema
+    default = doc["paths"]["/api/upload"]["post"]["responses"]["default"]
+    assert default["content"]["application/json"]["schema"]["$ref"] == \
+        "#/components/schemas/Error", default
+    # the codes the gateway answers here are in it
+    for code in ("not_found", "method_not_allowed", "payload_too_large", "service_unavailable"):
+        assert code in by_code, code
 
 
 def test_cors_allow_list(stack):

@@ -100,14 +100,16 @@ def key_headers(stack):
 def test_bad_training_requests_are_422_naming_the_field(stack):
     fid = upload_path(stack, data("sklearn_iris", "iris.csv"))
 
-    def bad(field, **body):
+    def bad(field, code="invalid_request", **body):
         r = stack.http("POST", "/api/train", body=body)
-        assert_error(r, 422, "invalid_request")
+        assert_error(r, 422, code)
         assert r.json()["error"]["details"]["field"] == field, r
         return r.json()["error"]["message"]
 
     bad("model", file_id=fid, target="species", model="deep-forest")
-    bad("target", file_id=fid, target="no_such_column")
+    # a target that names no column is unknown_target, as at upload and profile
+    assert "no_such_column" in bad("target", "unknown_target", file_id=fid,
+                                   target="no_such_column")
     bad("file_id", target="species")
     bad("file_id", file_id=str(uuid.uuid4()), target="species")
     bad("file_id", file_id="not-a-uuid", target="species")
@@ -299,8 +301,18 @@ def test_registry_versions_aliases_promote_rollback_and_hot_swap(stack):
                             body={"alias": "bad alias!", "version": 2}), 422, "invalid_request")
     assert_error(stack.http("POST", "/api/v1/models/%s/aliases" % name,
                             body={"alias": "x", "version": 9}), 404, "version_not_found")
-    assert_error(stack.http("POST", "/api/v1/models/%s/promote" % name, body={"version": 0}),
-                 422, "invalid_request")
+    err = assert_error(stack.http("POST", "/api/v1/models/%s/promote" % name,
+                                  body={"version": 0}), 422, "invalid_request")
+    assert err["details"]["field"] == "version", err
+    assert err["message"] == "version must be a whole number from 1 to 1000000000", err
+    # a version in the query or the path: invalid_parameter, the same words
+    err = assert_error(stack.http("POST", "/api/v1/models/%s/predict?version=abc" % name,
+                                  body={"instances": rows[:1]}), 422, "invalid_parameter")
+    assert err["details"]["field"] == "version", err
+    assert err["message"] == "version must be a whole number from 1 to 1000000000", err
+    err = assert_error(stack.http("GET", "/api/v1/models/%s/versions/x/artifact" % name), 422,
+                       "invalid_parameter")
+    assert err["details"]["field"] == "version", err
     r = stack.http("DELETE", "/api/v1/models/%s/aliases/challenger" % name)
     assert r.status == 200, r
     assert_error(stack.http("POST", "/api/v1/models/%s/predict?alias=challenger" % name,
@@ -382,7 +394,16 @@ def test_predict_rows_missing_unseen_and_wrong_types(stack):
         assert r.status == 422, (body, r)
     r = stack.http("POST", "/api/v1/models/%s/predict" % name, body=b"{not json",
                    headers={"Content-Type": "application/json"})
-    assert_error(r, 400, "invalid_json")
+    err = assert_error(r, 400, "invalid_json")
+    # where it went wrong, as every parser says it
+    d = err["details"]
+    assert d["offset"] == 1 and d["line"] == 1 and d["column"] == 2 and d["reason"], err
+    # the same answer from the tree reader of the other routes
+    r = stack.http("POST", "/api/v1/models/%s/promote" % name, body=b"{not json",
+                   headers={"Content-Type": "application/json"})
+    err = assert_error(r, 400, "invalid_json")
+    d = err["details"]
+    assert d["offset"] == 1 and d["line"] == 1 and d["column"] == 2 and d["reason"], err
     # every prediction is counted in Redis by the background flusher
     deadline = time.time() + 10
     while time.time() < deadline:
@@ -489,7 +510,10 @@ def test_runs_list_filters_pages_compares_and_tags(stack):
     assert {r["run_id"] for r in page["runs"] + rest["runs"]} == set(ids)
     rf = stack.http("GET", "/api/v1/runs?dataset_id=%s&model=rf" % fid).json()
     assert [r["run_id"] for r in rf["runs"]] == [ids[1]], rf
-    assert_error(stack.http("GET", "/api/v1/runs?limit=0"), 422, "invalid_request")
+    # a query parameter out of range: invalid_parameter naming it, worded as everywhere
+    err = assert_error(stack.http("GET", "/api/v1/runs?limit=0"), 422, "invalid_parameter")
+    assert err["details"]["field"] == "limit", err
+    assert err["message"] == "limit must be a whole number from 1 to 1000", err
     cmp_ = stack.http("GET", "/api/v1/runs/compare?ids=" + ",".join(ids)).json()
     assert [r["run_id"] for r in cmp_["runs"]] == ids
     assert len(cmp_["metrics"]["accuracy"]) == 3 and cmp_["params"]["rounds"][2] is None, cmp_

@@ -23,9 +23,9 @@ static struct feature_set fit(void)
 }
 
 static int read_body(const struct feature_set *fs, const char *body, struct fmatrix *x,
-                     enum instances_problem *problem, json_t **details)
+                     struct aiops_error *e, json_t **row_errors)
 {
-    return instances_read(fs, body, strlen(body), x, problem, details);
+    return instances_read(fs, body, strlen(body), x, e, row_errors);
 }
 
 static int same_value(double a, double b)
@@ -43,9 +43,10 @@ static void test_agrees_with_the_tree_reader(void)
     char body[512];
     snprintf(body, sizeof body, "{\"model\":\"x\",\"instances\":%s,\"parameters\":{}}", rows);
     struct fmatrix a, b;
-    enum instances_problem problem;
-    json_t *details = NULL, *err = NULL;
-    CHECK_INT(read_body(&fs, body, &a, &problem, &details), 0);
+    struct aiops_error e;
+    json_t *row_errors = NULL, *err = NULL;
+    CHECK_INT(read_body(&fs, body, &a, &e, &row_errors), 0);
+    CHECK(row_errors == NULL);
     json_t *tree = json_loads(rows, 0, NULL);
     CHECK_INT(features_matrix_json(&fs, tree, &b, &err), 0);
     CHECK_INT(a.nrows, 4);
@@ -60,7 +61,7 @@ static void test_agrees_with_the_tree_reader(void)
     fmatrix_free(&b);
     json_decref(tree);
     /* one row, as an object, under either name */
-    CHECK_INT(read_body(&fs, "{\"instance\":{\"size\":4}}", &a, &problem, &details), 0);
+    CHECK_INT(read_body(&fs, "{\"instance\":{\"size\":4}}", &a, &e, NULL), 0);
     CHECK_INT(a.nrows, 1);
     CHECK(a.x[1] == 4.0);
     fmatrix_free(&a);
@@ -70,54 +71,60 @@ static void test_agrees_with_the_tree_reader(void)
 static void test_each_problem_is_named(void)
 {
     struct feature_set fs = fit();
+    /* not JSON: EPARSE; JSON that cannot be used: EINVAL naming "instances", with the rows
+     * that do not fit */
     static const struct {
         const char *body;
-        enum instances_problem problem;
+        int rv, rows;
     } cases[] = {
-        {"", INSTANCES_BAD_JSON},
-        {"{\"instances\":[{\"size\":1}]", INSTANCES_BAD_JSON},
-        {"[{\"size\":1}]", INSTANCES_BAD_JSON},
-        {"{\"instances\":[{\"size\":1,\"size\":2}]}", INSTANCES_BAD_JSON},
-        {"{\"instances\":[],\"instances\":[]}", INSTANCES_BAD_JSON},
-        {"{\"instances\":[{}]} x", INSTANCES_BAD_JSON},
-        {"{}", INSTANCES_BAD_SHAPE},
-        {"{\"instances\":[]}", INSTANCES_BAD_SHAPE},
-        {"{\"instances\":3}", INSTANCES_BAD_SHAPE},
-        {"{\"instances\":[{\"size\":\"big\"}]}", INSTANCES_BAD_ROWS},
-        {"{\"instances\":[{\"size\":1},7,{\"color\":[1]}]}", INSTANCES_BAD_ROWS},
+        {"", AIOPS_EPARSE, 0},
+        {"{\"instances\":[{\"size\":1}]", AIOPS_EPARSE, 0},
+        {"[{\"size\":1}]", AIOPS_EPARSE, 0},
+        {"{\"instances\":[{\"size\":1,\"size\":2}]}", AIOPS_EPARSE, 0},
+        {"{\"instances\":[],\"instances\":[]}", AIOPS_EPARSE, 0},
+        {"{\"instances\":[{}]} x", AIOPS_EPARSE, 0},
+        {"{}", AIOPS_EINVAL, 0},
+        {"{\"instances\":[]}", AIOPS_EINVAL, 0},
+        {"{\"instances\":3}", AIOPS_EINVAL, 0},
+        {"{\"instances\":[{\"size\":\"big\"}]}", AIOPS_EINVAL, 1},
+        {"{\"instances\":[{\"size\":1},7,{\"color\":[1]}]}", AIOPS_EINVAL, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct fmatrix x;
-        enum instances_problem problem = 0;
-        json_t *details = NULL;
-        int rv = read_body(&fs, cases[i].body, &x, &problem, &details);
-        if (rv != AIOPS_EINVAL || problem != cases[i].problem || details == NULL)
-            UNIT_FAIL("%s: rv %d problem %d, expected problem %d", cases[i].body, rv,
-                      (int)problem, (int)cases[i].problem);
-        json_decref(details);
+        struct aiops_error e;
+        json_t *rows = NULL;
+        int rv = read_body(&fs, cases[i].body, &x, &e, &rows);
+        int named = rv == AIOPS_EPARSE ? e.offset >= 0 && e.line >= 1 && e.field[0] == '\0'
+                                       : strcmp(e.field, "instances") == 0;
+        if (rv != cases[i].rv || (rows != NULL) != cases[i].rows || !named || e.message[0] == 0)
+            UNIT_FAIL("%s: rv %d field \"%s\" rows %d, expected rv %d rows %d", cases[i].body, rv,
+                      e.field, rows != NULL, cases[i].rv, cases[i].rows);
+        json_decref(rows);
     }
-    /* the details: a syntax error's position, the rows that do not fit */
+    /* where: a syntax error's position, the rows that do not fit */
     struct fmatrix x;
-    enum instances_problem problem;
-    json_t *details = NULL;
-    read_body(&fs, "{\"instances\":\n [{\"size\": tru}]}", &x, &problem, &details);
-    CHECK_INT(json_integer_value(json_object_get(details, "line")), 2);
-    json_decref(details);
-    read_body(&fs, "{\"instances\":[{\"size\":1},7,{\"color\":[1]}]}", &x, &problem, &details);
-    json_t *errs = json_object_get(details, "errors");
-    CHECK_INT(json_array_size(errs), 2);
-    CHECK_INT(json_integer_value(json_object_get(json_array_get(errs, 0), "row")), 1);
-    CHECK_INT(json_integer_value(json_object_get(json_array_get(errs, 1), "row")), 2);
-    CHECK_STR(json_string_value(json_object_get(json_array_get(errs, 1), "column")), "color");
-    json_decref(details);
+    struct aiops_error e;
+    json_t *rows = NULL;
+    CHECK_INT(read_body(&fs, "{\"instances\":\n [{\"size\": tru}]}", &x, &e, &rows), AIOPS_EPARSE);
+    CHECK_INT(e.line, 2);
+    CHECK_INT(e.column, 12);
+    CHECK_INT(e.offset, 25);
+    CHECK_INT(read_body(&fs, "{\"instances\":[{\"size\":1},7,{\"color\":[1]}]}", &x, &e, &rows),
+              AIOPS_EINVAL);
+    CHECK_INT(json_array_size(rows), 2);
+    CHECK_INT(json_integer_value(json_object_get(json_array_get(rows, 0), "row")), 1);
+    CHECK_INT(json_integer_value(json_object_get(json_array_get(rows, 1), "row")), 2);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(rows, 1), "column")), "color");
+    json_decref(rows);
     /* many bad rows: at most INSTANCES_MAX_ERRORS reported */
     char body[4096] = "{\"instances\":[";
     for (int i = 0; i < 50; i++)
         strcat(body, i ? ",{\"size\":\"x\"}" : "{\"size\":\"x\"}");
     strcat(body, "]}");
-    read_body(&fs, body, &x, &problem, &details);
-    CHECK_INT(json_array_size(json_object_get(details, "errors")), INSTANCES_MAX_ERRORS);
-    json_decref(details);
+    CHECK_INT(read_body(&fs, body, &x, &e, &rows), AIOPS_EINVAL);
+    CHECK_INT(json_array_size(rows), INSTANCES_MAX_ERRORS);
+    CHECK(strstr(e.message, "50 values") != NULL);
+    json_decref(rows);
     feature_set_free(&fs);
 }
 

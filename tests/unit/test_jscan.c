@@ -2,7 +2,9 @@
  * position/line/column that a client sees in a 400. */
 #include "unit.h"
 
+#include "core/err.h"
 #include "core/jscan.h"
+#include "core/jsonx.h"
 
 /* The tokens of text as one letter each ({}[]k s n t f z), "!" for an error. */
 static void tokens(const char *text, char *out, size_t cap)
@@ -169,14 +171,13 @@ static void test_error_position(void)
     while ((t = jscan_next(&js)) > JT_END)
         ;
     CHECK_INT(t, JT_ERROR);
-    json_t *e = jscan_error_json(&js);
-    CHECK(e != NULL);
-    CHECK_INT(json_integer_value(json_object_get(e, "line")), 2);
-    CHECK_INT(json_integer_value(json_object_get(e, "position")),
-              (long long)(strstr(text, "tru") - text));
-    CHECK_INT(json_integer_value(json_object_get(e, "column")), 8);
-    CHECK(json_string_value(json_object_get(e, "reason")) != NULL);
-    json_decref(e);
+    struct aiops_error e = AIOPS_ERROR_INIT;
+    jscan_error(&js, &e);
+    CHECK_INT(e.line, 2);
+    CHECK_INT(e.offset, (long long)(strstr(text, "tru") - text));
+    CHECK_INT(e.column, 8);
+    CHECK(e.message[0] != '\0');
+    CHECK(e.code == NULL && e.field[0] == '\0');
     /* a caller's own rule stops the scan the same way */
     jscan_init(&js, "{\"x\":1,\"x\":2}", 13);
     CHECK_INT(jscan_next(&js), JT_OBJ_BEGIN);
@@ -185,12 +186,53 @@ static void test_error_position(void)
     check_key(&js, "x");
     jscan_fail(&js, "duplicate key");
     CHECK_INT(jscan_next(&js), JT_ERROR);
-    e = jscan_error_json(&js);
-    CHECK_STR(json_string_value(json_object_get(e, "reason")), "duplicate key");
-    json_decref(e);
+    jscan_error(&js, &e);
+    CHECK_STR(e.message, "duplicate key");
+    CHECK_INT(e.offset, 10);
+    CHECK_INT(e.line, 1);
+    CHECK_INT(e.column, 11);
     jscan_free(&js);
 }
 
+/* jsonx_parse_body (the jansson tree reader of request bodies) puts a syntax error where the
+ * scanner does, so that one body gets one answer on every route. */
+static void test_tree_reader_agrees_on_the_place(void)
+{
+    static const char *const bad[] = {
+        "{not json",         "",     "{\"a\": [1, 2,]}", "{\"a\":\n  tru}",
+        "{\"a\": \"\xff\"}", "{} x", "{\"a\" 1}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct jscan js;
+        enum jtok t;
+        jscan_init(&js, bad[i], strlen(bad[i]));
+        while ((t = jscan_next(&js)) > JT_END)
+            ;
+        struct aiops_error scan, tree;
+        jscan_error(&js, &scan);
+        jscan_free(&js);
+        json_t *out = (json_t *)1;
+        CHECK_INT(jsonx_parse_body(bad[i], strlen(bad[i]), 0, &out, &tree), AIOPS_EPARSE);
+        CHECK(out == NULL);
+        if (t != JT_ERROR || scan.offset != tree.offset || scan.line != tree.line ||
+            scan.column != tree.column || tree.message[0] == '\0')
+            UNIT_FAIL("%s: scanner at %ld (%ld:%ld), tree reader at %ld (%ld:%ld)", bad[i],
+                      scan.offset, scan.line, scan.column, tree.offset, tree.line, tree.column);
+    }
+    /* what only the tree reader sees: a repeated key, a body that is not an object */
+    struct aiops_error e;
+    json_t *out;
+    CHECK_INT(jsonx_parse_body("{\"a\":1,\"a\":2}", 13, 0, &out, &e), AIOPS_EPARSE);
+    CHECK(e.offset > 0 && e.line == 1 && strstr(e.message, "duplicate") != NULL);
+    CHECK_INT(jsonx_parse_body("[1]", 3, 0, &out, &e), AIOPS_EPARSE);
+    CHECK_INT(e.offset, 0);
+    CHECK_STR(e.message, "the body must be a JSON object");
+    CHECK_INT(jsonx_parse_body("[1]", 3, 1, &out, &e), 0);
+    CHECK(json_is_array(out));
+    json_decref(out);
+    CHECK_INT(jsonx_parse_body("{\"a\":1}", 7, 0, &out, NULL), 0);
+    json_decref(out);
+}
+
 UNIT_MAIN(UNIT(test_token_stream), UNIT(test_syntax_errors), UNIT(test_strings_and_escapes),
-          UNIT(test_numbers), UNIT(test_skip), UNIT(test_depth_limit),
-          UNIT(test_error_position))
+          UNIT(test_numbers), UNIT(test_skip), UNIT(test_depth_limit), UNIT(test_error_position),
+          UNIT(test_tree_reader_agrees_on_the_place))

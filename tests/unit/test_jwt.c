@@ -32,22 +32,9 @@ static char *forge(const char *header, const char *payload, const char *sig_key)
 }
 
 static int verify(const char *tok, int64_t now, int64_t leeway, int require_exp,
-                  struct jwt_claims *c, const char **reason)
+                  struct jwt_claims *c, struct aiops_error *why)
 {
-    return jwt_verify_hs256(tok, strlen(tok), key, KEYLEN, now, leeway, require_exp, c, reason);
-}
-
-/* tok is refused (AIOPS_EAUTH) for reason at time now; what describes the token in a failure
- * message. */
-static void refused(const char *what, const char *tok, int64_t now, int64_t leeway,
-                    int require_exp, const char *reason)
-{
-    struct jwt_claims c;
-    const char *got = NULL;
-    int rv = verify(tok, now, leeway, require_exp, &c, &got);
-    if (rv != AIOPS_EAUTH || got == NULL || strcmp(got, reason) != 0)
-        UNIT_FAIL("%s (now %lld, leeway %lld): %d %s, expected %d %s", what, (long long)now,
-                  (long long)leeway, rv, got ? got : "(no reason)", AIOPS_EAUTH, reason);
+    return jwt_verify_hs256(tok, strlen(tok), key, KEYLEN, now, leeway, require_exp, c, why);
 }
 
 /* RFC 7515 appendix A.1: the example HS256 JWS with the JWK key from the RFC. */
@@ -79,21 +66,20 @@ static void test_rfc7515_a1_vector(void)
     CHECK_MEM(sig, siglen, want_sig, 32);
 
     struct jwt_claims c;
-    const char *reason = "unset";
-    CHECK_INT(jwt_verify_hs256(tok, strlen(tok), k, klen, 1300819379, 0, 1, &c, &reason), 0);
-    CHECK(reason == NULL);
+    struct aiops_error why;
+    CHECK_INT(jwt_verify_hs256(tok, strlen(tok), k, klen, 1300819379, 0, 1, &c, &why), 0);
+    CHECK(why.code == NULL && why.message[0] == '\0');
     CHECK_INT(c.has_exp, 1);
     CHECK_INT(c.exp, 1300819380);
     CHECK_INT(c.has_sub, 0);
     CHECK_INT(c.nscopes, 0);
     /* exp is exclusive: at the exp second the token is expired */
-    CHECK_INT(jwt_verify_hs256(tok, strlen(tok), k, klen, 1300819380, 0, 1, &c, &reason),
-              AIOPS_EAUTH);
-    CHECK_STR(reason, "expired");
+    CHECK_INT(jwt_verify_hs256(tok, strlen(tok), k, klen, 1300819380, 0, 1, &c, &why), AIOPS_EAUTH);
+    CHECK_STR(why.code, "expired");
     /* a different key */
-    CHECK_INT(jwt_verify_hs256(tok, strlen(tok), key, KEYLEN, 1300819379, 0, 1, &c, &reason),
+    CHECK_INT(jwt_verify_hs256(tok, strlen(tok), key, KEYLEN, 1300819379, 0, 1, &c, &why),
               AIOPS_EAUTH);
-    CHECK_STR(reason, "bad_signature");
+    CHECK_STR(why.code, "bad_signature");
 }
 
 static void test_sign_verify_roundtrip(void)
@@ -106,8 +92,8 @@ static void test_sign_verify_roundtrip(void)
     CHECK(tok != NULL);
     CHECK(strncmp(tok, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.", 37) == 0);
     struct jwt_claims c;
-    const char *reason = "unset";
-    CHECK_INT(verify(tok, 1800000000, 0, 1, &c, &reason), 0);
+    struct aiops_error why;
+    CHECK_INT(verify(tok, 1800000000, 0, 1, &c, &why), 0);
     CHECK_STR(c.sub, "user-1");
     CHECK_STR(c.project, "p-42");
     CHECK_INT(c.has_project, 1);
@@ -133,13 +119,13 @@ static void test_sign_verify_roundtrip(void)
 static void test_alg_none_and_confusion(void)
 {
     struct jwt_claims c;
-    const char *reason = NULL;
+    struct aiops_error why;
     const char *payload = "{\"sub\":\"admin\",\"exp\":2000000000}";
     static const struct {
         const char *header;
-        int sign;
-        const char *reason;
-    } cases[] = {
+        int signed_with_key;
+        const char *code;
+    } refused[] = {
         /* alg none, with and without a signature */
         {"{\"alg\":\"none\",\"typ\":\"JWT\"}", 0, "bad_alg"},
         {"{\"alg\":\"none\"}", 1, "bad_alg"},
@@ -155,25 +141,30 @@ static void test_alg_none_and_confusion(void)
         {"{\"alg\":\"HS256\",\"typ\":\"JWE\"}", 1, "malformed"},
         {"{\"alg\":\"none\",\"alg\":\"HS256\"}", 1, "malformed"},
     };
-    for (size_t i = 0; i < ARRAY_LEN(cases); i++)
-        refused(cases[i].header, forge(cases[i].header, payload, cases[i].sign ? key : NULL), 1,
-                0, 1, cases[i].reason);
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        const char *tok = forge(refused[i].header, payload, refused[i].signed_with_key ? key : NULL);
+        int rv = verify(tok, 1, 0, 1, &c, &why);
+        if (rv != AIOPS_EAUTH || why.code == NULL || strcmp(why.code, refused[i].code) != 0 ||
+            why.message[0] == '\0')
+            UNIT_FAIL("%s: rv %d code %s, expected %s", refused[i].header, rv,
+                      why.code ? why.code : "-", refused[i].code);
+    }
     /* the accepted shapes */
-    CHECK_INT(verify(forge("{\"alg\":\"HS256\"}", payload, key), 1, 0, 1, &c, &reason), 0);
+    CHECK_INT(verify(forge("{\"alg\":\"HS256\"}", payload, key), 1, 0, 1, &c, &why), 0);
     CHECK_STR(c.sub, "admin");
     CHECK_INT(verify(forge("{\"alg\":\"HS256\",\"typ\":\"jwt\",\"kid\":\"k1\"}", payload, key), 1,
-                     0, 1, &c, &reason),
+                     0, 1, &c, &why),
               0);
 }
 
 static void test_tampered_and_malformed(void)
 {
     struct jwt_claims c;
-    const char *reason = NULL;
+    struct aiops_error why;
     char tok[1024];
     snprintf(tok, sizeof tok, "%s",
              forge("{\"alg\":\"HS256\"}", "{\"sub\":\"alice\",\"exp\":2000000000}", key));
-    CHECK_INT(verify(tok, 1, 0, 1, &c, &reason), 0);
+    CHECK_INT(verify(tok, 1, 0, 1, &c, &why), 0);
 
     /* swap in a payload naming someone else, keep the signature */
     char other[1024];
@@ -183,8 +174,8 @@ static void test_tampered_and_malformed(void)
     char *q1 = strchr(other, '.'), *q2 = strrchr(other, '.');
     char spliced[1024];
     snprintf(spliced, sizeof spliced, "%.*s%.*s%s", (int)(p1 - tok), tok, (int)(q2 - q1), q1, p2);
-    CHECK_INT(verify(spliced, 1, 0, 1, &c, &reason), AIOPS_EAUTH);
-    CHECK_STR(reason, "bad_signature");
+    CHECK_INT(verify(spliced, 1, 0, 1, &c, &why), AIOPS_EAUTH);
+    CHECK_STR(why.code, "bad_signature");
     CHECK_INT(c.has_sub, 0); /* nothing leaks out of a refused token */
 
     /* flip one bit of the signature's last character (canonical change) */
@@ -192,8 +183,8 @@ static void test_tampered_and_malformed(void)
     snprintf(flip, sizeof flip, "%s", tok);
     size_t n = strlen(flip);
     flip[n - 1] = flip[n - 1] == 'A' ? 'E' : 'A';
-    CHECK_INT(verify(flip, 1, 0, 1, &c, &reason), AIOPS_EAUTH);
-    CHECK(strcmp(reason, "bad_signature") == 0 || strcmp(reason, "malformed") == 0);
+    CHECK_INT(verify(flip, 1, 0, 1, &c, &why), AIOPS_EAUTH);
+    CHECK(strcmp(why.code, "bad_signature") == 0 || strcmp(why.code, "malformed") == 0);
 
     const char *bad[] = {"",
                          "abc",
@@ -204,84 +195,89 @@ static void test_tampered_and_malformed(void)
                          "eyJhbGciOiJIUzI1NiJ9.e30.AAAA",
                          "eyJhbGciOiJIUzI1NiJ9=.e30.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
                          "W10.e30.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk" /* header [] */};
-    for (size_t i = 0; i < ARRAY_LEN(bad); i++)
-        refused(bad[i], bad[i], 1, 0, 0, "malformed");
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        CHECK_INT(verify(bad[i], 1, 0, 0, &c, &why), AIOPS_EAUTH);
+        CHECK_STR(why.code, "malformed");
+    }
     /* the signature is checked before the payload is even decoded */
     const char *padded = "eyJhbGciOiJIUzI1NiJ9.e30=.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    refused("padded payload", padded, 1, 0, 0, "bad_signature");
+    CHECK_INT(verify(padded, 1, 0, 0, &c, &why), AIOPS_EAUTH);
+    CHECK_STR(why.code, "bad_signature");
     /* payload that is not JSON, correctly signed */
-    refused("not json", forge("{\"alg\":\"HS256\"}", "not json", key), 1, 0, 0, "malformed");
+    CHECK_INT(verify(forge("{\"alg\":\"HS256\"}", "not json", key), 1, 0, 0, &c, &why),
+              AIOPS_EAUTH);
+    CHECK_STR(why.code, "malformed");
     /* over 8 KiB */
     static char huge[9000];
     memset(huge, 'A', sizeof huge - 1);
     huge[100] = '.';
     huge[200] = '.';
-    refused("9000 bytes", huge, 1, 0, 0, "malformed");
-    CHECK_INT(jwt_verify_hs256(tok, strlen(tok), key, 0, 1, 0, 1, &c, &reason), AIOPS_EINVAL);
+    CHECK_INT(verify(huge, 1, 0, 0, &c, &why), AIOPS_EAUTH);
+    CHECK_STR(why.code, "malformed");
+    CHECK_INT(jwt_verify_hs256(tok, strlen(tok), key, 0, 1, 0, 1, &c, &why), AIOPS_EINVAL);
 }
 
 static void test_time_claims_with_leeway(void)
 {
     struct jwt_claims c;
-    const char *reason = NULL;
+    struct aiops_error why;
     const char *h = "{\"alg\":\"HS256\"}";
     const char *tok = forge(h, "{\"exp\":1000,\"nbf\":900}", key);
     char t[512];
     snprintf(t, sizeof t, "%s", tok);
-    /* valid from nbf (inclusive) to exp (exclusive), each widened by the leeway */
+    /* at each edge of [nbf - leeway, exp + leeway): NULL code: accepted */
     static const struct {
         int64_t now, leeway;
-        const char *reason; /* NULL: accepted */
-    } at[] = {
-        {999, 0, NULL},
-        {1000, 0, "expired"},
-        {1029, 30, NULL},
-        {1030, 30, "expired"},
-        {900, 0, NULL},
-        {899, 0, "not_yet_valid"},
-        {870, 30, NULL},
-        {869, 30, "not_yet_valid"},
+        const char *code;
+    } edges[] = {
+        {999, 0, NULL}, {1000, 0, "expired"}, {1029, 30, NULL}, {1030, 30, "expired"},
+        {900, 0, NULL}, {899, 0, "not_yet_valid"}, {870, 30, NULL}, {869, 30, "not_yet_valid"},
         /* a negative leeway counts as none; a huge one is clamped to a day */
-        {1000, -5, "expired"},
-        {1000 + 86400, INT64_MAX, "expired"},
+        {1000, -5, "expired"}, {1000 + 86400, INT64_MAX, "expired"},
     };
-    for (size_t i = 0; i < ARRAY_LEN(at); i++) {
-        if (at[i].reason != NULL)
-            refused("exp 1000, nbf 900", t, at[i].now, at[i].leeway, 1, at[i].reason);
-        else if (verify(t, at[i].now, at[i].leeway, 1, &c, &reason) != 0)
-            UNIT_FAIL("refused at %lld, leeway %lld: %s", (long long)at[i].now,
-                      (long long)at[i].leeway, reason);
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+        int rv = verify(t, edges[i].now, edges[i].leeway, 1, &c, &why);
+        const char *want = edges[i].code;
+        if (rv != (want ? AIOPS_EAUTH : 0) ||
+            (want && (why.code == NULL || strcmp(why.code, want) != 0)))
+            UNIT_FAIL("now %lld leeway %lld: rv %d code %s, expected %s", (long long)edges[i].now,
+                      (long long)edges[i].leeway, rv, why.code ? why.code : "-",
+                      want ? want : "accepted");
     }
 
     /* missing exp */
     snprintf(t, sizeof t, "%s", forge(h, "{\"sub\":\"x\"}", key));
-    refused("no exp", t, 5, 0, 1, "missing_exp");
-    CHECK_INT(verify(t, 5, 0, 0, &c, &reason), 0);
+    CHECK_INT(verify(t, 5, 0, 1, &c, &why), AIOPS_EAUTH);
+    CHECK_STR(why.code, "missing_exp");
+    CHECK_INT(verify(t, 5, 0, 0, &c, &why), 0);
     /* real-valued dates are floored; extremes do not overflow */
     snprintf(t, sizeof t, "%s", forge(h, "{\"exp\":1000.9}", key));
-    CHECK_INT(verify(t, 999, 0, 1, &c, &reason), 0);
+    CHECK_INT(verify(t, 999, 0, 1, &c, &why), 0);
     CHECK_INT(c.exp, 1000);
-    CHECK_INT(verify(t, 1000, 0, 1, &c, &reason), AIOPS_EAUTH);
+    CHECK_INT(verify(t, 1000, 0, 1, &c, &why), AIOPS_EAUTH);
     snprintf(t, sizeof t, "%s", forge(h, "{\"exp\":1e300,\"nbf\":-1e300}", key));
-    CHECK_INT(verify(t, INT64_MAX, 86400, 1, &c, &reason), 0);
+    CHECK_INT(verify(t, INT64_MAX, 86400, 1, &c, &why), 0);
     snprintf(t, sizeof t, "%s", forge(h, "{\"exp\":9223372036854775807}", key));
-    CHECK_INT(verify(t, INT64_MIN, INT64_MAX, 1, &c, &reason), 0);
+    CHECK_INT(verify(t, INT64_MIN, INT64_MAX, 1, &c, &why), 0);
     /* wrong types */
     const char *bad[] = {"{\"exp\":\"2000000000\"}", "{\"exp\":null}", "{\"nbf\":true}",
                          "{\"exp\":2000000000,\"iat\":\"now\"}"};
-    for (size_t i = 0; i < ARRAY_LEN(bad); i++)
-        refused(bad[i], forge(h, bad[i], key), 5, 0, 0, "bad_claims");
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        snprintf(t, sizeof t, "%s", forge(h, bad[i], key));
+        CHECK_INT(verify(t, 5, 0, 0, &c, &why), AIOPS_EAUTH);
+        CHECK_STR(why.code, "bad_claims");
+    }
 }
 
 static void test_scope_parsing(void)
 {
     struct jwt_claims c;
-    const char *reason = NULL;
+    struct aiops_error why;
     const char *h = "{\"alg\":\"HS256\"}";
     static char t[16384];
     snprintf(t, sizeof t, "%s",
              forge(h, "{\"scope\":\"  a  b:c a \",\"scopes\":[\"d\",\"b:c\"],\"sub\":\"\"}", key));
-    CHECK_INT(verify(t, 5, 0, 0, &c, &reason), 0);
+    CHECK_INT(verify(t, 5, 0, 0, &c, &why), 0);
     CHECK_INT(c.nscopes, 3);
     CHECK_STR(c.scopes[0], "a");
     CHECK_STR(c.scopes[1], "b:c");
@@ -302,12 +298,14 @@ static void test_scope_parsing(void)
     }
     snprintf(payload + o, sizeof payload - o, "]}");
     snprintf(t, sizeof t, "%s", forge(h, payload, key));
-    CHECK_INT(verify(t, 5, 0, 0, &c, &reason), 0);
+    CHECK_INT(verify(t, 5, 0, 0, &c, &why), 0);
     CHECK_INT(c.nscopes, 32);
     CHECK_INT(strlen(c.scopes[31]), 64);
 
     snprintf(payload + o, sizeof payload - o, ",\"zz\"]}");
-    refused("33 scopes", forge(h, payload, key), 5, 0, 0, "bad_claims");
+    snprintf(t, sizeof t, "%s", forge(h, payload, key));
+    CHECK_INT(verify(t, 5, 0, 0, &c, &why), AIOPS_EAUTH);
+    CHECK_STR(why.code, "bad_claims");
 
     const char *bad[] = {
         "{\"scope\":[\"a\"]}",
@@ -324,9 +322,9 @@ static void test_scope_parsing(void)
     };
     for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
         snprintf(t, sizeof t, "%s", forge(h, bad[i], key));
-        CHECK_INT(verify(t, 5, 0, 0, &c, &reason), AIOPS_EAUTH);
-        if (strcmp(reason, "bad_claims") != 0)
-            UNIT_FAIL("%s: %s", bad[i], reason);
+        CHECK_INT(verify(t, 5, 0, 0, &c, &why), AIOPS_EAUTH);
+        if (strcmp(why.code, "bad_claims") != 0)
+            UNIT_FAIL("%s: %s", bad[i], why.code);
         CHECK_INT(c.nscopes, 0);
     }
 }
