@@ -52,6 +52,7 @@ METRICS = {
     "aiops_service_up": "gauge",
     "aiops_websocket_clients": "gauge",
     "aiops_websocket_dropped_total": "counter",
+    "aiops_envelopes_refused_total": "counter",
     "aiops_build_info": "gauge",
 }
 # Series Prometheus itself adds for every scrape target; alert rules may use them.
@@ -760,6 +761,11 @@ def test_deploy_alert_rules():
          and re.search(r"by \(le, route\)|by \(route, le\)", e) and "> 0.5" in e
          and r.get("for") == "5m", "p95 latency > 0.5 s for 5m by le and route")
     find(lambda e, r: "aiops_websocket_dropped_total" in e, "WebSocket drops")
+    # one forged or mis-keyed message is worth knowing about: no `for` to wait out, and split
+    # by kind (event: through the relay; reply: on a service connection)
+    find(lambda e, r: "aiops_envelopes_refused_total" in e and "increase(" in e
+         and re.search(r"by \((\w+, )*kind\b", e) and e.rstrip().endswith("> 0")
+         and "for" not in r, "messages failing the SERVICE_SECRET seal, by kind")
 
 
 # --- the metric-name contract -----------------------------------------------------------------
