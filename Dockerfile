@@ -51,7 +51,11 @@ ENV AIOPS_BIND=0.0.0.0 \
 # Numeric user so Kubernetes can verify runAsNonRoot.
 USER 10001:10001
 WORKDIR /var/lib/aiops
-# 8000: gateway HTTP + WebSocket; 7100: service RPC (nng REP); 7200: service events (nng PUB)
-EXPOSE 8000 7100 7200
+# What the programs listen on in docker-compose.yml and deploy/k8s (EXPOSE documents it and
+# publishes nothing): 8000 gateway HTTP + WebSocket; 7100 a service's RPC (nng REP);
+# 7300 and 7301 the event relay's inlet (services publish) and outlet (gateways subscribe).
+# The defaults are ipc:// sockets: a container must set RPC_LISTEN, EVENTS_IN_URL and
+# EVENTS_OUT_URL to tcp:// addresses (see those files).
+EXPOSE 8000 7100 7300 7301
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["aiops-gateway"]
