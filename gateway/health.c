@@ -25,10 +25,11 @@ static json_t *dependency_checks(struct gw *gw, json_t **missing)
         json_array_append_new(*missing, json_string("postgres"));
     if (!redis)
         json_array_append_new(*missing, json_string("redis"));
+    /* events are best effort: without the relay, WebSocket clients hear nothing new, but every
+     * request is still served, so it is reported and not counted as missing (a gateway that
+     * left the load balancer whenever the relay restarted would take the API down with it) */
     int relay = fwd_relay_up(gw);
     json_object_set_new(checks, "event-relay", json_string(relay ? "up" : "down"));
-    if (!relay)
-        json_array_append_new(*missing, json_string("event-relay"));
     for (int id = 1; id < SVC_COUNT; id++) {
         char name[32];
         snprintf(name, sizeof name, "svc-%s", svc_name((enum svc_id)id));
@@ -48,7 +49,12 @@ static void handle_health(struct gw_req *r)
     double now = time_now();
     time_iso8601(ts, sizeof ts, now);
     json_t *j = json_object();
-    json_object_set_new(j, "status", json_string(json_array_size(missing) ? "degraded" : "healthy"));
+    /* degraded when anything is down, the relay included (readiness leaves it out) */
+    int down = json_array_size(missing) > 0;
+    const char *name;
+    json_t *v;
+    json_object_foreach(checks, name, v) down |= strcmp(json_string_value(v), "up") != 0;
+    json_object_set_new(j, "status", json_string(down ? "degraded" : "healthy"));
     json_object_set_new(j, "version", json_string(AIOPS_VERSION));
     json_object_set_new(j, "uptime_seconds", json_real(now - r->gw->started));
     json_object_set_new(j, "timestamp", json_string(ts));
