@@ -1,7 +1,10 @@
-"""PostgreSQL and Redis restarts are survived by reconnecting; nothing needs restarting."""
+"""PostgreSQL, Redis and event relay restarts are survived by reconnecting; nothing needs
+restarting."""
+import json
 import time
 import uuid
 
+import wsclient
 from test_gateway import assert_error
 
 
@@ -57,3 +60,29 @@ def test_redis_restart_is_survived(stack):
     assert upload(stack).status == 200
     after = [l for l in stack.redis("HGET", "aiops:ingest", "uploads_total") if l]
     assert int(after[0]) == (int(before[0]) if before else 0) + 1, (before, after)
+
+
+def test_relay_restart_is_survived_and_never_unready(stack):
+    """Events are best effort: without the relay the API keeps serving and stays ready; once
+    it is back, services and gateways reconnect by themselves and events flow again."""
+    stack.stop("relay")
+    try:
+        h = wait_for(lambda: (lambda x: x if x.json()["checks"]["event-relay"] == "down" else None)(
+            stack.http("GET", "/api/health", auth=False)))
+        assert h.json()["status"] == "degraded", h
+        assert stack.http("GET", "/readyz", auth=False).status == 200
+        assert upload(stack).status == 200
+    finally:
+        stack.start("relay")
+    deadline = time.time() + 30
+    while True:
+        ws = wsclient.WebSocket(stack.port, "/ws/datasets", headers={"X-API-Key": stack.api_key},
+                                timeout=3)
+        try:
+            assert upload(stack).status == 200
+            if json.loads(ws.recv())["type"] == "dataset_uploaded":
+                break
+        except (OSError, TimeoutError):
+            assert time.time() < deadline, "events did not flow again after the relay restarted"
+        finally:
+            ws.close()
