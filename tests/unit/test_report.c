@@ -7,7 +7,9 @@
 #include "data/ingest.h"
 #include "ml/learner.h"
 #include "ml/train.h"
+#include "httpstub.h"
 #include "report/inputs.h"
+#include "report/rewriter.h"
 #include "report/writer.h"
 
 #define NROWS 1200
@@ -250,5 +252,110 @@ static void test_regression_has_no_roi(void)
     json_decref(in);
 }
 
+/* --- the rewriter against a stub endpoint on loopback ----------------------------------- */
+
+static json_t *small_report(void)
+{
+    return json_pack("{s:s, s:[s, s], s:[s], s:s, s:s}", "summary",
+                     "정확도 87.5%, AUC 0.912입니다.", "aiInsights", "상위 10% 반응률은 2.31배입니다.",
+                     "연락 10,000명 기준입니다.", "actionPlan", "상위 20.0%에 집중하세요.", "lang",
+                     "ko", "writer", "data-to-text");
+}
+
+/* An OpenAI-style answer whose message content is `content` (a JSON text). */
+static void answer_with(struct httpstub *s, int status, const char *content, int delay_ms)
+{
+    json_t *a = json_pack("{s:[{s:{s:s, s:s}}]}", "choices", "message", "role", "assistant",
+                          "content", content);
+    char *text = json_dumps(a, 0);
+    httpstub_answer(s, status, text, delay_ms);
+    free(text);
+    json_decref(a);
+}
+
+static void rewriter_at(struct rewriter_config *c, const struct httpstub *s, const char *allow)
+{
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/", s->port);
+    setenv("LLM_BASE_URL", url, 1);
+    setenv("LLM_API_KEY", "sk-test", 1);
+    setenv("LLM_TIMEOUT_MS", "300", 1);
+    setenv("OUTBOUND_ALLOW_NETS", allow, 1);
+    CHECK_INT(rewriter_from_env(c, NULL), 0);
+}
+
+static void test_rewriter_takes_a_faithful_rewrite(void)
+{
+    struct httpstub s;
+    CHECK_INT(httpstub_start(&s), 0);
+    struct rewriter_config c;
+    rewriter_at(&c, &s, "127.0.0.0/8");
+    answer_with(&s, 200,
+                "{\"summary\": \"모델 정확도는 87.5%이며 AUC는 0.912입니다.\", \"aiInsights\": "
+                "[\"상위 10% 고객의 반응률이 2.31배 높습니다.\", \"연락 10000명을 기준으로 "
+                "했습니다.\"], \"actionPlan\": [\"상위 20.0% 고객에게 집중하세요.\"]}",
+                0);
+    json_t *r = small_report();
+    CHECK_INT(report_rewrite(&c, r), 0);
+    CHECK_STR(json_string_value(json_object_get(r, "summary")),
+              "모델 정확도는 87.5%이며 AUC는 0.912입니다.");
+    CHECK_STR(json_string_value(json_object_get(r, "writer")), "llm");
+    CHECK(strstr(s.request, "POST /v1/chat/completions") != NULL);
+    CHECK(strstr(s.request, "Authorization: Bearer sk-test") != NULL);
+    CHECK(strstr(s.request, "gpt-4o-mini") != NULL);
+    json_decref(r);
+    httpstub_stop(&s);
+}
+
+/* Each way the rewrite can fail leaves the writer's texts and says why. */
+static void test_rewriter_falls_back(void)
+{
+    struct httpstub s;
+    CHECK_INT(httpstub_start(&s), 0);
+    struct rewriter_config c;
+    rewriter_at(&c, &s, "127.0.0.0/8");
+    static const struct {
+        int status, delay;
+        const char *content;
+        int rv;
+    } cases[] = {
+        /* a changed number */
+        {200, 0,
+         "{\"summary\": \"정확도 90%\", \"aiInsights\": [\"a\", \"b\"], \"actionPlan\": [\"c\"]}",
+         AIOPS_EPARSE},
+        /* a dropped insight */
+        {200, 0, "{\"summary\": \"s\", \"aiInsights\": [\"a\"], \"actionPlan\": [\"c\"]}",
+         AIOPS_EPARSE},
+        {200, 0, "not json", AIOPS_EPARSE},
+        {500, 0, "{}", AIOPS_EUNAVAIL},
+        {200, 2000, "{}", AIOPS_ETIMEDOUT},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        answer_with(&s, cases[i].status, cases[i].content, cases[i].delay);
+        json_t *rep = small_report(), *before = json_deep_copy(rep);
+        CHECK_INT(report_rewrite(&c, rep), cases[i].rv);
+        CHECK(json_equal(json_object_get(rep, "summary"), json_object_get(before, "summary")));
+        CHECK(json_equal(json_object_get(rep, "aiInsights"),
+                         json_object_get(before, "aiInsights")));
+        CHECK_STR(json_string_value(json_object_get(rep, "writer")), "data-to-text");
+        const json_t *rw = json_object_get(rep, "rewriter");
+        CHECK(json_is_false(json_object_get(rw, "used")));
+        CHECK(json_string_value(json_object_get(rw, "reason")) != NULL);
+        json_decref(rep);
+        json_decref(before);
+    }
+    /* loopback not allowed: refused before any request */
+    int seen = s.requests;
+    rewriter_at(&c, &s, "");
+    json_t *r = small_report();
+    CHECK_INT(report_rewrite(&c, r), AIOPS_EAUTH);
+    CHECK_INT(s.requests, seen);
+    json_decref(r);
+    unsetenv("LLM_BASE_URL");
+    CHECK_INT(rewriter_from_env(&c, NULL), AIOPS_ENOTFOUND);
+    httpstub_stop(&s);
+}
+
 UNIT_MAIN(UNIT(test_inputs_measure_the_run), UNIT(test_writer_uses_measured_numbers),
-          UNIT(test_roi_from_the_gains_curve), UNIT(test_regression_has_no_roi))
+          UNIT(test_roi_from_the_gains_curve), UNIT(test_regression_has_no_roi),
+          UNIT(test_rewriter_takes_a_faithful_rewrite), UNIT(test_rewriter_falls_back))
