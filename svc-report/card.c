@@ -88,15 +88,13 @@ void handle_models_card_put(struct svc_call *c)
                           " ON CONFLICT (project_id, name) DO UPDATE SET intended_use = excluded.intended_use,"
                           " updated_at = now() RETURNING name",
                           3, v);
-    json_decref(body);
-    if (rv == AIOPS_ENOTFOUND) {
+    if (rv == AIOPS_ENOTFOUND)
         svc_reply_error(c, API_MODEL_NOT_FOUND, NULL, json_pack("{s:s}", "model", name));
-        return;
-    }
-    if (rv != 0) {
+    else if (rv != 0)
         svc_reply_failure(c, rv, "storing the card");
-        return;
-    }
-    PQclear(r);
-    svc_reply_json(c, 200, json_pack("{s:s, s:s}", "model", name, "intended_use", use));
+    else
+        svc_reply_json(c, 200, json_pack("{s:s, s:s}", "model", name, "intended_use", use));
+    if (rv == 0)
+        PQclear(r);
+    json_decref(body); /* use points into it */
 }
