@@ -13,7 +13,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
         build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libevent-dev \
         libnng-dev libpq-dev libhiredis-dev libopenblas-dev libhpdf-dev libwslay-dev \
-        libjansson-dev libssl-dev \
+        libjansson-dev libssl-dev libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -31,7 +31,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
         libevent-2.1-7 libevent-pthreads-2.1-7 libnng1 libprotobuf-c1 libpq5 libhiredis0.14 \
-        libopenblas0 libhpdf-2.3.0 libwslay1 libjansson4 libssl3 \
+        libopenblas0 libhpdf-2.3.0 libwslay1 libjansson4 libssl3 libcurl4 fonts-nanum \
         ca-certificates curl tini \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 aiops \

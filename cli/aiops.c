@@ -55,6 +55,10 @@ static const struct {
      "        [--param NAME=VALUE]... --out MODEL     train a model, offline"},
     {"predict", cmd_predict, "predict MODEL DATA.csv [--out PRED.csv]   predictions as CSV"},
     {"eval", cmd_eval, "eval MODEL DATA.csv                metrics of MODEL on DATA (JSON)"},
+    {"report", cmd_report,
+     "report MODEL DATA.csv [--pdf OUT.pdf] [--lang ko|en] [--descriptions MAP.csv]\n"
+     "        [--contacts N] [--cost-per-contact X] [--value-per-conversion V] [--target-pct P]\n"
+     "        [--currency C] [--card]     AI report JSON (and the PDF), offline"},
 };
 
 static int usage(void)

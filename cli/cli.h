@@ -21,11 +21,18 @@ int cli_print_json(json_t *j, int compact);
 /* Prints "aiops VERB: message" on stderr. */
 void cli_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+struct model;
+struct ingest_result;
+/* Reads a model file and a CSV for verb: 0, or 1 after printing why (nothing to free). */
+int cli_load_model_data(const char *verb, const char *model_path, const char *data,
+                        struct model **m, struct ingest_result *r);
+
 int cmd_inspect(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_upload(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

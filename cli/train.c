@@ -239,8 +239,8 @@ out:
 }
 
 /* Loads MODEL and reads DATA into the model's feature matrix. */
-static int load_both(const char *verb, const char *model_path, const char *data,
-                     struct model **m, struct ingest_result *r)
+int cli_load_model_data(const char *verb, const char *model_path, const char *data,
+                        struct model **m, struct ingest_result *r)
 {
     char why[256];
     int rv = model_load_file(model_path, m, why, sizeof why);
@@ -292,7 +292,7 @@ int cmd_predict(int argc, char **argv)
     }
     struct model *m;
     struct ingest_result r;
-    if (load_both("predict", model_path, data, &m, &r) != 0)
+    if (cli_load_model_data("predict", model_path, data, &m, &r) != 0)
         return 1;
     int status = 1;
     struct fmatrix x;
@@ -376,7 +376,7 @@ int cmd_eval(int argc, char **argv)
     }
     struct model *m;
     struct ingest_result r;
-    if (load_both("eval", argv[1], argv[2], &m, &r) != 0)
+    if (cli_load_model_data("eval", argv[1], argv[2], &m, &r) != 0)
         return 1;
     json_t *metrics = NULL;
     struct train_error err;

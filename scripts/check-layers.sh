@@ -10,6 +10,7 @@
 #   ml     features, model, train, eval, ...   (core math data algo)
 #   store  db, kv, jobs, datasets, registry    (core math data algo ml)
 #   rpc    envelope, routes, svc               (core http store)
+#   report inputs, writer, rewriter, PDF, card (core math http data algo ml)
 #
 # Usage: scripts/check-layers.sh [lib-dir]    exits 1 and names each offending include.
 set -eu
@@ -25,6 +26,7 @@ allowed() {
     ml) echo "core math data algo ml" ;;
     store) echo "core math data algo ml store" ;;
     rpc) echo "core http store rpc" ;;
+    report) echo "core math http data algo ml report" ;;
     *) echo "" ;;
   esac
 }

@@ -13,10 +13,12 @@ set -eu
 
 BUILD="build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libevent-dev
 libnng-dev libpq-dev libhiredis-dev libopenblas-dev libhpdf-dev libwslay-dev libjansson-dev
-libssl-dev"
-RUN="postgresql redis-server"
-TEST="python3 python3-yaml clang libclang-rt-14-dev prometheus docker-compose valgrind"
-BENCH="wrk python3-pandas python3-sklearn python3-xgboost python3-fastapi python3-uvicorn"
+libssl-dev libcurl4-openssl-dev"
+RUN="postgresql redis-server fonts-nanum"
+TEST="python3 python3-yaml clang libclang-rt-14-dev prometheus docker-compose valgrind qpdf
+poppler-utils"
+BENCH="wrk python3-pandas python3-sklearn python3-xgboost python3-fastapi python3-uvicorn
+python3-reportlab python3-renderpm"
 
 listing=0
 if [ "${1:-}" = list ]; then

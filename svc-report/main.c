@@ -1,9 +1,26 @@
-/* svc-report: its routes are declared in lib/rpc/routes.c; until their issue lands they answer
- * 501 "not_implemented" through the service runtime (lib/rpc/svc.h), and "health" works. */
-#include "rpc/svc.h"
+/* svc-report: the AI report, the PDF report, performance, the operator and customer
+ * dashboards and model cards (report_svc.h). Every answer is written from measured
+ * numbers gathered once per run and kept in PostgreSQL, so any replica answers fast. */
+#include "report_svc.h"
+
+static const struct svc_handler handlers[] = {
+    {"report.ai", handle_report_ai},
+    {"report.generate_pdf", handle_report_generate_pdf},
+    {"report.pdf", handle_report_pdf},
+    {"performance.get", handle_performance},
+    {"dashboard.si", handle_dashboard_si},
+    {"dashboard.client", handle_dashboard_client},
+    {"models.card", handle_models_card},
+    {"models.card_put", handle_models_card_put},
+};
 
 int main(int argc, char **argv)
 {
-    static const struct svc_def def = {.id = SVC_REPORT};
+    static const struct svc_def def = {
+        .id = SVC_REPORT,
+        .handlers = handlers,
+        .nhandlers = sizeof handlers / sizeof handlers[0],
+        .start = ai_start,
+    };
     return svc_main(&def, argc, argv);
 }

@@ -46,6 +46,7 @@ static const struct api_error_def table[API_ERROR_COUNT] = {
     [API_METHOD_NOT_ALLOWED] = {"method_not_allowed", 405, "the path does not take this method"},
     [API_ALREADY_EXISTS] = {"already_exists", 409, "it exists already"},
     [API_RUN_FINISHED] = {"run_finished", 409, "the run has already finished"},
+    [API_RUN_NOT_COMPLETED] = {"run_not_completed", 409, "the run has not completed"},
     [API_NOTHING_TO_ROLL_BACK] = {"nothing_to_roll_back", 409,
                                   "the alias has no earlier version to go back to"},
     [API_PAYLOAD_TOO_LARGE] = {"payload_too_large", 413,

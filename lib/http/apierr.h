@@ -54,6 +54,7 @@ enum api_error {
     /* 409: the state does not allow it */
     API_ALREADY_EXISTS,
     API_RUN_FINISHED,
+    API_RUN_NOT_COMPLETED,
     API_NOTHING_TO_ROLL_BACK,
     /* 413, 415, 417: what the request carries */
     API_PAYLOAD_TOO_LARGE,

@@ -157,52 +157,150 @@ double eval_auc(const double *y, const double *prob, size_t n, size_t K)
     return auc;
 }
 
-double eval_average_precision(const double *score, const uint8_t *y01, size_t n)
+/* The cumulative counts of a score ranking: walking the distinct scores from the highest,
+ * after threshold k (score >= the k-th distinct value) tp[k] positives and fp[k] negatives
+ * rank at or above it. Rows with y01 > 1 or a NaN score are skipped. *tp and *fp (caller
+ * frees both; NULL when *nthr is 0) hold *nthr entries; *npos and *nneg count the rows used.
+ * AIOPS_ENOMEM, AIOPS_ETOOBIG past 2^32 - 2 rows. */
+static int threshold_counts(const double *score, const uint8_t *y01, size_t n, size_t **tp,
+                            size_t **fp, size_t *nthr, size_t *npos, size_t *nneg)
 {
-    size_t m = 0, npos = 0;
+    size_t m = 0;
+    *tp = *fp = NULL;
+    *nthr = *npos = *nneg = 0;
     for (size_t i = 0; i < n; i++)
         if (y01[i] <= 1 && !isnan(score[i]))
             m++;
-    if (m == 0 || m >= UINT32_MAX)
-        return NAN;
+    if (m == 0)
+        return AIOPS_OK;
+    if (m >= UINT32_MAX)
+        return AIOPS_ETOOBIG;
     double *s = malloc(m * sizeof *s);
     uint8_t *t = malloc(m);
     uint32_t *idx = malloc(m * sizeof *idx);
-    double ap = NAN;
-    if (s == NULL || t == NULL || idx == NULL)
-        goto done;
-    for (size_t i = 0, j = 0; i < n; i++) {
+    *tp = malloc(m * sizeof **tp);
+    *fp = malloc(m * sizeof **fp);
+    int rc = s && t && idx && *tp && *fp ? AIOPS_OK : AIOPS_ENOMEM;
+    for (size_t i = 0, j = 0; rc == 0 && i < n; i++) {
         if (y01[i] <= 1 && !isnan(score[i])) {
             s[j] = score[i];
             t[j] = y01[i];
-            npos += y01[i];
+            *npos += y01[i];
             j++;
         }
     }
-    if (npos == 0 || sort_f64_argsort(s, m, idx) != 0)
-        goto done;
-    /* walk the scores from the highest; a threshold is each distinct score */
-    double tp = 0, fp = 0, prev_recall = 0, sum = 0;
-    size_t j = m;
-    while (j > 0) {
+    if (rc == 0)
+        rc = sort_f64_argsort(s, m, idx);
+    size_t cp = 0, cn = 0, j = m;
+    while (rc == 0 && j > 0) {
         double v = s[idx[j - 1]];
         while (j > 0 && s[idx[j - 1]] == v) {
             if (t[idx[j - 1]])
-                tp++;
+                cp++;
             else
-                fp++;
+                cn++;
             j--;
         }
-        double recall = tp / (double)npos;
-        sum += (recall - prev_recall) * (tp / (tp + fp));
-        prev_recall = recall;
+        (*tp)[*nthr] = cp;
+        (*fp)[*nthr] = cn;
+        (*nthr)++;
     }
-    ap = sum;
-done:
+    *nneg = m - *npos;
     free(s);
     free(t);
     free(idx);
+    if (rc != 0) {
+        free(*tp);
+        free(*fp);
+        *tp = *fp = NULL;
+        *nthr = 0;
+    }
+    return rc;
+}
+
+double eval_average_precision(const double *score, const uint8_t *y01, size_t n)
+{
+    size_t *tp, *fp, nthr, npos, nneg;
+    if (threshold_counts(score, y01, n, &tp, &fp, &nthr, &npos, &nneg) != 0)
+        return NAN;
+    double ap = NAN;
+    if (npos > 0) {
+        double prev_recall = 0, sum = 0;
+        for (size_t k = 0; k < nthr; k++) {
+            double recall = (double)tp[k] / (double)npos;
+            sum += (recall - prev_recall) * ((double)tp[k] / (double)(tp[k] + fp[k]));
+            prev_recall = recall;
+        }
+        ap = sum;
+    }
+    free(tp);
+    free(fp);
     return ap;
+}
+
+void eval_curve_free(struct eval_curve *c)
+{
+    free(c->x);
+    free(c->y);
+    memset(c, 0, sizeof *c);
+}
+
+/* Keeps at most max_points of the npts points of c (the first and the last always), evenly
+ * spaced in rank: enough for a chart, bounded whatever the number of distinct scores. */
+static void thin_curve(struct eval_curve *c, size_t max_points)
+{
+    if (max_points < 2 || c->n <= max_points)
+        return;
+    size_t last = c->n - 1;
+    for (size_t k = 0; k < max_points; k++) {
+        size_t from = (size_t)((double)k * (double)last / (double)(max_points - 1) + 0.5);
+        c->x[k] = c->x[from];
+        c->y[k] = c->y[from];
+    }
+    c->n = max_points;
+}
+
+int eval_curves(const double *score, const uint8_t *y01, size_t n, size_t max_points,
+                struct eval_curve *roc, struct eval_curve *pr)
+{
+    memset(roc, 0, sizeof *roc);
+    memset(pr, 0, sizeof *pr);
+    size_t *tp, *fp, nthr, npos, nneg;
+    int rc = threshold_counts(score, y01, n, &tp, &fp, &nthr, &npos, &nneg);
+    if (rc != 0)
+        return rc;
+    if (npos == 0 || nneg == 0) {
+        free(tp);
+        free(fp);
+        return AIOPS_EINVAL;
+    }
+    /* one point before the first threshold: (0, 0) on ROC, (recall 0, precision 1) on PR */
+    roc->x = malloc((nthr + 1) * sizeof *roc->x);
+    roc->y = malloc((nthr + 1) * sizeof *roc->y);
+    pr->x = malloc((nthr + 1) * sizeof *pr->x);
+    pr->y = malloc((nthr + 1) * sizeof *pr->y);
+    if (roc->x == NULL || roc->y == NULL || pr->x == NULL || pr->y == NULL) {
+        rc = AIOPS_ENOMEM;
+    } else {
+        roc->x[0] = roc->y[0] = pr->x[0] = 0;
+        pr->y[0] = 1;
+        for (size_t k = 0; k < nthr; k++) {
+            roc->x[k + 1] = (double)fp[k] / (double)nneg;
+            roc->y[k + 1] = (double)tp[k] / (double)npos;
+            pr->x[k + 1] = (double)tp[k] / (double)npos;
+            pr->y[k + 1] = (double)tp[k] / (double)(tp[k] + fp[k]);
+        }
+        roc->n = pr->n = nthr + 1;
+        thin_curve(roc, max_points);
+        thin_curve(pr, max_points);
+    }
+    free(tp);
+    free(fp);
+    if (rc != 0) {
+        eval_curve_free(roc);
+        eval_curve_free(pr);
+    }
+    return rc;
 }
 
 /* Sums over the rows with a y; -1 when a prediction of such a row is not finite. */

@@ -68,6 +68,21 @@ double eval_auc(const double *y, const double *prob, size_t n, size_t K);
  * sum_t (R_t - R_{t-1}) P_t over descending distinct scores) of score against y01 (1 =
  * positive, 0 = negative, other values skipped). NaN without positives. */
 double eval_average_precision(const double *score, const uint8_t *y01, size_t n);
+/* A curve for a chart: n points (x[i], y[i]), owned (eval_curve_free). */
+struct eval_curve {
+    size_t n;
+    double *x, *y;
+};
+/* The ROC curve (x false-positive rate, y true-positive rate) and the precision-recall
+ * curve (x recall, y precision) of score against y01 (1 positive, 0 negative, other values
+ * and NaN scores skipped): one point per distinct score from the highest, as scikit-learn's
+ * roc_curve(drop_intermediate=False) and precision_recall_curve (reversed) give them, after
+ * a first point (0, 0) on ROC and (0, 1) on PR; then at most max_points of them (>= 2; the
+ * first and the last kept, the rest evenly spaced by rank). AIOPS_EINVAL without a positive
+ * or without a negative, AIOPS_ENOMEM, AIOPS_ETOOBIG; both curves are empty on failure. */
+int eval_curves(const double *score, const uint8_t *y01, size_t n, size_t max_points,
+                struct eval_curve *roc, struct eval_curve *pr);
+void eval_curve_free(struct eval_curve *c);
 double eval_mse(const double *y, const double *pred, size_t n);
 double eval_rmse(const double *y, const double *pred, size_t n);
 double eval_mae(const double *y, const double *pred, size_t n);

@@ -246,55 +246,78 @@ static json_t *importance_json(const struct model *m)
     return o;
 }
 
-int train_evaluate(const struct model *m, const struct table *t, json_t **metrics,
-                   struct train_error *err)
+void labelled_predictions_free(struct labelled_predictions *p)
 {
-    *metrics = NULL;
+    free(p->rows);
+    free(p->y);
+    free(p->pred);
+    memset(p, 0, sizeof *p);
+}
+
+int train_predict_labelled(const struct model *m, const struct table *t, const size_t *rows,
+                           size_t n, struct labelled_predictions *out, struct train_error *err)
+{
+    memset(out, 0, sizeof *out);
     long tcol = table_find(t, m->target.name);
     if (tcol < 0)
         return fail(err, "target", "the data has no column %s (the model's target)",
                     m->target.name);
+    size_t cand = rows != NULL ? n : t->nrows;
     double *y = malloc((t->nrows ? t->nrows : 1) * sizeof *y);
-    size_t unknown = 0;
-    if (y == NULL)
-        return AIOPS_ENOMEM;
-    int rv = target_apply(&m->target, t, tcol, y, &unknown);
-    if (rv != 0) {
+    out->rows = malloc((cand ? cand : 1) * sizeof *out->rows);
+    out->y = malloc((cand ? cand : 1) * sizeof *out->y);
+    out->outputs = model_outputs(m);
+    if (y == NULL || out->rows == NULL || out->y == NULL) {
         free(y);
+        labelled_predictions_free(out);
+        return AIOPS_ENOMEM;
+    }
+    if (target_apply(&m->target, t, tcol, y, &out->unknown) != 0) {
+        free(y);
+        labelled_predictions_free(out);
         return fail(err, "target", "the target column %s does not fit the model", m->target.name);
     }
-    /* rows with a known target */
-    size_t *rows = malloc((t->nrows ? t->nrows : 1) * sizeof *rows), n = 0;
-    for (size_t r = 0; rows != NULL && r < t->nrows; r++)
-        if (!isnan(y[r]))
-            rows[n] = r, y[n++] = y[r];
-    struct fmatrix x;
-    const char *missing;
-    rv = rows ? features_matrix_rows(&m->features, t, rows, n, &x, &missing, NULL, NULL)
-              : AIOPS_ENOMEM;
-    free(rows);
-    if (rv == AIOPS_ENOTFOUND) {
-        free(y);
-        return fail(err, "data", "the data has no column %s (a feature of the model)", missing);
+    for (size_t i = 0; i < cand; i++) {
+        size_t r = rows != NULL ? rows[i] : i;
+        if (r < t->nrows && !isnan(y[r])) {
+            out->rows[out->n] = r;
+            out->y[out->n++] = y[r];
+        }
     }
-    size_t k = model_outputs(m);
-    double *out = rv == 0 ? malloc((n ? n : 1) * k * sizeof *out) : NULL;
-    if (rv == 0 && out == NULL)
+    free(y);
+    struct fmatrix x;
+    memset(&x, 0, sizeof x);
+    const char *missing;
+    int rv = features_matrix_rows(&m->features, t, out->rows, out->n, &x, &missing, NULL, NULL);
+    if (rv == AIOPS_ENOTFOUND)
+        rv = fail(err, "data", "the data has no column %s (a feature of the model)", missing);
+    if (rv == 0 && (out->pred = malloc((out->n ? out->n : 1) * out->outputs * sizeof *out->pred)) ==
+                       NULL)
         rv = AIOPS_ENOMEM;
     if (rv == 0)
-        rv = model_predict_threads(m, &x, 0, out);
-    if (rv == 0) {
-        if (m->target.task == TASK_REGRESSION)
-            rv = eval_regression(y, out, n, metrics);
-        else
-            rv = eval_classification(y, out, n, m->target.nclasses,
-                                        (const char *const *)m->target.labels, metrics);
-    }
-    if (rv == 0 && unknown > 0)
-        json_object_set_new(*metrics, "unknown_class_rows", json_integer((json_int_t)unknown));
-    free(out);
-    free(y);
+        rv = model_predict_threads(m, &x, 0, out->pred);
     fmatrix_free(&x);
+    if (rv != 0)
+        labelled_predictions_free(out);
+    return rv;
+}
+
+int train_evaluate(const struct model *m, const struct table *t, json_t **metrics,
+                   struct train_error *err)
+{
+    *metrics = NULL;
+    struct labelled_predictions p;
+    int rv = train_predict_labelled(m, t, NULL, 0, &p, err);
+    if (rv != 0)
+        return rv;
+    if (m->target.task == TASK_REGRESSION)
+        rv = eval_regression(p.y, p.pred, p.n, metrics);
+    else
+        rv = eval_classification(p.y, p.pred, p.n, m->target.nclasses,
+                                 (const char *const *)m->target.labels, metrics);
+    if (rv == 0 && p.unknown > 0)
+        json_object_set_new(*metrics, "unknown_class_rows", json_integer((json_int_t)p.unknown));
+    labelled_predictions_free(&p);
     return rv;
 }
 
@@ -417,36 +440,54 @@ static int valid_given(struct run *r, const struct table *valid, struct train_re
     return rv;
 }
 
-/* Validation rows held out of the labelled ones (stratified for classification) when
- * valid_fraction asks for them and there are enough rows to spare. */
+/* Splits the nl labelled rows (table rows `rows`, targets y by table row) into training
+ * and validation rows with fraction vf and seed, stratified for classification, and turns
+ * the fold's positions into table rows. The one place the held-out rows are chosen:
+ * train_model and train_holdout_rows must agree on them. */
+static int holdout_split(enum table_task task, const double *y, const size_t *rows, size_t nl,
+                         double vf, uint64_t seed, struct split_folds *folds, const char **why)
+{
+    double *yl = malloc((nl ? nl : 1) * sizeof *yl);
+    if (yl == NULL)
+        return AIOPS_ENOMEM;
+    for (size_t i = 0; i < nl; i++)
+        yl[i] = y[rows[i]];
+    int rv = task == TASK_REGRESSION ? split_holdout(nl, vf, seed, folds, why)
+                                     : split_holdout_stratified(yl, nl, vf, seed, folds, why);
+    free(yl);
+    if (rv != 0)
+        return rv;
+    struct split_fold *f = &folds->fold[0];
+    for (size_t i = 0; i < f->ntrain; i++)
+        f->train[i] = rows[f->train[i]];
+    for (size_t i = 0; i < f->ntest; i++)
+        f->test[i] = rows[f->test[i]];
+    return AIOPS_OK;
+}
+
+/* Validation rows are held out of the labelled ones when valid_fraction asks for them and
+ * there are enough rows to spare. */
+static int holdout_wanted(double vf, size_t nl)
+{
+    return vf > 0 && nl >= 10;
+}
+
+/* Validation rows held out of the labelled ones (stratified for classification). */
 static int valid_held_out(struct run *r, const struct table *t, struct train_result *out,
                           struct train_error *err)
 {
     const json_t *given = json_object_get(r->p, "valid_fraction");
     double vf = given ? json_number_value(given) : r->cfg->valid_fraction;
-    if (!(vf > 0) || r->nl < 10)
+    if (!holdout_wanted(vf, r->nl))
         return AIOPS_OK;
     uint64_t seed = (uint64_t)learner_param(r->full, "seed");
-    double *yl = malloc(r->nl * sizeof *yl);
-    if (yl == NULL)
-        return AIOPS_ENOMEM;
-    for (size_t i = 0; i < r->nl; i++)
-        yl[i] = r->y[r->rows[i]];
     const char *why = NULL;
-    int rv = r->ts.task == TASK_REGRESSION
-                 ? split_holdout(r->nl, vf, seed, &r->folds, &why)
-                 : split_holdout_stratified(yl, r->nl, vf, seed, &r->folds, &why);
-    free(yl);
+    int rv = holdout_split(r->ts.task, r->y, r->rows, r->nl, vf, seed, &r->folds, &why);
     if (rv == AIOPS_EINVAL)
         return fail(err, "valid_fraction", "%s", why ? why : "cannot hold out validation rows");
     if (rv != 0)
         return rv;
-    /* fold positions -> table rows */
     struct split_fold *f = &r->folds.fold[0];
-    for (size_t i = 0; i < f->ntrain; i++)
-        f->train[i] = r->rows[f->train[i]];
-    for (size_t i = 0; i < f->ntest; i++)
-        f->test[i] = r->rows[f->test[i]];
     r->train_rows = f->train;
     r->ntrain = f->ntrain;
     const char *missing;
@@ -459,6 +500,47 @@ static int valid_held_out(struct run *r, const struct table *t, struct train_res
         r->yv[i] = r->y[f->test[i]];
     out->valid_rows = f->ntest;
     return AIOPS_OK;
+}
+
+int train_holdout_rows(const struct model *m, const struct table *t, size_t **rows, size_t *n)
+{
+    *rows = NULL;
+    *n = 0;
+    const json_t *params = json_object_get(m->meta, "params");
+    double vf = json_number_value(json_object_get(params, "valid_fraction"));
+    long tcol = table_find(t, m->target.name);
+    if (tcol < 0)
+        return AIOPS_EINVAL;
+    json_t *full = NULL;
+    double *y = malloc((t->nrows ? t->nrows : 1) * sizeof *y);
+    size_t *labelled = malloc((t->nrows ? t->nrows : 1) * sizeof *labelled), nl = 0, unknown = 0;
+    struct split_folds folds;
+    memset(&folds, 0, sizeof folds);
+    int rv = y && labelled ? learner_params_full(m->learner, params, &full) : AIOPS_ENOMEM;
+    if (rv == 0 && target_apply(&m->target, t, tcol, y, &unknown) != 0)
+        rv = AIOPS_EINVAL;
+    for (size_t i = 0; rv == 0 && i < t->nrows; i++)
+        if (!isnan(y[i]))
+            labelled[nl++] = i;
+    if (rv == 0 && unknown > 0)
+        rv = AIOPS_EINVAL; /* not the table the model was trained on */
+    if (rv == 0 && holdout_wanted(vf, nl)) {
+        const char *why = NULL;
+        rv = holdout_split(m->target.task, y, labelled, nl, vf,
+                           (uint64_t)learner_param(full, "seed"), &folds, &why);
+        size_t nt = rv == 0 ? folds.fold[0].ntest : 0;
+        if (rv == 0 && nt > 0 && (*rows = malloc(nt * sizeof **rows)) == NULL)
+            rv = AIOPS_ENOMEM;
+        if (rv == 0 && nt > 0) {
+            memcpy(*rows, folds.fold[0].test, nt * sizeof **rows);
+            *n = nt;
+        }
+    }
+    split_folds_free(&folds);
+    json_decref(full);
+    free(labelled);
+    free(y);
+    return rv;
 }
 
 /* The training matrix, its targets and, with class_weight, its row weights. */

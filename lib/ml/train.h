@@ -58,6 +58,30 @@ int train_model(const struct table *t, const struct table *valid, const struct t
                 struct train_error *err);
 void train_result_free(struct train_result *r);
 
+/* The rows of t that train_model held out for validation when it trained m on t (the
+ * same target, valid_fraction and seed from m's metadata, the same split): *rows (caller
+ * frees; NULL when none) holds *n table row indices. *n is 0 when the run held none out
+ * (no valid_fraction in its parameters, fewer than 10 labelled rows). AIOPS_EINVAL when t
+ * has no target column or a class the model does not know (it is not the training table),
+ * AIOPS_ENOMEM. */
+int train_holdout_rows(const struct model *m, const struct table *t, size_t **rows, size_t *n);
+
+/* A model's predictions for the rows of a table that have a known target. */
+struct labelled_predictions {
+    size_t n;       /* rows predicted */
+    size_t *rows;   /* n table rows, in the order asked for */
+    double *y;      /* n targets as the model encodes them (class index, or the value) */
+    double *pred;   /* n * outputs: class probabilities row-major, or values */
+    size_t outputs; /* model_outputs() */
+    size_t unknown; /* rows (of the whole table) whose class the model does not know */
+};
+void labelled_predictions_free(struct labelled_predictions *p);
+/* Predicts m for rows[0..n) of t (every row when rows is NULL), keeping those with a known
+ * target, into *out (the caller frees it, on success only). AIOPS_EINVAL with err when t
+ * lacks the target or a feature; AIOPS_ENOMEM. */
+int train_predict_labelled(const struct model *m, const struct table *t, const size_t *rows,
+                           size_t n, struct labelled_predictions *out, struct train_error *err);
+
 /* Metrics of model m on table t, whose target column is the model's target: the JSON of
  * eval_classification()/eval_regression(). AIOPS_EINVAL with err when t lacks a
  * feature or the target. */

@@ -144,10 +144,16 @@ const struct route routes[] = {
      "Operator dashboard [seed 000]"},
     {"GET", "/api/dashboard/client", "dashboard.client", R, SCOPE_READ, BODY_NONE, SHORT,
      "Customer dashboard [seed 000]"},
+    /* svc-report: its numbers are the run's evaluation (the report's inputs) and the served
+     * predictions' latency; svc-monitor keeps live rolling metrics on /ws/performance */
+    {"GET", "/api/performance/{run_id}", "performance.get", R, SCOPE_READ, BODY_NONE, LONG,
+     "Model performance [seed 000]"},
+    {"GET", "/api/v1/models/{name}/versions/{version}/card", "models.card", R, SCOPE_READ,
+     BODY_NONE, LONG, "Model card (JSON, or Markdown with Accept: text/markdown; ?slice=COLUMN)"},
+    {"PUT", "/api/v1/models/{name}/card", "models.card_put", R, SCOPE_WRITE, BODY_JSON, SHORT,
+     "Set a model card's intended use"},
 
     /* svc-monitor */
-    {"GET", "/api/performance/{run_id}", "performance.get", M, SCOPE_READ, BODY_NONE, SHORT,
-     "Model performance [seed 000]"},
     {"GET", "/api/drift/status", "drift.status", M, SCOPE_READ, BODY_NONE, SHORT,
      "Current drift state [seed 001]"},
     {"GET", "/api/drift/summary", "drift.summary", M, SCOPE_READ, BODY_NONE, SHORT,

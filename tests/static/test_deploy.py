@@ -627,9 +627,10 @@ def test_deploy_dockerfile():
 
     need_build = ("build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libevent-dev "
                   "libnng-dev libpq-dev libhiredis-dev libopenblas-dev libhpdf-dev libwslay-dev "
-                  "libjansson-dev libssl-dev").split()
+                  "libjansson-dev libssl-dev libcurl4-openssl-dev").split()
     need_run = ("libevent-2.1-7 libevent-pthreads-2.1-7 libnng1 libprotobuf-c1 libpq5 "
-                "libhiredis0.14 libopenblas0 libhpdf-2.3.0 libwslay1 libjansson4 libssl3").split()
+                "libhiredis0.14 libopenblas0 libhpdf-2.3.0 libwslay1 libjansson4 libssl3 libcurl4 "
+                "fonts-nanum").split()
     bpk, rpk = _apt_packages(build), _apt_packages(runtime)
     assert not set(need_build) - set(bpk), "build stage lacks %s" % (set(need_build) - set(bpk))
     assert not set(need_run) - set(rpk), "runtime stage lacks %s" % (set(need_run) - set(rpk))

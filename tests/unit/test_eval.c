@@ -19,6 +19,10 @@
  * M.log_loss(y, P)                     # 0.6324720534187735
  * M.brier_score_loss(y, p1)            # 0.22562499999999996
  * M.confusion_matrix(y, pred)          # [[4, 1], [4, 3]]
+ * M.roc_curve(y, p1, drop_intermediate=False)[:2]  # fpr [0 0 .2 .2 .2 .4 .4 .4 .6 .8 1]
+ *    # tpr [0 1/7 1/7 2/7 3/7 4/7 5/7 1 1 1 1]
+ * M.precision_recall_curve(y, p1)[:2]  # reversed: recall [0 1/7 1/7 2/7 3/7 4/7 5/7 1 1 1 1]
+ *    # precision [1 1 .5 2/3 .75 2/3 5/7 7/9 .7 7/11 7/12]
  * M.precision_recall_fscore_support(y, pred)  # p [.5 .75] r [.8 .42857142857142855]
  *                                     # f [.6153846153846154 .5454545454545454] s [5 7]
  * calibration_curve(y, p1, n_bins=10)  # true [0 0 0 1 .5 1 0 1]
@@ -332,7 +336,43 @@ static void test_average_precision_helper(void)
     CHECK(isnan(eval_average_precision(s, none, 6)));
 }
 
-UNIT_MAIN(UNIT(test_binary_with_ties), UNIT(test_multiclass_with_class_never_predicted),
+static void test_roc_and_pr_curves(void)
+{
+    uint8_t y01[12];
+    for (int i = 0; i < 12; i++)
+        y01[i] = (uint8_t)YB[i];
+    static const double fpr[11] = {0, 0, .2, .2, .2, .4, .4, .4, .6, .8, 1};
+    static const double tpr[11] = {0, 1 / 7., 1 / 7., 2 / 7., 3 / 7., 4 / 7., 5 / 7., 1, 1, 1, 1};
+    static const double prec[11] = {1, 1, .5, 2 / 3., .75, 2 / 3., 5 / 7., 7 / 9., .7, 7 / 11.,
+                                    7 / 12.};
+    struct eval_curve roc, pr;
+    CHECK_INT(eval_curves(P1, y01, 12, 100, &roc, &pr), 0);
+    CHECK_INT(roc.n, 11);
+    CHECK_INT(pr.n, 11);
+    for (size_t i = 0; i < 11 && roc.n == 11 && pr.n == 11; i++) {
+        CHECK_NEAR(roc.x[i], fpr[i], EPS);
+        CHECK_NEAR(roc.y[i], tpr[i], EPS);
+        CHECK_NEAR(pr.x[i], tpr[i], EPS);
+        CHECK_NEAR(pr.y[i], prec[i], EPS);
+    }
+    eval_curve_free(&roc);
+    eval_curve_free(&pr);
+    /* thinned: the first and last points kept, evenly spaced between */
+    CHECK_INT(eval_curves(P1, y01, 12, 3, &roc, &pr), 0);
+    CHECK_INT(roc.n, 3);
+    CHECK_NEAR(roc.x[0], 0, EPS);
+    CHECK_NEAR(roc.x[1], fpr[5], EPS);
+    CHECK_NEAR(roc.x[2], 1, EPS);
+    CHECK_NEAR(pr.y[2], 7 / 12., EPS);
+    eval_curve_free(&roc);
+    eval_curve_free(&pr);
+    /* one class only: no curve */
+    uint8_t ones[3] = {1, 1, 1};
+    CHECK_INT(eval_curves(P1, ones, 3, 10, &roc, &pr), AIOPS_EINVAL);
+    CHECK_INT(roc.n, 0);
+}
+
+UNIT_MAIN(UNIT(test_binary_with_ties), UNIT(test_roc_and_pr_curves), UNIT(test_multiclass_with_class_never_predicted),
           UNIT(test_perfect_and_worst), UNIT(test_lift_and_gains),
           UNIT(test_missing_targets_and_refusals), UNIT(test_regression),
           UNIT(test_average_precision_helper))

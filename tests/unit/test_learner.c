@@ -11,6 +11,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "data/ingest.h"
+#include "ml/eval.h"
 #include "ml/learner.h"
 #include "ml/model.h"
 #include "ml/train.h"
@@ -483,6 +484,42 @@ static void test_task_the_learner_does_not_learn(void)
     ingest_result_free(&t);
 }
 
+/* train_holdout_rows gives back the rows the run validated on: their count, and metrics on
+ * them equal to the run's, for a stratified (classification) and a plain split. */
+static void test_holdout_rows_are_the_validation_rows(void)
+{
+    struct ingest_result t = make_table();
+    static const char *const targets[] = {"label", "value"};
+    static const char *const metric[] = {"logloss", "rmse"};
+    for (size_t k = 0; k < 2; k++) {
+        struct model *m = trained(learner_find("gbdt"), &t.table, targets[k],
+                                  "{\"rounds\": 5, \"seed\": 11, \"valid_fraction\": 0.25}");
+        if (m == NULL)
+            continue;
+        size_t *rows, n;
+        CHECK_INT(train_holdout_rows(m, &t.table, &rows, &n), 0);
+        json_t *meta_metrics = json_object_get(m->meta, "metrics");
+        CHECK_INT(n, json_integer_value(json_object_get(m->meta, "valid_rows")));
+        struct labelled_predictions p;
+        struct train_error err;
+        CHECK_INT(train_predict_labelled(m, &t.table, rows, n, &p, &err), 0);
+        CHECK_INT(p.n, n);
+        double again = k == 0 ? eval_logloss(p.y, p.pred, p.n, 2) : eval_rmse(p.y, p.pred, p.n);
+        CHECK_NEAR(again, json_number_value(json_object_get(meta_metrics, metric[k])), 1e-12);
+        labelled_predictions_free(&p);
+        free(rows);
+        model_free(m);
+    }
+    /* without valid_fraction nothing was held out */
+    struct model *m = trained(learner_find("gbdt"), &t.table, "label", "{\"rounds\": 2}");
+    size_t *rows, n;
+    CHECK_INT(train_holdout_rows(m, &t.table, &rows, &n), 0);
+    CHECK_INT(n, 0);
+    CHECK(rows == NULL);
+    model_free(m);
+    ingest_result_free(&t);
+}
+
 static void test_ignored_parameters_are_reported(void)
 {
     struct ingest_result t = make_table();
@@ -534,5 +571,5 @@ UNIT_MAIN(UNIT(test_registry_names_and_aliases), UNIT(test_every_learner_is_comp
           UNIT(test_normalised_parameters), UNIT(test_defaults_filled_in),
           UNIT(test_gbdt_gets_its_parameters), UNIT(test_forest_gets_its_parameters),
           UNIT(test_linear_gets_its_parameters), UNIT(test_every_learner_round_trips),
-          UNIT(test_task_the_learner_does_not_learn), UNIT(test_ignored_parameters_are_reported),
+          UNIT(test_task_the_learner_does_not_learn), UNIT(test_holdout_rows_are_the_validation_rows), UNIT(test_ignored_parameters_are_reported),
           UNIT(test_openapi_schemas))

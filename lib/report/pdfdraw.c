@@ -1,0 +1,391 @@
+#include "report/pdfdraw.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/env.h"
+
+/* the brand's blue-violet (seed 000: #2563eb to #7c3aed) */
+const struct rgb PDFW_BLACK = {0.12f, 0.12f, 0.16f}, PDFW_GREY = {0.55f, 0.57f, 0.62f},
+                 PDFW_BLUE = {0.145f, 0.388f, 0.922f}, PDFW_VIOLET = {0.486f, 0.227f, 0.929f},
+                 PDFW_RED = {0.86f, 0.15f, 0.15f}, PDFW_GREEN = {0.09f, 0.60f, 0.35f},
+                 PDFW_ORANGE = {0.92f, 0.50f, 0.10f};
+
+#define HEADER_H 46.0f
+#define FOOTER_Y 28.0f
+
+static void on_hpdf_error(HPDF_STATUS error_no, HPDF_STATUS detail_no, void *user_data)
+{
+    struct pdfw *w = user_data;
+    (void)detail_no;
+    if (w->hpdf_error == 0)
+        w->hpdf_error = (unsigned long)error_no;
+}
+
+int pdfw_find_font(char *path, size_t cap, char *bold_path, size_t bold_cap,
+                   struct aiops_error *err)
+{
+    static const char *const regular[] = {"/usr/share/fonts/truetype/nanum/NanumGothic.ttf",
+                                          "/usr/share/fonts/truetype/nanum/NanumBarunGothic.ttf"};
+    static const char *const bold[] = {"/usr/share/fonts/truetype/nanum/NanumGothicBold.ttf",
+                                       "/usr/share/fonts/truetype/nanum/NanumBarunGothicBold.ttf"};
+    const char *given = env_str("REPORT_FONT", "");
+    path[0] = bold_path[0] = '\0';
+    if (given[0] != '\0') {
+        if (access(given, R_OK) != 0)
+            return aiops_error_set(err, AIOPS_ENOTFOUND, "REPORT_FONT",
+                                   "REPORT_FONT=%s cannot be read", given);
+        snprintf(path, cap, "%s", given);
+        return AIOPS_OK;
+    }
+    for (size_t i = 0; i < sizeof regular / sizeof regular[0]; i++)
+        if (access(regular[i], R_OK) == 0) {
+            snprintf(path, cap, "%s", regular[i]);
+            if (access(bold[i], R_OK) == 0)
+                snprintf(bold_path, bold_cap, "%s", bold[i]);
+            return AIOPS_OK;
+        }
+    return aiops_error_set(err, AIOPS_ENOTFOUND, "REPORT_FONT",
+                           "no Korean TrueType font: install Debian's fonts-nanum "
+                           "(scripts/deps.sh run) or set REPORT_FONT to a .ttf file");
+}
+
+int pdfw_open(struct pdfw *w, const char *title, struct aiops_error *err)
+{
+    memset(w, 0, sizeof *w);
+    char path[512], bold_path[512];
+    int rv = pdfw_find_font(path, sizeof path, bold_path, sizeof bold_path, err);
+    if (rv != 0)
+        return rv;
+    w->doc = HPDF_New(on_hpdf_error, w);
+    if (w->doc == NULL)
+        return aiops_error_set(err, AIOPS_ENOMEM, NULL, "out of memory");
+    HPDF_SetCompressionMode(w->doc, HPDF_COMP_ALL);
+    HPDF_UseUTFEncodings(w->doc);
+    HPDF_SetInfoAttr(w->doc, HPDF_INFO_TITLE, title);
+    HPDF_SetInfoAttr(w->doc, HPDF_INFO_CREATOR, "aiops svc-report " AIOPS_VERSION);
+    const char *name = HPDF_LoadTTFontFromFile(w->doc, path, HPDF_TRUE);
+    const char *bname = bold_path[0] ? HPDF_LoadTTFontFromFile(w->doc, bold_path, HPDF_TRUE) : NULL;
+    w->font = name ? HPDF_GetFont(w->doc, name, "UTF-8") : NULL;
+    w->bold = bname ? HPDF_GetFont(w->doc, bname, "UTF-8") : w->font;
+    if (w->font == NULL || w->bold == NULL) {
+        unsigned long code = w->hpdf_error;
+        pdfw_abort(w);
+        return aiops_error_set(err, AIOPS_ECORRUPT, "REPORT_FONT",
+                               "the font %s cannot be used (libharu error 0x%04lx)", path, code);
+    }
+    return AIOPS_OK;
+}
+
+void pdfw_abort(struct pdfw *w)
+{
+    if (w->doc != NULL)
+        HPDF_Free(w->doc);
+    w->doc = NULL;
+}
+
+static void set_color(HPDF_Page p, struct rgb c, int fill)
+{
+    if (fill)
+        HPDF_Page_SetRGBFill(p, c.r, c.g, c.b);
+    else
+        HPDF_Page_SetRGBStroke(p, c.r, c.g, c.b);
+}
+
+void pdfw_text(struct pdfw *w, float x, float y, float size, int bold, struct rgb c,
+               const char *text)
+{
+    if (w->page == NULL || text == NULL)
+        return;
+    HPDF_Page_BeginText(w->page);
+    HPDF_Page_SetFontAndSize(w->page, bold ? w->bold : w->font, size);
+    set_color(w->page, c, 1);
+    HPDF_Page_TextOut(w->page, x, y, text);
+    HPDF_Page_EndText(w->page);
+}
+
+float pdfw_text_width(struct pdfw *w, float size, int bold, const char *text)
+{
+    HPDF_Page_SetFontAndSize(w->page, bold ? w->bold : w->font, size);
+    return HPDF_Page_TextWidth(w->page, text);
+}
+
+void pdfw_fit(struct pdfw *w, char *text, float size, float width)
+{
+    size_t n = strlen(text);
+    while (n > 0 && pdfw_text_width(w, size, 0, text) > width) {
+        do /* back over one whole UTF-8 character */
+            n--;
+        while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80);
+        text[n] = '\0';
+    }
+}
+
+void pdfw_rect(struct pdfw *w, float x, float y, float wd, float ht, struct rgb fill, int outline)
+{
+    /* colours and widths are set before the path: libharu refuses them inside one */
+    set_color(w->page, fill, 1);
+    if (outline) {
+        set_color(w->page, PDFW_GREY, 0);
+        HPDF_Page_SetLineWidth(w->page, 0.5f);
+    }
+    HPDF_Page_Rectangle(w->page, x, y, wd, ht);
+    if (outline) {
+        HPDF_Page_FillStroke(w->page);
+    } else {
+        HPDF_Page_Fill(w->page);
+    }
+}
+
+/* The header band: the brand gradient drawn as thin vertical strips. */
+static void header_band(struct pdfw *w, const char *heading)
+{
+    const int strips = 60;
+    float sw = PDFW_WIDTH / (float)strips;
+    for (int i = 0; i < strips; i++) {
+        float t = (float)i / (float)(strips - 1);
+        struct rgb c = {PDFW_BLUE.r + t * (PDFW_VIOLET.r - PDFW_BLUE.r),
+                        PDFW_BLUE.g + t * (PDFW_VIOLET.g - PDFW_BLUE.g),
+                        PDFW_BLUE.b + t * (PDFW_VIOLET.b - PDFW_BLUE.b)};
+        /* a hair of overlap so that no seam shows between strips */
+        pdfw_rect(w, (float)i * sw, PDFW_HEIGHT - HEADER_H, sw + 0.5f, HEADER_H, c, 0);
+    }
+    pdfw_text(w, PDFW_MARGIN, PDFW_HEIGHT - 30, 15, 1, (struct rgb){1, 1, 1}, heading);
+}
+
+void pdfw_page(struct pdfw *w, const char *heading)
+{
+    if (w->npages == PDFW_MAX_PAGES) {
+        if (w->hpdf_error == 0)
+            w->hpdf_error = HPDF_PAGE_CANNOT_GET_ROOT_PAGES; /* "too many pages" */
+        return;
+    }
+    w->page = HPDF_AddPage(w->doc);
+    if (w->page == NULL)
+        return;
+    HPDF_Page_SetSize(w->page, HPDF_PAGE_SIZE_A4, HPDF_PAGE_PORTRAIT);
+    w->pages[w->npages++] = w->page;
+    if (heading != NULL)
+        header_band(w, heading);
+    w->y = PDFW_HEIGHT - HEADER_H - 30;
+}
+
+void pdfw_need(struct pdfw *w, float height, const char *heading)
+{
+    if (w->page == NULL || w->y - height < PDFW_MARGIN + 10)
+        pdfw_page(w, heading);
+}
+
+void pdfw_section(struct pdfw *w, const char *title)
+{
+    pdfw_need(w, 60, NULL);
+    w->y -= 6;
+    pdfw_text(w, PDFW_MARGIN, w->y, 13, 1, PDFW_BLUE, title);
+    w->y -= 8;
+    set_color(w->page, PDFW_BLUE, 0);
+    HPDF_Page_SetLineWidth(w->page, 1);
+    HPDF_Page_MoveTo(w->page, PDFW_MARGIN, w->y);
+    HPDF_Page_LineTo(w->page, PDFW_WIDTH - PDFW_MARGIN, w->y);
+    HPDF_Page_Stroke(w->page);
+    w->y -= 16;
+}
+
+void pdfw_paragraph(struct pdfw *w, float size, int bold, struct rgb c, float indent,
+                    const char *text)
+{
+    float width = PDFW_WIDTH - 2 * PDFW_MARGIN - indent, lead = size * 1.45f;
+    const char *p = text ? text : "";
+    while (*p != '\0') {
+        pdfw_need(w, lead, NULL);
+        HPDF_Page_SetFontAndSize(w->page, bold ? w->bold : w->font, size);
+        HPDF_REAL real;
+        /* whole words first; a word longer than the line is cut where it must be */
+        HPDF_UINT n = HPDF_Font_MeasureText(bold ? w->bold : w->font, (const HPDF_BYTE *)p,
+                                            (HPDF_UINT)strlen(p), width, size, 0, 0, HPDF_TRUE,
+                                            &real);
+        if (n == 0)
+            n = HPDF_Font_MeasureText(bold ? w->bold : w->font, (const HPDF_BYTE *)p,
+                                      (HPDF_UINT)strlen(p), width, size, 0, 0, HPDF_FALSE, &real);
+        if (n == 0) /* not even one character fits: give up on the rest */
+            break;
+        char line[1024];
+        size_t len = n < sizeof line ? n : sizeof line - 1;
+        /* never cut inside a UTF-8 sequence */
+        while (len > 0 && ((unsigned char)p[len] & 0xC0) == 0x80)
+            len--;
+        if (len == 0)
+            break;
+        memcpy(line, p, len);
+        line[len] = '\0';
+        pdfw_text(w, PDFW_MARGIN + indent, w->y, size, bold, c, line);
+        w->y -= lead;
+        p += len;
+        while (*p == ' ')
+            p++;
+    }
+}
+
+void pdfw_table(struct pdfw *w, size_t ncols, const float *widths, size_t nrows,
+                const char *const *cells)
+{
+    const float row_h = 17, size = 9;
+    for (size_t r = 0; r < nrows; r++) {
+        pdfw_need(w, row_h + 4, NULL);
+        float x = PDFW_MARGIN, total = 0;
+        for (size_t c = 0; c < ncols; c++)
+            total += widths[c];
+        if (r == 0)
+            pdfw_rect(w, x, w->y - 5, total, row_h, (struct rgb){0.90f, 0.92f, 0.99f}, 0);
+        for (size_t c = 0; c < ncols; c++) {
+            const char *t = cells[r * ncols + c];
+            if (t != NULL)
+                pdfw_text(w, x + 4, w->y, size, r == 0, PDFW_BLACK, t);
+            x += widths[c];
+        }
+        set_color(w->page, (struct rgb){0.85f, 0.86f, 0.9f}, 0);
+        HPDF_Page_SetLineWidth(w->page, 0.4f);
+        HPDF_Page_MoveTo(w->page, PDFW_MARGIN, w->y - 5);
+        HPDF_Page_LineTo(w->page, PDFW_MARGIN + total, w->y - 5);
+        HPDF_Page_Stroke(w->page);
+        w->y -= row_h;
+    }
+    w->y -= 8;
+}
+
+/* --- charts ----------------------------------------------------------------------------------- */
+
+static float to_x(const struct pdfw_axes *a, double v)
+{
+    double t = a->x1 > a->x0 ? (v - a->x0) / (a->x1 - a->x0) : 0;
+    return a->x + (float)(fmin(1, fmax(0, t))) * a->w;
+}
+
+static float to_y(const struct pdfw_axes *a, double v)
+{
+    double t = a->y1 > a->y0 ? (v - a->y0) / (a->y1 - a->y0) : 0;
+    return a->y + (float)(fmin(1, fmax(0, t))) * a->h;
+}
+
+void pdfw_axes(struct pdfw *w, const struct pdfw_axes *a, const char *title, const char *xlabel,
+               const char *ylabel)
+{
+    HPDF_Page p = w->page;
+    pdfw_text(w, a->x, a->y + a->h + 8, 10, 1, PDFW_BLACK, title);
+    set_color(p, (struct rgb){0.9f, 0.9f, 0.93f}, 0);
+    HPDF_Page_SetLineWidth(p, 0.4f);
+    for (int i = 0; i <= 4; i++) { /* grid at quarters */
+        float gx = a->x + a->w * (float)i / 4, gy = a->y + a->h * (float)i / 4;
+        HPDF_Page_MoveTo(p, gx, a->y);
+        HPDF_Page_LineTo(p, gx, a->y + a->h);
+        HPDF_Page_MoveTo(p, a->x, gy);
+        HPDF_Page_LineTo(p, a->x + a->w, gy);
+    }
+    HPDF_Page_Stroke(p);
+    set_color(p, PDFW_GREY, 0);
+    HPDF_Page_SetLineWidth(p, 0.8f);
+    HPDF_Page_Rectangle(p, a->x, a->y, a->w, a->h);
+    HPDF_Page_Stroke(p);
+    char t[32];
+    for (int i = 0; i <= 4; i++) {
+        double xv = a->x0 + (a->x1 - a->x0) * i / 4, yv = a->y0 + (a->y1 - a->y0) * i / 4;
+        snprintf(t, sizeof t, "%.3g", xv);
+        pdfw_text(w, a->x + a->w * (float)i / 4 - pdfw_text_width(w, 7, 0, t) / 2, a->y - 10, 7, 0,
+                  PDFW_GREY, t);
+        snprintf(t, sizeof t, "%.3g", yv);
+        pdfw_text(w, a->x - 4 - pdfw_text_width(w, 7, 0, t), a->y + a->h * (float)i / 4 - 2, 7, 0,
+                  PDFW_GREY, t);
+    }
+    if (xlabel)
+        pdfw_text(w, a->x + a->w / 2 - pdfw_text_width(w, 8, 0, xlabel) / 2, a->y - 21, 8, 0,
+                  PDFW_BLACK, xlabel);
+    if (ylabel) {
+        HPDF_Page_BeginText(p);
+        HPDF_Page_SetFontAndSize(p, w->font, 8);
+        set_color(p, PDFW_BLACK, 1);
+        /* rotated a quarter turn: read bottom to top beside the axis */
+        HPDF_Page_SetTextMatrix(p, 0, 1, -1, 0, a->x - 26, a->y + a->h / 2 - pdfw_text_width(w, 8, 0, ylabel) / 2);
+        HPDF_Page_ShowText(p, ylabel);
+        HPDF_Page_EndText(p);
+    }
+}
+
+void pdfw_line(struct pdfw *w, const struct pdfw_axes *a, const double *xs, const double *ys,
+               size_t n, struct rgb c, int dashed)
+{
+    HPDF_Page p = w->page;
+    static const HPDF_UINT16 dash[] = {3, 2};
+    set_color(p, c, 0);
+    HPDF_Page_SetLineWidth(p, 1.4f);
+    if (dashed)
+        HPDF_Page_SetDash(p, dash, 2, 0);
+    int pen = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(xs[i]) || isnan(ys[i])) {
+            pen = 0; /* a gap where a value is missing */
+            continue;
+        }
+        if (pen)
+            HPDF_Page_LineTo(p, to_x(a, xs[i]), to_y(a, ys[i]));
+        else
+            HPDF_Page_MoveTo(p, to_x(a, xs[i]), to_y(a, ys[i]));
+        pen = 1;
+    }
+    HPDF_Page_Stroke(p);
+    if (dashed)
+        HPDF_Page_SetDash(p, NULL, 0, 0);
+}
+
+void pdfw_legend(struct pdfw *w, float x, float y, struct rgb c, const char *label)
+{
+    set_color(w->page, c, 0);
+    HPDF_Page_SetLineWidth(w->page, 2);
+    HPDF_Page_MoveTo(w->page, x, y + 3);
+    HPDF_Page_LineTo(w->page, x + 14, y + 3);
+    HPDF_Page_Stroke(w->page);
+    pdfw_text(w, x + 18, y, 7.5f, 0, PDFW_BLACK, label);
+}
+
+struct rgb pdfw_diverging(double v)
+{
+    if (isnan(v))
+        return (struct rgb){0.93f, 0.93f, 0.93f};
+    float t = (float)fmin(1, fabs(v));
+    struct rgb end = v < 0 ? PDFW_BLUE : PDFW_RED;
+    return (struct rgb){1 + t * (end.r - 1), 1 + t * (end.g - 1), 1 + t * (end.b - 1)};
+}
+
+/* --- finishing ---------------------------------------------------------------------------------- */
+
+int pdfw_finish(struct pdfw *w, struct buf *out, struct aiops_error *err)
+{
+    char num[64];
+    for (size_t i = 0; i < w->npages; i++) {
+        w->page = w->pages[i];
+        snprintf(num, sizeof num, "%zu / %zu", i + 1, w->npages);
+        pdfw_text(w, PDFW_WIDTH / 2 - pdfw_text_width(w, 8, 0, num) / 2, FOOTER_Y, 8, 0, PDFW_GREY,
+                  num);
+        if (w->footer != NULL)
+            pdfw_text(w, PDFW_MARGIN, FOOTER_Y, 7, 0, PDFW_GREY, w->footer);
+    }
+    int rv = AIOPS_OK;
+    if (w->hpdf_error == 0 && HPDF_SaveToStream(w->doc) == HPDF_OK) {
+        HPDF_UINT32 size = HPDF_GetStreamSize(w->doc);
+        if (buf_reserve(out, size) != 0) {
+            rv = aiops_error_set(err, AIOPS_ENOMEM, NULL, "out of memory");
+        } else {
+            HPDF_ResetStream(w->doc);
+            HPDF_UINT32 got = size;
+            if (HPDF_ReadFromStream(w->doc, (HPDF_BYTE *)out->data + out->len, &got) != HPDF_OK &&
+                got != size)
+                rv = aiops_error_set(err, AIOPS_EIO, NULL, "the PDF stream could not be read");
+            out->len += got;
+            out->data[out->len] = '\0';
+        }
+    }
+    if (rv == 0 && w->hpdf_error != 0)
+        rv = aiops_error_set(err, AIOPS_EIO, NULL, "libharu error 0x%04lx", w->hpdf_error);
+    pdfw_abort(w);
+    return rv;
+}

@@ -1,0 +1,100 @@
+/* pdfdraw.h -- drawing a report with libharu: A4 pages with a header band and page numbers,
+ * wrapped UTF-8 text in an embedded TrueType font (Korean included), tables, and vector
+ * charts (lines, bars, heat maps) on axes.
+ *
+ * The font is a Korean TrueType font found at run time: REPORT_FONT (a .ttf path) when
+ * set, else Debian's fonts-nanum (NanumGothic, installed by scripts/deps.sh); its bold
+ * face beside it when there is one. libharu embeds the glyphs the document uses.
+ *
+ * Coordinates are PDF points from the bottom left. A struct pdfw is used by one thread;
+ * drawing calls never fail one by one: libharu's errors are recorded and pdfw_finish
+ * reports the first. */
+#ifndef AIOPS_REPORT_PDFDRAW_H
+#define AIOPS_REPORT_PDFDRAW_H
+
+#include <hpdf.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+#define PDFW_MAX_PAGES 64
+#define PDFW_WIDTH 595.28f
+#define PDFW_HEIGHT 841.89f
+#define PDFW_MARGIN 50.0f
+
+struct pdfw {
+    HPDF_Doc doc;
+    HPDF_Font font, bold;
+    HPDF_Page page;
+    HPDF_Page pages[PDFW_MAX_PAGES];
+    size_t npages;
+    float y;                  /* where the next block goes (top down) */
+    unsigned long hpdf_error; /* the first libharu error, 0 when none */
+    const char *footer;       /* left of the page number, borrowed */
+};
+
+/* A colour as 0..1 components. */
+struct rgb {
+    float r, g, b;
+};
+
+/* The font file: REPORT_FONT or the first fonts-nanum file present into path[cap].
+ * AIOPS_ENOTFOUND (err says what to install) when none is. */
+int pdfw_find_font(char *path, size_t cap, char *bold_path, size_t bold_cap,
+                   struct aiops_error *err);
+
+/* A new document with the font loaded. AIOPS_ENOTFOUND without a font, AIOPS_ENOMEM. */
+int pdfw_open(struct pdfw *w, const char *title, struct aiops_error *err);
+/* Adds page numbers ("n / N") and the footer to every page, writes the document into out
+ * and frees it. AIOPS_EIO (err has libharu's code) when any drawing failed. */
+int pdfw_finish(struct pdfw *w, struct buf *out, struct aiops_error *err);
+/* Frees a document without writing it (after a failure). */
+void pdfw_abort(struct pdfw *w);
+
+/* A new page with a header band carrying `heading`; y goes below it. */
+void pdfw_page(struct pdfw *w, const char *heading);
+/* A new page when less than `height` points are left above the bottom margin. */
+void pdfw_need(struct pdfw *w, float height, const char *heading);
+
+/* One line of text at (x, y) (baseline), in size points, bold or not, coloured. */
+void pdfw_text(struct pdfw *w, float x, float y, float size, int bold, struct rgb c,
+               const char *text);
+/* Width of text in the font at size points. */
+float pdfw_text_width(struct pdfw *w, float size, int bold, const char *text);
+/* Shortens text in place (at a character boundary) until it is at most width wide. */
+void pdfw_fit(struct pdfw *w, char *text, float size, float width);
+/* Text wrapped to width from the left margin at the current y, going down (new pages
+ * as needed); y ends below it. */
+void pdfw_paragraph(struct pdfw *w, float size, int bold, struct rgb c, float indent,
+                    const char *text);
+/* A section title at the current y. */
+void pdfw_section(struct pdfw *w, const char *title);
+
+/* A table from the left margin at the current y: ncols columns of the given widths, the
+ * first row bold on a tinted band; cells[r * ncols + c] (NULL: empty). */
+void pdfw_table(struct pdfw *w, size_t ncols, const float *widths, size_t nrows,
+                const char *const *cells);
+
+/* Charts. An axis box at (x, y) (bottom left) of w x h with the data ranges, ticks and
+ * labels, and a title above it. */
+struct pdfw_axes {
+    float x, y, w, h;
+    double x0, x1, y0, y1;
+};
+void pdfw_axes(struct pdfw *w, const struct pdfw_axes *a, const char *title, const char *xlabel,
+               const char *ylabel);
+/* A polyline of n points in data units on axes a; dashed or not. */
+void pdfw_line(struct pdfw *w, const struct pdfw_axes *a, const double *xs, const double *ys,
+               size_t n, struct rgb c, int dashed);
+/* A legend entry (a short line and its label) at (x, y). */
+void pdfw_legend(struct pdfw *w, float x, float y, struct rgb c, const char *label);
+/* A filled rectangle, optionally outlined. */
+void pdfw_rect(struct pdfw *w, float x, float y, float wd, float ht, struct rgb fill, int outline);
+/* The colour of v in [-1, 1] on a blue - white - red scale. */
+struct rgb pdfw_diverging(double v);
+
+extern const struct rgb PDFW_BLACK, PDFW_GREY, PDFW_BLUE, PDFW_VIOLET, PDFW_RED, PDFW_GREEN,
+    PDFW_ORANGE;
+
+#endif
