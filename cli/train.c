@@ -65,8 +65,8 @@ static void print_param(const struct param_def *d)
     switch (d->type) {
     case PARAM_INT:
     case PARAM_NUMBER:
-        printf("%s %.10g to %.10g, default %.10g",
-               d->type == PARAM_INT ? "whole number" : "number", d->min, d->max, d->def);
+        printf("%s %.10g to %.10g, default %.10g", d->type == PARAM_INT ? "whole number" : "number",
+               d->min, d->max, d->def);
         break;
     case PARAM_BOOL:
         printf("true or false, default %s", d->def != 0 ? "true" : "false");
@@ -199,11 +199,12 @@ int cmd_train(int argc, char **argv)
     struct ingest_result tr, vr;
     memset(&vr, 0, sizeof vr);
     int status = 1;
-    if (read_csv("train", data, &tr) != 0 || (valid_path && read_csv("train", valid_path, &vr) != 0))
+    if (read_csv("train", data, &tr) != 0 ||
+        (valid_path && read_csv("train", valid_path, &vr) != 0))
         goto out;
     struct train_config cfg = {learner, target, params, 0};
     struct train_result res;
-    struct train_error err;
+    struct aiops_error err = AIOPS_ERROR_INIT;
     int rv = train_model(&tr.table, valid_path ? &vr.table : NULL, &cfg,
                          quiet ? NULL : progress_dots, NULL, &res, &err);
     if (!quiet)
@@ -221,11 +222,11 @@ int cmd_train(int argc, char **argv)
         train_result_free(&res);
         goto out;
     }
-    json_t *line = json_pack("{s:s, s:s, s:f, s:I, s:I, s:i}", "model", out_path, "task",
-                             table_task_name(res.model->target.task), "train_seconds",
-                             res.train_seconds, "train_rows", (json_int_t)res.train_rows,
-                             "valid_rows", (json_int_t)res.valid_rows, "iterations",
-                             res.iterations);
+    json_t *line =
+        json_pack("{s:s, s:s, s:f, s:I, s:I, s:i}", "model", out_path, "task",
+                  table_task_name(res.model->target.task), "train_seconds", res.train_seconds,
+                  "train_rows", (json_int_t)res.train_rows, "valid_rows",
+                  (json_int_t)res.valid_rows, "iterations", res.iterations);
     json_object_set(line, "metrics", res.metrics ? res.metrics : json_null());
     if (json_array_size(res.ignored) > 0)
         json_object_set(line, "ignored_params", res.ignored);
@@ -242,10 +243,10 @@ out:
 int cli_load_model_data(const char *verb, const char *model_path, const char *data,
                         struct model **m, struct ingest_result *r)
 {
-    char why[256];
-    int rv = model_load_file(model_path, m, why, sizeof why);
+    struct aiops_error why = AIOPS_ERROR_INIT;
+    int rv = model_load_file(model_path, m, &why);
     if (rv != 0) {
-        cli_error(verb, "%s: %s", model_path, why);
+        cli_error(verb, "%s: %s", model_path, why.message);
         return 1;
     }
     if (read_csv(verb, data, r) != 0) {
@@ -311,8 +312,10 @@ int cmd_predict(int argc, char **argv)
         goto out;
     }
     if (unseen > 0 || type_errors > 0)
-        fprintf(stderr, "aiops predict: %zu values of unseen categories and %zu values of the "
-                        "wrong type were read as missing\n", unseen, type_errors);
+        fprintf(stderr,
+                "aiops predict: %zu values of unseen categories and %zu values of the "
+                "wrong type were read as missing\n",
+                unseen, type_errors);
     struct buf b = BUF_INIT;
     const struct target_spec *ts = &m->target;
     if (ts->task == TASK_REGRESSION) {
@@ -379,7 +382,7 @@ int cmd_eval(int argc, char **argv)
     if (cli_load_model_data("eval", argv[1], argv[2], &m, &r) != 0)
         return 1;
     json_t *metrics = NULL;
-    struct train_error err;
+    struct aiops_error err = AIOPS_ERROR_INIT;
     int rv = train_evaluate(m, &r.table, &metrics, &err);
     int status = 1;
     if (rv == AIOPS_EINVAL) {

@@ -161,7 +161,7 @@ static int check_params(struct svc_call *c, struct train_request *tr)
         return AIOPS_ENOMEM;
     }
     struct train_config cfg = {tr->learner, tr->target, params, 0.2};
-    struct train_error terr;
+    struct aiops_error terr = AIOPS_ERROR_INIT;
     int rv = train_check(&cfg, &tr->params, &terr);
     json_decref(params);
     if (rv == AIOPS_EINVAL)
@@ -199,16 +199,16 @@ static int queue_run(struct svc_call *c, const struct train_request *tr, const c
     snprintf(total, sizeof total, "%lld", (long long)rounds);
     struct db *db = svc_db(c);
     const char *project = svc_project(c);
-    const char *v[9] = {run_id,     project,  tr->file_id, tr->learner->name,
-                        tr->target, tr->name, params_s,    tags_s,
-                        total};
+    const char *v[9] = {run_id,   project, tr->file_id, tr->learner->name, tr->target, tr->name,
+                        params_s, tags_s,  total};
     int rv = params_s && tags_s ? db_begin(db) : AIOPS_ENOMEM;
     if (rv == 0)
-        rv = db_execv(db, NULL,
-                      "INSERT INTO runs (id, project_id, dataset_id, model_kind, target, model_name,"
-                      " status, params, tags, total_epochs) VALUES ($1, $2, $3, $4, $5, $6,"
-                      " 'queued', $7::jsonb, $8::jsonb, $9::int)",
-                      9, v);
+        rv =
+            db_execv(db, NULL,
+                     "INSERT INTO runs (id, project_id, dataset_id, model_kind, target, model_name,"
+                     " status, params, tags, total_epochs) VALUES ($1, $2, $3, $4, $5, $6,"
+                     " 'queued', $7::jsonb, $8::jsonb, $9::int)",
+                     9, v);
     if (rv == 0)
         rv = jobs_enqueue(db, "train", run_id, project, 3);
     if (rv == 0)
@@ -242,14 +242,14 @@ void handle_train_start(struct svc_call *c)
 
 /* --- reading runs ----------------------------------------------------------------------- */
 
-#define RUN_COLUMNS                                                                             \
-    "id::text, status, model_kind, coalesce(task, ''), target, model_name, params::text,"       \
-    " tags::text, coalesce(metrics::text, 'null'), coalesce(progress::text, 'null'),"          \
-    " current_epoch, total_epochs, coalesce(model_version, 0), coalesce(error, ''),"            \
-    " coalesce(dataset_id::text, ''),"                                                         \
-    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"             \
+#define RUN_COLUMNS                                                                                \
+    "id::text, status, model_kind, coalesce(task, ''), target, model_name, params::text,"          \
+    " tags::text, coalesce(metrics::text, 'null'), coalesce(progress::text, 'null'),"              \
+    " current_epoch, total_epochs, coalesce(model_version, 0), coalesce(error, ''),"               \
+    " coalesce(dataset_id::text, ''),"                                                             \
+    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"                \
     " coalesce(to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), ''),"  \
-    " coalesce(to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), ''),"\
+    " coalesce(to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), '')," \
     " coalesce(extract(epoch FROM coalesce(finished_at, now()) - started_at), 0)"
 
 static json_t *parse_or_null(const char *s)
@@ -274,8 +274,8 @@ static json_t *run_json(PGresult *r, int i)
         "task", opt_str(PQgetvalue(r, i, 3)), "target", PQgetvalue(r, i, 4), "model_name",
         PQgetvalue(r, i, 5), "params", parse_or_null(PQgetvalue(r, i, 6)), "tags",
         parse_or_null(PQgetvalue(r, i, 7)), "metrics", parse_or_null(PQgetvalue(r, i, 8)),
-        "progress", parse_or_null(PQgetvalue(r, i, 9)), "current_epoch",
-        atoi(PQgetvalue(r, i, 10)), "total_epochs", atoi(PQgetvalue(r, i, 11)), "model_version",
+        "progress", parse_or_null(PQgetvalue(r, i, 9)), "current_epoch", atoi(PQgetvalue(r, i, 10)),
+        "total_epochs", atoi(PQgetvalue(r, i, 11)), "model_version",
         version ? json_integer(version) : json_null(), "error", opt_str(PQgetvalue(r, i, 13)),
         "dataset_id", opt_str(PQgetvalue(r, i, 14)), "created_at", PQgetvalue(r, i, 15),
         "started_at", opt_str(PQgetvalue(r, i, 16)), "finished_at", opt_str(PQgetvalue(r, i, 17)),
@@ -327,12 +327,14 @@ static json_t *seed_metrics(json_t *run)
 {
     json_t *p = json_object_get(run, "progress"), *m = json_object_get(run, "metrics");
     json_t *o = json_object();
-    json_object_set(o, "train_loss", json_is_object(p) && json_object_get(p, "train_loss")
-                                          ? json_object_get(p, "train_loss")
-                                          : json_null());
-    json_object_set(o, "val_loss", json_is_object(p) && json_object_get(p, "val_loss")
-                                        ? json_object_get(p, "val_loss")
-                                        : json_null());
+    json_object_set(o, "train_loss",
+                    json_is_object(p) && json_object_get(p, "train_loss")
+                        ? json_object_get(p, "train_loss")
+                        : json_null());
+    json_object_set(o, "val_loss",
+                    json_is_object(p) && json_object_get(p, "val_loss")
+                        ? json_object_get(p, "val_loss")
+                        : json_null());
     json_t *ta = json_is_object(p) ? json_object_get(p, "train_accuracy") : NULL;
     json_t *va = json_is_object(p) ? json_object_get(p, "val_accuracy") : NULL;
     /* once finished, the validation accuracy is the evaluation's */
@@ -427,9 +429,9 @@ void handle_runs_list(struct svc_call *c)
     if (seed)
         svc_reply_json(c, 200, arr);
     else
-        svc_reply_json(c, 200, json_pack("{s:o, s:I, s:I, s:I}", "runs", arr, "total",
-                                         (json_int_t)total, "limit", (json_int_t)limit, "offset",
-                                         (json_int_t)offset));
+        svc_reply_json(c, 200,
+                       json_pack("{s:o, s:I, s:I, s:I}", "runs", arr, "total", (json_int_t)total,
+                                 "limit", (json_int_t)limit, "offset", (json_int_t)offset));
 }
 
 void handle_runs_get(struct svc_call *c)
@@ -499,8 +501,8 @@ void handle_runs_compare(struct svc_call *c)
                                               json_object_get(run, "model_version")));
         json_decref(run);
     }
-    svc_reply_json(c, 200, json_pack("{s:o, s:o, s:o}", "runs", runs, "params", params,
-                                     "metrics", metrics));
+    svc_reply_json(
+        c, 200, json_pack("{s:o, s:o, s:o}", "runs", runs, "params", params, "metrics", metrics));
 }
 
 void handle_runs_metrics(struct svc_call *c)
@@ -534,16 +536,18 @@ void handle_runs_metrics(struct svc_call *c)
     long long total = 0;
     for (int i = 0; i < PQntuples(r); i++) {
         json_array_append_new(
-            hist, json_pack("{s:s, s:i, s:o, s:I}", "key", PQgetvalue(r, i, 0), "step",
-                            atoi(PQgetvalue(r, i, 1)),
-                            "value", PQgetisnull(r, i, 2) ? json_null() : jsonx_num(atof(PQgetvalue(r, i, 2)), 0),
-                            "timestamp", (json_int_t)atof(PQgetvalue(r, i, 3))));
+            hist,
+            json_pack("{s:s, s:i, s:o, s:I}", "key", PQgetvalue(r, i, 0), "step",
+                      atoi(PQgetvalue(r, i, 1)), "value",
+                      PQgetisnull(r, i, 2) ? json_null() : jsonx_num(atof(PQgetvalue(r, i, 2)), 0),
+                      "timestamp", (json_int_t)atof(PQgetvalue(r, i, 3))));
         total = strtoll(PQgetvalue(r, i, 4), NULL, 10);
     }
     PQclear(r);
-    svc_reply_json(c, 200, json_pack("{s:s, s:o, s:I, s:I, s:I}", "run_id", id, "history", hist,
-                                     "total", (json_int_t)total, "limit", (json_int_t)limit,
-                                     "offset", (json_int_t)offset));
+    svc_reply_json(c, 200,
+                   json_pack("{s:s, s:o, s:I, s:I, s:I}", "run_id", id, "history", hist, "total",
+                             (json_int_t)total, "limit", (json_int_t)limit, "offset",
+                             (json_int_t)offset));
 }
 
 void handle_runs_tags(struct svc_call *c)
@@ -616,6 +620,7 @@ void handle_runs_cancel(struct svc_call *c)
                         json_pack("{s:s, s:s}", "run_id", id, "status", status));
         return;
     }
-    svc_reply_json(c, 200, json_pack("{s:s, s:s, s:b}", "run_id", id, "status", status,
-                                     "cancel_requested", 1));
+    svc_reply_json(
+        c, 200,
+        json_pack("{s:s, s:s, s:b}", "run_id", id, "status", status, "cancel_requested", 1));
 }

@@ -45,8 +45,8 @@ struct worker {
     struct svc *svc;
     pthread_t thread;
     char id[160];
-    struct db *db;  /* the worker's own connection */
-    struct db *hb;  /* the companion thread's */
+    struct db *db; /* the worker's own connection */
+    struct db *hb; /* the companion thread's */
 };
 
 /* One job in training: shared by the training thread (progress callback) and its
@@ -59,8 +59,8 @@ struct job_run {
     pthread_cond_t cv;
     struct train_progress *pending; /* iterations not yet written, under mu */
     size_t npending, cap;
-    int done;                       /* under mu: the companion flushes and exits */
-    atomic_int stop;                /* enum stop_reason */
+    int done;        /* under mu: the companion flushes and exits */
+    atomic_int stop; /* enum stop_reason */
     int last_iteration, total, next_log;
 };
 
@@ -282,9 +282,8 @@ static void finish_unsuccessful(struct job_run *jr, const char *status, const ch
     const char *v[3] = {jr->job.run_id, status, error};
     int rv = db_begin(db);
     if (rv == 0)
-        rv = jobs_finish(db, &jr->job, jr->w->id, strcmp(status, "canceled") == 0 ? "canceled"
-                                                                                    : "failed",
-                         error);
+        rv = jobs_finish(db, &jr->job, jr->w->id,
+                         strcmp(status, "canceled") == 0 ? "canceled" : "failed", error);
     if (rv == 0)
         rv = db_execv(db, NULL,
                       "UPDATE runs SET status = $2, error = $3, finished_at = now() WHERE id = $1",
@@ -322,9 +321,10 @@ static void finish_completed(struct job_run *jr, const char *model_name,
     if (rv == 0)
         rv = jobs_finish(db, &jr->job, jr->w->id, "done", NULL);
     snprintf(vbuf, sizeof vbuf, "%d", version);
-    snprintf(iters, sizeof iters, "%d", jr->last_iteration > 0 ? jr->last_iteration : res->iterations);
-    const char *v[6] = {jr->job.run_id, metrics, table_task_name(res->model->target.task), vbuf,
-                        iters, NULL};
+    snprintf(iters, sizeof iters, "%d",
+             jr->last_iteration > 0 ? jr->last_iteration : res->iterations);
+    const char *v[6] = {jr->job.run_id, metrics, table_task_name(res->model->target.task),
+                        vbuf,           iters,   NULL};
     if (rv == 0)
         rv = db_execv(db, NULL,
                       "UPDATE runs SET status = 'completed', metrics = $2::jsonb, task = $3,"
@@ -352,11 +352,11 @@ static void finish_completed(struct job_run *jr, const char *model_name,
              json_pack("{s:s, s:s, s:i, s:f}", "run_id", jr->job.run_id, "model", model_name,
                        "version", version, "train_seconds", res->train_seconds));
     publish(jr, "training_complete",
-            json_pack("{s:s, s:O, s:s, s:i, s:f, s:i, s:I, s:I}", "status", "completed",
-                      "metrics", res->metrics ? res->metrics : json_null(), "model_name",
-                      model_name, "model_version", version, "train_seconds", res->train_seconds,
-                      "iterations", res->iterations, "train_rows", (json_int_t)res->train_rows,
-                      "valid_rows", (json_int_t)res->valid_rows));
+            json_pack("{s:s, s:O, s:s, s:i, s:f, s:i, s:I, s:I}", "status", "completed", "metrics",
+                      res->metrics ? res->metrics : json_null(), "model_name", model_name,
+                      "model_version", version, "train_seconds", res->train_seconds, "iterations",
+                      res->iterations, "train_rows", (json_int_t)res->train_rows, "valid_rows",
+                      (json_int_t)res->valid_rows));
 }
 
 struct run_row {
@@ -453,9 +453,8 @@ static void run_job(struct worker *w, const struct job *job)
     const struct learner *learner = learner_find(rr.kind);
     struct train_config cfg = {learner, rr.target, rr.params, 0};
     struct train_result res;
-    struct train_error terr;
+    struct aiops_error terr = AIOPS_ERROR_INIT;
     memset(&res, 0, sizeof res);
-    memset(&terr, 0, sizeof terr);
     rv = train_model(&t, NULL, &cfg, on_progress, &jr, &res, &terr); /* refuses NULL learner */
     pthread_mutex_lock(&jr.mu);
     jr.done = 1;
@@ -469,9 +468,10 @@ static void run_job(struct worker *w, const struct job *job)
     } else if (rv == AIOPS_ECANCELED && stop == STOP_SHUTDOWN) {
         /* the service is stopping: the job goes back to the queue for another worker */
         if (jobs_release(w->db, job, w->id) == 0) {
-            publish(&jr, "log", json_pack("{s:s}", "message",
-                                          "The training worker is stopping; the run is queued "
-                                          "again and restarts on the next worker"));
+            publish(&jr, "log",
+                    json_pack("{s:s}", "message",
+                              "The training worker is stopping; the run is queued "
+                              "again and restarts on the next worker"));
             log_json(LOG_LEVEL_INFO, "training job handed back (shutdown)",
                      json_pack("{s:s}", "run_id", job->run_id));
         }
@@ -480,8 +480,8 @@ static void run_job(struct worker *w, const struct job *job)
     } else if (rv == AIOPS_ECANCELED) {
         finish_unsuccessful(&jr, "canceled", "canceled by request", NULL);
     } else if (rv == AIOPS_EINVAL) {
-        finish_unsuccessful(&jr, "failed", terr.message[0] ? terr.message : "invalid training request",
-                            terr.field);
+        finish_unsuccessful(
+            &jr, "failed", terr.message[0] ? terr.message : "invalid training request", terr.field);
     } else {
         char m2[200];
         snprintf(m2, sizeof m2, "training failed: %s", aiops_strerror(rv));

@@ -30,18 +30,6 @@ struct forest {
     struct tree *trees;
 };
 
-static void set_err(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errsz, const char *fmt, ...)
-{
-    if (err == NULL || errsz == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-}
-
 void forest_free(struct forest *f)
 {
     if (f == NULL)
@@ -83,8 +71,8 @@ struct fshared {
     const uint16_t *cb16;
     const double *y, *w;
     const uint8_t *is_cat; /* nf: the categorical features */
-    size_t K;           /* classes (classification) */
-    size_t D;           /* statistics per bin: K class weights, or (w, w*y) */
+    size_t K;              /* classes (classification) */
+    size_t D;              /* statistics per bin: K class weights, or (w, w*y) */
     int classification, bootstrap, max_depth;
     size_t mtry, msl;
     unsigned seed;
@@ -98,30 +86,30 @@ struct fshared {
 
 struct fsplit {
     int32_t feature;
-    uint32_t bin;      /* numeric: value bins <= bin go left */
+    uint32_t bin; /* numeric: value bins <= bin go left */
     int default_left;
     int is_cat;
-    double score;      /* sum over both children of their proxy (sum S^2 / W) */
+    double score; /* sum over both children of their proxy (sum S^2 / W) */
 };
 
 struct fwork {
     const struct fshared *s;
     uint32_t *rows, *tmp;
-    double *rw;        /* this tree's row weights: bootstrap count * w */
+    double *rw; /* this tree's row weights: bootstrap count * w */
     uint32_t *draws;
     uint32_t *feats;
-    uint32_t *bcnt;    /* maxbins: rows per bin */
-    double *bstat;     /* maxbins * D */
+    uint32_t *bcnt; /* maxbins: rows per bin */
+    double *bstat;  /* maxbins * D */
     uint32_t *touched;
-    double *key;       /* maxbins: categorical ordering keys */
-    uint32_t *order;   /* maxbins */
-    double *acc;       /* 2 * D + 2: running sums while scanning */
+    double *key;                /* maxbins: categorical ordering keys */
+    uint32_t *order;            /* maxbins */
+    double *acc;                /* 2 * D + 2: running sums while scanning */
     uint32_t *cset, *best_cset; /* cwords */
-    double *nstat;     /* D: the node's sums */
+    double *nstat;              /* D: the node's sums */
     struct fstack {
         uint32_t node, begin, end;
         int depth;
-    } *stack;
+    } * stack;
     size_t stack_cap;
     uint64_t rng;
     /* the tree under construction */
@@ -193,8 +181,8 @@ static int node_new(struct fwork *wk, uint32_t *idx)
 
 /* Scans feature j over rows[0..m) of the node; updates *best (and wk->best_cset) when a
  * better split is found. Returns 1 when the feature is constant in the node. */
-static int scan_feature(struct fwork *wk, size_t j, const uint32_t *rows, size_t m,
-                        double W, size_t cnt, struct fsplit *best)
+static int scan_feature(struct fwork *wk, size_t j, const uint32_t *rows, size_t m, double W,
+                        size_t cnt, struct fsplit *best)
 {
     const struct fshared *s = wk->s;
     const struct bin_feature *f = &s->bn->f[j];
@@ -231,12 +219,12 @@ static int scan_feature(struct fwork *wk, size_t j, const uint32_t *rows, size_t
             uint32_t b = wk->touched[i];
             const double *st = wk->bstat + (size_t)b * D;
             double bw = stat_weight(s, st);
-            double key = s->classification ? (bw > 0 ? st[kref] / bw : 0)
-                                           : (bw > 0 ? st[1] / bw : 0);
+            double key =
+                s->classification ? (bw > 0 ? st[kref] / bw : 0) : (bw > 0 ? st[1] / bw : 0);
             /* insertion by (key, bin): few categories per node */
             size_t p = no;
-            while (p > 0 && (wk->key[p - 1] > key ||
-                             (wk->key[p - 1] == key && wk->order[p - 1] > b))) {
+            while (p > 0 &&
+                   (wk->key[p - 1] > key || (wk->key[p - 1] == key && wk->order[p - 1] > b))) {
                 wk->key[p] = wk->key[p - 1];
                 wk->order[p] = wk->order[p - 1];
                 p--;
@@ -353,7 +341,8 @@ static int grow_tree(struct fwork *wk, int ti)
     memset(&wk->t, 0, sizeof wk->t);
     wk->t.nout = (uint32_t)(s->classification ? s->K : 1);
     wk->node_cap = wk->cat_cap = 0;
-    wk->rng = ((uint64_t)s->seed * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)(unsigned)ti * 0xd1b54a32d192ed03ull);
+    wk->rng = ((uint64_t)s->seed * 0x9e3779b97f4a7c15ull) ^
+              ((uint64_t)(unsigned)ti * 0xd1b54a32d192ed03ull);
     rand_splitmix64(&wk->rng);
     /* the bootstrap sample */
     uint32_t m = 0;
@@ -410,14 +399,14 @@ static int grow_tree(struct fwork *wk, int ti)
             impurity = W > 0 ? sq / W - val[0] * val[0] : 0;
         }
         if (cnt < 2 || cnt < 2 * s->msl || (s->max_depth > 0 && cur.depth >= s->max_depth) ||
-            impurity <= 1e-12 * (s->classification ? 1.0 : sq / (W > 0 ? W : 1.0)) ||
-            !(W > 0))
+            impurity <= 1e-12 * (s->classification ? 1.0 : sq / (W > 0 ? W : 1.0)) || !(W > 0))
             continue;
         /* features in random order until mtry non-constant ones were looked at */
         struct fsplit best = {-1, 0, 0, 0, -INFINITY};
         size_t nf = s->nf, seen = 0;
         for (size_t i = 0; i < nf && seen < s->mtry; i++) {
-            size_t pick = i + (size_t)(((rand_splitmix64(&wk->rng) >> 32) * (uint64_t)(nf - i)) >> 32);
+            size_t pick =
+                i + (size_t)(((rand_splitmix64(&wk->rng) >> 32) * (uint64_t)(nf - i)) >> 32);
             uint32_t tmp = wk->feats[i];
             wk->feats[i] = wk->feats[pick];
             wk->feats[pick] = tmp;
@@ -561,8 +550,8 @@ static void train_part(void *arg, int tid, int nth)
         /* progress is reported from the caller's thread only (callbacks need not be
          * thread-safe) */
         if (tid == 0 && s->progress) {
-            struct train_progress pr = {done, s->ntrees, NAN, NAN, NAN, NAN,
-                                        s->classification ? "accuracy" : "rmse"};
+            struct train_progress pr = {
+                done, s->ntrees, NAN, NAN, NAN, NAN, s->classification ? "accuracy" : "rmse"};
             if (s->progress(s->arg, &pr) != 0)
                 atomic_store(&s->cancel, 1);
         }
@@ -572,54 +561,51 @@ static void train_part(void *arg, int tid, int nth)
 
 int forest_train(const struct fmatrix *x, const double *y, const double *w,
                  const struct forest_params *p, train_progress_fn progress, void *arg,
-                 struct forest **out, char *err, size_t errsz)
+                 struct forest **out, struct aiops_error *err)
 {
     *out = NULL;
-    if (err && errsz)
-        err[0] = '\0';
+    aiops_error_clear(err);
     size_t n = x->nrows, nf = x->ncols;
     int ntrees = p->trees ? p->trees : 100;
     if (ntrees < 1 || ntrees > FOREST_MAX_TREES) {
-        set_err(err, errsz, "trees must be 1..%d", FOREST_MAX_TREES);
-        return AIOPS_EINVAL;
+        return aiops_error_set(err, AIOPS_EINVAL, NULL, "trees must be 1..%d", FOREST_MAX_TREES);
     }
     if (p->max_depth < -1 || p->max_depth > 1000) {
-        set_err(err, errsz, "max_depth must be -1 (no limit) or 1..1000");
-        return AIOPS_EINVAL;
+        return aiops_error_set(err, AIOPS_EINVAL, NULL,
+                               "max_depth must be -1 (no limit) or 1..1000");
     }
     if (p->min_samples_leaf < 0) {
-        set_err(err, errsz, "min_samples_leaf must be >= 1");
-        return AIOPS_EINVAL;
+        return aiops_error_set(err, AIOPS_EINVAL, NULL, "min_samples_leaf must be >= 1");
     }
     if (!(p->max_features >= 0) || !isfinite(p->max_features)) {
-        set_err(err, errsz, "max_features must be a fraction in (0, 1] or a count > 1");
-        return AIOPS_EINVAL;
+        return aiops_error_set(err, AIOPS_EINVAL, NULL,
+                               "max_features must be a fraction in (0, 1] or a count > 1");
     }
     if (p->bootstrap < -1 || p->bootstrap > 1 || p->threads < 0 || p->threads > 1024) {
-        set_err(err, errsz, "bootstrap must be -1, 0 or 1 and threads 0..1024");
-        return AIOPS_EINVAL;
+        return aiops_error_set(err, AIOPS_EINVAL, NULL,
+                               "bootstrap must be -1, 0 or 1 and threads 0..1024");
     }
     if (p->classification && (p->num_class < 2 || p->num_class > FOREST_MAX_CLASSES)) {
-        set_err(err, errsz, "num_class must be 2..%d", FOREST_MAX_CLASSES);
-        return AIOPS_EINVAL;
+        return aiops_error_set(err, AIOPS_EINVAL, NULL, "num_class must be 2..%d",
+                               FOREST_MAX_CLASSES);
     }
     if (n == 0 || nf == 0 || n >= UINT32_MAX) {
-        set_err(err, errsz, "the training matrix has %zu rows and %zu columns", n, nf);
-        return AIOPS_EINVAL;
+        return aiops_error_set(err, AIOPS_EINVAL, NULL,
+                               "the training matrix has %zu rows and %zu columns", n, nf);
     }
     for (size_t r = 0; r < n; r++) {
         double v = y[r];
-        int ok = isfinite(v) &&
-                 (!p->classification || (v >= 0 && v < p->num_class && v == floor(v)));
+        int ok =
+            isfinite(v) && (!p->classification || (v >= 0 && v < p->num_class && v == floor(v)));
         if (!ok) {
-            set_err(err, errsz, "target of row %zu is %g: not a valid %s", r, v,
-                    p->classification ? "class" : "number");
-            return AIOPS_EINVAL;
+            return aiops_error_set(err, AIOPS_EINVAL, NULL,
+                                   "target of row %zu is %g: not a valid %s", r, v,
+                                   p->classification ? "class" : "number");
         }
         if (w && (!(w[r] >= 0) || !isfinite(w[r]))) {
-            set_err(err, errsz, "weight of row %zu is %g: weights must be finite and >= 0", r,
-                    w[r]);
-            return AIOPS_EINVAL;
+            return aiops_error_set(err, AIOPS_EINVAL, NULL,
+                                   "weight of row %zu is %g: weights must be finite and >= 0", r,
+                                   w[r]);
         }
     }
 
@@ -694,7 +680,8 @@ int forest_train(const struct fmatrix *x, const double *y, const double *w,
     if ((rv = atomic_load(&s.failed)) != 0)
         goto fail;
     if (atomic_load(&s.cancel)) {
-        set_err(err, errsz, "training was cancelled after %d trees", atomic_load(&s.done));
+        aiops_error_set(err, AIOPS_EINVAL, NULL, "training was cancelled after %d trees",
+                        atomic_load(&s.done));
         rv = AIOPS_ECANCELED;
         goto fail;
     }
@@ -709,7 +696,7 @@ fail:
     pool_free(pool);
     forest_free(f);
     if (rv == AIOPS_ENOMEM)
-        set_err(err, errsz, "out of memory");
+        aiops_error_set(err, rv, NULL, "out of memory");
     return rv;
 }
 

@@ -16,23 +16,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
 #include "algo/progress.h"
 #include "algo/tree.h"
 #include "core/buf.h"
 #include "core/pool.h"
 #include "data/fmatrix.h"
 
-struct forest_params {       /* zeros mean the defaults in brackets */
-    int trees;               /* [100] */
-    int max_depth;           /* [-1 = no limit] */
-    int min_samples_leaf;    /* [1] rows (distinct sampled rows, as scikit-learn counts) */
-    double max_features;     /* [0: sqrt(n) for classification, all for regression];
-                                (0, 1]: that fraction of the features; > 1: that many */
-    int bootstrap;           /* [1]; -1: no bootstrap (every tree sees every row) */
+struct forest_params {    /* zeros mean the defaults in brackets */
+    int trees;            /* [100] */
+    int max_depth;        /* [-1 = no limit] */
+    int min_samples_leaf; /* [1] rows (distinct sampled rows, as scikit-learn counts) */
+    double max_features;  /* [0: sqrt(n) for classification, all for regression];
+                             (0, 1]: that fraction of the features; > 1: that many */
+    int bootstrap;        /* [1]; -1: no bootstrap (every tree sees every row) */
     unsigned seed;
-    int threads;             /* [0 = online CPUs] */
-    int classification;      /* 1: classes, 0: regression */
-    int num_class;           /* classification: >= 2 */
+    int threads;        /* [0 = online CPUs] */
+    int classification; /* 1: classes, 0: regression */
+    int num_class;      /* classification: >= 2 */
 };
 
 struct forest;
@@ -44,7 +45,7 @@ struct forest;
  * frees with forest_free); AIOPS_EINVAL with a message in err; AIOPS_ENOMEM. */
 int forest_train(const struct fmatrix *x, const double *y, const double *w,
                  const struct forest_params *p, train_progress_fn progress, void *arg,
-                 struct forest **out, char *err, size_t errsz);
+                 struct forest **out, struct aiops_error *err);
 
 /* Classification: class probabilities, the mean over trees of the leaf's weighted class
  * shares (as scikit-learn), out[nrows * num_class] row-major; regression: the mean of the

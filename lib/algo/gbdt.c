@@ -32,26 +32,14 @@
 struct gbdt {
     enum gbdt_objective obj;
     uint32_t nfeat;
-    uint8_t *is_cat;  /* nfeat */
-    uint32_t *ncat;   /* nfeat */
-    uint32_t groups;  /* trees per round */
-    uint32_t ntrees;  /* rounds * groups */
+    uint8_t *is_cat; /* nfeat */
+    uint32_t *ncat;  /* nfeat */
+    uint32_t groups; /* trees per round */
+    uint32_t ntrees; /* rounds * groups */
     struct tree *trees;
-    double *base;     /* groups */
+    double *base; /* groups */
     double learning_rate;
 };
-
-static void set_err(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errsz, const char *fmt, ...)
-{
-    if (err == NULL || errsz == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-}
 
 void gbdt_free(struct gbdt *g)
 {
@@ -104,12 +92,12 @@ size_t gbdt_outputs(const struct gbdt *g)
  * ====================================================================================== */
 
 struct split {
-    double gain;      /* loss reduction; <= 0: no split */
+    double gain; /* loss reduction; <= 0: no split */
     int32_t feature;
     uint32_t bin;     /* numeric: value bins <= bin go left */
     int default_left; /* where the missing bin goes */
     int is_cat;
-    int64_t GL, HL;   /* the left child's sums */
+    int64_t GL, HL; /* the left child's sums */
 };
 
 struct gnode {
@@ -130,13 +118,13 @@ struct catcand {
 struct gctx {
     size_t n, nf;
     const struct binner *bn;
-    const uint8_t *b8;   /* row-major bins (histograms read whole rows), rows `stride` apart */
+    const uint8_t *b8; /* row-major bins (histograms read whole rows), rows `stride` apart */
     const uint16_t *b16;
     size_t stride;
-    const uint8_t *cb8;  /* the same column-major (partitioning reads one feature) */
+    const uint8_t *cb8; /* the same column-major (partitioning reads one feature) */
     const uint16_t *cb16;
-    int32_t *gh;        /* 2n: fixed-point (g, h) of each row (sums are 64-bit) */
-    double ginv, hinv;  /* fixed point -> real */
+    int32_t *gh;       /* 2n: fixed-point (g, h) of each row (sums are 64-bit) */
+    double ginv, hinv; /* fixed point -> real */
     uint32_t *rows, *tmp;
     /* parameters */
     double lambda, mcw, min_gain, eta, cat_smooth, cat_l2;
@@ -346,8 +334,8 @@ static inline double leaf_gain(double g, double h, double lambda)
     return g * g / (h + lambda);
 }
 
-static void scan_numeric(const struct gctx *c, const struct gnode *nd, size_t j,
-                         const int64_t *h, double parent, struct split *best)
+static void scan_numeric(const struct gctx *c, const struct gnode *nd, size_t j, const int64_t *h,
+                         double parent, struct split *best)
 {
     const struct bin_feature *f = &c->bn->f[j];
     uint32_t nv = f->nvalue;
@@ -469,8 +457,8 @@ static void scan_categorical(struct gctx *c, const struct gnode *nd, size_t j, c
     } else {
         double lam = c->lambda + c->cat_l2;
         for (size_t i = 0; i < m; i++)
-            c->cc[i].key = ((double)c->cc[i].g * c->ginv) /
-                           ((double)c->cc[i].h * c->hinv + c->cat_smooth);
+            c->cc[i].key =
+                ((double)c->cc[i].g * c->ginv) / ((double)c->cc[i].h * c->hinv + c->cat_smooth);
         qsort(c->cc, m, sizeof *c->cc, catcand_cmp);
         size_t maxk = (size_t)c->cat_threshold;
         if (maxk > (m + 1) / 2)
@@ -595,15 +583,15 @@ struct part_job {
 /* Splits one thread's share of the rows into tmp: left rows forward from its start, right
  * rows backward from its end. Both slots are written every time so that the loop has no
  * branch on the (unpredictable) direction. */
-#define PART_LOOP(COL, LEFT_EXPR)                                                             \
-    for (size_t i = lo; i < hi; i++) {                                                        \
-        uint32_t row = rows[i];                                                               \
-        uint32_t b = (COL)[row];                                                              \
-        size_t left = (size_t)(LEFT_EXPR);                                                    \
-        tmp[l] = row;                                                                         \
-        tmp[r - 1] = row;                                                                     \
-        l += left;                                                                            \
-        r -= 1 - left;                                                                        \
+#define PART_LOOP(COL, LEFT_EXPR)                                                                  \
+    for (size_t i = lo; i < hi; i++) {                                                             \
+        uint32_t row = rows[i];                                                                    \
+        uint32_t b = (COL)[row];                                                                   \
+        size_t left = (size_t)(LEFT_EXPR);                                                         \
+        tmp[l] = row;                                                                              \
+        tmp[r - 1] = row;                                                                          \
+        l += left;                                                                                 \
+        r -= 1 - left;                                                                             \
     }
 
 static void part_split(void *arg, int tid, int nth)
@@ -678,8 +666,7 @@ static size_t partition(struct gctx *c, size_t i)
 
 /* --- growing one tree ------------------------------------------------------------------- */
 
-static int node_add(struct gctx *c, uint32_t begin, uint32_t end, int64_t G, int64_t H,
-                    int depth)
+static int node_add(struct gctx *c, uint32_t begin, uint32_t end, int64_t G, int64_t H, int depth)
 {
     if (c->nnodes == c->cap) {
         size_t nc = c->cap ? c->cap * 2 : 64;
@@ -1067,13 +1054,11 @@ struct gparams {
     double eta, lambda, mcw, subsample, colsample, min_gain, cat_smooth, cat_l2;
 };
 
-static int resolve_params(const struct gbdt_params *p, struct gparams *q, char *err,
-                          size_t errsz)
+static int resolve_params(const struct gbdt_params *p, struct gparams *q, struct aiops_error *err)
 {
-#define BAD(...)                                                                              \
-    do {                                                                                      \
-        set_err(err, errsz, __VA_ARGS__);                                                     \
-        return AIOPS_EINVAL;                                                                  \
+#define BAD(...)                                                                                   \
+    do {                                                                                           \
+        return aiops_error_set(err, AIOPS_EINVAL, NULL, __VA_ARGS__);                              \
     } while (0)
     if (p->objective != GBDT_BINARY && p->objective != GBDT_MULTICLASS &&
         p->objective != GBDT_REGRESSION)
@@ -1127,7 +1112,7 @@ static int resolve_params(const struct gbdt_params *p, struct gparams *q, char *
 }
 
 static int check_targets(enum gbdt_objective obj, int K, const double *y, size_t n,
-                         const char *what, char *err, size_t errsz)
+                         const char *what, struct aiops_error *err)
 {
     for (size_t r = 0; r < n; r++) {
         double v = y[r];
@@ -1137,9 +1122,9 @@ static int check_targets(enum gbdt_objective obj, int K, const double *y, size_t
         else if (ok && obj == GBDT_MULTICLASS)
             ok = v >= 0 && v < K && v == floor(v);
         if (!ok) {
-            set_err(err, errsz, "%s target of row %zu is %g: not a valid %s", what, r, v,
-                    obj == GBDT_REGRESSION ? "number" : "class");
-            return AIOPS_EINVAL;
+            return aiops_error_set(err, AIOPS_EINVAL, NULL,
+                                   "%s target of row %zu is %g: not a valid %s", what, r, v,
+                                   obj == GBDT_REGRESSION ? "number" : "class");
         }
     }
     return 0;
@@ -1234,8 +1219,8 @@ static void upd_part(void *arg, int tid, int nth)
 }
 
 /* out[r * stride + k] += tree(x row r), for every row of x. */
-static void tree_add_rows(const struct tree *t, const struct fmatrix *x, double *out,
-                          size_t stride, size_t k, double *blk)
+static void tree_add_rows(const struct tree *t, const struct fmatrix *x, double *out, size_t stride,
+                          size_t k, double *blk)
 {
     for (size_t r0 = 0; r0 < x->nrows; r0 += TREE_BLOCK) {
         size_t nb = x->nrows - r0 < TREE_BLOCK ? x->nrows - r0 : TREE_BLOCK;
@@ -1252,35 +1237,34 @@ static void tree_add_rows(const struct tree *t, const struct fmatrix *x, double 
 /* What the parameters cannot say about the data: its shape, targets and weights. */
 static int check_inputs(const struct fmatrix *x, const double *y, const double *w,
                         const struct fmatrix *vx, const double *vy, const struct gbdt_params *p,
-                        char *err, size_t errsz)
+                        struct aiops_error *err)
 {
     size_t n = x->nrows, nf = x->ncols;
     int rv;
     if (n == 0 || nf == 0 || n >= UINT32_MAX) {
-        set_err(err, errsz, "the training matrix has %zu rows and %zu columns", n, nf);
-        return AIOPS_EINVAL;
+        return aiops_error_set(err, AIOPS_EINVAL, NULL,
+                               "the training matrix has %zu rows and %zu columns", n, nf);
     }
     if ((vx == NULL) != (vy == NULL) || (vx && vx->ncols != nf)) {
-        set_err(err, errsz, "the validation set must have targets and the training columns");
-        return AIOPS_EINVAL;
+        return aiops_error_set(err, AIOPS_EINVAL, NULL,
+                               "the validation set must have targets and the training columns");
     }
     int K = p->objective == GBDT_MULTICLASS ? p->num_class : 1;
-    if ((rv = check_targets(p->objective, K, y, n, "training", err, errsz)) != 0)
+    if ((rv = check_targets(p->objective, K, y, n, "training", err)) != 0)
         return rv;
-    if (vx && (rv = check_targets(p->objective, K, vy, vx->nrows, "validation", err, errsz)) != 0)
+    if (vx && (rv = check_targets(p->objective, K, vy, vx->nrows, "validation", err)) != 0)
         return rv;
     double wsum = 0;
     for (size_t r = 0; w && r < n; r++) {
         if (!(w[r] >= 0) || !isfinite(w[r])) {
-            set_err(err, errsz, "weight of row %zu is %g: weights must be finite and >= 0", r,
-                    w[r]);
-            return AIOPS_EINVAL;
+            return aiops_error_set(err, AIOPS_EINVAL, NULL,
+                                   "weight of row %zu is %g: weights must be finite and >= 0", r,
+                                   w[r]);
         }
         wsum += w[r];
     }
     if (w && !(wsum > 0)) {
-        set_err(err, errsz, "every row has weight 0");
-        return AIOPS_EINVAL;
+        return aiops_error_set(err, AIOPS_EINVAL, NULL, "every row has weight 0");
     }
     return 0;
 }
@@ -1337,7 +1321,7 @@ static int model_start(const struct train_state *s, enum gbdt_objective obj, str
 }
 
 /* Bins every feature into s->bins (row-major) and s->cbins (column-major). */
-static int bin_features(struct train_state *s, char *err, size_t errsz)
+static int bin_features(struct train_state *s, struct aiops_error *err)
 {
     struct gctx *c = &s->c;
     const struct fmatrix *x = s->x;
@@ -1347,8 +1331,7 @@ static int bin_features(struct train_state *s, char *err, size_t errsz)
         return rv;
     c->threads = pool_threads(c->pool);
     if ((rv = binner_fit(x, NULL, n, s->q.max_bin, s->seed, c->pool, &s->bn)) != 0) {
-        set_err(err, errsz, "binning the features failed");
-        return rv;
+        return aiops_error_set(err, rv, NULL, "binning the features failed");
     }
     /* rows padded to a power of two bytes (up to a cache line; whole lines beyond) never
      * straddle two cache lines */
@@ -1407,8 +1390,8 @@ static int state_alloc(struct train_state *s, const struct gbdt *m)
     s->in_tree = malloc(n);
     s->blk = malloc(TREE_BLOCK * nf * sizeof *s->blk);
     if (c->cand_set == NULL || c->cc == NULL || c->feats == NULL || c->rows == NULL ||
-        c->tmp == NULL || c->gh == NULL || c->nleft_t == NULL || c->thist == NULL ||
-        s->F == NULL || s->gd == NULL || s->hd == NULL || s->in_tree == NULL || s->blk == NULL)
+        c->tmp == NULL || c->gh == NULL || c->nleft_t == NULL || c->thist == NULL || s->F == NULL ||
+        s->gd == NULL || s->hd == NULL || s->in_tree == NULL || s->blk == NULL)
         return AIOPS_ENOMEM;
     for (int t = 0; t + 1 < c->threads; t++)
         if ((c->thist[t] = malloc(c->hlen * sizeof(int64_t))) == NULL)
@@ -1556,43 +1539,46 @@ static int boost_round(struct train_state *s, struct gbdt *m, int round)
 /* The validation loss after a round (*vloss; NaN without validation rows) and the
  * progress report; AIOPS_ECANCELED when progress asks to stop. */
 static int report_round(struct train_state *s, const struct gbdt *m, int round,
-                        train_progress_fn progress, void *arg, double *vloss, char *err,
-                        size_t errsz)
+                        train_progress_fn progress, void *arg, double *vloss,
+                        struct aiops_error *err)
 {
     double vmetric = NAN, tloss = NAN, tmetric = NAN;
     int rv;
     *vloss = NAN;
-    if (s->vx && (rv = eval_metrics(m, s->vF, s->vy, NULL, s->vx->nrows, progress != NULL,
-                                    vloss, &vmetric)) != 0)
+    if (s->vx && (rv = eval_metrics(m, s->vF, s->vy, NULL, s->vx->nrows, progress != NULL, vloss,
+                                    &vmetric)) != 0)
         return rv;
     if (progress == NULL)
         return 0;
     if ((rv = eval_metrics(m, s->F, s->y, s->w, s->c.n, 1, &tloss, &tmetric)) != 0)
         return rv;
-    struct train_progress pr = {round + 1, s->q.rounds, tloss, *vloss, tmetric, vmetric,
+    struct train_progress pr = {round + 1,
+                                s->q.rounds,
+                                tloss,
+                                *vloss,
+                                tmetric,
+                                vmetric,
                                 m->obj == GBDT_BINARY       ? "auc"
                                 : m->obj == GBDT_MULTICLASS ? "accuracy"
                                                             : "rmse"};
     if (progress(arg, &pr) != 0) {
-        set_err(err, errsz, "training was cancelled after round %d", round + 1);
-        return AIOPS_ECANCELED;
+        return aiops_error_set(err, AIOPS_ECANCELED, NULL, "training was cancelled after round %d",
+                               round + 1);
     }
     return 0;
 }
 
-int gbdt_train(const struct fmatrix *x, const double *y, const double *w,
-               const struct fmatrix *vx, const double *vy, const struct gbdt_params *p,
-               train_progress_fn progress, void *arg, struct gbdt **out, char *err,
-               size_t errsz)
+int gbdt_train(const struct fmatrix *x, const double *y, const double *w, const struct fmatrix *vx,
+               const double *vy, const struct gbdt_params *p, train_progress_fn progress, void *arg,
+               struct gbdt **out, struct aiops_error *err)
 {
     *out = NULL;
-    if (err && errsz)
-        err[0] = '\0';
+    aiops_error_clear(err);
     struct train_state s;
     memset(&s, 0, sizeof s);
     int rv;
-    if ((rv = resolve_params(p, &s.q, err, errsz)) != 0 ||
-        (rv = check_inputs(x, y, w, vx, vy, p, err, errsz)) != 0)
+    if ((rv = resolve_params(p, &s.q, err)) != 0 ||
+        (rv = check_inputs(x, y, w, vx, vy, p, err)) != 0)
         return rv;
     s.seed = p->seed;
     s.x = x;
@@ -1602,8 +1588,8 @@ int gbdt_train(const struct fmatrix *x, const double *y, const double *w,
     s.vy = vy;
     s.K = p->objective == GBDT_MULTICLASS ? (size_t)p->num_class : 1;
     struct gbdt *m = NULL;
-    if ((rv = model_start(&s, p->objective, &m)) != 0 ||
-        (rv = bin_features(&s, err, errsz)) != 0 || (rv = state_alloc(&s, m)) != 0)
+    if ((rv = model_start(&s, p->objective, &m)) != 0 || (rv = bin_features(&s, err)) != 0 ||
+        (rv = state_alloc(&s, m)) != 0)
         goto fail;
     /* early stopping keeps the trees of the round with the lowest validation loss */
     int stopping = vx != NULL && s.q.early_stopping > 0, best_round = -1;
@@ -1611,7 +1597,7 @@ int gbdt_train(const struct fmatrix *x, const double *y, const double *w,
     for (int round = 0; round < s.q.rounds; round++) {
         double vloss;
         if ((rv = boost_round(&s, m, round)) != 0 ||
-            (rv = report_round(&s, m, round, progress, arg, &vloss, err, errsz)) != 0)
+            (rv = report_round(&s, m, round, progress, arg, &vloss, err)) != 0)
             goto fail;
         if (stopping && vloss < best_loss) {
             best_loss = vloss;
@@ -1632,7 +1618,7 @@ fail:
     state_free(&s);
     gbdt_free(m);
     if (rv == AIOPS_ENOMEM)
-        set_err(err, errsz, "out of memory");
+        aiops_error_set(err, rv, NULL, "out of memory");
     return rv;
 }
 
@@ -1683,8 +1669,7 @@ int gbdt_predict(const struct gbdt *g, const struct fmatrix *x, double *out)
     return gbdt_predict_pool(g, x, NULL, out);
 }
 
-int gbdt_predict_pool(const struct gbdt *g, const struct fmatrix *x, struct pool *pool,
-                      double *out)
+int gbdt_predict_pool(const struct gbdt *g, const struct fmatrix *x, struct pool *pool, double *out)
 {
     size_t n = x->nrows;
     if (g->obj == GBDT_BINARY) {

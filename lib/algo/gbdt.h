@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
 #include "algo/progress.h"
 #include "algo/tree.h"
 #include "core/buf.h"
@@ -27,28 +28,28 @@
 
 enum gbdt_objective { GBDT_BINARY, GBDT_MULTICLASS, GBDT_REGRESSION };
 
-struct gbdt_params {           /* zeros mean the defaults in brackets */
+struct gbdt_params { /* zeros mean the defaults in brackets */
     enum gbdt_objective objective;
-    int num_class;             /* multiclass: >= 2 */
-    int rounds;                /* [100] trees (per class for multiclass) */
-    double learning_rate;      /* [0.1]  (eta) */
-    int max_depth;             /* [6]; -1 = no limit */
-    int num_leaves;            /* [0 = 2^max_depth, or 31 when max_depth is -1: then growth is
-                                  leaf-wise]; leaf-wise growth when set */
-    int max_bin;               /* [255] value bins per feature (2 .. 65535) */
-    double lambda;             /* [1.0] L2 on leaf weights; < 0: 0 */
-    double min_child_weight;   /* [1.0] min hessian sum in a child; < 0: 0 */
-    double subsample;          /* [1.0] rows per tree */
-    double colsample;          /* [1.0] features per tree */
-    int early_stopping;        /* [0 = off] rounds without improvement of the valid loss */
-    unsigned seed;             /* [0] */
-    int threads;               /* [0 = online CPUs] */
-    double min_split_gain;     /* [0] minimum loss reduction to split (XGBoost's gamma) */
-    int max_cat_to_onehot;     /* [4] categorical features with at most this many categories
-                                  in a node are split one-vs-rest */
-    int max_cat_threshold;     /* [32] most categories on the smaller side of a sorted split */
-    double cat_smooth;         /* [10] added to the hessian when ordering categories */
-    double cat_l2;             /* [10] extra L2 for sorted categorical splits */
+    int num_class;           /* multiclass: >= 2 */
+    int rounds;              /* [100] trees (per class for multiclass) */
+    double learning_rate;    /* [0.1]  (eta) */
+    int max_depth;           /* [6]; -1 = no limit */
+    int num_leaves;          /* [0 = 2^max_depth, or 31 when max_depth is -1: then growth is
+                                leaf-wise]; leaf-wise growth when set */
+    int max_bin;             /* [255] value bins per feature (2 .. 65535) */
+    double lambda;           /* [1.0] L2 on leaf weights; < 0: 0 */
+    double min_child_weight; /* [1.0] min hessian sum in a child; < 0: 0 */
+    double subsample;        /* [1.0] rows per tree */
+    double colsample;        /* [1.0] features per tree */
+    int early_stopping;      /* [0 = off] rounds without improvement of the valid loss */
+    unsigned seed;           /* [0] */
+    int threads;             /* [0 = online CPUs] */
+    double min_split_gain;   /* [0] minimum loss reduction to split (XGBoost's gamma) */
+    int max_cat_to_onehot;   /* [4] categorical features with at most this many categories
+                                in a node are split one-vs-rest */
+    int max_cat_threshold;   /* [32] most categories on the smaller side of a sorted split */
+    double cat_smooth;       /* [10] added to the hessian when ordering categories */
+    double cat_l2;           /* [10] extra L2 for sorted categorical splits */
 };
 
 struct gbdt;
@@ -62,10 +63,9 @@ struct gbdt;
  * every round) are computed only when progress is given.
  * Returns 0 and *out (the caller frees with gbdt_free); AIOPS_EINVAL with a message in err
  * for bad parameters or data; AIOPS_ENOMEM. */
-int gbdt_train(const struct fmatrix *x, const double *y, const double *w,
-               const struct fmatrix *vx, const double *vy, const struct gbdt_params *p,
-               train_progress_fn progress, void *arg, struct gbdt **out, char *err,
-               size_t errsz);
+int gbdt_train(const struct fmatrix *x, const double *y, const double *w, const struct fmatrix *vx,
+               const double *vy, const struct gbdt_params *p, train_progress_fn progress, void *arg,
+               struct gbdt **out, struct aiops_error *err);
 
 /* Predictions for the rows of x (x->ncols must be the model's feature count), row-major:
  * binary: (1 - p, p) per row into out[nrows * 2]; multiclass: softmax into out[nrows * K];

@@ -56,18 +56,6 @@ struct linear {
     size_t pc, q;       /* one-hot width; coefficients per output (nnum + pc + 1) */
 };
 
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-{
-    if (err == NULL || errsz == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-}
-
 void linear_free(struct linear *m)
 {
     if (m == NULL)
@@ -445,7 +433,7 @@ struct fit {
     size_t nchunks;
     int threads;
     struct pool *pool; /* the row loops' threads (NULL: started per loop) */
-    int total; /* iterations announced to progress */
+    int total;         /* iterations announced to progress */
     train_progress_fn progress;
     void *arg;
 };
@@ -688,7 +676,7 @@ static int fit_on_iter(void *ctx, int iteration, double f)
 
 /* Ridge by the normal equations of the centred problem (see linear.h); 0, AIOPS_ENOMEM or
  * AIOPS_EINVAL when the system is singular. */
-static int ridge_closed_form(struct fit *F, double *theta, char *err, size_t errsz)
+static int ridge_closed_form(struct fit *F, double *theta, struct aiops_error *err)
 {
     const struct linear *m = F->m;
     size_t n = F->n, nnum = m->nnum, p = nnum + m->pc;
@@ -791,7 +779,8 @@ static int ridge_closed_form(struct fit *F, double *theta, char *err, size_t err
     int ip = (int)p, one = 1, info = 0;
     dposv_("U", &ip, &one, A, &ip, b, &ip, &info, 1);
     if (info != 0) {
-        seterr(err, errsz, "ridge: the normal equations are singular (LAPACK dposv info %d)", info);
+        aiops_error_set(err, AIOPS_EINVAL, NULL,
+                        "ridge: the normal equations are singular (LAPACK dposv info %d)", info);
         rc = AIOPS_EINVAL;
         goto done;
     }
@@ -821,27 +810,25 @@ static void fit_free(struct fit *F)
     pool_free(F->pool);
 }
 
-static int check_params(const struct linear_params *p, char *err, size_t errsz)
+static int check_params(const struct linear_params *p, struct aiops_error *err)
 {
     if (p->kind != LINEAR_LOGISTIC && p->kind != LINEAR_SOFTMAX && p->kind != LINEAR_REGRESSION) {
-        seterr(err, errsz, "unknown linear model kind %d", (int)p->kind);
-        return AIOPS_EINVAL;
+        return aiops_error_set(err, AIOPS_EINVAL, NULL, "unknown linear model kind %d",
+                               (int)p->kind);
     }
     if (p->kind == LINEAR_SOFTMAX && (p->num_class < 2 || (unsigned)p->num_class > MAX_CLASSES)) {
-        seterr(err, errsz, "num_class must be in [2, %u], got %d", MAX_CLASSES, p->num_class);
-        return AIOPS_EINVAL;
+        return aiops_error_set(err, AIOPS_EINVAL, NULL, "num_class must be in [2, %u], got %d",
+                               MAX_CLASSES, p->num_class);
     }
     if (!(p->l2 >= 0) || !isfinite(p->l2)) {
-        seterr(err, errsz, "l2 must be a finite number >= 0");
-        return AIOPS_EINVAL;
+        return aiops_error_set(err, AIOPS_EINVAL, NULL, "l2 must be a finite number >= 0");
     }
     if (p->max_iter < 1 || p->max_iter > 1000000) {
-        seterr(err, errsz, "max_iter must be in [1, 1000000], got %d", p->max_iter);
-        return AIOPS_EINVAL;
+        return aiops_error_set(err, AIOPS_EINVAL, NULL, "max_iter must be in [1, 1000000], got %d",
+                               p->max_iter);
     }
     if (!(p->tol >= 0) || !isfinite(p->tol)) {
-        seterr(err, errsz, "tol must be a finite number >= 0");
-        return AIOPS_EINVAL;
+        return aiops_error_set(err, AIOPS_EINVAL, NULL, "tol must be a finite number >= 0");
     }
     return 0;
 }
@@ -931,7 +918,7 @@ static int direct_ok(const struct fit *F, const struct prep *P)
 
 /* Selects the rows, fits the preprocessing and builds the standardised problem. */
 static int fit_prepare(struct fit *F, const struct fmatrix *x, const double *y, const double *w,
-                       char *err, size_t errsz)
+                       struct aiops_error *err)
 {
     struct linear *m = F->m;
     size_t N = x->nrows, K = m->nclass;
@@ -939,30 +926,28 @@ static int fit_prepare(struct fit *F, const struct fmatrix *x, const double *y, 
     for (size_t i = 0; i < N; i++) {
         double wi = w ? w[i] : 1.0;
         if (!(wi >= 0) || !isfinite(wi)) {
-            seterr(err, errsz, "row %zu: the sample weight must be a finite number >= 0", i);
-            return AIOPS_EINVAL;
+            return aiops_error_set(err, AIOPS_EINVAL, NULL,
+                                   "row %zu: the sample weight must be a finite number >= 0", i);
         }
         if (isnan(y[i]) || wi == 0)
             continue;
         if (m->kind != LINEAR_REGRESSION &&
             (!(y[i] >= 0 && y[i] < (double)K) || y[i] != floor(y[i]))) {
-            seterr(err, errsz, "row %zu: the target %g is not a class index in [0, %zu)", i, y[i],
-                   K);
-            return AIOPS_EINVAL;
+            return aiops_error_set(err, AIOPS_EINVAL, NULL,
+                                   "row %zu: the target %g is not a class index in [0, %zu)", i,
+                                   y[i], K);
         }
         if (m->kind == LINEAR_REGRESSION && !isfinite(y[i])) {
-            seterr(err, errsz, "row %zu: the target is not finite", i);
-            return AIOPS_EINVAL;
+            return aiops_error_set(err, AIOPS_EINVAL, NULL, "row %zu: the target is not finite", i);
         }
         n++;
     }
     if (n == 0) {
-        seterr(err, errsz, "no training row has a target and a positive weight");
-        return AIOPS_EINVAL;
+        return aiops_error_set(err, AIOPS_EINVAL, NULL,
+                               "no training row has a target and a positive weight");
     }
     if (n >= INT_MAX) {
-        seterr(err, errsz, "too many training rows (%zu)", n);
-        return AIOPS_ETOOBIG;
+        return aiops_error_set(err, AIOPS_ETOOBIG, NULL, "too many training rows (%zu)", n);
     }
     F->n = n;
     size_t nnum = m->nnum, nout = m->nout;
@@ -1027,10 +1012,10 @@ static int fit_prepare(struct fit *F, const struct fmatrix *x, const double *y, 
             npos += F->y01[r];
         }
         if (npos == 0 || npos == n) {
-            seterr(err, errsz,
-                   "logistic regression needs rows of both classes; only class %d "
-                   "has any",
-                   npos ? 1 : 0);
+            aiops_error_set(err, AIOPS_EINVAL, NULL,
+                            "logistic regression needs rows of both classes; only class %d "
+                            "has any",
+                            npos ? 1 : 0);
             return AIOPS_EINVAL;
         }
     }
@@ -1039,16 +1024,15 @@ static int fit_prepare(struct fit *F, const struct fmatrix *x, const double *y, 
 
 int linear_train(const struct fmatrix *x, const double *y, const double *w,
                  const struct linear_params *p, train_progress_fn progress, void *arg,
-                 struct linear **out, char *err, size_t errsz)
+                 struct linear **out, struct aiops_error *err)
 {
     *out = NULL;
-    seterr(err, errsz, "%s", "");
-    int rc = check_params(p, err, errsz);
+    aiops_error_clear(err);
+    int rc = check_params(p, err);
     if (rc != 0)
         return rc;
     if (x->ncols > MAX_COLS) {
-        seterr(err, errsz, "too many columns (%zu)", x->ncols);
-        return AIOPS_ETOOBIG;
+        return aiops_error_set(err, AIOPS_ETOOBIG, NULL, "too many columns (%zu)", x->ncols);
     }
     struct linear *m = calloc(1, sizeof *m);
     struct fit F = {0};
@@ -1077,17 +1061,18 @@ int linear_train(const struct fmatrix *x, const double *y, const double *w,
         m->ncat[j] = m->is_cat[j] ? x->ncat[j] : 0;
         m->scale[j] = 1;
         if (m->ncat[j] > MAX_NCAT) {
-            seterr(err, errsz, "column %zu: too many categories (%u)", j, m->ncat[j]);
+            aiops_error_set(err, AIOPS_EINVAL, NULL, "column %zu: too many categories (%u)", j,
+                            m->ncat[j]);
             rc = AIOPS_ETOOBIG;
             goto fail;
         }
     }
     if ((rc = linear_derive(m)) != 0) {
         if (rc == AIOPS_ETOOBIG)
-            seterr(err, errsz,
-                   "too many coefficients: one-hot encoding makes %zu per output, "
-                   "at most %u in all",
-                   m->q, LINEAR_MAX_COEFS);
+            aiops_error_set(err, AIOPS_EINVAL, NULL,
+                            "too many coefficients: one-hot encoding makes %zu per output, "
+                            "at most %u in all",
+                            m->q, LINEAR_MAX_COEFS);
         goto fail;
     }
     F.m = m;
@@ -1097,7 +1082,7 @@ int linear_train(const struct fmatrix *x, const double *y, const double *w,
         F.pool = NULL;
     F.progress = progress;
     F.arg = arg;
-    if ((rc = fit_prepare(&F, x, y, w, err, errsz)) != 0)
+    if ((rc = fit_prepare(&F, x, y, w, err)) != 0)
         goto fail;
     size_t dim = m->q * m->nout;
     if ((theta = calloc(dim, sizeof *theta)) == NULL) {
@@ -1105,7 +1090,7 @@ int linear_train(const struct fmatrix *x, const double *y, const double *w,
         goto fail;
     }
     if (m->kind == LINEAR_REGRESSION && m->q - 1 <= LINEAR_MAX_CLOSED_FORM) {
-        if ((rc = ridge_closed_form(&F, theta, err, errsz)) != 0)
+        if ((rc = ridge_closed_form(&F, theta, err)) != 0)
             goto fail;
         m->iterations = 0;
         m->converged = 1;
@@ -1129,7 +1114,7 @@ int linear_train(const struct fmatrix *x, const double *y, const double *w,
         rc = lbfgs_minimize(dim, theta, fit_objective, fit_on_iter, &F, p->max_iter, p->tol, ftol,
                             &res);
         if (rc == AIOPS_EINVAL)
-            seterr(err, errsz, "the objective is not finite at the start");
+            aiops_error_set(err, AIOPS_EINVAL, NULL, "the objective is not finite at the start");
         if (rc != 0)
             goto fail;
         if (res.canceled) {
@@ -1322,7 +1307,7 @@ int linear_coefficients(const struct linear *m, const struct linear_names *names
             jsonx_set_or_fail(e, "category", cat, &failed);
             jsonx_set_or_fail(e, "coef", num_array(m->theta + off + k, nout, q, &failed), &failed);
             jsonx_set_or_fail(e, "coef_unscaled", num_array(m->theta + off + k, nout, q, &failed),
-                             &failed);
+                              &failed);
             jsonx_push_or_fail(coefs, e, &failed);
         }
     }

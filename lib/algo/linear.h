@@ -39,6 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
 #include "algo/progress.h"
 #include "core/buf.h"
 #include "data/fmatrix.h"
@@ -80,7 +81,7 @@ void linear_params_default(struct linear_params *p, enum linear_kind kind);
  * AIOPS_ECANCELED. */
 int linear_train(const struct fmatrix *x, const double *y, const double *w,
                  const struct linear_params *p, train_progress_fn progress, void *arg,
-                 struct linear **out, char *err, size_t errsz);
+                 struct linear **out, struct aiops_error *err);
 
 /* Predictions for the rows of x, which must have the training matrix's columns (same count,
  * same categorical flags; AIOPS_EINVAL otherwise). Classification writes nrows x K

@@ -45,11 +45,7 @@ const char *aiops_strerror(int err);
  * lib/core/jsonx.h). Plain data that owns nothing: copy it freely, keep it on the stack.
  * AIOPS_ERROR_INIT or aiops_error_clear() make it empty: no code, "" field and message,
  * offset -1, line and column 0. A function taking one accepts NULL (nothing is recorded)
- * and, unless it says otherwise, leaves it empty on success.
- *
- * The older carriers map onto it member for member: struct train_error {field, message}
- * (lib/ml/train.h) is {field, message}; a `char *err, size_t errsz` pair is
- * (e->message, sizeof e->message). */
+ * and, unless it says otherwise, leaves it empty on success. */
 struct aiops_error {
     const char *code;                  /* static machine-readable reason ("bad_boundary"),
                                           or NULL */

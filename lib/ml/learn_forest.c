@@ -24,8 +24,8 @@ static const struct param_def forest_params[] = {
 };
 /* clang-format on */
 
-static int forest_learn(const struct learner_input *in, void **algo, int *iterations, char *err,
-                        size_t errsz)
+static int forest_learn(const struct learner_input *in, void **algo, int *iterations,
+                        struct aiops_error *err)
 {
     const json_t *p = in->params;
     struct forest_params fp;
@@ -40,7 +40,7 @@ static int forest_learn(const struct learner_input *in, void **algo, int *iterat
     fp.classification = in->task != TASK_REGRESSION;
     fp.num_class = in->task == TASK_REGRESSION ? 1 : (int)in->nclasses;
     struct forest *f = NULL;
-    int rv = forest_train(in->x, in->y, in->w, &fp, in->progress, in->progress_arg, &f, err, errsz);
+    int rv = forest_train(in->x, in->y, in->w, &fp, in->progress, in->progress_arg, &f, err);
     *algo = f;
     *iterations = fp.trees;
     return rv;

@@ -37,8 +37,8 @@ static const struct param_def gbdt_params[] = {
 };
 /* clang-format on */
 
-static int gbdt_learn(const struct learner_input *in, void **algo, int *iterations, char *err,
-                      size_t errsz)
+static int gbdt_learn(const struct learner_input *in, void **algo, int *iterations,
+                      struct aiops_error *err)
 {
     const json_t *p = in->params;
     struct gbdt_params gp;
@@ -62,7 +62,7 @@ static int gbdt_learn(const struct learner_input *in, void **algo, int *iteratio
     gp.threads = (int)learner_param(p, "threads");
     struct gbdt *g = NULL;
     int rv = gbdt_train(in->x, in->y, in->w, in->vx, in->vy, &gp, in->progress, in->progress_arg,
-                        &g, err, errsz);
+                        &g, err);
     if (rv == 0) {
         *algo = g;
         *iterations = (int)gbdt_iterations(g);

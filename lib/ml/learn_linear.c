@@ -18,8 +18,8 @@ static const struct param_def linear_params[] = {
 };
 /* clang-format on */
 
-static int linear_learn(const struct learner_input *in, void **algo, int *iterations, char *err,
-                        size_t errsz)
+static int linear_learn(const struct learner_input *in, void **algo, int *iterations,
+                        struct aiops_error *err)
 {
     const json_t *p = in->params;
     struct linear_params lp;
@@ -35,7 +35,7 @@ static int linear_learn(const struct learner_input *in, void **algo, int *iterat
     lp.fit_intercept = 1;
     lp.threads = (int)learner_param(p, "threads");
     struct linear *m = NULL;
-    int rv = linear_train(in->x, in->y, in->w, &lp, in->progress, in->progress_arg, &m, err, errsz);
+    int rv = linear_train(in->x, in->y, in->w, &lp, in->progress, in->progress_arg, &m, err);
     *algo = m;
     /* the iterations planned, as svc-train's total_epochs counts them */
     *iterations = lp.max_iter;

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
 #include "algo/progress.h"
 #include "core/buf.h"
 #include "core/pool.h"
@@ -95,8 +96,8 @@ struct learner {
      * the run reports: rounds kept, trees, or max_iter); AIOPS_EINVAL with a message in err
      * for parameters or data the algorithm refuses; AIOPS_ECANCELED when progress asked to
      * stop; AIOPS_ENOMEM, AIOPS_ETOOBIG. On failure *algo is NULL. */
-    int (*train)(const struct learner_input *in, void **algo, int *iterations, char *err,
-                 size_t errsz);
+    int (*train)(const struct learner_input *in, void **algo, int *iterations,
+                 struct aiops_error *err);
     /* Predictions for the rows of x (num_features columns) into out[x->nrows * outputs]:
      * class probabilities row-major, or values. pool (may be NULL) shares the rows out;
      * learners with parallel_rows 0 ignore it. AIOPS_EINVAL when x does not fit. */

@@ -15,7 +15,8 @@
 #include "core/pool.h"
 #include "data/colstore.h"
 
-#define TAG(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+#define TAG(a, b, c, d)                                                                            \
+    ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
 #define TAG_META TAG('M', 'E', 'T', 'A')
 #define TAG_FEAT TAG('F', 'E', 'A', 'T')
 #define TAG_ALGO TAG('A', 'L', 'G', 'O')
@@ -49,8 +50,7 @@ int model_predict(const struct model *m, const struct fmatrix *x, double *out)
     return m->learner->predict(m->algo, x, NULL, out);
 }
 
-int model_predict_threads(const struct model *m, const struct fmatrix *x, int threads,
-                          double *out)
+int model_predict_threads(const struct model *m, const struct fmatrix *x, int threads, double *out)
 {
     size_t from = m->learner->parallel_rows;
     if (from == 0 || x->nrows < from || threads == 1)
@@ -103,8 +103,7 @@ int model_save(const struct model *m, struct buf *out)
         if (out->data == NULL || out->len < start + HEADER_BYTES) {
             rv = AIOPS_ENOMEM;
         } else {
-            crc = crc32c(0, out->data + start + HEADER_BYTES,
-                                  out->len - start - HEADER_BYTES);
+            crc = crc32c(0, out->data + start + HEADER_BYTES, out->len - start - HEADER_BYTES);
             memcpy(out->data + start + 16, &crc, 4);
         }
     }
@@ -149,20 +148,6 @@ int model_save_file(const struct model *m, const char *path)
 
 /* --- reading -------------------------------------------------------------------------- */
 
-static int refuse(char *err, size_t errsz, int rv, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int refuse(char *err, size_t errsz, int rv, const char *fmt, ...)
-{
-    if (err != NULL && errsz > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errsz, fmt, ap);
-        va_end(ap);
-    }
-    return rv;
-}
-
 /* The algorithm read from a file must take as many inputs as the feature set holds and give
  * as many outputs as the target needs, or predicting would read or write out of bounds. */
 static int algo_fits(const struct model *m)
@@ -171,24 +156,24 @@ static int algo_fits(const struct model *m)
            m->learner->outputs(m->algo) == model_outputs(m);
 }
 
-int model_load(const void *data, size_t n, struct model **out, char *err, size_t errsz)
+int model_load(const void *data, size_t n, struct model **out, struct aiops_error *err)
 {
     const uint8_t *p = data;
     *out = NULL;
-    if (err && errsz)
-        err[0] = '\0';
+    aiops_error_clear(err);
     if (n < HEADER_BYTES || memcmp(p, magic, 8) != 0)
-        return refuse(err, errsz, AIOPS_ECORRUPT, "not a model file");
+        return aiops_error_set(err, AIOPS_ECORRUPT, NULL, "not a model file");
     uint32_t version, count, crc;
     memcpy(&version, p + 8, 4);
     memcpy(&count, p + 12, 4);
     memcpy(&crc, p + 16, 4);
     if (version != MODEL_FORMAT_VERSION)
-        return refuse(err, errsz, AIOPS_EUNSUPPORTED,
-                      "model format version %u, this program reads version %u", version,
-                      MODEL_FORMAT_VERSION);
+        return aiops_error_set(err, AIOPS_EUNSUPPORTED, NULL,
+                               "model format version %u, this program reads version %u", version,
+                               MODEL_FORMAT_VERSION);
     if (crc32c(0, p + HEADER_BYTES, n - HEADER_BYTES) != crc)
-        return refuse(err, errsz, AIOPS_ECORRUPT, "checksum mismatch: the model file is damaged");
+        return aiops_error_set(err, AIOPS_ECORRUPT, NULL,
+                               "checksum mismatch: the model file is damaged");
     const uint8_t *sec[3] = {NULL, NULL, NULL};
     size_t len[3] = {0, 0, 0};
     size_t off = HEADER_BYTES;
@@ -196,23 +181,23 @@ int model_load(const void *data, size_t n, struct model **out, char *err, size_t
         uint32_t tag;
         uint64_t l;
         if (n - off < 12)
-            return refuse(err, errsz, AIOPS_ECORRUPT, "truncated section header");
+            return aiops_error_set(err, AIOPS_ECORRUPT, NULL, "truncated section header");
         memcpy(&tag, p + off, 4);
         memcpy(&l, p + off + 4, 8);
         off += 12;
         if (l > n - off)
-            return refuse(err, errsz, AIOPS_ECORRUPT, "a section runs past the end");
+            return aiops_error_set(err, AIOPS_ECORRUPT, NULL, "a section runs past the end");
         int k = tag == TAG_META ? 0 : tag == TAG_FEAT ? 1 : tag == TAG_ALGO ? 2 : -1;
         if (k < 0)
-            return refuse(err, errsz, AIOPS_ECORRUPT, "unknown section");
+            return aiops_error_set(err, AIOPS_ECORRUPT, NULL, "unknown section");
         if (sec[k] != NULL)
-            return refuse(err, errsz, AIOPS_ECORRUPT, "repeated section");
+            return aiops_error_set(err, AIOPS_ECORRUPT, NULL, "repeated section");
         sec[k] = p + off;
         len[k] = (size_t)l;
         off += (size_t)l;
     }
     if (off != n || !sec[0] || !sec[1] || !sec[2])
-        return refuse(err, errsz, AIOPS_ECORRUPT, "missing section or trailing bytes");
+        return aiops_error_set(err, AIOPS_ECORRUPT, NULL, "missing section or trailing bytes");
     struct model *m = calloc(1, sizeof *m);
     if (m == NULL)
         return AIOPS_ENOMEM;
@@ -222,18 +207,18 @@ int model_load(const void *data, size_t n, struct model **out, char *err, size_t
     const struct learner *l = learner_find(kind);
     int rv;
     if (!json_is_object(m->meta) || l == NULL) {
-        rv = refuse(err, errsz, AIOPS_ECORRUPT, "bad metadata");
+        rv = aiops_error_set(err, AIOPS_ECORRUPT, NULL, "bad metadata");
     } else if ((rv = features_load(sec[1], len[1], &m->features, &m->target)) != 0) {
-        rv = refuse(err, errsz, AIOPS_ECORRUPT, "bad feature section");
+        rv = aiops_error_set(err, AIOPS_ECORRUPT, NULL, "bad feature section");
     } else if ((rv = l->load(sec[2], len[2], &m->algo)) != 0) {
-        rv = refuse(err, errsz, rv == AIOPS_ENOMEM ? rv : AIOPS_ECORRUPT, "bad %s section",
-                    kind);
+        rv = aiops_error_set(err, rv == AIOPS_ENOMEM ? rv : AIOPS_ECORRUPT, NULL, "bad %s section",
+                             kind);
     } else {
         m->learner = l; /* from here model_free frees algo through it */
     }
     if (rv == 0 && !algo_fits(m))
-        rv = refuse(err, errsz, AIOPS_ECORRUPT,
-                    "the algorithm section does not match the features or the target");
+        rv = aiops_error_set(err, AIOPS_ECORRUPT, NULL,
+                             "the algorithm section does not match the features or the target");
     if (rv != 0) {
         model_free(m);
         return rv;
@@ -242,18 +227,18 @@ int model_load(const void *data, size_t n, struct model **out, char *err, size_t
     return AIOPS_OK;
 }
 
-int model_load_file(const char *path, struct model **out, char *err, size_t errsz)
+int model_load_file(const char *path, struct model **out, struct aiops_error *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
         if (fd >= 0)
             close(fd);
-        return refuse(err, errsz, AIOPS_EIO, "cannot read %s: %s", path, strerror(errno));
+        return aiops_error_set(err, AIOPS_EIO, NULL, "cannot read %s: %s", path, strerror(errno));
     }
     if ((size_t)st.st_size > MODEL_MAX_BYTES) {
         close(fd);
-        return refuse(err, errsz, AIOPS_ETOOBIG, "%s is too large to be a model", path);
+        return aiops_error_set(err, AIOPS_ETOOBIG, NULL, "%s is too large to be a model", path);
     }
     size_t n = (size_t)st.st_size, off = 0;
     uint8_t *b = malloc(n ? n : 1);
@@ -266,9 +251,9 @@ int model_load_file(const char *path, struct model **out, char *err, size_t errs
     close(fd);
     if (b == NULL || off != n) {
         free(b);
-        return refuse(err, errsz, AIOPS_EIO, "cannot read %s", path);
+        return aiops_error_set(err, AIOPS_EIO, NULL, "cannot read %s", path);
     }
-    int rv = model_load(b, n, out, err, errsz);
+    int rv = model_load(b, n, out, err);
     free(b);
     return rv;
 }

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
 #include "core/buf.h"
 #include "ml/featureset.h"
 #include "ml/learner.h"
@@ -33,7 +34,7 @@ struct model {
     void *algo;                    /* the learner's trained object, owned (learner->free) */
     struct feature_set features;
     struct target_spec target;
-    json_t *meta;                  /* owned: params, training metrics, timings, created_at */
+    json_t *meta; /* owned: params, training metrics, timings, created_at */
 };
 
 /* Frees m, its algorithm, features, target and metadata. NULL is a no-op. */
@@ -43,9 +44,9 @@ void model_free(struct model *m);
 int model_save(const struct model *m, struct buf *out);
 /* Reads a model; on failure returns AIOPS_ECORRUPT (or AIOPS_EUNSUPPORTED for another format
  * version) with a human-readable reason in err. The caller owns *out (model_free). */
-int model_load(const void *p, size_t n, struct model **out, char *err, size_t errsz);
+int model_load(const void *p, size_t n, struct model **out, struct aiops_error *err);
 int model_save_file(const struct model *m, const char *path);
-int model_load_file(const char *path, struct model **out, char *err, size_t errsz);
+int model_load_file(const char *path, struct model **out, struct aiops_error *err);
 
 /* Predictions for the rows of x (a matrix for m->features): classification fills
  * prob[nrows * nclasses] (row-major, rows sum to 1); regression fills value[nrows]. The
@@ -54,8 +55,7 @@ int model_predict(const struct model *m, const struct fmatrix *x, double *out);
 /* The same on `threads` threads (<= 0: the online CPUs) when the learner predicts in
  * parallel and x has at least its parallel_rows rows; worth it for batches of thousands of
  * rows (a pool is started and stopped per call). */
-int model_predict_threads(const struct model *m, const struct fmatrix *x, int threads,
-                          double *out);
+int model_predict_threads(const struct model *m, const struct fmatrix *x, int threads, double *out);
 /* Number of outputs per row: nclasses, or 1 for regression. */
 size_t model_outputs(const struct model *m);
 

@@ -17,23 +17,10 @@
 
 /* --- parameters ------------------------------------------------------------------------ */
 
-static int fail(struct train_error *err, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(struct train_error *err, const char *field, const char *fmt, ...)
-{
-    snprintf(err->field, sizeof err->field, "%s", field);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    return AIOPS_EINVAL;
-}
-
 /* v, sent as `key` for parameter d, as the JSON value normalised parameters hold (*out,
  * owned by the caller) -- or the 422 reason it is refused. */
-static int number_value(const struct param_def *d, const char *key, const json_t *v,
-                        json_t **out, struct train_error *err)
+static int number_value(const struct param_def *d, const char *key, const json_t *v, json_t **out,
+                        struct aiops_error *err)
 {
     double x = 0;
     unsigned flags;
@@ -41,16 +28,16 @@ static int number_value(const struct param_def *d, const char *key, const json_t
         x = json_number_value(v);
     else if (!json_is_string(v) ||
              !numparse_f64(json_string_value(v), json_string_length(v), &x, &flags))
-        return fail(err, key, "%s must be a number", key);
+        return aiops_error_set(err, AIOPS_EINVAL, key, "%s must be a number", key);
     int whole = d->type == PARAM_INT;
     if (!(x >= d->min && x <= d->max) || (whole && x != floor(x)))
-        return fail(err, key, "%s must be %s from %g to %g", key,
-                    whole ? "a whole number" : "a number", d->min, d->max);
+        return aiops_error_set(err, AIOPS_EINVAL, key, "%s must be %s from %g to %g", key,
+                               whole ? "a whole number" : "a number", d->min, d->max);
     *out = whole ? json_integer((json_int_t)x) : json_real(x);
     return AIOPS_OK;
 }
 
-static int bool_value(const char *key, const json_t *v, json_t **out, struct train_error *err)
+static int bool_value(const char *key, const json_t *v, json_t **out, struct aiops_error *err)
 {
     int b;
     if (json_is_boolean(v))
@@ -61,13 +48,12 @@ static int bool_value(const char *key, const json_t *v, json_t **out, struct tra
     else if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1))
         b = (int)json_integer_value(v);
     else
-        return fail(err, key, "%s must be true or false", key);
+        return aiops_error_set(err, AIOPS_EINVAL, key, "%s must be true or false", key);
     *out = json_boolean(b);
     return AIOPS_OK;
 }
 
-static int columns_value(const char *key, const json_t *v, json_t **out,
-                         struct train_error *err)
+static int columns_value(const char *key, const json_t *v, json_t **out, struct aiops_error *err)
 {
     if (json_is_string(v)) { /* "a,b,c" from the command line */
         json_t *list = json_array();
@@ -82,17 +68,21 @@ static int columns_value(const char *key, const json_t *v, json_t **out,
         return AIOPS_OK;
     }
     if (!json_is_array(v))
-        return fail(err, key, "%s must be a list of column names", key);
+        return aiops_error_set(err, AIOPS_EINVAL, key, "%s must be a list of column names", key);
     size_t i;
     const json_t *e;
-    json_array_foreach(v, i, e) if (!json_is_string(e)) return fail(
-        err, key, "%s must be a list of column names", key);
+    json_array_foreach(v, i, e)
+    {
+        if (!json_is_string(e))
+            return aiops_error_set(err, AIOPS_EINVAL, key, "%s must be a list of column names",
+                                   key);
+    }
     *out = json_copy((json_t *)v);
     return AIOPS_OK;
 }
 
-static int param_value(const struct param_def *d, const char *key, const json_t *v,
-                       json_t **out, struct train_error *err)
+static int param_value(const struct param_def *d, const char *key, const json_t *v, json_t **out,
+                       struct aiops_error *err)
 {
     switch (d->type) {
     case PARAM_INT:
@@ -102,7 +92,7 @@ static int param_value(const struct param_def *d, const char *key, const json_t 
         return bool_value(key, v, out, err);
     case PARAM_STRING:
         if (!json_is_string(v))
-            return fail(err, key, "%s must be a string", key);
+            return aiops_error_set(err, AIOPS_EINVAL, key, "%s must be a string", key);
         *out = json_copy((json_t *)v);
         return AIOPS_OK;
     default:
@@ -111,7 +101,7 @@ static int param_value(const struct param_def *d, const char *key, const json_t 
 }
 
 /* A text parameter with choices holds one of them (checked once every name is known). */
-static int check_choices(const struct learner *l, const json_t *norm, struct train_error *err)
+static int check_choices(const struct learner *l, const json_t *norm, struct aiops_error *err)
 {
     size_t n = learner_param_count(l);
     for (size_t i = 0; i < n; i++) {
@@ -125,7 +115,7 @@ static int check_choices(const struct learner *l, const json_t *norm, struct tra
         if (!ok) {
             char text[256];
             param_choices_text(d, text, sizeof text);
-            return fail(err, d->name, "%s must be %s", d->name, text);
+            return aiops_error_set(err, AIOPS_EINVAL, d->name, "%s must be %s", d->name, text);
         }
     }
     return AIOPS_OK;
@@ -134,8 +124,8 @@ static int check_choices(const struct learner *l, const json_t *norm, struct tra
 /* Normalises params into *out (canonical names, typed values), refusing what is unknown,
  * mistyped or out of range; names accepted but ignored go to *ignored. The caller owns both,
  * whatever the outcome. */
-static int normalise(const struct learner *l, const json_t *params, json_t **out,
-                     json_t **ignored, struct train_error *err)
+static int normalise(const struct learner *l, const json_t *params, json_t **out, json_t **ignored,
+                     struct aiops_error *err)
 {
     *out = json_object();
     *ignored = json_array();
@@ -144,7 +134,7 @@ static int normalise(const struct learner *l, const json_t *params, json_t **out
     if (params == NULL)
         return AIOPS_OK;
     if (!json_is_object(params))
-        return fail(err, "config", "the parameters must be a JSON object");
+        return aiops_error_set(err, AIOPS_EINVAL, "config", "the parameters must be a JSON object");
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)params, key, v)
@@ -155,7 +145,8 @@ static int normalise(const struct learner *l, const json_t *params, json_t **out
         }
         const struct param_def *d = learner_param_find(l, key);
         if (d == NULL)
-            return fail(err, key, "%s is not a parameter of the %s model", key, l->name);
+            return aiops_error_set(err, AIOPS_EINVAL, key, "%s is not a parameter of the %s model",
+                                   key, l->name);
         json_t *value = NULL;
         int rv = param_value(d, key, v, &value, err);
         if (rv != 0)
@@ -165,16 +156,16 @@ static int normalise(const struct learner *l, const json_t *params, json_t **out
     return check_choices(l, *out, err);
 }
 
-static int known_learner(const struct train_config *cfg, struct train_error *err)
+static int known_learner(const struct train_config *cfg, struct aiops_error *err)
 {
     if (cfg->learner != NULL)
         return AIOPS_OK;
     char names[128];
     learner_names(names, sizeof names);
-    return fail(err, "model", "unknown model (%s)", names);
+    return aiops_error_set(err, AIOPS_EINVAL, "model", "unknown model (%s)", names);
 }
 
-int train_check(const struct train_config *cfg, json_t **normalised, struct train_error *err)
+int train_check(const struct train_config *cfg, json_t **normalised, struct aiops_error *err)
 {
     json_t *norm = NULL, *ignored = NULL;
     if (normalised)
@@ -255,13 +246,13 @@ void labelled_predictions_free(struct labelled_predictions *p)
 }
 
 int train_predict_labelled(const struct model *m, const struct table *t, const size_t *rows,
-                           size_t n, struct labelled_predictions *out, struct train_error *err)
+                           size_t n, struct labelled_predictions *out, struct aiops_error *err)
 {
     memset(out, 0, sizeof *out);
     long tcol = table_find(t, m->target.name);
     if (tcol < 0)
-        return fail(err, "target", "the data has no column %s (the model's target)",
-                    m->target.name);
+        return aiops_error_set(err, AIOPS_EINVAL, "target",
+                               "the data has no column %s (the model's target)", m->target.name);
     size_t cand = rows != NULL ? n : t->nrows;
     double *y = malloc((t->nrows ? t->nrows : 1) * sizeof *y);
     out->rows = malloc((cand ? cand : 1) * sizeof *out->rows);
@@ -275,7 +266,8 @@ int train_predict_labelled(const struct model *m, const struct table *t, const s
     if (target_apply(&m->target, t, tcol, y, &out->unknown) != 0) {
         free(y);
         labelled_predictions_free(out);
-        return fail(err, "target", "the target column %s does not fit the model", m->target.name);
+        return aiops_error_set(err, AIOPS_EINVAL, "target",
+                               "the target column %s does not fit the model", m->target.name);
     }
     for (size_t i = 0; i < cand; i++) {
         size_t r = rows != NULL ? rows[i] : i;
@@ -290,9 +282,10 @@ int train_predict_labelled(const struct model *m, const struct table *t, const s
     const char *missing;
     int rv = features_matrix_rows(&m->features, t, out->rows, out->n, &x, &missing, NULL, NULL);
     if (rv == AIOPS_ENOTFOUND)
-        rv = fail(err, "data", "the data has no column %s (a feature of the model)", missing);
-    if (rv == 0 && (out->pred = malloc((out->n ? out->n : 1) * out->outputs * sizeof *out->pred)) ==
-                       NULL)
+        rv = aiops_error_set(err, AIOPS_EINVAL, "data",
+                             "the data has no column %s (a feature of the model)", missing);
+    if (rv == 0 &&
+        (out->pred = malloc((out->n ? out->n : 1) * out->outputs * sizeof *out->pred)) == NULL)
         rv = AIOPS_ENOMEM;
     if (rv == 0)
         rv = model_predict_threads(m, &x, 0, out->pred);
@@ -303,7 +296,7 @@ int train_predict_labelled(const struct model *m, const struct table *t, const s
 }
 
 int train_evaluate(const struct model *m, const struct table *t, json_t **metrics,
-                   struct train_error *err)
+                   struct aiops_error *err)
 {
     *metrics = NULL;
     struct labelled_predictions p;
@@ -337,9 +330,9 @@ struct run {
     struct split_folds folds; /* held-out validation rows (when held out) */
     const size_t *train_rows; /* rows or the fold's training rows */
     size_t ntrain;
-    struct fmatrix x, vx;     /* the training and validation matrices (vx.x NULL: none) */
-    double *yt, *w, *yv;      /* the targets and weights of x, the targets of vx */
-    int weighted;             /* w holds class weights (else all rows weigh 1) */
+    struct fmatrix x, vx; /* the training and validation matrices (vx.x NULL: none) */
+    double *yt, *w, *yv;  /* the targets and weights of x, the targets of vx */
+    int weighted;         /* w holds class weights (else all rows weigh 1) */
 };
 
 static void run_free(struct run *r)
@@ -359,36 +352,37 @@ static void run_free(struct run *r)
 }
 
 /* The target column, its task and every row's target; the learner must learn that task. */
-static int resolve_target(struct run *r, const struct table *t, struct train_error *err)
+static int resolve_target(struct run *r, const struct table *t, struct aiops_error *err)
 {
     const char *target = r->cfg->target;
     r->tcol = target ? table_find(t, target) : -1;
     if (r->tcol < 0)
-        return fail(err, "target", "the data has no column %s", target ? target : "(none given)");
+        return aiops_error_set(err, AIOPS_EINVAL, "target", "the data has no column %s",
+                               target ? target : "(none given)");
     if (t->nrows == 0)
-        return fail(err, "file_id", "the data has no rows");
+        return aiops_error_set(err, AIOPS_EINVAL, "file_id", "the data has no rows");
     if ((r->y = malloc(t->nrows * sizeof *r->y)) == NULL)
         return AIOPS_ENOMEM;
     const char *why = NULL;
     int rv = target_fit(t, r->tcol, task_override(r->p), &r->ts, r->y, &why);
     if (rv == AIOPS_EINVAL)
-        fail(err, "target", "%s: %s", target, why);
+        aiops_error_set(err, AIOPS_EINVAL, "target", "%s: %s", target, why);
     if (rv == 0 && !(r->l->tasks & learner_task_bit(r->ts.task)))
-        rv = fail(err, "model", "the %s model does not learn %s tasks", r->l->name,
-                  table_task_name(r->ts.task));
+        rv = aiops_error_set(err, AIOPS_EINVAL, "model", "the %s model does not learn %s tasks",
+                             r->l->name, table_task_name(r->ts.task));
     return rv;
 }
 
-static int fit_features(struct run *r, const struct table *t, struct train_error *err)
+static int fit_features(struct run *r, const struct table *t, struct aiops_error *err)
 {
     const char **only = string_list(json_object_get(r->p, "features"));
     const char **exclude = string_list(json_object_get(r->p, "exclude"));
     const char *why = NULL;
     int rv = features_fit(t, r->tcol, only, exclude, &r->fs, &why);
     if (rv == AIOPS_EINVAL)
-        fail(err, "features", "%s", strcmp(why, "(no usable feature column)") == 0
-                                        ? "no usable feature column"
-                                        : why);
+        aiops_error_set(err, AIOPS_EINVAL, "features", "%s",
+                        strcmp(why, "(no usable feature column)") == 0 ? "no usable feature column"
+                                                                       : why);
     free(only);
     free(exclude);
     return rv;
@@ -396,7 +390,7 @@ static int fit_features(struct run *r, const struct table *t, struct train_error
 
 /* The rows with a target: training takes them all unless validation rows are held out. */
 static int pick_labelled(struct run *r, const struct table *t, struct train_result *out,
-                         struct train_error *err)
+                         struct aiops_error *err)
 {
     if ((r->rows = malloc(t->nrows * sizeof *r->rows)) == NULL)
         return AIOPS_ENOMEM;
@@ -405,7 +399,8 @@ static int pick_labelled(struct run *r, const struct table *t, struct train_resu
             r->rows[r->nl++] = i;
     out->unlabelled_rows = t->nrows - r->nl;
     if (r->nl == 0)
-        return fail(err, "target", "no row has a value in %s", r->cfg->target);
+        return aiops_error_set(err, AIOPS_EINVAL, "target", "no row has a value in %s",
+                               r->cfg->target);
     r->train_rows = r->rows;
     r->ntrain = r->nl;
     return AIOPS_OK;
@@ -413,18 +408,20 @@ static int pick_labelled(struct run *r, const struct table *t, struct train_resu
 
 /* The validation matrix from a table of its own: its labelled rows. */
 static int valid_given(struct run *r, const struct table *valid, struct train_result *out,
-                       struct train_error *err)
+                       struct aiops_error *err)
 {
     long vt = table_find(valid, r->cfg->target);
     if (vt < 0)
-        return fail(err, "valid", "the validation data has no column %s", r->cfg->target);
+        return aiops_error_set(err, AIOPS_EINVAL, "valid", "the validation data has no column %s",
+                               r->cfg->target);
     size_t unknown = 0, nv = 0;
     double *vy = malloc((valid->nrows ? valid->nrows : 1) * sizeof *vy);
     size_t *vrows = malloc((valid->nrows ? valid->nrows : 1) * sizeof *vrows);
     if (vy == NULL || vrows == NULL || target_apply(&r->ts, valid, vt, vy, &unknown) != 0) {
         free(vy);
         free(vrows);
-        return fail(err, "valid", "the validation target does not fit the training target");
+        return aiops_error_set(err, AIOPS_EINVAL, "valid",
+                               "the validation target does not fit the training target");
     }
     for (size_t i = 0; i < valid->nrows; i++)
         if (!isnan(vy[i]))
@@ -434,7 +431,8 @@ static int valid_given(struct run *r, const struct table *valid, struct train_re
     free(vrows);
     r->yv = vy;
     if (rv == AIOPS_ENOTFOUND)
-        return fail(err, "valid", "the validation data has no column %s", missing);
+        return aiops_error_set(err, AIOPS_EINVAL, "valid", "the validation data has no column %s",
+                               missing);
     if (rv == 0)
         out->valid_rows = nv;
     return rv;
@@ -474,7 +472,7 @@ static int holdout_wanted(double vf, size_t nl)
 
 /* Validation rows held out of the labelled ones (stratified for classification). */
 static int valid_held_out(struct run *r, const struct table *t, struct train_result *out,
-                          struct train_error *err)
+                          struct aiops_error *err)
 {
     const json_t *given = json_object_get(r->p, "valid_fraction");
     double vf = given ? json_number_value(given) : r->cfg->valid_fraction;
@@ -484,15 +482,16 @@ static int valid_held_out(struct run *r, const struct table *t, struct train_res
     const char *why = NULL;
     int rv = holdout_split(r->ts.task, r->y, r->rows, r->nl, vf, seed, &r->folds, &why);
     if (rv == AIOPS_EINVAL)
-        return fail(err, "valid_fraction", "%s", why ? why : "cannot hold out validation rows");
+        return aiops_error_set(err, AIOPS_EINVAL, "valid_fraction", "%s",
+                               why ? why : "cannot hold out validation rows");
     if (rv != 0)
         return rv;
     struct split_fold *f = &r->folds.fold[0];
     r->train_rows = f->train;
     r->ntrain = f->ntrain;
     const char *missing;
-    if ((rv = features_matrix_rows(&r->fs, t, f->test, f->ntest, &r->vx, &missing, NULL,
-                                   NULL)) != 0)
+    if ((rv = features_matrix_rows(&r->fs, t, f->test, f->ntest, &r->vx, &missing, NULL, NULL)) !=
+        0)
         return rv;
     if ((r->yv = malloc((f->ntest ? f->ntest : 1) * sizeof *r->yv)) == NULL)
         return AIOPS_ENOMEM;
@@ -545,11 +544,10 @@ int train_holdout_rows(const struct model *m, const struct table *t, size_t **ro
 
 /* The training matrix, its targets and, with class_weight, its row weights. */
 static int training_matrix(struct run *r, const struct table *t, struct train_result *out,
-                           struct train_error *err)
+                           struct aiops_error *err)
 {
     const char *missing, *why = NULL;
-    int rv = features_matrix_rows(&r->fs, t, r->train_rows, r->ntrain, &r->x, &missing, NULL,
-                                  NULL);
+    int rv = features_matrix_rows(&r->fs, t, r->train_rows, r->ntrain, &r->x, &missing, NULL, NULL);
     if (rv != 0)
         return rv;
     r->yt = malloc(r->ntrain * sizeof *r->yt);
@@ -562,16 +560,17 @@ static int training_matrix(struct run *r, const struct table *t, struct train_re
     const char *cw = json_string_value(json_object_get(r->p, "class_weight"));
     r->weighted = cw != NULL && cw[0] != '\0';
     if (r->weighted && r->ts.task == TASK_REGRESSION)
-        return fail(err, "class_weight", "class_weight applies to classification only");
+        return aiops_error_set(err, AIOPS_EINVAL, "class_weight",
+                               "class_weight applies to classification only");
     if (r->weighted && (rv = class_weights(&r->ts, cw, r->yt, r->ntrain, r->w, &why)) != 0)
-        fail(err, "class_weight", "%s", why);
+        aiops_error_set(err, AIOPS_EINVAL, "class_weight", "%s", why);
     return rv;
 }
 
 /* Trains the learner into a new model (*m, the caller's), which takes the features and
  * target over from r. */
 static int run_learner(struct run *r, train_progress_fn progress, void *arg, struct model **m,
-                       struct train_result *out, struct train_error *err)
+                       struct train_result *out, struct aiops_error *err)
 {
     if ((*m = calloc(1, sizeof **m)) == NULL)
         return AIOPS_ENOMEM;
@@ -588,10 +587,15 @@ static int run_learner(struct run *r, train_progress_fn progress, void *arg, str
         .progress = progress,
         .progress_arg = arg,
     };
-    char msg[256] = "";
-    int rv = r->l->train(&in, &(*m)->algo, &out->iterations, msg, sizeof msg);
-    if (rv == AIOPS_EINVAL)
-        fail(err, "config", "%s", msg[0] ? msg : "the parameters are not valid for this data");
+    int rv = r->l->train(&in, &(*m)->algo, &out->iterations, err);
+    if (rv == AIOPS_EINVAL) {
+        /* the algorithm names no field: the request's parameters as a whole are at fault */
+        if (err && err->field[0] == '\0')
+            snprintf(err->field, sizeof err->field, "config");
+        if (err && err->message[0] == '\0')
+            snprintf(err->message, sizeof err->message,
+                     "the parameters are not valid for this data");
+    }
     if (rv != 0)
         return rv;
     (*m)->learner = r->l;
@@ -629,24 +633,23 @@ static int build_meta(const struct run *r, struct model *m, const struct train_r
     time_iso8601(created, sizeof created, time_now());
     json_t *feats = json_array();
     for (size_t j = 0; j < m->features.n; j++)
-        json_array_append_new(feats, json_pack("{s:s, s:s}", "name", m->features.f[j].name, "kind",
-                                               m->features.f[j].kind == FEAT_CATEGORICAL
-                                                   ? "categorical"
-                                                   : "numeric"));
-    m->meta = json_pack("{s:s, s:s, s:s, s:O, s:O, s:o, s:I, s:I, s:f, s:i, s:s, s:s, s:o}",
-                        "kind", m->learner->name, "task", table_task_name(m->target.task),
-                        "target", m->target.name, "params", r->p, "metrics",
-                        out->metrics ? out->metrics : json_null(), "features", feats,
-                        "train_rows", (json_int_t)out->train_rows, "valid_rows",
-                        (json_int_t)out->valid_rows, "train_seconds", out->train_seconds,
-                        "iterations", out->iterations, "created_at", created, "version",
-                        AIOPS_VERSION, "importance", importance_json(m));
+        json_array_append_new(
+            feats,
+            json_pack("{s:s, s:s}", "name", m->features.f[j].name, "kind",
+                      m->features.f[j].kind == FEAT_CATEGORICAL ? "categorical" : "numeric"));
+    m->meta = json_pack(
+        "{s:s, s:s, s:s, s:O, s:O, s:o, s:I, s:I, s:f, s:i, s:s, s:s, s:o}", "kind",
+        m->learner->name, "task", table_task_name(m->target.task), "target", m->target.name,
+        "params", r->p, "metrics", out->metrics ? out->metrics : json_null(), "features", feats,
+        "train_rows", (json_int_t)out->train_rows, "valid_rows", (json_int_t)out->valid_rows,
+        "train_seconds", out->train_seconds, "iterations", out->iterations, "created_at", created,
+        "version", AIOPS_VERSION, "importance", importance_json(m));
     return m->meta ? AIOPS_OK : AIOPS_ENOMEM;
 }
 
 int train_model(const struct table *t, const struct table *valid, const struct train_config *cfg,
                 train_progress_fn progress, void *arg, struct train_result *out,
-                struct train_error *err)
+                struct aiops_error *err)
 {
     memset(out, 0, sizeof *out);
     memset(err, 0, sizeof *err);

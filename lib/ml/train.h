@@ -15,27 +15,21 @@
 #include <stdint.h>
 
 #include "algo/progress.h"
+#include "core/err.h"
 #include "data/table.h"
 #include "ml/model.h"
 
-/* Why a training request cannot be run: the field at fault (for a 422 answer) and what is
- * wrong. */
-struct train_error {
-    char field[64];
-    char message[256];
-};
-
 struct train_config {
     const struct learner *learner; /* learner_find(); NULL is refused as an unknown model */
-    const char *target;   /* the target column's name */
-    const json_t *params; /* object of parameters (borrowed; NULL: defaults) */
-    double valid_fraction; /* default when params has none: 0 = none */
+    const char *target;            /* the target column's name */
+    const json_t *params;          /* object of parameters (borrowed; NULL: defaults) */
+    double valid_fraction;         /* default when params has none: 0 = none */
 };
 
 struct train_result {
-    struct model *model;   /* the caller owns it */
-    json_t *metrics;       /* evaluation on the validation rows; NULL without them */
-    json_t *ignored;       /* names of parameters accepted but ignored (array) */
+    struct model *model; /* the caller owns it */
+    json_t *metrics;     /* evaluation on the validation rows; NULL without them */
+    json_t *ignored;     /* names of parameters accepted but ignored (array) */
     double train_seconds;
     size_t train_rows, valid_rows, unlabelled_rows;
     int iterations;
@@ -45,7 +39,7 @@ struct train_result {
  * ranges. AIOPS_EINVAL with err set. *normalised (may be NULL; caller owns) receives the
  * parameters under their canonical names (epochs -> rounds, eta -> learning_rate, ...),
  * typed, without the ignored ones. */
-int train_check(const struct train_config *cfg, json_t **normalised, struct train_error *err);
+int train_check(const struct train_config *cfg, json_t **normalised, struct aiops_error *err);
 
 /* Trains on t (validation rows from `valid` when not NULL, else held out of t by
  * valid_fraction, stratified for classification), evaluates, and builds the model. Progress
@@ -55,7 +49,7 @@ int train_check(const struct train_config *cfg, json_t **normalised, struct trai
  * failure *out is left empty (nothing to free). */
 int train_model(const struct table *t, const struct table *valid, const struct train_config *cfg,
                 train_progress_fn progress, void *arg, struct train_result *out,
-                struct train_error *err);
+                struct aiops_error *err);
 void train_result_free(struct train_result *r);
 
 /* The rows of t that train_model held out for validation when it trained m on t (the
@@ -80,12 +74,12 @@ void labelled_predictions_free(struct labelled_predictions *p);
  * target, into *out (the caller frees it, on success only). AIOPS_EINVAL with err when t
  * lacks the target or a feature; AIOPS_ENOMEM. */
 int train_predict_labelled(const struct model *m, const struct table *t, const size_t *rows,
-                           size_t n, struct labelled_predictions *out, struct train_error *err);
+                           size_t n, struct labelled_predictions *out, struct aiops_error *err);
 
 /* Metrics of model m on table t, whose target column is the model's target: the JSON of
  * eval_classification()/eval_regression(). AIOPS_EINVAL with err when t lacks a
  * feature or the target. */
 int train_evaluate(const struct model *m, const struct table *t, json_t **metrics,
-                   struct train_error *err);
+                   struct aiops_error *err);
 
 #endif

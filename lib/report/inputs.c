@@ -27,10 +27,9 @@ double report_num(const json_t *doc, ...)
 
 static json_t *model_part(const struct model *m)
 {
-    static const char *const keys[] = {"kind",       "task",          "target",
-                                       "params",     "features",      "train_rows",
-                                       "valid_rows", "iterations",    "train_seconds",
-                                       "created_at", "version"};
+    static const char *const keys[] = {"kind",          "task",       "target",     "params",
+                                       "features",      "train_rows", "valid_rows", "iterations",
+                                       "train_seconds", "created_at", "version"};
     json_t *o = json_object();
     for (size_t i = 0; o != NULL && i < sizeof keys / sizeof keys[0]; i++) {
         json_t *v = json_object_get(m->meta, keys[i]);
@@ -41,7 +40,8 @@ static json_t *model_part(const struct model *m)
     return o;
 }
 
-/* --- the evaluation ---------------------------------------------------------------------------- */
+/* --- the evaluation ----------------------------------------------------------------------------
+ */
 
 /* Expected calibration error: the row-weighted mean gap between predicted and observed
  * rates over the calibration bins. */
@@ -53,8 +53,8 @@ static double expected_calibration_error(const json_t *calibration)
     json_array_foreach(calibration, i, bin)
     {
         double c = report_num(bin, "count", NULL);
-        double gap = fabs(report_num(bin, "mean_predicted", NULL) -
-                          report_num(bin, "observed_rate", NULL));
+        double gap =
+            fabs(report_num(bin, "mean_predicted", NULL) - report_num(bin, "observed_rate", NULL));
         if (c > 0 && !isnan(gap)) {
             n += c;
             sum += c * gap;
@@ -85,8 +85,8 @@ static json_t *curves_part(const struct labelled_predictions *p)
         }
         if (eval_curves(score, y01, p->n, REPORT_CURVE_POINTS, &roc, &pr) == 0) {
             o = json_pack("{s:{s:o, s:o}, s:{s:o, s:o}}", "roc", "fpr", number_list(roc.x, roc.n),
-                          "tpr", number_list(roc.y, roc.n), "pr", "recall",
-                          number_list(pr.x, pr.n), "precision", number_list(pr.y, pr.n));
+                          "tpr", number_list(roc.y, roc.n), "pr", "recall", number_list(pr.x, pr.n),
+                          "precision", number_list(pr.y, pr.n));
             eval_curve_free(&roc);
             eval_curve_free(&pr);
         }
@@ -111,15 +111,14 @@ static json_t *class_balance(const struct model *m, const struct labelled_predic
     for (size_t k = 0; k < K; k++)
         json_array_append_new(
             a, json_pack("{s:o, s:I, s:o}", "class", target_label_json(&m->target, k), "count",
-                         (json_int_t)count[k],
-                         "pct", jsonx_num(p->n ? 100.0 * (double)count[k] / (double)p->n : NAN, 0)));
+                         (json_int_t)count[k], "pct",
+                         jsonx_num(p->n ? 100.0 * (double)count[k] / (double)p->n : NAN, 0)));
     free(count);
     return a;
 }
 
 /* "metrics", "curves" and "data" of the document from the model's predictions. */
-static int evaluation_part(const struct model *m, const struct labelled_predictions *p,
-                           json_t *doc)
+static int evaluation_part(const struct model *m, const struct labelled_predictions *p, json_t *doc)
 {
     json_t *metrics = NULL;
     int classification = m->target.task != TASK_REGRESSION;
@@ -130,10 +129,9 @@ static int evaluation_part(const struct model *m, const struct labelled_predicti
         return rv;
     int binary = m->target.task == TASK_BINARY;
     if (binary)
-        json_object_set_new(metrics, "ece",
-                            jsonx_num(expected_calibration_error(
-                                          json_object_get(metrics, "calibration")),
-                                      0));
+        json_object_set_new(
+            metrics, "ece",
+            jsonx_num(expected_calibration_error(json_object_get(metrics, "calibration")), 0));
     json_object_set_new(doc, "metrics", metrics);
     json_object_set_new(doc, "curves", binary ? curves_part(p) : json_null());
     json_t *data = json_object_get(doc, "data");
@@ -148,7 +146,8 @@ static int evaluation_part(const struct model *m, const struct labelled_predicti
     return AIOPS_OK;
 }
 
-/* --- importance and correlation ---------------------------------------------------------------- */
+/* --- importance and correlation ----------------------------------------------------------------
+ */
 
 static int by_importance_desc(const void *a, const void *b)
 {
@@ -202,11 +201,10 @@ static void importance_part(const struct model *m, const json_t *descriptions, j
     json_t *list = json_array();
     for (size_t j = 0; json_is_object(imp) && j < m->features.n; j++) {
         const char *name = m->features.f[j].name;
-        json_array_append_new(list, json_pack("{s:s, s:o, s:n, s:n, s:o}", "feature", name,
-                                              "importance",
-                                              jsonx_num(report_num(imp, name, NULL), 0),
-                                              "pValue", "ci", "description",
-                                              description_of(descriptions, name)));
+        json_array_append_new(list,
+                              json_pack("{s:s, s:o, s:n, s:n, s:o}", "feature", name, "importance",
+                                        jsonx_num(report_num(imp, name, NULL), 0), "pValue", "ci",
+                                        "description", description_of(descriptions, name)));
     }
     sort_importance(list);
     json_object_set_new(doc, "importance", list);
@@ -216,20 +214,20 @@ static void importance_part(const struct model *m, const json_t *descriptions, j
 
 /* The profile's Pearson matrix restricted to the most important numeric features (in
  * importance order) and the target when it is numeric. */
-static json_t *correlation_part(const json_t *profile, const json_t *importance,
-                                const char *target)
+static json_t *correlation_part(const json_t *profile, const json_t *importance, const char *target)
 {
     const json_t *corr = json_object_get(profile, "correlations");
-    const json_t *names = json_object_get(corr, "features"), *matrix = json_object_get(corr, "matrix");
+    const json_t *names = json_object_get(corr, "features"),
+                 *matrix = json_object_get(corr, "matrix");
     size_t n = json_array_size(names);
     if (n < 2)
         return json_null();
     size_t pick[REPORT_CORR_FEATURES + 1], k = 0;
     for (size_t i = 0; i <= json_array_size(importance) && k < REPORT_CORR_FEATURES + 1; i++) {
-        const char *want = i < json_array_size(importance)
-                               ? json_string_value(json_object_get(json_array_get(importance, i),
-                                                                   "feature"))
-                               : target;
+        const char *want =
+            i < json_array_size(importance)
+                ? json_string_value(json_object_get(json_array_get(importance, i), "feature"))
+                : target;
         if (i < json_array_size(importance) && k == REPORT_CORR_FEATURES)
             continue; /* room is kept for the target */
         for (size_t j = 0; want != NULL && j < n; j++)
@@ -249,7 +247,8 @@ static json_t *correlation_part(const json_t *profile, const json_t *importance,
     return json_pack("{s:s, s:o, s:o}", "method", "pearson", "features", feats, "matrix", rows);
 }
 
-/* --- slices -------------------------------------------------------------------------------------- */
+/* --- slices --------------------------------------------------------------------------------------
+ */
 
 /* Regression metrics of one group of rows (idx[0..n) into p). */
 static json_t *group_regression(const struct labelled_predictions *p, const size_t *idx, size_t n)
@@ -311,8 +310,8 @@ static json_t *group_classification(const struct labelled_predictions *p, const 
  * between them is large enough to flag. Error metrics (rmse, mae) are better low. */
 static json_t *slice_gaps(const json_t *groups, const json_t *overall)
 {
-    static const char *const metrics[] = {"accuracy", "recall", "precision", "auc",
-                                          "predicted_rate", "rmse", "mae"};
+    static const char *const metrics[] = {"accuracy",       "recall", "precision", "auc",
+                                          "predicted_rate", "rmse",   "mae"};
     json_t *gaps = json_array();
     for (size_t k = 0; k < sizeof metrics / sizeof metrics[0]; k++) {
         int lower_better = k >= 5;
@@ -373,9 +372,10 @@ static json_t *slice_of(const struct model *m, const struct column *c,
         json_t *o = m->target.task == TASK_REGRESSION
                         ? group_regression(p, idx + start[g], count[g])
                         : group_classification(p, idx + start[g], count[g]);
-        json_object_set_new(o, "value", g == ng ? json_null()
-                                                : json_stringn(strdict_str(&c->dict, g),
-                                                               strdict_len(&c->dict, g)));
+        json_object_set_new(o, "value",
+                            g == ng
+                                ? json_null()
+                                : json_stringn(strdict_str(&c->dict, g), strdict_len(&c->dict, g)));
         json_array_append_new(groups, o);
     }
 done:
@@ -395,8 +395,7 @@ static json_t *slices_part(const struct model *m, const struct table *t,
     for (size_t j = 0; a != NULL && j < t->ncols && json_array_size(a) < REPORT_MAX_SLICE_COLUMNS;
          j++) {
         const struct column *c = &t->cols[j];
-        if (c->storage != COL_DICT ||
-            (c->type != COL_CATEGORICAL && c->type != COL_BOOLEAN) ||
+        if (c->storage != COL_DICT || (c->type != COL_CATEGORICAL && c->type != COL_BOOLEAN) ||
             c->dict.count < 2 || c->dict.count > 20 || strcmp(c->name, m->target.name) == 0)
             continue;
         json_t *s = slice_of(m, c, p, overall);
@@ -414,29 +413,28 @@ static int profile_of(const struct report_source *src, json_t **owned, const jso
     *profile = src->profile;
     if (*profile != NULL)
         return AIOPS_OK;
-    int rv = profile_compute(src->table, table_find(src->table, src->model->target.name), NULL,
-                             owned);
+    int rv =
+        profile_compute(src->table, table_find(src->table, src->model->target.name), NULL, owned);
     *profile = *owned;
     return rv;
 }
 
-int report_inputs_compute(const struct report_source *src, json_t **out,
-                          struct aiops_error *err)
+int report_inputs_compute(const struct report_source *src, json_t **out, struct aiops_error *err)
 {
     *out = NULL;
     const struct model *m = src->model;
     struct labelled_predictions p;
-    struct train_error terr;
+    struct aiops_error terr = AIOPS_ERROR_INIT;
     int rv = train_predict_labelled(m, src->table, src->rows, src->nrows, &p, &terr);
     if (rv == AIOPS_EINVAL)
         return aiops_error_set(err, rv, terr.field, "%s", terr.message);
     if (rv != 0)
         return aiops_error_set(err, rv, NULL, "predicting: %s", aiops_strerror(rv));
-    json_t *doc = json_pack("{s:i, s:o, s:{s:I, s:s}, s:o, s:o, s:n, s:n}", "version",
-                            REPORT_INPUTS_VERSION, "model", model_part(m), "data", "rows",
-                            (json_int_t)src->table->nrows, "evaluated_on",
-                            src->evaluated_on ? src->evaluated_on : "given", "history",
-                            json_object(), "slices", json_array(), "drift", "run");
+    json_t *doc =
+        json_pack("{s:i, s:o, s:{s:I, s:s}, s:o, s:o, s:n, s:n}", "version", REPORT_INPUTS_VERSION,
+                  "model", model_part(m), "data", "rows", (json_int_t)src->table->nrows,
+                  "evaluated_on", src->evaluated_on ? src->evaluated_on : "given", "history",
+                  json_object(), "slices", json_array(), "drift", "run");
     json_t *owned_profile = NULL;
     const json_t *profile = NULL;
     if (doc == NULL)
@@ -449,9 +447,9 @@ int report_inputs_compute(const struct report_source *src, json_t **out,
         aiops_error_set(err, rv, NULL, "profiling the data: %s", aiops_strerror(rv));
     if (rv == 0) {
         importance_part(m, src->descriptions, doc);
-        json_object_set_new(doc, "correlation",
-                            correlation_part(profile, json_object_get(doc, "importance"),
-                                             m->target.name));
+        json_object_set_new(
+            doc, "correlation",
+            correlation_part(profile, json_object_get(doc, "importance"), m->target.name));
         json_t *leak = json_object_get(profile, "leakage");
         json_object_set_new(doc, "leakage", leak ? json_deep_copy(leak) : json_array());
         json_object_set_new(doc, "slices",

@@ -18,7 +18,8 @@ int registry_name_valid(const char *name)
     if (n == 0 || n > 128)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if (!(isalnum((unsigned char)name[i]) || name[i] == '.' || name[i] == '_' || name[i] == '-'))
+        if (!(isalnum((unsigned char)name[i]) || name[i] == '.' || name[i] == '_' ||
+              name[i] == '-'))
             return 0;
     return name[0] != '.';
 }
@@ -91,15 +92,15 @@ int registry_add_version(struct db *db, const char *project, const char *name, c
     const char *v2[2] = {project, name};
     PGresult *r;
     rv = db_execv(db, NULL,
-                  "INSERT INTO models (project_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                  2, v2);
+                  "INSERT INTO models (project_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING", 2,
+                  v2);
     /* The model row's lock numbers versions one at a time. The next number is read by a
      * statement of its own, after the lock is held: a subquery of the locking statement
      * would see the snapshot taken before it waited, without the version the holder of the
      * lock just added (two runs of one model finishing together got the same number). */
     if (rv == 0)
-        rv = db_execv(db, NULL, "SELECT 1 FROM models WHERE project_id = $1 AND name = $2 FOR UPDATE",
-                      2, v2);
+        rv = db_execv(db, NULL,
+                      "SELECT 1 FROM models WHERE project_id = $1 AND name = $2 FOR UPDATE", 2, v2);
     if (rv == 0)
         rv = db_execv(db, &r,
                       "SELECT coalesce(max(version), 0) + 1 FROM model_versions"
@@ -138,8 +139,8 @@ int registry_add_version(struct db *db, const char *project, const char *name, c
         return rv;
     /* the first version of a name becomes its champion */
     rv = db_execv(db, &r,
-                  "SELECT 1 FROM model_aliases WHERE project_id = $1 AND name = $2 AND alias = '"
-                  REGISTRY_CHAMPION "'",
+                  "SELECT 1 FROM model_aliases WHERE project_id = $1 AND name = $2 AND alias = "
+                  "'" REGISTRY_CHAMPION "'",
                   2, v2);
     if (rv != 0)
         return rv;
@@ -147,7 +148,8 @@ int registry_add_version(struct db *db, const char *project, const char *name, c
     PQclear(r);
     if (!has_champion) {
         int from;
-        rv = registry_point_alias(db, project, name, REGISTRY_CHAMPION, *version, "register", &from);
+        rv =
+            registry_point_alias(db, project, name, REGISTRY_CHAMPION, *version, "register", &from);
     }
     return rv;
 }
@@ -174,7 +176,6 @@ int registry_resolve(struct db *db, const char *project, const char *name, const
     PQclear(r);
     return rv;
 }
-
 
 int registry_version_exists(struct db *db, const char *project, const char *name, int version)
 {
@@ -241,8 +242,7 @@ int registry_aliases(struct db *db, const char *project, const char *name, json_
     json_t *o = json_object();
     int failed = o == NULL;
     for (int i = 0; i < PQntuples(r) && !failed; i++)
-        jsonx_set_or_fail(o, PQgetvalue(r, i, 0), json_integer(atoi(PQgetvalue(r, i, 1))),
-                          &failed);
+        jsonx_set_or_fail(o, PQgetvalue(r, i, 0), json_integer(atoi(PQgetvalue(r, i, 1))), &failed);
     PQclear(r);
     if (failed) {
         json_decref(o);
@@ -257,18 +257,24 @@ int registry_list(struct db *db, const char *project, json_t **out)
     const char *v[1] = {project};
     PGresult *r;
     *out = NULL;
-    int rv = db_execv(db, &r,
-                      "SELECT m.name, " TS("m.created_at") ", count(v.version), max(v.version),"
-                      " coalesce((SELECT json_object_agg(a.alias, a.version ORDER BY a.alias)"
-                      "  FROM model_aliases a WHERE a.project_id = m.project_id"
-                      "  AND a.name = m.name)::text, '{}'),"
-                      " (SELECT kind || ' ' || task FROM model_versions l WHERE l.project_id ="
-                      "  m.project_id AND l.name = m.name ORDER BY version DESC LIMIT 1),"
-                      " coalesce(" TS("max(v.created_at)") ", '')"
-                      " FROM models m LEFT JOIN model_versions v ON v.project_id = m.project_id"
-                      " AND v.name = m.name WHERE m.project_id = $1"
-                      " GROUP BY m.project_id, m.name, m.created_at ORDER BY m.name",
-                      1, v);
+    int rv = db_execv(
+        db, &r,
+        "SELECT m.name, " TS(
+            "m.created_at") ", count(v.version), max(v.version),"
+                            " coalesce((SELECT json_object_agg(a.alias, a.version ORDER BY a.alias)"
+                            "  FROM model_aliases a WHERE a.project_id = m.project_id"
+                            "  AND a.name = m.name)::text, '{}'),"
+                            " (SELECT kind || ' ' || task FROM model_versions l WHERE l.project_id "
+                            "="
+                            "  m.project_id AND l.name = m.name ORDER BY version DESC LIMIT 1),"
+                            " coalesce(" TS(
+                                "max(v.created_at)") ", '')"
+                                                     " FROM models m LEFT JOIN model_versions v ON "
+                                                     "v.project_id = m.project_id"
+                                                     " AND v.name = m.name WHERE m.project_id = $1"
+                                                     " GROUP BY m.project_id, m.name, m.created_at "
+                                                     "ORDER BY m.name",
+        1, v);
     if (rv != 0)
         return rv;
     json_t *models = json_array();
@@ -277,14 +283,14 @@ int registry_list(struct db *db, const char *project, json_t **out)
         char kind[32] = "", task[32] = "";
         sscanf(PQgetvalue(r, i, 5), "%31s %31s", kind, task);
         json_t *aliases = json_loads(PQgetvalue(r, i, 4), 0, NULL);
-        jsonx_push_or_fail(
-            models,
-            json_pack("{s:s, s:s, s:i, s:i, s:o, s:s, s:s, s:s}", "name", PQgetvalue(r, i, 0),
-                      "created_at", PQgetvalue(r, i, 1), "versions", atoi(PQgetvalue(r, i, 2)),
-                      "latest_version", atoi(PQgetvalue(r, i, 3)), "aliases",
-                      aliases ? aliases : json_object(), "model", kind, "task", task,
-                      "updated_at", PQgetvalue(r, i, 6)),
-            &failed);
+        jsonx_push_or_fail(models,
+                           json_pack("{s:s, s:s, s:i, s:i, s:o, s:s, s:s, s:s}", "name",
+                                     PQgetvalue(r, i, 0), "created_at", PQgetvalue(r, i, 1),
+                                     "versions", atoi(PQgetvalue(r, i, 2)), "latest_version",
+                                     atoi(PQgetvalue(r, i, 3)), "aliases",
+                                     aliases ? aliases : json_object(), "model", kind, "task", task,
+                                     "updated_at", PQgetvalue(r, i, 6)),
+                           &failed);
     }
     PQclear(r);
     if (failed) {
@@ -301,11 +307,13 @@ int registry_versions(struct db *db, const char *project, const char *name, json
     const char *v[2] = {project, name};
     PGresult *r;
     *versions = *aliases = NULL;
-    int rv = db_execv(db, &r,
-                      "SELECT version, coalesce(run_id::text, ''), kind, task, encode(sha256, 'hex'),"
-                      " octet_length(artifact), coalesce(metrics::text, 'null'), " TS("created_at")
-                      " FROM model_versions WHERE project_id = $1 AND name = $2 ORDER BY version DESC",
-                      2, v);
+    int rv =
+        db_execv(db, &r,
+                 "SELECT version, coalesce(run_id::text, ''), kind, task, encode(sha256, 'hex'),"
+                 " octet_length(artifact), coalesce(metrics::text, 'null'), " TS(
+                     "created_at") " FROM model_versions WHERE project_id = $1 AND name = $2 ORDER "
+                                   "BY version DESC",
+                 2, v);
     if (rv != 0)
         return rv;
     if (PQntuples(r) == 0) {
@@ -334,8 +342,8 @@ int registry_versions(struct db *db, const char *project, const char *name, json
                       "model", PQgetvalue(r, i, 2), "task", PQgetvalue(r, i, 3), "sha256",
                       PQgetvalue(r, i, 4), "size_bytes",
                       (json_int_t)strtoll(PQgetvalue(r, i, 5), NULL, 10), "metrics",
-                      metrics ? metrics : json_null(), "created_at", PQgetvalue(r, i, 7),
-                      "aliases", mine),
+                      metrics ? metrics : json_null(), "created_at", PQgetvalue(r, i, 7), "aliases",
+                      mine),
             &failed);
     }
     PQclear(r);
@@ -349,8 +357,8 @@ int registry_versions(struct db *db, const char *project, const char *name, json
     return AIOPS_OK;
 }
 
-int registry_artifact(struct db *db, const char *project, const char *name, int version,
-                      int verify, unsigned char **file, size_t *n)
+int registry_artifact(struct db *db, const char *project, const char *name, int version, int verify,
+                      unsigned char **file, size_t *n)
 {
     char ver[16];
     snprintf(ver, sizeof ver, "%d", version);
@@ -402,8 +410,7 @@ int registry_load_model(struct db *db, const char *project, const char *name, in
         return aiops_error_set(err, rv, NULL, "the stored model file does not match its checksum");
     if (rv != 0)
         return rv;
-    /* model_load speaks the older (message, size) form of the same detail */
-    rv = model_load(file, n, out, err ? err->message : NULL, err ? sizeof err->message : 0);
+    rv = model_load(file, n, out, err);
     PQfreemem(file);
     return rv;
 }

@@ -42,9 +42,9 @@ static void check_predict(const struct model *m)
         x.is_cat[j] = (uint8_t)cat;
         x.ncat[j] = cat ? m->features.f[j].cats.count : 0;
         double *col = x.x + j * ROWS;
-        col[0] = NAN;                     /* missing */
-        col[1] = cat ? 0 : -1e300;        /* extreme */
-        col[2] = cat ? NAN : 1e300;       /* unseen category reads as missing */
+        col[0] = NAN;               /* missing */
+        col[1] = cat ? 0 : -1e300;  /* extreme */
+        col[2] = cat ? NAN : 1e300; /* unseen category reads as missing */
         col[3] = cat ? (double)(x.ncat[j] ? x.ncat[j] - 1 : 0) : 0.5;
     }
     if (model_predict(m, &x, out) == 0 && m->target.task != TASK_REGRESSION)
@@ -66,11 +66,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (data[0] & 1)
         reseal(p, size - 1);
     struct model *m = NULL;
-    char err[256];
-    if (model_load(p, size - 1, &m, err, sizeof err) == 0) {
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    if (model_load(p, size - 1, &m, &err) == 0) {
         struct buf a = {0}, b = {0};
         struct model *m2 = NULL;
-        if (model_save(m, &a) != 0 || model_load(a.data, a.len, &m2, err, sizeof err) != 0 ||
+        if (model_save(m, &a) != 0 || model_load(a.data, a.len, &m2, &err) != 0 ||
             model_save(m2, &b) != 0 || a.len != b.len || memcmp(a.data, b.data, a.len) != 0)
             abort();
         check_predict(m);

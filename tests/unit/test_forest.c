@@ -21,10 +21,10 @@ static struct forest *train_ok(const struct fmatrix *x, const double *y, const d
                                const struct forest_params *p)
 {
     struct forest *f = NULL;
-    char err[256] = "";
-    int rv = forest_train(x, y, w, p, NULL, NULL, &f, err, sizeof err);
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    int rv = forest_train(x, y, w, p, NULL, NULL, &f, &err);
     if (rv != 0)
-        UNIT_FAIL("forest_train: %s (%s)", aiops_strerror(rv), err);
+        UNIT_FAIL("forest_train: %s (%s)", aiops_strerror(rv), err.message);
     return f;
 }
 
@@ -334,23 +334,22 @@ static void test_progress_cancel_and_bad_params(void)
     p.threads = 1;
     int calls = 0;
     struct forest *f = NULL;
-    char err[256];
-    CHECK_INT(forest_train(&x, y, NULL, &p, count_progress, &calls, &f, err, sizeof err),
-              AIOPS_ECANCELED);
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    CHECK_INT(forest_train(&x, y, NULL, &p, count_progress, &calls, &f, &err), AIOPS_ECANCELED);
     CHECK(f == NULL);
     CHECK_INT(calls, 2);
     p.num_class = 1;
-    CHECK_INT(forest_train(&x, y, NULL, &p, NULL, NULL, &f, err, sizeof err), AIOPS_EINVAL);
+    CHECK_INT(forest_train(&x, y, NULL, &p, NULL, NULL, &f, &err), AIOPS_EINVAL);
     p.num_class = 2;
     y[7] = 2;
-    CHECK_INT(forest_train(&x, y, NULL, &p, NULL, NULL, &f, err, sizeof err), AIOPS_EINVAL);
-    CHECK(strstr(err, "row 7") != NULL);
+    CHECK_INT(forest_train(&x, y, NULL, &p, NULL, NULL, &f, &err), AIOPS_EINVAL);
+    CHECK(strstr(err.message, "row 7") != NULL);
     y[7] = 1;
     p.max_features = -1;
-    CHECK_INT(forest_train(&x, y, NULL, &p, NULL, NULL, &f, err, sizeof err), AIOPS_EINVAL);
+    CHECK_INT(forest_train(&x, y, NULL, &p, NULL, NULL, &f, &err), AIOPS_EINVAL);
     p.max_features = 0;
     p.trees = -5;
-    CHECK_INT(forest_train(&x, y, NULL, &p, NULL, NULL, &f, err, sizeof err), AIOPS_EINVAL);
+    CHECK_INT(forest_train(&x, y, NULL, &p, NULL, NULL, &f, &err), AIOPS_EINVAL);
     CHECK(f == NULL);
     mat_free(&x);
 }
@@ -396,16 +395,16 @@ static double accuracy(const struct forest *f, const struct dataset *d, double *
  * RandomForestClassifier / RandomForestRegressor, n_estimators as below, random_state=0,
  * defaults otherwise; categorical columns as ordinal codes, missing as -1). Bounds: accuracy
  * >= scikit-learn - 0.01, AUC >= scikit-learn - 0.005, R^2 >= scikit-learn - 0.005. */
-#define SK_HIGGS_AUC 0.805897 /* 100 trees */
-#define SK_ADULT_ACCURACY 0.855721 /* 50 trees */
+#define SK_HIGGS_AUC 0.805897       /* 100 trees */
+#define SK_ADULT_ACCURACY 0.855721  /* 50 trees */
 #define SK_LETTER_ACCURACY 0.963086 /* 50 trees */
-#define SK_DIAMONDS_R2 0.981874 /* 50 trees */
+#define SK_DIAMONDS_R2 0.981874     /* 50 trees */
 
 static void test_higgs_vs_sklearn(void)
 {
     struct dataset d;
-    if (dataset_load(&d, "lightgbm_higgs_binary", "higgs_train.csv", "higgs_test.csv",
-                     "label") == 0) {
+    if (dataset_load(&d, "lightgbm_higgs_binary", "higgs_train.csv", "higgs_test.csv", "label") ==
+        0) {
         struct forest *f = train_like_sklearn(&d, 100);
         if (f) {
             double auc = NAN, acc = accuracy(f, &d, &auc);
@@ -442,8 +441,8 @@ static void test_adult_vs_sklearn(void)
 static void test_letter_vs_sklearn(void)
 {
     struct dataset d;
-    if (dataset_load(&d, "mlbench_letter_recognition", "LetterRecognition.csv", NULL,
-                     "lettr") == 0) {
+    if (dataset_load(&d, "mlbench_letter_recognition", "LetterRecognition.csv", NULL, "lettr") ==
+        0) {
         struct forest *f = train_like_sklearn(&d, 50);
         if (f) {
             double acc = accuracy(f, &d, NULL);
@@ -480,7 +479,7 @@ static void test_diamonds_vs_sklearn(void)
 }
 
 UNIT_MAIN(UNIT(test_single_tree_pure_split), UNIT(test_regression_leaves_are_means),
-          UNIT(test_missing_and_categories), UNIT(test_save_load_and_threads), UNIT(test_big_forest_predicts_like_row_by_row),
-          UNIT(test_progress_cancel_and_bad_params), UNIT(test_higgs_vs_sklearn),
-          UNIT(test_adult_vs_sklearn), UNIT(test_letter_vs_sklearn),
+          UNIT(test_missing_and_categories), UNIT(test_save_load_and_threads),
+          UNIT(test_big_forest_predicts_like_row_by_row), UNIT(test_progress_cancel_and_bad_params),
+          UNIT(test_higgs_vs_sklearn), UNIT(test_adult_vs_sklearn), UNIT(test_letter_vs_sklearn),
           UNIT(test_diamonds_vs_sklearn))

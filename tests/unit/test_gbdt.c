@@ -23,16 +23,16 @@ static struct gbdt *train_ok(const struct fmatrix *x, const double *y, const dou
                              const struct gbdt_params *p)
 {
     struct gbdt *g = NULL;
-    char err[256] = "";
-    int rv = gbdt_train(x, y, w, NULL, NULL, p, NULL, NULL, &g, err, sizeof err);
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    int rv = gbdt_train(x, y, w, NULL, NULL, p, NULL, NULL, &g, &err);
     if (rv != 0)
-        UNIT_FAIL("gbdt_train: %s (%s)", aiops_strerror(rv), err);
+        UNIT_FAIL("gbdt_train: %s (%s)", aiops_strerror(rv), err.message);
     return g;
 }
 
 /* P(class 1) of one row given as values */
-static double predict1(const struct gbdt *g, const double *row, size_t ncols,
-                       const uint8_t *is_cat, const uint32_t *ncat)
+static double predict1(const struct gbdt *g, const double *row, size_t ncols, const uint8_t *is_cat,
+                       const uint32_t *ncat)
 {
     struct fmatrix m = {1, ncols, (double *)row, (uint8_t *)is_cat, (uint32_t *)ncat};
     double out[2];
@@ -186,8 +186,7 @@ static void test_categorical_split_groups_categories(void)
         double r0[1] = {0}, r1[1] = {1}, r2[1] = {2};
         CHECK(predict1(g, r2, 1, x.is_cat, x.ncat) > 0.5);
         CHECK(predict1(g, r0, 1, x.is_cat, x.ncat) < 0.5);
-        CHECK_NEAR(predict1(g, r0, 1, x.is_cat, x.ncat), predict1(g, r1, 1, x.is_cat, x.ncat),
-                   0);
+        CHECK_NEAR(predict1(g, r0, 1, x.is_cat, x.ncat), predict1(g, r1, 1, x.is_cat, x.ncat), 0);
     }
     gbdt_free(g);
     mat_free(&x);
@@ -206,8 +205,8 @@ static void test_categorical_missing_goes_with_its_group(void)
     if (g != NULL) {
         double nanrow[1] = {NAN}, c5[1] = {5}, c0[1] = {0};
         CHECK(predict1(g, nanrow, 1, x.is_cat, x.ncat) > 0.5);
-        CHECK_NEAR(predict1(g, nanrow, 1, x.is_cat, x.ncat),
-                   predict1(g, c5, 1, x.is_cat, x.ncat), 0);
+        CHECK_NEAR(predict1(g, nanrow, 1, x.is_cat, x.ncat), predict1(g, c5, 1, x.is_cat, x.ncat),
+                   0);
         CHECK(predict1(g, c0, 1, x.is_cat, x.ncat) < 0.5);
     }
     gbdt_free(g);
@@ -250,15 +249,15 @@ static void test_early_stopping_keeps_best_round(void)
     p.early_stopping = 5;
     struct loss_log lg = {0};
     struct gbdt *g = NULL;
-    char err[128];
-    CHECK_INT(gbdt_train(&x, y, NULL, &vx, vy, &p, log_progress, &lg, &g, err, sizeof err), 0);
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    CHECK_INT(gbdt_train(&x, y, NULL, &vx, vy, &p, log_progress, &lg, &g, &err), 0);
     if (g != NULL) {
         int best = 0;
         for (int i = 1; i < lg.n; i++)
             if (lg.valid[i] < lg.valid[best])
                 best = i;
-        CHECK(lg.n < 300);                      /* it stopped */
-        CHECK_INT(lg.n, best + 1 + 5);          /* 5 rounds after the best */
+        CHECK(lg.n < 300);                       /* it stopped */
+        CHECK_INT(lg.n, best + 1 + 5);           /* 5 rounds after the best */
         CHECK_INT(gbdt_iterations(g), best + 1); /* and kept the best */
         /* the kept model's validation loss is the best one seen */
         double *pr = malloc(2 * n * sizeof *pr), loss = 0;
@@ -274,8 +273,7 @@ static void test_early_stopping_keeps_best_round(void)
     lc.cancel_at = 3;
     g = (struct gbdt *)&lc; /* must be reset to NULL */
     p.early_stopping = 0;
-    CHECK_INT(gbdt_train(&x, y, NULL, &vx, vy, &p, log_progress, &lc, &g, err, sizeof err),
-              AIOPS_ECANCELED);
+    CHECK_INT(gbdt_train(&x, y, NULL, &vx, vy, &p, log_progress, &lc, &g, &err), AIOPS_ECANCELED);
     CHECK(g == NULL);
     CHECK_INT(lc.n, 3);
     free(y);
@@ -337,8 +335,7 @@ static void test_weights_change_the_model(void)
 }
 
 /* A model with numeric, missing and categorical splits for persistence tests. */
-static struct gbdt *mixed_model(struct fmatrix *x, enum gbdt_objective obj, int threads,
-                                size_t n)
+static struct gbdt *mixed_model(struct fmatrix *x, enum gbdt_objective obj, int threads, size_t n)
 {
     mat_init_mixed(x, n, 12);
     double *y = malloc(n * sizeof *y);
@@ -444,8 +441,7 @@ static void test_load_refuses_corruption(void)
     struct {
         size_t off;
         uint32_t v;
-    } edits[] = {{node0 + 8, 0}, {node0, 99}, {20, 0x7fffffff}, {first_tree, 0},
-                 {node0 + 4, 7}};
+    } edits[] = {{node0 + 8, 0}, {node0, 99}, {20, 0x7fffffff}, {first_tree, 0}, {node0 + 4, 7}};
     for (size_t e = 0; e < ARRAY_LEN(edits); e++) {
         memcpy(p, b.data, b.len);
         put32(p + edits[e].off, edits[e].v);
@@ -551,31 +547,26 @@ static void test_bad_input_is_refused(void)
     mat_init(&x, 10, 1);
     double y[10] = {0, 1, 0, 1, 0, 1, 0, 1, 0, 1};
     struct gbdt *g = NULL;
-    char err[256];
+    struct aiops_error err = AIOPS_ERROR_INIT;
     struct gbdt_params p = {0};
     p.objective = GBDT_BINARY;
     p.rounds = -1;
-    CHECK_INT(gbdt_train(&x, y, NULL, NULL, NULL, &p, NULL, NULL, &g, err, sizeof err),
-              AIOPS_EINVAL);
-    CHECK(strstr(err, "rounds") != NULL);
+    CHECK_INT(gbdt_train(&x, y, NULL, NULL, NULL, &p, NULL, NULL, &g, &err), AIOPS_EINVAL);
+    CHECK(strstr(err.message, "rounds") != NULL);
     p.rounds = 0;
     p.subsample = 1.5;
-    CHECK_INT(gbdt_train(&x, y, NULL, NULL, NULL, &p, NULL, NULL, &g, err, sizeof err),
-              AIOPS_EINVAL);
+    CHECK_INT(gbdt_train(&x, y, NULL, NULL, NULL, &p, NULL, NULL, &g, &err), AIOPS_EINVAL);
     p.subsample = 0;
     p.objective = GBDT_MULTICLASS;
     p.num_class = 1;
-    CHECK_INT(gbdt_train(&x, y, NULL, NULL, NULL, &p, NULL, NULL, &g, err, sizeof err),
-              AIOPS_EINVAL);
+    CHECK_INT(gbdt_train(&x, y, NULL, NULL, NULL, &p, NULL, NULL, &g, &err), AIOPS_EINVAL);
     p.objective = GBDT_BINARY;
     y[3] = 2;
-    CHECK_INT(gbdt_train(&x, y, NULL, NULL, NULL, &p, NULL, NULL, &g, err, sizeof err),
-              AIOPS_EINVAL);
-    CHECK(strstr(err, "row 3") != NULL);
+    CHECK_INT(gbdt_train(&x, y, NULL, NULL, NULL, &p, NULL, NULL, &g, &err), AIOPS_EINVAL);
+    CHECK(strstr(err.message, "row 3") != NULL);
     y[3] = 1;
     double w[10] = {1, 1, 1, -1, 1, 1, 1, 1, 1, 1};
-    CHECK_INT(gbdt_train(&x, y, w, NULL, NULL, &p, NULL, NULL, &g, err, sizeof err),
-              AIOPS_EINVAL);
+    CHECK_INT(gbdt_train(&x, y, w, NULL, NULL, &p, NULL, NULL, &g, &err), AIOPS_EINVAL);
     CHECK(g == NULL);
     /* a constant feature trains to a model of stumps that predicts the prior */
     p.rounds = 3;
@@ -641,8 +632,8 @@ static double test_auc(const struct gbdt *g, const struct dataset *d)
 static void test_higgs_vs_xgboost(void)
 {
     struct dataset d;
-    if (dataset_load(&d, "lightgbm_higgs_binary", "higgs_train.csv", "higgs_test.csv",
-                     "label") == 0) {
+    if (dataset_load(&d, "lightgbm_higgs_binary", "higgs_train.csv", "higgs_test.csv", "label") ==
+        0) {
         CHECK_INT(d.xtr.nrows, 7000);
         CHECK_INT(d.xte.nrows, 500);
         struct gbdt *g = train_like_xgboost(&d, GBDT_BINARY);
@@ -692,8 +683,8 @@ static void test_adult_vs_xgboost(void)
 static void test_letter_vs_xgboost(void)
 {
     struct dataset d;
-    if (dataset_load(&d, "mlbench_letter_recognition", "LetterRecognition.csv", NULL,
-                     "lettr") == 0) {
+    if (dataset_load(&d, "mlbench_letter_recognition", "LetterRecognition.csv", NULL, "lettr") ==
+        0) {
         CHECK_INT(d.ts.nclasses, 26);
         CHECK_INT(d.xtr.nrows, 16099);
         CHECK_INT(d.xte.nrows, 3901);
@@ -749,6 +740,5 @@ UNIT_MAIN(UNIT(test_perfect_split), UNIT(test_missing_direction_is_learned),
           UNIT(test_early_stopping_keeps_best_round), UNIT(test_weights_change_the_model),
           UNIT(test_save_load_predict_identical), UNIT(test_load_refuses_corruption),
           UNIT(test_same_model_whatever_the_threads), UNIT(test_leafwise_and_depth_limits),
-          UNIT(test_bad_input_is_refused), UNIT(test_higgs_vs_xgboost),
-          UNIT(test_adult_vs_xgboost), UNIT(test_letter_vs_xgboost),
-          UNIT(test_diamonds_vs_xgboost))
+          UNIT(test_bad_input_is_refused), UNIT(test_higgs_vs_xgboost), UNIT(test_adult_vs_xgboost),
+          UNIT(test_letter_vs_xgboost), UNIT(test_diamonds_vs_xgboost))

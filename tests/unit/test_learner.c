@@ -108,7 +108,7 @@ static void test_parameter_aliases(void)
 }
 
 /* train_check's verdict on params (JSON text) for a learner: its field and message. */
-static int check(const char *learner, const char *params, struct train_error *err,
+static int check(const char *learner, const char *params, struct aiops_error *err,
                  json_t **normalised)
 {
     json_t *p = json_loads(params, 0, NULL);
@@ -122,7 +122,7 @@ static int check(const char *learner, const char *params, struct train_error *er
 
 static void refused(const char *learner, const char *params, const char *field, const char *message)
 {
-    struct train_error err;
+    struct aiops_error err = AIOPS_ERROR_INIT;
     CHECK_INT(check(learner, params, &err, NULL), AIOPS_EINVAL);
     CHECK_STR(err.field, field);
     CHECK_STR(err.message, message);
@@ -155,7 +155,7 @@ static void test_validation_messages(void)
 
 static void test_normalised_parameters(void)
 {
-    struct train_error err;
+    struct aiops_error err = AIOPS_ERROR_INIT;
     json_t *n = NULL;
     CHECK_INT(check("gbdt",
                     "{\"epochs\": \"30\", \"eta\": 0.3, \"batch_size\": 32, \"features\": "
@@ -231,15 +231,15 @@ static void learner_bytes(const char *name, const char *params, const struct fma
                           const double *y, struct buf *out)
 {
     const struct learner *l = learner_find(name);
-    struct train_error terr;
+    struct aiops_error terr = AIOPS_ERROR_INIT;
     json_t *norm = NULL, *full = NULL;
     CHECK_INT(check(name, params, &terr, &norm), 0);
     CHECK_INT(learner_params_full(l, norm, &full), 0);
     struct learner_input in = {.x = x, .y = y, .task = TASK_BINARY, .nclasses = 2, .params = full};
     void *algo = NULL;
     int iterations = 0;
-    char err[256] = "";
-    CHECK_INT(l->train(&in, &algo, &iterations, err, sizeof err), 0);
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    CHECK_INT(l->train(&in, &algo, &iterations, &err), 0);
     CHECK_INT(iterations, learner_iterations(l, norm));
     if (algo != NULL)
         CHECK_INT(l->save(algo, out), 0);
@@ -257,8 +257,8 @@ static void gbdt_direct(const struct fmatrix *x, const double *y, const void *pa
                         struct buf *out)
 {
     struct gbdt *g = NULL;
-    char err[256];
-    CHECK_INT(gbdt_train(x, y, NULL, NULL, NULL, params, NULL, NULL, &g, err, sizeof err), 0);
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    CHECK_INT(gbdt_train(x, y, NULL, NULL, NULL, params, NULL, NULL, &g, &err), 0);
     if (g != NULL)
         CHECK_INT(gbdt_save(g, out), 0);
     gbdt_free(g);
@@ -268,8 +268,8 @@ static void forest_direct(const struct fmatrix *x, const double *y, const void *
                           struct buf *out)
 {
     struct forest *f = NULL;
-    char err[256];
-    CHECK_INT(forest_train(x, y, NULL, params, NULL, NULL, &f, err, sizeof err), 0);
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    CHECK_INT(forest_train(x, y, NULL, params, NULL, NULL, &f, &err), 0);
     if (f != NULL)
         CHECK_INT(forest_save(f, out), 0);
     forest_free(f);
@@ -279,8 +279,8 @@ static void linear_direct(const struct fmatrix *x, const double *y, const void *
                           struct buf *out)
 {
     struct linear *m = NULL;
-    char err[256];
-    CHECK_INT(linear_train(x, y, NULL, params, NULL, NULL, &m, err, sizeof err), 0);
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    CHECK_INT(linear_train(x, y, NULL, params, NULL, NULL, &m, &err), 0);
     if (m != NULL)
         CHECK_INT(linear_save(m, out), 0);
     linear_free(m);
@@ -399,7 +399,7 @@ static struct model *trained(const struct learner *l, const struct table *t, con
     json_t *p = json_loads(params, 0, NULL);
     struct train_config cfg = {l, target, p, 0};
     struct train_result res;
-    struct train_error err;
+    struct aiops_error err = AIOPS_ERROR_INIT;
     int rv = train_model(t, NULL, &cfg, NULL, NULL, &res, &err);
     if (rv != 0)
         UNIT_FAIL("%s on %s: %s: %s", l->name, target, err.field, err.message);
@@ -415,9 +415,9 @@ static void round_trip(const struct model *m, const struct table *t)
 {
     struct buf a = BUF_INIT, b = BUF_INIT;
     struct model *back = NULL;
-    char err[256];
+    struct aiops_error err = AIOPS_ERROR_INIT;
     CHECK_INT(model_save(m, &a), 0);
-    CHECK_INT(model_load(a.data, a.len, &back, err, sizeof err), 0);
+    CHECK_INT(model_load(a.data, a.len, &back, &err), 0);
     if (back == NULL)
         return;
     CHECK(back->learner == m->learner);
@@ -475,7 +475,7 @@ static void test_task_the_learner_does_not_learn(void)
     json_t *p = json_object();
     struct train_config cfg = {&regression_only, "label", p, 0};
     struct train_result res;
-    struct train_error err;
+    struct aiops_error err = AIOPS_ERROR_INIT;
     CHECK_INT(train_model(&t.table, NULL, &cfg, NULL, NULL, &res, &err), AIOPS_EINVAL);
     CHECK_STR(err.field, "model");
     CHECK_STR(err.message, "the gbdt model does not learn binary tasks");
@@ -501,7 +501,7 @@ static void test_holdout_rows_are_the_validation_rows(void)
         json_t *meta_metrics = json_object_get(m->meta, "metrics");
         CHECK_INT(n, json_integer_value(json_object_get(m->meta, "valid_rows")));
         struct labelled_predictions p;
-        struct train_error err;
+        struct aiops_error err = AIOPS_ERROR_INIT;
         CHECK_INT(train_predict_labelled(m, &t.table, rows, n, &p, &err), 0);
         CHECK_INT(p.n, n);
         double again = k == 0 ? eval_logloss(p.y, p.pred, p.n, 2) : eval_rmse(p.y, p.pred, p.n);
@@ -526,7 +526,7 @@ static void test_ignored_parameters_are_reported(void)
     json_t *p = json_pack("{s:i, s:i, s:f}", "rounds", 2, "batch_size", 32, "dropout", 0.5);
     struct train_config cfg = {learner_find("gbdt"), "label", p, 0};
     struct train_result res;
-    struct train_error err;
+    struct aiops_error err = AIOPS_ERROR_INIT;
     CHECK_INT(train_model(&t.table, NULL, &cfg, NULL, NULL, &res, &err), 0);
     CHECK_INT(json_array_size(res.ignored), 2);
     CHECK_INT(res.iterations, 2);
@@ -571,5 +571,6 @@ UNIT_MAIN(UNIT(test_registry_names_and_aliases), UNIT(test_every_learner_is_comp
           UNIT(test_normalised_parameters), UNIT(test_defaults_filled_in),
           UNIT(test_gbdt_gets_its_parameters), UNIT(test_forest_gets_its_parameters),
           UNIT(test_linear_gets_its_parameters), UNIT(test_every_learner_round_trips),
-          UNIT(test_task_the_learner_does_not_learn), UNIT(test_holdout_rows_are_the_validation_rows), UNIT(test_ignored_parameters_are_reported),
-          UNIT(test_openapi_schemas))
+          UNIT(test_task_the_learner_does_not_learn),
+          UNIT(test_holdout_rows_are_the_validation_rows),
+          UNIT(test_ignored_parameters_are_reported), UNIT(test_openapi_schemas))

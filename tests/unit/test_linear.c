@@ -172,11 +172,11 @@ static void check_coefs(const json_t *j, size_t nout, size_t ncoef, const double
 static json_t *fit(const struct fmatrix *fm, const double *y, const double *w,
                    const struct linear_params *p, struct linear **m)
 {
-    char err[256] = "";
+    struct aiops_error err = AIOPS_ERROR_INIT;
     json_t *j = NULL;
-    int rv = linear_train(fm, y, w, p, NULL, NULL, m, err, sizeof err);
+    int rv = linear_train(fm, y, w, p, NULL, NULL, m, &err);
     if (rv != 0) {
-        UNIT_FAIL("linear_train: %s (%s)", aiops_strerror(rv), err);
+        UNIT_FAIL("linear_train: %s (%s)", aiops_strerror(rv), err.message);
         return NULL;
     }
     CHECK_INT(linear_coefficients(*m, NULL, NULL, &j), 0);
@@ -336,8 +336,8 @@ static void test_direct_mode_matches_sklearn_and_copy_path(void)
     json_decref(j);
     /* predictions from the saved model agree with those of the copy-path model */
     struct linear *m2 = NULL;
-    char err[256];
-    CHECK_INT(linear_train(&f2, ys, NULL, &p, NULL, NULL, &m2, err, sizeof err), 0);
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    CHECK_INT(linear_train(&f2, ys, NULL, &p, NULL, NULL, &m2, &err), 0);
     double pa[3 * N], pb[3 * N];
     CHECK_INT(linear_predict(m, &fm, pa), 0);
     CHECK_INT(linear_predict(m2, &fm, pb), 0);
@@ -370,11 +370,11 @@ static void test_threads_do_not_change_the_result(void)
     struct fmatrix fm = {n, 3, x, ic, nc};
     struct linear_params p = params(LINEAR_LOGISTIC);
     struct linear *a = NULL, *b = NULL;
-    char err[256];
+    struct aiops_error err = AIOPS_ERROR_INIT;
     p.threads = 1;
-    CHECK_INT(linear_train(&fm, y, NULL, &p, NULL, NULL, &a, err, sizeof err), 0);
+    CHECK_INT(linear_train(&fm, y, NULL, &p, NULL, NULL, &a, &err), 0);
     p.threads = 3;
-    CHECK_INT(linear_train(&fm, y, NULL, &p, NULL, NULL, &b, err, sizeof err), 0);
+    CHECK_INT(linear_train(&fm, y, NULL, &p, NULL, NULL, &b, &err), 0);
     struct buf ba = BUF_INIT, bb = BUF_INIT;
     CHECK_INT(linear_save(a, &ba), 0);
     CHECK_INT(linear_save(b, &bb), 0);
@@ -413,8 +413,8 @@ static void test_ridge_lbfgs_many_categories(void)
     p.tol = 1e-6;
     p.max_iter = 1000;
     struct linear *m = NULL;
-    char err[256];
-    CHECK_INT(linear_train(&fm, y, w, &p, NULL, NULL, &m, err, sizeof err), 0);
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    CHECK_INT(linear_train(&fm, y, w, &p, NULL, NULL, &m, &err), 0);
     int iters = 0, conv = 0;
     linear_fit_info(m, &iters, &conv);
     CHECK(iters > 0);
@@ -445,8 +445,8 @@ static void test_save_load_roundtrip_and_unseen_category(void)
     struct linear_params p = params(LINEAR_SOFTMAX);
     p.num_class = 3;
     struct linear *m = NULL, *m2 = NULL;
-    char err[256];
-    CHECK_INT(linear_train(&d->fm, d->ys, d->w, &p, NULL, NULL, &m, err, sizeof err), 0);
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    CHECK_INT(linear_train(&d->fm, d->ys, d->w, &p, NULL, NULL, &m, &err), 0);
     struct buf b = BUF_INIT;
     CHECK_INT(linear_save(m, &b), 0);
     CHECK_INT(linear_load((const uint8_t *)b.data, b.len, &m2), 0);
@@ -506,9 +506,9 @@ static void test_progress_and_cancel(void)
     struct data *d = new_data();
     struct linear_params p = params(LINEAR_LOGISTIC);
     struct linear *m = NULL;
-    char err[256];
+    struct aiops_error err = AIOPS_ERROR_INIT;
     struct progress_log log = {0};
-    CHECK_INT(linear_train(&d->fm, d->yb, NULL, &p, on_progress, &log, &m, err, sizeof err), 0);
+    CHECK_INT(linear_train(&d->fm, d->yb, NULL, &p, on_progress, &log, &m, &err), 0);
     int iters = 0;
     linear_fit_info(m, &iters, NULL);
     CHECK_INT(log.calls, iters);
@@ -519,14 +519,13 @@ static void test_progress_and_cancel(void)
     linear_free(m);
     m = NULL;
     struct progress_log stop = {.stop_at = 3};
-    CHECK_INT(linear_train(&d->fm, d->yb, NULL, &p, on_progress, &stop, &m, err, sizeof err),
-              AIOPS_ECANCELED);
+    CHECK_INT(linear_train(&d->fm, d->yb, NULL, &p, on_progress, &stop, &m, &err), AIOPS_ECANCELED);
     CHECK(m == NULL);
     CHECK_INT(stop.last_iter, 3);
     /* ridge reports once, with RMSE */
     struct progress_log rl = {0};
     p = params(LINEAR_REGRESSION);
-    CHECK_INT(linear_train(&d->fm, d->yr, NULL, &p, on_progress, &rl, &m, err, sizeof err), 0);
+    CHECK_INT(linear_train(&d->fm, d->yr, NULL, &p, on_progress, &rl, &m, &err), 0);
     CHECK_INT(rl.calls, 1);
     CHECK_STR(rl.name, "rmse");
     CHECK_NEAR(rl.last_metric * rl.last_metric, rl.last_loss, 1e-12);
@@ -539,34 +538,34 @@ static void test_refusals(void)
     struct data *d = new_data();
     struct linear_params p = params(LINEAR_LOGISTIC);
     struct linear *m = NULL;
-    char err[256];
+    struct aiops_error err = AIOPS_ERROR_INIT;
     double *y = malloc(N * sizeof *y), *w = malloc(N * sizeof *w);
     for (size_t i = 0; i < N; i++) {
         y[i] = 1;
         w[i] = 1;
     }
-    CHECK_INT(linear_train(&d->fm, y, NULL, &p, NULL, NULL, &m, err, sizeof err), AIOPS_EINVAL);
-    CHECK(strstr(err, "both classes") != NULL);
+    CHECK_INT(linear_train(&d->fm, y, NULL, &p, NULL, NULL, &m, &err), AIOPS_EINVAL);
+    CHECK(strstr(err.message, "both classes") != NULL);
     y[7] = 2;
-    CHECK_INT(linear_train(&d->fm, y, NULL, &p, NULL, NULL, &m, err, sizeof err), AIOPS_EINVAL);
-    CHECK(strstr(err, "row 7") != NULL);
+    CHECK_INT(linear_train(&d->fm, y, NULL, &p, NULL, NULL, &m, &err), AIOPS_EINVAL);
+    CHECK(strstr(err.message, "row 7") != NULL);
     w[3] = -1;
-    CHECK_INT(linear_train(&d->fm, d->yb, w, &p, NULL, NULL, &m, err, sizeof err), AIOPS_EINVAL);
-    CHECK(strstr(err, "row 3") != NULL);
+    CHECK_INT(linear_train(&d->fm, d->yb, w, &p, NULL, NULL, &m, &err), AIOPS_EINVAL);
+    CHECK(strstr(err.message, "row 3") != NULL);
     for (size_t i = 0; i < N; i++)
         y[i] = NAN;
-    CHECK_INT(linear_train(&d->fm, y, NULL, &p, NULL, NULL, &m, err, sizeof err), AIOPS_EINVAL);
+    CHECK_INT(linear_train(&d->fm, y, NULL, &p, NULL, NULL, &m, &err), AIOPS_EINVAL);
     p.l2 = -1;
-    CHECK_INT(linear_train(&d->fm, d->yb, NULL, &p, NULL, NULL, &m, err, sizeof err), AIOPS_EINVAL);
+    CHECK_INT(linear_train(&d->fm, d->yb, NULL, &p, NULL, NULL, &m, &err), AIOPS_EINVAL);
     p = params(LINEAR_SOFTMAX);
     p.num_class = 1;
-    CHECK_INT(linear_train(&d->fm, d->ys, NULL, &p, NULL, NULL, &m, err, sizeof err), AIOPS_EINVAL);
+    CHECK_INT(linear_train(&d->fm, d->ys, NULL, &p, NULL, NULL, &m, &err), AIOPS_EINVAL);
     /* too many one-hot coefficients */
     uint32_t big[4] = {0, 0, 0, 1u << 23};
     struct fmatrix fb = d->fm;
     fb.ncat = big;
     p = params(LINEAR_LOGISTIC);
-    CHECK_INT(linear_train(&fb, d->yb, NULL, &p, NULL, NULL, &m, err, sizeof err), AIOPS_ETOOBIG);
+    CHECK_INT(linear_train(&fb, d->yb, NULL, &p, NULL, NULL, &m, &err), AIOPS_ETOOBIG);
     CHECK(m == NULL);
     free(y);
     free(w);
@@ -579,8 +578,8 @@ static void test_missing_targets_and_zero_weights_are_skipped(void)
     struct data *d = new_data();
     struct linear_params p = params(LINEAR_REGRESSION);
     struct linear *a = NULL, *b = NULL;
-    char err[256];
-    CHECK_INT(linear_train(&d->fm, d->yr, d->w, &p, NULL, NULL, &a, err, sizeof err), 0);
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    CHECK_INT(linear_train(&d->fm, d->yr, d->w, &p, NULL, NULL, &a, &err), 0);
     /* the same rows plus 300 extra rows that carry no weight / no target */
     struct data *e = new_data();
     size_t n2 = 2 * N;
@@ -594,7 +593,7 @@ static void test_missing_targets_and_zero_weights_are_skipped(void)
         w2[i] = i < N ? d->w[i] : (i % 2 ? 1 : 0);
     }
     struct fmatrix f2 = {n2, 4, x2, d->is_cat, d->ncat};
-    CHECK_INT(linear_train(&f2, y2, w2, &p, NULL, NULL, &b, err, sizeof err), 0);
+    CHECK_INT(linear_train(&f2, y2, w2, &p, NULL, NULL, &b, &err), 0);
     double pa[N], pb[N];
     CHECK_INT(linear_predict(a, &d->fm, pa), 0);
     CHECK_INT(linear_predict(b, &d->fm, pb), 0);

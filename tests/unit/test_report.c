@@ -45,7 +45,7 @@ static struct model *train_on(const struct table *t)
     json_t *p = json_pack("{s:i, s:i, s:f}", "rounds", 30, "seed", 3, "valid_fraction", 0.3);
     struct train_config cfg = {learner_find("gbdt"), "label", p, 0};
     struct train_result res;
-    struct train_error err;
+    struct aiops_error err = AIOPS_ERROR_INIT;
     int rv = train_model(t, NULL, &cfg, NULL, NULL, &res, &err);
     json_decref(p);
     if (rv != 0) {
@@ -151,9 +151,10 @@ static void check_facts(const json_t *report, const json_t *in)
         if (strcmp(name, "base_rate") == 0)
             CHECK_NEAR(v, report_num(in, "data", "base_rate", NULL), 0);
         if (strcmp(name, "top_decile_lift") == 0)
-            CHECK_NEAR(v, report_num(json_array_get(json_object_get(json_object_get(in, "metrics"),
-                                                                    "lift"), 0),
-                                     "lift", NULL),
+            CHECK_NEAR(v,
+                       report_num(json_array_get(
+                                      json_object_get(json_object_get(in, "metrics"), "lift"), 0),
+                                  "lift", NULL),
                        0);
     }
     buf_free(&all);
@@ -237,10 +238,10 @@ static void test_roi_from_the_gains_curve(void)
 
 static void test_regression_has_no_roi(void)
 {
-    json_t *in = json_pack("{s:{s:s, s:s}, s:{s:i}, s:{s:f, s:f, s:f}, s:[], s:[], s:[]}",
-                           "model", "kind", "rf", "task", "regression", "data", "evaluated_rows",
-                           500, "metrics", "rmse", 1.5, "mae", 1.1, "r2", 0.8, "importance",
-                           "leakage", "slices");
+    json_t *in =
+        json_pack("{s:{s:s, s:s}, s:{s:i}, s:{s:f, s:f, s:f}, s:[], s:[], s:[]}", "model", "kind",
+                  "rf", "task", "regression", "data", "evaluated_rows", 500, "metrics", "rmse", 1.5,
+                  "mae", 1.1, "r2", 0.8, "importance", "leakage", "slices");
     struct report_assumptions a;
     report_assumptions_default(&a);
     json_t *r = NULL;
@@ -257,9 +258,9 @@ static void test_regression_has_no_roi(void)
 static json_t *small_report(void)
 {
     return json_pack("{s:s, s:[s, s], s:[s], s:s, s:s}", "summary",
-                     "정확도 87.5%, AUC 0.912입니다.", "aiInsights", "상위 10% 반응률은 2.31배입니다.",
-                     "연락 10,000명 기준입니다.", "actionPlan", "상위 20.0%에 집중하세요.", "lang",
-                     "ko", "writer", "data-to-text");
+                     "정확도 87.5%, AUC 0.912입니다.", "aiInsights",
+                     "상위 10% 반응률은 2.31배입니다.", "연락 10,000명 기준입니다.", "actionPlan",
+                     "상위 20.0%에 집중하세요.", "lang", "ko", "writer", "data-to-text");
 }
 
 /* An OpenAI-style answer whose message content is `content` (a JSON text). */
@@ -335,8 +336,8 @@ static void test_rewriter_falls_back(void)
         json_t *rep = small_report(), *before = json_deep_copy(rep);
         CHECK_INT(report_rewrite(&c, rep), cases[i].rv);
         CHECK(json_equal(json_object_get(rep, "summary"), json_object_get(before, "summary")));
-        CHECK(json_equal(json_object_get(rep, "aiInsights"),
-                         json_object_get(before, "aiInsights")));
+        CHECK(
+            json_equal(json_object_get(rep, "aiInsights"), json_object_get(before, "aiInsights")));
         CHECK_STR(json_string_value(json_object_get(rep, "writer")), "data-to-text");
         const json_t *rw = json_object_get(rep, "rewriter");
         CHECK(json_is_false(json_object_get(rw, "used")));
