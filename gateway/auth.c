@@ -115,7 +115,8 @@ static void lookup_key(struct db *db, struct gw_req *r)
     if (PQntuples(res) != 1) {
         r->auth_result = AIOPS_EAUTH;
     } else {
-        snprintf(r->principal.subject, sizeof r->principal.subject, "key:%s", PQgetvalue(res, 0, 0));
+        snprintf(r->principal.subject, sizeof r->principal.subject, "key:%s",
+                 PQgetvalue(res, 0, 0));
         snprintf(r->principal.project, sizeof r->principal.project, "%s", PQgetvalue(res, 0, 1));
         snprintf(r->principal.method, sizeof r->principal.method, "api_key");
         r->principal.scopes = parse_pg_scopes(PQgetvalue(res, 0, 2));
@@ -217,7 +218,8 @@ void auth_stop(struct gw *gw)
 
 static struct key_entry *cache_slot(struct auth *a, const uint8_t hash[32])
 {
-    uint32_t i = ((uint32_t)hash[0] | (uint32_t)hash[1] << 8 | (uint32_t)hash[2] << 16) % CACHE_SLOTS;
+    uint32_t i =
+        ((uint32_t)hash[0] | (uint32_t)hash[1] << 8 | (uint32_t)hash[2] << 16) % CACHE_SLOTS;
     return &a->cache[i];
 }
 
@@ -286,8 +288,9 @@ enum auth_outcome auth_lookup_done(struct gw_req *r, enum api_error *err, const 
     memcpy(e->hash, r->key_hash, 32);
     e->used = 1;
     e->found = r->auth_result == AIOPS_OK;
-    e->expires_ns = time_mono_ns() +
-                    (uint64_t)(e->found ? AUTH_KEY_TTL_SECONDS : AUTH_MISS_TTL_SECONDS) * 1000000000u;
+    e->expires_ns =
+        time_mono_ns() +
+        (uint64_t)(e->found ? AUTH_KEY_TTL_SECONDS : AUTH_MISS_TTL_SECONDS) * 1000000000u;
     if (!e->found)
         return fail(API_INVALID_API_KEY, NULL, err, message);
     e->p = r->principal;
@@ -310,9 +313,14 @@ static enum auth_outcome auth_jwt(struct gw_req *r, const char *token, enum api_
         snprintf(msg, sizeof msg, "the bearer token was refused: %s", why.message);
         return fail(API_INVALID_TOKEN, msg, err, message);
     }
+    /* a token names the project it may touch: landing one without a claim in "default"
+     * would hand it whatever lives there */
+    if (!cl.has_project || cl.project[0] == '\0')
+        return fail(API_INVALID_TOKEN, "the bearer token was refused: it has no \"project\" claim",
+                    err, message);
     struct principal *p = &r->principal;
     snprintf(p->subject, sizeof p->subject, "jwt:%s", cl.has_sub ? cl.sub : "");
-    snprintf(p->project, sizeof p->project, "%s", cl.has_project ? cl.project : "default");
+    snprintf(p->project, sizeof p->project, "%s", cl.project);
     snprintf(p->method, sizeof p->method, "jwt");
     p->scopes = 0;
     for (size_t i = 0; i < cl.nscopes; i++) {

@@ -25,15 +25,15 @@ struct fwd_slot {
     nng_ctx ctx;
     nng_aio *send;
     nng_aio *recv;
-    struct gw_req *r;        /* the call in progress */
-    struct fwd_slot *next;   /* free list */
+    struct gw_req *r;      /* the call in progress */
+    struct fwd_slot *next; /* free list */
 };
 
 struct fwd_svc {
     nng_socket sock;
     int open;
-    struct dialset dial;     /* its address(es), watched (lib/rpc/dialer.h) */
-    struct fwd_slot *free;   /* idle slots */
+    struct dialset dial;   /* its address(es), watched (lib/rpc/dialer.h) */
+    struct fwd_slot *free; /* idle slots */
     size_t nslots;
     struct fwd_slot **slots; /* every slot ever made */
     size_t slots_cap;
@@ -64,8 +64,7 @@ static void sub_cb(void *arg)
     if (rv == 0) {
         nng_msg *msg = nng_aio_get_msg(f->sub_aio);
         Aiops__Event *ev;
-        int rv2 = envelope_unpack_event(&f->gw->cfg.key, nng_msg_body(msg), nng_msg_len(msg),
-                                        &ev);
+        int rv2 = envelope_unpack_event(&f->gw->cfg.key, nng_msg_body(msg), nng_msg_len(msg), &ev);
         if (rv2 == 0) {
             gw_post_event(f->gw, ev);
         } else if (rv2 == AIOPS_EAUTH) {
@@ -119,8 +118,7 @@ int fwd_start(struct gw *gw)
     nng_socket_set_ms(f->sub, NNG_OPT_RECONNMAXT, 1000);
     /* every service publishes to the relay: one address, whatever the replicas */
     if ((rv = dialset_start(&f->relay, f->sub, gw->cfg.events_url, 1)) != 0) {
-        log_error("events: cannot dial the relay at %s: %s", gw->cfg.events_url,
-                  nng_strerror(rv));
+        log_error("events: cannot dial the relay at %s: %s", gw->cfg.events_url, nng_strerror(rv));
         goto fail;
     }
     if ((rv = nng_aio_alloc(&f->sub_aio, sub_cb, f)) != 0)

@@ -28,35 +28,37 @@ struct gw_config {
     int port;
     size_t body_limit;
     size_t upload_limit;
-    int timeout_scale_pct;      /* route timeouts are scaled by this (GATEWAY_TIMEOUT_PCT) */
+    int timeout_scale_pct; /* route timeouts are scaled by this (GATEWAY_TIMEOUT_PCT) */
     int disable_auth;
-    const char *jwt_secret;     /* NULL: JWTs are not accepted */
+    const char *jwt_secret; /* NULL: JWTs are not accepted */
     int jwt_leeway;
     char **cors_origins;
     size_t n_cors_origins;
+    char **allowed_hosts; /* ALLOWED_HOSTS: names served without auth, besides loopback */
+    size_t n_allowed_hosts;
     const char *db_url;
     const char *redis_url;
-    char rpc_url[SVC_COUNT][ADDR_MAX];  /* a service's address, or a list of its replicas */
-    int rpc_connections;                /* connections per address (RPC_CONNECTIONS) */
-    char events_url[ADDR_MAX];          /* the event relay's outlet (EVENTS_OUT_URL) */
-    struct envelope_key key;            /* SERVICE_SECRET: seals what goes to the services */
+    char rpc_url[SVC_COUNT][ADDR_MAX]; /* a service's address, or a list of its replicas */
+    int rpc_connections;               /* connections per address (RPC_CONNECTIONS) */
+    char events_url[ADDR_MAX];         /* the event relay's outlet (EVENTS_OUT_URL) */
+    struct envelope_key key;           /* SERVICE_SECRET: seals what goes to the services */
     size_t ws_max_clients;
     size_t ws_queue_bytes;
-    size_t ws_sndbuf;           /* SO_SNDBUF of WebSocket sockets; 0: the system's */
+    size_t ws_sndbuf; /* SO_SNDBUF of WebSocket sockets; 0: the system's */
 };
 
 /* The authenticated caller. Strings are owned. */
 struct principal {
     char subject[80];
     char project[72];
-    char method[12];            /* "api_key", "jwt", "none" */
-    uint32_t scopes;            /* bit (1 << enum route_scope) */
+    char method[12]; /* "api_key", "jwt", "none" */
+    uint32_t scopes; /* bit (1 << enum route_scope) */
 };
 
 enum gw_stage {
-    STAGE_AUTH_WAIT,            /* waiting for an API key lookup */
+    STAGE_AUTH_WAIT, /* waiting for an API key lookup */
     STAGE_AUTH_DONE,
-    STAGE_FORWARD_WAIT,         /* waiting for a service's answer */
+    STAGE_FORWARD_WAIT, /* waiting for a service's answer */
     STAGE_FORWARD_DONE,
 };
 
@@ -65,26 +67,26 @@ struct gw_req {
     struct evhttp_request *req;
     const struct route *route;
     struct route_params params;
-    char *path;                 /* owned copy of the raw path (params point into it) */
-    char *query;                /* owned, may be NULL */
+    char *path;  /* owned copy of the raw path (params point into it) */
+    char *query; /* owned, may be NULL */
     char request_id[72];
-    char origin[256];           /* allowed Origin to echo, or "" */
+    char origin[256]; /* allowed Origin to echo, or "" */
     const char *method;
-    char remote[48];            /* peer address, for the access log */
+    char remote[48]; /* peer address, for the access log */
     size_t bytes_in;
     uint64_t t0;
     int64_t deadline_ms;
     struct principal principal;
     enum gw_stage stage;
-    uint8_t key_hash[32];       /* API key lookup in flight */
-    int auth_result;            /* AIOPS_OK / AIOPS_EAUTH / AIOPS_EUNAVAIL */
-    const char *error_code;     /* the catalogue code of a gateway error reply, for the
-                                   access log; NULL otherwise */
+    uint8_t key_hash[32];   /* API key lookup in flight */
+    int auth_result;        /* AIOPS_OK / AIOPS_EAUTH / AIOPS_EUNAVAIL */
+    const char *error_code; /* the catalogue code of a gateway error reply, for the
+                               access log; NULL otherwise */
     /* forwarding */
-    struct fwd_slot *slot;      /* the nng context carrying the call (forward.c) */
-    int rpc_err;                /* nng error of the failed step, 0 when answered */
+    struct fwd_slot *slot; /* the nng context carrying the call (forward.c) */
+    int rpc_err;           /* nng error of the failed step, 0 when answered */
     nng_msg *reply;
-    struct gw_req *next;        /* completion queue link */
+    struct gw_req *next; /* completion queue link */
 };
 
 struct fwd_slot;
@@ -100,7 +102,7 @@ struct gw {
     char frame_secret[33];
     double started;
     int stopping;
-    int inflight;               /* HTTP requests not yet answered */
+    int inflight; /* HTTP requests not yet answered */
     struct fwd *fwd;
     struct auth *auth;
     struct ws_hub *hub;
@@ -134,11 +136,13 @@ void gw_after_auth(struct gw_req *r);
 /* Finishes a forwarded request with the service's answer or the failure (loop thread). */
 void gw_after_forward(struct gw_req *r);
 
+/* Retry-After of a 503 whose sender did not set one: seconds. */
+#define GW_RETRY_AFTER_SECONDS "1"
+
 /* Every response leaves through these (request.c): they add the request id, CORS and common
  * headers, count the response in the metrics, write the access log line and free r. Each takes
  * ownership of the json_t it is given. */
-void gw_reply(struct gw_req *r, int status, const char *content_type, const void *body,
-              size_t len);
+void gw_reply(struct gw_req *r, int status, const char *content_type, const void *body, size_t len);
 void gw_reply_json(struct gw_req *r, int status, json_t *body);
 /* Every error the gateway answers itself: {"error": {"code", "message", "details"}} with
  * the status of e's row in the catalogue (lib/http/apierr.h), its code in the access log

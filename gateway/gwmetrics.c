@@ -54,27 +54,27 @@ int gw_metrics_init(struct gw *gw)
     static const char *const drop_labels[] = {"reason"};
     static const char *const build_labels[] = {"version"};
     static const char *const refused_labels[] = {"kind"};
-    m->requests = prom_counter(m->reg, "aiops_http_requests_total",
-                               "HTTP requests answered, by route pattern, method and status.", 3,
-                               req_labels);
+    m->requests =
+        prom_counter(m->reg, "aiops_http_requests_total",
+                     "HTTP requests answered, by route pattern, method and status.", 3, req_labels);
     m->errors = prom_counter(m->reg, "aiops_http_errors_total",
                              "HTTP responses with a status of 400 or more.", 2, err_labels);
-    m->latency = prom_histogram(m->reg, "aiops_http_request_duration_seconds",
-                                "Time from receiving a request to answering it.", 2, lat_labels,
-                                NULL, 0);
+    m->latency =
+        prom_histogram(m->reg, "aiops_http_request_duration_seconds",
+                       "Time from receiving a request to answering it.", 2, lat_labels, NULL, 0);
     prom_gauge_fn(m->reg, "aiops_http_requests_in_flight", "HTTP requests not yet answered.",
                   inflight, gw);
-    prom_gauge_fn(m->reg, "aiops_uptime_seconds", "Seconds since the gateway started.", uptime,
-                  gw);
-    m->service_up = prom_gauge(m->reg, "aiops_service_up",
-                               "1 when the gateway has a connection to the service.", 1, svc_labels);
+    prom_gauge_fn(m->reg, "aiops_uptime_seconds", "Seconds since the gateway started.", uptime, gw);
+    m->service_up =
+        prom_gauge(m->reg, "aiops_service_up",
+                   "1 when the gateway has a connection to the service.", 1, svc_labels);
     prom_gauge_fn(m->reg, "aiops_websocket_clients", "Open WebSocket connections.", ws_clients, m);
-    m->ws_dropped = prom_counter(m->reg, "aiops_websocket_dropped_total",
-                                 "WebSocket clients closed by the gateway, by reason.", 1,
-                                 drop_labels);
+    m->ws_dropped =
+        prom_counter(m->reg, "aiops_websocket_dropped_total",
+                     "WebSocket clients closed by the gateway, by reason.", 1, drop_labels);
     m->refused = prom_counter(m->reg, "aiops_envelopes_refused_total",
-                              "Messages from the service side whose SERVICE_SECRET seal failed.",
-                              1, refused_labels);
+                              "Messages from the service side whose SERVICE_SECRET seal failed.", 1,
+                              refused_labels);
     struct prom_family *build = prom_gauge(m->reg, "aiops_build_info",
                                            "Always 1; the labels name the build.", 1, build_labels);
     prom_set(build, (const char *const[]){AIOPS_VERSION}, 1);
@@ -104,8 +104,8 @@ void gw_metrics_free(struct gw *gw)
     gw->metrics = NULL;
 }
 
-void gw_metrics_observe(struct gw *gw, const struct route *route, const char *method,
-                        int status, double seconds)
+void gw_metrics_observe(struct gw *gw, const struct route *route, const char *method, int status,
+                        double seconds)
 {
     struct gw_metrics *m = gw->metrics;
     /* unmatched paths share one label value: clients must not create series at will */

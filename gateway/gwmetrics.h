@@ -9,8 +9,8 @@
 int gw_metrics_init(struct gw *gw);
 void gw_metrics_free(struct gw *gw);
 /* Counts one answered request. route may be NULL (unmatched). */
-void gw_metrics_observe(struct gw *gw, const struct route *route, const char *method,
-                        int status, double seconds);
+void gw_metrics_observe(struct gw *gw, const struct route *route, const char *method, int status,
+                        double seconds);
 /* WebSocket client count changes and dropped clients/messages. */
 void gw_metrics_ws_clients(struct gw *gw, int delta);
 void gw_metrics_ws_dropped(struct gw *gw, const char *reason);

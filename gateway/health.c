@@ -118,7 +118,8 @@ static void handle_metrics_json(struct gw_req *r)
     json_decref(missing);
     json_t *j = json_object();
     json_object_set_new(j, "uptime_seconds", json_real(time_now() - r->gw->started));
-    json_object_set_new(j, "requests_total", json_real(family_total(all, "aiops_http_requests_total")));
+    json_object_set_new(j, "requests_total",
+                        json_real(family_total(all, "aiops_http_requests_total")));
     json_object_set_new(j, "errors_total", json_real(family_total(all, "aiops_http_errors_total")));
     json_object_set_new(j, "requests_in_flight", json_integer(r->gw->inflight));
     json_object_set_new(j, "checks", checks);
@@ -204,25 +205,24 @@ static void handle_openapi(struct gw_req *r)
         json_t *params = json_array();
         for (const char *p = strchr(rt->pattern, '{'); p; p = strchr(p + 1, '{')) {
             const char *e = strchr(p, '}');
-            json_array_append_new(params,
-                                  json_pack("{s:s%, s:s, s:b, s:{s:s}}", "name", p + 1,
-                                            (size_t)(e - p - 1), "in", "path", "required", 1,
-                                            "schema", "type", "string"));
+            json_array_append_new(params, json_pack("{s:s%, s:s, s:b, s:{s:s}}", "name", p + 1,
+                                                    (size_t)(e - p - 1), "in", "path", "required",
+                                                    1, "schema", "type", "string"));
         }
         json_object_set_new(op, "parameters", params);
         if (strcmp(rt->name, "train.start") == 0) /* the learners' parameters */
             json_object_set_new(op, "requestBody", learner_openapi_train_body());
         json_object_set_new(op, "responses",
-                            json_pack("{s:{s:s}, s:{s:s}}", "200", "description", "OK",
-                                      "default", "description",
+                            json_pack("{s:{s:s}, s:{s:s}}", "200", "description", "OK", "default",
+                                      "description",
                                       "{\"error\": {\"code\", \"message\", \"details\"}}"));
         json_object_set_new(item, method, op);
     }
-    json_t *doc = json_pack(
-        "{s:s, s:{s:s, s:s}, s:o, s:{s:{s:{s:s, s:s, s:s}, s:{s:s, s:s}}}}", "openapi", "3.0.3",
-        "info", "title", "AIOps suite", "version", AIOPS_VERSION, "paths", paths, "components",
-        "securitySchemes", "apiKey", "type", "apiKey", "in", "header", "name", "X-API-Key",
-        "bearer", "type", "http", "scheme", "bearer");
+    json_t *doc =
+        json_pack("{s:s, s:{s:s, s:s}, s:o, s:{s:{s:{s:s, s:s, s:s}, s:{s:s, s:s}}}}", "openapi",
+                  "3.0.3", "info", "title", "AIOps suite", "version", AIOPS_VERSION, "paths", paths,
+                  "components", "securitySchemes", "apiKey", "type", "apiKey", "in", "header",
+                  "name", "X-API-Key", "bearer", "type", "http", "scheme", "bearer");
     json_object_set_new(json_object_get(doc, "components"), "schemas", learner_openapi_schemas());
     if (doc == NULL || openapi_add_errors(doc) != 0) {
         json_decref(doc);

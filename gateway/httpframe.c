@@ -953,4 +953,3 @@ json_t *httpframe_decode_detail(const char *value)
     }
     return j;
 }
-

@@ -1,6 +1,5 @@
 /* aiops-gateway: REST + WebSocket on one port, forwarding to the services over nng.
  * Configuration comes from the environment; see README.md ("Configuration"). */
-#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "http/url.h"
 #include "forward.h"
 #include "gw.h"
 #include "gwmetrics.h"
@@ -25,34 +25,26 @@
 /* How long a stopping gateway waits for requests in progress. */
 #define GRACE_SECONDS 30
 
-static const char *const rpc_env[SVC_COUNT] = {NULL, "INGEST_RPC_URL", "TRAIN_RPC_URL",
-                                               "EXPLAIN_RPC_URL", "REPORT_RPC_URL",
+static const char *const rpc_env[SVC_COUNT] = {NULL,
+                                               "INGEST_RPC_URL",
+                                               "TRAIN_RPC_URL",
+                                               "EXPLAIN_RPC_URL",
+                                               "REPORT_RPC_URL",
                                                "MONITOR_RPC_URL"};
 
-static int is_loopback(const char *addr)
+/* A comma-separated list (CORS_ORIGINS, ALLOWED_HOSTS) into *items[*n], each trimmed, empty
+ * ones left out; the caller frees with free_list. AIOPS_ENOMEM. */
+static int parse_list(const char *list, char ***items, size_t *n)
 {
-    struct in_addr a4;
-    struct in6_addr a6;
-    if (strcmp(addr, "localhost") == 0)
-        return 1;
-    if (inet_pton(AF_INET, addr, &a4) == 1)
-        return (ntohl(a4.s_addr) >> 24) == 127;
-    if (inet_pton(AF_INET6, addr, &a6) == 1)
-        return IN6_IS_ADDR_LOOPBACK(&a6);
-    return 0;
-}
-
-/* CORS_ORIGINS: comma-separated origins, "*" for any. */
-static int parse_origins(struct gw_config *c, const char *list)
-{
+    *n = 0;
     char *copy = strdup(list);
     if (copy == NULL)
         return AIOPS_ENOMEM;
-    size_t n = 1;
+    size_t cap = 1;
     for (const char *p = list; *p; p++)
-        n += *p == ',';
-    c->cors_origins = calloc(n, sizeof *c->cors_origins);
-    if (c->cors_origins == NULL) {
+        cap += *p == ',';
+    *items = calloc(cap, sizeof **items);
+    if (*items == NULL) {
         free(copy);
         return AIOPS_ENOMEM;
     }
@@ -63,11 +55,18 @@ static int parse_origins(struct gw_config *c, const char *list)
         size_t len = strlen(tok);
         while (len > 0 && tok[len - 1] == ' ')
             tok[--len] = '\0';
-        if (len > 0)
-            c->cors_origins[c->n_cors_origins++] = strdup(tok);
+        if (len > 0 && ((*items)[*n] = strdup(tok)) != NULL)
+            (*n)++;
     }
     free(copy);
     return AIOPS_OK;
+}
+
+static void free_list(char **items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(items[i]);
+    free(items);
 }
 
 static int load_config(struct gw_config *c)
@@ -96,9 +95,10 @@ static int load_config(struct gw_config *c)
     c->timeout_scale_pct = (int)pct;
     c->rpc_connections = (int)conns;
     c->disable_auth = disable;
-    if (disable && !is_loopback(c->bind)) {
+    if (disable && !url_host_is_loopback(c->bind)) {
         log_error("config: DISABLE_AUTH=1 is refused unless AIOPS_BIND is a loopback address "
-                  "(it is %s)", c->bind);
+                  "(it is %s)",
+                  c->bind);
         return AIOPS_EINVAL;
     }
     c->jwt_secret = getenv("JWT_SECRET");
@@ -122,7 +122,13 @@ static int load_config(struct gw_config *c)
         addr_from_env(rpc_env[id], name, c->rpc_url[id], sizeof c->rpc_url[id]);
     }
     addr_from_env("EVENTS_OUT_URL", "events.out", c->events_url, sizeof c->events_url);
-    return parse_origins(c, env_str("CORS_ORIGINS", "http://localhost:3000"));
+    /* CORS_ORIGINS: "*" for any; ALLOWED_HOSTS: the host names served without auth besides
+     * the loopback ones (a DNS-rebinding page reaches the playground under its own name) */
+    if (parse_list(env_str("CORS_ORIGINS", "http://localhost:3000"), &c->cors_origins,
+                   &c->n_cors_origins) != 0 ||
+        parse_list(env_str("ALLOWED_HOSTS", ""), &c->allowed_hosts, &c->n_allowed_hosts) != 0)
+        return AIOPS_ENOMEM;
+    return AIOPS_OK;
 }
 
 static struct gw gw_state;
@@ -215,8 +221,8 @@ int main(int argc, char **argv)
     event_add(sigint, NULL);
     log_json(LOG_LEVEL_INFO, "listening",
              json_pack("{s:s, s:i, s:b, s:b, s:s}", "bind", gw->cfg.bind, "port", gw->cfg.port,
-                       "auth", !gw->cfg.disable_auth, "jwt", gw->cfg.jwt_secret != NULL,
-                       "version", AIOPS_VERSION));
+                       "auth", !gw->cfg.disable_auth, "jwt", gw->cfg.jwt_secret != NULL, "version",
+                       AIOPS_VERSION));
 
     event_base_dispatch(gw->base);
     event_free(dial_timer);
@@ -234,9 +240,8 @@ int main(int argc, char **argv)
     if (grace_timer)
         event_free(grace_timer);
     event_base_free(gw->base);
-    for (size_t i = 0; i < gw->cfg.n_cors_origins; i++)
-        free(gw->cfg.cors_origins[i]);
-    free(gw->cfg.cors_origins);
+    free_list(gw->cfg.cors_origins, gw->cfg.n_cors_origins);
+    free_list(gw->cfg.allowed_hosts, gw->cfg.n_allowed_hosts);
     libevent_global_shutdown();
     nng_fini();
     log_info("stopped");

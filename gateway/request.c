@@ -150,8 +150,9 @@ static void log_request(struct gw_req *r, int status, size_t bytes_out)
         buf_puts(&b, "\"(not UTF-8)\"");
     buf_puts(&b, ",\"route\":");
     buf_json_str(&b, r->route ? r->route->pattern : "", r->route ? strlen(r->route->pattern) : 0);
-    buf_printf(&b, ",\"status\":%d,\"duration_ms\":%.3f,\"bytes_in\":%zu,\"bytes_out\":%zu,"
-                   "\"remote\":\"%s\"",
+    buf_printf(&b,
+               ",\"status\":%d,\"duration_ms\":%.3f,\"bytes_in\":%zu,\"bytes_out\":%zu,"
+               "\"remote\":\"%s\"",
                status, ms, r->bytes_in, bytes_out, r->remote);
     if (r->error_code != NULL) /* a catalogue code: [a-z_], nothing to escape */
         buf_printf(&b, ",\"error\":\"%s\"", r->error_code);
@@ -175,8 +176,7 @@ void gw_request_done(struct gw_req *r, int status, size_t bytes_out)
     req_free(r);
 }
 
-void gw_reply(struct gw_req *r, int status, const char *content_type, const void *body,
-              size_t len)
+void gw_reply(struct gw_req *r, int status, const char *content_type, const void *body, size_t len)
 {
     struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
     add_common_headers(r, out);
@@ -186,11 +186,15 @@ void gw_reply(struct gw_req *r, int status, const char *content_type, const void
         evhttp_add_header(out, "Connection", "close");
     if (content_type)
         evhttp_add_header(out, "Content-Type", content_type);
+    /* a 503 is temporary by definition: say when to come back (a service that knows better
+     * has set it already) */
+    if (status == 503 && evhttp_find_header(out, "Retry-After") == NULL)
+        evhttp_add_header(out, "Retry-After", GW_RETRY_AFTER_SECONDS);
     struct evbuffer *b = evbuffer_new();
     if (b != NULL && len > 0)
         evbuffer_add(b, body, len);
     struct evhttp_connection *con = evhttp_request_get_connection(r->req);
-    evhttp_send_reply(r->req, status, NULL, b);
+    evhttp_send_reply(r->req, status, http_reason_phrase(status), b);
     if (b)
         evbuffer_free(b);
     /* libevent 2.1's filter bufferevent does not pass on output that was queued while

@@ -31,6 +31,7 @@
 #include "gw.h"
 #include "gwmetrics.h"
 #include "httpframe.h"
+#include "http/url.h"
 #include "rpc/envelope.h"
 #include "wshub.h"
 
@@ -60,7 +61,8 @@ static void cors_preflight(struct gw_req *r)
         return;
     }
     struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
-    evhttp_add_header(out, "Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+    evhttp_add_header(out, "Access-Control-Allow-Methods",
+                      "GET, POST, PUT, PATCH, DELETE, OPTIONS");
     const char *req_h = evhttp_find_header(evhttp_request_get_input_headers(r->req),
                                            "Access-Control-Request-Headers");
     evhttp_add_header(out, "Access-Control-Allow-Headers",
@@ -74,16 +76,26 @@ static void cors_preflight(struct gw_req *r)
 static const char *method_name(enum evhttp_cmd_type t)
 {
     switch (t) {
-    case EVHTTP_REQ_GET: return "GET";
-    case EVHTTP_REQ_POST: return "POST";
-    case EVHTTP_REQ_HEAD: return "HEAD";
-    case EVHTTP_REQ_PUT: return "PUT";
-    case EVHTTP_REQ_DELETE: return "DELETE";
-    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-    case EVHTTP_REQ_TRACE: return "TRACE";
-    case EVHTTP_REQ_CONNECT: return "CONNECT";
-    case EVHTTP_REQ_PATCH: return "PATCH";
-    default: return "UNKNOWN";
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    case EVHTTP_REQ_TRACE:
+        return "TRACE";
+    case EVHTTP_REQ_CONNECT:
+        return "CONNECT";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    default:
+        return "UNKNOWN";
     }
 }
 
@@ -126,7 +138,7 @@ static void forward(struct gw_req *r)
     m.request_id = r->request_id;
     m.principal = &p;
     m.deadline_ms = r->deadline_ms;
-    m.method = (char *)r->method;
+    m.method = (char *)(strcmp(r->method, "HEAD") == 0 ? "GET" : r->method);
     m.path = r->path;
     m.query = r->query ? r->query : "";
     m.route = (char *)r->route->name;
@@ -249,6 +261,25 @@ void gw_after_auth(struct gw_req *r)
         forward(r);
 }
 
+/* Without authentication anyone who can make a browser send a request is a client: a page
+ * on attacker.example that rebinds its name to 127.0.0.1 would be one. Serve only the
+ * names this machine answers to on loopback and the configured ALLOWED_HOSTS ("*": any). A
+ * request without Host (HTTP/1.0) cannot have been rebound. */
+static int host_allowed(const struct gw_config *cfg, const char *host)
+{
+    char name[256];
+    if (host == NULL)
+        return 1;
+    if (url_host_name(host, name, sizeof name) != 0)
+        return 0;
+    if (url_host_is_loopback(name))
+        return 1;
+    for (size_t i = 0; i < cfg->n_allowed_hosts; i++)
+        if (strcmp(cfg->allowed_hosts[i], "*") == 0 || strcasecmp(cfg->allowed_hosts[i], name) == 0)
+            return 1;
+    return 0;
+}
+
 static int request_id_ok(const char *s)
 {
     size_t n = strlen(s);
@@ -308,7 +339,8 @@ static void on_request(struct evhttp_request *req, void *arg)
     if (frame != NULL) {
         int status;
         char code[64];
-        if (httpframe_parse_error_header(frame, gw->frame_secret, &status, code, sizeof code) == 0) {
+        if (httpframe_parse_error_header(frame, gw->frame_secret, &status, code, sizeof code) ==
+            0) {
             const char *detail = evhttp_find_header(in, "X-Aiops-Frame-Detail");
             json_t *details = detail ? httpframe_decode_detail(detail) : NULL;
             enum api_error e;
@@ -329,11 +361,17 @@ static void on_request(struct evhttp_request *req, void *arg)
         return;
     }
 
+    if (gw->cfg.disable_auth && !host_allowed(&gw->cfg, evhttp_find_header(in, "Host"))) {
+        gw_reply_error(r, API_HOST_NOT_ALLOWED, NULL, NULL);
+        return;
+    }
+
     int path_exists = 0;
     const char *upgrade = evhttp_find_header(in, "Upgrade");
     int is_ws = upgrade != NULL && strcasecmp(upgrade, "websocket") == 0;
-    r->route = route_match(is_ws ? "WS" : r->method, r->path, strlen(r->path), &r->params,
-                           &path_exists);
+    /* HEAD is GET without the body: evhttp leaves the body out of a HEAD's answer */
+    const char *as = is_ws ? "WS" : strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
+    r->route = route_match(as, r->path, strlen(r->path), &r->params, &path_exists);
     if (r->route == NULL) {
         int ws_path = 0;
         struct route_params tmp;

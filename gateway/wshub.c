@@ -64,11 +64,11 @@ static void client_free(struct ws_client *c, const char *why)
     hub->count--;
     gw_metrics_ws_clients(gw, -1);
     log_json(LOG_LEVEL_INFO, "websocket closed",
-             json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:f}", "request_id", c->request_id,
-                       "topic", c->topic, "why", why, "close_sent",
-                       (int)ws_conn_close_code_sent(c->conn), "close_received",
-                       (int)ws_conn_close_code_received(c->conn), "messages", (json_int_t)c->sent,
-                       "seconds", (double)(time_mono_ns() - c->opened_ns) / 1e9));
+             json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:f}", "request_id", c->request_id, "topic",
+                       c->topic, "why", why, "close_sent", (int)ws_conn_close_code_sent(c->conn),
+                       "close_received", (int)ws_conn_close_code_received(c->conn), "messages",
+                       (json_int_t)c->sent, "seconds",
+                       (double)(time_mono_ns() - c->opened_ns) / 1e9));
     ws_conn_free(c->conn);
     /* frees the never-answered upgrade request and the bufferevent, closing the socket */
     evhttp_connection_free(c->evcon);

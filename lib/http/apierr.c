@@ -36,6 +36,9 @@ static const struct api_error_def table[API_ERROR_COUNT] = {
     [API_FORBIDDEN] = {"forbidden", 403, "the credentials do not carry the scope this route needs"},
     [API_CORS_ORIGIN_NOT_ALLOWED] = {"cors_origin_not_allowed", 403,
                                      "this Origin is not in CORS_ORIGINS"},
+    [API_HOST_NOT_ALLOWED] = {"host_not_allowed", 403,
+                              "without authentication only loopback host names and ALLOWED_HOSTS "
+                              "are served"},
     [API_NOT_FOUND] = {"not_found", 404, "not found"},
     [API_UNKNOWN_ROUTE] = {"unknown_route", 404, "the service has no route by this name"},
     [API_DATASET_NOT_FOUND] = {"dataset_not_found", 404, "no dataset with this id"},
@@ -109,18 +112,30 @@ int apierr_find(const char *code, enum api_error *out)
 enum api_error apierr_from_err(int err)
 {
     switch (err) {
-    case AIOPS_ENOTFOUND: return API_NOT_FOUND;
-    case AIOPS_EUNAVAIL: return API_DEPENDENCY_UNAVAILABLE;
-    case AIOPS_ETIMEDOUT: return API_DEADLINE_EXCEEDED;
-    case AIOPS_ETOOBIG: return API_PAYLOAD_TOO_LARGE;
-    case AIOPS_EINVAL: return API_INVALID_REQUEST;
-    case AIOPS_EPARSE: return API_BAD_REQUEST;
-    case AIOPS_EEXIST: return API_ALREADY_EXISTS;
-    case AIOPS_ENOMEM: return API_OUT_OF_MEMORY;
-    case AIOPS_ECORRUPT: return API_CORRUPT_DATA;
-    case AIOPS_EAUTH: return API_UNAUTHORIZED;
-    case AIOPS_EUNSUPPORTED: return API_NOT_IMPLEMENTED;
-    default: return API_INTERNAL_ERROR;
+    case AIOPS_ENOTFOUND:
+        return API_NOT_FOUND;
+    case AIOPS_EUNAVAIL:
+        return API_DEPENDENCY_UNAVAILABLE;
+    case AIOPS_ETIMEDOUT:
+        return API_DEADLINE_EXCEEDED;
+    case AIOPS_ETOOBIG:
+        return API_PAYLOAD_TOO_LARGE;
+    case AIOPS_EINVAL:
+        return API_INVALID_REQUEST;
+    case AIOPS_EPARSE:
+        return API_BAD_REQUEST;
+    case AIOPS_EEXIST:
+        return API_ALREADY_EXISTS;
+    case AIOPS_ENOMEM:
+        return API_OUT_OF_MEMORY;
+    case AIOPS_ECORRUPT:
+        return API_CORRUPT_DATA;
+    case AIOPS_EAUTH:
+        return API_UNAUTHORIZED;
+    case AIOPS_EUNSUPPORTED:
+        return API_NOT_IMPLEMENTED;
+    default:
+        return API_INTERNAL_ERROR;
     }
 }
 
@@ -205,4 +220,101 @@ json_t *apierr_catalogue_json(void)
         return NULL;
     }
     return a;
+}
+
+const char *http_reason_phrase(int status)
+{
+    switch (status) {
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 411:
+        return "Length Required";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 416:
+        return "Range Not Satisfiable";
+    case 417:
+        return "Expectation Failed";
+    case 421:
+        return "Misdirected Request";
+    case 422:
+        return "Unprocessable Content";
+    case 426:
+        return "Upgrade Required";
+    case 428:
+        return "Precondition Required";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        break;
+    }
+    if (status >= 500)
+        return "Server Error";
+    if (status >= 400)
+        return "Client Error";
+    if (status >= 300)
+        return "Redirection";
+    if (status >= 200)
+        return "Success";
+    return "Informational";
 }

@@ -42,6 +42,7 @@ enum api_error {
     API_UNAUTHORIZED,
     API_FORBIDDEN,
     API_CORS_ORIGIN_NOT_ALLOWED,
+    API_HOST_NOT_ALLOWED,
     /* 404, 405: what is asked for does not exist */
     API_NOT_FOUND,
     API_UNKNOWN_ROUTE,
@@ -116,6 +117,11 @@ json_t *apierr_body(enum api_error e, const char *message, json_t *details);
  * into out[cap] without allocating -- for the answer to an allocation that failed. Returns
  * the length (out is NUL-terminated); 0 when cap is too small. */
 size_t apierr_body_static(enum api_error e, char *out, size_t cap);
+
+/* The standard reason phrase of an HTTP status (RFC 9110 and the registry: 422
+ * "Unprocessable Content", 429 "Too Many Requests"); the class's name ("Client Error") for
+ * a status without one. Static, never NULL. */
+const char *http_reason_phrase(int status);
 
 /* The catalogue for /openapi.json: [{"code", "status", "message"}] in table order. A new
  * array the caller owns; NULL when out of memory. */

@@ -64,10 +64,11 @@ def free_port():
 
 
 class Response:
-    def __init__(self, status, headers, body):
+    def __init__(self, status, headers, body, reason=""):
         self.status = status
         self.headers = headers
         self.body = body
+        self.reason = reason
 
     def json(self):
         return json.loads(self.body)
@@ -299,7 +300,7 @@ class Stack:
             c.request(method, path, body=body, headers=h)
             r = c.getresponse()
             data = r.read()
-            return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
+            return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data, r.reason)
         finally:
             c.close()
 

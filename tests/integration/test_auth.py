@@ -58,6 +58,9 @@ def test_jwt_accepted_and_refused(stack):
         ("expired", jwt(s, claims(exp=int(time.time()) - 5))),
         ("not yet valid", jwt(s, claims(nbf=int(time.time()) + 300))),
         ("no exp", jwt(s, {"sub": "t", "project": "default", "scope": "read"})),
+        # a token must say which project it may touch: none would mean "default"'s data
+        ("no project", jwt(s, {k: v for k, v in claims().items() if k != "project"})),
+        ("empty project", jwt(s, claims(project=""))),
     ]
     for name, tok in bad:
         r = stack.http("GET", "/api/v1/datasets", auth=False, headers=bearer(tok))

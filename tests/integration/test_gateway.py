@@ -95,6 +95,50 @@ def test_unknown_route_and_wrong_method(stack):
     assert_error(r, 426, "upgrade_required")
 
 
+def test_head_answers_like_get_without_the_body(stack):
+    get = stack.http("GET", "/api/v1/datasets")
+    head = stack.http("HEAD", "/api/v1/datasets")
+    assert head.status == 200 and head.body == b"", head
+    assert head.headers["content-type"] == get.headers["content-type"]
+    # (Content-Length is optional on a HEAD answer; when sent it must be GET's)
+    assert int(head.headers.get("content-length", len(get.body))) == len(get.body)
+    assert head.headers["x-request-id"] and head.headers["cache-control"] == "no-store"
+    head = stack.http("HEAD", "/api/health", auth=False)
+    assert head.status == 200 and head.body == b"", head
+    # still nothing for routes that have no GET
+    r = stack.http("HEAD", "/api/train")
+    assert r.status == 405 and r.body == b"", r
+
+
+def test_status_lines_carry_the_standard_reason_phrases(stack):
+    r = stack.http("POST", "/api/train", body={"file_id": "x"})
+    assert (r.status, r.reason) == (422, "Unprocessable Content"), (r, r.reason)
+    r = stack.http("GET", "/api/nothing-here")
+    assert (r.status, r.reason) == (404, "Not Found"), (r, r.reason)
+    r = stack.http("GET", "/ws/performance")
+    assert (r.status, r.reason) == (426, "Upgrade Required"), (r, r.reason)
+
+
+def test_no_auth_playground_serves_only_its_own_host_names(stack):
+    """DNS rebinding: a page on attacker.example whose name now resolves to 127.0.0.1 must
+    not be able to use the playground that DISABLE_AUTH opens."""
+    with stack.extra_gateway("gateway-noauth", DISABLE_AUTH=1,
+                             ALLOWED_HOSTS="aiops.internal") as port:
+        for host in ["attacker.example", "attacker.example:%d" % port, "127.0.0.1.nip.io",
+                     "[::2]:80", "bad host"]:
+            r = stack.http("GET", "/api/v1/datasets", auth=False, port=port,
+                           headers={"Host": host})
+            assert_error(r, 403, "host_not_allowed")
+        for host in ["127.0.0.1:%d" % port, "localhost", "LOCALHOST:1", "app.localhost",
+                     "[::1]:%d" % port, "aiops.internal", "AIOPS.internal:80"]:
+            r = stack.http("GET", "/api/v1/datasets", auth=False, port=port,
+                           headers={"Host": host})
+            assert r.status == 200, (host, r)
+    # with authentication the credentials decide, not the name
+    r = stack.http("GET", "/api/v1/datasets", headers={"Host": "api.example.com"})
+    assert r.status == 200, r
+
+
 def test_routes_of_later_issues_answer_501(stack):
     for method, path, body in [("GET", "/api/v1/models/info", None),
                                ("GET", "/api/drift/status", None),
@@ -267,6 +311,7 @@ def test_dead_service_is_503_fast_and_comes_back(stack):
             time.sleep(0.05)
         err = assert_error(r, 503, "service_unavailable")
         assert err["details"]["service"] == "ingest"
+        assert r.headers.get("retry-after") == "1", r.headers
         t1 = time.time()
         r = stack.http("GET", "/api/v1/datasets")
         assert r.status == 503 and time.time() - t1 < 1.0, (r, time.time() - t1)
