@@ -236,6 +236,21 @@ static void test_error_details(void)
     CHECK_INT(strlen(e.message), AIOPS_ERROR_MESSAGE - 1);
 }
 
+static void test_reason_phrases(void)
+{
+    CHECK_STR(http_reason_phrase(422), "Unprocessable Content");
+    CHECK_STR(http_reason_phrase(429), "Too Many Requests");
+    CHECK_STR(http_reason_phrase(200), "OK");
+    CHECK_STR(http_reason_phrase(499), "Client Error");
+    CHECK_STR(http_reason_phrase(599), "Server Error");
+    /* every status of the catalogue has its own phrase, not the class's */
+    for (int e = 0; e < API_ERROR_COUNT; e++) {
+        const char *p = http_reason_phrase(apierr_def((enum api_error)e)->status);
+        CHECK(strcmp(p, "Client Error") != 0 && strcmp(p, "Server Error") != 0);
+    }
+}
+
 UNIT_MAIN(UNIT(test_rows_are_well_formed), UNIT(test_status_of_well_known_codes),
           UNIT(test_aiops_errors_map_onto_rows), UNIT(test_error_body), UNIT(test_static_body),
-          UNIT(test_catalogue_json), UNIT(test_csv_errors_are_rows), UNIT(test_error_details))
+          UNIT(test_catalogue_json), UNIT(test_csv_errors_are_rows), UNIT(test_error_details),
+          UNIT(test_reason_phrases))

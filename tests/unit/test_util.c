@@ -8,6 +8,7 @@
 #include "core/err.h"
 #include "core/time.h"
 #include "http/token.h"
+#include "http/url.h"
 
 static void test_buf_grows_and_terminates(void)
 {
@@ -72,9 +73,9 @@ static void test_utf8_validation(void)
     size_t bad = 99;
     CHECK(utf8_valid("plain ascii text that is long enough", 36, NULL));
     CHECK(utf8_valid("\xea\xb0\x80\xf0\x9f\x98\x80", 7, NULL)); /* 가 😀 */
-    CHECK(!utf8_valid("ab\xc3", 3, &bad));                     /* truncated */
+    CHECK(!utf8_valid("ab\xc3", 3, &bad));                      /* truncated */
     CHECK_INT(bad, 2);
-    CHECK(!utf8_valid("\xc0\xaf", 2, &bad)); /* overlong */
+    CHECK(!utf8_valid("\xc0\xaf", 2, &bad));     /* overlong */
     CHECK(!utf8_valid("\xed\xa0\x80", 3, &bad)); /* surrogate */
     CHECK(!utf8_valid("12345678\xff", 9, &bad));
     CHECK_INT(bad, 8);
@@ -114,6 +115,33 @@ static void test_iso8601(void)
     CHECK_STR(s, "1969-12-31T23:59:59.750Z");
 }
 
+static void test_host_names(void)
+{
+    char h[64];
+    CHECK_INT(url_host_name("Example.COM:8000", h, sizeof h), 0);
+    CHECK_STR(h, "example.com");
+    CHECK_INT(url_host_name("[::1]:80", h, sizeof h), 0);
+    CHECK_STR(h, "::1");
+    CHECK_INT(url_host_name("::1", h, sizeof h), 0); /* a bare IPv6 address has no port */
+    CHECK_STR(h, "::1");
+    CHECK_INT(url_host_name("127.0.0.1", h, sizeof h), 0);
+    CHECK_STR(h, "127.0.0.1");
+    CHECK_INT(url_host_name("", h, sizeof h), AIOPS_EINVAL);
+    CHECK_INT(url_host_name(":80", h, sizeof h), AIOPS_EINVAL);
+    CHECK_INT(url_host_name("[::1", h, sizeof h), AIOPS_EINVAL);
+    CHECK_INT(url_host_name("[::1]x", h, sizeof h), AIOPS_EINVAL);
+    CHECK_INT(url_host_name("a b", h, sizeof h), AIOPS_EINVAL);
+    CHECK_INT(url_host_name("evil/x", h, sizeof h), AIOPS_EINVAL);
+    CHECK_INT(url_host_name("0123456789", h, 10), AIOPS_EINVAL); /* no room for the NUL */
+    const char *loop[] = {"localhost", "app.localhost", "127.0.0.1", "127.255.0.9", "::1"};
+    for (size_t i = 0; i < sizeof loop / sizeof *loop; i++)
+        CHECK(url_host_is_loopback(loop[i]));
+    const char *other[] = {"localhost.example", "xlocalhost",       "128.0.0.1", "::2",
+                           "10.0.0.1",          "127.0.0.1.nip.io", ""};
+    for (size_t i = 0; i < sizeof other / sizeof *other; i++)
+        CHECK(!url_host_is_loopback(other[i]));
+}
+
 UNIT_MAIN(UNIT(test_buf_grows_and_terminates), UNIT(test_buf_json_str_escapes),
           UNIT(test_base64url_roundtrip), UNIT(test_utf8_validation), UNIT(test_uuid_format),
-          UNIT(test_sha256_and_hmac_vectors), UNIT(test_iso8601))
+          UNIT(test_sha256_and_hmac_vectors), UNIT(test_iso8601), UNIT(test_host_names))
