@@ -9,6 +9,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "core/crypto.h"
+#include "core/encode.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/time.h"
@@ -31,6 +32,14 @@ struct key_entry {
     struct principal p;
 };
 
+/* Revoked key hashes found by the background thread, waiting for the loop thread. More
+ * than this between two ticks of the hub: the rest are found again on the next look (it
+ * overlaps the previous one). */
+#define REVOKED_MAX 256
+/* Each look for revocations reaches back this far past the previous one: a revocation
+ * committed late (its revoked_at earlier than our last look) is still seen. */
+#define REVOKED_OVERLAP "60 seconds"
+
 struct auth {
     struct gw *gw;
     pthread_t thread;
@@ -38,6 +47,10 @@ struct auth {
     pthread_cond_t cond;
     struct gw_req *head, *tail;
     int stopping;
+    uint8_t revoked[REVOKED_MAX][32]; /* under lock */
+    size_t nrevoked;
+    char revoked_since[40]; /* the database's clock at the last look ("" before the first);
+                               background thread only */
     struct key_entry cache[CACHE_SLOTS];
 };
 
@@ -125,6 +138,32 @@ static void lookup_key(struct db *db, struct gw_req *r)
     PQclear(res);
 }
 
+/* Keys revoked since the last look, queued for the loop thread (background thread). */
+static void find_revoked(struct auth *a, struct db *db)
+{
+    PGresult *res;
+    const char *vals[1] = {a->revoked_since[0] ? a->revoked_since : NULL};
+    int rv = db_exec(db, &res,
+                     "SELECT now()::text, encode(k.key_hash, 'hex') FROM (SELECT 1) one "
+                     "LEFT JOIN api_keys k ON k.revoked_at >= "
+                     "coalesce($1::timestamptz, now()) - interval '" REVOKED_OVERLAP "'",
+                     1, vals, NULL, NULL);
+    if (rv != 0)
+        return;
+    int n = PQntuples(res);
+    pthread_mutex_lock(&a->lock);
+    for (int i = 0; i < n; i++) {
+        const char *hex = PQgetvalue(res, i, 1);
+        if (!PQgetisnull(res, i, 1) && a->nrevoked < REVOKED_MAX && strlen(hex) == 64 &&
+            hex_decode(hex, a->revoked[a->nrevoked], 32) == 0)
+            a->nrevoked++;
+    }
+    pthread_mutex_unlock(&a->lock);
+    if (n > 0)
+        snprintf(a->revoked_since, sizeof a->revoked_since, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+}
+
 static void *auth_main(void *arg)
 {
     struct auth *a = arg;
@@ -133,7 +172,7 @@ static void *auth_main(void *arg)
     struct kv *kv = NULL;
     db_open(gw->cfg.db_url, &db);
     kv_open(gw->cfg.redis_url, &kv);
-    uint64_t next_check = 0;
+    uint64_t next_check = 0, next_revoked = 0;
     pthread_mutex_lock(&a->lock);
     while (!a->stopping) {
         struct gw_req *r = a->head;
@@ -155,6 +194,10 @@ static void *auth_main(void *arg)
             int kvok = kv != NULL && kv_ping(kv) == 0;
             atomic_store(&gw->db_up, dbok);
             atomic_store(&gw->redis_up, kvok);
+            if (dbok && now >= next_revoked) {
+                find_revoked(a, db);
+                next_revoked = now + (uint64_t)AUTH_REVOKED_PERIOD_SECONDS * 1000000000u;
+            }
             next_check = time_mono_ns() + (uint64_t)READY_PERIOD_MS * 1000000u;
             pthread_mutex_lock(&a->lock);
             continue;
@@ -221,6 +264,23 @@ static struct key_entry *cache_slot(struct auth *a, const uint8_t hash[32])
     uint32_t i =
         ((uint32_t)hash[0] | (uint32_t)hash[1] << 8 | (uint32_t)hash[2] << 16) % CACHE_SLOTS;
     return &a->cache[i];
+}
+
+size_t auth_take_revoked(struct gw *gw, uint8_t (*hashes)[32], size_t cap)
+{
+    struct auth *a = gw->auth;
+    pthread_mutex_lock(&a->lock);
+    size_t n = a->nrevoked < cap ? a->nrevoked : cap;
+    memcpy(hashes, a->revoked, n * 32);
+    memmove(a->revoked, a->revoked + n, (a->nrevoked - n) * 32);
+    a->nrevoked -= n;
+    pthread_mutex_unlock(&a->lock);
+    for (size_t i = 0; i < n; i++) {
+        struct key_entry *e = cache_slot(a, hashes[i]);
+        if (e->used && memcmp(e->hash, hashes[i], 32) == 0)
+            e->used = 0;
+    }
+    return n;
 }
 
 /* message NULL: the catalogue's message for e. */
@@ -322,6 +382,7 @@ static enum auth_outcome auth_jwt(struct gw_req *r, const char *token, enum api_
     snprintf(p->subject, sizeof p->subject, "jwt:%s", cl.has_sub ? cl.sub : "");
     snprintf(p->project, sizeof p->project, "%s", cl.project);
     snprintf(p->method, sizeof p->method, "jwt");
+    p->expires_at = cl.has_exp ? cl.exp + cfg->jwt_leeway : 0;
     p->scopes = 0;
     for (size_t i = 0; i < cl.nscopes; i++) {
         int sc = auth_scope_parse(cl.scopes[i]);

@@ -26,6 +26,12 @@ enum auth_outcome auth_request(struct gw_req *r, enum api_error *err, const char
 /* Records a finished lookup in the cache and checks it (loop thread). Returns AUTH_OK or
  * AUTH_FAILED like auth_request. */
 enum auth_outcome auth_lookup_done(struct gw_req *r, enum api_error *err, const char **message);
+/* Revocations: the background thread looks every AUTH_REVOKED_PERIOD_SECONDS for keys
+ * revoked since its last look; auth_take_revoked hands them to the loop thread (up to cap
+ * SHA-256 hashes into hashes[], the count returned) after dropping them from the key cache,
+ * so a revoked key stops working for HTTP and WebSocket clients within that period. */
+#define AUTH_REVOKED_PERIOD_SECONDS 5
+size_t auth_take_revoked(struct gw *gw, uint8_t (*hashes)[32], size_t cap);
 /* Whether the principal may use a route of this scope. */
 int auth_allows(const struct principal *p, enum route_scope scope);
 /* Scope names ("read write") into out. */

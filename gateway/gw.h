@@ -51,8 +51,10 @@ struct gw_config {
 struct principal {
     char subject[80];
     char project[72];
-    char method[12]; /* "api_key", "jwt", "none" */
-    uint32_t scopes; /* bit (1 << enum route_scope) */
+    char method[12];    /* "api_key", "jwt", "none" */
+    uint32_t scopes;    /* bit (1 << enum route_scope) */
+    int64_t expires_at; /* Unix seconds the credentials stop being valid (a JWT's exp);
+                           0: no end (an API key lasts until revoked) */
 };
 
 enum gw_stage {

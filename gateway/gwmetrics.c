@@ -83,6 +83,7 @@ int gw_metrics_init(struct gw *gw)
     for (int id = 1; id < SVC_COUNT; id++)
         prom_set(m->service_up, (const char *const[]){svc_name((enum svc_id)id)}, 0);
     prom_inc(m->ws_dropped, (const char *const[]){"slow_consumer"}, 0);
+    prom_inc(m->ws_dropped, (const char *const[]){"credentials_expired"}, 0);
     prom_inc(m->refused, (const char *const[]){"event"}, 0);
     prom_inc(m->refused, (const char *const[]){"reply"}, 0);
     if (m->requests == NULL || m->errors == NULL || m->latency == NULL || m->service_up == NULL ||

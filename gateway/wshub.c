@@ -11,6 +11,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "auth.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/time.h"
@@ -36,6 +37,9 @@ struct ws_client {
     char request_id[72];
     char subject[80];
     char project[72];
+    int has_key; /* opened with an API key: key_hash is its hash */
+    uint8_t key_hash[32];
+    int64_t expires_at; /* Unix seconds its credentials end (principal.expires_at) */
     uint64_t opened_ns;
     uint64_t last_seen_ns;
     uint64_t last_ping_ns;
@@ -152,11 +156,36 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     client_free(c, (what & BEV_EVENT_EOF) ? "peer closed the connection" : "connection error");
 }
 
+/* A socket lives no longer than the credentials that opened it: a JWT's exp, an API key
+ * until it is revoked (auth_take_revoked). 1008 with the reason, like any policy close. */
+static void close_expired(struct gw *gw)
+{
+    uint8_t revoked[64][32];
+    size_t nrevoked = auth_take_revoked(gw, revoked, 64);
+    int64_t now = (int64_t)time_now();
+    struct ws_client *c = gw->hub->head;
+    while (c != NULL) {
+        struct ws_client *next = c->next;
+        int gone = 0;
+        for (size_t i = 0; i < nrevoked && c->has_key && !gone; i++)
+            gone = memcmp(c->key_hash, revoked[i], 32) == 0;
+        if (c->close_deadline_ns == 0 && gone) {
+            gw_metrics_ws_dropped(gw, "credentials_expired");
+            client_close(c, WS_CLOSE_POLICY, "the API key was revoked");
+        } else if (c->close_deadline_ns == 0 && c->expires_at != 0 && now >= c->expires_at) {
+            gw_metrics_ws_dropped(gw, "credentials_expired");
+            client_close(c, WS_CLOSE_POLICY, "the token has expired");
+        }
+        c = next;
+    }
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct gw *gw = arg;
+    close_expired(gw);
     uint64_t now = time_mono_ns();
     struct ws_client *c = gw->hub->head;
     while (c != NULL) {
@@ -320,6 +349,9 @@ void ws_accept(struct gw_req *r)
     snprintf(c->request_id, sizeof c->request_id, "%s", r->request_id);
     snprintf(c->subject, sizeof c->subject, "%s", r->principal.subject);
     snprintf(c->project, sizeof c->project, "%s", r->principal.project);
+    c->has_key = strcmp(r->principal.method, "api_key") == 0;
+    memcpy(c->key_hash, r->key_hash, sizeof c->key_hash);
+    c->expires_at = r->principal.expires_at;
     c->opened_ns = c->last_seen_ns = c->last_ping_ns = time_mono_ns();
 
     /* Take the connection over: our callbacks from now on, no evhttp timeouts, and the 101

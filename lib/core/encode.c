@@ -27,6 +27,17 @@ int hex_value(int c)
     return -1;
 }
 
+int hex_decode(const char *s, uint8_t *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int hi = hex_value((unsigned char)s[2 * i]), lo = hex_value((unsigned char)s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return AIOPS_EPARSE;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return AIOPS_OK;
+}
+
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 static const char b64std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

@@ -11,6 +11,9 @@ struct buf;
 void hex_encode(char *out, const void *p, size_t n);
 /* The value of a hex digit, or -1. */
 int hex_value(int c);
+/* The n bytes whose hex (either case) is the 2n characters at s into out. AIOPS_EPARSE on
+ * a character that is not a hex digit (out is then partly written). */
+int hex_decode(const char *s, uint8_t *out, size_t n);
 
 /* base64url without padding (RFC 4648 section 5). encode writes 4*ceil(n/3)+1 bytes at most;
  * decode returns AIOPS_EPARSE on any character outside the alphabet. */

@@ -190,3 +190,55 @@ def test_a_slow_reader_is_dropped_without_stalling_others(stack):
         t.join(timeout=30)
         assert [m["file_id"] for m in got if isinstance(m, dict)] == ids, got[-1:]
         fast.close()
+
+
+def expect_policy_close(ws, within, reason):
+    """Reads until the gateway closes ws; asserts 1008 with reason within the seconds."""
+    t0 = time.time()
+    ws.sock.settimeout(within + 5)
+    try:
+        while True:
+            ws.recv()
+    except wsclient.Closed as c:
+        took = time.time() - t0
+        assert c.code == 1008 and reason in c.reason, c
+        assert took <= within, took
+        return took
+    finally:
+        ws.sock.close()
+
+
+def test_socket_closes_when_its_token_expires(stack):
+    tok = jwt(stack.jwt_secret, claims(exp=int(time.time()) + 3))
+    ws = wsclient.WebSocket(stack.port, "/ws/datasets",
+                            headers={"Authorization": "Bearer " + tok})
+    # a socket opened with a token that lasts stays open meanwhile
+    long_lived = wsclient.WebSocket(stack.port, "/ws/datasets",
+                                    headers={"Authorization": "Bearer " + jwt(stack.jwt_secret,
+                                                                              claims())})
+    try:
+        expect_policy_close(ws, 6, "expired")
+        fid = upload_small(stack, "t" + uuid.uuid4().hex[:8])
+        assert json.loads(long_lived.recv())["file_id"] == fid
+    finally:
+        long_lived.close()
+
+
+def test_socket_closes_when_its_key_is_revoked(stack):
+    key = json.loads(stack.admin("key", "create", "--project", "default"))
+    ws = wsclient.WebSocket(stack.port, "/ws/datasets", headers={"X-API-Key": key["key"]})
+    other = wsclient.WebSocket(stack.port, "/ws/datasets", headers=key_headers(stack))
+    try:
+        fid = upload_small(stack, "r" + uuid.uuid4().hex[:8])
+        assert json.loads(ws.recv())["file_id"] == fid
+        assert json.loads(other.recv())["file_id"] == fid
+        stack.admin("key", "revoke", key["id"])
+        # found by the gateway's look for revocations (every 5 s) and closed on the next tick
+        expect_policy_close(ws, 8, "revoked")
+        # the key is refused over HTTP at once too (dropped from the key cache)
+        r = stack.http("GET", "/api/v1/datasets", auth=False, headers={"X-API-Key": key["key"]})
+        assert r.status == 401, r
+        fid = upload_small(stack, "r" + uuid.uuid4().hex[:8])
+        assert json.loads(other.recv())["file_id"] == fid
+    finally:
+        other.close()
