@@ -85,6 +85,8 @@ struct gw_req {
     const char *error_code; /* the catalogue code of a gateway error reply, for the
                                access log; NULL otherwise */
     /* forwarding */
+    const struct route *ws_route; /* a WebSocket upgrade waiting for the service to say its
+                                     topic exists (route is then the check's route) */
     struct fwd_slot *slot; /* the nng context carrying the call (forward.c) */
     int rpc_err;           /* nng error of the failed step, 0 when answered */
     nng_msg *reply;

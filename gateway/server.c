@@ -138,7 +138,8 @@ static void forward(struct gw_req *r)
     m.request_id = r->request_id;
     m.principal = &p;
     m.deadline_ms = r->deadline_ms;
-    m.method = (char *)(strcmp(r->method, "HEAD") == 0 ? "GET" : r->method);
+    /* HEAD is answered like GET; a WebSocket's existence check is a GET of its route */
+    m.method = (char *)(strcmp(r->method, "HEAD") == 0 || r->ws_route ? "GET" : r->method);
     m.path = r->path;
     m.query = r->query ? r->query : "";
     m.route = (char *)r->route->name;
@@ -202,6 +203,24 @@ static void forward(struct gw_req *r)
     (void)gw;
 }
 
+/* A WebSocket topic that names a thing (/ws/training/{run_id}) is opened only when the
+ * thing exists and the caller may see it: the route whose answer says so, asked with the
+ * same path parameters before the upgrade; NULL for topics that name nothing. */
+static const struct route *ws_existence_check(const struct route *ws)
+{
+    static const struct {
+        const char *ws, *check;
+    } checks[] = {{"ws.training", "runs.get"}};
+    for (size_t i = 0; i < sizeof checks / sizeof *checks; i++) {
+        if (strcmp(ws->name, checks[i].ws) != 0)
+            continue;
+        for (size_t k = 0; k < routes_count; k++)
+            if (strcmp(routes[k].name, checks[i].check) == 0)
+                return &routes[k];
+    }
+    return NULL;
+}
+
 void gw_after_forward(struct gw_req *r)
 {
     const char *svc = svc_name(r->route->service);
@@ -226,6 +245,16 @@ void gw_after_forward(struct gw_req *r)
         return;
     }
     int status = resp->status >= 100 && resp->status <= 599 ? resp->status : 502;
+    if (r->ws_route != NULL) {
+        /* the existence check answered: upgrade after a 200, else its answer (404 for an
+         * unknown run or another project's) is the handshake's */
+        r->route = r->ws_route;
+        if (status == 200) {
+            aiops__response__free_unpacked(resp, NULL);
+            ws_accept(r);
+            return;
+        }
+    }
     struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
     for (size_t i = 0; i < resp->n_headers; i++) {
         const char *n = resp->headers[i]->name;
@@ -252,7 +281,14 @@ void gw_after_auth(struct gw_req *r)
         }
     }
     if (strcmp(r->route->method, "WS") == 0) {
-        ws_accept(r);
+        const struct route *check = ws_existence_check(r->route);
+        if (check == NULL) {
+            ws_accept(r);
+            return;
+        }
+        r->ws_route = r->route;
+        r->route = check;
+        forward(r);
         return;
     }
     if (r->route->service == SVC_GATEWAY)

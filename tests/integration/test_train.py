@@ -522,3 +522,27 @@ def test_runs_list_filters_pages_compares_and_tags(stack):
     assert_error(stack.http("POST", "/api/v1/runs/%s/tags" % ids[0], body={"n": 1}), 422,
                  "invalid_request")
     assert_error(stack.http("GET", "/api/v1/runs/" + str(uuid.uuid4())), 404, "run_not_found")
+
+
+def test_training_socket_of_an_unknown_or_foreign_run_is_refused_before_the_upgrade(stack):
+    fid = upload_bytes(stack, b"x,y\n" + b"".join(b"%d,%d\n" % (i, i % 2) for i in range(40)),
+                       "ws-%s.csv" % uuid.uuid4().hex[:8])
+    r = train(stack, fid, target="y", model="gbdt", config={"rounds": 3})
+    wait_run(stack, r["run_id"])
+    for bad in [str(uuid.uuid4()), "not-a-uuid", "%00"]:
+        try:
+            wsclient.WebSocket(stack.port, "/ws/training/" + bad, headers=key_headers(stack))
+            raise AssertionError("upgraded for run %r" % bad)
+        except wsclient.HandshakeError as e:
+            assert e.status in (400, 404), (bad, e)
+            assert e.status == 400 or json.loads(e.body)["error"]["code"] == "run_not_found", e
+    # another project's run is not even said to exist
+    other = json.loads(stack.admin("key", "create", "--project", "ws-other"))["key"]
+    try:
+        wsclient.WebSocket(stack.port, "/ws/training/" + r["run_id"], headers={"X-API-Key": other})
+        raise AssertionError("upgraded for another project's run")
+    except wsclient.HandshakeError as e:
+        assert e.status == 404 and json.loads(e.body)["error"]["code"] == "run_not_found", e
+    # its own project's run upgrades (a finished run's topic is quiet, but it is there)
+    ws = wsclient.WebSocket(stack.port, "/ws/training/" + r["run_id"], headers=key_headers(stack))
+    assert ws.close() == 1000
