@@ -5,13 +5,107 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/http.h>
 
 struct conn {
     struct httpframe *frame;
     struct bufferevent *under;  /* the socket's bufferevent */
     struct bufferevent *filter; /* what evhttp uses */
     struct event *writable;     /* armed while the kernel refuses output */
+    unsigned busy;              /* requests handed to evhttp and not yet answered */
+    int closing;                /* conn_close_oldest_idle chose it; the close is deferred */
+    struct conn *prev, *next;   /* the open connections, least recently read first */
 };
+
+/* --- the open connections ------------------------------------------------------------- */
+
+static struct conn *oldest, *newest;
+static size_t open_count;
+static size_t room_max;
+static void (*room_fn)(void *arg);
+static void *room_arg;
+
+static void unlink_conn(struct conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        oldest = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        newest = c->prev;
+    c->prev = c->next = NULL;
+}
+
+static void link_newest(struct conn *c)
+{
+    c->prev = newest;
+    c->next = NULL;
+    if (newest)
+        newest->next = c;
+    else
+        oldest = c;
+    newest = c;
+}
+
+/* Bytes came in: c is now the most recently active. */
+static void touch(struct conn *c)
+{
+    if (newest != c) {
+        unlink_conn(c);
+        link_newest(c);
+    }
+}
+
+size_t conn_open_count(void)
+{
+    return open_count;
+}
+
+void conn_set_room_callback(size_t max, void (*room)(void *arg), void *arg)
+{
+    room_max = max;
+    room_fn = room;
+    room_arg = arg;
+}
+
+static void on_answered(struct evhttp_request *req, void *arg)
+{
+    (void)req;
+    struct conn *c = arg;
+    if (c->busy > 0)
+        c->busy--;
+}
+
+void conn_request_begin(struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    /* the connection a request just came in on was the last one read: found at once */
+    for (struct conn *c = newest; c != NULL && bev != NULL; c = c->prev) {
+        if (c->filter == bev) {
+            c->busy++;
+            evhttp_request_set_on_complete_cb(req, on_answered, c);
+            return;
+        }
+    }
+}
+
+int conn_close_oldest_idle(const struct bufferevent *keep)
+{
+    for (struct conn *c = oldest; c != NULL; c = c->next) {
+        if (c->busy == 0 && !c->closing && c->filter != keep) {
+            /* nothing of it is with evhttp (a partial request at most, from a client that
+             * has sent nothing for longest): evhttp ends a connection on end-of-file. The
+             * event is deferred: evhttp may be in the middle of accepting. */
+            c->closing = 1;
+            bufferevent_trigger_event(c->filter, BEV_EVENT_EOF, BEV_TRIG_DEFER_CALLBACKS);
+            return 1;
+        }
+    }
+    return 0;
+}
 
 static void on_writable(evutil_socket_t fd, short what, void *arg)
 {
@@ -39,6 +133,7 @@ static enum bufferevent_filter_result in_filter(struct evbuffer *src, struct evb
     (void)mode;
     struct conn *c = ctx;
     conn_ready(c);
+    touch(c);
     switch (httpframe_process(c->frame, src, dst, bufferevent_get_output(c->under))) {
     case HTTPFRAME_OK:
         return BEV_OK;
@@ -80,6 +175,11 @@ static enum bufferevent_filter_result out_filter(struct evbuffer *src, struct ev
 static void conn_free(void *ctx)
 {
     struct conn *c = ctx;
+    unlink_conn(c);
+    int was_full = open_count >= room_max;
+    open_count--;
+    if (was_full && room_fn != NULL)
+        room_fn(room_arg);
     if (c->writable)
         event_free(c->writable);
     httpframe_free(c->frame);
@@ -109,5 +209,7 @@ struct bufferevent *conn_bev_new(struct event_base *base, httpframe_limit_fn bod
         free(c);
         return NULL;
     }
+    link_newest(c);
+    open_count++;
     return c->filter;
 }

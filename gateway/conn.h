@@ -24,4 +24,18 @@
 struct bufferevent *conn_bev_new(struct event_base *base, httpframe_limit_fn body_limit, void *arg,
                                  const char *secret);
 
+/* The open connections, for the connection cap (server.c), all on the loop thread. Each is
+ * busy from the moment evhttp hands one of its requests over (conn_request_begin) until
+ * the answer is sent; a WebSocket, whose upgrade request is never answered through evhttp,
+ * stays busy. The others are idle, ordered by when bytes last came in. */
+struct evhttp_request;
+size_t conn_open_count(void);
+/* Marks req's connection busy until evhttp has sent req's answer. */
+void conn_request_begin(struct evhttp_request *req);
+/* Closes the connection that has been idle longest, other than keep (may be NULL): 1 when
+ * there was one, 0 when every connection is busy. */
+int conn_close_oldest_idle(const struct bufferevent *keep);
+/* room(arg) runs whenever a connection closes while at least max are open before it. */
+void conn_set_room_callback(size_t max, void (*room)(void *arg), void *arg);
+
 #endif

@@ -42,6 +42,7 @@ struct gw_config {
     int rpc_connections;               /* connections per address (RPC_CONNECTIONS) */
     char events_url[ADDR_MAX];         /* the event relay's outlet (EVENTS_OUT_URL) */
     struct envelope_key key;           /* SERVICE_SECRET: seals what goes to the services */
+    size_t max_connections;            /* client connections open at once (MAX_CONNECTIONS) */
     size_t ws_max_clients;
     size_t ws_queue_bytes;
     size_t ws_sndbuf; /* SO_SNDBUF of WebSocket sockets; 0: the system's */
@@ -87,8 +88,8 @@ struct gw_req {
     /* forwarding */
     const struct route *ws_route; /* a WebSocket upgrade waiting for the service to say its
                                      topic exists (route is then the check's route) */
-    struct fwd_slot *slot; /* the nng context carrying the call (forward.c) */
-    int rpc_err;           /* nng error of the failed step, 0 when answered */
+    struct fwd_slot *slot;        /* the nng context carrying the call (forward.c) */
+    int rpc_err;                  /* nng error of the failed step, 0 when answered */
     nng_msg *reply;
     struct gw_req *next; /* completion queue link */
 };

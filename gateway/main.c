@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -69,6 +70,29 @@ static void free_list(char **items, size_t n)
     free(items);
 }
 
+/* Descriptors kept free for everything but clients: nng's sockets and pipes to the
+ * services and the relay, PostgreSQL, Redis, epoll, signal and log descriptors. */
+#define FD_HEADROOM 64
+
+/* MAX_CONNECTIONS, by default what the descriptor limit leaves after the headroom: at the
+ * limit accept() fails, and libevent would retry it in a loop. */
+static int load_max_connections(struct gw_config *c)
+{
+    struct rlimit rl;
+    long fds = 1024;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        fds = rl.rlim_cur > 1L << 24 ? 1L << 24 : (long)rl.rlim_cur;
+    long max = fds - FD_HEADROOM - fds / 16, v;
+    if (max < 16) {
+        log_error("config: the descriptor limit (ulimit -n %ld) leaves no room for clients", fds);
+        return AIOPS_EINVAL;
+    }
+    if (env_long("MAX_CONNECTIONS", max, 16, max, &v) != 0)
+        return AIOPS_EINVAL;
+    c->max_connections = (size_t)v;
+    return AIOPS_OK;
+}
+
 static int load_config(struct gw_config *c)
 {
     long port, body, upload, leeway, wsmax, wsq, wssnd, pct, conns;
@@ -95,6 +119,8 @@ static int load_config(struct gw_config *c)
     c->timeout_scale_pct = (int)pct;
     c->rpc_connections = (int)conns;
     c->disable_auth = disable;
+    if (load_max_connections(c) != 0)
+        return AIOPS_EINVAL;
     if (disable && !url_host_is_loopback(c->bind)) {
         log_error("config: DISABLE_AUTH=1 is refused unless AIOPS_BIND is a loopback address "
                   "(it is %s)",
@@ -183,6 +209,17 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     on_grace(-1, 0, gw);
 }
 
+/* libevent's own warnings (a failing accept(), a socket error) go to our log, rate-limited
+ * like ours, instead of straight to stderr. */
+static void on_libevent_log(int severity, const char *msg)
+{
+    enum log_level level = severity == EVENT_LOG_DEBUG  ? LOG_LEVEL_DEBUG
+                           : severity == EVENT_LOG_MSG  ? LOG_LEVEL_INFO
+                           : severity == EVENT_LOG_WARN ? LOG_LEVEL_WARN
+                                                        : LOG_LEVEL_ERROR;
+    log_text(level, msg);
+}
+
 int main(int argc, char **argv)
 {
     struct gw *gw = &gw_state;
@@ -195,6 +232,7 @@ int main(int argc, char **argv)
     if (load_config(&gw->cfg) != 0)
         return 2;
     signal(SIGPIPE, SIG_IGN);
+    event_set_log_callback(on_libevent_log);
     evthread_use_pthreads();
     gw->base = event_base_new();
     gw->started = time_now();
@@ -220,8 +258,9 @@ int main(int argc, char **argv)
     event_add(sigterm, NULL);
     event_add(sigint, NULL);
     log_json(LOG_LEVEL_INFO, "listening",
-             json_pack("{s:s, s:i, s:b, s:b, s:s}", "bind", gw->cfg.bind, "port", gw->cfg.port,
-                       "auth", !gw->cfg.disable_auth, "jwt", gw->cfg.jwt_secret != NULL, "version",
+             json_pack("{s:s, s:i, s:b, s:b, s:I, s:s}", "bind", gw->cfg.bind, "port", gw->cfg.port,
+                       "auth", !gw->cfg.disable_auth, "jwt", gw->cfg.jwt_secret != NULL,
+                       "max_connections", (json_int_t)gw->cfg.max_connections, "version",
                        AIOPS_VERSION));
 
     event_base_dispatch(gw->base);

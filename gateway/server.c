@@ -18,6 +18,7 @@
 #include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 
 #include "auth.h"
 #include "conn.h"
@@ -340,6 +341,7 @@ static void on_request(struct evhttp_request *req, void *arg)
         evhttp_send_error(req, 503, "Out Of Memory");
         return;
     }
+    conn_request_begin(req);
     r->gw = gw;
     r->req = req;
     r->t0 = time_mono_ns();
@@ -471,13 +473,70 @@ static size_t frame_limit(void *arg, const char *method, size_t mlen, const char
     return body_limit(gw, rt);
 }
 
+/* --- the connection cap ------------------------------------------------------------------
+ * Past MAX_CONNECTIONS the connection idle longest makes room for the new one, and the
+ * listener pauses until a connection has closed (when none is idle, new connections wait in
+ * the kernel's backlog, holding none of our descriptors). accept() failing for want of descriptors
+ * pauses it for ACCEPT_RETRY_MS instead of being retried in a loop. */
+#define ACCEPT_RETRY_MS 100
+
+static struct evhttp_bound_socket *bound;
+static struct event *accept_retry;
+static int accept_paused;
+
+static void accept_pause(int paused)
+{
+    struct evconnlistener *l = bound ? evhttp_bound_socket_get_listener(bound) : NULL;
+    if (l == NULL || paused == accept_paused)
+        return;
+    accept_paused = paused;
+    if (paused)
+        evconnlistener_disable(l);
+    else
+        evconnlistener_enable(l);
+}
+
+static void on_room(void *arg)
+{
+    struct gw *gw = arg;
+    if (!gw->stopping && !evtimer_pending(accept_retry, NULL))
+        accept_pause(0);
+}
+
+static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    on_room(arg);
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    (void)l;
+    struct gw *gw = arg;
+    int e = EVUTIL_SOCKET_ERROR();
+    log_warn("http: accept() failed: %s (%zu connections open); pausing %d ms",
+             evutil_socket_error_to_string(e), conn_open_count(), ACCEPT_RETRY_MS);
+    conn_close_oldest_idle(NULL);
+    accept_pause(1);
+    struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};
+    evtimer_add(accept_retry, &tv);
+    (void)gw;
+}
+
 static struct bufferevent *make_bev(struct event_base *base, void *arg)
 {
     struct gw *gw = arg;
-    return conn_bev_new(base, frame_limit, gw, gw->frame_secret);
+    struct bufferevent *bev = conn_bev_new(base, frame_limit, gw, gw->frame_secret);
+    /* Over the cap: the longest idle connection goes. Its descriptor is released on the
+     * loop's next turn, so accepting pauses until then (on_room) -- libevent would
+     * otherwise accept on in the same callback, up to the descriptor limit. */
+    if (conn_open_count() > gw->cfg.max_connections) {
+        conn_close_oldest_idle(bev);
+        accept_pause(1);
+    }
+    return bev;
 }
-
-static struct evhttp_bound_socket *bound;
 
 int server_start(struct gw *gw)
 {
@@ -502,11 +561,19 @@ int server_start(struct gw *gw)
         log_error("http: cannot listen on %s:%d", gw->cfg.bind, gw->cfg.port);
         return AIOPS_EIO;
     }
+    accept_retry = evtimer_new(gw->base, on_accept_retry, gw);
+    if (accept_retry == NULL)
+        return AIOPS_ENOMEM;
+    evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(bound), on_accept_error);
+    conn_set_room_callback(gw->cfg.max_connections, on_room, gw);
     return AIOPS_OK;
 }
 
 void server_stop_accepting(struct gw *gw)
 {
+    conn_set_room_callback(0, NULL, NULL);
+    if (accept_retry != NULL)
+        evtimer_del(accept_retry);
     if (bound != NULL)
         evhttp_del_accept_socket(gw->http, bound);
     bound = NULL;
@@ -514,8 +581,12 @@ void server_stop_accepting(struct gw *gw)
 
 void server_stop(struct gw *gw)
 {
+    conn_set_room_callback(0, NULL, NULL);
     if (gw->http)
         evhttp_free(gw->http);
     gw->http = NULL;
+    if (accept_retry != NULL)
+        event_free(accept_retry);
+    accept_retry = NULL;
     gw_queue_free(gw);
 }

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,22 +122,86 @@ void log_json(enum log_level level, const char *msg, json_t *fields)
     json_decref(fields);
 }
 
+/* --- rate limiting of warnings and errors --------------------------------------------- */
+
+#define LIMIT_SLOTS 128
+
+struct limit_slot {
+    uint64_t window_ms; /* start of the current window */
+    unsigned lines;     /* lines written in it */
+    unsigned long suppressed;
+};
+
+static pthread_mutex_t limit_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct limit_slot limit_slots[LIMIT_SLOTS];
+
+/* Whether a line from source key may go out now; *suppressed receives how many lines of
+ * its slot were dropped since the last one that went out. Two sources that hash to one
+ * slot share its budget. */
+static int limit_allows(uint64_t key, unsigned long *suppressed)
+{
+    uint64_t now = time_mono_ns() / 1000000u;
+    pthread_mutex_lock(&limit_lock);
+    struct limit_slot *s = &limit_slots[(key * 0x9E3779B97F4A7C15ull) >> 57]; /* 7 bits */
+    if (s->lines == 0 || now - s->window_ms >= LOG_WINDOW_MS) {
+        s->window_ms = now;
+        s->lines = 0;
+    }
+    int ok = s->lines < LOG_BURST;
+    if (ok) {
+        s->lines++;
+        *suppressed = s->suppressed;
+        s->suppressed = 0;
+    } else {
+        s->suppressed++;
+    }
+    pthread_mutex_unlock(&limit_lock);
+    return ok;
+}
+
+/* FNV-1a of the text: the source of a message that has no format string. */
+static uint64_t text_key(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static void emit_message(enum log_level level, const char *msg, unsigned long suppressed)
+{
+    json_t *fields = suppressed ? json_pack("{s:I}", "suppressed", (json_int_t)suppressed) : NULL;
+    /* invalid UTF-8 in a message must not lose the line: jansson rejects it */
+    if (!utf8_valid(msg, strlen(msg), NULL)) {
+        struct buf b = BUF_INIT;
+        if (utf8_sanitize(msg, strlen(msg), &b) == 0)
+            log_json(level, b.data, fields);
+        else
+            json_decref(fields);
+        buf_free(&b);
+        return;
+    }
+    log_json(level, msg, fields);
+}
+
+void log_text(enum log_level level, const char *msg)
+{
+    unsigned long suppressed = 0;
+    if (level < log_min || (level >= LOG_LEVEL_WARN && !limit_allows(text_key(msg), &suppressed)))
+        return;
+    emit_message(level, msg, suppressed);
+}
+
 void log_printf(enum log_level level, const char *fmt, ...)
 {
-    if (level < log_min)
+    unsigned long suppressed = 0;
+    if (level < log_min ||
+        (level >= LOG_LEVEL_WARN && !limit_allows((uint64_t)(uintptr_t)fmt, &suppressed)))
         return;
     char msg[2048];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    /* invalid UTF-8 in a message must not lose the line: jansson rejects it */
-    if (!utf8_valid(msg, strlen(msg), NULL)) {
-        struct buf b = BUF_INIT;
-        if (utf8_sanitize(msg, strlen(msg), &b) == 0)
-            log_json(level, b.data, NULL);
-        buf_free(&b);
-        return;
-    }
-    log_json(level, msg, NULL);
+    emit_message(level, msg, suppressed);
 }

@@ -28,6 +28,17 @@ void log_set_buffered(int on);
 void log_flush(void);
 void log_printf(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Warnings and errors are rate-limited per message source (log_printf: its format string;
+ * log_text: the text): at most LOG_BURST lines in each LOG_WINDOW_MS, the rest counted and
+ * reported as "suppressed" on the next line that goes out. A failure that repeats in a
+ * tight loop (accept() at the descriptor limit) then costs a few lines a second, never
+ * the disk. Debug and info lines (the access log) are never dropped. */
+#define LOG_BURST 10
+#define LOG_WINDOW_MS 1000
+/* msg as it is (no format), rate-limited by its text: for messages a library formats
+ * (libevent's log callback). */
+void log_text(enum log_level level, const char *msg);
+
 #define log_debug(...) log_printf(LOG_LEVEL_DEBUG, __VA_ARGS__)
 #define log_info(...) log_printf(LOG_LEVEL_INFO, __VA_ARGS__)
 #define log_warn(...) log_printf(LOG_LEVEL_WARN, __VA_ARGS__)

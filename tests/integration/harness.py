@@ -10,6 +10,7 @@ import contextlib
 import http.client
 import json
 import os
+import resource
 import secrets
 import shutil
 import signal
@@ -176,16 +177,21 @@ class Stack:
         return p
 
     @contextlib.contextmanager
-    def extra_gateway(self, name, ready=True, **env):
-        """A second gateway in front of the same services, with env overrides; yields its
-        port once it is ready (with ready=False: once it is alive) and checks that it stops
-        cleanly on SIGTERM."""
+    def extra_gateway(self, name, ready=True, nofile=None, **env):
+        """A second gateway in front of the same services, with env overrides (and with
+        nofile: that descriptor limit, as `ulimit -n`); yields its port once it is ready
+        (with ready=False: once it is alive) and checks that it stops cleanly on SIGTERM."""
         port = free_port()
         e = self.service_env("gateway")
         e.update({k: str(v) for k, v in env.items()})
         e["AIOPS_PORT"] = str(port)
         log = open(os.path.join(self.logdir, name + ".log"), "ab")
-        p = subprocess.Popen(self.command("gateway"), env=e, stdout=log, stderr=log)
+
+        def limit():
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+        p = subprocess.Popen(self.command("gateway"), env=e, stdout=log, stderr=log,
+                             preexec_fn=limit)
         log.close()
         try:
             self.wait_ready(port=port, proc=p, path="/readyz" if ready else "/healthz")
