@@ -133,7 +133,12 @@ static void print_help(const struct learner *l)
 static int progress_dots(void *arg, const struct train_progress *p)
 {
     (void)arg;
-    if (p->total > 0 && (p->iteration % 10 == 0 || p->iteration == p->total))
+    if (p->total <= 0 || (p->iteration % 10 != 0 && p->iteration != p->total))
+        return 0;
+    /* without validation rows there is no validation loss to show (it is NaN) */
+    if (isnan(p->valid_loss))
+        fprintf(stderr, "\r[%d/%d] train loss %.5f", p->iteration, p->total, p->train_loss);
+    else
         fprintf(stderr, "\r[%d/%d] train loss %.5f  valid loss %.5f", p->iteration, p->total,
                 p->train_loss, p->valid_loss);
     return 0;

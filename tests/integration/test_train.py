@@ -546,3 +546,15 @@ def test_training_socket_of_an_unknown_or_foreign_run_is_refused_before_the_upgr
     # its own project's run upgrades (a finished run's topic is quiet, but it is there)
     ws = wsclient.WebSocket(stack.port, "/ws/training/" + r["run_id"], headers=key_headers(stack))
     assert ws.close() == 1000
+
+
+def test_cli_train_without_validation_prints_no_nan(stack):
+    penguins_csv = data("palmerpenguins_penguins", "penguins.csv")
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "m.aiops")
+        p = subprocess.run([os.path.join(stack.bin, "aiops"), "train", penguins_csv, "--target",
+                            "species", "--model", "gbdt", "--param", "rounds=20", "--out", out],
+                           capture_output=True, text=True, env=stack.env, timeout=120)
+        assert p.returncode == 0, p.stderr
+        assert "train loss" in p.stderr and "valid loss" not in p.stderr, p.stderr
+        assert "nan" not in p.stderr.lower(), p.stderr
