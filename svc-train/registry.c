@@ -24,8 +24,14 @@ void reply_version_not_found(struct svc_call *c, const char *name, int version)
                     json_pack("{s:s, s:i}", "name", name, "version", version));
 }
 
+/* An alias that is not there: the model's absence is what to say when the model itself
+ * is not there either. */
 void reply_alias_not_found(struct svc_call *c, const char *name, const char *alias)
 {
+    if (registry_model_exists(svc_db(c), svc_project(c), name) == AIOPS_ENOTFOUND) {
+        reply_model_not_found(c, name);
+        return;
+    }
     svc_reply_error(c, API_ALIAS_NOT_FOUND, NULL,
                     json_pack("{s:s, s:s}", "name", name, "alias", alias));
 }

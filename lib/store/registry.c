@@ -188,6 +188,14 @@ int registry_version_exists(struct db *db, const char *project, const char *name
                         3, v);
 }
 
+int registry_model_exists(struct db *db, const char *project, const char *name)
+{
+    const char *v[2] = {project, name};
+    return db_execv_one(db, NULL,
+                        "SELECT 1 FROM model_versions WHERE project_id = $1 AND name = $2 LIMIT 1",
+                        2, v);
+}
+
 int registry_delete_alias(struct db *db, const char *project, const char *name, const char *alias,
                           int *from)
 {

@@ -38,6 +38,8 @@ int registry_resolve(struct db *db, const char *project, const char *name, const
                      int *version);
 /* AIOPS_OK when the model has that version, AIOPS_ENOTFOUND when not. */
 int registry_version_exists(struct db *db, const char *project, const char *name, int version);
+/* 0 when project has a model called name (any version), AIOPS_ENOTFOUND when not. */
+int registry_model_exists(struct db *db, const char *project, const char *name);
 
 /* Points alias at version (the caller's transaction, after registry_version_exists),
  * recording the change with `action` ("set", "promote", "rollback", "register"). *from

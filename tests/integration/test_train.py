@@ -292,6 +292,14 @@ def test_registry_versions_aliases_promote_rollback_and_hot_swap(stack):
     r = stack.http("POST", "/api/v1/models/%s/rollback" % name, body={})
     assert r.status == 200 and r.json()["version"] == 1, r
     assert predict(stack, name, rows[:2])["model_version"] == 1
+    # an unknown model is said to be unknown, not to lack the alias
+    for path in ["/api/v1/models/no-such-model/rollback"]:
+        err = assert_error(stack.http("POST", path, body={}), 404, "model_not_found")
+        assert err["details"]["name"] == "no-such-model", err
+    assert_error(stack.http("DELETE", "/api/v1/models/no-such-model/aliases/champion"), 404,
+                 "model_not_found")
+    assert_error(stack.http("POST", "/api/v1/models/%s/rollback" % name,
+                            body={"alias": "nobody"}), 404, "alias_not_found")
     # aliases of any name
     r = stack.http("POST", "/api/v1/models/%s/aliases" % name,
                    body={"alias": "challenger", "version": 2})
