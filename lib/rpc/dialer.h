@@ -5,8 +5,14 @@
  * being put back -- the dialer takes it for its own closing and never dials again, so a
  * gateway would stay cut off from a restarted service for good. A watched dial set counts
  * its connections (nng pipe notifications); dialset_check (from one thread of the caller's,
- * every second or so) closes and re-creates the dialers once the set has had no connection
- * for DIALSET_GRACE_MS. */
+ * every second or so) re-creates a dialer once the set has had no connection for
+ * DIALSET_GRACE_MS and that dialer has made no connection attempt in that time (nng's
+ * statistics count attempts; a live dialer makes one at least every RECONNMAXT).
+ *
+ * Only a dialer that has given up is closed: closing one that is between attempts races
+ * with its reconnect timer in 1.5.2 (nng issue #1658, a use after free that crashed the
+ * gateway while a service was down). Without statistics every dialer is re-created, at
+ * most every DIALSET_GRACE_MS doubling up to DIALSET_MAX_WAIT_MS. */
 #ifndef AIOPS_DIALER_H
 #define AIOPS_DIALER_H
 
@@ -19,15 +25,24 @@
 
 #define DIALSET_MAX 64
 #define DIALSET_GRACE_MS 2000
+#define DIALSET_MAX_WAIT_MS 30000
+
+struct dialset_slot {
+    nng_dialer d;
+    size_t url_off, url_len; /* its address in urls */
+    uint64_t attempts;       /* its connection attempts at attempts_ns */
+};
 
 struct dialset {
     nng_socket sock;
     char urls[ADDR_MAX]; /* one address or a comma-separated list */
     int copies;          /* connections per address */
-    nng_dialer d[DIALSET_MAX];
+    struct dialset_slot slot[DIALSET_MAX];
     int nd;
-    atomic_int pipes;    /* connections up now */
-    uint64_t down_since_ns; /* 0 while connected (dialset_check's own) */
+    atomic_int pipes;       /* connections up now */
+    uint64_t down_since_ns; /* 0 while connected (dialset_check's own, as below) */
+    uint64_t attempts_ns;   /* when slot[].attempts were read; 0: not yet */
+    uint64_t wait_ms;       /* without statistics: the wait before the next re-creation */
     int restarts;
 };
 
@@ -38,8 +53,8 @@ struct dialset {
 int dialset_start(struct dialset *ds, nng_socket sock, const char *urls, int copies);
 /* 1 when at least one connection is up. Any thread. */
 int dialset_up(const struct dialset *ds);
-/* Starts the dialers again when the set has been down for DIALSET_GRACE_MS. Returns 1 when
- * it did. One thread only. */
+/* Starts again the dialers that gave up, once the set has been down for DIALSET_GRACE_MS.
+ * Returns the number it re-created. One thread only. */
 int dialset_check(struct dialset *ds);
 
 #endif
