@@ -24,7 +24,9 @@ stack_start() {
   export DATABASE_URL REDIS_URL
   DATABASE_URL=$(scripts/pg.sh start "$tmp/pg" "$(free_port)" | sed -n 's/^DATABASE_URL=//p')
   REDIS_URL=$(scripts/redis.sh start "$tmp/redis" "$(free_port)" | sed -n 's/^REDIS_URL=//p')
+  # one load generator at one address: the per-caller limits would measure themselves
   export DISABLE_AUTH=1 AIOPS_BIND=127.0.0.1 AIOPS_PORT=$(free_port) LOG_LEVEL=${LOG_LEVEL:-info}
+  export RATE_LIMITS=${RATE_LIMITS:-off}
   local s u rpc ev
   for s in INGEST TRAIN EXPLAIN REPORT MONITOR; do
     if [ "${TRANSPORT:-tcp}" = ipc ]; then

@@ -23,6 +23,13 @@
 #include "rpc/envelope.h"
 #include "rpc/routes.h"
 
+/* Rate limit classes and limits (ratelimit.h). */
+enum rate_class { RATE_READ, RATE_WRITE, RATE_PREDICT, RATE_AUTH_FAILURES, RATE_CLASS_COUNT };
+struct rate_limit {
+    double rate;  /* tokens a second; 0: unlimited */
+    double burst; /* bucket size */
+};
+
 struct gw_config {
     const char *bind;
     int port;
@@ -42,7 +49,8 @@ struct gw_config {
     int rpc_connections;               /* connections per address (RPC_CONNECTIONS) */
     char events_url[ADDR_MAX];         /* the event relay's outlet (EVENTS_OUT_URL) */
     struct envelope_key key;           /* SERVICE_SECRET: seals what goes to the services */
-    size_t max_connections;            /* client connections open at once (MAX_CONNECTIONS) */
+    struct rate_limit rate_limits[RATE_CLASS_COUNT]; /* RATE_LIMITS */
+    size_t max_connections; /* client connections open at once (MAX_CONNECTIONS) */
     size_t ws_max_clients;
     size_t ws_queue_bytes;
     size_t ws_sndbuf; /* SO_SNDBUF of WebSocket sockets; 0: the system's */

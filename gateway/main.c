@@ -20,6 +20,7 @@
 #include "forward.h"
 #include "gw.h"
 #include "gwmetrics.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "wshub.h"
 
@@ -119,7 +120,7 @@ static int load_config(struct gw_config *c)
     c->timeout_scale_pct = (int)pct;
     c->rpc_connections = (int)conns;
     c->disable_auth = disable;
-    if (load_max_connections(c) != 0)
+    if (load_max_connections(c) != 0 || ratelimit_parse(getenv("RATE_LIMITS"), c->rate_limits) != 0)
         return AIOPS_EINVAL;
     if (disable && !url_host_is_loopback(c->bind)) {
         log_error("config: DISABLE_AUTH=1 is refused unless AIOPS_BIND is a loopback address "
@@ -242,7 +243,8 @@ int main(int argc, char **argv)
     hex_encode(gw->frame_secret, secret, sizeof secret);
     int rv;
     if ((rv = gw_metrics_init(gw)) != 0 || (rv = ws_hub_init(gw)) != 0 ||
-        (rv = server_start(gw)) != 0 || (rv = auth_start(gw)) != 0 || (rv = fwd_start(gw)) != 0) {
+        (rv = server_start(gw)) != 0 || (rv = auth_start(gw)) != 0 ||
+        (rv = ratelimit_start(gw)) != 0 || (rv = fwd_start(gw)) != 0) {
         log_error("startup failed: %s", aiops_strerror(rv));
         return 1;
     }
@@ -269,6 +271,7 @@ int main(int argc, char **argv)
     /* Order matters: pending nng calls complete (with ECLOSED) into the queue, which
      * server_stop() drains while the HTTP connections still exist. */
     fwd_stop(gw);
+    ratelimit_stop(gw);
     auth_stop(gw);
     ws_hub_free(gw);
     server_stop(gw);

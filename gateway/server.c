@@ -33,6 +33,7 @@
 #include "gwmetrics.h"
 #include "httpframe.h"
 #include "http/url.h"
+#include "ratelimit.h"
 #include "rpc/envelope.h"
 #include "wshub.h"
 
@@ -271,16 +272,30 @@ void gw_after_forward(struct gw_req *r)
 
 /* --- the pipeline -------------------------------------------------------------------- */
 
+/* A 401 counts against the client address's failed-authentication bucket (guessing keys
+ * is slowed down); a 403 (a valid principal without the scope) does not. */
+static void reply_auth_failed(struct gw_req *r, enum api_error err, const char *message)
+{
+    if (apierr_def(err)->status == 401) {
+        ratelimit_auth_failed(r);
+        evhttp_add_header(evhttp_request_get_output_headers(r->req), "WWW-Authenticate",
+                          "Bearer, ApiKey");
+    }
+    gw_reply_error(r, err, message, NULL);
+}
+
 void gw_after_auth(struct gw_req *r)
 {
     enum api_error err;
     const char *message;
     if (r->stage == STAGE_AUTH_DONE) {
         if (auth_lookup_done(r, &err, &message) != AUTH_OK) {
-            gw_reply_error(r, err, message, NULL);
+            reply_auth_failed(r, err, message);
             return;
         }
     }
+    if (ratelimit_request(r))
+        return;
     if (strcmp(r->route->method, "WS") == 0) {
         const struct route *check = ws_existence_check(r->route);
         if (check == NULL) {
@@ -436,6 +451,8 @@ static void on_request(struct evhttp_request *req, void *arg)
     long scale = gw->cfg.timeout_scale_pct;
     r->deadline_ms = time_now_ms() + (int64_t)r->route->timeout_ms * scale / 100;
 
+    if (ratelimit_auth_blocked(r))
+        return;
     enum api_error err;
     const char *message;
     switch (auth_request(r, &err, &message)) {
@@ -445,10 +462,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     case AUTH_PENDING:
         break; /* gw_after_auth follows from the queue */
     case AUTH_FAILED:
-        if (apierr_def(err)->status == 401)
-            evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
-                              "Bearer, ApiKey");
-        gw_reply_error(r, err, message, NULL);
+        reply_auth_failed(r, err, message);
         break;
     }
 }

@@ -52,6 +52,7 @@ static const struct api_error_def table[API_ERROR_COUNT] = {
     [API_RUN_NOT_COMPLETED] = {"run_not_completed", 409, "the run has not completed"},
     [API_NOTHING_TO_ROLL_BACK] = {"nothing_to_roll_back", 409,
                                   "the alias has no earlier version to go back to"},
+    [API_RATE_LIMITED] = {"rate_limited", 429, "too many requests: wait for Retry-After seconds"},
     [API_PAYLOAD_TOO_LARGE] = {"payload_too_large", 413,
                                "the request body is over this route's limit"},
     [API_UNSUPPORTED_MEDIA_TYPE] = {"unsupported_media_type", 415,

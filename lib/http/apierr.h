@@ -59,6 +59,7 @@ enum api_error {
     API_NOTHING_TO_ROLL_BACK,
     /* 413, 415, 417: what the request carries */
     API_PAYLOAD_TOO_LARGE,
+    API_RATE_LIMITED,
     API_UNSUPPORTED_MEDIA_TYPE,
     API_EXPECTATION_FAILED,
     /* 422: well-formed, but not acceptable */

@@ -409,3 +409,41 @@ def test_descriptor_exhaustion_never_takes_the_gateway_down(stack):
         assert grown < 1 << 20, grown
         # and it still serves after the flood
         assert stack.http("GET", "/api/v1/datasets", port=port, timeout=5).status == 200
+
+
+def test_rate_limits_per_caller_shared_by_gateways_with_429_and_headers(stack):
+    limits = "read=0.5:5,write=off,predict=off,auth_failures=0.2:3"
+    key = json.loads(stack.admin("key", "create", "--project", "default"))["key"]
+    other = json.loads(stack.admin("key", "create", "--project", "default"))["key"]
+    with stack.extra_gateway("gateway-rl-a", RATE_LIMITS=limits) as pa, \
+            stack.extra_gateway("gateway-rl-b", RATE_LIMITS=limits) as pb:
+        def get(port, k):
+            return stack.http("GET", "/api/v1/datasets", auth=False, port=port,
+                              headers={"X-API-Key": k})
+        got = [get(pa, key) for _ in range(8)]
+        assert [r.status for r in got] == [200] * 5 + [429] * 3, [r.status for r in got]
+        assert got[0].headers["ratelimit-limit"] == "5", got[0].headers
+        assert got[0].headers["ratelimit-remaining"] == "4", got[0].headers
+        err = assert_error(got[-1], 429, "rate_limited")
+        assert err["details"]["class"] == "read", err
+        assert int(got[-1].headers["retry-after"]) >= 1, got[-1].headers
+        assert got[-1].headers["ratelimit-remaining"] == "0", got[-1].headers
+        # another caller has a bucket of its own
+        assert get(pa, other).status == 200
+        # public routes are never limited
+        assert all(stack.http("GET", "/healthz", auth=False, port=pa).status == 200
+                   for _ in range(10))
+        # the bucket is shared: once gateway B has reconciled with Redis, it knows the
+        # caller has spent its tokens on gateway A
+        time.sleep(0.5)
+        assert get(pb, key).status == 200  # B had not seen the caller: a full local bucket
+        time.sleep(0.5)
+        statuses = [get(pb, key).status for _ in range(4)]
+        assert statuses == [429] * 4, statuses
+        assert [get(pb, other).status for _ in range(3)] == [200] * 3
+        # guessing keys is limited harder, per client address, and blocks that address's
+        # further attempts (even with a valid key) until the bucket refills
+        bad = [stack.http("GET", "/api/v1/datasets", auth=False, port=pa,
+                          headers={"X-API-Key": "aiops_" + "x" * 32}).status for _ in range(5)]
+        assert bad == [401, 401, 401, 429, 429], bad
+        assert_error(get(pa, other), 429, "rate_limited")
