@@ -63,6 +63,35 @@ static void train_request_free(struct train_request *tr)
     json_decref(tr->body);
 }
 
+/* Tags are an object of strings (the tags route's rule too). The offending key, or NULL. */
+static const char *tags_invalid(const json_t *tags)
+{
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)tags, key, val)
+    {
+        if (!json_is_string(val) || strlen(key) > 250 || json_string_length(val) > 5000)
+            return key;
+    }
+    return NULL;
+}
+
+#define TAGS_RULE "tags must be strings (keys up to 250, values up to 5000 bytes)"
+
+/* Members that must be text when present: a number where a column name belongs is a
+ * mistake to point at, not to ignore. The first one that is not, or NULL. */
+static const char *text_member_invalid(const json_t *b)
+{
+    static const char *const text[] = {"file_id", "dataset_id", "target",
+                                       "task",    "model",      "model_name"};
+    for (size_t i = 0; i < sizeof text / sizeof *text; i++) {
+        const json_t *v = json_object_get(b, text[i]);
+        if (v != NULL && !json_is_string(v))
+            return text[i];
+    }
+    return NULL;
+}
+
 /* The body's members and the checks that need nothing else. 0; an error after replying. */
 static int read_train_body(struct svc_call *c, struct train_request *tr)
 {
@@ -70,6 +99,11 @@ static int read_train_body(struct svc_call *c, struct train_request *tr)
     if (rv != 0)
         return rv;
     json_t *b = tr->body;
+    const char *bad = text_member_invalid(b);
+    if (bad != NULL) {
+        svc_reply_field(c, API_INVALID_REQUEST, bad, "%s must be a string", bad);
+        return AIOPS_EINVAL;
+    }
     tr->file_id = json_string_value(json_object_get(b, "file_id"));
     if (tr->file_id == NULL)
         tr->file_id = json_string_value(json_object_get(b, "dataset_id"));
@@ -87,6 +121,8 @@ static int read_train_body(struct svc_call *c, struct train_request *tr)
         svc_reply_field(c, API_INVALID_REQUEST, "config", "config must be a JSON object");
     else if (tr->tags != NULL && !json_is_object(tr->tags))
         svc_reply_field(c, API_INVALID_REQUEST, "tags", "tags must be a JSON object");
+    else if (tr->tags != NULL && tags_invalid(tr->tags) != NULL)
+        svc_reply_field(c, API_INVALID_REQUEST, "tags", TAGS_RULE);
     else if (learner == NULL) {
         char names[128];
         learner_names(names, sizeof names);
@@ -143,10 +179,170 @@ static int check_dataset(struct svc_call *c, struct train_request *tr)
     return AIOPS_OK;
 }
 
+/* Over JSON a number is a JSON number and a switch a JSON boolean: text that happens to
+ * parse ("10") is refused, as a typed API should (the command line's --param is text and
+ * parsed). The offending parameter, or NULL. */
+static const char *param_type_invalid(const struct learner *l, const json_t *config,
+                                      const char **expected)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)config, key, v)
+    {
+        const struct param_def *d = learner_param_find(l, key);
+        if (d == NULL)
+            continue; /* unknown or ignored: train_check says which */
+        int ok = 1;
+        switch (d->type) {
+        case PARAM_INT:
+        case PARAM_NUMBER:
+            ok = json_is_number(v);
+            *expected = "a number";
+            break;
+        case PARAM_BOOL:
+            ok = json_is_boolean(v);
+            *expected = "true or false";
+            break;
+        case PARAM_STRING:
+            ok = json_is_string(v);
+            *expected = "a string";
+            break;
+        case PARAM_COLUMNS:
+            ok = json_is_array(v) || json_is_string(v);
+            *expected = "a list of column names";
+            break;
+        }
+        if (!ok)
+            return key;
+    }
+    return NULL;
+}
+
+/* The schema entry of the dataset's column called name, or NULL. */
+static const json_t *schema_column(const json_t *dataset, const char *name)
+{
+    const json_t *col;
+    size_t i;
+    json_array_foreach(json_object_get(dataset, "schema"), i, col)
+    {
+        const char *n = json_string_value(json_object_get(col, "name"));
+        if (n != NULL && strcmp(n, name) == 0)
+            return col;
+    }
+    return NULL;
+}
+
+/* Every name of a normalised column list (features, exclude) is a column of the dataset:
+ * the first that is not, or NULL. */
+static const char *unknown_column(const json_t *dataset, const json_t *names)
+{
+    const json_t *n;
+    size_t i;
+    json_array_foreach(names, i, n)
+    {
+        if (!json_is_string(n) || schema_column(dataset, json_string_value(n)) == NULL)
+            return json_is_string(n) ? json_string_value(n) : "(not a name)";
+    }
+    return NULL;
+}
+
+static int list_has(const json_t *names, const char *name)
+{
+    const json_t *n;
+    size_t i;
+    json_array_foreach(names, i, n)
+    {
+        if (json_is_string(n) && strcmp(json_string_value(n), name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* class_weight is "balanced" or label:weight pairs with positive weights (the labels are
+ * checked against the target's classes when training: the schema does not list them). */
+static int class_weight_valid(const char *s)
+{
+    if (strcmp(s, "balanced") == 0)
+        return 1;
+    while (*s) {
+        const char *colon = strchr(s, ':'), *comma = strchr(s, ',');
+        if (comma == NULL)
+            comma = s + strlen(s);
+        if (colon == NULL || colon > comma || colon == s)
+            return 0;
+        char *end;
+        double w = strtod(colon + 1, &end);
+        if (end != comma || !(w > 0) || !isfinite(w))
+            return 0;
+        s = *comma ? comma + 1 : comma;
+    }
+    return 1;
+}
+
+/* What the dataset's schema already shows will fail in the queue: unknown feature or
+ * excluded columns, nothing left to learn from, a regression on a column that is not a
+ * number, a class_weight that cannot be read. 0; an error after replying. */
+static int check_against_schema(struct svc_call *c, struct train_request *tr)
+{
+    const json_t *features = json_object_get(tr->params, "features");
+    const json_t *exclude = json_object_get(tr->params, "exclude");
+    const char *task = json_string_value(json_object_get(tr->params, "task"));
+    const char *cw = json_string_value(json_object_get(tr->params, "class_weight"));
+    const char *name;
+    if ((name = unknown_column(tr->dataset, features)) != NULL) {
+        svc_reply_field(c, API_INVALID_REQUEST, "features", "the dataset has no column %.200s",
+                        name);
+        return AIOPS_EINVAL;
+    }
+    if ((name = unknown_column(tr->dataset, exclude)) != NULL) {
+        svc_reply_field(c, API_INVALID_REQUEST, "exclude", "the dataset has no column %.200s",
+                        name);
+        return AIOPS_EINVAL;
+    }
+    /* what is left to learn from: the features named (else every column), less the target
+     * and the excluded ones */
+    size_t left = 0;
+    const json_t *col;
+    size_t i;
+    json_array_foreach(json_object_get(tr->dataset, "schema"), i, col)
+    {
+        const char *n = json_string_value(json_object_get(col, "name"));
+        if (n != NULL && strcmp(n, tr->target) != 0 && !list_has(exclude, n) &&
+            (features == NULL || json_array_size(features) == 0 || list_has(features, n)))
+            left++;
+    }
+    if (left == 0) {
+        svc_reply_field(c, API_INVALID_REQUEST, json_array_size(exclude) ? "exclude" : "features",
+                        "no column is left to learn from besides the target %.200s", tr->target);
+        return AIOPS_EINVAL;
+    }
+    const char *ttype =
+        json_string_value(json_object_get(schema_column(tr->dataset, tr->target), "type"));
+    if (task != NULL && strcmp(task, "regression") == 0 && ttype != NULL &&
+        strcmp(ttype, "numeric") != 0) {
+        svc_reply_field(c, API_INVALID_REQUEST, "task",
+                        "regression needs a numeric target; %.200s is %s", tr->target, ttype);
+        return AIOPS_EINVAL;
+    }
+    if (cw != NULL && !class_weight_valid(cw)) {
+        svc_reply_field(c, API_INVALID_REQUEST, "class_weight",
+                        "class_weight must be \"balanced\" or label:weight pairs with positive "
+                        "weights, e.g. \"yes:5,no:1\"");
+        return AIOPS_EINVAL;
+    }
+    return AIOPS_OK;
+}
+
 /* The parameters, checked and under their canonical names (epochs -> rounds, ...), which
  * the run records. 0; an error after replying. */
 static int check_params(struct svc_call *c, struct train_request *tr)
 {
+    const char *expected = NULL,
+               *bad = tr->config ? param_type_invalid(tr->learner, tr->config, &expected) : NULL;
+    if (bad != NULL) {
+        svc_reply_field(c, API_INVALID_REQUEST, bad, "%s must be %s", bad, expected);
+        return AIOPS_EINVAL;
+    }
     json_t *params = tr->config ? json_deep_copy(tr->config) : json_object();
     int failed = params == NULL;
     if (!failed && tr->task != NULL)
@@ -229,7 +425,8 @@ void handle_train_start(struct svc_call *c)
     char run_id[37];
     uuid_v4(run_id);
     if (read_train_body(c, &tr) == 0 && check_dataset(c, &tr) == 0 && check_params(c, &tr) == 0 &&
-        choose_model_name(c, &tr) == 0 && queue_run(c, &tr, run_id) == 0) {
+        check_against_schema(c, &tr) == 0 && choose_model_name(c, &tr) == 0 &&
+        queue_run(c, &tr, run_id) == 0) {
         log_json(LOG_LEVEL_INFO, "run queued",
                  json_pack("{s:s, s:s, s:s, s:s}", "run_id", run_id, "project", svc_project(c),
                            "model", tr.learner->name, "dataset", tr.file_id));
@@ -556,16 +753,11 @@ void handle_runs_tags(struct svc_call *c)
     json_t *body;
     if (svc_json_body(c, &body) != 0)
         return;
-    const char *key;
-    json_t *val;
-    json_object_foreach(body, key, val)
-    {
-        if (!json_is_string(val) || strlen(key) > 250 || json_string_length(val) > 5000) {
-            svc_reply_field(c, API_INVALID_REQUEST, key,
-                            "tags must be strings (keys up to 250, values up to 5000 bytes)");
-            json_decref(body);
-            return;
-        }
+    const char *bad = json_is_object(body) ? tags_invalid(body) : "tags";
+    if (bad != NULL) {
+        svc_reply_field(c, API_INVALID_REQUEST, bad, TAGS_RULE);
+        json_decref(body);
+        return;
     }
     char *s = jsonx_to_string(body, NULL);
     json_decref(body);

@@ -124,6 +124,22 @@ def test_bad_training_requests_are_422_naming_the_field(stack):
     bad("config", file_id=fid, target="species", config=[1, 2])
     bad("model_name", file_id=fid, target="species", model_name="../etc")
     bad("task", file_id=fid, target="species", task="clustering")
+    # what the dataset's columns already show would fail in the queue
+    assert "petal_x" in bad("features", file_id=fid, target="species",
+                            config={"features": ["sepal_length_cm", "petal_x"]})
+    bad("features", file_id=fid, target="species", config={"features": ["species"]})
+    bad("exclude", file_id=fid, target="species", config={"exclude": ["nope"]})
+    cols = ["sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm"]
+    bad("exclude", file_id=fid, target="species", config={"exclude": cols})
+    bad("class_weight", file_id=fid, target="species", config={"class_weight": "nonsense"})
+    bad("class_weight", file_id=fid, target="species", config={"class_weight": "setosa:-1"})
+    assert "numeric" in bad("task", file_id=fid, target="species", task="regression")
+    # types are types: no coercion, no silent ignoring
+    bad("target", file_id=fid, target=5)
+    bad("model", file_id=fid, target="species", model=3)
+    bad("rounds", file_id=fid, target="species", config={"rounds": "10"})
+    bad("seed", file_id=fid, target="species", config={"seed": True})
+    bad("tags", file_id=fid, target="species", tags={"team": {"nested": 1}})
     # 0 rows: a file with a header only is refused at upload; a dataset whose target has
     # no value in any row is refused at training
     r = stack.http("POST", "/api/upload?filename=empty.csv", body=b"a,b,label\n",
@@ -138,10 +154,11 @@ def test_bad_training_requests_are_422_naming_the_field(stack):
     j = train(stack, fid, target="species", config={"epochs": 3, "batch_size": 32})
     done = wait_run(stack, j["run_id"])
     assert done["status"] == "completed", done
-    # a target that cannot be learned fails the run clearly (found only once training)
-    j = train(stack, fid, target="species", task="regression")
+    # a class_weight naming a class the target lacks is found only once training: the run
+    # fails with the reason
+    j = train(stack, fid, target="species", config={"class_weight": "martian:2"})
     done = wait_run(stack, j["run_id"])
-    assert done["status"] == "failed" and "species" in done["error"], done
+    assert done["status"] == "failed" and "class_weight" in done["error"], done
 
 
 # --- the whole flow --------------------------------------------------------------------------
