@@ -71,8 +71,8 @@ void serve_forget(const char *project, const char *name)
 }
 
 /* The cache's callbacks: the registry on the calling worker's connection (arg). */
-static int registry_resolve_cb(void *arg, const char *project, const char *name,
-                               const char *alias, int *version)
+static int registry_resolve_cb(void *arg, const char *project, const char *name, const char *alias,
+                               int *version)
 {
     return registry_resolve(svc_db(arg), project, name, alias, version);
 }
@@ -135,8 +135,7 @@ static void flush_stats(struct kv *kv)
         const char *keys[2] = {key, mkey};
         int ok = 1;
         for (int k = 0; k < 2 && ok; k++) {
-            redisReply *r = kv_command(kv,
-                                       "HINCRBY %s requests %lld", keys[k], st->requests);
+            redisReply *r = kv_command(kv, "HINCRBY %s requests %lld", keys[k], st->requests);
             ok = r != NULL;
             freeReplyObject(r);
             static const char *const fields[3] = {"rows", "errors", "latency_us"};
@@ -167,8 +166,7 @@ static void flush_stats(struct kv *kv)
             freeReplyObject(r);
         }
         if (!ok)
-            log_warn("prediction counts for %s not written: Redis unavailable",
-                    key);
+            log_warn("prediction counts for %s not written: Redis unavailable", key);
     }
 }
 
@@ -270,7 +268,8 @@ static int requested_version(struct svc_call *c, const char *name, const char *p
 }
 
 /* The model for this request (model_cache_put after use), or NULL after replying. */
-static struct cached_model *request_model(struct svc_call *c, const char *name, const char *path_version)
+static struct cached_model *request_model(struct svc_call *c, const char *name,
+                                          const char *path_version)
 {
     int version;
     if (requested_version(c, name, path_version, &version) != 0)
@@ -359,7 +358,8 @@ static size_t argmax(const double *p, size_t k)
 }
 
 /* {"predictions": [...], "model_name", "model_version"} into b. */
-static int write_predictions(struct buf *b, const struct cached_model *s, const double *out, size_t n)
+static int write_predictions(struct buf *b, const struct cached_model *s, const double *out,
+                             size_t n)
 {
     const struct model *m = s->m;
     size_t k = model_outputs(m);
@@ -438,6 +438,66 @@ static void flatten(const json_t *data, json_t *flat)
     json_array_foreach(data, i, v) flatten(v, flat);
 }
 
+/* The Open Inference Protocol's tensor datatypes and the JSON values each holds. */
+static const struct {
+    const char *name;
+    char kind;       /* 'b' boolean, 'i' integer, 'f' number, 's' string */
+    double min, max; /* integers: the range */
+} v2_datatypes[] = {
+    {"BOOL", 'b', 0, 0},
+    {"UINT8", 'i', 0, 255},
+    {"UINT16", 'i', 0, 65535},
+    {"UINT32", 'i', 0, 4294967295.0},
+    {"UINT64", 'i', 0, 18446744073709551615.0},
+    {"INT8", 'i', -128, 127},
+    {"INT16", 'i', -32768, 32767},
+    {"INT32", 'i', -2147483648.0, 2147483647.0},
+    {"INT64", 'i', -9223372036854775808.0, 9223372036854775807.0},
+    {"FP16", 'f', 0, 0},
+    {"FP32", 'f', 0, 0},
+    {"FP64", 'f', 0, 0},
+    {"BYTES", 's', 0, 0},
+};
+
+/* Whether every value of flat fits datatype (null, a missing value, fits any). NULL when
+ * they do, else why not (static). */
+static const char *v2_datatype_mismatch(const char *datatype, const json_t *flat)
+{
+    int t = -1;
+    for (size_t k = 0; k < sizeof v2_datatypes / sizeof *v2_datatypes; k++)
+        if (datatype != NULL && strcmp(datatype, v2_datatypes[k].name) == 0)
+            t = (int)k;
+    if (t < 0)
+        return "datatype must be one of BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, "
+               "INT32, INT64, FP16, FP32, FP64, BYTES";
+    size_t i;
+    const json_t *v;
+    json_array_foreach(flat, i, v)
+    {
+        if (json_is_null(v))
+            continue;
+        switch (v2_datatypes[t].kind) {
+        case 'b':
+            if (!json_is_boolean(v))
+                return "a BOOL tensor holds true and false";
+            break;
+        case 'i':
+            if (!json_is_integer(v) || (double)json_integer_value(v) < v2_datatypes[t].min ||
+                (double)json_integer_value(v) > v2_datatypes[t].max)
+                return "an integer tensor holds whole numbers within its datatype's range";
+            break;
+        case 'f':
+            if (!json_is_number(v))
+                return "a floating-point tensor holds numbers";
+            break;
+        default:
+            if (!json_is_string(v))
+                return "a BYTES tensor holds strings";
+        }
+    }
+    return NULL;
+}
+
 /* 422 invalid_request naming field; AIOPS_EINVAL. */
 static int v2_fail(struct svc_call *c, const char *field, const char *msg)
 {
@@ -465,9 +525,12 @@ static int v2_rows(struct svc_call *c, const struct model *m, const json_t *inpu
         const json_t *shape = json_object_get(in, "shape");
         const char *iname = json_string_value(json_object_get(in, "name"));
         if (!json_is_object(in) || iname == NULL || !json_is_array(shape) ||
-            json_object_get(in, "data") == NULL)
+            json_object_get(in, "data") == NULL || !json_is_string(json_object_get(in, "datatype")))
             return v2_fail(c, "inputs", "each input needs name, shape, datatype and data");
         size_t d = json_array_size(shape);
+        for (size_t k = 0; k < d; k++)
+            if (!json_is_integer(json_array_get(shape, k)))
+                return v2_fail(c, "shape", "shape holds whole numbers");
         json_int_t rows_n = json_integer_value(json_array_get(shape, 0));
         json_int_t cols_n = d >= 2 ? json_integer_value(json_array_get(shape, 1)) : 1;
         if (d < 1 || d > 2 || rows_n < 1 || cols_n < 1 || rows_n > 10000000)
@@ -487,8 +550,13 @@ static int v2_rows(struct svc_call *c, const struct model *m, const json_t *inpu
         flat[i] = json_array();
     int rv = 0;
     for (size_t i = 0; i < nin && rv == 0; i++) {
-        flatten(json_object_get(json_array_get(inputs, i), "data"), flat[i]);
-        if (json_array_size(flat[i]) != N * (matrix ? F : 1))
+        const json_t *in = json_array_get(inputs, i);
+        flatten(json_object_get(in, "data"), flat[i]);
+        const char *why =
+            v2_datatype_mismatch(json_string_value(json_object_get(in, "datatype")), flat[i]);
+        if (why != NULL)
+            rv = v2_fail(c, "datatype", why);
+        else if (json_array_size(flat[i]) != N * (matrix ? F : 1))
             rv = v2_fail(c, "data", "the data does not hold shape's number of values");
     }
     /* per-feature inputs: map each to its feature */
@@ -598,16 +666,15 @@ void handle_v2_infer(struct svc_call *c)
         json_t *classes = json_array();
         for (size_t j = 0; j < k; j++)
             json_array_append(classes, s->labels[j]);
-        json_array_append_new(outputs,
-                              json_pack("{s:s, s:[I, I], s:s, s:o, s:{s:o}}", "name",
-                                        "probabilities", "shape", (json_int_t)n, (json_int_t)k,
-                                        "datatype", "FP64", "data", data, "parameters",
-                                        "classes", classes));
+        json_array_append_new(outputs, json_pack("{s:s, s:[I, I], s:s, s:o, s:{s:o}}", "name",
+                                                 "probabilities", "shape", (json_int_t)n,
+                                                 (json_int_t)k, "datatype", "FP64", "data", data,
+                                                 "parameters", "classes", classes));
     }
     char ver[16];
     snprintf(ver, sizeof ver, "%d", s->version);
-    json_t *reply = json_pack("{s:s, s:s, s:o}", "model_name", name, "model_version", ver,
-                              "outputs", outputs);
+    json_t *reply =
+        json_pack("{s:s, s:s, s:o}", "model_name", name, "model_version", ver, "outputs", outputs);
     json_t *id = json_object_get(body, "id");
     if (json_is_string(id))
         json_object_set(reply, "id", id);
@@ -655,23 +722,23 @@ void handle_v2_metadata(struct svc_call *c)
     }
     json_t *inputs = json_array();
     for (size_t j = 0; j < m->features.n; j++)
-        json_array_append_new(inputs, json_pack("{s:s, s:s, s:[i]}", "name", m->features.f[j].name,
-                                                "datatype",
-                                                m->features.f[j].kind == FEAT_CATEGORICAL ? "BYTES"
-                                                                                          : "FP64",
-                                                "shape", -1));
+        json_array_append_new(
+            inputs,
+            json_pack("{s:s, s:s, s:[i]}", "name", m->features.f[j].name, "datatype",
+                      m->features.f[j].kind == FEAT_CATEGORICAL ? "BYTES" : "FP64", "shape", -1));
     json_t *outputs = json_array();
     json_array_append_new(outputs, json_pack("{s:s, s:s, s:[i]}", "name", "predict", "datatype",
                                              label_datatype(s), "shape", -1));
     if (m->target.task != TASK_REGRESSION)
-        json_array_append_new(outputs, json_pack("{s:s, s:s, s:[i, I]}", "name", "probabilities",
-                                                 "datatype", "FP64", "shape", -1,
-                                                 (json_int_t)m->target.nclasses));
+        json_array_append_new(outputs,
+                              json_pack("{s:s, s:s, s:[i, I]}", "name", "probabilities", "datatype",
+                                        "FP64", "shape", -1, (json_int_t)m->target.nclasses));
     char platform[48];
     snprintf(platform, sizeof platform, "aiops-%s", m->learner->name);
-    svc_reply_json(c, 200, json_pack("{s:s, s:o, s:s, s:i, s:s, s:o, s:o}", "name", name,
-                                     "versions", versions, "platform", platform, "version",
-                                     s->version, "task", table_task_name(m->target.task),
-                                     "inputs", inputs, "outputs", outputs));
+    svc_reply_json(c, 200,
+                   json_pack("{s:s, s:o, s:s, s:i, s:s, s:o, s:o}", "name", name, "versions",
+                             versions, "platform", platform, "version", s->version, "task",
+                             table_task_name(m->target.task), "inputs", inputs, "outputs",
+                             outputs));
     model_cache_put(cache.models, s);
 }

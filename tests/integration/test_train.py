@@ -381,6 +381,25 @@ def test_registry_versions_aliases_promote_rollback_and_hot_swap(stack):
     assert_error(stack.http("POST", "/v2/models/%s/infer" % name,
                             body={"inputs": [{"name": "nope", "shape": [1], "datatype": "FP64",
                                               "data": [1]}]}), 422, "invalid_request")
+    # datatypes as the Open Inference Protocol defines them, and what each holds
+    one = [{"name": f, "shape": [1], "datatype": "FP64", "data": [rows[0][f]]} for f in feats]
+    for change, field in [({"datatype": "WAT"}, "datatype"),
+                          ({"datatype": "BYTES"}, "datatype"),
+                          ({"datatype": "INT8", "data": [300]}, "datatype"),
+                          ({"datatype": "BOOL", "data": [1]}, "datatype"),
+                          ({"data": ["1.5"]}, "datatype"),
+                          ({"shape": [1.5]}, "shape"),
+                          ({"shape": [2]}, "shape")]:
+        inputs = [dict(one[0], **change)] + one[1:]
+        r = stack.http("POST", "/v2/models/%s/infer" % name, body={"inputs": inputs})
+        err = assert_error(r, 422, "invalid_request")
+        assert err["details"]["field"] == field, (change, err)
+    short = [dict(i, shape=[2], data=[i["data"][0]]) for i in one]
+    err = assert_error(stack.http("POST", "/v2/models/%s/infer" % name, body={"inputs": short}),
+                       422, "invalid_request")
+    assert err["details"]["field"] == "data", err
+    ok = [dict(i, datatype="FP32") for i in one]
+    assert stack.http("POST", "/v2/models/%s/infer" % name, body={"inputs": ok}).status == 200
     live = stack.http("GET", "/v2/health/live", auth=False)
     assert live.status == 200, live
 
