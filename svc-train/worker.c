@@ -268,6 +268,32 @@ static void *companion_main(void *arg)
 
 /* --- one job ------------------------------------------------------------------------------ */
 
+static void publish(struct job_run *jr, const char *type, json_t *payload);
+
+/* A retried job (its worker stopped mid-run): `training_restarted` with the epoch the last
+ * attempt had reached, and a log line saying so. */
+static void announce_restart(struct job_run *jr)
+{
+    const struct job *job = &jr->job;
+    const char *v[1] = {job->run_id};
+    PGresult *r;
+    long reached = 0;
+    if (db_execv_one(jr->w->db, &r, "SELECT current_epoch FROM runs WHERE id = $1", 1, v) == 0) {
+        reached = atol(PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    char msg[200];
+    snprintf(msg, sizeof msg,
+             "Training restarted: the previous attempt stopped at epoch %ld (its worker went "
+             "away); attempt %d of %d starts again from epoch 1",
+             reached, job->attempts, job->max_attempts);
+    publish(jr, "training_restarted",
+            json_pack("{s:s, s:i, s:i, s:I, s:i, s:s}", "run_id", job->run_id, "attempt",
+                      job->attempts, "max_attempts", job->max_attempts, "previous_epoch",
+                      (json_int_t)reached, "restart_epoch", 0, "message", msg));
+    publish(jr, "log", json_pack("{s:s}", "message", msg));
+}
+
 static void publish(struct job_run *jr, const char *type, json_t *payload)
 {
     json_object_set_new(payload, "run_id", json_string(jr->job.run_id));
@@ -415,9 +441,12 @@ static void run_job(struct worker *w, const struct job *job)
         goto out;
     }
     const char *v[1] = {job->run_id};
-    /* a new attempt starts from scratch: the history is the attempt's */
-    if (job->attempts > 1)
+    /* a new attempt starts from scratch: the history is the attempt's, and its watchers are
+     * told, or they would see the epochs jump back */
+    if (job->attempts > 1) {
+        announce_restart(&jr);
         db_execv(w->db, NULL, "DELETE FROM run_metrics WHERE run_id = $1", 1, v);
+    }
     rv = db_execv(w->db, NULL,
                   "UPDATE runs SET status = 'running', started_at = now(), current_epoch = 0,"
                   " progress = NULL, error = NULL WHERE id = $1",

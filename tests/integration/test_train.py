@@ -486,9 +486,27 @@ def test_killed_worker_job_is_taken_over_and_nothing_is_lost(stack):
     t0 = time.time()
     assert stack.http("GET", "/api/health").status == 200
     assert time.time() - t0 < 2
+    ws = wsclient.WebSocket(stack.port, "/ws/training/" + run_id, headers=key_headers(stack),
+                            timeout=600)
+    reached = run(stack, run_id)["current_epoch"]
     stack.kill("train")  # SIGKILL: no chance to hand the job back
     assert stack.psql("SELECT status FROM runs WHERE id = '%s'" % run_id) == [["running"]]
     stack.start("train")
+    # the watcher is told the run starts over, before its epochs start again from 1
+    try:
+        seen = []
+        while True:
+            msg = json.loads(ws.recv())
+            seen.append(msg["type"])
+            if msg["type"] == "training_restarted":
+                assert msg["attempt"] == 2 and msg["previous_epoch"] >= reached, msg
+                assert msg["restart_epoch"] == 0 and msg["run_id"] == run_id, msg
+                break
+            assert msg["type"] in ("epoch_update", "log"), msg
+        msg = json.loads(ws.recv())
+        assert msg["type"] == "log" and "restarted" in msg["message"], msg
+    finally:
+        ws.close()
     done = wait_run(stack, run_id, timeout=600)
     assert done["status"] == "completed", done
     jobs = stack.psql("SELECT attempts, status FROM jobs WHERE run_id = '%s'" % run_id)
