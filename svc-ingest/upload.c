@@ -23,9 +23,13 @@
 /* Content types taken as CSV text when the body is not a form. */
 static int csv_content_type(const char *ct)
 {
-    static const char *const ok[] = {"text/csv", "text/plain", "application/csv",
-                                     "application/octet-stream", "text/tab-separated-values",
-                                     "application/vnd.ms-excel", "text/comma-separated-values"};
+    static const char *const ok[] = {"text/csv",
+                                     "text/plain",
+                                     "application/csv",
+                                     "application/octet-stream",
+                                     "text/tab-separated-values",
+                                     "application/vnd.ms-excel",
+                                     "text/comma-separated-values"};
     if (ct == NULL || ct[0] == '\0')
         return 1;
     size_t n = strcspn(ct, "; \t");
@@ -115,7 +119,19 @@ struct upload {
     char target[256], delimiter[16];
     struct ingest_options opt; /* its target points into `target` */
     uint8_t hash[32];          /* SHA-256 of the CSV bytes */
+    char parse_options[300];   /* how they are read, when not the default (upload_options) */
 };
+
+/* The same bytes read another way (another target, delimiter) are another dataset: an
+ * upload is identified by its bytes and this text of its options, "" for the default
+ * reading (the stored datasets' before options were recorded). */
+static void upload_options(struct upload *up)
+{
+    up->parse_options[0] = '\0';
+    if (up->opt.delimiter != 0 || up->opt.target != NULL)
+        snprintf(up->parse_options, sizeof up->parse_options, "delimiter=%d;target=%s",
+                 (int)(unsigned char)up->opt.delimiter, up->opt.target ? up->opt.target : "");
+}
 
 /* Where the CSV is (a form's "file" field or the whole body), what it is called, and the
  * options of the query. 0; an error after replying. */
@@ -167,35 +183,27 @@ static int read_upload(struct svc_call *c, struct upload *up)
         return AIOPS_EINVAL;
     }
     sha256(up->data, up->len, up->hash);
+    upload_options(up);
     return AIOPS_OK;
 }
 
-/* The same bytes were stored before in this project: their dataset's id into existing
- * (else ""). When it was stored for the same target the upload is answered with it and
- * *answered is set. 0; an error after replying. */
-static int find_duplicate(struct svc_call *c, const struct upload *up, char existing[37],
-                          int *answered)
+/* The same bytes read the same way were stored before in this project: the upload is
+ * answered with that dataset (what was stored is what this reading gives) and *answered is
+ * set. 0; an error after replying. */
+static int find_duplicate(struct svc_call *c, const struct upload *up, int *answered)
 {
     json_t *summary = NULL;
-    char *stored_target = NULL;
+    char existing[37];
     *answered = 0;
-    existing[0] = '\0';
-    int rv = datasets_find_by_hash(svc_db(c), svc_project(c), up->hash, existing, &summary,
-                                   &stored_target);
+    int rv = datasets_find_by_hash(svc_db(c), svc_project(c), up->hash, up->parse_options, existing,
+                                   &summary);
     if (rv == AIOPS_ENOTFOUND)
         return AIOPS_OK;
     if (rv != 0) {
         svc_reply_failure(c, rv, "looking up the dataset");
         return rv;
     }
-    int same_target = up->opt.target == NULL ||
-                      (stored_target != NULL && strcmp(stored_target, up->opt.target) == 0);
-    free(stored_target);
-    if (!same_target) {
-        json_decref(summary);
-        return AIOPS_OK;
-    }
-    /* the same bytes again: the same dataset, nothing parsed or stored */
+    /* the same upload again: the same dataset, nothing parsed or stored */
     json_object_set_new(summary, "deduplicated", json_true());
     count_upload(c, up->len, 0);
     svc_reply_json(c, 200, summary);
@@ -226,25 +234,18 @@ static int parse_csv(struct svc_call *c, const struct upload *up, struct ingest_
     return AIOPS_OK;
 }
 
-/* Stores the parsed upload under a new id (into id), unless the same bytes are stored
- * already (existing: that id, for another target) or a concurrent upload of them won the
- * race -- then id is that dataset's. *stored says whether this call stored it. 0; an error
- * after replying. */
+/* Stores the parsed upload under a new id (into id), unless a concurrent upload of the same
+ * won the race -- then id is that dataset's. *stored says whether this call stored it. 0;
+ * an error after replying. */
 static int store_upload(struct svc_call *c, const struct upload *up,
-                        const struct ingest_result *res, json_t *summary, const char *existing,
-                        char id[37], int *stored)
+                        const struct ingest_result *res, json_t *summary, char id[37], int *stored)
 {
     *stored = 0;
-    if (existing[0] != '\0') {
-        /* same bytes, another target: answer for this target, keep the stored dataset */
-        snprintf(id, 37, "%s", existing);
-        return AIOPS_OK;
-    }
     uuid_v4(id);
     char winner[37] = "";
     json_t *resp = upload_response(id, up->filename, summary);
     int rv = resp != NULL ? datasets_store(svc_db(c), svc_project(c), id, up->filename, up->hash,
-                                           up->len, res, resp, winner)
+                                           up->parse_options, up->len, res, resp, winner)
                           : AIOPS_ENOMEM;
     json_decref(resp);
     if (rv == AIOPS_EEXIST) {
@@ -289,11 +290,11 @@ void handle_upload(struct svc_call *c)
     struct ingest_result res;
     memset(&res, 0, sizeof res);
     json_t *summary = NULL;
-    char existing[37] = "", id[37];
+    char id[37];
     int answered = 0, stored = 0;
-    if (read_upload(c, &up) == 0 && find_duplicate(c, &up, existing, &answered) == 0 && !answered &&
+    if (read_upload(c, &up) == 0 && find_duplicate(c, &up, &answered) == 0 && !answered &&
         parse_csv(c, &up, &res, &summary) == 0 &&
-        store_upload(c, &up, &res, summary, existing, id, &stored) == 0) {
+        store_upload(c, &up, &res, summary, id, &stored) == 0) {
         json_t *resp = upload_response(id, up.filename, summary);
         if (resp != NULL && !stored)
             json_object_set_new(resp, "deduplicated", json_true());

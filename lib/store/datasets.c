@@ -13,23 +13,20 @@
 #include "data/colstore.h"
 
 int datasets_find_by_hash(struct db *db, const char *project, const uint8_t hash[32],
-                          char id[37], json_t **summary, char **target)
+                          const char *parse_options, char id[37], json_t **summary)
 {
     *summary = NULL;
-    *target = NULL;
-    const char *vals[2] = {project, (const char *)hash};
-    int lens[2] = {0, 32}, fmts[2] = {0, 1};
+    const char *vals[3] = {project, (const char *)hash, parse_options};
+    int lens[3] = {0, 32, 0}, fmts[3] = {0, 1, 0};
     PGresult *r;
     int rv = db_exec_one(db, &r,
-                         "SELECT id::text, summary::text, target FROM datasets "
-                         "WHERE project_id = $1 AND content_hash = $2",
-                         2, vals, lens, fmts);
+                         "SELECT id::text, summary::text FROM datasets "
+                         "WHERE project_id = $1 AND content_hash = $2 AND parse_options = $3",
+                         3, vals, lens, fmts);
     if (rv != 0)
         return rv;
     snprintf(id, 37, "%s", PQgetvalue(r, 0, 0));
     *summary = json_loads(PQgetvalue(r, 0, 1), 0, NULL);
-    if (!PQgetisnull(r, 0, 2))
-        *target = strdup(PQgetvalue(r, 0, 2));
     PQclear(r);
     return *summary ? AIOPS_OK : AIOPS_ECORRUPT;
 }
@@ -54,8 +51,10 @@ static void uuid_bytes(const char *s, uint8_t out[16])
     int k = 0;
     for (int i = 0; s[i] && k < 32; i++) {
         char c = s[i];
-        int v = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10
-                                                  : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+        int v = (c >= '0' && c <= '9')   ? c - '0'
+                : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                         : -1;
         if (v < 0)
             continue;
         if (k % 2 == 0)
@@ -135,8 +134,8 @@ static int copy_chunks(struct db *db, const char *id, const struct table *t)
 }
 
 int datasets_store(struct db *db, const char *project, const char *id, const char *filename,
-                   const uint8_t hash[32], size_t size_bytes, const struct ingest_result *r,
-                   json_t *summary, char existing_id[37])
+                   const uint8_t hash[32], const char *parse_options, size_t size_bytes,
+                   const struct ingest_result *r, json_t *summary, char existing_id[37])
 {
     const struct table *t = &r->table;
     json_t *schema;
@@ -157,17 +156,18 @@ int datasets_store(struct db *db, const char *project, const char *id, const cha
     }
     if ((rv = db_begin(db)) != 0)
         goto out;
-    const char *vals[11] = {id,     project, (const char *)hash, filename, size_s, rows_s,
-                            cols_s, target,  delim_s,            schema_s, summary_s};
-    int lens[11] = {0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0};
-    int fmts[11] = {0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0};
+    const char *vals[12] = {
+        id,     project, (const char *)hash, filename,  size_s,       rows_s, cols_s,
+        target, delim_s, schema_s,           summary_s, parse_options};
+    int lens[12] = {0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    int fmts[12] = {0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     PGresult *res;
     rv = db_exec(db, &res,
                  "INSERT INTO datasets (id, project_id, content_hash, filename, size_bytes, "
-                 "n_rows, n_cols, target, delimiter, schema, summary) VALUES ($1, $2, $3, $4, "
-                 "$5, $6, $7, $8, $9, $10::jsonb, $11::json) "
-                 "ON CONFLICT (project_id, content_hash) DO NOTHING RETURNING id",
-                 11, vals, lens, fmts);
+                 "n_rows, n_cols, target, delimiter, schema, summary, parse_options) VALUES ($1, "
+                 "$2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::json, $12) "
+                 "ON CONFLICT (project_id, content_hash, parse_options) DO NOTHING RETURNING id",
+                 12, vals, lens, fmts);
     if (rv != 0)
         goto fail;
     int inserted = PQntuples(res) == 1;
@@ -175,10 +175,8 @@ int datasets_store(struct db *db, const char *project, const char *id, const cha
     if (!inserted) {
         db_rollback(db);
         json_t *s;
-        char *tg;
-        rv = datasets_find_by_hash(db, project, hash, existing_id, &s, &tg);
+        rv = datasets_find_by_hash(db, project, hash, parse_options, existing_id, &s);
         json_decref(s);
-        free(tg);
         rv = rv == 0 ? AIOPS_EEXIST : rv;
         goto out;
     }
@@ -209,25 +207,25 @@ int datasets_get(struct db *db, const char *project, const char *id, json_t **ou
 {
     *out = NULL;
     PGresult *r;
-    int rv = select_one(db, project, id,
-                        "SELECT id::text, filename, n_rows, n_cols, target, size_bytes, delimiter, "
-                        "encode(content_hash, 'hex'), "
-                        "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
-                        "schema::text FROM datasets WHERE project_id = $1 AND id = $2",
-                        &r);
+    int rv =
+        select_one(db, project, id,
+                   "SELECT id::text, filename, n_rows, n_cols, target, size_bytes, delimiter, "
+                   "encode(content_hash, 'hex'), "
+                   "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+                   "schema::text FROM datasets WHERE project_id = $1 AND id = $2",
+                   &r);
     if (rv != 0)
         return rv;
     json_t *schema = json_loads(PQgetvalue(r, 0, 9), 0, NULL);
     const char *delim = PQgetvalue(r, 0, 6);
-    *out = json_pack("{s:s, s:s, s:I, s:I, s:o, s:I, s:s, s:s, s:s, s:o}", "id",
-                     PQgetvalue(r, 0, 0), "filename", PQgetvalue(r, 0, 1), "rows",
-                     (json_int_t)strtoll(PQgetvalue(r, 0, 2), NULL, 10), "columns",
-                     (json_int_t)strtoll(PQgetvalue(r, 0, 3), NULL, 10), "target",
-                     PQgetisnull(r, 0, 4) ? json_null() : json_string(PQgetvalue(r, 0, 4)),
-                     "size_bytes", (json_int_t)strtoll(PQgetvalue(r, 0, 5), NULL, 10),
-                     "delimiter", strcmp(delim, "\t") == 0 ? "tab" : delim, "content_sha256",
-                     PQgetvalue(r, 0, 7), "created_at", PQgetvalue(r, 0, 8), "schema",
-                     schema ? schema : json_array());
+    *out = json_pack(
+        "{s:s, s:s, s:I, s:I, s:o, s:I, s:s, s:s, s:s, s:o}", "id", PQgetvalue(r, 0, 0), "filename",
+        PQgetvalue(r, 0, 1), "rows", (json_int_t)strtoll(PQgetvalue(r, 0, 2), NULL, 10), "columns",
+        (json_int_t)strtoll(PQgetvalue(r, 0, 3), NULL, 10), "target",
+        PQgetisnull(r, 0, 4) ? json_null() : json_string(PQgetvalue(r, 0, 4)), "size_bytes",
+        (json_int_t)strtoll(PQgetvalue(r, 0, 5), NULL, 10), "delimiter",
+        strcmp(delim, "\t") == 0 ? "tab" : delim, "content_sha256", PQgetvalue(r, 0, 7),
+        "created_at", PQgetvalue(r, 0, 8), "schema", schema ? schema : json_array());
     PQclear(r);
     return *out ? AIOPS_OK : AIOPS_ENOMEM;
 }
@@ -244,9 +242,9 @@ int datasets_load(struct db *db, const char *project, const char *id, size_t row
 {
     memset(t, 0, sizeof *t);
     PGresult *r;
-    int rv = select_one(db, project, id,
-                        "SELECT n_rows, schema::text FROM datasets WHERE project_id = $1 AND id = $2",
-                        &r);
+    int rv = select_one(
+        db, project, id,
+        "SELECT n_rows, schema::text FROM datasets WHERE project_id = $1 AND id = $2", &r);
     if (rv != 0)
         return rv;
     size_t nrows = (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
@@ -324,12 +322,13 @@ int datasets_list(struct db *db, const char *project, long limit, long offset, j
     snprintf(off, sizeof off, "%ld", offset);
     const char *vals[3] = {project, lim, off};
     PGresult *r;
-    int rv = db_execv(db, &r,
-                      "SELECT id::text, filename, n_rows, n_cols, target, size_bytes, "
-                      "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
-                      "count(*) OVER () FROM datasets WHERE project_id = $1 "
-                      "ORDER BY created_at DESC, id LIMIT $2::bigint OFFSET $3::bigint",
-                      3, vals);
+    int rv =
+        db_execv(db, &r,
+                 "SELECT id::text, filename, n_rows, n_cols, target, size_bytes, "
+                 "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+                 "count(*) OVER () FROM datasets WHERE project_id = $1 "
+                 "ORDER BY created_at DESC, id LIMIT $2::bigint OFFSET $3::bigint",
+                 3, vals);
     if (rv != 0)
         return rv;
     json_t *arr = json_array();
@@ -389,8 +388,8 @@ int datasets_put_profile(struct db *db, const char *project, const char *id, jso
         return AIOPS_ENOMEM;
     const char *vals[3] = {project, id, s};
     int rv = db_execv(db, NULL,
-                      "UPDATE datasets SET profile = $3::json WHERE project_id = $1 AND id = $2",
-                      3, vals);
+                      "UPDATE datasets SET profile = $3::json WHERE project_id = $1 AND id = $2", 3,
+                      vals);
     free(s);
     return rv;
 }

@@ -13,18 +13,19 @@
 #include "data/table.h"
 #include "store/db.h"
 
-/* The dataset with this content hash in project: AIOPS_OK with its id (37 bytes), its
- * stored upload summary (*summary, caller owns) and target (*target, caller frees, NULL
- * when none); AIOPS_ENOTFOUND. */
+/* The dataset of project with this content hash read with these parse options (the
+ * uploader's text of them, "" for the default reading): AIOPS_OK with its id (37 bytes) and
+ * its stored upload summary (*summary, caller owns); AIOPS_ENOTFOUND. */
 int datasets_find_by_hash(struct db *db, const char *project, const uint8_t hash[32],
-                          char id[37], json_t **summary, char **target);
+                          const char *parse_options, char id[37], json_t **summary);
 
 /* Stores a parsed upload (r->table, already summarised) under id in one transaction:
- * metadata, schema, summary and every chunk, or nothing. When the same content was stored
- * concurrently, returns AIOPS_EEXIST with that dataset's id in existing_id. */
+ * metadata, schema, summary and every chunk, or nothing. When the same content with the
+ * same parse options was stored concurrently, returns AIOPS_EEXIST with that dataset's id
+ * in existing_id. */
 int datasets_store(struct db *db, const char *project, const char *id, const char *filename,
-                   const uint8_t hash[32], size_t size_bytes, const struct ingest_result *r,
-                   json_t *summary, char existing_id[37]);
+                   const uint8_t hash[32], const char *parse_options, size_t size_bytes,
+                   const struct ingest_result *r, json_t *summary, char existing_id[37]);
 
 /* The metadata of one dataset as the API shows it: {"id", "filename", "rows", "columns",
  * "target", "size_bytes", "delimiter", "content_sha256", "created_at", "schema": [...]}.

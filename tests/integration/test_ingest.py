@@ -149,6 +149,30 @@ def test_same_bytes_give_the_same_dataset(stack):
     assert now.get("bytes_total", 0) == counters.get("bytes_total", 0) + 2 * len(data)
 
 
+def test_same_bytes_read_another_way_are_another_dataset(stack):
+    """A repeated upload is answered about the parse it asks for: the same bytes with another
+    ?target= or ?delimiter= are read and stored as what they are then."""
+    data = b"a;b,c;z\n1;2,x;0\n3;4,y;1\n5;6,x;%d\n" % (uuid.uuid4().int % 1000)
+    plain = upload(stack, data, filename="p.csv", form=False)
+    assert plain.status == 200, plain
+    again = upload(stack, data, filename="p.csv", form=False)
+    assert again.json()["file_id"] == plain.json()["file_id"] and again.json()["deduplicated"]
+    semi = upload(stack, data, filename="p.csv", query="delimiter=;", form=False)
+    assert semi.status == 200, semi
+    assert semi.json()["file_id"] != plain.json()["file_id"], semi.json()
+    assert semi.json().get("deduplicated") is not True
+    # what it answers is what is stored
+    stored = stack.http("GET", "/api/v1/datasets/" + semi.json()["file_id"]).json()
+    assert stored["columns"] == 3 == len(semi.json()["columns"]), (stored, semi.json())
+    target_z = upload(stack, data, filename="p.csv", query="delimiter=;&target=z", form=False)
+    assert target_z.json()["file_id"] not in (semi.json()["file_id"], plain.json()["file_id"])
+    stored = stack.http("GET", "/api/v1/datasets/" + target_z.json()["file_id"]).json()
+    assert stored["target"] == "z", stored
+    # each reading deduplicates with itself
+    again = upload(stack, data, filename="p.csv", query="delimiter=;&target=z", form=False)
+    assert again.json()["file_id"] == target_z.json()["file_id"] and again.json()["deduplicated"]
+
+
 def check_rejected(stack, resp, status, code):
     err = assert_error(resp, status, code)
     return err
