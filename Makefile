@@ -2,7 +2,8 @@
 #
 #   make            release build of every program into bin/
 #   make SAN=1      AddressSanitizer + UBSan build into build/san/bin/
-#   make test       sanitizer build, then every unit, fuzz-regression, static and integration test
+#   make test       layer and function-length checks, sanitizer build, then every unit,
+#                   fuzz-regression, static and integration test
 #   make test-valgrind  the integration tests with the services under valgrind
 #   make up / down  start / stop the local stack (PostgreSQL + Redis under var/, all services)
 #   make fuzz       libFuzzer targets (clang) into build/fuzz/
@@ -135,6 +136,7 @@ unit: $(UNIT_BINS)
 # environment (CI sets it) makes a skipped test (a missing dataset) fail the run.
 test:
 	scripts/check-layers.sh
+	scripts/long-functions.py --check
 	$(MAKE) SAN=1 all unit
 	$(MAKE) fuzz-regress
 	/usr/bin/python3 tests/run.py --build build/san

@@ -302,12 +302,12 @@ int cmd_predict(int argc, char **argv)
         return 1;
     int status = 1;
     struct fmatrix x;
-    const char *missing;
+    struct aiops_error missing = AIOPS_ERROR_INIT;
     size_t unseen = 0, type_errors = 0;
     double *out = NULL;
     int rv = features_matrix(&m->features, &r.table, &x, &missing, &type_errors, &unseen);
     if (rv == AIOPS_ENOTFOUND) {
-        cli_error("predict", "%s has no column %s (a feature of the model)", data, missing);
+        cli_error("predict", "%s has no column %s (a feature of the model)", data, missing.field);
         goto out;
     }
     size_t k = model_outputs(m), n = x.nrows;

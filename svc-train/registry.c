@@ -95,10 +95,7 @@ static void set_alias(struct svc_call *c, const char *name, const char *alias, i
         rv = registry_version_exists(db, project, name, version);
     if (rv == 0)
         rv = registry_point_alias(db, project, name, alias, version, action, &from);
-    if (rv == 0)
-        rv = db_commit(db);
-    else
-        db_rollback(db);
+    rv = db_finish(db, rv);
     if (rv == AIOPS_ENOTFOUND) {
         reply_version_not_found(c, name, version);
         return;
@@ -192,10 +189,7 @@ void handle_models_alias_delete(struct svc_call *c)
     int rv = db_begin(db);
     if (rv == 0)
         rv = registry_delete_alias(db, project, name, alias, &from);
-    if (rv == 0)
-        rv = db_commit(db);
-    else
-        db_rollback(db);
+    rv = db_finish(db, rv);
     if (rv == AIOPS_ENOTFOUND) {
         reply_alias_not_found(c, name, alias);
         return;

@@ -407,10 +407,7 @@ static int queue_run(struct svc_call *c, const struct train_request *tr, const c
                      9, v);
     if (rv == 0)
         rv = jobs_enqueue(db, "train", run_id, project, 3);
-    if (rv == 0)
-        rv = db_commit(db);
-    else
-        db_rollback(db);
+    rv = db_finish(db, rv);
     free(params_s);
     free(tags_s);
     if (rv != 0)

@@ -23,6 +23,7 @@
 #include "core/jsonx.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "math/stats.h"
 #include "ml/instances.h"
 #include "ml/modelcache.h"
 #include "store/kv.h"
@@ -348,15 +349,6 @@ static int read_instances(struct svc_call *c, const struct cached_model *s, stru
     return rv;
 }
 
-static size_t argmax(const double *p, size_t k)
-{
-    size_t best = 0;
-    for (size_t j = 1; j < k; j++)
-        if (p[j] > p[best])
-            best = j;
-    return best;
-}
-
 /* {"predictions": [...], "model_name", "model_version"} into b. */
 static int write_predictions(struct buf *b, const struct cached_model *s, const double *out,
                              size_t n)
@@ -371,7 +363,7 @@ static int write_predictions(struct buf *b, const struct cached_model *s, const 
         if (m->target.task == TASK_REGRESSION) {
             rv |= buf_json_double(b, row[0]);
         } else {
-            const size_t *o = s->label_off + 4 * argmax(row, k);
+            const size_t *o = s->label_off + 4 * stats_argmax(row, k);
             rv |= buf_append(b, text + o[0], o[1] - o[0]);
             rv |= buf_puts(b, ",\"probabilities\":{");
             for (size_t j = 0; j < k; j++) {
@@ -654,7 +646,7 @@ void handle_v2_infer(struct svc_call *c)
             if (m->target.task == TASK_REGRESSION)
                 json_array_append_new(data, jsonx_num(out[i], 0));
             else
-                json_array_append(data, s->labels[argmax(out + i * k, k)]);
+                json_array_append(data, s->labels[stats_argmax(out + i * k, k)]);
         json_array_append_new(outputs, json_pack("{s:s, s:[I], s:s, s:o}", "name", "predict",
                                                  "shape", (json_int_t)n, "datatype",
                                                  label_datatype(s), "data", data));

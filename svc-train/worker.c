@@ -194,10 +194,7 @@ static void flush_progress(struct job_run *jr)
                       " $4::float8[]) AS t(k, s, v)"
                       " ON CONFLICT (run_id, key, step) DO UPDATE SET value = excluded.value",
                       4, v2);
-    if (rv == 0)
-        rv = db_commit(db);
-    else
-        db_rollback(db);
+    rv = db_finish(db, rv);
     if (rv != 0)
         log_json(LOG_LEVEL_WARN, "training progress not recorded",
                  json_pack("{s:s, s:s}", "run_id", jr->job.run_id, "error", aiops_strerror(rv)));
@@ -314,10 +311,7 @@ static void finish_unsuccessful(struct job_run *jr, const char *status, const ch
         rv = db_execv(db, NULL,
                       "UPDATE runs SET status = $2, error = $3, finished_at = now() WHERE id = $1",
                       3, v);
-    if (rv == 0)
-        rv = db_commit(db);
-    else
-        db_rollback(db);
+    rv = db_finish(db, rv);
     if (rv != 0) {
         /* the lease will run out and the job be tried again or reaped: nothing is lost */
         log_json(LOG_LEVEL_ERROR, "could not record the end of a training job",
@@ -357,10 +351,7 @@ static void finish_completed(struct job_run *jr, const char *model_name,
                       " model_version = $4::int, current_epoch = $5::int, error = NULL,"
                       " finished_at = now() WHERE id = $1",
                       5, v);
-    if (rv == 0)
-        rv = db_commit(db);
-    else
-        db_rollback(db);
+    rv = db_finish(db, rv);
     free(metrics);
     if (rv == AIOPS_ENOTFOUND) {
         log_json(LOG_LEVEL_WARN, "training finished after its job was taken over; discarded",

@@ -93,6 +93,15 @@ double stats_mean(const double *x, size_t n)
     return m.mean;
 }
 
+size_t stats_argmax(const double *x, size_t n)
+{
+    size_t best = 0;
+    for (size_t i = 1; i < n; i++)
+        if (x[i] > x[best])
+            best = i;
+    return best;
+}
+
 double stats_variance(const double *x, size_t n, unsigned ddof)
 {
     struct stats_moments m;

@@ -37,6 +37,9 @@ double stats_mean(const double *x, size_t n);
 /* The variance of the non-NaN values with ddof (1 = sample, 0 = population); NaN when fewer
  * than ddof + 1 values. */
 double stats_variance(const double *x, size_t n, unsigned ddof);
+/* The index of the largest of x[0..n), n >= 1: the first on ties (a predicted class from a
+ * row of probabilities); NaNs never win over a number at index 0. */
+size_t stats_argmax(const double *x, size_t n);
 
 /* --- order statistics ---------------------------------------------------------------- */
 

@@ -38,15 +38,6 @@ static int check_classification(const double *y, const double *prob, size_t n, s
     return 0;
 }
 
-static size_t argmax_row(const double *p, size_t K)
-{
-    size_t best = 0;
-    for (size_t k = 1; k < K; k++)
-        if (p[k] > p[best])
-            best = k;
-    return best;
-}
-
 /* Mean -ln p(true class) after clipping to [eps, 1 - eps] and renormalising each row. */
 static double logloss_valid(const double *y, const double *prob, size_t n, size_t K)
 {
@@ -141,7 +132,7 @@ double eval_accuracy(const double *y, const double *prob, size_t n, size_t K)
         return NAN;
     size_t hit = 0;
     for (size_t i = 0; i < n; i++)
-        if (!isnan(y[i]) && argmax_row(prob + i * K, K) == (size_t)y[i])
+        if (!isnan(y[i]) && stats_argmax(prob + i * K, K) == (size_t)y[i])
             hit++;
     return (double)hit / (double)v;
 }
@@ -537,7 +528,7 @@ int eval_classification(const double *y, const double *prob, size_t n, size_t K,
     for (size_t i = 0; i < n; i++) {
         if (isnan(y[i]))
             continue;
-        size_t t = (size_t)y[i], p = argmax_row(prob + i * K, K);
+        size_t t = (size_t)y[i], p = stats_argmax(prob + i * K, K);
         cm[t * K + p]++;
         hit += t == p;
         if (K == 2) {

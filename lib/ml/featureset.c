@@ -88,15 +88,13 @@ long features_find(const struct feature_set *fs, const char *name, size_t len)
 }
 
 int features_fit(const struct table *t, long target, const char *const *only,
-                 const char *const *exclude, struct feature_set *out, const char **bad)
+                 const char *const *exclude, struct feature_set *out, struct aiops_error *err)
 {
     memset(out, 0, sizeof *out);
-    *bad = NULL;
+    aiops_error_clear(err);
     for (const char *const *p = only; p != NULL && *p != NULL; p++)
-        if (table_find(t, *p) < 0) {
-            *bad = *p;
-            return AIOPS_EINVAL;
-        }
+        if (table_find(t, *p) < 0)
+            return aiops_error_set(err, AIOPS_EINVAL, "features", "the data has no column %s", *p);
     out->f = calloc(t->ncols ? t->ncols : 1, sizeof *out->f);
     if (out->f == NULL)
         return AIOPS_ENOMEM;
@@ -129,14 +127,10 @@ int features_fit(const struct table *t, long target, const char *const *only,
             rv = numeric_stats(c, t->nrows, f);
         }
     }
-    if (rv == 0 && out->n == 0) {
-        *bad = "(no usable feature column)";
-        rv = AIOPS_EINVAL;
-    }
-    if (rv == 0 && (rv = names_build(out)) == AIOPS_EEXIST) {
-        *bad = "(a repeated column name)";
-        rv = AIOPS_EINVAL;
-    }
+    if (rv == 0 && out->n == 0)
+        rv = aiops_error_set(err, AIOPS_EINVAL, "features", "no usable feature column");
+    if (rv == 0 && (rv = names_build(out)) == AIOPS_EEXIST)
+        rv = aiops_error_set(err, AIOPS_EINVAL, "features", "a repeated column name");
     if (rv != 0)
         feature_set_free(out);
     return rv;
@@ -247,16 +241,17 @@ static void fill_column(const struct feature *f, const struct column *c, const s
 }
 
 int features_matrix_rows(const struct feature_set *fs, const struct table *t, const size_t *rows,
-                         size_t n, struct fmatrix *out, const char **missing_name,
+                         size_t n, struct fmatrix *out, struct aiops_error *err,
                          size_t *type_errors, size_t *unseen)
 {
     size_t te = 0, us = 0;
-    *missing_name = NULL;
+    aiops_error_clear(err);
     for (size_t j = 0; j < fs->n; j++)
         if (table_find(t, fs->f[j].name) < 0) {
-            *missing_name = fs->f[j].name;
             memset(out, 0, sizeof *out);
-            return AIOPS_ENOTFOUND;
+            return aiops_error_set(err, AIOPS_ENOTFOUND, fs->f[j].name,
+                                   "the data has no column %s (a feature of the model)",
+                                   fs->f[j].name);
         }
     int rv = features_matrix_alloc(fs, n, out);
     if (rv != 0)
@@ -273,9 +268,9 @@ int features_matrix_rows(const struct feature_set *fs, const struct table *t, co
 }
 
 int features_matrix(const struct feature_set *fs, const struct table *t, struct fmatrix *out,
-                    const char **missing_name, size_t *type_errors, size_t *unseen)
+                    struct aiops_error *err, size_t *type_errors, size_t *unseen)
 {
-    return features_matrix_rows(fs, t, NULL, t->nrows, out, missing_name, type_errors, unseen);
+    return features_matrix_rows(fs, t, NULL, t->nrows, out, err, type_errors, unseen);
 }
 
 double feature_value_json(const struct feature *f, enum json_value_kind kind, double num,
@@ -385,7 +380,7 @@ static int cmp_codes(const void *a, const void *b)
 }
 
 static int target_classes_dict(const struct table *t, const struct column *c,
-                               struct target_spec *ts, double *y, const char **why)
+                               struct target_spec *ts, double *y, struct aiops_error *err)
 {
     uint32_t nd = c->dict.count;
     uint8_t *seen = calloc(nd ? nd : 1, 1);
@@ -403,11 +398,12 @@ static int target_classes_dict(const struct table *t, const struct column *c,
             order[K++] = k;
     rv = AIOPS_EINVAL;
     if (K < 2) {
-        *why = "the target has fewer than two classes";
+        aiops_error_set(err, rv, "target", "%s: the target has fewer than two classes", c->name);
         goto out;
     }
     if (K > MAX_CLASSES) {
-        *why = "the target has more than 1000 classes";
+        aiops_error_set(err, rv, "target", "%s: the target has more than %d classes", c->name,
+                        MAX_CLASSES);
         goto out;
     }
     /* booleans keep false < true (their codes); other labels sort bytewise */
@@ -437,8 +433,8 @@ out:
     return rv;
 }
 
-static int target_classes_f64(const struct table *t, const struct column *c,
-                              struct target_spec *ts, double *y, const char **why)
+static int target_classes_f64(const struct table *t, const struct column *c, struct target_spec *ts,
+                              double *y, struct aiops_error *err)
 {
     double *v = malloc((t->nrows ? t->nrows : 1) * sizeof *v);
     if (v == NULL)
@@ -449,13 +445,12 @@ static int target_classes_f64(const struct table *t, const struct column *c,
     for (size_t i = 0; rv == 0 && i < t->nrows && !isnan(v[i]); i++)
         if (i == 0 || v[i] != v[i - 1])
             v[K++] = v[i]; /* distinct values, ascending, packed at the front */
-    if (rv == 0 && K < 2) {
-        *why = "the target has fewer than two classes";
-        rv = AIOPS_EINVAL;
-    } else if (rv == 0 && K > MAX_CLASSES) {
-        *why = "the target has more than 1000 classes";
-        rv = AIOPS_EINVAL;
-    }
+    if (rv == 0 && K < 2)
+        rv = aiops_error_set(err, AIOPS_EINVAL, "target",
+                             "%s: the target has fewer than two classes", c->name);
+    else if (rv == 0 && K > MAX_CLASSES)
+        rv = aiops_error_set(err, AIOPS_EINVAL, "target", "%s: the target has more than %d classes",
+                             c->name, MAX_CLASSES);
     if (rv == 0 && (ts->labels = calloc(K, sizeof *ts->labels)) == NULL)
         rv = AIOPS_ENOMEM;
     for (size_t k = 0; rv == 0 && k < K; k++) {
@@ -487,36 +482,34 @@ static int target_classes_f64(const struct table *t, const struct column *c,
 }
 
 int target_fit(const struct table *t, long col, enum table_task task, struct target_spec *out,
-               double *y, const char **why)
+               double *y, struct aiops_error *err)
 {
     memset(out, 0, sizeof *out);
-    *why = NULL;
-    if (col < 0 || (size_t)col >= t->ncols) {
-        *why = "no such target column";
-        return AIOPS_EINVAL;
-    }
+    aiops_error_clear(err);
+    if (col < 0 || (size_t)col >= t->ncols)
+        return aiops_error_set(err, AIOPS_EINVAL, "target", "no such target column");
     const struct column *c = &t->cols[col];
     if (task == TASK_NONE)
         task = table_task(c, c->distinct, c->is_integer);
-    if (task == TASK_NONE) {
-        *why = c->type == COL_DATETIME ? "a datetime column cannot be a target"
-                                       : "the target has fewer than two distinct values";
-        return AIOPS_EINVAL;
-    }
+    if (task == TASK_NONE)
+        return aiops_error_set(err, AIOPS_EINVAL, "target", "%s: %s", c->name,
+                               c->type == COL_DATETIME
+                                   ? "a datetime column cannot be a target"
+                                   : "the target has fewer than two distinct values");
     if ((out->name = strdup(c->name)) == NULL)
         return AIOPS_ENOMEM;
     int rv;
     if (task == TASK_REGRESSION) {
         if (c->storage != COL_F64 || c->type == COL_DATETIME) {
-            *why = "a regression target must be numeric";
-            rv = AIOPS_EINVAL;
+            rv = aiops_error_set(err, AIOPS_EINVAL, "target",
+                                 "%s: a regression target must be numeric", c->name);
         } else {
             memcpy(y, c->f64, t->nrows * sizeof *y);
             rv = AIOPS_OK;
         }
     } else {
-        rv = c->storage == COL_DICT ? target_classes_dict(t, c, out, y, why)
-                                    : target_classes_f64(t, c, out, y, why);
+        rv = c->storage == COL_DICT ? target_classes_dict(t, c, out, y, err)
+                                    : target_classes_f64(t, c, out, y, err);
         /* the number of classes decides binary or multiclass, whatever was asked */
         if (rv == 0)
             task = out->nclasses == 2 ? TASK_BINARY : TASK_MULTICLASS;
@@ -584,9 +577,10 @@ json_t *target_label_json(const struct target_spec *ts, size_t k)
 }
 
 int class_weights(const struct target_spec *ts, const char *setting, const double *y, size_t n,
-                  double *w, const char **why)
+                  double *w, struct aiops_error *err)
 {
     size_t K = ts->nclasses;
+    aiops_error_clear(err);
     double *cw = malloc((K ? K : 1) * sizeof *cw);
     if (cw == NULL)
         return AIOPS_ENOMEM;
@@ -617,8 +611,8 @@ int class_weights(const struct target_spec *ts, const char *setting, const doubl
             if (comma == NULL)
                 comma = p + strlen(p);
             if (colon == NULL || colon > comma) {
-                *why = "class_weight must be \"balanced\" or label:weight pairs";
-                rv = AIOPS_EINVAL;
+                rv = aiops_error_set(err, AIOPS_EINVAL, "class_weight",
+                                     "class_weight must be \"balanced\" or label:weight pairs");
                 break;
             }
             size_t k = 0;
@@ -628,11 +622,11 @@ int class_weights(const struct target_spec *ts, const char *setting, const doubl
             char *end;
             double v = strtod(colon + 1, &end);
             if (k == K) {
-                *why = "class_weight names a class the target does not have";
-                rv = AIOPS_EINVAL;
+                rv = aiops_error_set(err, AIOPS_EINVAL, "class_weight",
+                                     "class_weight names a class the target does not have");
             } else if (end != comma || !(v > 0) || !isfinite(v)) {
-                *why = "a class weight must be a positive number";
-                rv = AIOPS_EINVAL;
+                rv = aiops_error_set(err, AIOPS_EINVAL, "class_weight",
+                                     "a class weight must be a positive number");
             } else {
                 cw[k] = v;
             }

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/err.h"
 #include "data/fmatrix.h"
 #include "data/table.h"
 
@@ -46,20 +47,22 @@ struct feature_set {
  * free text (COL_TEXT) and columns whose values are all missing; datetimes are numbers (Unix
  * seconds), booleans and categoricals are categorical. `only` (may be NULL) restricts to the
  * named columns; `exclude` (may be NULL) drops more. Each is a NULL-terminated list.
- * AIOPS_EINVAL when no feature is left or a named column does not exist (*bad names it). */
+ * AIOPS_EINVAL when no feature is left or a named column does not exist, with err (may be
+ * NULL) saying which, on field "features". */
 int features_fit(const struct table *t, long target, const char *const *only,
-                 const char *const *exclude, struct feature_set *out, const char **bad);
+                 const char *const *exclude, struct feature_set *out, struct aiops_error *err);
 void feature_set_free(struct feature_set *fs);
 
 /* Builds the matrix of t's rows for fs (columns found by name). A feature column missing
- * from t: AIOPS_ENOTFOUND with *missing_name set. A column of the wrong kind (text where a
+ * from t: AIOPS_ENOTFOUND, with err's field (err may be NULL) the name of that column, for
+ * the caller to say in its own terms which data lacks it. A column of the wrong kind (text where a
  * number is expected) is read as missing, counted in *type_errors (may be NULL); unseen
  * categories are counted in *unseen (may be NULL). The caller frees with fmatrix_free. */
 int features_matrix(const struct feature_set *fs, const struct table *t, struct fmatrix *out,
-                    const char **missing_name, size_t *type_errors, size_t *unseen);
+                    struct aiops_error *err, size_t *type_errors, size_t *unseen);
 /* The same for an explicit row subset (rows[0..n), in that order). */
 int features_matrix_rows(const struct feature_set *fs, const struct table *t, const size_t *rows,
-                         size_t n, struct fmatrix *out, const char **missing_name,
+                         size_t n, struct fmatrix *out, struct aiops_error *err,
                          size_t *type_errors, size_t *unseen);
 
 /* Rows given as JSON objects ({"column": value, ...}, as the predict API receives them) into
@@ -99,10 +102,10 @@ struct target_spec {
 /* Fits the target from column col of t and fills y (t->nrows values): the class index for
  * classification, the value for regression, NaN where the target is missing. `task`
  * overrides the inferred task (TASK_NONE: infer with table_task). AIOPS_EINVAL when the
- * column cannot be that target (fewer than 2 classes, a text column for regression) with
- * *why set. */
+ * column cannot be that target (fewer than 2 classes, a text column for regression), with
+ * err (may be NULL) saying why on field "target". */
 int target_fit(const struct table *t, long col, enum table_task task, struct target_spec *out,
-               double *y, const char **why);
+               double *y, struct aiops_error *err);
 /* Maps column col of another table with an existing spec (evaluation): a class the model
  * does not know becomes NaN and is counted in *unknown. */
 int target_apply(const struct target_spec *ts, const struct table *t, long col, double *y,
@@ -114,9 +117,10 @@ json_t *target_label_json(const struct target_spec *ts, size_t k);
 /* Per-row weights from a class_weight setting: NULL or "" -> all 1; "balanced" -> n / (K *
  * count of the row's class) as scikit-learn does; "label:w,label:w" -> the given weight per
  * class (unlisted classes 1). y holds class indexes (NaN rows get weight 0). AIOPS_EINVAL
- * with *why for an unknown label or a weight that is not a positive number. */
+ * for an unknown label or a weight that is not a positive number, with err (may be NULL)
+ * saying which on field "class_weight". */
 int class_weights(const struct target_spec *ts, const char *setting, const double *y, size_t n,
-                  double *w, const char **why);
+                  double *w, struct aiops_error *err);
 
 /* --- persistence (inside a model file; see lib/ml/model.h) ---------------------------------- */
 int features_save(const struct feature_set *fs, const struct target_spec *ts, struct buf *out);

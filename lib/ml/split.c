@@ -34,12 +34,6 @@ static void shuffle_u32(uint32_t *v, size_t n, struct rand_xoshiro *r)
 
 /* --- result building ------------------------------------------------------------------- */
 
-static void set_why(const char **why, const char *s)
-{
-    if (why != NULL)
-        *why = s;
-}
-
 void split_folds_free(struct split_folds *s)
 {
     if (s == NULL)
@@ -120,14 +114,15 @@ static int fold_from_marks(const uint8_t *mark, size_t n, size_t ntrain, size_t 
 }
 
 /* Validates class indexes; *nclass receives max + 1. */
-static int check_classes(const double *y, size_t n, size_t *nclass, const char **why)
+static int check_classes(const double *y, size_t n, size_t *nclass, struct aiops_error *err)
 {
     double hi = -1;
     for (size_t i = 0; i < n; i++) {
         double v = y[i];
         if (!(v >= 0 && v < (double)SPLIT_MAX_CLASS) || v != floor(v)) {
-            set_why(why, "class indexes must be whole numbers in [0, 2^24) (no missing values)");
-            return AIOPS_EINVAL;
+            return aiops_error_set(
+                err, AIOPS_EINVAL, NULL,
+                "class indexes must be whole numbers in [0, 2^24) (no missing values)");
         }
         hi = v > hi ? v : hi;
     }
@@ -137,16 +132,16 @@ static int check_classes(const double *y, size_t n, size_t *nclass, const char *
 
 /* n_test as scikit-learn's _validate_shuffle_split computes it for a float test_size. */
 static int holdout_sizes(size_t n, double test_frac, size_t *ntrain, size_t *ntest,
-                         const char **why)
+                         struct aiops_error *err)
 {
     if (!(test_frac > 0 && test_frac < 1)) {
-        set_why(why, "the test fraction must be in (0, 1)");
-        return AIOPS_EINVAL;
+        return aiops_error_set(err, AIOPS_EINVAL, NULL, "the test fraction must be in (0, 1)");
     }
     double t = ceil(test_frac * (double)n);
     if (t >= (double)n || t < 1) {
-        set_why(why, "too few rows for this test fraction: the train or test part is empty");
-        return AIOPS_EINVAL;
+        return aiops_error_set(
+            err, AIOPS_EINVAL, NULL,
+            "too few rows for this test fraction: the train or test part is empty");
     }
     *ntest = (size_t)t;
     *ntrain = n - *ntest;
@@ -156,11 +151,12 @@ static int holdout_sizes(size_t n, double test_frac, size_t *ntrain, size_t *nte
 /* --- hold-out -------------------------------------------------------------------------- */
 
 int split_holdout(size_t n, double test_frac, uint64_t seed, struct split_folds *out,
-                  const char **why)
+                  struct aiops_error *err)
 {
     memset(out, 0, sizeof *out);
+    aiops_error_clear(err);
     size_t ntrain, ntest;
-    int rc = holdout_sizes(n, test_frac, &ntrain, &ntest, why);
+    int rc = holdout_sizes(n, test_frac, &ntrain, &ntest, err);
     if (rc != 0)
         return rc;
     size_t *perm = malloc(n * sizeof *perm);
@@ -242,13 +238,14 @@ static int approximate_mode(const size_t *counts, size_t nclass, size_t n_draws,
 }
 
 int split_holdout_stratified(const double *y, size_t n, double test_frac, uint64_t seed,
-                             struct split_folds *out, const char **why)
+                             struct split_folds *out, struct aiops_error *err)
 {
     memset(out, 0, sizeof *out);
+    aiops_error_clear(err);
     size_t ntrain, ntest, nclass;
-    int rc = holdout_sizes(n, test_frac, &ntrain, &ntest, why);
+    int rc = holdout_sizes(n, test_frac, &ntrain, &ntest, err);
     if (rc == 0)
-        rc = check_classes(y, n, &nclass, why);
+        rc = check_classes(y, n, &nclass, err);
     if (rc != 0)
         return rc;
     size_t *counts = calloc(nclass, sizeof *counts);
@@ -317,28 +314,26 @@ done:
 
 /* --- k-fold ---------------------------------------------------------------------------- */
 
-static int check_k(size_t n, size_t k, const char **why)
+static int check_k(size_t n, size_t k, struct aiops_error *err)
 {
     if (k < 2) {
-        set_why(why, "at least 2 folds are needed");
-        return AIOPS_EINVAL;
+        return aiops_error_set(err, AIOPS_EINVAL, NULL, "at least 2 folds are needed");
     }
     if (k > n) {
-        set_why(why, "more folds than rows");
-        return AIOPS_EINVAL;
+        return aiops_error_set(err, AIOPS_EINVAL, NULL, "more folds than rows");
     }
     if (k > UINT32_MAX) {
-        set_why(why, "too many folds");
-        return AIOPS_EINVAL;
+        return aiops_error_set(err, AIOPS_EINVAL, NULL, "too many folds");
     }
     return 0;
 }
 
 int split_kfold(size_t n, size_t k, int shuffle, uint64_t seed, struct split_folds *out,
-                const char **why)
+                struct aiops_error *err)
 {
     memset(out, 0, sizeof *out);
-    int rc = check_k(n, k, why);
+    aiops_error_clear(err);
+    int rc = check_k(n, k, err);
     if (rc != 0)
         return rc;
     size_t *order = malloc(n * sizeof *order);
@@ -368,13 +363,14 @@ done:
 }
 
 int split_kfold_stratified(const double *y, size_t n, size_t k, int shuffle, uint64_t seed,
-                           struct split_folds *out, const char **why)
+                           struct split_folds *out, struct aiops_error *err)
 {
     memset(out, 0, sizeof *out);
+    aiops_error_clear(err);
     size_t nclass;
-    int rc = check_k(n, k, why);
+    int rc = check_k(n, k, err);
     if (rc == 0)
-        rc = check_classes(y, n, &nclass, why);
+        rc = check_classes(y, n, &nclass, err);
     if (rc != 0)
         return rc;
     size_t *enc = malloc(nclass * sizeof *enc);      /* class index -> order of appearance */
@@ -399,8 +395,8 @@ int split_kfold_stratified(const double *y, size_t n, size_t k, int shuffle, uin
     for (size_t e = 0; e < ne; e++)
         enough |= counts[e] >= k;
     if (!enough) {
-        set_why(why, "every class has fewer rows than there are folds");
-        rc = AIOPS_EINVAL;
+        rc = aiops_error_set(err, AIOPS_EINVAL, NULL,
+                             "every class has fewer rows than there are folds");
         goto done;
     }
     /* Class e occupies [lo, hi) of the class-sorted row order; fold f receives the
@@ -443,22 +439,21 @@ done:
 /* --- time series ----------------------------------------------------------------------- */
 
 int split_time_series(size_t n, size_t k, size_t test_size, size_t gap, size_t max_train,
-                      struct split_folds *out, const char **why)
+                      struct split_folds *out, struct aiops_error *err)
 {
     memset(out, 0, sizeof *out);
+    aiops_error_clear(err);
     if (k < 2) {
-        set_why(why, "at least 2 folds are needed");
-        return AIOPS_EINVAL;
+        return aiops_error_set(err, AIOPS_EINVAL, NULL, "at least 2 folds are needed");
     }
     if (k >= n) {
-        set_why(why, "more folds (plus one) than rows");
-        return AIOPS_EINVAL;
+        return aiops_error_set(err, AIOPS_EINVAL, NULL, "more folds (plus one) than rows");
     }
     if (test_size == 0)
         test_size = n / (k + 1);
     if (test_size > n / k || k * test_size + gap >= n) {
-        set_why(why, "too many rows for tests and gap: no training rows would be left");
-        return AIOPS_EINVAL;
+        return aiops_error_set(err, AIOPS_EINVAL, NULL,
+                               "too many rows for tests and gap: no training rows would be left");
     }
     size_t first = n - k * test_size;
     size_t total = 0;

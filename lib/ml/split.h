@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
+
 struct split_fold {
     size_t *train; /* ntrain row indexes, ascending */
     size_t ntrain;
@@ -33,10 +35,10 @@ struct split_folds {
 void split_folds_free(struct split_folds *s);
 
 /* A random hold-out: ceil(test_frac * n) rows for test (as scikit-learn's train_test_split),
- * the rest for train. AIOPS_EINVAL (with *why, a static string; why may be NULL) when
+ * the rest for train. AIOPS_EINVAL (err, which may be NULL, says why) when
  * test_frac is not in (0, 1) or either side would be empty; AIOPS_ENOMEM. */
 int split_holdout(size_t n, double test_frac, uint64_t seed, struct split_folds *out,
-                  const char **why);
+                  struct aiops_error *err);
 
 /* A stratified hold-out with the allocation of scikit-learn's StratifiedShuffleSplit
  * (train_test_split(stratify=y)): the train count per class is the "approximate mode"
@@ -45,20 +47,20 @@ int split_holdout(size_t n, double test_frac, uint64_t seed, struct split_folds 
  * are drawn at random. Unlike scikit-learn, a class with a single row is accepted (it goes
  * where the allocation puts it). Errors as split_holdout(), plus a bad class index. */
 int split_holdout_stratified(const double *y, size_t n, double test_frac, uint64_t seed,
-                             struct split_folds *out, const char **why);
+                             struct split_folds *out, struct aiops_error *err);
 
 /* K-fold as scikit-learn's KFold: fold f tests a contiguous block of the (shuffled when
  * `shuffle`) row order, the first n % k folds one row larger. 2 <= k <= n, else
  * AIOPS_EINVAL. */
 int split_kfold(size_t n, size_t k, int shuffle, uint64_t seed, struct split_folds *out,
-                const char **why);
+                struct aiops_error *err);
 
 /* Stratified k-fold as scikit-learn's StratifiedKFold: classes numbered by first appearance,
  * the per-fold count of each class dealt round-robin over the class-sorted rows, and each
  * class's rows given to folds in row order (fold numbers shuffled per class when
  * `shuffle`). AIOPS_EINVAL when k < 2, k > n or every class has fewer than k rows. */
 int split_kfold_stratified(const double *y, size_t n, size_t k, int shuffle, uint64_t seed,
-                           struct split_folds *out, const char **why);
+                           struct split_folds *out, struct aiops_error *err);
 
 /* scikit-learn's TimeSeriesSplit(n_splits=k, test_size, gap, max_train_size) on the row
  * order: test_size 0 means n / (k + 1); the test blocks are the last k blocks of test_size
@@ -66,6 +68,6 @@ int split_kfold_stratified(const double *y, size_t n, size_t k, int shuffle, uin
  * max_train rows of them when max_train > 0). AIOPS_EINVAL when k < 2, k + 1 > n or
  * n - gap - k * test_size <= 0, as scikit-learn refuses. */
 int split_time_series(size_t n, size_t k, size_t test_size, size_t gap, size_t max_train,
-                      struct split_folds *out, const char **why);
+                      struct split_folds *out, struct aiops_error *err);
 
 #endif

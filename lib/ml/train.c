@@ -279,11 +279,12 @@ int train_predict_labelled(const struct model *m, const struct table *t, const s
     free(y);
     struct fmatrix x;
     memset(&x, 0, sizeof x);
-    const char *missing;
-    int rv = features_matrix_rows(&m->features, t, out->rows, out->n, &x, &missing, NULL, NULL);
-    if (rv == AIOPS_ENOTFOUND)
-        rv = aiops_error_set(err, AIOPS_EINVAL, "data",
-                             "the data has no column %s (a feature of the model)", missing);
+    int rv = features_matrix_rows(&m->features, t, out->rows, out->n, &x, err, NULL, NULL);
+    if (rv == AIOPS_ENOTFOUND) {
+        rv = AIOPS_EINVAL;
+        if (err != NULL) /* the message names the column; the request's data is at fault */
+            snprintf(err->field, sizeof err->field, "data");
+    }
     if (rv == 0 &&
         (out->pred = malloc((out->n ? out->n : 1) * out->outputs * sizeof *out->pred)) == NULL)
         rv = AIOPS_ENOMEM;
@@ -363,10 +364,7 @@ static int resolve_target(struct run *r, const struct table *t, struct aiops_err
         return aiops_error_set(err, AIOPS_EINVAL, "file_id", "the data has no rows");
     if ((r->y = malloc(t->nrows * sizeof *r->y)) == NULL)
         return AIOPS_ENOMEM;
-    const char *why = NULL;
-    int rv = target_fit(t, r->tcol, task_override(r->p), &r->ts, r->y, &why);
-    if (rv == AIOPS_EINVAL)
-        aiops_error_set(err, AIOPS_EINVAL, "target", "%s: %s", target, why);
+    int rv = target_fit(t, r->tcol, task_override(r->p), &r->ts, r->y, err);
     if (rv == 0 && !(r->l->tasks & learner_task_bit(r->ts.task)))
         rv = aiops_error_set(err, AIOPS_EINVAL, "model", "the %s model does not learn %s tasks",
                              r->l->name, table_task_name(r->ts.task));
@@ -377,12 +375,7 @@ static int fit_features(struct run *r, const struct table *t, struct aiops_error
 {
     const char **only = string_list(json_object_get(r->p, "features"));
     const char **exclude = string_list(json_object_get(r->p, "exclude"));
-    const char *why = NULL;
-    int rv = features_fit(t, r->tcol, only, exclude, &r->fs, &why);
-    if (rv == AIOPS_EINVAL)
-        aiops_error_set(err, AIOPS_EINVAL, "features", "%s",
-                        strcmp(why, "(no usable feature column)") == 0 ? "no usable feature column"
-                                                                       : why);
+    int rv = features_fit(t, r->tcol, only, exclude, &r->fs, err);
     free(only);
     free(exclude);
     return rv;
@@ -426,13 +419,13 @@ static int valid_given(struct run *r, const struct table *valid, struct train_re
     for (size_t i = 0; i < valid->nrows; i++)
         if (!isnan(vy[i]))
             vrows[nv] = i, vy[nv++] = vy[i];
-    const char *missing;
+    struct aiops_error missing = AIOPS_ERROR_INIT;
     int rv = features_matrix_rows(&r->fs, valid, vrows, nv, &r->vx, &missing, NULL, NULL);
     free(vrows);
     r->yv = vy;
     if (rv == AIOPS_ENOTFOUND)
         return aiops_error_set(err, AIOPS_EINVAL, "valid", "the validation data has no column %s",
-                               missing);
+                               missing.field);
     if (rv == 0)
         out->valid_rows = nv;
     return rv;
@@ -443,15 +436,16 @@ static int valid_given(struct run *r, const struct table *valid, struct train_re
  * the fold's positions into table rows. The one place the held-out rows are chosen:
  * train_model and train_holdout_rows must agree on them. */
 static int holdout_split(enum table_task task, const double *y, const size_t *rows, size_t nl,
-                         double vf, uint64_t seed, struct split_folds *folds, const char **why)
+                         double vf, uint64_t seed, struct split_folds *folds,
+                         struct aiops_error *err)
 {
     double *yl = malloc((nl ? nl : 1) * sizeof *yl);
     if (yl == NULL)
         return AIOPS_ENOMEM;
     for (size_t i = 0; i < nl; i++)
         yl[i] = y[rows[i]];
-    int rv = task == TASK_REGRESSION ? split_holdout(nl, vf, seed, folds, why)
-                                     : split_holdout_stratified(yl, nl, vf, seed, folds, why);
+    int rv = task == TASK_REGRESSION ? split_holdout(nl, vf, seed, folds, err)
+                                     : split_holdout_stratified(yl, nl, vf, seed, folds, err);
     free(yl);
     if (rv != 0)
         return rv;
@@ -479,19 +473,17 @@ static int valid_held_out(struct run *r, const struct table *t, struct train_res
     if (!holdout_wanted(vf, r->nl))
         return AIOPS_OK;
     uint64_t seed = (uint64_t)learner_param(r->full, "seed");
-    const char *why = NULL;
+    struct aiops_error why = AIOPS_ERROR_INIT;
     int rv = holdout_split(r->ts.task, r->y, r->rows, r->nl, vf, seed, &r->folds, &why);
     if (rv == AIOPS_EINVAL)
         return aiops_error_set(err, AIOPS_EINVAL, "valid_fraction", "%s",
-                               why ? why : "cannot hold out validation rows");
+                               why.message[0] ? why.message : "cannot hold out validation rows");
     if (rv != 0)
         return rv;
     struct split_fold *f = &r->folds.fold[0];
     r->train_rows = f->train;
     r->ntrain = f->ntrain;
-    const char *missing;
-    if ((rv = features_matrix_rows(&r->fs, t, f->test, f->ntest, &r->vx, &missing, NULL, NULL)) !=
-        0)
+    if ((rv = features_matrix_rows(&r->fs, t, f->test, f->ntest, &r->vx, err, NULL, NULL)) != 0)
         return rv;
     if ((r->yv = malloc((f->ntest ? f->ntest : 1) * sizeof *r->yv)) == NULL)
         return AIOPS_ENOMEM;
@@ -524,9 +516,8 @@ int train_holdout_rows(const struct model *m, const struct table *t, size_t **ro
     if (rv == 0 && unknown > 0)
         rv = AIOPS_EINVAL; /* not the table the model was trained on */
     if (rv == 0 && holdout_wanted(vf, nl)) {
-        const char *why = NULL;
         rv = holdout_split(m->target.task, y, labelled, nl, vf,
-                           (uint64_t)learner_param(full, "seed"), &folds, &why);
+                           (uint64_t)learner_param(full, "seed"), &folds, NULL);
         size_t nt = rv == 0 ? folds.fold[0].ntest : 0;
         if (rv == 0 && nt > 0 && (*rows = malloc(nt * sizeof **rows)) == NULL)
             rv = AIOPS_ENOMEM;
@@ -546,8 +537,7 @@ int train_holdout_rows(const struct model *m, const struct table *t, size_t **ro
 static int training_matrix(struct run *r, const struct table *t, struct train_result *out,
                            struct aiops_error *err)
 {
-    const char *missing, *why = NULL;
-    int rv = features_matrix_rows(&r->fs, t, r->train_rows, r->ntrain, &r->x, &missing, NULL, NULL);
+    int rv = features_matrix_rows(&r->fs, t, r->train_rows, r->ntrain, &r->x, err, NULL, NULL);
     if (rv != 0)
         return rv;
     r->yt = malloc(r->ntrain * sizeof *r->yt);
@@ -562,8 +552,8 @@ static int training_matrix(struct run *r, const struct table *t, struct train_re
     if (r->weighted && r->ts.task == TASK_REGRESSION)
         return aiops_error_set(err, AIOPS_EINVAL, "class_weight",
                                "class_weight applies to classification only");
-    if (r->weighted && (rv = class_weights(&r->ts, cw, r->yt, r->ntrain, r->w, &why)) != 0)
-        aiops_error_set(err, AIOPS_EINVAL, "class_weight", "%s", why);
+    if (r->weighted)
+        rv = class_weights(&r->ts, cw, r->yt, r->ntrain, r->w, err);
     return rv;
 }
 

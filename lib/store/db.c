@@ -189,6 +189,15 @@ void db_rollback(struct db *db)
     db->in_tx = 0;
 }
 
+int db_finish(struct db *db, int rv)
+{
+    if (rv == 0)
+        rv = db_commit(db);
+    if (rv != 0)
+        db_rollback(db);
+    return rv;
+}
+
 /* --- migrations ---------------------------------------------------------------------- */
 
 /* Any constant shared by every process that migrates: serialises concurrent migrators. */

@@ -44,6 +44,10 @@ int db_begin(struct db *db);
 int db_commit(struct db *db);
 /* Rolls back if a transaction is open; harmless otherwise. */
 void db_rollback(struct db *db);
+/* Ends the open transaction by the outcome of its statements: commits when rv is 0 and
+ * returns the commit's result; otherwise (or when the commit fails) rolls back and returns
+ * rv (the commit's error). So that `rv = db_finish(db, rv);` closes every transaction. */
+int db_finish(struct db *db, int rv);
 
 /* The connection (connecting if needed), or NULL when unavailable -- for COPY and other
  * direct libpq use; the caller must not close it. */

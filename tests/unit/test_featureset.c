@@ -21,9 +21,9 @@ static void test_fit_and_apply_by_name(void)
                                    "1,red,1.5,2020-01-01,yes\n2,blue,2.5,2020-01-02,no\n"
                                    "3,red,,2020-01-03,yes\n4,green,4.0,2020-01-04,no\n");
     struct feature_set fs;
-    const char *bad;
+    struct aiops_error err = AIOPS_ERROR_INIT;
     long target = table_find(&tr.table, "label");
-    CHECK_INT(features_fit(&tr.table, target, NULL, NULL, &fs, &bad), 0);
+    CHECK_INT(features_fit(&tr.table, target, NULL, NULL, &fs, &err), 0);
     /* the id is left out; color categorical; size and when numeric */
     CHECK_INT(fs.n, 3);
     CHECK_STR(fs.f[0].name, "color");
@@ -38,9 +38,8 @@ static void test_fit_and_apply_by_name(void)
     struct ingest_result te = load("size,color,when\n3,green,2020-02-01\n,purple,2020-02-02\n"
                                    "7,red,\n");
     struct fmatrix m;
-    const char *missing;
     size_t type_errors = 9, unseen = 9;
-    CHECK_INT(features_matrix(&fs, &te.table, &m, &missing, &type_errors, &unseen), 0);
+    CHECK_INT(features_matrix(&fs, &te.table, &m, &err, &type_errors, &unseen), 0);
     CHECK_INT(m.nrows, 3);
     CHECK_INT(m.ncols, 3);
     CHECK(m.is_cat[0] && m.ncat[0] == 3 && !m.is_cat[1]);
@@ -54,9 +53,14 @@ static void test_fit_and_apply_by_name(void)
     fmatrix_free(&m);
     /* a feature column missing from the new table */
     struct ingest_result te2 = load("size,when\n1,2020-01-01\n");
-    CHECK_INT(features_matrix(&fs, &te2.table, &m, &missing, NULL, NULL), AIOPS_ENOTFOUND);
-    CHECK_STR(missing, "color");
+    CHECK_INT(features_matrix(&fs, &te2.table, &m, &err, NULL, NULL), AIOPS_ENOTFOUND);
+    CHECK_STR(err.field, "color");
     feature_set_free(&fs);
+    /* a listed feature column the table does not have */
+    const char *const only[] = {"size", "weight", NULL};
+    CHECK_INT(features_fit(&tr.table, target, only, NULL, &fs, &err), AIOPS_EINVAL);
+    CHECK_STR(err.field, "features");
+    CHECK(strstr(err.message, "weight") != NULL);
     ingest_result_free(&tr);
     ingest_result_free(&te);
     ingest_result_free(&te2);
@@ -68,9 +72,9 @@ static void test_targets(void)
                                    "3,b,2,12,true\n4,,3,13.25,false\n5,c,1,,true\n");
     double y[5];
     struct target_spec ts;
-    const char *why;
+    struct aiops_error err = AIOPS_ERROR_INIT;
     /* strings: sorted labels, missing -> NaN, multiclass */
-    CHECK_INT(target_fit(&tr.table, table_find(&tr.table, "y"), TASK_NONE, &ts, y, &why), 0);
+    CHECK_INT(target_fit(&tr.table, table_find(&tr.table, "y"), TASK_NONE, &ts, y, &err), 0);
     CHECK_INT(ts.task, TASK_MULTICLASS);
     CHECK_INT(ts.nclasses, 3);
     CHECK_STR(ts.labels[0], "a");
@@ -78,7 +82,7 @@ static void test_targets(void)
     CHECK(y[0] == 1 && y[1] == 0 && isnan(y[3]) && y[4] == 2);
     target_spec_free(&ts);
     /* small whole numbers: classes with numeric labels */
-    CHECK_INT(target_fit(&tr.table, table_find(&tr.table, "grade"), TASK_NONE, &ts, y, &why), 0);
+    CHECK_INT(target_fit(&tr.table, table_find(&tr.table, "grade"), TASK_NONE, &ts, y, &err), 0);
     CHECK_INT(ts.task, TASK_MULTICLASS);
     CHECK(ts.numeric_labels);
     CHECK_STR(ts.labels[0], "1");
@@ -87,27 +91,28 @@ static void test_targets(void)
     json_decref(j);
     target_spec_free(&ts);
     /* booleans: binary, false before true */
-    CHECK_INT(target_fit(&tr.table, table_find(&tr.table, "flag"), TASK_NONE, &ts, y, &why), 0);
+    CHECK_INT(target_fit(&tr.table, table_find(&tr.table, "flag"), TASK_NONE, &ts, y, &err), 0);
     CHECK_INT(ts.task, TASK_BINARY);
     CHECK(y[0] == 1 && y[1] == 0);
     /* class weights */
     double w[5];
-    CHECK_INT(class_weights(&ts, "balanced", y, 5, w, &why), 0);
+    CHECK_INT(class_weights(&ts, "balanced", y, 5, w, &err), 0);
     CHECK_NEAR(w[0], 5.0 / (2 * 3), 1e-12); /* true: 3 rows */
     CHECK_NEAR(w[1], 5.0 / (2 * 2), 1e-12);
-    CHECK_INT(class_weights(&ts, "true:4", y, 5, w, &why), 0);
+    CHECK_INT(class_weights(&ts, "true:4", y, 5, w, &err), 0);
     CHECK(w[0] == 4 && w[1] == 1);
-    CHECK_INT(class_weights(&ts, "maybe:2", y, 5, w, &why), AIOPS_EINVAL);
-    CHECK_INT(class_weights(&ts, "true:-1", y, 5, w, &why), AIOPS_EINVAL);
+    CHECK_INT(class_weights(&ts, "maybe:2", y, 5, w, &err), AIOPS_EINVAL);
+    CHECK_INT(class_weights(&ts, "true:-1", y, 5, w, &err), AIOPS_EINVAL);
+    CHECK_STR(err.field, "class_weight");
     target_spec_free(&ts);
     /* regression needs numbers */
-    CHECK_INT(target_fit(&tr.table, table_find(&tr.table, "price"), TASK_NONE, &ts, y, &why), 0);
+    CHECK_INT(target_fit(&tr.table, table_find(&tr.table, "price"), TASK_NONE, &ts, y, &err), 0);
     CHECK_INT(ts.task, TASK_REGRESSION);
     CHECK(y[0] == 10.5 && isnan(y[4]));
     target_spec_free(&ts);
-    CHECK_INT(target_fit(&tr.table, table_find(&tr.table, "y"), TASK_REGRESSION, &ts, y, &why),
+    CHECK_INT(target_fit(&tr.table, table_find(&tr.table, "y"), TASK_REGRESSION, &ts, y, &err),
               AIOPS_EINVAL);
-    CHECK(why != NULL);
+    CHECK_STR(err.field, "target");
     ingest_result_free(&tr);
 }
 
@@ -116,11 +121,11 @@ static void test_json_rows_and_round_trip(void)
     struct ingest_result tr = load("color,size,ok,label\nred,1,yes,0\nblue,2,no,1\n");
     struct feature_set fs;
     struct target_spec ts;
-    const char *bad, *why;
+    struct aiops_error fit_err = AIOPS_ERROR_INIT;
     double y[2];
     long tcol = table_find(&tr.table, "label");
-    CHECK_INT(features_fit(&tr.table, tcol, NULL, NULL, &fs, &bad), 0);
-    CHECK_INT(target_fit(&tr.table, tcol, TASK_NONE, &ts, y, &why), 0);
+    CHECK_INT(features_fit(&tr.table, tcol, NULL, NULL, &fs, &fit_err), 0);
+    CHECK_INT(target_fit(&tr.table, tcol, TASK_NONE, &ts, y, &fit_err), 0);
     json_t *rows = json_loads("[{\"color\":\"blue\",\"size\":\"2.5\",\"ok\":true},"
                               "{\"size\":3,\"extra\":1},{\"color\":\"red\",\"ok\":\"NO\"}]",
                               0, NULL);

@@ -13,11 +13,11 @@ static struct feature_set fit(void)
     const char *csv = "color,size,ok,label\nred,1,yes,0\nblue,2,no,1\n";
     struct ingest_result tr;
     struct feature_set fs;
-    const char *bad;
+    struct aiops_error err = AIOPS_ERROR_INIT;
     memset(&fs, 0, sizeof fs);
     if (ingest_csv(csv, strlen(csv), NULL, &tr) != 0)
         UNIT_FAIL("ingest failed");
-    CHECK_INT(features_fit(&tr.table, table_find(&tr.table, "label"), NULL, NULL, &fs, &bad), 0);
+    CHECK_INT(features_fit(&tr.table, table_find(&tr.table, "label"), NULL, NULL, &fs, &err), 0);
     ingest_result_free(&tr);
     return fs;
 }

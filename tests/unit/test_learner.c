@@ -425,8 +425,7 @@ static void round_trip(const struct model *m, const struct table *t)
     CHECK_INT(model_save(back, &b), 0);
     CHECK_MEM(a.data, a.len, b.data, b.len);
     struct fmatrix x;
-    const char *missing;
-    CHECK_INT(features_matrix(&m->features, t, &x, &missing, NULL, NULL), 0);
+    CHECK_INT(features_matrix(&m->features, t, &x, NULL, NULL, NULL), 0);
     size_t k = model_outputs(m);
     double *p1 = calloc(NROWS * k, sizeof *p1), *p2 = calloc(NROWS * k, sizeof *p2);
     double *p3 = calloc(NROWS * k, sizeof *p3);

@@ -78,6 +78,15 @@ static void test_moments_degenerate(void)
     CHECK(isnan(m.mean));
 }
 
+static void test_argmax_takes_the_first_largest(void)
+{
+    double p[] = {0.2, 0.5, 0.1, 0.5};
+    CHECK_INT(stats_argmax(p, 4), 1); /* a tie goes to the first */
+    CHECK_INT(stats_argmax(p, 1), 0);
+    double q[] = {0.1, 0.2, 0.7};
+    CHECK_INT(stats_argmax(q, 3), 2);
+}
+
 static void test_quantiles_match_numpy(void)
 {
     /* s = np.array(sorted([3.0, -1.5, 8.25, 0.0, 2.0, 2.0, 11.0, 5.5, -4.0, 7.0, 1.0]))
@@ -360,8 +369,8 @@ static void test_ranks(void)
 }
 
 UNIT_MAIN(UNIT(test_moments_match_pandas), UNIT(test_moments_degenerate),
-          UNIT(test_quantiles_match_numpy), UNIT(test_histogram_matches_numpy), UNIT(test_pearson),
+          UNIT(test_argmax_takes_the_first_largest), UNIT(test_quantiles_match_numpy),
+          UNIT(test_histogram_matches_numpy), UNIT(test_pearson),
           UNIT(test_corr_matrix_pairwise_matches_pandas), UNIT(test_corr_matrix_offsets),
           UNIT(test_corr_matrix_mixed_gaps), UNIT(test_corr_matrix_edge_cases),
-          UNIT(test_auc_ties_and_nan), UNIT(test_auc_large_matches_rank_formula),
-          UNIT(test_ranks))
+          UNIT(test_auc_ties_and_nan), UNIT(test_auc_large_matches_rank_formula), UNIT(test_ranks))

@@ -223,15 +223,15 @@ static inline int dataset_load(struct dataset *d, const char *dir, const char *t
     }
     const struct table *t = &d->tr.table;
     long tc = table_find(t, target);
-    const char *bad = NULL, *why = NULL, *missing = NULL;
+    struct aiops_error err = AIOPS_ERROR_INIT;
     CHECK(tc >= 0);
-    if (features_fit(t, tc, NULL, NULL, &d->fs, &bad) != 0) {
-        UNIT_FAIL("%s/%s: features_fit refused column %s", dir, train, bad ? bad : "?");
+    if (features_fit(t, tc, NULL, NULL, &d->fs, &err) != 0) {
+        UNIT_FAIL("%s/%s: features_fit refused: %s", dir, train, err.message);
         return -1;
     }
     double *y = malloc(t->nrows * sizeof *y);
-    if (target_fit(t, tc, TASK_NONE, &d->ts, y, &why) != 0) {
-        UNIT_FAIL("%s/%s: target_fit refused %s: %s", dir, train, target, why ? why : "?");
+    if (target_fit(t, tc, TASK_NONE, &d->ts, y, &err) != 0) {
+        UNIT_FAIL("%s/%s: target_fit refused %s: %s", dir, train, target, err.message);
         free(y);
         return -1;
     }
@@ -239,8 +239,8 @@ static inline int dataset_load(struct dataset *d, const char *dir, const char *t
         const struct table *tt = &d->te.table;
         d->ytr = y;
         d->yte = malloc(tt->nrows * sizeof *d->yte);
-        CHECK_INT(features_matrix(&d->fs, t, &d->xtr, &missing, NULL, NULL), 0);
-        CHECK_INT(features_matrix(&d->fs, tt, &d->xte, &missing, NULL, NULL), 0);
+        CHECK_INT(features_matrix(&d->fs, t, &d->xtr, &err, NULL, NULL), 0);
+        CHECK_INT(features_matrix(&d->fs, tt, &d->xte, &err, NULL, NULL), 0);
         size_t unknown = 0;
         CHECK_INT(target_apply(&d->ts, tt, table_find(tt, target), d->yte, &unknown), 0);
         CHECK_INT(unknown, 0);
@@ -259,8 +259,8 @@ static inline int dataset_load(struct dataset *d, const char *dir, const char *t
             d->ytr[i] = y[rtr[i]];
         for (size_t i = 0; i < nte; i++)
             d->yte[i] = y[rte[i]];
-        CHECK_INT(features_matrix_rows(&d->fs, t, rtr, ntr, &d->xtr, &missing, NULL, NULL), 0);
-        CHECK_INT(features_matrix_rows(&d->fs, t, rte, nte, &d->xte, &missing, NULL, NULL), 0);
+        CHECK_INT(features_matrix_rows(&d->fs, t, rtr, ntr, &d->xtr, &err, NULL, NULL), 0);
+        CHECK_INT(features_matrix_rows(&d->fs, t, rte, nte, &d->xte, &err, NULL, NULL), 0);
         free(rtr);
         free(rte);
         free(y);
