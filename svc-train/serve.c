@@ -23,6 +23,7 @@
 #include "core/jsonx.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "ml/segments.h"
 #include "ml/instances.h"
 #include "ml/modelcache.h"
 #include "store/kv.h"
@@ -71,8 +72,8 @@ void serve_forget(const char *project, const char *name)
 }
 
 /* The cache's callbacks: the registry on the calling worker's connection (arg). */
-static int registry_resolve_cb(void *arg, const char *project, const char *name,
-                               const char *alias, int *version)
+static int registry_resolve_cb(void *arg, const char *project, const char *name, const char *alias,
+                               int *version)
 {
     return registry_resolve(svc_db(arg), project, name, alias, version);
 }
@@ -135,8 +136,7 @@ static void flush_stats(struct kv *kv)
         const char *keys[2] = {key, mkey};
         int ok = 1;
         for (int k = 0; k < 2 && ok; k++) {
-            redisReply *r = kv_command(kv,
-                                       "HINCRBY %s requests %lld", keys[k], st->requests);
+            redisReply *r = kv_command(kv, "HINCRBY %s requests %lld", keys[k], st->requests);
             ok = r != NULL;
             freeReplyObject(r);
             static const char *const fields[3] = {"rows", "errors", "latency_us"};
@@ -167,8 +167,7 @@ static void flush_stats(struct kv *kv)
             freeReplyObject(r);
         }
         if (!ok)
-            log_warn("prediction counts for %s not written: Redis unavailable",
-                    key);
+            log_warn("prediction counts for %s not written: Redis unavailable", key);
     }
 }
 
@@ -270,7 +269,8 @@ static int requested_version(struct svc_call *c, const char *name, const char *p
 }
 
 /* The model for this request (model_cache_put after use), or NULL after replying. */
-static struct cached_model *request_model(struct svc_call *c, const char *name, const char *path_version)
+static struct cached_model *request_model(struct svc_call *c, const char *name,
+                                          const char *path_version)
 {
     int version;
     if (requested_version(c, name, path_version, &version) != 0)
@@ -359,7 +359,8 @@ static size_t argmax(const double *p, size_t k)
 }
 
 /* {"predictions": [...], "model_name", "model_version"} into b. */
-static int write_predictions(struct buf *b, const struct cached_model *s, const double *out, size_t n)
+static int write_predictions(struct buf *b, const struct cached_model *s, const double *out,
+                             size_t n)
 {
     const struct model *m = s->m;
     size_t k = model_outputs(m);
@@ -598,16 +599,15 @@ void handle_v2_infer(struct svc_call *c)
         json_t *classes = json_array();
         for (size_t j = 0; j < k; j++)
             json_array_append(classes, s->labels[j]);
-        json_array_append_new(outputs,
-                              json_pack("{s:s, s:[I, I], s:s, s:o, s:{s:o}}", "name",
-                                        "probabilities", "shape", (json_int_t)n, (json_int_t)k,
-                                        "datatype", "FP64", "data", data, "parameters",
-                                        "classes", classes));
+        json_array_append_new(outputs, json_pack("{s:s, s:[I, I], s:s, s:o, s:{s:o}}", "name",
+                                                 "probabilities", "shape", (json_int_t)n,
+                                                 (json_int_t)k, "datatype", "FP64", "data", data,
+                                                 "parameters", "classes", classes));
     }
     char ver[16];
     snprintf(ver, sizeof ver, "%d", s->version);
-    json_t *reply = json_pack("{s:s, s:s, s:o}", "model_name", name, "model_version", ver,
-                              "outputs", outputs);
+    json_t *reply =
+        json_pack("{s:s, s:s, s:o}", "model_name", name, "model_version", ver, "outputs", outputs);
     json_t *id = json_object_get(body, "id");
     if (json_is_string(id))
         json_object_set(reply, "id", id);
@@ -655,23 +655,22 @@ void handle_v2_metadata(struct svc_call *c)
     }
     json_t *inputs = json_array();
     for (size_t j = 0; j < m->features.n; j++)
-        json_array_append_new(inputs, json_pack("{s:s, s:s, s:[i]}", "name", m->features.f[j].name,
-                                                "datatype",
-                                                m->features.f[j].kind == FEAT_CATEGORICAL ? "BYTES"
-                                                                                          : "FP64",
-                                                "shape", -1));
+        json_array_append_new(
+            inputs,
+            json_pack("{s:s, s:s, s:[i]}", "name", m->features.f[j].name, "datatype",
+                      m->features.f[j].kind == FEAT_CATEGORICAL ? "BYTES" : "FP64", "shape", -1));
     json_t *outputs = json_array();
     json_array_append_new(outputs, json_pack("{s:s, s:s, s:[i]}", "name", "predict", "datatype",
                                              label_datatype(s), "shape", -1));
     if (m->target.task != TASK_REGRESSION)
-        json_array_append_new(outputs, json_pack("{s:s, s:s, s:[i, I]}", "name", "probabilities",
-                                                 "datatype", "FP64", "shape", -1,
-                                                 (json_int_t)m->target.nclasses));
+        json_array_append_new(outputs,
+                              json_pack("{s:s, s:s, s:[i, I]}", "name", "probabilities", "datatype",
+                                        "FP64", "shape", -1, (json_int_t)m->target.nclasses));
     char platform[48];
     snprintf(platform, sizeof platform, "aiops-%s", m->learner->name);
-    svc_reply_json(c, 200, json_pack("{s:s, s:o, s:s, s:i, s:s, s:o, s:o}", "name", name,
-                                     "versions", versions, "platform", platform, "version",
-                                     s->version, "task", table_task_name(m->target.task),
-                                     "inputs", inputs, "outputs", outputs));
+    svc_reply_json(c, 200,
+                   json_pack("{s:s, s:o, s:s, s:i, s:s, s:o, s:o}", "name", name, "versions",
+                             versions, "platform", platform, "version", s->version, "task",
+                             model_task_name(m), "inputs", inputs, "outputs", outputs));
     model_cache_put(cache.models, s);
 }
