@@ -196,8 +196,10 @@ int cmd_train(int argc, char **argv)
         json_decref(params);
         return 0;
     }
-    if (data == NULL || target == NULL || out_path == NULL) {
-        cli_error("train", "DATA.csv, --target and --out are required");
+    /* a clustering model's target is optional: a grouping to score it against */
+    if (data == NULL || (target == NULL && learner->needs_target) || out_path == NULL) {
+        cli_error("train", "DATA.csv, --target (but for %s) and --out are required",
+                  learner_find("kmeans") ? "kmeans" : "clustering");
         json_decref(params);
         return 2;
     }
@@ -227,11 +229,10 @@ int cmd_train(int argc, char **argv)
         train_result_free(&res);
         goto out;
     }
-    json_t *line =
-        json_pack("{s:s, s:s, s:f, s:I, s:I, s:i}", "model", out_path, "task",
-                  table_task_name(res.model->target.task), "train_seconds", res.train_seconds,
-                  "train_rows", (json_int_t)res.train_rows, "valid_rows",
-                  (json_int_t)res.valid_rows, "iterations", res.iterations);
+    json_t *line = json_pack("{s:s, s:s, s:f, s:I, s:I, s:i}", "model", out_path, "task",
+                             model_task_name(res.model), "train_seconds", res.train_seconds,
+                             "train_rows", (json_int_t)res.train_rows, "valid_rows",
+                             (json_int_t)res.valid_rows, "iterations", res.iterations);
     json_object_set(line, "metrics", res.metrics ? res.metrics : json_null());
     if (json_array_size(res.ignored) > 0)
         json_object_set(line, "ignored_params", res.ignored);
@@ -323,7 +324,7 @@ int cmd_predict(int argc, char **argv)
                 unseen, type_errors);
     struct buf b = BUF_INIT;
     const struct target_spec *ts = &m->target;
-    if (ts->task == TASK_REGRESSION) {
+    if (ts->task == TASK_REGRESSION || ts->task == TASK_NONE) {
         buf_puts(&b, "prediction\n");
     } else if (ts->task == TASK_BINARY) {
         buf_puts(&b, "prediction,probability\n");
@@ -340,6 +341,10 @@ int cmd_predict(int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         const double *row = out + i * k;
         char num[40];
+        if (ts->task == TASK_NONE) { /* clustering: the cluster's id */
+            buf_printf(&b, "%.0f\n", row[0]);
+            continue;
+        }
         if (ts->task == TASK_REGRESSION) {
             fmt_double_shortest(num, sizeof num, row[0]);
             buf_printf(&b, "%s\n", num);
@@ -399,9 +404,12 @@ int cmd_eval(int argc, char **argv)
         json_t *o = json_object();
         static const char *const cls[] = {"auc", "accuracy", "f1", "logloss", "macro_f1"};
         static const char *const reg[] = {"rmse", "mae", "r2"};
+        static const char *const clu[] = {"inertia", "silhouette", "adjusted_rand", "nmi"};
         int regression = m->target.task == TASK_REGRESSION;
         const char *const *keys = regression ? reg : cls;
         size_t nk = regression ? 3 : (m->target.task == TASK_MULTICLASS ? 5 : 4);
+        if (model_is_clustering(m)) /* ARI and NMI only against a target column */
+            keys = clu, nk = json_object_get(metrics, "nmi") ? 4 : 2;
         for (size_t i = 0; i < nk; i++) {
             json_t *v = json_object_get(metrics, keys[i]);
             json_object_set(o, keys[i], v ? v : json_null());

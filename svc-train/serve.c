@@ -26,6 +26,7 @@
 #include "math/stats.h"
 #include "ml/instances.h"
 #include "ml/modelcache.h"
+#include "ml/segments.h"
 #include "store/kv.h"
 #include "store/registry.h"
 #include "train_svc.h"
@@ -730,7 +731,6 @@ void handle_v2_metadata(struct svc_call *c)
     svc_reply_json(c, 200,
                    json_pack("{s:s, s:o, s:s, s:i, s:s, s:o, s:o}", "name", name, "versions",
                              versions, "platform", platform, "version", s->version, "task",
-                             table_task_name(m->target.task), "inputs", inputs, "outputs",
-                             outputs));
+                             model_task_name(m), "inputs", inputs, "outputs", outputs));
     model_cache_put(cache.models, s);
 }

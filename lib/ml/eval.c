@@ -481,14 +481,15 @@ static int lift_json(const double *y, const double *prob, size_t n, size_t m, js
         jsonx_set_or_fail(o, "rate", jsonx_num(rate, 0), &failed);
         jsonx_set_or_fail(o, "lift", jsonx_num(npos ? rate / rate_all : NAN, 0), &failed);
         jsonx_set_or_fail(o, "cumulative_lift", jsonx_num(npos ? cum_rate / rate_all : NAN, 0),
-                         &failed);
+                          &failed);
         jsonx_push_or_fail(*lift, o, &failed);
         json_t *q = json_object();
         jsonx_set_or_fail(q, "decile", json_integer((json_int_t)(g + 1)), &failed);
-        jsonx_set_or_fail(q, "rows_pct", jsonx_num(m ? 100.0 * (double)cum_rows / (double)m : NAN, 0),
-                         &failed);
+        jsonx_set_or_fail(q, "rows_pct",
+                          jsonx_num(m ? 100.0 * (double)cum_rows / (double)m : NAN, 0), &failed);
         jsonx_set_or_fail(q, "gain_pct",
-                         jsonx_num(npos ? 100.0 * (double)cum_pos / (double)npos : NAN, 0), &failed);
+                          jsonx_num(npos ? 100.0 * (double)cum_pos / (double)npos : NAN, 0),
+                          &failed);
         jsonx_push_or_fail(*gains, q, &failed);
     }
     if (failed)
@@ -506,7 +507,7 @@ done:
 }
 
 int eval_classification(const double *y, const double *prob, size_t n, size_t K,
-                           const char *const *labels, json_t **out)
+                        const char *const *labels, json_t **out)
 {
     *out = NULL;
     size_t m;
@@ -631,4 +632,138 @@ done:
     else
         *out = o;
     return rc;
+}
+
+/* --- clustering ------------------------------------------------------------------------- */
+
+/* The contingency table of two partitions (ka * kb counts) and its margins; NULL when out
+ * of memory. *total counts the items both label. */
+static double *contingency(const int32_t *a, size_t ka, const int32_t *b, size_t kb, size_t n,
+                           double *total)
+{
+    double *c = calloc(ka * kb + ka + kb + 1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    double *ra = c + ka * kb, *rb = ra + ka;
+    *total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (a[i] < 0 || b[i] < 0 || (size_t)a[i] >= ka || (size_t)b[i] >= kb)
+            continue;
+        c[(size_t)a[i] * kb + (size_t)b[i]] += 1;
+        ra[a[i]] += 1;
+        rb[b[i]] += 1;
+        *total += 1;
+    }
+    return c;
+}
+
+static double pairs(double v)
+{
+    return v * (v - 1) / 2;
+}
+
+double eval_adjusted_rand(const int32_t *a, size_t ka, const int32_t *b, size_t kb, size_t n)
+{
+    double total;
+    double *c = contingency(a, ka, b, kb, n, &total);
+    if (c == NULL || total == 0) {
+        free(c);
+        return NAN;
+    }
+    const double *ra = c + ka * kb, *rb = ra + ka;
+    double sum_cells = 0, sum_a = 0, sum_b = 0;
+    for (size_t i = 0; i < ka * kb; i++)
+        sum_cells += pairs(c[i]);
+    for (size_t i = 0; i < ka; i++)
+        sum_a += pairs(ra[i]);
+    for (size_t j = 0; j < kb; j++)
+        sum_b += pairs(rb[j]);
+    free(c);
+    double expected = sum_a * sum_b / pairs(total), mean = (sum_a + sum_b) / 2;
+    /* scikit-learn: identical trivial partitions (one cluster, or all singletons) score 1 */
+    if (mean == expected)
+        return 1.0;
+    return (sum_cells - expected) / (mean - expected);
+}
+
+static double entropy(const double *counts, size_t k, double total)
+{
+    double h = 0;
+    for (size_t i = 0; i < k; i++)
+        if (counts[i] > 0)
+            h -= counts[i] / total * log(counts[i] / total);
+    return h;
+}
+
+double eval_nmi(const int32_t *a, size_t ka, const int32_t *b, size_t kb, size_t n)
+{
+    double total;
+    double *c = contingency(a, ka, b, kb, n, &total);
+    if (c == NULL || total == 0) {
+        free(c);
+        return NAN;
+    }
+    const double *ra = c + ka * kb, *rb = ra + ka;
+    double mi = 0;
+    for (size_t i = 0; i < ka; i++)
+        for (size_t j = 0; j < kb; j++) {
+            double v = c[i * kb + j];
+            if (v > 0)
+                mi += v / total * log(v * total / (ra[i] * rb[j]));
+        }
+    double ha = entropy(ra, ka, total), hb = entropy(rb, kb, total);
+    free(c);
+    /* scikit-learn: two single-cluster partitions agree perfectly */
+    if (ha == 0 && hb == 0)
+        return 1.0;
+    double denom = (ha + hb) / 2;
+    return denom > 0 ? fmax(mi, 0) / denom : 0;
+}
+
+double eval_silhouette(const double *x, size_t n, size_t d, const int32_t *labels, size_t k)
+{
+    if (k < 2 || n < 2)
+        return NAN;
+    double *mean_to = malloc(k * sizeof *mean_to);
+    size_t *size = calloc(k, sizeof *size);
+    if (mean_to == NULL || size == NULL) {
+        free(mean_to);
+        free(size);
+        return NAN;
+    }
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++)
+        if (labels[i] >= 0 && (size_t)labels[i] < k && size[labels[i]]++ == 0)
+            used++;
+    double sum = 0;
+    size_t counted = 0;
+    for (size_t i = 0; used >= 2 && i < n; i++) {
+        if (labels[i] < 0 || (size_t)labels[i] >= k)
+            continue;
+        counted++;
+        size_t own = (size_t)labels[i];
+        if (size[own] < 2)
+            continue; /* alone in its cluster: 0 */
+        for (size_t c = 0; c < k; c++)
+            mean_to[c] = 0;
+        for (size_t j = 0; j < n; j++) {
+            if (j == i || labels[j] < 0 || (size_t)labels[j] >= k)
+                continue;
+            double s = 0;
+            for (size_t t = 0; t < d; t++) {
+                double m = x[i * d + t] - x[j * d + t];
+                s += m * m;
+            }
+            mean_to[labels[j]] += sqrt(s);
+        }
+        double ai = mean_to[own] / (double)(size[own] - 1), bi = INFINITY;
+        for (size_t c = 0; c < k; c++)
+            if (c != own && size[c] > 0 && mean_to[c] / (double)size[c] < bi)
+                bi = mean_to[c] / (double)size[c];
+        double mx = fmax(ai, bi);
+        sum += mx > 0 ? (bi - ai) / mx : 0;
+    }
+    free(mean_to);
+    free(size);
+    return used >= 2 && counted > 0 ? sum / (double)counted : NAN;
 }

@@ -52,7 +52,7 @@
  * AIOPS_EINVAL when K < 2, a y is not a class index or NaN, or a probability is not finite;
  * AIOPS_ENOMEM. Rows whose y is NaN are skipped ("n" counts the others). */
 int eval_classification(const double *y, const double *prob, size_t n, size_t K,
-                           const char *const *labels, json_t **out);
+                        const char *const *labels, json_t **out);
 
 /* {"n", "mse", "rmse", "mae", "r2"} of pred against y, rows with a NaN y skipped.
  * AIOPS_EINVAL when a prediction is not finite; AIOPS_ENOMEM. */
@@ -87,5 +87,19 @@ double eval_mse(const double *y, const double *pred, size_t n);
 double eval_rmse(const double *y, const double *pred, size_t n);
 double eval_mae(const double *y, const double *pred, size_t n);
 double eval_r2(const double *y, const double *pred, size_t n);
+
+/* --- clustering ------------------------------------------------------------------------- */
+
+/* Agreement of two partitions of n items, a[i] in 0 .. ka-1 and b[i] in 0 .. kb-1 (a
+ * negative label: the item is left out), as scikit-learn's adjusted_rand_score and
+ * normalized_mutual_info_score (arithmetic mean of the entropies) define them: 1 for the
+ * same partition whatever the label names. NaN when out of memory or no item is left. */
+double eval_adjusted_rand(const int32_t *a, size_t ka, const int32_t *b, size_t kb, size_t n);
+double eval_nmi(const int32_t *a, size_t ka, const int32_t *b, size_t kb, size_t n);
+/* scikit-learn's silhouette_score (Euclidean) of the n rows of x (n * d, row-major) in
+ * clusters labels[i] in 0 .. k-1: the mean over rows of (b - a) / max(a, b), a row alone in
+ * its cluster counting 0. O(n^2 d): callers pass a sample. NaN with fewer than 2 clusters
+ * used or out of memory. */
+double eval_silhouette(const double *x, size_t n, size_t d, const int32_t *labels, size_t k);
 
 #endif

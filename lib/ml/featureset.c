@@ -219,7 +219,8 @@ static void fill_column(const struct feature *f, const struct column *c, const s
             uint32_t k = c->codes[rows ? rows[i] : i];
             double v = NAN;
             if (k != TABLE_MISSING) {
-                v = map ? map[k] : category_code(f, strdict_str(&c->dict, k), strdict_len(&c->dict, k));
+                v = map ? map[k]
+                        : category_code(f, strdict_str(&c->dict, k), strdict_len(&c->dict, k));
                 *unseen += (size_t)isnan(v);
             }
             dst[i] = v;
@@ -305,8 +306,8 @@ double feature_value_json(const struct feature *f, enum json_value_kind kind, do
 static void json_error_add(json_t *errs, size_t row, const char *col, const char *reason)
 {
     if (json_array_size(errs) < 20)
-        json_array_append_new(errs, json_pack("{s:I, s:s, s:s}", "row", (json_int_t)row,
-                                              "column", col, "reason", reason));
+        json_array_append_new(errs, json_pack("{s:I, s:s, s:s}", "row", (json_int_t)row, "column",
+                                              col, "reason", reason));
 }
 
 int features_matrix_json(const struct feature_set *fs, const json_t *rows, struct fmatrix *out,
@@ -337,8 +338,8 @@ int features_matrix_json(const struct feature_set *fs, const json_t *rows, struc
             else if (json_is_number(v))
                 x = feature_value_json(f, JV_NUMBER, json_number_value(v), NULL, 0, &reason);
             else if (json_is_string(v))
-                x = feature_value_json(f, JV_STRING, 0, json_string_value(v),
-                                       json_string_length(v), &reason);
+                x = feature_value_json(f, JV_STRING, 0, json_string_value(v), json_string_length(v),
+                                       &reason);
             else if (json_is_boolean(v))
                 x = feature_value_json(f, json_is_true(v) ? JV_TRUE : JV_FALSE, 0, NULL, 0,
                                        &reason);
@@ -735,10 +736,11 @@ int features_load(const uint8_t *p, size_t n, struct feature_set *fs, struct tar
     }
     ts->name = get_str(&r, &len);
     uint32_t task = bytes_get_u32(&r), numeric = bytes_get_u32(&r), nclasses = bytes_get_u32(&r);
-    if (r.bad || task < TASK_BINARY || task > TASK_REGRESSION || numeric > 1 ||
+    /* TASK_NONE: a clustering model's (optional) grouping column, without classes */
+    if (r.bad || task > TASK_REGRESSION || (task == TASK_NONE && nclasses != 0) || numeric > 1 ||
         nclasses > MAX_CLASSES || nclasses > (r.n - r.off) / 4 ||
-        (task == TASK_REGRESSION) != (nclasses == 0) || (task == TASK_BINARY && nclasses != 2) ||
-        (task == TASK_MULTICLASS && nclasses < 3)) {
+        (task == TASK_REGRESSION || task == TASK_NONE) != (nclasses == 0) ||
+        (task == TASK_BINARY && nclasses != 2) || (task == TASK_MULTICLASS && nclasses < 3)) {
         r.bad = 1;
     } else {
         ts->task = (enum table_task)task;

@@ -12,8 +12,9 @@
 
 /* The registry, in the order help lists the learners. A new learner: its learn_*.c, and its
  * name on both lines here. */
-extern const struct learner learner_gbdt, learner_forest, learner_linear;
-static const struct learner *const registry[] = {&learner_gbdt, &learner_forest, &learner_linear};
+extern const struct learner learner_gbdt, learner_forest, learner_linear, learner_kmeans;
+static const struct learner *const registry[] = {&learner_gbdt, &learner_forest, &learner_linear,
+                                                 &learner_kmeans};
 
 /* --- parameters every learner shares ---------------------------------------------------- */
 
@@ -267,7 +268,11 @@ static json_t *param_schema(const struct param_def *d, int *failed)
     /* by enum param_type */
     static const char *const types[] = {"integer", "number", "boolean", "string", "array"};
     json_t *s = json_object();
-    jsonx_set_or_fail(s, "type", json_string(types[d->type]), failed);
+    /* an integer that may also be "auto" (k of kmeans) */
+    jsonx_set_or_fail(s, "type",
+                      d->auto_zero ? json_pack("[s, s]", types[d->type], "string")
+                                   : json_string(types[d->type]),
+                      failed);
     if (d->type == PARAM_INT || d->type == PARAM_NUMBER) {
         jsonx_set_or_fail(s, "minimum", jsonx_num(d->min, d->type == PARAM_INT), failed);
         jsonx_set_or_fail(s, "maximum", jsonx_num(d->max, d->type == PARAM_INT), failed);

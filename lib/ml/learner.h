@@ -7,8 +7,9 @@
  * ending with `const struct learner learner_<name>`) and its name in the registry at the
  * top of learner.c. Everything else -- the model file's "kind", parameter validation and
  * its 422 messages (lib/ml/train.h), `aiops train --help`, /openapi.json, svc-train's
- * total_epochs -- reads the table. train_model trains learners that need a target; one
- * without (clustering) is refused there until train_model has a path for it.
+ * total_epochs -- reads the table. train_model trains learners that need a target and,
+ * for a clustering learner (needs_target 0), every row, with the target optional: it is
+ * then left out of the features and scored against (adjusted Rand index, NMI).
  *
  * Parameters have one definition each (struct param_def): a learner's own ones in its
  * table, the ones every learner shares (features, exclude, seed, threads; for learners
@@ -48,6 +49,7 @@ struct param_def {
     const char *const *choices; /* PARAM_STRING: the values accepted, NULL-terminated; NULL:
                                    any text (checked by whoever reads it) */
     const char *help;           /* one line */
+    int auto_zero;              /* PARAM_INT: the text "auto" is accepted and read as 0 */
 };
 
 /* A NULL-terminated list for param_def.aliases / .choices and learner.aliases. */
@@ -113,6 +115,15 @@ struct learner {
     /* Per feature importance into out[num_features] (any scale: callers normalise); NULL
      * for a learner that has none. */
     int (*importance)(const void *algo, double *out);
+
+    /* Clustering learners (LEARN_CLUSTERING); NULL for the others. predict writes the
+     * cluster index (0 .. clusters-1) as the one output of a row. */
+    /* Rows rows[0..n) of x (n rows from the top when rows is NULL) in the space the learner
+     * measures distances in: *out (the caller frees) n * *dim doubles, row-major. For
+     * silhouette and inertia. AIOPS_EINVAL when x does not fit, AIOPS_ENOMEM. */
+    int (*embed)(const void *algo, const struct fmatrix *x, const size_t *rows, size_t n,
+                 double **out, size_t *dim);
+    size_t (*clusters)(const void *algo); /* the number of clusters */
 };
 
 /* The learner called name, or answering to it as an alias ("xgboost" is gbdt); NULL when

@@ -38,8 +38,24 @@ void model_free(struct model *m)
     free(m);
 }
 
+int model_is_clustering(const struct model *m)
+{
+    return m != NULL && m->learner != NULL && !m->learner->needs_target;
+}
+
+const char *model_task_name(const struct model *m)
+{
+    if (model_is_clustering(m))
+        return "clustering";
+    const char *t = table_task_name(m->target.task);
+    return t ? t : "none";
+}
+
 size_t model_outputs(const struct model *m)
 {
+    /* a clustering model (no target task) writes the cluster index: one output */
+    if (m->target.task == TASK_NONE)
+        return 1;
     return m->target.task == TASK_REGRESSION ? 1 : m->target.nclasses;
 }
 
@@ -152,8 +168,10 @@ int model_save_file(const struct model *m, const char *path)
  * as many outputs as the target needs, or predicting would read or write out of bounds. */
 static int algo_fits(const struct model *m)
 {
+    /* a clustering learner has no target task, every other learner one */
     return m->learner->num_features(m->algo) == m->features.n &&
-           m->learner->outputs(m->algo) == model_outputs(m);
+           m->learner->outputs(m->algo) == model_outputs(m) &&
+           (m->target.task == TASK_NONE) == !m->learner->needs_target;
 }
 
 int model_load(const void *data, size_t n, struct model **out, struct aiops_error *err)

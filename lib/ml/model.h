@@ -56,7 +56,11 @@ int model_predict(const struct model *m, const struct fmatrix *x, double *out);
  * parallel and x has at least its parallel_rows rows; worth it for batches of thousands of
  * rows (a pool is started and stopped per call). */
 int model_predict_threads(const struct model *m, const struct fmatrix *x, int threads, double *out);
-/* Number of outputs per row: nclasses, or 1 for regression. */
+/* 1 when m is a clustering model (its learner needs no target; it predicts the cluster). */
+int model_is_clustering(const struct model *m);
+/* "clustering" for a clustering model, else the target's task name. */
+const char *model_task_name(const struct model *m);
+/* Number of outputs per row: nclasses, or 1 for regression and clustering. */
 size_t model_outputs(const struct model *m);
 
 #endif

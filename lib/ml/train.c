@@ -13,6 +13,7 @@
 #include "core/time.h"
 #include "ml/eval.h"
 #include "ml/featureset.h"
+#include "ml/segments.h"
 #include "ml/split.h"
 
 /* --- parameters ------------------------------------------------------------------------ */
@@ -26,6 +27,8 @@ static int number_value(const struct param_def *d, const char *key, const json_t
     unsigned flags;
     if (json_is_number(v))
         x = json_number_value(v);
+    else if (d->auto_zero && json_is_string(v) && strcmp(json_string_value(v), "auto") == 0)
+        x = 0;
     else if (!json_is_string(v) ||
              !numparse_f64(json_string_value(v), json_string_length(v), &x, &flags))
         return aiops_error_set(err, AIOPS_EINVAL, key, "%s must be a number", key);
@@ -296,10 +299,15 @@ int train_predict_labelled(const struct model *m, const struct table *t, const s
     return rv;
 }
 
+static int evaluate_clusters(const struct model *m, const struct table *t, json_t **metrics,
+                             struct aiops_error *err);
+
 int train_evaluate(const struct model *m, const struct table *t, json_t **metrics,
                    struct aiops_error *err)
 {
     *metrics = NULL;
+    if (model_is_clustering(m))
+        return evaluate_clusters(m, t, metrics, err);
     struct labelled_predictions p;
     int rv = train_predict_labelled(m, t, NULL, 0, &p, err);
     if (rv != 0)
@@ -567,7 +575,7 @@ static int run_learner(struct run *r, train_progress_fn progress, void *arg, str
     int has_valid = r->vx.x != NULL;
     struct learner_input in = {
         .x = &r->x,
-        .y = r->yt,
+        .y = r->yt, /* NULL for a clustering learner */
         .w = r->weighted ? r->w : NULL,
         .vx = has_valid ? &r->vx : NULL,
         .vy = has_valid ? r->yv : NULL,
@@ -627,14 +635,97 @@ static int build_meta(const struct run *r, struct model *m, const struct train_r
             feats,
             json_pack("{s:s, s:s}", "name", m->features.f[j].name, "kind",
                       m->features.f[j].kind == FEAT_CATEGORICAL ? "categorical" : "numeric"));
-    m->meta = json_pack(
-        "{s:s, s:s, s:s, s:O, s:O, s:o, s:I, s:I, s:f, s:i, s:s, s:s, s:o}", "kind",
-        m->learner->name, "task", table_task_name(m->target.task), "target", m->target.name,
-        "params", r->p, "metrics", out->metrics ? out->metrics : json_null(), "features", feats,
-        "train_rows", (json_int_t)out->train_rows, "valid_rows", (json_int_t)out->valid_rows,
-        "train_seconds", out->train_seconds, "iterations", out->iterations, "created_at", created,
-        "version", AIOPS_VERSION, "importance", importance_json(m));
+    m->meta = json_pack("{s:s, s:s, s:s, s:O, s:O, s:o, s:I, s:I, s:f, s:i, s:s, s:s, s:o}", "kind",
+                        m->learner->name, "task", model_task_name(m), "target", m->target.name,
+                        "params", r->p, "metrics", out->metrics ? out->metrics : json_null(),
+                        "features", feats, "train_rows", (json_int_t)out->train_rows, "valid_rows",
+                        (json_int_t)out->valid_rows, "train_seconds", out->train_seconds,
+                        "iterations", out->iterations, "created_at", created, "version",
+                        AIOPS_VERSION, "importance", importance_json(m));
     return m->meta ? AIOPS_OK : AIOPS_ENOMEM;
+}
+
+/* --- clustering -------------------------------------------------------------------------- */
+
+/* A clustering learner's optional target: a grouping to score against, left out of the
+ * features. The model records its name ("" without one) and no task. */
+static int cluster_target(struct run *r, const struct table *t, struct aiops_error *err)
+{
+    const char *target = r->cfg->target;
+    r->tcol = -1;
+    if (target != NULL && target[0] != '\0' && (r->tcol = table_find(t, target)) < 0)
+        return aiops_error_set(err, AIOPS_EINVAL, "target", "the data has no column %s", target);
+    if (t->nrows == 0)
+        return aiops_error_set(err, AIOPS_EINVAL, "file_id", "the data has no rows");
+    r->ts.task = TASK_NONE;
+    r->ts.name = strdup(r->tcol >= 0 ? target : "");
+    return r->ts.name ? AIOPS_OK : AIOPS_ENOMEM;
+}
+
+/* The model's clusters of x's rows into *labels (the caller frees). */
+static int cluster_labels(const struct model *m, const struct fmatrix *x, int threads,
+                          int32_t **labels)
+{
+    size_t n = x->nrows;
+    double *pred = malloc((n ? n : 1) * sizeof *pred);
+    *labels = malloc((n ? n : 1) * sizeof **labels);
+    int rv = pred && *labels ? model_predict_threads(m, x, threads, pred) : AIOPS_ENOMEM;
+    for (size_t i = 0; rv == 0 && i < n; i++)
+        (*labels)[i] = (int32_t)pred[i];
+    free(pred);
+    if (rv != 0) {
+        free(*labels);
+        *labels = NULL;
+    }
+    return rv;
+}
+
+/* Metrics of a clustering model on x (the rows of t given by rows, all when NULL), scored
+ * against the model's target column when it has one and t holds it. */
+static int cluster_metrics(const struct model *m, const struct fmatrix *x, const int32_t *labels,
+                           const struct table *t, json_t **metrics)
+{
+    long tcol = m->target.name[0] ? table_find(t, m->target.name) : -1;
+    int32_t *truth = NULL;
+    size_t kt = 0;
+    int rv = tcol >= 0 ? segments_truth(t, tcol, &truth, &kt) : AIOPS_OK;
+    if (rv == 0)
+        rv = segments_metrics(m, x, labels, truth, kt, metrics);
+    free(truth);
+    return rv;
+}
+
+/* Every row trains a clustering learner; its metrics are measured on them, and each cluster
+ * gets its name and description in the metadata ("clusters"). */
+static int train_clusters(struct run *r, const struct table *t, train_progress_fn progress,
+                          void *arg, struct model **m, struct train_result *out,
+                          struct aiops_error *err)
+{
+    int rv;
+    struct aiops_error missing = AIOPS_ERROR_INIT;
+    if ((rv = cluster_target(r, t, err)) != 0 || (rv = fit_features(r, t, err)) != 0 ||
+        (rv = features_matrix(&r->fs, t, &r->x, &missing, NULL, NULL)) != 0)
+        return rv;
+    out->train_rows = t->nrows;
+    uint64_t t0 = time_mono_ns();
+    if ((rv = run_learner(r, progress, arg, m, out, err)) != 0)
+        return rv;
+    out->train_seconds = (double)(time_mono_ns() - t0) / 1e9;
+    int32_t *labels = NULL;
+    json_t *clusters = NULL;
+    rv = cluster_labels(*m, &r->x, (int)learner_param(r->full, "threads"), &labels);
+    if (rv == 0)
+        rv = cluster_metrics(*m, &r->x, labels, t, &out->metrics);
+    if (rv == 0)
+        rv = segments_describe(*m, &r->x, labels, &clusters);
+    free(labels);
+    if (rv == 0)
+        rv = build_meta(r, *m, out);
+    if (rv == 0)
+        json_object_set_new((*m)->meta, "clusters", clusters);
+    else
+        json_decref(clusters);
+    return rv;
 }
 
 int train_model(const struct table *t, const struct table *valid, const struct train_config *cfg,
@@ -653,6 +744,13 @@ int train_model(const struct table *t, const struct table *valid, const struct t
         (rv = normalise(r.l, cfg->params, &r.p, &out->ignored, err)) != 0 ||
         (rv = learner_params_full(r.l, r.p, &r.full)) != 0)
         goto out;
+    if (!r.l->needs_target) {
+        if ((rv = train_clusters(&r, t, progress, arg, &m, out, err)) != 0)
+            goto out;
+        out->model = m;
+        m = NULL;
+        goto out;
+    }
     uint64_t t0 = time_mono_ns();
     if ((rv = resolve_target(&r, t, err)) != 0 || (rv = fit_features(&r, t, err)) != 0 ||
         (rv = pick_labelled(&r, t, out, err)) != 0)
@@ -672,5 +770,29 @@ out:
         model_free(m);
         train_result_free(out);
     }
+    return rv;
+}
+
+/* A clustering model's metrics on every row of t (against its target column when t has
+ * it). */
+static int evaluate_clusters(const struct model *m, const struct table *t, json_t **metrics,
+                             struct aiops_error *err)
+{
+    struct fmatrix x;
+    memset(&x, 0, sizeof x);
+    struct aiops_error missing = AIOPS_ERROR_INIT;
+    int32_t *labels = NULL;
+    int rv = features_matrix(&m->features, t, &x, &missing, NULL, NULL);
+    if (rv == AIOPS_ENOTFOUND)
+        rv = aiops_error_set(err, AIOPS_EINVAL, "data",
+                             "the data has no column %s (a feature of the model)", missing.field);
+    if (rv == 0 && x.nrows == 0)
+        rv = aiops_error_set(err, AIOPS_EINVAL, "data", "the data has no rows");
+    if (rv == 0)
+        rv = cluster_labels(m, &x, 0, &labels);
+    if (rv == 0)
+        rv = cluster_metrics(m, &x, labels, t, metrics);
+    free(labels);
+    fmatrix_free(&x);
     return rv;
 }

@@ -120,7 +120,7 @@ int registry_add_version(struct db *db, const char *project, const char *name, c
                            ver,
                            run_id,
                            m->learner->name,
-                           table_task_name(m->target.task),
+                           model_task_name(m),
                            file.data,
                            (const char *)digest,
                            metrics_s};
