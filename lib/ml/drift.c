@@ -468,10 +468,11 @@ static void decide(struct drift_result *r)
 }
 
 /* Chi-square or z over per-value counts, as Evidently's chi_stat_test / _z_stat_test. */
+/* ref_total: the reference values counted in rc (a sketch's size, not its rows). */
 static void count_test(struct drift_result *r, const uint64_t *rc, const uint64_t *cc, size_t k,
-                       double *obs, double *exp_)
+                       size_t ref_total, double *obs, double *exp_)
 {
-    double knorm = (double)r->n_cur / (double)r->n_ref;
+    double knorm = (double)r->n_cur / (double)ref_total;
     size_t used = 0;
     for (size_t i = 0; i < k; i++) {
         if (rc[i] == 0 && cc[i] == 0)
@@ -492,7 +493,7 @@ static void count_test(struct drift_result *r, const uint64_t *rc, const uint64_
         if (r->n_unique <= 1) {
             r->p_value = 1.0; /* one and the same value on both sides */
         } else {
-            r->p_value = drift_z_test(rc[first], r->n_ref, cc[first], r->n_cur);
+            r->p_value = drift_z_test(rc[first], ref_total, cc[first], r->n_cur);
         }
         r->statistic = r->p_value;
     }
@@ -520,8 +521,14 @@ static int binned_distances(const double *ref, size_t n_ref, const double *cur, 
 int drift_numeric(const double *ref, size_t n_ref, const double *cur, size_t n_cur,
                   struct drift_result *out)
 {
-    result_init(out, n_ref, n_cur);
-    if (n_ref == 0 || n_cur == 0)
+    return drift_numeric_sketch(ref, n_ref, n_ref, cur, n_cur, out);
+}
+
+int drift_numeric_sketch(const double *ref, size_t n_ref, size_t n_ref_rows, const double *cur,
+                         size_t n_cur, struct drift_result *out)
+{
+    result_init(out, n_ref_rows, n_cur);
+    if (n_ref == 0 || n_cur == 0 || n_ref_rows < n_ref)
         return AIOPS_EINVAL;
     /* distinct values over both samples, and the counts of the first few */
     uint64_t rcount[FEW_VALUES] = {0}, ccount[FEW_VALUES] = {0};
@@ -544,13 +551,13 @@ int drift_numeric(const double *ref, size_t n_ref, const double *cur, size_t n_c
     if (rv != 0)
         return rv;
     out->ks = drift_ks_statistic_sorted(ref, n_ref, cur, n_cur);
-    out->ks_p_value = drift_ks_pvalue(out->ks, n_ref, n_cur);
+    out->ks_p_value = drift_ks_pvalue(out->ks, n_ref_rows, n_cur);
     double sd = drift_std(ref, n_ref);
     out->wasserstein = drift_wasserstein_sorted(ref, n_ref, cur, n_cur) / (sd > 0.001 ? sd : 0.001);
-    if (n_ref <= SMALL_REFERENCE && nu <= FEW_VALUES) {
+    if (n_ref_rows <= SMALL_REFERENCE && nu <= FEW_VALUES) {
         out->categorical = 1;
         out->method = nu > 2 ? DRIFT_CHISQUARE : DRIFT_Z;
-    } else if (n_ref <= SMALL_REFERENCE) {
+    } else if (n_ref_rows <= SMALL_REFERENCE) {
         out->method = DRIFT_KS;
         out->statistic = out->ks;
         out->p_value = out->ks_p_value;
@@ -559,7 +566,7 @@ int drift_numeric(const double *ref, size_t n_ref, const double *cur, size_t n_c
     }
     if (nu <= FEW_VALUES) {
         double obs[FEW_VALUES], exp_[FEW_VALUES];
-        count_test(out, rcount, ccount, nu, obs, exp_);
+        count_test(out, rcount, ccount, nu, n_ref, obs, exp_);
     }
     decide(out);
     return AIOPS_OK;
@@ -605,7 +612,7 @@ int drift_categorical(const uint64_t *ref_counts, const uint64_t *cur_counts, si
         out->method = nu > 2 ? DRIFT_CHISQUARE : DRIFT_Z;
     else
         out->method = DRIFT_JENSEN_SHANNON;
-    count_test(out, cnt, cnt + nu, nu, obs, exp_);
+    count_test(out, cnt, cnt + nu, nu, (size_t)nr, obs, exp_);
     decide(out);
     free(buf);
     free(cnt);

@@ -99,6 +99,11 @@ struct drift_result {
  * AIOPS_EINVAL when a side is empty; AIOPS_ENOMEM. */
 int drift_numeric(const double *ref, size_t n_ref, const double *cur, size_t n_cur,
                   struct drift_result *out);
+/* The same with the reference given as a sketch: n_ref sorted values (quantiles) standing
+ * for n_ref_rows rows (lib/ml/reference.h). The test is chosen and the KS p-value computed
+ * for n_ref_rows; the statistics are the sketch's (exact when n_ref == n_ref_rows). */
+int drift_numeric_sketch(const double *ref, size_t n_ref, size_t n_ref_rows, const double *cur,
+                         size_t n_cur, struct drift_result *out);
 /* Drift of a categorical column from the count of each of k categories (the same index on
  * both sides; missing not counted). AIOPS_EINVAL when a side has no values; AIOPS_ENOMEM. */
 int drift_categorical(const uint64_t *ref_counts, const uint64_t *cur_counts, size_t k,
