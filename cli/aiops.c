@@ -3,7 +3,7 @@
  *
  *   aiops [--url URL] [--api-key KEY] [--token JWT] VERB [ARGS...]
  *
- * Offline: inspect FILE.csv, profile FILE.csv. Against a gateway: upload FILE.csv. */
+ * Offline: inspect FILE.csv, profile FILE.csv, drift REFERENCE.csv CURRENT.csv. Against a gateway: upload FILE.csv. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,11 +59,15 @@ static const struct {
      "report MODEL DATA.csv [--pdf OUT.pdf] [--lang ko|en] [--descriptions MAP.csv]\n"
      "        [--contacts N] [--cost-per-contact X] [--value-per-conversion V] [--target-pct P]\n"
      "        [--currency C] [--card]     AI report JSON (and the PDF), offline"},
+    {"drift", cmd_drift,
+     "drift REFERENCE.csv CURRENT.csv [--target COL]   per-feature drift JSON, offline\n"
+     "        (exit 0: nothing drifted, 1: drift)"},
 };
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: aiops [--url URL] [--api-key KEY] [--token JWT] VERB [ARGS]\n\nverbs:\n");
+    fprintf(stderr,
+            "usage: aiops [--url URL] [--api-key KEY] [--token JWT] VERB [ARGS]\n\nverbs:\n");
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         fprintf(stderr, "  %s\n", verbs[i].help);
     fprintf(stderr, "\nenvironment: AIOPS_URL, AIOPS_API_KEY, AIOPS_TOKEN\n");

@@ -20,6 +20,7 @@
 #define TAG_META TAG('M', 'E', 'T', 'A')
 #define TAG_FEAT TAG('F', 'E', 'A', 'T')
 #define TAG_ALGO TAG('A', 'L', 'G', 'O')
+#define TAG_DRFT TAG('D', 'R', 'F', 'T')
 #define HEADER_BYTES 20
 /* A model file is read whole: bound what a hostile one can make us allocate. */
 #define MODEL_MAX_BYTES ((size_t)2 << 30)
@@ -35,6 +36,7 @@ void model_free(struct model *m)
     feature_set_free(&m->features);
     target_spec_free(&m->target);
     json_decref(m->meta);
+    reference_free(m->reference);
     free(m);
 }
 
@@ -94,7 +96,7 @@ static void section(struct buf *b, uint32_t tag, const void *p, size_t n)
 
 int model_save(const struct model *m, struct buf *out)
 {
-    struct buf meta = BUF_INIT, feat = BUF_INIT, algo = BUF_INIT;
+    struct buf meta = BUF_INIT, feat = BUF_INIT, algo = BUF_INIT, drft = BUF_INIT;
     json_t *full = json_deep_copy(m->meta ? m->meta : json_object());
     int rv = full ? AIOPS_OK : AIOPS_ENOMEM;
     if (rv == 0) {
@@ -106,9 +108,11 @@ int model_save(const struct model *m, struct buf *out)
         rv = features_save(&m->features, &m->target, &feat);
     if (rv == 0)
         rv = m->learner->save(m->algo, &algo);
+    if (rv == 0 && m->reference != NULL)
+        rv = reference_save(m->reference, &drft);
     if (rv == 0) {
         size_t start = out->len;
-        uint32_t version = MODEL_FORMAT_VERSION, count = 3, crc = 0;
+        uint32_t version = MODEL_FORMAT_VERSION, count = m->reference ? 4 : 3, crc = 0;
         buf_append(out, magic, 8);
         buf_append(out, &version, 4);
         buf_append(out, &count, 4);
@@ -116,6 +120,8 @@ int model_save(const struct model *m, struct buf *out)
         section(out, TAG_META, meta.data, meta.len);
         section(out, TAG_FEAT, feat.data, feat.len);
         section(out, TAG_ALGO, algo.data, algo.len);
+        if (m->reference != NULL)
+            section(out, TAG_DRFT, drft.data, drft.len);
         if (out->data == NULL || out->len < start + HEADER_BYTES) {
             rv = AIOPS_ENOMEM;
         } else {
@@ -126,6 +132,7 @@ int model_save(const struct model *m, struct buf *out)
     buf_free(&meta);
     buf_free(&feat);
     buf_free(&algo);
+    buf_free(&drft);
     return rv;
 }
 
@@ -192,8 +199,8 @@ int model_load(const void *data, size_t n, struct model **out, struct aiops_erro
     if (crc32c(0, p + HEADER_BYTES, n - HEADER_BYTES) != crc)
         return aiops_error_set(err, AIOPS_ECORRUPT, NULL,
                                "checksum mismatch: the model file is damaged");
-    const uint8_t *sec[3] = {NULL, NULL, NULL};
-    size_t len[3] = {0, 0, 0};
+    const uint8_t *sec[4] = {NULL, NULL, NULL, NULL};
+    size_t len[4] = {0, 0, 0, 0};
     size_t off = HEADER_BYTES;
     for (uint32_t i = 0; i < count; i++) {
         uint32_t tag;
@@ -205,7 +212,11 @@ int model_load(const void *data, size_t n, struct model **out, struct aiops_erro
         off += 12;
         if (l > n - off)
             return aiops_error_set(err, AIOPS_ECORRUPT, NULL, "a section runs past the end");
-        int k = tag == TAG_META ? 0 : tag == TAG_FEAT ? 1 : tag == TAG_ALGO ? 2 : -1;
+        int k = tag == TAG_META   ? 0
+                : tag == TAG_FEAT ? 1
+                : tag == TAG_ALGO ? 2
+                : tag == TAG_DRFT ? 3
+                                  : -1;
         if (k < 0)
             return aiops_error_set(err, AIOPS_ECORRUPT, NULL, "unknown section");
         if (sec[k] != NULL)
@@ -237,6 +248,12 @@ int model_load(const void *data, size_t n, struct model **out, struct aiops_erro
     if (rv == 0 && !algo_fits(m))
         rv = aiops_error_set(err, AIOPS_ECORRUPT, NULL,
                              "the algorithm section does not match the features or the target");
+    if (rv == 0 && sec[3] != NULL) {
+        const char *why = NULL;
+        rv = reference_load(sec[3], len[3], &m->features, &m->reference, &why);
+        if (rv != 0 && why != NULL)
+            rv = aiops_error_set(err, rv, NULL, "bad drift reference section: %s", why);
+    }
     if (rv != 0) {
         model_free(m);
         return rv;

@@ -11,6 +11,8 @@
  *                "kind" is the learner's name (lib/ml/learner.h; an alias is read too)
  *         'FEAT' features_save() of the feature set and target
  *         'ALGO' the algorithm's own bytes (the learner's save: gbdt_save, forest_save, ...)
+ *         'DRFT' optional: the drift reference (lib/ml/reference.h); files written before it
+ *                existed have three sections and load with reference NULL
  * A file of another version, a bad checksum, a missing or repeated section, or any
  * inconsistency inside one is refused with a message; nothing in a file can crash the
  * loader (fuzzed: tests/fuzz/fuzz_model.c). */
@@ -25,6 +27,7 @@
 #include "core/buf.h"
 #include "ml/featureset.h"
 #include "ml/learner.h"
+#include "ml/reference.h"
 
 #define MODEL_FORMAT_VERSION 1u
 
@@ -34,7 +37,9 @@ struct model {
     void *algo;                    /* the learner's trained object, owned (learner->free) */
     struct feature_set features;
     struct target_spec target;
-    json_t *meta; /* owned: params, training metrics, timings, created_at */
+    json_t *meta;                      /* owned: params, training metrics, timings, created_at */
+    struct drift_reference *reference; /* owned; NULL for a model saved before drift
+                                          references were kept */
 };
 
 /* Frees m, its algorithm, features, target and metadata. NULL is a no-op. */

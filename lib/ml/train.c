@@ -604,23 +604,30 @@ static int run_learner(struct run *r, train_progress_fn progress, void *arg, str
     return AIOPS_OK;
 }
 
-/* Metrics of m on the validation rows (*metrics NULL without them). */
-static int evaluate_valid(const struct run *r, const struct model *m, json_t **metrics)
+/* Metrics of m on the validation rows (*metrics NULL without them), and the drift reference
+ * (lib/ml/reference.h): the training rows' features and the scores of the validation rows,
+ * or of the training rows when none were held out. */
+static int evaluate_valid(const struct run *r, struct model *m, json_t **metrics)
 {
     const struct fmatrix *vx = &r->vx;
-    if (vx->x == NULL)
-        return AIOPS_OK;
-    size_t k = model_outputs(m);
-    double *pred = malloc((vx->nrows ? vx->nrows : 1) * k * sizeof *pred);
-    if (pred == NULL)
-        return AIOPS_ENOMEM;
-    int rv = model_predict_threads(m, vx, (int)learner_param(r->full, "threads"), pred);
+    const struct fmatrix *scored = vx->x != NULL ? vx : &r->x;
+    size_t k = model_outputs(m), n = scored->nrows;
+    double *pred = malloc((n ? n : 1) * k * sizeof *pred);
+    double *score = malloc((n ? n : 1) * sizeof *score);
+    int rv = pred && score ? AIOPS_OK : AIOPS_ENOMEM;
     if (rv == 0)
+        rv = model_predict_threads(m, scored, (int)learner_param(r->full, "threads"), pred);
+    if (rv == 0 && vx->x != NULL)
         rv = m->target.task == TASK_REGRESSION
                  ? eval_regression(r->yv, pred, vx->nrows, metrics)
                  : eval_classification(r->yv, pred, vx->nrows, m->target.nclasses,
                                        (const char *const *)m->target.labels, metrics);
+    if (rv == 0) {
+        reference_scores(pred, n, k, m->target.task == TASK_REGRESSION, score);
+        rv = reference_build(&m->features, &r->x, score, n, vx->x == NULL, &m->reference);
+    }
     free(pred);
+    free(score);
     return rv;
 }
 
