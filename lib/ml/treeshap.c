@@ -1,0 +1,428 @@
+/* treeshap.c -- path-dependent TreeSHAP (see treeshap.h).
+ *
+ * The recursion follows Lundberg et al.'s Algorithm 2 as XGBoost implements it
+ * (src/tree/tree_model.cc, TreeShap): a walk down every node carries the "unique path" of
+ * features split on so far, each with the fraction of cover that follows the path when the
+ * feature is absent (zero_fraction) and whether this row follows it when present
+ * (one_fraction, 0 or 1), plus the permutation weights of the subsets of the path. At a
+ * leaf, unwinding each feature from the path gives the weight with which the leaf's value
+ * goes to it. Splitting again on a feature already on the path first unwinds it, so a
+ * feature appears once per path. Doing the same arithmetic in the same order is what makes
+ * the values match XGBoost's to rounding. */
+#include "ml/treeshap.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+
+struct path_elem {
+    double zero_fraction; /* share of the cover following the path when the feature is absent */
+    double one_fraction;  /* 1 when this row follows the path when the feature is present */
+    double pweight;       /* permutation weight of subsets of this size */
+    int feature;          /* -1 for the root's placeholder */
+};
+
+/* Adds a feature to the end of a path of unique_depth elements (Algorithm 2's EXTEND). */
+static void path_extend(struct path_elem *path, unsigned unique_depth, double zero_fraction,
+                        double one_fraction, int feature)
+{
+    path[unique_depth].feature = feature;
+    path[unique_depth].zero_fraction = zero_fraction;
+    path[unique_depth].one_fraction = one_fraction;
+    path[unique_depth].pweight = unique_depth == 0 ? 1.0 : 0.0;
+    for (unsigned i = unique_depth; i-- > 0;) {
+        path[i + 1].pweight +=
+            one_fraction * path[i].pweight * (double)(i + 1) / (double)(unique_depth + 1);
+        path[i].pweight = zero_fraction * path[i].pweight * (double)(unique_depth - i) /
+                          (double)(unique_depth + 1);
+    }
+}
+
+/* Removes element path_index, undoing its EXTEND (Algorithm 2's UNWIND). */
+static void path_unwind(struct path_elem *path, unsigned unique_depth, unsigned path_index)
+{
+    const double one_fraction = path[path_index].one_fraction;
+    const double zero_fraction = path[path_index].zero_fraction;
+    double next_one_portion = path[unique_depth].pweight;
+    for (unsigned i = unique_depth; i-- > 0;) {
+        if (one_fraction != 0) {
+            const double tmp = path[i].pweight;
+            path[i].pweight =
+                next_one_portion * (double)(unique_depth + 1) / ((double)(i + 1) * one_fraction);
+            next_one_portion = tmp - path[i].pweight * zero_fraction * (double)(unique_depth - i) /
+                                         (double)(unique_depth + 1);
+        } else {
+            path[i].pweight = (path[i].pweight * (double)(unique_depth + 1)) /
+                              (zero_fraction * (double)(unique_depth - i));
+        }
+    }
+    for (unsigned i = path_index; i < unique_depth; ++i) {
+        path[i].feature = path[i + 1].feature;
+        path[i].zero_fraction = path[i + 1].zero_fraction;
+        path[i].one_fraction = path[i + 1].one_fraction;
+    }
+}
+
+/* The total permutation weight the path would have without element path_index, without
+ * changing the path. */
+static double path_unwound_sum(const struct path_elem *path, unsigned unique_depth,
+                               unsigned path_index)
+{
+    const double one_fraction = path[path_index].one_fraction;
+    const double zero_fraction = path[path_index].zero_fraction;
+    double next_one_portion = path[unique_depth].pweight;
+    double total = 0;
+    for (unsigned i = unique_depth; i-- > 0;) {
+        if (one_fraction != 0) {
+            const double tmp =
+                next_one_portion * (double)(unique_depth + 1) / ((double)(i + 1) * one_fraction);
+            total += tmp;
+            next_one_portion =
+                path[i].pweight -
+                tmp * zero_fraction * ((double)(unique_depth - i) / (double)(unique_depth + 1));
+        } else if (zero_fraction != 0) {
+            total += (path[i].pweight / zero_fraction) /
+                     ((double)(unique_depth - i) / (double)(unique_depth + 1));
+        }
+    }
+    return total;
+}
+
+/* One tree's walk state for one row. */
+struct shap_walk {
+    const struct tree *t;
+    const double *row;
+    double *phi;     /* nout * stride: output k's contributions at phi + k * stride */
+    size_t stride;   /* nfeat + 1 */
+    double scale;    /* what the tree's values count for (1, or 1/trees for a forest) */
+    size_t out_base; /* the first output this tree's values go to */
+    uint32_t nout;   /* values per node */
+};
+
+/* The cover of node i as a fraction of its parent's; a parent of no cover (a degenerate
+ * tree) sends half each way rather than dividing by zero. */
+static double cover_share(const struct tree *t, uint32_t child, uint32_t parent)
+{
+    double w = t->cover[parent];
+    return w > 0 ? t->cover[child] / w : 0.5;
+}
+
+static void shap_recurse(const struct shap_walk *s, uint32_t node, struct path_elem *parent_path,
+                         unsigned unique_depth, double parent_zero_fraction,
+                         double parent_one_fraction, int parent_feature)
+{
+    /* this node's path lives after its parent's in the scratch, so unwinding it leaves the
+     * parent's intact for the sibling */
+    struct path_elem *path = parent_path + unique_depth + 1;
+    if (unique_depth > 0)
+        memcpy(path, parent_path, unique_depth * sizeof *path);
+    path_extend(path, unique_depth, parent_zero_fraction, parent_one_fraction, parent_feature);
+
+    const struct tree *t = s->t;
+    const struct tree_node *nd = &t->nodes[node];
+    if (nd->feature < 0) {
+        const double *v = t->value + (size_t)node * s->nout;
+        for (unsigned i = 1; i <= unique_depth; ++i) {
+            const double w = path_unwound_sum(path, unique_depth, i);
+            const struct path_elem *el = &path[i];
+            const double f = w * (el->one_fraction - el->zero_fraction) * s->scale;
+            double *phi = s->phi + s->out_base * s->stride + (size_t)el->feature;
+            for (uint32_t k = 0; k < s->nout; ++k)
+                phi[k * s->stride] += f * v[k];
+        }
+        return;
+    }
+
+    const int feature = nd->feature;
+    const int left = tree_goes_left(nd, t->catwords, s->row[feature]);
+    const uint32_t hot = (uint32_t)(left ? nd->left : nd->right);
+    const uint32_t cold = (uint32_t)(left ? nd->right : nd->left);
+    const double hot_zero_fraction = cover_share(t, hot, node);
+    const double cold_zero_fraction = cover_share(t, cold, node);
+    double incoming_zero_fraction = 1, incoming_one_fraction = 1;
+
+    unsigned path_index = 0;
+    for (; path_index <= unique_depth; ++path_index)
+        if (path[path_index].feature == feature)
+            break;
+    if (path_index != unique_depth + 1) {
+        incoming_zero_fraction = path[path_index].zero_fraction;
+        incoming_one_fraction = path[path_index].one_fraction;
+        path_unwind(path, unique_depth, path_index);
+        unique_depth -= 1;
+    }
+    shap_recurse(s, hot, path, unique_depth + 1, hot_zero_fraction * incoming_zero_fraction,
+                 incoming_one_fraction, feature);
+    shap_recurse(s, cold, path, unique_depth + 1, cold_zero_fraction * incoming_zero_fraction, 0,
+                 feature);
+}
+
+/* --- per-ensemble preparation ------------------------------------------------------------- */
+
+/* What every row's walk shares: the trees, where their values go, and per tree the depth
+ * (for the scratch) and the cover-weighted mean of its leaves (its share of the bias). */
+struct shap_ensemble {
+    size_t ntrees;
+    const struct tree **trees; /* ntrees, borrowed */
+    size_t *out_base;          /* ntrees: the output the tree's first value goes to */
+    double scale;              /* per tree */
+    size_t nout;               /* outputs per row */
+    size_t nfeat;
+    double *bias;   /* nout: base score plus the trees' means */
+    unsigned depth; /* the deepest tree's depth (edges) */
+    atomic_int failed;
+};
+
+/* The depth of t (edges from the root to its deepest leaf); children after parents, so one
+ * forward pass suffices. */
+static unsigned tree_depth(const struct tree *t, unsigned *scratch)
+{
+    unsigned deepest = 0;
+    scratch[0] = 0;
+    for (uint32_t i = 0; i < t->nnodes; ++i) {
+        const struct tree_node *nd = &t->nodes[i];
+        if (nd->feature < 0) {
+            if (scratch[i] > deepest)
+                deepest = scratch[i];
+            continue;
+        }
+        scratch[nd->left] = scratch[i] + 1;
+        scratch[nd->right] = scratch[i] + 1;
+    }
+    return deepest;
+}
+
+/* Adds scale times t's root mean (the leaves' values weighted by cover, as XGBoost's
+ * FillNodeMeanValues computes it bottom-up) to bias[0..nout). */
+static int add_tree_mean(const struct tree *t, double scale, double *bias)
+{
+    const uint32_t nout = t->nout;
+    double *mean = malloc((size_t)t->nnodes * nout * sizeof *mean);
+    if (mean == NULL)
+        return AIOPS_ENOMEM;
+    for (uint32_t i = t->nnodes; i-- > 0;) {
+        const struct tree_node *nd = &t->nodes[i];
+        double *m = mean + (size_t)i * nout;
+        if (nd->feature < 0) {
+            memcpy(m, t->value + (size_t)i * nout, nout * sizeof *m);
+            continue;
+        }
+        const uint32_t l = (uint32_t)nd->left, r = (uint32_t)nd->right;
+        const double w = t->cover[i];
+        for (uint32_t k = 0; k < nout; ++k) {
+            double sum =
+                t->cover[l] * mean[(size_t)l * nout + k] + t->cover[r] * mean[(size_t)r * nout + k];
+            m[k] =
+                w > 0 ? sum / w : 0.5 * (mean[(size_t)l * nout + k] + mean[(size_t)r * nout + k]);
+        }
+    }
+    for (uint32_t k = 0; k < nout; ++k)
+        bias[k] += scale * mean[k];
+    free(mean);
+    return AIOPS_OK;
+}
+
+static int ensemble_finish(struct shap_ensemble *e)
+{
+    size_t maxnodes = 1;
+    for (size_t i = 0; i < e->ntrees; ++i)
+        if (e->trees[i]->nnodes > maxnodes)
+            maxnodes = e->trees[i]->nnodes;
+    unsigned *scratch = malloc(maxnodes * sizeof *scratch);
+    if (scratch == NULL)
+        return AIOPS_ENOMEM;
+    e->depth = 0;
+    for (size_t i = 0; i < e->ntrees; ++i) {
+        const struct tree *t = e->trees[i];
+        unsigned d = tree_depth(t, scratch);
+        if (d > e->depth)
+            e->depth = d;
+        int rv = add_tree_mean(t, e->scale, e->bias + e->out_base[i]);
+        if (rv != 0) {
+            free(scratch);
+            return rv;
+        }
+    }
+    free(scratch);
+    return AIOPS_OK;
+}
+
+static void ensemble_free(struct shap_ensemble *e)
+{
+    free(e->trees);
+    free(e->out_base);
+    free(e->bias);
+}
+
+static int ensemble_alloc(struct shap_ensemble *e, size_t ntrees, size_t nout, size_t nfeat)
+{
+    memset(e, 0, sizeof *e);
+    atomic_init(&e->failed, 0);
+    e->ntrees = ntrees;
+    e->nout = nout;
+    e->nfeat = nfeat;
+    e->trees = calloc(ntrees ? ntrees : 1, sizeof *e->trees);
+    e->out_base = calloc(ntrees ? ntrees : 1, sizeof *e->out_base);
+    e->bias = calloc(nout, sizeof *e->bias);
+    if (e->trees == NULL || e->out_base == NULL || e->bias == NULL) {
+        ensemble_free(e);
+        return AIOPS_ENOMEM;
+    }
+    return AIOPS_OK;
+}
+
+/* --- the rows ----------------------------------------------------------------------------- */
+
+struct shap_job {
+    struct shap_ensemble *e;
+    double *out;
+};
+
+static void shap_block(void *arg, size_t r0, size_t nb, const double *rows)
+{
+    struct shap_job *j = arg;
+    struct shap_ensemble *e = j->e;
+    const size_t stride = e->nfeat + 1;
+    /* a path of unique depth u (at most depth + 1 elements) sits after its parent's: the
+     * scratch is the triangle of all the paths down one branch */
+    const size_t levels = (size_t)e->depth + 2;
+    struct path_elem *scratch = malloc(levels * (levels + 1) / 2 * sizeof *scratch);
+    if (scratch == NULL) {
+        atomic_store(&e->failed, 1);
+        return;
+    }
+    for (size_t r = 0; r < nb; ++r) {
+        double *phi = j->out + (r0 + r) * e->nout * stride;
+        memset(phi, 0, e->nout * stride * sizeof *phi);
+        for (size_t k = 0; k < e->nout; ++k)
+            phi[k * stride + e->nfeat] = e->bias[k];
+    }
+    /* tree by tree over the block, so that a tree's nodes are fetched once per block */
+    for (size_t i = 0; i < e->ntrees; ++i) {
+        const struct tree *t = e->trees[i];
+        if (t->nodes[0].feature < 0) {
+            continue; /* a single leaf: all of it is bias */
+        }
+        for (size_t r = 0; r < nb; ++r) {
+            struct shap_walk s = {.t = t,
+                                  .row = rows + r * e->nfeat,
+                                  .phi = j->out + (r0 + r) * e->nout * stride,
+                                  .stride = stride,
+                                  .scale = e->scale,
+                                  .out_base = e->out_base[i],
+                                  .nout = t->nout};
+            shap_recurse(&s, 0, scratch, 0, 1, 1, -1);
+        }
+    }
+    free(scratch);
+}
+
+static int ensemble_run(struct shap_ensemble *e, const struct fmatrix *x, struct pool *pool,
+                        double *out)
+{
+    struct shap_job j = {.e = e, .out = out};
+    int rv = tree_for_blocks(x, pool, TREE_BLOCK, shap_block, &j);
+    if (rv == 0 && atomic_load(&e->failed))
+        rv = AIOPS_ENOMEM;
+    return rv;
+}
+
+/* --- the ensembles ------------------------------------------------------------------------ */
+
+size_t treeshap_gbdt_outputs(const struct gbdt *g)
+{
+    return gbdt_tree_groups(g);
+}
+
+size_t treeshap_forest_outputs(const struct forest *f)
+{
+    return forest_outputs(f);
+}
+
+int treeshap_gbdt(const struct gbdt *g, const struct fmatrix *x, struct pool *pool, double *out)
+{
+    const size_t nfeat = gbdt_num_features(g);
+    if (x->ncols != nfeat)
+        return AIOPS_EINVAL;
+    const size_t groups = gbdt_tree_groups(g), ntrees = gbdt_num_trees(g);
+    struct shap_ensemble e;
+    int rv = ensemble_alloc(&e, ntrees, groups, nfeat);
+    if (rv != 0)
+        return rv;
+    e.scale = 1.0;
+    for (size_t i = 0; i < ntrees; ++i) {
+        e.trees[i] = gbdt_tree(g, i);
+        e.out_base[i] = i % groups;
+    }
+    for (size_t k = 0; k < groups; ++k)
+        e.bias[k] = gbdt_base_score(g, k);
+    rv = ensemble_finish(&e);
+    if (rv == 0)
+        rv = ensemble_run(&e, x, pool, out);
+    ensemble_free(&e);
+    return rv;
+}
+
+int treeshap_forest(const struct forest *f, const struct fmatrix *x, struct pool *pool, double *out)
+{
+    const size_t nfeat = forest_num_features(f);
+    if (x->ncols != nfeat)
+        return AIOPS_EINVAL;
+    const size_t nout = forest_outputs(f), ntrees = forest_num_trees(f);
+    struct shap_ensemble e;
+    int rv = ensemble_alloc(&e, ntrees, nout, nfeat);
+    if (rv != 0)
+        return rv;
+    /* a forest predicts the mean of its trees */
+    e.scale = ntrees ? 1.0 / (double)ntrees : 0.0;
+    for (size_t i = 0; i < ntrees; ++i) {
+        e.trees[i] = forest_tree(f, i);
+        e.out_base[i] = 0;
+        if (e.trees[i]->nout != nout)
+            rv = AIOPS_EINVAL;
+    }
+    if (rv == 0)
+        rv = ensemble_finish(&e);
+    if (rv == 0)
+        rv = ensemble_run(&e, x, pool, out);
+    ensemble_free(&e);
+    return rv;
+}
+
+/* --- models -------------------------------------------------------------------------------- */
+
+extern const struct learner learner_gbdt, learner_forest;
+
+int treeshap_supports(const struct model *m)
+{
+    return m->learner == &learner_gbdt || m->learner == &learner_forest;
+}
+
+size_t treeshap_model_outputs(const struct model *m)
+{
+    if (m->learner == &learner_gbdt)
+        return treeshap_gbdt_outputs(m->algo);
+    if (m->learner == &learner_forest)
+        return treeshap_forest_outputs(m->algo);
+    return 0;
+}
+
+int treeshap_model(const struct model *m, const struct fmatrix *x, int threads, double *out,
+                   size_t *nout)
+{
+    if (!treeshap_supports(m))
+        return AIOPS_EUNSUPPORTED;
+    *nout = treeshap_model_outputs(m);
+    struct pool *pool = NULL;
+    if (threads != 1 && x->nrows > TREE_BLOCK) {
+        int rv = pool_create(threads, &pool);
+        if (rv != 0)
+            return rv;
+    }
+    int rv = m->learner == &learner_gbdt ? treeshap_gbdt(m->algo, x, pool, out)
+                                         : treeshap_forest(m->algo, x, pool, out);
+    pool_free(pool);
+    return rv;
+}
