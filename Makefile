@@ -63,10 +63,17 @@ PROTO_C := $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTO_SRC))
 PROTO_H := $(PROTO_C:.c=.h)
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 MIGRATIONS_C := $(GEN)/migrations_embed.c
+# The word lists of data/lexicons/ and the shipped models of models/ are compiled in too
+# (lib/text/lexicon.h): users run the suite without the data folders beside it.
+LEXICONS := $(sort $(wildcard data/lexicons/*.txt))
+LEXICONS_C := $(GEN)/lexicons_embed.c
+SHIPPED_MODELS := $(sort $(wildcard models/*.aiops))
+MODELS_C := $(GEN)/models_embed.c
+EMBED_C := $(MIGRATIONS_C) $(LEXICONS_C) $(MODELS_C)
 
 LIB_SRC := $(wildcard lib/*/*.c)
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) \
-           $(patsubst $(GEN)/%.c,$(BUILD)/gen/%.o,$(PROTO_C) $(MIGRATIONS_C))
+           $(patsubst $(GEN)/%.c,$(BUILD)/gen/%.o,$(PROTO_C) $(EMBED_C))
 LIBA := $(BUILD)/libaiops.a
 
 # Per program folder: main.o plus an archive of the folder's other objects (tests link it).
@@ -125,6 +132,10 @@ $(GEN)/embed: tools/embed.c
 	$(CC) -std=c11 -O1 -Wall -Wextra -Werror -o $@ $<
 $(MIGRATIONS_C): $(GEN)/embed $(MIGRATIONS)
 	$(GEN)/embed migrations $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+$(LEXICONS_C): $(GEN)/embed $(LEXICONS)
+	$(GEN)/embed text_lexicons $(LEXICONS) > $@.tmp && mv $@.tmp $@
+$(MODELS_C): $(GEN)/embed $(SHIPPED_MODELS)
+	$(GEN)/embed text_models $(SHIPPED_MODELS) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(PART_ARCHIVES) $(LIBA)
 	@mkdir -p $(@D)
@@ -151,7 +162,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -D_GNU_SOURCE \
                -DAIOPS_VERSION=\"$(VERSION)\" -Ilib -I$(GEN) -I/usr/include/postgresql -Igateway
 FUZZ_LIB_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRC) $(gateway_SRC) $(svc-ingest_SRC)) \
-                $(patsubst $(GEN)/%.c,build/fuzz/obj/gen/%.o,$(PROTO_C) $(MIGRATIONS_C))
+                $(patsubst $(GEN)/%.c,build/fuzz/obj/gen/%.o,$(PROTO_C) $(EMBED_C))
 build/fuzz/obj/%.o: %.c | $(PROTO_H)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -MMD -MP -Wall -Werror -c -o $@ $<

@@ -7,10 +7,11 @@
 #   http   url, multipart, jwt, prom           (core)
 #   data   table, csv, ingest, colstore, ...   (core math)
 #   algo   binning, tree, the learners         (core math data)
-#   ml     features, model, train, eval, ...   (core math data algo)
-#   store  db, kv, jobs, datasets, registry    (core math data algo ml)
+#   text   normalise, lexicons, featurizer     (core math data)
+#   ml     features, model, train, eval, ...   (core math data algo text)
+#   store  db, kv, jobs, datasets, registry    (core math data algo text ml)
 #   rpc    envelope, routes, svc               (core http store)
-#   report inputs, writer, rewriter, PDF, card (core math http data algo ml)
+#   report inputs, writer, rewriter, PDF, card (core math http data algo text ml)
 #
 # Usage: scripts/check-layers.sh [lib-dir]    exits 1 and names each offending include.
 set -eu
@@ -23,10 +24,11 @@ allowed() {
     http) echo "core http" ;;
     data) echo "core math data" ;;
     algo) echo "core math data algo" ;;
-    ml) echo "core math data algo ml" ;;
-    store) echo "core math data algo ml store" ;;
+    text) echo "core math data text" ;;
+    ml) echo "core math data algo text ml" ;;
+    store) echo "core math data algo text ml store" ;;
     rpc) echo "core http store rpc" ;;
-    report) echo "core math http data algo ml report" ;;
+    report) echo "core math http data algo text ml report" ;;
     *) echo "" ;;
   esac
 }

@@ -2,11 +2,7 @@
 #ifndef AIOPS_EMBED_H
 #define AIOPS_EMBED_H
 
-struct embedded_file {
-    const char *name;  /* base name, e.g. "0001_init.sql" */
-    const char *data;  /* the bytes, NUL-terminated */
-    unsigned long len;
-};
+#include "core/embed.h"
 
 /* The files of migrations/ in name order; the array ends with a {0,0,0} entry. */
 extern const struct embedded_file migrations[];

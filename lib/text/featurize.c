@@ -1,0 +1,508 @@
+/* featurize.c -- see featurize.h. */
+#include "text/featurize.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/bytes.h"
+#include "text/lexicon.h"
+#include "text/normalize.h"
+
+#define TXF_MAGIC 0x31465854u /* "TXF1" */
+/* Code points of the longest word n-grams are built from (longer words still give every
+ * n-gram; this bounds the padded window buffer only). */
+#define NGRAM_MAX 3
+
+struct text_featurizer {
+    struct text_params p;
+    size_t ndocs;
+    size_t nvocab;
+    uint32_t *bucket; /* nvocab, strictly increasing */
+    float *idf;       /* nvocab */
+};
+
+void text_params_default(struct text_params *p)
+{
+    p->hash_bits = 20;
+    p->min_df = 2;
+    p->char_ngram_max = 3;
+    p->words = 1;
+}
+
+static int params_ok(const struct text_params *p)
+{
+    return p->hash_bits >= 10 && p->hash_bits <= 24 && p->min_df >= 1 &&
+           p->char_ngram_max <= NGRAM_MAX && p->words <= 1 && (p->char_ngram_max > 0 || p->words);
+}
+
+/* --- terms ----------------------------------------------------------------------------- */
+
+static uint32_t fnv1a(uint8_t kind, const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    h = (h ^ kind) * 16777619u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+static int push_term(uint32_t **terms, size_t *nterms, size_t *cap, uint32_t t)
+{
+    if (*nterms == *cap) {
+        size_t nc = *cap ? *cap * 2 : 256;
+        uint32_t *nt = realloc(*terms, nc * sizeof *nt);
+        if (nt == NULL)
+            return AIOPS_ENOMEM;
+        *terms = nt;
+        *cap = nc;
+    }
+    (*terms)[(*nterms)++] = t;
+    return AIOPS_OK;
+}
+
+/* Punctuation trimmed from the ends of a word before it is a word term: ASCII punctuation
+ * and the CJK / general punctuation blocks. */
+static int is_punct(uint32_t cp)
+{
+    return (cp >= 0x21 && cp <= 0x2F) || (cp >= 0x3A && cp <= 0x40) || (cp >= 0x5B && cp <= 0x60) ||
+           (cp >= 0x7B && cp <= 0x7E) || (cp >= 0x2010 && cp <= 0x206F) ||
+           (cp >= 0x3000 && cp <= 0x303F) || cp == 0xB7;
+}
+
+/* The byte length of the stem of word w[0..n) after stripping the longest suffix listed in
+ * lex that leaves at least one code point; n when none is listed. */
+static size_t strip_suffix(const struct lexicon *lex, const char *w, size_t n)
+{
+    size_t maxlen = lexicon_max_len(lex);
+    uint32_t cp;
+    size_t first = text_utf8_next(w, n, &cp); /* the stem keeps at least this */
+    for (size_t i = first; i < n;) {
+        if (n - i <= maxlen && lexicon_has(lex, w + i, n - i))
+            return i;
+        i += text_utf8_next(w + i, n - i, &cp);
+    }
+    return n;
+}
+
+size_t text_stem(const char *w, size_t n)
+{
+    size_t s = strip_suffix(lexicon_get("josa"), w, n);
+    return s < n ? s : strip_suffix(lexicon_get("eomi"), w, n);
+}
+
+static int word_terms(const struct text_params *p, const char *w, size_t n, uint32_t **terms,
+                      size_t *nterms, size_t *cap)
+{
+    /* character n-grams of " w " */
+    if (p->char_ngram_max > 0) {
+        size_t starts[NGRAM_MAX + 1]; /* byte offsets of the last code points seen */
+        /* walk the padded word code point by code point; for each position emit the
+         * n-grams ending there */
+        size_t pos_count = 0;
+        const size_t total = n + 2;
+        /* the padded word, materialised as one buffer: small words are the rule, so copy */
+        char stackbuf[256];
+        char *buf = total <= sizeof stackbuf ? stackbuf : malloc(total);
+        if (buf == NULL)
+            return AIOPS_ENOMEM;
+        buf[0] = ' ';
+        memcpy(buf + 1, w, n);
+        buf[total - 1] = ' ';
+        int rv = AIOPS_OK;
+        for (size_t i = 0; i < total && rv == 0;) {
+            uint32_t cp;
+            size_t len = text_utf8_next(buf + i, total - i, &cp);
+            memmove(starts + 1, starts, NGRAM_MAX * sizeof *starts);
+            starts[0] = i;
+            pos_count++;
+            i += len;
+            for (size_t k = 1; k <= p->char_ngram_max && k <= pos_count && rv == 0; k++) {
+                size_t from = starts[k - 1];
+                if (k == 1 && buf[from] == ' ')
+                    continue;
+                rv = push_term(terms, nterms, cap, fnv1a('c', buf + from, i - from));
+            }
+        }
+        if (buf != stackbuf)
+            free(buf);
+        if (rv != 0)
+            return rv;
+    }
+    if (p->words) {
+        /* trim punctuation */
+        size_t a = 0, b = n;
+        while (a < b) {
+            uint32_t cp;
+            size_t len = text_utf8_next(w + a, b - a, &cp);
+            if (!is_punct(cp))
+                break;
+            a += len;
+        }
+        while (b > a) {
+            size_t k = b - 1;
+            while (k > a && ((unsigned char)w[k] & 0xC0u) == 0x80u)
+                k--;
+            uint32_t cp;
+            text_utf8_next(w + k, b - k, &cp);
+            if (!is_punct(cp))
+                break;
+            b = k;
+        }
+        if (b > a && !lexicon_has(lexicon_get("stopwords"), w + a, b - a)) {
+            int rv = push_term(terms, nterms, cap, fnv1a('w', w + a, b - a));
+            size_t s = text_stem(w + a, b - a);
+            if (rv == 0 && s < b - a)
+                rv = push_term(terms, nterms, cap, fnv1a('s', w + a, s));
+            if (rv != 0)
+                return rv;
+        }
+    }
+    return AIOPS_OK;
+}
+
+int text_terms(const struct text_params *p, const char *norm, size_t len, uint32_t **terms,
+               size_t *nterms, size_t *cap)
+{
+    uint32_t mask = p->hash_bits >= 32 ? 0xFFFFFFFFu : ((1u << p->hash_bits) - 1u);
+    size_t first = *nterms;
+    for (size_t i = 0; i < len;) {
+        while (i < len && norm[i] == ' ')
+            i++;
+        size_t j = i;
+        while (j < len && norm[j] != ' ')
+            j++;
+        if (j > i) {
+            int rv = word_terms(p, norm + i, j - i, terms, nterms, cap);
+            if (rv != 0)
+                return rv;
+        }
+        i = j;
+    }
+    for (size_t k = first; k < *nterms; k++)
+        (*terms)[k] &= mask;
+    return AIOPS_OK;
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The sorted terms of text i into *terms; 0 terms for a missing or invalid text (counted in
+ * *invalid). */
+static int doc_terms(const struct text_params *p, text_doc_fn doc, void *ctx, size_t i,
+                     struct buf *norm, uint32_t **terms, size_t *nterms, size_t *cap,
+                     size_t *invalid)
+{
+    *nterms = 0;
+    size_t len = 0;
+    const char *s = doc(ctx, i, &len);
+    if (s == NULL)
+        return AIOPS_OK;
+    buf_reset(norm);
+    int rv = text_normalize(s, len, norm, NULL);
+    if (rv == AIOPS_EPARSE) {
+        (*invalid)++;
+        return AIOPS_OK;
+    }
+    if (rv != 0)
+        return rv;
+    if ((rv = text_terms(p, norm->data, norm->len, terms, nterms, cap)) != 0)
+        return rv;
+    qsort(*terms, *nterms, sizeof **terms, u32_cmp);
+    return AIOPS_OK;
+}
+
+int text_featurizer_fit(const struct text_params *p, text_doc_fn doc, void *ctx, size_t n,
+                        struct text_featurizer **out, size_t *invalid, struct aiops_error *err)
+{
+    *out = NULL;
+    if (!params_ok(p))
+        return aiops_error_set(err, AIOPS_EINVAL, "text",
+                               "text parameters out of range "
+                               "(hash_bits 10..24, min_df >= 1, char_ngram_max 0..3)");
+    size_t nb = (size_t)1 << p->hash_bits, bad = 0;
+    uint32_t *df = calloc(nb, sizeof *df);
+    struct buf norm = BUF_INIT;
+    uint32_t *terms = NULL;
+    size_t nterms = 0, cap = 0;
+    int rv = df ? AIOPS_OK : AIOPS_ENOMEM;
+    for (size_t i = 0; i < n && rv == 0; i++) {
+        rv = doc_terms(p, doc, ctx, i, &norm, &terms, &nterms, &cap, &bad);
+        for (size_t k = 0; rv == 0 && k < nterms; k++)
+            if (k == 0 || terms[k] != terms[k - 1])
+                df[terms[k]]++;
+    }
+    free(terms);
+    buf_free(&norm);
+    struct text_featurizer *f = NULL;
+    if (rv == 0 && (f = calloc(1, sizeof *f)) == NULL)
+        rv = AIOPS_ENOMEM;
+    if (rv == 0) {
+        f->p = *p;
+        f->ndocs = n;
+        for (size_t b = 0; b < nb; b++)
+            f->nvocab += df[b] >= p->min_df;
+        f->bucket = malloc((f->nvocab ? f->nvocab : 1) * sizeof *f->bucket);
+        f->idf = malloc((f->nvocab ? f->nvocab : 1) * sizeof *f->idf);
+        if (f->bucket == NULL || f->idf == NULL)
+            rv = AIOPS_ENOMEM;
+        size_t k = 0;
+        for (size_t b = 0; rv == 0 && b < nb; b++)
+            if (df[b] >= p->min_df) {
+                f->bucket[k] = (uint32_t)b;
+                f->idf[k] = (float)(log((1.0 + (double)n) / (1.0 + (double)df[b])) + 1.0);
+                k++;
+            }
+    }
+    free(df);
+    if (rv != 0) {
+        text_featurizer_free(f);
+        return rv == AIOPS_ENOMEM ? aiops_error_set(err, rv, NULL, "out of memory") : rv;
+    }
+    if (invalid)
+        *invalid = bad;
+    *out = f;
+    return AIOPS_OK;
+}
+
+static long vocab_index(const struct text_featurizer *f, uint32_t b)
+{
+    size_t lo = 0, hi = f->nvocab;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->bucket[mid] < b)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < f->nvocab && f->bucket[lo] == b ? (long)lo : -1;
+}
+
+/* One worker's share of a transform: rows [from, to) into growing arrays. */
+struct part {
+    const struct text_featurizer *f;
+    text_doc_fn doc;
+    void *ctx;
+    size_t from, to;
+    size_t *rowlen; /* to - from */
+    uint32_t *col;
+    float *val;
+    size_t nnz, cap, invalid;
+    int rv;
+};
+
+static void *transform_part(void *arg)
+{
+    struct part *P = arg;
+    struct buf norm = BUF_INIT;
+    uint32_t *terms = NULL;
+    size_t nterms = 0, tcap = 0;
+    for (size_t i = P->from; i < P->to && P->rv == 0; i++) {
+        P->rv = doc_terms(&P->f->p, P->doc, P->ctx, i, &norm, &terms, &nterms, &tcap, &P->invalid);
+        if (P->rv != 0)
+            break;
+        if (P->nnz + nterms > P->cap) {
+            size_t nc = (P->cap + nterms) * 2;
+            uint32_t *nc_col = realloc(P->col, nc * sizeof *nc_col);
+            if (nc_col != NULL)
+                P->col = nc_col;
+            float *nc_val = nc_col ? realloc(P->val, nc * sizeof *nc_val) : NULL;
+            if (nc_val == NULL) {
+                P->rv = AIOPS_ENOMEM;
+                break;
+            }
+            P->val = nc_val;
+            P->cap = nc;
+        }
+        size_t start = P->nnz;
+        double ss = 0;
+        for (size_t k = 0; k < nterms;) {
+            size_t e = k;
+            while (e < nterms && terms[e] == terms[k])
+                e++;
+            long c = vocab_index(P->f, terms[k]);
+            if (c >= 0) {
+                double v = (1.0 + log((double)(e - k))) * P->f->idf[c];
+                P->col[P->nnz] = (uint32_t)c; /* increasing: buckets are sorted */
+                P->val[P->nnz] = (float)v;
+                P->nnz++;
+                ss += v * v;
+            }
+            k = e;
+        }
+        if (ss > 0) {
+            double inv = 1.0 / sqrt(ss);
+            for (size_t k = start; k < P->nnz; k++)
+                P->val[k] = (float)(P->val[k] * inv);
+        }
+        P->rowlen[i - P->from] = P->nnz - start;
+    }
+    free(terms);
+    buf_free(&norm);
+    return NULL;
+}
+
+int text_featurizer_transform(const struct text_featurizer *f, text_doc_fn doc, void *ctx, size_t n,
+                              int threads, struct spmatrix *out, size_t *invalid)
+{
+    memset(out, 0, sizeof *out);
+    size_t nt = threads > 1 ? (size_t)threads : 1;
+    if (nt > 16)
+        nt = 16;
+    if (n < 1000) /* a thread costs more than a few hundred short texts */
+        nt = 1;
+    struct part parts[16];
+    size_t *rowlen = calloc(n ? n : 1, sizeof *rowlen);
+    if (rowlen == NULL)
+        return AIOPS_ENOMEM;
+    pthread_t tid[16];
+    int started[16] = {0};
+    for (size_t t = 0; t < nt; t++) {
+        parts[t] =
+            (struct part){f, doc, ctx, n * t / nt, n * (t + 1) / nt, NULL, NULL, NULL, 0, 0, 0, 0};
+        parts[t].rowlen = rowlen + parts[t].from;
+        if (t > 0 && pthread_create(&tid[t], NULL, transform_part, &parts[t]) == 0)
+            started[t] = 1;
+    }
+    transform_part(&parts[0]);
+    for (size_t t = 1; t < nt; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else
+            transform_part(&parts[t]); /* no thread: do its share here */
+    }
+    int rv = AIOPS_OK;
+    size_t nnz = 0, bad = 0;
+    for (size_t t = 0; t < nt; t++) {
+        rv = rv ? rv : parts[t].rv;
+        nnz += parts[t].nnz;
+        bad += parts[t].invalid;
+    }
+    if (rv == 0) {
+        out->nrows = n;
+        out->ncols = f->nvocab;
+        out->rowptr = malloc((n + 1) * sizeof *out->rowptr);
+        out->col = malloc((nnz ? nnz : 1) * sizeof *out->col);
+        out->val = malloc((nnz ? nnz : 1) * sizeof *out->val);
+        if (out->rowptr == NULL || out->col == NULL || out->val == NULL)
+            rv = AIOPS_ENOMEM;
+    }
+    if (rv == 0) {
+        out->rowptr[0] = 0;
+        for (size_t i = 0; i < n; i++)
+            out->rowptr[i + 1] = out->rowptr[i] + rowlen[i];
+        size_t at = 0;
+        for (size_t t = 0; t < nt; t++) {
+            if (parts[t].nnz) {
+                memcpy(out->col + at, parts[t].col, parts[t].nnz * sizeof *out->col);
+                memcpy(out->val + at, parts[t].val, parts[t].nnz * sizeof *out->val);
+            }
+            at += parts[t].nnz;
+        }
+    }
+    for (size_t t = 0; t < nt; t++) {
+        free(parts[t].col);
+        free(parts[t].val);
+    }
+    free(rowlen);
+    if (rv != 0)
+        spmatrix_free(out);
+    else if (invalid)
+        *invalid = bad;
+    return rv;
+}
+
+size_t text_featurizer_dim(const struct text_featurizer *f)
+{
+    return f->nvocab;
+}
+
+const struct text_params *text_featurizer_params(const struct text_featurizer *f)
+{
+    return &f->p;
+}
+
+size_t text_featurizer_ndocs(const struct text_featurizer *f)
+{
+    return f->ndocs;
+}
+
+void text_featurizer_free(struct text_featurizer *f)
+{
+    if (f == NULL)
+        return;
+    free(f->bucket);
+    free(f->idf);
+    free(f);
+}
+
+int text_featurizer_save(const struct text_featurizer *f, struct buf *out)
+{
+    int rv = bytes_put_u32(out, TXF_MAGIC);
+    rv = rv ? rv : bytes_put_u32(out, f->p.hash_bits);
+    rv = rv ? rv : bytes_put_u32(out, f->p.min_df);
+    rv = rv ? rv : bytes_put_u32(out, f->p.char_ngram_max);
+    rv = rv ? rv : bytes_put_u32(out, f->p.words);
+    rv = rv ? rv : bytes_put_u64(out, f->ndocs);
+    rv = rv ? rv : bytes_put_u64(out, f->nvocab);
+    for (size_t k = 0; rv == 0 && k < f->nvocab; k++)
+        rv = bytes_put_u32(out, f->bucket[k]);
+    for (size_t k = 0; rv == 0 && k < f->nvocab; k++) {
+        uint32_t bits;
+        memcpy(&bits, &f->idf[k], sizeof bits);
+        rv = bytes_put_u32(out, bits);
+    }
+    return rv;
+}
+
+int text_featurizer_load(const uint8_t *p, size_t n, struct text_featurizer **out, size_t *used)
+{
+    *out = NULL;
+    struct bytes_reader r = {p, n, 0, 0};
+    struct text_params tp;
+    uint32_t magic = bytes_get_u32(&r);
+    tp.hash_bits = bytes_get_u32(&r);
+    tp.min_df = bytes_get_u32(&r);
+    tp.char_ngram_max = bytes_get_u32(&r);
+    tp.words = bytes_get_u32(&r);
+    uint64_t ndocs = bytes_get_u64(&r), nvocab = bytes_get_u64(&r);
+    if (r.bad || magic != TXF_MAGIC || !params_ok(&tp) || nvocab > ((uint64_t)1 << tp.hash_bits) ||
+        nvocab * 8 > n - r.off)
+        return AIOPS_ECORRUPT;
+    struct text_featurizer *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return AIOPS_ENOMEM;
+    f->p = tp;
+    f->ndocs = (size_t)ndocs;
+    f->nvocab = (size_t)nvocab;
+    f->bucket = malloc((f->nvocab ? f->nvocab : 1) * sizeof *f->bucket);
+    f->idf = malloc((f->nvocab ? f->nvocab : 1) * sizeof *f->idf);
+    if (f->bucket == NULL || f->idf == NULL) {
+        text_featurizer_free(f);
+        return AIOPS_ENOMEM;
+    }
+    int rv = AIOPS_OK;
+    for (size_t k = 0; k < f->nvocab; k++) {
+        f->bucket[k] = bytes_get_u32(&r);
+        if (f->bucket[k] >> tp.hash_bits || (k > 0 && f->bucket[k] <= f->bucket[k - 1]))
+            rv = AIOPS_ECORRUPT;
+    }
+    for (size_t k = 0; k < f->nvocab; k++) {
+        uint32_t bits = bytes_get_u32(&r);
+        memcpy(&f->idf[k], &bits, sizeof bits);
+        if (!(isfinite(f->idf[k]) && f->idf[k] >= 1.0f))
+            rv = AIOPS_ECORRUPT;
+    }
+    if (r.bad || rv != 0) {
+        text_featurizer_free(f);
+        return AIOPS_ECORRUPT;
+    }
+    if (used)
+        *used = r.off;
+    *out = f;
+    return AIOPS_OK;
+}
