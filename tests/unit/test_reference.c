@@ -87,7 +87,7 @@ static void test_adult_reference_flags_shifted_age_only(void)
 
     if (dataset_read_csv("uci_adult", "adult_test.csv", "income", &te) == 0) {
         struct fmatrix x;
-        const char *missing = NULL;
+        struct aiops_error missing = AIOPS_ERROR_INIT;
         CHECK_INT(features_matrix(&m->features, &te.table, &x, &missing, NULL, NULL), 0);
         /* only the first 1000 rows: a served window's size */
         struct fmatrix w;
