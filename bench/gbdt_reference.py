@@ -117,6 +117,23 @@ DATASETS = [
 ]
 
 
+# Small data (issue 11: regression on ~1,000 rows trailed XGBoost): five samples of the
+# diamonds split (the file is sorted by price, so every 43rd row from k): the first 1,000
+# such training rows and the first 250 such test rows.
+SMALL_SLICES = 5
+SMALL_STRIDE = 43
+
+
+def diamonds_small(data):
+    Xtr, ytr, Xte, yte = diamonds(data)
+    for k in range(SMALL_SLICES):
+        tr, te = slice(k, None, SMALL_STRIDE), slice(k, None, SMALL_STRIDE)
+        p = xgb_fit(Xtr.iloc[tr][:1000], ytr.iloc[tr][:1000], Xte.iloc[te][:250],
+                    {"objective": "reg:squarederror"})
+        y = yte.iloc[te][:250].values
+        print("diamonds-small[%d] xgboost rmse %.4f" % (k, np.sqrt(np.mean((p - y) ** 2))))
+
+
 def report(name, model, metrics, y, p, ntrain):
     words = ["(train %d test %d)" % (ntrain, len(y)) if m == "sizes" else METRICS[m](y, p)
              for m in metrics]
@@ -133,6 +150,7 @@ def main():
         report(name, "xgboost", xgb_metrics, yte, p, len(ytr))
         p = rf(forest, codes(Xtr), ytr, codes(Xte), trees)
         report(name, "sklearn-rf(%d)" % trees, rf_metrics, yte, p, len(ytr))
+    diamonds_small(data)
 
 
 if __name__ == "__main__":

@@ -398,6 +398,9 @@ static void scan_numeric(const struct gctx *c, const struct gnode *nd, size_t j,
     }
 }
 
+/* Categories present in a node above which cat_smooth and cat_l2 apply. */
+#define CAT_REGULARISED_FROM 8
+
 static int catcand_cmp(const void *a, const void *b)
 {
     const struct catcand *x = a, *y = b;
@@ -455,10 +458,14 @@ static void scan_categorical(struct gctx *c, const struct gnode *nd, size_t j, c
         uint32_t b = c->cc[bestk].bin;
         c->cand_set[b / 32] |= 1u << (b % 32);
     } else {
-        double lam = c->lambda + c->cat_l2;
+        /* LightGBM's smoothing guards many-valued features against partitions fitted to a
+         * few rows per category; a handful of categories cannot be overfitted that way, and
+         * there it only held small data back (issue 11: 1,000 diamonds, 25% above XGBoost's
+         * RMSE, which has no such terms) */
+        int many = m > CAT_REGULARISED_FROM;
+        double lam = c->lambda + (many ? c->cat_l2 : 0), smooth = many ? c->cat_smooth : 0;
         for (size_t i = 0; i < m; i++)
-            c->cc[i].key =
-                ((double)c->cc[i].g * c->ginv) / ((double)c->cc[i].h * c->hinv + c->cat_smooth);
+            c->cc[i].key = ((double)c->cc[i].g * c->ginv) / ((double)c->cc[i].h * c->hinv + smooth);
         qsort(c->cc, m, sizeof *c->cc, catcand_cmp);
         size_t maxk = (size_t)c->cat_threshold;
         if (maxk > (m + 1) / 2)

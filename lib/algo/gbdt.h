@@ -48,8 +48,9 @@ struct gbdt_params { /* zeros mean the defaults in brackets */
     int max_cat_to_onehot;   /* [4] categorical features with at most this many categories
                                 in a node are split one-vs-rest */
     int max_cat_threshold;   /* [32] most categories on the smaller side of a sorted split */
-    double cat_smooth;       /* [10] added to the hessian when ordering categories */
-    double cat_l2;           /* [10] extra L2 for sorted categorical splits */
+    double cat_smooth;       /* [10] added to the hessian when ordering categories; < 0: 0 */
+    double cat_l2;           /* [10] extra L2 for sorted categorical splits; < 0: 0. Both
+                                apply only where a node holds more than 8 categories */
 };
 
 struct gbdt;

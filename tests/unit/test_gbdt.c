@@ -734,6 +734,64 @@ static void test_diamonds_vs_xgboost(void)
     dataset_free(&d);
 }
 
+/* Small data (issue 11): rows k, k + 43, k + 86, ... of the diamonds split (the file is sorted
+ * by price), the first 1,000 for training and 250 for testing, as bench/gbdt_reference.py's
+ * diamonds_small; XGBoost's RMSE on the same rows there. Bound: every sample within 6% of
+ * XGBoost's RMSE (250 test rows are noisy) and the five together within 1%. */
+static const double xgb_small_rmse[] = {829.4537, 748.7958, 821.7416, 765.1482, 809.1409};
+#define SMALL_STRIDE 43
+
+/* Rows from, from + stride, ... of src (at most n of them) into out (caller frees). */
+static void stride_rows(const struct fmatrix *src, const double *y, size_t from, size_t stride,
+                        size_t n, struct fmatrix *out, double *yout)
+{
+    size_t have = src->nrows > from ? (src->nrows - from + stride - 1) / stride : 0;
+    n = n < have ? n : have;
+    CHECK_INT(fmatrix_alloc(n, src->ncols, out), 0);
+    for (size_t j = 0; j < src->ncols; j++) {
+        out->is_cat[j] = src->is_cat[j];
+        out->ncat[j] = src->ncat[j];
+        for (size_t i = 0; i < n; i++)
+            out->x[j * n + i] = src->x[j * src->nrows + from + i * stride];
+    }
+    for (size_t i = 0; i < n; i++)
+        yout[i] = y[from + i * stride];
+}
+
+static void test_small_diamonds_vs_xgboost(void)
+{
+    struct dataset d;
+    if (dataset_load(&d, "ggplot2_diamonds", "diamonds.csv", NULL, "price") != 0) {
+        dataset_free(&d);
+        return;
+    }
+    double ratio_sum = 0;
+    size_t k_count = sizeof xgb_small_rmse / sizeof *xgb_small_rmse;
+    for (size_t k = 0; k < k_count; k++) {
+        struct dataset s = d;
+        double ytr[1000], yte[250], pr[250];
+        stride_rows(&d.xtr, d.ytr, k, SMALL_STRIDE, 1000, &s.xtr, ytr);
+        stride_rows(&d.xte, d.yte, k, SMALL_STRIDE, 250, &s.xte, yte);
+        s.ytr = ytr;
+        struct gbdt *g = train_like_xgboost(&s, GBDT_REGRESSION);
+        double se = 0;
+        CHECK(g != NULL && gbdt_predict(g, &s.xte, pr) == 0);
+        for (size_t r = 0; g && r < s.xte.nrows; r++)
+            se += (pr[r] - yte[r]) * (pr[r] - yte[r]);
+        double rmse = sqrt(se / (double)s.xte.nrows);
+        printf("# diamonds, 1000 rows from %zu: RMSE %.4f (XGBoost %.4f)\n", k, rmse,
+               xgb_small_rmse[k]);
+        CHECK(rmse <= xgb_small_rmse[k] * 1.06);
+        ratio_sum += rmse / xgb_small_rmse[k];
+        gbdt_free(g);
+        fmatrix_free(&s.xtr);
+        fmatrix_free(&s.xte);
+    }
+    printf("# diamonds small: mean RMSE ratio to XGBoost %.4f\n", ratio_sum / (double)k_count);
+    CHECK(ratio_sum / (double)k_count <= 1.01);
+    dataset_free(&d);
+}
+
 UNIT_MAIN(UNIT(test_perfect_split), UNIT(test_missing_direction_is_learned),
           UNIT(test_categorical_split_groups_categories),
           UNIT(test_categorical_missing_goes_with_its_group),
@@ -741,4 +799,5 @@ UNIT_MAIN(UNIT(test_perfect_split), UNIT(test_missing_direction_is_learned),
           UNIT(test_save_load_predict_identical), UNIT(test_load_refuses_corruption),
           UNIT(test_same_model_whatever_the_threads), UNIT(test_leafwise_and_depth_limits),
           UNIT(test_bad_input_is_refused), UNIT(test_higgs_vs_xgboost), UNIT(test_adult_vs_xgboost),
-          UNIT(test_letter_vs_xgboost), UNIT(test_diamonds_vs_xgboost))
+          UNIT(test_letter_vs_xgboost), UNIT(test_diamonds_vs_xgboost),
+          UNIT(test_small_diamonds_vs_xgboost))
