@@ -332,6 +332,30 @@ static int host_allowed(const struct gw_config *cfg, const char *host)
     return 0;
 }
 
+/* A path whose percent-escapes are broken, hide a NUL, or decode to bytes that are not
+ * UTF-8 names nothing: 400 bad_path saying where, before any service sees it. 0 when the
+ * path is fine, else replied (r freed). */
+static int path_refused(struct gw_req *r)
+{
+    size_t n = strlen(r->path), len = 0, bad = 0;
+    char *d = malloc(n + 1);
+    if (d == NULL) {
+        gw_reply_error(r, API_OUT_OF_MEMORY, NULL, NULL);
+        return 1;
+    }
+    const char *why = NULL;
+    if (url_decode(r->path, n, 0, d, n + 1, &len) != 0)
+        why = "the path has a malformed percent-escape or an escaped NUL";
+    else if (!utf8_valid(d, len, &bad))
+        why = "the path does not decode to UTF-8";
+    free(d);
+    if (why == NULL)
+        return 0;
+    gw_reply_error(r, API_BAD_PATH, why,
+                   len ? json_pack("{s:I}", "decoded_offset", (json_int_t)bad) : NULL);
+    return 1;
+}
+
 static int request_id_ok(const char *s)
 {
     size_t n = strlen(s);
@@ -414,6 +438,8 @@ static void on_request(struct evhttp_request *req, void *arg)
         return;
     }
 
+    if (path_refused(r))
+        return;
     if (gw->cfg.disable_auth && !host_allowed(&gw->cfg, evhttp_find_header(in, "Host"))) {
         gw_reply_error(r, API_HOST_NOT_ALLOWED, NULL, NULL);
         return;

@@ -109,9 +109,12 @@ void handle_datasets_profile(struct svc_call *c)
     const char *id = svc_param(c, 0);
     const char *project = svc_project(c);
     char target[256];
-    int explicit_target = svc_query(c, "target", target, sizeof target) == 0 && target[0];
+    int rv = svc_query_text(c, "target", target, sizeof target);
+    if (rv == AIOPS_EINVAL)
+        return;
+    int explicit_target = target[0] != '\0';
     json_t *meta;
-    int rv = datasets_get(svc_db(c), project, id, &meta);
+    rv = datasets_get(svc_db(c), project, id, &meta);
     if (rv != 0) {
         reply_dataset_failure(c, rv, id, "reading the dataset");
         return;

@@ -142,14 +142,17 @@ static int read_upload(struct svc_call *c, struct upload *up)
     char qbuf[1024];
     up->data = (const char *)req->body.data;
     up->len = req->body.len;
-    if (svc_query(c, "filename", qbuf, sizeof qbuf) == 0)
+    int rv = svc_query_text(c, "filename", qbuf, sizeof qbuf);
+    if (rv == AIOPS_EINVAL)
+        return rv;
+    if (rv == 0)
         clean_filename(qbuf, up->filename, sizeof up->filename, "upload.csv");
     else
         snprintf(up->filename, sizeof up->filename, "upload.csv");
 
     if (ct != NULL && strncasecmp(ct, "multipart/form-data", 19) == 0) {
         struct aiops_error err;
-        int rv = multipart_parse(ct, up->data, up->len, &up->form, &err);
+        rv = multipart_parse(ct, up->data, up->len, &up->form, &err);
         if (rv == AIOPS_EPARSE || rv == AIOPS_ETOOBIG) {
             svc_reply_detail(c, API_MALFORMED_MULTIPART, NULL, &err);
             return rv;
@@ -174,10 +177,13 @@ static int read_upload(struct svc_call *c, struct upload *up)
         return AIOPS_EINVAL;
     }
 
-    if (svc_query(c, "target", up->target, sizeof up->target) == 0 && up->target[0] != '\0')
+    if ((rv = svc_query_text(c, "target", up->target, sizeof up->target)) == AIOPS_EINVAL)
+        return rv;
+    if (up->target[0] != '\0')
         up->opt.target = up->target;
-    if (svc_query(c, "delimiter", up->delimiter, sizeof up->delimiter) == 0 &&
-        ingest_parse_delimiter(up->delimiter, &up->opt.delimiter) != 0) {
+    if ((rv = svc_query_text(c, "delimiter", up->delimiter, sizeof up->delimiter)) == AIOPS_EINVAL)
+        return rv;
+    if (rv == 0 && ingest_parse_delimiter(up->delimiter, &up->opt.delimiter) != 0) {
         svc_reply_field(c, API_INVALID_PARAMETER, "delimiter",
                         "delimiter must be one of , ; | tab");
         return AIOPS_EINVAL;

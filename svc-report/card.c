@@ -24,7 +24,11 @@ void handle_models_card(struct svc_call *c)
     char run_id[37], slice[128] = "", lang_text[8] = "ko", use[5001] = "";
     int version;
     enum report_lang lang;
-    svc_query(c, "lang", lang_text, sizeof lang_text);
+    int q = svc_query_text(c, "lang", lang_text, sizeof lang_text);
+    if (q == AIOPS_EINVAL || svc_query_text(c, "slice", slice, sizeof slice) == AIOPS_EINVAL)
+        return;
+    if (q == AIOPS_ENOTFOUND)
+        snprintf(lang_text, sizeof lang_text, "ko");
     if (report_lang_parse(lang_text, &lang) != 0) {
         svc_reply_field(c, API_INVALID_PARAMETER, "lang", "lang must be ko or en");
         return;
@@ -34,7 +38,6 @@ void handle_models_card(struct svc_call *c)
     json_t *run, *inputs, *card = NULL;
     if (run_inputs(c, run_id, &run, &inputs) != 0)
         return;
-    svc_query(c, "slice", slice, sizeof slice);
     PGresult *r;
     const char *v[2] = {svc_project(c), name};
     if (db_execv_one(svc_db(c), &r,
@@ -82,12 +85,13 @@ void handle_models_card_put(struct svc_call *c)
     }
     const char *v[3] = {svc_project(c), name, use};
     PGresult *r;
-    int rv = db_execv_one(svc_db(c), &r,
-                          "INSERT INTO model_cards (project_id, name, intended_use)"
-                          " SELECT project_id, name, $3 FROM models WHERE project_id = $1 AND name = $2"
-                          " ON CONFLICT (project_id, name) DO UPDATE SET intended_use = excluded.intended_use,"
-                          " updated_at = now() RETURNING name",
-                          3, v);
+    int rv = db_execv_one(
+        svc_db(c), &r,
+        "INSERT INTO model_cards (project_id, name, intended_use)"
+        " SELECT project_id, name, $3 FROM models WHERE project_id = $1 AND name = $2"
+        " ON CONFLICT (project_id, name) DO UPDATE SET intended_use = excluded.intended_use,"
+        " updated_at = now() RETURNING name",
+        3, v);
     if (rv == AIOPS_ENOTFOUND)
         svc_reply_error(c, API_MODEL_NOT_FOUND, NULL, json_pack("{s:s}", "model", name));
     else if (rv != 0)

@@ -573,10 +573,11 @@ void handle_runs_list(struct svc_call *c)
         svc_query_long(c, "offset", 0, 0, 1L << 40, &offset) != 0)
         return;
     char status[32] = "", model[160] = "", kind[16] = "", dataset[64] = "";
-    svc_query(c, "status", status, sizeof status);
-    svc_query(c, "model_name", model, sizeof model);
-    svc_query(c, "model", kind, sizeof kind);
-    svc_query(c, "dataset_id", dataset, sizeof dataset);
+    if (svc_query_text(c, "status", status, sizeof status) == AIOPS_EINVAL ||
+        svc_query_text(c, "model_name", model, sizeof model) == AIOPS_EINVAL ||
+        svc_query_text(c, "model", kind, sizeof kind) == AIOPS_EINVAL ||
+        svc_query_text(c, "dataset_id", dataset, sizeof dataset) == AIOPS_EINVAL)
+        return;
     if (dataset[0] && !uuid_valid(dataset)) {
         svc_reply_field(c, API_INVALID_PARAMETER, "dataset_id", "dataset_id must be a UUID");
         return;
@@ -711,7 +712,8 @@ void handle_runs_metrics(struct svc_call *c)
         svc_query_long(c, "offset", 0, 0, 1L << 40, &offset) != 0)
         return;
     char key[64] = "";
-    svc_query(c, "key", key, sizeof key);
+    if (svc_query_text(c, "key", key, sizeof key) == AIOPS_EINVAL)
+        return;
     char lim[24], off[24];
     snprintf(lim, sizeof lim, "%ld", limit);
     snprintf(off, sizeof off, "%ld", offset);

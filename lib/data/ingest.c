@@ -92,6 +92,7 @@ struct state {
     struct colb *cols;
     size_t nrows, rows_cap;
     int utf8_reported;
+    int nul_reported;
     int fatal; /* the input cannot be read further */
 };
 
@@ -301,10 +302,32 @@ static int check_utf8(struct state *st, const struct csv_record *rec)
         cname ? short_name(cname, tmp, sizeof tmp) : "", cname ? "\"" : "");
 }
 
+/* A NUL byte is not text (a binary file, or a corrupted one): refused where it is, rather
+ * than stored and shown differently by whatever reads it next. */
+static int check_nul(struct state *st, const struct csv_record *rec)
+{
+    const char *nul = st->nul_reported ? NULL : memchr(rec->raw, 0, rec->raw_len);
+    if (nul == NULL)
+        return AIOPS_OK;
+    st->nul_reported = 1;
+    size_t at = (size_t)(nul - rec->raw), f = 0;
+    while (f + 1 < rec->nstored && rec->fields[f + 1].raw <= at)
+        f++;
+    const char *cname = f < st->ncols ? st->names[f] : NULL;
+    char tmp[80];
+    return add_issue(st, ISSUE_ERROR, "invalid_csv", (long)rec->number, (long)rec->line,
+                     (long)f + 1, cname,
+                     "a NUL byte at byte offset %llu (row %llu, line %llu, column %zu%s%s%s): "
+                     "CSV is text",
+                     (unsigned long long)(rec->offset + at), (unsigned long long)rec->number,
+                     (unsigned long long)rec->line, f + 1, cname ? " \"" : "",
+                     cname ? short_name(cname, tmp, sizeof tmp) : "", cname ? "\"" : "");
+}
+
 static int header(struct state *st, const struct csv_record *rec)
 {
     int rv;
-    if ((rv = check_utf8(st, rec)) != 0)
+    if ((rv = check_utf8(st, rec)) != 0 || (rv = check_nul(st, rec)) != 0)
         return rv;
     if (rec->nfields > st->max_columns) {
         st->fatal = 1;
@@ -362,7 +385,7 @@ static int header(struct state *st, const struct csv_record *rec)
 static int data_record(struct state *st, const struct csv_record *rec)
 {
     int rv;
-    if ((rv = check_utf8(st, rec)) != 0)
+    if ((rv = check_utf8(st, rec)) != 0 || (rv = check_nul(st, rec)) != 0)
         return rv;
     if (rec->nfields != st->ncols) {
         st->nrows++; /* counted; nothing is stored once there is an error */

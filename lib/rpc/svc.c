@@ -48,7 +48,7 @@ struct svc {
     const char *name;
     nng_socket rep;
     nng_socket pub;
-    struct listener rpc; /* rep's listener, watched by the monitor thread */
+    struct listener rpc;  /* rep's listener, watched by the monitor thread */
     struct dialset relay; /* pub's dialer to the event relay, likewise */
     struct svc_worker *workers;
     int nworkers;
@@ -57,7 +57,7 @@ struct svc {
     atomic_int db_up;
     atomic_int redis_up;
     atomic_long served;
-    atomic_long refused;      /* envelopes that failed their seal */
+    atomic_long refused; /* envelopes that failed their seal */
     atomic_llong refused_logged_ms;
     struct envelope_key key;
     double started;
@@ -192,6 +192,20 @@ const char *svc_param(const struct svc_call *c, int i)
 int svc_query(const struct svc_call *c, const char *name, char *out, size_t cap)
 {
     return url_query_get(c->req->query, name, out, cap);
+}
+
+int svc_query_text(struct svc_call *c, const char *name, char *out, size_t cap)
+{
+    int rv = svc_query(c, name, out, cap);
+    if (rv == 0)
+        return AIOPS_OK;
+    out[0] = '\0';
+    if (rv == AIOPS_ENOTFOUND)
+        return rv;
+    svc_reply_field(c, API_INVALID_PARAMETER, name,
+                    "%s must be percent-encoded text of at most %zu bytes, without NUL", name,
+                    cap - 1);
+    return AIOPS_EINVAL;
 }
 
 int svc_parse_long(struct svc_call *c, enum api_error e, const char *name, const char *text,
@@ -436,8 +450,8 @@ static nng_msg *serve_one(struct svc_worker *w, nng_msg *in)
             dispatch(&c);
             if (log_enabled(LOG_LEVEL_DEBUG))
                 log_json(LOG_LEVEL_DEBUG, "served",
-                         json_pack("{s:s, s:s, s:i, s:f}", "request_id", req->request_id,
-                                   "route", req->route, "status", c.status, "duration_ms",
+                         json_pack("{s:s, s:s, s:i, s:f}", "request_id", req->request_id, "route",
+                                   req->route, "status", c.status, "duration_ms",
                                    (double)(time_mono_ns() - t0) / 1e6));
         }
     }
@@ -595,7 +609,10 @@ int svc_main(const struct svc_def *def, int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "--healthcheck") == 0)
         return healthcheck(rpc, &s->key);
     if (argc > 1) {
-        fprintf(stderr, "usage: %s [--healthcheck]\n(configuration is read from the environment; see README)\n", argv[0]);
+        fprintf(
+            stderr,
+            "usage: %s [--healthcheck]\n(configuration is read from the environment; see README)\n",
+            argv[0]);
         return 2;
     }
 
@@ -675,8 +692,7 @@ int svc_main(const struct svc_def *def, int argc, char **argv)
 
     int sig = 0;
     sigwait(&sigs, &sig);
-    log_info("signal %d: stopping (finishing %d requests in progress)", sig,
-             atomic_load(&s->busy));
+    log_info("signal %d: stopping (finishing %d requests in progress)", sig, atomic_load(&s->busy));
     atomic_store(&s->stopping, 1);
     pthread_mutex_lock(&s->monitor_lock);
     pthread_cond_signal(&s->monitor_cond);

@@ -62,6 +62,11 @@ const Aiops__Request *svc_request(const struct svc_call *c);
 const char *svc_param(const struct svc_call *c, int i);
 /* Decoded query parameter into out; AIOPS_ENOTFOUND when absent, AIOPS_EPARSE/ETOOBIG. */
 int svc_query(const struct svc_call *c, const char *name, char *out, size_t cap);
+/* Query parameter `name` as text into out (cap bytes): 0 when present; AIOPS_ENOTFOUND when
+ * absent (out is ""); otherwise -- a value that cannot be decoded (a NUL, bad escapes) or is
+ * longer than cap - 1 bytes -- AIOPS_EINVAL after answering 422 invalid_parameter naming it:
+ * the handler then returns. A malformed option is never taken for a missing one. */
+int svc_query_text(struct svc_call *c, const char *name, char *out, size_t cap);
 /* Query parameter `name` as a whole number from min to max into *out (def when absent):
  * 0, or AIOPS_EINVAL after answering 422 invalid_parameter naming it -- the handler then
  * returns. */

@@ -173,6 +173,26 @@ def test_same_bytes_read_another_way_are_another_dataset(stack):
     assert again.json()["file_id"] == target_z.json()["file_id"] and again.json()["deduplicated"]
 
 
+def test_malformed_options_paths_and_nul_bytes_are_refused_not_ignored(stack):
+    data = b"a,b\n1,2\n3,%d\n" % (uuid.uuid4().int % 1000)
+    # an option that cannot be decoded is an error naming it, never taken for a missing one
+    for q, field in [("target=nope%00", "target"), ("delimiter=%00", "delimiter"),
+                     ("target=%zz", "target"), ("filename=x%00.csv", "filename")]:
+        err = assert_error(upload(stack, data, query=q), 422, "invalid_parameter")
+        assert err["details"]["field"] == field, (q, err)
+    err = assert_error(stack.http("GET", "/api/v1/runs?status=%00"), 422, "invalid_parameter")
+    assert err["details"]["field"] == "status", err
+    # a path that does not decode to UTF-8 is refused at the door, with its message
+    for path in ["/api/v1/models/%FF/versions", "/api/v1/datasets/%C3%28", "/api/v1/x%00y"]:
+        err = assert_error(stack.http("GET", path), 400, "bad_path")
+        assert err["message"], err
+    # a NUL byte in a cell: refused where it is, nothing stored
+    before = db_counts(stack)
+    err = assert_error(upload(stack, b"a,b\nx\x00y,2\n3,4\n"), 400, "invalid_csv")
+    assert err["details"]["row"] == 2 and "NUL" in err["message"], err
+    assert db_counts(stack) == before
+
+
 def check_rejected(stack, resp, status, code):
     err = assert_error(resp, status, code)
     return err
