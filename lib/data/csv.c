@@ -172,6 +172,19 @@ static int fail(struct csv_reader *r, enum csv_error e, uint64_t line, size_t po
     return AIOPS_EPARSE;
 }
 
+/* Ends field nf as the bytes gathered in the scratch buffer from scr_off (a quoted field
+ * with doubled quotes, or one cut by the window), which starts at byte fstart of the input
+ * (record start `start`, on line `line`). */
+static int put_scratch_field(struct csv_reader *r, size_t nf, size_t scr_off, uint64_t line,
+                             size_t start, size_t fstart)
+{
+    size_t n = r->scratch_len - scr_off;
+    if (n > r->max_field)
+        return fail(r, CSV_ERR_FIELD_TOO_LONG, line, fstart, nf);
+    int rv = put_field(r, nf, NULL, n, fstart - start);
+    return rv != 0 ? rv : add_fixup(r, nf, scr_off);
+}
+
 int csv_next(struct csv_reader *r, const char *buf, size_t len, size_t *pos, int final,
              struct csv_record *rec, enum csv_status *st)
 {
@@ -275,11 +288,7 @@ int csv_next(struct csv_reader *r, const char *buf, size_t len, size_t *pos, int
                 goto unquoted;
             }
             if (in_scratch) {
-                size_t n = r->scratch_len - scr_off;
-                if (n > r->max_field)
-                    return fail(r, CSV_ERR_FIELD_TOO_LONG, start_line, fstart, nf);
-                if ((rv = put_field(r, nf, NULL, n, fstart - start)) != 0 ||
-                    (rv = add_fixup(r, nf, scr_off)) != 0)
+                if ((rv = put_scratch_field(r, nf, scr_off, start_line, start, fstart)) != 0)
                     return rv;
             } else {
                 size_t n = close - fstart - 1;
@@ -316,13 +325,8 @@ int csv_next(struct csv_reader *r, const char *buf, size_t len, size_t *pos, int
             goto need_more;
         }
         if (in_scratch) {
-            if ((rv = scratch_append(r, buf + seg, s - seg)) != 0)
-                return rv;
-            size_t n = r->scratch_len - scr_off;
-            if (n > r->max_field)
-                return fail(r, CSV_ERR_FIELD_TOO_LONG, start_line, fstart, nf);
-            if ((rv = put_field(r, nf, NULL, n, fstart - start)) != 0 ||
-                (rv = add_fixup(r, nf, scr_off)) != 0)
+            if ((rv = scratch_append(r, buf + seg, s - seg)) != 0 ||
+                (rv = put_scratch_field(r, nf, scr_off, start_line, start, fstart)) != 0)
                 return rv;
         } else {
             if (s - fstart > r->max_field)
