@@ -334,6 +334,37 @@ static inline double leaf_gain(double g, double h, double lambda)
     return g * g / (h + lambda);
 }
 
+/* One left-to-right pass over bins [0, end) of feature j: the left side starts from
+ * (GL, HL) -- the missing values' sums when they go left, else 0 -- and gains each bin in
+ * turn; a split better than *best replaces it. */
+static inline void scan_numeric_pass(const struct gctx *c, const struct gnode *nd, size_t j,
+                                     const int64_t *h, double parent, int64_t GL, int64_t HL,
+                                     uint32_t end, int default_left, struct split *best)
+{
+    double lam = c->lambda, mcw = c->mcw;
+    for (uint32_t b = 0; b < end; b++) {
+        GL += h[2 * b];
+        HL += h[2 * b + 1];
+        int64_t HR = nd->H - HL;
+        if (HL <= 0 || HR <= 0)
+            continue;
+        double hl = (double)HL * c->hinv, hr = (double)HR * c->hinv;
+        if (hl < mcw || hr < mcw)
+            continue;
+        double gl = (double)GL * c->ginv, gr = (double)(nd->G - GL) * c->ginv;
+        double gain = leaf_gain(gl, hl, lam) + leaf_gain(gr, hr, lam) - parent;
+        if (gain > best->gain) {
+            best->gain = gain;
+            best->feature = (int32_t)j;
+            best->bin = b;
+            best->default_left = default_left;
+            best->is_cat = 0;
+            best->GL = GL;
+            best->HL = HL;
+        }
+    }
+}
+
 static void scan_numeric(const struct gctx *c, const struct gnode *nd, size_t j, const int64_t *h,
                          double parent, struct split *best)
 {
@@ -345,57 +376,13 @@ static void scan_numeric(const struct gctx *c, const struct gnode *nd, size_t j,
         Hm = h[2 * nv + 1];
     }
     int mp = Gm != 0 || Hm != 0;
-    double lam = c->lambda, mcw = c->mcw;
+    uint32_t steps = nv > 0 ? nv - 1 : 0; /* the thresholds between values */
     /* Missing values right; with missing values present the last step (every value left,
      * missing right) is an "is missing" split. */
-    int64_t GL = 0, HL = 0;
-    uint32_t last = mp ? nv : nv - 1;
-    for (uint32_t b = 0; b < last; b++) {
-        GL += h[2 * b];
-        HL += h[2 * b + 1];
-        int64_t HR = nd->H - HL;
-        if (HL <= 0 || HR <= 0)
-            continue;
-        double hl = (double)HL * c->hinv, hr = (double)HR * c->hinv;
-        if (hl < mcw || hr < mcw)
-            continue;
-        double gl = (double)GL * c->ginv, gr = (double)(nd->G - GL) * c->ginv;
-        double gain = leaf_gain(gl, hl, lam) + leaf_gain(gr, hr, lam) - parent;
-        if (gain > best->gain) {
-            best->gain = gain;
-            best->feature = (int32_t)j;
-            best->bin = b;
-            best->default_left = 0;
-            best->is_cat = 0;
-            best->GL = GL;
-            best->HL = HL;
-        }
-    }
-    if (!mp)
-        return;
-    GL = Gm;
-    HL = Hm;
-    for (uint32_t b = 0; b + 1 < nv; b++) {
-        GL += h[2 * b];
-        HL += h[2 * b + 1];
-        int64_t HR = nd->H - HL;
-        if (HL <= 0 || HR <= 0)
-            continue;
-        double hl = (double)HL * c->hinv, hr = (double)HR * c->hinv;
-        if (hl < mcw || hr < mcw)
-            continue;
-        double gl = (double)GL * c->ginv, gr = (double)(nd->G - GL) * c->ginv;
-        double gain = leaf_gain(gl, hl, lam) + leaf_gain(gr, hr, lam) - parent;
-        if (gain > best->gain) {
-            best->gain = gain;
-            best->feature = (int32_t)j;
-            best->bin = b;
-            best->default_left = 1;
-            best->is_cat = 0;
-            best->GL = GL;
-            best->HL = HL;
-        }
-    }
+    scan_numeric_pass(c, nd, j, h, parent, 0, 0, mp ? nv : steps, 0, best);
+    /* then missing values left */
+    if (mp)
+        scan_numeric_pass(c, nd, j, h, parent, Gm, Hm, steps, 1, best);
 }
 
 static int catcand_cmp(const void *a, const void *b)
