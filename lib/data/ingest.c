@@ -123,14 +123,9 @@ static int add_issue(struct state *st, enum issue_severity sev, const char *code
         st->out->n_warnings++;
     if (l->n >= st->max_issues)
         return AIOPS_OK;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        struct ingest_issue *v = realloc(l->v, cap * sizeof *v);
-        if (v == NULL)
-            return AIOPS_ENOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
+    int rv = array_reserve(&l->v, &l->cap, l->n + 1, sizeof *l->v, 8);
+    if (rv != 0)
+        return rv;
     struct ingest_issue *is = &l->v[l->n];
     memset(is, 0, sizeof *is);
     is->severity = sev;
