@@ -9,6 +9,7 @@
  *
  * Output is JSON on stdout; a new API key's secret is shown once and only its SHA-256 is
  * stored. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,20 @@
 #include "store/db.h"
 
 static const char *const known_scopes[] = {"read", "write", "predict", "admin"};
+
+/* Says on stderr what went wrong ("aiops-admin: " and the printf-style message) and
+ * returns status, so that a failing step is one `return admin_fail(1, ...)`. */
+static int admin_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int admin_fail(int status, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("aiops-admin: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return status;
+}
 
 static int usage(void)
 {
@@ -69,8 +84,8 @@ static int parse_scopes(const char *list, char *out, size_t cap, json_t *arr)
         for (size_t k = 0; k < sizeof known_scopes / sizeof known_scopes[0]; k++)
             ok |= strcmp(t, known_scopes[k]) == 0;
         if (!ok) {
-            fprintf(stderr, "aiops-admin: unknown scope \"%s\" (read, write, predict, admin)\n", t);
-            return AIOPS_EINVAL;
+            return admin_fail(AIOPS_EINVAL, "unknown scope \"%s\" (read, write, predict, admin)",
+                              t);
         }
         int w = snprintf(out + o, cap - o, "%s%s", n++ ? "," : "", t);
         if (w < 0 || (size_t)w >= cap - o)
@@ -129,9 +144,9 @@ static int key_create(struct db *db, int argc, char **argv)
 fail:
     db_rollback(db);
     json_decref(scope_arr);
-    fprintf(stderr, "aiops-admin: key create failed: %s%s\n", aiops_strerror(rv),
-            rv == AIOPS_EINVAL ? " (is the project name valid: [A-Za-z0-9][A-Za-z0-9_.-]*?)" : "");
-    return 1;
+    return admin_fail(
+        1, "key create failed: %s%s", aiops_strerror(rv),
+        rv == AIOPS_EINVAL ? " (is the project name valid: [A-Za-z0-9][A-Za-z0-9_.-]*?)" : "");
 }
 
 static int key_list(struct db *db, int argc, char **argv)
@@ -145,8 +160,7 @@ static int key_list(struct db *db, int argc, char **argv)
                       "WHERE $1::text IS NULL OR project_id = $1 ORDER BY created_at",
                       1, vals);
     if (rv != 0) {
-        fprintf(stderr, "aiops-admin: %s\n", aiops_strerror(rv));
-        return 1;
+        return admin_fail(1, "%s", aiops_strerror(rv));
     }
     json_t *arr = json_array();
     for (int i = 0; i < PQntuples(r); i++) {
@@ -165,8 +179,7 @@ static int key_list(struct db *db, int argc, char **argv)
 static int key_revoke(struct db *db, const char *id)
 {
     if (!uuid_valid(id)) {
-        fprintf(stderr, "aiops-admin: %s is not a key id\n", id);
-        return 2;
+        return admin_fail(2, "%s is not a key id", id);
     }
     PGresult *r;
     const char *vals[1] = {id};
@@ -175,14 +188,12 @@ static int key_revoke(struct db *db, const char *id)
                       "RETURNING id",
                       1, vals);
     if (rv != 0) {
-        fprintf(stderr, "aiops-admin: %s\n", aiops_strerror(rv));
-        return 1;
+        return admin_fail(1, "%s", aiops_strerror(rv));
     }
     int n = PQntuples(r);
     PQclear(r);
     if (n == 0) {
-        fprintf(stderr, "aiops-admin: no active key %s\n", id);
-        return 1;
+        return admin_fail(1, "no active key %s", id);
     }
     return print(json_pack("{s:s, s:b}", "id", id, "revoked", 1));
 }
@@ -195,8 +206,7 @@ static int token_create(int argc, char **argv)
     const char *scopes = opt(argc, argv, "--scopes", "read,write,predict");
     long ttl = strtol(opt(argc, argv, "--ttl", "3600"), NULL, 10);
     if (secret == NULL || strlen(secret) < 32) {
-        fprintf(stderr, "aiops-admin: JWT_SECRET (at least 32 bytes) must be set\n");
-        return 2;
+        return admin_fail(2, "JWT_SECRET (at least 32 bytes) must be set");
     }
     if (project == NULL || ttl <= 0)
         return usage();
@@ -221,8 +231,7 @@ static int token_create(int argc, char **argv)
     int rv = cj ? jwt_sign_hs256(cj, secret, strlen(secret), &tok) : AIOPS_ENOMEM;
     free(cj);
     if (rv != 0) {
-        fprintf(stderr, "aiops-admin: %s\n", aiops_strerror(rv));
-        return 1;
+        return admin_fail(1, "%s", aiops_strerror(rv));
     }
     int st = print(json_pack("{s:s, s:I}", "token", tok, "expires_at", (json_int_t)(now + ttl)));
     free(tok);
@@ -238,8 +247,7 @@ int main(int argc, char **argv)
         return token_create(argc, argv);
     const char *url = getenv("DATABASE_URL");
     if (url == NULL) {
-        fprintf(stderr, "aiops-admin: DATABASE_URL is not set\n");
-        return 2;
+        return admin_fail(2, "DATABASE_URL is not set");
     }
     struct db *db;
     if (db_open(url, &db) != 0)

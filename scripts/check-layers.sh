@@ -2,7 +2,7 @@
 # check-layers.sh -- lib/ is built in layers whose dependencies run one way; this fails when
 # a file includes a header of a layer it may not use (or of a folder that is not a layer).
 #
-#   core   err, buf, log, JSON, numbers, time, env, encodings, crypto, pool, rand, bytes
+#   core   err, buf, array, log, JSON, numbers, time, env, encodings, crypto, pool, rand, bytes
 #   math   sort, stats                         (core)
 #   http   url, multipart, jwt, prom           (core)
 #   data   table, csv, ingest, colstore, ...   (core math)

@@ -9,6 +9,7 @@
 # unprivileged "postgres" user (Debian's) and every server command runs through runuser.
 # The password of the "aiops" superuser is generated once and kept in DIR/password (0600).
 set -euo pipefail
+. "$(dirname "$0")/password.sh"
 
 cmd=${1:?usage: pg.sh start DIR PORT | stop DIR}
 dir=${2:?DIR}
@@ -33,11 +34,7 @@ fi
 case "$cmd" in
 start)
   port=${3:?PORT}
-  if [ ! -s "$dir/password" ]; then
-    umask 077
-    head -c 18 /dev/urandom | base64 | tr -d '/+=\n' > "$dir/password"
-    chown "$owner" "$dir/password"
-  fi
+  ensure_password "$dir/password" "$owner"
   pass=$(cat "$dir/password")
   if [ ! -f "$data/PG_VERSION" ]; then
     as_owner "$pgbin/initdb" -D "$data" -U aiops --pwfile="$dir/password" \

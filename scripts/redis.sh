@@ -5,6 +5,7 @@
 #                                     prints REDIS_URL=... on stdout
 #   scripts/redis.sh stop DIR
 set -euo pipefail
+. "$(dirname "$0")/password.sh"
 
 cmd=${1:?usage: redis.sh start DIR PORT | stop DIR}
 dir=${2:?DIR}
@@ -14,10 +15,7 @@ dir=$(cd "$dir" && pwd)
 case "$cmd" in
 start)
   port=${3:?PORT}
-  if [ ! -s "$dir/password" ]; then
-    umask 077
-    head -c 18 /dev/urandom | base64 | tr -d '/+=\n' > "$dir/password"
-  fi
+  ensure_password "$dir/password"
   pass=$(cat "$dir/password")
   if [ -f "$dir/redis.pid" ] && kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null; then
     :

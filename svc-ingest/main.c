@@ -1,6 +1,8 @@
 /* svc-ingest: CSV upload, validation, storage, listing, preview and profiling of datasets. */
 #include "ingest_svc.h"
 
+#include "core/array.h"
+
 static const struct svc_handler handlers[] = {
     {"upload", handle_upload},
     {"datasets.list", handle_datasets_list},
@@ -15,7 +17,7 @@ int main(int argc, char **argv)
     static const struct svc_def def = {
         .id = SVC_INGEST,
         .handlers = handlers,
-        .nhandlers = sizeof handlers / sizeof handlers[0],
+        .nhandlers = ARRAY_LEN(handlers),
     };
     return svc_main(&def, argc, argv);
 }

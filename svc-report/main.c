@@ -3,6 +3,8 @@
  * numbers gathered once per run and kept in PostgreSQL, so any replica answers fast. */
 #include "report_svc.h"
 
+#include "core/array.h"
+
 static const struct svc_handler handlers[] = {
     {"report.ai", handle_report_ai},
     {"report.generate_pdf", handle_report_generate_pdf},
@@ -19,7 +21,7 @@ int main(int argc, char **argv)
     static const struct svc_def def = {
         .id = SVC_REPORT,
         .handlers = handlers,
-        .nhandlers = sizeof handlers / sizeof handlers[0],
+        .nhandlers = ARRAY_LEN(handlers),
         .start = ai_start,
     };
     return svc_main(&def, argc, argv);

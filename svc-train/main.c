@@ -4,6 +4,8 @@
  * held up by it. */
 #include "train_svc.h"
 
+#include "core/array.h"
+
 static int start(struct svc *s)
 {
     int rv = serve_start(s);
@@ -46,7 +48,7 @@ int main(int argc, char **argv)
     static const struct svc_def def = {
         .id = SVC_TRAIN,
         .handlers = handlers,
-        .nhandlers = sizeof handlers / sizeof handlers[0],
+        .nhandlers = ARRAY_LEN(handlers),
         .start = start,
         .stop = stop,
     };

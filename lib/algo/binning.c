@@ -361,6 +361,22 @@ static void bin_numeric_many(const struct bin_feature *f, const double *v, size_
             out[i] = mb;
 }
 
+/* Writes bins[0..m) into a bin matrix of 16-bit (wide) or 8-bit entries, from entry `start`
+ * every `step` entries. */
+static inline void store_bins(void *matrix, int wide, size_t start, size_t step,
+                              const uint32_t *bins, size_t m)
+{
+    if (wide) {
+        uint16_t *o = (uint16_t *)matrix + start;
+        for (size_t i = 0; i < m; i++)
+            o[i * step] = (uint16_t)bins[i];
+    } else {
+        uint8_t *o = (uint8_t *)matrix + start;
+        for (size_t i = 0; i < m; i++)
+            o[i * step] = (uint8_t)bins[i];
+    }
+}
+
 static void apply_part(void *arg, int tid, int nth)
 {
     const struct apply_job *jb = arg;
@@ -383,25 +399,10 @@ static void apply_part(void *arg, int tid, int nth)
             } else {
                 bin_numeric_many(f, vals, m, bins);
             }
-            if (b->wide) {
-                uint16_t *o = jb->out ? (uint16_t *)jb->out + r0 * jb->stride + j : NULL;
-                for (size_t i = 0; o != NULL && i < m; i++)
-                    o[i * jb->stride] = (uint16_t)bins[i];
-                if (jb->cols) {
-                    uint16_t *oc = (uint16_t *)jb->cols + j * jb->n + r0;
-                    for (size_t i = 0; i < m; i++)
-                        oc[i] = (uint16_t)bins[i];
-                }
-            } else {
-                uint8_t *o = jb->out ? (uint8_t *)jb->out + r0 * jb->stride + j : NULL;
-                for (size_t i = 0; o != NULL && i < m; i++)
-                    o[i * jb->stride] = (uint8_t)bins[i];
-                if (jb->cols) {
-                    uint8_t *oc = (uint8_t *)jb->cols + j * jb->n + r0;
-                    for (size_t i = 0; i < m; i++)
-                        oc[i] = (uint8_t)bins[i];
-                }
-            }
+            if (jb->out) /* row-major: feature j of row r at r * stride + j */
+                store_bins(jb->out, b->wide, r0 * jb->stride + j, jb->stride, bins, m);
+            if (jb->cols) /* column-major: feature j's rows contiguous */
+                store_bins(jb->cols, b->wide, j * jb->n + r0, 1, bins, m);
         }
     }
 }

@@ -334,6 +334,45 @@ static inline double leaf_gain(double g, double h, double lambda)
     return g * g / (h + lambda);
 }
 
+/* The loss reduction of sending gradient and hessian sums (GL, HL) of node nd left and the
+ * rest right, with L2 penalty lam; -INFINITY when a side has no hessian or less than the
+ * minimum child weight (the split is not allowed). */
+static inline double split_gain(const struct gctx *c, const struct gnode *nd, int64_t GL,
+                                int64_t HL, double lam, double parent)
+{
+    int64_t HR = nd->H - HL;
+    if (HL <= 0 || HR <= 0)
+        return -INFINITY;
+    double hl = (double)HL * c->hinv, hr = (double)HR * c->hinv;
+    if (hl < c->mcw || hr < c->mcw)
+        return -INFINITY;
+    double gl = (double)GL * c->ginv, gr = (double)(nd->G - GL) * c->ginv;
+    return leaf_gain(gl, hl, lam) + leaf_gain(gr, hr, lam) - parent;
+}
+
+/* One left-to-right pass over bins [0, end) of feature j: the left side starts from
+ * (GL, HL) -- the missing values' sums when they go left, else 0 -- and gains each bin in
+ * turn; a split better than *best replaces it. */
+static inline void scan_numeric_pass(const struct gctx *c, const struct gnode *nd, size_t j,
+                                     const int64_t *h, double parent, int64_t GL, int64_t HL,
+                                     uint32_t end, int default_left, struct split *best)
+{
+    for (uint32_t b = 0; b < end; b++) {
+        GL += h[2 * b];
+        HL += h[2 * b + 1];
+        double gain = split_gain(c, nd, GL, HL, c->lambda, parent);
+        if (gain > best->gain) {
+            best->gain = gain;
+            best->feature = (int32_t)j;
+            best->bin = b;
+            best->default_left = default_left;
+            best->is_cat = 0;
+            best->GL = GL;
+            best->HL = HL;
+        }
+    }
+}
+
 static void scan_numeric(const struct gctx *c, const struct gnode *nd, size_t j, const int64_t *h,
                          double parent, struct split *best)
 {
@@ -345,57 +384,13 @@ static void scan_numeric(const struct gctx *c, const struct gnode *nd, size_t j,
         Hm = h[2 * nv + 1];
     }
     int mp = Gm != 0 || Hm != 0;
-    double lam = c->lambda, mcw = c->mcw;
+    uint32_t steps = nv > 0 ? nv - 1 : 0; /* the thresholds between values */
     /* Missing values right; with missing values present the last step (every value left,
      * missing right) is an "is missing" split. */
-    int64_t GL = 0, HL = 0;
-    uint32_t last = mp ? nv : nv - 1;
-    for (uint32_t b = 0; b < last; b++) {
-        GL += h[2 * b];
-        HL += h[2 * b + 1];
-        int64_t HR = nd->H - HL;
-        if (HL <= 0 || HR <= 0)
-            continue;
-        double hl = (double)HL * c->hinv, hr = (double)HR * c->hinv;
-        if (hl < mcw || hr < mcw)
-            continue;
-        double gl = (double)GL * c->ginv, gr = (double)(nd->G - GL) * c->ginv;
-        double gain = leaf_gain(gl, hl, lam) + leaf_gain(gr, hr, lam) - parent;
-        if (gain > best->gain) {
-            best->gain = gain;
-            best->feature = (int32_t)j;
-            best->bin = b;
-            best->default_left = 0;
-            best->is_cat = 0;
-            best->GL = GL;
-            best->HL = HL;
-        }
-    }
-    if (!mp)
-        return;
-    GL = Gm;
-    HL = Hm;
-    for (uint32_t b = 0; b + 1 < nv; b++) {
-        GL += h[2 * b];
-        HL += h[2 * b + 1];
-        int64_t HR = nd->H - HL;
-        if (HL <= 0 || HR <= 0)
-            continue;
-        double hl = (double)HL * c->hinv, hr = (double)HR * c->hinv;
-        if (hl < mcw || hr < mcw)
-            continue;
-        double gl = (double)GL * c->ginv, gr = (double)(nd->G - GL) * c->ginv;
-        double gain = leaf_gain(gl, hl, lam) + leaf_gain(gr, hr, lam) - parent;
-        if (gain > best->gain) {
-            best->gain = gain;
-            best->feature = (int32_t)j;
-            best->bin = b;
-            best->default_left = 1;
-            best->is_cat = 0;
-            best->GL = GL;
-            best->HL = HL;
-        }
-    }
+    scan_numeric_pass(c, nd, j, h, parent, 0, 0, mp ? nv : steps, 0, best);
+    /* then missing values left */
+    if (mp)
+        scan_numeric_pass(c, nd, j, h, parent, Gm, Hm, steps, 1, best);
 }
 
 /* Categories present in a node above which cat_smooth and cat_l2 apply. */
@@ -427,23 +422,15 @@ static void scan_categorical(struct gctx *c, const struct gnode *nd, size_t j, c
     }
     if (m < 2)
         return;
-    double mcw = c->mcw;
     int found = 0;
     size_t bestk = 0;
     int from_right = 0;
     double bgain = best->gain;
     int64_t bGL = 0, bHL = 0;
     if (m <= (size_t)c->onehot_max) {
-        double lam = c->lambda;
         for (size_t i = 0; i < m; i++) {
-            int64_t GL = c->cc[i].g, HL = c->cc[i].h, HR = nd->H - HL;
-            if (HR <= 0)
-                continue;
-            double hl = (double)HL * c->hinv, hr = (double)HR * c->hinv;
-            if (hl < mcw || hr < mcw)
-                continue;
-            double gl = (double)GL * c->ginv, gr = (double)(nd->G - GL) * c->ginv;
-            double gain = leaf_gain(gl, hl, lam) + leaf_gain(gr, hr, lam) - parent;
+            int64_t GL = c->cc[i].g, HL = c->cc[i].h;
+            double gain = split_gain(c, nd, GL, HL, c->lambda, parent);
             if (gain > bgain) {
                 bgain = gain;
                 found = 1;
@@ -476,14 +463,7 @@ static void scan_categorical(struct gctx *c, const struct gnode *nd, size_t j, c
                 const struct catcand *cd = &c->cc[dir ? m - 1 - k : k];
                 GL += cd->g;
                 HL += cd->h;
-                int64_t HR = nd->H - HL;
-                if (HR <= 0)
-                    continue;
-                double hl = (double)HL * c->hinv, hr = (double)HR * c->hinv;
-                if (hl < mcw || hr < mcw)
-                    continue;
-                double gl = (double)GL * c->ginv, gr = (double)(nd->G - GL) * c->ginv;
-                double gain = leaf_gain(gl, hl, lam) + leaf_gain(gr, hr, lam) - parent;
+                double gain = split_gain(c, nd, GL, HL, lam, parent);
                 if (gain > bgain) {
                     bgain = gain;
                     found = 1;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/err.h"
 
 int buf_reserve(struct buf *b, size_t extra)
@@ -14,16 +15,10 @@ int buf_reserve(struct buf *b, size_t extra)
     size_t need = b->len + extra + 1;
     if (need <= b->cap)
         return AIOPS_OK;
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < need)
-        cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (p == NULL)
-        return AIOPS_ENOMEM;
-    b->data = p;
-    b->cap = cap;
-    b->data[b->len] = '\0';
-    return AIOPS_OK;
+    int rv = array_reserve(&b->data, &b->cap, need, 1, 64);
+    if (rv == 0)
+        b->data[b->len] = '\0';
+    return rv;
 }
 
 int buf_append(struct buf *b, const void *p, size_t n)

@@ -177,6 +177,30 @@ static int plan_int(const double *v, size_t n, int *has_missing, unsigned *scale
     return 1;
 }
 
+/* Reserves the zeroed payload of count packed values of `width` bytes each, behind a
+ * validity bitmap when `missing` (a set bit: the value is present): *validity (NULL without
+ * one) and *vals point into it, *plen is its length. */
+static int packed_payload(struct colstore_encoder *e, uint32_t count, unsigned width, int missing,
+                          uint8_t **validity, uint8_t **vals, size_t *plen)
+{
+    size_t vbytes = missing ? ((size_t)count + 7) / 8 : 0;
+    *plen = vbytes + (size_t)count * width;
+    int rv = reserve(e, COLSTORE_HEADER_BYTES + *plen);
+    if (rv != 0)
+        return rv;
+    uint8_t *p = e->buf + COLSTORE_HEADER_BYTES;
+    memset(p, 0, *plen);
+    *validity = missing ? p : NULL;
+    *vals = p + vbytes;
+    return AIOPS_OK;
+}
+
+static void mark_present(uint8_t *validity, uint32_t i)
+{
+    if (validity != NULL)
+        validity[i >> 3] |= (uint8_t)(1u << (i & 7));
+}
+
 static int encode_f64(struct colstore_encoder *e, const struct column *c, uint64_t first,
                       uint32_t count, struct header *h)
 {
@@ -187,19 +211,15 @@ static int encode_f64(struct colstore_encoder *e, const struct column *c, uint64
     int rv;
     h->kind = KIND_F64;
     if (plan_int(v, count, &missing, &scale, &base, &width)) {
-        size_t vbytes = missing ? ((size_t)count + 7) / 8 : 0;
-        size_t plen = vbytes + (size_t)count * width;
-        if ((rv = reserve(e, COLSTORE_HEADER_BYTES + plen)) != 0)
+        uint8_t *validity, *vals;
+        size_t plen;
+        if ((rv = packed_payload(e, count, width, missing, &validity, &vals, &plen)) != 0)
             return rv;
-        uint8_t *p = e->buf + COLSTORE_HEADER_BYTES;
-        memset(p, 0, plen);
-        uint8_t *vals = p + vbytes;
         for (uint32_t i = 0; i < count; i++) {
             double x = v[i];
             if (x != x)
                 continue;
-            if (missing)
-                p[i >> 3] |= (uint8_t)(1u << (i & 7));
+            mark_present(validity, i);
             int64_t k = round_i64(x * pow10d[scale]);
             put_uw(vals + (size_t)i * width, width, (uint64_t)k - (uint64_t)base);
         }
@@ -239,18 +259,14 @@ static int encode_codes(struct colstore_encoder *e, const struct column *c, uint
     for (uint32_t i = 0; i < count && !missing; i++)
         missing = v[i] == TABLE_MISSING;
     unsigned width = code_width(c->dict.count);
-    size_t vbytes = missing ? ((size_t)count + 7) / 8 : 0;
-    size_t plen = vbytes + (size_t)count * width;
-    if ((rv = reserve(e, COLSTORE_HEADER_BYTES + plen)) != 0)
+    uint8_t *validity, *vals;
+    size_t plen;
+    if ((rv = packed_payload(e, count, width, missing, &validity, &vals, &plen)) != 0)
         return rv;
-    uint8_t *p = e->buf + COLSTORE_HEADER_BYTES;
-    memset(p, 0, plen);
-    uint8_t *vals = p + vbytes;
     for (uint32_t i = 0; i < count; i++) {
         if (v[i] == TABLE_MISSING)
             continue;
-        if (missing)
-            p[i >> 3] |= (uint8_t)(1u << (i & 7));
+        mark_present(validity, i);
         put_uw(vals + (size_t)i * width, width, v[i]);
     }
     h->kind = KIND_CODES;

@@ -9,6 +9,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "core/array.h"
 #include "core/err.h"
 
 size_t csv_stream_block_size;
@@ -109,15 +110,11 @@ enum { SLACK = 16 };
 static int scratch_append(struct csv_reader *r, const char *p, size_t n)
 {
     if (r->scratch_len + n + SLACK > r->scratch_cap) {
-        size_t cap = r->scratch_cap ? r->scratch_cap : 256;
-        while (cap < r->scratch_len + n + SLACK)
-            cap *= 2;
-        char *s = realloc(r->scratch, cap);
-        if (s == NULL)
-            return AIOPS_ENOMEM;
-        memset(s + r->scratch_cap, 0, cap - r->scratch_cap);
-        r->scratch = s;
-        r->scratch_cap = cap;
+        size_t old = r->scratch_cap;
+        int rv = array_reserve(&r->scratch, &r->scratch_cap, r->scratch_len + n + SLACK, 1, 256);
+        if (rv != 0)
+            return rv;
+        memset(r->scratch + old, 0, r->scratch_cap - old);
     }
     memcpy(r->scratch + r->scratch_len, p, n);
     r->scratch_len += n;
@@ -149,14 +146,9 @@ static int add_fixup(struct csv_reader *r, size_t nf, size_t off)
 {
     if (nf >= r->max_fields)
         return AIOPS_OK;
-    if (r->nfixups + 2 > r->fixups_cap) {
-        size_t cap = r->fixups_cap ? r->fixups_cap * 2 : 16;
-        uint32_t *f = realloc(r->fixups, cap * sizeof *f);
-        if (f == NULL)
-            return AIOPS_ENOMEM;
-        r->fixups = f;
-        r->fixups_cap = cap;
-    }
+    int rv = array_reserve(&r->fixups, &r->fixups_cap, r->nfixups + 2, sizeof *r->fixups, 16);
+    if (rv != 0)
+        return rv;
     r->fixups[r->nfixups++] = (uint32_t)nf;
     r->fixups[r->nfixups++] = (uint32_t)off;
     return AIOPS_OK;
@@ -170,6 +162,19 @@ static int fail(struct csv_reader *r, enum csv_error e, uint64_t line, size_t po
     r->err_pos = pos;
     r->err_field = field + 1;
     return AIOPS_EPARSE;
+}
+
+/* Ends field nf as the bytes gathered in the scratch buffer from scr_off (a quoted field
+ * with doubled quotes, or one cut by the window), which starts at byte fstart of the input
+ * (record start `start`, on line `line`). */
+static int put_scratch_field(struct csv_reader *r, size_t nf, size_t scr_off, uint64_t line,
+                             size_t start, size_t fstart)
+{
+    size_t n = r->scratch_len - scr_off;
+    if (n > r->max_field)
+        return fail(r, CSV_ERR_FIELD_TOO_LONG, line, fstart, nf);
+    int rv = put_field(r, nf, NULL, n, fstart - start);
+    return rv != 0 ? rv : add_fixup(r, nf, scr_off);
 }
 
 int csv_next(struct csv_reader *r, const char *buf, size_t len, size_t *pos, int final,
@@ -275,11 +280,7 @@ int csv_next(struct csv_reader *r, const char *buf, size_t len, size_t *pos, int
                 goto unquoted;
             }
             if (in_scratch) {
-                size_t n = r->scratch_len - scr_off;
-                if (n > r->max_field)
-                    return fail(r, CSV_ERR_FIELD_TOO_LONG, start_line, fstart, nf);
-                if ((rv = put_field(r, nf, NULL, n, fstart - start)) != 0 ||
-                    (rv = add_fixup(r, nf, scr_off)) != 0)
+                if ((rv = put_scratch_field(r, nf, scr_off, start_line, start, fstart)) != 0)
                     return rv;
             } else {
                 size_t n = close - fstart - 1;
@@ -316,13 +317,8 @@ int csv_next(struct csv_reader *r, const char *buf, size_t len, size_t *pos, int
             goto need_more;
         }
         if (in_scratch) {
-            if ((rv = scratch_append(r, buf + seg, s - seg)) != 0)
-                return rv;
-            size_t n = r->scratch_len - scr_off;
-            if (n > r->max_field)
-                return fail(r, CSV_ERR_FIELD_TOO_LONG, start_line, fstart, nf);
-            if ((rv = put_field(r, nf, NULL, n, fstart - start)) != 0 ||
-                (rv = add_fixup(r, nf, scr_off)) != 0)
+            if ((rv = scratch_append(r, buf + seg, s - seg)) != 0 ||
+                (rv = put_scratch_field(r, nf, scr_off, start_line, start, fstart)) != 0)
                 return rv;
         } else {
             if (s - fstart > r->max_field)
@@ -469,16 +465,9 @@ int csv_stream_open_mem(struct csv_stream *s, const char *data, size_t len,
 /* Appends up to want bytes from the file; sets eof at the end. */
 static int stream_fill(struct csv_stream *s, size_t want)
 {
-    if (s->cap - s->len < want + SLACK) {
-        size_t cap = s->cap ? s->cap : 4096;
-        while (cap - s->len < want + SLACK)
-            cap *= 2;
-        char *b = realloc(s->buf, cap);
-        if (b == NULL)
-            return AIOPS_ENOMEM;
-        s->buf = b;
-        s->cap = cap;
-    }
+    int rv = array_reserve(&s->buf, &s->cap, s->len + want + SLACK, 1, 4096);
+    if (rv != 0)
+        return rv;
     while (want > 0) {
         ssize_t n = read(s->fd, s->buf + s->len, want);
         if (n < 0) {

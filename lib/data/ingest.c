@@ -124,14 +124,9 @@ static int add_issue(struct state *st, enum issue_severity sev, const char *code
         st->out->n_warnings++;
     if (l->n >= st->max_issues)
         return AIOPS_OK;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        struct ingest_issue *v = realloc(l->v, cap * sizeof *v);
-        if (v == NULL)
-            return AIOPS_ENOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
+    int rv = array_reserve(&l->v, &l->cap, l->n + 1, sizeof *l->v, 8);
+    if (rv != 0)
+        return rv;
     struct ingest_issue *is = &l->v[l->n];
     memset(is, 0, sizeof *is);
     is->severity = sev;
@@ -1024,6 +1019,15 @@ static int set_new(json_t *obj, const char *key, json_t *v)
     return v == NULL || json_object_set_new(obj, key, v) != 0 ? AIOPS_ENOMEM : AIOPS_OK;
 }
 
+/* set_new for a value this function holds in *v: the object takes it over (or set_new drops
+ * it), and *v becomes NULL so that the caller's cleanup does not free it again. */
+static int set_taken(json_t *obj, const char *key, json_t **v)
+{
+    int rv = set_new(obj, key, *v);
+    *v = NULL;
+    return rv;
+}
+
 static int append_new(json_t *arr, json_t *v)
 {
     return v == NULL || json_array_append_new(arr, v) != 0 ? AIOPS_ENOMEM : AIOPS_OK;
@@ -1176,34 +1180,24 @@ int ingest_summary_json(const struct ingest_result *r, json_t **out)
         json_t *v2 = val;
         val = NULL;
         rv = set_new(v2, "isValid", json_boolean(r->n_errors == 0));
-        if (rv == 0) {
-            rv = set_new(v2, "errors", errs);
-            errs = NULL;
-        }
-        if (rv == 0) {
-            rv = set_new(v2, "warnings", warns);
-            warns = NULL;
-        }
+        if (rv == 0)
+            rv = set_taken(v2, "errors", &errs);
+        if (rv == 0)
+            rv = set_taken(v2, "warnings", &warns);
         if (rv == 0)
             rv = set_new(root, "rows", json_integer((json_int_t)t->nrows));
         if (rv == 0)
             rv = set_new(root, "column_count", json_integer((json_int_t)t->ncols));
-        if (rv == 0) {
-            rv = set_new(root, "columns", cols);
-            cols = NULL;
-        }
+        if (rv == 0)
+            rv = set_taken(root, "columns", &cols);
         if (rv == 0)
             rv = set_new(root, "validation", v2);
         else
             json_decref(v2);
-        if (rv == 0) {
-            rv = set_new(root, "info", info);
-            info = NULL;
-        }
-        if (rv == 0) {
-            rv = set_new(root, "preview", prev);
-            prev = NULL;
-        }
+        if (rv == 0)
+            rv = set_taken(root, "info", &info);
+        if (rv == 0)
+            rv = set_taken(root, "preview", &prev);
     }
     json_decref(cols);
     json_decref(val);

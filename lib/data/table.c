@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/err.h"
 #include "core/pool.h"
 
@@ -135,16 +136,8 @@ int strdict_intern(struct strdict *d, const char *s, size_t len, uint32_t *code)
         if (d->count == 0)
             d->offsets[0] = 0;
     }
-    if (d->bytes_len + len + 1 > d->bytes_cap) {
-        size_t cap = d->bytes_cap ? d->bytes_cap : 256;
-        while (cap < d->bytes_len + len + 1)
-            cap *= 2;
-        char *b = realloc(d->bytes, cap);
-        if (b == NULL)
-            return AIOPS_ENOMEM;
-        d->bytes = b;
-        d->bytes_cap = cap;
-    }
+    if ((rv = array_reserve(&d->bytes, &d->bytes_cap, d->bytes_len + len + 1, 1, 256)) != 0)
+        return rv;
     memcpy(d->bytes + d->bytes_len, s, len);
     d->bytes[d->bytes_len + len] = '\0';
     d->bytes_len += len + 1;

@@ -11,22 +11,36 @@
 
 /* --- moments ------------------------------------------------------------------------- */
 
-void stats_moments(const double *x, size_t n, struct stats_moments *out)
+/* The count, plain sum, minimum and maximum of the non-NaN values (lo +inf and hi -inf when
+ * there are none): the first pass of the two-pass statistics below. */
+struct first_pass {
+    size_t n;
+    double sum, lo, hi;
+};
+
+static struct first_pass first_pass(const double *x, size_t n)
 {
-    struct stats_moments m = {0};
-    double sum = 0, lo = INFINITY, hi = -INFINITY;
-    size_t cnt = 0;
-    /* a plain first pass: the second one corrects the mean (corrected two-pass algorithm,
-     * Chan, Golub & LeVeque), so compensated summation buys nothing here */
+    struct first_pass p = {0, 0, INFINITY, -INFINITY};
     for (size_t i = 0; i < n; i++) {
         double v = x[i];
         if (isnan(v))
             continue;
-        cnt++;
-        sum += v;
-        lo = v < lo ? v : lo;
-        hi = v > hi ? v : hi;
+        p.n++;
+        p.sum += v;
+        p.lo = v < p.lo ? v : p.lo;
+        p.hi = v > p.hi ? v : p.hi;
     }
+    return p;
+}
+
+void stats_moments(const double *x, size_t n, struct stats_moments *out)
+{
+    struct stats_moments m = {0};
+    /* a plain first pass: the second one corrects the mean (corrected two-pass algorithm,
+     * Chan, Golub & LeVeque), so compensated summation buys nothing here */
+    struct first_pass fp = first_pass(x, n);
+    double sum = fp.sum, lo = fp.lo, hi = fp.hi;
+    size_t cnt = fp.n;
     m.n = cnt;
     m.mean = m.var = m.std = m.skewness = m.kurtosis = m.min = m.max = NAN;
     if (cnt == 0) {
@@ -357,23 +371,13 @@ static void corr_work_free(struct corr_work *w)
 static void corr_centres(struct corr_work *w, const double *const *cols)
 {
     for (size_t j = 0; j < w->k; j++) {
-        const double *x = cols[j];
-        double sum = 0, lo = INFINITY, hi = -INFINITY;
-        size_t c = 0;
-        for (size_t i = 0; i < w->n; i++) {
-            double v = x[i];
-            if (isnan(v))
-                continue;
-            c++;
-            sum += v;
-            lo = v < lo ? v : lo;
-            hi = v > hi ? v : hi;
-        }
-        w->cnt[j] = c;
-        w->shift[j] = c ? sum / (double)c : 0;
-        w->scale[j] = 1 / (hi - lo);
+        struct first_pass fp = first_pass(cols[j], w->n);
+        w->cnt[j] = fp.n;
+        w->shift[j] = fp.n ? fp.sum / (double)fp.n : 0;
+        w->scale[j] = 1 / (fp.hi - fp.lo);
         /* constant overall is constant on every subset; +-inf poisons every sum */
-        w->bad[j] = c < 2 || !(hi > lo) || !isfinite(hi - lo) || !isfinite(w->shift[j]);
+        w->bad[j] =
+            fp.n < 2 || !(fp.hi > fp.lo) || !isfinite(fp.hi - fp.lo) || !isfinite(w->shift[j]);
         w->inc[j] = SIZE_MAX;
     }
 }

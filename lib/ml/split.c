@@ -22,16 +22,6 @@ static void shuffle_sz(size_t *v, size_t n, struct rand_xoshiro *r)
     }
 }
 
-static void shuffle_u32(uint32_t *v, size_t n, struct rand_xoshiro *r)
-{
-    for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)rand_xoshiro_below(r, i);
-        uint32_t t = v[i - 1];
-        v[i - 1] = v[j];
-        v[j] = t;
-    }
-}
-
 /* --- result building ------------------------------------------------------------------- */
 
 void split_folds_free(struct split_folds *s)
@@ -377,7 +367,7 @@ int split_kfold_stratified(const double *y, size_t n, size_t k, int shuffle, uin
     size_t *counts = calloc(nclass, sizeof *counts); /* by encoded class */
     size_t *fill = calloc(nclass, sizeof *fill);
     uint32_t *fold_of = malloc(n * sizeof *fold_of);
-    uint32_t *deal = malloc(n * sizeof *deal);
+    size_t *deal = malloc(n * sizeof *deal); /* fold numbers, shuffled as row indexes are */
     if (!enc || !counts || !fill || !fold_of || !deal) {
         rc = AIOPS_ENOMEM;
         goto done;
@@ -405,18 +395,18 @@ int split_kfold_stratified(const double *y, size_t n, size_t k, int shuffle, uin
     struct rand_xoshiro r;
     rand_xoshiro_seed(&r, seed);
     size_t lo = 0;
-    uint32_t *d = deal;
+    size_t *d = deal;
     for (size_t e = 0; e < ne; e++) {
         size_t hi = lo + counts[e];
-        uint32_t *cls = d;
+        size_t *cls = d;
         for (size_t f = 0; f < k; f++) {
             size_t below_hi = hi / k + (f < hi % k ? 1 : 0);
             size_t below_lo = lo / k + (f < lo % k ? 1 : 0);
             for (size_t j = below_lo; j < below_hi; j++)
-                *d++ = (uint32_t)f;
+                *d++ = f;
         }
         if (shuffle)
-            shuffle_u32(cls, counts[e], &r);
+            shuffle_sz(cls, counts[e], &r);
         lo = hi;
     }
     /* the start of each class's block in deal[] */
@@ -424,7 +414,7 @@ int split_kfold_stratified(const double *y, size_t n, size_t k, int shuffle, uin
         fill[e] = fill[e - 1] + counts[e - 1];
     for (size_t i = 0; i < n; i++) {
         size_t e = enc[(size_t)y[i]];
-        fold_of[i] = deal[fill[e]++];
+        fold_of[i] = (uint32_t)deal[fill[e]++]; /* k <= UINT32_MAX (check_k) */
     }
     rc = folds_from_assignment(fold_of, n, k, out);
 done:

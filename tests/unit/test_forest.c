@@ -37,6 +37,19 @@ static double predict_row(const struct forest *f, const double *row, size_t ncol
     return out[k];
 }
 
+/* Impurity importances are each feature's share of the forest's total decrease: the nfeat
+ * of them sum to one. */
+static void check_importance_sums_to_one(const struct forest *f, size_t nfeat, double tol)
+{
+    double *imp = calloc(nfeat, sizeof *imp);
+    CHECK_INT(forest_importance(f, imp), 0);
+    double sum = 0;
+    for (size_t j = 0; j < nfeat; j++)
+        sum += imp[j];
+    CHECK_NEAR(sum, 1.0, tol);
+    free(imp);
+}
+
 static void test_single_tree_pure_split(void)
 {
     /* one tree, no bootstrap, every feature: the root splits x0 between 0.49 and 0.50 and
@@ -272,11 +285,7 @@ static void test_save_load_and_threads(void)
                 CHECK_NEAR(pa[3 * r] + pa[3 * r + 1] + pa[3 * r + 2], 1.0, 1e-12);
             free(pa);
             free(pb);
-            double imp[4], s = 0;
-            CHECK_INT(forest_importance(h, imp), 0);
-            for (int j = 0; j < 4; j++)
-                s += imp[j];
-            CHECK_NEAR(s, 1.0, 1e-12);
+            check_importance_sums_to_one(h, 4, 1e-12);
         }
         forest_free(h);
         h = NULL;
@@ -427,11 +436,7 @@ static void test_adult_vs_sklearn(void)
             printf("# adult: accuracy %.6f AUC %.6f (scikit-learn accuracy %.6f)\n", acc, auc,
                    SK_ADULT_ACCURACY);
             CHECK(acc >= SK_ADULT_ACCURACY - 0.01);
-            double imp[14], s = 0;
-            CHECK_INT(forest_importance(f, imp), 0);
-            for (int j = 0; j < 14; j++)
-                s += imp[j];
-            CHECK_NEAR(s, 1.0, 1e-9);
+            check_importance_sums_to_one(f, 14, 1e-9);
         }
         forest_free(f);
     }

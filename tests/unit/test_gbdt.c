@@ -667,11 +667,7 @@ static void test_adult_vs_xgboost(void)
             /* relationship / marital status / capital gain lead the gain importance */
             double imp[14];
             CHECK_INT(gbdt_importance(g, 1, imp), 0);
-            size_t top = 0;
-            for (size_t j = 1; j < 14; j++)
-                if (imp[j] > imp[top])
-                    top = j;
-            const char *name = d.fs.f[top].name;
+            const char *name = d.fs.f[stats_argmax(imp, 14)].name;
             CHECK(!strcmp(name, "relationship") || !strcmp(name, "marital_status") ||
                   !strcmp(name, "capital_gain"));
         }

@@ -24,6 +24,24 @@ static void test_buf_grows_and_terminates(void)
     buf_free(&b);
 }
 
+static void test_array_reserve_doubles_and_refuses_overflow(void)
+{
+    double *v = NULL;
+    size_t cap = 0;
+    CHECK_INT(array_reserve(&v, &cap, 1, sizeof *v, 8), 0);
+    CHECK_INT(cap, 8);
+    v[7] = 1.5;
+    CHECK_INT(array_reserve(&v, &cap, 8, sizeof *v, 8), 0); /* enough already */
+    CHECK_INT(cap, 8);
+    CHECK_INT(array_reserve(&v, &cap, 33, sizeof *v, 8), 0);
+    CHECK_INT(cap, 64);
+    CHECK(v[7] == 1.5);
+    double *before = v;
+    CHECK_INT(array_reserve(&v, &cap, SIZE_MAX / 4, sizeof *v, 8), AIOPS_ENOMEM);
+    CHECK(v == before && cap == 64); /* a refusal changes nothing */
+    free(v);
+}
+
 static void test_buf_json_str_escapes(void)
 {
     struct buf b = BUF_INIT;
@@ -142,6 +160,7 @@ static void test_host_names(void)
         CHECK(!url_host_is_loopback(other[i]));
 }
 
-UNIT_MAIN(UNIT(test_buf_grows_and_terminates), UNIT(test_buf_json_str_escapes),
+UNIT_MAIN(UNIT(test_buf_grows_and_terminates),
+          UNIT(test_array_reserve_doubles_and_refuses_overflow), UNIT(test_buf_json_str_escapes),
           UNIT(test_base64url_roundtrip), UNIT(test_utf8_validation), UNIT(test_uuid_format),
           UNIT(test_sha256_and_hmac_vectors), UNIT(test_iso8601), UNIT(test_host_names))
