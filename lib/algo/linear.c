@@ -1468,7 +1468,7 @@ struct linear_sparse {
      * p = nnum + pc + nsp features, coefficient of feature f for output c at
      * W[f * nout + c] (a row's non-zero touches nout neighbours), intercepts after */
     uint64_t p;
-    double *theta; /* p * nout + nout */
+    double *theta;    /* p * nout + nout */
     uint64_t *offset; /* ncols: the feature of a numeric column, or the start of a one-hot
                          block */
 };
@@ -1548,8 +1548,7 @@ static void design_free(struct design *D)
 
 /* Builds the design rows of x / sp for rows[0..n) (rows NULL: all). */
 static int design_build(const struct linear_sparse *m, const struct fmatrix *x,
-                        const struct spmatrix *sp, const size_t *rows, size_t n,
-                        struct design *D)
+                        const struct spmatrix *sp, const size_t *rows, size_t n, struct design *D)
 {
     memset(D, 0, sizeof *D);
     size_t nnz = 0;
@@ -1677,9 +1676,9 @@ struct sfit_job {
 /* The loss of rows [from, to) and its gradient, added into g; K is the number of outputs,
  * passed as a constant by sfit_rows for the common counts so that the per-non-zero loops
  * over the outputs are unrolled (they are the whole cost of training). */
-static inline __attribute__((always_inline)) double
-sfit_range(const struct sfit *F, size_t from, size_t to, double *g, double *marg, double *r,
-           const uint32_t K)
+static inline __attribute__((always_inline)) double sfit_range(const struct sfit *F, size_t from,
+                                                               size_t to, double *g, double *marg,
+                                                               double *r, const uint32_t K)
 {
     const struct linear_sparse *m = F->m;
     const struct design *D = F->D;
@@ -1827,9 +1826,8 @@ static int sfit_on_iter(void *ctx, int iteration, double f)
 }
 
 int linear_sparse_train(const struct fmatrix *x, const struct spmatrix *sp, const double *y,
-                        const double *w, const struct linear_params *p,
-                        train_progress_fn progress, void *arg, struct linear_sparse **out,
-                        struct aiops_error *err)
+                        const double *w, const struct linear_params *p, train_progress_fn progress,
+                        void *arg, struct linear_sparse **out, struct aiops_error *err)
 {
     *out = NULL;
     aiops_error_clear(err);
@@ -1840,8 +1838,8 @@ int linear_sparse_train(const struct fmatrix *x, const struct spmatrix *sp, cons
         return aiops_error_set(err, AIOPS_EINVAL, NULL, "the sparse block has %zu rows, not %zu",
                                sp ? sp->nrows : 0, x->nrows);
     if (x->ncols > MAX_COLS || sp->ncols > SPARSE_MAX_WIDTH)
-        return aiops_error_set(err, AIOPS_ETOOBIG, NULL, "too many columns (%zu + %zu)",
-                               x->ncols, sp->ncols);
+        return aiops_error_set(err, AIOPS_ETOOBIG, NULL, "too many columns (%zu + %zu)", x->ncols,
+                               sp->ncols);
     struct linear_sparse *m = calloc(1, sizeof *m);
     if (m == NULL)
         return AIOPS_ENOMEM;
@@ -1883,8 +1881,8 @@ int linear_sparse_train(const struct fmatrix *x, const struct spmatrix *sp, cons
             continue;
         if (p->kind != LINEAR_REGRESSION &&
             !(y[i] >= 0 && y[i] < (double)m->nclass && y[i] == floor(y[i]))) {
-            rc = aiops_error_set(err, AIOPS_EINVAL, NULL, "row %zu: class %g out of range", i,
-                                 y[i]);
+            rc =
+                aiops_error_set(err, AIOPS_EINVAL, NULL, "row %zu: class %g out of range", i, y[i]);
             goto done;
         }
         if (p->kind == LINEAR_REGRESSION && !isfinite(y[i])) {
@@ -2126,8 +2124,7 @@ int linear_sparse_load(const uint8_t *p, size_t n, struct linear_sparse **out)
     if (rc == 0 && (rc = sparse_layout(m)) == AIOPS_ETOOBIG)
         rc = AIOPS_ECORRUPT;
     size_t nt = rc == 0 ? (size_t)(m->p * m->nout + m->nout) : 0;
-    if (rc == 0 && (r.bad || nt > (n - r.off) / 4 || nt != (n - r.off) / 4 ||
-                    (n - r.off) % 4 != 0))
+    if (rc == 0 && (r.bad || nt > (n - r.off) / 4 || nt != (n - r.off) / 4 || (n - r.off) % 4 != 0))
         rc = AIOPS_ECORRUPT;
     if (rc == 0 && (m->theta = malloc(nt * sizeof *m->theta)) == NULL)
         rc = AIOPS_ENOMEM;

@@ -616,6 +616,16 @@ static int text_block_json(const struct feature_set *fs, const json_t *rows, siz
     return rv;
 }
 
+int features_text_block_json(const struct feature_set *fs, const json_t *rows, struct fmatrix *out)
+{
+    return text_block_json(fs, rows, out->nrows, out);
+}
+
+int features_have_text(const struct feature_set *fs)
+{
+    return text_feature_count(fs) > 0;
+}
+
 int features_matrix_json(const struct feature_set *fs, const json_t *rows, struct fmatrix *out,
                          json_t **err)
 {

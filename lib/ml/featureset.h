@@ -78,6 +78,13 @@ int features_matrix_rows(const struct feature_set *fs, const struct table *t, co
 int features_matrix_json(const struct feature_set *fs, const json_t *rows, struct fmatrix *out,
                          json_t **err);
 
+/* The sparse block (out->sp) of JSON rows for fs's text features, for a matrix whose dense
+ * part was read otherwise (lib/ml/instances.h); out->sp stays NULL without text features.
+ * rows is an array of out->nrows objects. AIOPS_ENOMEM. */
+int features_text_block_json(const struct feature_set *fs, const json_t *rows, struct fmatrix *out);
+/* 1 when fs has a text feature. */
+int features_have_text(const struct feature_set *fs);
+
 /* The feature named name[0..len), or -1. */
 long features_find(const struct feature_set *fs, const char *name, size_t len);
 
