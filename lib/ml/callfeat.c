@@ -401,7 +401,8 @@ int call_features(const char *content, size_t len, const json_t *instructions,
             }
         }
         json_object_set_new(o, "sentiment_analysis", sent);
-        qsort(W.nouns, W.nnouns, sizeof *W.nouns, noun_cmp);
+        if (W.nnouns > 1) /* qsort must not see the NULL of an empty list */
+            qsort(W.nouns, W.nnouns, sizeof *W.nouns, noun_cmp);
         json_t *top = json_array();
         for (size_t k = 0; k < W.nnouns && k < TOP_NOUNS; k++)
             json_array_append_new(top, json_stringn(W.nouns[k].s, W.nouns[k].len));
