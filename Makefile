@@ -63,13 +63,12 @@ PROTO_C := $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTO_SRC))
 PROTO_H := $(PROTO_C:.c=.h)
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 MIGRATIONS_C := $(GEN)/migrations_embed.c
-# The word lists of data/lexicons/ and the shipped models of models/ are compiled in too
-# (lib/text/lexicon.h): users run the suite without the data folders beside it.
+# The word lists of data/lexicons/ are compiled in too (lib/text/lexicon.h): users run the
+# suite without the data folders beside it. (The shipped models of models/ are files read at
+# run time, lib/ml/sentiment.h: megabytes of coefficients as C literals slowed every build.)
 LEXICONS := $(sort $(wildcard data/lexicons/*.txt))
 LEXICONS_C := $(GEN)/lexicons_embed.c
-SHIPPED_MODELS := $(sort $(wildcard models/*.aiops))
-MODELS_C := $(GEN)/models_embed.c
-EMBED_C := $(MIGRATIONS_C) $(LEXICONS_C) $(MODELS_C)
+EMBED_C := $(MIGRATIONS_C) $(LEXICONS_C)
 
 LIB_SRC := $(wildcard lib/*/*.c)
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) \
@@ -134,8 +133,6 @@ $(MIGRATIONS_C): $(GEN)/embed $(MIGRATIONS)
 	$(GEN)/embed migrations $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
 $(LEXICONS_C): $(GEN)/embed $(LEXICONS)
 	$(GEN)/embed text_lexicons $(LEXICONS) > $@.tmp && mv $@.tmp $@
-$(MODELS_C): $(GEN)/embed $(SHIPPED_MODELS)
-	$(GEN)/embed text_models $(SHIPPED_MODELS) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(PART_ARCHIVES) $(LIBA)
 	@mkdir -p $(@D)

@@ -715,10 +715,11 @@ void handle_v2_metadata(struct svc_call *c)
     }
     json_t *inputs = json_array();
     for (size_t j = 0; j < m->features.n; j++)
-        json_array_append_new(
-            inputs,
-            json_pack("{s:s, s:s, s:[i]}", "name", m->features.f[j].name, "datatype",
-                      m->features.f[j].kind == FEAT_CATEGORICAL ? "BYTES" : "FP64", "shape", -1));
+        json_array_append_new(inputs, json_pack("{s:s, s:s, s:[i]}", "name", m->features.f[j].name,
+                                                "datatype",
+                                                m->features.f[j].kind != FEAT_NUMERIC ? "BYTES"
+                                                                                          : "FP64",
+                                                "shape", -1));
     json_t *outputs = json_array();
     json_array_append_new(outputs, json_pack("{s:s, s:s, s:[i]}", "name", "predict", "datatype",
                                              label_datatype(s), "shape", -1));

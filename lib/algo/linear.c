@@ -7,6 +7,7 @@
 #include <float.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1447,4 +1448,711 @@ int linear_load(const uint8_t *p, size_t n, struct linear **out)
 fail:
     linear_free(m);
     return rc;
+}
+
+/* --- sparse input (see linear.h) -------------------------------------------------------- */
+
+#define SPARSE_MAGIC "LSP1"
+#define SPARSE_MAX_WIDTH (1u << 26)
+
+struct linear_sparse {
+    enum linear_kind kind;
+    uint32_t nclass, nout, ncols; /* as struct linear; ncols: dense input columns */
+    int fit_intercept, iterations, converged;
+    double l2;
+    uint8_t *is_cat;      /* ncols */
+    uint32_t *ncat;       /* ncols */
+    double *mean, *scale; /* ncols */
+    uint64_t nsp;         /* sparse input columns */
+    /* the design: nnum numeric slots, then one-hot blocks (pc), then nsp sparse columns;
+     * p = nnum + pc + nsp features, coefficient of feature f for output c at
+     * W[f * nout + c] (a row's non-zero touches nout neighbours), intercepts after */
+    uint64_t p;
+    double *theta;    /* p * nout + nout */
+    uint64_t *offset; /* ncols: the feature of a numeric column, or the start of a one-hot
+                         block */
+};
+
+void linear_sparse_free(struct linear_sparse *m)
+{
+    if (m == NULL)
+        return;
+    free(m->is_cat);
+    free(m->ncat);
+    free(m->mean);
+    free(m->scale);
+    free(m->theta);
+    free(m->offset);
+    free(m);
+}
+
+size_t linear_sparse_outputs(const struct linear_sparse *m)
+{
+    return m->nclass;
+}
+
+size_t linear_sparse_num_features(const struct linear_sparse *m)
+{
+    return m->ncols;
+}
+
+size_t linear_sparse_width(const struct linear_sparse *m)
+{
+    return (size_t)m->nsp;
+}
+
+void linear_sparse_fit_info(const struct linear_sparse *m, int *iterations, int *converged)
+{
+    if (iterations != NULL)
+        *iterations = m->iterations;
+    if (converged != NULL)
+        *converged = m->converged;
+}
+
+/* Lays out the design from is_cat / ncat / nsp; AIOPS_ETOOBIG past LINEAR_MAX_COEFS * 16
+ * (the sparse path is meant for wide inputs, but a coefficient table must fit memory). */
+static int sparse_layout(struct linear_sparse *m)
+{
+    m->offset = malloc((m->ncols ? m->ncols : 1) * sizeof *m->offset);
+    if (m->offset == NULL)
+        return AIOPS_ENOMEM;
+    uint64_t f = 0;
+    for (uint32_t j = 0; j < m->ncols; j++)
+        if (!m->is_cat[j])
+            m->offset[j] = f++;
+    for (uint32_t j = 0; j < m->ncols; j++)
+        if (m->is_cat[j]) {
+            m->offset[j] = f;
+            f += m->ncat[j];
+        }
+    m->p = f + m->nsp;
+    if (m->p * m->nout > (uint64_t)LINEAR_MAX_COEFS * 16)
+        return AIOPS_ETOOBIG;
+    return 0;
+}
+
+/* The design CSR of the rows used (rows[0..n)). */
+struct design {
+    size_t n;
+    size_t *rowptr;
+    uint64_t *col;
+    float *val;
+};
+
+static void design_free(struct design *D)
+{
+    free(D->rowptr);
+    free(D->col);
+    free(D->val);
+}
+
+/* Builds the design rows of x / sp for rows[0..n) (rows NULL: all). */
+static int design_build(const struct linear_sparse *m, const struct fmatrix *x,
+                        const struct spmatrix *sp, const size_t *rows, size_t n, struct design *D)
+{
+    memset(D, 0, sizeof *D);
+    size_t nnz = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t r = rows ? rows[i] : i;
+        nnz += m->ncols + (sp->rowptr[r + 1] - sp->rowptr[r]);
+    }
+    D->n = n;
+    D->rowptr = malloc((n + 1) * sizeof *D->rowptr);
+    D->col = malloc((nnz ? nnz : 1) * sizeof *D->col);
+    D->val = malloc((nnz ? nnz : 1) * sizeof *D->val);
+    if (D->rowptr == NULL || D->col == NULL || D->val == NULL) {
+        design_free(D);
+        return AIOPS_ENOMEM;
+    }
+    size_t k = 0;
+    uint64_t spoff = m->p - m->nsp;
+    for (size_t i = 0; i < n; i++) {
+        size_t r = rows ? rows[i] : i;
+        D->rowptr[i] = k;
+        for (uint32_t j = 0; j < m->ncols; j++) {
+            double v = x->x[(size_t)j * x->nrows + r];
+            if (m->is_cat[j]) {
+                uint32_t c = code_of(v, m->ncat[j]);
+                if (c != CODE_NONE) {
+                    D->col[k] = m->offset[j] + c;
+                    D->val[k++] = 1.0f;
+                }
+            } else {
+                double s = std_of(v, m->mean[j], m->scale[j]);
+                if (s != 0) {
+                    D->col[k] = m->offset[j];
+                    D->val[k++] = (float)s;
+                }
+            }
+        }
+        for (size_t e = sp->rowptr[r]; e < sp->rowptr[r + 1]; e++) {
+            if (sp->col[e] >= m->nsp || !isfinite(sp->val[e]) || sp->val[e] == 0)
+                continue;
+            D->col[k] = spoff + sp->col[e];
+            D->val[k++] = sp->val[e];
+        }
+    }
+    D->rowptr[n] = k;
+    return 0;
+}
+
+/* Renumbers D's columns (p features) by decreasing count; *order[f] = f's new number. */
+static int design_by_frequency(struct design *D, uint64_t p, uint64_t **order)
+{
+    uint64_t *count = calloc(p ? p : 1, sizeof *count);
+    uint64_t *byc = malloc((p ? p : 1) * sizeof *byc);
+    *order = malloc((p ? p : 1) * sizeof **order);
+    if (count == NULL || byc == NULL || *order == NULL) {
+        free(count);
+        free(byc);
+        return AIOPS_ENOMEM;
+    }
+    size_t nnz = D->rowptr[D->n];
+    for (size_t e = 0; e < nnz; e++)
+        count[D->col[e]]++;
+    /* a counting sort by count, descending; ties keep feature order (deterministic) */
+    uint64_t maxc = 0;
+    for (uint64_t f = 0; f < p; f++)
+        maxc = count[f] > maxc ? count[f] : maxc;
+    uint64_t *start = calloc((size_t)maxc + 2, sizeof *start);
+    if (start == NULL) {
+        free(count);
+        free(byc);
+        return AIOPS_ENOMEM;
+    }
+    for (uint64_t f = 0; f < p; f++)
+        start[maxc - count[f] + 1]++;
+    for (uint64_t c = 1; c <= maxc + 1; c++)
+        start[c] += start[c - 1];
+    for (uint64_t f = 0; f < p; f++)
+        (*order)[f] = start[maxc - count[f]]++;
+    for (size_t e = 0; e < nnz; e++)
+        D->col[e] = (*order)[D->col[e]];
+    free(start);
+    free(count);
+    free(byc);
+    return 0;
+}
+
+/* Margins of design row i into mg[nout]. */
+static inline void design_margins(const struct linear_sparse *m, const double *theta,
+                                  const struct design *D, size_t i, double *mg)
+{
+    const double *b = theta + m->p * m->nout;
+    uint32_t K = m->nout;
+    for (uint32_t c = 0; c < K; c++)
+        mg[c] = m->fit_intercept ? b[c] : 0;
+    for (size_t e = D->rowptr[i]; e < D->rowptr[i + 1]; e++) {
+        const double *wf = theta + D->col[e] * K;
+        double v = D->val[e];
+        for (uint32_t c = 0; c < K; c++)
+            mg[c] += v * wf[c];
+    }
+    for (uint32_t c = 0; c < K; c++)
+        mg[c] = clampv(mg[c]);
+}
+
+struct sfit {
+    const struct linear_sparse *m;
+    const struct design *D;
+    const double *y, *w; /* D->n each */
+    double sw;
+    int nthreads;
+    double **gbuf; /* per thread, thread 0's is the caller's g */
+    double *loss;  /* per thread */
+    const double *theta;
+    size_t dim;
+    double data_loss;
+    train_progress_fn progress;
+    void *arg;
+    int total;
+};
+
+struct sfit_job {
+    struct sfit *F;
+    int t;
+};
+
+/* The loss of rows [from, to) and its gradient, added into g; K is the number of outputs,
+ * passed as a constant by sfit_rows for the common counts so that the per-non-zero loops
+ * over the outputs are unrolled (they are the whole cost of training). */
+static inline __attribute__((always_inline)) double sfit_range(const struct sfit *F, size_t from,
+                                                               size_t to, double *g, double *marg,
+                                                               double *r, const uint32_t K)
+{
+    const struct linear_sparse *m = F->m;
+    const struct design *D = F->D;
+    const double *theta = F->theta, *b = theta + m->p * K;
+    double *gb = g + m->p * K, loss = 0;
+    for (size_t i = from; i < to; i++) {
+        double wi = F->w ? F->w[i] : 1.0;
+        for (uint32_t c = 0; c < K; c++)
+            marg[c] = m->fit_intercept ? b[c] : 0;
+        for (size_t e = D->rowptr[i]; e < D->rowptr[i + 1]; e++) {
+            const double *wf = theta + D->col[e] * K;
+            double v = D->val[e];
+            for (uint32_t c = 0; c < K; c++)
+                marg[c] += v * wf[c];
+        }
+        for (uint32_t c = 0; c < K; c++)
+            marg[c] = clampv(marg[c]);
+        if (m->kind == LINEAR_SOFTMAX) {
+            double mx = marg[0];
+            for (uint32_t c = 1; c < K; c++)
+                mx = marg[c] > mx ? marg[c] : mx;
+            double s = 0;
+            for (uint32_t c = 0; c < K; c++) {
+                r[c] = exp(marg[c] - mx);
+                s += r[c];
+            }
+            uint32_t yi = (uint32_t)F->y[i];
+            loss += wi * (mx + log(s) - marg[yi]);
+            for (uint32_t c = 0; c < K; c++)
+                r[c] = wi * (r[c] / s - (c == yi));
+        } else if (m->kind == LINEAR_LOGISTIC) {
+            double z = marg[0], yi = F->y[i];
+            /* log(1 + e^z) - y z, stable for either sign */
+            loss += wi * ((z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - yi * z);
+            r[0] = wi * (sigmoid(z) - yi);
+        } else {
+            double d = marg[0] - F->y[i];
+            loss += wi * d * d;
+            r[0] = wi * 2 * d;
+        }
+        for (size_t e = D->rowptr[i]; e < D->rowptr[i + 1]; e++) {
+            double *gf = g + D->col[e] * K;
+            double v = D->val[e];
+            for (uint32_t c = 0; c < K; c++)
+                gf[c] += v * r[c];
+        }
+        if (m->fit_intercept)
+            for (uint32_t c = 0; c < K; c++)
+                gb[c] += r[c];
+    }
+    return loss;
+}
+
+static void *sfit_rows(void *arg)
+{
+    struct sfit_job *J = arg;
+    struct sfit *F = J->F;
+    double *g = F->gbuf[J->t];
+    memset(g, 0, F->dim * sizeof *g);
+    uint32_t K = F->m->nout;
+    double *marg = malloc(2 * K * sizeof *marg);
+    size_t from = F->D->n * (size_t)J->t / (size_t)F->nthreads;
+    size_t to = F->D->n * (size_t)(J->t + 1) / (size_t)F->nthreads;
+    if (marg == NULL) {
+        F->loss[J->t] = NAN;
+        return NULL;
+    }
+    double *r = marg + K;
+    switch (K) {
+    case 1:
+        F->loss[J->t] = sfit_range(F, from, to, g, marg, r, 1);
+        break;
+    case 3:
+        F->loss[J->t] = sfit_range(F, from, to, g, marg, r, 3);
+        break;
+    case 4:
+        F->loss[J->t] = sfit_range(F, from, to, g, marg, r, 4);
+        break;
+    case 5:
+        F->loss[J->t] = sfit_range(F, from, to, g, marg, r, 5);
+        break;
+    default:
+        F->loss[J->t] = sfit_range(F, from, to, g, marg, r, K);
+    }
+    free(marg);
+    return NULL;
+}
+
+static double sfit_objective(void *ctx, const double *theta, double *g)
+{
+    struct sfit *F = ctx;
+    const struct linear_sparse *m = F->m;
+    F->theta = theta;
+    F->gbuf[0] = g;
+    struct sfit_job jobs[MAX_THREADS];
+    pthread_t tid[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    for (int t = 0; t < F->nthreads; t++)
+        jobs[t] = (struct sfit_job){F, t};
+    for (int t = 1; t < F->nthreads; t++)
+        started[t] = pthread_create(&tid[t], NULL, sfit_rows, &jobs[t]) == 0;
+    sfit_rows(&jobs[0]);
+    for (int t = 1; t < F->nthreads; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else
+            sfit_rows(&jobs[t]);
+    }
+    double loss = 0;
+    for (int t = 0; t < F->nthreads; t++) {
+        loss += F->loss[t];
+        if (t > 0)
+            cblas_daxpy((int)F->dim, 1.0, F->gbuf[t], 1, g, 1);
+    }
+    F->data_loss = loss;
+    /* the penalty on every coefficient but the intercepts; ridge's is l2 ||beta||^2 as the
+     * dense path's objective, the classifiers' l2 / 2 ||beta||^2 */
+    size_t nw = m->p * m->nout;
+    double pen = m->kind == LINEAR_REGRESSION ? m->l2 : m->l2 / 2, ss = 0;
+    for (size_t k = 0; k < nw; k++) {
+        ss += theta[k] * theta[k];
+        g[k] += 2 * pen * theta[k];
+    }
+    return loss + pen * ss;
+}
+
+static int sfit_on_iter(void *ctx, int iteration, double f)
+{
+    struct sfit *F = ctx;
+    (void)f;
+    if (F->progress == NULL)
+        return 0;
+    struct train_progress pr = {
+        .iteration = iteration,
+        .total = F->total,
+        .train_loss = F->sw > 0 ? F->data_loss / F->sw : NAN,
+        .valid_loss = NAN,
+        .train_metric = NAN,
+        .valid_metric = NAN,
+        .metric_name = F->m->kind == LINEAR_LOGISTIC  ? "auc"
+                       : F->m->kind == LINEAR_SOFTMAX ? "accuracy"
+                                                      : "rmse",
+    };
+    return F->progress(F->arg, &pr);
+}
+
+/* The rows used -- a target, a positive weight -- into rows/yu/wu[0..*n), their weight sum
+ * into *sw. AIOPS_EINVAL naming the first bad row, or when none is left. */
+static int sparse_rows_used(const struct fmatrix *x, const double *y, const double *w,
+                            enum linear_kind kind, uint32_t nclass, size_t *rows, double *yu,
+                            double *wu, size_t *n_out, double *sw_out, struct aiops_error *err)
+{
+    size_t n = 0;
+    double sw = 0;
+    for (size_t i = 0; i < x->nrows; i++) {
+        double wi = w ? w[i] : 1.0;
+        if (!(isfinite(wi) && wi >= 0))
+            return aiops_error_set(err, AIOPS_EINVAL, NULL, "row %zu: weight %g", i, wi);
+        if (isnan(y[i]) || wi == 0)
+            continue;
+        if (kind != LINEAR_REGRESSION &&
+            !(y[i] >= 0 && y[i] < (double)nclass && y[i] == floor(y[i])))
+            return aiops_error_set(err, AIOPS_EINVAL, NULL, "row %zu: class %g out of range", i,
+                                   y[i]);
+        if (kind == LINEAR_REGRESSION && !isfinite(y[i]))
+            return aiops_error_set(err, AIOPS_EINVAL, NULL, "row %zu: target %g", i, y[i]);
+        rows[n] = i;
+        yu[n] = y[i];
+        wu[n] = wi;
+        sw += wi;
+        n++;
+    }
+    if (n == 0)
+        return aiops_error_set(err, AIOPS_EINVAL, NULL,
+                               "no row with a target and a positive weight");
+    *n_out = n;
+    *sw_out = sw;
+    return AIOPS_OK;
+}
+
+/* The dense columns' preprocessing: weighted mean and population std of the mean-imputed
+ * column over the rows used; categorical columns keep their category counts. */
+static int sparse_standardise(struct linear_sparse *m, const struct fmatrix *x, const size_t *rows,
+                              const double *wu, size_t n, double sw, struct aiops_error *err)
+{
+    for (size_t j = 0; j < x->ncols; j++) {
+        m->is_cat[j] = x->is_cat[j] != 0;
+        m->ncat[j] = m->is_cat[j] ? x->ncat[j] : 0;
+        m->scale[j] = 1;
+        if (m->ncat[j] > MAX_NCAT)
+            return aiops_error_set(err, AIOPS_ETOOBIG, NULL, "column %zu: too many categories", j);
+        if (m->is_cat[j])
+            continue;
+        const double *col = x->x + j * x->nrows;
+        double s = 0, sv = 0;
+        for (size_t i = 0; i < n; i++)
+            if (isfinite(col[rows[i]])) {
+                s += wu[i] * col[rows[i]];
+                sv += wu[i];
+            }
+        double mean = sv > 0 ? s / sv : 0, ss = 0;
+        for (size_t i = 0; i < n; i++) {
+            double v = isfinite(col[rows[i]]) ? col[rows[i]] - mean : 0;
+            ss += wu[i] * v * v;
+        }
+        double sd = sqrt(ss / sw);
+        m->mean[j] = mean;
+        m->scale[j] = sd > 1e-12 * fmax(1.0, fabs(mean)) ? sd : 1.0;
+    }
+    return AIOPS_OK;
+}
+
+int linear_sparse_train(const struct fmatrix *x, const struct spmatrix *sp, const double *y,
+                        const double *w, const struct linear_params *p, train_progress_fn progress,
+                        void *arg, struct linear_sparse **out, struct aiops_error *err)
+{
+    *out = NULL;
+    aiops_error_clear(err);
+    int rc = check_params(p, err);
+    if (rc != 0)
+        return rc;
+    if (sp == NULL || sp->nrows != x->nrows)
+        return aiops_error_set(err, AIOPS_EINVAL, NULL, "the sparse block has %zu rows, not %zu",
+                               sp ? sp->nrows : 0, x->nrows);
+    if (x->ncols > MAX_COLS || sp->ncols > SPARSE_MAX_WIDTH)
+        return aiops_error_set(err, AIOPS_ETOOBIG, NULL, "too many columns (%zu + %zu)", x->ncols,
+                               sp->ncols);
+    struct linear_sparse *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return AIOPS_ENOMEM;
+    m->kind = p->kind;
+    m->nclass = p->kind == LINEAR_LOGISTIC  ? 2
+                : p->kind == LINEAR_SOFTMAX ? (uint32_t)p->num_class
+                                            : 1;
+    m->nout = p->kind == LINEAR_SOFTMAX ? m->nclass : 1;
+    m->ncols = (uint32_t)x->ncols;
+    m->fit_intercept = p->fit_intercept != 0;
+    m->l2 = p->l2;
+    m->nsp = sp->ncols;
+    size_t nc = x->ncols ? x->ncols : 1;
+    m->is_cat = calloc(nc, 1);
+    m->ncat = calloc(nc, sizeof *m->ncat);
+    m->mean = calloc(nc, sizeof *m->mean);
+    m->scale = calloc(nc, sizeof *m->scale);
+    size_t *rows = malloc((x->nrows ? x->nrows : 1) * sizeof *rows);
+    double *yu = malloc((x->nrows ? x->nrows : 1) * sizeof *yu);
+    double *wu = malloc((x->nrows ? x->nrows : 1) * sizeof *wu);
+    struct design D = {0};
+    struct sfit F = {0};
+    double *theta = NULL;
+    uint64_t *order = NULL; /* order[f]: the training number of feature f */
+    if (!m->is_cat || !m->ncat || !m->mean || !m->scale || !rows || !yu || !wu) {
+        rc = AIOPS_ENOMEM;
+        goto done;
+    }
+    size_t n = 0;
+    double sw = 0;
+    if ((rc = sparse_rows_used(x, y, w, p->kind, m->nclass, rows, yu, wu, &n, &sw, err)) != 0 ||
+        (rc = sparse_standardise(m, x, rows, wu, n, sw, err)) != 0)
+        goto done;
+    if ((rc = sparse_layout(m)) != 0) {
+        if (rc == AIOPS_ETOOBIG)
+            aiops_error_set(err, rc, NULL, "too many coefficients (%llu features x %u outputs)",
+                            (unsigned long long)m->p, m->nout);
+        goto done;
+    }
+    if ((rc = design_build(m, x, sp, rows, n, &D)) != 0)
+        goto done;
+    /* Features renumbered by how many rows have them, most first, while training: text
+     * features are Zipf-distributed, and packing the frequent ones together keeps the
+     * coefficients most rows touch in cache (training ran ~2x faster on nsmc5). */
+    if ((rc = design_by_frequency(&D, m->p, &order)) != 0)
+        goto done;
+    F.m = m;
+    F.D = &D;
+    F.y = yu;
+    F.w = wu;
+    F.sw = sw;
+    F.dim = (size_t)(m->p * m->nout + m->nout);
+    F.nthreads = resolve_threads(p->threads);
+    if ((size_t)F.nthreads > n / 2000 + 1) /* a thread per couple of thousand rows at most */
+        F.nthreads = (int)(n / 2000 + 1);
+    F.progress = progress;
+    F.arg = arg;
+    F.total = p->max_iter;
+    F.gbuf = calloc((size_t)F.nthreads, sizeof *F.gbuf);
+    F.loss = calloc((size_t)F.nthreads, sizeof *F.loss);
+    theta = calloc(F.dim, sizeof *theta);
+    if (F.gbuf == NULL || F.loss == NULL || theta == NULL) {
+        rc = AIOPS_ENOMEM;
+        goto done;
+    }
+    for (int t = 1; t < F.nthreads; t++)
+        if ((F.gbuf[t] = malloc(F.dim * sizeof **F.gbuf)) == NULL) {
+            rc = AIOPS_ENOMEM;
+            goto done;
+        }
+    struct lbfgs_result res;
+    rc = lbfgs_minimize(F.dim, theta, sfit_objective, sfit_on_iter, &F, p->max_iter, p->tol,
+                        LBFGS_FTOL, &res);
+    if (rc == AIOPS_EINVAL)
+        aiops_error_set(err, rc, NULL, "the objective is not finite at the start");
+    if (rc == 0 && res.canceled)
+        rc = AIOPS_ECANCELED;
+    if (rc == 0) {
+        /* back to the features' own numbering */
+        double *t2 = malloc(F.dim * sizeof *t2);
+        if (t2 == NULL) {
+            rc = AIOPS_ENOMEM;
+            goto done;
+        }
+        uint32_t K = m->nout;
+        for (uint64_t f = 0; f < m->p; f++)
+            memcpy(t2 + f * K, theta + (size_t)order[f] * K, K * sizeof *t2);
+        memcpy(t2 + m->p * K, theta + m->p * K, K * sizeof *t2);
+        m->iterations = res.iterations;
+        m->converged = res.converged;
+        m->theta = t2;
+    }
+done:
+    free(order);
+    for (int t = 1; F.gbuf != NULL && t < F.nthreads; t++)
+        free(F.gbuf[t]);
+    free(F.gbuf);
+    free(F.loss);
+    free(theta);
+    design_free(&D);
+    free(rows);
+    free(yu);
+    free(wu);
+    if (rc != 0) {
+        linear_sparse_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+int linear_sparse_predict(const struct linear_sparse *m, const struct fmatrix *x,
+                          const struct spmatrix *sp, double *out)
+{
+    if (x->ncols != m->ncols || sp == NULL || sp->nrows != x->nrows || sp->ncols != m->nsp)
+        return AIOPS_EINVAL;
+    for (size_t j = 0; j < x->ncols; j++)
+        if ((x->is_cat[j] != 0) != (m->is_cat[j] != 0))
+            return AIOPS_EINVAL;
+    struct design D;
+    int rc = design_build(m, x, sp, NULL, x->nrows, &D);
+    if (rc != 0)
+        return rc;
+    uint32_t K = m->nout;
+    double *marg = malloc(K * sizeof *marg);
+    if (marg == NULL) {
+        design_free(&D);
+        return AIOPS_ENOMEM;
+    }
+    for (size_t i = 0; i < D.n; i++) {
+        design_margins(m, m->theta, &D, i, marg);
+        double *o = out + i * m->nclass;
+        if (m->kind == LINEAR_SOFTMAX) {
+            double mx = marg[0], s = 0;
+            for (uint32_t c = 1; c < K; c++)
+                mx = marg[c] > mx ? marg[c] : mx;
+            for (uint32_t c = 0; c < K; c++)
+                s += (o[c] = exp(marg[c] - mx));
+            for (uint32_t c = 0; c < K; c++)
+                o[c] /= s;
+        } else if (m->kind == LINEAR_LOGISTIC) {
+            double q = sigmoid(marg[0]);
+            o[0] = 1 - q;
+            o[1] = q;
+        } else {
+            o[0] = marg[0];
+        }
+    }
+    free(marg);
+    design_free(&D);
+    return 0;
+}
+
+int linear_sparse_save(const struct linear_sparse *m, struct buf *out)
+{
+    size_t nt = (size_t)(m->p * m->nout + m->nout);
+    int rc = buf_reserve(out, 64 + (size_t)m->ncols * 21 + nt * 4);
+    if (rc != 0)
+        return rc;
+    rc |= buf_append(out, SPARSE_MAGIC, 4);
+    rc |= bytes_put_u32(out, (uint32_t)m->kind);
+    rc |= bytes_put_u32(out, m->nclass);
+    rc |= bytes_put_u32(out, m->ncols);
+    rc |= bytes_put_u32(out, (uint32_t)m->fit_intercept);
+    rc |= bytes_put_u32(out, (uint32_t)m->iterations);
+    rc |= bytes_put_u32(out, (uint32_t)m->converged);
+    rc |= bytes_put_f64(out, m->l2);
+    rc |= bytes_put_u64(out, m->nsp);
+    for (uint32_t j = 0; j < m->ncols; j++) {
+        rc |= bytes_put_u8(out, m->is_cat[j]);
+        rc |= bytes_put_u32(out, m->ncat[j]);
+        rc |= bytes_put_f64(out, m->mean[j]);
+        rc |= bytes_put_f64(out, m->scale[j]);
+    }
+    for (size_t i = 0; i < nt; i++) {
+        float f = (float)m->theta[i];
+        uint32_t bits;
+        memcpy(&bits, &f, sizeof bits);
+        rc |= bytes_put_u32(out, bits);
+    }
+    return rc ? AIOPS_ENOMEM : 0;
+}
+
+int linear_sparse_load(const uint8_t *p, size_t n, struct linear_sparse **out)
+{
+    *out = NULL;
+    if (n < 4 || memcmp(p, SPARSE_MAGIC, 4) != 0)
+        return AIOPS_ECORRUPT;
+    struct bytes_reader r = {p, n, 4, 0};
+    uint32_t kind = bytes_get_u32(&r), nclass = bytes_get_u32(&r), ncols = bytes_get_u32(&r);
+    uint32_t fi = bytes_get_u32(&r), it = bytes_get_u32(&r), conv = bytes_get_u32(&r);
+    double l2 = bytes_get_f64(&r);
+    uint64_t nsp = bytes_get_u64(&r);
+    if (r.bad || kind > LINEAR_REGRESSION || fi > 1 || conv > 1 || it > 1000000 ||
+        !(l2 >= 0 && isfinite(l2)) || ncols > MAX_COLS || nsp > SPARSE_MAX_WIDTH ||
+        (size_t)ncols * 21 > n - r.off)
+        return AIOPS_ECORRUPT;
+    if ((kind == LINEAR_LOGISTIC && nclass != 2) || (kind == LINEAR_REGRESSION && nclass != 1) ||
+        (kind == LINEAR_SOFTMAX && (nclass < 2 || nclass > MAX_CLASSES)))
+        return AIOPS_ECORRUPT;
+    struct linear_sparse *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return AIOPS_ENOMEM;
+    m->kind = (enum linear_kind)kind;
+    m->nclass = nclass;
+    m->nout = kind == LINEAR_SOFTMAX ? nclass : 1;
+    m->ncols = ncols;
+    m->fit_intercept = (int)fi;
+    m->iterations = (int)it;
+    m->converged = (int)conv;
+    m->l2 = l2;
+    m->nsp = nsp;
+    size_t nc = ncols ? ncols : 1;
+    m->is_cat = calloc(nc, 1);
+    m->ncat = calloc(nc, sizeof *m->ncat);
+    m->mean = calloc(nc, sizeof *m->mean);
+    m->scale = calloc(nc, sizeof *m->scale);
+    int rc = (!m->is_cat || !m->ncat || !m->mean || !m->scale) ? AIOPS_ENOMEM : 0;
+    for (uint32_t j = 0; rc == 0 && j < ncols; j++) {
+        uint8_t c = bytes_get_u8(&r);
+        m->is_cat[j] = c;
+        m->ncat[j] = bytes_get_u32(&r);
+        m->mean[j] = bytes_get_f64(&r);
+        m->scale[j] = bytes_get_f64(&r);
+        if (c > 1 || (c == 0 && m->ncat[j] != 0) || m->ncat[j] > MAX_NCAT ||
+            !isfinite(m->mean[j]) || !(m->scale[j] > 0) || !isfinite(m->scale[j]))
+            rc = AIOPS_ECORRUPT;
+    }
+    if (rc == 0 && (rc = sparse_layout(m)) == AIOPS_ETOOBIG)
+        rc = AIOPS_ECORRUPT;
+    size_t nt = rc == 0 ? (size_t)(m->p * m->nout + m->nout) : 0;
+    if (rc == 0 && (r.bad || nt > (n - r.off) / 4 || nt != (n - r.off) / 4 || (n - r.off) % 4 != 0))
+        rc = AIOPS_ECORRUPT;
+    if (rc == 0 && (m->theta = malloc(nt * sizeof *m->theta)) == NULL)
+        rc = AIOPS_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < nt; i++) {
+        uint32_t bits = bytes_get_u32(&r);
+        float f;
+        memcpy(&f, &bits, sizeof f);
+        if (!isfinite(f))
+            rc = AIOPS_ECORRUPT;
+        m->theta[i] = f;
+    }
+    if (rc != 0) {
+        linear_sparse_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
 }

@@ -43,6 +43,7 @@
 #include "algo/progress.h"
 #include "core/buf.h"
 #include "data/fmatrix.h"
+#include "data/spmatrix.h"
 #include "data/table.h"
 
 enum linear_kind { LINEAR_LOGISTIC, LINEAR_SOFTMAX, LINEAR_REGRESSION };
@@ -125,5 +126,41 @@ int linear_save(const struct linear *m, struct buf *out);
  * (never crashes; fuzzed by tests/fuzz/fuzz_linear.c), AIOPS_ENOMEM. The caller owns *out. */
 int linear_load(const uint8_t *p, size_t n, struct linear **out);
 void linear_free(struct linear *m);
+
+
+/* --- sparse input (text features) -------------------------------------------------------
+ *
+ * The same three objectives over a design whose columns are: the numeric columns of x,
+ * standardised as above (missing -> mean -> 0); the one-hot blocks of its categorical
+ * columns; and the columns of a sparse block sp (x->nrows rows: TF-IDF vectors of text
+ * features, lib/text/featurize.h) taken as they are. This is what a model with a text
+ * column trains: 60,000 reviews by 400,000 n-grams is too wide for the dense path above,
+ * and scikit-learn likewise fits LogisticRegression on the sparse TfidfVectorizer output
+ * directly. Solved by the same L-BFGS with the same stopping tests; margins and gradients
+ * are sums over the non-zeros of each row, the rows split over `threads` threads (each
+ * thread keeps its own gradient, added in thread order: the last bits of the result depend
+ * on the thread count). Coefficients are kept as doubles while training and saved as
+ * floats (a shipped model is half the size; predictions move by ~1e-7). */
+struct linear_sparse;
+
+/* Trains on x (may have 0 columns) and sp. y, w, p, progress as linear_train. Errors as
+ * linear_train, and AIOPS_EINVAL when sp->nrows != x->nrows. */
+int linear_sparse_train(const struct fmatrix *x, const struct spmatrix *sp, const double *y,
+                        const double *w, const struct linear_params *p,
+                        train_progress_fn progress, void *arg, struct linear_sparse **out,
+                        struct aiops_error *err);
+/* Predictions as linear_predict, for x and sp with the training columns (AIOPS_EINVAL
+ * otherwise: another dense layout, or another sparse width). */
+int linear_sparse_predict(const struct linear_sparse *m, const struct fmatrix *x,
+                          const struct spmatrix *sp, double *out);
+size_t linear_sparse_outputs(const struct linear_sparse *m);
+size_t linear_sparse_num_features(const struct linear_sparse *m); /* dense columns */
+size_t linear_sparse_width(const struct linear_sparse *m);        /* sparse columns */
+void linear_sparse_fit_info(const struct linear_sparse *m, int *iterations, int *converged);
+/* "LSP1" bytes; load refuses anything inconsistent with AIOPS_ECORRUPT (fuzzed with
+ * tests/fuzz/fuzz_linear.c's inputs through the learner), AIOPS_ENOMEM. */
+int linear_sparse_save(const struct linear_sparse *m, struct buf *out);
+int linear_sparse_load(const uint8_t *p, size_t n, struct linear_sparse **out);
+void linear_sparse_free(struct linear_sparse *m);
 
 #endif

@@ -1,5 +1,5 @@
 /* embed.h -- files compiled into the programs by tools/embed.c: the SQL migrations
- * (lib/store/embed.h), the text lexicons and the shipped sentiment model (lib/text/). A
+ * (lib/store/embed.h), and the text lexicons (lib/text/lexicon.h). A
  * deployed binary needs no files beside it. */
 #ifndef AIOPS_CORE_EMBED_H
 #define AIOPS_CORE_EMBED_H

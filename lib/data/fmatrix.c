@@ -28,5 +28,9 @@ void fmatrix_free(struct fmatrix *m)
     free(m->x);
     free(m->is_cat);
     free(m->ncat);
+    if (m->sp != NULL) {
+        spmatrix_free(m->sp);
+        free(m->sp);
+    }
     memset(m, 0, sizeof *m);
 }

@@ -10,17 +10,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "data/spmatrix.h"
+
 struct fmatrix {
     size_t nrows, ncols;
-    double *x;             /* ncols * nrows, column-major: column j at x + j * nrows */
-    uint8_t *is_cat;       /* ncols flags */
-    uint32_t *ncat;        /* ncols: categories of a categorical column, 0 otherwise */
+    double *x;           /* ncols * nrows, column-major: column j at x + j * nrows */
+    uint8_t *is_cat;     /* ncols flags */
+    uint32_t *ncat;      /* ncols: categories of a categorical column, 0 otherwise */
+    struct spmatrix *sp; /* the TF-IDF vectors of the text features (nrows rows), owned;
+                            NULL without text features. Learners that read it (linear)
+                            train on it; the others see each text feature as its dense
+                            column only (lib/ml/featureset.h) */
 };
 
 /* An all-numeric nrows x ncols matrix, values uninitialised (is_cat and ncat zero).
  * AIOPS_ENOMEM, with *m left empty. The caller frees with fmatrix_free. */
 int fmatrix_alloc(size_t nrows, size_t ncols, struct fmatrix *m);
-/* Frees what m owns and leaves it empty (safe on an empty matrix). */
+/* Frees what m owns (sp included) and leaves it empty (safe on an empty matrix). */
 void fmatrix_free(struct fmatrix *m);
 
 #endif

@@ -9,8 +9,11 @@
 #include "core/err.h"
 #include "core/jsonx.h"
 #include "core/numparse.h"
+#include "core/pool.h"
 #include "math/sort.h"
 #include "math/stats.h"
+#include "text/featurize.h"
+#include "text/normalize.h"
 
 /* More classes than this is not classification but a mistake (an id as the target). */
 #define MAX_CLASSES 1000
@@ -87,6 +90,116 @@ long features_find(const struct feature_set *fs, const char *name, size_t len)
     return strdict_find(&fs->names, name, len, &j) == 0 ? (long)j : -1;
 }
 
+/* --- text features ------------------------------------------------------------------- */
+
+/* The texts of a table column for rows[0..n) (rows NULL: all), as text_doc_fn reads them.
+ * Numbers in a text column (a predict table read otherwise) are written out once, up front,
+ * because the featurizer reads texts from several threads. */
+struct column_docs {
+    const struct column *c;
+    const size_t *rows;
+    char **num_text; /* COL_F64: n strings (NULL when missing), owned */
+};
+
+static const char *column_doc(void *ctx, size_t i, size_t *len)
+{
+    const struct column_docs *d = ctx;
+    size_t r = d->rows ? d->rows[i] : i;
+    if (d->c->storage == COL_F64) {
+        const char *s = d->num_text[i];
+        *len = s ? strlen(s) : 0;
+        return s;
+    }
+    uint32_t k = d->c->codes[r];
+    if (k == TABLE_MISSING)
+        return NULL;
+    *len = strdict_len(&d->c->dict, k);
+    return strdict_str(&d->c->dict, k);
+}
+
+static size_t number_text(double v, char *out, size_t cap);
+static int text_threads(void);
+
+static int column_docs_init(struct column_docs *d, const struct column *c, const size_t *rows,
+                            size_t n)
+{
+    d->c = c;
+    d->rows = rows;
+    d->num_text = NULL;
+    if (c->storage != COL_F64)
+        return AIOPS_OK;
+    d->num_text = calloc(n ? n : 1, sizeof *d->num_text);
+    if (d->num_text == NULL)
+        return AIOPS_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        double v = c->f64[rows ? rows[i] : i];
+        if (isnan(v))
+            continue;
+        char text[40];
+        number_text(v, text, sizeof text);
+        if ((d->num_text[i] = strdup(text)) == NULL)
+            return AIOPS_ENOMEM;
+    }
+    return AIOPS_OK;
+}
+
+static void column_docs_free(struct column_docs *d, size_t n)
+{
+    for (size_t i = 0; d->num_text != NULL && i < n; i++)
+        free(d->num_text[i]);
+    free(d->num_text);
+}
+
+/* A text's dense value: its length in code points. */
+static double text_length(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xC0u) != 0x80u;
+    return (double)n;
+}
+
+/* Fits f->text on column c and fills f's statistics (of the lengths). */
+static int text_feature_fit(const struct column *c, size_t nrows, struct feature *f)
+{
+    struct text_params tp;
+    text_params_default(&tp);
+    struct column_docs d;
+    int rv = column_docs_init(&d, c, NULL, nrows);
+    struct aiops_error err = {0};
+    if (rv == 0)
+        rv = text_featurizer_fit_threads(&tp, column_doc, &d, nrows, text_threads(), &f->text, NULL,
+                                         &err);
+    if (rv == 0) {
+        double s = 0, ss = 0, mn = INFINITY, mx = -INFINITY;
+        size_t n = 0;
+        for (size_t i = 0; i < nrows; i++) {
+            size_t len;
+            const char *t = column_doc(&d, i, &len);
+            if (t == NULL)
+                continue;
+            double v = text_length(t, len);
+            s += v;
+            ss += v * v;
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
+            n++;
+        }
+        f->mean = n ? s / (double)n : NAN;
+        f->std = n ? sqrt(fmax(ss / (double)n - f->mean * f->mean, 0)) : NAN;
+        f->min = n ? mn : NAN;
+        f->max = n ? mx : NAN;
+        f->median = NAN;
+    }
+    column_docs_free(&d, nrows);
+    return rv;
+}
+
+/* The sparse block of rows[0..n) of t: each text feature's vectors side by side, in feature
+ * order. out->sp stays NULL without text features. */
+static int text_block_table(const struct feature_set *fs, const struct table *t, const size_t *rows,
+                            size_t n, struct fmatrix *out);
+
 int features_fit(const struct table *t, long target, const char *const *only,
                  const char *const *exclude, struct feature_set *out, struct aiops_error *err)
 {
@@ -104,7 +217,7 @@ int features_fit(const struct table *t, long target, const char *const *only,
         if ((long)i == target || (only != NULL && !in_list(only, c->name)) ||
             in_list(exclude, c->name))
             continue;
-        if (only == NULL && (c->type == COL_ID || c->type == COL_TEXT))
+        if (only == NULL && c->type == COL_ID)
             continue;
         size_t missing = count_missing(c, t->nrows);
         if (missing == t->nrows)
@@ -118,7 +231,10 @@ int features_fit(const struct table *t, long target, const char *const *only,
         out->n++;
         f->type = c->type;
         f->missing_frac = t->nrows ? (double)missing / (double)t->nrows : 0;
-        if (c->storage == COL_DICT) {
+        if (c->type == COL_TEXT) {
+            f->kind = FEAT_TEXT;
+            rv = text_feature_fit(c, t->nrows, f);
+        } else if (c->storage == COL_DICT) {
             f->kind = FEAT_CATEGORICAL;
             f->mean = f->std = f->median = f->min = f->max = NAN;
             rv = dict_copy(&c->dict, &f->cats);
@@ -141,6 +257,7 @@ void feature_set_free(struct feature_set *fs)
     for (size_t j = 0; j < fs->n; j++) {
         free(fs->f[j].name);
         strdict_free(&fs->f[j].cats);
+        text_featurizer_free(fs->f[j].text);
     }
     free(fs->f);
     strdict_free(&fs->names);
@@ -190,6 +307,23 @@ static double category_code(const struct feature *f, const char *s, size_t len)
 static void fill_column(const struct feature *f, const struct column *c, const size_t *rows,
                         size_t n, double *dst, size_t *type_errors, size_t *unseen)
 {
+    if (f->kind == FEAT_TEXT) {
+        for (size_t i = 0; i < n; i++) {
+            size_t r = rows ? rows[i] : i;
+            if (c->storage == COL_F64) {
+                char text[40];
+                dst[i] = isnan(c->f64[r])
+                             ? NAN
+                             : text_length(text, number_text(c->f64[r], text, sizeof text));
+            } else {
+                uint32_t k = c->codes[r];
+                dst[i] = k == TABLE_MISSING
+                             ? NAN
+                             : text_length(strdict_str(&c->dict, k), strdict_len(&c->dict, k));
+            }
+        }
+        return;
+    }
     if (f->kind == FEAT_NUMERIC && c->storage == COL_F64) {
         for (size_t i = 0; i < n; i++)
             dst[i] = c->f64[rows ? rows[i] : i];
@@ -261,6 +395,10 @@ int features_matrix_rows(const struct feature_set *fs, const struct table *t, co
         const struct column *c = &t->cols[table_find(t, fs->f[j].name)];
         fill_column(&fs->f[j], c, rows, n, out->x + j * n, &te, &us);
     }
+    if ((rv = text_block_table(fs, t, rows, n, out)) != 0) {
+        fmatrix_free(out);
+        return rv;
+    }
     if (type_errors)
         *type_errors = te;
     if (unseen)
@@ -280,6 +418,16 @@ double feature_value_json(const struct feature *f, enum json_value_kind kind, do
     *reason = NULL;
     if (kind == JV_NULL)
         return NAN;
+    if (f->kind == FEAT_TEXT) {
+        if (kind == JV_STRING)
+            return text_length(s, len);
+        if (kind == JV_NUMBER) {
+            char text[40];
+            return text_length(text, number_text(num, text, sizeof text));
+        }
+        *reason = "expected a string (text)";
+        return NAN;
+    }
     if (f->kind == FEAT_NUMERIC) {
         double x;
         unsigned flags;
@@ -308,6 +456,169 @@ static void json_error_add(json_t *errs, size_t row, const char *col, const char
     if (json_array_size(errs) < 20)
         json_array_append_new(errs, json_pack("{s:I, s:s, s:s}", "row", (json_int_t)row, "column",
                                               col, "reason", reason));
+}
+
+/* --- the sparse block ---------------------------------------------------------------------- */
+
+/* Puts the blocks b[0..nb) (each n rows) side by side into one matrix; frees them. */
+static int merge_blocks(struct spmatrix *b, size_t nb, size_t n, struct spmatrix **out)
+{
+    struct spmatrix *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return AIOPS_ENOMEM;
+    if (nb == 1) {
+        *m = b[0];
+        memset(&b[0], 0, sizeof b[0]);
+        *out = m;
+        return AIOPS_OK;
+    }
+    size_t nnz = 0, ncols = 0;
+    for (size_t k = 0; k < nb; k++) {
+        nnz += b[k].rowptr[n];
+        ncols += b[k].ncols;
+    }
+    m->nrows = n;
+    m->ncols = ncols;
+    m->rowptr = malloc((n + 1) * sizeof *m->rowptr);
+    m->col = malloc((nnz ? nnz : 1) * sizeof *m->col);
+    m->val = malloc((nnz ? nnz : 1) * sizeof *m->val);
+    if (m->rowptr == NULL || m->col == NULL || m->val == NULL || ncols > UINT32_MAX) {
+        spmatrix_free(m);
+        free(m);
+        return AIOPS_ENOMEM;
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        m->rowptr[i] = at;
+        uint32_t off = 0;
+        for (size_t k = 0; k < nb; k++) {
+            for (size_t e = b[k].rowptr[i]; e < b[k].rowptr[i + 1]; e++) {
+                m->col[at] = off + b[k].col[e];
+                m->val[at++] = b[k].val[e];
+            }
+            off += (uint32_t)b[k].ncols;
+        }
+    }
+    m->rowptr[n] = at;
+    for (size_t k = 0; k < nb; k++)
+        spmatrix_free(&b[k]);
+    *out = m;
+    return AIOPS_OK;
+}
+
+/* Threads for featurizing a batch: the featurizer uses one below 1,000 texts anyway. */
+static int text_threads(void)
+{
+    int c = pool_cpus();
+    return c < 4 ? c : 4;
+}
+
+static size_t text_feature_count(const struct feature_set *fs)
+{
+    size_t k = 0;
+    for (size_t j = 0; j < fs->n; j++)
+        k += fs->f[j].kind == FEAT_TEXT;
+    return k;
+}
+
+static int text_block_table(const struct feature_set *fs, const struct table *t, const size_t *rows,
+                            size_t n, struct fmatrix *out)
+{
+    size_t nb = text_feature_count(fs);
+    if (nb == 0)
+        return AIOPS_OK;
+    struct spmatrix *b = calloc(nb, sizeof *b);
+    if (b == NULL)
+        return AIOPS_ENOMEM;
+    int rv = AIOPS_OK;
+    for (size_t j = 0, k = 0; j < fs->n && rv == 0; j++) {
+        if (fs->f[j].kind != FEAT_TEXT)
+            continue;
+        struct column_docs d;
+        const struct column *c = &t->cols[table_find(t, fs->f[j].name)];
+        rv = column_docs_init(&d, c, rows, n);
+        if (rv == 0)
+            rv = text_featurizer_transform(fs->f[j].text, column_doc, &d, n, text_threads(),
+                                           &b[k++], NULL);
+        column_docs_free(&d, n);
+    }
+    if (rv == 0)
+        rv = merge_blocks(b, nb, n, &out->sp);
+    for (size_t k = 0; k < nb; k++)
+        spmatrix_free(&b[k]);
+    free(b);
+    return rv;
+}
+
+/* The texts of one feature in JSON rows: strings as they are, numbers written out. */
+struct json_docs {
+    const char **s;
+    size_t *len;
+    char **owned;
+};
+
+static const char *json_doc(void *ctx, size_t i, size_t *len)
+{
+    const struct json_docs *d = ctx;
+    *len = d->len[i];
+    return d->s[i];
+}
+
+static int text_block_json(const struct feature_set *fs, const json_t *rows, size_t n,
+                           struct fmatrix *out)
+{
+    size_t nb = text_feature_count(fs);
+    if (nb == 0)
+        return AIOPS_OK;
+    struct spmatrix *b = calloc(nb, sizeof *b);
+    struct json_docs d = {calloc(n ? n : 1, sizeof *d.s), calloc(n ? n : 1, sizeof *d.len),
+                          calloc(n ? n : 1, sizeof *d.owned)};
+    int rv = b && d.s && d.len && d.owned ? AIOPS_OK : AIOPS_ENOMEM;
+    for (size_t j = 0, k = 0; j < fs->n && rv == 0; j++) {
+        if (fs->f[j].kind != FEAT_TEXT)
+            continue;
+        for (size_t i = 0; i < n && rv == 0; i++) {
+            const json_t *v = json_object_get(json_array_get(rows, i), fs->f[j].name);
+            free(d.owned[i]);
+            d.owned[i] = NULL;
+            d.s[i] = NULL;
+            d.len[i] = 0;
+            if (json_is_string(v)) {
+                d.s[i] = json_string_value(v);
+                d.len[i] = json_string_length(v);
+            } else if (json_is_number(v)) {
+                char text[40];
+                d.len[i] = number_text(json_number_value(v), text, sizeof text);
+                if ((d.owned[i] = strdup(text)) == NULL)
+                    rv = AIOPS_ENOMEM;
+                d.s[i] = d.owned[i];
+            }
+        }
+        if (rv == 0)
+            rv = text_featurizer_transform(fs->f[j].text, json_doc, &d, n, text_threads(), &b[k++],
+                                           NULL);
+    }
+    if (rv == 0)
+        rv = merge_blocks(b, nb, n, &out->sp);
+    for (size_t k = 0; b != NULL && k < nb; k++)
+        spmatrix_free(&b[k]);
+    for (size_t i = 0; d.owned != NULL && i < n; i++)
+        free(d.owned[i]);
+    free(d.owned);
+    free(d.s);
+    free(d.len);
+    free(b);
+    return rv;
+}
+
+int features_text_block_json(const struct feature_set *fs, const json_t *rows, struct fmatrix *out)
+{
+    return text_block_json(fs, rows, out->nrows, out);
+}
+
+int features_have_text(const struct feature_set *fs)
+{
+    return text_feature_count(fs) > 0;
 }
 
 int features_matrix_json(const struct feature_set *fs, const json_t *rows, struct fmatrix *out,
@@ -356,6 +667,10 @@ int features_matrix_json(const struct feature_set *fs, const json_t *rows, struc
         return AIOPS_EINVAL;
     }
     json_decref(errs);
+    if ((rv = text_block_json(fs, rows, n, out)) != 0) {
+        fmatrix_free(out);
+        return rv;
+    }
     return AIOPS_OK;
 }
 
@@ -660,6 +975,8 @@ int features_save(const struct feature_set *fs, const struct target_spec *ts, st
         rc |= bytes_put_u32(out, f->cats.count);
         for (uint32_t k = 0; k < f->cats.count; k++)
             rc |= bytes_put_str(out, strdict_str(&f->cats, k), strdict_len(&f->cats, k));
+        if (f->kind == FEAT_TEXT)
+            rc |= text_featurizer_save(f->text, out);
     }
     rc |= bytes_put_str(out, ts->name, strlen(ts->name));
     rc |= bytes_put_u32(out, (uint32_t)ts->task);
@@ -708,7 +1025,7 @@ int features_load(const uint8_t *p, size_t n, struct feature_set *fs, struct tar
         fs->n = j + 1;
         f->name = get_str(&r, &len);
         uint32_t kind = bytes_get_u32(&r), type = bytes_get_u32(&r);
-        if (kind > FEAT_CATEGORICAL || type >= COL_TYPE_COUNT) {
+        if (kind > FEAT_TEXT || type >= COL_TYPE_COUNT) {
             r.bad = 1;
             break;
         }
@@ -721,9 +1038,22 @@ int features_load(const uint8_t *p, size_t n, struct feature_set *fs, struct tar
         f->max = bytes_get_f64(&r);
         f->missing_frac = bytes_get_f64(&r);
         uint32_t nc = bytes_get_u32(&r);
-        if (r.bad || nc > (r.n - r.off) / 4 || (f->kind == FEAT_NUMERIC && nc != 0)) {
+        if (r.bad || nc > (r.n - r.off) / 4 || (f->kind != FEAT_CATEGORICAL && nc != 0)) {
             r.bad = 1;
             break;
+        }
+        if (f->kind == FEAT_TEXT) {
+            size_t used = 0;
+            int trv = text_featurizer_load(r.p + r.off, r.n - r.off, &f->text, &used);
+            if (trv == AIOPS_ENOMEM) {
+                feature_set_free(fs);
+                return AIOPS_ENOMEM;
+            }
+            if (trv != 0) {
+                r.bad = 1;
+                break;
+            }
+            r.off += used;
         }
         strdict_init(&f->cats);
         for (uint32_t k = 0; k < nc && !r.bad; k++) {

@@ -24,28 +24,36 @@
 #include "data/fmatrix.h"
 #include "data/table.h"
 
-enum feat_kind { FEAT_NUMERIC, FEAT_CATEGORICAL };
+/* FEAT_TEXT: a free-text column. Its dense matrix column holds the text's length in code
+ * points (NaN when missing: what trees and importances see of it), and its TF-IDF vector
+ * (lib/text/featurize.h, fitted on the training table and saved with the model) goes into
+ * the matrix's sparse block (struct fmatrix sp), which the linear learner trains on. */
+enum feat_kind { FEAT_NUMERIC, FEAT_CATEGORICAL, FEAT_TEXT };
+
+struct text_featurizer;
 
 struct feature {
-    char *name;            /* column name, owned */
+    char *name; /* column name, owned */
     enum feat_kind kind;
-    enum col_type type;    /* the training column's type (for messages and the schema) */
-    struct strdict cats;   /* categorical: training categories, code k = k-th string (a
-                              hash index is kept for lookups) */
+    enum col_type type;  /* the training column's type (for messages and the schema) */
+    struct strdict cats; /* categorical: training categories, code k = k-th string (a
+                            hash index is kept for lookups) */
     /* statistics of the training values (numeric: values; categorical: codes unused) */
     double mean, std, median, min, max;
     double missing_frac;
+    struct text_featurizer *text; /* FEAT_TEXT: the fitted featurizer, owned */
 };
 
 struct feature_set {
     size_t n;
-    struct feature *f;     /* n entries, owned */
-    struct strdict names;  /* the names again, code j = feature j (features_find), owned */
+    struct feature *f;    /* n entries, owned */
+    struct strdict names; /* the names again, code j = feature j (features_find), owned */
 };
 
-/* Which columns become features: every column but the target, except identifiers (COL_ID),
- * free text (COL_TEXT) and columns whose values are all missing; datetimes are numbers (Unix
- * seconds), booleans and categoricals are categorical. `only` (may be NULL) restricts to the
+/* Which columns become features: every column but the target, except identifiers (COL_ID)
+ * and columns whose values are all missing; datetimes are numbers (Unix seconds), booleans
+ * and categoricals are categorical, free text (COL_TEXT) is FEAT_TEXT (its featurizer is
+ * fitted on every row of t with a text). `only` (may be NULL) restricts to the
  * named columns; `exclude` (may be NULL) drops more. Each is a NULL-terminated list.
  * AIOPS_EINVAL when no feature is left or a named column does not exist, with err (may be
  * NULL) saying which, on field "features". */
@@ -73,6 +81,13 @@ int features_matrix_rows(const struct feature_set *fs, const struct table *t, co
 int features_matrix_json(const struct feature_set *fs, const json_t *rows, struct fmatrix *out,
                          json_t **err);
 
+/* The sparse block (out->sp) of JSON rows for fs's text features, for a matrix whose dense
+ * part was read otherwise (lib/ml/instances.h); out->sp stays NULL without text features.
+ * rows is an array of out->nrows objects. AIOPS_ENOMEM. */
+int features_text_block_json(const struct feature_set *fs, const json_t *rows, struct fmatrix *out);
+/* 1 when fs has a text feature. */
+int features_have_text(const struct feature_set *fs);
+
 /* The feature named name[0..len), or -1. */
 long features_find(const struct feature_set *fs, const char *name, size_t len);
 
@@ -89,14 +104,14 @@ int features_matrix_alloc(const struct feature_set *fs, size_t nrows, struct fma
 /* --- the target ------------------------------------------------------------------------- */
 
 struct target_spec {
-    char *name;                /* column name, owned */
-    enum table_task task;      /* TASK_BINARY, TASK_MULTICLASS or TASK_REGRESSION */
-    size_t nclasses;           /* classification: >= 2 */
-    char **labels;             /* classification: class labels as text, in class order: sorted
-                                  as lib/data/table.h says (numbers numerically, strings bytewise,
-                                  booleans false < true); the positive class of a binary task
-                                  is the last */
-    int numeric_labels;        /* the labels are numbers (shown as JSON numbers) */
+    char *name;           /* column name, owned */
+    enum table_task task; /* TASK_BINARY, TASK_MULTICLASS or TASK_REGRESSION */
+    size_t nclasses;      /* classification: >= 2 */
+    char **labels;        /* classification: class labels as text, in class order: sorted
+                             as lib/data/table.h says (numbers numerically, strings bytewise,
+                             booleans false < true); the positive class of a binary task
+                             is the last */
+    int numeric_labels;   /* the labels are numbers (shown as JSON numbers) */
 };
 
 /* Fits the target from column col of t and fills y (t->nrows values): the class index for

@@ -12,10 +12,10 @@
 
 struct row_reader {
     const struct feature_set *fs;
-    double *v;            /* row-major: F values per row */
+    double *v; /* row-major: F values per row */
     size_t nrows, cap;
-    uint32_t *seen;       /* per feature: 1 + the last row that set it (duplicate keys) */
-    json_t *errors;       /* [{"row", "column", "reason"}], at most INSTANCES_MAX_ERRORS */
+    uint32_t *seen; /* per feature: 1 + the last row that set it (duplicate keys) */
+    json_t *errors; /* [{"row", "column", "reason"}], at most INSTANCES_MAX_ERRORS */
     size_t nerrors;
 };
 
@@ -23,7 +23,7 @@ static void row_error(struct row_reader *rr, size_t row, const char *col, const 
 {
     if (rr->nerrors++ < INSTANCES_MAX_ERRORS)
         json_array_append_new(rr->errors, json_pack("{s:I, s:s, s:s}", "row", (json_int_t)row,
-                                                     "column", col, "reason", reason));
+                                                    "column", col, "reason", reason));
 }
 
 /* A new row of missing values. NULL (and the scan stopped) when out of memory. */
@@ -106,6 +106,29 @@ static int read_row(struct jscan *js, struct row_reader *rr)
         if (reason)
             row_error(rr, row, f->name, reason);
     }
+}
+
+/* The text features' vectors of a body the scanner has accepted: the texts are read again
+ * through jansson (a model with text features spends its time featurizing, not parsing). */
+static int text_block(const struct feature_set *fs, const void *body, size_t len, struct fmatrix *x)
+{
+    json_t *root =
+        json_loadb(body, len, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
+    json_t *rows = json_object_get(root, "instances");
+    if (rows == NULL)
+        rows = json_object_get(root, "instance");
+    json_t *wrapped = NULL;
+    if (json_is_object(rows)) {
+        wrapped = json_array();
+        json_array_append(wrapped, rows);
+        rows = wrapped;
+    }
+    int rv = json_is_array(rows) && json_array_size(rows) == x->nrows
+                 ? features_text_block_json(fs, rows, x)
+                 : AIOPS_ENOMEM; /* the scanner accepted it: only memory can fail here */
+    json_decref(wrapped);
+    json_decref(root);
+    return rv;
 }
 
 int instances_read(const struct feature_set *fs, const void *body, size_t len, struct fmatrix *x,
@@ -191,7 +214,9 @@ int instances_read(const struct feature_set *fs, const void *body, size_t len, s
         for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < F; j++)
                 x->x[j * n + i] = rr.v[i * F + j];
-        rv = 0;
+        rv = features_have_text(fs) ? text_block(fs, body, len, x) : 0;
+        if (rv != 0)
+            fmatrix_free(x);
     }
     jscan_free(&js);
     json_decref(rr.errors);

@@ -1,5 +1,11 @@
 /* learn_linear.c -- L2-regularised linear models (lib/algo/linear.h) as a learner: its
- * parameters under scikit-learn's names, and its operations. */
+ * parameters under scikit-learn's names, and its operations.
+ *
+ * A feature matrix with a sparse block (text features, struct fmatrix sp) trains the
+ * sparse-input model (linear_sparse_*) on the dense columns and the block together; one
+ * without trains the dense model. The algorithm object says which it holds; the saved
+ * bytes start with the model's own magic ("LIN1" / "LSP1"), which load dispatches on. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "algo/linear.h"
@@ -18,6 +24,12 @@ static const struct param_def linear_params[] = {
 };
 /* clang-format on */
 
+/* The learner's algorithm object: exactly one of the two is set. */
+struct linear_algo {
+    struct linear *dense;
+    struct linear_sparse *sparse;
+};
+
 static int linear_learn(const struct learner_input *in, void **algo, int *iterations,
                         struct aiops_error *err)
 {
@@ -34,9 +46,19 @@ static int linear_learn(const struct learner_input *in, void **algo, int *iterat
     lp.tol = learner_param(p, "tol");
     lp.fit_intercept = 1;
     lp.threads = (int)learner_param(p, "threads");
-    struct linear *m = NULL;
-    int rv = linear_train(in->x, in->y, in->w, &lp, in->progress, in->progress_arg, &m, err);
-    *algo = m;
+    struct linear_algo *a = calloc(1, sizeof *a);
+    if (a == NULL)
+        return AIOPS_ENOMEM;
+    int rv = in->x->sp != NULL
+                 ? linear_sparse_train(in->x, in->x->sp, in->y, in->w, &lp, in->progress,
+                                       in->progress_arg, &a->sparse, err)
+                 : linear_train(in->x, in->y, in->w, &lp, in->progress, in->progress_arg, &a->dense,
+                                err);
+    if (rv != 0) {
+        free(a);
+        a = NULL;
+    }
+    *algo = a;
     /* the iterations planned, as svc-train's total_epochs counts them */
     *iterations = lp.max_iter;
     return rv;
@@ -46,36 +68,55 @@ static int linear_learn(const struct learner_input *in, void **algo, int *iterat
 static int linear_op_predict(const void *algo, const struct fmatrix *x, struct pool *pool,
                              double *out)
 {
+    const struct linear_algo *a = algo;
     (void)pool;
-    return linear_predict(algo, x, out);
+    if (a->sparse != NULL)
+        return x->sp ? linear_sparse_predict(a->sparse, x, x->sp, out) : AIOPS_EINVAL;
+    return x->sp ? AIOPS_EINVAL : linear_predict(a->dense, x, out);
 }
 
 static int linear_op_save(const void *algo, struct buf *out)
 {
-    return linear_save(algo, out);
+    const struct linear_algo *a = algo;
+    return a->sparse ? linear_sparse_save(a->sparse, out) : linear_save(a->dense, out);
 }
 
 static int linear_op_load(const uint8_t *p, size_t n, void **algo)
 {
-    struct linear *m = NULL;
-    int rv = linear_load(p, n, &m);
-    *algo = m;
-    return rv;
+    *algo = NULL;
+    struct linear_algo *a = calloc(1, sizeof *a);
+    if (a == NULL)
+        return AIOPS_ENOMEM;
+    int rv = n >= 4 && memcmp(p, "LSP1", 4) == 0 ? linear_sparse_load(p, n, &a->sparse)
+                                                 : linear_load(p, n, &a->dense);
+    if (rv != 0) {
+        free(a);
+        return rv;
+    }
+    *algo = a;
+    return 0;
 }
 
 static void linear_op_free(void *algo)
 {
-    linear_free(algo);
+    struct linear_algo *a = algo;
+    if (a == NULL)
+        return;
+    linear_free(a->dense);
+    linear_sparse_free(a->sparse);
+    free(a);
 }
 
 static size_t linear_op_num_features(const void *algo)
 {
-    return linear_num_features(algo);
+    const struct linear_algo *a = algo;
+    return a->sparse ? linear_sparse_num_features(a->sparse) : linear_num_features(a->dense);
 }
 
 static size_t linear_op_outputs(const void *algo)
 {
-    return linear_outputs(algo);
+    const struct linear_algo *a = algo;
+    return a->sparse ? linear_sparse_outputs(a->sparse) : linear_outputs(a->dense);
 }
 
 const struct learner learner_linear = {

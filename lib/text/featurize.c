@@ -21,7 +21,65 @@ struct text_featurizer {
     size_t nvocab;
     uint32_t *bucket; /* nvocab, strictly increasing */
     float *idf;       /* nvocab */
+    uint32_t *column; /* 2^hash_bits: the vocabulary column of a bucket, UINT32_MAX when
+                         outside it (derived: one lookup per term instead of a bisection) */
 };
+
+static int build_columns(struct text_featurizer *f)
+{
+    size_t nb = (size_t)1 << f->p.hash_bits;
+    f->column = malloc(nb * sizeof *f->column);
+    if (f->column == NULL)
+        return AIOPS_ENOMEM;
+    memset(f->column, 0xFF, nb * sizeof *f->column);
+    for (size_t k = 0; k < f->nvocab; k++)
+        f->column[f->bucket[k]] = (uint32_t)k;
+    return AIOPS_OK;
+}
+
+/* Sorts v[0..n) ascending (an insertion sort for the short runs, a quicksort above: the
+ * terms of one text, a few hundred at most, sorted per text for the whole corpus -- a
+ * comparison through a function pointer cost more than the sort). */
+static void sort_u32(uint32_t *v, size_t n)
+{
+    while (n > 24) {
+        uint32_t a = v[0], b = v[n / 2], c = v[n - 1];
+        uint32_t pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i >= j)
+                break;
+            uint32_t t = v[i];
+            v[i] = v[j];
+            v[j] = t;
+            i++;
+            j--;
+        }
+        /* recurse into the smaller side, loop on the larger */
+        size_t left = j + 1;
+        if (left < n - left) {
+            sort_u32(v, left);
+            v += left;
+            n -= left;
+        } else {
+            sort_u32(v + left, n - left);
+            n = left;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        uint32_t x = v[i];
+        size_t j = i;
+        while (j > 0 && v[j - 1] > x) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+}
 
 void text_params_default(struct text_params *p)
 {
@@ -185,12 +243,6 @@ int text_terms(const struct text_params *p, const char *norm, size_t len, uint32
     return AIOPS_OK;
 }
 
-static int u32_cmp(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* The sorted terms of text i into *terms; 0 terms for a missing or invalid text (counted in
  * *invalid). */
 static int doc_terms(const struct text_params *p, text_doc_fn doc, void *ctx, size_t i,
@@ -212,12 +264,41 @@ static int doc_terms(const struct text_params *p, text_doc_fn doc, void *ctx, si
         return rv;
     if ((rv = text_terms(p, norm->data, norm->len, terms, nterms, cap)) != 0)
         return rv;
-    qsort(*terms, *nterms, sizeof **terms, u32_cmp);
+    sort_u32(*terms, *nterms);
     return AIOPS_OK;
 }
 
-int text_featurizer_fit(const struct text_params *p, text_doc_fn doc, void *ctx, size_t n,
-                        struct text_featurizer **out, size_t *invalid, struct aiops_error *err)
+/* One worker's share of a fit: document frequencies of texts [from, to). */
+struct fit_part {
+    const struct text_params *p;
+    text_doc_fn doc;
+    void *ctx;
+    size_t from, to;
+    uint32_t *df; /* 2^hash_bits */
+    size_t invalid;
+    int rv;
+};
+
+static void *fit_part_run(void *arg)
+{
+    struct fit_part *P = arg;
+    struct buf norm = BUF_INIT;
+    uint32_t *terms = NULL;
+    size_t nterms = 0, cap = 0;
+    for (size_t i = P->from; i < P->to && P->rv == 0; i++) {
+        P->rv = doc_terms(P->p, P->doc, P->ctx, i, &norm, &terms, &nterms, &cap, &P->invalid);
+        for (size_t k = 0; P->rv == 0 && k < nterms; k++)
+            if (k == 0 || terms[k] != terms[k - 1])
+                P->df[terms[k]]++;
+    }
+    free(terms);
+    buf_free(&norm);
+    return NULL;
+}
+
+int text_featurizer_fit_threads(const struct text_params *p, text_doc_fn doc, void *ctx, size_t n,
+                                int threads, struct text_featurizer **out, size_t *invalid,
+                                struct aiops_error *err)
 {
     *out = NULL;
     if (!params_ok(p))
@@ -225,19 +306,40 @@ int text_featurizer_fit(const struct text_params *p, text_doc_fn doc, void *ctx,
                                "text parameters out of range "
                                "(hash_bits 10..24, min_df >= 1, char_ngram_max 0..3)");
     size_t nb = (size_t)1 << p->hash_bits, bad = 0;
-    uint32_t *df = calloc(nb, sizeof *df);
-    struct buf norm = BUF_INIT;
-    uint32_t *terms = NULL;
-    size_t nterms = 0, cap = 0;
-    int rv = df ? AIOPS_OK : AIOPS_ENOMEM;
-    for (size_t i = 0; i < n && rv == 0; i++) {
-        rv = doc_terms(p, doc, ctx, i, &norm, &terms, &nterms, &cap, &bad);
-        for (size_t k = 0; rv == 0 && k < nterms; k++)
-            if (k == 0 || terms[k] != terms[k - 1])
-                df[terms[k]]++;
+    size_t nt = threads > 1 ? (size_t)threads : 1;
+    if (nt > 16)
+        nt = 16;
+    if (n < 1000)
+        nt = 1;
+    struct fit_part parts[16];
+    pthread_t tid[16];
+    int started[16] = {0};
+    int rv = AIOPS_OK;
+    for (size_t t = 0; t < nt; t++) {
+        parts[t] = (struct fit_part){
+            p, doc, ctx, n * t / nt, n * (t + 1) / nt, calloc(nb, sizeof(uint32_t)), 0, 0};
+        if (parts[t].df == NULL)
+            parts[t].rv = rv = AIOPS_ENOMEM;
     }
-    free(terms);
-    buf_free(&norm);
+    for (size_t t = 1; rv == 0 && t < nt; t++)
+        started[t] = pthread_create(&tid[t], NULL, fit_part_run, &parts[t]) == 0;
+    if (rv == 0)
+        fit_part_run(&parts[0]);
+    for (size_t t = 1; rv == 0 && t < nt; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else
+            fit_part_run(&parts[t]);
+    }
+    uint32_t *df = parts[0].df;
+    for (size_t t = 0; t < nt; t++) {
+        rv = rv ? rv : parts[t].rv;
+        bad += parts[t].invalid;
+        for (size_t b = 0; t > 0 && df != NULL && parts[t].df != NULL && b < nb; b++)
+            df[b] += parts[t].df[b];
+        if (t > 0)
+            free(parts[t].df);
+    }
     struct text_featurizer *f = NULL;
     if (rv == 0 && (f = calloc(1, sizeof *f)) == NULL)
         rv = AIOPS_ENOMEM;
@@ -257,6 +359,8 @@ int text_featurizer_fit(const struct text_params *p, text_doc_fn doc, void *ctx,
                 f->idf[k] = (float)(log((1.0 + (double)n) / (1.0 + (double)df[b])) + 1.0);
                 k++;
             }
+        if (rv == 0)
+            rv = build_columns(f);
     }
     free(df);
     if (rv != 0) {
@@ -271,15 +375,8 @@ int text_featurizer_fit(const struct text_params *p, text_doc_fn doc, void *ctx,
 
 static long vocab_index(const struct text_featurizer *f, uint32_t b)
 {
-    size_t lo = 0, hi = f->nvocab;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (f->bucket[mid] < b)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < f->nvocab && f->bucket[lo] == b ? (long)lo : -1;
+    uint32_t c = f->column[b];
+    return c == UINT32_MAX ? -1 : (long)c;
 }
 
 /* One worker's share of a transform: rows [from, to) into growing arrays. */
@@ -437,6 +534,7 @@ void text_featurizer_free(struct text_featurizer *f)
         return;
     free(f->bucket);
     free(f->idf);
+    free(f->column);
     free(f);
 }
 
@@ -501,8 +599,18 @@ int text_featurizer_load(const uint8_t *p, size_t n, struct text_featurizer **ou
         text_featurizer_free(f);
         return AIOPS_ECORRUPT;
     }
+    if (build_columns(f) != 0) {
+        text_featurizer_free(f);
+        return AIOPS_ENOMEM;
+    }
     if (used)
         *used = r.off;
     *out = f;
     return AIOPS_OK;
+}
+
+int text_featurizer_fit(const struct text_params *p, text_doc_fn doc, void *ctx, size_t n,
+                        struct text_featurizer **out, size_t *invalid, struct aiops_error *err)
+{
+    return text_featurizer_fit_threads(p, doc, ctx, n, 1, out, invalid, err);
 }

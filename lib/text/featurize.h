@@ -54,6 +54,10 @@ int text_terms(const struct text_params *p, const char *norm, size_t len, uint32
  * be NULL) and read as missing. AIOPS_EINVAL with err for bad parameters; AIOPS_ENOMEM. */
 int text_featurizer_fit(const struct text_params *p, text_doc_fn doc, void *ctx, size_t n,
                         struct text_featurizer **out, size_t *invalid, struct aiops_error *err);
+/* The same on `threads` threads (<= 1: one; each keeps its own counts). */
+int text_featurizer_fit_threads(const struct text_params *p, text_doc_fn doc, void *ctx, size_t n,
+                                int threads, struct text_featurizer **out, size_t *invalid,
+                                struct aiops_error *err);
 /* The vectors of n texts as rows of out (ncols = text_featurizer_dim); invalid UTF-8 is read
  * as missing and counted in *invalid (may be NULL). `threads` (<= 0: one) share the rows.
  * AIOPS_ENOMEM (out left empty). */

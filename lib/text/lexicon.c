@@ -3,6 +3,7 @@
 #include "text/lexicon.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +16,19 @@ struct lexicon {
     char name[64];
     struct item *items;
     size_t n, max_len;
+    /* an open-addressing hash index over items (slot = item index + 1, 0 empty): the
+     * tokenizer asks about every suffix of every word, so lookups must be O(1) */
+    uint32_t *slots;
+    size_t mask;
 };
+
+static uint32_t item_hash(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
 
 static struct lexicon *all_lexicons;
 static size_t all_count;
@@ -63,6 +76,19 @@ static int parse(struct lexicon *lex, const struct embedded_file *f)
         if (o == 0 || item_cmp(&lex->items[o - 1], &lex->items[i]) != 0)
             lex->items[o++] = lex->items[i];
     lex->n = o;
+    size_t cap = 16;
+    while (cap < 2 * lex->n)
+        cap *= 2;
+    lex->slots = calloc(cap, sizeof *lex->slots);
+    if (lex->slots == NULL)
+        return -1;
+    lex->mask = cap - 1;
+    for (size_t i = 0; i < lex->n; i++) {
+        size_t h = item_hash(lex->items[i].s, lex->items[i].len) & lex->mask;
+        while (lex->slots[h] != 0)
+            h = (h + 1) & lex->mask;
+        lex->slots[h] = (uint32_t)i + 1;
+    }
     return 0;
 }
 
@@ -99,8 +125,12 @@ int lexicon_has(const struct lexicon *lex, const char *s, size_t n)
 {
     if (lex == NULL || n > lex->max_len)
         return 0;
-    struct item key = {s, n};
-    return bsearch(&key, lex->items, lex->n, sizeof *lex->items, item_cmp) != NULL;
+    for (size_t h = item_hash(s, n) & lex->mask; lex->slots[h] != 0; h = (h + 1) & lex->mask) {
+        const struct item *it = &lex->items[lex->slots[h] - 1];
+        if (it->len == n && memcmp(it->s, s, n) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 size_t lexicon_size(const struct lexicon *lex)

@@ -26,12 +26,9 @@ const char *lexicon_item(const struct lexicon *lex, size_t i, size_t *len);
 size_t lexicon_max_len(const struct lexicon *lex);
 
 /* The embedded files (the generated build/gen/lexicons_embed.c, from the .txt files of
- * data/lexicons/) and the shipped models (build/gen/models_embed.c, from the .aiops files of
- * models/). */
+ * data/lexicons/). */
 #include "core/embed.h"
 extern const struct embedded_file text_lexicons[];
 extern const unsigned long text_lexicons_count;
-extern const struct embedded_file text_models[];
-extern const unsigned long text_models_count;
 
 #endif

@@ -31,7 +31,7 @@ static struct forest *train_ok(const struct fmatrix *x, const double *y, const d
 static double predict_row(const struct forest *f, const double *row, size_t ncols,
                           const uint8_t *is_cat, const uint32_t *ncat, size_t k)
 {
-    struct fmatrix m = {1, ncols, (double *)row, (uint8_t *)is_cat, (uint32_t *)ncat};
+    struct fmatrix m = {1, ncols, (double *)row, (uint8_t *)is_cat, (uint32_t *)ncat, NULL};
     double out[16] = {0};
     CHECK_INT(forest_predict(f, &m, out), 0);
     return out[k];

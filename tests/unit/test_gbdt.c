@@ -34,7 +34,7 @@ static struct gbdt *train_ok(const struct fmatrix *x, const double *y, const dou
 static double predict1(const struct gbdt *g, const double *row, size_t ncols, const uint8_t *is_cat,
                        const uint32_t *ncat)
 {
-    struct fmatrix m = {1, ncols, (double *)row, (uint8_t *)is_cat, (uint32_t *)ncat};
+    struct fmatrix m = {1, ncols, (double *)row, (uint8_t *)is_cat, (uint32_t *)ncat, NULL};
     double out[2];
     CHECK_INT(gbdt_predict(g, &m, out), 0);
     return out[1];

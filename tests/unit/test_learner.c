@@ -217,6 +217,7 @@ static void make_matrix(struct fmatrix *x, double *y)
     x->x = calloc(3 * NROWS, sizeof *x->x);
     x->is_cat = is_cat;
     x->ncat = ncat;
+    x->sp = NULL; /* no text features */
     for (size_t r = 0; r < NROWS; r++) {
         double a = (double)((r * 37) % 101) / 101.0, b = sin((double)r);
         x->x[r] = r % 23 == 0 ? NAN : a;

@@ -116,7 +116,7 @@ static void make_data(struct data *d)
     memset(d->ncat, 0, sizeof d->ncat);
     d->is_cat[3] = 1;
     d->ncat[3] = 3;
-    d->fm = (struct fmatrix){N, 4, d->x, d->is_cat, d->ncat};
+    d->fm = (struct fmatrix){N, 4, d->x, d->is_cat, d->ncat, NULL};
 }
 
 static struct data *new_data(void)
@@ -298,7 +298,7 @@ static void test_direct_mode_matches_sklearn_and_copy_path(void)
     }
     uint8_t ic[2] = {0, 0};
     uint32_t nc[2] = {0, 0};
-    struct fmatrix fm = {N, 2, x, ic, nc};
+    struct fmatrix fm = {N, 2, x, ic, nc, NULL};
     struct linear_params p = exact_params(LINEAR_LOGISTIC);
     struct linear *m = NULL;
     json_t *j = fit(&fm, d->yb, NULL, &p, &m);
@@ -319,7 +319,7 @@ static void test_direct_mode_matches_sklearn_and_copy_path(void)
     }
     x2[N] = x2[2 * N + 1] = 123.0;
     yb[N] = ys[N] = NAN;
-    struct fmatrix f2 = {N + 1, 2, x2, ic, nc};
+    struct fmatrix f2 = {N + 1, 2, x2, ic, nc, NULL};
     j = fit(&f2, yb, NULL, &p, &m);
     CHECK_NEAR(coef(j, 0, 0), direct0, 1e-6);
     json_decref(j);
@@ -367,7 +367,7 @@ static void test_threads_do_not_change_the_result(void)
     }
     uint8_t ic[3] = {0, 0, 1};
     uint32_t nc[3] = {0, 0, 5};
-    struct fmatrix fm = {n, 3, x, ic, nc};
+    struct fmatrix fm = {n, 3, x, ic, nc, NULL};
     struct linear_params p = params(LINEAR_LOGISTIC);
     struct linear *a = NULL, *b = NULL;
     struct aiops_error err = AIOPS_ERROR_INIT;
@@ -406,7 +406,7 @@ static void test_ridge_lbfgs_many_categories(void)
     }
     uint8_t is_cat = 1;
     uint32_t ncat = (uint32_t)K;
-    struct fmatrix fm = {n, 1, x, &is_cat, &ncat};
+    struct fmatrix fm = {n, 1, x, &is_cat, &ncat, NULL};
     struct linear_params p = params(LINEAR_REGRESSION);
     p.l2 = 3.0;
     p.fit_intercept = 0;
@@ -423,7 +423,7 @@ static void test_ridge_lbfgs_many_categories(void)
     double *xc = malloc(K * sizeof *xc), *pred = malloc(K * sizeof *pred);
     for (size_t k = 0; k < K; k++)
         xc[k] = (double)k;
-    struct fmatrix fc = {K, 1, xc, &is_cat, &ncat};
+    struct fmatrix fc = {K, 1, xc, &is_cat, &ncat, NULL};
     CHECK_INT(linear_predict(m, &fc, pred), 0);
     double worst = 0;
     for (size_t k = 0; k < K; k++)
@@ -469,7 +469,7 @@ static void test_save_load_roundtrip_and_unseen_category(void)
     double row[8] = {0.5, 0.5, 10, 10, 400, 400, 7, NAN};
     uint8_t ic[4] = {0, 0, 0, 1};
     uint32_t nc[4] = {0, 0, 0, 3};
-    struct fmatrix two = {2, 4, row, ic, nc};
+    struct fmatrix two = {2, 4, row, ic, nc, NULL};
     double pr[6];
     CHECK_INT(linear_predict(m, &two, pr), 0);
     for (size_t c = 0; c < 3; c++)
@@ -592,7 +592,7 @@ static void test_missing_targets_and_zero_weights_are_skipped(void)
         y2[i] = i < N ? d->yr[i] : (i % 2 ? NAN : 1e9);
         w2[i] = i < N ? d->w[i] : (i % 2 ? 1 : 0);
     }
-    struct fmatrix f2 = {n2, 4, x2, d->is_cat, d->ncat};
+    struct fmatrix f2 = {n2, 4, x2, d->is_cat, d->ncat, NULL};
     CHECK_INT(linear_train(&f2, y2, w2, &p, NULL, NULL, &b, &err), 0);
     double pa[N], pb[N];
     CHECK_INT(linear_predict(a, &d->fm, pa), 0);
