@@ -59,11 +59,16 @@ static const struct {
      "report MODEL DATA.csv [--pdf OUT.pdf] [--lang ko|en] [--descriptions MAP.csv]\n"
      "        [--contacts N] [--cost-per-contact X] [--value-per-conversion V] [--target-pct P]\n"
      "        [--currency C] [--card]     AI report JSON (and the PDF), offline"},
+    {"import-xgboost", cmd_import_xgboost,
+     "import-xgboost MODEL.json --out MODEL   an XGBoost JSON model as our model file"},
+    {"shap", cmd_shap,
+     "shap MODEL DATA.csv [--out SHAP.csv] [--threads N]   exact TreeSHAP values as CSV"},
 };
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: aiops [--url URL] [--api-key KEY] [--token JWT] VERB [ARGS]\n\nverbs:\n");
+    fprintf(stderr,
+            "usage: aiops [--url URL] [--api-key KEY] [--token JWT] VERB [ARGS]\n\nverbs:\n");
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         fprintf(stderr, "  %s\n", verbs[i].help);
     fprintf(stderr, "\nenvironment: AIOPS_URL, AIOPS_API_KEY, AIOPS_TOKEN\n");

@@ -1,0 +1,194 @@
+/* aiops import-xgboost / shap -- explanations on local files, no server.
+ *
+ *   aiops import-xgboost MODEL.json --out MODEL
+ *       reads an XGBoost JSON model (lib/ml/xgbimport.h) and writes it as our model file;
+ *       prints {"model", "task", "features", "trees", "objective"}
+ *   aiops shap MODEL DATA.csv [--out SHAP.csv] [--threads N]
+ *       exact TreeSHAP values (lib/ml/treeshap.h) of a gbdt or rf model, one row per input
+ *       row: one column per feature in the model's feature order, then bias; the values of
+ *       a row sum to the raw output (the margin of boosted trees, before the sigmoid or
+ *       softmax; a forest's probability of the positive class or its value). Multiclass
+ *       models: a block of such columns per class, named FEATURE:CLASS and bias:CLASS.
+ *       Binary forests: the positive class's (the class that sorts last). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/numparse.h"
+#include "data/ingest.h"
+#include "ml/featureset.h"
+#include "ml/model.h"
+#include "ml/treeshap.h"
+#include "ml/xgbimport.h"
+
+int cmd_import_xgboost(int argc, char **argv)
+{
+    const char *in = NULL, *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+            out = argv[++i];
+        else if (argv[i][0] != '-' && in == NULL)
+            in = argv[i];
+        else {
+            in = NULL;
+            break;
+        }
+    }
+    if (in == NULL || out == NULL) {
+        cli_error("import-xgboost", "usage: aiops import-xgboost MODEL.json --out MODEL");
+        return 2;
+    }
+    struct model *m = NULL;
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    int rv = xgb_import_file(in, &m, &err);
+    if (rv != 0) {
+        if (err.field[0] != '\0')
+            cli_error("import-xgboost", "%s: %s (field %s)", in, err.message, err.field);
+        else
+            cli_error("import-xgboost", "%s: %s", in,
+                      err.message[0] ? err.message : aiops_strerror(rv));
+        return 1;
+    }
+    if ((rv = model_save_file(m, out)) != 0) {
+        cli_error("import-xgboost", "%s: %s", out, aiops_strerror(rv));
+        model_free(m);
+        return 1;
+    }
+    json_t *imported = json_object_get(m->meta, "imported");
+    json_t *summary = json_pack(
+        "{s:s, s:s, s:I, s:I, s:O}", "model", out, "task", table_task_name(m->target.task),
+        "features", (json_int_t)m->features.n, "trees",
+        (json_int_t)json_integer_value(json_object_get(m->meta, "iterations")), "objective",
+        json_object_get(imported, "objective") ? json_object_get(imported, "objective")
+                                               : json_null());
+    model_free(m);
+    return summary ? cli_print_json(summary, 0) : 1;
+}
+
+/* The column name of value j (a feature, or nfeat: the bias) of output k. */
+static void shap_column(struct buf *b, const struct model *m, size_t nout, size_t k, size_t j)
+{
+    const char *name = j < m->features.n ? m->features.f[j].name : "bias";
+    if (nout == 1) {
+        cli_csv_field(b, name);
+        return;
+    }
+    struct buf both = BUF_INIT;
+    buf_printf(&both, "%s:%s", name, m->target.labels[k]);
+    cli_csv_field(b, both.data ? both.data : "");
+    buf_free(&both);
+}
+
+int cmd_shap(int argc, char **argv)
+{
+    const char *model_path = NULL, *data = NULL, *out_path = NULL;
+    int threads = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+            out_path = argv[++i];
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+            char *end;
+            long t = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || t < 0 || t > 256) {
+                cli_error("shap", "--threads must be 0 (every CPU) .. 256");
+                return 2;
+            }
+            threads = (int)t;
+        } else if (argv[i][0] != '-' && model_path == NULL)
+            model_path = argv[i];
+        else if (argv[i][0] != '-' && data == NULL)
+            data = argv[i];
+        else {
+            model_path = NULL;
+            break;
+        }
+    }
+    if (model_path == NULL || data == NULL) {
+        cli_error("shap", "usage: aiops shap MODEL DATA.csv [--out SHAP.csv] [--threads N]");
+        return 2;
+    }
+    struct model *m;
+    struct ingest_result r;
+    if (cli_load_model_data("shap", model_path, data, &m, &r) != 0)
+        return 1;
+    int status = 1;
+    struct fmatrix x = {0};
+    double *phi = NULL;
+    struct buf b = BUF_INIT;
+    if (!treeshap_supports(m)) {
+        cli_error("shap", "%s is a %s model: TreeSHAP explains gbdt and rf models", model_path,
+                  m->learner->name);
+        goto out;
+    }
+    const char *missing;
+    size_t unseen = 0, type_errors = 0;
+    int rv = features_matrix(&m->features, &r.table, &x, &missing, &type_errors, &unseen);
+    if (rv == AIOPS_ENOTFOUND) {
+        cli_error("shap", "%s has no column %s (a feature of the model)", data, missing);
+        goto out;
+    }
+    const size_t n = x.nrows, nfeat = m->features.n, nout = treeshap_model_outputs(m);
+    size_t got = 0;
+    if (rv != 0 || (phi = malloc((n ? n : 1) * nout * (nfeat + 1) * sizeof *phi)) == NULL ||
+        (rv = treeshap_model(m, &x, threads, phi, &got)) != 0) {
+        cli_error("shap", "%s", aiops_strerror(rv ? rv : AIOPS_ENOMEM));
+        goto out;
+    }
+    if (unseen > 0 || type_errors > 0)
+        fprintf(stderr,
+                "aiops shap: %zu values of unseen categories and %zu values of the wrong type "
+                "were read as missing\n",
+                unseen, type_errors);
+    /* a binary forest explains both classes' probabilities, which mirror each other: the
+     * positive class's is the one shown, as predict shows its probability */
+    size_t k0 = 0, kshown = nout;
+    if (m->target.task == TASK_BINARY && nout == 2) {
+        k0 = 1;
+        kshown = 1;
+    }
+    for (size_t k = 0; k < kshown; k++)
+        for (size_t j = 0; j <= nfeat; j++) {
+            if (k + j > 0)
+                buf_putc(&b, ',');
+            shap_column(&b, m, kshown, k0 + k, j);
+        }
+    buf_putc(&b, '\n');
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < kshown; k++) {
+            const double *p = phi + (i * nout + k0 + k) * (nfeat + 1);
+            for (size_t j = 0; j <= nfeat; j++) {
+                char num[40];
+                fmt_double_shortest(num, sizeof num, p[j]);
+                if (k + j > 0)
+                    buf_putc(&b, ',');
+                buf_puts(&b, num);
+            }
+        }
+        buf_putc(&b, '\n');
+    }
+    if (b.data == NULL) {
+        cli_error("shap", "out of memory");
+        goto out;
+    }
+    FILE *f = out_path ? fopen(out_path, "wb") : stdout;
+    if (f == NULL) {
+        cli_error("shap", "cannot write %s", out_path);
+        goto out;
+    }
+    if (fwrite(b.data, 1, b.len, f) != b.len)
+        cli_error("shap", "write failed");
+    else
+        status = 0;
+    if (out_path != NULL && fclose(f) != 0)
+        status = 1;
+out:
+    buf_free(&b);
+    free(phi);
+    fmatrix_free(&x);
+    model_free(m);
+    ingest_result_free(&r);
+    return status;
+}
