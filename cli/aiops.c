@@ -63,6 +63,9 @@ static const struct {
      "import-xgboost MODEL.json --out MODEL   an XGBoost JSON model as our model file"},
     {"shap", cmd_shap,
      "shap MODEL DATA.csv [--out SHAP.csv] [--threads N]   exact TreeSHAP values as CSV"},
+    {"importance", cmd_importance,
+     "importance MODEL DATA.csv [--repeats N] [--seed S] [--correlation pearson|spearman]\n"
+     "        permutation importance, p-values and correlations (JSON)"},
 };
 
 static int usage(void)

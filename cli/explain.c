@@ -9,7 +9,13 @@
  *       a row sum to the raw output (the margin of boosted trees, before the sigmoid or
  *       softmax; a forest's probability of the positive class or its value). Multiclass
  *       models: a block of such columns per class, named FEATURE:CLASS and bias:CLASS.
- *       Binary forests: the positive class's (the class that sorts last). */
+ *       Binary forests: the positive class's (the class that sorts last).
+ *   aiops importance MODEL DATA.csv [--repeats N] [--seed S] [--threads T]
+ *                    [--correlation pearson|spearman]
+ *       permutation importance with p-values on DATA's labelled rows, and the features'
+ *       correlation matrix (lib/ml/importance.h): {"rows", "score", "score_value",
+ *       "repeats", "importance": [...], "correlation": {"features", "matrix", "method"}} */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +23,11 @@
 #include "cli.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/jsonx.h"
 #include "core/numparse.h"
 #include "data/ingest.h"
 #include "ml/featureset.h"
+#include "ml/importance.h"
 #include "ml/model.h"
 #include "ml/treeshap.h"
 #include "ml/xgbimport.h"
@@ -187,6 +195,125 @@ int cmd_shap(int argc, char **argv)
 out:
     buf_free(&b);
     free(phi);
+    fmatrix_free(&x);
+    model_free(m);
+    ingest_result_free(&r);
+    return status;
+}
+
+/* The rows of r's table with a target the model knows: their matrix and targets. 0, or 1
+ * after saying why. */
+static int labelled_rows(const char *verb, const char *data, const struct model *m,
+                         const struct table *t, struct fmatrix *x, double **y_out)
+{
+    long col = table_find(t, m->target.name);
+    if (col < 0) {
+        cli_error(verb, "%s has no column %s (the model's target)", data, m->target.name);
+        return 1;
+    }
+    double *all = malloc((t->nrows ? t->nrows : 1) * sizeof *all);
+    size_t *rows = malloc((t->nrows ? t->nrows : 1) * sizeof *rows);
+    size_t unknown = 0, n = 0;
+    if (all == NULL || rows == NULL || target_apply(&m->target, t, col, all, &unknown) != 0) {
+        cli_error(verb, "out of memory");
+        free(all);
+        free(rows);
+        return 1;
+    }
+    for (size_t i = 0; i < t->nrows; i++)
+        if (!isnan(all[i])) {
+            all[n] = all[i];
+            rows[n++] = i;
+        }
+    const char *missing = NULL;
+    int rv = n == 0 ? AIOPS_EINVAL
+                    : features_matrix_rows(&m->features, t, rows, n, x, &missing, NULL, NULL);
+    free(rows);
+    if (rv != 0) {
+        if (rv == AIOPS_ENOTFOUND)
+            cli_error(verb, "%s has no column %s (a feature of the model)", data, missing);
+        else if (n == 0)
+            cli_error(verb, "%s has no row with a target the model knows", data);
+        else
+            cli_error(verb, "%s", aiops_strerror(rv));
+        free(all);
+        return 1;
+    }
+    *y_out = all;
+    return 0;
+}
+
+int cmd_importance(int argc, char **argv)
+{
+    const char *model_path = NULL, *data = NULL, *method = "pearson";
+    long repeats = IMPORTANCE_DEFAULT_REPEATS, seed = 0, threads = 0;
+    for (int i = 1; i < argc; i++) {
+        char *end = NULL;
+        if (strcmp(argv[i], "--repeats") == 0 && i + 1 < argc) {
+            repeats = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || repeats < 1 || repeats > IMPORTANCE_MAX_REPEATS) {
+                cli_error("importance", "--repeats must be 1..%d", IMPORTANCE_MAX_REPEATS);
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
+            seed = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || seed < 0) {
+                cli_error("importance", "--seed must be a whole number >= 0");
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+            threads = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || threads < 0 || threads > 256) {
+                cli_error("importance", "--threads must be 0 (every CPU) .. 256");
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--correlation") == 0 && i + 1 < argc) {
+            method = argv[++i];
+        } else if (argv[i][0] != '-' && model_path == NULL) {
+            model_path = argv[i];
+        } else if (argv[i][0] != '-' && data == NULL) {
+            data = argv[i];
+        } else {
+            model_path = NULL;
+            break;
+        }
+    }
+    if (model_path == NULL || data == NULL ||
+        (strcmp(method, "pearson") != 0 && strcmp(method, "spearman") != 0)) {
+        cli_error("importance", "usage: aiops importance MODEL DATA.csv [--repeats N] [--seed S] "
+                                "[--threads T] [--correlation pearson|spearman]");
+        return 2;
+    }
+    struct model *m;
+    struct ingest_result r;
+    if (cli_load_model_data("importance", model_path, data, &m, &r) != 0)
+        return 1;
+    struct fmatrix x = {0};
+    double *y = NULL, score = NAN;
+    json_t *list = NULL, *corr = NULL;
+    int status = 1;
+    if (labelled_rows("importance", data, m, &r.table, &x, &y) != 0)
+        goto out;
+    int rv = importance_score(m, &x, y, (int)threads, &score);
+    if (rv == 0)
+        rv =
+            importance_list_json(m, &x, y, (int)repeats, (uint64_t)seed, (int)threads, NULL, &list);
+    if (rv == 0)
+        rv = importance_correlation_json(m, &x, method, &corr);
+    if (rv != 0) {
+        cli_error("importance", "%s", aiops_strerror(rv));
+        goto out;
+    }
+    json_t *doc = json_pack("{s:I, s:s, s:o, s:I, s:o, s:o}", "rows", (json_int_t)x.nrows, "score",
+                            m->target.task == TASK_REGRESSION ? "r2" : "accuracy", "score_value",
+                            jsonx_num(score, 0), "repeats", (json_int_t)repeats, "importance", list,
+                            "correlation", corr);
+    list = corr = NULL;
+    status = doc ? cli_print_json(doc, 0) : 1;
+out:
+    json_decref(list);
+    json_decref(corr);
+    free(y);
     fmatrix_free(&x);
     model_free(m);
     ingest_result_free(&r);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "algo/gbdt.h"
+#include "core/jsonx.h"
 #include "core/rand.h"
 #include "math/sort.h"
 #include "math/stats.h"
@@ -225,5 +227,171 @@ out:
     free(a);
     free(b);
     free(yq);
+    return rv;
+}
+
+/* --- the lists ------------------------------------------------------------------------------ */
+
+extern const struct learner learner_gbdt;
+
+static json_t *interval(double lo, double hi)
+{
+    if (isnan(lo) || isnan(hi))
+        return json_null();
+    return json_pack("[o, o]", jsonx_num(lo, 0), jsonx_num(hi, 0));
+}
+
+static int by_importance_desc(const void *pa, const void *pb)
+{
+    const json_t *a = *(const json_t *const *)pa, *b = *(const json_t *const *)pb;
+    double x = json_number_value(json_object_get(a, "importance"));
+    double y = json_number_value(json_object_get(b, "importance"));
+    return (x < y) - (x > y);
+}
+
+int importance_list_json(const struct model *m, const struct fmatrix *x, const double *y,
+                         int repeats, uint64_t seed, int threads, const json_t *descriptions,
+                         json_t **out)
+{
+    *out = NULL;
+    const size_t nf = m->features.n;
+    struct perm_importance *perm = calloc(nf ? nf : 1, sizeof *perm);
+    struct signif_result *sig = calloc(nf ? nf : 1, sizeof *sig);
+    const char **test = calloc(nf ? nf : 1, sizeof *test);
+    double *own = calloc(nf ? nf : 1, sizeof *own), *splits = calloc(nf ? nf : 1, sizeof *splits);
+    json_t **items = calloc(nf ? nf : 1, sizeof *items);
+    json_t *list = json_array();
+    int rv = AIOPS_ENOMEM;
+    if (!perm || !sig || !test || !own || !splits || !items || !list)
+        goto fail;
+    if ((rv = importance_permutation(m, x, y, repeats, seed, threads, perm)) != 0 ||
+        (rv = importance_significance(m, x, y, sig, test)) != 0)
+        goto fail;
+    int have_own = m->learner->importance && m->learner->importance(m->algo, own) == 0;
+    int have_splits = m->learner == &learner_gbdt && gbdt_importance(m->algo, 0, splits) == 0;
+    double total = 0;
+    for (size_t j = 0; have_own && j < nf; j++)
+        total += own[j];
+    rv = AIOPS_ENOMEM;
+    for (size_t j = 0; j < nf; j++) {
+        const char *name = m->features.f[j].name;
+        const char *desc = json_string_value(json_object_get(descriptions, name));
+        items[j] = json_pack(
+            "{s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o}", "feature", name,
+            "importance", jsonx_num(perm[j].mean, 0), "std", jsonx_num(perm[j].std, 0), "ci",
+            interval(perm[j].ci_lo, perm[j].ci_hi), "pValue", jsonx_num(sig[j].p, 0), "test",
+            test[j], "effect", jsonx_num(sig[j].effect, 0), "effectCi",
+            interval(sig[j].ci_lo, sig[j].ci_hi), "model_importance",
+            have_own ? jsonx_num(total > 0 ? own[j] / total : 0, 0) : json_null(), "splits",
+            have_splits ? jsonx_num(splits[j], 1) : json_null(), "description",
+            desc ? json_string(desc) : json_null());
+        if (items[j] == NULL)
+            goto fail;
+    }
+    qsort(items, nf, sizeof *items, by_importance_desc);
+    for (size_t j = 0; j < nf; j++) {
+        json_array_append_new(list, items[j]);
+        items[j] = NULL;
+    }
+    *out = list;
+    list = NULL;
+    rv = AIOPS_OK;
+fail:
+    for (size_t j = 0; items && j < nf; j++)
+        json_decref(items[j]);
+    json_decref(list);
+    free(items);
+    free(perm);
+    free(sig);
+    free(test);
+    free(own);
+    free(splits);
+    return rv;
+}
+
+/* Codes of a column for a contingency table: category codes, or a numeric column's
+ * quartiles; *ncodes their count. */
+static int column_codes(const struct fmatrix *x, size_t j, double *codes, size_t *ncodes)
+{
+    const double *col = x->x + j * x->nrows;
+    if (x->is_cat[j]) {
+        memcpy(codes, col, x->nrows * sizeof *codes);
+        *ncodes = x->ncat[j];
+        return AIOPS_OK;
+    }
+    *ncodes = 4;
+    return quartile_codes(col, x->nrows, codes);
+}
+
+int importance_correlation_json(const struct model *m, const struct fmatrix *x, const char *method,
+                                json_t **out)
+{
+    *out = NULL;
+    const int spearman = strcmp(method, "spearman") == 0;
+    if (!spearman && strcmp(method, "pearson") != 0)
+        return AIOPS_EINVAL;
+    const size_t k = x->ncols, n = x->nrows;
+    const size_t cells = k * k, values = k * n;
+    double *r = calloc(cells > 0 ? cells : 1, sizeof *r);
+    double *vals = malloc((values > 0 ? values : 1) * sizeof *vals);
+    const double **cols = calloc(k ? k : 1, sizeof *cols);
+    double *ca = malloc((n ? n : 1) * sizeof *ca), *cb = malloc((n ? n : 1) * sizeof *cb);
+    int rv = AIOPS_ENOMEM;
+    if (!r || !vals || !cols || !ca || !cb)
+        goto out;
+    /* numeric columns (ranked for Spearman) through the one BLAS-backed matrix */
+    for (size_t j = 0; j < k; j++) {
+        double *v = vals + j * n;
+        if (x->is_cat[j]) {
+            for (size_t i = 0; i < n; i++)
+                v[i] = NAN;
+        } else if (spearman) {
+            if ((rv = stats_rank_average(x->x + j * n, n, v)) != 0)
+                goto out;
+        } else {
+            memcpy(v, x->x + j * n, n * sizeof *v);
+        }
+        cols[j] = v;
+    }
+    if ((rv = stats_corr_matrix(cols, k, n, r)) != 0)
+        goto out;
+    for (size_t a = 0; a < k; a++)
+        for (size_t b = a; b < k; b++) {
+            if (!x->is_cat[a] && !x->is_cat[b])
+                continue;
+            size_t na, nb;
+            if ((rv = column_codes(x, a, ca, &na)) != 0 || (rv = column_codes(x, b, cb, &nb)) != 0)
+                goto out;
+            const size_t tcells = na * nb;
+            uint64_t *t = calloc(tcells > 0 ? tcells : 1, sizeof *t);
+            if (t == NULL) {
+                rv = AIOPS_ENOMEM;
+                goto out;
+            }
+            for (size_t i = 0; i < n; i++)
+                if (!isnan(ca[i]) && !isnan(cb[i]) && ca[i] >= 0 && cb[i] >= 0 &&
+                    ca[i] < (double)na && cb[i] < (double)nb)
+                    t[(size_t)ca[i] * nb + (size_t)cb[i]]++;
+            double v = signif_cramers_v(t, na, nb);
+            free(t);
+            r[a * k + b] = r[b * k + a] = a == b ? 1.0 : v;
+        }
+    json_t *features = json_array(), *matrix = json_array();
+    for (size_t a = 0; a < k; a++) {
+        json_array_append_new(features, json_string(m->features.f[a].name));
+        json_t *row = json_array();
+        for (size_t b = 0; b < k; b++)
+            json_array_append_new(row, jsonx_num(r[a * k + b], 0));
+        json_array_append_new(matrix, row);
+    }
+    *out = json_pack("{s:o, s:o, s:s}", "features", features, "matrix", matrix, "method",
+                     spearman ? "spearman" : "pearson");
+    rv = *out ? AIOPS_OK : AIOPS_ENOMEM;
+out:
+    free(r);
+    free(vals);
+    free(cols);
+    free(ca);
+    free(cb);
     return rv;
 }

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "core/err.h"
 #include "data/fmatrix.h"
 #include "math/signif.h"
@@ -51,5 +53,24 @@ int importance_permutation(const struct model *m, const struct fmatrix *x, const
  * "mann_whitney", "chi_square" or "pearson" (static strings). AIOPS_ENOMEM. */
 int importance_significance(const struct model *m, const struct fmatrix *x, const double *y,
                             struct signif_result *out, const char **test);
+
+/* Everything above for one model and labelled rows as the seed-000 list, most important
+ * first: [{"feature", "importance" (permutation mean), "std", "ci": [lo, hi] | null,
+ * "pValue", "test", "effect", "effectCi": [lo, hi] | null, "model_importance" (the
+ * learner's own, normalised to sum 1: gain for gbdt, impurity for rf; null without),
+ * "splits" (gbdt: splits on the feature; else null), "description" (from descriptions, a
+ * {"feature": "text"} object that may be NULL; null when none)}]. *out is the caller's.
+ * Errors as importance_permutation. */
+int importance_list_json(const struct model *m, const struct fmatrix *x, const double *y,
+                         int repeats, uint64_t seed, int threads, const json_t *descriptions,
+                         json_t **out);
+
+/* The correlation matrix of m's features over the rows of x (the seed-000 answer
+ * {"features", "matrix", "method"}): numeric pairs by Pearson's r (method "pearson") or
+ * Spearman's rho (method "spearman": Pearson's r of the average ranks), pairs with a
+ * categorical feature by Cramer's V (a numeric side cut at its quartiles). NaN (null) where
+ * undefined. AIOPS_EINVAL for another method, AIOPS_ENOMEM. */
+int importance_correlation_json(const struct model *m, const struct fmatrix *x, const char *method,
+                                json_t **out);
 
 #endif
