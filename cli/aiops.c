@@ -66,6 +66,8 @@ static const struct {
     {"importance", cmd_importance,
      "importance MODEL DATA.csv [--repeats N] [--seed S] [--correlation pearson|spearman]\n"
      "        permutation importance, p-values and correlations (JSON)"},
+    {"lime", cmd_lime,
+     "lime MODEL DATA.csv --row N [--class LABEL] [--samples N] [--seed S]   LIME (JSON)"},
 };
 
 static int usage(void)

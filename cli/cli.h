@@ -41,5 +41,6 @@ int cmd_report(int argc, char **argv);
 int cmd_import_xgboost(int argc, char **argv);
 int cmd_shap(int argc, char **argv);
 int cmd_importance(int argc, char **argv);
+int cmd_lime(int argc, char **argv);
 
 #endif

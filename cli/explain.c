@@ -9,12 +9,18 @@
  *       a row sum to the raw output (the margin of boosted trees, before the sigmoid or
  *       softmax; a forest's probability of the positive class or its value). Multiclass
  *       models: a block of such columns per class, named FEATURE:CLASS and bias:CLASS.
- *       Binary forests: the positive class's (the class that sorts last).
+ *       Binary forests: the positive class's (the class that sorts last). Other learners:
+ *       Kernel SHAP (lib/ml/kernelshap.h) of the predicted probabilities or values, DATA
+ *       summarised by k-means as the background; binary: the positive class's.
  *   aiops importance MODEL DATA.csv [--repeats N] [--seed S] [--threads T]
  *                    [--correlation pearson|spearman]
  *       permutation importance with p-values on DATA's labelled rows, and the features'
  *       correlation matrix (lib/ml/importance.h): {"rows", "score", "score_value",
- *       "repeats", "importance": [...], "correlation": {"features", "matrix", "method"}} */
+ *       "repeats", "importance": [...], "correlation": {"features", "matrix", "method"}}
+ *   aiops lime MODEL DATA.csv --row N [--class LABEL] [--samples N] [--seed S]
+ *       LIME (lib/ml/lime.h) for data row N (0 = the first), bins learnt from DATA: the
+ *       class explained (default: the positive class, or the predicted one), the model's and
+ *       the local fit's predictions, and [{"feature", "condition", "weight"}] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +34,8 @@
 #include "data/ingest.h"
 #include "ml/featureset.h"
 #include "ml/importance.h"
+#include "ml/kernelshap.h"
+#include "ml/lime.h"
 #include "ml/model.h"
 #include "ml/treeshap.h"
 #include "ml/xgbimport.h"
@@ -126,11 +134,6 @@ int cmd_shap(int argc, char **argv)
     struct fmatrix x = {0};
     double *phi = NULL;
     struct buf b = BUF_INIT;
-    if (!treeshap_supports(m)) {
-        cli_error("shap", "%s is a %s model: TreeSHAP explains gbdt and rf models", model_path,
-                  m->learner->name);
-        goto out;
-    }
     const char *missing;
     size_t unseen = 0, type_errors = 0;
     int rv = features_matrix(&m->features, &r.table, &x, &missing, &type_errors, &unseen);
@@ -138,11 +141,31 @@ int cmd_shap(int argc, char **argv)
         cli_error("shap", "%s has no column %s (a feature of the model)", data, missing);
         goto out;
     }
-    const size_t n = x.nrows, nfeat = m->features.n, nout = treeshap_model_outputs(m);
+    const int exact = treeshap_supports(m);
+    const size_t n = x.nrows, nfeat = m->features.n;
+    const size_t nout = exact ? treeshap_model_outputs(m) : model_outputs(m);
     size_t got = 0;
-    if (rv != 0 || (phi = malloc((n ? n : 1) * nout * (nfeat + 1) * sizeof *phi)) == NULL ||
-        (rv = treeshap_model(m, &x, threads, phi, &got)) != 0) {
+    if (rv != 0 || (phi = malloc((n ? n : 1) * nout * (nfeat + 1) * sizeof *phi)) == NULL) {
         cli_error("shap", "%s", aiops_strerror(rv ? rv : AIOPS_ENOMEM));
+        goto out;
+    }
+    if (exact) {
+        rv = treeshap_model(m, &x, threads, phi, &got);
+    } else if (n > 0) {
+        /* other learners: Kernel SHAP against DATA summarised by k-means */
+        struct kshap_background bg = {0};
+        double *row = malloc(nfeat * sizeof *row);
+        rv = row ? kshap_background_kmeans(&x, KSHAP_DEFAULT_BACKGROUND, 0, &bg) : AIOPS_ENOMEM;
+        for (size_t i = 0; rv == 0 && i < n; i++) {
+            for (size_t j = 0; j < nfeat; j++)
+                row[j] = x.x[j * n + i];
+            rv = kshap_explain(m, &bg, row, 0, i, threads, phi + i * nout * (nfeat + 1));
+        }
+        kshap_background_free(&bg);
+        free(row);
+    }
+    if (rv != 0) {
+        cli_error("shap", "%s", aiops_strerror(rv));
         goto out;
     }
     if (unseen > 0 || type_errors > 0)
@@ -314,6 +337,135 @@ out:
     json_decref(list);
     json_decref(corr);
     free(y);
+    fmatrix_free(&x);
+    model_free(m);
+    ingest_result_free(&r);
+    return status;
+}
+
+int cmd_lime(int argc, char **argv)
+{
+    const char *model_path = NULL, *data = NULL, *label = NULL;
+    long row = -1, samples = 0, seed = 0;
+    for (int i = 1; i < argc; i++) {
+        char *end = NULL;
+        if (strcmp(argv[i], "--row") == 0 && i + 1 < argc) {
+            row = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || row < 0) {
+                cli_error("lime", "--row must be a row number >= 0 (the first data row is 0)");
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--samples") == 0 && i + 1 < argc) {
+            samples = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || samples < 2 || samples > LIME_MAX_SAMPLES) {
+                cli_error("lime", "--samples must be 2..%d", LIME_MAX_SAMPLES);
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
+            seed = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || seed < 0) {
+                cli_error("lime", "--seed must be a whole number >= 0");
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--class") == 0 && i + 1 < argc) {
+            label = argv[++i];
+        } else if (argv[i][0] != '-' && model_path == NULL) {
+            model_path = argv[i];
+        } else if (argv[i][0] != '-' && data == NULL) {
+            data = argv[i];
+        } else {
+            model_path = NULL;
+            break;
+        }
+    }
+    if (model_path == NULL || data == NULL || row < 0) {
+        cli_error("lime", "usage: aiops lime MODEL DATA.csv --row N [--class LABEL] "
+                          "[--samples N] [--seed S]");
+        return 2;
+    }
+    struct model *m;
+    struct ingest_result r;
+    if (cli_load_model_data("lime", model_path, data, &m, &r) != 0)
+        return 1;
+    int status = 1;
+    struct fmatrix x = {0};
+    struct lime_explainer e = {0};
+    double *values = NULL, *pred = NULL;
+    const char *missing;
+    int rv = features_matrix(&m->features, &r.table, &x, &missing, NULL, NULL);
+    if (rv == AIOPS_ENOTFOUND) {
+        cli_error("lime", "%s has no column %s (a feature of the model)", data, missing);
+        goto out;
+    }
+    if (rv == 0 && (size_t)row >= x.nrows) {
+        cli_error("lime", "--row %ld: %s has %zu data rows (0 .. %zu)", row, data, x.nrows,
+                  x.nrows ? x.nrows - 1 : 0);
+        goto out;
+    }
+    const size_t d = m->features.n, k = model_outputs(m);
+    values = malloc(d * sizeof *values);
+    pred = malloc(k * sizeof *pred);
+    if (rv != 0 || values == NULL || pred == NULL) {
+        cli_error("lime", "%s", aiops_strerror(rv ? rv : AIOPS_ENOMEM));
+        goto out;
+    }
+    for (size_t j = 0; j < d; j++)
+        values[j] = x.x[j * x.nrows + (size_t)row];
+    /* the class explained: the one asked for, the positive class of a binary task, or the
+     * class predicted */
+    size_t output = 0;
+    if (m->target.task != TASK_REGRESSION) {
+        struct fmatrix one = x;
+        one.nrows = 1;
+        one.x = values;
+        if ((rv = model_predict(m, &one, pred)) != 0) {
+            cli_error("lime", "%s", aiops_strerror(rv));
+            goto out;
+        }
+        if (label != NULL) {
+            size_t c = 0;
+            while (c < m->target.nclasses && strcmp(m->target.labels[c], label) != 0)
+                c++;
+            if (c == m->target.nclasses) {
+                cli_error("lime", "--class %s is not a class of the model", label);
+                goto out;
+            }
+            output = c;
+        } else if (m->target.task == TASK_BINARY) {
+            output = 1;
+        } else {
+            for (size_t c = 1; c < k; c++)
+                if (pred[c] > pred[output])
+                    output = c;
+        }
+    }
+    struct lime_result res;
+    if ((rv = lime_fit(&x, &e)) != 0 ||
+        (rv = lime_explain(m, &e, values, output, (size_t)samples, (uint64_t)seed, 0, &res)) != 0) {
+        cli_error("lime", "%s", aiops_strerror(rv));
+        goto out;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i < res.nused; i++) {
+        char cond[512];
+        size_t j = res.feature[i];
+        lime_condition(&e, &m->features, j, values[j], cond, sizeof cond);
+        json_array_append_new(list,
+                              json_pack("{s:s, s:s, s:o}", "feature", m->features.f[j].name,
+                                        "condition", cond, "weight", jsonx_num(res.weight[i], 0)));
+    }
+    json_t *doc = json_pack(
+        "{s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:o}", "row", (json_int_t)row, "class",
+        m->target.task == TASK_REGRESSION ? json_null() : json_string(m->target.labels[output]),
+        "prediction", jsonx_num(res.model_pred, 0), "local_prediction",
+        jsonx_num(res.local_pred, 0), "intercept", jsonx_num(res.intercept, 0), "score",
+        jsonx_num(res.score, 0), "samples", (json_int_t)(samples ? samples : LIME_DEFAULT_SAMPLES),
+        "explanation", list);
+    status = doc ? cli_print_json(doc, 0) : 1;
+out:
+    lime_free(&e);
+    free(values);
+    free(pred);
     fmatrix_free(&x);
     model_free(m);
     ingest_result_free(&r);

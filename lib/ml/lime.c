@@ -39,6 +39,16 @@ static size_t code_of(const struct lime_feature *f, double v)
     return (size_t)v;
 }
 
+/* lime's StandardScaler, fitted on the discretised training data (bin or category codes):
+ * what the interpretable representation is scaled by. */
+static void scale_of(const double *codes, size_t n, struct lime_feature *f)
+{
+    struct stats_moments mo;
+    stats_moments(codes, n, &mo);
+    f->scale_mean = isnan(mo.mean) ? 0 : mo.mean;
+    f->scale_std = mo.n > 0 && mo.m2 > 0 ? sqrt(mo.m2 / (double)mo.n) : 1;
+}
+
 int lime_fit(const struct fmatrix *x, struct lime_explainer *out)
 {
     memset(out, 0, sizeof *out);
@@ -54,17 +64,16 @@ int lime_fit(const struct fmatrix *x, struct lime_explainer *out)
     for (size_t j = 0; j < d; j++) {
         struct lime_feature *f = &out->f[j];
         const double *col = x->x + j * n;
-        struct stats_moments mo;
-        stats_moments(col, n, &mo);
-        f->scale_mean = isnan(mo.mean) ? 0 : mo.mean;
-        f->scale_std = mo.n > 0 && mo.m2 > 0 ? sqrt(mo.m2 / (double)mo.n) : 1;
         if (x->is_cat[j]) {
             f->categorical = 1;
             f->ncat = x->ncat[j];
             if ((f->cat_freq = calloc((size_t)f->ncat + 1, sizeof *f->cat_freq)) == NULL)
                 goto fail;
-            for (size_t i = 0; i < n; i++)
-                f->cat_freq[code_of(f, col[i])] += 1.0 / (double)n;
+            for (size_t i = 0; i < n; i++) {
+                s[i] = (double)code_of(f, col[i]);
+                f->cat_freq[(size_t)s[i]] += 1.0 / (double)n;
+            }
+            scale_of(s, n, f);
             continue;
         }
         size_t k = 0;
@@ -91,6 +100,9 @@ int lime_fit(const struct fmatrix *x, struct lime_explainer *out)
                 f->hi[b] = fmax(f->hi[b], col[i]);
             }
         }
+        for (size_t i = 0; i < n; i++)
+            s[i] = (double)bin_of(f, col[i]);
+        scale_of(s, n, f);
         for (size_t b = 0; b < LIME_BINS; b++) {
             f->freq[b] = cnt[b] / (double)n;
             f->mean[b] = cnt[b] > 0 ? sum[b] / cnt[b] : NAN;

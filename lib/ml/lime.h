@@ -5,9 +5,9 @@
  *   features: a category by its frequency) and a numeric value inside the bin from a normal
  *   of the bin's training mean and std truncated to the bin; sample 0 is the row itself;
  *   the interpretable representation is 1 where a sample's bin (category) is the row's;
- *   it is scaled by the training columns' means and standard deviations (lime's
- *   StandardScaler fitted on the raw training data), distances to the row are Euclidean on
- *   it, and weights sqrt(exp(-d^2 / w^2)) with kernel width w = 0.75 sqrt(features);
+ *   it is scaled by the means and standard deviations of the discretised training columns
+ *   (bin or category codes: lime's StandardScaler fitted after discretising), distances to the row
+ * are Euclidean on it, and weights sqrt(exp(-d^2 / w^2)) with kernel width w = 0.75 sqrt(features);
  *   5,000 samples; a weighted ridge (alpha 1, intercept: sklearn's Ridge) of the model's
  *   output for the explained class on the scaled representation; with more than 10
  *   features the 10 with the largest |coef * row| under a ridge of alpha 0.01 are kept
@@ -37,7 +37,7 @@ struct lime_feature {
     double mean[LIME_BINS], std[LIME_BINS], lo[LIME_BINS], hi[LIME_BINS];
     uint32_t ncat;                /* categorical: codes 0 .. ncat-1 */
     double *cat_freq;             /* categorical: ncat + 1 shares (the last: missing) */
-    double scale_mean, scale_std; /* of the raw column (lime's scaler) */
+    double scale_mean, scale_std; /* of the column's codes (lime's scaler) */
 };
 
 struct lime_explainer {
