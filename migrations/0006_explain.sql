@@ -5,7 +5,8 @@
 CREATE TABLE explain_results (
     run_id       uuid NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
     project_id   text NOT NULL,
-    kind         text NOT NULL CHECK (kind IN ('importance', 'correlation_pearson',
+    kind         text NOT NULL CHECK (kind IN ('importance', 'importance_shap',
+                                               'correlation_pearson',
                                                'correlation_spearman')),
     -- json, not jsonb: read back as stored, key order kept
     result       json NOT NULL,

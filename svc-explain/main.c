@@ -5,6 +5,9 @@
 static const struct svc_handler handlers[] = {
     {"explain.importance", handle_importance},
     {"explain.correlation", handle_correlation},
+    {"explain.run_importance", handle_run_importance},
+    {"explain.shap", handle_shap},
+    {"explain.lime", handle_lime},
 };
 
 int main(int argc, char **argv)

@@ -1,12 +1,15 @@
 """svc-explain through the gateway, trained like a client: a run's feature importance with
 significance (seed 000's fields, most important first, the feature the target depends on at
 the top, intervals around the values, p-values that tell signal from noise), its correlation
-matrix (Pearson and Spearman), both cached per run; bad and unknown run ids, unfinished runs."""
+matrix (Pearson and Spearman), both cached per run; importance by method (gain, permutation,
+SHAP); SHAP values of given rows summing to the served probability's logit, LIME of a row;
+bad and unknown run ids, unfinished runs, bad rows."""
+import math
 import uuid
 
 from test_gateway import assert_error
 from test_report import synthetic_csv
-from test_train import train, upload_bytes, wait_run
+from test_train import predict, train, upload_bytes, wait_run
 
 _RUN = {}
 
@@ -88,3 +91,61 @@ def test_explain_routes_refuse_bad_and_unfinished_runs(stack):
     for path in ("/api/report/feature-importance/%s", "/api/report/correlation/%s"):
         err = assert_error(stack.http("GET", path % other), 409, "run_not_completed")
         assert err["details"]["status"] == "running", err
+
+
+def test_run_importance_by_method(stack):
+    run_id, _ = trained_run(stack)
+    seed = stack.http("GET", "/api/report/feature-importance/" + run_id).json()
+    r = stack.http("GET", "/api/v1/runs/%s/importance" % run_id)
+    assert r.status == 200 and r.json()["method"] == "permutation", r
+    assert r.json()["importance"] == seed
+    gain = stack.http("GET", "/api/v1/runs/%s/importance?method=gain" % run_id).json()
+    assert gain["method"] == "gain", gain
+    values = [i["importance"] for i in gain["importance"]]
+    assert values == sorted(values, reverse=True) and abs(sum(values) - 1) < 1e-9, values
+    assert gain["importance"][0]["feature"] in ("x1", "x2"), gain
+    assert all(isinstance(i["splits"], int) for i in gain["importance"]), gain
+    shap = stack.http("GET", "/api/v1/runs/%s/importance?method=shap" % run_id).json()
+    assert shap["method"] == "shap", shap
+    assert shap["importance"][0]["feature"] in ("x1", "x2"), shap
+    assert abs(sum(i["share"] for i in shap["importance"]) - 1) < 1e-9
+    assert_error(stack.http("GET", "/api/v1/runs/%s/importance?method=lasso" % run_id), 422,
+                 "invalid_parameter")
+    assert_error(stack.http("GET", "/api/v1/runs/%s/importance" % uuid.uuid4()), 404,
+                 "run_not_found")
+
+
+def test_shap_and_lime_of_given_rows(stack):
+    trained_run(stack)
+    rows = [{"x1": 0.9, "x2": 1.0, "noise": 0.3, "grp": "a"},
+            {"x1": 0.1, "x2": 0.2, "noise": 0.7, "grp": "b"}]
+    r = stack.http("POST", "/api/v1/explain/explained/shap", body={"rows": rows})
+    assert r.status == 200, r
+    doc = r.json()
+    assert doc["method"] == "tree" and sorted(doc["features"]) == ["grp", "noise", "x1", "x2"]
+    probs = predict(stack, "explained", rows)["predictions"]
+    for row, p in zip(doc["rows"], probs):
+        # TreeSHAP values and bias sum to the margin: the logit of the served probability
+        margin = row["bias"] + sum(row["contributions"].values())
+        yes = p["probabilities"]["yes"]
+        assert abs(margin - math.log(yes / (1 - yes))) < 1e-6, (margin, yes)
+    assert doc["rows"][0]["contributions"]["x1"] > 0 > doc["rows"][1]["contributions"]["x1"]
+    r = stack.http("POST", "/api/v1/explain/explained/lime", body={"rows": rows[:1]})
+    assert r.status == 200, r
+    lime = r.json()["rows"][0]
+    assert lime["class"] == "yes"
+    assert abs(lime["prediction"] - probs[0]["probabilities"]["yes"]) < 1e-9, lime
+    assert {e["feature"] for e in lime["explanation"]} == {"grp", "noise", "x1", "x2"}
+    top = lime["explanation"][0]
+    assert top["feature"] in ("x1", "x2") and top["weight"] > 0, lime
+    # bad requests name what is wrong
+    assert_error(stack.http("POST", "/api/v1/explain/nope/shap", body={"rows": rows}), 404,
+                 "model_not_found")
+    err = assert_error(stack.http("POST", "/api/v1/explain/explained/shap", body={"rows": []}),
+                       422, "invalid_request")
+    assert err["details"]["field"] == "rows", err
+    err = assert_error(stack.http("POST", "/api/v1/explain/explained/shap",
+                                  body={"rows": [{"x1": "high"}]}), 422, "invalid_request")
+    assert err["details"]["errors"][0]["column"] == "x1", err
+    assert_error(stack.http("POST", "/api/v1/explain/explained/lime",
+                            body={"rows": rows, "class": "maybe"}), 422, "invalid_request")

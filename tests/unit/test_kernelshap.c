@@ -55,7 +55,7 @@ static struct model *make_model(struct fmatrix *x, size_t n, size_t d, int cat)
     m->features.n = d;
     m->features.f = calloc(d, sizeof *m->features.f);
     for (size_t j = 0; j < d; j++) {
-        char name[16];
+        char name[24];
         snprintf(name, sizeof name, "x%zu", j);
         m->features.f[j].name = strdup(name);
         m->features.f[j].kind = cat && j == d - 1 ? FEAT_CATEGORICAL : FEAT_NUMERIC;
