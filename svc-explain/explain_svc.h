@@ -62,4 +62,7 @@ void handle_run_importance(struct svc_call *c);
 void handle_shap(struct svc_call *c);
 void handle_lime(struct svc_call *c);
 
+/* import.c */
+void handle_import(struct svc_call *c);
+
 #endif

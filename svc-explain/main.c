@@ -8,6 +8,7 @@ static const struct svc_handler handlers[] = {
     {"explain.run_importance", handle_run_importance},
     {"explain.shap", handle_shap},
     {"explain.lime", handle_lime},
+    {"explain.import", handle_import},
 };
 
 int main(int argc, char **argv)

@@ -138,6 +138,8 @@ const struct route routes[] = {
      "SHAP values of given rows [seed 002]"},
     {"POST", "/api/v1/explain/{model}/lime", "explain.lime", E, SCOPE_PREDICT, BODY_JSON, LONG,
      "LIME explanations of given rows [seed 002]"},
+    {"POST", "/api/v1/models/{name}/import", "explain.import", E, SCOPE_WRITE, BODY_JSON, LONG,
+     "Import an XGBoost JSON model as the next version"},
 
     /* svc-report */
     {"GET", "/api/report/ai/{run_id}", "report.ai", R, SCOPE_READ, BODY_NONE, LONG,

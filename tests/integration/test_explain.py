@@ -3,9 +3,17 @@ significance (seed 000's fields, most important first, the feature the target de
 the top, intervals around the values, p-values that tell signal from noise), its correlation
 matrix (Pearson and Spearman), both cached per run; importance by method (gain, permutation,
 SHAP); SHAP values of given rows summing to the served probability's logit, LIME of a row;
-bad and unknown run ids, unfinished runs, bad rows."""
+an imported XGBoost model served and explained exactly as XGBoost; bad and unknown run
+ids, unfinished runs, bad rows."""
+import array
 import math
+import os
+import subprocess
+import tempfile
+import unittest
 import uuid
+
+import harness
 
 from test_gateway import assert_error
 from test_report import synthetic_csv
@@ -149,3 +157,55 @@ def test_shap_and_lime_of_given_rows(stack):
     assert err["details"]["errors"][0]["column"] == "x1", err
     assert_error(stack.http("POST", "/api/v1/explain/explained/lime",
                             body={"rows": rows, "class": "maybe"}), 422, "invalid_request")
+
+
+def test_imported_xgboost_model_is_served_and_explained_exactly(stack):
+    """An XGBoost model posted to the import route predicts XGBoost's probabilities and its
+    SHAP values over the API equal XGBoost's pred_contribs (1e-5)."""
+    with tempfile.TemporaryDirectory() as d:
+        p = subprocess.run(["/usr/bin/python3", os.path.join(harness.ROOT, "tests", "unit", "ref",
+                                                             "xgb_reference.py"),
+                            d, "--rows", "300", "--rounds", "10", "--only", "binary"],
+                           capture_output=True, text=True)
+        if p.returncode == 3:
+            raise unittest.SkipTest("python3-xgboost is not installed: the import is NOT "
+                                    "checked against XGBoost")
+        assert p.returncode == 0, p.stderr
+        with open(os.path.join(d, "binary.json"), "rb") as f:
+            model_json = f.read()
+        x = array.array("d")
+        with open(os.path.join(d, "binary.x.f64"), "rb") as f:
+            x.frombytes(f.read())
+        contrib = array.array("d")
+        with open(os.path.join(d, "binary.contrib.f64"), "rb") as f:
+            contrib.frombytes(f.read())
+        margin = array.array("d")
+        with open(os.path.join(d, "binary.margin.f64"), "rb") as f:
+            margin.frombytes(f.read())
+    r = stack.http("POST", "/api/v1/models/xgb_imported/import", body=model_json,
+                   headers={"Content-Type": "application/json"})
+    assert r.status == 201, r
+    assert r.json()["task"] == "binary" and r.json()["features"] == 8, r.json()
+    version = r.json()["version"]
+    ncols, n = 8, 20
+    rows = [{"f%d" % j: (None if math.isnan(x[i * ncols + j]) else x[i * ncols + j])
+             for j in range(ncols)} for i in range(n)]
+    got = predict(stack, "xgb_imported", rows)["predictions"]
+    for i, g in enumerate(got):
+        want = 1 / (1 + math.exp(-margin[i]))
+        assert abs(g["probabilities"]["1"] - want) < 1e-6, (i, g, want)
+    r = stack.http("POST", "/api/v1/explain/xgb_imported/shap",
+                   body={"rows": rows, "version": version})
+    assert r.status == 200, r
+    worst = 0
+    for i, row in enumerate(r.json()["rows"]):
+        for j in range(ncols):
+            worst = max(worst, abs(row["contributions"]["f%d" % j] - contrib[i * 9 + j]))
+        worst = max(worst, abs(row["bias"] - contrib[i * 9 + 8]))
+    assert worst < 1e-5, worst
+    # not a model
+    err = assert_error(stack.http("POST", "/api/v1/models/xgb_imported/import",
+                                  body={"learner": {}}), 422, "invalid_request")
+    assert err["details"]["field"] == "learner.objective", err
+    assert_error(stack.http("POST", "/api/v1/models/xgb_imported/import", body=b"{not json",
+                            headers={"Content-Type": "application/json"}), 400, "invalid_json")
