@@ -62,6 +62,15 @@ static const struct {
     {"drift", cmd_drift,
      "drift REFERENCE.csv CURRENT.csv [--target COL]   per-feature drift JSON, offline\n"
      "        (exit 0: nothing drifted, 1: drift)"},
+    {"import-xgboost", cmd_import_xgboost,
+     "import-xgboost MODEL.json --out MODEL   an XGBoost JSON model as our model file"},
+    {"shap", cmd_shap,
+     "shap MODEL DATA.csv [--out SHAP.csv] [--threads N]   exact TreeSHAP values as CSV"},
+    {"importance", cmd_importance,
+     "importance MODEL DATA.csv [--repeats N] [--seed S] [--correlation pearson|spearman]\n"
+     "        permutation importance, p-values and correlations (JSON)"},
+    {"lime", cmd_lime,
+     "lime MODEL DATA.csv --row N [--class LABEL] [--samples N] [--seed S]   LIME (JSON)"},
 };
 
 static int usage(void)

@@ -27,6 +27,10 @@ struct ingest_result;
 int cli_load_model_data(const char *verb, const char *model_path, const char *data,
                         struct model **m, struct ingest_result *r);
 
+struct buf;
+/* Appends s as one CSV field (quoted when it holds a delimiter, quote or line break). */
+void cli_csv_field(struct buf *b, const char *s);
+
 int cmd_inspect(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_upload(int argc, char **argv);
@@ -35,5 +39,9 @@ int cmd_predict(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_drift(int argc, char **argv);
+int cmd_import_xgboost(int argc, char **argv);
+int cmd_shap(int argc, char **argv);
+int cmd_importance(int argc, char **argv);
+int cmd_lime(int argc, char **argv);
 
 #endif

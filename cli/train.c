@@ -278,6 +278,11 @@ static void csv_field(struct buf *b, const char *s)
     buf_putc(b, '"');
 }
 
+void cli_csv_field(struct buf *b, const char *s)
+{
+    csv_field(b, s);
+}
+
 int cmd_predict(int argc, char **argv)
 {
     const char *model_path = NULL, *data = NULL, *out_path = NULL;

@@ -1,9 +1,22 @@
-/* svc-explain: its routes are declared in lib/rpc/routes.c; until their issue lands they answer
- * 501 "not_implemented" through the service runtime (lib/rpc/svc.h), and "health" works. */
-#include "rpc/svc.h"
+/* svc-explain: feature importance with significance and correlation matrices of runs
+ * (explain_svc.h); its other routes (lib/rpc/routes.c) answer 501 until they land. */
+#include "explain_svc.h"
+
+static const struct svc_handler handlers[] = {
+    {"explain.importance", handle_importance},
+    {"explain.correlation", handle_correlation},
+    {"explain.run_importance", handle_run_importance},
+    {"explain.shap", handle_shap},
+    {"explain.lime", handle_lime},
+    {"explain.import", handle_import},
+};
 
 int main(int argc, char **argv)
 {
-    static const struct svc_def def = {.id = SVC_EXPLAIN};
+    static const struct svc_def def = {
+        .id = SVC_EXPLAIN,
+        .handlers = handlers,
+        .nhandlers = sizeof handlers / sizeof handlers[0],
+    };
     return svc_main(&def, argc, argv);
 }

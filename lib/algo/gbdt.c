@@ -1796,3 +1796,41 @@ fail:
     gbdt_free(g);
     return rv == AIOPS_ENOMEM ? rv : AIOPS_ECORRUPT;
 }
+
+int gbdt_from_trees(enum gbdt_objective obj, uint32_t groups, uint32_t nfeat, struct tree *trees,
+                    uint32_t ntrees, const double *base, double learning_rate, struct gbdt **out)
+{
+    *out = NULL;
+    if (groups == 0 || groups > GBDT_MAX_CLASSES || nfeat == 0 || ntrees % groups != 0 ||
+        (obj == GBDT_MULTICLASS) != (groups > 1) || !isfinite(learning_rate))
+        return AIOPS_ECORRUPT;
+    for (uint32_t k = 0; k < groups; k++)
+        if (!isfinite(base[k]))
+            return AIOPS_ECORRUPT;
+    struct gbdt *g = calloc(1, sizeof *g);
+    if (g == NULL)
+        return AIOPS_ENOMEM;
+    g->obj = obj;
+    g->groups = groups;
+    g->nfeat = nfeat;
+    g->learning_rate = learning_rate;
+    g->base = malloc(groups * sizeof *g->base);
+    g->is_cat = calloc(nfeat, 1);
+    g->ncat = calloc(nfeat, sizeof *g->ncat);
+    g->trees = malloc((ntrees ? ntrees : 1) * sizeof *g->trees);
+    if (g->base == NULL || g->is_cat == NULL || g->ncat == NULL || g->trees == NULL) {
+        gbdt_free(g); /* ntrees is still 0: the caller's trees are untouched */
+        return AIOPS_ENOMEM;
+    }
+    for (uint32_t t = 0; t < ntrees; t++)
+        if (trees[t].nout != 1 || tree_check(&trees[t], nfeat, g->is_cat) != 0) {
+            gbdt_free(g);
+            return AIOPS_ECORRUPT;
+        }
+    memcpy(g->base, base, groups * sizeof *g->base);
+    memcpy(g->trees, trees, ntrees * sizeof *g->trees);
+    memset(trees, 0, ntrees * sizeof *trees);
+    g->ntrees = ntrees;
+    *out = g;
+    return AIOPS_OK;
+}

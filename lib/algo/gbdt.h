@@ -104,4 +104,13 @@ const struct tree *gbdt_tree(const struct gbdt *g, size_t i);
 double gbdt_base_score(const struct gbdt *g, size_t k);
 enum gbdt_objective gbdt_objective(const struct gbdt *g);
 
+/* A model from trees grown elsewhere (an imported XGBoost model, lib/ml/xgbimport.h), all on
+ * numeric features: trees[0..ntrees) round by round as gbdt_tree() lays them out (ntrees a
+ * multiple of groups; groups > 1 exactly for GBDT_MULTICLASS), one output per node, base[k]
+ * the margin of output k before any tree. Each tree is checked with tree_check. On success
+ * *out owns the trees (the caller's array is emptied: every tree zeroed); on failure the
+ * caller still owns them. AIOPS_ECORRUPT for a tree or count that does not fit, AIOPS_ENOMEM. */
+int gbdt_from_trees(enum gbdt_objective obj, uint32_t groups, uint32_t nfeat, struct tree *trees,
+                    uint32_t ntrees, const double *base, double learning_rate, struct gbdt **out);
+
 #endif

@@ -12,6 +12,7 @@
 #include "ml/treeshap.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,6 +160,184 @@ static void shap_recurse(const struct shap_walk *s, uint32_t node, struct path_e
                  feature);
 }
 
+/* --- the precomputed form (Fast TreeSHAP v2, Yang 2021) ------------------------------------
+ *
+ * At a leaf, the recursion's result depends on the row only through which of the leaf's
+ * unique path features the row follows (one_fraction 0 or 1 for each): the zero fractions
+ * come from the tree alone. So for a leaf with d unique features there are 2^d possible
+ * outcomes, and each one's weights can be computed once per tree with the very EXTEND and
+ * UNWOUND_SUM above. A row then only has to find, per leaf, its pattern of followed
+ * features -- one pass over the nodes -- and add d precomputed numbers, instead of
+ * O(d^2) arithmetic with divisions per leaf. Worth it when there are more rows than
+ * patterns; the coefficients are bounded in memory (FAST_BUDGET), trees past it, or deeper
+ * than FAST_MAX_DEPTH unique features, take the recursion. The values are the same Shapley
+ * values (the formula is symmetric in the path's order); rounding may differ in the last
+ * bits from the recursion's. */
+
+#define FAST_MAX_DEPTH 16              /* unique features on a path: 2^16 patterns a leaf */
+#define FAST_BUDGET ((size_t)16 << 20) /* coefficients kept for an ensemble (128 MB) */
+
+struct fast_tree {
+    uint8_t *slot; /* nnodes: a split's place among its path's unique features */
+    uint32_t nleaves;
+    uint32_t *leaf_node; /* nleaves */
+    uint8_t *leaf_depth; /* nleaves: unique features d on the leaf's path */
+    int32_t *leaf_feat;  /* nleaves * FAST_MAX_DEPTH: those features in slot order */
+    size_t *leaf_off;    /* nleaves: the leaf's 2^d * d coefficients at coef + off */
+    double *coef;        /* pattern s (bit i: the row follows feature i's splits), slot i:
+                            coef[off + s * d + i] = weight * (one - zero) of feature i */
+    size_t ncoef;
+};
+
+static void fast_tree_free(struct fast_tree *f)
+{
+    if (f == NULL)
+        return;
+    free(f->slot);
+    free(f->leaf_node);
+    free(f->leaf_depth);
+    free(f->leaf_feat);
+    free(f->leaf_off);
+    free(f->coef);
+    free(f);
+}
+
+/* The unique features and zero fractions of the path from the root down to a node. */
+struct fast_prefix {
+    unsigned d;
+    int32_t feat[FAST_MAX_DEPTH];
+    double zero[FAST_MAX_DEPTH];
+};
+
+/* Walks the tree once: slots of splits, and per leaf its features, depth and offset.
+ * 0, or -1 when a path has more than FAST_MAX_DEPTH unique features. */
+static int fast_walk(const struct tree *t, struct fast_tree *f, uint32_t node,
+                     const struct fast_prefix *pre, double **zero_out)
+{
+    const struct tree_node *nd = &t->nodes[node];
+    if (nd->feature < 0) {
+        uint32_t L = f->nleaves++;
+        f->leaf_node[L] = node;
+        f->leaf_depth[L] = (uint8_t)pre->d;
+        memcpy(f->leaf_feat + (size_t)L * FAST_MAX_DEPTH, pre->feat, pre->d * sizeof *pre->feat);
+        memcpy(zero_out[0] + (size_t)L * FAST_MAX_DEPTH, pre->zero, pre->d * sizeof *pre->zero);
+        f->leaf_off[L] = f->ncoef;
+        f->ncoef += ((size_t)1 << pre->d) * pre->d;
+        return 0;
+    }
+    unsigned k = 0;
+    while (k < pre->d && pre->feat[k] != nd->feature)
+        k++;
+    if (k == FAST_MAX_DEPTH)
+        return -1;
+    f->slot[node] = (uint8_t)k;
+    const uint32_t child[2] = {(uint32_t)nd->left, (uint32_t)nd->right};
+    for (int c = 0; c < 2; c++) {
+        struct fast_prefix next = *pre;
+        if (k == pre->d) {
+            next.d = pre->d + 1;
+            next.feat[k] = nd->feature;
+            next.zero[k] = 1;
+        }
+        next.zero[k] *= cover_share(t, child[c], node);
+        if (fast_walk(t, f, child[c], &next, zero_out) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The precomputed form of t, or NULL (*rv 0) when t is better left to the recursion: a
+ * single leaf, too deep, more patterns than rows, or over what is left of *budget. */
+static struct fast_tree *fast_tree_make(const struct tree *t, size_t nrows, size_t *budget, int *rv)
+{
+    *rv = AIOPS_OK;
+    if (t->nodes[0].feature < 0)
+        return NULL;
+    uint32_t nleaves = (t->nnodes + 1) / 2; /* a binary tree: every split adds one leaf */
+    struct fast_tree *f = calloc(1, sizeof *f);
+    double *zero = NULL;
+    if (f == NULL)
+        goto nomem;
+    f->slot = calloc(t->nnodes, sizeof *f->slot);
+    f->leaf_node = malloc(nleaves * sizeof *f->leaf_node);
+    f->leaf_depth = malloc(nleaves * sizeof *f->leaf_depth);
+    f->leaf_feat = malloc((size_t)nleaves * FAST_MAX_DEPTH * sizeof *f->leaf_feat);
+    f->leaf_off = malloc(nleaves * sizeof *f->leaf_off);
+    zero = malloc((size_t)nleaves * FAST_MAX_DEPTH * sizeof *zero);
+    if (!f->slot || !f->leaf_node || !f->leaf_depth || !f->leaf_feat || !f->leaf_off || !zero)
+        goto nomem;
+    struct fast_prefix root = {0};
+    int deep = fast_walk(t, f, 0, &root, &zero);
+    unsigned maxd = 0;
+    for (uint32_t L = 0; L < f->nleaves; L++)
+        if (f->leaf_depth[L] > maxd)
+            maxd = f->leaf_depth[L];
+    if (deep != 0 || ((size_t)1 << maxd) > nrows || f->ncoef > *budget) {
+        free(zero);
+        fast_tree_free(f);
+        return NULL;
+    }
+    *budget -= f->ncoef;
+    f->coef = malloc((f->ncoef ? f->ncoef : 1) * sizeof *f->coef);
+    if (f->coef == NULL)
+        goto nomem;
+    struct path_elem path[FAST_MAX_DEPTH + 1];
+    for (uint32_t L = 0; L < f->nleaves; L++) {
+        const unsigned d = f->leaf_depth[L];
+        const int32_t *feat = f->leaf_feat + (size_t)L * FAST_MAX_DEPTH;
+        const double *z = zero + (size_t)L * FAST_MAX_DEPTH;
+        for (size_t s = 0; s < ((size_t)1 << d); s++) {
+            path_extend(path, 0, 1, 1, -1);
+            for (unsigned i = 0; i < d; i++)
+                path_extend(path, i + 1, z[i], (double)((s >> i) & 1), feat[i]);
+            double *out = f->coef + f->leaf_off[L] + s * d;
+            for (unsigned i = 0; i < d; i++) {
+                const double w = path_unwound_sum(path, d, i + 1);
+                out[i] = w * (path[i + 1].one_fraction - path[i + 1].zero_fraction);
+            }
+        }
+    }
+    free(zero);
+    return f;
+nomem:
+    free(zero);
+    fast_tree_free(f);
+    *rv = AIOPS_ENOMEM;
+    return NULL;
+}
+
+/* Adds one row's contributions from a precomputed tree. mask: nnodes of scratch. */
+static void fast_tree_row(const struct tree *t, const struct fast_tree *f, const double *row,
+                          uint32_t *mask, double *phi, size_t stride, double scale)
+{
+    const struct tree_node *nodes = t->nodes;
+    mask[0] = ~0u;
+    for (uint32_t i = 0; i < t->nnodes; i++) {
+        const struct tree_node *nd = &nodes[i];
+        if (nd->feature < 0)
+            continue;
+        const uint32_t off = ~(1u << f->slot[i]);
+        const int left = tree_goes_left(nd, t->catwords, row[nd->feature]);
+        mask[nd->left] = mask[i] & (left ? ~0u : off);
+        mask[nd->right] = mask[i] & (left ? off : ~0u);
+    }
+    const uint32_t nout = t->nout;
+    for (uint32_t L = 0; L < f->nleaves; L++) {
+        const uint32_t node = f->leaf_node[L];
+        const unsigned d = f->leaf_depth[L];
+        const size_t s = mask[node] & ((1u << d) - 1u);
+        const double *c = f->coef + f->leaf_off[L] + s * d;
+        const int32_t *feat = f->leaf_feat + (size_t)L * FAST_MAX_DEPTH;
+        const double *v = t->value + (size_t)node * nout;
+        for (uint32_t k = 0; k < nout; k++) {
+            const double vk = v[k] * scale;
+            double *p = phi + k * stride;
+            for (unsigned i = 0; i < d; i++)
+                p[feat[i]] += vk * c[i];
+        }
+    }
+}
+
 /* --- per-ensemble preparation ------------------------------------------------------------- */
 
 /* What every row's walk shares: the trees, where their values go, and per tree the depth
@@ -170,8 +349,10 @@ struct shap_ensemble {
     double scale;              /* per tree */
     size_t nout;               /* outputs per row */
     size_t nfeat;
-    double *bias;   /* nout: base score plus the trees' means */
-    unsigned depth; /* the deepest tree's depth (edges) */
+    double *bias;            /* nout: base score plus the trees' means */
+    unsigned depth;          /* the deepest tree's depth (edges) */
+    struct fast_tree **fast; /* ntrees: the precomputed form, or NULL: the recursion */
+    uint32_t maxnodes;
     atomic_int failed;
 };
 
@@ -224,7 +405,14 @@ static int add_tree_mean(const struct tree *t, double scale, double *bias)
     return AIOPS_OK;
 }
 
-static int ensemble_finish(struct shap_ensemble *e)
+static int treeshap_method = TREESHAP_AUTO;
+
+void treeshap_force_method(enum treeshap_method method)
+{
+    treeshap_method = (int)method;
+}
+
+static int ensemble_finish(struct shap_ensemble *e, size_t nrows)
 {
     size_t maxnodes = 1;
     for (size_t i = 0; i < e->ntrees; ++i)
@@ -246,11 +434,28 @@ static int ensemble_finish(struct shap_ensemble *e)
         }
     }
     free(scratch);
+    e->maxnodes = (uint32_t)maxnodes;
+    if (treeshap_method == TREESHAP_RECURSIVE)
+        return AIOPS_OK;
+    if ((e->fast = calloc(e->ntrees ? e->ntrees : 1, sizeof *e->fast)) == NULL)
+        return AIOPS_ENOMEM;
+    size_t budget = FAST_BUDGET;
+    if (treeshap_method == TREESHAP_PRECOMPUTED)
+        nrows = SIZE_MAX; /* every tree that fits, whatever the rows */
+    for (size_t i = 0; i < e->ntrees; ++i) {
+        int rv;
+        e->fast[i] = fast_tree_make(e->trees[i], nrows, &budget, &rv);
+        if (rv != 0)
+            return rv;
+    }
     return AIOPS_OK;
 }
 
 static void ensemble_free(struct shap_ensemble *e)
 {
+    for (size_t i = 0; e->fast != NULL && i < e->ntrees; i++)
+        fast_tree_free(e->fast[i]);
+    free(e->fast);
     free(e->trees);
     free(e->out_base);
     free(e->bias);
@@ -289,7 +494,10 @@ static void shap_block(void *arg, size_t r0, size_t nb, const double *rows)
      * scratch is the triangle of all the paths down one branch */
     const size_t levels = (size_t)e->depth + 2;
     struct path_elem *scratch = malloc(levels * (levels + 1) / 2 * sizeof *scratch);
-    if (scratch == NULL) {
+    uint32_t *mask = malloc(e->maxnodes * sizeof *mask);
+    if (scratch == NULL || mask == NULL) {
+        free(scratch);
+        free(mask);
         atomic_store(&e->failed, 1);
         return;
     }
@@ -305,6 +513,14 @@ static void shap_block(void *arg, size_t r0, size_t nb, const double *rows)
         if (t->nodes[0].feature < 0) {
             continue; /* a single leaf: all of it is bias */
         }
+        const struct fast_tree *f = e->fast ? e->fast[i] : NULL;
+        if (f != NULL) {
+            for (size_t r = 0; r < nb; ++r)
+                fast_tree_row(t, f, rows + r * e->nfeat, mask,
+                              j->out + ((r0 + r) * e->nout + e->out_base[i]) * stride, stride,
+                              e->scale);
+            continue;
+        }
         for (size_t r = 0; r < nb; ++r) {
             struct shap_walk s = {.t = t,
                                   .row = rows + r * e->nfeat,
@@ -317,6 +533,7 @@ static void shap_block(void *arg, size_t r0, size_t nb, const double *rows)
         }
     }
     free(scratch);
+    free(mask);
 }
 
 static int ensemble_run(struct shap_ensemble *e, const struct fmatrix *x, struct pool *pool,
@@ -358,7 +575,7 @@ int treeshap_gbdt(const struct gbdt *g, const struct fmatrix *x, struct pool *po
     }
     for (size_t k = 0; k < groups; ++k)
         e.bias[k] = gbdt_base_score(g, k);
-    rv = ensemble_finish(&e);
+    rv = ensemble_finish(&e, x->nrows);
     if (rv == 0)
         rv = ensemble_run(&e, x, pool, out);
     ensemble_free(&e);
@@ -384,7 +601,7 @@ int treeshap_forest(const struct forest *f, const struct fmatrix *x, struct pool
             rv = AIOPS_EINVAL;
     }
     if (rv == 0)
-        rv = ensemble_finish(&e);
+        rv = ensemble_finish(&e, x->nrows);
     if (rv == 0)
         rv = ensemble_run(&e, x, pool, out);
     ensemble_free(&e);

@@ -38,6 +38,14 @@ int treeshap_gbdt(const struct gbdt *g, const struct fmatrix *x, struct pool *po
 int treeshap_forest(const struct forest *f, const struct fmatrix *x, struct pool *pool,
                     double *out);
 
+/* How rows are explained: the recursion of the paper, or per tree weights precomputed for
+ * every pattern of followed features (Fast TreeSHAP v2; treeshap.c says when). Both give the
+ * same values to rounding. */
+enum treeshap_method { TREESHAP_AUTO, TREESHAP_RECURSIVE, TREESHAP_PRECOMPUTED };
+/* For tests and benchmarks only (not thread-safe): forces a method for the calls that follow;
+ * TREESHAP_PRECOMPUTED still leaves trees past the memory bound to the recursion. */
+void treeshap_force_method(enum treeshap_method method);
+
 /* 1 when m's learner is one TreeSHAP explains (gbdt, rf). */
 int treeshap_supports(const struct model *m);
 /* treeshap_gbdt / treeshap_forest for a model, with *nout its outputs per row; threads <= 0:

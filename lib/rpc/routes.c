@@ -132,6 +132,14 @@ const struct route routes[] = {
      BODY_NONE, LONG, "Feature importance with significance [seed 000]"},
     {"GET", "/api/report/correlation/{run_id}", "explain.correlation", E, SCOPE_READ, BODY_NONE,
      LONG, "Correlation matrix [seed 000]"},
+    {"GET", "/api/v1/runs/{id}/importance", "explain.run_importance", E, SCOPE_READ, BODY_NONE,
+     LONG, "A run's feature importance by method (gain, permutation, shap)"},
+    {"POST", "/api/v1/explain/{model}/shap", "explain.shap", E, SCOPE_PREDICT, BODY_JSON, LONG,
+     "SHAP values of given rows [seed 002]"},
+    {"POST", "/api/v1/explain/{model}/lime", "explain.lime", E, SCOPE_PREDICT, BODY_JSON, LONG,
+     "LIME explanations of given rows [seed 002]"},
+    {"POST", "/api/v1/models/{name}/import", "explain.import", E, SCOPE_WRITE, BODY_JSON, LONG,
+     "Import an XGBoost JSON model as the next version"},
 
     /* svc-report */
     {"GET", "/api/report/ai/{run_id}", "report.ai", R, SCOPE_READ, BODY_NONE, LONG,

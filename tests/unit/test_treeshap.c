@@ -164,19 +164,34 @@ done:
     free(y);
 }
 
+/* Each property holds for both ways of computing the values (treeshap.h). */
+static const enum treeshap_method methods[] = {TREESHAP_RECURSIVE, TREESHAP_PRECOMPUTED};
+
 static void test_gbdt_binary_sums_to_margin(void)
 {
-    check_gbdt_sums(GBDT_BINARY, 1);
+    for (size_t i = 0; i < 2; i++) {
+        treeshap_force_method(methods[i]);
+        check_gbdt_sums(GBDT_BINARY, 1);
+    }
+    treeshap_force_method(TREESHAP_AUTO);
 }
 
 static void test_gbdt_multiclass_sums_to_margin(void)
 {
-    check_gbdt_sums(GBDT_MULTICLASS, 3);
+    for (size_t i = 0; i < 2; i++) {
+        treeshap_force_method(methods[i]);
+        check_gbdt_sums(GBDT_MULTICLASS, 3);
+    }
+    treeshap_force_method(TREESHAP_AUTO);
 }
 
 static void test_gbdt_regression_sums_to_margin(void)
 {
-    check_gbdt_sums(GBDT_REGRESSION, 1);
+    for (size_t i = 0; i < 2; i++) {
+        treeshap_force_method(methods[i]);
+        check_gbdt_sums(GBDT_REGRESSION, 1);
+    }
+    treeshap_force_method(TREESHAP_AUTO);
 }
 
 static void check_forest_sums(int classification)
@@ -212,17 +227,25 @@ done:
 
 static void test_forest_classifier_sums_to_probability(void)
 {
-    check_forest_sums(1);
+    for (size_t i = 0; i < 2; i++) {
+        treeshap_force_method(methods[i]);
+        check_forest_sums(1);
+    }
+    treeshap_force_method(TREESHAP_AUTO);
 }
 
 static void test_forest_regressor_sums_to_value(void)
 {
-    check_forest_sums(0);
+    for (size_t i = 0; i < 2; i++) {
+        treeshap_force_method(methods[i]);
+        check_forest_sums(0);
+    }
+    treeshap_force_method(TREESHAP_AUTO);
 }
 
 /* Deep trees that split on the same feature several times on one path (what UNWIND is for)
  * against the enumeration of every coalition. */
-static void test_gbdt_equals_brute_force_shapley(void)
+static void check_gbdt_equals_brute_force_shapley(void)
 {
     const size_t n = 400;
     struct fmatrix x;
@@ -266,7 +289,7 @@ done:
     free(y);
 }
 
-static void test_forest_equals_brute_force_shapley(void)
+static void check_forest_equals_brute_force_shapley(void)
 {
     const size_t n = 300;
     struct fmatrix x;
@@ -307,6 +330,24 @@ done:
     free(y);
 }
 
+static void test_gbdt_equals_brute_force_shapley(void)
+{
+    for (size_t i = 0; i < 2; i++) {
+        treeshap_force_method(methods[i]);
+        check_gbdt_equals_brute_force_shapley();
+    }
+    treeshap_force_method(TREESHAP_AUTO);
+}
+
+static void test_forest_equals_brute_force_shapley(void)
+{
+    for (size_t i = 0; i < 2; i++) {
+        treeshap_force_method(methods[i]);
+        check_forest_equals_brute_force_shapley();
+    }
+    treeshap_force_method(TREESHAP_AUTO);
+}
+
 /* Rows shared among threads give the same bits as one thread. */
 static void test_pool_same_values(void)
 {
@@ -328,6 +369,39 @@ static void test_pool_same_values(void)
     free(many);
     gbdt_free(g);
 done:
+    mat_free(&x);
+    free(y);
+}
+
+/* The two methods agree on deep trees that repeat features, with missing values and
+ * categories, for many rows. */
+static void test_methods_agree(void)
+{
+    const size_t n = 3000;
+    struct fmatrix x;
+    double *y = malloc(n * sizeof *y);
+    mixed_data(&x, y, n, GBDT_MULTICLASS);
+    struct gbdt *g = train_gbdt(&x, y, GBDT_MULTICLASS, 15, 8);
+    struct forest *f = train_forest(&x, y, 1, 10, 10);
+    double *a = malloc(n * 3 * 5 * sizeof *a), *b = malloc(n * 3 * 5 * sizeof *b);
+    double worst = 0, largest = 0;
+    for (int which = 0; which < 2 && g && f; which++) {
+        treeshap_force_method(TREESHAP_RECURSIVE);
+        CHECK_INT(which ? treeshap_forest(f, &x, NULL, a) : treeshap_gbdt(g, &x, NULL, a), 0);
+        treeshap_force_method(TREESHAP_PRECOMPUTED);
+        CHECK_INT(which ? treeshap_forest(f, &x, NULL, b) : treeshap_gbdt(g, &x, NULL, b), 0);
+        for (size_t i = 0; i < n * 3 * 5; i++) {
+            worst = fmax(worst, fabs(a[i] - b[i]));
+            largest = fmax(largest, fabs(a[i]));
+        }
+    }
+    treeshap_force_method(TREESHAP_AUTO);
+    CHECK_NEAR(worst, 0, 1e-12);
+    CHECK(largest > 0.01);
+    free(a);
+    free(b);
+    gbdt_free(g);
+    forest_free(f);
     mat_free(&x);
     free(y);
 }
@@ -354,4 +428,4 @@ UNIT_MAIN(UNIT(test_gbdt_binary_sums_to_margin), UNIT(test_gbdt_multiclass_sums_
           UNIT(test_forest_classifier_sums_to_probability),
           UNIT(test_forest_regressor_sums_to_value), UNIT(test_gbdt_equals_brute_force_shapley),
           UNIT(test_forest_equals_brute_force_shapley), UNIT(test_pool_same_values),
-          UNIT(test_wrong_columns_refused))
+          UNIT(test_methods_agree), UNIT(test_wrong_columns_refused))
