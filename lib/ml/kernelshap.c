@@ -27,24 +27,10 @@ static double sq_dist(const double *a, const double *b, size_t d)
     return s;
 }
 
-int kshap_background_kmeans(const struct fmatrix *x, size_t k, uint64_t seed,
-                            struct kshap_background *out)
+/* Rows standardised, missing values at the column mean (z, n x d row-major): distances only. */
+static void standardise_rows(const struct fmatrix *x, double *z)
 {
-    memset(out, 0, sizeof *out);
     const size_t n = x->nrows, d = x->ncols;
-    if (n == 0 || d == 0)
-        return AIOPS_EINVAL;
-    if (k < 1)
-        k = 1;
-    if (k > n)
-        k = n;
-    /* rows standardised, missing values at the column mean: distances only */
-    double *z = malloc(n * d * sizeof *z), *c = malloc(k * d * sizeof *c);
-    double *mind = malloc(n * sizeof *mind), *sorted = malloc(n * sizeof *sorted);
-    size_t *assign = calloc(n, sizeof *assign), *size = calloc(k, sizeof *size);
-    int rv = AIOPS_ENOMEM;
-    if (!z || !c || !mind || !sorted || !assign || !size)
-        goto out;
     for (size_t j = 0; j < d; j++) {
         const double *col = x->x + j * n;
         double s = 0, s2 = 0;
@@ -60,7 +46,13 @@ int kshap_background_kmeans(const struct fmatrix *x, size_t k, uint64_t seed,
         for (size_t i = 0; i < n; i++)
             z[i * d + j] = isnan(col[i]) ? 0 : (col[i] - mean) / sd;
     }
-    /* k-means++ start */
+}
+
+/* k-means++ start, then Lloyd's iterations (at most 100) on z: each row's cluster in
+ * assign[n], the clusters' sizes in size[k]; c (k x d) and mind (n) are scratch. */
+static void cluster_rows(const double *z, size_t n, size_t d, size_t k, uint64_t seed, double *c,
+                         double *mind, size_t *assign, size_t *size)
+{
     struct rand_xoshiro rng;
     rand_xoshiro_seed(&rng, seed);
     size_t first = (size_t)rand_xoshiro_below(&rng, n);
@@ -84,7 +76,6 @@ int kshap_background_kmeans(const struct fmatrix *x, size_t k, uint64_t seed,
                 mind[i] = dd;
         }
     }
-    /* Lloyd's iterations */
     for (int it = 0; it < 100; it++) {
         int moved = 0;
         for (size_t i = 0; i < n; i++) {
@@ -113,6 +104,76 @@ int kshap_background_kmeans(const struct fmatrix *x, size_t k, uint64_t seed,
             for (size_t j = 0; j < d; j++)
                 c[q * d + j] = size[q] ? c[q * d + j] / (double)size[q] : 0;
     }
+}
+
+/* Cluster q's value of column col (n rows): the most frequent code among its members for a
+ * categorical column, else the data value nearest its members' mean (as shap.kmeans), using
+ * the column's sorted values sorted[0..ns). NaN when it has none. *v; AIOPS_ENOMEM. */
+static int centroid_value(const struct fmatrix *x, size_t j, const size_t *assign, size_t q,
+                          const double *sorted, size_t ns, double *v)
+{
+    const size_t n = x->nrows;
+    const double *col = x->x + j * n;
+    *v = NAN;
+    if (x->is_cat[j]) {
+        uint32_t nc = x->ncat[j];
+        size_t *cnt = calloc(nc ? nc : 1, sizeof *cnt), best = 0;
+        if (cnt == NULL)
+            return AIOPS_ENOMEM;
+        for (size_t i = 0; i < n; i++)
+            if (assign[i] == q && !isnan(col[i]) && col[i] >= 0 && col[i] < nc)
+                cnt[(size_t)col[i]]++;
+        for (size_t h = 0; h < nc; h++)
+            if (cnt[h] > cnt[best])
+                best = h;
+        if (nc > 0 && cnt[best] > 0)
+            *v = (double)best;
+        free(cnt);
+        return AIOPS_OK;
+    }
+    double s = 0;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (assign[i] == q && !isnan(col[i])) {
+            s += col[i];
+            m++;
+        }
+    if (m == 0 || ns == 0)
+        return AIOPS_OK;
+    double mean = s / (double)m;
+    size_t lo = 0, hi = ns;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (sorted[mid] < mean)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *v = lo < ns ? sorted[lo] : sorted[ns - 1];
+    if (lo > 0 && fabs(sorted[lo - 1] - mean) <= fabs(*v - mean))
+        *v = sorted[lo - 1];
+    return AIOPS_OK;
+}
+
+int kshap_background_kmeans(const struct fmatrix *x, size_t k, uint64_t seed,
+                            struct kshap_background *out)
+{
+    memset(out, 0, sizeof *out);
+    const size_t n = x->nrows, d = x->ncols;
+    if (n == 0 || d == 0)
+        return AIOPS_EINVAL;
+    if (k < 1)
+        k = 1;
+    if (k > n)
+        k = n;
+    double *z = malloc(n * d * sizeof *z), *c = malloc(k * d * sizeof *c);
+    double *mind = malloc(n * sizeof *mind), *sorted = malloc(n * sizeof *sorted);
+    size_t *assign = calloc(n, sizeof *assign), *size = calloc(k, sizeof *size);
+    int rv = AIOPS_ENOMEM;
+    if (!z || !c || !mind || !sorted || !assign || !size)
+        goto out;
+    standardise_rows(x, z);
+    cluster_rows(z, n, d, k, seed, c, mind, assign, size);
     /* centroids in the data's own values */
     size_t kept = 0;
     for (size_t q = 0; q < k; q++)
@@ -131,53 +192,11 @@ int kshap_background_kmeans(const struct fmatrix *x, size_t k, uint64_t seed,
                 sorted[ns++] = col[i];
         if ((rv = sort_f64(sorted, ns)) != 0)
             goto out;
-        size_t at = 0;
-        for (size_t q = 0; q < k; q++) {
+        for (size_t q = 0, at = 0; q < k; q++) {
             if (size[q] == 0)
                 continue;
-            double v = NAN;
-            if (x->is_cat[j]) {
-                /* the most frequent code among the members */
-                uint32_t nc = x->ncat[j];
-                size_t *cnt = calloc(nc ? nc : 1, sizeof *cnt), best = 0;
-                if (cnt == NULL) {
-                    rv = AIOPS_ENOMEM;
-                    goto out;
-                }
-                for (size_t i = 0; i < n; i++)
-                    if (assign[i] == q && !isnan(col[i]) && col[i] >= 0 && col[i] < nc)
-                        cnt[(size_t)col[i]]++;
-                for (size_t h = 0; h < nc; h++)
-                    if (cnt[h] > cnt[best])
-                        best = h;
-                if (nc > 0 && cnt[best] > 0)
-                    v = (double)best;
-                free(cnt);
-            } else {
-                double s = 0;
-                size_t m = 0;
-                for (size_t i = 0; i < n; i++)
-                    if (assign[i] == q && !isnan(col[i])) {
-                        s += col[i];
-                        m++;
-                    }
-                if (m > 0 && ns > 0) {
-                    /* the data value nearest the mean, as shap.kmeans */
-                    double mean = s / (double)m;
-                    size_t lo = 0, hi = ns;
-                    while (lo < hi) {
-                        size_t mid = (lo + hi) / 2;
-                        if (sorted[mid] < mean)
-                            lo = mid + 1;
-                        else
-                            hi = mid;
-                    }
-                    v = lo < ns ? sorted[lo] : sorted[ns - 1];
-                    if (lo > 0 && fabs(sorted[lo - 1] - mean) <= fabs(v - mean))
-                        v = sorted[lo - 1];
-                }
-            }
-            out->rows[at * d + j] = v;
+            if ((rv = centroid_value(x, j, assign, q, sorted, ns, &out->rows[at * d + j])) != 0)
+                goto out;
             at++;
         }
     }
