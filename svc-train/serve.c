@@ -9,7 +9,8 @@
  * flight finish on the version they started with, none fails.
  *
  * Every prediction is counted for monitoring: a background thread adds the counts and
- * latencies to Redis once a second (layout below), never on the request's path. */
+ * latencies to Redis once a second (layout below), never on the request's path; the same
+ * thread writes the drift window's sample of served rows (window.c). */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -185,13 +186,16 @@ static void *flusher_main(void *arg)
         until.tv_sec += 1;
         pthread_cond_timedwait(&cache.cv, &cache.mu, &until);
         pthread_mutex_unlock(&cache.mu);
-        if (kv != NULL)
+        if (kv != NULL) {
             flush_stats(kv);
+            window_flush(kv);
+        }
         pthread_mutex_lock(&cache.mu);
     }
     pthread_mutex_unlock(&cache.mu);
     if (kv != NULL) {
         flush_stats(kv); /* what came in since the last tick */
+        window_flush(kv);
         kv_close(kv);
     }
     return NULL;
@@ -201,6 +205,8 @@ int serve_start(struct svc *s)
 {
     long n;
     if (env_long("MODEL_CACHE_SIZE", 16, 1, 10000, &n) != 0)
+        return AIOPS_EINVAL;
+    if (window_start() != 0)
         return AIOPS_EINVAL;
     if (model_cache_create((size_t)n, ALIAS_TTL_NS, &cache.models) != 0)
         return AIOPS_ENOMEM;
@@ -410,6 +416,8 @@ void handle_models_predict(struct svc_call *c)
         int rv = out ? model_predict(s->m, &x, out) : AIOPS_ENOMEM;
         if (rv == 0)
             rv = write_predictions(&reply, s, out, n);
+        if (rv == 0) /* a sample for the drift window: a copy, no I/O (window.c) */
+            window_add(svc_project(c), name, s->version, s->m, &x, out);
         if (rv == 0) {
             svc_reply_raw(c, 200, "application/json", reply.data, reply.len);
             ok = 1;

@@ -160,6 +160,10 @@ const struct route routes[] = {
      "Drift over the last days [seed 001]"},
     {"POST", "/api/drift/reset", "drift.reset", M, SCOPE_WRITE, BODY_JSON, SHORT,
      "Reset the drift window [seed 001]"},
+    /* issue 9: monitor -- per-feature drift of a model's served window against its reference */
+    {"GET", "/api/v1/models/{name}/drift", "models.drift", M, SCOPE_READ, BODY_NONE, SHORT,
+     "Per-feature data drift and prediction KL of a model's recent served rows"},
+    /* end issue 9 */
     {"GET", "/api/v1/stats", "stats", M, SCOPE_READ, BODY_NONE, SHORT, "System statistics [seed 004]"},
 };
 
