@@ -46,12 +46,14 @@ int drift_start(struct svc *s)
     if (env_long("DRIFT_WINDOW", 1000, 10, 1000000, &mon.window) != 0)
         return AIOPS_EINVAL;
     mon.svc = s;
-    return model_cache_create(8, 1000000000ull, &mon.models);
+    int rv = alerts_start();
+    return rv != 0 ? rv : model_cache_create(8, 1000000000ull, &mon.models);
 }
 
 void drift_stop(struct svc *s)
 {
     (void)s;
+    alerts_stop();
     model_cache_free(mon.models);
     mon.models = NULL;
 }
@@ -370,8 +372,7 @@ void handle_drift_status(struct svc_call *c)
                      : "data drift: feature distributions moved away from the training data",
             "metrics", "model_name", w.cm->name, "model_version", w.cm->version, "kl_divergence",
             jsonx_num(kl, 0), "share_drifted", share, "drifted_features", drifted);
-        if (alert != NULL)
-            svc_publish(svc_of(c), svc_project(c), "/ws/performance", "performance_alert", alert);
+        alerts_raise(svc_of(c), svc_project(c), alert);
     }
     json_t *body = json_object();
     int failed = body == NULL;

@@ -5,6 +5,13 @@
 
 #include "rpc/svc.h"
 
+/* alerts.c: performance_alert to /ws/performance and to ALERT_WEBHOOK_URL */
+int alerts_start(void);
+void alerts_stop(void);
+/* Sends alert ({"severity", "message", "metrics"}; taken) to the project's /ws/performance
+ * subscribers and queues it for the webhook. Never blocks on the network. */
+void alerts_raise(struct svc *s, const char *project, json_t *alert);
+
 /* drift.c */
 int drift_start(struct svc *s);
 void drift_stop(struct svc *s);

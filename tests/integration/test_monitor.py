@@ -2,8 +2,11 @@
 reference; rows served through /predict fill its drift window (svc-train samples them into
 Redis); adult's own test rows do not drift, the same rows with age + 10 flag age and only
 age, raise drift_detected, store a drift event in PostgreSQL (GET /api/drift/summary shows
-it) and send a performance_alert on /ws/performance. Missing data skips loudly."""
+it) and send a performance_alert on /ws/performance and to ALERT_WEBHOOK_URL (a receiver in
+this test; svc-monitor is restarted pointing at it). Missing data skips loudly."""
+import http.server
 import json
+import threading
 import time
 import uuid
 
@@ -32,6 +35,22 @@ def wait_window(stack, name, rows=WINDOW, timeout=20):
         time.sleep(0.2)
 
 
+class Receiver(http.server.BaseHTTPRequestHandler):
+    """A webhook endpoint: keeps every JSON body posted to it."""
+    bodies = []
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        Receiver.bodies.append(json.loads(self.rfile.read(n)))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
 def by_feature(doc):
     return {f["feature"]: f for f in doc["features"]}
 
@@ -39,6 +58,19 @@ def by_feature(doc):
 def test_shifted_age_is_flagged_and_raises_a_stored_event_and_an_alert(stack):
     train_csv = data("uci_adult", "adult_train.csv")
     test_csv = data("uci_adult", "adult_test.csv")
+    hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    assert stack.stop("monitor") == 0
+    stack.start("monitor", {"ALERT_WEBHOOK_URL": "http://127.0.0.1:%d/hook" % hook.server_port,
+                            "OUTBOUND_ALLOW_NETS": "127.0.0.1/32"})
+    try:
+        check_drift_flow(stack, train_csv, test_csv)
+    finally:
+        hook.shutdown()
+        hook.server_close()
+
+
+def check_drift_flow(stack, train_csv, test_csv):
     tag = uuid.uuid4().hex[:8]
     name = "drift-" + tag
     fid = upload_path(stack, train_csv, "adult-drift-%s.csv" % tag)
@@ -111,3 +143,12 @@ def test_shifted_age_is_flagged_and_raises_a_stored_event_and_an_alert(stack):
     stored = stack.psql("SELECT count(*) FROM drift_events WHERE model_name = '%s'" % name)
     assert stored == [["1"]], stored
     assert_error(stack.http("GET", "/api/drift/summary?days=0"), 422, "invalid_parameter")
+    # the same alert reached the webhook, Slack/Teams-readable
+    deadline = time.time() + 20
+    mine = []
+    while not mine and time.time() < deadline:
+        mine = [b for b in Receiver.bodies if b.get("metrics", {}).get("model_name") == name]
+        time.sleep(0.1)
+    assert len(mine) == 1, Receiver.bodies
+    assert mine[0]["text"].startswith("[aiops ") and mine[0]["severity"] == alert["severity"], mine
+    assert [f["feature"] for f in mine[0]["metrics"]["drifted_features"]] == ["age"], mine
