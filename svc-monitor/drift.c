@@ -121,6 +121,30 @@ static int model_name(struct svc_call *c, const char *path_name, char *name, siz
     return 0;
 }
 
+struct cached_model *monitor_model(struct svc_call *c, const char *name, int version)
+{
+    struct cached_model *cm = NULL;
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    int rv = model_cache_get(mon.models, svc_project(c), name, version, load_cb, c, &cm, &err);
+    if (rv == AIOPS_ENOTFOUND)
+        svc_reply_error(c, API_VERSION_NOT_FOUND, NULL,
+                        json_pack("{s:s, s:i}", "name", name, "version", version));
+    else if (rv != 0)
+        svc_reply_failure(c, rv, "loading the model");
+    return rv == 0 ? cm : NULL;
+}
+
+void monitor_model_put(struct cached_model *cm)
+{
+    if (cm != NULL)
+        model_cache_put(mon.models, cm);
+}
+
+int monitor_latest_model(struct svc_call *c, char *name, size_t cap)
+{
+    return model_name(c, NULL, name, cap);
+}
+
 /* Rows of one window element: 8 + rows * (ncols + 1) * 8 bytes, or 0 when it is damaged. */
 static size_t batch_rows(const redisReply *e, size_t ncols)
 {

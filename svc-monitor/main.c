@@ -4,10 +4,9 @@
 #include "monitor_svc.h"
 
 static const struct svc_handler handlers[] = {
-    {"models.drift", handle_models_drift},
-    {"drift.status", handle_drift_status},
-    {"drift.summary", handle_drift_summary},
-    {"drift.reset", handle_drift_reset},
+    {"models.drift", handle_models_drift},       {"drift.status", handle_drift_status},
+    {"drift.summary", handle_drift_summary},     {"drift.reset", handle_drift_reset},
+    {"models.feedback", handle_models_feedback}, {"models.metrics", handle_models_metrics},
 };
 
 int main(int argc, char **argv)

@@ -13,11 +13,22 @@ void alerts_stop(void);
 void alerts_raise(struct svc *s, const char *project, json_t *alert);
 
 /* drift.c */
+struct cached_model;
+/* Version `version` of the caller's model `name` from the service's cache (monitor_model_put
+ * when done), or NULL after replying (404 version_not_found, 503). */
+struct cached_model *monitor_model(struct svc_call *c, const char *name, int version);
+void monitor_model_put(struct cached_model *cm);
+/* ?model=NAME, else the model that predicted last: 0, or -1 after replying. */
+int monitor_latest_model(struct svc_call *c, char *name, size_t cap);
 int drift_start(struct svc *s);
 void drift_stop(struct svc *s);
 void handle_models_drift(struct svc_call *c);
 void handle_drift_status(struct svc_call *c);
 void handle_drift_summary(struct svc_call *c);
 void handle_drift_reset(struct svc_call *c);
+
+/* feedback.c */
+void handle_models_feedback(struct svc_call *c);
+void handle_models_metrics(struct svc_call *c);
 
 #endif

@@ -364,8 +364,10 @@ static size_t argmax(const double *p, size_t k)
     return best;
 }
 
-/* {"predictions": [...], "model_name", "model_version"} into b. */
-static int write_predictions(struct buf *b, const struct cached_model *s, const double *out, size_t n)
+/* {"predictions": [{"id", "prediction", ...}], "model_name", "model_version"} into b; a
+ * prediction's id is "{reqid}:{row}" (label feedback names it: svc-monitor). */
+static int write_predictions(struct buf *b, const struct cached_model *s, const char *reqid,
+                             const double *out, size_t n)
 {
     const struct model *m = s->m;
     size_t k = model_outputs(m);
@@ -373,7 +375,7 @@ static int write_predictions(struct buf *b, const struct cached_model *s, const 
     int rv = buf_puts(b, "{\"predictions\":[");
     for (size_t i = 0; i < n && rv == 0; i++) {
         const double *row = out + i * k;
-        rv |= buf_puts(b, i ? ",{\"prediction\":" : "{\"prediction\":");
+        rv |= buf_printf(b, "%s{\"id\":\"%s:%zu\",\"prediction\":", i ? "," : "", reqid, i);
         if (m->target.task == TASK_REGRESSION) {
             rv |= buf_json_double(b, row[0]);
         } else {
@@ -414,10 +416,14 @@ void handle_models_predict(struct svc_call *c)
         n = x.nrows;
         out = malloc(n * model_outputs(s->m) * sizeof *out);
         int rv = out ? model_predict(s->m, &x, out) : AIOPS_ENOMEM;
+        char reqid[37];
+        uuid_v4_fast(reqid);
         if (rv == 0)
-            rv = write_predictions(&reply, s, out, n);
-        if (rv == 0) /* a sample for the drift window: a copy, no I/O (window.c) */
+            rv = write_predictions(&reply, s, reqid, out, n);
+        if (rv == 0) { /* for the drift window and label feedback: copies, no I/O (window.c) */
             window_add(svc_project(c), name, s->version, s->m, &x, out);
+            window_keep_predictions(svc_project(c), reqid, name, s->version, s->m, out, n);
+        }
         if (rv == 0) {
             svc_reply_raw(c, 200, "application/json", reply.data, reply.len);
             ok = 1;

@@ -49,7 +49,11 @@ int window_start(void);
  * model_outputs(m)) for the drift window of version `version` of the model; a copy, no I/O. */
 void window_add(const char *project, const char *name, int version, const struct model *m,
                 const struct fmatrix *x, const double *pred);
-/* Writes what was sampled since the last call to Redis (serve.c's flusher thread). */
+/* Keeps what one request answered (pred: n rows x model_outputs(m)) for label feedback under
+ * its request id (ids "{reqid}:{row}"); a copy, no I/O. */
+void window_keep_predictions(const char *project, const char *reqid, const char *name, int version,
+                             const struct model *m, const double *pred, size_t n);
+/* Writes what was sampled and kept since the last call to Redis (serve.c's flusher). */
 struct kv;
 void window_flush(struct kv *kv);
 

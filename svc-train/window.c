@@ -13,7 +13,13 @@
  *                                             trimmed to the last DRIFT_WINDOW elements,
  *                                             which hold at least DRIFT_WINDOW rows
  *   aiops:drift:{project}:latest              the model that predicted last (the default
- *                                             of GET /api/drift/status) */
+ *                                             of GET /api/drift/status)
+ *   aiops:pred:{project}:{request id}         what one predict request answered, for label
+ *                                             feedback (svc-monitor): the model's name, NUL,
+ *                                             u32 version, u32 regression flag, u32 rows, then
+ *                                             per row the predicted class index or value (f64,
+ *                                             host order); kept PREDICTION_TTL_SECONDS. A
+ *                                             prediction's id is "{request id}:{row}". */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +35,10 @@
 #define WINDOW_MODELS 64
 /* No batch grows past this many rows between flushes (a burst keeps its first rows). */
 #define WINDOW_PENDING_MAX 4096
+/* Predictions kept for feedback between two flushes (more are answered but not kept: their
+ * feedback is reported back as unknown ids). */
+#define KEPT_MAX 200000
+#define PREDICTION_TTL_SECONDS 604800
 
 struct pending {
     char project[72];
@@ -40,12 +50,89 @@ struct pending {
     size_t cap;   /* rows */
 };
 
+struct kept {
+    char project[72];
+    char reqid[40];
+    unsigned char *blob;
+    size_t len;
+};
+
 static struct {
     pthread_mutex_t mu;
     struct pending p[WINDOW_MODELS];
     size_t n;
     long window;
+    struct kept *kept; /* predictions waiting for the flusher */
+    size_t nkept, capkept, kept_rows;
 } win = {.mu = PTHREAD_MUTEX_INITIALIZER, .window = 1000};
+
+void window_keep_predictions(const char *project, const char *reqid, const char *name, int version,
+                             const struct model *m, const double *pred, size_t n)
+{
+    size_t k = model_outputs(m), namelen = strlen(name);
+    int regression = m->target.task == TASK_REGRESSION;
+    size_t len = namelen + 1 + 12 + n * sizeof(double);
+    unsigned char *blob = malloc(len);
+    if (blob == NULL)
+        return;
+    memcpy(blob, name, namelen + 1);
+    uint32_t hdr[3] = {(uint32_t)version, (uint32_t)regression, (uint32_t)n};
+    memcpy(blob + namelen + 1, hdr, 12);
+    for (size_t i = 0; i < n; i++) {
+        const double *row = pred + i * k;
+        double v = row[0];
+        if (!regression) { /* the class answered: the most probable */
+            size_t best = 0;
+            for (size_t j = 1; j < k; j++)
+                if (row[j] > row[best])
+                    best = j;
+            v = (double)best;
+        }
+        memcpy(blob + namelen + 13 + i * sizeof(double), &v, sizeof v);
+    }
+    pthread_mutex_lock(&win.mu);
+    if (win.kept_rows + n <= KEPT_MAX && win.nkept == win.capkept) {
+        size_t cap = win.capkept ? win.capkept * 2 : 64;
+        struct kept *grown = realloc(win.kept, cap * sizeof *grown);
+        if (grown != NULL) {
+            win.kept = grown;
+            win.capkept = cap;
+        }
+    }
+    if (win.kept_rows + n <= KEPT_MAX && win.nkept < win.capkept) {
+        struct kept *kp = &win.kept[win.nkept++];
+        snprintf(kp->project, sizeof kp->project, "%s", project);
+        snprintf(kp->reqid, sizeof kp->reqid, "%s", reqid);
+        kp->blob = blob;
+        kp->len = len;
+        win.kept_rows += n;
+        blob = NULL;
+    }
+    pthread_mutex_unlock(&win.mu);
+    free(blob);
+}
+
+static void flush_kept(struct kv *kv)
+{
+    pthread_mutex_lock(&win.mu);
+    struct kept *items = win.kept;
+    size_t n = win.nkept;
+    win.kept = NULL;
+    win.nkept = win.capkept = win.kept_rows = 0;
+    pthread_mutex_unlock(&win.mu);
+    size_t lost = 0;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r =
+            kv_command(kv, "SET aiops:pred:%s:%s %b EX %d", items[i].project, items[i].reqid,
+                       items[i].blob, items[i].len, PREDICTION_TTL_SECONDS);
+        lost += r == NULL || r->type == REDIS_REPLY_ERROR;
+        freeReplyObject(r);
+        free(items[i].blob);
+    }
+    if (lost > 0)
+        log_warn("%zu predictions not kept for feedback: Redis unavailable", lost);
+    free(items);
+}
 
 int window_start(void)
 {
@@ -101,6 +188,7 @@ void window_add(const char *project, const char *name, int version, const struct
 
 void window_flush(struct kv *kv)
 {
+    flush_kept(kv);
     /* take the batches out under the lock, write them without it */
     struct pending out[WINDOW_MODELS];
     pthread_mutex_lock(&win.mu);

@@ -3,7 +3,9 @@ reference; rows served through /predict fill its drift window (svc-train samples
 Redis); adult's own test rows do not drift, the same rows with age + 10 flag age and only
 age, raise drift_detected, store a drift event in PostgreSQL (GET /api/drift/summary shows
 it) and send a performance_alert on /ws/performance and to ALERT_WEBHOOK_URL (a receiver in
-this test; svc-monitor is restarted pointing at it). Missing data skips loudly."""
+this test; svc-monitor is restarted pointing at it). Every prediction carries an id; label
+feedback by id gives rolling accuracy/precision/recall/F1, and accuracy under 0.7 raises a
+performance_alert on both channels. Missing data skips loudly."""
 import http.server
 import json
 import threading
@@ -55,19 +57,102 @@ def by_feature(doc):
     return {f["feature"]: f for f in doc["features"]}
 
 
+_hook = None
+
+
+def webhook(stack):
+    """A local webhook receiver, and svc-monitor restarted (once) to post its alerts there."""
+    global _hook
+    if _hook is None:
+        _hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+        threading.Thread(target=_hook.serve_forever, daemon=True).start()
+        assert stack.stop("monitor") == 0
+        stack.start("monitor", {
+            "ALERT_WEBHOOK_URL": "http://127.0.0.1:%d/hook" % _hook.server_port,
+            "OUTBOUND_ALLOW_NETS": "127.0.0.1/32"})
+    return _hook
+
+
+def webhook_bodies(name, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        mine = [b for b in Receiver.bodies if b.get("metrics", {}).get("model_name") == name]
+        if mine:
+            return mine
+        time.sleep(0.1)
+    return []
+
+
+def wait_alert(ws, name, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        msg = json.loads(ws.recv())
+        if msg.get("type") == "performance_alert" and msg["metrics"].get("model_name") == name:
+            return msg
+    raise AssertionError("no performance_alert for %s" % name)
+
+
 def test_shifted_age_is_flagged_and_raises_a_stored_event_and_an_alert(stack):
     train_csv = data("uci_adult", "adult_train.csv")
     test_csv = data("uci_adult", "adult_test.csv")
-    hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=hook.serve_forever, daemon=True).start()
-    assert stack.stop("monitor") == 0
-    stack.start("monitor", {"ALERT_WEBHOOK_URL": "http://127.0.0.1:%d/hook" % hook.server_port,
-                            "OUTBOUND_ALLOW_NETS": "127.0.0.1/32"})
+    webhook(stack)
+    check_drift_flow(stack, train_csv, test_csv)
+
+
+def test_feedback_gives_rolling_metrics_and_an_accuracy_alert(stack):
+    path = data("sklearn_breast_cancer", "breast_cancer.csv")
+    webhook(stack)
+    tag = uuid.uuid4().hex[:8]
+    name = "fb-" + tag
+    fid = upload_path(stack, path, "bc-fb-%s.csv" % tag)
+    done = wait_run(stack, train(stack, fid, target="target", model="gbdt", model_name=name,
+                                 config={"rounds": 20})["run_id"])
+    assert done["status"] == "completed", done
+    rows = csv_rows(path)[:60]
+    truth = [r.pop("target") for r in rows]
+    got = predict(stack, name, rows)["predictions"]
+    ids = [p["id"] for p in got]
+    assert len(set(ids)) == 60 and all(":" in i for i in ids), ids[:3]
+    pred = [int(p["prediction"]) for p in got]
+
+    # bad bodies name the field
+    assert_error(stack.http("POST", "/api/v1/models/%s/feedback" % name, body={"feedback": 3}),
+                 422, "invalid_request")
+    e = assert_error(stack.http("POST", "/api/v1/models/%s/feedback" % name,
+                                body={"feedback": [{"id": ids[0]}]}), 422, "invalid_request")
+    assert e["details"]["field"] == "feedback[0]", e
+
+    # 30 labels as predicted (accuracy 1), plus ids nobody answered: reported back
+    fb = [{"id": ids[i], "label": pred[i]} for i in range(30)]
+    fb += [{"id": "nope", "label": 1}, {"id": "%s:0" % uuid.uuid4(), "label": 0},
+           {"id": ids[0][:-1] + "999", "label": 0}]
+    r = stack.http("POST", "/api/v1/models/%s/feedback" % name, body={"feedback": fb})
+    assert r.status == 200, r
+    j = r.json()
+    assert j["accepted"] == 30 and len(j["unknown_ids"]) == 3, j
+    assert j["metrics"]["accuracy"] == 1.0 and j["metrics"]["feedback_count"] == 30, j
+    m = stack.http("GET", "/api/v1/models/metrics?model=" + name).json()
+    assert m["task"] == "binary" and m["accuracy"] == 1.0 and m["f1"] == 1.0, m
+
+    # 30 more, all wrong: accuracy 0.5 < 0.7 over 60 labels raises an alert
+    ws = wsclient.WebSocket(stack.port, "/ws/performance", headers=key_headers(stack),
+                            timeout=30)
     try:
-        check_drift_flow(stack, train_csv, test_csv)
+        fb = [{"id": ids[i], "label": 1 - pred[i]} for i in range(30, 60)]
+        j = stack.http("POST", "/api/v1/models/%s/feedback" % name, body={"feedback": fb}).json()
+        labels = [pred[i] for i in range(30)] + [1 - pred[i] for i in range(30, 60)]
+        tp = sum(1 for p, a in zip(pred, labels) if p == a == 1)
+        npred = sum(1 for p in pred if p == 1)
+        nact = sum(1 for a in labels if a == 1)
+        assert j["metrics"]["accuracy"] == 0.5, j
+        assert abs(j["metrics"]["precision"] - tp / npred) < 1e-12, (j, tp, npred)
+        assert abs(j["metrics"]["recall"] - tp / nact) < 1e-12, (j, tp, nact)
+        alert = wait_alert(ws, name)
+        assert "accuracy" in alert["message"] and alert["metrics"]["accuracy"] == 0.5, alert
     finally:
-        hook.shutdown()
-        hook.server_close()
+        ws.close()
+    hooks = webhook_bodies(name)
+    assert len(hooks) == 1 and "accuracy" in hooks[0]["text"], Receiver.bodies
 
 
 def check_drift_flow(stack, train_csv, test_csv):
@@ -123,14 +208,7 @@ def check_drift_flow(stack, train_csv, test_csv):
         # a second look within the minute does not store a second event
         s2 = stack.http("GET", "/api/drift/status?model=" + name).json()
         assert s2["drift_detected"] is True and s2["event_recorded"] is False, s2
-        alert = None
-        deadline = time.time() + 20
-        while alert is None and time.time() < deadline:
-            msg = json.loads(ws.recv())
-            if msg.get("type") == "performance_alert" and \
-                    msg["metrics"].get("model_name") == name:
-                alert = msg
-        assert alert is not None, "no performance_alert for %s" % name
+        alert = wait_alert(ws, name)
         assert alert["severity"] in ("warning", "critical") and alert["message"], alert
         assert [f["feature"] for f in alert["metrics"]["drifted_features"]] == ["age"], alert
     finally:
@@ -144,11 +222,7 @@ def check_drift_flow(stack, train_csv, test_csv):
     assert stored == [["1"]], stored
     assert_error(stack.http("GET", "/api/drift/summary?days=0"), 422, "invalid_parameter")
     # the same alert reached the webhook, Slack/Teams-readable
-    deadline = time.time() + 20
-    mine = []
-    while not mine and time.time() < deadline:
-        mine = [b for b in Receiver.bodies if b.get("metrics", {}).get("model_name") == name]
-        time.sleep(0.1)
+    mine = webhook_bodies(name)
     assert len(mine) == 1, Receiver.bodies
     assert mine[0]["text"].startswith("[aiops ") and mine[0]["severity"] == alert["severity"], mine
     assert [f["feature"] for f in mine[0]["metrics"]["drifted_features"]] == ["age"], mine
