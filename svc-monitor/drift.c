@@ -47,12 +47,15 @@ int drift_start(struct svc *s)
         return AIOPS_EINVAL;
     mon.svc = s;
     int rv = alerts_start();
-    return rv != 0 ? rv : model_cache_create(8, 1000000000ull, &mon.models);
+    if (rv == 0)
+        rv = model_cache_create(8, 1000000000ull, &mon.models);
+    return rv != 0 ? rv : health_start(s);
 }
 
 void drift_stop(struct svc *s)
 {
     (void)s;
+    health_stop();
     alerts_stop();
     model_cache_free(mon.models);
     mon.models = NULL;

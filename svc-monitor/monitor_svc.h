@@ -12,6 +12,11 @@ void alerts_stop(void);
  * subscribers and queues it for the webhook. Never blocks on the network. */
 void alerts_raise(struct svc *s, const char *project, json_t *alert);
 
+/* health.c: system_health and metrics_update on /ws/performance every
+ * MONITOR_INTERVAL_SECONDS; p95 latency alerts */
+int health_start(struct svc *s);
+void health_stop(void);
+
 /* drift.c */
 struct cached_model;
 /* Version `version` of the caller's model `name` from the service's cache (monitor_model_put

@@ -69,7 +69,7 @@ def webhook(stack):
         assert stack.stop("monitor") == 0
         stack.start("monitor", {
             "ALERT_WEBHOOK_URL": "http://127.0.0.1:%d/hook" % _hook.server_port,
-            "OUTBOUND_ALLOW_NETS": "127.0.0.1/32"})
+            "OUTBOUND_ALLOW_NETS": "127.0.0.1/32", "MONITOR_INTERVAL_SECONDS": "1"})
     return _hook
 
 
@@ -114,6 +114,12 @@ def test_feedback_gives_rolling_metrics_and_an_accuracy_alert(stack):
     ids = [p["id"] for p in got]
     assert len(set(ids)) == 60 and all(":" in i for i in ids), ids[:3]
     pred = [int(p["prediction"]) for p in got]
+    # svc-train hands answered predictions to Redis once a second: wait for this request's
+    reqid = ids[0].split(":")[0]
+    deadline = time.time() + 10
+    while stack.redis("EXISTS", "aiops:pred:default:" + reqid) != ["1"]:
+        assert time.time() < deadline, "the predictions of %s were never kept" % reqid
+        time.sleep(0.1)
 
     # bad bodies name the field
     assert_error(stack.http("POST", "/api/v1/models/%s/feedback" % name, body={"feedback": 3}),
@@ -149,6 +155,27 @@ def test_feedback_gives_rolling_metrics_and_an_accuracy_alert(stack):
         assert abs(j["metrics"]["recall"] - tp / nact) < 1e-12, (j, tp, nact)
         alert = wait_alert(ws, name)
         assert "accuracy" in alert["message"] and alert["metrics"]["accuracy"] == 0.5, alert
+        # the live feed: metrics_update for this model (with its rolling accuracy) and
+        # system_health, every MONITOR_INTERVAL_SECONDS (1 s here) while it serves
+        update = health = None
+        deadline = time.time() + 30
+        while (update is None or health is None) and time.time() < deadline:
+            predict(stack, name, rows[:5])
+            try:
+                msg = json.loads(ws.recv())
+            except OSError:
+                continue
+            if msg.get("type") == "metrics_update" and msg["metrics"]["model_name"] == name:
+                update = msg
+            elif msg.get("type") == "system_health":
+                health = msg
+        assert update is not None and health is not None, (update, health)
+        assert update["metrics"]["requests"] >= 1 and update["metrics"]["accuracy"] == 0.5, update
+        assert update["metrics"]["response_time"] > 0, update
+        h = health["health"]
+        assert set(h) == {"cpu_usage", "memory_usage", "api_success_rate", "error_rate"}, h
+        assert h["api_success_rate"] == 100.0 and h["error_rate"] == 0.0, h
+        assert 0 < h["memory_usage"] < 100, h
     finally:
         ws.close()
     hooks = webhook_bodies(name)
