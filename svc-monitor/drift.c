@@ -34,6 +34,8 @@
 #define EVENT_MIN_GAP_SECONDS 60
 /* A window element is a batch of rows; refuse absurd ones rather than trust Redis. */
 #define WINDOW_MAX_BATCH_ROWS 1000000u
+/* Window batches fetched per Redis round trip. */
+#define WINDOW_CHUNK 16
 
 static struct {
     struct model_cache *models;
@@ -198,51 +200,84 @@ static int served_load(struct svc_call *c, const char *path_name, struct served 
         return -1;
     }
     snprintf(w->key, sizeof w->key, "aiops:drift:%.71s:%.135s:v%d", svc_project(c), name, version);
-    redisReply *r = kv_command(svc_kv(c), "LRANGE %s %ld -1", w->key, -mon.window);
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-        freeReplyObject(r);
-        svc_reply_failure(c, AIOPS_EUNAVAIL, "reading the drift window");
-        return -1;
-    }
-    size_t ncols = m->features.n, total = 0, damaged = 0;
-    for (size_t i = 0; i < r->elements; i++) {
-        size_t k = batch_rows(r->element[i], ncols);
-        total += k;
-        damaged += k == 0;
+    /* Batches are read from the newest back, WINDOW_CHUNK at a time, until they hold the
+     * window: a busy second's batch can be large, so the list is never fetched whole. */
+    size_t ncols = m->features.n, total = 0, damaged = 0, nchunks = 0, capchunks = 0;
+    redisReply **chunks = NULL;
+    long fetched = 0;
+    int down = 0, nomem = 0;
+    while (total < (size_t)mon.window) {
+        redisReply *r = kv_command(svc_kv(c), "LRANGE %s %ld %ld", w->key,
+                                   -(fetched + WINDOW_CHUNK), -(fetched + 1));
+        if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+            freeReplyObject(r);
+            down = 1;
+            break;
+        }
+        if (r->elements == 0) {
+            freeReplyObject(r);
+            break;
+        }
+        if (nchunks == capchunks) {
+            size_t cap = capchunks ? capchunks * 2 : 8;
+            redisReply **grown = realloc(chunks, cap * sizeof *grown);
+            if (grown == NULL) {
+                freeReplyObject(r);
+                nomem = 1;
+                break;
+            }
+            chunks = grown;
+            capchunks = cap;
+        }
+        chunks[nchunks++] = r;
+        for (size_t i = 0; i < r->elements; i++) {
+            size_t k = batch_rows(r->element[i], ncols);
+            total += k;
+            damaged += k == 0;
+        }
+        fetched += (long)r->elements;
+        if (r->elements < WINDOW_CHUNK)
+            break; /* reached the oldest batch */
     }
     if (damaged > 0)
         log_warn("%s: %zu damaged drift window batches skipped", w->key, damaged);
     size_t n = total < (size_t)mon.window ? total : (size_t)mon.window;
+    if (!down && !nomem && n > 0 &&
+        (fmatrix_alloc(n, ncols, &w->x) != 0 ||
+         (w->scores = malloc(n * sizeof *w->scores)) == NULL))
+        nomem = 1;
+    /* the newest n rows: chunks from the newest, batches and rows from the end */
+    size_t filled = 0;
+    for (size_t ch = 0; ch < nchunks && !down && !nomem && filled < n; ch++) {
+        const redisReply *r = chunks[ch];
+        for (size_t i = r->elements; i-- > 0 && filled < n;) {
+            size_t k = batch_rows(r->element[i], ncols);
+            const char *rows = r->element[i]->str + 8;
+            for (size_t t = k; t-- > 0 && filled < n;) {
+                size_t dst = n - 1 - filled++;
+                for (size_t j = 0; j <= ncols; j++) {
+                    double val;
+                    memcpy(&val, rows + (t * (ncols + 1) + j) * sizeof(double), sizeof val);
+                    if (j < ncols)
+                        w->x.x[j * n + dst] = val;
+                    else
+                        w->scores[dst] = val;
+                }
+            }
+        }
+    }
+    for (size_t ch = 0; ch < nchunks; ch++)
+        freeReplyObject(chunks[ch]);
+    free(chunks);
+    if (down || nomem) {
+        svc_reply_failure(c, down ? AIOPS_EUNAVAIL : AIOPS_ENOMEM, "reading the drift window");
+        return -1;
+    }
     if (n == 0) {
-        freeReplyObject(r);
         svc_reply_error(c, API_NO_SERVED_ROWS, NULL,
                         json_pack("{s:s, s:i}", "name", name, "version", version));
         return -1;
     }
-    if (fmatrix_alloc(n, ncols, &w->x) != 0 ||
-        (w->scores = malloc(n * sizeof *w->scores)) == NULL) {
-        freeReplyObject(r);
-        svc_reply_failure(c, AIOPS_ENOMEM, "reading the drift window");
-        return -1;
-    }
-    /* the newest n rows: walk the batches from the end */
-    size_t filled = 0;
-    for (size_t i = r->elements; i-- > 0 && filled < n;) {
-        size_t k = batch_rows(r->element[i], ncols);
-        const char *rows = r->element[i]->str + 8;
-        for (size_t t = k; t-- > 0 && filled < n;) {
-            size_t dst = n - 1 - filled++;
-            for (size_t j = 0; j <= ncols; j++) {
-                double val;
-                memcpy(&val, rows + (t * (ncols + 1) + j) * sizeof(double), sizeof val);
-                if (j < ncols)
-                    w->x.x[j * n + dst] = val;
-                else
-                    w->scores[dst] = val;
-            }
-        }
-    }
-    freeReplyObject(r);
     for (size_t j = 0; j < ncols; j++) {
         w->x.is_cat[j] = m->features.f[j].kind == FEAT_CATEGORICAL;
         w->x.ncat[j] = w->x.is_cat[j] ? m->features.f[j].cats.count : 0;
