@@ -24,24 +24,26 @@ if [ ! -s "$DIR/reference.csv" ] || [ ! -s "$DIR/current.csv" ]; then
 fi
 cat "$DIR/reference.csv" "$DIR/current.csv" >/dev/null
 
-# one run: prints "wall cpu rss_kb"
+# measure OUT CMD...: runs CMD with its stdout into OUT; prints "wall cpu rss_kb" (a
+# non-zero exit is fine: `aiops drift` exits 1 when something drifted)
 measure() {
-    local log
+    local out=$1 log
+    shift
     log=$(mktemp)
-    /usr/bin/time -f "%e %U %S %M" -o "$log" "$@" || true
-    awk '{printf "%.2f %.2f %d\n", $1, $2 + $3, $4}' "$log"
+    /usr/bin/time -f "%e %U %S %M" -o "$log" "$@" >"$out" || true
+    tail -n 1 "$log" | awk '{printf "%.2f %.2f %d\n", $1, $2 + $3, $4}'
     rm -f "$log"
 }
 
 ours=()
 for ((i = 0; i < RUNS; i++)); do
-    ours+=("$(measure bin/aiops drift "$DIR/reference.csv" "$DIR/current.csv" \
-        >"$DIR/aiops.json")")
+    ours+=("$(measure "$DIR/aiops.json" bin/aiops drift "$DIR/reference.csv" "$DIR/current.csv")")
 done
-read -r a_wall a_cpu a_rss < <(printf '%s\n' "${ours[@]}" | sort -n -k1,1 | sed -n "$(((RUNS + 1) / 2))p")
-read -r a_cpu_med < <(printf '%s\n' "${ours[@]}" | awk '{print $2}' | sort -n | sed -n "$(((RUNS + 1) / 2))p")
-read -r s_wall s_cpu s_rss < <(measure "$PY" bench/drift_scipy.py "$DIR/reference.csv" \
-    "$DIR/current.csv" --compare "$DIR/aiops.json" 2>"$DIR/scipy.err" >"$DIR/scipy.json")
+mid=$(((RUNS + 1) / 2))
+read -r a_wall _ a_rss < <(printf '%s\n' "${ours[@]}" | sort -n -k1,1 | sed -n "${mid}p")
+a_cpu_med=$(printf '%s\n' "${ours[@]}" | awk '{print $2}' | sort -n | sed -n "${mid}p")
+read -r s_wall s_cpu s_rss < <(measure "$DIR/scipy.json" "$PY" bench/drift_scipy.py \
+    "$DIR/reference.csv" "$DIR/current.csv" --compare "$DIR/aiops.json" 2>"$DIR/scipy.err")
 cat "$DIR/scipy.err" >&2
 size=$(du -b "$DIR/reference.csv" "$DIR/current.csv" | awk '{s += $1} END {printf "%.0f", s / 1e6}')
 echo "inputs: 2 x $ROWS rows x $COLS columns, $size MB; $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)"
