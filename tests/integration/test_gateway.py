@@ -97,7 +97,7 @@ def test_unknown_route_and_wrong_method(stack):
 
 def test_routes_of_later_issues_answer_501(stack):
     for method, path, body in [("GET", "/api/v1/models/info", None),
-                               ("GET", "/api/drift/status", None),
+                               ("GET", "/api/v1/stats", None),
                                ("GET", "/api/report/feature-importance/r1", None)]:
         err = assert_error(stack.http(method, path, body=body), 501, "not_implemented")
         assert err["details"]["route"], err
