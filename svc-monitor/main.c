@@ -1,9 +1,22 @@
-/* svc-monitor: its routes are declared in lib/rpc/routes.c; until their issue lands they answer
- * 501 "not_implemented" through the service runtime (lib/rpc/svc.h), and "health" works. */
-#include "rpc/svc.h"
+/* svc-monitor: drift of the served models against their training references (monitor_svc.h).
+ * Its routes are declared in lib/rpc/routes.c; those without a handler yet answer 501
+ * "not_implemented" through the service runtime (lib/rpc/svc.h), and "health" works. */
+#include "monitor_svc.h"
+
+static const struct svc_handler handlers[] = {
+    {"models.drift", handle_models_drift},       {"drift.status", handle_drift_status},
+    {"drift.summary", handle_drift_summary},     {"drift.reset", handle_drift_reset},
+    {"models.feedback", handle_models_feedback}, {"models.metrics", handle_models_metrics},
+};
 
 int main(int argc, char **argv)
 {
-    static const struct svc_def def = {.id = SVC_MONITOR};
+    static const struct svc_def def = {
+        .id = SVC_MONITOR,
+        .handlers = handlers,
+        .nhandlers = sizeof handlers / sizeof handlers[0],
+        .start = drift_start,
+        .stop = drift_stop,
+    };
     return svc_main(&def, argc, argv);
 }

@@ -9,7 +9,8 @@
  * flight finish on the version they started with, none fails.
  *
  * Every prediction is counted for monitoring: a background thread adds the counts and
- * latencies to Redis once a second (layout below), never on the request's path. */
+ * latencies to Redis once a second (layout below), never on the request's path; the same
+ * thread writes the drift window's sample of served rows (window.c). */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -185,13 +186,16 @@ static void *flusher_main(void *arg)
         until.tv_sec += 1;
         pthread_cond_timedwait(&cache.cv, &cache.mu, &until);
         pthread_mutex_unlock(&cache.mu);
-        if (kv != NULL)
+        if (kv != NULL) {
             flush_stats(kv);
+            window_flush(kv);
+        }
         pthread_mutex_lock(&cache.mu);
     }
     pthread_mutex_unlock(&cache.mu);
     if (kv != NULL) {
         flush_stats(kv); /* what came in since the last tick */
+        window_flush(kv);
         kv_close(kv);
     }
     return NULL;
@@ -201,6 +205,8 @@ int serve_start(struct svc *s)
 {
     long n;
     if (env_long("MODEL_CACHE_SIZE", 16, 1, 10000, &n) != 0)
+        return AIOPS_EINVAL;
+    if (window_start() != 0)
         return AIOPS_EINVAL;
     if (model_cache_create((size_t)n, ALIAS_TTL_NS, &cache.models) != 0)
         return AIOPS_ENOMEM;
@@ -350,9 +356,10 @@ static int read_instances(struct svc_call *c, const struct cached_model *s, stru
     return rv;
 }
 
-/* {"predictions": [...], "model_name", "model_version"} into b. */
-static int write_predictions(struct buf *b, const struct cached_model *s, const double *out,
-                             size_t n)
+/* {"predictions": [{"id", "prediction", ...}], "model_name", "model_version"} into b; a
+ * prediction's id is "{reqid}:{row}" (label feedback names it: svc-monitor). */
+static int write_predictions(struct buf *b, const struct cached_model *s, const char *reqid,
+                             const double *out, size_t n)
 {
     const struct model *m = s->m;
     size_t k = model_outputs(m);
@@ -360,7 +367,7 @@ static int write_predictions(struct buf *b, const struct cached_model *s, const 
     int rv = buf_puts(b, "{\"predictions\":[");
     for (size_t i = 0; i < n && rv == 0; i++) {
         const double *row = out + i * k;
-        rv |= buf_puts(b, i ? ",{\"prediction\":" : "{\"prediction\":");
+        rv |= buf_printf(b, "%s{\"id\":\"%s:%zu\",\"prediction\":", i ? "," : "", reqid, i);
         if (m->target.task == TASK_REGRESSION) {
             rv |= buf_json_double(b, row[0]);
         } else {
@@ -401,8 +408,14 @@ void handle_models_predict(struct svc_call *c)
         n = x.nrows;
         out = malloc(n * model_outputs(s->m) * sizeof *out);
         int rv = out ? model_predict(s->m, &x, out) : AIOPS_ENOMEM;
+        char reqid[37];
+        uuid_v4_fast(reqid);
         if (rv == 0)
-            rv = write_predictions(&reply, s, out, n);
+            rv = write_predictions(&reply, s, reqid, out, n);
+        if (rv == 0) { /* for the drift window and label feedback: copies, no I/O (window.c) */
+            window_add(svc_project(c), name, s->version, s->m, &x, out);
+            window_keep_predictions(svc_project(c), reqid, name, s->version, s->m, out, n);
+        }
         if (rv == 0) {
             svc_reply_raw(c, 200, "application/json", reply.data, reply.len);
             ok = 1;

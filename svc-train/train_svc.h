@@ -43,6 +43,20 @@ void handle_v2_metadata(struct svc_call *c);
 /* Drops the cached meaning of the aliases of a model (after an alias changed here). */
 void serve_forget(const char *project, const char *name);
 
+/* window.c: the drift window's feed (DRIFT_WINDOW, default 1000) */
+int window_start(void);
+/* Samples rows of x (the request's matrix for m) with their predictions pred (x->nrows *
+ * model_outputs(m)) for the drift window of version `version` of the model; a copy, no I/O. */
+void window_add(const char *project, const char *name, int version, const struct model *m,
+                const struct fmatrix *x, const double *pred);
+/* Keeps what one request answered (pred: n rows x model_outputs(m)) for label feedback under
+ * its request id (ids "{reqid}:{row}"); a copy, no I/O. */
+void window_keep_predictions(const char *project, const char *reqid, const char *name, int version,
+                             const struct model *m, const double *pred, size_t n);
+/* Writes what was sampled and kept since the last call to Redis (serve.c's flusher). */
+struct kv;
+void window_flush(struct kv *kv);
+
 /* worker.c */
 int workers_start(struct svc *s);
 void workers_stop(void);

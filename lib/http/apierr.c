@@ -91,6 +91,13 @@ static const struct api_error_def table[API_ERROR_COUNT] = {
     [API_DEADLINE_EXCEEDED] = {"deadline_exceeded", 504, "the request's deadline passed"},
     [API_HTTP_VERSION_NOT_SUPPORTED] = {"http_version_not_supported", 505,
                                         "only HTTP/1.0 and HTTP/1.1 are supported"},
+    /* issue 9: monitor */
+    [API_NO_DRIFT_REFERENCE] = {"no_drift_reference", 409,
+                                "the model has no drift reference: it was trained before "
+                                "references were kept; retrain it"},
+    [API_NO_SERVED_ROWS] = {"no_served_rows", 409,
+                            "no served predictions to compare with the reference yet"},
+    /* end issue 9 */
 };
 
 const struct api_error_def *apierr_def(enum api_error e)

@@ -88,6 +88,10 @@ enum api_error {
     API_SERVICE_TIMEOUT,
     API_DEADLINE_EXCEEDED,
     API_HTTP_VERSION_NOT_SUPPORTED,
+    /* issue 9: monitor */
+    API_NO_DRIFT_REFERENCE, /* 409: the model was trained before references were kept */
+    API_NO_SERVED_ROWS,     /* 409: nothing served yet to compare with the reference */
+    /* end issue 9 */
     API_ERROR_COUNT
 };
 

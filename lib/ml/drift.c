@@ -530,30 +530,39 @@ int drift_numeric_sketch(const double *ref, size_t n_ref, size_t n_ref_rows, con
     result_init(out, n_ref_rows, n_cur);
     if (n_ref == 0 || n_cur == 0 || n_ref_rows < n_ref)
         return AIOPS_EINVAL;
-    /* distinct values over both samples, and the counts of the first few */
+    /* One merge of the two sorted samples gives the KS statistic, the Wasserstein integral,
+     * the distinct values and the counts of the first few (the same arithmetic, in the same
+     * order, as drift_ks_statistic_sorted and drift_wasserstein_sorted). */
     uint64_t rcount[FEW_VALUES] = {0}, ccount[FEW_VALUES] = {0};
     size_t i = 0, j = 0, nu = 0;
+    double fa = (double)n_ref, fb = (double)n_cur, ks = 0.0, wsum = 0.0;
+    double prev = ref[0] < cur[0] ? ref[0] : cur[0];
     while (i < n_ref || j < n_cur) {
         double v = j >= n_cur || (i < n_ref && ref[i] <= cur[j]) ? ref[i] : cur[j];
+        wsum += fabs((double)i / fa - (double)j / fb) * (v - prev);
         size_t i0 = i, j0 = j;
         while (i < n_ref && ref[i] == v)
             i++;
         while (j < n_cur && cur[j] == v)
             j++;
+        double diff = fabs((double)i / fa - (double)j / fb);
+        if (diff > ks)
+            ks = diff;
         if (nu < FEW_VALUES) {
             rcount[nu] = i - i0;
             ccount[nu] = j - j0;
         }
         nu++;
+        prev = v;
     }
     out->n_unique = nu;
     int rv = binned_distances(ref, n_ref, cur, n_cur, out);
     if (rv != 0)
         return rv;
-    out->ks = drift_ks_statistic_sorted(ref, n_ref, cur, n_cur);
+    out->ks = ks;
     out->ks_p_value = drift_ks_pvalue(out->ks, n_ref_rows, n_cur);
     double sd = drift_std(ref, n_ref);
-    out->wasserstein = drift_wasserstein_sorted(ref, n_ref, cur, n_cur) / (sd > 0.001 ? sd : 0.001);
+    out->wasserstein = wsum / (sd > 0.001 ? sd : 0.001);
     if (n_ref_rows <= SMALL_REFERENCE && nu <= FEW_VALUES) {
         out->categorical = 1;
         out->method = nu > 2 ? DRIFT_CHISQUARE : DRIFT_Z;

@@ -104,8 +104,9 @@ const struct route routes[] = {
      "Current model [seed 004]"},
     {"POST", "/api/v1/models/retrain", "models.retrain", T, SCOPE_WRITE, BODY_JSON, SHORT,
      "Retrain the current model [seed 004]"},
-    {"GET", "/api/v1/models/metrics", "models.metrics", T, SCOPE_READ, BODY_NONE, SHORT,
-     "Current model's metrics [seed 004]"},
+    /* issue 9: monitor -- rolling metrics from label feedback (svc-monitor, not svc-train) */
+    {"GET", "/api/v1/models/metrics", "models.metrics", M, SCOPE_READ, BODY_NONE, SHORT,
+     "Current model's metrics [seed 004]: rolling accuracy/precision/recall/F1 or RMSE"},
     {"POST", "/api/analysis", "analysis.one", T, SCOPE_PREDICT, BODY_JSON, SHORT,
      "Segment one customer profile [seed 003]"},
     {"POST", "/api/analysis/batch", "analysis.batch", T, SCOPE_PREDICT, BODY_JSON, SHORT,
@@ -168,6 +169,12 @@ const struct route routes[] = {
      "Drift over the last days [seed 001]"},
     {"POST", "/api/drift/reset", "drift.reset", M, SCOPE_WRITE, BODY_JSON, SHORT,
      "Reset the drift window [seed 001]"},
+    /* issue 9: monitor -- per-feature drift of a model's served window against its reference */
+    {"GET", "/api/v1/models/{name}/drift", "models.drift", M, SCOPE_READ, BODY_NONE, SHORT,
+     "Per-feature data drift and prediction KL of a model's recent served rows"},
+    {"POST", "/api/v1/models/{name}/feedback", "models.feedback", M, SCOPE_PREDICT, BODY_JSON,
+     SHORT, "Label feedback for served predictions (by their id)"},
+    /* end issue 9 */
     {"GET", "/api/v1/stats", "stats", M, SCOPE_READ, BODY_NONE, SHORT, "System statistics [seed 004]"},
 };
 

@@ -1,0 +1,379 @@
+/* Label feedback and rolling quality metrics.
+ *
+ *   POST /api/v1/models/{name}/feedback  {"feedback": [{"id", "label"} | {"id", "value"}]}
+ *        ids are the ones /predict answered ("{request id}:{row}", kept by svc-train in
+ *        Redis: svc-train/window.c); each known one adds (predicted, actual) to the model's
+ *        rolling window; unknown ids (expired, never served, another model's) are reported
+ *        back, not an error for the whole batch
+ *   GET  /api/v1/models/metrics?model=NAME  accuracy, precision, recall, F1 (binary: the
+ *        positive class, the last; multiclass: macro averages) or RMSE and MAE, over the last
+ *        METRICS_WINDOW (default 1000) labelled predictions
+ * When feedback leaves accuracy under ACCURACY_ALERT_THRESHOLD (default 0.7) over at least
+ * MIN_FEEDBACK_FOR_ALERT (20) labels, a performance_alert goes out (alerts.c), at most one per
+ * model a minute.
+ *
+ * Redis: aiops:feedback:{project}:{model}  list of "predicted actual classes" (classes 0 for
+ * regression), trimmed to METRICS_WINDOW. */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/crypto.h"
+#include "core/env.h"
+#include "core/jsonx.h"
+#include "core/time.h"
+#include "ml/modelcache.h"
+#include "monitor_svc.h"
+#include "store/registry.h"
+
+#define FEEDBACK_MAX_ITEMS 10000
+#define MIN_FEEDBACK_FOR_ALERT 20
+#define ALERT_GAP_NS (60ull * 1000000000ull)
+#define ALERT_MODELS 64
+
+/* When each model last raised an accuracy alert (this replica). */
+static struct {
+    pthread_mutex_t mu;
+    char name[ALERT_MODELS][136];
+    uint64_t at[ALERT_MODELS];
+    size_t n;
+} last_alert = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static int alert_due(const char *name)
+{
+    uint64_t now = time_mono_ns();
+    int due = 1;
+    pthread_mutex_lock(&last_alert.mu);
+    size_t i = 0;
+    while (i < last_alert.n && strcmp(last_alert.name[i], name) != 0)
+        i++;
+    if (i < last_alert.n && now - last_alert.at[i] < ALERT_GAP_NS) {
+        due = 0;
+    } else {
+        if (i == last_alert.n)
+            i = last_alert.n < ALERT_MODELS ? last_alert.n++ : (size_t)(now % ALERT_MODELS);
+        snprintf(last_alert.name[i], sizeof last_alert.name[i], "%s", name);
+        last_alert.at[i] = now;
+    }
+    pthread_mutex_unlock(&last_alert.mu);
+    return due;
+}
+
+static long metrics_window(void)
+{
+    long w = 1000;
+    if (env_long("METRICS_WINDOW", 1000, 10, 1000000, &w) != 0)
+        w = 1000;
+    return w;
+}
+
+static double accuracy_threshold(void)
+{
+    const char *s = getenv("ACCURACY_ALERT_THRESHOLD");
+    char *end;
+    double t = s ? strtod(s, &end) : 0.7;
+    return s && (end == s || *end != '\0' || !(t >= 0.0 && t <= 1.0)) ? 0.7 : t;
+}
+
+/* Rolling metrics of the model's feedback window into a new object; NULL when Redis is down
+ * (*unavailable set) or out of memory. */
+static json_t *rolling_metrics(struct svc_call *c, const char *name, int *unavailable)
+{
+    *unavailable = 0;
+    redisReply *r = kv_command(svc_kv(c), "LRANGE aiops:feedback:%s:%s 0 -1", svc_project(c), name);
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(r);
+        *unavailable = 1;
+        return NULL;
+    }
+    size_t n = 0, correct = 0, classes = 0;
+    double sq = 0, ab = 0;
+    /* per class: true positives, predicted, actual (classes are < 1000) */
+    enum { MAXC = 1000 };
+    static _Thread_local size_t tp[MAXC], np[MAXC], na[MAXC];
+    memset(tp, 0, sizeof tp);
+    memset(np, 0, sizeof np);
+    memset(na, 0, sizeof na);
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *e = r->element[i];
+        double p, a;
+        unsigned k;
+        if (e->type != REDIS_REPLY_STRING || sscanf(e->str, "%lf %lf %u", &p, &a, &k) != 3 ||
+            k >= MAXC)
+            continue;
+        n++;
+        classes = k;
+        if (k == 0) {
+            sq += (p - a) * (p - a);
+            ab += fabs(p - a);
+        } else if (p >= 0 && a >= 0 && p < k && a < k) {
+            size_t pi = (size_t)p, ai = (size_t)a;
+            correct += pi == ai;
+            tp[pi] += pi == ai;
+            np[pi]++;
+            na[ai]++;
+        }
+    }
+    freeReplyObject(r);
+    json_t *o = json_object();
+    int failed = o == NULL;
+    jsonx_set_or_fail(o, "model_name", json_string(name), &failed);
+    jsonx_set_or_fail(o, "feedback_count", json_integer((json_int_t)n), &failed);
+    jsonx_set_or_fail(o, "task",
+                      json_string(n == 0         ? "unknown"
+                                  : classes == 0 ? "regression"
+                                  : classes == 2 ? "binary"
+                                                 : "multiclass"),
+                      &failed);
+    if (n > 0 && classes == 0) {
+        jsonx_set_or_fail(o, "rmse", jsonx_num(sqrt(sq / (double)n), 0), &failed);
+        jsonx_set_or_fail(o, "mae", jsonx_num(ab / (double)n, 0), &failed);
+    } else if (n > 0) {
+        double prec = 0, rec = 0, f1 = 0;
+        size_t from = classes == 2 ? 1 : 0; /* binary: the positive class only */
+        for (size_t k = from; k < classes; k++) {
+            double pk = np[k] ? (double)tp[k] / (double)np[k] : 0.0;
+            double rk = na[k] ? (double)tp[k] / (double)na[k] : 0.0;
+            prec += pk;
+            rec += rk;
+            f1 += pk + rk > 0 ? 2 * pk * rk / (pk + rk) : 0.0;
+        }
+        double m = (double)(classes - from);
+        jsonx_set_or_fail(o, "accuracy", json_real((double)correct / (double)n), &failed);
+        jsonx_set_or_fail(o, "precision", json_real(prec / m), &failed);
+        jsonx_set_or_fail(o, "recall", json_real(rec / m), &failed);
+        jsonx_set_or_fail(o, "f1", json_real(f1 / m), &failed);
+    }
+    if (failed) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+void handle_models_metrics(struct svc_call *c)
+{
+    char name[136];
+    if (monitor_latest_model(c, name, sizeof name) != 0)
+        return;
+    if (!registry_name_valid(name)) {
+        svc_reply_error(c, API_MODEL_NOT_FOUND, NULL, json_pack("{s:s}", "name", name));
+        return;
+    }
+    int unavailable;
+    json_t *m = rolling_metrics(c, name, &unavailable);
+    if (m == NULL)
+        svc_reply_failure(c, unavailable ? AIOPS_EUNAVAIL : AIOPS_ENOMEM, "reading feedback");
+    else
+        svc_reply_json(c, 200, m);
+}
+
+/* One request's kept predictions (svc-train/window.c layout). */
+struct kept {
+    char reqid[40];
+    int found;
+    int version, regression;
+    uint32_t n;
+    const char *pred; /* n f64 values inside reply, unaligned: read with memcpy */
+    redisReply *reply;
+};
+
+static void kept_load(struct svc_call *c, const char *name, const char *reqid, struct kept *k)
+{
+    freeReplyObject(k->reply);
+    memset(k, 0, sizeof *k);
+    snprintf(k->reqid, sizeof k->reqid, "%s", reqid);
+    k->reply = kv_command(svc_kv(c), "GET aiops:pred:%s:%s", svc_project(c), reqid);
+    const redisReply *r = k->reply;
+    if (r == NULL || r->type != REDIS_REPLY_STRING)
+        return;
+    size_t namelen = strnlen(r->str, r->len);
+    if (namelen == r->len || strcmp(r->str, name) != 0 || r->len - namelen - 1 < 12)
+        return;
+    uint32_t hdr[3];
+    memcpy(hdr, r->str + namelen + 1, 12);
+    if (r->len - namelen - 13 != (size_t)hdr[2] * sizeof(double))
+        return;
+    k->version = (int)hdr[0];
+    k->regression = hdr[1] != 0;
+    k->n = hdr[2];
+    k->pred = r->str + namelen + 13;
+    k->found = 1;
+}
+
+/* The class index of label for m, or -1. */
+static long class_of(const struct model *m, const json_t *label)
+{
+    char text[128];
+    if (json_is_string(label))
+        snprintf(text, sizeof text, "%s", json_string_value(label));
+    else if (json_is_integer(label))
+        snprintf(text, sizeof text, "%lld", (long long)json_integer_value(label));
+    else if (json_is_real(label))
+        snprintf(text, sizeof text, "%.17g", json_real_value(label));
+    else if (json_is_boolean(label))
+        snprintf(text, sizeof text, "%s", json_is_true(label) ? "true" : "false");
+    else
+        return -1;
+    for (size_t k = 0; k < m->target.nclasses; k++) {
+        const char *lab = m->target.labels[k];
+        if (strcmp(lab, text) == 0)
+            return (long)k;
+        if (m->target.numeric_labels && !json_is_string(label) &&
+            strtod(lab, NULL) == json_number_value(label))
+            return (long)k;
+    }
+    return -1;
+}
+
+void handle_models_feedback(struct svc_call *c)
+{
+    const char *name = svc_param(c, 0);
+    if (!registry_name_valid(name)) {
+        svc_reply_error(c, API_MODEL_NOT_FOUND, NULL, json_pack("{s:s}", "name", name));
+        return;
+    }
+    json_t *body = NULL;
+    if (svc_json_body(c, &body) != 0)
+        return;
+    json_t *items = json_object_get(body, "feedback");
+    if (!json_is_array(items) || json_array_size(items) == 0 ||
+        json_array_size(items) > FEEDBACK_MAX_ITEMS) {
+        svc_reply_field(c, API_INVALID_REQUEST, "feedback",
+                        "feedback must be an array of 1 to %d objects {\"id\", \"label\"} or "
+                        "{\"id\", \"value\"}",
+                        FEEDBACK_MAX_ITEMS);
+        json_decref(body);
+        return;
+    }
+    /* check every item before using any: a bad one refuses the batch, naming it */
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it)
+    {
+        char field[48];
+        const json_t *id = json_object_get(it, "id");
+        const json_t *label = json_object_get(it, "label"), *value = json_object_get(it, "value");
+        const char *why = NULL;
+        if (!json_is_object(it))
+            why = "must be an object";
+        else if (!json_is_string(id) || json_string_length(id) > 80)
+            why = "needs an \"id\" string (as /predict answered it)";
+        else if ((label == NULL) == (value == NULL))
+            why = "needs exactly one of \"label\" (classification) or \"value\" (regression)";
+        else if (value != NULL && (!json_is_number(value) || !isfinite(json_number_value(value))))
+            why = "\"value\" must be a finite number";
+        else if (label != NULL && !json_is_string(label) && !json_is_number(label) &&
+                 !json_is_boolean(label))
+            why = "\"label\" must be a string, a number or a boolean";
+        if (why != NULL) {
+            snprintf(field, sizeof field, "feedback[%zu]", i);
+            svc_reply_field(c, API_INVALID_REQUEST, field, "%s %s", field, why);
+            json_decref(body);
+            return;
+        }
+    }
+    json_t *unknown = json_array();
+    struct kept k = {0};
+    struct cached_model *cm = NULL;
+    size_t accepted = 0;
+    long window = metrics_window();
+    int redis_down = 0;
+    json_array_foreach(items, i, it)
+    {
+        const char *id = json_string_value(json_object_get(it, "id"));
+        const char *colon = strrchr(id, ':');
+        char reqid[40] = "";
+        char *end;
+        unsigned long row = 0;
+        const char *reason = "unknown id";
+        if (colon != NULL && colon - id == 36) {
+            memcpy(reqid, id, 36);
+            reqid[36] = '\0';
+            row = strtoul(colon + 1, &end, 10);
+            if (!uuid_valid(reqid) || end == colon + 1 || *end != '\0')
+                reqid[0] = '\0';
+        }
+        if (reqid[0] != '\0') {
+            if (strcmp(k.reqid, reqid) != 0)
+                kept_load(c, name, reqid, &k);
+            if (k.reply == NULL) {
+                redis_down = 1;
+                break;
+            }
+        }
+        int ok = reqid[0] != '\0' && k.found && row < k.n;
+        double actual = NAN;
+        size_t classes = 0;
+        if (ok && (cm == NULL || cm->version != k.version)) {
+            monitor_model_put(cm);
+            if ((cm = monitor_model(c, name, k.version)) == NULL) {
+                freeReplyObject(k.reply);
+                json_decref(unknown);
+                json_decref(body);
+                return; /* answered */
+            }
+        }
+        if (ok && k.regression) {
+            ok = json_is_number(json_object_get(it, "value"));
+            actual = json_number_value(json_object_get(it, "value"));
+            reason = "a regression model's feedback takes \"value\"";
+        } else if (ok) {
+            long cls = class_of(cm->m, json_object_get(it, "label"));
+            ok = cls >= 0;
+            actual = (double)cls;
+            classes = cm->m->target.nclasses;
+            reason = "a label the model does not know";
+        }
+        if (!ok) {
+            json_array_append_new(unknown, json_pack("{s:s, s:s}", "id", id, "reason", reason));
+            continue;
+        }
+        double predicted;
+        memcpy(&predicted, k.pred + row * sizeof(double), sizeof predicted);
+        char entry[96];
+        snprintf(entry, sizeof entry, "%.17g %.17g %zu", predicted, actual, classes);
+        redisReply *r =
+            kv_command(svc_kv(c), "RPUSH aiops:feedback:%s:%s %s", svc_project(c), name, entry);
+        redis_down = r == NULL || r->type == REDIS_REPLY_ERROR;
+        freeReplyObject(r);
+        if (redis_down)
+            break;
+        accepted++;
+    }
+    freeReplyObject(k.reply);
+    monitor_model_put(cm);
+    json_decref(body);
+    if (redis_down) {
+        json_decref(unknown);
+        svc_reply_failure(c, AIOPS_EUNAVAIL, "storing feedback");
+        return;
+    }
+    redisReply *r =
+        kv_command(svc_kv(c), "LTRIM aiops:feedback:%s:%s %ld -1", svc_project(c), name, -window);
+    freeReplyObject(r);
+    int unavailable;
+    json_t *metrics = rolling_metrics(c, name, &unavailable);
+    if (metrics == NULL) {
+        json_decref(unknown);
+        svc_reply_failure(c, unavailable ? AIOPS_EUNAVAIL : AIOPS_ENOMEM, "reading feedback");
+        return;
+    }
+    const json_t *acc = json_object_get(metrics, "accuracy");
+    double threshold = accuracy_threshold();
+    if (acc != NULL && json_real_value(acc) < threshold &&
+        json_integer_value(json_object_get(metrics, "feedback_count")) >= MIN_FEEDBACK_FOR_ALERT &&
+        alert_due(name)) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "accuracy of %s fell to %.3f (threshold %.2f)", name,
+                 json_real_value(acc), threshold);
+        alerts_raise(svc_of(c), svc_project(c),
+                     json_pack("{s:s, s:s, s:O}", "severity", "warning", "message", msg, "metrics",
+                               metrics));
+    }
+    svc_reply_json(c, 200,
+                   json_pack("{s:I, s:o, s:o}", "accepted", (json_int_t)accepted, "unknown_ids",
+                             unknown, "metrics", metrics));
+}

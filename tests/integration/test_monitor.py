@@ -1,0 +1,255 @@
+"""svc-monitor through the gateway: a gbdt model trained on UCI adult carries its drift
+reference; rows served through /predict fill its drift window (svc-train samples them into
+Redis); adult's own test rows do not drift, the same rows with age + 10 flag age and only
+age, raise drift_detected, store a drift event in PostgreSQL (GET /api/drift/summary shows
+it) and send a performance_alert on /ws/performance and to ALERT_WEBHOOK_URL (a receiver in
+this test; svc-monitor is restarted pointing at it). Every prediction carries an id; label
+feedback by id gives rolling accuracy/precision/recall/F1, and accuracy under 0.7 raises a
+performance_alert on both channels. Missing data skips loudly."""
+import http.server
+import json
+import threading
+import time
+import uuid
+
+import harness
+import wsclient
+from test_gateway import assert_error
+from test_train import csv_rows, data, key_headers, predict, train, upload_path, wait_run
+
+WINDOW = 1000  # DRIFT_WINDOW's default
+
+
+def serve(stack, name, rows, batch=20):
+    for i in range(0, len(rows), batch):
+        predict(stack, name, rows[i:i + batch])
+
+
+def wait_window(stack, name, rows=WINDOW, timeout=20):
+    """The drift answer once the window holds `rows` rows (svc-train flushes once a second)."""
+    deadline = time.time() + timeout
+    while True:
+        r = stack.http("GET", "/api/v1/models/%s/drift" % name)
+        if r.status == 200 and r.json()["current_rows"] >= rows:
+            return r.json()
+        if time.time() > deadline:
+            raise AssertionError("window of %s never reached %d rows: %r" % (name, rows, r))
+        time.sleep(0.2)
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    """A webhook endpoint: keeps every JSON body posted to it."""
+    bodies = []
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        Receiver.bodies.append(json.loads(self.rfile.read(n)))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+def by_feature(doc):
+    return {f["feature"]: f for f in doc["features"]}
+
+
+_hook = None
+
+
+def webhook(stack):
+    """A local webhook receiver, and svc-monitor restarted (once) to post its alerts there."""
+    global _hook
+    if _hook is None:
+        _hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+        threading.Thread(target=_hook.serve_forever, daemon=True).start()
+        assert stack.stop("monitor") == 0
+        stack.start("monitor", {
+            "ALERT_WEBHOOK_URL": "http://127.0.0.1:%d/hook" % _hook.server_port,
+            "OUTBOUND_ALLOW_NETS": "127.0.0.1/32", "MONITOR_INTERVAL_SECONDS": "1"})
+    return _hook
+
+
+def webhook_bodies(name, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        mine = [b for b in Receiver.bodies if b.get("metrics", {}).get("model_name") == name]
+        if mine:
+            return mine
+        time.sleep(0.1)
+    return []
+
+
+def wait_alert(ws, name, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        msg = json.loads(ws.recv())
+        if msg.get("type") == "performance_alert" and msg["metrics"].get("model_name") == name:
+            return msg
+    raise AssertionError("no performance_alert for %s" % name)
+
+
+def test_shifted_age_is_flagged_and_raises_a_stored_event_and_an_alert(stack):
+    train_csv = data("uci_adult", "adult_train.csv")
+    test_csv = data("uci_adult", "adult_test.csv")
+    webhook(stack)
+    check_drift_flow(stack, train_csv, test_csv)
+
+
+def test_feedback_gives_rolling_metrics_and_an_accuracy_alert(stack):
+    path = data("sklearn_breast_cancer", "breast_cancer.csv")
+    webhook(stack)
+    tag = uuid.uuid4().hex[:8]
+    name = "fb-" + tag
+    fid = upload_path(stack, path, "bc-fb-%s.csv" % tag)
+    done = wait_run(stack, train(stack, fid, target="target", model="gbdt", model_name=name,
+                                 config={"rounds": 20})["run_id"])
+    assert done["status"] == "completed", done
+    rows = csv_rows(path)[:60]
+    truth = [r.pop("target") for r in rows]
+    got = predict(stack, name, rows)["predictions"]
+    ids = [p["id"] for p in got]
+    assert len(set(ids)) == 60 and all(":" in i for i in ids), ids[:3]
+    pred = [int(p["prediction"]) for p in got]
+    # svc-train hands answered predictions to Redis once a second: wait for this request's
+    reqid = ids[0].split(":")[0]
+    deadline = time.time() + 10
+    while stack.redis("EXISTS", "aiops:pred:default:" + reqid) != ["1"]:
+        assert time.time() < deadline, "the predictions of %s were never kept" % reqid
+        time.sleep(0.1)
+
+    # bad bodies name the field
+    assert_error(stack.http("POST", "/api/v1/models/%s/feedback" % name, body={"feedback": 3}),
+                 422, "invalid_request")
+    e = assert_error(stack.http("POST", "/api/v1/models/%s/feedback" % name,
+                                body={"feedback": [{"id": ids[0]}]}), 422, "invalid_request")
+    assert e["details"]["field"] == "feedback[0]", e
+
+    # 30 labels as predicted (accuracy 1), plus ids nobody answered: reported back
+    fb = [{"id": ids[i], "label": pred[i]} for i in range(30)]
+    fb += [{"id": "nope", "label": 1}, {"id": "%s:0" % uuid.uuid4(), "label": 0},
+           {"id": ids[0][:-1] + "999", "label": 0}]
+    r = stack.http("POST", "/api/v1/models/%s/feedback" % name, body={"feedback": fb})
+    assert r.status == 200, r
+    j = r.json()
+    assert j["accepted"] == 30 and len(j["unknown_ids"]) == 3, j
+    assert j["metrics"]["accuracy"] == 1.0 and j["metrics"]["feedback_count"] == 30, j
+    m = stack.http("GET", "/api/v1/models/metrics?model=" + name).json()
+    assert m["task"] == "binary" and m["accuracy"] == 1.0 and m["f1"] == 1.0, m
+
+    # 30 more, all wrong: accuracy 0.5 < 0.7 over 60 labels raises an alert
+    ws = wsclient.WebSocket(stack.port, "/ws/performance", headers=key_headers(stack),
+                            timeout=30)
+    try:
+        fb = [{"id": ids[i], "label": 1 - pred[i]} for i in range(30, 60)]
+        j = stack.http("POST", "/api/v1/models/%s/feedback" % name, body={"feedback": fb}).json()
+        labels = [pred[i] for i in range(30)] + [1 - pred[i] for i in range(30, 60)]
+        tp = sum(1 for p, a in zip(pred, labels) if p == a == 1)
+        npred = sum(1 for p in pred if p == 1)
+        nact = sum(1 for a in labels if a == 1)
+        assert j["metrics"]["accuracy"] == 0.5, j
+        assert abs(j["metrics"]["precision"] - tp / npred) < 1e-12, (j, tp, npred)
+        assert abs(j["metrics"]["recall"] - tp / nact) < 1e-12, (j, tp, nact)
+        alert = wait_alert(ws, name)
+        assert "accuracy" in alert["message"] and alert["metrics"]["accuracy"] == 0.5, alert
+        # the live feed: metrics_update for this model (with its rolling accuracy) and
+        # system_health, every MONITOR_INTERVAL_SECONDS (1 s here) while it serves
+        update = health = None
+        deadline = time.time() + 30
+        while (update is None or health is None) and time.time() < deadline:
+            predict(stack, name, rows[:5])
+            try:
+                msg = json.loads(ws.recv())
+            except OSError:
+                continue
+            if msg.get("type") == "metrics_update" and msg["metrics"]["model_name"] == name:
+                update = msg
+            elif msg.get("type") == "system_health":
+                health = msg
+        assert update is not None and health is not None, (update, health)
+        assert update["metrics"]["requests"] >= 1 and update["metrics"]["accuracy"] == 0.5, update
+        assert update["metrics"]["response_time"] > 0, update
+        h = health["health"]
+        assert set(h) == {"cpu_usage", "memory_usage", "api_success_rate", "error_rate"}, h
+        assert h["api_success_rate"] == 100.0 and h["error_rate"] == 0.0, h
+        assert 0 < h["memory_usage"] < 100, h
+    finally:
+        ws.close()
+    hooks = webhook_bodies(name)
+    assert len(hooks) == 1 and "accuracy" in hooks[0]["text"], Receiver.bodies
+
+
+def check_drift_flow(stack, train_csv, test_csv):
+    tag = uuid.uuid4().hex[:8]
+    name = "drift-" + tag
+    fid = upload_path(stack, train_csv, "adult-drift-%s.csv" % tag)
+    j = train(stack, fid, target="income", model="gbdt", model_name=name,
+              config={"rounds": 30, "valid_fraction": 0.2})
+    done = wait_run(stack, j["run_id"])
+    assert done["status"] == "completed", done
+
+    # nothing served yet: a clear 409, not an empty answer
+    assert_error(stack.http("GET", "/api/v1/models/%s/drift" % name), 409, "no_served_rows")
+    assert_error(stack.http("GET", "/api/v1/models/nosuch-%s/drift" % tag), 404,
+                 "model_not_found")
+
+    rows = csv_rows(test_csv)[:WINDOW]
+    for r in rows:
+        r.pop("income", None)
+    serve(stack, name, rows)
+    d = wait_window(stack, name)
+    feats = by_feature(d)
+    assert d["current_rows"] == WINDOW and d["reference_rows"] == 26048, d
+    assert set(feats) >= {"age", "education_num", "hours_per_week", "occupation", "sex"}, feats
+    assert feats["age"]["method"] == "wasserstein" and feats["age"]["drift"] is False, feats["age"]
+    assert d["number_of_drifted_columns"] == 0, [f for f in d["features"] if f["drift"]]
+    assert d["prediction"]["level"] == "normal", d["prediction"]
+    s = stack.http("GET", "/api/drift/status?model=" + name).json()
+    assert set(s) >= {"drift_detected", "kl_divergence", "threshold", "buffer_size",
+                      "buffer_mean", "buffer_std", "should_retrain"}, s
+    assert s["drift_detected"] is False and s["buffer_size"] == WINDOW, s
+    assert s["threshold"] == 0.5 and 0 < s["buffer_mean"] < 1 and s["buffer_std"] > 0, s
+    assert s["kl_divergence"] < 0.3, s
+
+    r = stack.http("POST", "/api/drift/reset?model=" + name, body={})
+    assert r.status == 200, r
+    assert r.json()["message"] == "Drift detector buffer reset successfully", r
+    assert_error(stack.http("GET", "/api/v1/models/%s/drift" % name), 409, "no_served_rows")
+
+    ws = wsclient.WebSocket(stack.port, "/ws/performance", headers=key_headers(stack),
+                            timeout=30)
+    try:
+        shifted = [dict(r, age=r["age"] + 10) for r in rows]
+        serve(stack, name, shifted)
+        d = wait_window(stack, name)
+        feats = by_feature(d)
+        assert feats["age"]["drift"] is True and feats["age"]["statistic"] > 0.5, feats["age"]
+        drifted = sorted(f["feature"] for f in d["features"] if f["drift"])
+        assert drifted == ["age"], drifted
+        s = stack.http("GET", "/api/drift/status?model=" + name).json()
+        assert s["drift_detected"] is True and s["event_recorded"] is True, s
+        assert [f["feature"] for f in s["drifted_features"]] == ["age"], s
+        # a second look within the minute does not store a second event
+        s2 = stack.http("GET", "/api/drift/status?model=" + name).json()
+        assert s2["drift_detected"] is True and s2["event_recorded"] is False, s2
+        alert = wait_alert(ws, name)
+        assert alert["severity"] in ("warning", "critical") and alert["message"], alert
+        assert [f["feature"] for f in alert["metrics"]["drifted_features"]] == ["age"], alert
+    finally:
+        ws.close()
+    summ = stack.http("GET", "/api/drift/summary?days=7&model=" + name).json()
+    assert summ["period_days"] == 7 and summ["drift_count"] == 1, summ
+    ev = summ["events"][0]
+    assert ev["model_name"] == name and ev["window_rows"] == WINDOW, ev
+    assert [f["feature"] for f in ev["drifted_features"]] == ["age"], ev
+    stored = stack.psql("SELECT count(*) FROM drift_events WHERE model_name = '%s'" % name)
+    assert stored == [["1"]], stored
+    assert_error(stack.http("GET", "/api/drift/summary?days=0"), 422, "invalid_parameter")
+    # the same alert reached the webhook, Slack/Teams-readable
+    mine = webhook_bodies(name)
+    assert len(mine) == 1, Receiver.bodies
+    assert mine[0]["text"].startswith("[aiops ") and mine[0]["severity"] == alert["severity"], mine
+    assert [f["feature"] for f in mine[0]["metrics"]["drifted_features"]] == ["age"], mine
