@@ -87,6 +87,13 @@ static const struct api_error_def table[API_ERROR_COUNT] = {
     [API_DEADLINE_EXCEEDED] = {"deadline_exceeded", 504, "the request's deadline passed"},
     [API_HTTP_VERSION_NOT_SUPPORTED] = {"http_version_not_supported", 505,
                                         "only HTTP/1.0 and HTTP/1.1 are supported"},
+    /* issue 7: segments */
+    [API_NO_SEGMENT_MODEL] = {"no_segment_model", 404,
+                              "the project has no trained k-means model (train one, or ?model=)"},
+    [API_NOT_A_CLUSTERING_MODEL] = {"not_a_clustering_model", 422,
+                                    "the model is not a clustering (k-means) model"},
+    [API_CLUSTER_NOT_FOUND] = {"cluster_not_found", 404, "the model has no cluster with this id"},
+    [API_DOCUMENT_NOT_FOUND] = {"document_not_found", 404, "no persona document with this id"},
 };
 
 const struct api_error_def *apierr_def(enum api_error e)
