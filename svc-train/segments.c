@@ -20,9 +20,9 @@
 #include "store/registry.h"
 #include "train_svc.h"
 
-#define BATCH_MAX 1000        /* profiles per /api/analysis/batch */
-#define DOCS_PER_CALL 1000    /* documents per POST /api/rag/documents */
-#define DOCS_SEARCHED 20000   /* documents a query compares with, newest first */
+#define BATCH_MAX 1000      /* profiles per /api/analysis/batch */
+#define DOCS_PER_CALL 1000  /* documents per POST /api/rag/documents */
+#define DOCS_SEARCHED 20000 /* documents a query compares with, newest first */
 #define TOP_K_MAX 50
 #define TITLE_MAX 500
 #define DESCRIPTION_MAX 20000
@@ -85,8 +85,7 @@ static json_t *cluster_texts(struct svc_call *c, const struct cached_model *s)
     json_array_foreach(clusters, i, cl)
     {
         json_array_append_new(out, json_pack("{s:O, s:O}", "name", json_object_get(cl, "name"),
-                                              "description",
-                                              json_object_get(cl, "description")));
+                                             "description", json_object_get(cl, "description")));
     }
     char ver[16];
     snprintf(ver, sizeof ver, "%d", s->version);
@@ -236,8 +235,8 @@ void handle_analysis_batch(struct svc_call *c)
 
 /* body[key] (or its alias) as text of 1..max bytes into *out (NULL when absent): 0, or
  * AIOPS_EINVAL after a 422 naming it. */
-static int optional_text(struct svc_call *c, const json_t *body, const char *key,
-                         const char *alias, size_t max, const char **out)
+static int optional_text(struct svc_call *c, const json_t *body, const char *key, const char *alias,
+                         size_t max, const char **out)
 {
     const json_t *v = json_object_get(body, key);
     const char *name = key;
@@ -276,8 +275,8 @@ void handle_models_clusters_put(struct svc_call *c)
         goto done;
     if ((size_t)id >= k) {
         svc_reply_error(c, API_CLUSTER_NOT_FOUND, NULL,
-                        json_pack("{s:s, s:i, s:I, s:I}", "name", name, "version", s->version,
-                                  "id", (json_int_t)id, "clusters", (json_int_t)k));
+                        json_pack("{s:s, s:i, s:I, s:I}", "name", name, "version", s->version, "id",
+                                  (json_int_t)id, "clusters", (json_int_t)k));
         goto done;
     }
     if (optional_text(c, body, "name", "cluster_name", CLUSTER_NAME_MAX, &cname) != 0 ||
@@ -340,15 +339,14 @@ static int embed_document(const char *title, const char *desc, const char *clust
 }
 
 /* Inserts one document; *id (may be NULL) its id. model_name NULL: added by a client. */
-static int insert_document(struct db *db, const char *project, const char *title,
-                           const char *desc, const char *cluster, const char *metadata,
-                           const char *model_name, const char *version, const char *cluster_id,
-                           long long *id)
+static int insert_document(struct db *db, const char *project, const char *title, const char *desc,
+                           const char *cluster, const char *metadata, const char *model_name,
+                           const char *version, const char *cluster_id, long long *id)
 {
     struct buf emb = {0};
     int rv = embed_document(title, desc, cluster, &emb);
-    const char *pv[9] = {project, title, desc, cluster, metadata, model_name, version,
-                         cluster_id, emb.data};
+    const char *pv[9] = {project,    title,   desc,       cluster, metadata,
+                         model_name, version, cluster_id, emb.data};
     int lengths[9] = {0, 0, 0, 0, 0, 0, 0, 0, (int)emb.len};
     int formats[9] = {0, 0, 0, 0, 0, 0, 0, 0, 1};
     PGresult *r = NULL;
@@ -365,8 +363,8 @@ static int insert_document(struct db *db, const char *project, const char *title
     return rv;
 }
 
-int segments_add_documents(struct db *db, const char *project, const char *model_name,
-                           int version, const struct model *m)
+int segments_add_documents(struct db *db, const char *project, const char *model_name, int version,
+                           const struct model *m)
 {
     if (!model_is_clustering(m))
         return AIOPS_OK;
@@ -380,19 +378,17 @@ int segments_add_documents(struct db *db, const char *project, const char *model
         char idt[24], seg[48];
         snprintf(idt, sizeof idt, "%zu", i);
         snprintf(seg, sizeof seg, "segment_%zu", i);
-        json_t *meta = json_pack("{s:s, s:i, s:I, s:O, s:O, s:O}", "model", model_name, "version",
-                                 version, "cluster_id", (json_int_t)i, "size",
-                                 json_object_get(cl, "size"), "name_en",
-                                 json_object_get(cl, "name_en"), "centroid",
-                                 json_object_get(cl, "centroid"));
+        json_t *meta =
+            json_pack("{s:s, s:i, s:I, s:O, s:O, s:O}", "model", model_name, "version", version,
+                      "cluster_id", (json_int_t)i, "size", json_object_get(cl, "size"), "name_en",
+                      json_object_get(cl, "name_en"), "centroid", json_object_get(cl, "centroid"));
         char *mt = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
         json_decref(meta);
         const char *title = json_string_value(json_object_get(cl, "name"));
         const char *desc = json_string_value(json_object_get(cl, "description"));
-        int rv = mt && title && desc
-                     ? insert_document(db, project, title, desc, seg, mt, model_name, ver, idt,
-                                       NULL)
-                     : AIOPS_ENOMEM;
+        int rv = mt && title && desc ? insert_document(db, project, title, desc, seg, mt,
+                                                       model_name, ver, idt, NULL)
+                                     : AIOPS_ENOMEM;
         free(mt);
         if (rv != 0)
             return rv;
@@ -404,8 +400,7 @@ int segments_add_documents(struct db *db, const char *project, const char *model
 static int check_document(struct svc_call *c, const json_t *d, size_t i)
 {
     if (!json_is_object(d)) {
-        svc_reply_field(c, API_INVALID_REQUEST, "documents", "documents[%zu] must be an object",
-                        i);
+        svc_reply_field(c, API_INVALID_REQUEST, "documents", "documents[%zu] must be an object", i);
         return AIOPS_EINVAL;
     }
     static const struct {
@@ -441,11 +436,11 @@ static int check_document(struct svc_call *c, const json_t *d, size_t i)
 static json_t *document_json(PGresult *r, int row)
 {
     json_t *meta = json_loads(PQgetvalue(r, row, 4), 0, NULL);
-    json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:o, s:s}", "id",
-                          (json_int_t)atoll(PQgetvalue(r, row, 0)), "title", PQgetvalue(r, row, 1),
-                          "description", PQgetvalue(r, row, 2), "cluster_name",
-                          PQgetvalue(r, row, 3), "metadata", meta ? meta : json_object(),
-                          "created_at", PQgetvalue(r, row, 5));
+    json_t *o =
+        json_pack("{s:I, s:s, s:s, s:s, s:o, s:s}", "id", (json_int_t)atoll(PQgetvalue(r, row, 0)),
+                  "title", PQgetvalue(r, row, 1), "description", PQgetvalue(r, row, 2),
+                  "cluster_name", PQgetvalue(r, row, 3), "metadata", meta ? meta : json_object(),
+                  "created_at", PQgetvalue(r, row, 5));
     if (o != NULL && !PQgetisnull(r, row, 6)) {
         json_object_set_new(o, "model", json_string(PQgetvalue(r, row, 6)));
         json_object_set_new(o, "model_version", json_integer(atoi(PQgetvalue(r, row, 7))));
@@ -453,9 +448,9 @@ static json_t *document_json(PGresult *r, int row)
     return o;
 }
 
-#define DOC_COLUMNS                                                                          \
-    "id, title, description, cluster_name, metadata::text,"                                \
-    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), model_name,"  \
+#define DOC_COLUMNS                                                                                \
+    "id, title, description, cluster_name, metadata::text,"                                        \
+    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), model_name,"       \
     " model_version"
 
 void handle_rag_documents_add(struct svc_call *c)
@@ -519,8 +514,8 @@ void handle_rag_documents_list(struct svc_call *c)
                       " ORDER BY id LIMIT $2::int OFFSET $3::int",
                       3, pv);
     if (rv == 0)
-        rv = db_execv_one(svc_db(c), &t,
-                          "SELECT count(*) FROM rag_documents WHERE project_id = $1", 1, pv);
+        rv = db_execv_one(svc_db(c), &t, "SELECT count(*) FROM rag_documents WHERE project_id = $1",
+                          1, pv);
     if (rv != 0) {
         PQclear(r);
         svc_reply_failure(c, rv, "listing the documents");
@@ -531,8 +526,8 @@ void handle_rag_documents_list(struct svc_call *c)
         json_array_append_new(list, document_json(r, i));
     svc_reply_json(c, 200,
                    json_pack("{s:o, s:I, s:i, s:i}", "documents", list, "total",
-                             (json_int_t)atoll(PQgetvalue(t, 0, 0)), "limit", (int)limit,
-                             "offset", (int)offset));
+                             (json_int_t)atoll(PQgetvalue(t, 0, 0)), "limit", (int)limit, "offset",
+                             (int)offset));
     PQclear(r);
     PQclear(t);
 }
@@ -629,9 +624,8 @@ static json_t *rank(PGresult *r, const struct textvec *query, long top_k)
         json_array_append_new(matches,
                               json_pack("{s:I, s:s, s:s, s:s, s:o}", "id",
                                         (json_int_t)atoll(PQgetvalue(r, row, 0)), "title",
-                                        PQgetvalue(r, row, 1), "description",
-                                        PQgetvalue(r, row, 2), "cluster_name",
-                                        PQgetvalue(r, row, 3), "score",
+                                        PQgetvalue(r, row, 1), "description", PQgetvalue(r, row, 2),
+                                        "cluster_name", PQgetvalue(r, row, 3), "score",
                                         jsonx_num(round(sc[i].score * 1e6) / 1e6, 0)));
     }
     for (int i = 0; i < n; i++)
@@ -653,8 +647,8 @@ void handle_rag_query(struct svc_call *c)
     long top_k = 5;
     if (topk != NULL && (!json_is_integer(topk) || json_integer_value(topk) < 1 ||
                          json_integer_value(topk) > TOP_K_MAX)) {
-        svc_reply_field(c, API_INVALID_REQUEST, "top_k", "top_k must be a whole number from 1 to %d",
-                        TOP_K_MAX);
+        svc_reply_field(c, API_INVALID_REQUEST, "top_k",
+                        "top_k must be a whole number from 1 to %d", TOP_K_MAX);
         goto done;
     }
     if (topk != NULL)

@@ -295,8 +295,7 @@ static struct cached_model *request_model(struct svc_call *c, const char *name,
     return s;
 }
 
-struct cached_model *serve_model_get(struct svc_call *c, const char *name,
-                                     const char *path_version)
+struct cached_model *serve_model_get(struct svc_call *c, const char *name, const char *path_version)
 {
     return request_model(c, name, path_version && path_version[0] ? path_version : NULL);
 }

@@ -58,8 +58,8 @@ void handle_rag_documents_delete(struct svc_call *c);
 void handle_rag_query(struct svc_call *c);
 /* One persona document per cluster of a newly registered clustering model m (nothing for
  * other models), inside the caller's transaction. */
-int segments_add_documents(struct db *db, const char *project, const char *model_name,
-                           int version, const struct model *m);
+int segments_add_documents(struct db *db, const char *project, const char *model_name, int version,
+                           const struct model *m);
 /* worker.c */
 int workers_start(struct svc *s);
 void workers_stop(void);

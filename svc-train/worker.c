@@ -325,8 +325,7 @@ static void finish_completed(struct job_run *jr, const char *model_name,
     snprintf(vbuf, sizeof vbuf, "%d", version);
     snprintf(iters, sizeof iters, "%d",
              jr->last_iteration > 0 ? jr->last_iteration : res->iterations);
-    const char *v[6] = {jr->job.run_id, metrics, model_task_name(res->model),
-                        vbuf,           iters,   NULL};
+    const char *v[6] = {jr->job.run_id, metrics, model_task_name(res->model), vbuf, iters, NULL};
     if (rv == 0)
         rv = db_execv(db, NULL,
                       "UPDATE runs SET status = 'completed', metrics = $2::jsonb, task = $3,"
