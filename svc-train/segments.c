@@ -384,7 +384,16 @@ int segments_add_documents(struct db *db, const char *project, const char *model
                       json_object_get(cl, "name_en"), "centroid", json_object_get(cl, "centroid"));
         char *mt = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
         json_decref(meta);
-        const char *title = json_string_value(json_object_get(cl, "name"));
+        /* a generated name may be longer than a title may be (long column names): cut at
+         * a character boundary */
+        char title_buf[TITLE_MAX + 1];
+        const char *name = json_string_value(json_object_get(cl, "name"));
+        snprintf(title_buf, sizeof title_buf, "%s", name ? name : "");
+        size_t tl = strlen(title_buf);
+        if (name != NULL && tl < strlen(name))
+            while (tl > 0 && ((unsigned char)name[tl] & 0xC0) == 0x80)
+                title_buf[--tl] = '\0';
+        const char *title = name ? title_buf : NULL;
         const char *desc = json_string_value(json_object_get(cl, "description"));
         int rv = mt && title && desc ? insert_document(db, project, title, desc, seg, mt,
                                                        model_name, ver, idt, NULL)

@@ -308,7 +308,50 @@ static void test_learner_on_wine(void)
     ingest_result_free(&r);
 }
 
+/* Cluster names from long Korean column names are cut at character boundaries: they stay
+ * valid UTF-8 (JSON) and training succeeds. */
+static void test_long_korean_column_names(void)
+{
+    struct buf csv = BUF_INIT;
+    char longname[400] = "";
+    while (strlen(longname) < 330)
+        strcat(longname, "구매액");
+    buf_printf(&csv, "%s,구독\n", longname);
+    for (int i = 0; i < 60; i++)
+        buf_printf(&csv, "%d,%s\n", i % 2 ? 100 + i : i, i % 2 ? "예" : "아니오");
+    struct ingest_result r;
+    CHECK_INT(ingest_csv(csv.data, csv.len, NULL, &r), 0);
+    buf_free(&csv);
+    json_t *params = json_pack("{s:i, s:i}", "k", 2, "seed", 1);
+    struct train_config cfg = {learner_find("kmeans"), NULL, params, 0};
+    struct train_result res;
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    CHECK_INT(train_model(&r.table, NULL, &cfg, NULL, NULL, &res, &err), 0);
+    json_decref(params);
+    const json_t *clusters = res.model ? json_object_get(res.model->meta, "clusters") : NULL;
+    CHECK_INT(json_array_size(clusters), 2);
+    size_t i;
+    const json_t *cl;
+    json_array_foreach(clusters, i, cl)
+    {
+        /* jansson refuses invalid UTF-8: a dump and a load of the name prove it valid */
+        const char *name = json_string_value(json_object_get(cl, "name"));
+        CHECK(name != NULL && strlen(name) > 100);
+        char *text = json_dumps(cl, JSON_COMPACT);
+        json_t *back = text ? json_loads(text, 0, NULL) : NULL;
+        CHECK(back != NULL);
+        json_decref(back);
+        free(text);
+    }
+    const json_t *sizes = json_object_get(res.metrics, "sizes");
+    CHECK_INT(json_integer_value(json_array_get(sizes, 0)) +
+                  json_integer_value(json_array_get(sizes, 1)),
+              60);
+    train_result_free(&res);
+    ingest_result_free(&r);
+}
+
 UNIT_MAIN(UNIT(test_plusplus_is_reproducible), UNIT(test_fit_inertia_and_threads),
           UNIT(test_fit_refuses), UNIT(test_metrics_against_sklearn),
           UNIT(test_iris_ari_matches_sklearn), UNIT(test_wine_ari_matches_sklearn),
-          UNIT(test_learner_on_wine))
+          UNIT(test_learner_on_wine), UNIT(test_long_korean_column_names))
