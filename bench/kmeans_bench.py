@@ -13,7 +13,7 @@ import time
 def data(path, rows, cols, seed):
     import numpy as np
     rng = np.random.default_rng(seed)
-    centres = rng.normal(0, 4, size=(8, cols))
+    centres = rng.normal(0, 1, size=(8, cols))  # overlapping: Lloyd needs tens of iterations
     which = rng.integers(0, 8, size=rows)
     spread = rng.uniform(0.5, 2.0, size=8)[which][:, None]
     x = centres[which] + rng.normal(0, 1, size=(rows, cols)) * spread

@@ -41,6 +41,14 @@ static const struct svc_handler handlers[] = {
     {"v2.infer", handle_v2_infer},
     {"v2.ready", handle_v2_ready},
     {"v2.metadata", handle_v2_metadata},
+    /* issue 7: segments and persona search */
+    {"analysis.one", handle_analysis_one},
+    {"analysis.batch", handle_analysis_batch},
+    {"models.clusters_put", handle_models_clusters_put},
+    {"rag.documents_add", handle_rag_documents_add},
+    {"rag.documents_list", handle_rag_documents_list},
+    {"rag.documents_delete", handle_rag_documents_delete},
+    {"rag.query", handle_rag_query},
 };
 
 int main(int argc, char **argv)

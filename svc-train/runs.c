@@ -152,6 +152,11 @@ static int check_dataset(struct svc_call *c, struct train_request *tr)
         svc_reply_field(c, API_INVALID_REQUEST, "file_id", "the dataset has no rows");
         return AIOPS_EINVAL;
     }
+    /* a clustering model needs no target: one given is only scored against */
+    if (!tr->learner->needs_target && (tr->target == NULL || tr->target[0] == '\0')) {
+        tr->target = "";
+        return AIOPS_OK;
+    }
     if (tr->target == NULL)
         tr->target = json_string_value(json_object_get(tr->dataset, "target"));
     if (tr->target == NULL) {
@@ -349,7 +354,7 @@ static int check_params(struct svc_call *c, struct train_request *tr)
         jsonx_set_or_fail(params, "task", json_string(tr->task), &failed);
     /* the service holds out validation rows unless told otherwise: the users' screens plot
      * the validation curve */
-    if (!failed && json_object_get(params, "valid_fraction") == NULL)
+    if (!failed && tr->learner->needs_target && json_object_get(params, "valid_fraction") == NULL)
         jsonx_set_or_fail(params, "valid_fraction", json_real(0.2), &failed);
     if (failed) {
         json_decref(params);

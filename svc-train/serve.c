@@ -302,6 +302,24 @@ static struct cached_model *request_model(struct svc_call *c, const char *name,
     return s;
 }
 
+struct cached_model *serve_model_get(struct svc_call *c, const char *name, const char *path_version)
+{
+    return request_model(c, name, path_version && path_version[0] ? path_version : NULL);
+}
+
+void serve_model_put(struct cached_model *s)
+{
+    if (s != NULL)
+        model_cache_put(cache.models, s);
+}
+
+/* A model whose prediction is one number per row: regression, or a clustering model's
+ * cluster id (it has no classes). */
+static int one_value(const struct model *m)
+{
+    return m->target.task == TASK_REGRESSION || m->target.task == TASK_NONE;
+}
+
 /* Predicts the rows of instances (a JSON array of objects): 0 with *out[nrows * outputs]
  * (the caller frees it); an error after replying (422 invalid_instances for rows that do
  * not fit the model), *out NULL. */
@@ -368,7 +386,7 @@ static int write_predictions(struct buf *b, const struct cached_model *s, const 
     for (size_t i = 0; i < n && rv == 0; i++) {
         const double *row = out + i * k;
         rv |= buf_printf(b, "%s{\"id\":\"%s:%zu\",\"prediction\":", i ? "," : "", reqid, i);
-        if (m->target.task == TASK_REGRESSION) {
+        if (one_value(m)) {
             rv |= buf_json_double(b, row[0]);
         } else {
             const size_t *o = s->label_off + 4 * stats_argmax(row, k);
@@ -609,7 +627,7 @@ static int labels_are_integers(const struct cached_model *s)
 
 static const char *label_datatype(const struct cached_model *s)
 {
-    if (s->m->target.task == TASK_REGRESSION)
+    if (one_value(s->m))
         return "FP64";
     if (labels_are_integers(s))
         return "INT64";
@@ -657,7 +675,7 @@ void handle_v2_infer(struct svc_call *c)
     if (wants_output(want, "predict")) {
         json_t *data = json_array();
         for (size_t i = 0; i < n; i++)
-            if (m->target.task == TASK_REGRESSION)
+            if (one_value(m))
                 json_array_append_new(data, jsonx_num(out[i], 0));
             else
                 json_array_append(data, s->labels[stats_argmax(out + i * k, k)]);
@@ -665,7 +683,7 @@ void handle_v2_infer(struct svc_call *c)
                                                  "shape", (json_int_t)n, "datatype",
                                                  label_datatype(s), "data", data));
     }
-    if (m->target.task != TASK_REGRESSION && wants_output(want, "probabilities")) {
+    if (!one_value(m) && wants_output(want, "probabilities")) {
         json_t *data = json_array();
         for (size_t i = 0; i < n * k; i++)
             json_array_append_new(data, jsonx_num(out[i], 0));
@@ -736,7 +754,7 @@ void handle_v2_metadata(struct svc_call *c)
     json_t *outputs = json_array();
     json_array_append_new(outputs, json_pack("{s:s, s:s, s:[i]}", "name", "predict", "datatype",
                                              label_datatype(s), "shape", -1));
-    if (m->target.task != TASK_REGRESSION)
+    if (!one_value(m))
         json_array_append_new(outputs,
                               json_pack("{s:s, s:s, s:[i, I]}", "name", "probabilities", "datatype",
                                         "FP64", "shape", -1, (json_int_t)m->target.nclasses));

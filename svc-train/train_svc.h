@@ -40,6 +40,11 @@ void handle_models_predict(struct svc_call *c);
 void handle_v2_infer(struct svc_call *c);
 void handle_v2_ready(struct svc_call *c);
 void handle_v2_metadata(struct svc_call *c);
+/* The model a request names (path_version "" or NULL: ?version=, ?alias=, else the
+ * champion), or NULL after replying (404, 422); serve_model_put after use (NULL: no-op). */
+struct cached_model *serve_model_get(struct svc_call *c, const char *name,
+                                     const char *path_version);
+void serve_model_put(struct cached_model *s);
 /* Drops the cached meaning of the aliases of a model (after an alias changed here). */
 void serve_forget(const char *project, const char *name);
 
@@ -57,6 +62,18 @@ void window_keep_predictions(const char *project, const char *reqid, const char 
 struct kv;
 void window_flush(struct kv *kv);
 
+/* segments.c (issue 7: k-means segments and persona search) */
+void handle_analysis_one(struct svc_call *c);
+void handle_analysis_batch(struct svc_call *c);
+void handle_models_clusters_put(struct svc_call *c);
+void handle_rag_documents_add(struct svc_call *c);
+void handle_rag_documents_list(struct svc_call *c);
+void handle_rag_documents_delete(struct svc_call *c);
+void handle_rag_query(struct svc_call *c);
+/* One persona document per cluster of a newly registered clustering model m (nothing for
+ * other models), inside the caller's transaction. */
+int segments_add_documents(struct db *db, const char *project, const char *model_name, int version,
+                           const struct model *m);
 /* worker.c */
 int workers_start(struct svc *s);
 void workers_stop(void);

@@ -338,13 +338,14 @@ static void finish_completed(struct job_run *jr, const char *model_name,
     if (rv == 0)
         rv = registry_add_version(db, jr->job.project, model_name, jr->job.run_id, res->model,
                                   res->metrics, &version);
+    if (rv == 0) /* a k-means model's clusters become persona documents */
+        rv = segments_add_documents(db, jr->job.project, model_name, version, res->model);
     if (rv == 0)
         rv = jobs_finish(db, &jr->job, jr->w->id, "done", NULL);
     snprintf(vbuf, sizeof vbuf, "%d", version);
     snprintf(iters, sizeof iters, "%d",
              jr->last_iteration > 0 ? jr->last_iteration : res->iterations);
-    const char *v[6] = {jr->job.run_id, metrics, model_task_name(res->model),
-                        vbuf,           iters,   NULL};
+    const char *v[6] = {jr->job.run_id, metrics, model_task_name(res->model), vbuf, iters, NULL};
     if (rv == 0)
         rv = db_execv(db, NULL,
                       "UPDATE runs SET status = 'completed', metrics = $2::jsonb, task = $3,"

@@ -146,6 +146,8 @@ struct pp_job {
     size_t trials;
     const double *closest; /* n */
     double *pot;           /* nblocks * trials */
+    double *mind;          /* n * trials: min(closest, distance to the candidate), kept so
+                              the chosen candidate's needs no second pass over the rows */
 };
 
 static void pp_block(void *arg, int tid, size_t b)
@@ -164,7 +166,9 @@ static void pp_block(void *arg, int tid, size_t b)
             double dist = pl->xx[i] - 2 * g[t] + j->candn[t];
             if (dist < 0)
                 dist = 0;
-            pot[t] += dist < j->closest[i] ? dist : j->closest[i];
+            double m = dist < j->closest[i] ? dist : j->closest[i];
+            j->mind[i * j->trials + t] = m;
+            pot[t] += m;
         }
     }
 }
@@ -219,10 +223,11 @@ static int plusplus(struct plan *pl, struct pool *pool, uint64_t seed, double *c
     double *blocksum = malloc(pl->nblocks * sizeof *blocksum);
     double *pot = malloc(pl->nblocks * trials * sizeof *pot);
     double *cand = malloc(trials * d * sizeof *cand);
+    double *mind = malloc(n * trials * sizeof *mind);
     double candn[16];
     size_t ids[16];
-    if (!closest || !cum || !blocksum || !pot || !cand) {
-        free(closest), free(cum), free(blocksum), free(pot), free(cand);
+    if (!closest || !cum || !blocksum || !pot || !cand || !mind) {
+        free(closest), free(cum), free(blocksum), free(pot), free(cand), free(mind);
         return AIOPS_ENOMEM;
     }
     struct rand_xoshiro rng;
@@ -242,7 +247,7 @@ static int plusplus(struct plan *pl, struct pool *pool, uint64_t seed, double *c
             memcpy(cand + t * d, pl->x + ids[t] * d, d * sizeof *cand);
         }
         row_norms(cand, trials, d, candn);
-        struct pp_job pj = {pl, cand, candn, trials, closest, pot};
+        struct pp_job pj = {pl, cand, candn, trials, closest, pot, mind};
         pool_for(pool, 0, pl->nblocks, pp_block, &pj);
         size_t best = 0;
         double bestpot = DBL_MAX;
@@ -254,10 +259,10 @@ static int plusplus(struct plan *pl, struct pool *pool, uint64_t seed, double *c
                 bestpot = s, best = t;
         }
         memcpy(centers + c * d, cand + best * d, d * sizeof *centers);
-        struct closest_job nj = {pl, centers + c * d, closest, blocksum, 0};
-        pool_for(pool, 0, pl->nblocks, closest_block, &nj);
+        for (size_t i = 0; i < n; i++)
+            closest[i] = mind[i * trials + best];
     }
-    free(closest), free(cum), free(blocksum), free(pot), free(cand);
+    free(closest), free(cum), free(blocksum), free(pot), free(cand), free(mind);
     return AIOPS_OK;
 }
 

@@ -98,6 +98,13 @@ static const struct api_error_def table[API_ERROR_COUNT] = {
     [API_NO_SERVED_ROWS] = {"no_served_rows", 409,
                             "no served predictions to compare with the reference yet"},
     /* end issue 9 */
+    /* issue 7: segments */
+    [API_NO_SEGMENT_MODEL] = {"no_segment_model", 404,
+                              "the project has no trained k-means model (train one, or ?model=)"},
+    [API_NOT_A_CLUSTERING_MODEL] = {"not_a_clustering_model", 422,
+                                    "the model is not a clustering (k-means) model"},
+    [API_CLUSTER_NOT_FOUND] = {"cluster_not_found", 404, "the model has no cluster with this id"},
+    [API_DOCUMENT_NOT_FOUND] = {"document_not_found", 404, "no persona document with this id"},
 };
 
 const struct api_error_def *apierr_def(enum api_error e)

@@ -92,6 +92,11 @@ enum api_error {
     API_NO_DRIFT_REFERENCE, /* 409: the model was trained before references were kept */
     API_NO_SERVED_ROWS,     /* 409: nothing served yet to compare with the reference */
     /* end issue 9 */
+    /* issue 7: segments */
+    API_NO_SEGMENT_MODEL,
+    API_NOT_A_CLUSTERING_MODEL,
+    API_CLUSTER_NOT_FOUND,
+    API_DOCUMENT_NOT_FOUND,
     API_ERROR_COUNT
 };
 

@@ -167,6 +167,29 @@ static void add_trait(struct trait *top, size_t *ntop, const struct trait *t)
         (*ntop)++;
 }
 
+/* Cuts a partial UTF-8 sequence off the end of s, which snprintf may have truncated in the
+ * middle of a character (a long column name): the text stays valid UTF-8 for JSON. */
+static void utf8_clip(char *s)
+{
+    size_t n = strlen(s), i = n;
+    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+        i--;
+    if (i == 0)
+        return;
+    unsigned char lead = (unsigned char)s[i - 1];
+    size_t need = lead < 0x80 ? 1 : (lead & 0xE0) == 0xC0 ? 2 : (lead & 0xF0) == 0xE0 ? 3 : 4;
+    if (n - (i - 1) < need)
+        s[i - 1] = '\0';
+}
+
+static void trait_clip(struct trait *t)
+{
+    utf8_clip(t->ko);
+    utf8_clip(t->en);
+    utf8_clip(t->ko_long);
+    utf8_clip(t->en_long);
+}
+
 /* A number as people read it: whole numbers without decimals, others to 3 digits. */
 static void fmt_num(char *b, size_t n, double v)
 {
@@ -188,6 +211,7 @@ static void numeric_trait(const struct feature *f, double cm, double all, double
     snprintf(t->en, sizeof t->en, "%s %s", high ? "high" : "low", f->name);
     snprintf(t->ko_long, sizeof t->ko_long, "%s 평균 %s(전체 %s)", f->name, a, b);
     snprintf(t->en_long, sizeof t->en_long, "average %s %s (all customers %s)", f->name, a, b);
+    trait_clip(t);
 }
 
 static void category_trait(const struct feature *f, uint32_t code, double pc, double pa,
@@ -202,6 +226,7 @@ static void category_trait(const struct feature *f, uint32_t code, double pc, do
              100 * pc, 100 * pa);
     snprintf(t->en_long, sizeof t->en_long, "%s is %s for %.0f%% (all customers %.0f%%)", f->name,
              cat, 100 * pc, 100 * pa);
+    trait_clip(t);
 }
 
 /* Joins the traits' texts (field at byte offset off of struct trait) with sep. */
@@ -213,6 +238,7 @@ static void join_traits(const struct trait *top, size_t ntop, size_t off, const 
         size_t used = strlen(out);
         snprintf(out + used, n - used, "%s%s", i ? sep : "", (const char *)&top[i] + off);
     }
+    utf8_clip(out);
 }
 
 /* Per cluster and feature: the mean of a numeric feature, the category shares of a
@@ -295,6 +321,8 @@ static json_t *describe_cluster(const struct model *m, const struct fmatrix *x,
     }
     snprintf(desc_ko, sizeof desc_ko, "고객 %zu명(%.1f%%)의 군집: %s.", size, pct, d_ko);
     snprintf(desc_en, sizeof desc_en, "%zu customers (%.1f%%): %s.", size, pct, d_en);
+    utf8_clip(desc_ko);
+    utf8_clip(desc_en);
     return json_pack("{s:I, s:I, s:o, s:s, s:s, s:s, s:s, s:o}", "id", (json_int_t)c, "size",
                      (json_int_t)size, "share", jsonx_num(pct / 100, 0), "name", name_ko,
                      "description", desc_ko, "name_en", name_en, "description_en", desc_en,
