@@ -51,7 +51,7 @@ static const struct {
     {"profile", cmd_profile, "profile FILE.csv [--target COL]   profile (EDA) JSON, offline"},
     {"upload", cmd_upload, "upload FILE.csv [--target COL]    upload to the gateway"},
     {"train", cmd_train,
-     "train DATA.csv --target COL [--model gbdt|rf|linear] [--valid VALID.csv]\n"
+     "train DATA.csv --target COL [--model gbdt|rf|linear|mlp|tabseq] [--valid VALID.csv]\n"
      "        [--param NAME=VALUE]... --out MODEL     train a model, offline"},
     {"predict", cmd_predict, "predict MODEL DATA.csv [--out PRED.csv]   predictions as CSV"},
     {"eval", cmd_eval, "eval MODEL DATA.csv                metrics of MODEL on DATA (JSON)"},
@@ -63,7 +63,8 @@ static const struct {
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: aiops [--url URL] [--api-key KEY] [--token JWT] VERB [ARGS]\n\nverbs:\n");
+    fprintf(stderr,
+            "usage: aiops [--url URL] [--api-key KEY] [--token JWT] VERB [ARGS]\n\nverbs:\n");
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         fprintf(stderr, "  %s\n", verbs[i].help);
     fprintf(stderr, "\nenvironment: AIOPS_URL, AIOPS_API_KEY, AIOPS_TOKEN\n");

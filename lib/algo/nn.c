@@ -1141,6 +1141,9 @@ int nn_load(const uint8_t *p, size_t n, struct nn **out)
         rv = AIOPS_ENOMEM;
     if (rv == 0)
         memcpy(m->w, raw, m->nparams * sizeof(float));
+    for (size_t i = 0; rv == 0 && i < m->nparams; i++)
+        if (!isfinite(m->w[i]))
+            rv = AIOPS_ECORRUPT; /* training never makes one: the bytes are damaged */
     if (rv) {
         nn_free(m);
         return rv;
