@@ -355,12 +355,19 @@ static void test_refusals(void)
  * reference is PyTorch's for the same architecture, optimiser, batch and epochs, averaged
  * over 5 seeds, from
  *   /usr/bin/python3 tests/unit/nn_reference.py  (prints both references)
- * A different initialisation moves one run's AUC by about +-0.01. */
+ * which printed "mlp: mean test AUC 0.7631 (seeds: 0.7753, 0.7620, 0.7574, 0.7629, 0.7580)".
+ * The tabseq reference was still being computed on the shared machine when this was
+ * committed: NAN until it is filled in, and the tabseq case reports itself skipped (never
+ * passed) until then. */
 #define HIGGS_MLP_TORCH_AUC 0.7631
-#define HIGGS_TABSEQ_TORCH_AUC 0.0
+#define HIGGS_TABSEQ_TORCH_AUC NAN
 
 static void higgs_case(int lstm, int nseeds, double reference)
 {
+    if (isnan(reference)) {
+        UNIT_SKIP("no PyTorch reference yet: run tests/unit/nn_reference.py and set it");
+        return;
+    }
     struct dataset d;
     if (dataset_load(&d, "lightgbm_higgs_binary", "higgs_train.csv", "higgs_test.csv", "label") !=
         0) {
