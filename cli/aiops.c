@@ -51,7 +51,7 @@ static const struct {
     {"profile", cmd_profile, "profile FILE.csv [--target COL]   profile (EDA) JSON, offline"},
     {"upload", cmd_upload, "upload FILE.csv [--target COL]    upload to the gateway"},
     {"train", cmd_train,
-     "train DATA.csv --target COL [--model gbdt|rf|linear] [--valid VALID.csv]\n"
+     "train DATA.csv --target COL [--model gbdt|rf|linear|mlp|tabseq] [--valid VALID.csv]\n"
      "        [--param NAME=VALUE]... --out MODEL     train a model, offline"},
     {"predict", cmd_predict, "predict MODEL DATA.csv [--out PRED.csv]   predictions as CSV"},
     {"eval", cmd_eval, "eval MODEL DATA.csv                metrics of MODEL on DATA (JSON)"},

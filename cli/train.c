@@ -78,6 +78,10 @@ static void print_param(const struct param_def *d)
     case PARAM_COLUMNS:
         printf("column names, NAME,NAME,...");
         break;
+    case PARAM_INTS:
+        printf("whole numbers N,N,... each %.10g to %.10g, default %s", d->min, d->max,
+               d->def_list);
+        break;
     }
     print_names("; also ", d->aliases, "");
     printf("\n  %-18s %s\n", "", d->help);

@@ -201,8 +201,13 @@ static const char *param_type_invalid(const struct learner *l, const json_t *con
         switch (d->type) {
         case PARAM_INT:
         case PARAM_NUMBER:
-            ok = json_is_number(v);
-            *expected = "a number";
+            ok = json_is_number(v) || (d->auto_zero && json_is_string(v) &&
+                                       strcmp(json_string_value(v), "auto") == 0);
+            *expected = d->auto_zero ? "a number or \"auto\"" : "a number";
+            break;
+        case PARAM_INTS:
+            ok = json_is_array(v) || json_is_string(v);
+            *expected = "a list of whole numbers";
             break;
         case PARAM_BOOL:
             ok = json_is_boolean(v);

@@ -81,6 +81,11 @@ static int winding_down(const struct worker *w)
 static int on_progress(void *arg, const struct train_progress *p)
 {
     struct job_run *jr = arg;
+    if (p->iteration < 0) { /* a batch inside an epoch: only asks whether to stop */
+        if (winding_down(jr->w))
+            atomic_store(&jr->stop, STOP_SHUTDOWN);
+        return atomic_load(&jr->stop) != RUN_ON;
+    }
     pthread_mutex_lock(&jr->mu);
     if (jr->npending == jr->cap) {
         size_t cap = jr->cap ? jr->cap * 2 : 64;
@@ -117,7 +122,10 @@ static json_t *iteration_metrics(const struct train_progress *p)
     json_object_set_new(m, k, num_or_null(p->train_metric));
     snprintf(k, sizeof k, "val_%s", name);
     json_object_set_new(m, k, num_or_null(p->valid_metric));
-    if (strcmp(name, "accuracy") != 0) {
+    if (p->has_accuracy && strcmp(name, "accuracy") != 0) {
+        json_object_set_new(m, "train_accuracy", num_or_null(p->train_accuracy));
+        json_object_set_new(m, "val_accuracy", num_or_null(p->valid_accuracy));
+    } else if (strcmp(name, "accuracy") != 0) {
         json_object_set_new(m, "train_accuracy", json_null());
         json_object_set_new(m, "val_accuracy", json_null());
     }
@@ -268,8 +276,9 @@ static void *companion_main(void *arg)
 static void publish(struct job_run *jr, const char *type, json_t *payload);
 
 /* A retried job (its worker stopped mid-run): `training_restarted` with the epoch the last
- * attempt had reached, and a log line saying so. */
-static void announce_restart(struct job_run *jr)
+ * attempt had reached and the one it goes on from (0: from scratch; a checkpoint's epoch),
+ * and a log line saying so. */
+static void announce_restart(struct job_run *jr, int resume_epoch)
 {
     const struct job *job = &jr->job;
     const char *v[1] = {job->run_id};
@@ -282,12 +291,12 @@ static void announce_restart(struct job_run *jr)
     char msg[200];
     snprintf(msg, sizeof msg,
              "Training restarted: the previous attempt stopped at epoch %ld (its worker went "
-             "away); attempt %d of %d starts again from epoch 1",
-             reached, job->attempts, job->max_attempts);
+             "away); attempt %d of %d goes on from epoch %d",
+             reached, job->attempts, job->max_attempts, resume_epoch + 1);
     publish(jr, "training_restarted",
             json_pack("{s:s, s:i, s:i, s:I, s:i, s:s}", "run_id", job->run_id, "attempt",
                       job->attempts, "max_attempts", job->max_attempts, "previous_epoch",
-                      (json_int_t)reached, "restart_epoch", 0, "message", msg));
+                      (json_int_t)reached, "restart_epoch", resume_epoch, "message", msg));
     publish(jr, "log", json_pack("{s:s}", "message", msg));
 }
 
@@ -403,6 +412,70 @@ static int read_run(struct db *db, const char *run_id, struct run_row *rr)
     return rr->params ? AIOPS_OK : AIOPS_ECORRUPT;
 }
 
+/* --- checkpoints (migrations/0004_checkpoints.sql) -------------------------------------- */
+
+/* Keeps the run's latest epoch state: called on the training thread, on the worker's own
+ * connection. A failure costs only the resume point, so it is logged, not fatal. */
+static int save_checkpoint(void *arg, int epoch, const uint8_t *state, size_t n)
+{
+    struct job_run *jr = arg;
+    char ep[16];
+    snprintf(ep, sizeof ep, "%d", epoch);
+    const char *vals[3] = {jr->job.run_id, ep, (const char *)state};
+    int lens[3] = {0, 0, (int)n};
+    int fmts[3] = {0, 0, 1};
+    int rv = n > INT32_MAX ? AIOPS_ETOOBIG
+                           : db_exec(jr->w->db, NULL,
+                                     "INSERT INTO run_checkpoints (run_id, epoch, state)"
+                                     " VALUES ($1, $2::int, $3)"
+                                     " ON CONFLICT (run_id) DO UPDATE SET epoch = EXCLUDED.epoch,"
+                                     " state = EXCLUDED.state, updated_at = now()",
+                                     3, vals, lens, fmts);
+    if (rv != 0)
+        log_json(LOG_LEVEL_WARN, "training checkpoint not saved",
+                 json_pack("{s:s, s:i, s:s}", "run_id", jr->job.run_id, "epoch", epoch, "error",
+                           aiops_strerror(rv)));
+    return rv;
+}
+
+/* The run's last checkpoint into *state (the caller frees it; NULL when there is none) and
+ * its epoch. */
+static int load_checkpoint(struct db *db, const char *run_id, uint8_t **state, size_t *n,
+                           int *epoch)
+{
+    *state = NULL;
+    *n = 0;
+    *epoch = 0;
+    PGresult *r = NULL;
+    const char *v[1] = {run_id};
+    int rv = db_execv(db, &r, "SELECT epoch, state FROM run_checkpoints WHERE run_id = $1", 1, v);
+    if (rv != 0)
+        return rv;
+    if (PQntuples(r) == 1) {
+        size_t len = 0;
+        unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 1), &len);
+        if (raw == NULL) {
+            rv = AIOPS_ENOMEM;
+        } else if ((*state = malloc(len ? len : 1)) == NULL) {
+            rv = AIOPS_ENOMEM;
+        } else {
+            memcpy(*state, raw, len);
+            *n = len;
+            *epoch = atoi(PQgetvalue(r, 0, 0));
+        }
+        if (raw != NULL)
+            PQfreemem(raw);
+    }
+    PQclear(r);
+    return rv;
+}
+
+static void drop_checkpoint(struct db *db, const char *run_id)
+{
+    const char *v[1] = {run_id};
+    db_execv(db, NULL, "DELETE FROM run_checkpoints WHERE run_id = $1", 1, v);
+}
+
 static void run_job(struct worker *w, const struct job *job)
 {
     struct job_run jr;
@@ -416,6 +489,9 @@ static void run_job(struct worker *w, const struct job *job)
     struct table t;
     int have_table = 0;
     memset(&t, 0, sizeof t);
+    uint8_t *resume = NULL; /* the checkpoint a new attempt resumes from */
+    size_t resume_len = 0;
+    int resume_epoch = 0;
 
     int rv = read_run(w->db, job->run_id, &rr);
     if (rv != 0 && rv != AIOPS_ENOTFOUND && rv != AIOPS_ECORRUPT) {
@@ -432,17 +508,24 @@ static void run_job(struct worker *w, const struct job *job)
         finish_unsuccessful(&jr, "canceled", "canceled by request", NULL);
         goto out;
     }
-    const char *v[1] = {job->run_id};
-    /* a new attempt starts from scratch: the history is the attempt's, and its watchers are
-     * told, or they would see the epochs jump back */
-    if (job->attempts > 1) {
-        announce_restart(&jr);
-        db_execv(w->db, NULL, "DELETE FROM run_metrics WHERE run_id = $1", 1, v);
-    }
+    /* a new attempt resumes from the last checkpoint when the learner left one, else starts
+       from scratch: the history is kept up to that epoch, and the watchers are told, or they
+       would see the epochs jump back */
+    if (job->attempts > 1 &&
+        load_checkpoint(w->db, job->run_id, &resume, &resume_len, &resume_epoch) != 0)
+        resume_epoch = 0;
+    if (job->attempts > 1)
+        announce_restart(&jr, resume_epoch);
+    char resume_text[16];
+    snprintf(resume_text, sizeof resume_text, "%d", resume_epoch);
+    const char *v2[2] = {job->run_id, resume_text};
+    if (job->attempts > 1)
+        db_execv(w->db, NULL, "DELETE FROM run_metrics WHERE run_id = $1 AND step > $2::int", 2,
+                 v2);
     rv = db_execv(w->db, NULL,
-                  "UPDATE runs SET status = 'running', started_at = now(), current_epoch = 0,"
-                  " progress = NULL, error = NULL WHERE id = $1",
-                  1, v);
+                  "UPDATE runs SET status = 'running', started_at = now(),"
+                  " current_epoch = $2::int, progress = NULL, error = NULL WHERE id = $1",
+                  2, v2);
     if (rv != 0) {
         /* the database went away: the lease runs out and the job is tried again */
         log_json(LOG_LEVEL_WARN, "could not start a training job",
@@ -465,6 +548,10 @@ static void run_job(struct worker *w, const struct job *job)
     snprintf(msg, sizeof msg, "Training %s on %zu rows (attempt %d of %d)", rr.kind, t.nrows,
              job->attempts, job->max_attempts);
     publish(&jr, "log", json_pack("{s:s}", "message", msg));
+    if (resume != NULL) {
+        snprintf(msg, sizeof msg, "Resuming from the checkpoint of epoch %d", resume_epoch);
+        publish(&jr, "log", json_pack("{s:s, s:i}", "message", msg, "epoch", resume_epoch));
+    }
 
     pthread_t companion;
     if (pthread_create(&companion, NULL, companion_main, &jr) != 0) {
@@ -476,7 +563,18 @@ static void run_job(struct worker *w, const struct job *job)
     struct train_result res;
     struct aiops_error terr = AIOPS_ERROR_INIT;
     memset(&res, 0, sizeof res);
-    rv = train_model(&t, NULL, &cfg, on_progress, &jr, &res, &terr); /* refuses NULL learner */
+    struct train_checkpoint ckpt = {save_checkpoint, &jr, resume, resume_len};
+    /* refuses a NULL learner */
+    rv = train_model_checkpointed(&t, NULL, &cfg, &ckpt, on_progress, &jr, &res, &terr);
+    if (rv == AIOPS_ECORRUPT && resume != NULL) {
+        /* a checkpoint this run cannot use (another version's layout): start over */
+        log_json(LOG_LEVEL_WARN, "training checkpoint refused; starting over",
+                 json_pack("{s:s}", "run_id", job->run_id));
+        ckpt.resume = NULL;
+        ckpt.resume_len = 0;
+        aiops_error_clear(&terr);
+        rv = train_model_checkpointed(&t, NULL, &cfg, &ckpt, on_progress, &jr, &res, &terr);
+    }
     pthread_mutex_lock(&jr.mu);
     jr.done = 1;
     pthread_cond_signal(&jr.cv);
@@ -484,6 +582,9 @@ static void run_job(struct worker *w, const struct job *job)
     pthread_join(companion, NULL);
 
     int stop = atomic_load(&jr.stop);
+    /* the checkpoint outlives only a run that another worker will pick up again */
+    if (!(rv == AIOPS_ECANCELED && (stop == STOP_SHUTDOWN || stop == STOP_LEASE_LOST)))
+        drop_checkpoint(w->db, job->run_id);
     if (rv == 0) {
         finish_completed(&jr, rr.model_name, &res);
     } else if (rv == AIOPS_ECANCELED && stop == STOP_SHUTDOWN) {
@@ -513,6 +614,7 @@ out:
     if (have_table)
         table_free(&t);
     json_decref(rr.params);
+    free(resume);
     free(jr.pending);
     pthread_mutex_destroy(&jr.mu);
     pthread_cond_destroy(&jr.cv);

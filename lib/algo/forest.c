@@ -551,7 +551,8 @@ static void train_part(void *arg, int tid, int nth)
          * thread-safe) */
         if (tid == 0 && s->progress) {
             struct train_progress pr = {
-                done, s->ntrees, NAN, NAN, NAN, NAN, s->classification ? "accuracy" : "rmse"};
+                done, s->ntrees, NAN, NAN, NAN, NAN, s->classification ? "accuracy" : "rmse",
+                NAN,  NAN,       0};
             if (s->progress(s->arg, &pr) != 0)
                 atomic_store(&s->cancel, 1);
         }

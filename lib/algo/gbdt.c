@@ -1547,7 +1547,10 @@ static int report_round(struct train_state *s, const struct gbdt *m, int round,
                                 vmetric,
                                 m->obj == GBDT_BINARY       ? "auc"
                                 : m->obj == GBDT_MULTICLASS ? "accuracy"
-                                                            : "rmse"};
+                                                            : "rmse",
+                                NAN,
+                                NAN,
+                                0};
     if (progress(arg, &pr) != 0) {
         return aiops_error_set(err, AIOPS_ECANCELED, NULL, "training was cancelled after round %d",
                                round + 1);

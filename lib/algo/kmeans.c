@@ -502,7 +502,13 @@ int kmeans_fit(const double *x, size_t n, size_t d, const struct kmeans_params *
             *iterations = it;
         }
         if (rv == 0 && progress) {
-            struct train_progress pr = {r + 1, p->n_init, in / (double)n, NAN, NAN, NAN, "inertia"};
+            struct train_progress pr = {.iteration = r + 1,
+                                        .total = p->n_init,
+                                        .train_loss = in / (double)n,
+                                        .valid_loss = NAN,
+                                        .train_metric = NAN,
+                                        .valid_metric = NAN,
+                                        .metric_name = "inertia"};
             if (progress(progress_arg, &pr) != 0)
                 rv = AIOPS_ECANCELED;
         }

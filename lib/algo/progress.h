@@ -13,7 +13,13 @@ struct train_progress {
     int iteration, total;
     double train_loss, valid_loss, train_metric, valid_metric;
     const char *metric_name; /* "auc", "accuracy", "rmse" (static) */
+    /* the share of rows predicted right, when has_accuracy (classifiers that compute it
+       besides their metric: the neural networks; NaN without validation rows) */
+    double train_accuracy, valid_accuracy;
+    int has_accuracy;
 };
+/* A learner that can be cancelled between iterations of a long epoch calls the callback
+ * with iteration -1 (no metrics) after each batch: only the return value counts. */
 typedef int (*train_progress_fn)(void *arg, const struct train_progress *p);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/array.h"
@@ -12,9 +13,10 @@
 
 /* The registry, in the order help lists the learners. A new learner: its learn_*.c, and its
  * name on both lines here. */
-extern const struct learner learner_gbdt, learner_forest, learner_linear, learner_kmeans;
+extern const struct learner learner_gbdt, learner_forest, learner_linear, learner_mlp,
+    learner_tabseq, learner_kmeans;
 static const struct learner *const registry[] = {&learner_gbdt, &learner_forest, &learner_linear,
-                                                 &learner_kmeans};
+                                                 &learner_mlp,  &learner_tabseq, &learner_kmeans};
 
 /* --- parameters every learner shares ---------------------------------------------------- */
 
@@ -212,6 +214,17 @@ static json_t *default_json(const struct param_def *d)
         return json_real(d->def);
     case PARAM_BOOL:
         return json_boolean(d->def != 0);
+    case PARAM_INTS: {
+        json_t *a = json_array();
+        for (const char *s = d->def_list; a != NULL && s != NULL && *s != '\0';) {
+            char *end;
+            long v = strtol(s, &end, 10);
+            if (end == s || json_array_append_new(a, json_integer(v)) != 0)
+                break;
+            s = *end == ',' ? end + 1 : end;
+        }
+        return a;
+    }
     default:
         return NULL; /* text parameters have no default value */
     }
@@ -266,7 +279,7 @@ static json_t *string_array(const char *const *list, int *failed)
 static json_t *param_schema(const struct param_def *d, int *failed)
 {
     /* by enum param_type */
-    static const char *const types[] = {"integer", "number", "boolean", "string", "array"};
+    static const char *const types[] = {"integer", "number", "boolean", "string", "array", "array"};
     json_t *s = json_object();
     /* an integer that may also be "auto" (k of kmeans) */
     jsonx_set_or_fail(s, "type",
@@ -284,6 +297,11 @@ static json_t *param_schema(const struct param_def *d, int *failed)
         jsonx_set_or_fail(s, "enum", string_array(d->choices, failed), failed);
     if (d->type == PARAM_COLUMNS)
         jsonx_set_or_fail(s, "items", json_pack("{s:s}", "type", "string"), failed);
+    if (d->type == PARAM_INTS)
+        jsonx_set_or_fail(s, "items",
+                          json_pack("{s:s, s:o, s:o}", "type", "integer", "minimum",
+                                    jsonx_num(d->min, 1), "maximum", jsonx_num(d->max, 1)),
+                          failed);
     jsonx_set_or_fail(s, "description", json_string(d->help), failed);
     if (d->aliases != NULL)
         jsonx_set_or_fail(s, "x-aliases", string_array(d->aliases, failed), failed);

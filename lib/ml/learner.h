@@ -37,6 +37,8 @@ enum param_type {
     PARAM_BOOL,    /* true / false (also "yes"/"no", 0/1, ...) */
     PARAM_STRING,  /* text, one of choices when the definition has them */
     PARAM_COLUMNS, /* column names: a JSON list, or "a,b,c" */
+    PARAM_INTS,    /* whole numbers each in [min, max]: a JSON list, or "256,128" (layer
+                      widths); normalised to a JSON list of integers */
 };
 
 struct param_def {
@@ -50,6 +52,7 @@ struct param_def {
                                    any text (checked by whoever reads it) */
     const char *help;           /* one line */
     int auto_zero;              /* PARAM_INT: the text "auto" is accepted and read as 0 */
+    const char *def_list;       /* PARAM_INTS: the default ("256,128"); "" for none */
 };
 
 /* A NULL-terminated list for param_def.aliases / .choices and learner.aliases. */
@@ -80,6 +83,13 @@ struct learner_input {
                                    every numeric and boolean one present: learner_params_full() */
     train_progress_fn progress; /* may be NULL; non-zero return cancels (lib/algo/progress.h) */
     void *progress_arg;
+    /* Learners that checkpoint (the neural networks) hand their state after every epoch to
+     * checkpoint (may be NULL; its failure does not stop training), and continue from
+     * resume[0 .. resume_len) when it is not NULL (AIOPS_ECORRUPT when it does not fit). */
+    int (*checkpoint)(void *arg, int epoch, const uint8_t *state, size_t n);
+    void *checkpoint_arg;
+    const uint8_t *resume;
+    size_t resume_len;
 };
 
 struct learner {
@@ -146,7 +156,8 @@ const struct param_def *learner_param_at(const struct learner *l, size_t i);
 /* l's parameter called name or answering to it as an alias; NULL when l has none. */
 const struct param_def *learner_param_find(const struct learner *l, const char *name);
 /* 1 for the names seed 000's neural networks took (batch_size, lstm_hidden, mlp_hidden,
- * dropout): accepted and reported as ignored by every learner. */
+ * dropout): accepted and reported as ignored by every learner that has no parameter of
+ * that name (the neural learners have them). */
 int learner_param_ignored(const char *name);
 /* "a, b or c" for d's choices (empty without choices), truncated to fit n bytes. */
 void param_choices_text(const struct param_def *d, char *out, size_t n);

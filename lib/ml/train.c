@@ -84,6 +84,54 @@ static int columns_value(const char *key, const json_t *v, json_t **out, struct 
     return AIOPS_OK;
 }
 
+/* A list of whole numbers in d's range: a JSON list, or "256,128" from the command line. */
+static int ints_value(const struct param_def *d, const char *key, const json_t *v, json_t **out,
+                      struct aiops_error *err)
+{
+    json_t *list = json_array();
+    if (list == NULL)
+        return AIOPS_ENOMEM;
+    int ok = 1;
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        while (ok && *s) {
+            size_t n = strcspn(s, ",");
+            double x;
+            unsigned flags;
+            ok = n > 0 && numparse_f64(s, n, &x, &flags) &&
+                 json_array_append_new(list, json_real(x)) == 0;
+            s += n + (s[n] == ',');
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        const json_t *e;
+        json_array_foreach(v, i, e)
+        {
+            ok = ok && json_is_number(e) &&
+                 json_array_append_new(list, json_real(json_number_value(e))) == 0;
+        }
+    } else {
+        ok = 0;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e)
+    {
+        double x = json_real_value(e);
+        ok = ok && x >= d->min && x <= d->max && x == floor(x);
+        if (ok)
+            json_array_set_new(list, i, json_integer((json_int_t)x));
+    }
+    if (!ok || json_array_size(list) == 0) {
+        json_decref(list);
+        return aiops_error_set(err, AIOPS_EINVAL, key,
+                               "%s must be a list of whole numbers from %g to %g", key, d->min,
+                               d->max);
+    }
+    *out = list;
+    return AIOPS_OK;
+}
+
 static int param_value(const struct param_def *d, const char *key, const json_t *v, json_t **out,
                        struct aiops_error *err)
 {
@@ -98,6 +146,8 @@ static int param_value(const struct param_def *d, const char *key, const json_t 
             return aiops_error_set(err, AIOPS_EINVAL, key, "%s must be a string", key);
         *out = json_copy((json_t *)v);
         return AIOPS_OK;
+    case PARAM_INTS:
+        return ints_value(d, key, v, out, err);
     default:
         return columns_value(key, v, out, err);
     }
@@ -142,7 +192,7 @@ static int normalise(const struct learner *l, const json_t *params, json_t **out
     json_t *v;
     json_object_foreach((json_t *)params, key, v)
     {
-        if (learner_param_ignored(key)) {
+        if (learner_param_find(l, key) == NULL && learner_param_ignored(key)) {
             json_array_append_new(*ignored, json_string(key));
             continue;
         }
@@ -328,6 +378,7 @@ int train_evaluate(const struct model *m, const struct table *t, json_t **metric
 /* What train_model's steps hand on to each other; run_free releases what is still here. */
 struct run {
     const struct train_config *cfg;
+    const struct train_checkpoint *ckpt; /* may be NULL */
     const struct learner *l;
     json_t *p;                /* the normalised parameters: what META records */
     json_t *full;             /* the same with every default: what the learner reads */
@@ -584,6 +635,10 @@ static int run_learner(struct run *r, train_progress_fn progress, void *arg, str
         .params = r->full,
         .progress = progress,
         .progress_arg = arg,
+        .checkpoint = r->ckpt ? r->ckpt->checkpoint : NULL,
+        .checkpoint_arg = r->ckpt ? r->ckpt->arg : NULL,
+        .resume = r->ckpt ? r->ckpt->resume : NULL,
+        .resume_len = r->ckpt ? r->ckpt->resume_len : 0,
     };
     int rv = r->l->train(&in, &(*m)->algo, &out->iterations, err);
     if (rv == AIOPS_EINVAL) {
@@ -739,11 +794,20 @@ int train_model(const struct table *t, const struct table *valid, const struct t
                 train_progress_fn progress, void *arg, struct train_result *out,
                 struct aiops_error *err)
 {
+    return train_model_checkpointed(t, valid, cfg, NULL, progress, arg, out, err);
+}
+
+int train_model_checkpointed(const struct table *t, const struct table *valid,
+                             const struct train_config *cfg, const struct train_checkpoint *ckpt,
+                             train_progress_fn progress, void *arg, struct train_result *out,
+                             struct aiops_error *err)
+{
     memset(out, 0, sizeof *out);
     memset(err, 0, sizeof *err);
     struct run r;
     memset(&r, 0, sizeof r);
     r.cfg = cfg;
+    r.ckpt = ckpt;
     r.l = cfg->learner;
     struct model *m = NULL;
     int rv;

@@ -26,6 +26,16 @@ struct train_config {
     double valid_fraction;         /* default when params has none: 0 = none */
 };
 
+/* Checkpoints, for learners that make them (the neural networks; struct learner_input has
+ * the same fields): every finished epoch's state goes to checkpoint(arg, ...) (may be NULL),
+ * and training continues from resume (NULL: from the start). */
+struct train_checkpoint {
+    int (*checkpoint)(void *arg, int epoch, const uint8_t *state, size_t n);
+    void *arg;
+    const uint8_t *resume;
+    size_t resume_len;
+};
+
 struct train_result {
     struct model *model; /* the caller owns it */
     json_t *metrics;     /* evaluation on the validation rows; NULL without them */
@@ -50,6 +60,12 @@ int train_check(const struct train_config *cfg, json_t **normalised, struct aiop
 int train_model(const struct table *t, const struct table *valid, const struct train_config *cfg,
                 train_progress_fn progress, void *arg, struct train_result *out,
                 struct aiops_error *err);
+/* train_model with checkpoints (ckpt may be NULL: train_model). A resume state the learner
+ * refuses is AIOPS_ECORRUPT. */
+int train_model_checkpointed(const struct table *t, const struct table *valid,
+                             const struct train_config *cfg, const struct train_checkpoint *ckpt,
+                             train_progress_fn progress, void *arg, struct train_result *out,
+                             struct aiops_error *err);
 void train_result_free(struct train_result *r);
 
 /* The rows of t that train_model held out for validation when it trained m on t (the

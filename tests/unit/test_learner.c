@@ -35,10 +35,10 @@ static void test_registry_names_and_aliases(void)
     CHECK(learner_find("GBDT") == NULL);
     char text[64];
     learner_names(text, sizeof text);
-    CHECK_STR(text, "gbdt, rf, linear or kmeans");
+    CHECK_STR(text, "gbdt, rf, linear, mlp, tabseq or kmeans");
     learner_names(text, 8); /* truncated, still a string */
     CHECK_STR(text, "gbdt, r");
-    CHECK_INT(learner_count(), 4);
+    CHECK_INT(learner_count(), 6);
     CHECK(learner_at(learner_count()) == NULL);
 }
 
@@ -150,7 +150,7 @@ static void test_validation_messages(void)
     refused("gbdt", "{\"valid_fraction\": 0.95}", "valid_fraction",
             "valid_fraction must be a number from 0 to 0.9");
     refused("gbdt", "[1, 2]", "config", "the parameters must be a JSON object");
-    refused(NULL, "{}", "model", "unknown model (gbdt, rf, linear or kmeans)");
+    refused(NULL, "{}", "model", "unknown model (gbdt, rf, linear, mlp, tabseq or kmeans)");
 }
 
 static void test_normalised_parameters(void)
@@ -553,8 +553,10 @@ static void test_openapi_schemas(void)
     const json_t *lin = json_object_get(json_object_get(s, "linear_config"), "properties");
     CHECK(json_object_get(lin, "rounds") == NULL && json_object_get(lin, "max_iter") != NULL);
     const json_t *req = json_object_get(json_object_get(s, "train_request"), "properties");
-    CHECK_INT(json_array_size(json_object_get(json_object_get(req, "model"), "enum")), 10);
-    CHECK_INT(json_array_size(json_object_get(json_object_get(req, "config"), "anyOf")), 4);
+    /* names and aliases: gbdt xgboost rf ... linear logistic, mlp neural_network nn, tabseq lstm
+       tabular_seq, kmeans and its aliases */
+    CHECK_INT(json_array_size(json_object_get(json_object_get(req, "model"), "enum")), 16);
+    CHECK_INT(json_array_size(json_object_get(json_object_get(req, "config"), "anyOf")), 6);
     CHECK_INT(json_array_size(json_object_get(json_object_get(req, "task"), "enum")), 4);
     json_decref(s);
     json_t *body = learner_openapi_train_body();
