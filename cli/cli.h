@@ -36,4 +36,12 @@ int cmd_eval(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_drift(int argc, char **argv);
 
+/* Against a server (remote.c, upload.c). */
+int cli_upload(const char *verb, const char *file, const char *target, json_t **answer);
+int cmd_runs(int argc, char **argv);
+int cmd_models(int argc, char **argv);
+int cmd_promote(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+int cmd_train_remote(int argc, char **argv);
+
 #endif

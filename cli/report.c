@@ -59,7 +59,9 @@ static int parse_args(int argc, char **argv, struct report_args *r)
         else if (strcmp(argv[i], "--descriptions") == 0)
             r->descriptions = v;
         else if (strcmp(argv[i], "--lang") == 0)
-            rv = report_lang_parse(v, &r->lang) == 0 ? 0 : (cli_error("report", "--lang is ko or en"), 2);
+            rv = report_lang_parse(v, &r->lang) == 0
+                     ? 0
+                     : (cli_error("report", "--lang is ko or en"), 2);
         else if (strcmp(argv[i], "--contacts") == 0)
             rv = number_arg(argv[i], v, &r->a.contacts);
         else if (strcmp(argv[i], "--cost-per-contact") == 0)
@@ -86,7 +88,8 @@ static int parse_args(int argc, char **argv, struct report_args *r)
         i++;
     }
     if (positional != 2) {
-        cli_error("report", "usage: aiops report MODEL DATA.csv [--pdf OUT.pdf] [--lang ko|en] ...");
+        cli_error("report",
+                  "usage: aiops report MODEL DATA.csv [--pdf OUT.pdf] [--lang ko|en] ...");
         return 2;
     }
     return 0;

@@ -146,6 +146,13 @@ static int progress_dots(void *arg, const struct train_progress *p)
 
 int cmd_train(int argc, char **argv)
 {
+    /* without --out the model is trained by the server (remote.c) */
+    int offline = 0;
+    for (int i = 1; i < argc; i++)
+        offline |= strcmp(argv[i], "--out") == 0 || strcmp(argv[i], "--help") == 0 ||
+                   strcmp(argv[i], "-h") == 0;
+    if (!offline)
+        return cmd_train_remote(argc, argv);
     const char *data = NULL, *target = NULL, *valid_path = NULL, *out_path = NULL;
     const char *model = NULL;
     json_t *params = json_object();

@@ -357,6 +357,7 @@ def test_console_in_chromium_upload_train_live_curve_predict(stack):
         assert points == run["current_epoch"] and points > 10, (points, run["current_epoch"])
         # uPlot drew it: a canvas with a non-empty size
         assert b.eval("document.querySelector('#curve canvas').width > 0")
+        b.eval("document.getElementById('curve').scrollIntoView()")
         b.screenshot(os.path.join(shots, "04-train.png"))
 
         # Runs: the run is listed
@@ -379,6 +380,19 @@ def test_console_in_chromium_upload_train_live_curve_predict(stack):
         assert shown == ["1", "0"], shown
         b.screenshot(os.path.join(shots, "05-predict.png"))
 
+        # Explain: the run's importance, or the notice that this server has none yet
+        b.eval("location.hash = '#/explain?run=%s'" % run_id)
+        b.wait("document.querySelector('main section.card + section.card') !== null && "
+               "!document.querySelector('main').innerText.includes('Loading')")
+        imp = stack.http("GET", "/api/report/feature-importance/" + run_id)
+        text = b.eval("document.querySelector('main').innerText")
+        if imp.status == 200:
+            assert "x1" in text and "x2" in text, text
+        else:
+            assert imp.status in (404, 501), imp
+            assert "Not available on this server yet (%s)" % imp.json()["error"]["code"] in text, text
+        b.screenshot(os.path.join(shots, "06-explain-run.png"))
+
         # every other page renders (degrading on routes this server does not have yet)
         for page in ("explain", "monitor", "segments", "calls"):
             b.eval("location.hash = '#/%s'" % page)
@@ -391,3 +405,81 @@ def test_console_in_chromium_upload_train_live_curve_predict(stack):
         print("console screenshots in %s" % shots)
     finally:
         b.close()
+
+
+# --- the command line against the server -------------------------------------------------
+
+def aiops(stack, *args, key=True, url=None, timeout=300):
+    cmd = [os.path.join(stack.bin, "aiops"), "--url", url or stack.url()]
+    if key:
+        cmd += ["--api-key", stack.api_key]
+    env = {k: v for k, v in stack.env.items() if k not in ("AIOPS_API_KEY", "AIOPS_URL")}
+    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
+def test_console_cli_train_wait_runs_models_watch_promote(stack):
+    csv_path = os.path.join(stack.tmp, "cli-train.csv")
+    write_training_csv(csv_path, n=800, seed=41)
+    name = "cli-%d" % int(time.time() * 1000)
+    p = aiops(stack, "train", csv_path, "--target", "label", "--param", "rounds=40",
+              "--param", "learning_rate=0.2", "--model-name", name, "--wait")
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+    run = json.loads(p.stdout.strip().splitlines()[-1])
+    assert run["status"] == "completed" and run["model_name"] == name, run
+    assert run["params"]["rounds"] == 40 and run["params"]["learning_rate"] == 0.2, run["params"]
+    assert run["metrics"]["auc"] > 0.9, run["metrics"]
+    assert run == stack.http("GET", "/api/v1/runs/" + run["run_id"]).json()
+    # not a terminal: plain progress lines, each iteration at most once and in order
+    steps = [int(line.split()[1].split("/")[0]) for line in p.stderr.splitlines()
+             if line.startswith("epoch ")]
+    assert steps == sorted(set(steps)) and all(1 <= s <= 40 for s in steps), p.stderr
+    assert all("/40 " in line and "train_loss=" in line
+               for line in p.stderr.splitlines() if line.startswith("epoch ")), p.stderr
+
+    # runs: the table and --json
+    p = aiops(stack, "runs", "--model-name", name)
+    assert p.returncode == 0, p.stderr
+    rows = p.stdout.splitlines()
+    assert rows[0].split() == ["RUN", "STATUS", "LEARNER", "MODEL", "METRIC"], rows
+    assert len(rows) == 2 and rows[1].split()[:4] == [run["run_id"], "completed", "gbdt", name]
+    assert rows[1].split()[4] == "auc", rows
+    listed = json.loads(aiops(stack, "runs", "--model-name", name, "--json").stdout)
+    assert [r["run_id"] for r in listed["runs"]] == [run["run_id"]], listed
+
+    # a second version, started without --wait and followed with watch
+    p = aiops(stack, "train", csv_path, "--target", "label", "--param", "rounds=30",
+              "--model-name", name)
+    assert p.returncode == 0, p.stderr
+    second = json.loads(p.stdout.strip().splitlines()[-1])["run_id"]
+    p = aiops(stack, "watch", second)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    watched = json.loads(p.stdout.strip().splitlines()[-1])
+    assert watched["run_id"] == second and watched["status"] == "completed", watched
+    assert watched["model_version"] == 2, watched
+
+    # models: the first version is the champion; promote makes it 2
+    p = aiops(stack, "models")
+    line = [l for l in p.stdout.splitlines() if l.split()[0] == name]
+    assert line and line[0].split()[2:] == ["2", "1"], p.stdout
+    p = aiops(stack, "promote", name, "2")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["aliases"]["champion"] == 2, p.stdout
+    v = stack.http("GET", "/api/v1/models/%s/versions" % name).json()
+    assert v["aliases"]["champion"] == 2, v
+
+
+def test_console_cli_exit_statuses(stack):
+    # refused by the server: 1, with the API's error code on stderr
+    p = aiops(stack, "promote", "no-such-model-anywhere", "1")
+    assert p.returncode == 1 and "HTTP 404 version_not_found" in p.stderr, (p.returncode, p.stderr)
+    p = aiops(stack, "runs", key=False)
+    assert p.returncode == 1 and "HTTP 401" in p.stderr, (p.returncode, p.stderr)
+    p = aiops(stack, "watch", "00000000-0000-4000-8000-000000000000")
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    # usage: 2
+    assert aiops(stack, "promote", "x", "notanumber").returncode == 2
+    assert aiops(stack, "runs", "--bogus").returncode == 2
+    # nobody listening: 3
+    p = aiops(stack, "models", url="http://127.0.0.1:%d" % harness.free_port())
+    assert p.returncode == 3 and "no answer" in p.stderr, (p.returncode, p.stderr)
