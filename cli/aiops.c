@@ -56,7 +56,9 @@ static const struct {
      "        [--param NAME=VALUE]... --out MODEL     train a model, offline\n"
      "  train DATA.csv [--target COL] [--model M] [--param NAME=VALUE]... [--model-name N]\n"
      "        [--wait]     without --out: upload and train on the server (--wait follows it)"},
-    {"predict", cmd_predict, "predict MODEL DATA.csv [--out PRED.csv]   predictions as CSV"},
+    {"predict", cmd_predict,
+     "predict MODEL DATA.csv [--out PRED.csv]   predictions as CSV\n"
+     "  predict NAME DATA.csv [--version V] [--json]   NAME not a file: the server's model"},
     {"eval", cmd_eval, "eval MODEL DATA.csv                metrics of MODEL on DATA (JSON)"},
     {"report", cmd_report,
      "report MODEL DATA.csv [--pdf OUT.pdf] [--lang ko|en] [--descriptions MAP.csv]\n"

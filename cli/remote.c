@@ -3,7 +3,9 @@
  *   aiops runs [--status S] [--model-name N] [--limit N] [--json]
  *   aiops models [--json]
  *   aiops promote NAME VERSION [--json]
- *   aiops watch RUN_ID [--json]
+ *   aiops watch RUN_ID
+ *   aiops predict NAME DATA.csv [--version V] [--json]   (NAME not a model file: the
+ *        server's registered model; CSV of prediction,p_<class>... or the JSON answer)
  *   aiops train DATA.csv --target COL [--model M] [--param k=v]... [--model-name N] [--wait]
  *        (train without --out: upload, start the run on the server, and with --wait follow
  *        it over /ws/training/{run_id})
@@ -22,6 +24,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/jsonx.h"
+#include "data/csv.h"
 #include "http.h"
 #include "ws.h"
 
@@ -388,4 +391,135 @@ int cmd_train_remote(int argc, char **argv)
     if (run != NULL)
         cli_print_json(run, 1);
     return code;
+}
+
+/* --- predictions from the server ------------------------------------------------------- */
+
+/* A CSV cell as a JSON value: empty is null (a missing value), a number is a number,
+ * anything else text; the service reads each by the model's column types. */
+static json_t *cell_value(const char *p, size_t n)
+{
+    char text[256];
+    if (n == 0)
+        return json_null();
+    if (n < sizeof text) {
+        memcpy(text, p, n);
+        text[n] = '\0';
+        char *end = NULL;
+        double d = strtod(text, &end);
+        if (*end == '\0' && end != text)
+            return json_real(d);
+    }
+    return json_stringn(p, n);
+}
+
+/* The rows of a CSV file as {"instances": [{column: value}, ...]}; NULL after printing why. */
+static json_t *csv_instances(const char *path)
+{
+    struct buf data = BUF_INIT;
+    FILE *f = fopen(path, "rb");
+    char chunk[65536];
+    size_t k;
+    while (f != NULL && (k = fread(chunk, 1, sizeof chunk, f)) > 0)
+        buf_append(&data, chunk, k);
+    if (f == NULL || data.data == NULL) {
+        cli_error("predict", "cannot read %s", path);
+        if (f != NULL)
+            fclose(f);
+        buf_free(&data);
+        return NULL;
+    }
+    fclose(f);
+    struct csv_config cfg = {csv_sniff(data.data, data.len), 0, 0, 0};
+    struct csv_reader rd;
+    csv_reader_init(&rd, &cfg);
+    json_t *header = json_array(), *rows = json_array();
+    size_t pos = 0;
+    struct csv_record rec;
+    enum csv_status st;
+    int rv;
+    while ((rv = csv_next(&rd, data.data, data.len, &pos, 1, &rec, &st)) == 0 && st == CSV_RECORD) {
+        json_t *row = json_array_size(header) ? json_object() : NULL;
+        for (size_t i = 0; i < rec.nstored; i++) {
+            const struct csv_field *fl = &rec.fields[i];
+            if (row == NULL)
+                json_array_append_new(header, json_stringn(fl->p, fl->len));
+            else if (i < json_array_size(header))
+                json_object_set_new(row, json_string_value(json_array_get(header, i)),
+                                    cell_value(fl->p, fl->len));
+        }
+        if (row != NULL)
+            json_array_append_new(rows, row);
+    }
+    csv_reader_free(&rd);
+    buf_free(&data);
+    json_decref(header);
+    if (rv != 0) {
+        cli_error("predict", "%s is not a readable CSV (line %llu)", path,
+                  (unsigned long long)rd.err_line);
+        json_decref(rows);
+        return NULL;
+    }
+    return json_pack("{s:o}", "instances", rows);
+}
+
+/* Prints predictions as CSV: prediction, then p_<class> for each class of the first row. */
+static void print_predictions(json_t *preds)
+{
+    json_t *first = json_object_get(json_array_get(preds, 0), "probabilities");
+    const char *cls;
+    json_t *v;
+    printf("prediction");
+    json_object_foreach(first, cls, v) printf(",p_%s", cls);
+    printf("\n");
+    size_t i;
+    json_t *p;
+    json_array_foreach(preds, i, p)
+    {
+        json_t *pred = json_object_get(p, "prediction");
+        if (json_is_string(pred))
+            printf("%s", json_string_value(pred));
+        else
+            printf("%.17g", json_number_value(pred));
+        json_t *probs = json_object_get(p, "probabilities");
+        json_object_foreach(first, cls, v)
+            printf(",%.6g", json_number_value(json_object_get(probs, cls)));
+        printf("\n");
+    }
+}
+
+int cmd_predict_remote(int argc, char **argv)
+{
+    const char *name = NULL, *data = NULL, *version = NULL;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (strcmp(argv[i], "--version") == 0 && i + 1 < argc)
+            version = argv[++i];
+        else if (argv[i][0] != '-' && name == NULL)
+            name = argv[i];
+        else if (argv[i][0] != '-' && data == NULL)
+            data = argv[i];
+        else
+            name = data = NULL, i = argc;
+    }
+    if (name == NULL || data == NULL) {
+        cli_error("predict", "usage: aiops predict NAME DATA.csv [--version V] [--json]");
+        return EXIT_USAGE;
+    }
+    json_t *body = csv_instances(data);
+    if (body == NULL)
+        return EXIT_REFUSED;
+    char path[512];
+    snprintf(path, sizeof path, "/api/v1/models/%s/predict%s%s", name, version ? "?version=" : "",
+             version ? version : "");
+    json_t *j;
+    int status = call_json("predict", "POST", path, body, &j);
+    if (exit_for(status) == 0 && !json)
+        print_predictions(json_object_get(j, "predictions"));
+    else if (j != NULL)
+        cli_print_json(json_incref(j), 0);
+    json_decref(j);
+    return exit_for(status);
 }

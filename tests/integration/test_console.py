@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.parse
 import urllib.request
 
 import harness
@@ -198,7 +199,8 @@ class Browser:
         self.ws = wsclient.WebSocket(port, path, timeout=60)
         self.next_id = 0
         self.errors = []
-        for domain in ("Page", "Runtime", "Log"):
+        self.requests = []  # (method, url) of every request the page made, sockets as "WS"
+        for domain in ("Page", "Runtime", "Log", "Network"):
             self.call(domain + ".enable")
 
     def close(self):
@@ -220,6 +222,10 @@ class Browser:
         elif m == "Runtime.consoleAPICalled" and p.get("type") == "error":
             self.errors.append(" ".join(str(a.get("value", a.get("description")))
                                         for a in p.get("args", [])))
+        elif m == "Network.requestWillBeSent":
+            self.requests.append((p["request"]["method"], p["request"]["url"]))
+        elif m == "Network.webSocketCreated":
+            self.requests.append(("WS", p["url"]))
         elif m == "Log.entryAdded" and p["entry"]["level"] == "error":
             self.errors.append("%s %s" % (p["entry"]["text"], p["entry"].get("url", "")))
 
@@ -292,6 +298,35 @@ def write_training_csv(path, n=1500, seed=14):
             colour = rnd.choice(["red", "green", "blue"])
             label = int(x1 + x2 + rnd.gauss(0, 0.05) > 1)
             f.write("%.4f,%.4f,%s,%d\n" % (x1, x2, colour, label))
+
+
+def template_matches(template, path):
+    """/api/v1/runs/{id} matches /api/v1/runs/abc: one segment per placeholder."""
+    t, p = template.strip("/").split("/"), path.strip("/").split("/")
+    return len(t) == len(p) and all(a == b or (a.startswith("{") and a.endswith("}"))
+                                    for a, b in zip(t, p))
+
+
+def check_calls_against_openapi(stack, requests):
+    """Every API call and WebSocket the page made is a route of /openapi.json with that
+    method (a literal route wins over a pattern, as in the gateway)."""
+    doc = stack.http("GET", "/openapi.json").json()
+    checked = 0
+    for method, url in requests:
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.port != stack.port or not parsed.path.startswith(("/api/", "/v2/", "/ws/",
+                                                                     "/openapi.json")):
+            continue
+        method = "get" if method == "WS" else method.lower()
+        templates = [t for t in doc["paths"] if template_matches(t, parsed.path)]
+        assert templates, "the console called %s %s, which /openapi.json does not list" % (
+            method, parsed.path)
+        literal = [t for t in templates if "{" not in t]
+        assert any(method in doc["paths"][t] for t in (literal or templates)), (
+            "the console called %s %s; /openapi.json has %s" % (
+                method, parsed.path, {t: list(doc["paths"][t]) for t in templates}))
+        checked += 1
+    return checked
 
 
 def test_console_in_chromium_upload_train_live_curve_predict(stack):
@@ -402,6 +437,8 @@ def test_console_in_chromium_upload_train_live_curve_predict(stack):
         # failed API calls show in the page; the console itself raised nothing
         errors = [e for e in b.errors if "Failed to load resource" not in e]
         assert errors == [], errors
+        # the calls it made are the API's, as /openapi.json describes them
+        assert check_calls_against_openapi(stack, b.requests) >= 15, b.requests
         print("console screenshots in %s" % shots)
     finally:
         b.close()
@@ -467,6 +504,26 @@ def test_console_cli_train_wait_runs_models_watch_promote(stack):
     assert json.loads(p.stdout)["aliases"]["champion"] == 2, p.stdout
     v = stack.http("GET", "/api/v1/models/%s/versions" % name).json()
     assert v["aliases"]["champion"] == 2, v
+
+    # predict: a CSV of rows to the champion (CSV out), and to version 1 (--json)
+    rows_csv = os.path.join(stack.tmp, "cli-predict.csv")
+    with open(rows_csv, "w") as f:
+        f.write("x1,x2,colour\n0.9,0.8,red\n0.05,0.1,blue\n0.7,,green\n")
+    p = aiops(stack, "predict", name, rows_csv)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    lines = p.stdout.splitlines()
+    assert lines[0] == "prediction,p_0,p_1", lines
+    api = stack.http("POST", "/api/v1/models/%s/predict" % name, body={"instances": [
+        {"x1": 0.9, "x2": 0.8, "colour": "red"}, {"x1": 0.05, "x2": 0.1, "colour": "blue"},
+        {"x1": 0.7, "x2": None, "colour": "green"}]}).json()["predictions"]
+    assert [l.split(",")[0] for l in lines[1:]] == [str(x["prediction"]) for x in api], (lines, api)
+    assert [l.split(",")[0] for l in lines[1:3]] == ["1", "0"], lines
+    for line, x in zip(lines[1:], api):
+        assert abs(float(line.split(",")[2]) - x["probabilities"]["1"]) < 1e-5, (line, x)
+    p = aiops(stack, "predict", name, rows_csv, "--version", "1", "--json")
+    assert p.returncode == 0, p.stderr
+    one = json.loads(p.stdout)
+    assert one["model_version"] == 1 and len(one["predictions"]) == 3, one
 
 
 def test_console_cli_exit_statuses(stack):
