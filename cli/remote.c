@@ -11,9 +11,12 @@
  *        it over /ws/training/{run_id})
  *
  * Exit status: 0 done (a run waited for completed); 1 the server refused (its error is
- * printed) or the run failed or was canceled; 2 usage; 3 no answer from the server.
+ * printed) or the run failed or was canceled; 2 usage; 3 no answer from the server; 130
+ * stopped following a run with Ctrl-C (the run goes on). Ctrl-C while following a run asks
+ * on a terminal whether to cancel it; elsewhere it stops following.
  * Progress goes to stderr (a bar on a terminal, plain lines otherwise); stdout has the
  * result, and for watch and train --wait its last line is the run's JSON. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +34,7 @@
 #define EXIT_REFUSED 1
 #define EXIT_USAGE 2
 #define EXIT_UNREACHABLE 3
+#define EXIT_INTERRUPTED 130 /* the shell's code for a SIGINT */
 
 /* method path [body] -> *out (the answer's JSON, NULL when not JSON). Returns the HTTP
  * status, or 0 after printing that no answer came (body is taken); a non-2xx status is printed as
@@ -242,6 +246,37 @@ static int on_run_message(const char *text, int tty)
     return ended;
 }
 
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+/* After Ctrl-C: on a terminal, asks whether to cancel the run (and asks the server to);
+ * elsewhere nobody can answer, so following stops. Returns 1 when following should stop. */
+static int on_interrupt(const char *run_id)
+{
+    interrupted = 0;
+    if (!isatty(STDIN_FILENO)) {
+        fprintf(stderr, "\ninterrupted: run %s goes on on the server (aiops watch %s)\n", run_id,
+                run_id);
+        return 1;
+    }
+    fprintf(stderr, "\nCancel run %s? [y/N] ", run_id);
+    char answer[16];
+    if (fgets(answer, sizeof answer, stdin) == NULL || (answer[0] != 'y' && answer[0] != 'Y'))
+        return 0;
+    char path[160];
+    snprintf(path, sizeof path, "/api/v1/runs/%s/cancel", run_id);
+    json_t *j;
+    if (call_json("watch", "POST", path, json_object(), &j) == 200)
+        fprintf(stderr, "cancel requested\n");
+    json_decref(j);
+    return 0;
+}
+
 /* Follows run_id until it ends: progress from /ws/training/{run_id}, and the run's state
  * asked for directly when the socket is quiet or gone (it may have ended before the
  * socket opened). *run gets the finished run; returns an exit status. */
@@ -256,9 +291,15 @@ static int follow_run(const char *run_id, json_t **run)
         cli_error("watch", "%s", rv == AIOPS_ENOTFOUND ? "no such run" : "not allowed");
         return EXIT_REFUSED;
     }
-    int connected = rv == 0, tty = isatty(STDERR_FILENO);
+    int connected = rv == 0, tty = isatty(STDERR_FILENO), stopped = 0;
     struct buf msg = BUF_INIT;
+    /* no SA_RESTART: Ctrl-C ends the wait for the socket at once */
+    struct sigaction sa = {0}, old_sa;
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, &old_sa);
     for (;;) {
+        if (interrupted && (stopped = on_interrupt(run_id)) != 0)
+            break;
         json_t *now = get_run(run_id);
         if (now == NULL)
             break;
@@ -281,11 +322,14 @@ static int follow_run(const char *run_id, json_t **run)
             connected = 0;
         }
     }
+    sigaction(SIGINT, &old_sa, NULL);
     if (connected)
         cli_ws_close(&ws);
     buf_free(&msg);
     if (tty)
         fputc('\n', stderr);
+    if (stopped)
+        return EXIT_INTERRUPTED;
     if (*run == NULL)
         return EXIT_UNREACHABLE;
     return strcmp(json_string_value(json_object_get(*run, "status")), "completed") == 0

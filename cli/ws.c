@@ -70,6 +70,8 @@ static int read_more(struct cli_ws *ws, int timeout_ms)
         return errno == EINTR ? AIOPS_ETIMEDOUT : AIOPS_EIO;
     char tmp[65536];
     ssize_t k = recv(ws->fd, tmp, sizeof tmp, 0);
+    if (k < 0 && errno == EINTR) /* a signal: the caller looks at why, then waits again */
+        return AIOPS_ETIMEDOUT;
     if (k <= 0)
         return AIOPS_EIO;
     return buf_append(&ws->in, tmp, (size_t)k) == 0 ? 0 : AIOPS_ENOMEM;

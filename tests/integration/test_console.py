@@ -10,6 +10,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -540,3 +541,76 @@ def test_console_cli_exit_statuses(stack):
     # nobody listening: 3
     p = aiops(stack, "models", url="http://127.0.0.1:%d" % harness.free_port())
     assert p.returncode == 3 and "no answer" in p.stderr, (p.returncode, p.stderr)
+
+
+def _long_run(stack, name):
+    """A run that trains for a long while (to be interrupted); its run_id once it is running."""
+    csv_path = os.path.join(stack.tmp, name + ".csv")
+    write_training_csv(csv_path, n=3000, seed=7)
+    with open(csv_path, "rb") as f:
+        up = stack.http("POST", "/api/upload?filename=%s.csv" % name, body=f.read(),
+                        headers={"Content-Type": "text/csv"}).json()
+    r = stack.http("POST", "/api/train", body={
+        "file_id": up["file_id"], "target": "label", "model": "gbdt", "model_name": name,
+        "config": {"rounds": 10000, "learning_rate": 0.0005, "early_stopping": 0}})
+    assert r.status == 200, r
+    run_id = r.json()["run_id"]
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        run = stack.http("GET", "/api/v1/runs/" + run_id).json()
+        if run["status"] == "running" and run["current_epoch"] > 0:
+            return run_id
+        assert run["status"] in ("queued", "running"), run
+        time.sleep(0.2)
+    raise AssertionError("the run did not start")
+
+
+def _watch_until_progress(stack, run_id, stdin):
+    import threading
+    env = {k: v for k, v in stack.env.items() if k not in ("AIOPS_API_KEY", "AIOPS_URL")}
+    p = subprocess.Popen([os.path.join(stack.bin, "aiops"), "--url", stack.url(), "--api-key",
+                          stack.api_key, "watch", run_id], stdin=stdin, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env)
+    err = []
+    t = threading.Thread(target=lambda: err.extend(iter(p.stderr.readline, "")), daemon=True)
+    t.start()
+    deadline = time.time() + 60
+    while not any(line.startswith("epoch ") for line in err) and time.time() < deadline:
+        time.sleep(0.1)
+    assert any(line.startswith("epoch ") for line in err), err
+    return p, err
+
+
+def test_console_cli_ctrl_c_without_a_terminal_stops_following(stack):
+    run_id = _long_run(stack, "cli-int-%d" % int(time.time() * 1000))
+    try:
+        p, err = _watch_until_progress(stack, run_id, subprocess.DEVNULL)
+        p.send_signal(signal.SIGINT)
+        out = p.stdout.read()
+        assert p.wait(timeout=30) == 130, (p.returncode, out, err)
+        assert any("goes on on the server" in line for line in err), err
+        # nothing was canceled: the run goes on
+        assert stack.http("GET", "/api/v1/runs/" + run_id).json()["status"] == "running"
+    finally:
+        stack.http("POST", "/api/v1/runs/%s/cancel" % run_id, body={})
+
+
+def test_console_cli_ctrl_c_on_a_terminal_asks_and_cancels(stack):
+    import pty
+    run_id = _long_run(stack, "cli-tty-%d" % int(time.time() * 1000))
+    master, slave = pty.openpty()
+    try:
+        p, err = _watch_until_progress(stack, run_id, slave)
+        p.send_signal(signal.SIGINT)
+        # the terminal keeps the answer until the prompt reads it
+        os.write(master, b"y\n")
+        out = p.stdout.read()
+        assert p.wait(timeout=60) == 1, (p.returncode, out, err)  # the run was canceled
+        run = json.loads(out.strip().splitlines()[-1])
+        assert run["run_id"] == run_id and run["status"] == "canceled", run
+        assert "Cancel run %s? [y/N] cancel requested" % run_id in "".join(err), err
+        assert stack.http("GET", "/api/v1/runs/" + run_id).json()["status"] == "canceled"
+    finally:
+        os.close(master)
+        os.close(slave)
+        stack.http("POST", "/api/v1/runs/%s/cancel" % run_id, body={})
