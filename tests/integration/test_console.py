@@ -153,6 +153,36 @@ def test_console_is_listed_in_openapi(stack):
     assert "gbdt_config" in schemas and "rounds" in schemas["gbdt_config"]["properties"]
 
 
+def test_console_first_load_is_under_150_kb_compressed_and_300_ms(stack):
+    # everything the first page can load: the page, its scripts and every page module, the
+    # style sheets and the charting library, as a browser asks for them (gzip accepted)
+    web = os.path.join(ROOT, "web")
+    paths = ["/"]
+    for folder, _, files in os.walk(web):
+        for name in files:
+            if name.endswith((".js", ".css")):
+                paths.append("/console/" + os.path.relpath(os.path.join(folder, name), web))
+    assert "/console/vendor/uPlot.esm.js" in paths and len(paths) >= 14, paths
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=10)
+    try:
+        t0 = time.monotonic()
+        total = 0
+        for path in paths:
+            c.request("GET", path, headers={"Accept-Encoding": "gzip"})
+            r = c.getresponse()
+            body = r.read()
+            assert r.status == 200, (path, r.status)
+            total += len(body)
+        took = time.monotonic() - t0
+    finally:
+        c.close()
+    assert total < 150 * 1024, "first load is %d bytes compressed" % total
+    # the sanitizer build is several times slower: the bound is for the release build
+    limit = 0.3 if "san" not in stack.build else 1.5
+    assert took < limit, "first load took %.3f s" % took
+
+
 def test_console_korean_and_english_have_the_same_keys():
     # both dictionaries of web/i18n.js name the same texts, so no page falls back to a key
     text = open(os.path.join(ROOT, "web", "i18n.js"), encoding="utf-8").read()
