@@ -63,7 +63,8 @@ static const struct {
     {"report", cmd_report,
      "report MODEL DATA.csv [--pdf OUT.pdf] [--lang ko|en] [--descriptions MAP.csv]\n"
      "        [--contacts N] [--cost-per-contact X] [--value-per-conversion V] [--target-pct P]\n"
-     "        [--currency C] [--card]     AI report JSON (and the PDF), offline"},
+     "        [--currency C] [--card]     AI report JSON (and the PDF), offline\n"
+     "  report RUN_ID [--pdf OUT.pdf] [--lang ko|en]   a run's report from the server"},
     {"runs", cmd_runs,
      "runs [--status S] [--model-name N] [--limit N] [--json]   runs on the server"},
     {"models", cmd_models, "models [--json]                    registered models, champions"},

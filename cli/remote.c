@@ -4,6 +4,7 @@
  *   aiops models [--json]
  *   aiops promote NAME VERSION [--json]
  *   aiops watch RUN_ID
+ *   aiops report RUN_ID [--pdf OUT.pdf] [--lang ko|en]   (the run's AI report; the PDF)
  *   aiops predict NAME DATA.csv [--version V] [--json]   (NAME not a model file: the
  *        server's registered model; CSV of prediction,p_<class>... or the JSON answer)
  *   aiops train DATA.csv --target COL [--model M] [--param k=v]... [--model-name N] [--wait]
@@ -566,4 +567,72 @@ int cmd_predict_remote(int argc, char **argv)
         cli_print_json(json_incref(j), 0);
     json_decref(j);
     return exit_for(status);
+}
+
+/* --- reports from the server ----------------------------------------------------------- */
+
+/* Writes the run's PDF report (made now, in lang) to out_path; an exit status. */
+static int fetch_pdf(const char *run_id, const char *lang, const char *out_path)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/api/report/generate-pdf/%s?lang=%s", run_id, lang);
+    json_t *j;
+    int status = call_json("report", "POST", path,
+                           json_pack("{s:b, s:b, s:b}", "includeCharts", 1, "includeInsights", 1,
+                                     "includeActionPlan", 1),
+                           &j);
+    json_decref(j);
+    if (exit_for(status) != 0)
+        return exit_for(status);
+    snprintf(path, sizeof path, "/api/report/pdf/%s", run_id);
+    struct cli_response resp;
+    if (cli_http("GET", path, NULL, NULL, 0, -1, 120, &resp) != 0) {
+        cli_error("report", "no answer from %s", cli_globals.url);
+        buf_free(&resp.body);
+        return EXIT_UNREACHABLE;
+    }
+    int code = 0;
+    FILE *f = NULL;
+    if (resp.status != 200 || resp.body.len < 5 || memcmp(resp.body.data, "%PDF-", 5) != 0) {
+        cli_error("report", "HTTP %d: no PDF", resp.status);
+        code = EXIT_REFUSED;
+    } else if ((f = fopen(out_path, "wb")) == NULL ||
+               fwrite(resp.body.data, 1, resp.body.len, f) != resp.body.len) {
+        cli_error("report", "cannot write %s", out_path);
+        code = EXIT_REFUSED;
+    }
+    if (f != NULL && fclose(f) != 0 && code == 0) {
+        cli_error("report", "cannot write %s", out_path);
+        code = EXIT_REFUSED;
+    }
+    buf_free(&resp.body);
+    return code;
+}
+
+int cmd_report_remote(int argc, char **argv)
+{
+    const char *run_id = NULL, *pdf = NULL, *lang = "ko";
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--pdf") == 0 && i + 1 < argc)
+            pdf = argv[++i];
+        else if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
+            lang = argv[++i];
+        else if (argv[i][0] != '-' && run_id == NULL)
+            run_id = argv[i];
+        else
+            run_id = NULL, i = argc;
+    }
+    if (run_id == NULL || (strcmp(lang, "ko") != 0 && strcmp(lang, "en") != 0)) {
+        cli_error("report", "usage: aiops report RUN_ID [--pdf OUT.pdf] [--lang ko|en]");
+        return EXIT_USAGE;
+    }
+    char path[256];
+    snprintf(path, sizeof path, "/api/report/ai/%s?lang=%s", run_id, lang);
+    json_t *j;
+    int status = call_json("report", "GET", path, NULL, &j);
+    if (j != NULL)
+        cli_print_json(j, 0);
+    if (exit_for(status) != 0 || pdf == NULL)
+        return exit_for(status);
+    return fetch_pdf(run_id, lang, pdf);
 }

@@ -551,6 +551,21 @@ def test_console_cli_train_wait_runs_models_watch_promote(stack):
     assert [l.split(",")[0] for l in lines[1:3]] == ["1", "0"], lines
     for line, x in zip(lines[1:], api):
         assert abs(float(line.split(",")[2]) - x["probabilities"]["1"]) < 1e-5, (line, x)
+    # report: the run's AI report in English, and its PDF
+    pdf_path = os.path.join(stack.tmp, "cli-report.pdf")
+    p = aiops(stack, "report", run["run_id"], "--lang", "en", "--pdf", pdf_path)
+    assert p.returncode == 0, (p.returncode, p.stdout[-500:], p.stderr)
+    report = json.loads(p.stdout)
+    api_report = stack.http("GET", "/api/report/ai/%s?lang=en" % run["run_id"]).json()
+    assert report["lang"] == "en" and report["summary"] == api_report["summary"], report
+    assert len(report["summary"]) > 40, report
+    with open(pdf_path, "rb") as f:
+        pdf = f.read()
+    assert pdf.startswith(b"%PDF-") and b"%%EOF" in pdf[-1024:], pdf[:20]
+    stored = stack.http("GET", "/api/report/pdf/" + run["run_id"])
+    assert stored.status == 200 and stored.body == pdf
+    p = aiops(stack, "report", "00000000-0000-4000-8000-000000000000")
+    assert p.returncode == 1 and "HTTP 404" in p.stderr, (p.returncode, p.stderr)
     p = aiops(stack, "predict", name, rows_csv, "--version", "1", "--json")
     assert p.returncode == 0, p.stderr
     one = json.loads(p.stdout)
