@@ -28,6 +28,7 @@ const TEXT = {
     show: "보기", drift: "드리프트", live: "실시간", analyze: "분석",
     persona_search: "페르소나 검색", process: "처리", session_json: "상담 세션(JSON)",
     features: "특성", outcome: "결과", error: "오류", done: "완료", default: "기본값",
+    no_issues: "검증 문제 없음",
   },
   en: {
     api_key: "API key", home: "Home", data: "Data", train: "Train", runs: "Runs",
@@ -55,7 +56,7 @@ const TEXT = {
     pdf: "Download PDF", run: "Run", show: "Show", drift: "Drift", live: "Live",
     analyze: "Analyze", persona_search: "Persona search", process: "Process",
     session_json: "Counseling session (JSON)", features: "Features", outcome: "Outcome",
-    error: "Error", done: "Done", default: "default",
+    error: "Error", done: "Done", default: "default", no_issues: "No validation issues",
   },
 };
 

@@ -387,9 +387,26 @@ def test_console_in_chromium_upload_train_live_curve_predict(stack):
         b.eval("document.getElementById('lang').click()")
         b.wait("document.querySelector('#page h1').textContent === 'Home'")
 
-        # Data: upload with the file field, the summary, then the profile
+        # Data: a CSV with a ragged row is refused, its row and column shown
         b.eval("location.hash = '#/data'")
         b.wait("document.querySelector('#file') !== null")
+        bad_path = os.path.join(stack.tmp, "console-ragged.csv")
+        with open(bad_path, "w") as f:
+            f.write("a,b,label\n1,2,0\n3,4,1,9\n5,6,0\n")
+        b.set_file("#file", bad_path)
+        b.wait("document.querySelector('#validation tbody tr') !== null",
+               what="the validation errors")
+        bad = b.eval("[...document.querySelectorAll('#validation tbody tr')[0].children]"
+                     ".map(td => td.innerText)")
+        refused = stack.http("POST", "/api/upload?filename=console-ragged.csv",
+                             body=open(bad_path, "rb").read(),
+                             headers={"Content-Type": "text/csv"}).json()["error"]
+        first = refused["details"]["validation"]["errors"][0]
+        assert bad[0] == first["code"] and bad[1] == str(first["row"]), (bad, first)
+        assert bad[3] == first["message"], (bad, first)
+        b.screenshot(os.path.join(shots, "03-data-invalid.png"))
+
+        # then a good one: the summary, then the profile
         b.set_value("#target", "label")
         b.set_file("#file", csv_path)
         b.wait("document.querySelector('#train-link') !== null", what="the upload answer")

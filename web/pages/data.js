@@ -71,7 +71,8 @@ function validationView(v) {
       { key: "column", label: t("column") },
       { key: "message", label: t("message") },
     ],
-    issues
+    issues,
+    t("no_issues")
   );
 }
 
@@ -101,7 +102,8 @@ function uploadForm(out) {
       uploadResult(out, d);
     } catch (e) {
       toast(e.message, true);
-      out.replaceChildren(card(t("validation_errors"), errorCard(e), validationView(e.details && (e.details.validation || e.details))));
+      const details = e.details && (e.details.validation || e.details);
+      out.replaceChildren(card(t("validation_errors"), errorCard(e), h("div", { id: "validation" }, validationView(details))));
     }
   };
   drop.addEventListener("click", () => file.click());
