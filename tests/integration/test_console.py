@@ -481,6 +481,9 @@ def test_console_in_chromium_upload_train_live_curve_predict(stack):
             b.eval("location.hash = '#/%s'" % page)
             b.wait("document.querySelector('nav a.active').getAttribute('href') === '#/%s'"
                    % page)
+            if page == "monitor":  # the alert stream is open (svc-monitor sends none yet)
+                b.wait("document.querySelector('main').innerText.includes('Live \u2713')",
+                       what="the /ws/performance socket")
             b.screenshot(os.path.join(shots, "06-%s.png" % page))
         # failed API calls show in the page; the console itself raised nothing
         errors = [e for e in b.errors if "Failed to load resource" not in e]
