@@ -476,6 +476,19 @@ def test_console_in_chromium_upload_train_live_curve_predict(stack):
             assert "Not available on this server yet (%s)" % imp.json()["error"]["code"] in text, text
         b.screenshot(os.path.join(shots, "06-explain-run.png"))
 
+        # a long run followed from its link and canceled with the button
+        long_id = _long_run(stack, "console-cancel-%d" % int(time.time() * 1000))
+        b.eval("location.hash = '#/train?run=%s'" % long_id)
+        b.wait("Number(document.getElementById('curve').dataset.points) > 0",
+               what="the long run's curve")
+        b.eval("document.getElementById('cancel').click()")
+        b.wait("document.getElementById('run-status').innerText.includes('canceled')")
+        deadline = time.time() + 30
+        while stack.http("GET", "/api/v1/runs/" + long_id).json()["status"] != "canceled":
+            assert time.time() < deadline, "the run was not canceled"
+            time.sleep(0.2)
+        assert b.eval("document.getElementById('cancel').disabled") is True
+
         # every other page renders (degrading on routes this server does not have yet)
         for page in ("explain", "monitor", "segments", "calls"):
             b.eval("location.hash = '#/%s'" % page)

@@ -73,7 +73,11 @@ export function watchRun(out, runId) {
       chart.redraw();
       chartBox.dataset.points = String(chart.points());
       const r = await get("/api/v1/runs/" + runId);
-      if (["completed", "failed", "canceled"].includes(r.status)) ws.onmessage({ data: JSON.stringify({ type: "training_" + (r.status === "completed" ? "complete" : "failed"), error: r.error }) });
+      if (r.status === "completed") ws.onmessage({ data: JSON.stringify({ type: "training_complete" }) });
+      else if (r.status === "failed" || r.status === "canceled") {
+        setStatus(r.status, r.error || "");
+        cancel.disabled = true;
+      }
     } catch (e) {
       toast(e.message, true);
     }
@@ -82,6 +86,7 @@ export function watchRun(out, runId) {
     try {
       await post("/api/v1/runs/" + runId + "/cancel");
       setStatus("canceled");
+      cancel.disabled = true;
       toast(t("canceled"));
     } catch (e) {
       toast(e.message, true);
