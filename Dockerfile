@@ -13,7 +13,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
         build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libevent-dev \
         libnng-dev libpq-dev libhiredis-dev libopenblas-dev libhpdf-dev libwslay-dev \
-        libjansson-dev libssl-dev libcurl4-openssl-dev \
+        libjansson-dev libssl-dev libcurl4-openssl-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -38,6 +38,8 @@ RUN apt-get update \
  && useradd --system --uid 10001 --gid aiops --home-dir /var/lib/aiops --create-home \
         --shell /usr/sbin/nologin aiops
 COPY --from=build /src/bin/ /usr/local/bin/
+# the web console's files: the gateway serves them from here (gateway/console.c)
+COPY --from=build /src/web/ /usr/local/share/aiops/web/
 
 # Containers must listen on every interface (the default bind is loopback). DISABLE_AUTH is
 # deliberately never set here: the gateway refuses it on a non-loopback bind anyway.

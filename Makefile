@@ -47,7 +47,7 @@ LDSAN :=
 endif
 CFLAGS_ALL := -std=c11 $(OPT) -pthread -MMD -MP $(CPPFLAGS_ALL) $(CFLAGS)
 LDLIBS_ALL := -Wl,--as-needed -levent -levent_pthreads -lnng -lprotobuf-c -lpq -lhiredis \
-              -lopenblas -lhpdf -lwslay -ljansson -lcrypto -lcurl -lpthread -lm
+              -lopenblas -lhpdf -lwslay -ljansson -lcrypto -lcurl -lz -lpthread -lm
 
 PROGRAMS := gateway svc-ingest svc-train svc-explain svc-report svc-monitor relay
 BIN_gateway := aiops-gateway

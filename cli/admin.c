@@ -41,13 +41,14 @@ static int admin_fail(int status, const char *fmt, ...)
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: aiops-admin migrate\n"
-            "       aiops-admin key create --project P [--name N] [--scopes read,write,predict]\n"
-            "       aiops-admin key list [--project P]\n"
-            "       aiops-admin key revoke KEY_ID\n"
-            "       aiops-admin token create --project P [--sub S] [--scopes LIST] [--ttl SECONDS]\n"
-            "environment: DATABASE_URL (JWT_SECRET for token create)\n");
+    fprintf(
+        stderr,
+        "usage: aiops-admin migrate\n"
+        "       aiops-admin key create --project P [--name N] [--scopes read,write,predict]\n"
+        "       aiops-admin key list [--project P]\n"
+        "       aiops-admin key revoke KEY_ID\n"
+        "       aiops-admin token create --project P [--sub S] [--scopes LIST] [--ttl SECONDS]\n"
+        "environment: DATABASE_URL (JWT_SECRET for token create)\n");
     return 2;
 }
 
@@ -128,8 +129,8 @@ static int key_create(struct db *db, int argc, char **argv)
     if ((rv = db_begin(db)) != 0)
         goto fail;
     const char *p1[1] = {project};
-    if ((rv = db_execv(db, NULL, "INSERT INTO projects (id) VALUES ($1) ON CONFLICT DO NOTHING",
-                       1, p1)) != 0)
+    if ((rv = db_execv(db, NULL, "INSERT INTO projects (id) VALUES ($1) ON CONFLICT DO NOTHING", 1,
+                       p1)) != 0)
         goto fail;
     const char *vals[6] = {id, project, name, (const char *)digest, prefix, pgarr};
     int lens[6] = {0, 0, 0, 32, 0, 0}, fmts[6] = {0, 0, 0, 1, 0, 0};
@@ -139,8 +140,8 @@ static int key_create(struct db *db, int argc, char **argv)
                       6, vals, lens, fmts)) != 0 ||
         (rv = db_commit(db)) != 0)
         goto fail;
-    return print(json_pack("{s:s, s:s, s:s, s:o, s:s}", "id", id, "project", project, "name",
-                           name, "scopes", scope_arr, "key", key));
+    return print(json_pack("{s:s, s:s, s:s, s:o, s:s}", "id", id, "project", project, "name", name,
+                           "scopes", scope_arr, "key", key));
 fail:
     db_rollback(db);
     json_decref(scope_arr);
@@ -166,11 +167,11 @@ static int key_list(struct db *db, int argc, char **argv)
     for (int i = 0; i < PQntuples(r); i++) {
         json_t *scopes = json_loads(PQgetvalue(r, i, 4), 0, NULL);
         json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:b}", "id", PQgetvalue(r, i, 0),
-                           "project", PQgetvalue(r, i, 1), "name", PQgetvalue(r, i, 2), "prefix",
-                           PQgetvalue(r, i, 3), "scopes", scopes ? scopes : json_array(),
-                           "created_at", PQgetvalue(r, i, 5), "revoked",
-                           PQgetvalue(r, i, 6)[0] == 't'));
+            arr,
+            json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:b}", "id", PQgetvalue(r, i, 0), "project",
+                      PQgetvalue(r, i, 1), "name", PQgetvalue(r, i, 2), "prefix",
+                      PQgetvalue(r, i, 3), "scopes", scopes ? scopes : json_array(), "created_at",
+                      PQgetvalue(r, i, 5), "revoked", PQgetvalue(r, i, 6)[0] == 't'));
     }
     PQclear(r);
     return print(arr);
@@ -222,9 +223,8 @@ static int token_create(int argc, char **argv)
         if (*p == ',')
             *p = ' ';
     int64_t now = (int64_t)time_now();
-    json_t *claims = json_pack("{s:s, s:s, s:s, s:I, s:I}", "sub", sub, "project", project,
-                               "scope", scope_str, "iat", (json_int_t)now, "exp",
-                               (json_int_t)(now + ttl));
+    json_t *claims = json_pack("{s:s, s:s, s:s, s:I, s:I}", "sub", sub, "project", project, "scope",
+                               scope_str, "iat", (json_int_t)now, "exp", (json_int_t)(now + ttl));
     char *cj = jsonx_to_string(claims, NULL);
     json_decref(claims);
     char *tok = NULL;

@@ -3,7 +3,8 @@
  *
  *   aiops [--url URL] [--api-key KEY] [--token JWT] VERB [ARGS...]
  *
- * Offline: inspect FILE.csv, profile FILE.csv, drift REFERENCE.csv CURRENT.csv. Against a gateway: upload FILE.csv. */
+ * Offline: inspect FILE.csv, profile FILE.csv, drift REFERENCE.csv CURRENT.csv. Against a gateway:
+ * upload FILE.csv. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,14 +52,25 @@ static const struct {
     {"profile", cmd_profile, "profile FILE.csv [--target COL]   profile (EDA) JSON, offline"},
     {"upload", cmd_upload, "upload FILE.csv [--target COL]    upload to the gateway"},
     {"train", cmd_train,
-     "train DATA.csv --target COL [--model gbdt|rf|linear|mlp|tabseq] [--valid VALID.csv]\n"
-     "        [--param NAME=VALUE]... --out MODEL     train a model, offline"},
-    {"predict", cmd_predict, "predict MODEL DATA.csv [--out PRED.csv]   predictions as CSV"},
+     "train DATA.csv --target COL [--model gbdt|rf|linear|mlp|tabseq|kmeans] [--valid VALID.csv]\n"
+     "        [--param NAME=VALUE]... --out MODEL     train a model, offline\n"
+     "  train DATA.csv [--target COL] [--model M] [--param NAME=VALUE]... [--model-name N]\n"
+     "        [--wait]     without --out: upload and train on the server (--wait follows it)"},
+    {"predict", cmd_predict,
+     "predict MODEL DATA.csv [--out PRED.csv]   predictions as CSV\n"
+     "  predict NAME DATA.csv [--version V] [--json]   NAME not a file: the server's model"},
     {"eval", cmd_eval, "eval MODEL DATA.csv                metrics of MODEL on DATA (JSON)"},
     {"report", cmd_report,
      "report MODEL DATA.csv [--pdf OUT.pdf] [--lang ko|en] [--descriptions MAP.csv]\n"
      "        [--contacts N] [--cost-per-contact X] [--value-per-conversion V] [--target-pct P]\n"
-     "        [--currency C] [--card]     AI report JSON (and the PDF), offline"},
+     "        [--currency C] [--card]     AI report JSON (and the PDF), offline\n"
+     "  report RUN_ID [--pdf OUT.pdf] [--lang ko|en]   a run's report from the server"},
+    {"runs", cmd_runs,
+     "runs [--status S] [--model-name N] [--limit N] [--json]   runs on the server"},
+    {"models", cmd_models, "models [--json]                    registered models, champions"},
+    {"promote", cmd_promote, "promote NAME VERSION              make VERSION the champion"},
+    {"watch", cmd_watch,
+     "watch RUN_ID                       follow a run; last line: the run's JSON"},
     {"drift", cmd_drift,
      "drift REFERENCE.csv CURRENT.csv [--target COL]   per-feature drift JSON, offline\n"
      "        (exit 0: nothing drifted, 1: drift)"},
@@ -79,7 +91,9 @@ static int usage(void)
             "usage: aiops [--url URL] [--api-key KEY] [--token JWT] VERB [ARGS]\n\nverbs:\n");
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         fprintf(stderr, "  %s\n", verbs[i].help);
-    fprintf(stderr, "\nenvironment: AIOPS_URL, AIOPS_API_KEY, AIOPS_TOKEN\n");
+    fprintf(stderr, "\nenvironment: AIOPS_URL, AIOPS_API_KEY, AIOPS_TOKEN\n"
+                    "exit status of the server verbs: 0 done, 1 refused by the server (or the "
+                    "run failed),\n2 usage, 3 no answer from the server\n");
     return 2;
 }
 

@@ -44,4 +44,14 @@ int cmd_shap(int argc, char **argv);
 int cmd_importance(int argc, char **argv);
 int cmd_lime(int argc, char **argv);
 
+/* Against a server (remote.c, upload.c). */
+int cli_upload(const char *verb, const char *file, const char *target, json_t **answer);
+int cmd_runs(int argc, char **argv);
+int cmd_models(int argc, char **argv);
+int cmd_promote(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+int cmd_train_remote(int argc, char **argv);
+int cmd_predict_remote(int argc, char **argv);
+int cmd_report_remote(int argc, char **argv);
+
 #endif

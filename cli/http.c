@@ -59,8 +59,7 @@ int cli_http(const char *method, const char *path_and_query, const char *content
     if (port < 0)
         port = 80;
     struct event_base *base = event_base_new();
-    struct evhttp_connection *con =
-        evhttp_connection_base_new(base, NULL, host, (ev_uint16_t)port);
+    struct evhttp_connection *con = evhttp_connection_base_new(base, NULL, host, (ev_uint16_t)port);
     evhttp_connection_set_timeout(con, timeout_s);
     struct pending p = {out, base, 0, 0};
     struct evhttp_request *req = evhttp_request_new(on_done, &p);

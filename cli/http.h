@@ -8,8 +8,8 @@
 #include "core/buf.h"
 
 struct cli_response {
-    int status;          /* HTTP status; 0 when no answer */
-    struct buf body;     /* owned; buf_free() it */
+    int status;      /* HTTP status; 0 when no answer */
+    struct buf body; /* owned; buf_free() it */
     char content_type[128];
 };
 

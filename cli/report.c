@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "core/buf.h"
@@ -59,7 +60,9 @@ static int parse_args(int argc, char **argv, struct report_args *r)
         else if (strcmp(argv[i], "--descriptions") == 0)
             r->descriptions = v;
         else if (strcmp(argv[i], "--lang") == 0)
-            rv = report_lang_parse(v, &r->lang) == 0 ? 0 : (cli_error("report", "--lang is ko or en"), 2);
+            rv = report_lang_parse(v, &r->lang) == 0
+                     ? 0
+                     : (cli_error("report", "--lang is ko or en"), 2);
         else if (strcmp(argv[i], "--contacts") == 0)
             rv = number_arg(argv[i], v, &r->a.contacts);
         else if (strcmp(argv[i], "--cost-per-contact") == 0)
@@ -86,7 +89,8 @@ static int parse_args(int argc, char **argv, struct report_args *r)
         i++;
     }
     if (positional != 2) {
-        cli_error("report", "usage: aiops report MODEL DATA.csv [--pdf OUT.pdf] [--lang ko|en] ...");
+        cli_error("report",
+                  "usage: aiops report MODEL DATA.csv [--pdf OUT.pdf] [--lang ko|en] ...");
         return 2;
     }
     return 0;
@@ -159,6 +163,16 @@ static int emit(const struct report_args *args, const json_t *in)
 
 int cmd_report(int argc, char **argv)
 {
+    /* one argument that is not a file, RUN_ID: the server's report of that run (remote.c) */
+    int positional = 0;
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-' && strcmp(argv[i], "--card") != 0)
+            i++; /* every other option takes a value */
+        else if (argv[i][0] != '-')
+            positional++;
+    }
+    if (positional == 1 && argc >= 2 && argv[1][0] != '-' && access(argv[1], F_OK) != 0)
+        return cmd_report_remote(argc, argv);
     struct report_args args;
     int rv = parse_args(argc, argv, &args);
     if (rv != 0)

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "core/array.h"
@@ -150,6 +151,13 @@ static int progress_dots(void *arg, const struct train_progress *p)
 
 int cmd_train(int argc, char **argv)
 {
+    /* without --out the model is trained by the server (remote.c) */
+    int offline = 0;
+    for (int i = 1; i < argc; i++)
+        offline |= strcmp(argv[i], "--out") == 0 || strcmp(argv[i], "--help") == 0 ||
+                   strcmp(argv[i], "-h") == 0;
+    if (!offline)
+        return cmd_train_remote(argc, argv);
     const char *data = NULL, *target = NULL, *valid_path = NULL, *out_path = NULL;
     const char *model = NULL;
     json_t *params = json_object();
@@ -289,6 +297,12 @@ void cli_csv_field(struct buf *b, const char *s)
 
 int cmd_predict(int argc, char **argv)
 {
+    /* MODEL not a file: the name of a model registered on the server (remote.c) */
+    int out_given = 0;
+    for (int i = 1; i < argc; i++)
+        out_given |= strcmp(argv[i], "--out") == 0;
+    if (argc >= 2 && argv[1][0] != '-' && !out_given && access(argv[1], F_OK) != 0)
+        return cmd_predict_remote(argc, argv);
     const char *model_path = NULL, *data = NULL, *out_path = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)

@@ -30,6 +30,40 @@ static void qencode(char *out, size_t cap, const char *s)
     out[o] = '\0';
 }
 
+/* Uploads file (with ?target= when given) and parses the answer into *answer (NULL when it
+ * is not JSON). Returns the HTTP status, or 0 after printing why no answer came. */
+int cli_upload(const char *verb, const char *file, const char *target, json_t **answer)
+{
+    *answer = NULL;
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        cli_error(verb, "cannot open %s", file);
+        return 0;
+    }
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    char path[2048], enc[900], tenc[600];
+    qencode(enc, sizeof enc, base);
+    if (target) {
+        qencode(tenc, sizeof tenc, target);
+        snprintf(path, sizeof path, "/api/upload?filename=%s&target=%s", enc, tenc);
+    } else {
+        snprintf(path, sizeof path, "/api/upload?filename=%s", enc);
+    }
+    struct cli_response resp;
+    int rv = cli_http("POST", path, "text/csv", NULL, 0, fd, 600, &resp);
+    close(fd);
+    if (rv != 0) {
+        cli_error(verb, "no answer from %s", cli_globals.url);
+        buf_free(&resp.body);
+        return 0;
+    }
+    json_error_t e;
+    *answer = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, &e);
+    buf_free(&resp.body);
+    return resp.status;
+}
+
 int cmd_upload(int argc, char **argv)
 {
     const char *file = NULL, *target = NULL;
@@ -47,38 +81,14 @@ int cmd_upload(int argc, char **argv)
         cli_error("upload", "usage: aiops upload FILE.csv [--target COL]");
         return 2;
     }
-    int fd = open(file, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        cli_error("upload", "cannot open %s", file);
+    json_t *j = NULL;
+    int status = cli_upload("upload", file, target, &j);
+    if (status == 0)
         return 1;
-    }
-    const char *base = strrchr(file, '/');
-    base = base ? base + 1 : file;
-    char path[2048], enc[900], tenc[600];
-    qencode(enc, sizeof enc, base);
-    if (target) {
-        qencode(tenc, sizeof tenc, target);
-        snprintf(path, sizeof path, "/api/upload?filename=%s&target=%s", enc, tenc);
-    } else {
-        snprintf(path, sizeof path, "/api/upload?filename=%s", enc);
-    }
-    struct cli_response resp;
-    int rv = cli_http("POST", path, "text/csv", NULL, 0, fd, 600, &resp);
-    close(fd);
-    if (rv != 0) {
-        cli_error("upload", "no answer from %s", cli_globals.url);
-        buf_free(&resp.body);
-        return 1;
-    }
-    json_error_t e;
-    json_t *j = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, &e);
     if (j != NULL)
         cli_print_json(j, 0);
-    else
-        printf("%s\n", resp.body.data ? resp.body.data : "");
-    buf_free(&resp.body);
-    if (resp.status < 200 || resp.status > 299) {
-        cli_error("upload", "HTTP %d", resp.status);
+    if (status < 200 || status > 299) {
+        cli_error("upload", "HTTP %d", status);
         return 1;
     }
     return 0;

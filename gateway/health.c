@@ -9,6 +9,7 @@
 #include "core/jsonx.h"
 #include "core/time.h"
 #include "forward.h"
+#include "console.h"
 #include "gw.h"
 #include "gwmetrics.h"
 #include "ml/learner.h"
@@ -247,6 +248,8 @@ void gw_handle_local(struct gw_req *r)
         handle_metrics_json(r);
     else if (strcmp(n, "openapi") == 0)
         handle_openapi(r);
+    else if (strcmp(n, "console") == 0)
+        console_serve(r);
     else
         gw_reply_error(r, API_INTERNAL_ERROR, "no local handler for this route", NULL);
 }

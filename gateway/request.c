@@ -125,9 +125,20 @@ static void add_common_headers(struct gw_req *r, struct evkeyvalq *out)
         evhttp_add_header(out, "Access-Control-Allow-Credentials", "true");
         evhttp_add_header(out, "Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
     }
-    evhttp_add_header(out, "Vary", "Origin");
+    /* one Vary: a handler may have named what else the answer varies by */
+    const char *vary = evhttp_find_header(out, "Vary");
+    if (vary == NULL) {
+        evhttp_add_header(out, "Vary", "Origin");
+    } else {
+        char both[128];
+        snprintf(both, sizeof both, "Origin, %s", vary);
+        evhttp_remove_header(out, "Vary");
+        evhttp_add_header(out, "Vary", both);
+    }
     evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
-    evhttp_add_header(out, "Cache-Control", "no-store");
+    /* API answers are never cached; the console's files say otherwise (console.c) */
+    if (evhttp_find_header(out, "Cache-Control") == NULL)
+        evhttp_add_header(out, "Cache-Control", "no-store");
 }
 
 /* One structured line per request (the access log), formatted directly: it runs for every

@@ -41,10 +41,24 @@
 
 /* Copies the request's Origin into r->origin when it is on the allow-list. Returns 1 when
  * the request carries an Origin that is not allowed. */
+/* 1 when origin ("http://host:port") names the host the request was sent to: a browser
+ * sends Origin with a page's own module scripts and POSTs too, and the console (served
+ * here) is its own origin, not a cross-origin client. */
+static int same_origin(const char *origin, const char *host)
+{
+    if (host == NULL)
+        return 0;
+    const char *rest = strncmp(origin, "http://", 7) == 0    ? origin + 7
+                       : strncmp(origin, "https://", 8) == 0 ? origin + 8
+                                                             : NULL;
+    return rest != NULL && strcasecmp(rest, host) == 0;
+}
+
 static int cors_check(struct gw_req *r)
 {
-    const char *origin = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Origin");
-    if (origin == NULL)
+    struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
+    const char *origin = evhttp_find_header(in, "Origin");
+    if (origin == NULL || same_origin(origin, evhttp_find_header(in, "Host")))
         return 0;
     for (size_t i = 0; i < r->gw->cfg.n_cors_origins; i++) {
         const char *o = r->gw->cfg.cors_origins[i];

@@ -13,10 +13,10 @@ set -eu
 
 BUILD="build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libevent-dev
 libnng-dev libpq-dev libhiredis-dev libopenblas-dev libhpdf-dev libwslay-dev libjansson-dev
-libssl-dev libcurl4-openssl-dev"
+libssl-dev libcurl4-openssl-dev zlib1g-dev"
 RUN="postgresql redis-server fonts-nanum"
 TEST="python3 python3-yaml clang libclang-rt-14-dev universal-ctags prometheus docker-compose valgrind qpdf
-poppler-utils"
+poppler-utils chromium"
 BENCH="wrk python3-pandas python3-sklearn python3-xgboost python3-fastapi python3-uvicorn
 python3-reportlab python3-renderpm"
 

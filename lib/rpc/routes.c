@@ -34,6 +34,14 @@ const struct route routes[] = {
     {"WS", "/ws/datasets", "ws.datasets", G, SCOPE_READ, BODY_NONE, SHORT,
      "Datasets as they are uploaded and deleted"},
 
+    /* issue 14: console -- the web console's static files (gateway/console.c), public: the
+     * page asks for an API key itself and sends it with its API calls */
+    {"GET", "/", "console", G, SCOPE_PUBLIC, BODY_NONE, SHORT, "The web console"},
+    {"GET", "/console/{file}", "console", G, SCOPE_PUBLIC, BODY_NONE, SHORT,
+     "A file of the web console"},
+    {"GET", "/console/{dir}/{file}", "console", G, SCOPE_PUBLIC, BODY_NONE, SHORT,
+     "A file of the web console (vendored libraries)"},
+
     /* each service's health, through the gateway (a round trip to the service) */
     {"GET", "/api/v1/ingest/health", "health", I, SCOPE_PUBLIC, BODY_NONE, SHORT, "svc-ingest health"},
     {"GET", "/api/v1/train/health", "health", T, SCOPE_PUBLIC, BODY_NONE, SHORT, "svc-train health"},

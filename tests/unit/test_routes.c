@@ -67,7 +67,8 @@ static void test_table_is_consistent(void)
         CHECK(strcmp(r->method, "WS") != 0 || r->service == SVC_GATEWAY);
         /* every declared route matches itself and no method+pattern appears twice */
         for (size_t k = 0; k < i; k++)
-            if (strcmp(routes[k].method, r->method) == 0 && strcmp(routes[k].pattern, r->pattern) == 0)
+            if (strcmp(routes[k].method, r->method) == 0 &&
+                strcmp(routes[k].pattern, r->pattern) == 0)
                 UNIT_FAIL("route %s %s declared twice", r->method, r->pattern);
         int braces = 0;
         for (const char *c = r->pattern; *c; c++)
@@ -78,5 +79,32 @@ static void test_table_is_consistent(void)
     CHECK_STR(scope_name(SCOPE_PREDICT), "predict");
 }
 
+/* issue 14: the console's files: / and one or two segments under /console/, public */
+static void test_console_routes(void)
+{
+    struct route_params p;
+    int exists;
+    const struct route *r = match("GET", "/", &p, &exists);
+    CHECK(r != NULL && strcmp(r->name, "console") == 0 && r->service == SVC_GATEWAY);
+    CHECK(r != NULL && r->scope == SCOPE_PUBLIC);
+    CHECK_INT(p.n, 0);
+    r = match("GET", "/console/app.js", &p, &exists);
+    CHECK(r != NULL && strcmp(r->name, "console") == 0);
+    CHECK_INT(p.n, 1);
+    CHECK_MEM(p.value[0], p.len[0], "app.js", 6);
+    r = match("GET", "/console/vendor/uPlot.esm.js", &p, &exists);
+    CHECK(r != NULL && strcmp(r->name, "console") == 0);
+    CHECK_INT(p.n, 2);
+    CHECK_MEM(p.value[1], p.len[1], "uPlot.esm.js", 12);
+    CHECK(match("GET", "/console/a/b/c", &p, &exists) == NULL);
+    CHECK(match("GET", "/console", &p, &exists) == NULL);
+    CHECK(match("GET", "/console/", &p, &exists) == NULL);
+    CHECK(match("POST", "/", &p, &exists) == NULL);
+    CHECK_INT(exists, 1);
+    /* the API's routes are untouched by the console's */
+    r = match("GET", "/api/health", &p, &exists);
+    CHECK(r != NULL && strcmp(r->name, "health") == 0);
+}
+
 UNIT_MAIN(UNIT(test_literal_and_pattern_routes), UNIT(test_no_match_and_wrong_method),
-          UNIT(test_websocket_routes), UNIT(test_table_is_consistent))
+          UNIT(test_websocket_routes), UNIT(test_table_is_consistent), UNIT(test_console_routes))
