@@ -533,6 +533,13 @@ static size_t frame_limit(void *arg, const char *method, size_t mlen, const char
  * the kernel's backlog, holding none of our descriptors). accept() failing for want of descriptors
  * pauses it for ACCEPT_RETRY_MS instead of being retried in a loop. */
 #define ACCEPT_RETRY_MS 100
+/* Connections accepted past MAX_CONNECTIONS in one turn of the loop (their descriptors come
+ * out of FD_HEADROOM, gateway/main.c) before accepting pauses. */
+#define ACCEPT_SLACK 16
+/* The listen backlog: a flood of connections waits in the kernel (holding none of our
+ * descriptors) instead of having its SYNs dropped, which would make a client that arrives
+ * behind it wait a second for its retransmission. The kernel caps it at somaxconn. */
+#define LISTEN_BACKLOG 4096
 
 static struct evhttp_bound_socket *bound;
 static struct event *accept_retry;
@@ -583,13 +590,36 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
     struct gw *gw = arg;
     struct bufferevent *bev = conn_bev_new(base, frame_limit, gw, gw->frame_secret);
     /* Over the cap: the longest idle connection goes. Its descriptor is released on the
-     * loop's next turn, so accepting pauses until then (on_room) -- libevent would
-     * otherwise accept on in the same callback, up to the descriptor limit. */
+     * loop's next turn, so past ACCEPT_SLACK more accepting pauses until then (on_room) --
+     * libevent would otherwise accept on in the same callback, up to the descriptor limit;
+     * the slack lets a flood of new connections be taken a batch per turn, not one. */
     if (conn_open_count() > gw->cfg.max_connections) {
         conn_close_oldest_idle(bev);
-        accept_pause(1);
+        if (conn_open_count() > gw->cfg.max_connections + ACCEPT_SLACK)
+            accept_pause(1);
     }
     return bev;
+}
+
+/* cfg.bind:cfg.port with our backlog, handed to evhttp. NULL when it cannot listen. */
+static struct evhttp_bound_socket *bind_listener(struct gw *gw)
+{
+    char addr[ADDR_MAX];
+    struct sockaddr_storage ss;
+    int sslen = (int)sizeof ss;
+    snprintf(addr, sizeof addr, strchr(gw->cfg.bind, ':') ? "[%s]:%d" : "%s:%d", gw->cfg.bind,
+             gw->cfg.port);
+    if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen) != 0)
+        return NULL;
+    struct evconnlistener *l = evconnlistener_new_bind(
+        gw->base, NULL, NULL, LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_CLOSE_ON_FREE,
+        LISTEN_BACKLOG, (struct sockaddr *)&ss, sslen);
+    if (l == NULL)
+        return NULL;
+    struct evhttp_bound_socket *b = evhttp_bind_listener(gw->http, l);
+    if (b == NULL)
+        evconnlistener_free(l);
+    return b;
 }
 
 int server_start(struct gw *gw)
@@ -610,7 +640,7 @@ int server_start(struct gw *gw)
     evhttp_set_timeout(gw->http, 120);
     evhttp_set_gencb(gw->http, on_request, gw);
     evhttp_set_bevcb(gw->http, make_bev, gw);
-    bound = evhttp_bind_socket_with_handle(gw->http, gw->cfg.bind, (ev_uint16_t)gw->cfg.port);
+    bound = bind_listener(gw);
     if (bound == NULL) {
         log_error("http: cannot listen on %s:%d", gw->cfg.bind, gw->cfg.port);
         return AIOPS_EIO;
