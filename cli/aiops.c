@@ -3,7 +3,8 @@
  *
  *   aiops [--url URL] [--api-key KEY] [--token JWT] VERB [ARGS...]
  *
- * Offline: inspect FILE.csv, profile FILE.csv, drift REFERENCE.csv CURRENT.csv. Against a gateway: upload FILE.csv. */
+ * Offline: inspect FILE.csv, profile FILE.csv, drift REFERENCE.csv CURRENT.csv. Against a gateway:
+ * upload FILE.csv. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,9 @@ static const struct {
     {"train", cmd_train,
      "train DATA.csv --target COL [--model gbdt|rf|linear] [--valid VALID.csv]\n"
      "        [--param NAME=VALUE]... --out MODEL     train a model, offline"},
+    {"automl", cmd_automl,
+     "automl DATA.csv --target COL [--budget SECONDS] [--metric NAME] [--models gbdt,rf,...]\n"
+     "        [--folds K] [--seed N] [--trials N] --out MODEL   AutoML search, offline"},
     {"predict", cmd_predict, "predict MODEL DATA.csv [--out PRED.csv]   predictions as CSV"},
     {"eval", cmd_eval, "eval MODEL DATA.csv                metrics of MODEL on DATA (JSON)"},
     {"report", cmd_report,
