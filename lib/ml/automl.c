@@ -466,6 +466,20 @@ static json_t *param_json(const struct param_def *d, double v)
     return json_real(v);
 }
 
+/* The first trial of each learner is its defaults (as Optuna's enqueue_trial): what
+ * `aiops train` gives, so the search starts from a known-good point and is never below
+ * it. Its parameters are the default values, placed in the search range for the sampler. */
+static void trial_defaults(const struct space *sp, struct trial *t)
+{
+    for (size_t d = 1; d < sp->ndims; d++) {
+        if (sp->owner[d] != t->li)
+            continue;
+        const struct param_def *def = sp->def[d];
+        t->values[d] = fmin(fmax(def->def, sp->dim[d].lo), sp->dim[d].hi);
+        json_object_set_new(t->params, def->name, param_json(def, def->def));
+    }
+}
+
 /* Samples trial t from the history (the trials before it, sampled or finished). */
 static int trial_sample(struct search *s, struct trial *t, const struct tpe_history *h,
                         uint64_t *rng)
@@ -475,7 +489,8 @@ static int trial_sample(struct search *s, struct trial *t, const struct tpe_hist
         return AIOPS_ENOMEM;
     for (size_t d = 0; d < sp->ndims; d++)
         t->values[d] = NAN;
-    t->values[0] = tpe_sample(&sp->dim[0], 0, h, rng);
+    int defaults = t->id < sp->nlearners;
+    t->values[0] = defaults ? (double)t->id : tpe_sample(&sp->dim[0], 0, h, rng);
     t->li = (size_t)t->values[0];
     const struct learner *l = sp->learner[t->li];
     json_t *norm = json_object();
@@ -483,7 +498,9 @@ static int trial_sample(struct search *s, struct trial *t, const struct tpe_hist
         json_decref(norm);
         return AIOPS_ENOMEM;
     }
-    for (size_t d = 1; d < sp->ndims; d++) {
+    if (defaults)
+        trial_defaults(sp, t);
+    for (size_t d = 1; d < sp->ndims && !defaults; d++) {
         if (sp->owner[d] != t->li)
             continue;
         t->values[d] = tpe_sample(&sp->dim[d], d, h, rng);

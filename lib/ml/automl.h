@@ -5,7 +5,8 @@
  * learner that learns the task (or those named), and for each its parameters with `search`
  * set, on their search range and scale. A learner is a categorical dimension and its
  * parameters are conditional on it; lib/ml/tpe.h samples them (Optuna's default TPE: 10
- * random trials, then TPE), seeded.
+ * random trials, then TPE), seeded. The first trial of each learner is its defaults (what
+ * `aiops train` gives), as Optuna's enqueue_trial would start a study.
  *
  * Trials run `threads` at a time (one CPU each), in batches sampled from the trials finished
  * before the batch, so the search is deterministic for a seed (with max_trials; a budget
