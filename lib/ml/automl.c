@@ -20,9 +20,10 @@
 #define MAX_DIMS 64
 #define MAX_FOLDS 20
 #define PRUNE_STARTUP 5   /* MedianPruner's n_startup_trials */
-#define ENSEMBLE_POOL 8   /* best complete trials whose fold models are kept */
+#define ENSEMBLE_POOL 5   /* best complete trials whose k fold models are kept (memory) */
 #define ENSEMBLE_STEPS 40 /* Caruana's selection rounds */
 #define SEARCH_SHARE 0.95 /* of the budget, for trials; the rest builds the model */
+#define REFIT_SHARE 0.3   /* of the budget, kept at most for refitting the best trial */
 
 /* --- metrics ----------------------------------------------------------------------------- */
 
@@ -555,6 +556,8 @@ static void keep_best_models(struct search *s)
     }
 }
 
+static void update_deadline(struct search *s);
+
 static void batch_one(void *arg, int tid, size_t i)
 {
     (void)tid;
@@ -602,6 +605,7 @@ static int run_batch(struct search *s, size_t count, int threads, uint64_t *rng)
     }
     update_prune_medians(s);
     keep_best_models(s);
+    update_deadline(s);
     return rv;
 }
 
@@ -705,6 +709,70 @@ static void select_candidates(const struct search *s, struct selection *sel)
                 sel->trial[sel->m++] = i;
 }
 
+/* --- the refit ------------------------------------------------------------------------------ */
+
+/* What refitting trial t on every row takes at most, single-threaded: its folds trained on
+ * (k-1)/k of the rows each, with a margin. */
+static uint64_t refit_estimate_ns(const struct search *s, const struct trial *t)
+{
+    double per_fold = t->seconds / (double)(t->folds_done ? t->folds_done : 1);
+    return (uint64_t)(per_fold * (double)s->k / (double)(s->k - 1) * 1.3 * 1e9);
+}
+
+/* The trials' deadline: SEARCH_SHARE of the budget less the time to refit the best trial so
+ * far (at most REFIT_SHARE of the budget: a refit that would not fit is skipped). Updated
+ * between batches only, so the trials of a batch read a constant. */
+static void update_deadline(struct search *s)
+{
+    double budget = s->cfg->budget_seconds * 1e9;
+    uint64_t reserve = 0;
+    for (size_t i = 0; i < s->ntrials; i++)
+        if (trial_rank(s, &s->trial[i]) == 1)
+            reserve = refit_estimate_ns(s, &s->trial[i]);
+    if ((double)reserve > budget * REFIT_SHARE)
+        reserve = (uint64_t)(budget * REFIT_SHARE);
+    s->deadline_ns = s->start_ns + (uint64_t)(budget * SEARCH_SHARE) - reserve;
+}
+
+static int refit_progress(void *arg, const struct train_progress *p)
+{
+    (void)p;
+    const struct search *s = arg;
+    uint64_t end = s->start_ns + (uint64_t)(s->cfg->budget_seconds * 1e9);
+    return time_mono_ns() >= end || (s->cfg->cancelled != NULL && s->cfg->cancelled(s->cfg->arg));
+}
+
+/* Trial t trained on every row (all threads) when that fits in what is left of the budget:
+ * the model the single best trial stands for, as `aiops train` would make it. 0 with *algo;
+ * else (no time, cancelled, failed) an error, and its fold models serve instead. */
+static int refit_trial(struct search *s, const struct trial *t, void **algo)
+{
+    *algo = NULL;
+    uint64_t end = s->start_ns + (uint64_t)(s->cfg->budget_seconds * 1e9);
+    if (time_mono_ns() + refit_estimate_ns(s, t) > end ||
+        (s->cfg->cancelled != NULL && s->cfg->cancelled(s->cfg->arg)))
+        return AIOPS_ECANCELED;
+    json_t *params = json_deep_copy(t->full);
+    if (params == NULL)
+        return AIOPS_ENOMEM;
+    json_object_set_new(params, "threads", json_integer(s->cfg->threads > 0 ? s->cfg->threads : 0));
+    const struct cvdata *d = &s->data;
+    struct learner_input in = {
+        .x = &d->x,
+        .y = d->y,
+        .task = d->ts.task,
+        .nclasses = d->ts.nclasses,
+        .params = params,
+        .progress = refit_progress,
+        .progress_arg = s,
+    };
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    int iterations = 0;
+    int rv = s->space.learner[t->li]->train(&in, algo, &iterations, &err);
+    json_decref(params);
+    return rv;
+}
+
 /* --- the model ------------------------------------------------------------------------------ */
 
 /* The selection's fold models as one ensemble (taken over from the trials). */
@@ -746,7 +814,8 @@ static json_t *importance_json(const struct model *m)
 {
     size_t n = m->features.n;
     double *imp = calloc(n ? n : 1, sizeof *imp), total = 0;
-    if (imp == NULL || m->learner->importance(m->algo, imp) != 0) {
+    if (imp == NULL || m->learner->importance == NULL ||
+        m->learner->importance(m->algo, imp) != 0) {
         free(imp);
         return json_null();
     }
@@ -781,17 +850,20 @@ static int model_meta(const struct search *s, struct model *m, json_t *metrics, 
     return m->meta ? AIOPS_OK : AIOPS_ENOMEM;
 }
 
-/* The model from the selection: the ensemble, the features and target (taken over from
+/* The model from the selection: the ensemble (or the best trial refitted on every row), the
+ * features and target (taken over from
  * s->data), metrics of the out-of-fold predictions, the drift reference from them. */
 static int build_model(struct search *s, const struct selection *sel, json_t *automl,
-                       struct model **out)
+                       const struct learner *refit_learner, void *refit, struct model **out)
 {
     struct cvdata *d = &s->data;
     struct model *m = calloc(1, sizeof *m);
     struct ensemble *e = NULL;
     json_t *metrics = NULL;
     double *score = malloc((d->n ? d->n : 1) * sizeof *score);
-    int rv = m && score ? build_ensemble(s, sel, &e) : AIOPS_ENOMEM;
+    int rv = m && score ? AIOPS_OK : AIOPS_ENOMEM;
+    if (rv == 0 && refit == NULL)
+        rv = build_ensemble(s, sel, &e);
     if (rv == 0)
         rv = d->ts.task == TASK_REGRESSION
                  ? eval_regression(d->y, sel->pred, d->n, &metrics)
@@ -804,14 +876,16 @@ static int build_model(struct search *s, const struct selection *sel, json_t *au
     free(score);
     if (rv != 0) {
         learner_ensemble.free(e);
+        if (refit != NULL)
+            refit_learner->free(refit);
         json_decref(metrics);
         json_decref(automl);
         model_free(m);
         return rv;
     }
     json_object_set_new(metrics, "out_of_fold", json_true());
-    m->learner = &learner_ensemble;
-    m->algo = e;
+    m->learner = refit != NULL ? refit_learner : &learner_ensemble;
+    m->algo = refit != NULL ? refit : (void *)e;
     m->features = d->fs;
     m->target = d->ts;
     memset(&d->fs, 0, sizeof d->fs);
@@ -887,13 +961,21 @@ static int finish(struct search *s, struct automl_result *out, struct aiops_erro
     out->leaderboard = json_array();
     for (size_t i = 0; rv == 0 && i < s->ntrials; i++)
         json_array_append_new(out->leaderboard, trial_entry(s, &s->trial[i]));
+    /* a single best trial is refitted on every row when time allows, as Optuna users do */
+    const struct trial *single = &s->trial[sel.trial[sel.single]];
+    void *refit = NULL;
+    if (rv == 0 && !sel.kept && refit_trial(s, single, &refit) != 0)
+        refit = NULL;
     if (rv == 0) {
         out->best = trial_entry(s, &s->trial[sel.trial[0]]);
         out->ensemble = ensemble_json(s, &sel);
+        json_object_set_new(out->ensemble, "refit", json_boolean(refit != NULL));
         json_t *automl = json_pack("{s:s, s:I, s:I, s:O, s:O}", "metric", metric_names[s->metric],
                                    "folds", (json_int_t)s->k, "trials", (json_int_t)s->ntrials,
                                    "best", out->best, "ensemble", out->ensemble);
-        rv = build_model(s, &sel, automl, &out->model);
+        rv = build_model(s, &sel, automl, s->space.learner[single->li], refit, &out->model);
+    } else if (refit != NULL) {
+        s->space.learner[single->li]->free(refit);
     }
     free(sel.pred);
     return rv;

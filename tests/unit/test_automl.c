@@ -281,6 +281,33 @@ static void test_ensemble_never_worse_and_saved(void)
     ingest_result_free(&in);
 }
 
+/* A single best trial (one learner, one trial: nothing to ensemble) is refitted on every
+ * row: the model is that learner's, as `aiops train` with those parameters makes it. */
+static void test_single_best_is_refitted(void)
+{
+    struct ingest_result in;
+    CHECK_INT(make_table(200, 6, &in), 0);
+    struct automl_config cfg = base_config();
+    cfg.models = "linear";
+    cfg.max_trials = 1;
+    struct automl_result r;
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    CHECK_INT(automl_run(&in.table, &cfg, &r, &err), 0);
+    CHECK(json_is_false(json_object_get(r.ensemble, "kept")));
+    CHECK(json_is_true(json_object_get(r.ensemble, "refit")));
+    CHECK_STR(r.model->learner->name, "linear");
+    CHECK_STR(json_string_value(json_object_get(r.model->meta, "kind")), "linear");
+    struct fmatrix x;
+    CHECK_INT(features_matrix(&r.model->features, &in.table, &x, NULL, NULL, NULL), 0);
+    double *p = malloc(x.nrows * 2 * sizeof *p);
+    CHECK_INT(model_predict(r.model, &x, p), 0);
+    CHECK(fabs(p[0] + p[1] - 1) < 1e-9);
+    free(p);
+    fmatrix_free(&x);
+    automl_result_free(&r);
+    ingest_result_free(&in);
+}
+
 static void expect_refused(const struct automl_config *cfg, const struct table *t,
                            const char *field)
 {
@@ -326,4 +353,4 @@ static void test_bad_requests_name_the_field(void)
 UNIT_MAIN(UNIT(test_tpe_beats_random_search), UNIT(test_tpe_gamma_as_optuna), UNIT(test_tpe_seeded),
           UNIT(test_same_seed_same_leaderboard), UNIT(test_pruning_stops_a_bad_trial),
           UNIT(test_budget_is_honoured), UNIT(test_ensemble_never_worse_and_saved),
-          UNIT(test_bad_requests_name_the_field))
+          UNIT(test_single_best_is_refitted), UNIT(test_bad_requests_name_the_field))
