@@ -25,7 +25,7 @@ letter|mlbench_letter_recognition/LetterRecognition.csv|lettr|multiclass|accurac
 diamonds|ggplot2_diamonds/diamonds.csv|price|regression|rmse"
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)   budget ${BUDGET}s, seed $SEED"
-printf '| set | metric | aiops automl | Optuna + XGBoost | aiops train (defaults) | automl trials (pruned) / used s | Optuna trials / used s |\n'
+printf '| set | metric | aiops automl | Optuna + XGBoost | aiops train (defaults) | automl trials (pruned) / used s | Optuna trials (pruned) / used s |\n'
 printf '| --- | --- | --- | --- | --- | --- | --- |\n'
 while IFS='|' read -r name file target task metric; do
     [ -z "$ONLY" ] || [ "$ONLY" = "$name" ] || continue
@@ -50,7 +50,7 @@ lb = o["leaderboard"]
 pruned = sum(1 for t in lb if t["pruned"])
 print(f"| {name} | {metric} | {ot[metric]:.4f} | {p['test'][metric]:.4f} | {dt[metric]:.4f} "
       f"| {len(lb)} ({pruned}) / {o['budget_used_seconds']:.1f} "
-      f"| {p['trials']} / {p['budget_used_seconds']:.1f} |")
+      f"| {p['trials']} ({p['trials'] - p['complete']}) / {p['budget_used_seconds']:.1f} |")
 ens = o["ensemble"]
 print(f"<!-- {name}: best {o['best']['learner']} {json.dumps(o['best']['params'])}; ensemble kept "
       f"{ens['kept']} {json.dumps(ens['members'])}; optuna best {json.dumps(p['best_params'])} -->")

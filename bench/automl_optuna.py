@@ -6,7 +6,10 @@ TEST.csv. The search space is seed 002's habit for XGBoost: n_estimators 50-1000
 learning_rate 0.01-0.3 (log), max_depth 2-10, reg_lambda 1e-3-10 (log), min_child_weight
 1e-2-20 (log), subsample 0.5-1, colsample_bytree 0.3-1. The budget covers the search and
 the refit: the search gets the budget minus the time one best-parameter fit took at most
-(measured during the search). Prints one JSON object.
+(measured during the search); a fit still running when the search's time is up stops at the
+next boosting round (an XGBoost callback) and its trial counts as pruned, as our trials are
+stopped. Without a finished trial the refit uses XGBoost's defaults (100 rounds). Prints
+one JSON object.
 
   automl_optuna.py TRAIN.csv TEST.csv TARGET TASK(binary|multiclass|regression) BUDGET SEED
 """
@@ -68,6 +71,15 @@ def main():
 
     fit_seconds = [0.0]
 
+    class Deadline(xgb.callback.TrainingCallback):
+        """Stops a fit once the search's time is up (returning True ends xgb.train)."""
+        def __init__(self):
+            self.late = False
+
+        def after_iteration(self, model, epoch, evals_log):
+            self.late = time.monotonic() - t0 > budget - fit_seconds[0]
+            return self.late
+
     def trial_fn(trial):
         p = dict(base)
         rounds = trial.suggest_int("n_estimators", 50, 1000, log=True)
@@ -80,7 +92,10 @@ def main():
         s = []
         for dtr, dva, yva in mats:
             f0 = time.monotonic()
-            b = xgb.train(p, dtr, rounds)
+            stop = Deadline()
+            b = xgb.train(p, dtr, rounds, callbacks=[stop])
+            if stop.late:
+                raise optuna.TrialPruned()
             fit_seconds[0] = max(fit_seconds[0], (time.monotonic() - f0) * 1.5)
             s.append(score(yva, b.predict(dva)))
         return float(np.mean(s))
@@ -95,9 +110,10 @@ def main():
             break
         study.optimize(trial_fn, n_trials=1, timeout=left)
     best = dict(base)
-    bp = study.best_params
-    rounds = bp.pop("n_estimators")
-    best.update({"eta": bp["learning_rate"], "max_depth": bp["max_depth"],
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    bp = dict(study.best_params) if done else {}
+    rounds = bp.pop("n_estimators", 100)
+    best.update({} if not done else {"eta": bp["learning_rate"], "max_depth": bp["max_depth"],
                  "lambda": bp["reg_lambda"], "min_child_weight": bp["min_child_weight"],
                  "subsample": bp["subsample"], "colsample_bytree": bp["colsample_bytree"]})
     booster = xgb.train(best, xgb.DMatrix(Xtr, ytr_i, enable_categorical=True), rounds)
@@ -110,9 +126,11 @@ def main():
         test = {"accuracy": accuracy_score(yte_i[keep], p[keep].argmax(axis=1))}
     else:
         test = {"rmse": mean_squared_error(yte_i, p) ** 0.5}
-    print(json.dumps({"tool": "optuna", "trials": len(study.trials),
-                      "cv_best": study.best_value, "budget_used_seconds": used,
-                      "best_params": study.best_params, "test": test}))
+    print(json.dumps({"tool": "optuna", "trials": len(study.trials), "complete": len(done),
+                      "cv_best": study.best_value if done else None,
+                      "budget_used_seconds": used,
+                      "best_params": study.best_params if done else "xgboost defaults",
+                      "test": test}))
 
 
 if __name__ == "__main__":
