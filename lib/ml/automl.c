@@ -566,7 +566,7 @@ static void batch_one(void *arg, int tid, size_t i)
 }
 
 /* Samples `count` trials from the history, runs them at once, reports them. */
-static int run_batch(struct search *s, size_t count, int threads, uint64_t *rng)
+static int run_batch(struct search *s, size_t count, struct pool *pool, uint64_t *rng)
 {
     size_t nd = s->space.ndims, nt = s->ntrials;
     if (nt + count > s->cap) {
@@ -595,7 +595,7 @@ static int run_batch(struct search *s, size_t count, int threads, uint64_t *rng)
     free(values);
     free(loss);
     if (rv == 0)
-        pool_for(NULL, threads, count, batch_one, s);
+        pool_for(pool, pool_threads(pool), count, batch_one, s);
     s->ntrials = nt + count; /* sampled trials are owned by s whatever happened */
     for (size_t i = 0; rv == 0 && i < count && s->cfg->on_trial != NULL; i++) {
         const struct trial *t = &s->trial[nt + i];
@@ -613,14 +613,18 @@ static int search_loop(struct search *s)
 {
     int threads = s->cfg->threads > 0 ? s->cfg->threads : pool_cpus();
     uint64_t rng = s->cfg->seed ^ 0x5eed7be5ull;
-    int rv = AIOPS_OK;
+    /* one pool for the whole search: starting threads per batch costs more than a small
+     * trial (measured under AddressSanitizer) */
+    struct pool *pool = NULL;
+    int rv = pool_create(threads, &pool);
     while (rv == 0 && !search_should_stop(s) &&
            (s->cfg->max_trials == 0 || s->ntrials < s->cfg->max_trials)) {
-        size_t count = (size_t)threads;
+        size_t count = (size_t)pool_threads(pool);
         if (s->cfg->max_trials > 0 && s->cfg->max_trials - s->ntrials < count)
             count = s->cfg->max_trials - s->ntrials;
-        rv = run_batch(s, count, threads, &rng);
+        rv = run_batch(s, count, pool, &rng);
     }
+    pool_free(pool);
     return rv;
 }
 

@@ -209,11 +209,10 @@ static void test_pruning_stops_a_bad_trial(void)
 }
 
 /* The budget is honoured within 10% (release build). Under AddressSanitizer on the shared
- * machine a search of 3 s overruns by about 1 s whatever the learner (measured 3.96-4.55 s;
- * a single trial with its refit and the model's build take 0.28 s there, so the cost is in
- * the batches' threads, not yet found): that build is held to 2x until it is. */
+ * machine the trials' cancellation and the model's build run slower (measured 3.37 s of a
+ * 3 s budget): that build is held to 1.5x. */
 #if defined(__SANITIZE_ADDRESS__)
-#define BUDGET_SLACK 2.0
+#define BUDGET_SLACK 1.5
 #else
 #define BUDGET_SLACK 1.1
 #endif
