@@ -59,6 +59,9 @@ static const struct {
     {"predict", cmd_predict,
      "predict MODEL DATA.csv [--out PRED.csv]   predictions as CSV\n"
      "  predict NAME DATA.csv [--version V] [--json]   NAME not a file: the server's model"},
+    {"automl", cmd_automl,
+     "automl DATA.csv --target COL [--budget SECONDS] [--metric NAME] [--models gbdt,rf,...]\n"
+     "        [--folds K] [--seed N] [--trials N] --out MODEL   AutoML search, offline"},
     {"eval", cmd_eval, "eval MODEL DATA.csv                metrics of MODEL on DATA (JSON)"},
     {"report", cmd_report,
      "report MODEL DATA.csv [--pdf OUT.pdf] [--lang ko|en] [--descriptions MAP.csv]\n"

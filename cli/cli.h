@@ -35,6 +35,7 @@ int cmd_inspect(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_upload(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_automl(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_report(int argc, char **argv);

@@ -18,7 +18,7 @@ RUN="postgresql redis-server fonts-nanum"
 TEST="python3 python3-yaml clang libclang-rt-14-dev universal-ctags prometheus docker-compose valgrind qpdf
 poppler-utils chromium"
 BENCH="wrk python3-pandas python3-sklearn python3-xgboost python3-fastapi python3-uvicorn
-python3-reportlab python3-renderpm"
+python3-reportlab python3-renderpm python3-optuna"
 
 listing=0
 if [ "${1:-}" = list ]; then

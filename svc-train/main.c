@@ -30,6 +30,7 @@ static const struct svc_handler handlers[] = {
     {"runs.metrics", handle_runs_metrics},
     {"runs.tags", handle_runs_tags},
     {"runs.cancel", handle_runs_cancel},
+    {"automl.start", handle_automl_start}, /* issue 13 */
     {"models.list", handle_models_list},
     {"models.versions", handle_models_versions},
     {"models.alias_set", handle_models_alias_set},

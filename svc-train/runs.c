@@ -11,6 +11,7 @@
 #include "core/err.h"
 #include "core/jsonx.h"
 #include "core/log.h"
+#include "ml/automl.h"
 #include "ml/learner.h"
 #include "ml/train.h"
 #include "store/datasets.h"
@@ -642,8 +643,16 @@ void handle_runs_list(struct svc_call *c)
 void handle_runs_get(struct svc_call *c)
 {
     json_t *run;
-    if (read_run_json(c, svc_param(c, 0), &run) == 0)
-        svc_reply_json(c, 200, run);
+    if (read_run_json(c, svc_param(c, 0), &run) != 0)
+        return;
+    /* an AutoML run keeps its leaderboard in its progress (svc-train/worker.c) */
+    const json_t *progress = json_object_get(run, "progress");
+    if (strcmp(json_string_value(json_object_get(run, "model")), "automl") == 0)
+        json_object_set(run, "leaderboard",
+                        json_is_object(progress) && json_object_get(progress, "leaderboard")
+                            ? json_object_get(progress, "leaderboard")
+                            : json_array());
+    svc_reply_json(c, 200, run);
 }
 
 void handle_runs_compare(struct svc_call *c)
@@ -824,4 +833,141 @@ void handle_runs_cancel(struct svc_call *c)
     svc_reply_json(
         c, 200,
         json_pack("{s:s, s:s, s:b}", "run_id", id, "status", status, "cancel_requested", 1));
+}
+
+/* --- POST /api/v1/automl (issue 13) ------------------------------------------------------ */
+
+/* The "models" member, as "gbdt,rf" (a list of names or that text): every name a supervised
+ * learner. The text into out; 0, or an error after replying. */
+static int automl_models(struct svc_call *c, const json_t *v, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (v == NULL)
+        return AIOPS_OK;
+    json_t *list = json_is_string(v) ? NULL : (json_t *)v;
+    size_t n = list ? json_array_size(list) : 1;
+    if (!json_is_string(v) && (!json_is_array(v) || n == 0)) {
+        svc_reply_field(c, API_INVALID_REQUEST, "models",
+                        "models must be a list of learner names, or \"gbdt,rf,...\"");
+        return AIOPS_EINVAL;
+    }
+    struct buf text = {0};
+    int rv = list ? AIOPS_OK : buf_puts(&text, json_string_value(v));
+    for (size_t i = 0; rv == 0 && list && i < n; i++) {
+        const char *s = json_string_value(json_array_get(list, i));
+        rv = s ? buf_printf(&text, "%s%s", i ? "," : "", s) : AIOPS_EINVAL;
+    }
+    char name[64] = "";
+    for (const char *p = text.data; rv == 0 && p && *p;) {
+        size_t len = strcspn(p, ",");
+        snprintf(name, sizeof name, "%.*s", (int)(len < 63 ? len : 63), p);
+        const struct learner *l = learner_find(name);
+        /* searchable: supervised, with parameters to tune (not the ensemble it builds) */
+        if (len == 0 || len > 63 || l == NULL || !l->needs_target || l->nparams == 0)
+            rv = AIOPS_EINVAL;
+        p += len + (rv == 0 && p[len] == ',');
+    }
+    if (rv == 0 && (text.len == 0 || text.len >= cap))
+        rv = AIOPS_EINVAL;
+    if (rv == 0)
+        snprintf(out, cap, "%s", text.data);
+    buf_free(&text);
+    if (rv == AIOPS_EINVAL)
+        svc_reply_field(c, API_INVALID_REQUEST, "models",
+                        "models must name supervised learners separated by commas%s%.64s%s",
+                        name[0] ? "; " : "", name, name[0] ? " is not one" : "");
+    return rv;
+}
+
+/* A number member in [lo, hi] (whole when `whole`), or def when absent. */
+static int automl_number(struct svc_call *c, const json_t *b, const char *key, double lo, double hi,
+                         int whole, double def, double *out)
+{
+    const json_t *v = json_object_get(b, key);
+    *out = def;
+    if (v == NULL)
+        return AIOPS_OK;
+    double x = json_number_value(v);
+    if (!json_is_number(v) || !(x >= lo && x <= hi) || (whole && x != floor(x))) {
+        svc_reply_field(c, API_INVALID_REQUEST, key, "%s must be %s from %g to %g", key,
+                        whole ? "a whole number" : "a number", lo, hi);
+        return AIOPS_EINVAL;
+    }
+    *out = x;
+    return AIOPS_OK;
+}
+
+/* The search's settings, checked, as the run's params. 0; an error after replying. */
+static int automl_params(struct svc_call *c, const json_t *b, json_t **params)
+{
+    double budget, folds, seed;
+    char models[512];
+    const json_t *metric = json_object_get(b, "metric");
+    if (metric != NULL &&
+        (!json_is_string(metric) || !automl_metric_known(json_string_value(metric)))) {
+        svc_reply_field(c, API_INVALID_REQUEST, "metric",
+                        "metric must be auc, logloss, accuracy, f1_macro, rmse or mae");
+        return AIOPS_EINVAL;
+    }
+    int rv = automl_number(c, b, "budget_seconds", 1, 86400, 0, 60, &budget);
+    if (rv == 0)
+        rv = automl_number(c, b, "folds", 2, 20, 1, 5, &folds);
+    if (rv == 0)
+        rv = automl_number(c, b, "seed", 0, 4294967295.0, 1, 0, &seed);
+    if (rv == 0)
+        rv = automl_models(c, json_object_get(b, "models"), models, sizeof models);
+    if (rv != 0)
+        return rv;
+    *params = json_pack("{s:f, s:I, s:I, s:s, s:s}", "budget_seconds", budget, "folds",
+                        (json_int_t)folds, "seed", (json_int_t)seed, "metric",
+                        metric ? json_string_value(metric) : "", "models", models);
+    if (*params == NULL)
+        svc_reply_failure(c, AIOPS_ENOMEM, "reading the request");
+    return *params ? AIOPS_OK : AIOPS_ENOMEM;
+}
+
+/* The run (model "automl") and its job on the training queue, in one transaction. */
+static int queue_automl_run(struct svc_call *c, const struct train_request *tr, const char *run_id)
+{
+    char *params_s = jsonx_to_string(tr->params, NULL);
+    char *tags_s = tr->tags ? jsonx_to_string(tr->tags, NULL) : strdup("{}");
+    struct db *db = svc_db(c);
+    const char *project = svc_project(c);
+    const char *v[8] = {run_id, project, tr->file_id, tr->target, tr->name, params_s, tags_s};
+    int rv = params_s && tags_s ? db_begin(db) : AIOPS_ENOMEM;
+    if (rv == 0)
+        rv =
+            db_execv(db, NULL,
+                     "INSERT INTO runs (id, project_id, dataset_id, model_kind, target, model_name,"
+                     " status, params, tags, total_epochs) VALUES ($1, $2, $3, 'automl', $4, $5,"
+                     " 'queued', $6::jsonb, $7::jsonb, 0)",
+                     7, v);
+    if (rv == 0)
+        rv = jobs_enqueue(db, "train", run_id, project, 3);
+    rv = db_finish(db, rv);
+    free(params_s);
+    free(tags_s);
+    if (rv != 0)
+        svc_reply_failure(c, rv, "queueing the AutoML job");
+    return rv;
+}
+
+void handle_automl_start(struct svc_call *c)
+{
+    struct train_request tr;
+    memset(&tr, 0, sizeof tr);
+    char run_id[37];
+    uuid_v4(run_id);
+    if (read_train_body(c, &tr) == 0 && automl_params(c, tr.body, &tr.params) == 0 &&
+        check_dataset(c, &tr) == 0 && choose_model_name(c, &tr) == 0 &&
+        queue_automl_run(c, &tr, run_id) == 0) {
+        log_json(LOG_LEVEL_INFO, "automl run queued",
+                 json_pack("{s:s, s:s, s:s}", "run_id", run_id, "project", svc_project(c),
+                           "dataset", tr.file_id));
+        svc_reply_json(c, 200,
+                       json_pack("{s:s, s:s, s:s, s:s, s:O}", "run_id", run_id, "status",
+                                 "training", "model_name", tr.name, "state", "queued", "params",
+                                 tr.params));
+    }
+    train_request_free(&tr);
 }

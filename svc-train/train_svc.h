@@ -19,6 +19,8 @@ void handle_runs_compare(struct svc_call *c);
 void handle_runs_metrics(struct svc_call *c);
 void handle_runs_tags(struct svc_call *c);
 void handle_runs_cancel(struct svc_call *c);
+/* POST /api/v1/automl (issue 13): an AutoML run on the training queue */
+void handle_automl_start(struct svc_call *c);
 
 /* registry.c */
 /* 404 model_not_found / version_not_found / alias_not_found naming what was asked for. */

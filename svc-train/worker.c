@@ -29,6 +29,7 @@
 #include "core/jsonx.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "ml/automl.h"
 #include "ml/train.h"
 #include "store/datasets.h"
 #include "store/jobs.h"
@@ -476,6 +477,133 @@ static void drop_checkpoint(struct db *db, const char *run_id)
     db_execv(db, NULL, "DELETE FROM run_checkpoints WHERE run_id = $1", 1, v);
 }
 
+/* --- AutoML runs (issue 13) ---------------------------------------------------------------- */
+
+/* What the search reports to: the job (events, cancel) and the leaderboard so far. */
+struct automl_job {
+    struct job_run *jr;
+    json_t *leaderboard;
+};
+
+/* A finished trial: its trial_complete event, and the run's progress (the leaderboard so
+ * far, current_epoch = trials done) on the worker's connection (the companion has its own). */
+static void automl_on_trial(void *arg, const json_t *trial, size_t rank)
+{
+    struct automl_job *aj = arg;
+    json_t *ev = json_deep_copy(trial);
+    json_object_set_new(ev, "rank", rank ? json_integer((json_int_t)rank) : json_null());
+    json_array_append(aj->leaderboard, ev);
+    json_t *event = json_deep_copy(ev); /* publish adds run_id: not for the leaderboard */
+    json_decref(ev);
+    json_t *progress = json_pack("{s:O}", "leaderboard", aj->leaderboard);
+    char *text = progress ? json_dumps(progress, JSON_COMPACT) : NULL;
+    char done[24];
+    snprintf(done, sizeof done, "%zu", json_array_size(aj->leaderboard));
+    const char *v[3] = {aj->jr->job.run_id, text, done};
+    if (text != NULL)
+        db_execv(aj->jr->w->db, NULL,
+                 "UPDATE runs SET progress = $2::jsonb, current_epoch = $3::int"
+                 " WHERE id = $1 AND status = 'running'",
+                 3, v);
+    free(text);
+    json_decref(progress);
+    publish(aj->jr, "trial_complete", event); /* takes event */
+}
+
+/* Polled by the search's threads: cancel, a lost lease or shutdown stop it. */
+static int automl_stopped(void *arg)
+{
+    struct automl_job *aj = arg;
+    if (winding_down(aj->jr->w))
+        atomic_store(&aj->jr->stop, STOP_SHUTDOWN);
+    return atomic_load(&aj->jr->stop) != RUN_ON;
+}
+
+/* Registers the search's model as the next version of model_name; the run is completed, or
+ * canceled when a cancel stopped the search (the best so far is kept either way). */
+static void finish_automl(struct job_run *jr, const char *model_name,
+                          const struct automl_result *res)
+{
+    struct db *db = jr->w->db;
+    int version = 0;
+    json_t *metrics = json_object_get(res->model->meta, "metrics");
+    json_t *progress = json_pack("{s:O, s:O, s:O, s:s, s:f}", "leaderboard", res->leaderboard,
+                                 "best", res->best, "ensemble", res->ensemble, "metric",
+                                 res->metric, "budget_used_seconds", res->seconds);
+    char *metrics_s = json_dumps(metrics, JSON_COMPACT);
+    char *progress_s = progress ? json_dumps(progress, JSON_COMPACT) : NULL;
+    char vbuf[16], trials[24];
+    const char *status = res->cancelled ? "canceled" : "completed";
+    int rv = metrics_s && progress_s ? db_begin(db) : AIOPS_ENOMEM;
+    if (rv == 0)
+        rv = registry_add_version(db, jr->job.project, model_name, jr->job.run_id, res->model,
+                                  metrics, &version);
+    if (rv == 0)
+        rv = jobs_finish(db, &jr->job, jr->w->id, "done", NULL);
+    snprintf(vbuf, sizeof vbuf, "%d", version);
+    snprintf(trials, sizeof trials, "%zu", json_array_size(res->leaderboard));
+    const char *v[7] = {jr->job.run_id, metrics_s, model_task_name(res->model), vbuf, trials,
+                        progress_s,     status};
+    if (rv == 0)
+        rv = db_execv(db, NULL,
+                      "UPDATE runs SET status = $7, metrics = $2::jsonb, task = $3,"
+                      " model_version = $4::int, current_epoch = $5::int, total_epochs = $5::int,"
+                      " progress = $6::jsonb, error = NULL, finished_at = now() WHERE id = $1",
+                      7, v);
+    rv = db_finish(db, rv);
+    free(metrics_s);
+    free(progress_s);
+    if (rv != 0) {
+        json_decref(progress);
+        char msg[200];
+        snprintf(msg, sizeof msg, "storing the model failed: %s", aiops_strerror(rv));
+        finish_unsuccessful(jr, "failed", msg, NULL);
+        return;
+    }
+    serve_forget(jr->job.project, model_name);
+    log_json(LOG_LEVEL_INFO, "automl run finished",
+             json_pack("{s:s, s:s, s:i, s:s}", "run_id", jr->job.run_id, "model", model_name,
+                       "version", version, "status", status));
+    json_object_set_new(progress, "status", json_string(status));
+    json_object_set_new(progress, "model_name", json_string(model_name));
+    json_object_set_new(progress, "model_version", json_integer(version));
+    json_object_set(progress, "metrics", metrics);
+    publish(jr, "training_complete", progress); /* takes progress */
+}
+
+/* The search of an AutoML run on t (params: budget_seconds, folds, seed, metric, models):
+ * 0 after recording the outcome, else the error (terr filled) for run_job to record. */
+static int run_automl(struct job_run *jr, const struct table *t, const struct run_row *rr,
+                      struct aiops_error *terr)
+{
+    const json_t *p = rr->params;
+    struct automl_job aj = {jr, json_array()};
+    struct automl_config cfg = {
+        .target = rr->target,
+        .metric = json_string_value(json_object_get(p, "metric")),
+        .models = json_string_value(json_object_get(p, "models")),
+        .folds = (size_t)json_integer_value(json_object_get(p, "folds")),
+        .seed = (uint64_t)json_integer_value(json_object_get(p, "seed")),
+        .budget_seconds = json_number_value(json_object_get(p, "budget_seconds")),
+        .on_trial = automl_on_trial,
+        .cancelled = automl_stopped,
+        .arg = &aj,
+    };
+    struct automl_result res;
+    int rv = aj.leaderboard ? automl_run(t, &cfg, &res, terr) : AIOPS_ENOMEM;
+    json_decref(aj.leaderboard);
+    if (rv != 0)
+        return rv;
+    int stop = atomic_load(&jr->stop);
+    if (stop == STOP_SHUTDOWN || stop == STOP_LEASE_LOST) {
+        automl_result_free(&res); /* handed back / taken over: run_job says what happens */
+        return AIOPS_ECANCELED;
+    }
+    finish_automl(jr, rr->model_name, &res);
+    automl_result_free(&res);
+    return AIOPS_OK;
+}
+
 static void run_job(struct worker *w, const struct job *job)
 {
     struct job_run jr;
@@ -563,17 +691,22 @@ static void run_job(struct worker *w, const struct job *job)
     struct train_result res;
     struct aiops_error terr = AIOPS_ERROR_INIT;
     memset(&res, 0, sizeof res);
+    int automl = strcmp(rr.kind, "automl") == 0; /* issue 13: a search, not one learner */
     struct train_checkpoint ckpt = {save_checkpoint, &jr, resume, resume_len};
-    /* refuses a NULL learner */
-    rv = train_model_checkpointed(&t, NULL, &cfg, &ckpt, on_progress, &jr, &res, &terr);
-    if (rv == AIOPS_ECORRUPT && resume != NULL) {
-        /* a checkpoint this run cannot use (another version's layout): start over */
-        log_json(LOG_LEVEL_WARN, "training checkpoint refused; starting over",
-                 json_pack("{s:s}", "run_id", job->run_id));
-        ckpt.resume = NULL;
-        ckpt.resume_len = 0;
-        aiops_error_clear(&terr);
+    if (automl) {
+        rv = run_automl(&jr, &t, &rr, &terr);
+    } else {
+        /* refuses a NULL learner */
         rv = train_model_checkpointed(&t, NULL, &cfg, &ckpt, on_progress, &jr, &res, &terr);
+        if (rv == AIOPS_ECORRUPT && resume != NULL) {
+            /* a checkpoint this run cannot use (another version's layout): start over */
+            log_json(LOG_LEVEL_WARN, "training checkpoint refused; starting over",
+                     json_pack("{s:s}", "run_id", job->run_id));
+            ckpt.resume = NULL;
+            ckpt.resume_len = 0;
+            aiops_error_clear(&terr);
+            rv = train_model_checkpointed(&t, NULL, &cfg, &ckpt, on_progress, &jr, &res, &terr);
+        }
     }
     pthread_mutex_lock(&jr.mu);
     jr.done = 1;
@@ -585,8 +718,10 @@ static void run_job(struct worker *w, const struct job *job)
     /* the checkpoint outlives only a run that another worker will pick up again */
     if (!(rv == AIOPS_ECANCELED && (stop == STOP_SHUTDOWN || stop == STOP_LEASE_LOST)))
         drop_checkpoint(w->db, job->run_id);
-    if (rv == 0) {
+    if (rv == 0 && !automl) {
         finish_completed(&jr, rr.model_name, &res);
+    } else if (rv == 0) {
+        /* run_automl recorded it */
     } else if (rv == AIOPS_ECANCELED && stop == STOP_SHUTDOWN) {
         /* the service is stopping: the job goes back to the queue for another worker */
         if (jobs_release(w->db, job, w->id) == 0) {

@@ -11,14 +11,18 @@
 static const struct param_def forest_params[] = {
     {.name = "rounds", .type = PARAM_INT, .min = 1, .max = 100000, .def = 100,
      .aliases = PARAM_LIST("epochs", "n_estimators", "trees", "num_boost_round"),
-     .help = "trees"},
+     .help = "trees", .search = PARAM_SEARCH | PARAM_SEARCH_LOG, .search_min = 20,
+     .search_max = 100},
     {.name = "max_depth", .type = PARAM_INT, .min = -1, .max = 64, .def = -1,
-     .help = "deepest level of a tree (-1 or 0: grown until its leaves are pure)"},
+     .help = "deepest level of a tree (-1 or 0: grown until its leaves are pure)",
+     .search = PARAM_SEARCH, .search_min = 4, .search_max = 12},
     {.name = "min_samples_leaf", .type = PARAM_INT, .min = 1, .max = 1 << 30, .def = 1,
-     .help = "fewest rows in a leaf"},
+     .help = "fewest rows in a leaf", .search = PARAM_SEARCH | PARAM_SEARCH_LOG,
+     .search_min = 1, .search_max = 32},
     {.name = "max_features", .type = PARAM_NUMBER, .min = 0, .max = 1e9, .def = 0,
      .help = "features tried per split: 0: sqrt(n) for classification, all for regression; "
-             "(0, 1]: that fraction; > 1: that many"},
+             "(0, 1]: that fraction; > 1: that many",
+     .search = PARAM_SEARCH, .search_min = 0.1, .search_max = 1},
     {.name = "bootstrap", .type = PARAM_BOOL, .def = 1,
      .help = "grow each tree on a bootstrap sample of the rows"},
 };

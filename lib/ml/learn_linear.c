@@ -16,7 +16,8 @@
 static const struct param_def linear_params[] = {
     {.name = "lambda", .type = PARAM_NUMBER, .min = 0, .max = 1e12, .def = 1.0,
      .aliases = PARAM_LIST("reg_lambda", "l2"),
-     .help = "L2 penalty: scikit-learn's 1 / C, or Ridge's alpha"},
+     .help = "L2 penalty: scikit-learn's 1 / C, or Ridge's alpha",
+     .search = PARAM_SEARCH | PARAM_SEARCH_LOG, .search_min = 1e-4, .search_max = 100},
     {.name = "max_iter", .type = PARAM_INT, .min = 1, .max = 1000000, .def = 100,
      .aliases = PARAM_LIST("epochs"), .help = "L-BFGS iterations at most"},
     {.name = "tol", .type = PARAM_NUMBER, .min = 0, .max = 1, .def = 1e-4,

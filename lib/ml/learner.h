@@ -53,6 +53,18 @@ struct param_def {
     const char *help;           /* one line */
     int auto_zero;              /* PARAM_INT: the text "auto" is accepted and read as 0 */
     const char *def_list;       /* PARAM_INTS: the default ("256,128"); "" for none */
+    /* AutoML's search space (lib/ml/automl.h): a parameter with `search` set is tuned, the
+     * others stay at their default. PARAM_INT / PARAM_NUMBER are drawn from [search_min,
+     * search_max] (a narrower range than [min, max]: what is worth trying, not what is
+     * accepted), uniformly or, with PARAM_SEARCH_LOG, on a log scale; PARAM_BOOL from both
+     * values; PARAM_STRING from its choices. */
+    unsigned search; /* 0, or enum param_search bits */
+    double search_min, search_max;
+};
+
+enum param_search {
+    PARAM_SEARCH = 1u << 0,     /* tuned by AutoML */
+    PARAM_SEARCH_LOG = 1u << 1, /* ... on a log scale (search_min > 0) */
 };
 
 /* A NULL-terminated list for param_def.aliases / .choices and learner.aliases. */

@@ -22,7 +22,8 @@ const struct route routes[] = {
     {"GET", "/api/metrics", "metrics", G, SCOPE_PUBLIC, BODY_NONE, SHORT, "Prometheus metrics"},
     {"GET", "/api/metrics/json", "metrics.json", G, SCOPE_PUBLIC, BODY_NONE, SHORT,
      "Metrics as JSON"},
-    {"GET", "/openapi.json", "openapi", G, SCOPE_PUBLIC, BODY_NONE, SHORT, "This API's description"},
+    {"GET", "/openapi.json", "openapi", G, SCOPE_PUBLIC, BODY_NONE, SHORT,
+     "This API's description"},
     {"GET", "/v2/health/live", "healthz", G, SCOPE_PUBLIC, BODY_NONE, SHORT,
      "Open Inference Protocol (V2) liveness"},
     {"GET", "/v2/health/ready", "readyz", G, SCOPE_PUBLIC, BODY_NONE, SHORT,
@@ -43,11 +44,16 @@ const struct route routes[] = {
      "A file of the web console (vendored libraries)"},
 
     /* each service's health, through the gateway (a round trip to the service) */
-    {"GET", "/api/v1/ingest/health", "health", I, SCOPE_PUBLIC, BODY_NONE, SHORT, "svc-ingest health"},
-    {"GET", "/api/v1/train/health", "health", T, SCOPE_PUBLIC, BODY_NONE, SHORT, "svc-train health"},
-    {"GET", "/api/v1/explain/health", "health", E, SCOPE_PUBLIC, BODY_NONE, SHORT, "svc-explain health"},
-    {"GET", "/api/v1/report/health", "health", R, SCOPE_PUBLIC, BODY_NONE, SHORT, "svc-report health"},
-    {"GET", "/api/v1/monitor/health", "health", M, SCOPE_PUBLIC, BODY_NONE, SHORT, "svc-monitor health"},
+    {"GET", "/api/v1/ingest/health", "health", I, SCOPE_PUBLIC, BODY_NONE, SHORT,
+     "svc-ingest health"},
+    {"GET", "/api/v1/train/health", "health", T, SCOPE_PUBLIC, BODY_NONE, SHORT,
+     "svc-train health"},
+    {"GET", "/api/v1/explain/health", "health", E, SCOPE_PUBLIC, BODY_NONE, SHORT,
+     "svc-explain health"},
+    {"GET", "/api/v1/report/health", "health", R, SCOPE_PUBLIC, BODY_NONE, SHORT,
+     "svc-report health"},
+    {"GET", "/api/v1/monitor/health", "health", M, SCOPE_PUBLIC, BODY_NONE, SHORT,
+     "svc-monitor health"},
 
     /* svc-ingest */
     {"POST", "/api/upload", "upload", I, SCOPE_WRITE, BODY_UPLOAD, LONG,
@@ -72,7 +78,8 @@ const struct route routes[] = {
      "Delete an uploaded session [seed 004]"},
 
     /* svc-train: training, runs, registry, serving */
-    {"POST", "/api/train", "train.start", T, SCOPE_WRITE, BODY_JSON, SHORT, "Start training [seed 000]"},
+    {"POST", "/api/train", "train.start", T, SCOPE_WRITE, BODY_JSON, SHORT,
+     "Start training [seed 000]"},
     {"GET", "/api/train/status/{run_id}", "train.status", T, SCOPE_READ, BODY_NONE, SHORT,
      "Training status [seed 000]"},
     {"GET", "/api/train/runs", "runs.list", T, SCOPE_READ, BODY_NONE, SHORT, "All runs [seed 000]"},
@@ -84,7 +91,13 @@ const struct route routes[] = {
      "A run's metric history (?key=, paginated)"},
     {"POST", "/api/v1/runs/{id}/tags", "runs.tags", T, SCOPE_WRITE, BODY_JSON, SHORT,
      "Set tags on a run"},
-    {"POST", "/api/v1/runs/{id}/cancel", "runs.cancel", T, SCOPE_WRITE, BODY_JSON, SHORT, "Cancel a run"},
+    {"POST", "/api/v1/runs/{id}/cancel", "runs.cancel", T, SCOPE_WRITE, BODY_JSON, SHORT,
+     "Cancel a run"},
+    /* issue 13: automl -- a time-budgeted search run on svc-train's queue (model "automl");
+     * its trials are trial_complete events on /ws/training/{run_id}, its leaderboard is in
+     * GET /api/v1/runs/{id}, cancel keeps the best so far */
+    {"POST", "/api/v1/automl", "automl.start", T, SCOPE_WRITE, BODY_JSON, SHORT,
+     "Start an AutoML search (file_id, target, budget_seconds, metric, models, model_name)"},
     {"GET", "/api/v1/models", "models.list", T, SCOPE_READ, BODY_NONE, SHORT, "Registered models"},
     {"GET", "/api/v1/models/{name}/versions", "models.versions", T, SCOPE_READ, BODY_NONE, SHORT,
      "Versions of a model"},
@@ -134,8 +147,8 @@ const struct route routes[] = {
      "Classify a counseling session [seed 004]"},
     {"GET", "/api/v1/callytics/status/{id}", "callytics.status", T, SCOPE_READ, BODY_NONE, SHORT,
      "Processing status of a session [seed 004]"},
-    {"POST", "/api/v1/callytics/batch-process", "callytics.batch", T, SCOPE_PREDICT, BODY_JSON, LONG,
-     "Classify sessions in a batch [seed 004]"},
+    {"POST", "/api/v1/callytics/batch-process", "callytics.batch", T, SCOPE_PREDICT, BODY_JSON,
+     LONG, "Classify sessions in a batch [seed 004]"},
     {"GET", "/api/v1/callytics/results/{id}", "callytics.results", T, SCOPE_READ, BODY_NONE, SHORT,
      "Result of a session [seed 004]"},
     {"GET", "/api/v1/predictions/history", "predictions.history", T, SCOPE_READ, BODY_NONE, SHORT,

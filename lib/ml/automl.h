@@ -1,0 +1,84 @@
+/* automl.h -- a time-budgeted search over the learners and their parameters, scored by
+ * k-fold cross-validation, with pruning and a greedy ensemble of the best trials.
+ *
+ * The search space is read from the learner table (lib/ml/learner.h): every supervised
+ * learner that learns the task (or those named), and for each its parameters with `search`
+ * set, on their search range and scale. A learner is a categorical dimension and its
+ * parameters are conditional on it; lib/ml/tpe.h samples them (Optuna's default TPE: 10
+ * random trials, then TPE), seeded. The first trial of each learner is its defaults (what
+ * `aiops train` gives), as Optuna's enqueue_trial would start a study.
+ *
+ * Trials run `threads` at a time (one CPU each), in batches sampled from the trials finished
+ * before the batch, so the search is deterministic for a seed (with max_trials; a budget
+ * stops it where the clock says). Each trial trains its learner on the folds in turn and is
+ * pruned after a fold when its mean loss so far is worse than the median of the trials
+ * that reached that fold (Optuna's MedianPruner rule: successive halving over folds,
+ * reduction factor 2, after 5 finished trials). The budget covers everything: a trial still
+ * running at the search's deadline (95% of the budget) is stopped through its learner's
+ * progress callback, and the final model needs no refit: it is the average of the chosen
+ * trials' fold models (each trained on (k-1)/k of the rows), so what was scored out of fold
+ * is what is saved.
+ *
+ * The final model is Caruana's greedy ensemble selection (with replacement) on the
+ * out-of-fold predictions of the best trials, kept only when its out-of-fold loss is below
+ * the best single trial's; otherwise the best trial alone. Either way it is one model of
+ * the "ensemble" learner (lib/ml/ensemble.h). */
+#ifndef AIOPS_AUTOML_H
+#define AIOPS_AUTOML_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "data/table.h"
+#include "ml/model.h"
+
+/* A finished trial: its leaderboard entry (borrowed for the call) and its rank among the
+ * complete trials so far (1 = best; 0 for a pruned or stopped one). */
+typedef void (*automl_trial_fn)(void *arg, const json_t *trial, size_t rank);
+/* Polled during the search: non-zero stops it, keeping the best so far. */
+typedef int (*automl_cancel_fn)(void *arg);
+
+struct automl_config {
+    const char *target;
+    const char *metric;         /* auc, logloss, accuracy, f1_macro, rmse, mae; NULL: auc for
+                                   binary, accuracy for multiclass, rmse for regression */
+    const char *models;         /* "gbdt,rf": the learners to search; NULL or "": every one that
+                                   learns the task */
+    size_t folds;               /* 2 .. 20; 0: 5 */
+    uint64_t seed;              /* of the sampler, the folds and every learner */
+    double budget_seconds;      /* > 0 */
+    size_t max_trials;          /* stop after this many trials (0: only the budget stops it) */
+    int threads;                /* trials at a time; 0: every CPU */
+    uint64_t start_ns;          /* time_mono_ns() the budget counts from; 0: the call */
+    automl_trial_fn on_trial;   /* may be NULL */
+    automl_cancel_fn cancelled; /* may be NULL */
+    void *arg;
+};
+
+struct automl_result {
+    struct model *model;  /* the caller owns it */
+    json_t *leaderboard;  /* every trial, in the order they ran: {"trial", "learner",
+                             "params", "cv_mean", "cv_std", "folds", "seconds", "pruned",
+                             "status"} (status: complete, pruned, stopped, failed) */
+    json_t *best;         /* the best complete trial's entry */
+    json_t *ensemble;     /* {"kept", "members": [{"trial", "learner", "weight"}],
+                             "oof_score", "best_single_oof_score", "steps"} */
+    const char *metric;   /* the metric scored (static) */
+    int higher_is_better; /* of the metric */
+    double seconds;       /* from start_ns to the model's completion */
+    int cancelled;        /* the search was stopped by cfg->cancelled */
+};
+
+/* Runs the search on the rows of t with a target. AIOPS_EINVAL with err naming the field
+ * (target, metric, models, folds, budget_seconds) for a request that cannot run, or when
+ * the budget ended before any trial finished ("budget_seconds"); AIOPS_ENOMEM. */
+int automl_run(const struct table *t, const struct automl_config *cfg, struct automl_result *out,
+               struct aiops_error *err);
+void automl_result_free(struct automl_result *r);
+
+/* 1 when metric is one automl_run accepts (NULL counts: the default). */
+int automl_metric_known(const char *metric);
+
+#endif
