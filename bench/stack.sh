@@ -27,19 +27,29 @@ stack_start() {
   # one load generator at one address: the per-caller limits would measure themselves
   export DISABLE_AUTH=1 AIOPS_BIND=127.0.0.1 AIOPS_PORT=$(free_port) LOG_LEVEL=${LOG_LEVEL:-info}
   export RATE_LIMITS=${RATE_LIMITS:-off}
-  local s u rpc ev
-  for s in INGEST TRAIN EXPLAIN REPORT MONITOR; do
-    if [ "${TRANSPORT:-tcp}" = ipc ]; then
-      export ${s}_RPC_URL=ipc://$tmp/$s.rpc ${s}_EVENTS_URL=ipc://$tmp/$s.events
-    else
-      export ${s}_RPC_URL=tcp://127.0.0.1:$(free_port) ${s}_EVENTS_URL=tcp://127.0.0.1:$(free_port)
-    fi
-  done
+  # services accept only sealed envelopes; the default addresses are ipc:// sockets in a
+  # private directory (lib/rpc/addr.h); TRANSPORT=tcp puts every service on a loopback port
+  export SERVICE_SECRET=${SERVICE_SECRET:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}
+  export AIOPS_RUN_DIR="$tmp/run"
+  mkdir -p -m 700 "$AIOPS_RUN_DIR"
+  local s u rpc
+  if [ "${TRANSPORT:-ipc}" = tcp ]; then
+    for s in INGEST TRAIN EXPLAIN REPORT MONITOR; do
+      export ${s}_RPC_URL=tcp://127.0.0.1:$(free_port)
+    done
+    export EVENTS_IN_URL=tcp://127.0.0.1:$(free_port) EVENTS_OUT_URL=tcp://127.0.0.1:$(free_port)
+  fi
   bin/aiops-admin migrate 2>/dev/null
+  bin/aiops-relay 2>"$tmp/relay.log" &
+  pids+=($!)
   for s in ingest train explain report monitor; do
     u=$(echo $s | tr a-z A-Z)
-    rpc=${u}_RPC_URL; ev=${u}_EVENTS_URL
-    RPC_LISTEN=${!rpc} EVENTS_LISTEN=${!ev} bin/aiops-$s 2>"$tmp/$s.log" &
+    rpc=${u}_RPC_URL
+    if [ -n "${!rpc:-}" ]; then
+      RPC_LISTEN=${!rpc} bin/aiops-$s 2>"$tmp/$s.log" &
+    else
+      bin/aiops-$s 2>"$tmp/$s.log" &
+    fi
     pids+=($!)
     svc_pid[$s]=$!
   done
