@@ -50,9 +50,10 @@ static double beta_cf(double a, double b, double x)
     return h;
 }
 
-/* The regularised incomplete beta function I_x(a, b). */
-static double inc_beta(double a, double b, double x)
+double signif_betainc(double a, double b, double x)
 {
+    if (!(a > 0) || !(b > 0) || isnan(x))
+        return NAN;
     if (x <= 0)
         return 0;
     if (x >= 1)
@@ -113,7 +114,7 @@ double signif_t_sf2(double t, double df)
         return NAN;
     if (isinf(t))
         return 0;
-    return inc_beta(df / 2, 0.5, df / (df + t * t));
+    return signif_betainc(df / 2, 0.5, df / (df + t * t));
 }
 
 double signif_t_ppf(double p, double df)

@@ -18,6 +18,8 @@
 
 /* --- distributions --------------------------------------------------------------------- */
 
+/* The regularised incomplete beta function I_x(a, b), a, b > 0 (NaN otherwise). */
+double signif_betainc(double a, double b, double x);
 /* P(Z > z) of the standard normal. */
 double signif_normal_sf(double z);
 /* P(|T| > |t|) of Student's t with df > 0 degrees of freedom (two-sided). */

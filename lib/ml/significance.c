@@ -3,58 +3,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "math/signif.h"
 #include "math/stats.h"
-
-/* Continued fraction of the incomplete beta (modified Lentz), valid for x < (a+1)/(a+b+2). */
-static double betacf(double a, double b, double x)
-{
-    const double tiny = 1e-300, eps = 1e-16;
-    double qab = a + b, qap = a + 1.0, qam = a - 1.0;
-    double c = 1.0, d = 1.0 - qab * x / qap;
-    if (fabs(d) < tiny)
-        d = tiny;
-    d = 1.0 / d;
-    double h = d;
-    for (int m = 1; m <= 10000; m++) {
-        double m2 = 2.0 * m;
-        double aa = m * (b - m) * x / ((qam + m2) * (a + m2));
-        d = 1.0 + aa * d;
-        if (fabs(d) < tiny)
-            d = tiny;
-        c = 1.0 + aa / c;
-        if (fabs(c) < tiny)
-            c = tiny;
-        d = 1.0 / d;
-        h *= d * c;
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-        d = 1.0 + aa * d;
-        if (fabs(d) < tiny)
-            d = tiny;
-        c = 1.0 + aa / c;
-        if (fabs(c) < tiny)
-            c = tiny;
-        d = 1.0 / d;
-        double del = d * c;
-        h *= del;
-        if (fabs(del - 1.0) < eps)
-            break;
-    }
-    return h;
-}
-
-double sig_betainc(double a, double b, double x)
-{
-    if (!(a > 0.0) || !(b > 0.0) || isnan(x))
-        return NAN;
-    if (x <= 0.0)
-        return 0.0;
-    if (x >= 1.0)
-        return 1.0;
-    double lfront = lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x);
-    if (x < (a + 1.0) / (a + b + 2.0))
-        return exp(lfront) * betacf(a, b, x) / a;
-    return 1.0 - exp(lfront) * betacf(b, a, 1.0 - x) / b;
-}
 
 double sig_t_sf(double t, double df)
 {
@@ -62,7 +12,7 @@ double sig_t_sf(double t, double df)
         return NAN;
     if (isinf(t))
         return t > 0 ? 0.0 : 1.0;
-    double tail = 0.5 * sig_betainc(df / 2.0, 0.5, df / (df + t * t));
+    double tail = 0.5 * signif_betainc(df / 2.0, 0.5, df / (df + t * t));
     return t >= 0 ? tail : 1.0 - tail;
 }
 

@@ -17,8 +17,6 @@
 
 /* Student's t survival function P(T > t) with df degrees of freedom. */
 double sig_t_sf(double t, double df);
-/* Regularised incomplete beta I_x(a, b). */
-double sig_betainc(double a, double b, double x);
 
 /* McNemar on b (champion right, challenger wrong) and c (the reverse) discordant rows. */
 double sig_mcnemar(uint64_t b, uint64_t c);
