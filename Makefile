@@ -97,7 +97,7 @@ ALL_BINS := $(foreach p,$(PROGRAMS),$(BINDIR)/$(BIN_$(p))) $(BINDIR)/aiops $(BIN
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all test test-valgrind unit up down fuzz fuzz-run clean format
+.PHONY: all test test-valgrind unit bench-drivers up down fuzz fuzz-run clean format
 all: $(ALL_BINS)
 
 $(BUILD)/cli/part.a: $(CLI_OBJ)
@@ -140,12 +140,21 @@ $(BUILD)/tests/%: tests/unit/%.c $(PART_ARCHIVES) $(LIBA)
 
 unit: $(UNIT_BINS)
 
+# The benchmark drivers are compiled by every `make test` (not run) so that a library change
+# that breaks one fails here, not months later in a benchmark run.
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+$(BUILD)/bench/%: bench/%.c $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(WARN) -Ibench -o $@ $< $(LIBA) $(LDSAN) $(LDLIBS_ALL)
+bench-drivers: $(BENCH_BINS)
+
 # The whole suite always runs against the sanitizer build. AIOPS_FAIL_ON_SKIP=1 in the
 # environment (CI sets it) makes a skipped test (a missing dataset) fail the run.
 test:
 	scripts/check-layers.sh
 	scripts/long-functions.py --check
-	$(MAKE) SAN=1 all unit
+	$(MAKE) SAN=1 all unit bench-drivers
 	$(MAKE) fuzz-regress
 	/usr/bin/python3 tests/run.py --build build/san
 

@@ -88,15 +88,15 @@ int main(int argc, char **argv)
     fp.classification = gp.objective != GBDT_REGRESSION;
     if (fp.classification)
         fp.num_class = K;
-    char err[256];
+    struct aiops_error err = AIOPS_ERROR_INIT;
     struct gbdt *g = NULL;
     struct forest *f = NULL;
     uint64_t t0 = time_mono_ns();
-    int rv = rf ? forest_train(&tr, ytr, NULL, &fp, NULL, NULL, &f, err, sizeof err)
-                : gbdt_train(&tr, ytr, NULL, NULL, NULL, &gp, NULL, NULL, &g, err, sizeof err);
+    int rv = rf ? forest_train(&tr, ytr, NULL, &fp, NULL, NULL, &f, &err)
+                : gbdt_train(&tr, ytr, NULL, NULL, NULL, &gp, NULL, NULL, &g, &err);
     uint64_t t1 = time_mono_ns();
     if (rv != 0) {
-        fprintf(stderr, "training failed: %s\n", err);
+        fprintf(stderr, "training failed: %s\n", err.message);
         return 1;
     }
     double *out = malloc(te.nrows * (size_t)K * sizeof *out);

@@ -65,15 +65,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "cannot read the inputs\n");
         return 1;
     }
-    char err[256];
+    struct aiops_error err = AIOPS_ERROR_INIT;
     struct linear *m = NULL;
     double c0 = cpu_now();
     uint64_t t0 = time_mono_ns();
-    int rc = linear_train(&tr, ytr, NULL, &p, progress ? quiet : NULL, NULL, &m, err, sizeof err);
+    int rc = linear_train(&tr, ytr, NULL, &p, progress ? quiet : NULL, NULL, &m, &err);
     uint64_t t1 = time_mono_ns();
     double c1 = cpu_now();
     if (rc != 0) {
-        fprintf(stderr, "train: %s: %s\n", aiops_strerror(rc), err);
+        fprintf(stderr, "train: %s: %s\n", aiops_strerror(rc), err.message);
         return 1;
     }
     double *prob = malloc(te.nrows * 2 * sizeof *prob);
