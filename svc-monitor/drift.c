@@ -63,18 +63,6 @@ void drift_stop(struct svc *s)
     mon.models = NULL;
 }
 
-static int resolve_cb(void *arg, const char *project, const char *name, const char *alias,
-                      int *version)
-{
-    return registry_resolve(svc_db(arg), project, name, alias, version);
-}
-
-static int load_cb(void *arg, const char *project, const char *name, int version,
-                   struct model **out, struct aiops_error *err)
-{
-    return registry_load_model(svc_db(arg), project, name, version, out, err);
-}
-
 /* A model's recent served rows (x, column-major for its features) and scores. */
 struct served {
     struct cached_model *cm;
@@ -130,7 +118,8 @@ struct cached_model *monitor_model(struct svc_call *c, const char *name, int ver
 {
     struct cached_model *cm = NULL;
     struct aiops_error err = AIOPS_ERROR_INIT;
-    int rv = model_cache_get(mon.models, svc_project(c), name, version, load_cb, c, &cm, &err);
+    int rv = model_cache_get(mon.models, svc_project(c), name, version, registry_cache_load,
+                             svc_db(c), &cm, &err);
     if (rv == AIOPS_ENOTFOUND)
         svc_reply_error(c, API_VERSION_NOT_FOUND, NULL,
                         json_pack("{s:s, s:i}", "name", name, "version", version));
@@ -180,10 +169,12 @@ static int served_load(struct svc_call *c, const char *path_name, struct served 
         return -1;
     int version = (int)v, rv = AIOPS_OK;
     if (version == 0)
-        rv = model_cache_resolve(mon.models, svc_project(c), name, NULL, resolve_cb, c, &version);
+        rv = model_cache_resolve(mon.models, svc_project(c), name, NULL, registry_cache_resolve,
+                                 svc_db(c), &version);
     struct aiops_error err = AIOPS_ERROR_INIT;
     if (rv == 0)
-        rv = model_cache_get(mon.models, svc_project(c), name, version, load_cb, c, &w->cm, &err);
+        rv = model_cache_get(mon.models, svc_project(c), name, version, registry_cache_load,
+                             svc_db(c), &w->cm, &err);
     if (rv == AIOPS_ENOTFOUND) {
         svc_reply_error(c, v > 0 ? API_VERSION_NOT_FOUND : API_MODEL_NOT_FOUND, NULL,
                         json_pack("{s:s, s:i}", "name", name, "version", version));
@@ -531,7 +522,8 @@ void handle_drift_reset(struct svc_call *c)
         return;
     }
     int version;
-    int rv = model_cache_resolve(mon.models, svc_project(c), name, NULL, resolve_cb, c, &version);
+    int rv = model_cache_resolve(mon.models, svc_project(c), name, NULL, registry_cache_resolve,
+                                 svc_db(c), &version);
     if (rv == AIOPS_ENOTFOUND) {
         svc_reply_error(c, API_MODEL_NOT_FOUND, NULL, json_pack("{s:s}", "name", name));
         return;

@@ -73,19 +73,6 @@ void serve_forget(const char *project, const char *name)
     model_cache_forget(cache.models, project, name);
 }
 
-/* The cache's callbacks: the registry on the calling worker's connection (arg). */
-static int registry_resolve_cb(void *arg, const char *project, const char *name, const char *alias,
-                               int *version)
-{
-    return registry_resolve(svc_db(arg), project, name, alias, version);
-}
-
-static int registry_load_cb(void *arg, const char *project, const char *name, int version,
-                            struct model **out, struct aiops_error *err)
-{
-    return registry_load_model(svc_db(arg), project, name, version, out, err);
-}
-
 /* --- statistics -------------------------------------------------------------------------- */
 
 static void count_prediction(const char *project, const char *name, size_t rows, int error,
@@ -264,8 +251,8 @@ static int requested_version(struct svc_call *c, const char *name, const char *p
     }
     if (svc_query(c, "alias", alias_buf, sizeof alias_buf) == 0)
         alias = alias_buf;
-    rv = model_cache_resolve(cache.models, svc_project(c), name, alias, registry_resolve_cb, c,
-                             version);
+    rv = model_cache_resolve(cache.models, svc_project(c), name, alias, registry_cache_resolve,
+                             svc_db(c), version);
     if (rv == AIOPS_ENOTFOUND && alias != NULL)
         reply_alias_not_found(c, name, alias);
     else if (rv == AIOPS_ENOTFOUND)
@@ -284,8 +271,8 @@ static struct cached_model *request_model(struct svc_call *c, const char *name,
         return NULL;
     struct cached_model *s;
     struct aiops_error err;
-    int rv =
-        model_cache_get(cache.models, svc_project(c), name, version, registry_load_cb, c, &s, &err);
+    int rv = model_cache_get(cache.models, svc_project(c), name, version, registry_cache_load,
+                             svc_db(c), &s, &err);
     if (rv == AIOPS_ENOTFOUND) {
         reply_version_not_found(c, name, version);
         return NULL;

@@ -122,6 +122,14 @@ void svc_reply_detail(struct svc_call *c, enum api_error e, const char *message,
  * aiops_strerror says>". */
 void svc_reply_failure(struct svc_call *c, int err, const char *what);
 
+/* The completed run run_id of the caller's project, as the one row `select` reads ($1 the
+ * project, $2 the run id, $3 `arg` unless NULL; its first column the run's status): 0 with
+ * *row (the caller PQclear()s it); otherwise *row is NULL and the call is answered -- 404
+ * run_not_found (also when run_id is not a UUID), 409 run_not_completed with the status,
+ * or the failure. */
+int svc_completed_run(struct svc_call *c, const char *run_id, const char *select, const char *arg,
+                      PGresult **row);
+
 /* --- outside a handler --------------------------------------------------------------- */
 /* Publishes an event to the WebSocket subscribers of topic (e.g. "/ws/training/<id>") who
  * belong to project (NULL: to everyone). The payload object is sent as the message, with
