@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/crypto.h"
 #include "core/env.h"
@@ -50,21 +49,15 @@ struct pred_stats {
 };
 
 static struct {
-    pthread_mutex_t mu; /* the flusher's stop flag and cv */
     struct model_cache *models;
 
     pthread_mutex_t stats_mu;
     struct pred_stats stats[STATS_MAX];
     size_t nstats;
 
-    pthread_t flusher;
-    int flusher_started;
-    pthread_cond_t cv;
-    int stop;
+    struct svc_thread flusher;
     struct svc *svc;
-} cache = {.mu = PTHREAD_MUTEX_INITIALIZER,
-           .stats_mu = PTHREAD_MUTEX_INITIALIZER,
-           .cv = PTHREAD_COND_INITIALIZER};
+} cache = {.stats_mu = PTHREAD_MUTEX_INITIALIZER, .flusher = SVC_THREAD_INIT};
 
 /* --- the cache ------------------------------------------------------------------------- */
 
@@ -166,20 +159,11 @@ static void *flusher_main(void *arg)
     struct kv *kv = NULL;
     if (kv_open(svc_redis_url(cache.svc), &kv) != 0)
         kv = NULL;
-    pthread_mutex_lock(&cache.mu);
-    while (!cache.stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 1;
-        pthread_cond_timedwait(&cache.cv, &cache.mu, &until);
-        pthread_mutex_unlock(&cache.mu);
+    while (!svc_thread_sleep(&cache.flusher, 1000))
         if (kv != NULL) {
             flush_stats(kv);
             window_flush(kv);
         }
-        pthread_mutex_lock(&cache.mu);
-    }
-    pthread_mutex_unlock(&cache.mu);
     if (kv != NULL) {
         flush_stats(kv); /* what came in since the last tick */
         window_flush(kv);
@@ -198,23 +182,12 @@ int serve_start(struct svc *s)
     if (model_cache_create((size_t)n, ALIAS_TTL_NS, &cache.models) != 0)
         return AIOPS_ENOMEM;
     cache.svc = s;
-    cache.stop = 0;
-    if (pthread_create(&cache.flusher, NULL, flusher_main, NULL) != 0)
-        return AIOPS_ENOMEM;
-    cache.flusher_started = 1;
-    return AIOPS_OK;
+    return svc_thread_start(&cache.flusher, flusher_main, NULL);
 }
 
 void serve_stop(void)
 {
-    if (cache.flusher_started) {
-        pthread_mutex_lock(&cache.mu);
-        cache.stop = 1;
-        pthread_cond_broadcast(&cache.cv);
-        pthread_mutex_unlock(&cache.mu);
-        pthread_join(cache.flusher, NULL);
-        cache.flusher_started = 0;
-    }
+    svc_thread_stop(&cache.flusher);
     model_cache_free(cache.models); /* no request is in flight once the service stopped */
     cache.models = NULL;
 }

@@ -743,3 +743,45 @@ int svc_main(const struct svc_def *def, int argc, char **argv)
     nng_fini();
     return 0;
 }
+
+/* --- the service's own threads -------------------------------------------------------- */
+
+int svc_thread_start(struct svc_thread *t, void *(*fn)(void *), void *arg)
+{
+    t->stop = 0;
+    if (pthread_create(&t->thread, NULL, fn, arg) != 0)
+        return AIOPS_ENOMEM;
+    t->started = 1;
+    return AIOPS_OK;
+}
+
+void svc_thread_stop(struct svc_thread *t)
+{
+    if (!t->started)
+        return;
+    pthread_mutex_lock(&t->mu);
+    t->stop = 1;
+    pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    pthread_join(t->thread, NULL);
+    t->started = 0;
+}
+
+int svc_thread_sleep(struct svc_thread *t, long ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&t->mu);
+    /* the cv is also signalled for the thread's own work: sleep on until the time is up */
+    while (!t->stop && pthread_cond_timedwait(&t->cv, &t->mu, &until) == 0)
+        ;
+    int stop = t->stop;
+    pthread_mutex_unlock(&t->mu);
+    return stop;
+}
