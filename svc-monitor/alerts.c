@@ -16,18 +16,19 @@
 #include "core/log.h"
 #include "http/outbound.h"
 #include "monitor_svc.h"
+#include "rpc/bgthread.h"
 
 #define QUEUE_MAX 64
 #define RETRIES 4
 
 static struct {
-    struct svc_thread sender; /* its mu guards the queue, its cv signals a new body */
+    struct bg_thread sender;  /* its mu guards the queue, its cv signals a new body */
     char *queue[QUEUE_MAX];   /* JSON bodies, owned */
     size_t head, count;
     char *url;
     struct outbound_policy policy;
     unsigned long posted, failed, dropped;
-} al = {.sender = SVC_THREAD_INIT};
+} al;
 
 static void post_one(const char *body)
 {
@@ -49,7 +50,7 @@ static void post_one(const char *body)
                         (rv == 0 && (status >= 500 || status == 429));
         log_warn("alert webhook: %s (attempt %d)",
                  rv == 0 ? "answered with an error status" : err.message, attempt + 1);
-        if (!retryable || attempt == RETRIES || svc_thread_sleep(&al.sender, backoff))
+        if (!retryable || attempt == RETRIES || bg_thread_sleep(&al.sender, backoff))
             break;
         backoff *= 2;
     }
@@ -89,12 +90,12 @@ int alerts_start(void)
     }
     if ((al.url = strdup(url)) == NULL)
         return AIOPS_ENOMEM;
-    return svc_thread_start(&al.sender, sender_main, NULL);
+    return bg_thread_start(&al.sender, sender_main, NULL);
 }
 
 void alerts_stop(void)
 {
-    svc_thread_stop(&al.sender);
+    bg_thread_stop(&al.sender);
     while (al.count > 0) {
         free(al.queue[al.head]);
         al.head = (al.head + 1) % QUEUE_MAX;

@@ -17,6 +17,7 @@
 #include "core/jsonx.h"
 #include "core/log.h"
 #include "monitor_svc.h"
+#include "rpc/bgthread.h"
 #include "store/kv.h"
 
 #define TRACKED_MAX 256
@@ -34,13 +35,13 @@ struct tracked {
 };
 
 static struct {
-    struct svc_thread ticker;
+    struct bg_thread ticker;
     long interval, latency_alert_ms;
     struct svc *svc;
     struct tracked t[TRACKED_MAX];
     size_t n;
     unsigned long long cpu_busy, cpu_total;
-} hl = {.ticker = SVC_THREAD_INIT};
+} hl;
 
 /* Machine CPU use since the last call, percent; NaN the first time. */
 static double cpu_usage(void)
@@ -228,7 +229,7 @@ static void *ticker_main(void *arg)
     if (kv_open(svc_redis_url(hl.svc), &kv) != 0)
         return NULL;
     cpu_usage(); /* the baseline */
-    while (!svc_thread_sleep(&hl.ticker, hl.interval * 1000))
+    while (!bg_thread_sleep(&hl.ticker, hl.interval * 1000))
         tick(kv);
     kv_close(kv);
     return NULL;
@@ -240,10 +241,10 @@ int health_start(struct svc *s)
         env_long("LATENCY_ALERT_MS", 500, 1, 3600000, &hl.latency_alert_ms) != 0)
         return AIOPS_EINVAL;
     hl.svc = s;
-    return svc_thread_start(&hl.ticker, ticker_main, NULL);
+    return bg_thread_start(&hl.ticker, ticker_main, NULL);
 }
 
 void health_stop(void)
 {
-    svc_thread_stop(&hl.ticker);
+    bg_thread_stop(&hl.ticker);
 }

@@ -27,6 +27,7 @@
 #include "ml/instances.h"
 #include "ml/modelcache.h"
 #include "ml/segments.h"
+#include "rpc/bgthread.h"
 #include "store/kv.h"
 #include "store/registry.h"
 #include "train_svc.h"
@@ -55,9 +56,9 @@ static struct {
     struct pred_stats stats[STATS_MAX];
     size_t nstats;
 
-    struct svc_thread flusher;
+    struct bg_thread flusher;
     struct svc *svc;
-} cache = {.stats_mu = PTHREAD_MUTEX_INITIALIZER, .flusher = SVC_THREAD_INIT};
+} cache = {.stats_mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* --- the cache ------------------------------------------------------------------------- */
 
@@ -159,7 +160,7 @@ static void *flusher_main(void *arg)
     struct kv *kv = NULL;
     if (kv_open(svc_redis_url(cache.svc), &kv) != 0)
         kv = NULL;
-    while (!svc_thread_sleep(&cache.flusher, 1000))
+    while (!bg_thread_sleep(&cache.flusher, 1000))
         if (kv != NULL) {
             flush_stats(kv);
             window_flush(kv);
@@ -182,12 +183,12 @@ int serve_start(struct svc *s)
     if (model_cache_create((size_t)n, ALIAS_TTL_NS, &cache.models) != 0)
         return AIOPS_ENOMEM;
     cache.svc = s;
-    return svc_thread_start(&cache.flusher, flusher_main, NULL);
+    return bg_thread_start(&cache.flusher, flusher_main, NULL);
 }
 
 void serve_stop(void)
 {
-    svc_thread_stop(&cache.flusher);
+    bg_thread_stop(&cache.flusher);
     model_cache_free(cache.models); /* no request is in flight once the service stopped */
     cache.models = NULL;
 }

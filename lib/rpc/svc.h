@@ -23,7 +23,6 @@
 #define AIOPS_SVC_H
 
 #include <jansson.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -145,27 +144,6 @@ const char *svc_database_url(const struct svc *s);
 const char *svc_redis_url(const struct svc *s);
 /* 1 once SIGTERM/SIGINT arrived: long work of the service's own threads should wind down. */
 int svc_stopping(const struct svc *s);
-/* A background thread of the service's own (a ticker, a flusher, a queue's sender) that runs
- * until svc_thread_stop. Its mu and cv may also guard and signal the thread's work (a
- * queue): svc_thread_stop sets stop and broadcasts cv under mu. Initialise with
- * SVC_THREAD_INIT. */
-struct svc_thread {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t thread;
-    int stop;    /* under mu: 1 once svc_thread_stop was called */
-    int started; /* 1 while the thread runs (set and cleared by start and stop) */
-};
-#define SVC_THREAD_INIT                                                                            \
-    {                                                                                              \
-        .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER                            \
-    }
-/* Starts fn(arg) on t's thread: 0, or AIOPS_ENOMEM. */
-int svc_thread_start(struct svc_thread *t, void *(*fn)(void *), void *arg);
-/* Asks t's thread to stop and waits for it; nothing when it was not started. */
-void svc_thread_stop(struct svc_thread *t);
-/* On t's thread: sleeps ms milliseconds unless asked to stop; 1 when stopping, else 0. */
-int svc_thread_sleep(struct svc_thread *t, long ms);
 /* Per-service state for the service's own code (set in start()). */
 void svc_set_userdata(struct svc *s, void *p);
 void *svc_userdata(const struct svc *s);
