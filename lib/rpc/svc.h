@@ -36,11 +36,13 @@
 struct svc;
 struct svc_call;
 
-typedef void (*svc_handler_fn)(struct svc_call *call);
+/* A route's handler; services declare theirs with it (`svc_handler_fn handle_a, handle_b;`),
+ * so that each is checked against this one signature. */
+typedef void svc_handler_fn(struct svc_call *call);
 
 struct svc_handler {
     const char *route; /* route name, e.g. "datasets.get" */
-    svc_handler_fn fn;
+    svc_handler_fn *fn;
 };
 
 struct svc_def {
