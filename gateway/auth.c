@@ -44,7 +44,7 @@ struct key_entry {
 struct auth {
     struct gw *gw;
     struct bg_thread bg;              /* the lookups' thread; its mu guards what follows */
-    struct gw_req *head, *tail;       /* lookups queued for it (its cv signals one) */
+    struct gw_req_queue lookups;      /* queued for it (its cv signals one) */
     uint8_t revoked[REVOKED_MAX][32]; /* under mu */
     size_t nrevoked;
     char revoked_since[40]; /* the database's clock at the last look ("" before the first);
@@ -173,12 +173,8 @@ static void *auth_main(void *arg)
     uint64_t next_check = 0, next_revoked = 0;
     pthread_mutex_lock(&a->bg.mu);
     while (!a->bg.stop) {
-        struct gw_req *r = a->head;
+        struct gw_req *r = gw_req_queue_pop(&a->lookups);
         if (r != NULL) {
-            a->head = r->next;
-            if (a->head == NULL)
-                a->tail = NULL;
-            r->next = NULL;
             pthread_mutex_unlock(&a->bg.mu);
             lookup_key(db, r);
             gw_post(gw, r);
@@ -212,10 +208,8 @@ static void *auth_main(void *arg)
         pthread_cond_timedwait(&a->bg.cv, &a->bg.mu, &ts);
     }
     /* lookups still queued are answered as unavailable so that no request hangs */
-    while (a->head != NULL) {
-        struct gw_req *r = a->head;
-        a->head = r->next;
-        r->next = NULL;
+    struct gw_req *r;
+    while ((r = gw_req_queue_pop(&a->lookups)) != NULL) {
         r->auth_result = AIOPS_EUNAVAIL;
         gw_post(gw, r);
     }
@@ -317,12 +311,7 @@ static enum auth_outcome auth_key(struct gw_req *r, const char *key, enum api_er
     }
     r->stage = STAGE_AUTH_WAIT;
     pthread_mutex_lock(&a->bg.mu);
-    r->next = NULL;
-    if (a->tail)
-        a->tail->next = r;
-    else
-        a->head = r;
-    a->tail = r;
+    gw_req_queue_push(&a->lookups, r);
     pthread_cond_signal(&a->bg.cv);
     pthread_mutex_unlock(&a->bg.mu);
     return AUTH_PENDING;
