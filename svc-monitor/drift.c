@@ -277,6 +277,21 @@ static int served_load(struct svc_call *c, const char *path_name, struct served 
     return 0;
 }
 
+/* Answers 200 with body (taken) once it names the window's model and size; 503
+ * out_of_memory when that or an earlier member (failed) could not be set. */
+static void reply_drift(struct svc_call *c, const struct served *w, json_t *body, int failed)
+{
+    jsonx_set_or_fail(body, "model_name", json_string(w->cm->name), &failed);
+    jsonx_set_or_fail(body, "model_version", json_integer(w->cm->version), &failed);
+    jsonx_set_or_fail(body, "window_size", json_integer(mon.window), &failed);
+    if (failed) {
+        json_decref(body);
+        svc_reply_failure(c, AIOPS_ENOMEM, "computing drift");
+    } else {
+        svc_reply_json(c, 200, body);
+    }
+}
+
 void handle_models_drift(struct svc_call *c)
 {
     struct served w;
@@ -286,20 +301,10 @@ void handle_models_drift(struct svc_call *c)
     }
     json_t *doc = NULL;
     int rv = reference_drift(w.cm->m->reference, &w.cm->m->features, &w.x, w.scores, w.n, &doc);
-    if (rv != 0) {
+    if (rv != 0)
         svc_reply_failure(c, rv, "computing drift");
-    } else {
-        int failed = 0;
-        jsonx_set_or_fail(doc, "model_name", json_string(w.cm->name), &failed);
-        jsonx_set_or_fail(doc, "model_version", json_integer(w.cm->version), &failed);
-        jsonx_set_or_fail(doc, "window_size", json_integer(mon.window), &failed);
-        if (failed) {
-            json_decref(doc);
-            svc_reply_failure(c, AIOPS_ENOMEM, "computing drift");
-        } else {
-            svc_reply_json(c, 200, doc);
-        }
-    }
+    else
+        reply_drift(c, &w, doc, 0);
     served_free(&w);
 }
 
@@ -437,19 +442,11 @@ void handle_drift_status(struct svc_call *c)
     jsonx_set_or_fail(body, "buffer_std", jsonx_num(sd, 0), &failed);
     jsonx_set_or_fail(body, "should_retrain", json_boolean(retrain), &failed);
     jsonx_set_or_fail(body, "level", json_string(level), &failed);
-    jsonx_set_or_fail(body, "model_name", json_string(w.cm->name), &failed);
-    jsonx_set_or_fail(body, "model_version", json_integer(w.cm->version), &failed);
     jsonx_set_or_fail(body, "drifted_features", drifted, &failed);
     jsonx_set_or_fail(body, "share_drifted", json_real(share), &failed);
     jsonx_set_or_fail(body, "event_recorded", json_boolean(stored), &failed);
-    jsonx_set_or_fail(body, "window_size", json_integer(mon.window), &failed);
     json_decref(doc);
-    if (failed) {
-        json_decref(body);
-        svc_reply_failure(c, AIOPS_ENOMEM, "computing drift");
-    } else {
-        svc_reply_json(c, 200, body);
-    }
+    reply_drift(c, &w, body, failed);
     served_free(&w);
 }
 

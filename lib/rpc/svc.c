@@ -271,6 +271,19 @@ int svc_json_body(struct svc_call *c, json_t **out)
     return rv;
 }
 
+int svc_body_array(struct svc_call *c, const json_t *body, const char *field, size_t max,
+                   const char *items, json_t **out)
+{
+    *out = json_object_get(body, field);
+    size_t n = json_array_size(*out);
+    if (json_is_array(*out) && n >= 1 && n <= max)
+        return AIOPS_OK;
+    svc_reply_field(c, API_INVALID_REQUEST, field, "%s must be an array of 1 to %zu %s", field, max,
+                    items);
+    *out = NULL;
+    return AIOPS_EINVAL;
+}
+
 const char *svc_project(const struct svc_call *c)
 {
     const Aiops__Principal *p = c->req->principal;

@@ -83,6 +83,11 @@ int svc_parse_long(struct svc_call *c, enum api_error e, const char *name, const
  * failure *out is NULL and the call is answered -- AIOPS_EPARSE: 400 invalid_json with the
  * parser's reason, offset, line and column in details; AIOPS_ENOMEM: 503 out_of_memory. */
 int svc_json_body(struct svc_call *c, json_t **out);
+/* The body's member `field`, an array of 1 to max items: 0 with *out (borrowed from body);
+ * otherwise AIOPS_EINVAL after answering 422 invalid_request naming the field, "FIELD must
+ * be an array of 1 to MAX ITEMS" (`items` says what they are), the one wording of it. */
+int svc_body_array(struct svc_call *c, const json_t *body, const char *field, size_t max,
+                   const char *items, json_t **out);
 /* The calling principal's project (never NULL). */
 const char *svc_project(const struct svc_call *c);
 /* The worker's connections (connect lazily; calls report AIOPS_EUNAVAIL when down). */
