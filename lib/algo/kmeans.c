@@ -18,7 +18,7 @@
 #include "core/rand.h"
 
 /* Rows per block: big enough for an efficient product, few enough blocks that their
- * partial sums (blocks * k * d doubles) stay small. */
+ * partial sums (blocks * (2 k d + k + 1) integers) stay small. */
 #define BLOCK_MIN_ROWS 1024
 #define MAX_BLOCKS 512
 
@@ -29,6 +29,7 @@ struct plan {
     double *xx;      /* n squared row norms */
     double *scratch; /* threads * rows_per * max(k, trials) dot products */
     size_t scratch_cols;
+    double *scale; /* d: each column's fixed-point scale (plan_fixed), or NULL */
 };
 
 static void plan_blocks(struct plan *pl)
@@ -68,16 +69,81 @@ static void row_norms(const double *c, size_t k, size_t d, double *out)
     }
 }
 
+/* --- exact sums ----------------------------------------------------------------------------
+ *
+ * Cluster sums are kept in fixed point: per value two 64-bit integers, x times its
+ * column's power-of-two scale cut into its integer part and the next 30 bits of the
+ * fraction -- about 72 bits below the column's largest magnitude for a million rows,
+ * finer than summing in doubles. Integer addition is associative, so a sum is the same
+ * whatever the order: the bounded iterations only add and take away the rows that changed
+ * cluster and have bit for bit what summing every row (plain Lloyd) has. */
+
+#define FIXED_LO 0x1p30 /* n rows of fractions below 2^30 sum in 63 bits up to 2^32 rows */
+
+/* Adds (sign 1) or takes away (-1) row x into the 2 * d integers of s. */
+static void fixed_add(int64_t *s, const double *x, const double *scale, size_t d, int64_t sign)
+{
+    for (size_t t = 0; t < d; t++) {
+        double y = x[t] * scale[t];
+        int64_t hi = (int64_t)y;                             /* |y| < 2^62: exact part */
+        int64_t lo = (int64_t)((y - (double)hi) * FIXED_LO); /* y - hi is exact */
+        s[2 * t] += sign * hi;
+        s[2 * t + 1] += sign * lo;
+    }
+}
+
+/* The value of the fixed-point sum at s (hi, lo) in column scale. */
+static double fixed_value(const int64_t *s, double scale)
+{
+    return ((double)s[0] + (double)s[1] / FIXED_LO) / scale;
+}
+
+/* Integers per block of sums: 2 k d values, k counts and the labels changed. */
+static size_t sums_stride(const struct plan *pl)
+{
+    return 2 * pl->k * pl->d + pl->k + 1;
+}
+
 struct norms_job {
     struct plan *pl;
+    double *colmax; /* nblocks * d: each block's largest magnitude per column */
 };
 
 static void norms_block(void *arg, int tid, size_t b)
 {
     (void)tid;
-    struct plan *pl = ((struct norms_job *)arg)->pl;
+    struct norms_job *j = arg;
+    struct plan *pl = j->pl;
+    size_t d = pl->d;
     size_t r0 = b * pl->rows_per, r1 = r0 + pl->rows_per < pl->n ? r0 + pl->rows_per : pl->n;
-    row_norms(pl->x + r0 * pl->d, r1 - r0, pl->d, pl->xx + r0);
+    row_norms(pl->x + r0 * d, r1 - r0, d, pl->xx + r0);
+    double *mx = j->colmax + b * d;
+    for (size_t t = 0; t < d; t++)
+        mx[t] = 0;
+    for (size_t i = r0; i < r1; i++)
+        for (size_t t = 0; t < d; t++) {
+            double v = fabs(pl->x[i * d + t]);
+            mx[t] = v > mx[t] ? v : mx[t];
+        }
+}
+
+/* Each column's scale: the power of two that puts its largest magnitude below
+ * 2^(62 - ceil(log2 n)), so n rows sum in 63 bits. */
+static void fixed_scales(struct plan *pl, const double *colmax)
+{
+    int lg = 0;
+    while (lg < 62 && ((size_t)1 << lg) < pl->n + 1)
+        lg++;
+    for (size_t t = 0; t < pl->d; t++) {
+        double mx = 0;
+        for (size_t b = 0; b < pl->nblocks; b++)
+            mx = colmax[b * pl->d + t] > mx ? colmax[b * pl->d + t] : mx;
+        int e = 0;
+        if (mx > 0)
+            (void)frexp(mx, &e); /* mx < 2^e */
+        int shift = 62 - lg - e;
+        pl->scale[t] = ldexp(1, shift < -1000 ? -1000 : shift > 1000 ? 1000 : shift);
+    }
 }
 
 /* --- assignment and the Lloyd step ------------------------------------------------------ */
@@ -88,7 +154,7 @@ struct step_job {
     const double *cc;      /* k squared norms */
     int32_t *labels;       /* n, updated in place */
     double *dist2;         /* n, or NULL */
-    double *partial;       /* nblocks * (k * d + k + 2), or NULL: assign only */
+    int64_t *partial;      /* nblocks * sums_stride, or NULL: assign only */
 };
 
 /* The nearest of the k centres by the expanded distance cc[c] - 2 g[c] (the first on a tie,
@@ -109,7 +175,7 @@ static size_t nearest(const double *g, const double *cc, size_t k, double *bestv
     return best;
 }
 
-/* One block: nearest centres, and with partial its sums, counts, inertia and changes. */
+/* One block: nearest centres, and with partial its sums, counts and changes. */
 static void step_block(void *arg, int tid, size_t b)
 {
     struct step_job *j = arg;
@@ -118,11 +184,11 @@ static void step_block(void *arg, int tid, size_t b)
     size_t r0 = b * pl->rows_per, r1 = r0 + pl->rows_per < pl->n ? r0 + pl->rows_per : pl->n;
     double *dots = pl->scratch + (size_t)tid * pl->rows_per * pl->scratch_cols;
     block_dots(pl, r0, r1 - r0, j->centers, k, dots);
-    double *sums = NULL, *counts = NULL, inertia = 0, changed = 0;
+    int64_t *sums = NULL, *counts = NULL, changed = 0;
     if (j->partial) {
-        sums = j->partial + b * (k * d + k + 2);
-        counts = sums + k * d;
-        memset(sums, 0, (k * d + k) * sizeof *sums);
+        sums = j->partial + b * sums_stride(pl);
+        counts = sums + 2 * k * d;
+        memset(sums, 0, (2 * k * d + k) * sizeof *sums);
     }
     for (size_t i = r0; i < r1; i++) {
         double bestv, second;
@@ -130,24 +196,18 @@ static void step_block(void *arg, int tid, size_t b)
         double dist = pl->xx[i] + bestv;
         if (dist < 0)
             dist = 0; /* rounding of the expanded form */
-        inertia += dist;
         if (j->labels[i] != (int32_t)best)
             changed += 1;
         j->labels[i] = (int32_t)best;
         if (j->dist2)
             j->dist2[i] = dist;
         if (sums) {
-            const double *xi = pl->x + i * d;
-            double *s = sums + best * d;
-            for (size_t t = 0; t < d; t++)
-                s[t] += xi[t];
+            fixed_add(sums + best * 2 * d, pl->x + i * d, pl->scale, d, 1);
             counts[best] += 1;
         }
     }
-    if (j->partial) {
-        counts[k] = inertia;
-        counts[k + 1] = changed;
-    }
+    if (j->partial)
+        counts[k] = changed;
 }
 
 /* --- k-means++ ------------------------------------------------------------------------ */
@@ -283,7 +343,7 @@ static int plusplus(struct plan *pl, struct pool *pool, uint64_t seed, double *c
 
 /* Moves each empty cluster onto the row farthest from its centre (not yet moved), taking
  * that row out of its old cluster's sum, as scikit-learn relocates empty clusters. */
-static void relocate_empty(const struct plan *pl, double *sums, double *counts,
+static void relocate_empty(const struct plan *pl, int64_t *sums, int64_t *counts,
                            const int32_t *labels, double *dist2)
 {
     size_t k = pl->k, d = pl->d;
@@ -300,11 +360,11 @@ static void relocate_empty(const struct plan *pl, double *sums, double *counts,
         const double *xf = pl->x + far * d;
         size_t old = (size_t)labels[far];
         if (counts[old] > 1) {
-            for (size_t t = 0; t < d; t++)
-                sums[old * d + t] -= xf[t];
+            fixed_add(sums + old * 2 * d, xf, pl->scale, d, -1);
             counts[old] -= 1;
         }
-        memcpy(sums + c * d, xf, d * sizeof *sums);
+        memset(sums + c * 2 * d, 0, 2 * d * sizeof *sums);
+        fixed_add(sums + c * 2 * d, xf, pl->scale, d, 1);
         counts[c] = 1;
         dist2[far] = 0;
     }
@@ -328,8 +388,9 @@ static void relocate_empty(const struct plan *pl, double *sums, double *counts,
  * certified above that (the bounds stay true despite rounding: rounded outwards); a near
  * tie takes its label from the block's own product, the very numbers plain Lloyd uses.
  * (With one BLAS thread, OpenBLAS 0.3.21 gives the gathered rows the block's numbers bit
- * for bit anyway; the rule keeps the promise for kernels that do not.) The sums then add
- * the same rows in the same order: the centres are bitwise the same. */
+ * for bit anyway; the rule keeps the promise for kernels that do not.) The sums are exact
+ * (fixed point, above), so adding and taking away the rows that changed cluster gives
+ * them bit for bit: the centres are the same too, and no pass reads every row. */
 
 #define ROUND_UP (1 + 4 * DBL_EPSILON)
 #define ROUND_DOWN (1 - 4 * DBL_EPSILON)
@@ -349,33 +410,45 @@ struct bound_job {
     double moved_max, moved_second;
     size_t moved_arg; /* the centre that moved most */
     int first;        /* no bounds yet: every row from the block's product */
-    double *partial;  /* nblocks * (k * d + k + 2), as step_block's */
+    int64_t *partial; /* nblocks * sums_stride: the changes to the sums */
     size_t *rows;     /* threads * rows_per: rows to recompute */
     double *gathered; /* threads * rows_per * d */
     double *gdots;    /* threads * rows_per * k */
 };
 
 /* Row i's label and bounds from expanded distances (bestv, second as nearest gives them):
- * widened by the rounding error of the expanded form, so they bound the true distances. */
-static size_t settle_row(const struct bound_job *j, size_t i, size_t best, double bestv,
-                         double second)
+ * widened by the rounding error of the expanded form, so they bound the true distances.
+ * A row that changes cluster moves its values and count in the block's delta. */
+static void settle_row(const struct bound_job *j, int64_t *delta, size_t i, size_t best,
+                       double bestv, double second)
 {
-    double xx = j->pl->xx[i], slack = j->tie * (xx + j->ccmax);
+    const struct plan *pl = j->pl;
+    size_t k = pl->k, d = pl->d;
+    double xx = pl->xx[i], slack = j->tie * (xx + j->ccmax);
     double hi = xx + bestv + slack, lo = xx + second - slack;
     j->upper[i] = sqrt(hi > 0 ? hi : 0) * ROUND_UP;
     j->lower[i] = sqrt(lo > 0 ? lo : 0) * ROUND_DOWN;
-    size_t changed = j->labels[i] != (int32_t)best;
+    int32_t was = j->labels[i];
+    if (was == (int32_t)best)
+        return;
+    int64_t *counts = delta + 2 * k * d;
+    if (was >= 0) {
+        fixed_add(delta + (size_t)was * 2 * d, pl->x + i * d, pl->scale, d, -1);
+        counts[was] -= 1;
+    }
+    fixed_add(delta + best * 2 * d, pl->x + i * d, pl->scale, d, 1);
+    counts[best] += 1;
+    counts[k] += 1;
     j->labels[i] = (int32_t)best;
-    return changed;
 }
 
 /* Rows r0 .. r1 from the block's own product (plain Lloyd's numbers): every row, or with
- * rows != NULL the m rows listed. Returns the labels changed. */
-static size_t settle_from_block(const struct bound_job *j, int tid, size_t r0, size_t r1,
-                                const size_t *rows, size_t m)
+ * rows != NULL the m rows listed. */
+static void settle_from_block(const struct bound_job *j, int64_t *delta, int tid, size_t r0,
+                              size_t r1, const size_t *rows, size_t m)
 {
     const struct plan *pl = j->pl;
-    size_t k = pl->k, changed = 0;
+    size_t k = pl->k;
     double *dots = pl->scratch + (size_t)tid * pl->rows_per * pl->scratch_cols;
     block_dots(pl, r0, r1 - r0, j->centers, k, dots);
     size_t count = rows ? m : r1 - r0;
@@ -383,9 +456,8 @@ static size_t settle_from_block(const struct bound_job *j, int tid, size_t r0, s
         size_t i = rows ? rows[q] : r0 + q;
         double bestv, second;
         size_t best = nearest(dots + (i - r0) * k, j->cc, k, &bestv, &second);
-        changed += settle_row(j, i, best, bestv, second);
+        settle_row(j, delta, i, best, bestv, second);
     }
-    return changed;
 }
 
 /* Whether bounds up (to the own centre) and lo (to the others) prove row i's centre a the
@@ -419,12 +491,12 @@ static size_t stale_rows(const struct bound_job *j, size_t r0, size_t r1, size_t
 }
 
 /* The m listed rows from one product of their gathered copies: the ones with a certified
- * gap settled, the near ties from the block's own product. Returns the labels changed. */
-static size_t settle_gathered(const struct bound_job *j, int tid, size_t r0, size_t r1,
-                              size_t *rows, size_t m)
+ * gap settled, the near ties from the block's own product. */
+static void settle_gathered(const struct bound_job *j, int64_t *delta, int tid, size_t r0,
+                            size_t r1, size_t *rows, size_t m)
 {
     const struct plan *pl = j->pl;
-    size_t k = pl->k, d = pl->d, changed = 0, ties = 0;
+    size_t k = pl->k, d = pl->d, ties = 0;
     double *xs = j->gathered + (size_t)tid * pl->rows_per * d;
     double *g = j->gdots + (size_t)tid * pl->rows_per * k;
     for (size_t q = 0; q < m; q++)
@@ -438,40 +510,29 @@ static size_t settle_gathered(const struct bound_job *j, int tid, size_t r0, siz
         /* each of the two values is within e of the truth and plain Lloyd's within e: a gap
          * above 4e (tie covers it twice over) picks what plain Lloyd picks */
         if (second - bestv > j->tie * (pl->xx[i] + j->ccmax))
-            changed += settle_row(j, i, best, bestv, second);
+            settle_row(j, delta, i, best, bestv, second);
         else
             rows[ties++] = i;
     }
     if (ties > 0)
-        changed += settle_from_block(j, tid, r0, r1, rows, ties);
-    return changed;
+        settle_from_block(j, delta, tid, r0, r1, rows, ties);
 }
 
-/* One block of a bounded iteration: labels and bounds, then the block's sums and counts
- * exactly as step_block adds them. */
+/* One block of a bounded iteration: labels and bounds, and in the block's partial the
+ * changes to the sums, counts and the labels changed. */
 static void bound_block(void *arg, int tid, size_t b)
 {
     struct bound_job *j = arg;
     const struct plan *pl = j->pl;
-    size_t k = pl->k, d = pl->d, changed;
     size_t r0 = b * pl->rows_per, r1 = r0 + pl->rows_per < pl->n ? r0 + pl->rows_per : pl->n;
     size_t *rows = j->rows + (size_t)tid * pl->rows_per;
+    int64_t *delta = j->partial + b * sums_stride(pl);
+    memset(delta, 0, sums_stride(pl) * sizeof *delta);
     size_t m = j->first ? r1 - r0 : stale_rows(j, r0, r1, rows);
     if ((double)m > FULL_BLOCK_SHARE * (double)(r1 - r0))
-        changed = settle_from_block(j, tid, r0, r1, NULL, 0);
-    else
-        changed = m ? settle_gathered(j, tid, r0, r1, rows, m) : 0;
-    double *sums = j->partial + b * (k * d + k + 2), *counts = sums + k * d;
-    memset(sums, 0, (k * d + k) * sizeof *sums);
-    for (size_t i = r0; i < r1; i++) {
-        const double *xi = pl->x + i * d;
-        double *s = sums + (size_t)j->labels[i] * d;
-        for (size_t t = 0; t < d; t++)
-            s[t] += xi[t];
-        counts[j->labels[i]] += 1;
-    }
-    counts[k] = 0; /* the inertia of a bounded iteration is not known (nor needed) */
-    counts[k + 1] = (double)changed;
+        settle_from_block(j, delta, tid, r0, r1, NULL, 0);
+    else if (m > 0)
+        settle_gathered(j, delta, tid, r0, r1, rows, m);
 }
 
 /* The centre-to-centre half gaps and the largest moves the bounds need this iteration. */
@@ -507,27 +568,30 @@ static void bound_prepare(struct bound_job *j, double *half_gap)
 
 /* The buffers of one restart: plain Lloyd's, and the bounds' when they are used. */
 struct lloyd_bufs {
-    double *partial, *dist2, *next;
+    int64_t *partial, *sums, *next; /* sums: the running sums, counts; next: this iteration's */
+    double *dist2;
     double *upper, *lower, *moved, *half_gap, *gathered, *gdots;
     size_t *rows;
 };
 
 static void lloyd_bufs_free(struct lloyd_bufs *lb)
 {
-    free(lb->partial), free(lb->dist2), free(lb->next), free(lb->upper), free(lb->lower);
+    free(lb->partial), free(lb->sums), free(lb->dist2), free(lb->next), free(lb->upper);
+    free(lb->lower);
     free(lb->moved), free(lb->half_gap), free(lb->gathered), free(lb->gdots), free(lb->rows);
 }
 
 static int lloyd_bufs_alloc(const struct plan *pl, struct pool *pool, int plain,
                             struct lloyd_bufs *lb)
 {
-    size_t k = pl->k, d = pl->d, stride = k * d + k + 2;
+    size_t k = pl->k, d = pl->d, stride = sums_stride(pl);
     size_t per = (size_t)pool_threads(pool) * pl->rows_per;
     memset(lb, 0, sizeof *lb);
     lb->partial = malloc(pl->nblocks * stride * sizeof *lb->partial);
+    lb->sums = calloc(stride, sizeof *lb->sums);
+    lb->next = malloc(stride * sizeof *lb->next);
     lb->dist2 = malloc(pl->n * sizeof *lb->dist2);
-    lb->next = malloc((k * d + k) * sizeof *lb->next);
-    int ok = lb->partial && lb->dist2 && lb->next;
+    int ok = lb->partial && lb->sums && lb->dist2 && lb->next;
     if (ok && !plain) {
         lb->upper = malloc(pl->n * sizeof *lb->upper);
         lb->lower = malloc(pl->n * sizeof *lb->lower);
@@ -549,16 +613,18 @@ static int lloyd_bufs_alloc(const struct plan *pl, struct pool *pool, int plain,
 /* New centres from the summed rows (an empty cluster keeps its centre); returns the total
  * squared move, summed as plain Lloyd always has, and with moved each centre's move,
  * rounded up, for the bounds. */
-static double move_centers(const struct plan *pl, const double *next, double *centers,
+static double move_centers(const struct plan *pl, const int64_t *next, double *centers,
                            double *moved)
 {
     size_t k = pl->k, d = pl->d;
-    const double *counts = next + k * d;
+    const int64_t *counts = next + 2 * k * d;
     double shift = 0, widen = 1 + (double)(d + 8) * DBL_EPSILON;
     for (size_t c = 0; c < k; c++) {
         double own = 0;
         for (size_t t = 0; t < d; t++) {
-            double v = counts[c] > 0 ? next[c * d + t] / counts[c] : centers[c * d + t];
+            double v = counts[c] > 0
+                           ? fixed_value(next + (c * d + t) * 2, pl->scale[t]) / (double)counts[c]
+                           : centers[c * d + t];
             double m = v - centers[c * d + t];
             shift += m * m;
             own += m * m;
@@ -570,8 +636,8 @@ static double move_centers(const struct plan *pl, const double *next, double *ce
     return shift;
 }
 
-/* One iteration's labels and per-block sums into lb->partial: every distance (plain), or
- * through the bounds. */
+/* One iteration's labels, and per block in lb->partial the sums (plain: every distance) or
+ * their changes (through the bounds). */
 static void lloyd_assign(struct plan *pl, struct pool *pool, int plain, int first,
                          const double *centers, const double *cc, int32_t *labels,
                          struct lloyd_bufs *lb)
@@ -603,7 +669,7 @@ static void lloyd_assign(struct plan *pl, struct pool *pool, int plain, int firs
 static int lloyd(struct plan *pl, struct pool *pool, int max_iter, double tol, int plain,
                  double *centers, int32_t *labels, double *inertia, int *iterations)
 {
-    size_t k = pl->k, d = pl->d, stride = k * d + k + 2;
+    size_t k = pl->k, d = pl->d, stride = sums_stride(pl), nsum = 2 * k * d + k;
     struct lloyd_bufs lb;
     double cc[KMEANS_MAX_K];
     if (lloyd_bufs_alloc(pl, pool, plain, &lb) != 0)
@@ -615,15 +681,18 @@ static int lloyd(struct plan *pl, struct pool *pool, int max_iter, double tol, i
         it++;
         row_norms(centers, k, d, cc);
         lloyd_assign(pl, pool, plain, it == 1, centers, cc, labels, &lb);
-        double *next = lb.next, *counts = next + k * d, changed = 0;
+        int64_t *next = lb.next, *counts = next + 2 * k * d, changed = 0;
         int empty = 0;
-        memset(next, 0, (k * d + k) * sizeof *next);
+        if (plain)
+            memset(lb.sums, 0, nsum * sizeof *lb.sums);
         for (size_t b = 0; b < pl->nblocks; b++) {
-            const double *pb = lb.partial + b * stride;
-            for (size_t t = 0; t < k * d + k; t++)
-                next[t] += pb[t];
-            changed += pb[k * d + k + 1];
+            const int64_t *pb = lb.partial + b * stride;
+            for (size_t t = 0; t < nsum; t++)
+                lb.sums[t] += pb[t];
+            changed += pb[nsum];
         }
+        /* a relocation moves this iteration's centres, not the rows' sums */
+        memcpy(next, lb.sums, nsum * sizeof *next);
         for (size_t c = 0; c < k; c++)
             empty |= counts[c] == 0;
         if (empty && !plain) {
@@ -685,10 +754,15 @@ static int plan_init(struct plan *pl, const double *x, size_t n, size_t d, size_
     pl->scratch_cols = cols;
     pl->xx = malloc((n ? n : 1) * sizeof *pl->xx);
     pl->scratch = malloc((size_t)pool_threads(pool) * pl->rows_per * cols * sizeof *pl->scratch);
-    if (pl->xx == NULL || pl->scratch == NULL)
+    pl->scale = malloc(d * sizeof *pl->scale);
+    struct norms_job nj = {pl, malloc((pl->nblocks ? pl->nblocks : 1) * d * sizeof *nj.colmax)};
+    if (pl->xx == NULL || pl->scratch == NULL || pl->scale == NULL || nj.colmax == NULL) {
+        free(nj.colmax);
         return AIOPS_ENOMEM;
-    struct norms_job nj = {pl};
+    }
     pool_for(pool, 0, pl->nblocks, norms_block, &nj);
+    fixed_scales(pl, nj.colmax);
+    free(nj.colmax);
     return AIOPS_OK;
 }
 
@@ -696,6 +770,7 @@ static void plan_free(struct plan *pl)
 {
     free(pl->xx);
     free(pl->scratch);
+    free(pl->scale);
 }
 
 /* One BLAS thread while k-means runs: the pool already runs one block per thread, OpenBLAS's

@@ -6,9 +6,10 @@
  *
  * Results depend on the data, k, n_init, max_iter, tol and seed only -- never on the
  * thread count (ours, or OpenBLAS's: it runs one thread inside): each block of rows sums
- * its own partial centroids and the blocks are added in order. Convergence follows scikit-learn: stop when no label changes, or when the
- * squared movement of all centres is at most tol times the mean column variance; a final
- * assignment then makes labels and inertia match the centres returned.
+ * its own partial centroids and the blocks are added in order. Convergence follows
+ * scikit-learn: stop when no label changes, or when the squared movement of all centres is
+ * at most tol times the mean column variance; a final assignment then makes labels and
+ * inertia match the centres returned.
  *
  * Scaling and one-hot encoding are the caller's (lib/ml/learn_kmeans.c): this file sees
  * numbers only. */
