@@ -390,7 +390,7 @@ static void relocate_empty(const struct plan *pl, int64_t *sums, int64_t *counts
  * (With one BLAS thread, OpenBLAS 0.3.21 gives the gathered rows the block's numbers bit
  * for bit anyway; the rule keeps the promise for kernels that do not.) The sums are exact
  * (fixed point, above), so adding and taking away the rows that changed cluster gives
- * them bit for bit: the centres are the same too, and no pass reads every row. */
+ * them bit for bit: the centres are the same too, and no pass reads every row's values. */
 
 #define ROUND_UP (1 + 4 * DBL_EPSILON)
 #define ROUND_DOWN (1 - 4 * DBL_EPSILON)
