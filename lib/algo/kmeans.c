@@ -723,25 +723,62 @@ static int lloyd(struct plan *pl, struct pool *pool, int max_iter, double tol, i
     return AIOPS_OK;
 }
 
-/* tol in squared units: tol times the mean population variance of the columns. */
-static double scaled_tol(const double *x, size_t n, size_t d, double tol)
+struct tol_job {
+    const struct plan *pl;
+    const double *mean; /* NULL: the first pass */
+    double *part;       /* nblocks * d column sums (first pass), or nblocks squared deviations */
+};
+
+static void tol_block(void *arg, int tid, size_t b)
 {
+    (void)tid;
+    struct tol_job *j = arg;
+    const struct plan *pl = j->pl;
+    size_t d = pl->d;
+    size_t r0 = b * pl->rows_per, r1 = r0 + pl->rows_per < pl->n ? r0 + pl->rows_per : pl->n;
+    const double *x = pl->x;
+    if (j->mean == NULL) {
+        double *sum = j->part + b * d;
+        memset(sum, 0, d * sizeof *sum);
+        for (size_t i = r0; i < r1; i++)
+            for (size_t t = 0; t < d; t++)
+                sum[t] += x[i * d + t];
+        return;
+    }
+    double dev = 0;
+    for (size_t i = r0; i < r1; i++)
+        for (size_t t = 0; t < d; t++) {
+            double m = x[i * d + t] - j->mean[t];
+            dev += m * m;
+        }
+    j->part[b] = dev;
+}
+
+/* tol in squared units: tol times the mean population variance of the columns, two
+ * passes over the blocks (per-block sums added in block order: the same on any number
+ * of threads). */
+static double scaled_tol(const struct plan *pl, struct pool *pool, double tol)
+{
+    size_t n = pl->n, d = pl->d;
     if (tol == 0 || n == 0)
         return 0;
     double *mean = calloc(d, sizeof *mean), var = 0;
-    if (mean == NULL)
+    struct tol_job j = {pl, NULL, malloc(pl->nblocks * d * sizeof *j.part)};
+    if (mean == NULL || j.part == NULL) {
+        free(mean), free(j.part);
         return tol;
-    for (size_t i = 0; i < n; i++)
+    }
+    pool_for(pool, 0, pl->nblocks, tol_block, &j);
+    for (size_t b = 0; b < pl->nblocks; b++)
         for (size_t t = 0; t < d; t++)
-            mean[t] += x[i * d + t];
+            mean[t] += j.part[b * d + t];
     for (size_t t = 0; t < d; t++)
         mean[t] /= (double)n;
-    for (size_t i = 0; i < n; i++)
-        for (size_t t = 0; t < d; t++) {
-            double m = x[i * d + t] - mean[t];
-            var += m * m;
-        }
-    free(mean);
+    j.mean = mean;
+    pool_for(pool, 0, pl->nblocks, tol_block, &j);
+    for (size_t b = 0; b < pl->nblocks; b++)
+        var += j.part[b];
+    free(mean), free(j.part);
     return tol * var / ((double)n * (double)d);
 }
 
@@ -886,7 +923,7 @@ int kmeans_fit_from(const double *x, size_t n, size_t d, const struct kmeans_par
         rv = plan_init(&pl, x, n, d, p->k, p->k, pool);
     if (rv == 0) {
         memmove(centers, init, p->k * d * sizeof *centers);
-        rv = lloyd(&pl, pool, p->max_iter, scaled_tol(x, n, d, p->tol), p->plain_lloyd, centers,
+        rv = lloyd(&pl, pool, p->max_iter, scaled_tol(&pl, pool, p->tol), p->plain_lloyd, centers,
                    labels ? labels : own, inertia, iterations);
     }
     blas_restore(blas);
@@ -916,7 +953,7 @@ int kmeans_fit(const double *x, size_t n, size_t d, const struct kmeans_params *
     size_t cols = trials_of(k) > k ? trials_of(k) : k;
     if (rv == 0)
         rv = plan_init(&pl, x, n, d, k, cols, pool);
-    double tol = rv == 0 ? scaled_tol(x, n, d, p->tol) : 0, best = DBL_MAX;
+    double tol = rv == 0 ? scaled_tol(&pl, pool, p->tol) : 0, best = DBL_MAX;
     uint64_t seeds = p->seed;
     for (int r = 0; rv == 0 && r < p->n_init; r++) {
         double in = 0;
