@@ -1,6 +1,8 @@
 /* test_kmeans.c -- lib/algo/kmeans and the clustering metrics of lib/ml/eval: k-means++ is
- * reproducible, inertia is what the labels say, the thread count changes nothing, and on
- * iris and wine the adjusted Rand index is within 0.02 of scikit-learn's. */
+ * reproducible, inertia is what the labels say, the thread count changes nothing, Hamerly's
+ * bounds change nothing either (the same labels, centres, inertia and iterations as plain
+ * Lloyd, ties and empty clusters included), and on iris and wine the adjusted Rand index is
+ * within 0.02 of scikit-learn's. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +108,143 @@ static void test_fit_inertia_and_threads(void)
     CHECK_MEM(l1, n * sizeof *l1, l2, n * sizeof *l2);
     CHECK_NEAR(in3, in1, 1e-9 * in1);
     free(x), free(truth), free(l1), free(l2);
+}
+
+/* n rows of d columns from 8 overlapping blobs of unequal spread (as bench/kmeans_bench.py
+ * makes, smaller): Lloyd needs tens of iterations and many rows change centre. */
+static double *overlapping(size_t n, size_t d, uint64_t seed)
+{
+    double *x = malloc(n * d * sizeof *x), mid[8 * 16], spread[8];
+    uint64_t s = seed;
+    for (size_t c = 0; c < 8; c++) {
+        spread[c] = 0.5 + 1.5 * rand_unit(&s);
+        for (size_t t = 0; t < d; t++)
+            mid[c * d + t] = 2 * rand_unit(&s) - 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t c = (size_t)(rand_unit(&s) * 8);
+        for (size_t t = 0; t < d; t++) /* a sum of three uniforms: near a normal */
+            x[i * d + t] =
+                mid[c * d + t] + spread[c] * (rand_unit(&s) + rand_unit(&s) + rand_unit(&s) - 1.5);
+    }
+    return x;
+}
+
+/* Fits x with and without the bounds (from init when given, else k-means++) and checks the
+ * two agree exactly: labels, centres, iterations; inertia within 1e-9 relative. Returns
+ * the iterations. */
+static int check_bounds_exact(const char *what, const double *x, size_t n, size_t d,
+                              struct kmeans_params p, const double *init)
+{
+    size_t k = p.k;
+    int32_t *l0 = malloc(n * sizeof *l0), *l1 = malloc(n * sizeof *l1);
+    double *c0 = malloc(k * d * sizeof *c0), *c1 = malloc(k * d * sizeof *c1), in0 = -1, in1 = -2;
+    int it0 = -1, it1 = -2;
+    for (int plain = 0; plain < 2; plain++) {
+        p.plain_lloyd = plain;
+        int32_t *l = plain ? l1 : l0;
+        double *c = plain ? c1 : c0, *in = plain ? &in1 : &in0;
+        int *it = plain ? &it1 : &it0;
+        if (init)
+            CHECK_INT(kmeans_fit_from(x, n, d, &p, init, c, l, in, it, NULL), 0);
+        else
+            CHECK_INT(kmeans_fit(x, n, d, &p, NULL, NULL, c, l, in, it, NULL), 0);
+    }
+    size_t differ = 0;
+    for (size_t i = 0; i < n; i++)
+        differ += l0[i] != l1[i];
+    printf("# %s: %d iterations, inertia %.10g (plain %.10g), %zu labels differ\n", what, it0, in0,
+           in1, differ);
+    CHECK_INT(differ, 0);
+    CHECK_INT(it0, it1);
+    CHECK_NEAR(in0, in1, 1e-9 * in1);
+    CHECK_MEM(c0, k * d * sizeof *c0, c1, k * d * sizeof *c1);
+    free(l0), free(l1), free(c0), free(c1);
+    return it0;
+}
+
+static void test_bounds_match_plain_lloyd(void)
+{
+    size_t n = 30000, d = 12;
+    double *x = overlapping(n, d, 2026);
+    struct kmeans_params p = {
+        .k = 8, .n_init = 2, .max_iter = 300, .tol = 1e-4, .seed = 3, .threads = 2};
+    CHECK(check_bounds_exact("k-means++, tol 1e-4", x, n, d, p, NULL) > 5);
+    p.tol = 0; /* to strict convergence: the long tail where few rows move */
+    p.seed = 4;
+    CHECK(check_bounds_exact("k-means++, tol 0", x, n, d, p, NULL) > 20);
+    p.threads = 1;
+    p.k = 20;
+    CHECK(check_bounds_exact("k = 20, one thread", x, n, d, p, NULL) > 5);
+    p.max_iter = 4; /* stopped by max_iter, not convergence */
+    CHECK_INT(check_bounds_exact("max_iter 4", x, n, d, p, NULL), 4);
+    p.k = 1;
+    p.max_iter = 300;
+    check_bounds_exact("k = 1", x, n, d, p, NULL);
+    /* every centre starts on the same corner row: the first takes every row, the others
+     * are empty and relocated, and rows travel across the whole space for many
+     * iterations */
+    double *init = malloc(8 * d * sizeof *init);
+    size_t corner = 0;
+    for (size_t i = 1; i < n; i++)
+        if (x[i * d] + x[i * d + 1] < x[corner * d] + x[corner * d + 1])
+            corner = i;
+    for (size_t c = 0; c < 8; c++)
+        memcpy(init + c * d, x + corner * d, d * sizeof *init);
+    p.k = 8;
+    p.threads = 2;
+    CHECK(check_bounds_exact("one corner, empty clusters", x, n, d, p, init) > 10);
+    free(init);
+    free(x);
+}
+
+/* Rows on an integer lattice, each many times, and centres on it too: distances are exact
+ * in floating point, so many rows lie exactly halfway between two centres (the first
+ * centre wins) in the first iteration, and by symmetry in later ones. */
+static void test_bounds_on_ties(void)
+{
+    size_t side = 7, d = 3, reps = 40, n = side * side * side * reps;
+    double *x = malloc(n * d * sizeof *x);
+    for (size_t i = 0; i < n; i++) {
+        size_t v = i % (side * side * side);
+        x[i * d] = (double)(v % side);
+        x[i * d + 1] = (double)(v / side % side);
+        x[i * d + 2] = (double)(v / (side * side));
+    }
+    double init[4 * 3] = {1, 1, 3, 5, 1, 3, 1, 5, 3, 5, 5, 3};
+    struct kmeans_params p = {.k = 4, .max_iter = 300, .tol = 0, .threads = 2};
+    check_bounds_exact("lattice, square of centres", x, n, d, p, init);
+    double line[4 * 3] = {3, 3, 0, 3, 3, 2, 3, 3, 4, 3, 3, 6}; /* equal gaps on one axis */
+    check_bounds_exact("lattice, centres on a line", x, n, d, p, line);
+    /* two centres on the same point: the second is empty from the start */
+    double twin[4 * 3] = {3, 3, 3, 3, 3, 3, 0, 0, 0, 6, 6, 6};
+    check_bounds_exact("lattice, twin centres", x, n, d, p, twin);
+    free(x);
+    /* rows mirrored in the plane x0 = 3 (exactly: multiples of 1/1024) and a tenth of them
+     * on it, centres in mirrored pairs: the pairs stay mirrored up to rounding, so each
+     * iteration the rows on the plane are ties to the last bit, decided by the rounding of
+     * plain Lloyd's own products */
+    size_t half = 6000, m = 2 * half + half / 5, dm = 16;
+    double *y = malloc(m * dm * sizeof *y), pairs[4 * 16];
+    uint64_t s = 77;
+    for (size_t i = 0; i < half; i++)
+        for (size_t t = 0; t < dm; t++) {
+            double v = floor(rand_unit(&s) * 6 * 1024) / 1024;
+            y[i * dm + t] = v;
+            y[(half + i) * dm + t] = t == 0 ? 6 - v : v;
+        }
+    for (size_t i = 2 * half; i < m; i++) {
+        memcpy(y + i * dm, y + (i - 2 * half) * dm, dm * sizeof *y);
+        y[i * dm] = 3;
+    }
+    for (size_t c = 0; c < 4; c += 2) /* rows c and their mirrors */
+        for (size_t t = 0; t < dm; t++) {
+            pairs[c * dm + t] = y[c * dm + t];
+            pairs[(c + 1) * dm + t] = y[(half + c) * dm + t];
+        }
+    p.tol = 0;
+    check_bounds_exact("mirrored rows and centres", y, m, dm, p, pairs);
+    free(y);
 }
 
 static void test_fit_refuses(void)
@@ -352,6 +491,7 @@ static void test_long_korean_column_names(void)
 }
 
 UNIT_MAIN(UNIT(test_plusplus_is_reproducible), UNIT(test_fit_inertia_and_threads),
-          UNIT(test_fit_refuses), UNIT(test_metrics_against_sklearn),
-          UNIT(test_iris_ari_matches_sklearn), UNIT(test_wine_ari_matches_sklearn),
-          UNIT(test_learner_on_wine), UNIT(test_long_korean_column_names))
+          UNIT(test_bounds_match_plain_lloyd), UNIT(test_bounds_on_ties), UNIT(test_fit_refuses),
+          UNIT(test_metrics_against_sklearn), UNIT(test_iris_ari_matches_sklearn),
+          UNIT(test_wine_ari_matches_sklearn), UNIT(test_learner_on_wine),
+          UNIT(test_long_korean_column_names))
