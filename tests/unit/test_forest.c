@@ -17,17 +17,6 @@
 
 TEST_RNG(777)
 
-static struct forest *train_ok(const struct fmatrix *x, const double *y, const double *w,
-                               const struct forest_params *p)
-{
-    struct forest *f = NULL;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    int rv = forest_train(x, y, w, p, NULL, NULL, &f, &err);
-    if (rv != 0)
-        UNIT_FAIL("forest_train: %s (%s)", aiops_strerror(rv), err.message);
-    return f;
-}
-
 static double predict_row(const struct forest *f, const double *row, size_t ncols,
                           const uint8_t *is_cat, const uint32_t *ncat, size_t k)
 {
@@ -64,7 +53,7 @@ static void test_single_tree_pure_split(void)
     p.classification = 1;
     p.num_class = 2;
     p.threads = 1;
-    struct forest *f = train_ok(&x, y, NULL, &p);
+    struct forest *f = forest_train_ok(&x, y, NULL, &p);
     if (f) {
         const struct tree *t = forest_tree(f, 0);
         CHECK_INT(t->nnodes, 3);
@@ -104,7 +93,7 @@ static void test_regression_leaves_are_means(void)
     p.trees = 1;
     p.bootstrap = -1;
     p.threads = 1;
-    struct forest *f = train_ok(&x, y, NULL, &p);
+    struct forest *f = forest_train_ok(&x, y, NULL, &p);
     if (f) {
         CHECK_INT(forest_tree(f, 0)->nnodes, 7);
         for (size_t g = 0; g < 4; g++) {
@@ -119,7 +108,7 @@ static void test_regression_leaves_are_means(void)
     p.trees = 5;
     p.bootstrap = 0;
     p.min_samples_leaf = 15;
-    f = train_ok(&x, y, NULL, &p);
+    f = forest_train_ok(&x, y, NULL, &p);
     for (size_t t = 0; f && t < forest_num_trees(f); t++) {
         const struct tree *tr = forest_tree(f, t);
         for (uint32_t i = 0; i < tr->nnodes; i++)
@@ -129,7 +118,7 @@ static void test_regression_leaves_are_means(void)
     forest_free(f);
     p.min_samples_leaf = 0;
     p.max_depth = 3;
-    f = train_ok(&x, y, NULL, &p);
+    f = forest_train_ok(&x, y, NULL, &p);
     for (size_t t = 0; f && t < forest_num_trees(f); t++)
         CHECK(forest_tree(f, t)->nnodes <= 15);
     forest_free(f);
@@ -151,7 +140,7 @@ static void test_missing_and_categories(void)
     p.classification = 1;
     p.num_class = 2;
     p.threads = 1;
-    struct forest *f = train_ok(&x, y, NULL, &p);
+    struct forest *f = forest_train_ok(&x, y, NULL, &p);
     if (f) {
         CHECK_INT(forest_tree(f, 0)->nnodes, 3); /* one split separates the classes */
         CHECK(forest_tree(f, 0)->nodes[0].flags & TREE_CATEGORICAL);
@@ -174,7 +163,7 @@ static void test_missing_and_categories(void)
         AT(&x, r, 0) = r % 5 == 0 ? NAN : (double)(r % 10);
         y[r] = r % 5 == 0 || r % 10 > 6;
     }
-    f = train_ok(&x, y, NULL, &p);
+    f = forest_train_ok(&x, y, NULL, &p);
     if (f) {
         double nanrow[1] = {NAN}, hi[1] = {9}, lo[1] = {1};
         CHECK_NEAR(predict_row(f, nanrow, 1, x.is_cat, x.ncat, 1), 1.0, 0);
@@ -200,7 +189,7 @@ static struct forest *mixed_forest(struct fmatrix *x, int classification, int th
     p.threads = threads;
     p.seed = 3;
     p.max_depth = 8;
-    struct forest *f = train_ok(x, y, NULL, &p);
+    struct forest *f = forest_train_ok(x, y, NULL, &p);
     free(y);
     return f;
 }
@@ -224,7 +213,7 @@ static void test_big_forest_predicts_like_row_by_row(void)
     p.num_class = 2;
     p.threads = 2;
     p.seed = 5;
-    struct forest *f = train_ok(&x, y, NULL, &p);
+    struct forest *f = forest_train_ok(&x, y, NULL, &p);
     if (f != NULL) {
         size_t nodes = 0;
         size_t nt = forest_num_trees(f);
@@ -370,7 +359,7 @@ static struct forest *train_like_sklearn(const struct dataset *d, int trees)
     p.classification = d->ts.task != TASK_REGRESSION;
     p.num_class = (int)d->ts.nclasses;
     p.threads = 2;
-    return train_ok(&d->xtr, d->ytr, NULL, &p);
+    return forest_train_ok(&d->xtr, d->ytr, NULL, &p);
 }
 
 static double accuracy(const struct forest *f, const struct dataset *d, double *auc)

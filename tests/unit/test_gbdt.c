@@ -19,17 +19,6 @@
 
 TEST_RNG(12345)
 
-static struct gbdt *train_ok(const struct fmatrix *x, const double *y, const double *w,
-                             const struct gbdt_params *p)
-{
-    struct gbdt *g = NULL;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    int rv = gbdt_train(x, y, w, NULL, NULL, p, NULL, NULL, &g, &err);
-    if (rv != 0)
-        UNIT_FAIL("gbdt_train: %s (%s)", aiops_strerror(rv), err.message);
-    return g;
-}
-
 /* P(class 1) of one row given as values */
 static double predict1(const struct gbdt *g, const double *row, size_t ncols, const uint8_t *is_cat,
                        const uint32_t *ncat)
@@ -71,7 +60,7 @@ static void test_perfect_split(void)
     struct gbdt_params p = stump_params();
     p.lambda = -1;           /* 0 */
     p.min_child_weight = -1; /* 0 */
-    struct gbdt *g = train_ok(&x, y, NULL, &p);
+    struct gbdt *g = gbdt_train_ok(&x, y, NULL, &p);
     if (g == NULL)
         goto out;
     CHECK_INT(gbdt_iterations(g), 1);
@@ -119,7 +108,7 @@ static void test_missing_direction_is_learned(void)
             }
         }
         struct gbdt_params p = stump_params();
-        struct gbdt *g = train_ok(&x, y, NULL, &p);
+        struct gbdt *g = gbdt_train_ok(&x, y, NULL, &p);
         if (g == NULL) {
             mat_free(&x);
             continue;
@@ -151,7 +140,7 @@ static void test_categorical_split_groups_categories(void)
         y[r] = (c == 1 || c == 3 || c == 4 || c == 6) ? 1 : 0;
     }
     struct gbdt_params p = stump_params();
-    struct gbdt *g = train_ok(&x, y, NULL, &p);
+    struct gbdt *g = gbdt_train_ok(&x, y, NULL, &p);
     if (g != NULL) {
         const struct tree *t = gbdt_tree(g, 0);
         CHECK_INT(t->nnodes, 3);
@@ -179,7 +168,7 @@ static void test_categorical_split_groups_categories(void)
     mat_init_codes(&x, 300, 3, 3);
     for (size_t r = 0; r < 300; r++)
         y[r] = r % 3 == 2;
-    g = train_ok(&x, y, NULL, &p);
+    g = gbdt_train_ok(&x, y, NULL, &p);
     if (g != NULL) {
         const struct tree *t = gbdt_tree(g, 0);
         CHECK(t->nodes[0].flags & TREE_CATEGORICAL);
@@ -201,7 +190,7 @@ static void test_categorical_missing_goes_with_its_group(void)
     for (size_t r = 0; r < 700; r++)
         y[r] = r % 7 >= 4;
     struct gbdt_params p = stump_params();
-    struct gbdt *g = train_ok(&x, y, NULL, &p);
+    struct gbdt *g = gbdt_train_ok(&x, y, NULL, &p);
     if (g != NULL) {
         double nanrow[1] = {NAN}, c5[1] = {5}, c0[1] = {0};
         CHECK(predict1(g, nanrow, 1, x.is_cat, x.ncat) > 0.5);
@@ -295,7 +284,7 @@ static void test_weights_change_the_model(void)
         w[r] = AT(&x, r, 1) == 3 ? 10.0 : 1.0;
     }
     struct gbdt_params p = binary_params(10, 0);
-    struct gbdt *a = train_ok(&x, y, NULL, &p), *b = train_ok(&x, y, w, &p);
+    struct gbdt *a = gbdt_train_ok(&x, y, NULL, &p), *b = gbdt_train_ok(&x, y, w, &p);
     double *pa = malloc(2 * n * sizeof *pa), *pb = malloc(2 * n * sizeof *pb);
     if (a && b) {
         CHECK_INT(gbdt_predict(a, &x, pa), 0);
@@ -316,7 +305,7 @@ static void test_weights_change_the_model(void)
         y[r] = r < n ? y[r] : 1 - y[r - n];
         w[r] = r < n ? 1.0 : 0.0;
     }
-    b = train_ok(&x2, y, w, &p);
+    b = gbdt_train_ok(&x2, y, w, &p);
     if (a && b) {
         CHECK_INT(gbdt_predict(b, &x, pb), 0);
         double maxd = 0;
@@ -356,7 +345,7 @@ static struct gbdt *mixed_model(struct fmatrix *x, enum gbdt_objective obj, int 
     p.subsample = 0.8;
     p.colsample = 0.75;
     p.seed = 7;
-    struct gbdt *g = train_ok(x, y, NULL, &p);
+    struct gbdt *g = gbdt_train_ok(x, y, NULL, &p);
     free(y);
     return g;
 }
@@ -510,7 +499,7 @@ static void test_leafwise_and_depth_limits(void)
     p.rounds = 5;
     p.num_leaves = 7;
     p.threads = 1;
-    struct gbdt *g = train_ok(&x, y, NULL, &p);
+    struct gbdt *g = gbdt_train_ok(&x, y, NULL, &p);
     for (size_t t = 0; g && t < gbdt_num_trees(g); t++) {
         const struct tree *tr = gbdt_tree(g, t);
         CHECK_INT(tr->nnodes, 13); /* 7 leaves */
@@ -518,14 +507,14 @@ static void test_leafwise_and_depth_limits(void)
     gbdt_free(g);
     p.num_leaves = 0;
     p.max_depth = 2;
-    g = train_ok(&x, y, NULL, &p);
+    g = gbdt_train_ok(&x, y, NULL, &p);
     for (size_t t = 0; g && t < gbdt_num_trees(g); t++)
         CHECK_INT(gbdt_tree(g, t)->nnodes, 7); /* a full tree of depth 2 */
     gbdt_free(g);
     /* regression fits: training RMSE drops well below the target's spread */
     p.max_depth = 0;
     p.rounds = 100;
-    g = train_ok(&x, y, NULL, &p);
+    g = gbdt_train_ok(&x, y, NULL, &p);
     if (g) {
         double *pr = malloc(n * sizeof *pr), se = 0;
         struct stats_moments mo;
@@ -570,7 +559,7 @@ static void test_bad_input_is_refused(void)
     CHECK(g == NULL);
     /* a constant feature trains to a model of stumps that predicts the prior */
     p.rounds = 3;
-    g = train_ok(&x, y, NULL, &p);
+    g = gbdt_train_ok(&x, y, NULL, &p);
     if (g) {
         double out[20];
         CHECK_INT(gbdt_predict(g, &x, out), 0);
@@ -600,7 +589,7 @@ static struct gbdt *train_like_xgboost(const struct dataset *d, enum gbdt_object
     p.max_depth = 6;
     p.max_bin = 255;
     p.threads = 2;
-    return train_ok(&d->xtr, d->ytr, NULL, &p);
+    return gbdt_train_ok(&d->xtr, d->ytr, NULL, &p);
 }
 
 static double test_auc(const struct gbdt *g, const struct dataset *d)

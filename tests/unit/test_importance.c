@@ -13,8 +13,6 @@
 
 TEST_RNG(777)
 
-extern const struct learner learner_gbdt;
-
 /* A gbdt model over 3 numeric features and a categorical one: y depends on column 0 and the
  * category; column 1 is constant (no split can use it), column 2 is noise. */
 static struct model *make_model(struct fmatrix *x, double *y, size_t n)
@@ -30,33 +28,8 @@ static struct model *make_model(struct fmatrix *x, double *y, size_t n)
         double m = 2 * AT(x, r, 0) + (AT(x, r, 3) == 2 ? 1.5 : 0) - 0.5;
         y[r] = urand() < 1 / (1 + exp(-m)) ? 1 : 0;
     }
-    struct gbdt_params p = {0};
-    p.objective = GBDT_BINARY;
-    p.rounds = 30;
-    p.max_depth = 3;
-    p.threads = 1;
-    struct gbdt *g = NULL;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    if (gbdt_train(x, y, NULL, NULL, NULL, &p, NULL, NULL, &g, &err) != 0) {
-        UNIT_FAIL("gbdt_train: %s", err.message);
-        return NULL;
-    }
-    struct model *m = calloc(1, sizeof *m);
-    m->learner = &learner_gbdt;
-    m->algo = g;
-    m->features.n = 4;
-    m->features.f = calloc(4, sizeof *m->features.f);
-    const char *names[] = {"signal", "constant", "noise", "group"};
-    for (size_t j = 0; j < 4; j++) {
-        m->features.f[j].name = strdup(names[j]);
-        m->features.f[j].kind = j == 3 ? FEAT_CATEGORICAL : FEAT_NUMERIC;
-    }
-    m->target.task = TASK_BINARY;
-    m->target.nclasses = 2;
-    m->target.labels = calloc(2, sizeof *m->target.labels);
-    m->target.labels[0] = strdup("0");
-    m->target.labels[1] = strdup("1");
-    return m;
+    const char *const names[] = {"signal", "constant", "noise", "group"};
+    return gbdt_binary_model(x, y, 30, 3, names, NULL);
 }
 
 static void test_score_is_accuracy(void)

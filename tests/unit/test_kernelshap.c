@@ -15,8 +15,6 @@
 
 TEST_RNG(31337)
 
-extern const struct learner learner_gbdt;
-
 /* A gbdt classifier over d numeric features (plus, with cat, a categorical one last): the
  * target depends on columns 0 and 1 (and the category). */
 static struct model *make_model(struct fmatrix *x, size_t n, size_t d, int cat)
@@ -36,42 +34,12 @@ static struct model *make_model(struct fmatrix *x, size_t n, size_t d, int cat)
             3 * AT(x, r, 0) - 2 * AT(x, r, 1) * AT(x, r, 1) + (cat && AT(x, r, d - 1) == 1 ? 1 : 0);
         y[r] = urand() < 1 / (1 + exp(-m)) ? 1 : 0;
     }
-    struct gbdt_params p = {0};
-    p.objective = GBDT_BINARY;
-    p.rounds = 20;
-    p.max_depth = 3;
-    p.threads = 1;
-    struct gbdt *g = NULL;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    int rv = gbdt_train(x, y, NULL, NULL, NULL, &p, NULL, NULL, &g, &err);
+    static const char *const names[16] = {"x0", "x1", "x2",  "x3",  "x4",  "x5",  "x6",  "x7",
+                                          "x8", "x9", "x10", "x11", "x12", "x13", "x14", "x15"};
+    const char *const cats[] = {"a", "b", "c", NULL};
+    CHECK(d <= 16);
+    struct model *m = gbdt_binary_model(x, y, 20, 3, names, cats);
     free(y);
-    if (rv != 0) {
-        UNIT_FAIL("gbdt_train: %s", err.message);
-        return NULL;
-    }
-    struct model *m = calloc(1, sizeof *m);
-    m->learner = &learner_gbdt;
-    m->algo = g;
-    m->features.n = d;
-    m->features.f = calloc(d, sizeof *m->features.f);
-    for (size_t j = 0; j < d; j++) {
-        char name[24];
-        snprintf(name, sizeof name, "x%zu", j);
-        m->features.f[j].name = strdup(name);
-        m->features.f[j].kind = cat && j == d - 1 ? FEAT_CATEGORICAL : FEAT_NUMERIC;
-        strdict_init(&m->features.f[j].cats);
-    }
-    if (cat)
-        for (int c = 0; c < 3; c++) {
-            uint32_t code;
-            const char *names[] = {"a", "b", "c"};
-            strdict_intern(&m->features.f[d - 1].cats, names[c], 1, &code);
-        }
-    m->target.task = TASK_BINARY;
-    m->target.nclasses = 2;
-    m->target.labels = calloc(2, sizeof *m->target.labels);
-    m->target.labels[0] = strdup("0");
-    m->target.labels[1] = strdup("1");
     return m;
 }
 

@@ -15,6 +15,7 @@
 #include "ml/learner.h"
 #include "ml/model.h"
 #include "ml/train.h"
+#include "testdata.h"
 
 #define NROWS 300 /* above the tree learners' parallel_rows: their pool path runs */
 
@@ -394,23 +395,6 @@ static struct ingest_result make_table(void)
     return res;
 }
 
-static struct model *trained(const struct learner *l, const struct table *t, const char *target,
-                             const char *params)
-{
-    json_t *p = json_loads(params, 0, NULL);
-    struct train_config cfg = {l, target, p, 0};
-    struct train_result res;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    int rv = train_model(t, NULL, &cfg, NULL, NULL, &res, &err);
-    if (rv != 0)
-        UNIT_FAIL("%s on %s: %s: %s", l->name, target, err.field, err.message);
-    json_decref(p);
-    struct model *m = res.model;
-    res.model = NULL;
-    train_result_free(&res);
-    return m;
-}
-
 /* m saved and loaded: the same bytes again and the same predictions, serial or pooled. */
 static void round_trip(const struct model *m, const struct table *t)
 {
@@ -452,8 +436,9 @@ static void test_every_learner_round_trips(void)
     for (size_t i = 0; i < learner_count(); i++) {
         const struct learner *l = learner_at(i);
         for (size_t k = 0; k < 3; k++) {
-            struct model *m = trained(l, &t.table, targets[k],
-                                      "{\"epochs\": 8, \"seed\": 3, \"features\": \"a,b,color\"}");
+            struct model *m =
+                train_table(l, &t.table, targets[k],
+                            "{\"epochs\": 8, \"seed\": 3, \"features\": \"a,b,color\"}");
             if (m == NULL)
                 continue;
             CHECK(m->learner == l);
@@ -493,8 +478,8 @@ static void test_holdout_rows_are_the_validation_rows(void)
     static const char *const targets[] = {"label", "value"};
     static const char *const metric[] = {"logloss", "rmse"};
     for (size_t k = 0; k < 2; k++) {
-        struct model *m = trained(learner_find("gbdt"), &t.table, targets[k],
-                                  "{\"rounds\": 5, \"seed\": 11, \"valid_fraction\": 0.25}");
+        struct model *m = train_table(learner_find("gbdt"), &t.table, targets[k],
+                                      "{\"rounds\": 5, \"seed\": 11, \"valid_fraction\": 0.25}");
         if (m == NULL)
             continue;
         size_t *rows, n;
@@ -512,7 +497,7 @@ static void test_holdout_rows_are_the_validation_rows(void)
         model_free(m);
     }
     /* without valid_fraction nothing was held out */
-    struct model *m = trained(learner_find("gbdt"), &t.table, "label", "{\"rounds\": 2}");
+    struct model *m = train_table(learner_find("gbdt"), &t.table, "label", "{\"rounds\": 2}");
     size_t *rows, n;
     CHECK_INT(train_holdout_rows(m, &t.table, &rows, &n), 0);
     CHECK_INT(n, 0);

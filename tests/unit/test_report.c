@@ -11,14 +11,9 @@
 #include "report/inputs.h"
 #include "report/rewriter.h"
 #include "report/writer.h"
+#include "testdata.h"
 
 #define NROWS 1200
-
-static double uniform(uint64_t *s)
-{
-    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
-    return (double)(*s >> 11) / 9007199254740992.0;
-}
 
 /* A binary table: x1 drives the target, x2 is x1 plus noise (correlated, weaker), group "b"
  * rows get a coin-flip target (the model is worse there), noise is unrelated. */
@@ -28,8 +23,8 @@ static struct ingest_result make_table(void)
     buf_puts(&csv, "x1,x2,noise,grp,label\n");
     uint64_t s = 7;
     for (size_t r = 0; r < NROWS; r++) {
-        double x1 = uniform(&s), x2 = x1 + 0.3 * uniform(&s), noise = uniform(&s);
-        double coin = uniform(&s), jitter = uniform(&s);
+        double x1 = lcg_unit(&s), x2 = x1 + 0.3 * lcg_unit(&s), noise = lcg_unit(&s);
+        double coin = lcg_unit(&s), jitter = lcg_unit(&s);
         const char *grp = r % 4 == 0 ? "b" : "a";
         int y = r % 4 == 0 ? coin < 0.5 : x1 + 0.1 * (jitter - 0.5) > 0.6;
         buf_printf(&csv, "%.4f,%.4f,%.4f,%s,%s\n", x1, x2, noise, grp, y ? "yes" : "no");
@@ -42,20 +37,8 @@ static struct ingest_result make_table(void)
 
 static struct model *train_on(const struct table *t)
 {
-    json_t *p = json_pack("{s:i, s:i, s:f}", "rounds", 30, "seed", 3, "valid_fraction", 0.3);
-    struct train_config cfg = {learner_find("gbdt"), "label", p, 0};
-    struct train_result res;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    int rv = train_model(t, NULL, &cfg, NULL, NULL, &res, &err);
-    json_decref(p);
-    if (rv != 0) {
-        UNIT_FAIL("training: %s %s", err.field, err.message);
-        return NULL;
-    }
-    struct model *m = res.model;
-    res.model = NULL;
-    train_result_free(&res);
-    return m;
+    return train_table(learner_find("gbdt"), t, "label",
+                       "{\"rounds\": 30, \"seed\": 3, \"valid_fraction\": 0.3}");
 }
 
 /* The inputs of the run: its validation rows, with a description in Korean. */

@@ -1,18 +1,26 @@
 /* testdata.h -- what the unit tests share to build their inputs: the shared public datasets
- * (found, or the test skipped), zeroed matrices, and a dataset loaded from CSV into
- * train/test matrices the way bench/gbdt_reference.py splits it.
+ * (found, or the test skipped), seeded random numbers, zeroed matrices, a dataset loaded from
+ * CSV into train/test matrices the way bench/gbdt_reference.py splits it, models trained
+ * the way a run trains them, and lookups in the JSON documents the code under test writes.
  *
  * Everything here is static inline: a test includes it and uses what it needs. */
 #ifndef AIOPS_TESTDATA_H
 #define AIOPS_TESTDATA_H
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "algo/forest.h"
+#include "algo/gbdt.h"
+#include "core/err.h"
 #include "core/rand.h"
 #include "data/fmatrix.h"
 #include "data/ingest.h"
 #include "ml/featureset.h"
+#include "ml/learner.h"
+#include "ml/model.h"
+#include "ml/train.h"
 #include "unit.h"
 
 /* --- the shared datasets ------------------------------------------------------------------ */
@@ -74,13 +82,20 @@ static inline uint64_t lcg_next(uint64_t *state)
     return *state;
 }
 
+/* The next lcg_next step as a double uniform in [0, 1): its top 53 bits, what the Python
+ * reference scripts compute as (s >> 11) * 2.0**-53. */
+static inline double lcg_unit(uint64_t *state)
+{
+    return (double)(lcg_next(state) >> 11) * 0x1p-53;
+}
+
 /* Defines the file's seeded generator: rng_state (save and restore it to draw the same data
  * again) and urand(), uniform in [0, 1). */
-#define TEST_RNG(seed)                                                                         \
-    static uint64_t rng_state = (seed);                                                        \
-    static double urand(void)                                                                  \
-    {                                                                                          \
-        return rand_unit(&rng_state);                                                          \
+#define TEST_RNG(seed)                                                                             \
+    static uint64_t rng_state = (seed);                                                            \
+    static double urand(void)                                                                      \
+    {                                                                                              \
+        return rand_unit(&rng_state);                                                              \
     }
 
 /* --- matrices ----------------------------------------------------------------------------- */
@@ -190,7 +205,7 @@ static inline void dataset_free(struct dataset *d)
 
 /* Reads one CSV of the shared datasets; -1 after UNIT_SKIP (missing) or UNIT_FAIL. */
 static inline int dataset_read_csv(const char *dir, const char *file, const char *target,
-                                    struct ingest_result *r)
+                                   struct ingest_result *r)
 {
     char rel[512];
     snprintf(rel, sizeof rel, "%s/%s", dir, file);
@@ -211,7 +226,7 @@ static inline int dataset_read_csv(const char *dir, const char *file, const char
  * -1 when the test cannot go on: skipped (the data is missing) or failed. d is always safe
  * to pass to dataset_free. */
 static inline int dataset_load(struct dataset *d, const char *dir, const char *train,
-                                    const char *test, const char *target)
+                               const char *test, const char *target)
 {
     memset(d, 0, sizeof *d);
     if (dataset_read_csv(dir, train, target, &d->tr) != 0)
@@ -271,6 +286,113 @@ static inline int dataset_load(struct dataset *d, const char *dir, const char *t
             return -1;
         }
     return 0;
+}
+
+/* --- models and their JSON ---------------------------------------------------------------- */
+
+/* gbdt_train on x, y (weights w, may be NULL) without validation rows; NULL after UNIT_FAIL. */
+static inline struct gbdt *gbdt_train_ok(const struct fmatrix *x, const double *y, const double *w,
+                                         const struct gbdt_params *p)
+{
+    struct gbdt *g = NULL;
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    int rv = gbdt_train(x, y, w, NULL, NULL, p, NULL, NULL, &g, &err);
+    if (rv != 0)
+        UNIT_FAIL("gbdt_train: %s (%s)", aiops_strerror(rv), err.message);
+    return g;
+}
+
+/* forest_train on x, y (weights w, may be NULL); NULL after UNIT_FAIL. */
+static inline struct forest *forest_train_ok(const struct fmatrix *x, const double *y,
+                                             const double *w, const struct forest_params *p)
+{
+    struct forest *f = NULL;
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    int rv = forest_train(x, y, w, p, NULL, NULL, &f, &err);
+    if (rv != 0)
+        UNIT_FAIL("forest_train: %s (%s)", aiops_strerror(rv), err.message);
+    return f;
+}
+
+/* A binary classifier as train_model would build it, without a table: a gbdt of `rounds`
+ * rounds `depth` deep on one thread trained on x and y (0/1), its features named names[j]
+ * (categorical where x->is_cat[j], with the categories cat_names, NULL-terminated, or none
+ * when NULL) and its classes "0" and "1"; NULL after UNIT_FAIL. model_free frees it. */
+static inline struct model *gbdt_binary_model(const struct fmatrix *x, const double *y, int rounds,
+                                              int depth, const char *const *names,
+                                              const char *const *cat_names)
+{
+    struct gbdt_params p = {0};
+    p.objective = GBDT_BINARY;
+    p.rounds = rounds;
+    p.max_depth = depth;
+    p.threads = 1;
+    struct gbdt *g = gbdt_train_ok(x, y, NULL, &p);
+    if (g == NULL)
+        return NULL;
+    struct model *m = calloc(1, sizeof *m);
+    m->learner = learner_find("gbdt");
+    m->algo = g;
+    m->features.n = x->ncols;
+    m->features.f = calloc(x->ncols, sizeof *m->features.f);
+    for (size_t j = 0; j < x->ncols; j++) {
+        struct feature *f = &m->features.f[j];
+        f->name = strdup(names[j]);
+        f->kind = x->is_cat[j] ? FEAT_CATEGORICAL : FEAT_NUMERIC;
+        strdict_init(&f->cats);
+        for (size_t c = 0; x->is_cat[j] && cat_names != NULL && cat_names[c] != NULL; c++) {
+            uint32_t code;
+            CHECK_INT(strdict_intern(&f->cats, cat_names[c], strlen(cat_names[c]), &code), 0);
+        }
+    }
+    m->target.task = TASK_BINARY;
+    m->target.nclasses = 2;
+    m->target.labels = calloc(2, sizeof *m->target.labels);
+    m->target.labels[0] = strdup("0");
+    m->target.labels[1] = strdup("1");
+    return m;
+}
+
+/* Learner l trained on t for target with the parameters params_json (a JSON object; NULL:
+ * the defaults) through train_model, as a run trains it; NULL after UNIT_FAIL. */
+static inline struct model *train_table(const struct learner *l, const struct table *t,
+                                        const char *target, const char *params_json)
+{
+    json_t *p = params_json != NULL ? json_loads(params_json, 0, NULL) : NULL;
+    if (params_json != NULL && p == NULL) {
+        UNIT_FAIL("train_table: bad parameters %s", params_json);
+        return NULL;
+    }
+    struct train_config cfg = {l, target, p, 0};
+    struct train_result res;
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    int rv = train_model(t, NULL, &cfg, NULL, NULL, &res, &err);
+    json_decref(p);
+    if (rv != 0) {
+        UNIT_FAIL("training %s on %s: %s: %s", l != NULL ? l->name : "(no learner)", target,
+                  err.field, err.message);
+        return NULL;
+    }
+    struct model *m = res.model;
+    res.model = NULL;
+    train_result_free(&res);
+    return m;
+}
+
+/* The element of doc[list] (an array of objects) whose string member key is value; NULL
+ * when there is none. */
+static inline json_t *json_find_by(json_t *doc, const char *list, const char *key,
+                                   const char *value)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(doc, list), i, e)
+    {
+        const char *s = json_string_value(json_object_get(e, key));
+        if (s != NULL && strcmp(s, value) == 0)
+            return e;
+    }
+    return NULL;
 }
 
 #endif
