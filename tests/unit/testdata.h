@@ -91,11 +91,11 @@ static inline double lcg_unit(uint64_t *state)
 
 /* Defines the file's seeded generator: rng_state (save and restore it to draw the same data
  * again) and urand(), uniform in [0, 1). */
-#define TEST_RNG(seed)                                                                             \
-    static uint64_t rng_state = (seed);                                                            \
-    static double urand(void)                                                                      \
-    {                                                                                              \
-        return rand_unit(&rng_state);                                                              \
+#define TEST_RNG(seed)                                                                         \
+    static uint64_t rng_state = (seed);                                                        \
+    static double urand(void)                                                                  \
+    {                                                                                          \
+        return rand_unit(&rng_state);                                                          \
     }
 
 /* --- matrices ----------------------------------------------------------------------------- */
