@@ -93,53 +93,48 @@ static void test_numeric_statistics_equal_scipy(void)
     }
 }
 
+/* drift_numeric of the sample of cur against the sample of ref */
+static struct drift_result drift_between(const struct gen *ref, const struct gen *cur)
+{
+    double *a = sample(ref), *b = sample(cur);
+    struct drift_result r;
+    CHECK_INT(drift_numeric(a, ref->n, b, cur->n, &r), 0);
+    free(a);
+    free(b);
+    return r;
+}
+
 static void test_method_choice_follows_evidently(void)
 {
     /* a reference of <= 1000 rows with many values: KS, decided by p < 0.05 */
     struct gen a = {1, 200, 0.0, 1.0, 0}, b = {2, 200, 0.15, 1.0, 0};
-    double *ref = sample(&a), *cur = sample(&b);
-    struct drift_result r;
-    CHECK_INT(drift_numeric(ref, a.n, cur, b.n, &r), 0);
+    struct drift_result r = drift_between(&a, &b);
     CHECK_STR(drift_method_name(r.method), "ks");
     CHECK_NEAR(r.threshold, 0.05, 0);
     CHECK_INT(r.drift, 1); /* p = 0.0021 */
-    free(ref);
-    free(cur);
     /* > 1000 rows: normed Wasserstein at 0.1; 0.079 does not drift although KS p is tiny */
     struct gen c = {9, 20000, 0.0, 1.0, 0}, d = {10, 15000, 0.03, 1.0, 0};
-    ref = sample(&c);
-    cur = sample(&d);
-    CHECK_INT(drift_numeric(ref, c.n, cur, d.n, &r), 0);
+    r = drift_between(&c, &d);
     CHECK_STR(drift_method_name(r.method), "wasserstein");
     CHECK_REL(r.statistic, 0.079168708641201777, 1e-9);
     CHECK_INT(r.drift, 0);
-    free(cur);
     /* the same reference against itself shifted by half a standard deviation drifts */
     struct gen e = {10, 15000, 0.3, 1.0, 0};
-    cur = sample(&e);
-    CHECK_INT(drift_numeric(ref, c.n, cur, e.n, &r), 0);
+    r = drift_between(&c, &e);
     CHECK_INT(r.drift, 1);
     CHECK(r.statistic > 0.5);
-    free(ref);
-    free(cur);
     /* few distinct values, small reference: chi-square over the values */
     struct gen f = {5, 400, 0.0, 4.0, 1}, g = {6, 350, 0.0, 4.0, 1};
-    ref = sample(&f);
-    cur = sample(&g);
-    CHECK_INT(drift_numeric(ref, f.n, cur, g.n, &r), 0);
+    r = drift_between(&f, &g);
     CHECK_INT(r.n_unique, 4);
     CHECK_STR(drift_method_name(r.method), "chisquare");
     CHECK_INT(r.drift, 0);
-    free(ref);
-    free(cur);
     /* two values: the z-test */
     struct gen h = {5, 400, 0.0, 2.0, 1};
-    ref = sample(&h);
-    CHECK_INT(drift_numeric(ref, h.n, ref, h.n, &r), 0);
+    r = drift_between(&h, &h);
     CHECK_STR(drift_method_name(r.method), "z");
     CHECK_NEAR(r.p_value, 1.0, 1e-12);
     CHECK_INT(r.drift, 0);
-    free(ref);
 }
 
 static void test_categorical_equals_scipy(void)
