@@ -255,38 +255,21 @@ static void learner_bytes(const char *name, const char *params, const struct fma
 typedef void (*algo_train_fn)(const struct fmatrix *x, const double *y, const void *params,
                               struct buf *out);
 
-static void gbdt_direct(const struct fmatrix *x, const double *y, const void *params,
-                        struct buf *out)
-{
-    struct gbdt *g = NULL;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    CHECK_INT(gbdt_train(x, y, NULL, NULL, NULL, params, NULL, NULL, &g, &err), 0);
-    if (g != NULL)
-        CHECK_INT(gbdt_save(g, out), 0);
-    gbdt_free(g);
-}
+/* Defines algo_direct(), an algo_train_fn for lib/algo/<algo>.h (the three differ only in
+ * their names). */
+#define ALGO_DIRECT(algo)                                                                      \
+    static void algo##_direct(const struct fmatrix *x, const double *y, const void *params,    \
+                              struct buf *out)                                                 \
+    {                                                                                          \
+        struct algo *m = algo##_train_ok(x, y, NULL, params);                                  \
+        if (m != NULL)                                                                         \
+            CHECK_INT(algo##_save(m, out), 0);                                                 \
+        algo##_free(m);                                                                        \
+    }
 
-static void forest_direct(const struct fmatrix *x, const double *y, const void *params,
-                          struct buf *out)
-{
-    struct forest *f = NULL;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    CHECK_INT(forest_train(x, y, NULL, params, NULL, NULL, &f, &err), 0);
-    if (f != NULL)
-        CHECK_INT(forest_save(f, out), 0);
-    forest_free(f);
-}
-
-static void linear_direct(const struct fmatrix *x, const double *y, const void *params,
-                          struct buf *out)
-{
-    struct linear *m = NULL;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    CHECK_INT(linear_train(x, y, NULL, params, NULL, NULL, &m, &err), 0);
-    if (m != NULL)
-        CHECK_INT(linear_save(m, out), 0);
-    linear_free(m);
-}
+ALGO_DIRECT(gbdt)
+ALGO_DIRECT(forest)
+ALGO_DIRECT(linear)
 
 /* The learner given params (JSON) makes the same model as its algorithm given algo_params. */
 static void same_as_algo(const char *learner, const char *params, algo_train_fn direct,

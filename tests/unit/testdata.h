@@ -13,6 +13,7 @@
 
 #include "algo/forest.h"
 #include "algo/gbdt.h"
+#include "algo/linear.h"
 #include "core/err.h"
 #include "core/rand.h"
 #include "data/fmatrix.h"
@@ -312,6 +313,18 @@ static inline struct forest *forest_train_ok(const struct fmatrix *x, const doub
     if (rv != 0)
         UNIT_FAIL("forest_train: %s (%s)", aiops_strerror(rv), err.message);
     return f;
+}
+
+/* linear_train on x, y (weights w, may be NULL); NULL after UNIT_FAIL. */
+static inline struct linear *linear_train_ok(const struct fmatrix *x, const double *y,
+                                             const double *w, const struct linear_params *p)
+{
+    struct linear *m = NULL;
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    int rv = linear_train(x, y, w, p, NULL, NULL, &m, &err);
+    if (rv != 0)
+        UNIT_FAIL("linear_train: %s (%s)", aiops_strerror(rv), err.message);
+    return m;
 }
 
 /* A binary classifier as train_model would build it, without a table: a gbdt of `rounds`
