@@ -327,6 +327,21 @@ static inline struct linear *linear_train_ok(const struct fmatrix *x, const doub
     return m;
 }
 
+/* A model and the matrix and targets it was trained on: what the explanation tests start
+ * from. */
+struct trained {
+    struct fmatrix x;
+    double *y;       /* x.nrows targets */
+    struct model *m; /* NULL when training failed (after UNIT_FAIL) */
+};
+
+static inline void trained_free(struct trained *t)
+{
+    model_free(t->m);
+    mat_free(&t->x);
+    free(t->y);
+}
+
 /* A binary classifier as train_model would build it, without a table: a gbdt of `rounds`
  * rounds `depth` deep on one thread trained on x and y (0/1), its features named names[j]
  * (categorical where x->is_cat[j], with the categories cat_names, NULL-terminated, or none
