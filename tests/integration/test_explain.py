@@ -17,20 +17,15 @@ import harness
 
 from test_gateway import assert_error
 from test_report import synthetic_csv
-from test_train import predict, train, upload_bytes, wait_run
+from test_train import predict, shared_run
 
 _RUN = {}
 
 
 def trained_run(stack):
-    if "run_id" not in _RUN:
-        fid = upload_bytes(stack, synthetic_csv(rows=1200, seed=9), "explain.csv")
-        j = train(stack, fid, target="label", model="gbdt", model_name="explained",
-                  config={"rounds": 30, "seed": 1})
-        run = wait_run(stack, j["run_id"])
-        assert run["status"] == "completed", run
-        _RUN.update(run_id=j["run_id"], run=run)
-    return _RUN["run_id"], _RUN["run"]
+    return shared_run(_RUN, stack, synthetic_csv(rows=1200, seed=9), "explain.csv",
+                      target="label", model="gbdt", model_name="explained",
+                      config={"rounds": 30, "seed": 1})
 
 
 def test_feature_importance_with_significance(stack):

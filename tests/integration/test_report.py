@@ -12,7 +12,7 @@ import uuid
 
 import harness
 from test_gateway import assert_error
-from test_train import predict, train, upload_bytes, wait_run
+from test_train import predict, shared_run
 
 _RUN = {}
 
@@ -32,14 +32,8 @@ def synthetic_csv(rows=1500, seed=5):
 
 def trained_run(stack):
     """One completed run shared by the tests of this file."""
-    if "run_id" not in _RUN:
-        fid = upload_bytes(stack, synthetic_csv(), "campaign.csv")
-        j = train(stack, fid, target="label", model="gbdt", model_name="campaign",
-                  config={"rounds": 30, "seed": 1})
-        run = wait_run(stack, j["run_id"])
-        assert run["status"] == "completed", run
-        _RUN.update(run_id=j["run_id"], run=run)
-    return _RUN["run_id"], _RUN["run"]
+    return shared_run(_RUN, stack, synthetic_csv(), "campaign.csv", target="label",
+                      model="gbdt", model_name="campaign", config={"rounds": 30, "seed": 1})
 
 
 def test_ai_report_is_written_from_the_runs_numbers(stack):
