@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+#include "core/err.h"
 #include "data/fmatrix.h"
 
 /* An nrows x ncols matrix, all numeric, every cell 0.0 (fmatrix_free frees it). */
@@ -32,5 +34,26 @@ static inline void fuzz_check_distributions(const double *out, size_t rows, size
             abort();
     }
 }
+
+/* Defines algo_load_canonical(data, size) for a model format of lib/algo: the model algo_load
+ * reads from data, or NULL after a clean refusal (AIOPS_ECORRUPT or AIOPS_ENOMEM, nothing
+ * made); a model that loads must save back to exactly data (the format is canonical). Any
+ * other outcome aborts. */
+#define FUZZ_LOAD_CANONICAL(algo)                                                              \
+    static struct algo *algo##_load_canonical(const uint8_t *data, size_t size)                \
+    {                                                                                          \
+        struct algo *m = NULL;                                                                 \
+        int rc = algo##_load(data, size, &m);                                                  \
+        if (rc != 0) {                                                                         \
+            if (m != NULL || (rc != AIOPS_ECORRUPT && rc != AIOPS_ENOMEM))                     \
+                abort();                                                                       \
+            return NULL;                                                                       \
+        }                                                                                      \
+        struct buf b = BUF_INIT;                                                               \
+        if (algo##_save(m, &b) != 0 || b.len != size || memcmp(b.data, data, size) != 0)       \
+            abort();                                                                           \
+        buf_free(&b);                                                                          \
+        return m;                                                                              \
+    }
 
 #endif

@@ -8,11 +8,10 @@ import random
 import subprocess
 import tempfile
 import time
-import uuid
 
 import harness
 from test_gateway import assert_error
-from test_train import predict, shared_run
+from test_train import predict, running_copy, shared_run
 
 _RUN = {}
 
@@ -70,10 +69,7 @@ def test_report_routes_refuse_bad_and_unfinished_runs(stack):
                  "run_not_found")
     # a run still running: 409 with its status
     run_id, _ = trained_run(stack)
-    other = str(uuid.uuid4())
-    stack.psql("INSERT INTO runs (id, project_id, dataset_id, model_kind, target, model_name,"
-               " status, params) SELECT '%s', project_id, dataset_id, model_kind, target,"
-               " model_name, 'running', params FROM runs WHERE id = '%s'" % (other, run_id))
+    other = running_copy(stack, run_id)
     for path in ("/api/report/ai/%s", "/api/performance/%s", "/api/report/pdf/%s"):
         err = assert_error(stack.http("GET", path % other), 409, "run_not_completed")
         assert err["details"]["status"] == "running", err

@@ -108,6 +108,16 @@ def shared_run(cache, stack, csv, filename, **fields):
     return cache["run_id"], cache["run"]
 
 
+def running_copy(stack, run_id):
+    """The id of a new run copied from run_id (its dataset, learner, target and parameters)
+    but still running, written to the database directly."""
+    other = str(uuid.uuid4())
+    stack.psql("INSERT INTO runs (id, project_id, dataset_id, model_kind, target, model_name,"
+               " status, params) SELECT '%s', project_id, dataset_id, model_kind, target,"
+               " model_name, 'running', params FROM runs WHERE id = '%s'" % (other, run_id))
+    return other
+
+
 def predict(stack, name, instances, query="", expect=200):
     r = stack.http("POST", "/api/v1/models/%s/predict%s" % (name, query),
                    body={"instances": instances})

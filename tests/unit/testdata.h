@@ -291,41 +291,24 @@ static inline int dataset_load(struct dataset *d, const char *dir, const char *t
 
 /* --- models and their JSON ---------------------------------------------------------------- */
 
-/* gbdt_train on x, y (weights w, may be NULL) without validation rows; NULL after UNIT_FAIL. */
-static inline struct gbdt *gbdt_train_ok(const struct fmatrix *x, const double *y, const double *w,
-                                         const struct gbdt_params *p)
-{
-    struct gbdt *g = NULL;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    int rv = gbdt_train(x, y, w, NULL, NULL, p, NULL, NULL, &g, &err);
-    if (rv != 0)
-        UNIT_FAIL("gbdt_train: %s (%s)", aiops_strerror(rv), err.message);
-    return g;
-}
+/* Defines algo_train_ok(x, y, w, p): algo_train on x, y (weights w, may be NULL) with the
+ * parameters p, without validation rows or progress (the arguments after algo: algo_train's
+ * up to the model and the error); the model, or NULL after UNIT_FAIL. */
+#define TRAIN_OK(algo, ...)                                                                    \
+    static inline struct algo *algo##_train_ok(const struct fmatrix *x, const double *y,       \
+                                               const double *w, const struct algo##_params *p) \
+    {                                                                                          \
+        struct algo *m = NULL;                                                                 \
+        struct aiops_error err = AIOPS_ERROR_INIT;                                             \
+        int rv = algo##_train(__VA_ARGS__, &m, &err);                                          \
+        if (rv != 0)                                                                           \
+            UNIT_FAIL(#algo "_train: %s (%s)", aiops_strerror(rv), err.message);               \
+        return m;                                                                              \
+    }
 
-/* forest_train on x, y (weights w, may be NULL); NULL after UNIT_FAIL. */
-static inline struct forest *forest_train_ok(const struct fmatrix *x, const double *y,
-                                             const double *w, const struct forest_params *p)
-{
-    struct forest *f = NULL;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    int rv = forest_train(x, y, w, p, NULL, NULL, &f, &err);
-    if (rv != 0)
-        UNIT_FAIL("forest_train: %s (%s)", aiops_strerror(rv), err.message);
-    return f;
-}
-
-/* linear_train on x, y (weights w, may be NULL); NULL after UNIT_FAIL. */
-static inline struct linear *linear_train_ok(const struct fmatrix *x, const double *y,
-                                             const double *w, const struct linear_params *p)
-{
-    struct linear *m = NULL;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    int rv = linear_train(x, y, w, p, NULL, NULL, &m, &err);
-    if (rv != 0)
-        UNIT_FAIL("linear_train: %s (%s)", aiops_strerror(rv), err.message);
-    return m;
-}
+TRAIN_OK(gbdt, x, y, w, NULL, NULL, p, NULL, NULL)
+TRAIN_OK(forest, x, y, w, p, NULL, NULL)
+TRAIN_OK(linear, x, y, w, p, NULL, NULL)
 
 /* A model and the matrix and targets it was trained on: what the explanation tests start
  * from. */
