@@ -364,29 +364,14 @@ static struct forest *train_like_sklearn(const struct dataset *d, int trees)
 
 static double accuracy(const struct forest *f, const struct dataset *d, double *auc)
 {
-    size_t n = d->xte.nrows, K = forest_outputs(f), right = 0;
+    size_t n = d->xte.nrows, K = forest_outputs(f);
     double *pr = malloc(n * K * sizeof *pr);
     CHECK_INT(forest_predict(f, &d->xte, pr), 0);
-    for (size_t r = 0; r < n; r++) {
-        size_t am = 0;
-        for (size_t k = 1; k < K; k++)
-            if (pr[r * K + k] > pr[r * K + am])
-                am = k;
-        right += am == (size_t)d->yte[r];
-    }
-    if (auc != NULL && K == 2) {
-        double *s = malloc(n * sizeof *s);
-        uint8_t *yb = malloc(n);
-        for (size_t r = 0; r < n; r++) {
-            s[r] = pr[2 * r + 1];
-            yb[r] = d->yte[r] > 0.5;
-        }
-        CHECK_INT(stats_roc_auc(s, yb, n, auc), 0);
-        free(s);
-        free(yb);
-    }
+    double acc = prob_accuracy(pr, d->yte, n, K);
+    if (auc != NULL && K == 2)
+        *auc = prob_auc(pr, d->yte, n);
     free(pr);
-    return (double)right / (double)n;
+    return acc;
 }
 
 /* Reference values: `/usr/bin/python3 bench/gbdt_reference.py` (scikit-learn 1.2.1
@@ -401,8 +386,7 @@ static double accuracy(const struct forest *f, const struct dataset *d, double *
 static void test_higgs_vs_sklearn(void)
 {
     struct dataset d;
-    if (dataset_load(&d, "lightgbm_higgs_binary", "higgs_train.csv", "higgs_test.csv", "label") ==
-        0) {
+    if (dataset_load(&d, DATASET_HIGGS) == 0) {
         struct forest *f = train_like_sklearn(&d, 100);
         if (f) {
             double auc = NAN, acc = accuracy(f, &d, &auc);
@@ -418,7 +402,7 @@ static void test_higgs_vs_sklearn(void)
 static void test_adult_vs_sklearn(void)
 {
     struct dataset d;
-    if (dataset_load(&d, "uci_adult", "adult_train.csv", "adult_test.csv", "income") == 0) {
+    if (dataset_load(&d, DATASET_ADULT) == 0) {
         struct forest *f = train_like_sklearn(&d, 50);
         if (f) {
             double auc = NAN, acc = accuracy(f, &d, &auc);
@@ -435,8 +419,7 @@ static void test_adult_vs_sklearn(void)
 static void test_letter_vs_sklearn(void)
 {
     struct dataset d;
-    if (dataset_load(&d, "mlbench_letter_recognition", "LetterRecognition.csv", NULL, "lettr") ==
-        0) {
+    if (dataset_load(&d, DATASET_LETTER) == 0) {
         struct forest *f = train_like_sklearn(&d, 50);
         if (f) {
             double acc = accuracy(f, &d, NULL);
@@ -451,16 +434,15 @@ static void test_letter_vs_sklearn(void)
 static void test_diamonds_vs_sklearn(void)
 {
     struct dataset d;
-    if (dataset_load(&d, "ggplot2_diamonds", "diamonds.csv", NULL, "price") == 0) {
+    if (dataset_load(&d, DATASET_DIAMONDS) == 0) {
         struct forest *f = train_like_sklearn(&d, 50);
         if (f) {
             size_t n = d.xte.nrows;
-            double *pr = malloc(n * sizeof *pr), se = 0;
+            double *pr = malloc(n * sizeof *pr);
             CHECK_INT(forest_predict(f, &d.xte, pr), 0);
             struct stats_moments mo;
             stats_moments(d.yte, n, &mo);
-            for (size_t r = 0; r < n; r++)
-                se += (pr[r] - d.yte[r]) * (pr[r] - d.yte[r]);
+            double se = sum_sq_error(pr, d.yte, n);
             double r2 = 1 - se / mo.m2;
             printf("# diamonds: R^2 %.6f RMSE %.4f (scikit-learn R^2 %.6f)\n", r2,
                    sqrt(se / (double)n), SK_DIAMONDS_R2);

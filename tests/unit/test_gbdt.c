@@ -595,17 +595,10 @@ static struct gbdt *train_like_xgboost(const struct dataset *d, enum gbdt_object
 static double test_auc(const struct gbdt *g, const struct dataset *d)
 {
     size_t n = d->xte.nrows;
-    double *pr = malloc(2 * n * sizeof *pr), *s = malloc(n * sizeof *s), auc = NAN;
-    uint8_t *yb = malloc(n);
+    double *pr = malloc(2 * n * sizeof *pr);
     CHECK_INT(gbdt_predict(g, &d->xte, pr), 0);
-    for (size_t r = 0; r < n; r++) {
-        s[r] = pr[2 * r + 1];
-        yb[r] = d->yte[r] > 0.5;
-    }
-    CHECK_INT(stats_roc_auc(s, yb, n, &auc), 0);
+    double auc = prob_auc(pr, d->yte, n);
     free(pr);
-    free(s);
-    free(yb);
     return auc;
 }
 
@@ -621,8 +614,7 @@ static double test_auc(const struct gbdt *g, const struct dataset *d)
 static void test_higgs_vs_xgboost(void)
 {
     struct dataset d;
-    if (dataset_load(&d, "lightgbm_higgs_binary", "higgs_train.csv", "higgs_test.csv", "label") ==
-        0) {
+    if (dataset_load(&d, DATASET_HIGGS) == 0) {
         CHECK_INT(d.xtr.nrows, 7000);
         CHECK_INT(d.xte.nrows, 500);
         struct gbdt *g = train_like_xgboost(&d, GBDT_BINARY);
@@ -639,7 +631,7 @@ static void test_higgs_vs_xgboost(void)
 static void test_adult_vs_xgboost(void)
 {
     struct dataset d;
-    if (dataset_load(&d, "uci_adult", "adult_train.csv", "adult_test.csv", "income") == 0) {
+    if (dataset_load(&d, DATASET_ADULT) == 0) {
         CHECK_INT(d.xtr.nrows, 32561);
         CHECK_INT(d.xte.nrows, 16281);
         struct gbdt *g = train_like_xgboost(&d, GBDT_BINARY);
@@ -668,24 +660,16 @@ static void test_adult_vs_xgboost(void)
 static void test_letter_vs_xgboost(void)
 {
     struct dataset d;
-    if (dataset_load(&d, "mlbench_letter_recognition", "LetterRecognition.csv", NULL, "lettr") ==
-        0) {
+    if (dataset_load(&d, DATASET_LETTER) == 0) {
         CHECK_INT(d.ts.nclasses, 26);
         CHECK_INT(d.xtr.nrows, 16099);
         CHECK_INT(d.xte.nrows, 3901);
         struct gbdt *g = train_like_xgboost(&d, GBDT_MULTICLASS);
         if (g) {
-            size_t n = d.xte.nrows, right = 0;
+            size_t n = d.xte.nrows;
             double *pr = malloc(n * 26 * sizeof *pr);
             CHECK_INT(gbdt_predict(g, &d.xte, pr), 0);
-            for (size_t r = 0; r < n; r++) {
-                size_t am = 0;
-                for (size_t k = 1; k < 26; k++)
-                    if (pr[r * 26 + k] > pr[r * 26 + am])
-                        am = k;
-                right += am == (size_t)d.yte[r];
-            }
-            double acc = (double)right / (double)n;
+            double acc = prob_accuracy(pr, d.yte, n, 26);
             printf("# letter: accuracy %.6f (XGBoost %.6f)\n", acc, XGB_LETTER_ACCURACY);
             CHECK(acc >= XGB_LETTER_ACCURACY - 0.01);
             free(pr);
@@ -698,18 +682,16 @@ static void test_letter_vs_xgboost(void)
 static void test_diamonds_vs_xgboost(void)
 {
     struct dataset d;
-    if (dataset_load(&d, "ggplot2_diamonds", "diamonds.csv", NULL, "price") == 0) {
+    if (dataset_load(&d, DATASET_DIAMONDS) == 0) {
         CHECK_INT(d.ts.task, TASK_REGRESSION);
         CHECK_INT(d.xtr.nrows, 43244);
         CHECK_INT(d.xte.nrows, 10696);
         struct gbdt *g = train_like_xgboost(&d, GBDT_REGRESSION);
         if (g) {
             size_t n = d.xte.nrows;
-            double *pr = malloc(n * sizeof *pr), se = 0;
+            double *pr = malloc(n * sizeof *pr);
             CHECK_INT(gbdt_predict(g, &d.xte, pr), 0);
-            for (size_t r = 0; r < n; r++)
-                se += (pr[r] - d.yte[r]) * (pr[r] - d.yte[r]);
-            double rmse = sqrt(se / (double)n);
+            double rmse = sqrt(sum_sq_error(pr, d.yte, n) / (double)n);
             printf("# diamonds: RMSE %.4f (XGBoost %.4f)\n", rmse, XGB_DIAMONDS_RMSE);
             CHECK(rmse <= XGB_DIAMONDS_RMSE * 1.03);
             free(pr);
@@ -746,7 +728,7 @@ static void stride_rows(const struct fmatrix *src, const double *y, size_t from,
 static void test_small_diamonds_vs_xgboost(void)
 {
     struct dataset d;
-    if (dataset_load(&d, "ggplot2_diamonds", "diamonds.csv", NULL, "price") != 0) {
+    if (dataset_load(&d, DATASET_DIAMONDS) != 0) {
         dataset_free(&d);
         return;
     }
@@ -761,8 +743,8 @@ static void test_small_diamonds_vs_xgboost(void)
         struct gbdt *g = train_like_xgboost(&s, GBDT_REGRESSION);
         double se = 0;
         CHECK(g != NULL && gbdt_predict(g, &s.xte, pr) == 0);
-        for (size_t r = 0; g && r < s.xte.nrows; r++)
-            se += (pr[r] - yte[r]) * (pr[r] - yte[r]);
+        if (g != NULL)
+            se = sum_sq_error(pr, yte, s.xte.nrows);
         double rmse = sqrt(se / (double)s.xte.nrows);
         printf("# diamonds, 1000 rows from %zu: RMSE %.4f (XGBoost %.4f)\n", k, rmse,
                xgb_small_rmse[k]);

@@ -18,6 +18,7 @@
 #include "core/rand.h"
 #include "data/fmatrix.h"
 #include "data/ingest.h"
+#include "math/stats.h"
 #include "ml/featureset.h"
 #include "ml/learner.h"
 #include "ml/model.h"
@@ -174,6 +175,12 @@ static inline void mat_init_codes(struct fmatrix *m, size_t nrows, uint32_t ncat
 
 /* --- a dataset from CSV into train/test matrices ----------------------------------------- */
 
+/* The shared datasets the quality tests load: dataset_load's dir, train, test and target. */
+#define DATASET_HIGGS "lightgbm_higgs_binary", "higgs_train.csv", "higgs_test.csv", "label"
+#define DATASET_ADULT "uci_adult", "adult_train.csv", "adult_test.csv", "income"
+#define DATASET_LETTER "mlbench_letter_recognition", "LetterRecognition.csv", NULL, "lettr"
+#define DATASET_DIAMONDS "ggplot2_diamonds", "diamonds.csv", NULL, "price"
+
 struct dataset {
     struct ingest_result tr, te;
     int have_te;
@@ -287,6 +294,42 @@ static inline int dataset_load(struct dataset *d, const char *dir, const char *t
             return -1;
         }
     return 0;
+}
+
+/* --- how well predictions fit -------------------------------------------------------------- */
+
+/* The share of n rows whose most probable of k classes (prob: k values a row; a tie goes to
+ * the first) is the class y[r]. */
+static inline double prob_accuracy(const double *prob, const double *y, size_t n, size_t k)
+{
+    size_t right = 0;
+    for (size_t r = 0; r < n; r++)
+        right += stats_argmax(prob + r * k, k) == (size_t)y[r];
+    return (double)right / (double)n;
+}
+
+/* The ROC AUC over n rows of P(class 1) (prob: 2 values a row) against y (> 0.5: positive). */
+static inline double prob_auc(const double *prob, const double *y, size_t n)
+{
+    double *s = malloc(n * sizeof *s), auc = NAN;
+    uint8_t *positive = malloc(n);
+    for (size_t r = 0; r < n; r++) {
+        s[r] = prob[2 * r + 1];
+        positive[r] = y[r] > 0.5;
+    }
+    CHECK_INT(stats_roc_auc(s, positive, n, &auc), 0);
+    free(s);
+    free(positive);
+    return auc;
+}
+
+/* The sum of the squared errors of n predictions against y. */
+static inline double sum_sq_error(const double *pred, const double *y, size_t n)
+{
+    double se = 0;
+    for (size_t r = 0; r < n; r++)
+        se += (pred[r] - y[r]) * (pred[r] - y[r]);
+    return se;
 }
 
 /* --- models and their JSON ---------------------------------------------------------------- */
