@@ -383,75 +383,77 @@ static double accuracy(const struct forest *f, const struct dataset *d, double *
 #define SK_LETTER_ACCURACY 0.963086 /* 50 trees */
 #define SK_DIAMONDS_R2 0.981874     /* 50 trees */
 
-static void test_higgs_vs_sklearn(void)
+/* Loads a dataset (the test is skipped without it), trains a forest of `trees` trees on it
+ * like scikit-learn and hands it to check. */
+static void vs_sklearn(const char *dir, const char *train, const char *test, const char *target,
+                       int trees, void (*check)(const struct forest *, const struct dataset *))
 {
     struct dataset d;
-    if (dataset_load(&d, DATASET_HIGGS) == 0) {
-        struct forest *f = train_like_sklearn(&d, 100);
-        if (f) {
-            double auc = NAN, acc = accuracy(f, &d, &auc);
-            printf("# higgs: AUC %.6f accuracy %.6f (scikit-learn AUC %.6f)\n", auc, acc,
-                   SK_HIGGS_AUC);
-            CHECK(auc >= SK_HIGGS_AUC - 0.005);
-        }
+    if (dataset_load(&d, dir, train, test, target) == 0) {
+        struct forest *f = train_like_sklearn(&d, trees);
+        if (f)
+            check(f, &d);
         forest_free(f);
     }
     dataset_free(&d);
+}
+
+static void check_higgs(const struct forest *f, const struct dataset *d)
+{
+    double auc = NAN, acc = accuracy(f, d, &auc);
+    printf("# higgs: AUC %.6f accuracy %.6f (scikit-learn AUC %.6f)\n", auc, acc, SK_HIGGS_AUC);
+    CHECK(auc >= SK_HIGGS_AUC - 0.005);
+}
+
+static void test_higgs_vs_sklearn(void)
+{
+    vs_sklearn(DATASET_HIGGS, 100, check_higgs);
+}
+
+static void check_adult(const struct forest *f, const struct dataset *d)
+{
+    double auc = NAN, acc = accuracy(f, d, &auc);
+    printf("# adult: accuracy %.6f AUC %.6f (scikit-learn accuracy %.6f)\n", acc, auc,
+           SK_ADULT_ACCURACY);
+    CHECK(acc >= SK_ADULT_ACCURACY - 0.01);
+    check_importance_sums_to_one(f, 14, 1e-9);
 }
 
 static void test_adult_vs_sklearn(void)
 {
-    struct dataset d;
-    if (dataset_load(&d, DATASET_ADULT) == 0) {
-        struct forest *f = train_like_sklearn(&d, 50);
-        if (f) {
-            double auc = NAN, acc = accuracy(f, &d, &auc);
-            printf("# adult: accuracy %.6f AUC %.6f (scikit-learn accuracy %.6f)\n", acc, auc,
-                   SK_ADULT_ACCURACY);
-            CHECK(acc >= SK_ADULT_ACCURACY - 0.01);
-            check_importance_sums_to_one(f, 14, 1e-9);
-        }
-        forest_free(f);
-    }
-    dataset_free(&d);
+    vs_sklearn(DATASET_ADULT, 50, check_adult);
+}
+
+static void check_letter(const struct forest *f, const struct dataset *d)
+{
+    double acc = accuracy(f, d, NULL);
+    printf("# letter: accuracy %.6f (scikit-learn %.6f)\n", acc, SK_LETTER_ACCURACY);
+    CHECK(acc >= SK_LETTER_ACCURACY - 0.01);
 }
 
 static void test_letter_vs_sklearn(void)
 {
-    struct dataset d;
-    if (dataset_load(&d, DATASET_LETTER) == 0) {
-        struct forest *f = train_like_sklearn(&d, 50);
-        if (f) {
-            double acc = accuracy(f, &d, NULL);
-            printf("# letter: accuracy %.6f (scikit-learn %.6f)\n", acc, SK_LETTER_ACCURACY);
-            CHECK(acc >= SK_LETTER_ACCURACY - 0.01);
-        }
-        forest_free(f);
-    }
-    dataset_free(&d);
+    vs_sklearn(DATASET_LETTER, 50, check_letter);
+}
+
+static void check_diamonds(const struct forest *f, const struct dataset *d)
+{
+    size_t n = d->xte.nrows;
+    double *pr = malloc(n * sizeof *pr);
+    CHECK_INT(forest_predict(f, &d->xte, pr), 0);
+    struct stats_moments mo;
+    stats_moments(d->yte, n, &mo);
+    double se = sum_sq_error(pr, d->yte, n);
+    double r2 = 1 - se / mo.m2;
+    printf("# diamonds: R^2 %.6f RMSE %.4f (scikit-learn R^2 %.6f)\n", r2, sqrt(se / (double)n),
+           SK_DIAMONDS_R2);
+    CHECK(r2 >= SK_DIAMONDS_R2 - 0.005);
+    free(pr);
 }
 
 static void test_diamonds_vs_sklearn(void)
 {
-    struct dataset d;
-    if (dataset_load(&d, DATASET_DIAMONDS) == 0) {
-        struct forest *f = train_like_sklearn(&d, 50);
-        if (f) {
-            size_t n = d.xte.nrows;
-            double *pr = malloc(n * sizeof *pr);
-            CHECK_INT(forest_predict(f, &d.xte, pr), 0);
-            struct stats_moments mo;
-            stats_moments(d.yte, n, &mo);
-            double se = sum_sq_error(pr, d.yte, n);
-            double r2 = 1 - se / mo.m2;
-            printf("# diamonds: R^2 %.6f RMSE %.4f (scikit-learn R^2 %.6f)\n", r2,
-                   sqrt(se / (double)n), SK_DIAMONDS_R2);
-            CHECK(r2 >= SK_DIAMONDS_R2 - 0.005);
-            free(pr);
-        }
-        forest_free(f);
-    }
-    dataset_free(&d);
+    vs_sklearn(DATASET_DIAMONDS, 50, check_diamonds);
 }
 
 UNIT_MAIN(UNIT(test_single_tree_pure_split), UNIT(test_regression_leaves_are_means),

@@ -611,94 +611,92 @@ static double test_auc(const struct gbdt *g, const struct dataset *d)
 #define XGB_LETTER_ACCURACY 0.947193
 #define XGB_DIAMONDS_RMSE 540.0161
 
-static void test_higgs_vs_xgboost(void)
+/* Loads a dataset (the test is skipped without it), checks it has ntrain and ntest rows,
+ * trains on it like XGBoost for obj and hands the model to check. */
+static void vs_xgboost(const char *dir, const char *train, const char *test, const char *target,
+                       size_t ntrain, size_t ntest, enum gbdt_objective obj,
+                       void (*check)(const struct gbdt *, const struct dataset *))
 {
     struct dataset d;
-    if (dataset_load(&d, DATASET_HIGGS) == 0) {
-        CHECK_INT(d.xtr.nrows, 7000);
-        CHECK_INT(d.xte.nrows, 500);
-        struct gbdt *g = train_like_xgboost(&d, GBDT_BINARY);
-        if (g) {
-            double auc = test_auc(g, &d);
-            printf("# higgs: AUC %.6f (XGBoost %.6f)\n", auc, XGB_HIGGS_AUC);
-            CHECK(auc >= XGB_HIGGS_AUC - 0.005);
-        }
+    if (dataset_load(&d, dir, train, test, target) == 0) {
+        CHECK_INT(d.xtr.nrows, ntrain);
+        CHECK_INT(d.xte.nrows, ntest);
+        struct gbdt *g = train_like_xgboost(&d, obj);
+        if (g)
+            check(g, &d);
         gbdt_free(g);
     }
     dataset_free(&d);
+}
+
+static void check_higgs(const struct gbdt *g, const struct dataset *d)
+{
+    double auc = test_auc(g, d);
+    printf("# higgs: AUC %.6f (XGBoost %.6f)\n", auc, XGB_HIGGS_AUC);
+    CHECK(auc >= XGB_HIGGS_AUC - 0.005);
+}
+
+static void test_higgs_vs_xgboost(void)
+{
+    vs_xgboost(DATASET_HIGGS, 7000, 500, GBDT_BINARY, check_higgs);
+}
+
+static void check_adult(const struct gbdt *g, const struct dataset *d)
+{
+    double auc = test_auc(g, d);
+    printf("# adult: AUC %.6f (XGBoost %.6f)\n", auc, XGB_ADULT_AUC);
+    CHECK(auc >= XGB_ADULT_AUC - 0.005);
+    /* the categorical features are split as categories */
+    int cat = 0;
+    for (size_t t = 0; t < gbdt_num_trees(g); t++)
+        for (uint32_t i = 0; i < gbdt_tree(g, t)->nnodes; i++)
+            cat += (gbdt_tree(g, t)->nodes[i].flags & TREE_CATEGORICAL) != 0;
+    CHECK(cat > 0);
+    /* relationship / marital status / capital gain lead the gain importance */
+    double imp[14];
+    CHECK_INT(gbdt_importance(g, 1, imp), 0);
+    const char *name = d->fs.f[stats_argmax(imp, 14)].name;
+    CHECK(!strcmp(name, "relationship") || !strcmp(name, "marital_status") ||
+          !strcmp(name, "capital_gain"));
 }
 
 static void test_adult_vs_xgboost(void)
 {
-    struct dataset d;
-    if (dataset_load(&d, DATASET_ADULT) == 0) {
-        CHECK_INT(d.xtr.nrows, 32561);
-        CHECK_INT(d.xte.nrows, 16281);
-        struct gbdt *g = train_like_xgboost(&d, GBDT_BINARY);
-        if (g) {
-            double auc = test_auc(g, &d);
-            printf("# adult: AUC %.6f (XGBoost %.6f)\n", auc, XGB_ADULT_AUC);
-            CHECK(auc >= XGB_ADULT_AUC - 0.005);
-            /* the categorical features are split as categories */
-            int cat = 0;
-            for (size_t t = 0; t < gbdt_num_trees(g); t++)
-                for (uint32_t i = 0; i < gbdt_tree(g, t)->nnodes; i++)
-                    cat += (gbdt_tree(g, t)->nodes[i].flags & TREE_CATEGORICAL) != 0;
-            CHECK(cat > 0);
-            /* relationship / marital status / capital gain lead the gain importance */
-            double imp[14];
-            CHECK_INT(gbdt_importance(g, 1, imp), 0);
-            const char *name = d.fs.f[stats_argmax(imp, 14)].name;
-            CHECK(!strcmp(name, "relationship") || !strcmp(name, "marital_status") ||
-                  !strcmp(name, "capital_gain"));
-        }
-        gbdt_free(g);
-    }
-    dataset_free(&d);
+    vs_xgboost(DATASET_ADULT, 32561, 16281, GBDT_BINARY, check_adult);
+}
+
+static void check_letter(const struct gbdt *g, const struct dataset *d)
+{
+    CHECK_INT(d->ts.nclasses, 26);
+    size_t n = d->xte.nrows;
+    double *pr = malloc(n * 26 * sizeof *pr);
+    CHECK_INT(gbdt_predict(g, &d->xte, pr), 0);
+    double acc = prob_accuracy(pr, d->yte, n, 26);
+    printf("# letter: accuracy %.6f (XGBoost %.6f)\n", acc, XGB_LETTER_ACCURACY);
+    CHECK(acc >= XGB_LETTER_ACCURACY - 0.01);
+    free(pr);
 }
 
 static void test_letter_vs_xgboost(void)
 {
-    struct dataset d;
-    if (dataset_load(&d, DATASET_LETTER) == 0) {
-        CHECK_INT(d.ts.nclasses, 26);
-        CHECK_INT(d.xtr.nrows, 16099);
-        CHECK_INT(d.xte.nrows, 3901);
-        struct gbdt *g = train_like_xgboost(&d, GBDT_MULTICLASS);
-        if (g) {
-            size_t n = d.xte.nrows;
-            double *pr = malloc(n * 26 * sizeof *pr);
-            CHECK_INT(gbdt_predict(g, &d.xte, pr), 0);
-            double acc = prob_accuracy(pr, d.yte, n, 26);
-            printf("# letter: accuracy %.6f (XGBoost %.6f)\n", acc, XGB_LETTER_ACCURACY);
-            CHECK(acc >= XGB_LETTER_ACCURACY - 0.01);
-            free(pr);
-        }
-        gbdt_free(g);
-    }
-    dataset_free(&d);
+    vs_xgboost(DATASET_LETTER, 16099, 3901, GBDT_MULTICLASS, check_letter);
+}
+
+static void check_diamonds(const struct gbdt *g, const struct dataset *d)
+{
+    CHECK_INT(d->ts.task, TASK_REGRESSION);
+    size_t n = d->xte.nrows;
+    double *pr = malloc(n * sizeof *pr);
+    CHECK_INT(gbdt_predict(g, &d->xte, pr), 0);
+    double rmse = sqrt(sum_sq_error(pr, d->yte, n) / (double)n);
+    printf("# diamonds: RMSE %.4f (XGBoost %.4f)\n", rmse, XGB_DIAMONDS_RMSE);
+    CHECK(rmse <= XGB_DIAMONDS_RMSE * 1.03);
+    free(pr);
 }
 
 static void test_diamonds_vs_xgboost(void)
 {
-    struct dataset d;
-    if (dataset_load(&d, DATASET_DIAMONDS) == 0) {
-        CHECK_INT(d.ts.task, TASK_REGRESSION);
-        CHECK_INT(d.xtr.nrows, 43244);
-        CHECK_INT(d.xte.nrows, 10696);
-        struct gbdt *g = train_like_xgboost(&d, GBDT_REGRESSION);
-        if (g) {
-            size_t n = d.xte.nrows;
-            double *pr = malloc(n * sizeof *pr);
-            CHECK_INT(gbdt_predict(g, &d.xte, pr), 0);
-            double rmse = sqrt(sum_sq_error(pr, d.yte, n) / (double)n);
-            printf("# diamonds: RMSE %.4f (XGBoost %.4f)\n", rmse, XGB_DIAMONDS_RMSE);
-            CHECK(rmse <= XGB_DIAMONDS_RMSE * 1.03);
-            free(pr);
-        }
-        gbdt_free(g);
-    }
-    dataset_free(&d);
+    vs_xgboost(DATASET_DIAMONDS, 43244, 10696, GBDT_REGRESSION, check_diamonds);
 }
 
 /* Small data (issue 11): rows k, k + 43, k + 86, ... of the diamonds split (the file is sorted
