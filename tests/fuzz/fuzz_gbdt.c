@@ -86,7 +86,6 @@ static int make_rows(struct fmatrix *m, size_t nfeat, const uint8_t *data, size_
 CHECK_TREES(gbdt, gbdt_importance(model, 1, imp))
 CHECK_TREES(forest, forest_importance(model, imp))
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)

@@ -14,12 +14,8 @@
 
 FUZZ_LOAD_CANONICAL(nn)
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size > (1u << 20))
-        return 0;
     struct nn *m = nn_load_canonical(data, size);
     if (m == NULL)
         return 0;
