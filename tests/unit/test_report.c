@@ -56,22 +56,48 @@ static json_t *inputs_of(const struct model *m, const struct table *t)
     return in;
 }
 
+/* A run measured as the report sees it: the table, the model trained on it and the inputs
+ * measured from the two. */
+struct measured {
+    struct ingest_result t;
+    struct model *m;
+    json_t *in;
+};
+
+/* 0, or -1 after UNIT_FAIL (the training failed; nothing to free). */
+static int measure_run(struct measured *r)
+{
+    r->t = make_table();
+    r->m = train_on(&r->t.table);
+    if (r->m == NULL) {
+        ingest_result_free(&r->t);
+        return -1;
+    }
+    r->in = inputs_of(r->m, &r->t.table);
+    return 0;
+}
+
+static void measured_free(struct measured *r)
+{
+    json_decref(r->in);
+    model_free(r->m);
+    ingest_result_free(&r->t);
+}
+
 static void test_inputs_measure_the_run(void)
 {
-    struct ingest_result t = make_table();
-    struct model *m = train_on(&t.table);
-    if (m == NULL)
+    struct measured r;
+    if (measure_run(&r) != 0)
         return;
-    json_t *in = inputs_of(m, &t.table);
     /* the metrics are the run's own, on its validation rows */
-    CHECK_NEAR(report_num(in, "metrics", "auc", NULL), report_num(m->meta, "metrics", "auc", NULL),
-               1e-12);
-    CHECK_INT(report_num(in, "data", "evaluated_rows", NULL),
-              report_num(m->meta, "valid_rows", NULL));
-    CHECK_STR(json_string_value(json_object_get(json_object_get(in, "data"), "evaluated_on")),
+    CHECK_NEAR(report_num(r.in, "metrics", "auc", NULL),
+               report_num(r.m->meta, "metrics", "auc", NULL), 1e-12);
+    CHECK_INT(report_num(r.in, "data", "evaluated_rows", NULL),
+              report_num(r.m->meta, "valid_rows", NULL));
+    CHECK_STR(json_string_value(json_object_get(json_object_get(r.in, "data"), "evaluated_on")),
               "validation");
     /* importance sorted, normalised, x1 first with its description */
-    const json_t *imp = json_object_get(in, "importance");
+    const json_t *imp = json_object_get(r.in, "importance");
     CHECK_STR(json_string_value(json_object_get(json_array_get(imp, 0), "feature")), "x1");
     CHECK_STR(json_string_value(json_object_get(json_array_get(imp, 0), "description")),
               "방문 빈도");
@@ -80,15 +106,15 @@ static void test_inputs_measure_the_run(void)
         total += report_num(json_array_get(imp, i), "importance", NULL);
     CHECK_NEAR(total, 1, 1e-9);
     /* curves start at the origin and end at (1, 1) */
-    const json_t *roc = json_object_get(json_object_get(in, "curves"), "roc");
+    const json_t *roc = json_object_get(json_object_get(r.in, "curves"), "roc");
     size_t np = json_array_size(json_object_get(roc, "fpr"));
     CHECK(np >= 2 && np <= REPORT_CURVE_POINTS);
     CHECK_NEAR(json_number_value(json_array_get(json_object_get(roc, "tpr"), np - 1)), 1, 1e-12);
     /* correlation over the important numeric features: x1 and x2 nearly 1 */
-    const json_t *corr = json_object_get(in, "correlation");
+    const json_t *corr = json_object_get(r.in, "correlation");
     CHECK(json_array_size(json_object_get(corr, "features")) >= 2);
     /* the planted slice gap: group b is much less accurate, and flagged */
-    const json_t *slice = json_array_get(json_object_get(in, "slices"), 0);
+    const json_t *slice = json_array_get(json_object_get(r.in, "slices"), 0);
     CHECK_STR(json_string_value(json_object_get(slice, "column")), "grp");
     int flagged = 0;
     for (size_t i = 0; i < json_array_size(json_object_get(slice, "gaps")); i++) {
@@ -99,10 +125,8 @@ static void test_inputs_measure_the_run(void)
         }
     }
     CHECK(flagged);
-    CHECK(!isnan(report_num(in, "metrics", "ece", NULL)));
-    json_decref(in);
-    model_free(m);
-    ingest_result_free(&t);
+    CHECK(!isnan(report_num(r.in, "metrics", "ece", NULL)));
+    measured_free(&r);
 }
 
 /* Every fact the writer shows is in the text as written, and equals the measurement. */
@@ -145,39 +169,35 @@ static void check_facts(const json_t *report, const json_t *in)
 
 static void test_writer_uses_measured_numbers(void)
 {
-    struct ingest_result t = make_table();
-    struct model *m = train_on(&t.table);
-    if (m == NULL)
+    struct measured r;
+    if (measure_run(&r) != 0)
         return;
-    json_t *in = inputs_of(m, &t.table);
     struct report_assumptions a;
     report_assumptions_default(&a);
     json_t *ko = NULL, *en = NULL;
-    CHECK_INT(report_write(in, &a, REPORT_KO, &ko), 0);
-    CHECK_INT(report_write(in, &a, REPORT_EN, &en), 0);
+    CHECK_INT(report_write(r.in, &a, REPORT_KO, &ko), 0);
+    CHECK_INT(report_write(r.in, &a, REPORT_EN, &en), 0);
     if (ko == NULL || en == NULL)
         return;
-    check_facts(ko, in);
-    check_facts(en, in);
+    check_facts(ko, r.in);
+    check_facts(en, r.in);
     CHECK(strstr(json_string_value(json_object_get(ko, "summary")), "정확도") != NULL);
     CHECK(strstr(json_string_value(json_object_get(ko, "summary")), "방문 빈도") != NULL);
     CHECK(strstr(json_string_value(json_object_get(en, "summary")), "accuracy") != NULL);
     /* the seed's fields */
     CHECK_NEAR(report_num(ko, "accuracy", NULL),
-               round(report_num(in, "metrics", "accuracy", NULL) * 1000) / 10, 1e-9);
+               round(report_num(r.in, "metrics", "accuracy", NULL) * 1000) / 10, 1e-9);
     CHECK_INT(json_array_size(json_object_get(ko, "topFeatures")), 4);
     CHECK(json_array_size(json_object_get(ko, "aiInsights")) >= 3);
     CHECK(json_array_size(json_object_get(ko, "actionPlan")) >= 2);
     /* deterministic */
     json_t *again = NULL;
-    CHECK_INT(report_write(in, &a, REPORT_KO, &again), 0);
+    CHECK_INT(report_write(r.in, &a, REPORT_KO, &again), 0);
     CHECK(json_equal(ko, again));
     json_decref(again);
     json_decref(ko);
     json_decref(en);
-    json_decref(in);
-    model_free(m);
-    ingest_result_free(&t);
+    measured_free(&r);
 }
 
 /* The ROI arithmetic on inputs made by hand: base rate 10%, the top 20% hold 50% of the
