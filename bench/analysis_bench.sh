@@ -37,17 +37,8 @@ with open(sys.argv[1] + "/post.lua", "w") as f:
     f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
     f.write("wrk.body = %s\n" % json.dumps(body))
 PY
-fid=$(curl -sf -H 'Content-Type: text/csv' --data-binary @"$tmp/shop.csv" \
-  "$base/api/upload?filename=shop.csv" | python3 -c 'import json,sys; print(json.load(sys.stdin)["file_id"])')
-run=$(curl -sf -H 'Content-Type: application/json' -d '{"file_id":"'"$fid"'","model":"kmeans",
-  "model_name":"shop","config":{"k":4,"n_init":4,"seed":1}}' "$base/api/train" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["run_id"])')
-for _ in $(seq 1 600); do
-  st=$(curl -sf "$base/api/v1/runs/$run" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
-  [ "$st" = completed ] && break
-  [ "$st" = failed ] && { echo "training failed"; cat "$tmp/train.log"; exit 1; }
-  sleep 0.2
-done
+stack_train "$tmp/shop.csv" shop.csv \
+  '"model":"kmeans","model_name":"shop","config":{"k":4,"n_init":4,"seed":1}'
 curl -sf -H 'Content-Type: application/json' \
   -d '{"Age": 35, "Purchase Amount (USD)": 50, "Subscription Status": "Yes", "Frequency of Purchases": "Monthly"}' \
   "$base/api/analysis" >&2; echo >&2

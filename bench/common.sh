@@ -51,6 +51,20 @@ bench_workdir() {
     fi
 }
 
+# bench_inputs "FILE..." CMD...: runs CMD, which writes the FILEs into $DIR, unless $DIR already
+# holds every one of them (non-empty: inputs a --keep directory kept from an earlier run).
+bench_inputs() {
+    local f
+    for f in $1; do
+        if [ ! -s "$DIR/$f" ]; then
+            shift
+            echo "generating $* ..." >&2
+            "$@"
+            return
+        fi
+    done
+}
+
 # bench_build_driver SRC OUT: builds a C driver in bench/ against the release library.
 bench_build_driver() {
     make -s build/rel/libaiops.a

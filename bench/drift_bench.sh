@@ -18,10 +18,8 @@ ROWS=1000000 COLS=100 RUNS=3 KEEP=""
 bench_options "--rows N --cols K --runs R --keep DIR" "$@"
 [ -x bin/aiops ] || make -s bin/aiops
 bench_workdir drift
-if [ ! -s "$DIR/reference.csv" ] || [ ! -s "$DIR/current.csv" ]; then
-    echo "generating $ROWS x $COLS inputs into $DIR ..." >&2
+bench_inputs "reference.csv current.csv" \
     "$PY" bench/drift_data.py "$DIR" --rows "$ROWS" --cols "$COLS"
-fi
 cat "$DIR/reference.csv" "$DIR/current.csv" >/dev/null
 
 # measure OUT CMD...: runs CMD with its stdout into OUT; prints "wall cpu rss_kb" (a

@@ -19,10 +19,8 @@ ROWS_NUMERIC=1000000 ROWS_MIXED=500000 RUNS=3 KEEP=""
 bench_options "--rows-numeric N --rows-mixed N --runs K --keep DIR" "$@"
 [ -x bin/aiops ] || make -s bin/aiops
 bench_workdir bench
-if [ ! -s "$DIR/numeric.csv" ] || [ ! -s "$DIR/mixed.csv" ]; then
-    echo "generating inputs into $DIR ..." >&2
+bench_inputs "numeric.csv mixed.csv" \
     "$PY" bench/gen_csv.py "$DIR" --rows-numeric "$ROWS_NUMERIC" --rows-mixed "$ROWS_MIXED"
-fi
 
 # one run of a command: prints "wall cpu rss_kb"
 measure() {

@@ -20,13 +20,8 @@ DATA_DIR=$(bench_data_dir)
 bench_workdir linear-bench
 bench_build_driver bench/linear_bench.c "$DIR/linear_bench"
 
-if [ ! -s "$DIR/lsynth_train.bin" ]; then
-    echo "generating the synthetic set ($ROWS rows) into $DIR ..." >&2
-    "$PY" bench/linear_data.py synth "$DIR" --rows "$ROWS"
-fi
-if [ ! -s "$DIR/higgs_train.bin" ]; then
-    "$PY" bench/linear_data.py higgs "$DIR" "$DATA_DIR"
-fi
+bench_inputs lsynth_train.bin "$PY" bench/linear_data.py synth "$DIR" --rows "$ROWS"
+bench_inputs higgs_train.bin "$PY" bench/linear_data.py higgs "$DIR" "$DATA_DIR"
 L2=$("$PY" -c "print(1.0 / float('$C'))")
 
 # runs a side RUNS times; prints the median of each field as one JSON object

@@ -22,17 +22,8 @@ stack_start
 base=http://127.0.0.1:$AIOPS_PORT
 
 # our model, through the API as a user would
-fid=$(curl -sf -H 'Content-Type: text/csv' --data-binary @"$data/higgs_train.csv" \
-  "$base/api/upload?filename=higgs.csv" | python3 -c 'import json,sys; print(json.load(sys.stdin)["file_id"])')
-run=$(curl -sf -H 'Content-Type: application/json' -d '{"file_id":"'"$fid"'","target":"label",
-  "model":"gbdt","model_name":"higgs","config":{"rounds":100,"max_depth":6,"learning_rate":0.1,
-  "valid_fraction":0}}' "$base/api/train" | python3 -c 'import json,sys; print(json.load(sys.stdin)["run_id"])')
-for _ in $(seq 1 600); do
-  st=$(curl -sf "$base/api/v1/runs/$run" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
-  [ "$st" = completed ] && break
-  [ "$st" = failed ] && { echo "training failed"; cat "$tmp/train.log"; exit 1; }
-  sleep 0.2
-done
+stack_train "$data/higgs_train.csv" higgs.csv '"target":"label","model":"gbdt","model_name":"higgs",
+  "config":{"rounds":100,"max_depth":6,"learning_rate":0.1,"valid_fraction":0}'
 
 # theirs
 /usr/bin/python3 bench/predict_fastapi.py train "$data/higgs_train.csv" label "$tmp/xgb.json" 100 6 0.1

@@ -18,10 +18,8 @@ bench_options "--rows N --rounds R --depth D --threads T --runs K --keep DIR" "$
 bench_workdir shap-bench
 make -s bin/aiops
 
-if [ ! -s "$DIR/binary.json" ]; then
-    "$PY" tests/unit/ref/xgb_reference.py "$DIR" --rows "$ROWS" --rounds "$ROUNDS" \
-        --depth "$DEPTH" --only binary --threads "$THREADS" --no-contribs >/dev/null
-fi
+bench_inputs binary.json "$PY" tests/unit/ref/xgb_reference.py "$DIR" --rows "$ROWS" \
+    --rounds "$ROUNDS" --depth "$DEPTH" --only binary --threads "$THREADS" --no-contribs >/dev/null
 bin/aiops import-xgboost "$DIR/binary.json" --out "$DIR/binary.aiops" >/dev/null
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)   $ROWS rows, $ROUNDS trees of" \
     "depth $DEPTH, $THREADS threads"

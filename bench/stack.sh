@@ -3,6 +3,7 @@
 #   stack_start          -> AIOPS_PORT, gw_pid, svc_pid[ingest|train|...] set; ready to serve
 #   cpu_ticks PID...     -> user+system clock ticks of those processes so far
 #   free_port
+#   stack_train CSV NAME FIELDS -> RUN set: CSV uploaded as NAME and trained on to completion
 # Callers set `tmp` (a fresh directory) first and may append to `pids` to have more
 # processes stopped on exit.
 pids=()
@@ -62,6 +63,30 @@ stack_start() {
   done
   echo "the stack did not become ready; see $tmp/*.log" >&2
   return 1
+}
+
+# json_field KEY: prints member KEY of the JSON object on stdin.
+json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+
+# stack_train CSV NAME FIELDS: uploads the file CSV as NAME, trains on it through the API as a
+# user would (FIELDS: the POST /api/train members besides file_id, as JSON text without the
+# braces) and waits for the run to complete; sets RUN to its id. A failed run, or one not done
+# within two minutes, prints the train log and exits 1.
+stack_train() {
+  local base=http://127.0.0.1:$AIOPS_PORT fid st=""
+  fid=$(curl -sf -H 'Content-Type: text/csv' --data-binary @"$1" "$base/api/upload?filename=$2" |
+    json_field file_id)
+  RUN=$(curl -sf -H 'Content-Type: application/json' -d '{"file_id":"'"$fid"'",'"$3"'}' \
+    "$base/api/train" | json_field run_id)
+  for _ in $(seq 1 600); do
+    st=$(curl -sf "$base/api/v1/runs/$RUN" | json_field status)
+    [ "$st" = completed ] && return 0
+    [ "$st" = failed ] && break
+    sleep 0.2
+  done
+  echo "training $2 did not complete (run $RUN: ${st:-no status})" >&2
+  cat "$tmp/train.log" >&2
+  exit 1
 }
 
 # wrk_run NAME URL LUA PID... : wrk -t2 -c$conns for $secs seconds (after a 3 s warm-up) with

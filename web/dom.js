@@ -1,4 +1,5 @@
 // dom.js -- a few helpers to build the pages without a framework.
+import { get } from "./api.js";
 import { t } from "./i18n.js";
 
 // h("tag.class", {attr: v, onclick: f}, child, ...): children are nodes, strings or arrays.
@@ -77,6 +78,16 @@ export function later(loader, render) {
     .then((v) => slot.replaceChildren(render(v)))
     .catch((e) => slot.replaceChildren(errorCard(e)));
   return slot;
+}
+
+// A card titled t(titleKey) showing render(the JSON of GET path) once it arrives.
+export function apiCard(titleKey, path, render) {
+  return card(t(titleKey), later(() => get(path), render));
+}
+
+// A JSON value shown as it is, indented.
+export function jsonBlock(value, attrs) {
+  return h("pre", { ...attrs, text: JSON.stringify(value, null, 2) });
 }
 
 export function statusCell(s) {

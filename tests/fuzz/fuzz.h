@@ -4,10 +4,16 @@
 #define AIOPS_FUZZ_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+#include "core/err.h"
 #include "data/fmatrix.h"
+
+/* libFuzzer's entry point, which every target defines. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* An nrows x ncols matrix, all numeric, every cell 0.0 (fmatrix_free frees it). */
 static inline void fuzz_matrix(struct fmatrix *m, size_t nrows, size_t ncols)
@@ -32,5 +38,28 @@ static inline void fuzz_check_distributions(const double *out, size_t rows, size
             abort();
     }
 }
+
+/* Defines algo_load_canonical(data, size) for a model format of lib/algo: the model algo_load
+ * reads from data, or NULL after a clean refusal (AIOPS_ECORRUPT or AIOPS_ENOMEM, nothing
+ * made) or for more than 1 MiB (not tried); a model that loads must save back to exactly data
+ * (the format is canonical). Any other outcome aborts. */
+#define FUZZ_LOAD_CANONICAL(algo)                                                              \
+    static struct algo *algo##_load_canonical(const uint8_t *data, size_t size)                \
+    {                                                                                          \
+        if (size > (1u << 20))                                                                 \
+            return NULL;                                                                       \
+        struct algo *m = NULL;                                                                 \
+        int rc = algo##_load(data, size, &m);                                                  \
+        if (rc != 0) {                                                                         \
+            if (m != NULL || (rc != AIOPS_ECORRUPT && rc != AIOPS_ENOMEM))                     \
+                abort();                                                                       \
+            return NULL;                                                                       \
+        }                                                                                      \
+        struct buf b = BUF_INIT;                                                               \
+        if (algo##_save(m, &b) != 0 || b.len != size || memcmp(b.data, data, size) != 0)       \
+            abort();                                                                           \
+        buf_free(&b);                                                                          \
+        return m;                                                                              \
+    }
 
 #endif

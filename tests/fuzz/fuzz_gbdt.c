@@ -45,71 +45,47 @@ static int make_rows(struct fmatrix *m, size_t nfeat, const uint8_t *data, size_
     return 0;
 }
 
-static void check_gbdt(const uint8_t *p, size_t n, const uint8_t *data, size_t size)
-{
-    struct gbdt *g = NULL;
-    if (gbdt_load(p, n, &g) != 0) {
-        if (g != NULL)
-            abort();
-        return;
+/* Defines check_algo(p, n, data, size) for a tree model of lib/algo: loads p; a model that
+ * loads predicts rows made from data and computes its importances (IMPORTANCE: the call, of
+ * model into imp), and saves to bytes that load again and save the same. */
+#define CHECK_TREES(algo, IMPORTANCE)                                                          \
+    static void check_##algo(const uint8_t *p, size_t n, const uint8_t *data, size_t size)     \
+    {                                                                                          \
+        struct algo *model = NULL;                                                             \
+        if (algo##_load(p, n, &model) != 0) {                                                  \
+            if (model != NULL)                                                                 \
+                abort();                                                                       \
+            return;                                                                            \
+        }                                                                                      \
+        struct fmatrix m;                                                                      \
+        if (make_rows(&m, algo##_num_features(model), data, size) == 0) {                      \
+            size_t k = algo##_outputs(model);                                                  \
+            double *out = malloc(ROWS * k * sizeof *out);                                      \
+            if (out == NULL || algo##_predict(model, &m, out) != 0)                            \
+                abort();                                                                       \
+            free(out);                                                                         \
+            double *imp = malloc(algo##_num_features(model) * sizeof *imp);                    \
+            if (imp == NULL || IMPORTANCE != 0)                                                \
+                abort();                                                                       \
+            free(imp);                                                                         \
+            fmatrix_free(&m);                                                                  \
+        }                                                                                      \
+        struct buf b1 = BUF_INIT, b2 = BUF_INIT;                                               \
+        struct algo *h = NULL;                                                                 \
+        if (algo##_save(model, &b1) != 0 ||                                                    \
+            algo##_load((const uint8_t *)b1.data, b1.len, &h) != 0 ||                          \
+            algo##_save(h, &b2) != 0 || b1.len != b2.len ||                                    \
+            memcmp(b1.data, b2.data, b1.len) != 0)                                             \
+            abort();                                                                           \
+        algo##_free(h);                                                                        \
+        algo##_free(model);                                                                    \
+        buf_free(&b1);                                                                         \
+        buf_free(&b2);                                                                         \
     }
-    struct fmatrix m;
-    if (make_rows(&m, gbdt_num_features(g), data, size) == 0) {
-        size_t k = gbdt_outputs(g);
-        double *out = malloc(ROWS * k * sizeof *out);
-        if (out == NULL || gbdt_predict(g, &m, out) != 0)
-            abort();
-        free(out);
-        double *imp = malloc(gbdt_num_features(g) * sizeof *imp);
-        if (imp == NULL || gbdt_importance(g, 1, imp) != 0)
-            abort();
-        free(imp);
-        fmatrix_free(&m);
-    }
-    struct buf b1 = BUF_INIT, b2 = BUF_INIT;
-    struct gbdt *h = NULL;
-    if (gbdt_save(g, &b1) != 0 || gbdt_load((const uint8_t *)b1.data, b1.len, &h) != 0 ||
-        gbdt_save(h, &b2) != 0 || b1.len != b2.len || memcmp(b1.data, b2.data, b1.len) != 0)
-        abort();
-    gbdt_free(h);
-    gbdt_free(g);
-    buf_free(&b1);
-    buf_free(&b2);
-}
 
-static void check_forest(const uint8_t *p, size_t n, const uint8_t *data, size_t size)
-{
-    struct forest *f = NULL;
-    if (forest_load(p, n, &f) != 0) {
-        if (f != NULL)
-            abort();
-        return;
-    }
-    struct fmatrix m;
-    if (make_rows(&m, forest_num_features(f), data, size) == 0) {
-        size_t k = forest_outputs(f);
-        double *out = malloc(ROWS * k * sizeof *out);
-        if (out == NULL || forest_predict(f, &m, out) != 0)
-            abort();
-        free(out);
-        double *imp = malloc(forest_num_features(f) * sizeof *imp);
-        if (imp == NULL || forest_importance(f, imp) != 0)
-            abort();
-        free(imp);
-        fmatrix_free(&m);
-    }
-    struct buf b1 = BUF_INIT, b2 = BUF_INIT;
-    struct forest *h = NULL;
-    if (forest_save(f, &b1) != 0 || forest_load((const uint8_t *)b1.data, b1.len, &h) != 0 ||
-        forest_save(h, &b2) != 0 || b1.len != b2.len || memcmp(b1.data, b2.data, b1.len) != 0)
-        abort();
-    forest_free(h);
-    forest_free(f);
-    buf_free(&b1);
-    buf_free(&b2);
-}
+CHECK_TREES(gbdt, gbdt_importance(model, 1, imp))
+CHECK_TREES(forest, forest_importance(model, imp))
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)

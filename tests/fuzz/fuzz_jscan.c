@@ -13,6 +13,41 @@
 
 #include "core/jscan.h"
 
+static json_t *build(struct jscan *js, enum jtok t);
+
+/* The array (or, with object, the object) whose first token the scanner just gave, rebuilt
+ * from the scanner. NULL on a scan error. */
+static json_t *build_container(struct jscan *js, int object)
+{
+    json_t *c = object ? json_object() : json_array();
+    for (;;) {
+        enum jtok n = jscan_next(js);
+        if (n == (object ? JT_OBJ_END : JT_ARR_END))
+            return c;
+        char *key = NULL;
+        if (object) {
+            if (n != JT_KEY) {
+                json_decref(c);
+                return NULL;
+            }
+            key = strndup(js->s, js->len);
+            n = jscan_next(js);
+        }
+        json_t *v = build(js, n);
+        if (v == NULL || (object && key == NULL)) {
+            free(key);
+            json_decref(v);
+            json_decref(c);
+            return NULL;
+        }
+        if (object)
+            json_object_setn_new_nocheck(c, key, strlen(key), v);
+        else
+            json_array_append_new(c, v);
+        free(key);
+    }
+}
+
 /* The value whose first token is t, rebuilt from the scanner. NULL on a scan error. */
 static json_t *build(struct jscan *js, enum jtok t)
 {
@@ -27,42 +62,9 @@ static json_t *build(struct jscan *js, enum jtok t)
         return json_real(js->num);
     case JT_STRING:
         return json_stringn_nocheck(js->s, js->len);
-    case JT_ARR_BEGIN: {
-        json_t *a = json_array();
-        for (;;) {
-            enum jtok n = jscan_next(js);
-            if (n == JT_ARR_END)
-                return a;
-            json_t *v = build(js, n);
-            if (v == NULL) {
-                json_decref(a);
-                return NULL;
-            }
-            json_array_append_new(a, v);
-        }
-    }
-    case JT_OBJ_BEGIN: {
-        json_t *o = json_object();
-        for (;;) {
-            enum jtok n = jscan_next(js);
-            if (n == JT_OBJ_END)
-                return o;
-            if (n != JT_KEY) {
-                json_decref(o);
-                return NULL;
-            }
-            char *key = strndup(js->s, js->len);
-            json_t *v = build(js, jscan_next(js));
-            if (v == NULL || key == NULL) {
-                free(key);
-                json_decref(v);
-                json_decref(o);
-                return NULL;
-            }
-            json_object_setn_new_nocheck(o, key, strlen(key), v);
-            free(key);
-        }
-    }
+    case JT_ARR_BEGIN:
+    case JT_OBJ_BEGIN:
+        return build_container(js, t == JT_OBJ_BEGIN);
     default:
         return NULL;
     }

@@ -53,8 +53,6 @@ static void check_predict(const struct model *m)
     fmatrix_free(&x);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > (1u << 20))

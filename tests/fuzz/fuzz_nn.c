@@ -12,23 +12,13 @@
 #include "data/fmatrix.h"
 #include "fuzz.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+FUZZ_LOAD_CANONICAL(nn)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size > (1u << 20))
+    struct nn *m = nn_load_canonical(data, size);
+    if (m == NULL)
         return 0;
-    struct nn *m = NULL;
-    int rc = nn_load(data, size, &m);
-    if (rc != 0) {
-        if (m != NULL || (rc != AIOPS_ECORRUPT && rc != AIOPS_ENOMEM))
-            abort();
-        return 0;
-    }
-    struct buf b = BUF_INIT;
-    if (nn_save(m, &b) != 0 || b.len != size || memcmp(b.data, data, size) != 0)
-        abort();
-    buf_free(&b);
     size_t ncols = nn_num_features(m), nrows = 3, K = nn_outputs(m);
     if (ncols <= 4096 && nn_nparams(m) <= (1u << 16)) {
         struct fmatrix x;
@@ -36,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             for (size_t i = 0; i < nrows * ncols; i++)
                 x.x[i] = i % 3 == 0 ? NAN : (double)i * 0.25;
             double *out = malloc(nrows * K * sizeof *out);
-            rc = out ? nn_predict(m, &x, out) : AIOPS_ENOMEM;
+            int rc = out ? nn_predict(m, &x, out) : AIOPS_ENOMEM;
             if (rc == 0 && K > 1)
                 for (size_t r = 0; r < nrows; r++) {
                     double s = 0;

@@ -15,8 +15,6 @@
 #include "ml/treeshap.h"
 #include "ml/xgbimport.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct model *m = NULL;

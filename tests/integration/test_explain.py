@@ -17,20 +17,15 @@ import harness
 
 from test_gateway import assert_error
 from test_report import synthetic_csv
-from test_train import predict, train, upload_bytes, wait_run
+from test_train import predict, running_copy, shared_run
 
 _RUN = {}
 
 
 def trained_run(stack):
-    if "run_id" not in _RUN:
-        fid = upload_bytes(stack, synthetic_csv(rows=1200, seed=9), "explain.csv")
-        j = train(stack, fid, target="label", model="gbdt", model_name="explained",
-                  config={"rounds": 30, "seed": 1})
-        run = wait_run(stack, j["run_id"])
-        assert run["status"] == "completed", run
-        _RUN.update(run_id=j["run_id"], run=run)
-    return _RUN["run_id"], _RUN["run"]
+    return shared_run(_RUN, stack, synthetic_csv(rows=1200, seed=9), "explain.csv",
+                      target="label", model="gbdt", model_name="explained",
+                      config={"rounds": 30, "seed": 1})
 
 
 def test_feature_importance_with_significance(stack):
@@ -92,10 +87,7 @@ def test_explain_routes_refuse_bad_and_unfinished_runs(stack):
         assert_error(stack.http("GET", path % "7c3aed25-63eb-4000-8000-000000000000"), 404,
                      "run_not_found")
     run_id, _ = trained_run(stack)
-    other = str(uuid.uuid4())
-    stack.psql("INSERT INTO runs (id, project_id, dataset_id, model_kind, target, model_name,"
-               " status, params) SELECT '%s', project_id, dataset_id, model_kind, target,"
-               " model_name, 'running', params FROM runs WHERE id = '%s'" % (other, run_id))
+    other = running_copy(stack, run_id)
     for path in ("/api/report/feature-importance/%s", "/api/report/correlation/%s"):
         err = assert_error(stack.http("GET", path % other), 409, "run_not_completed")
         assert err["details"]["status"] == "running", err

@@ -376,12 +376,16 @@ def test_descriptor_exhaustion_never_takes_the_gateway_down(stack):
     with stack.extra_gateway("gateway-fds", nofile=256) as port:
         size0 = os.path.getsize(log)
         socks = []
-        try:
-            for _ in range(1000):
+
+        def connect_idle(n):
+            for _ in range(n):
                 s = socket.socket()
                 s.setblocking(False)
                 s.connect_ex(("127.0.0.1", port))
                 socks.append(s)
+
+        try:
+            connect_idle(1000)
             time.sleep(1.0)
             worst = 0.0
             for _ in range(10):
@@ -393,11 +397,7 @@ def test_descriptor_exhaustion_never_takes_the_gateway_down(stack):
             r = stack.http("GET", "/api/v1/datasets", port=port, timeout=5)
             assert r.status == 200, r
             # more idle clients keep arriving: still answered
-            for _ in range(300):
-                s = socket.socket()
-                s.setblocking(False)
-                s.connect_ex(("127.0.0.1", port))
-                socks.append(s)
+            connect_idle(300)
             time.sleep(0.5)
             t0 = time.time()
             assert stack.http("GET", "/healthz", auth=False, port=port, timeout=5).status == 200

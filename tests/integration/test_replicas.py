@@ -2,12 +2,11 @@
 gateway subscribes to it, so two gateways in front of three svc-train replicas hear the
 events of every run, whichever replica trains it -- even a replica a gateway does not send
 requests to."""
-import json
 import time
 import uuid
 
 import wsclient
-from test_train import data, run, train, upload_path
+from test_train import data, run, train, training_events, upload_path
 
 
 def watch(port, stack, run_id):
@@ -17,13 +16,7 @@ def watch(port, stack, run_id):
 
 def until_complete(ws):
     """The event types a watcher receives up to training_complete."""
-    types = []
-    while True:
-        msg = json.loads(ws.recv())
-        types.append(msg["type"])
-        assert msg["type"] != "training_failed", msg
-        if msg["type"] == "training_complete":
-            return types
+    return [msg["type"] for msg in training_events(ws)]
 
 
 def test_two_gateways_three_trainers_every_watcher_hears_every_run(stack):

@@ -8,11 +8,10 @@ import random
 import subprocess
 import tempfile
 import time
-import uuid
 
 import harness
 from test_gateway import assert_error
-from test_train import predict, train, upload_bytes, wait_run
+from test_train import predict, running_copy, shared_run
 
 _RUN = {}
 
@@ -32,14 +31,8 @@ def synthetic_csv(rows=1500, seed=5):
 
 def trained_run(stack):
     """One completed run shared by the tests of this file."""
-    if "run_id" not in _RUN:
-        fid = upload_bytes(stack, synthetic_csv(), "campaign.csv")
-        j = train(stack, fid, target="label", model="gbdt", model_name="campaign",
-                  config={"rounds": 30, "seed": 1})
-        run = wait_run(stack, j["run_id"])
-        assert run["status"] == "completed", run
-        _RUN.update(run_id=j["run_id"], run=run)
-    return _RUN["run_id"], _RUN["run"]
+    return shared_run(_RUN, stack, synthetic_csv(), "campaign.csv", target="label",
+                      model="gbdt", model_name="campaign", config={"rounds": 30, "seed": 1})
 
 
 def test_ai_report_is_written_from_the_runs_numbers(stack):
@@ -76,10 +69,7 @@ def test_report_routes_refuse_bad_and_unfinished_runs(stack):
                  "run_not_found")
     # a run still running: 409 with its status
     run_id, _ = trained_run(stack)
-    other = str(uuid.uuid4())
-    stack.psql("INSERT INTO runs (id, project_id, dataset_id, model_kind, target, model_name,"
-               " status, params) SELECT '%s', project_id, dataset_id, model_kind, target,"
-               " model_name, 'running', params FROM runs WHERE id = '%s'" % (other, run_id))
+    other = running_copy(stack, run_id)
     for path in ("/api/report/ai/%s", "/api/performance/%s", "/api/report/pdf/%s"):
         err = assert_error(stack.http("GET", path % other), 409, "run_not_completed")
         assert err["details"]["status"] == "running", err

@@ -84,6 +84,40 @@ def csv_rows(path):
     return out
 
 
+def training_events(ws):
+    """The messages of a run's WebSocket up to and including training_complete (the caller
+    closes ws); training_failed fails the test."""
+    while True:
+        msg = json.loads(ws.recv())
+        if msg["type"] == "training_failed":
+            raise AssertionError(msg)
+        yield msg
+        if msg["type"] == "training_complete":
+            return
+
+
+def shared_run(cache, stack, csv, filename, **fields):
+    """One completed run shared by the tests of a file: the first call uploads csv (bytes) as
+    filename, trains on it with train's fields and waits; cache (the file's dict) keeps it for
+    the next. Its id and the finished run."""
+    if "run_id" not in cache:
+        j = train(stack, upload_bytes(stack, csv, filename), **fields)
+        run = wait_run(stack, j["run_id"])
+        assert run["status"] == "completed", run
+        cache.update(run_id=j["run_id"], run=run)
+    return cache["run_id"], cache["run"]
+
+
+def running_copy(stack, run_id):
+    """The id of a new run copied from run_id (its dataset, learner, target and parameters)
+    but still running, written to the database directly."""
+    other = str(uuid.uuid4())
+    stack.psql("INSERT INTO runs (id, project_id, dataset_id, model_kind, target, model_name,"
+               " status, params) SELECT '%s', project_id, dataset_id, model_kind, target,"
+               " model_name, 'running', params FROM runs WHERE id = '%s'" % (other, run_id))
+    return other
+
+
 def predict(stack, name, instances, query="", expect=200):
     r = stack.http("POST", "/api/v1/models/%s/predict%s" % (name, query),
                    body={"instances": instances})
@@ -184,8 +218,7 @@ def test_upload_train_watch_predict_matches_cli(stack):
     assert st["state"] == "queued", ("the run started before its WebSocket subscribed", st)
     seen, types, complete = [], [], None
     try:
-        while complete is None:
-            msg = json.loads(ws.recv())
+        for msg in training_events(ws):
             types.append(msg["type"])
             assert msg["run_id"] == b["run_id"] if "run_id" in msg else True
             if msg["type"] == "epoch_update":
@@ -194,8 +227,6 @@ def test_upload_train_watch_predict_matches_cli(stack):
                 assert msg["total_epochs"] == 25, msg
                 seen += [e["epoch"] for e in msg["epochs"]]
                 assert msg["epoch"] == msg["epochs"][-1]["epoch"], msg
-            elif msg["type"] == "training_failed":
-                raise AssertionError(msg)
             elif msg["type"] == "training_complete":
                 complete = msg
     finally:

@@ -8,6 +8,7 @@
 #include "core/buf.h"
 #include "data/ingest.h"
 #include "ml/drift_table.h"
+#include "testdata.h"
 
 static void read_csv(const char *text, struct ingest_result *r)
 {
@@ -36,14 +37,7 @@ static void make(struct buf *b, size_t n, double shift, const char *const *color
 
 static json_t *feature(json_t *doc, const char *name)
 {
-    size_t i;
-    json_t *f;
-    json_array_foreach(json_object_get(doc, "features"), i, f)
-    {
-        if (strcmp(json_string_value(json_object_get(f, "feature")), name) == 0)
-            return f;
-    }
-    return NULL;
+    return json_find_by(doc, "features", "feature", name);
 }
 
 static void test_columns_and_categories_match_by_name(void)

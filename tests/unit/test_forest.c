@@ -17,17 +17,6 @@
 
 TEST_RNG(777)
 
-static struct forest *train_ok(const struct fmatrix *x, const double *y, const double *w,
-                               const struct forest_params *p)
-{
-    struct forest *f = NULL;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    int rv = forest_train(x, y, w, p, NULL, NULL, &f, &err);
-    if (rv != 0)
-        UNIT_FAIL("forest_train: %s (%s)", aiops_strerror(rv), err.message);
-    return f;
-}
-
 static double predict_row(const struct forest *f, const double *row, size_t ncols,
                           const uint8_t *is_cat, const uint32_t *ncat, size_t k)
 {
@@ -64,7 +53,7 @@ static void test_single_tree_pure_split(void)
     p.classification = 1;
     p.num_class = 2;
     p.threads = 1;
-    struct forest *f = train_ok(&x, y, NULL, &p);
+    struct forest *f = forest_train_ok(&x, y, NULL, &p);
     if (f) {
         const struct tree *t = forest_tree(f, 0);
         CHECK_INT(t->nnodes, 3);
@@ -104,7 +93,7 @@ static void test_regression_leaves_are_means(void)
     p.trees = 1;
     p.bootstrap = -1;
     p.threads = 1;
-    struct forest *f = train_ok(&x, y, NULL, &p);
+    struct forest *f = forest_train_ok(&x, y, NULL, &p);
     if (f) {
         CHECK_INT(forest_tree(f, 0)->nnodes, 7);
         for (size_t g = 0; g < 4; g++) {
@@ -119,7 +108,7 @@ static void test_regression_leaves_are_means(void)
     p.trees = 5;
     p.bootstrap = 0;
     p.min_samples_leaf = 15;
-    f = train_ok(&x, y, NULL, &p);
+    f = forest_train_ok(&x, y, NULL, &p);
     for (size_t t = 0; f && t < forest_num_trees(f); t++) {
         const struct tree *tr = forest_tree(f, t);
         for (uint32_t i = 0; i < tr->nnodes; i++)
@@ -129,7 +118,7 @@ static void test_regression_leaves_are_means(void)
     forest_free(f);
     p.min_samples_leaf = 0;
     p.max_depth = 3;
-    f = train_ok(&x, y, NULL, &p);
+    f = forest_train_ok(&x, y, NULL, &p);
     for (size_t t = 0; f && t < forest_num_trees(f); t++)
         CHECK(forest_tree(f, t)->nnodes <= 15);
     forest_free(f);
@@ -151,7 +140,7 @@ static void test_missing_and_categories(void)
     p.classification = 1;
     p.num_class = 2;
     p.threads = 1;
-    struct forest *f = train_ok(&x, y, NULL, &p);
+    struct forest *f = forest_train_ok(&x, y, NULL, &p);
     if (f) {
         CHECK_INT(forest_tree(f, 0)->nnodes, 3); /* one split separates the classes */
         CHECK(forest_tree(f, 0)->nodes[0].flags & TREE_CATEGORICAL);
@@ -174,7 +163,7 @@ static void test_missing_and_categories(void)
         AT(&x, r, 0) = r % 5 == 0 ? NAN : (double)(r % 10);
         y[r] = r % 5 == 0 || r % 10 > 6;
     }
-    f = train_ok(&x, y, NULL, &p);
+    f = forest_train_ok(&x, y, NULL, &p);
     if (f) {
         double nanrow[1] = {NAN}, hi[1] = {9}, lo[1] = {1};
         CHECK_NEAR(predict_row(f, nanrow, 1, x.is_cat, x.ncat, 1), 1.0, 0);
@@ -200,7 +189,7 @@ static struct forest *mixed_forest(struct fmatrix *x, int classification, int th
     p.threads = threads;
     p.seed = 3;
     p.max_depth = 8;
-    struct forest *f = train_ok(x, y, NULL, &p);
+    struct forest *f = forest_train_ok(x, y, NULL, &p);
     free(y);
     return f;
 }
@@ -224,7 +213,7 @@ static void test_big_forest_predicts_like_row_by_row(void)
     p.num_class = 2;
     p.threads = 2;
     p.seed = 5;
-    struct forest *f = train_ok(&x, y, NULL, &p);
+    struct forest *f = forest_train_ok(&x, y, NULL, &p);
     if (f != NULL) {
         size_t nodes = 0;
         size_t nt = forest_num_trees(f);
@@ -370,34 +359,19 @@ static struct forest *train_like_sklearn(const struct dataset *d, int trees)
     p.classification = d->ts.task != TASK_REGRESSION;
     p.num_class = (int)d->ts.nclasses;
     p.threads = 2;
-    return train_ok(&d->xtr, d->ytr, NULL, &p);
+    return forest_train_ok(&d->xtr, d->ytr, NULL, &p);
 }
 
 static double accuracy(const struct forest *f, const struct dataset *d, double *auc)
 {
-    size_t n = d->xte.nrows, K = forest_outputs(f), right = 0;
+    size_t n = d->xte.nrows, K = forest_outputs(f);
     double *pr = malloc(n * K * sizeof *pr);
     CHECK_INT(forest_predict(f, &d->xte, pr), 0);
-    for (size_t r = 0; r < n; r++) {
-        size_t am = 0;
-        for (size_t k = 1; k < K; k++)
-            if (pr[r * K + k] > pr[r * K + am])
-                am = k;
-        right += am == (size_t)d->yte[r];
-    }
-    if (auc != NULL && K == 2) {
-        double *s = malloc(n * sizeof *s);
-        uint8_t *yb = malloc(n);
-        for (size_t r = 0; r < n; r++) {
-            s[r] = pr[2 * r + 1];
-            yb[r] = d->yte[r] > 0.5;
-        }
-        CHECK_INT(stats_roc_auc(s, yb, n, auc), 0);
-        free(s);
-        free(yb);
-    }
+    double acc = prob_accuracy(pr, d->yte, n, K);
+    if (auc != NULL && K == 2)
+        *auc = prob_auc(pr, d->yte, n);
     free(pr);
-    return (double)right / (double)n;
+    return acc;
 }
 
 /* Reference values: `/usr/bin/python3 bench/gbdt_reference.py` (scikit-learn 1.2.1
@@ -409,78 +383,77 @@ static double accuracy(const struct forest *f, const struct dataset *d, double *
 #define SK_LETTER_ACCURACY 0.963086 /* 50 trees */
 #define SK_DIAMONDS_R2 0.981874     /* 50 trees */
 
-static void test_higgs_vs_sklearn(void)
+/* Loads a dataset (the test is skipped without it), trains a forest of `trees` trees on it
+ * like scikit-learn and hands it to check. */
+static void vs_sklearn(const char *dir, const char *train, const char *test, const char *target,
+                       int trees, void (*check)(const struct forest *, const struct dataset *))
 {
     struct dataset d;
-    if (dataset_load(&d, "lightgbm_higgs_binary", "higgs_train.csv", "higgs_test.csv", "label") ==
-        0) {
-        struct forest *f = train_like_sklearn(&d, 100);
-        if (f) {
-            double auc = NAN, acc = accuracy(f, &d, &auc);
-            printf("# higgs: AUC %.6f accuracy %.6f (scikit-learn AUC %.6f)\n", auc, acc,
-                   SK_HIGGS_AUC);
-            CHECK(auc >= SK_HIGGS_AUC - 0.005);
-        }
+    if (dataset_load(&d, dir, train, test, target) == 0) {
+        struct forest *f = train_like_sklearn(&d, trees);
+        if (f)
+            check(f, &d);
         forest_free(f);
     }
     dataset_free(&d);
+}
+
+static void check_higgs(const struct forest *f, const struct dataset *d)
+{
+    double auc = NAN, acc = accuracy(f, d, &auc);
+    printf("# higgs: AUC %.6f accuracy %.6f (scikit-learn AUC %.6f)\n", auc, acc, SK_HIGGS_AUC);
+    CHECK(auc >= SK_HIGGS_AUC - 0.005);
+}
+
+static void test_higgs_vs_sklearn(void)
+{
+    vs_sklearn(DATASET_HIGGS, 100, check_higgs);
+}
+
+static void check_adult(const struct forest *f, const struct dataset *d)
+{
+    double auc = NAN, acc = accuracy(f, d, &auc);
+    printf("# adult: accuracy %.6f AUC %.6f (scikit-learn accuracy %.6f)\n", acc, auc,
+           SK_ADULT_ACCURACY);
+    CHECK(acc >= SK_ADULT_ACCURACY - 0.01);
+    check_importance_sums_to_one(f, 14, 1e-9);
 }
 
 static void test_adult_vs_sklearn(void)
 {
-    struct dataset d;
-    if (dataset_load(&d, "uci_adult", "adult_train.csv", "adult_test.csv", "income") == 0) {
-        struct forest *f = train_like_sklearn(&d, 50);
-        if (f) {
-            double auc = NAN, acc = accuracy(f, &d, &auc);
-            printf("# adult: accuracy %.6f AUC %.6f (scikit-learn accuracy %.6f)\n", acc, auc,
-                   SK_ADULT_ACCURACY);
-            CHECK(acc >= SK_ADULT_ACCURACY - 0.01);
-            check_importance_sums_to_one(f, 14, 1e-9);
-        }
-        forest_free(f);
-    }
-    dataset_free(&d);
+    vs_sklearn(DATASET_ADULT, 50, check_adult);
+}
+
+static void check_letter(const struct forest *f, const struct dataset *d)
+{
+    double acc = accuracy(f, d, NULL);
+    printf("# letter: accuracy %.6f (scikit-learn %.6f)\n", acc, SK_LETTER_ACCURACY);
+    CHECK(acc >= SK_LETTER_ACCURACY - 0.01);
 }
 
 static void test_letter_vs_sklearn(void)
 {
-    struct dataset d;
-    if (dataset_load(&d, "mlbench_letter_recognition", "LetterRecognition.csv", NULL, "lettr") ==
-        0) {
-        struct forest *f = train_like_sklearn(&d, 50);
-        if (f) {
-            double acc = accuracy(f, &d, NULL);
-            printf("# letter: accuracy %.6f (scikit-learn %.6f)\n", acc, SK_LETTER_ACCURACY);
-            CHECK(acc >= SK_LETTER_ACCURACY - 0.01);
-        }
-        forest_free(f);
-    }
-    dataset_free(&d);
+    vs_sklearn(DATASET_LETTER, 50, check_letter);
+}
+
+static void check_diamonds(const struct forest *f, const struct dataset *d)
+{
+    size_t n = d->xte.nrows;
+    double *pr = malloc(n * sizeof *pr);
+    CHECK_INT(forest_predict(f, &d->xte, pr), 0);
+    struct stats_moments mo;
+    stats_moments(d->yte, n, &mo);
+    double se = sum_sq_error(pr, d->yte, n);
+    double r2 = 1 - se / mo.m2;
+    printf("# diamonds: R^2 %.6f RMSE %.4f (scikit-learn R^2 %.6f)\n", r2, sqrt(se / (double)n),
+           SK_DIAMONDS_R2);
+    CHECK(r2 >= SK_DIAMONDS_R2 - 0.005);
+    free(pr);
 }
 
 static void test_diamonds_vs_sklearn(void)
 {
-    struct dataset d;
-    if (dataset_load(&d, "ggplot2_diamonds", "diamonds.csv", NULL, "price") == 0) {
-        struct forest *f = train_like_sklearn(&d, 50);
-        if (f) {
-            size_t n = d.xte.nrows;
-            double *pr = malloc(n * sizeof *pr), se = 0;
-            CHECK_INT(forest_predict(f, &d.xte, pr), 0);
-            struct stats_moments mo;
-            stats_moments(d.yte, n, &mo);
-            for (size_t r = 0; r < n; r++)
-                se += (pr[r] - d.yte[r]) * (pr[r] - d.yte[r]);
-            double r2 = 1 - se / mo.m2;
-            printf("# diamonds: R^2 %.6f RMSE %.4f (scikit-learn R^2 %.6f)\n", r2,
-                   sqrt(se / (double)n), SK_DIAMONDS_R2);
-            CHECK(r2 >= SK_DIAMONDS_R2 - 0.005);
-            free(pr);
-        }
-        forest_free(f);
-    }
-    dataset_free(&d);
+    vs_sklearn(DATASET_DIAMONDS, 50, check_diamonds);
 }
 
 UNIT_MAIN(UNIT(test_single_tree_pure_split), UNIT(test_regression_leaves_are_means),

@@ -19,17 +19,6 @@
 
 TEST_RNG(12345)
 
-static struct gbdt *train_ok(const struct fmatrix *x, const double *y, const double *w,
-                             const struct gbdt_params *p)
-{
-    struct gbdt *g = NULL;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    int rv = gbdt_train(x, y, w, NULL, NULL, p, NULL, NULL, &g, &err);
-    if (rv != 0)
-        UNIT_FAIL("gbdt_train: %s (%s)", aiops_strerror(rv), err.message);
-    return g;
-}
-
 /* P(class 1) of one row given as values */
 static double predict1(const struct gbdt *g, const double *row, size_t ncols, const uint8_t *is_cat,
                        const uint32_t *ncat)
@@ -71,7 +60,7 @@ static void test_perfect_split(void)
     struct gbdt_params p = stump_params();
     p.lambda = -1;           /* 0 */
     p.min_child_weight = -1; /* 0 */
-    struct gbdt *g = train_ok(&x, y, NULL, &p);
+    struct gbdt *g = gbdt_train_ok(&x, y, NULL, &p);
     if (g == NULL)
         goto out;
     CHECK_INT(gbdt_iterations(g), 1);
@@ -119,7 +108,7 @@ static void test_missing_direction_is_learned(void)
             }
         }
         struct gbdt_params p = stump_params();
-        struct gbdt *g = train_ok(&x, y, NULL, &p);
+        struct gbdt *g = gbdt_train_ok(&x, y, NULL, &p);
         if (g == NULL) {
             mat_free(&x);
             continue;
@@ -151,7 +140,7 @@ static void test_categorical_split_groups_categories(void)
         y[r] = (c == 1 || c == 3 || c == 4 || c == 6) ? 1 : 0;
     }
     struct gbdt_params p = stump_params();
-    struct gbdt *g = train_ok(&x, y, NULL, &p);
+    struct gbdt *g = gbdt_train_ok(&x, y, NULL, &p);
     if (g != NULL) {
         const struct tree *t = gbdt_tree(g, 0);
         CHECK_INT(t->nnodes, 3);
@@ -179,7 +168,7 @@ static void test_categorical_split_groups_categories(void)
     mat_init_codes(&x, 300, 3, 3);
     for (size_t r = 0; r < 300; r++)
         y[r] = r % 3 == 2;
-    g = train_ok(&x, y, NULL, &p);
+    g = gbdt_train_ok(&x, y, NULL, &p);
     if (g != NULL) {
         const struct tree *t = gbdt_tree(g, 0);
         CHECK(t->nodes[0].flags & TREE_CATEGORICAL);
@@ -201,7 +190,7 @@ static void test_categorical_missing_goes_with_its_group(void)
     for (size_t r = 0; r < 700; r++)
         y[r] = r % 7 >= 4;
     struct gbdt_params p = stump_params();
-    struct gbdt *g = train_ok(&x, y, NULL, &p);
+    struct gbdt *g = gbdt_train_ok(&x, y, NULL, &p);
     if (g != NULL) {
         double nanrow[1] = {NAN}, c5[1] = {5}, c0[1] = {0};
         CHECK(predict1(g, nanrow, 1, x.is_cat, x.ncat) > 0.5);
@@ -295,7 +284,7 @@ static void test_weights_change_the_model(void)
         w[r] = AT(&x, r, 1) == 3 ? 10.0 : 1.0;
     }
     struct gbdt_params p = binary_params(10, 0);
-    struct gbdt *a = train_ok(&x, y, NULL, &p), *b = train_ok(&x, y, w, &p);
+    struct gbdt *a = gbdt_train_ok(&x, y, NULL, &p), *b = gbdt_train_ok(&x, y, w, &p);
     double *pa = malloc(2 * n * sizeof *pa), *pb = malloc(2 * n * sizeof *pb);
     if (a && b) {
         CHECK_INT(gbdt_predict(a, &x, pa), 0);
@@ -316,7 +305,7 @@ static void test_weights_change_the_model(void)
         y[r] = r < n ? y[r] : 1 - y[r - n];
         w[r] = r < n ? 1.0 : 0.0;
     }
-    b = train_ok(&x2, y, w, &p);
+    b = gbdt_train_ok(&x2, y, w, &p);
     if (a && b) {
         CHECK_INT(gbdt_predict(b, &x, pb), 0);
         double maxd = 0;
@@ -356,7 +345,7 @@ static struct gbdt *mixed_model(struct fmatrix *x, enum gbdt_objective obj, int 
     p.subsample = 0.8;
     p.colsample = 0.75;
     p.seed = 7;
-    struct gbdt *g = train_ok(x, y, NULL, &p);
+    struct gbdt *g = gbdt_train_ok(x, y, NULL, &p);
     free(y);
     return g;
 }
@@ -510,7 +499,7 @@ static void test_leafwise_and_depth_limits(void)
     p.rounds = 5;
     p.num_leaves = 7;
     p.threads = 1;
-    struct gbdt *g = train_ok(&x, y, NULL, &p);
+    struct gbdt *g = gbdt_train_ok(&x, y, NULL, &p);
     for (size_t t = 0; g && t < gbdt_num_trees(g); t++) {
         const struct tree *tr = gbdt_tree(g, t);
         CHECK_INT(tr->nnodes, 13); /* 7 leaves */
@@ -518,14 +507,14 @@ static void test_leafwise_and_depth_limits(void)
     gbdt_free(g);
     p.num_leaves = 0;
     p.max_depth = 2;
-    g = train_ok(&x, y, NULL, &p);
+    g = gbdt_train_ok(&x, y, NULL, &p);
     for (size_t t = 0; g && t < gbdt_num_trees(g); t++)
         CHECK_INT(gbdt_tree(g, t)->nnodes, 7); /* a full tree of depth 2 */
     gbdt_free(g);
     /* regression fits: training RMSE drops well below the target's spread */
     p.max_depth = 0;
     p.rounds = 100;
-    g = train_ok(&x, y, NULL, &p);
+    g = gbdt_train_ok(&x, y, NULL, &p);
     if (g) {
         double *pr = malloc(n * sizeof *pr), se = 0;
         struct stats_moments mo;
@@ -570,7 +559,7 @@ static void test_bad_input_is_refused(void)
     CHECK(g == NULL);
     /* a constant feature trains to a model of stumps that predicts the prior */
     p.rounds = 3;
-    g = train_ok(&x, y, NULL, &p);
+    g = gbdt_train_ok(&x, y, NULL, &p);
     if (g) {
         double out[20];
         CHECK_INT(gbdt_predict(g, &x, out), 0);
@@ -600,23 +589,16 @@ static struct gbdt *train_like_xgboost(const struct dataset *d, enum gbdt_object
     p.max_depth = 6;
     p.max_bin = 255;
     p.threads = 2;
-    return train_ok(&d->xtr, d->ytr, NULL, &p);
+    return gbdt_train_ok(&d->xtr, d->ytr, NULL, &p);
 }
 
 static double test_auc(const struct gbdt *g, const struct dataset *d)
 {
     size_t n = d->xte.nrows;
-    double *pr = malloc(2 * n * sizeof *pr), *s = malloc(n * sizeof *s), auc = NAN;
-    uint8_t *yb = malloc(n);
+    double *pr = malloc(2 * n * sizeof *pr);
     CHECK_INT(gbdt_predict(g, &d->xte, pr), 0);
-    for (size_t r = 0; r < n; r++) {
-        s[r] = pr[2 * r + 1];
-        yb[r] = d->yte[r] > 0.5;
-    }
-    CHECK_INT(stats_roc_auc(s, yb, n, &auc), 0);
+    double auc = prob_auc(pr, d->yte, n);
     free(pr);
-    free(s);
-    free(yb);
     return auc;
 }
 
@@ -629,105 +611,92 @@ static double test_auc(const struct gbdt *g, const struct dataset *d)
 #define XGB_LETTER_ACCURACY 0.947193
 #define XGB_DIAMONDS_RMSE 540.0161
 
-static void test_higgs_vs_xgboost(void)
+/* Loads a dataset (the test is skipped without it), checks it has ntrain and ntest rows,
+ * trains on it like XGBoost for obj and hands the model to check. */
+static void vs_xgboost(const char *dir, const char *train, const char *test, const char *target,
+                       size_t ntrain, size_t ntest, enum gbdt_objective obj,
+                       void (*check)(const struct gbdt *, const struct dataset *))
 {
     struct dataset d;
-    if (dataset_load(&d, "lightgbm_higgs_binary", "higgs_train.csv", "higgs_test.csv", "label") ==
-        0) {
-        CHECK_INT(d.xtr.nrows, 7000);
-        CHECK_INT(d.xte.nrows, 500);
-        struct gbdt *g = train_like_xgboost(&d, GBDT_BINARY);
-        if (g) {
-            double auc = test_auc(g, &d);
-            printf("# higgs: AUC %.6f (XGBoost %.6f)\n", auc, XGB_HIGGS_AUC);
-            CHECK(auc >= XGB_HIGGS_AUC - 0.005);
-        }
+    if (dataset_load(&d, dir, train, test, target) == 0) {
+        CHECK_INT(d.xtr.nrows, ntrain);
+        CHECK_INT(d.xte.nrows, ntest);
+        struct gbdt *g = train_like_xgboost(&d, obj);
+        if (g)
+            check(g, &d);
         gbdt_free(g);
     }
     dataset_free(&d);
+}
+
+static void check_higgs(const struct gbdt *g, const struct dataset *d)
+{
+    double auc = test_auc(g, d);
+    printf("# higgs: AUC %.6f (XGBoost %.6f)\n", auc, XGB_HIGGS_AUC);
+    CHECK(auc >= XGB_HIGGS_AUC - 0.005);
+}
+
+static void test_higgs_vs_xgboost(void)
+{
+    vs_xgboost(DATASET_HIGGS, 7000, 500, GBDT_BINARY, check_higgs);
+}
+
+static void check_adult(const struct gbdt *g, const struct dataset *d)
+{
+    double auc = test_auc(g, d);
+    printf("# adult: AUC %.6f (XGBoost %.6f)\n", auc, XGB_ADULT_AUC);
+    CHECK(auc >= XGB_ADULT_AUC - 0.005);
+    /* the categorical features are split as categories */
+    int cat = 0;
+    for (size_t t = 0; t < gbdt_num_trees(g); t++)
+        for (uint32_t i = 0; i < gbdt_tree(g, t)->nnodes; i++)
+            cat += (gbdt_tree(g, t)->nodes[i].flags & TREE_CATEGORICAL) != 0;
+    CHECK(cat > 0);
+    /* relationship / marital status / capital gain lead the gain importance */
+    double imp[14];
+    CHECK_INT(gbdt_importance(g, 1, imp), 0);
+    const char *name = d->fs.f[stats_argmax(imp, 14)].name;
+    CHECK(!strcmp(name, "relationship") || !strcmp(name, "marital_status") ||
+          !strcmp(name, "capital_gain"));
 }
 
 static void test_adult_vs_xgboost(void)
 {
-    struct dataset d;
-    if (dataset_load(&d, "uci_adult", "adult_train.csv", "adult_test.csv", "income") == 0) {
-        CHECK_INT(d.xtr.nrows, 32561);
-        CHECK_INT(d.xte.nrows, 16281);
-        struct gbdt *g = train_like_xgboost(&d, GBDT_BINARY);
-        if (g) {
-            double auc = test_auc(g, &d);
-            printf("# adult: AUC %.6f (XGBoost %.6f)\n", auc, XGB_ADULT_AUC);
-            CHECK(auc >= XGB_ADULT_AUC - 0.005);
-            /* the categorical features are split as categories */
-            int cat = 0;
-            for (size_t t = 0; t < gbdt_num_trees(g); t++)
-                for (uint32_t i = 0; i < gbdt_tree(g, t)->nnodes; i++)
-                    cat += (gbdt_tree(g, t)->nodes[i].flags & TREE_CATEGORICAL) != 0;
-            CHECK(cat > 0);
-            /* relationship / marital status / capital gain lead the gain importance */
-            double imp[14];
-            CHECK_INT(gbdt_importance(g, 1, imp), 0);
-            const char *name = d.fs.f[stats_argmax(imp, 14)].name;
-            CHECK(!strcmp(name, "relationship") || !strcmp(name, "marital_status") ||
-                  !strcmp(name, "capital_gain"));
-        }
-        gbdt_free(g);
-    }
-    dataset_free(&d);
+    vs_xgboost(DATASET_ADULT, 32561, 16281, GBDT_BINARY, check_adult);
+}
+
+static void check_letter(const struct gbdt *g, const struct dataset *d)
+{
+    CHECK_INT(d->ts.nclasses, 26);
+    size_t n = d->xte.nrows;
+    double *pr = malloc(n * 26 * sizeof *pr);
+    CHECK_INT(gbdt_predict(g, &d->xte, pr), 0);
+    double acc = prob_accuracy(pr, d->yte, n, 26);
+    printf("# letter: accuracy %.6f (XGBoost %.6f)\n", acc, XGB_LETTER_ACCURACY);
+    CHECK(acc >= XGB_LETTER_ACCURACY - 0.01);
+    free(pr);
 }
 
 static void test_letter_vs_xgboost(void)
 {
-    struct dataset d;
-    if (dataset_load(&d, "mlbench_letter_recognition", "LetterRecognition.csv", NULL, "lettr") ==
-        0) {
-        CHECK_INT(d.ts.nclasses, 26);
-        CHECK_INT(d.xtr.nrows, 16099);
-        CHECK_INT(d.xte.nrows, 3901);
-        struct gbdt *g = train_like_xgboost(&d, GBDT_MULTICLASS);
-        if (g) {
-            size_t n = d.xte.nrows, right = 0;
-            double *pr = malloc(n * 26 * sizeof *pr);
-            CHECK_INT(gbdt_predict(g, &d.xte, pr), 0);
-            for (size_t r = 0; r < n; r++) {
-                size_t am = 0;
-                for (size_t k = 1; k < 26; k++)
-                    if (pr[r * 26 + k] > pr[r * 26 + am])
-                        am = k;
-                right += am == (size_t)d.yte[r];
-            }
-            double acc = (double)right / (double)n;
-            printf("# letter: accuracy %.6f (XGBoost %.6f)\n", acc, XGB_LETTER_ACCURACY);
-            CHECK(acc >= XGB_LETTER_ACCURACY - 0.01);
-            free(pr);
-        }
-        gbdt_free(g);
-    }
-    dataset_free(&d);
+    vs_xgboost(DATASET_LETTER, 16099, 3901, GBDT_MULTICLASS, check_letter);
+}
+
+static void check_diamonds(const struct gbdt *g, const struct dataset *d)
+{
+    CHECK_INT(d->ts.task, TASK_REGRESSION);
+    size_t n = d->xte.nrows;
+    double *pr = malloc(n * sizeof *pr);
+    CHECK_INT(gbdt_predict(g, &d->xte, pr), 0);
+    double rmse = sqrt(sum_sq_error(pr, d->yte, n) / (double)n);
+    printf("# diamonds: RMSE %.4f (XGBoost %.4f)\n", rmse, XGB_DIAMONDS_RMSE);
+    CHECK(rmse <= XGB_DIAMONDS_RMSE * 1.03);
+    free(pr);
 }
 
 static void test_diamonds_vs_xgboost(void)
 {
-    struct dataset d;
-    if (dataset_load(&d, "ggplot2_diamonds", "diamonds.csv", NULL, "price") == 0) {
-        CHECK_INT(d.ts.task, TASK_REGRESSION);
-        CHECK_INT(d.xtr.nrows, 43244);
-        CHECK_INT(d.xte.nrows, 10696);
-        struct gbdt *g = train_like_xgboost(&d, GBDT_REGRESSION);
-        if (g) {
-            size_t n = d.xte.nrows;
-            double *pr = malloc(n * sizeof *pr), se = 0;
-            CHECK_INT(gbdt_predict(g, &d.xte, pr), 0);
-            for (size_t r = 0; r < n; r++)
-                se += (pr[r] - d.yte[r]) * (pr[r] - d.yte[r]);
-            double rmse = sqrt(se / (double)n);
-            printf("# diamonds: RMSE %.4f (XGBoost %.4f)\n", rmse, XGB_DIAMONDS_RMSE);
-            CHECK(rmse <= XGB_DIAMONDS_RMSE * 1.03);
-            free(pr);
-        }
-        gbdt_free(g);
-    }
-    dataset_free(&d);
+    vs_xgboost(DATASET_DIAMONDS, 43244, 10696, GBDT_REGRESSION, check_diamonds);
 }
 
 /* Small data (issue 11): rows k, k + 43, k + 86, ... of the diamonds split (the file is sorted
@@ -757,7 +726,7 @@ static void stride_rows(const struct fmatrix *src, const double *y, size_t from,
 static void test_small_diamonds_vs_xgboost(void)
 {
     struct dataset d;
-    if (dataset_load(&d, "ggplot2_diamonds", "diamonds.csv", NULL, "price") != 0) {
+    if (dataset_load(&d, DATASET_DIAMONDS) != 0) {
         dataset_free(&d);
         return;
     }
@@ -772,8 +741,8 @@ static void test_small_diamonds_vs_xgboost(void)
         struct gbdt *g = train_like_xgboost(&s, GBDT_REGRESSION);
         double se = 0;
         CHECK(g != NULL && gbdt_predict(g, &s.xte, pr) == 0);
-        for (size_t r = 0; g && r < s.xte.nrows; r++)
-            se += (pr[r] - yte[r]) * (pr[r] - yte[r]);
+        if (g != NULL)
+            se = sum_sq_error(pr, yte, s.xte.nrows);
         double rmse = sqrt(se / (double)s.xte.nrows);
         printf("# diamonds, 1000 rows from %zu: RMSE %.4f (XGBoost %.4f)\n", k, rmse,
                xgb_small_rmse[k]);

@@ -13,12 +13,13 @@
 
 TEST_RNG(777)
 
-extern const struct learner learner_gbdt;
-
 /* A gbdt model over 3 numeric features and a categorical one: y depends on column 0 and the
  * category; column 1 is constant (no split can use it), column 2 is noise. */
-static struct model *make_model(struct fmatrix *x, double *y, size_t n)
+static struct trained make_model(size_t n)
 {
+    struct trained t;
+    struct fmatrix *x = &t.x;
+    double *y = t.y = malloc(n * sizeof *t.y);
     mat_init(x, n, 4);
     x->is_cat[3] = 1;
     x->ncat[3] = 3;
@@ -30,71 +31,41 @@ static struct model *make_model(struct fmatrix *x, double *y, size_t n)
         double m = 2 * AT(x, r, 0) + (AT(x, r, 3) == 2 ? 1.5 : 0) - 0.5;
         y[r] = urand() < 1 / (1 + exp(-m)) ? 1 : 0;
     }
-    struct gbdt_params p = {0};
-    p.objective = GBDT_BINARY;
-    p.rounds = 30;
-    p.max_depth = 3;
-    p.threads = 1;
-    struct gbdt *g = NULL;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    if (gbdt_train(x, y, NULL, NULL, NULL, &p, NULL, NULL, &g, &err) != 0) {
-        UNIT_FAIL("gbdt_train: %s", err.message);
-        return NULL;
-    }
-    struct model *m = calloc(1, sizeof *m);
-    m->learner = &learner_gbdt;
-    m->algo = g;
-    m->features.n = 4;
-    m->features.f = calloc(4, sizeof *m->features.f);
-    const char *names[] = {"signal", "constant", "noise", "group"};
-    for (size_t j = 0; j < 4; j++) {
-        m->features.f[j].name = strdup(names[j]);
-        m->features.f[j].kind = j == 3 ? FEAT_CATEGORICAL : FEAT_NUMERIC;
-    }
-    m->target.task = TASK_BINARY;
-    m->target.nclasses = 2;
-    m->target.labels = calloc(2, sizeof *m->target.labels);
-    m->target.labels[0] = strdup("0");
-    m->target.labels[1] = strdup("1");
-    return m;
+    const char *const names[] = {"signal", "constant", "noise", "group"};
+    t.m = gbdt_binary_model(x, y, 30, 3, names, NULL);
+    return t;
 }
 
 static void test_score_is_accuracy(void)
 {
     const size_t n = 400;
-    struct fmatrix x;
-    double *y = malloc(n * sizeof *y);
-    struct model *m = make_model(&x, y, n);
-    if (m == NULL)
+    struct trained t = make_model(n);
+    if (t.m == NULL)
         goto out;
     double score, *pred = malloc(n * 2 * sizeof *pred);
-    CHECK_INT(importance_score(m, &x, y, 1, &score), 0);
-    CHECK_INT(model_predict(m, &x, pred), 0);
+    CHECK_INT(importance_score(t.m, &t.x, t.y, 1, &score), 0);
+    CHECK_INT(model_predict(t.m, &t.x, pred), 0);
     size_t right = 0;
     for (size_t r = 0; r < n; r++)
-        right += (pred[r * 2 + 1] > pred[r * 2]) == (y[r] == 1);
+        right += (pred[r * 2 + 1] > pred[r * 2]) == (t.y[r] == 1);
     CHECK_NEAR(score, (double)right / (double)n, 1e-15);
     CHECK(score > 0.7);
     free(pred);
 out:
-    model_free(m);
-    mat_free(&x);
-    free(y);
+    trained_free(&t);
 }
 
 static void test_permutation_finds_signal(void)
 {
     const size_t n = 1000;
-    struct fmatrix x;
-    double *y = malloc(n * sizeof *y);
-    struct model *m = make_model(&x, y, n);
-    if (m == NULL)
+    struct trained t = make_model(n);
+    if (t.m == NULL)
         goto out;
     double *before = malloc(n * 4 * sizeof *before);
-    memcpy(before, x.x, n * 4 * sizeof *before);
+    memcpy(before, t.x.x, n * 4 * sizeof *before);
     struct perm_importance imp[4], again[4];
-    CHECK_INT(importance_permutation(m, &x, y, 5, 42, 1, imp), 0);
-    CHECK_MEM(x.x, n * 4 * sizeof *x.x, before, n * 4 * sizeof *before); /* x unchanged */
+    CHECK_INT(importance_permutation(t.m, &t.x, t.y, 5, 42, 1, imp), 0);
+    CHECK_MEM(t.x.x, n * 4 * sizeof *t.x.x, before, n * 4 * sizeof *before); /* x unchanged */
     CHECK(imp[0].mean > 0.15);
     CHECK(imp[0].mean > imp[2].mean + 0.1);
     CHECK(imp[0].mean > imp[3].mean);
@@ -107,30 +78,26 @@ static void test_permutation_finds_signal(void)
     CHECK_NEAR(imp[0].ci_hi - imp[0].mean, 2.7764451051977987 * sd1 / sqrt(5.0), 1e-9);
     CHECK_NEAR(imp[0].mean - imp[0].ci_lo, imp[0].ci_hi - imp[0].mean, 1e-12);
     /* the same seed, the same numbers; threads change nothing */
-    CHECK_INT(importance_permutation(m, &x, y, 5, 42, 2, again), 0);
+    CHECK_INT(importance_permutation(t.m, &t.x, t.y, 5, 42, 2, again), 0);
     for (size_t j = 0; j < 4; j++)
         CHECK_NEAR(again[j].mean, imp[j].mean, 0);
-    CHECK_INT(importance_permutation(m, &x, y, 0, 42, 1, again), AIOPS_EINVAL);
-    CHECK_INT(importance_permutation(m, &x, y, IMPORTANCE_MAX_REPEATS + 1, 42, 1, again),
+    CHECK_INT(importance_permutation(t.m, &t.x, t.y, 0, 42, 1, again), AIOPS_EINVAL);
+    CHECK_INT(importance_permutation(t.m, &t.x, t.y, IMPORTANCE_MAX_REPEATS + 1, 42, 1, again),
               AIOPS_EINVAL);
     free(before);
 out:
-    model_free(m);
-    mat_free(&x);
-    free(y);
+    trained_free(&t);
 }
 
 static void test_significance_by_kind(void)
 {
     const size_t n = 600;
-    struct fmatrix x;
-    double *y = malloc(n * sizeof *y);
-    struct model *m = make_model(&x, y, n);
-    if (m == NULL)
+    struct trained t = make_model(n);
+    if (t.m == NULL)
         goto out;
     struct signif_result s[4];
     const char *test[4];
-    CHECK_INT(importance_significance(m, &x, y, s, test), 0);
+    CHECK_INT(importance_significance(t.m, &t.x, t.y, s, test), 0);
     CHECK_STR(test[0], "welch_t");
     CHECK_STR(test[3], "chi_square");
     CHECK(s[0].p < 1e-10);
@@ -141,10 +108,10 @@ static void test_significance_by_kind(void)
     double *pos = malloc(n * sizeof *pos), *neg = malloc(n * sizeof *neg);
     size_t np = 0, nn = 0;
     for (size_t r = 0; r < n; r++) {
-        if (y[r] == 1)
-            pos[np++] = AT(&x, r, 0);
+        if (t.y[r] == 1)
+            pos[np++] = AT(&t.x, r, 0);
         else
-            neg[nn++] = AT(&x, r, 0);
+            neg[nn++] = AT(&t.x, r, 0);
     }
     struct signif_result direct;
     signif_welch(pos, np, neg, nn, &direct);
@@ -153,9 +120,7 @@ static void test_significance_by_kind(void)
     free(pos);
     free(neg);
 out:
-    model_free(m);
-    mat_free(&x);
-    free(y);
+    trained_free(&t);
 }
 
 UNIT_MAIN(UNIT(test_score_is_accuracy), UNIT(test_permutation_finds_signal),

@@ -15,18 +15,18 @@
 
 TEST_RNG(31337)
 
-extern const struct learner learner_gbdt;
-
 /* A gbdt classifier over d numeric features (plus, with cat, a categorical one last): the
  * target depends on columns 0 and 1 (and the category). */
-static struct model *make_model(struct fmatrix *x, size_t n, size_t d, int cat)
+static struct trained make_model(size_t n, size_t d, int cat)
 {
+    struct trained t;
+    struct fmatrix *x = &t.x;
     mat_init(x, n, d);
     if (cat) {
         x->is_cat[d - 1] = 1;
         x->ncat[d - 1] = 3;
     }
-    double *y = malloc(n * sizeof *y);
+    double *y = t.y = malloc(n * sizeof *t.y);
     for (size_t r = 0; r < n; r++) {
         for (size_t j = 0; j < d; j++)
             AT(x, r, j) = urand() * 2 - 1;
@@ -36,43 +36,12 @@ static struct model *make_model(struct fmatrix *x, size_t n, size_t d, int cat)
             3 * AT(x, r, 0) - 2 * AT(x, r, 1) * AT(x, r, 1) + (cat && AT(x, r, d - 1) == 1 ? 1 : 0);
         y[r] = urand() < 1 / (1 + exp(-m)) ? 1 : 0;
     }
-    struct gbdt_params p = {0};
-    p.objective = GBDT_BINARY;
-    p.rounds = 20;
-    p.max_depth = 3;
-    p.threads = 1;
-    struct gbdt *g = NULL;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    int rv = gbdt_train(x, y, NULL, NULL, NULL, &p, NULL, NULL, &g, &err);
-    free(y);
-    if (rv != 0) {
-        UNIT_FAIL("gbdt_train: %s", err.message);
-        return NULL;
-    }
-    struct model *m = calloc(1, sizeof *m);
-    m->learner = &learner_gbdt;
-    m->algo = g;
-    m->features.n = d;
-    m->features.f = calloc(d, sizeof *m->features.f);
-    for (size_t j = 0; j < d; j++) {
-        char name[24];
-        snprintf(name, sizeof name, "x%zu", j);
-        m->features.f[j].name = strdup(name);
-        m->features.f[j].kind = cat && j == d - 1 ? FEAT_CATEGORICAL : FEAT_NUMERIC;
-        strdict_init(&m->features.f[j].cats);
-    }
-    if (cat)
-        for (int c = 0; c < 3; c++) {
-            uint32_t code;
-            const char *names[] = {"a", "b", "c"};
-            strdict_intern(&m->features.f[d - 1].cats, names[c], 1, &code);
-        }
-    m->target.task = TASK_BINARY;
-    m->target.nclasses = 2;
-    m->target.labels = calloc(2, sizeof *m->target.labels);
-    m->target.labels[0] = strdup("0");
-    m->target.labels[1] = strdup("1");
-    return m;
+    static const char *const names[16] = {"x0", "x1", "x2",  "x3",  "x4",  "x5",  "x6",  "x7",
+                                          "x8", "x9", "x10", "x11", "x12", "x13", "x14", "x15"};
+    const char *const cats[] = {"a", "b", "c", NULL};
+    CHECK(d <= 16);
+    t.m = gbdt_binary_model(x, y, 20, 3, names, cats);
+    return t;
 }
 
 /* Exact interventional Shapley values of output o over the background by enumeration. */
@@ -114,44 +83,41 @@ static void brute_force(const struct model *m, const struct kshap_background *bg
 
 static void test_background_is_data(void)
 {
-    struct fmatrix x;
-    struct model *m = make_model(&x, 300, 4, 1);
+    struct trained t = make_model(300, 4, 1);
     struct kshap_background bg;
-    CHECK_INT(kshap_background_kmeans(&x, 10, 1, &bg), 0);
+    CHECK_INT(kshap_background_kmeans(&t.x, 10, 1, &bg), 0);
     CHECK(bg.k >= 2 && bg.k <= 10);
     double total = 0;
     for (size_t q = 0; q < bg.k; q++) {
         total += bg.weight[q];
         for (size_t j = 0; j < 4; j++) {
             int found = 0;
-            for (size_t r = 0; r < x.nrows && !found; r++)
-                found = AT(&x, r, j) == bg.rows[q * 4 + j];
+            for (size_t r = 0; r < t.x.nrows && !found; r++)
+                found = AT(&t.x, r, j) == bg.rows[q * 4 + j];
             CHECK(found);
         }
     }
     CHECK_NEAR(total, 1, 1e-12);
     kshap_background_free(&bg);
-    CHECK_INT(kshap_background_kmeans(&x, 1000, 1, &bg), 0);
+    CHECK_INT(kshap_background_kmeans(&t.x, 1000, 1, &bg), 0);
     CHECK(bg.k <= 300);
     kshap_background_free(&bg);
-    model_free(m);
-    mat_free(&x);
+    trained_free(&t);
 }
 
 static void test_all_coalitions_equal_brute_force(void)
 {
-    struct fmatrix x;
-    struct model *m = make_model(&x, 400, 5, 1);
+    struct trained t = make_model(400, 5, 1);
     struct kshap_background bg;
-    CHECK_INT(kshap_background_kmeans(&x, 8, 2, &bg), 0);
+    CHECK_INT(kshap_background_kmeans(&t.x, 8, 2, &bg), 0);
     double worst = 0, largest = 0;
     for (size_t r = 0; r < 40; r += 7) {
         double row[5], phi[2 * 6], want[6];
         for (size_t j = 0; j < 5; j++)
-            row[j] = AT(&x, r, j);
-        CHECK_INT(kshap_explain(m, &bg, row, 0, 9, 1, phi), 0);
+            row[j] = AT(&t.x, r, j);
+        CHECK_INT(kshap_explain(t.m, &bg, row, 0, 9, 1, phi), 0);
         for (size_t o = 0; o < 2; o++) {
-            brute_force(m, &bg, row, o, want);
+            brute_force(t.m, &bg, row, o, want);
             for (size_t j = 0; j <= 5; j++) {
                 worst = fmax(worst, fabs(phi[o * 6 + j] - want[j]));
                 largest = fmax(largest, fabs(want[j]));
@@ -161,29 +127,27 @@ static void test_all_coalitions_equal_brute_force(void)
     CHECK_NEAR(worst, 0, 1e-9);
     CHECK(largest > 0.05);
     kshap_background_free(&bg);
-    model_free(m);
-    mat_free(&x);
+    trained_free(&t);
 }
 
 static void test_sampled_coalitions_sum_and_stay_close(void)
 {
     /* 13 features: 2^13 - 2 coalitions, more than auto's 2 * 13 + 2048: sampled */
-    struct fmatrix x;
-    struct model *m = make_model(&x, 500, 13, 0);
+    struct trained t = make_model(500, 13, 0);
     struct kshap_background bg;
-    CHECK_INT(kshap_background_kmeans(&x, 5, 3, &bg), 0);
+    CHECK_INT(kshap_background_kmeans(&t.x, 5, 3, &bg), 0);
     double row[13], phi[2 * 14], want[14], fx[2];
     for (size_t j = 0; j < 13; j++)
-        row[j] = AT(&x, 3, j);
-    CHECK_INT(kshap_explain(m, &bg, row, 0, 9, 1, phi), 0);
+        row[j] = AT(&t.x, 3, j);
+    CHECK_INT(kshap_explain(t.m, &bg, row, 0, 9, 1, phi), 0);
     struct fmatrix one;
     mat_init_values(&one, 1, 13, row);
-    CHECK_INT(model_predict(m, &one, fx), 0);
+    CHECK_INT(model_predict(t.m, &one, fx), 0);
     double sum = 0;
     for (size_t j = 0; j <= 13; j++)
         sum += phi[14 + j];
     CHECK_NEAR(sum, fx[1], 1e-9);
-    brute_force(m, &bg, row, 1, want);
+    brute_force(t.m, &bg, row, 1, want);
     double worst = 0;
     for (size_t j = 0; j < 13; j++)
         worst = fmax(worst, fabs(phi[14 + j] - want[j]));
@@ -191,20 +155,18 @@ static void test_sampled_coalitions_sum_and_stay_close(void)
     CHECK_NEAR(phi[14 + 13], want[13], 1e-12); /* E[f] is exact */
     mat_free(&one);
     kshap_background_free(&bg);
-    model_free(m);
-    mat_free(&x);
+    trained_free(&t);
 }
 
 static void test_lime_finds_the_feature(void)
 {
-    struct fmatrix x;
-    struct model *m = make_model(&x, 2000, 6, 1);
+    struct trained t = make_model(2000, 6, 1);
     struct lime_explainer e;
-    CHECK_INT(lime_fit(&x, &e), 0);
+    CHECK_INT(lime_fit(&t.x, &e), 0);
     /* a row far into x0's top quartile */
     double row[6] = {0.95, 0.0, 0.1, -0.2, 0.3, 1};
     struct lime_result a, b;
-    CHECK_INT(lime_explain(m, &e, row, 1, 0, 5, 1, &a), 0);
+    CHECK_INT(lime_explain(t.m, &e, row, 1, 0, 5, 1, &a), 0);
     CHECK_INT(a.nused, 6);
     CHECK_INT(a.feature[0], 0);
     CHECK(a.weight[0] > 0); /* the top quartile of x0 raises P(1) */
@@ -215,21 +177,20 @@ static void test_lime_finds_the_feature(void)
     mat_init_values(&one, 1, 6, row);
     one.is_cat[5] = 1;
     one.ncat[5] = 3;
-    CHECK_INT(model_predict(m, &one, p), 0);
+    CHECK_INT(model_predict(t.m, &one, p), 0);
     CHECK_NEAR(a.model_pred, p[1], 1e-15);
-    CHECK_INT(lime_explain(m, &e, row, 1, 0, 5, 1, &b), 0);
+    CHECK_INT(lime_explain(t.m, &e, row, 1, 0, 5, 1, &b), 0);
     CHECK_NEAR(a.weight[0], b.weight[0], 0);
     CHECK_NEAR(a.intercept, b.intercept, 0);
     char text[128];
-    lime_condition(&e, &m->features, 0, row[0], text, sizeof text);
+    lime_condition(&e, &t.m->features, 0, row[0], text, sizeof text);
     CHECK(strncmp(text, "x0 > ", 5) == 0);
-    lime_condition(&e, &m->features, 5, 1, text, sizeof text);
+    lime_condition(&e, &t.m->features, 5, 1, text, sizeof text);
     CHECK_STR(text, "x5=b");
-    CHECK_INT(lime_explain(m, &e, row, 2, 0, 5, 1, &b), AIOPS_EINVAL);
+    CHECK_INT(lime_explain(t.m, &e, row, 2, 0, 5, 1, &b), AIOPS_EINVAL);
     mat_free(&one);
     lime_free(&e);
-    model_free(m);
-    mat_free(&x);
+    trained_free(&t);
 }
 
 UNIT_MAIN(UNIT(test_background_is_data), UNIT(test_all_coalitions_equal_brute_force),

@@ -15,6 +15,7 @@
 #include "ml/learner.h"
 #include "ml/model.h"
 #include "ml/train.h"
+#include "testdata.h"
 
 #define NROWS 300 /* above the tree learners' parallel_rows: their pool path runs */
 
@@ -254,38 +255,21 @@ static void learner_bytes(const char *name, const char *params, const struct fma
 typedef void (*algo_train_fn)(const struct fmatrix *x, const double *y, const void *params,
                               struct buf *out);
 
-static void gbdt_direct(const struct fmatrix *x, const double *y, const void *params,
-                        struct buf *out)
-{
-    struct gbdt *g = NULL;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    CHECK_INT(gbdt_train(x, y, NULL, NULL, NULL, params, NULL, NULL, &g, &err), 0);
-    if (g != NULL)
-        CHECK_INT(gbdt_save(g, out), 0);
-    gbdt_free(g);
-}
+/* Defines algo_direct(), an algo_train_fn for lib/algo/<algo>.h (the three differ only in
+ * their names). */
+#define ALGO_DIRECT(algo)                                                                      \
+    static void algo##_direct(const struct fmatrix *x, const double *y, const void *params,    \
+                              struct buf *out)                                                 \
+    {                                                                                          \
+        struct algo *m = algo##_train_ok(x, y, NULL, params);                                  \
+        if (m != NULL)                                                                         \
+            CHECK_INT(algo##_save(m, out), 0);                                                 \
+        algo##_free(m);                                                                        \
+    }
 
-static void forest_direct(const struct fmatrix *x, const double *y, const void *params,
-                          struct buf *out)
-{
-    struct forest *f = NULL;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    CHECK_INT(forest_train(x, y, NULL, params, NULL, NULL, &f, &err), 0);
-    if (f != NULL)
-        CHECK_INT(forest_save(f, out), 0);
-    forest_free(f);
-}
-
-static void linear_direct(const struct fmatrix *x, const double *y, const void *params,
-                          struct buf *out)
-{
-    struct linear *m = NULL;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    CHECK_INT(linear_train(x, y, NULL, params, NULL, NULL, &m, &err), 0);
-    if (m != NULL)
-        CHECK_INT(linear_save(m, out), 0);
-    linear_free(m);
-}
+ALGO_DIRECT(gbdt)
+ALGO_DIRECT(forest)
+ALGO_DIRECT(linear)
 
 /* The learner given params (JSON) makes the same model as its algorithm given algo_params. */
 static void same_as_algo(const char *learner, const char *params, algo_train_fn direct,
@@ -394,23 +378,6 @@ static struct ingest_result make_table(void)
     return res;
 }
 
-static struct model *trained(const struct learner *l, const struct table *t, const char *target,
-                             const char *params)
-{
-    json_t *p = json_loads(params, 0, NULL);
-    struct train_config cfg = {l, target, p, 0};
-    struct train_result res;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    int rv = train_model(t, NULL, &cfg, NULL, NULL, &res, &err);
-    if (rv != 0)
-        UNIT_FAIL("%s on %s: %s: %s", l->name, target, err.field, err.message);
-    json_decref(p);
-    struct model *m = res.model;
-    res.model = NULL;
-    train_result_free(&res);
-    return m;
-}
-
 /* m saved and loaded: the same bytes again and the same predictions, serial or pooled. */
 static void round_trip(const struct model *m, const struct table *t)
 {
@@ -452,8 +419,9 @@ static void test_every_learner_round_trips(void)
     for (size_t i = 0; i < learner_count(); i++) {
         const struct learner *l = learner_at(i);
         for (size_t k = 0; k < 3; k++) {
-            struct model *m = trained(l, &t.table, targets[k],
-                                      "{\"epochs\": 8, \"seed\": 3, \"features\": \"a,b,color\"}");
+            struct model *m =
+                train_table(l, &t.table, targets[k],
+                            "{\"epochs\": 8, \"seed\": 3, \"features\": \"a,b,color\"}");
             if (m == NULL)
                 continue;
             CHECK(m->learner == l);
@@ -493,8 +461,8 @@ static void test_holdout_rows_are_the_validation_rows(void)
     static const char *const targets[] = {"label", "value"};
     static const char *const metric[] = {"logloss", "rmse"};
     for (size_t k = 0; k < 2; k++) {
-        struct model *m = trained(learner_find("gbdt"), &t.table, targets[k],
-                                  "{\"rounds\": 5, \"seed\": 11, \"valid_fraction\": 0.25}");
+        struct model *m = train_table(learner_find("gbdt"), &t.table, targets[k],
+                                      "{\"rounds\": 5, \"seed\": 11, \"valid_fraction\": 0.25}");
         if (m == NULL)
             continue;
         size_t *rows, n;
@@ -512,7 +480,7 @@ static void test_holdout_rows_are_the_validation_rows(void)
         model_free(m);
     }
     /* without valid_fraction nothing was held out */
-    struct model *m = trained(learner_find("gbdt"), &t.table, "label", "{\"rounds\": 2}");
+    struct model *m = train_table(learner_find("gbdt"), &t.table, "label", "{\"rounds\": 2}");
     size_t *rows, n;
     CHECK_INT(train_holdout_rows(m, &t.table, &rows, &n), 0);
     CHECK_INT(n, 0);

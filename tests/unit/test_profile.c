@@ -56,14 +56,7 @@ static void add_str(struct table *t, const char *name, enum col_type type, const
 
 static json_t *col_by_name(json_t *doc, const char *name)
 {
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(doc, "columns"), i, c)
-    {
-        if (strcmp(json_string_value(json_object_get(c, "name")), name) == 0)
-            return c;
-    }
-    return NULL;
+    return json_find_by(doc, "columns", "name", name);
 }
 
 static double num(json_t *o, const char *key)
@@ -73,8 +66,7 @@ static double num(json_t *o, const char *key)
 }
 
 /* Entry i of arr (class_balance, top_values) names `name` under key and counts count. */
-static void check_counted(json_t *arr, size_t i, const char *key, const char *name,
-                          long long count)
+static void check_counted(json_t *arr, size_t i, const char *key, const char *name, long long count)
 {
     json_t *e = json_array_get(arr, i);
     const char *got = json_string_value(json_object_get(e, key));
@@ -365,7 +357,8 @@ static void test_target_edge_cases(void)
     CHECK_STR(json_string_value(json_object_get(doc, "task")), "binary");
     CHECK_INT(json_array_size(json_object_get(doc, "class_balance")), 1);
     json_t *w = col_by_name(doc, "when");
-    CHECK_STR(json_string_value(json_object_get(w, "min_iso")), "2001-09-09T01:46:40Z"); /* as the upload summary writes it */
+    CHECK_STR(json_string_value(json_object_get(w, "min_iso")),
+              "2001-09-09T01:46:40Z"); /* as the upload summary writes it */
     json_decref(doc);
     CHECK_INT(profile_compute(&t, 2, NULL, &doc), 0);
     CHECK(json_is_null(json_object_get(doc, "task")));
@@ -499,8 +492,7 @@ static void test_breast_cancer_correlations(void)
         {"mean_fractal_dimension", "target", 0.0128376026984319},
         {"radius_error", "worst_concavity", 0.38058463462872194},
     };
-    json_t *doc =
-        profile_file(test_data_file("sklearn_breast_cancer/breast_cancer.csv"), "target");
+    json_t *doc = profile_file(test_data_file("sklearn_breast_cancer/breast_cancer.csv"), "target");
     if (doc == NULL)
         return;
     CHECK_STR(json_string_value(json_object_get(doc, "task")), "binary");

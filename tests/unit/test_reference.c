@@ -19,32 +19,13 @@ static struct model *train_adult(struct ingest_result *tr)
 {
     if (dataset_read_csv("uci_adult", "adult_train.csv", "income", tr) != 0)
         return NULL;
-    json_t *p = json_pack("{s:f, s:i}", "valid_fraction", 0.2, "rounds", 30);
-    struct train_config cfg = {learner_find("gbdt"), "income", p, 0};
-    struct train_result res;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    int rv = train_model(&tr->table, NULL, &cfg, NULL, NULL, &res, &err);
-    json_decref(p);
-    if (rv != 0) {
-        UNIT_FAIL("training on adult: %s: %s", err.field, err.message);
-        return NULL;
-    }
-    struct model *m = res.model;
-    res.model = NULL;
-    train_result_free(&res);
-    return m;
+    return train_table(learner_find("gbdt"), &tr->table, "income",
+                       "{\"valid_fraction\": 0.2, \"rounds\": 30}");
 }
 
 static json_t *feature_entry(json_t *doc, const char *name)
 {
-    size_t i;
-    json_t *f;
-    json_array_foreach(json_object_get(doc, "features"), i, f)
-    {
-        if (strcmp(json_string_value(json_object_get(f, "feature")), name) == 0)
-            return f;
-    }
-    return NULL;
+    return json_find_by(doc, "features", "feature", name);
 }
 
 static void test_adult_reference_flags_shifted_age_only(void)

@@ -11,14 +11,9 @@
 #include "report/inputs.h"
 #include "report/rewriter.h"
 #include "report/writer.h"
+#include "testdata.h"
 
 #define NROWS 1200
-
-static double uniform(uint64_t *s)
-{
-    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
-    return (double)(*s >> 11) / 9007199254740992.0;
-}
 
 /* A binary table: x1 drives the target, x2 is x1 plus noise (correlated, weaker), group "b"
  * rows get a coin-flip target (the model is worse there), noise is unrelated. */
@@ -28,8 +23,8 @@ static struct ingest_result make_table(void)
     buf_puts(&csv, "x1,x2,noise,grp,label\n");
     uint64_t s = 7;
     for (size_t r = 0; r < NROWS; r++) {
-        double x1 = uniform(&s), x2 = x1 + 0.3 * uniform(&s), noise = uniform(&s);
-        double coin = uniform(&s), jitter = uniform(&s);
+        double x1 = lcg_unit(&s), x2 = x1 + 0.3 * lcg_unit(&s), noise = lcg_unit(&s);
+        double coin = lcg_unit(&s), jitter = lcg_unit(&s);
         const char *grp = r % 4 == 0 ? "b" : "a";
         int y = r % 4 == 0 ? coin < 0.5 : x1 + 0.1 * (jitter - 0.5) > 0.6;
         buf_printf(&csv, "%.4f,%.4f,%.4f,%s,%s\n", x1, x2, noise, grp, y ? "yes" : "no");
@@ -42,20 +37,8 @@ static struct ingest_result make_table(void)
 
 static struct model *train_on(const struct table *t)
 {
-    json_t *p = json_pack("{s:i, s:i, s:f}", "rounds", 30, "seed", 3, "valid_fraction", 0.3);
-    struct train_config cfg = {learner_find("gbdt"), "label", p, 0};
-    struct train_result res;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    int rv = train_model(t, NULL, &cfg, NULL, NULL, &res, &err);
-    json_decref(p);
-    if (rv != 0) {
-        UNIT_FAIL("training: %s %s", err.field, err.message);
-        return NULL;
-    }
-    struct model *m = res.model;
-    res.model = NULL;
-    train_result_free(&res);
-    return m;
+    return train_table(learner_find("gbdt"), t, "label",
+                       "{\"rounds\": 30, \"seed\": 3, \"valid_fraction\": 0.3}");
 }
 
 /* The inputs of the run: its validation rows, with a description in Korean. */
@@ -73,22 +56,48 @@ static json_t *inputs_of(const struct model *m, const struct table *t)
     return in;
 }
 
+/* A run measured as the report sees it: the table, the model trained on it and the inputs
+ * measured from the two. */
+struct measured {
+    struct ingest_result t;
+    struct model *m;
+    json_t *in;
+};
+
+/* 0, or -1 after UNIT_FAIL (the training failed; nothing to free). */
+static int measure_run(struct measured *r)
+{
+    r->t = make_table();
+    r->m = train_on(&r->t.table);
+    if (r->m == NULL) {
+        ingest_result_free(&r->t);
+        return -1;
+    }
+    r->in = inputs_of(r->m, &r->t.table);
+    return 0;
+}
+
+static void measured_free(struct measured *r)
+{
+    json_decref(r->in);
+    model_free(r->m);
+    ingest_result_free(&r->t);
+}
+
 static void test_inputs_measure_the_run(void)
 {
-    struct ingest_result t = make_table();
-    struct model *m = train_on(&t.table);
-    if (m == NULL)
+    struct measured r;
+    if (measure_run(&r) != 0)
         return;
-    json_t *in = inputs_of(m, &t.table);
     /* the metrics are the run's own, on its validation rows */
-    CHECK_NEAR(report_num(in, "metrics", "auc", NULL), report_num(m->meta, "metrics", "auc", NULL),
-               1e-12);
-    CHECK_INT(report_num(in, "data", "evaluated_rows", NULL),
-              report_num(m->meta, "valid_rows", NULL));
-    CHECK_STR(json_string_value(json_object_get(json_object_get(in, "data"), "evaluated_on")),
+    CHECK_NEAR(report_num(r.in, "metrics", "auc", NULL),
+               report_num(r.m->meta, "metrics", "auc", NULL), 1e-12);
+    CHECK_INT(report_num(r.in, "data", "evaluated_rows", NULL),
+              report_num(r.m->meta, "valid_rows", NULL));
+    CHECK_STR(json_string_value(json_object_get(json_object_get(r.in, "data"), "evaluated_on")),
               "validation");
     /* importance sorted, normalised, x1 first with its description */
-    const json_t *imp = json_object_get(in, "importance");
+    const json_t *imp = json_object_get(r.in, "importance");
     CHECK_STR(json_string_value(json_object_get(json_array_get(imp, 0), "feature")), "x1");
     CHECK_STR(json_string_value(json_object_get(json_array_get(imp, 0), "description")),
               "방문 빈도");
@@ -97,15 +106,15 @@ static void test_inputs_measure_the_run(void)
         total += report_num(json_array_get(imp, i), "importance", NULL);
     CHECK_NEAR(total, 1, 1e-9);
     /* curves start at the origin and end at (1, 1) */
-    const json_t *roc = json_object_get(json_object_get(in, "curves"), "roc");
+    const json_t *roc = json_object_get(json_object_get(r.in, "curves"), "roc");
     size_t np = json_array_size(json_object_get(roc, "fpr"));
     CHECK(np >= 2 && np <= REPORT_CURVE_POINTS);
     CHECK_NEAR(json_number_value(json_array_get(json_object_get(roc, "tpr"), np - 1)), 1, 1e-12);
     /* correlation over the important numeric features: x1 and x2 nearly 1 */
-    const json_t *corr = json_object_get(in, "correlation");
+    const json_t *corr = json_object_get(r.in, "correlation");
     CHECK(json_array_size(json_object_get(corr, "features")) >= 2);
     /* the planted slice gap: group b is much less accurate, and flagged */
-    const json_t *slice = json_array_get(json_object_get(in, "slices"), 0);
+    const json_t *slice = json_array_get(json_object_get(r.in, "slices"), 0);
     CHECK_STR(json_string_value(json_object_get(slice, "column")), "grp");
     int flagged = 0;
     for (size_t i = 0; i < json_array_size(json_object_get(slice, "gaps")); i++) {
@@ -116,10 +125,8 @@ static void test_inputs_measure_the_run(void)
         }
     }
     CHECK(flagged);
-    CHECK(!isnan(report_num(in, "metrics", "ece", NULL)));
-    json_decref(in);
-    model_free(m);
-    ingest_result_free(&t);
+    CHECK(!isnan(report_num(r.in, "metrics", "ece", NULL)));
+    measured_free(&r);
 }
 
 /* Every fact the writer shows is in the text as written, and equals the measurement. */
@@ -162,39 +169,35 @@ static void check_facts(const json_t *report, const json_t *in)
 
 static void test_writer_uses_measured_numbers(void)
 {
-    struct ingest_result t = make_table();
-    struct model *m = train_on(&t.table);
-    if (m == NULL)
+    struct measured r;
+    if (measure_run(&r) != 0)
         return;
-    json_t *in = inputs_of(m, &t.table);
     struct report_assumptions a;
     report_assumptions_default(&a);
     json_t *ko = NULL, *en = NULL;
-    CHECK_INT(report_write(in, &a, REPORT_KO, &ko), 0);
-    CHECK_INT(report_write(in, &a, REPORT_EN, &en), 0);
+    CHECK_INT(report_write(r.in, &a, REPORT_KO, &ko), 0);
+    CHECK_INT(report_write(r.in, &a, REPORT_EN, &en), 0);
     if (ko == NULL || en == NULL)
         return;
-    check_facts(ko, in);
-    check_facts(en, in);
+    check_facts(ko, r.in);
+    check_facts(en, r.in);
     CHECK(strstr(json_string_value(json_object_get(ko, "summary")), "정확도") != NULL);
     CHECK(strstr(json_string_value(json_object_get(ko, "summary")), "방문 빈도") != NULL);
     CHECK(strstr(json_string_value(json_object_get(en, "summary")), "accuracy") != NULL);
     /* the seed's fields */
     CHECK_NEAR(report_num(ko, "accuracy", NULL),
-               round(report_num(in, "metrics", "accuracy", NULL) * 1000) / 10, 1e-9);
+               round(report_num(r.in, "metrics", "accuracy", NULL) * 1000) / 10, 1e-9);
     CHECK_INT(json_array_size(json_object_get(ko, "topFeatures")), 4);
     CHECK(json_array_size(json_object_get(ko, "aiInsights")) >= 3);
     CHECK(json_array_size(json_object_get(ko, "actionPlan")) >= 2);
     /* deterministic */
     json_t *again = NULL;
-    CHECK_INT(report_write(in, &a, REPORT_KO, &again), 0);
+    CHECK_INT(report_write(r.in, &a, REPORT_KO, &again), 0);
     CHECK(json_equal(ko, again));
     json_decref(again);
     json_decref(ko);
     json_decref(en);
-    json_decref(in);
-    model_free(m);
-    ingest_result_free(&t);
+    measured_free(&r);
 }
 
 /* The ROI arithmetic on inputs made by hand: base rate 10%, the top 20% hold 50% of the

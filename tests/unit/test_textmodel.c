@@ -9,6 +9,7 @@
 #include "ml/learner.h"
 #include "ml/model.h"
 #include "ml/train.h"
+#include "testdata.h"
 #include "unit.h"
 
 #define NROWS 240
@@ -37,20 +38,7 @@ static struct ingest_result reviews(void)
 
 static struct model *train(const struct table *t, const char *learner)
 {
-    json_t *p = json_loads("{\"exclude\": \"id\"}", 0, NULL);
-    struct train_config cfg = {learner_find(learner), "label", p, 0};
-    struct train_result res;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    int rv = train_model(t, NULL, &cfg, NULL, NULL, &res, &err);
-    json_decref(p);
-    if (rv != 0) {
-        UNIT_FAIL("%s: %s: %s", learner, err.field, err.message);
-        return NULL;
-    }
-    struct model *m = res.model;
-    res.model = NULL;
-    train_result_free(&res);
-    return m;
+    return train_table(learner_find(learner), t, "label", "{\"exclude\": \"id\"}");
 }
 
 /* P(pos) of two new reviews through the predict path. */

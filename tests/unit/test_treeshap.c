@@ -16,9 +16,11 @@
 
 TEST_RNG(4242)
 
-/* mixed data (numeric with missing values, integers, categories) and a target by task */
-static void mixed_data(struct fmatrix *x, double *y, size_t n, enum gbdt_objective obj)
+/* n rows of mixed data (numeric with missing values, integers, categories) into x and a
+ * target by task, returned (the caller frees it) */
+static double *mixed_data(struct fmatrix *x, size_t n, enum gbdt_objective obj)
 {
+    double *y = malloc(n * sizeof *y);
     mat_init_mixed(x, n, 6);
     for (size_t r = 0; r < n; r++) {
         double m = mixed_row(x, r, &rng_state);
@@ -29,6 +31,7 @@ static void mixed_data(struct fmatrix *x, double *y, size_t n, enum gbdt_objecti
         else
             y[r] = m + 0.1 * urand();
     }
+    return y;
 }
 
 static struct gbdt *train_gbdt(const struct fmatrix *x, const double *y, enum gbdt_objective obj,
@@ -40,12 +43,7 @@ static struct gbdt *train_gbdt(const struct fmatrix *x, const double *y, enum gb
     p.rounds = rounds;
     p.max_depth = depth;
     p.threads = 1;
-    struct gbdt *g = NULL;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    int rv = gbdt_train(x, y, NULL, NULL, NULL, &p, NULL, NULL, &g, &err);
-    if (rv != 0)
-        UNIT_FAIL("gbdt_train: %s (%s)", aiops_strerror(rv), err.message);
-    return g;
+    return gbdt_train_ok(x, y, NULL, &p);
 }
 
 static struct forest *train_forest(const struct fmatrix *x, const double *y, int classification,
@@ -58,22 +56,21 @@ static struct forest *train_forest(const struct fmatrix *x, const double *y, int
     p.seed = 7;
     p.classification = classification;
     p.num_class = classification ? 3 : 0;
-    struct forest *f = NULL;
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    int rv = forest_train(x, y, NULL, &p, NULL, NULL, &f, &err);
-    if (rv != 0)
-        UNIT_FAIL("forest_train: %s (%s)", aiops_strerror(rv), err.message);
-    return f;
+    return forest_train_ok(x, y, NULL, &p);
 }
 
-/* Row r's contributions of output k summed (bias included). */
-static double contrib_sum(const double *phi, size_t r, size_t k, size_t nout, size_t nfeat)
+/* The largest gap over n rows and nout outputs between the contributions of 4 features
+ * summed (bias included) and the raw output they explain. */
+static double worst_sum_gap(const double *phi, const double *out, size_t n, size_t nout)
 {
-    const double *p = phi + (r * nout + k) * (nfeat + 1);
-    double s = 0;
-    for (size_t j = 0; j <= nfeat; j++)
-        s += p[j];
-    return s;
+    double worst = 0;
+    for (size_t r = 0; r < n; r++)
+        for (size_t k = 0; k < nout; k++) {
+            const double *p = phi + (r * nout + k) * 5;
+            double sum = p[0] + p[1] + p[2] + p[3] + p[4];
+            worst = fmax(worst, fabs(sum - out[r * nout + k]));
+        }
+    return worst;
 }
 
 /* --- brute force ----------------------------------------------------------------------- */
@@ -127,12 +124,24 @@ static void brute_shap(const struct tree *const *trees, const size_t *outk, size
 
 /* --- tests -------------------------------------------------------------------------------- */
 
-static void check_gbdt_sums(enum gbdt_objective obj, size_t groups)
+/* Runs check(arg) with each way of computing the values (treeshap.h): each property holds
+ * for both. */
+static void with_each_method(void (*check)(int), int arg)
 {
-    const size_t n = 600;
+    static const enum treeshap_method methods[] = {TREESHAP_RECURSIVE, TREESHAP_PRECOMPUTED};
+    for (size_t i = 0; i < 2; i++) {
+        treeshap_force_method(methods[i]);
+        check(arg);
+    }
+    treeshap_force_method(TREESHAP_AUTO);
+}
+
+static void check_gbdt_sums(int objective)
+{
+    enum gbdt_objective obj = (enum gbdt_objective)objective;
+    const size_t n = 600, groups = obj == GBDT_MULTICLASS ? 3 : 1;
     struct fmatrix x;
-    double *y = malloc(n * sizeof *y);
-    mixed_data(&x, y, n, obj);
+    double *y = mixed_data(&x, n, obj);
     struct gbdt *g = train_gbdt(&x, y, obj, 30, 5);
     if (g == NULL)
         goto done;
@@ -141,14 +150,7 @@ static void check_gbdt_sums(enum gbdt_objective obj, size_t groups)
     double *margin = malloc(n * groups * sizeof *margin);
     CHECK_INT(treeshap_gbdt(g, &x, NULL, phi), 0);
     CHECK_INT(gbdt_predict_margin(g, &x, margin), 0);
-    double worst = 0;
-    for (size_t r = 0; r < n; r++)
-        for (size_t k = 0; k < groups; k++) {
-            double d = fabs(contrib_sum(phi, r, k, groups, 4) - margin[r * groups + k]);
-            if (d > worst)
-                worst = d;
-        }
-    CHECK_NEAR(worst, 0, 1e-9);
+    CHECK_NEAR(worst_sum_gap(phi, margin, n, groups), 0, 1e-9);
     /* the bias is the same for every row and not the margin of any one row */
     CHECK_NEAR(phi[4], phi[(n - 1) * groups * 5 + 4], 0);
     /* features that matter got contributions: column 0 drives the target */
@@ -164,42 +166,26 @@ done:
     free(y);
 }
 
-/* Each property holds for both ways of computing the values (treeshap.h). */
-static const enum treeshap_method methods[] = {TREESHAP_RECURSIVE, TREESHAP_PRECOMPUTED};
-
 static void test_gbdt_binary_sums_to_margin(void)
 {
-    for (size_t i = 0; i < 2; i++) {
-        treeshap_force_method(methods[i]);
-        check_gbdt_sums(GBDT_BINARY, 1);
-    }
-    treeshap_force_method(TREESHAP_AUTO);
+    with_each_method(check_gbdt_sums, GBDT_BINARY);
 }
 
 static void test_gbdt_multiclass_sums_to_margin(void)
 {
-    for (size_t i = 0; i < 2; i++) {
-        treeshap_force_method(methods[i]);
-        check_gbdt_sums(GBDT_MULTICLASS, 3);
-    }
-    treeshap_force_method(TREESHAP_AUTO);
+    with_each_method(check_gbdt_sums, GBDT_MULTICLASS);
 }
 
 static void test_gbdt_regression_sums_to_margin(void)
 {
-    for (size_t i = 0; i < 2; i++) {
-        treeshap_force_method(methods[i]);
-        check_gbdt_sums(GBDT_REGRESSION, 1);
-    }
-    treeshap_force_method(TREESHAP_AUTO);
+    with_each_method(check_gbdt_sums, GBDT_REGRESSION);
 }
 
 static void check_forest_sums(int classification)
 {
     const size_t n = 500;
     struct fmatrix x;
-    double *y = malloc(n * sizeof *y);
-    mixed_data(&x, y, n, classification ? GBDT_MULTICLASS : GBDT_REGRESSION);
+    double *y = mixed_data(&x, n, classification ? GBDT_MULTICLASS : GBDT_REGRESSION);
     struct forest *f = train_forest(&x, y, classification, 20, 8);
     if (f == NULL)
         goto done;
@@ -209,14 +195,7 @@ static void check_forest_sums(int classification)
     double *pred = malloc(n * nout * sizeof *pred);
     CHECK_INT(treeshap_forest(f, &x, NULL, phi), 0);
     CHECK_INT(forest_predict(f, &x, pred), 0);
-    double worst = 0;
-    for (size_t r = 0; r < n; r++)
-        for (size_t k = 0; k < nout; k++) {
-            double d = fabs(contrib_sum(phi, r, k, nout, 4) - pred[r * nout + k]);
-            if (d > worst)
-                worst = d;
-        }
-    CHECK_NEAR(worst, 0, 1e-9);
+    CHECK_NEAR(worst_sum_gap(phi, pred, n, nout), 0, 1e-9);
     free(phi);
     free(pred);
     forest_free(f);
@@ -227,56 +206,48 @@ done:
 
 static void test_forest_classifier_sums_to_probability(void)
 {
-    for (size_t i = 0; i < 2; i++) {
-        treeshap_force_method(methods[i]);
-        check_forest_sums(1);
-    }
-    treeshap_force_method(TREESHAP_AUTO);
+    with_each_method(check_forest_sums, 1);
 }
 
 static void test_forest_regressor_sums_to_value(void)
 {
-    for (size_t i = 0; i < 2; i++) {
-        treeshap_force_method(methods[i]);
-        check_forest_sums(0);
-    }
-    treeshap_force_method(TREESHAP_AUTO);
+    with_each_method(check_forest_sums, 0);
 }
 
-/* Deep trees that split on the same feature several times on one path (what UNWIND is for)
- * against the enumeration of every coalition. */
-static void check_gbdt_equals_brute_force_shapley(void)
+/* A multiclass gbdt (deep trees that split on the same feature several times on one path,
+ * what UNWIND is for) or, with forest, a random forest classifier against the enumeration
+ * of every coalition on every step-th row. */
+static void check_equals_brute_force_shapley(int forest)
 {
-    const size_t n = 400;
+    const size_t n = forest ? 300 : 400, step = forest ? 17 : 13;
     struct fmatrix x;
-    double *y = malloc(n * sizeof *y);
-    mixed_data(&x, y, n, GBDT_MULTICLASS);
-    struct gbdt *g = train_gbdt(&x, y, GBDT_MULTICLASS, 4, 6);
-    if (g == NULL)
+    double *y = mixed_data(&x, n, GBDT_MULTICLASS);
+    struct gbdt *g = forest ? NULL : train_gbdt(&x, y, GBDT_MULTICLASS, 4, 6);
+    struct forest *f = forest ? train_forest(&x, y, 1, 5, 7) : NULL;
+    if (g == NULL && f == NULL)
         goto done;
-    size_t ntrees = gbdt_num_trees(g), groups = gbdt_tree_groups(g);
+    size_t ntrees = forest ? forest_num_trees(f) : gbdt_num_trees(g);
+    size_t nout = forest ? 3 : gbdt_tree_groups(g);
     const struct tree **trees = malloc(ntrees * sizeof *trees);
     size_t *outk = malloc(ntrees * sizeof *outk);
     for (size_t i = 0; i < ntrees; i++) {
-        trees[i] = gbdt_tree(g, i);
-        outk[i] = i % groups;
+        trees[i] = forest ? forest_tree(f, i) : gbdt_tree(g, i);
+        outk[i] = forest ? 0 : i % nout; /* a forest's trees carry every output */
     }
-    double *phi = malloc(n * groups * 5 * sizeof *phi);
-    CHECK_INT(treeshap_gbdt(g, &x, NULL, phi), 0);
-    double worst = 0;
-    for (size_t r = 0; r < n; r += 13) {
+    double *phi = malloc(n * nout * 5 * sizeof *phi);
+    CHECK_INT(forest ? treeshap_forest(f, &x, NULL, phi) : treeshap_gbdt(g, &x, NULL, phi), 0);
+    double scale = forest ? 1.0 / (double)ntrees : 1.0, worst = 0;
+    for (size_t r = 0; r < n; r += step) {
         double row[4];
         for (size_t j = 0; j < 4; j++)
             row[j] = AT(&x, r, j);
-        for (size_t k = 0; k < groups; k++) {
+        for (size_t k = 0; k < nout; k++) {
             double want[5];
-            brute_shap(trees, outk, ntrees, 1.0, k, row, 4, want);
-            want[4] += gbdt_base_score(g, k);
-            for (size_t j = 0; j <= 4; j++) {
-                double d = fabs(phi[(r * groups + k) * 5 + j] - want[j]);
-                if (d > worst)
-                    worst = d;
-            }
+            brute_shap(trees, outk, ntrees, scale, k, row, 4, want);
+            if (!forest)
+                want[4] += gbdt_base_score(g, k);
+            for (size_t j = 0; j <= 4; j++)
+                worst = fmax(worst, fabs(phi[(r * nout + k) * 5 + j] - want[j]));
         }
     }
     CHECK_NEAR(worst, 0, 1e-9);
@@ -284,46 +255,6 @@ static void check_gbdt_equals_brute_force_shapley(void)
     free(trees);
     free(outk);
     gbdt_free(g);
-done:
-    mat_free(&x);
-    free(y);
-}
-
-static void check_forest_equals_brute_force_shapley(void)
-{
-    const size_t n = 300;
-    struct fmatrix x;
-    double *y = malloc(n * sizeof *y);
-    mixed_data(&x, y, n, GBDT_MULTICLASS);
-    struct forest *f = train_forest(&x, y, 1, 5, 7);
-    if (f == NULL)
-        goto done;
-    size_t ntrees = forest_num_trees(f), nout = 3;
-    const struct tree **trees = malloc(ntrees * sizeof *trees);
-    size_t *outk = calloc(ntrees, sizeof *outk);
-    for (size_t i = 0; i < ntrees; i++)
-        trees[i] = forest_tree(f, i);
-    double *phi = malloc(n * nout * 5 * sizeof *phi);
-    CHECK_INT(treeshap_forest(f, &x, NULL, phi), 0);
-    double worst = 0;
-    for (size_t r = 0; r < n; r += 17) {
-        double row[4];
-        for (size_t j = 0; j < 4; j++)
-            row[j] = AT(&x, r, j);
-        for (size_t k = 0; k < nout; k++) {
-            double want[5];
-            brute_shap(trees, outk, ntrees, 1.0 / (double)ntrees, k, row, 4, want);
-            for (size_t j = 0; j <= 4; j++) {
-                double d = fabs(phi[(r * nout + k) * 5 + j] - want[j]);
-                if (d > worst)
-                    worst = d;
-            }
-        }
-    }
-    CHECK_NEAR(worst, 0, 1e-9);
-    free(phi);
-    free(trees);
-    free(outk);
     forest_free(f);
 done:
     mat_free(&x);
@@ -332,20 +263,12 @@ done:
 
 static void test_gbdt_equals_brute_force_shapley(void)
 {
-    for (size_t i = 0; i < 2; i++) {
-        treeshap_force_method(methods[i]);
-        check_gbdt_equals_brute_force_shapley();
-    }
-    treeshap_force_method(TREESHAP_AUTO);
+    with_each_method(check_equals_brute_force_shapley, 0);
 }
 
 static void test_forest_equals_brute_force_shapley(void)
 {
-    for (size_t i = 0; i < 2; i++) {
-        treeshap_force_method(methods[i]);
-        check_forest_equals_brute_force_shapley();
-    }
-    treeshap_force_method(TREESHAP_AUTO);
+    with_each_method(check_equals_brute_force_shapley, 1);
 }
 
 /* Rows shared among threads give the same bits as one thread. */
@@ -353,8 +276,7 @@ static void test_pool_same_values(void)
 {
     const size_t n = 1000;
     struct fmatrix x;
-    double *y = malloc(n * sizeof *y);
-    mixed_data(&x, y, n, GBDT_BINARY);
+    double *y = mixed_data(&x, n, GBDT_BINARY);
     struct gbdt *g = train_gbdt(&x, y, GBDT_BINARY, 20, 6);
     if (g == NULL)
         goto done;
@@ -379,8 +301,7 @@ static void test_methods_agree(void)
 {
     const size_t n = 3000;
     struct fmatrix x;
-    double *y = malloc(n * sizeof *y);
-    mixed_data(&x, y, n, GBDT_MULTICLASS);
+    double *y = mixed_data(&x, n, GBDT_MULTICLASS);
     struct gbdt *g = train_gbdt(&x, y, GBDT_MULTICLASS, 15, 8);
     struct forest *f = train_forest(&x, y, 1, 10, 10);
     double *a = malloc(n * 3 * 5 * sizeof *a), *b = malloc(n * 3 * 5 * sizeof *b);
@@ -410,8 +331,7 @@ static void test_wrong_columns_refused(void)
 {
     const size_t n = 200;
     struct fmatrix x, bad;
-    double *y = malloc(n * sizeof *y);
-    mixed_data(&x, y, n, GBDT_REGRESSION);
+    double *y = mixed_data(&x, n, GBDT_REGRESSION);
     struct gbdt *g = train_gbdt(&x, y, GBDT_REGRESSION, 3, 3);
     mat_init(&bad, 2, 3);
     double out[2 * 4];

@@ -1,18 +1,28 @@
 /* testdata.h -- what the unit tests share to build their inputs: the shared public datasets
- * (found, or the test skipped), zeroed matrices, and a dataset loaded from CSV into
- * train/test matrices the way bench/gbdt_reference.py splits it.
+ * (found, or the test skipped), seeded random numbers, zeroed matrices, a dataset loaded from
+ * CSV into train/test matrices the way bench/gbdt_reference.py splits it, models trained
+ * the way a run trains them, and lookups in the JSON documents the code under test writes.
  *
  * Everything here is static inline: a test includes it and uses what it needs. */
 #ifndef AIOPS_TESTDATA_H
 #define AIOPS_TESTDATA_H
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "algo/forest.h"
+#include "algo/gbdt.h"
+#include "algo/linear.h"
+#include "core/err.h"
 #include "core/rand.h"
 #include "data/fmatrix.h"
 #include "data/ingest.h"
+#include "math/stats.h"
 #include "ml/featureset.h"
+#include "ml/learner.h"
+#include "ml/model.h"
+#include "ml/train.h"
 #include "unit.h"
 
 /* --- the shared datasets ------------------------------------------------------------------ */
@@ -72,6 +82,13 @@ static inline uint64_t lcg_next(uint64_t *state)
 {
     *state = *state * 6364136223846793005ull + 1442695040888963407ull;
     return *state;
+}
+
+/* The next lcg_next step as a double uniform in [0, 1): its top 53 bits, what the Python
+ * reference scripts compute as (s >> 11) * 2.0**-53. */
+static inline double lcg_unit(uint64_t *state)
+{
+    return (double)(lcg_next(state) >> 11) * 0x1p-53;
 }
 
 /* Defines the file's seeded generator: rng_state (save and restore it to draw the same data
@@ -158,6 +175,12 @@ static inline void mat_init_codes(struct fmatrix *m, size_t nrows, uint32_t ncat
 
 /* --- a dataset from CSV into train/test matrices ----------------------------------------- */
 
+/* The shared datasets the quality tests load: dataset_load's dir, train, test and target. */
+#define DATASET_HIGGS "lightgbm_higgs_binary", "higgs_train.csv", "higgs_test.csv", "label"
+#define DATASET_ADULT "uci_adult", "adult_train.csv", "adult_test.csv", "income"
+#define DATASET_LETTER "mlbench_letter_recognition", "LetterRecognition.csv", NULL, "lettr"
+#define DATASET_DIAMONDS "ggplot2_diamonds", "diamonds.csv", NULL, "price"
+
 struct dataset {
     struct ingest_result tr, te;
     int have_te;
@@ -190,7 +213,7 @@ static inline void dataset_free(struct dataset *d)
 
 /* Reads one CSV of the shared datasets; -1 after UNIT_SKIP (missing) or UNIT_FAIL. */
 static inline int dataset_read_csv(const char *dir, const char *file, const char *target,
-                                    struct ingest_result *r)
+                                   struct ingest_result *r)
 {
     char rel[512];
     snprintf(rel, sizeof rel, "%s/%s", dir, file);
@@ -211,7 +234,7 @@ static inline int dataset_read_csv(const char *dir, const char *file, const char
  * -1 when the test cannot go on: skipped (the data is missing) or failed. d is always safe
  * to pass to dataset_free. */
 static inline int dataset_load(struct dataset *d, const char *dir, const char *train,
-                                    const char *test, const char *target)
+                               const char *test, const char *target)
 {
     memset(d, 0, sizeof *d);
     if (dataset_read_csv(dir, train, target, &d->tr) != 0)
@@ -271,6 +294,159 @@ static inline int dataset_load(struct dataset *d, const char *dir, const char *t
             return -1;
         }
     return 0;
+}
+
+/* --- how well predictions fit -------------------------------------------------------------- */
+
+/* The share of n rows whose most probable of k classes (prob: k values a row; a tie goes to
+ * the first) is the class y[r]. */
+static inline double prob_accuracy(const double *prob, const double *y, size_t n, size_t k)
+{
+    size_t right = 0;
+    for (size_t r = 0; r < n; r++)
+        right += stats_argmax(prob + r * k, k) == (size_t)y[r];
+    return (double)right / (double)n;
+}
+
+/* The ROC AUC over n rows of P(class 1) (prob: 2 values a row) against y (> 0.5: positive). */
+static inline double prob_auc(const double *prob, const double *y, size_t n)
+{
+    double *s = malloc(n * sizeof *s), auc = NAN;
+    uint8_t *positive = malloc(n);
+    for (size_t r = 0; r < n; r++) {
+        s[r] = prob[2 * r + 1];
+        positive[r] = y[r] > 0.5;
+    }
+    CHECK_INT(stats_roc_auc(s, positive, n, &auc), 0);
+    free(s);
+    free(positive);
+    return auc;
+}
+
+/* The sum of the squared errors of n predictions against y. */
+static inline double sum_sq_error(const double *pred, const double *y, size_t n)
+{
+    double se = 0;
+    for (size_t r = 0; r < n; r++)
+        se += (pred[r] - y[r]) * (pred[r] - y[r]);
+    return se;
+}
+
+/* --- models and their JSON ---------------------------------------------------------------- */
+
+/* Defines algo_train_ok(x, y, w, p): algo_train on x, y (weights w, may be NULL) with the
+ * parameters p, without validation rows or progress (the arguments after algo: algo_train's
+ * up to the model and the error); the model, or NULL after UNIT_FAIL. */
+#define TRAIN_OK(algo, ...)                                                                    \
+    static inline struct algo *algo##_train_ok(const struct fmatrix *x, const double *y,       \
+                                               const double *w, const struct algo##_params *p) \
+    {                                                                                          \
+        struct algo *m = NULL;                                                                 \
+        struct aiops_error err = AIOPS_ERROR_INIT;                                             \
+        int rv = algo##_train(__VA_ARGS__, &m, &err);                                          \
+        if (rv != 0)                                                                           \
+            UNIT_FAIL(#algo "_train: %s (%s)", aiops_strerror(rv), err.message);               \
+        return m;                                                                              \
+    }
+
+TRAIN_OK(gbdt, x, y, w, NULL, NULL, p, NULL, NULL)
+TRAIN_OK(forest, x, y, w, p, NULL, NULL)
+TRAIN_OK(linear, x, y, w, p, NULL, NULL)
+
+/* A model and the matrix and targets it was trained on: what the explanation tests start
+ * from. */
+struct trained {
+    struct fmatrix x;
+    double *y;       /* x.nrows targets */
+    struct model *m; /* NULL when training failed (after UNIT_FAIL) */
+};
+
+static inline void trained_free(struct trained *t)
+{
+    model_free(t->m);
+    mat_free(&t->x);
+    free(t->y);
+}
+
+/* A binary classifier as train_model would build it, without a table: a gbdt of `rounds`
+ * rounds `depth` deep on one thread trained on x and y (0/1), its features named names[j]
+ * (categorical where x->is_cat[j], with the categories cat_names, NULL-terminated, or none
+ * when NULL) and its classes "0" and "1"; NULL after UNIT_FAIL. model_free frees it. */
+static inline struct model *gbdt_binary_model(const struct fmatrix *x, const double *y, int rounds,
+                                              int depth, const char *const *names,
+                                              const char *const *cat_names)
+{
+    struct gbdt_params p = {0};
+    p.objective = GBDT_BINARY;
+    p.rounds = rounds;
+    p.max_depth = depth;
+    p.threads = 1;
+    struct gbdt *g = gbdt_train_ok(x, y, NULL, &p);
+    if (g == NULL)
+        return NULL;
+    struct model *m = calloc(1, sizeof *m);
+    m->learner = learner_find("gbdt");
+    m->algo = g;
+    m->features.n = x->ncols;
+    m->features.f = calloc(x->ncols, sizeof *m->features.f);
+    for (size_t j = 0; j < x->ncols; j++) {
+        struct feature *f = &m->features.f[j];
+        f->name = strdup(names[j]);
+        f->kind = x->is_cat[j] ? FEAT_CATEGORICAL : FEAT_NUMERIC;
+        strdict_init(&f->cats);
+        for (size_t c = 0; x->is_cat[j] && cat_names != NULL && cat_names[c] != NULL; c++) {
+            uint32_t code;
+            CHECK_INT(strdict_intern(&f->cats, cat_names[c], strlen(cat_names[c]), &code), 0);
+        }
+    }
+    m->target.task = TASK_BINARY;
+    m->target.nclasses = 2;
+    m->target.labels = calloc(2, sizeof *m->target.labels);
+    m->target.labels[0] = strdup("0");
+    m->target.labels[1] = strdup("1");
+    return m;
+}
+
+/* Learner l trained on t for target with the parameters params_json (a JSON object; NULL:
+ * the defaults) through train_model, as a run trains it; NULL after UNIT_FAIL. */
+static inline struct model *train_table(const struct learner *l, const struct table *t,
+                                        const char *target, const char *params_json)
+{
+    json_t *p = params_json != NULL ? json_loads(params_json, 0, NULL) : NULL;
+    if (params_json != NULL && p == NULL) {
+        UNIT_FAIL("train_table: bad parameters %s", params_json);
+        return NULL;
+    }
+    struct train_config cfg = {l, target, p, 0};
+    struct train_result res;
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    int rv = train_model(t, NULL, &cfg, NULL, NULL, &res, &err);
+    json_decref(p);
+    if (rv != 0) {
+        UNIT_FAIL("training %s on %s: %s: %s", l != NULL ? l->name : "(no learner)", target,
+                  err.field, err.message);
+        return NULL;
+    }
+    struct model *m = res.model;
+    res.model = NULL;
+    train_result_free(&res);
+    return m;
+}
+
+/* The element of doc[list] (an array of objects) whose string member key is value; NULL
+ * when there is none. */
+static inline json_t *json_find_by(json_t *doc, const char *list, const char *key,
+                                   const char *value)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(doc, list), i, e)
+    {
+        const char *s = json_string_value(json_object_get(e, key));
+        if (s != NULL && strcmp(s, value) == 0)
+            return e;
+    }
+    return NULL;
 }
 
 #endif

@@ -66,6 +66,9 @@ static int unit_failed_checks;
                       (double)(eps));                                                         \
     } while (0)
 
+/* Relative closeness: |a - b| <= rel * |b| (+ a tiny absolute floor for values near 0). */
+#define CHECK_REL(a, b, rel) CHECK_NEAR((a), (b), (rel)*fabs((double)(b)) + 1e-300)
+
 static char unit_skip_reason[256]; /* "" unless the running test called UNIT_SKIP */
 
 /* Marks the running test skipped; the first reason given wins. A TAP line holds no line

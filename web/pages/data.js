@@ -1,7 +1,7 @@
 // Data: upload by drag and drop (or the file field, for the keyboard) with progress, the
 // validation errors with row and column, then the dataset's profile.
-import { get, uploadCsv } from "../api.js";
-import { card, errorCard, fmt, h, later, table, toast } from "../dom.js";
+import { uploadCsv } from "../api.js";
+import { apiCard, card, errorCard, fmt, h, table, toast } from "../dom.js";
 import { t } from "../i18n.js";
 
 function histogram(hist) {
@@ -84,7 +84,7 @@ function uploadResult(out, d) {
         h("a", { id: "train-link", href: "#/train?dataset=" + d.file_id, text: t("train") + " →" })),
       validationView(d.validation)
     ),
-    card(t("profile"), later(() => get("/api/v1/datasets/" + d.file_id + "/profile"), profileView))
+    apiCard("profile", "/api/v1/datasets/" + d.file_id + "/profile", profileView)
   );
 }
 
@@ -121,19 +121,14 @@ function uploadForm(out) {
 }
 
 function datasetsCard() {
-  return card(
-    t("datasets"),
-    later(
-      () => get("/api/v1/datasets?limit=20"),
-      (d) =>
-        table(
-          [
-            { key: "filename", label: t("dataset") },
-            { key: "rows", label: t("rows"), num: true },
-            { label: "", render: (x) => h("a", { href: "#/train?dataset=" + (x.file_id || x.id), text: t("train") }) },
-          ],
-          d.datasets
-        )
+  return apiCard("datasets", "/api/v1/datasets?limit=20", (d) =>
+    table(
+      [
+        { key: "filename", label: t("dataset") },
+        { key: "rows", label: t("rows"), num: true },
+        { label: "", render: (x) => h("a", { href: "#/train?dataset=" + (x.file_id || x.id), text: t("train") }) },
+      ],
+      d.datasets
     )
   );
 }

@@ -1,7 +1,7 @@
 // Explain and report: a run's feature importance (with its intervals when the service gives
 // them), the AI report in the chosen language, and the PDF.
-import { get, post, apiKey } from "../api.js";
-import { card, errorCard, fmt, h, later, table } from "../dom.js";
+import { post, apiKey } from "../api.js";
+import { apiCard, card, errorCard, fmt, h, jsonBlock, table } from "../dom.js";
 import { lang, t } from "../i18n.js";
 
 function importanceView(d) {
@@ -36,8 +36,8 @@ export function render(main, params) {
     if (!id) return;
     const pdf = h("div");
     out.replaceChildren(
-      card(t("importance"), later(() => get("/api/report/feature-importance/" + id), importanceView)),
-      card(t("report"), later(() => get("/api/report/ai/" + id + "?lang=" + lang()), (d) => h("pre", { id: "ai-report", text: JSON.stringify(d, null, 2) }))),
+      apiCard("importance", "/api/report/feature-importance/" + id, importanceView),
+      apiCard("report", "/api/report/ai/" + id + "?lang=" + lang(), (d) => jsonBlock(d, { id: "ai-report" })),
       card(t("pdf"), h("button", { type: "button", onclick: () => downloadPdf(id, pdf), text: t("pdf") }), pdf)
     );
   };

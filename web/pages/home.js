@@ -1,6 +1,5 @@
 // The landing page: recent runs, models with their champion, services' health, alerts.
-import { get } from "../api.js";
-import { card, fmt, h, later, statusCell, table } from "../dom.js";
+import { apiCard, fmt, h, jsonBlock, statusCell, table } from "../dom.js";
 import { t } from "../i18n.js";
 
 // The metric a run is judged by: AUC or accuracy for classifiers, RMSE for regressors.
@@ -17,73 +16,52 @@ function metricText(run) {
 }
 
 function runsCard() {
-  return card(
-    t("recent_runs"),
-    later(
-      () => get("/api/v1/runs?limit=10"),
-      (d) =>
-        table(
-          [
-            { label: t("model_name"), render: (r) => h("a", { href: "#/runs?id=" + r.run_id, text: r.model_name }) },
-            { key: "model", label: t("learner") },
-            { label: t("status"), render: (r) => statusCell(r.status) },
-            { label: t("metric"), render: metricText },
-          ],
-          d.runs
-        )
+  return apiCard("recent_runs", "/api/v1/runs?limit=10", (d) =>
+    table(
+      [
+        { label: t("model_name"), render: (r) => h("a", { href: "#/runs?id=" + r.run_id, text: r.model_name }) },
+        { key: "model", label: t("learner") },
+        { label: t("status"), render: (r) => statusCell(r.status) },
+        { label: t("metric"), render: metricText },
+      ],
+      d.runs
     )
   );
 }
 
 function modelsCard() {
-  return card(
-    t("models"),
-    later(
-      () => get("/api/v1/models"),
-      (d) =>
-        table(
-          [
-            { label: t("model_name"), render: (m) => h("a", { href: "#/models?name=" + encodeURIComponent(m.name), text: m.name }) },
-            { key: "task", label: t("task") },
-            { label: t("champion"), render: (m) => fmt(m.aliases && m.aliases.champion) },
-            { key: "versions", label: t("versions"), num: true },
-          ],
-          d.models
-        )
+  return apiCard("models", "/api/v1/models", (d) =>
+    table(
+      [
+        { label: t("model_name"), render: (m) => h("a", { href: "#/models?name=" + encodeURIComponent(m.name), text: m.name }) },
+        { key: "task", label: t("task") },
+        { label: t("champion"), render: (m) => fmt(m.aliases && m.aliases.champion) },
+        { key: "versions", label: t("versions"), num: true },
+      ],
+      d.models
     )
   );
 }
 
 function healthCard() {
-  return card(
-    t("services"),
-    later(
-      () => get("/api/health"),
-      (d) =>
-        h(
-          "div",
-          {},
-          h("p", {}, t("status") + ": ", h("strong", { class: d.status === "healthy" ? "up" : "down", text: d.status }), " · v" + d.version),
-          table(
-            [
-              { key: "name", label: "" },
-              { label: t("status"), render: (c) => h("span", { class: c.up, text: c.up }) },
-            ],
-            Object.entries(d.checks || {}).map(([name, up]) => ({ name, up }))
-          )
-        )
+  return apiCard("services", "/api/health", (d) =>
+    h(
+      "div",
+      {},
+      h("p", {}, t("status") + ": ", h("strong", { class: d.status === "healthy" ? "up" : "down", text: d.status }), " · v" + d.version),
+      table(
+        [
+          { key: "name", label: "" },
+          { label: t("status"), render: (c) => h("span", { class: c.up, text: c.up }) },
+        ],
+        Object.entries(d.checks || {}).map(([name, up]) => ({ name, up }))
+      )
     )
   );
 }
 
 function alertsCard() {
-  return card(
-    t("alerts"),
-    later(
-      () => get("/api/drift/status"),
-      (d) => h("pre", { text: JSON.stringify(d, null, 2) })
-    )
-  );
+  return apiCard("alerts", "/api/drift/status", jsonBlock);
 }
 
 export function render(main) {

@@ -1,6 +1,6 @@
 // Monitor: drift status per model and feature, and alerts as they arrive on /ws/performance.
-import { get, openSocket } from "../api.js";
-import { card, h, later } from "../dom.js";
+import { openSocket } from "../api.js";
+import { apiCard, card, h, jsonBlock } from "../dom.js";
 import { t } from "../i18n.js";
 
 export function render(main) {
@@ -17,8 +17,8 @@ export function render(main) {
     h("h1", { text: t("monitor") }),
     h("div.grid", {},
       card(t("alerts"), live, alerts),
-      card(t("drift"), later(() => get("/api/drift/summary"), (d) => h("pre", { text: JSON.stringify(d, null, 2) }))),
-      card(t("services"), later(() => get("/api/v1/stats"), (d) => h("pre", { text: JSON.stringify(d, null, 2) }))))
+      apiCard("drift", "/api/drift/summary", jsonBlock),
+      apiCard("services", "/api/v1/stats", jsonBlock))
   );
   return () => ws.close();
 }
