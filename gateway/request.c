@@ -38,6 +38,19 @@ void gw_post(struct gw *gw, struct gw_req *r)
     event_active(gw->q_event, EV_READ, 0);
 }
 
+void gw_post_chain(struct gw *gw, struct gw_req *first, struct gw_req *last)
+{
+    pthread_mutex_lock(&gw->q_lock);
+    last->next = NULL;
+    if (gw->q_tail)
+        gw->q_tail->next = first;
+    else
+        gw->q_head = first;
+    gw->q_tail = last;
+    pthread_mutex_unlock(&gw->q_lock);
+    event_active(gw->q_event, EV_READ, 0);
+}
+
 void gw_post_event(struct gw *gw, Aiops__Event *ev)
 {
     struct gw_event *e = malloc(sizeof *e);
