@@ -15,6 +15,7 @@
 #include "core/time.h"
 #include "http/jwt.h"
 #include "http/url.h"
+#include "rpc/bgthread.h"
 #include "store/db.h"
 #include "store/kv.h"
 
@@ -42,12 +43,9 @@ struct key_entry {
 
 struct auth {
     struct gw *gw;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    struct gw_req *head, *tail;
-    int stopping;
-    uint8_t revoked[REVOKED_MAX][32]; /* under lock */
+    struct bg_thread bg;              /* the lookups' thread; its mu guards what follows */
+    struct gw_req_queue lookups;      /* queued for it (its cv signals one) */
+    uint8_t revoked[REVOKED_MAX][32]; /* under mu */
     size_t nrevoked;
     char revoked_since[40]; /* the database's clock at the last look ("" before the first);
                                background thread only */
@@ -151,14 +149,14 @@ static void find_revoked(struct auth *a, struct db *db)
     if (rv != 0)
         return;
     int n = PQntuples(res);
-    pthread_mutex_lock(&a->lock);
+    pthread_mutex_lock(&a->bg.mu);
     for (int i = 0; i < n; i++) {
         const char *hex = PQgetvalue(res, i, 1);
         if (!PQgetisnull(res, i, 1) && a->nrevoked < REVOKED_MAX && strlen(hex) == 64 &&
             hex_decode(hex, a->revoked[a->nrevoked], 32) == 0)
             a->nrevoked++;
     }
-    pthread_mutex_unlock(&a->lock);
+    pthread_mutex_unlock(&a->bg.mu);
     if (n > 0)
         snprintf(a->revoked_since, sizeof a->revoked_since, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
@@ -173,23 +171,19 @@ static void *auth_main(void *arg)
     db_open(gw->cfg.db_url, &db);
     kv_open(gw->cfg.redis_url, &kv);
     uint64_t next_check = 0, next_revoked = 0;
-    pthread_mutex_lock(&a->lock);
-    while (!a->stopping) {
-        struct gw_req *r = a->head;
+    pthread_mutex_lock(&a->bg.mu);
+    while (!a->bg.stop) {
+        struct gw_req *r = gw_req_queue_pop(&a->lookups);
         if (r != NULL) {
-            a->head = r->next;
-            if (a->head == NULL)
-                a->tail = NULL;
-            r->next = NULL;
-            pthread_mutex_unlock(&a->lock);
+            pthread_mutex_unlock(&a->bg.mu);
             lookup_key(db, r);
             gw_post(gw, r);
-            pthread_mutex_lock(&a->lock);
+            pthread_mutex_lock(&a->bg.mu);
             continue;
         }
         uint64_t now = time_mono_ns();
         if (now >= next_check) {
-            pthread_mutex_unlock(&a->lock);
+            pthread_mutex_unlock(&a->bg.mu);
             int dbok = db != NULL && db_exec(db, NULL, "SELECT 1", 0, NULL, NULL, NULL) == 0;
             int kvok = kv != NULL && kv_ping(kv) == 0;
             atomic_store(&gw->db_up, dbok);
@@ -199,7 +193,7 @@ static void *auth_main(void *arg)
                 next_revoked = now + (uint64_t)AUTH_REVOKED_PERIOD_SECONDS * 1000000000u;
             }
             next_check = time_mono_ns() + (uint64_t)READY_PERIOD_MS * 1000000u;
-            pthread_mutex_lock(&a->lock);
+            pthread_mutex_lock(&a->bg.mu);
             continue;
         }
         struct timespec ts;
@@ -211,17 +205,15 @@ static void *auth_main(void *arg)
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000L;
         }
-        pthread_cond_timedwait(&a->cond, &a->lock, &ts);
+        pthread_cond_timedwait(&a->bg.cv, &a->bg.mu, &ts);
     }
     /* lookups still queued are answered as unavailable so that no request hangs */
-    while (a->head != NULL) {
-        struct gw_req *r = a->head;
-        a->head = r->next;
-        r->next = NULL;
+    struct gw_req *r;
+    while ((r = gw_req_queue_pop(&a->lookups)) != NULL) {
         r->auth_result = AIOPS_EUNAVAIL;
         gw_post(gw, r);
     }
-    pthread_mutex_unlock(&a->lock);
+    pthread_mutex_unlock(&a->bg.mu);
     db_close(db);
     kv_close(kv);
     return NULL;
@@ -233,12 +225,8 @@ int auth_start(struct gw *gw)
     if (a == NULL)
         return AIOPS_ENOMEM;
     a->gw = gw;
-    pthread_mutex_init(&a->lock, NULL);
-    pthread_cond_init(&a->cond, NULL);
     gw->auth = a;
-    if (pthread_create(&a->thread, NULL, auth_main, a) != 0)
-        return AIOPS_ENOMEM;
-    return AIOPS_OK;
+    return bg_thread_start(&a->bg, auth_main, a);
 }
 
 void auth_stop(struct gw *gw)
@@ -246,13 +234,7 @@ void auth_stop(struct gw *gw)
     struct auth *a = gw->auth;
     if (a == NULL)
         return;
-    pthread_mutex_lock(&a->lock);
-    a->stopping = 1;
-    pthread_cond_signal(&a->cond);
-    pthread_mutex_unlock(&a->lock);
-    pthread_join(a->thread, NULL);
-    pthread_mutex_destroy(&a->lock);
-    pthread_cond_destroy(&a->cond);
+    bg_thread_stop(&a->bg);
     free(a);
     gw->auth = NULL;
 }
@@ -269,12 +251,12 @@ static struct key_entry *cache_slot(struct auth *a, const uint8_t hash[32])
 size_t auth_take_revoked(struct gw *gw, uint8_t (*hashes)[32], size_t cap)
 {
     struct auth *a = gw->auth;
-    pthread_mutex_lock(&a->lock);
+    pthread_mutex_lock(&a->bg.mu);
     size_t n = a->nrevoked < cap ? a->nrevoked : cap;
     memcpy(hashes, a->revoked, n * 32);
     memmove(a->revoked, a->revoked + n, (a->nrevoked - n) * 32);
     a->nrevoked -= n;
-    pthread_mutex_unlock(&a->lock);
+    pthread_mutex_unlock(&a->bg.mu);
     for (size_t i = 0; i < n; i++) {
         struct key_entry *e = cache_slot(a, hashes[i]);
         if (e->used && memcmp(e->hash, hashes[i], 32) == 0)
@@ -328,15 +310,10 @@ static enum auth_outcome auth_key(struct gw_req *r, const char *key, enum api_er
         return check_scope(r, err, message);
     }
     r->stage = STAGE_AUTH_WAIT;
-    pthread_mutex_lock(&a->lock);
-    r->next = NULL;
-    if (a->tail)
-        a->tail->next = r;
-    else
-        a->head = r;
-    a->tail = r;
-    pthread_cond_signal(&a->cond);
-    pthread_mutex_unlock(&a->lock);
+    pthread_mutex_lock(&a->bg.mu);
+    gw_req_queue_push(&a->lookups, r);
+    pthread_cond_signal(&a->bg.cv);
+    pthread_mutex_unlock(&a->bg.mu);
     return AUTH_PENDING;
 }
 

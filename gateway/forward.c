@@ -53,8 +53,7 @@ struct fwd_svc {
     struct fwd_slot **slots; /* every slot ever made */
     size_t slots_cap;
     int inflight;                  /* cheap slots (calls or batches) sent, not yet released */
-    struct gw_req *waiting;        /* cheap calls waiting for a batch, oldest first */
-    struct gw_req *waiting_tail;
+    struct gw_req_queue waiting;   /* cheap calls waiting for a batch, oldest first */
 };
 
 struct fwd {
@@ -77,15 +76,9 @@ static void slot_free(struct fwd_slot *sl)
 /* Hands every call waiting for a batch to s back to the loop with the nng error err. */
 static void fail_waiting(struct gw *gw, struct fwd_svc *s, int err)
 {
-    struct gw_req *first = s->waiting, *last = NULL;
-    for (struct gw_req *r = first; r != NULL; r = r->fwd_next) {
+    for (struct gw_req *r = s->waiting.head; r != NULL; r = r->next)
         r->rpc_err = err;
-        r->next = r->fwd_next;
-        last = r;
-    }
-    s->waiting = s->waiting_tail = NULL;
-    if (first != NULL)
-        gw_post_chain(gw, first, last);
+    gw_post_queue(gw, &s->waiting);
 }
 
 static void sub_cb(void *arg)
@@ -264,10 +257,11 @@ static void batch_done(struct fwd_slot *sl, int rv)
         aiops__batch_reply__free_unpacked(br, NULL);
     if (msg != NULL)
         nng_msg_free(msg);
-    for (size_t i = 0; i + 1 < nbatch; i++)
-        calls[i]->next = calls[i + 1];
-    /* the last use of the slot: the loop may release it as soon as the calls are posted */
-    gw_post_chain(gw, calls[0], calls[nbatch - 1]);
+    struct gw_req_queue done = {NULL, NULL};
+    for (size_t i = 0; i < nbatch; i++)
+        gw_req_queue_push(&done, calls[i]);
+    /* the slot is not touched after this: the loop may release it once the calls arrive */
+    gw_post_queue(gw, &done);
 }
 
 /* Runs on an nng thread when the reply (or the failure) arrives. */
@@ -340,14 +334,10 @@ static size_t take_waiting(struct gw *gw, struct fwd_svc *s, struct gw_req **cal
     size_t n = 0, bytes = 0;
     int64_t now = time_now_ms();
     *latest_deadline = now;
-    while (s->waiting != NULL && n < FWD_BATCH_MAX) {
-        struct gw_req *r = s->waiting;
-        if (n > 0 && bytes + r->call.len > FWD_BATCH_BYTES)
+    while (s->waiting.head != NULL && n < FWD_BATCH_MAX) {
+        if (n > 0 && bytes + s->waiting.head->call.len > FWD_BATCH_BYTES)
             break;
-        s->waiting = r->fwd_next;
-        if (s->waiting == NULL)
-            s->waiting_tail = NULL;
-        r->fwd_next = NULL;
+        struct gw_req *r = gw_req_queue_pop(&s->waiting);
         if (r->deadline_ms <= now) {
             r->rpc_err = NNG_ETIMEDOUT;
             gw_post(gw, r);
@@ -366,7 +356,7 @@ static size_t take_waiting(struct gw *gw, struct fwd_svc *s, struct gw_req **cal
  * runs inside the release of another request). */
 static void flush_waiting(struct gw *gw, struct fwd_svc *s)
 {
-    while (s->waiting != NULL && s->inflight < gw->cfg.rpc_batch_inflight) {
+    while (s->waiting.head != NULL && s->inflight < gw->cfg.rpc_batch_inflight) {
         struct gw_req *calls[FWD_BATCH_MAX];
         int64_t deadline;
         size_t n = take_waiting(gw, s, calls, &deadline);
@@ -421,12 +411,7 @@ int fwd_call(struct gw_req *r, Aiops__Request *m, int timeout_ms)
         int rv = envelope_request_to_bytes(m, &r->call);
         if (rv != 0)
             return rv;
-        r->fwd_next = NULL;
-        if (s->waiting_tail != NULL)
-            s->waiting_tail->fwd_next = r;
-        else
-            s->waiting = r;
-        s->waiting_tail = r;
+        gw_req_queue_push(&s->waiting, r);
         return AIOPS_OK;
     }
     nng_msg *msg;

@@ -107,8 +107,7 @@ struct gw_req {
                                      refused the envelope), AIOPS_ECORRUPT (the reply's seal
                                      failed), AIOPS_EPARSE (malformed or missing) */
     ProtobufCBinaryData call;     /* the packed request while it waits for a batch */
-    struct gw_req *fwd_next;      /* forward.c's queue of waiting calls */
-    struct gw_req *next; /* completion queue link */
+    struct gw_req *next; /* link of the queue it waits in (struct gw_req_queue) */
 };
 
 struct fwd_slot;
@@ -116,6 +115,11 @@ struct ws_hub;
 struct auth;
 struct fwd;
 struct gw_metrics;
+
+/* Requests in arrival order, linked through their `next` (the owner's lock guards it). */
+struct gw_req_queue {
+    struct gw_req *head, *tail;
+};
 
 struct gw {
     struct gw_config cfg;
@@ -131,7 +135,7 @@ struct gw {
     struct gw_metrics *metrics;
     /* completion queue (any thread -> loop thread) */
     pthread_mutex_t q_lock;
-    struct gw_req *q_head, *q_tail;
+    struct gw_req_queue q;
     struct gw_event *ev_head, *ev_tail;
     struct event *q_event;
     /* readiness, written by the auth thread */
@@ -149,10 +153,14 @@ struct gw_event {
  * gw_queue_free answers nothing, it frees what is still queued. AIOPS_ENOMEM. */
 int gw_queue_init(struct gw *gw);
 void gw_queue_free(struct gw *gw);
+/* Appends r to q. */
+void gw_req_queue_push(struct gw_req_queue *q, struct gw_req *r);
+/* Takes the first request of q (its next cleared), or NULL when q is empty. */
+struct gw_req *gw_req_queue_pop(struct gw_req_queue *q);
 /* Hands r back to the loop thread (callable from any thread). */
 void gw_post(struct gw *gw, struct gw_req *r);
-/* Hands back the requests first .. last, linked by their `next` (any thread, one wake-up). */
-void gw_post_chain(struct gw *gw, struct gw_req *first, struct gw_req *last);
+/* Hands back every request of q, in order, and empties q (any thread, one wake-up). */
+void gw_post_queue(struct gw *gw, struct gw_req_queue *q);
 void gw_post_event(struct gw *gw, Aiops__Event *ev);
 
 /* Continues a request after auth (loop thread). */

@@ -13,6 +13,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "rpc/bgthread.h"
 #include "store/kv.h"
 
 #define SLOTS 8192 /* local buckets; a power of two */
@@ -58,12 +59,8 @@ struct ratelimit {
     struct rate_limit lim[RATE_CLASS_COUNT];
     struct bucket *b; /* SLOTS, loop thread only */
     struct event *timer;
-    pthread_t thread;
-    int started;
-    pthread_mutex_t lock; /* what follows */
-    pthread_cond_t cond;
-    int stopping;
-    struct sync_item todo[BATCH]; /* for the sync thread */
+    struct bg_thread sync;        /* the sync thread; its mu guards what follows */
+    struct sync_item todo[BATCH]; /* for the sync thread (its cv signals a batch) */
     size_t ntodo;
     struct sync_item done[BATCH]; /* back from it */
     size_t ndone;
@@ -269,7 +266,7 @@ static void on_sync(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct ratelimit *rl = arg;
     uint64_t now = time_mono_ns();
-    pthread_mutex_lock(&rl->lock);
+    pthread_mutex_lock(&rl->sync.mu);
     for (size_t i = 0; i < rl->ndone; i++) {
         struct sync_item *it = &rl->done[i];
         struct bucket *b = &rl->b[it->slot];
@@ -291,9 +288,9 @@ static void on_sync(evutil_socket_t fd, short what, void *arg)
             b->taken = 0;
         }
         if (rl->ntodo > 0)
-            pthread_cond_signal(&rl->cond);
+            pthread_cond_signal(&rl->sync.cv);
     }
-    pthread_mutex_unlock(&rl->lock);
+    pthread_mutex_unlock(&rl->sync.mu);
 }
 
 static void charge(struct ratelimit *rl, struct kv *kv, struct sync_item *it)
@@ -321,24 +318,24 @@ static void *sync_main(void *arg)
     struct kv *kv = NULL;
     kv_open(rl->gw->cfg.redis_url, &kv);
     static struct sync_item work[BATCH];
-    pthread_mutex_lock(&rl->lock);
+    pthread_mutex_lock(&rl->sync.mu);
     for (;;) {
-        while (!rl->stopping && rl->ntodo == 0)
-            pthread_cond_wait(&rl->cond, &rl->lock);
-        if (rl->stopping)
+        while (!rl->sync.stop && rl->ntodo == 0)
+            pthread_cond_wait(&rl->sync.cv, &rl->sync.mu);
+        if (rl->sync.stop)
             break;
         size_t n = rl->ntodo;
         memcpy(work, rl->todo, n * sizeof *work);
-        pthread_mutex_unlock(&rl->lock);
+        pthread_mutex_unlock(&rl->sync.mu);
         for (size_t i = 0; i < n; i++)
             if (kv != NULL)
                 charge(rl, kv, &work[i]);
-        pthread_mutex_lock(&rl->lock);
+        pthread_mutex_lock(&rl->sync.mu);
         memcpy(rl->done, work, n * sizeof *work);
         rl->ndone = n;
         rl->ntodo = 0;
     }
-    pthread_mutex_unlock(&rl->lock);
+    pthread_mutex_unlock(&rl->sync.mu);
     kv_close(kv);
     return NULL;
 }
@@ -352,17 +349,14 @@ int ratelimit_start(struct gw *gw)
     }
     rl->gw = gw;
     memcpy(rl->lim, gw->cfg.rate_limits, sizeof rl->lim);
-    pthread_mutex_init(&rl->lock, NULL);
-    pthread_cond_init(&rl->cond, NULL);
     rl->timer = event_new(gw->base, -1, EV_PERSIST, on_sync, rl);
-    if (rl->timer == NULL || pthread_create(&rl->thread, NULL, sync_main, rl) != 0) {
+    if (rl->timer == NULL || bg_thread_start(&rl->sync, sync_main, rl) != 0) {
         if (rl->timer)
             event_free(rl->timer);
         free(rl->b);
         free(rl);
         return AIOPS_ENOMEM;
     }
-    rl->started = 1;
     struct timeval tv = {0, RATELIMIT_SYNC_MS * 1000};
     event_add(rl->timer, &tv);
     rl_state = rl;
@@ -375,14 +369,8 @@ void ratelimit_stop(struct gw *gw)
     struct ratelimit *rl = rl_state;
     if (rl == NULL)
         return;
-    pthread_mutex_lock(&rl->lock);
-    rl->stopping = 1;
-    pthread_cond_signal(&rl->cond);
-    pthread_mutex_unlock(&rl->lock);
-    pthread_join(rl->thread, NULL);
+    bg_thread_stop(&rl->sync);
     event_free(rl->timer);
-    pthread_mutex_destroy(&rl->lock);
-    pthread_cond_destroy(&rl->cond);
     free(rl->b);
     free(rl);
     rl_state = NULL;

@@ -25,29 +25,48 @@
 
 /* --- completion queue ---------------------------------------------------------------- */
 
+void gw_req_queue_push(struct gw_req_queue *q, struct gw_req *r)
+{
+    r->next = NULL;
+    if (q->tail)
+        q->tail->next = r;
+    else
+        q->head = r;
+    q->tail = r;
+}
+
+struct gw_req *gw_req_queue_pop(struct gw_req_queue *q)
+{
+    struct gw_req *r = q->head;
+    if (r == NULL)
+        return NULL;
+    q->head = r->next;
+    if (q->head == NULL)
+        q->tail = NULL;
+    r->next = NULL;
+    return r;
+}
+
 void gw_post(struct gw *gw, struct gw_req *r)
 {
     pthread_mutex_lock(&gw->q_lock);
-    r->next = NULL;
-    if (gw->q_tail)
-        gw->q_tail->next = r;
-    else
-        gw->q_head = r;
-    gw->q_tail = r;
+    gw_req_queue_push(&gw->q, r);
     pthread_mutex_unlock(&gw->q_lock);
     event_active(gw->q_event, EV_READ, 0);
 }
 
-void gw_post_chain(struct gw *gw, struct gw_req *first, struct gw_req *last)
+void gw_post_queue(struct gw *gw, struct gw_req_queue *q)
 {
+    if (q->head == NULL)
+        return;
     pthread_mutex_lock(&gw->q_lock);
-    last->next = NULL;
-    if (gw->q_tail)
-        gw->q_tail->next = first;
+    if (gw->q.tail)
+        gw->q.tail->next = q->head;
     else
-        gw->q_head = first;
-    gw->q_tail = last;
+        gw->q.head = q->head;
+    gw->q.tail = q->tail;
     pthread_mutex_unlock(&gw->q_lock);
+    q->head = q->tail = NULL;
     event_active(gw->q_event, EV_READ, 0);
 }
 
@@ -76,14 +95,13 @@ static void on_queue(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct gw *gw = arg;
     pthread_mutex_lock(&gw->q_lock);
-    struct gw_req *r = gw->q_head;
+    struct gw_req_queue done = gw->q;
     struct gw_event *e = gw->ev_head;
-    gw->q_head = gw->q_tail = NULL;
+    gw->q.head = gw->q.tail = NULL;
     gw->ev_head = gw->ev_tail = NULL;
     pthread_mutex_unlock(&gw->q_lock);
-    while (r != NULL) {
-        struct gw_req *next = r->next;
-        r->next = NULL;
+    struct gw_req *r;
+    while ((r = gw_req_queue_pop(&done)) != NULL) {
         if (r->stage == STAGE_AUTH_WAIT) {
             r->stage = STAGE_AUTH_DONE;
             gw_after_auth(r);
@@ -91,7 +109,6 @@ static void on_queue(evutil_socket_t fd, short what, void *arg)
             r->stage = STAGE_FORWARD_DONE;
             gw_after_forward(r);
         }
-        r = next;
     }
     while (e != NULL) {
         struct gw_event *next = e->next;

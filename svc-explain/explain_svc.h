@@ -56,13 +56,10 @@ void explain_values_free(struct explain_values *ev);
 void explain_sort_desc(json_t *list, const char *key);
 
 /* routes.c */
-void handle_importance(struct svc_call *c);
-void handle_correlation(struct svc_call *c);
-void handle_run_importance(struct svc_call *c);
-void handle_shap(struct svc_call *c);
-void handle_lime(struct svc_call *c);
+svc_handler_fn handle_importance, handle_correlation, handle_run_importance, handle_shap,
+    handle_lime;
 
 /* import.c */
-void handle_import(struct svc_call *c);
+svc_handler_fn handle_import;
 
 #endif

@@ -20,32 +20,16 @@ static int load_run(struct svc_call *c, const char *run_id, const char *kind, ch
                     size_t name_cap, int *version, char dataset[40], json_t **cached)
 {
     *cached = NULL;
-    PGresult *r = NULL;
-    const char *v[3] = {svc_project(c), run_id, kind};
-    int rv = uuid_valid(run_id)
-                 ? db_execv_one(svc_db(c), &r,
-                                "SELECT status, model_name, coalesce(model_version, 0),"
-                                " coalesce(dataset_id::text, ''),"
-                                " (SELECT result::text FROM explain_results e"
-                                "   WHERE e.run_id = runs.id AND e.kind = $3)"
-                                " FROM runs WHERE project_id = $1 AND id = $2",
-                                3, v)
-                 : AIOPS_ENOTFOUND;
-    if (rv == AIOPS_ENOTFOUND) {
-        svc_reply_error(c, API_RUN_NOT_FOUND, NULL, json_pack("{s:s}", "run_id", run_id));
+    PGresult *r;
+    int rv = svc_completed_run(c, run_id,
+                               "SELECT status, model_name, coalesce(model_version, 0),"
+                               " coalesce(dataset_id::text, ''),"
+                               " (SELECT result::text FROM explain_results e"
+                               "   WHERE e.run_id = runs.id AND e.kind = $3)"
+                               " FROM runs WHERE project_id = $1 AND id = $2",
+                               kind, &r);
+    if (rv != 0)
         return rv;
-    }
-    if (rv != 0) {
-        svc_reply_failure(c, rv, "reading the run");
-        return rv;
-    }
-    const char *status = PQgetvalue(r, 0, 0);
-    if (strcmp(status, "completed") != 0) {
-        svc_reply_error(c, API_RUN_NOT_COMPLETED, NULL,
-                        json_pack("{s:s, s:s}", "run_id", run_id, "status", status));
-        PQclear(r);
-        return AIOPS_EINVAL;
-    }
     snprintf(name, name_cap, "%s", PQgetvalue(r, 0, 1));
     *version = atoi(PQgetvalue(r, 0, 2));
     snprintf(dataset, 40, "%s", PQgetvalue(r, 0, 3));

@@ -153,12 +153,9 @@ static int request_model(struct svc_call *c, const json_t *body, struct model **
 static int request_rows(struct svc_call *c, const json_t *body, const struct model *m, size_t max,
                         struct fmatrix *x)
 {
-    json_t *rows = json_object_get(body, "rows");
-    if (!json_is_array(rows) || json_array_size(rows) == 0 || json_array_size(rows) > max) {
-        svc_reply_field(c, API_INVALID_REQUEST, "rows",
-                        "rows must be an array of 1 to %zu objects {\"feature\": value}", max);
+    json_t *rows;
+    if (svc_body_array(c, body, "rows", max, "objects {\"feature\": value}", &rows) != 0)
         return AIOPS_EINVAL;
-    }
     json_t *why = NULL;
     int rv = features_matrix_json(&m->features, rows, x, &why);
     if (rv == AIOPS_EINVAL) {

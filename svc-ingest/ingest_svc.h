@@ -4,11 +4,7 @@
 
 #include "rpc/svc.h"
 
-void handle_upload(struct svc_call *c);
-void handle_datasets_list(struct svc_call *c);
-void handle_datasets_get(struct svc_call *c);
-void handle_datasets_preview(struct svc_call *c);
-void handle_datasets_profile(struct svc_call *c);
-void handle_datasets_delete(struct svc_call *c);
+svc_handler_fn handle_upload, handle_datasets_list, handle_datasets_get, handle_datasets_preview,
+    handle_datasets_profile, handle_datasets_delete;
 
 #endif

@@ -11,46 +11,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/jsonx.h"
 #include "core/log.h"
 #include "http/outbound.h"
 #include "monitor_svc.h"
+#include "rpc/bgthread.h"
 
 #define QUEUE_MAX 64
 #define RETRIES 4
 
 static struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    char *queue[QUEUE_MAX]; /* JSON bodies, owned */
+    struct bg_thread sender;  /* its mu guards the queue, its cv signals a new body */
+    char *queue[QUEUE_MAX];   /* JSON bodies, owned */
     size_t head, count;
-    int stop, started;
-    pthread_t thread;
     char *url;
     struct outbound_policy policy;
     unsigned long posted, failed, dropped;
-} al = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-
-/* Sleeps ms unless stopping; 1 when stopping. */
-static int pause_ms(long ms)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&al.mu);
-    while (!al.stop && pthread_cond_timedwait(&al.cv, &al.mu, &until) == 0)
-        ;
-    int stop = al.stop;
-    pthread_mutex_unlock(&al.mu);
-    return stop;
-}
+} al;
 
 static void post_one(const char *body)
 {
@@ -72,7 +50,7 @@ static void post_one(const char *body)
                         (rv == 0 && (status >= 500 || status == 429));
         log_warn("alert webhook: %s (attempt %d)",
                  rv == 0 ? "answered with an error status" : err.message, attempt + 1);
-        if (!retryable || attempt == RETRIES || pause_ms(backoff))
+        if (!retryable || attempt == RETRIES || bg_thread_sleep(&al.sender, backoff))
             break;
         backoff *= 2;
     }
@@ -82,21 +60,21 @@ static void post_one(const char *body)
 static void *sender_main(void *arg)
 {
     (void)arg;
-    pthread_mutex_lock(&al.mu);
+    pthread_mutex_lock(&al.sender.mu);
     for (;;) {
-        while (!al.stop && al.count == 0)
-            pthread_cond_wait(&al.cv, &al.mu);
+        while (!al.sender.stop && al.count == 0)
+            pthread_cond_wait(&al.sender.cv, &al.sender.mu);
         if (al.count == 0)
             break; /* stopping with nothing left */
         char *body = al.queue[al.head];
         al.head = (al.head + 1) % QUEUE_MAX;
         al.count--;
-        pthread_mutex_unlock(&al.mu);
+        pthread_mutex_unlock(&al.sender.mu);
         post_one(body);
         free(body);
-        pthread_mutex_lock(&al.mu);
+        pthread_mutex_lock(&al.sender.mu);
     }
-    pthread_mutex_unlock(&al.mu);
+    pthread_mutex_unlock(&al.sender.mu);
     return NULL;
 }
 
@@ -112,23 +90,12 @@ int alerts_start(void)
     }
     if ((al.url = strdup(url)) == NULL)
         return AIOPS_ENOMEM;
-    al.stop = 0;
-    if (pthread_create(&al.thread, NULL, sender_main, NULL) != 0)
-        return AIOPS_ENOMEM;
-    al.started = 1;
-    return AIOPS_OK;
+    return bg_thread_start(&al.sender, sender_main, NULL);
 }
 
 void alerts_stop(void)
 {
-    if (al.started) {
-        pthread_mutex_lock(&al.mu);
-        al.stop = 1;
-        pthread_cond_broadcast(&al.cv);
-        pthread_mutex_unlock(&al.mu);
-        pthread_join(al.thread, NULL);
-        al.started = 0;
-    }
+    bg_thread_stop(&al.sender);
     while (al.count > 0) {
         free(al.queue[al.head]);
         al.head = (al.head + 1) % QUEUE_MAX;
@@ -142,7 +109,7 @@ void alerts_raise(struct svc *s, const char *project, json_t *alert)
 {
     if (alert == NULL)
         return;
-    if (al.started) {
+    if (al.sender.started) {
         /* Slack and Teams show "text"; the alert's own fields ride along for other readers */
         const char *sev = json_string_value(json_object_get(alert, "severity"));
         const char *msg = json_string_value(json_object_get(alert, "message"));
@@ -154,7 +121,7 @@ void alerts_raise(struct svc *s, const char *project, json_t *alert)
         char *body = hook ? jsonx_to_string(hook, NULL) : NULL;
         json_decref(hook);
         if (body != NULL) {
-            pthread_mutex_lock(&al.mu);
+            pthread_mutex_lock(&al.sender.mu);
             if (al.count == QUEUE_MAX) {
                 free(al.queue[al.head]); /* the oldest goes: a burst must not block anyone */
                 al.head = (al.head + 1) % QUEUE_MAX;
@@ -164,8 +131,8 @@ void alerts_raise(struct svc *s, const char *project, json_t *alert)
             }
             al.queue[(al.head + al.count) % QUEUE_MAX] = body;
             al.count++;
-            pthread_cond_signal(&al.cv);
-            pthread_mutex_unlock(&al.mu);
+            pthread_cond_signal(&al.sender.cv);
+            pthread_mutex_unlock(&al.sender.mu);
         }
     }
     svc_publish(s, project, "/ws/performance", "performance_alert", alert);

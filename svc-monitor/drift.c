@@ -63,18 +63,6 @@ void drift_stop(struct svc *s)
     mon.models = NULL;
 }
 
-static int resolve_cb(void *arg, const char *project, const char *name, const char *alias,
-                      int *version)
-{
-    return registry_resolve(svc_db(arg), project, name, alias, version);
-}
-
-static int load_cb(void *arg, const char *project, const char *name, int version,
-                   struct model **out, struct aiops_error *err)
-{
-    return registry_load_model(svc_db(arg), project, name, version, out, err);
-}
-
 /* A model's recent served rows (x, column-major for its features) and scores. */
 struct served {
     struct cached_model *cm;
@@ -130,7 +118,8 @@ struct cached_model *monitor_model(struct svc_call *c, const char *name, int ver
 {
     struct cached_model *cm = NULL;
     struct aiops_error err = AIOPS_ERROR_INIT;
-    int rv = model_cache_get(mon.models, svc_project(c), name, version, load_cb, c, &cm, &err);
+    int rv = model_cache_get(mon.models, svc_project(c), name, version, registry_cache_load,
+                             svc_db(c), &cm, &err);
     if (rv == AIOPS_ENOTFOUND)
         svc_reply_error(c, API_VERSION_NOT_FOUND, NULL,
                         json_pack("{s:s, s:i}", "name", name, "version", version));
@@ -180,10 +169,12 @@ static int served_load(struct svc_call *c, const char *path_name, struct served 
         return -1;
     int version = (int)v, rv = AIOPS_OK;
     if (version == 0)
-        rv = model_cache_resolve(mon.models, svc_project(c), name, NULL, resolve_cb, c, &version);
+        rv = model_cache_resolve(mon.models, svc_project(c), name, NULL, registry_cache_resolve,
+                                 svc_db(c), &version);
     struct aiops_error err = AIOPS_ERROR_INIT;
     if (rv == 0)
-        rv = model_cache_get(mon.models, svc_project(c), name, version, load_cb, c, &w->cm, &err);
+        rv = model_cache_get(mon.models, svc_project(c), name, version, registry_cache_load,
+                             svc_db(c), &w->cm, &err);
     if (rv == AIOPS_ENOTFOUND) {
         svc_reply_error(c, v > 0 ? API_VERSION_NOT_FOUND : API_MODEL_NOT_FOUND, NULL,
                         json_pack("{s:s, s:i}", "name", name, "version", version));
@@ -286,6 +277,21 @@ static int served_load(struct svc_call *c, const char *path_name, struct served 
     return 0;
 }
 
+/* Answers 200 with body (taken) once it names the window's model and size; 503
+ * out_of_memory when that or an earlier member (failed) could not be set. */
+static void reply_drift(struct svc_call *c, const struct served *w, json_t *body, int failed)
+{
+    jsonx_set_or_fail(body, "model_name", json_string(w->cm->name), &failed);
+    jsonx_set_or_fail(body, "model_version", json_integer(w->cm->version), &failed);
+    jsonx_set_or_fail(body, "window_size", json_integer(mon.window), &failed);
+    if (failed) {
+        json_decref(body);
+        svc_reply_failure(c, AIOPS_ENOMEM, "computing drift");
+    } else {
+        svc_reply_json(c, 200, body);
+    }
+}
+
 void handle_models_drift(struct svc_call *c)
 {
     struct served w;
@@ -295,20 +301,10 @@ void handle_models_drift(struct svc_call *c)
     }
     json_t *doc = NULL;
     int rv = reference_drift(w.cm->m->reference, &w.cm->m->features, &w.x, w.scores, w.n, &doc);
-    if (rv != 0) {
+    if (rv != 0)
         svc_reply_failure(c, rv, "computing drift");
-    } else {
-        int failed = 0;
-        jsonx_set_or_fail(doc, "model_name", json_string(w.cm->name), &failed);
-        jsonx_set_or_fail(doc, "model_version", json_integer(w.cm->version), &failed);
-        jsonx_set_or_fail(doc, "window_size", json_integer(mon.window), &failed);
-        if (failed) {
-            json_decref(doc);
-            svc_reply_failure(c, AIOPS_ENOMEM, "computing drift");
-        } else {
-            svc_reply_json(c, 200, doc);
-        }
-    }
+    else
+        reply_drift(c, &w, doc, 0);
     served_free(&w);
 }
 
@@ -446,19 +442,11 @@ void handle_drift_status(struct svc_call *c)
     jsonx_set_or_fail(body, "buffer_std", jsonx_num(sd, 0), &failed);
     jsonx_set_or_fail(body, "should_retrain", json_boolean(retrain), &failed);
     jsonx_set_or_fail(body, "level", json_string(level), &failed);
-    jsonx_set_or_fail(body, "model_name", json_string(w.cm->name), &failed);
-    jsonx_set_or_fail(body, "model_version", json_integer(w.cm->version), &failed);
     jsonx_set_or_fail(body, "drifted_features", drifted, &failed);
     jsonx_set_or_fail(body, "share_drifted", json_real(share), &failed);
     jsonx_set_or_fail(body, "event_recorded", json_boolean(stored), &failed);
-    jsonx_set_or_fail(body, "window_size", json_integer(mon.window), &failed);
     json_decref(doc);
-    if (failed) {
-        json_decref(body);
-        svc_reply_failure(c, AIOPS_ENOMEM, "computing drift");
-    } else {
-        svc_reply_json(c, 200, body);
-    }
+    reply_drift(c, &w, body, failed);
     served_free(&w);
 }
 
@@ -531,7 +519,8 @@ void handle_drift_reset(struct svc_call *c)
         return;
     }
     int version;
-    int rv = model_cache_resolve(mon.models, svc_project(c), name, NULL, resolve_cb, c, &version);
+    int rv = model_cache_resolve(mon.models, svc_project(c), name, NULL, registry_cache_resolve,
+                                 svc_db(c), &version);
     if (rv == AIOPS_ENOTFOUND) {
         svc_reply_error(c, API_MODEL_NOT_FOUND, NULL, json_pack("{s:s}", "name", name));
         return;

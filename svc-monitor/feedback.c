@@ -238,13 +238,9 @@ void handle_models_feedback(struct svc_call *c)
     json_t *body = NULL;
     if (svc_json_body(c, &body) != 0)
         return;
-    json_t *items = json_object_get(body, "feedback");
-    if (!json_is_array(items) || json_array_size(items) == 0 ||
-        json_array_size(items) > FEEDBACK_MAX_ITEMS) {
-        svc_reply_field(c, API_INVALID_REQUEST, "feedback",
-                        "feedback must be an array of 1 to %d objects {\"id\", \"label\"} or "
-                        "{\"id\", \"value\"}",
-                        FEEDBACK_MAX_ITEMS);
+    json_t *items;
+    if (svc_body_array(c, body, "feedback", FEEDBACK_MAX_ITEMS,
+                       "objects {\"id\", \"label\"} or {\"id\", \"value\"}", &items) != 0) {
         json_decref(body);
         return;
     }

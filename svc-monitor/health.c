@@ -9,16 +9,15 @@
  * aiops:predictions:{project}:{model} and its :latency histogram), taken as differences
  * between two ticks, and from /proc for the machine. One thread, its own Redis
  * connection. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/env.h"
 #include "core/jsonx.h"
 #include "core/log.h"
 #include "monitor_svc.h"
+#include "rpc/bgthread.h"
 #include "store/kv.h"
 
 #define TRACKED_MAX 256
@@ -36,16 +35,13 @@ struct tracked {
 };
 
 static struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t thread;
-    int started, stop;
+    struct bg_thread ticker;
     long interval, latency_alert_ms;
     struct svc *svc;
     struct tracked t[TRACKED_MAX];
     size_t n;
     unsigned long long cpu_busy, cpu_total;
-} hl = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+} hl;
 
 /* Machine CPU use since the last call, percent; NaN the first time. */
 static double cpu_usage(void)
@@ -233,20 +229,8 @@ static void *ticker_main(void *arg)
     if (kv_open(svc_redis_url(hl.svc), &kv) != 0)
         return NULL;
     cpu_usage(); /* the baseline */
-    pthread_mutex_lock(&hl.mu);
-    while (!hl.stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += hl.interval;
-        while (!hl.stop && pthread_cond_timedwait(&hl.cv, &hl.mu, &until) == 0)
-            ;
-        if (hl.stop)
-            break;
-        pthread_mutex_unlock(&hl.mu);
+    while (!bg_thread_sleep(&hl.ticker, hl.interval * 1000))
         tick(kv);
-        pthread_mutex_lock(&hl.mu);
-    }
-    pthread_mutex_unlock(&hl.mu);
     kv_close(kv);
     return NULL;
 }
@@ -257,21 +241,10 @@ int health_start(struct svc *s)
         env_long("LATENCY_ALERT_MS", 500, 1, 3600000, &hl.latency_alert_ms) != 0)
         return AIOPS_EINVAL;
     hl.svc = s;
-    hl.stop = 0;
-    if (pthread_create(&hl.thread, NULL, ticker_main, NULL) != 0)
-        return AIOPS_ENOMEM;
-    hl.started = 1;
-    return AIOPS_OK;
+    return bg_thread_start(&hl.ticker, ticker_main, NULL);
 }
 
 void health_stop(void)
 {
-    if (!hl.started)
-        return;
-    pthread_mutex_lock(&hl.mu);
-    hl.stop = 1;
-    pthread_cond_broadcast(&hl.cv);
-    pthread_mutex_unlock(&hl.mu);
-    pthread_join(hl.thread, NULL);
-    hl.started = 0;
+    bg_thread_stop(&hl.ticker);
 }

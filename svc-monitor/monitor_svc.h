@@ -27,13 +27,9 @@ void monitor_model_put(struct cached_model *cm);
 int monitor_latest_model(struct svc_call *c, char *name, size_t cap);
 int drift_start(struct svc *s);
 void drift_stop(struct svc *s);
-void handle_models_drift(struct svc_call *c);
-void handle_drift_status(struct svc_call *c);
-void handle_drift_summary(struct svc_call *c);
-void handle_drift_reset(struct svc_call *c);
+svc_handler_fn handle_models_drift, handle_drift_status, handle_drift_summary, handle_drift_reset;
 
 /* feedback.c */
-void handle_models_feedback(struct svc_call *c);
-void handle_models_metrics(struct svc_call *c);
+svc_handler_fn handle_models_feedback, handle_models_metrics;
 
 #endif

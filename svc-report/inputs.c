@@ -33,44 +33,35 @@ static int explain_results(struct svc_call *c, const json_t *run, json_t *inputs
                                "profile", "significance", "descriptions"));
 }
 
-#define RUN_SELECT                                                                           \
-    "SELECT id::text, status, model_name, coalesce(model_version, 0), coalesce(dataset_id::text, ''),"\
-    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"                \
-    " coalesce(to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''),"  \
-    " (SELECT inputs::text FROM report_inputs i WHERE i.run_id = runs.id)"                     \
+#define RUN_SELECT                                                                                 \
+    "SELECT status, id::text, model_name, coalesce(model_version, 0), coalesce(dataset_id::text, " \
+    "''),"                                                                                         \
+    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"                   \
+    " coalesce(to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''),"    \
+    " (SELECT inputs::text FROM report_inputs i WHERE i.run_id = runs.id)"                         \
     " FROM runs WHERE project_id = $1 AND id = $2"
 
-/* The run row; 0, or an error after answering. *cached: its stored inputs text or NULL. */
+/* The completed run's row; 0, or an error after answering. *cached: its stored inputs text
+ * or NULL. */
 static int load_run(struct svc_call *c, const char *run_id, json_t **run, json_t **cached)
 {
     *run = *cached = NULL;
-    PGresult *r = NULL;
-    const char *v[2] = {svc_project(c), run_id};
-    int rv = uuid_valid(run_id) ? db_execv_one(svc_db(c), &r, RUN_SELECT, 2, v) : AIOPS_ENOTFOUND;
-    if (rv == AIOPS_ENOTFOUND) {
-        svc_reply_error(c, API_RUN_NOT_FOUND, NULL, json_pack("{s:s}", "run_id", run_id));
+    PGresult *r;
+    int rv = svc_completed_run(c, run_id, RUN_SELECT, NULL, &r);
+    if (rv != 0)
         return rv;
-    }
-    if (rv != 0) {
-        svc_reply_failure(c, rv, "reading the run");
-        return rv;
-    }
-    *run = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s}", "run_id", PQgetvalue(r, 0, 0),
-                     "status", PQgetvalue(r, 0, 1), "model_name", PQgetvalue(r, 0, 2),
-                     "model_version", atoi(PQgetvalue(r, 0, 3)), "dataset_id",
-                     PQgetvalue(r, 0, 4), "created_at", PQgetvalue(r, 0, 5), "finished_at",
-                     PQgetvalue(r, 0, 6));
+    *run = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s}", "run_id", PQgetvalue(r, 0, 1), "status",
+                     PQgetvalue(r, 0, 0), "model_name", PQgetvalue(r, 0, 2), "model_version",
+                     atoi(PQgetvalue(r, 0, 3)), "dataset_id", PQgetvalue(r, 0, 4), "created_at",
+                     PQgetvalue(r, 0, 5), "finished_at", PQgetvalue(r, 0, 6));
     if (!PQgetisnull(r, 0, 7))
         *cached = json_loads(PQgetvalue(r, 0, 7), 0, NULL);
     PQclear(r);
-    const char *status = json_string_value(json_object_get(*run, "status"));
-    if (status == NULL || strcmp(status, "completed") != 0) {
-        svc_reply_error(c, API_RUN_NOT_COMPLETED, NULL,
-                        json_pack("{s:s, s:s}", "run_id", run_id, "status", status ? status : "?"));
-        json_decref(*run);
+    if (*run == NULL) {
         json_decref(*cached);
-        *run = *cached = NULL;
-        return AIOPS_EINVAL;
+        *cached = NULL;
+        svc_reply_failure(c, AIOPS_ENOMEM, "reading the run");
+        return AIOPS_ENOMEM;
     }
     return AIOPS_OK;
 }

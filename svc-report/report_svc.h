@@ -22,23 +22,19 @@ int version_run(struct svc_call *c, const char *name, const char *version_text, 
 
 /* ai.c */
 int ai_start(struct svc *s);
-void handle_report_ai(struct svc_call *c);
+svc_handler_fn handle_report_ai;
 /* The AI report of inputs with the request's lang and assumptions (?lang=, ?contacts=,
  * ?cost_per_contact=, ?value_per_conversion=, ?target_pct=, ?currency=) into *out: 0, or
  * an error after answering 422 naming the parameter. *lang receives the language. */
 int ai_report_for(struct svc_call *c, const json_t *inputs, json_t **out, int *lang);
 
 /* pdf.c */
-void handle_report_generate_pdf(struct svc_call *c);
-void handle_report_pdf(struct svc_call *c);
+svc_handler_fn handle_report_generate_pdf, handle_report_pdf;
 
 /* dashboard.c */
-void handle_performance(struct svc_call *c);
-void handle_dashboard_si(struct svc_call *c);
-void handle_dashboard_client(struct svc_call *c);
+svc_handler_fn handle_performance, handle_dashboard_si, handle_dashboard_client;
 
 /* card.c */
-void handle_models_card(struct svc_call *c);
-void handle_models_card_put(struct svc_call *c);
+svc_handler_fn handle_models_card, handle_models_card_put;
 
 #endif

@@ -395,19 +395,20 @@ static int choose_model_name(struct svc_call *c, struct train_request *tr)
     return AIOPS_OK;
 }
 
-/* The run row and its job, in one transaction. 0; an error after replying. */
-static int queue_run(struct svc_call *c, const struct train_request *tr, const char *run_id)
+/* The run row (model `kind`, `total_epochs` iterations planned) and its job on the training
+ * queue, in one transaction; `what` is the failure reply's context. 0; an error after
+ * replying. */
+static int queue_run(struct svc_call *c, const struct train_request *tr, const char *run_id,
+                     const char *kind, json_int_t total_epochs, const char *what)
 {
-    /* iterations planned: the learner's rounds (trees) or max_iter */
-    json_int_t rounds = learner_iterations(tr->learner, tr->params);
     char *params_s = jsonx_to_string(tr->params, NULL);
     char *tags_s = tr->tags ? jsonx_to_string(tr->tags, NULL) : strdup("{}");
     char total[24];
-    snprintf(total, sizeof total, "%lld", (long long)rounds);
+    snprintf(total, sizeof total, "%lld", (long long)total_epochs);
     struct db *db = svc_db(c);
     const char *project = svc_project(c);
-    const char *v[9] = {run_id,   project, tr->file_id, tr->learner->name, tr->target, tr->name,
-                        params_s, tags_s,  total};
+    const char *v[9] = {run_id,   project,  tr->file_id, kind, tr->target,
+                        tr->name, params_s, tags_s,      total};
     int rv = params_s && tags_s ? db_begin(db) : AIOPS_ENOMEM;
     if (rv == 0)
         rv =
@@ -422,7 +423,7 @@ static int queue_run(struct svc_call *c, const struct train_request *tr, const c
     free(params_s);
     free(tags_s);
     if (rv != 0)
-        svc_reply_failure(c, rv, "queueing the training job");
+        svc_reply_failure(c, rv, what);
     return rv;
 }
 
@@ -434,7 +435,9 @@ void handle_train_start(struct svc_call *c)
     uuid_v4(run_id);
     if (read_train_body(c, &tr) == 0 && check_dataset(c, &tr) == 0 && check_params(c, &tr) == 0 &&
         check_against_schema(c, &tr) == 0 && choose_model_name(c, &tr) == 0 &&
-        queue_run(c, &tr, run_id) == 0) {
+        /* iterations planned: the learner's rounds (trees) or max_iter */
+        queue_run(c, &tr, run_id, tr.learner->name, learner_iterations(tr.learner, tr.params),
+                  "queueing the training job") == 0) {
         log_json(LOG_LEVEL_INFO, "run queued",
                  json_pack("{s:s, s:s, s:s, s:s}", "run_id", run_id, "project", svc_project(c),
                            "model", tr.learner->name, "dataset", tr.file_id));
@@ -926,32 +929,6 @@ static int automl_params(struct svc_call *c, const json_t *b, json_t **params)
     return *params ? AIOPS_OK : AIOPS_ENOMEM;
 }
 
-/* The run (model "automl") and its job on the training queue, in one transaction. */
-static int queue_automl_run(struct svc_call *c, const struct train_request *tr, const char *run_id)
-{
-    char *params_s = jsonx_to_string(tr->params, NULL);
-    char *tags_s = tr->tags ? jsonx_to_string(tr->tags, NULL) : strdup("{}");
-    struct db *db = svc_db(c);
-    const char *project = svc_project(c);
-    const char *v[8] = {run_id, project, tr->file_id, tr->target, tr->name, params_s, tags_s};
-    int rv = params_s && tags_s ? db_begin(db) : AIOPS_ENOMEM;
-    if (rv == 0)
-        rv =
-            db_execv(db, NULL,
-                     "INSERT INTO runs (id, project_id, dataset_id, model_kind, target, model_name,"
-                     " status, params, tags, total_epochs) VALUES ($1, $2, $3, 'automl', $4, $5,"
-                     " 'queued', $6::jsonb, $7::jsonb, 0)",
-                     7, v);
-    if (rv == 0)
-        rv = jobs_enqueue(db, "train", run_id, project, 3);
-    rv = db_finish(db, rv);
-    free(params_s);
-    free(tags_s);
-    if (rv != 0)
-        svc_reply_failure(c, rv, "queueing the AutoML job");
-    return rv;
-}
-
 void handle_automl_start(struct svc_call *c)
 {
     struct train_request tr;
@@ -960,7 +937,7 @@ void handle_automl_start(struct svc_call *c)
     uuid_v4(run_id);
     if (read_train_body(c, &tr) == 0 && automl_params(c, tr.body, &tr.params) == 0 &&
         check_dataset(c, &tr) == 0 && choose_model_name(c, &tr) == 0 &&
-        queue_automl_run(c, &tr, run_id) == 0) {
+        queue_run(c, &tr, run_id, "automl", 0, "queueing the AutoML job") == 0) {
         log_json(LOG_LEVEL_INFO, "automl run queued",
                  json_pack("{s:s, s:s, s:s}", "run_id", run_id, "project", svc_project(c),
                            "dataset", tr.file_id));

@@ -198,14 +198,12 @@ void handle_analysis_batch(struct svc_call *c)
     json_t *body;
     if (svc_json_body(c, &body) != 0)
         return;
-    const json_t *profiles = json_object_get(body, "profiles");
-    size_t n = json_array_size(profiles);
-    if (!json_is_array(profiles) || n == 0 || n > BATCH_MAX) {
-        svc_reply_field(c, API_INVALID_REQUEST, "profiles",
-                        "profiles must be a list of 1 to %d profile objects", BATCH_MAX);
+    json_t *profiles;
+    if (svc_body_array(c, body, "profiles", BATCH_MAX, "profile objects", &profiles) != 0) {
         json_decref(body);
         return;
     }
+    size_t n = json_array_size(profiles);
     for (size_t i = 0; i < n; i++)
         if (!json_is_object(json_array_get(profiles, i))) {
             svc_reply_field(c, API_INVALID_REQUEST, "profiles",
@@ -467,14 +465,12 @@ void handle_rag_documents_add(struct svc_call *c)
     json_t *body;
     if (svc_json_body(c, &body) != 0)
         return;
-    const json_t *docs = json_object_get(body, "documents");
-    size_t n = json_array_size(docs);
-    if (!json_is_array(docs) || n == 0 || n > DOCS_PER_CALL) {
-        svc_reply_field(c, API_INVALID_REQUEST, "documents",
-                        "documents must be a list of 1 to %d documents", DOCS_PER_CALL);
+    json_t *docs;
+    if (svc_body_array(c, body, "documents", DOCS_PER_CALL, "documents", &docs) != 0) {
         json_decref(body);
         return;
     }
+    size_t n = json_array_size(docs);
     for (size_t i = 0; i < n; i++)
         if (check_document(c, json_array_get(docs, i), i) != 0) {
             json_decref(body);

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/crypto.h"
 #include "core/env.h"
@@ -28,6 +27,7 @@
 #include "ml/instances.h"
 #include "ml/modelcache.h"
 #include "ml/segments.h"
+#include "rpc/bgthread.h"
 #include "store/kv.h"
 #include "store/registry.h"
 #include "train_svc.h"
@@ -50,40 +50,21 @@ struct pred_stats {
 };
 
 static struct {
-    pthread_mutex_t mu; /* the flusher's stop flag and cv */
     struct model_cache *models;
 
     pthread_mutex_t stats_mu;
     struct pred_stats stats[STATS_MAX];
     size_t nstats;
 
-    pthread_t flusher;
-    int flusher_started;
-    pthread_cond_t cv;
-    int stop;
+    struct bg_thread flusher;
     struct svc *svc;
-} cache = {.mu = PTHREAD_MUTEX_INITIALIZER,
-           .stats_mu = PTHREAD_MUTEX_INITIALIZER,
-           .cv = PTHREAD_COND_INITIALIZER};
+} cache = {.stats_mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* --- the cache ------------------------------------------------------------------------- */
 
 void serve_forget(const char *project, const char *name)
 {
     model_cache_forget(cache.models, project, name);
-}
-
-/* The cache's callbacks: the registry on the calling worker's connection (arg). */
-static int registry_resolve_cb(void *arg, const char *project, const char *name, const char *alias,
-                               int *version)
-{
-    return registry_resolve(svc_db(arg), project, name, alias, version);
-}
-
-static int registry_load_cb(void *arg, const char *project, const char *name, int version,
-                            struct model **out, struct aiops_error *err)
-{
-    return registry_load_model(svc_db(arg), project, name, version, out, err);
 }
 
 /* --- statistics -------------------------------------------------------------------------- */
@@ -179,20 +160,11 @@ static void *flusher_main(void *arg)
     struct kv *kv = NULL;
     if (kv_open(svc_redis_url(cache.svc), &kv) != 0)
         kv = NULL;
-    pthread_mutex_lock(&cache.mu);
-    while (!cache.stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 1;
-        pthread_cond_timedwait(&cache.cv, &cache.mu, &until);
-        pthread_mutex_unlock(&cache.mu);
+    while (!bg_thread_sleep(&cache.flusher, 1000))
         if (kv != NULL) {
             flush_stats(kv);
             window_flush(kv);
         }
-        pthread_mutex_lock(&cache.mu);
-    }
-    pthread_mutex_unlock(&cache.mu);
     if (kv != NULL) {
         flush_stats(kv); /* what came in since the last tick */
         window_flush(kv);
@@ -211,23 +183,12 @@ int serve_start(struct svc *s)
     if (model_cache_create((size_t)n, ALIAS_TTL_NS, &cache.models) != 0)
         return AIOPS_ENOMEM;
     cache.svc = s;
-    cache.stop = 0;
-    if (pthread_create(&cache.flusher, NULL, flusher_main, NULL) != 0)
-        return AIOPS_ENOMEM;
-    cache.flusher_started = 1;
-    return AIOPS_OK;
+    return bg_thread_start(&cache.flusher, flusher_main, NULL);
 }
 
 void serve_stop(void)
 {
-    if (cache.flusher_started) {
-        pthread_mutex_lock(&cache.mu);
-        cache.stop = 1;
-        pthread_cond_broadcast(&cache.cv);
-        pthread_mutex_unlock(&cache.mu);
-        pthread_join(cache.flusher, NULL);
-        cache.flusher_started = 0;
-    }
+    bg_thread_stop(&cache.flusher);
     model_cache_free(cache.models); /* no request is in flight once the service stopped */
     cache.models = NULL;
 }
@@ -264,8 +225,8 @@ static int requested_version(struct svc_call *c, const char *name, const char *p
     }
     if (svc_query(c, "alias", alias_buf, sizeof alias_buf) == 0)
         alias = alias_buf;
-    rv = model_cache_resolve(cache.models, svc_project(c), name, alias, registry_resolve_cb, c,
-                             version);
+    rv = model_cache_resolve(cache.models, svc_project(c), name, alias, registry_cache_resolve,
+                             svc_db(c), version);
     if (rv == AIOPS_ENOTFOUND && alias != NULL)
         reply_alias_not_found(c, name, alias);
     else if (rv == AIOPS_ENOTFOUND)
@@ -284,8 +245,8 @@ static struct cached_model *request_model(struct svc_call *c, const char *name,
         return NULL;
     struct cached_model *s;
     struct aiops_error err;
-    int rv =
-        model_cache_get(cache.models, svc_project(c), name, version, registry_load_cb, c, &s, &err);
+    int rv = model_cache_get(cache.models, svc_project(c), name, version, registry_cache_load,
+                             svc_db(c), &s, &err);
     if (rv == AIOPS_ENOTFOUND) {
         reply_version_not_found(c, name, version);
         return NULL;

@@ -11,37 +11,24 @@
 #include "store/db.h"
 
 /* runs.c */
-void handle_train_start(struct svc_call *c);
-void handle_train_status(struct svc_call *c);
-void handle_runs_list(struct svc_call *c);
-void handle_runs_get(struct svc_call *c);
-void handle_runs_compare(struct svc_call *c);
-void handle_runs_metrics(struct svc_call *c);
-void handle_runs_tags(struct svc_call *c);
-void handle_runs_cancel(struct svc_call *c);
+svc_handler_fn handle_train_start, handle_train_status, handle_runs_list, handle_runs_get,
+    handle_runs_compare, handle_runs_metrics, handle_runs_tags, handle_runs_cancel;
 /* POST /api/v1/automl (issue 13): an AutoML run on the training queue */
-void handle_automl_start(struct svc_call *c);
+svc_handler_fn handle_automl_start;
 
 /* registry.c */
 /* 404 model_not_found / version_not_found / alias_not_found naming what was asked for. */
 void reply_model_not_found(struct svc_call *c, const char *name);
 void reply_version_not_found(struct svc_call *c, const char *name, int version);
 void reply_alias_not_found(struct svc_call *c, const char *name, const char *alias);
-void handle_models_list(struct svc_call *c);
-void handle_models_versions(struct svc_call *c);
-void handle_models_alias_set(struct svc_call *c);
-void handle_models_alias_delete(struct svc_call *c);
-void handle_models_promote(struct svc_call *c);
-void handle_models_rollback(struct svc_call *c);
-void handle_models_artifact(struct svc_call *c);
+svc_handler_fn handle_models_list, handle_models_versions, handle_models_alias_set,
+    handle_models_alias_delete, handle_models_promote, handle_models_rollback,
+    handle_models_artifact;
 
 /* serve.c */
 int serve_start(struct svc *s);
 void serve_stop(void);
-void handle_models_predict(struct svc_call *c);
-void handle_v2_infer(struct svc_call *c);
-void handle_v2_ready(struct svc_call *c);
-void handle_v2_metadata(struct svc_call *c);
+svc_handler_fn handle_models_predict, handle_v2_infer, handle_v2_ready, handle_v2_metadata;
 /* The model a request names (path_version "" or NULL: ?version=, ?alias=, else the
  * champion), or NULL after replying (404, 422); serve_model_put after use (NULL: no-op). */
 struct cached_model *serve_model_get(struct svc_call *c, const char *name,
@@ -65,13 +52,9 @@ struct kv;
 void window_flush(struct kv *kv);
 
 /* segments.c (issue 7: k-means segments and persona search) */
-void handle_analysis_one(struct svc_call *c);
-void handle_analysis_batch(struct svc_call *c);
-void handle_models_clusters_put(struct svc_call *c);
-void handle_rag_documents_add(struct svc_call *c);
-void handle_rag_documents_list(struct svc_call *c);
-void handle_rag_documents_delete(struct svc_call *c);
-void handle_rag_query(struct svc_call *c);
+svc_handler_fn handle_analysis_one, handle_analysis_batch, handle_models_clusters_put,
+    handle_rag_documents_add, handle_rag_documents_list, handle_rag_documents_delete,
+    handle_rag_query;
 /* One persona document per cluster of a newly registered clustering model m (nothing for
  * other models), inside the caller's transaction. */
 int segments_add_documents(struct db *db, const char *project, const char *model_name, int version,

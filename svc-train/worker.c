@@ -336,6 +336,14 @@ static void finish_unsuccessful(struct job_run *jr, const char *status, const ch
     publish(jr, "training_failed", ev);
 }
 
+/* Ends the run as failed because storing its model failed with rv. */
+static void fail_storing_model(struct job_run *jr, int rv)
+{
+    char msg[200];
+    snprintf(msg, sizeof msg, "storing the model failed: %s", aiops_strerror(rv));
+    finish_unsuccessful(jr, "failed", msg, NULL);
+}
+
 /* Records the trained model: new version, run completed, job done -- all or nothing. */
 static void finish_completed(struct job_run *jr, const char *model_name,
                              const struct train_result *res)
@@ -370,9 +378,7 @@ static void finish_completed(struct job_run *jr, const char *model_name,
         return;
     }
     if (rv != 0) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "storing the model failed: %s", aiops_strerror(rv));
-        finish_unsuccessful(jr, "failed", msg, NULL);
+        fail_storing_model(jr, rv);
         return;
     }
     serve_forget(jr->job.project, model_name);
@@ -555,9 +561,7 @@ static void finish_automl(struct job_run *jr, const char *model_name,
     free(progress_s);
     if (rv != 0) {
         json_decref(progress);
-        char msg[200];
-        snprintf(msg, sizeof msg, "storing the model failed: %s", aiops_strerror(rv));
-        finish_unsuccessful(jr, "failed", msg, NULL);
+        fail_storing_model(jr, rv);
         return;
     }
     serve_forget(jr->job.project, model_name);

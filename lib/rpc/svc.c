@@ -178,6 +178,33 @@ void svc_reply_failure(struct svc_call *c, int err, const char *what)
     svc_reply_errorf(c, apierr_from_err(err), NULL, "%s: %s", what, aiops_strerror(err));
 }
 
+int svc_completed_run(struct svc_call *c, const char *run_id, const char *select, const char *arg,
+                      PGresult **row)
+{
+    *row = NULL;
+    PGresult *r = NULL;
+    const char *v[3] = {svc_project(c), run_id, arg};
+    int rv =
+        uuid_valid(run_id) ? db_execv_one(svc_db(c), &r, select, arg ? 3 : 2, v) : AIOPS_ENOTFOUND;
+    if (rv == AIOPS_ENOTFOUND) {
+        svc_reply_error(c, API_RUN_NOT_FOUND, NULL, json_pack("{s:s}", "run_id", run_id));
+        return rv;
+    }
+    if (rv != 0) {
+        svc_reply_failure(c, rv, "reading the run");
+        return rv;
+    }
+    const char *status = PQgetvalue(r, 0, 0);
+    if (strcmp(status, "completed") != 0) {
+        svc_reply_error(c, API_RUN_NOT_COMPLETED, NULL,
+                        json_pack("{s:s, s:s}", "run_id", run_id, "status", status));
+        PQclear(r);
+        return AIOPS_EINVAL;
+    }
+    *row = r;
+    return AIOPS_OK;
+}
+
 /* --- accessors ----------------------------------------------------------------------- */
 
 const Aiops__Request *svc_request(const struct svc_call *c)
@@ -243,6 +270,19 @@ int svc_json_body(struct svc_call *c, json_t **out)
     else if (rv != 0)
         svc_reply_failure(c, rv, "reading the request body");
     return rv;
+}
+
+int svc_body_array(struct svc_call *c, const json_t *body, const char *field, size_t max,
+                   const char *items, json_t **out)
+{
+    *out = json_object_get(body, field);
+    size_t n = json_array_size(*out);
+    if (json_is_array(*out) && n >= 1 && n <= max)
+        return AIOPS_OK;
+    svc_reply_field(c, API_INVALID_REQUEST, field, "%s must be an array of 1 to %zu %s", field, max,
+                    items);
+    *out = NULL;
+    return AIOPS_EINVAL;
 }
 
 const char *svc_project(const struct svc_call *c)

@@ -36,11 +36,13 @@
 struct svc;
 struct svc_call;
 
-typedef void (*svc_handler_fn)(struct svc_call *call);
+/* A route's handler; services declare theirs with it (`svc_handler_fn handle_a, handle_b;`),
+ * so that each is checked against this one signature. */
+typedef void svc_handler_fn(struct svc_call *call);
 
 struct svc_handler {
     const char *route; /* route name, e.g. "datasets.get" */
-    svc_handler_fn fn;
+    svc_handler_fn *fn;
 };
 
 struct svc_def {
@@ -81,6 +83,11 @@ int svc_parse_long(struct svc_call *c, enum api_error e, const char *name, const
  * failure *out is NULL and the call is answered -- AIOPS_EPARSE: 400 invalid_json with the
  * parser's reason, offset, line and column in details; AIOPS_ENOMEM: 503 out_of_memory. */
 int svc_json_body(struct svc_call *c, json_t **out);
+/* The body's member `field`, an array of 1 to max items: 0 with *out (borrowed from body);
+ * otherwise AIOPS_EINVAL after answering 422 invalid_request naming the field, "FIELD must
+ * be an array of 1 to MAX ITEMS" (`items` says what they are), the one wording of it. */
+int svc_body_array(struct svc_call *c, const json_t *body, const char *field, size_t max,
+                   const char *items, json_t **out);
 /* The calling principal's project (never NULL). */
 const char *svc_project(const struct svc_call *c);
 /* The worker's connections (connect lazily; calls report AIOPS_EUNAVAIL when down). */
@@ -121,6 +128,14 @@ void svc_reply_detail(struct svc_call *c, enum api_error e, const char *message,
  * dependency_unavailable, 422 invalid_request, ...) with the message "WHAT: <what
  * aiops_strerror says>". */
 void svc_reply_failure(struct svc_call *c, int err, const char *what);
+
+/* The completed run run_id of the caller's project, as the one row `select` reads ($1 the
+ * project, $2 the run id, $3 `arg` unless NULL; its first column the run's status): 0 with
+ * *row (the caller PQclear()s it); otherwise *row is NULL and the call is answered -- 404
+ * run_not_found (also when run_id is not a UUID), 409 run_not_completed with the status,
+ * or the failure. */
+int svc_completed_run(struct svc_call *c, const char *run_id, const char *select, const char *arg,
+                      PGresult **row);
 
 /* --- outside a handler --------------------------------------------------------------- */
 /* Publishes an event to the WebSocket subscribers of topic (e.g. "/ws/training/<id>") who

@@ -422,3 +422,15 @@ int registry_load_model(struct db *db, const char *project, const char *name, in
     PQfreemem(file);
     return rv;
 }
+
+int registry_cache_resolve(void *db, const char *project, const char *name, const char *alias,
+                           int *version)
+{
+    return registry_resolve(db, project, name, alias, version);
+}
+
+int registry_cache_load(void *db, const char *project, const char *name, int version,
+                        struct model **out, struct aiops_error *err)
+{
+    return registry_load_model(db, project, name, version, out, err);
+}

@@ -77,5 +77,11 @@ int registry_artifact(struct db *db, const char *project, const char *name, int 
  * be NULL); AIOPS_ENOTFOUND. */
 int registry_load_model(struct db *db, const char *project, const char *name, int version,
                         struct model **out, struct aiops_error *err);
+/* registry_resolve and registry_load_model as a model cache's callbacks (model_resolve_fn,
+ * model_load_fn in lib/ml/modelcache.h): arg is the struct db * to read from. */
+int registry_cache_resolve(void *db, const char *project, const char *name, const char *alias,
+                           int *version);
+int registry_cache_load(void *db, const char *project, const char *name, int version,
+                        struct model **out, struct aiops_error *err);
 
 #endif
