@@ -108,7 +108,7 @@ static int load_config(struct gw_config *c)
         env_long("WS_SNDBUF_BYTES", 0, 0, 64L << 20, &wssnd) != 0 ||
         env_long("GATEWAY_TIMEOUT_PCT", 100, 1, 1000, &pct) != 0 ||
         env_long("RPC_CONNECTIONS", 1, 1, 64, &conns) != 0 ||
-        env_long("RPC_BATCH_INFLIGHT", 4, 0, 1024, &batch) != 0 ||
+        env_long("RPC_BATCH_INFLIGHT", 2, 0, 1024, &batch) != 0 ||
         env_bool("DISABLE_AUTH", 0, &disable) != 0)
         return AIOPS_EINVAL;
     c->port = (int)port;
