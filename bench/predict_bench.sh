@@ -30,10 +30,11 @@ stack_train "$data/higgs_train.csv" higgs.csv '"target":"label","model":"gbdt","
 api_port=$(free_port)
 api2_port=$(free_port)
 (cd bench && PREDICT_MODEL="$tmp/xgb.json" exec /usr/bin/python3 -m uvicorn predict_fastapi:app \
-  --host 127.0.0.1 --port "$api_port" --log-level warning --no-access-log) &
+  --host 127.0.0.1 --port "$api_port" --loop uvloop --http httptools --log-level warning --no-access-log) &
 pids+=($!); api_pid=$!
 (cd bench && PREDICT_MODEL="$tmp/xgb.json" exec /usr/bin/python3 -m uvicorn predict_fastapi:app \
-  --host 127.0.0.1 --port "$api2_port" --workers 2 --log-level warning --no-access-log) &
+  --host 127.0.0.1 --port "$api2_port" --workers 2 --loop uvloop --http httptools --log-level warning \
+  --no-access-log) &
 pids+=($!); api2_pid=$!
 for p in $api_port $api2_port; do
   for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$p/health" >/dev/null 2>&1 && break; sleep 0.1; done

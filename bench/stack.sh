@@ -89,18 +89,20 @@ stack_train() {
   exit 1
 }
 
-# wrk_run NAME URL LUA PID... : wrk -t2 -c$conns for $secs seconds (after a 3 s warm-up) with
-# the Lua script LUA ("-": plain GET); prints a line with requests/s, p99 and the server CPU
+# wrk_run NAME URL LUA PID... : wrk -t2 -c$conns (-t1 for one connection) for $secs seconds
+# (after a 3 s warm-up) with the Lua script LUA ("-": plain GET); prints a line with requests/s, p99 and the server CPU
 # per request (of the PIDs) on stderr and echoes the requests/s. Any non-2xx answer fails.
 wrk_run() {
   local name=$1 url=$2 lua=$3
   shift 3
   local s=()
   [ "$lua" = - ] || s=(-s "$lua")
-  wrk -t2 -c"${conns:-32}" -d3s "${s[@]}" "$url" >/dev/null 2>&1 # warm up
+  local c=${conns:-32} t=2
+  [ "$c" -ge 2 ] || t=1
+  wrk -t$t -c"$c" -d3s "${s[@]}" "$url" >/dev/null 2>&1 # warm up
   local t0 out t1
   t0=$(cpu_ticks "$@")
-  out=$(wrk -t2 -c"${conns:-32}" -d"${secs}s" --latency "${s[@]}" "$url")
+  out=$(wrk -t$t -c"$c" -d"${secs}s" --latency "${s[@]}" "$url")
   t1=$(cpu_ticks "$@")
   local rps p99 reqs non2xx
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')

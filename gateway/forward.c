@@ -8,9 +8,20 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "core/time.h"
 #include "gwmetrics.h"
 #include "rpc/dialer.h"
 #include "rpc/envelope.h"
+
+/* The most calls one batch carries, and the most request bytes (a larger call goes alone). */
+#define FWD_BATCH_MAX 64
+#define FWD_BATCH_BYTES (1u << 20)
+
+/* Routes whose calls are cheap and quick to serve -- health, predictions, status reads --
+ * and so may wait for and ride in a batch: none of them holds up the others in its batch
+ * for long. Every other call always goes alone, at once. */
+static const char *const cheap_routes[] = {"health",       "models.predict", "v2.infer",
+                                           "analysis.one", "runs.get",       "models.info"};
 
 /* An nng context and its aios, reused call after call: opening and closing them per
  * request costs locks and allocations inside nng. Slots are taken and given back on the
@@ -25,7 +36,11 @@ struct fwd_slot {
     nng_ctx ctx;
     nng_aio *send;
     nng_aio *recv;
-    struct gw_req *r;      /* the call in progress */
+    struct gw_req *r; /* a single call in progress */
+    struct gw_req *batch[FWD_BATCH_MAX]; /* or a batch's calls, in the batch's order */
+    size_t nbatch;
+    size_t refs;           /* requests that still hold the slot */
+    int cheap;             /* a cheap call or a batch: counted in its service's inflight */
     struct fwd_slot *next; /* free list */
 };
 
@@ -37,6 +52,8 @@ struct fwd_svc {
     size_t nslots;
     struct fwd_slot **slots; /* every slot ever made */
     size_t slots_cap;
+    int inflight;                  /* cheap slots (calls or batches) sent, not yet released */
+    struct gw_req_queue waiting;   /* cheap calls waiting for a batch, oldest first */
 };
 
 struct fwd {
@@ -46,6 +63,7 @@ struct fwd {
     int sub_open;
     struct dialset relay;
     nng_aio *sub_aio;
+    unsigned char *cheap; /* per entry of routes[]: 1 for a cheap route */
 };
 
 static void slot_free(struct fwd_slot *sl)
@@ -53,6 +71,14 @@ static void slot_free(struct fwd_slot *sl)
     nng_aio_free(sl->send);
     nng_aio_free(sl->recv);
     free(sl);
+}
+
+/* Hands every call waiting for a batch to s back to the loop with the nng error err. */
+static void fail_waiting(struct gw *gw, struct fwd_svc *s, int err)
+{
+    for (struct gw_req *r = s->waiting.head; r != NULL; r = r->next)
+        r->rpc_err = err;
+    gw_post_queue(gw, &s->waiting);
 }
 
 static void sub_cb(void *arg)
@@ -85,6 +111,13 @@ int fwd_start(struct gw *gw)
         return AIOPS_ENOMEM;
     f->gw = gw;
     gw->fwd = f;
+    f->cheap = calloc(routes_count, 1);
+    if (f->cheap == NULL)
+        return AIOPS_ENOMEM;
+    for (size_t i = 0; i < routes_count; i++)
+        for (size_t k = 0; k < sizeof cheap_routes / sizeof *cheap_routes; k++)
+            if (strcmp(routes[i].name, cheap_routes[k]) == 0)
+                f->cheap[i] = 1;
     int rv;
     for (int id = 1; id < SVC_COUNT; id++) {
         struct fwd_svc *s = &f->svc[id];
@@ -147,15 +180,19 @@ void fwd_stop(struct gw *gw)
          * can go (nng_aio_free waits for a running callback) */
         if (s->open)
             nng_close(s->sock);
+        /* calls still waiting for a batch are answered 503 from the queue */
+        fail_waiting(f->gw, s, NNG_ECLOSED);
         for (size_t i = 0; i < s->nslots; i++) {
             struct fwd_slot *sl = s->slots[i];
             nng_aio_stop(sl->send);
-            if (nng_aio_result(sl->send) != 0)
-                nng_msg_free(nng_aio_get_msg(sl->send));
+            nng_msg *unsent = nng_aio_result(sl->send) != 0 ? nng_aio_get_msg(sl->send) : NULL;
+            if (unsent != NULL)
+                nng_msg_free(unsent);
             slot_free(sl);
         }
         free(s->slots);
     }
+    free(f->cheap);
     free(f);
     gw->fwd = NULL;
 }
@@ -179,12 +216,64 @@ int fwd_service_up(const struct gw *gw, enum svc_id id)
     return gw->fwd != NULL && id > 0 && id < SVC_COUNT && dialset_up(&gw->fwd->svc[id].dial);
 }
 
+/* A batch's answer (or failure: rv) handed to each of its calls, on the nng thread: the
+ * answers are unpacked here, off the loop thread, and matched by position and request id. */
+static void batch_done(struct fwd_slot *sl, int rv)
+{
+    struct gw *gw = sl->batch[0]->gw;
+    nng_msg *msg = rv == 0 ? nng_aio_get_msg(sl->recv) : NULL;
+    Aiops__BatchReply *br = NULL;
+    int err = 0;
+    if (msg != NULL) {
+        const void *p = nng_msg_body(msg);
+        size_t n = nng_msg_len(msg);
+        if (envelope_is_refusal(p, n))
+            err = AIOPS_EAUTH;
+        else if ((err = envelope_unpack_batch_reply(&gw->cfg.key, p, n, &br)) == AIOPS_EAUTH)
+            err = AIOPS_ECORRUPT;
+    }
+    size_t nbatch = sl->nbatch;
+    struct gw_req *calls[FWD_BATCH_MAX];
+    memcpy(calls, sl->batch, nbatch * sizeof *calls);
+    for (size_t i = 0; i < nbatch; i++) {
+        struct gw_req *r = calls[i];
+        r->rpc_err = rv;
+        r->reply = NULL;
+        r->reply_err = rv == 0 ? err : 0;
+        if (rv != 0 || err != 0)
+            continue;
+        Aiops__Response *resp = NULL;
+        if (i >= br->n_responses ||
+            envelope_response_from_bytes(br->responses[i].data, br->responses[i].len, &resp) != 0 ||
+            strcmp(resp->request_id, r->request_id) != 0) {
+            if (resp != NULL)
+                aiops__response__free_unpacked(resp, NULL);
+            r->reply_err = AIOPS_EPARSE;
+            continue;
+        }
+        r->resp = resp;
+    }
+    if (br != NULL)
+        aiops__batch_reply__free_unpacked(br, NULL);
+    if (msg != NULL)
+        nng_msg_free(msg);
+    struct gw_req_queue done = {NULL, NULL};
+    for (size_t i = 0; i < nbatch; i++)
+        gw_req_queue_push(&done, calls[i]);
+    /* the slot is not touched after this: the loop may release it once the calls arrive */
+    gw_post_queue(gw, &done);
+}
+
 /* Runs on an nng thread when the reply (or the failure) arrives. */
 static void call_cb(void *arg)
 {
     struct fwd_slot *sl = arg;
-    struct gw_req *r = sl->r;
     int rv = nng_aio_result(sl->recv);
+    if (sl->nbatch > 0) {
+        batch_done(sl, rv);
+        return;
+    }
+    struct gw_req *r = sl->r;
     r->rpc_err = rv;
     r->reply = rv == 0 ? nng_aio_get_msg(sl->recv) : NULL;
     gw_post(r->gw, r);
@@ -218,32 +307,162 @@ static struct fwd_slot *slot_get(struct fwd_svc *s)
     return sl;
 }
 
-int fwd_call(struct gw_req *r, nng_msg *msg, int timeout_ms)
+/* Sends msg (taken) on sl and awaits the answer: the send goes without a callback (nng
+ * completes it inline) and the receive is armed at once -- a REQ context accepts it as
+ * soon as the send has been handed over. */
+static void slot_send(struct fwd_slot *sl, nng_msg *msg, int timeout_ms)
 {
-    if (r->gw->fwd == NULL) { /* shutting down */
-        nng_msg_free(msg);
-        return AIOPS_EUNAVAIL;
+    if (sl->cheap)
+        sl->svc->inflight++;
+    nng_aio_set_msg(sl->send, msg);
+    /* only the receive has a timeout: nng 1.5 panics when a send still queued (no
+     * connection) times out while its receive waits (req0_ctx_cancel_send asserts that no
+     * receive is pending); after a failed receive slot_release closes the context. */
+    nng_aio_set_timeout(sl->send, NNG_DURATION_INFINITE);
+    nng_ctx_send(sl->ctx, sl->send);
+    /* a send that failed at once leaves no request: the receive then fails too (ESTATE) */
+    nng_aio_set_timeout(sl->recv, timeout_ms);
+    nng_ctx_recv(sl->ctx, sl->recv);
+}
+
+/* Takes up to FWD_BATCH_MAX waiting calls (FWD_BATCH_BYTES of requests, at least one) off
+ * s's queue into calls; the ones whose deadline has passed are handed back to the loop
+ * (504) instead. The number taken. */
+static size_t take_waiting(struct gw *gw, struct fwd_svc *s, struct gw_req **calls,
+                           int64_t *latest_deadline)
+{
+    size_t n = 0, bytes = 0;
+    int64_t now = time_now_ms();
+    *latest_deadline = now;
+    while (s->waiting.head != NULL && n < FWD_BATCH_MAX) {
+        if (n > 0 && bytes + s->waiting.head->call.len > FWD_BATCH_BYTES)
+            break;
+        struct gw_req *r = gw_req_queue_pop(&s->waiting);
+        if (r->deadline_ms <= now) {
+            r->rpc_err = NNG_ETIMEDOUT;
+            gw_post(gw, r);
+            continue;
+        }
+        bytes += r->call.len;
+        if (r->deadline_ms > *latest_deadline)
+            *latest_deadline = r->deadline_ms;
+        calls[n++] = r;
     }
-    struct fwd_svc *s = &r->gw->fwd->svc[r->route->service];
-    if (!dialset_up(&s->dial)) {
-        nng_msg_free(msg);
-        return AIOPS_EUNAVAIL;
+    return n;
+}
+
+/* Sends the waiting calls as batches while fewer than the limit are in flight; calls that
+ * cannot go are handed back to the loop with the reason (never answered from here: this
+ * runs inside the release of another request). */
+static void flush_waiting(struct gw *gw, struct fwd_svc *s)
+{
+    while (s->waiting.head != NULL && s->inflight < gw->cfg.rpc_batch_inflight) {
+        struct gw_req *calls[FWD_BATCH_MAX];
+        int64_t deadline;
+        size_t n = take_waiting(gw, s, calls, &deadline);
+        if (n == 0)
+            continue;
+        ProtobufCBinaryData items[FWD_BATCH_MAX];
+        for (size_t i = 0; i < n; i++)
+            items[i] = calls[i]->call;
+        nng_msg *msg = NULL;
+        int down = !dialset_up(&s->dial);
+        struct fwd_slot *sl = down ? NULL : slot_get(s);
+        if (sl == NULL || envelope_pack_batch(&gw->cfg.key, items, n, &msg) != 0) {
+            if (sl != NULL) {
+                sl->next = s->free;
+                s->free = sl;
+            }
+            for (size_t i = 0; i < n; i++) {
+                calls[i]->rpc_err = down ? NNG_ECONNREFUSED : NNG_ENOMEM;
+                gw_post(gw, calls[i]);
+            }
+            continue;
+        }
+        sl->r = NULL;
+        sl->nbatch = n;
+        sl->refs = n;
+        sl->cheap = 1;
+        for (size_t i = 0; i < n; i++) {
+            free(calls[i]->call.data);
+            calls[i]->call.data = NULL;
+            calls[i]->call.len = 0;
+            calls[i]->slot = sl;
+            sl->batch[i] = calls[i];
+        }
+        gw_metrics_batch(gw, (enum svc_id)(s - gw->fwd->svc), n);
+        int64_t left = deadline - time_now_ms();
+        slot_send(sl, msg, (int)(left > 0 ? left : 1));
     }
+}
+
+int fwd_call(struct gw_req *r, Aiops__Request *m, int timeout_ms)
+{
+    struct fwd *f = r->gw->fwd;
+    if (f == NULL) /* shutting down */
+        return AIOPS_EUNAVAIL;
+    struct fwd_svc *s = &f->svc[r->route->service];
+    if (!dialset_up(&s->dial))
+        return AIOPS_EUNAVAIL;
+    int limit = r->gw->cfg.rpc_batch_inflight;
+    int cheap = limit > 0 && f->cheap[r->route - routes];
+    r->stage = STAGE_FORWARD_WAIT;
+    if (cheap && s->inflight >= limit) {
+        int rv = envelope_request_to_bytes(m, &r->call);
+        if (rv != 0)
+            return rv;
+        gw_req_queue_push(&s->waiting, r);
+        return AIOPS_OK;
+    }
+    nng_msg *msg;
+    int rv = envelope_pack_request(&r->gw->cfg.key, m, &msg);
+    if (rv != 0)
+        return rv;
     struct fwd_slot *sl = slot_get(s);
     if (sl == NULL) {
         nng_msg_free(msg);
         return AIOPS_ENOMEM;
     }
     sl->r = r;
+    sl->nbatch = 0;
+    sl->refs = 1;
+    sl->cheap = cheap;
     r->slot = sl;
-    r->stage = STAGE_FORWARD_WAIT;
-    nng_aio_set_msg(sl->send, msg);
-    nng_aio_set_timeout(sl->send, timeout_ms);
-    nng_ctx_send(sl->ctx, sl->send);
-    /* a send that failed at once leaves no request: the receive then fails too (ESTATE) */
-    nng_aio_set_timeout(sl->recv, timeout_ms);
-    nng_ctx_recv(sl->ctx, sl->recv);
+    slot_send(sl, msg, timeout_ms);
     return AIOPS_OK;
+}
+
+/* The last request of a slot is done with it: the slot goes back to the free list, and a
+ * cheap slot's place in flight to the calls waiting for a batch. */
+static void slot_release(struct gw *gw, struct fwd_slot *sl, int rpc_err)
+{
+    struct fwd_svc *s = sl->svc;
+    int usable = 1;
+    if (rpc_err != 0) {
+        /* The call failed; its send may still be queued (no connection). nng 1.5 frees a
+         * queued request when the receive fails but leaves the send pending, and crashes
+         * when that send is then cancelled or replaced (req0_ctx_cancel_send); closing the
+         * context completes it safely, and the slot gets a new one. */
+        nng_ctx_close(sl->ctx);
+        usable = nng_ctx_open(&sl->ctx, s->sock) == 0;
+    }
+    /* the send completes just after the request is written; a reply can come first */
+    nng_aio_wait(sl->send);
+    nng_msg *unsent = nng_aio_result(sl->send) != 0 ? nng_aio_get_msg(sl->send) : NULL;
+    if (unsent != NULL)
+        nng_msg_free(unsent);
+    nng_aio_set_msg(sl->send, NULL);
+    sl->r = NULL;
+    sl->nbatch = 0;
+    if (usable) { /* else it stays in s->slots, freed at fwd_stop */
+        sl->next = s->free;
+        s->free = sl;
+    }
+    if (sl->cheap) {
+        sl->cheap = 0;
+        s->inflight--;
+        flush_waiting(gw, s);
+    }
 }
 
 void fwd_release(struct gw_req *r)
@@ -251,21 +470,16 @@ void fwd_release(struct gw_req *r)
     struct fwd_slot *sl = r->slot;
     r->slot = NULL;
     /* after fwd_stop() the slots are gone already */
-    if (sl != NULL && r->gw->fwd != NULL) {
-        /* after a failure the send may still be queued (no connection): take it back, and
-         * the message with it (nng gives an unsent message back to the aio) */
-        if (r->rpc_err != 0)
-            nng_aio_cancel(sl->send);
-        /* the send completes just after the request is written; a reply can come first */
-        nng_aio_wait(sl->send);
-        if (nng_aio_result(sl->send) != 0)
-            nng_msg_free(nng_aio_get_msg(sl->send));
-        sl->r = NULL;
-        sl->next = sl->svc->free;
-        sl->svc->free = sl;
-    }
+    if (sl != NULL && r->gw->fwd != NULL && --sl->refs == 0)
+        slot_release(r->gw, sl, r->rpc_err);
     if (r->reply != NULL) {
         nng_msg_free(r->reply);
         r->reply = NULL;
     }
+    if (r->resp != NULL) {
+        aiops__response__free_unpacked(r->resp, NULL);
+        r->resp = NULL;
+    }
+    free(r->call.data);
+    r->call.data = NULL;
 }

@@ -19,11 +19,16 @@ void fwd_check(struct gw *gw);
 int fwd_relay_up(const struct gw *gw);
 /* 1 when at least one connection to the service is established. */
 int fwd_service_up(const struct gw *gw, enum svc_id id);
-/* Sends msg (taken) to the route's service; the answer or failure arrives on the loop
- * thread through gw_after_forward(). AIOPS_EUNAVAIL when the service has no connection
- * (the caller answers 503 at once). */
-int fwd_call(struct gw_req *r, nng_msg *msg, int timeout_ms);
-/* Frees r's nng context and aio (loop thread, after completion). */
+/* Sends the call m (packed here; m stays the caller's) to the route's service; the answer or
+ * failure arrives on the loop thread through gw_after_forward(). A cheap call (health,
+ * predictions, status reads) that finds RPC_BATCH_INFLIGHT cheap calls or batches to its
+ * service in flight waits and leaves with the others that queued meanwhile, as one batch, when
+ * one of those completes; a call that finds fewer goes at once (an idle gateway adds no wait).
+ * AIOPS_EUNAVAIL when the service has no connection (the caller answers 503 at once),
+ * AIOPS_ENOMEM; nothing was sent then. */
+int fwd_call(struct gw_req *r, Aiops__Request *m, int timeout_ms);
+/* Frees r's share of its nng context, its answer and its packed call (loop thread, after
+ * completion). */
 void fwd_release(struct gw_req *r);
 
 #endif

@@ -47,6 +47,9 @@ struct gw_config {
     const char *redis_url;
     char rpc_url[SVC_COUNT][ADDR_MAX]; /* a service's address, or a list of its replicas */
     int rpc_connections;               /* connections per address (RPC_CONNECTIONS) */
+    int rpc_batch_inflight;            /* cheap calls or batches in flight per service before
+                                          the next ones wait to go as one batch
+                                          (RPC_BATCH_INFLIGHT; 0: never batch) */
     char events_url[ADDR_MAX];         /* the event relay's outlet (EVENTS_OUT_URL) */
     struct envelope_key key;           /* SERVICE_SECRET: seals what goes to the services */
     struct rate_limit rate_limits[RATE_CLASS_COUNT]; /* RATE_LIMITS */
@@ -98,7 +101,12 @@ struct gw_req {
                                      topic exists (route is then the check's route) */
     struct fwd_slot *slot;        /* the nng context carrying the call (forward.c) */
     int rpc_err;                  /* nng error of the failed step, 0 when answered */
-    nng_msg *reply;
+    nng_msg *reply;               /* a single call's sealed answer */
+    Aiops__Response *resp;        /* a batched call's answer, unpacked (forward.c) */
+    int reply_err;                /* a batched call without one: AIOPS_EAUTH (the service
+                                     refused the envelope), AIOPS_ECORRUPT (the reply's seal
+                                     failed), AIOPS_EPARSE (malformed or missing) */
+    ProtobufCBinaryData call;     /* the packed request while it waits for a batch */
     struct gw_req *next; /* link of the queue it waits in (struct gw_req_queue) */
 };
 
@@ -151,6 +159,8 @@ void gw_req_queue_push(struct gw_req_queue *q, struct gw_req *r);
 struct gw_req *gw_req_queue_pop(struct gw_req_queue *q);
 /* Hands r back to the loop thread (callable from any thread). */
 void gw_post(struct gw *gw, struct gw_req *r);
+/* Hands back every request of q, in order, and empties q (any thread, one wake-up). */
+void gw_post_queue(struct gw *gw, struct gw_req_queue *q);
 void gw_post_event(struct gw *gw, Aiops__Event *ev);
 
 /* Continues a request after auth (loop thread). */

@@ -17,6 +17,8 @@ struct gw_metrics {
     struct prom_family *service_up;
     struct prom_family *ws_dropped;
     struct prom_family *refused;
+    struct prom_family *batches;
+    struct prom_family *batched_calls;
     struct gw *gw;
     int ws_clients;
 };
@@ -75,19 +77,30 @@ int gw_metrics_init(struct gw *gw)
     m->refused = prom_counter(m->reg, "aiops_envelopes_refused_total",
                               "Messages from the service side whose SERVICE_SECRET seal failed.", 1,
                               refused_labels);
+    m->batches = prom_counter(m->reg, "aiops_rpc_batches_total",
+                              "Batch envelopes sent to a service (calls that queued while "
+                              "RPC_BATCH_INFLIGHT others were in flight).",
+                              1, svc_labels);
+    m->batched_calls = prom_counter(m->reg, "aiops_rpc_batched_calls_total",
+                                    "Calls sent to a service inside batch envelopes.", 1,
+                                    svc_labels);
     struct prom_family *build = prom_gauge(m->reg, "aiops_build_info",
                                            "Always 1; the labels name the build.", 1, build_labels);
     prom_set(build, (const char *const[]){AIOPS_VERSION}, 1);
     /* create every service's and every drop reason's series up front, so that dashboards
      * see zeros instead of gaps */
-    for (int id = 1; id < SVC_COUNT; id++)
-        prom_set(m->service_up, (const char *const[]){svc_name((enum svc_id)id)}, 0);
+    for (int id = 1; id < SVC_COUNT; id++) {
+        const char *const name[] = {svc_name((enum svc_id)id)};
+        prom_set(m->service_up, name, 0);
+        prom_inc(m->batches, name, 0);
+        prom_inc(m->batched_calls, name, 0);
+    }
     prom_inc(m->ws_dropped, (const char *const[]){"slow_consumer"}, 0);
     prom_inc(m->ws_dropped, (const char *const[]){"credentials_expired"}, 0);
     prom_inc(m->refused, (const char *const[]){"event"}, 0);
     prom_inc(m->refused, (const char *const[]){"reply"}, 0);
     if (m->requests == NULL || m->errors == NULL || m->latency == NULL || m->service_up == NULL ||
-        m->refused == NULL) {
+        m->refused == NULL || m->batches == NULL || m->batched_calls == NULL) {
         prom_registry_free(m->reg);
         free(m);
         return AIOPS_EINVAL;
@@ -133,6 +146,13 @@ void gw_metrics_ws_dropped(struct gw *gw, const char *reason)
 void gw_metrics_envelope_refused(struct gw *gw, const char *what)
 {
     prom_inc(gw->metrics->refused, (const char *const[]){what}, 1);
+}
+
+void gw_metrics_batch(struct gw *gw, enum svc_id service, size_t calls)
+{
+    const char *const name[] = {svc_name(service)};
+    prom_inc(gw->metrics->batches, name, 1);
+    prom_inc(gw->metrics->batched_calls, name, (double)calls);
 }
 
 static void refresh_services(struct gw *gw)

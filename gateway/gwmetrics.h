@@ -16,6 +16,8 @@ void gw_metrics_ws_clients(struct gw *gw, int delta);
 void gw_metrics_ws_dropped(struct gw *gw, const char *reason);
 /* A message from the service side whose seal failed ("event" or "reply"); any thread. */
 void gw_metrics_envelope_refused(struct gw *gw, const char *what);
+/* A batch envelope of `calls` calls sent to service (loop thread). */
+void gw_metrics_batch(struct gw *gw, enum svc_id service, size_t calls);
 int gw_metrics_text(struct gw *gw, struct buf *out);
 json_t *gw_metrics_json(struct gw *gw);
 

@@ -96,7 +96,7 @@ static int load_max_connections(struct gw_config *c)
 
 static int load_config(struct gw_config *c)
 {
-    long port, body, upload, leeway, wsmax, wsq, wssnd, pct, conns;
+    long port, body, upload, leeway, wsmax, wsq, wssnd, pct, conns, batch;
     int disable;
     c->bind = env_str("AIOPS_BIND", "127.0.0.1");
     if (env_long("AIOPS_PORT", 8000, 0, 65535, &port) != 0 ||
@@ -108,6 +108,7 @@ static int load_config(struct gw_config *c)
         env_long("WS_SNDBUF_BYTES", 0, 0, 64L << 20, &wssnd) != 0 ||
         env_long("GATEWAY_TIMEOUT_PCT", 100, 1, 1000, &pct) != 0 ||
         env_long("RPC_CONNECTIONS", 1, 1, 64, &conns) != 0 ||
+        env_long("RPC_BATCH_INFLIGHT", 2, 0, 1024, &batch) != 0 ||
         env_bool("DISABLE_AUTH", 0, &disable) != 0)
         return AIOPS_EINVAL;
     c->port = (int)port;
@@ -119,6 +120,7 @@ static int load_config(struct gw_config *c)
     c->ws_sndbuf = (size_t)wssnd;
     c->timeout_scale_pct = (int)pct;
     c->rpc_connections = (int)conns;
+    c->rpc_batch_inflight = (int)batch;
     c->disable_auth = disable;
     if (load_max_connections(c) != 0 || ratelimit_parse(getenv("RATE_LIMITS"), c->rate_limits) != 0)
         return AIOPS_EINVAL;

@@ -55,6 +55,21 @@ void gw_post(struct gw *gw, struct gw_req *r)
     event_active(gw->q_event, EV_READ, 0);
 }
 
+void gw_post_queue(struct gw *gw, struct gw_req_queue *q)
+{
+    if (q->head == NULL)
+        return;
+    pthread_mutex_lock(&gw->q_lock);
+    if (gw->q.tail)
+        gw->q.tail->next = q->head;
+    else
+        gw->q.head = q->head;
+    gw->q.tail = q->tail;
+    pthread_mutex_unlock(&gw->q_lock);
+    q->head = q->tail = NULL;
+    event_active(gw->q_event, EV_READ, 0);
+}
+
 void gw_post_event(struct gw *gw, Aiops__Event *ev)
 {
     struct gw_event *e = malloc(sizeof *e);

@@ -200,20 +200,16 @@ static void forward(struct gw_req *r)
     m.body.len = blen;
     m.body.data = blen ? evbuffer_pullup(body, (ev_ssize_t)blen) : NULL;
 
-    nng_msg *msg = NULL;
-    int rv = (hdr && hp) ? envelope_pack_request(&gw->cfg.key, &m, &msg) : AIOPS_ENOMEM;
+    int64_t left = r->deadline_ms - time_now_ms();
+    int rv = (hdr && hp) ? fwd_call(r, &m, (int)(left > 0 ? left : 1)) : AIOPS_ENOMEM;
     free(hdr);
     free(hp);
     for (int i = 0; i < r->params.n; i++)
         free(params[i]);
-    if (rv != 0) {
-        gw_reply_error(r, API_OUT_OF_MEMORY, NULL, NULL);
-        return;
-    }
-    int64_t left = r->deadline_ms - time_now_ms();
-    rv = fwd_call(r, msg, (int)(left > 0 ? left : 1));
     if (rv == AIOPS_EUNAVAIL)
         reply_service_down(r, API_SERVICE_UNAVAILABLE);
+    else if (rv == AIOPS_ENOMEM)
+        gw_reply_error(r, API_OUT_OF_MEMORY, NULL, NULL);
     else if (rv != 0)
         gw_reply_error(r, API_INTERNAL_ERROR, "cannot forward the request", NULL);
     (void)gw;
@@ -237,6 +233,26 @@ static const struct route *ws_existence_check(const struct route *ws)
     return NULL;
 }
 
+/* The service's answer to r, taken from r: 0 with *out; AIOPS_EAUTH when the service
+ * refused our envelope, AIOPS_ECORRUPT when the answer's seal failed, AIOPS_EPARSE or
+ * AIOPS_EUNSUPPORTED when it is malformed or missing. */
+static int reply_open(struct gw_req *r, Aiops__Response **out)
+{
+    if (r->resp != NULL) { /* a batched call's, unpacked by forward.c */
+        *out = r->resp;
+        r->resp = NULL;
+        return AIOPS_OK;
+    }
+    if (r->reply == NULL)
+        return r->reply_err != 0 ? r->reply_err : AIOPS_EPARSE;
+    const void *reply = nng_msg_body(r->reply);
+    size_t reply_len = nng_msg_len(r->reply);
+    if (envelope_is_refusal(reply, reply_len))
+        return AIOPS_EAUTH;
+    int rv = envelope_unpack_response(&r->gw->cfg.key, reply, reply_len, out);
+    return rv == AIOPS_EAUTH ? AIOPS_ECORRUPT : rv;
+}
+
 void gw_after_forward(struct gw_req *r)
 {
     const char *svc = svc_name(r->route->service);
@@ -246,15 +262,13 @@ void gw_after_forward(struct gw_req *r)
         return;
     }
     Aiops__Response *resp;
-    const void *reply = nng_msg_body(r->reply);
-    size_t reply_len = nng_msg_len(r->reply);
-    if (envelope_is_refusal(reply, reply_len)) {
+    int rv = reply_open(r, &resp);
+    if (rv == AIOPS_EAUTH) {
         log_error("rpc: svc-%s refused the gateway's envelope: SERVICE_SECRET differs", svc);
         gw_reply_error(r, API_SERVICE_AUTH_FAILED, NULL, json_pack("{s:s}", "service", svc));
         return;
     }
-    int rv = envelope_unpack_response(&r->gw->cfg.key, reply, reply_len, &resp);
-    if (rv == AIOPS_EAUTH)
+    if (rv == AIOPS_ECORRUPT)
         gw_metrics_envelope_refused(r->gw, "reply");
     if (rv != 0) {
         gw_reply_error(r, API_BAD_SERVICE_RESPONSE, NULL, json_pack("{s:s}", "service", svc));

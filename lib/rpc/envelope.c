@@ -10,7 +10,9 @@
 #include "core/log.h"
 #include "core/time.h"
 
+/* The first four bytes say the form: one message, or a batch of them. */
 static const char seal_magic[4] = {'A', 'I', 'O', '1'};
+static const char batch_magic[4] = {'A', 'I', 'B', '1'};
 
 int envelope_key_init(struct envelope_key *key, const char *secret)
 {
@@ -36,18 +38,18 @@ int envelope_key_from_env(struct envelope_key *key)
 }
 
 /* Writes the seal around the n-byte message already packed at body + 12. */
-static void seal(const struct envelope_key *key, uint8_t *body, size_t n)
+static void seal(const struct envelope_key *key, const char magic[4], uint8_t *body, size_t n)
 {
-    memcpy(body, seal_magic, 4);
+    memcpy(body, magic, 4);
     bytes_store_le64(body + 4, (uint64_t)time_now_ms());
     hmac_sha256(key->secret, key->len, body, 12 + n, body + 12 + n);
 }
 
-int envelope_open(const struct envelope_key *key, const void *p, size_t n, int64_t now_ms,
-                  const uint8_t **payload, size_t *len)
+static int open_sealed(const struct envelope_key *key, const char magic[4], const void *p, size_t n,
+                       int64_t now_ms, const uint8_t **payload, size_t *len)
 {
     const uint8_t *b = p;
-    if (n < ENVELOPE_SEAL_BYTES || memcmp(b, seal_magic, 4) != 0)
+    if (n < ENVELOPE_SEAL_BYTES || memcmp(b, magic, 4) != 0)
         return AIOPS_EAUTH;
     uint8_t mac[32];
     hmac_sha256(key->secret, key->len, b, n - 32, mac);
@@ -61,12 +63,23 @@ int envelope_open(const struct envelope_key *key, const void *p, size_t n, int64
     return AIOPS_OK;
 }
 
+int envelope_open(const struct envelope_key *key, const void *p, size_t n, int64_t now_ms,
+                  const uint8_t **payload, size_t *len)
+{
+    return open_sealed(key, seal_magic, p, n, now_ms, payload, len);
+}
+
+int envelope_is_batch(const void *p, size_t n)
+{
+    return n >= 4 && memcmp(p, batch_magic, 4) == 0;
+}
+
 int envelope_is_refusal(const void *p, size_t n)
 {
     return n == 4 && memcmp(p, ENVELOPE_REFUSAL, 4) == 0;
 }
 
-#define PACK_FN(fname, type, prefix)                                                          \
+#define PACK_FN(fname, type, prefix, magic)                                                   \
     int fname(const struct envelope_key *key, type *m, nng_msg **out)                         \
     {                                                                                         \
         m->version = PROTOCOL_VERSION;                                                        \
@@ -76,19 +89,16 @@ int envelope_is_refusal(const void *p, size_t n)
             return AIOPS_ENOMEM;                                                              \
         uint8_t *body = nng_msg_body(msg);                                                    \
         prefix##__pack(m, body + 12);                                                         \
-        seal(key, body, n);                                                                   \
+        seal(key, magic, body, n);                                                            \
         *out = msg;                                                                           \
         return AIOPS_OK;                                                                      \
     }
 
-#define UNPACK_FN(fname, type, prefix)                                                        \
-    int fname(const struct envelope_key *key, const void *p, size_t n, type **out)            \
+/* A message of the given type from len bytes: AIOPS_EPARSE or AIOPS_EUNSUPPORTED (another
+ * version) as the header says. */
+#define UNPACK_BYTES_FN(fname, type, prefix)                                                  \
+    int fname(const uint8_t *payload, size_t len, type **out)                                 \
     {                                                                                         \
-        const uint8_t *payload;                                                               \
-        size_t len;                                                                           \
-        int rv = envelope_open(key, p, n, time_now_ms(), &payload, &len);                     \
-        if (rv != 0)                                                                          \
-            return rv;                                                                        \
         type *m = prefix##__unpack(NULL, len, payload);                                       \
         if (m == NULL)                                                                        \
             return AIOPS_EPARSE;                                                              \
@@ -100,12 +110,63 @@ int envelope_is_refusal(const void *p, size_t n)
         return AIOPS_OK;                                                                      \
     }
 
-PACK_FN(envelope_pack_request, Aiops__Request, aiops__request)
-PACK_FN(envelope_pack_response, Aiops__Response, aiops__response)
-PACK_FN(envelope_pack_event, Aiops__Event, aiops__event)
-UNPACK_FN(envelope_unpack_request, Aiops__Request, aiops__request)
-UNPACK_FN(envelope_unpack_response, Aiops__Response, aiops__response)
-UNPACK_FN(envelope_unpack_event, Aiops__Event, aiops__event)
+#define UNPACK_FN(fname, type, bytes_fn, magic)                                               \
+    int fname(const struct envelope_key *key, const void *p, size_t n, type **out)            \
+    {                                                                                         \
+        const uint8_t *payload;                                                               \
+        size_t len;                                                                           \
+        int rv = open_sealed(key, magic, p, n, time_now_ms(), &payload, &len);                \
+        return rv != 0 ? rv : bytes_fn(payload, len, out);                                    \
+    }
+
+/* m packed, version set, into a new malloc'd buffer (the caller frees out->data). */
+#define PACK_BYTES_FN(fname, type, prefix)                                                    \
+    int fname(type *m, ProtobufCBinaryData *out)                                              \
+    {                                                                                         \
+        m->version = PROTOCOL_VERSION;                                                        \
+        out->len = prefix##__get_packed_size(m);                                              \
+        out->data = malloc(out->len ? out->len : 1);                                          \
+        if (out->data == NULL)                                                                \
+            return AIOPS_ENOMEM;                                                              \
+        prefix##__pack(m, out->data);                                                         \
+        return AIOPS_OK;                                                                      \
+    }
+
+PACK_FN(envelope_pack_request, Aiops__Request, aiops__request, seal_magic)
+PACK_FN(envelope_pack_response, Aiops__Response, aiops__response, seal_magic)
+PACK_FN(envelope_pack_event, Aiops__Event, aiops__event, seal_magic)
+static PACK_FN(pack_batch, Aiops__Batch, aiops__batch, batch_magic)
+static PACK_FN(pack_batch_reply, Aiops__BatchReply, aiops__batch_reply, batch_magic)
+UNPACK_BYTES_FN(envelope_request_from_bytes, Aiops__Request, aiops__request)
+UNPACK_BYTES_FN(envelope_response_from_bytes, Aiops__Response, aiops__response)
+static UNPACK_BYTES_FN(event_from_bytes, Aiops__Event, aiops__event)
+static UNPACK_BYTES_FN(batch_from_bytes, Aiops__Batch, aiops__batch)
+static UNPACK_BYTES_FN(batch_reply_from_bytes, Aiops__BatchReply, aiops__batch_reply)
+UNPACK_FN(envelope_unpack_request, Aiops__Request, envelope_request_from_bytes, seal_magic)
+UNPACK_FN(envelope_unpack_response, Aiops__Response, envelope_response_from_bytes, seal_magic)
+UNPACK_FN(envelope_unpack_event, Aiops__Event, event_from_bytes, seal_magic)
+UNPACK_FN(envelope_unpack_batch, Aiops__Batch, batch_from_bytes, batch_magic)
+UNPACK_FN(envelope_unpack_batch_reply, Aiops__BatchReply, batch_reply_from_bytes, batch_magic)
+PACK_BYTES_FN(envelope_request_to_bytes, Aiops__Request, aiops__request)
+PACK_BYTES_FN(envelope_response_to_bytes, Aiops__Response, aiops__response)
+
+int envelope_pack_batch(const struct envelope_key *key, ProtobufCBinaryData *requests, size_t n,
+                        nng_msg **out)
+{
+    Aiops__Batch b = AIOPS__BATCH__INIT;
+    b.requests = requests;
+    b.n_requests = n;
+    return pack_batch(key, &b, out);
+}
+
+int envelope_pack_batch_reply(const struct envelope_key *key, ProtobufCBinaryData *responses,
+                              size_t n, nng_msg **out)
+{
+    Aiops__BatchReply b = AIOPS__BATCH_REPLY__INIT;
+    b.responses = responses;
+    b.n_responses = n;
+    return pack_batch_reply(key, &b, out);
+}
 
 const char *envelope_header(const Aiops__Request *m, const char *name)
 {

@@ -72,6 +72,7 @@ struct svc {
 struct svc_call {
     struct svc_worker *w;
     Aiops__Request *req;
+    Aiops__Request *owned; /* req when it was unpacked for this call (freed with it) */
     char *params[ROUTE_MAX_PARAMS];
     int replied;
     int status;
@@ -455,58 +456,120 @@ static void refused(struct svc *s)
         log_warn("rpc: refused a request that is not sealed with SERVICE_SECRET (%ld so far)", n);
 }
 
-static nng_msg *serve_one(struct svc_worker *w, nng_msg *in)
+/* A bare refusal: nothing in a message whose seal failed is believed, not even its ids. */
+static nng_msg *refusal(struct svc *s)
 {
+    refused(s);
+    nng_msg *out = NULL;
+    if (nng_msg_alloc(&out, 0) == 0 && nng_msg_append(out, ENVELOPE_REFUSAL, 4) != 0) {
+        nng_msg_free(out);
+        out = NULL;
+    }
+    return out;
+}
+
+/* Serves one call into c (zeroed, c->w set): req as unpacked, or NULL when unpacking failed
+ * with rv. Takes req (call_free frees it). */
+static void call_serve(struct svc_call *c, Aiops__Request *req, int rv)
+{
+    if (rv != 0) {
+        /* no request id to echo: the gateway matches replies by context or position */
+        static Aiops__Request empty = AIOPS__REQUEST__INIT;
+        c->req = &empty;
+        svc_reply_error(c, API_BAD_ENVELOPE,
+                        rv == AIOPS_EUNSUPPORTED ? "protocol version not supported" : NULL, NULL);
+        return;
+    }
+    c->req = req;
+    c->owned = req;
+    if (svc_expired(c)) {
+        svc_reply_error(c, API_DEADLINE_EXCEEDED,
+                        "the request's deadline passed before it was served", NULL);
+        return;
+    }
+    uint64_t t0 = time_mono_ns();
+    dispatch(c);
+    if (log_enabled(LOG_LEVEL_DEBUG))
+        log_json(LOG_LEVEL_DEBUG, "served",
+                 json_pack("{s:s, s:s, s:i, s:f}", "request_id", req->request_id, "route",
+                           req->route, "status", c->status, "duration_ms",
+                           (double)(time_mono_ns() - t0) / 1e6));
+}
+
+/* c's answer as a Response pointing into c (valid until call_free). */
+static void call_response(const struct svc_call *c, Aiops__Response *resp)
+{
+    aiops__response__init(resp);
+    resp->request_id = c->req->request_id;
+    resp->status = c->status;
+    resp->content_type = (char *)(c->content_type ? c->content_type : "application/json");
+    resp->body.data = (uint8_t *)c->body.data;
+    resp->body.len = c->body.len;
+}
+
+static void call_free(struct svc_call *c)
+{
+    for (int i = 0; i < ROUTE_MAX_PARAMS; i++)
+        free(c->params[i]);
+    buf_free(&c->body);
+    if (c->owned)
+        aiops__request__free_unpacked(c->owned, NULL);
+}
+
+static nng_msg *serve_single(struct svc_worker *w, nng_msg *in)
+{
+    Aiops__Request *req = NULL;
+    int rv = envelope_unpack_request(&w->svc->key, nng_msg_body(in), nng_msg_len(in), &req);
+    if (rv == AIOPS_EAUTH)
+        return refusal(w->svc);
     struct svc_call c;
     memset(&c, 0, sizeof c);
     c.w = w;
-    Aiops__Request *req = NULL;
-    int rv = envelope_unpack_request(&w->svc->key, nng_msg_body(in), nng_msg_len(in), &req);
-    Aiops__Response resp = AIOPS__RESPONSE__INIT;
-    if (rv == AIOPS_EAUTH) {
-        /* nothing in it is believed, not even its request id: a bare refusal */
-        refused(w->svc);
-        nng_msg *out = NULL;
-        if (nng_msg_alloc(&out, 0) == 0 && nng_msg_append(out, ENVELOPE_REFUSAL, 4) != 0) {
-            nng_msg_free(out);
-            out = NULL;
-        }
-        return out;
-    }
-    if (rv != 0) {
-        /* no request id to echo: the gateway matches replies by context, not id */
-        static Aiops__Request empty = AIOPS__REQUEST__INIT;
-        c.req = &empty;
-        svc_reply_error(&c, API_BAD_ENVELOPE,
-                        rv == AIOPS_EUNSUPPORTED ? "protocol version not supported" : NULL, NULL);
-    } else {
-        c.req = req;
-        resp.request_id = req->request_id;
-        if (svc_expired(&c)) {
-            svc_reply_error(&c, API_DEADLINE_EXCEEDED,
-                            "the request's deadline passed before it was served", NULL);
-        } else {
-            uint64_t t0 = time_mono_ns();
-            dispatch(&c);
-            if (log_enabled(LOG_LEVEL_DEBUG))
-                log_json(LOG_LEVEL_DEBUG, "served",
-                         json_pack("{s:s, s:s, s:i, s:f}", "request_id", req->request_id, "route",
-                                   req->route, "status", c.status, "duration_ms",
-                                   (double)(time_mono_ns() - t0) / 1e6));
-        }
-    }
-    resp.status = c.status;
-    resp.content_type = (char *)(c.content_type ? c.content_type : "application/json");
-    resp.body.data = (uint8_t *)c.body.data;
-    resp.body.len = c.body.len;
+    call_serve(&c, req, rv);
+    Aiops__Response resp;
+    call_response(&c, &resp);
     nng_msg *out = NULL;
     if (envelope_pack_response(&w->svc->key, &resp, &out) != 0)
         out = NULL;
-    for (int i = 0; i < ROUTE_MAX_PARAMS; i++)
-        free(c.params[i]);
-    buf_free(&c.body);
-    if (req)
-        aiops__request__free_unpacked(req, NULL);
+    call_free(&c);
+    atomic_fetch_add(&w->svc->served, 1);
+    return out;
+}
+
+/* A batch is served call after call on this worker, in order: the gateway batches only
+ * cheap calls (lib/rpc/routes.h), so none holds up the rest for long. An element that
+ * cannot be answered (out of memory) is left empty: the gateway answers that call itself. */
+static nng_msg *serve_batch(struct svc_worker *w, nng_msg *in)
+{
+    Aiops__Batch *b = NULL;
+    int rv = envelope_unpack_batch(&w->svc->key, nng_msg_body(in), nng_msg_len(in), &b);
+    if (rv == AIOPS_EAUTH)
+        return refusal(w->svc);
+    size_t n = rv == 0 ? b->n_requests : 0;
+    ProtobufCBinaryData *answers = calloc(n ? n : 1, sizeof *answers);
+    for (size_t i = 0; i < n && answers != NULL; i++) {
+        struct svc_call c;
+        memset(&c, 0, sizeof c);
+        c.w = w;
+        Aiops__Request *req = NULL;
+        int rv1 = envelope_request_from_bytes(b->requests[i].data, b->requests[i].len, &req);
+        call_serve(&c, req, rv1);
+        Aiops__Response resp;
+        call_response(&c, &resp);
+        if (envelope_response_to_bytes(&resp, &answers[i]) != 0)
+            answers[i].len = 0;
+        call_free(&c);
+        atomic_fetch_add(&w->svc->served, 1);
+    }
+    nng_msg *out = NULL;
+    /* a malformed batch gets an empty reply: the gateway answers each of its calls */
+    if (envelope_pack_batch_reply(&w->svc->key, answers, answers ? n : 0, &out) != 0)
+        out = NULL;
+    for (size_t i = 0; answers != NULL && i < n; i++)
+        free(answers[i].data);
+    free(answers);
+    if (b != NULL)
+        aiops__batch__free_unpacked(b, NULL);
     return out;
 }
 
@@ -529,10 +592,10 @@ static void *worker_main(void *arg)
         }
         nng_msg *in = nng_aio_get_msg(w->aio);
         atomic_fetch_add(&s->busy, 1);
-        nng_msg *out = serve_one(w, in);
+        nng_msg *out = envelope_is_batch(nng_msg_body(in), nng_msg_len(in)) ? serve_batch(w, in)
+                                                                             : serve_single(w, in);
         nng_msg_free(in);
         atomic_fetch_sub(&s->busy, 1);
-        atomic_fetch_add(&s->served, 1);
         if (out == NULL)
             continue;
         nng_aio_set_msg(w->aio, out);

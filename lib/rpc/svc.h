@@ -8,6 +8,10 @@
  * stops gracefully on SIGTERM/SIGINT: no new requests are taken, requests in progress finish
  * and are answered.
  *
+ * A batch envelope (lib/rpc/envelope.h: many calls the gateway coalesced) is served by the
+ * worker that received it, call after call in order, each with its own deadline, principal
+ * and answer, and answered as one envelope.
+ *
  * Only requests sealed with SERVICE_SECRET (lib/rpc/envelope.h) are served; the rest are
  * answered with a bare refusal, counted ("refused_envelopes" in the health answer) and
  * logged at most once a minute. Events and answers are sealed the same way.

@@ -53,6 +53,8 @@ METRICS = {
     "aiops_websocket_clients": "gauge",
     "aiops_websocket_dropped_total": "counter",
     "aiops_envelopes_refused_total": "counter",
+    "aiops_rpc_batches_total": "counter",
+    "aiops_rpc_batched_calls_total": "counter",
     "aiops_build_info": "gauge",
 }
 # Series Prometheus itself adds for every scrape target; alert rules may use them.

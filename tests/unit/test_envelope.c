@@ -2,6 +2,7 @@
 
 #include <nng/nng.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/bytes.h"
@@ -209,7 +210,86 @@ static void test_secrets_must_be_long_enough(void)
     CHECK_INT(envelope_key_init(&k, longer), AIOPS_EINVAL);
 }
 
+/* Batches: elements come back as packed, in order; the two forms are never mistaken for each
+ * other; an element is checked like a sealed message (version, form). */
+static void test_batches_round_trip_and_keep_their_form(void)
+{
+    Aiops__Request a = AIOPS__REQUEST__INIT, b = AIOPS__REQUEST__INIT;
+    a.request_id = "first";
+    a.route = "health";
+    b.request_id = "second";
+    b.route = "models.predict";
+    b.body.data = (uint8_t *)"{\"instances\":[]}";
+    b.body.len = 16;
+    ProtobufCBinaryData items[3];
+    CHECK_INT(envelope_request_to_bytes(&a, &items[0]), 0);
+    CHECK_INT(envelope_request_to_bytes(&b, &items[1]), 0);
+    static const uint8_t junk[] = {0xff, 0xff, 0xff};
+    items[2].data = (uint8_t *)junk;
+    items[2].len = sizeof junk;
+    nng_msg *msg = NULL;
+    CHECK_INT(envelope_pack_batch(shared_key(), items, 3, &msg), 0);
+    const void *body = nng_msg_body(msg);
+    size_t len = nng_msg_len(msg);
+    CHECK(envelope_is_batch(body, len));
+    Aiops__Request *single = NULL;
+    CHECK_INT(envelope_unpack_request(shared_key(), body, len, &single), AIOPS_EAUTH);
+    Aiops__Batch *back = NULL;
+    CHECK_INT(envelope_unpack_batch(shared_key(), body, len, &back), 0);
+    CHECK_INT(back->n_requests, 3);
+    Aiops__Request *r = NULL;
+    CHECK_INT(envelope_request_from_bytes(back->requests[0].data, back->requests[0].len, &r), 0);
+    CHECK_STR(r->request_id, "first");
+    aiops__request__free_unpacked(r, NULL);
+    CHECK_INT(envelope_request_from_bytes(back->requests[1].data, back->requests[1].len, &r), 0);
+    CHECK_STR(r->request_id, "second");
+    CHECK_INT(r->body.len, 16);
+    aiops__request__free_unpacked(r, NULL);
+    CHECK_INT(envelope_request_from_bytes(back->requests[2].data, back->requests[2].len, &r),
+              AIOPS_EPARSE);
+    aiops__batch__free_unpacked(back, NULL);
+    /* tampered: one byte of the second element flipped */
+    ((uint8_t *)nng_msg_body(msg))[len / 2] ^= 1;
+    CHECK_INT(envelope_unpack_batch(shared_key(), body, len, &back), AIOPS_EAUTH);
+    nng_msg_free(msg);
+
+    /* a single message is never taken for a batch */
+    CHECK_INT(envelope_pack_request(shared_key(), &a, &msg), 0);
+    CHECK(!envelope_is_batch(nng_msg_body(msg), nng_msg_len(msg)));
+    CHECK_INT(envelope_unpack_batch(shared_key(), nng_msg_body(msg), nng_msg_len(msg), &back),
+              AIOPS_EAUTH);
+    nng_msg_free(msg);
+
+    /* replies: an element of another version is refused, not misread */
+    Aiops__Response ok = AIOPS__RESPONSE__INIT;
+    ok.request_id = "first";
+    ok.status = 200;
+    ProtobufCBinaryData answers[2];
+    CHECK_INT(envelope_response_to_bytes(&ok, &answers[0]), 0);
+    Aiops__Response later = AIOPS__RESPONSE__INIT;
+    later.version = PROTOCOL_VERSION + 1;
+    uint8_t pb[32];
+    answers[1].len = aiops__response__pack(&later, pb);
+    answers[1].data = pb;
+    CHECK_INT(envelope_pack_batch_reply(shared_key(), answers, 2, &msg), 0);
+    Aiops__BatchReply *reply = NULL;
+    CHECK_INT(envelope_unpack_batch_reply(shared_key(), nng_msg_body(msg), nng_msg_len(msg), &reply),
+              0);
+    Aiops__Response *resp = NULL;
+    CHECK_INT(envelope_response_from_bytes(reply->responses[0].data, reply->responses[0].len, &resp),
+              0);
+    CHECK_INT(resp->status, 200);
+    aiops__response__free_unpacked(resp, NULL);
+    CHECK_INT(envelope_response_from_bytes(reply->responses[1].data, reply->responses[1].len, &resp),
+              AIOPS_EUNSUPPORTED);
+    aiops__batch_reply__free_unpacked(reply, NULL);
+    nng_msg_free(msg);
+    free(answers[0].data);
+    free(items[0].data);
+    free(items[1].data);
+}
+
 UNIT_MAIN(UNIT(test_request_round_trip), UNIT(test_admin_scope_covers_everything),
           UNIT(test_response_and_event), UNIT(test_garbage_and_other_versions_are_refused),
           UNIT(test_seal_refuses_strangers_tampering_and_replays),
-          UNIT(test_secrets_must_be_long_enough))
+          UNIT(test_secrets_must_be_long_enough), UNIT(test_batches_round_trip_and_keep_their_form))
