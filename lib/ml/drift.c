@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "math/signif.h"
 #include "math/sort.h"
 #include "math/stats.h"
 
@@ -333,14 +334,22 @@ static double rel_entr(double x, double y)
     return INFINITY;
 }
 
+/* The totals of p and q (k values each), which both distances normalise by: 1 when both
+ * are positive, else 0 (the distance is NaN). */
+static int both_totals(const double *p, const double *q, size_t k, double *sp, double *sq)
+{
+    *sp = *sq = 0.0;
+    for (size_t i = 0; i < k; i++) {
+        *sp += p[i];
+        *sq += q[i];
+    }
+    return *sp > 0.0 && *sq > 0.0;
+}
+
 double drift_jensen_shannon(const double *p, const double *q, size_t k)
 {
-    double sp = 0.0, sq = 0.0;
-    for (size_t i = 0; i < k; i++) {
-        sp += p[i];
-        sq += q[i];
-    }
-    if (!(sp > 0.0) || !(sq > 0.0))
+    double sp, sq;
+    if (!both_totals(p, q, k, &sp, &sq))
         return NAN;
     double js = 0.0;
     for (size_t i = 0; i < k; i++) {
@@ -352,12 +361,8 @@ double drift_jensen_shannon(const double *p, const double *q, size_t k)
 
 double drift_kl(const double *p, const double *q, size_t k)
 {
-    double sp = 0.0, sq = 0.0;
-    for (size_t i = 0; i < k; i++) {
-        sp += p[i];
-        sq += q[i];
-    }
-    if (!(sp > 0.0) || !(sq > 0.0))
+    double sp, sq;
+    if (!both_totals(p, q, k, &sp, &sq))
         return NAN;
     double kl = 0.0;
     for (size_t i = 0; i < k; i++)
@@ -366,55 +371,6 @@ double drift_kl(const double *p, const double *q, size_t k)
 }
 
 /* --- chi-square and z ---------------------------------------------------------------- */
-
-/* Regularised upper incomplete gamma Q(a, x): the series for P when x < a + 1, else the
- * continued fraction (Lentz) for Q, both to double precision. */
-static double gamma_q(double a, double x)
-{
-    if (x < 0.0 || a <= 0.0 || isnan(x))
-        return NAN;
-    if (x == 0.0)
-        return 1.0;
-    if (isinf(x))
-        return 0.0;
-    double lead = a * log(x) - x - lgamma(a);
-    if (x < a + 1.0) {
-        double ap = a, del = 1.0 / a, sum = del;
-        for (int n = 0; n < 100000; n++) {
-            ap += 1.0;
-            del *= x / ap;
-            sum += del;
-            if (fabs(del) < fabs(sum) * 1e-17)
-                break;
-        }
-        return clip01(1.0 - sum * exp(lead));
-    }
-    const double tiny = 1e-300;
-    double b = x + 1.0 - a, c = 1.0 / tiny, d = 1.0 / b, h = d;
-    for (int i = 1; i < 100000; i++) {
-        double an = -i * (i - a);
-        b += 2.0;
-        d = an * d + b;
-        if (fabs(d) < tiny)
-            d = tiny;
-        c = b + an / c;
-        if (fabs(c) < tiny)
-            c = tiny;
-        d = 1.0 / d;
-        double del = d * c;
-        h *= del;
-        if (fabs(del - 1.0) < 1e-17)
-            break;
-    }
-    return clip01(exp(lead) * h);
-}
-
-double drift_chi2_sf(double x, double dof)
-{
-    if (!(dof > 0.0))
-        return NAN;
-    return gamma_q(dof / 2.0, x / 2.0);
-}
 
 double drift_chisquare(const double *observed, const double *expected, size_t k, double *stat)
 {
@@ -427,7 +383,7 @@ double drift_chisquare(const double *observed, const double *expected, size_t k,
         *stat = s;
     if (k < 2)
         return NAN;
-    return drift_chi2_sf(s, (double)(k - 1));
+    return signif_chi2_sf(s, (double)(k - 1));
 }
 
 double drift_z_test(uint64_t ref_hits, uint64_t ref_n, uint64_t cur_hits, uint64_t cur_n)
