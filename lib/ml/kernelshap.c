@@ -10,6 +10,7 @@
 #include "algo/kmeans.h"
 #include "core/rand.h"
 #include "math/sort.h"
+#include "math/stats.h"
 
 void kshap_background_free(struct kshap_background *bg)
 {
@@ -96,14 +97,7 @@ static int centroid_value(const struct fmatrix *x, size_t j, const int32_t *assi
     if (m == 0 || ns == 0)
         return AIOPS_OK;
     double mean = s / (double)m;
-    size_t lo = 0, hi = ns;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (sorted[mid] < mean)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = stats_count_below(sorted, ns, mean);
     *v = lo < ns ? sorted[lo] : sorted[ns - 1];
     if (lo > 0 && fabs(sorted[lo - 1] - mean) <= fabs(*v - mean))
         *v = sorted[lo - 1];
