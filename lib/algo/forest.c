@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "algo/binning.h"
+#include "core/array.h"
 #include "core/bytes.h"
 #include "core/err.h"
 #include "core/pool.h"
@@ -114,7 +115,8 @@ struct fwork {
     uint64_t rng;
     /* the tree under construction */
     struct tree t;
-    uint32_t node_cap, cat_cap;
+    size_t node_cap;
+    uint32_t cat_cap;
 };
 
 static inline uint32_t fbin(const struct fshared *s, size_t j, uint32_t r)
@@ -150,24 +152,15 @@ static int node_new(struct fwork *wk, uint32_t *idx)
 {
     struct tree *t = &wk->t;
     if (t->nnodes == wk->node_cap) {
-        uint32_t nc = wk->node_cap ? wk->node_cap * 2 : 256;
-        struct tree_node *nodes = realloc(t->nodes, nc * sizeof *nodes);
-        if (nodes == NULL)
+        /* the per-node arrays grow together, each from the capacity they share */
+        size_t need = (size_t)t->nnodes + 1, nodes_cap = wk->node_cap, gain_cap = nodes_cap,
+               cover_cap = nodes_cap, value_cap = nodes_cap;
+        if (array_reserve(&t->nodes, &nodes_cap, need, sizeof *t->nodes, 256) != 0 ||
+            array_reserve(&t->gain, &gain_cap, need, sizeof *t->gain, 256) != 0 ||
+            array_reserve(&t->cover, &cover_cap, need, sizeof *t->cover, 256) != 0 ||
+            array_reserve(&t->value, &value_cap, need, t->nout * sizeof *t->value, 256) != 0)
             return AIOPS_ENOMEM;
-        t->nodes = nodes;
-        double *g = realloc(t->gain, nc * sizeof *g);
-        if (g == NULL)
-            return AIOPS_ENOMEM;
-        t->gain = g;
-        double *c = realloc(t->cover, nc * sizeof *c);
-        if (c == NULL)
-            return AIOPS_ENOMEM;
-        t->cover = c;
-        double *v = realloc(t->value, (size_t)nc * t->nout * sizeof *v);
-        if (v == NULL)
-            return AIOPS_ENOMEM;
-        t->value = v;
-        wk->node_cap = nc;
+        wk->node_cap = nodes_cap;
     }
     *idx = t->nnodes++;
     struct tree_node *nd = &t->nodes[*idx];

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "algo/kmeans.h"
+#include "core/array.h"
 #include "core/rand.h"
 #include "math/sort.h"
 #include "math/stats.h"
@@ -219,16 +220,12 @@ struct coalitions {
 static int coal_add(struct coalitions *c, const uint8_t *mask, double w)
 {
     if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 256;
-        uint8_t *nm = realloc(c->mask, cap * c->m);
-        if (nm == NULL)
+        /* both arrays grow from the capacity they share */
+        size_t mask_cap = c->cap, weight_cap = c->cap;
+        if (array_reserve(&c->mask, &mask_cap, c->n + 1, c->m, 256) != 0 ||
+            array_reserve(&c->weight, &weight_cap, c->n + 1, sizeof *c->weight, 256) != 0)
             return AIOPS_ENOMEM;
-        c->mask = nm;
-        double *nw = realloc(c->weight, cap * sizeof *nw);
-        if (nw == NULL)
-            return AIOPS_ENOMEM;
-        c->weight = nw;
-        c->cap = cap;
+        c->cap = mask_cap;
     }
     memcpy(c->mask + c->n * c->m, mask, c->m);
     c->weight[c->n++] = w;
