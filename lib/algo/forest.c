@@ -802,24 +802,13 @@ int forest_save(const struct forest *f, struct buf *out)
         (rv = bytes_put_u32(out, f->nout)) != 0 || (rv = bytes_put_u32(out, f->nfeat)) != 0 ||
         (rv = bytes_put_u32(out, f->ntrees)) != 0)
         return rv;
-    for (uint32_t j = 0; j < f->nfeat; j++)
-        if ((rv = bytes_put_u32(out, f->is_cat[j])) != 0 ||
-            (rv = bytes_put_u32(out, f->ncat[j])) != 0)
-            return rv;
-    for (uint32_t t = 0; t < f->ntrees; t++)
-        if ((rv = tree_write(&f->trees[t], out)) != 0)
-            return rv;
-    uint32_t crc = crc32c(0, out->data + start, out->len - start);
-    return bytes_put_u32(out, crc);
+    return tree_save_ensemble(f->is_cat, f->ncat, f->nfeat, f->trees, f->ntrees, start, out);
 }
 
 int forest_load(const uint8_t *p, size_t n, struct forest **out)
 {
     *out = NULL;
-    if (n < 4 * 7)
-        return AIOPS_ECORRUPT;
-    struct bytes_reader crd = {p + n - 4, 4, 0, 0};
-    if (bytes_get_u32(&crd) != crc32c(0, p, n - 4))
+    if (n < 4 * 7 || !tree_crc_ok(p, n))
         return AIOPS_ECORRUPT;
     struct bytes_reader r = {p, n - 4, 0, 0};
     uint32_t magic = bytes_get_u32(&r), version = bytes_get_u32(&r), cls = bytes_get_u32(&r);
@@ -844,23 +833,8 @@ int forest_load(const uint8_t *p, size_t n, struct forest **out)
     int rv = AIOPS_ENOMEM;
     if (f->is_cat == NULL || f->ncat == NULL || f->trees == NULL)
         goto fail;
-    rv = AIOPS_ECORRUPT;
-    for (uint32_t j = 0; j < nfeat; j++) {
-        uint32_t ic = bytes_get_u32(&r);
-        f->ncat[j] = bytes_get_u32(&r);
-        if (ic > 1 || (!ic && f->ncat[j] != 0))
-            goto fail;
-        f->is_cat[j] = (uint8_t)ic;
-    }
-    if (r.bad)
-        goto fail;
-    for (uint32_t t = 0; t < ntrees; t++) {
-        if ((rv = tree_read(&r, nout, nfeat, f->is_cat, &f->trees[t])) != 0)
-            goto fail;
-        f->ntrees = t + 1;
-    }
-    rv = AIOPS_ECORRUPT;
-    if (r.off != r.n)
+    if ((rv = tree_load_ensemble(&r, nout, nfeat, f->is_cat, f->ncat, f->trees, ntrees,
+                                 &f->ntrees)) != 0)
         goto fail;
     *out = f;
     return 0;
