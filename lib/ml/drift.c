@@ -38,40 +38,57 @@ static double clip01(double p)
 
 /* --- empirical distributions ---------------------------------------------------------- */
 
-double drift_ks_statistic_sorted(const double *a, size_t na, const double *b, size_t nb)
+/* What one merge of two sorted samples a and b gives. */
+struct ecdf_merge {
+    double ks;   /* the largest distance between the two ECDFs */
+    double area; /* the area between them (the Wasserstein integral) */
+    size_t nu;   /* distinct values */
+    uint64_t acount[FEW_VALUES], bcount[FEW_VALUES]; /* the first few values' counts */
+};
+
+static void ecdf_merge(const double *a, size_t na, const double *b, size_t nb,
+                       struct ecdf_merge *out)
 {
-    size_t i = 0, j = 0;
-    double d = 0.0, fa = (double)na, fb = (double)nb;
+    size_t i = 0, j = 0, nu = 0;
+    double fa = (double)na, fb = (double)nb, ks = 0.0, area = 0.0;
+    double prev = na == 0 ? (nb ? b[0] : 0.0) : nb == 0 || a[0] < b[0] ? a[0] : b[0];
     while (i < na || j < nb) {
         double v = j >= nb || (i < na && a[i] <= b[j]) ? a[i] : b[j];
+        /* on [prev, v) both ECDFs hold their value at prev */
+        area += fabs((double)i / fa - (double)j / fb) * (v - prev);
+        size_t i0 = i, j0 = j;
         while (i < na && a[i] == v)
             i++;
         while (j < nb && b[j] == v)
             j++;
         /* the ECDFs just right of v, divided as scipy divides (searchsorted / n) */
         double diff = fabs((double)i / fa - (double)j / fb);
-        if (diff > d)
-            d = diff;
+        if (diff > ks)
+            ks = diff;
+        if (nu < FEW_VALUES) {
+            out->acount[nu] = i - i0;
+            out->bcount[nu] = j - j0;
+        }
+        nu++;
+        prev = v;
     }
-    return d;
+    out->ks = ks;
+    out->area = area;
+    out->nu = nu;
+}
+
+double drift_ks_statistic_sorted(const double *a, size_t na, const double *b, size_t nb)
+{
+    struct ecdf_merge m;
+    ecdf_merge(a, na, b, nb, &m);
+    return m.ks;
 }
 
 double drift_wasserstein_sorted(const double *a, size_t na, const double *b, size_t nb)
 {
-    size_t i = 0, j = 0;
-    double sum = 0.0, fa = (double)na, fb = (double)nb;
-    double prev = a[0] < b[0] ? a[0] : b[0];
-    while (i < na || j < nb) {
-        double v = j >= nb || (i < na && a[i] <= b[j]) ? a[i] : b[j];
-        /* on [prev, v) both ECDFs hold their value at prev */
-        sum += fabs((double)i / fa - (double)j / fb) * (v - prev);
-        while (i < na && a[i] == v)
-            i++;
-        while (j < nb && b[j] == v)
-            j++;
-        prev = v;
-    }
-    return sum;
+    struct ecdf_merge m;
+    ecdf_merge(a, na, b, nb, &m);
+    return m.area;
 }
 
 double drift_std(const double *x, size_t n)
@@ -486,39 +503,20 @@ int drift_numeric_sketch(const double *ref, size_t n_ref, size_t n_ref_rows, con
     result_init(out, n_ref_rows, n_cur);
     if (n_ref == 0 || n_cur == 0 || n_ref_rows < n_ref)
         return AIOPS_EINVAL;
-    /* One merge of the two sorted samples gives the KS statistic, the Wasserstein integral,
-     * the distinct values and the counts of the first few (the same arithmetic, in the same
-     * order, as drift_ks_statistic_sorted and drift_wasserstein_sorted). */
-    uint64_t rcount[FEW_VALUES] = {0}, ccount[FEW_VALUES] = {0};
-    size_t i = 0, j = 0, nu = 0;
-    double fa = (double)n_ref, fb = (double)n_cur, ks = 0.0, wsum = 0.0;
-    double prev = ref[0] < cur[0] ? ref[0] : cur[0];
-    while (i < n_ref || j < n_cur) {
-        double v = j >= n_cur || (i < n_ref && ref[i] <= cur[j]) ? ref[i] : cur[j];
-        wsum += fabs((double)i / fa - (double)j / fb) * (v - prev);
-        size_t i0 = i, j0 = j;
-        while (i < n_ref && ref[i] == v)
-            i++;
-        while (j < n_cur && cur[j] == v)
-            j++;
-        double diff = fabs((double)i / fa - (double)j / fb);
-        if (diff > ks)
-            ks = diff;
-        if (nu < FEW_VALUES) {
-            rcount[nu] = i - i0;
-            ccount[nu] = j - j0;
-        }
-        nu++;
-        prev = v;
-    }
+    /* one merge of the two sorted samples gives the KS statistic, the Wasserstein integral,
+     * the distinct values and the counts of the first few */
+    struct ecdf_merge em = {0};
+    ecdf_merge(ref, n_ref, cur, n_cur, &em);
+    const size_t nu = em.nu;
+    const uint64_t *rcount = em.acount, *ccount = em.bcount;
     out->n_unique = nu;
     int rv = binned_distances(ref, n_ref, cur, n_cur, out);
     if (rv != 0)
         return rv;
-    out->ks = ks;
+    out->ks = em.ks;
     out->ks_p_value = drift_ks_pvalue(out->ks, n_ref_rows, n_cur);
     double sd = drift_std(ref, n_ref);
-    out->wasserstein = wsum / (sd > 0.001 ? sd : 0.001);
+    out->wasserstein = em.area / (sd > 0.001 ? sd : 0.001);
     if (n_ref_rows <= SMALL_REFERENCE && nu <= FEW_VALUES) {
         out->categorical = 1;
         out->method = nu > 2 ? DRIFT_CHISQUARE : DRIFT_Z;
