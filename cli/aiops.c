@@ -33,14 +33,19 @@ int cli_print_json(json_t *j, int compact)
     return 0;
 }
 
+void cli_verror(const char *verb, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "aiops %s: ", verb);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void cli_error(const char *verb, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "aiops %s: ", verb);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    cli_verror(verb, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 static const struct {

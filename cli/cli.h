@@ -7,6 +7,8 @@
 #define AIOPS_CLI_H
 
 #include <jansson.h>
+#include <stdarg.h>
+#include <stddef.h>
 
 /* Global options given before the verb (aiops --url URL --api-key KEY verb ...). */
 struct cli_globals {
@@ -18,14 +20,35 @@ extern struct cli_globals cli_globals;
 
 /* Prints j on stdout as pretty JSON (compact when `compact`), then a newline. Takes j. */
 int cli_print_json(json_t *j, int compact);
-/* Prints "aiops VERB: message" on stderr. */
+/* Prints "aiops VERB: message" on stderr (cli_verror: from a va_list). */
 void cli_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_verror(const char *verb, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 struct model;
 struct ingest_result;
 /* Reads a model file and a CSV for verb: 0, or 1 after printing why (nothing to free). */
 int cli_load_model_data(const char *verb, const char *model_path, const char *data,
                         struct model **m, struct ingest_result *r);
+
+struct fmatrix;
+/* cli_load_model_data, then the model's feature matrix of DATA's rows into x (type_errors
+ * and unseen, may be NULL, as features_matrix counts them): 0, or 1 after printing why
+ * (nothing to free). */
+int cli_load_model_matrix(const char *verb, const char *model_path, const char *data,
+                          struct model **m, struct ingest_result *r, struct fmatrix *x,
+                          size_t *type_errors, size_t *unseen);
+/* Says on stderr how many values were read as missing (unseen categories, the wrong type);
+ * nothing when none were. */
+void cli_warn_missing(const char *verb, size_t unseen, size_t type_errors);
+
+/* Takes a, an argument that is not an option, as the first of two operands still missing
+ * (*first, then *second): 1, or 0 when a is an option or both are given already. */
+int cli_operand(const char *a, const char **first, const char **second);
+/* A whole-number option's value text in [min, max] into *out: 0, or 2 (the usage status)
+ * after printing "aiops VERB: " and the message fmt makes. */
+int cli_long_arg(const char *verb, const char *text, long min, long max, long *out, const char *fmt,
+                 ...) __attribute__((format(printf, 6, 7)));
 
 struct buf;
 /* Appends s as one CSV field (quoted when it holds a delimiter, quote or line break). */

@@ -21,6 +21,7 @@
  *       LIME (lib/ml/lime.h) for data row N (0 = the first), bins learnt from DATA: the
  *       class explained (default: the positive class, or the predicted one), the model's and
  *       the local fit's predictions, and [{"feature", "condition", "weight"}] */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,23 +102,15 @@ static void shap_column(struct buf *b, const struct model *m, size_t nout, size_
 int cmd_shap(int argc, char **argv)
 {
     const char *model_path = NULL, *data = NULL, *out_path = NULL;
-    int threads = 0;
+    long threads = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
             out_path = argv[++i];
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-            char *end;
-            long t = strtol(argv[++i], &end, 10);
-            if (*end != '\0' || t < 0 || t > 256) {
-                cli_error("shap", "--threads must be 0 (every CPU) .. 256");
+            if (cli_long_arg("shap", argv[++i], 0, 256, &threads,
+                             "--threads must be 0 (every CPU) .. 256") != 0)
                 return 2;
-            }
-            threads = (int)t;
-        } else if (argv[i][0] != '-' && model_path == NULL)
-            model_path = argv[i];
-        else if (argv[i][0] != '-' && data == NULL)
-            data = argv[i];
-        else {
+        } else if (!cli_operand(argv[i], &model_path, &data)) {
             model_path = NULL;
             break;
         }
@@ -128,29 +121,23 @@ int cmd_shap(int argc, char **argv)
     }
     struct model *m;
     struct ingest_result r;
-    if (cli_load_model_data("shap", model_path, data, &m, &r) != 0)
-        return 1;
-    int status = 1;
     struct fmatrix x = {0};
+    size_t unseen = 0, type_errors = 0;
+    if (cli_load_model_matrix("shap", model_path, data, &m, &r, &x, &type_errors, &unseen) != 0)
+        return 1;
+    int status = 1, rv = 0;
     double *phi = NULL;
     struct buf b = BUF_INIT;
-    struct aiops_error missing = AIOPS_ERROR_INIT;
-    size_t unseen = 0, type_errors = 0;
-    int rv = features_matrix(&m->features, &r.table, &x, &missing, &type_errors, &unseen);
-    if (rv == AIOPS_ENOTFOUND) {
-        cli_error("shap", "%s has no column %s (a feature of the model)", data, missing.field);
-        goto out;
-    }
     const int exact = treeshap_supports(m);
     const size_t n = x.nrows, nfeat = m->features.n;
     const size_t nout = exact ? treeshap_model_outputs(m) : model_outputs(m);
     size_t got = 0;
-    if (rv != 0 || (phi = malloc((n ? n : 1) * nout * (nfeat + 1) * sizeof *phi)) == NULL) {
-        cli_error("shap", "%s", aiops_strerror(rv ? rv : AIOPS_ENOMEM));
+    if ((phi = malloc((n ? n : 1) * nout * (nfeat + 1) * sizeof *phi)) == NULL) {
+        cli_error("shap", "%s", aiops_strerror(AIOPS_ENOMEM));
         goto out;
     }
     if (exact) {
-        rv = treeshap_model(m, &x, threads, phi, &got);
+        rv = treeshap_model(m, &x, (int)threads, phi, &got);
     } else if (n > 0) {
         /* other learners: Kernel SHAP against DATA summarised by k-means */
         struct kshap_background bg = {0};
@@ -159,7 +146,7 @@ int cmd_shap(int argc, char **argv)
         for (size_t i = 0; rv == 0 && i < n; i++) {
             for (size_t j = 0; j < nfeat; j++)
                 row[j] = x.x[j * n + i];
-            rv = kshap_explain(m, &bg, row, 0, i, threads, phi + i * nout * (nfeat + 1));
+            rv = kshap_explain(m, &bg, row, 0, i, (int)threads, phi + i * nout * (nfeat + 1));
         }
         kshap_background_free(&bg);
         free(row);
@@ -168,11 +155,7 @@ int cmd_shap(int argc, char **argv)
         cli_error("shap", "%s", aiops_strerror(rv));
         goto out;
     }
-    if (unseen > 0 || type_errors > 0)
-        fprintf(stderr,
-                "aiops shap: %zu values of unseen categories and %zu values of the wrong type "
-                "were read as missing\n",
-                unseen, type_errors);
+    cli_warn_missing("shap", unseen, type_errors);
     /* a binary forest explains both classes' probabilities, which mirror each other: the
      * positive class's is the one shown, as predict shows its probability */
     size_t k0 = 0, kshown = nout;
@@ -271,32 +254,21 @@ int cmd_importance(int argc, char **argv)
     const char *model_path = NULL, *data = NULL, *method = "pearson";
     long repeats = IMPORTANCE_DEFAULT_REPEATS, seed = 0, threads = 0;
     for (int i = 1; i < argc; i++) {
-        char *end = NULL;
         if (strcmp(argv[i], "--repeats") == 0 && i + 1 < argc) {
-            repeats = strtol(argv[++i], &end, 10);
-            if (*end != '\0' || repeats < 1 || repeats > IMPORTANCE_MAX_REPEATS) {
-                cli_error("importance", "--repeats must be 1..%d", IMPORTANCE_MAX_REPEATS);
+            if (cli_long_arg("importance", argv[++i], 1, IMPORTANCE_MAX_REPEATS, &repeats,
+                             "--repeats must be 1..%d", IMPORTANCE_MAX_REPEATS) != 0)
                 return 2;
-            }
         } else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
-            seed = strtol(argv[++i], &end, 10);
-            if (*end != '\0' || seed < 0) {
-                cli_error("importance", "--seed must be a whole number >= 0");
+            if (cli_long_arg("importance", argv[++i], 0, LONG_MAX, &seed,
+                             "--seed must be a whole number >= 0") != 0)
                 return 2;
-            }
         } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-            threads = strtol(argv[++i], &end, 10);
-            if (*end != '\0' || threads < 0 || threads > 256) {
-                cli_error("importance", "--threads must be 0 (every CPU) .. 256");
+            if (cli_long_arg("importance", argv[++i], 0, 256, &threads,
+                             "--threads must be 0 (every CPU) .. 256") != 0)
                 return 2;
-            }
         } else if (strcmp(argv[i], "--correlation") == 0 && i + 1 < argc) {
             method = argv[++i];
-        } else if (argv[i][0] != '-' && model_path == NULL) {
-            model_path = argv[i];
-        } else if (argv[i][0] != '-' && data == NULL) {
-            data = argv[i];
-        } else {
+        } else if (!cli_operand(argv[i], &model_path, &data)) {
             model_path = NULL;
             break;
         }
@@ -348,32 +320,21 @@ int cmd_lime(int argc, char **argv)
     const char *model_path = NULL, *data = NULL, *label = NULL;
     long row = -1, samples = 0, seed = 0;
     for (int i = 1; i < argc; i++) {
-        char *end = NULL;
         if (strcmp(argv[i], "--row") == 0 && i + 1 < argc) {
-            row = strtol(argv[++i], &end, 10);
-            if (*end != '\0' || row < 0) {
-                cli_error("lime", "--row must be a row number >= 0 (the first data row is 0)");
+            if (cli_long_arg("lime", argv[++i], 0, LONG_MAX, &row,
+                             "--row must be a row number >= 0 (the first data row is 0)") != 0)
                 return 2;
-            }
         } else if (strcmp(argv[i], "--samples") == 0 && i + 1 < argc) {
-            samples = strtol(argv[++i], &end, 10);
-            if (*end != '\0' || samples < 2 || samples > LIME_MAX_SAMPLES) {
-                cli_error("lime", "--samples must be 2..%d", LIME_MAX_SAMPLES);
+            if (cli_long_arg("lime", argv[++i], 2, LIME_MAX_SAMPLES, &samples,
+                             "--samples must be 2..%d", LIME_MAX_SAMPLES) != 0)
                 return 2;
-            }
         } else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
-            seed = strtol(argv[++i], &end, 10);
-            if (*end != '\0' || seed < 0) {
-                cli_error("lime", "--seed must be a whole number >= 0");
+            if (cli_long_arg("lime", argv[++i], 0, LONG_MAX, &seed,
+                             "--seed must be a whole number >= 0") != 0)
                 return 2;
-            }
         } else if (strcmp(argv[i], "--class") == 0 && i + 1 < argc) {
             label = argv[++i];
-        } else if (argv[i][0] != '-' && model_path == NULL) {
-            model_path = argv[i];
-        } else if (argv[i][0] != '-' && data == NULL) {
-            data = argv[i];
-        } else {
+        } else if (!cli_operand(argv[i], &model_path, &data)) {
             model_path = NULL;
             break;
         }
@@ -385,19 +346,13 @@ int cmd_lime(int argc, char **argv)
     }
     struct model *m;
     struct ingest_result r;
-    if (cli_load_model_data("lime", model_path, data, &m, &r) != 0)
-        return 1;
-    int status = 1;
     struct fmatrix x = {0};
+    if (cli_load_model_matrix("lime", model_path, data, &m, &r, &x, NULL, NULL) != 0)
+        return 1;
+    int status = 1, rv = 0;
     struct lime_explainer e = {0};
     double *values = NULL, *pred = NULL;
-    struct aiops_error missing = AIOPS_ERROR_INIT;
-    int rv = features_matrix(&m->features, &r.table, &x, &missing, NULL, NULL);
-    if (rv == AIOPS_ENOTFOUND) {
-        cli_error("lime", "%s has no column %s (a feature of the model)", data, missing.field);
-        goto out;
-    }
-    if (rv == 0 && (size_t)row >= x.nrows) {
+    if ((size_t)row >= x.nrows) {
         cli_error("lime", "--row %ld: %s has %zu data rows (0 .. %zu)", row, data, x.nrows,
                   x.nrows ? x.nrows - 1 : 0);
         goto out;
@@ -405,8 +360,8 @@ int cmd_lime(int argc, char **argv)
     const size_t d = m->features.n, k = model_outputs(m);
     values = malloc(d * sizeof *values);
     pred = malloc(k * sizeof *pred);
-    if (rv != 0 || values == NULL || pred == NULL) {
-        cli_error("lime", "%s", aiops_strerror(rv ? rv : AIOPS_ENOMEM));
+    if (values == NULL || pred == NULL) {
+        cli_error("lime", "%s", aiops_strerror(AIOPS_ENOMEM));
         goto out;
     }
     for (size_t j = 0; j < d; j++)

@@ -115,3 +115,22 @@ int cli_http(const char *method, const char *path_and_query, const char *content
     evhttp_uri_free(uri);
     return rv;
 }
+
+int cli_http_json(const char *verb, const char *method, const char *path_and_query,
+                  const char *content_type, const void *body, size_t body_len, int body_fd,
+                  int timeout_s, json_t **out)
+{
+    *out = NULL;
+    struct cli_response resp;
+    int rv = cli_http(method, path_and_query, content_type, body, body_len, body_fd, timeout_s,
+                      &resp);
+    if (rv != 0) {
+        cli_error(verb, "no answer from %s", cli_globals.url);
+        buf_free(&resp.body);
+        return 0;
+    }
+    json_error_t e;
+    *out = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, &e);
+    buf_free(&resp.body);
+    return resp.status;
+}

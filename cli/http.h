@@ -3,6 +3,7 @@
 #ifndef AIOPS_CLI_HTTP_H
 #define AIOPS_CLI_HTTP_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "core/buf.h"
@@ -20,5 +21,11 @@ struct cli_response {
 int cli_http(const char *method, const char *path_and_query, const char *content_type,
              const void *body, size_t body_len, int body_fd, int timeout_s,
              struct cli_response *out);
+
+/* cli_http for verb, the answer parsed into *out (NULL when it is not JSON). Returns the
+ * HTTP status, or 0 after printing that no answer came. */
+int cli_http_json(const char *verb, const char *method, const char *path_and_query,
+                  const char *content_type, const void *body, size_t body_len, int body_fd,
+                  int timeout_s, json_t **out);
 
 #endif

@@ -46,25 +46,16 @@ static int call_json(const char *verb, const char *method, const char *path, jso
     *out = NULL;
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
-    struct cli_response resp;
-    int rv = cli_http(method, path, text ? "application/json" : NULL, text, text ? strlen(text) : 0,
-                      -1, 60, &resp);
+    int status = cli_http_json(verb, method, path, text ? "application/json" : NULL, text,
+                               text ? strlen(text) : 0, -1, 60, out);
     free(text);
-    if (rv != 0) {
-        cli_error(verb, "no answer from %s", cli_globals.url);
-        buf_free(&resp.body);
-        return 0;
-    }
-    json_error_t e;
-    *out = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, &e);
-    buf_free(&resp.body);
-    if (resp.status < 200 || resp.status > 299) {
+    if (status != 0 && (status < 200 || status > 299)) {
         json_t *err = json_object_get(*out, "error");
-        cli_error(verb, "HTTP %d %s: %s", resp.status,
+        cli_error(verb, "HTTP %d %s: %s", status,
                   json_string_value(json_object_get(err, "code")) ?: "",
                   json_string_value(json_object_get(err, "message")) ?: "");
     }
-    return resp.status;
+    return status;
 }
 
 static int exit_for(int status)

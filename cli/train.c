@@ -14,6 +14,7 @@
 #include "ml/train.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +275,64 @@ int cli_load_model_data(const char *verb, const char *model_path, const char *da
     return 0;
 }
 
+int cli_load_model_matrix(const char *verb, const char *model_path, const char *data,
+                          struct model **m, struct ingest_result *r, struct fmatrix *x,
+                          size_t *type_errors, size_t *unseen)
+{
+    if (cli_load_model_data(verb, model_path, data, m, r) != 0)
+        return 1;
+    struct aiops_error missing = AIOPS_ERROR_INIT;
+    int rv = features_matrix(&(*m)->features, &r->table, x, &missing, type_errors, unseen);
+    if (rv == 0)
+        return 0;
+    if (rv == AIOPS_ENOTFOUND)
+        cli_error(verb, "%s has no column %s (a feature of the model)", data, missing.field);
+    else
+        cli_error(verb, "%s", aiops_strerror(rv));
+    fmatrix_free(x);
+    model_free(*m);
+    ingest_result_free(r);
+    return 1;
+}
+
+void cli_warn_missing(const char *verb, size_t unseen, size_t type_errors)
+{
+    if (unseen > 0 || type_errors > 0)
+        fprintf(stderr,
+                "aiops %s: %zu values of unseen categories and %zu values of the wrong type "
+                "were read as missing\n",
+                verb, unseen, type_errors);
+}
+
+int cli_operand(const char *a, const char **first, const char **second)
+{
+    if (a[0] == '-')
+        return 0;
+    if (*first == NULL)
+        *first = a;
+    else if (*second == NULL)
+        *second = a;
+    else
+        return 0;
+    return 1;
+}
+
+int cli_long_arg(const char *verb, const char *text, long min, long max, long *out, const char *fmt,
+                 ...)
+{
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (*end == '\0' && v >= min && v <= max) {
+        *out = v;
+        return 0;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    cli_verror(verb, fmt, ap);
+    va_end(ap);
+    return 2;
+}
+
 /* A CSV field: quoted when it holds a delimiter, quote or line break. */
 static void csv_field(struct buf *b, const char *s)
 {
@@ -307,11 +366,7 @@ int cmd_predict(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
             out_path = argv[++i];
-        else if (argv[i][0] != '-' && model_path == NULL)
-            model_path = argv[i];
-        else if (argv[i][0] != '-' && data == NULL)
-            data = argv[i];
-        else {
+        else if (!cli_operand(argv[i], &model_path, &data)) {
             model_path = NULL;
             break;
         }
@@ -322,29 +377,19 @@ int cmd_predict(int argc, char **argv)
     }
     struct model *m;
     struct ingest_result r;
-    if (cli_load_model_data("predict", model_path, data, &m, &r) != 0)
-        return 1;
-    int status = 1;
     struct fmatrix x;
-    struct aiops_error missing = AIOPS_ERROR_INIT;
     size_t unseen = 0, type_errors = 0;
+    if (cli_load_model_matrix("predict", model_path, data, &m, &r, &x, &type_errors, &unseen) != 0)
+        return 1;
+    int status = 1, rv = 0;
     double *out = NULL;
-    int rv = features_matrix(&m->features, &r.table, &x, &missing, &type_errors, &unseen);
-    if (rv == AIOPS_ENOTFOUND) {
-        cli_error("predict", "%s has no column %s (a feature of the model)", data, missing.field);
-        goto out;
-    }
     size_t k = model_outputs(m), n = x.nrows;
-    if (rv != 0 || (out = malloc((n ? n : 1) * k * sizeof *out)) == NULL ||
+    if ((out = malloc((n ? n : 1) * k * sizeof *out)) == NULL ||
         (rv = model_predict_threads(m, &x, 0, out)) != 0) {
         cli_error("predict", "%s", aiops_strerror(rv ? rv : AIOPS_ENOMEM));
         goto out;
     }
-    if (unseen > 0 || type_errors > 0)
-        fprintf(stderr,
-                "aiops predict: %zu values of unseen categories and %zu values of the "
-                "wrong type were read as missing\n",
-                unseen, type_errors);
+    cli_warn_missing("predict", unseen, type_errors);
     struct buf b = BUF_INIT;
     const struct target_spec *ts = &m->target;
     if (ts->task == TASK_REGRESSION || ts->task == TASK_NONE) {

@@ -50,18 +50,9 @@ int cli_upload(const char *verb, const char *file, const char *target, json_t **
     } else {
         snprintf(path, sizeof path, "/api/upload?filename=%s", enc);
     }
-    struct cli_response resp;
-    int rv = cli_http("POST", path, "text/csv", NULL, 0, fd, 600, &resp);
+    int status = cli_http_json(verb, "POST", path, "text/csv", NULL, 0, fd, 600, answer);
     close(fd);
-    if (rv != 0) {
-        cli_error(verb, "no answer from %s", cli_globals.url);
-        buf_free(&resp.body);
-        return 0;
-    }
-    json_error_t e;
-    *answer = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, &e);
-    buf_free(&resp.body);
-    return resp.status;
+    return status;
 }
 
 int cmd_upload(int argc, char **argv)

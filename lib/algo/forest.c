@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "algo/binning.h"
+#include "core/array.h"
 #include "core/bytes.h"
 #include "core/err.h"
 #include "core/pool.h"
@@ -114,7 +115,8 @@ struct fwork {
     uint64_t rng;
     /* the tree under construction */
     struct tree t;
-    uint32_t node_cap, cat_cap;
+    size_t node_cap;
+    uint32_t cat_cap;
 };
 
 static inline uint32_t fbin(const struct fshared *s, size_t j, uint32_t r)
@@ -150,24 +152,15 @@ static int node_new(struct fwork *wk, uint32_t *idx)
 {
     struct tree *t = &wk->t;
     if (t->nnodes == wk->node_cap) {
-        uint32_t nc = wk->node_cap ? wk->node_cap * 2 : 256;
-        struct tree_node *nodes = realloc(t->nodes, nc * sizeof *nodes);
-        if (nodes == NULL)
+        /* the per-node arrays grow together, each from the capacity they share */
+        size_t need = (size_t)t->nnodes + 1, nodes_cap = wk->node_cap, gain_cap = nodes_cap,
+               cover_cap = nodes_cap, value_cap = nodes_cap;
+        if (array_reserve(&t->nodes, &nodes_cap, need, sizeof *t->nodes, 256) != 0 ||
+            array_reserve(&t->gain, &gain_cap, need, sizeof *t->gain, 256) != 0 ||
+            array_reserve(&t->cover, &cover_cap, need, sizeof *t->cover, 256) != 0 ||
+            array_reserve(&t->value, &value_cap, need, t->nout * sizeof *t->value, 256) != 0)
             return AIOPS_ENOMEM;
-        t->nodes = nodes;
-        double *g = realloc(t->gain, nc * sizeof *g);
-        if (g == NULL)
-            return AIOPS_ENOMEM;
-        t->gain = g;
-        double *c = realloc(t->cover, nc * sizeof *c);
-        if (c == NULL)
-            return AIOPS_ENOMEM;
-        t->cover = c;
-        double *v = realloc(t->value, (size_t)nc * t->nout * sizeof *v);
-        if (v == NULL)
-            return AIOPS_ENOMEM;
-        t->value = v;
-        wk->node_cap = nc;
+        wk->node_cap = nodes_cap;
     }
     *idx = t->nnodes++;
     struct tree_node *nd = &t->nodes[*idx];
@@ -809,24 +802,13 @@ int forest_save(const struct forest *f, struct buf *out)
         (rv = bytes_put_u32(out, f->nout)) != 0 || (rv = bytes_put_u32(out, f->nfeat)) != 0 ||
         (rv = bytes_put_u32(out, f->ntrees)) != 0)
         return rv;
-    for (uint32_t j = 0; j < f->nfeat; j++)
-        if ((rv = bytes_put_u32(out, f->is_cat[j])) != 0 ||
-            (rv = bytes_put_u32(out, f->ncat[j])) != 0)
-            return rv;
-    for (uint32_t t = 0; t < f->ntrees; t++)
-        if ((rv = tree_write(&f->trees[t], out)) != 0)
-            return rv;
-    uint32_t crc = crc32c(0, out->data + start, out->len - start);
-    return bytes_put_u32(out, crc);
+    return tree_save_ensemble(f->is_cat, f->ncat, f->nfeat, f->trees, f->ntrees, start, out);
 }
 
 int forest_load(const uint8_t *p, size_t n, struct forest **out)
 {
     *out = NULL;
-    if (n < 4 * 7)
-        return AIOPS_ECORRUPT;
-    struct bytes_reader crd = {p + n - 4, 4, 0, 0};
-    if (bytes_get_u32(&crd) != crc32c(0, p, n - 4))
+    if (n < 4 * 7 || !tree_crc_ok(p, n))
         return AIOPS_ECORRUPT;
     struct bytes_reader r = {p, n - 4, 0, 0};
     uint32_t magic = bytes_get_u32(&r), version = bytes_get_u32(&r), cls = bytes_get_u32(&r);
@@ -851,23 +833,8 @@ int forest_load(const uint8_t *p, size_t n, struct forest **out)
     int rv = AIOPS_ENOMEM;
     if (f->is_cat == NULL || f->ncat == NULL || f->trees == NULL)
         goto fail;
-    rv = AIOPS_ECORRUPT;
-    for (uint32_t j = 0; j < nfeat; j++) {
-        uint32_t ic = bytes_get_u32(&r);
-        f->ncat[j] = bytes_get_u32(&r);
-        if (ic > 1 || (!ic && f->ncat[j] != 0))
-            goto fail;
-        f->is_cat[j] = (uint8_t)ic;
-    }
-    if (r.bad)
-        goto fail;
-    for (uint32_t t = 0; t < ntrees; t++) {
-        if ((rv = tree_read(&r, nout, nfeat, f->is_cat, &f->trees[t])) != 0)
-            goto fail;
-        f->ntrees = t + 1;
-    }
-    rv = AIOPS_ECORRUPT;
-    if (r.off != r.n)
+    if ((rv = tree_load_ensemble(&r, nout, nfeat, f->is_cat, f->ncat, f->trees, ntrees,
+                                 &f->ntrees)) != 0)
         goto fail;
     *out = f;
     return 0;

@@ -1725,24 +1725,13 @@ int gbdt_save(const struct gbdt *g, struct buf *out)
     for (uint32_t k = 0; k < g->groups; k++)
         if ((rv = bytes_put_f64(out, g->base[k])) != 0)
             return rv;
-    for (uint32_t j = 0; j < g->nfeat; j++)
-        if ((rv = bytes_put_u32(out, g->is_cat[j])) != 0 ||
-            (rv = bytes_put_u32(out, g->ncat[j])) != 0)
-            return rv;
-    for (uint32_t t = 0; t < g->ntrees; t++)
-        if ((rv = tree_write(&g->trees[t], out)) != 0)
-            return rv;
-    uint32_t crc = crc32c(0, out->data + start, out->len - start);
-    return bytes_put_u32(out, crc);
+    return tree_save_ensemble(g->is_cat, g->ncat, g->nfeat, g->trees, g->ntrees, start, out);
 }
 
 int gbdt_load(const uint8_t *p, size_t n, struct gbdt **out)
 {
     *out = NULL;
-    if (n < 4 * 6 + 8 + 4)
-        return AIOPS_ECORRUPT;
-    struct bytes_reader crd = {p + n - 4, 4, 0, 0};
-    if (bytes_get_u32(&crd) != crc32c(0, p, n - 4))
+    if (n < 4 * 6 + 8 + 4 || !tree_crc_ok(p, n))
         return AIOPS_ECORRUPT;
     struct bytes_reader r = {p, n - 4, 0, 0};
     uint32_t magic = bytes_get_u32(&r), version = bytes_get_u32(&r), obj = bytes_get_u32(&r);
@@ -1776,22 +1765,8 @@ int gbdt_load(const uint8_t *p, size_t n, struct gbdt **out)
     for (uint32_t k = 0; k < groups; k++)
         if (!isfinite(g->base[k] = bytes_get_f64(&r)))
             goto fail;
-    for (uint32_t j = 0; j < nfeat; j++) {
-        uint32_t ic = bytes_get_u32(&r);
-        g->ncat[j] = bytes_get_u32(&r);
-        if (ic > 1 || (!ic && g->ncat[j] != 0))
-            goto fail;
-        g->is_cat[j] = (uint8_t)ic;
-    }
-    if (r.bad)
-        goto fail;
-    for (uint32_t t = 0; t < ntrees; t++) {
-        if ((rv = tree_read(&r, 1, nfeat, g->is_cat, &g->trees[t])) != 0)
-            goto fail;
-        g->ntrees = t + 1;
-    }
-    rv = AIOPS_ECORRUPT;
-    if (r.off != r.n)
+    if ((rv = tree_load_ensemble(&r, 1, nfeat, g->is_cat, g->ncat, g->trees, ntrees,
+                                 &g->ntrees)) != 0)
         goto fail;
     *out = g;
     return 0;

@@ -16,6 +16,7 @@
 
 #include "core/pool.h"
 #include "core/rand.h"
+#include "math/stats.h"
 
 /* Rows per block: big enough for an efficient product, few enough blocks that their
  * partial sums (blocks * (2 k d + k + 1) integers) stay small. */
@@ -273,14 +274,7 @@ static void closest_block(void *arg, int tid, size_t b)
 /* The first index whose cumulative sum reaches r (numpy's searchsorted, side "left"). */
 static size_t search_cumsum(const double *cum, size_t n, double r)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (cum[mid] < r)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = stats_count_below(cum, n, r);
     return lo < n ? lo : n - 1;
 }
 

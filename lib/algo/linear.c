@@ -36,19 +36,25 @@ extern void dposv_(const char *uplo, const int *n, const int *nrhs, double *a, c
 /* The per-iteration training AUC looks at most this many rows (see fit_metric). */
 #define METRIC_ROWS 200000
 
-struct linear {
+/* What the dense and the sparse model share: the task, the fit, and the input columns'
+ * kinds and scaling. */
+struct linear_head {
     enum linear_kind kind;
     uint32_t nclass; /* values per predicted row: K, or 1 for regression */
     uint32_t nout;   /* coefficient vectors: logistic 1, softmax K, regression 1 */
-    uint32_t ncols;  /* input columns */
+    uint32_t ncols;  /* input columns (the dense ones of the sparse model) */
     int fit_intercept;
     int iterations, converged;
     double l2;
     uint8_t *is_cat;      /* ncols */
     uint32_t *ncat;       /* ncols; 0 for numeric columns */
     double *mean, *scale; /* ncols; categorical columns: 0 and 1 */
-    double *theta;        /* nout * q: per output c at theta + c * q: the numeric block
-                             (nnum), the one-hot blocks (pc), the intercept */
+};
+
+struct linear {
+    struct linear_head h;
+    double *theta; /* nout * q: per output c at theta + c * q: the numeric block
+                      (nnum), the one-hot blocks (pc), the intercept */
     /* derived from is_cat / ncat (linear_derive) */
     uint32_t nnum, ncatcols;
     uint32_t *num_cols; /* nnum: the input column of each numeric slot */
@@ -57,14 +63,79 @@ struct linear {
     size_t pc, q;       /* one-hot width; coefficients per output (nnum + pc + 1) */
 };
 
+/* Sets h for a model of kind with nclass values per row on ncols input columns, its column
+ * arrays allocated (numeric, unscaled until filled in). AIOPS_ENOMEM. */
+static int head_init(struct linear_head *h, enum linear_kind kind, uint32_t nclass, uint32_t ncols,
+                     int fit_intercept, double l2)
+{
+    h->kind = kind;
+    h->nclass = nclass;
+    h->nout = kind == LINEAR_SOFTMAX ? nclass : 1;
+    h->ncols = ncols;
+    h->fit_intercept = fit_intercept;
+    h->l2 = l2;
+    size_t nc = ncols ? ncols : 1;
+    h->is_cat = calloc(nc, 1);
+    h->ncat = calloc(nc, sizeof *h->ncat);
+    h->mean = calloc(nc, sizeof *h->mean);
+    h->scale = calloc(nc, sizeof *h->scale);
+    return h->is_cat && h->ncat && h->mean && h->scale ? AIOPS_OK : AIOPS_ENOMEM;
+}
+
+static void head_free(struct linear_head *h)
+{
+    free(h->is_cat);
+    free(h->ncat);
+    free(h->mean);
+    free(h->scale);
+}
+
+/* The input columns as both models save them: per column u8 categorical, u32 categories,
+ * f64 mean, f64 scale. Non-zero when out of memory. */
+static int head_save_columns(const struct linear_head *h, struct buf *out)
+{
+    int rc = 0;
+    for (uint32_t j = 0; j < h->ncols; j++) {
+        rc |= bytes_put_u8(out, h->is_cat[j]);
+        rc |= bytes_put_u32(out, h->ncat[j]);
+        rc |= bytes_put_f64(out, h->mean[j]);
+        rc |= bytes_put_f64(out, h->scale[j]);
+    }
+    return rc;
+}
+
+/* Reads what head_save_columns wrote into h (allocated by head_init), *total_cat the
+ * categories of all columns. AIOPS_ECORRUPT for anything inconsistent. */
+static int head_load_columns(struct bytes_reader *r, struct linear_head *h, uint64_t *total_cat)
+{
+    *total_cat = 0;
+    for (uint32_t j = 0; j < h->ncols; j++) {
+        uint64_t c = bytes_get_u8(r);
+        uint32_t k = bytes_get_u32(r);
+        double mean = bytes_get_f64(r), scale = bytes_get_f64(r);
+        if (r->bad || c > 1 || (c == 0 && k != 0) || (c == 1 && k > MAX_NCAT) || !isfinite(mean) ||
+            !(scale > 0) || !isfinite(scale))
+            return AIOPS_ECORRUPT;
+        h->is_cat[j] = (uint8_t)c;
+        h->ncat[j] = k;
+        h->mean[j] = mean;
+        h->scale[j] = scale;
+        *total_cat += k;
+    }
+    return AIOPS_OK;
+}
+
+/* The values per predicted row of a model trained with p. */
+static uint32_t param_classes(const struct linear_params *p)
+{
+    return p->kind == LINEAR_LOGISTIC ? 2 : p->kind == LINEAR_SOFTMAX ? (uint32_t)p->num_class : 1;
+}
+
 void linear_free(struct linear *m)
 {
     if (m == NULL)
         return;
-    free(m->is_cat);
-    free(m->ncat);
-    free(m->mean);
-    free(m->scale);
+    head_free(&m->h);
     free(m->theta);
     free(m->num_cols);
     free(m->cat_cols);
@@ -76,8 +147,8 @@ void linear_free(struct linear *m)
 static int linear_derive(struct linear *m)
 {
     uint32_t nnum = 0, ncc = 0;
-    for (uint32_t j = 0; j < m->ncols; j++) {
-        if (m->is_cat[j])
+    for (uint32_t j = 0; j < m->h.ncols; j++) {
+        if (m->h.is_cat[j])
             ncc++;
         else
             nnum++;
@@ -90,43 +161,43 @@ static int linear_derive(struct linear *m)
     if (m->num_cols == NULL || m->cat_cols == NULL || m->cat_off == NULL)
         return AIOPS_ENOMEM;
     size_t pc = 0;
-    for (uint32_t j = 0, a = 0, d = 0; j < m->ncols; j++) {
-        if (m->is_cat[j]) {
+    for (uint32_t j = 0, a = 0, d = 0; j < m->h.ncols; j++) {
+        if (m->h.is_cat[j]) {
             m->cat_cols[a] = j;
             m->cat_off[a++] = pc;
-            pc += m->ncat[j];
+            pc += m->h.ncat[j];
         } else {
             m->num_cols[d++] = j;
         }
     }
     m->pc = pc;
     m->q = (size_t)nnum + pc + 1;
-    if (m->q > LINEAR_MAX_COEFS || m->q * m->nout > LINEAR_MAX_COEFS)
+    if (m->q > LINEAR_MAX_COEFS || m->q * m->h.nout > LINEAR_MAX_COEFS)
         return AIOPS_ETOOBIG;
     return 0;
 }
 
 size_t linear_num_features(const struct linear *m)
 {
-    return m->ncols;
+    return m->h.ncols;
 }
 
 size_t linear_outputs(const struct linear *m)
 {
-    return m->nclass;
+    return m->h.nclass;
 }
 
 enum linear_kind linear_get_kind(const struct linear *m)
 {
-    return m->kind;
+    return m->h.kind;
 }
 
 void linear_fit_info(const struct linear *m, int *iterations, int *converged)
 {
     if (iterations != NULL)
-        *iterations = m->iterations;
+        *iterations = m->h.iterations;
     if (converged != NULL)
-        *converged = m->converged;
+        *converged = m->h.converged;
 }
 
 void linear_params_default(struct linear_params *p, enum linear_kind kind)
@@ -443,15 +514,15 @@ struct fit {
 static void fit_margins(struct fit *F, const double *theta)
 {
     const struct linear *m = F->m;
-    size_t n = F->n, q = m->q, nout = m->nout, nnum = m->nnum;
+    size_t n = F->n, q = m->q, nout = m->h.nout, nnum = m->nnum;
     if (F->X != NULL) {
         /* b + sum_d theta_d (x_d - mean_d) / scale_d = b' + x . v */
         for (size_t c = 0; c < nout; c++) {
             double b = theta[c * q + q - 1];
             for (size_t d = 0; d < nnum; d++) {
-                double v = theta[c * q + d] / m->scale[d];
+                double v = theta[c * q + d] / m->h.scale[d];
                 F->v[c * nnum + d] = v;
-                b -= v * m->mean[d];
+                b -= v * m->h.mean[d];
             }
             double *Mc = F->M + c * n;
             for (size_t i = 0; i < n; i++)
@@ -496,7 +567,7 @@ static void fit_margins(struct fit *F, const double *theta)
 static double fit_gradient(struct fit *F, const double *theta, double *g)
 {
     const struct linear *m = F->m;
-    size_t n = F->n, q = m->q, nout = m->nout, nnum = m->nnum;
+    size_t n = F->n, q = m->q, nout = m->h.nout, nnum = m->nnum;
     if (F->X != NULL) {
         /* d/dtheta_d = sum_i r_i (x_id - mean_d) / scale_d = ((X'R)_d - mean_d sum r) / scale_d */
         if (nout == 1)
@@ -511,8 +582,8 @@ static double fit_gradient(struct fit *F, const double *theta, double *g)
             for (size_t i = 0; i < n; i++)
                 sr += Rc[i];
             for (size_t d = 0; d < nnum; d++)
-                g[c * q + d] = (F->graw[c * nnum + d] - m->mean[d] * sr) / m->scale[d];
-            g[c * q + q - 1] = m->fit_intercept ? sr : 0;
+                g[c * q + d] = (F->graw[c * nnum + d] - m->h.mean[d] * sr) / m->h.scale[d];
+            g[c * q + q - 1] = m->h.fit_intercept ? sr : 0;
         }
     } else if (nnum > 0) {
         if (nout == 1)
@@ -533,7 +604,7 @@ static double fit_gradient(struct fit *F, const double *theta, double *g)
                 if (code[i] != CODE_NONE)
                     ga[code[i]] += Rc[i];
         }
-        if (m->fit_intercept) {
+        if (m->h.fit_intercept) {
             double s = 0;
             for (size_t i = 0; i < n; i++)
                 s += Rc[i];
@@ -547,10 +618,10 @@ static double fit_gradient(struct fit *F, const double *theta, double *g)
         double *gc = g + c * q;
         for (size_t j = 0; j + 1 < q; j++) {
             pen += tc[j] * tc[j];
-            gc[j] += m->l2 * tc[j];
+            gc[j] += m->h.l2 * tc[j];
         }
     }
-    return 0.5 * m->l2 * pen;
+    return 0.5 * m->h.l2 * pen;
 }
 
 /* The loss of rows [lo, hi) into F->partial[chunk], their weighted residuals into R. */
@@ -559,10 +630,10 @@ static void objective_rows(void *ctx, int tid, size_t chunk)
     (void)tid;
     struct fit *F = ctx;
     const struct linear *m = F->m;
-    size_t n = F->n, K = m->nout, lo = chunk * ROW_CHUNK;
+    size_t n = F->n, K = m->h.nout, lo = chunk * ROW_CHUNK;
     size_t hi = lo + ROW_CHUNK < n ? lo + ROW_CHUNK : n;
     double loss = 0;
-    if (m->kind == LINEAR_LOGISTIC) {
+    if (m->h.kind == LINEAR_LOGISTIC) {
         for (size_t i = lo; i < hi; i++) {
             /* one exp serves both ln(1 + e^z) and the sigmoid, without overflow */
             double z = F->M[i], y = F->y[i], w = F->w[i];
@@ -570,7 +641,7 @@ static void objective_rows(void *ctx, int tid, size_t chunk)
             loss += w * ((z > 0 ? z : 0) + log1p(e) - y * z);
             F->R[i] = w * (p - y);
         }
-    } else if (m->kind == LINEAR_SOFTMAX) {
+    } else if (m->h.kind == LINEAR_SOFTMAX) {
         for (size_t i = lo; i < hi; i++) {
             double mx = -INFINITY, sum = 0, w = F->w[i];
             for (size_t c = 0; c < K; c++)
@@ -612,7 +683,7 @@ static double fit_metric(struct fit *F)
 {
     const struct linear *m = F->m;
     size_t n = F->n;
-    if (m->kind == LINEAR_LOGISTIC) {
+    if (m->h.kind == LINEAR_LOGISTIC) {
         /* an exact AUC sorts every row; past METRIC_ROWS rows it is taken over evenly spaced
          * rows, which is plenty for a progress display and keeps it from doubling the
          * iteration time */
@@ -634,11 +705,11 @@ static double fit_metric(struct fit *F)
         free(yy);
         return auc;
     }
-    if (m->kind == LINEAR_SOFTMAX) {
+    if (m->h.kind == LINEAR_SOFTMAX) {
         double hit = 0;
         for (size_t i = 0; i < n; i++) {
             size_t best = 0;
-            for (size_t c = 1; c < m->nout; c++)
+            for (size_t c = 1; c < m->h.nout; c++)
                 if (F->M[c * n + i] > F->M[best * n + i])
                     best = c;
             hit += F->w[i] * (double)(best == (size_t)F->y[i]);
@@ -657,13 +728,13 @@ static int fit_report(struct fit *F, int iteration, int total)
         .iteration = iteration,
         .total = total,
         .train_loss =
-            m->kind == LINEAR_REGRESSION ? 2 * F->data_loss / F->sw : F->data_loss / F->sw,
+            m->h.kind == LINEAR_REGRESSION ? 2 * F->data_loss / F->sw : F->data_loss / F->sw,
         .valid_loss = NAN,
         .train_metric = fit_metric(F),
         .valid_metric = NAN,
-        .metric_name = m->kind == LINEAR_LOGISTIC  ? "auc"
-                       : m->kind == LINEAR_SOFTMAX ? "accuracy"
-                                                   : "rmse",
+        .metric_name = m->h.kind == LINEAR_LOGISTIC  ? "auc"
+                       : m->h.kind == LINEAR_SOFTMAX ? "accuracy"
+                                                     : "rmse",
     };
     return F->progress(F->arg, &p);
 }
@@ -685,7 +756,7 @@ static int ridge_closed_form(struct fit *F, double *theta, struct aiops_error *e
         double sy = 0;
         for (size_t i = 0; i < n; i++)
             sy += F->w[i] * F->y[i];
-        theta[0] = m->fit_intercept ? sy / F->sw : 0;
+        theta[0] = m->h.fit_intercept ? sy / F->sw : 0;
         return 0;
     }
     double *A = calloc(p * p, sizeof *A), *b = calloc(p, sizeof *b), *s = calloc(p, sizeof *s);
@@ -753,7 +824,7 @@ static int ridge_closed_form(struct fit *F, double *theta, struct aiops_error *e
                     A[(ob + cb[i]) * p + oa + ca[i]] += F->w[i];
         }
     }
-    if (m->fit_intercept) { /* centre: an unpenalised intercept */
+    if (m->h.fit_intercept) { /* centre: an unpenalised intercept */
         for (size_t c = 0; c < p; c++) {
             for (size_t r = 0; r <= c; r++)
                 A[c * p + r] -= s[r] * s[c] / F->sw;
@@ -764,7 +835,7 @@ static int ridge_closed_form(struct fit *F, double *theta, struct aiops_error *e
     for (size_t j = 0; j < p; j++)
         dmax = A[j * p + j] > dmax ? A[j * p + j] : dmax;
     /* l2 = 0 is nudged so that collinear one-hot blocks still solve (to a tiny-norm answer) */
-    double ridge = m->l2 > 0 ? m->l2 : 1e-10 * (dmax > 0 ? dmax : 1);
+    double ridge = m->h.l2 > 0 ? m->h.l2 : 1e-10 * (dmax > 0 ? dmax : 1);
     for (size_t j = 0; j < p; j++) {
         if (!(A[j * p + j] > 1e-12 * dmax)) {
             /* a column with no weight (a category never seen, a constant): coefficient 0 */
@@ -786,7 +857,7 @@ static int ridge_closed_form(struct fit *F, double *theta, struct aiops_error *e
         goto done;
     }
     memcpy(theta, b, p * sizeof *theta);
-    theta[p] = m->fit_intercept ? (sy - dot(s, b, p)) / F->sw : 0;
+    theta[p] = m->h.fit_intercept ? (sy - dot(s, b, p)) / F->sw : 0;
 done:
     free(A);
     free(b);
@@ -884,8 +955,8 @@ static void column_stats(void *ctx, int tid, size_t d)
     double sd = sqrt(var);
     if (var <= bound || sd < 10 * DBL_EPSILON || !isfinite(sd))
         sd = 1.0;
-    m->mean[j] = mean;
-    m->scale[j] = sd;
+    m->h.mean[j] = mean;
+    m->h.scale[j] = sd;
     P->finite[d] = fin;
 }
 
@@ -898,7 +969,7 @@ static void column_fill(void *ctx, int tid, size_t d)
     const struct linear *m = F->m;
     uint32_t j = m->num_cols[d];
     const double *col = P->x->x + (size_t)j * P->x->nrows;
-    double *z = F->Z + d * F->n, mean = m->mean[j], sd = m->scale[j];
+    double *z = F->Z + d * F->n, mean = m->h.mean[j], sd = m->h.scale[j];
     for (size_t r = 0; r < F->n; r++)
         z[r] = std_of(used_value(P, col, r), mean, sd);
 }
@@ -909,10 +980,10 @@ static void column_fill(void *ctx, int tid, size_t d)
 static int direct_ok(const struct fit *F, const struct prep *P)
 {
     const struct linear *m = F->m;
-    if (m->kind == LINEAR_REGRESSION || m->ncatcols > 0 || m->nnum == 0 || P->rows != NULL)
+    if (m->h.kind == LINEAR_REGRESSION || m->ncatcols > 0 || m->nnum == 0 || P->rows != NULL)
         return 0;
     for (size_t d = 0; d < m->nnum; d++)
-        if (!P->finite[d] || fabs(m->mean[d]) > 1e4 * m->scale[d])
+        if (!P->finite[d] || fabs(m->h.mean[d]) > 1e4 * m->h.scale[d])
             return 0;
     return 1;
 }
@@ -922,7 +993,7 @@ static int fit_prepare(struct fit *F, const struct fmatrix *x, const double *y, 
                        struct aiops_error *err)
 {
     struct linear *m = F->m;
-    size_t N = x->nrows, K = m->nclass;
+    size_t N = x->nrows, K = m->h.nclass;
     size_t n = 0;
     for (size_t i = 0; i < N; i++) {
         double wi = w ? w[i] : 1.0;
@@ -932,13 +1003,13 @@ static int fit_prepare(struct fit *F, const struct fmatrix *x, const double *y, 
         }
         if (isnan(y[i]) || wi == 0)
             continue;
-        if (m->kind != LINEAR_REGRESSION &&
+        if (m->h.kind != LINEAR_REGRESSION &&
             (!(y[i] >= 0 && y[i] < (double)K) || y[i] != floor(y[i]))) {
             return aiops_error_set(err, AIOPS_EINVAL, NULL,
                                    "row %zu: the target %g is not a class index in [0, %zu)", i,
                                    y[i], K);
         }
-        if (m->kind == LINEAR_REGRESSION && !isfinite(y[i])) {
+        if (m->h.kind == LINEAR_REGRESSION && !isfinite(y[i])) {
             return aiops_error_set(err, AIOPS_EINVAL, NULL, "row %zu: the target is not finite", i);
         }
         n++;
@@ -951,7 +1022,7 @@ static int fit_prepare(struct fit *F, const struct fmatrix *x, const double *y, 
         return aiops_error_set(err, AIOPS_ETOOBIG, NULL, "too many training rows (%zu)", n);
     }
     F->n = n;
-    size_t nnum = m->nnum, nout = m->nout;
+    size_t nnum = m->nnum, nout = m->h.nout;
     F->y = malloc(n * sizeof *F->y);
     F->w = malloc(n * sizeof *F->w);
     F->codes = malloc((m->ncatcols ? m->ncatcols * n : 1) * sizeof *F->codes);
@@ -1001,10 +1072,10 @@ static int fit_prepare(struct fit *F, const struct fmatrix *x, const double *y, 
         const double *col = x->x + (size_t)j * N;
         uint32_t *code = F->codes + a * n;
         for (size_t r = 0; r < n; r++)
-            code[r] = code_of(col[rows[r]], m->ncat[j]);
+            code[r] = code_of(col[rows[r]], m->h.ncat[j]);
     }
     free(rows);
-    if (m->kind == LINEAR_LOGISTIC) {
+    if (m->h.kind == LINEAR_LOGISTIC) {
         size_t npos = 0;
         if ((F->y01 = malloc(n)) == NULL)
             return AIOPS_ENOMEM;
@@ -1040,30 +1111,16 @@ int linear_train(const struct fmatrix *x, const double *y, const double *w,
     double *theta = NULL;
     if (m == NULL)
         return AIOPS_ENOMEM;
-    m->kind = p->kind;
-    m->nclass = p->kind == LINEAR_LOGISTIC  ? 2
-                : p->kind == LINEAR_SOFTMAX ? (uint32_t)p->num_class
-                                            : 1;
-    m->nout = p->kind == LINEAR_SOFTMAX ? m->nclass : 1;
-    m->ncols = (uint32_t)x->ncols;
-    m->fit_intercept = p->fit_intercept != 0;
-    m->l2 = p->l2;
-    size_t nc = x->ncols ? x->ncols : 1;
-    m->is_cat = calloc(nc, 1);
-    m->ncat = calloc(nc, sizeof *m->ncat);
-    m->mean = calloc(nc, sizeof *m->mean);
-    m->scale = calloc(nc, sizeof *m->scale);
-    if (!m->is_cat || !m->ncat || !m->mean || !m->scale) {
-        rc = AIOPS_ENOMEM;
+    if ((rc = head_init(&m->h, p->kind, param_classes(p), (uint32_t)x->ncols, p->fit_intercept != 0,
+                        p->l2)) != 0)
         goto fail;
-    }
     for (size_t j = 0; j < x->ncols; j++) {
-        m->is_cat[j] = x->is_cat[j] != 0;
-        m->ncat[j] = m->is_cat[j] ? x->ncat[j] : 0;
-        m->scale[j] = 1;
-        if (m->ncat[j] > MAX_NCAT) {
+        m->h.is_cat[j] = x->is_cat[j] != 0;
+        m->h.ncat[j] = m->h.is_cat[j] ? x->ncat[j] : 0;
+        m->h.scale[j] = 1;
+        if (m->h.ncat[j] > MAX_NCAT) {
             aiops_error_set(err, AIOPS_EINVAL, NULL, "column %zu: too many categories (%u)", j,
-                            m->ncat[j]);
+                            m->h.ncat[j]);
             rc = AIOPS_ETOOBIG;
             goto fail;
         }
@@ -1085,16 +1142,16 @@ int linear_train(const struct fmatrix *x, const double *y, const double *w,
     F.arg = arg;
     if ((rc = fit_prepare(&F, x, y, w, err)) != 0)
         goto fail;
-    size_t dim = m->q * m->nout;
+    size_t dim = m->q * m->h.nout;
     if ((theta = calloc(dim, sizeof *theta)) == NULL) {
         rc = AIOPS_ENOMEM;
         goto fail;
     }
-    if (m->kind == LINEAR_REGRESSION && m->q - 1 <= LINEAR_MAX_CLOSED_FORM) {
+    if (m->h.kind == LINEAR_REGRESSION && m->q - 1 <= LINEAR_MAX_CLOSED_FORM) {
         if ((rc = ridge_closed_form(&F, theta, err)) != 0)
             goto fail;
-        m->iterations = 0;
-        m->converged = 1;
+        m->h.iterations = 0;
+        m->h.converged = 1;
         double *g = malloc(dim * sizeof *g);
         if (g == NULL) {
             rc = AIOPS_ENOMEM;
@@ -1111,7 +1168,7 @@ int linear_train(const struct fmatrix *x, const double *y, const double *w,
         F.total = p->max_iter;
         /* scipy's relative-reduction test as scikit-learn meets it for the classifiers; the
          * L-BFGS ridge (no scikit-learn twin) runs to the gradient tolerance instead */
-        double ftol = m->kind == LINEAR_REGRESSION ? 0.0 : LBFGS_FTOL;
+        double ftol = m->h.kind == LINEAR_REGRESSION ? 0.0 : LBFGS_FTOL;
         rc = lbfgs_minimize(dim, theta, fit_objective, fit_on_iter, &F, p->max_iter, p->tol, ftol,
                             &res);
         if (rc == AIOPS_EINVAL)
@@ -1122,11 +1179,11 @@ int linear_train(const struct fmatrix *x, const double *y, const double *w,
             rc = AIOPS_ECANCELED;
             goto fail;
         }
-        m->iterations = res.iterations;
-        m->converged = res.converged;
+        m->h.iterations = res.iterations;
+        m->h.converged = res.converged;
     }
-    if (!m->fit_intercept)
-        for (size_t c = 0; c < m->nout; c++)
+    if (!m->h.fit_intercept)
+        for (size_t c = 0; c < m->h.nout; c++)
             theta[c * m->q + m->q - 1] = 0;
     m->theta = theta;
     fit_free(&F);
@@ -1143,12 +1200,12 @@ fail:
 
 int linear_predict(const struct linear *m, const struct fmatrix *x, double *out)
 {
-    if (x->ncols != m->ncols)
+    if (x->ncols != m->h.ncols)
         return AIOPS_EINVAL;
     for (size_t j = 0; j < x->ncols; j++)
-        if ((x->is_cat[j] != 0) != (m->is_cat[j] != 0))
+        if ((x->is_cat[j] != 0) != (m->h.is_cat[j] != 0))
             return AIOPS_EINVAL;
-    size_t N = x->nrows, nnum = m->nnum, nout = m->nout, q = m->q, K = m->nclass;
+    size_t N = x->nrows, nnum = m->nnum, nout = m->h.nout, q = m->q, K = m->h.nclass;
     size_t B = PREDICT_BLOCK;
     double *Zb = malloc((nnum ? nnum : 1) * B * sizeof *Zb);
     double *Mb = malloc(nout * B * sizeof *Mb);
@@ -1163,7 +1220,7 @@ int linear_predict(const struct linear *m, const struct fmatrix *x, double *out)
             uint32_t j = m->num_cols[d];
             const double *col = x->x + (size_t)j * N + r0;
             for (size_t i = 0; i < nb; i++)
-                Zb[d * nb + i] = std_of(col[i], m->mean[j], m->scale[j]);
+                Zb[d * nb + i] = std_of(col[i], m->h.mean[j], m->h.scale[j]);
         }
         for (size_t c = 0; c < nout; c++)
             for (size_t i = 0; i < nb; i++)
@@ -1176,7 +1233,7 @@ int linear_predict(const struct linear *m, const struct fmatrix *x, double *out)
             const double *col = x->x + (size_t)j * N + r0;
             size_t off = nnum + m->cat_off[a];
             for (size_t i = 0; i < nb; i++) {
-                uint32_t k = code_of(col[i], m->ncat[j]);
+                uint32_t k = code_of(col[i], m->h.ncat[j]);
                 if (k == CODE_NONE)
                     continue;
                 for (size_t c = 0; c < nout; c++)
@@ -1186,12 +1243,12 @@ int linear_predict(const struct linear *m, const struct fmatrix *x, double *out)
         for (size_t i = 0; i < nout * nb; i++)
             Mb[i] = clampv(Mb[i]);
         double *o = out + r0 * K;
-        if (m->kind == LINEAR_LOGISTIC) {
+        if (m->h.kind == LINEAR_LOGISTIC) {
             for (size_t i = 0; i < nb; i++) {
                 o[2 * i] = sigmoid(-Mb[i]);
                 o[2 * i + 1] = sigmoid(Mb[i]);
             }
-        } else if (m->kind == LINEAR_SOFTMAX) {
+        } else if (m->h.kind == LINEAR_SOFTMAX) {
             for (size_t i = 0; i < nb; i++) {
                 double mx = -INFINITY, s = 0;
                 for (size_t c = 0; c < K; c++)
@@ -1234,23 +1291,23 @@ int linear_coefficients(const struct linear *m, const struct linear_names *names
 {
     *out = NULL;
     if (names != NULL)
-        for (size_t j = 0; j < m->ncols; j++)
-            if ((names->cats[j] != NULL) != (m->is_cat[j] != 0) ||
-                (m->is_cat[j] && names->cats[j]->count != m->ncat[j]))
+        for (size_t j = 0; j < m->h.ncols; j++)
+            if ((names->cats[j] != NULL) != (m->h.is_cat[j] != 0) ||
+                (m->h.is_cat[j] && names->cats[j]->count != m->h.ncat[j]))
                 return AIOPS_EINVAL;
-    size_t nout = m->nout, q = m->q;
+    size_t nout = m->h.nout, q = m->q;
     double *tmp = malloc(nout * sizeof *tmp);
     json_t *o = json_object();
     int failed = o == NULL || tmp == NULL;
     struct buf name = BUF_INIT;
-    jsonx_set_or_fail(o, "kind", json_string(kind_name(m->kind)), &failed);
-    jsonx_set_or_fail(o, "l2", jsonx_num(m->l2, 0), &failed);
-    jsonx_set_or_fail(o, "iterations", json_integer(m->iterations), &failed);
-    jsonx_set_or_fail(o, "converged", json_boolean(m->converged), &failed);
+    jsonx_set_or_fail(o, "kind", json_string(kind_name(m->h.kind)), &failed);
+    jsonx_set_or_fail(o, "l2", jsonx_num(m->h.l2, 0), &failed);
+    jsonx_set_or_fail(o, "iterations", json_integer(m->h.iterations), &failed);
+    jsonx_set_or_fail(o, "converged", json_boolean(m->h.converged), &failed);
     json_t *outs = json_array();
     for (size_t c = 0; c < nout && !failed; c++) {
-        size_t k = m->kind == LINEAR_LOGISTIC ? 1 : c;
-        if (m->kind == LINEAR_REGRESSION)
+        size_t k = m->h.kind == LINEAR_LOGISTIC ? 1 : c;
+        if (m->h.kind == LINEAR_REGRESSION)
             jsonx_push_or_fail(outs, json_string("value"), &failed);
         else if (labels != NULL && labels[k] != NULL)
             jsonx_push_or_fail(outs, jsonx_string_lossy(labels[k], strlen(labels[k])), &failed);
@@ -1264,7 +1321,7 @@ int linear_coefficients(const struct linear *m, const struct linear_names *names
         double b = m->theta[c * q + q - 1];
         for (size_t d = 0; d < m->nnum; d++) {
             uint32_t j = m->num_cols[d];
-            b -= m->theta[c * q + d] * m->mean[j] / m->scale[j];
+            b -= m->theta[c * q + d] * m->h.mean[j] / m->h.scale[j];
         }
         tmp[c] = b;
     }
@@ -1272,9 +1329,9 @@ int linear_coefficients(const struct linear *m, const struct linear_names *names
         jsonx_set_or_fail(o, "intercept_unscaled", num_array(tmp, nout, 1, &failed), &failed);
     json_t *coefs = json_array();
     size_t d = 0, a = 0;
-    for (uint32_t j = 0; j < m->ncols && !failed; j++) {
+    for (uint32_t j = 0; j < m->h.ncols && !failed; j++) {
         const char *cname = names != NULL ? names->columns[j] : NULL;
-        if (!m->is_cat[j]) {
+        if (!m->h.is_cat[j]) {
             buf_reset(&name);
             failed |= (cname ? buf_puts(&name, cname) : buf_printf(&name, "x%u", j)) != 0;
             json_t *e = json_object();
@@ -1283,14 +1340,14 @@ int linear_coefficients(const struct linear *m, const struct linear_names *names
             jsonx_set_or_fail(e, "category", json_null(), &failed);
             jsonx_set_or_fail(e, "coef", num_array(m->theta + d, nout, q, &failed), &failed);
             for (size_t c = 0; c < nout; c++)
-                tmp[c] = m->theta[c * q + d] / m->scale[j];
+                tmp[c] = m->theta[c * q + d] / m->h.scale[j];
             jsonx_set_or_fail(e, "coef_unscaled", num_array(tmp, nout, 1, &failed), &failed);
             jsonx_push_or_fail(coefs, e, &failed);
             d++;
             continue;
         }
         size_t off = m->nnum + m->cat_off[a++];
-        for (uint32_t k = 0; k < m->ncat[j] && !failed; k++) {
+        for (uint32_t k = 0; k < m->h.ncat[j] && !failed; k++) {
             buf_reset(&name);
             json_t *cat;
             if (names != NULL) {
@@ -1335,28 +1392,22 @@ int linear_coefficients(const struct linear *m, const struct linear_names *names
 
 int linear_save(const struct linear *m, struct buf *out)
 {
-    size_t need = 48 + (size_t)m->ncols * 21 + 8 + m->nout * m->q * 8;
+    size_t need = 48 + (size_t)m->h.ncols * 21 + 8 + m->h.nout * m->q * 8;
     int rc = buf_reserve(out, need);
     if (rc != 0)
         return rc;
     rc |= buf_append(out, "LIN1", 4);
-    rc |= bytes_put_u32(out, (uint32_t)m->kind);
-    rc |= bytes_put_u32(out, m->nclass);
-    rc |= bytes_put_u32(out, m->nout);
-    rc |= bytes_put_u32(out, m->ncols);
-    rc |= bytes_put_u32(out, (uint32_t)m->fit_intercept);
-    rc |= bytes_put_u32(out, (uint32_t)m->iterations);
-    rc |= bytes_put_u32(out, (uint32_t)m->converged);
-    rc |= bytes_put_f64(out, m->l2);
-    for (uint32_t j = 0; j < m->ncols; j++) {
-        uint8_t c = m->is_cat[j];
-        rc |= bytes_put_u8(out, c);
-        rc |= bytes_put_u32(out, m->ncat[j]);
-        rc |= bytes_put_f64(out, m->mean[j]);
-        rc |= bytes_put_f64(out, m->scale[j]);
-    }
+    rc |= bytes_put_u32(out, (uint32_t)m->h.kind);
+    rc |= bytes_put_u32(out, m->h.nclass);
+    rc |= bytes_put_u32(out, m->h.nout);
+    rc |= bytes_put_u32(out, m->h.ncols);
+    rc |= bytes_put_u32(out, (uint32_t)m->h.fit_intercept);
+    rc |= bytes_put_u32(out, (uint32_t)m->h.iterations);
+    rc |= bytes_put_u32(out, (uint32_t)m->h.converged);
+    rc |= bytes_put_f64(out, m->h.l2);
+    rc |= head_save_columns(&m->h, out);
     rc |= bytes_put_u64(out, m->q);
-    for (size_t i = 0; i < m->nout * m->q; i++)
+    for (size_t i = 0; i < m->h.nout * m->q; i++)
         rc |= bytes_put_f64(out, m->theta[i]);
     return rc ? AIOPS_ENOMEM : 0;
 }
@@ -1386,43 +1437,18 @@ int linear_load(const uint8_t *p, size_t n, struct linear **out)
     struct linear *m = calloc(1, sizeof *m);
     if (m == NULL)
         return AIOPS_ENOMEM;
-    m->kind = (enum linear_kind)kind;
-    m->nclass = nclass;
-    m->nout = nout;
-    m->ncols = ncols;
-    m->fit_intercept = (int)fi;
-    m->iterations = (int)iters;
-    m->converged = (int)conv;
-    m->l2 = l2;
-    size_t nc = ncols ? ncols : 1;
-    m->is_cat = calloc(nc, 1);
-    m->ncat = calloc(nc, sizeof *m->ncat);
-    m->mean = calloc(nc, sizeof *m->mean);
-    m->scale = calloc(nc, sizeof *m->scale);
-    int rc = AIOPS_ECORRUPT;
-    if (!m->is_cat || !m->ncat || !m->mean || !m->scale) {
-        rc = AIOPS_ENOMEM;
-        goto fail;
-    }
+    m->h.iterations = (int)iters;
+    m->h.converged = (int)conv;
     uint64_t total_cat = 0;
-    for (uint32_t j = 0; j < ncols; j++) {
-        uint64_t c = bytes_get_u8(&r);
-        uint32_t k = bytes_get_u32(&r);
-        double mean = bytes_get_f64(&r), scale = bytes_get_f64(&r);
-        if (r.bad || c > 1 || (c == 0 && k != 0) || (c == 1 && k > MAX_NCAT) || !isfinite(mean) ||
-            !(scale > 0) || !isfinite(scale))
-            goto fail;
-        m->is_cat[j] = (uint8_t)c;
-        m->ncat[j] = k;
-        m->mean[j] = mean;
-        m->scale[j] = scale;
-        total_cat += k;
-    }
+    int rc = head_init(&m->h, (enum linear_kind)kind, nclass, ncols, (int)fi, l2);
+    if (rc != 0 || (rc = head_load_columns(&r, &m->h, &total_cat)) != 0)
+        goto fail;
+    rc = AIOPS_ECORRUPT;
     uint64_t q = bytes_get_u64(&r);
     /* q must be what the columns imply, and the coefficients must fill the rest exactly */
     uint64_t nnum = 0;
     for (uint32_t j = 0; j < ncols; j++)
-        nnum += m->is_cat[j] == 0;
+        nnum += m->h.is_cat[j] == 0;
     if (r.bad || total_cat > LINEAR_MAX_COEFS || q != nnum + total_cat + 1 ||
         q * nout > LINEAR_MAX_COEFS || (n - r.off) / 8 != q * nout || (n - r.off) % 8 != 0)
         goto fail;
@@ -1456,14 +1482,8 @@ fail:
 #define SPARSE_MAX_WIDTH (1u << 26)
 
 struct linear_sparse {
-    enum linear_kind kind;
-    uint32_t nclass, nout, ncols; /* as struct linear; ncols: dense input columns */
-    int fit_intercept, iterations, converged;
-    double l2;
-    uint8_t *is_cat;      /* ncols */
-    uint32_t *ncat;       /* ncols */
-    double *mean, *scale; /* ncols */
-    uint64_t nsp;         /* sparse input columns */
+    struct linear_head h;
+    uint64_t nsp; /* sparse input columns */
     /* the design: nnum numeric slots, then one-hot blocks (pc), then nsp sparse columns;
      * p = nnum + pc + nsp features, coefficient of feature f for output c at
      * W[f * nout + c] (a row's non-zero touches nout neighbours), intercepts after */
@@ -1477,10 +1497,7 @@ void linear_sparse_free(struct linear_sparse *m)
 {
     if (m == NULL)
         return;
-    free(m->is_cat);
-    free(m->ncat);
-    free(m->mean);
-    free(m->scale);
+    head_free(&m->h);
     free(m->theta);
     free(m->offset);
     free(m);
@@ -1488,12 +1505,12 @@ void linear_sparse_free(struct linear_sparse *m)
 
 size_t linear_sparse_outputs(const struct linear_sparse *m)
 {
-    return m->nclass;
+    return m->h.nclass;
 }
 
 size_t linear_sparse_num_features(const struct linear_sparse *m)
 {
-    return m->ncols;
+    return m->h.ncols;
 }
 
 size_t linear_sparse_width(const struct linear_sparse *m)
@@ -1504,29 +1521,29 @@ size_t linear_sparse_width(const struct linear_sparse *m)
 void linear_sparse_fit_info(const struct linear_sparse *m, int *iterations, int *converged)
 {
     if (iterations != NULL)
-        *iterations = m->iterations;
+        *iterations = m->h.iterations;
     if (converged != NULL)
-        *converged = m->converged;
+        *converged = m->h.converged;
 }
 
 /* Lays out the design from is_cat / ncat / nsp; AIOPS_ETOOBIG past LINEAR_MAX_COEFS * 16
  * (the sparse path is meant for wide inputs, but a coefficient table must fit memory). */
 static int sparse_layout(struct linear_sparse *m)
 {
-    m->offset = malloc((m->ncols ? m->ncols : 1) * sizeof *m->offset);
+    m->offset = malloc((m->h.ncols ? m->h.ncols : 1) * sizeof *m->offset);
     if (m->offset == NULL)
         return AIOPS_ENOMEM;
     uint64_t f = 0;
-    for (uint32_t j = 0; j < m->ncols; j++)
-        if (!m->is_cat[j])
+    for (uint32_t j = 0; j < m->h.ncols; j++)
+        if (!m->h.is_cat[j])
             m->offset[j] = f++;
-    for (uint32_t j = 0; j < m->ncols; j++)
-        if (m->is_cat[j]) {
+    for (uint32_t j = 0; j < m->h.ncols; j++)
+        if (m->h.is_cat[j]) {
             m->offset[j] = f;
-            f += m->ncat[j];
+            f += m->h.ncat[j];
         }
     m->p = f + m->nsp;
-    if (m->p * m->nout > (uint64_t)LINEAR_MAX_COEFS * 16)
+    if (m->p * m->h.nout > (uint64_t)LINEAR_MAX_COEFS * 16)
         return AIOPS_ETOOBIG;
     return 0;
 }
@@ -1554,7 +1571,7 @@ static int design_build(const struct linear_sparse *m, const struct fmatrix *x,
     size_t nnz = 0;
     for (size_t i = 0; i < n; i++) {
         size_t r = rows ? rows[i] : i;
-        nnz += m->ncols + (sp->rowptr[r + 1] - sp->rowptr[r]);
+        nnz += m->h.ncols + (sp->rowptr[r + 1] - sp->rowptr[r]);
     }
     D->n = n;
     D->rowptr = malloc((n + 1) * sizeof *D->rowptr);
@@ -1569,16 +1586,16 @@ static int design_build(const struct linear_sparse *m, const struct fmatrix *x,
     for (size_t i = 0; i < n; i++) {
         size_t r = rows ? rows[i] : i;
         D->rowptr[i] = k;
-        for (uint32_t j = 0; j < m->ncols; j++) {
+        for (uint32_t j = 0; j < m->h.ncols; j++) {
             double v = x->x[(size_t)j * x->nrows + r];
-            if (m->is_cat[j]) {
-                uint32_t c = code_of(v, m->ncat[j]);
+            if (m->h.is_cat[j]) {
+                uint32_t c = code_of(v, m->h.ncat[j]);
                 if (c != CODE_NONE) {
                     D->col[k] = m->offset[j] + c;
                     D->val[k++] = 1.0f;
                 }
             } else {
-                double s = std_of(v, m->mean[j], m->scale[j]);
+                double s = std_of(v, m->h.mean[j], m->h.scale[j]);
                 if (s != 0) {
                     D->col[k] = m->offset[j];
                     D->val[k++] = (float)s;
@@ -1638,10 +1655,10 @@ static int design_by_frequency(struct design *D, uint64_t p, uint64_t **order)
 static inline void design_margins(const struct linear_sparse *m, const double *theta,
                                   const struct design *D, size_t i, double *mg)
 {
-    const double *b = theta + m->p * m->nout;
-    uint32_t K = m->nout;
+    const double *b = theta + m->p * m->h.nout;
+    uint32_t K = m->h.nout;
     for (uint32_t c = 0; c < K; c++)
-        mg[c] = m->fit_intercept ? b[c] : 0;
+        mg[c] = m->h.fit_intercept ? b[c] : 0;
     for (size_t e = D->rowptr[i]; e < D->rowptr[i + 1]; e++) {
         const double *wf = theta + D->col[e] * K;
         double v = D->val[e];
@@ -1687,7 +1704,7 @@ static inline __attribute__((always_inline)) double sfit_range(const struct sfit
     for (size_t i = from; i < to; i++) {
         double wi = F->w ? F->w[i] : 1.0;
         for (uint32_t c = 0; c < K; c++)
-            marg[c] = m->fit_intercept ? b[c] : 0;
+            marg[c] = m->h.fit_intercept ? b[c] : 0;
         for (size_t e = D->rowptr[i]; e < D->rowptr[i + 1]; e++) {
             const double *wf = theta + D->col[e] * K;
             double v = D->val[e];
@@ -1696,7 +1713,7 @@ static inline __attribute__((always_inline)) double sfit_range(const struct sfit
         }
         for (uint32_t c = 0; c < K; c++)
             marg[c] = clampv(marg[c]);
-        if (m->kind == LINEAR_SOFTMAX) {
+        if (m->h.kind == LINEAR_SOFTMAX) {
             double mx = marg[0];
             for (uint32_t c = 1; c < K; c++)
                 mx = marg[c] > mx ? marg[c] : mx;
@@ -1709,7 +1726,7 @@ static inline __attribute__((always_inline)) double sfit_range(const struct sfit
             loss += wi * (mx + log(s) - marg[yi]);
             for (uint32_t c = 0; c < K; c++)
                 r[c] = wi * (r[c] / s - (c == yi));
-        } else if (m->kind == LINEAR_LOGISTIC) {
+        } else if (m->h.kind == LINEAR_LOGISTIC) {
             double z = marg[0], yi = F->y[i];
             /* log(1 + e^z) - y z, stable for either sign */
             loss += wi * ((z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - yi * z);
@@ -1725,7 +1742,7 @@ static inline __attribute__((always_inline)) double sfit_range(const struct sfit
             for (uint32_t c = 0; c < K; c++)
                 gf[c] += v * r[c];
         }
-        if (m->fit_intercept)
+        if (m->h.fit_intercept)
             for (uint32_t c = 0; c < K; c++)
                 gb[c] += r[c];
     }
@@ -1738,7 +1755,7 @@ static void *sfit_rows(void *arg)
     struct sfit *F = J->F;
     double *g = F->gbuf[J->t];
     memset(g, 0, F->dim * sizeof *g);
-    uint32_t K = F->m->nout;
+    uint32_t K = F->m->h.nout;
     double *marg = malloc(2 * K * sizeof *marg);
     size_t from = F->D->n * (size_t)J->t / (size_t)F->nthreads;
     size_t to = F->D->n * (size_t)(J->t + 1) / (size_t)F->nthreads;
@@ -1796,8 +1813,8 @@ static double sfit_objective(void *ctx, const double *theta, double *g)
     F->data_loss = loss;
     /* the penalty on every coefficient but the intercepts; ridge's is l2 ||beta||^2 as the
      * dense path's objective, the classifiers' l2 / 2 ||beta||^2 */
-    size_t nw = m->p * m->nout;
-    double pen = m->kind == LINEAR_REGRESSION ? m->l2 : m->l2 / 2, ss = 0;
+    size_t nw = m->p * m->h.nout;
+    double pen = m->h.kind == LINEAR_REGRESSION ? m->h.l2 : m->h.l2 / 2, ss = 0;
     for (size_t k = 0; k < nw; k++) {
         ss += theta[k] * theta[k];
         g[k] += 2 * pen * theta[k];
@@ -1818,9 +1835,9 @@ static int sfit_on_iter(void *ctx, int iteration, double f)
         .valid_loss = NAN,
         .train_metric = NAN,
         .valid_metric = NAN,
-        .metric_name = F->m->kind == LINEAR_LOGISTIC  ? "auc"
-                       : F->m->kind == LINEAR_SOFTMAX ? "accuracy"
-                                                      : "rmse",
+        .metric_name = F->m->h.kind == LINEAR_LOGISTIC  ? "auc"
+                       : F->m->h.kind == LINEAR_SOFTMAX ? "accuracy"
+                                                        : "rmse",
     };
     return F->progress(F->arg, &pr);
 }
@@ -1865,12 +1882,12 @@ static int sparse_standardise(struct linear_sparse *m, const struct fmatrix *x, 
                               const double *wu, size_t n, double sw, struct aiops_error *err)
 {
     for (size_t j = 0; j < x->ncols; j++) {
-        m->is_cat[j] = x->is_cat[j] != 0;
-        m->ncat[j] = m->is_cat[j] ? x->ncat[j] : 0;
-        m->scale[j] = 1;
-        if (m->ncat[j] > MAX_NCAT)
+        m->h.is_cat[j] = x->is_cat[j] != 0;
+        m->h.ncat[j] = m->h.is_cat[j] ? x->ncat[j] : 0;
+        m->h.scale[j] = 1;
+        if (m->h.ncat[j] > MAX_NCAT)
             return aiops_error_set(err, AIOPS_ETOOBIG, NULL, "column %zu: too many categories", j);
-        if (m->is_cat[j])
+        if (m->h.is_cat[j])
             continue;
         const double *col = x->x + j * x->nrows;
         double s = 0, sv = 0;
@@ -1885,8 +1902,8 @@ static int sparse_standardise(struct linear_sparse *m, const struct fmatrix *x, 
             ss += wu[i] * v * v;
         }
         double sd = sqrt(ss / sw);
-        m->mean[j] = mean;
-        m->scale[j] = sd > 1e-12 * fmax(1.0, fabs(mean)) ? sd : 1.0;
+        m->h.mean[j] = mean;
+        m->h.scale[j] = sd > 1e-12 * fmax(1.0, fabs(mean)) ? sd : 1.0;
     }
     return AIOPS_OK;
 }
@@ -1909,20 +1926,9 @@ int linear_sparse_train(const struct fmatrix *x, const struct spmatrix *sp, cons
     struct linear_sparse *m = calloc(1, sizeof *m);
     if (m == NULL)
         return AIOPS_ENOMEM;
-    m->kind = p->kind;
-    m->nclass = p->kind == LINEAR_LOGISTIC  ? 2
-                : p->kind == LINEAR_SOFTMAX ? (uint32_t)p->num_class
-                                            : 1;
-    m->nout = p->kind == LINEAR_SOFTMAX ? m->nclass : 1;
-    m->ncols = (uint32_t)x->ncols;
-    m->fit_intercept = p->fit_intercept != 0;
-    m->l2 = p->l2;
     m->nsp = sp->ncols;
-    size_t nc = x->ncols ? x->ncols : 1;
-    m->is_cat = calloc(nc, 1);
-    m->ncat = calloc(nc, sizeof *m->ncat);
-    m->mean = calloc(nc, sizeof *m->mean);
-    m->scale = calloc(nc, sizeof *m->scale);
+    int head = head_init(&m->h, p->kind, param_classes(p), (uint32_t)x->ncols,
+                         p->fit_intercept != 0, p->l2);
     size_t *rows = malloc((x->nrows ? x->nrows : 1) * sizeof *rows);
     double *yu = malloc((x->nrows ? x->nrows : 1) * sizeof *yu);
     double *wu = malloc((x->nrows ? x->nrows : 1) * sizeof *wu);
@@ -1930,19 +1936,19 @@ int linear_sparse_train(const struct fmatrix *x, const struct spmatrix *sp, cons
     struct sfit F = {0};
     double *theta = NULL;
     uint64_t *order = NULL; /* order[f]: the training number of feature f */
-    if (!m->is_cat || !m->ncat || !m->mean || !m->scale || !rows || !yu || !wu) {
+    if (head != 0 || !rows || !yu || !wu) {
         rc = AIOPS_ENOMEM;
         goto done;
     }
     size_t n = 0;
     double sw = 0;
-    if ((rc = sparse_rows_used(x, y, w, p->kind, m->nclass, rows, yu, wu, &n, &sw, err)) != 0 ||
+    if ((rc = sparse_rows_used(x, y, w, p->kind, m->h.nclass, rows, yu, wu, &n, &sw, err)) != 0 ||
         (rc = sparse_standardise(m, x, rows, wu, n, sw, err)) != 0)
         goto done;
     if ((rc = sparse_layout(m)) != 0) {
         if (rc == AIOPS_ETOOBIG)
             aiops_error_set(err, rc, NULL, "too many coefficients (%llu features x %u outputs)",
-                            (unsigned long long)m->p, m->nout);
+                            (unsigned long long)m->p, m->h.nout);
         goto done;
     }
     if ((rc = design_build(m, x, sp, rows, n, &D)) != 0)
@@ -1957,7 +1963,7 @@ int linear_sparse_train(const struct fmatrix *x, const struct spmatrix *sp, cons
     F.y = yu;
     F.w = wu;
     F.sw = sw;
-    F.dim = (size_t)(m->p * m->nout + m->nout);
+    F.dim = (size_t)(m->p * m->h.nout + m->h.nout);
     F.nthreads = resolve_threads(p->threads);
     if ((size_t)F.nthreads > n / 2000 + 1) /* a thread per couple of thousand rows at most */
         F.nthreads = (int)(n / 2000 + 1);
@@ -1990,12 +1996,12 @@ int linear_sparse_train(const struct fmatrix *x, const struct spmatrix *sp, cons
             rc = AIOPS_ENOMEM;
             goto done;
         }
-        uint32_t K = m->nout;
+        uint32_t K = m->h.nout;
         for (uint64_t f = 0; f < m->p; f++)
             memcpy(t2 + f * K, theta + (size_t)order[f] * K, K * sizeof *t2);
         memcpy(t2 + m->p * K, theta + m->p * K, K * sizeof *t2);
-        m->iterations = res.iterations;
-        m->converged = res.converged;
+        m->h.iterations = res.iterations;
+        m->h.converged = res.converged;
         m->theta = t2;
     }
 done:
@@ -2020,16 +2026,16 @@ done:
 int linear_sparse_predict(const struct linear_sparse *m, const struct fmatrix *x,
                           const struct spmatrix *sp, double *out)
 {
-    if (x->ncols != m->ncols || sp == NULL || sp->nrows != x->nrows || sp->ncols != m->nsp)
+    if (x->ncols != m->h.ncols || sp == NULL || sp->nrows != x->nrows || sp->ncols != m->nsp)
         return AIOPS_EINVAL;
     for (size_t j = 0; j < x->ncols; j++)
-        if ((x->is_cat[j] != 0) != (m->is_cat[j] != 0))
+        if ((x->is_cat[j] != 0) != (m->h.is_cat[j] != 0))
             return AIOPS_EINVAL;
     struct design D;
     int rc = design_build(m, x, sp, NULL, x->nrows, &D);
     if (rc != 0)
         return rc;
-    uint32_t K = m->nout;
+    uint32_t K = m->h.nout;
     double *marg = malloc(K * sizeof *marg);
     if (marg == NULL) {
         design_free(&D);
@@ -2037,8 +2043,8 @@ int linear_sparse_predict(const struct linear_sparse *m, const struct fmatrix *x
     }
     for (size_t i = 0; i < D.n; i++) {
         design_margins(m, m->theta, &D, i, marg);
-        double *o = out + i * m->nclass;
-        if (m->kind == LINEAR_SOFTMAX) {
+        double *o = out + i * m->h.nclass;
+        if (m->h.kind == LINEAR_SOFTMAX) {
             double mx = marg[0], s = 0;
             for (uint32_t c = 1; c < K; c++)
                 mx = marg[c] > mx ? marg[c] : mx;
@@ -2046,7 +2052,7 @@ int linear_sparse_predict(const struct linear_sparse *m, const struct fmatrix *x
                 s += (o[c] = exp(marg[c] - mx));
             for (uint32_t c = 0; c < K; c++)
                 o[c] /= s;
-        } else if (m->kind == LINEAR_LOGISTIC) {
+        } else if (m->h.kind == LINEAR_LOGISTIC) {
             double q = sigmoid(marg[0]);
             o[0] = 1 - q;
             o[1] = q;
@@ -2061,25 +2067,20 @@ int linear_sparse_predict(const struct linear_sparse *m, const struct fmatrix *x
 
 int linear_sparse_save(const struct linear_sparse *m, struct buf *out)
 {
-    size_t nt = (size_t)(m->p * m->nout + m->nout);
-    int rc = buf_reserve(out, 64 + (size_t)m->ncols * 21 + nt * 4);
+    size_t nt = (size_t)(m->p * m->h.nout + m->h.nout);
+    int rc = buf_reserve(out, 64 + (size_t)m->h.ncols * 21 + nt * 4);
     if (rc != 0)
         return rc;
     rc |= buf_append(out, SPARSE_MAGIC, 4);
-    rc |= bytes_put_u32(out, (uint32_t)m->kind);
-    rc |= bytes_put_u32(out, m->nclass);
-    rc |= bytes_put_u32(out, m->ncols);
-    rc |= bytes_put_u32(out, (uint32_t)m->fit_intercept);
-    rc |= bytes_put_u32(out, (uint32_t)m->iterations);
-    rc |= bytes_put_u32(out, (uint32_t)m->converged);
-    rc |= bytes_put_f64(out, m->l2);
+    rc |= bytes_put_u32(out, (uint32_t)m->h.kind);
+    rc |= bytes_put_u32(out, m->h.nclass);
+    rc |= bytes_put_u32(out, m->h.ncols);
+    rc |= bytes_put_u32(out, (uint32_t)m->h.fit_intercept);
+    rc |= bytes_put_u32(out, (uint32_t)m->h.iterations);
+    rc |= bytes_put_u32(out, (uint32_t)m->h.converged);
+    rc |= bytes_put_f64(out, m->h.l2);
     rc |= bytes_put_u64(out, m->nsp);
-    for (uint32_t j = 0; j < m->ncols; j++) {
-        rc |= bytes_put_u8(out, m->is_cat[j]);
-        rc |= bytes_put_u32(out, m->ncat[j]);
-        rc |= bytes_put_f64(out, m->mean[j]);
-        rc |= bytes_put_f64(out, m->scale[j]);
-    }
+    rc |= head_save_columns(&m->h, out);
     for (size_t i = 0; i < nt; i++) {
         float f = (float)m->theta[i];
         uint32_t bits;
@@ -2109,34 +2110,16 @@ int linear_sparse_load(const uint8_t *p, size_t n, struct linear_sparse **out)
     struct linear_sparse *m = calloc(1, sizeof *m);
     if (m == NULL)
         return AIOPS_ENOMEM;
-    m->kind = (enum linear_kind)kind;
-    m->nclass = nclass;
-    m->nout = kind == LINEAR_SOFTMAX ? nclass : 1;
-    m->ncols = ncols;
-    m->fit_intercept = (int)fi;
-    m->iterations = (int)it;
-    m->converged = (int)conv;
-    m->l2 = l2;
+    m->h.iterations = (int)it;
+    m->h.converged = (int)conv;
     m->nsp = nsp;
-    size_t nc = ncols ? ncols : 1;
-    m->is_cat = calloc(nc, 1);
-    m->ncat = calloc(nc, sizeof *m->ncat);
-    m->mean = calloc(nc, sizeof *m->mean);
-    m->scale = calloc(nc, sizeof *m->scale);
-    int rc = (!m->is_cat || !m->ncat || !m->mean || !m->scale) ? AIOPS_ENOMEM : 0;
-    for (uint32_t j = 0; rc == 0 && j < ncols; j++) {
-        uint8_t c = bytes_get_u8(&r);
-        m->is_cat[j] = c;
-        m->ncat[j] = bytes_get_u32(&r);
-        m->mean[j] = bytes_get_f64(&r);
-        m->scale[j] = bytes_get_f64(&r);
-        if (c > 1 || (c == 0 && m->ncat[j] != 0) || m->ncat[j] > MAX_NCAT ||
-            !isfinite(m->mean[j]) || !(m->scale[j] > 0) || !isfinite(m->scale[j]))
-            rc = AIOPS_ECORRUPT;
-    }
+    uint64_t total_cat = 0;
+    int rc = head_init(&m->h, (enum linear_kind)kind, nclass, ncols, (int)fi, l2);
+    if (rc == 0)
+        rc = head_load_columns(&r, &m->h, &total_cat);
     if (rc == 0 && (rc = sparse_layout(m)) == AIOPS_ETOOBIG)
         rc = AIOPS_ECORRUPT;
-    size_t nt = rc == 0 ? (size_t)(m->p * m->nout + m->nout) : 0;
+    size_t nt = rc == 0 ? (size_t)(m->p * m->h.nout + m->h.nout) : 0;
     if (rc == 0 && (r.bad || nt > (n - r.off) / 4 || nt != (n - r.off) / 4 || (n - r.off) % 4 != 0))
         rc = AIOPS_ECORRUPT;
     if (rc == 0 && (m->theta = malloc(nt * sizeof *m->theta)) == NULL)

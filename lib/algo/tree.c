@@ -351,3 +351,46 @@ int tree_read(struct bytes_reader *r, uint32_t nout, size_t nfeat, const uint8_t
         tree_free(t);
     return rv;
 }
+
+int tree_save_ensemble(const uint8_t *is_cat, const uint32_t *ncat, uint32_t nfeat,
+                       const struct tree *trees, uint32_t ntrees, size_t start, struct buf *out)
+{
+    int rv;
+    for (uint32_t j = 0; j < nfeat; j++)
+        if ((rv = bytes_put_u32(out, is_cat[j])) != 0 || (rv = bytes_put_u32(out, ncat[j])) != 0)
+            return rv;
+    for (uint32_t t = 0; t < ntrees; t++)
+        if ((rv = tree_write(&trees[t], out)) != 0)
+            return rv;
+    uint32_t crc = crc32c(0, out->data + start, out->len - start);
+    return bytes_put_u32(out, crc);
+}
+
+int tree_crc_ok(const uint8_t *p, size_t n)
+{
+    if (n < 4)
+        return 0;
+    struct bytes_reader crd = {p + n - 4, 4, 0, 0};
+    return bytes_get_u32(&crd) == crc32c(0, p, n - 4);
+}
+
+int tree_load_ensemble(struct bytes_reader *r, uint32_t nout, uint32_t nfeat, uint8_t *is_cat,
+                       uint32_t *ncat, struct tree *trees, uint32_t ntrees, uint32_t *nread)
+{
+    for (uint32_t j = 0; j < nfeat; j++) {
+        uint32_t ic = bytes_get_u32(r);
+        ncat[j] = bytes_get_u32(r);
+        if (ic > 1 || (!ic && ncat[j] != 0))
+            return AIOPS_ECORRUPT;
+        is_cat[j] = (uint8_t)ic;
+    }
+    if (r->bad)
+        return AIOPS_ECORRUPT;
+    int rv;
+    for (uint32_t t = 0; t < ntrees; t++) {
+        if ((rv = tree_read(r, nout, nfeat, is_cat, &trees[t])) != 0)
+            return rv;
+        *nread = t + 1;
+    }
+    return r->off == r->n ? AIOPS_OK : AIOPS_ECORRUPT;
+}

@@ -132,4 +132,17 @@ int tree_write(const struct tree *t, struct buf *out);
 int tree_read(struct bytes_reader *r, uint32_t nout, size_t nfeat, const uint8_t *is_cat,
               struct tree *t);
 
+/* What forest and GBDT models save after their own header: nfeat x (u32 is_cat, u32 ncat),
+ * ntrees x tree (tree_write), then u32 CRC-32C of out's bytes from `start` (where the
+ * model's header began). AIOPS_ENOMEM. */
+int tree_save_ensemble(const uint8_t *is_cat, const uint32_t *ncat, uint32_t nfeat,
+                       const struct tree *trees, uint32_t ntrees, size_t start, struct buf *out);
+/* 1 when p[0..n) ends with the CRC-32C of the bytes before it (n >= 4), else 0. */
+int tree_crc_ok(const uint8_t *p, size_t n);
+/* Reads what tree_save_ensemble wrote before the CRC from r, which must end exactly there:
+ * is_cat and ncat (nfeat each), trees[0..ntrees) with nout outputs per node; *nread counts
+ * the trees read so far (for the caller to free). AIOPS_ECORRUPT, AIOPS_ENOMEM. */
+int tree_load_ensemble(struct bytes_reader *r, uint32_t nout, uint32_t nfeat, uint8_t *is_cat,
+                       uint32_t *ncat, struct tree *trees, uint32_t ntrees, uint32_t *nread);
+
 #endif

@@ -213,3 +213,15 @@ void jsonx_push_or_fail(json_t *a, json_t *v, int *failed)
     if (v == NULL || json_array_append_new(a, v) != 0)
         *failed = 1;
 }
+
+int jsonx_build_done(json_t *doc, int rv, int failed, json_t **out)
+{
+    if (rv == 0 && failed)
+        rv = AIOPS_ENOMEM;
+    if (rv != 0) {
+        json_decref(doc);
+        return rv;
+    }
+    *out = doc;
+    return AIOPS_OK;
+}

@@ -42,5 +42,8 @@ int jsonx_set(json_t *o, const char *key, json_t *v);
 /* For building big documents: the same, remembering any failure in *failed. */
 void jsonx_set_or_fail(json_t *o, const char *key, json_t *v, int *failed);
 void jsonx_push_or_fail(json_t *a, json_t *v, int *failed);
+/* The end of such a build: hands doc to *out when rv is 0 and nothing failed, else frees
+ * it. Returns rv, or AIOPS_ENOMEM when only the build failed. */
+int jsonx_build_done(json_t *doc, int rv, int failed, json_t **out);
 
 #endif

@@ -14,6 +14,20 @@
 #define CF_TINY 1e-300
 #define CF_MAX_ITER 10000
 
+/* One term an / (bn + ...) of a continued fraction by the modified Lentz method: updates
+ * its state c and d and returns the factor the value is multiplied by. */
+static double lentz_step(double an, double bn, double *c, double *d)
+{
+    *d = an * *d + bn;
+    if (fabs(*d) < CF_TINY)
+        *d = CF_TINY;
+    *c = bn + an / *c;
+    if (fabs(*c) < CF_TINY)
+        *c = CF_TINY;
+    *d = 1 / *d;
+    return *d * *c;
+}
+
 /* The continued fraction of the incomplete beta function (modified Lentz). */
 static double beta_cf(double a, double b, double x)
 {
@@ -25,24 +39,8 @@ static double beta_cf(double a, double b, double x)
     double h = d;
     for (int m = 1; m <= CF_MAX_ITER; m++) {
         double m2 = 2.0 * m;
-        double aa = m * (b - m) * x / ((qam + m2) * (a + m2));
-        d = 1 + aa * d;
-        if (fabs(d) < CF_TINY)
-            d = CF_TINY;
-        c = 1 + aa / c;
-        if (fabs(c) < CF_TINY)
-            c = CF_TINY;
-        d = 1 / d;
-        h *= d * c;
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-        d = 1 + aa * d;
-        if (fabs(d) < CF_TINY)
-            d = CF_TINY;
-        c = 1 + aa / c;
-        if (fabs(c) < CF_TINY)
-            c = CF_TINY;
-        d = 1 / d;
-        double del = d * c;
+        h *= lentz_step(m * (b - m) * x / ((qam + m2) * (a + m2)), 1, &c, &d);
+        double del = lentz_step(-(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)), 1, &c, &d);
         h *= del;
         if (fabs(del - 1) < CF_EPS)
             break;
@@ -66,11 +64,14 @@ double signif_betainc(double a, double b, double x)
     return 1 - bt * beta_cf(b, a, 1 - x) / b;
 }
 
-/* The regularised upper incomplete gamma function Q(a, x). */
-static double inc_gamma_q(double a, double x)
+double signif_gamma_q(double a, double x)
 {
+    if (isnan(x) || !(a > 0))
+        return NAN;
     if (x <= 0)
         return 1;
+    if (isinf(x))
+        return 0;
     double gln = lgamma(a);
     if (x < a + 1) {
         /* the series of P */
@@ -82,25 +83,19 @@ static double inc_gamma_q(double a, double x)
             if (fabs(del) < fabs(sum) * CF_EPS)
                 break;
         }
-        return 1 - sum * exp(-x + a * log(x) - gln);
+        double q = 1 - sum * exp(-x + a * log(x) - gln);
+        return q < 0 ? 0 : q;
     }
     double b = x + 1 - a, c = 1 / CF_TINY, d = 1 / b, h = d;
     for (int i = 1; i <= CF_MAX_ITER; i++) {
-        double an = -i * (i - a);
         b += 2;
-        d = an * d + b;
-        if (fabs(d) < CF_TINY)
-            d = CF_TINY;
-        c = b + an / c;
-        if (fabs(c) < CF_TINY)
-            c = CF_TINY;
-        d = 1 / d;
-        double del = d * c;
+        double del = lentz_step(-i * (i - a), b, &c, &d);
         h *= del;
         if (fabs(del - 1) < CF_EPS)
             break;
     }
-    return exp(-x + a * log(x) - gln) * h;
+    double q = exp(-x + a * log(x) - gln) * h;
+    return q > 1 ? 1 : q;
 }
 
 double signif_normal_sf(double z)
@@ -143,7 +138,7 @@ double signif_chi2_sf(double x, double k)
 {
     if (isnan(x) || !(k > 0))
         return NAN;
-    return inc_gamma_q(k / 2, x / 2);
+    return signif_gamma_q(k / 2, x / 2);
 }
 
 static void result_nan(struct signif_result *out)

@@ -26,6 +26,9 @@ double signif_normal_sf(double z);
 double signif_t_sf2(double t, double df);
 /* The t with P(T <= t) = p, 0 < p < 1, df > 0 (scipy.stats.t.ppf). */
 double signif_t_ppf(double p, double df);
+/* The regularised upper incomplete gamma function Q(a, x), a > 0 (NaN otherwise): 1 for
+ * x <= 0, in [0, 1]. */
+double signif_gamma_q(double a, double x);
 /* P(X > x) of chi-square with k > 0 degrees of freedom. */
 double signif_chi2_sf(double x, double k);
 

@@ -16,6 +16,7 @@
 #include "ml/featureset.h"
 #include "ml/split.h"
 #include "ml/tpe.h"
+#include "ml/train.h"
 
 #define MAX_DIMS 64
 #define MAX_FOLDS 20
@@ -814,44 +815,17 @@ static json_t *ensemble_json(const struct search *s, const struct selection *sel
                      "steps", (json_int_t)sel->steps);
 }
 
-static json_t *importance_json(const struct model *m)
-{
-    size_t n = m->features.n;
-    double *imp = calloc(n ? n : 1, sizeof *imp), total = 0;
-    if (imp == NULL || m->learner->importance == NULL ||
-        m->learner->importance(m->algo, imp) != 0) {
-        free(imp);
-        return json_null();
-    }
-    for (size_t j = 0; j < n; j++)
-        total += imp[j];
-    json_t *o = json_object();
-    for (size_t j = 0; j < n; j++)
-        json_object_set_new(o, m->features.f[j].name, jsonx_num(total > 0 ? imp[j] / total : 0, 0));
-    free(imp);
-    return o;
-}
-
-/* META as train_model writes it (lib/ml/train.c build_meta), metrics out of fold, and what
+/* META as train_model writes it (train_model_meta), metrics out of fold, and what
  * the search did under "automl". */
 static int model_meta(const struct search *s, struct model *m, json_t *metrics, json_t *automl)
 {
-    char created[40];
-    time_iso8601(created, sizeof created, time_now());
-    json_t *feats = json_array();
-    for (size_t j = 0; j < m->features.n; j++)
-        json_array_append_new(
-            feats,
-            json_pack("{s:s, s:s}", "name", m->features.f[j].name, "kind",
-                      m->features.f[j].kind == FEAT_CATEGORICAL ? "categorical" : "numeric"));
     double seconds = (double)(time_mono_ns() - s->start_ns) / 1e9;
-    m->meta = json_pack("{s:s, s:s, s:s, s:{}, s:o, s:o, s:I, s:I, s:f, s:i, s:s, s:s, s:o, s:o}",
-                        "kind", m->learner->name, "task", model_task_name(m), "target",
-                        m->target.name, "params", "metrics", metrics, "features", feats,
-                        "train_rows", (json_int_t)s->data.n, "valid_rows", (json_int_t)0,
-                        "train_seconds", seconds, "iterations", 0, "created_at", created, "version",
-                        AIOPS_VERSION, "importance", importance_json(m), "automl", automl);
-    return m->meta ? AIOPS_OK : AIOPS_ENOMEM;
+    int rv = train_model_meta(m, json_object(), metrics, s->data.n, 0, seconds, 0);
+    if (rv != 0) {
+        json_decref(automl);
+        return rv;
+    }
+    return json_object_set_new(m->meta, "automl", automl) == 0 ? AIOPS_OK : AIOPS_ENOMEM;
 }
 
 /* The model from the selection: the ensemble (or the best trial refitted on every row), the

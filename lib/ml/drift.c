@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "math/signif.h"
 #include "math/sort.h"
 #include "math/stats.h"
 
@@ -37,40 +38,57 @@ static double clip01(double p)
 
 /* --- empirical distributions ---------------------------------------------------------- */
 
-double drift_ks_statistic_sorted(const double *a, size_t na, const double *b, size_t nb)
+/* What one merge of two sorted samples a and b gives. */
+struct ecdf_merge {
+    double ks;   /* the largest distance between the two ECDFs */
+    double area; /* the area between them (the Wasserstein integral) */
+    size_t nu;   /* distinct values */
+    uint64_t acount[FEW_VALUES], bcount[FEW_VALUES]; /* the first few values' counts */
+};
+
+static void ecdf_merge(const double *a, size_t na, const double *b, size_t nb,
+                       struct ecdf_merge *out)
 {
-    size_t i = 0, j = 0;
-    double d = 0.0, fa = (double)na, fb = (double)nb;
+    size_t i = 0, j = 0, nu = 0;
+    double fa = (double)na, fb = (double)nb, ks = 0.0, area = 0.0;
+    double prev = na == 0 ? (nb ? b[0] : 0.0) : nb == 0 || a[0] < b[0] ? a[0] : b[0];
     while (i < na || j < nb) {
         double v = j >= nb || (i < na && a[i] <= b[j]) ? a[i] : b[j];
+        /* on [prev, v) both ECDFs hold their value at prev */
+        area += fabs((double)i / fa - (double)j / fb) * (v - prev);
+        size_t i0 = i, j0 = j;
         while (i < na && a[i] == v)
             i++;
         while (j < nb && b[j] == v)
             j++;
         /* the ECDFs just right of v, divided as scipy divides (searchsorted / n) */
         double diff = fabs((double)i / fa - (double)j / fb);
-        if (diff > d)
-            d = diff;
+        if (diff > ks)
+            ks = diff;
+        if (nu < FEW_VALUES) {
+            out->acount[nu] = i - i0;
+            out->bcount[nu] = j - j0;
+        }
+        nu++;
+        prev = v;
     }
-    return d;
+    out->ks = ks;
+    out->area = area;
+    out->nu = nu;
+}
+
+double drift_ks_statistic_sorted(const double *a, size_t na, const double *b, size_t nb)
+{
+    struct ecdf_merge m;
+    ecdf_merge(a, na, b, nb, &m);
+    return m.ks;
 }
 
 double drift_wasserstein_sorted(const double *a, size_t na, const double *b, size_t nb)
 {
-    size_t i = 0, j = 0;
-    double sum = 0.0, fa = (double)na, fb = (double)nb;
-    double prev = a[0] < b[0] ? a[0] : b[0];
-    while (i < na || j < nb) {
-        double v = j >= nb || (i < na && a[i] <= b[j]) ? a[i] : b[j];
-        /* on [prev, v) both ECDFs hold their value at prev */
-        sum += fabs((double)i / fa - (double)j / fb) * (v - prev);
-        while (i < na && a[i] == v)
-            i++;
-        while (j < nb && b[j] == v)
-            j++;
-        prev = v;
-    }
-    return sum;
+    struct ecdf_merge m;
+    ecdf_merge(a, na, b, nb, &m);
+    return m.area;
 }
 
 double drift_std(const double *x, size_t n)
@@ -333,14 +351,22 @@ static double rel_entr(double x, double y)
     return INFINITY;
 }
 
+/* The totals of p and q (k values each), which both distances normalise by: 1 when both
+ * are positive, else 0 (the distance is NaN). */
+static int both_totals(const double *p, const double *q, size_t k, double *sp, double *sq)
+{
+    *sp = *sq = 0.0;
+    for (size_t i = 0; i < k; i++) {
+        *sp += p[i];
+        *sq += q[i];
+    }
+    return *sp > 0.0 && *sq > 0.0;
+}
+
 double drift_jensen_shannon(const double *p, const double *q, size_t k)
 {
-    double sp = 0.0, sq = 0.0;
-    for (size_t i = 0; i < k; i++) {
-        sp += p[i];
-        sq += q[i];
-    }
-    if (!(sp > 0.0) || !(sq > 0.0))
+    double sp, sq;
+    if (!both_totals(p, q, k, &sp, &sq))
         return NAN;
     double js = 0.0;
     for (size_t i = 0; i < k; i++) {
@@ -352,12 +378,8 @@ double drift_jensen_shannon(const double *p, const double *q, size_t k)
 
 double drift_kl(const double *p, const double *q, size_t k)
 {
-    double sp = 0.0, sq = 0.0;
-    for (size_t i = 0; i < k; i++) {
-        sp += p[i];
-        sq += q[i];
-    }
-    if (!(sp > 0.0) || !(sq > 0.0))
+    double sp, sq;
+    if (!both_totals(p, q, k, &sp, &sq))
         return NAN;
     double kl = 0.0;
     for (size_t i = 0; i < k; i++)
@@ -366,55 +388,6 @@ double drift_kl(const double *p, const double *q, size_t k)
 }
 
 /* --- chi-square and z ---------------------------------------------------------------- */
-
-/* Regularised upper incomplete gamma Q(a, x): the series for P when x < a + 1, else the
- * continued fraction (Lentz) for Q, both to double precision. */
-static double gamma_q(double a, double x)
-{
-    if (x < 0.0 || a <= 0.0 || isnan(x))
-        return NAN;
-    if (x == 0.0)
-        return 1.0;
-    if (isinf(x))
-        return 0.0;
-    double lead = a * log(x) - x - lgamma(a);
-    if (x < a + 1.0) {
-        double ap = a, del = 1.0 / a, sum = del;
-        for (int n = 0; n < 100000; n++) {
-            ap += 1.0;
-            del *= x / ap;
-            sum += del;
-            if (fabs(del) < fabs(sum) * 1e-17)
-                break;
-        }
-        return clip01(1.0 - sum * exp(lead));
-    }
-    const double tiny = 1e-300;
-    double b = x + 1.0 - a, c = 1.0 / tiny, d = 1.0 / b, h = d;
-    for (int i = 1; i < 100000; i++) {
-        double an = -i * (i - a);
-        b += 2.0;
-        d = an * d + b;
-        if (fabs(d) < tiny)
-            d = tiny;
-        c = b + an / c;
-        if (fabs(c) < tiny)
-            c = tiny;
-        d = 1.0 / d;
-        double del = d * c;
-        h *= del;
-        if (fabs(del - 1.0) < 1e-17)
-            break;
-    }
-    return clip01(exp(lead) * h);
-}
-
-double drift_chi2_sf(double x, double dof)
-{
-    if (!(dof > 0.0))
-        return NAN;
-    return gamma_q(dof / 2.0, x / 2.0);
-}
 
 double drift_chisquare(const double *observed, const double *expected, size_t k, double *stat)
 {
@@ -427,7 +400,7 @@ double drift_chisquare(const double *observed, const double *expected, size_t k,
         *stat = s;
     if (k < 2)
         return NAN;
-    return drift_chi2_sf(s, (double)(k - 1));
+    return signif_chi2_sf(s, (double)(k - 1));
 }
 
 double drift_z_test(uint64_t ref_hits, uint64_t ref_n, uint64_t cur_hits, uint64_t cur_n)
@@ -530,39 +503,20 @@ int drift_numeric_sketch(const double *ref, size_t n_ref, size_t n_ref_rows, con
     result_init(out, n_ref_rows, n_cur);
     if (n_ref == 0 || n_cur == 0 || n_ref_rows < n_ref)
         return AIOPS_EINVAL;
-    /* One merge of the two sorted samples gives the KS statistic, the Wasserstein integral,
-     * the distinct values and the counts of the first few (the same arithmetic, in the same
-     * order, as drift_ks_statistic_sorted and drift_wasserstein_sorted). */
-    uint64_t rcount[FEW_VALUES] = {0}, ccount[FEW_VALUES] = {0};
-    size_t i = 0, j = 0, nu = 0;
-    double fa = (double)n_ref, fb = (double)n_cur, ks = 0.0, wsum = 0.0;
-    double prev = ref[0] < cur[0] ? ref[0] : cur[0];
-    while (i < n_ref || j < n_cur) {
-        double v = j >= n_cur || (i < n_ref && ref[i] <= cur[j]) ? ref[i] : cur[j];
-        wsum += fabs((double)i / fa - (double)j / fb) * (v - prev);
-        size_t i0 = i, j0 = j;
-        while (i < n_ref && ref[i] == v)
-            i++;
-        while (j < n_cur && cur[j] == v)
-            j++;
-        double diff = fabs((double)i / fa - (double)j / fb);
-        if (diff > ks)
-            ks = diff;
-        if (nu < FEW_VALUES) {
-            rcount[nu] = i - i0;
-            ccount[nu] = j - j0;
-        }
-        nu++;
-        prev = v;
-    }
+    /* one merge of the two sorted samples gives the KS statistic, the Wasserstein integral,
+     * the distinct values and the counts of the first few */
+    struct ecdf_merge em = {0};
+    ecdf_merge(ref, n_ref, cur, n_cur, &em);
+    const size_t nu = em.nu;
+    const uint64_t *rcount = em.acount, *ccount = em.bcount;
     out->n_unique = nu;
     int rv = binned_distances(ref, n_ref, cur, n_cur, out);
     if (rv != 0)
         return rv;
-    out->ks = ks;
+    out->ks = em.ks;
     out->ks_p_value = drift_ks_pvalue(out->ks, n_ref_rows, n_cur);
     double sd = drift_std(ref, n_ref);
-    out->wasserstein = wsum / (sd > 0.001 ? sd : 0.001);
+    out->wasserstein = em.area / (sd > 0.001 ? sd : 0.001);
     if (n_ref_rows <= SMALL_REFERENCE && nu <= FEW_VALUES) {
         out->categorical = 1;
         out->method = nu > 2 ? DRIFT_CHISQUARE : DRIFT_Z;

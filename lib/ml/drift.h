@@ -64,8 +64,6 @@ double drift_jensen_shannon(const double *p, const double *q, size_t k);
 /* scipy.stats.entropy(p, q): KL(p || q) of p and q normalised; inf where q is 0 and p not. */
 double drift_kl(const double *p, const double *q, size_t k);
 
-/* chi2.sf(x, dof): the regularised upper incomplete gamma Q(dof / 2, x / 2). */
-double drift_chi2_sf(double x, double dof);
 /* scipy.stats.chisquare(observed, expected) over k cells: statistic into *stat (may be
  * NULL), p-value returned with k - 1 degrees of freedom (NaN when k < 2). */
 double drift_chisquare(const double *observed, const double *expected, size_t k, double *stat);

@@ -9,6 +9,20 @@
 #include "core/pool.h"
 #include "math/sort.h"
 
+void drift_summary_set(json_t *doc, json_t *features, json_t *skipped, size_t tested,
+                       size_t drifted, int *failed)
+{
+    double share = tested ? (double)drifted / (double)tested : 0.0;
+    jsonx_set_or_fail(doc, "features", features, failed);
+    jsonx_set_or_fail(doc, "number_of_columns", json_integer((json_int_t)tested), failed);
+    jsonx_set_or_fail(doc, "number_of_drifted_columns", json_integer((json_int_t)drifted), failed);
+    jsonx_set_or_fail(doc, "share_drifted", json_real(share), failed);
+    jsonx_set_or_fail(doc, "drift_share", json_real(DRIFT_DATASET_SHARE), failed);
+    jsonx_set_or_fail(doc, "dataset_drift",
+                      json_boolean(tested > 0 && share >= DRIFT_DATASET_SHARE), failed);
+    jsonx_set_or_fail(doc, "skipped", skipped, failed);
+}
+
 json_t *drift_result_json(const char *feature, const char *type, const struct drift_result *r)
 {
     json_t *o = json_object();
@@ -237,21 +251,6 @@ int drift_tables(const struct table *ref, const struct table *cur, const char *t
         drifted += j->result.drift != 0;
     }
     free(run.jobs);
-    double share = tested ? (double)drifted / (double)tested : 0.0;
-    jsonx_set_or_fail(doc, "features", features, &failed);
-    jsonx_set_or_fail(doc, "number_of_columns", json_integer((json_int_t)tested), &failed);
-    jsonx_set_or_fail(doc, "number_of_drifted_columns", json_integer((json_int_t)drifted), &failed);
-    jsonx_set_or_fail(doc, "share_drifted", json_real(share), &failed);
-    jsonx_set_or_fail(doc, "drift_share", json_real(DRIFT_DATASET_SHARE), &failed);
-    jsonx_set_or_fail(doc, "dataset_drift",
-                      json_boolean(tested > 0 && share >= DRIFT_DATASET_SHARE), &failed);
-    jsonx_set_or_fail(doc, "skipped", skipped, &failed);
-    if (rv == 0 && failed)
-        rv = AIOPS_ENOMEM;
-    if (rv != 0) {
-        json_decref(doc);
-        return rv;
-    }
-    *out = doc;
-    return AIOPS_OK;
+    drift_summary_set(doc, features, skipped, tested, drifted, &failed);
+    return jsonx_build_done(doc, rv, failed, out);
 }

@@ -25,6 +25,12 @@
  * memory. */
 json_t *drift_result_json(const char *feature, const char *type, const struct drift_result *r);
 
+/* Sets what every drift answer says of its columns on doc: "features" and "skipped" (taken),
+ * "number_of_columns" (tested), "number_of_drifted_columns", "share_drifted",
+ * "drift_share" and "dataset_drift". A failure is remembered in *failed. */
+void drift_summary_set(json_t *doc, json_t *features, json_t *skipped, size_t tested,
+                       size_t drifted, int *failed);
+
 /* Compares every column of cur with the same-named column of ref, `threads` columns at a
  * time (<= 0: the online CPUs). The column named target (may be NULL) is reported apart as
  * "target" and left out of the share. *out: {"features": [...], "number_of_columns",

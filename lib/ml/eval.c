@@ -637,7 +637,8 @@ done:
 /* --- clustering ------------------------------------------------------------------------- */
 
 /* The contingency table of two partitions (ka * kb counts) and its margins; NULL when out
- * of memory. *total counts the items both label. */
+ * of memory or when no item has both labels (both scores are NaN then). *total counts the
+ * items both label. */
 static double *contingency(const int32_t *a, size_t ka, const int32_t *b, size_t kb, size_t n,
                            double *total)
 {
@@ -654,6 +655,10 @@ static double *contingency(const int32_t *a, size_t ka, const int32_t *b, size_t
         rb[b[i]] += 1;
         *total += 1;
     }
+    if (*total == 0) {
+        free(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -666,10 +671,8 @@ double eval_adjusted_rand(const int32_t *a, size_t ka, const int32_t *b, size_t 
 {
     double total;
     double *c = contingency(a, ka, b, kb, n, &total);
-    if (c == NULL || total == 0) {
-        free(c);
+    if (c == NULL)
         return NAN;
-    }
     const double *ra = c + ka * kb, *rb = ra + ka;
     double sum_cells = 0, sum_a = 0, sum_b = 0;
     for (size_t i = 0; i < ka * kb; i++)
@@ -699,10 +702,8 @@ double eval_nmi(const int32_t *a, size_t ka, const int32_t *b, size_t kb, size_t
 {
     double total;
     double *c = contingency(a, ka, b, kb, n, &total);
-    if (c == NULL || total == 0) {
-        free(c);
+    if (c == NULL)
         return NAN;
-    }
     const double *ra = c + ka * kb, *rb = ra + ka;
     double mi = 0;
     for (size_t i = 0; i < ka; i++)

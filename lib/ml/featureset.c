@@ -782,15 +782,7 @@ static int target_classes_f64(const struct table *t, const struct column *c, str
             y[r] = NAN;
             continue;
         }
-        size_t lo = 0, hi = K; /* binary search among the distinct values */
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (v[mid] < x)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        y[r] = (double)lo;
+        y[r] = (double)stats_count_below(v, K, x); /* its rank among the distinct values */
     }
     ts->numeric_labels = 1;
     free(v);

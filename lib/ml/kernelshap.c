@@ -7,8 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "algo/kmeans.h"
+#include "core/array.h"
 #include "core/rand.h"
 #include "math/sort.h"
+#include "math/stats.h"
 
 void kshap_background_free(struct kshap_background *bg)
 {
@@ -17,15 +20,7 @@ void kshap_background_free(struct kshap_background *bg)
     memset(bg, 0, sizeof *bg);
 }
 
-/* --- k-means -------------------------------------------------------------------------------- */
-
-static double sq_dist(const double *a, const double *b, size_t d)
-{
-    double s = 0;
-    for (size_t j = 0; j < d; j++)
-        s += (a[j] - b[j]) * (a[j] - b[j]);
-    return s;
-}
+/* --- the background ----------------------------------------------------------------------- */
 
 /* Rows standardised, missing values at the column mean (z, n x d row-major): distances only. */
 static void standardise_rows(const struct fmatrix *x, double *z)
@@ -48,68 +43,30 @@ static void standardise_rows(const struct fmatrix *x, double *z)
     }
 }
 
-/* k-means++ start, then Lloyd's iterations (at most 100) on z: each row's cluster in
- * assign[n], the clusters' sizes in size[k]; c (k x d) and mind (n) are scratch. */
-static void cluster_rows(const double *z, size_t n, size_t d, size_t k, uint64_t seed, double *c,
-                         double *mind, size_t *assign, size_t *size)
+/* Clusters the standardised rows z (n x d) by lib/algo/kmeans: one k-means++ start, Lloyd's
+ * iterations (at most 100) until no row changes cluster. Each row's cluster in assign[n],
+ * the clusters' sizes in size[k]; c (k x d) receives the centres. */
+static int cluster_rows(const double *z, size_t n, size_t d, size_t k, uint64_t seed, double *c,
+                        int32_t *assign, size_t *size)
 {
-    struct rand_xoshiro rng;
-    rand_xoshiro_seed(&rng, seed);
-    size_t first = (size_t)rand_xoshiro_below(&rng, n);
-    memcpy(c, z + first * d, d * sizeof *c);
+    struct kmeans_params p = {.k = k, .n_init = 1, .max_iter = 100, .tol = 0, .seed = seed,
+                              .threads = 1};
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    double inertia = 0;
+    int iterations = 0;
+    int rv = kmeans_fit(z, n, d, &p, NULL, NULL, c, assign, &inertia, &iterations, &err);
+    if (rv != 0)
+        return rv;
+    memset(size, 0, k * sizeof *size);
     for (size_t i = 0; i < n; i++)
-        mind[i] = sq_dist(z + i * d, c, d);
-    for (size_t q = 1; q < k; q++) {
-        double total = 0;
-        for (size_t i = 0; i < n; i++)
-            total += mind[i];
-        size_t pick = (size_t)rand_xoshiro_below(&rng, n);
-        if (total > 0) {
-            double u = (double)(rand_xoshiro_next(&rng) >> 11) * 0x1p-53 * total;
-            for (pick = 0; pick + 1 < n && (u -= mind[pick]) > 0; pick++)
-                ;
-        }
-        memcpy(c + q * d, z + pick * d, d * sizeof *c);
-        for (size_t i = 0; i < n; i++) {
-            double dd = sq_dist(z + i * d, c + q * d, d);
-            if (dd < mind[i])
-                mind[i] = dd;
-        }
-    }
-    for (int it = 0; it < 100; it++) {
-        int moved = 0;
-        for (size_t i = 0; i < n; i++) {
-            size_t best = 0;
-            double bd = INFINITY;
-            for (size_t q = 0; q < k; q++) {
-                double dd = sq_dist(z + i * d, c + q * d, d);
-                if (dd < bd) {
-                    bd = dd;
-                    best = q;
-                }
-            }
-            moved |= best != assign[i] || it == 0;
-            assign[i] = best;
-        }
-        if (!moved)
-            break;
-        memset(c, 0, k * d * sizeof *c);
-        memset(size, 0, k * sizeof *size);
-        for (size_t i = 0; i < n; i++) {
-            size[assign[i]]++;
-            for (size_t j = 0; j < d; j++)
-                c[assign[i] * d + j] += z[i * d + j];
-        }
-        for (size_t q = 0; q < k; q++)
-            for (size_t j = 0; j < d; j++)
-                c[q * d + j] = size[q] ? c[q * d + j] / (double)size[q] : 0;
-    }
+        size[assign[i]]++;
+    return AIOPS_OK;
 }
 
 /* Cluster q's value of column col (n rows): the most frequent code among its members for a
  * categorical column, else the data value nearest its members' mean (as shap.kmeans), using
  * the column's sorted values sorted[0..ns). NaN when it has none. *v; AIOPS_ENOMEM. */
-static int centroid_value(const struct fmatrix *x, size_t j, const size_t *assign, size_t q,
+static int centroid_value(const struct fmatrix *x, size_t j, const int32_t *assign, size_t q,
                           const double *sorted, size_t ns, double *v)
 {
     const size_t n = x->nrows;
@@ -121,7 +78,7 @@ static int centroid_value(const struct fmatrix *x, size_t j, const size_t *assig
         if (cnt == NULL)
             return AIOPS_ENOMEM;
         for (size_t i = 0; i < n; i++)
-            if (assign[i] == q && !isnan(col[i]) && col[i] >= 0 && col[i] < nc)
+            if ((size_t)assign[i] == q && !isnan(col[i]) && col[i] >= 0 && col[i] < nc)
                 cnt[(size_t)col[i]]++;
         for (size_t h = 0; h < nc; h++)
             if (cnt[h] > cnt[best])
@@ -134,21 +91,14 @@ static int centroid_value(const struct fmatrix *x, size_t j, const size_t *assig
     double s = 0;
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
-        if (assign[i] == q && !isnan(col[i])) {
+        if ((size_t)assign[i] == q && !isnan(col[i])) {
             s += col[i];
             m++;
         }
     if (m == 0 || ns == 0)
         return AIOPS_OK;
     double mean = s / (double)m;
-    size_t lo = 0, hi = ns;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (sorted[mid] < mean)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = stats_count_below(sorted, ns, mean);
     *v = lo < ns ? sorted[lo] : sorted[ns - 1];
     if (lo > 0 && fabs(sorted[lo - 1] - mean) <= fabs(*v - mean))
         *v = sorted[lo - 1];
@@ -166,14 +116,19 @@ int kshap_background_kmeans(const struct fmatrix *x, size_t k, uint64_t seed,
         k = 1;
     if (k > n)
         k = n;
+    if (k > KMEANS_MAX_K)
+        k = KMEANS_MAX_K;
     double *z = malloc(n * d * sizeof *z), *c = malloc(k * d * sizeof *c);
-    double *mind = malloc(n * sizeof *mind), *sorted = malloc(n * sizeof *sorted);
-    size_t *assign = calloc(n, sizeof *assign), *size = calloc(k, sizeof *size);
+    double *sorted = malloc(n * sizeof *sorted);
+    int32_t *assign = calloc(n, sizeof *assign);
+    size_t *size = calloc(k, sizeof *size);
     int rv = AIOPS_ENOMEM;
-    if (!z || !c || !mind || !sorted || !assign || !size)
+    if (!z || !c || !sorted || !assign || !size)
         goto out;
     standardise_rows(x, z);
-    cluster_rows(z, n, d, k, seed, c, mind, assign, size);
+    if ((rv = cluster_rows(z, n, d, k, seed, c, assign, size)) != 0)
+        goto out;
+    rv = AIOPS_ENOMEM;
     /* centroids in the data's own values */
     size_t kept = 0;
     for (size_t q = 0; q < k; q++)
@@ -207,7 +162,6 @@ int kshap_background_kmeans(const struct fmatrix *x, size_t k, uint64_t seed,
 out:
     free(z);
     free(c);
-    free(mind);
     free(sorted);
     free(assign);
     free(size);
@@ -266,16 +220,12 @@ struct coalitions {
 static int coal_add(struct coalitions *c, const uint8_t *mask, double w)
 {
     if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 256;
-        uint8_t *nm = realloc(c->mask, cap * c->m);
-        if (nm == NULL)
+        /* both arrays grow from the capacity they share */
+        size_t mask_cap = c->cap, weight_cap = c->cap;
+        if (array_reserve(&c->mask, &mask_cap, c->n + 1, c->m, 256) != 0 ||
+            array_reserve(&c->weight, &weight_cap, c->n + 1, sizeof *c->weight, 256) != 0)
             return AIOPS_ENOMEM;
-        c->mask = nm;
-        double *nw = realloc(c->weight, cap * sizeof *nw);
-        if (nw == NULL)
-            return AIOPS_ENOMEM;
-        c->weight = nw;
-        c->cap = cap;
+        c->cap = mask_cap;
     }
     memcpy(c->mask + c->n * c->m, mask, c->m);
     c->weight[c->n++] = w;

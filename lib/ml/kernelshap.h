@@ -33,9 +33,10 @@ struct kshap_background {
     double *weight; /* k, summing to 1, owned */
 };
 
-/* Summarises the rows of x by k-means (k clamped to 1 .. x->nrows; Lloyd's iterations from a
- * k-means++ start drawn from seed). AIOPS_EINVAL without rows, AIOPS_ENOMEM. The caller
- * frees with kshap_background_free. */
+/* Summarises the rows of x, standardised, by k-means (lib/algo/kmeans.h; k clamped to
+ * 1 .. min(x->nrows, KMEANS_MAX_K); Lloyd's iterations from one k-means++ start drawn from
+ * seed). AIOPS_EINVAL without rows, AIOPS_ENOMEM. The caller frees with
+ * kshap_background_free. */
 int kshap_background_kmeans(const struct fmatrix *x, size_t k, uint64_t seed,
                             struct kshap_background *out);
 void kshap_background_free(struct kshap_background *bg);

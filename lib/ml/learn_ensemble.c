@@ -215,11 +215,6 @@ const struct learner learner_ensemble = {
     .iterations_param = NULL,
     .parallel_rows = 1024, /* a pool pays for itself on batches, not on single rows */
     .train = ensemble_learn,
-    .predict = ensemble_op_predict,
-    .save = ensemble_op_save,
-    .load = ensemble_op_load,
-    .free = ensemble_op_free,
-    .num_features = ensemble_op_num_features,
-    .outputs = ensemble_op_outputs,
+    LEARNER_OPS(ensemble),
     .importance = ensemble_op_importance,
 };

@@ -56,33 +56,7 @@ static int forest_op_predict(const void *algo, const struct fmatrix *x, struct p
     return forest_predict_pool(algo, x, pool, out);
 }
 
-static int forest_op_save(const void *algo, struct buf *out)
-{
-    return forest_save(algo, out);
-}
-
-static int forest_op_load(const uint8_t *p, size_t n, void **algo)
-{
-    struct forest *f = NULL;
-    int rv = forest_load(p, n, &f);
-    *algo = f;
-    return rv;
-}
-
-static void forest_op_free(void *algo)
-{
-    forest_free(algo);
-}
-
-static size_t forest_op_num_features(const void *algo)
-{
-    return forest_num_features(algo);
-}
-
-static size_t forest_op_outputs(const void *algo)
-{
-    return forest_outputs(algo);
-}
+LEARNER_ALGO_ADAPTERS(static, forest)
 
 static int forest_op_importance(const void *algo, double *out)
 {
@@ -100,11 +74,6 @@ const struct learner learner_forest = {
     .iterations_param = "rounds",
     .parallel_rows = 4 * TREE_BLOCK,
     .train = forest_learn,
-    .predict = forest_op_predict,
-    .save = forest_op_save,
-    .load = forest_op_load,
-    .free = forest_op_free,
-    .num_features = forest_op_num_features,
-    .outputs = forest_op_outputs,
+    LEARNER_OPS(forest),
     .importance = forest_op_importance,
 };

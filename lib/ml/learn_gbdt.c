@@ -83,33 +83,7 @@ static int gbdt_op_predict(const void *algo, const struct fmatrix *x, struct poo
     return gbdt_predict_pool(algo, x, pool, out);
 }
 
-static int gbdt_op_save(const void *algo, struct buf *out)
-{
-    return gbdt_save(algo, out);
-}
-
-static int gbdt_op_load(const uint8_t *p, size_t n, void **algo)
-{
-    struct gbdt *g = NULL;
-    int rv = gbdt_load(p, n, &g);
-    *algo = g;
-    return rv;
-}
-
-static void gbdt_op_free(void *algo)
-{
-    gbdt_free(algo);
-}
-
-static size_t gbdt_op_num_features(const void *algo)
-{
-    return gbdt_num_features(algo);
-}
-
-static size_t gbdt_op_outputs(const void *algo)
-{
-    return gbdt_outputs(algo);
-}
+LEARNER_ALGO_ADAPTERS(static, gbdt)
 
 /* by gain: the loss reduction each feature's splits bring */
 static int gbdt_op_importance(const void *algo, double *out)
@@ -128,11 +102,6 @@ const struct learner learner_gbdt = {
     .iterations_param = "rounds",
     .parallel_rows = 4 * TREE_BLOCK,
     .train = gbdt_learn,
-    .predict = gbdt_op_predict,
-    .save = gbdt_op_save,
-    .load = gbdt_op_load,
-    .free = gbdt_op_free,
-    .num_features = gbdt_op_num_features,
-    .outputs = gbdt_op_outputs,
+    LEARNER_OPS(gbdt),
     .importance = gbdt_op_importance,
 };

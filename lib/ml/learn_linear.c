@@ -131,11 +131,6 @@ const struct learner learner_linear = {
     .iterations_param = "max_iter",
     .parallel_rows = 0,
     .train = linear_learn,
-    .predict = linear_op_predict,
-    .save = linear_op_save,
-    .load = linear_op_load,
-    .free = linear_op_free,
-    .num_features = linear_op_num_features,
-    .outputs = linear_op_outputs,
+    LEARNER_OPS(linear),
     .importance = NULL,
 };

@@ -148,6 +148,43 @@ struct learner {
     size_t (*clusters)(const void *algo); /* the number of clusters */
 };
 
+/* Writing a learner (learn_<name>.c): its operations are called <prefix>_op_<operation>
+ * (<prefix>_op_predict, _op_save, _op_load, _op_free, _op_num_features, _op_outputs), and
+ * LEARNER_OPS(prefix) puts them into its struct learner. */
+#define LEARNER_OPS(prefix)                                                                        \
+    .predict = prefix##_op_predict, .save = prefix##_op_save, .load = prefix##_op_load,            \
+    .free = prefix##_op_free, .num_features = prefix##_op_num_features,                            \
+    .outputs = prefix##_op_outputs
+
+/* The five operations that only adapt a lib/algo/ model `struct type`, whose functions
+ * type_save, type_load, type_free, type_num_features and type_outputs take and give it in
+ * place of the void * algorithm object: defines type_op_save .. type_op_outputs, with the
+ * given linkage (static, or nothing for ones a header declares). */
+#define LEARNER_ALGO_ADAPTERS(linkage, type)                                                       \
+    linkage int type##_op_save(const void *algo, struct buf *out)                                  \
+    {                                                                                              \
+        return type##_save(algo, out);                                                             \
+    }                                                                                              \
+    linkage int type##_op_load(const uint8_t *p, size_t n, void **algo)                            \
+    {                                                                                              \
+        struct type *m = NULL;                                                                     \
+        int rv = type##_load(p, n, &m);                                                            \
+        *algo = m;                                                                                 \
+        return rv;                                                                                 \
+    }                                                                                              \
+    linkage void type##_op_free(void *algo)                                                        \
+    {                                                                                              \
+        type##_free(algo);                                                                         \
+    }                                                                                              \
+    linkage size_t type##_op_num_features(const void *algo)                                        \
+    {                                                                                              \
+        return type##_num_features(algo);                                                          \
+    }                                                                                              \
+    linkage size_t type##_op_outputs(const void *algo)                                             \
+    {                                                                                              \
+        return type##_outputs(algo);                                                               \
+    }
+
 /* The learner called name, or answering to it as an alias ("xgboost" is gbdt); NULL when
  * none does (or name is NULL). */
 const struct learner *learner_find(const char *name);

@@ -410,15 +410,7 @@ int reference_drift(const struct drift_reference *r, const struct feature_set *f
         tested++;
         drifted += res.drift != 0;
     }
-    double share = tested ? (double)drifted / (double)tested : 0.0;
-    jsonx_set_or_fail(doc, "features", features, &failed);
-    jsonx_set_or_fail(doc, "number_of_columns", json_integer((json_int_t)tested), &failed);
-    jsonx_set_or_fail(doc, "number_of_drifted_columns", json_integer((json_int_t)drifted), &failed);
-    jsonx_set_or_fail(doc, "share_drifted", json_real(share), &failed);
-    jsonx_set_or_fail(doc, "drift_share", json_real(DRIFT_DATASET_SHARE), &failed);
-    jsonx_set_or_fail(doc, "dataset_drift",
-                      json_boolean(tested > 0 && share >= DRIFT_DATASET_SHARE), &failed);
-    jsonx_set_or_fail(doc, "skipped", skipped, &failed);
+    drift_summary_set(doc, features, skipped, tested, drifted, &failed);
     jsonx_set_or_fail(doc, "reference_rows", json_integer((json_int_t)r->train_rows), &failed);
     jsonx_set_or_fail(doc, "current_rows", json_integer((json_int_t)cur->nrows), &failed);
     if (scores != NULL) {
@@ -428,14 +420,7 @@ int reference_drift(const struct drift_reference *r, const struct feature_set *f
         jsonx_set_or_fail(pred, "level", json_string(drift_kl_level(kl)), &failed);
         jsonx_set_or_fail(doc, "prediction", pred, &failed);
     }
-    if (rv == 0 && failed)
-        rv = AIOPS_ENOMEM;
-    if (rv != 0) {
-        json_decref(doc);
-        return rv;
-    }
-    *out = doc;
-    return AIOPS_OK;
+    return jsonx_build_done(doc, rv, failed, out);
 }
 
 json_t *reference_json(const struct drift_reference *r, const struct feature_set *fs)

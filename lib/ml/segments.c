@@ -9,6 +9,7 @@
 
 #include "core/jsonx.h"
 #include "core/rand.h"
+#include "math/stats.h"
 #include "ml/eval.h"
 
 /* Traits named per cluster, and how far from the overall a trait must be to count. */
@@ -56,15 +57,7 @@ int segments_truth(const struct table *t, long col, int32_t **codes, size_t *k)
             (*codes)[i] = -1;
             continue;
         }
-        size_t lo = 0, hi = u;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (v[mid] < x)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        (*codes)[i] = (int32_t)lo;
+        (*codes)[i] = (int32_t)stats_count_below(v, u, x);
     }
     free(v);
     *k = u;

@@ -686,8 +686,8 @@ static int evaluate_valid(const struct run *r, struct model *m, json_t **metrics
     return rv;
 }
 
-/* The model's metadata: what was trained, on what, how, how well. */
-static int build_meta(const struct run *r, struct model *m, const struct train_result *out)
+int train_model_meta(struct model *m, json_t *params, json_t *metrics, size_t train_rows,
+                     size_t valid_rows, double train_seconds, int iterations)
 {
     char created[40];
     time_iso8601(created, sizeof created, time_now());
@@ -697,14 +697,21 @@ static int build_meta(const struct run *r, struct model *m, const struct train_r
             feats,
             json_pack("{s:s, s:s}", "name", m->features.f[j].name, "kind",
                       m->features.f[j].kind == FEAT_CATEGORICAL ? "categorical" : "numeric"));
-    m->meta = json_pack("{s:s, s:s, s:s, s:O, s:O, s:o, s:I, s:I, s:f, s:i, s:s, s:s, s:o}", "kind",
+    m->meta = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:f, s:i, s:s, s:s, s:o}", "kind",
                         m->learner->name, "task", model_task_name(m), "target", m->target.name,
-                        "params", r->p, "metrics", out->metrics ? out->metrics : json_null(),
-                        "features", feats, "train_rows", (json_int_t)out->train_rows, "valid_rows",
-                        (json_int_t)out->valid_rows, "train_seconds", out->train_seconds,
-                        "iterations", out->iterations, "created_at", created, "version",
-                        AIOPS_VERSION, "importance", importance_json(m));
+                        "params", params, "metrics", metrics ? metrics : json_null(), "features",
+                        feats, "train_rows", (json_int_t)train_rows, "valid_rows",
+                        (json_int_t)valid_rows, "train_seconds", train_seconds, "iterations",
+                        iterations, "created_at", created, "version", AIOPS_VERSION, "importance",
+                        importance_json(m));
     return m->meta ? AIOPS_OK : AIOPS_ENOMEM;
+}
+
+/* The model's metadata: what was trained, on what, how, how well. */
+static int build_meta(const struct run *r, struct model *m, const struct train_result *out)
+{
+    return train_model_meta(m, json_incref(r->p), json_incref(out->metrics), out->train_rows,
+                            out->valid_rows, out->train_seconds, out->iterations);
 }
 
 /* --- clustering -------------------------------------------------------------------------- */

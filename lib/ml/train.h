@@ -68,6 +68,13 @@ int train_model_checkpointed(const struct table *t, const struct table *valid,
                              struct aiops_error *err);
 void train_result_free(struct train_result *r);
 
+/* Sets m->meta, the model's metadata, for a model m with its learner, features and target:
+ * {"kind", "task", "target", "params", "metrics" (null when NULL), "features" [{"name",
+ * "kind"}], "train_rows", "valid_rows", "train_seconds", "iterations", "created_at",
+ * "version", "importance"}. Takes params and metrics. AIOPS_ENOMEM. */
+int train_model_meta(struct model *m, json_t *params, json_t *metrics, size_t train_rows,
+                     size_t valid_rows, double train_seconds, int iterations);
+
 /* The rows of t that train_model held out for validation when it trained m on t (the
  * same target, valid_fraction and seed from m's metadata, the same split): *rows (caller
  * frees; NULL when none) holds *n table row indices. *n is 0 when the run held none out
