@@ -12,22 +12,22 @@
  * +-1/sqrt(fan_in)), nn.LSTM (gates i, f, g, o; everything uniform in +-1/sqrt(H)), ReLU,
  * inverted dropout after each hidden activation, torch.optim.Adam (weight_decay added to the
  * gradient, bias-corrected moments). With batch_norm (the MLP only) each hidden layer's
- * pre-activations are normalised as torch.nn.BatchNorm1d does: by the batch's mean and
- * biased variance while training (eps 1e-5), by running estimates (momentum 0.1, the
- * unbiased batch variance; saved with the model) when predicting, then scaled by gamma and
- * shifted by beta, parameters trained by Adam like the weights. Losses are means over the batch:
- * binary cross-entropy on one logit (positives weighted by pos_weight), softmax cross-entropy, or
- * squared error on the standardised target (predictions are returned in the target's units); row
- * weights multiply each row's loss.
+ * pre-activations are normalised as torch.nn.BatchNorm1d does: by the batch's mean and biased
+ * variance while training (eps 1e-5), by running estimates (momentum 0.1, the unbiased batch
+ * variance; saved with the model) when predicting, then scaled by gamma and shifted by beta,
+ * parameters trained by Adam like the weights. Losses are means over the batch: binary
+ * cross-entropy on one logit (positives weighted by pos_weight), softmax cross-entropy, or
+ * squared error on the standardised target (predictions are returned in the target's units);
+ * row weights multiply each row's loss.
  *
  * Computation is float32. A batch is cut into chunks of NN_CHUNK rows; each chunk's forward
  * and backward pass is a few sgemm calls per layer (per LSTM step: the four gates with the
  * input weight and bias in one product forward, two backward; the gate arithmetic in SIMD
  * lanes) on one thread of a pool, into the chunk's own gradient; the chunk gradients are
- * summed in chunk order. With batch normalisation every layer waits for all the chunks of
- * the batch (their sums too are added in chunk order). Dropout masks and shuffles are drawn from
- * the seed, the epoch and the row's place, so the model is the same for a seed whatever the thread
- * count. Every buffer is allocated before the first epoch. */
+ * summed in chunk order. With batch normalisation every layer waits for all the chunks of the
+ * batch (their sums too are added in chunk order). Dropout masks and shuffles are drawn from
+ * the seed, the epoch and the row's place, so the model is the same for a seed whatever the
+ * thread count. Every buffer is allocated before the first epoch. */
 #ifndef AIOPS_NN_H
 #define AIOPS_NN_H
 
@@ -65,9 +65,9 @@ struct nn_params {
 /* Checkpoints: after each epoch nn_train hands `save` the whole training state (weights,
  * Adam moments, best weights, early-stopping counters, batch normalisation's running
  * statistics); a non-zero return is logged by the caller and ignored here (training goes
- * on). `resume`, when not NULL, is such a state:
- * training continues after its epoch, exactly as if it had not stopped. A state that does
- * not fit the parameters and data is AIOPS_ECORRUPT. */
+ * on). `resume`, when not NULL, is such a state: training continues after its epoch,
+ * exactly as if it had not stopped. A state that does not fit the parameters and data is
+ * AIOPS_ECORRUPT. */
 struct nn_checkpoint {
     int (*save)(void *arg, int epoch, const uint8_t *state, size_t n);
     void *arg;
