@@ -6,6 +6,9 @@ trains), its process CPU seconds, and the training AUC after the last epoch.
 
   /usr/bin/python3 bench/nn_torch.py DIR click|dense --lstm H --hidden 256,128
                    --dropout P --batch B --epochs E --threads T
+
+Net, train_epoch and auc are also tests/unit/nn_reference.py's (the PyTorch references of
+tests/unit/test_nn.c), so that both measure one network.
 """
 import argparse
 import json
@@ -35,10 +38,30 @@ class Net(nn.Module):
         return self.mlp(x).squeeze(-1)
 
 
+def train_epoch(net, opt, lossf, X, Y, batch):
+    """One epoch of Adam steps over shuffled batches, as the seed trains."""
+    net.train()
+    perm = torch.randperm(len(X))
+    for s in range(0, len(X), batch):
+        idx = perm[s:s + batch]
+        opt.zero_grad()
+        loss = lossf(net(X[idx]), Y[idx])
+        loss.backward()
+        opt.step()
+
+
 def auc(score, y):
-    order = np.argsort(score)
+    """ROC AUC by the rank sum, tied scores taking their average rank."""
+    order = np.argsort(score, kind="mergesort")
     ranks = np.empty(len(score))
-    ranks[order] = np.arange(1, len(score) + 1)
+    s = np.asarray(score)[order]
+    i = 0
+    while i < len(s):
+        j = i
+        while j + 1 < len(s) and s[j + 1] == s[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j + 2) / 2.0
+        i = j + 1
     npos = y.sum()
     return float((ranks[y == 1].sum() - npos * (npos + 1) / 2) / (npos * (len(y) - npos)))
 
@@ -70,14 +93,7 @@ def main():
     secs, cpu = [], []
     for _ in range(a.epochs):
         t0, c0 = time.perf_counter(), time.process_time()
-        net.train()
-        perm = torch.randperm(n)
-        for s in range(0, n, a.batch):
-            idx = perm[s:s + a.batch]
-            opt.zero_grad()
-            loss = lossf(net(X[idx]), Y[idx])
-            loss.backward()
-            opt.step()
+        train_epoch(net, opt, lossf, X, Y, a.batch)
         secs.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
     net.eval()

@@ -11,16 +11,22 @@
  * Layers and initialisation follow PyTorch: nn.Linear (weights and biases uniform in
  * +-1/sqrt(fan_in)), nn.LSTM (gates i, f, g, o; everything uniform in +-1/sqrt(H)), ReLU,
  * inverted dropout after each hidden activation, torch.optim.Adam (weight_decay added to the
- * gradient, bias-corrected moments). Losses are means over the batch: binary cross-entropy
- * on one logit (positives weighted by pos_weight), softmax cross-entropy, or squared error
- * on the standardised target (predictions are returned in the target's units); row weights
- * multiply each row's loss.
+ * gradient, bias-corrected moments). With batch_norm (the MLP only) each hidden layer's
+ * pre-activations are normalised as torch.nn.BatchNorm1d does: by the batch's mean and biased
+ * variance while training (eps 1e-5), by running estimates (momentum 0.1, the unbiased batch
+ * variance; saved with the model) when predicting, then scaled by gamma and shifted by beta,
+ * parameters trained by Adam like the weights. Losses are means over the batch: binary
+ * cross-entropy on one logit (positives weighted by pos_weight), softmax cross-entropy, or
+ * squared error on the standardised target (predictions are returned in the target's units);
+ * row weights multiply each row's loss.
  *
  * Computation is float32. A batch is cut into chunks of NN_CHUNK rows; each chunk's forward
- * and backward pass is a few sgemm calls per layer (per LSTM step: the four gates in one
- * product forward, two backward) on one thread of a pool, into the chunk's own gradient; the
- * chunk gradients are summed in chunk order. Dropout masks and shuffles are drawn from the
- * seed, the epoch and the row's place, so the model is the same for a seed whatever the
+ * and backward pass is a few sgemm calls per layer (per LSTM step: the four gates with the
+ * input weight and bias in one product forward, two backward; the gate arithmetic in SIMD
+ * lanes) on one thread of a pool, into the chunk's own gradient; the chunk gradients are
+ * summed in chunk order. With batch normalisation every layer waits for all the chunks of the
+ * batch (their sums too are added in chunk order). Dropout masks and shuffles are drawn from
+ * the seed, the epoch and the row's place, so the model is the same for a seed whatever the
  * thread count. Every buffer is allocated before the first epoch. */
 #ifndef AIOPS_NN_H
 #define AIOPS_NN_H
@@ -45,6 +51,7 @@ struct nn_params {
     int nhidden;               /* dense hidden layers, 0 .. NN_MAX_LAYERS */
     int hidden[NN_MAX_LAYERS]; /* their widths */
     double dropout;            /* in [0, 1) */
+    int batch_norm;            /* MLP only: batch normalisation after each hidden layer */
     double learning_rate;      /* Adam's lr */
     double beta1, beta2, eps;  /* Adam */
     double weight_decay;       /* L2 added to the gradient, as torch.optim.Adam */
@@ -56,10 +63,11 @@ struct nn_params {
 };
 
 /* Checkpoints: after each epoch nn_train hands `save` the whole training state (weights,
- * Adam moments, best weights, early-stopping counters); a non-zero return is logged by the
- * caller and ignored here (training goes on). `resume`, when not NULL, is such a state:
- * training continues after its epoch, exactly as if it had not stopped. A state that does
- * not fit the parameters and data is AIOPS_ECORRUPT. */
+ * Adam moments, best weights, early-stopping counters, batch normalisation's running
+ * statistics); a non-zero return is logged by the caller and ignored here (training goes
+ * on). `resume`, when not NULL, is such a state: training continues after its epoch,
+ * exactly as if it had not stopped. A state that does not fit the parameters and data is
+ * AIOPS_ECORRUPT. */
 struct nn_checkpoint {
     int (*save)(void *arg, int epoch, const uint8_t *state, size_t n);
     void *arg;
@@ -109,7 +117,9 @@ int nn_init(const struct fmatrix *x, const double *y, const double *w, const str
 size_t nn_nparams(const struct nn *m);
 float *nn_weights(struct nn *m);
 /* Mean loss over the rows of x (no dropout) and, when grad is not NULL, its gradient with
- * respect to every parameter (without weight decay) into grad[nn_nparams]. */
+ * respect to every parameter (without weight decay) into grad[nn_nparams]. Batch
+ * normalisation is in training mode: the rows of x are one batch (the running statistics
+ * are neither used nor moved; x without rows is AIOPS_EINVAL). */
 int nn_loss_grad(const struct nn *m, const struct fmatrix *x, const double *y, const double *w,
                  double pos_weight, double *loss, float *grad);
 

@@ -17,6 +17,9 @@ static const struct param_def mlp_params[] = {
      .help = "the hidden layers' activation (default relu)"},
     {.name = "dropout", .type = PARAM_NUMBER, .min = 0, .max = 0.95, .def = 0,
      .help = "share of each hidden layer's outputs zeroed while training"},
+    {.name = "batch_norm", .type = PARAM_BOOL, .def = 0,
+     .help = "batch normalisation after each hidden layer, before the activation (running "
+             "mean and variance at prediction, as torch.nn.BatchNorm1d)"},
     LEARN_NN_ADAM_PARAMS(512),
 };
 /* clang-format on */
@@ -40,6 +43,8 @@ int learn_nn_train(const struct learner_input *in, int lstm_hidden, void **algo,
     for (int l = 0; l < p.nhidden; l++)
         p.hidden[l] = (int)json_integer_value(json_array_get(hidden, (size_t)l));
     p.dropout = learner_param(pj, "dropout");
+    if (lstm_hidden == 0) /* tabseq's table has no batch_norm */
+        p.batch_norm = learner_param(pj, "batch_norm") != 0;
     p.learning_rate = learner_param(pj, "learning_rate");
     p.beta1 = learner_param(pj, "beta1");
     p.beta2 = learner_param(pj, "beta2");

@@ -93,3 +93,26 @@ def test_killed_worker_resumes_from_the_last_epoch(stack):
     assert stack.psql("SELECT count(*) FROM run_checkpoints WHERE run_id = '%s'" % rid) == \
         [["0"]]
     assert done["metrics"]["auc"] > 0.6, done
+
+
+def test_mlp_with_batch_norm_trains_and_serves(stack):
+    tag = uuid.uuid4().hex[:8]
+    fid = upload_path(stack, data("lightgbm_higgs_binary", "higgs_train.csv"),
+                      "higgs-bn-%s.csv" % tag)
+    cfg = {"epochs": 4, "batch_size": 256, "hidden": [32, 16], "batch_norm": True,
+           "learning_rate": 0.01, "seed": 3}
+    j = train(stack, fid, target="label", model="mlp", model_name="mlp-bn-" + tag, config=cfg)
+    done = wait_run(stack, j["run_id"], timeout=300)
+    assert done["status"] == "completed", done
+    assert done["params"]["batch_norm"] is True, done
+    assert done["metrics"]["auc"] > 0.6, done
+    # one row alone is predicted with the running statistics (batch statistics of a single
+    # row would make every prediction the same)
+    rows = [{"f%d" % i: v for i in range(1, 29)} for v in (-1.0, 0.5, 2.0)]
+    preds = []
+    for row in rows:
+        r = stack.http("POST", "/api/v1/models/mlp-bn-%s/predict" % tag,
+                       body={"instances": [row]})
+        assert r.status == 200, r
+        preds.append(json.dumps(r.json()["predictions"]))
+    assert len(set(preds)) == 3, preds
