@@ -8,189 +8,47 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/encode.h"
 #include "core/err.h"
-#include "data/csv.h"
+#include "core/jsonx.h"
+#include "data/descriptions.h"
 #include "ingest_svc.h"
 #include "rpc/envelope.h"
 #include "store/datasets.h"
 
-#define DESCRIPTIONS_MAX 10000
-#define DESCRIPTION_MAX_BYTES 2000
-
-/* Where a description was given: line `n` of the CSV (record `record`), or the n-th member
- * of the JSON object (record 0). */
-struct place {
-    uint64_t n, record;
-};
-
-static json_t *place_details(const char *field, struct place at)
+/* Answers a descriptions_* failure: 400 with the CSV error its code names, 422
+ * invalid_request naming the feature, or the failure; details its place, plus `position`
+ * (the member's, from 1) for a JSON object's member when position > 0. */
+static void reply_descriptions_error(struct svc_call *c, int rv, const struct aiops_error *err,
+                                     size_t position)
 {
-    json_t *d = field ? json_pack("{s:s}", "field", field) : json_object();
-    json_object_set_new(d, at.record ? "line" : "position", json_integer((json_int_t)at.n));
-    if (at.record)
-        json_object_set_new(d, "record", json_integer((json_int_t)at.record));
-    return d;
-}
-
-static const char *place_word(struct place at)
-{
-    return at.record ? "line" : "member";
-}
-
-/* Checks one (feature, description) and adds it to set: 0, or AIOPS_EINVAL after answering
- * 422 invalid_request naming the feature and its place. columns: {column name: true}. */
-static int add_description(struct svc_call *c, const json_t *columns, json_t *set,
-                           const char *feature, const char *text, size_t text_len, struct place at)
-{
-    const char *w = place_word(at);
-    unsigned long long n = (unsigned long long)at.n;
-    if (feature[0] == '\0') {
-        svc_reply_errorf(c, API_INVALID_REQUEST, place_details("feature", at),
-                         "the feature name on %s %llu is empty", w, n);
-        return AIOPS_EINVAL;
+    enum api_error e = API_INVALID_REQUEST;
+    if (rv == AIOPS_EPARSE && (err->code == NULL || apierr_find(err->code, &e) != 0))
+        e = API_INVALID_CSV;
+    if (rv != AIOPS_EPARSE && rv != AIOPS_EINVAL) {
+        svc_reply_failure(c, rv, "reading the descriptions");
+        return;
     }
-    if (json_object_get(columns, feature) == NULL) {
-        svc_reply_errorf(c, API_INVALID_REQUEST, place_details(feature, at),
-                         "the dataset has no column named %.200s (%s %llu)", feature, w, n);
-        return AIOPS_EINVAL;
-    }
-    if (json_object_get(set, feature) != NULL) {
-        svc_reply_errorf(c, API_INVALID_REQUEST, place_details(feature, at),
-                         "%.200s is described twice (again on %s %llu)", feature, w, n);
-        return AIOPS_EINVAL;
-    }
-    if (json_object_size(set) >= DESCRIPTIONS_MAX) {
-        svc_reply_errorf(c, API_INVALID_REQUEST, place_details(feature, at),
-                         "at most %d features can be described (%s %llu is one more)",
-                         DESCRIPTIONS_MAX, w, n);
-        return AIOPS_EINVAL;
-    }
-    if (text_len == 0 || text_len > DESCRIPTION_MAX_BYTES) {
-        svc_reply_errorf(c, API_INVALID_REQUEST, place_details(feature, at),
-                         "the description of %.200s must be 1 to %d bytes, not %zu (%s %llu)",
-                         feature, DESCRIPTION_MAX_BYTES, text_len, w, n);
-        return AIOPS_EINVAL;
-    }
-    json_t *s = json_stringn(text, text_len);
-    if (s == NULL || json_object_set_new(set, feature, s) != 0) {
-        svc_reply_failure(c, AIOPS_ENOMEM, "reading the descriptions");
-        return AIOPS_ENOMEM;
-    }
-    return AIOPS_OK;
-}
-
-/* A CSV field with the spaces and tabs around it taken away. */
-static void trimmed(const struct csv_field *f, const char **p, size_t *len)
-{
-    const char *s = f->p, *e = f->p + f->len;
-    while (s < e && (*s == ' ' || *s == '\t'))
-        s++;
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-        e--;
-    *p = s;
-    *len = (size_t)(e - s);
-}
-
-/* Checks a record's shape and encoding (400 ragged_row / invalid_csv after answering) and
- * whether it is the header `feature,description`. */
-static int csv_record_ok(struct svc_call *c, const struct csv_record *rec, int *is_header)
-{
-    struct place at = {rec->line, rec->number};
-    if (rec->nfields != 2) {
-        svc_reply_errorf(c, API_RAGGED_ROW, place_details(NULL, at),
-                         "line %llu has %zu fields; each line is feature,description",
-                         (unsigned long long)rec->line, rec->nfields);
-        return AIOPS_EINVAL;
-    }
-    for (size_t k = 0; rec->maybe_high && k < 2; k++) {
-        size_t bad;
-        if (!utf8_valid(rec->fields[k].p, rec->fields[k].len, &bad)) {
-            json_t *d = place_details(NULL, at);
-            json_object_set_new(d, "offset", json_integer((json_int_t)(rec->offset + bad)));
-            svc_reply_errorf(c, API_INVALID_CSV, d,
-                             "line %llu is not valid UTF-8 (save the file as UTF-8)",
-                             (unsigned long long)rec->line);
-            return AIOPS_EINVAL;
-        }
-    }
-    const char *f, *d;
-    size_t flen, dlen;
-    trimmed(&rec->fields[0], &f, &flen);
-    trimmed(&rec->fields[1], &d, &dlen);
-    *is_header = flen == 7 && strncasecmp(f, "feature", 7) == 0 && dlen == 11 &&
-                 strncasecmp(d, "description", 11) == 0;
-    return AIOPS_OK;
-}
-
-/* One record of the CSV into set (the first must be the header): 0, or an error after
- * answering. */
-static int csv_record_add(struct svc_call *c, const struct csv_record *rec, const json_t *columns,
-                          json_t *set)
-{
-    int is_header;
-    int rv = csv_record_ok(c, rec, &is_header);
-    if (rv != 0 || rec->number > 1) {
-        if (rv != 0)
-            return rv;
-    } else if (!is_header) {
-        svc_reply_errorf(c, API_INVALID_CSV, place_details(NULL, (struct place){rec->line, 1}),
-                         "the first line must be the header feature,description");
-        return AIOPS_EINVAL;
-    } else {
-        return AIOPS_OK;
-    }
-    const char *f, *d;
-    size_t flen, dlen;
-    trimmed(&rec->fields[0], &f, &flen);
-    trimmed(&rec->fields[1], &d, &dlen);
-    char *feature = strndup(f, flen);
-    if (feature == NULL) {
-        svc_reply_failure(c, AIOPS_ENOMEM, "reading the CSV");
-        return AIOPS_ENOMEM;
-    }
-    rv = add_description(c, columns, set, feature, d, dlen, (struct place){rec->line, rec->number});
-    free(feature);
-    return rv;
+    struct aiops_error place = *err;
+    place.code = NULL; /* the error's own code says it */
+    json_t *details = jsonx_error_details(&place);
+    if (details != NULL && position > 0)
+        json_object_set_new(details, "position", json_integer((json_int_t)position));
+    svc_reply_error(c, e, err->message, details);
 }
 
 /* The CSV body into set: 0, or an error after answering. */
 static int read_csv(struct svc_call *c, const char *data, size_t len, const json_t *columns,
                     json_t *set)
 {
-    struct csv_config cfg = {.delimiter = ',', .max_fields = 3};
     struct csv_stream s;
-    int rv = csv_stream_open_mem(&s, data, len, &cfg);
-    if (rv != 0) {
-        svc_reply_failure(c, rv, "reading the CSV");
-        return rv;
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    int rv = csv_stream_open_mem(&s, data, len, &descriptions_csv);
+    if (rv == 0) {
+        rv = descriptions_read_csv(&s, columns, set, &err);
+        csv_stream_close(&s);
     }
-    struct csv_record rec;
-    int got = 0, answered = 0;
-    while ((rv = csv_stream_next(&s, &rec, &got)) == 0 && got)
-        if ((rv = csv_record_add(c, &rec, columns, set)) != 0) {
-            answered = 1;
-            break;
-        }
-    if (answered) {
-        /* csv_record_add said what is wrong */
-    } else if (rv == AIOPS_EPARSE) {
-        json_t *d = json_pack("{s:I, s:I, s:I}", "line", (json_int_t)s.rd.err_line, "record",
-                              (json_int_t)s.rd.err_record, "offset", (json_int_t)s.rd.err_pos);
-        svc_reply_error(c,
-                        s.rd.err == CSV_ERR_UNTERMINATED_QUOTE ? API_UNTERMINATED_QUOTE
-                                                               : API_FIELD_TOO_LONG,
-                        NULL, d);
-    } else if (rv != 0) {
-        svc_reply_failure(c, rv, "reading the CSV");
-    } else if (s.rd.records == 0) {
-        svc_reply_error(c, API_INVALID_CSV,
-                        "the CSV is empty: send the header feature,description and a line per "
-                        "feature",
-                        NULL);
-        rv = AIOPS_EINVAL;
-    }
-    csv_stream_close(&s);
+    if (rv != 0)
+        reply_descriptions_error(c, rv, &err, 0);
     return rv;
 }
 
@@ -203,21 +61,20 @@ static int read_json(struct svc_call *c, const json_t *columns, json_t *set)
         return rv;
     const char *feature;
     json_t *v;
-    uint64_t n = 0;
+    size_t n = 0;
+    struct aiops_error err = AIOPS_ERROR_INIT;
     json_object_foreach(body, feature, v)
     {
-        struct place at = {++n, 0};
-        if (!json_is_string(v)) {
-            svc_reply_errorf(c, API_INVALID_REQUEST, place_details(feature, at),
-                             "the description of %.200s must be a string (member %llu)", feature,
-                             (unsigned long long)n);
-            rv = AIOPS_EINVAL;
-        } else {
-            rv = add_description(c, columns, set, feature, json_string_value(v),
-                                 json_string_length(v), at);
-        }
-        if (rv != 0)
+        n++;
+        rv = json_is_string(v)
+                 ? descriptions_add(set, columns, feature, json_string_value(v),
+                                    json_string_length(v), &err)
+                 : aiops_error_set(&err, AIOPS_EINVAL, feature,
+                                   "the description of %.200s must be a string", feature);
+        if (rv != 0) {
+            reply_descriptions_error(c, rv, &err, n);
             break;
+        }
     }
     json_decref(body);
     return rv;

@@ -60,8 +60,9 @@ static int describe(struct svc_call *c, const json_t *run, json_t *inputs)
 {
     const char *dataset = json_string_value(json_object_get(run, "dataset_id"));
     json_t *set = NULL;
-    int rv = dataset && dataset[0] ? datasets_get_descriptions(svc_db(c), svc_project(c), dataset, &set)
-                                   : AIOPS_ENOTFOUND;
+    int rv = dataset && dataset[0]
+                 ? datasets_get_descriptions(svc_db(c), svc_project(c), dataset, &set)
+                 : AIOPS_ENOTFOUND;
     if (rv == AIOPS_ENOTFOUND) /* the dataset was deleted: nothing describes the features */
         rv = AIOPS_OK;
     if (rv != 0) {
@@ -72,8 +73,9 @@ static int describe(struct svc_call *c, const json_t *run, json_t *inputs)
     json_t *sources = json_object_get(inputs, "sources");
     if (json_is_object(sources))
         json_object_set_new(sources, "descriptions",
-                            json_object_size(set) ? json_sprintf("dataset %s: its descriptions", dataset)
-                                                  : json_null());
+                            json_object_size(set)
+                                ? json_sprintf("dataset %s: its descriptions", dataset)
+                                : json_null());
     json_decref(set);
     return AIOPS_OK;
 }

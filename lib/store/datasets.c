@@ -424,8 +424,7 @@ int datasets_put_descriptions(struct db *db, const char *project, const char *id
         /* the dataset's row locked: a concurrent delete waits for the new set (or it for
          * the delete), and two PUTs replace the set one after the other */
         rv = select_one(db, project, id,
-                        "SELECT id FROM datasets WHERE project_id = $1 AND id = $2 FOR UPDATE",
-                        &r);
+                        "SELECT id FROM datasets WHERE project_id = $1 AND id = $2 FOR UPDATE", &r);
         PQclear(r);
         const char *vals[2] = {id, text};
         if (rv == 0)
