@@ -169,6 +169,10 @@ def test_reports_show_the_descriptions(stack):
     items = stack.http("GET", "/api/report/feature-importance/" + run_id).json()
     assert {f["feature"]: f["description"] for f in items}["x1"] == "가입 기간"
 
+    # the PDF's bars say up to 30 bytes of a description, cut between whole characters
+    r = stack.http("PUT", "/api/v1/datasets/%s/descriptions" % ds,
+                   body={"x1": "가입 기간", "x2": "A월평균사용금액과최근석달"})
+    assert r.status == 200, r
     r = stack.http("POST", "/api/report/generate-pdf/" + run_id, body={})
     assert r.status == 200, r
     r = stack.http("GET", "/api/report/pdf/" + run_id)
@@ -177,4 +181,4 @@ def test_reports_show_the_descriptions(stack):
         path = os.path.join(d, "report.pdf")
         with open(path, "wb") as f:
             f.write(r.body)
-        check_pdf(path, d, ["가입 기간", "변수 중요도"])
+        check_pdf(path, d, ["x1 (가입 기간)", "x2 (A월평균사용금액과최)", "변수 중요도"])
