@@ -7,6 +7,8 @@
  * Metrics are measured on every labelled row of DATA.csv (give held-out data); MAP.csv is
  * a `feature,description` file (Korean text kept). Prints the AI report as JSON (with
  * --card, the model card); --pdf also writes the PDF report. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/numparse.h"
+#include "data/descriptions.h"
 #include "data/ingest.h"
 #include "ml/model.h"
 #include "report/card.h"
@@ -96,21 +99,29 @@ static int parse_args(int argc, char **argv, struct report_args *r)
     return 0;
 }
 
-/* {"feature": "description"} from a feature,description CSV. */
+/* {"feature": "description"} from a feature,description CSV (lib/data/descriptions.h). */
 static json_t *read_descriptions(const char *path)
 {
-    struct ingest_result r;
-    if (ingest_csv_file(path, NULL, &r) != 0 || r.n_errors > 0 || r.table.ncols < 2) {
-        cli_error("report", "%s: not a feature,description CSV", path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        cli_error("report", "cannot read %s: %s", path, strerror(errno));
         return NULL;
     }
+    struct csv_stream s;
+    struct aiops_error err = AIOPS_ERROR_INIT;
     json_t *o = json_object();
-    const struct column *f = &r.table.cols[0], *d = &r.table.cols[1];
-    for (size_t i = 0; f->storage == COL_DICT && d->storage == COL_DICT && i < r.table.nrows; i++)
-        if (f->codes[i] != TABLE_MISSING && d->codes[i] != TABLE_MISSING)
-            json_object_set_new(o, strdict_str(&f->dict, f->codes[i]),
-                                json_string(strdict_str(&d->dict, d->codes[i])));
-    ingest_result_free(&r);
+    int rv = o ? csv_stream_open_fd(&s, fd, &descriptions_csv) : AIOPS_ENOMEM;
+    if (rv == 0) {
+        rv = descriptions_read_csv(&s, NULL, o, &err);
+        csv_stream_close(&s);
+    }
+    close(fd);
+    if (rv != 0) {
+        cli_error("report", "%s:%ld: %s", path, err.line,
+                  err.message[0] ? err.message : aiops_strerror(rv));
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 

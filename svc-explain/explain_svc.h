@@ -25,6 +25,11 @@
  * what the run made is gone, 503 when PostgreSQL is down. */
 int explain_result(struct svc_call *c, const char *run_id, const char *kind, json_t **out);
 
+/* Sets "description" of every {"feature", ...} of list from the descriptions of run_id's
+ * dataset (PUT /api/v1/datasets/{id}/descriptions; null without), read at every request
+ * since they can be replaced: 0, or an error after answering. */
+int explain_describe(struct svc_call *c, const char *run_id, json_t *list);
+
 /* A run's model, dataset and validation rows (every labelled row when it held none out). */
 struct run_data {
     struct model *m;

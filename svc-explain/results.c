@@ -168,3 +168,27 @@ int explain_result(struct svc_call *c, const char *run_id, const char *kind, jso
     free(text);
     return AIOPS_OK;
 }
+
+int explain_describe(struct svc_call *c, const char *run_id, json_t *list)
+{
+    const char *v[2] = {svc_project(c), run_id};
+    PGresult *r;
+    /* the run was read a moment ago (explain_result): gone now, it describes nothing */
+    int rv = db_execv_one(svc_db(c), &r,
+                          "SELECT coalesce(dataset_id::text, '') FROM runs"
+                          " WHERE project_id = $1 AND id = $2::uuid",
+                          2, v);
+    json_t *set = NULL;
+    if (rv == 0) {
+        if (PQgetvalue(r, 0, 0)[0] != '\0')
+            rv = datasets_get_descriptions(svc_db(c), svc_project(c), PQgetvalue(r, 0, 0), &set);
+        PQclear(r);
+    }
+    if (rv != 0 && rv != AIOPS_ENOTFOUND) {
+        svc_reply_failure(c, rv, "reading the feature descriptions");
+        return rv;
+    }
+    datasets_describe(list, set);
+    json_decref(set);
+    return AIOPS_OK;
+}

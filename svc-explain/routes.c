@@ -17,6 +17,10 @@ void handle_importance(struct svc_call *c)
     json_t *list;
     if (explain_result(c, svc_param(c, 0), "importance", &list) != 0)
         return;
+    if (explain_describe(c, svc_param(c, 0), list) != 0) {
+        json_decref(list);
+        return;
+    }
     svc_reply_json(c, 200, list);
 }
 
@@ -61,6 +65,10 @@ void handle_run_importance(struct svc_call *c)
     json_t *list;
     if (explain_result(c, run_id, shap ? "importance_shap" : "importance", &list) != 0)
         return;
+    if (explain_describe(c, run_id, list) != 0) {
+        json_decref(list);
+        return;
+    }
     const char *used = method;
     if (strcmp(method, "gain") == 0) {
         if (json_is_null(json_object_get(json_array_get(list, 0), "model_importance"))) {

@@ -14,9 +14,7 @@
 #include "data/table.h"
 #include "ingest_svc.h"
 
-/* Answers a failed dataset operation: 404 dataset_not_found, or what svc_reply_failure()
- * makes of the error. */
-static void reply_dataset_failure(struct svc_call *c, int rv, const char *id, const char *what)
+void reply_dataset_failure(struct svc_call *c, int rv, const char *id, const char *what)
 {
     if (rv == AIOPS_ENOTFOUND)
         svc_reply_errorf(c, API_DATASET_NOT_FOUND, json_pack("{s:s}", "id", id), "no dataset %.60s",

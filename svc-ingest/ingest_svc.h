@@ -1,10 +1,18 @@
-/* ingest_svc.h -- svc-ingest's handlers (one file per concern: upload.c, datasets.c). */
+/* ingest_svc.h -- svc-ingest's handlers (one file per concern: upload.c, datasets.c,
+ * descriptions.c). */
 #ifndef AIOPS_INGEST_SVC_H
 #define AIOPS_INGEST_SVC_H
 
 #include "rpc/svc.h"
 
 svc_handler_fn handle_upload, handle_datasets_list, handle_datasets_get, handle_datasets_preview,
-    handle_datasets_profile, handle_datasets_delete;
+    handle_datasets_profile, handle_datasets_delete, handle_datasets_descriptions,
+    handle_datasets_descriptions_put;
+
+/* upload.c: 1 when a body of Content-Type ct (NULL or "": none) is taken as CSV text. */
+int ingest_csv_content_type(const char *ct);
+/* datasets.c: answers a failed dataset operation: 404 dataset_not_found naming id when rv
+ * is AIOPS_ENOTFOUND, else what svc_reply_failure() makes of rv ("WHAT: ..."). */
+void reply_dataset_failure(struct svc_call *c, int rv, const char *id, const char *what);
 
 #endif

@@ -10,6 +10,8 @@ static const struct svc_handler handlers[] = {
     {"datasets.preview", handle_datasets_preview},
     {"datasets.profile", handle_datasets_profile},
     {"datasets.delete", handle_datasets_delete},
+    {"datasets.descriptions", handle_datasets_descriptions},
+    {"datasets.descriptions_put", handle_datasets_descriptions_put},
 };
 
 int main(int argc, char **argv)

@@ -21,7 +21,7 @@
 #include "store/kv.h"
 
 /* Content types taken as CSV text when the body is not a form. */
-static int csv_content_type(const char *ct)
+int ingest_csv_content_type(const char *ct)
 {
     static const char *const ok[] = {"text/csv",
                                      "text/plain",
@@ -170,7 +170,7 @@ static int read_upload(struct svc_call *c, struct upload *up)
         up->len = part->len;
         if (part->filename != NULL)
             clean_filename(part->filename, up->filename, sizeof up->filename, up->filename);
-    } else if (!csv_content_type(ct)) {
+    } else if (!ingest_csv_content_type(ct)) {
         svc_reply_error(c, API_UNSUPPORTED_MEDIA_TYPE,
                         "send the CSV as multipart/form-data (field \"file\") or as text/csv",
                         json_pack("{s:s}", "content_type", ct));

@@ -87,6 +87,8 @@ void handle_report_ai(struct svc_call *c)
         if (have_rewriter && strcmp(rewrite, "false") != 0)
             report_rewrite(&rewriter, report); /* on failure the texts stay, and it says why */
         json_object_set(report, "run_id", json_object_get(run, "run_id"));
+        /* where each number came from (svc-report/inputs.c) */
+        json_object_set(report, "sources", json_object_get(inputs, "sources"));
         svc_reply_json(c, 200, report);
     }
     json_decref(run);

@@ -2,7 +2,8 @@
  * run's model (registry), its dataset and the validation rows it held out, the dataset's
  * profile (cached by svc-ingest, else computed), the per-iteration history (run_metrics),
  * and what svc-explain measures (explain_results). Computed on the first request for a
- * run, then read back in a few milliseconds by every replica. */
+ * run, then read back in a few milliseconds by every replica; what may come or change later
+ * (svc-explain's results, the dataset's feature descriptions) is added at every request. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,21 +17,67 @@
 #include "store/datasets.h"
 #include "store/registry.h"
 
-/* What svc-explain contributes: importance with p-values and CIs, the correlation matrix,
- * the feature descriptions. Until svc-explain caches its results per run (migration 0006,
- * lib/ml/explain.h), the report uses what exists: the model's own importance saved at
- * training and the profile's Pearson correlations, both already in inputs; there is no
- * description store yet. Switching is this one function: read svc-explain's cached
- * results for the run and hand them over with report_inputs_set_importance() and a
- * replacement of "correlation". */
+/* What svc-explain contributes: when it has measured the run (explain_results, migration
+ * 0006: permutation importance on the run's validation rows, with each feature's test
+ * against the target, its p-value and CIs), that list replaces the model's own importance
+ * saved at training; else the model's own stays, without significance. The correlation
+ * matrix stays the profile's Pearson one (the report shows the most important numeric
+ * features; svc-explain's covers them all). "sources" says where each number came from. */
 static int explain_results(struct svc_call *c, const json_t *run, json_t *inputs)
 {
-    (void)c;
-    (void)run;
-    /* say where the numbers come from, so that a reader (and the PDF) can tell */
-    return jsonx_set(inputs, "sources",
-                     json_pack("{s:s, s:s, s:n, s:n}", "importance", "model", "correlation",
-                               "profile", "significance", "descriptions"));
+    const char *v[2] = {json_string_value(json_object_get(run, "run_id")), svc_project(c)};
+    PGresult *r;
+    int rv = db_execv(svc_db(c), &r,
+                      "SELECT result::text FROM explain_results"
+                      " WHERE run_id = $1 AND project_id = $2 AND kind = 'importance'",
+                      2, v);
+    if (rv != 0)
+        return rv;
+    json_t *list = PQntuples(r) == 1 ? json_loads(PQgetvalue(r, 0, 0), 0, NULL) : NULL;
+    PQclear(r);
+    int measured = json_is_array(list) && json_array_size(list) > 0;
+    if (measured)
+        report_inputs_set_importance(inputs, list, "permutation");
+    else
+        json_decref(list);
+    const int own = json_is_string(json_object_get(inputs, "importance_method"));
+    return jsonx_set(
+        inputs, "sources",
+        json_pack("{s:s?, s:s, s:s?, s:n}", "importance",
+                  measured ? "svc-explain: permutation importance on the run's validation rows"
+                  : own    ? "model: the learner's own importance saved at training"
+                           : NULL,
+                  "correlation", "profile: Pearson correlations of the dataset", "significance",
+                  measured ? "svc-explain: each feature's test against the target (its \"test\")"
+                           : NULL,
+                  "descriptions"));
+}
+
+/* The dataset's feature descriptions on the importance list, read at every request (they
+ * can be replaced after the inputs were cached), and "sources" saying so. 0, or an error
+ * after answering. */
+static int describe(struct svc_call *c, const json_t *run, json_t *inputs)
+{
+    const char *dataset = json_string_value(json_object_get(run, "dataset_id"));
+    json_t *set = NULL;
+    int rv = dataset && dataset[0]
+                 ? datasets_get_descriptions(svc_db(c), svc_project(c), dataset, &set)
+                 : AIOPS_ENOTFOUND;
+    if (rv == AIOPS_ENOTFOUND) /* the dataset was deleted: nothing describes the features */
+        rv = AIOPS_OK;
+    if (rv != 0) {
+        svc_reply_failure(c, rv, "reading the feature descriptions");
+        return rv;
+    }
+    datasets_describe(json_object_get(inputs, "importance"), set);
+    json_t *sources = json_object_get(inputs, "sources");
+    if (json_is_object(sources))
+        json_object_set_new(sources, "descriptions",
+                            json_object_size(set)
+                                ? json_sprintf("dataset %s: its descriptions", dataset)
+                                : json_null());
+    json_decref(set);
+    return AIOPS_OK;
 }
 
 #define RUN_SELECT                                                                                 \
@@ -133,7 +180,6 @@ static int gather(struct svc_call *c, json_t *run, json_t **inputs)
         json_object_set(json_object_get(*inputs, "model"), "name", json_object_get(run, "model_name"));
         json_object_set(json_object_get(*inputs, "model"), "version",
                         json_object_get(run, "model_version"));
-        rv = explain_results(c, run, *inputs);
     }
     if (rv != 0) {
         if (err.message[0])
@@ -151,6 +197,24 @@ static int gather(struct svc_call *c, json_t *run, json_t **inputs)
     return rv;
 }
 
+/* What can change after the inputs were measured and cached, added at every request:
+ * svc-explain's results (measured later than the report, perhaps) and the descriptions. On
+ * an error (answered) the run and the inputs are dropped. */
+static int add_later_parts(struct svc_call *c, json_t **run, json_t **inputs)
+{
+    int rv = explain_results(c, *run, *inputs);
+    if (rv != 0)
+        svc_reply_failure(c, rv, "reading svc-explain's results");
+    else
+        rv = describe(c, *run, *inputs);
+    if (rv != 0) {
+        json_decref(*run);
+        json_decref(*inputs);
+        *run = *inputs = NULL;
+    }
+    return rv;
+}
+
 int run_inputs(struct svc_call *c, const char *run_id, json_t **run, json_t **inputs)
 {
     json_t *cached;
@@ -160,7 +224,7 @@ int run_inputs(struct svc_call *c, const char *run_id, json_t **run, json_t **in
         return rv;
     if (cached != NULL) {
         *inputs = cached;
-        return AIOPS_OK;
+        return add_later_parts(c, run, inputs);
     }
     if ((rv = gather(c, *run, inputs)) != 0) {
         json_decref(*run);
@@ -178,7 +242,7 @@ int run_inputs(struct svc_call *c, const char *run_id, json_t **run, json_t **in
     if (stored != 0)
         log_warn("report inputs of run %s not cached: %s", run_id, aiops_strerror(stored));
     free(text);
-    return AIOPS_OK;
+    return add_later_parts(c, run, inputs);
 }
 
 int version_run(struct svc_call *c, const char *name, const char *version_text, int *version,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/encode.h"
 #include "core/time.h"
 #include "report/inputs.h"
 #include "report/pdfdraw.h"
@@ -210,6 +211,17 @@ static void confusion(struct ctx *c)
     w->y = top - side - 20;
 }
 
+/* The first at most max bytes of s into out (max + 1 bytes), cut back to whole UTF-8
+ * characters: a Korean name or description is never cut inside a syllable. */
+static void utf8_prefix(char *out, size_t max, const char *s)
+{
+    size_t n = strnlen(s, max), bad;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    if (!utf8_valid(out, n, &bad))
+        out[bad] = '\0';
+}
+
 /* Horizontal bars of the top 15 features, labelled with their descriptions. */
 static void importance_chart(struct ctx *c)
 {
@@ -224,9 +236,10 @@ static void importance_chart(struct ctx *c)
     float bar_x = PDFW_MARGIN + 190, bar_w = PDFW_WIDTH - PDFW_MARGIN - bar_x - 50;
     for (size_t i = 0; i < n; i++) {
         double v = report_num(top[i], "importance", NULL);
-        char label[300], val[32];
-        const char *d = str(top[i], "description");
-        snprintf(label, sizeof label, d[0] ? "%.28s (%.30s)" : "%.40s%s", str(top[i], "feature"), d);
+        char label[300], val[32], name[41], d[31];
+        utf8_prefix(d, 30, str(top[i], "description"));
+        utf8_prefix(name, d[0] ? 28 : 40, str(top[i], "feature"));
+        snprintf(label, sizeof label, d[0] ? "%s (%s)" : "%s", name, d);
         pdfw_fit(w, label, 8, 185);
         pdfw_text(w, PDFW_MARGIN, w->y, 8, 0, PDFW_BLACK, label);
         float bw = max > 0 && !isnan(v) ? (float)(v / max) * bar_w : 0;

@@ -393,3 +393,64 @@ int datasets_put_profile(struct db *db, const char *project, const char *id, jso
     free(s);
     return rv;
 }
+
+int datasets_get_descriptions(struct db *db, const char *project, const char *id, json_t **out)
+{
+    *out = NULL;
+    PGresult *r;
+    /* one row: the dataset, with its descriptions as one object in their given order */
+    int rv = select_one(db, project, id,
+                        "SELECT coalesce((SELECT json_object_agg(feature, description"
+                        "   ORDER BY position)::text FROM dataset_descriptions d"
+                        "   WHERE d.dataset_id = datasets.id), '{}')"
+                        " FROM datasets WHERE project_id = $1 AND id = $2",
+                        &r);
+    if (rv != 0)
+        return rv;
+    *out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+    PQclear(r);
+    return *out ? AIOPS_OK : AIOPS_ENOMEM;
+}
+
+int datasets_put_descriptions(struct db *db, const char *project, const char *id,
+                              const json_t *descriptions)
+{
+    char *text = jsonx_to_string(descriptions, NULL);
+    if (text == NULL)
+        return AIOPS_ENOMEM;
+    int rv = db_begin(db);
+    if (rv == 0) {
+        PGresult *r;
+        /* the dataset's row locked: a concurrent delete waits for the new set (or it for
+         * the delete), and two PUTs replace the set one after the other */
+        rv = select_one(db, project, id,
+                        "SELECT id FROM datasets WHERE project_id = $1 AND id = $2 FOR UPDATE", &r);
+        PQclear(r);
+        const char *vals[2] = {id, text};
+        if (rv == 0)
+            rv = db_execv(db, NULL, "DELETE FROM dataset_descriptions WHERE dataset_id = $1", 1,
+                          vals);
+        /* json, not jsonb: json_each_text keeps the members' order */
+        if (rv == 0)
+            rv = db_execv(db, NULL,
+                          "INSERT INTO dataset_descriptions (dataset_id, position, feature,"
+                          " description) SELECT $1::uuid, ordinality, key, value"
+                          " FROM json_each_text($2::json) WITH ORDINALITY",
+                          2, vals);
+        rv = db_finish(db, rv);
+    }
+    free(text);
+    return rv;
+}
+
+void datasets_describe(json_t *list, const json_t *descriptions)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e)
+    {
+        const char *f = json_string_value(json_object_get(e, "feature"));
+        json_t *d = f ? json_object_get(descriptions, f) : NULL;
+        json_object_set(e, "description", json_is_string(d) ? d : json_null());
+    }
+}

@@ -2,7 +2,8 @@
  * (the columnar form of lib/data/colstore.h). Shared by every service that reads data.
  *
  * Every function is scoped to a project: a dataset of another project is "not found". A
- * stored dataset is immutable; it can only be deleted whole. */
+ * stored dataset's values are immutable; it can only be deleted whole. Its feature
+ * descriptions (`dataset_descriptions`, migration 0011) are the one part that is replaced. */
 #ifndef AIOPS_DATASETS_H
 #define AIOPS_DATASETS_H
 
@@ -47,5 +48,16 @@ int datasets_delete(struct db *db, const char *project, const char *id);
 /* The cached profile for the stored target (NULL when not computed yet) and storing it. */
 int datasets_get_profile(struct db *db, const char *project, const char *id, json_t **profile);
 int datasets_put_profile(struct db *db, const char *project, const char *id, json_t *profile);
+
+/* The feature descriptions of a dataset, {"feature": "description", ...} in the order they
+ * were given ({} when none): AIOPS_OK with *out (caller owns it), AIOPS_ENOTFOUND. */
+int datasets_get_descriptions(struct db *db, const char *project, const char *id, json_t **out);
+/* Replaces the dataset's descriptions with `descriptions` (an object of strings, checked by
+ * the caller; {} removes them all) in one transaction: AIOPS_OK, AIOPS_ENOTFOUND. */
+int datasets_put_descriptions(struct db *db, const char *project, const char *id,
+                              const json_t *descriptions);
+/* Sets "description" of every {"feature", ...} of list from descriptions (null for a
+ * feature without one): how every answer that lists features shows them. */
+void datasets_describe(json_t *list, const json_t *descriptions);
 
 #endif
