@@ -274,3 +274,25 @@ def test_calls_waiting_for_a_batch_to_a_dead_service_are_answered(stack):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# --- events ------------------------------------------------------------------------------
+
+def test_the_gateway_delivers_each_event_of_an_event_batch_in_order(stack):
+    import json
+    import wsclient
+    from test_deploy_metrics import publish_raw
+    ws = wsclient.WebSocket(stack.port, "/ws/datasets", headers={"X-API-Key": stack.api_key})
+    try:
+        def event(n):
+            payload = json.dumps({"type": "batch_probe", "n": n}).encode()
+            return (pb_field(1, 1) + pb_field(2, "/ws/datasets") + pb_field(3, "batch_probe") +
+                    pb_field(4, payload) + pb_field(5, int(time.time() * 1000)) +
+                    pb_field(6, "test") + pb_field(7, "default"))
+        batch = pb_field(1, 1) + b"".join(pb_field(2, event(n)) for n in range(3))
+        batch += pb_field(2, b"\xff\xff")            # a malformed element: dropped, not the rest
+        publish_raw(os.path.join(stack.run_dir, "events.in"), seal(stack, b"AIB1", batch))
+        got = [json.loads(ws.recv()) for _ in range(3)]
+        assert [m.get("n") for m in got] == [0, 1, 2], got
+    finally:
+        ws.close()
