@@ -81,6 +81,25 @@ static void fail_waiting(struct gw *gw, struct fwd_svc *s, int err)
     gw_post_queue(gw, &s->waiting);
 }
 
+/* The events of a service's EventBatch, each to the loop (a malformed one is dropped):
+ * 0, or the batch's AIOPS_EAUTH / AIOPS_EPARSE. */
+static int post_event_batch(struct gw *gw, const void *body, size_t len)
+{
+    Aiops__EventBatch *b;
+    int rv = envelope_unpack_event_batch(&gw->cfg.key, body, len, &b);
+    if (rv != 0)
+        return rv;
+    for (size_t i = 0; i < b->n_events; i++) {
+        Aiops__Event *ev;
+        if (envelope_event_from_bytes(b->events[i].data, b->events[i].len, &ev) == 0)
+            gw_post_event(gw, ev);
+        else
+            log_warn("events: dropped a malformed event of a batch");
+    }
+    aiops__event_batch__free_unpacked(b, NULL);
+    return AIOPS_OK;
+}
+
 static void sub_cb(void *arg)
 {
     struct fwd *f = arg;
@@ -89,10 +108,15 @@ static void sub_cb(void *arg)
         return;
     if (rv == 0) {
         nng_msg *msg = nng_aio_get_msg(f->sub_aio);
+        const void *body = nng_msg_body(msg);
+        size_t len = nng_msg_len(msg);
         Aiops__Event *ev;
-        int rv2 = envelope_unpack_event(&f->gw->cfg.key, nng_msg_body(msg), nng_msg_len(msg), &ev);
+        int rv2 = envelope_is_batch(body, len)
+                      ? post_event_batch(f->gw, body, len)
+                      : envelope_unpack_event(&f->gw->cfg.key, body, len, &ev);
         if (rv2 == 0) {
-            gw_post_event(f->gw, ev);
+            if (!envelope_is_batch(body, len))
+                gw_post_event(f->gw, ev);
         } else if (rv2 == AIOPS_EAUTH) {
             /* not from a service of ours: nobody's WebSocket hears it */
             gw_metrics_envelope_refused(f->gw, "event");

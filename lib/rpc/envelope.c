@@ -137,18 +137,22 @@ PACK_FN(envelope_pack_response, Aiops__Response, aiops__response, seal_magic)
 PACK_FN(envelope_pack_event, Aiops__Event, aiops__event, seal_magic)
 static PACK_FN(pack_batch, Aiops__Batch, aiops__batch, batch_magic)
 static PACK_FN(pack_batch_reply, Aiops__BatchReply, aiops__batch_reply, batch_magic)
+static PACK_FN(pack_event_batch, Aiops__EventBatch, aiops__event_batch, batch_magic)
 UNPACK_BYTES_FN(envelope_request_from_bytes, Aiops__Request, aiops__request)
 UNPACK_BYTES_FN(envelope_response_from_bytes, Aiops__Response, aiops__response)
-static UNPACK_BYTES_FN(event_from_bytes, Aiops__Event, aiops__event)
+UNPACK_BYTES_FN(envelope_event_from_bytes, Aiops__Event, aiops__event)
 static UNPACK_BYTES_FN(batch_from_bytes, Aiops__Batch, aiops__batch)
 static UNPACK_BYTES_FN(batch_reply_from_bytes, Aiops__BatchReply, aiops__batch_reply)
+static UNPACK_BYTES_FN(event_batch_from_bytes, Aiops__EventBatch, aiops__event_batch)
 UNPACK_FN(envelope_unpack_request, Aiops__Request, envelope_request_from_bytes, seal_magic)
 UNPACK_FN(envelope_unpack_response, Aiops__Response, envelope_response_from_bytes, seal_magic)
-UNPACK_FN(envelope_unpack_event, Aiops__Event, event_from_bytes, seal_magic)
+UNPACK_FN(envelope_unpack_event, Aiops__Event, envelope_event_from_bytes, seal_magic)
 UNPACK_FN(envelope_unpack_batch, Aiops__Batch, batch_from_bytes, batch_magic)
 UNPACK_FN(envelope_unpack_batch_reply, Aiops__BatchReply, batch_reply_from_bytes, batch_magic)
+UNPACK_FN(envelope_unpack_event_batch, Aiops__EventBatch, event_batch_from_bytes, batch_magic)
 PACK_BYTES_FN(envelope_request_to_bytes, Aiops__Request, aiops__request)
 PACK_BYTES_FN(envelope_response_to_bytes, Aiops__Response, aiops__response)
+PACK_BYTES_FN(envelope_event_to_bytes, Aiops__Event, aiops__event)
 
 int envelope_pack_batch(const struct envelope_key *key, ProtobufCBinaryData *requests, size_t n,
                         nng_msg **out)
@@ -157,6 +161,15 @@ int envelope_pack_batch(const struct envelope_key *key, ProtobufCBinaryData *req
     b.requests = requests;
     b.n_requests = n;
     return pack_batch(key, &b, out);
+}
+
+int envelope_pack_event_batch(const struct envelope_key *key, ProtobufCBinaryData *events,
+                              size_t n, nng_msg **out)
+{
+    Aiops__EventBatch b = AIOPS__EVENT_BATCH__INIT;
+    b.events = events;
+    b.n_events = n;
+    return pack_event_batch(key, &b, out);
 }
 
 int envelope_pack_batch_reply(const struct envelope_key *key, ProtobufCBinaryData *responses,

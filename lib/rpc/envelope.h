@@ -9,7 +9,7 @@
  *   12+n  32      HMAC-SHA256 under the secret of bytes 0 .. 12+n
  *
  * A batch (proto/aiops.proto's Batch and BatchReply: many calls to one service and their
- * answers) is sealed the same way under the magic "AIB1" instead: a service tells the two
+ * answers; EventBatch: events published together) is sealed the same way under the magic "AIB1" instead: a service tells the two
  * forms apart by their first four bytes (envelope_is_batch), and one that predates batches
  * refuses a batch as it refuses any unsealed message. Each element of a batch is a packed
  * Request or Response, checked like a sealed one (version) when it is unpacked.
@@ -76,21 +76,27 @@ int envelope_pack_batch(const struct envelope_key *key, ProtobufCBinaryData *req
                         nng_msg **out);
 int envelope_pack_batch_reply(const struct envelope_key *key, ProtobufCBinaryData *responses,
                               size_t n, nng_msg **out);
+int envelope_pack_event_batch(const struct envelope_key *key, ProtobufCBinaryData *events,
+                              size_t n, nng_msg **out);
 /* Checks the seal (now, batch magic) and unpacks: as envelope_unpack_request. */
 int envelope_unpack_batch(const struct envelope_key *key, const void *p, size_t n,
                           Aiops__Batch **out);
 int envelope_unpack_batch_reply(const struct envelope_key *key, const void *p, size_t n,
                                 Aiops__BatchReply **out);
+int envelope_unpack_event_batch(const struct envelope_key *key, const void *p, size_t n,
+                                Aiops__EventBatch **out);
 /* 1 when the n bytes carry the batch magic (nothing else is checked). */
 int envelope_is_batch(const void *p, size_t n);
 /* m packed (its version set) into a new malloc'd out->data of out->len bytes: a batch's
  * element. AIOPS_ENOMEM. */
 int envelope_request_to_bytes(Aiops__Request *m, ProtobufCBinaryData *out);
 int envelope_response_to_bytes(Aiops__Response *m, ProtobufCBinaryData *out);
+int envelope_event_to_bytes(Aiops__Event *m, ProtobufCBinaryData *out);
 /* A batch's element unpacked: AIOPS_EPARSE when malformed, AIOPS_EUNSUPPORTED for another
  * version; the caller frees *out with aiops__*__free_unpacked. */
 int envelope_request_from_bytes(const uint8_t *p, size_t len, Aiops__Request **out);
 int envelope_response_from_bytes(const uint8_t *p, size_t len, Aiops__Response **out);
+int envelope_event_from_bytes(const uint8_t *p, size_t len, Aiops__Event **out);
 
 /* 1 when the n bytes are a service's ENVELOPE_REFUSAL. */
 int envelope_is_refusal(const void *p, size_t n);

@@ -28,6 +28,7 @@
 #include "rpc/dialer.h"
 #include "rpc/envelope.h"
 #include "rpc/listener.h"
+#include "rpc/publisher.h"
 
 /* How often an idle worker wakes up to notice a shutdown. */
 #define WORKER_POLL_MS 200
@@ -48,6 +49,7 @@ struct svc {
     const char *name;
     nng_socket rep;
     nng_socket pub;
+    struct publisher events; /* pub's sender, coalescing events under load */
     struct listener rpc;  /* rep's listener, watched by the monitor thread */
     struct dialset relay; /* pub's dialer to the event relay, likewise */
     struct svc_worker *workers;
@@ -362,16 +364,9 @@ int svc_publish(struct svc *s, const char *project, const char *topic, const cha
     ev.timestamp_ms = time_now_ms();
     ev.source = (char *)s->name;
     ev.project = (char *)(project ? project : "");
-    nng_msg *msg;
-    int rv = envelope_pack_event(&s->key, &ev, &msg);
+    int rv = publisher_send(&s->events, &ev);
     free(text);
-    if (rv != 0)
-        return rv;
-    if (nng_sendmsg(s->pub, msg, NNG_FLAG_NONBLOCK) != 0) {
-        nng_msg_free(msg);
-        return AIOPS_ERPC;
-    }
-    return AIOPS_OK;
+    return rv;
 }
 
 /* --- the built-in health route ------------------------------------------------------- */
@@ -767,6 +762,8 @@ int svc_main(const struct svc_def *def, int argc, char **argv)
         log_error("events: cannot dial the relay at %s: %s", events, nng_strerror(rv));
         return 1;
     }
+    if (publisher_init(&s->events, s->pub, &s->key) != 0)
+        return 1;
 
     pthread_mutex_init(&s->monitor_lock, NULL);
     pthread_cond_init(&s->monitor_cond, NULL);
@@ -815,6 +812,7 @@ int svc_main(const struct svc_def *def, int argc, char **argv)
     free(s->workers);
     nng_close(s->rep);
     nng_close(s->pub);
+    publisher_fini(&s->events);
     log_info("stopped");
     nng_fini();
     return 0;

@@ -124,7 +124,14 @@ def metric(stack, port, name, service):
     return float(m.group(1))
 
 
+TRAINED = set()
+
+
 def small_model(stack, name):
+    """A small gbdt model NAME (trained once per stack)."""
+    if name in TRAINED:
+        return
+    TRAINED.add(name)
     rows = ["x1,x2,x3,target"]
     for i in range(400):
         a, b, c = (i * 37) % 101 / 10.0, (i * 53) % 97 / 10.0, (i * 11) % 7
@@ -182,6 +189,39 @@ def test_the_gateway_batches_calls_that_queue_and_keeps_each_answer_apart(stack)
         assert metric(stack, port, "aiops_rpc_batches_total", "train") >= 1
 
 
+def test_a_queue_over_a_batchs_limits_is_split_and_other_calls_go_alone(stack):
+    small_model(stack, "batchy")
+    rows = [{"x1": i / 5.0, "x2": (i * 7 % 13) / 3.0, "x3": i % 4} for i in range(150)]
+    # three requests of ~600 KB each (an unknown column padded out): together over the 1 MiB
+    # a batch may carry, so they cannot all share one
+    big = {"instances": [dict(rows[0], pad="x" * 600000)]}
+    with stack.extra_gateway("gateway-split", RPC_BATCH_INFLIGHT=1) as port:
+        b0 = metric(stack, port, "aiops_rpc_batches_total", "train")
+        c0 = metric(stack, port, "aiops_rpc_batched_calls_total", "train")
+        calls = [("/api/v1/models/batchy/predict", {"instances": [row]}) for row in rows]
+        calls += [("/api/v1/models/batchy/predict", big)] * 3
+        # not a cheap call: a training request goes alone, at once, whatever is queued
+        calls += [("/api/train", {"file_id": "nope"})]
+        pool = concurrent.futures.ThreadPoolExecutor(len(calls))
+        with paused(stack.procs["train"]):
+            futures = [pool.submit(stack.http, "POST", p, body=b, port=port) for p, b in calls]
+            time.sleep(1.5)
+        answers = [f.result(timeout=60) for f in futures]
+        pool.shutdown()
+        assert all(r.status == 200 for r in answers[:-1]), \
+            [(i, r.status) for i, r in enumerate(answers) if r.status != 200]
+        assert answers[-1].status in (404, 422), answers[-1]
+        single = stack.http("POST", "/api/v1/models/batchy/predict",
+                            body={"instances": rows[:1]}).json()["predictions"][0]["probabilities"]
+        assert answers[0].json()["predictions"][0]["probabilities"] == single
+        assert answers[150].json()["predictions"][0]["probabilities"] == single
+        batches = metric(stack, port, "aiops_rpc_batches_total", "train") - b0
+        batched = metric(stack, port, "aiops_rpc_batched_calls_total", "train") - c0
+        # 152 queued behind the first: at most 64 a batch, at most 1 MiB of requests a batch
+        assert batches >= 4, batches
+        assert 150 <= batched <= 152, batched   # the training request never rode in one
+
+
 def test_calls_waiting_for_a_batch_time_out_when_the_service_stalls(stack):
     # GATEWAY_TIMEOUT_PCT=5: a health call's 10 s become 500 ms
     with stack.extra_gateway("gateway-stall", RPC_BATCH_INFLIGHT=1,
@@ -234,3 +274,25 @@ def test_calls_waiting_for_a_batch_to_a_dead_service_are_answered(stack):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# --- events ------------------------------------------------------------------------------
+
+def test_the_gateway_delivers_each_event_of_an_event_batch_in_order(stack):
+    import json
+    import wsclient
+    from test_deploy_metrics import publish_raw
+    ws = wsclient.WebSocket(stack.port, "/ws/datasets", headers={"X-API-Key": stack.api_key})
+    try:
+        def event(n):
+            payload = json.dumps({"type": "batch_probe", "n": n}).encode()
+            return (pb_field(1, 1) + pb_field(2, "/ws/datasets") + pb_field(3, "batch_probe") +
+                    pb_field(4, payload) + pb_field(5, int(time.time() * 1000)) +
+                    pb_field(6, "test") + pb_field(7, "default"))
+        batch = pb_field(1, 1) + b"".join(pb_field(2, event(n)) for n in range(3))
+        batch += pb_field(2, b"\xff\xff")            # a malformed element: dropped, not the rest
+        publish_raw(os.path.join(stack.run_dir, "events.in"), seal(stack, b"AIB1", batch))
+        got = [json.loads(ws.recv()) for _ in range(3)]
+        assert [m.get("n") for m in got] == [0, 1, 2], got
+    finally:
+        ws.close()
