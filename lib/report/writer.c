@@ -255,11 +255,13 @@ static void insights_model(struct writer *w, const json_t *const *top, size_t nt
     for (size_t i = 0; i < ntop; i++) {
         double pv = report_num(top[i], "pValue", NULL);
         char a[256];
+        /* whole Korean predicates: "유의합니다" / "유의하지 않습니다" (a stem and an ending
+         * glued together gave "유의하지 않합니다") */
         if (!isnan(pv))
-            say(w, w->insights, "%s의 효과는 통계적으로 %s합니다 (p = %s).",
+            say(w, w->insights, "%s의 효과는 통계적으로 %s (p = %s).",
                 "The effect of %s is %s (p = %s).", feature_label(top[i], a, sizeof a),
-                pv < 0.05 ? (w->lang == REPORT_KO ? "유의" : "significant")
-                          : (w->lang == REPORT_KO ? "유의하지 않" : "not significant"),
+                pv < 0.05 ? (w->lang == REPORT_KO ? "유의합니다" : "significant")
+                          : (w->lang == REPORT_KO ? "유의하지 않습니다" : "not significant"),
                 fact(w, "p_value", pv, F_DEC3));
     }
     if (strcmp(task_of(w), "binary") != 0)

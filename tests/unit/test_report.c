@@ -195,6 +195,18 @@ static void test_writer_uses_measured_numbers(void)
     CHECK_INT(report_write(r.in, &a, REPORT_KO, &again), 0);
     CHECK(json_equal(ko, again));
     json_decref(again);
+    /* significance in whole Korean predicates: one significant feature, one not */
+    json_t *imp = json_object_get(r.in, "importance");
+    json_object_set_new(json_array_get(imp, 0), "pValue", json_real(0.01));
+    json_object_set_new(json_array_get(imp, 1), "pValue", json_real(0.4));
+    json_t *sig = NULL;
+    CHECK_INT(report_write(r.in, &a, REPORT_KO, &sig), 0);
+    char *text = sig ? json_dumps(json_object_get(sig, "aiInsights"), 0) : NULL;
+    CHECK(text != NULL && strstr(text, "통계적으로 유의합니다") != NULL);
+    CHECK(text != NULL && strstr(text, "통계적으로 유의하지 않습니다") != NULL);
+    CHECK(text != NULL && strstr(text, "않합니다") == NULL);
+    free(text);
+    json_decref(sig);
     json_decref(ko);
     json_decref(en);
     measured_free(&r);
