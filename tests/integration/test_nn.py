@@ -2,6 +2,7 @@
 000's `config` one to one, one epoch_update per epoch carrying the seed's fields (and AUC),
 and a worker killed mid-run whose job resumes from its last finished epoch's checkpoint
 (PostgreSQL, run_checkpoints) instead of starting over."""
+import json
 import time
 import uuid
 
