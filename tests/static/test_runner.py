@@ -178,3 +178,15 @@ def test_harness_skips_without_datasets():
         else:
             os.environ["AIOPS_DATA_DIR"] = saved
         shutil.rmtree(empty)
+
+
+def test_python_tests_and_benchmarks_name_nothing_undefined():
+    """pyflakes over tests/ and bench/: an undefined name (an import lost in a merge, a typo)
+    fails here instead of as a NameError halfway through an integration test."""
+    targets = [os.path.join(ROOT, "tests"), os.path.join(ROOT, "bench")]
+    r = subprocess.run(["/usr/bin/python3", "-m", "pyflakes"] + targets, capture_output=True,
+                       text=True)
+    assert "No module named pyflakes" not in r.stderr, "python3-pyflakes is not installed"
+    bad = [line for line in r.stdout.splitlines()
+           if "undefined name" in line or "syntax error" in line.lower()]
+    assert not bad, "\n".join(bad)
