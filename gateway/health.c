@@ -179,6 +179,21 @@ static int openapi_add_errors(json_t *doc)
 
 /* OpenAPI 3 from the route table: one source of truth for what exists; the training
  * parameters from the learners' tables (lib/ml/learner.h). */
+/* What a route with a body takes, from the route table's body kind and the gateway's
+ * limits (x-max-bytes: larger bodies are answered 413). */
+static json_t *request_body(const struct gw_config *cfg, enum route_body kind)
+{
+    if (kind == BODY_UPLOAD)
+        return json_pack("{s:b, s:I, s:{s:{s:{s:s, s:{s:{s:s, s:s}}}}, s:{s:{s:s}}}}", "required",
+                         1, "x-max-bytes", (json_int_t)cfg->upload_limit, "content",
+                         "multipart/form-data", "schema", "type", "object", "properties", "file",
+                         "type", "string", "format", "binary", "text/csv", "schema", "type",
+                         "string");
+    return json_pack("{s:b, s:I, s:{s:{s:{s:s}}}}", "required", 1, "x-max-bytes",
+                     (json_int_t)cfg->body_limit, "content", "application/json", "schema", "type",
+                     "object");
+}
+
 static void handle_openapi(struct gw_req *r)
 {
     json_t *paths = json_object();
@@ -213,6 +228,8 @@ static void handle_openapi(struct gw_req *r)
         json_object_set_new(op, "parameters", params);
         if (strcmp(rt->name, "train.start") == 0) /* the learners' parameters */
             json_object_set_new(op, "requestBody", learner_openapi_train_body());
+        else if (rt->body != BODY_NONE)
+            json_object_set_new(op, "requestBody", request_body(&r->gw->cfg, rt->body));
         json_object_set_new(op, "responses",
                             json_pack("{s:{s:s}, s:{s:s}}", "200", "description", "OK", "default",
                                       "description",

@@ -199,6 +199,13 @@ def test_openapi_lists_every_route(stack):
                          ("/ws/training/{run_id}", "get"), ("/api/health", "get")]:
         assert method in doc["paths"][path], (path, method)
     assert doc["paths"]["/api/v1/datasets/{id}"]["get"]["parameters"][0]["name"] == "id"
+    # request bodies from the route table: uploads take multipart or CSV, JSON routes an object
+    upload = doc["paths"]["/api/upload"]["post"]["requestBody"]
+    assert set(upload["content"]) == {"multipart/form-data", "text/csv"}, upload
+    assert upload["x-max-bytes"] >= 1 << 20, upload
+    predict = doc["paths"]["/api/v1/models/{name}/predict"]["post"]["requestBody"]
+    assert predict["content"]["application/json"]["schema"]["type"] == "object", predict
+    assert "requestBody" not in doc["paths"]["/api/v1/datasets/{id}"]["get"]
     # the error catalogue: every code once, with its status; the error body's schema
     catalogue = doc["x-error-codes"]
     codes = [e["code"] for e in catalogue]
