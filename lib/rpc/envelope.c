@@ -154,32 +154,22 @@ PACK_BYTES_FN(envelope_request_to_bytes, Aiops__Request, aiops__request)
 PACK_BYTES_FN(envelope_response_to_bytes, Aiops__Response, aiops__response)
 PACK_BYTES_FN(envelope_event_to_bytes, Aiops__Event, aiops__event)
 
-int envelope_pack_batch(const struct envelope_key *key, ProtobufCBinaryData *requests, size_t n,
-                        nng_msg **out)
-{
-    Aiops__Batch b = AIOPS__BATCH__INIT;
-    b.requests = requests;
-    b.n_requests = n;
-    return pack_batch(key, &b, out);
-}
+/* A batch of n packed elements (borrowed), sealed by pack_fn. */
+#define PACK_LIST_FN(fname, type, init, field, pack_fn)                                       \
+    int fname(const struct envelope_key *key, ProtobufCBinaryData *items, size_t n,           \
+              nng_msg **out)                                                                  \
+    {                                                                                         \
+        type b = init;                                                                        \
+        b.field = items;                                                                      \
+        b.n_##field = n;                                                                      \
+        return pack_fn(key, &b, out);                                                         \
+    }
 
-int envelope_pack_event_batch(const struct envelope_key *key, ProtobufCBinaryData *events,
-                              size_t n, nng_msg **out)
-{
-    Aiops__EventBatch b = AIOPS__EVENT_BATCH__INIT;
-    b.events = events;
-    b.n_events = n;
-    return pack_event_batch(key, &b, out);
-}
-
-int envelope_pack_batch_reply(const struct envelope_key *key, ProtobufCBinaryData *responses,
-                              size_t n, nng_msg **out)
-{
-    Aiops__BatchReply b = AIOPS__BATCH_REPLY__INIT;
-    b.responses = responses;
-    b.n_responses = n;
-    return pack_batch_reply(key, &b, out);
-}
+PACK_LIST_FN(envelope_pack_batch, Aiops__Batch, AIOPS__BATCH__INIT, requests, pack_batch)
+PACK_LIST_FN(envelope_pack_batch_reply, Aiops__BatchReply, AIOPS__BATCH_REPLY__INIT, responses,
+             pack_batch_reply)
+PACK_LIST_FN(envelope_pack_event_batch, Aiops__EventBatch, AIOPS__EVENT_BATCH__INIT, events,
+             pack_event_batch)
 
 const char *envelope_header(const Aiops__Request *m, const char *name)
 {

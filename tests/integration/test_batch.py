@@ -153,6 +153,19 @@ def paused(proc):
     return Paused()
 
 
+def burst_while_paused(stack, port, calls, proc):
+    """POSTs every (path, body) of calls at once through the gateway on port while proc is
+    stopped -- the first call to it goes and waits, the others queue at the gateway -- then
+    lets proc go on; the answers, in the calls' order."""
+    pool = concurrent.futures.ThreadPoolExecutor(len(calls))
+    with paused(proc):
+        futures = [pool.submit(stack.http, "POST", p, body=b, port=port) for p, b in calls]
+        time.sleep(1.5)
+    answers = [f.result(timeout=60) for f in futures]
+    pool.shutdown()
+    return answers
+
+
 def test_the_gateway_batches_calls_that_queue_and_keeps_each_answer_apart(stack):
     small_model(stack, "batchy")
     rows = [{"x1": i / 7.0, "x2": (i * 3 % 11) / 2.0, "x3": i % 5} for i in range(40)]
@@ -168,13 +181,7 @@ def test_the_gateway_batches_calls_that_queue_and_keeps_each_answer_apart(stack)
         calls = [("/api/v1/models/batchy/predict", {"instances": [row]}) for row in rows]
         calls += [("/api/v1/models/batchy/predict", {"instances": "not a list"})] * 4
         calls += [("/api/v1/models/no-such-model/predict", {"instances": [rows[0]]})] * 4
-        pool = concurrent.futures.ThreadPoolExecutor(len(calls))
-        # svc-train stopped: the first call goes and waits, the others queue at the gateway
-        with paused(stack.procs["train"]):
-            futures = [pool.submit(stack.http, "POST", p, body=b, port=port) for p, b in calls]
-            time.sleep(1.0)
-        answers = [f.result(timeout=60) for f in futures]
-        pool.shutdown()
+        answers = burst_while_paused(stack, port, calls, stack.procs["train"])
         for i, r in enumerate(answers[:len(rows)]):
             assert r.status == 200, (i, r)
             assert r.json()["predictions"][0]["probabilities"] == alone[i], (i, r)
@@ -202,12 +209,7 @@ def test_a_queue_over_a_batchs_limits_is_split_and_other_calls_go_alone(stack):
         calls += [("/api/v1/models/batchy/predict", big)] * 3
         # not a cheap call: a training request goes alone, at once, whatever is queued
         calls += [("/api/train", {"file_id": "nope"})]
-        pool = concurrent.futures.ThreadPoolExecutor(len(calls))
-        with paused(stack.procs["train"]):
-            futures = [pool.submit(stack.http, "POST", p, body=b, port=port) for p, b in calls]
-            time.sleep(1.5)
-        answers = [f.result(timeout=60) for f in futures]
-        pool.shutdown()
+        answers = burst_while_paused(stack, port, calls, stack.procs["train"])
         assert all(r.status == 200 for r in answers[:-1]), \
             [(i, r.status) for i, r in enumerate(answers) if r.status != 200]
         assert answers[-1].status in (404, 422), answers[-1]
