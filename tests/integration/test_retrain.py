@@ -1,0 +1,142 @@
+"""Retraining (issue 9) through the gateway: POST /api/v1/models/retrain repeats the
+champion's run (learner, target, parameters) on the newest upload of its dataset through
+the training queue; when it completes, the challenger and the champion are scored on the
+retrain's validation rows and compared (DeLong on AUC for a binary model); the challenger
+becomes the champion only when significantly better. GET /api/v1/models/info shows the
+stored decision (also published as retrain_decision on /ws/performance and the run's
+/ws/training topic; not asserted here). A champion trained on shuffled
+labels loses to a retrain on a larger, clean upload of the same file; a retrain on the same
+data with the same seed ties and the champion stays. Bad requests answer 422/404."""
+import csv
+import io
+import random
+import uuid
+
+from test_gateway import assert_error
+from test_train import data, train, upload_bytes, wait_run
+
+
+def adult():
+    with open(data("uci_adult", "adult_train.csv"), newline="") as f:
+        rows = list(csv.reader(f))
+    return rows[0], rows[1:]
+
+
+def to_csv(header, rows):
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return out.getvalue().encode()
+
+
+def retrain(stack, name, expect=202):
+    r = stack.http("POST", "/api/v1/models/retrain", body={"model_name": name})
+    assert r.status == expect, r
+    return r.json()
+
+
+def info(stack, name):
+    r = stack.http("GET", "/api/v1/models/info?model=" + name)
+    assert r.status == 200, r
+    return r.json()
+
+
+def champion_run(stack, fid, name):
+    j = train(stack, fid, target="income", model="gbdt", model_name=name,
+              config={"rounds": 30, "seed": 3})
+    done = wait_run(stack, j["run_id"])
+    assert done["status"] == "completed" and done["model_version"] == 1, done
+    return done
+
+
+def test_retrain_on_a_newer_upload_promotes_a_clearly_better_challenger(stack):
+    header, rows = adult()
+    rng = random.Random(11)
+    small = rng.sample(rows, 400)
+    labels = [r[-1] for r in small]
+    rng.shuffle(labels)  # the champion learns noise
+    noisy = [r[:-1] + [y] for r, y in zip(small, labels)]
+    filename = "adult-retrain-%s.csv" % uuid.uuid4().hex[:8]
+    name = "retrain-better-" + uuid.uuid4().hex[:8]
+    fid_old = upload_bytes(stack, to_csv(header, noisy), filename)
+    first = champion_run(stack, fid_old, name)
+    # a newer upload of the same file: more rows, true labels
+    fid_new = upload_bytes(stack, to_csv(header, rows[:8000]), filename)
+    assert fid_new != fid_old
+    assert info(stack, name)["last_decision"] is None
+
+    started = retrain(stack, name)
+    assert started["champion_version"] == 1 and started["file_id"] == fid_new, started
+    assert started["model"] == "gbdt" and started["params"] == first["params"], started
+    done = wait_run(stack, started["run_id"])
+    assert done["status"] == "completed" and done["model_version"] == 2, done
+    assert done["dataset_id"] == fid_new and done["params"] == first["params"], done
+    assert done["tags"] == {"retrain_of": name, "champion_version": "1"}, done
+
+    i = info(stack, name)
+    d = i["last_decision"]
+    assert d["promoted"] is True, d
+    assert d["challenger_version"] == 2 and d["champion_version"] == 1, d
+    assert d["metric"] == "auc" and d["test"] == "delong", d
+    # 20% of 8000 rows held out (valid_fraction's default)
+    assert d["holdout_rows"] == done["metrics"]["n_valid"] if "n_valid" in done["metrics"] \
+        else 1500 <= d["holdout_rows"] <= 1700, (d, done["metrics"])
+    assert d["challenger_metric"] > 0.85 and d["champion_metric"] < 0.7, d
+    assert d["p_value"] < 0.05 and d["significance_level"] == 0.05, d
+    assert "promoted" in d["reason"] and d["run_id"] == started["run_id"], d
+    assert d["decided_at"].endswith("Z"), d
+    # the challenger's AUC on its hold-out is the run's own validation AUC
+    assert abs(d["challenger_metric"] - done["metrics"]["auc"]) < 1e-9, (d, done["metrics"])
+    assert i["champion_version"] == 2 and i["aliases"]["champion"] == 2, i
+    assert i["champion"]["version"] == 2 and len(i["versions"]) == 2, i
+    # the promotion is in the alias history: a rollback goes back to the old champion
+    r = stack.http("POST", "/api/v1/models/%s/rollback" % name, body={})
+    assert r.status == 200, r
+    assert info(stack, name)["champion_version"] == 1
+
+
+def test_retrain_on_the_same_data_ties_and_keeps_the_champion(stack):
+    header, rows = adult()
+    filename = "adult-retrain-same-%s.csv" % uuid.uuid4().hex[:8]
+    name = "retrain-same-" + uuid.uuid4().hex[:8]
+    fid = upload_bytes(stack, to_csv(header, rows[:3000]), filename)
+    champion_run(stack, fid, name)
+    started = retrain(stack, name)
+    assert started["file_id"] == fid and started["champion_version"] == 1, started
+    done = wait_run(stack, started["run_id"])
+    assert done["status"] == "completed" and done["model_version"] == 2, done
+    i = info(stack, name)
+    d = i["last_decision"]
+    assert d["promoted"] is False and d["challenger_version"] == 2, d
+    # the same rows, parameters and seed train the same model: equal AUCs, no test possible
+    assert d["champion_metric"] == d["challenger_metric"], d
+    assert d["p_value"] is None and "undefined" in d["reason"], d
+    assert d["holdout_rows"] == 600, d
+    assert i["champion_version"] == 1 and i["aliases"]["champion"] == 1, i
+    # without ?model= the info is of the model with the newest version
+    r = stack.http("GET", "/api/v1/models/info")
+    assert r.status == 200 and r.json()["model_name"], r
+
+
+def test_bad_retrain_and_info_requests(stack):
+    for body, field in [({}, "model_name"), ({"model_name": 5}, "model_name"),
+                        ({"model_name": ".hidden"}, "model_name"),
+                        ({"model_name": "a/b"}, "model_name")]:
+        err = assert_error(stack.http("POST", "/api/v1/models/retrain", body=body), 422,
+                           "invalid_request")
+        assert err["details"]["field"] == field, (body, err)
+    name = "no-such-model-" + uuid.uuid4().hex[:8]
+    err = assert_error(stack.http("POST", "/api/v1/models/retrain", body={"model_name": name}),
+                       404, "model_not_found")
+    assert err["details"]["name"] == name, err
+    r = stack.http("POST", "/api/v1/models/retrain", body=b"{nope",
+                   headers={"Content-Type": "application/json"})
+    assert_error(r, 400, "invalid_json")
+    assert_error(stack.http("GET", "/api/v1/models/info?model=" + name), 404, "model_not_found")
+    err = assert_error(stack.http("GET", "/api/v1/models/info?model=.x"), 422,
+                       "invalid_parameter")
+    assert err["details"]["field"] == "model", err
+    # a run is not started for a bad request
+    assert all(r_["model_name"] != name for r_ in
+               stack.http("GET", "/api/v1/runs?limit=100").json().get("runs", []))
