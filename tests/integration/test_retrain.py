@@ -16,10 +16,14 @@ from test_gateway import assert_error
 from test_train import data, train, upload_bytes, wait_run
 
 
-def adult():
-    with open(data("uci_adult", "adult_train.csv"), newline="") as f:
+def read_csv(*parts):
+    with open(data(*parts), newline="") as f:
         rows = list(csv.reader(f))
     return rows[0], rows[1:]
+
+
+def adult():
+    return read_csv("uci_adult", "adult_train.csv")
 
 
 def to_csv(header, rows):
@@ -42,8 +46,8 @@ def info(stack, name):
     return r.json()
 
 
-def champion_run(stack, fid, name):
-    j = train(stack, fid, target="income", model="gbdt", model_name=name,
+def champion_run(stack, fid, name, target="income"):
+    j = train(stack, fid, target=target, model="gbdt", model_name=name,
               config={"rounds": 30, "seed": 3})
     done = wait_run(stack, j["run_id"])
     assert done["status"] == "completed" and done["model_version"] == 1, done
@@ -94,6 +98,49 @@ def test_retrain_on_a_newer_upload_promotes_a_clearly_better_challenger(stack):
     r = stack.http("POST", "/api/v1/models/%s/rollback" % name, body={})
     assert r.status == 200, r
     assert info(stack, name)["champion_version"] == 1
+
+
+def noisy_then_clean(stack, header, rows, target, n_noisy, n_clean, seed):
+    """A champion trained on n_noisy rows with the target shuffled, a clean upload of
+    n_clean rows under the same file name, a retrain: its decision and the model's info."""
+    rng = random.Random(seed)
+    t = header.index(target)
+    small = rng.sample(rows, n_noisy)
+    labels = [r[t] for r in small]
+    rng.shuffle(labels)
+    noisy = [r[:t] + [y] + r[t + 1:] for r, y in zip(small, labels)]
+    filename = "retrain-%s.csv" % uuid.uuid4().hex[:8]
+    name = "retrain-" + uuid.uuid4().hex[:8]
+    champion_run(stack, upload_bytes(stack, to_csv(header, noisy), filename), name, target)
+    fid = upload_bytes(stack, to_csv(header, rows[:n_clean]), filename)
+    started = retrain(stack, name)
+    assert started["file_id"] == fid, started
+    done = wait_run(stack, started["run_id"])
+    assert done["status"] == "completed" and done["model_version"] == 2, done
+    return info(stack, name), done
+
+
+def test_retrain_compares_multiclass_accuracy_with_mcnemar(stack):
+    header, rows = read_csv("sklearn_iris", "iris.csv")
+    i, done = noisy_then_clean(stack, header, rows, "species", 60, 150, 5)
+    d = i["last_decision"]
+    assert d["metric"] == "accuracy" and d["test"] == "mcnemar", d
+    assert d["holdout_rows"] == 30 and d["promoted"] is True, d
+    assert abs(d["challenger_metric"] - done["metrics"]["accuracy"]) < 1e-12, (d, done)
+    assert d["challenger_metric"] >= 0.9 and d["champion_metric"] < 0.6, d
+    assert d["p_value"] < 0.05 and i["champion_version"] == 2, (d, i)
+
+
+def test_retrain_compares_regression_squared_errors_with_a_paired_t_test(stack):
+    header, rows = read_csv("ggplot2_diamonds", "diamonds.csv")
+    i, done = noisy_then_clean(stack, header, rows, "price", 300, 4000, 9)
+    d = i["last_decision"]
+    assert d["metric"] == "rmse" and d["test"] == "paired_t", d
+    assert d["holdout_rows"] == 800 and d["promoted"] is True, d
+    assert abs(d["challenger_metric"] - done["metrics"]["rmse"]) < 1e-6 * done["metrics"]["rmse"], \
+        (d, done["metrics"])
+    assert d["challenger_metric"] < 0.5 * d["champion_metric"], d
+    assert d["p_value"] < 0.05 and i["champion_version"] == 2, (d, i)
 
 
 def test_retrain_on_the_same_data_ties_and_keeps_the_champion(stack):
