@@ -3,17 +3,20 @@ champion's run (learner, target, parameters) on the newest upload of its dataset
 the training queue; when it completes, the challenger and the champion are scored on the
 retrain's validation rows and compared (DeLong on AUC for a binary model); the challenger
 becomes the champion only when significantly better. GET /api/v1/models/info shows the
-stored decision (also published as retrain_decision on /ws/performance and the run's
-/ws/training topic; not asserted here). A champion trained on shuffled
+stored decision, also published as retrain_decision on /ws/performance. A champion trained on shuffled
 labels loses to a retrain on a larger, clean upload of the same file; a retrain on the same
 data with the same seed ties and the champion stays. Bad requests answer 422/404."""
 import csv
 import io
+import json
 import random
+import time
 import uuid
 
+import wsclient
+
 from test_gateway import assert_error
-from test_train import data, train, upload_bytes, wait_run
+from test_train import data, key_headers, train, upload_bytes, wait_run
 
 
 def read_csv(*parts):
@@ -70,13 +73,20 @@ def test_retrain_on_a_newer_upload_promotes_a_clearly_better_challenger(stack):
     assert fid_new != fid_old
     assert info(stack, name)["last_decision"] is None
 
-    started = retrain(stack, name)
-    assert started["champion_version"] == 1 and started["file_id"] == fid_new, started
-    assert started["model"] == "gbdt" and started["params"] == first["params"], started
-    done = wait_run(stack, started["run_id"])
-    assert done["status"] == "completed" and done["model_version"] == 2, done
-    assert done["dataset_id"] == fid_new and done["params"] == first["params"], done
-    assert done["tags"] == {"retrain_of": name, "champion_version": "1"}, done
+    wait_relay(stack)
+    ws = wsclient.WebSocket(stack.port, "/ws/performance", headers=key_headers(stack), timeout=5)
+    try:
+        started = retrain(stack, name)
+        assert started["champion_version"] == 1 and started["file_id"] == fid_new, started
+        assert started["model"] == "gbdt" and started["params"] == first["params"], started
+        done = wait_run(stack, started["run_id"])
+        assert done["status"] == "completed" and done["model_version"] == 2, done
+        assert done["dataset_id"] == fid_new and done["params"] == first["params"], done
+        assert done["tags"] == {"retrain_of": name, "champion_version": "1"}, done
+        event = wait_event(ws, lambda m: m.get("type") == "retrain_decision" and
+                           m.get("model_name") == name)
+    finally:
+        ws.close()
 
     i = info(stack, name)
     d = i["last_decision"]
@@ -94,10 +104,31 @@ def test_retrain_on_a_newer_upload_promotes_a_clearly_better_challenger(stack):
     assert abs(d["challenger_metric"] - done["metrics"]["auc"]) < 1e-9, (d, done["metrics"])
     assert i["champion_version"] == 2 and i["aliases"]["champion"] == 2, i
     assert i["champion"]["version"] == 2 and len(i["versions"]) == 2, i
+    assert {k: v for k, v in event.items() if k not in ("type", "model_name")} == d, (event, d)
     # the promotion is in the alias history: a rollback goes back to the old champion
     r = stack.http("POST", "/api/v1/models/%s/rollback" % name, body={})
     assert r.status == 200, r
     assert info(stack, name)["champion_version"] == 1
+
+
+def wait_relay(stack, timeout=30):
+    """The gateway hears the event relay (readyz does not wait for it on a fresh stack)."""
+    deadline = time.time() + timeout
+    while stack.http("GET", "/api/health", auth=False).json()["checks"]["event-relay"] != "up":
+        assert time.time() < deadline, "the gateway never connected to the event relay"
+        time.sleep(0.1)
+
+
+def wait_event(ws, match, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            msg = json.loads(ws.recv())
+        except OSError:
+            continue
+        if match(msg):
+            return msg
+    raise AssertionError("no such event")
 
 
 def noisy_then_clean(stack, header, rows, target, n_noisy, n_clean, seed):
