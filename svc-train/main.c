@@ -38,6 +38,8 @@ static const struct svc_handler handlers[] = {
     {"models.promote", handle_models_promote},
     {"models.rollback", handle_models_rollback},
     {"models.artifact", handle_models_artifact},
+    {"models.info", handle_models_info},       /* issue 9: retraining */
+    {"models.retrain", handle_models_retrain}, /* issue 9 */
     {"models.predict", handle_models_predict},
     {"v2.infer", handle_v2_infer},
     {"v2.ready", handle_v2_ready},

@@ -387,36 +387,35 @@ static int choose_model_name(struct svc_call *c, struct train_request *tr)
         return AIOPS_OK;
     }
     if (!registry_name_valid(tr->model_name)) {
-        svc_reply_field(c, API_INVALID_REQUEST, "model_name",
-                        "model_name must be 1 to 128 of A-Z a-z 0-9 . _ -, not starting with .");
+        svc_reply_field(c, API_INVALID_REQUEST, "model_name", "model_name " MODEL_NAME_RULE);
         return AIOPS_EINVAL;
     }
     snprintf(tr->name, sizeof tr->name, "%s", tr->model_name);
     return AIOPS_OK;
 }
 
-/* The run row (model `kind`, `total_epochs` iterations planned) and its job on the training
- * queue, in one transaction; `what` is the failure reply's context. 0; an error after
- * replying. */
-static int queue_run(struct svc_call *c, const struct train_request *tr, const char *run_id,
-                     const char *kind, json_int_t total_epochs, const char *what)
+int queue_run(struct svc_call *c, const struct run_spec *spec, const char *run_id, const char *what)
 {
-    char *params_s = jsonx_to_string(tr->params, NULL);
-    char *tags_s = tr->tags ? jsonx_to_string(tr->tags, NULL) : strdup("{}");
-    char total[24];
-    snprintf(total, sizeof total, "%lld", (long long)total_epochs);
+    char *params_s = jsonx_to_string(spec->params, NULL);
+    char *tags_s = spec->tags ? jsonx_to_string(spec->tags, NULL) : strdup("{}");
+    char total[24], retrain[16];
+    snprintf(total, sizeof total, "%lld", (long long)spec->total_epochs);
+    snprintf(retrain, sizeof retrain, "%d", spec->retrain_of);
     struct db *db = svc_db(c);
     const char *project = svc_project(c);
-    const char *v[9] = {run_id,   project,  tr->file_id, kind, tr->target,
-                        tr->name, params_s, tags_s,      total};
+    const char *v[10] = {run_id,        project,
+                         spec->file_id, spec->kind,
+                         spec->target,  spec->model_name,
+                         params_s,      tags_s,
+                         total,         spec->retrain_of > 0 ? retrain : NULL};
     int rv = params_s && tags_s ? db_begin(db) : AIOPS_ENOMEM;
     if (rv == 0)
         rv =
             db_execv(db, NULL,
                      "INSERT INTO runs (id, project_id, dataset_id, model_kind, target, model_name,"
-                     " status, params, tags, total_epochs) VALUES ($1, $2, $3, $4, $5, $6,"
-                     " 'queued', $7::jsonb, $8::jsonb, $9::int)",
-                     9, v);
+                     " status, params, tags, total_epochs, retrain_champion_version) VALUES ($1,"
+                     " $2, $3, $4, $5, $6, 'queued', $7::jsonb, $8::jsonb, $9::int, $10::int)",
+                     10, v);
     if (rv == 0)
         rv = jobs_enqueue(db, "train", run_id, project, 3);
     rv = db_finish(db, rv);
@@ -425,6 +424,15 @@ static int queue_run(struct svc_call *c, const struct train_request *tr, const c
     if (rv != 0)
         svc_reply_failure(c, rv, what);
     return rv;
+}
+
+/* queue_run for a checked training request. */
+static int queue_request(struct svc_call *c, const struct train_request *tr, const char *run_id,
+                         const char *kind, json_int_t total_epochs, const char *what)
+{
+    const struct run_spec spec = {tr->file_id, kind,     tr->target,   tr->name,
+                                  tr->params,  tr->tags, total_epochs, 0};
+    return queue_run(c, &spec, run_id, what);
 }
 
 void handle_train_start(struct svc_call *c)
@@ -436,8 +444,8 @@ void handle_train_start(struct svc_call *c)
     if (read_train_body(c, &tr) == 0 && check_dataset(c, &tr) == 0 && check_params(c, &tr) == 0 &&
         check_against_schema(c, &tr) == 0 && choose_model_name(c, &tr) == 0 &&
         /* iterations planned: the learner's rounds (trees) or max_iter */
-        queue_run(c, &tr, run_id, tr.learner->name, learner_iterations(tr.learner, tr.params),
-                  "queueing the training job") == 0) {
+        queue_request(c, &tr, run_id, tr.learner->name, learner_iterations(tr.learner, tr.params),
+                      "queueing the training job") == 0) {
         log_json(LOG_LEVEL_INFO, "run queued",
                  json_pack("{s:s, s:s, s:s, s:s}", "run_id", run_id, "project", svc_project(c),
                            "model", tr.learner->name, "dataset", tr.file_id));
@@ -937,7 +945,7 @@ void handle_automl_start(struct svc_call *c)
     uuid_v4(run_id);
     if (read_train_body(c, &tr) == 0 && automl_params(c, tr.body, &tr.params) == 0 &&
         check_dataset(c, &tr) == 0 && choose_model_name(c, &tr) == 0 &&
-        queue_run(c, &tr, run_id, "automl", 0, "queueing the AutoML job") == 0) {
+        queue_request(c, &tr, run_id, "automl", 0, "queueing the AutoML job") == 0) {
         log_json(LOG_LEVEL_INFO, "automl run queued",
                  json_pack("{s:s, s:s, s:s}", "run_id", run_id, "project", svc_project(c),
                            "dataset", tr.file_id));

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "data/table.h"
 #include "ml/model.h"
 #include "rpc/svc.h"
 #include "store/db.h"
@@ -15,8 +16,21 @@ svc_handler_fn handle_train_start, handle_train_status, handle_runs_list, handle
     handle_runs_compare, handle_runs_metrics, handle_runs_tags, handle_runs_cancel;
 /* POST /api/v1/automl (issue 13): an AutoML run on the training queue */
 svc_handler_fn handle_automl_start;
+/* A run to put on the training queue (all borrowed). */
+struct run_spec {
+    const char *file_id, *kind, *target, *model_name;
+    const json_t *params, *tags; /* params normalised (train_check); tags may be NULL */
+    json_int_t total_epochs;     /* iterations planned */
+    int retrain_of;              /* a retrain: the champion version it challenges; else 0 */
+};
+/* The run row and its job on the training queue, in one transaction; `what` is the failure
+ * reply's context. 0; an error after replying. */
+int queue_run(struct svc_call *c, const struct run_spec *spec, const char *run_id,
+              const char *what);
 
 /* registry.c */
+/* what a model name must be (registry_name_valid), after the field's name */
+#define MODEL_NAME_RULE "must be 1 to 128 of A-Z a-z 0-9 . _ -, not starting with ."
 /* 404 model_not_found / version_not_found / alias_not_found naming what was asked for. */
 void reply_model_not_found(struct svc_call *c, const char *name);
 void reply_version_not_found(struct svc_call *c, const char *name, int version);
@@ -24,6 +38,30 @@ void reply_alias_not_found(struct svc_call *c, const char *name, const char *ali
 svc_handler_fn handle_models_list, handle_models_versions, handle_models_alias_set,
     handle_models_alias_delete, handle_models_promote, handle_models_rollback,
     handle_models_artifact;
+
+/* retrain.c (issue 9): POST /api/v1/models/retrain, GET /api/v1/models/info */
+svc_handler_fn handle_models_retrain, handle_models_info;
+/* A retrain's challenger against the champion it challenges, on the retrain's hold-out. */
+struct retrain_verdict {
+    int champion_version;
+    char metric[16], test[16]; /* "auc"/"accuracy"/"rmse"; "delong"/"mcnemar"/"paired_t" */
+    double champion_metric, challenger_metric, p_value; /* NaN: not computed */
+    double level; /* the significance level (RETRAIN_SIGNIFICANCE_LEVEL) */
+    size_t rows;  /* hold-out rows both models scored */
+    int promoted;
+    char reason[300];
+};
+/* Scores challenger and the champion version v.champion_version of name on the hold-out the
+ * retrain kept out of t (its validation rows) and decides; a reason for every outcome, a
+ * failure to compare is a kept champion. */
+void retrain_compare(struct db *db, const char *project, const char *name,
+                     const struct model *challenger, const struct table *t,
+                     struct retrain_verdict *v);
+/* Stores the verdict for challenger version `version` of run_id and, when it promotes,
+ * points the champion at it (the caller's transaction; not when the champion changed
+ * meanwhile). *decision (caller owns) receives it as GET /api/v1/models/info shows it. */
+int retrain_record(struct db *db, const char *project, const char *name, const char *run_id,
+                   int version, struct retrain_verdict *v, json_t **decision);
 
 /* serve.c */
 int serve_start(struct svc *s);

@@ -344,12 +344,34 @@ static void fail_storing_model(struct job_run *jr, int rv)
     finish_unsuccessful(jr, "failed", msg, NULL);
 }
 
-/* Records the trained model: new version, run completed, job done -- all or nothing. */
-static void finish_completed(struct job_run *jr, const char *model_name,
+struct run_row {
+    char dataset[40], kind[16], target[512], model_name[160];
+    json_t *params;
+    int cancel;
+    int retrain_of; /* a retrain: the champion version it challenges; else 0 */
+};
+
+/* Publishes a retrain's decision on the run's topic and on /ws/performance. Takes it. */
+static void publish_decision(struct job_run *jr, const char *model_name, json_t *decision)
+{
+    json_object_set_new(decision, "model_name", json_string(model_name));
+    publish(jr, "retrain_decision", json_incref(decision));
+    svc_publish(jr->w->svc, jr->job.project, "/ws/performance", "retrain_decision", decision);
+}
+
+/* Records the trained model: new version, run completed, job done -- all or nothing; for a
+ * retrain, with its decision (retrain.c) -- the challenger against the champion on table t's
+ * hold-out -- and the promotion when it wins. */
+static void finish_completed(struct job_run *jr, const struct run_row *rr, const struct table *t,
                              const struct train_result *res)
 {
     struct db *db = jr->w->db;
+    const char *model_name = rr->model_name;
     int version = 0;
+    struct retrain_verdict verdict = {.champion_version = rr->retrain_of};
+    json_t *decision = NULL;
+    if (rr->retrain_of > 0) /* before the transaction: predicting holds no locks */
+        retrain_compare(db, jr->job.project, model_name, res->model, t, &verdict);
     char *metrics = res->metrics ? json_dumps(res->metrics, JSON_COMPACT) : NULL;
     char vbuf[16], iters[16];
     int rv = db_begin(db);
@@ -358,6 +380,9 @@ static void finish_completed(struct job_run *jr, const char *model_name,
                                   res->metrics, &version);
     if (rv == 0) /* a k-means model's clusters become persona documents */
         rv = segments_add_documents(db, jr->job.project, model_name, version, res->model);
+    if (rv == 0 && rr->retrain_of > 0)
+        rv = retrain_record(db, jr->job.project, model_name, jr->job.run_id, version, &verdict,
+                            &decision);
     if (rv == 0)
         rv = jobs_finish(db, &jr->job, jr->w->id, "done", NULL);
     snprintf(vbuf, sizeof vbuf, "%d", version);
@@ -372,6 +397,10 @@ static void finish_completed(struct job_run *jr, const char *model_name,
                       5, v);
     rv = db_finish(db, rv);
     free(metrics);
+    if (rv != 0) {
+        json_decref(decision);
+        decision = NULL;
+    }
     if (rv == AIOPS_ENOTFOUND) {
         log_json(LOG_LEVEL_WARN, "training finished after its job was taken over; discarded",
                  json_pack("{s:s}", "run_id", jr->job.run_id));
@@ -391,13 +420,11 @@ static void finish_completed(struct job_run *jr, const char *model_name,
                       "model_version", version, "train_seconds", res->train_seconds, "iterations",
                       res->iterations, "train_rows", (json_int_t)res->train_rows, "valid_rows",
                       (json_int_t)res->valid_rows));
+    if (decision != NULL) {
+        log_json(LOG_LEVEL_INFO, "retrain decided", json_incref(decision));
+        publish_decision(jr, model_name, decision);
+    }
 }
-
-struct run_row {
-    char dataset[40], kind[16], target[512], model_name[160];
-    json_t *params;
-    int cancel;
-};
 
 static int read_run(struct db *db, const char *run_id, struct run_row *rr)
 {
@@ -405,7 +432,8 @@ static int read_run(struct db *db, const char *run_id, struct run_row *rr)
     PGresult *r;
     int rv = db_execv_one(db, &r,
                           "SELECT coalesce(dataset_id::text, ''), model_kind, target, model_name,"
-                          " params::text, cancel_requested FROM runs WHERE id = $1",
+                          " params::text, cancel_requested, coalesce(retrain_champion_version, 0)"
+                          " FROM runs WHERE id = $1",
                           1, v);
     if (rv != 0)
         return rv;
@@ -415,6 +443,7 @@ static int read_run(struct db *db, const char *run_id, struct run_row *rr)
     snprintf(rr->model_name, sizeof rr->model_name, "%s", PQgetvalue(r, 0, 3));
     rr->params = json_loads(PQgetvalue(r, 0, 4), 0, NULL);
     rr->cancel = PQgetvalue(r, 0, 5)[0] == 't';
+    rr->retrain_of = atoi(PQgetvalue(r, 0, 6));
     PQclear(r);
     return rr->params ? AIOPS_OK : AIOPS_ECORRUPT;
 }
@@ -723,7 +752,7 @@ static void run_job(struct worker *w, const struct job *job)
     if (!(rv == AIOPS_ECANCELED && (stop == STOP_SHUTDOWN || stop == STOP_LEASE_LOST)))
         drop_checkpoint(w->db, job->run_id);
     if (rv == 0 && !automl) {
-        finish_completed(&jr, rr.model_name, &res);
+        finish_completed(&jr, &rr, &t, &res);
     } else if (rv == 0) {
         /* run_automl recorded it */
     } else if (rv == AIOPS_ECANCELED && stop == STOP_SHUTDOWN) {

@@ -126,10 +126,13 @@ const struct route routes[] = {
      SHORT, "Open Inference Protocol (V2) inference with one version"},
     {"GET", "/v2/models/{name}/ready", "v2.ready", T, SCOPE_PREDICT, BODY_NONE, SHORT,
      "Open Inference Protocol (V2) model readiness"},
+    /* issue 9: retraining (svc-train/retrain.c) */
     {"GET", "/api/v1/models/info", "models.info", T, SCOPE_READ, BODY_NONE, SHORT,
-     "Current model [seed 004]"},
+     "A model's champion, versions and last retrain decision (?model=NAME; default the model"
+     " with the newest version) [seed 004]"},
     {"POST", "/api/v1/models/retrain", "models.retrain", T, SCOPE_WRITE, BODY_JSON, SHORT,
-     "Retrain the current model [seed 004]"},
+     "Retrain a model's champion on the newest upload of its dataset ({\"model_name\"}; 202"
+     " with the run id); the challenger is promoted only if significantly better [seed 004]"},
     /* issue 9: monitor -- rolling metrics from label feedback (svc-monitor, not svc-train) */
     {"GET", "/api/v1/models/metrics", "models.metrics", M, SCOPE_READ, BODY_NONE, SHORT,
      "Current model's metrics [seed 004]: rolling accuracy/precision/recall/F1 or RMSE"},

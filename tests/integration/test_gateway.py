@@ -143,8 +143,8 @@ def test_no_auth_playground_serves_only_its_own_host_names(stack):
 
 def test_routes_of_later_issues_answer_501(stack):
     # (svc-explain's importance route answers now: tests/integration/test_explain.py)
-    for method, path, body in [("GET", "/api/v1/models/info", None),
-                               ("GET", "/api/v1/stats", None)]:
+    # (GET /api/v1/models/info answers now: tests/integration/test_retrain.py)
+    for method, path, body in [("GET", "/api/v1/stats", None)]:
         err = assert_error(stack.http(method, path, body=body), 501, "not_implemented")
         assert err["details"]["route"], err
 
