@@ -128,6 +128,7 @@ struct gw {
     char frame_secret[33];
     double started;
     int stopping;
+    int relay_seen; /* the event relay was connected at least once (health.c) */
     int inflight; /* HTTP requests not yet answered */
     struct fwd *fwd;
     struct auth *auth;

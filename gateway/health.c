@@ -14,6 +14,9 @@
 #include "gwmetrics.h"
 #include "ml/learner.h"
 
+/* Seconds after start during which readiness waits for the event relay's first connection. */
+#define RELAY_READY_GRACE 10.0
+
 /* The checks behind /readyz and /api/health: name -> up. */
 static json_t *dependency_checks(struct gw *gw, json_t **missing)
 {
@@ -31,6 +34,13 @@ static json_t *dependency_checks(struct gw *gw, json_t **missing)
      * left the load balancer whenever the relay restarted would take the API down with it) */
     int relay = fwd_relay_up(gw);
     json_object_set_new(checks, "event-relay", json_string(relay ? "up" : "down"));
+    /* ...except just after start: a gateway that took traffic before its first connection
+     * to the relay would lose the events of the first moments (a run's first epochs) for
+     * its WebSocket clients. It waits up to RELAY_READY_GRACE for that connection. */
+    if (relay)
+        gw->relay_seen = 1;
+    else if (!gw->relay_seen && time_now() - gw->started < RELAY_READY_GRACE)
+        json_array_append_new(*missing, json_string("event-relay (not yet connected)"));
     for (int id = 1; id < SVC_COUNT; id++) {
         char name[32];
         snprintf(name, sizeof name, "svc-%s", svc_name((enum svc_id)id));

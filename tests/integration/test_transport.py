@@ -222,3 +222,23 @@ def test_a_gateway_reaches_a_service_restarted_after_a_hangup_mid_handshake(stac
         stop.set()
         t.join()
         srv.close()
+
+
+def test_a_gateway_is_not_ready_before_its_first_relay_connection(stack):
+    """Events of the first moments would be lost to a gateway that took traffic before it
+    reached the relay: readiness waits for that first connection (up to 10 s; after that a
+    missing relay is reported, not counted, as when it restarts later)."""
+    nowhere = "ipc://" + os.path.join(stack.run_dir, "no-relay.out")
+    with stack.extra_gateway("gateway-norelay", ready=False, EVENTS_OUT_URL=nowhere) as port:
+        r = stack.http("GET", "/readyz", port=port, auth=False)
+        assert r.status == 503, r
+        assert "event-relay (not yet connected)" in r.json()["error"]["details"]["missing"], r
+        deadline = time.time() + 20
+        while stack.http("GET", "/readyz", port=port, auth=False).status != 200:
+            assert time.time() < deadline, "never ready without the relay"
+            time.sleep(0.5)
+        health = stack.http("GET", "/api/health", port=port, auth=False).json()
+        assert health["checks"]["event-relay"] == "down", health
+    # the stack's own gateway reached its relay: ready, relay up
+    r = stack.http("GET", "/api/health", auth=False)
+    assert r.json()["checks"]["event-relay"] == "up", r
