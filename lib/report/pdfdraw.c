@@ -7,6 +7,13 @@
 
 #include "core/env.h"
 
+/* libharu's own structures, for pdfw_flatten_cmap: the -dev package ships these headers and
+ * they match the library of the same version (checked at compile time there). */
+#include <hpdf_doc.h>
+#include <hpdf_fontdef.h>
+#include <hpdf_mmgr.h>
+#include <hpdf_version.h>
+
 /* the brand's blue-violet (seed 000: #2563eb to #7c3aed) */
 const struct rgb PDFW_BLACK = {0.12f, 0.12f, 0.16f}, PDFW_GREY = {0.55f, 0.57f, 0.62f},
                  PDFW_BLUE = {0.145f, 0.388f, 0.922f}, PDFW_VIOLET = {0.486f, 0.227f, 0.929f},
@@ -52,6 +59,76 @@ int pdfw_find_font(char *path, size_t cap, char *bold_path, size_t bold_cap,
                            "(scripts/deps.sh run) or set REPORT_FONT to a .ttf file");
 }
 
+/* One code point through a parsed format-4 cmap exactly as libharu 2.3's
+ * HPDF_TTFontDef_GetGlyphid reads segment i (except that an index past the glyph array is
+ * glyph 0 where libharu would read one entry beyond it). */
+static HPDF_UINT16 cmap_segment_glyph(const HPDF_TTF_CmapRange *c, unsigned nseg, unsigned i,
+                                      unsigned u)
+{
+    if (c->id_range_offset[i] == 0)
+        return (HPDF_UINT16)(u + (unsigned)(int)c->id_delta[i]);
+    unsigned idx = c->id_range_offset[i] / 2u + (u - c->start_count[i]) - (nseg - i);
+    if (idx >= c->glyph_id_array_count)
+        return 0;
+    return (HPDF_UINT16)(c->glyph_id_array[idx] + (unsigned)(int)c->id_delta[i]);
+}
+
+int pdfw_flatten_cmap(HPDF_Doc doc, const char *font_name)
+{
+#if HPDF_VERSION_ID == 20300
+    HPDF_FontDef def = font_name ? HPDF_GetFontDef(doc, font_name) : NULL;
+    if (def == NULL || def->type != HPDF_FONTDEF_TYPE_TRUETYPE || def->attr == NULL)
+        return 0;
+    HPDF_TTF_CmapRange *c = &((HPDF_TTFontDefAttr)def->attr)->cmap;
+    unsigned nseg = c->seg_count_x2 / 2u;
+    if (c->format != 4 || nseg == 0 || c->end_count == NULL || c->start_count == NULL ||
+        c->id_delta == NULL || c->id_range_offset == NULL)
+        return 0;
+    enum { NCODES = 0xFFFF }; /* 0 .. 0xFFFE; 0xFFFF is the closing segment's */
+    HPDF_UINT16 *glyph = HPDF_GetMem(def->mmgr, NCODES * sizeof *glyph);
+    HPDF_UINT16 *end = HPDF_GetMem(def->mmgr, 2 * sizeof *end);
+    HPDF_UINT16 *start = HPDF_GetMem(def->mmgr, 2 * sizeof *start);
+    HPDF_INT16 *delta = HPDF_GetMem(def->mmgr, 2 * sizeof *delta);
+    HPDF_UINT16 *range = HPDF_GetMem(def->mmgr, 2 * sizeof *range);
+    if (glyph == NULL || end == NULL || start == NULL || delta == NULL || range == NULL) {
+        void *got[] = {glyph, end, start, delta, range};
+        for (size_t k = 0; k < sizeof got / sizeof got[0]; k++)
+            if (got[k] != NULL)
+                HPDF_FreeMem(def->mmgr, got[k]);
+        return 0;
+    }
+    /* libharu takes the first segment whose end is >= u, and glyph 0 below its start */
+    memset(glyph, 0, NCODES * sizeof *glyph);
+    unsigned lo = 0;
+    for (unsigned i = 0; i < nseg && lo < NCODES; i++) {
+        unsigned e = c->end_count[i];
+        if (e < lo)
+            continue;
+        for (unsigned u = lo > c->start_count[i] ? lo : c->start_count[i]; u <= e && u < NCODES;
+             u++)
+            glyph[u] = cmap_segment_glyph(c, nseg, i, u);
+        lo = e + 1;
+    }
+    HPDF_FreeMem(def->mmgr, c->end_count);
+    HPDF_FreeMem(def->mmgr, c->start_count);
+    HPDF_FreeMem(def->mmgr, c->id_delta);
+    HPDF_FreeMem(def->mmgr, c->id_range_offset);
+    if (c->glyph_id_array != NULL)
+        HPDF_FreeMem(def->mmgr, c->glyph_id_array);
+    /* segment 0 covers 0 .. 0xFFFE through the array: its index works out to u itself
+     * (id_range_offset / 2 - (segments - 0) == 0); segment 1 is the required 0xFFFF -> 0 */
+    end[0] = NCODES - 1, start[0] = 0, delta[0] = 0, range[0] = 4;
+    end[1] = 0xFFFF, start[1] = 0xFFFF, delta[1] = 1, range[1] = 0;
+    c->end_count = end, c->start_count = start, c->id_delta = delta, c->id_range_offset = range;
+    c->glyph_id_array = glyph, c->glyph_id_array_count = NCODES;
+    c->seg_count_x2 = 4;
+    return 1;
+#else
+    (void)doc, (void)font_name;
+    return 0;
+#endif
+}
+
 int pdfw_open(struct pdfw *w, const char *title, struct aiops_error *err)
 {
     memset(w, 0, sizeof *w);
@@ -68,6 +145,8 @@ int pdfw_open(struct pdfw *w, const char *title, struct aiops_error *err)
     HPDF_SetInfoAttr(w->doc, HPDF_INFO_CREATOR, "aiops svc-report " AIOPS_VERSION);
     const char *name = HPDF_LoadTTFontFromFile(w->doc, path, HPDF_TRUE);
     const char *bname = bold_path[0] ? HPDF_LoadTTFontFromFile(w->doc, bold_path, HPDF_TRUE) : NULL;
+    pdfw_flatten_cmap(w->doc, name);
+    pdfw_flatten_cmap(w->doc, bname);
     w->font = name ? HPDF_GetFont(w->doc, name, "UTF-8") : NULL;
     w->bold = bname ? HPDF_GetFont(w->doc, bname, "UTF-8") : w->font;
     if (w->font == NULL || w->bold == NULL) {

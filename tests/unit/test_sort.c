@@ -64,22 +64,27 @@ static void test_argsort_is_stable_with_nan_last(void)
     CHECK_INT(sort_f64_argsort(x, 6, idx), 0);
     static const uint32_t want[] = {1, 4, 0, 3, 5, 2};
     CHECK_MEM(idx, sizeof idx, want, sizeof want);
-    enum { N = 100000 };
-    double *v = malloc(N * sizeof *v);
-    uint32_t *ix = malloc(N * sizeof *ix);
-    srand(9);
-    for (size_t i = 0; i < N; i++)
-        v[i] = i % 10 == 0 ? NAN : (double)(rand() % 5000) - 2500;
-    CHECK_INT(sort_f64_argsort(v, N, ix), 0);
-    size_t bad = 0;
-    for (size_t i = 1; i < N; i++) {
-        double p = v[ix[i - 1]], q = v[ix[i]];
-        if (isnan(p) ? !isnan(q) || ix[i - 1] > ix[i] : (p > q || (p == q && ix[i - 1] > ix[i])))
-            bad++;
+    /* both ways of sorting: a comparison sort below 2,048 keys, radix above */
+    static const size_t sizes[] = {1500, 100000};
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+        size_t n = sizes[t];
+        double *v = malloc(n * sizeof *v);
+        uint32_t *ix = malloc(n * sizeof *ix);
+        srand(9);
+        for (size_t i = 0; i < n; i++)
+            v[i] = i % 10 == 0 ? NAN : (double)(rand() % 500) - 250;
+        CHECK_INT(sort_f64_argsort(v, n, ix), 0);
+        size_t bad = 0;
+        for (size_t i = 1; i < n; i++) {
+            double p = v[ix[i - 1]], q = v[ix[i]];
+            if (isnan(p) ? !isnan(q) || ix[i - 1] > ix[i]
+                         : (p > q || (p == q && ix[i - 1] > ix[i])))
+                bad++;
+        }
+        CHECK_INT(bad, 0);
+        free(v);
+        free(ix);
     }
-    CHECK_INT(bad, 0);
-    free(v);
-    free(ix);
 }
 
 UNIT_MAIN(UNIT(test_small_and_large_match_qsort), UNIT(test_signed_zero_and_infinities),
