@@ -1,7 +1,9 @@
 #include "report/pdfdraw.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -22,24 +24,76 @@ const struct rgb PDFW_BLACK = {0.12f, 0.12f, 0.16f}, PDFW_GREY = {0.55f, 0.57f, 
 
 #define HEADER_H 46.0f
 #define FOOTER_Y 28.0f
+/* bold text's outline, as a share of the font size */
+#define BOLD_STROKE 0.035f
+
+/* One libharu handle per thread, kept from one document to the next: libharu keeps a
+ * handle's loaded fonts across HPDF_NewDoc, so the 4.6 MB font file is parsed (and its cmap
+ * flattened) once per thread rather than once per PDF. Freed when the thread ends
+ * (pthread key destructor) and dropped after any libharu error. */
+struct pdfw_handle {
+    HPDF_Doc doc;
+    const char *font_name;     /* libharu's, valid while doc lives */
+    char font_path[512];       /* the file it was loaded from */
+    unsigned long *error_sink; /* the hpdf_error of the document being drawn */
+};
+
+static pthread_key_t handle_key;
+static pthread_once_t handle_once = PTHREAD_ONCE_INIT;
+/* The same pointer as the key's value: a root LeakSanitizer sees in the main thread, whose
+ * key destructors never run. */
+static _Thread_local struct pdfw_handle *thread_handle;
+
+static void handle_drop_doc(struct pdfw_handle *h)
+{
+    if (h->doc != NULL)
+        HPDF_Free(h->doc);
+    h->doc = NULL;
+    h->font_name = NULL;
+    h->font_path[0] = '\0';
+}
+
+static void handle_destroy(void *p)
+{
+    struct pdfw_handle *h = p;
+    handle_drop_doc(h);
+    free(h);
+    thread_handle = NULL;
+}
+
+static void handle_key_create(void)
+{
+    if (pthread_key_create(&handle_key, handle_destroy) != 0)
+        abort(); /* only on exhausted keys at start-up */
+}
+
+static struct pdfw_handle *thread_pdf_handle(void)
+{
+    if (thread_handle != NULL)
+        return thread_handle;
+    pthread_once(&handle_once, handle_key_create);
+    struct pdfw_handle *h = calloc(1, sizeof *h);
+    if (h == NULL || pthread_setspecific(handle_key, h) != 0) {
+        free(h);
+        return NULL;
+    }
+    return thread_handle = h;
+}
 
 static void on_hpdf_error(HPDF_STATUS error_no, HPDF_STATUS detail_no, void *user_data)
 {
-    struct pdfw *w = user_data;
+    struct pdfw_handle *h = user_data;
     (void)detail_no;
-    if (w->hpdf_error == 0)
-        w->hpdf_error = (unsigned long)error_no;
+    if (h->error_sink != NULL && *h->error_sink == 0)
+        *h->error_sink = (unsigned long)error_no;
 }
 
-int pdfw_find_font(char *path, size_t cap, char *bold_path, size_t bold_cap,
-                   struct aiops_error *err)
+int pdfw_find_font(char *path, size_t cap, struct aiops_error *err)
 {
     static const char *const regular[] = {"/usr/share/fonts/truetype/nanum/NanumGothic.ttf",
                                           "/usr/share/fonts/truetype/nanum/NanumBarunGothic.ttf"};
-    static const char *const bold[] = {"/usr/share/fonts/truetype/nanum/NanumGothicBold.ttf",
-                                       "/usr/share/fonts/truetype/nanum/NanumBarunGothicBold.ttf"};
     const char *given = env_str("REPORT_FONT", "");
-    path[0] = bold_path[0] = '\0';
+    path[0] = '\0';
     if (given[0] != '\0') {
         if (access(given, R_OK) != 0)
             return aiops_error_set(err, AIOPS_ENOTFOUND, "REPORT_FONT",
@@ -50,8 +104,6 @@ int pdfw_find_font(char *path, size_t cap, char *bold_path, size_t bold_cap,
     for (size_t i = 0; i < sizeof regular / sizeof regular[0]; i++)
         if (access(regular[i], R_OK) == 0) {
             snprintf(path, cap, "%s", regular[i]);
-            if (access(bold[i], R_OK) == 0)
-                snprintf(bold_path, bold_cap, "%s", bold[i]);
             return AIOPS_OK;
         }
     return aiops_error_set(err, AIOPS_ENOTFOUND, "REPORT_FONT",
@@ -129,27 +181,52 @@ int pdfw_flatten_cmap(HPDF_Doc doc, const char *font_name)
 #endif
 }
 
+/* The thread's handle with a fresh document and the font at path loaded: reused when it
+ * already holds that font, else made anew. AIOPS_ENOMEM, AIOPS_ECORRUPT (an unusable font). */
+static int handle_new_document(struct pdfw_handle *h, const char *path, unsigned long *sink,
+                               struct aiops_error *err)
+{
+    h->error_sink = sink;
+    if (h->doc != NULL && strcmp(h->font_path, path) == 0) {
+        if (HPDF_NewDoc(h->doc) == HPDF_OK && *sink == 0)
+            return AIOPS_OK;
+        *sink = 0;
+    }
+    handle_drop_doc(h);
+    h->doc = HPDF_New(on_hpdf_error, h);
+    if (h->doc == NULL)
+        return aiops_error_set(err, AIOPS_ENOMEM, NULL, "out of memory");
+    HPDF_UseUTFEncodings(h->doc);
+    h->font_name = HPDF_LoadTTFontFromFile(h->doc, path, HPDF_TRUE);
+    if (h->font_name == NULL || *sink != 0) {
+        unsigned long code = *sink;
+        handle_drop_doc(h);
+        return aiops_error_set(err, AIOPS_ECORRUPT, "REPORT_FONT",
+                               "the font %s cannot be used (libharu error 0x%04lx)", path, code);
+    }
+    pdfw_flatten_cmap(h->doc, h->font_name);
+    snprintf(h->font_path, sizeof h->font_path, "%s", path);
+    return AIOPS_OK;
+}
+
 int pdfw_open(struct pdfw *w, const char *title, struct aiops_error *err)
 {
     memset(w, 0, sizeof *w);
-    char path[512], bold_path[512];
-    int rv = pdfw_find_font(path, sizeof path, bold_path, sizeof bold_path, err);
+    char path[512];
+    int rv = pdfw_find_font(path, sizeof path, err);
     if (rv != 0)
         return rv;
-    w->doc = HPDF_New(on_hpdf_error, w);
-    if (w->doc == NULL)
+    struct pdfw_handle *h = thread_pdf_handle();
+    if (h == NULL)
         return aiops_error_set(err, AIOPS_ENOMEM, NULL, "out of memory");
+    if ((rv = handle_new_document(h, path, &w->hpdf_error, err)) != 0)
+        return rv;
+    w->doc = h->doc;
     HPDF_SetCompressionMode(w->doc, HPDF_COMP_ALL);
-    HPDF_UseUTFEncodings(w->doc);
     HPDF_SetInfoAttr(w->doc, HPDF_INFO_TITLE, title);
     HPDF_SetInfoAttr(w->doc, HPDF_INFO_CREATOR, "aiops svc-report " AIOPS_VERSION);
-    const char *name = HPDF_LoadTTFontFromFile(w->doc, path, HPDF_TRUE);
-    const char *bname = bold_path[0] ? HPDF_LoadTTFontFromFile(w->doc, bold_path, HPDF_TRUE) : NULL;
-    pdfw_flatten_cmap(w->doc, name);
-    pdfw_flatten_cmap(w->doc, bname);
-    w->font = name ? HPDF_GetFont(w->doc, name, "UTF-8") : NULL;
-    w->bold = bname ? HPDF_GetFont(w->doc, bname, "UTF-8") : w->font;
-    if (w->font == NULL || w->bold == NULL) {
+    w->font = HPDF_GetFont(w->doc, h->font_name, "UTF-8");
+    if (w->font == NULL || w->hpdf_error != 0) {
         unsigned long code = w->hpdf_error;
         pdfw_abort(w);
         return aiops_error_set(err, AIOPS_ECORRUPT, "REPORT_FONT",
@@ -160,8 +237,15 @@ int pdfw_open(struct pdfw *w, const char *title, struct aiops_error *err)
 
 void pdfw_abort(struct pdfw *w)
 {
-    if (w->doc != NULL)
-        HPDF_Free(w->doc);
+    struct pdfw_handle *h = thread_handle;
+    if (w->doc != NULL && h != NULL && h->doc == w->doc) {
+        /* a handle libharu reported an error on is not trusted with the next document */
+        if (w->hpdf_error != 0)
+            handle_drop_doc(h);
+        else
+            HPDF_FreeDoc(h->doc);
+        h->error_sink = NULL;
+    }
     w->doc = NULL;
 }
 
@@ -178,16 +262,26 @@ void pdfw_text(struct pdfw *w, float x, float y, float size, int bold, struct rg
 {
     if (w->page == NULL || text == NULL)
         return;
+    if (bold) { /* the regular face filled and outlined: one embedded font instead of two */
+        HPDF_Page_GSave(w->page);
+        set_color(w->page, c, 0);
+        HPDF_Page_SetLineWidth(w->page, size * BOLD_STROKE);
+    }
     HPDF_Page_BeginText(w->page);
-    HPDF_Page_SetFontAndSize(w->page, bold ? w->bold : w->font, size);
+    HPDF_Page_SetFontAndSize(w->page, w->font, size);
     set_color(w->page, c, 1);
+    if (bold)
+        HPDF_Page_SetTextRenderingMode(w->page, HPDF_FILL_THEN_STROKE);
     HPDF_Page_TextOut(w->page, x, y, text);
     HPDF_Page_EndText(w->page);
+    if (bold)
+        HPDF_Page_GRestore(w->page); /* the line width, stroke colour and rendering mode */
 }
 
 float pdfw_text_width(struct pdfw *w, float size, int bold, const char *text)
 {
-    HPDF_Page_SetFontAndSize(w->page, bold ? w->bold : w->font, size);
+    (void)bold; /* bold is the same face outlined: the same advances */
+    HPDF_Page_SetFontAndSize(w->page, w->font, size);
     return HPDF_Page_TextWidth(w->page, text);
 }
 
@@ -278,14 +372,14 @@ void pdfw_paragraph(struct pdfw *w, float size, int bold, struct rgb c, float in
     const char *p = text ? text : "";
     while (*p != '\0') {
         pdfw_need(w, lead, NULL);
-        HPDF_Page_SetFontAndSize(w->page, bold ? w->bold : w->font, size);
+        HPDF_Page_SetFontAndSize(w->page, w->font, size);
         HPDF_REAL real;
         /* whole words first; a word longer than the line is cut where it must be */
-        HPDF_UINT n = HPDF_Font_MeasureText(bold ? w->bold : w->font, (const HPDF_BYTE *)p,
+        HPDF_UINT n = HPDF_Font_MeasureText(w->font, (const HPDF_BYTE *)p,
                                             (HPDF_UINT)strlen(p), width, size, 0, 0, HPDF_TRUE,
                                             &real);
         if (n == 0)
-            n = HPDF_Font_MeasureText(bold ? w->bold : w->font, (const HPDF_BYTE *)p,
+            n = HPDF_Font_MeasureText(w->font, (const HPDF_BYTE *)p,
                                       (HPDF_UINT)strlen(p), width, size, 0, 0, HPDF_FALSE, &real);
         if (n == 0) /* not even one character fits: give up on the rest */
             break;

@@ -3,8 +3,10 @@
  * charts (lines, bars, heat maps) on axes.
  *
  * The font is a Korean TrueType font found at run time: REPORT_FONT (a .ttf path) when
- * set, else Debian's fonts-nanum (NanumGothic, installed by scripts/deps.sh); its bold
- * face beside it when there is one. libharu embeds the glyphs the document uses.
+ * set, else Debian's fonts-nanum (NanumGothic, installed by scripts/deps.sh); bold text is
+ * that face filled and outlined, so one font is embedded (libharu embeds the glyphs the
+ * document uses). Each thread keeps its libharu handle with the font parsed between
+ * documents (freed when the thread ends).
  *
  * Coordinates are PDF points from the bottom left. A struct pdfw is used by one thread;
  * drawing calls never fail one by one: libharu's errors are recorded and pdfw_finish
@@ -25,7 +27,7 @@
 
 struct pdfw {
     HPDF_Doc doc;
-    HPDF_Font font, bold;
+    HPDF_Font font;
     HPDF_Page page;
     HPDF_Page pages[PDFW_MAX_PAGES];
     size_t npages;
@@ -41,8 +43,7 @@ struct rgb {
 
 /* The font file: REPORT_FONT or the first fonts-nanum file present into path[cap].
  * AIOPS_ENOTFOUND (err says what to install) when none is. */
-int pdfw_find_font(char *path, size_t cap, char *bold_path, size_t bold_cap,
-                   struct aiops_error *err);
+int pdfw_find_font(char *path, size_t cap, struct aiops_error *err);
 
 /* Makes the TrueType font `font_name` (loaded into doc) look code points up in one step:
  * libharu 2.3 scans a cmap's segments one by one, and creating a UTF-8 font looks up all
