@@ -37,7 +37,7 @@ static const struct words EN = {
     "Limitations", "Intended use", "Generated"};
 
 struct ctx {
-    struct pdfw w;
+    struct pdfw *w;
     const struct words *t;
     const json_t *in, *ai, *card;
     const struct report_pdf_options *opt;
@@ -72,7 +72,7 @@ static void fmt_num(char *out, size_t cap, double v)
 
 static void title_page(struct ctx *c)
 {
-    struct pdfw *w = &c->w;
+    struct pdfw *w = c->w;
     pdfw_page(w, NULL);
     /* a tall brand band on the title page */
     for (int i = 0; i < 60; i++) {
@@ -119,24 +119,24 @@ static void title_page(struct ctx *c)
 
 static void text_list(struct ctx *c, const char *title, const json_t *list)
 {
-    pdfw_section(&c->w, title);
+    pdfw_section(c->w, title);
     size_t i;
     const json_t *e;
     json_array_foreach(list, i, e)
     {
         char item[1200];
         snprintf(item, sizeof item, "%zu. %s", i + 1, json_string_value(e) ? json_string_value(e) : "");
-        pdfw_paragraph(&c->w, 10, 0, PDFW_BLACK, 6, item);
-        c->w.y -= 3;
+        pdfw_paragraph(c->w, 10, 0, PDFW_BLACK, 6, item);
+        c->w->y -= 3;
     }
 }
 
 static void summary_pages(struct ctx *c)
 {
-    pdfw_page(&c->w, c->t->summary);
-    pdfw_section(&c->w, c->t->summary);
-    pdfw_paragraph(&c->w, 10.5f, 0, PDFW_BLACK, 0, str(c->ai, "summary"));
-    c->w.y -= 8;
+    pdfw_page(c->w, c->t->summary);
+    pdfw_section(c->w, c->t->summary);
+    pdfw_paragraph(c->w, 10.5f, 0, PDFW_BLACK, 0, str(c->ai, "summary"));
+    c->w->y -= 8;
     if (c->opt->include_insights)
         text_list(c, c->t->insights, json_object_get(c->ai, "aiInsights"));
     if (c->opt->include_action_plan)
@@ -164,9 +164,9 @@ static void metrics_table(struct ctx *c)
         cells[rows * 2 + 1] = vals[i];
         rows++;
     }
-    pdfw_page(&c->w, c->t->metrics);
-    pdfw_section(&c->w, c->t->metrics);
-    pdfw_table(&c->w, 2, (const float[]){160, 120}, rows, cells);
+    pdfw_page(c->w, c->t->metrics);
+    pdfw_section(c->w, c->t->metrics);
+    pdfw_table(c->w, 2, (const float[]){160, 120}, rows, cells);
 }
 
 /* The confusion matrix as shaded cells with counts (up to 12 classes). */
@@ -176,7 +176,7 @@ static void confusion(struct ctx *c)
     size_t K = json_array_size(cm);
     if (K < 2 || K > 12)
         return;
-    struct pdfw *w = &c->w;
+    struct pdfw *w = c->w;
     float cell = K <= 4 ? 50 : 280.0f / (float)K, side = cell * (float)K;
     pdfw_section(w, c->t->confusion);
     pdfw_need(w, side + 40, c->t->metrics);
@@ -229,7 +229,7 @@ static void importance_chart(struct ctx *c)
     size_t n = report_inputs_top_features(c->in, 15, top);
     if (n == 0)
         return;
-    struct pdfw *w = &c->w;
+    struct pdfw *w = c->w;
     pdfw_page(w, c->t->importance);
     pdfw_section(w, c->t->importance);
     double max = report_num(top[0], "importance", NULL);
@@ -257,7 +257,7 @@ static void curve_charts(struct ctx *c)
     const json_t *curves = json_object_get(c->in, "curves");
     if (!json_is_object(curves))
         return;
-    struct pdfw *w = &c->w;
+    struct pdfw *w = c->w;
     pdfw_need(w, 260, c->t->importance);
     struct pdfw_axes roc = {PDFW_MARGIN + 30, w->y - 210, 200, 190, 0, 1, 0, 1};
     struct pdfw_axes pr = {PDFW_MARGIN + 290, w->y - 210, 200, 190, 0, 1, 0, 1};
@@ -289,7 +289,7 @@ static void gains_charts(struct ctx *c)
     size_t n = json_array_size(gains);
     if (n == 0)
         return;
-    struct pdfw *w = &c->w;
+    struct pdfw *w = c->w;
     pdfw_page(w, c->t->gains);
     double xs[11] = {0}, ys[11] = {0}, maxlift = 1;
     for (size_t i = 0; i < n && i < 10; i++) {
@@ -321,7 +321,7 @@ static void calibration_chart(struct ctx *c)
     size_t n = json_array_size(bins), k = 0;
     if (n == 0)
         return;
-    struct pdfw *w = &c->w;
+    struct pdfw *w = c->w;
     pdfw_need(w, 260, c->t->gains);
     double xs[16], ys[16];
     for (size_t i = 0; i < n && k < 16; i++) {
@@ -345,7 +345,7 @@ static void training_chart(struct ctx *c)
     const json_t *h = json_object_get(c->in, "history");
     if (json_object_size(h) == 0)
         return;
-    struct pdfw *w = &c->w;
+    struct pdfw *w = c->w;
     double x1 = 1, y0 = INFINITY, y1 = -INFINITY;
     const char *key;
     const json_t *series;
@@ -399,7 +399,7 @@ static void correlation_chart(struct ctx *c)
     size_t k = json_array_size(names);
     if (k < 2)
         return;
-    struct pdfw *w = &c->w;
+    struct pdfw *w = c->w;
     pdfw_page(w, c->t->correlation);
     pdfw_section(w, c->t->correlation);
     float cell = fminf(30, 360.0f / (float)k), x0 = PDFW_MARGIN + 110, top = w->y - 10;
@@ -428,7 +428,7 @@ static void card_page(struct ctx *c)
 {
     if (!json_is_object(c->card))
         return;
-    struct pdfw *w = &c->w;
+    struct pdfw *w = c->w;
     pdfw_page(w, c->t->card);
     pdfw_section(w, c->t->intended);
     pdfw_paragraph(w, 10, 0, PDFW_BLACK, 0, str(c->card, "intended_use"));
@@ -468,10 +468,10 @@ static void card_page(struct ctx *c)
 static void drift_page(struct ctx *c)
 {
     const json_t *drift = json_object_get(c->in, "drift");
-    pdfw_section(&c->w, c->t->drift);
+    pdfw_section(c->w, c->t->drift);
     const json_t *feats = json_object_get(drift, "features");
     if (json_array_size(feats) == 0) {
-        pdfw_paragraph(&c->w, 10, 0, PDFW_GREY, 0, c->t->no_drift);
+        pdfw_paragraph(c->w, 10, 0, PDFW_GREY, 0, c->t->no_drift);
         return;
     }
     size_t n = json_array_size(feats) < 20 ? json_array_size(feats) : 20;
@@ -489,10 +489,31 @@ static void drift_page(struct ctx *c)
             for (size_t k = 0; k < 3; k++)
                 cells[3 * (i + 1) + k] = vals[3 * i + k];
         }
-        pdfw_table(&c->w, 3, (const float[]){200, 90, 90}, n + 1, cells);
+        pdfw_table(c->w, 3, (const float[]){200, 90, 90}, n + 1, cells);
     }
     free(cells);
     free(vals);
+}
+
+/* Every page of the report (pdfw_draw_fn). */
+static void draw_report(struct pdfw *w, void *arg)
+{
+    struct ctx *c = arg;
+    c->w = w;
+    title_page(c);
+    summary_pages(c);
+    metrics_table(c);
+    confusion(c);
+    if (c->opt->include_charts) {
+        importance_chart(c);
+        curve_charts(c);
+        gains_charts(c);
+        calibration_chart(c);
+        training_chart(c);
+        correlation_chart(c);
+    }
+    card_page(c);
+    drift_page(c);
 }
 
 int report_pdf(const json_t *inputs, const json_t *ai, const json_t *card,
@@ -500,23 +521,5 @@ int report_pdf(const json_t *inputs, const json_t *ai, const json_t *card,
 {
     struct ctx c = {.t = opt->lang == REPORT_EN ? &EN : &KO, .in = inputs, .ai = ai,
                     .card = card, .opt = opt};
-    int rv = pdfw_open(&c.w, c.t->title, err);
-    if (rv != 0)
-        return rv;
-    c.w.footer = "aiops " AIOPS_VERSION;
-    title_page(&c);
-    summary_pages(&c);
-    metrics_table(&c);
-    confusion(&c);
-    if (opt->include_charts) {
-        importance_chart(&c);
-        curve_charts(&c);
-        gains_charts(&c);
-        calibration_chart(&c);
-        training_chart(&c);
-        correlation_chart(&c);
-    }
-    card_page(&c);
-    drift_page(&c);
-    return pdfw_finish(&c.w, out, err);
+    return pdfw_render(c.t->title, "aiops " AIOPS_VERSION, draw_report, &c, out, err);
 }

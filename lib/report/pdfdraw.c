@@ -5,9 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/env.h"
+#include "report/ttfsubset.h"
+#include "text/normalize.h"
 
 /* libharu's own structures, for pdfw_flatten_cmap: the -dev package ships these headers and
  * they match the library of the same version (checked at compile time there). */
@@ -36,6 +39,8 @@ struct pdfw_handle {
     const char *font_name;     /* libharu's, valid while doc lives */
     char font_path[512];       /* the file it was loaded from */
     unsigned long *error_sink; /* the hpdf_error of the document being drawn */
+    struct ttf_font ttf;       /* the same font's bytes, for subsets; data NULL until read */
+    int ttf_unusable;          /* reading or checking it failed: no subsets */
 };
 
 static pthread_key_t handle_key;
@@ -51,6 +56,8 @@ static void handle_drop_doc(struct pdfw_handle *h)
     h->doc = NULL;
     h->font_name = NULL;
     h->font_path[0] = '\0';
+    ttf_font_free(&h->ttf);
+    h->ttf_unusable = 0;
 }
 
 static void handle_destroy(void *p)
@@ -86,6 +93,15 @@ static void on_hpdf_error(HPDF_STATUS error_no, HPDF_STATUS detail_no, void *use
     (void)detail_no;
     if (h->error_sink != NULL && *h->error_sink == 0)
         *h->error_sink = (unsigned long)error_no;
+}
+
+/* The same for a document's own handle: user_data is its hpdf_error. */
+static void on_own_hpdf_error(HPDF_STATUS error_no, HPDF_STATUS detail_no, void *user_data)
+{
+    unsigned long *sink = user_data;
+    (void)detail_no;
+    if (*sink == 0)
+        *sink = (unsigned long)error_no;
 }
 
 int pdfw_find_font(char *path, size_t cap, struct aiops_error *err)
@@ -238,7 +254,9 @@ int pdfw_open(struct pdfw *w, const char *title, struct aiops_error *err)
 void pdfw_abort(struct pdfw *w)
 {
     struct pdfw_handle *h = thread_handle;
-    if (w->doc != NULL && h != NULL && h->doc == w->doc) {
+    if (w->doc != NULL && w->own_doc) {
+        HPDF_Free(w->doc);
+    } else if (w->doc != NULL && h != NULL && h->doc == w->doc) {
         /* a handle libharu reported an error on is not trusted with the next document */
         if (w->hpdf_error != 0)
             handle_drop_doc(h);
@@ -262,6 +280,13 @@ void pdfw_text(struct pdfw *w, float x, float y, float size, int bold, struct rg
 {
     if (w->page == NULL || text == NULL)
         return;
+    if (w->used != NULL)
+        for (size_t i = 0, n = strlen(text); i < n;) {
+            uint32_t cp;
+            i += text_utf8_next(text + i, n - i, &cp);
+            if (cp < 0x10000)
+                w->used[cp / 8] |= (uint8_t)(1u << (cp % 8));
+        }
     if (bold) { /* the regular face filled and outlined: one embedded font instead of two */
         HPDF_Page_GSave(w->page);
         set_color(w->page, c, 0);
@@ -531,7 +556,8 @@ struct rgb pdfw_diverging(double v)
 
 /* --- finishing ---------------------------------------------------------------------------------- */
 
-int pdfw_finish(struct pdfw *w, struct buf *out, struct aiops_error *err)
+/* Page numbers ("n / N") and the footer on every page. */
+static void number_pages(struct pdfw *w)
 {
     char num[64];
     for (size_t i = 0; i < w->npages; i++) {
@@ -542,6 +568,11 @@ int pdfw_finish(struct pdfw *w, struct buf *out, struct aiops_error *err)
         if (w->footer != NULL)
             pdfw_text(w, PDFW_MARGIN, FOOTER_Y, 7, 0, PDFW_GREY, w->footer);
     }
+}
+
+/* Writes the numbered document into out and frees it. */
+static int save_document(struct pdfw *w, struct buf *out, struct aiops_error *err)
+{
     int rv = AIOPS_OK;
     if (w->hpdf_error == 0 && HPDF_SaveToStream(w->doc) == HPDF_OK) {
         HPDF_UINT32 size = HPDF_GetStreamSize(w->doc);
@@ -561,4 +592,85 @@ int pdfw_finish(struct pdfw *w, struct buf *out, struct aiops_error *err)
         rv = aiops_error_set(err, AIOPS_EIO, NULL, "libharu error 0x%04lx", w->hpdf_error);
     pdfw_abort(w);
     return rv;
+}
+
+int pdfw_finish(struct pdfw *w, struct buf *out, struct aiops_error *err)
+{
+    number_pages(w);
+    return save_document(w, out, err);
+}
+
+/* A document of its own handle with the font file at path (the subset), as pdfw_open. */
+static int open_own(struct pdfw *w, const char *title, const char *path)
+{
+    memset(w, 0, sizeof *w);
+    w->own_doc = 1;
+    w->doc = HPDF_New(on_own_hpdf_error, &w->hpdf_error);
+    if (w->doc == NULL)
+        return AIOPS_ENOMEM;
+    HPDF_UseUTFEncodings(w->doc);
+    HPDF_SetCompressionMode(w->doc, HPDF_COMP_ALL);
+    HPDF_SetInfoAttr(w->doc, HPDF_INFO_TITLE, title);
+    HPDF_SetInfoAttr(w->doc, HPDF_INFO_CREATOR, "aiops svc-report " AIOPS_VERSION);
+    const char *name = HPDF_LoadTTFontFromFile(w->doc, path, HPDF_TRUE);
+    pdfw_flatten_cmap(w->doc, name);
+    w->font = name ? HPDF_GetFont(w->doc, name, "UTF-8") : NULL;
+    if (w->font == NULL || w->hpdf_error != 0) {
+        pdfw_abort(w);
+        return AIOPS_ECORRUPT;
+    }
+    return AIOPS_OK;
+}
+
+/* The subset of the thread's font for the code points in used, as a file libharu can open
+ * (an anonymous memory file, seen through /proc/self/fd): its descriptor, or -1. */
+static int subset_font_file(struct pdfw_handle *h, const uint8_t *used)
+{
+    if (h->ttf.data == NULL && !h->ttf_unusable) {
+        struct aiops_error ignored = AIOPS_ERROR_INIT;
+        h->ttf_unusable = ttf_font_load(&h->ttf, h->font_path, &ignored) != 0;
+    }
+    if (h->ttf_unusable)
+        return -1;
+    struct buf font = BUF_INIT;
+    int fd = -1;
+    if (ttf_subset(&h->ttf, used, &font) == 0 && (fd = memfd_create("aiops-font", MFD_CLOEXEC)) >= 0 &&
+        write(fd, font.data, font.len) != (ssize_t)font.len) {
+        close(fd);
+        fd = -1;
+    }
+    buf_free(&font);
+    return fd;
+}
+
+int pdfw_render(const char *title, const char *footer, pdfw_draw_fn *draw, void *arg,
+                struct buf *out, struct aiops_error *err)
+{
+    struct pdfw w;
+    uint8_t *used = calloc(8192, 1);
+    if (used == NULL)
+        return aiops_error_set(err, AIOPS_ENOMEM, NULL, "out of memory");
+    int rv = pdfw_open(&w, title, err);
+    if (rv != 0) {
+        free(used);
+        return rv;
+    }
+    w.footer = footer;
+    w.used = used;
+    draw(&w, arg);
+    number_pages(&w);
+    int fd = w.hpdf_error == 0 ? subset_font_file(thread_handle, used) : -1;
+    free(used);
+    if (fd < 0) /* no subset: this drawing, with the whole font, is the document */
+        return save_document(&w, out, err);
+    pdfw_abort(&w);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    rv = open_own(&w, title, path);
+    close(fd); /* libharu holds its own open file */
+    if (rv != 0)
+        return aiops_error_set(err, rv, "REPORT_FONT", "the subset font could not be used");
+    w.footer = footer;
+    draw(&w, arg);
+    return pdfw_finish(&w, out, err);
 }

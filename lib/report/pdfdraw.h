@@ -16,6 +16,7 @@
 
 #include <hpdf.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/buf.h"
 #include "core/err.h"
@@ -33,6 +34,8 @@ struct pdfw {
     size_t npages;
     float y;                  /* where the next block goes (top down) */
     unsigned long hpdf_error; /* the first libharu error, 0 when none */
+    uint8_t *used;            /* when not NULL, the code points drawn (a 65,536-bit map) */
+    int own_doc;              /* doc is this document's own handle (freed with it) */
     const char *footer;       /* left of the page number, borrowed */
 };
 
@@ -57,6 +60,18 @@ int pdfw_flatten_cmap(HPDF_Doc doc, const char *font_name);
 
 /* A new document with the font loaded. AIOPS_ENOTFOUND without a font, AIOPS_ENOMEM. */
 int pdfw_open(struct pdfw *w, const char *title, struct aiops_error *err);
+/* Draws one document: draw(w, arg) makes its pages (pdfw_page and the drawing calls; it may
+ * set nothing else but w->y), then each page gets its number and `footer` (borrowed), and the
+ * PDF is appended to out. Drawn twice: first with the whole font, noting the characters
+ * used; then with a subset font of just those glyphs (lib/report/ttfsubset.h), which is
+ * what the PDF embeds -- a fraction of the bytes to compress and store. draw must draw the
+ * same text both times (it is given the same fonts' metrics). When the font cannot be cut
+ * (not a TrueType font with a Unicode cmap) the first drawing is written as it is.
+ * AIOPS_ENOTFOUND (no font), AIOPS_ENOMEM, AIOPS_ECORRUPT, AIOPS_EIO as pdfw_open/finish. */
+typedef void pdfw_draw_fn(struct pdfw *w, void *arg);
+int pdfw_render(const char *title, const char *footer, pdfw_draw_fn *draw, void *arg,
+                struct buf *out, struct aiops_error *err);
+
 /* Adds page numbers ("n / N") and the footer to every page, writes the document into out
  * and frees it. AIOPS_EIO (err has libharu's code) when any drawing failed. */
 int pdfw_finish(struct pdfw *w, struct buf *out, struct aiops_error *err);
