@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "aiops.pb-c.h"
+#include "core/array.h"
 #include "core/err.h"
 #include "http/apierr.h"
 #include "rpc/routes.h"
@@ -61,6 +62,17 @@ struct svc_def {
 
 /* Runs the service until SIGTERM/SIGINT; returns the process exit status. */
 int svc_main(const struct svc_def *def, int argc, char **argv);
+/* A service's main(): svc_main() with the svc_id, the handler table (an array: its length is
+ * counted here) and, optionally, the members after them (`.start = f, .stop = g`). */
+#define SVC_MAIN(svc_id, handler_table, ...)                                                       \
+    int main(int argc, char **argv)                                                                \
+    {                                                                                              \
+        static const struct svc_def def = {.id = (svc_id),                                         \
+                                           .handlers = (handler_table),                            \
+                                           .nhandlers = ARRAY_LEN(handler_table),                  \
+                                           __VA_ARGS__};                                           \
+        return svc_main(&def, argc, argv);                                                         \
+    }
 
 /* --- inside a handler -------------------------------------------------------------- */
 const Aiops__Request *svc_request(const struct svc_call *c);
