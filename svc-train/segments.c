@@ -91,13 +91,12 @@ static json_t *cluster_texts(struct svc_call *c, const struct cached_model *s)
     snprintf(ver, sizeof ver, "%d", s->version);
     const char *pv[3] = {svc_project(c), s->name, ver};
     PGresult *r = NULL;
-    int rv = db_execv(svc_db(c), &r,
-                      "SELECT cluster_id, cluster_name, description FROM cluster_overrides"
-                      " WHERE project_id = $1 AND name = $2 AND version = $3::int",
-                      3, pv);
+    int rv = svc_execv(c, &r, "reading the cluster names",
+                       "SELECT cluster_id, cluster_name, description FROM cluster_overrides"
+                       " WHERE project_id = $1 AND name = $2 AND version = $3::int",
+                       3, pv);
     if (rv != 0) {
         json_decref(out);
-        svc_reply_failure(c, rv, "reading the cluster names");
         return NULL;
     }
     for (int row = 0; row < PQntuples(r); row++) {
@@ -289,19 +288,17 @@ void handle_models_clusters_put(struct svc_call *c)
     snprintf(ver, sizeof ver, "%d", s->version);
     snprintf(idt, sizeof idt, "%ld", id);
     const char *pv[6] = {svc_project(c), s->name, ver, idt, cname, cdesc};
-    int rv = db_execv(svc_db(c), NULL,
-                      "INSERT INTO cluster_overrides (project_id, name, version, cluster_id,"
-                      " cluster_name, description) VALUES ($1, $2, $3::int, $4::int, $5, $6)"
-                      " ON CONFLICT (project_id, name, version, cluster_id) DO UPDATE SET"
-                      " cluster_name = COALESCE(EXCLUDED.cluster_name,"
-                      " cluster_overrides.cluster_name), description ="
-                      " COALESCE(EXCLUDED.description, cluster_overrides.description),"
-                      " updated_at = now()",
-                      6, pv);
-    if (rv != 0) {
-        svc_reply_failure(c, rv, "storing the cluster's name");
+    int rv = svc_execv(c, NULL, "storing the cluster's name",
+                       "INSERT INTO cluster_overrides (project_id, name, version, cluster_id,"
+                       " cluster_name, description) VALUES ($1, $2, $3::int, $4::int, $5, $6)"
+                       " ON CONFLICT (project_id, name, version, cluster_id) DO UPDATE SET"
+                       " cluster_name = COALESCE(EXCLUDED.cluster_name,"
+                       " cluster_overrides.cluster_name), description ="
+                       " COALESCE(EXCLUDED.description, cluster_overrides.description),"
+                       " updated_at = now()",
+                       6, pv);
+    if (rv != 0)
         goto done;
-    }
     json_t *texts = cluster_texts(c, s);
     if (texts != NULL) {
         const json_t *t = json_array_get(texts, (size_t)id);

@@ -180,6 +180,15 @@ void svc_reply_failure(struct svc_call *c, int err, const char *what)
     svc_reply_errorf(c, apierr_from_err(err), NULL, "%s: %s", what, aiops_strerror(err));
 }
 
+int svc_execv(struct svc_call *c, PGresult **res, const char *what, const char *sql, int nparams,
+              const char *const *values)
+{
+    int rv = db_execv(svc_db(c), res, sql, nparams, values);
+    if (rv != 0)
+        svc_reply_failure(c, rv, what);
+    return rv;
+}
+
 int svc_completed_run(struct svc_call *c, const char *run_id, const char *select, const char *arg,
                       PGresult **row)
 {

@@ -145,6 +145,12 @@ void svc_reply_detail(struct svc_call *c, enum api_error e, const char *message,
  * aiops_strerror says>". */
 void svc_reply_failure(struct svc_call *c, int err, const char *what);
 
+/* db_execv on the worker's connection (svc_db) that answers its own failure: 0 with *res as
+ * db_execv gives it; otherwise the error, after svc_reply_failure(c, error, what) -- the
+ * handler then returns. */
+int svc_execv(struct svc_call *c, PGresult **res, const char *what, const char *sql, int nparams,
+              const char *const *values);
+
 /* The completed run run_id of the caller's project, as the one row `select` reads ($1 the
  * project, $2 the run id, $3 `arg` unless NULL; its first column the run's status): 0 with
  * *row (the caller PQclear()s it); otherwise *row is NULL and the call is answered -- 404
