@@ -235,15 +235,11 @@ void handle_models_feedback(struct svc_call *c)
         svc_reply_error(c, API_MODEL_NOT_FOUND, NULL, json_pack("{s:s}", "name", name));
         return;
     }
-    json_t *body = NULL;
-    if (svc_json_body(c, &body) != 0)
+    json_t *body, *items;
+    if (svc_json_body_array(c, "feedback", FEEDBACK_MAX_ITEMS,
+                            "objects {\"id\", \"label\"} or {\"id\", \"value\"}", &body,
+                            &items) != 0)
         return;
-    json_t *items;
-    if (svc_body_array(c, body, "feedback", FEEDBACK_MAX_ITEMS,
-                       "objects {\"id\", \"label\"} or {\"id\", \"value\"}", &items) != 0) {
-        json_decref(body);
-        return;
-    }
     /* check every item before using any: a bad one refuses the batch, naming it */
     size_t i;
     json_t *it;

@@ -194,14 +194,9 @@ void handle_analysis_one(struct svc_call *c)
 
 void handle_analysis_batch(struct svc_call *c)
 {
-    json_t *body;
-    if (svc_json_body(c, &body) != 0)
+    json_t *body, *profiles;
+    if (svc_json_body_array(c, "profiles", BATCH_MAX, "profile objects", &body, &profiles) != 0)
         return;
-    json_t *profiles;
-    if (svc_body_array(c, body, "profiles", BATCH_MAX, "profile objects", &profiles) != 0) {
-        json_decref(body);
-        return;
-    }
     size_t n = json_array_size(profiles);
     for (size_t i = 0; i < n; i++)
         if (!json_is_object(json_array_get(profiles, i))) {
@@ -459,14 +454,9 @@ static json_t *document_json(PGresult *r, int row)
 
 void handle_rag_documents_add(struct svc_call *c)
 {
-    json_t *body;
-    if (svc_json_body(c, &body) != 0)
+    json_t *body, *docs;
+    if (svc_json_body_array(c, "documents", DOCS_PER_CALL, "documents", &body, &docs) != 0)
         return;
-    json_t *docs;
-    if (svc_body_array(c, body, "documents", DOCS_PER_CALL, "documents", &docs) != 0) {
-        json_decref(body);
-        return;
-    }
     size_t n = json_array_size(docs);
     for (size_t i = 0; i < n; i++)
         if (check_document(c, json_array_get(docs, i), i) != 0) {

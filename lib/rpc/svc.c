@@ -296,6 +296,18 @@ int svc_body_array(struct svc_call *c, const json_t *body, const char *field, si
     return AIOPS_EINVAL;
 }
 
+int svc_json_body_array(struct svc_call *c, const char *field, size_t max, const char *items,
+                        json_t **body, json_t **array)
+{
+    *array = NULL;
+    int rv = svc_json_body(c, body);
+    if (rv == 0 && (rv = svc_body_array(c, *body, field, max, items, array)) != 0) {
+        json_decref(*body);
+        *body = NULL;
+    }
+    return rv;
+}
+
 const char *svc_project(const struct svc_call *c)
 {
     const Aiops__Principal *p = c->req->principal;
