@@ -192,19 +192,22 @@ void handle_analysis_one(struct svc_call *c)
     json_decref(body);
 }
 
+static int check_profile(struct svc_call *c, const json_t *profile, size_t i)
+{
+    if (json_is_object(profile))
+        return AIOPS_OK;
+    svc_reply_field(c, API_INVALID_REQUEST, "profiles",
+                    "profiles[%zu] must be an object of column: value", i);
+    return AIOPS_EINVAL;
+}
+
 void handle_analysis_batch(struct svc_call *c)
 {
     json_t *body, *profiles;
-    if (svc_json_body_array(c, "profiles", BATCH_MAX, "profile objects", &body, &profiles) != 0)
+    if (svc_json_body_array(c, "profiles", BATCH_MAX, "profile objects", check_profile, &body,
+                            &profiles) != 0)
         return;
     size_t n = json_array_size(profiles);
-    for (size_t i = 0; i < n; i++)
-        if (!json_is_object(json_array_get(profiles, i))) {
-            svc_reply_field(c, API_INVALID_REQUEST, "profiles",
-                            "profiles[%zu] must be an object of column: value", i);
-            json_decref(body);
-            return;
-        }
     struct cached_model *s = segment_model(c, body);
     int32_t *labels = malloc(n * sizeof *labels);
     json_t *texts = NULL;
@@ -455,14 +458,10 @@ static json_t *document_json(PGresult *r, int row)
 void handle_rag_documents_add(struct svc_call *c)
 {
     json_t *body, *docs;
-    if (svc_json_body_array(c, "documents", DOCS_PER_CALL, "documents", &body, &docs) != 0)
+    if (svc_json_body_array(c, "documents", DOCS_PER_CALL, "documents", check_document, &body,
+                            &docs) != 0)
         return;
     size_t n = json_array_size(docs);
-    for (size_t i = 0; i < n; i++)
-        if (check_document(c, json_array_get(docs, i), i) != 0) {
-            json_decref(body);
-            return;
-        }
     struct db *db = svc_db(c);
     json_t *ids = json_array();
     int rv = db_begin(db);

@@ -297,13 +297,19 @@ int svc_body_array(struct svc_call *c, const json_t *body, const char *field, si
 }
 
 int svc_json_body_array(struct svc_call *c, const char *field, size_t max, const char *items,
-                        json_t **body, json_t **array)
+                        svc_item_check_fn *check, json_t **body, json_t **array)
 {
     *array = NULL;
     int rv = svc_json_body(c, body);
-    if (rv == 0 && (rv = svc_body_array(c, *body, field, max, items, array)) != 0) {
+    if (rv != 0)
+        return rv;
+    rv = svc_body_array(c, *body, field, max, items, array);
+    for (size_t i = 0; rv == 0 && i < json_array_size(*array); i++)
+        rv = check(c, json_array_get(*array, i), i) != 0 ? AIOPS_EINVAL : AIOPS_OK;
+    if (rv != 0) {
         json_decref(*body);
         *body = NULL;
+        *array = NULL;
     }
     return rv;
 }

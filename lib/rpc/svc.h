@@ -104,11 +104,14 @@ int svc_json_body(struct svc_call *c, json_t **out);
  * be an array of 1 to MAX ITEMS" (`items` says what they are), the one wording of it. */
 int svc_body_array(struct svc_call *c, const json_t *body, const char *field, size_t max,
                    const char *items, json_t **out);
-/* svc_json_body, then its member `field` as svc_body_array checks it: 0 with *body (the
- * caller owns it) and *array (borrowed from it); otherwise both are NULL and the call was
- * answered. */
+/* Checks item i of a request's array: 0, or non-zero after answering (422 naming it). */
+typedef int svc_item_check_fn(struct svc_call *c, const json_t *item, size_t i);
+/* A batch request: svc_json_body, then its member `field` as svc_body_array checks it, then
+ * every item by check, in order, before the caller uses any (a bad one refuses the batch).
+ * 0 with *body (the caller owns it) and *array (borrowed from it); otherwise both are NULL
+ * and the call was answered. */
 int svc_json_body_array(struct svc_call *c, const char *field, size_t max, const char *items,
-                        json_t **body, json_t **array);
+                        svc_item_check_fn *check, json_t **body, json_t **array);
 /* The calling principal's project (never NULL). */
 const char *svc_project(const struct svc_call *c);
 /* The worker's connections (connect lazily; calls report AIOPS_EUNAVAIL when down). */
