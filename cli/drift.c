@@ -70,7 +70,8 @@ int cmd_drift(int argc, char **argv)
     memset(jobs, 0, sizeof jobs);
     const char *target = NULL;
     char delimiter = 0;
-    int threads = 0, nfiles = 0;
+    long threads = 0;
+    int nfiles = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has_value = i + 1 < argc;
@@ -80,14 +81,10 @@ int cmd_drift(int argc, char **argv)
         } else if (strcmp(a, "--target") == 0 && has_value) {
             target = argv[++i];
         } else if (strcmp(a, "--threads") == 0 && has_value) {
-            char *end;
-            errno = 0;
-            long t = strtol(argv[++i], &end, 10);
-            if (errno != 0 || end == argv[i] || *end != '\0' || t < 1 || t > 256) {
-                cli_error("drift", "--threads takes a number from 1 to 256, not \"%s\"", argv[i]);
+            const char *text = argv[++i];
+            if (cli_long_arg("drift", text, 1, 256, &threads,
+                             "--threads takes a number from 1 to 256, not \"%s\"", text) != 0)
                 return 2;
-            }
-            threads = (int)t;
         } else if (strcmp(a, "--delimiter") == 0 && has_value) {
             if (ingest_parse_delimiter(argv[++i], &delimiter) != 0) {
                 cli_error("drift", "--delimiter must be one of , ; | tab, not \"%s\"", argv[i]);
@@ -121,8 +118,8 @@ int cmd_drift(int argc, char **argv)
     json_t *doc = NULL;
     if (status == 0) {
         struct aiops_error err = AIOPS_ERROR_INIT;
-        int rv =
-            drift_tables(&jobs[0].result.table, &jobs[1].result.table, target, threads, &doc, &err);
+        int rv = drift_tables(&jobs[0].result.table, &jobs[1].result.table, target,
+                              (int)threads, &doc, &err);
         if (rv != 0) {
             cli_error("drift", "%s", err.message[0] ? err.message : aiops_strerror(rv));
             status = 2;

@@ -11,12 +11,4 @@ static const struct svc_handler handlers[] = {
     {"explain.import", handle_import},
 };
 
-int main(int argc, char **argv)
-{
-    static const struct svc_def def = {
-        .id = SVC_EXPLAIN,
-        .handlers = handlers,
-        .nhandlers = sizeof handlers / sizeof handlers[0],
-    };
-    return svc_main(&def, argc, argv);
-}
+SVC_MAIN(SVC_EXPLAIN, handlers)

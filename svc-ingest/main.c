@@ -1,8 +1,6 @@
 /* svc-ingest: CSV upload, validation, storage, listing, preview and profiling of datasets. */
 #include "ingest_svc.h"
 
-#include "core/array.h"
-
 static const struct svc_handler handlers[] = {
     {"upload", handle_upload},
     {"datasets.list", handle_datasets_list},
@@ -14,12 +12,4 @@ static const struct svc_handler handlers[] = {
     {"datasets.descriptions_put", handle_datasets_descriptions_put},
 };
 
-int main(int argc, char **argv)
-{
-    static const struct svc_def def = {
-        .id = SVC_INGEST,
-        .handlers = handlers,
-        .nhandlers = ARRAY_LEN(handlers),
-    };
-    return svc_main(&def, argc, argv);
-}
+SVC_MAIN(SVC_INGEST, handlers)

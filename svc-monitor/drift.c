@@ -471,17 +471,15 @@ void handle_drift_summary(struct svc_call *c)
     snprintf(d, sizeof d, "%ld", days);
     const char *params[3] = {svc_project(c), name, d};
     PGresult *res = NULL;
-    rv = db_execv(svc_db(c), &res,
-                  "SELECT id, model_name, model_version, to_char(detected_at AT TIME ZONE 'UTC', "
-                  "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), kl_divergence, level, share_drifted, "
-                  "drifted_features::text, window_rows FROM drift_events WHERE project_id = $1 "
-                  "AND ($2 = '' OR model_name = $2) AND detected_at > now() - "
-                  "make_interval(days => $3::int) ORDER BY detected_at DESC LIMIT 100",
-                  3, params);
-    if (rv != 0) {
-        svc_reply_failure(c, rv, "reading drift events");
+    rv = svc_execv(c, &res, "reading drift events",
+                   "SELECT id, model_name, model_version, to_char(detected_at AT TIME ZONE 'UTC', "
+                   "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), kl_divergence, level, share_drifted, "
+                   "drifted_features::text, window_rows FROM drift_events WHERE project_id = $1 "
+                   "AND ($2 = '' OR model_name = $2) AND detected_at > now() - "
+                   "make_interval(days => $3::int) ORDER BY detected_at DESC LIMIT 100",
+                   3, params);
+    if (rv != 0)
         return;
-    }
     json_t *events = json_array();
     for (int r = 0; r < PQntuples(res); r++) {
         json_t *feats = json_loads(PQgetvalue(res, r, 7), 0, NULL);

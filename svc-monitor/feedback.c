@@ -228,6 +228,31 @@ static long class_of(const struct model *m, const json_t *label)
     return -1;
 }
 
+/* Item i of a feedback batch: {"id", "label"} or {"id", "value"}. */
+static int check_feedback_item(struct svc_call *c, const json_t *it, size_t i)
+{
+    const json_t *id = json_object_get(it, "id");
+    const json_t *label = json_object_get(it, "label"), *value = json_object_get(it, "value");
+    const char *why = NULL;
+    if (!json_is_object(it))
+        why = "must be an object";
+    else if (!json_is_string(id) || json_string_length(id) > 80)
+        why = "needs an \"id\" string (as /predict answered it)";
+    else if ((label == NULL) == (value == NULL))
+        why = "needs exactly one of \"label\" (classification) or \"value\" (regression)";
+    else if (value != NULL && (!json_is_number(value) || !isfinite(json_number_value(value))))
+        why = "\"value\" must be a finite number";
+    else if (label != NULL && !json_is_string(label) && !json_is_number(label) &&
+             !json_is_boolean(label))
+        why = "\"label\" must be a string, a number or a boolean";
+    if (why == NULL)
+        return AIOPS_OK;
+    char field[48];
+    snprintf(field, sizeof field, "feedback[%zu]", i);
+    svc_reply_field(c, API_INVALID_REQUEST, field, "%s %s", field, why);
+    return AIOPS_EINVAL;
+}
+
 void handle_models_feedback(struct svc_call *c)
 {
     const char *name = svc_param(c, 0);
@@ -235,42 +260,13 @@ void handle_models_feedback(struct svc_call *c)
         svc_reply_error(c, API_MODEL_NOT_FOUND, NULL, json_pack("{s:s}", "name", name));
         return;
     }
-    json_t *body = NULL;
-    if (svc_json_body(c, &body) != 0)
+    json_t *body, *items;
+    if (svc_json_body_array(c, "feedback", FEEDBACK_MAX_ITEMS,
+                            "objects {\"id\", \"label\"} or {\"id\", \"value\"}",
+                            check_feedback_item, &body, &items) != 0)
         return;
-    json_t *items;
-    if (svc_body_array(c, body, "feedback", FEEDBACK_MAX_ITEMS,
-                       "objects {\"id\", \"label\"} or {\"id\", \"value\"}", &items) != 0) {
-        json_decref(body);
-        return;
-    }
-    /* check every item before using any: a bad one refuses the batch, naming it */
     size_t i;
     json_t *it;
-    json_array_foreach(items, i, it)
-    {
-        char field[48];
-        const json_t *id = json_object_get(it, "id");
-        const json_t *label = json_object_get(it, "label"), *value = json_object_get(it, "value");
-        const char *why = NULL;
-        if (!json_is_object(it))
-            why = "must be an object";
-        else if (!json_is_string(id) || json_string_length(id) > 80)
-            why = "needs an \"id\" string (as /predict answered it)";
-        else if ((label == NULL) == (value == NULL))
-            why = "needs exactly one of \"label\" (classification) or \"value\" (regression)";
-        else if (value != NULL && (!json_is_number(value) || !isfinite(json_number_value(value))))
-            why = "\"value\" must be a finite number";
-        else if (label != NULL && !json_is_string(label) && !json_is_number(label) &&
-                 !json_is_boolean(label))
-            why = "\"label\" must be a string, a number or a boolean";
-        if (why != NULL) {
-            snprintf(field, sizeof field, "feedback[%zu]", i);
-            svc_reply_field(c, API_INVALID_REQUEST, field, "%s %s", field, why);
-            json_decref(body);
-            return;
-        }
-    }
     json_t *unknown = json_array();
     struct kept k = {0};
     struct cached_model *cm = NULL;

@@ -9,14 +9,4 @@ static const struct svc_handler handlers[] = {
     {"models.feedback", handle_models_feedback}, {"models.metrics", handle_models_metrics},
 };
 
-int main(int argc, char **argv)
-{
-    static const struct svc_def def = {
-        .id = SVC_MONITOR,
-        .handlers = handlers,
-        .nhandlers = sizeof handlers / sizeof handlers[0],
-        .start = drift_start,
-        .stop = drift_stop,
-    };
-    return svc_main(&def, argc, argv);
-}
+SVC_MAIN(SVC_MONITOR, handlers, .start = drift_start, .stop = drift_stop)

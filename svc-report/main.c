@@ -3,8 +3,6 @@
  * numbers gathered once per run and kept in PostgreSQL, so any replica answers fast. */
 #include "report_svc.h"
 
-#include "core/array.h"
-
 static const struct svc_handler handlers[] = {
     {"report.ai", handle_report_ai},
     {"report.generate_pdf", handle_report_generate_pdf},
@@ -16,13 +14,4 @@ static const struct svc_handler handlers[] = {
     {"models.card_put", handle_models_card_put},
 };
 
-int main(int argc, char **argv)
-{
-    static const struct svc_def def = {
-        .id = SVC_REPORT,
-        .handlers = handlers,
-        .nhandlers = ARRAY_LEN(handlers),
-        .start = ai_start,
-    };
-    return svc_main(&def, argc, argv);
-}
+SVC_MAIN(SVC_REPORT, handlers, .start = ai_start)

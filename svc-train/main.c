@@ -4,8 +4,6 @@
  * held up by it. */
 #include "train_svc.h"
 
-#include "core/array.h"
-
 static int start(struct svc *s)
 {
     int rv = serve_start(s);
@@ -54,14 +52,4 @@ static const struct svc_handler handlers[] = {
     {"rag.query", handle_rag_query},
 };
 
-int main(int argc, char **argv)
-{
-    static const struct svc_def def = {
-        .id = SVC_TRAIN,
-        .handlers = handlers,
-        .nhandlers = ARRAY_LEN(handlers),
-        .start = start,
-        .stop = stop,
-    };
-    return svc_main(&def, argc, argv);
-}
+SVC_MAIN(SVC_TRAIN, handlers, .start = start, .stop = stop)

@@ -609,16 +609,14 @@ void handle_runs_list(struct svc_call *c)
     snprintf(off, sizeof off, "%ld", offset);
     const char *v[7] = {svc_project(c), status, model, kind, dataset[0] ? dataset : NULL, lim, off};
     PGresult *r;
-    int rv = db_execv(svc_db(c), &r,
-                      "SELECT " RUN_COLUMNS ", count(*) OVER () FROM runs WHERE project_id = $1"
-                      " AND ($2 = '' OR status = $2) AND ($3 = '' OR model_name = $3)"
-                      " AND ($4 = '' OR model_kind = $4) AND ($5::uuid IS NULL OR dataset_id = $5)"
-                      " ORDER BY created_at DESC, id LIMIT $6::bigint OFFSET $7::bigint",
-                      7, v);
-    if (rv != 0) {
-        svc_reply_failure(c, rv, "listing runs");
+    int rv = svc_execv(c, &r, "listing runs",
+                       "SELECT " RUN_COLUMNS ", count(*) OVER () FROM runs WHERE project_id = $1"
+                       " AND ($2 = '' OR status = $2) AND ($3 = '' OR model_name = $3)"
+                       " AND ($4 = '' OR model_kind = $4) AND ($5::uuid IS NULL OR dataset_id = $5)"
+                       " ORDER BY created_at DESC, id LIMIT $6::bigint OFFSET $7::bigint",
+                       7, v);
+    if (rv != 0)
         return;
-    }
     json_t *arr = json_array();
     long long total = 0;
     for (int i = 0; i < PQntuples(r); i++) {
@@ -749,15 +747,13 @@ void handle_runs_metrics(struct svc_call *c)
     snprintf(off, sizeof off, "%ld", offset);
     const char *v[4] = {id, key, lim, off};
     PGresult *r;
-    int rv = db_execv(svc_db(c), &r,
-                      "SELECT key, step, value, extract(epoch FROM ts) * 1000, count(*) OVER ()"
-                      " FROM run_metrics WHERE run_id = $1 AND ($2 = '' OR key = $2)"
-                      " ORDER BY key, step LIMIT $3::bigint OFFSET $4::bigint",
-                      4, v);
-    if (rv != 0) {
-        svc_reply_failure(c, rv, "reading the metric history");
+    int rv = svc_execv(c, &r, "reading the metric history",
+                       "SELECT key, step, value, extract(epoch FROM ts) * 1000, count(*) OVER ()"
+                       " FROM run_metrics WHERE run_id = $1 AND ($2 = '' OR key = $2)"
+                       " ORDER BY key, step LIMIT $3::bigint OFFSET $4::bigint",
+                       4, v);
+    if (rv != 0)
         return;
-    }
     json_t *hist = json_array();
     long long total = 0;
     for (int i = 0; i < PQntuples(r); i++) {

@@ -91,13 +91,12 @@ static json_t *cluster_texts(struct svc_call *c, const struct cached_model *s)
     snprintf(ver, sizeof ver, "%d", s->version);
     const char *pv[3] = {svc_project(c), s->name, ver};
     PGresult *r = NULL;
-    int rv = db_execv(svc_db(c), &r,
-                      "SELECT cluster_id, cluster_name, description FROM cluster_overrides"
-                      " WHERE project_id = $1 AND name = $2 AND version = $3::int",
-                      3, pv);
+    int rv = svc_execv(c, &r, "reading the cluster names",
+                       "SELECT cluster_id, cluster_name, description FROM cluster_overrides"
+                       " WHERE project_id = $1 AND name = $2 AND version = $3::int",
+                       3, pv);
     if (rv != 0) {
         json_decref(out);
-        svc_reply_failure(c, rv, "reading the cluster names");
         return NULL;
     }
     for (int row = 0; row < PQntuples(r); row++) {
@@ -193,24 +192,22 @@ void handle_analysis_one(struct svc_call *c)
     json_decref(body);
 }
 
+static int check_profile(struct svc_call *c, const json_t *profile, size_t i)
+{
+    if (json_is_object(profile))
+        return AIOPS_OK;
+    svc_reply_field(c, API_INVALID_REQUEST, "profiles",
+                    "profiles[%zu] must be an object of column: value", i);
+    return AIOPS_EINVAL;
+}
+
 void handle_analysis_batch(struct svc_call *c)
 {
-    json_t *body;
-    if (svc_json_body(c, &body) != 0)
+    json_t *body, *profiles;
+    if (svc_json_body_array(c, "profiles", BATCH_MAX, "profile objects", check_profile, &body,
+                            &profiles) != 0)
         return;
-    json_t *profiles;
-    if (svc_body_array(c, body, "profiles", BATCH_MAX, "profile objects", &profiles) != 0) {
-        json_decref(body);
-        return;
-    }
     size_t n = json_array_size(profiles);
-    for (size_t i = 0; i < n; i++)
-        if (!json_is_object(json_array_get(profiles, i))) {
-            svc_reply_field(c, API_INVALID_REQUEST, "profiles",
-                            "profiles[%zu] must be an object of column: value", i);
-            json_decref(body);
-            return;
-        }
     struct cached_model *s = segment_model(c, body);
     int32_t *labels = malloc(n * sizeof *labels);
     json_t *texts = NULL;
@@ -289,19 +286,17 @@ void handle_models_clusters_put(struct svc_call *c)
     snprintf(ver, sizeof ver, "%d", s->version);
     snprintf(idt, sizeof idt, "%ld", id);
     const char *pv[6] = {svc_project(c), s->name, ver, idt, cname, cdesc};
-    int rv = db_execv(svc_db(c), NULL,
-                      "INSERT INTO cluster_overrides (project_id, name, version, cluster_id,"
-                      " cluster_name, description) VALUES ($1, $2, $3::int, $4::int, $5, $6)"
-                      " ON CONFLICT (project_id, name, version, cluster_id) DO UPDATE SET"
-                      " cluster_name = COALESCE(EXCLUDED.cluster_name,"
-                      " cluster_overrides.cluster_name), description ="
-                      " COALESCE(EXCLUDED.description, cluster_overrides.description),"
-                      " updated_at = now()",
-                      6, pv);
-    if (rv != 0) {
-        svc_reply_failure(c, rv, "storing the cluster's name");
+    int rv = svc_execv(c, NULL, "storing the cluster's name",
+                       "INSERT INTO cluster_overrides (project_id, name, version, cluster_id,"
+                       " cluster_name, description) VALUES ($1, $2, $3::int, $4::int, $5, $6)"
+                       " ON CONFLICT (project_id, name, version, cluster_id) DO UPDATE SET"
+                       " cluster_name = COALESCE(EXCLUDED.cluster_name,"
+                       " cluster_overrides.cluster_name), description ="
+                       " COALESCE(EXCLUDED.description, cluster_overrides.description),"
+                       " updated_at = now()",
+                       6, pv);
+    if (rv != 0)
         goto done;
-    }
     json_t *texts = cluster_texts(c, s);
     if (texts != NULL) {
         const json_t *t = json_array_get(texts, (size_t)id);
@@ -462,20 +457,11 @@ static json_t *document_json(PGresult *r, int row)
 
 void handle_rag_documents_add(struct svc_call *c)
 {
-    json_t *body;
-    if (svc_json_body(c, &body) != 0)
+    json_t *body, *docs;
+    if (svc_json_body_array(c, "documents", DOCS_PER_CALL, "documents", check_document, &body,
+                            &docs) != 0)
         return;
-    json_t *docs;
-    if (svc_body_array(c, body, "documents", DOCS_PER_CALL, "documents", &docs) != 0) {
-        json_decref(body);
-        return;
-    }
     size_t n = json_array_size(docs);
-    for (size_t i = 0; i < n; i++)
-        if (check_document(c, json_array_get(docs, i), i) != 0) {
-            json_decref(body);
-            return;
-        }
     struct db *db = svc_db(c);
     json_t *ids = json_array();
     int rv = db_begin(db);

@@ -180,6 +180,15 @@ void svc_reply_failure(struct svc_call *c, int err, const char *what)
     svc_reply_errorf(c, apierr_from_err(err), NULL, "%s: %s", what, aiops_strerror(err));
 }
 
+int svc_execv(struct svc_call *c, PGresult **res, const char *what, const char *sql, int nparams,
+              const char *const *values)
+{
+    int rv = db_execv(svc_db(c), res, sql, nparams, values);
+    if (rv != 0)
+        svc_reply_failure(c, rv, what);
+    return rv;
+}
+
 int svc_completed_run(struct svc_call *c, const char *run_id, const char *select, const char *arg,
                       PGresult **row)
 {
@@ -285,6 +294,24 @@ int svc_body_array(struct svc_call *c, const json_t *body, const char *field, si
                     items);
     *out = NULL;
     return AIOPS_EINVAL;
+}
+
+int svc_json_body_array(struct svc_call *c, const char *field, size_t max, const char *items,
+                        svc_item_check_fn *check, json_t **body, json_t **array)
+{
+    *array = NULL;
+    int rv = svc_json_body(c, body);
+    if (rv != 0)
+        return rv;
+    rv = svc_body_array(c, *body, field, max, items, array);
+    for (size_t i = 0; rv == 0 && i < json_array_size(*array); i++)
+        rv = check(c, json_array_get(*array, i), i) != 0 ? AIOPS_EINVAL : AIOPS_OK;
+    if (rv != 0) {
+        json_decref(*body);
+        *body = NULL;
+        *array = NULL;
+    }
+    return rv;
 }
 
 const char *svc_project(const struct svc_call *c)

@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "aiops.pb-c.h"
+#include "core/array.h"
 #include "core/err.h"
 #include "http/apierr.h"
 #include "rpc/routes.h"
@@ -61,6 +62,17 @@ struct svc_def {
 
 /* Runs the service until SIGTERM/SIGINT; returns the process exit status. */
 int svc_main(const struct svc_def *def, int argc, char **argv);
+/* A service's main(): svc_main() with the svc_id, the handler table (an array: its length is
+ * counted here) and, optionally, the members after them (`.start = f, .stop = g`). */
+#define SVC_MAIN(svc_id, handler_table, ...)                                                       \
+    int main(int argc, char **argv)                                                                \
+    {                                                                                              \
+        static const struct svc_def def = {.id = (svc_id),                                         \
+                                           .handlers = (handler_table),                            \
+                                           .nhandlers = ARRAY_LEN(handler_table),                  \
+                                           __VA_ARGS__};                                           \
+        return svc_main(&def, argc, argv);                                                         \
+    }
 
 /* --- inside a handler -------------------------------------------------------------- */
 const Aiops__Request *svc_request(const struct svc_call *c);
@@ -92,6 +104,14 @@ int svc_json_body(struct svc_call *c, json_t **out);
  * be an array of 1 to MAX ITEMS" (`items` says what they are), the one wording of it. */
 int svc_body_array(struct svc_call *c, const json_t *body, const char *field, size_t max,
                    const char *items, json_t **out);
+/* Checks item i of a request's array: 0, or non-zero after answering (422 naming it). */
+typedef int svc_item_check_fn(struct svc_call *c, const json_t *item, size_t i);
+/* A batch request: svc_json_body, then its member `field` as svc_body_array checks it, then
+ * every item by check, in order, before the caller uses any (a bad one refuses the batch).
+ * 0 with *body (the caller owns it) and *array (borrowed from it); otherwise both are NULL
+ * and the call was answered. */
+int svc_json_body_array(struct svc_call *c, const char *field, size_t max, const char *items,
+                        svc_item_check_fn *check, json_t **body, json_t **array);
 /* The calling principal's project (never NULL). */
 const char *svc_project(const struct svc_call *c);
 /* The worker's connections (connect lazily; calls report AIOPS_EUNAVAIL when down). */
@@ -132,6 +152,12 @@ void svc_reply_detail(struct svc_call *c, enum api_error e, const char *message,
  * dependency_unavailable, 422 invalid_request, ...) with the message "WHAT: <what
  * aiops_strerror says>". */
 void svc_reply_failure(struct svc_call *c, int err, const char *what);
+
+/* db_execv on the worker's connection (svc_db) that answers its own failure: 0 with *res as
+ * db_execv gives it; otherwise the error, after svc_reply_failure(c, error, what) -- the
+ * handler then returns. */
+int svc_execv(struct svc_call *c, PGresult **res, const char *what, const char *sql, int nparams,
+              const char *const *values);
 
 /* The completed run run_id of the caller's project, as the one row `select` reads ($1 the
  * project, $2 the run id, $3 `arg` unless NULL; its first column the run's status): 0 with
