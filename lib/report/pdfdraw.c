@@ -39,7 +39,8 @@ struct pdfw_handle {
     const char *font_name;     /* libharu's, valid while doc lives */
     char font_path[512];       /* the file it was loaded from */
     unsigned long *error_sink; /* the hpdf_error of the document being drawn */
-    struct ttf_font ttf;       /* the same font's bytes, for subsets; data NULL until read */
+    struct ttf_font ttf;       /* a font's bytes, for subsets; data NULL until read */
+    char ttf_path[512];        /* the file ttf was read from */
     int ttf_unusable;          /* reading or checking it failed: no subsets */
 };
 
@@ -56,14 +57,13 @@ static void handle_drop_doc(struct pdfw_handle *h)
     h->doc = NULL;
     h->font_name = NULL;
     h->font_path[0] = '\0';
-    ttf_font_free(&h->ttf);
-    h->ttf_unusable = 0;
 }
 
 static void handle_destroy(void *p)
 {
     struct pdfw_handle *h = p;
     handle_drop_doc(h);
+    ttf_font_free(&h->ttf);
     free(h);
     thread_handle = NULL;
 }
@@ -275,18 +275,29 @@ static void set_color(HPDF_Page p, struct rgb c, int fill)
         HPDF_Page_SetRGBStroke(p, c.r, c.g, c.b);
 }
 
+/* Notes text's code points in w->used (when noting). */
+static void note_text(struct pdfw *w, const char *text)
+{
+    if ((w->used == NULL && w->covered == NULL) || text == NULL)
+        return;
+    for (size_t i = 0, n = strlen(text); i < n;) {
+        uint32_t cp;
+        i += text_utf8_next(text + i, n - i, &cp);
+        if (cp >= 0x10000)
+            continue;
+        if (w->used != NULL)
+            w->used[cp / 8] |= (uint8_t)(1u << (cp % 8));
+        if (w->covered != NULL && !(w->covered[cp / 8] & (1u << (cp % 8))))
+            w->uncovered++;
+    }
+}
+
 void pdfw_text(struct pdfw *w, float x, float y, float size, int bold, struct rgb c,
                const char *text)
 {
+    note_text(w, text);
     if (w->page == NULL || text == NULL)
         return;
-    if (w->used != NULL)
-        for (size_t i = 0, n = strlen(text); i < n;) {
-            uint32_t cp;
-            i += text_utf8_next(text + i, n - i, &cp);
-            if (cp < 0x10000)
-                w->used[cp / 8] |= (uint8_t)(1u << (cp % 8));
-        }
     if (bold) { /* the regular face filled and outlined: one embedded font instead of two */
         HPDF_Page_GSave(w->page);
         set_color(w->page, c, 0);
@@ -306,6 +317,8 @@ void pdfw_text(struct pdfw *w, float x, float y, float size, int bold, struct rg
 float pdfw_text_width(struct pdfw *w, float size, int bold, const char *text)
 {
     (void)bold; /* bold is the same face outlined: the same advances */
+    if (w->page == NULL) /* noting: no document, no widths */
+        return 0;
     HPDF_Page_SetFontAndSize(w->page, w->font, size);
     return HPDF_Page_TextWidth(w->page, text);
 }
@@ -323,6 +336,8 @@ void pdfw_fit(struct pdfw *w, char *text, float size, float width)
 
 void pdfw_rect(struct pdfw *w, float x, float y, float wd, float ht, struct rgb fill, int outline)
 {
+    if (w->page == NULL)
+        return;
     /* colours and widths are set before the path: libharu refuses them inside one */
     set_color(w->page, fill, 1);
     if (outline) {
@@ -355,6 +370,11 @@ static void header_band(struct pdfw *w, const char *heading)
 
 void pdfw_page(struct pdfw *w, const char *heading)
 {
+    if (w->doc == NULL) { /* noting the text: a page is only its heading */
+        note_text(w, heading);
+        w->y = PDFW_HEIGHT - HEADER_H - 30;
+        return;
+    }
     if (w->npages == PDFW_MAX_PAGES) {
         if (w->hpdf_error == 0)
             w->hpdf_error = HPDF_PAGE_CANNOT_GET_ROOT_PAGES; /* "too many pages" */
@@ -382,11 +402,13 @@ void pdfw_section(struct pdfw *w, const char *title)
     w->y -= 6;
     pdfw_text(w, PDFW_MARGIN, w->y, 13, 1, PDFW_BLUE, title);
     w->y -= 8;
-    set_color(w->page, PDFW_BLUE, 0);
-    HPDF_Page_SetLineWidth(w->page, 1);
-    HPDF_Page_MoveTo(w->page, PDFW_MARGIN, w->y);
-    HPDF_Page_LineTo(w->page, PDFW_WIDTH - PDFW_MARGIN, w->y);
-    HPDF_Page_Stroke(w->page);
+    if (w->page != NULL) {
+        set_color(w->page, PDFW_BLUE, 0);
+        HPDF_Page_SetLineWidth(w->page, 1);
+        HPDF_Page_MoveTo(w->page, PDFW_MARGIN, w->y);
+        HPDF_Page_LineTo(w->page, PDFW_WIDTH - PDFW_MARGIN, w->y);
+        HPDF_Page_Stroke(w->page);
+    }
     w->y -= 16;
 }
 
@@ -395,6 +417,10 @@ void pdfw_paragraph(struct pdfw *w, float size, int bold, struct rgb c, float in
 {
     float width = PDFW_WIDTH - 2 * PDFW_MARGIN - indent, lead = size * 1.45f;
     const char *p = text ? text : "";
+    if (w->doc == NULL) { /* noting: the lines are cut from this text */
+        note_text(w, p);
+        return;
+    }
     while (*p != '\0') {
         pdfw_need(w, lead, NULL);
         HPDF_Page_SetFontAndSize(w->page, w->font, size);
@@ -442,11 +468,13 @@ void pdfw_table(struct pdfw *w, size_t ncols, const float *widths, size_t nrows,
                 pdfw_text(w, x + 4, w->y, size, r == 0, PDFW_BLACK, t);
             x += widths[c];
         }
-        set_color(w->page, (struct rgb){0.85f, 0.86f, 0.9f}, 0);
-        HPDF_Page_SetLineWidth(w->page, 0.4f);
-        HPDF_Page_MoveTo(w->page, PDFW_MARGIN, w->y - 5);
-        HPDF_Page_LineTo(w->page, PDFW_MARGIN + total, w->y - 5);
-        HPDF_Page_Stroke(w->page);
+        if (w->page != NULL) {
+            set_color(w->page, (struct rgb){0.85f, 0.86f, 0.9f}, 0);
+            HPDF_Page_SetLineWidth(w->page, 0.4f);
+            HPDF_Page_MoveTo(w->page, PDFW_MARGIN, w->y - 5);
+            HPDF_Page_LineTo(w->page, PDFW_MARGIN + total, w->y - 5);
+            HPDF_Page_Stroke(w->page);
+        }
         w->y -= row_h;
     }
     w->y -= 8;
@@ -471,6 +499,11 @@ void pdfw_axes(struct pdfw *w, const struct pdfw_axes *a, const char *title, con
 {
     HPDF_Page p = w->page;
     pdfw_text(w, a->x, a->y + a->h + 8, 10, 1, PDFW_BLACK, title);
+    note_text(w, ylabel); /* drawn rotated below, not through pdfw_text */
+    if (p == NULL) { /* noting: the tick labels are numbers (ASCII is always kept) */
+        note_text(w, xlabel);
+        return;
+    }
     set_color(p, (struct rgb){0.9f, 0.9f, 0.93f}, 0);
     HPDF_Page_SetLineWidth(p, 0.4f);
     for (int i = 0; i <= 4; i++) { /* grid at quarters */
@@ -514,6 +547,8 @@ void pdfw_line(struct pdfw *w, const struct pdfw_axes *a, const double *xs, cons
 {
     HPDF_Page p = w->page;
     static const HPDF_UINT16 dash[] = {3, 2};
+    if (p == NULL)
+        return;
     set_color(p, c, 0);
     HPDF_Page_SetLineWidth(p, 1.4f);
     if (dashed)
@@ -537,6 +572,10 @@ void pdfw_line(struct pdfw *w, const struct pdfw_axes *a, const double *xs, cons
 
 void pdfw_legend(struct pdfw *w, float x, float y, struct rgb c, const char *label)
 {
+    if (w->page == NULL) {
+        note_text(w, label);
+        return;
+    }
     set_color(w->page, c, 0);
     HPDF_Page_SetLineWidth(w->page, 2);
     HPDF_Page_MoveTo(w->page, x, y + 3);
@@ -622,13 +661,16 @@ static int open_own(struct pdfw *w, const char *title, const char *path)
     return AIOPS_OK;
 }
 
-/* The subset of the thread's font for the code points in used, as a file libharu can open
- * (an anonymous memory file, seen through /proc/self/fd): its descriptor, or -1. */
-static int subset_font_file(struct pdfw_handle *h, const uint8_t *used)
+/* The subset of the font at path for the code points in used, as a file libharu can open
+ * (an anonymous memory file, seen through /proc/self/fd): its descriptor, or -1 when the
+ * font cannot be cut. The thread keeps the font's bytes between documents. */
+static int subset_font_file(struct pdfw_handle *h, const char *path, const uint8_t *used)
 {
-    if (h->ttf.data == NULL && !h->ttf_unusable) {
+    if (strcmp(h->ttf_path, path) != 0) {
+        ttf_font_free(&h->ttf);
         struct aiops_error ignored = AIOPS_ERROR_INIT;
-        h->ttf_unusable = ttf_font_load(&h->ttf, h->font_path, &ignored) != 0;
+        h->ttf_unusable = ttf_font_load(&h->ttf, path, &ignored) != 0;
+        snprintf(h->ttf_path, sizeof h->ttf_path, "%s", path);
     }
     if (h->ttf_unusable)
         return -1;
@@ -643,33 +685,64 @@ static int subset_font_file(struct pdfw_handle *h, const uint8_t *used)
     return fd;
 }
 
+/* The characters draw(arg) will draw, into used: the drawing run without a document, its
+ * text noted (always with printable ASCII: page numbers, tick labels). */
+static void note_document(const char *footer, pdfw_draw_fn *draw, void *arg, uint8_t *used)
+{
+    struct pdfw w;
+    memset(&w, 0, sizeof w);
+    w.used = used;
+    for (unsigned cp = 0x20; cp < 0x7F; cp++)
+        used[cp / 8] |= (uint8_t)(1u << (cp % 8));
+    note_text(&w, footer);
+    draw(&w, arg);
+}
+
+static _Atomic unsigned long subset_misses;
+
+unsigned long pdfw_subset_misses(void)
+{
+    return subset_misses;
+}
+
 int pdfw_render(const char *title, const char *footer, pdfw_draw_fn *draw, void *arg,
                 struct buf *out, struct aiops_error *err)
 {
-    struct pdfw w;
-    uint8_t *used = calloc(8192, 1);
-    if (used == NULL)
-        return aiops_error_set(err, AIOPS_ENOMEM, NULL, "out of memory");
-    int rv = pdfw_open(&w, title, err);
-    if (rv != 0) {
-        free(used);
-        return rv;
-    }
-    w.footer = footer;
-    w.used = used;
-    draw(&w, arg);
-    number_pages(&w);
-    int fd = w.hpdf_error == 0 ? subset_font_file(thread_handle, used) : -1;
-    free(used);
-    if (fd < 0) /* no subset: this drawing, with the whole font, is the document */
-        return save_document(&w, out, err);
-    pdfw_abort(&w);
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    rv = open_own(&w, title, path);
-    close(fd); /* libharu holds its own open file */
+    char path[512];
+    int rv = pdfw_find_font(path, sizeof path, err);
     if (rv != 0)
-        return aiops_error_set(err, rv, "REPORT_FONT", "the subset font could not be used");
+        return rv;
+    struct pdfw_handle *h = thread_pdf_handle();
+    uint8_t *used = calloc(8192, 1);
+    if (h == NULL || used == NULL) {
+        free(used);
+        return aiops_error_set(err, AIOPS_ENOMEM, NULL, "out of memory");
+    }
+    note_document(footer, draw, arg, used);
+    int fd = subset_font_file(h, path, used);
+    struct pdfw w;
+    if (fd >= 0) {
+        char fdpath[64];
+        snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
+        rv = open_own(&w, title, fdpath);
+        close(fd); /* libharu holds its own open file */
+        if (rv == 0) {
+            w.footer = footer;
+            w.covered = used;
+            draw(&w, arg);
+            number_pages(&w);
+            if (w.uncovered == 0) {
+                free(used);
+                return save_document(&w, out, err);
+            }
+            subset_misses++;
+            pdfw_abort(&w);
+        }
+    }
+    free(used);
+    /* no subset: the whole font, as the thread's handle keeps it */
+    if ((rv = pdfw_open(&w, title, err)) != 0)
+        return rv;
     w.footer = footer;
     draw(&w, arg);
     return pdfw_finish(&w, out, err);

@@ -35,6 +35,8 @@ struct pdfw {
     float y;                  /* where the next block goes (top down) */
     unsigned long hpdf_error; /* the first libharu error, 0 when none */
     uint8_t *used;            /* when not NULL, the code points drawn (a 65,536-bit map) */
+    const uint8_t *covered;   /* when not NULL, the code points the font has (subset) */
+    size_t uncovered;         /* characters drawn that covered lacks */
     int own_doc;              /* doc is this document's own handle (freed with it) */
     const char *footer;       /* left of the page number, borrowed */
 };
@@ -65,12 +67,17 @@ int pdfw_open(struct pdfw *w, const char *title, struct aiops_error *err);
  * PDF is appended to out. Drawn twice: first with the whole font, noting the characters
  * used; then with a subset font of just those glyphs (lib/report/ttfsubset.h), which is
  * what the PDF embeds -- a fraction of the bytes to compress and store. draw must draw the
- * same text both times (it is given the same fonts' metrics). When the font cannot be cut
- * (not a TrueType font with a Unicode cmap) the first drawing is written as it is.
+ * same text both times. The first drawing has no document (its text is only noted, widths
+ * are 0); a second drawing that draws a character the first did not is drawn again with the
+ * whole font, as is every document when the font cannot be cut (not a TrueType font with
+ * a Unicode cmap).
  * AIOPS_ENOTFOUND (no font), AIOPS_ENOMEM, AIOPS_ECORRUPT, AIOPS_EIO as pdfw_open/finish. */
 typedef void pdfw_draw_fn(struct pdfw *w, void *arg);
 int pdfw_render(const char *title, const char *footer, pdfw_draw_fn *draw, void *arg,
                 struct buf *out, struct aiops_error *err);
+/* How many documents so far drew a character their subset lacked (draw did not draw the
+ * same text twice) and were drawn again with the whole font: 0 unless pdfdraw is wrong. */
+unsigned long pdfw_subset_misses(void);
 
 /* Adds page numbers ("n / N") and the footer to every page, writes the document into out
  * and frees it. AIOPS_EIO (err has libharu's code) when any drawing failed. */

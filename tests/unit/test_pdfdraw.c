@@ -5,6 +5,7 @@
 #include <hpdf.h>
 #include <hpdf_fontdef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "report/pdfdraw.h"
 
@@ -63,4 +64,54 @@ static void test_flattened_cmap_gives_every_code_point_its_glyph(void)
     HPDF_Free(doc);
 }
 
-UNIT_MAIN(UNIT(test_flattened_cmap_gives_every_code_point_its_glyph))
+/* Every primitive, with text that only it draws. */
+static void draw_all(struct pdfw *w, void *arg)
+{
+    int *calls = arg;
+    pdfw_page(w, "머리말");
+    pdfw_section(w, "절 제목");
+    pdfw_paragraph(w, 10, 0, PDFW_BLACK, 0,
+                   "긴 문단은 여러 줄로 나뉩니다. 줄마다 다른 글자가 들어가도록 충분히 길게 "
+                   "씁니다: 가나다라마바사아자차카타파하 거너더러머버서어저처커터퍼허.");
+    const char *cells[] = {"열", "값", "정확도", "0.87"};
+    pdfw_table(w, 2, (const float[]){100, 80}, 2, cells);
+    struct pdfw_axes a = {80, 300, 200, 150, 0, 1, 0, 1};
+    pdfw_axes(w, &a, "곡선", "가로축", "세로축");
+    double xs[] = {0, 0.5, 1}, ys[] = {0, 0.8, 1};
+    pdfw_line(w, &a, xs, ys, 3, PDFW_BLUE, 0);
+    pdfw_legend(w, 300, 300, PDFW_BLUE, "범례");
+    char label[64];
+    snprintf(label, sizeof label, "%s", "잘리는 긴 이름표 잘리는 긴 이름표");
+    pdfw_fit(w, label, 8, 40);
+    pdfw_text(w, 50, 100, 8, 1, PDFW_BLACK, label);
+    if (calls != NULL && ++*calls == 2)
+        pdfw_text(w, 50, 80, 8, 0, PDFW_BLACK, "둘째에만"); /* not drawn the first time */
+}
+
+static void test_render_embeds_a_subset_that_covers_the_text(void)
+{
+    char path[512];
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    if (pdfw_find_font(path, sizeof path, &err) != 0) {
+        UNIT_SKIP("no report font (%s): rendering is NOT checked", err.message);
+        return;
+    }
+    unsigned long misses = pdfw_subset_misses();
+    struct buf pdf = BUF_INIT;
+    CHECK_INT(pdfw_render("제목", "바닥글", draw_all, NULL, &pdf, &err), 0);
+    CHECK(pdf.len > 1000 && memcmp(pdf.data, "%PDF-", 5) == 0);
+    CHECK(pdf.len < 60000); /* a subset: the whole font's tables alone are over 200 KB */
+    CHECK_INT(pdfw_subset_misses(), misses);
+    /* a drawing that draws more the second time is drawn again with the whole font */
+    int calls = 0;
+    struct buf again = BUF_INIT;
+    CHECK_INT(pdfw_render("제목", "바닥글", draw_all, &calls, &again, &err), 0);
+    CHECK_INT(pdfw_subset_misses(), misses + 1);
+    CHECK_INT(calls, 3);
+    CHECK(again.len > pdf.len && memcmp(again.data, "%PDF-", 5) == 0);
+    buf_free(&pdf);
+    buf_free(&again);
+}
+
+UNIT_MAIN(UNIT(test_flattened_cmap_gives_every_code_point_its_glyph),
+          UNIT(test_render_embeds_a_subset_that_covers_the_text))
