@@ -65,6 +65,18 @@ bench_inputs() {
     done
 }
 
+# bench_time OUT CMD...: runs CMD once under /usr/bin/time with its stdout into OUT (a non-zero
+# exit is fine: `aiops drift` exits 1 when something drifted); prints "wall cpu rss_kb": wall
+# and CPU (user + sys) seconds, peak RSS in kB.
+bench_time() {
+    local out=$1 log
+    shift
+    log=$(mktemp)
+    /usr/bin/time -f "%e %U %S %M" -o "$log" "$@" >"$out" || true
+    tail -n 1 "$log" | awk '{printf "%.2f %.2f %d\n", $1, $2 + $3, $4}'
+    rm -f "$log"
+}
+
 # bench_build_driver SRC OUT: builds a C driver in bench/ against the release library.
 bench_build_driver() {
     make -s build/rel/libaiops.a

@@ -22,25 +22,15 @@ bench_inputs "reference.csv current.csv" \
     "$PY" bench/drift_data.py "$DIR" --rows "$ROWS" --cols "$COLS"
 cat "$DIR/reference.csv" "$DIR/current.csv" >/dev/null
 
-# measure OUT CMD...: runs CMD with its stdout into OUT; prints "wall cpu rss_kb" (a
-# non-zero exit is fine: `aiops drift` exits 1 when something drifted)
-measure() {
-    local out=$1 log
-    shift
-    log=$(mktemp)
-    /usr/bin/time -f "%e %U %S %M" -o "$log" "$@" >"$out" || true
-    tail -n 1 "$log" | awk '{printf "%.2f %.2f %d\n", $1, $2 + $3, $4}'
-    rm -f "$log"
-}
-
 ours=()
 for ((i = 0; i < RUNS; i++)); do
-    ours+=("$(measure "$DIR/aiops.json" bin/aiops drift "$DIR/reference.csv" "$DIR/current.csv")")
+    ours+=("$(bench_time "$DIR/aiops.json" \
+        bin/aiops drift "$DIR/reference.csv" "$DIR/current.csv")")
 done
 mid=$(((RUNS + 1) / 2))
 read -r a_wall _ a_rss < <(printf '%s\n' "${ours[@]}" | sort -n -k1,1 | sed -n "${mid}p")
 a_cpu_med=$(printf '%s\n' "${ours[@]}" | awk '{print $2}' | sort -n | sed -n "${mid}p")
-read -r s_wall s_cpu s_rss < <(measure "$DIR/scipy.json" "$PY" bench/drift_scipy.py \
+read -r s_wall s_cpu s_rss < <(bench_time "$DIR/scipy.json" "$PY" bench/drift_scipy.py \
     "$DIR/reference.csv" "$DIR/current.csv" --compare "$DIR/aiops.json" 2>"$DIR/scipy.err")
 cat "$DIR/scipy.err" >&2
 size=$(du -b "$DIR/reference.csv" "$DIR/current.csv" | awk '{s += $1} END {printf "%.0f", s / 1e6}')

@@ -6,7 +6,7 @@
 #
 # Generates the inputs with bench/gen_csv.py into a temporary directory (or DIR, reused
 # when it already holds them), reads each file once to warm the page cache, then runs each
-# command K times (default 3) under /usr/bin/time -v and reports the medians: wall time,
+# command K times (default 3) under /usr/bin/time and reports the medians: wall time,
 # CPU time (user + sys: what to compare on a busy machine), throughput in MB/s of input
 # and peak RSS, for both tools, and the ratios. pandas is measured twice: the whole process
 # as asked (`python3 -c "import pandas; pandas.read_csv(FILE)"`, interpreter start and
@@ -22,32 +22,11 @@ bench_workdir bench
 bench_inputs "numeric.csv mixed.csv" \
     "$PY" bench/gen_csv.py "$DIR" --rows-numeric "$ROWS_NUMERIC" --rows-mixed "$ROWS_MIXED"
 
-# one run of a command: prints "wall cpu rss_kb"
-measure() {
-    local log
-    log=$(mktemp)
-    /usr/bin/time -v "$@" >/dev/null 2>"$log" || true
-    "$PY" - "$log" <<'EOF'
-import re, sys
-t = open(sys.argv[1]).read()
-def get(pat):
-    m = re.search(pat, t)
-    return m.group(1) if m else "0"
-wall = get(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([0-9:.]+)")
-secs = 0.0
-for part in wall.split(":"):
-    secs = secs * 60 + float(part)
-cpu = float(get(r"User time \(seconds\): ([0-9.]+)")) + float(get(r"System time \(seconds\): ([0-9.]+)"))
-print("%.3f %.3f %s" % (secs, cpu, get(r"Maximum resident set size \(kbytes\): ([0-9]+)")))
-EOF
-    rm -f "$log"
-}
-
-# medians of K runs: prints "wall cpu rss_kb"
+# medians of K runs of a command (its output and errors discarded): prints "wall cpu rss_kb"
 median_of() {
     local out=""
     for _ in $(seq "$RUNS"); do
-        out+="$(measure "$@")"$'\n'
+        out+="$(bench_time /dev/null "$@" 2>/dev/null)"$'\n'
     done
     printf '%s' "$out" | "$PY" -c '
 import statistics, sys

@@ -39,6 +39,17 @@ static void check_importance_sums_to_one(const struct forest *f, size_t nfeat, d
     free(imp);
 }
 
+/* A two-class classifier of `trees` trees on `threads` threads, the rest at the defaults. */
+static struct forest_params binary_params(int trees, int threads)
+{
+    struct forest_params p = {0};
+    p.trees = trees;
+    p.classification = 1;
+    p.num_class = 2;
+    p.threads = threads;
+    return p;
+}
+
 static void test_single_tree_pure_split(void)
 {
     /* one tree, no bootstrap, every feature: the root splits x0 between 0.49 and 0.50 and
@@ -46,13 +57,9 @@ static void test_single_tree_pure_split(void)
     struct fmatrix x;
     double y[100];
     mat_init_step(&x, y, 100, &rng_state);
-    struct forest_params p = {0};
-    p.trees = 1;
+    struct forest_params p = binary_params(1, 1);
     p.bootstrap = -1;
     p.max_features = 1.0;
-    p.classification = 1;
-    p.num_class = 2;
-    p.threads = 1;
     struct forest *f = forest_train_ok(&x, y, NULL, &p);
     if (f) {
         const struct tree *t = forest_tree(f, 0);
@@ -135,11 +142,7 @@ static void test_missing_and_categories(void)
         size_t c = r % 7;
         y[r] = c == 0 || c == 2 || c == 5 || c == 6;
     }
-    struct forest_params p = {0};
-    p.trees = 3;
-    p.classification = 1;
-    p.num_class = 2;
-    p.threads = 1;
+    struct forest_params p = binary_params(3, 1);
     struct forest *f = forest_train_ok(&x, y, NULL, &p);
     if (f) {
         CHECK_INT(forest_tree(f, 0)->nnodes, 3); /* one split separates the classes */
@@ -207,11 +210,7 @@ static void test_big_forest_predicts_like_row_by_row(void)
             AT(&x, r, j) = urand();
         y[r] = (double)(urand() < 0.3 + 0.4 * AT(&x, r, 0)); /* mostly noise: deep trees */
     }
-    struct forest_params p = {0};
-    p.trees = 24;
-    p.classification = 1;
-    p.num_class = 2;
-    p.threads = 2;
+    struct forest_params p = binary_params(24, 2);
     p.seed = 5;
     struct forest *f = forest_train_ok(&x, y, NULL, &p);
     if (f != NULL) {
@@ -325,11 +324,7 @@ static void test_progress_cancel_and_bad_params(void)
         AT(&x, r, 1) = urand();
         y[r] = (double)(r % 2);
     }
-    struct forest_params p = {0};
-    p.trees = 40;
-    p.classification = 1;
-    p.num_class = 2;
-    p.threads = 1;
+    struct forest_params p = binary_params(40, 1);
     int calls = 0;
     struct forest *f = NULL;
     struct aiops_error err = AIOPS_ERROR_INIT;

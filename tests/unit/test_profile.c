@@ -241,7 +241,7 @@ static void test_multiclass_and_regression_leaks(void)
     double cls[N], sep[N], noise[N], yreg[N], lin[N];
     uint64_t st = 12345;
     for (int i = 0; i < N; i++) {
-        double u = (double)(lcg_next(&st) >> 11) / 9007199254740992.0;
+        double u = lcg_unit(&st);
         cls[i] = 1 + i % 3;
         sep[i] = cls[i] * 10 + u; /* disjoint ranges per class */
         noise[i] = u;
