@@ -17,6 +17,7 @@
 #include "http/url.h"
 #include "rpc/bgthread.h"
 #include "store/db.h"
+#include "gwmetrics.h"
 #include "store/kv.h"
 
 /* Direct-mapped cache of key lookups, indexed by the key hash (loop thread only). A
@@ -162,6 +163,19 @@ static void find_revoked(struct auth *a, struct db *db)
     PQclear(res);
 }
 
+/* The served models' series svc-monitor keeps in Redis, for GET /api/metrics. */
+static void fetch_model_metrics(struct gw *gw, struct kv *kv)
+{
+    redisReply *text = kv_command(kv, "GET aiops:metrics:models");
+    redisReply *js = kv_command(kv, "GET aiops:metrics:models:json");
+    int have = text != NULL && text->type == REDIS_REPLY_STRING && js != NULL &&
+               js->type == REDIS_REPLY_STRING;
+    gw_metrics_set_models(gw, have ? text->str : NULL, have ? text->len : 0,
+                          have ? js->str : NULL);
+    freeReplyObject(text);
+    freeReplyObject(js);
+}
+
 static void *auth_main(void *arg)
 {
     struct auth *a = arg;
@@ -188,6 +202,8 @@ static void *auth_main(void *arg)
             int kvok = kv != NULL && kv_ping(kv) == 0;
             atomic_store(&gw->db_up, dbok);
             atomic_store(&gw->redis_up, kvok);
+            if (kvok)
+                fetch_model_metrics(gw, kv);
             if (dbok && now >= next_revoked) {
                 find_revoked(a, db);
                 next_revoked = now + (uint64_t)AUTH_REVOKED_PERIOD_SECONDS * 1000000000u;

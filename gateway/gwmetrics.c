@@ -1,5 +1,6 @@
 #include "gwmetrics.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -21,6 +22,9 @@ struct gw_metrics {
     struct prom_family *batched_calls;
     struct gw *gw;
     int ws_clients;
+    pthread_mutex_t models_lock; /* guards the two below */
+    struct buf models_text;      /* svc-monitor's exposition of the served models */
+    json_t *models_json;         /* its JSON form; NULL: none */
 };
 
 static double uptime(void *arg)
@@ -49,6 +53,7 @@ int gw_metrics_init(struct gw *gw)
         return AIOPS_ENOMEM;
     }
     m->gw = gw;
+    pthread_mutex_init(&m->models_lock, NULL);
     static const char *const req_labels[] = {"route", "method", "code"};
     static const char *const err_labels[] = {"route", "code"};
     static const char *const lat_labels[] = {"route", "method"};
@@ -114,6 +119,9 @@ void gw_metrics_free(struct gw *gw)
     if (gw->metrics == NULL)
         return;
     prom_registry_free(gw->metrics->reg);
+    buf_free(&gw->metrics->models_text);
+    json_decref(gw->metrics->models_json);
+    pthread_mutex_destroy(&gw->metrics->models_lock);
     free(gw->metrics);
     gw->metrics = NULL;
 }
@@ -162,14 +170,45 @@ static void refresh_services(struct gw *gw)
                  fwd_service_up(gw, (enum svc_id)id));
 }
 
+void gw_metrics_set_models(struct gw *gw, const char *text, size_t len, const char *json)
+{
+    struct gw_metrics *m = gw->metrics;
+    json_t *js = json != NULL ? json_loads(json, 0, NULL) : NULL;
+    if (!json_is_object(js)) {
+        json_decref(js);
+        js = NULL;
+    }
+    pthread_mutex_lock(&m->models_lock);
+    buf_reset(&m->models_text);
+    if (text != NULL && buf_append(&m->models_text, text, len) != 0)
+        buf_reset(&m->models_text);
+    json_t *old = m->models_json;
+    m->models_json = js;
+    pthread_mutex_unlock(&m->models_lock);
+    json_decref(old); /* readers copy it under the lock: nobody else holds it */
+}
+
 int gw_metrics_text(struct gw *gw, struct buf *out)
 {
     refresh_services(gw);
-    return prom_render_text(gw->metrics->reg, out);
+    int rv = prom_render_text(gw->metrics->reg, out);
+    pthread_mutex_lock(&gw->metrics->models_lock);
+    if (rv == 0 && gw->metrics->models_text.len > 0)
+        rv = buf_append(out, gw->metrics->models_text.data, gw->metrics->models_text.len);
+    pthread_mutex_unlock(&gw->metrics->models_lock);
+    return rv;
 }
 
 json_t *gw_metrics_json(struct gw *gw)
 {
     refresh_services(gw);
-    return prom_render_json(gw->metrics->reg);
+    json_t *all = prom_render_json(gw->metrics->reg);
+    pthread_mutex_lock(&gw->metrics->models_lock);
+    /* a deep copy: jansson's reference counts are not shared across threads */
+    json_t *models = gw->metrics->models_json ? json_deep_copy(gw->metrics->models_json) : NULL;
+    pthread_mutex_unlock(&gw->metrics->models_lock);
+    if (all != NULL && models != NULL)
+        json_object_update(all, models);
+    json_decref(models);
+    return all;
 }

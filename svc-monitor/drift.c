@@ -406,6 +406,9 @@ void handle_drift_status(struct svc_call *c)
     double share = json_number_value(json_object_get(doc, "share_drifted"));
     int kl_drift = kl > KL_THRESHOLD;
     int detected = kl_drift || json_array_size(drifted) > 0;
+    if (isfinite(kl)) /* for the aiops_model_drift_kl series (modelmetrics.c) */
+        freeReplyObject(kv_command(svc_kv(c), "SET aiops:drift:%s:%s:kl %.17g EX %d",
+                                   svc_project(c), w.cm->name, kl, MODEL_KL_TTL_SECONDS));
     const char *level = drift_kl_level(kl);
     int stored = 0;
     if (detected && (rv = record_event(c, &w, kl, level, share, drifted, &stored)) != 0)

@@ -9,6 +9,7 @@
  * aiops:predictions:{project}:{model} and its :latency histogram), taken as differences
  * between two ticks, and from /proc for the machine. One thread, its own Redis
  * connection. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,33 @@ static long long hash_field(const redisReply *r, const char *field)
     return 0;
 }
 
+/* The rolling accuracy of a model's label feedback (svc-monitor/feedback.c keeps
+ * "predicted actual count" entries); NaN without feedback. */
+static double rolling_accuracy(struct kv *kv, const char *project, const char *model)
+{
+    redisReply *fb = kv_command(kv, "LRANGE aiops:feedback:%s:%s 0 -1", project, model);
+    size_t n = 0, ok = 0;
+    for (size_t e = 0; fb != NULL && fb->type == REDIS_REPLY_ARRAY && e < fb->elements; e++) {
+        double p, a;
+        unsigned c;
+        if (sscanf(fb->element[e]->str, "%lf %lf %u", &p, &a, &c) == 3 && c > 0) {
+            n++;
+            ok += p == a;
+        }
+    }
+    freeReplyObject(fb);
+    return n > 0 ? (double)ok / (double)n : NAN;
+}
+
+/* The KL of the model's last drift check (drift.c), NaN when none is kept. */
+static double last_kl(struct kv *kv, const char *project, const char *model)
+{
+    redisReply *r = kv_command(kv, "GET aiops:drift:%s:%s:kl", project, model);
+    double kl = r != NULL && r->type == REDIS_REPLY_STRING ? strtod(r->str, NULL) : NAN;
+    freeReplyObject(r);
+    return kl;
+}
+
 /* Per project: requests and errors of the interval, summed over its models. */
 struct project_sum {
     char project[72];
@@ -114,10 +142,12 @@ static void tick(struct kv *kv)
     struct project_sum ps[64];
     size_t nps = 0;
     char cursor[32] = "0";
+    struct model_metrics *mm = model_metrics_begin(bounds, NB - 1);
     do {
         redisReply *r = kv_command(kv, "SCAN %s MATCH aiops:predictions:* COUNT 500", cursor);
         if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
             freeReplyObject(r);
+            model_metrics_publish(mm, NULL, 0);
             return;
         }
         snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
@@ -133,9 +163,14 @@ static void tick(struct kv *kv)
             struct tracked *t = track(key);
             if (t == NULL)
                 continue;
+            char project[72], model[136];
+            size_t plen = (size_t)(colon - rest);
+            snprintf(project, sizeof project, "%.*s", (int)(plen < 71 ? plen : 71), rest);
+            snprintf(model, sizeof model, "%s", colon + 1);
             redisReply *h = kv_command(kv, "HGETALL %s", key);
             redisReply *lat = kv_command(kv, "HGETALL %s:latency", key);
             long long req = hash_field(h, "requests"), err = hash_field(h, "errors");
+            long long rows = hash_field(h, "rows"), latency_us = hash_field(h, "latency_us");
             long long cum[NB];
             for (int b = 0; b < NB; b++) {
                 char field[32];
@@ -147,6 +182,10 @@ static void tick(struct kv *kv)
             }
             freeReplyObject(h);
             freeReplyObject(lat);
+            double accuracy = rolling_accuracy(kv, project, model);
+            model_metrics_add(mm, &(struct model_sample){project, model, req, rows, err,
+                                                         latency_us, cum, accuracy,
+                                                         last_kl(kv, project, model)});
             long long dreq = req - t->requests, derr = err - t->errors;
             int first = !t->seen;
             double p95 = -1;
@@ -162,10 +201,6 @@ static void tick(struct kv *kv)
             t->seen = 1;
             if (first || dreq <= 0)
                 continue;
-            char project[72], model[136];
-            size_t plen = (size_t)(colon - rest);
-            snprintf(project, sizeof project, "%.*s", (int)(plen < 71 ? plen : 71), rest);
-            snprintf(model, sizeof model, "%s", colon + 1);
             size_t k = 0;
             while (k < nps && strcmp(ps[k].project, project) != 0)
                 k++;
@@ -181,21 +216,8 @@ static void tick(struct kv *kv)
             json_t *metrics =
                 json_pack("{s:s, s:I, s:I, s:o}", "model_name", model, "requests", dreq, "errors",
                           derr, "response_time", p95 >= 0 ? json_real(p95) : json_null());
-            redisReply *fb = kv_command(kv, "LRANGE aiops:feedback:%s:%s 0 -1", project, model);
-            if (fb != NULL && fb->type == REDIS_REPLY_ARRAY && fb->elements > 0 && metrics) {
-                size_t n = 0, ok = 0;
-                for (size_t e = 0; e < fb->elements; e++) {
-                    double p, a;
-                    unsigned c;
-                    if (sscanf(fb->element[e]->str, "%lf %lf %u", &p, &a, &c) == 3 && c > 0) {
-                        n++;
-                        ok += p == a;
-                    }
-                }
-                if (n > 0)
-                    json_object_set_new(metrics, "accuracy", json_real((double)ok / (double)n));
-            }
-            freeReplyObject(fb);
+            if (metrics != NULL && !isnan(accuracy))
+                json_object_set_new(metrics, "accuracy", json_real(accuracy));
             if (metrics == NULL)
                 continue;
             if (p95 > (double)hl.latency_alert_ms) {
@@ -211,6 +233,7 @@ static void tick(struct kv *kv)
         }
         freeReplyObject(r);
     } while (strcmp(cursor, "0") != 0);
+    model_metrics_publish(mm, kv, MODEL_METRICS_TTL_TICKS * hl.interval);
     double cpu = cpu_usage(), mem = memory_usage();
     for (size_t k = 0; k < nps; k++) {
         double ok = 100.0 * (double)(ps[k].requests - ps[k].errors) / (double)ps[k].requests;

@@ -4,6 +4,7 @@
 #define AIOPS_MONITOR_SVC_H
 
 #include "rpc/svc.h"
+#include "store/kv.h"
 
 /* alerts.c: performance_alert to /ws/performance and to ALERT_WEBHOOK_URL */
 int alerts_start(void);
@@ -16,6 +17,30 @@ void alerts_raise(struct svc *s, const char *project, json_t *alert);
  * MONITOR_INTERVAL_SECONDS; p95 latency alerts */
 int health_start(struct svc *s);
 void health_stop(void);
+
+/* modelmetrics.c: every served model's series for Prometheus, rebuilt each health tick and
+ * left in Redis for the gateways' GET /api/metrics (aiops:metrics:models, text exposition, and
+ * aiops:metrics:models:json, prom_render_json's form), each kept for MODEL_METRICS_TTL_TICKS
+ * ticks so that a stopped svc-monitor's series disappear. Families, labels project and model:
+ *   aiops_model_predictions_total, aiops_model_prediction_rows_total,
+ *   aiops_model_prediction_errors_total (counters, summed over every svc-train replica),
+ *   aiops_model_prediction_duration_seconds (histogram, svc-train's buckets),
+ *   aiops_model_accuracy (rolling, from label feedback; only models that have some),
+ *   aiops_model_drift_kl (the scores' KL at the last drift check, kept MODEL_KL_TTL_SECONDS). */
+#define MODEL_METRICS_TTL_TICKS 3
+#define MODEL_KL_TTL_SECONDS 86400
+struct model_metrics;
+struct model_sample {
+    const char *project, *model;
+    long long requests, rows, errors, latency_us;
+    const long long *cumulative; /* per latency bound, then +Inf */
+    double accuracy, kl;         /* NaN: none */
+};
+struct model_metrics *model_metrics_begin(const double *bounds, size_t nbounds);
+void model_metrics_add(struct model_metrics *mm, const struct model_sample *s);
+/* Renders, stores with a TTL of ttl_seconds and frees mm (NULL is fine; kv NULL: only
+ * frees). */
+void model_metrics_publish(struct model_metrics *mm, struct kv *kv, long ttl_seconds);
 
 /* drift.c */
 struct cached_model;

@@ -402,6 +402,20 @@ void prom_child_observe(struct prom_child *ch, double v)
     atomic_add_dbl(&ch->value, v);
 }
 
+void prom_child_set_histogram(struct prom_child *ch, const uint64_t *cumulative, double sum)
+{
+    if (ch == NULL || ch->fam->type != PROM_HISTOGRAM || cumulative == NULL)
+        return;
+    uint64_t below = 0;
+    for (size_t b = 0; b <= ch->fam->nbounds; b++) {
+        /* counts that shrink (a torn read of the source) are taken as no new observations */
+        uint64_t c = cumulative[b] > below ? cumulative[b] : below;
+        atomic_store_explicit(&ch->counts[b], c - below, memory_order_relaxed);
+        below = c;
+    }
+    atomic_store_explicit(&ch->value, dbl_bits(sum), memory_order_relaxed);
+}
+
 void prom_inc(struct prom_family *fam, const char *const *values, double delta)
 {
     prom_child_inc(prom_child(fam, values), delta);

@@ -97,6 +97,11 @@ void prom_child_set(struct prom_child *ch, double v);
  * to the sum. NaN is ignored. Ignored for other types. */
 void prom_child_observe(struct prom_child *ch, double v);
 
+/* Histogram: replaces the child's counts with those of a histogram kept elsewhere (e.g.
+ * summed across processes): cumulative[b] observations <= bound b for each bound, then
+ * the total (+Inf) last -- nbounds + 1 values -- and their sum. Ignored for other types. */
+void prom_child_set_histogram(struct prom_child *ch, const uint64_t *cumulative, double sum);
+
 /* Shorthands: prom_child(fam, values) followed by the update. */
 void prom_inc(struct prom_family *fam, const char *const *values, double delta);
 void prom_set(struct prom_family *fam, const char *const *values, double v);

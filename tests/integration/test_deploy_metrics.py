@@ -32,10 +32,17 @@ def refused(text):
 
 
 def test_deploy_metrics_are_exported(stack):
-    body = metrics_text(stack)
-    text = body.decode("utf-8")
-    types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M))
-    missing = [m for m in METRICS if m not in types]
+    # the served models' families come from svc-monitor's first tick (every
+    # MONITOR_INTERVAL_SECONDS, 10 s by default), fetched by the gateway once a second
+    deadline = time.time() + 25
+    while True:
+        body = metrics_text(stack)
+        text = body.decode("utf-8")
+        types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M))
+        missing = [m for m in METRICS if m not in types]
+        if not missing or time.time() > deadline:
+            break
+        time.sleep(0.5)
     assert not missing, "families missing from /api/metrics: %s\n%s" % (missing, text[:2000])
     wrong = {m: types[m] for m, t in METRICS.items() if types[m] != t}
     assert not wrong, "wrong metric types: %s (expected %s)" % (

@@ -8,6 +8,9 @@ feedback by id gives rolling accuracy/precision/recall/F1, and accuracy under 0.
 performance_alert on both channels. Missing data skips loudly."""
 import http.server
 import json
+import re
+import shutil
+import subprocess
 import threading
 import time
 import uuid
@@ -253,3 +256,84 @@ def check_drift_flow(stack, train_csv, test_csv):
     assert len(mine) == 1, Receiver.bodies
     assert mine[0]["text"].startswith("[aiops ") and mine[0]["severity"] == alert["severity"], mine
     assert [f["feature"] for f in mine[0]["metrics"]["drifted_features"]] == ["age"], mine
+
+
+def family_sample(text, family, name, suffix=""):
+    """The value of family's sample (suffix: _count, _sum, ...) for model `name`, or None."""
+    m = re.search(r'^%s%s\{project="[^"]*",model="%s"\} (\S+)$' % (family, suffix, re.escape(name)),
+                  text, re.M)
+    return float(m.group(1)) if m else None
+
+
+def wait_series(stack, family, name, want, timeout=30):
+    """/api/metrics once family's sample for model `name` satisfies want(value)."""
+    deadline = time.time() + timeout
+    while True:
+        text = stack.http("GET", "/api/metrics").body.decode("utf-8")
+        v = family_sample(text, family, name)
+        if v is not None and want(v):
+            return text
+        assert time.time() < deadline, "%s of %s never arrived (last %r):\n%s" % (
+            family, name, v, text[-2000:])
+        time.sleep(0.3)
+
+
+def test_served_models_have_prometheus_series(stack):
+    """GET /api/metrics carries every served model's series (svc-monitor sums svc-train's
+    counters from Redis each tick; the gateway appends them): predictions, rows, errors, the
+    latency histogram, rolling accuracy from label feedback and the last drift check's KL."""
+    webhook(stack)  # svc-monitor ticking every second
+    path = data("sklearn_breast_cancer", "breast_cancer.csv")
+    tag = uuid.uuid4().hex[:8]
+    name = "prom-" + tag
+    fid = upload_path(stack, path, "bc-prom-%s.csv" % tag)
+    done = wait_run(stack, train(stack, fid, target="target", model="gbdt", model_name=name,
+                                 config={"rounds": 10})["run_id"])
+    assert done["status"] == "completed", done
+    rows = csv_rows(path)[:40]
+    for r in rows:
+        r.pop("target")
+    got = []
+    for i in range(0, 40, 10):
+        got += predict(stack, name, rows[i:i + 10])["predictions"]
+    text = wait_series(stack, "aiops_model_predictions_total", name, lambda v: v >= 4)
+    assert family_sample(text, "aiops_model_predictions_total", name) == 4, text[-2000:]
+    assert family_sample(text, "aiops_model_prediction_rows_total", name) == 40
+    assert family_sample(text, "aiops_model_prediction_errors_total", name) == 0
+    fam = "aiops_model_prediction_duration_seconds"
+    assert family_sample(text, fam, name, "_count") == 4
+    assert 0 < family_sample(text, fam, name, "_sum") < 4 * 2.5
+    buckets = [(le, float(v)) for le, v in re.findall(
+        r'^%s_bucket\{project="[^"]*",model="%s",le="([^"]+)"\} (\S+)$' % (fam, name), text,
+        re.M)]
+    assert buckets[-1] == ("+Inf", 4.0), buckets
+    assert all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:])), buckets
+    types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M))
+    for f, t in (("aiops_model_predictions_total", "counter"), (fam, "histogram"),
+                 ("aiops_model_accuracy", "gauge"), ("aiops_model_drift_kl", "gauge")):
+        assert types.get(f) == t, (f, types.get(f))
+    # label feedback: 30 right, 10 wrong -> 0.75, the same as the metrics route says
+    reqid = got[-1]["id"].split(":")[0]
+    deadline = time.time() + 10
+    while stack.redis("EXISTS", "aiops:pred:default:" + reqid) != ["1"]:
+        assert time.time() < deadline, "the predictions of %s were never kept" % reqid
+        time.sleep(0.1)
+    pred = [int(p["prediction"]) for p in got]
+    fb = [{"id": p["id"], "label": pred[i] if i < 30 else 1 - pred[i]} for i, p in enumerate(got)]
+    r = stack.http("POST", "/api/v1/models/%s/feedback" % name, body={"feedback": fb})
+    assert r.status == 200 and r.json()["accepted"] == 40, r
+    assert stack.http("GET", "/api/v1/models/metrics?model=" + name).json()["accuracy"] == 0.75
+    wait_series(stack, "aiops_model_accuracy", name, lambda v: v == 0.75)
+    # a drift check leaves its KL for the gauge
+    s = stack.http("GET", "/api/drift/status?model=" + name).json()
+    kl = s["kl_divergence"]
+    assert isinstance(kl, float), s
+    wait_series(stack, "aiops_model_drift_kl", name, lambda v: abs(v - kl) <= 1e-12 * max(1, kl))
+    # the JSON form has the same families
+    j = stack.http("GET", "/api/metrics/json").json()
+    samples = j["metrics"]["aiops_model_predictions_total"]["samples"]
+    assert any(s["labels"]["model"] == name and s["value"] == 4 for s in samples), samples
+    promtool = shutil.which("promtool")
+    if promtool:
+        p = subprocess.run([promtool, "check", "metrics"], input=text.encode(), capture_output=True)
+        assert p.returncode == 0, p.stdout + p.stderr

@@ -56,6 +56,13 @@ METRICS = {
     "aiops_rpc_batches_total": "counter",
     "aiops_rpc_batched_calls_total": "counter",
     "aiops_build_info": "gauge",
+    # the served models' series: svc-monitor's, appended by the gateway (gwmetrics.h)
+    "aiops_model_predictions_total": "counter",
+    "aiops_model_prediction_rows_total": "counter",
+    "aiops_model_prediction_errors_total": "counter",
+    "aiops_model_prediction_duration_seconds": "histogram",
+    "aiops_model_accuracy": "gauge",
+    "aiops_model_drift_kl": "gauge",
 }
 # Series Prometheus itself adds for every scrape target; alert rules may use them.
 PROMETHEUS_SERIES = {"up"}
