@@ -29,90 +29,6 @@
 
 /* --- POST /api/v1/models/retrain ------------------------------------------------------ */
 
-/* What the champion's run was, and where a retrain of it reads its data. */
-struct champion_run {
-    int version;
-    char run_id[40], kind[32], dataset[40], newest[40];
-    char target[512];
-    json_t *params; /* owned */
-};
-
-/* Reads the champion of name (its run and the newest upload of its dataset). 0; an error
- * after replying. */
-static int read_champion(struct svc_call *c, const char *name, struct champion_run *cr)
-{
-    struct db *db = svc_db(c);
-    const char *project = svc_project(c);
-    int rv = registry_resolve(db, project, name, NULL, &cr->version);
-    if (rv == AIOPS_ENOTFOUND) {
-        reply_model_not_found(c, name);
-        return rv;
-    }
-    char vbuf[16];
-    snprintf(vbuf, sizeof vbuf, "%d", cr->version);
-    const char *v[3] = {project, name, vbuf};
-    PGresult *r = NULL;
-    if (rv == 0)
-        rv = db_execv_one(
-            db, &r,
-            "SELECT coalesce(r.id::text, ''), coalesce(r.model_kind, ''), coalesce(r.target, ''),"
-            " coalesce(r.params::text, '{}'), coalesce(r.dataset_id::text, ''),"
-            " coalesce((SELECT n.id::text FROM datasets d JOIN datasets n"
-            "   ON n.project_id = d.project_id AND n.filename = d.filename"
-            "   AND n.parse_options = d.parse_options"
-            "   WHERE d.id = r.dataset_id"
-            "   AND n.schema @> jsonb_build_array(jsonb_build_object('name', r.target))"
-            "   ORDER BY n.created_at DESC, n.id DESC LIMIT 1), '')"
-            " FROM model_versions v LEFT JOIN runs r ON r.id = v.run_id"
-            " WHERE v.project_id = $1 AND v.name = $2 AND v.version = $3::int",
-            3, v);
-    if (rv != 0) {
-        svc_reply_failure(c, rv, "reading the champion");
-        return rv;
-    }
-    snprintf(cr->run_id, sizeof cr->run_id, "%s", PQgetvalue(r, 0, 0));
-    snprintf(cr->kind, sizeof cr->kind, "%s", PQgetvalue(r, 0, 1));
-    snprintf(cr->target, sizeof cr->target, "%s", PQgetvalue(r, 0, 2));
-    cr->params = json_loads(PQgetvalue(r, 0, 3), 0, NULL);
-    snprintf(cr->dataset, sizeof cr->dataset, "%s", PQgetvalue(r, 0, 4));
-    snprintf(cr->newest, sizeof cr->newest, "%s", PQgetvalue(r, 0, 5));
-    PQclear(r);
-    if (cr->params == NULL) {
-        svc_reply_failure(c, AIOPS_ECORRUPT, "reading the champion's run");
-        return AIOPS_ECORRUPT;
-    }
-    return AIOPS_OK;
-}
-
-/* The learner of a champion that can be retrained and compared, or NULL after replying 422
- * (naming model_name: it is the model that cannot be retrained). */
-static const struct learner *retrainable(struct svc_call *c, const char *name,
-                                         const struct champion_run *cr)
-{
-    const struct learner *l = learner_find(cr->kind);
-    if (cr->run_id[0] == '\0')
-        svc_reply_field(c, API_INVALID_REQUEST, "model_name",
-                        "version %d of %s was not trained here (imported): there is no run to"
-                        " repeat",
-                        cr->version, name);
-    else if (strcmp(cr->kind, "automl") == 0)
-        svc_reply_field(c, API_INVALID_REQUEST, "model_name",
-                        "the champion of %s came from an AutoML search: start another with"
-                        " POST /api/v1/automl",
-                        name);
-    else if (l == NULL || !l->needs_target)
-        svc_reply_field(c, API_INVALID_REQUEST, "model_name",
-                        "%s is not a supervised model: there is no labelled hold-out to compare"
-                        " a retrained one on",
-                        name);
-    else if (cr->dataset[0] == '\0')
-        svc_reply_field(c, API_INVALID_REQUEST, "model_name",
-                        "the dataset the champion of %s was trained on was deleted", name);
-    else
-        return l;
-    return NULL;
-}
-
 void handle_models_retrain(struct svc_call *c)
 {
     json_t *body = NULL;
@@ -120,9 +36,10 @@ void handle_models_retrain(struct svc_call *c)
         return;
     const json_t *jname = json_object_get(body, "model_name");
     const char *name = json_string_value(jname);
-    struct champion_run cr;
-    memset(&cr, 0, sizeof cr);
-    const struct learner *l = NULL;
+    struct retrain_plan plan;
+    memset(&plan, 0, sizeof plan);
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    int rv = AIOPS_EINVAL;
     if (jname == NULL)
         svc_reply_field(c, API_INVALID_REQUEST, "model_name",
                         "model_name (the registered model to retrain) is required");
@@ -130,35 +47,29 @@ void handle_models_retrain(struct svc_call *c)
         svc_reply_field(c, API_INVALID_REQUEST, "model_name", "model_name must be a string");
     else if (!registry_name_valid(name))
         svc_reply_field(c, API_INVALID_REQUEST, "model_name", "model_name " MODEL_NAME_RULE);
-    else if (read_champion(c, name, &cr) == 0)
-        l = retrainable(c, name, &cr);
-    char run_id[37], vbuf[16];
+    else if ((rv = retrain_plan_read(svc_db(c), svc_project(c), name, &plan, &err)) ==
+             AIOPS_ENOTFOUND)
+        reply_model_not_found(c, name);
+    else if (rv == AIOPS_EINVAL)
+        svc_reply_field(c, API_INVALID_REQUEST, err.field, "%s", err.message);
+    else if (rv != 0)
+        svc_reply_failure(c, rv, "reading the champion");
+    char run_id[37];
     uuid_v4(run_id);
-    snprintf(vbuf, sizeof vbuf, "%d", cr.version);
-    /* the newest upload of the dataset, else the champion's own */
-    const char *file_id = cr.newest[0] ? cr.newest : cr.dataset;
-    json_t *tags = l ? json_pack("{s:s, s:s}", "retrain_of", name, "champion_version", vbuf) : NULL;
-    const struct run_spec spec = {file_id,
-                                  cr.kind,
-                                  cr.target,
-                                  name,
-                                  cr.params,
-                                  tags,
-                                  l ? learner_iterations(l, cr.params) : 0,
-                                  cr.version};
-    if (l != NULL && tags == NULL)
-        svc_reply_failure(c, AIOPS_ENOMEM, "queueing the retrain");
-    else if (l != NULL && queue_run(c, &spec, run_id, "queueing the retrain") == 0) {
+    if (rv == 0 && (rv = retrain_queue(svc_db(c), svc_project(c), name, &plan, NULL, run_id)) != 0)
+        svc_reply_failure(c, rv, "queueing the retrain");
+    if (rv == 0) {
         log_json(LOG_LEVEL_INFO, "retrain queued",
                  json_pack("{s:s, s:s, s:s, s:i, s:s}", "run_id", run_id, "project", svc_project(c),
-                           "model_name", name, "champion_version", cr.version, "dataset", file_id));
+                           "model_name", name, "champion_version", plan.champion_version,
+                           "dataset", plan.file_id));
         svc_reply_json(c, 202,
                        json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:O}", "run_id", run_id, "status",
-                                 "queued", "model_name", name, "champion_version", cr.version,
-                                 "file_id", file_id, "model", cr.kind, "params", cr.params));
+                                 "queued", "model_name", name, "champion_version",
+                                 plan.champion_version, "file_id", plan.file_id, "model", plan.kind,
+                                 "params", plan.params));
     }
-    json_decref(tags);
-    json_decref(cr.params);
+    retrain_plan_free(&plan);
     json_decref(body);
 }
 

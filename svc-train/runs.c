@@ -396,31 +396,7 @@ static int choose_model_name(struct svc_call *c, struct train_request *tr)
 
 int queue_run(struct svc_call *c, const struct run_spec *spec, const char *run_id, const char *what)
 {
-    char *params_s = jsonx_to_string(spec->params, NULL);
-    char *tags_s = spec->tags ? jsonx_to_string(spec->tags, NULL) : strdup("{}");
-    char total[24], retrain[16];
-    snprintf(total, sizeof total, "%lld", (long long)spec->total_epochs);
-    snprintf(retrain, sizeof retrain, "%d", spec->retrain_of);
-    struct db *db = svc_db(c);
-    const char *project = svc_project(c);
-    const char *v[10] = {run_id,        project,
-                         spec->file_id, spec->kind,
-                         spec->target,  spec->model_name,
-                         params_s,      tags_s,
-                         total,         spec->retrain_of > 0 ? retrain : NULL};
-    int rv = params_s && tags_s ? db_begin(db) : AIOPS_ENOMEM;
-    if (rv == 0)
-        rv =
-            db_execv(db, NULL,
-                     "INSERT INTO runs (id, project_id, dataset_id, model_kind, target, model_name,"
-                     " status, params, tags, total_epochs, retrain_champion_version) VALUES ($1,"
-                     " $2, $3, $4, $5, $6, 'queued', $7::jsonb, $8::jsonb, $9::int, $10::int)",
-                     10, v);
-    if (rv == 0)
-        rv = jobs_enqueue(db, "train", run_id, project, 3);
-    rv = db_finish(db, rv);
-    free(params_s);
-    free(tags_s);
+    int rv = runs_queue(svc_db(c), svc_project(c), spec, run_id);
     if (rv != 0)
         svc_reply_failure(c, rv, what);
     return rv;

@@ -9,6 +9,7 @@
 #include "data/table.h"
 #include "ml/model.h"
 #include "rpc/svc.h"
+#include "store/runqueue.h"
 #include "store/db.h"
 
 /* runs.c */
@@ -17,14 +18,8 @@ svc_handler_fn handle_train_start, handle_train_status, handle_runs_list, handle
 /* POST /api/v1/automl (issue 13): an AutoML run on the training queue */
 svc_handler_fn handle_automl_start;
 /* A run to put on the training queue (all borrowed). */
-struct run_spec {
-    const char *file_id, *kind, *target, *model_name;
-    const json_t *params, *tags; /* params normalised (train_check); tags may be NULL */
-    json_int_t total_epochs;     /* iterations planned */
-    int retrain_of;              /* a retrain: the champion version it challenges; else 0 */
-};
-/* The run row and its job on the training queue, in one transaction; `what` is the failure
- * reply's context. 0; an error after replying. */
+/* runs_queue (store/runqueue.h) for the caller's project; `what` is the failure reply's
+ * context. 0; an error after replying. */
 int queue_run(struct svc_call *c, const struct run_spec *spec, const char *run_id,
               const char *what);
 
