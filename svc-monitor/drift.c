@@ -51,12 +51,15 @@ int drift_start(struct svc *s)
     int rv = alerts_start();
     if (rv == 0)
         rv = model_cache_create(8, 1000000000ull, &mon.models);
-    return rv != 0 ? rv : health_start(s);
+    if (rv == 0)
+        rv = health_start(s);
+    return rv != 0 ? rv : policy_start(s);
 }
 
 void drift_stop(struct svc *s)
 {
     (void)s;
+    policy_stop();
     health_stop();
     alerts_stop();
     model_cache_free(mon.models);

@@ -104,9 +104,9 @@ static long long hash_field(const redisReply *r, const char *field)
     return 0;
 }
 
-/* The rolling accuracy of a model's label feedback (svc-monitor/feedback.c keeps
- * "predicted actual count" entries); NaN without feedback. */
-static double rolling_accuracy(struct kv *kv, const char *project, const char *model)
+/* Label feedback entries are "predicted actual count" (feedback.c). */
+double monitor_rolling_accuracy(struct kv *kv, const char *project, const char *model,
+                                size_t *labels)
 {
     redisReply *fb = kv_command(kv, "LRANGE aiops:feedback:%s:%s 0 -1", project, model);
     size_t n = 0, ok = 0;
@@ -119,6 +119,8 @@ static double rolling_accuracy(struct kv *kv, const char *project, const char *m
         }
     }
     freeReplyObject(fb);
+    if (labels != NULL)
+        *labels = n;
     return n > 0 ? (double)ok / (double)n : NAN;
 }
 
@@ -182,7 +184,7 @@ static void tick(struct kv *kv)
             }
             freeReplyObject(h);
             freeReplyObject(lat);
-            double accuracy = rolling_accuracy(kv, project, model);
+            double accuracy = monitor_rolling_accuracy(kv, project, model, NULL);
             model_metrics_add(mm, &(struct model_sample){project, model, req, rows, err,
                                                          latency_us, cum, accuracy,
                                                          last_kl(kv, project, model)});

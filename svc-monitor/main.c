@@ -7,6 +7,8 @@ static const struct svc_handler handlers[] = {
     {"models.drift", handle_models_drift},       {"drift.status", handle_drift_status},
     {"drift.summary", handle_drift_summary},     {"drift.reset", handle_drift_reset},
     {"models.feedback", handle_models_feedback}, {"models.metrics", handle_models_metrics},
+    {"models.retrain_policy_get", handle_retrain_policy_get},
+    {"models.retrain_policy_put", handle_retrain_policy_put},
 };
 
 SVC_MAIN(SVC_MONITOR, handlers, .start = drift_start, .stop = drift_stop)

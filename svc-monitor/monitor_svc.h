@@ -42,6 +42,16 @@ void model_metrics_add(struct model_metrics *mm, const struct model_sample *s);
  * frees). */
 void model_metrics_publish(struct model_metrics *mm, struct kv *kv, long ttl_seconds);
 
+/* health.c: the rolling accuracy of a model's label feedback, NaN without any; *labels (may
+ * be NULL) gets how many labels it is over. */
+double monitor_rolling_accuracy(struct kv *kv, const char *project, const char *model,
+                                size_t *labels);
+
+/* policy.c: retraining policies and the thread that applies them (RETRAIN_CHECK_SECONDS) */
+int policy_start(struct svc *s);
+void policy_stop(void);
+svc_handler_fn handle_retrain_policy_get, handle_retrain_policy_put;
+
 /* drift.c */
 struct cached_model;
 /* Version `version` of the caller's model `name` from the service's cache (monitor_model_put

@@ -212,6 +212,12 @@ const struct route routes[] = {
      "Per-feature data drift and prediction KL of a model's recent served rows"},
     {"POST", "/api/v1/models/{name}/feedback", "models.feedback", M, SCOPE_PREDICT, BODY_JSON,
      SHORT, "Label feedback for served predictions (by their id)"},
+    {"GET", "/api/v1/models/{name}/retrain-policy", "models.retrain_policy_get", M, SCOPE_READ,
+     BODY_NONE, SHORT, "A model's retraining policy and what it last did"},
+    {"PUT", "/api/v1/models/{name}/retrain-policy", "models.retrain_policy_put", M, SCOPE_WRITE,
+     BODY_JSON, SHORT,
+     "Set a model's retraining policy (drift events, KL, accuracy, schedule, cooldown): svc-monitor"
+     " then retrains it when a rule holds"},
     /* end issue 9 */
     {"GET", "/api/v1/stats", "stats", M, SCOPE_READ, BODY_NONE, SHORT, "System statistics [seed 004]"},
 };

@@ -538,6 +538,38 @@ static void call_free(struct svc_call *c)
         aiops__request__free_unpacked(c->owned, NULL);
 }
 
+int svc_call_local(struct svc *s, struct db *db, struct kv *kv, const struct svc_local_call *lc,
+                   int *status, json_t **reply)
+{
+    struct svc_worker w = {.svc = s, .db = db, .kv = kv};
+    Aiops__Principal principal = AIOPS__PRINCIPAL__INIT;
+    principal.subject = (char *)"svc-local";
+    principal.project = (char *)lc->project;
+    principal.method = (char *)"none";
+    Aiops__Request req = AIOPS__REQUEST__INIT;
+    req.request_id = (char *)"local";
+    req.principal = &principal;
+    req.method = (char *)lc->method;
+    req.path = (char *)lc->route;
+    req.query = (char *)(lc->query ? lc->query : "");
+    req.route = (char *)lc->route;
+    req.path_params = (char **)lc->params;
+    req.n_path_params = lc->nparams;
+    if (lc->body != NULL) {
+        req.body.data = (uint8_t *)lc->body;
+        req.body.len = strlen(lc->body);
+    }
+    struct svc_call c;
+    memset(&c, 0, sizeof c);
+    c.w = &w;
+    c.req = &req;
+    dispatch(&c);
+    *status = c.status;
+    *reply = c.body.len > 0 ? json_loadb(c.body.data, c.body.len, 0, NULL) : NULL;
+    call_free(&c); /* c.owned is NULL: req is the caller's */
+    return AIOPS_OK;
+}
+
 static nng_msg *serve_single(struct svc_worker *w, nng_msg *in)
 {
     Aiops__Request *req = NULL;

@@ -74,6 +74,22 @@ int svc_main(const struct svc_def *def, int argc, char **argv);
         return svc_main(&def, argc, argv);                                                         \
     }
 
+/* A request a service makes of itself (svc_call_local). */
+struct svc_local_call {
+    const char *project;       /* the principal's project */
+    const char *method, *route; /* e.g. "GET", "drift.status" */
+    const char *query;         /* raw query string without '?', or NULL */
+    const char *const *params; /* path parameters in order (nparams of them) */
+    size_t nparams;
+    const char *body;          /* a JSON body, or NULL */
+};
+/* Serves lc in-process with the caller's connections, as a forwarded request would be
+ * served (the same handler, checks and side effects): for a service's own background threads.
+ * *status gets the HTTP status, *reply the answer when it is JSON (the caller owns it; NULL
+ * otherwise). Returns 0 (a failure is an answer, in *status). */
+int svc_call_local(struct svc *s, struct db *db, struct kv *kv, const struct svc_local_call *lc,
+                   int *status, json_t **reply);
+
 /* --- inside a handler -------------------------------------------------------------- */
 const Aiops__Request *svc_request(const struct svc_call *c);
 /* Path parameter i ({placeholders} in order), percent-decoded; "" when absent. */

@@ -72,7 +72,8 @@ def webhook(stack):
         assert stack.stop("monitor") == 0
         stack.start("monitor", {
             "ALERT_WEBHOOK_URL": "http://127.0.0.1:%d/hook" % _hook.server_port,
-            "OUTBOUND_ALLOW_NETS": "127.0.0.1/32", "MONITOR_INTERVAL_SECONDS": "1"})
+            "OUTBOUND_ALLOW_NETS": "127.0.0.1/32", "MONITOR_INTERVAL_SECONDS": "1",
+            "RETRAIN_CHECK_SECONDS": "1"})
     return _hook
 
 
@@ -337,3 +338,72 @@ def test_served_models_have_prometheus_series(stack):
     if promtool:
         p = subprocess.run([promtool, "check", "metrics"], input=text.encode(), capture_output=True)
         assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_retrain_policy_retrains_a_model_whose_accuracy_fell(stack):
+    """A model's retrain policy: checked, refused with the field named when wrong; once its
+    rolling accuracy falls under min_accuracy, svc-monitor queues one retrain (tagged with the
+    reason), records it on the policy, alerts, and the retrain's decision is recorded."""
+    webhook(stack)  # svc-monitor checking policies every second
+    path = data("sklearn_breast_cancer", "breast_cancer.csv")
+    tag = uuid.uuid4().hex[:8]
+    name = "pol-" + tag
+    fid = upload_path(stack, path, "bc-pol-%s.csv" % tag)
+    done = wait_run(stack, train(stack, fid, target="target", model="gbdt", model_name=name,
+                                 config={"rounds": 10})["run_id"])
+    assert done["status"] == "completed", done
+    url = "/api/v1/models/%s/retrain-policy" % name
+    p = stack.http("GET", url).json()
+    assert p["enabled"] is False and p["min_accuracy"] == 0.7 and p["last_run_id"] is None, p
+    assert_error(stack.http("PUT", "/api/v1/models/nope-%s/retrain-policy" % tag,
+                            body={"enabled": True}), 404, "model_not_found")
+    for body, field in (({"max_kl": -1}, "max_kl"), ({"drift_events": 0}, "drift_events"),
+                        ({"retrain_cron": "61 * * * *"}, "retrain_cron"),
+                        ({"retrain_cron": "* * *"}, "retrain_cron"), ({"enabled": "yes"}, "enabled"),
+                        ({"colour": 1}, "colour")):
+        e = assert_error(stack.http("PUT", url, body=body), 422, "invalid_request")
+        assert e["details"]["field"] == field, (body, e)
+    rows = csv_rows(path)[:40]
+    for r in rows:
+        r.pop("target")
+    got = predict(stack, name, rows)["predictions"]
+    reqid = got[0]["id"].split(":")[0]
+    deadline = time.time() + 10
+    while stack.redis("EXISTS", "aiops:pred:default:" + reqid) != ["1"]:
+        assert time.time() < deadline, "the predictions of %s were never kept" % reqid
+        time.sleep(0.1)
+    # only the accuracy rule can hold
+    r = stack.http("PUT", url, body={"min_accuracy": 0.7, "min_feedback": 20, "max_kl": 1000,
+                                     "drift_events": 100000, "retrain_cron": "0 3 * * *"})
+    assert r.status == 200, r
+    assert r.json()["enabled"] is True and r.json()["retrain_cron"] == "0 3 * * *", r.json()
+    time.sleep(2.5)  # checked, nothing holds yet
+    p = stack.http("GET", url).json()
+    assert p["last_checked_at"] is not None and p["last_run_id"] is None, p
+    pred = [int(x["prediction"]) for x in got]
+    fb = [{"id": x["id"], "label": pred[i] if i < 10 else 1 - pred[i]} for i, x in enumerate(got)]
+    assert stack.http("POST", "/api/v1/models/%s/feedback" % name,
+                      body={"feedback": fb}).json()["accepted"] == 40
+    deadline = time.time() + 30
+    while True:
+        p = stack.http("GET", url).json()
+        if p["last_run_id"] is not None:
+            break
+        assert time.time() < deadline, "no retrain was triggered: %r" % p
+        time.sleep(0.3)
+    assert "rolling accuracy is 0.250 over 40 labels" in p["last_reason"], p
+    tags = json.loads(stack.psql("SELECT tags::text FROM runs WHERE id = '%s'"
+                                 % p["last_run_id"])[0][0])
+    assert tags["retrain_of"] == name and "rolling accuracy" in tags["trigger"], tags
+    done = wait_run(stack, p["last_run_id"])
+    assert done["status"] == "completed", done
+    info = stack.http("GET", "/api/v1/models/info?model=" + name).json()
+    assert info["last_decision"] is not None and "promoted" in info["last_decision"], info
+    # one retrain only: the cooldown holds the rule back though accuracy is still low
+    time.sleep(2.5)
+    assert stack.psql("SELECT count(*) FROM runs WHERE tags->>'retrain_of' = '%s'" % name) == \
+        [["1"]]
+    deadline = time.time() + 20
+    while not any("retraining %s" % name in json.dumps(b) for b in webhook_bodies(name)):
+        assert time.time() < deadline, "the webhook never heard of the retrain"
+        time.sleep(0.2)
