@@ -3,7 +3,9 @@
 -- retrain (lib/store/runqueue.h) when one of its rules holds: drift_events drift events within
 -- drift_days days, a drift check's KL over max_kl, rolling accuracy under min_accuracy over at
 -- least min_feedback labels, or a minute of retrain_cron; at most one per cooldown_minutes,
--- and never while one is queued or running. What it last did is kept here.
+-- and never while one is queued or running. What it last did is kept here. With
+-- retention_days set, each check also deletes the model's versions older than that, except
+-- the champion, the newest version and any version an alias points at.
 CREATE TABLE retrain_policies (
     project_id        text NOT NULL,
     model_name        text NOT NULL,
@@ -15,6 +17,7 @@ CREATE TABLE retrain_policies (
     min_feedback      integer NOT NULL DEFAULT 20,
     retrain_cron      text,                          -- NULL: no schedule
     cooldown_minutes  integer NOT NULL DEFAULT 60,
+    retention_days    integer,                       -- NULL: keep every version
     last_checked_at   timestamptz,
     last_triggered_at timestamptz,
     last_reason       text,

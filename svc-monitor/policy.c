@@ -33,17 +33,19 @@
 struct policy {
     int enabled;
     long drift_events, drift_days, min_feedback, cooldown_minutes;
+    long retention_days; /* 0: keep every version */
     double max_kl, min_accuracy;
     char cron[128]; /* "": no schedule */
 };
 
-static const struct policy DEFAULTS = {0, 5, 7, 20, 60, 1.0, 0.7, ""};
+static const struct policy DEFAULTS = {0, 5, 7, 20, 60, 0, 1.0, 0.7, ""};
 
 #define POLICY_COLUMNS                                                                             \
     "enabled, drift_events, drift_days, min_feedback, cooldown_minutes, max_kl, min_accuracy,"   \
-    " coalesce(retrain_cron, '')"
+    " coalesce(retrain_cron, ''), coalesce(retention_days, 0)"
 
-/* The row's first eight columns (POLICY_COLUMNS) from column `at`. */
+/* The row's POLICY_NCOLUMNS columns (POLICY_COLUMNS) from column `at`. */
+#define POLICY_NCOLUMNS 9
 static void policy_from_row(PGresult *r, int row, int at, struct policy *p)
 {
     p->enabled = PQgetvalue(r, row, at)[0] == 't';
@@ -54,6 +56,7 @@ static void policy_from_row(PGresult *r, int row, int at, struct policy *p)
     p->max_kl = strtod(PQgetvalue(r, row, at + 5), NULL);
     p->min_accuracy = strtod(PQgetvalue(r, row, at + 6), NULL);
     snprintf(p->cron, sizeof p->cron, "%s", PQgetvalue(r, row, at + 7));
+    p->retention_days = strtol(PQgetvalue(r, row, at + 8), NULL, 10);
 }
 
 /* --- the routes ------------------------------------------------------------------------- */
@@ -76,8 +79,8 @@ static int policy_read(struct svc_call *c, const char *name, struct policy *p, j
     static const char *const keys[4] = {"last_checked_at", "last_triggered_at", "last_reason",
                                         "last_run_id"};
     for (int k = 0; k < 4 && *last != NULL; k++) {
-        int have = PQntuples(r) == 1 && !PQgetisnull(r, 0, 8 + k);
-        json_object_set_new(*last, keys[k], have ? json_string(PQgetvalue(r, 0, 8 + k))
+        int have = PQntuples(r) == 1 && !PQgetisnull(r, 0, POLICY_NCOLUMNS + k);
+        json_object_set_new(*last, keys[k], have ? json_string(PQgetvalue(r, 0, POLICY_NCOLUMNS + k))
                                                  : json_null());
     }
     if (PQntuples(r) == 1)
@@ -96,6 +99,9 @@ static void reply_policy(struct svc_call *c, const char *name, const struct poli
                           (json_int_t)p->min_feedback, "retrain_cron",
                           p->cron[0] ? json_string(p->cron) : json_null(), "cooldown_minutes",
                           (json_int_t)p->cooldown_minutes);
+    if (o != NULL)
+        json_object_set_new(o, "retention_days",
+                            p->retention_days ? json_integer(p->retention_days) : json_null());
     if (o != NULL && last != NULL)
         json_object_update(o, last);
     json_decref(last);
@@ -158,9 +164,9 @@ static int member_number(struct svc_call *c, const json_t *body, const char *key
 /* The body's changes applied to p: 0, or -1 after replying 422 naming the member. */
 static int policy_apply(struct svc_call *c, const json_t *body, struct policy *p)
 {
-    static const char *const known[] = {"enabled",      "drift_events", "drift_days",
-                                        "max_kl",       "min_accuracy", "min_feedback",
-                                        "retrain_cron", "cooldown_minutes"};
+    static const char *const known[] = {"enabled",      "drift_events",     "drift_days",
+                                        "max_kl",       "min_accuracy",     "min_feedback",
+                                        "retrain_cron", "cooldown_minutes", "retention_days"};
     const char *key;
     const json_t *v;
     json_object_foreach((json_t *)body, key, v) {
@@ -171,7 +177,7 @@ static int policy_apply(struct svc_call *c, const json_t *body, struct policy *p
             svc_reply_field(c, API_INVALID_REQUEST, key,
                             "%s is not a field of a retrain policy (enabled, drift_events,"
                             " drift_days, max_kl, min_accuracy, min_feedback, retrain_cron,"
-                            " cooldown_minutes)",
+                            " cooldown_minutes, retention_days)",
                             key);
             return -1;
         }
@@ -188,6 +194,11 @@ static int policy_apply(struct svc_call *c, const json_t *body, struct policy *p
         member_long(c, body, "cooldown_minutes", 0, 525600, &p->cooldown_minutes) != 0 ||
         member_number(c, body, "max_kl", 0, 1000, &p->max_kl) != 0 ||
         member_number(c, body, "min_accuracy", 0, 1, &p->min_accuracy) != 0)
+        return -1;
+    const json_t *keep = json_object_get(body, "retention_days");
+    if (json_is_null(keep))
+        p->retention_days = 0;
+    else if (member_long(c, body, "retention_days", 1, 36500, &p->retention_days) != 0)
         return -1;
     if (cr != NULL && !json_is_null(cr)) {
         struct cron parsed;
@@ -219,28 +230,31 @@ void handle_retrain_policy_put(struct svc_call *c)
         json_decref(body);
         return;
     }
-    char num[6][32];
+    char num[7][32];
     snprintf(num[0], 32, "%ld", p.drift_events);
     snprintf(num[1], 32, "%ld", p.drift_days);
     snprintf(num[2], 32, "%.17g", p.max_kl);
     snprintf(num[3], 32, "%.17g", p.min_accuracy);
     snprintf(num[4], 32, "%ld", p.min_feedback);
     snprintf(num[5], 32, "%ld", p.cooldown_minutes);
-    const char *v[10] = {svc_project(c), name,   p.enabled ? "true" : "false",
+    snprintf(num[6], 32, "%ld", p.retention_days);
+    const char *v[11] = {svc_project(c), name,   p.enabled ? "true" : "false",
                          num[0],         num[1], num[2],
                          num[3],         num[4], p.cron[0] ? p.cron : NULL,
-                         num[5]};
+                         num[5],         p.retention_days ? num[6] : NULL};
     if (svc_execv(c, NULL, "storing the retrain policy",
                   "INSERT INTO retrain_policies (project_id, model_name, enabled, drift_events,"
                   " drift_days, max_kl, min_accuracy, min_feedback, retrain_cron,"
-                  " cooldown_minutes) VALUES ($1, $2, $3::boolean, $4::int, $5::int, $6::float8,"
-                  " $7::float8, $8::int, $9, $10::int) ON CONFLICT (project_id, model_name) DO"
+                  " cooldown_minutes, retention_days) VALUES ($1, $2, $3::boolean, $4::int,"
+                  " $5::int, $6::float8, $7::float8, $8::int, $9, $10::int, $11::int)"
+                  " ON CONFLICT (project_id, model_name) DO"
                   " UPDATE SET enabled = EXCLUDED.enabled, drift_events = EXCLUDED.drift_events,"
                   " drift_days = EXCLUDED.drift_days, max_kl = EXCLUDED.max_kl,"
                   " min_accuracy = EXCLUDED.min_accuracy, min_feedback = EXCLUDED.min_feedback,"
                   " retrain_cron = EXCLUDED.retrain_cron,"
-                  " cooldown_minutes = EXCLUDED.cooldown_minutes, updated_at = now()",
-                  10, v) == 0)
+                  " cooldown_minutes = EXCLUDED.cooldown_minutes,"
+                  " retention_days = EXCLUDED.retention_days, updated_at = now()",
+                  11, v) == 0)
         reply_policy(c, name, &p, last);
     else
         json_decref(last);
@@ -370,8 +384,36 @@ static void trigger(struct db *db, const struct due_policy *d, const char *reaso
                            "metrics", "model_name", d->model, "run_id", run_id));
 }
 
+/* Deletes d's versions older than its retention_days but the newest and every one an alias
+ * names -- so never the champion (REGISTRY_CHAMPION's version, or else the newest). */
+static void prune_versions(struct db *db, const struct due_policy *d)
+{
+    char days[24];
+    snprintf(days, sizeof days, "%ld", d->p.retention_days);
+    const char *v[3] = {d->project, d->model, days};
+    PGresult *r = NULL;
+    if (db_execv(db, &r,
+                 "DELETE FROM model_versions v WHERE v.project_id = $1 AND v.name = $2"
+                 " AND v.created_at < now() - make_interval(days => $3::int)"
+                 " AND v.version < (SELECT max(version) FROM model_versions"
+                 "   WHERE project_id = $1 AND name = $2)"
+                 " AND NOT EXISTS (SELECT 1 FROM model_aliases a WHERE a.project_id = $1"
+                 "   AND a.name = $2 AND a.version = v.version)"
+                 " RETURNING v.version",
+                 3, v) != 0)
+        return;
+    if (PQntuples(r) > 0)
+        log_json(LOG_LEVEL_INFO, "model versions pruned",
+                 json_pack("{s:s, s:s, s:i, s:I}", "project", d->project, "model_name", d->model,
+                           "versions", PQntuples(r), "retention_days",
+                           (json_int_t)d->p.retention_days));
+    PQclear(r);
+}
+
 static void check_policy(struct db *db, struct kv *kv, const struct due_policy *d)
 {
+    if (d->p.retention_days > 0)
+        prune_versions(db, d);
     char reason[256];
     int holds = rule_holds(db, kv, d, reason, sizeof reason);
     const char *v[2] = {d->project, d->model};
@@ -399,8 +441,8 @@ static void check_all(struct db *db, struct kv *kv)
         snprintf(d.project, sizeof d.project, "%s", PQgetvalue(r, i, 0));
         snprintf(d.model, sizeof d.model, "%s", PQgetvalue(r, i, 1));
         policy_from_row(r, i, 2, &d.p);
-        d.last_checked = (time_t)strtoll(PQgetvalue(r, i, 10), NULL, 10);
-        d.cooled_down = PQgetvalue(r, i, 11)[0] == 't';
+        d.last_checked = (time_t)strtoll(PQgetvalue(r, i, 2 + POLICY_NCOLUMNS), NULL, 10);
+        d.cooled_down = PQgetvalue(r, i, 3 + POLICY_NCOLUMNS)[0] == 't';
         check_policy(db, kv, &d);
     }
     PQclear(r);

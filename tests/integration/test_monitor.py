@@ -74,6 +74,11 @@ def webhook(stack):
             "ALERT_WEBHOOK_URL": "http://127.0.0.1:%d/hook" % _hook.server_port,
             "OUTBOUND_ALLOW_NETS": "127.0.0.1/32", "MONITOR_INTERVAL_SECONDS": "1",
             "RETRAIN_CHECK_SECONDS": "1"})
+        # the gateway dials the new process again: until then its routes answer 503
+        deadline = time.time() + 20
+        while stack.http("GET", "/api/drift/summary").status == 503:
+            assert time.time() < deadline, "the gateway never reached the restarted svc-monitor"
+            time.sleep(0.1)
     return _hook
 
 
@@ -407,3 +412,44 @@ def test_retrain_policy_retrains_a_model_whose_accuracy_fell(stack):
     while not any("retraining %s" % name in json.dumps(b) for b in webhook_bodies(name)):
         assert time.time() < deadline, "the webhook never heard of the retrain"
         time.sleep(0.2)
+
+
+def test_retention_prunes_old_versions_but_never_the_champion_or_an_aliased_one(stack):
+    """retention_days on a policy: every check deletes the model's versions older than that,
+    except the newest (the champion without a champion alias) and every aliased version."""
+    webhook(stack)  # policies checked every second
+    path = data("sklearn_breast_cancer", "breast_cancer.csv")
+    tag = uuid.uuid4().hex[:8]
+    name = "keep-" + tag
+    fid = upload_path(stack, path, "bc-keep-%s.csv" % tag)
+    for _ in range(4):
+        done = wait_run(stack, train(stack, fid, target="target", model="gbdt", model_name=name,
+                                     config={"rounds": 3})["run_id"])
+        assert done["status"] == "completed", done
+    r = stack.http("POST", "/api/v1/models/%s/aliases" % name, body={"alias": "audit", "version": 1})
+    assert r.status == 200, r
+    # versions 1-3 are a month old; 4 is new
+    stack.psql("UPDATE model_versions SET created_at = now() - interval '30 days'"
+               " WHERE name = '%s' AND version < 4" % name)
+    versions = lambda: [int(v[0]) for v in stack.psql(  # noqa: E731
+        "SELECT version FROM model_versions WHERE name = '%s' ORDER BY version" % name)]
+    assert versions() == [1, 2, 3, 4]
+    # no rule can hold: only retention acts
+    r = stack.http("PUT", "/api/v1/models/%s/retrain-policy" % name,
+                   body={"retention_days": 7, "max_kl": 1000, "drift_events": 100000,
+                         "min_feedback": 1000000})
+    assert r.status == 200 and r.json()["retention_days"] == 7, r
+    deadline = time.time() + 15
+    while versions() != [1, 4]:
+        assert time.time() < deadline, versions()
+        time.sleep(0.3)
+    time.sleep(2)  # and it stays so: 1 is aliased, 4 the newest
+    assert versions() == [1, 4]
+    assert stack.http("GET", "/api/v1/models/%s/versions/4" % name).status in (200, 404)
+    assert stack.psql("SELECT count(*) FROM runs WHERE tags->>'retrain_of' = '%s'" % name) == \
+        [["0"]]
+    e = assert_error(stack.http("PUT", "/api/v1/models/%s/retrain-policy" % name,
+                                body={"retention_days": 0}), 422, "invalid_request")
+    assert e["details"]["field"] == "retention_days", e
+    r = stack.http("PUT", "/api/v1/models/%s/retrain-policy" % name, body={"retention_days": None})
+    assert r.status == 200 and r.json()["retention_days"] is None, r
