@@ -19,7 +19,9 @@
  *                                             u32 version, u32 regression flag, u32 rows, then
  *                                             per row the predicted class index or value (f64,
  *                                             host order); kept PREDICTION_TTL_SECONDS. A
- *                                             prediction's id is "{request id}:{row}". */
+ *                                             prediction's id is "{request id}:{row}".
+ * PREDICTION_MONITORING=false turns both off (nothing sampled, nothing kept: feedback then
+ * finds no prediction); the request counters of serve.c stay. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,11 +66,14 @@ static struct {
     long window;
     struct kept *kept; /* predictions waiting for the flusher */
     size_t nkept, capkept, kept_rows;
-} win = {.mu = PTHREAD_MUTEX_INITIALIZER, .window = 1000};
+    int monitoring; /* PREDICTION_MONITORING; set before the first request */
+} win = {.mu = PTHREAD_MUTEX_INITIALIZER, .window = 1000, .monitoring = 1};
 
 void window_keep_predictions(const char *project, const char *reqid, const char *name, int version,
                              const struct model *m, const double *pred, size_t n)
 {
+    if (!win.monitoring)
+        return;
     size_t k = model_outputs(m), namelen = strlen(name);
     int regression = m->target.task == TASK_REGRESSION;
     size_t len = namelen + 1 + 12 + n * sizeof(double);
@@ -136,13 +141,14 @@ static void flush_kept(struct kv *kv)
 
 int window_start(void)
 {
-    return env_long("DRIFT_WINDOW", 1000, 10, 1000000, &win.window);
+    int rv = env_long("DRIFT_WINDOW", 1000, 10, 1000000, &win.window);
+    return rv != 0 ? rv : env_bool("PREDICTION_MONITORING", 1, &win.monitoring);
 }
 
 void window_add(const char *project, const char *name, int version, const struct model *m,
                 const struct fmatrix *x, const double *pred)
 {
-    if (x->nrows == 0 || x->ncols != m->features.n)
+    if (!win.monitoring || x->nrows == 0 || x->ncols != m->features.n)
         return;
     size_t take = x->nrows < WINDOW_ROWS_PER_REQUEST ? x->nrows : WINDOW_ROWS_PER_REQUEST;
     size_t k = model_outputs(m), width = x->ncols + 1;
