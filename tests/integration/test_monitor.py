@@ -56,6 +56,20 @@ class Receiver(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def breast_cancer_model(stack, prefix, rounds=10, versions=1):
+    """A gbdt model trained `versions` times on breast_cancer through the API: its name and
+    the CSV's path."""
+    path = data("sklearn_breast_cancer", "breast_cancer.csv")
+    tag = uuid.uuid4().hex[:8]
+    name = "%s-%s" % (prefix, tag)
+    fid = upload_path(stack, path, "bc-%s-%s.csv" % (prefix, tag))
+    for _ in range(versions):
+        done = wait_run(stack, train(stack, fid, target="target", model="gbdt", model_name=name,
+                                     config={"rounds": rounds})["run_id"])
+        assert done["status"] == "completed", done
+    return name, path
+
+
 def by_feature(doc):
     return {f["feature"]: f for f in doc["features"]}
 
@@ -109,14 +123,8 @@ def test_shifted_age_is_flagged_and_raises_a_stored_event_and_an_alert(stack):
 
 
 def test_feedback_gives_rolling_metrics_and_an_accuracy_alert(stack):
-    path = data("sklearn_breast_cancer", "breast_cancer.csv")
     webhook(stack)
-    tag = uuid.uuid4().hex[:8]
-    name = "fb-" + tag
-    fid = upload_path(stack, path, "bc-fb-%s.csv" % tag)
-    done = wait_run(stack, train(stack, fid, target="target", model="gbdt", model_name=name,
-                                 config={"rounds": 20})["run_id"])
-    assert done["status"] == "completed", done
+    name, path = breast_cancer_model(stack, "fb", rounds=20)
     rows = csv_rows(path)[:60]
     truth = [r.pop("target") for r in rows]
     got = predict(stack, name, rows)["predictions"]
@@ -289,13 +297,7 @@ def test_served_models_have_prometheus_series(stack):
     counters from Redis each tick; the gateway appends them): predictions, rows, errors, the
     latency histogram, rolling accuracy from label feedback and the last drift check's KL."""
     webhook(stack)  # svc-monitor ticking every second
-    path = data("sklearn_breast_cancer", "breast_cancer.csv")
-    tag = uuid.uuid4().hex[:8]
-    name = "prom-" + tag
-    fid = upload_path(stack, path, "bc-prom-%s.csv" % tag)
-    done = wait_run(stack, train(stack, fid, target="target", model="gbdt", model_name=name,
-                                 config={"rounds": 10})["run_id"])
-    assert done["status"] == "completed", done
+    name, path = breast_cancer_model(stack, "prom")
     rows = csv_rows(path)[:40]
     for r in rows:
         r.pop("target")
@@ -350,17 +352,11 @@ def test_retrain_policy_retrains_a_model_whose_accuracy_fell(stack):
     rolling accuracy falls under min_accuracy, svc-monitor queues one retrain (tagged with the
     reason), records it on the policy, alerts, and the retrain's decision is recorded."""
     webhook(stack)  # svc-monitor checking policies every second
-    path = data("sklearn_breast_cancer", "breast_cancer.csv")
-    tag = uuid.uuid4().hex[:8]
-    name = "pol-" + tag
-    fid = upload_path(stack, path, "bc-pol-%s.csv" % tag)
-    done = wait_run(stack, train(stack, fid, target="target", model="gbdt", model_name=name,
-                                 config={"rounds": 10})["run_id"])
-    assert done["status"] == "completed", done
+    name, path = breast_cancer_model(stack, "pol")
     url = "/api/v1/models/%s/retrain-policy" % name
     p = stack.http("GET", url).json()
     assert p["enabled"] is False and p["min_accuracy"] == 0.7 and p["last_run_id"] is None, p
-    assert_error(stack.http("PUT", "/api/v1/models/nope-%s/retrain-policy" % tag,
+    assert_error(stack.http("PUT", "/api/v1/models/nope-%s/retrain-policy" % name,
                             body={"enabled": True}), 404, "model_not_found")
     for body, field in (({"max_kl": -1}, "max_kl"), ({"drift_events": 0}, "drift_events"),
                         ({"retrain_cron": "61 * * * *"}, "retrain_cron"),
@@ -418,14 +414,7 @@ def test_retention_prunes_old_versions_but_never_the_champion_or_an_aliased_one(
     """retention_days on a policy: every check deletes the model's versions older than that,
     except the newest (the champion without a champion alias) and every aliased version."""
     webhook(stack)  # policies checked every second
-    path = data("sklearn_breast_cancer", "breast_cancer.csv")
-    tag = uuid.uuid4().hex[:8]
-    name = "keep-" + tag
-    fid = upload_path(stack, path, "bc-keep-%s.csv" % tag)
-    for _ in range(4):
-        done = wait_run(stack, train(stack, fid, target="target", model="gbdt", model_name=name,
-                                     config={"rounds": 3})["run_id"])
-        assert done["status"] == "completed", done
+    name, _ = breast_cancer_model(stack, "keep", rounds=3, versions=4)
     r = stack.http("POST", "/api/v1/models/%s/aliases" % name, body={"alias": "audit", "version": 1})
     assert r.status == 200, r
     # versions 1-3 are a month old; 4 is new
