@@ -138,6 +138,22 @@ static void handle_metrics_json(struct gw_req *r)
     gw_reply_json(r, 200, j);
 }
 
+/* Appends a route's query parameters ("name:type,...", route_query) to params. */
+static void query_parameters(const char *spec, json_t *params)
+{
+    for (const char *p = spec; p != NULL && *p != '\0';) {
+        const char *colon = strchr(p, ':'), *comma = strchr(p, ',');
+        const char *end = comma ? comma : p + strlen(p);
+        if (colon == NULL || colon > end)
+            break; /* the table is ours: a malformed entry is caught by the static test */
+        json_array_append_new(params, json_pack("{s:s%, s:s, s:b, s:{s:s%}}", "name", p,
+                                                (size_t)(colon - p), "in", "query", "required", 0,
+                                                "schema", "type", colon + 1,
+                                                (size_t)(end - colon - 1)));
+        p = comma ? comma + 1 : end;
+    }
+}
+
 /* The errors of the API in an OpenAPI document: components.schemas.Error (the error body,
  * its code an enum of the catalogue's codes), x-error-codes (the catalogue: code, status,
  * message, lib/http/apierr.h), and every operation's default response pointing at the
@@ -235,6 +251,7 @@ static void handle_openapi(struct gw_req *r)
                                                     (size_t)(e - p - 1), "in", "path", "required",
                                                     1, "schema", "type", "string"));
         }
+        query_parameters(route_query(rt), params);
         json_object_set_new(op, "parameters", params);
         if (strcmp(rt->name, "train.start") == 0) /* the learners' parameters */
             json_object_set_new(op, "requestBody", learner_openapi_train_body());

@@ -224,6 +224,56 @@ const struct route routes[] = {
 
 const size_t routes_count = sizeof routes / sizeof routes[0];
 
+/* The query parameters each route's handler reads (tests/static/test_openapi_query.py checks
+ * this against the services' svc_query calls), for the OpenAPI document. */
+static const struct {
+    const char *method, *pattern, *query;
+} route_queries[] = {
+#define ASSUMPTIONS "contacts:number,cost_per_contact:number,value_per_conversion:number,target_pct:number"
+#define RUN_FILTERS                                                                                \
+    "status:string,model_name:string,model:string,dataset_id:string,limit:integer,offset:integer"
+    {"POST", "/api/upload", "filename:string,target:string,delimiter:string"},
+    {"POST", "/api/v1/datasets", "filename:string,target:string,delimiter:string"},
+    {"GET", "/api/v1/datasets", "limit:integer,offset:integer"},
+    {"GET", "/api/v1/datasets/{id}/preview", "rows:integer"},
+    {"GET", "/api/v1/datasets/{id}/profile", "target:string"},
+    {"GET", "/api/train/runs", RUN_FILTERS},
+    {"GET", "/api/v1/runs", RUN_FILTERS},
+    {"GET", "/api/v1/runs/compare", "ids:string"},
+    {"GET", "/api/v1/runs/{id}/metrics", "key:string,limit:integer,offset:integer"},
+    {"GET", "/api/v1/runs/{id}/importance", "method:string"},
+    {"POST", "/api/v1/models/{name}/predict", "version:integer,alias:string"},
+    {"GET", "/v2/models/{name}", "version:integer,alias:string"},
+    {"POST", "/v2/models/{name}/infer", "version:integer,alias:string"},
+    {"GET", "/v2/models/{name}/ready", "version:integer,alias:string"},
+    {"GET", "/api/v1/models/info", "model:string"},
+    {"GET", "/api/v1/models/metrics", "model:string"},
+    {"POST", "/api/analysis", "model:string"},
+    {"POST", "/api/analysis/batch", "model:string"},
+    {"POST", "/api/rag/query", "model:string"},
+    {"GET", "/api/rag/documents", "limit:integer,offset:integer"},
+    {"GET", "/api/report/correlation/{run_id}", "method:string"},
+    {"GET", "/api/report/ai/{run_id}", "lang:string,currency:string," ASSUMPTIONS ",rewrite:boolean"},
+    {"POST", "/api/report/generate-pdf/{run_id}", "lang:string,currency:string," ASSUMPTIONS},
+    {"GET", "/api/report/pdf/{run_id}", "lang:string,currency:string," ASSUMPTIONS},
+    {"GET", "/api/v1/models/{name}/versions/{version}/card", "lang:string,slice:string"},
+    {"GET", "/api/drift/status", "model:string,version:integer"},
+    {"GET", "/api/drift/summary", "days:integer,model:string"},
+    {"POST", "/api/drift/reset", "model:string"},
+    {"GET", "/api/v1/models/{name}/drift", "version:integer"},
+#undef ASSUMPTIONS
+#undef RUN_FILTERS
+};
+
+const char *route_query(const struct route *r)
+{
+    for (size_t i = 0; i < sizeof route_queries / sizeof route_queries[0]; i++)
+        if (strcmp(route_queries[i].method, r->method) == 0 &&
+            strcmp(route_queries[i].pattern, r->pattern) == 0)
+            return route_queries[i].query;
+    return NULL;
+}
+
 /* Matches pattern against path segment by segment; {x} takes one non-empty segment. */
 static int pattern_match(const char *pat, const char *path, size_t pathlen,
                          struct route_params *params)

@@ -66,6 +66,10 @@ extern const size_t routes_count;
 const struct route *route_match(const char *method, const char *path, size_t pathlen,
                                 struct route_params *params, int *path_exists);
 
+/* The query parameters r's handler reads, "name:type,..." (type: string, integer, number,
+ * boolean), or NULL for none. */
+const char *route_query(const struct route *r);
+
 const char *svc_name(enum svc_id id);        /* "gateway", "ingest", ... */
 const char *scope_name(enum route_scope s);  /* "public", "read", ... */
 

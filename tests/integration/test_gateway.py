@@ -206,6 +206,15 @@ def test_openapi_lists_every_route(stack):
     predict = doc["paths"]["/api/v1/models/{name}/predict"]["post"]["requestBody"]
     assert predict["content"]["application/json"]["schema"]["type"] == "object", predict
     assert "requestBody" not in doc["paths"]["/api/v1/datasets/{id}"]["get"]
+    # query parameters from the route table, typed
+    query = {p["name"]: p["schema"]["type"] for p in doc["paths"]["/api/v1/runs"]["get"]["parameters"]
+             if p["in"] == "query"}
+    assert query == {"status": "string", "model_name": "string", "model": "string",
+                     "dataset_id": "string", "limit": "integer", "offset": "integer"}, query
+    ai = doc["paths"]["/api/report/ai/{run_id}"]["get"]["parameters"]
+    assert [p["in"] for p in ai][:1] == ["path"] and \
+        {"contacts": "number", "rewrite": "boolean"}.items() <= \
+        {p["name"]: p["schema"]["type"] for p in ai}.items(), ai
     # the error catalogue: every code once, with its status; the error body's schema
     catalogue = doc["x-error-codes"]
     codes = [e["code"] for e in catalogue]
