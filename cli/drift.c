@@ -6,6 +6,8 @@
 #include "ml/drift_table.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,7 +112,16 @@ int cmd_drift(int argc, char **argv)
         jobs[k].opt.delimiter = delimiter;
         /* the target only names a column here: never let ingest pick one by its name */
         jobs[k].opt.target = target;
+        /* the statistics sort the values themselves: no upload summaries */
+        jobs[k].opt.values_only = 1;
     }
+#if defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+    /* Each column's sort buffers (megabytes) are freed and taken again for the next column:
+     * served from the heap and never handed back, they are not faulted in afresh each time
+     * (measured: a third of the system time, 2 x 200,000 x 100). 32 MiB is glibc's ceiling. */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, INT_MAX);
+#endif
     pool_for(NULL, 2, 2, read_one, jobs);
     int status = check_read(&jobs[0]);
     if (status == 0)

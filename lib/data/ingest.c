@@ -795,7 +795,7 @@ static int finish(struct state *st)
             }
         }
     }
-    if ((rv = table_summarize(t)) != 0)
+    if ((rv = table_summarize_columns(t, !(st->opt && st->opt->values_only))) != 0)
         return rv;
     for (size_t c = 0; c < st->ncols; c++) {
         struct column *col = &t->cols[c];

@@ -21,6 +21,10 @@ struct ingest_options {
     size_t preview_rows;    /* leading data rows kept for the preview (0: 10) */
     size_t max_columns;     /* 0: 10000 */
     size_t max_field_bytes; /* 0: 1 MiB */
+    int values_only;        /* 1: numeric columns are not summarised (table_summarize_columns):
+                               their missing/distinct/min/max/mean stay 0 and NaN, their type
+                               is numeric (never id) and they raise no column warnings; for
+                               readers that only want the values (aiops drift) */
 };
 
 enum issue_severity { ISSUE_ERROR, ISSUE_WARNING };

@@ -111,5 +111,8 @@ long table_find(const struct table *t, const char *name);
 int column_is_missing(const struct column *c, size_t r);
 /* Fills missing/distinct/is_integer/min/max/mean of every column. */
 int table_summarize(struct table *t);
+/* The same with f64_columns 0 for the string columns only: the numeric ones get 0 and NaN (a
+ * reader that wants their values alone skips the distinct counts, the dearest part). */
+int table_summarize_columns(struct table *t, int f64_columns);
 
 #endif

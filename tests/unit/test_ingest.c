@@ -390,6 +390,39 @@ static void test_ids_and_text(void)
     ingest_result_free(&r);
 }
 
+/* values_only (aiops drift): the same values and string columns, numeric columns unsummarised */
+static void test_values_only(void)
+{
+    char text[8192];
+    size_t k = (size_t)sprintf(text, "row,x,cat,words\n");
+    for (int i = 0; i < 30; i++)
+        k += (size_t)sprintf(text + k, "%d,%s,%s,%s\n", 100 + i, i % 7 == 3 ? "" : "2.5",
+                             i % 3 ? "a" : "b",
+                             "\"a description that is long enough to be free text, surely\"");
+    struct ingest_options o = {.values_only = 1};
+    struct ingest_result full = parse(text, NULL), lean = parse(text, &o);
+    CHECK_INT(lean.n_errors, 0);
+    CHECK_INT(lean.table.nrows, 30);
+    for (size_t c = 0; c < 2; c++) {
+        const struct column *f = &full.table.cols[c], *l = &lean.table.cols[c];
+        CHECK_INT(l->storage, COL_F64);
+        CHECK_INT(l->type, COL_NUMERIC); /* "row" is an id when summarised */
+        CHECK(isnan(l->min) && isnan(l->max) && isnan(l->mean));
+        CHECK_INT(l->distinct, 0);
+        for (size_t i = 0; i < 30; i++)
+            CHECK(memcmp(&f->f64[i], &l->f64[i], sizeof(double)) == 0);
+    }
+    CHECK_INT(col(&full, "row")->type, COL_ID);
+    CHECK_INT(col(&full, "x")->distinct, 1);
+    CHECK_INT(col(&lean, "cat")->type, COL_CATEGORICAL);
+    CHECK_INT(col(&lean, "cat")->distinct, 2);
+    CHECK_INT(col(&lean, "words")->type, COL_TEXT);
+    CHECK_INT(count_issues(&full, "constant_column"), 2); /* x and words */
+    CHECK_INT(count_issues(&lean, "constant_column"), 1); /* x is not summarised */
+    ingest_result_free(&full);
+    ingest_result_free(&lean);
+}
+
 static void test_targets_and_warnings(void)
 {
     struct ingest_result r = parse("a,Clicked,,c\n1,0,x,5\n2,1,y,5\n3,,z,5\n", NULL);
@@ -566,4 +599,5 @@ static void test_numparse_words(void)
 
 UNIT_MAIN(UNIT(test_adult), UNIT(test_diamonds), UNIT(test_penguins_iris), UNIT(test_bank_ctr),
           UNIT(test_other_datasets), UNIT(test_type_inference), UNIT(test_ids_and_text),
-          UNIT(test_targets_and_warnings), UNIT(test_numparse_exact), UNIT(test_numparse_words))
+          UNIT(test_values_only), UNIT(test_targets_and_warnings), UNIT(test_numparse_exact),
+          UNIT(test_numparse_words))
