@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/bytes.h"
+#include "math/sort.h"
 #include "text/lexicon.h"
 #include "text/normalize.h"
 
@@ -35,50 +36,6 @@ static int build_columns(struct text_featurizer *f)
     for (size_t k = 0; k < f->nvocab; k++)
         f->column[f->bucket[k]] = (uint32_t)k;
     return AIOPS_OK;
-}
-
-/* Sorts v[0..n) ascending (an insertion sort for the short runs, a quicksort above: the
- * terms of one text, a few hundred at most, sorted per text for the whole corpus -- a
- * comparison through a function pointer cost more than the sort). */
-static void sort_u32(uint32_t *v, size_t n)
-{
-    while (n > 24) {
-        uint32_t a = v[0], b = v[n / 2], c = v[n - 1];
-        uint32_t pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-        size_t i = 0, j = n - 1;
-        for (;;) {
-            while (v[i] < pivot)
-                i++;
-            while (v[j] > pivot)
-                j--;
-            if (i >= j)
-                break;
-            uint32_t t = v[i];
-            v[i] = v[j];
-            v[j] = t;
-            i++;
-            j--;
-        }
-        /* recurse into the smaller side, loop on the larger */
-        size_t left = j + 1;
-        if (left < n - left) {
-            sort_u32(v, left);
-            v += left;
-            n -= left;
-        } else {
-            sort_u32(v + left, n - left);
-            n = left;
-        }
-    }
-    for (size_t i = 1; i < n; i++) {
-        uint32_t x = v[i];
-        size_t j = i;
-        while (j > 0 && v[j - 1] > x) {
-            v[j] = v[j - 1];
-            j--;
-        }
-        v[j] = x;
-    }
 }
 
 void text_params_default(struct text_params *p)
