@@ -182,18 +182,10 @@ int text_terms(const struct text_params *p, const char *norm, size_t len, uint32
 {
     uint32_t mask = p->hash_bits >= 32 ? 0xFFFFFFFFu : ((1u << p->hash_bits) - 1u);
     size_t first = *nterms;
-    for (size_t i = 0; i < len;) {
-        while (i < len && norm[i] == ' ')
-            i++;
-        size_t j = i;
-        while (j < len && norm[j] != ' ')
-            j++;
-        if (j > i) {
-            int rv = word_terms(p, norm + i, j - i, terms, nterms, cap);
-            if (rv != 0)
-                return rv;
-        }
-        i = j;
+    for (size_t at = 0, i, j; text_next_word(norm, len, &at, &i, &j);) {
+        int rv = word_terms(p, norm + i, j - i, terms, nterms, cap);
+        if (rv != 0)
+            return rv;
     }
     for (size_t k = first; k < *nterms; k++)
         (*terms)[k] &= mask;
