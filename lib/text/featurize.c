@@ -2,11 +2,11 @@
 #include "text/featurize.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/bytes.h"
+#include "core/pool.h"
 #include "math/sort.h"
 #include "text/lexicon.h"
 #include "text/normalize.h"
@@ -228,9 +228,10 @@ struct fit_part {
     int rv;
 };
 
-static void *fit_part_run(void *arg)
+static void fit_part_run(void *arg, int tid, size_t t)
 {
-    struct fit_part *P = arg;
+    struct fit_part *P = (struct fit_part *)arg + t;
+    (void)tid;
     struct buf norm = BUF_INIT;
     uint32_t *terms = NULL;
     size_t nterms = 0, cap = 0;
@@ -242,7 +243,16 @@ static void *fit_part_run(void *arg)
     }
     free(terms);
     buf_free(&norm);
-    return NULL;
+}
+
+/* Workers for n texts: up to threads (at most 16), one below 1000 texts (a thread costs more
+ * than a few hundred short texts). */
+static size_t text_workers(int threads, size_t n)
+{
+    size_t nt = threads > 1 ? (size_t)threads : 1;
+    if (nt > 16)
+        nt = 16;
+    return n < 1000 ? 1 : nt;
 }
 
 int text_featurizer_fit_threads(const struct text_params *p, text_doc_fn doc, void *ctx, size_t n,
@@ -255,14 +265,8 @@ int text_featurizer_fit_threads(const struct text_params *p, text_doc_fn doc, vo
                                "text parameters out of range "
                                "(hash_bits 10..24, min_df >= 1, char_ngram_max 0..3)");
     size_t nb = (size_t)1 << p->hash_bits, bad = 0;
-    size_t nt = threads > 1 ? (size_t)threads : 1;
-    if (nt > 16)
-        nt = 16;
-    if (n < 1000)
-        nt = 1;
+    size_t nt = text_workers(threads, n);
     struct fit_part parts[16];
-    pthread_t tid[16];
-    int started[16] = {0};
     int rv = AIOPS_OK;
     for (size_t t = 0; t < nt; t++) {
         parts[t] = (struct fit_part){
@@ -270,16 +274,8 @@ int text_featurizer_fit_threads(const struct text_params *p, text_doc_fn doc, vo
         if (parts[t].df == NULL)
             parts[t].rv = rv = AIOPS_ENOMEM;
     }
-    for (size_t t = 1; rv == 0 && t < nt; t++)
-        started[t] = pthread_create(&tid[t], NULL, fit_part_run, &parts[t]) == 0;
     if (rv == 0)
-        fit_part_run(&parts[0]);
-    for (size_t t = 1; rv == 0 && t < nt; t++) {
-        if (started[t])
-            pthread_join(tid[t], NULL);
-        else
-            fit_part_run(&parts[t]);
-    }
+        pool_for(NULL, (int)nt, nt, fit_part_run, parts);
     uint32_t *df = parts[0].df;
     for (size_t t = 0; t < nt; t++) {
         rv = rv ? rv : parts[t].rv;
@@ -341,9 +337,10 @@ struct part {
     int rv;
 };
 
-static void *transform_part(void *arg)
+static void transform_part(void *arg, int tid, size_t t)
 {
-    struct part *P = arg;
+    struct part *P = (struct part *)arg + t;
+    (void)tid;
     struct buf norm = BUF_INIT;
     uint32_t *terms = NULL;
     size_t nterms = 0, tcap = 0;
@@ -389,38 +386,23 @@ static void *transform_part(void *arg)
     }
     free(terms);
     buf_free(&norm);
-    return NULL;
 }
 
 int text_featurizer_transform(const struct text_featurizer *f, text_doc_fn doc, void *ctx, size_t n,
                               int threads, struct spmatrix *out, size_t *invalid)
 {
     memset(out, 0, sizeof *out);
-    size_t nt = threads > 1 ? (size_t)threads : 1;
-    if (nt > 16)
-        nt = 16;
-    if (n < 1000) /* a thread costs more than a few hundred short texts */
-        nt = 1;
+    size_t nt = text_workers(threads, n);
     struct part parts[16];
     size_t *rowlen = calloc(n ? n : 1, sizeof *rowlen);
     if (rowlen == NULL)
         return AIOPS_ENOMEM;
-    pthread_t tid[16];
-    int started[16] = {0};
     for (size_t t = 0; t < nt; t++) {
         parts[t] =
             (struct part){f, doc, ctx, n * t / nt, n * (t + 1) / nt, NULL, NULL, NULL, 0, 0, 0, 0};
         parts[t].rowlen = rowlen + parts[t].from;
-        if (t > 0 && pthread_create(&tid[t], NULL, transform_part, &parts[t]) == 0)
-            started[t] = 1;
     }
-    transform_part(&parts[0]);
-    for (size_t t = 1; t < nt; t++) {
-        if (started[t])
-            pthread_join(tid[t], NULL);
-        else
-            transform_part(&parts[t]); /* no thread: do its share here */
-    }
+    pool_for(NULL, (int)nt, nt, transform_part, parts);
     int rv = AIOPS_OK;
     size_t nnz = 0, bad = 0;
     for (size_t t = 0; t < nt; t++) {
