@@ -192,57 +192,75 @@ int text_terms(const struct text_params *p, const char *norm, size_t len, uint32
     return AIOPS_OK;
 }
 
-/* The sorted terms of text i into *terms; 0 terms for a missing or invalid text (counted in
- * *invalid). */
-static int doc_terms(const struct text_params *p, text_doc_fn doc, void *ctx, size_t i,
-                     struct buf *norm, uint32_t **terms, size_t *nterms, size_t *cap,
-                     size_t *invalid)
-{
-    *nterms = 0;
-    size_t len = 0;
-    const char *s = doc(ctx, i, &len);
-    if (s == NULL)
-        return AIOPS_OK;
-    buf_reset(norm);
-    int rv = text_normalize(s, len, norm, NULL);
-    if (rv == AIOPS_EPARSE) {
-        (*invalid)++;
-        return AIOPS_OK;
-    }
-    if (rv != 0)
-        return rv;
-    if ((rv = text_terms(p, norm->data, norm->len, terms, nterms, cap)) != 0)
-        return rv;
-    sort_u32(*terms, *nterms);
-    return AIOPS_OK;
-}
-
-/* One worker's share of a fit: document frequencies of texts [from, to). */
-struct fit_part {
+/* Worker t of nt's share of n texts, [from, to), and the scratch their terms are read into:
+ * what a worker of the fit and of the transform have alike. */
+struct doc_share {
     const struct text_params *p;
     text_doc_fn doc;
     void *ctx;
     size_t from, to;
-    uint32_t *df; /* 2^hash_bits */
-    size_t invalid;
+    size_t invalid; /* texts that were not valid UTF-8 */
     int rv;
+    struct buf norm;
+    uint32_t *terms; /* the last text's terms, sorted */
+    size_t nterms, cap;
+};
+
+static struct doc_share doc_share_make(const struct text_params *p, text_doc_fn doc, void *ctx,
+                                       size_t n, size_t t, size_t nt)
+{
+    return (struct doc_share){
+        .p = p, .doc = doc, .ctx = ctx, .from = n * t / nt, .to = n * (t + 1) / nt};
+}
+
+static void doc_share_free(struct doc_share *s)
+{
+    free(s->terms);
+    buf_free(&s->norm);
+}
+
+/* The sorted terms of text i into s->terms; 0 terms for a missing or invalid text (counted
+ * in s->invalid). */
+static int doc_terms(struct doc_share *s, size_t i)
+{
+    s->nterms = 0;
+    size_t len = 0;
+    const char *text = s->doc(s->ctx, i, &len);
+    if (text == NULL)
+        return AIOPS_OK;
+    buf_reset(&s->norm);
+    int rv = text_normalize(text, len, &s->norm, NULL);
+    if (rv == AIOPS_EPARSE) {
+        s->invalid++;
+        return AIOPS_OK;
+    }
+    if (rv != 0)
+        return rv;
+    if ((rv = text_terms(s->p, s->norm.data, s->norm.len, &s->terms, &s->nterms, &s->cap)) != 0)
+        return rv;
+    sort_u32(s->terms, s->nterms);
+    return AIOPS_OK;
+}
+
+/* One worker's share of a fit: document frequencies of its texts. */
+struct fit_part {
+    struct doc_share s;
+    uint32_t *df; /* 2^hash_bits */
 };
 
 static void fit_part_run(void *arg, int tid, size_t t)
 {
     struct fit_part *P = (struct fit_part *)arg + t;
+    struct doc_share *s = &P->s;
     (void)tid;
-    struct buf norm = BUF_INIT;
-    uint32_t *terms = NULL;
-    size_t nterms = 0, cap = 0;
-    for (size_t i = P->from; i < P->to && P->rv == 0; i++) {
-        P->rv = doc_terms(P->p, P->doc, P->ctx, i, &norm, &terms, &nterms, &cap, &P->invalid);
-        for (size_t k = 0; P->rv == 0 && k < nterms; k++)
+    for (size_t i = s->from; i < s->to && s->rv == 0; i++) {
+        s->rv = doc_terms(s, i);
+        const uint32_t *terms = s->terms;
+        for (size_t k = 0; s->rv == 0 && k < s->nterms; k++)
             if (k == 0 || terms[k] != terms[k - 1])
                 P->df[terms[k]]++;
     }
-    free(terms);
-    buf_free(&norm);
+    doc_share_free(s);
 }
 
 /* Workers for n texts: up to threads (at most 16), one below 1000 texts (a thread costs more
@@ -269,17 +287,17 @@ int text_featurizer_fit_threads(const struct text_params *p, text_doc_fn doc, vo
     struct fit_part parts[16];
     int rv = AIOPS_OK;
     for (size_t t = 0; t < nt; t++) {
-        parts[t] = (struct fit_part){
-            p, doc, ctx, n * t / nt, n * (t + 1) / nt, calloc(nb, sizeof(uint32_t)), 0, 0};
+        parts[t] =
+            (struct fit_part){doc_share_make(p, doc, ctx, n, t, nt), calloc(nb, sizeof(uint32_t))};
         if (parts[t].df == NULL)
-            parts[t].rv = rv = AIOPS_ENOMEM;
+            parts[t].s.rv = rv = AIOPS_ENOMEM;
     }
     if (rv == 0)
         pool_for(NULL, (int)nt, nt, fit_part_run, parts);
     uint32_t *df = parts[0].df;
     for (size_t t = 0; t < nt; t++) {
-        rv = rv ? rv : parts[t].rv;
-        bad += parts[t].invalid;
+        rv = rv ? rv : parts[t].s.rv;
+        bad += parts[t].s.invalid;
         for (size_t b = 0; t > 0 && df != NULL && parts[t].df != NULL && b < nb; b++)
             df[b] += parts[t].df[b];
         if (t > 0)
@@ -324,30 +342,26 @@ static long vocab_index(const struct text_featurizer *f, uint32_t b)
     return c == UINT32_MAX ? -1 : (long)c;
 }
 
-/* One worker's share of a transform: rows [from, to) into growing arrays. */
+/* One worker's share of a transform: its rows into growing arrays. */
 struct part {
+    struct doc_share s;
     const struct text_featurizer *f;
-    text_doc_fn doc;
-    void *ctx;
-    size_t from, to;
-    size_t *rowlen; /* to - from */
+    size_t *rowlen; /* s.to - s.from */
     uint32_t *col;
     float *val;
-    size_t nnz, cap, invalid;
-    int rv;
+    size_t nnz, cap;
 };
 
 static void transform_part(void *arg, int tid, size_t t)
 {
     struct part *P = (struct part *)arg + t;
+    struct doc_share *s = &P->s;
     (void)tid;
-    struct buf norm = BUF_INIT;
-    uint32_t *terms = NULL;
-    size_t nterms = 0, tcap = 0;
-    for (size_t i = P->from; i < P->to && P->rv == 0; i++) {
-        P->rv = doc_terms(&P->f->p, P->doc, P->ctx, i, &norm, &terms, &nterms, &tcap, &P->invalid);
-        if (P->rv != 0)
+    for (size_t i = s->from; i < s->to && s->rv == 0; i++) {
+        if ((s->rv = doc_terms(s, i)) != 0)
             break;
+        const uint32_t *terms = s->terms;
+        size_t nterms = s->nterms;
         if (P->nnz + nterms > P->cap) {
             size_t nc = (P->cap + nterms) * 2;
             uint32_t *nc_col = realloc(P->col, nc * sizeof *nc_col);
@@ -355,7 +369,7 @@ static void transform_part(void *arg, int tid, size_t t)
                 P->col = nc_col;
             float *nc_val = nc_col ? realloc(P->val, nc * sizeof *nc_val) : NULL;
             if (nc_val == NULL) {
-                P->rv = AIOPS_ENOMEM;
+                s->rv = AIOPS_ENOMEM;
                 break;
             }
             P->val = nc_val;
@@ -382,10 +396,9 @@ static void transform_part(void *arg, int tid, size_t t)
             for (size_t k = start; k < P->nnz; k++)
                 P->val[k] = (float)(P->val[k] * inv);
         }
-        P->rowlen[i - P->from] = P->nnz - start;
+        P->rowlen[i - s->from] = P->nnz - start;
     }
-    free(terms);
-    buf_free(&norm);
+    doc_share_free(s);
 }
 
 int text_featurizer_transform(const struct text_featurizer *f, text_doc_fn doc, void *ctx, size_t n,
@@ -398,17 +411,16 @@ int text_featurizer_transform(const struct text_featurizer *f, text_doc_fn doc, 
     if (rowlen == NULL)
         return AIOPS_ENOMEM;
     for (size_t t = 0; t < nt; t++) {
-        parts[t] =
-            (struct part){f, doc, ctx, n * t / nt, n * (t + 1) / nt, NULL, NULL, NULL, 0, 0, 0, 0};
-        parts[t].rowlen = rowlen + parts[t].from;
+        parts[t] = (struct part){.s = doc_share_make(&f->p, doc, ctx, n, t, nt), .f = f};
+        parts[t].rowlen = rowlen + parts[t].s.from;
     }
     pool_for(NULL, (int)nt, nt, transform_part, parts);
     int rv = AIOPS_OK;
     size_t nnz = 0, bad = 0;
     for (size_t t = 0; t < nt; t++) {
-        rv = rv ? rv : parts[t].rv;
+        rv = rv ? rv : parts[t].s.rv;
         nnz += parts[t].nnz;
-        bad += parts[t].invalid;
+        bad += parts[t].s.invalid;
     }
     if (rv == 0) {
         out->nrows = n;
