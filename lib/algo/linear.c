@@ -1651,12 +1651,14 @@ static int design_by_frequency(struct design *D, uint64_t p, uint64_t **order)
     return 0;
 }
 
-/* Margins of design row i into mg[nout]. */
-static inline void design_margins(const struct linear_sparse *m, const double *theta,
-                                  const struct design *D, size_t i, double *mg)
+/* Margins of design row i into mg[K], K = m->h.nout: sfit_range passes it as a constant
+ * for the common counts, so the loops over the outputs unroll (inlined there). */
+static inline __attribute__((always_inline)) void design_margins(const struct linear_sparse *m,
+                                                                 const double *theta,
+                                                                 const struct design *D, size_t i,
+                                                                 double *mg, const uint32_t K)
 {
-    const double *b = theta + m->p * m->h.nout;
-    uint32_t K = m->h.nout;
+    const double *b = theta + m->p * K;
     for (uint32_t c = 0; c < K; c++)
         mg[c] = m->h.fit_intercept ? b[c] : 0;
     for (size_t e = D->rowptr[i]; e < D->rowptr[i + 1]; e++) {
@@ -1699,20 +1701,10 @@ static inline __attribute__((always_inline)) double sfit_range(const struct sfit
 {
     const struct linear_sparse *m = F->m;
     const struct design *D = F->D;
-    const double *theta = F->theta, *b = theta + m->p * K;
     double *gb = g + m->p * K, loss = 0;
     for (size_t i = from; i < to; i++) {
         double wi = F->w ? F->w[i] : 1.0;
-        for (uint32_t c = 0; c < K; c++)
-            marg[c] = m->h.fit_intercept ? b[c] : 0;
-        for (size_t e = D->rowptr[i]; e < D->rowptr[i + 1]; e++) {
-            const double *wf = theta + D->col[e] * K;
-            double v = D->val[e];
-            for (uint32_t c = 0; c < K; c++)
-                marg[c] += v * wf[c];
-        }
-        for (uint32_t c = 0; c < K; c++)
-            marg[c] = clampv(marg[c]);
+        design_margins(m, F->theta, D, i, marg, K);
         if (m->h.kind == LINEAR_SOFTMAX) {
             double mx = marg[0];
             for (uint32_t c = 1; c < K; c++)
@@ -2042,7 +2034,7 @@ int linear_sparse_predict(const struct linear_sparse *m, const struct fmatrix *x
         return AIOPS_ENOMEM;
     }
     for (size_t i = 0; i < D.n; i++) {
-        design_margins(m, m->theta, &D, i, marg);
+        design_margins(m, m->theta, &D, i, marg, K);
         double *o = out + i * m->h.nclass;
         if (m->h.kind == LINEAR_SOFTMAX) {
             double mx = marg[0], s = 0;

@@ -236,6 +236,23 @@ done:
     return rv;
 }
 
+/* The count of row i, and of column j, of an r x c table (row-major). */
+static double row_sum(const uint64_t *table, size_t c, size_t i)
+{
+    double s = 0;
+    for (size_t j = 0; j < c; j++)
+        s += (double)table[i * c + j];
+    return s;
+}
+
+static double col_sum(const uint64_t *table, size_t r, size_t c, size_t j)
+{
+    double s = 0;
+    for (size_t i = 0; i < r; i++)
+        s += (double)table[i * c + j];
+    return s;
+}
+
 /* Pearson's chi-square of the table without its empty rows and columns, optionally with
  * Yates' correction; *k the degrees of freedom, *m min(rows, columns) kept, *total the
  * count. NaN when fewer than 2 rows or columns hold counts. */
@@ -248,18 +265,10 @@ static double chi2_stat(const uint64_t *table, size_t r, size_t c, int yates, do
         for (size_t j = 0; j < c; j++)
             n += (double)table[i * c + j];
     *total = n;
-    for (size_t i = 0; i < r; i++) {
-        double s = 0;
-        for (size_t j = 0; j < c; j++)
-            s += (double)table[i * c + j];
-        rows += s > 0;
-    }
-    for (size_t j = 0; j < c; j++) {
-        double s = 0;
-        for (size_t i = 0; i < r; i++)
-            s += (double)table[i * c + j];
-        cols += s > 0;
-    }
+    for (size_t i = 0; i < r; i++)
+        rows += row_sum(table, c, i) > 0;
+    for (size_t j = 0; j < c; j++)
+        cols += col_sum(table, r, c, j) > 0;
     *k = (double)((rows - (rows > 0)) * (cols - (cols > 0)));
     *m = (double)(rows < cols ? rows : cols);
     if (rows < 2 || cols < 2)
@@ -267,15 +276,11 @@ static double chi2_stat(const uint64_t *table, size_t r, size_t c, int yates, do
     const int correct = yates && *k == 1;
     double x = 0;
     for (size_t i = 0; i < r; i++) {
-        double ri = 0;
-        for (size_t j = 0; j < c; j++)
-            ri += (double)table[i * c + j];
+        double ri = row_sum(table, c, i);
         if (ri == 0)
             continue;
         for (size_t j = 0; j < c; j++) {
-            double cj = 0;
-            for (size_t h = 0; h < r; h++)
-                cj += (double)table[h * c + j];
+            double cj = col_sum(table, r, c, j);
             if (cj == 0)
                 continue;
             double e = ri * cj / n, o = (double)table[i * c + j], diff = o - e;

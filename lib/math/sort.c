@@ -28,18 +28,22 @@ static inline double key_f64(uint64_t k, double nan_value)
     return d;
 }
 
-static void insertion_sort(uint64_t *k, size_t n)
-{
-    for (size_t i = 1; i < n; i++) {
-        uint64_t x = k[i];
-        size_t j = i;
-        while (j > 0 && k[j - 1] > x) {
-            k[j] = k[j - 1];
-            j--;
-        }
-        k[j] = x;
+/* The insertion sort of n values of an integer type: the sorts' base case for short runs. */
+#define DEFINE_INSERTION_SORT(name, type)                                                          \
+    static void name(type *v, size_t n)                                                            \
+    {                                                                                              \
+        for (size_t i = 1; i < n; i++) {                                                           \
+            type x = v[i];                                                                         \
+            size_t j = i;                                                                          \
+            while (j > 0 && v[j - 1] > x) {                                                        \
+                v[j] = v[j - 1];                                                                   \
+                j--;                                                                               \
+            }                                                                                      \
+            v[j] = x;                                                                              \
+        }                                                                                          \
     }
-}
+DEFINE_INSERTION_SORT(insertion_sort_u64, uint64_t)
+DEFINE_INSERTION_SORT(insertion_sort_u32, uint32_t)
 
 /* LSD radix sort of n keys, 16 bits a pass, carrying an optional payload (idx) along:
  * stable, so equal keys keep their order. A pass whose digit is the same for every key is
@@ -130,7 +134,7 @@ int sort_f64(double *v, size_t n)
         keys[i] = f64_key(v[i]);
     int rv = AIOPS_OK;
     if (n <= 64)
-        insertion_sort(keys, n);
+        insertion_sort_u64(keys, n);
     else if (n < RADIX_MIN_KEYS)
         qsort(keys, n, sizeof *keys, cmp_u64);
     else
@@ -139,6 +143,16 @@ int sort_f64(double *v, size_t n)
     for (size_t i = 0; i < n; i++)
         v[i] = key_f64(keys[i], NAN);
     return rv;
+}
+
+int sort_f64_present(const double *x, size_t n, double *out, size_t *nout)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(x[i]))
+            out[k++] = x[i];
+    *nout = k;
+    return sort_f64(out, k);
 }
 
 int sort_f64_argsort(const double *x, size_t n, uint32_t *idx)
@@ -169,4 +183,38 @@ int sort_f64_argsort(const double *x, size_t n, uint32_t *idx)
     int rv = radix_u64(keys, idx, n);
     free(keys);
     return rv;
+}
+
+/* An insertion sort for the short runs, a quicksort above. */
+void sort_u32(uint32_t *v, size_t n)
+{
+    while (n > 24) {
+        uint32_t a = v[0], b = v[n / 2], c = v[n - 1];
+        uint32_t pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i >= j)
+                break;
+            uint32_t t = v[i];
+            v[i] = v[j];
+            v[j] = t;
+            i++;
+            j--;
+        }
+        /* recurse into the smaller side, loop on the larger */
+        size_t left = j + 1;
+        if (left < n - left) {
+            sort_u32(v, left);
+            v += left;
+            n -= left;
+        } else {
+            sort_u32(v + left, n - left);
+            n = left;
+        }
+    }
+    insertion_sort_u32(v, n);
 }

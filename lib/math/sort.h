@@ -8,6 +8,14 @@
 /* Sorts v ascending in place; NaNs go to the end, -0.0 sorts before +0.0. Uses n doubles
  * of scratch memory (AIOPS_ENOMEM when that cannot be had; v is then unchanged). */
 int sort_f64(double *v, size_t n);
+/* The values of x[0..n) that are not NaN, sorted ascending, into out (room for n, not x):
+ * *nout of them. AIOPS_ENOMEM as sort_f64 (out then holds them unsorted). */
+int sort_f64_present(const double *x, size_t n, double *out, size_t *nout);
+
+/* Sorts v[0..n) ascending in place, with no scratch memory: for short arrays sorted many
+ * times over (the terms of one text, a few hundred at most, sorted per text for a whole
+ * corpus -- qsort's comparison through a function pointer cost more than the sort). */
+void sort_u32(uint32_t *v, size_t n);
 
 /* Fills idx with the permutation that sorts x ascending (stable; NaNs last, in input order)
  * without moving x. AIOPS_ENOMEM; AIOPS_ETOOBIG for n >= 2^32 - 1. */

@@ -502,6 +502,23 @@ static void corr_add_block(struct corr_work *w, size_t m)
     }
 }
 
+/* sa and qa of corr_pair: the sums of z_a and z_a^2 over the rows where column b is present
+ * (jb: b's inc). */
+static inline void corr_side_sums(const struct corr_work *w, size_t a, size_t jb, double *sa,
+                                  double *qa)
+{
+    if (jb == SIZE_MAX) {
+        *sa = w->zs[a];
+        *qa = w->zq[a];
+    } else if (jb < w->d) {
+        *sa = w->S[a + jb * w->k];
+        *qa = w->Q[a + jb * w->k];
+    } else {
+        *sa = w->zs[a] - w->S[a + jb * w->k];
+        *qa = w->zq[a] - w->Q[a + jb * w->k];
+    }
+}
+
 /* r of columns a and b from the sums, over the rows where both are present (z is 0 where
  * missing):
  *   sa = sum of z_a over b's rows: zs[a] when b has no gaps; S[a, b'] (S = Z'M) when b is
@@ -513,7 +530,6 @@ static void corr_add_block(struct corr_work *w, size_t m)
 static double corr_pair(const struct corr_work *w, size_t a, size_t b)
 {
     size_t k = w->k, d = w->d, ia = w->inc[a], jb = w->inc[b];
-    const double *S = w->S, *Q = w->Q;
     double c, sa, sb, qa, qb;
     if (w->bad[a] || w->bad[b])
         return NAN;
@@ -527,18 +543,8 @@ static double corr_pair(const struct corr_work *w, size_t a, size_t b)
         c = (double)w->cnt[b] - w->SN[b + ia * k];
     else
         c = ia <= jb ? w->N[ia + jb * w->q] : w->N[jb + ia * w->q];
-    if (jb == SIZE_MAX)
-        sa = w->zs[a], qa = w->zq[a];
-    else if (jb < d)
-        sa = S[a + jb * k], qa = Q[a + jb * k];
-    else
-        sa = w->zs[a] - S[a + jb * k], qa = w->zq[a] - Q[a + jb * k];
-    if (ia == SIZE_MAX)
-        sb = w->zs[b], qb = w->zq[b];
-    else if (ia < d)
-        sb = S[b + ia * k], qb = Q[b + ia * k];
-    else
-        sb = w->zs[b] - S[b + ia * k], qb = w->zq[b] - Q[b + ia * k];
+    corr_side_sums(w, a, jb, &sa, &qa);
+    corr_side_sums(w, b, ia, &sb, &qb);
     if (c < 2)
         return NAN;
     double va = qa - sa * sa / c, vb = qb - sb * sb / c;

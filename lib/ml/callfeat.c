@@ -100,20 +100,13 @@ static int is_ascii_punct(unsigned char c)
 static void for_words(const char *s, size_t n, void (*fn)(void *ctx, const char *w, size_t len),
                       void *ctx)
 {
-    for (size_t i = 0; i < n;) {
-        while (i < n && s[i] == ' ')
-            i++;
-        size_t j = i;
-        while (j < n && s[j] != ' ')
-            j++;
-        size_t a = i, b = j;
+    for (size_t at = 0, a, b; text_next_word(s, n, &at, &a, &b);) {
         while (a < b && is_ascii_punct((unsigned char)s[a]))
             a++;
         while (b > a && is_ascii_punct((unsigned char)s[b - 1]))
             b--;
         if (b > a)
             fn(ctx, s + a, b - a);
-        i = j;
     }
 }
 

@@ -636,30 +636,36 @@ done:
 
 /* --- clustering ------------------------------------------------------------------------- */
 
-/* The contingency table of two partitions (ka * kb counts) and its margins; NULL when out
- * of memory or when no item has both labels (both scores are NaN then). *total counts the
- * items both label. */
-static double *contingency(const int32_t *a, size_t ka, const int32_t *b, size_t kb, size_t n,
-                           double *total)
+/* The contingency table of two partitions: one allocation, cell first (the caller frees). */
+struct contingency {
+    double *cell; /* ka * kb counts, row-major */
+    double *ra;   /* ka: the row margins */
+    double *rb;   /* kb: the column margins */
+    double total; /* the items both partitions label */
+};
+
+/* Fills t; -1 when out of memory or when no item has both labels (both scores are NaN
+ * then). */
+static int contingency(const int32_t *a, size_t ka, const int32_t *b, size_t kb, size_t n,
+                       struct contingency *t)
 {
     double *c = calloc(ka * kb + ka + kb + 1, sizeof *c);
     if (c == NULL)
-        return NULL;
-    double *ra = c + ka * kb, *rb = ra + ka;
-    *total = 0;
+        return -1;
+    *t = (struct contingency){c, c + ka * kb, c + ka * kb + ka, 0};
     for (size_t i = 0; i < n; i++) {
         if (a[i] < 0 || b[i] < 0 || (size_t)a[i] >= ka || (size_t)b[i] >= kb)
             continue;
         c[(size_t)a[i] * kb + (size_t)b[i]] += 1;
-        ra[a[i]] += 1;
-        rb[b[i]] += 1;
-        *total += 1;
+        t->ra[a[i]] += 1;
+        t->rb[b[i]] += 1;
+        t->total += 1;
     }
-    if (*total == 0) {
+    if (t->total == 0) {
         free(c);
-        return NULL;
+        return -1;
     }
-    return c;
+    return 0;
 }
 
 static double pairs(double v)
@@ -669,20 +675,18 @@ static double pairs(double v)
 
 double eval_adjusted_rand(const int32_t *a, size_t ka, const int32_t *b, size_t kb, size_t n)
 {
-    double total;
-    double *c = contingency(a, ka, b, kb, n, &total);
-    if (c == NULL)
+    struct contingency t;
+    if (contingency(a, ka, b, kb, n, &t) != 0)
         return NAN;
-    const double *ra = c + ka * kb, *rb = ra + ka;
     double sum_cells = 0, sum_a = 0, sum_b = 0;
     for (size_t i = 0; i < ka * kb; i++)
-        sum_cells += pairs(c[i]);
+        sum_cells += pairs(t.cell[i]);
     for (size_t i = 0; i < ka; i++)
-        sum_a += pairs(ra[i]);
+        sum_a += pairs(t.ra[i]);
     for (size_t j = 0; j < kb; j++)
-        sum_b += pairs(rb[j]);
-    free(c);
-    double expected = sum_a * sum_b / pairs(total), mean = (sum_a + sum_b) / 2;
+        sum_b += pairs(t.rb[j]);
+    free(t.cell);
+    double expected = sum_a * sum_b / pairs(t.total), mean = (sum_a + sum_b) / 2;
     /* scikit-learn: identical trivial partitions (one cluster, or all singletons) score 1 */
     if (mean == expected)
         return 1.0;
@@ -700,20 +704,18 @@ static double entropy(const double *counts, size_t k, double total)
 
 double eval_nmi(const int32_t *a, size_t ka, const int32_t *b, size_t kb, size_t n)
 {
-    double total;
-    double *c = contingency(a, ka, b, kb, n, &total);
-    if (c == NULL)
+    struct contingency t;
+    if (contingency(a, ka, b, kb, n, &t) != 0)
         return NAN;
-    const double *ra = c + ka * kb, *rb = ra + ka;
     double mi = 0;
     for (size_t i = 0; i < ka; i++)
         for (size_t j = 0; j < kb; j++) {
-            double v = c[i * kb + j];
+            double v = t.cell[i * kb + j];
             if (v > 0)
-                mi += v / total * log(v * total / (ra[i] * rb[j]));
+                mi += v / t.total * log(v * t.total / (t.ra[i] * t.rb[j]));
         }
-    double ha = entropy(ra, ka, total), hb = entropy(rb, kb, total);
-    free(c);
+    double ha = entropy(t.ra, ka, t.total), hb = entropy(t.rb, kb, t.total);
+    free(t.cell);
     /* scikit-learn: two single-cluster partitions agree perfectly */
     if (ha == 0 && hb == 0)
         return 1.0;

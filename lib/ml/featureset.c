@@ -58,11 +58,8 @@ static int numeric_stats(const struct column *c, size_t n, struct feature *f)
     double *v = malloc((n ? n : 1) * sizeof *v);
     if (v == NULL)
         return AIOPS_ENOMEM;
-    size_t m = 0;
-    for (size_t r = 0; r < n; r++)
-        if (!isnan(c->f64[r]))
-            v[m++] = c->f64[r];
-    int rv = sort_f64(v, m);
+    size_t m;
+    int rv = sort_f64_present(c->f64, n, v, &m);
     f->median = rv == 0 && m > 0 ? stats_quantile_sorted(v, m, 0.5) : NAN;
     free(v);
     return rv;

@@ -109,11 +109,8 @@ static int quartile_codes(const double *v, size_t n, double *q)
     double *s = malloc((n ? n : 1) * sizeof *s);
     if (s == NULL)
         return AIOPS_ENOMEM;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!isnan(v[i]))
-            s[k++] = v[i];
-    int rv = sort_f64(s, k);
+    size_t k;
+    int rv = sort_f64_present(v, n, s, &k);
     if (rv != 0) {
         free(s);
         return rv;

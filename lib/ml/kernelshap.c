@@ -141,11 +141,8 @@ int kshap_background_kmeans(const struct fmatrix *x, size_t k, uint64_t seed,
     out->nfeat = d;
     for (size_t j = 0; j < d; j++) {
         const double *col = x->x + j * n;
-        size_t ns = 0;
-        for (size_t i = 0; i < n; i++)
-            if (!isnan(col[i]))
-                sorted[ns++] = col[i];
-        if ((rv = sort_f64(sorted, ns)) != 0)
+        size_t ns;
+        if ((rv = sort_f64_present(col, n, sorted, &ns)) != 0)
             goto out;
         for (size_t q = 0, at = 0; q < k; q++) {
             if (size[q] == 0)

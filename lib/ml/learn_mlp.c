@@ -83,13 +83,8 @@ const struct learner learner_mlp = {
     .aliases = PARAM_LIST("neural_network", "nn"),
     .summary = "multi-layer perceptron: dense ReLU layers with dropout, trained by Adam on the "
                "standardised, one-hot encoded features",
-    .tasks = LEARN_BINARY | LEARN_MULTICLASS | LEARN_REGRESSION,
-    .needs_target = 1,
     .params = mlp_params,
     .nparams = ARRAY_LEN(mlp_params),
-    .iterations_param = "epochs",
-    .parallel_rows = 0,
     .train = mlp_learn,
-    LEARNER_OPS(nn),
-    .importance = NULL,
+    LEARN_NN_LEARNER,
 };

@@ -30,13 +30,8 @@ const struct learner learner_tabseq = {
     .aliases = PARAM_LIST("lstm", "tabular_seq"),
     .summary = "seed 000's LSTM tabular model: an LSTM over the standardised feature vector, "
                "then an MLP head, trained by Adam",
-    .tasks = LEARN_BINARY | LEARN_MULTICLASS | LEARN_REGRESSION,
-    .needs_target = 1,
     .params = tabseq_params,
     .nparams = ARRAY_LEN(tabseq_params),
-    .iterations_param = "epochs",
-    .parallel_rows = 0,
     .train = tabseq_learn,
-    LEARNER_OPS(nn),
-    .importance = NULL,
+    LEARN_NN_LEARNER,
 };

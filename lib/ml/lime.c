@@ -76,11 +76,8 @@ int lime_fit(const struct fmatrix *x, struct lime_explainer *out)
             scale_of(s, n, f);
             continue;
         }
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++)
-            if (!isnan(col[i]))
-                s[k++] = col[i];
-        if ((rv = sort_f64(s, k)) != 0)
+        size_t k;
+        if ((rv = sort_f64_present(col, n, s, &k)) != 0)
             goto fail;
         rv = AIOPS_ENOMEM;
         for (int c = 0; c < 3; c++)

@@ -461,9 +461,15 @@ static void ensemble_free(struct shap_ensemble *e)
     free(e->bias);
 }
 
-static int ensemble_alloc(struct shap_ensemble *e, size_t ntrees, size_t nout, size_t nfeat)
+/* e for ntrees trees over nfeat features with nout outputs, to explain the rows of x:
+ * AIOPS_EINVAL when x has other columns, AIOPS_ENOMEM. The caller fills the trees, then
+ * ensemble_explain. */
+static int ensemble_alloc(struct shap_ensemble *e, const struct fmatrix *x, size_t nfeat,
+                          size_t ntrees, size_t nout)
 {
     memset(e, 0, sizeof *e);
+    if (x->ncols != nfeat)
+        return AIOPS_EINVAL;
     atomic_init(&e->failed, 0);
     e->ntrees = ntrees;
     e->nout = nout;
@@ -536,13 +542,20 @@ static void shap_block(void *arg, size_t r0, size_t nb, const double *rows)
     free(mask);
 }
 
-static int ensemble_run(struct shap_ensemble *e, const struct fmatrix *x, struct pool *pool,
-                        double *out)
+/* The SHAP values of x's rows into out once the caller has filled e's trees (rv: 0, or what
+ * it found wrong with them); frees e either way. */
+static int ensemble_explain(struct shap_ensemble *e, int rv, const struct fmatrix *x,
+                            struct pool *pool, double *out)
 {
-    struct shap_job j = {.e = e, .out = out};
-    int rv = tree_for_blocks(x, pool, TREE_BLOCK, shap_block, &j);
-    if (rv == 0 && atomic_load(&e->failed))
-        rv = AIOPS_ENOMEM;
+    if (rv == 0)
+        rv = ensemble_finish(e, x->nrows);
+    if (rv == 0) {
+        struct shap_job j = {.e = e, .out = out};
+        rv = tree_for_blocks(x, pool, TREE_BLOCK, shap_block, &j);
+        if (rv == 0 && atomic_load(&e->failed))
+            rv = AIOPS_ENOMEM;
+    }
+    ensemble_free(e);
     return rv;
 }
 
@@ -560,12 +573,9 @@ size_t treeshap_forest_outputs(const struct forest *f)
 
 int treeshap_gbdt(const struct gbdt *g, const struct fmatrix *x, struct pool *pool, double *out)
 {
-    const size_t nfeat = gbdt_num_features(g);
-    if (x->ncols != nfeat)
-        return AIOPS_EINVAL;
     const size_t groups = gbdt_tree_groups(g), ntrees = gbdt_num_trees(g);
     struct shap_ensemble e;
-    int rv = ensemble_alloc(&e, ntrees, groups, nfeat);
+    int rv = ensemble_alloc(&e, x, gbdt_num_features(g), ntrees, groups);
     if (rv != 0)
         return rv;
     e.scale = 1.0;
@@ -575,21 +585,14 @@ int treeshap_gbdt(const struct gbdt *g, const struct fmatrix *x, struct pool *po
     }
     for (size_t k = 0; k < groups; ++k)
         e.bias[k] = gbdt_base_score(g, k);
-    rv = ensemble_finish(&e, x->nrows);
-    if (rv == 0)
-        rv = ensemble_run(&e, x, pool, out);
-    ensemble_free(&e);
-    return rv;
+    return ensemble_explain(&e, AIOPS_OK, x, pool, out);
 }
 
 int treeshap_forest(const struct forest *f, const struct fmatrix *x, struct pool *pool, double *out)
 {
-    const size_t nfeat = forest_num_features(f);
-    if (x->ncols != nfeat)
-        return AIOPS_EINVAL;
     const size_t nout = forest_outputs(f), ntrees = forest_num_trees(f);
     struct shap_ensemble e;
-    int rv = ensemble_alloc(&e, ntrees, nout, nfeat);
+    int rv = ensemble_alloc(&e, x, forest_num_features(f), ntrees, nout);
     if (rv != 0)
         return rv;
     /* a forest predicts the mean of its trees */
@@ -600,12 +603,7 @@ int treeshap_forest(const struct forest *f, const struct fmatrix *x, struct pool
         if (e.trees[i]->nout != nout)
             rv = AIOPS_EINVAL;
     }
-    if (rv == 0)
-        rv = ensemble_finish(&e, x->nrows);
-    if (rv == 0)
-        rv = ensemble_run(&e, x, pool, out);
-    ensemble_free(&e);
-    return rv;
+    return ensemble_explain(&e, rv, x, pool, out);
 }
 
 /* --- models -------------------------------------------------------------------------------- */

@@ -2,11 +2,12 @@
 #include "text/featurize.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/bytes.h"
+#include "core/pool.h"
+#include "math/sort.h"
 #include "text/lexicon.h"
 #include "text/normalize.h"
 
@@ -35,50 +36,6 @@ static int build_columns(struct text_featurizer *f)
     for (size_t k = 0; k < f->nvocab; k++)
         f->column[f->bucket[k]] = (uint32_t)k;
     return AIOPS_OK;
-}
-
-/* Sorts v[0..n) ascending (an insertion sort for the short runs, a quicksort above: the
- * terms of one text, a few hundred at most, sorted per text for the whole corpus -- a
- * comparison through a function pointer cost more than the sort). */
-static void sort_u32(uint32_t *v, size_t n)
-{
-    while (n > 24) {
-        uint32_t a = v[0], b = v[n / 2], c = v[n - 1];
-        uint32_t pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-        size_t i = 0, j = n - 1;
-        for (;;) {
-            while (v[i] < pivot)
-                i++;
-            while (v[j] > pivot)
-                j--;
-            if (i >= j)
-                break;
-            uint32_t t = v[i];
-            v[i] = v[j];
-            v[j] = t;
-            i++;
-            j--;
-        }
-        /* recurse into the smaller side, loop on the larger */
-        size_t left = j + 1;
-        if (left < n - left) {
-            sort_u32(v, left);
-            v += left;
-            n -= left;
-        } else {
-            sort_u32(v + left, n - left);
-            n = left;
-        }
-    }
-    for (size_t i = 1; i < n; i++) {
-        uint32_t x = v[i];
-        size_t j = i;
-        while (j > 0 && v[j - 1] > x) {
-            v[j] = v[j - 1];
-            j--;
-        }
-        v[j] = x;
-    }
 }
 
 void text_params_default(struct text_params *p)
@@ -225,75 +182,95 @@ int text_terms(const struct text_params *p, const char *norm, size_t len, uint32
 {
     uint32_t mask = p->hash_bits >= 32 ? 0xFFFFFFFFu : ((1u << p->hash_bits) - 1u);
     size_t first = *nterms;
-    for (size_t i = 0; i < len;) {
-        while (i < len && norm[i] == ' ')
-            i++;
-        size_t j = i;
-        while (j < len && norm[j] != ' ')
-            j++;
-        if (j > i) {
-            int rv = word_terms(p, norm + i, j - i, terms, nterms, cap);
-            if (rv != 0)
-                return rv;
-        }
-        i = j;
+    for (size_t at = 0, i, j; text_next_word(norm, len, &at, &i, &j);) {
+        int rv = word_terms(p, norm + i, j - i, terms, nterms, cap);
+        if (rv != 0)
+            return rv;
     }
     for (size_t k = first; k < *nterms; k++)
         (*terms)[k] &= mask;
     return AIOPS_OK;
 }
 
-/* The sorted terms of text i into *terms; 0 terms for a missing or invalid text (counted in
- * *invalid). */
-static int doc_terms(const struct text_params *p, text_doc_fn doc, void *ctx, size_t i,
-                     struct buf *norm, uint32_t **terms, size_t *nterms, size_t *cap,
-                     size_t *invalid)
-{
-    *nterms = 0;
-    size_t len = 0;
-    const char *s = doc(ctx, i, &len);
-    if (s == NULL)
-        return AIOPS_OK;
-    buf_reset(norm);
-    int rv = text_normalize(s, len, norm, NULL);
-    if (rv == AIOPS_EPARSE) {
-        (*invalid)++;
-        return AIOPS_OK;
-    }
-    if (rv != 0)
-        return rv;
-    if ((rv = text_terms(p, norm->data, norm->len, terms, nterms, cap)) != 0)
-        return rv;
-    sort_u32(*terms, *nterms);
-    return AIOPS_OK;
-}
-
-/* One worker's share of a fit: document frequencies of texts [from, to). */
-struct fit_part {
+/* Worker t of nt's share of n texts, [from, to), and the scratch their terms are read into:
+ * what a worker of the fit and of the transform have alike. */
+struct doc_share {
     const struct text_params *p;
     text_doc_fn doc;
     void *ctx;
     size_t from, to;
-    uint32_t *df; /* 2^hash_bits */
-    size_t invalid;
+    size_t invalid; /* texts that were not valid UTF-8 */
     int rv;
+    struct buf norm;
+    uint32_t *terms; /* the last text's terms, sorted */
+    size_t nterms, cap;
 };
 
-static void *fit_part_run(void *arg)
+static struct doc_share doc_share_make(const struct text_params *p, text_doc_fn doc, void *ctx,
+                                       size_t n, size_t t, size_t nt)
 {
-    struct fit_part *P = arg;
-    struct buf norm = BUF_INIT;
-    uint32_t *terms = NULL;
-    size_t nterms = 0, cap = 0;
-    for (size_t i = P->from; i < P->to && P->rv == 0; i++) {
-        P->rv = doc_terms(P->p, P->doc, P->ctx, i, &norm, &terms, &nterms, &cap, &P->invalid);
-        for (size_t k = 0; P->rv == 0 && k < nterms; k++)
+    return (struct doc_share){
+        .p = p, .doc = doc, .ctx = ctx, .from = n * t / nt, .to = n * (t + 1) / nt};
+}
+
+static void doc_share_free(struct doc_share *s)
+{
+    free(s->terms);
+    buf_free(&s->norm);
+}
+
+/* The sorted terms of text i into s->terms; 0 terms for a missing or invalid text (counted
+ * in s->invalid). */
+static int doc_terms(struct doc_share *s, size_t i)
+{
+    s->nterms = 0;
+    size_t len = 0;
+    const char *text = s->doc(s->ctx, i, &len);
+    if (text == NULL)
+        return AIOPS_OK;
+    buf_reset(&s->norm);
+    int rv = text_normalize(text, len, &s->norm, NULL);
+    if (rv == AIOPS_EPARSE) {
+        s->invalid++;
+        return AIOPS_OK;
+    }
+    if (rv != 0)
+        return rv;
+    if ((rv = text_terms(s->p, s->norm.data, s->norm.len, &s->terms, &s->nterms, &s->cap)) != 0)
+        return rv;
+    sort_u32(s->terms, s->nterms);
+    return AIOPS_OK;
+}
+
+/* One worker's share of a fit: document frequencies of its texts. */
+struct fit_part {
+    struct doc_share s;
+    uint32_t *df; /* 2^hash_bits */
+};
+
+static void fit_part_run(void *arg, int tid, size_t t)
+{
+    struct fit_part *P = (struct fit_part *)arg + t;
+    struct doc_share *s = &P->s;
+    (void)tid;
+    for (size_t i = s->from; i < s->to && s->rv == 0; i++) {
+        s->rv = doc_terms(s, i);
+        const uint32_t *terms = s->terms;
+        for (size_t k = 0; s->rv == 0 && k < s->nterms; k++)
             if (k == 0 || terms[k] != terms[k - 1])
                 P->df[terms[k]]++;
     }
-    free(terms);
-    buf_free(&norm);
-    return NULL;
+    doc_share_free(s);
+}
+
+/* Workers for n texts: up to threads (at most 16), one below 1000 texts (a thread costs more
+ * than a few hundred short texts). */
+static size_t text_workers(int threads, size_t n)
+{
+    size_t nt = threads > 1 ? (size_t)threads : 1;
+    if (nt > 16)
+        nt = 16;
+    return n < 1000 ? 1 : nt;
 }
 
 int text_featurizer_fit_threads(const struct text_params *p, text_doc_fn doc, void *ctx, size_t n,
@@ -306,35 +283,21 @@ int text_featurizer_fit_threads(const struct text_params *p, text_doc_fn doc, vo
                                "text parameters out of range "
                                "(hash_bits 10..24, min_df >= 1, char_ngram_max 0..3)");
     size_t nb = (size_t)1 << p->hash_bits, bad = 0;
-    size_t nt = threads > 1 ? (size_t)threads : 1;
-    if (nt > 16)
-        nt = 16;
-    if (n < 1000)
-        nt = 1;
+    size_t nt = text_workers(threads, n);
     struct fit_part parts[16];
-    pthread_t tid[16];
-    int started[16] = {0};
     int rv = AIOPS_OK;
     for (size_t t = 0; t < nt; t++) {
-        parts[t] = (struct fit_part){
-            p, doc, ctx, n * t / nt, n * (t + 1) / nt, calloc(nb, sizeof(uint32_t)), 0, 0};
+        parts[t] =
+            (struct fit_part){doc_share_make(p, doc, ctx, n, t, nt), calloc(nb, sizeof(uint32_t))};
         if (parts[t].df == NULL)
-            parts[t].rv = rv = AIOPS_ENOMEM;
+            parts[t].s.rv = rv = AIOPS_ENOMEM;
     }
-    for (size_t t = 1; rv == 0 && t < nt; t++)
-        started[t] = pthread_create(&tid[t], NULL, fit_part_run, &parts[t]) == 0;
     if (rv == 0)
-        fit_part_run(&parts[0]);
-    for (size_t t = 1; rv == 0 && t < nt; t++) {
-        if (started[t])
-            pthread_join(tid[t], NULL);
-        else
-            fit_part_run(&parts[t]);
-    }
+        pool_for(NULL, (int)nt, nt, fit_part_run, parts);
     uint32_t *df = parts[0].df;
     for (size_t t = 0; t < nt; t++) {
-        rv = rv ? rv : parts[t].rv;
-        bad += parts[t].invalid;
+        rv = rv ? rv : parts[t].s.rv;
+        bad += parts[t].s.invalid;
         for (size_t b = 0; t > 0 && df != NULL && parts[t].df != NULL && b < nb; b++)
             df[b] += parts[t].df[b];
         if (t > 0)
@@ -379,29 +342,26 @@ static long vocab_index(const struct text_featurizer *f, uint32_t b)
     return c == UINT32_MAX ? -1 : (long)c;
 }
 
-/* One worker's share of a transform: rows [from, to) into growing arrays. */
+/* One worker's share of a transform: its rows into growing arrays. */
 struct part {
+    struct doc_share s;
     const struct text_featurizer *f;
-    text_doc_fn doc;
-    void *ctx;
-    size_t from, to;
-    size_t *rowlen; /* to - from */
+    size_t *rowlen; /* s.to - s.from */
     uint32_t *col;
     float *val;
-    size_t nnz, cap, invalid;
-    int rv;
+    size_t nnz, cap;
 };
 
-static void *transform_part(void *arg)
+static void transform_part(void *arg, int tid, size_t t)
 {
-    struct part *P = arg;
-    struct buf norm = BUF_INIT;
-    uint32_t *terms = NULL;
-    size_t nterms = 0, tcap = 0;
-    for (size_t i = P->from; i < P->to && P->rv == 0; i++) {
-        P->rv = doc_terms(&P->f->p, P->doc, P->ctx, i, &norm, &terms, &nterms, &tcap, &P->invalid);
-        if (P->rv != 0)
+    struct part *P = (struct part *)arg + t;
+    struct doc_share *s = &P->s;
+    (void)tid;
+    for (size_t i = s->from; i < s->to && s->rv == 0; i++) {
+        if ((s->rv = doc_terms(s, i)) != 0)
             break;
+        const uint32_t *terms = s->terms;
+        size_t nterms = s->nterms;
         if (P->nnz + nterms > P->cap) {
             size_t nc = (P->cap + nterms) * 2;
             uint32_t *nc_col = realloc(P->col, nc * sizeof *nc_col);
@@ -409,7 +369,7 @@ static void *transform_part(void *arg)
                 P->col = nc_col;
             float *nc_val = nc_col ? realloc(P->val, nc * sizeof *nc_val) : NULL;
             if (nc_val == NULL) {
-                P->rv = AIOPS_ENOMEM;
+                s->rv = AIOPS_ENOMEM;
                 break;
             }
             P->val = nc_val;
@@ -436,48 +396,31 @@ static void *transform_part(void *arg)
             for (size_t k = start; k < P->nnz; k++)
                 P->val[k] = (float)(P->val[k] * inv);
         }
-        P->rowlen[i - P->from] = P->nnz - start;
+        P->rowlen[i - s->from] = P->nnz - start;
     }
-    free(terms);
-    buf_free(&norm);
-    return NULL;
+    doc_share_free(s);
 }
 
 int text_featurizer_transform(const struct text_featurizer *f, text_doc_fn doc, void *ctx, size_t n,
                               int threads, struct spmatrix *out, size_t *invalid)
 {
     memset(out, 0, sizeof *out);
-    size_t nt = threads > 1 ? (size_t)threads : 1;
-    if (nt > 16)
-        nt = 16;
-    if (n < 1000) /* a thread costs more than a few hundred short texts */
-        nt = 1;
+    size_t nt = text_workers(threads, n);
     struct part parts[16];
     size_t *rowlen = calloc(n ? n : 1, sizeof *rowlen);
     if (rowlen == NULL)
         return AIOPS_ENOMEM;
-    pthread_t tid[16];
-    int started[16] = {0};
     for (size_t t = 0; t < nt; t++) {
-        parts[t] =
-            (struct part){f, doc, ctx, n * t / nt, n * (t + 1) / nt, NULL, NULL, NULL, 0, 0, 0, 0};
-        parts[t].rowlen = rowlen + parts[t].from;
-        if (t > 0 && pthread_create(&tid[t], NULL, transform_part, &parts[t]) == 0)
-            started[t] = 1;
+        parts[t] = (struct part){.s = doc_share_make(&f->p, doc, ctx, n, t, nt), .f = f};
+        parts[t].rowlen = rowlen + parts[t].s.from;
     }
-    transform_part(&parts[0]);
-    for (size_t t = 1; t < nt; t++) {
-        if (started[t])
-            pthread_join(tid[t], NULL);
-        else
-            transform_part(&parts[t]); /* no thread: do its share here */
-    }
+    pool_for(NULL, (int)nt, nt, transform_part, parts);
     int rv = AIOPS_OK;
     size_t nnz = 0, bad = 0;
     for (size_t t = 0; t < nt; t++) {
-        rv = rv ? rv : parts[t].rv;
+        rv = rv ? rv : parts[t].s.rv;
         nnz += parts[t].nnz;
-        bad += parts[t].invalid;
+        bad += parts[t].s.invalid;
     }
     if (rv == 0) {
         out->nrows = n;

@@ -40,4 +40,22 @@ size_t text_utf8_put(uint32_t cp, char *out);
 /* 1 for a precomposed Hangul syllable (U+AC00..D7A3). */
 int text_is_hangul_syllable(uint32_t cp);
 
+/* The words of normalised text s[0..n), which single spaces separate: from *at on, the next
+ * word s[*start .. *end) (never empty), and *at moves past it; 0 when none is left.
+ *   for (size_t at = 0, a, b; text_next_word(s, n, &at, &a, &b);) ...
+ * Inline: the featurizer calls it for every word of every document. */
+static inline int text_next_word(const char *s, size_t n, size_t *at, size_t *start, size_t *end)
+{
+    size_t i = *at;
+    while (i < n && s[i] == ' ')
+        i++;
+    size_t j = i;
+    while (j < n && s[j] != ' ')
+        j++;
+    *at = j;
+    *start = i;
+    *end = j;
+    return j > i;
+}
+
 #endif
