@@ -409,6 +409,8 @@ static void handle_health(struct svc_call *c)
     json_object_set_new(j, "uptime_seconds", json_real(time_now() - s->started));
     json_object_set_new(j, "database", json_string(db_up ? "up" : "down"));
     json_object_set_new(j, "redis", json_string(redis_up ? "up" : "down"));
+    /* best effort, as at the gateway: reported, not counted against the status */
+    json_object_set_new(j, "event_relay", json_string(dialset_up(&s->relay) ? "up" : "down"));
     json_object_set_new(j, "workers", json_integer(s->nworkers));
     json_object_set_new(j, "busy", json_integer(atomic_load(&s->busy)));
     json_object_set_new(j, "served", json_integer(atomic_load(&s->served)));

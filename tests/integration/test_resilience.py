@@ -1,6 +1,7 @@
 """PostgreSQL, Redis and event relay restarts are survived by reconnecting; nothing needs
 restarting."""
 import json
+import subprocess
 import time
 import uuid
 
@@ -86,3 +87,15 @@ def test_relay_restart_is_survived_and_never_unready(stack):
             assert time.time() < deadline, "events did not flow again after the relay restarted"
         finally:
             ws.close()
+    # every service has its connection to the relay back (its health says so): a service whose
+    # dialer is still waiting would lose the events of the tests that come next
+    for name in ("ingest", "train", "explain", "report", "monitor"):
+        deadline = time.time() + 60
+        while True:
+            r = subprocess.run(stack.command(name)[-1:] + ["--healthcheck"],
+                               env=stack.service_env(name), capture_output=True, text=True)
+            if r.returncode == 0 and json.loads(r.stdout)["event_relay"] == "up":
+                break
+            assert time.time() < deadline, "svc-%s never reached the restarted relay: %s" % (
+                name, r.stdout or r.stderr)
+            time.sleep(0.2)
