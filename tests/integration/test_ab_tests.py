@@ -2,7 +2,8 @@
 one; while it runs, /predict (and the V2 infer route) answers traffic_share of the requests
 that name no version with the challenger -- the same routing_key always with the same arm --
 and says which in model_version; label feedback lands in the arm that answered; GET shows
-traffic and metrics per arm, the unpaired test (chi-square on accuracy) and a verdict; stop
+traffic and metrics per arm, the unpaired test (chi-square on accuracy, Welch's t on a
+regressor's squared errors) and a verdict; stop
 promotes a clearly better challenger (a model trained on true labels against one trained on
 shuffled labels) and keeps the champion against a worse one. Bad requests: 404, 409, 422."""
 import random
@@ -16,32 +17,34 @@ from test_train import csv_rows, data, predict, train, upload_bytes, wait_run
 DATASET = ("sklearn_breast_cancer", "breast_cancer.csv")
 
 
-def version_of(stack, fid, name):
-    done = wait_run(stack, train(stack, fid, target="target", model="gbdt", model_name=name,
+def version_of(stack, fid, name, target):
+    done = wait_run(stack, train(stack, fid, target=target, model="gbdt", model_name=name,
                                  config={"rounds": 20, "seed": 5})["run_id"])
     assert done["status"] == "completed", done
     return done["model_version"]
 
 
-def two_versions(stack, clean_first):
+def two_versions(stack, clean_first, dataset=DATASET, target="target", rows_used=None):
     """A model with a version trained on true labels and one on shuffled labels; version 1
     (the champion) is the clean one when clean_first."""
-    header, rows = read_csv(*DATASET)
-    labels = [r[-1] for r in rows]
+    header, rows = read_csv(*dataset)
+    rows = rows[:rows_used]
+    col = header.index(target)
+    labels = [r[col] for r in rows]
     random.Random(7).shuffle(labels)
-    noisy = [r[:-1] + [y] for r, y in zip(rows, labels)]
+    noisy = [r[:col] + [y] + r[col + 1:] for r, y in zip(rows, labels)]
     tag = uuid.uuid4().hex[:8]
     name = "ab-" + tag
     first, second = (rows, noisy) if clean_first else (noisy, rows)
     for i, part in enumerate((first, second)):
-        fid = upload_bytes(stack, to_csv(header, part), "bc-ab-%s-%d.csv" % (tag, i))
-        assert version_of(stack, fid, name) == i + 1
+        fid = upload_bytes(stack, to_csv(header, part), "ab-%s-%d.csv" % (tag, i))
+        assert version_of(stack, fid, name, target) == i + 1
     return name
 
 
-def instances():
-    rows = csv_rows(data(*DATASET))
-    truth = [r.pop("target") for r in rows]
+def instances(dataset=DATASET, target="target"):
+    rows = csv_rows(data(*dataset))
+    truth = [r.pop(target) for r in rows]
     return rows, truth
 
 
@@ -83,7 +86,7 @@ def wait_kept(stack, pred_id, timeout=10):
         time.sleep(0.1)
 
 
-def serve_and_label(stack, name, rows, truth):
+def serve_and_label(stack, name, rows, truth, field="label"):
     """One request per row (a routing_key each), then every row's true label as feedback.
     Returns the versions that answered."""
     answered, fb = [], []
@@ -93,7 +96,7 @@ def serve_and_label(stack, name, rows, truth):
         assert r.status == 200, r
         j = r.json()
         answered.append(j["model_version"])
-        fb.append({"id": j["predictions"][0]["id"], "label": y})
+        fb.append({"id": j["predictions"][0]["id"], field: y})
     wait_kept(stack, fb[-1]["id"])
     r = stack.http("POST", "/api/v1/models/%s/feedback" % name, body={"feedback": fb})
     assert r.status == 200 and r.json()["accepted"] == len(fb), r
@@ -230,6 +233,26 @@ def test_a_worse_challenger_is_not_promoted(stack):
     i = info(stack, name)
     assert i["champion_version"] == 1 and i["last_decision"]["promoted"] is False, i
     assert {predict(stack, name, [rows[0]])["model_version"] for _ in range(20)} == {1}
+
+
+def test_regression_arms_compare_squared_errors_with_welch(stack):
+    diamonds = ("ggplot2_diamonds", "diamonds.csv")
+    # the champion learnt shuffled prices, the challenger true ones (first 3000 rows)
+    name = two_versions(stack, False, diamonds, "price", rows_used=3000)
+    rows, truth = instances(diamonds, "price")
+    t = start(stack, name, {"challenger_version": 2, "traffic_share": 0.5})
+    assert t["metric"] == "rmse", t
+    answered = serve_and_label(stack, name, rows[3000:3300], truth[3000:3300], "value")
+    t = get(stack, name, t["id"])
+    a, b = t["arms"]["champion"]["metrics"], t["arms"]["challenger"]["metrics"]
+    assert a["task"] == b["task"] == "regression", t
+    assert a["feedback_count"] == answered.count(1) and b["feedback_count"] == answered.count(2)
+    assert b["rmse"] < a["rmse"] / 2 and t["test"] == "welch_t", t
+    assert t["p_value"] < 0.05 and t["verdict"] == "challenger_better", t
+    d = stop(stack, name, t["id"])["decision"]
+    assert d["promoted"] is True and d["metric"] == "rmse" and d["test"] == "welch_t", d
+    assert abs(d["challenger_metric"] - b["rmse"]) < 1e-9, (d, b)
+    assert info(stack, name)["champion_version"] == 2
 
 
 def test_bad_ab_test_requests(stack):
