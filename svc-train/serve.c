@@ -282,7 +282,7 @@ static int requested_version(struct svc_call *c, const char *name, const char *p
     }
     if (svc_query(c, "alias", alias_buf, sizeof alias_buf) == 0)
         alias = alias_buf;
-    if (ab != NULL && alias == NULL && registry_name_valid(name)) {
+    if (ab != NULL && alias == NULL) {
         abtest_running(c, name, &ab->arm);
         if (ab->arm.test_id != 0) {
             uint64_t h;
