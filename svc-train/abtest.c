@@ -416,7 +416,11 @@ static int read_test(struct svc_call *c, int lock, PGresult **r)
                                : "SELECT " TEST_COLUMNS " FROM ab_tests WHERE project_id = $1 AND"
                                  " model_name = $2 AND id = $3::int",
                           3, v);
-    if (rv == AIOPS_ENOTFOUND)
+    if (rv == AIOPS_ENOTFOUND &&
+        (!registry_name_valid(name) ||
+         registry_model_exists(svc_db(c), svc_project(c), name) == AIOPS_ENOTFOUND))
+        reply_model_not_found(c, name);
+    else if (rv == AIOPS_ENOTFOUND)
         svc_reply_error(c, API_AB_TEST_NOT_FOUND, NULL,
                         json_pack("{s:s, s:I}", "name", name, "id", (json_int_t)id));
     else if (rv != 0)

@@ -283,9 +283,14 @@ def test_bad_ab_test_requests(stack):
                  "invalid_parameter")
     assert_error(stack.http("POST", "/api/v1/models/%s/ab-tests/999999/stop" % name), 404,
                  "ab_test_not_found")
-    # another model's test is not found under this name
+    # an unknown model is model_not_found; another model's test is not found under its name
     other = start(stack, name, {"challenger_version": 2})
     assert_error(stack.http("GET", "/api/v1/models/other-%s/ab-tests/%d" % (name, other["id"])),
+                 404, "model_not_found")
+    name2 = two_versions(stack, clean_first=True)
+    assert_error(stack.http("GET", "/api/v1/models/%s/ab-tests/%d" % (name2, other["id"])),
+                 404, "ab_test_not_found")
+    assert_error(stack.http("POST", "/api/v1/models/%s/ab-tests/%d/stop" % (name2, other["id"])),
                  404, "ab_test_not_found")
     s = stop(stack, name, other["id"])
     assert s["decision"]["promoted"] is False, s  # no feedback: nothing to promote on
