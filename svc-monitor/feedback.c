@@ -13,7 +13,9 @@
  * model a minute.
  *
  * Redis: aiops:feedback:{project}:{model}  list of "predicted actual classes" (classes 0 for
- * regression), trimmed to METRICS_WINDOW. */
+ * regression), trimmed to METRICS_WINDOW. A prediction an A/B test's arm answered (its kept
+ * record says which: svc-train/abtest.c) also goes to PostgreSQL's ab_test_feedback, once per
+ * prediction, for that test's comparison. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
