@@ -13,19 +13,25 @@
  * model a minute.
  *
  * Redis: aiops:feedback:{project}:{model}  list of "predicted actual classes" (classes 0 for
- * regression), trimmed to METRICS_WINDOW. */
+ * regression), trimmed to METRICS_WINDOW. A prediction an A/B test's arm answered (its kept
+ * record says which: svc-train/abtest.c) also goes to PostgreSQL's ab_test_feedback, once per
+ * prediction, for that test's comparison. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/crypto.h"
 #include "core/env.h"
 #include "core/jsonx.h"
+#include "core/log.h"
 #include "core/time.h"
+#include "ml/eval.h"
 #include "ml/modelcache.h"
 #include "monitor_svc.h"
+#include "store/db.h"
 #include "store/registry.h"
 
 #define FEEDBACK_MAX_ITEMS 10000
@@ -88,64 +94,28 @@ static json_t *rolling_metrics(struct svc_call *c, const char *name, int *unavai
         *unavailable = 1;
         return NULL;
     }
-    size_t n = 0, correct = 0, classes = 0;
-    double sq = 0, ab = 0;
-    /* per class: true positives, predicted, actual (classes are < 1000) */
-    enum { MAXC = 1000 };
-    static _Thread_local size_t tp[MAXC], np[MAXC], na[MAXC];
-    memset(tp, 0, sizeof tp);
-    memset(np, 0, sizeof np);
-    memset(na, 0, sizeof na);
+    size_t n = 0, classes = 0;
+    double *pred = malloc((r->elements ? r->elements : 1) * 2 * sizeof *pred);
+    if (pred == NULL) {
+        freeReplyObject(r);
+        return NULL;
+    }
+    double *actual = pred + r->elements;
     for (size_t i = 0; i < r->elements; i++) {
         const redisReply *e = r->element[i];
-        double p, a;
         unsigned k;
-        if (e->type != REDIS_REPLY_STRING || sscanf(e->str, "%lf %lf %u", &p, &a, &k) != 3 ||
-            k >= MAXC)
+        if (e->type != REDIS_REPLY_STRING ||
+            sscanf(e->str, "%lf %lf %u", &pred[n], &actual[n], &k) != 3 || k >= 1000)
             continue;
         n++;
-        classes = k;
-        if (k == 0) {
-            sq += (p - a) * (p - a);
-            ab += fabs(p - a);
-        } else if (p >= 0 && a >= 0 && p < k && a < k) {
-            size_t pi = (size_t)p, ai = (size_t)a;
-            correct += pi == ai;
-            tp[pi] += pi == ai;
-            np[pi]++;
-            na[ai]++;
-        }
+        classes = k; /* every entry of a model has its number of classes */
     }
     freeReplyObject(r);
-    json_t *o = json_object();
-    int failed = o == NULL;
-    jsonx_set_or_fail(o, "model_name", json_string(name), &failed);
-    jsonx_set_or_fail(o, "feedback_count", json_integer((json_int_t)n), &failed);
-    jsonx_set_or_fail(o, "task",
-                      json_string(n == 0         ? "unknown"
-                                  : classes == 0 ? "regression"
-                                  : classes == 2 ? "binary"
-                                                 : "multiclass"),
-                      &failed);
-    if (n > 0 && classes == 0) {
-        jsonx_set_or_fail(o, "rmse", jsonx_num(sqrt(sq / (double)n), 0), &failed);
-        jsonx_set_or_fail(o, "mae", jsonx_num(ab / (double)n, 0), &failed);
-    } else if (n > 0) {
-        double prec = 0, rec = 0, f1 = 0;
-        size_t from = classes == 2 ? 1 : 0; /* binary: the positive class only */
-        for (size_t k = from; k < classes; k++) {
-            double pk = np[k] ? (double)tp[k] / (double)np[k] : 0.0;
-            double rk = na[k] ? (double)tp[k] / (double)na[k] : 0.0;
-            prec += pk;
-            rec += rk;
-            f1 += pk + rk > 0 ? 2 * pk * rk / (pk + rk) : 0.0;
-        }
-        double m = (double)(classes - from);
-        jsonx_set_or_fail(o, "accuracy", json_real((double)correct / (double)n), &failed);
-        jsonx_set_or_fail(o, "precision", json_real(prec / m), &failed);
-        jsonx_set_or_fail(o, "recall", json_real(rec / m), &failed);
-        jsonx_set_or_fail(o, "f1", json_real(f1 / m), &failed);
-    }
+    json_t *o = NULL;
+    int failed = eval_feedback(pred, actual, n, classes, &o) != 0;
+    free(pred);
+    if (!failed)
+        jsonx_set_or_fail(o, "model_name", json_string(name), &failed);
     if (failed) {
         json_decref(o);
         return NULL;
@@ -176,6 +146,7 @@ struct kept {
     int found;
     int version, regression;
     uint32_t n;
+    uint32_t ab_test, ab_arm; /* the A/B test whose arm answered (ab_test 0: none) */
     const char *pred; /* n f64 values inside reply, unaligned: read with memcpy */
     redisReply *reply;
 };
@@ -194,8 +165,13 @@ static void kept_load(struct svc_call *c, const char *name, const char *reqid, s
         return;
     uint32_t hdr[3];
     memcpy(hdr, r->str + namelen + 1, 12);
-    if (r->len - namelen - 13 != (size_t)hdr[2] * sizeof(double))
+    size_t preds = (size_t)hdr[2] * sizeof(double), rest = r->len - namelen - 13;
+    if (rest != preds && rest != preds + 8) /* + 8: the A/B test and arm */
         return;
+    if (rest == preds + 8) {
+        memcpy(&k->ab_test, r->str + namelen + 13 + preds, 4);
+        memcpy(&k->ab_arm, r->str + namelen + 17 + preds, 4);
+    }
     k->version = (int)hdr[0];
     k->regression = hdr[1] != 0;
     k->n = hdr[2];
@@ -253,6 +229,62 @@ static int check_feedback_item(struct svc_call *c, const json_t *it, size_t i)
     return AIOPS_EINVAL;
 }
 
+/* The feedback of predictions an A/B test's arm answered, stored for GET
+ * /api/v1/models/{name}/ab-tests/{id} (svc-train/abtest.c) in one statement per batch. */
+struct ab_batch {
+    struct buf test, id, arm, pred, actual, classes; /* PostgreSQL array literals' items */
+    size_t n;
+};
+
+static void ab_batch_add(struct ab_batch *b, const struct kept *k, const char *id, double pred,
+                         double actual, size_t classes)
+{
+    const char *sep = b->n ? "," : "";
+    /* ids are "{uuid}:{row}" (checked): nothing in them needs quoting */
+    buf_printf(&b->test, "%s%u", sep, k->ab_test);
+    buf_printf(&b->id, "%s%s", sep, id);
+    buf_printf(&b->arm, "%s%s", sep, k->ab_arm ? "challenger" : "champion");
+    buf_printf(&b->pred, "%s%.17g", sep, pred);
+    buf_printf(&b->actual, "%s%.17g", sep, actual);
+    buf_printf(&b->classes, "%s%zu", sep, classes);
+    b->n++;
+}
+
+/* Stores the batch (a prediction's first feedback counts: the arm's sample has each
+ * prediction once) and frees it. 0, or the error (logged: the rolling window has it). */
+static int ab_batch_store(struct svc_call *c, struct ab_batch *b)
+{
+    struct buf *parts[6] = {&b->test, &b->id, &b->arm, &b->pred, &b->actual, &b->classes};
+    char *arrays[6] = {0};
+    int rv = AIOPS_OK;
+    for (int i = 0; i < 6 && rv == 0 && b->n > 0; i++) {
+        size_t len = parts[i]->len;
+        arrays[i] = malloc(len + 3);
+        if (arrays[i] == NULL) {
+            rv = AIOPS_ENOMEM;
+            break;
+        }
+        arrays[i][0] = '{';
+        memcpy(arrays[i] + 1, parts[i]->data, len);
+        memcpy(arrays[i] + 1 + len, "}", 2);
+    }
+    if (rv == 0 && b->n > 0)
+        rv = db_execv(svc_db(c), NULL,
+                      "INSERT INTO ab_test_feedback (test_id, prediction_id, arm, predicted,"
+                      " actual, classes) SELECT f.* FROM unnest($1::int[], $2::text[], $3::text[],"
+                      " $4::float8[], $5::float8[], $6::int[]) AS f (t, p, a, x, y, k)"
+                      " WHERE EXISTS (SELECT 1 FROM ab_tests WHERE ab_tests.id = f.t)"
+                      " ON CONFLICT (test_id, prediction_id) DO NOTHING",
+                      6, (const char *const *)arrays);
+    if (rv != 0)
+        log_warn("A/B test feedback of %zu predictions not stored: %s", b->n, aiops_strerror(rv));
+    for (int i = 0; i < 6; i++) {
+        free(arrays[i]);
+        buf_free(parts[i]);
+    }
+    return rv;
+}
+
 void handle_models_feedback(struct svc_call *c)
 {
     const char *name = svc_param(c, 0);
@@ -273,6 +305,7 @@ void handle_models_feedback(struct svc_call *c)
     size_t accepted = 0;
     long window = metrics_window();
     int redis_down = 0;
+    struct ab_batch ab = {0};
     json_array_foreach(items, i, it)
     {
         const char *id = json_string_value(json_object_get(it, "id"));
@@ -334,9 +367,13 @@ void handle_models_feedback(struct svc_call *c)
         if (redis_down)
             break;
         accepted++;
+        if (k.ab_test != 0)
+            ab_batch_add(&ab, &k, id, predicted, actual, classes);
     }
     freeReplyObject(k.reply);
     monitor_model_put(cm);
+    if (!redis_down)
+        ab_batch_store(c, &ab);
     json_decref(body);
     if (redis_down) {
         json_decref(unknown);

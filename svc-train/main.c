@@ -38,6 +38,9 @@ static const struct svc_handler handlers[] = {
     {"models.artifact", handle_models_artifact},
     {"models.info", handle_models_info},       /* issue 9: retraining */
     {"models.retrain", handle_models_retrain}, /* issue 9 */
+    {"models.ab_create", handle_ab_create},    /* issue 9: A/B tests */
+    {"models.ab_get", handle_ab_get},
+    {"models.ab_stop", handle_ab_stop},
     {"models.predict", handle_models_predict},
     {"v2.infer", handle_v2_infer},
     {"v2.ready", handle_v2_ready},

@@ -75,8 +75,7 @@ void handle_models_retrain(struct svc_call *c)
 
 /* --- the comparison --------------------------------------------------------------------- */
 
-/* RETRAIN_SIGNIFICANCE_LEVEL, a number in (0, 0.5], else the default. */
-static double significance_level(void)
+double retrain_significance_level(void)
 {
     const char *s = env_str("RETRAIN_SIGNIFICANCE_LEVEL", NULL);
     char *end = NULL;
@@ -89,9 +88,7 @@ static double significance_level(void)
     return DEFAULT_LEVEL;
 }
 
-/* 1 when both models predict the same target with the same classes in the same order (the
- * class indices of their predictions then mean the same). */
-static int same_target(const struct model *a, const struct model *b)
+int retrain_same_target(const struct model *a, const struct model *b)
 {
     const struct target_spec *x = &a->target, *y = &b->target;
     if (x->task != y->task || strcmp(x->name, y->name) != 0)
@@ -170,14 +167,12 @@ static int score_pair(const struct labelled_predictions *a, const struct labelle
     return AIOPS_OK;
 }
 
-/* The verdict and its reason from the scores. */
-static void decide(struct retrain_verdict *v, int better)
+void retrain_decide(struct retrain_verdict *v, int better, const char *rows_what)
 {
     char scores[160];
     snprintf(scores, sizeof scores,
-             "the challenger's %s %.4g against the champion's %.4g on %zu"
-             " hold-out rows",
-             v->metric, v->challenger_metric, v->champion_metric, v->rows);
+             "the challenger's %s %.4g against the champion's %.4g on %zu %s", v->metric,
+             v->challenger_metric, v->champion_metric, v->rows, rows_what);
     v->promoted = better && v->p_value < v->level;
     if (isnan(v->p_value))
         snprintf(v->reason, sizeof v->reason,
@@ -203,7 +198,7 @@ void retrain_compare(struct db *db, const char *project, const char *name,
 {
     enum table_task task = challenger->target.task;
     v->champion_metric = v->challenger_metric = v->p_value = NAN;
-    v->level = significance_level();
+    v->level = retrain_significance_level();
     v->rows = 0;
     v->promoted = 0;
     v->reason[0] = '\0';
@@ -226,7 +221,7 @@ void retrain_compare(struct db *db, const char *project, const char *name,
     if (rv != 0)
         snprintf(v->reason, sizeof v->reason, "the champion (version %d) cannot be read: %s",
                  v->champion_version, err.message[0] ? err.message : aiops_strerror(rv));
-    else if (!same_target(champion, challenger))
+    else if (!retrain_same_target(champion, challenger))
         snprintf(v->reason, sizeof v->reason,
                  "the champion predicts another target, task or set of classes: not comparable");
     else if ((rv = train_holdout_rows(challenger, t, &rows, &n)) != 0 || n == 0)
@@ -243,7 +238,7 @@ void retrain_compare(struct db *db, const char *project, const char *name,
     else if ((v->rows = a.n, rv = score_pair(&a, &b, task, v, &better)) != 0)
         snprintf(v->reason, sizeof v->reason, "scoring failed: %s", aiops_strerror(rv));
     else
-        decide(v, better);
+        retrain_decide(v, better, "hold-out rows");
     if (have_a)
         labelled_predictions_free(&a);
     if (have_b)

@@ -20,6 +20,7 @@
 #include "core/crypto.h"
 #include "core/env.h"
 #include "core/err.h"
+#include "core/jscan.h"
 #include "core/jsonx.h"
 #include "core/log.h"
 #include "core/time.h"
@@ -163,10 +164,12 @@ static void *flusher_main(void *arg)
     while (!bg_thread_sleep(&cache.flusher, 1000))
         if (kv != NULL) {
             flush_stats(kv);
+            abtest_flush(kv);
             window_flush(kv);
         }
     if (kv != NULL) {
         flush_stats(kv); /* what came in since the last tick */
+        abtest_flush(kv);
         window_flush(kv);
         kv_close(kv);
     }
@@ -202,10 +205,64 @@ struct predict_ctx {
     int counted;
 };
 
-/* Which version the request asks for: the path's, ?version=N, ?alias=A, else the default.
- * 0 with *version; an error after replying (a bad version, an unknown model or alias). */
+/* A request that takes part in a running A/B test when it names no version or alias: where
+ * its routing key is, and the arm that answers it. */
+struct ab_request {
+    const char *raw; /* POST .../predict: the body's text */
+    size_t len;
+    const json_t *body; /* V2: the parsed body */
+    struct ab_arm arm;  /* out: test_id 0 when no test answered */
+};
+
+/* The hash of a routing key's string (or number) token. */
+static uint64_t key_token_hash(struct jscan *js, enum jtok t, int *has_key)
+{
+    *has_key = t == JT_STRING || t == JT_NUMBER;
+    return *has_key ? abtest_key_hash(js->s, js->len) : 0;
+}
+
+/* *h the hash of the request's top-level "routing_key" (V2: or parameters.routing_key), a
+ * string or a number; 0 when it has none (then the arm is drawn at random). The scan stops
+ * at the key: a body that names it first costs little. */
+static int routing_key_hash(const struct ab_request *ab, uint64_t *h)
+{
+    int has_key = 0;
+    *h = 0;
+    if (ab->body != NULL) {
+        const json_t *k = json_object_get(ab->body, "routing_key");
+        if (k == NULL)
+            k = json_object_get(json_object_get(ab->body, "parameters"), "routing_key");
+        char num[40];
+        if (json_is_number(k))
+            snprintf(num, sizeof num, "%.17g", json_number_value(k));
+        if (json_is_string(k))
+            *h = abtest_key_hash(json_string_value(k), json_string_length(k));
+        else if (json_is_number(k))
+            *h = abtest_key_hash(num, strlen(num));
+        return json_is_string(k) || json_is_number(k);
+    }
+    struct jscan js;
+    jscan_init(&js, ab->raw, ab->len);
+    if (jscan_next(&js) == JT_OBJ_BEGIN)
+        while (jscan_next(&js) == JT_KEY) {
+            int is_key = jscan_is(&js, "routing_key");
+            enum jtok t = jscan_next(&js);
+            if (is_key) {
+                *h = key_token_hash(&js, t, &has_key);
+                break;
+            }
+            if (t <= JT_END || jscan_skip(&js, t) != 0)
+                break;
+        }
+    jscan_free(&js);
+    return has_key;
+}
+
+/* Which version the request asks for: the path's, ?version=N, ?alias=A, else the default --
+ * or, when it takes part (ab not NULL) in a running A/B test, the arm that answers it. 0 with
+ * *version; an error after replying (a bad version, an unknown model or alias). */
 static int requested_version(struct svc_call *c, const char *name, const char *path_version,
-                             int *version)
+                             struct ab_request *ab, int *version)
 {
     const char *alias = NULL;
     char alias_buf[80];
@@ -225,6 +282,16 @@ static int requested_version(struct svc_call *c, const char *name, const char *p
     }
     if (svc_query(c, "alias", alias_buf, sizeof alias_buf) == 0)
         alias = alias_buf;
+    if (ab != NULL && alias == NULL) {
+        abtest_running(c, name, &ab->arm);
+        if (ab->arm.test_id != 0) {
+            uint64_t h;
+            int has_key = routing_key_hash(ab, &h);
+            abtest_choose(&ab->arm, has_key, h);
+            *version = ab->arm.version;
+            return AIOPS_OK;
+        }
+    }
     rv = model_cache_resolve(cache.models, svc_project(c), name, alias, registry_cache_resolve,
                              svc_db(c), version);
     if (rv == AIOPS_ENOTFOUND && alias != NULL)
@@ -238,10 +305,10 @@ static int requested_version(struct svc_call *c, const char *name, const char *p
 
 /* The model for this request (model_cache_put after use), or NULL after replying. */
 static struct cached_model *request_model(struct svc_call *c, const char *name,
-                                          const char *path_version)
+                                          const char *path_version, struct ab_request *ab)
 {
     int version;
-    if (requested_version(c, name, path_version, &version) != 0)
+    if (requested_version(c, name, path_version, ab, &version) != 0)
         return NULL;
     struct cached_model *s;
     struct aiops_error err;
@@ -265,7 +332,7 @@ static struct cached_model *request_model(struct svc_call *c, const char *name,
 
 struct cached_model *serve_model_get(struct svc_call *c, const char *name, const char *path_version)
 {
-    return request_model(c, name, path_version && path_version[0] ? path_version : NULL);
+    return request_model(c, name, path_version && path_version[0] ? path_version : NULL, NULL);
 }
 
 void serve_model_put(struct cached_model *s)
@@ -375,7 +442,9 @@ void handle_models_predict(struct svc_call *c)
 {
     uint64_t t0 = time_mono_ns();
     const char *name = svc_param(c, 0);
-    struct cached_model *s = request_model(c, name, NULL);
+    const Aiops__Request *req = svc_request(c);
+    struct ab_request ab = {(const char *)req->body.data, req->body.len, NULL, {0}};
+    struct cached_model *s = request_model(c, name, NULL, &ab);
     if (s == NULL)
         return;
     struct fmatrix x;
@@ -393,7 +462,9 @@ void handle_models_predict(struct svc_call *c)
             rv = write_predictions(&reply, s, reqid, out, n);
         if (rv == 0) { /* for the drift window and label feedback: copies, no I/O (window.c) */
             window_add(svc_project(c), name, s->version, s->m, &x, out);
-            window_keep_predictions(svc_project(c), reqid, name, s->version, s->m, out, n);
+            window_keep_predictions(svc_project(c), reqid, name, s->version, s->m, out, n, &ab.arm);
+            if (ab.arm.test_id != 0)
+                abtest_count(svc_project(c), &ab.arm, n);
         }
         if (rv == 0) {
             svc_reply_raw(c, 200, "application/json", reply.data, reply.len);
@@ -619,7 +690,8 @@ void handle_v2_infer(struct svc_call *c)
     json_t *body, *rows = NULL;
     if (svc_json_body(c, &body) != 0)
         return;
-    struct cached_model *s = request_model(c, name, path_version);
+    struct ab_request ab = {NULL, 0, body, {0}};
+    struct cached_model *s = request_model(c, name, path_version, &ab);
     double *out = NULL;
     int ok = 0;
     size_t n = 0;
@@ -665,6 +737,8 @@ void handle_v2_infer(struct svc_call *c)
         json_object_set(reply, "id", id);
     svc_reply_json(c, 200, reply);
     ok = 1;
+    if (ab.arm.test_id != 0)
+        abtest_count(svc_project(c), &ab.arm, n);
 done:
     if (s != NULL) {
         count_prediction(svc_project(c), name, ok ? n : 0, !ok, time_mono_ns() - t0);
@@ -678,7 +752,7 @@ done:
 void handle_v2_ready(struct svc_call *c)
 {
     const char *name = svc_param(c, 0);
-    struct cached_model *s = request_model(c, name, NULL);
+    struct cached_model *s = request_model(c, name, NULL, NULL);
     if (s == NULL)
         return;
     char ver[16];
@@ -690,7 +764,7 @@ void handle_v2_ready(struct svc_call *c)
 void handle_v2_metadata(struct svc_call *c)
 {
     const char *name = svc_param(c, 0);
-    struct cached_model *s = request_model(c, name, NULL);
+    struct cached_model *s = request_model(c, name, NULL, NULL);
     if (s == NULL)
         return;
     const struct model *m = s->m;

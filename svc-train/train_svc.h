@@ -5,6 +5,7 @@
 #define AIOPS_TRAIN_SVC_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "data/table.h"
 #include "ml/model.h"
@@ -52,11 +53,45 @@ struct retrain_verdict {
 void retrain_compare(struct db *db, const char *project, const char *name,
                      const struct model *challenger, const struct table *t,
                      struct retrain_verdict *v);
-/* Stores the verdict for challenger version `version` of run_id and, when it promotes,
- * points the champion at it (the caller's transaction; not when the champion changed
+/* RETRAIN_SIGNIFICANCE_LEVEL, a number in (0, 0.5], else 0.05. */
+double retrain_significance_level(void);
+/* 1 when both models predict the same target with the same classes in the same order (the
+ * class indices of their predictions then mean the same). */
+int retrain_same_target(const struct model *a, const struct model *b);
+/* v->promoted and v->reason from v's scores, p-value and level; better: the challenger's
+ * metric is the better one; rows_what names what v->rows counts ("hold-out rows"). */
+void retrain_decide(struct retrain_verdict *v, int better, const char *rows_what);
+/* Stores the verdict for challenger version `version` of run_id (NULL: none, an A/B test) and, when
+ * it promotes, points the champion at it (the caller's transaction; not when the champion changed
  * meanwhile). *decision (caller owns) receives it as GET /api/v1/models/info shows it. */
 int retrain_record(struct db *db, const char *project, const char *name, const char *run_id,
                    int version, struct retrain_verdict *v, json_t **decision);
+
+/* abtest.c (issue 9): live A/B tests -- a challenger version answers a share of a model's
+ * predict traffic; the label feedback of each arm decides on stop */
+svc_handler_fn handle_ab_create, handle_ab_get, handle_ab_stop;
+/* A running test and the arm chosen for one request. */
+struct ab_arm {
+    int test_id; /* 0: no test runs (the other fields are unset) */
+    int champion_version, challenger_version;
+    double share;   /* of requests the challenger answers */
+    int challenger; /* the chosen arm: 1 the challenger, 0 the champion */
+    int version;    /* the chosen arm's version */
+};
+/* The running A/B test of a model into *arm (test_id 0: none), from a per-model cache
+ * refreshed once a second (no query per request; a test started or stopped through this
+ * process is seen at once). A failure to read it serves without a test (logged). */
+void abtest_running(struct svc_call *c, const char *name, struct ab_arm *arm);
+/* Chooses arm's arm: by key_hash (a hash of the request's routing_key, abtest_key_hash)
+ * when has_key, else at random. */
+void abtest_choose(struct ab_arm *arm, int has_key, uint64_t key_hash);
+uint64_t abtest_key_hash(const void *key, size_t len);
+/* Counts a request (and its rows) an arm answered: traffic per arm in Redis,
+ * aiops:abtest:{project}:{id} {champion,challenger}_{requests,rows}, written by
+ * abtest_flush (serve.c's flusher, once a second). */
+void abtest_count(const char *project, const struct ab_arm *arm, size_t rows);
+struct kv;
+void abtest_flush(struct kv *kv);
 
 /* serve.c */
 int serve_start(struct svc *s);
@@ -77,9 +112,11 @@ int window_start(void);
 void window_add(const char *project, const char *name, int version, const struct model *m,
                 const struct fmatrix *x, const double *pred);
 /* Keeps what one request answered (pred: n rows x model_outputs(m)) for label feedback under
- * its request id (ids "{reqid}:{row}"); a copy, no I/O. */
+ * its request id (ids "{reqid}:{row}") with the A/B test arm that answered (test_id 0:
+ * none); a copy, no I/O. */
 void window_keep_predictions(const char *project, const char *reqid, const char *name, int version,
-                             const struct model *m, const double *pred, size_t n);
+                             const struct model *m, const double *pred, size_t n,
+                             const struct ab_arm *arm);
 /* Writes what was sampled and kept since the last call to Redis (serve.c's flusher). */
 struct kv;
 void window_flush(struct kv *kv);

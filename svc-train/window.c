@@ -18,7 +18,9 @@
  *                                             feedback (svc-monitor): the model's name, NUL,
  *                                             u32 version, u32 regression flag, u32 rows, then
  *                                             per row the predicted class index or value (f64,
- *                                             host order); kept PREDICTION_TTL_SECONDS. A
+ *                                             host order), then, when an A/B test's arm
+ *                                             answered, u32 test id and u32 arm (1: the
+ *                                             challenger); kept PREDICTION_TTL_SECONDS. A
  *                                             prediction's id is "{request id}:{row}".
  * PREDICTION_MONITORING=false turns both off (nothing sampled, nothing kept: feedback then
  * finds no prediction); the request counters of serve.c stay. */
@@ -70,13 +72,14 @@ static struct {
 } win = {.mu = PTHREAD_MUTEX_INITIALIZER, .window = 1000, .monitoring = 1};
 
 void window_keep_predictions(const char *project, const char *reqid, const char *name, int version,
-                             const struct model *m, const double *pred, size_t n)
+                             const struct model *m, const double *pred, size_t n,
+                             const struct ab_arm *arm)
 {
     if (!win.monitoring)
         return;
     size_t k = model_outputs(m), namelen = strlen(name);
     int regression = m->target.task == TASK_REGRESSION;
-    size_t len = namelen + 1 + 12 + n * sizeof(double);
+    size_t len = namelen + 1 + 12 + n * sizeof(double) + (arm->test_id ? 8 : 0);
     unsigned char *blob = malloc(len);
     if (blob == NULL)
         return;
@@ -94,6 +97,10 @@ void window_keep_predictions(const char *project, const char *reqid, const char 
             v = (double)best;
         }
         memcpy(blob + namelen + 13 + i * sizeof(double), &v, sizeof v);
+    }
+    if (arm->test_id) { /* label feedback goes to the A/B test's arm too (svc-monitor) */
+        uint32_t ab[2] = {(uint32_t)arm->test_id, (uint32_t)arm->challenger};
+        memcpy(blob + namelen + 13 + n * sizeof(double), ab, 8);
     }
     pthread_mutex_lock(&win.mu);
     if (win.kept_rows + n <= KEPT_MAX && win.nkept == win.capkept) {

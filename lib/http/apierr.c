@@ -97,6 +97,10 @@ static const struct api_error_def table[API_ERROR_COUNT] = {
                                 "references were kept; retrain it"},
     [API_NO_SERVED_ROWS] = {"no_served_rows", 409,
                             "no served predictions to compare with the reference yet"},
+    [API_AB_TEST_NOT_FOUND] = {"ab_test_not_found", 404, "the model has no A/B test with this id"},
+    [API_AB_TEST_RUNNING] = {"ab_test_running", 409,
+                             "the model has a running A/B test: stop it first"},
+    [API_AB_TEST_STOPPED] = {"ab_test_stopped", 409, "the A/B test was stopped already"},
     /* end issue 9 */
     /* issue 7: segments */
     [API_NO_SEGMENT_MODEL] = {"no_segment_model", 404,

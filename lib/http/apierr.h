@@ -91,6 +91,9 @@ enum api_error {
     /* issue 9: monitor */
     API_NO_DRIFT_REFERENCE, /* 409: the model was trained before references were kept */
     API_NO_SERVED_ROWS,     /* 409: nothing served yet to compare with the reference */
+    API_AB_TEST_NOT_FOUND,  /* 404 */
+    API_AB_TEST_RUNNING,    /* 409: one running A/B test per model */
+    API_AB_TEST_STOPPED,    /* 409: a stopped test cannot be stopped again */
     /* end issue 9 */
     /* issue 7: segments */
     API_NO_SEGMENT_MODEL,

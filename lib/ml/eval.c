@@ -770,3 +770,73 @@ double eval_silhouette(const double *x, size_t n, size_t d, const int32_t *label
     free(size);
     return used >= 2 && counted > 0 ? sum / (double)counted : NAN;
 }
+
+/* --- label feedback ---------------------------------------------------------------------- */
+
+/* accuracy, precision, recall, f1 of class-index pairs into o. */
+static int feedback_classification(const double *pred, const double *actual, size_t n,
+                                   size_t classes, json_t *o)
+{
+    size_t *tp = calloc(3 * classes, sizeof *tp), correct = 0;
+    if (tp == NULL)
+        return AIOPS_ENOMEM;
+    size_t *np = tp + classes, *na = np + classes; /* predicted, actual per class */
+    for (size_t i = 0; i < n; i++) {
+        double p = pred[i], a = actual[i];
+        if (!(p >= 0 && a >= 0 && p < (double)classes && a < (double)classes))
+            continue;
+        size_t pi = (size_t)p, ai = (size_t)a;
+        correct += pi == ai;
+        tp[pi] += pi == ai;
+        np[pi]++;
+        na[ai]++;
+    }
+    double prec = 0, rec = 0, f1 = 0;
+    size_t from = classes == 2 ? 1 : 0; /* binary: the positive class only */
+    for (size_t k = from; k < classes; k++) {
+        double pk = np[k] ? (double)tp[k] / (double)np[k] : 0.0;
+        double rk = na[k] ? (double)tp[k] / (double)na[k] : 0.0;
+        prec += pk;
+        rec += rk;
+        f1 += pk + rk > 0 ? 2 * pk * rk / (pk + rk) : 0.0;
+    }
+    free(tp);
+    double m = (double)(classes - from);
+    int failed = 0;
+    jsonx_set_or_fail(o, "accuracy", json_real((double)correct / (double)n), &failed);
+    jsonx_set_or_fail(o, "precision", json_real(prec / m), &failed);
+    jsonx_set_or_fail(o, "recall", json_real(rec / m), &failed);
+    jsonx_set_or_fail(o, "f1", json_real(f1 / m), &failed);
+    return failed ? AIOPS_ENOMEM : AIOPS_OK;
+}
+
+int eval_feedback(const double *pred, const double *actual, size_t n, size_t classes, json_t **out)
+{
+    json_t *o = json_object();
+    int failed = o == NULL;
+    jsonx_set_or_fail(o, "feedback_count", json_integer((json_int_t)n), &failed);
+    jsonx_set_or_fail(o, "task",
+                      json_string(n == 0         ? "unknown"
+                                  : classes == 0 ? "regression"
+                                  : classes == 2 ? "binary"
+                                                 : "multiclass"),
+                      &failed);
+    if (!failed && n > 0 && classes == 0) {
+        double sq = 0, ab = 0;
+        for (size_t i = 0; i < n; i++) {
+            sq += (pred[i] - actual[i]) * (pred[i] - actual[i]);
+            ab += fabs(pred[i] - actual[i]);
+        }
+        jsonx_set_or_fail(o, "rmse", jsonx_num(sqrt(sq / (double)n), 0), &failed);
+        jsonx_set_or_fail(o, "mae", jsonx_num(ab / (double)n, 0), &failed);
+    } else if (!failed && n > 0) {
+        failed = feedback_classification(pred, actual, n, classes, o) != 0;
+    }
+    if (failed) {
+        json_decref(o);
+        *out = NULL;
+        return AIOPS_ENOMEM;
+    }
+    *out = o;
+    return AIOPS_OK;
+}

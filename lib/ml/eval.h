@@ -58,6 +58,14 @@ int eval_classification(const double *y, const double *prob, size_t n, size_t K,
  * AIOPS_EINVAL when a prediction is not finite; AIOPS_ENOMEM. */
 int eval_regression(const double *y, const double *pred, size_t n, json_t **out);
 
+/* The metrics of label feedback (GET /api/v1/models/metrics, an A/B test's arms): n pairs of
+ * predicted and actual class indices of a `classes`-class model, or values of a regressor
+ * (classes 0). {"feedback_count", "task": "unknown" (n 0) | "regression" | "binary" |
+ * "multiclass", then "rmse", "mae" or "accuracy", "precision", "recall", "f1" (binary: of the
+ * positive class, the last; multiclass: macro averages over all classes)}; a pair whose index
+ * is out of range counts as wrong. *out is the caller's; AIOPS_ENOMEM. */
+int eval_feedback(const double *pred, const double *actual, size_t n, size_t classes, json_t **out);
+
 /* Single numbers for per-iteration reporting. Rows with a NaN y are skipped; the result is
  * NaN when no row is left, when an input is out of range, or when the metric is undefined. */
 double eval_logloss(const double *y, const double *prob, size_t n, size_t K);

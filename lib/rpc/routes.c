@@ -133,6 +133,16 @@ const struct route routes[] = {
     {"POST", "/api/v1/models/retrain", "models.retrain", T, SCOPE_WRITE, BODY_JSON, SHORT,
      "Retrain a model's champion on the newest upload of its dataset ({\"model_name\"}; 202"
      " with the run id); the challenger is promoted only if significantly better [seed 004]"},
+    /* issue 9: live A/B tests (svc-train/abtest.c) */
+    {"POST", "/api/v1/models/{name}/ab-tests", "models.ab_create", T, SCOPE_WRITE, BODY_JSON,
+     SHORT,
+     "Start an A/B test: a challenger version answers a share of the predict traffic"
+     " ({\"challenger_version\", \"traffic_share\"}; 201; one running test per model)"},
+    {"GET", "/api/v1/models/{name}/ab-tests/{id}", "models.ab_get", T, SCOPE_READ, BODY_NONE,
+     SHORT, "An A/B test: traffic and label-feedback metrics per arm, p-value and verdict"},
+    {"POST", "/api/v1/models/{name}/ab-tests/{id}/stop", "models.ab_stop", T, SCOPE_WRITE,
+     BODY_NONE, SHORT,
+     "Stop an A/B test: the challenger becomes the champion only if significantly better"},
     /* issue 9: monitor -- rolling metrics from label feedback (svc-monitor, not svc-train) */
     {"GET", "/api/v1/models/metrics", "models.metrics", M, SCOPE_READ, BODY_NONE, SHORT,
      "Current model's metrics [seed 004]: rolling accuracy/precision/recall/F1 or RMSE"},
