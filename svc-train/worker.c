@@ -37,6 +37,8 @@
 #include "train_svc.h"
 
 #define FLUSH_MS 250
+/* How long a checkpoint waits for its epoch's history to be written. */
+#define CHECKPOINT_FLUSH_WAIT_S 5
 #define REAP_EVERY_NS (5ull * 1000000000ull)
 #define MAX_WORKERS 64
 
@@ -61,6 +63,7 @@ struct job_run {
     struct train_progress *pending; /* iterations not yet written, under mu */
     size_t npending, cap;
     int done;        /* under mu: the companion flushes and exits */
+    int flushed;     /* under mu: the last iteration whose progress is written */
     atomic_int stop; /* enum stop_reason */
     int last_iteration, total, next_log;
 };
@@ -224,6 +227,13 @@ static void flush_progress(struct job_run *jr)
     }
     jr->last_iteration = last->iteration;
     jr->total = last->total;
+    if (rv == 0) { /* a checkpoint may be waiting for it (save_checkpoint) */
+        pthread_mutex_lock(&jr->mu);
+        if (last->iteration > jr->flushed)
+            jr->flushed = last->iteration;
+        pthread_cond_broadcast(&jr->cv);
+        pthread_mutex_unlock(&jr->mu);
+    }
     free(progress);
     buf_free(&keys);
     buf_free(&steps);
@@ -455,6 +465,19 @@ static int read_run(struct db *db, const char *run_id, struct run_row *rr)
 static int save_checkpoint(void *arg, int epoch, const uint8_t *state, size_t n)
 {
     struct job_run *jr = arg;
+    /* the epoch's history is written first: a run resumed from this checkpoint goes on after
+     * the epoch, so a crash between the two would lose its row for good. The companion is
+     * woken to flush now; past CHECKPOINT_FLUSH_WAIT_S (the database is down) it is kept
+     * anyway. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += CHECKPOINT_FLUSH_WAIT_S;
+    pthread_mutex_lock(&jr->mu);
+    pthread_cond_broadcast(&jr->cv);
+    while (jr->flushed < epoch && !jr->done &&
+           pthread_cond_timedwait(&jr->cv, &jr->mu, &until) == 0)
+        ;
+    pthread_mutex_unlock(&jr->mu);
     char ep[16];
     snprintf(ep, sizeof ep, "%d", epoch);
     const char *vals[3] = {jr->job.run_id, ep, (const char *)state};

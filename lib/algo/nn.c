@@ -1507,14 +1507,16 @@ int nn_train(const struct fmatrix *x, const double *y, const double *w, const st
                 stop = 1;
             }
         }
-        if (ckpt != NULL && ckpt->save != NULL) {
+        /* the epoch is reported before its checkpoint is kept: a run resumed from the
+         * checkpoint goes on after this epoch, so its report must not come later */
+        if (report_epoch(m, p, epoch, &tm, &vm, progress, arg)) {
+            rv = AIOPS_ECANCELED;
+        } else if (ckpt != NULL && ckpt->save != NULL) {
             struct buf b = BUF_INIT;
             if (state_save(m, &S, &b) == 0)
                 (void)ckpt->save(ckpt->arg, epoch + 1, (const uint8_t *)b.data, b.len);
             buf_free(&b);
         }
-        if (report_epoch(m, p, epoch, &tm, &vm, progress, arg))
-            rv = AIOPS_ECANCELED;
     }
     openblas_set_num_threads(blas_threads);
     if (rv == 0 && vx != NULL && p->early_stopping > 0 && S.best_epoch > 0) {
