@@ -237,13 +237,27 @@ static void renumber_component(void *arg, uint8_t *at)
     put16(at, g < k->f->nglyphs && k->newid[g] >= 0 ? (uint16_t)k->newid[g] : 0);
 }
 
+/* The next used code point from cp on (a bitmap walk that skips empty bytes), or 65536. */
+static uint32_t next_used(const uint8_t used[8192], uint32_t cp)
+{
+    while (cp < 65536) {
+        if (used[cp / 8] == 0) {
+            cp = (cp / 8 + 1) * 8;
+            continue;
+        }
+        if (used[cp / 8] & (1u << (cp % 8)))
+            return cp;
+        cp++;
+    }
+    return cp;
+}
+
 /* The kept glyphs: .notdef, those of the used code points, and their components. */
 static int choose_glyphs(struct keep *k, const uint8_t used[8192])
 {
     keep_glyph(k, 0);
-    for (uint32_t cp = 0; cp < 65536; cp++)
-        if (used[cp / 8] & (1u << (cp % 8)))
-            keep_glyph(k, ttf_glyph(k->f, cp));
+    for (uint32_t cp = next_used(used, 0); cp < 65536; cp = next_used(used, cp + 1))
+        keep_glyph(k, ttf_glyph(k->f, cp));
     for (size_t i = 0; i < k->nqueue; i++) { /* the queue grows as components are found */
         size_t off, len;
         if (!glyph_span(k->f, k->queue[i], &off, &len) ||
@@ -303,13 +317,14 @@ static int write_glyphs(const struct keep *k, struct table *glyf, struct table *
  * with consecutive glyphs (idDelta), then the closing 0xFFFF segment. */
 static int write_cmap(const struct keep *k, const uint8_t used[8192], struct table *cmap)
 {
-    uint16_t *start = malloc(65536 * sizeof *start), *end = malloc(65536 * sizeof *end);
-    int16_t *delta = malloc(65536 * sizeof *delta);
+    size_t most = 1; /* segments at most: one per used code point, and the closing one */
+    for (size_t b = 0; b < 8192; b++)
+        most += (size_t)__builtin_popcount(used[b]);
+    uint16_t *start = malloc(most * sizeof *start), *end = malloc(most * sizeof *end);
+    int16_t *delta = malloc(most * sizeof *delta);
     size_t n = 0;
     int rv = start && end && delta ? AIOPS_OK : AIOPS_ENOMEM;
-    for (uint32_t cp = 0; rv == 0 && cp < 0xFFFF; cp++) {
-        if (!(used[cp / 8] & (1u << (cp % 8))))
-            continue;
+    for (uint32_t cp = next_used(used, 0); rv == 0 && cp < 0xFFFF; cp = next_used(used, cp + 1)) {
         uint16_t g = ttf_glyph(k->f, cp);
         if (g == 0 || g >= k->f->nglyphs || k->newid[g] < 0)
             continue;
