@@ -267,12 +267,32 @@ void pdfw_abort(struct pdfw *w)
     w->doc = NULL;
 }
 
+/* The graphics state setters skip what the page's state already holds (libharu tracks it
+ * through GSave/GRestore): every libharu operator call clears a 512-byte buffer byte by byte
+ * and formats its numbers, and a report sets the same colour, width and font hundreds of
+ * times in a row. */
 static void set_color(HPDF_Page p, struct rgb c, int fill)
 {
+    HPDF_RGBColor now = fill ? HPDF_Page_GetRGBFill(p) : HPDF_Page_GetRGBStroke(p);
+    HPDF_ColorSpace cs = fill ? HPDF_Page_GetFillingColorSpace(p) : HPDF_Page_GetStrokingColorSpace(p);
+    if (cs == HPDF_CS_DEVICE_RGB && now.r == c.r && now.g == c.g && now.b == c.b)
+        return;
     if (fill)
         HPDF_Page_SetRGBFill(p, c.r, c.g, c.b);
     else
         HPDF_Page_SetRGBStroke(p, c.r, c.g, c.b);
+}
+
+static void set_line_width(HPDF_Page p, float width)
+{
+    if (HPDF_Page_GetLineWidth(p) != width)
+        HPDF_Page_SetLineWidth(p, width);
+}
+
+static void set_font(HPDF_Page p, HPDF_Font font, float size)
+{
+    if (HPDF_Page_GetCurrentFont(p) != font || HPDF_Page_GetCurrentFontSize(p) != size)
+        HPDF_Page_SetFontAndSize(p, font, size);
 }
 
 /* Notes text's code points in w->used (when noting). */
@@ -301,10 +321,10 @@ void pdfw_text(struct pdfw *w, float x, float y, float size, int bold, struct rg
     if (bold) { /* the regular face filled and outlined: one embedded font instead of two */
         HPDF_Page_GSave(w->page);
         set_color(w->page, c, 0);
-        HPDF_Page_SetLineWidth(w->page, size * BOLD_STROKE);
+        set_line_width(w->page, size * BOLD_STROKE);
     }
     HPDF_Page_BeginText(w->page);
-    HPDF_Page_SetFontAndSize(w->page, w->font, size);
+    set_font(w->page, w->font, size);
     set_color(w->page, c, 1);
     if (bold)
         HPDF_Page_SetTextRenderingMode(w->page, HPDF_FILL_THEN_STROKE);
@@ -319,7 +339,7 @@ float pdfw_text_width(struct pdfw *w, float size, int bold, const char *text)
     (void)bold; /* bold is the same face outlined: the same advances */
     if (w->page == NULL) /* noting: no document, no widths */
         return 0;
-    HPDF_Page_SetFontAndSize(w->page, w->font, size);
+    set_font(w->page, w->font, size);
     return HPDF_Page_TextWidth(w->page, text);
 }
 
@@ -342,7 +362,7 @@ void pdfw_rect(struct pdfw *w, float x, float y, float wd, float ht, struct rgb 
     set_color(w->page, fill, 1);
     if (outline) {
         set_color(w->page, PDFW_GREY, 0);
-        HPDF_Page_SetLineWidth(w->page, 0.5f);
+        set_line_width(w->page, 0.5f);
     }
     HPDF_Page_Rectangle(w->page, x, y, wd, ht);
     if (outline) {
@@ -352,19 +372,26 @@ void pdfw_rect(struct pdfw *w, float x, float y, float wd, float ht, struct rgb 
     }
 }
 
-/* The header band: the brand gradient drawn as thin vertical strips. */
+/* The header band: the brand gradient as a one-row image stretched over the band, made once
+ * per document and drawn by every page (as 60 filled strips it was a fifth of each page's
+ * operators). The band's colour where the image is missing. */
 static void header_band(struct pdfw *w, const char *heading)
 {
-    const int strips = 60;
-    float sw = PDFW_WIDTH / (float)strips;
-    for (int i = 0; i < strips; i++) {
-        float t = (float)i / (float)(strips - 1);
-        struct rgb c = {PDFW_BLUE.r + t * (PDFW_VIOLET.r - PDFW_BLUE.r),
-                        PDFW_BLUE.g + t * (PDFW_VIOLET.g - PDFW_BLUE.g),
-                        PDFW_BLUE.b + t * (PDFW_VIOLET.b - PDFW_BLUE.b)};
-        /* a hair of overlap so that no seam shows between strips */
-        pdfw_rect(w, (float)i * sw, PDFW_HEIGHT - HEADER_H, sw + 0.5f, HEADER_H, c, 0);
+    enum { STEPS = 120 };
+    if (w->band == NULL) {
+        HPDF_BYTE rgb[3 * STEPS];
+        for (int i = 0; i < STEPS; i++) {
+            float t = (float)i / (float)(STEPS - 1);
+            rgb[3 * i] = (HPDF_BYTE)lroundf(255 * (PDFW_BLUE.r + t * (PDFW_VIOLET.r - PDFW_BLUE.r)));
+            rgb[3 * i + 1] = (HPDF_BYTE)lroundf(255 * (PDFW_BLUE.g + t * (PDFW_VIOLET.g - PDFW_BLUE.g)));
+            rgb[3 * i + 2] = (HPDF_BYTE)lroundf(255 * (PDFW_BLUE.b + t * (PDFW_VIOLET.b - PDFW_BLUE.b)));
+        }
+        w->band = HPDF_LoadRawImageFromMem(w->doc, rgb, STEPS, 1, HPDF_CS_DEVICE_RGB, 8);
     }
+    if (w->band != NULL)
+        HPDF_Page_DrawImage(w->page, w->band, 0, PDFW_HEIGHT - HEADER_H, PDFW_WIDTH, HEADER_H);
+    else
+        pdfw_rect(w, 0, PDFW_HEIGHT - HEADER_H, PDFW_WIDTH, HEADER_H, PDFW_BLUE, 0);
     pdfw_text(w, PDFW_MARGIN, PDFW_HEIGHT - 30, 15, 1, (struct rgb){1, 1, 1}, heading);
 }
 
@@ -404,7 +431,7 @@ void pdfw_section(struct pdfw *w, const char *title)
     w->y -= 8;
     if (w->page != NULL) {
         set_color(w->page, PDFW_BLUE, 0);
-        HPDF_Page_SetLineWidth(w->page, 1);
+        set_line_width(w->page, 1);
         HPDF_Page_MoveTo(w->page, PDFW_MARGIN, w->y);
         HPDF_Page_LineTo(w->page, PDFW_WIDTH - PDFW_MARGIN, w->y);
         HPDF_Page_Stroke(w->page);
@@ -423,7 +450,7 @@ void pdfw_paragraph(struct pdfw *w, float size, int bold, struct rgb c, float in
     }
     while (*p != '\0') {
         pdfw_need(w, lead, NULL);
-        HPDF_Page_SetFontAndSize(w->page, w->font, size);
+        set_font(w->page, w->font, size);
         HPDF_REAL real;
         /* whole words first; a word longer than the line is cut where it must be */
         HPDF_UINT n = HPDF_Font_MeasureText(w->font, (const HPDF_BYTE *)p,
@@ -470,7 +497,7 @@ void pdfw_table(struct pdfw *w, size_t ncols, const float *widths, size_t nrows,
         }
         if (w->page != NULL) {
             set_color(w->page, (struct rgb){0.85f, 0.86f, 0.9f}, 0);
-            HPDF_Page_SetLineWidth(w->page, 0.4f);
+            set_line_width(w->page, 0.4f);
             HPDF_Page_MoveTo(w->page, PDFW_MARGIN, w->y - 5);
             HPDF_Page_LineTo(w->page, PDFW_MARGIN + total, w->y - 5);
             HPDF_Page_Stroke(w->page);
@@ -505,7 +532,7 @@ void pdfw_axes(struct pdfw *w, const struct pdfw_axes *a, const char *title, con
         return;
     }
     set_color(p, (struct rgb){0.9f, 0.9f, 0.93f}, 0);
-    HPDF_Page_SetLineWidth(p, 0.4f);
+    set_line_width(p, 0.4f);
     for (int i = 0; i <= 4; i++) { /* grid at quarters */
         float gx = a->x + a->w * (float)i / 4, gy = a->y + a->h * (float)i / 4;
         HPDF_Page_MoveTo(p, gx, a->y);
@@ -515,7 +542,7 @@ void pdfw_axes(struct pdfw *w, const struct pdfw_axes *a, const char *title, con
     }
     HPDF_Page_Stroke(p);
     set_color(p, PDFW_GREY, 0);
-    HPDF_Page_SetLineWidth(p, 0.8f);
+    set_line_width(p, 0.8f);
     HPDF_Page_Rectangle(p, a->x, a->y, a->w, a->h);
     HPDF_Page_Stroke(p);
     char t[32];
@@ -533,7 +560,7 @@ void pdfw_axes(struct pdfw *w, const struct pdfw_axes *a, const char *title, con
                   PDFW_BLACK, xlabel);
     if (ylabel) {
         HPDF_Page_BeginText(p);
-        HPDF_Page_SetFontAndSize(p, w->font, 8);
+        set_font(p, w->font, 8);
         set_color(p, PDFW_BLACK, 1);
         /* rotated a quarter turn: read bottom to top beside the axis */
         HPDF_Page_SetTextMatrix(p, 0, 1, -1, 0, a->x - 26, a->y + a->h / 2 - pdfw_text_width(w, 8, 0, ylabel) / 2);
@@ -550,7 +577,7 @@ void pdfw_line(struct pdfw *w, const struct pdfw_axes *a, const double *xs, cons
     if (p == NULL)
         return;
     set_color(p, c, 0);
-    HPDF_Page_SetLineWidth(p, 1.4f);
+    set_line_width(p, 1.4f);
     if (dashed)
         HPDF_Page_SetDash(p, dash, 2, 0);
     int pen = 0;
@@ -577,7 +604,7 @@ void pdfw_legend(struct pdfw *w, float x, float y, struct rgb c, const char *lab
         return;
     }
     set_color(w->page, c, 0);
-    HPDF_Page_SetLineWidth(w->page, 2);
+    set_line_width(w->page, 2);
     HPDF_Page_MoveTo(w->page, x, y + 3);
     HPDF_Page_LineTo(w->page, x + 14, y + 3);
     HPDF_Page_Stroke(w->page);

@@ -39,6 +39,7 @@ struct pdfw {
     size_t uncovered;         /* characters drawn that covered lacks */
     int own_doc;              /* doc is this document's own handle (freed with it) */
     const char *footer;       /* left of the page number, borrowed */
+    HPDF_Image band;          /* the header's gradient: one image every page draws */
 };
 
 /* A colour as 0..1 components. */

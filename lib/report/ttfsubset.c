@@ -186,8 +186,11 @@ static int glyph_span(const struct ttf_font *f, uint16_t g, size_t *off, size_t 
 }
 
 /* Calls fn(arg, place of the glyph index) for each component of the composite glyph at
- * p[0..len); 0 when the glyph is damaged. A simple glyph has none. */
-static int for_components(uint8_t *p, size_t len, void (*fn)(void *, uint8_t *), void *arg)
+ * p[0..len) and, when last is not NULL, sets *last to the offset of the last component's flags
+ * (its WE_HAVE_INSTRUCTIONS bit says instructions follow); 0 when the glyph is damaged. A
+ * simple glyph has none (*last is then left alone). */
+static int for_components(uint8_t *p, size_t len, void (*fn)(void *, uint8_t *), void *arg,
+                          size_t *last)
 {
     if (len < 10 || (int16_t)be16(p) >= 0)
         return 1;
@@ -196,7 +199,10 @@ static int for_components(uint8_t *p, size_t len, void (*fn)(void *, uint8_t *),
         if (at + 4 > len)
             return 0;
         uint16_t flags = be16(p + at);
-        fn(arg, p + at + 2);
+        if (fn)
+            fn(arg, p + at + 2);
+        if (last)
+            *last = at;
         at += (flags & 0x0001) ? 8u : 6u; /* the index, then ARG_1_AND_2_ARE_WORDS */
         if (flags & 0x0008)                  /* WE_HAVE_A_SCALE */
             at += 2;
@@ -207,6 +213,37 @@ static int for_components(uint8_t *p, size_t len, void (*fn)(void *, uint8_t *),
         if (!(flags & 0x0020)) /* MORE_COMPONENTS */
             return at <= len;
     }
+}
+
+/* Appends glyph p[0..len) without its instructions (see the header for why): a simple
+ * glyph's instructionLength becomes 0, a composite loses WE_HAVE_INSTRUCTIONS and what
+ * followed its components. AIOPS_ECORRUPT when the lengths do not fit in the glyph. */
+static int append_unhinted(struct buf *glyf, const uint8_t *p, size_t len)
+{
+    if (len < 10) /* an empty glyph (a space) */
+        return buf_append(glyf, p, len) != 0 ? AIOPS_ENOMEM : AIOPS_OK;
+    int16_t contours = (int16_t)be16(p);
+    if (contours < 0) {
+        size_t last = 0, start = glyf->len;
+        if (!for_components((uint8_t *)p, len, NULL, NULL, &last))
+            return AIOPS_ECORRUPT;
+        uint16_t flags = be16(p + last);
+        size_t end = last + ((flags & 0x0001) ? 8u : 6u) +
+                     ((flags & 0x0008) ? 2u : (flags & 0x0040) ? 4u : (flags & 0x0080) ? 8u : 0u);
+        if (buf_append(glyf, p, end) != 0)
+            return AIOPS_ENOMEM;
+        put16((uint8_t *)glyf->data + start + last, (uint16_t)(flags & ~0x0100u));
+        return AIOPS_OK;
+    }
+    size_t at = 10 + 2u * (size_t)contours; /* endPtsOfContours, then instructionLength */
+    if (at + 2 > len || at + 2 + be16(p + at) > len)
+        return AIOPS_ECORRUPT;
+    static const uint8_t none[2] = {0};
+    size_t rest = at + 2 + be16(p + at);
+    return buf_append(glyf, p, at) != 0 || buf_append(glyf, none, 2) != 0 ||
+                   buf_append(glyf, p + rest, len - rest) != 0
+               ? AIOPS_ENOMEM
+               : AIOPS_OK;
 }
 
 struct keep {
@@ -261,7 +298,7 @@ static int choose_glyphs(struct keep *k, const uint8_t used[8192])
     for (size_t i = 0; i < k->nqueue; i++) { /* the queue grows as components are found */
         size_t off, len;
         if (!glyph_span(k->f, k->queue[i], &off, &len) ||
-            !for_components(k->f->data + off, len, keep_component, k))
+            !for_components(k->f->data + off, len, keep_component, k, NULL))
             return AIOPS_ECORRUPT;
     }
     int32_t next = 0;
@@ -293,11 +330,16 @@ static int write_glyphs(const struct keep *k, struct table *glyf, struct table *
             return AIOPS_ECORRUPT;
         size_t at = glyf->data.len;
         static const uint8_t pad[4] = {0};
-        if (buf_append(&loca->data, off4, 4) != 0 || buf_append(&glyf->data, f->data + off, len) != 0 ||
-            buf_append(&glyf->data, pad, (4 - len % 4) % 4) != 0)
+        if (buf_append(&loca->data, off4, 4) != 0)
             return AIOPS_ENOMEM;
-        if (!for_components((uint8_t *)glyf->data.data + at, len, renumber_component,
-                            (void *)k))
+        int rv = append_unhinted(&glyf->data, f->data + off, len);
+        if (rv != 0)
+            return rv;
+        size_t written = glyf->data.len - at;
+        if (buf_append(&glyf->data, pad, (4 - written % 4) % 4) != 0)
+            return AIOPS_ENOMEM;
+        if (!for_components((uint8_t *)glyf->data.data + at, written, renumber_component,
+                            (void *)k, NULL))
             return AIOPS_ECORRUPT;
         size_t m = g < f->nmetrics ? g : f->nmetrics - 1u;
         memcpy(metric, hm + 4 * m, 2); /* advance width */
@@ -373,7 +415,7 @@ static int write_cmap(const struct keep *k, const uint8_t used[8192], struct tab
 }
 
 /* A table copied from the font (at least min_len bytes); an absent one stays empty and is
- * left out (libharu writes an empty one for cvt, fpgm and prep). */
+ * left out. */
 static int copy_table(const struct ttf_font *f, const char *tag, struct table *t, size_t min_len)
 {
     size_t off, len;
@@ -438,9 +480,9 @@ static int write_font(struct table *t, size_t n, struct buf *out)
 int ttf_subset(const struct ttf_font *f, const uint8_t used[8192], struct buf *out)
 {
     /* in tag order, as the directory lists them */
-    enum { OS2, CMAP, CVT, FPGM, GLYF, HEAD, HHEA, HMTX, LOCA, MAXP, NAME, POST, PREP, NT };
-    static const char *const tags[NT] = {"OS/2", "cmap", "cvt ", "fpgm", "glyf", "head", "hhea",
-                                         "hmtx", "loca", "maxp", "name", "post", "prep"};
+    enum { OS2, CMAP, GLYF, HEAD, HHEA, HMTX, LOCA, MAXP, NAME, POST, NT };
+    static const char *const tags[NT] = {"OS/2", "cmap", "glyf", "head", "hhea",
+                                         "hmtx", "loca", "maxp", "name", "post"};
     struct table t[NT];
     for (size_t i = 0; i < NT; i++) {
         snprintf(t[i].tag, sizeof t[i].tag, "%s", tags[i]);
@@ -458,8 +500,8 @@ int ttf_subset(const struct ttf_font *f, const uint8_t used[8192], struct buf *o
         rv = write_glyphs(&k, &t[GLYF], &t[LOCA], &t[HMTX]);
     if (rv == 0)
         rv = write_cmap(&k, used, &t[CMAP]);
-    static const size_t copied[] = {OS2, CVT, FPGM, NAME, HEAD, HHEA, MAXP, POST, PREP};
-    static const size_t min_len[] = {0, 0, 0, 0, 54, 36, 6, 32, 0};
+    static const size_t copied[] = {OS2, NAME, HEAD, HHEA, MAXP, POST};
+    static const size_t min_len[] = {0, 0, 54, 36, 6, 32};
     for (size_t i = 0; rv == 0 && i < sizeof copied / sizeof copied[0]; i++)
         rv = copy_table(f, tags[copied[i]], &t[copied[i]], min_len[i]);
     if (rv == 0 && (!t[HEAD].present || !t[HHEA].present || !t[MAXP].present))
@@ -470,6 +512,8 @@ int ttf_subset(const struct ttf_font *f, const uint8_t used[8192], struct buf *o
         put16((uint8_t *)t[HEAD].data.data + 50, 1); /* long loca */
         put16((uint8_t *)t[HHEA].data.data + 34, kept);
         put16((uint8_t *)t[MAXP].data.data + 4, kept);
+        if (t[MAXP].data.len >= 28) /* version 1.0: maxSizeOfInstructions */
+            put16((uint8_t *)t[MAXP].data.data + 26, 0);
         if (t[POST].present) { /* version 3: no glyph names (they were by old ids) */
             t[POST].data.len = 32;
             put32((uint8_t *)t[POST].data.data, 0x00030000u);
