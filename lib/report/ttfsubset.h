@@ -10,9 +10,9 @@
  * name are copied; the rest (kerning, layout) dropped.
  *
  * Hinting is dropped too (each glyph's instructions, cvt, fpgm, prep): it fits outlines to the
- * pixel grid at a few screen sizes, which PDF viewers, zooming freely, leave off (poppler and
- * MuPDF render through FreeType unhinted by default); NanumGothic's instructions were 41% of
- * a report's glyph bytes, and every byte embedded is a byte compressed.
+ * pixel grid at a few screen sizes, which PDF viewers, zooming freely, mostly leave off
+ * (poppler renders through FreeType unhinted unless asked); NanumGothic's instructions were
+ * 41% of a report's glyph bytes, and every byte embedded is a byte compressed.
  *
  * A struct ttf_font owns the file's bytes; it is read-only after ttf_font_load, so threads may
  * share one. Every offset read from the file is bounds-checked: a damaged or unsupported font
