@@ -15,14 +15,15 @@ static inline uint64_t f64_key(double d)
     if (isnan(d))
         return UINT64_MAX;
     memcpy(&u, &d, 8);
-    return (u & 0x8000000000000000ull) ? ~u : (u | 0x8000000000000000ull);
+    /* with a mask rather than a branch: the sign is a coin toss in many columns */
+    return u ^ ((uint64_t)((int64_t)u >> 63) | 0x8000000000000000ull);
 }
 
 static inline double key_f64(uint64_t k, double nan_value)
 {
     if (k == UINT64_MAX)
         return nan_value;
-    uint64_t u = (k & 0x8000000000000000ull) ? (k & ~0x8000000000000000ull) : ~k;
+    uint64_t u = k ^ (((k >> 63) - 1) | 0x8000000000000000ull);
     double d;
     memcpy(&d, &u, 8);
     return d;
@@ -99,6 +100,87 @@ static int radix_u64(uint64_t *keys, uint32_t *idx, size_t n)
     return AIOPS_OK;
 }
 
+/* LSD radix sort of the low 48 bits of the n keys at src (their top 16 bits are all equal),
+ * into dst, with dst and src as the two buffers: 8-, 12- or 16-bit digits by n, so the
+ * counters stay small beside the keys; a digit that is the same for every key is skipped.
+ * count has room for 3 x 65,536 counters. */
+static void radix_low48(uint64_t *src, uint64_t *dst, size_t n, uint32_t *count)
+{
+    const int bits = n < 4096 ? 8 : n < 65536 ? 12 : 16, passes = 48 / bits;
+    const size_t buckets = (size_t)1 << bits, mask = buckets - 1;
+    memset(count, 0, (size_t)passes * buckets * sizeof *count);
+    for (size_t i = 0; i < n; i++)
+        for (int p = 0; p < passes; p++)
+            count[(size_t)p * buckets + ((src[i] >> (p * bits)) & mask)]++;
+    uint64_t *a = src, *b = dst;
+    for (int p = 0; p < passes; p++) {
+        uint32_t *c = count + (size_t)p * buckets;
+        if (c[(a[0] >> (p * bits)) & mask] == n)
+            continue;
+        uint32_t sum = 0;
+        for (size_t k = 0; k < buckets; k++) {
+            uint32_t t = c[k];
+            c[k] = sum;
+            sum += t;
+        }
+        for (size_t i = 0; i < n; i++)
+            b[c[(a[i] >> (p * bits)) & mask]++] = a[i];
+        uint64_t *t = a;
+        a = b;
+        b = t;
+    }
+    if (a != dst)
+        memcpy(dst, a, n * sizeof *dst);
+}
+
+/* Sorts n keys (no payload) most significant 16 bits first: one pass scatters them into
+ * 65,536 buckets by their top bits (sign, exponent and 4 mantissa bits of a double: a
+ * column's values fill few buckets, and a scatter into few buckets runs at memory speed),
+ * then each bucket is sorted on its own while it is in cache (radix_low48, or an insertion
+ * sort when short). Against radix_u64's four 16-bit passes (whose scatters into 65,536
+ * buckets miss the cache on every write), in aiops drift on 2 x 1M x 100: the sort's profile
+ * samples 19.4k -> 10.9k. */
+static int radix_msd_u64(uint64_t *keys, size_t n)
+{
+    enum { TOP = 1 << 16 };
+    uint64_t *tmp = malloc(n * sizeof *tmp);
+    uint32_t *start = calloc(TOP + 1, sizeof *start);
+    uint32_t *count = malloc((size_t)3 * TOP * sizeof *count);
+    if (tmp == NULL || start == NULL || count == NULL) {
+        free(tmp);
+        free(start);
+        free(count);
+        return AIOPS_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        start[keys[i] >> 48]++;
+    uint32_t sum = 0;
+    for (size_t k = 0; k < TOP; k++) {
+        uint32_t t = start[k];
+        start[k] = sum;
+        count[k] = sum; /* the scatter's write positions */
+        sum += t;
+    }
+    start[TOP] = sum;
+    for (size_t i = 0; i < n; i++)
+        tmp[count[keys[i] >> 48]++] = keys[i];
+    for (size_t k = 0; k < TOP; k++) {
+        size_t lo = start[k], m = start[k + 1] - lo;
+        if (m == 0)
+            continue;
+        if (m <= 64) {
+            insertion_sort_u64(tmp + lo, m);
+            memcpy(keys + lo, tmp + lo, m * sizeof *keys);
+        } else {
+            radix_low48(tmp + lo, keys + lo, m, count);
+        }
+    }
+    free(count);
+    free(start);
+    free(tmp);
+    return AIOPS_OK;
+}
+
 /* Below this many keys a comparison sort wins: a radix pass costs its 65,536 buckets (a
  * megabyte of counters to clear and sum) whatever n is, and reports sort many small groups
  * (a model card's slices: 60 AUCs of a few hundred rows each). */
@@ -138,7 +220,7 @@ int sort_f64(double *v, size_t n)
     else if (n < RADIX_MIN_KEYS)
         qsort(keys, n, sizeof *keys, cmp_u64);
     else
-        rv = radix_u64(keys, NULL, n);
+        rv = radix_msd_u64(keys, n);
     /* on failure the keys are still a permutation of the input: put it back */
     for (size_t i = 0; i < n; i++)
         v[i] = key_f64(keys[i], NAN);
