@@ -100,9 +100,19 @@ static int radix_u64(uint64_t *keys, uint32_t *idx, size_t n)
     return AIOPS_OK;
 }
 
+/* The bits of the double whose key is k (key_f64 with NaN for the NaN key). */
+static inline uint64_t key_bits(uint64_t k)
+{
+    double d = key_f64(k, NAN);
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    return u;
+}
+
 /* LSD radix sort of the low 48 bits of the n keys at src (their top 16 bits are all equal),
- * into dst, with dst and src as the two buffers: 8-, 12- or 16-bit digits by n, so the
- * counters stay small beside the keys; a digit that is the same for every key is skipped.
+ * into dst as the bits of their doubles (key_bits), with dst and src as the two buffers:
+ * 8-, 12- or 16-bit digits by n, so the counters stay small beside the keys; a digit that is
+ * the same for every key is skipped. The last write converts, so no pass is spent on it.
  * count has room for 3 x 65,536 counters. */
 static void radix_low48(uint64_t *src, uint64_t *dst, size_t n, uint32_t *count)
 {
@@ -112,35 +122,44 @@ static void radix_low48(uint64_t *src, uint64_t *dst, size_t n, uint32_t *count)
     for (size_t i = 0; i < n; i++)
         for (int p = 0; p < passes; p++)
             count[(size_t)p * buckets + ((src[i] >> (p * bits)) & mask)]++;
+    int live[6], nlive = 0;
+    for (int p = 0; p < passes; p++)
+        if (count[(size_t)p * buckets + ((src[0] >> (p * bits)) & mask)] != n)
+            live[nlive++] = p;
     uint64_t *a = src, *b = dst;
-    for (int p = 0; p < passes; p++) {
-        uint32_t *c = count + (size_t)p * buckets;
-        if (c[(a[0] >> (p * bits)) & mask] == n)
-            continue;
+    for (int q = 0; q < nlive; q++) {
+        const int shift = live[q] * bits;
+        uint32_t *c = count + (size_t)live[q] * buckets;
         uint32_t sum = 0;
         for (size_t k = 0; k < buckets; k++) {
             uint32_t t = c[k];
             c[k] = sum;
             sum += t;
         }
-        for (size_t i = 0; i < n; i++)
-            b[c[(a[i] >> (p * bits)) & mask]++] = a[i];
+        if (q == nlive - 1 && b == dst)
+            for (size_t i = 0; i < n; i++)
+                b[c[(a[i] >> shift) & mask]++] = key_bits(a[i]);
+        else
+            for (size_t i = 0; i < n; i++)
+                b[c[(a[i] >> shift) & mask]++] = a[i];
         uint64_t *t = a;
         a = b;
         b = t;
     }
     if (a != dst)
-        memcpy(dst, a, n * sizeof *dst);
+        for (size_t i = 0; i < n; i++)
+            dst[i] = key_bits(a[i]);
 }
 
-/* Sorts n keys (no payload) most significant 16 bits first: one pass scatters them into
- * 65,536 buckets by their top bits (sign, exponent and 4 mantissa bits of a double: a
- * column's values fill few buckets, and a scatter into few buckets runs at memory speed),
- * then each bucket is sorted on its own while it is in cache (radix_low48, or an insertion
- * sort when short). Against radix_u64's four 16-bit passes (whose scatters into 65,536
- * buckets miss the cache on every write), in aiops drift on 2 x 1M x 100: the sort's profile
- * samples 19.4k -> 10.9k. */
-static int radix_msd_u64(uint64_t *keys, size_t n)
+/* Sorts the n doubles at v (n >= 2) most significant 16 bits of their keys first: one pass
+ * makes the keys and counts their top bits (sign, exponent and 4 mantissa bits: a column's
+ * values fill few of the 65,536 buckets, and a scatter into few buckets runs at memory
+ * speed), one scatters them by those bits, then each bucket is sorted on its own while it
+ * is in cache (radix_low48, or an insertion sort when short) and written back as doubles.
+ * Against radix_u64's four 16-bit passes (whose scatters into 65,536 buckets miss the cache
+ * on every write), in aiops drift on 2 x 1M x 100: the sort's profile samples 19.4k ->
+ * 10.9k. AIOPS_ENOMEM leaves v unchanged. */
+static int radix_msd_f64(double *v, size_t n)
 {
     enum { TOP = 1 << 16 };
     uint64_t *tmp = malloc(n * sizeof *tmp);
@@ -152,8 +171,13 @@ static int radix_msd_u64(uint64_t *keys, size_t n)
         free(count);
         return AIOPS_ENOMEM;
     }
-    for (size_t i = 0; i < n; i++)
-        start[keys[i] >> 48]++;
+    /* keys are made into v's own storage (same size), and the sorted doubles' bits end there */
+    uint64_t *keys = (uint64_t *)(void *)v;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = f64_key(v[i]);
+        keys[i] = k;
+        start[k >> 48]++;
+    }
     uint32_t sum = 0;
     for (size_t k = 0; k < TOP; k++) {
         uint32_t t = start[k];
@@ -170,7 +194,8 @@ static int radix_msd_u64(uint64_t *keys, size_t n)
             continue;
         if (m <= 64) {
             insertion_sort_u64(tmp + lo, m);
-            memcpy(keys + lo, tmp + lo, m * sizeof *keys);
+            for (size_t i = lo; i < lo + m; i++)
+                keys[i] = key_bits(tmp[i]);
         } else {
             radix_low48(tmp + lo, keys + lo, m, count);
         }
@@ -210,21 +235,19 @@ int sort_f64(double *v, size_t n)
 {
     if (n < 2)
         return AIOPS_OK;
+    if (n >= RADIX_MIN_KEYS)
+        return radix_msd_f64(v, n);
     /* keys are computed into v's own storage (same size) */
     uint64_t *keys = (uint64_t *)(void *)v;
     for (size_t i = 0; i < n; i++)
         keys[i] = f64_key(v[i]);
-    int rv = AIOPS_OK;
     if (n <= 64)
         insertion_sort_u64(keys, n);
-    else if (n < RADIX_MIN_KEYS)
-        qsort(keys, n, sizeof *keys, cmp_u64);
     else
-        rv = radix_msd_u64(keys, n);
-    /* on failure the keys are still a permutation of the input: put it back */
+        qsort(keys, n, sizeof *keys, cmp_u64);
     for (size_t i = 0; i < n; i++)
         v[i] = key_f64(keys[i], NAN);
-    return rv;
+    return AIOPS_OK;
 }
 
 int sort_f64_present(const double *x, size_t n, double *out, size_t *nout)
