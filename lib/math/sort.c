@@ -109,6 +109,17 @@ static inline uint64_t key_bits(uint64_t k)
     return u;
 }
 
+/* Counts the digits of the low 48 bits of n keys, `bits` wide: digit p's counters at
+ * count + p * 2^bits. */
+static inline __attribute__((always_inline)) void count_low48(const uint64_t *src, size_t n,
+                                                              uint32_t *count, int bits)
+{
+    const size_t buckets = (size_t)1 << bits, mask = buckets - 1;
+    for (size_t i = 0; i < n; i++)
+        for (int p = 0; p < 48 / bits; p++)
+            count[(size_t)p * buckets + ((src[i] >> (p * bits)) & mask)]++;
+}
+
 /* LSD radix sort of the low 48 bits of the n keys at src (their top 16 bits are all equal),
  * into dst as the bits of their doubles (key_bits), with dst and src as the two buffers:
  * 8-, 12- or 16-bit digits by n, so the counters stay small beside the keys; a digit that is
@@ -119,9 +130,13 @@ static void radix_low48(uint64_t *src, uint64_t *dst, size_t n, uint32_t *count)
     const int bits = n < 4096 ? 8 : n < 65536 ? 12 : 16, passes = 48 / bits;
     const size_t buckets = (size_t)1 << bits, mask = buckets - 1;
     memset(count, 0, (size_t)passes * buckets * sizeof *count);
-    for (size_t i = 0; i < n; i++)
-        for (int p = 0; p < passes; p++)
-            count[(size_t)p * buckets + ((src[i] >> (p * bits)) & mask)]++;
+    /* the digit width as a constant, so the loop over the digits unrolls */
+    if (bits == 8)
+        count_low48(src, n, count, 8);
+    else if (bits == 12)
+        count_low48(src, n, count, 12);
+    else
+        count_low48(src, n, count, 16);
     int live[6], nlive = 0;
     for (int p = 0; p < passes; p++)
         if (count[(size_t)p * buckets + ((src[0] >> (p * bits)) & mask)] != n)
