@@ -166,20 +166,67 @@ static void radix_low48(uint64_t *src, uint64_t *dst, size_t n, uint32_t *count)
             dst[i] = key_bits(a[i]);
 }
 
+/* Sorts one bucket of sort_f64's: the m keys at src (their top 16 bits equal) into dst as
+ * the bits of their doubles, src being scratch. By the next `bits` bits (about log2 m of
+ * them, so the sub-buckets hold a key or two each) into dst, then one insertion sort over
+ * the whole bucket, which only has to order each sub-bucket; should a sub-bucket be large
+ * (keys alike in all those bits), the sub-buckets are sorted one by one instead, the large
+ * ones by radix_low48. count has room for 4 x 65,536 + 1 counters. */
+static void sort_bucket(uint64_t *src, uint64_t *dst, size_t m, uint32_t *count)
+{
+    int bits = 1;
+    while (bits < 16 && ((size_t)1 << bits) < m)
+        bits++;
+    const int shift = 48 - bits;
+    const size_t buckets = (size_t)1 << bits, mask = buckets - 1;
+    uint32_t *pos = count, *rest = count + 65537;
+    memset(pos, 0, (buckets + 1) * sizeof *pos);
+    for (size_t i = 0; i < m; i++)
+        pos[((src[i] >> shift) & mask) + 1]++;
+    uint32_t largest = 0;
+    for (size_t k = 1; k <= buckets; k++) {
+        largest = pos[k] > largest ? pos[k] : largest;
+        pos[k] += pos[k - 1];
+    }
+    for (size_t i = 0; i < m; i++)
+        dst[pos[(src[i] >> shift) & mask]++] = src[i];
+    if (largest <= 32) {
+        insertion_sort_u64(dst, m);
+    } else {
+        /* pos[k] is now where sub-bucket k ends */
+        for (size_t k = 0, lo = 0; k < buckets; lo = pos[k++]) {
+            size_t len = pos[k] - lo;
+            if (len <= 32) {
+                insertion_sort_u64(dst + lo, len);
+            } else {
+                memcpy(src + lo, dst + lo, len * sizeof *src);
+                radix_low48(src + lo, dst + lo, len, rest);
+                continue; /* radix_low48 wrote doubles */
+            }
+            for (size_t i = lo; i < lo + len; i++)
+                dst[i] = key_bits(dst[i]);
+        }
+        return;
+    }
+    for (size_t i = 0; i < m; i++)
+        dst[i] = key_bits(dst[i]);
+}
+
 /* Sorts the n doubles at v (n >= 2) most significant 16 bits of their keys first: one pass
  * makes the keys and counts their top bits (sign, exponent and 4 mantissa bits: a column's
  * values fill few of the 65,536 buckets, and a scatter into few buckets runs at memory
  * speed), one scatters them by those bits, then each bucket is sorted on its own while it
- * is in cache (radix_low48, or an insertion sort when short) and written back as doubles.
+ * is in cache (sort_bucket, or an insertion sort when short) and written back as doubles.
  * Against radix_u64's four 16-bit passes (whose scatters into 65,536 buckets miss the cache
  * on every write), in aiops drift on 2 x 1M x 100: the sort's profile samples 19.4k ->
- * 10.9k. AIOPS_ENOMEM leaves v unchanged. */
+ * 10.9k with the buckets radix-sorted on their low 48 bits, 11.2k -> 8.8k more with
+ * sort_bucket. AIOPS_ENOMEM leaves v unchanged. */
 static int radix_msd_f64(double *v, size_t n)
 {
     enum { TOP = 1 << 16 };
     uint64_t *tmp = malloc(n * sizeof *tmp);
     uint32_t *start = calloc(TOP + 1, sizeof *start);
-    uint32_t *count = malloc((size_t)3 * TOP * sizeof *count);
+    uint32_t *count = malloc(((size_t)4 * TOP + 1) * sizeof *count);
     if (tmp == NULL || start == NULL || count == NULL) {
         free(tmp);
         free(start);
@@ -212,7 +259,7 @@ static int radix_msd_f64(double *v, size_t n)
             for (size_t i = lo; i < lo + m; i++)
                 keys[i] = key_bits(tmp[i]);
         } else {
-            radix_low48(tmp + lo, keys + lo, m, count);
+            sort_bucket(tmp + lo, keys + lo, m, count);
         }
     }
     free(count);

@@ -64,13 +64,14 @@ static uint64_t next_rand(uint64_t *s)
 }
 
 /* sort_f64 above the radix threshold sorts by the top 16 bits first, then each bucket by
- * itself (insertion sort to 64 keys, 8-bit digits below 4,096, 12-bit below 65,536, 16-bit
- * above; constant digits skipped): inputs that fill buckets of every size, one bucket
- * only, a few buckets of identical low bits, and every special value. */
+ * itself (insertion sort to 64 keys, else by its next bits into sub-buckets, which are
+ * insertion-sorted, or radix-sorted on their low 48 bits when large): inputs that fill
+ * buckets of every size, one bucket only, a few buckets of identical low bits, sub-buckets
+ * that are large, and every special value. */
 static void test_bucket_shapes_match_qsort(void)
 {
-    enum { SHAPES = 5 };
-    const size_t sizes[SHAPES] = {300000, 100000, 200000, 5000, 70000};
+    enum { SHAPES = 7 };
+    const size_t sizes[SHAPES] = {300000, 100000, 200000, 5000, 70000, 70000, 150000};
     uint64_t seed = 0x853c49e6748fea9bull;
     for (int shape = 0; shape < SHAPES; shape++) {
         size_t n = sizes[shape];
@@ -97,8 +98,14 @@ static void test_bucket_shapes_match_qsort(void)
                 v = r % 3 == 0 ? special[(r >> 2) % 8] : (u - 0.5) * 1e-310;
                 break;
             }
-            default: /* many short buckets: values spread over 40 binades */
+            case 4: /* many short buckets: values spread over 40 binades */
                 v = ldexp(1.0 + u, (int)(r % 40) - 20);
+                break;
+            case 5: /* alike in all but the last 20 bits: one large sub-bucket */
+                v = 1.0 + ldexp((double)(r % 1000003), -52);
+                break;
+            default: /* half like shape 5, half spread: large and small sub-buckets */
+                v = r & 1 ? 1.0 + ldexp((double)(r % 1000003), -52) : 1.0 + u / 16.0;
                 break;
             }
             a[i] = b[i] = v;
