@@ -33,7 +33,7 @@ a_cpu_med=$(printf '%s\n' "${ours[@]}" | awk '{print $2}' | sort -n | sed -n "${
 read -r s_wall s_cpu s_rss < <(bench_time "$DIR/scipy.json" "$PY" bench/drift_scipy.py \
     "$DIR/reference.csv" "$DIR/current.csv" --compare "$DIR/aiops.json" 2>"$DIR/scipy.err")
 cat "$DIR/scipy.err" >&2
-size=$(du -b "$DIR/reference.csv" "$DIR/current.csv" | awk '{s += $1} END {printf "%.0f", s / 1e6}')
+size=$(du -bL "$DIR/reference.csv" "$DIR/current.csv" | awk '{s += $1} END {printf "%.0f", s / 1e6}')
 echo "inputs: 2 x $ROWS rows x $COLS columns, $size MB; $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)"
 echo "aiops drift     median of $RUNS: ${a_wall} s wall, ${a_cpu_med} s CPU, peak RSS $((a_rss / 1024)) MB"
 echo "pandas + scipy  1 run: ${s_wall} s wall, ${s_cpu} s CPU, peak RSS $((s_rss / 1024)) MB"

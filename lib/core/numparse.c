@@ -245,6 +245,89 @@ slow:
     return 1;
 }
 
+/* The lowest k bytes of a word, k = 0..8. */
+static const uint64_t low_bytes[9] = {0,
+                                      0xffull,
+                                      0xffffull,
+                                      0xffffffull,
+                                      0xffffffffull,
+                                      0xffffffffffull,
+                                      0xffffffffffffull,
+                                      0xffffffffffffffull,
+                                      ~0ull};
+
+static const uint64_t pow10_u64_15[15] = {
+    1ull,         10ull,         100ull,         1000ull,         10000ull,
+    100000ull,    1000000ull,    10000000ull,    100000000ull,    1000000000ull,
+    10000000000ull, 100000000000ull, 1000000000000ull, 10000000000000ull, 100000000000000ull};
+
+/* The high bit of each byte of t (digits already xor '0') that is not a digit; 7-bit sums,
+ * so no carry crosses a byte and every byte is flagged exactly. */
+static inline uint64_t nondigit_bytes(uint64_t t)
+{
+    return (((t & 0x7f7f7f7f7f7f7f7full) + 0x7676767676767676ull) | t) & 0x8080808080808080ull;
+}
+
+/* A CSV number's usual form, read with no loop: an optional '-', then either up to 8 digits,
+ * or 1-7 digits, '.', and digits, 16 bytes at most after the sign (so at most 15 digits:
+ * Clinger's exact case, computed as parse_f64 computes it). Returns 0 for anything else,
+ * which the general parser then reads. The 16 bytes after the sign are read. */
+static inline int short_decimal(const char *s, size_t len, double *out, unsigned *flags)
+{
+    size_t neg = s[0] == '-'; /* len >= 1 */
+    const char *p = s + neg;
+    size_t n = len - neg;
+    if (n - 1 >= 16)
+        return 0;
+    uint64_t lo, hi;
+    memcpy(&lo, p, 8);
+    memcpy(&hi, p + 8, 8);
+    lo ^= 0x3030303030303030ull; /* digits become 0..9 */
+    hi ^= 0x3030303030303030ull;
+    uint64_t ndlo = nondigit_bytes(lo) & low_bytes[n < 8 ? n : 8];
+    uint64_t ndhi = nondigit_bytes(hi) & low_bytes[n > 8 ? n - 8 : 0];
+    double v;
+    if ((ndlo | ndhi) == 0) {
+        if (n > 8)
+            return 0;
+        /* the digits to the top bytes: zero digits before them */
+        v = (double)digits8_values(lo << (64 - 8 * n));
+        if (flags)
+            *flags = NUMPARSE_INTEGER;
+    } else {
+        if (ndhi != 0 || (ndlo & (ndlo - 1)) != 0)
+            return 0;
+        unsigned dot = (unsigned)__builtin_ctzll(ndlo) >> 3;
+        if (((lo >> (8 * dot)) & 0xff) != ('.' ^ '0') || dot == 0 || dot == n - 1)
+            return 0;
+        size_t frac = n - 1 - dot; /* 1..14 */
+        uint64_t ip = digits8_values(lo << (64 - 8 * dot));
+        /* the fraction's first 8 bytes, then the rest (shifts split: never by 64) */
+        uint64_t f0 = (lo >> 8 >> (8 * dot)) | (hi << (56 - 8 * dot));
+        uint64_t fv;
+        if (frac <= 8) {
+            fv = digits8_values(f0 << (64 - 8 * frac));
+        } else {
+            uint64_t f1 = hi >> 8 >> (8 * dot);
+            fv = digits8_values(f0) * pow10_u64_15[frac - 8] +
+                 digits8_values(f1 << (64 - 8 * (frac - 8)));
+        }
+        v = (double)(ip * pow10_u64_15[frac] + fv) / pow10_exact[frac];
+        if (flags)
+            *flags = 0;
+    }
+    *out = neg ? -v : v;
+    return 1;
+}
+
+int numparse_f64_pad16(const char *s, size_t len, double *out, unsigned *flags)
+{
+    /* the general parser out of line: this function stays a leaf with no registers to save */
+    if (len > 0 && short_decimal(s, len, out, flags))
+        return 1;
+    return numparse_f64_pad8(s, len, out, flags);
+}
+
 int numparse_f64(const char *s, size_t len, double *out, unsigned *flags)
 {
     return parse_f64(s, len, out, flags, 0);

@@ -27,6 +27,12 @@ int numparse_f64(const char *s, size_t len, double *out, unsigned *flags);
  * digits 8 at a time. */
 int numparse_f64_pad8(const char *s, size_t len, double *out, unsigned *flags);
 
+/* numparse_f64() for a field followed by at least 16 readable bytes (any content): the
+ * usual CSV forms ("-0.00110855", "42": an optional '-', up to 8 digits or 1-7 digits, '.'
+ * and digits, 16 bytes at most after the sign) are read without a loop, anything else as
+ * numparse_f64_pad8(). The same results as numparse_f64(), bit for bit. */
+int numparse_f64_pad16(const char *s, size_t len, double *out, unsigned *flags);
+
 /* 1 when s[0..len) is empty or one of pandas' default missing-value words ("#N/A",
  * "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
  * "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"; case-sensitive, no trimming). */

@@ -406,7 +406,8 @@ static int data_record(struct state *st, const struct csv_record *rec)
     }
     if (row == st->rows_cap && (rv = grow_rows(st, rec->offset + rec->raw_len)) != 0)
         return rv;
-    const int pad8 = rec->slack >= 8;
+    /* how many bytes past a field may be read: the parser's fastest form that allows */
+    const int pad = rec->slack >= 16 ? 16 : rec->slack >= 8 ? 8 : 0;
     for (size_t c = 0; c < st->ncols; c++) {
         const struct csv_field *f = &rec->fields[c];
         struct colb *cb = &st->cols[c];
@@ -414,8 +415,9 @@ static int data_record(struct state *st, const struct csv_record *rec)
             /* the common case, inline: a number or an empty field */
             double v;
             unsigned fl;
-            if (f->len > 0 && (pad8 ? numparse_f64_pad8(f->p, f->len, &v, &fl)
-                                    : numparse_f64(f->p, f->len, &v, &fl))) {
+            if (f->len > 0 && (pad == 16  ? numparse_f64_pad16(f->p, f->len, &v, &fl)
+                               : pad == 8 ? numparse_f64_pad8(f->p, f->len, &v, &fl)
+                                          : numparse_f64(f->p, f->len, &v, &fl))) {
                 cb->f64[row] = v;
                 cb->has_value = 1;
                 if ((fl & NUMPARSE_INTEGER) && fabs(v) > 9007199254740992.0)

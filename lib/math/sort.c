@@ -15,14 +15,15 @@ static inline uint64_t f64_key(double d)
     if (isnan(d))
         return UINT64_MAX;
     memcpy(&u, &d, 8);
-    return (u & 0x8000000000000000ull) ? ~u : (u | 0x8000000000000000ull);
+    /* with a mask rather than a branch: the sign is a coin toss in many columns */
+    return u ^ ((uint64_t)((int64_t)u >> 63) | 0x8000000000000000ull);
 }
 
 static inline double key_f64(uint64_t k, double nan_value)
 {
     if (k == UINT64_MAX)
         return nan_value;
-    uint64_t u = (k & 0x8000000000000000ull) ? (k & ~0x8000000000000000ull) : ~k;
+    uint64_t u = k ^ (((k >> 63) - 1) | 0x8000000000000000ull);
     double d;
     memcpy(&d, &u, 8);
     return d;
@@ -99,6 +100,174 @@ static int radix_u64(uint64_t *keys, uint32_t *idx, size_t n)
     return AIOPS_OK;
 }
 
+/* The bits of the double whose key is k (key_f64 with NaN for the NaN key). */
+static inline uint64_t key_bits(uint64_t k)
+{
+    double d = key_f64(k, NAN);
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    return u;
+}
+
+/* Counts the digits of the low 48 bits of n keys, `bits` wide: digit p's counters at
+ * count + p * 2^bits. */
+static inline __attribute__((always_inline)) void count_low48(const uint64_t *src, size_t n,
+                                                              uint32_t *count, int bits)
+{
+    const size_t buckets = (size_t)1 << bits, mask = buckets - 1;
+    for (size_t i = 0; i < n; i++)
+        for (int p = 0; p < 48 / bits; p++)
+            count[(size_t)p * buckets + ((src[i] >> (p * bits)) & mask)]++;
+}
+
+/* LSD radix sort of the low 48 bits of the n keys at src (their top 16 bits are all equal),
+ * into dst as the bits of their doubles (key_bits), with dst and src as the two buffers:
+ * 8-, 12- or 16-bit digits by n, so the counters stay small beside the keys; a digit that is
+ * the same for every key is skipped. The last write converts, so no pass is spent on it.
+ * count has room for 3 x 65,536 counters. */
+static void radix_low48(uint64_t *src, uint64_t *dst, size_t n, uint32_t *count)
+{
+    const int bits = n < 4096 ? 8 : n < 65536 ? 12 : 16, passes = 48 / bits;
+    const size_t buckets = (size_t)1 << bits, mask = buckets - 1;
+    memset(count, 0, (size_t)passes * buckets * sizeof *count);
+    /* the digit width as a constant, so the loop over the digits unrolls */
+    if (bits == 8)
+        count_low48(src, n, count, 8);
+    else if (bits == 12)
+        count_low48(src, n, count, 12);
+    else
+        count_low48(src, n, count, 16);
+    int live[6], nlive = 0;
+    for (int p = 0; p < passes; p++)
+        if (count[(size_t)p * buckets + ((src[0] >> (p * bits)) & mask)] != n)
+            live[nlive++] = p;
+    uint64_t *a = src, *b = dst;
+    for (int q = 0; q < nlive; q++) {
+        const int shift = live[q] * bits;
+        uint32_t *c = count + (size_t)live[q] * buckets;
+        uint32_t sum = 0;
+        for (size_t k = 0; k < buckets; k++) {
+            uint32_t t = c[k];
+            c[k] = sum;
+            sum += t;
+        }
+        if (q == nlive - 1 && b == dst)
+            for (size_t i = 0; i < n; i++)
+                b[c[(a[i] >> shift) & mask]++] = key_bits(a[i]);
+        else
+            for (size_t i = 0; i < n; i++)
+                b[c[(a[i] >> shift) & mask]++] = a[i];
+        uint64_t *t = a;
+        a = b;
+        b = t;
+    }
+    if (a != dst)
+        for (size_t i = 0; i < n; i++)
+            dst[i] = key_bits(a[i]);
+}
+
+/* Sorts one bucket of sort_f64's: the m keys at src (their top 16 bits equal) into dst as
+ * the bits of their doubles, src being scratch. By the next `bits` bits (about log2 m of
+ * them, so the sub-buckets hold a key or two each) into dst, then one insertion sort over
+ * the whole bucket, which only has to order each sub-bucket; should a sub-bucket be large
+ * (keys alike in all those bits), the sub-buckets are sorted one by one instead, the large
+ * ones by radix_low48. count has room for 4 x 65,536 + 1 counters. */
+static void sort_bucket(uint64_t *src, uint64_t *dst, size_t m, uint32_t *count)
+{
+    int bits = 1;
+    while (bits < 16 && ((size_t)1 << bits) < m)
+        bits++;
+    const int shift = 48 - bits;
+    const size_t buckets = (size_t)1 << bits, mask = buckets - 1;
+    uint32_t *pos = count, *rest = count + 65537;
+    memset(pos, 0, (buckets + 1) * sizeof *pos);
+    for (size_t i = 0; i < m; i++)
+        pos[((src[i] >> shift) & mask) + 1]++;
+    uint32_t largest = 0;
+    for (size_t k = 1; k <= buckets; k++) {
+        largest = pos[k] > largest ? pos[k] : largest;
+        pos[k] += pos[k - 1];
+    }
+    for (size_t i = 0; i < m; i++)
+        dst[pos[(src[i] >> shift) & mask]++] = src[i];
+    if (largest <= 32) {
+        insertion_sort_u64(dst, m);
+    } else {
+        /* pos[k] is now where sub-bucket k ends */
+        for (size_t k = 0, lo = 0; k < buckets; lo = pos[k++]) {
+            size_t len = pos[k] - lo;
+            if (len <= 32) {
+                insertion_sort_u64(dst + lo, len);
+            } else {
+                memcpy(src + lo, dst + lo, len * sizeof *src);
+                radix_low48(src + lo, dst + lo, len, rest);
+                continue; /* radix_low48 wrote doubles */
+            }
+            for (size_t i = lo; i < lo + len; i++)
+                dst[i] = key_bits(dst[i]);
+        }
+        return;
+    }
+    for (size_t i = 0; i < m; i++)
+        dst[i] = key_bits(dst[i]);
+}
+
+/* Sorts the n doubles at v (n >= 2) most significant 16 bits of their keys first: one pass
+ * makes the keys and counts their top bits (sign, exponent and 4 mantissa bits: a column's
+ * values fill few of the 65,536 buckets, and a scatter into few buckets runs at memory
+ * speed), one scatters them by those bits, then each bucket is sorted on its own while it
+ * is in cache (sort_bucket, or an insertion sort when short) and written back as doubles.
+ * Against radix_u64's four 16-bit passes (whose scatters into 65,536 buckets miss the cache
+ * on every write), in aiops drift on 2 x 1M x 100: the sort's profile samples 19.4k ->
+ * 10.9k with the buckets radix-sorted on their low 48 bits, 11.2k -> 8.8k more with
+ * sort_bucket. AIOPS_ENOMEM leaves v unchanged. */
+static int radix_msd_f64(double *v, size_t n)
+{
+    enum { TOP = 1 << 16 };
+    uint64_t *tmp = malloc(n * sizeof *tmp);
+    uint32_t *start = calloc(TOP + 1, sizeof *start);
+    uint32_t *count = malloc(((size_t)4 * TOP + 1) * sizeof *count);
+    if (tmp == NULL || start == NULL || count == NULL) {
+        free(tmp);
+        free(start);
+        free(count);
+        return AIOPS_ENOMEM;
+    }
+    /* keys are made into v's own storage (same size), and the sorted doubles' bits end there */
+    uint64_t *keys = (uint64_t *)(void *)v;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = f64_key(v[i]);
+        keys[i] = k;
+        start[k >> 48]++;
+    }
+    uint32_t sum = 0;
+    for (size_t k = 0; k < TOP; k++) {
+        uint32_t t = start[k];
+        start[k] = sum;
+        count[k] = sum; /* the scatter's write positions */
+        sum += t;
+    }
+    start[TOP] = sum;
+    for (size_t i = 0; i < n; i++)
+        tmp[count[keys[i] >> 48]++] = keys[i];
+    for (size_t k = 0; k < TOP; k++) {
+        size_t lo = start[k], m = start[k + 1] - lo;
+        if (m == 0)
+            continue;
+        if (m <= 64) {
+            insertion_sort_u64(tmp + lo, m);
+            for (size_t i = lo; i < lo + m; i++)
+                keys[i] = key_bits(tmp[i]);
+        } else {
+            sort_bucket(tmp + lo, keys + lo, m, count);
+        }
+    }
+    free(count);
+    free(start);
+    free(tmp);
+    return AIOPS_OK;
+}
+
 /* Below this many keys a comparison sort wins: a radix pass costs its 65,536 buckets (a
  * megabyte of counters to clear and sum) whatever n is, and reports sort many small groups
  * (a model card's slices: 60 AUCs of a few hundred rows each). */
@@ -128,21 +297,19 @@ int sort_f64(double *v, size_t n)
 {
     if (n < 2)
         return AIOPS_OK;
+    if (n >= RADIX_MIN_KEYS)
+        return radix_msd_f64(v, n);
     /* keys are computed into v's own storage (same size) */
     uint64_t *keys = (uint64_t *)(void *)v;
     for (size_t i = 0; i < n; i++)
         keys[i] = f64_key(v[i]);
-    int rv = AIOPS_OK;
     if (n <= 64)
         insertion_sort_u64(keys, n);
-    else if (n < RADIX_MIN_KEYS)
-        qsort(keys, n, sizeof *keys, cmp_u64);
     else
-        rv = radix_u64(keys, NULL, n);
-    /* on failure the keys are still a permutation of the input: put it back */
+        qsort(keys, n, sizeof *keys, cmp_u64);
     for (size_t i = 0; i < n; i++)
         v[i] = key_f64(keys[i], NAN);
-    return rv;
+    return AIOPS_OK;
 }
 
 int sort_f64_present(const double *x, size_t n, double *out, size_t *nout)

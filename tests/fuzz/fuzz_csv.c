@@ -6,7 +6,7 @@
  *    input comes in one window or in windows growing by a few bytes at a time, each window
  *    a fresh heap copy of exactly its bytes (so any read past a window is caught);
  *  - every field lies inside its window or the reader's scratch memory;
- *  - numparse_f64 and numparse_f64_pad8 agree on every field. */
+ *  - numparse_f64, numparse_f64_pad8 and numparse_f64_pad16 agree on every field. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,16 +20,19 @@
 
 static void check_numbers(const char *p, size_t len)
 {
-    double a = 0, b = 0;
-    unsigned fa = 0, fb = 0;
-    char *pad = malloc(len + 8);
+    double a = 0, b = 0, c = 0;
+    unsigned fa = 0, fb = 0, fc = 0;
+    char *pad = malloc(len + 16);
     if (pad == NULL)
         return;
     memcpy(pad, p, len);
-    memset(pad + len, '5', 8);
+    memset(pad + len, '5', 16);
     int ra = numparse_f64(p, len, &a, &fa);
     int rb = numparse_f64_pad8(pad, len, &b, &fb);
+    int rc = numparse_f64_pad16(pad, len, &c, &fc);
     if (ra != rb || (ra && (memcmp(&a, &b, sizeof a) != 0 || fa != fb)))
+        abort();
+    if (ra != rc || (ra && (memcmp(&a, &c, sizeof a) != 0 || fa != fc)))
         abort();
     free(pad);
     (void)numparse_datetime(p, len, &a);

@@ -489,6 +489,141 @@ static void test_targets_and_warnings(void)
     ingest_result_free(&r);
 }
 
+/* 1 when numparse_f64, _pad8 and _pad16 all read s[0..k) (a number in strtod's syntax) as
+ * strtod does, bit for bit, with the same flags; the padded forms get bytes after it that
+ * look like more digits. */
+static int parses_as_strtod(const char *s, size_t k)
+{
+    char copy[96], padded[96 + 16];
+    if (k >= sizeof copy)
+        return 0;
+    memcpy(copy, s, k);
+    copy[k] = '\0';
+    memset(padded, '9', sizeof padded);
+    memcpy(padded, s, k);
+    double want = strtod(copy, NULL), got = -1, got8 = -2, got16 = -3;
+    unsigned fl = 99, fl8 = 98, fl16 = 97;
+    int ok = numparse_f64(copy, k, &got, &fl) && numparse_f64_pad8(padded, k, &got8, &fl8) &&
+             numparse_f64_pad16(padded, k, &got16, &fl16);
+    return ok && memcmp(&got, &want, 8) == 0 && memcmp(&got8, &want, 8) == 0 &&
+           memcmp(&got16, &want, 8) == 0 && fl == fl8 && fl == fl16;
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* The forms CSV writers produce: random doubles of every magnitude (subnormals included)
+ * printed with 1 to 17 significant digits in %g / %e / %f, with and without a sign, and
+ * random short decimals with leading and trailing zeros -- 3,000,000 strings, seeded. */
+static void test_numparse_printed(void)
+{
+    uint64_t s = 0x2545f4914f6cdd1dull;
+    long bad = 0;
+    char buf[400];
+    for (long i = 0; i < 3000000; i++) {
+        uint64_t x = xorshift(&s), bits = xorshift(&s);
+        double d;
+        int k;
+        if (x % 4 == 0) {
+            /* any finite double, subnormals and the extremes included */
+            memcpy(&d, &bits, 8);
+            if (!isfinite(d))
+                d = 1.0;
+            k = snprintf(buf, sizeof buf, (x >> 2) & 1 ? "%.*e" : "%.*g", (int)((x >> 3) % 17) + 1,
+                         d);
+        } else if (x % 4 == 1) {
+            /* values near 1 at 6 significant digits and so on: pandas' and numpy's output */
+            d = (double)(bits >> 11) / 9007199254740992.0 * pow(10.0, (double)((x >> 2) % 13) - 6);
+            if ((x >> 6) & 1)
+                d = -d;
+            k = snprintf(buf, sizeof buf, "%.*g", (int)((x >> 7) % 17) + 1, d);
+        } else if (x % 4 == 2) {
+            /* fixed decimals: leading zeros, trailing zeros, up to 20 decimals */
+            d = (double)(bits >> 11) / 9007199254740992.0 * pow(10.0, (double)((x >> 2) % 9) - 3);
+            k = snprintf(buf, sizeof buf, (x >> 6) & 1 ? "-%.*f" : "%.*f", (int)((x >> 7) % 21), d);
+        } else {
+            /* digit strings: 1..24 digits, a '.' anywhere (or none), an optional '-' */
+            size_t n = 1 + (size_t)((x >> 2) % 24), j = 0;
+            if ((x >> 7) & 1)
+                buf[j++] = '-';
+            size_t dot = (x >> 8) % 3 ? (size_t)((x >> 10) % (n + 1)) : (size_t)-1;
+            for (size_t q = 0; q < n; q++) {
+                if (q == dot)
+                    buf[j++] = '.';
+                buf[j++] = (char)('0' + xorshift(&s) % 10);
+            }
+            if (dot == n)
+                buf[j++] = '.';
+            k = (int)j;
+            buf[k] = '\0';
+        }
+        if (k <= 0 || (size_t)k >= 96)
+            continue;
+        if (!parses_as_strtod(buf, (size_t)k) && bad++ < 5)
+            UNIT_FAIL("%s: not read as strtod reads it", buf);
+    }
+    CHECK_INT(bad, 0);
+    /* the edges: more digits than a double holds, subnormals, overflow, signs, zeros */
+    const char *edges[] = {"0",
+                           "-0",
+                           "0.0",
+                           "-0.000",
+                           "00000000000000000000001",
+                           "9007199254740993",
+                           "9007199254740992.5",
+                           "123456789012345",
+                           "1234567890123456",
+                           "12345678.9012345",
+                           "1234567.89012345",
+                           "1234567.8901234",
+                           "0.123456789012345",
+                           "-1.08769",
+                           "12345678",
+                           "123456789",
+                           "-99999999",
+                           "99999999.",
+                           ".99999999",
+                           "1.7976931348623157e308",
+                           "1.7976931348623159e308",
+                           "1e308",
+                           "2e308",
+                           "4.9406564584124654e-324",
+                           "2.4703282292062328e-324",
+                           "2.4703282292062327e-324",
+                           "1e-324",
+                           "2.2250738585072011e-308",
+                           "2.2250738585072014e-308",
+                           "123456789012345678901234567890e-30",
+                           "0.30000000000000004",
+                           "1.00000000000000011102230246251565404236316680908203125",
+                           "1.00000000000000011102230246251565404236316680908203124",
+                           "-7.2057594037927933e16",
+                           "1e22",
+                           "1e23",
+                           "8.5e-5",
+                           "5e-1",
+                           "+5.5"};
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
+        if (!parses_as_strtod(edges[i], strlen(edges[i])))
+            UNIT_FAIL("%s: not read as strtod reads it", edges[i]);
+    /* what is not a number is not one to the short form either */
+    const char *no[] = {"-", ".", "-.", "1.2.3", "1..2", "--1", "1-2", "1 2", "1,5", "0x1f",
+                        "12345678901234.5e", "\xef\xbc\x91", "1.5\x01"};
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+        char padded[64];
+        double v;
+        memset(padded, '7', sizeof padded);
+        memcpy(padded, no[i], strlen(no[i]));
+        if (numparse_f64_pad16(padded, strlen(no[i]), &v, NULL))
+            UNIT_FAIL("\"%s\" parsed as a number", no[i]);
+    }
+}
+
 static void test_numparse_exact(void)
 {
     uint64_t s = 0x9e3779b97f4a7c15ull;
@@ -524,16 +659,8 @@ static void test_numparse_exact(void)
             k += (size_t)sprintf(buf + k, "%d", (int)((x >> 3) % 330));
         }
         buf[k] = '\0';
-        double want = strtod(buf, NULL), got = -1, got8 = -2;
-        unsigned fl;
-        char padded[80];
-        memset(padded, '9', sizeof padded);
-        memcpy(padded, buf, k);
-        int ok = numparse_f64(buf, k, &got, &fl) && numparse_f64_pad8(padded, k, &got8, &fl);
-        if (!ok || memcmp(&got, &want, 8) != 0 || memcmp(&got8, &want, 8) != 0) {
-            if (bad++ < 5)
-                UNIT_FAIL("%s: got %.17g / %.17g, strtod %.17g", buf, got, got8, want);
-        }
+        if (!parses_as_strtod(buf, k) && bad++ < 5)
+            UNIT_FAIL("%s: not read as strtod reads it", buf);
     }
     CHECK_INT(bad, 0);
     double v;
@@ -599,5 +726,5 @@ static void test_numparse_words(void)
 
 UNIT_MAIN(UNIT(test_adult), UNIT(test_diamonds), UNIT(test_penguins_iris), UNIT(test_bank_ctr),
           UNIT(test_other_datasets), UNIT(test_type_inference), UNIT(test_ids_and_text),
-          UNIT(test_values_only), UNIT(test_targets_and_warnings), UNIT(test_numparse_exact),
+          UNIT(test_values_only), UNIT(test_targets_and_warnings), UNIT(test_numparse_exact), UNIT(test_numparse_printed),
           UNIT(test_numparse_words))

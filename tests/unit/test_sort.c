@@ -44,6 +44,84 @@ static void test_small_and_large_match_qsort(void)
     check_against_qsort(200000, 4);
 }
 
+/* The order sort_f64 promises, bit for bit: -0.0 before +0.0, NaNs last. */
+static int cmp_total(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    if (isnan(x) || isnan(y))
+        return isnan(x) - isnan(y);
+    if (x == y)
+        return signbit(y) - signbit(x);
+    return (x > y) - (x < y);
+}
+
+static uint64_t next_rand(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* sort_f64 above the radix threshold sorts by the top 16 bits first, then each bucket by
+ * itself (insertion sort to 64 keys, else by its next bits into sub-buckets, which are
+ * insertion-sorted, or radix-sorted on their low 48 bits when large): inputs that fill
+ * buckets of every size, one bucket only, a few buckets of identical low bits, sub-buckets
+ * that are large, and every special value. */
+static void test_bucket_shapes_match_qsort(void)
+{
+    enum { SHAPES = 7 };
+    const size_t sizes[SHAPES] = {300000, 100000, 200000, 5000, 70000, 70000, 150000};
+    uint64_t seed = 0x853c49e6748fea9bull;
+    for (int shape = 0; shape < SHAPES; shape++) {
+        size_t n = sizes[shape];
+        double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+        for (size_t i = 0; i < n; i++) {
+            uint64_t r = next_rand(&seed);
+            double u = (double)(r >> 11) / 9007199254740992.0, v;
+            char text[32];
+            switch (shape) {
+            case 0: /* CSV-like: 6 significant digits, both signs, magnitudes 1e-3..1e3 */
+                snprintf(text, sizeof text, "%.6g",
+                         (r & 1 ? -u : u) * pow(10.0, (double)(r >> 1 & 7) - 3));
+                v = strtod(text, NULL);
+                break;
+            case 1: /* one top bucket: [1, 1.0625) */
+                v = 1.0 + u / 16.0;
+                break;
+            case 2: /* small counts: a few buckets, low bits all zero */
+                v = (double)(r % 5);
+                break;
+            case 3: { /* the special values among ordinary ones */
+                const double special[] = {0.0, -0.0, INFINITY, -INFINITY, NAN,
+                                          4.9e-324, -4.9e-324, 1.7976931348623157e308};
+                v = r % 3 == 0 ? special[(r >> 2) % 8] : (u - 0.5) * 1e-310;
+                break;
+            }
+            case 4: /* many short buckets: values spread over 40 binades */
+                v = ldexp(1.0 + u, (int)(r % 40) - 20);
+                break;
+            case 5: /* alike in all but the last 20 bits: one large sub-bucket */
+                v = 1.0 + ldexp((double)(r % 1000003), -52);
+                break;
+            default: /* half like shape 5, half spread: large and small sub-buckets */
+                v = r & 1 ? 1.0 + ldexp((double)(r % 1000003), -52) : 1.0 + u / 16.0;
+                break;
+            }
+            a[i] = b[i] = v;
+        }
+        CHECK_INT(sort_f64(a, n), 0);
+        qsort(b, n, sizeof *b, cmp_total);
+        size_t bad = 0;
+        for (size_t i = 0; i < n; i++)
+            bad += memcmp(&a[i], &b[i], sizeof a[i]) != 0 && !(isnan(a[i]) && isnan(b[i]));
+        if (bad != 0)
+            UNIT_FAIL("shape %d: %zu of %zu values out of place", shape, bad, n);
+        free(a);
+        free(b);
+    }
+}
+
 static void test_signed_zero_and_infinities(void)
 {
     double v[] = {0.0, -0.0, INFINITY, -INFINITY, NAN, -1e-300, 1e-300};
@@ -87,5 +165,5 @@ static void test_argsort_is_stable_with_nan_last(void)
     }
 }
 
-UNIT_MAIN(UNIT(test_small_and_large_match_qsort), UNIT(test_signed_zero_and_infinities),
+UNIT_MAIN(UNIT(test_small_and_large_match_qsort), UNIT(test_bucket_shapes_match_qsort), UNIT(test_signed_zero_and_infinities),
           UNIT(test_argsort_is_stable_with_nan_last))
