@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -177,6 +178,47 @@ redisReply *kv_command(struct kv *kv, const char *fmt, ...)
         kv_drop(kv); /* I/O error: the context is unusable */
     }
     return NULL;
+}
+
+int kv_format(struct buf *b, const char *fmt, ...)
+{
+    char *cmd = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int len = redisvFormatCommand(&cmd, fmt, ap);
+    va_end(ap);
+    if (len == -1)
+        return AIOPS_ENOMEM;
+    if (len < 0)
+        return AIOPS_EINVAL;
+    int rv = buf_append(b, cmd, (size_t)len);
+    free(cmd); /* hiredis 0.14's redisFreeCommand is the same free() */
+    return rv;
+}
+
+long kv_pipeline(struct kv *kv, const char *cmds, size_t len, size_t n)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (kv_connect(kv) != 0)
+            return -1;
+        if (redisAppendFormattedCommand(kv->c, cmds, len) != REDIS_OK) {
+            kv_drop(kv);
+            continue;
+        }
+        long errors = 0;
+        size_t got = 0;
+        for (; got < n; got++) {
+            void *r = NULL;
+            if (redisGetReply(kv->c, &r) != REDIS_OK || r == NULL)
+                break;
+            errors += ((redisReply *)r)->type == REDIS_REPLY_ERROR;
+            freeReplyObject(r);
+        }
+        if (got == n)
+            return errors;
+        kv_drop(kv); /* I/O error: the context (and its unread replies) is unusable */
+    }
+    return -1;
 }
 
 int kv_ping(struct kv *kv)
