@@ -52,7 +52,7 @@
 /* Predictions one thread keeps for feedback between two flushes (more are answered but not
  * kept: their feedback is reported back as unknown ids). */
 #define KEPT_MAX 200000
-#define PREDICTION_TTL_SECONDS 604800
+#define PREDICTION_TTL_SECONDS "604800" /* a week; text: the SET command's argument */
 #define SLAB_INITIAL ((size_t)64 << 10)
 #define SLAB_MAX ((size_t)16 << 20)
 /* A slab this large that a flush found mostly empty is given back (a burst's growth). */
@@ -294,13 +294,18 @@ static void kept_send(struct kv *kv, struct kept_batch *kb)
 static void kept_add(struct kv *kv, struct kept_batch *kb, const struct record *r,
                      const unsigned char *text, const unsigned char *payload)
 {
-    char project[PROJECT_MAX + 1], reqid[NAME_MAX_LEN + 1];
-    memcpy(project, text, r->plen);
-    project[r->plen] = '\0';
-    memcpy(reqid, text + r->plen, r->nlen);
-    reqid[r->nlen] = '\0';
-    if (kv_format(&kb->cmds, "SET aiops:pred:%s:%s %b EX %d", project, reqid, payload,
-                  (size_t)r->nrows, PREDICTION_TTL_SECONDS) != 0) {
+    /* aiops:pred:{project}:{request id} */
+    char key[sizeof "aiops:pred:" + PROJECT_MAX + 1 + NAME_MAX_LEN];
+    size_t klen = sizeof "aiops:pred:" - 1;
+    memcpy(key, "aiops:pred:", klen);
+    memcpy(key + klen, text, r->plen);
+    klen += r->plen;
+    key[klen++] = ':';
+    memcpy(key + klen, text + r->plen, r->nlen);
+    klen += r->nlen;
+    const char *argv[5] = {"SET", key, (const char *)payload, "EX", PREDICTION_TTL_SECONDS};
+    const size_t lens[5] = {3, klen, r->nrows, 2, sizeof PREDICTION_TTL_SECONDS - 1};
+    if (kv_format_argv(&kb->cmds, 5, argv, lens) != 0) {
         kb->lost++;
         return;
     }

@@ -180,19 +180,28 @@ redisReply *kv_command(struct kv *kv, const char *fmt, ...)
     return NULL;
 }
 
-int kv_format(struct buf *b, const char *fmt, ...)
+/* Appends "{tag}{n}\r\n" (a RESP array or bulk string header) to b. */
+static int put_header(struct buf *b, char tag, size_t n)
 {
-    char *cmd = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    int len = redisvFormatCommand(&cmd, fmt, ap);
-    va_end(ap);
-    if (len == -1)
-        return AIOPS_ENOMEM;
-    if (len < 0)
-        return AIOPS_EINVAL;
-    int rv = buf_append(b, cmd, (size_t)len);
-    free(cmd); /* hiredis 0.14's redisFreeCommand is the same free() */
+    char text[24];
+    size_t i = sizeof text;
+    text[--i] = '\n';
+    text[--i] = '\r';
+    do
+        text[--i] = (char)('0' + n % 10);
+    while ((n /= 10) > 0);
+    text[--i] = tag;
+    return buf_append(b, text + i, sizeof text - i);
+}
+
+int kv_format_argv(struct buf *b, int argc, const char *const *argv, const size_t *lens)
+{
+    int rv = put_header(b, '*', (size_t)argc);
+    for (int i = 0; i < argc && rv == 0; i++) {
+        rv = put_header(b, '$', lens[i]);
+        rv = rv != 0 ? rv : buf_append(b, argv[i], lens[i]);
+        rv = rv != 0 ? rv : buf_append(b, "\r\n", 2);
+    }
     return rv;
 }
 
