@@ -4,7 +4,9 @@
 # HIGGS; requests of 1 and of 100 rows; wrk -t2 -c32 through the gateway), started once with
 # PREDICTION_MONITORING=true (served rows sampled into the drift window, predictions kept for
 # label feedback: the default) and once with false, alternating ROUNDS times so that a
-# drifting machine load hits both alike. Prints each run and the medians' ratio.
+# drifting machine load hits both alike. Prints each run and the medians' ratio. The server
+# CPU per request counts the gateway, svc-train and Redis (where the kept predictions and the
+# drift window are written).
 #
 #   bench/monitoring_bench.sh [SECONDS] [ROUNDS]      (internally: --one MODE SECONDS)
 set -euo pipefail
@@ -31,7 +33,7 @@ for n in (1, 100):
 PY
   for n in 1 100; do
     rps=$(wrk_run "monitoring $mode: $n row(s)" "$base/api/v1/models/higgs/predict" "$tmp/post$n.lua" \
-      "$gw_pid" "${svc_pid[train]}")
+      "$gw_pid" "${svc_pid[train]}" "$(cat "$tmp/redis/redis.pid")")
     echo "$mode $n $rps"
   done
   exit 0

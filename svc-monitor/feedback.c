@@ -83,37 +83,61 @@ static double accuracy_threshold(void)
     return s && (end == s || *end != '\0' || !(t >= 0.0 && t <= 1.0)) ? 0.7 : t;
 }
 
+/* The largest number of classes an entry may give (the trainer's limit, lib/ml/featureset.c):
+ * eval_feedback sizes its tables by it. */
+#define FEEDBACK_MAX_CLASSES 1000
+
+int feedback_window_read(struct kv *kv, const char *project, const char *model,
+                         struct feedback_window *w)
+{
+    memset(w, 0, sizeof *w);
+    redisReply *r = kv_command(kv, "LRANGE aiops:feedback:%s:%s 0 -1", project, model);
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(r);
+        return AIOPS_EUNAVAIL;
+    }
+    size_t cap = r->elements ? r->elements : 1;
+    w->pred = malloc(cap * 2 * sizeof *w->pred);
+    w->classes = malloc(cap * sizeof *w->classes);
+    if (w->pred == NULL || w->classes == NULL) {
+        freeReplyObject(r);
+        feedback_window_free(w);
+        return AIOPS_ENOMEM;
+    }
+    w->actual = w->pred + cap;
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *e = r->element[i];
+        size_t n = w->n;
+        if (e->type == REDIS_REPLY_STRING &&
+            sscanf(e->str, "%lf %lf %u", &w->pred[n], &w->actual[n], &w->classes[n]) == 3 &&
+            w->classes[n] <= FEEDBACK_MAX_CLASSES)
+            w->n++;
+    }
+    freeReplyObject(r);
+    return AIOPS_OK;
+}
+
+void feedback_window_free(struct feedback_window *w)
+{
+    free(w->pred);
+    free(w->classes);
+    memset(w, 0, sizeof *w);
+}
+
 /* Rolling metrics of the model's feedback window into a new object; NULL when Redis is down
  * (*unavailable set) or out of memory. */
 static json_t *rolling_metrics(struct svc_call *c, const char *name, int *unavailable)
 {
-    *unavailable = 0;
-    redisReply *r = kv_command(svc_kv(c), "LRANGE aiops:feedback:%s:%s 0 -1", svc_project(c), name);
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-        freeReplyObject(r);
-        *unavailable = 1;
+    struct feedback_window w;
+    int rv = feedback_window_read(svc_kv(c), svc_project(c), name, &w);
+    *unavailable = rv == AIOPS_EUNAVAIL;
+    if (rv != 0)
         return NULL;
-    }
-    size_t n = 0, classes = 0;
-    double *pred = malloc((r->elements ? r->elements : 1) * 2 * sizeof *pred);
-    if (pred == NULL) {
-        freeReplyObject(r);
-        return NULL;
-    }
-    double *actual = pred + r->elements;
-    for (size_t i = 0; i < r->elements; i++) {
-        const redisReply *e = r->element[i];
-        unsigned k;
-        if (e->type != REDIS_REPLY_STRING ||
-            sscanf(e->str, "%lf %lf %u", &pred[n], &actual[n], &k) != 3 || k >= 1000)
-            continue;
-        n++;
-        classes = k; /* every entry of a model has its number of classes */
-    }
-    freeReplyObject(r);
+    /* every entry of a model has its number of classes: the newest says */
+    size_t classes = w.n ? w.classes[w.n - 1] : 0;
     json_t *o = NULL;
-    int failed = eval_feedback(pred, actual, n, classes, &o) != 0;
-    free(pred);
+    int failed = eval_feedback(w.pred, w.actual, w.n, classes, &o) != 0;
+    feedback_window_free(&w);
     if (!failed)
         jsonx_set_or_fail(o, "model_name", json_string(name), &failed);
     if (failed) {

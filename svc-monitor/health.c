@@ -104,21 +104,18 @@ static long long hash_field(const redisReply *r, const char *field)
     return 0;
 }
 
-/* Label feedback entries are "predicted actual count" (feedback.c). */
 double monitor_rolling_accuracy(struct kv *kv, const char *project, const char *model,
                                 size_t *labels)
 {
-    redisReply *fb = kv_command(kv, "LRANGE aiops:feedback:%s:%s 0 -1", project, model);
+    struct feedback_window w;
     size_t n = 0, ok = 0;
-    for (size_t e = 0; fb != NULL && fb->type == REDIS_REPLY_ARRAY && e < fb->elements; e++) {
-        double p, a;
-        unsigned c;
-        if (sscanf(fb->element[e]->str, "%lf %lf %u", &p, &a, &c) == 3 && c > 0) {
-            n++;
-            ok += p == a;
-        }
-    }
-    freeReplyObject(fb);
+    if (feedback_window_read(kv, project, model, &w) == 0)
+        for (size_t i = 0; i < w.n; i++)
+            if (w.classes[i] > 0) { /* a classifier's label (a regressor's have no accuracy) */
+                n++;
+                ok += w.pred[i] == w.actual[i];
+            }
+    feedback_window_free(&w);
     if (labels != NULL)
         *labels = n;
     return n > 0 ? (double)ok / (double)n : NAN;

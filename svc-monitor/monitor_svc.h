@@ -42,8 +42,8 @@ void model_metrics_add(struct model_metrics *mm, const struct model_sample *s);
  * frees). */
 void model_metrics_publish(struct model_metrics *mm, struct kv *kv, long ttl_seconds);
 
-/* health.c: the rolling accuracy of a model's label feedback, NaN without any; *labels (may
- * be NULL) gets how many labels it is over. */
+/* health.c: the rolling accuracy of a model's label feedback (feedback_window_read), NaN
+ * without any; *labels (may be NULL) gets how many labels it is over. */
 double monitor_rolling_accuracy(struct kv *kv, const char *project, const char *model,
                                 size_t *labels);
 
@@ -66,5 +66,18 @@ svc_handler_fn handle_models_drift, handle_drift_status, handle_drift_summary, h
 
 /* feedback.c */
 svc_handler_fn handle_models_feedback, handle_models_metrics;
+/* A model's label feedback window, the one reader of aiops:feedback:{project}:{model} (its
+ * entries "predicted actual classes", classes 0 for a regressor's; the newest
+ * METRICS_WINDOW), oldest first, malformed entries skipped. AIOPS_OK with *w (free it with
+ * feedback_window_free, also after a failure), AIOPS_EUNAVAIL when Redis is down,
+ * AIOPS_ENOMEM. */
+struct feedback_window {
+    double *pred, *actual; /* n each: the predicted and the true class index, or values */
+    unsigned *classes;     /* n: each entry's number of classes */
+    size_t n;
+};
+int feedback_window_read(struct kv *kv, const char *project, const char *model,
+                         struct feedback_window *w);
+void feedback_window_free(struct feedback_window *w);
 
 #endif

@@ -1,9 +1,13 @@
 /* Live A/B tests (issue 9):
  *
  *   POST /api/v1/models/{name}/ab-tests  {"challenger_version", "traffic_share"} -> 201
+ *   GET  /api/v1/models/{name}/ab-tests            every test of the model, newest first
+ *                                                  (?status=running|stopped), each as GET {id}
  *   GET  /api/v1/models/{name}/ab-tests/{id}       traffic, metrics per arm, p-value, verdict
  *   POST /api/v1/models/{name}/ab-tests/{id}/stop  promotes the challenger when significantly
- *                                                  better, else the champion stays
+ *                                                  better, else the champion stays; the
+ *                                                  decision goes to /ws/performance as
+ *                                                  ab_test_stopped (verdict, promoted)
  *
  * While a test runs, a predict request that names no version or alias (serve.c) is answered
  * by the challenger with probability traffic_share: by a hash of its routing_key when it has
@@ -225,16 +229,16 @@ void abtest_flush(struct kv *kv)
     " coalesce(to_char(stopped_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), ''),"  \
     " coalesce(decision::text, '')"
 
-/* Row 0 of a TEST_COLUMNS result as the API shows it (without the report). */
-static json_t *test_json(PGresult *r)
+/* Row `row` of a TEST_COLUMNS result as the API shows it (without the report). */
+static json_t *test_json(PGresult *r, int row)
 {
-    const char *stopped = PQgetvalue(r, 0, 8), *decision = PQgetvalue(r, 0, 9);
+    const char *stopped = PQgetvalue(r, row, 8), *decision = PQgetvalue(r, row, 9);
     return json_pack("{s:i, s:s, s:s, s:i, s:i, s:o, s:s, s:s, s:o, s:o}", "id",
-                     atoi(PQgetvalue(r, 0, 0)), "model_name", PQgetvalue(r, 0, 1), "status",
-                     PQgetvalue(r, 0, 2), "champion_version", atoi(PQgetvalue(r, 0, 3)),
-                     "challenger_version", atoi(PQgetvalue(r, 0, 4)), "traffic_share",
-                     jsonx_num(strtod(PQgetvalue(r, 0, 5), NULL), 0), "metric", PQgetvalue(r, 0, 6),
-                     "started_at", PQgetvalue(r, 0, 7), "stopped_at",
+                     atoi(PQgetvalue(r, row, 0)), "model_name", PQgetvalue(r, row, 1), "status",
+                     PQgetvalue(r, row, 2), "champion_version", atoi(PQgetvalue(r, row, 3)),
+                     "challenger_version", atoi(PQgetvalue(r, row, 4)), "traffic_share",
+                     jsonx_num(strtod(PQgetvalue(r, row, 5), NULL), 0), "metric",
+                     PQgetvalue(r, row, 6), "started_at", PQgetvalue(r, row, 7), "stopped_at",
                      stopped[0] ? json_string(stopped) : json_null(), "decision",
                      decision[0] ? json_loads(decision, 0, NULL) : json_null());
 }
@@ -333,16 +337,16 @@ static const char *verdict_name(const struct retrain_verdict *v, int better)
     return better ? "challenger_better" : "champion_better";
 }
 
-/* The report of a test (row 0 of r, TEST_COLUMNS): traffic and metrics per arm, the test,
- * its p-value and the verdict into *out; v and *better for a decision. 0; an error after
- * replying. */
-static int test_report(struct svc_call *c, PGresult *r, struct retrain_verdict *v, int *better,
-                       json_t **out)
+/* The report of a test (row `row` of r, TEST_COLUMNS): traffic and metrics per arm, the
+ * test, its p-value and the verdict into *out; v and *better for a decision. 0; an error
+ * after replying. */
+static int test_report(struct svc_call *c, PGresult *r, int row, struct retrain_verdict *v,
+                       int *better, json_t **out)
 {
-    const char *id = PQgetvalue(r, 0, 0);
-    int regression = strcmp(PQgetvalue(r, 0, 6), "rmse") == 0;
+    const char *id = PQgetvalue(r, row, 0);
+    int regression = strcmp(PQgetvalue(r, row, 6), "rmse") == 0;
     memset(v, 0, sizeof *v);
-    v->champion_version = atoi(PQgetvalue(r, 0, 3));
+    v->champion_version = atoi(PQgetvalue(r, row, 3));
     v->level = retrain_significance_level();
     snprintf(v->metric, sizeof v->metric, "%s", regression ? "rmse" : "accuracy");
     snprintf(v->test, sizeof v->test, "%s", regression ? "welch_t" : "chi2");
@@ -369,7 +373,7 @@ static int test_report(struct svc_call *c, PGresult *r, struct retrain_verdict *
                            regression ? 0 : arms[a].classes, &metrics);
         if (rv == 0)
             arm_json[a] = json_pack(
-                "{s:i, s:I, s:I, s:o}", "version", atoi(PQgetvalue(r, 0, a ? 4 : 3)), "requests",
+                "{s:i, s:I, s:I, s:o}", "version", atoi(PQgetvalue(r, row, a ? 4 : 3)), "requests",
                 (json_int_t)counts[0], "rows", (json_int_t)counts[1], "metrics", metrics);
     }
     if (rv == 0 && (t == NULL || t->type != REDIS_REPLY_ARRAY))
@@ -379,7 +383,7 @@ static int test_report(struct svc_call *c, PGresult *r, struct retrain_verdict *
         free(arms[a].pred);
     *out = NULL;
     if (rv == 0) {
-        *out = test_json(r);
+        *out = test_json(r, row);
         json_object_set_new(
             *out, "arms",
             json_pack("{s:o, s:o}", "champion", arm_json[0], "challenger", arm_json[1]));
@@ -436,9 +440,56 @@ void handle_ab_get(struct svc_call *c)
     struct retrain_verdict v;
     int better = 0;
     json_t *report;
-    if (test_report(c, r, &v, &better, &report) == 0)
+    if (test_report(c, r, 0, &v, &better, &report) == 0)
         svc_reply_json(c, 200, report);
     PQclear(r);
+}
+
+void handle_ab_list(struct svc_call *c)
+{
+    const char *name = svc_param(c, 0);
+    char status[16];
+    if (svc_query_text(c, "status", status, sizeof status) == AIOPS_EINVAL)
+        return;
+    if (status[0] && strcmp(status, "running") != 0 && strcmp(status, "stopped") != 0) {
+        svc_reply_field(c, API_INVALID_PARAMETER, "status", "status must be running or stopped");
+        return;
+    }
+    int rv = registry_name_valid(name) ? registry_model_exists(svc_db(c), svc_project(c), name)
+                                       : AIOPS_ENOTFOUND;
+    if (rv == AIOPS_ENOTFOUND) {
+        reply_model_not_found(c, name);
+        return;
+    }
+    const char *v[3] = {svc_project(c), name, status[0] ? status : NULL};
+    PGresult *r = NULL;
+    if (rv == 0)
+        rv = db_execv(svc_db(c), &r,
+                      "SELECT " TEST_COLUMNS " FROM ab_tests WHERE project_id = $1 AND"
+                      " model_name = $2 AND ($3::text IS NULL OR status = $3)"
+                      " ORDER BY started_at DESC, id DESC",
+                      3, v);
+    if (rv != 0) {
+        PQclear(r);
+        svc_reply_failure(c, rv, "listing the A/B tests");
+        return;
+    }
+    json_t *tests = json_array();
+    for (int i = 0; i < PQntuples(r) && rv == 0; i++) {
+        struct retrain_verdict verdict;
+        int better = 0;
+        json_t *report;
+        rv = test_report(c, r, i, &verdict, &better, &report); /* answered when it fails */
+        if (rv == 0)
+            json_array_append_new(tests, report);
+    }
+    PQclear(r);
+    if (rv == 0)
+        svc_reply_json(c, 200,
+                       json_pack("{s:s, s:I, s:o}", "model_name", name, "total",
+                                 (json_int_t)json_array_size(tests), "ab_tests", tests));
+    else
+        json_decref(tests);
 }
 
 /* challenger_version and traffic_share of a start's body. 0; an error after replying 422
@@ -553,7 +604,7 @@ void handle_ab_create(struct svc_call *c)
         return;
     }
     abtest_forget(project, name);
-    json_t *test = test_json(r);
+    json_t *test = test_json(r, 0);
     log_json(LOG_LEVEL_INFO, "A/B test started", json_incref(test));
     svc_reply_json(c, 201, test);
     PQclear(r);
@@ -568,7 +619,7 @@ static int stop_test(struct svc_call *c, PGresult *r, json_t **out)
     struct retrain_verdict v;
     int better = 0;
     json_t *report = NULL, *decision = NULL;
-    if (test_report(c, r, &v, &better, &report) != 0)
+    if (test_report(c, r, 0, &v, &better, &report) != 0)
         return AIOPS_EINVAL; /* answered */
     retrain_decide(&v, better, "labelled predictions");
     int rv = retrain_record(svc_db(c), svc_project(c), name, NULL, atoi(PQgetvalue(r, 0, 4)), &v,
@@ -587,7 +638,7 @@ static int stop_test(struct svc_call *c, PGresult *r, json_t **out)
                                          3, p);
         free(text);
         if (rv == 0) {
-            json_t *stopped = test_json(u);
+            json_t *stopped = test_json(u, 0);
             json_object_update_missing(stopped, report);
             *out = stopped;
         }
@@ -632,8 +683,17 @@ void handle_ab_stop(struct svc_call *c)
     }
     abtest_forget(project, name);
     serve_forget(project, name); /* the champion may have changed */
-    log_json(
-        LOG_LEVEL_INFO, "A/B test stopped",
-        json_pack("{s:s, s:O}", "model_name", name, "decision", json_object_get(out, "decision")));
+    const json_t *d = json_object_get(out, "decision");
+    log_json(LOG_LEVEL_INFO, "A/B test stopped",
+             json_pack("{s:s, s:O}", "model_name", name, "decision", d));
+    /* where the other model events go (retrain_decision, retrain_triggered) */
+    svc_publish(svc_of(c), project, "/ws/performance", "ab_test_stopped",
+                json_pack("{s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}", "model_name", name,
+                          "test_id", json_object_get(out, "id"), "champion_version",
+                          json_object_get(d, "champion_version"), "challenger_version",
+                          json_object_get(d, "challenger_version"), "verdict",
+                          json_object_get(d, "verdict"), "promoted", json_object_get(d, "promoted"),
+                          "p_value", json_object_get(d, "p_value"), "reason",
+                          json_object_get(d, "reason")));
     svc_reply_json(c, 200, out);
 }

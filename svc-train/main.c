@@ -40,6 +40,7 @@ static const struct svc_handler handlers[] = {
     {"models.retrain", handle_models_retrain}, /* issue 9 */
     {"models.ab_create", handle_ab_create},    /* issue 9: A/B tests */
     {"models.ab_get", handle_ab_get},
+    {"models.ab_list", handle_ab_list},
     {"models.ab_stop", handle_ab_stop},
     {"models.predict", handle_models_predict},
     {"v2.infer", handle_v2_infer},

@@ -632,11 +632,11 @@ void handle_runs_get(struct svc_call *c)
         return;
     /* an AutoML run keeps its leaderboard in its progress (svc-train/worker.c) */
     const json_t *progress = json_object_get(run, "progress");
-    if (strcmp(json_string_value(json_object_get(run, "model")), "automl") == 0)
-        json_object_set(run, "leaderboard",
-                        json_is_object(progress) && json_object_get(progress, "leaderboard")
-                            ? json_object_get(progress, "leaderboard")
-                            : json_array());
+    if (strcmp(json_string_value(json_object_get(run, "model")), "automl") == 0) {
+        json_t *board = json_is_object(progress) ? json_object_get(progress, "leaderboard") : NULL;
+        /* borrowed from progress, or a new empty one the run takes */
+        json_object_set_new(run, "leaderboard", board ? json_incref(board) : json_array());
+    }
     svc_reply_json(c, 200, run);
 }
 

@@ -69,7 +69,7 @@ int retrain_record(struct db *db, const char *project, const char *name, const c
 
 /* abtest.c (issue 9): live A/B tests -- a challenger version answers a share of a model's
  * predict traffic; the label feedback of each arm decides on stop */
-svc_handler_fn handle_ab_create, handle_ab_get, handle_ab_stop;
+svc_handler_fn handle_ab_create, handle_ab_get, handle_ab_list, handle_ab_stop;
 /* A running test and the arm chosen for one request. */
 struct ab_arm {
     int test_id; /* 0: no test runs (the other fields are unset) */

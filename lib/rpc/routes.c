@@ -138,6 +138,9 @@ const struct route routes[] = {
      SHORT,
      "Start an A/B test: a challenger version answers a share of the predict traffic"
      " ({\"challenger_version\", \"traffic_share\"}; 201; one running test per model)"},
+    {"GET", "/api/v1/models/{name}/ab-tests", "models.ab_list", T, SCOPE_READ, BODY_NONE, SHORT,
+     "Every A/B test of a model, newest first, each as GET .../ab-tests/{id} shows it"
+     " (?status=running|stopped)"},
     {"GET", "/api/v1/models/{name}/ab-tests/{id}", "models.ab_get", T, SCOPE_READ, BODY_NONE,
      SHORT, "An A/B test: traffic and label-feedback metrics per arm, p-value and verdict"},
     {"POST", "/api/v1/models/{name}/ab-tests/{id}/stop", "models.ab_stop", T, SCOPE_WRITE,
@@ -271,6 +274,7 @@ static const struct {
     {"GET", "/api/drift/summary", "days:integer,model:string"},
     {"POST", "/api/drift/reset", "model:string"},
     {"GET", "/api/v1/models/{name}/drift", "version:integer"},
+    {"GET", "/api/v1/models/{name}/ab-tests", "status:string"},
 #undef ASSUMPTIONS
 #undef RUN_FILTERS
 };

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -177,6 +178,56 @@ redisReply *kv_command(struct kv *kv, const char *fmt, ...)
         kv_drop(kv); /* I/O error: the context is unusable */
     }
     return NULL;
+}
+
+/* Appends "{tag}{n}\r\n" (a RESP array or bulk string header) to b. */
+static int put_header(struct buf *b, char tag, size_t n)
+{
+    char text[24];
+    size_t i = sizeof text;
+    text[--i] = '\n';
+    text[--i] = '\r';
+    do
+        text[--i] = (char)('0' + n % 10);
+    while ((n /= 10) > 0);
+    text[--i] = tag;
+    return buf_append(b, text + i, sizeof text - i);
+}
+
+int kv_format_argv(struct buf *b, int argc, const char *const *argv, const size_t *lens)
+{
+    int rv = put_header(b, '*', (size_t)argc);
+    for (int i = 0; i < argc && rv == 0; i++) {
+        rv = put_header(b, '$', lens[i]);
+        rv = rv != 0 ? rv : buf_append(b, argv[i], lens[i]);
+        rv = rv != 0 ? rv : buf_append(b, "\r\n", 2);
+    }
+    return rv;
+}
+
+long kv_pipeline(struct kv *kv, const char *cmds, size_t len, size_t n)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (kv_connect(kv) != 0)
+            return -1;
+        if (redisAppendFormattedCommand(kv->c, cmds, len) != REDIS_OK) {
+            kv_drop(kv);
+            continue;
+        }
+        long errors = 0;
+        size_t got = 0;
+        for (; got < n; got++) {
+            void *r = NULL;
+            if (redisGetReply(kv->c, &r) != REDIS_OK || r == NULL)
+                break;
+            errors += ((redisReply *)r)->type == REDIS_REPLY_ERROR;
+            freeReplyObject(r);
+        }
+        if (got == n)
+            return errors;
+        kv_drop(kv); /* I/O error: the context (and its unread replies) is unusable */
+    }
+    return -1;
 }
 
 int kv_ping(struct kv *kv)

@@ -5,14 +5,18 @@ and says which in model_version; label feedback lands in the arm that answered; 
 traffic and metrics per arm, the unpaired test (chi-square on accuracy, Welch's t on a
 regressor's squared errors) and a verdict; stop
 promotes a clearly better challenger (a model trained on true labels against one trained on
-shuffled labels) and keeps the champion against a worse one. Bad requests: 404, 409, 422."""
+shuffled labels) and keeps the champion against a worse one, and says so on /ws/performance
+(ab_test_stopped); GET .../ab-tests lists a model's tests, newest first. Bad requests: 404,
+409, 422."""
 import random
 import time
 import uuid
 
+import wsclient
+
 from test_gateway import assert_error
-from test_retrain import info, read_csv, to_csv
-from test_train import csv_rows, data, predict, train, upload_bytes, wait_run
+from test_retrain import info, read_csv, to_csv, wait_event, wait_relay
+from test_train import csv_rows, data, key_headers, predict, train, upload_bytes, wait_run
 
 DATASET = ("sklearn_breast_cancer", "breast_cancer.csv")
 
@@ -64,6 +68,27 @@ def stop(stack, name, test_id):
     r = stack.http("POST", "/api/v1/models/%s/ab-tests/%s/stop" % (name, test_id))
     assert r.status == 200, r
     return r.json()
+
+
+def list_tests(stack, name, query=""):
+    r = stack.http("GET", "/api/v1/models/%s/ab-tests%s" % (name, query))
+    assert r.status == 200, r
+    return r.json()
+
+
+def stop_heard(stack, name, test_id):
+    """Stops a test while listening on /ws/performance: the stop's answer and its
+    ab_test_stopped event."""
+    wait_relay(stack)
+    ws = wsclient.WebSocket(stack.port, "/ws/performance", headers=key_headers(stack), timeout=5)
+    try:
+        s = stop(stack, name, test_id)
+        event = wait_event(ws, lambda m: m.get("type") == "ab_test_stopped" and
+                           m.get("model_name") == name)
+    finally:
+        ws.close()
+    assert event["test_id"] == test_id, event
+    return s, event
 
 
 def wait_traffic(stack, name, test_id, requests, timeout=15):
@@ -196,10 +221,13 @@ def test_a_clearly_better_challenger_is_promoted_on_stop(stack):
     assert t["verdict"] == "challenger_better" and t["p_value"] < 0.05, t
     assert t["significance_level"] == 0.05, t
 
-    s = stop(stack, name, test_id)
+    s, event = stop_heard(stack, name, test_id)
     d = s["decision"]
     assert s["status"] == "stopped" and s["stopped_at"], s
     assert d["promoted"] is True and d["test"] == "chi2" and d["metric"] == "accuracy", d
+    assert event["promoted"] is True and event["verdict"] == "challenger_better", event
+    assert event["champion_version"] == 1 and event["challenger_version"] == 2, event
+    assert event["p_value"] == d["p_value"] and event["reason"] == d["reason"], event
     assert d["challenger_version"] == 2 and d["champion_version"] == 1, d
     assert d["p_value"] < 0.05 and d["verdict"] == "challenger_better", d
     assert d["holdout_rows"] == 300 and "promoted" in d["reason"], d
@@ -217,7 +245,22 @@ def test_a_clearly_better_challenger_is_promoted_on_stop(stack):
     # a new test may start once the last stopped (version 1 now challenges version 2)
     t2 = start(stack, name, {"challenger_version": 1})
     assert t2["champion_version"] == 2 and t2["traffic_share"] == 0.1, t2
+    # the list: newest first, each test as its own GET shows it; by status
+    listed = list_tests(stack, name)
+    assert listed["model_name"] == name and listed["total"] == 2, listed
+    assert [t["id"] for t in listed["ab_tests"]] == [t2["id"], test_id], listed
+    assert listed["ab_tests"][1] == get(stack, name, test_id), listed
+    one = get(stack, name, t2["id"])
+    assert set(listed["ab_tests"][0]) == set(one) and listed["ab_tests"][0]["status"] == "running"
+    assert listed["ab_tests"][0]["verdict"] == one["verdict"] == "insufficient_data", listed
+    running = list_tests(stack, name, "?status=running")
+    assert [t["id"] for t in running["ab_tests"]] == [t2["id"]] and running["total"] == 1, running
+    stopped = list_tests(stack, name, "?status=stopped")
+    assert [t["id"] for t in stopped["ab_tests"]] == [test_id], stopped
     stop(stack, name, t2["id"])
+    assert list_tests(stack, name, "?status=running") == {"model_name": name, "total": 0,
+                                                          "ab_tests": []}
+    assert [t["status"] for t in list_tests(stack, name)["ab_tests"]] == ["stopped"] * 2
 
 
 def test_a_worse_challenger_is_not_promoted(stack):
@@ -225,9 +268,10 @@ def test_a_worse_challenger_is_not_promoted(stack):
     rows, truth = instances()
     test_id = start(stack, name, {"challenger_version": 2, "traffic_share": 0.5})["id"]
     serve_and_label(stack, name, rows[:300], truth[:300])
-    s = stop(stack, name, test_id)
+    s, event = stop_heard(stack, name, test_id)
     d = s["decision"]
     assert d["promoted"] is False and d["verdict"] == "champion_better", d
+    assert event["promoted"] is False and event["verdict"] == "champion_better", event
     assert d["champion_metric"] > d["challenger_metric"] and d["p_value"] < 0.05, d
     assert "champion stays" in d["reason"], d
     i = info(stack, name)
@@ -283,6 +327,13 @@ def test_bad_ab_test_requests(stack):
                  "invalid_parameter")
     assert_error(stack.http("POST", "/api/v1/models/%s/ab-tests/999999/stop" % name), 404,
                  "ab_test_not_found")
+    # the list: none yet; an unknown model; a status that is neither
+    assert list_tests(stack, name) == {"model_name": name, "total": 0, "ab_tests": []}
+    assert_error(stack.http("GET", "/api/v1/models/nope-%s/ab-tests" % uuid.uuid4().hex[:6]),
+                 404, "model_not_found")
+    e = assert_error(stack.http("GET", "/api/v1/models/%s/ab-tests?status=done" % name), 422,
+                     "invalid_parameter")
+    assert e["details"]["field"] == "status", e
     # an unknown model is model_not_found; another model's test is not found under its name
     other = start(stack, name, {"challenger_version": 2})
     assert_error(stack.http("GET", "/api/v1/models/other-%s/ab-tests/%d" % (name, other["id"])),

@@ -199,6 +199,57 @@ def test_feedback_gives_rolling_metrics_and_an_accuracy_alert(stack):
     assert len(hooks) == 1 and "accuracy" in hooks[0]["text"], Receiver.bodies
 
 
+def test_concurrent_predictions_are_all_kept_and_monitoring_false_keeps_none(stack):
+    """svc-train's workers keep what they answer in slabs of their own, which the flusher
+    swaps out once a second (svc-train/window.c): requests served at once by every worker are
+    each kept for feedback and sampled into the drift window, none lost or mixed up; restarted
+    with PREDICTION_MONITORING=false, svc-train keeps and samples nothing."""
+    name, path = breast_cancer_model(stack, "conc")
+    rows = csv_rows(path)[:100]
+    for r in rows:
+        r.pop("target")
+    answered, lock = [], threading.Lock()
+
+    def client(k):
+        for i in range(25):
+            j = predict(stack, name, [rows[(k * 25 + i) % len(rows)]])
+            with lock:
+                answered.append(j["predictions"][0])
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({p["id"] for p in answered}) == 200, answered[:3]
+    keys = ["aiops:pred:default:" + p["id"].split(":")[0] for p in answered]
+    deadline = time.time() + 10
+    while stack.redis("EXISTS", *keys) != ["200"]:
+        assert time.time() < deadline, stack.redis("EXISTS", *keys)
+        time.sleep(0.1)
+    # each kept under its own id with its own answer: labels as predicted score 1.0
+    fb = [{"id": p["id"], "label": int(p["prediction"])} for p in answered]
+    j = stack.http("POST", "/api/v1/models/%s/feedback" % name, body={"feedback": fb}).json()
+    assert j["accepted"] == 200 and j["unknown_ids"] == [], j
+    assert j["metrics"]["accuracy"] == 1.0 and j["metrics"]["feedback_count"] == 200, j
+    assert wait_window(stack, name, rows=200)["current_rows"] == 200
+
+    window = "aiops:drift:default:%s:v1" % name
+    batches = stack.redis("LLEN", window)
+    assert stack.stop("train") == 0
+    try:
+        stack.start("train", {"PREDICTION_MONITORING": "false"})
+        got = predict(stack, name, rows[:10])["predictions"]
+        time.sleep(2.5)  # two of the flusher's ticks
+        assert stack.redis("EXISTS", "aiops:pred:default:" + got[0]["id"].split(":")[0]) == ["0"]
+        assert stack.redis("LLEN", window) == batches
+        j = stack.http("POST", "/api/v1/models/%s/feedback" % name,
+                       body={"feedback": [{"id": got[0]["id"], "label": 0}]}).json()
+        assert j["accepted"] == 0 and len(j["unknown_ids"]) == 1, j
+    finally:
+        stack.stop("train")
+        stack.start("train")
+
+
 def check_drift_flow(stack, train_csv, test_csv):
     tag = uuid.uuid4().hex[:8]
     name = "drift-" + tag
