@@ -23,6 +23,7 @@
 #include "ml/significance.h"
 #include "ml/train.h"
 #include "store/registry.h"
+#include "callytics.h"
 #include "train_svc.h"
 
 #define DEFAULT_LEVEL 0.05
@@ -34,6 +35,17 @@ void handle_models_retrain(struct svc_call *c)
     json_t *body = NULL;
     if (svc_json_body(c, &body) != 0)
         return;
+    const json_t *source = json_object_get(body, "training_data_source");
+    if (source != NULL) { /* seed 004: the counseling outcome model from the stored sessions */
+        if (json_is_string(source) && strcmp(json_string_value(source), "database") == 0)
+            callytics_retrain(c, body);
+        else
+            svc_reply_field(c, API_INVALID_REQUEST, "training_data_source",
+                            "training_data_source must be \"database\" (the stored counseling "
+                            "sessions); without it the champion's run is repeated");
+        json_decref(body);
+        return;
+    }
     const json_t *jname = json_object_get(body, "model_name");
     const char *name = json_string_value(jname);
     struct retrain_plan plan;
