@@ -445,7 +445,7 @@ void handle_predictions_batch(struct svc_call *c)
 
 /* An ISO-8601 time query parameter into out (kept as text for PostgreSQL): 0 (present or
  * not: out "" when absent), or AIOPS_EINVAL after a 422. */
-static int time_param(struct svc_call *c, const char *name, char *out, size_t cap)
+static int query_time(struct svc_call *c, const char *name, char *out, size_t cap)
 {
     int rv = svc_query_text(c, name, out, cap);
     if (rv == AIOPS_ENOTFOUND)
@@ -478,8 +478,8 @@ void handle_predictions_history(struct svc_call *c)
                         "status must be processing, completed or failed");
         return;
     }
-    if (time_param(c, "since", since, sizeof since) != 0 ||
-        time_param(c, "until", until, sizeof until) != 0)
+    if (query_time(c, "since", since, sizeof since) != 0 ||
+        query_time(c, "until", until, sizeof until) != 0)
         return;
     char lim[24], off[24];
     snprintf(lim, sizeof lim, "%ld", limit);
