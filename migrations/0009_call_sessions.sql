@@ -29,6 +29,7 @@ CREATE TABLE call_results (
     model_version       integer,
     features            json,                  -- the extracted features (lib/ml/callfeat.h)
     pipeline_steps      json,                  -- {step: {status, duration, duration_ms}}
+    processing_ms       double precision,      -- the four steps' time
     error               jsonb,                 -- {code, message} when failed
     request             jsonb,                 -- background: the session to process
     claimed_at          timestamptz,           -- background: when a worker took it (a lease)

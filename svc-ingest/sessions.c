@@ -17,7 +17,8 @@
 static const char upsert_sql[] =
     "INSERT INTO call_sessions (project_id, session_id, consulting_content, instructions, outcome) "
     "VALUES ($1, $2, $3, $4::json, $5) "
-    "ON CONFLICT (project_id, session_id) DO UPDATE SET consulting_content = EXCLUDED.consulting_content, "
+    "ON CONFLICT (project_id, session_id) DO UPDATE SET consulting_content = "
+    "EXCLUDED.consulting_content, "
     "instructions = EXCLUDED.instructions, outcome = EXCLUDED.outcome, updated_at = now() "
     "RETURNING (xmax = 0)::int";
 
@@ -145,12 +146,12 @@ void handle_data_get(struct svc_call *c)
         return;
     const char *v[] = {svc_project(c), id};
     PGresult *r = NULL;
-    int rv = db_execv_one(svc_db(c), &r,
-                          "SELECT consulting_content, instructions::text, outcome, "
-                          DB_TS("created_at") ", " DB_TS("updated_at")
-                          " "
+    int rv = db_execv_one(
+        svc_db(c), &r,
+        "SELECT consulting_content, instructions::text, outcome, " DB_TS("created_at") ", " DB_TS(
+            "updated_at") " "
                           "FROM call_sessions WHERE project_id = $1 AND session_id = $2",
-                          2, v);
+        2, v);
     if (rv == AIOPS_ENOTFOUND) {
         reply_session_not_found(c, id);
     } else if (rv != 0) {
@@ -160,9 +161,9 @@ void handle_data_get(struct svc_call *c)
         svc_reply_json(c, 200,
                        json_pack("{s:s, s:s, s:o, s:s?, s:b, s:s, s:s}", "session_id", id,
                                  "consulting_content", PQgetvalue(r, 0, 0), "instructions",
-                                 ins ? ins : json_null(),
-                                 "outcome", PQgetisnull(r, 0, 2) ? NULL : PQgetvalue(r, 0, 2),
-                                 "labeled", !PQgetisnull(r, 0, 2), "created_at", PQgetvalue(r, 0, 3),
+                                 ins ? ins : json_null(), "outcome",
+                                 PQgetisnull(r, 0, 2) ? NULL : PQgetvalue(r, 0, 2), "labeled",
+                                 !PQgetisnull(r, 0, 2), "created_at", PQgetvalue(r, 0, 3),
                                  "updated_at", PQgetvalue(r, 0, 4)));
     }
     PQclear(r);

@@ -67,4 +67,7 @@ svc_handler_fn handle_models_drift, handle_drift_status, handle_drift_summary, h
 /* feedback.c */
 svc_handler_fn handle_models_feedback, handle_models_metrics;
 
+/* stats.c: GET /api/v1/stats */
+svc_handler_fn handle_stats;
+
 #endif

@@ -53,24 +53,27 @@ static int finish_session(struct db *db, const char *id, int rv, const struct ca
                           const struct aiops_error *err)
 {
     if (rv == 0) {
-        char conf[32], version[16];
+        char conf[32], version[16], ms[32];
         snprintf(conf, sizeof conf, "%.17g", r->confidence);
         snprintf(version, sizeof version, "%d", r->model_version);
+        snprintf(ms, sizeof ms, "%.6f", r->total_ms);
         char *probs = json_dumps(r->probabilities, JSON_COMPACT);
         char *features = json_dumps(r->features, JSON_COMPACT);
         char *steps = json_dumps(r->steps, JSON_COMPACT);
-        const char *v[] = {id, r->prediction, conf, version, features, steps, probs};
-        int st = probs && features && steps
-                     ? db_execv(db, NULL,
-                                "UPDATE call_results SET status = 'completed', prediction = $2, "
-                                "confidence = $3, model_name = '" CALLYTICS_MODEL "', "
-                                "model_version = $4, features = $5::json, pipeline_steps = "
-                                "$6::json, probabilities = $7::json, request = NULL, "
-                                "completed_at = now(), callback_status = CASE WHEN callback_url "
-                                "IS NULL THEN NULL ELSE 'pending' END, callback_next_at = now() "
-                                "WHERE id = $1",
-                                7, v)
-                     : AIOPS_ENOMEM;
+        const char *v[] = {id, r->prediction, conf, version, features, steps, probs, ms};
+        int st =
+            probs && features && steps
+                ? db_execv(
+                      db, NULL,
+                      "UPDATE call_results SET status = 'completed', prediction = $2, "
+                      "confidence = $3, model_name = '" CALLYTICS_MODEL "', "
+                      "model_version = $4, features = $5::json, pipeline_steps = "
+                      "$6::json, probabilities = $7::json, processing_ms = $8, request = NULL, "
+                      "completed_at = now(), callback_status = CASE WHEN callback_url "
+                      "IS NULL THEN NULL ELSE 'pending' END, callback_next_at = now() "
+                      "WHERE id = $1",
+                      8, v)
+                : AIOPS_ENOMEM;
         free(probs);
         free(features);
         free(steps);
@@ -150,11 +153,11 @@ static json_t *callback_body(const PGresult *r)
     res.model_version = atoi(PQgetvalue(r, 0, 7));
     res.probabilities = json_loads(PQgetvalue(r, 0, 11), 0, NULL);
     res.features = json_loads(PQgetvalue(r, 0, 8), 0, NULL);
-    json_t *body = json_pack("{s:s, s:s, s:s, s:o, s:s, s:I}", "session_id", session, "status",
-                             "completed", "message", "Processing completed", "prediction_result",
-                             callytics_prediction_json(session, &res), "processing_time",
-                             PQgetvalue(r, 0, 10), "result_id",
-                             (json_int_t)strtoll(PQgetvalue(r, 0, 0), NULL, 10));
+    json_t *body =
+        json_pack("{s:s, s:s, s:s, s:o, s:s, s:I}", "session_id", session, "status", "completed",
+                  "message", "Processing completed", "prediction_result",
+                  callytics_prediction_json(session, &res), "processing_time", PQgetvalue(r, 0, 10),
+                  "result_id", (json_int_t)strtoll(PQgetvalue(r, 0, 0), NULL, 10));
     call_result_free(&res);
     return body;
 }

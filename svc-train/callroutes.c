@@ -79,16 +79,16 @@ static int process_realtime(struct svc_call *c, const struct process_request *p,
     char id[24] = "";
     int rv = callytics_run(svc_db(c), svc_project(c), &p->s, &r, err);
     if (rv == 0)
-        rv = callytics_store(svc_db(c), svc_project(c), p->s.session_id, mode, &r,
-                             p->callback_url, id);
+        rv = callytics_store(svc_db(c), svc_project(c), p->s.session_id, mode, &r, p->callback_url,
+                             id);
     if (rv == 0) {
         char when[32];
         time_iso8601(when, sizeof when, time_now());
-        *answer = json_pack("{s:s, s:s, s:s, s:o, s:s, s:f, s:I}", "session_id", p->s.session_id,
-                            "status", "completed", "message", "Processing completed",
-                            "prediction_result", callytics_prediction_json(p->s.session_id, &r),
-                            "processing_time", when, "processing_ms", r.total_ms, "result_id",
-                            (json_int_t)strtoll(id, NULL, 10));
+        *answer =
+            json_pack("{s:s, s:s, s:s, s:o, s:s, s:f, s:I}", "session_id", p->s.session_id,
+                      "status", "completed", "message", "Processing completed", "prediction_result",
+                      callytics_prediction_json(p->s.session_id, &r), "processing_time", when,
+                      "processing_ms", r.total_ms, "result_id", (json_int_t)strtoll(id, NULL, 10));
         if (p->callback_url != NULL)
             calljobs_wake();
     }
@@ -97,20 +97,21 @@ static int process_realtime(struct svc_call *c, const struct process_request *p,
 }
 
 /* Queues a background request: *answer is the acceptance. */
-static int process_background(struct svc_call *c, const struct process_request *p, const json_t *data,
-                              json_t **answer)
+static int process_background(struct svc_call *c, const struct process_request *p,
+                              const json_t *data, json_t **answer)
 {
     char *request = json_dumps(data, JSON_COMPACT);
     if (request == NULL)
         return AIOPS_ENOMEM;
     const char *v[] = {svc_project(c), p->s.session_id, request, p->callback_url};
     PGresult *r = NULL;
-    int rv = db_execv_one(svc_db(c), &r,
-                          "INSERT INTO call_results (project_id, session_id, mode, status, request, "
-                          "callback_url) SELECT $1, $2, 'background', 'processing', $3::jsonb, $4 "
-                          "WHERE (SELECT count(*) FROM call_results WHERE project_id = $1 AND "
-                          "status = 'processing') < " CALL_QUEUED_MAX_TEXT " RETURNING id",
-                          4, v);
+    int rv =
+        db_execv_one(svc_db(c), &r,
+                     "INSERT INTO call_results (project_id, session_id, mode, status, request, "
+                     "callback_url) SELECT $1, $2, 'background', 'processing', $3::jsonb, $4 "
+                     "WHERE (SELECT count(*) FROM call_results WHERE project_id = $1 AND "
+                     "status = 'processing') < " CALL_QUEUED_MAX_TEXT " RETURNING id",
+                     4, v);
     if (rv == 0) {
         *answer = json_pack("{s:s, s:s, s:s, s:I}", "session_id", p->s.session_id, "status",
                             "processing", "message", "Accepted for background processing",
@@ -171,10 +172,9 @@ static int check_request(struct svc_call *c, const json_t *item, size_t i)
 
 static json_t *failed_json(const char *session_id, int rv, const struct aiops_error *err)
 {
-    const struct api_error_def *d =
-        apierr_def(rv == AIOPS_ENOTFOUND ? API_MODEL_NOT_READY
-                   : rv == AIOPS_ETOOBIG ? API_RATE_LIMITED
-                                         : apierr_from_err(rv));
+    const struct api_error_def *d = apierr_def(rv == AIOPS_ENOTFOUND ? API_MODEL_NOT_READY
+                                               : rv == AIOPS_ETOOBIG ? API_RATE_LIMITED
+                                                                     : apierr_from_err(rv));
     return json_pack("{s:s, s:s, s:{s:s, s:s}}", "session_id", session_id, "status", "failed",
                      "error", "code", d->code, "message",
                      err != NULL && err->message[0] ? err->message : d->message);
@@ -206,9 +206,8 @@ void handle_callytics_batch(struct svc_call *c)
         struct aiops_error err = AIOPS_ERROR_INIT;
         json_t *answer = NULL;
         read_process_request(item, &p, NULL);
-        int rv = p.background
-                     ? process_background(c, &p, json_object_get(item, "data"), &answer)
-                     : process_realtime(c, &p, "batch", &answer, &err);
+        int rv = p.background ? process_background(c, &p, json_object_get(item, "data"), &answer)
+                              : process_realtime(c, &p, "batch", &answer, &err);
         if (rv != 0)
             answer = failed_json(p.s.session_id, rv, &err);
         done += rv == 0 && !p.background;
@@ -228,11 +227,27 @@ void handle_callytics_batch(struct svc_call *c)
 
 /* The columns every result answer reads, $1 the project. */
 #define RESULT_COLUMNS                                                                             \
-    "id, session_id, mode, status, prediction, confidence, model_version, "                        \
-    DB_TS("created_at") ", " DB_TS("completed_at") ", error::text, callback_status, "              \
-    "callback_attempts, pipeline_steps::text, features::text, probabilities::text"
-enum { R_ID, R_SESSION, R_MODE, R_STATUS, R_PREDICTION, R_CONFIDENCE, R_VERSION, R_CREATED,
-       R_COMPLETED, R_ERROR, R_CALLBACK, R_ATTEMPTS, R_STEPS, R_FEATURES, R_PROBS };
+    "id, session_id, mode, status, prediction, confidence, model_version, " DB_TS(                 \
+        "created_at") ", " DB_TS("completed_at") ", error::text, callback_status, "                \
+                                                 "callback_attempts, pipeline_steps::text, "       \
+                                                 "features::text, probabilities::text"
+enum {
+    R_ID,
+    R_SESSION,
+    R_MODE,
+    R_STATUS,
+    R_PREDICTION,
+    R_CONFIDENCE,
+    R_VERSION,
+    R_CREATED,
+    R_COMPLETED,
+    R_ERROR,
+    R_CALLBACK,
+    R_ATTEMPTS,
+    R_STEPS,
+    R_FEATURES,
+    R_PROBS
+};
 
 static json_t *text_at(const PGresult *r, int row, int col)
 {
@@ -381,9 +396,9 @@ static int predict_stored(struct svc_call *c, const char *id, json_t **answer,
                       2, v);
     if (rv == 0 && PQntuples(r) == 0) {
         PQclear(r);
-        *answer = json_pack("{s:s, s:s, s:{s:s, s:s}}", "session_id", id, "status", "failed",
-                            "error", "code", "session_not_found", "message",
-                            "no stored session with this id");
+        *answer =
+            json_pack("{s:s, s:s, s:{s:s, s:s}}", "session_id", id, "status", "failed", "error",
+                      "code", "session_not_found", "message", "no stored session with this id");
         return AIOPS_OK;
     }
     json_t *session = rv == 0 ? json_pack("{s:s, s:s, s:o}", "session_id", id, "consulting_content",
@@ -441,7 +456,8 @@ void handle_predictions_batch(struct svc_call *c)
     json_decref(body);
 }
 
-/* --- GET /api/v1/predictions/history ----------------------------------------------------------- */
+/* --- GET /api/v1/predictions/history -----------------------------------------------------------
+ */
 
 /* An ISO-8601 time query parameter into out (kept as text for PostgreSQL): 0 (present or
  * not: out "" when absent), or AIOPS_EINVAL after a 422. */
@@ -470,7 +486,8 @@ void handle_predictions_history(struct svc_call *c)
         svc_query_long(c, "offset", 0, 0, 1000000000L, &offset) != 0)
         return;
     int rv = svc_query_text(c, "prediction", prediction, sizeof prediction);
-    if (rv == AIOPS_EINVAL || (rv = svc_query_text(c, "status", status, sizeof status)) == AIOPS_EINVAL)
+    if (rv == AIOPS_EINVAL ||
+        (rv = svc_query_text(c, "status", status, sizeof status)) == AIOPS_EINVAL)
         return;
     if (status[0] && strcmp(status, "processing") != 0 && strcmp(status, "completed") != 0 &&
         strcmp(status, "failed") != 0) {
@@ -484,8 +501,13 @@ void handle_predictions_history(struct svc_call *c)
     char lim[24], off[24];
     snprintf(lim, sizeof lim, "%ld", limit);
     snprintf(off, sizeof off, "%ld", offset);
-    const char *v[] = {svc_project(c), prediction[0] ? prediction : NULL, status[0] ? status : NULL,
-                       since[0] ? since : NULL, until[0] ? until : NULL, lim, off};
+    const char *v[] = {svc_project(c),
+                       prediction[0] ? prediction : NULL,
+                       status[0] ? status : NULL,
+                       since[0] ? since : NULL,
+                       until[0] ? until : NULL,
+                       lim,
+                       off};
     PGresult *r;
     if (svc_execv(c, &r, "reading the history",
                   "SELECT " RESULT_COLUMNS ", count(*) OVER () FROM call_results "

@@ -75,8 +75,9 @@ static int sessions_csv(struct svc_call *c, const PGresult *r, struct buf *b, js
             buf_putc(b, ',');
             csv_put_field(b, outcome);
             buf_putc(b, '\n');
-            json_object_set_new(counts, outcome,
-                                json_integer(json_integer_value(json_object_get(counts, outcome)) + 1));
+            json_object_set_new(
+                counts, outcome,
+                json_integer(json_integer_value(json_object_get(counts, outcome)) + 1));
         }
         json_decref(row);
         json_decref(features);
@@ -130,8 +131,8 @@ static int read_options(struct svc_call *c, const json_t *body, double *split, c
 {
     const json_t *v = json_object_get(body, "validation_split");
     *split = 0.2;
-    if (v != NULL && (!json_is_number(v) || !(json_number_value(v) > 0) ||
-                      !(json_number_value(v) <= 0.5))) {
+    if (v != NULL &&
+        (!json_is_number(v) || !(json_number_value(v) > 0) || !(json_number_value(v) <= 0.5))) {
         svc_reply_field(c, API_INVALID_REQUEST, "validation_split",
                         "validation_split must be a number above 0 and at most 0.5");
         return AIOPS_EINVAL;
@@ -148,8 +149,8 @@ static int read_options(struct svc_call *c, const json_t *body, double *split, c
 }
 
 /* Queues seed 004's training of the dataset as run_id. */
-static int queue_outcome_run(struct svc_call *c, const char *file_id, const char *name, double split,
-                             size_t sessions, const char *run_id, json_t **params)
+static int queue_outcome_run(struct svc_call *c, const char *file_id, const char *name,
+                             double split, size_t sessions, const char *run_id, json_t **params)
 {
     const struct learner *gbdt = learner_find("gbdt");
     json_t *asked = json_pack("{s:i, s:f, s:s, s:f}", "rounds", 200, "learning_rate", 0.05,
@@ -164,10 +165,9 @@ static int queue_outcome_run(struct svc_call *c, const char *file_id, const char
     }
     json_t *tags = json_pack("{s:s, s:I}", "training_data_source", "database", "sessions",
                              (json_int_t)sessions);
-    const struct run_spec spec = {file_id, gbdt->name,
-                                  OUTCOME_COLUMN, name,
-                                  *params, tags,
-                                  learner_iterations(gbdt, *params), 0};
+    const struct run_spec spec = {
+        file_id, gbdt->name, OUTCOME_COLUMN, name, *params, tags, learner_iterations(gbdt, *params),
+        0};
     rv = queue_run(c, &spec, run_id, "queueing the training job");
     json_decref(tags);
     return rv;
@@ -204,7 +204,8 @@ void callytics_retrain(struct svc_call *c, const json_t *body)
                         "every labeled session has the same outcome: a model needs two at least");
     } else {
         uuid_v4(run_id);
-        if (queue_outcome_run(c, file_id, name, split, (size_t)PQntuples(r), run_id, &params) == 0) {
+        if (queue_outcome_run(c, file_id, name, split, (size_t)PQntuples(r), run_id, &params) ==
+            0) {
             log_json(LOG_LEVEL_INFO, "outcome model queued",
                      json_pack("{s:s, s:s, s:s, s:i}", "run_id", run_id, "project", svc_project(c),
                                "dataset", file_id, "sessions", PQntuples(r)));

@@ -87,8 +87,8 @@ static void step_done(json_t *steps, const char *name, double *t, json_t *extra)
     double now = now_ms(), ms = now - *t;
     char text[32];
     snprintf(text, sizeof text, "%.6fs", ms / 1e3);
-    json_t *o = json_pack("{s:s, s:s, s:f}", "status", "completed", "duration", text,
-                          "duration_ms", ms);
+    json_t *o =
+        json_pack("{s:s, s:s, s:f}", "status", "completed", "duration", text, "duration_ms", ms);
     if (o != NULL && extra != NULL)
         json_object_update(o, extra);
     json_decref(extra);
@@ -182,8 +182,7 @@ static json_t *feature_summary(const json_t *f)
     const json_t *score = json_object_get(sent, "overall_sentiment");
     return json_pack("{s:O, s:O, s:O}", "sentiment_score", score ? score : json_null(),
                      "speech_count",
-                     json_object_get(json_object_get(f, "basic_stats"), "speech_count"),
-                     "category",
+                     json_object_get(json_object_get(f, "basic_stats"), "speech_count"), "category",
                      json_object_get(json_object_get(f, "categories"), "mid_category"));
 }
 
@@ -193,34 +192,36 @@ json_t *callytics_prediction_json(const char *session_id, const struct call_resu
     snprintf(version, sizeof version, "v%d", r->model_version);
     return json_pack("{s:s, s:f, s:s, s:s, s:s, s:O, s:o}", "prediction", r->prediction,
                      "confidence", r->confidence, "session_id", session_id, "model_name",
-                     CALLYTICS_MODEL, "model_version", version, "probabilities",
-                     r->probabilities, "features", feature_summary(r->features));
+                     CALLYTICS_MODEL, "model_version", version, "probabilities", r->probabilities,
+                     "features", feature_summary(r->features));
 }
 
 int callytics_store(struct db *db, const char *project, const char *session_id, const char *mode,
                     const struct call_result *r, const char *callback_url, char id[24])
 {
-    char conf[32], version[16];
+    char conf[32], version[16], ms[32];
     snprintf(conf, sizeof conf, "%.17g", r->confidence);
     snprintf(version, sizeof version, "%d", r->model_version);
+    snprintf(ms, sizeof ms, "%.6f", r->total_ms);
     char *probs = json_dumps(r->probabilities, JSON_COMPACT);
     char *features = json_dumps(r->features, JSON_COMPACT);
     char *steps = json_dumps(r->steps, JSON_COMPACT);
     int rv = AIOPS_ENOMEM;
     if (probs && features && steps) {
-        const char *v[] = {project,  session_id, mode,  r->prediction, conf,
-                           version,  features,   steps, probs,         callback_url};
+        const char *v[] = {project,  session_id, mode,  r->prediction, conf, version,
+                           features, steps,      probs, callback_url,  ms};
         PGresult *res = NULL;
-        rv = db_execv_one(db, &res,
-                          "INSERT INTO call_results (project_id, session_id, mode, status, "
-                          "prediction, confidence, model_name, model_version, features, "
-                          "pipeline_steps, probabilities, callback_url, callback_status, "
-                          "callback_next_at, completed_at) VALUES ($1, $2, $3, 'completed', $4, "
-                          "$5, '" CALLYTICS_MODEL "', $6, $7::json, $8::json, $9::json, $10, "
-                          "CASE WHEN $10::text IS NULL THEN NULL ELSE 'pending' END, "
-                          "CASE WHEN $10::text IS NULL THEN NULL ELSE now() END, now()) "
-                          "RETURNING id",
-                          10, v);
+        rv = db_execv_one(
+            db, &res,
+            "INSERT INTO call_results (project_id, session_id, mode, status, "
+            "prediction, confidence, model_name, model_version, features, "
+            "pipeline_steps, probabilities, callback_url, callback_status, "
+            "callback_next_at, processing_ms, completed_at) VALUES ($1, $2, $3, 'completed', $4, "
+            "$5, '" CALLYTICS_MODEL "', $6, $7::json, $8::json, $9::json, $10, "
+            "CASE WHEN $10::text IS NULL THEN NULL ELSE 'pending' END, "
+            "CASE WHEN $10::text IS NULL THEN NULL ELSE now() END, $11, now()) "
+            "RETURNING id",
+            11, v);
         if (rv == 0)
             snprintf(id, 24, "%s", PQgetvalue(res, 0, 0));
         PQclear(res);

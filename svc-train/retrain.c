@@ -370,11 +370,12 @@ static int info_model_name(struct svc_call *c, char *name, size_t cap)
     }
     if (rv == 0)
         return AIOPS_OK;
+    /* no ?model=: seed 004's outcome model when the project has one, else the newest */
     const char *v[1] = {svc_project(c)};
     PGresult *r = NULL;
     rv = db_execv(svc_db(c), &r,
                   "SELECT name FROM model_versions WHERE project_id = $1"
-                  " ORDER BY created_at DESC, name LIMIT 1",
+                  " ORDER BY name = '" CALLYTICS_MODEL "' DESC, created_at DESC, name LIMIT 1",
                   1, v);
     if (rv == 0 && PQntuples(r) == 0) {
         svc_reply_error(c, API_MODEL_NOT_FOUND, "no model has been registered in this project",
@@ -404,6 +405,28 @@ static int last_decision(struct db *db, const char *project, const char *name, j
     return rv == 0 && *out == NULL ? AIOPS_ENOMEM : rv;
 }
 
+/* The info answer: the champion in seed 004's terms too (model_version "vN", trained_at,
+ * classes, metrics). Takes champion. */
+static json_t *info_json(const char *name, int version, json_t *champion, json_t *aliases,
+                         json_t *versions, json_t *decision)
+{
+    char tag[24];
+    snprintf(tag, sizeof tag, "v%d", version);
+    const json_t *metrics = json_object_get(champion, "metrics");
+    const json_t *per = json_object_get(metrics, "per_class"), *pc;
+    json_t *classes = json_array_size(per) > 0 ? json_array() : json_null();
+    size_t i;
+    json_array_foreach(per, i, pc)
+        json_array_append(classes, json_object_get(pc, "class"));
+    const json_t *trained = json_object_get(champion, "created_at");
+    return json_pack("{s:s, s:i, s:s, s:O, s:o, s:O, s:o, s:O, s:O, s:O}", "model_name", name,
+                     "champion_version", version, "model_version", tag, "trained_at",
+                     trained ? trained : json_null(), "classes",
+                     classes,
+                     "metrics", metrics ? metrics : json_null(), "champion", champion, "aliases",
+                     aliases, "versions", versions, "last_decision", decision);
+}
+
 void handle_models_info(struct svc_call *c)
 {
     char name[160];
@@ -430,10 +453,7 @@ void handle_models_info(struct svc_call *c)
             if (json_integer_value(json_object_get(ver, "version")) == version)
                 champion = json_incref(ver);
         }
-        svc_reply_json(c, 200,
-                       json_pack("{s:s, s:i, s:o, s:O, s:O, s:O}", "model_name", name,
-                                 "champion_version", version, "champion", champion, "aliases",
-                                 aliases, "versions", versions, "last_decision", decision));
+        svc_reply_json(c, 200, info_json(name, version, champion, aliases, versions, decision));
     }
     json_decref(versions);
     json_decref(aliases);

@@ -346,7 +346,8 @@ static json_t *text_or_null(const char *s)
 static json_t *categories_json(const json_t *instructions, json_t *place)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "mid_category", text_or_null(call_instruction(instructions, "상담 주제")));
+    json_object_set_new(o, "mid_category",
+                        text_or_null(call_instruction(instructions, "상담 주제")));
     json_object_set_new(o, "content_category",
                         text_or_null(call_instruction(instructions, "상담 내용")));
     json_object_set_new(o, "rec_place", place ? place : json_null());
@@ -403,7 +404,8 @@ json_t *call_feature_row(const json_t *features)
         if (row_columns[i].sub != NULL)
             v = json_object_get(v, row_columns[i].sub);
         v = json_object_get(v, row_columns[i].key);
-        if (json_object_set_new(row, row_columns[i].column, v ? json_incref((json_t *)v) : json_null()) != 0) {
+        if (json_object_set_new(row, row_columns[i].column,
+                                v ? json_incref((json_t *)v) : json_null()) != 0) {
             json_decref(row);
             row = NULL;
         }

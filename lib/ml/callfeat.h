@@ -54,16 +54,16 @@ int call_features(const char *content, size_t len, const json_t *instructions,
                   const struct sentiment_model *sm, json_t **out, struct aiops_error *err);
 
 /* Seed 004's limits on a session. */
-#define CALL_SESSION_ID_MAX 50      /* characters of A-Z a-z 0-9 - _ */
-#define CALL_CONTENT_MAX 10000      /* code points of consulting_content */
+#define CALL_SESSION_ID_MAX 50 /* characters of A-Z a-z 0-9 - _ */
+#define CALL_CONTENT_MAX 10000 /* code points of consulting_content */
 
 /* A session as a request carries it (all borrowed from the JSON object it was read from). */
 struct call_session {
     const char *session_id;
-    const char *content;       /* consulting_content */
-    size_t content_len;        /* bytes */
+    const char *content;        /* consulting_content */
+    size_t content_len;         /* bytes */
     const json_t *instructions; /* NULL when absent */
-    const char *outcome;       /* the "상담 결과" of instructions: a labeled session; else NULL */
+    const char *outcome; /* the "상담 결과" of instructions: a labeled session; else NULL */
 };
 
 /* Reads and checks a session object {session_id, consulting_content, instructions?};

@@ -171,6 +171,11 @@ def test_outcome_model_trained_from_sessions_and_served(stack):
     assert set(per) == set(callgen.OUTCOMES), m
     assert all(0 < per[c]["f1"] <= 1 and per[c]["support"] > 0 for c in per), per
 
+    info = stack.http("GET", "/api/v1/models/info").json()  # no ?model=: the outcome model
+    assert info["model_name"] == MODEL and info["model_version"] == "v%d" % done["model_version"]
+    assert set(info["classes"]) == set(callgen.OUTCOMES), info
+    assert info["metrics"]["accuracy"] == m["accuracy"] and info["trained_at"].endswith("Z"), info
+
     # realtime: seed 004's answer, and the right outcome for most unseen sessions
     test_set = callgen.sessions(60, seed=12, start=20000, labeled=False)
     hits = 0
@@ -261,6 +266,13 @@ def test_outcome_model_trained_from_sessions_and_served(stack):
         "predictions"] == []
     assert_error(stack.http("GET", "/api/v1/predictions/history?since=yesterday"), 422,
                  "invalid_parameter")
+
+    st = stack.http("GET", "/api/v1/stats").json()
+    assert st["sessions"]["labeled"] >= 600 and st["sessions"]["stored"] >= 601, st
+    assert set(st["sessions"]["by_outcome"]) == set(callgen.OUTCOMES), st
+    assert st["processing"]["total"] >= 66 and st["processing"]["by_status"]["completed"] >= 66, st
+    assert st["callbacks"]["by_status"]["delivered"] >= 1 and st["models"] >= 1, st
+    assert st["processing"]["avg_processing_ms"] > 0, st
 
 
 def test_process_data_limits(stack):
