@@ -50,9 +50,6 @@ int cli_operand(const char *a, const char **first, const char **second);
 int cli_long_arg(const char *verb, const char *text, long min, long max, long *out, const char *fmt,
                  ...) __attribute__((format(printf, 6, 7)));
 
-struct buf;
-/* Appends s as one CSV field (quoted when it holds a delimiter, quote or line break). */
-void cli_csv_field(struct buf *b, const char *s);
 
 int cmd_inspect(int argc, char **argv);
 int cmd_profile(int argc, char **argv);

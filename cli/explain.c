@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "data/csv.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/jsonx.h"
@@ -90,12 +91,12 @@ static void shap_column(struct buf *b, const struct model *m, size_t nout, size_
 {
     const char *name = j < m->features.n ? m->features.f[j].name : "bias";
     if (nout == 1) {
-        cli_csv_field(b, name);
+        csv_put_field(b, name);
         return;
     }
     struct buf both = BUF_INIT;
     buf_printf(&both, "%s:%s", name, m->target.labels[k]);
-    cli_csv_field(b, both.data ? both.data : "");
+    csv_put_field(b, both.data ? both.data : "");
     buf_free(&both);
 }
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "data/csv.h"
 #include "core/array.h"
 #include "core/buf.h"
 #include "core/err.h"
@@ -333,27 +334,6 @@ int cli_long_arg(const char *verb, const char *text, long min, long max, long *o
     return 2;
 }
 
-/* A CSV field: quoted when it holds a delimiter, quote or line break. */
-static void csv_field(struct buf *b, const char *s)
-{
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        buf_puts(b, s);
-        return;
-    }
-    buf_putc(b, '"');
-    for (; *s; s++) {
-        if (*s == '"')
-            buf_putc(b, '"');
-        buf_putc(b, *s);
-    }
-    buf_putc(b, '"');
-}
-
-void cli_csv_field(struct buf *b, const char *s)
-{
-    csv_field(b, s);
-}
-
 int cmd_predict(int argc, char **argv)
 {
     /* MODEL not a file: the name of a model registered on the server (remote.c) */
@@ -402,7 +382,7 @@ int cmd_predict(int argc, char **argv)
             char name[300];
             snprintf(name, sizeof name, "p_%s", ts->labels[c]);
             buf_putc(&b, ',');
-            csv_field(&b, name);
+            csv_put_field(&b, name);
         }
         buf_putc(&b, '\n');
     }
@@ -422,7 +402,7 @@ int cmd_predict(int argc, char **argv)
         for (size_t c = 1; c < k; c++)
             if (row[c] > row[best])
                 best = c;
-        csv_field(&b, ts->labels[best]);
+        csv_put_field(&b, ts->labels[best]);
         if (ts->task == TASK_BINARY) {
             fmt_double_shortest(num, sizeof num, row[1]);
             buf_printf(&b, ",%s", num);

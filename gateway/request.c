@@ -227,9 +227,9 @@ void gw_reply(struct gw_req *r, int status, const char *content_type, const void
         evhttp_add_header(out, "Connection", "close");
     if (content_type)
         evhttp_add_header(out, "Content-Type", content_type);
-    /* a 503 is temporary by definition: say when to come back (a service that knows better
-     * has set it already) */
-    if (status == 503 && evhttp_find_header(out, "Retry-After") == NULL)
+    /* a 503 is temporary by definition, and a service's 429 (a limit of its own) too: say
+     * when to come back (a service that knows better has set it already) */
+    if ((status == 503 || status == 429) && evhttp_find_header(out, "Retry-After") == NULL)
         evhttp_add_header(out, "Retry-After", GW_RETRY_AFTER_SECONDS);
     struct evbuffer *b = evbuffer_new();
     if (b != NULL && len > 0)

@@ -1,5 +1,5 @@
 /* ingest_svc.h -- svc-ingest's handlers (one file per concern: upload.c, datasets.c,
- * descriptions.c). */
+ * descriptions.c, sessions.c). */
 #ifndef AIOPS_INGEST_SVC_H
 #define AIOPS_INGEST_SVC_H
 
@@ -8,6 +8,8 @@
 svc_handler_fn handle_upload, handle_datasets_list, handle_datasets_get, handle_datasets_preview,
     handle_datasets_profile, handle_datasets_delete, handle_datasets_descriptions,
     handle_datasets_descriptions_put;
+/* sessions.c: counseling sessions (issue 10) */
+svc_handler_fn handle_data_upload, handle_data_batch_upload, handle_data_get, handle_data_delete;
 
 /* upload.c: 1 when a body of Content-Type ct (NULL or "": none) is taken as CSV text. */
 int ingest_csv_content_type(const char *ct);

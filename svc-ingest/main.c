@@ -10,6 +10,10 @@ static const struct svc_handler handlers[] = {
     {"datasets.delete", handle_datasets_delete},
     {"datasets.descriptions", handle_datasets_descriptions},
     {"datasets.descriptions_put", handle_datasets_descriptions_put},
+    {"data.upload", handle_data_upload},
+    {"data.batch_upload", handle_data_batch_upload},
+    {"data.get", handle_data_get},
+    {"data.delete", handle_data_delete},
 };
 
 SVC_MAIN(SVC_INGEST, handlers)

@@ -9,6 +9,7 @@ static const struct svc_handler handlers[] = {
     {"models.feedback", handle_models_feedback}, {"models.metrics", handle_models_metrics},
     {"models.retrain_policy_get", handle_retrain_policy_get},
     {"models.retrain_policy_put", handle_retrain_policy_put},
+    {"stats", handle_stats}, /* issue 10: seed 004's system statistics */
 };
 
 SVC_MAIN(SVC_MONITOR, handlers, .start = drift_start, .stop = drift_stop)

@@ -80,4 +80,7 @@ int feedback_window_read(struct kv *kv, const char *project, const char *model,
                          struct feedback_window *w);
 void feedback_window_free(struct feedback_window *w);
 
+/* stats.c: GET /api/v1/stats */
+svc_handler_fn handle_stats;
+
 #endif

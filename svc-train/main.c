@@ -2,21 +2,30 @@
  * registry, and predictions. Training runs on its own threads (TRAIN_WORKERS, default 1),
  * never on the threads that answer requests, so predictions and health calls are never
  * held up by it. */
+#include "callytics.h"
 #include "train_svc.h"
 
 static int start(struct svc *s)
 {
-    int rv = serve_start(s);
+    int rv = callytics_config();
+    if (rv == 0)
+        rv = serve_start(s);
     if (rv == 0 && (rv = workers_start(s)) != 0)
         serve_stop();
+    if (rv == 0 && (rv = calljobs_start(s)) != 0) {
+        workers_stop();
+        serve_stop();
+    }
     return rv;
 }
 
 static void stop(struct svc *s)
 {
     (void)s;
+    calljobs_stop();
     workers_stop();
     serve_stop();
+    callytics_free();
 }
 
 static const struct svc_handler handlers[] = {
@@ -54,6 +63,14 @@ static const struct svc_handler handlers[] = {
     {"rag.documents_list", handle_rag_documents_list},
     {"rag.documents_delete", handle_rag_documents_delete},
     {"rag.query", handle_rag_query},
+    /* issue 10: counseling sessions (seed 004) */
+    {"callytics.process", handle_callytics_process},
+    {"callytics.batch", handle_callytics_batch},
+    {"callytics.status", handle_callytics_status},
+    {"callytics.results", handle_callytics_results},
+    {"predictions.get", handle_predictions_get},
+    {"predictions.batch", handle_predictions_batch},
+    {"predictions.history", handle_predictions_history},
 };
 
 SVC_MAIN(SVC_TRAIN, handlers, .start = start, .stop = stop)

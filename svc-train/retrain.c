@@ -23,6 +23,7 @@
 #include "ml/significance.h"
 #include "ml/train.h"
 #include "store/registry.h"
+#include "callytics.h"
 #include "train_svc.h"
 
 #define DEFAULT_LEVEL 0.05
@@ -34,6 +35,17 @@ void handle_models_retrain(struct svc_call *c)
     json_t *body = NULL;
     if (svc_json_body(c, &body) != 0)
         return;
+    const json_t *source = json_object_get(body, "training_data_source");
+    if (source != NULL) { /* seed 004: the counseling outcome model from the stored sessions */
+        if (json_is_string(source) && strcmp(json_string_value(source), "database") == 0)
+            callytics_retrain(c, body);
+        else
+            svc_reply_field(c, API_INVALID_REQUEST, "training_data_source",
+                            "training_data_source must be \"database\" (the stored counseling "
+                            "sessions); without it the champion's run is repeated");
+        json_decref(body);
+        return;
+    }
     const json_t *jname = json_object_get(body, "model_name");
     const char *name = json_string_value(jname);
     struct retrain_plan plan;
@@ -358,11 +370,12 @@ static int info_model_name(struct svc_call *c, char *name, size_t cap)
     }
     if (rv == 0)
         return AIOPS_OK;
+    /* no ?model=: seed 004's outcome model when the project has one, else the newest */
     const char *v[1] = {svc_project(c)};
     PGresult *r = NULL;
     rv = db_execv(svc_db(c), &r,
                   "SELECT name FROM model_versions WHERE project_id = $1"
-                  " ORDER BY created_at DESC, name LIMIT 1",
+                  " ORDER BY name = '" CALLYTICS_MODEL "' DESC, created_at DESC, name LIMIT 1",
                   1, v);
     if (rv == 0 && PQntuples(r) == 0) {
         svc_reply_error(c, API_MODEL_NOT_FOUND, "no model has been registered in this project",
@@ -392,6 +405,28 @@ static int last_decision(struct db *db, const char *project, const char *name, j
     return rv == 0 && *out == NULL ? AIOPS_ENOMEM : rv;
 }
 
+/* The info answer: the champion in seed 004's terms too (model_version "vN", trained_at,
+ * classes, metrics). Takes champion. */
+static json_t *info_json(const char *name, int version, json_t *champion, json_t *aliases,
+                         json_t *versions, json_t *decision)
+{
+    char tag[24];
+    snprintf(tag, sizeof tag, "v%d", version);
+    const json_t *metrics = json_object_get(champion, "metrics");
+    const json_t *per = json_object_get(metrics, "per_class"), *pc;
+    json_t *classes = json_array_size(per) > 0 ? json_array() : json_null();
+    size_t i;
+    json_array_foreach(per, i, pc)
+        json_array_append(classes, json_object_get(pc, "class"));
+    const json_t *trained = json_object_get(champion, "created_at");
+    return json_pack("{s:s, s:i, s:s, s:O, s:o, s:O, s:o, s:O, s:O, s:O}", "model_name", name,
+                     "champion_version", version, "model_version", tag, "trained_at",
+                     trained ? trained : json_null(), "classes",
+                     classes,
+                     "metrics", metrics ? metrics : json_null(), "champion", champion, "aliases",
+                     aliases, "versions", versions, "last_decision", decision);
+}
+
 void handle_models_info(struct svc_call *c)
 {
     char name[160];
@@ -418,10 +453,7 @@ void handle_models_info(struct svc_call *c)
             if (json_integer_value(json_object_get(ver, "version")) == version)
                 champion = json_incref(ver);
         }
-        svc_reply_json(c, 200,
-                       json_pack("{s:s, s:i, s:o, s:O, s:O, s:O}", "model_name", name,
-                                 "champion_version", version, "champion", champion, "aliases",
-                                 aliases, "versions", versions, "last_decision", decision));
+        svc_reply_json(c, 200, info_json(name, version, champion, aliases, versions, decision));
     }
     json_decref(versions);
     json_decref(aliases);

@@ -335,6 +335,19 @@ struct cached_model *serve_model_get(struct svc_call *c, const char *name, const
     return request_model(c, name, path_version && path_version[0] ? path_version : NULL, NULL);
 }
 
+int serve_champion(struct db *db, const char *project, const char *name, struct cached_model **out,
+                   struct aiops_error *err)
+{
+    int version;
+    *out = NULL;
+    int rv = model_cache_resolve(cache.models, project, name, NULL, registry_cache_resolve, db,
+                                 &version);
+    if (rv == 0)
+        rv = model_cache_get(cache.models, project, name, version, registry_cache_load, db, out,
+                             err);
+    return rv;
+}
+
 void serve_model_put(struct cached_model *s)
 {
     if (s != NULL)

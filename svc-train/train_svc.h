@@ -102,6 +102,12 @@ svc_handler_fn handle_models_predict, handle_v2_infer, handle_v2_ready, handle_v
 struct cached_model *serve_model_get(struct svc_call *c, const char *name,
                                      const char *path_version);
 void serve_model_put(struct cached_model *s);
+/* The champion of model name held in *out (serve_model_put after use), without replying (for
+ * work of the service's own threads too): AIOPS_ENOTFOUND when there is no such model; the
+ * cache's load errors (err says why for AIOPS_ECORRUPT / AIOPS_EUNSUPPORTED). */
+struct aiops_error;
+int serve_champion(struct db *db, const char *project, const char *name, struct cached_model **out,
+                   struct aiops_error *err);
 /* Drops the cached meaning of the aliases of a model (after an alias changed here). */
 void serve_forget(const char *project, const char *name);
 

@@ -10,6 +10,7 @@
 #endif
 
 #include "core/array.h"
+#include "core/buf.h"
 #include "core/err.h"
 
 size_t csv_stream_block_size;
@@ -546,4 +547,19 @@ void csv_stream_close(struct csv_stream *s)
     csv_reader_free(&s->rd);
     free(s->buf);
     s->buf = NULL;
+}
+
+void csv_put_field(struct buf *b, const char *s)
+{
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        buf_puts(b, s);
+        return;
+    }
+    buf_putc(b, '"');
+    for (; *s; s++) {
+        if (*s == '"')
+            buf_putc(b, '"');
+        buf_putc(b, *s);
+    }
+    buf_putc(b, '"');
 }

@@ -137,4 +137,9 @@ int csv_stream_open_fd(struct csv_stream *s, int fd, const struct csv_config *cf
 int csv_stream_next(struct csv_stream *s, struct csv_record *rec, int *got);
 void csv_stream_close(struct csv_stream *s);
 
+/* Writing: appends s to b as one comma-separated field, quoted (quotes doubled) when it
+ * holds a comma, quote or line break. */
+struct buf;
+void csv_put_field(struct buf *b, const char *s);
+
 #endif

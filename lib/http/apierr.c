@@ -109,6 +109,12 @@ static const struct api_error_def table[API_ERROR_COUNT] = {
                                     "the model is not a clustering (k-means) model"},
     [API_CLUSTER_NOT_FOUND] = {"cluster_not_found", 404, "the model has no cluster with this id"},
     [API_DOCUMENT_NOT_FOUND] = {"document_not_found", 404, "no persona document with this id"},
+    /* issue 10: counseling sessions */
+    [API_MODEL_NOT_READY] = {"model_not_ready", 503,
+                             "no outcome model is trained yet: POST /api/v1/models/retrain with "
+                             "{\"training_data_source\": \"database\"} once labeled sessions are "
+                             "stored"},
+    [API_SESSION_NOT_FOUND] = {"session_not_found", 404, "no session with this id"},
 };
 
 const struct api_error_def *apierr_def(enum api_error e)

@@ -100,6 +100,9 @@ enum api_error {
     API_NOT_A_CLUSTERING_MODEL,
     API_CLUSTER_NOT_FOUND,
     API_DOCUMENT_NOT_FOUND,
+    /* issue 10: counseling sessions */
+    API_MODEL_NOT_READY,   /* 503: the outcome model is not trained yet */
+    API_SESSION_NOT_FOUND, /* 404 */
     API_ERROR_COUNT
 };
 

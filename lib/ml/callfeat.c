@@ -264,9 +264,8 @@ static json_t *sentiment_json(const struct sentiment *s)
     return o;
 }
 
-static json_t *categories_json(const json_t *instructions, json_t *place)
+const char *call_instruction(const json_t *instructions, const char *category)
 {
-    json_t *mid = NULL, *content = NULL;
     size_t i, j;
     const json_t *ins, *d;
     if (json_is_array(instructions))
@@ -275,20 +274,143 @@ static json_t *categories_json(const json_t *instructions, json_t *place)
             json_array_foreach(json_object_get(ins, "data"), j, d)
             {
                 const char *cat = json_string_value(json_object_get(d, "task_category"));
-                json_t *out = json_object_get(d, "output");
-                if (cat == NULL || !json_is_string(out))
-                    continue;
-                if (strcmp(cat, "상담 주제") == 0 && mid == NULL)
-                    mid = out;
-                else if (strcmp(cat, "상담 내용") == 0 && content == NULL)
-                    content = out;
+                const char *out = json_string_value(json_object_get(d, "output"));
+                if (cat != NULL && out != NULL && strcmp(cat, category) == 0)
+                    return out;
             }
         }
+    return NULL;
+}
+
+int call_session_id_valid(const char *id)
+{
+    size_t n = 0;
+    for (; id[n] != '\0'; n++)
+        if (n == CALL_SESSION_ID_MAX ||
+            !((id[n] >= 'A' && id[n] <= 'Z') || (id[n] >= 'a' && id[n] <= 'z') ||
+              (id[n] >= '0' && id[n] <= '9') || id[n] == '-' || id[n] == '_'))
+            return 0;
+    return n > 0;
+}
+
+int call_session_read(const json_t *obj, const char *id, struct call_session *out,
+                      struct aiops_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!json_is_object(obj))
+        return aiops_error_set(err, AIOPS_EINVAL, "data", "a session must be an object");
+    const json_t *jid = json_object_get(obj, "session_id");
+    const char *own = json_string_value(jid);
+    if (jid != NULL && own == NULL)
+        return aiops_error_set(err, AIOPS_EINVAL, "session_id", "session_id must be text");
+    out->session_id = id ? id : own;
+    if (out->session_id == NULL)
+        return aiops_error_set(err, AIOPS_EINVAL, "session_id", "session_id is required");
+    if (!call_session_id_valid(out->session_id))
+        return aiops_error_set(err, AIOPS_EINVAL, "session_id",
+                               "session_id must be 1 to %d characters of A-Z a-z 0-9 - _",
+                               CALL_SESSION_ID_MAX);
+    if (id != NULL && own != NULL && strcmp(id, own) != 0)
+        return aiops_error_set(err, AIOPS_EINVAL, "session_id",
+                               "data.session_id differs from the request's session_id");
+    const json_t *content = json_object_get(obj, "consulting_content");
+    if (content == NULL)
+        return aiops_error_set(err, AIOPS_EINVAL, "consulting_content",
+                               "consulting_content is required");
+    if (!json_is_string(content))
+        return aiops_error_set(err, AIOPS_EINVAL, "consulting_content",
+                               "consulting_content must be text");
+    out->content = json_string_value(content);
+    out->content_len = json_string_length(content);
+    size_t points = 0;
+    for (size_t i = 0; i < out->content_len; i++) /* jansson keeps strings valid UTF-8 */
+        points += ((unsigned char)out->content[i] & 0xC0) != 0x80;
+    if (points > CALL_CONTENT_MAX)
+        return aiops_error_set(err, AIOPS_EINVAL, "consulting_content",
+                               "consulting_content has %zu characters; at most %d are accepted",
+                               points, CALL_CONTENT_MAX);
+    const json_t *ins = json_object_get(obj, "instructions");
+    if (ins != NULL && !json_is_null(ins) && !json_is_array(ins))
+        return aiops_error_set(err, AIOPS_EINVAL, "instructions",
+                               "instructions must be an array of {tuning_type, data}");
+    out->instructions = json_is_array(ins) ? ins : NULL;
+    out->outcome = call_instruction(out->instructions, "상담 결과");
+    return AIOPS_OK;
+}
+
+static json_t *text_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *categories_json(const json_t *instructions, json_t *place)
+{
     json_t *o = json_object();
-    json_object_set_new(o, "mid_category", mid ? json_incref(mid) : json_null());
-    json_object_set_new(o, "content_category", content ? json_incref(content) : json_null());
+    json_object_set_new(o, "mid_category",
+                        text_or_null(call_instruction(instructions, "상담 주제")));
+    json_object_set_new(o, "content_category",
+                        text_or_null(call_instruction(instructions, "상담 내용")));
     json_object_set_new(o, "rec_place", place ? place : json_null());
     return o;
+}
+
+/* The outcome model's columns: where each is in call_features' object. */
+static const struct {
+    const char *column, *group, *sub, *key;
+} row_columns[] = {
+    {"speech_count", "basic_stats", NULL, "speech_count"},
+    {"avg_sentence_length", "basic_stats", NULL, "avg_sentence_length"},
+    {"total_characters", "basic_stats", NULL, "total_characters"},
+    {"counselor_count", "basic_stats", NULL, "counselor_count"},
+    {"customer_count", "basic_stats", NULL, "customer_count"},
+    {"unknown_count", "basic_stats", NULL, "unknown_count"},
+    {"overall_sentiment", "sentiment_analysis", NULL, "overall_sentiment"},
+    {"emo_1_star_score", "sentiment_analysis", NULL, "emo_1_star_score"},
+    {"emo_2_star_score", "sentiment_analysis", NULL, "emo_2_star_score"},
+    {"emo_3_star_score", "sentiment_analysis", NULL, "emo_3_star_score"},
+    {"emo_4_star_score", "sentiment_analysis", NULL, "emo_4_star_score"},
+    {"emo_5_star_score", "sentiment_analysis", NULL, "emo_5_star_score"},
+    {"sent_label", "sentiment_analysis", NULL, "sent_label"},
+    {"counselor_sentiment", "sentiment_analysis", "counselor", "overall_sentiment"},
+    {"customer_sentiment", "sentiment_analysis", "customer", "overall_sentiment"},
+    {"honorific_ratio", "text_features", NULL, "honorific_ratio"},
+    {"positive_word_ratio", "text_features", NULL, "positive_word_ratio"},
+    {"negative_word_ratio", "text_features", NULL, "negative_word_ratio"},
+    {"question_count", "text_features", NULL, "question_count"},
+    {"exclamation_count", "text_features", NULL, "exclamation_count"},
+    {"script_phrase_ratio", "dialogue_patterns", NULL, "script_phrase_ratio"},
+    {"confirmation_ratio", "dialogue_patterns", NULL, "confirmation_ratio"},
+    {"empathy_ratio", "dialogue_patterns", NULL, "empathy_ratio"},
+    {"apology_ratio", "dialogue_patterns", NULL, "apology_ratio"},
+    {"solution_offer_count", "dialogue_patterns", NULL, "solution_offer_count"},
+    {"mid_category", "categories", NULL, "mid_category"},
+    {"content_category", "categories", NULL, "content_category"},
+    {"rec_place", "categories", NULL, "rec_place"},
+};
+
+size_t call_row_columns(const char **names, size_t cap)
+{
+    size_t n = sizeof row_columns / sizeof row_columns[0];
+    for (size_t i = 0; i < n && i < cap; i++)
+        names[i] = row_columns[i].column;
+    return n;
+}
+
+json_t *call_feature_row(const json_t *features)
+{
+    json_t *row = json_object();
+    for (size_t i = 0; row != NULL && i < sizeof row_columns / sizeof row_columns[0]; i++) {
+        const json_t *v = json_object_get(features, row_columns[i].group);
+        if (row_columns[i].sub != NULL)
+            v = json_object_get(v, row_columns[i].sub);
+        v = json_object_get(v, row_columns[i].key);
+        if (json_object_set_new(row, row_columns[i].column,
+                                v ? json_incref((json_t *)v) : json_null()) != 0) {
+            json_decref(row);
+            row = NULL;
+        }
+    }
+    return row;
 }
 
 /* Appends a turn to a speaker's whole text, a space between turns. */

@@ -53,4 +53,40 @@ int call_turns(const char *content, size_t len, struct call_turn **turns, size_t
 int call_features(const char *content, size_t len, const json_t *instructions,
                   const struct sentiment_model *sm, json_t **out, struct aiops_error *err);
 
+/* Seed 004's limits on a session. */
+#define CALL_SESSION_ID_MAX 50 /* characters of A-Z a-z 0-9 - _ */
+#define CALL_CONTENT_MAX 10000 /* code points of consulting_content */
+
+/* A session as a request carries it (all borrowed from the JSON object it was read from). */
+struct call_session {
+    const char *session_id;
+    const char *content;        /* consulting_content */
+    size_t content_len;         /* bytes */
+    const json_t *instructions; /* NULL when absent */
+    const char *outcome; /* the "상담 결과" of instructions: a labeled session; else NULL */
+};
+
+/* Reads and checks a session object {session_id, consulting_content, instructions?};
+ * session_id may instead come from the caller (id, not NULL: a request's own member, which the
+ * object's must then equal when it has one). AIOPS_EINVAL with err's field ("session_id",
+ * "consulting_content", "instructions") and message for: a missing or non-text member, an id
+ * that is empty, longer than CALL_SESSION_ID_MAX or has another character, content over
+ * CALL_CONTENT_MAX code points, instructions that are not an array. */
+int call_session_read(const json_t *obj, const char *id, struct call_session *out,
+                      struct aiops_error *err);
+/* 1 when id is a valid session id. */
+int call_session_id_valid(const char *id);
+
+/* The output of the instruction data whose task_category is category (seed 004: "상담 주제",
+ * "상담 내용", and "상담 결과" -- the outcome of a labeled session), or NULL; borrowed from
+ * instructions. */
+const char *call_instruction(const json_t *instructions, const char *category);
+
+/* The outcome model's row: call_features' numbers, labels and categories flattened into one
+ * object of columns (a missing member is null), the same for training and prediction. NULL
+ * without memory. */
+json_t *call_feature_row(const json_t *features);
+/* The row's column names, in order, into names[cap]; returns how many there are. */
+size_t call_row_columns(const char **names, size_t cap);
+
 #endif

@@ -260,6 +260,9 @@ static const struct {
     {"POST", "/v2/models/{name}/infer", "version:integer,alias:string"},
     {"GET", "/v2/models/{name}/ready", "version:integer,alias:string"},
     {"GET", "/api/v1/models/info", "model:string"},
+    {"GET", "/api/v1/callytics/results/{id}", "include_features:boolean"},
+#define HISTORY_FILTERS "prediction:string,status:string,since:string,until:string"
+    {"GET", "/api/v1/predictions/history", "limit:integer,offset:integer," HISTORY_FILTERS},
     {"GET", "/api/v1/models/metrics", "model:string"},
     {"POST", "/api/analysis", "model:string"},
     {"POST", "/api/analysis/batch", "model:string"},

@@ -211,7 +211,7 @@ int datasets_get(struct db *db, const char *project, const char *id, json_t **ou
         select_one(db, project, id,
                    "SELECT id::text, filename, n_rows, n_cols, target, size_bytes, delimiter, "
                    "encode(content_hash, 'hex'), "
-                   "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+                   DB_TS("created_at") ", "
                    "schema::text FROM datasets WHERE project_id = $1 AND id = $2",
                    &r);
     if (rv != 0)
@@ -325,7 +325,7 @@ int datasets_list(struct db *db, const char *project, long limit, long offset, j
     int rv =
         db_execv(db, &r,
                  "SELECT id::text, filename, n_rows, n_cols, target, size_bytes, "
-                 "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+                 DB_TS("created_at") ", "
                  "count(*) OVER () FROM datasets WHERE project_id = $1 "
                  "ORDER BY created_at DESC, id LIMIT $2::bigint OFFSET $3::bigint",
                  3, vals);

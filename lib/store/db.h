@@ -40,6 +40,9 @@ int db_exec_one(struct db *db, PGresult **res, const char *sql, int nparams,
 int db_execv_one(struct db *db, PGresult **res, const char *sql, int nparams,
                  const char *const *values);
 
+/* A timestamptz column as every answer writes times: ISO 8601, UTC, milliseconds. */
+#define DB_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 /* Rolls back if a transaction is open; harmless otherwise. */

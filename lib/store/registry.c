@@ -10,7 +10,6 @@
 #include "core/err.h"
 #include "core/jsonx.h"
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 int registry_name_valid(const char *name)
 {
@@ -267,7 +266,7 @@ int registry_list(struct db *db, const char *project, json_t **out)
     *out = NULL;
     int rv = db_execv(
         db, &r,
-        "SELECT m.name, " TS(
+        "SELECT m.name, " DB_TS(
             "m.created_at") ", count(v.version), max(v.version),"
                             " coalesce((SELECT json_object_agg(a.alias, a.version ORDER BY a.alias)"
                             "  FROM model_aliases a WHERE a.project_id = m.project_id"
@@ -275,7 +274,7 @@ int registry_list(struct db *db, const char *project, json_t **out)
                             " (SELECT kind || ' ' || task FROM model_versions l WHERE l.project_id "
                             "="
                             "  m.project_id AND l.name = m.name ORDER BY version DESC LIMIT 1),"
-                            " coalesce(" TS(
+                            " coalesce(" DB_TS(
                                 "max(v.created_at)") ", '')"
                                                      " FROM models m LEFT JOIN model_versions v ON "
                                                      "v.project_id = m.project_id"
@@ -318,7 +317,7 @@ int registry_versions(struct db *db, const char *project, const char *name, json
     int rv =
         db_execv(db, &r,
                  "SELECT version, coalesce(run_id::text, ''), kind, task, encode(sha256, 'hex'),"
-                 " octet_length(artifact), coalesce(metrics::text, 'null'), " TS(
+                 " octet_length(artifact), coalesce(metrics::text, 'null'), " DB_TS(
                      "created_at") " FROM model_versions WHERE project_id = $1 AND name = $2 ORDER "
                                    "BY version DESC",
                  2, v);

@@ -12,7 +12,7 @@ ROUTES = os.path.join(ROOT, "lib", "rpc", "routes.c")
 SERVICES = {"I": "svc-ingest", "T": "svc-train", "E": "svc-explain", "R": "svc-report",
             "M": "svc-monitor"}
 TYPES = {"string", "integer", "number", "boolean"}
-READS = re.compile(r'\b(?:svc_query(?:_long|_text)?|query_number)\(c, "(\w+)"')
+READS = re.compile(r'\b(?:svc_query(?:_long|_text)?|query_number|query_time)\(c, "(\w+)"')
 
 
 def routes_source():
