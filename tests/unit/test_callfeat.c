@@ -1,5 +1,8 @@
 /* test_callfeat.c -- call features (lib/ml/callfeat.h) of hand-checked dialogues. Each
  * expected number is counted by hand in the comments. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "core/err.h"
 #include "ml/callfeat.h"
 #include "unit.h"
@@ -128,5 +131,90 @@ static void test_hostile_input(void)
     json_decref(o);
 }
 
+/* The outcome model's row: every column, numbers and labels where call_features put them,
+ * null where it has none (no sentiment model: the sentiment columns). */
+static void test_feature_row(void)
+{
+    json_t *o = NULL, *ins = json_loads("[{\"data\": [{\"task_category\": \"상담 주제\", "
+                                        "\"output\": \"세금\"}]}]",
+                                        0, NULL);
+    struct aiops_error err = {0};
+    CHECK_INT(call_features(dialogue, sizeof dialogue - 1, ins, NULL, &o, &err), 0);
+    json_t *row = call_feature_row(o);
+    const char *names[64];
+    size_t n = call_row_columns(names, 64);
+    CHECK_INT(n, 28);
+    CHECK_INT(json_object_size(row), n);
+    for (size_t i = 0; i < n; i++)
+        CHECK(json_object_get(row, names[i]) != NULL);
+    CHECK_INT(json_integer_value(json_object_get(row, "speech_count")), 6);
+    CHECK_NEAR(json_real_value(json_object_get(row, "honorific_ratio")), 5.0 / 6, 1e-12);
+    CHECK_STR(json_string_value(json_object_get(row, "mid_category")), "세금");
+    CHECK_STR(json_string_value(json_object_get(row, "rec_place")), "광진구청");
+    CHECK(json_is_null(json_object_get(row, "content_category")));
+    CHECK(json_is_null(json_object_get(row, "overall_sentiment")));
+    CHECK(json_is_null(json_object_get(row, "customer_sentiment")));
+    json_decref(row);
+    json_decref(o);
+    json_decref(ins);
+}
+
+/* Seed 004's limits on a session, each naming its field; the outcome of a labeled one. */
+static void test_session_read(void)
+{
+    struct call_session s;
+    struct aiops_error err = {0};
+    json_t *ok = json_loads("{\"session_id\": \"session_40001\", \"consulting_content\": "
+                            "\"상담사: 네\", \"instructions\": [{\"data\": [{\"task_category\": "
+                            "\"상담 결과\", \"output\": \"만족\"}]}]}",
+                            0, NULL);
+    CHECK_INT(call_session_read(ok, NULL, &s, &err), 0);
+    CHECK_STR(s.session_id, "session_40001");
+    CHECK_STR(s.outcome, "만족");
+    CHECK_INT(s.content_len, strlen("상담사: 네"));
+    CHECK_INT(call_session_read(ok, "session_40001", &s, &err), 0); /* the request's, equal */
+    CHECK_INT(call_session_read(ok, "other", &s, &err), AIOPS_EINVAL);
+    CHECK_STR(err.field, "session_id");
+    static const struct {
+        const char *json, *field;
+    } bad[] = {
+        {"{\"consulting_content\": \"x\"}", "session_id"},
+        {"{\"session_id\": 7, \"consulting_content\": \"x\"}", "session_id"},
+        {"{\"session_id\": \"a b\", \"consulting_content\": \"x\"}", "session_id"},
+        {"{\"session_id\": \"a\"}", "consulting_content"},
+        {"{\"session_id\": \"a\", \"consulting_content\": 1}", "consulting_content"},
+        {"{\"session_id\": \"a\", \"consulting_content\": \"x\", \"instructions\": {}}",
+         "instructions"},
+        {"[]", "data"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *j = json_loads(bad[i].json, 0, NULL);
+        CHECK_INT(call_session_read(j, NULL, &s, &err), AIOPS_EINVAL);
+        CHECK_STR(err.field, bad[i].field);
+        json_decref(j);
+    }
+    /* 50 characters of the id and 10,000 code points of content are the most */
+    char id[52], *text = malloc(3 * 10001 + 1);
+    memset(id, 'a', 51);
+    id[51] = '\0';
+    CHECK(!call_session_id_valid(id));
+    id[50] = '\0';
+    CHECK(call_session_id_valid(id));
+    CHECK(!call_session_id_valid(""));
+    for (size_t i = 0; i < 10001; i++)
+        memcpy(text + 3 * i, "가", 3);
+    text[3 * 10001] = '\0';
+    json_t *big = json_pack("{s:s, s:s}", "session_id", id, "consulting_content", text);
+    CHECK_INT(call_session_read(big, NULL, &s, &err), AIOPS_EINVAL);
+    CHECK_STR(err.field, "consulting_content");
+    text[3 * 10000] = '\0';
+    json_object_set_new(big, "consulting_content", json_string(text));
+    CHECK_INT(call_session_read(big, NULL, &s, &err), 0);
+    CHECK(s.outcome == NULL);
+    json_decref(big);
+    free(text);
+    json_decref(ok);
+}
+
 UNIT_MAIN(UNIT(test_counts_and_patterns), UNIT(test_untagged_and_sentiment),
-          UNIT(test_hostile_input))
+          UNIT(test_hostile_input), UNIT(test_feature_row), UNIT(test_session_read))
