@@ -12,6 +12,7 @@
 /* Timeouts: short calls 10 s; uploads and profiling read or write whole datasets. */
 #define SHORT 10000
 #define LONG 120000
+#define REALTIME_SESSION 30000 /* seed 004: a realtime counseling session's limit */
 
 const struct route routes[] = {
     /* the gateway's own */
@@ -164,7 +165,8 @@ const struct route routes[] = {
      "List persona documents (?limit=, ?offset=)"},
     {"DELETE", "/api/rag/documents/{id}", "rag.documents_delete", T, SCOPE_WRITE, BODY_NONE, SHORT,
      "Delete a persona document"},
-    {"POST", "/api/v1/callytics/process-data", "callytics.process", T, SCOPE_PREDICT, BODY_JSON, SHORT,
+    {"POST", "/api/v1/callytics/process-data", "callytics.process", T, SCOPE_PREDICT, BODY_JSON,
+     REALTIME_SESSION,
      "Classify a counseling session [seed 004]"},
     {"GET", "/api/v1/callytics/status/{id}", "callytics.status", T, SCOPE_READ, BODY_NONE, SHORT,
      "Processing status of a session [seed 004]"},
