@@ -1,6 +1,6 @@
-/* svc-monitor: drift of the served models against their training references (monitor_svc.h).
- * Its routes are declared in lib/rpc/routes.c; those without a handler yet answer 501
- * "not_implemented" through the service runtime (lib/rpc/svc.h), and "health" works. */
+/* svc-monitor: drift of the served models against their training references, label feedback,
+ * retrain policies and the project's statistics (monitor_svc.h). Its routes are declared in
+ * lib/rpc/routes.c ("health" is the service runtime's, lib/rpc/svc.h). */
 #include "monitor_svc.h"
 
 static const struct svc_handler handlers[] = {

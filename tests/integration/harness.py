@@ -237,6 +237,22 @@ class Stack:
         """SIGTERM and wait; returns the exit status."""
         return self.kill(name, signal.SIGTERM)
 
+    def wait_routed(self, name, timeout=20):
+        """Until the gateway reaches service `name` (after a restart it dials it anew: until
+        then the service's routes answer 503)."""
+        deadline = time.time() + timeout
+        while self.http("GET", "/api/v1/%s/health" % name, auth=False).status != 200:
+            if time.time() > deadline:
+                raise RuntimeError("the gateway never reached the restarted svc-%s" % name)
+            time.sleep(0.05)
+
+    def restart(self, name, extra_env=None):
+        """SIGTERM service `name`, start it again (with extra_env) and wait until the gateway
+        reaches it."""
+        assert self.stop(name) == 0, "svc-%s did not stop cleanly" % name
+        self.start(name, extra_env)
+        self.wait_routed(name)
+
     def wait_service(self, name, timeout=30):
         deadline = time.time() + timeout
         while time.time() < deadline:

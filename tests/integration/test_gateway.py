@@ -141,14 +141,6 @@ def test_no_auth_playground_serves_only_its_own_host_names(stack):
     assert r.status == 200, r
 
 
-def test_routes_of_later_issues_answer_501(stack):
-    # (svc-explain's importance route answers now: tests/integration/test_explain.py)
-    # (GET /api/v1/models/info answers now: tests/integration/test_retrain.py)
-    for method, path, body in [("GET", "/api/v1/stats", None)]:
-        err = assert_error(stack.http(method, path, body=body), 501, "not_implemented")
-        assert err["details"]["route"], err
-
-
 def test_each_service_answers_its_health_through_the_gateway(stack):
     for s in harness.SERVICES:
         r = stack.http("GET", "/api/v1/%s/health" % s, auth=False)

@@ -2,7 +2,8 @@
 ones the services' handlers read: per service, every name a handler reads with svc_query,
 svc_query_long, svc_query_text or svc-report's query_number is declared on one of that
 service's routes, and every declared name is read. A parameter added to a handler and not
-to the table (or left in the table after the handler stops reading it) fails here."""
+to the table (or left in the table after the handler stops reading it) fails here. And every
+route has a handler."""
 import glob
 import os
 import re
@@ -57,3 +58,21 @@ def test_declared_query_parameters_are_the_ones_read():
                 read |= set(READS.findall(f.read()))
         assert read == declared, "%s: read but not declared %s; declared but not read %s" % (
             folder, sorted(read - declared), sorted(declared - read))
+
+
+def test_every_route_has_a_handler():
+    """Every route of the table is served: its method name is in its service's handler
+    table (the runtime would answer 501 not_implemented otherwise; "health" is the runtime's
+    own)."""
+    src = routes_source()
+    table = src[:src.index("route_queries[] = {")]
+    missing = []
+    for method, pattern, name, svc in re.findall(
+            r'\{"([A-Z]+)", "([^"]+)", "([\w.]+)", ([A-Z])\b', table):
+        if svc not in SERVICES or name == "health":
+            continue
+        with open(os.path.join(ROOT, SERVICES[svc], "main.c")) as f:
+            if '"%s"' % name not in f.read():
+                missing.append("%s %s (%s)" % (method, pattern, name))
+    assert not missing, "routes without a handler: %s" % missing
+
