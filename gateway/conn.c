@@ -186,7 +186,8 @@ static void conn_free(void *ctx)
     free(c);
 }
 
-struct bufferevent *conn_bev_new(struct event_base *base, httpframe_limit_fn body_limit, void *arg,
+struct bufferevent *conn_bev_new(struct event_base *base, httpframe_limit_fn body_limit,
+                                 httpframe_admit_fn admit, void (*release)(void *arg), void *arg,
                                  const char *secret)
 {
     struct conn *c = calloc(1, sizeof *c);
@@ -195,6 +196,8 @@ struct bufferevent *conn_bev_new(struct event_base *base, httpframe_limit_fn bod
     struct httpframe_config fc;
     memset(&fc, 0, sizeof fc);
     fc.body_limit = body_limit;
+    fc.admit = admit;
+    fc.release = release;
     fc.arg = arg;
     fc.secret = secret;
     c->frame = httpframe_new(&fc);

@@ -20,8 +20,10 @@
 #include "httpframe.h"
 
 /* A new client bufferevent for base (socket set later by evhttp), its framer using
- * body_limit(arg, ...) and secret. NULL when out of memory. Freed with the connection. */
-struct bufferevent *conn_bev_new(struct event_base *base, httpframe_limit_fn body_limit, void *arg,
+ * body_limit(arg, ...), admit and release (may be NULL: httpframe_config) and secret. NULL
+ * when out of memory. Freed with the connection. */
+struct bufferevent *conn_bev_new(struct event_base *base, httpframe_limit_fn body_limit,
+                                 httpframe_admit_fn admit, void (*release)(void *arg), void *arg,
                                  const char *secret);
 
 /* The open connections, for the connection cap (server.c), all on the loop thread. Each is

@@ -38,6 +38,8 @@ enum fstate {
 struct httpframe {
     size_t max_head, max_drain;
     httpframe_limit_fn limit_fn;
+    httpframe_admit_fn admit_fn;
+    void (*release_fn)(void *arg);
     void *arg;
     char secret[HTTPFRAME_MAX_SECRET + 1];
 
@@ -49,7 +51,9 @@ struct httpframe {
     /* the current request */
     struct buf method, target; /* copies, for a synthetic request after the body */
     int upgrade;
-    int discard;         /* over its limit: the body is read and dropped */
+    int discard;         /* over its limit (or refused): the body is read and dropped */
+    int refused;         /* not admitted: the dropped body is answered 429, not 413 */
+    int admitted;        /* holds a place taken by admit_fn (released by release_place) */
     size_t limit;        /* its body limit */
     uint64_t remaining;  /* FS_BODY / FS_CHUNK_DATA */
     uint64_t body_bytes; /* body (payload) bytes announced so far */
@@ -361,6 +365,14 @@ static int pct_encode(struct buf *b, const char *s, size_t n)
     return AIOPS_OK;
 }
 
+/* The request no longer holds its admitted place. */
+static void release_place(struct httpframe *f)
+{
+    if (f->admitted && f->release_fn != NULL)
+        f->release_fn(f->arg);
+    f->admitted = 0;
+}
+
 /* Drops everything held and appends the synthetic request for e to out; from now on input
  * is discarded. method/target NULL (or not acceptable) fall back to GET /. */
 static int emit_error(struct httpframe *f, struct ferr *e, const char *method, size_t mlen,
@@ -394,6 +406,7 @@ static int emit_error(struct httpframe *f, struct ferr *e, const char *method, s
         f->stats.error_status = apierr_def(e->err)->status;
     }
     buf_free(&b);
+    release_place(f);
     evbuffer_drain(f->req, evbuffer_get_length(f->req));
     evbuffer_drain(f->acc, evbuffer_get_length(f->acc));
     f->st = FS_DEAD;
@@ -409,6 +422,11 @@ static int emit_error_cur(struct httpframe *f, struct ferr *e, struct evbuffer *
 static int emit_too_large(struct httpframe *f, uint64_t received, struct evbuffer *out)
 {
     struct ferr e;
+    if (f->refused) {
+        json_t *r = json_pack("{s:s}", "reason", "too many uploads in progress");
+        set_err(&e, API_RATE_LIMITED, r);
+        return emit_error_cur(f, &e, out);
+    }
     json_t *d = json_object();
     if (d != NULL) {
         json_object_set_new(d, "limit", json_integer((json_int_t)f->limit));
@@ -428,6 +446,7 @@ static int finish_request(struct httpframe *f, struct evbuffer *out)
         return AIOPS_ENOMEM;
     f->stats.framed_bytes += n;
     f->stats.requests++;
+    release_place(f); /* the gateway counts it from here (server.c) */
     f->st = f->upgrade ? FS_PASS : FS_HEAD;
     f->scan = 0;
     if (f->upgrade)
@@ -516,6 +535,8 @@ static enum step step_head(struct httpframe *f, struct evbuffer *out, struct evb
         return STEP_CLOSE;
     f->upgrade = h.upgrade;
     f->discard = 0;
+    f->refused = 0;
+    release_place(f);
     f->body_bytes = 0;
     f->dropped = 0;
     f->raw_bytes = head_end;
@@ -526,6 +547,15 @@ static enum step step_head(struct httpframe *f, struct evbuffer *out, struct evb
     if (has_body)
         f->limit = f->limit_fn ? f->limit_fn(f->arg, h.method, h.method_len, h.target, h.target_len)
                                : HTTPFRAME_DEFAULT_BODY_LIMIT;
+    if (has_body && f->admit_fn != NULL) {
+        int a = f->admit_fn(f->arg, h.method, h.method_len, h.target, h.target_len);
+        f->admitted = a > 0;
+        if (a < 0) {
+            /* answered like an over-limit body, with 429: the limit is 0 for now */
+            f->refused = 1;
+            f->limit = 0;
+        }
+    }
 
     if (!h.chunked && h.content_length > f->limit) {
         if (h.expect) /* the client waits for our word before sending the body */
@@ -855,6 +885,8 @@ struct httpframe *httpframe_new(const struct httpframe_config *cfg)
         f->max_head = (size_t)16 << 20;
     f->max_drain = cfg->max_drain_bytes ? cfg->max_drain_bytes : HTTPFRAME_DEFAULT_MAX_DRAIN;
     f->limit_fn = cfg->body_limit;
+    f->admit_fn = cfg->admit;
+    f->release_fn = cfg->release;
     f->arg = cfg->arg;
     f->acc = evbuffer_new();
     f->req = evbuffer_new();
@@ -870,6 +902,7 @@ void httpframe_free(struct httpframe *f)
 {
     if (f == NULL)
         return;
+    release_place(f);
     if (f->acc)
         evbuffer_free(f->acc);
     if (f->req)

@@ -16,7 +16,8 @@
  * code is a row of the error catalogue (lib/http/apierr.h) and status its status:
  * payload_too_large (413), header_too_large (431), bad_request (400),
  * http_version_not_supported (505), unsupported_transfer_encoding (400),
- * expectation_failed (417), method_not_implemented (501). The detail of a malformed request
+ * expectation_failed (417), method_not_implemented (501), rate_limited (429: not admitted,
+ * httpframe_config.admit). The detail of a malformed request
  * is {"reason", "offset", "line"}, as every parser of the suite reports a place.
  *
  * What is forwarded, and why it is exactly what evhttp 2.1 will frame the same way:
@@ -54,6 +55,14 @@
 typedef size_t (*httpframe_limit_fn)(void *arg, const char *method, size_t method_len,
                                      const char *target, size_t target_len);
 
+/* Admission of a request with a body, asked once its head is read (before any of its body
+ * is taken): 0 -- nothing to hold; 1 -- admitted, holding a place until release(arg) is
+ * called, exactly once, when the framer no longer holds the request (handed on whole,
+ * dropped, or the connection ended); -1 -- refused: its body is read and dropped like an
+ * over-limit one and the synthetic request says rate_limited (429). */
+typedef int (*httpframe_admit_fn)(void *arg, const char *method, size_t method_len,
+                                  const char *target, size_t target_len);
+
 struct httpframe_config {
     /* request line + fields + blank line; 0: default 64 KiB. Over it: 431. Also bounds the
      * trailer section of a chunked body. */
@@ -65,7 +74,10 @@ struct httpframe_config {
     size_t max_drain_bytes;
     /* NULL: HTTPFRAME_DEFAULT_BODY_LIMIT for every request */
     httpframe_limit_fn body_limit;
-    void *arg; /* passed to body_limit */
+    void *arg; /* passed to body_limit, admit and release */
+    /* NULL: every request is admitted */
+    httpframe_admit_fn admit;
+    void (*release)(void *arg);
     /* per-process random token marking synthetic requests: 1..128 visible ASCII characters,
      * no space; copied */
     const char *secret;

@@ -142,6 +142,7 @@ void gw_queue_free(struct gw *gw)
 static void req_free(struct gw_req *r)
 {
     fwd_release(r);
+    upload_free(r);
     free(r->path);
     free(r->query);
     free(r);

@@ -622,7 +622,7 @@ struct seen {
 static struct bufferevent *bevcb(struct event_base *base, void *arg)
 {
     (void)arg;
-    return conn_bev_new(base, limit_fn, &small_limit, SECRET);
+    return conn_bev_new(base, limit_fn, NULL, NULL, &small_limit, SECRET);
 }
 
 static void on_req(struct evhttp_request *req, void *arg)
