@@ -586,6 +586,31 @@ static enum step step_head(struct httpframe *f, struct evbuffer *out, struct evb
     return STEP_PROGRESS;
 }
 
+/* Moves the first k bytes of src to the end of dst, copied into full chains: moving src's
+ * chains would keep each socket read's own chain, an allocation of twice a 4 KiB read, so
+ * that a held body would cost twice its size. 0, or AIOPS_ENOMEM. */
+static int copy_dense(struct evbuffer *src, struct evbuffer *dst, size_t k)
+{
+    size_t done = 0;
+    while (done < k) {
+        struct evbuffer_iovec v[16];
+        struct evbuffer_ptr at;
+        if (evbuffer_ptr_set(src, &at, done, EVBUFFER_PTR_SET) != 0)
+            return AIOPS_ENOMEM;
+        int n = evbuffer_peek(src, (ev_ssize_t)(k - done), &at, v, 16);
+        if (n <= 0)
+            return AIOPS_ENOMEM;
+        for (int i = 0; i < n && i < 16 && done < k; i++) {
+            size_t len = v[i].iov_len < k - done ? v[i].iov_len : k - done;
+            if (evbuffer_add(dst, v[i].iov_base, len) != 0)
+                return AIOPS_ENOMEM;
+            done += len;
+        }
+    }
+    evbuffer_drain(src, k);
+    return AIOPS_OK;
+}
+
 /* Moves (or, when discarding, drops) up to `remaining` bytes of body. */
 static enum step step_data(struct httpframe *f, struct evbuffer *out)
 {
@@ -600,7 +625,7 @@ static enum step step_data(struct httpframe *f, struct evbuffer *out)
         f->dropped += k;
         if (f->dropped > f->max_drain) /* chunked: the size was not known up front */
             return emit_too_large(f, f->body_bytes, out) == 0 ? STEP_PROGRESS : STEP_CLOSE;
-    } else if (evbuffer_remove_buffer(f->acc, f->req, k) != (int)k) {
+    } else if (copy_dense(f->acc, f->req, k) != 0) {
         return STEP_CLOSE;
     }
     f->remaining -= k;

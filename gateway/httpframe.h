@@ -26,8 +26,10 @@
  *   would answer them with HTML), and HEAD with a body is refused (evhttp ignores a HEAD
  *   body and would read it as the next request);
  * - chunked bodies are re-framed canonically ("HEX\r\n" data "\r\n" ... "0\r\n\r\n"): the data
- *   bytes are moved, not copied, but chunk extensions (which evhttp 2.1 rejects) and trailer
- *   fields (which it would merge into the request headers) are dropped;
+ *   bytes are kept, but chunk extensions (which evhttp 2.1 rejects) and trailer fields
+ *   (which it would merge into the request headers) are dropped;
+ * - body bytes are copied into full chains as they are held: a socket read's own chain is an
+ *   allocation of twice its bytes, and moving those would make a held body cost double;
  * - a client's own X-Aiops-Frame-* headers are refused (400).
  * After a request with an Upgrade header the framer passes all further bytes through
  * untouched: the gateway either takes the connection over (101) or must close it after its
