@@ -40,4 +40,21 @@ int conn_close_oldest_idle(const struct bufferevent *keep);
 /* room(arg) runs whenever a connection closes while at least max are open before it. */
 void conn_set_room_callback(size_t max, void (*room)(void *arg), void *arg);
 
+/* Streamed bodies (httpframe.h): the connection whose streamed request req is, or NULL
+ * (not streamed, or the connection has gone). */
+struct conn;
+struct conn *conn_streamed(struct evhttp_request *req);
+struct httpframe *conn_frame(struct conn *c);
+/* notify(owner, 0) runs when more of the body came, it ended or failed; notify(owner, 1)
+ * when the connection ends (c is gone after it). It may run inside the connection's
+ * callbacks: it must only take note (and, e.g., activate an event). */
+void conn_stream_attach(struct conn *c, void (*notify)(void *owner, int gone), void *owner);
+void conn_stream_detach(struct conn *c);
+/* Starts reading the body (a 100 Continue the client waits for goes out first). */
+void conn_stream_resume(struct conn *c);
+/* After bytes were taken from the body's buffer: reads on if there is room. */
+void conn_stream_kick(struct conn *c);
+/* The request was answered without (the rest of) its body: it is read and dropped. */
+void conn_stream_discard(struct conn *c);
+
 #endif

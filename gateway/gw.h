@@ -37,7 +37,7 @@ struct gw_config {
     size_t upload_limit;
     size_t upload_concurrency; /* uploads received or forwarded at once (UPLOAD_CONCURRENCY);
                                   past it 429 before the body is read (upload.c) */
-    int timeout_scale_pct; /* route timeouts are scaled by this (GATEWAY_TIMEOUT_PCT) */
+    int timeout_scale_pct;     /* route timeouts are scaled by this (GATEWAY_TIMEOUT_PCT) */
     int disable_auth;
     const char *jwt_secret; /* NULL: JWTs are not accepted */
     int jwt_leeway;
@@ -111,7 +111,7 @@ struct gw_req {
     ProtobufCBinaryData call;     /* the packed request while it waits for a batch */
     struct gw_upload *upload;     /* an upload streamed to svc-ingest in parts (upload.c) */
     int upload_place;             /* counted in gw->uploads_active until freed */
-    struct gw_req *next; /* link of the queue it waits in (struct gw_req_queue) */
+    struct gw_req *next;          /* link of the queue it waits in (struct gw_req_queue) */
 };
 
 struct fwd_slot;
@@ -132,8 +132,8 @@ struct gw {
     char frame_secret[33];
     double started;
     int stopping;
-    int relay_seen; /* the event relay was connected at least once (health.c) */
-    int inflight; /* HTTP requests not yet answered */
+    int relay_seen;        /* the event relay was connected at least once (health.c) */
+    int inflight;          /* HTTP requests not yet answered */
     size_t uploads_active; /* uploads being received (framer) or forwarded (upload.c) */
     struct fwd *fwd;
     struct auth *auth;
@@ -213,6 +213,9 @@ void upload_forward(struct gw_req *r);
 /* With an upload's answer status in hand: 1 when the upload went on (the next part is on its
  * way: nothing to answer yet), 0 when status is its answer. */
 int upload_continue(struct gw_req *r, int status);
+/* Every answer to a streamed request (X-Aiops-Frame-Stream) closes its connection and has
+ * the rest of its body dropped (from gw_reply, before it is sent). */
+void upload_reply_hook(struct gw_req *r);
 /* Frees r's upload state and place (from freeing r). */
 void upload_free(struct gw_req *r);
 

@@ -47,6 +47,8 @@
 #include <event2/buffer.h>
 #include <jansson.h>
 
+#include "http/apierr.h"
+
 #define HTTPFRAME_DEFAULT_MAX_HEAD ((size_t)64 << 10)
 #define HTTPFRAME_DEFAULT_MAX_DRAIN ((size_t)256 << 20)
 #define HTTPFRAME_DEFAULT_BODY_LIMIT ((size_t)5 << 20)
@@ -104,6 +106,40 @@ enum httpframe_status {
  * BEV_OK, HTTPFRAME_NEED_MORE to BEV_NEED_MORE and HTTPFRAME_CLOSE to BEV_ERROR. */
 enum httpframe_status httpframe_process(struct httpframe *f, struct evbuffer *in,
                                         struct evbuffer *out, struct evbuffer *to_client);
+
+/* --- streamed bodies ------------------------------------------------------------------
+ * A request that admit() admitted (an upload) is streamed: its head is handed on at once,
+ * without its framing (Content-Length, Transfer-Encoding and Expect left out), as
+ * "Content-Length: 0" with "X-Aiops-Frame-Stream: 1", and its body (de-chunked) is kept in
+ * the framer's stream buffer for the gateway to take as it goes, never whole. The body is
+ * not read until httpframe_stream_resume() (the gateway authenticates first; a 100 Continue
+ * the client waits for is owed until then), and reading pauses while
+ * HTTPFRAME_STREAM_HIGH bytes wait in the buffer (httpframe_wants_input). What follows the
+ * body on the connection is dropped: the answer to a streamed request closes it. A framing
+ * error or a chunked body over the limit cannot become a synthetic request (evhttp has the
+ * head already): httpframe_stream_state() reports it for the gateway to answer. */
+#define HTTPFRAME_STREAM_HIGH ((size_t)2 << 20)
+
+enum httpframe_stream {
+    HTTPFRAME_STREAM_MORE,  /* more of the body is to come */
+    HTTPFRAME_STREAM_DONE,  /* the rest of the body is in the buffer */
+    HTTPFRAME_STREAM_FAILED /* *err (and *detail: a new reference or NULL) say why */
+};
+/* 1 while the request last handed on is streamed. */
+int httpframe_streaming(const struct httpframe *f);
+enum httpframe_stream httpframe_stream_state(const struct httpframe *f, enum api_error *err,
+                                             json_t **detail);
+/* The body bytes not yet taken (drain what you take). */
+struct evbuffer *httpframe_stream_buffer(struct httpframe *f);
+/* Starts (or goes on) reading the body: 1 when a 100 Continue is owed to the client now. */
+int httpframe_stream_resume(struct httpframe *f);
+/* The rest of the body is read and dropped (the request was answered without it). */
+void httpframe_stream_discard(struct httpframe *f);
+/* 1 once a streamed request's body has been read to its end (or dropped after an error):
+ * nothing more is read for it. */
+int httpframe_body_read(const struct httpframe *f);
+/* 0 while the socket should not be read: a streamed body paused or its buffer full. */
+int httpframe_wants_input(const struct httpframe *f);
 
 struct httpframe_stats {
     uint64_t requests;          /* requests forwarded (synthetic one not counted) */

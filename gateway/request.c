@@ -226,6 +226,7 @@ void gw_reply(struct gw_req *r, int status, const char *content_type, const void
      * that is not a 101 must end it */
     if (evhttp_find_header(evhttp_request_get_input_headers(r->req), "Upgrade") != NULL)
         evhttp_add_header(out, "Connection", "close");
+    upload_reply_hook(r);
     if (content_type)
         evhttp_add_header(out, "Content-Type", content_type);
     /* a 503 is temporary by definition: say when to come back (a service that knows better

@@ -120,7 +120,8 @@ static int header_forwarded(const char *name)
 {
     return strcasecmp(name, "Authorization") != 0 && strcasecmp(name, "X-API-Key") != 0 &&
            strcasecmp(name, "Cookie") != 0 && strcasecmp(name, "X-Aiops-Frame-Error") != 0 &&
-           strcasecmp(name, "X-Aiops-Frame-Detail") != 0;
+           strcasecmp(name, "X-Aiops-Frame-Detail") != 0 &&
+           strcasecmp(name, "X-Aiops-Frame-Stream") != 0;
 }
 
 /* 503 service_unavailable or 504 service_timeout for r's service, named in details. */
@@ -469,7 +470,7 @@ static void on_request(struct evhttp_request *req, void *arg)
             json_t *details = detail ? httpframe_decode_detail(detail) : NULL;
             enum api_error e;
             if (apierr_find(code, &e) != 0)
-                e = API_BAD_REQUEST; /* the framer names only catalogue codes */
+                e = API_BAD_REQUEST;   /* the framer names only catalogue codes */
             if (e == API_RATE_LIMITED) /* an upload past UPLOAD_CONCURRENCY */
                 evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
                                   GW_RETRY_AFTER_SECONDS);
@@ -626,8 +627,8 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
 static struct bufferevent *make_bev(struct event_base *base, void *arg)
 {
     struct gw *gw = arg;
-    struct bufferevent *bev = conn_bev_new(base, frame_limit, upload_admit, upload_release, gw,
-                                           gw->frame_secret);
+    struct bufferevent *bev =
+        conn_bev_new(base, frame_limit, upload_admit, upload_release, gw, gw->frame_secret);
     /* Over the cap: the longest idle connection goes. Its descriptor is released on the
      * loop's next turn, so past ACCEPT_SLACK more accepting pauses until then (on_room) --
      * libevent would otherwise accept on in the same callback, up to the descriptor limit;

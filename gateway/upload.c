@@ -7,38 +7,56 @@
  * most UPLOAD_CONCURRENCY x UPLOAD_LIMIT_BYTES. A place is held by the framer while it
  * receives the body, then by the request (upload_hold_place) until it is answered.
  *
+ * Streaming: the framer hands the request's head on at once and keeps its body for us
+ * (httpframe.h, streamed bodies): nothing of it is read before the caller is authenticated
+ * and svc-ingest has accepted the session's first part, and reading pauses while
+ * HTTPFRAME_STREAM_HIGH bytes wait, so an upload costs the gateway a few MiB whatever its
+ * size and however fast its client.
+ *
  * Forwarding: the body goes to svc-ingest as a session of parts (proto/aiops.proto
  * UploadPart): BEGIN (the service checks the query and content type before any byte),
- * CHUNKs of UPLOAD_CHUNK_BYTES, each sent once the one before was accepted and then drained
- * from the request's buffer, and END, whose answer is the upload's. Neither process ever
- * holds the body twice: the gateway's copy shrinks as it goes, the service spools it to a
- * file (svc-ingest/upload_session.c). A client gone mid-way makes the next part an ABORT.
+ * CHUNKs of up to UPLOAD_CHUNK_BYTES, each sent once the one before was accepted, and END,
+ * whose answer is the upload's. The service spools the parts to a file
+ * (svc-ingest/upload_session.c). A client gone mid-way, or a body the framer refused
+ * (chunked over the limit, malformed), makes the next part an ABORT: nothing is stored.
  * After a big upload the free heap goes back to the system (malloc_trim). */
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 
+#include "conn.h"
 #include "core/crypto.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/time.h"
 #include "forward.h"
 #include "gw.h"
+#include "httpframe.h"
 
 /* Bytes of body per CHUNK part: big enough that a part's round trip is noise beside its
- * bytes, small enough that the gateway's copy of one is. */
+ * bytes, small enough that the gateway's copy of one is (at most half the framer's
+ * buffer, so that the next part fills while one is on its way). */
 #define UPLOAD_CHUNK_BYTES ((size_t)1 << 20)
 /* After an upload at least this big, free heap pages go back to the system. */
 #define UPLOAD_TRIM_BYTES ((size_t)1 << 20)
 
 struct gw_upload {
-    struct fwd_upload *conn; /* the pool socket carrying the session */
+    struct fwd_upload *pool; /* the pool socket carrying the session */
+    struct conn *client;     /* the client's connection while its body streams, else NULL */
+    int streamed;            /* the body streams from the framer (else: r's input buffer) */
+    int gone;                /* the client's connection has ended */
+    int waiting;             /* for more of the body: `wake` runs the next part */
+    struct event *wake;
     char session[37];
     uint32_t seq; /* of the part in flight */
     Aiops__UploadPart__Kind kind;
-    size_t sent; /* body bytes sent */
+    size_t sent;            /* body bytes sent */
+    enum api_error failure; /* why an ABORT was sent (API_ERROR_COUNT: the client left) */
+    json_t *failure_detail;
 };
 
 /* 1 when method + target (raw, with any query) name an upload route. */
@@ -87,11 +105,11 @@ void upload_hold_place(struct gw_req *r)
 
 static int send_part(struct gw_req *r, Aiops__Request *m, int timeout_ms)
 {
-    return fwd_upload_send(r->upload->conn, m, timeout_ms);
+    return fwd_upload_send(r->upload->pool, m, timeout_ms);
 }
 
-/* Sends the next part of kind `kind` with the body's next bytes (CHUNK) or none. */
-static int next_part(struct gw_req *r, Aiops__UploadPart__Kind kind)
+/* Sends the part `kind` with `len` bytes at `body` (CHUNK) or none. */
+static int send_next(struct gw_req *r, Aiops__UploadPart__Kind kind, const void *body, size_t len)
 {
     struct gw_upload *u = r->upload;
     Aiops__UploadPart part = AIOPS__UPLOAD_PART__INIT;
@@ -99,21 +117,90 @@ static int next_part(struct gw_req *r, Aiops__UploadPart__Kind kind)
     part.seq = kind == AIOPS__UPLOAD_PART__KIND__BEGIN ? 0 : ++u->seq;
     part.kind = kind;
     u->kind = kind;
-    if (kind != AIOPS__UPLOAD_PART__KIND__CHUNK)
-        return gw_send_call(r, NULL, 0, &part, send_part);
-    struct evbuffer *body = evhttp_request_get_input_buffer(r->req);
+    /* the route's time is for serving the upload, not for its client to send it: each part
+     * gets it afresh (the framer's read timeout bounds a client that stops sending) */
+    r->deadline_ms =
+        time_now_ms() + (int64_t)r->route->timeout_ms * r->gw->cfg.timeout_scale_pct / 100;
+    return gw_send_call(r, body, len, &part, send_part);
+}
+
+/* Where the body's bytes are and whether more will come: *state is HTTPFRAME_STREAM_*. */
+static struct evbuffer *body_source(struct gw_req *r, enum httpframe_stream *state)
+{
+    struct gw_upload *u = r->upload;
+    if (!u->streamed) {
+        *state = HTTPFRAME_STREAM_DONE;
+        return evhttp_request_get_input_buffer(r->req);
+    }
+    if (u->client == NULL) { /* gone */
+        *state = HTTPFRAME_STREAM_MORE;
+        return NULL;
+    }
+    struct httpframe *f = conn_frame(u->client);
+    if (u->failure_detail == NULL)
+        *state = httpframe_stream_state(f, &u->failure, &u->failure_detail);
+    else
+        *state = httpframe_stream_state(f, &u->failure, NULL);
+    return httpframe_stream_buffer(f);
+}
+
+/* With no part in flight: sends the next one, or waits for more of the body. 0, or what
+ * gw_send_call failed with. */
+static int pump(struct gw_req *r)
+{
+    struct gw_upload *u = r->upload;
+    if (u->gone)
+        return send_next(r, AIOPS__UPLOAD_PART__KIND__ABORT, NULL, 0);
+    enum httpframe_stream state;
+    struct evbuffer *body = body_source(r, &state);
+    if (state == HTTPFRAME_STREAM_FAILED)
+        return send_next(r, AIOPS__UPLOAD_PART__KIND__ABORT, NULL, 0);
     size_t n = evbuffer_get_length(body);
+    if (n == 0 && state == HTTPFRAME_STREAM_DONE)
+        return send_next(r, AIOPS__UPLOAD_PART__KIND__END, NULL, 0);
+    if (n < UPLOAD_CHUNK_BYTES && state == HTTPFRAME_STREAM_MORE) {
+        u->waiting = 1; /* the framer reads on; its news wakes us */
+        conn_stream_kick(u->client);
+        return AIOPS_OK;
+    }
     if (n > UPLOAD_CHUNK_BYTES)
         n = UPLOAD_CHUNK_BYTES;
     unsigned char *p = evbuffer_pullup(body, (ev_ssize_t)n);
     if (p == NULL)
         return AIOPS_ENOMEM;
-    int rv = gw_send_call(r, p, n, &part, send_part);
+    int rv = send_next(r, AIOPS__UPLOAD_PART__KIND__CHUNK, p, n);
     if (rv == 0) { /* packed into the message: these bytes are done with here */
         evbuffer_drain(body, n);
         u->sent += n;
+        if (u->client != NULL)
+            conn_stream_kick(u->client); /* room again: the framer reads on */
     }
     return rv;
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct gw_req *r = arg;
+    int rv = pump(r);
+    if (rv != 0)
+        gw_reply_send_failure(r, rv);
+}
+
+/* The framer's news of the body (conn_stream_attach): only noted here. */
+static void on_body_news(void *owner, int gone)
+{
+    struct gw_req *r = owner;
+    struct gw_upload *u = r->upload;
+    if (gone) {
+        u->gone = 1;
+        u->client = NULL;
+    }
+    if (u->waiting) {
+        u->waiting = 0;
+        event_active(u->wake, EV_TIMEOUT, 0);
+    }
 }
 
 void upload_forward(struct gw_req *r)
@@ -124,45 +211,89 @@ void upload_forward(struct gw_req *r)
         return;
     }
     r->upload = u;
+    u->failure = API_ERROR_COUNT;
     r->stage = STAGE_FORWARD_WAIT;
-    u->conn = fwd_upload_take(r);
-    if (u->conn == NULL) {
+    u->wake = evtimer_new(r->gw->base, on_wake, r);
+    if (u->wake == NULL) {
+        gw_reply_error(r, API_OUT_OF_MEMORY, NULL, NULL);
+        return;
+    }
+    u->client = conn_streamed(r->req);
+    u->streamed = u->client != NULL;
+    if (u->client != NULL)
+        conn_stream_attach(u->client, on_body_news, r);
+    u->pool = fwd_upload_take(r);
+    if (u->pool == NULL) {
         gw_reply_send_failure(r, AIOPS_EUNAVAIL);
         return;
     }
     uuid_v4(u->session);
-    int rv = next_part(r, AIOPS__UPLOAD_PART__KIND__BEGIN);
+    int rv = send_next(r, AIOPS__UPLOAD_PART__KIND__BEGIN, NULL, 0);
     if (rv != 0)
         gw_reply_send_failure(r, rv);
+}
+
+/* svc-ingest has dropped the session after an ABORT: r is answered with why it was sent. */
+static void answer_aborted(struct gw_req *r)
+{
+    struct gw_upload *u = r->upload;
+    if (u->failure == API_ERROR_COUNT) {
+        /* the client has gone: the answer goes nowhere, it only frees the request */
+        gw_reply_error(r, API_BAD_REQUEST, "the client closed the connection mid-upload", NULL);
+        return;
+    }
+    json_t *detail = u->failure_detail;
+    u->failure_detail = NULL;
+    gw_reply_error(r, u->failure, NULL, detail);
 }
 
 int upload_continue(struct gw_req *r, int status)
 {
     struct gw_upload *u = r->upload;
-    if (status != 100 || u->kind == AIOPS__UPLOAD_PART__KIND__END ||
-        u->kind == AIOPS__UPLOAD_PART__KIND__ABORT)
+    if (u->kind == AIOPS__UPLOAD_PART__KIND__ABORT) {
+        answer_aborted(r);
+        return 1;
+    }
+    if (status != 100 || u->kind == AIOPS__UPLOAD_PART__KIND__END)
         return 0;
     nng_msg_free(r->reply);
     r->reply = NULL;
-    Aiops__UploadPart__Kind kind;
-    if (evhttp_request_get_connection(r->req) == NULL)
-        kind = AIOPS__UPLOAD_PART__KIND__ABORT; /* the client has gone: store nothing */
-    else if (evbuffer_get_length(evhttp_request_get_input_buffer(r->req)) > 0)
-        kind = AIOPS__UPLOAD_PART__KIND__CHUNK;
-    else
-        kind = AIOPS__UPLOAD_PART__KIND__END;
-    int rv = next_part(r, kind);
+    if (u->kind == AIOPS__UPLOAD_PART__KIND__BEGIN && u->client != NULL)
+        conn_stream_resume(u->client); /* svc-ingest took the session: read the body */
+    int rv = pump(r);
     if (rv != 0)
         gw_reply_send_failure(r, rv);
     return 1;
+}
+
+void upload_reply_hook(struct gw_req *r)
+{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
+    if (evhttp_find_header(in, "X-Aiops-Frame-Stream") == NULL)
+        return;
+    /* whatever came after the body was dropped: the connection ends after this answer */
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Connection", "close");
+    struct gw_upload *u = r->upload;
+    struct conn *c = u != NULL ? u->client : conn_streamed(r->req);
+    if (c != NULL)
+        conn_stream_discard(c); /* the rest of a body not taken is read and dropped */
+    if (u != NULL) {
+        u->client = NULL;
+        r->bytes_in = u->sent;
+    }
 }
 
 void upload_free(struct gw_req *r)
 {
     struct gw_upload *u = r->upload;
     if (u != NULL) {
-        if (u->conn != NULL)
-            fwd_upload_put(u->conn, r->rpc_err);
+        if (u->client != NULL)
+            conn_stream_detach(u->client);
+        if (u->pool != NULL)
+            fwd_upload_put(u->pool, r->rpc_err);
+        if (u->wake != NULL)
+            event_free(u->wake);
+        json_decref(u->failure_detail);
         if (u->sent >= UPLOAD_TRIM_BYTES)
             malloc_trim(0);
         free(u);

@@ -317,8 +317,8 @@ void upload_serve(struct svc_call *c, const char *body, size_t len)
     json_t *summary = NULL;
     char id[37];
     int answered = 0, stored = 0;
-    if (read_upload(c, &up, body ? body : "", len) == 0 && find_duplicate(c, &up, &answered) == 0 && !answered &&
-        parse_csv(c, &up, &res, &summary) == 0 &&
+    if (read_upload(c, &up, body ? body : "", len) == 0 && find_duplicate(c, &up, &answered) == 0 &&
+        !answered && parse_csv(c, &up, &res, &summary) == 0 &&
         store_upload(c, &up, &res, summary, id, &stored) == 0) {
         json_t *resp = upload_response(id, up.filename, summary);
         if (resp != NULL && !stored)

@@ -124,16 +124,15 @@ static long upload_limit(void)
 
 static void reply_continue(struct svc_call *c, const struct upload_session *s)
 {
-    svc_reply_json(c, 100, json_pack("{s:s, s:I}", "session", s->id, "received",
-                                     (json_int_t)s->bytes));
+    svc_reply_json(c, 100,
+                   json_pack("{s:s, s:I}", "session", s->id, "received", (json_int_t)s->bytes));
 }
 
 static void part_begin(struct svc_call *c, const Aiops__UploadPart *part)
 {
     const Aiops__Request *req = svc_request(c);
     if (part->seq != 0 || part->session[0] == '\0' || strlen(part->session) >= 40) {
-        svc_reply_error(c, API_BAD_REQUEST, "an upload session begins with part 0 and an id",
-                        NULL);
+        svc_reply_error(c, API_BAD_REQUEST, "an upload session begins with part 0 and an id", NULL);
         return;
     }
     if (upload_check(c) != 0)
@@ -239,6 +238,7 @@ void upload_part(struct svc_call *c)
         svc_reply_json(c, 200, json_pack("{s:b}", "aborted", 1));
         return;
     }
+    s->deadline_ms = req->deadline_ms; /* each part brings the time to serve it */
     if (part->seq != s->next_seq) {
         svc_reply_errorf(c, API_BAD_REQUEST, NULL, "upload part %u came where %u was expected",
                          part->seq, s->next_seq);
