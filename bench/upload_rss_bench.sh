@@ -11,7 +11,9 @@
 # browser sends them); each file differs in its last row so that none is deduplicated.
 # UPLOAD_CONCURRENCY is set to N so that every upload is taken (the default is 4). The
 # throughput is the bytes of all uploads over the wall time from the first request to the
-# last answer. RSS after: VmRSS one second after the last answer.
+# last answer; on a shared machine compare the CPU seconds the gateway and svc-ingest spent
+# (user + system, from /proc/PID/stat) instead. RSS after: VmRSS one second after the last
+# answer.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -47,7 +49,8 @@ BYTES=$(stat -c %s "$DIR/up0.csv")
 
 kb() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"; }
 
-# one_case N: prints "N gw_peak_kb ingest_peak_kb gw_after_kb ingest_after_kb seconds MB/s"
+# one_case N: prints "N gw_peak_kb ingest_peak_kb gw_after_kb ingest_after_kb seconds MB/s
+# gw_cpu_ticks ingest_cpu_ticks"
 one_case() {
     local n=$1
     (
@@ -56,8 +59,10 @@ one_case() {
         . "$HERE/bench/stack.sh"
         export UPLOAD_CONCURRENCY=$n LOG_LEVEL=warn
         stack_start >/dev/null
-        local base=http://127.0.0.1:$AIOPS_PORT t0 t1 k fails=0
+        local base=http://127.0.0.1:$AIOPS_PORT t0 t1 k fails=0 gc0 ic0
         local cpids=()
+        gc0=$(cpu_ticks "$gw_pid")
+        ic0=$(cpu_ticks "${svc_pid[ingest]}")
         t0=$(date +%s.%N)
         for ((k = 0; k < n; k++)); do
             curl -s -o "$tmp/out$k.json" -w '%{http_code}\n' -F "file=@$DIR/up$k.csv" \
@@ -73,15 +78,16 @@ one_case() {
         sleep 1
         echo "$n $(kb "$gw_pid" VmHWM) $(kb "${svc_pid[ingest]}" VmHWM)" \
             "$(kb "$gw_pid" VmRSS) $(kb "${svc_pid[ingest]}" VmRSS)" \
-            "$(echo "$t1 - $t0" | bc -l)" "$(echo "$n * $BYTES / 1048576 / ($t1 - $t0)" | bc -l)"
+            "$(echo "$t1 - $t0" | bc -l)" "$(echo "$n * $BYTES / 1048576 / ($t1 - $t0)" | bc -l)" \
+            $(($(cpu_ticks "$gw_pid") - gc0)) $(($(cpu_ticks "${svc_pid[ingest]}") - ic0))
     )
 }
 
 echo "repo: $REPO ($(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo 'not a git checkout'))"
 echo "upload: $BYTES bytes (multipart), UPLOAD_CONCURRENCY = concurrent uploads"
-printf '%-10s %14s %16s %14s %16s %9s %8s\n' concurrent gw_peak_MB ingest_peak_MB gw_after_MB \
-    ingest_after_MB seconds MB/s
+printf '%-10s %11s %14s %11s %15s %8s %7s %9s %13s\n' concurrent gw_peak_MB ingest_peak_MB \
+    gw_after_MB ingest_after_MB seconds MB/s gw_cpu_s ingest_cpu_s
 for n in 1 "$CONCURRENT"; do
-    one_case "$n" | awk '{printf "%-10d %14.1f %16.1f %14.1f %16.1f %9.2f %8.1f\n",
-        $1, $2/1024, $3/1024, $4/1024, $5/1024, $6, $7}'
+    one_case "$n" | awk -v tick="$(getconf CLK_TCK)" '{printf "%-10d %11.1f %14.1f %11.1f %15.1f %8.2f %7.1f %9.2f %13.2f\n",
+        $1, $2/1024, $3/1024, $4/1024, $5/1024, $6, $7, $8/tick, $9/tick}'
 done
