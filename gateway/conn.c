@@ -154,7 +154,8 @@ static void stream_news(struct conn *c, size_t before)
     if (c->stream_notify == NULL || !httpframe_streaming(c->frame))
         return;
     size_t now = evbuffer_get_length(httpframe_stream_buffer(c->frame));
-    if (now != before || httpframe_stream_state(c->frame, NULL, NULL) != HTTPFRAME_STREAM_MORE)
+    if (now != before || httpframe_stream_state(c->frame, NULL, NULL) != HTTPFRAME_STREAM_MORE ||
+        httpframe_body_read(c->frame))
         c->stream_notify(c->stream_owner, 0);
 }
 

@@ -182,6 +182,8 @@ void gw_after_forward(struct gw_req *r);
  * ownership of the json_t it is given. */
 void gw_reply(struct gw_req *r, int status, const char *content_type, const void *body, size_t len);
 void gw_reply_json(struct gw_req *r, int status, json_t *body);
+/* gw_reply's last step: sends the answer whose headers are set, and frees r. */
+void gw_reply_send(struct gw_req *r, int status, const void *body, size_t len);
 /* Every error the gateway answers itself: {"error": {"code", "message", "details"}} with
  * the status of e's row in the catalogue (lib/http/apierr.h), its code in the access log
  * line; message NULL: the row's message; details may be NULL ({}). A 405 also says which
@@ -216,6 +218,11 @@ int upload_continue(struct gw_req *r, int status);
 /* Every answer to a streamed request (X-Aiops-Frame-Stream) closes its connection and has
  * the rest of its body dropped (from gw_reply, before it is sent). */
 void upload_reply_hook(struct gw_req *r);
+/* A streamed request answered before its body was read to its end (an early error): 1 when
+ * the answer is kept and sent (gw_reply_send) once the rest of the body has been read and
+ * dropped, or the client has gone -- a client that sends its whole body before it reads
+ * gets the answer, not a reset; 0 to send it now. */
+int upload_defer_reply(struct gw_req *r, int status, const void *body, size_t len);
 /* Frees r's upload state and place (from freeing r). */
 void upload_free(struct gw_req *r);
 

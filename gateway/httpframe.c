@@ -1083,10 +1083,17 @@ int httpframe_stream_resume(struct httpframe *f)
 
 void httpframe_stream_discard(struct httpframe *f)
 {
+    int awaits_continue = f->stream_expect;
     f->stream_paused = 0;
     f->stream_expect = 0;
-    if (!f->stream_done && f->stream_err == API_ERROR_COUNT)
+    if (awaits_continue && f->streaming) {
+        /* the client waits for our word before it sends the body: it gets the answer
+         * instead, and must not send it (what it sends anyway is dropped) */
         f->discard = 1;
+        f->st = FS_DEAD;
+    } else if (!f->stream_done && f->stream_err == API_ERROR_COUNT) {
+        f->discard = 1;
+    }
     release_place(f);
     evbuffer_drain(f->stream, evbuffer_get_length(f->stream));
 }

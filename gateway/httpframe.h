@@ -133,7 +133,8 @@ enum httpframe_stream httpframe_stream_state(const struct httpframe *f, enum api
 struct evbuffer *httpframe_stream_buffer(struct httpframe *f);
 /* Starts (or goes on) reading the body: 1 when a 100 Continue is owed to the client now. */
 int httpframe_stream_resume(struct httpframe *f);
-/* The rest of the body is read and dropped (the request was answered without it). */
+/* The rest of the body is read and dropped (the request was answered without it); a body
+ * the client has not begun to send (it awaits a 100 Continue) counts as read. */
 void httpframe_stream_discard(struct httpframe *f);
 /* 1 once a streamed request's body has been read to its end (or dropped after an error):
  * nothing more is read for it. */

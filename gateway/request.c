@@ -233,6 +233,13 @@ void gw_reply(struct gw_req *r, int status, const char *content_type, const void
      * has set it already) */
     if (status == 503 && evhttp_find_header(out, "Retry-After") == NULL)
         evhttp_add_header(out, "Retry-After", GW_RETRY_AFTER_SECONDS);
+    if (upload_defer_reply(r, status, body, len))
+        return; /* sent once the rest of the body is read (gw_reply_send) */
+    gw_reply_send(r, status, body, len);
+}
+
+void gw_reply_send(struct gw_req *r, int status, const void *body, size_t len)
+{
     struct evbuffer *b = evbuffer_new();
     if (b != NULL && len > 0)
         evbuffer_add(b, body, len);

@@ -57,6 +57,8 @@ struct gw_upload {
     size_t sent;            /* body bytes sent */
     enum api_error failure; /* why an ABORT was sent (API_ERROR_COUNT: the client left) */
     json_t *failure_detail;
+    struct evbuffer *deferred; /* an answer waiting for the rest of the body to be dropped */
+    int deferred_status;
 };
 
 /* 1 when method + target (raw, with any query) name an upload route. */
@@ -183,6 +185,21 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct gw_req *r = arg;
+    struct gw_upload *u = r->upload;
+    if (u->deferred != NULL) {
+        if (u->client != NULL)
+            conn_stream_detach(u->client);
+        u->client = NULL;
+        size_t len = evbuffer_get_length(u->deferred);
+        unsigned char *p = evbuffer_pullup(u->deferred, (ev_ssize_t)len);
+        /* r and u are freed by the send: the answer is copied out first */
+        char *copy = len > 0 ? malloc(len) : NULL;
+        if (copy != NULL)
+            memcpy(copy, p, len);
+        gw_reply_send(r, u->deferred_status, copy, copy != NULL ? len : 0);
+        free(copy);
+        return;
+    }
     int rv = pump(r);
     if (rv != 0)
         gw_reply_send_failure(r, rv);
@@ -197,27 +214,43 @@ static void on_body_news(void *owner, int gone)
         u->gone = 1;
         u->client = NULL;
     }
+    if (u->deferred != NULL) {
+        if (gone || httpframe_body_read(conn_frame(u->client)))
+            event_active(u->wake, EV_TIMEOUT, 0);
+        return;
+    }
     if (u->waiting) {
         u->waiting = 0;
         event_active(u->wake, EV_TIMEOUT, 0);
     }
 }
 
+/* r's upload state, made on first use: NULL when out of memory. */
+static struct gw_upload *upload_state(struct gw_req *r)
+{
+    if (r->upload != NULL)
+        return r->upload;
+    struct gw_upload *u = calloc(1, sizeof *u);
+    if (u == NULL)
+        return NULL;
+    u->failure = API_ERROR_COUNT;
+    u->wake = evtimer_new(r->gw->base, on_wake, r);
+    if (u->wake == NULL) {
+        free(u);
+        return NULL;
+    }
+    r->upload = u;
+    return u;
+}
+
 void upload_forward(struct gw_req *r)
 {
-    struct gw_upload *u = calloc(1, sizeof *u);
+    struct gw_upload *u = upload_state(r);
     if (u == NULL) {
         gw_reply_error(r, API_OUT_OF_MEMORY, NULL, NULL);
         return;
     }
-    r->upload = u;
-    u->failure = API_ERROR_COUNT;
     r->stage = STAGE_FORWARD_WAIT;
-    u->wake = evtimer_new(r->gw->base, on_wake, r);
-    if (u->wake == NULL) {
-        gw_reply_error(r, API_OUT_OF_MEMORY, NULL, NULL);
-        return;
-    }
     u->client = conn_streamed(r->req);
     u->streamed = u->client != NULL;
     if (u->client != NULL)
@@ -283,6 +316,28 @@ void upload_reply_hook(struct gw_req *r)
     }
 }
 
+int upload_defer_reply(struct gw_req *r, int status, const void *body, size_t len)
+{
+    if (evhttp_find_header(evhttp_request_get_input_headers(r->req), "X-Aiops-Frame-Stream") ==
+        NULL)
+        return 0;
+    struct conn *c = conn_streamed(r->req); /* NULL: gone */
+    if (c == NULL || httpframe_body_read(conn_frame(c)))
+        return 0;
+    struct gw_upload *u = upload_state(r);
+    if (u == NULL || (u->deferred = evbuffer_new()) == NULL)
+        return 0;
+    if (len > 0 && evbuffer_add(u->deferred, body, len) != 0) {
+        evbuffer_free(u->deferred);
+        u->deferred = NULL;
+        return 0;
+    }
+    u->deferred_status = status;
+    u->client = c;
+    conn_stream_attach(c, on_body_news, r); /* the framer drops the rest meanwhile */
+    return 1;
+}
+
 void upload_free(struct gw_req *r)
 {
     struct gw_upload *u = r->upload;
@@ -294,6 +349,8 @@ void upload_free(struct gw_req *r)
         if (u->wake != NULL)
             event_free(u->wake);
         json_decref(u->failure_detail);
+        if (u->deferred != NULL)
+            evbuffer_free(u->deferred);
         if (u->sent >= UPLOAD_TRIM_BYTES)
             malloc_trim(0);
         free(u);

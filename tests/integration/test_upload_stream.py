@@ -211,6 +211,13 @@ def test_chunked_expect_and_auth_before_the_body(stack):
     out = raw_exchange(stack.port, head, [])
     assert out.startswith(b"HTTP/1.1 401"), out[:200]
     assert b"100 Continue" not in out
+    # a client that sends its whole body before it reads gets the 401 after it, not a reset
+    big = b"a,label\n" + b"1,0\n" * (5 * MB)
+    head = ("POST /api/upload?filename=x.csv HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: text/csv\r\nContent-Length: %d\r\n\r\n" % len(big)).encode()
+    out = raw_exchange(stack.port, head, [big])
+    assert out.startswith(b"HTTP/1.1 401"), out[:200]
+    assert b"Connection: close" in out.split(b"\r\n\r\n")[0], out[:400]
 
 
 def test_chunked_upload_over_the_limit_is_413(stack):
