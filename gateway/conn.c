@@ -14,7 +14,10 @@ struct conn {
     struct event *writable;     /* armed while the kernel refuses output */
     unsigned busy;              /* requests handed to evhttp and not yet answered */
     int closing;                /* conn_close_oldest_idle chose it; the close is deferred */
-    struct conn *prev, *next;   /* the open connections, least recently read first */
+    int read_paused;            /* the socket is not read: a streamed body waits (httpframe.h) */
+    void (*stream_notify)(void *owner, int gone); /* the taker of a streamed body */
+    void *stream_owner;
+    struct conn *prev, *next; /* the open connections, least recently read first */
 };
 
 /* --- the open connections ------------------------------------------------------------- */
@@ -125,6 +128,37 @@ static void conn_ready(struct conn *c)
         c->writable = event_new(bufferevent_get_base(c->under), fd, EV_WRITE, on_writable, c);
 }
 
+/* Reads the socket only while the framer wants input (a streamed body is paused or its
+ * buffer full: the client waits in TCP's flow control, not in our memory). */
+static void follow_framer(struct conn *c)
+{
+    if (httpframe_body_read(c->frame)) {
+        /* as evhttp would while it serves the request: no read timeout cuts the answer
+         * short while svc-ingest reads what it got */
+        bufferevent_disable(c->filter, EV_READ);
+        return;
+    }
+    int want = httpframe_wants_input(c->frame);
+    if (want && c->read_paused) {
+        c->read_paused = 0;
+        bufferevent_enable(c->under, EV_READ);
+    } else if (!want && !c->read_paused) {
+        c->read_paused = 1;
+        bufferevent_disable(c->under, EV_READ);
+    }
+}
+
+/* The taker of a streamed body hears of new bytes, its end or its failure. */
+static void stream_news(struct conn *c, size_t before)
+{
+    if (c->stream_notify == NULL || !httpframe_streaming(c->frame))
+        return;
+    size_t now = evbuffer_get_length(httpframe_stream_buffer(c->frame));
+    if (now != before || httpframe_stream_state(c->frame, NULL, NULL) != HTTPFRAME_STREAM_MORE ||
+        httpframe_body_read(c->frame))
+        c->stream_notify(c->stream_owner, 0);
+}
+
 static enum bufferevent_filter_result in_filter(struct evbuffer *src, struct evbuffer *dst,
                                                 ev_ssize_t lim, enum bufferevent_flush_mode mode,
                                                 void *ctx)
@@ -134,7 +168,14 @@ static enum bufferevent_filter_result in_filter(struct evbuffer *src, struct evb
     struct conn *c = ctx;
     conn_ready(c);
     touch(c);
-    switch (httpframe_process(c->frame, src, dst, bufferevent_get_output(c->under))) {
+    size_t before = evbuffer_get_length(httpframe_stream_buffer(c->frame));
+    enum httpframe_status st =
+        httpframe_process(c->frame, src, dst, bufferevent_get_output(c->under));
+    if (st != HTTPFRAME_CLOSE) {
+        follow_framer(c);
+        stream_news(c, before);
+    }
+    switch (st) {
     case HTTPFRAME_OK:
         return BEV_OK;
     case HTTPFRAME_NEED_MORE:
@@ -175,6 +216,8 @@ static enum bufferevent_filter_result out_filter(struct evbuffer *src, struct ev
 static void conn_free(void *ctx)
 {
     struct conn *c = ctx;
+    if (c->stream_notify != NULL)
+        c->stream_notify(c->stream_owner, 1);
     unlink_conn(c);
     int was_full = open_count >= room_max;
     open_count--;
@@ -186,7 +229,8 @@ static void conn_free(void *ctx)
     free(c);
 }
 
-struct bufferevent *conn_bev_new(struct event_base *base, httpframe_limit_fn body_limit, void *arg,
+struct bufferevent *conn_bev_new(struct event_base *base, httpframe_limit_fn body_limit,
+                                 httpframe_admit_fn admit, void (*release)(void *arg), void *arg,
                                  const char *secret)
 {
     struct conn *c = calloc(1, sizeof *c);
@@ -195,6 +239,8 @@ struct bufferevent *conn_bev_new(struct event_base *base, httpframe_limit_fn bod
     struct httpframe_config fc;
     memset(&fc, 0, sizeof fc);
     fc.body_limit = body_limit;
+    fc.admit = admit;
+    fc.release = release;
     fc.arg = arg;
     fc.secret = secret;
     c->frame = httpframe_new(&fc);
@@ -212,4 +258,64 @@ struct bufferevent *conn_bev_new(struct event_base *base, httpframe_limit_fn bod
     link_newest(c);
     open_count++;
     return c->filter;
+}
+
+/* ---- streamed bodies ------------------------------------------------------------------ */
+
+struct conn *conn_streamed(struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    for (struct conn *c = newest; c != NULL && bev != NULL; c = c->prev)
+        if (c->filter == bev)
+            return httpframe_streaming(c->frame) ? c : NULL;
+    return NULL;
+}
+
+struct httpframe *conn_frame(struct conn *c)
+{
+    return c->frame;
+}
+
+void conn_stream_attach(struct conn *c, void (*notify)(void *owner, int gone), void *owner)
+{
+    c->stream_notify = notify;
+    c->stream_owner = owner;
+}
+
+void conn_stream_detach(struct conn *c)
+{
+    c->stream_notify = NULL;
+    c->stream_owner = NULL;
+}
+
+void conn_stream_kick(struct conn *c)
+{
+    /* evhttp stops reading a connection while its request is served: the framer reads on
+     * (it hands evhttp nothing more until the answer has closed the connection) */
+    if (!httpframe_body_read(c->frame))
+        bufferevent_enable(c->filter, EV_READ);
+    size_t before = evbuffer_get_length(httpframe_stream_buffer(c->frame));
+    if (httpframe_process(c->frame, bufferevent_get_input(c->under),
+                          bufferevent_get_input(c->filter),
+                          bufferevent_get_output(c->under)) == HTTPFRAME_CLOSE) {
+        bufferevent_trigger_event(c->filter, BEV_EVENT_ERROR, BEV_TRIG_DEFER_CALLBACKS);
+        return;
+    }
+    follow_framer(c);
+    stream_news(c, before);
+}
+
+void conn_stream_resume(struct conn *c)
+{
+    if (httpframe_stream_resume(c->frame))
+        bufferevent_write(c->under, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    conn_stream_kick(c);
+}
+
+void conn_stream_discard(struct conn *c)
+{
+    httpframe_stream_discard(c->frame);
+    conn_stream_detach(c);
+    conn_stream_kick(c);
 }

@@ -20,8 +20,10 @@
 #include "httpframe.h"
 
 /* A new client bufferevent for base (socket set later by evhttp), its framer using
- * body_limit(arg, ...) and secret. NULL when out of memory. Freed with the connection. */
-struct bufferevent *conn_bev_new(struct event_base *base, httpframe_limit_fn body_limit, void *arg,
+ * body_limit(arg, ...), admit and release (may be NULL: httpframe_config) and secret. NULL
+ * when out of memory. Freed with the connection. */
+struct bufferevent *conn_bev_new(struct event_base *base, httpframe_limit_fn body_limit,
+                                 httpframe_admit_fn admit, void (*release)(void *arg), void *arg,
                                  const char *secret);
 
 /* The open connections, for the connection cap (server.c), all on the loop thread. Each is
@@ -37,5 +39,22 @@ void conn_request_begin(struct evhttp_request *req);
 int conn_close_oldest_idle(const struct bufferevent *keep);
 /* room(arg) runs whenever a connection closes while at least max are open before it. */
 void conn_set_room_callback(size_t max, void (*room)(void *arg), void *arg);
+
+/* Streamed bodies (httpframe.h): the connection whose streamed request req is, or NULL
+ * (not streamed, or the connection has gone). */
+struct conn;
+struct conn *conn_streamed(struct evhttp_request *req);
+struct httpframe *conn_frame(struct conn *c);
+/* notify(owner, 0) runs when more of the body came, it ended or failed; notify(owner, 1)
+ * when the connection ends (c is gone after it). It may run inside the connection's
+ * callbacks: it must only take note (and, e.g., activate an event). */
+void conn_stream_attach(struct conn *c, void (*notify)(void *owner, int gone), void *owner);
+void conn_stream_detach(struct conn *c);
+/* Starts reading the body (a 100 Continue the client waits for goes out first). */
+void conn_stream_resume(struct conn *c);
+/* After bytes were taken from the body's buffer: reads on if there is room. */
+void conn_stream_kick(struct conn *c);
+/* The request was answered without (the rest of) its body: it is read and dropped. */
+void conn_stream_discard(struct conn *c);
 
 #endif

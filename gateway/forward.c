@@ -56,9 +56,27 @@ struct fwd_svc {
     struct gw_req_queue waiting;   /* cheap calls waiting for a batch, oldest first */
 };
 
+/* A socket of svc-ingest's upload pool: one connection to one address, so that every part
+ * of an upload's session reaches the replica that holds it (a REQ socket spreads its calls
+ * over all its connections). Made at start, never closed before fwd_stop: closing a dialer
+ * between attempts crashes Debian's nng (lib/rpc/dialer.h). Loop thread only, but for
+ * upload_cb. */
+struct fwd_upload {
+    nng_socket sock;
+    int open;
+    struct dialset dial;
+    nng_ctx ctx;
+    int ctx_open;
+    nng_aio *send;
+    nng_aio *recv;
+    struct gw_req *r; /* the upload using it, NULL when free */
+};
+
 struct fwd {
     struct gw *gw;
     struct fwd_svc svc[SVC_COUNT];
+    struct fwd_upload *uploads; /* UPLOAD_CONCURRENCY of them */
+    size_t nuploads;
     nng_socket sub;
     int sub_open;
     struct dialset relay;
@@ -128,6 +146,128 @@ static void sub_cb(void *arg)
     nng_recv_aio(f->sub, f->sub_aio);
 }
 
+static void upload_cb(void *arg)
+{
+    struct fwd_upload *u = arg;
+    struct gw_req *r = u->r;
+    int rv = nng_aio_result(u->recv);
+    r->rpc_err = rv;
+    r->reply = rv == 0 ? nng_aio_get_msg(u->recv) : NULL;
+    gw_post(r->gw, r);
+}
+
+/* The n-th address of a comma-separated list (wrapping around) into out. */
+static void nth_address(const char *urls, size_t n, char *out, size_t cap)
+{
+    size_t count = 1;
+    for (const char *p = urls; *p; p++)
+        count += *p == ',';
+    n %= count;
+    const char *p = urls;
+    while (n-- > 0)
+        p = strchr(p, ',') + 1;
+    size_t len = strcspn(p, ",");
+    snprintf(out, cap, "%.*s", (int)len, p);
+}
+
+/* The upload pool: socket i dials address i of svc-ingest's list. */
+static int uploads_start(struct fwd *f)
+{
+    struct gw *gw = f->gw;
+    f->nuploads = gw->cfg.upload_concurrency;
+    f->uploads = calloc(f->nuploads, sizeof *f->uploads);
+    if (f->uploads == NULL)
+        return NNG_ENOMEM;
+    for (size_t i = 0; i < f->nuploads; i++) {
+        struct fwd_upload *u = &f->uploads[i];
+        char url[ADDR_MAX];
+        nth_address(gw->cfg.rpc_url[SVC_INGEST], i, url, sizeof url);
+        int rv;
+        if ((rv = nng_req0_open(&u->sock)) != 0)
+            return rv;
+        u->open = 1;
+        nng_socket_set_size(u->sock, NNG_OPT_RECVMAXSZ, 256u << 20);
+        nng_socket_set_ms(u->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+        nng_socket_set_ms(u->sock, NNG_OPT_RECONNMINT, 50);
+        nng_socket_set_ms(u->sock, NNG_OPT_RECONNMAXT, 1000);
+        if ((rv = nng_aio_alloc(&u->send, NULL, NULL)) != 0 ||
+            (rv = nng_aio_alloc(&u->recv, upload_cb, u)) != 0 ||
+            (rv = nng_ctx_open(&u->ctx, u->sock)) != 0)
+            return rv;
+        u->ctx_open = 1;
+        if ((rv = dialset_start(&u->dial, u->sock, url, 1)) != 0)
+            return rv;
+    }
+    return 0;
+}
+
+static void uploads_stop(struct fwd *f)
+{
+    for (size_t i = 0; i < f->nuploads; i++) {
+        struct fwd_upload *u = &f->uploads[i];
+        if (u->open)
+            nng_close(u->sock);
+        if (u->send) {
+            nng_aio_stop(u->send);
+            nng_msg *unsent = nng_aio_result(u->send) != 0 ? nng_aio_get_msg(u->send) : NULL;
+            if (unsent != NULL)
+                nng_msg_free(unsent);
+            nng_aio_free(u->send);
+        }
+        if (u->recv)
+            nng_aio_free(u->recv);
+    }
+    free(f->uploads);
+    f->uploads = NULL;
+    f->nuploads = 0;
+}
+
+struct fwd_upload *fwd_upload_take(struct gw_req *r)
+{
+    struct fwd *f = r->gw->fwd;
+    if (f == NULL)
+        return NULL;
+    for (size_t i = 0; i < f->nuploads; i++) {
+        struct fwd_upload *u = &f->uploads[i];
+        if (u->r == NULL && u->ctx_open && dialset_up(&u->dial)) {
+            u->r = r;
+            return u;
+        }
+    }
+    return NULL;
+}
+
+int fwd_upload_send(struct fwd_upload *u, Aiops__Request *m, int timeout_ms)
+{
+    nng_msg *msg;
+    int rv = envelope_pack_request(&u->r->gw->cfg.key, m, &msg);
+    if (rv != 0)
+        return rv;
+    /* the last part's send completes just after it is written: before the next one */
+    nng_aio_wait(u->send);
+    nng_aio_set_msg(u->send, msg);
+    nng_aio_set_timeout(u->send, NNG_DURATION_INFINITE); /* as slot_send: only recv times out */
+    nng_ctx_send(u->ctx, u->send);
+    nng_aio_set_timeout(u->recv, timeout_ms);
+    nng_ctx_recv(u->ctx, u->recv);
+    return AIOPS_OK;
+}
+
+void fwd_upload_put(struct fwd_upload *u, int rpc_err)
+{
+    if (rpc_err != 0 && u->ctx_open) {
+        /* as slot_release: a failed call's context is replaced, not reused */
+        nng_ctx_close(u->ctx);
+        u->ctx_open = nng_ctx_open(&u->ctx, u->sock) == 0;
+    }
+    nng_aio_wait(u->send);
+    nng_msg *unsent = nng_aio_result(u->send) != 0 ? nng_aio_get_msg(u->send) : NULL;
+    if (unsent != NULL)
+        nng_msg_free(unsent);
+    nng_aio_set_msg(u->send, NULL);
+    u->r = NULL;
+}
+
 int fwd_start(struct gw *gw)
 {
     struct fwd *f = calloc(1, sizeof *f);
@@ -166,6 +306,8 @@ int fwd_start(struct gw *gw)
             goto fail;
         }
     }
+    if ((rv = uploads_start(f)) != 0)
+        goto fail;
     if ((rv = nng_sub0_open(&f->sub)) != 0)
         goto fail;
     f->sub_open = 1;
@@ -216,6 +358,7 @@ void fwd_stop(struct gw *gw)
         }
         free(s->slots);
     }
+    uploads_stop(f);
     free(f->cheap);
     free(f);
     gw->fwd = NULL;
@@ -232,6 +375,8 @@ void fwd_check(struct gw *gw)
         return;
     for (int id = 1; id < SVC_COUNT; id++)
         dialset_check(&gw->fwd->svc[id].dial);
+    for (size_t i = 0; i < gw->fwd->nuploads; i++)
+        dialset_check(&gw->fwd->uploads[i].dial);
     dialset_check(&gw->fwd->relay);
 }
 

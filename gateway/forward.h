@@ -27,6 +27,16 @@ int fwd_service_up(const struct gw *gw, enum svc_id id);
  * AIOPS_EUNAVAIL when the service has no connection (the caller answers 503 at once),
  * AIOPS_ENOMEM; nothing was sent then. */
 int fwd_call(struct gw_req *r, Aiops__Request *m, int timeout_ms);
+/* The upload pool (UPLOAD_CONCURRENCY sockets, each with one connection to one svc-ingest
+ * address, so that every part of an upload reaches the same replica; gateway/upload.c).
+ * fwd_upload_take gives a free, connected one to r (NULL: none); fwd_upload_send sends one
+ * part (m packed here) and its answer or failure arrives like fwd_call's, through
+ * gw_after_forward(); fwd_upload_put hands it back once r is done with it (rpc_err: r's last
+ * failure). Loop thread. */
+struct fwd_upload;
+struct fwd_upload *fwd_upload_take(struct gw_req *r);
+int fwd_upload_send(struct fwd_upload *u, Aiops__Request *m, int timeout_ms);
+void fwd_upload_put(struct fwd_upload *u, int rpc_err);
 /* Frees r's share of its nng context, its answer and its packed call (loop thread, after
  * completion). */
 void fwd_release(struct gw_req *r);

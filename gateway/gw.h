@@ -35,7 +35,9 @@ struct gw_config {
     int port;
     size_t body_limit;
     size_t upload_limit;
-    int timeout_scale_pct; /* route timeouts are scaled by this (GATEWAY_TIMEOUT_PCT) */
+    size_t upload_concurrency; /* uploads received or forwarded at once (UPLOAD_CONCURRENCY);
+                                  past it 429 before the body is read (upload.c) */
+    int timeout_scale_pct;     /* route timeouts are scaled by this (GATEWAY_TIMEOUT_PCT) */
     int disable_auth;
     const char *jwt_secret; /* NULL: JWTs are not accepted */
     int jwt_leeway;
@@ -107,7 +109,9 @@ struct gw_req {
                                      refused the envelope), AIOPS_ECORRUPT (the reply's seal
                                      failed), AIOPS_EPARSE (malformed or missing) */
     ProtobufCBinaryData call;     /* the packed request while it waits for a batch */
-    struct gw_req *next; /* link of the queue it waits in (struct gw_req_queue) */
+    struct gw_upload *upload;     /* an upload streamed to svc-ingest in parts (upload.c) */
+    int upload_place;             /* counted in gw->uploads_active until freed */
+    struct gw_req *next;          /* link of the queue it waits in (struct gw_req_queue) */
 };
 
 struct fwd_slot;
@@ -128,8 +132,9 @@ struct gw {
     char frame_secret[33];
     double started;
     int stopping;
-    int relay_seen; /* the event relay was connected at least once (health.c) */
-    int inflight; /* HTTP requests not yet answered */
+    int relay_seen;        /* the event relay was connected at least once (health.c) */
+    int inflight;          /* HTTP requests not yet answered */
+    size_t uploads_active; /* uploads being received (framer) or forwarded (upload.c) */
     struct fwd *fwd;
     struct auth *auth;
     struct ws_hub *hub;
@@ -177,6 +182,8 @@ void gw_after_forward(struct gw_req *r);
  * ownership of the json_t it is given. */
 void gw_reply(struct gw_req *r, int status, const char *content_type, const void *body, size_t len);
 void gw_reply_json(struct gw_req *r, int status, json_t *body);
+/* gw_reply's last step: sends the answer whose headers are set, and frees r. */
+void gw_reply_send(struct gw_req *r, int status, const void *body, size_t len);
 /* Every error the gateway answers itself: {"error": {"code", "message", "details"}} with
  * the status of e's row in the catalogue (lib/http/apierr.h), its code in the access log
  * line; message NULL: the row's message; details may be NULL ({}). A 405 also says which
@@ -185,6 +192,39 @@ void gw_reply_error(struct gw_req *r, enum api_error e, const char *message, jso
 /* Accounts for a request answered outside evhttp (a WebSocket upgrade): metrics, access
  * log, frees r. r->req must not be used afterwards. */
 void gw_request_done(struct gw_req *r, int status, size_t bytes_out);
+
+/* Builds r's call to its service -- principal, route, path parameters, the forwarded
+ * headers -- with `len` bytes at `body` and the upload part (may be NULL), and hands it to
+ * send (fwd_call or an upload's sender, which packs it before returning). send's result, or
+ * AIOPS_ENOMEM (server.c). */
+typedef int gw_send_fn(struct gw_req *r, Aiops__Request *m, int timeout_ms);
+int gw_send_call(struct gw_req *r, const void *body, size_t len, Aiops__UploadPart *part,
+                 gw_send_fn *send);
+/* Answers a call that could not be sent (gw_send_call's result, not 0). */
+void gw_reply_send_failure(struct gw_req *r, int rv);
+
+/* Uploads (upload.c): admission before the body is read (the framer's admit/release), the
+ * body streamed to svc-ingest in parts, and their end. */
+int upload_admit(void *gw, const char *method, size_t method_len, const char *target,
+                 size_t target_len);
+void upload_release(void *gw);
+/* Holds a place for an upload route's request that reached the handler (freed with r). */
+void upload_hold_place(struct gw_req *r);
+/* Sends r's body to svc-ingest in parts; the last answer is r's (gw_after_forward). */
+void upload_forward(struct gw_req *r);
+/* With an upload's answer status in hand: 1 when the upload went on (the next part is on its
+ * way: nothing to answer yet), 0 when status is its answer. */
+int upload_continue(struct gw_req *r, int status);
+/* Every answer to a streamed request (X-Aiops-Frame-Stream) closes its connection and has
+ * the rest of its body dropped (from gw_reply, before it is sent). */
+void upload_reply_hook(struct gw_req *r);
+/* A streamed request answered before its body was read to its end (an early error): 1 when
+ * the answer is kept and sent (gw_reply_send) once the rest of the body has been read and
+ * dropped, or the client has gone -- a client that sends its whole body before it reads
+ * gets the answer, not a reset; 0 to send it now. */
+int upload_defer_reply(struct gw_req *r, int status, const void *body, size_t len);
+/* Frees r's upload state and place (from freeing r). */
+void upload_free(struct gw_req *r);
 
 /* Local handlers (health.c). */
 void gw_handle_local(struct gw_req *r);

@@ -38,6 +38,8 @@ enum fstate {
 struct httpframe {
     size_t max_head, max_drain;
     httpframe_limit_fn limit_fn;
+    httpframe_admit_fn admit_fn;
+    void (*release_fn)(void *arg);
     void *arg;
     char secret[HTTPFRAME_MAX_SECRET + 1];
 
@@ -49,12 +51,22 @@ struct httpframe {
     /* the current request */
     struct buf method, target; /* copies, for a synthetic request after the body */
     int upgrade;
-    int discard;         /* over its limit: the body is read and dropped */
-    size_t limit;        /* its body limit */
-    uint64_t remaining;  /* FS_BODY / FS_CHUNK_DATA */
-    uint64_t body_bytes; /* body (payload) bytes announced so far */
-    uint64_t raw_bytes;  /* bytes of this request consumed so far (for error offsets) */
-    uint64_t dropped;    /* raw body bytes discarded */
+    int discard;  /* over its limit (or refused): the body is read and dropped */
+    int refused;  /* not admitted: the dropped body is answered 429, not 413 */
+    int admitted; /* holds a place taken by admit_fn (released by release_place) */
+    /* a streamed body (httpframe_stream_*): its head was handed on alone */
+    int streaming;
+    int stream_done;           /* the whole body is in `stream` (or was taken from it) */
+    int stream_paused;         /* read no more of the body for now */
+    int stream_expect;         /* 100 Continue is owed once the body is asked for */
+    struct evbuffer *stream;   /* body bytes not yet taken */
+    enum api_error stream_err; /* API_ERROR_COUNT, or why the body cannot be had */
+    json_t *stream_err_detail; /* owned */
+    size_t limit;              /* its body limit */
+    uint64_t remaining;        /* FS_BODY / FS_CHUNK_DATA */
+    uint64_t body_bytes;       /* body (payload) bytes announced so far */
+    uint64_t raw_bytes;        /* bytes of this request consumed so far (for error offsets) */
+    uint64_t dropped;          /* raw body bytes discarded */
     size_t trailer_bytes;
 
     struct httpframe_stats stats;
@@ -305,7 +317,8 @@ static int parse_head(const char *p, size_t n, struct head *h, struct ferr *e)
                 if (vl > 0)
                     h->upgrade = 1;
             } else if (ieq(s, name_len, "X-Aiops-Frame-Error") ||
-                       ieq(s, name_len, "X-Aiops-Frame-Detail")) {
+                       ieq(s, name_len, "X-Aiops-Frame-Detail") ||
+                       ieq(s, name_len, "X-Aiops-Frame-Stream")) {
                 bad_request(e, pos, line, "reserved header field");
                 return -1;
             }
@@ -361,6 +374,14 @@ static int pct_encode(struct buf *b, const char *s, size_t n)
     return AIOPS_OK;
 }
 
+/* The request no longer holds its admitted place. */
+static void release_place(struct httpframe *f)
+{
+    if (f->admitted && f->release_fn != NULL)
+        f->release_fn(f->arg);
+    f->admitted = 0;
+}
+
 /* Drops everything held and appends the synthetic request for e to out; from now on input
  * is discarded. method/target NULL (or not acceptable) fall back to GET /. */
 static int emit_error(struct httpframe *f, struct ferr *e, const char *method, size_t mlen,
@@ -368,6 +389,20 @@ static int emit_error(struct httpframe *f, struct ferr *e, const char *method, s
 {
     struct buf b = BUF_INIT;
     int rv = AIOPS_OK;
+    if (f->streaming) {
+        /* the head is with evhttp already: no second request; the taker answers it */
+        if (f->stream_err == API_ERROR_COUNT) {
+            f->stream_err = e->err;
+            f->stream_err_detail = e->detail;
+        } else {
+            json_decref(e->detail);
+        }
+        e->detail = NULL;
+        release_place(f);
+        evbuffer_drain(f->acc, evbuffer_get_length(f->acc));
+        f->st = FS_DEAD;
+        return AIOPS_OK;
+    }
     if (method == NULL || !method_known(method, mlen)) {
         method = "GET";
         mlen = 3;
@@ -394,6 +429,7 @@ static int emit_error(struct httpframe *f, struct ferr *e, const char *method, s
         f->stats.error_status = apierr_def(e->err)->status;
     }
     buf_free(&b);
+    release_place(f);
     evbuffer_drain(f->req, evbuffer_get_length(f->req));
     evbuffer_drain(f->acc, evbuffer_get_length(f->acc));
     f->st = FS_DEAD;
@@ -409,6 +445,11 @@ static int emit_error_cur(struct httpframe *f, struct ferr *e, struct evbuffer *
 static int emit_too_large(struct httpframe *f, uint64_t received, struct evbuffer *out)
 {
     struct ferr e;
+    if (f->refused) {
+        json_t *r = json_pack("{s:s}", "reason", "too many uploads in progress");
+        set_err(&e, API_RATE_LIMITED, r);
+        return emit_error_cur(f, &e, out);
+    }
     json_t *d = json_object();
     if (d != NULL) {
         json_object_set_new(d, "limit", json_integer((json_int_t)f->limit));
@@ -423,16 +464,66 @@ static int finish_request(struct httpframe *f, struct evbuffer *out)
 {
     if (f->discard)
         return emit_too_large(f, f->body_bytes, out);
+    if (f->streaming) {
+        /* the body is all in `stream`; whatever follows it is dropped (the answer closes
+         * the connection: evhttp must see nothing more before it has answered) */
+        f->stream_done = 1;
+        f->stats.requests++;
+        release_place(f);
+        f->st = FS_DEAD;
+        return AIOPS_OK;
+    }
     size_t n = evbuffer_get_length(f->req);
     if (evbuffer_add_buffer(out, f->req) != 0)
         return AIOPS_ENOMEM;
     f->stats.framed_bytes += n;
     f->stats.requests++;
+    release_place(f); /* the gateway counts it from here (server.c) */
     f->st = f->upgrade ? FS_PASS : FS_HEAD;
     f->scan = 0;
     if (f->upgrade)
         f->stats.passthrough = 1;
     return AIOPS_OK;
+}
+
+/* A header line's name is `name` (case-insensitive). */
+static int line_names(const char *line, size_t n, const char *name)
+{
+    size_t k = strlen(name);
+    return n > k && line[k] == ':' && strncasecmp(line, name, k) == 0;
+}
+
+/* Hands on the head p[0..n) of a streamed request without its framing: its Content-Length,
+ * Transfer-Encoding and Expect fields are left out, and "Content-Length: 0" and
+ * "X-Aiops-Frame-Stream: 1" added, so that evhttp takes it as complete at once. */
+static int emit_stream_head(struct httpframe *f, const char *p, size_t n, struct evbuffer *out)
+{
+    struct buf b = BUF_INIT;
+    size_t pos = 0;
+    int rv = AIOPS_OK, first = 1;
+    while (pos < n && rv == AIOPS_OK) {
+        const char *lf = memchr(p + pos, '\n', n - pos);
+        size_t le = lf ? (size_t)(lf - p) + 1 : n;
+        size_t len = le - pos;
+        size_t content = len - 1 - (len >= 2 && p[le - 2] == '\r');
+        if (content == 0)
+            break; /* the blank line */
+        if (first || !(line_names(p + pos, content, "content-length") ||
+                       line_names(p + pos, content, "transfer-encoding") ||
+                       line_names(p + pos, content, "expect")))
+            rv = buf_append(&b, p + pos, content) == 0 && buf_puts(&b, "\r\n") == 0 ? AIOPS_OK
+                                                                                    : AIOPS_ENOMEM;
+        first = 0;
+        pos = le;
+    }
+    if (rv == AIOPS_OK &&
+        (buf_puts(&b, "Content-Length: 0\r\nX-Aiops-Frame-Stream: 1\r\n\r\n") != 0 ||
+         evbuffer_add(out, b.data, b.len) != 0))
+        rv = AIOPS_ENOMEM;
+    if (rv == AIOPS_OK)
+        f->stats.framed_bytes += b.len;
+    buf_free(&b);
+    return rv;
 }
 
 /* ---- the state machine ---------------------------------------------------------------- */
@@ -516,6 +607,12 @@ static enum step step_head(struct httpframe *f, struct evbuffer *out, struct evb
         return STEP_CLOSE;
     f->upgrade = h.upgrade;
     f->discard = 0;
+    f->refused = 0;
+    release_place(f);
+    f->streaming = 0;
+    f->stream_done = 0;
+    f->stream_paused = 0;
+    f->stream_expect = 0;
     f->body_bytes = 0;
     f->dropped = 0;
     f->raw_bytes = head_end;
@@ -526,6 +623,15 @@ static enum step step_head(struct httpframe *f, struct evbuffer *out, struct evb
     if (has_body)
         f->limit = f->limit_fn ? f->limit_fn(f->arg, h.method, h.method_len, h.target, h.target_len)
                                : HTTPFRAME_DEFAULT_BODY_LIMIT;
+    if (has_body && f->admit_fn != NULL) {
+        int a = f->admit_fn(f->arg, h.method, h.method_len, h.target, h.target_len);
+        f->admitted = a > 0;
+        if (a < 0) {
+            /* answered like an over-limit body, with 429: the limit is 0 for now */
+            f->refused = 1;
+            f->limit = 0;
+        }
+    }
 
     if (!h.chunked && h.content_length > f->limit) {
         if (h.expect) /* the client waits for our word before sending the body */
@@ -539,6 +645,18 @@ static enum step step_head(struct httpframe *f, struct evbuffer *out, struct evb
         f->body_bytes = h.content_length;
         f->remaining = h.content_length;
         f->st = FS_BODY;
+        return STEP_PROGRESS;
+    }
+    if (f->admitted && !h.upgrade) {
+        if (emit_stream_head(f, p, head_end, out) != 0)
+            return STEP_CLOSE;
+        evbuffer_drain(f->acc, head_end);
+        release_place(f); /* the request holds it from here (the gateway's handler) */
+        f->streaming = 1;
+        f->stream_paused = 1; /* until the gateway has authenticated and asks for it */
+        f->stream_expect = h.expect;
+        f->remaining = h.content_length;
+        f->st = h.chunked ? FS_CHUNK_LINE : FS_BODY;
         return STEP_PROGRESS;
     }
     if (evbuffer_remove_buffer(f->acc, f->req, head_end) != (int)head_end)
@@ -556,6 +674,31 @@ static enum step step_head(struct httpframe *f, struct evbuffer *out, struct evb
     return STEP_PROGRESS;
 }
 
+/* Moves the first k bytes of src to the end of dst, copied into full chains: moving src's
+ * chains would keep each socket read's own chain, an allocation of twice a 4 KiB read, so
+ * that a held body would cost twice its size. 0, or AIOPS_ENOMEM. */
+static int copy_dense(struct evbuffer *src, struct evbuffer *dst, size_t k)
+{
+    size_t done = 0;
+    while (done < k) {
+        struct evbuffer_iovec v[16];
+        struct evbuffer_ptr at;
+        if (evbuffer_ptr_set(src, &at, done, EVBUFFER_PTR_SET) != 0)
+            return AIOPS_ENOMEM;
+        int n = evbuffer_peek(src, (ev_ssize_t)(k - done), &at, v, 16);
+        if (n <= 0)
+            return AIOPS_ENOMEM;
+        for (int i = 0; i < n && i < 16 && done < k; i++) {
+            size_t len = v[i].iov_len < k - done ? v[i].iov_len : k - done;
+            if (evbuffer_add(dst, v[i].iov_base, len) != 0)
+                return AIOPS_ENOMEM;
+            done += len;
+        }
+    }
+    evbuffer_drain(src, k);
+    return AIOPS_OK;
+}
+
 /* Moves (or, when discarding, drops) up to `remaining` bytes of body. */
 static enum step step_data(struct httpframe *f, struct evbuffer *out)
 {
@@ -565,12 +708,19 @@ static enum step step_data(struct httpframe *f, struct evbuffer *out)
     size_t k = f->remaining < avail ? (size_t)f->remaining : avail;
     if (k > (size_t)1 << 30) /* evbuffer_remove_buffer counts in int */
         k = (size_t)1 << 30;
+    if (f->streaming && !f->discard) {
+        size_t held = evbuffer_get_length(f->stream);
+        if (f->stream_paused || held >= HTTPFRAME_STREAM_HIGH)
+            return STEP_WAIT;
+        if (k > HTTPFRAME_STREAM_HIGH - held)
+            k = HTTPFRAME_STREAM_HIGH - held;
+    }
     if (f->discard) {
         evbuffer_drain(f->acc, k);
         f->dropped += k;
         if (f->dropped > f->max_drain) /* chunked: the size was not known up front */
             return emit_too_large(f, f->body_bytes, out) == 0 ? STEP_PROGRESS : STEP_CLOSE;
-    } else if (evbuffer_remove_buffer(f->acc, f->req, k) != (int)k) {
+    } else if (copy_dense(f->acc, f->streaming ? f->stream : f->req, k) != 0) {
         return STEP_CLOSE;
     }
     f->remaining -= k;
@@ -698,14 +848,23 @@ static enum step step_chunk_line(struct httpframe *f, struct evbuffer *out)
         f->st = FS_TRAILER;
         return STEP_PROGRESS;
     }
-    if (!f->discard && size > f->limit - f->body_bytes) {
+    if (!f->discard && size > f->limit - f->body_bytes && f->streaming) {
+        /* the taker answers 413; the rest is read and dropped meanwhile */
+        f->stream_err = API_PAYLOAD_TOO_LARGE;
+        f->stream_err_detail = json_pack(
+            "{s:I, s:I}", "limit", (json_int_t)f->limit, "received",
+            (json_int_t)(f->body_bytes + size < f->body_bytes ? UINT64_MAX : f->body_bytes + size));
+        f->discard = 1;
+        release_place(f);
+    } else if (!f->discard && size > f->limit - f->body_bytes) {
         /* over the limit: drop what was held and read the rest to discard it */
         f->discard = 1;
         f->dropped += evbuffer_get_length(f->req);
         evbuffer_drain(f->req, evbuffer_get_length(f->req));
     }
     f->body_bytes = f->body_bytes + size < f->body_bytes ? UINT64_MAX : f->body_bytes + size;
-    if (!f->discard && evbuffer_add_printf(f->req, "%llx\r\n", (unsigned long long)size) < 0)
+    if (!f->discard && !f->streaming &&
+        evbuffer_add_printf(f->req, "%llx\r\n", (unsigned long long)size) < 0)
         return STEP_CLOSE;
     f->remaining = size;
     f->st = FS_CHUNK_DATA;
@@ -732,7 +891,7 @@ static enum step step_chunk_crlf(struct httpframe *f, struct evbuffer *out)
     f->raw_bytes += k;
     if (f->discard)
         f->dropped += k;
-    else if (evbuffer_add(f->req, "\r\n", 2) != 0)
+    else if (!f->streaming && evbuffer_add(f->req, "\r\n", 2) != 0)
         return STEP_CLOSE;
     f->st = FS_CHUNK_LINE;
     return STEP_PROGRESS;
@@ -770,8 +929,12 @@ static enum step step_trailer(struct httpframe *f, struct evbuffer *out)
     f->trailer_bytes += (size_t)ll;
     if (c > 0)
         return STEP_PROGRESS;
-    if (!f->discard && evbuffer_add(f->req, "0\r\n\r\n", 5) != 0)
+    if (!f->discard && !f->streaming && evbuffer_add(f->req, "0\r\n\r\n", 5) != 0)
         return STEP_CLOSE;
+    if (f->streaming && f->discard) { /* over the limit: stream_err says so */
+        f->st = FS_DEAD;
+        return STEP_PROGRESS;
+    }
     return finish_request(f, out) == 0 ? STEP_PROGRESS : STEP_CLOSE;
 }
 
@@ -855,10 +1018,14 @@ struct httpframe *httpframe_new(const struct httpframe_config *cfg)
         f->max_head = (size_t)16 << 20;
     f->max_drain = cfg->max_drain_bytes ? cfg->max_drain_bytes : HTTPFRAME_DEFAULT_MAX_DRAIN;
     f->limit_fn = cfg->body_limit;
+    f->admit_fn = cfg->admit;
+    f->release_fn = cfg->release;
     f->arg = cfg->arg;
     f->acc = evbuffer_new();
     f->req = evbuffer_new();
-    if (f->acc == NULL || f->req == NULL) {
+    f->stream = evbuffer_new();
+    f->stream_err = API_ERROR_COUNT;
+    if (f->acc == NULL || f->req == NULL || f->stream == NULL) {
         httpframe_free(f);
         return NULL;
     }
@@ -870,13 +1037,77 @@ void httpframe_free(struct httpframe *f)
 {
     if (f == NULL)
         return;
+    release_place(f);
     if (f->acc)
         evbuffer_free(f->acc);
     if (f->req)
         evbuffer_free(f->req);
+    if (f->stream)
+        evbuffer_free(f->stream);
+    json_decref(f->stream_err_detail);
     buf_free(&f->method);
     buf_free(&f->target);
     free(f);
+}
+
+int httpframe_streaming(const struct httpframe *f)
+{
+    return f->streaming;
+}
+
+enum httpframe_stream httpframe_stream_state(const struct httpframe *f, enum api_error *err,
+                                             json_t **detail)
+{
+    if (f->stream_err != API_ERROR_COUNT) {
+        if (err != NULL)
+            *err = f->stream_err;
+        if (detail != NULL)
+            *detail = json_incref(f->stream_err_detail);
+        return HTTPFRAME_STREAM_FAILED;
+    }
+    return f->stream_done ? HTTPFRAME_STREAM_DONE : HTTPFRAME_STREAM_MORE;
+}
+
+struct evbuffer *httpframe_stream_buffer(struct httpframe *f)
+{
+    return f->stream;
+}
+
+int httpframe_stream_resume(struct httpframe *f)
+{
+    int owed = f->stream_expect && !f->stream_done && f->stream_err == API_ERROR_COUNT;
+    f->stream_paused = 0;
+    f->stream_expect = 0;
+    return owed;
+}
+
+void httpframe_stream_discard(struct httpframe *f)
+{
+    int awaits_continue = f->stream_expect;
+    f->stream_paused = 0;
+    f->stream_expect = 0;
+    if (awaits_continue && f->streaming) {
+        /* the client waits for our word before it sends the body: it gets the answer
+         * instead, and must not send it (what it sends anyway is dropped) */
+        f->discard = 1;
+        f->st = FS_DEAD;
+    } else if (!f->stream_done && f->stream_err == API_ERROR_COUNT) {
+        f->discard = 1;
+    }
+    release_place(f);
+    evbuffer_drain(f->stream, evbuffer_get_length(f->stream));
+}
+
+int httpframe_body_read(const struct httpframe *f)
+{
+    return f->streaming && f->st == FS_DEAD;
+}
+
+int httpframe_wants_input(const struct httpframe *f)
+{
+    if (!f->streaming || f->discard || f->st == FS_DEAD)
+        return 1;
+    return !f->stream_paused && evbuffer_get_length(f->stream) < HTTPFRAME_STREAM_HIGH;
 }
 
 void httpframe_get_stats(const struct httpframe *f, struct httpframe_stats *st)

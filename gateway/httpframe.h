@@ -16,7 +16,8 @@
  * code is a row of the error catalogue (lib/http/apierr.h) and status its status:
  * payload_too_large (413), header_too_large (431), bad_request (400),
  * http_version_not_supported (505), unsupported_transfer_encoding (400),
- * expectation_failed (417), method_not_implemented (501). The detail of a malformed request
+ * expectation_failed (417), method_not_implemented (501), rate_limited (429: not admitted,
+ * httpframe_config.admit). The detail of a malformed request
  * is {"reason", "offset", "line"}, as every parser of the suite reports a place.
  *
  * What is forwarded, and why it is exactly what evhttp 2.1 will frame the same way:
@@ -25,8 +26,10 @@
  *   would answer them with HTML), and HEAD with a body is refused (evhttp ignores a HEAD
  *   body and would read it as the next request);
  * - chunked bodies are re-framed canonically ("HEX\r\n" data "\r\n" ... "0\r\n\r\n"): the data
- *   bytes are moved, not copied, but chunk extensions (which evhttp 2.1 rejects) and trailer
- *   fields (which it would merge into the request headers) are dropped;
+ *   bytes are kept, but chunk extensions (which evhttp 2.1 rejects) and trailer fields
+ *   (which it would merge into the request headers) are dropped;
+ * - body bytes are copied into full chains as they are held: a socket read's own chain is an
+ *   allocation of twice its bytes, and moving those would make a held body cost double;
  * - a client's own X-Aiops-Frame-* headers are refused (400).
  * After a request with an Upgrade header the framer passes all further bytes through
  * untouched: the gateway either takes the connection over (101) or must close it after its
@@ -44,6 +47,8 @@
 #include <event2/buffer.h>
 #include <jansson.h>
 
+#include "http/apierr.h"
+
 #define HTTPFRAME_DEFAULT_MAX_HEAD ((size_t)64 << 10)
 #define HTTPFRAME_DEFAULT_MAX_DRAIN ((size_t)256 << 20)
 #define HTTPFRAME_DEFAULT_BODY_LIMIT ((size_t)5 << 20)
@@ -53,6 +58,14 @@
  * NUL-terminated; the target may carry a query). Called once per request with a body. */
 typedef size_t (*httpframe_limit_fn)(void *arg, const char *method, size_t method_len,
                                      const char *target, size_t target_len);
+
+/* Admission of a request with a body, asked once its head is read (before any of its body
+ * is taken): 0 -- nothing to hold; 1 -- admitted, holding a place until release(arg) is
+ * called, exactly once, when the framer no longer holds the request (handed on whole,
+ * dropped, or the connection ended); -1 -- refused: its body is read and dropped like an
+ * over-limit one and the synthetic request says rate_limited (429). */
+typedef int (*httpframe_admit_fn)(void *arg, const char *method, size_t method_len,
+                                  const char *target, size_t target_len);
 
 struct httpframe_config {
     /* request line + fields + blank line; 0: default 64 KiB. Over it: 431. Also bounds the
@@ -65,7 +78,10 @@ struct httpframe_config {
     size_t max_drain_bytes;
     /* NULL: HTTPFRAME_DEFAULT_BODY_LIMIT for every request */
     httpframe_limit_fn body_limit;
-    void *arg; /* passed to body_limit */
+    void *arg; /* passed to body_limit, admit and release */
+    /* NULL: every request is admitted */
+    httpframe_admit_fn admit;
+    void (*release)(void *arg);
     /* per-process random token marking synthetic requests: 1..128 visible ASCII characters,
      * no space; copied */
     const char *secret;
@@ -90,6 +106,41 @@ enum httpframe_status {
  * BEV_OK, HTTPFRAME_NEED_MORE to BEV_NEED_MORE and HTTPFRAME_CLOSE to BEV_ERROR. */
 enum httpframe_status httpframe_process(struct httpframe *f, struct evbuffer *in,
                                         struct evbuffer *out, struct evbuffer *to_client);
+
+/* --- streamed bodies ------------------------------------------------------------------
+ * A request that admit() admitted (an upload) is streamed: its head is handed on at once,
+ * without its framing (Content-Length, Transfer-Encoding and Expect left out), as
+ * "Content-Length: 0" with "X-Aiops-Frame-Stream: 1", and its body (de-chunked) is kept in
+ * the framer's stream buffer for the gateway to take as it goes, never whole. The body is
+ * not read until httpframe_stream_resume() (the gateway authenticates first; a 100 Continue
+ * the client waits for is owed until then), and reading pauses while
+ * HTTPFRAME_STREAM_HIGH bytes wait in the buffer (httpframe_wants_input). What follows the
+ * body on the connection is dropped: the answer to a streamed request closes it. A framing
+ * error or a chunked body over the limit cannot become a synthetic request (evhttp has the
+ * head already): httpframe_stream_state() reports it for the gateway to answer. */
+#define HTTPFRAME_STREAM_HIGH ((size_t)2 << 20)
+
+enum httpframe_stream {
+    HTTPFRAME_STREAM_MORE,  /* more of the body is to come */
+    HTTPFRAME_STREAM_DONE,  /* the rest of the body is in the buffer */
+    HTTPFRAME_STREAM_FAILED /* *err (and *detail: a new reference or NULL) say why */
+};
+/* 1 while the request last handed on is streamed. */
+int httpframe_streaming(const struct httpframe *f);
+enum httpframe_stream httpframe_stream_state(const struct httpframe *f, enum api_error *err,
+                                             json_t **detail);
+/* The body bytes not yet taken (drain what you take). */
+struct evbuffer *httpframe_stream_buffer(struct httpframe *f);
+/* Starts (or goes on) reading the body: 1 when a 100 Continue is owed to the client now. */
+int httpframe_stream_resume(struct httpframe *f);
+/* The rest of the body is read and dropped (the request was answered without it); a body
+ * the client has not begun to send (it awaits a 100 Continue) counts as read. */
+void httpframe_stream_discard(struct httpframe *f);
+/* 1 once a streamed request's body has been read to its end (or dropped after an error):
+ * nothing more is read for it. */
+int httpframe_body_read(const struct httpframe *f);
+/* 0 while the socket should not be read: a streamed body paused or its buffer full. */
+int httpframe_wants_input(const struct httpframe *f);
 
 struct httpframe_stats {
     uint64_t requests;          /* requests forwarded (synthetic one not counted) */

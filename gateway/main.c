@@ -96,7 +96,7 @@ static int load_max_connections(struct gw_config *c)
 
 static int load_config(struct gw_config *c)
 {
-    long port, body, upload, leeway, wsmax, wsq, wssnd, pct, conns, batch;
+    long port, body, upload, leeway, wsmax, wsq, wssnd, pct, conns, batch, uploads;
     int disable;
     c->bind = env_str("AIOPS_BIND", "127.0.0.1");
     if (env_long("AIOPS_PORT", 8000, 0, 65535, &port) != 0 ||
@@ -109,11 +109,13 @@ static int load_config(struct gw_config *c)
         env_long("GATEWAY_TIMEOUT_PCT", 100, 1, 1000, &pct) != 0 ||
         env_long("RPC_CONNECTIONS", 1, 1, 64, &conns) != 0 ||
         env_long("RPC_BATCH_INFLIGHT", 2, 0, 1024, &batch) != 0 ||
+        env_long("UPLOAD_CONCURRENCY", 4, 1, 1024, &uploads) != 0 ||
         env_bool("DISABLE_AUTH", 0, &disable) != 0)
         return AIOPS_EINVAL;
     c->port = (int)port;
     c->body_limit = (size_t)body;
     c->upload_limit = (size_t)upload;
+    c->upload_concurrency = (size_t)uploads;
     c->jwt_leeway = (int)leeway;
     c->ws_max_clients = (size_t)wsmax;
     c->ws_queue_bytes = (size_t)wsq;

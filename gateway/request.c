@@ -142,6 +142,7 @@ void gw_queue_free(struct gw *gw)
 static void req_free(struct gw_req *r)
 {
     fwd_release(r);
+    upload_free(r);
     free(r->path);
     free(r->query);
     free(r);
@@ -225,12 +226,20 @@ void gw_reply(struct gw_req *r, int status, const char *content_type, const void
      * that is not a 101 must end it */
     if (evhttp_find_header(evhttp_request_get_input_headers(r->req), "Upgrade") != NULL)
         evhttp_add_header(out, "Connection", "close");
+    upload_reply_hook(r);
     if (content_type)
         evhttp_add_header(out, "Content-Type", content_type);
     /* a 503 is temporary by definition, and a service's 429 (a limit of its own) too: say
      * when to come back (a service that knows better has set it already) */
     if ((status == 503 || status == 429) && evhttp_find_header(out, "Retry-After") == NULL)
         evhttp_add_header(out, "Retry-After", GW_RETRY_AFTER_SECONDS);
+    if (upload_defer_reply(r, status, body, len))
+        return; /* sent once the rest of the body is read (gw_reply_send) */
+    gw_reply_send(r, status, body, len);
+}
+
+void gw_reply_send(struct gw_req *r, int status, const void *body, size_t len)
+{
     struct evbuffer *b = evbuffer_new();
     if (b != NULL && len > 0)
         evbuffer_add(b, body, len);

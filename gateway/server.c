@@ -120,7 +120,8 @@ static int header_forwarded(const char *name)
 {
     return strcasecmp(name, "Authorization") != 0 && strcasecmp(name, "X-API-Key") != 0 &&
            strcasecmp(name, "Cookie") != 0 && strcasecmp(name, "X-Aiops-Frame-Error") != 0 &&
-           strcasecmp(name, "X-Aiops-Frame-Detail") != 0;
+           strcasecmp(name, "X-Aiops-Frame-Detail") != 0 &&
+           strcasecmp(name, "X-Aiops-Frame-Stream") != 0;
 }
 
 /* 503 service_unavailable or 504 service_timeout for r's service, named in details. */
@@ -136,9 +137,9 @@ static void reply_service_down(struct gw_req *r, enum api_error e)
     gw_reply_error(r, e, msg, json_pack("{s:s}", "service", svc));
 }
 
-static void forward(struct gw_req *r)
+int gw_send_call(struct gw_req *r, const void *body, size_t len, Aiops__UploadPart *part,
+                 gw_send_fn *send)
 {
-    struct gw *gw = r->gw;
     Aiops__Request m = AIOPS__REQUEST__INIT;
     Aiops__Principal p = AIOPS__PRINCIPAL__INIT;
     char *scope_list[SCOPE_COUNT];
@@ -167,8 +168,7 @@ static void forward(struct gw_req *r)
         if (params[i] == NULL) {
             for (int k = 0; k < i; k++)
                 free(params[k]);
-            gw_reply_error(r, API_OUT_OF_MEMORY, NULL, NULL);
-            return;
+            return AIOPS_ENOMEM;
         }
     }
     m.path_params = params;
@@ -195,24 +195,37 @@ static void forward(struct gw_req *r)
     m.headers = hp;
     m.n_headers = k;
 
-    struct evbuffer *body = evhttp_request_get_input_buffer(r->req);
-    size_t blen = evbuffer_get_length(body);
-    m.body.len = blen;
-    m.body.data = blen ? evbuffer_pullup(body, (ev_ssize_t)blen) : NULL;
+    m.body.len = len;
+    m.body.data = (uint8_t *)body;
+    m.upload = part;
 
     int64_t left = r->deadline_ms - time_now_ms();
-    int rv = (hdr && hp) ? fwd_call(r, &m, (int)(left > 0 ? left : 1)) : AIOPS_ENOMEM;
+    int rv = (hdr && hp) ? send(r, &m, (int)(left > 0 ? left : 1)) : AIOPS_ENOMEM;
     free(hdr);
     free(hp);
     for (int i = 0; i < r->params.n; i++)
         free(params[i]);
+    return rv;
+}
+
+void gw_reply_send_failure(struct gw_req *r, int rv)
+{
     if (rv == AIOPS_EUNAVAIL)
         reply_service_down(r, API_SERVICE_UNAVAILABLE);
     else if (rv == AIOPS_ENOMEM)
         gw_reply_error(r, API_OUT_OF_MEMORY, NULL, NULL);
-    else if (rv != 0)
+    else
         gw_reply_error(r, API_INTERNAL_ERROR, "cannot forward the request", NULL);
-    (void)gw;
+}
+
+static void forward(struct gw_req *r)
+{
+    struct evbuffer *body = evhttp_request_get_input_buffer(r->req);
+    size_t blen = evbuffer_get_length(body);
+    int rv = gw_send_call(r, blen ? evbuffer_pullup(body, (ev_ssize_t)blen) : NULL, blen, NULL,
+                          fwd_call);
+    if (rv != 0)
+        gw_reply_send_failure(r, rv);
 }
 
 /* A WebSocket topic that names a thing (/ws/training/{run_id}) is opened only when the
@@ -274,7 +287,12 @@ void gw_after_forward(struct gw_req *r)
         gw_reply_error(r, API_BAD_SERVICE_RESPONSE, NULL, json_pack("{s:s}", "service", svc));
         return;
     }
-    int status = resp->status >= 100 && resp->status <= 599 ? resp->status : 502;
+    if (r->upload != NULL && upload_continue(r, resp->status)) {
+        aiops__response__free_unpacked(resp, NULL);
+        return;
+    }
+    /* 1xx are a service's word to the gateway, never an answer */
+    int status = resp->status >= 200 && resp->status <= 599 ? resp->status : 502;
     if (r->ws_route != NULL) {
         /* the existence check answered: upgrade after a 200, else its answer (404 for an
          * unknown run or another project's) is the handshake's */
@@ -337,6 +355,8 @@ void gw_after_auth(struct gw_req *r)
     }
     if (r->route->service == SVC_GATEWAY)
         gw_handle_local(r);
+    else if (r->route->body == BODY_UPLOAD && r->route->service == SVC_INGEST)
+        upload_forward(r);
     else
         forward(r);
 }
@@ -450,7 +470,10 @@ static void on_request(struct evhttp_request *req, void *arg)
             json_t *details = detail ? httpframe_decode_detail(detail) : NULL;
             enum api_error e;
             if (apierr_find(code, &e) != 0)
-                e = API_BAD_REQUEST; /* the framer names only catalogue codes */
+                e = API_BAD_REQUEST;   /* the framer names only catalogue codes */
+            if (e == API_RATE_LIMITED) /* an upload past UPLOAD_CONCURRENCY */
+                evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+                                  GW_RETRY_AFTER_SECONDS);
             gw_reply_error(r, e, NULL, details);
             return;
         }
@@ -499,6 +522,8 @@ static void on_request(struct evhttp_request *req, void *arg)
                        json_pack("{s:I}", "limit", (json_int_t)body_limit(gw, r->route)));
         return;
     }
+    if (r->route->body == BODY_UPLOAD)
+        upload_hold_place(r);
     if (gw->stopping && !is_ws) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
     }
@@ -602,7 +627,8 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
 static struct bufferevent *make_bev(struct event_base *base, void *arg)
 {
     struct gw *gw = arg;
-    struct bufferevent *bev = conn_bev_new(base, frame_limit, gw, gw->frame_secret);
+    struct bufferevent *bev =
+        conn_bev_new(base, frame_limit, upload_admit, upload_release, gw, gw->frame_secret);
     /* Over the cap: the longest idle connection goes. Its descriptor is released on the
      * loop's next turn, so past ACCEPT_SLACK more accepting pauses until then (on_room) --
      * libevent would otherwise accept on in the same callback, up to the descriptor limit;

@@ -133,15 +133,35 @@ static void upload_options(struct upload *up)
                  (int)(unsigned char)up->opt.delimiter, up->opt.target ? up->opt.target : "");
 }
 
-/* Where the CSV is (a form's "file" field or the whole body), what it is called, and the
- * options of the query. 0; an error after replying. */
-static int read_upload(struct svc_call *c, struct upload *up)
+/* ?target= and ?delimiter=. 0; an error after replying. */
+static int read_query_options(struct svc_call *c, struct upload *up)
+{
+    int rv;
+    if ((rv = svc_query_text(c, "target", up->target, sizeof up->target)) == AIOPS_EINVAL)
+        return rv;
+    if (up->target[0] != '\0')
+        up->opt.target = up->target;
+    if ((rv = svc_query_text(c, "delimiter", up->delimiter, sizeof up->delimiter)) == AIOPS_EINVAL)
+        return rv;
+    if (rv == 0 && ingest_parse_delimiter(up->delimiter, &up->opt.delimiter) != 0) {
+        svc_reply_field(c, API_INVALID_PARAMETER, "delimiter",
+                        "delimiter must be one of , ; | tab");
+        return AIOPS_EINVAL;
+    }
+    return AIOPS_OK;
+}
+
+/* Where the CSV is (a form's "file" field or the whole body, `len` bytes at `body`), what it
+ * is called, and the options of the query. With body NULL only what can be known before the
+ * body is checked: the query and the content type (a streamed upload's first part). 0; an
+ * error after replying. */
+static int read_upload(struct svc_call *c, struct upload *up, const char *body, size_t len)
 {
     const Aiops__Request *req = svc_request(c);
     const char *ct = envelope_header(req, "Content-Type");
     char qbuf[1024];
-    up->data = (const char *)req->body.data;
-    up->len = req->body.len;
+    up->data = body;
+    up->len = len;
     int rv = svc_query_text(c, "filename", qbuf, sizeof qbuf);
     if (rv == AIOPS_EINVAL)
         return rv;
@@ -151,6 +171,8 @@ static int read_upload(struct svc_call *c, struct upload *up)
         snprintf(up->filename, sizeof up->filename, "upload.csv");
 
     if (ct != NULL && strncasecmp(ct, "multipart/form-data", 19) == 0) {
+        if (body == NULL)
+            return read_query_options(c, up);
         struct aiops_error err;
         rv = multipart_parse(ct, up->data, up->len, &up->form, &err);
         if (rv == AIOPS_EPARSE || rv == AIOPS_ETOOBIG) {
@@ -176,18 +198,8 @@ static int read_upload(struct svc_call *c, struct upload *up)
                         json_pack("{s:s}", "content_type", ct));
         return AIOPS_EINVAL;
     }
-
-    if ((rv = svc_query_text(c, "target", up->target, sizeof up->target)) == AIOPS_EINVAL)
+    if ((rv = read_query_options(c, up)) != 0 || body == NULL)
         return rv;
-    if (up->target[0] != '\0')
-        up->opt.target = up->target;
-    if ((rv = svc_query_text(c, "delimiter", up->delimiter, sizeof up->delimiter)) == AIOPS_EINVAL)
-        return rv;
-    if (rv == 0 && ingest_parse_delimiter(up->delimiter, &up->opt.delimiter) != 0) {
-        svc_reply_field(c, API_INVALID_PARAMETER, "delimiter",
-                        "delimiter must be one of , ; | tab");
-        return AIOPS_EINVAL;
-    }
     sha256(up->data, up->len, up->hash);
     upload_options(up);
     return AIOPS_OK;
@@ -289,7 +301,14 @@ static void announce_upload(struct svc_call *c, const struct upload *up,
                        (json_int_t)up->len, "stored", stored));
 }
 
-void handle_upload(struct svc_call *c)
+int upload_check(struct svc_call *c)
+{
+    struct upload up;
+    memset(&up, 0, sizeof up);
+    return read_upload(c, &up, NULL, 0);
+}
+
+void upload_serve(struct svc_call *c, const char *body, size_t len)
 {
     struct upload up;
     memset(&up, 0, sizeof up);
@@ -298,8 +317,8 @@ void handle_upload(struct svc_call *c)
     json_t *summary = NULL;
     char id[37];
     int answered = 0, stored = 0;
-    if (read_upload(c, &up) == 0 && find_duplicate(c, &up, &answered) == 0 && !answered &&
-        parse_csv(c, &up, &res, &summary) == 0 &&
+    if (read_upload(c, &up, body ? body : "", len) == 0 && find_duplicate(c, &up, &answered) == 0 &&
+        !answered && parse_csv(c, &up, &res, &summary) == 0 &&
         store_upload(c, &up, &res, summary, id, &stored) == 0) {
         json_t *resp = upload_response(id, up.filename, summary);
         if (resp != NULL && !stored)
@@ -311,4 +330,13 @@ void handle_upload(struct svc_call *c)
     json_decref(summary);
     ingest_result_free(&res);
     multipart_form_free(&up.form);
+}
+
+void handle_upload(struct svc_call *c)
+{
+    const Aiops__Request *req = svc_request(c);
+    if (req->upload != NULL)
+        upload_part(c);
+    else
+        upload_serve(c, (const char *)req->body.data, req->body.len);
 }

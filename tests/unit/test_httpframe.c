@@ -622,7 +622,7 @@ struct seen {
 static struct bufferevent *bevcb(struct event_base *base, void *arg)
 {
     (void)arg;
-    return conn_bev_new(base, limit_fn, &small_limit, SECRET);
+    return conn_bev_new(base, limit_fn, NULL, NULL, &small_limit, SECRET);
 }
 
 static void on_req(struct evhttp_request *req, void *arg)
@@ -710,10 +710,144 @@ static void test_evhttp_filter_integration(void)
     event_base_free(s.base);
 }
 
+/* --- admission and streamed bodies ------------------------------------------------------ */
+
+/* Admits what is under /upload while `places` last; counts the releases. */
+static int places, releases;
+static int admit_fn(void *arg, const char *method, size_t mlen, const char *target, size_t tlen)
+{
+    (void)arg;
+    (void)method;
+    (void)mlen;
+    if (!(tlen >= 7 && memcmp(target, "/upload", 7) == 0))
+        return 0;
+    if (places == 0)
+        return -1;
+    places--;
+    return 1;
+}
+static void release_fn(void *arg)
+{
+    (void)arg;
+    releases++;
+}
+
+static struct httpframe *mk_admitting(void)
+{
+    struct httpframe_config c;
+    memset(&c, 0, sizeof c);
+    c.body_limit = limit_fn;
+    c.admit = admit_fn;
+    c.release = release_fn;
+    c.arg = &small_limit;
+    c.secret = SECRET;
+    struct httpframe *f = httpframe_new(&c);
+    if (f == NULL)
+        UNIT_FAIL("httpframe_new failed");
+    return f;
+}
+
+static void test_streamed_body(void)
+{
+    places = 1;
+    releases = 0;
+    struct run r;
+    run_init(&r, 0, 0);
+    httpframe_free(r.f);
+    r.f = mk_admitting();
+    const char *head = "POST /upload?x=1 HTTP/1.1\r\nHost: h\r\ntransfer-encoding: chunked\r\n"
+                       "Expect: 100-continue\r\nX-Other: 1\r\n\r\n";
+    feed(&r, head, strlen(head), 0, NULL, 0);
+    /* the head goes on at once, without its framing; the place is the request's now */
+    char *s = str(r.out);
+    CHECK_STR(s, "POST /upload?x=1 HTTP/1.1\r\nHost: h\r\nX-Other: 1\r\n"
+                 "Content-Length: 0\r\nX-Aiops-Frame-Stream: 1\r\n\r\n");
+    free(s);
+    CHECK_INT(releases, 1);
+    CHECK_INT(httpframe_streaming(r.f), 1);
+    CHECK_INT(evbuffer_get_length(r.to_client), 0); /* no 100 before it is asked for */
+    CHECK_INT(httpframe_wants_input(r.f), 0);
+    const char *body = "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n";
+    feed(&r, body, strlen(body), 3, NULL, 0);
+    CHECK_INT(evbuffer_get_length(httpframe_stream_buffer(r.f)), 0); /* paused */
+    CHECK_INT(httpframe_stream_resume(r.f), 1);                      /* 100 owed once */
+    CHECK_INT(httpframe_stream_resume(r.f), 0);
+    struct evbuffer *none = evbuffer_new();
+    size_t before = evbuffer_get_length(r.out);
+    r.last = httpframe_process(r.f, none, r.out, r.to_client);
+    s = str(httpframe_stream_buffer(r.f));
+    CHECK_STR(s, "hello world");
+    free(s);
+    CHECK_INT(httpframe_stream_state(r.f, NULL, NULL), HTTPFRAME_STREAM_DONE);
+    CHECK_INT(httpframe_body_read(r.f), 1);
+    /* what followed the body is dropped, never handed on */
+    CHECK_INT(evbuffer_get_length(r.out), before);
+    evbuffer_free(none);
+    run_free(&r);
+
+    /* chunked over the limit (1 MiB under /upload): reported, not a second request */
+    places = 1;
+    run_init(&r, 0, 0);
+    httpframe_free(r.f);
+    r.f = mk_admitting();
+    const char *h2 = "POST /upload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+    feed(&r, h2, strlen(h2), 0, NULL, 0);
+    httpframe_stream_resume(r.f);
+    before = evbuffer_get_length(r.out);
+    const char *big = "200000\r\nxx";
+    feed(&r, big, strlen(big), 0, NULL, 0);
+    enum api_error e;
+    json_t *d = NULL;
+    CHECK_INT(httpframe_stream_state(r.f, &e, &d), HTTPFRAME_STREAM_FAILED);
+    CHECK_INT(e, API_PAYLOAD_TOO_LARGE);
+    CHECK(d != NULL && json_integer_value(json_object_get(d, "limit")) == 1 << 20);
+    json_decref(d);
+    CHECK_INT(evbuffer_get_length(r.out), before);
+    run_free(&r);
+}
+
+static void test_admission_refused(void)
+{
+    places = 0;
+    releases = 0;
+    struct run r;
+    run_init(&r, 0, 0);
+    httpframe_free(r.f);
+    r.f = mk_admitting();
+    const char *req = "POST /upload HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc";
+    feed(&r, req, strlen(req), 0, NULL, 0);
+    CHECK_INT(synthetic(&r), 429);
+    CHECK_STR(r.sy.code, "rate_limited");
+    CHECK_INT(releases, 0);
+    run_free(&r);
+    /* not an upload: never asked, never streamed */
+    places = 0;
+    run_init(&r, 0, 0);
+    httpframe_free(r.f);
+    r.f = mk_admitting();
+    const char *other = "POST /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nok";
+    feed(&r, other, strlen(other), 0, NULL, 0);
+    CHECK_INT(evbuffer_get_length(r.out), strlen(other));
+    run_free(&r);
+    /* an admitted body dropped with its connection gives its place back */
+    places = 1;
+    releases = 0;
+    struct httpframe *f = mk_admitting();
+    struct evbuffer *in = evbuffer_new(), *out = evbuffer_new();
+    evbuffer_add_printf(in, "POST /upload HTTP/1.0\r\nContent-Length: 5000\r\n\r\nab");
+    httpframe_process(f, in, out, NULL);
+    CHECK_INT(releases, 1); /* handed on as a stream: the request holds the place */
+    httpframe_free(f);
+    CHECK_INT(releases, 1);
+    evbuffer_free(in);
+    evbuffer_free(out);
+}
+
 UNIT_MAIN(UNIT(test_pipelined_requests), UNIT(test_split_at_every_byte),
           UNIT(test_chunked_extensions_trailers), UNIT(test_cl_te_conflict_and_te_forms),
           UNIT(test_expect_100_continue), UNIT(test_over_limit_with_expect),
           UNIT(test_over_limit_without_expect), UNIT(test_header_too_large),
           UNIT(test_bad_version_and_request_line), UNIT(test_obs_fold_position),
           UNIT(test_leading_empty_lines_and_lf), UNIT(test_upgrade_passthrough),
-          UNIT(test_error_header_helpers), UNIT(test_evhttp_filter_integration))
+          UNIT(test_error_header_helpers), UNIT(test_evhttp_filter_integration),
+          UNIT(test_streamed_body), UNIT(test_admission_refused))
