@@ -53,30 +53,21 @@ static int finish_session(struct db *db, const char *id, int rv, const struct ca
                           const struct aiops_error *err)
 {
     if (rv == 0) {
-        char conf[32], version[16], ms[32];
-        snprintf(conf, sizeof conf, "%.17g", r->confidence);
-        snprintf(version, sizeof version, "%d", r->model_version);
-        snprintf(ms, sizeof ms, "%.6f", r->total_ms);
-        char *probs = json_dumps(r->probabilities, JSON_COMPACT);
-        char *features = json_dumps(r->features, JSON_COMPACT);
-        char *steps = json_dumps(r->steps, JSON_COMPACT);
-        const char *v[] = {id, r->prediction, conf, version, features, steps, probs, ms};
-        int st =
-            probs && features && steps
-                ? db_execv(
-                      db, NULL,
-                      "UPDATE call_results SET status = 'completed', prediction = $2, "
-                      "confidence = $3, model_name = '" CALLYTICS_MODEL "', "
-                      "model_version = $4, features = $5::json, pipeline_steps = "
-                      "$6::json, probabilities = $7::json, processing_ms = $8, request = NULL, "
-                      "completed_at = now(), callback_status = CASE WHEN callback_url "
-                      "IS NULL THEN NULL ELSE 'pending' END, callback_next_at = now() "
-                      "WHERE id = $1",
-                      8, v)
-                : AIOPS_ENOMEM;
-        free(probs);
-        free(features);
-        free(steps);
+        struct call_result_text t;
+        if (call_result_text(r, &t) != 0)
+            return AIOPS_ENOMEM;
+        const char *v[] = {id,         r->prediction, t.confidence,    t.version,
+                           t.features, t.steps,       t.probabilities, t.ms};
+        int st = db_execv(db, NULL,
+                          "UPDATE call_results SET status = 'completed', prediction = $2, "
+                          "confidence = $3, model_name = '" CALLYTICS_MODEL "', "
+                          "model_version = $4, features = $5::json, pipeline_steps = $6::json, "
+                          "probabilities = $7::json, processing_ms = $8, request = NULL, "
+                          "completed_at = now(), callback_status = CASE WHEN callback_url "
+                          "IS NULL THEN NULL ELSE 'pending' END, callback_next_at = now() "
+                          "WHERE id = $1",
+                          8, v);
+        call_result_text_free(&t);
         return st;
     }
     const struct api_error_def *d =

@@ -196,39 +196,54 @@ json_t *callytics_prediction_json(const char *session_id, const struct call_resu
                      "features", feature_summary(r->features));
 }
 
+int call_result_text(const struct call_result *r, struct call_result_text *t)
+{
+    snprintf(t->confidence, sizeof t->confidence, "%.17g", r->confidence);
+    snprintf(t->version, sizeof t->version, "%d", r->model_version);
+    snprintf(t->ms, sizeof t->ms, "%.6f", r->total_ms);
+    t->probabilities = json_dumps(r->probabilities, JSON_COMPACT);
+    t->features = json_dumps(r->features, JSON_COMPACT);
+    t->steps = json_dumps(r->steps, JSON_COMPACT);
+    if (t->probabilities && t->features && t->steps)
+        return AIOPS_OK;
+    call_result_text_free(t);
+    return AIOPS_ENOMEM;
+}
+
+void call_result_text_free(struct call_result_text *t)
+{
+    free(t->probabilities);
+    free(t->features);
+    free(t->steps);
+    t->probabilities = t->features = t->steps = NULL;
+}
+
 int callytics_store(struct db *db, const char *project, const char *session_id, const char *mode,
                     const struct call_result *r, const char *callback_url, char id[24])
 {
-    char conf[32], version[16], ms[32];
-    snprintf(conf, sizeof conf, "%.17g", r->confidence);
-    snprintf(version, sizeof version, "%d", r->model_version);
-    snprintf(ms, sizeof ms, "%.6f", r->total_ms);
-    char *probs = json_dumps(r->probabilities, JSON_COMPACT);
-    char *features = json_dumps(r->features, JSON_COMPACT);
-    char *steps = json_dumps(r->steps, JSON_COMPACT);
-    int rv = AIOPS_ENOMEM;
-    if (probs && features && steps) {
-        const char *v[] = {project,  session_id, mode,  r->prediction, conf, version,
-                           features, steps,      probs, callback_url,  ms};
-        PGresult *res = NULL;
-        rv = db_execv_one(
-            db, &res,
-            "INSERT INTO call_results (project_id, session_id, mode, status, "
-            "prediction, confidence, model_name, model_version, features, "
-            "pipeline_steps, probabilities, callback_url, callback_status, "
-            "callback_next_at, processing_ms, completed_at) VALUES ($1, $2, $3, 'completed', $4, "
-            "$5, '" CALLYTICS_MODEL "', $6, $7::json, $8::json, $9::json, $10, "
-            "CASE WHEN $10::text IS NULL THEN NULL ELSE 'pending' END, "
-            "CASE WHEN $10::text IS NULL THEN NULL ELSE now() END, $11, now()) "
-            "RETURNING id",
-            11, v);
-        if (rv == 0)
-            snprintf(id, 24, "%s", PQgetvalue(res, 0, 0));
-        PQclear(res);
-    }
-    free(probs);
-    free(features);
-    free(steps);
+    struct call_result_text t;
+    int rv = call_result_text(r, &t);
+    if (rv != 0)
+        return rv;
+    const char *v[] = {project,         session_id,   mode,       r->prediction,
+                       t.confidence,    t.version,    t.features, t.steps,
+                       t.probabilities, callback_url, t.ms};
+    PGresult *res = NULL;
+    rv = db_execv_one(
+        db, &res,
+        "INSERT INTO call_results (project_id, session_id, mode, status, "
+        "prediction, confidence, model_name, model_version, features, "
+        "pipeline_steps, probabilities, callback_url, callback_status, "
+        "callback_next_at, processing_ms, completed_at) VALUES ($1, $2, $3, 'completed', $4, "
+        "$5, '" CALLYTICS_MODEL "', $6, $7::json, $8::json, $9::json, $10, "
+        "CASE WHEN $10::text IS NULL THEN NULL ELSE 'pending' END, "
+        "CASE WHEN $10::text IS NULL THEN NULL ELSE now() END, $11, now()) "
+        "RETURNING id",
+        11, v);
+    if (rv == 0)
+        snprintf(id, 24, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    call_result_text_free(&t);
     return rv;
 }
 

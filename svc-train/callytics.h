@@ -24,6 +24,14 @@ struct call_result {
     double clock, total_ms;
 };
 void call_result_free(struct call_result *r);
+/* A result's columns as text for PostgreSQL (the JSON ones malloc'ed). */
+struct call_result_text {
+    char confidence[32], version[16], ms[32];
+    char *probabilities, *features, *steps;
+};
+/* 0, or AIOPS_ENOMEM (nothing to free); call_result_text_free after use. */
+int call_result_text(const struct call_result *r, struct call_result_text *t);
+void call_result_text_free(struct call_result_text *t);
 
 /* CALLYTICS_MAX_SESSIONS from the environment: 0, or AIOPS_EINVAL (logged by env). */
 int callytics_config(void);

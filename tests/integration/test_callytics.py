@@ -6,16 +6,14 @@ class weights, per-class precision/recall/F1); then sessions are classified real
 004's answer), in the background with callbacks to a local receiver (retried while it
 fails, every attempt stored), in batches, and read back through status, results,
 predictions and the history."""
-import http.server
-import json
 import os
 import random
-import threading
 import time
 import urllib.parse
 
 import callgen
 import harness
+from receiver import Receiver
 from test_gateway import assert_error
 from test_train import wait_run
 
@@ -28,30 +26,6 @@ def field_error(r, field, status=422):
     return err
 
 
-class Receiver(http.server.BaseHTTPRequestHandler):
-    """A Callytics endpoint: keeps every JSON body; answers 500 to the first `fail_first`."""
-    bodies = []
-    calls = 0
-    fail_first = 0
-    lock = threading.Lock()
-
-    def do_POST(self):
-        n = int(self.headers.get("Content-Length", "0"))
-        body = json.loads(self.rfile.read(n))
-        with Receiver.lock:
-            Receiver.calls += 1
-            failing = Receiver.calls <= Receiver.fail_first
-            if not failing:
-                Receiver.bodies.append(body)
-        self.send_response(500 if failing else 200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args):
-        pass
-
-
 _receiver = None
 
 
@@ -59,8 +33,7 @@ def receiver(stack):
     """The local receiver, and svc-train restarted (once) to deliver to private addresses fast."""
     global _receiver
     if _receiver is None:
-        _receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-        threading.Thread(target=_receiver.serve_forever, daemon=True).start()
+        _receiver = Receiver()
         stack.restart("train", {"CALLBACK_ALLOW_PRIVATE": "1", "CALLBACK_BACKOFF_MS": "100",
                                 "AIOPS_SENTIMENT_MODEL": os.path.join(
                                     harness.ROOT, "models", "sentiment-ko.aiops")})
@@ -121,15 +94,14 @@ def upload_sessions(stack, items, chunk=200):
         assert r.status == 200, r
 
 
-def wait_callbacks(stack, session_id, n, timeout=30):
+def wait_callbacks(stack, hook, session_id, n, timeout=30):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        with Receiver.lock:
-            if len(Receiver.bodies) >= n:
-                return list(Receiver.bodies)
+        if len(hook.received()) >= n:
+            return hook.received()
         time.sleep(0.05)
     raise AssertionError("%d callbacks of %d after %ds; status %r; train log:\n%s" % (
-        len(Receiver.bodies), n, timeout,
+        len(hook.received()), n, timeout,
         stack.http("GET", "/api/v1/callytics/status/" + session_id).json(),
         stack.log_tail("train", 40)))
 
@@ -207,14 +179,14 @@ def test_outcome_model_trained_from_sessions_and_served(stack):
 
     # background: answered at once, processed by a worker, delivered to the callback after
     # two failed attempts (the receiver answers 500 twice)
-    Receiver.fail_first, Receiver.calls, Receiver.bodies = 2, 0, []
-    url = "http://127.0.0.1:%d/webhook/result" % hook.server_port
+    hook.reset(fail_first=2)
+    url = "http://127.0.0.1:%d/webhook/result" % hook.port
     s, outcome = callgen.session(random.Random(5), 92000, labeled=False)
     r = stack.http("POST", "/api/v1/callytics/process-data",
                    body={"session_id": s["session_id"], "data": s,
                          "processing_mode": "background", "callback_url": url})
     assert r.status == 202 and r.json()["status"] == "processing", r
-    body = wait_callbacks(stack, s["session_id"], 1)[0]
+    body = wait_callbacks(stack, hook, s["session_id"], 1)[0]
     assert body["session_id"] == s["session_id"] and body["status"] == "completed", body
     assert body["prediction_result"]["prediction"] in callgen.OUTCOMES, body
     deadline = time.time() + 10  # the delivery is recorded just after the receiver answers

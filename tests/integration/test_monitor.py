@@ -6,7 +6,6 @@ it) and send a performance_alert on /ws/performance and to ALERT_WEBHOOK_URL (a 
 this test; svc-monitor is restarted pointing at it). Every prediction carries an id; label
 feedback by id gives rolling accuracy/precision/recall/F1, and accuracy under 0.7 raises a
 performance_alert on both channels. Missing data skips loudly."""
-import http.server
 import json
 import re
 import shutil
@@ -15,8 +14,8 @@ import threading
 import time
 import uuid
 
-import harness
 import wsclient
+from receiver import Receiver
 from test_gateway import assert_error
 from test_train import csv_rows, data, key_headers, predict, train, upload_path, wait_run
 
@@ -38,22 +37,6 @@ def wait_window(stack, name, rows=WINDOW, timeout=20):
         if time.time() > deadline:
             raise AssertionError("window of %s never reached %d rows: %r" % (name, rows, r))
         time.sleep(0.2)
-
-
-class Receiver(http.server.BaseHTTPRequestHandler):
-    """A webhook endpoint: keeps every JSON body posted to it."""
-    bodies = []
-
-    def do_POST(self):
-        n = int(self.headers.get("Content-Length", "0"))
-        Receiver.bodies.append(json.loads(self.rfile.read(n)))
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args):
-        pass
 
 
 def breast_cancer_model(stack, prefix, rounds=10, versions=1):
@@ -81,10 +64,9 @@ def webhook(stack):
     """A local webhook receiver, and svc-monitor restarted (once) to post its alerts there."""
     global _hook
     if _hook is None:
-        _hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-        threading.Thread(target=_hook.serve_forever, daemon=True).start()
+        _hook = Receiver()
         stack.restart("monitor", {
-            "ALERT_WEBHOOK_URL": "http://127.0.0.1:%d/hook" % _hook.server_port,
+            "ALERT_WEBHOOK_URL": "http://127.0.0.1:%d/hook" % _hook.port,
             "OUTBOUND_ALLOW_NETS": "127.0.0.1/32", "MONITOR_INTERVAL_SECONDS": "1",
             "RETRAIN_CHECK_SECONDS": "1"})
     return _hook
@@ -93,7 +75,7 @@ def webhook(stack):
 def webhook_bodies(name, timeout=20):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        mine = [b for b in Receiver.bodies if b.get("metrics", {}).get("model_name") == name]
+        mine = [b for b in _hook.received() if b.get("metrics", {}).get("model_name") == name]
         if mine:
             return mine
         time.sleep(0.1)
@@ -190,7 +172,7 @@ def test_feedback_gives_rolling_metrics_and_an_accuracy_alert(stack):
     finally:
         ws.close()
     hooks = webhook_bodies(name)
-    assert len(hooks) == 1 and "accuracy" in hooks[0]["text"], Receiver.bodies
+    assert len(hooks) == 1 and "accuracy" in hooks[0]["text"], _hook.received()
 
 
 def test_concurrent_predictions_are_all_kept_and_monitoring_false_keeps_none(stack):
@@ -310,7 +292,7 @@ def check_drift_flow(stack, train_csv, test_csv):
     assert_error(stack.http("GET", "/api/drift/summary?days=0"), 422, "invalid_parameter")
     # the same alert reached the webhook, Slack/Teams-readable
     mine = webhook_bodies(name)
-    assert len(mine) == 1, Receiver.bodies
+    assert len(mine) == 1, _hook.received()
     assert mine[0]["text"].startswith("[aiops ") and mine[0]["severity"] == alert["severity"], mine
     assert [f["feature"] for f in mine[0]["metrics"]["drifted_features"]] == ["age"], mine
 
