@@ -23,23 +23,31 @@ for solver in saga lbfgs; do
     /usr/bin/python3 bench/sentiment_sklearn.py "$DATA" "$solver" | tee "$OUT/sk_$solver.json"
 done
 
-t0=$(date +%s.%N)
-bin/aiops train "$DATA/nsmc5_train.tsv" --target star --model linear \
-    --param exclude=id,rating --param lambda=1 --param max_iter=100 --param seed=1 \
-    --param threads=2 --out "$OUT/ours.aiops" >/dev/null 2>&1
-t1=$(date +%s.%N)
-acc=$(bin/aiops eval "$OUT/ours.aiops" "$DATA/nsmc5_test.tsv" |
-      /usr/bin/python3 -c 'import json,sys; print(round(json.load(sys.stdin)["accuracy"], 4))')
-/usr/bin/python3 - "$OUT" "$t0" "$t1" "$acc" <<'PY'
+# ours twice: as the shipped model trains (100 L-BFGS iterations from zero), and warm-started
+# by 30 seeded SGD passes then 5 L-BFGS iterations (linear.h warm_epochs; same objective)
+ours() { # NAME WARM_EPOCHS MAX_ITER -> "$OUT/NAME.json"
+    t0=$(date +%s.%N)
+    bin/aiops train "$DATA/nsmc5_train.tsv" --target star --model linear \
+        --param exclude=id,rating --param lambda=1 --param max_iter="$3" --param seed=1 \
+        --param warm_epochs="$2" --param threads=2 --out "$OUT/$1.aiops" >/dev/null 2>&1
+    t1=$(date +%s.%N)
+    bin/aiops eval "$OUT/$1.aiops" "$DATA/nsmc5_test.tsv" |
+        /usr/bin/python3 -c 'import json,sys; t0, t1 = map(float, sys.argv[1:3]); print(json.dumps({"accuracy": round(json.load(sys.stdin)["accuracy"], 4), "train_seconds": round(t1 - t0, 2), "warm_epochs": int(sys.argv[3]), "max_iter": int(sys.argv[4])}))' \
+        "$t0" "$t1" "$2" "$3" > "$OUT/$1.json"
+}
+ours cold 0 100
+ours warm 30 5
+/usr/bin/python3 - "$OUT" <<'PY'
 import json, sys
-out, t0, t1, acc = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-ours = t1 - t0
+out = sys.argv[1]
 sk = {s: json.load(open(f"{out}/sk_{s}.json")) for s in ("saga", "lbfgs")}
 best = min(sk.values(), key=lambda r: r["fit_seconds"])
-print(json.dumps({"ours": {"accuracy": acc, "train_seconds": round(ours, 2)},
-                  "sklearn_best": {"solver": best["solver"], "accuracy": best["accuracy"],
-                                   "fit_seconds": best["fit_seconds"]},
-                  "time_ratio": round(ours / best["fit_seconds"], 3),
-                  "accuracy_goal_met": acc >= best["accuracy"],
-                  "time_goal_met": ours <= 0.25 * best["fit_seconds"]}))
+for name in ("cold", "warm"):
+    o = json.load(open(f"{out}/{name}.json"))
+    print(json.dumps({"ours": name, **o,
+                      "sklearn_best": {"solver": best["solver"], "accuracy": best["accuracy"],
+                                       "fit_seconds": best["fit_seconds"]},
+                      "time_ratio": round(o["train_seconds"] / best["fit_seconds"], 3),
+                      "accuracy_goal_met": o["accuracy"] >= best["accuracy"],
+                      "time_goal_met": o["train_seconds"] <= 0.25 * best["fit_seconds"]}))
 PY

@@ -17,6 +17,7 @@
 #include "core/err.h"
 #include "core/jsonx.h"
 #include "core/pool.h"
+#include "core/rand.h"
 #include "math/stats.h"
 
 /* LAPACK's Cholesky solve, exported by libopenblas (Debian ships no lapacke.h with it). The
@@ -902,6 +903,10 @@ static int check_params(const struct linear_params *p, struct aiops_error *err)
     if (!(p->tol >= 0) || !isfinite(p->tol)) {
         return aiops_error_set(err, AIOPS_EINVAL, NULL, "tol must be a finite number >= 0");
     }
+    if (p->warm_epochs < 0 || p->warm_epochs > 1000) {
+        return aiops_error_set(err, AIOPS_EINVAL, NULL, "warm_epochs must be in [0, 1000], got %d",
+                               p->warm_epochs);
+    }
     return 0;
 }
 
@@ -1671,6 +1676,38 @@ static inline __attribute__((always_inline)) void design_margins(const struct li
         mg[c] = clampv(mg[c]);
 }
 
+/* The loss of one row with margins marg[K], target yi and weight wi; the loss's gradient
+ * with respect to the margins into r[K]. */
+static inline __attribute__((always_inline)) double row_residual(enum linear_kind kind,
+                                                                 const double *marg, double yi,
+                                                                 double wi, double *r,
+                                                                 const uint32_t K)
+{
+    if (kind == LINEAR_SOFTMAX) {
+        double mx = marg[0];
+        for (uint32_t c = 1; c < K; c++)
+            mx = marg[c] > mx ? marg[c] : mx;
+        double s = 0;
+        for (uint32_t c = 0; c < K; c++) {
+            r[c] = exp(marg[c] - mx);
+            s += r[c];
+        }
+        uint32_t cy = (uint32_t)yi;
+        for (uint32_t c = 0; c < K; c++)
+            r[c] = wi * (r[c] / s - (c == cy));
+        return wi * (mx + log(s) - marg[cy]);
+    }
+    if (kind == LINEAR_LOGISTIC) {
+        double z = marg[0];
+        r[0] = wi * (sigmoid(z) - yi);
+        /* log(1 + e^z) - y z, stable for either sign */
+        return wi * ((z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - yi * z);
+    }
+    double d = marg[0] - yi;
+    r[0] = wi * 2 * d;
+    return wi * d * d;
+}
+
 struct sfit {
     const struct linear_sparse *m;
     const struct design *D;
@@ -1705,29 +1742,7 @@ static inline __attribute__((always_inline)) double sfit_range(const struct sfit
     for (size_t i = from; i < to; i++) {
         double wi = F->w ? F->w[i] : 1.0;
         design_margins(m, F->theta, D, i, marg, K);
-        if (m->h.kind == LINEAR_SOFTMAX) {
-            double mx = marg[0];
-            for (uint32_t c = 1; c < K; c++)
-                mx = marg[c] > mx ? marg[c] : mx;
-            double s = 0;
-            for (uint32_t c = 0; c < K; c++) {
-                r[c] = exp(marg[c] - mx);
-                s += r[c];
-            }
-            uint32_t yi = (uint32_t)F->y[i];
-            loss += wi * (mx + log(s) - marg[yi]);
-            for (uint32_t c = 0; c < K; c++)
-                r[c] = wi * (r[c] / s - (c == yi));
-        } else if (m->h.kind == LINEAR_LOGISTIC) {
-            double z = marg[0], yi = F->y[i];
-            /* log(1 + e^z) - y z, stable for either sign */
-            loss += wi * ((z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - yi * z);
-            r[0] = wi * (sigmoid(z) - yi);
-        } else {
-            double d = marg[0] - F->y[i];
-            loss += wi * d * d;
-            r[0] = wi * 2 * d;
-        }
+        loss += row_residual(m->h.kind, marg, F->y[i], wi, r, K);
         for (size_t e = D->rowptr[i]; e < D->rowptr[i + 1]; e++) {
             double *gf = g + D->col[e] * K;
             double v = D->val[e];
@@ -1832,6 +1847,89 @@ static int sfit_on_iter(void *ctx, int iteration, double f)
                                                         : "rmse",
     };
     return F->progress(F->arg, &pr);
+}
+
+/* L-BFGS's warm start (linear.h): `epochs` SGD passes over F's rows on the objective
+ * divided by F->sw, from theta (zeros) into theta. The coefficients are kept as scale * V so
+ * that the penalty's shrinking of all of them is one multiplication per row (Bottou's
+ * trick); a row then costs its non-zeros times K, as in the gradient pass. */
+static int sparse_sgd_warm(const struct sfit *F, double *theta, int epochs, uint64_t seed)
+{
+    const struct linear_sparse *m = F->m;
+    const struct design *D = F->D;
+    const uint32_t K = m->h.nout;
+    size_t n = D->n, nw = (size_t)(m->p * K);
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    double *marg = malloc(2 * K * sizeof *marg);
+    if (order == NULL || marg == NULL) {
+        free(order);
+        free(marg);
+        return AIOPS_ENOMEM;
+    }
+    double *r = marg + K, *b = theta + nw;
+    /* the curvature of a row's loss is at most lfac ||x_i||^2 (+1 for the intercept) */
+    double lfac = m->h.kind == LINEAR_SOFTMAX ? 0.5 : m->h.kind == LINEAR_LOGISTIC ? 0.25 : 2.0;
+    double lmax = 0;
+    for (size_t i = 0; i < n; i++) {
+        double ss = m->h.fit_intercept ? 1.0 : 0.0;
+        for (size_t e = D->rowptr[i]; e < D->rowptr[i + 1]; e++)
+            ss += (double)D->val[e] * D->val[e];
+        double wi = F->w ? F->w[i] * (double)n / F->sw : 1.0;
+        lmax = fmax(lmax, lfac * ss * wi);
+    }
+    /* the penalty's gradient per row: (l2 or 2 l2 for ridge) / sw, times the row's weight */
+    double mu = (m->h.kind == LINEAR_REGRESSION ? 2 * m->h.l2 : m->h.l2) / F->sw;
+    double scale = 1.0;
+    struct rand_xoshiro rng;
+    rand_xoshiro_seed(&rng, seed);
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    for (int ep = 0; ep < epochs; ep++) {
+        double eta = 1.0 / ((lmax > 0 ? lmax : 1.0) * (1.0 + ep));
+        for (size_t k = n; k > 1; k--) { /* Fisher-Yates */
+            size_t j = (size_t)rand_xoshiro_below(&rng, k);
+            size_t t = order[k - 1];
+            order[k - 1] = order[j];
+            order[j] = t;
+        }
+        for (size_t q = 0; q < n; q++) {
+            size_t i = order[q];
+            /* a weighted row counts as w_i / mean weight rows */
+            double wi = F->w ? F->w[i] * (double)n / F->sw : 1.0;
+            for (uint32_t c = 0; c < K; c++)
+                marg[c] = 0;
+            for (size_t e = D->rowptr[i]; e < D->rowptr[i + 1]; e++) {
+                const double *vf = theta + D->col[e] * K;
+                double v = D->val[e];
+                for (uint32_t c = 0; c < K; c++)
+                    marg[c] += v * vf[c];
+            }
+            for (uint32_t c = 0; c < K; c++)
+                marg[c] = clampv((m->h.fit_intercept ? b[c] : 0) + scale * marg[c]);
+            row_residual(m->h.kind, marg, F->y[i], wi, r, K);
+            scale *= 1.0 - eta * mu * wi;
+            if (scale < 1e-9) { /* fold the scale back in before it underflows */
+                for (size_t k = 0; k < nw; k++)
+                    theta[k] *= scale;
+                scale = 1.0;
+            }
+            double step = eta / scale;
+            for (size_t e = D->rowptr[i]; e < D->rowptr[i + 1]; e++) {
+                double *vf = theta + D->col[e] * K;
+                double v = D->val[e] * step;
+                for (uint32_t c = 0; c < K; c++)
+                    vf[c] -= v * r[c];
+            }
+            if (m->h.fit_intercept)
+                for (uint32_t c = 0; c < K; c++)
+                    b[c] -= eta * r[c];
+        }
+    }
+    for (size_t k = 0; k < nw; k++)
+        theta[k] *= scale;
+    free(order);
+    free(marg);
+    return 0;
 }
 
 /* The rows used -- a target, a positive weight -- into rows/yu/wu[0..*n), their weight sum
@@ -1974,6 +2072,8 @@ int linear_sparse_train(const struct fmatrix *x, const struct spmatrix *sp, cons
             rc = AIOPS_ENOMEM;
             goto done;
         }
+    if (p->warm_epochs > 0 && (rc = sparse_sgd_warm(&F, theta, p->warm_epochs, p->seed)) != 0)
+        goto done;
     struct lbfgs_result res;
     rc = lbfgs_minimize(F.dim, theta, sfit_objective, sfit_on_iter, &F, p->max_iter, p->tol,
                         LBFGS_FTOL, &res);

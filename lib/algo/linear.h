@@ -56,6 +56,10 @@ struct linear_params {
     double tol;        /* gradient tolerance, >= 0 [1e-4] */
     int fit_intercept; /* [1] */
     int threads;       /* worker threads for the row loops; <= 0: one per core */
+    /* sparse path only: passes of stochastic gradient descent over the rows (in an order
+     * drawn from seed) that warm-start L-BFGS [0: none]; the objective is unchanged */
+    int warm_epochs;
+    uint64_t seed;
 };
 
 /* Above this many coefficients (one-hot expanded), ridge uses L-BFGS instead of the
@@ -140,7 +144,12 @@ void linear_free(struct linear *m);
  * are sums over the non-zeros of each row, the rows split over `threads` threads (each
  * thread keeps its own gradient, added in thread order: the last bits of the result depend
  * on the thread count). Coefficients are kept as doubles while training and saved as
- * floats (a shipped model is half the size; predictions move by ~1e-7). */
+ * floats (a shipped model is half the size; predictions move by ~1e-7).
+ * With warm_epochs > 0, L-BFGS starts from that many passes of plain SGD on the same
+ * objective (divided by the weight sum; one thread, rows in an order drawn from seed, the
+ * step 1 / (L (1 + epoch)) for the largest row's curvature bound L): an SGD pass costs about
+ * one L-BFGS iteration and lands near the optimum that L-BFGS then polishes, so fewer
+ * iterations reach the same accuracy. Deterministic for a seed. */
 struct linear_sparse;
 
 /* Trains on x (may have 0 columns) and sp. y, w, p, progress as linear_train. Errors as

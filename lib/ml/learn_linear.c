@@ -22,6 +22,8 @@ static const struct param_def linear_params[] = {
      .aliases = PARAM_LIST("epochs"), .help = "L-BFGS iterations at most"},
     {.name = "tol", .type = PARAM_NUMBER, .min = 0, .max = 1, .def = 1e-4,
      .help = "stop once no gradient component is larger"},
+    {.name = "warm_epochs", .type = PARAM_INT, .min = 0, .max = 1000, .def = 0,
+     .help = "text (sparse) input: SGD passes that warm-start L-BFGS, rows shuffled by seed"},
 };
 /* clang-format on */
 
@@ -47,6 +49,8 @@ static int linear_learn(const struct learner_input *in, void **algo, int *iterat
     lp.tol = learner_param(p, "tol");
     lp.fit_intercept = 1;
     lp.threads = (int)learner_param(p, "threads");
+    lp.warm_epochs = (int)learner_param(p, "warm_epochs");
+    lp.seed = (uint64_t)learner_param(p, "seed");
     struct linear_algo *a = calloc(1, sizeof *a);
     if (a == NULL)
         return AIOPS_ENOMEM;
