@@ -551,19 +551,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 static size_t frame_limit(void *arg, const char *method, size_t mlen, const char *target,
                           size_t tlen)
 {
-    struct gw *gw = arg;
-    char m[16];
-    if (mlen >= sizeof m)
-        return gw->cfg.body_limit;
-    memcpy(m, method, mlen);
-    m[mlen] = '\0';
-    size_t plen = 0;
-    while (plen < tlen && target[plen] != '?' && target[plen] != '#')
-        plen++;
-    int exists;
-    struct route_params p;
-    const struct route *rt = route_match(m, target, plen, &p, &exists);
-    return body_limit(gw, rt);
+    return body_limit(arg, route_of_request(method, mlen, target, tlen));
 }
 
 /* --- the connection cap ------------------------------------------------------------------

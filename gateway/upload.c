@@ -64,17 +64,7 @@ struct gw_upload {
 /* 1 when method + target (raw, with any query) name an upload route. */
 static int is_upload_route(const char *method, size_t mlen, const char *target, size_t tlen)
 {
-    char m[16];
-    if (mlen >= sizeof m)
-        return 0;
-    memcpy(m, method, mlen);
-    m[mlen] = '\0';
-    size_t plen = 0;
-    while (plen < tlen && target[plen] != '?' && target[plen] != '#')
-        plen++;
-    int exists;
-    struct route_params p;
-    const struct route *rt = route_match(m, target, plen, &p, &exists);
+    const struct route *rt = route_of_request(method, mlen, target, tlen);
     return rt != NULL && rt->body == BODY_UPLOAD;
 }
 

@@ -284,6 +284,22 @@ static const struct {
 #undef RUN_FILTERS
 };
 
+const struct route *route_of_request(const char *method, size_t mlen, const char *target,
+                                     size_t tlen)
+{
+    char m[16];
+    if (mlen >= sizeof m)
+        return NULL;
+    memcpy(m, method, mlen);
+    m[mlen] = '\0';
+    size_t plen = 0;
+    while (plen < tlen && target[plen] != '?' && target[plen] != '#')
+        plen++;
+    int exists;
+    struct route_params p;
+    return route_match(m, target, plen, &p, &exists);
+}
+
 const char *route_query(const struct route *r)
 {
     for (size_t i = 0; i < sizeof route_queries / sizeof route_queries[0]; i++)

@@ -66,6 +66,12 @@ extern const size_t routes_count;
 const struct route *route_match(const char *method, const char *path, size_t pathlen,
                                 struct route_params *params, int *path_exists);
 
+/* route_match for a raw request line's method and target (both not NUL-terminated; the
+ * target's query or fragment ignored): NULL when nothing matches or the method is longer than
+ * a method can be. For the framer, which sees requests before they are parsed. */
+const struct route *route_of_request(const char *method, size_t mlen, const char *target,
+                                     size_t tlen);
+
 /* The query parameters r's handler reads, "name:type,..." (type: string, integer, number,
  * boolean), or NULL for none. */
 const char *route_query(const struct route *r);

@@ -31,19 +31,25 @@ static size_t limit_fn(void *arg, const char *method, size_t mlen, const char *t
 
 static size_t small_limit = 100;
 
+/* A framer of config c with the test's body limit and secret. */
+static struct httpframe *mk_with(struct httpframe_config *c)
+{
+    c->body_limit = limit_fn;
+    c->arg = &small_limit;
+    c->secret = SECRET;
+    struct httpframe *f = httpframe_new(c);
+    if (f == NULL)
+        UNIT_FAIL("httpframe_new failed");
+    return f;
+}
+
 static struct httpframe *mk(size_t max_head, size_t max_drain)
 {
     struct httpframe_config c;
     memset(&c, 0, sizeof c);
     c.max_head_bytes = max_head;
     c.max_drain_bytes = max_drain;
-    c.body_limit = limit_fn;
-    c.arg = &small_limit;
-    c.secret = SECRET;
-    struct httpframe *f = httpframe_new(&c);
-    if (f == NULL)
-        UNIT_FAIL("httpframe_new failed");
-    return f;
+    return mk_with(&c);
 }
 
 /* What a synthetic error request says. */
@@ -736,15 +742,9 @@ static struct httpframe *mk_admitting(void)
 {
     struct httpframe_config c;
     memset(&c, 0, sizeof c);
-    c.body_limit = limit_fn;
     c.admit = admit_fn;
     c.release = release_fn;
-    c.arg = &small_limit;
-    c.secret = SECRET;
-    struct httpframe *f = httpframe_new(&c);
-    if (f == NULL)
-        UNIT_FAIL("httpframe_new failed");
-    return f;
+    return mk_with(&c);
 }
 
 static void test_streamed_body(void)
