@@ -10,11 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
 rounds=${2:-2}
-command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)"; exit 1; }
 . bench/common.sh
 data=$(bench_data_dir)/sklearn_breast_cancer
-make -s all
-tmp=$(mktemp -d /tmp/aiops-bench.XXXXXX)
+bench_stack_prepare
 . bench/stack.sh
 stack_start
 base=http://127.0.0.1:$AIOPS_PORT

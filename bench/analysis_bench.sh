@@ -9,10 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
-command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)"; exit 1; }
 . bench/common.sh
-make -s all
-tmp=$(mktemp -d /tmp/aiops-bench.XXXXXX)
+bench_stack_prepare
 . bench/stack.sh
 # the services refuse to start without the secret they share with the gateway
 export SERVICE_SECRET=${SERVICE_SECRET:-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d " \n")}

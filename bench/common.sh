@@ -83,3 +83,11 @@ bench_build_driver() {
     gcc -std=c11 -O2 -g -pthread -D_GNU_SOURCE -Ilib -o "$2" "$1" build/rel/libaiops.a \
         -Wl,--as-needed -lopenblas -ljansson -lcrypto -lpthread -lm
 }
+
+# What a benchmark of the running stack needs before sourcing bench/stack.sh: wrk, the release
+# build, and a fresh temporary directory in `tmp` (stack.sh removes it on exit).
+bench_stack_prepare() {
+    command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)"; exit 1; }
+    make -s all
+    tmp=$(mktemp -d /tmp/aiops-bench.XXXXXX)
+}

@@ -12,9 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
-command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)"; exit 1; }
-make -s all
-tmp=$(mktemp -d /tmp/aiops-bench.XXXXXX)
+. bench/common.sh
+bench_stack_prepare
 . bench/stack.sh
 
 gcc -O2 -o "$tmp/ceiling" bench/evhttp_ceiling.c -levent

@@ -10,13 +10,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
-command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)"; exit 1; }
 /usr/bin/python3 -c 'import fastapi, uvicorn, xgboost' 2>/dev/null ||
   { echo "needs python3-fastapi python3-uvicorn python3-xgboost"; exit 1; }
 . bench/common.sh
 data=$(bench_data_dir)/lightgbm_higgs_binary
-make -s all
-tmp=$(mktemp -d /tmp/aiops-bench.XXXXXX)
+bench_stack_prepare
 . bench/stack.sh
 stack_start
 base=http://127.0.0.1:$AIOPS_PORT

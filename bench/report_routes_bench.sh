@@ -12,10 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-1000000}
 secs=${2:-5}
-command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)"; exit 1; }
 . bench/common.sh
-make -s all
-tmp=$(mktemp -d /tmp/aiops-bench.XXXXXX)
+bench_stack_prepare
 . bench/stack.sh
 export UPLOAD_LIMIT_BYTES=$((1024 << 20))
 stack_start

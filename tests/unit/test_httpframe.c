@@ -747,14 +747,20 @@ static struct httpframe *mk_admitting(void)
     return mk_with(&c);
 }
 
+/* A run whose framer asks admit_fn before streaming an upload's body. */
+static void run_init_admitting(struct run *r)
+{
+    run_init(r, 0, 0);
+    httpframe_free(r->f);
+    r->f = mk_admitting();
+}
+
 static void test_streamed_body(void)
 {
     places = 1;
     releases = 0;
     struct run r;
-    run_init(&r, 0, 0);
-    httpframe_free(r.f);
-    r.f = mk_admitting();
+    run_init_admitting(&r);
     const char *head = "POST /upload?x=1 HTTP/1.1\r\nHost: h\r\ntransfer-encoding: chunked\r\n"
                        "Expect: 100-continue\r\nX-Other: 1\r\n\r\n";
     feed(&r, head, strlen(head), 0, NULL, 0);
@@ -787,9 +793,7 @@ static void test_streamed_body(void)
 
     /* chunked over the limit (1 MiB under /upload): reported, not a second request */
     places = 1;
-    run_init(&r, 0, 0);
-    httpframe_free(r.f);
-    r.f = mk_admitting();
+    run_init_admitting(&r);
     const char *h2 = "POST /upload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
     feed(&r, h2, strlen(h2), 0, NULL, 0);
     httpframe_stream_resume(r.f);
@@ -811,9 +815,7 @@ static void test_admission_refused(void)
     places = 0;
     releases = 0;
     struct run r;
-    run_init(&r, 0, 0);
-    httpframe_free(r.f);
-    r.f = mk_admitting();
+    run_init_admitting(&r);
     const char *req = "POST /upload HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc";
     feed(&r, req, strlen(req), 0, NULL, 0);
     CHECK_INT(synthetic(&r), 429);
@@ -822,9 +824,7 @@ static void test_admission_refused(void)
     run_free(&r);
     /* not an upload: never asked, never streamed */
     places = 0;
-    run_init(&r, 0, 0);
-    httpframe_free(r.f);
-    r.f = mk_admitting();
+    run_init_admitting(&r);
     const char *other = "POST /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nok";
     feed(&r, other, strlen(other), 0, NULL, 0);
     CHECK_INT(evbuffer_get_length(r.out), strlen(other));
