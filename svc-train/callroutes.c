@@ -478,6 +478,13 @@ static int query_time(struct svc_call *c, const char *name, char *out, size_t ca
     return AIOPS_OK;
 }
 
+/* The history's rows: $1 the project, $2 a prediction, $3 a status, $4 since, $5 until (NULL:
+ * any). */
+#define HISTORY_FILTER                                                                             \
+    "WHERE project_id = $1 AND ($2::text IS NULL OR prediction = $2) "                             \
+    "AND ($3::text IS NULL OR status = $3) AND ($4::timestamptz IS NULL OR created_at >= $4) "     \
+    "AND ($5::timestamptz IS NULL OR created_at < $5)"
+
 void handle_predictions_history(struct svc_call *c)
 {
     long limit, offset;
@@ -510,18 +517,25 @@ void handle_predictions_history(struct svc_call *c)
                        off};
     PGresult *r;
     if (svc_execv(c, &r, "reading the history",
-                  "SELECT " RESULT_COLUMNS ", count(*) OVER () FROM call_results "
-                  "WHERE project_id = $1 AND ($2::text IS NULL OR prediction = $2) "
-                  "AND ($3::text IS NULL OR status = $3) "
-                  "AND ($4::timestamptz IS NULL OR created_at >= $4) "
-                  "AND ($5::timestamptz IS NULL OR created_at < $5) "
-                  "ORDER BY id DESC LIMIT $6 OFFSET $7",
+                  "SELECT " RESULT_COLUMNS ", count(*) OVER () FROM call_results " HISTORY_FILTER
+                  " ORDER BY id DESC LIMIT $6 OFFSET $7",
                   7, v) != 0)
         return;
+    json_int_t total = PQntuples(r) > 0 ? strtoll(PQgetvalue(r, 0, R_PROBS + 1), NULL, 10) : 0;
+    PGresult *n;
+    /* a page past the end has no row to carry the count */
+    if (PQntuples(r) == 0 && offset > 0) {
+        if (svc_execv(c, &n, "counting the history",
+                      "SELECT count(*) FROM call_results " HISTORY_FILTER, 5, v) != 0) {
+            PQclear(r);
+            return;
+        }
+        total = strtoll(PQgetvalue(n, 0, 0), NULL, 10);
+        PQclear(n);
+    }
     json_t *list = json_array();
     for (int i = 0; i < PQntuples(r); i++)
         json_array_append_new(list, result_json(r, i));
-    json_int_t total = PQntuples(r) > 0 ? strtoll(PQgetvalue(r, 0, R_PROBS + 1), NULL, 10) : 0;
     svc_reply_json(c, 200,
                    json_pack("{s:o, s:I, s:i, s:i}", "predictions", list, "total", total, "limit",
                              (int)limit, "offset", (int)offset));

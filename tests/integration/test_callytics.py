@@ -231,6 +231,8 @@ def test_outcome_model_trained_from_sessions_and_served(stack):
     assert f["predictions"] and all(p["prediction"] == first for p in f["predictions"]), f
     assert stack.http("GET", "/api/v1/predictions/history?since=2999-01-01T00:00:00Z").json()[
         "predictions"] == []
+    past = stack.http("GET", "/api/v1/predictions/history?offset=100000").json()
+    assert past["predictions"] == [] and past["total"] == h["total"], past
     assert_error(stack.http("GET", "/api/v1/predictions/history?since=yesterday"), 422,
                  "invalid_parameter")
 
