@@ -54,6 +54,7 @@ export async function api(method, path, body) {
 
 export const get = (p) => api("GET", p);
 export const post = (p, b) => api("POST", p, b === undefined ? {} : b);
+export const put = (p, b) => api("PUT", p, b);
 
 // Uploads a File as a text/csv body; XMLHttpRequest because fetch reports no upload progress.
 export function uploadCsv(file, onProgress, target) {

@@ -286,7 +286,8 @@ class Browser:
             if v:
                 return v
             time.sleep(0.2)
-        raise AssertionError("timed out waiting for %s; errors: %s" % (what or expr, self.errors))
+        raise AssertionError("timed out waiting for %s; errors: %s; the page says: %s" % (
+            what or expr, self.errors, self.eval("document.getElementById('page').innerText")[:3000]))
 
     def goto(self, url):
         self.call("Page.navigate", url=url)
@@ -301,6 +302,20 @@ class Browser:
         obj = self.call("Runtime.evaluate", expression="document.querySelector(%s)"
                         % json.dumps(selector))["result"]["objectId"]
         self.call("DOM.setFileInputFiles", files=[path], objectId=obj)
+
+    def type_into(self, selector, text):
+        """Focuses the element and types text as a keyboard would (Input.insertText)."""
+        self.eval("document.querySelector(%s).focus()" % json.dumps(selector))
+        assert self.eval("document.activeElement === document.querySelector(%s)"
+                         % json.dumps(selector)), selector
+        self.call("Input.insertText", text=text)
+
+    def press_enter(self):
+        """Enter on the focused element: submits its form, or clicks a focused button."""
+        for kind in ("keyDown", "keyUp"):
+            self.call("Input.dispatchKeyEvent", type=kind, key="Enter", code="Enter",
+                      windowsVirtualKeyCode=13, nativeVirtualKeyCode=13,
+                      **({"text": "\r"} if kind == "keyDown" else {}))
 
     def screenshot(self, path):
         import base64
@@ -360,14 +375,13 @@ def check_calls_against_openapi(stack, requests):
     return checked
 
 
-def test_console_in_chromium_upload_train_live_curve_predict(stack):
+def open_console(stack):
+    """Headless Chromium on the console's home page, in English, with the stack's API key
+    typed in; skips (loudly) without Chromium."""
     binary = chromium_binary()
     if binary is None:
         raise unittest.SkipTest("NO CHROMIUM: the console's browser test did not run; install "
                                 "it with scripts/deps.sh test (Debian package chromium)")
-    shots = artifact_dir()
-    csv_path = os.path.join(stack.tmp, "console-train.csv")
-    write_training_csv(csv_path)
     b = Browser(binary, stack.tmp)
     try:
         b.goto(stack.url("/"))
@@ -375,6 +389,18 @@ def test_console_in_chromium_upload_train_live_curve_predict(stack):
         b.set_value("#api-key", stack.api_key)
         b.wait("document.querySelector('#page h1') && "
                "document.querySelector('#page h1').textContent === 'Home'")
+    except BaseException:
+        b.close()
+        raise
+    return b
+
+
+def test_console_in_chromium_upload_train_live_curve_predict(stack):
+    shots = artifact_dir()
+    csv_path = os.path.join(stack.tmp, "console-train.csv")
+    write_training_csv(csv_path)
+    b = open_console(stack)
+    try:
         # the landing page reached the API with the key: the health card shows each check
         b.wait("document.body.innerText.includes('postgres')", what="the health card")
         b.screenshot(os.path.join(shots, "01-home.png"))
@@ -504,6 +530,216 @@ def test_console_in_chromium_upload_train_live_curve_predict(stack):
         # the calls it made are the API's, as /openapi.json describes them
         assert check_calls_against_openapi(stack, b.requests) >= 15, b.requests
         print("console screenshots in %s" % shots)
+    finally:
+        b.close()
+
+
+def _trained_model(stack, tag):
+    """A gbdt model trained through the API on write_training_csv's data: (dataset id, the
+    completed run)."""
+    from test_train import train, upload_bytes, wait_run
+    csv_path = os.path.join(stack.tmp, "console-%s.csv" % tag)
+    write_training_csv(csv_path, n=1200, seed=19)
+    with open(csv_path, "rb") as f:
+        ds = upload_bytes(stack, f.read(), "console-%s.csv" % tag)
+    run = wait_run(stack, train(stack, ds, target="label", model="gbdt",
+                                model_name="console-%s" % tag,
+                                config={"rounds": 40, "seed": 3})["run_id"])
+    assert run["status"] == "completed", run
+    return ds, run
+
+
+def _numbers(b, selector, attr):
+    return b.eval("[...document.querySelectorAll(%s)].map(e => [e.dataset.feature, "
+                  "Number(e.dataset.%s)])" % (json.dumps(selector), attr))
+
+
+def _check_descriptions(stack, b, ds, shots):
+    """Typed in the profile's inputs and saved with Enter: stored (read back through the
+    API); a description the API refuses marks its input and says why, storing nothing."""
+    b.eval("location.hash = '#/data?dataset=%s'" % ds)
+    b.wait("document.querySelector('#descriptions input[name=x1]') !== null",
+           what="the descriptions' inputs")
+    names = b.eval("[...document.querySelectorAll('#descriptions input.desc')].map(e => e.name)")
+    assert names == ["x1", "x2", "colour", "label"], names
+    b.type_into("#descriptions input[name=x1]", "고객 나이")
+    b.type_into("#descriptions input[name=colour]", "가입 채널, 색")
+    b.press_enter()
+    b.wait("document.getElementById('descriptions-status').innerText.startsWith('Saved (2)')",
+           what="the saved descriptions")
+    stored = stack.http("GET", "/api/v1/datasets/%s/descriptions" % ds).json()
+    assert stored["descriptions"] == {"x1": "고객 나이", "colour": "가입 채널, 색"}, stored
+    # 700 Hangul syllables fit the input (2,000 characters) but are 2,100 bytes: refused
+    b.type_into("#descriptions input[name=x2]", "가" * 700)
+    b.press_enter()
+    b.wait("document.getElementById('descriptions-status').className === 'error'",
+           what="the refusal")
+    status = b.eval("document.getElementById('descriptions-status').innerText")
+    assert "2000" in status and "[x2" in status, status
+    assert b.eval("document.querySelector('#descriptions input[name=x2]')"
+                  ".getAttribute('aria-invalid')") == "true"
+    assert b.eval("document.activeElement.name") == "x2"
+    b.screenshot(os.path.join(shots, "07-descriptions.png"))
+    again = stack.http("GET", "/api/v1/datasets/%s/descriptions" % ds).json()
+    assert again["descriptions"] == stored["descriptions"], again
+    # read again from the server when the page is shown anew
+    b.eval("location.hash = '#/home'")
+    b.wait("document.querySelector('#page h1').textContent === 'Home'")
+    b.eval("location.hash = '#/data?dataset=%s'" % ds)
+    b.wait("document.querySelector('#descriptions input[name=x1]') !== null")
+    assert b.eval("document.querySelector('#descriptions input[name=x1]').value") == "고객 나이"
+
+
+def _check_explain(stack, b, run, shots):
+    """The importance chart (bars and 95% intervals) is the API's, by each method; the SHAP
+    summary explains the dataset's first 200 rows (bars = mean |SHAP|, one dot per row and
+    feature); the AI report and the PDF are the run's."""
+    run_id = run["run_id"]
+    b.eval("location.hash = '#/explain?run=%s'" % run_id)
+    b.wait("document.querySelectorAll('#importance-chart rect.bar').length === 3",
+           what="the importance chart")
+    api = stack.http("GET", "/api/v1/runs/%s/importance?method=permutation" % run_id).json()
+    want = [[x["feature"], x["importance"]] for x in api["importance"]]
+    drawn = _numbers(b, "#importance-chart rect.bar", "value")
+    assert [d[0] for d in drawn] == [w[0] for w in want], (drawn, want)
+    assert all(abs(d[1] - w[1]) < 1e-9 for d, w in zip(drawn, want)), (drawn, want)
+    assert want[0][0] in ("x1", "x2") and want[0][1] > 0.05, want
+    lo = dict(_numbers(b, "#importance-chart g.ci", "lo"))
+    hi = dict(_numbers(b, "#importance-chart g.ci", "hi"))
+    for x in api["importance"]:
+        assert abs(lo[x["feature"]] - x["ci"][0]) < 1e-9, (lo, x)
+        assert abs(hi[x["feature"]] - x["ci"][1]) < 1e-9, (hi, x)
+        assert x["ci"][0] <= x["importance"] <= x["ci"][1], x
+    # the description typed on the data page shows beside its feature
+    b.wait("document.getElementById('importance').innerText.includes('고객 나이')",
+           what="the description in the importance table")
+
+    b.set_value("#importance-method", "shap")
+    shap_api = stack.http("GET", "/api/v1/runs/%s/importance?method=shap" % run_id).json()
+    want = {x["feature"]: x["importance"] for x in shap_api["importance"]}
+    b.wait("document.querySelectorAll('#importance-chart rect.bar').length === 3 && "
+           "Number(document.querySelector('#importance-chart rect.bar').dataset.value) === %r"
+           % shap_api["importance"][0]["importance"], what="the SHAP importance")
+    assert b.eval("document.querySelectorAll('#importance-chart g.ci').length") == 0
+
+    b.wait("document.querySelector('#shap-summary') !== null", what="the SHAP summary")
+    assert b.eval("document.getElementById('shap-summary').dataset.method") == "tree"
+    preview = stack.http("GET", "/api/v1/datasets/%s/preview?rows=200"
+                         % run["dataset_id"]).json()["rows"]
+    rows = [{k: v for k, v in r.items() if k != "label"} for r in preview]
+    shap = stack.http("POST", "/api/v1/explain/%s/shap" % run["model_name"],
+                      body={"rows": rows, "version": run["model_version"]}).json()
+    assert len(shap["rows"]) == 200
+    mean = {f: sum(abs(r["contributions"][f]) for r in shap["rows"]) / 200
+            for f in shap["features"]}
+    bars = _numbers(b, "#shap-bars rect.bar", "value")
+    assert [f for f, _ in bars] == sorted(mean, key=mean.get, reverse=True), (bars, mean)
+    assert all(abs(v - mean[f]) < 1e-9 for f, v in bars), (bars, mean)
+    dots = b.eval("Object.fromEntries([...document.querySelectorAll('#shap-swarm g.swarm')]"
+                  ".map(g => [g.dataset.feature, [...g.querySelectorAll('circle')]"
+                  ".map(c => Number(c.dataset.value))]))")
+    for f in shap["features"]:
+        assert dots[f] == [r["contributions"][f] for r in shap["rows"]], f
+    # numeric features coloured by value, the categorical one grey
+    fills = b.eval("[...document.querySelectorAll('#shap-swarm g.swarm[data-feature=colour] "
+                   "circle')].map(c => c.getAttribute('fill'))")
+    assert set(fills) == {"#98a2b3"}, set(fills)
+
+    report = stack.http("GET", "/api/report/ai/%s?lang=en" % run_id).json()
+    b.wait("document.getElementById('ai-summary') !== null", what="the AI report")
+    shown = b.eval("document.getElementById('ai-summary').textContent")
+    # the run's numbers as the API writes them (the order of two near-equal features may
+    # differ between two reports: svc-report's importance order is not stable across calls)
+    first = report["summary"].split(". ")[0]
+    assert shown.startswith(first + ". ") and len(first) > 40, (shown, report["summary"])
+    assert "x1(고객 나이)" in shown, shown  # the description typed on the data page
+    for section, key in (("#ai-insights", "aiInsights"), ("#ai-actions", "actionPlan")):
+        items = b.eval("[...document.querySelectorAll('%s li')].map(li => li.textContent)"
+                       % section)
+        assert items and all(len(x) > 20 for x in items), (section, items, report[key])
+    b.eval("document.getElementById('pdf-button').focus()")
+    b.press_enter()
+    b.wait("document.querySelector('#pdf-link') !== null", what="the PDF link", timeout=120)
+    # the page's blob (the CSP keeps the page from reading blob: URLs back): its type and
+    # size are the stored PDF's
+    assert b.eval("document.getElementById('pdf-link').type") == "application/pdf"
+    assert b.eval("document.getElementById('pdf-link').href").startswith("blob:")
+    size = int(b.eval("document.getElementById('pdf-link').dataset.bytes"))
+    pdf = stack.http("GET", "/api/report/pdf/%s?lang=en" % run_id)
+    assert pdf.status == 200 and pdf.body.startswith(b"%PDF-"), pdf
+    assert size == len(pdf.body), (size, len(pdf.body))
+    b.eval("window.scrollTo(0, 0)")
+    b.screenshot(os.path.join(shots, "08-explain.png"))
+    b.eval("document.getElementById('shap-summary').scrollIntoView()")
+    b.screenshot(os.path.join(shots, "09-shap.png"))
+
+
+def _check_monitor_alert(stack, b, run, shots):
+    """Rows served with x1 moved by +3 drift from the training data: the monitor page's
+    check runs svc-monitor's drift rule, which stores an event and raises a
+    performance_alert; the page receives it on /ws/performance and shows x1 drifted."""
+    from test_train import predict
+    name = run["model_name"]
+    rnd = random.Random(5)
+    shifted = [{"x1": rnd.random() + 3, "x2": rnd.random(), "colour": rnd.choice(["red", "blue"])}
+               for _ in range(300)]
+    for i in range(0, 300, 20):  # a request gives the window at most 32 of its rows
+        predict(stack, name, shifted[i:i + 20])
+    deadline = time.time() + 30
+    while True:  # svc-train hands served rows to the drift window once a second
+        d = stack.http("GET", "/api/v1/models/%s/drift" % name)
+        if d.status == 200 and d.json()["current_rows"] >= 300:
+            break
+        assert time.time() < deadline, d
+        time.sleep(0.2)
+    b.eval("location.hash = '#/monitor'")
+    b.wait("document.getElementById('live-state').innerText === 'Live \u2713'",
+           what="the /ws/performance socket")
+    b.wait("[...document.querySelectorAll('#drift-model option')].some(o => o.value === %s)"
+           % json.dumps(name), what="the model list")
+    assert b.eval("document.querySelectorAll('#alerts tbody tr[data-model=\"%s\"]').length"
+                  % name) == 0
+    b.set_value("#drift-model", name)
+    b.eval("document.getElementById('drift-check').focus()")
+    b.press_enter()
+    b.wait("document.querySelector('#drift-result .drifted[data-feature=x1]') !== null",
+           what="x1 drifted")
+    b.wait("document.querySelector('#alerts tbody tr[data-model=\"%s\"]') !== null" % name,
+           what="the alert", timeout=30)
+    row = b.eval("[...document.querySelector('#alerts tbody tr[data-model=\"%s\"]').children]"
+                 ".map(td => td.innerText)" % name)
+    summ = stack.http("GET", "/api/drift/summary?days=1&model=" + name).json()
+    assert summ["drift_count"] == 1, summ
+    event = summ["events"][0]
+    assert "x1" in [f["feature"] for f in event["drifted_features"]], event
+    assert row[1] in ("warning", "critical") and row[2] == name, row
+    assert row[4] == ", ".join(f["feature"] for f in event["drifted_features"]), (row, event)
+    assert "drift" in row[3], row
+    # the stored event is listed once the page is drawn again
+    b.eval("location.hash = '#/home'")
+    b.wait("document.querySelector('#page h1').textContent === 'Home'")
+    b.eval("location.hash = '#/monitor'")
+    b.wait("document.querySelector('main').innerText.includes(%s)" % json.dumps(name),
+           what="the drift event")
+    b.screenshot(os.path.join(shots, "10-monitor.png"))
+
+
+def test_console_in_chromium_descriptions_explain_charts_monitor_alert(stack):
+    tag = "%d" % int(time.time() * 1000)
+    ds, run = _trained_model(stack, tag)
+    shots = artifact_dir()
+    b = open_console(stack)
+    try:
+        _check_descriptions(stack, b, ds, shots)
+        _check_explain(stack, b, run, shots)
+        _check_monitor_alert(stack, b, run, shots)
+        errors = [e for e in b.errors if "Failed to load resource" not in e]
+        assert errors == [], errors
+        used = {(m, urllib.parse.urlsplit(u).path.split("/")[-1]) for m, u in b.requests}
+        for call in (("PUT", "descriptions"), ("POST", "shap"), ("GET", "importance"),
+                     ("GET", "drift"), ("GET", "status"), ("GET", "summary")):
+            assert call in used, (call, sorted(used))
+        assert check_calls_against_openapi(stack, b.requests) >= 20, b.requests
     finally:
         b.close()
 

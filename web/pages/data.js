@@ -1,7 +1,8 @@
 // Data: upload by drag and drop (or the file field, for the keyboard) with progress, the
-// validation errors with row and column, then the dataset's profile.
-import { uploadCsv } from "../api.js";
-import { apiCard, card, errorCard, fmt, h, table, toast } from "../dom.js";
+// validation errors with row and column, then the dataset's profile with each column's
+// description, edited in place and saved as the dataset's whole set.
+import { get, put, uploadCsv } from "../api.js";
+import { apiCard, card, errorCard, fmt, h, later, table, toast } from "../dom.js";
 import { t } from "../i18n.js";
 
 function histogram(hist) {
@@ -30,7 +31,47 @@ function heatmap(corr) {
   );
 }
 
-export function profileView(p) {
+// The descriptions' inputs (one per column, named by it) and their Save button: the PUT
+// replaces the whole set, so every non-empty input is sent; an empty one drops its column's
+// description (the API refuses empty text). A refusal names the field: that input is
+// marked and the message shown under the table.
+function descriptionEditor(datasetId, saved) {
+  const inputs = new Map();
+  const status = h("p", { id: "descriptions-status", role: "status" });
+  const input = (name) => {
+    const el = h("input", { class: "desc", name, value: saved[name] || "", size: 28, maxlength: 2000,
+      placeholder: t("description_placeholder"), "aria-label": t("description") + ": " + name });
+    inputs.set(name, el);
+    return el;
+  };
+  const save = async () => {
+    const body = {};
+    for (const [name, el] of inputs) {
+      el.removeAttribute("aria-invalid");
+      if (el.value.trim()) body[name] = el.value.trim();
+    }
+    status.className = "muted";
+    status.textContent = t("saving");
+    try {
+      const d = await put("/api/v1/datasets/" + datasetId + "/descriptions", body);
+      status.className = "up";
+      status.textContent = t("saved") + " (" + fmt(d.count) + ")";
+    } catch (e) {
+      const field = e.details && e.details.field;
+      if (field && inputs.has(field)) {
+        inputs.get(field).setAttribute("aria-invalid", "true");
+        inputs.get(field).focus();
+      }
+      status.className = "error";
+      status.textContent = e.message + (field ? " [" + field + (e.details.position ? " #" + e.details.position : "") + "]" : "");
+    }
+  };
+  const button = h("button", { type: "submit", id: "save-descriptions", text: t("save_descriptions") });
+  return { input, status, button, save };
+}
+
+export function profileView(p, datasetId, descriptions) {
+  const editor = datasetId ? descriptionEditor(datasetId, descriptions || {}) : null;
   const cols = table(
     [
       { key: "name", label: t("column") },
@@ -39,7 +80,8 @@ export function profileView(p) {
       { key: "distinct", label: t("distinct"), num: true },
       { key: "mean", label: t("mean"), num: true },
       { label: t("histogram"), render: (c) => histogram(c.histogram) },
-    ],
+      editor ? { label: t("description"), render: (c) => editor.input(c.name) } : null,
+    ].filter(Boolean),
     p.columns
   );
   const leaks = table(
@@ -50,11 +92,12 @@ export function profileView(p) {
     ],
     p.leakage
   );
+  const summary = h("p", { text: fmt(p.rows) + " " + t("rows") + " · " + fmt(p.column_count) + " " + t("columns") + (p.target ? " · " + t("target") + ": " + p.target : "") });
   return h(
     "div",
     { id: "profile" },
-    h("p", { text: fmt(p.rows) + " " + t("rows") + " · " + fmt(p.column_count) + " " + t("columns") + (p.target ? " · " + t("target") + ": " + p.target : "") }),
-    cols,
+    summary,
+    editor ? h("form", { id: "descriptions", onsubmit: (e) => { e.preventDefault(); editor.save(); } }, cols, h("p", {}, editor.button), editor.status) : cols,
     h("h2", { text: t("leakage") }),
     leaks,
     h("h2", { text: t("correlations") }),
@@ -84,8 +127,15 @@ function uploadResult(out, d) {
         h("a", { id: "train-link", href: "#/train?dataset=" + d.file_id, text: t("train") + " →" })),
       validationView(d.validation)
     ),
-    apiCard("profile", "/api/v1/datasets/" + d.file_id + "/profile", profileView)
+    profileCard(d.file_id)
   );
+}
+
+// The profile and the descriptions, read together (the editor starts from what is stored).
+function profileCard(id) {
+  return card(t("profile"), later(
+    () => Promise.all([get("/api/v1/datasets/" + id + "/profile"), get("/api/v1/datasets/" + id + "/descriptions")]),
+    ([p, d]) => profileView(p, id, d.descriptions)));
 }
 
 function uploadForm(out) {
@@ -124,7 +174,7 @@ function datasetsCard() {
   return apiCard("datasets", "/api/v1/datasets?limit=20", (d) =>
     table(
       [
-        { key: "filename", label: t("dataset") },
+        { label: t("dataset"), render: (x) => h("a", { href: "#/data?dataset=" + (x.file_id || x.id), text: x.filename }) },
         { key: "rows", label: t("rows"), num: true },
         { label: "", render: (x) => h("a", { href: "#/train?dataset=" + (x.file_id || x.id), text: t("train") }) },
       ],
@@ -133,7 +183,9 @@ function datasetsCard() {
   );
 }
 
-export function render(main) {
+export function render(main, params) {
   const out = h("div", { id: "upload-result" });
+  const shown = params.get("dataset");
+  if (shown) out.append(profileCard(shown));
   main.append(h("h1", { text: t("data") }), uploadForm(out), out, datasetsCard());
 }
