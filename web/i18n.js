@@ -42,7 +42,7 @@ const TEXT = {
     memory: "메모리", success_rate: "API 성공률", error_rate: "오류율", drift_detected: "드리프트 감지",
     no_drift: "드리프트 없음", threshold: "임계값", statistic: "통계량", drifted: "드리프트",
     drift_by_feature: "모델·특성별 드리프트", check_drift: "드리프트 점검", level: "수준",
-    drift_events: "드리프트 이벤트(최근 7일)", no_drift_events: "최근 드리프트 이벤트 없음",
+    waiting_live: "첫 메시지를 기다리는 중…", drift_events: "드리프트 이벤트(최근 7일)", no_drift_events: "최근 드리프트 이벤트 없음",
   },
   en: {
     api_key: "API key", home: "Home", data: "Data", train: "Train", runs: "Runs",
@@ -85,7 +85,7 @@ const TEXT = {
     memory: "memory", success_rate: "API success", error_rate: "errors", drift_detected: "Drift detected",
     no_drift: "No drift", threshold: "Threshold", statistic: "Statistic", drifted: "drifted",
     drift_by_feature: "Drift by model and feature", check_drift: "Check drift", level: "Level",
-    drift_events: "Drift events (last 7 days)", no_drift_events: "No drift events lately",
+    waiting_live: "Waiting for the first message…", drift_events: "Drift events (last 7 days)", no_drift_events: "No drift events lately",
   },
 };
 

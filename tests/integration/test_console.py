@@ -708,6 +708,7 @@ def _check_monitor_alert(stack, b, run, shots):
            what="the alert", timeout=30)
     row = b.eval("[...document.querySelector('#alerts tbody tr[data-model=\"%s\"]').children]"
                  ".map(td => td.innerText)" % name)
+    b.screenshot(os.path.join(shots, "10-monitor-alert.png"))
     summ = stack.http("GET", "/api/drift/summary?days=1&model=" + name).json()
     assert summ["drift_count"] == 1, summ
     event = summ["events"][0]
@@ -721,7 +722,7 @@ def _check_monitor_alert(stack, b, run, shots):
     b.eval("location.hash = '#/monitor'")
     b.wait("document.querySelector('main').innerText.includes(%s)" % json.dumps(name),
            what="the drift event")
-    b.screenshot(os.path.join(shots, "10-monitor.png"))
+    b.screenshot(os.path.join(shots, "11-monitor-events.png"))
 
 
 def test_console_in_chromium_descriptions_explain_charts_monitor_alert(stack):

@@ -43,7 +43,7 @@ function alertsCard() {
 // The latest metrics_update of each model and the latest system_health, redrawn in place.
 function liveCard() {
   const models = new Map();
-  const health = h("p", { id: "system-health", class: "muted", text: t("loading") });
+  const health = h("p", { id: "system-health", class: "muted", text: t("waiting_live") });
   const slot = h("div", { id: "model-metrics" });
   const redraw = () => slot.replaceChildren(table([
     { key: "model_name", label: t("model_name") },
