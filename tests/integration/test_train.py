@@ -601,6 +601,10 @@ def test_runs_list_filters_pages_compares_and_tags(stack):
     assert page["total"] == 3 and len(page["runs"]) == 2 and page["limit"] == 2, page
     rest = stack.http("GET", "/api/v1/runs?dataset_id=%s&limit=2&offset=2" % fid).json()
     assert {r["run_id"] for r in page["runs"] + rest["runs"]} == set(ids)
+    # newest first, and in the order of the pages; a page past the end still says the total
+    assert [r["run_id"] for r in page["runs"] + rest["runs"]] == ids[::-1]
+    past = stack.http("GET", "/api/v1/runs?dataset_id=%s&limit=2&offset=10" % fid).json()
+    assert past["runs"] == [] and past["total"] == 3, past
     rf = stack.http("GET", "/api/v1/runs?dataset_id=%s&model=rf" % fid).json()
     assert [r["run_id"] for r in rf["runs"]] == [ids[1]], rf
     # a query parameter out of range: invalid_parameter naming it, worded as everywhere
