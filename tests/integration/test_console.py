@@ -648,8 +648,10 @@ def _check_explain(stack, b, run, shots):
     report = stack.http("GET", "/api/report/ai/%s?lang=en" % run_id).json()
     b.wait("document.getElementById('ai-summary') !== null", what="the AI report")
     shown = b.eval("document.getElementById('ai-summary').textContent")
-    # the run's numbers as the API writes them (the order of two near-equal features may
-    # differ between two reports: svc-report's importance order is not stable across calls)
+    # the run's numbers as the API writes them; the features' order may differ: the page
+    # asks for the report while svc-explain is still computing the permutation importance
+    # (its other card), so its report may rank by the model's own importance, and a report
+    # asked for later ranks by the stored permutation list (svc-report/inputs.c)
     first = report["summary"].split(". ")[0]
     assert shown.startswith(first + ". ") and len(first) > 40, (shown, report["summary"])
     assert "x1(고객 나이)" in shown, shown  # the description typed on the data page
