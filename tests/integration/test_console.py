@@ -718,12 +718,13 @@ def _check_monitor_alert(stack, b, run, shots):
     assert row[1] in ("warning", "critical") and row[2] == name, row
     assert row[4] == ", ".join(f["feature"] for f in event["drifted_features"]), (row, event)
     assert "drift" in row[3], row
-    # the stored event is listed once the page is drawn again
+    # the stored event is listed after the check, and when the page is drawn again
+    listed = "document.getElementById('drift-events').innerText.includes(%s)" % json.dumps(name)
+    b.wait(listed, what="the drift event after the check")
     b.eval("location.hash = '#/home'")
     b.wait("document.querySelector('#page h1').textContent === 'Home'")
     b.eval("location.hash = '#/monitor'")
-    b.wait("document.querySelector('main').innerText.includes(%s)" % json.dumps(name),
-           what="the drift event")
+    b.wait(listed, what="the drift event")
     b.screenshot(os.path.join(shots, "11-monitor-events.png"))
 
 

@@ -5,7 +5,7 @@
 // and the drift events of the last days. There is no alert list route: alerts are events on
 // the socket, and the stored drift events are their history.
 import { get, openSocket } from "../api.js";
-import { apiCard, card, fmt, h, later, table } from "../dom.js";
+import { card, fmt, h, later, table } from "../dom.js";
 import { t } from "../i18n.js";
 
 const KEEP = 100; // alerts kept on the page
@@ -80,8 +80,9 @@ function featureDriftView(d, s) {
 }
 
 // Drift per feature of the model picked: the rule check (/api/drift/status, which stores an
-// event and raises the alert when it finds drift) and the per-feature table.
-function driftCard() {
+// event and raises the alert when it finds drift) and the per-feature table; checked() then
+// (the stored events may have changed).
+function driftCard(checked) {
   const model = h("select", { id: "drift-model", "aria-label": t("model_name") });
   const slot = h("div");
   const check = () => {
@@ -89,7 +90,9 @@ function driftCard() {
     if (!name) return;
     slot.replaceChildren(later(async () => {
       const s = await get("/api/drift/status?model=" + encodeURIComponent(name));
-      return [await get("/api/v1/models/" + encodeURIComponent(name) + "/drift"), s];
+      const d = await get("/api/v1/models/" + encodeURIComponent(name) + "/drift");
+      checked();
+      return [d, s];
     }, ([d, s]) => featureDriftView(d, s)));
   };
   get("/api/v1/models").then((d) => model.replaceChildren(...(d.models || []).map((m) => h("option", { value: m.name, text: m.name }))))
@@ -112,6 +115,9 @@ function eventsView(d) {
 }
 
 export function render(main) {
+  const events = h("div", { id: "drift-events" });
+  const loadEvents = () => events.replaceChildren(later(() => get("/api/drift/summary?days=7"), eventsView));
+  loadEvents();
   const alerts = alertsCard();
   const live = liveCard();
   const ws = openSocket("/ws/performance");
@@ -131,8 +137,8 @@ export function render(main) {
   main.append(
     h("h1", { text: t("monitor") }),
     alerts.node,
-    h("div.grid", {}, driftCard(), live.node),
-    apiCard("drift_events", "/api/drift/summary?days=7", eventsView)
+    h("div.grid", {}, driftCard(loadEvents), live.node),
+    card(t("drift_events"), events)
   );
   return () => ws.close();
 }
