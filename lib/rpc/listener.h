@@ -42,8 +42,9 @@ struct listener {
  * open. nng's error code, 0 when listening. */
 int listener_start(struct listener *w, nng_socket sock, const char *url, uint16_t probe_as,
                    uint16_t expect);
-/* Probes the listener once (blocks up to 1 s) and makes it again after a second failure in a
- * row. Returns 1 when it was made again, 0 otherwise. Call from one thread only. */
+/* Probes the listener once (blocks up to 6 s: a handshake and a take-in, 3 s each) and makes
+ * it again after a second failure in a row. Returns 1 when it was made again, 0 otherwise.
+ * Call from one thread only. */
 int listener_check(struct listener *w);
 
 /* Connects to an nng listener at url (ipc:// or tcp://), sends the SP header as protocol
