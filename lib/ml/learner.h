@@ -115,6 +115,8 @@ struct learner {
     const char *iterations_param; /* the parameter counting iterations ("rounds"): svc-train
                                      plans total_epochs with it (learner_iterations) */
     size_t parallel_rows;         /* predict on a thread pool from this many rows on; 0: never */
+    int scale_sensitive;          /* 1: the scale and outliers of numbers matter to it (linear
+                                     and neural learners): AutoML searches its scaling */
 
     /* Trains on in. Returns 0 with *algo (the caller owns it: free) and *iterations (what
      * the run reports: rounds kept, trees, or max_iter); AIOPS_EINVAL with a message in err
