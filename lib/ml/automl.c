@@ -143,7 +143,7 @@ static int parse_models(const char *models, enum table_task task, struct space *
         memcpy(name, p, len);
         name[len] = '\0';
         const struct learner *l = learner_find(name);
-        if (l == NULL || l == &learner_ensemble || !l->needs_target)
+        if (l == NULL || l == &learner_ensemble || l == &learner_prep || !l->needs_target)
             return aiops_error_set(err, AIOPS_EINVAL, "models",
                                    "models: %s is not a supervised learner", name);
         if (!(l->tasks & bit))
@@ -732,6 +732,8 @@ struct selection {
     size_t single;               /* the best single candidate */
     int kept;                    /* the ensemble beats the best single trial */
     size_t chosen;               /* not kept: the candidate the final model is (choose_final) */
+    int too_big;                 /* the ensemble beat the best trial but writing it would not
+                                    have fit in the budget */
     double *pred;                /* the kept selection's OOF predictions, n * K */
 };
 
@@ -1064,6 +1066,7 @@ static void choose_final(struct search *s, struct selection *sel, void **refit)
     sel->chosen = sel->single;
     if (sel->kept && time_mono_ns() + selection_write_ns(s, sel) <= end)
         return;
+    sel->too_big = sel->kept;
     size_t cheapest = sel->single;
     for (size_t r = 0; r < sel->m; r++) {
         size_t j = r == 0 ? sel->single : r <= sel->single ? r - 1 : r;
@@ -1103,6 +1106,7 @@ static int finish(struct search *s, struct automl_result *out, struct aiops_erro
         out->best = trial_entry(s, &s->trial[sel.trial[0]]);
         out->ensemble = ensemble_json(s, &sel);
         json_object_set_new(out->ensemble, "refit", json_boolean(refit != NULL));
+        json_object_set_new(out->ensemble, "too_big_for_budget", json_boolean(sel.too_big));
         json_t *automl = json_pack("{s:s, s:I, s:I, s:O, s:O}", "metric", metric_names[s->metric],
                                    "folds", (json_int_t)s->k, "trials", (json_int_t)s->ntrials,
                                    "best", out->best, "ensemble", out->ensemble);

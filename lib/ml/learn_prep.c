@@ -43,17 +43,6 @@ static void prep_op_free(void *algo)
     free(m);
 }
 
-static int prep_learn(const struct learner_input *in, void **algo, int *iterations,
-                      struct aiops_error *err)
-{
-    (void)in;
-    *algo = NULL;
-    *iterations = 0;
-    return aiops_error_set(err, AIOPS_EINVAL, "model",
-                           "a model behind searched transforms is built by AutoML (aiops automl, "
-                           "POST /api/v1/automl), not trained directly");
-}
-
 static int prep_op_predict(const void *algo, const struct fmatrix *x, struct pool *pool,
                            double *out)
 {
@@ -158,7 +147,7 @@ const struct learner learner_prep = {
     .nparams = 0,
     .iterations_param = NULL,
     .parallel_rows = 1024,
-    .train = prep_learn,
+    .train = learner_built_by_automl,
     LEARNER_OPS(prep),
     .importance = prep_op_importance,
 };

@@ -98,6 +98,17 @@ const struct learner *learner_find(const char *name)
     return NULL;
 }
 
+int learner_built_by_automl(const struct learner_input *in, void **algo, int *iterations,
+                            struct aiops_error *err)
+{
+    (void)in;
+    *algo = NULL;
+    *iterations = 0;
+    return aiops_error_set(err, AIOPS_EINVAL, "model",
+                           "this kind of model is built by AutoML (aiops automl, POST "
+                           "/api/v1/automl), not trained directly");
+}
+
 size_t learner_count(void)
 {
     return ARRAY_LEN(registry);

@@ -187,6 +187,11 @@ struct learner {
         return type##_outputs(algo);                                                               \
     }
 
+/* The train operation of the learners AutoML builds rather than trains (the ensemble, the
+ * model behind feature transforms): AIOPS_EINVAL with a message saying so, *algo NULL. */
+int learner_built_by_automl(const struct learner_input *in, void **algo, int *iterations,
+                            struct aiops_error *err);
+
 /* The learner called name, or answering to it as an alias ("xgboost" is gbdt); NULL when
  * none does (or name is NULL). */
 const struct learner *learner_find(const char *name);

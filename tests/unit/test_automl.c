@@ -96,6 +96,14 @@ static void test_tpe_seeded(void)
 
 /* --- data ------------------------------------------------------------------------------- */
 
+/* Ingests the CSV text in csv and frees it. */
+static int ingest_and_free(struct buf *csv, struct ingest_result *out)
+{
+    int rv = ingest_csv(csv->data, csv->len, NULL, out);
+    buf_free(csv);
+    return rv;
+}
+
 /* n rows: a, b uniform in [-1, 1], noise, a category; label yes when a * b > 0 (a pattern
  * trees learn and a linear model cannot), 5% of labels flipped. */
 static int make_table(size_t n, uint64_t seed, struct ingest_result *out)
@@ -108,9 +116,7 @@ static int make_table(size_t n, uint64_t seed, struct ingest_result *out)
         int yes = (a * b > 0) ^ (rand_unit(&r) < 0.05);
         buf_printf(&csv, "%.4f,%.4f,%.4f,%c,%s\n", a, b, z, "xyz"[i % 3], yes ? "yes" : "no");
     }
-    int rv = ingest_csv(csv.data, csv.len, NULL, out);
-    buf_free(&csv);
-    return rv;
+    return ingest_and_free(&csv, out);
 }
 
 static struct automl_config base_config(void)
@@ -345,9 +351,7 @@ static int make_cat_table(size_t n, uint64_t seed, struct ingest_result *out)
         int yes = rand_unit(&r) < 0.1 + 0.02 * city + 0.2 * (a > 0);
         buf_printf(&csv, "c%u,%.4f,%.4f,%.4f,%s\n", city, a, b, rand_unit(&r), yes ? "yes" : "no");
     }
-    int rv = ingest_csv(csv.data, csv.len, NULL, out);
-    buf_free(&csv);
-    return rv;
+    return ingest_and_free(&csv, out);
 }
 
 /* The feature transforms are trial parameters (in the leaderboard, scaling only for the
@@ -437,9 +441,7 @@ static int make_letter_like(size_t n, uint64_t seed, struct ingest_result *out)
         }
         buf_puts(&csv, "\n");
     }
-    int rv = ingest_csv(csv.data, csv.len, NULL, out);
-    buf_free(&csv);
-    return rv;
+    return ingest_and_free(&csv, out);
 }
 
 static void test_budget_counts_the_final_model(void)
@@ -502,6 +504,8 @@ static void test_bad_requests_name_the_field(void)
     cfg.models = "gbdt,,rf";
     expect_refused(&cfg, &in.table, "models");
     cfg.models = "ensemble";
+    expect_refused(&cfg, &in.table, "models");
+    cfg.models = "prep";
     expect_refused(&cfg, &in.table, "models");
     cfg = base_config();
     cfg.budget_seconds = 0;
