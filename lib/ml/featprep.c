@@ -20,9 +20,10 @@
 
 extern const struct learner learner_gbdt;
 
-/* The gbdt whose gain ranks features for selection by importance: small, as it is fitted
- * per fold inside a trial's time. */
-#define IMPORTANCE_ROUNDS 30
+/* The gbdt whose gain ranks features for selection by importance: about this many trees
+ * (rounds x trees per round: one per class beyond two), as it is fitted per fold inside a
+ * trial's time; 3 rounds at least. */
+#define IMPORTANCE_TREES 30
 #define PREP_MAX_COLUMNS (1u << 24)
 
 /* clang-format off */
@@ -237,7 +238,9 @@ static int rank_univariate(const struct fmatrix *x, const double *y, enum table_
 static int rank_importance(const struct fmatrix *x, const double *y, enum table_task task,
                            size_t nclasses, uint64_t seed, struct ranked *r)
 {
-    json_t *norm = json_pack("{s:i, s:i, s:I}", "rounds", IMPORTANCE_ROUNDS, "threads", 1,
+    size_t per_round = task == TASK_MULTICLASS ? nclasses : 1;
+    int rounds = IMPORTANCE_TREES / (int)per_round < 3 ? 3 : IMPORTANCE_TREES / (int)per_round;
+    json_t *norm = json_pack("{s:i, s:i, s:I}", "rounds", rounds, "threads", 1,
                              "seed", (json_int_t)(seed & 0xffffffffu));
     json_t *full = NULL;
     int rv = norm ? learner_params_full(&learner_gbdt, norm, &full) : AIOPS_ENOMEM;
