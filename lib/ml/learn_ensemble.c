@@ -194,15 +194,8 @@ static int ensemble_op_importance(const void *algo, double *out)
 
 const struct learner learner_ensemble = {
     .name = "ensemble",
-    .aliases = NULL,
     .summary = "weighted mean of trained models, built by AutoML",
-    .tasks = LEARN_BINARY | LEARN_MULTICLASS | LEARN_REGRESSION,
-    .needs_target = 1,
-    .params = NULL,
-    .nparams = 0,
-    .iterations_param = NULL,
-    .parallel_rows = 1024, /* a pool pays for itself on batches, not on single rows */
-    .train = learner_built_by_automl, /* assembled from trained members */
+    LEARNER_BUILT_BY_AUTOML, /* assembled from trained members */
     LEARNER_OPS(ensemble),
     .importance = ensemble_op_importance,
 };

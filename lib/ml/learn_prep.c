@@ -139,15 +139,8 @@ static int prep_op_importance(const void *algo, double *out)
 
 const struct learner learner_prep = {
     .name = "prep",
-    .aliases = NULL,
     .summary = "a model behind AutoML's searched feature transforms",
-    .tasks = LEARN_BINARY | LEARN_MULTICLASS | LEARN_REGRESSION,
-    .needs_target = 1,
-    .params = NULL,
-    .nparams = 0,
-    .iterations_param = NULL,
-    .parallel_rows = 1024,
-    .train = learner_built_by_automl,
+    LEARNER_BUILT_BY_AUTOML,
     LEARNER_OPS(prep),
     .importance = prep_op_importance,
 };

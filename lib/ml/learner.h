@@ -192,6 +192,13 @@ struct learner {
 int learner_built_by_automl(const struct learner_input *in, void **algo, int *iterations,
                             struct aiops_error *err);
 
+/* The fields of struct learner that the learners AutoML builds have alike: every supervised
+ * task, no parameters of their own, a pool for batches (not single rows), no training. */
+#define LEARNER_BUILT_BY_AUTOML                                                                    \
+    .aliases = NULL, .tasks = LEARN_BINARY | LEARN_MULTICLASS | LEARN_REGRESSION,                  \
+    .needs_target = 1, .params = NULL, .nparams = 0, .iterations_param = NULL,                     \
+    .parallel_rows = 1024, .train = learner_built_by_automl
+
 /* The learner called name, or answering to it as an alias ("xgboost" is gbdt); NULL when
  * none does (or name is NULL). */
 const struct learner *learner_find(const char *name);

@@ -247,6 +247,28 @@ static void test_budget_is_honoured(void)
     ingest_result_free(&in);
 }
 
+/* m (a binary model) saved into bytes and read back: the same learner, the same
+ * probabilities on the rows of t. */
+static void check_round_trip(const struct model *m, const struct table *t, struct buf *bytes)
+{
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    CHECK_INT(model_save(m, bytes), 0);
+    struct model *back = NULL;
+    CHECK_INT(model_load(bytes->data, bytes->len, &back, &err), 0);
+    CHECK(back != NULL && back->learner == m->learner);
+    struct fmatrix x;
+    CHECK_INT(features_matrix(&m->features, t, &x, NULL, NULL, NULL), 0);
+    double *p1 = malloc(x.nrows * 2 * sizeof *p1), *p2 = malloc(x.nrows * 2 * sizeof *p2);
+    CHECK_INT(model_predict(m, &x, p1), 0);
+    CHECK_INT(model_predict(back, &x, p2), 0);
+    CHECK_MEM(p1, x.nrows * 2 * sizeof *p1, p2, x.nrows * 2 * sizeof *p2);
+    CHECK(fabs(p1[0] + p1[1] - 1) < 1e-9);
+    free(p1);
+    free(p2);
+    fmatrix_free(&x);
+    model_free(back);
+}
+
 /* The ensemble's out-of-fold score is never below the best single trial's, and the saved
  * model reads back as an ensemble that predicts the same. */
 static void test_ensemble_never_worse_and_saved(void)
@@ -286,25 +308,11 @@ static void test_ensemble_never_worse_and_saved(void)
                              "learner"))) == 0);
 
         struct buf bytes = {0};
-        CHECK_INT(model_save(r.model, &bytes), 0);
-        struct model *back = NULL;
-        CHECK_INT(model_load(bytes.data, bytes.len, &back, &err), 0);
-        CHECK(back != NULL && back->learner == r.model->learner);
-        struct fmatrix x;
-        CHECK_INT(features_matrix(&r.model->features, &in.table, &x, NULL, NULL, NULL), 0);
-        double *p1 = malloc(x.nrows * 2 * sizeof *p1), *p2 = malloc(x.nrows * 2 * sizeof *p2);
-        CHECK_INT(model_predict(r.model, &x, p1), 0);
-        CHECK_INT(model_predict(back, &x, p2), 0);
-        CHECK_MEM(p1, x.nrows * 2 * sizeof *p1, p2, x.nrows * 2 * sizeof *p2);
-        CHECK(fabs(p1[0] + p1[1] - 1) < 1e-9);
+        check_round_trip(r.model, &in.table, &bytes);
         /* damaged member bytes are refused, never crash */
         bytes.data[bytes.len - 40] ^= 0x5a;
         struct model *bad = NULL;
         CHECK(model_load(bytes.data, bytes.len, &bad, &err) != 0);
-        free(p1);
-        free(p2);
-        fmatrix_free(&x);
-        model_free(back);
         buf_free(&bytes);
         automl_result_free(&r);
     }
@@ -397,19 +405,7 @@ static void test_transforms_are_searched_and_saved(void)
                 saw_prep_model |= e->member[j].learner == &learner_prep;
         }
         struct buf bytes = {0};
-        CHECK_INT(model_save(r.model, &bytes), 0);
-        struct model *back = NULL;
-        CHECK_INT(model_load(bytes.data, bytes.len, &back, &err), 0);
-        struct fmatrix x;
-        CHECK_INT(features_matrix(&r.model->features, &in.table, &x, NULL, NULL, NULL), 0);
-        double *p1 = malloc(x.nrows * 2 * sizeof *p1), *p2 = malloc(x.nrows * 2 * sizeof *p2);
-        CHECK_INT(model_predict(r.model, &x, p1), 0);
-        CHECK_INT(model_predict(back, &x, p2), 0);
-        CHECK_MEM(p1, x.nrows * 2 * sizeof *p1, p2, x.nrows * 2 * sizeof *p2);
-        free(p1);
-        free(p2);
-        fmatrix_free(&x);
-        model_free(back);
+        check_round_trip(r.model, &in.table, &bytes);
         buf_free(&bytes);
         automl_result_free(&r);
     }
