@@ -53,7 +53,8 @@ print(f"| {name} | {metric} | {ot[metric]:.4f} | {p['test'][metric]:.4f} | {dt[m
       f"| {p['trials']} ({p['trials'] - p['complete']}) / {p['budget_used_seconds']:.1f} |")
 ens = o["ensemble"]
 print(f"<!-- {name}: best {o['best']['learner']} {json.dumps(o['best']['params'])}; ensemble kept "
-      f"{ens['kept']} {json.dumps(ens['members'])}; optuna best {json.dumps(p['best_params'])} -->")
+      f"{ens['kept']} (too big for the budget: {ens.get('too_big_for_budget')}, refit {ens.get('refit')}) "
+      f"{json.dumps(ens['members'])}; optuna best {json.dumps(p['best_params'])} -->")
 PY
 done <<<"$SETS"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

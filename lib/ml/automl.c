@@ -14,6 +14,7 @@
 #include "ml/ensemble.h"
 #include "ml/eval.h"
 #include "ml/featureset.h"
+#include "ml/prep.h"
 #include "ml/split.h"
 #include "ml/tpe.h"
 #include "ml/train.h"
@@ -25,6 +26,8 @@
 #define ENSEMBLE_STEPS 40 /* Caruana's selection rounds */
 #define SEARCH_SHARE 0.95 /* of the budget, for trials; the rest builds the model */
 #define REFIT_SHARE 0.3   /* of the budget, kept at most for refitting the best trial */
+#define WRITE_BYTES_PER_SECOND 100e6 /* checksumming and writing a model file (see
+                                        write_estimate_ns) */
 
 /* --- metrics ----------------------------------------------------------------------------- */
 
@@ -115,6 +118,8 @@ struct space {
     struct tpe_dim dim[MAX_DIMS];
     const struct param_def *def[MAX_DIMS]; /* NULL for dimension 0 */
     size_t owner[MAX_DIMS];                /* the learner index a dimension belongs to */
+    uint8_t is_prep[MAX_DIMS];             /* a transform of the features (featureset.h),
+                                              not a parameter of the learner */
 };
 
 static int parse_models(const char *models, enum table_task task, struct space *s,
@@ -138,7 +143,7 @@ static int parse_models(const char *models, enum table_task task, struct space *
         memcpy(name, p, len);
         name[len] = '\0';
         const struct learner *l = learner_find(name);
-        if (l == NULL || l == &learner_ensemble || !l->needs_target)
+        if (l == NULL || l == &learner_ensemble || l == &learner_prep || !l->needs_target)
             return aiops_error_set(err, AIOPS_EINVAL, "models",
                                    "models: %s is not a supervised learner", name);
         if (!(l->tasks & bit))
@@ -156,32 +161,61 @@ static int parse_models(const char *models, enum table_task task, struct space *
                         : aiops_error_set(err, AIOPS_EINVAL, "models", "models names no learner");
 }
 
-/* The dimensions: the learner, then every searched parameter of each learner. */
-static void build_dims(struct space *s)
+/* Adds parameter d of learner li as a dimension (when it is searched and there is room). */
+static void add_dim(struct space *s, size_t li, const struct param_def *d, int is_prep)
+{
+    if (!(d->search & PARAM_SEARCH) || s->ndims >= MAX_DIMS)
+        return;
+    struct tpe_dim td = {
+        .lo = d->search_min, .hi = d->search_max, .log = (d->search & PARAM_SEARCH_LOG) != 0};
+    if (d->type == PARAM_INT) {
+        td.kind = TPE_INT;
+    } else if (d->type == PARAM_NUMBER) {
+        td.kind = TPE_FLOAT;
+    } else if (d->type == PARAM_BOOL) {
+        td = (struct tpe_dim){.kind = TPE_CATEGORICAL, .nchoices = 2};
+    } else if (d->type == PARAM_STRING && d->choices != NULL) {
+        size_t n = 0;
+        while (d->choices[n] != NULL)
+            n++;
+        td = (struct tpe_dim){.kind = TPE_CATEGORICAL, .nchoices = n};
+    } else {
+        return;
+    }
+    s->dim[s->ndims] = td;
+    s->def[s->ndims] = d;
+    s->is_prep[s->ndims] = (uint8_t)is_prep;
+    s->owner[s->ndims++] = li;
+}
+
+/* 1 when feature transform d (featureset.h) can change anything for learner l on x. */
+static int prep_applies(const struct param_def *d, const struct learner *l,
+                        const struct fmatrix *x, enum table_task task)
+{
+    if (strcmp(d->name, "scaling") == 0)
+        return l->scale_sensitive;
+    if (strcmp(d->name, "encoding") == 0) {
+        for (size_t j = 0; task != TASK_MULTICLASS && j < x->ncols; j++)
+            if (x->is_cat[j] && x->ncat[j] > PREP_TARGET_MIN_CATS)
+                return 1;
+        return 0;
+    }
+    return x->ncols >= 2; /* select, select_keep */
+}
+
+/* The dimensions: the learner, then every searched parameter of each learner and the
+ * feature transforms that apply to it on these data. */
+static void build_dims(struct space *s, const struct fmatrix *x, enum table_task task)
 {
     s->dim[0] = (struct tpe_dim){.kind = TPE_CATEGORICAL, .nchoices = s->nlearners};
     s->ndims = 1;
     for (size_t li = 0; li < s->nlearners; li++) {
         const struct learner *l = s->learner[li];
-        for (size_t i = 0; i < l->nparams && s->ndims < MAX_DIMS; i++) {
-            const struct param_def *d = &l->params[i];
-            if (!(d->search & PARAM_SEARCH))
-                continue;
-            struct tpe_dim td = {.lo = d->search_min,
-                                 .hi = d->search_max,
-                                 .log = (d->search & PARAM_SEARCH_LOG) != 0};
-            if (d->type == PARAM_INT)
-                td.kind = TPE_INT;
-            else if (d->type == PARAM_NUMBER)
-                td.kind = TPE_FLOAT;
-            else if (d->type == PARAM_BOOL)
-                td = (struct tpe_dim){.kind = TPE_CATEGORICAL, .nchoices = 2};
-            else
-                continue; /* text choices: not searched yet */
-            s->dim[s->ndims] = td;
-            s->def[s->ndims] = d;
-            s->owner[s->ndims++] = li;
-        }
+        for (size_t i = 0; i < l->nparams; i++)
+            add_dim(s, li, &l->params[i], 0);
+        for (size_t i = 0; i < prep_param_count(); i++)
+            if (prep_applies(prep_param_at(i), l, x, task))
+                add_dim(s, li, prep_param_at(i), 1);
     }
 }
 
@@ -288,6 +322,11 @@ struct trial {
     double *values; /* the space's ndims values (NaN: not this learner's) */
     json_t *params; /* the sampled parameters, canonical names */
     json_t *full;   /* what the learner reads */
+    struct prep_config prep;     /* the feature transforms sampled (featureset.h) */
+    const struct learner *model; /* what its fold models are: the learner, or learner_prep
+                                    around it when prep is not the identity */
+    size_t model_bytes;          /* the first fold model's saved size */
+    double save_seconds;         /* ... and the time saving it took */
     double fold_loss[MAX_FOLDS];
     size_t folds_done;
     double mean, std, seconds, loss; /* loss: mean when complete, else +INFINITY for TPE */
@@ -297,11 +336,11 @@ struct trial {
     double *oof;           /* n * K out-of-fold predictions (complete trials) */
 };
 
-static void trial_release_models(const struct space *s, struct trial *t)
+static void trial_release_models(struct trial *t)
 {
     for (size_t f = 0; f < MAX_FOLDS; f++) {
         if (t->algo[f] != NULL)
-            s->learner[t->li]->free(t->algo[f]);
+            t->model->free(t->algo[f]);
         t->algo[f] = NULL;
     }
     free(t->oof);
@@ -321,6 +360,7 @@ struct search {
     struct trial *trial;
     size_t ntrials, cap;
     atomic_int cancelled; /* by the caller (cfg->cancelled), not by the clock */
+    uint64_t refit_end_ns; /* when a refit must stop (its model still to be written) */
 };
 
 static int search_should_stop(struct search *s)
@@ -343,31 +383,74 @@ static int trial_progress(void *arg, const struct train_progress *p)
     return search_should_stop(arg);
 }
 
+/* Trial t's model of the rows x (targets y) into *algo (a t->model): its feature transforms
+ * fitted on these rows only, then its learner with params. An error's message into
+ * error[errlen]. */
+static int trial_train(const struct search *s, const struct trial *t, const struct fmatrix *x,
+                       const double *y, const json_t *params, train_progress_fn progress,
+                       void **algo, char *error, size_t errlen)
+{
+    const struct cvdata *d = &s->data;
+    const struct learner *l = s->space.learner[t->li];
+    struct feature_prep *prep = NULL;
+    struct fmatrix xt = {0};
+    int rv = AIOPS_OK, with_prep = !prep_config_identity(&t->prep);
+    if (with_prep)
+        rv = feature_prep_fit(&t->prep, x, y, d->ts.task, d->ts.nclasses, s->cfg->seed + t->id,
+                              &prep, &xt);
+    struct learner_input in = {
+        .x = with_prep ? &xt : x,
+        .y = y,
+        .task = d->ts.task,
+        .nclasses = d->ts.nclasses,
+        .params = params,
+        .progress = progress,
+        .progress_arg = (void *)s,
+    };
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    int iterations = 0;
+    void *inner = NULL;
+    if (rv == 0)
+        rv = l->train(&in, &inner, &iterations, &err);
+    xt.sp = NULL; /* borrowed from x */
+    fmatrix_free(&xt);
+    if (rv == 0 && with_prep)
+        rv = prep_model_new(prep, l, inner, (struct prep_model **)algo);
+    else if (rv == 0)
+        *algo = inner;
+    else
+        feature_prep_free(prep);
+    if (rv != 0)
+        snprintf(error, errlen, "%s", err.message[0] ? err.message : aiops_strerror(rv));
+    return rv;
+}
+
+/* The saved size of fold model algo of t and the time saving it took: what the final
+ * model's writing is estimated from (refit_estimate_ns). */
+static void measure_save(struct trial *t, const void *algo)
+{
+    uint64_t t0 = time_mono_ns();
+    struct buf b = {0};
+    if (t->model->save(algo, &b) == 0) {
+        t->model_bytes = b.len;
+        t->save_seconds = (double)(time_mono_ns() - t0) / 1e9;
+    }
+    buf_free(&b);
+}
+
 /* Trains fold f of trial t and scores it, its predictions into t->oof. */
 static int trial_fold(struct search *s, struct trial *t, size_t f)
 {
     const struct cvdata *d = &s->data;
-    const struct learner *l = s->space.learner[t->li];
-    struct learner_input in = {
-        .x = &d->ftrain[f],
-        .y = d->ytrain[f],
-        .task = d->ts.task,
-        .nclasses = d->ts.nclasses,
-        .params = t->full,
-        .progress = trial_progress,
-        .progress_arg = s,
-    };
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    int iterations = 0;
-    int rv = l->train(&in, &t->algo[f], &iterations, &err);
-    if (rv != 0) {
-        snprintf(t->error, sizeof t->error, "%s",
-                 err.message[0] ? err.message : aiops_strerror(rv));
+    int rv = trial_train(s, t, &d->ftrain[f], d->ytrain[f], t->full, trial_progress,
+                         &t->algo[f], t->error, sizeof t->error);
+    if (rv != 0)
         return rv;
-    }
+    if (f == 0)
+        measure_save(t, t->algo[f]);
     const struct split_fold *sf = &d->folds.fold[f];
     double *pred = malloc((sf->ntest ? sf->ntest : 1) * d->K * sizeof *pred);
-    rv = pred ? l->predict(t->algo[f], &d->ftest[f], NULL, pred) : AIOPS_ENOMEM;
+    rv = pred ? t->model->predict(t->algo[f], &d->ftest[f], NULL, pred) : AIOPS_ENOMEM;
     for (size_t i = 0; rv == 0 && i < sf->ntest; i++)
         memcpy(t->oof + sf->test[i] * d->K, pred + i * d->K, d->K * sizeof *pred);
     if (rv == 0)
@@ -417,7 +500,7 @@ static void trial_run(struct search *s, struct trial *t)
     t->loss = t->status == T_COMPLETE && isfinite(t->mean) ? t->mean : INFINITY;
     t->seconds = (double)(time_mono_ns() - t0) / 1e9;
     if (t->status != T_COMPLETE)
-        trial_release_models(&s->space, t);
+        trial_release_models(t);
 }
 
 static int cmp_double_asc(const void *a, const void *b)
@@ -465,6 +548,8 @@ static json_t *param_json(const struct param_def *d, double v)
         return json_integer((json_int_t)v);
     if (d->type == PARAM_BOOL)
         return json_boolean(v != 0);
+    if (d->type == PARAM_STRING)
+        return json_string(d->choices[(size_t)v]);
     return json_real(v);
 }
 
@@ -477,8 +562,10 @@ static void trial_defaults(const struct space *sp, struct trial *t)
         if (sp->owner[d] != t->li)
             continue;
         const struct param_def *def = sp->def[d];
-        t->values[d] = fmin(fmax(def->def, sp->dim[d].lo), sp->dim[d].hi);
-        json_object_set_new(t->params, def->name, param_json(def, def->def));
+        /* a text choice's default is its first (the identity transform) */
+        double v = def->type == PARAM_STRING ? 0 : def->def;
+        t->values[d] = sp->dim[d].kind == TPE_CATEGORICAL ? v : fmin(fmax(v, sp->dim[d].lo), sp->dim[d].hi);
+        json_object_set_new(t->params, def->name, param_json(def, v));
     }
 }
 
@@ -508,7 +595,12 @@ static int trial_sample(struct search *s, struct trial *t, const struct tpe_hist
         t->values[d] = tpe_sample(&sp->dim[d], d, h, rng);
         json_object_set_new(t->params, sp->def[d]->name, param_json(sp->def[d], t->values[d]));
     }
-    json_object_update(norm, t->params);
+    for (size_t d = 1; d < sp->ndims; d++)
+        if (sp->owner[d] == t->li && !sp->is_prep[d])
+            json_object_set(norm, sp->def[d]->name, json_object_get(t->params, sp->def[d]->name));
+    if (prep_config_from_json(t->params, &t->prep) != 0)
+        t->prep = (struct prep_config){.keep = 1}; /* (the sampler draws only the choices) */
+    t->model = prep_config_identity(&t->prep) ? l : &learner_prep;
     json_object_set_new(norm, "seed", json_integer((json_int_t)(s->cfg->seed & 0xffffffffu)));
     json_object_set_new(norm, "threads", json_integer(1)); /* trials share the CPUs */
     int rv = learner_params_full(l, norm, &t->full);
@@ -553,7 +645,7 @@ static void keep_best_models(struct search *s)
     for (size_t i = 0; i < s->ntrials; i++) {
         struct trial *t = &s->trial[i];
         if (t->oof != NULL && trial_rank(s, t) > ENSEMBLE_POOL)
-            trial_release_models(&s->space, t);
+            trial_release_models(t);
     }
 }
 
@@ -639,6 +731,9 @@ struct selection {
     double loss, single_loss;    /* the kept selection's OOF loss, the best single one's */
     size_t single;               /* the best single candidate */
     int kept;                    /* the ensemble beats the best single trial */
+    size_t chosen;               /* not kept: the candidate the final model is (choose_final) */
+    int too_big;                 /* the ensemble beat the best trial but writing it would not
+                                    have fit in the budget */
     double *pred;                /* the kept selection's OOF predictions, n * K */
 };
 
@@ -716,17 +811,42 @@ static void select_candidates(const struct search *s, struct selection *sel)
 
 /* --- the refit ------------------------------------------------------------------------------ */
 
-/* What refitting trial t on every row takes at most, single-threaded: its folds trained on
- * (k-1)/k of the rows each, with a margin. */
+/* Writing a model of `bytes` bytes whose algorithm took save_seconds to serialise: the
+ * model file serialises it again (and grows its buffer), checksums and writes every byte;
+ * WRITE_BYTES_PER_SECOND is a loaded machine's rate for the checksum and the write. */
+static uint64_t write_estimate_ns(double bytes, double save_seconds)
+{
+    return (uint64_t)((2 * save_seconds + bytes / WRITE_BYTES_PER_SECOND) * 1e9);
+}
+
+/* Writing trial t refitted on every row: its fold model scaled by rows (k/(k-1): trees
+ * grown to purity and their leaves grow with the rows). */
+static uint64_t refit_write_ns(const struct search *s, const struct trial *t)
+{
+    double rows = (double)s->k / (double)(s->k - 1);
+    return write_estimate_ns((double)t->model_bytes * rows, t->save_seconds * rows);
+}
+
+/* Writing t's k fold models (as the final model, or its share of an ensemble). */
+static uint64_t folds_write_ns(const struct search *s, const struct trial *t)
+{
+    return write_estimate_ns((double)t->model_bytes * (double)s->k,
+                             t->save_seconds * (double)s->k);
+}
+
+/* What refitting trial t on every row and writing the model takes at most: its folds
+ * trained on (k-1)/k of the rows each (single-threaded, with a margin), then the writing. */
 static uint64_t refit_estimate_ns(const struct search *s, const struct trial *t)
 {
     double per_fold = t->seconds / (double)(t->folds_done ? t->folds_done : 1);
-    return (uint64_t)(per_fold * (double)s->k / (double)(s->k - 1) * 1.3 * 1e9);
+    return (uint64_t)(per_fold * (double)s->k / (double)(s->k - 1) * 1.3 * 1e9) +
+           refit_write_ns(s, t);
 }
 
-/* The trials' deadline: SEARCH_SHARE of the budget less the time to refit the best trial so
- * far (at most REFIT_SHARE of the budget: a refit that would not fit is skipped). Updated
- * between batches only, so the trials of a batch read a constant. */
+/* The trials' deadline: SEARCH_SHARE of the budget less the time to refit and write the best
+ * trial so far (at most REFIT_SHARE of the budget: a final model that would not fit is
+ * chosen otherwise, finish_choice). Updated between batches only, so the trials of a batch
+ * read a constant. */
 static void update_deadline(struct search *s)
 {
     double budget = s->cfg->budget_seconds * 1e9;
@@ -739,41 +859,37 @@ static void update_deadline(struct search *s)
     s->deadline_ns = s->start_ns + (uint64_t)(budget * SEARCH_SHARE) - reserve;
 }
 
+static uint64_t budget_end_ns(const struct search *s)
+{
+    return s->start_ns + (uint64_t)(s->cfg->budget_seconds * 1e9);
+}
+
 static int refit_progress(void *arg, const struct train_progress *p)
 {
     (void)p;
     const struct search *s = arg;
-    uint64_t end = s->start_ns + (uint64_t)(s->cfg->budget_seconds * 1e9);
-    return time_mono_ns() >= end || (s->cfg->cancelled != NULL && s->cfg->cancelled(s->cfg->arg));
+    return time_mono_ns() >= s->refit_end_ns ||
+           (s->cfg->cancelled != NULL && s->cfg->cancelled(s->cfg->arg));
 }
 
-/* Trial t trained on every row (all threads) when that fits in what is left of the budget:
- * the model the single best trial stands for, as `aiops train` would make it. 0 with *algo;
- * else (no time, cancelled, failed) an error, and its fold models serve instead. */
+/* Trial t trained on every row (all threads) when that and writing it fit in what is left of
+ * the budget: the model the single best trial stands for, as `aiops train` would make it.
+ * 0 with *algo (a t->model); else (no time, cancelled, failed) an error. */
 static int refit_trial(struct search *s, const struct trial *t, void **algo)
 {
     *algo = NULL;
-    uint64_t end = s->start_ns + (uint64_t)(s->cfg->budget_seconds * 1e9);
+    uint64_t end = budget_end_ns(s), write = refit_write_ns(s, t);
     if (time_mono_ns() + refit_estimate_ns(s, t) > end ||
         (s->cfg->cancelled != NULL && s->cfg->cancelled(s->cfg->arg)))
         return AIOPS_ECANCELED;
+    s->refit_end_ns = end - write; /* the training stops where the writing must start */
     json_t *params = json_deep_copy(t->full);
     if (params == NULL)
         return AIOPS_ENOMEM;
     json_object_set_new(params, "threads", json_integer(s->cfg->threads > 0 ? s->cfg->threads : 0));
-    const struct cvdata *d = &s->data;
-    struct learner_input in = {
-        .x = &d->x,
-        .y = d->y,
-        .task = d->ts.task,
-        .nclasses = d->ts.nclasses,
-        .params = params,
-        .progress = refit_progress,
-        .progress_arg = s,
-    };
-    struct aiops_error err = AIOPS_ERROR_INIT;
-    int iterations = 0;
-    int rv = s->space.learner[t->li]->train(&in, algo, &iterations, &err);
+    char error[256];
+    int rv = trial_train(s, t, &s->data.x, s->data.y, params, refit_progress, algo, error,
+                         sizeof error);
     json_decref(params);
     return rv;
 }
@@ -788,7 +904,7 @@ static int build_ensemble(struct search *s, const struct selection *sel, struct 
         struct trial *t = &s->trial[sel->trial[j]];
         double w = (double)sel->count[j] / (double)sel->steps / (double)s->k;
         for (size_t f = 0; rv == 0 && f < s->k && sel->count[j] > 0; f++) {
-            rv = ensemble_add(*out, s->space.learner[t->li], t->algo[f], w);
+            rv = ensemble_add(*out, t->model, t->algo[f], w);
             t->algo[f] = NULL;
         }
     }
@@ -915,6 +1031,57 @@ static int check_config(const struct automl_config *cfg, struct aiops_error *err
     return AIOPS_OK;
 }
 
+/* The selection reduced to candidate j alone. */
+static void use_single(const struct search *s, struct selection *sel, size_t j)
+{
+    memset(sel->count, 0, sizeof sel->count);
+    sel->count[j] = 1;
+    sel->steps = 1;
+    sel->kept = 0;
+    const struct trial *t = &s->trial[sel->trial[j]];
+    sel->loss = metric_loss(s->metric, s->data.y, t->oof, s->data.n, s->data.K);
+    memcpy(sel->pred, t->oof, s->data.n * s->data.K * sizeof *sel->pred);
+    sel->chosen = j;
+}
+
+/* Writing the selection's fold models. */
+static uint64_t selection_write_ns(const struct search *s, const struct selection *sel)
+{
+    uint64_t ns = 0;
+    for (size_t j = 0; j < sel->m; j++)
+        if (sel->count[j] > 0)
+            ns += folds_write_ns(s, &s->trial[sel->trial[j]]);
+    return ns;
+}
+
+/* The final model within the budget, its writing counted: the ensemble when it was kept and
+ * its writing fits; else the best single trial refitted on every row (as Optuna users do)
+ * when its training and writing fit, or its fold models when their writing fits; else the
+ * next candidate the same way; else the candidate whose fold models write fastest.
+ * *refit: the refitted model (a t->model of trial sel->trial[sel->chosen]) or NULL. */
+static void choose_final(struct search *s, struct selection *sel, void **refit)
+{
+    *refit = NULL;
+    uint64_t end = budget_end_ns(s);
+    sel->chosen = sel->single;
+    if (sel->kept && time_mono_ns() + selection_write_ns(s, sel) <= end)
+        return;
+    sel->too_big = sel->kept;
+    size_t cheapest = sel->single;
+    for (size_t r = 0; r < sel->m; r++) {
+        size_t j = r == 0 ? sel->single : r <= sel->single ? r - 1 : r;
+        const struct trial *t = &s->trial[sel->trial[j]];
+        if (refit_trial(s, t, refit) == 0 ||
+            time_mono_ns() + folds_write_ns(s, t) <= end) {
+            use_single(s, sel, j);
+            return;
+        }
+        if (folds_write_ns(s, t) < folds_write_ns(s, &s->trial[sel->trial[cheapest]]))
+            cheapest = j;
+    }
+    use_single(s, sel, cheapest);
+}
+
 /* The leaderboard, the best trial, the ensemble: into out; the model from the selection. */
 static int finish(struct search *s, struct automl_result *out, struct aiops_error *err)
 {
@@ -928,32 +1095,24 @@ static int finish(struct search *s, struct automl_result *out, struct aiops_erro
                                    : "the budget ended before any trial finished all its folds: "
                                      "give more budget_seconds or fewer folds");
     int rv = caruana(s, &sel);
-    if (rv == 0 && !sel.kept) { /* the best single trial alone */
-        memset(sel.count, 0, sizeof sel.count);
-        sel.count[sel.single] = 1;
-        sel.steps = 1;
-        sel.loss = sel.single_loss;
-        memcpy(sel.pred, s->trial[sel.trial[sel.single]].oof,
-               s->data.n * s->data.K * sizeof *sel.pred);
-    }
+    void *refit = NULL;
+    if (rv == 0)
+        choose_final(s, &sel, &refit);
     out->leaderboard = json_array();
     for (size_t i = 0; rv == 0 && i < s->ntrials; i++)
         json_array_append_new(out->leaderboard, trial_entry(s, &s->trial[i]));
-    /* a single best trial is refitted on every row when time allows, as Optuna users do */
-    const struct trial *single = &s->trial[sel.trial[sel.single]];
-    void *refit = NULL;
-    if (rv == 0 && !sel.kept && refit_trial(s, single, &refit) != 0)
-        refit = NULL;
+    const struct trial *chosen = &s->trial[sel.trial[sel.chosen]];
     if (rv == 0) {
         out->best = trial_entry(s, &s->trial[sel.trial[0]]);
         out->ensemble = ensemble_json(s, &sel);
         json_object_set_new(out->ensemble, "refit", json_boolean(refit != NULL));
+        json_object_set_new(out->ensemble, "too_big_for_budget", json_boolean(sel.too_big));
         json_t *automl = json_pack("{s:s, s:I, s:I, s:O, s:O}", "metric", metric_names[s->metric],
                                    "folds", (json_int_t)s->k, "trials", (json_int_t)s->ntrials,
                                    "best", out->best, "ensemble", out->ensemble);
-        rv = build_model(s, &sel, automl, s->space.learner[single->li], refit, &out->model);
+        rv = build_model(s, &sel, automl, chosen->model, refit, &out->model);
     } else if (refit != NULL) {
-        s->space.learner[single->li]->free(refit);
+        chosen->model->free(refit);
     }
     free(sel.pred);
     return rv;
@@ -963,7 +1122,7 @@ static void search_free(struct search *s)
 {
     for (size_t i = 0; i < s->ntrials; i++) {
         struct trial *t = &s->trial[i];
-        trial_release_models(&s->space, t);
+        trial_release_models(t);
         free(t->values);
         json_decref(t->params);
         json_decref(t->full);
@@ -992,7 +1151,7 @@ int automl_run(const struct table *t, const struct automl_config *cfg, struct au
     if ((rv = cvdata_build(t, cfg, s->k, &s->data, err)) == 0 &&
         (rv = resolve_metric(cfg, s->data.ts.task, &s->metric, err)) == 0 &&
         (rv = parse_models(cfg->models, s->data.ts.task, &s->space, err)) == 0) {
-        build_dims(&s->space);
+        build_dims(&s->space, &s->data.x, s->data.ts.task);
         rv = search_loop(s);
     }
     if (rv == 0)

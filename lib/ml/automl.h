@@ -3,26 +3,34 @@
  *
  * The search space is read from the learner table (lib/ml/learner.h): every supervised
  * learner that learns the task (or those named), and for each its parameters with `search`
- * set, on their search range and scale. A learner is a categorical dimension and its
- * parameters are conditional on it; lib/ml/tpe.h samples them (Optuna's default TPE: 10
- * random trials, then TPE), seeded. The first trial of each learner is its defaults (what
- * `aiops train` gives), as Optuna's enqueue_trial would start a study.
+ * set, on their search range and scale, and the feature set's searched transforms that can
+ * change something for it on these data (lib/ml/featureset.h: target encoding when a
+ * categorical has more than PREP_TARGET_MIN_CATS categories and the task is not multiclass;
+ * robust scaling for learners with scale_sensitive; feature selection). A learner is a
+ * categorical dimension and its parameters are conditional on it; lib/ml/tpe.h samples them
+ * (Optuna's default TPE: 10 random trials, then TPE), seeded. The first trial of each
+ * learner is its defaults with no transform (what `aiops train` gives), as Optuna's
+ * enqueue_trial would start a study. A trial's transforms are in its leaderboard "params"
+ * ("encoding", "scaling", "select", "select_keep"); they are fitted on each training fold
+ * only, and a model behind them is a "prep" model (lib/ml/prep.h) that applies them.
  *
  * Trials run `threads` at a time (one CPU each), in batches sampled from the trials finished
  * before the batch, so the search is deterministic for a seed (with max_trials; a budget
  * stops it where the clock says). Each trial trains its learner on the folds in turn and is
  * pruned after a fold when its mean loss so far is worse than the median of the trials
  * that reached that fold (Optuna's MedianPruner rule: successive halving over folds,
- * reduction factor 2, after 5 finished trials). The budget covers everything: a trial still
- * running at the search's deadline (95% of the budget) is stopped through its learner's
- * progress callback, and the final model needs no refit: it is the average of the chosen
- * trials' fold models (each trained on (k-1)/k of the rows), so what was scored out of fold
- * is what is saved.
+ * reduction factor 2, after 5 finished trials). The budget covers everything, the model
+ * file's writing included: trials stop at a deadline that keeps back the time to refit the
+ * best trial so far and to write it (from its measured fold times scaled by rows, and its
+ * first fold model's saved size and saving time; at most 30% of the budget), and a trial
+ * still running then is stopped through its learner's progress callback.
  *
  * The final model is Caruana's greedy ensemble selection (with replacement) on the
- * out-of-fold predictions of the best trials, kept only when its out-of-fold loss is below
- * the best single trial's; otherwise the best trial alone. Either way it is one model of
- * the "ensemble" learner (lib/ml/ensemble.h). */
+ * out-of-fold predictions of the best trials (their fold models averaged), kept only when
+ * its out-of-fold loss is below the best single trial's and its writing fits what is left;
+ * otherwise the best single trial refitted on every row when its training and writing fit,
+ * or its fold models when their writing fits, or else the next best trial the same way (a
+ * smaller model: a forest grown to purity on many classes is hundreds of megabytes). */
 #ifndef AIOPS_AUTOML_H
 #define AIOPS_AUTOML_H
 

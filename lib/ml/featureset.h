@@ -23,6 +23,7 @@
 #include "core/err.h"
 #include "data/fmatrix.h"
 #include "data/table.h"
+#include "ml/learner.h"
 
 /* FEAT_TEXT: a free-text column. Its dense matrix column holds the text's length in code
  * points (NaN when missing: what trees and importances see of it), and its TF-IDF vector
@@ -136,6 +137,93 @@ json_t *target_label_json(const struct target_spec *ts, size_t k);
  * saying which on field "class_weight". */
 int class_weights(const struct target_spec *ts, const char *setting, const double *y, size_t n,
                   double *w, struct aiops_error *err);
+
+/* --- searched transforms (AutoML) -------------------------------------------------------- *
+ * Transforms of a feature set's matrix that lib/ml/automl.h searches as a trial's
+ * parameters, fitted on a training fold only and saved with the model (lib/ml/learn_prep.c
+ * wraps the learner's model and applies them to every matrix it is handed):
+ *   encoding   "onehot": categoricals stay categories (trees split on them, linear and
+ *              neural learners one-hot them); "target": categoricals with more than
+ *              PREP_TARGET_MIN_CATS categories become the smoothed mean target of their
+ *              category, (sum + m * prior) / (count + m), m = PREP_TARGET_SMOOTHING, prior
+ *              the fold's mean target; unseen and missing categories read the prior. The
+ *              training rows' own values are cross-fitted (each from the other
+ *              PREP_TARGET_INNER_FOLDS - 1 inner folds), so no row sees its own label.
+ *              Binary (mean of the positive class) and regression tasks only.
+ *   scaling    "standard": as the learners do themselves (mean / standard deviation);
+ *              "robust": (x - median) / IQR (the standard deviation when the IQR is 0),
+ *              clipped to +-PREP_ROBUST_CLIP. The learners standardise afterwards anyway,
+ *              which undoes any affine map: the clipping is what robust scaling changes for
+ *              them (outliers no longer dominate a linear or neural fit).
+ *   select     "none", "importance" (gain of a small gbdt fitted on the fold) or
+ *              "univariate" (classification: chi-square of category x class counts for
+ *              categoricals, ANOVA F of the values by class for numbers; regression: the F
+ *              of the correlation for numbers, ANOVA F of the target by category for
+ *              categoricals; ranked by p-value, then statistic per degree of freedom);
+ *              keeps the best max(1, round(keep * columns)). */
+#define PREP_TARGET_MIN_CATS 10
+#define PREP_TARGET_SMOOTHING 10.0
+#define PREP_TARGET_INNER_FOLDS 5
+#define PREP_ROBUST_CLIP 5.0
+
+enum prep_encoding { PREP_ONEHOT, PREP_TARGET };
+enum prep_scaling { PREP_STANDARD, PREP_ROBUST };
+enum prep_select { PREP_SELECT_NONE, PREP_SELECT_IMPORTANCE, PREP_SELECT_UNIVARIATE };
+
+struct prep_config {
+    enum prep_encoding encoding;
+    enum prep_scaling scaling;
+    enum prep_select select;
+    double keep; /* select: the fraction of columns kept, (0, 1] */
+};
+
+/* The parameters naming a prep_config in a trial's parameters (JSON: "encoding", "scaling",
+ * "select" as text, "select_keep" a number), with their AutoML search ranges: i in
+ * 0 .. prep_param_count() - 1. */
+size_t prep_param_count(void);
+const struct param_def *prep_param_at(size_t i);
+/* The config that params (a JSON object; absent keys: the identity) names. AIOPS_EINVAL for
+ * a value outside the choices. */
+int prep_config_from_json(const json_t *params, struct prep_config *out);
+/* 1 when c changes nothing (onehot, standard, no selection). */
+int prep_config_identity(const struct prep_config *c);
+
+/* One output column of a fitted transform. */
+enum prep_op { PREP_COPY, PREP_TARGET_ENCODE, PREP_ROBUST_SCALE };
+struct prep_column {
+    uint32_t src;    /* the input column */
+    enum prep_op op;
+    double a, b;     /* robust: median, scale; target: prior, unused */
+    uint32_t nenc;   /* target: categories encoded (the input's ncat) */
+    double *enc;     /* target: nenc values, owned */
+};
+
+struct feature_prep {
+    struct prep_config cfg;
+    size_t nin, nout;          /* input columns (the feature set's), output columns */
+    struct prep_column *col;   /* nout, owned */
+};
+
+/* Fits c on the training rows x (y: x->nrows targets, class index or value; task and
+ * nclasses as the target's) and writes the transformed training matrix to *xout (the
+ * training rows' target encodings cross-fitted; x->sp, if any, is borrowed: *xout->sp ==
+ * x->sp, to be set to NULL before fmatrix_free). *out (the caller frees with
+ * feature_prep_free) is what feature_prep_apply applies to other rows. AIOPS_EINVAL for
+ * target encoding of a multiclass task; AIOPS_ENOMEM. */
+int feature_prep_fit(const struct prep_config *c, const struct fmatrix *x, const double *y,
+                     enum table_task task, size_t nclasses, uint64_t seed,
+                     struct feature_prep **out, struct fmatrix *xout);
+/* x (p->nin columns) transformed into *out (sp borrowed as above). AIOPS_EINVAL when x has
+ * another number of columns, AIOPS_ENOMEM. */
+int feature_prep_apply(const struct feature_prep *p, const struct fmatrix *x,
+                       struct fmatrix *out);
+void feature_prep_free(struct feature_prep *p);
+/* Appends p's bytes; feature_prep_load reads them (AIOPS_ECORRUPT for anything
+ * inconsistent, never a crash; AIOPS_ENOMEM). */
+int feature_prep_save(const struct feature_prep *p, struct buf *out);
+int feature_prep_load(const uint8_t *bytes, size_t n, struct feature_prep **out);
+/* {"encoding", "scaling", "select", "select_keep"} of c (caller owns). */
+json_t *prep_config_json(const struct prep_config *c);
 
 /* --- persistence (inside a model file; see lib/ml/model.h) ---------------------------------- */
 int features_save(const struct feature_set *fs, const struct target_spec *ts, struct buf *out);

@@ -65,18 +65,6 @@ void ensemble_normalise(struct ensemble *e)
         e->member[i].weight /= total;
 }
 
-/* Not trainable on its own: AutoML assembles it from trained members. */
-static int ensemble_learn(const struct learner_input *in, void **algo, int *iterations,
-                          struct aiops_error *err)
-{
-    (void)in;
-    *algo = NULL;
-    *iterations = 0;
-    return aiops_error_set(err, AIOPS_EINVAL, "model",
-                           "an ensemble is built by AutoML (aiops automl, POST /api/v1/automl), "
-                           "not trained directly");
-}
-
 static int ensemble_op_predict(const void *algo, const struct fmatrix *x, struct pool *pool,
                                double *out)
 {
@@ -206,15 +194,8 @@ static int ensemble_op_importance(const void *algo, double *out)
 
 const struct learner learner_ensemble = {
     .name = "ensemble",
-    .aliases = NULL,
     .summary = "weighted mean of trained models, built by AutoML",
-    .tasks = LEARN_BINARY | LEARN_MULTICLASS | LEARN_REGRESSION,
-    .needs_target = 1,
-    .params = NULL,
-    .nparams = 0,
-    .iterations_param = NULL,
-    .parallel_rows = 1024, /* a pool pays for itself on batches, not on single rows */
-    .train = ensemble_learn,
+    LEARNER_BUILT_BY_AUTOML, /* assembled from trained members */
     LEARNER_OPS(ensemble),
     .importance = ensemble_op_importance,
 };

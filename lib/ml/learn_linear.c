@@ -134,6 +134,7 @@ const struct learner learner_linear = {
     .nparams = ARRAY_LEN(linear_params),
     .iterations_param = "max_iter",
     .parallel_rows = 0,
+    .scale_sensitive = 1,
     .train = linear_learn,
     LEARNER_OPS(linear),
     .importance = NULL,

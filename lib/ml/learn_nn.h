@@ -37,7 +37,8 @@
  * iterations, and the operations on the network (no thread pool: see nn_op_predict). */
 #define LEARN_NN_LEARNER                                                                           \
     .tasks = LEARN_BINARY | LEARN_MULTICLASS | LEARN_REGRESSION, .needs_target = 1,                \
-    .iterations_param = "epochs", .parallel_rows = 0, LEARNER_OPS(nn), .importance = NULL
+    .iterations_param = "epochs", .parallel_rows = 0, .scale_sensitive = 1, LEARNER_OPS(nn),       \
+    .importance = NULL
 
 /* Trains a network for in: an MLP, or the tabular sequence model when lstm_hidden > 0. */
 int learn_nn_train(const struct learner_input *in, int lstm_hidden, void **algo, int *iterations,

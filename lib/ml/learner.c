@@ -14,7 +14,7 @@
 /* The registry, in the order help lists the learners. A new learner: its learn_*.c, and its
  * name on both lines here. */
 extern const struct learner learner_gbdt, learner_forest, learner_linear, learner_mlp,
-    learner_tabseq, learner_kmeans, learner_ensemble;
+    learner_tabseq, learner_kmeans, learner_ensemble, learner_prep;
 static const struct learner *const registry[] = {&learner_gbdt, &learner_forest, &learner_linear,
                                                  &learner_mlp,  &learner_tabseq, &learner_kmeans};
 
@@ -90,10 +90,23 @@ const struct learner *learner_find(const char *name)
     for (size_t i = 0; name != NULL && i < ARRAY_LEN(registry); i++)
         if (strcmp(registry[i]->name, name) == 0 || in_list(registry[i]->aliases, name))
             return registry[i];
-    /* built, not trained (lib/ml/ensemble.h): found for model files, never listed */
+    /* built, not trained (lib/ml/ensemble.h, lib/ml/prep.h): found for model files, never listed */
     if (name != NULL && strcmp(name, learner_ensemble.name) == 0)
         return &learner_ensemble;
+    if (name != NULL && strcmp(name, learner_prep.name) == 0)
+        return &learner_prep;
     return NULL;
+}
+
+int learner_built_by_automl(const struct learner_input *in, void **algo, int *iterations,
+                            struct aiops_error *err)
+{
+    (void)in;
+    *algo = NULL;
+    *iterations = 0;
+    return aiops_error_set(err, AIOPS_EINVAL, "model",
+                           "this kind of model is built by AutoML (aiops automl, POST "
+                           "/api/v1/automl), not trained directly");
 }
 
 size_t learner_count(void)

@@ -115,6 +115,8 @@ struct learner {
     const char *iterations_param; /* the parameter counting iterations ("rounds"): svc-train
                                      plans total_epochs with it (learner_iterations) */
     size_t parallel_rows;         /* predict on a thread pool from this many rows on; 0: never */
+    int scale_sensitive;          /* 1: the scale and outliers of numbers matter to it (linear
+                                     and neural learners): AutoML searches its scaling */
 
     /* Trains on in. Returns 0 with *algo (the caller owns it: free) and *iterations (what
      * the run reports: rounds kept, trees, or max_iter); AIOPS_EINVAL with a message in err
@@ -184,6 +186,18 @@ struct learner {
     {                                                                                              \
         return type##_outputs(algo);                                                               \
     }
+
+/* The train operation of the learners AutoML builds rather than trains (the ensemble, the
+ * model behind feature transforms): AIOPS_EINVAL with a message saying so, *algo NULL. */
+int learner_built_by_automl(const struct learner_input *in, void **algo, int *iterations,
+                            struct aiops_error *err);
+
+/* The fields of struct learner that the learners AutoML builds have alike: every supervised
+ * task, no parameters of their own, a pool for batches (not single rows), no training. */
+#define LEARNER_BUILT_BY_AUTOML                                                                    \
+    .aliases = NULL, .tasks = LEARN_BINARY | LEARN_MULTICLASS | LEARN_REGRESSION,                  \
+    .needs_target = 1, .params = NULL, .nparams = 0, .iterations_param = NULL,                     \
+    .parallel_rows = 1024, .train = learner_built_by_automl
 
 /* The learner called name, or answering to it as an alias ("xgboost" is gbdt); NULL when
  * none does (or name is NULL). */

@@ -2,6 +2,8 @@
  * search, determinism, pruning, the budget, the ensemble against its best member, the saved
  * model, and refused requests. Data is generated here (small: the tests run under ASAN). */
 #include <math.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/rand.h"
@@ -9,6 +11,7 @@
 #include "data/ingest.h"
 #include "ml/automl.h"
 #include "ml/ensemble.h"
+#include "ml/prep.h"
 #include "ml/tpe.h"
 #include "unit.h"
 
@@ -93,6 +96,14 @@ static void test_tpe_seeded(void)
 
 /* --- data ------------------------------------------------------------------------------- */
 
+/* Ingests the CSV text in csv and frees it. */
+static int ingest_and_free(struct buf *csv, struct ingest_result *out)
+{
+    int rv = ingest_csv(csv->data, csv->len, NULL, out);
+    buf_free(csv);
+    return rv;
+}
+
 /* n rows: a, b uniform in [-1, 1], noise, a category; label yes when a * b > 0 (a pattern
  * trees learn and a linear model cannot), 5% of labels flipped. */
 static int make_table(size_t n, uint64_t seed, struct ingest_result *out)
@@ -105,9 +116,7 @@ static int make_table(size_t n, uint64_t seed, struct ingest_result *out)
         int yes = (a * b > 0) ^ (rand_unit(&r) < 0.05);
         buf_printf(&csv, "%.4f,%.4f,%.4f,%c,%s\n", a, b, z, "xyz"[i % 3], yes ? "yes" : "no");
     }
-    int rv = ingest_csv(csv.data, csv.len, NULL, out);
-    buf_free(&csv);
-    return rv;
+    return ingest_and_free(&csv, out);
 }
 
 static struct automl_config base_config(void)
@@ -238,6 +247,28 @@ static void test_budget_is_honoured(void)
     ingest_result_free(&in);
 }
 
+/* m (a binary model) saved into bytes and read back: the same learner, the same
+ * probabilities on the rows of t. */
+static void check_round_trip(const struct model *m, const struct table *t, struct buf *bytes)
+{
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    CHECK_INT(model_save(m, bytes), 0);
+    struct model *back = NULL;
+    CHECK_INT(model_load(bytes->data, bytes->len, &back, &err), 0);
+    CHECK(back != NULL && back->learner == m->learner);
+    struct fmatrix x;
+    CHECK_INT(features_matrix(&m->features, t, &x, NULL, NULL, NULL), 0);
+    double *p1 = malloc(x.nrows * 2 * sizeof *p1), *p2 = malloc(x.nrows * 2 * sizeof *p2);
+    CHECK_INT(model_predict(m, &x, p1), 0);
+    CHECK_INT(model_predict(back, &x, p2), 0);
+    CHECK_MEM(p1, x.nrows * 2 * sizeof *p1, p2, x.nrows * 2 * sizeof *p2);
+    CHECK(fabs(p1[0] + p1[1] - 1) < 1e-9);
+    free(p1);
+    free(p2);
+    fmatrix_free(&x);
+    model_free(back);
+}
+
 /* The ensemble's out-of-fold score is never below the best single trial's, and the saved
  * model reads back as an ensemble that predicts the same. */
 static void test_ensemble_never_worse_and_saved(void)
@@ -265,28 +296,23 @@ static void test_ensemble_never_worse_and_saved(void)
         const json_t *metrics = json_object_get(r.model->meta, "metrics");
         double got = json_number_value(json_object_get(metrics, r.metric));
         CHECK(fabs(got - ens) < 1e-9);
-        CHECK_STR(r.model->learner->name, "ensemble");
+        /* kept: the ensemble; else the best trial refitted (its learner, or the model behind
+         * its feature transforms) */
+        if (json_is_true(json_object_get(r.ensemble, "kept")))
+            CHECK_STR(r.model->learner->name, "ensemble");
+        else
+            CHECK(r.model->learner == &learner_prep ||
+                  strcmp(r.model->learner->name,
+                         json_string_value(json_object_get(
+                             json_array_get(json_object_get(r.ensemble, "members"), 0),
+                             "learner"))) == 0);
 
         struct buf bytes = {0};
-        CHECK_INT(model_save(r.model, &bytes), 0);
-        struct model *back = NULL;
-        CHECK_INT(model_load(bytes.data, bytes.len, &back, &err), 0);
-        CHECK(back != NULL && back->learner == &learner_ensemble);
-        struct fmatrix x;
-        CHECK_INT(features_matrix(&r.model->features, &in.table, &x, NULL, NULL, NULL), 0);
-        double *p1 = malloc(x.nrows * 2 * sizeof *p1), *p2 = malloc(x.nrows * 2 * sizeof *p2);
-        CHECK_INT(model_predict(r.model, &x, p1), 0);
-        CHECK_INT(model_predict(back, &x, p2), 0);
-        CHECK_MEM(p1, x.nrows * 2 * sizeof *p1, p2, x.nrows * 2 * sizeof *p2);
-        CHECK(fabs(p1[0] + p1[1] - 1) < 1e-9);
+        check_round_trip(r.model, &in.table, &bytes);
         /* damaged member bytes are refused, never crash */
         bytes.data[bytes.len - 40] ^= 0x5a;
         struct model *bad = NULL;
         CHECK(model_load(bytes.data, bytes.len, &bad, &err) != 0);
-        free(p1);
-        free(p2);
-        fmatrix_free(&x);
-        model_free(back);
         buf_free(&bytes);
         automl_result_free(&r);
     }
@@ -320,6 +346,133 @@ static void test_single_best_is_refitted(void)
     ingest_result_free(&in);
 }
 
+/* n rows with a categorical of 40 values whose positive rate grows with the value (target
+ * encoding has something to encode), two numbers (one with outliers), noise. */
+static int make_cat_table(size_t n, uint64_t seed, struct ingest_result *out)
+{
+    struct buf csv = {0};
+    buf_puts(&csv, "city,a,b,noise,label\n");
+    uint64_t r = seed;
+    for (size_t i = 0; i < n; i++) {
+        unsigned city = (unsigned)(rand_splitmix64(&r) % 40);
+        double a = 2 * rand_unit(&r) - 1, b = rand_unit(&r) < 0.03 ? 1e4 : rand_unit(&r);
+        int yes = rand_unit(&r) < 0.1 + 0.02 * city + 0.2 * (a > 0);
+        buf_printf(&csv, "c%u,%.4f,%.4f,%.4f,%s\n", city, a, b, rand_unit(&r), yes ? "yes" : "no");
+    }
+    return ingest_and_free(&csv, out);
+}
+
+/* The feature transforms are trial parameters (in the leaderboard, scaling only for the
+ * learners it matters to), and a final model behind them is saved and read back predicting
+ * the same. */
+static void test_transforms_are_searched_and_saved(void)
+{
+    struct ingest_result in;
+    CHECK_INT(make_cat_table(300, 8, &in), 0);
+    int saw_prep_model = 0;
+    for (uint64_t seed = 1; seed <= 4 && !saw_prep_model; seed++) {
+        struct automl_config cfg = base_config();
+        cfg.models = "gbdt,linear";
+        cfg.max_trials = 12;
+        cfg.seed = seed;
+        struct automl_result r;
+        struct aiops_error err = AIOPS_ERROR_INIT;
+        CHECK_INT(automl_run(&in.table, &cfg, &r, &err), 0);
+        size_t target = 0, selected = 0, robust = 0;
+        for (size_t i = 0; i < json_array_size(r.leaderboard); i++) {
+            const json_t *params = json_object_get(entry(&r, i), "params");
+            const char *learner = json_string_value(json_object_get(entry(&r, i), "learner"));
+            const char *enc = json_string_value(json_object_get(params, "encoding"));
+            const char *sel = json_string_value(json_object_get(params, "select"));
+            const json_t *scaling = json_object_get(params, "scaling");
+            CHECK(enc != NULL && sel != NULL);
+            CHECK((scaling != NULL) == (strcmp(learner, "linear") == 0));
+            target += strcmp(enc, "target") == 0;
+            selected += strcmp(sel, "none") != 0;
+            robust += scaling != NULL && strcmp(json_string_value(scaling), "robust") == 0;
+            if (i < 2) /* each learner's defaults first: the identity */
+                CHECK(strcmp(enc, "onehot") == 0 && strcmp(sel, "none") == 0);
+        }
+        CHECK(target > 0 && selected > 0);
+        fprintf(stderr, "  seed %llu: %zu trials, target encoding %zu, selection %zu, robust %zu; "
+                "model %s\n", (unsigned long long)seed, json_array_size(r.leaderboard), target,
+                selected, robust, r.model->learner->name);
+        /* the model's own kind, or its ensemble's members' */
+        saw_prep_model |= r.model->learner == &learner_prep;
+        if (r.model->learner == &learner_ensemble) {
+            const struct ensemble *e = r.model->algo;
+            for (size_t j = 0; j < e->n; j++)
+                saw_prep_model |= e->member[j].learner == &learner_prep;
+        }
+        struct buf bytes = {0};
+        check_round_trip(r.model, &in.table, &bytes);
+        buf_free(&bytes);
+        automl_result_free(&r);
+    }
+    CHECK(saw_prep_model);
+    ingest_result_free(&in);
+}
+
+/* Letter's shape: 26 classes, 16 small-integer features. A forest grown to purity on it is a
+ * model of tens of megabytes: the final model is chosen so that refitting and writing it
+ * keep the budget, measured to the file written. */
+static int make_letter_like(size_t n, uint64_t seed, struct ingest_result *out)
+{
+    struct buf csv = {0};
+    buf_puts(&csv, "lettr");
+    for (int j = 0; j < 16; j++)
+        buf_printf(&csv, ",x%d", j);
+    buf_puts(&csv, "\n");
+    uint64_t r = seed;
+    double centre[26][16];
+    for (int c = 0; c < 26; c++)
+        for (int j = 0; j < 16; j++)
+            centre[c][j] = 15 * rand_unit(&r);
+    for (size_t i = 0; i < n; i++) {
+        int c = (int)(rand_splitmix64(&r) % 26);
+        buf_printf(&csv, "%c", 'A' + c);
+        for (int j = 0; j < 16; j++) {
+            double v = round(centre[c][j] + 6 * (rand_unit(&r) - 0.5));
+            buf_printf(&csv, ",%d", (int)(v < 0 ? 0 : v > 15 ? 15 : v));
+        }
+        buf_puts(&csv, "\n");
+    }
+    return ingest_and_free(&csv, out);
+}
+
+static void test_budget_counts_the_final_model(void)
+{
+    struct ingest_result in;
+    CHECK_INT(make_letter_like(6000, 9, &in), 0);
+    const double budget = 8;
+    struct automl_config cfg = base_config();
+    cfg.target = "lettr";
+    cfg.models = "rf";
+    cfg.budget_seconds = budget;
+    char path[] = "/tmp/aiops-automl-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    struct automl_result r;
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    uint64_t t0 = time_mono_ns();
+    cfg.start_ns = t0;
+    CHECK_INT(automl_run(&in.table, &cfg, &r, &err), 0);
+    double built = (double)(time_mono_ns() - t0) / 1e9;
+    CHECK_INT(model_save_file(r.model, path), 0);
+    double took = (double)(time_mono_ns() - t0) / 1e9;
+    struct stat st;
+    CHECK(stat(path, &st) == 0);
+    fprintf(stderr, "  budget %.0f s: model built at %.2f s, written at %.2f s (%.1f MB, %s, %zu "
+            "trials, refit %d)\n", budget, built, took, (double)st.st_size / 1e6,
+            r.model->learner->name, json_array_size(r.leaderboard),
+            json_is_true(json_object_get(r.ensemble, "refit")));
+    CHECK(took <= budget * BUDGET_SLACK);
+    unlink(path);
+    automl_result_free(&r);
+    ingest_result_free(&in);
+}
+
 static void expect_refused(const struct automl_config *cfg, const struct table *t,
                            const char *field)
 {
@@ -348,6 +501,8 @@ static void test_bad_requests_name_the_field(void)
     expect_refused(&cfg, &in.table, "models");
     cfg.models = "ensemble";
     expect_refused(&cfg, &in.table, "models");
+    cfg.models = "prep";
+    expect_refused(&cfg, &in.table, "models");
     cfg = base_config();
     cfg.budget_seconds = 0;
     expect_refused(&cfg, &in.table, "budget_seconds");
@@ -365,4 +520,5 @@ static void test_bad_requests_name_the_field(void)
 UNIT_MAIN(UNIT(test_tpe_beats_random_search), UNIT(test_tpe_gamma_as_optuna), UNIT(test_tpe_seeded),
           UNIT(test_same_seed_same_leaderboard), UNIT(test_pruning_stops_a_bad_trial),
           UNIT(test_budget_is_honoured), UNIT(test_ensemble_never_worse_and_saved),
-          UNIT(test_single_best_is_refitted), UNIT(test_bad_requests_name_the_field))
+          UNIT(test_single_best_is_refitted), UNIT(test_transforms_are_searched_and_saved),
+          UNIT(test_budget_counts_the_final_model), UNIT(test_bad_requests_name_the_field))
