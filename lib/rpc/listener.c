@@ -114,9 +114,10 @@ static void pipe_added(nng_pipe p, nng_pipe_ev ev, void *arg)
 
 /* How long a probe's handshake, then the socket's taking the connection in, may take. A
  * false alarm costs a leaked listener (nng 1.5.2 leaks the one it abandons) and every accepted
- * connection, and a loaded machine under a sanitizer took over 1 s: the bug, when it strikes,
+ * connection, and a loaded machine under a sanitizer may take over 1 s: the bug, when it strikes,
  * lasts forever, so waiting longer to see it costs little. */
-#define PROBE_WAIT_MS 3000
+#define PROBE_WAIT_MS 2000
+#define PROBE_FAILURES 3 /* in a row before the listener is made again */
 
 /* One probe: a handshake, then the socket must take the connection in within PROBE_WAIT_MS. */
 static int probe(struct listener *w)
@@ -156,7 +157,7 @@ int listener_check(struct listener *w)
         w->failures = 0;
         return 0;
     }
-    if (++w->failures < 2)
+    if (++w->failures < PROBE_FAILURES)
         return 0;
     nng_listener_close(w->l);
     int e = nng_listen(w->sock, w->url, &w->l, 0);

@@ -7,8 +7,8 @@
  * client can reach. A watched listener is probed (listener_check, from a thread of the
  * caller's, every few seconds): the probe connects as an SP peer, completes the handshake and
  * waits for the socket to take the connection in (a broken listener still shakes hands, in
- * the transport, but never hands the connection to the socket); when two probes in a row
- * fail, the listener is closed (with the connections it accepted: their peers redial) and
+ * the transport, but never hands the connection to the socket); when three probes in a
+ * row fail, the listener is closed (with the connections it accepted: their peers redial) and
  * made again. */
 #ifndef AIOPS_LISTENER_H
 #define AIOPS_LISTENER_H
@@ -42,8 +42,8 @@ struct listener {
  * open. nng's error code, 0 when listening. */
 int listener_start(struct listener *w, nng_socket sock, const char *url, uint16_t probe_as,
                    uint16_t expect);
-/* Probes the listener once (blocks up to 6 s: a handshake and a take-in, 3 s each) and makes
- * it again after a second failure in a row. Returns 1 when it was made again, 0 otherwise.
+/* Probes the listener once (blocks up to 4 s: a handshake and a take-in, 2 s each) and makes
+ * it again after a third failure in a row. Returns 1 when it was made again, 0 otherwise.
  * Call from one thread only. */
 int listener_check(struct listener *w);
 
