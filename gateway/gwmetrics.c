@@ -83,8 +83,9 @@ int gw_metrics_init(struct gw *gw)
                               "Messages from the service side whose SERVICE_SECRET seal failed.", 1,
                               refused_labels);
     m->batches = prom_counter(m->reg, "aiops_rpc_batches_total",
-                              "Batch envelopes sent to a service (calls that queued while "
-                              "RPC_BATCH_INFLIGHT others were in flight).",
+                              "Batch envelopes sent to a service (cheap calls read in one "
+                              "loop pass, or queued while RPC_BATCH_INFLIGHT others were in "
+                              "flight).",
                               1, svc_labels);
     m->batched_calls = prom_counter(m->reg, "aiops_rpc_batched_calls_total",
                                     "Calls sent to a service inside batch envelopes.", 1,
