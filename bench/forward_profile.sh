@@ -18,21 +18,11 @@ record=""
 [ "${2:-}" = --record ] && record=${3:?--record needs a directory}
 command -v perf >/dev/null || { echo "perf is needed (apt-get install linux-perf)"; exit 1; }
 . bench/common.sh
-data=$(bench_data_dir)/lightgbm_higgs_binary
 bench_stack_prepare
 . bench/stack.sh
 stack_start
 base=http://127.0.0.1:$AIOPS_PORT
-stack_train "$data/higgs_train.csv" higgs.csv '"target":"label","model":"gbdt","model_name":"higgs",
-  "config":{"rounds":100,"max_depth":6,"learning_rate":0.1,"valid_fraction":0}'
-/usr/bin/python3 - "$data/higgs_test.csv" "$tmp/post1.lua" <<'PY'
-import csv, json, sys
-row = next(csv.DictReader(open(sys.argv[1])))
-body = json.dumps({"instances": [{k: float(v) for k, v in row.items() if k != "label"}]})
-with open(sys.argv[2], "w") as f:
-    f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
-    f.write("wrk.body = %s\n" % json.dumps(body))
-PY
+stack_higgs_model
 [ -z "$record" ] || mkdir -p "$record"
 
 # profile NAME URL LUA SVC_PID: one wrk run with perf counting (and recording) both processes
