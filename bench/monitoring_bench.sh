@@ -14,23 +14,12 @@ cd "$(dirname "$0")/.."
 if [ "${1:-}" = --one ]; then
   mode=$2 secs=$3
   . bench/common.sh
-  data=$(bench_data_dir)/lightgbm_higgs_binary
   tmp=$(mktemp -d /tmp/aiops-bench.XXXXXX)
   . bench/stack.sh
   export PREDICTION_MONITORING=$mode
   stack_start
   base=http://127.0.0.1:$AIOPS_PORT
-  stack_train "$data/higgs_train.csv" higgs.csv '"target":"label","model":"gbdt","model_name":"higgs",
-    "config":{"rounds":100,"max_depth":6,"learning_rate":0.1,"valid_fraction":0}'
-  /usr/bin/python3 - "$data/higgs_test.csv" "$tmp" <<'PY'
-import csv, json, sys
-rows = list(csv.DictReader(open(sys.argv[1])))
-for n in (1, 100):
-    inst = [{k: float(v) for k, v in r.items() if k != "label"} for r in rows[:n]]
-    with open("%s/post%d.lua" % (sys.argv[2], n), "w") as f:
-        f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
-        f.write("wrk.body = %s\n" % json.dumps(json.dumps({"instances": inst})))
-PY
+  stack_higgs_model
   for n in 1 100; do
     rps=$(wrk_run "monitoring $mode: $n row(s)" "$base/api/v1/models/higgs/predict" "$tmp/post$n.lua" \
       "$gw_pid" "${svc_pid[train]}" "$(cat "$tmp/redis/redis.pid")")

@@ -10,18 +10,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
-/usr/bin/python3 -c 'import fastapi, uvicorn, xgboost' 2>/dev/null ||
-  { echo "needs python3-fastapi python3-uvicorn python3-xgboost"; exit 1; }
+/usr/bin/python3 -c 'import fastapi, uvicorn, uvloop, httptools, xgboost' 2>/dev/null ||
+  { echo "needs python3-fastapi python3-uvicorn python3-uvloop python3-httptools python3-xgboost"; exit 1; }
 . bench/common.sh
-data=$(bench_data_dir)/lightgbm_higgs_binary
 bench_stack_prepare
 . bench/stack.sh
 stack_start
 base=http://127.0.0.1:$AIOPS_PORT
 
-# our model, through the API as a user would
-stack_train "$data/higgs_train.csv" higgs.csv '"target":"label","model":"gbdt","model_name":"higgs",
-  "config":{"rounds":100,"max_depth":6,"learning_rate":0.1,"valid_fraction":0}'
+# our model, through the API as a user would, and the request bodies: the first row, and the
+# first 100 rows, of the test file
+stack_higgs_model
 
 # theirs
 /usr/bin/python3 bench/predict_fastapi.py train "$data/higgs_train.csv" label "$tmp/xgb.json" 100 6 0.1
@@ -38,17 +37,6 @@ for p in $api_port $api2_port; do
   for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$p/health" >/dev/null 2>&1 && break; sleep 0.1; done
 done
 
-# request bodies: the first row, and the first 100 rows, of the test file
-/usr/bin/python3 - "$data/higgs_test.csv" "$tmp" <<'PY'
-import csv, json, sys
-rows = list(csv.DictReader(open(sys.argv[1])))
-for n in (1, 100):
-    inst = [{k: float(v) for k, v in r.items() if k != "label"} for r in rows[:n]]
-    body = json.dumps({"instances": inst})
-    with open("%s/post%d.lua" % (sys.argv[2], n), "w") as f:
-        f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
-        f.write("wrk.body = %s\n" % json.dumps(body))
-PY
 # both answer the same question alike (same data, same parameters, different trainers)
 curl -sf -H 'Content-Type: application/json' -d @<(sed -n 's/^wrk.body = //p' "$tmp/post1.lua" | python3 -c 'import json,sys; print(json.loads(sys.stdin.read()))') "$base/api/v1/models/higgs/predict" >&2; echo >&2
 curl -sf -H 'Content-Type: application/json' -d @<(sed -n 's/^wrk.body = //p' "$tmp/post1.lua" | python3 -c 'import json,sys; print(json.loads(sys.stdin.read()))') "http://127.0.0.1:$api_port/api/v1/models/higgs/predict" >&2; echo >&2

@@ -65,6 +65,25 @@ stack_start() {
   return 1
 }
 
+# stack_higgs_model: the model of the prediction benchmarks, "higgs" (gradient-boosted trees, 100
+# rounds, depth 6, learning rate 0.1), trained through the API on HIGGS's train file (sets
+# `data` to HIGGS's folder), and the wrk scripts $tmp/post1.lua and $tmp/post100.lua posting
+# the first row and the first 100 rows of its test file as {"instances": [...]}.
+stack_higgs_model() {
+  data=$(bench_data_dir)/lightgbm_higgs_binary
+  stack_train "$data/higgs_train.csv" higgs.csv '"target":"label","model":"gbdt","model_name":"higgs",
+    "config":{"rounds":100,"max_depth":6,"learning_rate":0.1,"valid_fraction":0}'
+  /usr/bin/python3 - "$data/higgs_test.csv" "$tmp" <<'PY'
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+for n in (1, 100):
+    inst = [{k: float(v) for k, v in r.items() if k != "label"} for r in rows[:n]]
+    with open("%s/post%d.lua" % (sys.argv[2], n), "w") as f:
+        f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
+        f.write("wrk.body = %s\n" % json.dumps(json.dumps({"instances": inst})))
+PY
+}
+
 # json_field KEY: prints member KEY of the JSON object on stdin.
 json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 

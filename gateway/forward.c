@@ -6,6 +6,8 @@
 #include <nng/protocol/pubsub0/sub.h>
 #include <nng/protocol/reqrep0/req.h>
 
+#include <event2/event.h>
+
 #include "core/err.h"
 #include "core/log.h"
 #include "core/time.h"
@@ -82,7 +84,11 @@ struct fwd {
     struct dialset relay;
     nng_aio *sub_aio;
     unsigned char *cheap; /* per entry of routes[]: 1 for a cheap route */
+    struct event *flush;  /* sends the calls queued during this loop pass (flush_pass) */
+    int flush_armed;
 };
+
+static void on_flush(evutil_socket_t fd, short what, void *arg);
 
 static void slot_free(struct fwd_slot *sl)
 {
@@ -276,7 +282,8 @@ int fwd_start(struct gw *gw)
     f->gw = gw;
     gw->fwd = f;
     f->cheap = calloc(routes_count, 1);
-    if (f->cheap == NULL)
+    f->flush = event_new(gw->base, -1, 0, on_flush, f);
+    if (f->cheap == NULL || f->flush == NULL)
         return AIOPS_ENOMEM;
     for (size_t i = 0; i < routes_count; i++)
         for (size_t k = 0; k < sizeof cheap_routes / sizeof *cheap_routes; k++)
@@ -359,6 +366,8 @@ void fwd_stop(struct gw *gw)
         free(s->slots);
     }
     uploads_stop(f);
+    if (f->flush != NULL)
+        event_free(f->flush);
     free(f->cheap);
     free(f);
     gw->fwd = NULL;
@@ -520,9 +529,9 @@ static size_t take_waiting(struct gw *gw, struct fwd_svc *s, struct gw_req **cal
     return n;
 }
 
-/* Sends the waiting calls as batches while fewer than the limit are in flight; calls that
- * cannot go are handed back to the loop with the reason (never answered from here: this
- * runs inside the release of another request). */
+/* Sends the waiting calls as batches (one alone in the one-call form) while fewer than the
+ * limit are in flight; calls that cannot go are handed back to the loop with the reason
+ * through the completion queue, as a failed call would be. */
 static void flush_waiting(struct gw *gw, struct fwd_svc *s)
 {
     while (s->waiting.head != NULL && s->inflight < gw->cfg.rpc_batch_inflight) {
@@ -537,7 +546,10 @@ static void flush_waiting(struct gw *gw, struct fwd_svc *s)
         nng_msg *msg = NULL;
         int down = !dialset_up(&s->dial);
         struct fwd_slot *sl = down ? NULL : slot_get(s);
-        if (sl == NULL || envelope_pack_batch(&gw->cfg.key, items, n, &msg) != 0) {
+        /* a call alone goes in the one-call form: answered as before batches existed */
+        int packed = sl != NULL && (n == 1 ? envelope_seal_request(&gw->cfg.key, &items[0], &msg)
+                                           : envelope_pack_batch(&gw->cfg.key, items, n, &msg)) == 0;
+        if (!packed) {
             if (sl != NULL) {
                 sl->next = s->free;
                 s->free = sl;
@@ -548,8 +560,8 @@ static void flush_waiting(struct gw *gw, struct fwd_svc *s)
             }
             continue;
         }
-        sl->r = NULL;
-        sl->nbatch = n;
+        sl->r = n == 1 ? calls[0] : NULL;
+        sl->nbatch = n == 1 ? 0 : n;
         sl->refs = n;
         sl->cheap = 1;
         for (size_t i = 0; i < n; i++) {
@@ -559,9 +571,33 @@ static void flush_waiting(struct gw *gw, struct fwd_svc *s)
             calls[i]->slot = sl;
             sl->batch[i] = calls[i];
         }
-        gw_metrics_batch(gw, (enum svc_id)(s - gw->fwd->svc), n);
+        if (n > 1)
+            gw_metrics_batch(gw, (enum svc_id)(s - gw->fwd->svc), n);
         int64_t left = deadline - time_now_ms();
         slot_send(sl, msg, (int)(left > 0 ? left : 1));
+    }
+}
+
+/* Runs once at the end of a loop pass in which cheap calls were queued or cheap slots freed:
+ * the calls the pass read from every connection leave together, as one batch per service
+ * (a lone one as the one-call envelope), instead of one envelope each. */
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct fwd *f = arg;
+    f->flush_armed = 0;
+    for (int id = 1; id < SVC_COUNT; id++)
+        flush_waiting(f->gw, &f->svc[id]);
+}
+
+/* Makes on_flush run after the callbacks already due in this loop pass: an event made
+ * active joins the end of the pass's queue, so nothing waits for a later pass or a timer. */
+static void arm_flush(struct fwd *f)
+{
+    if (!f->flush_armed) {
+        f->flush_armed = 1;
+        event_active(f->flush, EV_TIMEOUT, 0);
     }
 }
 
@@ -576,11 +612,15 @@ int fwd_call(struct gw_req *r, Aiops__Request *m, int timeout_ms)
     int limit = r->gw->cfg.rpc_batch_inflight;
     int cheap = limit > 0 && f->cheap[r->route - routes];
     r->stage = STAGE_FORWARD_WAIT;
-    if (cheap && s->inflight >= limit) {
+    if (cheap) {
+        /* leaves at the end of this loop pass with the others of the pass, or later with
+         * those that queue meanwhile when `limit` cheap slots are in flight */
         int rv = envelope_request_to_bytes(m, &r->call);
         if (rv != 0)
             return rv;
         gw_req_queue_push(&s->waiting, r);
+        if (s->inflight < limit)
+            arm_flush(f);
         return AIOPS_OK;
     }
     nng_msg *msg;
@@ -630,7 +670,8 @@ static void slot_release(struct gw *gw, struct fwd_slot *sl, int rpc_err)
     if (sl->cheap) {
         sl->cheap = 0;
         s->inflight--;
-        flush_waiting(gw, s);
+        if (s->waiting.head != NULL) /* with the calls of this pass, at its end */
+            arm_flush(gw->fwd);
     }
 }
 

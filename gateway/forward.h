@@ -21,9 +21,11 @@ int fwd_relay_up(const struct gw *gw);
 int fwd_service_up(const struct gw *gw, enum svc_id id);
 /* Sends the call m (packed here; m stays the caller's) to the route's service; the answer or
  * failure arrives on the loop thread through gw_after_forward(). A cheap call (health,
- * predictions, status reads) that finds RPC_BATCH_INFLIGHT cheap calls or batches to its
- * service in flight waits and leaves with the others that queued meanwhile, as one batch, when
- * one of those completes; a call that finds fewer goes at once (an idle gateway adds no wait).
+ * predictions, status reads) leaves at the end of the loop pass that made it, together with
+ * the other cheap calls to its service of that pass, as one batch (alone: the one-call
+ * envelope) -- no timer, an idle gateway adds no wait; when RPC_BATCH_INFLIGHT cheap calls or
+ * batches to the service are in flight it waits and leaves with the others that queued
+ * meanwhile when one of those completes. Any other call goes at once, alone.
  * AIOPS_EUNAVAIL when the service has no connection (the caller answers 503 at once),
  * AIOPS_ENOMEM; nothing was sent then. */
 int fwd_call(struct gw_req *r, Aiops__Request *m, int timeout_ms);

@@ -239,7 +239,15 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     event_set_log_callback(on_libevent_log);
     evthread_use_pthreads();
-    gw->base = event_base_new();
+    /* epoll changes are applied once per loop pass: evhttp disables and re-enables a
+     * connection's reading around every request, which would be two epoll_ctl calls per
+     * request (10% of the loop thread's time in perf) and cancel out in the changelist */
+    struct event_config *evcfg = event_config_new();
+    if (evcfg != NULL)
+        event_config_set_flag(evcfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    gw->base = evcfg != NULL ? event_base_new_with_config(evcfg) : NULL;
+    if (evcfg != NULL)
+        event_config_free(evcfg);
     gw->started = time_now();
     uint8_t secret[16];
     if (gw->base == NULL || random_bytes(secret, sizeof secret) != 0)

@@ -177,14 +177,19 @@ static void add_common_headers(struct gw_req *r, struct evkeyvalq *out)
 static void log_request(struct gw_req *r, int status, size_t bytes_out)
 {
     /* r->req may already be gone (a reply that closed the connection): use r only */
-    double ms = (double)(time_mono_ns() - r->t0) / 1e6;
+    uint64_t us = (time_mono_ns() - r->t0) / 1000;
     enum log_level level = status >= 500 ? LOG_LEVEL_WARN : LOG_LEVEL_INFO;
     if (!log_enabled(level))
         return;
+    /* no printf: the line is written for every request (request ids, the method and the
+     * remote address are ours or evhttp's, with nothing to escape) */
     struct buf b = BUF_INIT;
     const char *path = r->path ? r->path : "?";
-    buf_printf(&b, "\"request_id\":\"%s\",\"method\":\"%s\",\"path\":", r->request_id,
-               r->method ? r->method : "?");
+    buf_puts(&b, "\"request_id\":\"");
+    buf_puts(&b, r->request_id);
+    buf_puts(&b, "\",\"method\":\"");
+    buf_puts(&b, r->method ? r->method : "?");
+    buf_puts(&b, "\",\"path\":");
     /* a path that is not UTF-8 still gets its line */
     if (utf8_valid(path, strlen(path), NULL))
         buf_json_str(&b, path, strlen(path));
@@ -192,12 +197,22 @@ static void log_request(struct gw_req *r, int status, size_t bytes_out)
         buf_puts(&b, "\"(not UTF-8)\"");
     buf_puts(&b, ",\"route\":");
     buf_json_str(&b, r->route ? r->route->pattern : "", r->route ? strlen(r->route->pattern) : 0);
-    buf_printf(&b,
-               ",\"status\":%d,\"duration_ms\":%.3f,\"bytes_in\":%zu,\"bytes_out\":%zu,"
-               "\"remote\":\"%s\"",
-               status, ms, r->bytes_in, bytes_out, r->remote);
-    if (r->error_code != NULL) /* a catalogue code: [a-z_], nothing to escape */
-        buf_printf(&b, ",\"error\":\"%s\"", r->error_code);
+    buf_puts(&b, ",\"status\":");
+    buf_put_uint(&b, (unsigned)status);
+    buf_puts(&b, ",\"duration_ms\":");
+    buf_put_fixed(&b, us, 3);
+    buf_puts(&b, ",\"bytes_in\":");
+    buf_put_uint(&b, r->bytes_in);
+    buf_puts(&b, ",\"bytes_out\":");
+    buf_put_uint(&b, bytes_out);
+    buf_puts(&b, ",\"remote\":\"");
+    buf_puts(&b, r->remote);
+    buf_putc(&b, '"');
+    if (r->error_code != NULL) { /* a catalogue code: [a-z_], nothing to escape */
+        buf_puts(&b, ",\"error\":\"");
+        buf_puts(&b, r->error_code);
+        buf_putc(&b, '"');
+    }
     if (r->principal.subject[0]) {
         buf_puts(&b, ",\"principal\":");
         buf_json_str(&b, r->principal.subject, strlen(r->principal.subject));

@@ -435,8 +435,8 @@ static void on_request(struct evhttp_request *req, void *arg)
     gw->inflight++;
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
     const char *rid = evhttp_find_header(in, "X-Request-Id");
-    if (rid != NULL && request_id_ok(rid))
-        snprintf(r->request_id, sizeof r->request_id, "%s", rid);
+    if (rid != NULL && request_id_ok(rid)) /* at most 64 bytes: it fits */
+        memcpy(r->request_id, rid, strlen(rid) + 1);
     else
         uuid_v4_fast(r->request_id);
     r->method = method_name(evhttp_request_get_command(req));
@@ -446,7 +446,9 @@ static void on_request(struct evhttp_request *req, void *arg)
     ev_uint16_t peer_port = 0;
     if (con != NULL)
         evhttp_connection_get_peer(con, &peer, &peer_port);
-    snprintf(r->remote, sizeof r->remote, "%s", peer ? peer : "");
+    size_t peer_len = peer ? strnlen(peer, sizeof r->remote - 1) : 0; /* an address: it fits */
+    memcpy(r->remote, peer ? peer : "", peer_len);
+    r->remote[peer_len] = '\0';
 
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;

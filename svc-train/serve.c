@@ -426,7 +426,12 @@ static int write_predictions(struct buf *b, const struct cached_model *s, const 
     int rv = buf_puts(b, "{\"predictions\":[");
     for (size_t i = 0; i < n && rv == 0; i++) {
         const double *row = out + i * k;
-        rv |= buf_printf(b, "%s{\"id\":\"%s:%zu\",\"prediction\":", i ? "," : "", reqid, i);
+        /* no printf: a row of every prediction request */
+        rv |= buf_puts(b, i ? ",{\"id\":\"" : "{\"id\":\"");
+        rv |= buf_puts(b, reqid);
+        rv |= buf_putc(b, ':');
+        rv |= buf_put_uint(b, i);
+        rv |= buf_puts(b, "\",\"prediction\":");
         if (one_value(m)) {
             rv |= buf_json_double(b, row[0]);
         } else {
@@ -447,7 +452,9 @@ static int write_predictions(struct buf *b, const struct cached_model *s, const 
     }
     rv |= buf_puts(b, "],\"model_name\":");
     rv |= buf_json_str(b, s->name, strlen(s->name));
-    rv |= buf_printf(b, ",\"model_version\":%d}", s->version);
+    rv |= buf_puts(b, ",\"model_version\":");
+    rv |= buf_put_uint(b, (unsigned)s->version); /* versions start at 1 */
+    rv |= buf_putc(b, '}');
     return rv ? AIOPS_ENOMEM : AIOPS_OK;
 }
 

@@ -68,6 +68,33 @@ int buf_printf(struct buf *b, const char *fmt, ...)
     return rv;
 }
 
+int buf_put_uint(struct buf *b, unsigned long long v)
+{
+    char digits[20];
+    size_t n = 0;
+    do {
+        digits[sizeof digits - ++n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return buf_append(b, digits + sizeof digits - n, n);
+}
+
+int buf_put_fixed(struct buf *b, unsigned long long v, int decimals)
+{
+    unsigned long long scale = 1;
+    for (int i = 0; i < decimals; i++)
+        scale *= 10;
+    int rv = buf_put_uint(b, v / scale);
+    if (rv != 0 || decimals <= 0)
+        return rv;
+    char frac[10];
+    unsigned long long f = v % scale;
+    frac[0] = '.';
+    for (int i = decimals; i >= 1; i--, f /= 10)
+        frac[i] = (char)('0' + f % 10);
+    return buf_append(b, frac, (size_t)decimals + 1);
+}
+
 int buf_json_double(struct buf *b, double v)
 {
     if (!isfinite(v))

@@ -24,6 +24,11 @@ int buf_puts(struct buf *b, const char *s);
 int buf_putc(struct buf *b, char c);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+/* Appends v in decimal, without printf (the access log writes a few per request). */
+int buf_put_uint(struct buf *b, unsigned long long v);
+/* Appends v / 10^decimals in decimal with exactly `decimals` digits after the point (1 to 9),
+ * as printf's "%.<decimals>f" writes that value: 1234567 with 3 -> "1234.567", 5 -> "0.005". */
+int buf_put_fixed(struct buf *b, unsigned long long v, int decimals);
 /* Appends s as a JSON string literal, quotes included (s is len bytes of UTF-8). */
 int buf_json_str(struct buf *b, const char *s, size_t len);
 /* Appends v as a JSON number exactly as jansson writes a real (%.17g, ".0" added to a whole

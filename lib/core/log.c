@@ -93,7 +93,11 @@ void log_fields(enum log_level level, const char *msg, const char *fields, size_
     char ts[40];
     time_iso8601(ts, sizeof ts, time_now());
     struct buf b = BUF_INIT;
-    buf_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"service\":", ts, level_names[level]);
+    buf_puts(&b, "{\"ts\":\"");
+    buf_puts(&b, ts);
+    buf_puts(&b, "\",\"level\":\"");
+    buf_puts(&b, level_names[level]);
+    buf_puts(&b, "\",\"service\":");
     buf_json_str(&b, log_service, strlen(log_service));
     buf_puts(&b, ",\"msg\":");
     buf_json_str(&b, msg, strlen(msg));

@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 double time_now(void)
@@ -34,9 +35,28 @@ void time_iso8601(char *out, size_t outsz, double t)
         rem += 1000;
     time_t secs = (time_t)((total_ms - rem) / 1000);
     int ms = (int)rem;
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char base[24];
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, outsz, "%s.%03dZ", base, ms);
+    /* every log line has one: the date and time of the last second are kept (per thread),
+     * and only the milliseconds are written anew */
+    static _Thread_local time_t last_secs = -1;
+    static _Thread_local char last[24];
+    if (secs != last_secs || last_secs == -1) {
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        if (strftime(last, sizeof last, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+            last[0] = '\0'; /* a year past 9999 */
+        last_secs = secs;
+    }
+    size_t n = strlen(last);
+    if (outsz < n + 6) { /* ".mmmZ" and the NUL */
+        if (outsz > 0)
+            out[0] = '\0';
+        return;
+    }
+    memcpy(out, last, n);
+    out[n] = '.';
+    out[n + 1] = (char)('0' + ms / 100);
+    out[n + 2] = (char)('0' + ms / 10 % 10);
+    out[n + 3] = (char)('0' + ms % 10);
+    out[n + 4] = 'Z';
+    out[n + 5] = '\0';
 }

@@ -154,6 +154,20 @@ PACK_BYTES_FN(envelope_request_to_bytes, Aiops__Request, aiops__request)
 PACK_BYTES_FN(envelope_response_to_bytes, Aiops__Response, aiops__response)
 PACK_BYTES_FN(envelope_event_to_bytes, Aiops__Event, aiops__event)
 
+int envelope_seal_request(const struct envelope_key *key, const ProtobufCBinaryData *packed,
+                          nng_msg **out)
+{
+    nng_msg *msg;
+    if (nng_msg_alloc(&msg, packed->len + ENVELOPE_SEAL_BYTES) != 0)
+        return AIOPS_ENOMEM;
+    uint8_t *body = nng_msg_body(msg);
+    if (packed->len > 0)
+        memcpy(body + 12, packed->data, packed->len);
+    seal(key, seal_magic, body, packed->len);
+    *out = msg;
+    return AIOPS_OK;
+}
+
 /* A batch of n packed elements (borrowed), sealed by pack_fn. */
 #define PACK_LIST_FN(fname, type, init, field, pack_fn)                                       \
     int fname(const struct envelope_key *key, ProtobufCBinaryData *items, size_t n,           \

@@ -57,6 +57,10 @@ int envelope_key_from_env(struct envelope_key *key);
 int envelope_pack_request(const struct envelope_key *key, Aiops__Request *m, nng_msg **out);
 int envelope_pack_response(const struct envelope_key *key, Aiops__Response *m, nng_msg **out);
 int envelope_pack_event(const struct envelope_key *key, Aiops__Event *m, nng_msg **out);
+/* Seals a request already packed by envelope_request_to_bytes (borrowed) into a new nng
+ * message (*out, the caller's until sent), as envelope_pack_request would: AIOPS_ENOMEM. */
+int envelope_seal_request(const struct envelope_key *key, const ProtobufCBinaryData *packed,
+                          nng_msg **out);
 
 /* Checks the seal of n bytes against key at time now_ms and points *payload / *len at the
  * protobuf message inside them. AIOPS_EAUTH when the seal or the time is wrong (or the

@@ -219,9 +219,12 @@ def test_a_queue_over_a_batchs_limits_is_split_and_other_calls_go_alone(stack):
         assert answers[150].json()["predictions"][0]["probabilities"] == single
         batches = metric(stack, port, "aiops_rpc_batches_total", "train") - b0
         batched = metric(stack, port, "aiops_rpc_batched_calls_total", "train") - c0
-        # 152 queued behind the first: at most 64 a batch, at most 1 MiB of requests a batch
-        assert batches >= 4, batches
-        assert 150 <= batched <= 152, batched   # the training request never rode in one
+        # the first loop pass's calls leave at once (alone: the one-call form, not a batch);
+        # the rest queue behind them while the service is paused and leave as batches of at
+        # most 64 calls and 1 MiB of requests: a big call followed by another goes alone, and
+        # so may the queue's last call -- at most 1 + 3 + 1 cheap calls outside a batch
+        assert 153 - 5 <= batched <= 153, batched   # the training request never rode in one
+        assert batches >= 3 and batched <= 64 * batches, (batches, batched)
 
 
 def test_calls_waiting_for_a_batch_time_out_when_the_service_stalls(stack):

@@ -69,6 +69,29 @@ static void test_request_round_trip(void)
     CHECK(envelope_has_scope(back->principal, "write"));
     CHECK(!envelope_has_scope(back->principal, "admin"));
     aiops__request__free_unpacked(back, NULL);
+    /* the same request packed first (as a call waiting for a batch) and sealed alone later:
+     * the same bytes between the seals, served as the one-call form */
+    ProtobufCBinaryData packed = {0, NULL};
+    CHECK_INT(envelope_request_to_bytes(&m, &packed), 0);
+    nng_msg *alone = NULL;
+    CHECK_INT(envelope_seal_request(shared_key(), &packed, &alone), 0);
+    CHECK_INT(nng_msg_len(alone), nng_msg_len(msg));
+    CHECK_MEM((uint8_t *)nng_msg_body(alone) + 12, nng_msg_len(alone) - ENVELOPE_SEAL_BYTES,
+              (uint8_t *)nng_msg_body(msg) + 12, nng_msg_len(msg) - ENVELOPE_SEAL_BYTES);
+    CHECK(!envelope_is_batch(nng_msg_body(alone), nng_msg_len(alone)));
+    CHECK_INT(envelope_unpack_request(shared_key(), nng_msg_body(alone), nng_msg_len(alone), &back),
+              0);
+    CHECK_STR(back->request_id, "rid-1");
+    CHECK_MEM(back->body.data, back->body.len, body, sizeof body);
+    aiops__request__free_unpacked(back, NULL);
+    /* tampered after sealing: refused */
+    ((uint8_t *)nng_msg_body(alone))[20] ^= 1;
+    back = NULL;
+    CHECK_INT(envelope_unpack_request(shared_key(), nng_msg_body(alone), nng_msg_len(alone), &back),
+              AIOPS_EAUTH);
+    CHECK(back == NULL);
+    nng_msg_free(alone);
+    free(packed.data);
     nng_msg_free(msg);
 }
 

@@ -107,6 +107,12 @@ static void test_uuid_format(void)
     CHECK(uuid_valid(a));
     CHECK(strcmp(a, b) != 0);
     CHECK_INT(a[14], '4');
+    char fast[37]; /* the request ids' generator: same form */
+    uuid_v4_fast(fast);
+    CHECK(uuid_valid(fast));
+    CHECK_INT(fast[14], '4');
+    CHECK(strchr("89ab", fast[19]) != NULL);
+    CHECK_INT(strlen(fast), 36);
     CHECK(!uuid_valid("not-a-uuid"));
     CHECK(!uuid_valid("123e4567-e89b-12d3-a456-4266141740000"));
 }
@@ -131,6 +137,41 @@ static void test_iso8601(void)
     CHECK_STR(s, "2025-10-05T23:45:00.123Z");
     time_iso8601(s, sizeof s, -0.25);
     CHECK_STR(s, "1969-12-31T23:59:59.750Z");
+    /* the same second again (the kept date), then the next one */
+    time_iso8601(s, sizeof s, -0.999);
+    CHECK_STR(s, "1969-12-31T23:59:59.001Z");
+    time_iso8601(s, sizeof s, 0.0004);
+    CHECK_STR(s, "1970-01-01T00:00:00.000Z");
+    time_iso8601(s, sizeof s, 1759707900.9996);
+    CHECK_STR(s, "2025-10-05T23:45:01.000Z");
+    time_iso8601(s, 10, 1759707900.5); /* no room: an empty string, not a cut one */
+    CHECK_STR(s, "");
+}
+
+static void test_buf_decimal(void)
+{
+    struct buf b = BUF_INIT;
+    CHECK_INT(buf_put_uint(&b, 0), 0);
+    CHECK_INT(buf_putc(&b, ' '), 0);
+    CHECK_INT(buf_put_uint(&b, 18446744073709551615ull), 0);
+    CHECK_STR(b.data, "0 18446744073709551615");
+    buf_reset(&b);
+    const struct {
+        unsigned long long v;
+        int decimals;
+        const char *want;
+    } cases[] = {{1234567, 3, "1234.567"}, {5, 3, "0.005"}, {0, 3, "0.000"},
+                 {1000, 3, "1.000"},      {7, 1, "0.7"},   {42, 0, "42"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        buf_reset(&b);
+        CHECK_INT(buf_put_fixed(&b, cases[i].v, cases[i].decimals), 0);
+        CHECK_STR(b.data, cases[i].want);
+        char want[32];
+        snprintf(want, sizeof want, "%.*f", cases[i].decimals,
+                 (double)cases[i].v / pow(10, cases[i].decimals));
+        CHECK_STR(b.data, want); /* as printf writes it */
+    }
+    buf_free(&b);
 }
 
 static void test_host_names(void)
@@ -163,4 +204,5 @@ static void test_host_names(void)
 UNIT_MAIN(UNIT(test_buf_grows_and_terminates),
           UNIT(test_array_reserve_doubles_and_refuses_overflow), UNIT(test_buf_json_str_escapes),
           UNIT(test_base64url_roundtrip), UNIT(test_utf8_validation), UNIT(test_uuid_format),
-          UNIT(test_sha256_and_hmac_vectors), UNIT(test_iso8601), UNIT(test_host_names))
+          UNIT(test_sha256_and_hmac_vectors), UNIT(test_iso8601), UNIT(test_host_names),
+          UNIT(test_buf_decimal))
