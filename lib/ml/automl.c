@@ -2,6 +2,7 @@
  * scored by k-fold CV with median pruning over folds, Caruana's ensemble selection. */
 #include "ml/automl.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -787,7 +788,14 @@ static int search_loop(struct search *s)
     if (rv != 0)
         return rv;
     s->lag = 2 * (size_t)pool_threads(pool);
+    /* Trials run one thread each. The neural learners set OpenBLAS's (process-wide) thread
+     * count to 1 while they train and put back what they found: of two overlapping, the one
+     * finishing first put every CPU back under the other, whose BLAS calls then competed
+     * with the other trials' threads. One for the whole search; the refit gets it back. */
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
     pool_run(pool, pool_threads(pool), search_thread, s);
+    openblas_set_num_threads(blas_threads);
     pool_free(pool);
     return s->rv;
 }
