@@ -724,16 +724,20 @@ static int trial_claim(struct search *s, size_t i, struct trial **out)
     return rv;
 }
 
-/* Trial t finished: reported, the kept models and the deadline updated, waiters woken.
+/* Trial t finished: reported (with the finished ones after it), the kept models and the
+ * deadline updated, waiters woken.
  * Under s->lock. */
 static void trial_finished(struct search *s, struct trial *t)
 {
     t->done = 1;
-    while (s->ndone < s->ntrials && s->trial[s->ndone]->done)
-        s->ndone++;
-    if (s->cfg->on_trial != NULL) {
-        json_t *e = trial_entry(s, t);
-        s->cfg->on_trial(s->cfg->arg, e, trial_rank(s, t));
+    /* reported in their numbers' order, as the leaderboard lists them: a trial that finished
+     * before an earlier one waits for it */
+    for (; s->ndone < s->ntrials && s->trial[s->ndone]->done; s->ndone++) {
+        if (s->cfg->on_trial == NULL)
+            continue;
+        const struct trial *o = s->trial[s->ndone];
+        json_t *e = trial_entry(s, o);
+        s->cfg->on_trial(s->cfg->arg, e, trial_rank(s, o));
         json_decref(e);
     }
     keep_best_models(s);
