@@ -2,11 +2,14 @@
  * scored by k-fold CV with median pruning over folds, Caruana's ensemble selection. */
 #include "ml/automl.h"
 
+#include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/jsonx.h"
 #include "core/pool.h"
@@ -334,6 +337,11 @@ struct trial {
     char error[256];
     void *algo[MAX_FOLDS]; /* fold models, kept for the best trials only */
     double *oof;           /* n * K out-of-fold predictions (complete trials) */
+    double prune_median[MAX_FOLDS]; /* per fold: pruned when its mean loss is above (NaN:
+                                       never), from its history (prune_medians) */
+    double prune_hopeless;          /* pruned when its mean loss is above: the worst fold of
+                                       the best complete trial in its history (or +inf) */
+    int done;                       /* finished: the fields above are final */
 };
 
 static void trial_release_models(struct trial *t)
@@ -347,18 +355,24 @@ static void trial_release_models(struct trial *t)
     t->oof = NULL;
 }
 
-/* What every trial of a batch reads and what stops them. */
+/* What every trial reads and what stops them. The trials and the counts are changed under
+ * lock by the search's threads (search_thread); a running trial touches only itself. */
 struct search {
     const struct automl_config *cfg;
     struct space space;
     struct cvdata data;
     enum metric metric;
     size_t k;
-    uint64_t start_ns, deadline_ns;
-    atomic_int stop;                /* set once the deadline passed or the caller cancelled */
-    double prune_median[MAX_FOLDS]; /* per fold: the median mean loss so far (NaN: none) */
-    struct trial *trial;
+    uint64_t start_ns;
+    _Atomic uint64_t deadline_ns; /* moved as trials finish, read by the running ones */
+    atomic_int stop;              /* set once the deadline passed or the caller cancelled */
+    pthread_mutex_t lock;
+    pthread_cond_t changed; /* a trial finished or the search ended */
+    struct trial **trial;   /* trials 0 .. ntrials-1 (claimed: sampled, maybe running) */
     size_t ntrials, cap;
+    size_t ndone; /* trials 0 .. ndone-1 are done */
+    size_t lag;   /* trial i learns from trials 0 .. i - lag (history_size) */
+    int rv;       /* the first error of a search thread */
     atomic_int cancelled; /* by the caller (cfg->cancelled), not by the clock */
     uint64_t refit_end_ns; /* when a refit must stop (its model still to be written) */
 };
@@ -487,8 +501,8 @@ static void trial_run(struct search *s, struct trial *t)
         }
         sum += t->fold_loss[f];
         t->folds_done = f + 1;
-        double median = s->prune_median[f];
-        if (f + 1 < s->k && !isnan(median) && sum / (double)(f + 1) > median)
+        double median = t->prune_median[f], mean = sum / (double)(f + 1);
+        if (f + 1 < s->k && ((!isnan(median) && mean > median) || mean > t->prune_hopeless))
             t->status = T_PRUNED;
     }
     size_t n = t->folds_done;
@@ -509,32 +523,43 @@ static int cmp_double_asc(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The pruning thresholds for the next batch: per fold, the median of the running mean loss
- * of every trial that finished that fold, once PRUNE_STARTUP trials are complete. */
-static void update_prune_medians(struct search *s)
+/* Trial t's pruning thresholds from its history (trials 0 .. nhist-1): per fold, the median
+ * of the running mean loss of every trial of it that finished that fold, once PRUNE_STARTUP
+ * of them are complete (NaN, never pruned, before); and prune_hopeless. */
+static void prune_medians(const struct search *s, size_t nhist, struct trial *t)
 {
     size_t complete = 0;
-    for (size_t i = 0; i < s->ntrials; i++)
-        complete += s->trial[i].status == T_COMPLETE;
-    double *v = malloc((s->ntrials ? s->ntrials : 1) * sizeof *v);
+    const struct trial *best = NULL;
+    for (size_t i = 0; i < nhist; i++) {
+        const struct trial *o = s->trial[i];
+        complete += o->status == T_COMPLETE;
+        if (o->status == T_COMPLETE && (best == NULL || o->loss < best->loss))
+            best = o;
+    }
+    /* Hopeless: worse than every fold of the best trial. Needs no startup trials, so it
+     * prunes where few trials finish (a 26-class set: 4 in a minute) after one fold */
+    t->prune_hopeless = INFINITY;
+    for (size_t f = 0; best != NULL && f < s->k; f++)
+        t->prune_hopeless = f ? fmax(t->prune_hopeless, best->fold_loss[f]) : best->fold_loss[f];
+    double *v = malloc((nhist ? nhist : 1) * sizeof *v);
     for (size_t f = 0; f < s->k; f++) {
-        s->prune_median[f] = NAN;
+        t->prune_median[f] = NAN;
         if (complete < PRUNE_STARTUP || v == NULL)
             continue;
         size_t m = 0;
-        for (size_t i = 0; i < s->ntrials; i++) {
-            const struct trial *t = &s->trial[i];
-            if (t->folds_done <= f || t->status == T_FAILED || t->status == T_STOPPED)
+        for (size_t i = 0; i < nhist; i++) {
+            const struct trial *o = s->trial[i];
+            if (o->folds_done <= f || o->status == T_FAILED || o->status == T_STOPPED)
                 continue;
             double sum = 0;
             for (size_t j = 0; j <= f; j++)
-                sum += t->fold_loss[j];
+                sum += o->fold_loss[j];
             v[m++] = sum / (double)(f + 1);
         }
         if (m == 0)
             continue;
         qsort(v, m, sizeof *v, cmp_double_asc);
-        s->prune_median[f] = m % 2 ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
+        t->prune_median[f] = m % 2 ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
     }
     free(v);
 }
@@ -628,97 +653,155 @@ static json_t *trial_entry(const struct search *s, const struct trial *t)
 /* 1 + the complete trials better than t (0 when t is not complete). */
 static size_t trial_rank(const struct search *s, const struct trial *t)
 {
-    if (t->status != T_COMPLETE)
+    if (!t->done || t->status != T_COMPLETE)
         return 0;
     size_t rank = 1;
     for (size_t i = 0; i < s->ntrials; i++) {
-        const struct trial *o = &s->trial[i];
-        if (o->status == T_COMPLETE && (o->loss < t->loss || (o->loss == t->loss && o->id < t->id)))
+        const struct trial *o = s->trial[i];
+        if (o->done && o->status == T_COMPLETE && (o->loss < t->loss || (o->loss == t->loss && o->id < t->id)))
             rank++;
     }
     return rank;
 }
 
-/* Frees the fold models of every complete trial outside the best ENSEMBLE_POOL. */
+/* Frees the fold models of every finished complete trial outside the best ENSEMBLE_POOL. */
 static void keep_best_models(struct search *s)
 {
     for (size_t i = 0; i < s->ntrials; i++) {
-        struct trial *t = &s->trial[i];
-        if (t->oof != NULL && trial_rank(s, t) > ENSEMBLE_POOL)
+        struct trial *t = s->trial[i];
+        if (t->done && t->oof != NULL && trial_rank(s, t) > ENSEMBLE_POOL)
             trial_release_models(t);
     }
 }
 
 static void update_deadline(struct search *s);
 
-static void batch_one(void *arg, int tid, size_t i)
+/* The trials trial i learns from: 0 .. i - lag (none before), lag = twice the threads.
+ * Fixed by i alone, so a search of max_trials gives the same leaderboard whatever the
+ * timing; a thread waits only for a trial that outlasts the 2 * threads - 1 started after
+ * it (one per thread, as batches did, would wait whenever the other thread's trial is the
+ * slower: a 26-class gbdt next to a forest). TPE draws its first 10 trials at random
+ * (TPE_STARTUP_TRIALS) anyway. */
+static size_t history_size(const struct search *s, size_t i)
 {
-    (void)tid;
-    struct search *s = arg;
-    trial_run(s, &s->trial[s->ntrials + i]);
+    return i >= s->lag ? i - s->lag + 1 : 0;
 }
 
-/* Samples `count` trials from the history, runs them at once, reports them. */
-static int run_batch(struct search *s, size_t count, struct pool *pool, uint64_t *rng)
+/* Trial i made and sampled from its history (done), with its own random stream and its
+ * pruning thresholds. Under s->lock. */
+static int trial_claim(struct search *s, size_t i, struct trial **out)
 {
-    size_t nd = s->space.ndims, nt = s->ntrials;
-    if (nt + count > s->cap) {
-        size_t cap = 2 * (nt + count);
-        struct trial *tr = realloc(s->trial, cap * sizeof *tr);
+    if (i >= s->cap) {
+        size_t cap = 2 * (i + 1);
+        struct trial **tr = realloc(s->trial, cap * sizeof *tr);
         if (tr == NULL)
             return AIOPS_ENOMEM;
         s->trial = tr;
         s->cap = cap;
     }
-    double *values = malloc((nt ? nt : 1) * nd * sizeof *values);
-    double *loss = malloc((nt ? nt : 1) * sizeof *loss);
+    struct trial *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return AIOPS_ENOMEM;
+    t->id = i;
+    s->trial[i] = t;
+    s->ntrials = i + 1; /* a claimed trial is owned by s whatever happens */
+    size_t nd = s->space.ndims, nh = history_size(s, i);
+    double *values = malloc((nh ? nh : 1) * nd * sizeof *values);
+    double *loss = malloc((nh ? nh : 1) * sizeof *loss);
     int rv = values && loss ? AIOPS_OK : AIOPS_ENOMEM;
-    for (size_t i = 0; rv == 0 && i < nt; i++) {
-        memcpy(values + i * nd, s->trial[i].values, nd * sizeof *values);
-        loss[i] = s->trial[i].loss;
+    for (size_t j = 0; rv == 0 && j < nh; j++) {
+        memcpy(values + j * nd, s->trial[j]->values, nd * sizeof *values);
+        loss[j] = s->trial[j]->loss;
     }
-    struct tpe_history h = {values, loss, nt, nd};
-    for (size_t i = 0; i < count; i++) {
-        struct trial *t = &s->trial[nt + i];
-        memset(t, 0, sizeof *t);
-        t->id = nt + i;
-        if (rv == 0)
-            rv = trial_sample(s, t, &h, rng);
-    }
+    struct tpe_history h = {values, loss, nh, nd};
+    uint64_t rng = (s->cfg->seed ^ 0x5eed7be5ull) + (uint64_t)i * 0x9e3779b97f4a7c15ull;
+    if (rv == 0)
+        rv = trial_sample(s, t, &h, &rng);
     free(values);
     free(loss);
-    if (rv == 0)
-        pool_for(pool, pool_threads(pool), count, batch_one, s);
-    s->ntrials = nt + count; /* sampled trials are owned by s whatever happened */
-    for (size_t i = 0; rv == 0 && i < count && s->cfg->on_trial != NULL; i++) {
-        const struct trial *t = &s->trial[nt + i];
-        json_t *e = trial_entry(s, t);
-        s->cfg->on_trial(s->cfg->arg, e, trial_rank(s, t));
+    prune_medians(s, nh, t);
+    *out = t;
+    return rv;
+}
+
+/* Trial t finished: reported (with the finished ones after it), the kept models and the
+ * deadline updated, waiters woken.
+ * Under s->lock. */
+static void trial_finished(struct search *s, struct trial *t)
+{
+    t->done = 1;
+    /* reported in their numbers' order, as the leaderboard lists them: a trial that finished
+     * before an earlier one waits for it */
+    for (; s->ndone < s->ntrials && s->trial[s->ndone]->done; s->ndone++) {
+        if (s->cfg->on_trial == NULL)
+            continue;
+        const struct trial *o = s->trial[s->ndone];
+        json_t *e = trial_entry(s, o);
+        s->cfg->on_trial(s->cfg->arg, e, trial_rank(s, o));
         json_decref(e);
     }
-    update_prune_medians(s);
     keep_best_models(s);
     update_deadline(s);
-    return rv;
+    pthread_cond_broadcast(&s->changed);
+}
+
+/* One thread of the search: claims the next trial once its history is done, runs it,
+ * reports it, until the budget, max_trials or an error ends the search. */
+static void search_thread(void *arg, int tid, int nth)
+{
+    (void)tid, (void)nth;
+    struct search *s = arg;
+    pthread_mutex_lock(&s->lock);
+    while (s->rv == 0 && !search_should_stop(s) &&
+           (s->cfg->max_trials == 0 || s->ntrials < s->cfg->max_trials)) {
+        size_t i = s->ntrials;
+        if (s->ndone < history_size(s, i)) {
+            /* woken by a finished trial; the timeout re-checks the clock and cancellation */
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 20 * 1000000L;
+            until.tv_sec += until.tv_nsec / 1000000000L;
+            until.tv_nsec %= 1000000000L;
+            pthread_cond_timedwait(&s->changed, &s->lock, &until);
+            continue;
+        }
+        struct trial *t = NULL;
+        int rv = trial_claim(s, i, &t);
+        if (rv != 0) {
+            s->rv = rv;
+            if (t != NULL)
+                t->done = 1;
+            break;
+        }
+        pthread_mutex_unlock(&s->lock);
+        trial_run(s, t);
+        pthread_mutex_lock(&s->lock);
+        trial_finished(s, t);
+    }
+    pthread_cond_broadcast(&s->changed);
+    pthread_mutex_unlock(&s->lock);
 }
 
 static int search_loop(struct search *s)
 {
     int threads = s->cfg->threads > 0 ? s->cfg->threads : pool_cpus();
-    uint64_t rng = s->cfg->seed ^ 0x5eed7be5ull;
     /* one pool for the whole search: starting threads per batch costs more than a small
      * trial (measured under AddressSanitizer) */
     struct pool *pool = NULL;
     int rv = pool_create(threads, &pool);
-    while (rv == 0 && !search_should_stop(s) &&
-           (s->cfg->max_trials == 0 || s->ntrials < s->cfg->max_trials)) {
-        size_t count = (size_t)pool_threads(pool);
-        if (s->cfg->max_trials > 0 && s->cfg->max_trials - s->ntrials < count)
-            count = s->cfg->max_trials - s->ntrials;
-        rv = run_batch(s, count, pool, &rng);
-    }
+    if (rv != 0)
+        return rv;
+    s->lag = 2 * (size_t)pool_threads(pool);
+    /* Trials run one thread each. The neural learners set OpenBLAS's (process-wide) thread
+     * count to 1 while they train and put back what they found: of two overlapping, the one
+     * finishing first put every CPU back under the other, whose BLAS calls then competed
+     * with the other trials' threads. One for the whole search; the refit gets it back. */
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    pool_run(pool, pool_threads(pool), search_thread, s);
+    openblas_set_num_threads(blas_threads);
     pool_free(pool);
-    return rv;
+    return s->rv;
 }
 
 /* --- Caruana's ensemble selection ------------------------------------------------------- */
@@ -754,7 +837,7 @@ static int caruana(const struct search *s, struct selection *sel)
     }
     sel->single_loss = INFINITY;
     for (size_t j = 0; j < sel->m; j++) {
-        double l = metric_loss(s->metric, d->y, s->trial[sel->trial[j]].oof, d->n, d->K);
+        double l = metric_loss(s->metric, d->y, s->trial[sel->trial[j]]->oof, d->n, d->K);
         if (l < sel->single_loss) {
             sel->single_loss = l;
             sel->single = j;
@@ -762,7 +845,7 @@ static int caruana(const struct search *s, struct selection *sel)
     }
     size_t count[ENSEMBLE_POOL] = {0};
     count[sel->single] = 1;
-    memcpy(sum, s->trial[sel->trial[sel->single]].oof, cells * sizeof *sum);
+    memcpy(sum, s->trial[sel->trial[sel->single]]->oof, cells * sizeof *sum);
     memcpy(sel->count, count, sizeof count);
     sel->steps = 1;
     sel->loss = sel->single_loss;
@@ -771,7 +854,7 @@ static int caruana(const struct search *s, struct selection *sel)
         double best = INFINITY;
         size_t pick = 0;
         for (size_t j = 0; j < sel->m; j++) {
-            const double *o = s->trial[sel->trial[j]].oof;
+            const double *o = s->trial[sel->trial[j]]->oof;
             for (size_t c = 0; c < cells; c++)
                 tmp[c] = (sum[c] + o[c]) / (double)step;
             double l = metric_loss(s->metric, d->y, tmp, d->n, d->K);
@@ -780,7 +863,7 @@ static int caruana(const struct search *s, struct selection *sel)
                 pick = j;
             }
         }
-        const double *o = s->trial[sel->trial[pick]].oof;
+        const double *o = s->trial[sel->trial[pick]]->oof;
         for (size_t c = 0; c < cells; c++)
             sum[c] += o[c];
         count[pick]++;
@@ -804,7 +887,7 @@ static void select_candidates(const struct search *s, struct selection *sel)
     sel->m = 0;
     for (size_t r = 1; r <= ENSEMBLE_POOL; r++)
         for (size_t i = 0; i < s->ntrials; i++)
-            if (s->trial[i].oof != NULL && trial_rank(s, &s->trial[i]) == r &&
+            if (s->trial[i]->oof != NULL && trial_rank(s, s->trial[i]) == r &&
                 sel->m < ENSEMBLE_POOL)
                 sel->trial[sel->m++] = i;
 }
@@ -845,15 +928,15 @@ static uint64_t refit_estimate_ns(const struct search *s, const struct trial *t)
 
 /* The trials' deadline: SEARCH_SHARE of the budget less the time to refit and write the best
  * trial so far (at most REFIT_SHARE of the budget: a final model that would not fit is
- * chosen otherwise, finish_choice). Updated between batches only, so the trials of a batch
- * read a constant. */
+ * chosen otherwise, finish_choice). Updated as each trial finishes (under s->lock); the
+ * running trials read it atomically. */
 static void update_deadline(struct search *s)
 {
     double budget = s->cfg->budget_seconds * 1e9;
     uint64_t reserve = 0;
     for (size_t i = 0; i < s->ntrials; i++)
-        if (trial_rank(s, &s->trial[i]) == 1)
-            reserve = refit_estimate_ns(s, &s->trial[i]);
+        if (trial_rank(s, s->trial[i]) == 1)
+            reserve = refit_estimate_ns(s, s->trial[i]);
     if ((double)reserve > budget * REFIT_SHARE)
         reserve = (uint64_t)(budget * REFIT_SHARE);
     s->deadline_ns = s->start_ns + (uint64_t)(budget * SEARCH_SHARE) - reserve;
@@ -901,7 +984,7 @@ static int build_ensemble(struct search *s, const struct selection *sel, struct 
 {
     int rv = ensemble_new(s->data.x.ncols, s->data.K, out);
     for (size_t j = 0; rv == 0 && j < sel->m; j++) {
-        struct trial *t = &s->trial[sel->trial[j]];
+        struct trial *t = s->trial[sel->trial[j]];
         double w = (double)sel->count[j] / (double)sel->steps / (double)s->k;
         for (size_t f = 0; rv == 0 && f < s->k && sel->count[j] > 0; f++) {
             rv = ensemble_add(*out, t->model, t->algo[f], w);
@@ -919,7 +1002,7 @@ static json_t *ensemble_json(const struct search *s, const struct selection *sel
     for (size_t j = 0; j < sel->m; j++) {
         if (sel->count[j] == 0)
             continue;
-        const struct trial *t = &s->trial[sel->trial[j]];
+        const struct trial *t = s->trial[sel->trial[j]];
         json_array_append_new(members,
                               json_pack("{s:I, s:s, s:o}", "trial", (json_int_t)t->id, "learner",
                                         s->space.learner[t->li]->name, "weight",
@@ -1038,7 +1121,7 @@ static void use_single(const struct search *s, struct selection *sel, size_t j)
     sel->count[j] = 1;
     sel->steps = 1;
     sel->kept = 0;
-    const struct trial *t = &s->trial[sel->trial[j]];
+    const struct trial *t = s->trial[sel->trial[j]];
     sel->loss = metric_loss(s->metric, s->data.y, t->oof, s->data.n, s->data.K);
     memcpy(sel->pred, t->oof, s->data.n * s->data.K * sizeof *sel->pred);
     sel->chosen = j;
@@ -1050,14 +1133,17 @@ static uint64_t selection_write_ns(const struct search *s, const struct selectio
     uint64_t ns = 0;
     for (size_t j = 0; j < sel->m; j++)
         if (sel->count[j] > 0)
-            ns += folds_write_ns(s, &s->trial[sel->trial[j]]);
+            ns += folds_write_ns(s, s->trial[sel->trial[j]]);
     return ns;
 }
 
 /* The final model within the budget, its writing counted: the ensemble when it was kept and
  * its writing fits; else the best single trial refitted on every row (as Optuna users do)
  * when its training and writing fit, or its fold models when their writing fits; else the
- * next candidate the same way; else the candidate whose fold models write fastest.
+ * next candidate the same way. When none fits (a trial stopped late), the best candidate
+ * whose fold models are written within the budget's 10% tolerance -- not a much worse model
+ * that only writes faster (adult once saved linear's folds over gbdt's that way); the one
+ * that writes fastest only when none does.
  * *refit: the refitted model (a t->model of trial sel->trial[sel->chosen]) or NULL. */
 static void choose_final(struct search *s, struct selection *sel, void **refit)
 {
@@ -1067,19 +1153,22 @@ static void choose_final(struct search *s, struct selection *sel, void **refit)
     if (sel->kept && time_mono_ns() + selection_write_ns(s, sel) <= end)
         return;
     sel->too_big = sel->kept;
-    size_t cheapest = sel->single;
+    size_t cheapest = sel->single, tolerated = SIZE_MAX;
+    uint64_t tolerance = end + (uint64_t)(s->cfg->budget_seconds * 1e8);
     for (size_t r = 0; r < sel->m; r++) {
         size_t j = r == 0 ? sel->single : r <= sel->single ? r - 1 : r;
-        const struct trial *t = &s->trial[sel->trial[j]];
+        const struct trial *t = s->trial[sel->trial[j]];
         if (refit_trial(s, t, refit) == 0 ||
             time_mono_ns() + folds_write_ns(s, t) <= end) {
             use_single(s, sel, j);
             return;
         }
-        if (folds_write_ns(s, t) < folds_write_ns(s, &s->trial[sel->trial[cheapest]]))
+        if (tolerated == SIZE_MAX && time_mono_ns() + folds_write_ns(s, t) <= tolerance)
+            tolerated = j; /* candidates come best first */
+        if (folds_write_ns(s, t) < folds_write_ns(s, s->trial[sel->trial[cheapest]]))
             cheapest = j;
     }
-    use_single(s, sel, cheapest);
+    use_single(s, sel, tolerated != SIZE_MAX ? tolerated : cheapest);
 }
 
 /* The leaderboard, the best trial, the ensemble: into out; the model from the selection. */
@@ -1100,10 +1189,10 @@ static int finish(struct search *s, struct automl_result *out, struct aiops_erro
         choose_final(s, &sel, &refit);
     out->leaderboard = json_array();
     for (size_t i = 0; rv == 0 && i < s->ntrials; i++)
-        json_array_append_new(out->leaderboard, trial_entry(s, &s->trial[i]));
-    const struct trial *chosen = &s->trial[sel.trial[sel.chosen]];
+        json_array_append_new(out->leaderboard, trial_entry(s, s->trial[i]));
+    const struct trial *chosen = s->trial[sel.trial[sel.chosen]];
     if (rv == 0) {
-        out->best = trial_entry(s, &s->trial[sel.trial[0]]);
+        out->best = trial_entry(s, s->trial[sel.trial[0]]);
         out->ensemble = ensemble_json(s, &sel);
         json_object_set_new(out->ensemble, "refit", json_boolean(refit != NULL));
         json_object_set_new(out->ensemble, "too_big_for_budget", json_boolean(sel.too_big));
@@ -1121,13 +1210,16 @@ static int finish(struct search *s, struct automl_result *out, struct aiops_erro
 static void search_free(struct search *s)
 {
     for (size_t i = 0; i < s->ntrials; i++) {
-        struct trial *t = &s->trial[i];
+        struct trial *t = s->trial[i];
         trial_release_models(t);
         free(t->values);
         json_decref(t->params);
         json_decref(t->full);
+        free(t);
     }
     free(s->trial);
+    pthread_cond_destroy(&s->changed);
+    pthread_mutex_destroy(&s->lock);
     cvdata_free(&s->data);
     free(s);
 }
@@ -1146,8 +1238,8 @@ int automl_run(const struct table *t, const struct automl_config *cfg, struct au
     s->k = cfg->folds ? cfg->folds : 5;
     s->start_ns = cfg->start_ns ? cfg->start_ns : time_mono_ns();
     s->deadline_ns = s->start_ns + (uint64_t)(cfg->budget_seconds * SEARCH_SHARE * 1e9);
-    for (size_t f = 0; f < MAX_FOLDS; f++)
-        s->prune_median[f] = NAN;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->changed, NULL);
     if ((rv = cvdata_build(t, cfg, s->k, &s->data, err)) == 0 &&
         (rv = resolve_metric(cfg, s->data.ts.task, &s->metric, err)) == 0 &&
         (rv = parse_models(cfg->models, s->data.ts.task, &s->space, err)) == 0) {

@@ -43,7 +43,8 @@
 #include "ml/model.h"
 
 /* A finished trial: its leaderboard entry (borrowed for the call) and its rank among the
- * complete trials so far (1 = best; 0 for a pruned or stopped one). */
+ * complete trials so far (1 = best; 0 for a pruned or stopped one). Called on the search's
+ * threads, one call at a time, in the trials' order. */
 typedef void (*automl_trial_fn)(void *arg, const json_t *trial, size_t rank);
 /* Polled during the search: non-zero stops it, keeping the best so far. */
 typedef int (*automl_cancel_fn)(void *arg);
