@@ -47,6 +47,8 @@
 #include "data/table.h"
 
 enum linear_kind { LINEAR_LOGISTIC, LINEAR_SOFTMAX, LINEAR_REGRESSION };
+/* The sparse path's solver (the dense path always uses L-BFGS / the closed form). */
+enum linear_solver { LINEAR_SOLVER_LBFGS, LINEAR_SOLVER_SAG };
 
 struct linear_params {
     enum linear_kind kind;
@@ -59,6 +61,9 @@ struct linear_params {
     /* sparse path only: passes of stochastic gradient descent over the rows (in an order
      * drawn from seed) that warm-start L-BFGS [0: none]; the objective is unchanged */
     int warm_epochs;
+    /* sparse path only [LINEAR_SOLVER_LBFGS]; with SAG, max_iter counts passes over the
+     * rows and tol is the relative change test below */
+    enum linear_solver solver;
     uint64_t seed;
 };
 
@@ -149,7 +154,15 @@ void linear_free(struct linear *m);
  * objective (divided by the weight sum; one thread, rows in an order drawn from seed, the
  * step 1 / (L (1 + epoch)) for the largest row's curvature bound L): an SGD pass costs about
  * one L-BFGS iteration and lands near the optimum that L-BFGS then polishes, so fewer
- * iterations reach the same accuracy. Deterministic for a seed. */
+ * iterations reach the same accuracy. Deterministic for a seed.
+ * With solver LINEAR_SOLVER_SAG the same objective is solved by SAG instead (stochastic
+ * average gradient, as scikit-learn's solver="sag": one thread, rows in an order drawn from
+ * seed each pass, step 1 / (L + l2 / sw) for the largest row curvature bound L, just-in-time
+ * updates so a step costs the row's non-zeros): at most max_iter passes, stopping after a
+ * pass that moved no coefficient by more than tol times the largest one (scikit-learn's
+ * test; progress is called after each pass). It converges to the same optimum as L-BFGS
+ * at a fraction of its time on wide text designs (warm_epochs is ignored). Deterministic
+ * for a seed. */
 struct linear_sparse;
 
 /* Trains on x (may have 0 columns) and sp. y, w, p, progress as linear_train. Errors as
