@@ -1973,8 +1973,8 @@ static int sparse_sgd_warm(const struct sfit *F, double *theta, int epochs, uint
 struct sag {
     const struct sfit *F;
     /* p * K coefficients (times scale) and the table's sums, feature by feature: floats,
-     * which halves the memory each step's scattered reads and writes move (a pass ran ~1.6x
-     * faster than with doubles on nsmc5; the sums of the step are in doubles) */
+     * half the memory each step's scattered reads and writes move (the step's own sums,
+     * the intercepts and the rows' gradients are doubles) */
     float *V, *d;
     double *b, *db; /* K intercepts and their table sum */
     float *rf;      /* K: a step's gradient change, as floats */
