@@ -2015,6 +2015,13 @@ static inline __attribute__((always_inline)) void sag_pass(struct sag *S, const 
     S->loss = 0;
     for (size_t q = 0; q < n; q++) {
         size_t i = order[q];
+        if (q + 1 < n) /* the next row's features: their cache misses overlap this row's work */
+            for (size_t e = D->rowptr[order[q + 1]]; e < D->rowptr[order[q + 1] + 1]; e++) {
+                size_t f = (size_t)D->col[e];
+                __builtin_prefetch(V + f * K, 1);
+                __builtin_prefetch(d + f * K, 1);
+                __builtin_prefetch(cj + f, 1);
+            }
         for (uint32_t c = 0; c < K; c++)
             marg[c] = 0;
         for (size_t e = D->rowptr[i]; e < D->rowptr[i + 1]; e++) {
