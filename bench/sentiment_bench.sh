@@ -35,7 +35,7 @@ PY
 
 # ours three times: as the shipped model trains (100 L-BFGS iterations from zero, lambda 1);
 # warm-started by 30 seeded SGD passes then 5 L-BFGS iterations (linear.h warm_epochs; same
-# objective); and SAGA (solver=sag) to scikit-learn's stopping test with lambda 2, the penalty
+# objective); and SAGA (solver=saga) to scikit-learn's stopping test with lambda 2, the penalty
 # a validation split of the training file chose (bench/RESULTS.md, issue 10)
 ours() { # NAME LAMBDA SOLVER WARM_EPOCHS MAX_ITER -> "$OUT/NAME.json"
     t0=$(date +%s.%N)
@@ -50,7 +50,7 @@ ours() { # NAME LAMBDA SOLVER WARM_EPOCHS MAX_ITER -> "$OUT/NAME.json"
 }
 ours cold 1 lbfgs 0 100
 ours warm 1 lbfgs 30 5
-ours saga 2 sag 0 100
+ours saga 2 saga 0 100
 /usr/bin/python3 - "$OUT" <<'PY'
 import json, sys
 out = sys.argv[1]

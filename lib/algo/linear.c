@@ -903,7 +903,7 @@ static int check_params(const struct linear_params *p, struct aiops_error *err)
     if (!(p->tol >= 0) || !isfinite(p->tol)) {
         return aiops_error_set(err, AIOPS_EINVAL, NULL, "tol must be a finite number >= 0");
     }
-    if (p->solver != LINEAR_SOLVER_LBFGS && p->solver != LINEAR_SOLVER_SAG) {
+    if (p->solver != LINEAR_SOLVER_LBFGS && p->solver != LINEAR_SOLVER_SAGA) {
         return aiops_error_set(err, AIOPS_EINVAL, NULL, "unknown solver %d", (int)p->solver);
     }
     if (p->warm_epochs < 0 || p->warm_epochs > 1000) {
@@ -1852,14 +1852,14 @@ static int sfit_on_iter(void *ctx, int iteration, double f)
     return F->progress(F->arg, &pr);
 }
 
-/* A row's weight as SGD and SAG count it: w_i / mean weight rows (1 unweighted). */
+/* A row's weight as SGD and SAGA count it: w_i / mean weight rows (1 unweighted). */
 static inline double row_share(const struct sfit *F, size_t i)
 {
     return F->w ? F->w[i] * (double)F->D->n / F->sw : 1.0;
 }
 
 /* The largest curvature bound of one row's loss over F's rows, lfac ||x_i||^2 (+1 for the
- * intercept) times the row's share: what the SGD and SAG steps are scaled by. */
+ * intercept) times the row's share: what the SGD and SAGA steps are scaled by. */
 static double rows_curvature_bound(const struct sfit *F)
 {
     const struct linear_sparse *m = F->m;
@@ -1959,7 +1959,7 @@ static int sparse_sgd_warm(const struct sfit *F, double *theta, int epochs, uint
  * eta / (n scale) since f was last brought up to date: `cum` is that running sum and cj[f]
  * its value then. A step costs its row's non-zeros, not the width. Plain SAG (the same
  * without the correction) oscillated here on the intercept, which every row touches. */
-struct sag {
+struct saga {
     const struct sfit *F;
     /* p * K coefficients (times scale) and the table's sums, feature by feature: floats,
      * half the memory each step's scattered reads and writes move (the step's own sums,
@@ -1974,7 +1974,7 @@ struct sag {
 };
 
 /* Brings every feature up to date and folds scale into V: after it, V holds the model. */
-static void sag_settle(struct sag *S)
+static void saga_settle(struct saga *S)
 {
     const uint32_t K = S->F->m->h.nout;
     size_t p = (size_t)S->F->m->p;
@@ -1992,8 +1992,8 @@ static void sag_settle(struct sag *S)
 
 /* One pass over the rows in order[0..n); K the outputs (a constant for the common counts:
  * the loops over them unroll). */
-static inline __attribute__((always_inline)) void sag_pass(struct sag *S, const size_t *order,
-                                                           double *marg, const uint32_t K)
+static inline __attribute__((always_inline)) void saga_pass(struct saga *S, const size_t *order,
+                                                            double *marg, const uint32_t K)
 {
     const struct sfit *F = S->F;
     const struct linear_sparse *m = F->m;
@@ -2051,13 +2051,13 @@ static inline __attribute__((always_inline)) void sag_pass(struct sag *S, const 
         S->cum += eta * inv_n / S->scale;
         S->scale /= 1.0 + eta * S->mu;
         if (S->scale < 1e-9) /* fold the scale back in before it underflows */
-            sag_settle(S);
+            saga_settle(S);
     }
 }
 
 /* The largest change of a coefficient since prev (updated to theta) over the largest
- * coefficient: scikit-learn's sag stopping test. */
-static double sag_change(const double *theta, double *prev, size_t dim)
+ * coefficient: scikit-learn's sag and saga stopping test. */
+static double saga_change(const double *theta, double *prev, size_t dim)
 {
     double dmax = 0, wmax = 0;
     for (size_t k = 0; k < dim; k++) {
@@ -2068,16 +2068,16 @@ static double sag_change(const double *theta, double *prev, size_t dim)
     return wmax > 0 ? dmax / wmax : 0;
 }
 
-/* The SAG solver (linear.h solver "sag"): at most max_epochs passes, rows in an order drawn
+/* The SAGA solver (linear.h solver "saga"): at most max_epochs passes, rows in an order drawn
  * from seed each pass, until no coefficient moved by more than tol times the largest in a
  * pass. theta (zeros, F->dim) receives the model; *epochs and *converged what happened;
  * progress after each pass (AIOPS_ECANCELED when it says stop). */
-static int sparse_sag(struct sfit *F, double *theta, int max_epochs, double tol, uint64_t seed,
-                      int *epochs, int *converged)
+static int sparse_saga(struct sfit *F, double *theta, int max_epochs, double tol, uint64_t seed,
+                       int *epochs, int *converged)
 {
     const uint32_t K = F->m->h.nout;
     size_t n = F->D->n, p = (size_t)F->m->p;
-    struct sag S = {.F = F, .b = theta + p * K, .scale = 1.0, .mu = penalty_mu(F)};
+    struct saga S = {.F = F, .b = theta + p * K, .scale = 1.0, .mu = penalty_mu(F)};
     /* the step starts at 5 / (3 L), L the rows' curvature bound, which is loose for TF-IDF
      * rows (a row's softmax is rarely at its worst curvature): on nsmc5 (15 passes) steps of
      * 0.44, 0.88, 1.3, 2.2 and 3.5 / L -- the first is scikit-learn's saga step
@@ -2097,9 +2097,8 @@ static int sparse_sag(struct sfit *F, double *theta, int max_epochs, double tol,
     size_t *order = malloc((n ? n : 1) * sizeof *order);
     double *marg = malloc(2 * K * sizeof *marg);
     double *prev = calloc(F->dim, sizeof *prev);
-    int rc = S.V && S.d && S.db && S.rf && S.rmem && S.cj && order && marg && prev
-                 ? AIOPS_OK
-                 : AIOPS_ENOMEM;
+    int rc = S.V && S.d && S.db && S.rf && S.rmem && S.cj && order && marg && prev ? AIOPS_OK
+                                                                                   : AIOPS_ENOMEM;
     struct rand_xoshiro rng;
     rand_xoshiro_seed(&rng, seed);
     for (size_t i = 0; i < n; i++)
@@ -2110,25 +2109,25 @@ static int sparse_sag(struct sfit *F, double *theta, int max_epochs, double tol,
         rand_xoshiro_shuffle_sz(&rng, order, n);
         switch (K) {
         case 1:
-            sag_pass(&S, order, marg, 1);
+            saga_pass(&S, order, marg, 1);
             break;
         case 3:
-            sag_pass(&S, order, marg, 3);
+            saga_pass(&S, order, marg, 3);
             break;
         case 4:
-            sag_pass(&S, order, marg, 4);
+            saga_pass(&S, order, marg, 4);
             break;
         case 5:
-            sag_pass(&S, order, marg, 5);
+            saga_pass(&S, order, marg, 5);
             break;
         default:
-            sag_pass(&S, order, marg, K);
+            saga_pass(&S, order, marg, K);
         }
-        sag_settle(&S);
+        saga_settle(&S);
         for (size_t k = 0; k < p * K; k++)
             theta[k] = S.V[k];
         *epochs = ep + 1;
-        *converged = sag_change(theta, prev, F->dim) <= tol;
+        *converged = saga_change(theta, prev, F->dim) <= tol;
         if (S.loss > last_loss * (1 + 1e-3))
             S.eta /= 2;
         last_loss = S.loss;
@@ -2289,11 +2288,10 @@ int linear_sparse_train(const struct fmatrix *x, const struct spmatrix *sp, cons
             goto done;
         }
     struct lbfgs_result res = {0};
-    if (p->solver == LINEAR_SOLVER_SAG) {
-        rc = sparse_sag(&F, theta, p->max_iter, p->tol, p->seed, &res.iterations, &res.converged);
+    if (p->solver == LINEAR_SOLVER_SAGA) {
+        rc = sparse_saga(&F, theta, p->max_iter, p->tol, p->seed, &res.iterations, &res.converged);
     } else {
-        if (p->warm_epochs > 0 &&
-            (rc = sparse_sgd_warm(&F, theta, p->warm_epochs, p->seed)) != 0)
+        if (p->warm_epochs > 0 && (rc = sparse_sgd_warm(&F, theta, p->warm_epochs, p->seed)) != 0)
             goto done;
         rc = lbfgs_minimize(F.dim, theta, sfit_objective, sfit_on_iter, &F, p->max_iter, p->tol,
                             LBFGS_FTOL, &res);

@@ -721,11 +721,11 @@ static void test_sparse_sgd_warm_start(void)
     fmatrix_free(&x);
 }
 
-/* solver SAG (SAGA) reaches L-BFGS's optimum with a tight tol (predictions to 1e-4, as the
+/* solver SAGA reaches L-BFGS's optimum with a tight tol (predictions to 1e-4, as the
  * warm start's test: L-BFGS's own relative stop is that close); with the default tol it
  * stops by its relative-change test after fewer passes, near the optimum; one pass is far
  * from it; the same seed gives the same model, another seed another path to the optimum. */
-static void test_sparse_sag_reaches_the_lbfgs_optimum(void)
+static void test_sparse_saga_reaches_the_lbfgs_optimum(void)
 {
     struct fmatrix x;
     struct spmatrix sp = {0};
@@ -733,12 +733,12 @@ static void test_sparse_sag_reaches_the_lbfgs_optimum(void)
     sparse_problem(&x, &sp, y);
     int it_tight = 0, it_default = 0;
     double *opt = sparse_fit_predict(&x, &sp, y, 500, 0, 1);
-    double *sag = sparse_solve_predict(&x, &sp, y, LINEAR_SOLVER_SAG, 2000, 1e-6, 0, 1, &it_tight);
-    double *sagb = sparse_solve_predict(&x, &sp, y, LINEAR_SOLVER_SAG, 2000, 1e-6, 0, 1, NULL);
-    double *sags = sparse_solve_predict(&x, &sp, y, LINEAR_SOLVER_SAG, 2000, 1e-6, 0, 2, NULL);
+    double *sag = sparse_solve_predict(&x, &sp, y, LINEAR_SOLVER_SAGA, 2000, 1e-6, 0, 1, &it_tight);
+    double *sagb = sparse_solve_predict(&x, &sp, y, LINEAR_SOLVER_SAGA, 2000, 1e-6, 0, 1, NULL);
+    double *sags = sparse_solve_predict(&x, &sp, y, LINEAR_SOLVER_SAGA, 2000, 1e-6, 0, 2, NULL);
     double *sag4 =
-        sparse_solve_predict(&x, &sp, y, LINEAR_SOLVER_SAG, 2000, 1e-4, 0, 1, &it_default);
-    double *sag1 = sparse_solve_predict(&x, &sp, y, LINEAR_SOLVER_SAG, 1, 1e-4, 0, 1, NULL);
+        sparse_solve_predict(&x, &sp, y, LINEAR_SOLVER_SAGA, 2000, 1e-4, 0, 1, &it_default);
+    double *sag1 = sparse_solve_predict(&x, &sp, y, LINEAR_SOLVER_SAGA, 1, 1e-4, 0, 1, NULL);
     if (opt && sag && sagb && sags && sag4 && sag1) {
         size_t n = SP_ROWS * 3;
         CHECK(max_diff(opt, sag, n) < 1e-4);
@@ -766,4 +766,4 @@ UNIT_MAIN(UNIT(test_data_matches_python_generator), UNIT(test_logistic_weighted_
           UNIT(test_threads_do_not_change_the_result), UNIT(test_ridge_lbfgs_many_categories),
           UNIT(test_save_load_roundtrip_and_unseen_category), UNIT(test_progress_and_cancel),
           UNIT(test_refusals), UNIT(test_missing_targets_and_zero_weights_are_skipped),
-          UNIT(test_sparse_sgd_warm_start), UNIT(test_sparse_sag_reaches_the_lbfgs_optimum))
+          UNIT(test_sparse_sgd_warm_start), UNIT(test_sparse_saga_reaches_the_lbfgs_optimum))
