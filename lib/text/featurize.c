@@ -210,8 +210,9 @@ struct doc_share {
     size_t invalid; /* texts that were not valid UTF-8 */
     int rv;
     struct buf norm;
-    uint32_t *terms; /* the last text's terms, sorted */
+    uint32_t *terms; /* the last text's terms, sorted (read from the text) */
     size_t nterms, cap;
+    const uint32_t *view; /* the last text's nterms sorted terms: terms, or the kept ones */
 };
 
 static struct doc_share doc_share_make(const struct text_params *p, text_doc_fn doc, void *ctx,
@@ -227,26 +228,18 @@ static void doc_share_free(struct doc_share *s)
     buf_free(&s->norm);
 }
 
-/* The sorted terms of text i into s->terms; 0 terms for a missing or invalid text (counted
- * in s->invalid). */
+/* The sorted terms of text i into s->view (s->terms, or the kept terms of a fitted text);
+ * 0 terms for a missing or invalid text (counted in s->invalid). */
 static int doc_terms(struct doc_share *s, size_t i)
 {
     s->nterms = 0;
     if (s->kept != NULL) {
         size_t d = s->kept_rows ? s->kept_rows[i] : i;
-        size_t from = s->kept->kept_at[d], n = s->kept->kept_at[d + 1] - from;
-        if (n > s->cap) {
-            uint32_t *nt = realloc(s->terms, n * sizeof *nt);
-            if (nt == NULL)
-                return AIOPS_ENOMEM;
-            s->terms = nt;
-            s->cap = n;
-        }
-        if (n > 0)
-            memcpy(s->terms, s->kept->kept + from, n * sizeof *s->terms);
-        s->nterms = n;
+        s->view = s->kept->kept + s->kept->kept_at[d];
+        s->nterms = s->kept->kept_at[d + 1] - s->kept->kept_at[d];
         return AIOPS_OK;
     }
+    s->view = s->terms;
     size_t len = 0;
     const char *text = s->doc(s->ctx, i, &len);
     if (text == NULL)
@@ -262,6 +255,7 @@ static int doc_terms(struct doc_share *s, size_t i)
     if ((rv = text_terms(s->p, s->norm.data, s->norm.len, &s->terms, &s->nterms, &s->cap)) != 0)
         return rv;
     sort_u32(s->terms, s->nterms);
+    s->view = s->terms;
     return AIOPS_OK;
 }
 
@@ -439,7 +433,7 @@ static void transform_part(void *arg, int tid, size_t t)
     for (size_t i = s->from; i < s->to && s->rv == 0; i++) {
         if ((s->rv = doc_terms(s, i)) != 0)
             break;
-        const uint32_t *terms = s->terms;
+        const uint32_t *terms = s->view;
         size_t nterms = s->nterms;
         if (P->nnz + nterms > P->cap) {
             size_t nc = (P->cap + nterms) * 2;
