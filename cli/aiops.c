@@ -58,16 +58,18 @@ static const struct {
     {"upload", cmd_upload, "upload FILE.csv [--target COL]    upload to the gateway"},
     {"train", cmd_train,
      "train DATA.csv --target COL [--model gbdt|rf|linear|mlp|tabseq|kmeans] [--valid VALID.csv]\n"
-     "        [--param NAME=VALUE]... --out MODEL     train a model, offline\n"
+     "        [--param NAME=VALUE]... [--quoting csv|none] --out MODEL     train a model, offline\n"
+     "        (--quoting none: every '\"' in the data is text, as csv.QUOTE_NONE reads it)\n"
      "  train DATA.csv [--target COL] [--model M] [--param NAME=VALUE]... [--model-name N]\n"
      "        [--wait]     without --out: upload and train on the server (--wait follows it)"},
     {"predict", cmd_predict,
-     "predict MODEL DATA.csv [--out PRED.csv]   predictions as CSV\n"
+     "predict MODEL DATA.csv [--out PRED.csv] [--quoting csv|none]   predictions as CSV\n"
      "  predict NAME DATA.csv [--version V] [--json]   NAME not a file: the server's model"},
     {"automl", cmd_automl,
      "automl DATA.csv --target COL [--budget SECONDS] [--metric NAME] [--models gbdt,rf,...]\n"
      "        [--folds K] [--seed N] [--trials N] --out MODEL   AutoML search, offline"},
-    {"eval", cmd_eval, "eval MODEL DATA.csv                metrics of MODEL on DATA (JSON)"},
+    {"eval", cmd_eval,
+     "eval MODEL DATA.csv [--quoting csv|none]   metrics of MODEL on DATA (JSON)"},
     {"report", cmd_report,
      "report MODEL DATA.csv [--pdf OUT.pdf] [--lang ko|en] [--descriptions MAP.csv]\n"
      "        [--contacts N] [--cost-per-contact X] [--value-per-conversion V] [--target-pct P]\n"

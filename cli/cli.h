@@ -27,17 +27,24 @@ void cli_verror(const char *verb, const char *fmt, va_list ap)
 
 struct model;
 struct ingest_result;
-/* Reads a model file and a CSV for verb: 0, or 1 after printing why (nothing to free). */
+struct ingest_options;
+/* Reads a model file and a CSV for verb (read: how, NULL: the defaults): 0, or 1 after
+ * printing why (nothing to free). */
 int cli_load_model_data(const char *verb, const char *model_path, const char *data,
-                        struct model **m, struct ingest_result *r);
+                        const struct ingest_options *read, struct model **m,
+                        struct ingest_result *r);
+/* The value of --quoting ("csv" or "none") into read->no_quoting: 0, or 2 (the usage status)
+ * after printing why. */
+int cli_quoting_arg(const char *verb, const char *value, struct ingest_options *read);
 
 struct fmatrix;
 /* cli_load_model_data, then the model's feature matrix of DATA's rows into x (type_errors
  * and unseen, may be NULL, as features_matrix counts them): 0, or 1 after printing why
  * (nothing to free). */
 int cli_load_model_matrix(const char *verb, const char *model_path, const char *data,
-                          struct model **m, struct ingest_result *r, struct fmatrix *x,
-                          size_t *type_errors, size_t *unseen);
+                          const struct ingest_options *read, struct model **m,
+                          struct ingest_result *r, struct fmatrix *x, size_t *type_errors,
+                          size_t *unseen);
 /* Says on stderr how many values were read as missing (unseen categories, the wrong type);
  * nothing when none were. */
 void cli_warn_missing(const char *verb, size_t unseen, size_t type_errors);

@@ -124,7 +124,7 @@ int cmd_shap(int argc, char **argv)
     struct ingest_result r;
     struct fmatrix x = {0};
     size_t unseen = 0, type_errors = 0;
-    if (cli_load_model_matrix("shap", model_path, data, &m, &r, &x, &type_errors, &unseen) != 0)
+    if (cli_load_model_matrix("shap", model_path, data, NULL, &m, &r, &x, &type_errors, &unseen) != 0)
         return 1;
     int status = 1, rv = 0;
     double *phi = NULL;
@@ -282,7 +282,7 @@ int cmd_importance(int argc, char **argv)
     }
     struct model *m;
     struct ingest_result r;
-    if (cli_load_model_data("importance", model_path, data, &m, &r) != 0)
+    if (cli_load_model_data("importance", model_path, data, NULL, &m, &r) != 0)
         return 1;
     struct fmatrix x = {0};
     double *y = NULL, score = NAN;
@@ -348,7 +348,7 @@ int cmd_lime(int argc, char **argv)
     struct model *m;
     struct ingest_result r;
     struct fmatrix x = {0};
-    if (cli_load_model_matrix("lime", model_path, data, &m, &r, &x, NULL, NULL) != 0)
+    if (cli_load_model_matrix("lime", model_path, data, NULL, &m, &r, &x, NULL, NULL) != 0)
         return 1;
     int status = 1, rv = 0;
     struct lime_explainer e = {0};

@@ -466,7 +466,7 @@ static json_t *csv_instances(const char *path)
         return NULL;
     }
     fclose(f);
-    struct csv_config cfg = {csv_sniff(data.data, data.len), 0, 0, 0};
+    struct csv_config cfg = {csv_sniff(data.data, data.len, 0), 0, 0, 0, 0};
     struct csv_reader rd;
     csv_reader_init(&rd, &cfg);
     json_t *header = json_array(), *rows = json_array();

@@ -193,7 +193,7 @@ int cmd_report(int argc, char **argv)
         return 1;
     struct model *m;
     struct ingest_result r;
-    if (cli_load_model_data("report", args.model, args.data, &m, &r) != 0) {
+    if (cli_load_model_data("report", args.model, args.data, NULL, &m, &r) != 0) {
         json_decref(desc);
         return 1;
     }

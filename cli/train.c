@@ -1,15 +1,18 @@
 /* aiops train / predict / eval -- training and scoring on local files, no server.
  *
  *   aiops train DATA.csv --target COL [--model gbdt|rf|linear] [--valid VALID.csv]
- *               [--param NAME=VALUE]... --out MODEL
+ *               [--param NAME=VALUE]... [--quoting csv|none] --out MODEL
  *       last line of stdout: {"model", "task", "train_seconds", "metrics" (on VALID)}
  *   aiops train [--model NAME] --help
  *       the learners and their parameters (of one learner with --model), from their tables
- *   aiops predict MODEL DATA.csv [--out PRED.csv]
+ *   aiops predict MODEL DATA.csv [--out PRED.csv] [--quoting csv|none]
  *       CSV: prediction,probability (binary: of the positive class, the class that sorts
  *       last) | prediction,p_<class>... (multiclass) | prediction (regression)
- *   aiops eval MODEL DATA.csv
- *       {"auc","accuracy","f1","logloss"} (+"macro_f1" multiclass) | {"rmse","mae","r2"} */
+ *   aiops eval MODEL DATA.csv [--quoting csv|none]
+ *       {"auc","accuracy","f1","logloss"} (+"macro_f1" multiclass) | {"rmse","mae","r2"}
+ *
+ * --quoting none reads a '"' in DATA (and VALID) as an ordinary character, as Python's
+ * csv.QUOTE_NONE does; the default, csv, is CSV quoting as pandas reads it. */
 
 #include "ml/train.h"
 
@@ -31,9 +34,10 @@
 #include "ml/featureset.h"
 #include "ml/model.h"
 
-static int read_csv(const char *verb, const char *path, struct ingest_result *r)
+static int read_csv(const char *verb, const char *path, const struct ingest_options *read,
+                    struct ingest_result *r)
 {
-    int rv = ingest_csv_file(path, NULL, r);
+    int rv = ingest_csv_file(path, read, r);
     if (rv != 0) {
         cli_error(verb, "cannot read %s: %s", path, aiops_strerror(rv));
         return 1;
@@ -47,11 +51,19 @@ static int read_csv(const char *verb, const char *path, struct ingest_result *r)
     return 0;
 }
 
+int cli_quoting_arg(const char *verb, const char *value, struct ingest_options *read)
+{
+    if (ingest_parse_quoting(value, &read->no_quoting) == 0)
+        return 0;
+    cli_error(verb, "--quoting must be csv or none, not \"%s\"", value);
+    return 2;
+}
+
 /* --- help: the learners' tables as text ---------------------------------------------------- */
 
 static const char train_usage[] =
     "usage: aiops train DATA.csv --target COL [--model NAME] [--valid VALID.csv] "
-    "[--param NAME=VALUE]... --out MODEL\n"
+    "[--param NAME=VALUE]... [--quoting csv|none] --out MODEL\n"
     "       aiops train [--model NAME] --help";
 
 /* "<lead>a, b<tail>" for a NULL-terminated list of names; nothing for none. */
@@ -164,6 +176,7 @@ int cmd_train(int argc, char **argv)
     const char *model = NULL;
     json_t *params = json_object();
     int quiet = 0, help = 0;
+    struct ingest_options read = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
@@ -177,6 +190,12 @@ int cmd_train(int argc, char **argv)
             out_path = argv[++i];
         else if (strcmp(a, "--quiet") == 0)
             quiet = 1;
+        else if (strcmp(a, "--quoting") == 0 && has) {
+            if (cli_quoting_arg("train", argv[++i], &read) != 0) {
+                json_decref(params);
+                return 2;
+            }
+        }
         else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
             help = 1;
         else if (strcmp(a, "--param") == 0 && has) {
@@ -220,8 +239,8 @@ int cmd_train(int argc, char **argv)
     struct ingest_result tr, vr;
     memset(&vr, 0, sizeof vr);
     int status = 1;
-    if (read_csv("train", data, &tr) != 0 ||
-        (valid_path && read_csv("train", valid_path, &vr) != 0))
+    if (read_csv("train", data, &read, &tr) != 0 ||
+        (valid_path && read_csv("train", valid_path, &read, &vr) != 0))
         goto out;
     struct train_config cfg = {learner, target, params, 0};
     struct train_result res;
@@ -261,7 +280,8 @@ out:
 
 /* Loads MODEL and reads DATA into the model's feature matrix. */
 int cli_load_model_data(const char *verb, const char *model_path, const char *data,
-                        struct model **m, struct ingest_result *r)
+                        const struct ingest_options *read, struct model **m,
+                        struct ingest_result *r)
 {
     struct aiops_error why = AIOPS_ERROR_INIT;
     int rv = model_load_file(model_path, m, &why);
@@ -269,7 +289,7 @@ int cli_load_model_data(const char *verb, const char *model_path, const char *da
         cli_error(verb, "%s: %s", model_path, why.message);
         return 1;
     }
-    if (read_csv(verb, data, r) != 0) {
+    if (read_csv(verb, data, read, r) != 0) {
         model_free(*m);
         return 1;
     }
@@ -277,10 +297,11 @@ int cli_load_model_data(const char *verb, const char *model_path, const char *da
 }
 
 int cli_load_model_matrix(const char *verb, const char *model_path, const char *data,
-                          struct model **m, struct ingest_result *r, struct fmatrix *x,
-                          size_t *type_errors, size_t *unseen)
+                          const struct ingest_options *read, struct model **m,
+                          struct ingest_result *r, struct fmatrix *x, size_t *type_errors,
+                          size_t *unseen)
 {
-    if (cli_load_model_data(verb, model_path, data, m, r) != 0)
+    if (cli_load_model_data(verb, model_path, data, read, m, r) != 0)
         return 1;
     struct aiops_error missing = AIOPS_ERROR_INIT;
     int rv = features_matrix(&(*m)->features, &r->table, x, &missing, type_errors, unseen);
@@ -343,23 +364,28 @@ int cmd_predict(int argc, char **argv)
     if (argc >= 2 && argv[1][0] != '-' && !out_given && access(argv[1], F_OK) != 0)
         return cmd_predict_remote(argc, argv);
     const char *model_path = NULL, *data = NULL, *out_path = NULL;
+    struct ingest_options read = {0};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
             out_path = argv[++i];
-        else if (!cli_operand(argv[i], &model_path, &data)) {
+        else if (strcmp(argv[i], "--quoting") == 0 && i + 1 < argc) {
+            if (cli_quoting_arg("predict", argv[++i], &read) != 0)
+                return 2;
+        } else if (!cli_operand(argv[i], &model_path, &data)) {
             model_path = NULL;
             break;
         }
     }
     if (model_path == NULL || data == NULL) {
-        cli_error("predict", "usage: aiops predict MODEL DATA.csv [--out PRED.csv]");
+        cli_error("predict",
+                  "usage: aiops predict MODEL DATA.csv [--out PRED.csv] [--quoting csv|none]");
         return 2;
     }
     struct model *m;
     struct ingest_result r;
     struct fmatrix x;
     size_t unseen = 0, type_errors = 0;
-    if (cli_load_model_matrix("predict", model_path, data, &m, &r, &x, &type_errors, &unseen) != 0)
+    if (cli_load_model_matrix("predict", model_path, data, &read, &m, &r, &x, &type_errors, &unseen) != 0)
         return 1;
     int status = 1, rv = 0;
     double *out = NULL;
@@ -431,13 +457,24 @@ out:
 
 int cmd_eval(int argc, char **argv)
 {
-    if (argc != 3) {
-        cli_error("eval", "usage: aiops eval MODEL DATA.csv");
+    const char *model_path = NULL, *data = NULL;
+    struct ingest_options read = {0};
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quoting") == 0 && i + 1 < argc) {
+            if (cli_quoting_arg("eval", argv[++i], &read) != 0)
+                return 2;
+        } else if (!cli_operand(argv[i], &model_path, &data)) {
+            model_path = NULL;
+            break;
+        }
+    }
+    if (model_path == NULL || data == NULL) {
+        cli_error("eval", "usage: aiops eval MODEL DATA.csv [--quoting csv|none]");
         return 2;
     }
     struct model *m;
     struct ingest_result r;
-    if (cli_load_model_data("eval", argv[1], argv[2], &m, &r) != 0)
+    if (cli_load_model_data("eval", model_path, data, &read, &m, &r) != 0)
         return 1;
     json_t *metrics = NULL;
     struct aiops_error err = AIOPS_ERROR_INIT;

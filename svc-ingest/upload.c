@@ -116,24 +116,26 @@ struct upload {
     const char *data;           /* the CSV bytes: into the request body */
     size_t len;
     char filename[256];
-    char target[256], delimiter[16];
+    char target[256], delimiter[16], quoting[16];
     struct ingest_options opt; /* its target points into `target` */
     uint8_t hash[32];          /* SHA-256 of the CSV bytes */
     char parse_options[300];   /* how they are read, when not the default (upload_options) */
 };
 
-/* The same bytes read another way (another target, delimiter) are another dataset: an
- * upload is identified by its bytes and this text of its options, "" for the default
- * reading (the stored datasets' before options were recorded). */
+/* The same bytes read another way (another target, delimiter, quoting) are another
+ * dataset: an upload is identified by its bytes and this text of its options, "" for the
+ * default reading (the stored datasets' before options were recorded). ";quoting=none"
+ * only when asked for, so that the texts recorded before it existed still match. */
 static void upload_options(struct upload *up)
 {
     up->parse_options[0] = '\0';
-    if (up->opt.delimiter != 0 || up->opt.target != NULL)
-        snprintf(up->parse_options, sizeof up->parse_options, "delimiter=%d;target=%s",
-                 (int)(unsigned char)up->opt.delimiter, up->opt.target ? up->opt.target : "");
+    if (up->opt.delimiter != 0 || up->opt.target != NULL || up->opt.no_quoting)
+        snprintf(up->parse_options, sizeof up->parse_options, "delimiter=%d;target=%s%s",
+                 (int)(unsigned char)up->opt.delimiter, up->opt.target ? up->opt.target : "",
+                 up->opt.no_quoting ? ";quoting=none" : "");
 }
 
-/* ?target= and ?delimiter=. 0; an error after replying. */
+/* ?target=, ?delimiter= and ?quoting=. 0; an error after replying. */
 static int read_query_options(struct svc_call *c, struct upload *up)
 {
     int rv;
@@ -146,6 +148,12 @@ static int read_query_options(struct svc_call *c, struct upload *up)
     if (rv == 0 && ingest_parse_delimiter(up->delimiter, &up->opt.delimiter) != 0) {
         svc_reply_field(c, API_INVALID_PARAMETER, "delimiter",
                         "delimiter must be one of , ; | tab");
+        return AIOPS_EINVAL;
+    }
+    if ((rv = svc_query_text(c, "quoting", up->quoting, sizeof up->quoting)) == AIOPS_EINVAL)
+        return rv;
+    if (rv == 0 && ingest_parse_quoting(up->quoting, &up->opt.no_quoting) != 0) {
+        svc_reply_field(c, API_INVALID_PARAMETER, "quoting", "quoting must be csv or none");
         return AIOPS_EINVAL;
     }
     return AIOPS_OK;

@@ -99,7 +99,7 @@ static int store_dataset(struct svc_call *c, const struct buf *csv, char id[37],
         json_decref(summary);
         return AIOPS_OK;
     }
-    struct ingest_options opt = {',', OUTCOME_COLUMN, 0, 0, 0, 0, 0};
+    struct ingest_options opt = {.delimiter = ',', .target = OUTCOME_COLUMN};
     struct ingest_result res;
     int rv = ingest_csv(csv->data, csv->len, &opt, &res);
     if (rv == 0 && res.n_errors > 0)

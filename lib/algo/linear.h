@@ -47,6 +47,8 @@
 #include "data/table.h"
 
 enum linear_kind { LINEAR_LOGISTIC, LINEAR_SOFTMAX, LINEAR_REGRESSION };
+/* The sparse path's solver (the dense path always uses L-BFGS / the closed form). */
+enum linear_solver { LINEAR_SOLVER_LBFGS, LINEAR_SOLVER_SAGA };
 
 struct linear_params {
     enum linear_kind kind;
@@ -59,6 +61,9 @@ struct linear_params {
     /* sparse path only: passes of stochastic gradient descent over the rows (in an order
      * drawn from seed) that warm-start L-BFGS [0: none]; the objective is unchanged */
     int warm_epochs;
+    /* sparse path only [LINEAR_SOLVER_LBFGS]; with SAGA, max_iter counts passes over the
+     * rows and tol is the relative change test below */
+    enum linear_solver solver;
     uint64_t seed;
 };
 
@@ -149,7 +154,17 @@ void linear_free(struct linear *m);
  * objective (divided by the weight sum; one thread, rows in an order drawn from seed, the
  * step 1 / (L (1 + epoch)) for the largest row's curvature bound L): an SGD pass costs about
  * one L-BFGS iteration and lands near the optimum that L-BFGS then polishes, so fewer
- * iterations reach the same accuracy. Deterministic for a seed. */
+ * iterations reach the same accuracy. Deterministic for a seed.
+ * With solver LINEAR_SOLVER_SAGA the same objective (divided by the weight sum) is solved by
+ * SAGA instead (stochastic average gradient with SAGA's correction, as scikit-learn's
+ * solver="saga" without L1): one thread, rows in an order drawn from seed each pass, the step
+ * 5 / (3 L) for the largest row curvature bound L, halved after a pass whose loss rose by
+ * more than 0.1%; just-in-time updates, so a step costs the row's non-zeros, not the width.
+ * At most max_iter passes, stopping after a pass that moved no coefficient by more than tol
+ * times the largest one (scikit-learn's test; coefficients are floats while it runs, so tol
+ * below ~1e-6 is not reached); progress is called after each pass; warm_epochs is ignored.
+ * It reaches L-BFGS's optimum in a fraction of its time on wide text designs (nsmc5: 15
+ * passes). Deterministic for a seed. */
 struct linear_sparse;
 
 /* Trains on x (may have 0 columns) and sp. y, w, p, progress as linear_train. Errors as

@@ -38,3 +38,13 @@ uint64_t rand_xoshiro_below(struct rand_xoshiro *r, uint64_t bound)
     }
     return (uint64_t)(m >> 64);
 }
+
+void rand_xoshiro_shuffle_sz(struct rand_xoshiro *r, size_t *v, size_t n)
+{
+    for (size_t k = n; k > 1; k--) {
+        size_t j = (size_t)rand_xoshiro_below(r, k);
+        size_t t = v[k - 1];
+        v[k - 1] = v[j];
+        v[j] = t;
+    }
+}

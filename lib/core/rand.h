@@ -7,6 +7,7 @@
 #ifndef AIOPS_RAND_H
 #define AIOPS_RAND_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* The next value of splitmix64; *state advances. */
@@ -33,5 +34,8 @@ void rand_xoshiro_seed(struct rand_xoshiro *r, uint64_t seed);
 uint64_t rand_xoshiro_next(struct rand_xoshiro *r);
 /* Uniform in [0, bound), bound > 0, without modulo bias (Lemire's multiply-and-reject). */
 uint64_t rand_xoshiro_below(struct rand_xoshiro *r, uint64_t bound);
+/* Puts v[0..n) in an order drawn from r (Fisher-Yates, from the end: v[k - 1] swaps with
+ * v[below(k)] for k = n .. 2). */
+void rand_xoshiro_shuffle_sz(struct rand_xoshiro *r, size_t *v, size_t n);
 
 #endif

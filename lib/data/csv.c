@@ -21,6 +21,7 @@ void csv_reader_init(struct csv_reader *r, const struct csv_config *cfg)
 {
     memset(r, 0, sizeof *r);
     r->delim = cfg->delimiter;
+    r->quote = cfg->no_quoting ? cfg->delimiter : '"';
     r->max_field = cfg->max_field_bytes ? cfg->max_field_bytes : (size_t)1 << 20;
     if (r->max_field > UINT32_MAX / 2)
         r->max_field = UINT32_MAX / 2;
@@ -59,7 +60,7 @@ static void load_block(struct csv_reader *r, const char *buf, size_t len, size_t
         src = pad;
     }
 #if defined(__SSE2__)
-    const __m128i vd = _mm_set1_epi8(r->delim), vq = _mm_set1_epi8('"');
+    const __m128i vd = _mm_set1_epi8(r->delim), vq = _mm_set1_epi8(r->quote);
     const __m128i vn = _mm_set1_epi8('\n'), vr = _mm_set1_epi8('\r');
     uint64_t mask = 0;
     int high = 0;
@@ -75,7 +76,7 @@ static void load_block(struct csv_reader *r, const char *buf, size_t len, size_t
     int high = 0;
     for (int i = 0; i < BLK; i++) {
         unsigned char c = src[i];
-        if (c == (unsigned char)r->delim || c == '"' || c == '\n' || c == '\r')
+        if (c == (unsigned char)r->delim || c == (unsigned char)r->quote || c == '\n' || c == '\r')
             mask |= (uint64_t)1 << i;
         high |= c & 0x80;
     }
@@ -229,7 +230,7 @@ int csv_next(struct csv_reader *r, const char *buf, size_t len, size_t *pos, int
         const size_t fstart = p;
         int in_scratch = 0;
         size_t scr_off = 0, seg = p;
-        if (p < len && buf[p] == '"') {
+        if (p < len && buf[p] == '"' && r->quote == '"') {
             /* quoted field */
             size_t q = p + 1;
             seg = q;
@@ -385,7 +386,7 @@ need_more:
     return AIOPS_OK;
 }
 
-char csv_sniff(const char *data, size_t len)
+char csv_sniff(const char *data, size_t len, int no_quoting)
 {
     static const char cands[4] = {',', ';', '\t', '|'};
     enum { MAX_RECORDS = 20 };
@@ -397,7 +398,7 @@ char csv_sniff(const char *data, size_t len)
         i = 3;
     for (; i < len && nrec < MAX_RECORDS; i++) {
         char c = data[i];
-        if (c == '"') {
+        if (c == '"' && !no_quoting) {
             in_quote = !in_quote;
         } else if (!in_quote && (c == '\n' || c == '\r')) {
             int blank = cur[0] + cur[1] + cur[2] + cur[3] == 0 &&
@@ -444,7 +445,7 @@ static void stream_init(struct csv_stream *s, const struct csv_config *cfg, cons
                         size_t headlen)
 {
     s->had_bom = headlen >= 3 && memcmp(head, "\xef\xbb\xbf", 3) == 0;
-    s->delim = cfg->delimiter ? cfg->delimiter : csv_sniff(head, headlen);
+    s->delim = cfg->delimiter ? cfg->delimiter : csv_sniff(head, headlen, cfg->no_quoting);
     struct csv_config c = *cfg;
     c.delimiter = s->delim;
     csv_reader_init(&s->rd, &c);

@@ -14,7 +14,9 @@
  * a field starting with '"' is quoted: it may hold delimiters and line breaks, and "" in it
  * stands for one quote. A quote inside an unquoted field is an ordinary byte, and bytes
  * after a closing quote continue the field (as Python's csv and pandas do). Empty lines
- * are not records (pandas' skip_blank_lines). The tokenizer does not look at encodings;
+ * are not records (pandas' skip_blank_lines). With no_quoting set a '"' is an ordinary byte
+ * everywhere (Python's csv.QUOTE_NONE without an escape character): no field is quoted, so a
+ * field can hold neither the delimiter nor a line break. The tokenizer does not look at encodings;
  * it only flags records that may contain bytes >= 0x80 so that the caller validates those.
  *
  * Positions: lines are physical lines (1-based, LF / CRLF / lone CR each end one), records
@@ -31,6 +33,7 @@ struct csv_config {
     size_t max_field_bytes;  /* longer fields are an error; 0: 1 MiB */
     size_t max_fields;       /* fields stored per record (more are only counted); 0: 10001 */
     size_t max_record_bytes; /* longer records are an error; 0: 256 MiB */
+    int no_quoting;          /* 1: '"' is data, never a quote (csv.QUOTE_NONE); 0: RFC 4180 */
 };
 
 struct csv_field {
@@ -66,6 +69,8 @@ enum csv_error {
 struct csv_reader {
     /* configuration (csv_reader_init) */
     char delim;
+    char quote; /* '"'; with no quoting the delimiter, so that the block mask never flags
+                   a '"' and a field never starts quoted */
     size_t max_field, max_fields, max_record;
     /* progress */
     uint64_t line;    /* physical lines consumed so far */
@@ -87,7 +92,7 @@ struct csv_reader {
     int blk_high;             /* the block holds a byte >= 0x80 */
 };
 
-/* Sets up r for delimiter cfg->delimiter (must not be 0, '"', CR or LF). */
+/* Sets up r for delimiter cfg->delimiter (must not be 0, '"', CR or LF) and cfg->no_quoting. */
 void csv_reader_init(struct csv_reader *r, const struct csv_config *cfg);
 void csv_reader_free(struct csv_reader *r);
 /* Tells r that the bytes of its window changed (moved or refilled) since the last call. */
@@ -103,8 +108,9 @@ int csv_next(struct csv_reader *r, const char *buf, size_t len, size_t *pos, int
 
 /* Picks the delimiter among ',', ';', '\t' and '|' from the first records of data: the one
  * found on the first record and the same number of times on every sampled record, the
- * most frequent such; else the most frequent on the first record; else ','. */
-char csv_sniff(const char *data, size_t len);
+ * most frequent such; else the most frequent on the first record; else ','. Quoted fields
+ * are skipped unless no_quoting (then a '"' is an ordinary byte). */
+char csv_sniff(const char *data, size_t len, int no_quoting);
 
 /* --- streams ------------------------------------------------------------------------- */
 

@@ -467,6 +467,7 @@ static void stream_config(const struct state *st, char delim, struct csv_config 
     cfg->delimiter = delim;
     cfg->max_field_bytes = st->max_field;
     cfg->max_fields = st->max_columns + 1;
+    cfg->no_quoting = st->opt ? st->opt->no_quoting : 0;
 }
 
 /* The main pass: header, then every record. */
@@ -1221,6 +1222,17 @@ int ingest_parse_delimiter(const char *name, char *out)
         *out = '\t';
     else if (strlen(name) == 1 && strchr(",;|", name[0]) != NULL)
         *out = name[0];
+    else
+        return AIOPS_EINVAL;
+    return AIOPS_OK;
+}
+
+int ingest_parse_quoting(const char *name, int *no_quoting)
+{
+    if (strcmp(name, "none") == 0)
+        *no_quoting = 1;
+    else if (strcmp(name, "csv") == 0)
+        *no_quoting = 0;
     else
         return AIOPS_EINVAL;
     return AIOPS_OK;

@@ -25,6 +25,8 @@ struct ingest_options {
                                their missing/distinct/min/max/mean stay 0 and NaN, their type
                                is numeric (never id) and they raise no column warnings; for
                                readers that only want the values (aiops drift) */
+    int no_quoting;         /* 1: a '"' is an ordinary character, no field is quoted (Python's
+                               csv.QUOTE_NONE); 0: CSV quoting (RFC 4180, pandas' default) */
 };
 
 enum issue_severity { ISSUE_ERROR, ISSUE_WARNING };
@@ -72,6 +74,9 @@ void ingest_result_free(struct ingest_result *r);
 /* A delimiter as users name it: "," ";" "|" or "tab" (also "\t" and a TAB character).
  * AIOPS_EINVAL for anything else. */
 int ingest_parse_delimiter(const char *name, char *out);
+/* A quoting choice as users name it: "none" (*no_quoting = 1) or "csv" (0).
+ * AIOPS_EINVAL for anything else. */
+int ingest_parse_quoting(const char *name, int *no_quoting);
 
 /* Builds the upload summary:
  *   {"rows", "column_count", "columns": [{"name","type","missing","distinct","min","max",

@@ -291,6 +291,7 @@ static int cvdata_build(const struct table *t, const struct automl_config *cfg, 
                              "%zu rows have a target: too few for %zu folds", d->n, k);
     if (rv == 0)
         rv = features_matrix_rows(&d->fs, t, rows, d->n, &d->x, err, NULL, NULL);
+    features_drop_fitted(&d->fs); /* t's matrix is built */
     if (rv == 0 && (d->y = malloc(d->n * sizeof *d->y)) == NULL)
         rv = AIOPS_ENOMEM;
     for (size_t i = 0; rv == 0 && i < d->n; i++)

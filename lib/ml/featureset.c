@@ -165,8 +165,8 @@ static int text_feature_fit(const struct column *c, size_t nrows, struct feature
     int rv = column_docs_init(&d, c, NULL, nrows);
     struct aiops_error err = {0};
     if (rv == 0)
-        rv = text_featurizer_fit_threads(&tp, column_doc, &d, nrows, text_threads(), &f->text, NULL,
-                                         &err);
+        rv = text_featurizer_fit_threads(&tp, column_doc, &d, nrows, text_threads(), 1, &f->text,
+                                         NULL, &err);
     if (rv == 0) {
         double s = 0, ss = 0, mn = INFINITY, mx = -INFINITY;
         size_t n = 0;
@@ -242,11 +242,19 @@ int features_fit(const struct table *t, long target, const char *const *only,
     }
     if (rv == 0 && out->n == 0)
         rv = aiops_error_set(err, AIOPS_EINVAL, "features", "no usable feature column");
+    out->fitted = t;
     if (rv == 0 && (rv = names_build(out)) == AIOPS_EEXIST)
         rv = aiops_error_set(err, AIOPS_EINVAL, "features", "a repeated column name");
     if (rv != 0)
         feature_set_free(out);
     return rv;
+}
+
+void features_drop_fitted(struct feature_set *fs)
+{
+    for (size_t j = 0; j < fs->n; j++)
+        text_featurizer_drop_terms(fs->f[j].text);
+    fs->fitted = NULL;
 }
 
 void feature_set_free(struct feature_set *fs)
@@ -531,12 +539,17 @@ static int text_block_table(const struct feature_set *fs, const struct table *t,
     for (size_t j = 0, k = 0; j < fs->n && rv == 0; j++) {
         if (fs->f[j].kind != FEAT_TEXT)
             continue;
+        const struct text_featurizer *tf = fs->f[j].text;
+        if (t == fs->fitted && text_featurizer_has_terms(tf)) {
+            /* rows of the fitted table: their terms are kept from the fit */
+            rv = text_featurizer_transform_fitted(tf, rows, n, text_threads(), &b[k++]);
+            continue;
+        }
         struct column_docs d;
         const struct column *c = &t->cols[table_find(t, fs->f[j].name)];
         rv = column_docs_init(&d, c, rows, n);
         if (rv == 0)
-            rv = text_featurizer_transform(fs->f[j].text, column_doc, &d, n, text_threads(),
-                                           &b[k++], NULL);
+            rv = text_featurizer_transform(tf, column_doc, &d, n, text_threads(), &b[k++], NULL);
         column_docs_free(&d, n);
     }
     if (rv == 0)

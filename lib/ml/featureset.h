@@ -49,6 +49,8 @@ struct feature_set {
     size_t n;
     struct feature *f;    /* n entries, owned */
     struct strdict names; /* the names again, code j = feature j (features_find), owned */
+    const struct table *fitted; /* the table features_fit read while its text features keep
+                                   its texts' terms (features_drop_fitted); else NULL */
 };
 
 /* Which columns become features: every column but the target, except identifiers (COL_ID)
@@ -60,6 +62,11 @@ struct feature_set {
  * NULL) saying which, on field "features". */
 int features_fit(const struct table *t, long target, const char *const *only,
                  const char *const *exclude, struct feature_set *out, struct aiops_error *err);
+/* Forgets the fitted table's text terms. Until then the text features keep them (4 bytes a
+ * term), and a matrix of rows of that same table (t == fs->fitted: the caller must not have
+ * changed or freed it) reads them instead of featurizing its texts a second time. Call it
+ * once the matrices of the fitted table are built, before the table goes. */
+void features_drop_fitted(struct feature_set *fs);
 void feature_set_free(struct feature_set *fs);
 
 /* Builds the matrix of t's rows for fs (columns found by name). A feature column missing

@@ -19,9 +19,12 @@ static const struct param_def linear_params[] = {
      .help = "L2 penalty: scikit-learn's 1 / C, or Ridge's alpha",
      .search = PARAM_SEARCH | PARAM_SEARCH_LOG, .search_min = 1e-4, .search_max = 100},
     {.name = "max_iter", .type = PARAM_INT, .min = 1, .max = 1000000, .def = 100,
-     .aliases = PARAM_LIST("epochs"), .help = "L-BFGS iterations at most"},
+     .aliases = PARAM_LIST("epochs"), .help = "L-BFGS iterations at most (solver saga: passes)"},
     {.name = "tol", .type = PARAM_NUMBER, .min = 0, .max = 1, .def = 1e-4,
-     .help = "stop once no gradient component is larger"},
+     .help = "stop once no gradient component is larger (solver saga: once no coefficient "
+             "moved by more than tol times the largest in a pass)"},
+    {.name = "solver", .type = PARAM_STRING, .choices = PARAM_LIST("lbfgs", "saga"),
+     .help = "text (sparse) input: lbfgs (default) or saga (max_iter then counts passes)"},
     {.name = "warm_epochs", .type = PARAM_INT, .min = 0, .max = 1000, .def = 0,
      .help = "text (sparse) input: SGD passes that warm-start L-BFGS, rows shuffled by seed"},
 };
@@ -51,6 +54,9 @@ static int linear_learn(const struct learner_input *in, void **algo, int *iterat
     lp.threads = (int)learner_param(p, "threads");
     lp.warm_epochs = (int)learner_param(p, "warm_epochs");
     lp.seed = (uint64_t)learner_param(p, "seed");
+    const char *solver = json_string_value(json_object_get(p, "solver"));
+    lp.solver =
+        solver != NULL && strcmp(solver, "saga") == 0 ? LINEAR_SOLVER_SAGA : LINEAR_SOLVER_LBFGS;
     struct linear_algo *a = calloc(1, sizeof *a);
     if (a == NULL)
         return AIOPS_ENOMEM;

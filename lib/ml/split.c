@@ -12,16 +12,6 @@
 /* Class indexes above this are refused: they would only size per-class tables. */
 #define SPLIT_MAX_CLASS (1u << 24)
 
-static void shuffle_sz(size_t *v, size_t n, struct rand_xoshiro *r)
-{
-    for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)rand_xoshiro_below(r, i);
-        size_t t = v[i - 1];
-        v[i - 1] = v[j];
-        v[j] = t;
-    }
-}
-
 /* --- result building ------------------------------------------------------------------- */
 
 void split_folds_free(struct split_folds *s)
@@ -159,7 +149,7 @@ int split_holdout(size_t n, double test_frac, uint64_t seed, struct split_folds 
     rand_xoshiro_seed(&r, seed);
     for (size_t i = 0; i < n; i++)
         perm[i] = i;
-    shuffle_sz(perm, n, &r);
+    rand_xoshiro_shuffle_sz(&r, perm, n);
     for (size_t i = 0; i < n; i++)
         mark[perm[i]] = i < ntest ? 2 : 1;
     rc = fold_from_marks(mark, n, ntrain, ntest, out);
@@ -284,7 +274,7 @@ int split_holdout_stratified(const double *y, size_t n, double test_frac, uint64
     free(dense);
     for (size_t c = 0; c < np; c++) {
         size_t *g = rows + start[c];
-        shuffle_sz(g, counts[c], &r);
+        rand_xoshiro_shuffle_sz(&r, g, counts[c]);
         for (size_t j = 0; j < ntr[c]; j++)
             mark[g[j]] = 1;
         for (size_t j = ntr[c]; j < ntr[c] + nte[c]; j++)
@@ -337,7 +327,7 @@ int split_kfold(size_t n, size_t k, int shuffle, uint64_t seed, struct split_fol
     if (shuffle) {
         struct rand_xoshiro r;
         rand_xoshiro_seed(&r, seed);
-        shuffle_sz(order, n, &r);
+        rand_xoshiro_shuffle_sz(&r, order, n);
     }
     size_t pos = 0;
     for (size_t f = 0; f < k; f++) {
@@ -406,7 +396,7 @@ int split_kfold_stratified(const double *y, size_t n, size_t k, int shuffle, uin
                 *d++ = f;
         }
         if (shuffle)
-            shuffle_sz(cls, counts[e], &r);
+            rand_xoshiro_shuffle_sz(&r, cls, counts[e]);
         lo = hi;
     }
     /* the start of each class's block in deal[] */

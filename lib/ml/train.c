@@ -772,8 +772,11 @@ static int train_clusters(struct run *r, const struct table *t, train_progress_f
 {
     int rv;
     struct aiops_error missing = AIOPS_ERROR_INIT;
-    if ((rv = cluster_target(r, t, err)) != 0 || (rv = fit_features(r, t, err)) != 0 ||
-        (rv = features_matrix(&r->fs, t, &r->x, &missing, NULL, NULL)) != 0)
+    if ((rv = cluster_target(r, t, err)) != 0 || (rv = fit_features(r, t, err)) != 0)
+        return rv;
+    rv = features_matrix(&r->fs, t, &r->x, &missing, NULL, NULL);
+    features_drop_fitted(&r->fs); /* t's only matrix is built */
+    if (rv != 0)
         return rv;
     out->train_rows = t->nrows;
     uint64_t t0 = time_mono_ns();
@@ -834,8 +837,10 @@ int train_model_checkpointed(const struct table *t, const struct table *valid,
         (rv = pick_labelled(&r, t, out, err)) != 0)
         goto out;
     rv = valid != NULL ? valid_given(&r, valid, out, err) : valid_held_out(&r, t, out, err);
-    if (rv != 0 || (rv = training_matrix(&r, t, out, err)) != 0 ||
-        (rv = run_learner(&r, progress, arg, &m, out, err)) != 0)
+    if (rv == 0)
+        rv = training_matrix(&r, t, out, err);
+    features_drop_fitted(&r.fs); /* t's matrices are built */
+    if (rv != 0 || (rv = run_learner(&r, progress, arg, &m, out, err)) != 0)
         goto out;
     out->train_seconds = (double)(time_mono_ns() - t0) / 1e9;
     if ((rv = evaluate_valid(&r, m, &out->metrics)) != 0 || (rv = build_meta(&r, m, out)) != 0)

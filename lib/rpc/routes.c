@@ -247,8 +247,8 @@ static const struct {
 #define ASSUMPTIONS "contacts:number,cost_per_contact:number,value_per_conversion:number,target_pct:number"
 #define RUN_FILTERS                                                                                \
     "status:string,model_name:string,model:string,dataset_id:string,limit:integer,offset:integer"
-    {"POST", "/api/upload", "filename:string,target:string,delimiter:string"},
-    {"POST", "/api/v1/datasets", "filename:string,target:string,delimiter:string"},
+    {"POST", "/api/upload", "filename:string,target:string,delimiter:string,quoting:string"},
+    {"POST", "/api/v1/datasets", "filename:string,target:string,delimiter:string,quoting:string"},
     {"GET", "/api/v1/datasets", "limit:integer,offset:integer"},
     {"GET", "/api/v1/datasets/{id}/preview", "rows:integer"},
     {"GET", "/api/v1/datasets/{id}/profile", "target:string"},

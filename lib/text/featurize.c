@@ -24,6 +24,11 @@ struct text_featurizer {
     float *idf;       /* nvocab */
     uint32_t *column; /* 2^hash_bits: the vocabulary column of a bucket, UINT32_MAX when
                          outside it (derived: one lookup per term instead of a bisection) */
+    /* the fitted texts' sorted terms, when the fit kept them (until text_featurizer_drop_terms):
+     * text i's are kept[kept_at[i] .. kept_at[i + 1]) -- a transform of the fitted texts reads
+     * them instead of normalising and splitting every text again */
+    uint32_t *kept;
+    size_t *kept_at; /* ndocs + 1 */
 };
 
 static int build_columns(struct text_featurizer *f)
@@ -198,12 +203,16 @@ struct doc_share {
     const struct text_params *p;
     text_doc_fn doc;
     void *ctx;
+    const struct text_featurizer *kept; /* not NULL: text i is fitted text kept_rows[i] (i when
+                                           kept_rows is NULL), its terms read from the fit */
+    const size_t *kept_rows;
     size_t from, to;
     size_t invalid; /* texts that were not valid UTF-8 */
     int rv;
     struct buf norm;
-    uint32_t *terms; /* the last text's terms, sorted */
+    uint32_t *terms; /* the last text's terms, sorted (read from the text) */
     size_t nterms, cap;
+    const uint32_t *view; /* the last text's nterms sorted terms: terms, or the kept ones */
 };
 
 static struct doc_share doc_share_make(const struct text_params *p, text_doc_fn doc, void *ctx,
@@ -219,11 +228,18 @@ static void doc_share_free(struct doc_share *s)
     buf_free(&s->norm);
 }
 
-/* The sorted terms of text i into s->terms; 0 terms for a missing or invalid text (counted
- * in s->invalid). */
+/* The sorted terms of text i into s->view (s->terms, or the kept terms of a fitted text);
+ * 0 terms for a missing or invalid text (counted in s->invalid). */
 static int doc_terms(struct doc_share *s, size_t i)
 {
     s->nterms = 0;
+    if (s->kept != NULL) {
+        size_t d = s->kept_rows ? s->kept_rows[i] : i;
+        s->view = s->kept->kept + s->kept->kept_at[d];
+        s->nterms = s->kept->kept_at[d + 1] - s->kept->kept_at[d];
+        return AIOPS_OK;
+    }
+    s->view = s->terms;
     size_t len = 0;
     const char *text = s->doc(s->ctx, i, &len);
     if (text == NULL)
@@ -239,14 +255,37 @@ static int doc_terms(struct doc_share *s, size_t i)
     if ((rv = text_terms(s->p, s->norm.data, s->norm.len, &s->terms, &s->nterms, &s->cap)) != 0)
         return rv;
     sort_u32(s->terms, s->nterms);
+    s->view = s->terms;
     return AIOPS_OK;
 }
 
-/* One worker's share of a fit: document frequencies of its texts. */
+/* One worker's share of a fit: document frequencies of its texts, and their terms when
+ * they are kept. */
 struct fit_part {
     struct doc_share s;
-    uint32_t *df; /* 2^hash_bits */
+    uint32_t *df;      /* 2^hash_bits */
+    size_t *kept_len;  /* NULL: terms not kept; else s.to - s.from */
+    uint32_t *kept;    /* its texts' terms one after another */
+    size_t nkept, kept_cap;
 };
+
+static int fit_part_keep(struct fit_part *P, size_t i)
+{
+    const struct doc_share *s = &P->s;
+    if (P->nkept + s->nterms > P->kept_cap) {
+        size_t nc = (P->kept_cap + s->nterms) * 2;
+        uint32_t *nk = realloc(P->kept, nc * sizeof *nk);
+        if (nk == NULL)
+            return AIOPS_ENOMEM;
+        P->kept = nk;
+        P->kept_cap = nc;
+    }
+    if (s->nterms > 0)
+        memcpy(P->kept + P->nkept, s->terms, s->nterms * sizeof *s->terms);
+    P->nkept += s->nterms;
+    P->kept_len[i - s->from] = s->nterms;
+    return AIOPS_OK;
+}
 
 static void fit_part_run(void *arg, int tid, size_t t)
 {
@@ -259,8 +298,32 @@ static void fit_part_run(void *arg, int tid, size_t t)
         for (size_t k = 0; s->rv == 0 && k < s->nterms; k++)
             if (k == 0 || terms[k] != terms[k - 1])
                 P->df[terms[k]]++;
+        if (s->rv == 0 && P->kept_len != NULL)
+            s->rv = fit_part_keep(P, i);
     }
     doc_share_free(s);
+}
+
+/* The parts' kept terms, in text order, into f->kept and f->kept_at (n texts whose term
+ * counts are kept_len[0..n)). */
+static int fit_gather_kept(struct text_featurizer *f, struct fit_part *parts, size_t nt,
+                           const size_t *kept_len, size_t n)
+{
+    size_t total = 0;
+    for (size_t t = 0; t < nt; t++)
+        total += parts[t].nkept;
+    f->kept_at = malloc((n + 1) * sizeof *f->kept_at);
+    f->kept = malloc((total ? total : 1) * sizeof *f->kept);
+    int rv = f->kept_at && f->kept ? AIOPS_OK : AIOPS_ENOMEM;
+    if (rv == 0) {
+        f->kept_at[0] = 0;
+        for (size_t i = 0; i < n; i++)
+            f->kept_at[i + 1] = f->kept_at[i] + kept_len[i];
+        for (size_t t = 0, at = 0; t < nt; at += parts[t].nkept, t++)
+            if (parts[t].nkept > 0)
+                memcpy(f->kept + at, parts[t].kept, parts[t].nkept * sizeof *f->kept);
+    }
+    return rv;
 }
 
 /* Workers for n texts: up to threads (at most 16), one below 1000 texts (a thread costs more
@@ -274,8 +337,8 @@ static size_t text_workers(int threads, size_t n)
 }
 
 int text_featurizer_fit_threads(const struct text_params *p, text_doc_fn doc, void *ctx, size_t n,
-                                int threads, struct text_featurizer **out, size_t *invalid,
-                                struct aiops_error *err)
+                                int threads, int keep_terms, struct text_featurizer **out,
+                                size_t *invalid, struct aiops_error *err)
 {
     *out = NULL;
     if (!params_ok(p))
@@ -286,10 +349,15 @@ int text_featurizer_fit_threads(const struct text_params *p, text_doc_fn doc, vo
     size_t nt = text_workers(threads, n);
     struct fit_part parts[16];
     int rv = AIOPS_OK;
+    size_t *kept_len = keep_terms ? calloc(n ? n : 1, sizeof *kept_len) : NULL;
+    if (keep_terms && kept_len == NULL)
+        rv = AIOPS_ENOMEM;
     for (size_t t = 0; t < nt; t++) {
-        parts[t] =
-            (struct fit_part){doc_share_make(p, doc, ctx, n, t, nt), calloc(nb, sizeof(uint32_t))};
-        if (parts[t].df == NULL)
+        parts[t] = (struct fit_part){.s = doc_share_make(p, doc, ctx, n, t, nt),
+                                     .df = calloc(nb, sizeof(uint32_t))};
+        if (kept_len != NULL)
+            parts[t].kept_len = kept_len + parts[t].s.from;
+        if (parts[t].df == NULL || (keep_terms && kept_len == NULL))
             parts[t].s.rv = rv = AIOPS_ENOMEM;
     }
     if (rv == 0)
@@ -325,6 +393,11 @@ int text_featurizer_fit_threads(const struct text_params *p, text_doc_fn doc, vo
         if (rv == 0)
             rv = build_columns(f);
     }
+    if (keep_terms && rv == 0)
+        rv = fit_gather_kept(f, parts, nt, kept_len, n);
+    for (size_t t = 0; t < nt; t++)
+        free(parts[t].kept);
+    free(kept_len);
     free(df);
     if (rv != 0) {
         text_featurizer_free(f);
@@ -360,7 +433,7 @@ static void transform_part(void *arg, int tid, size_t t)
     for (size_t i = s->from; i < s->to && s->rv == 0; i++) {
         if ((s->rv = doc_terms(s, i)) != 0)
             break;
-        const uint32_t *terms = s->terms;
+        const uint32_t *terms = s->view;
         size_t nterms = s->nterms;
         if (P->nnz + nterms > P->cap) {
             size_t nc = (P->cap + nterms) * 2;
@@ -401,8 +474,11 @@ static void transform_part(void *arg, int tid, size_t t)
     doc_share_free(s);
 }
 
-int text_featurizer_transform(const struct text_featurizer *f, text_doc_fn doc, void *ctx, size_t n,
-                              int threads, struct spmatrix *out, size_t *invalid)
+/* text_featurizer_transform's work: texts from doc, or (kept_rows_given) the fitted texts
+ * kept_rows (NULL: 0 .. n-1) by their kept terms. */
+static int transform_texts(const struct text_featurizer *f, text_doc_fn doc, void *ctx,
+                           int kept_rows_given, const size_t *kept_rows, size_t n, int threads,
+                           struct spmatrix *out, size_t *invalid)
 {
     memset(out, 0, sizeof *out);
     size_t nt = text_workers(threads, n);
@@ -413,6 +489,10 @@ int text_featurizer_transform(const struct text_featurizer *f, text_doc_fn doc, 
     for (size_t t = 0; t < nt; t++) {
         parts[t] = (struct part){.s = doc_share_make(&f->p, doc, ctx, n, t, nt), .f = f};
         parts[t].rowlen = rowlen + parts[t].s.from;
+        if (kept_rows_given) {
+            parts[t].s.kept = f;
+            parts[t].s.kept_rows = kept_rows;
+        }
     }
     pool_for(NULL, (int)nt, nt, transform_part, parts);
     int rv = AIOPS_OK;
@@ -456,6 +536,39 @@ int text_featurizer_transform(const struct text_featurizer *f, text_doc_fn doc, 
     return rv;
 }
 
+int text_featurizer_transform(const struct text_featurizer *f, text_doc_fn doc, void *ctx, size_t n,
+                              int threads, struct spmatrix *out, size_t *invalid)
+{
+    return transform_texts(f, doc, ctx, 0, NULL, n, threads, out, invalid);
+}
+
+int text_featurizer_has_terms(const struct text_featurizer *f)
+{
+    return f->kept_at != NULL;
+}
+
+int text_featurizer_transform_fitted(const struct text_featurizer *f, const size_t *docs, size_t n,
+                                     int threads, struct spmatrix *out)
+{
+    memset(out, 0, sizeof *out);
+    if (f->kept_at == NULL)
+        return AIOPS_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if ((docs ? docs[i] : i) >= f->ndocs)
+            return AIOPS_EINVAL;
+    return transform_texts(f, NULL, NULL, 1, docs, n, threads, out, NULL);
+}
+
+void text_featurizer_drop_terms(struct text_featurizer *f)
+{
+    if (f == NULL)
+        return;
+    free(f->kept);
+    free(f->kept_at);
+    f->kept = NULL;
+    f->kept_at = NULL;
+}
+
 size_t text_featurizer_dim(const struct text_featurizer *f)
 {
     return f->nvocab;
@@ -478,6 +591,7 @@ void text_featurizer_free(struct text_featurizer *f)
     free(f->bucket);
     free(f->idf);
     free(f->column);
+    text_featurizer_drop_terms(f);
     free(f);
 }
 
@@ -555,5 +669,5 @@ int text_featurizer_load(const uint8_t *p, size_t n, struct text_featurizer **ou
 int text_featurizer_fit(const struct text_params *p, text_doc_fn doc, void *ctx, size_t n,
                         struct text_featurizer **out, size_t *invalid, struct aiops_error *err)
 {
-    return text_featurizer_fit_threads(p, doc, ctx, n, 1, out, invalid, err);
+    return text_featurizer_fit_threads(p, doc, ctx, n, 1, 0, out, invalid, err);
 }

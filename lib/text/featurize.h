@@ -54,15 +54,27 @@ int text_terms(const struct text_params *p, const char *norm, size_t len, uint32
  * be NULL) and read as missing. AIOPS_EINVAL with err for bad parameters; AIOPS_ENOMEM. */
 int text_featurizer_fit(const struct text_params *p, text_doc_fn doc, void *ctx, size_t n,
                         struct text_featurizer **out, size_t *invalid, struct aiops_error *err);
-/* The same on `threads` threads (<= 1: one; each keeps its own counts). */
+/* The same on `threads` threads (<= 1: one; each keeps its own counts). With keep_terms the
+ * featurizer also keeps every fitted text's terms (4 bytes a term, not saved) for
+ * text_featurizer_transform_fitted, until text_featurizer_drop_terms. */
 int text_featurizer_fit_threads(const struct text_params *p, text_doc_fn doc, void *ctx, size_t n,
-                                int threads, struct text_featurizer **out, size_t *invalid,
-                                struct aiops_error *err);
+                                int threads, int keep_terms, struct text_featurizer **out,
+                                size_t *invalid, struct aiops_error *err);
 /* The vectors of n texts as rows of out (ncols = text_featurizer_dim); invalid UTF-8 is read
  * as missing and counted in *invalid (may be NULL). `threads` (<= 0: one) share the rows.
  * AIOPS_ENOMEM (out left empty). */
 int text_featurizer_transform(const struct text_featurizer *f, text_doc_fn doc, void *ctx, size_t n,
                               int threads, struct spmatrix *out, size_t *invalid);
+/* The vectors of fitted texts docs[0..n) (NULL: 0 .. n-1) from their kept terms, without
+ * reading the texts again: the same rows text_featurizer_transform makes of those texts.
+ * AIOPS_EINVAL when the terms were not kept (or were dropped) or a text index is not one of
+ * the fitted texts' (out left empty); AIOPS_ENOMEM. */
+int text_featurizer_transform_fitted(const struct text_featurizer *f, const size_t *docs, size_t n,
+                                     int threads, struct spmatrix *out);
+/* 1 when f holds its fitted texts' terms. */
+int text_featurizer_has_terms(const struct text_featurizer *f);
+/* Frees the kept terms (nothing when there are none). */
+void text_featurizer_drop_terms(struct text_featurizer *f);
 size_t text_featurizer_dim(const struct text_featurizer *f);
 const struct text_params *text_featurizer_params(const struct text_featurizer *f);
 /* Texts it was fitted on. */

@@ -40,13 +40,15 @@ static void check_numbers(const char *p, size_t len)
     (void)numparse_is_na(p, len);
 }
 
-/* Tokenizes data with windows that grow by `step` bytes on CSV_NEED_MORE; appends a
- * description of every record (and the final error) to out. */
-static void tokenize(const uint8_t *data, size_t size, char delim, size_t step, struct buf *out)
+/* Tokenizes data (with CSV quoting or none) with windows that grow by `step` bytes on
+ * CSV_NEED_MORE; appends a description of every record (and the final error) to out. */
+static void tokenize(const uint8_t *data, size_t size, char delim, int no_quoting, size_t step,
+                     struct buf *out)
 {
     /* the record limit stays at its default: which limit trips first in a record that
      * breaks both may depend on the windows */
-    struct csv_config cfg = {.delimiter = delim, .max_field_bytes = 512, .max_fields = 16};
+    struct csv_config cfg = {
+        .delimiter = delim, .max_field_bytes = 512, .max_fields = 16, .no_quoting = no_quoting};
     struct csv_reader r;
     csv_reader_init(&r, &cfg);
     size_t base = 0, avail = step < size ? step : size;
@@ -114,11 +116,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++;
     size--;
 
-    /* the whole pipeline, sniffing the delimiter, with default and with tiny limits */
+    /* the whole pipeline, sniffing the delimiter, with default and with tiny limits, and
+     * without quoting */
     struct ingest_options small = {
         .max_issues = 3, .preview_rows = 2, .max_columns = 6, .max_field_bytes = 40};
-    const struct ingest_options *opts[2] = {NULL, &small};
-    for (int i = 0; i < 2; i++) {
+    struct ingest_options unquoted = {.no_quoting = 1};
+    const struct ingest_options *opts[3] = {NULL, &small, &unquoted};
+    for (int i = 0; i < 3; i++) {
         struct ingest_result r;
         if (ingest_csv((const char *)data, size, opts[i], &r) != 0)
             abort();
@@ -135,13 +139,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ingest_result_free(&r);
     }
 
-    /* one window versus growing windows */
-    struct buf whole = BUF_INIT, pieces = BUF_INIT;
-    tokenize(data, size, delim, size ? size : 1, &whole);
-    tokenize(data, size, delim, step, &pieces);
-    if (whole.len != pieces.len || (whole.len && memcmp(whole.data, pieces.data, whole.len) != 0))
-        abort();
-    buf_free(&whole);
-    buf_free(&pieces);
+    /* one window versus growing windows, with quoting and without */
+    for (int no_quoting = 0; no_quoting < 2; no_quoting++) {
+        struct buf whole = BUF_INIT, pieces = BUF_INIT;
+        tokenize(data, size, delim, no_quoting, size ? size : 1, &whole);
+        tokenize(data, size, delim, no_quoting, step, &pieces);
+        if (whole.len != pieces.len ||
+            (whole.len && memcmp(whole.data, pieces.data, whole.len) != 0))
+            abort();
+        buf_free(&whole);
+        buf_free(&pieces);
+    }
     return 0;
 }

@@ -173,6 +173,30 @@ def test_same_bytes_read_another_way_are_another_dataset(stack):
     assert again.json()["file_id"] == target_z.json()["file_id"] and again.json()["deduplicated"]
 
 
+def test_quoting_none_reads_every_quote_as_text(stack):
+    """?quoting=none reads a '"' as an ordinary character (csv.QUOTE_NONE): the quoted-looking
+    field keeps its quotes and the comma inside it separates; the default reads CSV quoting.
+    Another reading of the same bytes is another dataset."""
+    data = b'id,text,star\n1,"a,b",%d\n2,x"y,3\n' % (uuid.uuid4().int % 1000)
+    quoted = upload(stack, data, filename="q.csv", form=False)
+    assert quoted.status == 200, quoted
+    assert [c["name"] for c in quoted.json()["columns"]] == ["id", "text", "star"]
+    assert quoted.json()["preview"][0]["text"] == "a,b", quoted.json()["preview"]
+    # unquoted, row 1 has four fields: a ragged row, reported with its place
+    err = assert_error(upload(stack, data, filename="q.csv", query="quoting=none", form=False),
+                       400, "ragged_row")
+    assert err["details"]["row"] == 2 and err["details"]["line"] == 2, err
+    good = b'id,text,star\n1,"ab",%d\n2,x"y,3\n' % (uuid.uuid4().int % 1000)
+    none = upload(stack, good, filename="q.csv", query="quoting=none", form=False)
+    assert none.status == 200, none
+    assert [r["text"] for r in none.json()["preview"]] == ['"ab"', 'x"y'], none.json()
+    plain = upload(stack, good, filename="q.csv", form=False)
+    assert plain.json()["file_id"] != none.json()["file_id"]
+    assert plain.json()["preview"][0]["text"] == "ab", plain.json()
+    bad = assert_error(upload(stack, good, query="quoting=raw"), 422, "invalid_parameter")
+    assert bad["details"]["field"] == "quoting", bad
+
+
 def test_malformed_options_paths_and_nul_bytes_are_refused_not_ignored(stack):
     data = b"a,b\n1,2\n3,%d\n" % (uuid.uuid4().int % 1000)
     # an option that cannot be decoded is an error naming it, never taken for a missing one

@@ -30,17 +30,22 @@ static char *dump_stream(struct csv_stream *s)
     return out ? out : strdup("");
 }
 
-static char *dump_mem(const char *data, size_t len, char delim)
+static char *dump_mem_config(const char *data, size_t len, const struct csv_config *cfg)
 {
     struct csv_stream s;
-    struct csv_config cfg = {.delimiter = delim};
-    csv_stream_open_mem(&s, data, len, &cfg);
+    csv_stream_open_mem(&s, data, len, cfg);
     char *out = dump_stream(&s);
     csv_stream_close(&s);
     return out;
 }
 
-static char *dump_file(const char *data, size_t len, char delim, size_t block)
+static char *dump_mem(const char *data, size_t len, char delim)
+{
+    return dump_mem_config(data, len, &(struct csv_config){.delimiter = delim});
+}
+
+static char *dump_file_config(const char *data, size_t len, const struct csv_config *cfg,
+                              size_t block)
 {
     char path[] = "/tmp/test_csv_XXXXXX";
     int fd = mkstemp(path);
@@ -54,9 +59,8 @@ static char *dump_file(const char *data, size_t len, char delim, size_t block)
     lseek(fd, 0, SEEK_SET);
     csv_stream_block_size = block;
     struct csv_stream s;
-    struct csv_config cfg = {.delimiter = delim};
     char *out;
-    if (csv_stream_open_fd(&s, fd, &cfg) != 0)
+    if (csv_stream_open_fd(&s, fd, cfg) != 0)
         out = strdup("open failed");
     else
         out = dump_stream(&s);
@@ -65,6 +69,11 @@ static char *dump_file(const char *data, size_t len, char delim, size_t block)
     close(fd);
     unlink(path);
     return out;
+}
+
+static char *dump_file(const char *data, size_t len, char delim, size_t block)
+{
+    return dump_file_config(data, len, &(struct csv_config){.delimiter = delim}, block);
 }
 
 /* Opens s on the string in and reads its first record into *rec. */
@@ -137,6 +146,66 @@ static void test_quoting(void)
     check_dumps(cases, sizeof cases / sizeof cases[0]);
 }
 
+/* With no_quoting a '"' is data wherever it stands (csv.QUOTE_NONE): a field may start or
+ * end with one, an odd number of them does not join lines, and "" stays two quotes -- read
+ * from memory, from a file in 7-byte blocks (records cut anywhere) and through ingest. The
+ * same bytes read with the default quoting are read as CSV quoting still. */
+static void test_no_quoting(void)
+{
+    static const char tsv[] = "id\ttext\tstar\n"
+                              "1\t\"good\t5\n"
+                              "2\t\"\"so\"\" \"bad\"\t1\n"
+                              "3\tsays \"hi\t3\n";
+    static const char want[] = "id|text|star@1\n"
+                               "1|\"good|5@2\n"
+                               "2|\"\"so\"\" \"bad\"|1@3\n"
+                               "3|says \"hi|3@4\n";
+    struct csv_config none = {.delimiter = '\t', .no_quoting = 1};
+    char *got = dump_mem_config(tsv, strlen(tsv), &none);
+    CHECK_STR(got, want);
+    free(got);
+    got = dump_file_config(tsv, strlen(tsv), &none, 7);
+    CHECK_STR(got, want);
+    free(got);
+    /* sniffed: the quotes do not hide the tabs */
+    none.delimiter = 0;
+    got = dump_mem_config(tsv, strlen(tsv), &none);
+    CHECK_STR(got, want);
+    free(got);
+    CHECK_INT(csv_sniff(tsv, strlen(tsv), 1), '\t');
+    /* the default: row 1's text opens a quoted field that runs to the quote before "bad",
+     * so the first two data lines are one record */
+    got = dump_mem(tsv, strlen(tsv), '\t');
+    CHECK_STR(got, "id|text|star@1\n"
+                   "1|good\t5\n2\t\"so\" bad\"|1@2\n"
+                   "3|says \"hi|3@4\n");
+    free(got);
+
+    struct ingest_result r;
+    struct ingest_options o = {.no_quoting = 1};
+    ingest_expect(tsv, strlen(tsv), &o, 0, NULL, &r);
+    CHECK_INT(r.table.nrows, 3);
+    long ti = table_find(&r.table, "text");
+    CHECK(ti >= 0 && r.table.cols[ti].storage == COL_DICT);
+    if (ti >= 0 && r.table.cols[ti].storage == COL_DICT) {
+        const struct column *text = &r.table.cols[ti];
+        CHECK_STR(strdict_str(&text->dict, text->codes[0]), "\"good");
+        CHECK_STR(strdict_str(&text->dict, text->codes[1]), "\"\"so\"\" \"bad\"");
+        CHECK_STR(strdict_str(&text->dict, text->codes[2]), "says \"hi");
+    }
+    ingest_result_free(&r);
+    ingest_expect(tsv, strlen(tsv), NULL, 0, NULL, &r);
+    CHECK_INT(r.table.nrows, 2);
+    ingest_result_free(&r);
+
+    int no_quoting = -1;
+    CHECK_INT(ingest_parse_quoting("none", &no_quoting), 0);
+    CHECK_INT(no_quoting, 1);
+    CHECK_INT(ingest_parse_quoting("csv", &no_quoting), 0);
+    CHECK_INT(no_quoting, 0);
+    CHECK_INT(ingest_parse_quoting("None", &no_quoting), AIOPS_EINVAL);
+}
+
 static void test_line_ends(void)
 {
     static const struct dump_case cases[] = {
@@ -180,9 +249,9 @@ static void test_bom_and_delimiters(void)
         {"\xef\xbb\xbfx;y", ';'},
     };
     for (size_t i = 0; i < sizeof sniff / sizeof sniff[0]; i++)
-        if (csv_sniff(sniff[i].in, strlen(sniff[i].in)) != sniff[i].want)
+        if (csv_sniff(sniff[i].in, strlen(sniff[i].in), 0) != sniff[i].want)
             UNIT_FAIL("csv_sniff(\"%s\") = '%c', expected '%c'", sniff[i].in,
-                      csv_sniff(sniff[i].in, strlen(sniff[i].in)), sniff[i].want);
+                      csv_sniff(sniff[i].in, strlen(sniff[i].in), 0), sniff[i].want);
 }
 
 static void test_unterminated_quote(void)
@@ -411,7 +480,7 @@ static void test_record_offsets(void)
     csv_stream_close(&s);
 }
 
-UNIT_MAIN(UNIT(test_quoting), UNIT(test_line_ends), UNIT(test_bom_and_delimiters),
+UNIT_MAIN(UNIT(test_quoting), UNIT(test_no_quoting), UNIT(test_line_ends), UNIT(test_bom_and_delimiters),
           UNIT(test_unterminated_quote), UNIT(test_empty_input), UNIT(test_invalid_utf8_position),
           UNIT(test_ragged_rows), UNIT(test_block_boundaries), UNIT(test_huge_fields),
           UNIT(test_too_many_fields), UNIT(test_record_offsets))

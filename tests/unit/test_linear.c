@@ -637,25 +637,38 @@ static void sparse_problem(struct fmatrix *x, struct spmatrix *sp, double *y)
     sp->rowptr[SP_ROWS] = SP_ROWS * SP_NNZ;
 }
 
-static double *sparse_fit_predict(const struct fmatrix *x, const struct spmatrix *sp,
-                                  const double *y, int max_iter, int warm_epochs, uint64_t seed)
+/* The predictions on x / sp of a softmax trained there by solver (max_iter: its iterations or
+ * passes; tol as linear.h) with warm_epochs and seed; *iterations (may be NULL) what it used. */
+static double *sparse_solve_predict(const struct fmatrix *x, const struct spmatrix *sp,
+                                    const double *y, enum linear_solver solver, int max_iter,
+                                    double tol, int warm_epochs, uint64_t seed, int *iterations)
 {
     struct linear_params p = params(LINEAR_SOFTMAX);
     p.num_class = 3;
     p.max_iter = max_iter;
-    p.tol = 1e-10;
+    p.tol = tol;
     p.threads = 1;
     p.warm_epochs = warm_epochs;
+    p.solver = solver;
     p.seed = seed;
     struct linear_sparse *m = NULL;
     struct aiops_error err = AIOPS_ERROR_INIT;
     CHECK_INT(linear_sparse_train(x, sp, y, NULL, &p, NULL, NULL, &m, &err), 0);
     if (m == NULL)
         return NULL;
+    if (iterations != NULL)
+        linear_sparse_fit_info(m, iterations, NULL);
     double *out = malloc(SP_ROWS * 3 * sizeof *out);
     CHECK_INT(linear_sparse_predict(m, x, sp, out), 0);
     linear_sparse_free(m);
     return out;
+}
+
+static double *sparse_fit_predict(const struct fmatrix *x, const struct spmatrix *sp,
+                                  const double *y, int max_iter, int warm_epochs, uint64_t seed)
+{
+    return sparse_solve_predict(x, sp, y, LINEAR_SOLVER_LBFGS, max_iter, 1e-10, warm_epochs, seed,
+                                NULL);
 }
 
 static double max_diff(const double *a, const double *b, size_t n)
@@ -708,10 +721,49 @@ static void test_sparse_sgd_warm_start(void)
     fmatrix_free(&x);
 }
 
+/* solver SAGA reaches L-BFGS's optimum with a tight tol (predictions to 1e-4, as the
+ * warm start's test: L-BFGS's own relative stop is that close); with the default tol it
+ * stops by its relative-change test after fewer passes, near the optimum; one pass is far
+ * from it; the same seed gives the same model, another seed another path to the optimum. */
+static void test_sparse_saga_reaches_the_lbfgs_optimum(void)
+{
+    struct fmatrix x;
+    struct spmatrix sp = {0};
+    double *y = malloc(SP_ROWS * sizeof *y);
+    sparse_problem(&x, &sp, y);
+    int it_tight = 0, it_default = 0;
+    double *opt = sparse_fit_predict(&x, &sp, y, 500, 0, 1);
+    double *sag = sparse_solve_predict(&x, &sp, y, LINEAR_SOLVER_SAGA, 2000, 1e-6, 0, 1, &it_tight);
+    double *sagb = sparse_solve_predict(&x, &sp, y, LINEAR_SOLVER_SAGA, 2000, 1e-6, 0, 1, NULL);
+    double *sags = sparse_solve_predict(&x, &sp, y, LINEAR_SOLVER_SAGA, 2000, 1e-6, 0, 2, NULL);
+    double *sag4 =
+        sparse_solve_predict(&x, &sp, y, LINEAR_SOLVER_SAGA, 2000, 1e-4, 0, 1, &it_default);
+    double *sag1 = sparse_solve_predict(&x, &sp, y, LINEAR_SOLVER_SAGA, 1, 1e-4, 0, 1, NULL);
+    if (opt && sag && sagb && sags && sag4 && sag1) {
+        size_t n = SP_ROWS * 3;
+        CHECK(max_diff(opt, sag, n) < 1e-4);
+        CHECK(max_diff(sag, sagb, n) == 0);
+        CHECK(max_diff(opt, sags, n) < 1e-4);
+        CHECK(max_diff(sag, sags, n) > 0);
+        CHECK(it_default > 1 && it_default < it_tight && it_tight < 2000);
+        CHECK(max_diff(opt, sag4, n) < 1e-2);
+        CHECK(max_diff(opt, sag1, n) > 10 * max_diff(opt, sag4, n));
+    }
+    free(opt);
+    free(sag);
+    free(sagb);
+    free(sags);
+    free(sag4);
+    free(sag1);
+    free(y);
+    spmatrix_free(&sp);
+    fmatrix_free(&x);
+}
+
 UNIT_MAIN(UNIT(test_data_matches_python_generator), UNIT(test_logistic_weighted_matches_sklearn),
           UNIT(test_softmax_matches_sklearn), UNIT(test_ridge_weighted_matches_sklearn),
           UNIT(test_direct_mode_matches_sklearn_and_copy_path),
           UNIT(test_threads_do_not_change_the_result), UNIT(test_ridge_lbfgs_many_categories),
           UNIT(test_save_load_roundtrip_and_unseen_category), UNIT(test_progress_and_cancel),
           UNIT(test_refusals), UNIT(test_missing_targets_and_zero_weights_are_skipped),
-          UNIT(test_sparse_sgd_warm_start))
+          UNIT(test_sparse_sgd_warm_start), UNIT(test_sparse_saga_reaches_the_lbfgs_optimum))

@@ -200,6 +200,85 @@ static void test_min_df_and_unknown(void)
     CHECK_INT(text_featurizer_fit(&p, doc_at, (void *)docs3, 3, &f, NULL, &err), AIOPS_EINVAL);
 }
 
+/* 3,000 made-up reviews (enough for several workers), one missing, one not UTF-8. */
+struct made_docs {
+    char text[3000][64];
+};
+
+static const char *made_doc(void *ctx, size_t i, size_t *len)
+{
+    struct made_docs *d = ctx;
+    if (d->text[i][0] == '\0')
+        return NULL;
+    *len = strlen(d->text[i]);
+    return d->text[i];
+}
+
+static void made_docs_fill(struct made_docs *d)
+{
+    static const char *const words[] = {"영화가", "정말", "재밌다", "별로", "지루했어요", "배우",
+                                        "연기는", "\"최고\"", "ㅋㅋㅋㅋ", "2024년", "good!", "다시"};
+    for (size_t i = 0; i < 3000; i++) {
+        size_t k = i * 2654435761u % 997, at = 0;
+        for (size_t w = 0; w < 1 + i % 5 && at < 40; w++) {
+            int n = snprintf(d->text[i] + at, sizeof d->text[i] - at, "%s%s", w ? " " : "",
+                             words[(k + w * 7) % 12]);
+            at += (size_t)n;
+        }
+    }
+    strcpy(d->text[29], "bad \xff byte");
+    d->text[17][0] = '\0'; /* missing */
+}
+
+/* The vectors of fitted texts from the terms the fit kept are the transform's, bit for bit,
+ * for any rows in any order; without kept terms, or past the fitted texts, it refuses. */
+static void test_transform_fitted(void)
+{
+    static struct made_docs d;
+    made_docs_fill(&d);
+    struct text_params p;
+    text_params_default(&p);
+    struct text_featurizer *f = NULL;
+    struct aiops_error err = {0};
+    CHECK_INT(text_featurizer_fit_threads(&p, made_doc, &d, 3000, 3, 1, &f, NULL, &err), 0);
+    CHECK(text_featurizer_has_terms(f));
+    size_t rows[2500];
+    for (size_t i = 0; i < 2500; i++)
+        rows[i] = (i * 7919 + 3) % 3000; /* scattered, with 17 and 29 among them */
+    struct made_docs *sub = malloc(sizeof *sub);
+    for (size_t i = 0; i < 2500; i++)
+        memcpy(sub->text[i], d.text[rows[i]], sizeof sub->text[i]);
+    for (int all = 0; all < 2; all++) {
+        size_t n = all ? 3000 : 2500;
+        struct spmatrix a, b;
+        CHECK_INT(text_featurizer_transform_fitted(f, all ? NULL : rows, n, 2, &a), 0);
+        struct made_docs *src = all ? &d : sub;
+        CHECK_INT(text_featurizer_transform(f, made_doc, src, n, 2, &b, NULL), 0);
+        CHECK_INT(a.nrows, n);
+        CHECK_INT(a.ncols, b.ncols);
+        CHECK(memcmp(a.rowptr, b.rowptr, (n + 1) * sizeof *a.rowptr) == 0);
+        size_t nnz = b.rowptr[n];
+        CHECK(nnz > 10 * n);
+        CHECK(memcmp(a.col, b.col, nnz * sizeof *a.col) == 0);
+        CHECK(memcmp(a.val, b.val, nnz * sizeof *a.val) == 0);
+        spmatrix_free(&a);
+        spmatrix_free(&b);
+    }
+    free(sub);
+    struct spmatrix m;
+    size_t past = 3000;
+    CHECK_INT(text_featurizer_transform_fitted(f, &past, 1, 1, &m), AIOPS_EINVAL);
+    text_featurizer_drop_terms(f);
+    CHECK(!text_featurizer_has_terms(f));
+    CHECK_INT(text_featurizer_transform_fitted(f, NULL, 10, 1, &m), AIOPS_EINVAL);
+    text_featurizer_free(f);
+    /* without keep_terms nothing is kept */
+    CHECK_INT(text_featurizer_fit_threads(&p, made_doc, &d, 3000, 2, 0, &f, NULL, &err), 0);
+    CHECK(!text_featurizer_has_terms(f));
+    text_featurizer_free(f);
+}
+
 UNIT_MAIN(UNIT(test_hangul_composition), UNIT(test_width_case_space),
           UNIT(test_repeats_and_numbers), UNIT(test_invalid_utf8), UNIT(test_lexicons_and_stems),
-          UNIT(test_terms_counts), UNIT(test_tfidf_values), UNIT(test_min_df_and_unknown))
+          UNIT(test_terms_counts), UNIT(test_tfidf_values), UNIT(test_min_df_and_unknown),
+          UNIT(test_transform_fitted))
