@@ -83,7 +83,8 @@ static const struct {
      "watch RUN_ID                       follow a run; last line: the run's JSON"},
     {"drift", cmd_drift,
      "drift REFERENCE.csv CURRENT.csv [--target COL]   per-feature drift JSON, offline\n"
-     "        (exit 0: nothing drifted, 1: drift)"},
+     "        (exit 0: nothing drifted, 1: drift)\n"
+     "  drift NAME [--version V]   NAME not a file: the server's model, its recent served rows"},
     {"import-xgboost", cmd_import_xgboost,
      "import-xgboost MODEL.json --out MODEL   an XGBoost JSON model as our model file"},
     {"shap", cmd_shap,

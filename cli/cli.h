@@ -80,6 +80,7 @@ int cmd_promote(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_train_remote(int argc, char **argv);
 int cmd_predict_remote(int argc, char **argv);
+int cmd_drift_remote(int argc, char **argv);
 int cmd_report_remote(int argc, char **argv);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "core/err.h"
@@ -68,6 +69,10 @@ static int check_read(const struct read_job *j)
 
 int cmd_drift(int argc, char **argv)
 {
+    /* one argument, not a file: the name of a model registered on the server (remote.c) */
+    if (argc >= 2 && argv[1][0] != '-' && (argc == 2 || argv[2][0] == '-') &&
+        access(argv[1], F_OK) != 0)
+        return cmd_drift_remote(argc, argv);
     struct read_job jobs[2];
     memset(jobs, 0, sizeof jobs);
     const char *target = NULL;

@@ -7,6 +7,9 @@
  *   aiops report RUN_ID [--pdf OUT.pdf] [--lang ko|en]   (the run's AI report; the PDF)
  *   aiops predict NAME DATA.csv [--version V] [--json]   (NAME not a model file: the
  *        server's registered model; CSV of prediction,p_<class>... or the JSON answer)
+ *   aiops drift NAME [--version V]   (NAME not a file: the drift of the model's recent served
+ *        rows against its training reference, the same JSON as the offline `aiops drift`;
+ *        exit 0 nothing drifted, 1 the data drifted -- or the server refused)
  *   aiops train DATA.csv --target COL [--model M] [--param k=v]... [--model-name N] [--wait]
  *        (train without --out: upload, start the run on the server, and with --wait follow
  *        it over /ws/training/{run_id})
@@ -522,6 +525,35 @@ static void print_predictions(json_t *preds)
             printf(",%.6g", json_number_value(json_object_get(probs, cls)));
         printf("\n");
     }
+}
+
+int cmd_drift_remote(int argc, char **argv)
+{
+    const char *name = NULL, *version = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--version") == 0 && i + 1 < argc)
+            version = argv[++i];
+        else if (argv[i][0] != '-' && name == NULL)
+            name = argv[i];
+        else
+            name = NULL, i = argc;
+    }
+    if (name == NULL) {
+        cli_error("drift", "usage: aiops drift NAME [--version V]");
+        return EXIT_USAGE;
+    }
+    char path[512];
+    snprintf(path, sizeof path, "/api/v1/models/%s/drift%s%s", name, version ? "?version=" : "",
+             version ? version : "");
+    json_t *j;
+    int status = call_json("drift", "GET", path, NULL, &j);
+    int rv = exit_for(status);
+    if (rv == 0 && json_is_true(json_object_get(j, "dataset_drift")))
+        rv = 1;
+    if (j != NULL)
+        cli_print_json(json_incref(j), 0);
+    json_decref(j);
+    return rv;
 }
 
 int cmd_predict_remote(int argc, char **argv)

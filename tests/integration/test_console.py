@@ -844,6 +844,24 @@ def test_console_cli_train_wait_runs_models_watch_promote(stack):
     one = json.loads(p.stdout)
     assert one["model_version"] == 1 and len(one["predictions"]) == 3, one
 
+    # drift NAME: the served rows above against the model's training reference, as the API
+    # says it (svc-train hands its served rows to the window once a second)
+    deadline = time.time() + 20
+    while True:
+        api = stack.http("GET", "/api/v1/models/%s/drift" % name)
+        if api.status == 200 or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert api.status == 200, api
+    p = aiops(stack, "drift", name)
+    doc = json.loads(p.stdout)
+    assert p.returncode == (1 if doc["dataset_drift"] else 0), (p.returncode, p.stderr)
+    assert doc["model_name"] == name and doc["model_version"] == api.json()["model_version"]
+    assert [f["feature"] for f in doc["features"]] == \
+        [f["feature"] for f in api.json()["features"]], (doc, api.json())
+    p = aiops(stack, "drift", "nosuch-" + name)
+    assert p.returncode == 1 and "HTTP 404" in p.stderr, (p.returncode, p.stderr)
+
 
 def test_console_cli_exit_statuses(stack):
     # refused by the server: 1, with the API's error code on stderr
