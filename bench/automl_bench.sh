@@ -42,10 +42,16 @@ while IFS='|' read -r name file target task metric; do
     ./bin/aiops train "$tr" --target "$target" --out "$DIR/$name.default.aiops" --quiet >/dev/null
     def_test=$(./bin/aiops eval "$DIR/$name.default.aiops" "$te" | tail -1)
     peer=$("$PY" bench/automl_optuna.py "$tr" "$te" "$target" "$task" "$BUDGET" "$SEED" | tail -1)
-    "$PY" - "$name" "$metric" "$ours" "$ours_test" "$def_test" "$peer" <<'PY'
+    # the answers go through files: a search of many trials writes a leaderboard larger than
+    # one argument may be (128 KiB)
+    for part in ours ours_test def_test peer; do
+        printf '%s\n' "${!part}" >"$DIR/$name.$part.json"
+    done
+    "$PY" - "$name" "$metric" "$DIR/$name" <<'PY'
 import json, sys
-name, metric, ours, ours_test, def_test, peer = sys.argv[1:7]
-o, ot, dt, p = (json.loads(s) for s in (ours, ours_test, def_test, peer))
+name, metric, stem = sys.argv[1:4]
+o, ot, dt, p = (json.load(open(f"{stem}.{part}.json"))
+                for part in ("ours", "ours_test", "def_test", "peer"))
 lb = o["leaderboard"]
 pruned = sum(1 for t in lb if t["pruned"])
 print(f"| {name} | {metric} | {ot[metric]:.4f} | {p['test'][metric]:.4f} | {dt[metric]:.4f} "
