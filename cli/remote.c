@@ -527,6 +527,14 @@ static void print_predictions(json_t *preds)
     }
 }
 
+/* /api/v1/models/NAME/WHAT, with ?version=V when version is not NULL. */
+static void model_route(char *path, size_t size, const char *name, const char *what,
+                        const char *version)
+{
+    snprintf(path, size, "/api/v1/models/%s/%s%s%s", name, what, version ? "?version=" : "",
+             version ? version : "");
+}
+
 int cmd_drift_remote(int argc, char **argv)
 {
     const char *name = NULL, *version = NULL;
@@ -543,8 +551,7 @@ int cmd_drift_remote(int argc, char **argv)
         return EXIT_USAGE;
     }
     char path[512];
-    snprintf(path, sizeof path, "/api/v1/models/%s/drift%s%s", name, version ? "?version=" : "",
-             version ? version : "");
+    model_route(path, sizeof path, name, "drift", version);
     json_t *j;
     int status = call_json("drift", "GET", path, NULL, &j);
     int rv = exit_for(status);
@@ -580,8 +587,7 @@ int cmd_predict_remote(int argc, char **argv)
     if (body == NULL)
         return EXIT_REFUSED;
     char path[512];
-    snprintf(path, sizeof path, "/api/v1/models/%s/predict%s%s", name, version ? "?version=" : "",
-             version ? version : "");
+    model_route(path, sizeof path, name, "predict", version);
     json_t *j;
     int status = call_json("predict", "POST", path, body, &j);
     if (exit_for(status) == 0 && !json)
