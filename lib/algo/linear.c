@@ -8,16 +8,21 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "core/bigmem.h"
 #include "core/bytes.h"
 #include "core/err.h"
 #include "core/jsonx.h"
 #include "core/pool.h"
 #include "core/rand.h"
+#include "core/time.h"
 #include "math/stats.h"
 
 /* LAPACK's Cholesky solve, exported by libopenblas (Debian ships no lapacke.h with it). The
@@ -1564,11 +1569,12 @@ struct design {
     float *val;
 };
 
+/* The design's arrays are bigmem's (huge pages: the solvers read them at random rows). */
 static void design_free(struct design *D)
 {
-    free(D->rowptr);
-    free(D->col);
-    free(D->val);
+    bigmem_free(D->rowptr);
+    bigmem_free(D->col);
+    bigmem_free(D->val);
 }
 
 /* Builds the design rows of x / sp for rows[0..n) (rows NULL: all). */
@@ -1582,9 +1588,9 @@ static int design_build(const struct linear_sparse *m, const struct fmatrix *x,
         nnz += m->h.ncols + (sp->rowptr[r + 1] - sp->rowptr[r]);
     }
     D->n = n;
-    D->rowptr = malloc((n + 1) * sizeof *D->rowptr);
-    D->col = malloc((nnz ? nnz : 1) * sizeof *D->col);
-    D->val = malloc((nnz ? nnz : 1) * sizeof *D->val);
+    D->rowptr = bigmem_alloc((n + 1) * sizeof *D->rowptr);
+    D->col = bigmem_alloc((nnz ? nnz : 1) * sizeof *D->col);
+    D->val = bigmem_alloc((nnz ? nnz : 1) * sizeof *D->val);
     if (D->rowptr == NULL || D->col == NULL || D->val == NULL) {
         design_free(D);
         return AIOPS_ENOMEM;
@@ -1722,6 +1728,7 @@ struct sfit {
     const double *theta;
     size_t dim;
     double data_loss;
+    int saga_two_lanes; /* linear_params */
     train_progress_fn progress;
     void *arg;
     int total;
@@ -1958,101 +1965,544 @@ static int sparse_sgd_warm(const struct sfit *F, double *theta, int epochs, uint
  * changes only when a row holding it is taken, so V_f owes d_f times the sum of the steps'
  * eta / (n scale) since f was last brought up to date: `cum` is that running sum and cj[f]
  * its value then. A step costs its row's non-zeros, not the width. Plain SAG (the same
- * without the correction) oscillated here on the intercept, which every row touches. */
-struct saga {
-    const struct sfit *F;
-    /* p * K coefficients (times scale) and the table's sums, feature by feature: floats,
-     * half the memory each step's scattered reads and writes move (the step's own sums,
-     * the intercepts and the rows' gradients are doubles) */
-    float *V, *d;
-    double *b, *db; /* K intercepts and their table sum */
-    float *rf;      /* K: a step's gradient change, as floats */
-    double *rmem;   /* n * K: each row's last loss gradient with respect to its margins */
-    double *cj;     /* p: cum when the feature was last brought up to date */
-    double scale, cum, eta, mu;
-    double loss; /* the last pass's loss, summed as each row was taken */
+ * without the correction) oscillated here on the intercept, which every row touches.
+ *
+ * Two cores: the features are split in two parts (even and odd numbers, which after
+ * design_by_frequency halves the non-zeros), each with its own copy of the rows' non-zeros
+ * and its own coefficients. A step's margins are the two parts' partial sums added in a
+ * fixed order; everything after them (the loss gradient, the intercepts, scale, cum) is a
+ * function of those margins, so a lane -- a thread owning one part, or one thread owning
+ * both -- computes it for itself, and the two lanes meet once a step, to swap their partial
+ * margins. The arithmetic is the same whatever the number of lanes: one or two threads give
+ * the same model. */
+#define SAGA_PARTS 2
+#define SAGA_LANE_MIN_WORK 160 /* saga_two_lanes_may_pay */
+
+/* One part's features: its share of each row's non-zeros, and per feature a record of
+ * V[K] and d[K] (floats: half the memory a step's scattered reads and writes move) and cj
+ * (a double), side by side so that a non-zero touches one record, not three arrays. In a
+ * record the outputs go four at a time (saga_f4: V's groups, then d's) and the rest one at
+ * a time (V's, then d's), then cj: a step's loops over the outputs are vector operations. */
+struct saga_part {
+    size_t *rowptr; /* n + 1 */
+    uint32_t *col;  /* the feature's number within the part: f / SAGA_PARTS */
+    float *val;
+    unsigned char *rec;
+    size_t nf; /* features in the part */
 };
 
-/* Brings every feature up to date and folds scale into V: after it, V holds the model. */
-static void saga_settle(struct saga *S)
+typedef float saga_f4 __attribute__((vector_size(16), may_alias));
+
+/* The most outputs the step's kernels keep in registers; more take the scalar kernels. */
+#define SAGA_VECTOR_K 16
+
+/* What every lane keeps for itself (identical values in each). */
+struct saga_lane {
+    struct saga *S;
+    int first, count; /* the parts it owns: [first, first + count) */
+    double *rmem;     /* n * K: each row's last loss gradient with respect to its margins */
+    double *b, *db;   /* K intercepts and their table sum */
+    double *marg;     /* 2 K: the step's margins and its gradient change */
+    float *rf;        /* K: the gradient change as floats */
+    double scale, cum, loss;
+    /* the last step it published (on a cache line of its own: the struct is so aligned) */
+    _Alignas(64) _Atomic uint64_t seq;
+};
+
+struct saga {
+    const struct sfit *F;
+    uint32_t K;
+    size_t stride, cj_off; /* a record's bytes, and where its cj is */
+    size_t pm_stride;      /* doubles between two parts' published margins (a cache line apart) */
+    double mu;             /* penalty_mu */
+    struct saga_part part[SAGA_PARTS];
+    double *pm;            /* per part, 2 (step parity) x K published partial margins */
+    const size_t *order;   /* the pass's row order */
+    int nlanes;
+    struct saga_lane *lane;
+    double *theta;         /* F->dim: the model after each pass */
+    double eta;
+    /* lane 0's orders to the other lanes, under mu_ctl: pass `epoch` runs on `active`
+     * lanes (1: lane 0 alone), or stop; `done` counts the other lanes' finished passes */
+    pthread_mutex_t mu_ctl;
+    pthread_cond_t cv_ctl;
+    int epoch, active, stop, done;
+    int sync_init; /* mu_ctl and cv_ctl exist */
+    int next_probe, probe_gap; /* saga_lanes_for */
+};
+
+static inline unsigned char *rec_at(const struct saga *S, const struct saga_part *P, size_t f)
 {
-    const uint32_t K = S->F->m->h.nout;
-    size_t p = (size_t)S->F->m->p;
-    for (size_t f = 0; f < p; f++) {
-        double lag = S->cum - S->cj[f];
-        float *vf = S->V + f * K;
-        const float *df = S->d + f * K;
-        for (uint32_t c = 0; c < K; c++)
-            vf[c] = (float)(S->scale * (vf[c] - lag * df[c]));
-        S->cj[f] = 0;
-    }
-    S->scale = 1.0;
-    S->cum = 0;
+    return P->rec + f * S->stride;
 }
 
-/* One pass over the rows in order[0..n); K the outputs (a constant for the common counts:
- * the loops over them unroll). */
-static inline __attribute__((always_inline)) void saga_pass(struct saga *S, const size_t *order,
-                                                            double *marg, const uint32_t K)
+static inline double *rec_cj(const struct saga *S, const struct saga_part *P, size_t f)
 {
+    return (double *)(void *)(rec_at(S, P, f) + S->cj_off);
+}
+
+/* Where output c's V and d are in a record of K outputs (floats from its start). */
+static inline size_t rec_vi(uint32_t K, uint32_t c)
+{
+    uint32_t g = K / 4 * 4;
+    return c < g ? c : 2 * g + (c - g);
+}
+
+static inline size_t rec_di(uint32_t K, uint32_t c)
+{
+    uint32_t g = K / 4 * 4;
+    return c < g ? g + c : 2 * g + (K - g) + (c - g);
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Waits until lane l has published step `step` (spinning briefly, then yielding: the other
+ * lane may not be running when the machine is busy). */
+static void saga_wait(const struct saga_lane *l, uint64_t step)
+{
+    for (unsigned spins = 0; atomic_load_explicit(&l->seq, memory_order_acquire) < step;)
+        if (++spins > 256)
+            sched_yield();
+        else
+            cpu_relax();
+}
+
+/* Brings every feature of part P up to date and folds scale into V, then copies its
+ * coefficients into theta (feature f of the part is f * SAGA_PARTS + index overall). */
+static void saga_settle_part(const struct saga *S, int index, double scale, double cum,
+                             double *theta)
+{
+    const struct saga_part *P = &S->part[index];
+    const uint32_t K = S->K;
+    for (size_t f = 0; f < P->nf; f++) {
+        float *r = (float *)(void *)rec_at(S, P, f);
+        double *cj = rec_cj(S, P, f), lag = cum - *cj;
+        for (uint32_t c = 0; c < K; c++) {
+            float *v = r + rec_vi(K, c);
+            *v = (float)(scale * (*v - lag * r[rec_di(K, c)]));
+            if (theta != NULL)
+                theta[(f * SAGA_PARTS + (size_t)index) * K + c] = *v;
+        }
+        *cj = 0;
+    }
+}
+
+/* Part P's share of row i's margins into pm[K], bringing its features up to date. The
+ * outputs' groups of four are vectors (G of them), the rest (R) scalars; the margins are
+ * summed as floats, as the coefficients are. */
+static inline __attribute__((always_inline)) void saga_margin_vec(const struct saga *S,
+                                                                   const struct saga_part *P,
+                                                                   size_t i, double cum,
+                                                                   double *pm, const uint32_t K)
+{
+    const uint32_t G = K / 4, R = K % 4;
+    saga_f4 acc[SAGA_VECTOR_K / 4];
+    float accr[3];
+    for (uint32_t g = 0; g < G; g++)
+        acc[g] = (saga_f4){0, 0, 0, 0};
+    for (uint32_t c = 0; c < R; c++)
+        accr[c] = 0;
+    for (size_t e = P->rowptr[i]; e < P->rowptr[i + 1]; e++) {
+        unsigned char *r = rec_at(S, P, P->col[e]);
+        saga_f4 *v4 = (saga_f4 *)(void *)r, *d4 = v4 + G;
+        float *vr = (float *)(void *)(d4 + G), *dr = vr + R;
+        double *cj = rec_cj(S, P, P->col[e]);
+        float lag = (float)(cum - *cj), v = P->val[e];
+        for (uint32_t g = 0; g < G; g++) {
+            saga_f4 w = v4[g] - lag * d4[g];
+            v4[g] = w;
+            acc[g] += v * w;
+        }
+        for (uint32_t c = 0; c < R; c++) {
+            vr[c] -= lag * dr[c];
+            accr[c] += v * vr[c];
+        }
+        *cj = cum;
+    }
+    for (uint32_t g = 0; g < G; g++)
+        for (uint32_t c = 0; c < 4; c++)
+            pm[4 * g + c] = acc[g][c];
+    for (uint32_t c = 0; c < R; c++)
+        pm[4 * G + c] = accr[c];
+}
+
+/* Part P's correction for row i: V -= corr v rf, d += v rf over the row's features. */
+static inline __attribute__((always_inline)) void saga_update_vec(const struct saga *S,
+                                                                   const struct saga_part *P,
+                                                                   size_t i, float corr,
+                                                                   const float *rf,
+                                                                   const uint32_t K)
+{
+    const uint32_t G = K / 4, R = K % 4;
+    saga_f4 rg[SAGA_VECTOR_K / 4];
+    for (uint32_t g = 0; g < G; g++)
+        rg[g] = (saga_f4){rf[4 * g], rf[4 * g + 1], rf[4 * g + 2], rf[4 * g + 3]};
+    for (size_t e = P->rowptr[i]; e < P->rowptr[i + 1]; e++) {
+        unsigned char *r = rec_at(S, P, P->col[e]);
+        saga_f4 *v4 = (saga_f4 *)(void *)r, *d4 = v4 + G;
+        float *vr = (float *)(void *)(d4 + G), *dr = vr + R, v = P->val[e], cv = corr * v;
+        for (uint32_t g = 0; g < G; g++) {
+            v4[g] -= cv * rg[g];
+            d4[g] += v * rg[g];
+        }
+        for (uint32_t c = 0; c < R; c++) {
+            vr[c] -= cv * rf[4 * G + c];
+            dr[c] += v * rf[4 * G + c];
+        }
+    }
+}
+
+/* The same for more than SAGA_VECTOR_K outputs, one at a time (K known only at run time). */
+static void saga_margin_scalar(const struct saga *S, const struct saga_part *P, size_t i,
+                               double cum, double *pm, const uint32_t K)
+{
+    for (uint32_t c = 0; c < K; c++)
+        pm[c] = 0;
+    for (size_t e = P->rowptr[i]; e < P->rowptr[i + 1]; e++) {
+        float *r = (float *)(void *)rec_at(S, P, P->col[e]), v = P->val[e];
+        double *cj = rec_cj(S, P, P->col[e]);
+        float lag = (float)(cum - *cj);
+        for (uint32_t c = 0; c < K; c++) {
+            float *w = r + rec_vi(K, c);
+            *w -= lag * r[rec_di(K, c)];
+            pm[c] += v * *w;
+        }
+        *cj = cum;
+    }
+}
+
+static void saga_update_scalar(const struct saga *S, const struct saga_part *P, size_t i,
+                               float corr, const float *rf, const uint32_t K)
+{
+    for (size_t e = P->rowptr[i]; e < P->rowptr[i + 1]; e++) {
+        float *r = (float *)(void *)rec_at(S, P, P->col[e]), v = P->val[e];
+        for (uint32_t c = 0; c < K; c++) {
+            r[rec_vi(K, c)] -= corr * v * rf[c];
+            r[rec_di(K, c)] += v * rf[c];
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void saga_part_margin(const struct saga *S,
+                                                                   const struct saga_part *P,
+                                                                   size_t i, double cum,
+                                                                   double *pm, const uint32_t K)
+{
+    if (K <= SAGA_VECTOR_K)
+        saga_margin_vec(S, P, i, cum, pm, K);
+    else
+        saga_margin_scalar(S, P, i, cum, pm, K);
+}
+
+static inline __attribute__((always_inline)) void saga_part_update(const struct saga *S,
+                                                                   const struct saga_part *P,
+                                                                   size_t i, float corr,
+                                                                   const float *rf,
+                                                                   const uint32_t K)
+{
+    if (K <= SAGA_VECTOR_K)
+        saga_update_vec(S, P, i, corr, rf, K);
+    else
+        saga_update_scalar(S, P, i, corr, rf, K);
+}
+
+static inline void saga_prefetch(const struct saga *S, const struct saga_part *P, size_t i)
+{
+    for (size_t e = P->rowptr[i]; e < P->rowptr[i + 1]; e++) {
+        const unsigned char *r = rec_at(S, P, P->col[e]);
+        __builtin_prefetch(r, 1);
+        __builtin_prefetch(r + S->stride - 1, 1);
+    }
+}
+
+/* One pass of lane L over the rows in S->order; `step` numbers its steps (the lanes meet
+ * at each). K the outputs (a constant for the common counts: the loops over them unroll). */
+static inline __attribute__((always_inline)) void saga_pass(struct saga_lane *L, uint64_t step,
+                                                            const uint32_t K)
+{
+    struct saga *S = L->S;
     const struct sfit *F = S->F;
     const struct linear_sparse *m = F->m;
-    const struct design *D = F->D;
-    size_t n = D->n;
-    float *V = S->V, *d = S->d;
-    double *cj = S->cj, *r = marg + K, *b = S->b, *db = S->db, inv_n = 1.0 / (double)n;
-    S->loss = 0;
-    for (size_t q = 0; q < n; q++) {
-        size_t i = order[q];
+    size_t n = F->D->n;
+    double *marg = L->marg, *r = marg + K, inv_n = 1.0 / (double)n, eta = S->eta;
+    int last = L->first + L->count;
+    L->loss = 0;
+    for (size_t q = 0; q < n; q++, step++) {
+        size_t i = S->order[q];
         if (q + 1 < n) /* the next row's features: their cache misses overlap this row's work */
-            for (size_t e = D->rowptr[order[q + 1]]; e < D->rowptr[order[q + 1] + 1]; e++) {
-                size_t f = (size_t)D->col[e];
-                __builtin_prefetch(V + f * K, 1);
-                __builtin_prefetch(d + f * K, 1);
-                __builtin_prefetch(cj + f, 1);
-            }
-        for (uint32_t c = 0; c < K; c++)
-            marg[c] = 0;
-        for (size_t e = D->rowptr[i]; e < D->rowptr[i + 1]; e++) {
-            size_t f = (size_t)D->col[e];
-            float *vf = V + f * K, lag = (float)(S->cum - cj[f]), v = D->val[e];
-            const float *df = d + f * K;
-            for (uint32_t c = 0; c < K; c++) {
-                vf[c] -= lag * df[c];
-                marg[c] += v * vf[c];
-            }
-            cj[f] = S->cum;
+            for (int t = L->first; t < last; t++)
+                saga_prefetch(S, &S->part[t], S->order[q + 1]);
+        double *pm = S->pm + (step & 1) * K;
+        for (int t = L->first; t < last; t++)
+            saga_part_margin(S, &S->part[t], i, L->cum, pm + (size_t)t * S->pm_stride, K);
+        if (S->active > 1) {
+            atomic_store_explicit(&L->seq, step, memory_order_release);
+            for (int l = 0; l < S->active; l++)
+                if (&S->lane[l] != L)
+                    saga_wait(&S->lane[l], step);
         }
-        for (uint32_t c = 0; c < K; c++)
-            marg[c] = clampv((m->h.fit_intercept ? b[c] : 0) + S->scale * marg[c]);
-        S->loss += row_residual(m->h.kind, marg, F->y[i], row_share(F, i), r, K);
-        double eta = S->eta, *ri = S->rmem + i * K;
+        for (uint32_t c = 0; c < K; c++) {
+            double s = 0;
+            for (int t = 0; t < SAGA_PARTS; t++)
+                s += pm[(size_t)t * S->pm_stride + c];
+            marg[c] = clampv((m->h.fit_intercept ? L->b[c] : 0) + L->scale * s);
+        }
+        L->loss += row_residual(m->h.kind, marg, F->y[i], row_share(F, i), r, K);
+        double *ri = L->rmem + i * K;
         for (uint32_t c = 0; c < K; c++) {
             double delta = r[c] - ri[c];
             ri[c] = r[c];
             r[c] = delta;
+            L->rf[c] = (float)delta;
         }
-        float corr = (float)(eta / S->scale), *rf = S->rf;
-        for (uint32_t c = 0; c < K; c++)
-            rf[c] = (float)r[c];
-        for (size_t e = D->rowptr[i]; e < D->rowptr[i + 1]; e++) {
-            size_t f = (size_t)D->col[e];
-            float *vf = V + f * K, *df = d + f * K, v = D->val[e];
-            for (uint32_t c = 0; c < K; c++) {
-                vf[c] -= corr * v * rf[c];
-                df[c] += v * rf[c];
-            }
-        }
+        float corr = (float)(eta / L->scale);
+        for (int t = L->first; t < last; t++)
+            saga_part_update(S, &S->part[t], i, corr, L->rf, K);
         for (uint32_t c = 0; c < K; c++) {
-            db[c] += r[c];
+            L->db[c] += r[c];
             if (m->h.fit_intercept)
-                b[c] -= eta * (r[c] + db[c] * inv_n);
+                L->b[c] -= eta * (r[c] + L->db[c] * inv_n);
         }
-        S->cum += eta * inv_n / S->scale;
-        S->scale /= 1.0 + eta * S->mu;
-        if (S->scale < 1e-9) /* fold the scale back in before it underflows */
-            saga_settle(S);
+        L->cum += eta * inv_n / L->scale;
+        L->scale /= 1.0 + eta * S->mu;
+        if (L->scale < 1e-9) { /* fold the scale back in before it underflows */
+            for (int t = L->first; t < last; t++)
+                saga_settle_part(S, t, L->scale, L->cum, NULL);
+            L->scale = 1.0;
+            L->cum = 0;
+        }
     }
+}
+
+/* Lane L's pass over the rows from step `base` on the parts it owns this pass, then those
+ * parts settled into S->theta. */
+static void saga_lane_pass(struct saga_lane *L, uint64_t base)
+{
+    struct saga *S = L->S;
+    switch (S->K) {
+    case 1:
+        saga_pass(L, base, 1);
+        break;
+    case 3:
+        saga_pass(L, base, 3);
+        break;
+    case 4:
+        saga_pass(L, base, 4);
+        break;
+    case 5:
+        saga_pass(L, base, 5);
+        break;
+    default:
+        saga_pass(L, base, S->K);
+    }
+    for (int t = L->first; t < L->first + L->count; t++)
+        saga_settle_part(S, t, L->scale, L->cum, S->theta);
+    L->scale = 1.0;
+    L->cum = 0;
+}
+
+/* Pass ep's steps are numbered from saga_base(ep) (the lanes' seq only grows). */
+static uint64_t saga_base(const struct saga *S, int ep)
+{
+    return (uint64_t)ep * (S->F->D->n + 1) + 1;
+}
+
+/* A lane on a thread of its own: the passes lane 0 gives it. A lane that sat out passes
+ * takes lane 0's copy of the rows' gradients and the intercepts (lane 0 does not move them
+ * until this lane has published its first step). Lane 0 does not wait for a pass it runs
+ * alone, so a lane may not see every pass. */
+static void *saga_lane_main(void *arg)
+{
+    struct saga_lane *L = arg;
+    struct saga *S = L->S;
+    size_t K = S->K, n = S->F->D->n;
+    int seen = -1, ran = -1; /* the last pass seen, and the last one run */
+    for (;;) {
+        pthread_mutex_lock(&S->mu_ctl);
+        while (!S->stop && S->epoch == seen)
+            pthread_cond_wait(&S->cv_ctl, &S->mu_ctl);
+        int stop = S->stop, ep = S->epoch, active = S->active;
+        pthread_mutex_unlock(&S->mu_ctl);
+        if (stop)
+            break;
+        seen = ep;
+        if (active <= L - S->lane) /* sits this pass out */
+            continue;
+        if (ran != ep - 1) { /* passes ran without it (it may not have seen them all) */
+            memcpy(L->rmem, S->lane[0].rmem, n * K * sizeof *L->rmem);
+            memcpy(L->b, S->lane[0].b, K * sizeof *L->b);
+            memcpy(L->db, S->lane[0].db, K * sizeof *L->db);
+        }
+        ran = ep;
+        saga_lane_pass(L, saga_base(S, ep));
+        pthread_mutex_lock(&S->mu_ctl);
+        S->done++;
+        pthread_cond_broadcast(&S->cv_ctl);
+        pthread_mutex_unlock(&S->mu_ctl);
+    }
+    return NULL;
+}
+
+/* Runs pass ep on `active` lanes: lane 0 here, the others on their threads, the parts shared
+ * out between them. */
+static void saga_run_pass(struct saga *S, int ep, int active)
+{
+    pthread_mutex_lock(&S->mu_ctl);
+    for (int l = 0; l < S->nlanes; l++) {
+        S->lane[l].count = l < active ? SAGA_PARTS / active : 0;
+        S->lane[l].first = l < active ? l * S->lane[l].count : 0;
+    }
+    S->epoch = ep;
+    S->active = active;
+    S->done = 0;
+    pthread_cond_broadcast(&S->cv_ctl);
+    pthread_mutex_unlock(&S->mu_ctl);
+    saga_lane_pass(&S->lane[0], saga_base(S, ep));
+    pthread_mutex_lock(&S->mu_ctl);
+    while (S->done < active - 1)
+        pthread_cond_wait(&S->cv_ctl, &S->mu_ctl);
+    pthread_mutex_unlock(&S->mu_ctl);
+}
+
+/* How many lanes pass ep runs on. Two lanes meet at every step: on idle cores a pass on
+ * nsmc5 took 0.087 s against 0.106 s on one, but when the other thread waits for a core a
+ * pass takes several times longer. So a pass on each count is timed (passes 1 and 2; pass
+ * 0 touches the memory first), the faster count is kept, and the other is timed again
+ * after 4, 8, 16 ... passes, since the machine's load changes. The model is the same
+ * whichever count runs a pass. secs[c]: the last pass timed on c + 1 lanes. */
+static int saga_lanes_for(struct saga *S, int ep, const double secs[2])
+{
+    if (S->nlanes < 2 || ep == 0 || ep == 2)
+        return 1;
+    if (ep == 1)
+        return 2;
+    int best = secs[1] < secs[0] ? 2 : 1;
+    if (ep < S->next_probe)
+        return best;
+    S->probe_gap *= 2;
+    S->next_probe = ep + S->probe_gap;
+    return 3 - best;
+}
+
+/* Whether two lanes may pay: a step's work (its row's non-zeros times the outputs) well
+ * above the cost of the lanes' meeting (~0.5 us), and a core free for the second lane by
+ * the load average. */
+static int saga_two_lanes_may_pay(const struct saga *S)
+{
+    const struct design *D = S->F->D;
+    double per_row = D->n ? (double)D->rowptr[D->n] / (double)D->n * S->K : 0, load[1];
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return per_row >= SAGA_LANE_MIN_WORK &&
+           (getloadavg(load, 1) != 1 || load[0] < (double)cores - 0.5);
+}
+
+/* Splits D's non-zeros by part (feature f to part f % SAGA_PARTS as f / SAGA_PARTS) and
+ * allocates each part's records. */
+static int saga_parts_build(struct saga *S, const struct design *D, uint64_t p)
+{
+    size_t n = D->n;
+    for (int t = 0; t < SAGA_PARTS; t++) {
+        struct saga_part *P = &S->part[t];
+        P->nf = (size_t)((p + SAGA_PARTS - 1 - (uint64_t)t) / SAGA_PARTS);
+        P->rowptr = bigmem_alloc((n + 1) * sizeof *P->rowptr);
+        P->rec = bigmem_alloc(P->nf * S->stride + 1);
+        if (P->rowptr == NULL || P->rec == NULL)
+            return AIOPS_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t e = D->rowptr[i]; e < D->rowptr[i + 1]; e++)
+            S->part[D->col[e] % SAGA_PARTS].rowptr[i + 1]++;
+    for (int t = 0; t < SAGA_PARTS; t++) {
+        struct saga_part *P = &S->part[t];
+        for (size_t i = 0; i < n; i++)
+            P->rowptr[i + 1] += P->rowptr[i];
+        P->col = bigmem_alloc((P->rowptr[n] ? P->rowptr[n] : 1) * sizeof *P->col);
+        P->val = bigmem_alloc((P->rowptr[n] ? P->rowptr[n] : 1) * sizeof *P->val);
+        if (P->col == NULL || P->val == NULL)
+            return AIOPS_ENOMEM;
+    }
+    size_t at[SAGA_PARTS];
+    for (size_t i = 0; i < n; i++) {
+        for (int t = 0; t < SAGA_PARTS; t++)
+            at[t] = S->part[t].rowptr[i];
+        for (size_t e = D->rowptr[i]; e < D->rowptr[i + 1]; e++) {
+            struct saga_part *P = &S->part[D->col[e] % SAGA_PARTS];
+            size_t k = at[D->col[e] % SAGA_PARTS]++;
+            P->col[k] = (uint32_t)(D->col[e] / SAGA_PARTS);
+            P->val[k] = D->val[e];
+        }
+    }
+    return AIOPS_OK;
+}
+
+static void saga_free(struct saga *S)
+{
+    for (int t = 0; t < SAGA_PARTS; t++) {
+        bigmem_free(S->part[t].rowptr);
+        bigmem_free(S->part[t].col);
+        bigmem_free(S->part[t].val);
+        bigmem_free(S->part[t].rec);
+    }
+    for (int l = 0; S->lane != NULL && l < S->nlanes; l++) {
+        bigmem_free(S->lane[l].rmem);
+        free(S->lane[l].b);
+        free(S->lane[l].db);
+        free(S->lane[l].marg);
+        free(S->lane[l].rf);
+    }
+    free(S->lane);
+    free(S->pm);
+    if (S->sync_init) {
+        pthread_mutex_destroy(&S->mu_ctl);
+        pthread_cond_destroy(&S->cv_ctl);
+    }
+}
+
+/* S's lanes: min(F->nthreads, SAGA_PARTS), the parts shared out between them. */
+static int saga_lanes_init(struct saga *S, int nthreads, int forced)
+{
+    size_t n = S->F->D->n, K = S->K;
+    S->nlanes = nthreads < SAGA_PARTS ? (nthreads < 1 ? 1 : nthreads) : SAGA_PARTS;
+    if (!forced && !saga_two_lanes_may_pay(S))
+        S->nlanes = 1;
+    S->next_probe = 6;
+    S->probe_gap = 4;
+    S->lane = aligned_alloc(64, (size_t)S->nlanes * sizeof *S->lane);
+    S->pm_stride = (2 * K + 7) / 8 * 8;
+    S->pm = aligned_alloc(64, SAGA_PARTS * S->pm_stride * sizeof *S->pm);
+    if (S->lane == NULL || S->pm == NULL)
+        return AIOPS_ENOMEM;
+    memset(S->lane, 0, (size_t)S->nlanes * sizeof *S->lane);
+    if (pthread_mutex_init(&S->mu_ctl, NULL) != 0)
+        return AIOPS_ENOMEM;
+    if (pthread_cond_init(&S->cv_ctl, NULL) != 0) {
+        pthread_mutex_destroy(&S->mu_ctl);
+        return AIOPS_ENOMEM;
+    }
+    S->sync_init = 1;
+    for (int l = 0; l < S->nlanes; l++) {
+        struct saga_lane *L = &S->lane[l];
+        L->S = S;
+        L->count = SAGA_PARTS / S->nlanes;
+        L->first = l * L->count;
+        L->scale = 1.0;
+        atomic_init(&L->seq, 0);
+        L->rmem = bigmem_alloc((n ? n : 1) * K * sizeof *L->rmem);
+        L->b = calloc(K, sizeof *L->b);
+        L->db = calloc(K, sizeof *L->db);
+        L->marg = calloc(2 * K, sizeof *L->marg);
+        L->rf = calloc(K, sizeof *L->rf);
+        if (!L->rmem || !L->b || !L->db || !L->marg || !L->rf)
+            return AIOPS_ENOMEM;
+    }
+    return AIOPS_OK;
 }
 
 /* The largest change of a coefficient since prev (updated to theta) over the largest
@@ -2077,7 +2527,9 @@ static int sparse_saga(struct sfit *F, double *theta, int max_epochs, double tol
 {
     const uint32_t K = F->m->h.nout;
     size_t n = F->D->n, p = (size_t)F->m->p;
-    struct saga S = {.F = F, .b = theta + p * K, .scale = 1.0, .mu = penalty_mu(F)};
+    struct saga S = {.F = F, .K = K, .mu = penalty_mu(F), .theta = theta};
+    S.cj_off = (2 * (size_t)K * sizeof(float) + 7) / 8 * 8; /* after V's and d's floats */
+    S.stride = (S.cj_off + sizeof(double) + 15) / 16 * 16; /* saga_f4 aligned */
     /* the step starts at 5 / (3 L), L the rows' curvature bound, which is loose for TF-IDF
      * rows (a row's softmax is rarely at its worst curvature): on nsmc5 (15 passes) steps of
      * 0.44, 0.88, 1.3, 2.2 and 3.5 / L -- the first is scikit-learn's saga step
@@ -2087,62 +2539,56 @@ static int sparse_saga(struct sfit *F, double *theta, int max_epochs, double tol
      * near the optimum the passes' loss, summed while the coefficients move, wobbles by less
      * than that). */
     S.eta = 5.0 / (3.0 * rows_curvature_bound(F));
-    double last_loss = INFINITY;
-    S.V = calloc(p * K + 1, sizeof *S.V);
-    S.d = calloc(p * K + 1, sizeof *S.d);
-    S.db = calloc(K, sizeof *S.db);
-    S.rf = calloc(K, sizeof *S.rf);
-    S.rmem = calloc((n ? n : 1) * K, sizeof *S.rmem);
-    S.cj = calloc(p ? p : 1, sizeof *S.cj);
     size_t *order = malloc((n ? n : 1) * sizeof *order);
-    double *marg = malloc(2 * K * sizeof *marg);
     double *prev = calloc(F->dim, sizeof *prev);
-    int rc = S.V && S.d && S.db && S.rf && S.rmem && S.cj && order && marg && prev ? AIOPS_OK
-                                                                                   : AIOPS_ENOMEM;
+    int rc = order && prev ? AIOPS_OK : AIOPS_ENOMEM;
+    if (rc == 0)
+        rc = saga_parts_build(&S, F->D, p);
+    if (rc == 0)
+        rc = saga_lanes_init(&S, F->nthreads, F->saga_two_lanes == 2);
+    pthread_t tid[SAGA_PARTS];
+    int started = 1; /* lanes running: lane 0 is this thread */
     struct rand_xoshiro rng;
     rand_xoshiro_seed(&rng, seed);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; order != NULL && i < n; i++)
         order[i] = i;
+    S.order = order;
+    S.epoch = -1;
+    while (rc == 0 && started < S.nlanes)
+        if (pthread_create(&tid[started], NULL, saga_lane_main, &S.lane[started]) == 0)
+            started++;
+        else
+            S.nlanes = started; /* fewer lanes: the same model */
     *epochs = 0;
     *converged = 0;
+    double last_loss = INFINITY, secs[2] = {INFINITY, INFINITY};
     for (int ep = 0; rc == 0 && ep < max_epochs && !*converged; ep++) {
         rand_xoshiro_shuffle_sz(&rng, order, n);
-        switch (K) {
-        case 1:
-            saga_pass(&S, order, marg, 1);
-            break;
-        case 3:
-            saga_pass(&S, order, marg, 3);
-            break;
-        case 4:
-            saga_pass(&S, order, marg, 4);
-            break;
-        case 5:
-            saga_pass(&S, order, marg, 5);
-            break;
-        default:
-            saga_pass(&S, order, marg, K);
-        }
-        saga_settle(&S);
-        for (size_t k = 0; k < p * K; k++)
-            theta[k] = S.V[k];
+        int active = saga_lanes_for(&S, ep, secs);
+        uint64_t t0 = time_mono_ns();
+        saga_run_pass(&S, ep, active);
+        secs[active - 1] = (double)(time_mono_ns() - t0) / 1e9;
+        memcpy(theta + p * K, S.lane[0].b, K * sizeof *theta);
         *epochs = ep + 1;
         *converged = saga_change(theta, prev, F->dim) <= tol;
-        if (S.loss > last_loss * (1 + 1e-3))
+        double loss = S.lane[0].loss;
+        if (loss > last_loss * (1 + 1e-3))
             S.eta /= 2;
-        last_loss = S.loss;
-        F->data_loss = S.loss * F->sw / (double)(n ? n : 1);
+        last_loss = loss;
+        F->data_loss = loss * F->sw / (double)(n ? n : 1);
         if (sfit_on_iter(F, ep + 1, NAN) != 0)
             rc = AIOPS_ECANCELED;
     }
-    free(S.V);
-    free(S.d);
-    free(S.db);
-    free(S.rf);
-    free(S.rmem);
-    free(S.cj);
+    if (started > 1) {
+        pthread_mutex_lock(&S.mu_ctl);
+        S.stop = 1;
+        pthread_cond_broadcast(&S.cv_ctl);
+        pthread_mutex_unlock(&S.mu_ctl);
+    }
+    for (int l = 1; l < started; l++)
+        pthread_join(tid[l], NULL);
+    saga_free(&S);
     free(order);
-    free(marg);
     free(prev);
     return rc;
 }
@@ -2270,6 +2716,7 @@ int linear_sparse_train(const struct fmatrix *x, const struct spmatrix *sp, cons
     F.sw = sw;
     F.dim = (size_t)(m->p * m->h.nout + m->h.nout);
     F.nthreads = resolve_threads(p->threads);
+    F.saga_two_lanes = p->saga_two_lanes;
     if ((size_t)F.nthreads > n / 2000 + 1) /* a thread per couple of thousand rows at most */
         F.nthreads = (int)(n / 2000 + 1);
     F.progress = progress;

@@ -65,6 +65,10 @@ struct linear_params {
      * rows and tol is the relative change test below */
     enum linear_solver solver;
     uint64_t seed;
+    /* SAGA with threads >= 2: 0 lets a second thread take half the features when a step's
+     * work and the load average say it may pay (timed pass by pass); 2 lets it whatever
+     * they say (tests); the model is the same either way [0] */
+    int saga_two_lanes;
 };
 
 /* Above this many coefficients (one-hot expanded), ridge uses L-BFGS instead of the
@@ -157,7 +161,9 @@ void linear_free(struct linear *m);
  * iterations reach the same accuracy. Deterministic for a seed.
  * With solver LINEAR_SOLVER_SAGA the same objective (divided by the weight sum) is solved by
  * SAGA instead (stochastic average gradient with SAGA's correction, as scikit-learn's
- * solver="saga" without L1): one thread, rows in an order drawn from seed each pass, the step
+ * solver="saga" without L1): rows in an order drawn from seed each pass (on one thread, or
+ * on two each owning half the features when a step's work is large and a core is free --
+ * saga_two_lanes; the same model either way), the step
  * 5 / (3 L) for the largest row curvature bound L, halved after a pass whose loss rose by
  * more than 0.1%; just-in-time updates, so a step costs the row's non-zeros, not the width.
  * At most max_iter passes, stopping after a pass that moved no coefficient by more than tol

@@ -760,10 +760,115 @@ static void test_sparse_saga_reaches_the_lbfgs_optimum(void)
     fmatrix_free(&x);
 }
 
+/* A problem of `classes` classes (2: logistic) on MC_ROWS rows of MC_NNZ of MC_COLS
+ * features, the class drawn from a softmax of a random linear score. */
+#define MC_ROWS 2500
+#define MC_COLS 1200
+#define MC_NNZ 40
+static void multiclass_problem(uint32_t classes, struct fmatrix *x, struct spmatrix *sp,
+                               double *y)
+{
+    uint64_t st = 11 + classes;
+    double *w = malloc(MC_COLS * classes * sizeof *w), *s = malloc(classes * sizeof *s);
+    for (size_t k = 0; k < (size_t)MC_COLS * classes; k++)
+        w[k] = 6 * (rand_unit(&st) - 0.5);
+    CHECK_INT(fmatrix_alloc(MC_ROWS, 0, x), 0);
+    sp->nrows = MC_ROWS;
+    sp->ncols = MC_COLS;
+    sp->rowptr = malloc((MC_ROWS + 1) * sizeof *sp->rowptr);
+    sp->col = malloc(MC_ROWS * MC_NNZ * sizeof *sp->col);
+    sp->val = malloc(MC_ROWS * MC_NNZ * sizeof *sp->val);
+    for (size_t i = 0; i < MC_ROWS; i++) {
+        sp->rowptr[i] = i * MC_NNZ;
+        for (uint32_t c = 0; c < classes; c++)
+            s[c] = 0;
+        for (size_t k = 0; k < MC_NNZ; k++) {
+            /* columns in increasing order, a few frequent ones first */
+            uint32_t col = (uint32_t)(k * (MC_COLS / MC_NNZ) +
+                                      (uint32_t)(rand_unit(&st) * (MC_COLS / MC_NNZ)));
+            float v = (float)(0.3 + rand_unit(&st)) / 2;
+            sp->col[i * MC_NNZ + k] = col;
+            sp->val[i * MC_NNZ + k] = v;
+            for (uint32_t c = 0; c < classes; c++)
+                s[c] += v * w[(size_t)col * classes + c];
+        }
+        double z = 0, u = rand_unit(&st), acc = 0;
+        for (uint32_t c = 0; c < classes; c++)
+            z += exp(s[c]);
+        y[i] = classes - 1;
+        for (uint32_t c = 0; c < classes; c++)
+            if (u < (acc += exp(s[c]) / z)) {
+                y[i] = c;
+                break;
+            }
+    }
+    sp->rowptr[MC_ROWS] = MC_ROWS * MC_NNZ;
+    free(w);
+    free(s);
+}
+
+static double *multiclass_fit_predict(const struct fmatrix *x, const struct spmatrix *sp,
+                                      const double *y, uint32_t classes,
+                                      enum linear_solver solver, double tol, int threads)
+{
+    struct linear_params p = params(classes > 2 ? LINEAR_SOFTMAX : LINEAR_LOGISTIC);
+    p.num_class = classes > 2 ? (int)classes : 0;
+    p.max_iter = solver == LINEAR_SOLVER_SAGA ? 3000 : 2000;
+    p.tol = tol;
+    p.threads = threads;
+    p.solver = solver;
+    p.seed = 3;
+    p.saga_two_lanes = threads > 1 ? 2 : 0;
+    struct linear_sparse *m = NULL;
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    CHECK_INT(linear_sparse_train(x, sp, y, NULL, &p, NULL, NULL, &m, &err), 0);
+    if (m == NULL)
+        return NULL;
+    double *out = malloc(MC_ROWS * classes * sizeof *out);
+    CHECK_INT(linear_sparse_predict(m, x, sp, out), 0);
+    linear_sparse_free(m);
+    return out;
+}
+
+/* SAGA's step kernels for every shape of output count -- one (logistic), four at a time
+ * with one left over (5), fours only (8), and beyond the vector kernels (20) -- reach
+ * L-BFGS's optimum; and one thread or two (two lanes allowed whatever the load: passes on
+ * two lanes meeting at each step and on one, a lane that sat out a pass catching up) give
+ * the same model to the last bit. */
+static void test_sparse_saga_output_counts_and_lanes(void)
+{
+    const uint32_t counts[] = {2, 5, 8, 20};
+    for (size_t k = 0; k < sizeof counts / sizeof *counts; k++) {
+        uint32_t classes = counts[k], nout = classes > 2 ? classes : 1;
+        struct fmatrix x;
+        struct spmatrix sp = {0};
+        double *y = malloc(MC_ROWS * sizeof *y);
+        multiclass_problem(classes, &x, &sp, y);
+        double *opt = multiclass_fit_predict(&x, &sp, y, classes, LINEAR_SOLVER_LBFGS, 1e-10, 1);
+        double *one = multiclass_fit_predict(&x, &sp, y, classes, LINEAR_SOLVER_SAGA, 1e-6, 1);
+        double *two = multiclass_fit_predict(&x, &sp, y, classes, LINEAR_SOLVER_SAGA, 1e-6, 2);
+        if (opt && one && two) {
+            size_t n = MC_ROWS * (size_t)(nout > 1 ? nout : 1);
+            double d = max_diff(opt, one, n);
+            if (d >= 1e-3)
+                fprintf(stderr, "  %u classes: SAGA %.2g from the optimum\n", classes, d);
+            CHECK(d < 1e-3);
+            CHECK(max_diff(one, two, n) == 0);
+        }
+        free(opt);
+        free(one);
+        free(two);
+        free(y);
+        spmatrix_free(&sp);
+        fmatrix_free(&x);
+    }
+}
+
 UNIT_MAIN(UNIT(test_data_matches_python_generator), UNIT(test_logistic_weighted_matches_sklearn),
           UNIT(test_softmax_matches_sklearn), UNIT(test_ridge_weighted_matches_sklearn),
           UNIT(test_direct_mode_matches_sklearn_and_copy_path),
           UNIT(test_threads_do_not_change_the_result), UNIT(test_ridge_lbfgs_many_categories),
           UNIT(test_save_load_roundtrip_and_unseen_category), UNIT(test_progress_and_cancel),
           UNIT(test_refusals), UNIT(test_missing_targets_and_zero_weights_are_skipped),
-          UNIT(test_sparse_sgd_warm_start), UNIT(test_sparse_saga_reaches_the_lbfgs_optimum))
+          UNIT(test_sparse_sgd_warm_start), UNIT(test_sparse_saga_reaches_the_lbfgs_optimum),
+          UNIT(test_sparse_saga_output_counts_and_lanes))
