@@ -2391,16 +2391,32 @@ static int saga_lanes_for(struct saga *S, int ep, const double secs[2])
     return 3 - best;
 }
 
+/* Tasks running or ready to run on the whole machine now, this thread included (Linux's
+ * /proc/stat procs_running; -1 when it cannot be read). Unlike the load average it does not
+ * lag: what ran a minute ago (a benchmark's peer, say) does not count. */
+static long procs_running(void)
+{
+    FILE *fp = fopen("/proc/stat", "r");
+    char line[256];
+    long n = -1;
+    while (fp != NULL && fgets(line, sizeof line, fp) != NULL)
+        if (strncmp(line, "procs_running ", 14) == 0) {
+            n = strtol(line + 14, NULL, 10);
+            break;
+        }
+    if (fp != NULL)
+        fclose(fp);
+    return n;
+}
+
 /* Whether two lanes may pay: a step's work (its row's non-zeros times the outputs) well
- * above the cost of the lanes' meeting (~0.5 us), and a core free for the second lane by
- * the load average. */
+ * above the cost of the lanes' meeting (~0.5 us), and a core free for the second lane. */
 static int saga_two_lanes_may_pay(const struct saga *S)
 {
     const struct design *D = S->F->D;
-    double per_row = D->n ? (double)D->rowptr[D->n] / (double)D->n * S->K : 0, load[1];
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    return per_row >= SAGA_LANE_MIN_WORK &&
-           (getloadavg(load, 1) != 1 || load[0] < (double)cores - 0.5);
+    double per_row = D->n ? (double)D->rowptr[D->n] / (double)D->n * S->K : 0;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN), running = procs_running();
+    return per_row >= SAGA_LANE_MIN_WORK && (running < 0 || running < cores);
 }
 
 /* Splits D's non-zeros by part (feature f to part f % SAGA_PARTS as f / SAGA_PARTS) and

@@ -66,8 +66,8 @@ struct linear_params {
     enum linear_solver solver;
     uint64_t seed;
     /* SAGA with threads >= 2: 0 lets a second thread take half the features when a step's
-     * work and the load average say it may pay (timed pass by pass); 2 lets it whatever
-     * they say (tests); the model is the same either way [0] */
+     * work is large and a core is free (then timed pass by pass); 2 lets it whatever they
+     * are (tests); the model is the same either way [0] */
     int saga_two_lanes;
 };
 
