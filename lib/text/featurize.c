@@ -2,6 +2,7 @@
 #include "text/featurize.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -415,7 +416,8 @@ static long vocab_index(const struct text_featurizer *f, uint32_t b)
     return c == UINT32_MAX ? -1 : (long)c;
 }
 
-/* One worker's share of a transform: its rows into growing arrays. */
+/* One worker's share of a transform: its rows into growing arrays, or (in_place) into its
+ * stretch of the output, which holds every term of its texts (a bound on their non-zeros). */
 struct part {
     struct doc_share s;
     const struct text_featurizer *f;
@@ -423,7 +425,24 @@ struct part {
     uint32_t *col;
     float *val;
     size_t nnz, cap;
+    int in_place;
 };
+
+/* 1 + log(tf) for the term counts most texts have, computed once. */
+#define LOG_TF_TABLE 32
+static double log_tf[LOG_TF_TABLE];
+static pthread_once_t log_tf_once = PTHREAD_ONCE_INIT;
+
+static void log_tf_init(void)
+{
+    for (size_t k = 1; k < LOG_TF_TABLE; k++)
+        log_tf[k] = 1.0 + log((double)k);
+}
+
+static inline double sublinear_tf(size_t count)
+{
+    return count < LOG_TF_TABLE ? log_tf[count] : 1.0 + log((double)count);
+}
 
 static void transform_part(void *arg, int tid, size_t t)
 {
@@ -435,7 +454,7 @@ static void transform_part(void *arg, int tid, size_t t)
             break;
         const uint32_t *terms = s->view;
         size_t nterms = s->nterms;
-        if (P->nnz + nterms > P->cap) {
+        if (P->nnz + nterms > P->cap) { /* never in place: its stretch holds every term */
             size_t nc = (P->cap + nterms) * 2;
             uint32_t *nc_col = realloc(P->col, nc * sizeof *nc_col);
             if (nc_col != NULL)
@@ -456,7 +475,7 @@ static void transform_part(void *arg, int tid, size_t t)
                 e++;
             long c = vocab_index(P->f, terms[k]);
             if (c >= 0) {
-                double v = (1.0 + log((double)(e - k))) * P->f->idf[c];
+                double v = sublinear_tf(e - k) * P->f->idf[c];
                 P->col[P->nnz] = (uint32_t)c; /* increasing: buckets are sorted */
                 P->val[P->nnz] = (float)v;
                 P->nnz++;
@@ -481,21 +500,40 @@ static int transform_texts(const struct text_featurizer *f, text_doc_fn doc, voi
                            struct spmatrix *out, size_t *invalid)
 {
     memset(out, 0, sizeof *out);
+    pthread_once(&log_tf_once, log_tf_init);
     size_t nt = text_workers(threads, n);
     struct part parts[16];
     size_t *rowlen = calloc(n ? n : 1, sizeof *rowlen);
     if (rowlen == NULL)
         return AIOPS_ENOMEM;
+    int rv = AIOPS_OK;
+    size_t bound = 0; /* the fitted texts' terms: their non-zeros are no more */
     for (size_t t = 0; t < nt; t++) {
         parts[t] = (struct part){.s = doc_share_make(&f->p, doc, ctx, n, t, nt), .f = f};
         parts[t].rowlen = rowlen + parts[t].s.from;
         if (kept_rows_given) {
             parts[t].s.kept = f;
             parts[t].s.kept_rows = kept_rows;
+            parts[t].in_place = 1;
+            for (size_t i = parts[t].s.from; i < parts[t].s.to; i++) {
+                size_t d = kept_rows ? kept_rows[i] : i;
+                parts[t].cap += f->kept_at[d + 1] - f->kept_at[d];
+            }
+            bound += parts[t].cap;
         }
     }
-    pool_for(NULL, (int)nt, nt, transform_part, parts);
-    int rv = AIOPS_OK;
+    if (kept_rows_given) { /* each part writes its stretch of the output: no copy after */
+        out->col = malloc((bound ? bound : 1) * sizeof *out->col);
+        out->val = malloc((bound ? bound : 1) * sizeof *out->val);
+        if (out->col == NULL || out->val == NULL)
+            rv = AIOPS_ENOMEM;
+        for (size_t t = 0, at = 0; rv == 0 && t < nt; at += parts[t].cap, t++) {
+            parts[t].col = out->col + at;
+            parts[t].val = out->val + at;
+        }
+    }
+    if (rv == 0)
+        pool_for(NULL, (int)nt, nt, transform_part, parts);
     size_t nnz = 0, bad = 0;
     for (size_t t = 0; t < nt; t++) {
         rv = rv ? rv : parts[t].s.rv;
@@ -506,8 +544,10 @@ static int transform_texts(const struct text_featurizer *f, text_doc_fn doc, voi
         out->nrows = n;
         out->ncols = f->nvocab;
         out->rowptr = malloc((n + 1) * sizeof *out->rowptr);
-        out->col = malloc((nnz ? nnz : 1) * sizeof *out->col);
-        out->val = malloc((nnz ? nnz : 1) * sizeof *out->val);
+        if (!kept_rows_given) {
+            out->col = malloc((nnz ? nnz : 1) * sizeof *out->col);
+            out->val = malloc((nnz ? nnz : 1) * sizeof *out->val);
+        }
         if (out->rowptr == NULL || out->col == NULL || out->val == NULL)
             rv = AIOPS_ENOMEM;
     }
@@ -515,19 +555,26 @@ static int transform_texts(const struct text_featurizer *f, text_doc_fn doc, voi
         out->rowptr[0] = 0;
         for (size_t i = 0; i < n; i++)
             out->rowptr[i + 1] = out->rowptr[i] + rowlen[i];
-        size_t at = 0;
+        size_t at = 0; /* parts' rows one after another (in place: moved down their gaps) */
         for (size_t t = 0; t < nt; t++) {
-            if (parts[t].nnz) {
-                memcpy(out->col + at, parts[t].col, parts[t].nnz * sizeof *out->col);
-                memcpy(out->val + at, parts[t].val, parts[t].nnz * sizeof *out->val);
+            if (parts[t].nnz && parts[t].col != out->col + at) {
+                memmove(out->col + at, parts[t].col, parts[t].nnz * sizeof *out->col);
+                memmove(out->val + at, parts[t].val, parts[t].nnz * sizeof *out->val);
             }
             at += parts[t].nnz;
         }
+        if (kept_rows_given && nnz > 0 && nnz < bound) { /* give back the bound's slack */
+            uint32_t *col = realloc(out->col, nnz * sizeof *col);
+            out->col = col ? col : out->col;
+            float *val = realloc(out->val, nnz * sizeof *val);
+            out->val = val ? val : out->val;
+        }
     }
-    for (size_t t = 0; t < nt; t++) {
-        free(parts[t].col);
-        free(parts[t].val);
-    }
+    for (size_t t = 0; t < nt; t++)
+        if (!parts[t].in_place) {
+            free(parts[t].col);
+            free(parts[t].val);
+        }
     free(rowlen);
     if (rv != 0)
         spmatrix_free(out);
