@@ -2797,26 +2797,13 @@ done:
     return 0;
 }
 
-int linear_sparse_predict(const struct linear_sparse *m, const struct fmatrix *x,
-                          const struct spmatrix *sp, double *out)
+/* Rows [from, to) of D's predictions into out (nclass a row). */
+static void sparse_predict_rows(const struct linear_sparse *m, const struct design *D,
+                                size_t from, size_t to, double *marg, double *out)
 {
-    if (x->ncols != m->h.ncols || sp == NULL || sp->nrows != x->nrows || sp->ncols != m->nsp)
-        return AIOPS_EINVAL;
-    for (size_t j = 0; j < x->ncols; j++)
-        if ((x->is_cat[j] != 0) != (m->h.is_cat[j] != 0))
-            return AIOPS_EINVAL;
-    struct design D;
-    int rc = design_build(m, x, sp, NULL, x->nrows, &D);
-    if (rc != 0)
-        return rc;
     uint32_t K = m->h.nout;
-    double *marg = malloc(K * sizeof *marg);
-    if (marg == NULL) {
-        design_free(&D);
-        return AIOPS_ENOMEM;
-    }
-    for (size_t i = 0; i < D.n; i++) {
-        design_margins(m, m->theta, &D, i, marg, K);
+    for (size_t i = from; i < to; i++) {
+        design_margins(m, m->theta, D, i, marg, K);
         double *o = out + i * m->h.nclass;
         if (m->h.kind == LINEAR_SOFTMAX) {
             double mx = marg[0], s = 0;
@@ -2834,9 +2821,55 @@ int linear_sparse_predict(const struct linear_sparse *m, const struct fmatrix *x
             o[0] = marg[0];
         }
     }
+}
+
+#define PREDICT_CHUNK 1024 /* rows a pool task predicts */
+
+struct sparse_predict_job {
+    const struct linear_sparse *m;
+    const struct design *D;
+    double *out;
+    _Atomic int failed;
+};
+
+static void sparse_predict_chunk(void *arg, int tid, size_t t)
+{
+    struct sparse_predict_job *J = arg;
+    (void)tid;
+    size_t from = t * PREDICT_CHUNK, to = from + PREDICT_CHUNK;
+    double *marg = malloc(J->m->h.nout * sizeof *marg);
+    if (marg == NULL) {
+        atomic_store(&J->failed, 1);
+        return;
+    }
+    sparse_predict_rows(J->m, J->D, from, to < J->D->n ? to : J->D->n, marg, J->out);
     free(marg);
+}
+
+int linear_sparse_predict_pool(const struct linear_sparse *m, const struct fmatrix *x,
+                               const struct spmatrix *sp, struct pool *pool, double *out)
+{
+    if (x->ncols != m->h.ncols || sp == NULL || sp->nrows != x->nrows || sp->ncols != m->nsp)
+        return AIOPS_EINVAL;
+    for (size_t j = 0; j < x->ncols; j++)
+        if ((x->is_cat[j] != 0) != (m->h.is_cat[j] != 0))
+            return AIOPS_EINVAL;
+    struct design D;
+    int rc = design_build(m, x, sp, NULL, x->nrows, &D);
+    if (rc != 0)
+        return rc;
+    struct sparse_predict_job job = {.m = m, .D = &D, .out = out};
+    atomic_init(&job.failed, 0);
+    pool_for(pool, pool ? 0 : 1, (D.n + PREDICT_CHUNK - 1) / PREDICT_CHUNK, sparse_predict_chunk,
+             &job);
     design_free(&D);
-    return 0;
+    return atomic_load(&job.failed) ? AIOPS_ENOMEM : AIOPS_OK;
+}
+
+int linear_sparse_predict(const struct linear_sparse *m, const struct fmatrix *x,
+                          const struct spmatrix *sp, double *out)
+{
+    return linear_sparse_predict_pool(m, x, sp, NULL, out);
 }
 
 int linear_sparse_save(const struct linear_sparse *m, struct buf *out)

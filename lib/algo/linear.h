@@ -183,6 +183,11 @@ int linear_sparse_train(const struct fmatrix *x, const struct spmatrix *sp, cons
  * otherwise: another dense layout, or another sparse width). */
 int linear_sparse_predict(const struct linear_sparse *m, const struct fmatrix *x,
                           const struct spmatrix *sp, double *out);
+/* The same with the rows shared out on pool's threads in blocks (pool NULL: this thread);
+ * the same predictions either way. */
+struct pool;
+int linear_sparse_predict_pool(const struct linear_sparse *m, const struct fmatrix *x,
+                               const struct spmatrix *sp, struct pool *pool, double *out);
 size_t linear_sparse_outputs(const struct linear_sparse *m);
 size_t linear_sparse_num_features(const struct linear_sparse *m); /* dense columns */
 size_t linear_sparse_width(const struct linear_sparse *m);        /* sparse columns */

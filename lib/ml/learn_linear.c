@@ -75,14 +75,14 @@ static int linear_learn(const struct learner_input *in, void **algo, int *iterat
     return rv;
 }
 
-/* Blocks of rows, one BLAS product each: it takes no pool (parallel_rows 0). */
+/* Dense: blocks of rows, one BLAS product each, on this thread (BLAS has its own); sparse
+ * (text): the rows shared out on the pool. */
 static int linear_op_predict(const void *algo, const struct fmatrix *x, struct pool *pool,
                              double *out)
 {
     const struct linear_algo *a = algo;
-    (void)pool;
     if (a->sparse != NULL)
-        return x->sp ? linear_sparse_predict(a->sparse, x, x->sp, out) : AIOPS_EINVAL;
+        return x->sp ? linear_sparse_predict_pool(a->sparse, x, x->sp, pool, out) : AIOPS_EINVAL;
     return x->sp ? AIOPS_EINVAL : linear_predict(a->dense, x, out);
 }
 
@@ -139,7 +139,7 @@ const struct learner learner_linear = {
     .params = linear_params,
     .nparams = ARRAY_LEN(linear_params),
     .iterations_param = "max_iter",
-    .parallel_rows = 0,
+    .parallel_rows = 8192, /* the sparse path's; the dense path ignores the pool */
     .scale_sensitive = 1,
     .train = linear_learn,
     LEARNER_OPS(linear),

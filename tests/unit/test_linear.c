@@ -57,6 +57,7 @@
 #include "algo/linear.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/pool.h"
 #include "core/rand.h"
 #include "testdata.h"
 
@@ -826,6 +827,14 @@ static double *multiclass_fit_predict(const struct fmatrix *x, const struct spma
         return NULL;
     double *out = malloc(MC_ROWS * classes * sizeof *out);
     CHECK_INT(linear_sparse_predict(m, x, sp, out), 0);
+    /* on a pool, in blocks of rows: the same predictions */
+    double *pooled = malloc(MC_ROWS * classes * sizeof *pooled);
+    struct pool *pool = NULL;
+    CHECK_INT(pool_create(3, &pool), 0);
+    CHECK_INT(linear_sparse_predict_pool(m, x, sp, pool, pooled), 0);
+    CHECK(memcmp(out, pooled, MC_ROWS * (classes > 2 ? classes : 2) * sizeof *out) == 0);
+    pool_free(pool);
+    free(pooled);
     linear_sparse_free(m);
     return out;
 }
