@@ -352,36 +352,34 @@ int sort_f64_argsort(const double *x, size_t n, uint32_t *idx)
     return rv;
 }
 
-/* An insertion sort for the short runs, a quicksort above. */
-void sort_u32(uint32_t *v, size_t n)
+void sort_u32_radix(uint32_t *v, uint32_t *scratch, size_t n, unsigned key_bits)
 {
-    while (n > 24) {
-        uint32_t a = v[0], b = v[n / 2], c = v[n - 1];
-        uint32_t pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-        size_t i = 0, j = n - 1;
-        for (;;) {
-            while (v[i] < pivot)
-                i++;
-            while (v[j] > pivot)
-                j--;
-            if (i >= j)
-                break;
-            uint32_t t = v[i];
-            v[i] = v[j];
-            v[j] = t;
-            i++;
-            j--;
-        }
-        /* recurse into the smaller side, loop on the larger */
-        size_t left = j + 1;
-        if (left < n - left) {
-            sort_u32(v, left);
-            v += left;
-            n -= left;
-        } else {
-            sort_u32(v + left, n - left);
-            n = left;
-        }
+    enum { DIGIT = 8, BUCKETS = 1 << DIGIT, MAX_PASSES = 32 / DIGIT };
+    if (n < 32) {
+        insertion_sort_u32(v, n);
+        return;
     }
-    insertion_sort_u32(v, n);
+    unsigned passes = (key_bits + DIGIT - 1) / DIGIT;
+    passes = passes < 1 ? 1 : passes > MAX_PASSES ? MAX_PASSES : passes;
+    uint32_t count[MAX_PASSES][BUCKETS];
+    memset(count, 0, passes * sizeof count[0]);
+    for (size_t i = 0; i < n; i++)
+        for (unsigned p = 0; p < passes; p++)
+            count[p][(v[i] >> (p * DIGIT)) & (BUCKETS - 1)]++;
+    uint32_t *a = v, *b = scratch;
+    for (unsigned p = 0; p < passes; p++) {
+        uint32_t sum = 0;
+        for (size_t k = 0; k < BUCKETS; k++) {
+            uint32_t c = count[p][k];
+            count[p][k] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            b[count[p][(a[i] >> (p * DIGIT)) & (BUCKETS - 1)]++] = a[i];
+        uint32_t *t = a;
+        a = b;
+        b = t;
+    }
+    if (a != v)
+        memcpy(v, a, n * sizeof *v);
 }

@@ -213,6 +213,8 @@ struct doc_share {
     struct buf norm;
     uint32_t *terms; /* the last text's terms, sorted (read from the text) */
     size_t nterms, cap;
+    uint32_t *scratch; /* the sort's, scratch_cap */
+    size_t scratch_cap;
     const uint32_t *view; /* the last text's nterms sorted terms: terms, or the kept ones */
 };
 
@@ -226,6 +228,7 @@ static struct doc_share doc_share_make(const struct text_params *p, text_doc_fn 
 static void doc_share_free(struct doc_share *s)
 {
     free(s->terms);
+    free(s->scratch);
     buf_free(&s->norm);
 }
 
@@ -255,7 +258,15 @@ static int doc_terms(struct doc_share *s, size_t i)
         return rv;
     if ((rv = text_terms(s->p, s->norm.data, s->norm.len, &s->terms, &s->nterms, &s->cap)) != 0)
         return rv;
-    sort_u32(s->terms, s->nterms);
+    if (s->scratch_cap < s->nterms) {
+        free(s->scratch);
+        s->scratch_cap = s->cap;
+        if ((s->scratch = malloc(s->scratch_cap * sizeof *s->scratch)) == NULL) {
+            s->scratch_cap = 0;
+            return AIOPS_ENOMEM;
+        }
+    }
+    sort_u32_radix(s->terms, s->scratch, s->nterms, s->p->hash_bits);
     s->view = s->terms;
     return AIOPS_OK;
 }

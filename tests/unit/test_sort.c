@@ -165,5 +165,35 @@ static void test_argsort_is_stable_with_nan_last(void)
     }
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* sort_u32_radix against qsort: below and above the insertion threshold, keys of every width
+ * (a pass whose digit is the same for every key included), duplicates, n = 0. */
+static void test_u32_radix_matches_qsort(void)
+{
+    const size_t sizes[] = {0, 1, 2, 31, 32, 33, 150, 1000, 70000};
+    const unsigned bits[] = {1, 7, 8, 12, 20, 24, 31, 32};
+    uint64_t st = 99;
+    for (size_t a = 0; a < sizeof sizes / sizeof *sizes; a++)
+        for (size_t b = 0; b < sizeof bits / sizeof *bits; b++) {
+            size_t n = sizes[a];
+            uint32_t *v = malloc((n ? n : 1) * sizeof *v), *w = malloc((n ? n : 1) * sizeof *w);
+            uint32_t *scratch = malloc((n ? n : 1) * sizeof *scratch);
+            uint32_t mask = bits[b] == 32 ? 0xFFFFFFFFu : (1u << bits[b]) - 1;
+            for (size_t i = 0; i < n; i++)
+                v[i] = w[i] = (i % 5 == 0 && i > 0) ? v[i - 1] : (uint32_t)next_rand(&st) & mask;
+            sort_u32_radix(v, scratch, n, bits[b]);
+            qsort(w, n, sizeof *w, cmp_u32);
+            CHECK(n == 0 || memcmp(v, w, n * sizeof *v) == 0);
+            free(v);
+            free(w);
+            free(scratch);
+        }
+}
+
 UNIT_MAIN(UNIT(test_small_and_large_match_qsort), UNIT(test_bucket_shapes_match_qsort), UNIT(test_signed_zero_and_infinities),
-          UNIT(test_argsort_is_stable_with_nan_last))
+          UNIT(test_argsort_is_stable_with_nan_last), UNIT(test_u32_radix_matches_qsort))
