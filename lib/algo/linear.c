@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/bigmem.h"
@@ -2415,8 +2416,16 @@ static int saga_two_lanes_may_pay(const struct saga *S)
 {
     const struct design *D = S->F->D;
     double per_row = D->n ? (double)D->rowptr[D->n] / (double)D->n * S->K : 0;
+    if (per_row < SAGA_LANE_MIN_WORK)
+        return 0;
+    /* the fewest of a few looks a millisecond apart: one look may catch a passing task */
     long cores = sysconf(_SC_NPROCESSORS_ONLN), running = procs_running();
-    return per_row >= SAGA_LANE_MIN_WORK && (running < 0 || running < cores);
+    for (int look = 1; look < 3 && running >= cores; look++) {
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+        long r = procs_running();
+        running = r < running ? r : running;
+    }
+    return running < 0 || running < cores;
 }
 
 /* Splits D's non-zeros by part (feature f to part f % SAGA_PARTS as f / SAGA_PARTS) and
