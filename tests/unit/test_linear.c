@@ -603,6 +603,18 @@ static void test_missing_targets_and_zero_weights_are_skipped(void)
 
 /* A small text-like problem for the sparse path: rows of 6 non-zeros among 80 columns,
  * L2-normalised, 3 classes drawn from a softmax of a hidden linear model (seeded). */
+/* An empty dense block of rows rows and room for nnz non-zeros a row of a sparse one. */
+static void sparse_alloc(struct fmatrix *x, struct spmatrix *sp, size_t rows, size_t cols,
+                         size_t nnz)
+{
+    CHECK_INT(fmatrix_alloc(rows, 0, x), 0);
+    sp->nrows = rows;
+    sp->ncols = cols;
+    sp->rowptr = malloc((rows + 1) * sizeof *sp->rowptr);
+    sp->col = malloc(rows * nnz * sizeof *sp->col);
+    sp->val = malloc(rows * nnz * sizeof *sp->val);
+}
+
 #define SP_ROWS 600
 #define SP_COLS 80
 #define SP_NNZ 6
@@ -611,12 +623,7 @@ static void sparse_problem(struct fmatrix *x, struct spmatrix *sp, double *y)
     struct rand_xoshiro r;
     rand_xoshiro_seed(&r, 42);
     uint64_t st = 7; /* splitmix64 state for the uniform draws */
-    CHECK_INT(fmatrix_alloc(SP_ROWS, 0, x), 0);
-    sp->nrows = SP_ROWS;
-    sp->ncols = SP_COLS;
-    sp->rowptr = malloc((SP_ROWS + 1) * sizeof *sp->rowptr);
-    sp->col = malloc(SP_ROWS * SP_NNZ * sizeof *sp->col);
-    sp->val = malloc(SP_ROWS * SP_NNZ * sizeof *sp->val);
+    sparse_alloc(x, sp, SP_ROWS, SP_COLS, SP_NNZ);
     for (size_t i = 0; i < SP_ROWS; i++) {
         sp->rowptr[i] = i * SP_NNZ;
         double ss = 0, m[3] = {0, 0, 0};
@@ -773,12 +780,7 @@ static void multiclass_problem(uint32_t classes, struct fmatrix *x, struct spmat
     double *w = malloc(MC_COLS * classes * sizeof *w), *s = malloc(classes * sizeof *s);
     for (size_t k = 0; k < (size_t)MC_COLS * classes; k++)
         w[k] = 6 * (rand_unit(&st) - 0.5);
-    CHECK_INT(fmatrix_alloc(MC_ROWS, 0, x), 0);
-    sp->nrows = MC_ROWS;
-    sp->ncols = MC_COLS;
-    sp->rowptr = malloc((MC_ROWS + 1) * sizeof *sp->rowptr);
-    sp->col = malloc(MC_ROWS * MC_NNZ * sizeof *sp->col);
-    sp->val = malloc(MC_ROWS * MC_NNZ * sizeof *sp->val);
+    sparse_alloc(x, sp, MC_ROWS, MC_COLS, MC_NNZ);
     for (size_t i = 0; i < MC_ROWS; i++) {
         sp->rowptr[i] = i * MC_NNZ;
         for (uint32_t c = 0; c < classes; c++)
