@@ -480,6 +480,13 @@ static void transform_part(void *arg, int tid, size_t t)
         }
         size_t start = P->nnz;
         double ss = 0;
+        /* the next text's buckets: its column lookups (a 4 MiB table, read at random) then
+         * overlap this text's work */
+        if (s->kept != NULL && i + 1 < s->to) {
+            size_t d = s->kept_rows ? s->kept_rows[i + 1] : i + 1;
+            for (size_t k = s->kept->kept_at[d]; k < s->kept->kept_at[d + 1]; k++)
+                __builtin_prefetch(&P->f->column[s->kept->kept[k]]);
+        }
         for (size_t k = 0; k < nterms;) {
             size_t e = k;
             while (e < nterms && terms[e] == terms[k])
