@@ -2214,6 +2214,19 @@ static inline __attribute__((always_inline)) void saga_part_update(const struct 
         saga_update_scalar(S, P, i, corr, rf, K);
 }
 
+/* Row i's non-zeros of part P into the cache. */
+static inline void saga_prefetch_row(const struct saga_part *P, size_t i)
+{
+    const char *c = (const char *)(P->col + P->rowptr[i]);
+    const char *end = (const char *)(P->col + P->rowptr[i + 1]);
+    const char *v = (const char *)(P->val + P->rowptr[i]);
+    for (; c < end; c += 64, v += 64) {
+        __builtin_prefetch(c);
+        __builtin_prefetch(v);
+    }
+}
+
+/* Row i's feature records of part P into the cache. */
 static inline void saga_prefetch(const struct saga *S, const struct saga_part *P, size_t i)
 {
     for (size_t e = P->rowptr[i]; e < P->rowptr[i + 1]; e++) {
@@ -2237,9 +2250,15 @@ static inline __attribute__((always_inline)) void saga_pass(struct saga_lane *L,
     L->loss = 0;
     for (size_t q = 0; q < n; q++, step++) {
         size_t i = S->order[q];
-        if (q + 1 < n) /* the next row's features: their cache misses overlap this row's work */
+        /* the next row's features, and the non-zeros of the row after (which the next
+         * step's prefetch reads): their cache misses overlap this row's work (one stage
+         * ahead only, a pass on nsmc5 took 0.12 s; two, 0.065) */
+        if (q + 1 < n)
             for (int t = L->first; t < last; t++)
                 saga_prefetch(S, &S->part[t], S->order[q + 1]);
+        if (q + 2 < n)
+            for (int t = L->first; t < last; t++)
+                saga_prefetch_row(&S->part[t], S->order[q + 2]);
         double *pm = S->pm + (step & 1) * K;
         for (int t = L->first; t < last; t++)
             saga_part_margin(S, &S->part[t], i, L->cum, pm + (size_t)t * S->pm_stride, K);
