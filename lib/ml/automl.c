@@ -33,7 +33,7 @@
 #define ENSEMBLE_CANDIDATES (ENSEMBLE_POOL + 16) /* ... and each learner's best (16 at most) */
 #define ENSEMBLE_STEPS 40 /* Caruana's selection rounds */
 #define SEARCH_SHARE 0.95 /* of the budget, for trials; the rest builds the model */
-#define TRIAL_SHARE 0.5  /* of the search time left when a trial starts, the most it takes */
+#define TRIAL_SHARE 0.5  /* of the search's time, the most one trial takes (behind_pace) */
 #define REFIT_SHARE 0.3   /* of the budget, kept at most for refitting the best trial */
 #define WRITE_BYTES_PER_SECOND 100e6 /* checksumming and writing a model file (see
                                         write_estimate_ns) */
@@ -486,18 +486,20 @@ struct fold_clock {
 };
 
 /* 1 when trial t, in fold f, is too slow for the budget: fold f must end within (f + 1) / k
- * of TRIAL_SHARE of the time from the trial's start to the (current) deadline. A slower
- * trial would be stopped at the deadline with nothing to show, or take a core's whole
- * remaining search for one point, after holding the trials sampled after it
- * (history_size): a recurrent network's defaults on adult's 32,561 rows ran 39 s of a 60 s
- * budget without finishing one fold. */
+ * of the time the trial is allowed, what is left to the (current) deadline but at most
+ * TRIAL_SHARE of the whole search's. A slower trial would be stopped at the deadline with
+ * nothing to show, or take much of a core's search for one point, after holding the trials
+ * sampled after it (history_size): a recurrent network's defaults on adult's 32,561 rows
+ * ran 39 s of a 60 s budget without finishing one fold. (A share of the time left instead
+ * stopped every trial of the last seconds within its first fold.) */
 static int behind_pace(const struct search *s, const struct trial *t, size_t f)
 {
     uint64_t now = time_mono_ns(), deadline = s->deadline_ns;
     if (deadline <= t->start_ns)
         return 1;
-    double allowed = (double)(deadline - t->start_ns) * TRIAL_SHARE * (double)(f + 1) /
-                     (double)s->k;
+    double trial = fmin((double)(deadline - t->start_ns),
+                        TRIAL_SHARE * (double)(deadline - s->start_ns));
+    double allowed = trial * (double)(f + 1) / (double)s->k;
     return (double)(now - t->start_ns) > allowed;
 }
 
@@ -1186,13 +1188,20 @@ static double refit_iterations(const struct search *s, const struct trial *t)
 }
 
 /* What refitting trial t on every row and writing the model takes at most: its folds
- * trained on (k-1)/k of the rows each (single-threaded, with a margin; after early stopping
- * k/(k-1) its iterations too), then the writing. */
+ * trained on (k-1)/k of the rows each (one thread each, with a margin; after early stopping
+ * k/(k-1) its iterations too), on the refit's threads, then the writing. The threads are
+ * counted at half a core each past the first (a loaded machine's share, and the parts of a
+ * fit that do not share out): counting none kept back twice the refit's time -- adult's
+ * search ended at 45 s of 60 for a refit the kept ensemble did not need. An estimate too
+ * low costs the refit, not the budget: it is stopped where the writing must start and the
+ * fold models are saved instead (choose_final). */
 static uint64_t refit_estimate_ns(const struct search *s, const struct trial *t)
 {
     double per_fold = t->seconds / (double)(t->folds_done ? t->folds_done : 1);
     double rows = (double)s->k / (double)(s->k - 1);
-    return (uint64_t)(per_fold * rows * (t->early_stopping ? rows : 1) * 1.3 * 1e9) +
+    int threads = s->cfg->threads > 0 ? s->cfg->threads : pool_cpus();
+    double speedup = 1 + 0.5 * (threads > 1 ? threads - 1 : 0);
+    return (uint64_t)(per_fold * rows * (t->early_stopping ? rows : 1) * 1.3 / speedup * 1e9) +
            refit_write_ns(s, t);
 }
 

@@ -26,14 +26,15 @@
  * Trials run `threads` at a time (one CPU each), in batches sampled from the trials finished
  * before the batch, so the search is deterministic for a seed (with max_trials; a budget
  * stops it where the clock says). A trial is stopped when it falls behind the pace that
- * would finish it within half the search time left at its start, and no trial starts when
- * less time is left than the fastest complete one took. Each trial trains its learner on
- * the folds in turn and is
+ * would finish it within the time left, or half the search's time if less, and no trial
+ * starts when less time is left than the fastest complete one took. Each trial trains its
+ * learner on the folds in turn and is
  * pruned after a fold when its mean loss so far is worse than the median of the trials
  * that reached that fold (Optuna's MedianPruner rule: successive halving over folds,
  * reduction factor 2, after 5 finished trials). The budget covers everything, the model
  * file's writing included: trials stop at a deadline that keeps back the time to refit the
- * best trial so far and to write it (from its measured fold times scaled by rows, and its
+ * best trial so far and to write it (from its measured fold times scaled by rows and by
+ * the refit's threads at half a core each past the first, and its
  * first fold model's saved size and saving time; at most 30% of the budget), and a trial
  * still running then is stopped through its learner's progress callback.
  *
