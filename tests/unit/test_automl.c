@@ -354,6 +354,51 @@ static void test_ensemble_never_worse_and_saved(void)
     ingest_result_free(&in);
 }
 
+/* Boosted trees stop early, except in their defaults trial (what `aiops train` gives): the
+ * portfolio's two entries follow it, then sampled trials, all with the rounds out of the
+ * search (up to its ceiling, 1000, with a patience of 100) and fewer rounds kept where the
+ * noisy labels make more overfit. Folds not given: 5 below 20,000 rows. */
+static void test_early_stopping_and_portfolio(void)
+{
+    struct ingest_result in;
+    CHECK_INT(make_table(400, 9, &in), 0);
+    struct automl_config cfg = base_config();
+    cfg.folds = 0;
+    cfg.models = "gbdt";
+    cfg.max_trials = 4;
+    struct automl_result r;
+    struct aiops_error err = AIOPS_ERROR_INIT;
+    CHECK_INT(automl_run(&in.table, &cfg, &r, &err), 0);
+    CHECK_INT(json_array_size(r.leaderboard), 4);
+    const json_t *meta = json_object_get(r.model->meta, "automl");
+    CHECK_INT(json_integer_value(json_object_get(meta, "folds")), 5);
+    const json_t *first = entry(&r, 0);
+    CHECK(json_object_get(first, "early_stopping") == NULL);
+    CHECK(fabs(json_number_value(json_object_get(json_object_get(first, "params"),
+                                                 "learning_rate")) - 0.1) < 1e-12);
+    static const double depth[] = {4, 8};
+    size_t stopped_early = 0;
+    for (size_t i = 1; i < 4; i++) {
+        const json_t *e = entry(&r, i), *params = json_object_get(e, "params");
+        CHECK(json_object_get(params, "rounds") == NULL); /* not searched */
+        if (i <= 2) { /* the portfolio */
+            CHECK(fabs(json_number_value(json_object_get(params, "learning_rate")) - 0.05) < 1e-12);
+            CHECK_INT(json_integer_value(json_object_get(params, "max_depth")), (long)depth[i - 1]);
+        }
+        if (json_integer_value(json_object_get(e, "folds")) == 0)
+            continue;
+        const json_t *es = json_object_get(e, "early_stopping");
+        CHECK(es != NULL);
+        CHECK_INT(json_integer_value(json_object_get(es, "patience")), 100);
+        double kept = json_number_value(json_object_get(es, "iterations"));
+        CHECK(kept >= 1 && kept <= 1000);
+        stopped_early += kept < 1000;
+    }
+    CHECK(stopped_early >= 1);
+    automl_result_free(&r);
+    ingest_result_free(&in);
+}
+
 /* A single best trial (one learner, one trial: nothing to ensemble) is refitted on every
  * row: the model is that learner's, as `aiops train` with those parameters makes it. */
 static void test_single_best_is_refitted(void)
@@ -556,5 +601,6 @@ UNIT_MAIN(UNIT(test_tpe_beats_random_search), UNIT(test_tpe_gamma_as_optuna), UN
           UNIT(test_same_seed_same_leaderboard), UNIT(test_pruning_stops_a_bad_trial),
           UNIT(test_hopeless_trial_pruned_after_one_fold),
           UNIT(test_budget_is_honoured), UNIT(test_ensemble_never_worse_and_saved),
-          UNIT(test_single_best_is_refitted), UNIT(test_transforms_are_searched_and_saved),
+          UNIT(test_single_best_is_refitted), UNIT(test_early_stopping_and_portfolio),
+          UNIT(test_transforms_are_searched_and_saved),
           UNIT(test_budget_counts_the_final_model), UNIT(test_bad_requests_name_the_field))
