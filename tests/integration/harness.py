@@ -21,6 +21,8 @@ import time
 import unittest
 import urllib.parse
 
+import openapi_check
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVICES = ["ingest", "train", "explain", "report", "monitor"]
 
@@ -91,6 +93,7 @@ class Stack:
         os.makedirs(self.logdir)
         self.procs = {}
         self.problems = []
+        self.openapi = None  # openapi_check.Checker, once /openapi.json was fetched
         self.pg_port, self.redis_port = free_port(), free_port()
         self.database_url = self.start_postgres()
         self.redis_url = self.start_redis()
@@ -314,6 +317,23 @@ class Stack:
 
     # --- HTTP ------------------------------------------------------------------------
     def http(self, method, path, body=None, headers=None, auth=True, timeout=60, port=None):
+        """One request; a JSON answer is checked against /openapi.json's schema for its route
+        and status (openapi_check: a mismatch raises openapi_check.SchemaMismatch)."""
+        r = self.http_unchecked(method, path, body, headers, auth, timeout, port)
+        openapi_check.check_response(self, method, path, r.status, r.headers, r.body)
+        return r
+
+    def fetch_openapi(self):
+        """Caches the stack's /openapi.json; leaves it unset while the gateway is down."""
+        try:
+            r = self.http_unchecked("GET", "/openapi.json", auth=False, timeout=10)
+        except OSError:
+            return
+        if r.status == 200:
+            self.openapi = openapi_check.Checker(r.json())
+
+    def http_unchecked(self, method, path, body=None, headers=None, auth=True, timeout=60,
+                       port=None):
         h = {}
         if auth:
             h["X-API-Key"] = self.api_key
