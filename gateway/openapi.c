@@ -64,8 +64,9 @@ static json_t *parameters(const struct route *rt, int *failed)
 }
 
 /* What a route with a body takes: the upload's multipart or CSV, train.start's body from the
- * learner table, else the schema table's entry (any object without one); x-max-bytes is the
- * gateway's limit (larger bodies are answered 413). */
+ * learner table, else the schema table's entry (any object without one; "request_optional":
+ * the body may be left out; "request_types": other content types read, as text); x-max-bytes
+ * is the gateway's limit (larger bodies are answered 413). */
 static json_t *request_body(const struct gw_config *cfg, const struct route *rt, json_t *entry,
                              int *failed)
 {
@@ -82,9 +83,17 @@ static json_t *request_body(const struct gw_config *cfg, const struct route *rt,
     }
     json_t *schema = json_object_get(entry, "request");
     schema = schema != NULL ? json_incref(schema) : json_pack("{s:s}", "type", "object");
-    return json_pack("{s:b, s:I, s:{s:{s:o}}}", "required", 1, "x-max-bytes",
-                     (json_int_t)cfg->body_limit, "content", "application/json", "schema",
-                     schema);
+    json_t *body = json_pack("{s:b, s:I, s:{s:{s:o}}}", "required",
+                             !json_is_true(json_object_get(entry, "request_optional")),
+                             "x-max-bytes", (json_int_t)cfg->body_limit, "content",
+                             "application/json", "schema", schema);
+    /* the other types the handler reads (text/csv descriptions), as text */
+    size_t i;
+    json_t *type;
+    json_array_foreach(json_object_get(entry, "request_types"), i, type)
+        jsonx_set_or_fail(json_object_get(body, "content"), json_string_value(type),
+                          json_pack("{s:{s:s}}", "schema", "type", "string"), failed);
+    return body;
 }
 
 /* The responses object of a route: its entry's, and the errors. */

@@ -8,7 +8,9 @@
  * service's handler:
  *   {"components": {NAME: schema, ...},           shared shapes: #/components/schemas/NAME
  *    "routes": {KEY: {"responses": {STATUS: OpenAPI response object, ...},
- *                     "request": schema of the JSON body}, ...}}
+ *                     "request": schema of the JSON body,
+ *                     "request_optional": true when the body may be left out,
+ *                     "request_types": [other content types the handler reads]}, ...}}
  * KEY is a route's name, or its pattern for an alias that answers in its own (its seed's)
  * shape. Every route has at least one response (tests/unit/test_openapi.c), and the
  * integration tests check every JSON answer they receive against the document
