@@ -319,8 +319,13 @@ class Stack:
     def http(self, method, path, body=None, headers=None, auth=True, timeout=60, port=None):
         """One request; a JSON answer is checked against /openapi.json's schema for its route
         and status (openapi_check: a mismatch raises openapi_check.SchemaMismatch)."""
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            headers = dict(headers or {})
+            headers.setdefault("Content-Type", "application/json")
         r = self.http_unchecked(method, path, body, headers, auth, timeout, port)
-        openapi_check.check_response(self, method, path, r.status, r.headers, r.body)
+        openapi_check.check_response(self, method, path, r.status, r.headers, r.body,
+                                     body.encode() if isinstance(body, str) else body)
         return r
 
     def fetch_openapi(self):

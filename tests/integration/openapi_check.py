@@ -1,7 +1,8 @@
 """Every JSON response an integration test receives is checked against the schema that
 /openapi.json gives for its route and status (Stack.http calls check_response): a handler that
 writes a field the document does not promise, or leaves out one it calls required, fails the
-test that saw it, with the route, the status and the path of the jsonschema error.
+test that saw it, with the route, the status and the path of the jsonschema error. A JSON body
+the API accepted is checked against the route's request schema too.
 
 The document is fetched once per stack (the gateway generates it from the route table, so it
 does not change while the stack runs). AIOPS_OPENAPI_RECORD=FILE also appends every response
@@ -75,6 +76,27 @@ class Checker:
             return what, None
         return what, media["schema"]
 
+    def check_request(self, method, path, status, request):
+        """A JSON body the API accepted (a success status) is one its schema allows: a
+        request schema that refuses what the handler takes is as wrong as a response's."""
+        if status >= 300 or not isinstance(request, bytes) or not request:
+            return
+        template, op = find_operation(self.doc, method, path)
+        media = (op or {}).get("requestBody", {}).get("content", {}).get("application/json")
+        if media is None:
+            return
+        try:
+            value = json.loads(request)
+        except ValueError:
+            return  # not JSON: another type the route reads (a CSV)
+        err = jsonschema.exceptions.best_match(self.validator(media["schema"]).iter_errors(value))
+        if err is not None:
+            raise SchemaMismatch("%s %s (%s) accepted (%d) a body its /openapi.json request "
+                                 "schema refuses: at %s: %s\nbody: %.400s" % (
+                                     method, template, op.get("operationId"), status,
+                                     "/" + "/".join(map(str, err.absolute_path)),
+                                     err.message[:300], request[:400]))
+
     def check(self, method, path, status, content_type, body):
         if not content_type.startswith("application/json") or not body or method == "HEAD":
             return
@@ -109,8 +131,9 @@ def record(method, path, status, content_type, body, doc):
         f.write(json.dumps(entry) + "\n")
 
 
-def check_response(stack, method, target, status, headers, body):
-    """Called by Stack.http for every answer; raises SchemaMismatch on a mismatch."""
+def check_response(stack, method, target, status, headers, body, request=None):
+    """Called by Stack.http for every answer (request: the body sent, as bytes); raises
+    SchemaMismatch on a mismatch."""
     path = urllib.parse.urlsplit(target).path
     if stack.openapi is None:
         if path == "/openapi.json" and status == 200:
@@ -122,3 +145,4 @@ def check_response(stack, method, target, status, headers, body):
     record(method, path, status, ctype, body, doc)
     if stack.openapi is not None and os.environ.get("AIOPS_OPENAPI_RECORD") is None:
         stack.openapi.check(method, path, status, ctype, body)
+        stack.openapi.check_request(method, path, status, request)
