@@ -6,6 +6,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/jsonx.h"
 #include "core/time.h"
 #include "forward.h"
 #include "console.h"
@@ -139,12 +140,17 @@ static void handle_metrics_json(struct gw_req *r)
 
 static void handle_openapi(struct gw_req *r)
 {
-    json_t *doc = openapi_document(&r->gw->cfg);
-    if (doc == NULL) {
+    struct gw *gw = r->gw;
+    if (gw->openapi == NULL) {
+        json_t *doc = openapi_document(&gw->cfg);
+        gw->openapi = doc != NULL ? jsonx_to_string(doc, &gw->openapi_len) : NULL;
+        json_decref(doc);
+    }
+    if (gw->openapi == NULL) {
         gw_reply_error(r, API_OUT_OF_MEMORY, NULL, NULL);
         return;
     }
-    gw_reply_json(r, 200, doc);
+    gw_reply(r, 200, "application/json", gw->openapi, gw->openapi_len);
 }
 
 void gw_handle_local(struct gw_req *r)
