@@ -68,7 +68,10 @@ MIGRATIONS_C := $(GEN)/migrations_embed.c
 # run time, lib/ml/sentiment.h: megabytes of coefficients as C literals slowed every build.)
 LEXICONS := $(sort $(wildcard data/lexicons/*.txt))
 LEXICONS_C := $(GEN)/lexicons_embed.c
-EMBED_C := $(MIGRATIONS_C) $(LEXICONS_C)
+# The OpenAPI document's schema table (gateway/openapi.h) is compiled in the same way.
+OPENAPI_SCHEMAS := gateway/openapi-schemas.json
+OPENAPI_C := $(GEN)/openapi_embed.c
+EMBED_C := $(MIGRATIONS_C) $(LEXICONS_C) $(OPENAPI_C)
 
 LIB_SRC := $(wildcard lib/*/*.c)
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) \
@@ -133,6 +136,8 @@ $(MIGRATIONS_C): $(GEN)/embed $(MIGRATIONS)
 	$(GEN)/embed migrations $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
 $(LEXICONS_C): $(GEN)/embed $(LEXICONS)
 	$(GEN)/embed text_lexicons $(LEXICONS) > $@.tmp && mv $@.tmp $@
+$(OPENAPI_C): $(GEN)/embed $(OPENAPI_SCHEMAS)
+	$(GEN)/embed openapi_schema_files $(OPENAPI_SCHEMAS) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(PART_ARCHIVES) $(LIBA)
 	@mkdir -p $(@D)

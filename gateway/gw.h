@@ -139,6 +139,9 @@ struct gw {
     struct auth *auth;
     struct ws_hub *hub;
     struct gw_metrics *metrics;
+    char *openapi;         /* /openapi.json, rendered at its first request (health.c): it
+                              depends on the build and cfg only; freed at exit */
+    size_t openapi_len;
     /* completion queue (any thread -> loop thread) */
     pthread_mutex_t q_lock;
     struct gw_req_queue q;

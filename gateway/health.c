@@ -1,5 +1,5 @@
 /* health.c -- the routes the gateway answers itself: health, liveness, readiness,
- * metrics and the OpenAPI document. */
+ * metrics and the OpenAPI document (openapi.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +12,7 @@
 #include "console.h"
 #include "gw.h"
 #include "gwmetrics.h"
-#include "ml/learner.h"
+#include "openapi.h"
 
 /* Seconds after start during which readiness waits for the event relay's first connection. */
 #define RELAY_READY_GRACE 10.0
@@ -138,143 +138,19 @@ static void handle_metrics_json(struct gw_req *r)
     gw_reply_json(r, 200, j);
 }
 
-/* Appends a route's query parameters ("name:type,...", route_query) to params. */
-static void query_parameters(const char *spec, json_t *params)
-{
-    for (const char *p = spec; p != NULL && *p != '\0';) {
-        const char *colon = strchr(p, ':'), *comma = strchr(p, ',');
-        const char *end = comma ? comma : p + strlen(p);
-        if (colon == NULL || colon > end)
-            break; /* the table is ours: a malformed entry is caught by the static test */
-        json_array_append_new(params, json_pack("{s:s%, s:s, s:b, s:{s:s%}}", "name", p,
-                                                (size_t)(colon - p), "in", "query", "required", 0,
-                                                "schema", "type", colon + 1,
-                                                (size_t)(end - colon - 1)));
-        p = comma ? comma + 1 : end;
-    }
-}
-
-/* The errors of the API in an OpenAPI document: components.schemas.Error (the error body,
- * its code an enum of the catalogue's codes), x-error-codes (the catalogue: code, status,
- * message, lib/http/apierr.h), and every operation's default response pointing at the
- * schema. AIOPS_ENOMEM (doc is then incomplete; the caller drops it). */
-static int openapi_add_errors(json_t *doc)
-{
-    json_t *codes = json_array(), *catalogue = apierr_catalogue_json();
-    int failed = codes == NULL || catalogue == NULL;
-    for (int i = 0; i < API_ERROR_COUNT && !failed; i++)
-        jsonx_push_or_fail(codes, json_string(apierr_def((enum api_error)i)->code), &failed);
-    json_t *schema = failed
-                         ? NULL
-                         : json_pack("{s:s, s:[s], s:{s:{s:s, s:[s, s, s], s:{s:{s:s, s:O},"
-                                     " s:{s:s}, s:{s:s}}}}}",
-                                     "type", "object", "required", "error", "properties", "error",
-                                     "type", "object", "required", "code", "message", "details",
-                                     "properties", "code", "type", "string", "enum", codes,
-                                     "message", "type", "string", "details", "type", "object");
-    json_t *components = json_object_get(doc, "components");
-    json_t *schemas = json_object_get(components, "schemas");
-    if (schemas == NULL && !failed) {
-        schemas = json_object();
-        jsonx_set_or_fail(components, "schemas", schemas, &failed);
-    }
-    if (!failed)
-        jsonx_set_or_fail(schemas, "Error", schema, &failed);
-    else
-        json_decref(schema);
-    json_decref(codes);
-    jsonx_set_or_fail(doc, "x-error-codes", catalogue, &failed);
-    const char *path, *method;
-    json_t *item, *op;
-    json_object_foreach(json_object_get(doc, "paths"), path, item)
-    {
-        json_object_foreach(item, method, op)
-        {
-            if (failed)
-                break;
-            jsonx_set_or_fail(json_object_get(op, "responses"), "default",
-                              json_pack("{s:s, s:{s:{s:{s:s}}}}", "description",
-                                        "an error: code in x-error-codes", "content",
-                                        "application/json", "schema", "$ref",
-                                        "#/components/schemas/Error"),
-                              &failed);
-        }
-    }
-    return failed ? AIOPS_ENOMEM : AIOPS_OK;
-}
-
-/* OpenAPI 3 from the route table: one source of truth for what exists; the training
- * parameters from the learners' tables (lib/ml/learner.h). */
-/* What a route with a body takes, from the route table's body kind and the gateway's
- * limits (x-max-bytes: larger bodies are answered 413). */
-static json_t *request_body(const struct gw_config *cfg, enum route_body kind)
-{
-    if (kind == BODY_UPLOAD)
-        return json_pack("{s:b, s:I, s:{s:{s:{s:s, s:{s:{s:s, s:s}}}}, s:{s:{s:s}}}}", "required",
-                         1, "x-max-bytes", (json_int_t)cfg->upload_limit, "content",
-                         "multipart/form-data", "schema", "type", "object", "properties", "file",
-                         "type", "string", "format", "binary", "text/csv", "schema", "type",
-                         "string");
-    return json_pack("{s:b, s:I, s:{s:{s:{s:s}}}}", "required", 1, "x-max-bytes",
-                     (json_int_t)cfg->body_limit, "content", "application/json", "schema", "type",
-                     "object");
-}
-
 static void handle_openapi(struct gw_req *r)
 {
-    json_t *paths = json_object();
-    for (size_t i = 0; i < routes_count; i++) {
-        const struct route *rt = &routes[i];
-        int ws = strcmp(rt->method, "WS") == 0;
-        char method[16];
-        snprintf(method, sizeof method, "%s", ws ? "get" : rt->method);
-        for (char *p = method; *p; p++)
-            *p = (char)(*p | 0x20);
-        json_t *item = json_object_get(paths, rt->pattern);
-        if (item == NULL) {
-            item = json_object();
-            json_object_set_new(paths, rt->pattern, item);
-        }
-        json_t *op = json_object();
-        json_object_set_new(op, "summary", json_string(rt->summary));
-        json_object_set_new(op, "operationId", json_string(rt->name));
-        json_object_set_new(op, "tags", json_pack("[s]", svc_name(rt->service)));
-        json_object_set_new(op, "x-scope", json_string(scope_name(rt->scope)));
-        if (ws)
-            json_object_set_new(op, "x-websocket", json_true());
-        if (rt->scope != SCOPE_PUBLIC)
-            json_object_set_new(op, "security", json_pack("[{s:[]},{s:[]}]", "apiKey", "bearer"));
-        json_t *params = json_array();
-        for (const char *p = strchr(rt->pattern, '{'); p; p = strchr(p + 1, '{')) {
-            const char *e = strchr(p, '}');
-            json_array_append_new(params, json_pack("{s:s%, s:s, s:b, s:{s:s}}", "name", p + 1,
-                                                    (size_t)(e - p - 1), "in", "path", "required",
-                                                    1, "schema", "type", "string"));
-        }
-        query_parameters(route_query(rt), params);
-        json_object_set_new(op, "parameters", params);
-        if (strcmp(rt->name, "train.start") == 0) /* the learners' parameters */
-            json_object_set_new(op, "requestBody", learner_openapi_train_body());
-        else if (rt->body != BODY_NONE)
-            json_object_set_new(op, "requestBody", request_body(&r->gw->cfg, rt->body));
-        json_object_set_new(op, "responses",
-                            json_pack("{s:{s:s}, s:{s:s}}", "200", "description", "OK", "default",
-                                      "description",
-                                      "{\"error\": {\"code\", \"message\", \"details\"}}"));
-        json_object_set_new(item, method, op);
-    }
-    json_t *doc =
-        json_pack("{s:s, s:{s:s, s:s}, s:o, s:{s:{s:{s:s, s:s, s:s}, s:{s:s, s:s}}}}", "openapi",
-                  "3.0.3", "info", "title", "AIOps suite", "version", AIOPS_VERSION, "paths", paths,
-                  "components", "securitySchemes", "apiKey", "type", "apiKey", "in", "header",
-                  "name", "X-API-Key", "bearer", "type", "http", "scheme", "bearer");
-    json_object_set_new(json_object_get(doc, "components"), "schemas", learner_openapi_schemas());
-    if (doc == NULL || openapi_add_errors(doc) != 0) {
+    struct gw *gw = r->gw;
+    if (gw->openapi == NULL) {
+        json_t *doc = openapi_document(&gw->cfg);
+        gw->openapi = doc != NULL ? jsonx_to_string(doc, &gw->openapi_len) : NULL;
         json_decref(doc);
+    }
+    if (gw->openapi == NULL) {
         gw_reply_error(r, API_OUT_OF_MEMORY, NULL, NULL);
         return;
     }
-    gw_reply_json(r, 200, doc);
+    gw_reply(r, 200, "application/json", gw->openapi, gw->openapi_len);
 }
 
 void gw_handle_local(struct gw_req *r)

@@ -288,6 +288,7 @@ int main(int argc, char **argv)
     ws_hub_free(gw);
     server_stop(gw);
     gw_metrics_free(gw);
+    free(gw->openapi);
     event_free(sigterm);
     event_free(sigint);
     event_free(log_timer);

@@ -16,7 +16,7 @@ libnng-dev libpq-dev libhiredis-dev libopenblas-dev libhpdf-dev libwslay-dev lib
 libssl-dev libcurl4-openssl-dev zlib1g-dev"
 RUN="postgresql redis-server fonts-nanum"
 TEST="python3 python3-yaml python3-pyflakes clang libclang-rt-14-dev universal-ctags prometheus docker-compose valgrind qpdf
-poppler-utils chromium python3-xgboost python3-sklearn"
+poppler-utils chromium python3-xgboost python3-sklearn python3-jsonschema"
 BENCH="wrk python3-pandas python3-sklearn python3-xgboost python3-fastapi python3-uvicorn python3-uvloop python3-httptools
 python3-reportlab python3-renderpm python3-optuna"
 

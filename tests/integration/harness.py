@@ -21,6 +21,8 @@ import time
 import unittest
 import urllib.parse
 
+import openapi_check
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVICES = ["ingest", "train", "explain", "report", "monitor"]
 
@@ -91,6 +93,7 @@ class Stack:
         os.makedirs(self.logdir)
         self.procs = {}
         self.problems = []
+        self.openapi = None  # openapi_check.Checker, once /openapi.json was fetched
         self.pg_port, self.redis_port = free_port(), free_port()
         self.database_url = self.start_postgres()
         self.redis_url = self.start_redis()
@@ -241,7 +244,7 @@ class Stack:
         """Until the gateway reaches service `name` (after a restart it dials it anew: until
         then the service's routes answer 503)."""
         deadline = time.time() + timeout
-        while self.http("GET", "/api/v1/%s/health" % name, auth=False).status != 200:
+        while self.http_unchecked("GET", "/api/v1/%s/health" % name, auth=False).status != 200:
             if time.time() > deadline:
                 raise RuntimeError("the gateway never reached the restarted svc-%s" % name)
             time.sleep(0.05)
@@ -272,7 +275,9 @@ class Stack:
         proc = proc or self.procs["gateway"]
         while time.time() < deadline:
             try:
-                last = self.http("GET", path, auth=False, port=port)
+                # a poll, not a test's request: a stack whose document is wrong still starts
+                # (and stops), and the tests then fail on it
+                last = self.http_unchecked("GET", path, auth=False, port=port)
                 if last.status == 200:
                     return
             except OSError:
@@ -314,6 +319,28 @@ class Stack:
 
     # --- HTTP ------------------------------------------------------------------------
     def http(self, method, path, body=None, headers=None, auth=True, timeout=60, port=None):
+        """One request; a JSON answer is checked against /openapi.json's schema for its route
+        and status (openapi_check: a mismatch raises openapi_check.SchemaMismatch)."""
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            headers = dict(headers or {})
+            headers.setdefault("Content-Type", "application/json")
+        r = self.http_unchecked(method, path, body, headers, auth, timeout, port)
+        openapi_check.check_response(self, method, path, r.status, r.headers, r.body,
+                                     body.encode() if isinstance(body, str) else body)
+        return r
+
+    def fetch_openapi(self):
+        """Caches the stack's /openapi.json; leaves it unset while the gateway is down."""
+        try:
+            r = self.http_unchecked("GET", "/openapi.json", auth=False, timeout=10)
+        except OSError:
+            return
+        if r.status == 200:
+            self.openapi = openapi_check.Checker(r.json())
+
+    def http_unchecked(self, method, path, body=None, headers=None, auth=True, timeout=60,
+                       port=None):
         h = {}
         if auth:
             h["X-API-Key"] = self.api_key

@@ -20,6 +20,7 @@ import urllib.request
 
 import harness
 import wsclient
+from openapi_check import template_matches
 
 ROOT = harness.ROOT
 
@@ -231,8 +232,18 @@ class Browser:
         self.next_id = 0
         self.errors = []
         self.requests = []  # (method, url) of every request the page made, sockets as "WS"
-        for domain in ("Page", "Runtime", "Log", "Network"):
+        # the answers the page received: request id -> [method, url, status, mime type]
+        # (the status and type once the response came), and the ids whose body is complete
+        self.answers = {}
+        self.finished = []
+        self.bodies = {}  # request id -> body, fetched as soon as the answer is complete
+        self.evicted = []  # (method, url) of the answers whose body Chromium did not keep
+        self.fetching = False
+        for domain in ("Page", "Runtime", "Log"):
             self.call(domain + ".enable")
+        # room for the bodies until they are fetched (the default buffer evicts them)
+        self.call("Network.enable", maxTotalBufferSize=256 << 20,
+                  maxResourceBufferSize=64 << 20)
 
     def close(self):
         try:
@@ -255,6 +266,13 @@ class Browser:
                                         for a in p.get("args", [])))
         elif m == "Network.requestWillBeSent":
             self.requests.append((p["request"]["method"], p["request"]["url"]))
+            self.answers[p["requestId"]] = [p["request"]["method"], p["request"]["url"], None,
+                                            None]
+        elif m == "Network.responseReceived" and p["requestId"] in self.answers:
+            self.answers[p["requestId"]][2:] = [p["response"]["status"],
+                                                p["response"]["mimeType"]]
+        elif m == "Network.loadingFinished":
+            self.finished.append(p["requestId"])
         elif m == "Network.webSocketCreated":
             self.requests.append(("WS", p["url"]))
         elif m == "Log.entryAdded" and p["entry"]["level"] == "error":
@@ -269,8 +287,33 @@ class Browser:
             if msg.get("id") == my:
                 if "error" in msg:
                     raise AssertionError("%s: %s" % (method, msg["error"]))
+                self.fetch_bodies()
                 return msg.get("result", {})
             self._event(msg)
+
+    def fetch_bodies(self):
+        """The bodies of the API's JSON answers that completed since the last call, fetched
+        between calls (not inside one, whose answer a nested call would take)."""
+        if self.fetching:
+            return
+        self.fetching = True
+        try:
+            while self.finished:
+                request_id = self.finished.pop(0)
+                method, url, status, mime = self.answers.get(request_id, [None] * 4)
+                path = urllib.parse.urlsplit(url or "").path
+                if mime == "application/json" and path.startswith(("/api/", "/v2/")):
+                    try:
+                        self.bodies[request_id] = self.call("Network.getResponseBody",
+                                                            requestId=request_id)
+                    except AssertionError as e:
+                        # Chromium keeps no body for some answers (an upload's, whose
+                        # request streamed its file): those are counted, not checked
+                        if "evicted" not in str(e):
+                            raise
+                        self.evicted.append((method, url))
+        finally:
+            self.fetching = False
 
     def eval(self, expr):
         r = self.call("Runtime.evaluate", expression=expr, returnByValue=True, awaitPromise=True)
@@ -346,13 +389,6 @@ def write_training_csv(path, n=1500, seed=14):
             f.write("%.4f,%.4f,%s,%d\n" % (x1, x2, colour, label))
 
 
-def template_matches(template, path):
-    """/api/v1/runs/{id} matches /api/v1/runs/abc: one segment per placeholder."""
-    t, p = template.strip("/").split("/"), path.strip("/").split("/")
-    return len(t) == len(p) and all(a == b or (a.startswith("{") and a.endswith("}"))
-                                    for a, b in zip(t, p))
-
-
 def check_calls_against_openapi(stack, requests):
     """Every API call and WebSocket the page made is a route of /openapi.json with that
     method (a literal route wins over a pattern, as in the gateway)."""
@@ -372,6 +408,33 @@ def check_calls_against_openapi(stack, requests):
             "the console called %s %s; /openapi.json has %s" % (
                 method, parsed.path, {t: list(doc["paths"][t]) for t in templates}))
         checked += 1
+    return checked
+
+
+def check_bodies_against_openapi(stack, b):
+    """Every JSON answer the page received from the API, its body as Chromium got it
+    (Network.getResponseBody), against the schema /openapi.json gives for its route and
+    status (openapi_check, as for the tests' own requests). Returns how many were checked;
+    the uploads' answers, whose bodies Chromium does not keep, are not among them (the
+    harness checks the same route's answers to the tests' own uploads)."""
+    if stack.openapi is None:
+        stack.fetch_openapi()
+    b.fetch_bodies()  # the answers completed since the page's last call
+    uploads = ("/api/upload", "/api/v1/datasets")
+    assert all(m == "POST" and urllib.parse.urlsplit(u).path in uploads
+               for m, u in b.evicted), b.evicted
+    checked = 0
+    for request_id, got in b.bodies.items():
+        method, url, status, _ = b.answers[request_id]
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.port != stack.port:
+            continue
+        assert not got.get("base64Encoded"), (method, url)
+        stack.openapi.check(method, parsed.path, status, "application/json",
+                            got["body"].encode())
+        checked += 1
+    print("console: %d API answers checked against /openapi.json, %d upload answers without "
+          "a body kept" % (checked, len(b.evicted)))
     return checked
 
 
@@ -529,6 +592,8 @@ def test_console_in_chromium_upload_train_live_curve_predict(stack):
         assert errors == [], errors
         # the calls it made are the API's, as /openapi.json describes them
         assert check_calls_against_openapi(stack, b.requests) >= 15, b.requests
+        # and what the API answered them is what /openapi.json says it answers
+        assert check_bodies_against_openapi(stack, b) >= 10, b.answers
         print("console screenshots in %s" % shots)
     finally:
         b.close()
@@ -744,6 +809,7 @@ def test_console_in_chromium_descriptions_explain_charts_monitor_alert(stack):
                      ("GET", "drift"), ("GET", "status"), ("GET", "summary")):
             assert call in used, (call, sorted(used))
         assert check_calls_against_openapi(stack, b.requests) >= 20, b.requests
+        assert check_bodies_against_openapi(stack, b) >= 15, b.answers
     finally:
         b.close()
 
