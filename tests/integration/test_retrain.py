@@ -112,10 +112,15 @@ def test_retrain_on_a_newer_upload_promotes_a_clearly_better_challenger(stack):
 
 
 def wait_relay(stack, timeout=30):
-    """The gateway hears the event relay (readyz does not wait for it on a fresh stack)."""
+    """The gateway hears the event relay and svc-train's events reach it (readyz does not
+    wait for either; after a test that restarted the relay, each side dials it again in its
+    own time, and an event published before svc-train's link is back is dropped)."""
     deadline = time.time() + timeout
     while stack.http("GET", "/api/health", auth=False).json()["checks"]["event-relay"] != "up":
         assert time.time() < deadline, "the gateway never connected to the event relay"
+        time.sleep(0.1)
+    while stack.http("GET", "/api/v1/train/health", auth=False).json()["event_relay"] != "up":
+        assert time.time() < deadline, "svc-train never connected to the event relay"
         time.sleep(0.1)
 
 
